@@ -1,0 +1,1 @@
+"""Deployment: the ``tongban`` command line and the local demo federation."""

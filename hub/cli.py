@@ -1,0 +1,76 @@
+"""``tongban hub …``: set up, migrate and serve the relay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hub.app import MIGRATIONS, create_app
+from hub.config import hub_settings
+from schemas import migrate
+from schemas.cli_support import bind_options, ensure_schema, home_option
+from schemas.database import Database
+from schemas.serving import serve
+from schemas.settings import SettingsError, write_config_file, write_secret_key
+
+
+def _settings(home: str) -> dict[str, Any]:
+    try:
+        return hub_settings({"home": home})
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def hub() -> None:
+    """The relay between centers: signed log, mailboxes, consolidated figures and rankings."""
+
+
+@hub.command()
+@home_option("var/hub")
+@click.option("--name", default="tongban hub", show_default=True)
+@click.option("--database-url", default="", help="SQLAlchemy URL (default: SQLite in --home).")
+def init(home: str, name: str, database_url: str) -> None:
+    """Create the hub's home: configuration, a generated secret key and the database schema."""
+    path = Path(home)
+    path.mkdir(parents=True, exist_ok=True)
+    if not (path / "tongban.toml").exists():
+        write_config_file(home, {"name": name, "database_url": database_url or None})
+    write_secret_key(home)
+    settings = _settings(home)
+    db = Database(settings["database_url"])
+    migrate.upgrade(db.engine, MIGRATIONS)
+    db.dispose()
+    click.echo(f"hub ready in {path.resolve()}")
+
+
+@hub.command("migrate")
+@home_option("var/hub")
+def migrate_command(home: str) -> None:
+    """Upgrade the hub's database to the schema this version of tongban expects."""
+    settings = _settings(home)
+    db = Database(settings["database_url"])
+    before = migrate.current_revision(db.engine)
+    migrate.upgrade(db.engine, MIGRATIONS)
+    click.echo(f"hub database: {before or 'empty'} -> {migrate.current_revision(db.engine)}")
+    db.dispose()
+
+
+@hub.command("serve")
+@home_option("var/hub")
+@bind_options(8100)
+def serve_command(
+    home: str, bind: str, workers: int, dev: bool, gunicorn_config: str | None
+) -> None:
+    """Serve the hub's web API (gunicorn; --dev for Flask's server)."""
+    settings = _settings(home)
+    db = Database(settings["database_url"])
+    ensure_schema(db.engine, MIGRATIONS)
+    db.dispose()
+    click.echo(f"hub listening on http://{bind}")
+    serve(
+        lambda: create_app({"home": home}),
+        bind=bind, workers=workers, dev=dev, config_file=gunicorn_config,
+    )

@@ -1,0 +1,51 @@
+"""Login, logout and the current user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from node.api.schemas import LoginSchema, TokenSchema, UserSchema
+from node.api.security import auth_service, current_token, current_user, staff_required
+from node.auth.permissions import Permission
+from schemas.errors import TooManyAttempts, Unauthorized
+from schemas.webapp import current_session
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Staff login")
+
+
+@blp.route("/login")
+class Login(MethodView):
+    @blp.arguments(LoginSchema)
+    @blp.response(200, TokenSchema)
+    def post(self, credentials: dict[str, Any]) -> Any:
+        """Log in with username and password; returns a bearer token.
+
+        Repeated wrong passwords lock the account for a while (429 with Retry-After).
+        """
+        try:
+            issued = auth_service().login(credentials["username"], credentials["password"])
+        except (Unauthorized, TooManyAttempts):
+            current_session().commit()  # keep the failed-login count despite the error answer
+            raise
+        return {"token": issued.token, "expires_at": issued.expires_at, "user": issued.user}
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @blp.response(204)
+    @staff_required(Permission.CATALOG_READ)
+    def post(self) -> None:
+        """Revoke the token used for this request."""
+        auth_service().logout(current_token())
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, UserSchema)
+    @staff_required(Permission.CATALOG_READ)
+    def get(self) -> Any:
+        """The logged-in user."""
+        return current_user()

@@ -1,0 +1,220 @@
+"""Administration of the catalog: departments, windows, staff records and matters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from node.api.schemas import (
+    DepartmentPatchSchema,
+    DepartmentSchema,
+    ListArgs,
+    MatterAdminSearchArgs,
+    MatterPatchSchema,
+    MatterSchema,
+    StaffListArgs,
+    StaffMemberPatchSchema,
+    StaffMemberSchema,
+    WindowPatchSchema,
+    WindowSchema,
+    page_of,
+)
+from node.api.security import staff_required
+from node.auth.permissions import Permission
+from node.catalog.service import CatalogService
+from schemas.webapp import current_session
+
+blp = Blueprint(
+    "catalog", __name__, url_prefix="/api/v1", description="The center's catalog (administration)"
+)
+
+
+def catalog() -> CatalogService:
+    return CatalogService(current_session())
+
+
+@blp.route("/departments")
+class Departments(MethodView):
+    @blp.arguments(ListArgs, location="query")
+    @blp.response(200, DepartmentSchema(many=True))
+    @staff_required(Permission.CATALOG_READ)
+    def get(self, args: dict[str, Any]) -> Any:
+        """The center's departments."""
+        return catalog().list_departments(include_retired=args["include_retired"])
+
+    @blp.arguments(DepartmentSchema)
+    @blp.response(201, DepartmentSchema)
+    @staff_required(Permission.CATALOG_MANAGE)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Add a department."""
+        return catalog().create_department(data["code"], data["name"])
+
+
+@blp.route("/departments/<code>")
+class DepartmentItem(MethodView):
+    @blp.response(200, DepartmentSchema)
+    @staff_required(Permission.CATALOG_READ)
+    def get(self, code: str) -> Any:
+        """One department."""
+        return catalog().department(code)
+
+    @blp.arguments(DepartmentPatchSchema)
+    @blp.response(200, DepartmentSchema)
+    @staff_required(Permission.CATALOG_MANAGE)
+    def patch(self, data: dict[str, Any], code: str) -> Any:
+        """Rename a department."""
+        return catalog().update_department(code, name=data["name"])
+
+
+@blp.route("/departments/<code>/retire")
+class DepartmentRetire(MethodView):
+    @blp.response(200, DepartmentSchema)
+    @staff_required(Permission.CATALOG_MANAGE)
+    def post(self, code: str) -> Any:
+        """Retire a department that no longer has active matters."""
+        return catalog().retire_department(code)
+
+
+@blp.route("/windows")
+class Windows(MethodView):
+    @blp.arguments(ListArgs, location="query")
+    @blp.response(200, WindowSchema(many=True))
+    @staff_required(Permission.CATALOG_READ)
+    def get(self, args: dict[str, Any]) -> Any:
+        """The center's windows with the departments each serves."""
+        return catalog().list_windows(include_retired=args["include_retired"])
+
+    @blp.arguments(WindowSchema)
+    @blp.response(201, WindowSchema)
+    @staff_required(Permission.CATALOG_MANAGE)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Add a window serving one or more departments."""
+        return catalog().create_window(
+            data["code"], data["name"], data["location"], data["department_codes"]
+        )
+
+
+@blp.route("/windows/<code>")
+class WindowItem(MethodView):
+    @blp.response(200, WindowSchema)
+    @staff_required(Permission.CATALOG_READ)
+    def get(self, code: str) -> Any:
+        """One window."""
+        return catalog().window(code)
+
+    @blp.arguments(WindowPatchSchema(partial=True))
+    @blp.response(200, WindowSchema)
+    @staff_required(Permission.CATALOG_MANAGE)
+    def patch(self, data: dict[str, Any], code: str) -> Any:
+        """Change a window's name, location or departments."""
+        return catalog().update_window(code, data)
+
+
+@blp.route("/windows/<code>/retire")
+class WindowRetire(MethodView):
+    @blp.response(200, WindowSchema)
+    @staff_required(Permission.CATALOG_MANAGE)
+    def post(self, code: str) -> Any:
+        """Retire a window that no longer handles active matters."""
+        return catalog().retire_window(code)
+
+
+@blp.route("/staff")
+class Staff(MethodView):
+    @blp.arguments(StaffListArgs, location="query")
+    @blp.response(200, StaffMemberSchema(many=True))
+    @staff_required(Permission.STAFF_READ)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Window staff records (for staffing figures by type)."""
+        return catalog().list_staff(include_inactive=args["include_inactive"])
+
+    @blp.arguments(StaffMemberSchema)
+    @blp.response(201, StaffMemberSchema)
+    @staff_required(Permission.CATALOG_MANAGE)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Add a staff record."""
+        return catalog().create_staff_member(data)
+
+
+@blp.route("/staff/<code>")
+class StaffItem(MethodView):
+    @blp.response(200, StaffMemberSchema)
+    @staff_required(Permission.STAFF_READ)
+    def get(self, code: str) -> Any:
+        """One staff record."""
+        return catalog().staff_member(code)
+
+    @blp.arguments(StaffMemberPatchSchema(partial=True))
+    @blp.response(200, StaffMemberSchema)
+    @staff_required(Permission.CATALOG_MANAGE)
+    def patch(self, data: dict[str, Any], code: str) -> Any:
+        """Change a staff record (``active: false`` when someone leaves)."""
+        return catalog().update_staff_member(code, data)
+
+
+@blp.route("/matters")
+class Matters(MethodView):
+    @blp.arguments(MatterAdminSearchArgs, location="query")
+    @blp.response(200, page_of(MatterSchema))
+    @staff_required(Permission.CATALOG_READ)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Search the catalog, retired matters included on request."""
+        items, total = catalog().search_matters(
+            query=args.get("q"),
+            department_code=args.get("department"),
+            category=args.get("category"),
+            handling_level=args.get("handling_level"),
+            include_retired=args["include_retired"],
+            page=args["page"],
+            per_page=args["per_page"],
+        )
+        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+    @blp.arguments(MatterSchema)
+    @blp.response(201, MatterSchema)
+    @staff_required(Permission.CATALOG_MANAGE)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Add a matter with its disclosure fields, limits, powers and materials.
+
+        The promised limit may not exceed the legal limit; an immediate matter's is 0.
+        """
+        return catalog().create_matter(data)
+
+
+@blp.route("/matters/<code>")
+class MatterItem(MethodView):
+    @blp.response(200, MatterSchema)
+    @staff_required(Permission.CATALOG_READ)
+    def get(self, code: str) -> Any:
+        """One matter, retired or not."""
+        return catalog().matter(code)
+
+    @blp.arguments(MatterPatchSchema)
+    @blp.response(200, MatterSchema)
+    @staff_required(Permission.CATALOG_MANAGE)
+    def patch(self, data: dict[str, Any], code: str) -> Any:
+        """Change any of a matter's fields; ``materials`` replaces the list."""
+        return catalog().update_matter(code, data)
+
+
+@blp.route("/matters/<code>/retire")
+class MatterRetire(MethodView):
+    @blp.response(200, MatterSchema)
+    @staff_required(Permission.CATALOG_MANAGE)
+    def post(self, code: str) -> Any:
+        """Retire a matter: it leaves the service guide; cases keep referring to it.
+
+        Matters are never deleted.
+        """
+        return catalog().retire_matter(code)
+
+
+@blp.route("/matters/<code>/reinstate")
+class MatterReinstate(MethodView):
+    @blp.response(200, MatterSchema)
+    @staff_required(Permission.CATALOG_MANAGE)
+    def post(self, code: str) -> Any:
+        """Bring a retired matter back into the service guide."""
+        return catalog().reinstate_matter(code)

@@ -1,0 +1,48 @@
+"""The public service guide (办事指南): no login needed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from node.api.catalog import catalog
+from node.api.schemas import DepartmentSchema, GuideMatterSchema, MatterSearchArgs, page_of
+
+blp = Blueprint(
+    "guide", __name__, url_prefix="/api/v1/guide", description="Public service guide (办事指南)"
+)
+
+
+@blp.route("/matters")
+class GuideMatters(MethodView):
+    @blp.arguments(MatterSearchArgs, location="query")
+    @blp.response(200, page_of(GuideMatterSchema))
+    def get(self, args: dict[str, Any]) -> Any:
+        """Search the matters a citizen can apply for, by keyword, department and category."""
+        items, total = catalog().search_matters(
+            query=args.get("q"),
+            department_code=args.get("department"),
+            category=args.get("category"),
+            handling_level=args.get("handling_level"),
+            page=args["page"],
+            per_page=args["per_page"],
+        )
+        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+@blp.route("/matters/<code>")
+class GuideMatter(MethodView):
+    @blp.response(200, GuideMatterSchema)
+    def get(self, code: str) -> Any:
+        """One matter's full guide: basis, procedure, conditions, materials, fees, limits."""
+        return catalog().active_matter(code)
+
+
+@blp.route("/departments")
+class GuideDepartments(MethodView):
+    @blp.response(200, DepartmentSchema(many=True))
+    def get(self) -> Any:
+        """The departments present in the center, to filter the guide by."""
+        return catalog().list_departments()

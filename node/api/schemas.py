@@ -1,0 +1,224 @@
+"""marshmallow schemas at the node API's edge."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from node.auth.permissions import Role
+from node.catalog.models import (
+    POWERS,
+    HandlingType,
+    MaterialForm,
+    MatterCategory,
+    StaffType,
+)
+from schemas.divisions import Level
+
+CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$", error="use 1-32 letters, digits, . _ -")
+MATTER_CODE = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$", error="use 1-64 letters, digits, . _ -"
+)
+MAX_DAYS = 3650
+
+
+def _name(max_length: int = 100) -> fields.String:
+    return fields.String(required=True, validate=validate.Length(1, max_length))
+
+
+def _text() -> fields.String:
+    return fields.String(load_default="", validate=validate.Length(max=20000))
+
+
+class Ref(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class ListArgs(Schema):
+    include_retired = fields.Boolean(load_default=False)
+
+
+def page_of(item_schema: type[Schema]) -> type[Schema]:
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema)),
+            "total": fields.Integer(),
+            "page": fields.Integer(),
+            "per_page": fields.Integer(),
+        },
+        name=f"{item_schema.__name__.removesuffix('Schema')}Page",
+    )
+
+
+# -- auth and users -------------------------------------------------------------------------
+
+
+class LoginSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(1, 64))
+    password = fields.String(required=True, validate=validate.Length(1, 256), load_only=True)
+
+
+class UserSchema(Schema):
+    username = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[a-z0-9][a-z0-9_.\-]{1,63}$", error="2-64 lower-case letters, digits, . _ -"),
+    )
+    display_name = fields.String(validate=validate.Length(1, 100))
+    role = fields.Enum(Role, by_value=True, required=True)
+    department_code = fields.String(allow_none=True, load_only=True)
+    staff_code = fields.String(allow_none=True, load_only=True)
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=256))
+    active = fields.Boolean(dump_only=True)
+    department = fields.Nested(Ref, dump_only=True, allow_none=True)
+    last_login_at = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class UserPatchSchema(Schema):
+    display_name = fields.String(validate=validate.Length(1, 100))
+    role = fields.Enum(Role, by_value=True)
+    department_code = fields.String(allow_none=True)
+    staff_code = fields.String(allow_none=True)
+    password = fields.String(validate=validate.Length(max=256))
+    active = fields.Boolean()
+
+
+class TokenSchema(Schema):
+    token = fields.String()
+    token_type = fields.String(dump_default="Bearer")
+    expires_at = fields.DateTime()
+    user = fields.Nested(UserSchema)
+
+
+# -- catalog --------------------------------------------------------------------------------
+
+
+class DepartmentSchema(Schema):
+    code = fields.String(required=True, validate=CODE)
+    name = _name()
+    retired_at = fields.DateTime(dump_only=True, allow_none=True)
+
+
+class DepartmentPatchSchema(Schema):
+    name = _name()
+
+
+class WindowSchema(Schema):
+    code = fields.String(required=True, validate=CODE)
+    name = _name()
+    location = fields.String(load_default="", validate=validate.Length(max=200))
+    department_codes = fields.List(fields.String(), load_default=list, load_only=True)
+    departments = fields.List(fields.Nested(Ref), dump_only=True)
+    retired_at = fields.DateTime(dump_only=True, allow_none=True)
+
+
+class WindowPatchSchema(Schema):
+    name = _name()
+    location = fields.String(validate=validate.Length(max=200))
+    department_codes = fields.List(fields.String())
+
+
+class StaffMemberSchema(Schema):
+    code = fields.String(required=True, validate=CODE)
+    name = _name(50)
+    staff_type = fields.Enum(StaffType, by_value=True, required=True)
+    department_code = fields.String(allow_none=True, load_only=True)
+    window_code = fields.String(allow_none=True, load_only=True)
+    position = fields.String(load_default="", validate=validate.Length(max=100))
+    active = fields.Boolean(load_default=True)
+    department = fields.Nested(Ref, dump_only=True, allow_none=True)
+    window = fields.Nested(Ref, dump_only=True, allow_none=True)
+
+
+class StaffMemberPatchSchema(StaffMemberSchema):
+    class Meta:
+        exclude = ("code",)
+
+
+class StaffListArgs(Schema):
+    include_inactive = fields.Boolean(load_default=False)
+
+
+class MaterialSchema(Schema):
+    name = _name(200)
+    required = fields.Boolean(load_default=True)
+    form = fields.Enum(MaterialForm, by_value=True, load_default=MaterialForm.ORIGINAL)
+    copies = fields.Integer(strict=True, load_default=1, validate=validate.Range(1, 99))
+    note = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+PowersSchema = Schema.from_dict(
+    {power: fields.Boolean(load_default=False) for power in POWERS}, name="Powers"
+)
+
+
+class MatterSchema(Schema):
+    code = fields.String(required=True, validate=MATTER_CODE)
+    name = _name(200)
+    category = fields.Enum(MatterCategory, by_value=True, required=True)
+    department_code = fields.String(required=True, load_only=True)
+    window_code = fields.String(load_default=None, allow_none=True, load_only=True)
+    handling_level = fields.Enum(Level, by_value=True, required=True)
+    handling_type = fields.Enum(HandlingType, by_value=True, required=True)
+    notify_and_commit = fields.Boolean(load_default=False)
+    deemed_approval = fields.Boolean(load_default=False)
+    legal_limit_days = fields.Integer(
+        strict=True, required=True, validate=validate.Range(0, MAX_DAYS)
+    )
+    promised_limit_days = fields.Integer(
+        strict=True, required=True, validate=validate.Range(0, MAX_DAYS)
+    )
+    should_enter = fields.Boolean(load_default=True)
+    entered = fields.Boolean(load_default=False)
+    legal_basis = _text()
+    procedure = _text()
+    conditions = _text()
+    fee_basis = _text()
+    fee_standard = _text()
+    fee_amount_fen = fields.Integer(
+        strict=True, load_default=0, validate=validate.Range(0, 10**11),
+        metadata={"description": "fee in fen (0.01 yuan)"},
+    )
+    complaint_channel = _text()
+    window_authority = _text()
+    powers = fields.Nested(PowersSchema, load_default=dict)
+    materials = fields.List(
+        fields.Nested(MaterialSchema), load_default=list, validate=validate.Length(max=200)
+    )
+    department = fields.Nested(Ref, dump_only=True)
+    window = fields.Nested(Ref, dump_only=True, allow_none=True)
+    retired_at = fields.DateTime(dump_only=True, allow_none=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class MatterPatchSchema(MatterSchema):
+    """Any subset of a matter's fields; ``materials`` replaces the whole list."""
+
+    class Meta:
+        exclude = ("code",)
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(partial=True, **kwargs)  # type: ignore[arg-type]
+
+
+class MatterSearchArgs(PageArgs):
+    q = fields.String(validate=validate.Length(max=100))
+    department = fields.String(validate=validate.Length(max=32))
+    category = fields.Enum(MatterCategory, by_value=True)
+    handling_level = fields.Enum(Level, by_value=True)
+
+
+class MatterAdminSearchArgs(MatterSearchArgs):
+    include_retired = fields.Boolean(load_default=False)
+
+
+class GuideMatterSchema(MatterSchema):
+    """A matter as the public service guide (办事指南) shows it."""
+
+    class Meta:
+        exclude = ("retired_at",)

@@ -1,0 +1,59 @@
+"""Administration of staff user accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from node.api.schemas import UserPatchSchema, UserSchema
+from node.api.security import auth_service, current_user, staff_required
+from node.auth.permissions import Permission
+
+blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Staff accounts")
+
+
+@blp.route("")
+class Users(MethodView):
+    @blp.response(200, UserSchema(many=True))
+    @staff_required(Permission.USERS_READ)
+    def get(self) -> Any:
+        """All staff accounts."""
+        return auth_service().list_users()
+
+    @blp.arguments(UserSchema)
+    @blp.response(201, UserSchema)
+    @staff_required(Permission.USERS_MANAGE)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a staff account (clerks and approvers belong to a department)."""
+        return auth_service().create_user(data)
+
+
+@blp.route("/<username>")
+class UserItem(MethodView):
+    @blp.response(200, UserSchema)
+    @staff_required(Permission.USERS_READ)
+    def get(self, username: str) -> Any:
+        """One staff account."""
+        return auth_service().user(username)
+
+    @blp.arguments(UserPatchSchema)
+    @blp.response(200, UserSchema)
+    @staff_required(Permission.USERS_MANAGE)
+    def patch(self, changes: dict[str, Any], username: str) -> Any:
+        """Change role, department, display name, password or disable an account.
+
+        Disabling an account or setting its password revokes all its tokens.
+        """
+        return auth_service().update_user(current_user(), username, changes)
+
+
+@blp.route("/<username>/revoke-tokens")
+class RevokeTokens(MethodView):
+    @blp.response(204)
+    @staff_required(Permission.USERS_MANAGE)
+    def post(self, username: str) -> None:
+        """Revoke every live token of an account (e.g. a lost device)."""
+        service = auth_service()
+        service.revoke_all(service.user(username))

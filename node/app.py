@@ -1,0 +1,49 @@
+"""The node application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from node.api import register_blueprints
+from node.config import node_settings
+from node.models import Base, load_all_models
+from schemas.database import Database
+from schemas.logs import configure_logging
+from schemas.webapp import init_web
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build a node's web application from defaults, TOML file, environment and ``config``."""
+    settings = node_settings(config)
+    configure_logging(settings["log_level"])
+    load_all_models()
+    app = Flask("node", static_folder=None)
+    app.config.update(
+        TONGBAN=settings,
+        SECRET_KEY=settings["secret_key"],
+        MAX_CONTENT_LENGTH=settings["max_content_length"],
+        TESTING=settings["testing"],
+    )
+    db = Database(settings["database_url"])
+
+    def identity(_session: Session) -> dict[str, Any]:
+        return {"code": settings["code"], "name": settings["name"], "level": settings["level"]}
+
+    api = init_web(
+        app, db, title=f"tongban node {settings['code']}", service="node", health_details=identity
+    )
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    register_blueprints(api)
+    logging.getLogger("tongban").debug("node %s app created", settings["code"])
+    return app
+
+
+__all__ = ["MIGRATIONS", "Base", "create_app"]

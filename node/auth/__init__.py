@@ -1,0 +1,1 @@
+"""Staff accounts, roles, permissions and bearer tokens."""

@@ -1,0 +1,1 @@
+"""The center's service catalog: departments, windows, staff records and matters."""

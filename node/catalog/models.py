@@ -1,0 +1,190 @@
+"""Catalog entities (DOMAIN.md, "The service catalog")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from node.models import Base, enum_column
+from schemas.database import Timestamp, UTCDateTime, utcnow
+from schemas.divisions import Level
+
+
+class MatterCategory(enum.StrEnum):
+    ADMINISTRATIVE_LICENCE = "administrative_licence"  # 行政许可
+    NON_LICENCE_APPROVAL = "non_licence_approval"  # 非行政许可审批
+    PUBLIC_SERVICE = "public_service"  # 公共服务
+
+
+class HandlingType(enum.StrEnum):
+    IMMEDIATE = "immediate"  # 即办件
+    PROMISED = "promised"  # 承诺件
+
+
+class StaffType(enum.StrEnum):
+    CIVIL_SERVANT = "civil_servant"  # 公务员
+    PUBLIC_INSTITUTION = "public_institution"  # 事业单位
+    TEMPORARY = "temporary"  # 临时工
+
+
+class MaterialForm(enum.StrEnum):
+    ORIGINAL = "original"  # 原件
+    COPY = "copy"  # 复印件
+    ORIGINAL_AND_COPY = "original_and_copy"  # 原件及复印件
+    ELECTRONIC = "electronic"  # 电子材料
+
+
+# The seven window powers (授权), in the order the reports list them.
+POWERS: tuple[str, ...] = (
+    "accept",  # 受理
+    "review",  # 审核
+    "coordinate",  # 协调处置
+    "deliver",  # 办理结果送达
+    "litigate",  # 应诉代理
+    "issue",  # 制证
+    "approve",  # 审批
+)
+
+window_departments = Table(
+    "window_departments",
+    Base.metadata,
+    Column("window_id", ForeignKey("windows.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class Window(Base):
+    __tablename__ = "windows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    location: Mapped[str] = mapped_column(String(200), default="")
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+    departments: Mapped[list[Department]] = relationship(
+        secondary=window_departments, order_by=Department.code
+    )
+
+
+class StaffMember(Base):
+    """A person working at a window (a record for staffing figures, not a login)."""
+
+    __tablename__ = "staff_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    staff_type: Mapped[StaffType] = mapped_column(enum_column(StaffType))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    window_id: Mapped[int | None] = mapped_column(ForeignKey("windows.id"), index=True)
+    position: Mapped[str] = mapped_column(String(100), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+    department: Mapped[Department | None] = relationship()
+    window: Mapped[Window | None] = relationship()
+
+
+class Matter(Base):
+    """One kind of application (事项) with every disclosure field of 八公开."""
+
+    __tablename__ = "matters"
+    __table_args__ = (
+        CheckConstraint("promised_limit_days <= legal_limit_days", name="promised_within_legal"),
+        CheckConstraint("promised_limit_days >= 0", name="promised_not_negative"),
+        CheckConstraint("fee_amount_fen >= 0", name="fee_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    category: Mapped[MatterCategory] = mapped_column(enum_column(MatterCategory))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    window_id: Mapped[int | None] = mapped_column(ForeignKey("windows.id"), index=True)
+    handling_level: Mapped[Level] = mapped_column(enum_column(Level))
+    handling_type: Mapped[HandlingType] = mapped_column(enum_column(HandlingType))
+    notify_and_commit: Mapped[bool] = mapped_column(Boolean, default=False)
+    deemed_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    legal_limit_days: Mapped[int] = mapped_column(Integer)
+    promised_limit_days: Mapped[int] = mapped_column(Integer)
+    should_enter: Mapped[bool] = mapped_column(Boolean, default=True)
+    entered: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 八公开 disclosure fields
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    procedure: Mapped[str] = mapped_column(Text, default="")
+    conditions: Mapped[str] = mapped_column(Text, default="")
+    fee_basis: Mapped[str] = mapped_column(Text, default="")
+    fee_standard: Mapped[str] = mapped_column(Text, default="")
+    fee_amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    complaint_channel: Mapped[str] = mapped_column(Text, default="")
+    window_authority: Mapped[str] = mapped_column(Text, default="")
+    # the seven window powers (授权)
+    power_accept: Mapped[bool] = mapped_column(Boolean, default=False)
+    power_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    power_coordinate: Mapped[bool] = mapped_column(Boolean, default=False)
+    power_deliver: Mapped[bool] = mapped_column(Boolean, default=False)
+    power_litigate: Mapped[bool] = mapped_column(Boolean, default=False)
+    power_issue: Mapped[bool] = mapped_column(Boolean, default=False)
+    power_approve: Mapped[bool] = mapped_column(Boolean, default=False)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    updated_at: Mapped[Timestamp] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    department: Mapped[Department] = relationship()
+    window: Mapped[Window | None] = relationship()
+    materials: Mapped[list[MatterMaterial]] = relationship(
+        back_populates="matter",
+        order_by="MatterMaterial.position",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def powers(self) -> dict[str, bool]:
+        return {power: getattr(self, f"power_{power}") for power in POWERS}
+
+
+class MatterMaterial(Base):
+    """One item of a matter's required materials list (申报材料)."""
+
+    __tablename__ = "matter_materials"
+    __table_args__ = (
+        UniqueConstraint("matter_id", "position"),
+        CheckConstraint("copies >= 1", name="copies_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+    form: Mapped[MaterialForm] = mapped_column(enum_column(MaterialForm))
+    copies: Mapped[int] = mapped_column(Integer, default=1)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    matter: Mapped[Matter] = relationship(back_populates="materials")

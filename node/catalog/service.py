@@ -1,0 +1,427 @@
+"""Catalog rules and operations; plain Python over a SQLAlchemy session (no Flask).
+
+The service flushes, never commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from node.catalog.models import (
+    POWERS,
+    Department,
+    HandlingType,
+    Matter,
+    MatterMaterial,
+    StaffMember,
+    Window,
+)
+from schemas.database import utcnow
+from schemas.errors import Conflict, NotFound, ValidationFailed
+
+MATTER_SCALARS = (
+    "name",
+    "category",
+    "handling_level",
+    "handling_type",
+    "notify_and_commit",
+    "deemed_approval",
+    "legal_limit_days",
+    "promised_limit_days",
+    "should_enter",
+    "entered",
+    "legal_basis",
+    "procedure",
+    "conditions",
+    "fee_basis",
+    "fee_standard",
+    "fee_amount_fen",
+    "complaint_channel",
+    "window_authority",
+)
+
+
+def matter_rule_violations(values: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Rules a matter's merged field values must satisfy, as ``{field: [reason, ...]}``.
+
+    ``values`` holds the matter's full state: ``handling_type``, ``legal_limit_days``,
+    ``promised_limit_days``, ``entered``, ``window_code`` and ``powers``.
+    """
+    problems: dict[str, list[str]] = {}
+    legal = values["legal_limit_days"]
+    promised = values["promised_limit_days"]
+    if promised > legal:
+        problems.setdefault("promised_limit_days", []).append(
+            f"the promised limit ({promised} working days) may not exceed "
+            f"the legal limit ({legal} working days)"
+        )
+    handling = HandlingType(values["handling_type"])
+    if handling is HandlingType.IMMEDIATE and promised != 0:
+        problems.setdefault("promised_limit_days", []).append(
+            "an immediate matter (即办件) is done the same day: its promised limit is 0"
+        )
+    if handling is HandlingType.PROMISED and promised < 1:
+        problems.setdefault("promised_limit_days", []).append(
+            "a promised matter (承诺件) needs a promised limit of at least 1 working day"
+        )
+    if values["entered"] and not values.get("window_code"):
+        problems.setdefault("window_code", []).append(
+            "a matter entered in the center (实进) must name the window that handles it"
+        )
+    granted = [p for p, held in (values.get("powers") or {}).items() if held]
+    if granted and not values["entered"]:
+        problems.setdefault("powers", []).append(
+            "window powers can only be granted for a matter entered in the center"
+        )
+    return problems
+
+
+class CatalogService:
+    """Departments, windows, staff records and matters of one center."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def _one(self, model: type, code: str, what: str) -> Any:
+        row = self.session.scalar(select(model).where(model.code == code))
+        if row is None:
+            raise NotFound(f"No {what} with code {code!r}.", {"code": code})
+        return row
+
+    def department(self, code: str) -> Department:
+        return self._one(Department, code, "department")  # type: ignore[no-any-return]
+
+    def window(self, code: str) -> Window:
+        return self._one(Window, code, "window")  # type: ignore[no-any-return]
+
+    def staff_member(self, code: str) -> StaffMember:
+        return self._one(StaffMember, code, "staff member")  # type: ignore[no-any-return]
+
+    def matter(self, code: str) -> Matter:
+        return self._one(Matter, code, "matter")  # type: ignore[no-any-return]
+
+    def _ensure_new_code(self, model: type, code: str, what: str) -> None:
+        if self.session.scalar(select(model.id).where(model.code == code)) is not None:
+            raise Conflict(
+                f"A {what} with code {code!r} already exists.", {"field": "code", "code": code}
+            )
+
+    def _active_department(self, code: str, field: str = "department_code") -> Department:
+        department = self.session.scalar(select(Department).where(Department.code == code))
+        if department is None or department.retired_at is not None:
+            raise ValidationFailed({field: [f"no active department with code {code!r}"]})
+        return department
+
+    def _active_window(self, code: str, field: str = "window_code") -> Window:
+        window = self.session.scalar(select(Window).where(Window.code == code))
+        if window is None or window.retired_at is not None:
+            raise ValidationFailed({field: [f"no active window with code {code!r}"]})
+        return window
+
+    # -- departments -----------------------------------------------------------------------
+
+    def list_departments(self, *, include_retired: bool = False) -> Sequence[Department]:
+        query = select(Department).order_by(Department.code)
+        if not include_retired:
+            query = query.where(Department.retired_at.is_(None))
+        return self.session.scalars(query).all()
+
+    def create_department(self, code: str, name: str) -> Department:
+        self._ensure_new_code(Department, code, "department")
+        department = Department(code=code, name=name)
+        self.session.add(department)
+        self.session.flush()
+        return department
+
+    def update_department(self, code: str, *, name: str) -> Department:
+        department = self.department(code)
+        department.name = name
+        self.session.flush()
+        return department
+
+    def retire_department(self, code: str) -> Department:
+        department = self.department(code)
+        active = self.session.scalars(
+            select(Matter.code).where(
+                Matter.department_id == department.id, Matter.retired_at.is_(None)
+            )
+        ).all()
+        if active:
+            raise Conflict(
+                f"Department {code!r} still has active matters; retire or move them first.",
+                {"matters": list(active)},
+            )
+        department.retired_at = department.retired_at or utcnow()
+        self.session.flush()
+        return department
+
+    # -- windows ---------------------------------------------------------------------------
+
+    def list_windows(self, *, include_retired: bool = False) -> Sequence[Window]:
+        query = select(Window).options(selectinload(Window.departments)).order_by(Window.code)
+        if not include_retired:
+            query = query.where(Window.retired_at.is_(None))
+        return self.session.scalars(query).all()
+
+    def _departments(self, codes: Iterable[str]) -> list[Department]:
+        return [self._active_department(c, "department_codes") for c in dict.fromkeys(codes)]
+
+    def create_window(
+        self, code: str, name: str, location: str = "", department_codes: Iterable[str] = ()
+    ) -> Window:
+        self._ensure_new_code(Window, code, "window")
+        window = Window(
+            code=code, name=name, location=location, departments=self._departments(department_codes)
+        )
+        self.session.add(window)
+        self.session.flush()
+        return window
+
+    def update_window(self, code: str, changes: Mapping[str, Any]) -> Window:
+        window = self.window(code)
+        if "name" in changes:
+            window.name = changes["name"]
+        if "location" in changes:
+            window.location = changes["location"]
+        if "department_codes" in changes:
+            window.departments = self._departments(changes["department_codes"])
+            served = {d.id for d in window.departments}
+            stranded = self.session.scalars(
+                select(Matter.code).where(
+                    Matter.window_id == window.id,
+                    Matter.retired_at.is_(None),
+                    Matter.department_id.not_in(served) if served else True,
+                )
+            ).all()
+            if stranded:
+                raise ValidationFailed(
+                    {"department_codes": [
+                        "the window handles matters of departments it would no longer serve: "
+                        + ", ".join(stranded)
+                    ]}
+                )
+        self.session.flush()
+        return window
+
+    def retire_window(self, code: str) -> Window:
+        window = self.window(code)
+        active = self.session.scalars(
+            select(Matter.code).where(Matter.window_id == window.id, Matter.retired_at.is_(None))
+        ).all()
+        if active:
+            raise Conflict(
+                f"Window {code!r} still handles active matters; move or retire them first.",
+                {"matters": list(active)},
+            )
+        window.retired_at = window.retired_at or utcnow()
+        self.session.flush()
+        return window
+
+    # -- staff records ---------------------------------------------------------------------
+
+    def list_staff(self, *, include_inactive: bool = False) -> Sequence[StaffMember]:
+        query = select(StaffMember).order_by(StaffMember.code)
+        if not include_inactive:
+            query = query.where(StaffMember.active.is_(True))
+        return self.session.scalars(query).all()
+
+    def _apply_staff(self, member: StaffMember, changes: Mapping[str, Any]) -> None:
+        for field in ("name", "staff_type", "position", "active"):
+            if field in changes:
+                setattr(member, field, changes[field])
+        if "department_code" in changes:
+            code = changes["department_code"]
+            member.department = self._active_department(code) if code else None
+        if "window_code" in changes:
+            code = changes["window_code"]
+            member.window = self._active_window(code) if code else None
+
+    def create_staff_member(self, data: Mapping[str, Any]) -> StaffMember:
+        self._ensure_new_code(StaffMember, data["code"], "staff member")
+        member = StaffMember(code=data["code"], name=data["name"], staff_type=data["staff_type"])
+        self._apply_staff(member, data)
+        self.session.add(member)
+        self.session.flush()
+        return member
+
+    def update_staff_member(self, code: str, changes: Mapping[str, Any]) -> StaffMember:
+        member = self.staff_member(code)
+        self._apply_staff(member, changes)
+        self.session.flush()
+        return member
+
+    # -- matters ---------------------------------------------------------------------------
+
+    def _matter_query(self) -> Select[tuple[Matter]]:
+        return select(Matter).options(
+            selectinload(Matter.materials),
+            selectinload(Matter.department),
+            selectinload(Matter.window),
+        )
+
+    def search_matters(
+        self,
+        *,
+        query: str | None = None,
+        department_code: str | None = None,
+        category: str | None = None,
+        handling_level: str | None = None,
+        include_retired: bool = False,
+        page: int = 1,
+        per_page: int = 20,
+    ) -> tuple[Sequence[Matter], int]:
+        """Matters matching a keyword (name, code, conditions, basis, materials), with total."""
+        conditions = []
+        if not include_retired:
+            conditions.append(Matter.retired_at.is_(None))
+        if department_code:
+            conditions.append(
+                Matter.department_id.in_(
+                    select(Department.id).where(Department.code == department_code)
+                )
+            )
+        if category:
+            conditions.append(Matter.category == category)
+        if handling_level:
+            conditions.append(Matter.handling_level == handling_level)
+        if query:
+            like = f"%{_escape_like(query.strip())}%"
+            conditions.append(
+                or_(
+                    Matter.name.ilike(like, escape="\\"),
+                    Matter.code.ilike(like, escape="\\"),
+                    Matter.conditions.ilike(like, escape="\\"),
+                    Matter.legal_basis.ilike(like, escape="\\"),
+                    Matter.id.in_(
+                        select(MatterMaterial.matter_id).where(
+                            MatterMaterial.name.ilike(like, escape="\\")
+                        )
+                    ),
+                )
+            )
+        total = self.session.scalar(select(func.count(Matter.id)).where(*conditions)) or 0
+        rows = self.session.scalars(
+            self._matter_query()
+            .where(*conditions)
+            .order_by(Matter.code)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
+        return rows, total
+
+    def active_matter(self, code: str) -> Matter:
+        """A matter as the public guide shows it (retired matters are not found)."""
+        matter = self.session.scalar(
+            self._matter_query().where(Matter.code == code, Matter.retired_at.is_(None))
+        )
+        if matter is None:
+            raise NotFound(f"No matter with code {code!r} in the service guide.", {"code": code})
+        return matter
+
+    def create_matter(self, data: Mapping[str, Any]) -> Matter:
+        self._ensure_new_code(Matter, data["code"], "matter")
+        matter = Matter(code=data["code"])
+        self._apply_matter(matter, data, creating=True)
+        self.session.add(matter)
+        self.session.flush()
+        return matter
+
+    def update_matter(self, code: str, changes: Mapping[str, Any]) -> Matter:
+        matter = self.matter(code)
+        if matter.retired_at is not None:
+            raise Conflict(f"Matter {code!r} is retired; reinstate it before changing it.")
+        self._apply_matter(matter, changes, creating=False)
+        self.session.flush()
+        return matter
+
+    def retire_matter(self, code: str) -> Matter:
+        """Retire a matter: it leaves the guide but stays for the cases that refer to it."""
+        matter = self.matter(code)
+        matter.retired_at = matter.retired_at or utcnow()
+        self.session.flush()
+        return matter
+
+    def reinstate_matter(self, code: str) -> Matter:
+        matter = self.matter(code)
+        if matter.department.retired_at is not None:
+            raise Conflict(f"The department of matter {code!r} is retired.")
+        if matter.window is not None and matter.window.retired_at is not None:
+            raise Conflict(f"The window of matter {code!r} is retired.")
+        matter.retired_at = None
+        self.session.flush()
+        return matter
+
+    def _apply_matter(self, matter: Matter, data: Mapping[str, Any], *, creating: bool) -> None:
+        merged = {field: data.get(field, getattr(matter, field, None)) for field in MATTER_SCALARS}
+        merged["window_code"] = (
+            data["window_code"] if "window_code" in data
+            else (matter.window.code if matter.window else None)
+        )
+        merged["powers"] = {**matter.powers, **(data.get("powers") or {})} if not creating else {
+            p: bool((data.get("powers") or {}).get(p, False)) for p in POWERS
+        }
+        if creating:
+            for field, default in (
+                ("notify_and_commit", False),
+                ("deemed_approval", False),
+                ("should_enter", True),
+                ("entered", False),
+                ("fee_amount_fen", 0),
+            ):
+                if merged[field] is None:
+                    merged[field] = default
+        problems = matter_rule_violations(merged)
+
+        department = matter.department if not creating else None
+        if "department_code" in data:
+            try:
+                department = self._active_department(data["department_code"])
+            except ValidationFailed as exc:
+                problems.update(exc.details["fields"])
+        window = matter.window if not creating else None
+        if "window_code" in data:
+            window = None
+            if data["window_code"]:
+                try:
+                    window = self._active_window(data["window_code"])
+                except ValidationFailed as exc:
+                    problems.update(exc.details["fields"])
+        if department is not None and window is not None and department not in window.departments:
+            problems.setdefault("window_code", []).append(
+                f"window {window.code!r} does not serve department {department.code!r}"
+            )
+        if problems:
+            raise ValidationFailed(problems)
+
+        for field in MATTER_SCALARS:
+            setattr(matter, field, merged[field])
+        for power, held in merged["powers"].items():
+            setattr(matter, f"power_{power}", held)
+        assert department is not None  # noqa: S101 - the schema requires it on create
+        matter.department = department
+        matter.window = window
+        if "materials" in data:
+            self.session.flush()  # let the orphaned materials go before positions are reused
+            matter.materials.clear()
+            self.session.flush()
+            matter.materials.extend(
+                MatterMaterial(
+                    position=index,
+                    name=item["name"],
+                    required=item.get("required", True),
+                    form=item.get("form", "original"),
+                    copies=item.get("copies", 1),
+                    note=item.get("note", ""),
+                )
+                for index, item in enumerate(data["materials"], start=1)
+            )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

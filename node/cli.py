@@ -1,0 +1,138 @@
+"""``tongban node …``: set up, migrate, serve and administer one center."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import click
+
+from node.app import MIGRATIONS, create_app
+from node.auth.permissions import Role
+from node.auth.service import AuthPolicy, AuthService
+from node.config import node_settings
+from schemas import migrate
+from schemas.cli_support import bind_options, ensure_schema, home_option
+from schemas.database import Database
+from schemas.divisions import CountyKind, DivisionCodeError, level_of, parent_of
+from schemas.errors import TongbanError
+from schemas.serving import serve
+from schemas.settings import SettingsError, write_config_file, write_secret_key
+
+
+def _settings(home: str) -> dict[str, Any]:
+    try:
+        return node_settings({"home": home})
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def node() -> None:
+    """A center (province, city, county or township): its catalog, cases and web API."""
+
+
+@node.command()
+@home_option("var/node")
+@click.option("--code", required=True, help="Administrative division code (6 or 9 digits).")
+@click.option("--name", default="", help="The center's name, e.g. 北流市政务服务中心.")
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in CountyKind]),
+    help="For county-level centers: district, county or county_city.",
+)
+@click.option("--database-url", default="", help="SQLAlchemy URL (default: SQLite in --home).")
+def init(home: str, code: str, name: str, kind: str | None, database_url: str) -> None:
+    """Create a node's home: configuration, a generated secret key and the database schema."""
+    try:
+        level = level_of(code)
+    except DivisionCodeError as exc:
+        raise click.BadParameter(str(exc), param_hint="--code") from exc
+    path = Path(home)
+    path.mkdir(parents=True, exist_ok=True)
+    values = {
+        "code": code,
+        "name": name or f"{code} 政务服务中心",
+        "level": level.value,
+        "kind": kind or "",
+        "parent_code": parent_of(code) or "",
+    }
+    if database_url:
+        values["database_url"] = database_url
+    if not (path / "tongban.toml").exists():
+        write_config_file(home, values)
+    write_secret_key(home)
+    settings = _settings(home)
+    db = Database(settings["database_url"])
+    migrate.upgrade(db.engine, MIGRATIONS)
+    db.dispose()
+    click.echo(f"node {settings['code']} ({settings['name']}) ready in {path.resolve()}")
+
+
+@node.command("migrate")
+@home_option("var/node")
+def migrate_command(home: str) -> None:
+    """Upgrade the node's database to the schema this version of tongban expects."""
+    settings = _settings(home)
+    db = Database(settings["database_url"])
+    before = migrate.current_revision(db.engine)
+    migrate.upgrade(db.engine, MIGRATIONS)
+    click.echo(f"node database: {before or 'empty'} -> {migrate.current_revision(db.engine)}")
+    db.dispose()
+
+
+@node.command("serve")
+@home_option("var/node")
+@bind_options(8000)
+def serve_command(
+    home: str, bind: str, workers: int, dev: bool, gunicorn_config: str | None
+) -> None:
+    """Serve the node's web API (gunicorn; --dev for Flask's server)."""
+    settings = _settings(home)
+    db = Database(settings["database_url"])
+    ensure_schema(db.engine, MIGRATIONS)
+    db.dispose()
+    click.echo(f"node {settings['code']} listening on http://{bind}")
+    serve(
+        lambda: create_app({"home": home}),
+        bind=bind, workers=workers, dev=dev, config_file=gunicorn_config,
+    )
+
+
+@node.command("create-user")
+@home_option("var/node")
+@click.option("--username", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.ADMIN.value,
+              show_default=True)
+@click.option("--display-name", default="")
+@click.option("--department", "department_code", default=None,
+              help="Department code (needed for clerks and approvers).")
+@click.password_option(help="Prompted for when not given.")
+def create_user(
+    home: str, username: str, role: str, display_name: str, department_code: str | None,
+    password: str,
+) -> None:
+    """Create a staff account, e.g. the center's first administrator."""
+    settings = _settings(home)
+    db = Database(settings["database_url"])
+    ensure_schema(db.engine, MIGRATIONS)
+    # only create_user is used here, which needs no token or lockout policy
+    policy = AuthPolicy(dt.timedelta(0), max_failed_logins=0, lockout=dt.timedelta(0))
+    try:
+        with db.unit_of_work() as session:
+            user = AuthService(session, policy).create_user(
+                {
+                    "username": username,
+                    "display_name": display_name or username,
+                    "role": role,
+                    "password": password,
+                    "department_code": department_code,
+                }
+            )
+            click.echo(f"created {user.role.value} {user.username}")
+    except TongbanError as exc:
+        raise click.ClickException(f"{exc.message} {exc.details or ''}".strip()) from exc
+    finally:
+        db.dispose()
+

@@ -1,0 +1,49 @@
+"""A node's settings (see schemas.settings for how they are merged)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from schemas.divisions import validate_identity
+from schemas.settings import SettingsError, load_settings, read_secret_key
+
+DEFAULTS: dict[str, Any] = {
+    "home": None,
+    "code": "",
+    "name": "",
+    "level": "",
+    "kind": "",
+    "parent_code": "",
+    "database_url": "",
+    "secret_key": "",
+    "max_content_length": 8 * 1024 * 1024,
+    "token_ttl_minutes": 12 * 60,
+    "max_failed_logins": 5,
+    "lockout_minutes": 15,
+    "testing": False,
+    "log_level": "INFO",
+}
+
+
+def node_settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Load and check a node's settings; a node refuses to start without code and secret."""
+    settings = load_settings(DEFAULTS, overrides)
+    home = settings["home"]
+    if not settings["secret_key"]:
+        settings["secret_key"] = read_secret_key(home) or ""
+    if not settings["database_url"] and home:
+        settings["database_url"] = f"sqlite:///{Path(home).resolve() / 'node.db'}"
+    problems = []
+    if not settings["code"]:
+        problems.append("code is not set (run `tongban node init`)")
+    else:
+        problems += validate_identity(settings["code"], settings["level"], settings["kind"] or None)
+    if not settings["secret_key"]:
+        problems.append("no secret key (run `tongban node init` to generate one)")
+    if not settings["database_url"]:
+        problems.append("database_url is not set and there is no home directory")
+    if problems:
+        raise SettingsError("node cannot start: " + "; ".join(problems))
+    return settings

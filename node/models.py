@@ -1,0 +1,33 @@
+"""The node's declarative base; every feature's models register on its metadata."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from sqlalchemy import Enum
+from sqlalchemy.orm import DeclarativeBase
+
+from schemas.database import new_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+def enum_column(enum_cls: type[enum.Enum], **kwargs: Any) -> Enum:
+    """An Enum stored by its value in a VARCHAR (portable across SQLite and PostgreSQL)."""
+    return Enum(
+        enum_cls,
+        values_callable=lambda members: [m.value for m in members],
+        native_enum=False,
+        length=32,
+        validate_strings=True,
+        **kwargs,
+    )
+
+
+def load_all_models() -> None:
+    """Import every feature's models so that ``Base.metadata`` is complete."""
+    from node.auth import models as _auth  # noqa: F401
+    from node.catalog import models as _catalog  # noqa: F401

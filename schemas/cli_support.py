@@ -1,0 +1,57 @@
+"""Pieces the node and hub command lines share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from sqlalchemy import Engine
+
+from schemas import migrate
+
+
+def home_option(default: str) -> click.Option:
+    return click.option(
+        "--home",
+        envvar="TONGBAN_HOME",
+        default=default,
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Directory holding tongban.toml, the secret key and the SQLite database.",
+    )  # type: ignore[return-value]
+
+
+def bind_options(default_port: int):  # type: ignore[no-untyped-def]
+    def decorate(command):  # type: ignore[no-untyped-def]
+        command = click.option(
+            "--dev", is_flag=True, help="Use Flask's development server instead of gunicorn."
+        )(command)
+        command = click.option(
+            "--workers", default=2, show_default=True, help="gunicorn worker processes."
+        )(command)
+        command = click.option(
+            "--gunicorn-config",
+            type=click.Path(dir_okay=False, exists=True),
+            help="A gunicorn configuration file (see deploy/gunicorn.conf.py).",
+        )(command)
+        return click.option(
+            "--bind", default=f"127.0.0.1:{default_port}", show_default=True,
+            help="Address and port to listen on.",
+        )(command)
+
+    return decorate
+
+
+def ensure_schema(engine: Engine, migrations: Path) -> str:
+    """Create the schema on an empty database; refuse to serve an out-of-date one."""
+    head = migrate.head_revision(migrations)
+    if migrate.is_empty(engine):
+        migrate.upgrade(engine, migrations)
+        return "created"
+    current = migrate.current_revision(engine)
+    if current != head:
+        raise click.ClickException(
+            f"the database is at revision {current}, the code expects {head}: "
+            "run `migrate` first"
+        )
+    return "current"

@@ -1,0 +1,76 @@
+"""Administrative division codes: a node's identity (DESIGN.md, "Identity and trust").
+
+Six digits for province, city and county level (GB/T 2260), nine for townships.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+
+class Level(enum.StrEnum):
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+    TOWNSHIP = "township"
+
+
+class CountyKind(enum.StrEnum):
+    """County-level units are ranked among their own kind."""
+
+    DISTRICT = "district"
+    COUNTY = "county"
+    COUNTY_CITY = "county_city"
+
+
+_CODE = re.compile(r"^(\d{6}|\d{9})$")
+
+
+class DivisionCodeError(ValueError):
+    pass
+
+
+def level_of(code: str) -> Level:
+    """The level a division code denotes, e.g. ``450000`` is a province."""
+    if not _CODE.match(code):
+        raise DivisionCodeError(f"{code!r} is not a 6- or 9-digit division code")
+    if len(code) == 9:
+        return Level.TOWNSHIP
+    if code[2:] == "0000":
+        return Level.PROVINCE
+    if code[4:] == "00":
+        return Level.CITY
+    return Level.COUNTY
+
+
+def parent_of(code: str) -> str | None:
+    """The code of the division directly above ``code`` (None for a province).
+
+    Province-administered county-level units (e.g. 429004) have the province as parent
+    when their city part is ``90``.
+    """
+    level = level_of(code)
+    if level is Level.PROVINCE:
+        return None
+    if level is Level.CITY:
+        return code[:2] + "0000"
+    if level is Level.COUNTY:
+        return code[:2] + "0000" if code[2:4] == "90" else code[:4] + "00"
+    return code[:6]
+
+
+def validate_identity(code: str, level: str, kind: str | None) -> list[str]:
+    """Reasons why ``code``/``level``/``kind`` do not describe one node (empty when fine)."""
+    try:
+        actual = level_of(code)
+    except DivisionCodeError as exc:
+        return [str(exc)]
+    problems = []
+    if level != actual.value:
+        problems.append(f"code {code} is a {actual.value}-level code, not {level}")
+    if actual is Level.COUNTY and kind not in {k.value for k in CountyKind}:
+        problems.append("a county-level node needs kind district, county or county_city")
+    if actual is not Level.COUNTY and kind:
+        problems.append("only county-level nodes have a kind")
+    return problems

@@ -1,0 +1,214 @@
+"""Web plumbing shared by the node and hub applications.
+
+One place maps every error to the JSON document of DESIGN.md, gives each request an id and
+one database transaction, caps payload sizes, serves ``/healthz`` and the OpenAPI document
+with a vendored API docs page.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import flask_smorest
+from flask import Blueprint, Flask, Response, g, jsonify, request
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from schemas.database import Database
+from schemas.errors import (
+    Conflict,
+    ErrorSchema,
+    Forbidden,
+    NotFound,
+    TongbanError,
+    TooManyAttempts,
+    Unauthorized,
+    ValidationFailed,
+    error_document,
+)
+
+log = logging.getLogger("tongban.web")
+
+STATIC_DIR = Path(__file__).parent / "static"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+ERROR_STATUS: dict[type[TongbanError], int] = {
+    ValidationFailed: 422,
+    NotFound: 404,
+    Conflict: 409,
+    Unauthorized: 401,
+    Forbidden: 403,
+    TooManyAttempts: 429,
+}
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+}
+
+
+def error_response(status: int, code: str, message: str, details: dict | None = None) -> Response:
+    response = jsonify(error_document(code, message, details))
+    response.status_code = status
+    return response
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api answering every HTTP error in tongban's error shape."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+        status = error.code or 500
+        if status >= 500:
+            return _internal_error(getattr(error, "original_exception", None) or error)
+        data = getattr(error, "data", None) or {}
+        messages = data.get("errors") or data.get("messages")
+        code = _HTTP_CODES.get(status, "http_error")
+        message = data.get("message") or error.description or error.name
+        details: dict[str, Any] = {}
+        if status == 400 and messages and "json" in messages:
+            code, message = "malformed_json", "The request body is not valid JSON."
+        elif status == 422 and messages:
+            # webargs nests messages by location: {"json": {"field": [...]}}
+            location, fields = next(iter(messages.items()))
+            details = {"location": location, "fields": fields}
+            message = "The input is not valid: " + ", ".join(sorted(map(str, fields))) + "."
+        elif status == 413:
+            details = {"max_bytes": request.max_content_length}
+            message = f"The request body exceeds the limit of {request.max_content_length} bytes."
+        elif status == 405:
+            details = {"allowed": sorted(error.valid_methods or [])}  # type: ignore[attr-defined]
+        response = error_response(status, code, message, details)
+        for key, value in (data.get("headers") or {}).items():
+            response.headers[key] = value
+        return response
+
+
+def _internal_error(exc: BaseException) -> Response:
+    request_id = getattr(g, "request_id", None)
+    log.error("unexpected error in request %s", request_id, exc_info=exc)
+    return error_response(
+        500,
+        "internal_error",
+        "An unexpected error occurred; it has been logged.",
+        {"request_id": request_id},
+    )
+
+
+def current_session() -> Session:
+    """The request's database session; its transaction ends with the request."""
+    session = g.get("db_session")
+    if session is None:
+        db: Database = g.tongban_db
+        session = db.sessions()
+        g.db_session = session
+    return session
+
+
+def init_web(
+    app: Flask,
+    db: Database,
+    *,
+    title: str,
+    service: str,
+    health_details: Callable[[Session], dict[str, Any]] | None = None,
+) -> Api:
+    """Wire errors, request ids, transactions, ``/healthz`` and OpenAPI into ``app``."""
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="/api/v1/vendor/swagger-ui/",
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["tongban_db"] = db
+
+    @app.before_request
+    def _begin_request() -> None:
+        supplied = request.headers.get("X-Request-Id", "")
+        g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        g.tongban_db = db
+
+    @app.after_request
+    def _end_request(response: Response) -> Response:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            try:
+                if response.status_code < 400:
+                    session.commit()
+                else:
+                    session.rollback()
+            finally:
+                session.close()
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+
+    @app.teardown_request
+    def _close_session(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:  # after_request did not run: an error escaped
+            session.rollback()
+            session.close()
+
+    @app.errorhandler(TongbanError)
+    def _domain_error(exc: TongbanError) -> Response:
+        status = next(
+            (s for cls, s in ERROR_STATUS.items() if isinstance(exc, cls)), 400
+        )
+        response = error_response(status, exc.code, exc.message, exc.details)
+        if isinstance(exc, TooManyAttempts):
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        if isinstance(exc, Unauthorized):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="tongban"'
+        return response
+
+    @app.errorhandler(IntegrityError)
+    def _integrity_error(exc: IntegrityError) -> Response:
+        log.info("integrity error in request %s: %s", g.get("request_id"), exc.orig)
+        return error_response(
+            409, "conflict", "The change conflicts with data already stored.", {}
+        )
+
+    api = Api(app)
+    app.register_error_handler(Exception, _internal_error)
+
+    vendor = Blueprint(
+        "vendor", __name__, static_folder=str(STATIC_DIR), static_url_path="/api/v1/vendor"
+    )
+    app.register_blueprint(vendor)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        """Liveness and database check."""
+        try:
+            with db.sessions() as session:
+                session.execute(text("SELECT 1"))
+                details = health_details(session) if health_details else {}
+        except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
+            log.warning("health check failed: %s", exc)
+            return error_response(
+                503, "database_unavailable", "The database cannot be reached.", {}
+            )
+        return jsonify({"status": "ok", "service": service, "database": "ok", **details})
+
+    return api

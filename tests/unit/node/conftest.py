@@ -1,0 +1,159 @@
+"""Node fixtures: an app on a fresh database, a client, users of every role, catalog data."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from node import create_app
+from node.auth.permissions import Role
+from node.models import Base
+from schemas.database import Database
+from tests.conftest import node_config
+
+PASSWORD = "correct-horse-9"
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    app = create_app(node_config(database_url, max_content_length=64 * 1024))
+    db: Database = app.extensions["tongban_db"]
+    Base.metadata.create_all(db.engine)
+    yield app
+    db.dispose()
+
+
+@pytest.fixture
+def db(app: Flask) -> Database:
+    return app.extensions["tongban_db"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class Api:
+    """A test client that speaks JSON and remembers a bearer token."""
+
+    def __init__(self, client: FlaskClient, token: str | None = None) -> None:
+        self.client = client
+        self.token = token
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {**self._headers(), **kwargs.pop("headers", {})}
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.request("POST", path, json=json, **kwargs)
+
+    def patch(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.request("PATCH", path, json=json, **kwargs)
+
+
+_serial = itertools.count(1)
+
+
+@pytest.fixture
+def make_user(client: FlaskClient, db: Database) -> Callable[..., Api]:
+    """Create a user of a role (in a department when the role needs one) and log in."""
+    from node.auth.service import hash_password
+    from node.catalog.service import CatalogService
+
+    def factory(role: Role = Role.ADMIN, username: str | None = None) -> Api:
+        username = username or f"{role.value}{next(_serial)}"
+        with db.unit_of_work() as session:
+            catalog = CatalogService(session)
+            department = next(iter(catalog.list_departments()), None) or catalog.create_department(
+                "GA", "公安局"
+            )
+            from node.auth.models import User
+
+            session.add(
+                User(
+                    username=username,
+                    display_name=username,
+                    role=role,
+                    department=department if role in (Role.CLERK, Role.APPROVER) else None,
+                    password_hash=hash_password(PASSWORD),
+                    active=True,
+                    failed_logins=0,
+                )
+            )
+        response = client.post(
+            "/api/v1/auth/login", json={"username": username, "password": PASSWORD}
+        )
+        assert response.status_code == 200, response.json
+        return Api(client, response.json["token"])
+
+    return factory
+
+
+@pytest.fixture
+def admin(make_user: Callable[..., Api]) -> Api:
+    return make_user(Role.ADMIN)
+
+
+@pytest.fixture
+def anonymous(client: FlaskClient) -> Api:
+    return Api(client)
+
+
+def matter_payload(code: str = "11450981MB0001", **overrides: Any) -> dict[str, Any]:
+    """A complete, valid matter (an administrative licence handled at window W01)."""
+    payload = {
+        "code": code,
+        "name": "食品经营许可证核发",
+        "category": "administrative_licence",
+        "department_code": "SC",
+        "window_code": "W01",
+        "handling_level": "county",
+        "handling_type": "promised",
+        "notify_and_commit": False,
+        "deemed_approval": False,
+        "legal_limit_days": 20,
+        "promised_limit_days": 5,
+        "should_enter": True,
+        "entered": True,
+        "legal_basis": "《中华人民共和国食品安全法》第三十五条",
+        "procedure": "申请—受理—审查—决定—送达",
+        "conditions": "具有与经营的食品品种、数量相适应的经营场所",
+        "fee_basis": "不收费",
+        "fee_standard": "不收费",
+        "fee_amount_fen": 0,
+        "complaint_channel": "0775-12345",
+        "window_authority": "受理、审核、审批、送达",
+        "powers": {"accept": True, "review": True, "coordinate": True, "deliver": True,
+                   "litigate": False, "issue": True, "approve": True},
+        "materials": [
+            {"name": "食品经营许可申请书", "required": True, "form": "original", "copies": 1},
+            {"name": "营业执照复印件", "required": True, "form": "copy", "copies": 1},
+            {"name": "法定代表人身份证明", "required": False, "form": "original_and_copy",
+             "copies": 1, "note": "委托办理时提供"},
+        ],
+    }
+    payload.update(overrides)
+    return payload
+
+
+@pytest.fixture
+def catalog_base(admin: Api) -> Api:
+    """Departments SC (市场监管局) and GA, window W01 serving SC; returns the admin client."""
+    assert admin.post("/api/v1/departments", {"code": "SC", "name": "市场监督管理局"}).status_code == 201
+    response = admin.post(
+        "/api/v1/windows", {"code": "W01", "name": "市场监管窗口", "location": "一楼A区",
+                            "department_codes": ["SC"]}
+    )
+    assert response.status_code == 201, response.json
+    return admin
