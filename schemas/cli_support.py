@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy import Engine
 
 from schemas import migrate
 
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
-def home_option(default: str) -> click.Option:
+
+def home_option(default: str) -> Decorator:
     return click.option(
         "--home",
         envvar="TONGBAN_HOME",
@@ -18,11 +22,11 @@ def home_option(default: str) -> click.Option:
         show_default=True,
         type=click.Path(file_okay=False),
         help="Directory holding tongban.toml, the secret key and the SQLite database.",
-    )  # type: ignore[return-value]
+    )
 
 
-def bind_options(default_port: int):  # type: ignore[no-untyped-def]
-    def decorate(command):  # type: ignore[no-untyped-def]
+def bind_options(default_port: int) -> Decorator:
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
         command = click.option(
             "--dev", is_flag=True, help="Use Flask's development server instead of gunicorn."
         )(command)

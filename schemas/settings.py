@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 CONFIG_FILE = "tongban.toml"
-SECRET_FILE = "secret_key"
+SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 ENV_PREFIX = "TONGBAN_"
 
 

@@ -73,7 +73,7 @@ class Api(flask_smorest.Api):
 
     ERROR_SCHEMA = ErrorSchema
 
-    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         status = error.code or 500
         if status >= 500:
             return _internal_error(getattr(error, "original_exception", None) or error)

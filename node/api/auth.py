@@ -35,8 +35,8 @@ class Login(MethodView):
 
 @blp.route("/logout")
 class Logout(MethodView):
-    @blp.response(204)
     @staff_required(Permission.CATALOG_READ)
+    @blp.response(204)
     def post(self) -> None:
         """Revoke the token used for this request."""
         auth_service().logout(current_token())
@@ -44,8 +44,8 @@ class Logout(MethodView):
 
 @blp.route("/me")
 class Me(MethodView):
-    @blp.response(200, UserSchema)
     @staff_required(Permission.CATALOG_READ)
+    @blp.response(200, UserSchema)
     def get(self) -> Any:
         """The logged-in user."""
         return current_user()

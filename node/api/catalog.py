@@ -37,16 +37,16 @@ def catalog() -> CatalogService:
 
 @blp.route("/departments")
 class Departments(MethodView):
+    @staff_required(Permission.CATALOG_READ)
     @blp.arguments(ListArgs, location="query")
     @blp.response(200, DepartmentSchema(many=True))
-    @staff_required(Permission.CATALOG_READ)
     def get(self, args: dict[str, Any]) -> Any:
         """The center's departments."""
         return catalog().list_departments(include_retired=args["include_retired"])
 
+    @staff_required(Permission.CATALOG_MANAGE)
     @blp.arguments(DepartmentSchema)
     @blp.response(201, DepartmentSchema)
-    @staff_required(Permission.CATALOG_MANAGE)
     def post(self, data: dict[str, Any]) -> Any:
         """Add a department."""
         return catalog().create_department(data["code"], data["name"])
@@ -54,15 +54,15 @@ class Departments(MethodView):
 
 @blp.route("/departments/<code>")
 class DepartmentItem(MethodView):
-    @blp.response(200, DepartmentSchema)
     @staff_required(Permission.CATALOG_READ)
+    @blp.response(200, DepartmentSchema)
     def get(self, code: str) -> Any:
         """One department."""
         return catalog().department(code)
 
+    @staff_required(Permission.CATALOG_MANAGE)
     @blp.arguments(DepartmentPatchSchema)
     @blp.response(200, DepartmentSchema)
-    @staff_required(Permission.CATALOG_MANAGE)
     def patch(self, data: dict[str, Any], code: str) -> Any:
         """Rename a department."""
         return catalog().update_department(code, name=data["name"])
@@ -70,8 +70,8 @@ class DepartmentItem(MethodView):
 
 @blp.route("/departments/<code>/retire")
 class DepartmentRetire(MethodView):
-    @blp.response(200, DepartmentSchema)
     @staff_required(Permission.CATALOG_MANAGE)
+    @blp.response(200, DepartmentSchema)
     def post(self, code: str) -> Any:
         """Retire a department that no longer has active matters."""
         return catalog().retire_department(code)
@@ -79,16 +79,16 @@ class DepartmentRetire(MethodView):
 
 @blp.route("/windows")
 class Windows(MethodView):
+    @staff_required(Permission.CATALOG_READ)
     @blp.arguments(ListArgs, location="query")
     @blp.response(200, WindowSchema(many=True))
-    @staff_required(Permission.CATALOG_READ)
     def get(self, args: dict[str, Any]) -> Any:
         """The center's windows with the departments each serves."""
         return catalog().list_windows(include_retired=args["include_retired"])
 
+    @staff_required(Permission.CATALOG_MANAGE)
     @blp.arguments(WindowSchema)
     @blp.response(201, WindowSchema)
-    @staff_required(Permission.CATALOG_MANAGE)
     def post(self, data: dict[str, Any]) -> Any:
         """Add a window serving one or more departments."""
         return catalog().create_window(
@@ -98,15 +98,15 @@ class Windows(MethodView):
 
 @blp.route("/windows/<code>")
 class WindowItem(MethodView):
-    @blp.response(200, WindowSchema)
     @staff_required(Permission.CATALOG_READ)
+    @blp.response(200, WindowSchema)
     def get(self, code: str) -> Any:
         """One window."""
         return catalog().window(code)
 
+    @staff_required(Permission.CATALOG_MANAGE)
     @blp.arguments(WindowPatchSchema(partial=True))
     @blp.response(200, WindowSchema)
-    @staff_required(Permission.CATALOG_MANAGE)
     def patch(self, data: dict[str, Any], code: str) -> Any:
         """Change a window's name, location or departments."""
         return catalog().update_window(code, data)
@@ -114,8 +114,8 @@ class WindowItem(MethodView):
 
 @blp.route("/windows/<code>/retire")
 class WindowRetire(MethodView):
-    @blp.response(200, WindowSchema)
     @staff_required(Permission.CATALOG_MANAGE)
+    @blp.response(200, WindowSchema)
     def post(self, code: str) -> Any:
         """Retire a window that no longer handles active matters."""
         return catalog().retire_window(code)
@@ -123,16 +123,16 @@ class WindowRetire(MethodView):
 
 @blp.route("/staff")
 class Staff(MethodView):
+    @staff_required(Permission.STAFF_READ)
     @blp.arguments(StaffListArgs, location="query")
     @blp.response(200, StaffMemberSchema(many=True))
-    @staff_required(Permission.STAFF_READ)
     def get(self, args: dict[str, Any]) -> Any:
         """Window staff records (for staffing figures by type)."""
         return catalog().list_staff(include_inactive=args["include_inactive"])
 
+    @staff_required(Permission.CATALOG_MANAGE)
     @blp.arguments(StaffMemberSchema)
     @blp.response(201, StaffMemberSchema)
-    @staff_required(Permission.CATALOG_MANAGE)
     def post(self, data: dict[str, Any]) -> Any:
         """Add a staff record."""
         return catalog().create_staff_member(data)
@@ -140,15 +140,15 @@ class Staff(MethodView):
 
 @blp.route("/staff/<code>")
 class StaffItem(MethodView):
-    @blp.response(200, StaffMemberSchema)
     @staff_required(Permission.STAFF_READ)
+    @blp.response(200, StaffMemberSchema)
     def get(self, code: str) -> Any:
         """One staff record."""
         return catalog().staff_member(code)
 
+    @staff_required(Permission.CATALOG_MANAGE)
     @blp.arguments(StaffMemberPatchSchema(partial=True))
     @blp.response(200, StaffMemberSchema)
-    @staff_required(Permission.CATALOG_MANAGE)
     def patch(self, data: dict[str, Any], code: str) -> Any:
         """Change a staff record (``active: false`` when someone leaves)."""
         return catalog().update_staff_member(code, data)
@@ -156,9 +156,9 @@ class StaffItem(MethodView):
 
 @blp.route("/matters")
 class Matters(MethodView):
+    @staff_required(Permission.CATALOG_READ)
     @blp.arguments(MatterAdminSearchArgs, location="query")
     @blp.response(200, page_of(MatterSchema))
-    @staff_required(Permission.CATALOG_READ)
     def get(self, args: dict[str, Any]) -> Any:
         """Search the catalog, retired matters included on request."""
         items, total = catalog().search_matters(
@@ -172,9 +172,9 @@ class Matters(MethodView):
         )
         return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
 
+    @staff_required(Permission.CATALOG_MANAGE)
     @blp.arguments(MatterSchema)
     @blp.response(201, MatterSchema)
-    @staff_required(Permission.CATALOG_MANAGE)
     def post(self, data: dict[str, Any]) -> Any:
         """Add a matter with its disclosure fields, limits, powers and materials.
 
@@ -185,15 +185,15 @@ class Matters(MethodView):
 
 @blp.route("/matters/<code>")
 class MatterItem(MethodView):
-    @blp.response(200, MatterSchema)
     @staff_required(Permission.CATALOG_READ)
+    @blp.response(200, MatterSchema)
     def get(self, code: str) -> Any:
         """One matter, retired or not."""
         return catalog().matter(code)
 
+    @staff_required(Permission.CATALOG_MANAGE)
     @blp.arguments(MatterPatchSchema)
     @blp.response(200, MatterSchema)
-    @staff_required(Permission.CATALOG_MANAGE)
     def patch(self, data: dict[str, Any], code: str) -> Any:
         """Change any of a matter's fields; ``materials`` replaces the list."""
         return catalog().update_matter(code, data)
@@ -201,8 +201,8 @@ class MatterItem(MethodView):
 
 @blp.route("/matters/<code>/retire")
 class MatterRetire(MethodView):
-    @blp.response(200, MatterSchema)
     @staff_required(Permission.CATALOG_MANAGE)
+    @blp.response(200, MatterSchema)
     def post(self, code: str) -> Any:
         """Retire a matter: it leaves the service guide; cases keep referring to it.
 
@@ -213,8 +213,8 @@ class MatterRetire(MethodView):
 
 @blp.route("/matters/<code>/reinstate")
 class MatterReinstate(MethodView):
-    @blp.response(200, MatterSchema)
     @staff_required(Permission.CATALOG_MANAGE)
+    @blp.response(200, MatterSchema)
     def post(self, code: str) -> Any:
         """Bring a retired matter back into the service guide."""
         return catalog().reinstate_matter(code)

@@ -14,7 +14,9 @@ from node.catalog.models import (
 )
 from schemas.divisions import Level
 
-CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$", error="use 1-32 letters, digits, . _ -")
+CODE = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$", error="use 1-32 letters, digits, . _ -"
+)
 MATTER_CODE = validate.Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$", error="use 1-64 letters, digits, . _ -"
 )
@@ -66,7 +68,9 @@ class LoginSchema(Schema):
 class UserSchema(Schema):
     username = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[a-z0-9][a-z0-9_.\-]{1,63}$", error="2-64 lower-case letters, digits, . _ -"),
+        validate=validate.Regexp(
+            r"^[a-z0-9][a-z0-9_.\-]{1,63}$", error="2-64 lower-case letters, digits, . _ -"
+        ),
     )
     display_name = fields.String(validate=validate.Length(1, 100))
     role = fields.Enum(Role, by_value=True, required=True)

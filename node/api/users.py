@@ -16,15 +16,15 @@ blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Staf
 
 @blp.route("")
 class Users(MethodView):
-    @blp.response(200, UserSchema(many=True))
     @staff_required(Permission.USERS_READ)
+    @blp.response(200, UserSchema(many=True))
     def get(self) -> Any:
         """All staff accounts."""
         return auth_service().list_users()
 
+    @staff_required(Permission.USERS_MANAGE)
     @blp.arguments(UserSchema)
     @blp.response(201, UserSchema)
-    @staff_required(Permission.USERS_MANAGE)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a staff account (clerks and approvers belong to a department)."""
         return auth_service().create_user(data)
@@ -32,15 +32,15 @@ class Users(MethodView):
 
 @blp.route("/<username>")
 class UserItem(MethodView):
-    @blp.response(200, UserSchema)
     @staff_required(Permission.USERS_READ)
+    @blp.response(200, UserSchema)
     def get(self, username: str) -> Any:
         """One staff account."""
         return auth_service().user(username)
 
+    @staff_required(Permission.USERS_MANAGE)
     @blp.arguments(UserPatchSchema)
     @blp.response(200, UserSchema)
-    @staff_required(Permission.USERS_MANAGE)
     def patch(self, changes: dict[str, Any], username: str) -> Any:
         """Change role, department, display name, password or disable an account.
 
@@ -51,8 +51,8 @@ class UserItem(MethodView):
 
 @blp.route("/<username>/revoke-tokens")
 class RevokeTokens(MethodView):
-    @blp.response(204)
     @staff_required(Permission.USERS_MANAGE)
+    @blp.response(204)
     def post(self, username: str) -> None:
         """Revoke every live token of an account (e.g. a lost device)."""
         service = auth_service()

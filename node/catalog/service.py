@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from node.catalog.models import (
     POWERS,
     Department,
     HandlingType,
+    MaterialForm,
     Matter,
     MatterMaterial,
     StaffMember,
@@ -88,25 +89,25 @@ class CatalogService:
 
     # -- lookups ---------------------------------------------------------------------------
 
-    def _one(self, model: type, code: str, what: str) -> Any:
+    def _one(self, model: Any, code: str, what: str) -> Any:
         row = self.session.scalar(select(model).where(model.code == code))
         if row is None:
             raise NotFound(f"No {what} with code {code!r}.", {"code": code})
         return row
 
     def department(self, code: str) -> Department:
-        return self._one(Department, code, "department")  # type: ignore[no-any-return]
+        return self._one(Department, code, "department")
 
     def window(self, code: str) -> Window:
-        return self._one(Window, code, "window")  # type: ignore[no-any-return]
+        return self._one(Window, code, "window")
 
     def staff_member(self, code: str) -> StaffMember:
-        return self._one(StaffMember, code, "staff member")  # type: ignore[no-any-return]
+        return self._one(StaffMember, code, "staff member")
 
     def matter(self, code: str) -> Matter:
-        return self._one(Matter, code, "matter")  # type: ignore[no-any-return]
+        return self._one(Matter, code, "matter")
 
-    def _ensure_new_code(self, model: type, code: str, what: str) -> None:
+    def _ensure_new_code(self, model: Any, code: str, what: str) -> None:
         if self.session.scalar(select(model.id).where(model.code == code)) is not None:
             raise Conflict(
                 f"A {what} with code {code!r} already exists.", {"field": "code", "code": code}
@@ -196,7 +197,7 @@ class CatalogService:
                 select(Matter.code).where(
                     Matter.window_id == window.id,
                     Matter.retired_at.is_(None),
-                    Matter.department_id.not_in(served) if served else True,
+                    Matter.department_id.not_in(served) if served else true(),
                 )
             ).all()
             if stranded:
@@ -258,7 +259,7 @@ class CatalogService:
 
     # -- matters ---------------------------------------------------------------------------
 
-    def _matter_query(self) -> Select[tuple[Matter]]:
+    def _matter_query(self) -> Select[Any]:
         return select(Matter).options(
             selectinload(Matter.materials),
             selectinload(Matter.department),
@@ -277,7 +278,7 @@ class CatalogService:
         per_page: int = 20,
     ) -> tuple[Sequence[Matter], int]:
         """Matters matching a keyword (name, code, conditions, basis, materials), with total."""
-        conditions = []
+        conditions: list[ColumnElement[bool]] = []
         if not include_retired:
             conditions.append(Matter.retired_at.is_(None))
         if department_code:
@@ -359,9 +360,8 @@ class CatalogService:
 
     def _apply_matter(self, matter: Matter, data: Mapping[str, Any], *, creating: bool) -> None:
         merged = {field: data.get(field, getattr(matter, field, None)) for field in MATTER_SCALARS}
-        merged["window_code"] = (
-            data["window_code"] if "window_code" in data
-            else (matter.window.code if matter.window else None)
+        merged["window_code"] = data.get(
+            "window_code", matter.window.code if matter.window else None
         )
         merged["powers"] = {**matter.powers, **(data.get("powers") or {})} if not creating else {
             p: bool((data.get("powers") or {}).get(p, False)) for p in POWERS
@@ -415,7 +415,7 @@ class CatalogService:
                     position=index,
                     name=item["name"],
                     required=item.get("required", True),
-                    form=item.get("form", "original"),
+                    form=MaterialForm(item.get("form", MaterialForm.ORIGINAL)),
                     copies=item.get("copies", 1),
                     note=item.get("note", ""),
                 )

@@ -150,7 +150,8 @@ def matter_payload(code: str = "11450981MB0001", **overrides: Any) -> dict[str, 
 @pytest.fixture
 def catalog_base(admin: Api) -> Api:
     """Departments SC (市场监管局) and GA, window W01 serving SC; returns the admin client."""
-    assert admin.post("/api/v1/departments", {"code": "SC", "name": "市场监督管理局"}).status_code == 201
+    department = admin.post("/api/v1/departments", {"code": "SC", "name": "市场监督管理局"})
+    assert department.status_code == 201
     response = admin.post(
         "/api/v1/windows", {"code": "W01", "name": "市场监管窗口", "location": "一楼A区",
                             "department_codes": ["SC"]}

@@ -1,0 +1,39 @@
+"""The hub application: factory, health, OpenAPI and errors."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+from hub import create_app
+from hub.models import Base
+
+
+@pytest.fixture
+def hub_app(database_url: str) -> Iterator[Flask]:
+    app = create_app(
+        {"database_url": database_url, "secret_key": secrets.token_urlsafe(32), "testing": True}
+    )
+    db = app.extensions["tongban_db"]
+    Base.metadata.create_all(db.engine)
+    yield app
+    db.dispose()
+
+
+def test_healthz_reports_database_and_registry(hub_app: Flask) -> None:
+    response = hub_app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "service": "hub", "database": "ok", "nodes": 0}
+
+
+def test_openapi_and_json_errors(hub_app: Flask) -> None:
+    client = hub_app.test_client()
+    spec = client.get("/api/v1/openapi.json")
+    assert spec.status_code == 200
+    assert spec.json["info"]["title"] == "tongban hub"
+    missing = client.get("/api/v1/mailbox")
+    assert missing.status_code == 404
+    assert missing.json["error"]["code"] == "not_found"

@@ -1,0 +1,247 @@
+"""The catalog administration API and the public service guide, on both databases."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from node.catalog.models import Matter
+from tests.unit.node.conftest import Api, matter_payload
+
+
+def count_matters(db) -> int:
+    with db.sessions() as session:
+        return session.scalar(select(func.count(Matter.id)))
+
+
+def test_create_and_read_a_full_matter(catalog_base: Api) -> None:
+    response = catalog_base.post("/api/v1/matters", matter_payload())
+    assert response.status_code == 201, response.json
+    body = catalog_base.get("/api/v1/matters/11450981MB0001").json
+    assert body["name"] == "食品经营许可证核发"
+    assert body["department"] == {"code": "SC", "name": "市场监督管理局"}
+    assert body["window"]["code"] == "W01"
+    assert body["powers"]["approve"] is True
+    assert body["powers"]["litigate"] is False
+    assert [m["name"] for m in body["materials"]] == [
+        "食品经营许可申请书", "营业执照复印件", "法定代表人身份证明",
+    ]
+    assert body["materials"][2]["form"] == "original_and_copy"
+    assert body["legal_basis"].startswith("《中华人民共和国食品安全法》")
+
+
+def test_promised_limit_may_not_exceed_legal_limit(catalog_base: Api, db) -> None:
+    response = catalog_base.post(
+        "/api/v1/matters", matter_payload(legal_limit_days=10, promised_limit_days=15)
+    )
+    assert response.status_code == 422
+    error = response.json["error"]
+    assert error["code"] == "validation_failed"
+    assert "promised_limit_days" in error["details"]["fields"]
+    assert count_matters(db) == 0
+
+
+def test_promised_limit_checked_on_update_against_stored_legal_limit(catalog_base: Api) -> None:
+    catalog_base.post("/api/v1/matters", matter_payload())
+    response = catalog_base.patch(
+        "/api/v1/matters/11450981MB0001", {"promised_limit_days": 25}
+    )
+    assert response.status_code == 422
+    assert "promised_limit_days" in response.json["error"]["details"]["fields"]
+    assert catalog_base.get("/api/v1/matters/11450981MB0001").json["promised_limit_days"] == 5
+
+
+def test_immediate_matter_has_zero_promised_days(catalog_base: Api) -> None:
+    bad = catalog_base.post(
+        "/api/v1/matters", matter_payload(handling_type="immediate", promised_limit_days=2)
+    )
+    assert bad.status_code == 422
+    good = catalog_base.post(
+        "/api/v1/matters", matter_payload(handling_type="immediate", promised_limit_days=0)
+    )
+    assert good.status_code == 201
+
+
+def test_duplicate_codes_are_conflicts(catalog_base: Api, db) -> None:
+    assert catalog_base.post("/api/v1/matters", matter_payload()).status_code == 201
+    again = catalog_base.post("/api/v1/matters", matter_payload(name="另一个"))
+    assert again.status_code == 409
+    assert again.json["error"]["details"]["field"] == "code"
+    assert count_matters(db) == 1
+    dup_dept = catalog_base.post("/api/v1/departments", {"code": "SC", "name": "重复"})
+    assert dup_dept.status_code == 409
+
+
+def test_wrong_types_and_unknown_fields_are_named(catalog_base: Api, db) -> None:
+    response = catalog_base.post(
+        "/api/v1/matters",
+        matter_payload(legal_limit_days="twenty", colour="red", category="licence"),
+    )
+    assert response.status_code == 422
+    fields = response.json["error"]["details"]["fields"]
+    assert set(fields) >= {"legal_limit_days", "colour", "category"}
+    assert count_matters(db) == 0
+
+
+def test_missing_required_fields_are_named(catalog_base: Api) -> None:
+    response = catalog_base.post("/api/v1/matters", {"code": "X1"})
+    assert response.status_code == 422
+    fields = response.json["error"]["details"]["fields"]
+    assert {"name", "category", "department_code", "legal_limit_days"} <= set(fields)
+
+
+def test_malformed_json_is_a_clear_error(catalog_base: Api) -> None:
+    response = catalog_base.post(
+        "/api/v1/departments", data="{not json", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "malformed_json"
+
+
+def test_oversize_body_is_refused(catalog_base: Api, db) -> None:
+    huge = matter_payload(conditions="条" * 70_000)
+    response = catalog_base.post("/api/v1/matters", huge)
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "payload_too_large"
+    assert response.json["error"]["details"]["max_bytes"] == 64 * 1024
+    assert count_matters(db) == 0
+
+
+def test_references_must_exist_and_window_must_serve_department(catalog_base: Api) -> None:
+    unknown = catalog_base.post("/api/v1/matters", matter_payload(department_code="NOPE"))
+    assert unknown.status_code == 422
+    assert "department_code" in unknown.json["error"]["details"]["fields"]
+    catalog_base.post("/api/v1/departments", {"code": "ZJ", "name": "住房和城乡建设局"})
+    wrong_window = catalog_base.post("/api/v1/matters", matter_payload(department_code="ZJ"))
+    assert wrong_window.status_code == 422
+    assert "window_code" in wrong_window.json["error"]["details"]["fields"]
+
+
+def test_entered_matter_needs_a_window_and_powers_need_entry(catalog_base: Api) -> None:
+    no_window = catalog_base.post("/api/v1/matters", matter_payload(window_code=None))
+    assert no_window.status_code == 422
+    assert "window_code" in no_window.json["error"]["details"]["fields"]
+    outside = catalog_base.post(
+        "/api/v1/matters", matter_payload(window_code=None, entered=False)
+    )
+    assert outside.status_code == 422
+    assert "powers" in outside.json["error"]["details"]["fields"]
+    ok = catalog_base.post(
+        "/api/v1/matters", matter_payload(window_code=None, entered=False, powers={})
+    )
+    assert ok.status_code == 201, ok.json
+
+
+def test_update_replaces_materials_and_keeps_other_fields(catalog_base: Api) -> None:
+    catalog_base.post("/api/v1/matters", matter_payload())
+    response = catalog_base.patch(
+        "/api/v1/matters/11450981MB0001",
+        {"materials": [{"name": "申请书"}], "powers": {"litigate": True}},
+    )
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert [m["name"] for m in body["materials"]] == ["申请书"]
+    assert body["materials"][0]["required"] is True
+    assert body["powers"]["litigate"] is True
+    assert body["powers"]["approve"] is True
+    assert body["promised_limit_days"] == 5
+
+
+def test_retire_hides_from_guide_but_keeps_the_matter(catalog_base: Api, anonymous: Api) -> None:
+    catalog_base.post("/api/v1/matters", matter_payload())
+    assert anonymous.get("/api/v1/guide/matters/11450981MB0001").status_code == 200
+    retired = catalog_base.post("/api/v1/matters/11450981MB0001/retire")
+    assert retired.status_code == 200
+    assert retired.json["retired_at"] is not None
+    assert anonymous.get("/api/v1/guide/matters/11450981MB0001").status_code == 404
+    assert catalog_base.get("/api/v1/matters/11450981MB0001").status_code == 200
+    listed = catalog_base.get("/api/v1/matters?include_retired=true").json
+    assert listed["total"] == 1
+    assert catalog_base.get("/api/v1/matters").json["total"] == 0
+    changed = catalog_base.patch("/api/v1/matters/11450981MB0001", {"name": "x"})
+    assert changed.status_code == 409
+    assert catalog_base.post("/api/v1/matters/11450981MB0001/reinstate").status_code == 200
+    assert anonymous.get("/api/v1/guide/matters/11450981MB0001").status_code == 200
+    # no way to delete a matter
+    assert catalog_base.request("DELETE", "/api/v1/matters/11450981MB0001").status_code == 405
+
+
+def test_department_with_active_matters_cannot_retire(catalog_base: Api) -> None:
+    catalog_base.post("/api/v1/matters", matter_payload())
+    response = catalog_base.post("/api/v1/departments/SC/retire")
+    assert response.status_code == 409
+    assert response.json["error"]["details"]["matters"] == ["11450981MB0001"]
+    window = catalog_base.post("/api/v1/windows/W01/retire")
+    assert window.status_code == 409
+
+
+def test_window_cannot_drop_a_department_it_still_handles(catalog_base: Api) -> None:
+    catalog_base.post("/api/v1/departments", {"code": "ZJ", "name": "住房和城乡建设局"})
+    catalog_base.post("/api/v1/matters", matter_payload())
+    response = catalog_base.patch("/api/v1/windows/W01", {"department_codes": ["ZJ"]})
+    assert response.status_code == 422
+    ok = catalog_base.patch("/api/v1/windows/W01", {"department_codes": ["SC", "ZJ"]})
+    assert ok.status_code == 200
+    assert [d["code"] for d in ok.json["departments"]] == ["SC", "ZJ"]
+
+
+def test_staff_records(catalog_base: Api) -> None:
+    response = catalog_base.post(
+        "/api/v1/staff",
+        {"code": "S001", "name": "李娜", "staff_type": "public_institution",
+         "department_code": "SC", "window_code": "W01", "position": "窗口负责人"},
+    )
+    assert response.status_code == 201, response.json
+    assert response.json["window"]["code"] == "W01"
+    bad = catalog_base.post(
+        "/api/v1/staff", {"code": "S002", "name": "王", "staff_type": "contractor"}
+    )
+    assert bad.status_code == 422
+    assert "staff_type" in bad.json["error"]["details"]["fields"]
+    left = catalog_base.patch("/api/v1/staff/S001", {"active": False})
+    assert left.status_code == 200
+    assert catalog_base.get("/api/v1/staff").json == []
+    assert len(catalog_base.get("/api/v1/staff?include_inactive=true").json) == 1
+
+
+def test_guide_search_by_keyword_department_and_material(
+    catalog_base: Api, anonymous: Api
+) -> None:
+    catalog_base.post("/api/v1/departments", {"code": "ZJ", "name": "住房和城乡建设局"})
+    catalog_base.patch("/api/v1/windows/W01", {"department_codes": ["SC", "ZJ"]})
+    catalog_base.post("/api/v1/matters", matter_payload())
+    catalog_base.post(
+        "/api/v1/matters",
+        matter_payload(
+            code="11450981ZJ0001", name="建筑工程施工许可", department_code="ZJ",
+            conditions="已经办理用地批准手续", materials=[{"name": "建设工程规划许可证"}],
+        ),
+    )
+    by_name = anonymous.get("/api/v1/guide/matters?q=施工").json
+    assert [m["code"] for m in by_name["items"]] == ["11450981ZJ0001"]
+    by_material = anonymous.get("/api/v1/guide/matters?q=营业执照").json
+    assert [m["code"] for m in by_material["items"]] == ["11450981MB0001"]
+    by_department = anonymous.get("/api/v1/guide/matters?department=ZJ").json
+    assert by_department["total"] == 1
+    everything = anonymous.get("/api/v1/guide/matters?per_page=1").json
+    assert everything["total"] == 2
+    assert len(everything["items"]) == 1
+    wildcard = anonymous.get("/api/v1/guide/matters?q=%25").json
+    assert wildcard["total"] == 0
+    guide = anonymous.get("/api/v1/guide/matters/11450981ZJ0001").json
+    assert guide["materials"][0]["name"] == "建设工程规划许可证"
+    assert "retired_at" not in guide
+    departments = anonymous.get("/api/v1/guide/departments").json
+    assert {d["code"] for d in departments} == {"GA", "SC", "ZJ"}
+
+
+def test_guide_rejects_bad_query_parameters(anonymous: Api) -> None:
+    response = anonymous.get("/api/v1/guide/matters?per_page=1000")
+    assert response.status_code == 422
+    assert response.json["error"]["details"]["location"] == "query"
+    assert "per_page" in response.json["error"]["details"]["fields"]
+
+
+def test_unknown_matter_is_not_found(anonymous: Api) -> None:
+    response = anonymous.get("/api/v1/guide/matters/NOPE")
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == "not_found"

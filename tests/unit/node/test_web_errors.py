@@ -1,0 +1,100 @@
+"""Every error answers in the JSON shape of DESIGN.md."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+
+def assert_error_shape(body: dict, code: str) -> None:
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+
+
+def test_unknown_route_is_json_404(client) -> None:
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert_error_shape(response.json, "not_found")
+
+
+def test_wrong_method_is_json_405_listing_allowed(client) -> None:
+    response = client.put("/api/v1/guide/matters")
+    assert response.status_code == 405
+    assert_error_shape(response.json, "method_not_allowed")
+    assert "GET" in response.json["error"]["details"]["allowed"]
+
+
+def test_unexpected_error_is_500_without_stack_trace(app: Flask, caplog) -> None:
+    def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    app.add_url_rule("/boom", view_func=boom)
+    client = app.test_client()
+    with caplog.at_level(logging.ERROR, logger="tongban.web"):
+        logger = logging.getLogger("tongban")
+        logger.propagate = True
+        try:
+            response = client.get("/boom", headers={"X-Request-Id": "req-12345678"})
+        finally:
+            logger.propagate = False
+    assert response.status_code == 500
+    assert_error_shape(response.json, "internal_error")
+    assert "secret internal detail" not in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert response.json["error"]["details"]["request_id"] == "req-12345678"
+    assert response.headers["X-Request-Id"] == "req-12345678"
+    assert any("req-12345678" in r.getMessage() for r in caplog.records)
+
+
+def test_every_response_carries_a_request_id(client) -> None:
+    response = client.get("/healthz")
+    assert len(response.headers["X-Request-Id"]) == 32
+    spoofed = client.get("/healthz", headers={"X-Request-Id": "<script>x</script>"})
+    assert spoofed.headers["X-Request-Id"] != "<script>x</script>"
+    kept = client.get("/healthz", headers={"X-Request-Id": "proxy-abc-123"})
+    assert kept.headers["X-Request-Id"] == "proxy-abc-123"
+
+
+def test_healthz_checks_the_database(client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json["database"] == "ok"
+    assert response.json["code"] == "450981"
+
+
+def test_healthz_reports_an_unreachable_database(app: Flask, db, tmp_path) -> None:
+    from schemas.database import Database
+
+    broken = Database(f"sqlite:///{tmp_path}/missing-dir/x.db")
+    app.extensions["tongban_db"] = broken
+    # the health check uses the database handed to init_web; swap its engine for a dead one
+    db.engine, saved = broken.engine, db.engine
+    db.sessions.configure(bind=broken.engine)
+    try:
+        response = app.test_client().get("/healthz")
+    finally:
+        db.engine = saved
+        db.sessions.configure(bind=saved)
+    assert response.status_code == 503
+    assert_error_shape(response.json, "database_unavailable")
+
+
+def test_openapi_document_and_vendored_docs_page(client) -> None:
+    spec = client.get("/api/v1/openapi.json")
+    assert spec.status_code == 200
+    document = spec.json
+    assert document["openapi"].startswith("3.")
+    assert "/api/v1/matters" in document["paths"]
+    post = document["paths"]["/api/v1/matters"]["post"]
+    assert post["security"] == [{"bearerAuth": []}]
+    assert post["x-permission"] == "catalog.manage"
+    assert "Matter" in document["components"]["schemas"]
+    page = client.get("/api/v1/docs").get_data(as_text=True)
+    assert "/api/v1/vendor/swagger-ui/swagger-ui-bundle.js" in page
+    assert "http" not in page.split("<body>")[0].replace("http-equiv", "")
+    bundle = client.get("/api/v1/vendor/swagger-ui/swagger-ui-bundle.js")
+    assert bundle.status_code == 200
+    bundle.close()

@@ -1,0 +1,72 @@
+"""The Alembic trees create exactly the schema the models describe, on both databases."""
+
+from __future__ import annotations
+
+import click
+import pytest
+from sqlalchemy import text
+
+from hub.app import MIGRATIONS as HUB_MIGRATIONS
+from hub.models import Base as HubBase
+from node.app import MIGRATIONS as NODE_MIGRATIONS
+from node.models import Base as NodeBase
+from node.models import load_all_models
+from schemas import migrate
+from schemas.cli_support import ensure_schema
+from schemas.database import make_engine
+
+
+@pytest.mark.parametrize(
+    ("migrations", "metadata"),
+    [(NODE_MIGRATIONS, NodeBase.metadata), (HUB_MIGRATIONS, HubBase.metadata)],
+    ids=["node", "hub"],
+)
+def test_migrated_schema_equals_models(database_url: str, migrations, metadata) -> None:
+    load_all_models()
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine, migrations)
+        assert migrate.current_revision(engine) == migrate.head_revision(migrations)
+        assert migrate.schema_diff(engine, metadata) == []
+        migrate.upgrade(engine, migrations)  # upgrading a current database changes nothing
+        assert migrate.schema_diff(engine, metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_models_drifting_from_migrations_are_detected(database_url: str) -> None:
+    """The diff check can fail: a table the migrations lack shows up."""
+    load_all_models()
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine, NODE_MIGRATIONS)
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE api_tokens"))
+        diff = migrate.schema_diff(engine, NodeBase.metadata)
+        assert any(op[0] == "add_table" and op[1].name == "api_tokens" for op in diff)
+    finally:
+        engine.dispose()
+
+
+def test_serve_creates_schema_on_empty_database_and_refuses_an_unknown_one(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    try:
+        assert ensure_schema(engine, NODE_MIGRATIONS) == "created"
+        assert ensure_schema(engine, NODE_MIGRATIONS) == "current"
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '0000old'"))
+        with pytest.raises(click.ClickException, match="run `migrate` first"):
+            ensure_schema(engine, NODE_MIGRATIONS)
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_pragmas(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+    engine.dispose()
