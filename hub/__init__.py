@@ -1,5 +1,20 @@
-"""The tongban hub: relay, signed log, mailboxes, consolidation and rankings."""
+"""The tongban hub: relay, signed log, mailboxes, consolidation and rankings.
 
-from hub.app import create_app
+``create_app`` is imported lazily so that the domain modules (plain Python) can be imported
+without Flask.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def __getattr__(name: str) -> Any:
+    if name == "create_app":
+        from hub.app import create_app
+
+        return create_app
+    raise AttributeError(name)
+
 
 __all__ = ["create_app"]

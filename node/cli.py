@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from node.app import MIGRATIONS, create_app
+from node.audit.cli import verify_audit
 from node.auth.permissions import Role
 from node.auth.service import AuthPolicy, AuthService
 from node.config import node_settings
@@ -136,3 +137,6 @@ def create_user(
     finally:
         db.dispose()
 
+
+
+node.add_command(verify_audit)

@@ -22,6 +22,9 @@ DEFAULTS: dict[str, Any] = {
     "token_ttl_minutes": 12 * 60,
     "max_failed_logins": 5,
     "lockout_minutes": 15,
+    "warning_yellow_days_left": 1,
+    "warning_yellow_used_percent": 80,
+    "lookup_attempts_per_minute": 10,
     "testing": False,
     "log_level": "INFO",
 }

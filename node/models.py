@@ -29,5 +29,8 @@ def enum_column(enum_cls: type[enum.Enum], **kwargs: Any) -> Enum:
 
 def load_all_models() -> None:
     """Import every feature's models so that ``Base.metadata`` is complete."""
+    from node.audit import models as _audit  # noqa: F401
     from node.auth import models as _auth  # noqa: F401
+    from node.calendar import models as _calendar  # noqa: F401
+    from node.cases import models as _cases  # noqa: F401
     from node.catalog import models as _catalog  # noqa: F401

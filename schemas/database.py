@@ -54,6 +54,9 @@ Code = Annotated[str, mapped_column(String(64))]
 Name = Annotated[str, mapped_column(String(200))]
 
 
+WRITE_OPTION = "tongban_write"
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -78,10 +81,19 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # A transaction that will write takes the write lock up front: upgrading a read
+            # transaction to a write one fails at once ("database is locked") when another
+            # writer got there first, whereas BEGIN IMMEDIATE waits for the busy timeout.
+            immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def mark_writing(session: Session) -> None:
+    """Declare that the session's transaction will write (SQLite: BEGIN IMMEDIATE)."""
+    session.connection(execution_options={WRITE_OPTION: True})
 
 
 class Database:
@@ -93,9 +105,11 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
+    def unit_of_work(self, *, write: bool = True) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back when it raises."""
         with self.sessions() as session, session.begin():
+            if write:
+                mark_writing(session)
             yield session
 
     def dispose(self) -> None:

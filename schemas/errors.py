@@ -37,7 +37,10 @@ class TongbanError(Exception):
 
 
 class ValidationFailed(TongbanError):
-    """Input broke a rule; ``details["fields"]`` maps each bad field to its reasons."""
+    """Input broke a rule; ``details["fields"]`` maps each bad field to its reasons.
+
+    (A bulk import reports ``details["rows"]`` instead: one entry per bad row and column.)
+    """
 
     code = "validation_failed"
 

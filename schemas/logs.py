@@ -7,16 +7,10 @@ them (DESIGN.md: personal data is masked in logs).
 from __future__ import annotations
 
 import logging
-import re
 
-_ID_NUMBER = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)")
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+from schemas.personal import mask_personal_data
 
-
-def mask_personal_data(text: str) -> str:
-    """Mask resident ID numbers (keep 6 + 4 characters) and mobile numbers (keep 3 + 4)."""
-    text = _ID_NUMBER.sub(lambda m: m.group(1) + "********" + m.group(2), text)
-    return _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
+__all__ = ["MaskingFilter", "configure_logging", "mask_personal_data"]
 
 
 class MaskingFilter(logging.Filter):

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from schemas.database import Database
+from schemas.database import Database, mark_writing
 from schemas.errors import (
     Conflict,
     ErrorSchema,
@@ -118,6 +118,8 @@ def current_session() -> Session:
         db: Database = g.tongban_db
         session = db.sessions()
         g.db_session = session
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            mark_writing(session)
     return session
 
 

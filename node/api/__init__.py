@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from flask_smorest import Api
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # keep `node.api.schemas` importable without Flask (catalog exchange uses it)
+    from flask_smorest import Api
 
 
 def register_blueprints(api: Api) -> None:
-    from node.api import auth, catalog, guide, users
+    from node.api import auth, calendar, cases, catalog, exchange, guide, users
 
-    for module in (auth, users, catalog, guide):
+    for module in (auth, users, catalog, guide, exchange, calendar, cases):
         api.register_blueprint(module.blp)

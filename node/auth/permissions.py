@@ -22,16 +22,31 @@ class Permission(enum.StrEnum):
     STAFF_READ = "staff.read"
     USERS_READ = "users.read"
     USERS_MANAGE = "users.manage"
+    CASES_READ = "cases.read"
+    CASES_HANDLE = "cases.handle"  # window work: take, notify, accept, complete, deliver
+    CASES_DECIDE = "cases.decide"  # review, suspend, approve, deny
+    CASES_HAND_OVER = "cases.hand_over"
+    SUPERVISION_READ = "supervision.read"  # warnings, complaints, rectifications
+    SUPERVISION_MANAGE = "supervision.manage"
 
 
-_EVERY_STAFF = {Permission.CATALOG_READ}
+_EVERY_STAFF = {Permission.CATALOG_READ, Permission.CASES_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.CLERK: frozenset(_EVERY_STAFF),
-    Role.APPROVER: frozenset(_EVERY_STAFF),
-    Role.VIEWER: frozenset(_EVERY_STAFF),
-    Role.SUPERVISOR: frozenset({*_EVERY_STAFF, Permission.STAFF_READ, Permission.USERS_READ}),
-    Role.ADMIN: frozenset(Permission),
+    Role.CLERK: frozenset(
+        {*_EVERY_STAFF, Permission.CASES_HANDLE, Permission.CASES_DECIDE,
+         Permission.CASES_HAND_OVER}
+    ),
+    Role.APPROVER: frozenset({*_EVERY_STAFF, Permission.CASES_DECIDE}),
+    Role.VIEWER: frozenset({*_EVERY_STAFF, Permission.SUPERVISION_READ}),
+    Role.SUPERVISOR: frozenset(
+        {*_EVERY_STAFF, Permission.STAFF_READ, Permission.USERS_READ,
+         Permission.CASES_HAND_OVER, Permission.SUPERVISION_READ, Permission.SUPERVISION_MANAGE}
+    ),
+    # the administrator runs the center's set-up, not its cases
+    Role.ADMIN: frozenset(
+        set(Permission) - {Permission.CASES_HANDLE, Permission.CASES_DECIDE}
+    ),
 }
 
 

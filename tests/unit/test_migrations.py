@@ -70,3 +70,25 @@ def test_sqlite_pragmas(tmp_path) -> None:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
     engine.dispose()
+
+
+def test_sqlite_write_transactions_take_the_write_lock_up_front(tmp_path) -> None:
+    import sqlite3
+
+    from schemas.database import Database
+
+    path = tmp_path / "lock.db"
+    db = Database(f"sqlite:///{path}")
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        with db.unit_of_work(write=False) as session:
+            session.execute(text("SELECT 1"))
+            other.execute("BEGIN IMMEDIATE")  # a reader does not block a writer
+            other.execute("ROLLBACK")
+        with db.unit_of_work() as session:
+            session.execute(text("SELECT 1"))
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+    finally:
+        other.close()
+        db.dispose()

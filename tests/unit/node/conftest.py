@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import itertools
+import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -65,37 +68,56 @@ class Api:
 _serial = itertools.count(1)
 
 
+@functools.cache
+def password_hash() -> str:
+    """PASSWORD hashed once per test run (Argon2 is slow on purpose)."""
+    from node.auth.service import hash_password
+
+    return hash_password(PASSWORD)
+
+
 @pytest.fixture
 def make_user(client: FlaskClient, db: Database) -> Callable[..., Api]:
-    """Create a user of a role (in a department when the role needs one) and log in."""
-    from node.auth.service import hash_password
+    """Create a user of a role (in a department when the role needs one) with a live token.
+
+    The token is issued directly (login itself is tested in test_auth.py) to keep set-up fast.
+    """
+    from node.auth.models import ApiToken, User
+    from node.auth.service import token_digest
     from node.catalog.service import CatalogService
 
-    def factory(role: Role = Role.ADMIN, username: str | None = None) -> Api:
+    def factory(
+        role: Role = Role.ADMIN, username: str | None = None, department: str | None = None
+    ) -> Api:
         username = username or f"{role.value}{next(_serial)}"
+        token = secrets.token_urlsafe(32)
         with db.unit_of_work() as session:
             catalog = CatalogService(session)
-            department = next(iter(catalog.list_departments()), None) or catalog.create_department(
-                "GA", "公安局"
+            dept = (
+                catalog.department(department)
+                if department
+                else next(iter(catalog.list_departments()), None)
+                or catalog.create_department("GA", "公安局")
             )
-            from node.auth.models import User
-
+            user = User(
+                username=username,
+                display_name=username,
+                role=role,
+                department=dept if role in (Role.CLERK, Role.APPROVER) else None,
+                password_hash=password_hash(),
+                active=True,
+                failed_logins=0,
+            )
+            session.add(user)
+            session.flush()
             session.add(
-                User(
-                    username=username,
-                    display_name=username,
-                    role=role,
-                    department=department if role in (Role.CLERK, Role.APPROVER) else None,
-                    password_hash=hash_password(PASSWORD),
-                    active=True,
-                    failed_logins=0,
+                ApiToken(
+                    user_id=user.id,
+                    token_hash=token_digest(token),
+                    expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
                 )
             )
-        response = client.post(
-            "/api/v1/auth/login", json={"username": username, "password": PASSWORD}
-        )
-        assert response.status_code == 200, response.json
-        return Api(client, response.json["token"])
+        return Api(client, token)
 
     return factory
 

@@ -1,0 +1,177 @@
+"""marshmallow schemas of the cases API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from node.api.schemas import PageArgs, Ref
+from node.cases.models import Channel, PaymentPlace, SuspensionKind, TaskState
+from node.cases.states import CaseState
+from node.cases.warnings import Warning
+from schemas.personal import mask_id_number, mask_phone
+
+REASON = validate.Length(max=2000)
+
+
+class Versioned(Schema):
+    version = fields.Integer(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The case version you read; a stale one is a 409"},
+    )
+
+
+class ReasonArgs(Versioned):
+    reason = fields.String(required=True, validate=validate.Length(1, 2000))
+
+
+class OptionalReasonArgs(Versioned):
+    reason = fields.String(load_default=None, allow_none=True, validate=REASON)
+
+
+class SubmitSchema(Schema):
+    matter_code = fields.String(required=True, validate=validate.Length(1, 64))
+    channel = fields.Enum(Channel, by_value=True, load_default=Channel.WINDOW)
+    applicant_name = fields.String(required=True, validate=validate.Length(1, 100))
+    applicant_id_number = fields.String(load_default=None, allow_none=True)
+    applicant_phone = fields.String(load_default=None, allow_none=True)
+    agent_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 100))
+    agent_id_number = fields.String(load_default=None, allow_none=True)
+    applicant_consent = fields.Boolean(load_default=False)
+    joint_department_codes = fields.List(
+        fields.String(), load_default=list, validate=validate.Length(max=20)
+    )
+    notes = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class NoticeArgs(Versioned):
+    material_positions = fields.List(fields.Integer(strict=True), load_default=list)
+    other_items = fields.List(fields.String(validate=validate.Length(1, 500)), load_default=list)
+    repeat_reason = fields.String(load_default=None, allow_none=True, validate=REASON)
+
+
+class CommitArgs(Versioned):
+    commitment = fields.String(required=True, validate=validate.Length(1, 5000))
+
+
+class SuspendArgs(ReasonArgs):
+    kind = fields.Enum(SuspensionKind, by_value=True, required=True)
+
+
+class PaymentArgs(Versioned):
+    amount_fen = fields.Integer(strict=True, required=True)
+    where = fields.Enum(PaymentPlace, by_value=True, required=True)
+
+
+class HandOverArgs(ReasonArgs):
+    to = fields.String(required=True, validate=validate.Length(1, 64))
+
+
+class CaseListArgs(PageArgs):
+    state = fields.List(fields.Enum(CaseState, by_value=True), load_default=list)
+    matter = fields.String()
+    department = fields.String()
+    window = fields.String()
+    clerk = fields.String()
+    channel = fields.Enum(Channel, by_value=True)
+    warning = fields.List(fields.Enum(Warning, by_value=True), load_default=list)
+    received_from = fields.Date()
+    received_to = fields.Date()
+
+
+class EventSchema(Schema):
+    at = fields.DateTime()
+    actor = fields.String()
+    role = fields.String()
+    action = fields.String()
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String()
+    reason = fields.String(allow_none=True)
+
+
+class NoticeSchema(Schema):
+    number = fields.String()
+    sequence = fields.Integer()
+    items = fields.Method("_items")
+    repeat_reason = fields.String(allow_none=True)
+    issued_at = fields.DateTime()
+    issued_by = fields.String()
+
+    def _items(self, notice: Any) -> Any:
+        return json.loads(notice.items)
+
+
+class SuspensionSchema(Schema):
+    kind = fields.Enum(SuspensionKind, by_value=True)
+    start_on = fields.Date()
+    end_on = fields.Date(allow_none=True)
+    reason = fields.String()
+    notice_number = fields.String()
+    started_by = fields.String()
+
+
+class TaskSchema(Schema):
+    department = fields.Nested(Ref)
+    state = fields.Enum(TaskState, by_value=True)
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+class CaseSummarySchema(Schema):
+    """A case in a list: personal data masked."""
+
+    id = fields.Integer()
+    number = fields.String()
+    version = fields.Integer()
+    state = fields.Enum(CaseState, by_value=True)
+    channel = fields.Enum(Channel, by_value=True)
+    matter = fields.Nested(Ref)
+    department = fields.Nested(Ref)
+    window = fields.Nested(Ref, allow_none=True)
+    owner = fields.Function(lambda c: c.owner.username if c.owner else None)
+    applicant_name = fields.String()
+    applicant_id_number = fields.Function(
+        lambda c: mask_id_number(c.applicant_id_number) if c.applicant_id_number else None
+    )
+    applicant_phone = fields.Function(
+        lambda c: mask_phone(c.applicant_phone) if c.applicant_phone else None
+    )
+    received_on = fields.Date()
+    accepted_on = fields.Date(allow_none=True)
+    deadline_on = fields.Date(allow_none=True)
+    completed_on = fields.Date(allow_none=True)
+    warning = fields.Function(lambda c: getattr(c, "warning_now", None))
+
+
+class CaseDetailSchema(CaseSummarySchema):
+    """A case's whole file for staff."""
+
+    applicant_id_number = fields.String(allow_none=True)  # type: ignore[assignment]
+    applicant_phone = fields.String(allow_none=True)  # type: ignore[assignment]
+    agent_name = fields.String(allow_none=True)
+    applicant_consent = fields.Boolean()
+    deemed_accepted = fields.Boolean()
+    deemed_approved = fields.Boolean()
+    promised_days = fields.Integer()
+    decided_on = fields.Date(allow_none=True)
+    delivered_at = fields.DateTime(allow_none=True)
+    commitment = fields.String(allow_none=True)
+    fee_due_fen = fields.Integer()
+    fee_paid_fen = fields.Integer()
+    fee_paid_where = fields.Enum(PaymentPlace, by_value=True, allow_none=True)
+    fee_waived_reason = fields.String(allow_none=True)
+    notes = fields.String()
+    allowed_actions = fields.Function(lambda c: getattr(c, "allowed_now", []))
+    tasks = fields.List(fields.Nested(TaskSchema))
+    notices = fields.List(fields.Nested(NoticeSchema))
+    suspensions = fields.List(fields.Nested(SuspensionSchema))
+    events = fields.List(fields.Nested(EventSchema))
+
+
+class SubmittedSchema(CaseDetailSchema):
+    query_code = fields.String(metadata={"description": "Give to the applicant; shown once"})

@@ -1,0 +1,361 @@
+"""The cases API: each transition its own endpoint with its own permission."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, current_app, render_template
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from node.api.calendar import DeadlineExplanationSchema
+from node.api.case_schemas import (
+    CaseDetailSchema,
+    CaseListArgs,
+    CaseSummarySchema,
+    CommitArgs,
+    HandOverArgs,
+    NoticeArgs,
+    NoticeSchema,
+    OptionalReasonArgs,
+    PaymentArgs,
+    ReasonArgs,
+    SubmitSchema,
+    SubmittedSchema,
+    SuspendArgs,
+    SuspensionSchema,
+    Versioned,
+)
+from node.api.schemas import page_of
+from node.api.security import current_user, staff_required
+from node.auth.models import User
+from node.auth.permissions import Permission
+from node.calendar.service import CalendarService
+from node.cases.models import Case
+from node.cases.service import Actor, CaseService
+from node.cases.states import allowed_actions
+from node.cases.warnings import WarningPolicy
+from schemas.errors import NotFound, ValidationFailed
+from schemas.webapp import current_session
+
+blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases (办件)")
+
+
+def case_service() -> CaseService:
+    settings = current_app.config["TONGBAN"]
+    session = current_session()
+    return CaseService(
+        session,
+        node_code=settings["code"],
+        calendar=CalendarService(session).calendar(),
+        warning_policy=WarningPolicy(
+            yellow_days_left=settings["warning_yellow_days_left"],
+            yellow_used_percent=settings["warning_yellow_used_percent"],
+        ),
+    )
+
+
+def actor() -> Actor:
+    return Actor.of(current_user())
+
+
+def present(service: CaseService, case: Case) -> Case:
+    """Attach what is computed on read: the warning colour and the actions allowed now."""
+    case.warning_now = service.warning(case)  # type: ignore[attr-defined]
+    case.allowed_now = allowed_actions(case.state, current_user().role.value)  # type: ignore[attr-defined]
+    return case
+
+
+@blp.route("")
+class Cases(MethodView):
+    @staff_required(Permission.CASES_READ)
+    @blp.arguments(CaseListArgs, location="query")
+    @blp.response(200, page_of(CaseSummarySchema))
+    def get(self, args: dict[str, Any]) -> Any:
+        """Cases filtered by state, matter, department, window, clerk, channel, warning
+        colour and date of receipt; newest first."""
+        service = case_service()
+        items, total = service.search(
+            states=args["state"],
+            matter_code=args.get("matter"),
+            department_code=args.get("department"),
+            window_code=args.get("window"),
+            owner=args.get("clerk"),
+            channel=args.get("channel"),
+            received_from=args.get("received_from"),
+            received_to=args.get("received_to"),
+            warnings=args["warning"],
+            page=args["page"],
+            per_page=args["per_page"],
+        )
+        return {
+            "items": [present(service, c) for c in items],
+            "total": total,
+            "page": args["page"],
+            "per_page": args["per_page"],
+        }
+
+    @staff_required(Permission.CASES_HANDLE)
+    @blp.arguments(SubmitSchema)
+    @blp.response(201, SubmittedSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Register an application (收件). The answer carries the applicant's query code,
+        shown this once."""
+        service = case_service()
+        submission = service.submit(data, actor())
+        case = present(service, submission.case)
+        case.query_code = submission.query_code  # type: ignore[attr-defined]
+        return case
+
+
+def _load(case_id: int) -> tuple[CaseService, Case]:
+    service = case_service()
+    return service, service.get(case_id)
+
+
+@blp.route("/<int:case_id>")
+class CaseItem(MethodView):
+    @staff_required(Permission.CASES_READ)
+    @blp.response(200, CaseDetailSchema)
+    def get(self, case_id: int) -> Any:
+        """A case's whole file: history, notices, suspensions, department tasks, fees."""
+        service, case = _load(case_id)
+        return present(service, case)
+
+
+@blp.route("/<int:case_id>/deadline")
+class CaseDeadline(MethodView):
+    @staff_required(Permission.CASES_READ)
+    @blp.response(200, DeadlineExplanationSchema)
+    def get(self, case_id: int) -> Any:
+        """How the case's deadline is reached: base date, days counted, each skipped day and
+        why, each suspension."""
+        service, case = _load(case_id)
+        explanation = service.explain_deadline(case)
+        if explanation is None:
+            raise NotFound(f"Case {case.number} has not been accepted: it has no deadline yet.")
+        return explanation
+
+
+def _transition(
+    name: str,
+    permission: Permission,
+    args_schema: type | None,
+    run: Callable[[CaseService, Case, Actor, dict[str, Any]], Any],
+    doc: str,
+) -> None:
+    """Register ``POST /cases/<id>/<name>`` for one transition."""
+
+    def post(self: MethodView, *call_args: Any, **kwargs: Any) -> Any:
+        data: dict[str, Any] = call_args[0] if call_args else {}
+        service, case = _load(kwargs["case_id"])
+        run(service, case, actor(), data)
+        return present(service, case)
+
+    post.__doc__ = doc
+    post.__name__ = "post"
+    view = post
+    view = blp.response(200, CaseDetailSchema)(view)
+    if args_schema is not None:
+        view = blp.arguments(args_schema)(view)
+    view = staff_required(permission)(view)
+    view_class = type(f"Case{name.title().replace('-', '')}", (MethodView,), {"post": view})
+    blp.route(f"/<int:case_id>/{name}")(view_class)
+
+
+_transition(
+    "supplement",
+    Permission.CASES_HANDLE,
+    Versioned,
+    lambda s, c, a, d: s.supplement(c, a, version=d["version"]),
+    "The applicant brought the missing materials (补正).",
+)
+_transition(
+    "accept",
+    Permission.CASES_HANDLE,
+    Versioned,
+    lambda s, c, a, d: s.accept(c, a, version=d["version"]),
+    "Accept (受理): the clock starts; without a notice within five working days the case "
+    "counts as accepted on the day it was received (Art. 32).",
+)
+_transition(
+    "reject",
+    Permission.CASES_HANDLE,
+    ReasonArgs,
+    lambda s, c, a, d: s.reject(c, a, reason=d["reason"], version=d["version"]),
+    "Refuse to accept (不予受理), with the written reason.",
+)
+_transition(
+    "commit",
+    Permission.CASES_HANDLE,
+    CommitArgs,
+    lambda s, c, a, d: s.commit(c, a, commitment=d["commitment"], version=d["version"]),
+    "Approve at once on the applicant's written commitment (告知承诺制).",
+)
+_transition(
+    "start-review",
+    Permission.CASES_DECIDE,
+    Versioned,
+    lambda s, c, a, d: s.start_review(c, a, version=d["version"]),
+    "The department starts its review (审核).",
+)
+_transition(
+    "resume",
+    Permission.CASES_DECIDE,
+    Versioned,
+    lambda s, c, a, d: s.resume(c, a, version=d["version"]),
+    "End the special procedure; the deadline moves later by the suspended working days.",
+)
+_transition(
+    "approve",
+    Permission.CASES_DECIDE,
+    OptionalReasonArgs,
+    lambda s, c, a, d: s.decide(c, a, approve=True, reason=d["reason"], version=d["version"]),
+    "The caller's department approves; the case is approved when every department has.",
+)
+_transition(
+    "deny",
+    Permission.CASES_DECIDE,
+    ReasonArgs,
+    lambda s, c, a, d: s.decide(c, a, approve=False, reason=d["reason"], version=d["version"]),
+    "The caller's department denies, with the reason; the case is denied.",
+)
+_transition(
+    "complete",
+    Permission.CASES_HANDLE,
+    Versioned,
+    lambda s, c, a, d: s.complete(c, a, version=d["version"]),
+    "办结: the result is ready (fees paid or waived).",
+)
+_transition(
+    "deliver",
+    Permission.CASES_HANDLE,
+    Versioned,
+    lambda s, c, a, d: s.deliver(c, a, version=d["version"]),
+    "送达: the result reached the applicant.",
+)
+_transition(
+    "withdraw",
+    Permission.CASES_HANDLE,
+    ReasonArgs,
+    lambda s, c, a, d: s.withdraw(c, a, reason=d["reason"], version=d["version"]),
+    "The applicant withdraws the application.",
+)
+_transition(
+    "payment",
+    Permission.CASES_HANDLE,
+    PaymentArgs,
+    lambda s, c, a, d: s.record_payment(
+        c, a, amount_fen=d["amount_fen"], where=d["where"], version=d["version"]
+    ),
+    "Record a fee payment, at the center's bank window or elsewhere (前厂后店).",
+)
+_transition(
+    "fee-waiver",
+    Permission.CASES_HANDLE,
+    ReasonArgs,
+    lambda s, c, a, d: s.waive_fee(c, a, reason=d["reason"], version=d["version"]),
+    "Waive the fee, with the reason.",
+)
+
+
+def _hand_over(service: CaseService, case: Case, who: Actor, data: dict[str, Any]) -> Any:
+    to_user = service.session.scalar(select(User).where(User.username == data["to"]))
+    if to_user is None:
+        raise ValidationFailed({"to": [f"no user {data['to']!r}"]})
+    return service.hand_over(
+        case, who, to_user=to_user, reason=data["reason"], version=data["version"]
+    )
+
+
+_transition(
+    "hand-over",
+    Permission.CASES_HAND_OVER,
+    HandOverArgs,
+    _hand_over,
+    "Pass first-inquiry responsibility (首问负责) to another clerk, on the record.",
+)
+
+
+@blp.route("/<int:case_id>/suspend")
+class CaseSuspend(MethodView):
+    @staff_required(Permission.CASES_DECIDE)
+    @blp.arguments(SuspendArgs)
+    @blp.response(200, SuspensionSchema)
+    def post(self, data: dict[str, Any], case_id: int) -> Any:
+        """Stop the clock for a special procedure (Art. 45: inspection, expert review,
+        testing, hearing); returns the suspension with its notice number."""
+        service, case = _load(case_id)
+        return service.suspend(
+            case, actor(), kind=data["kind"], reason=data["reason"], version=data["version"]
+        )
+
+
+@blp.route("/<int:case_id>/notices")
+class CaseNotices(MethodView):
+    @staff_required(Permission.CASES_HANDLE)
+    @blp.arguments(NoticeArgs)
+    @blp.response(201, NoticeSchema)
+    def post(self, data: dict[str, Any], case_id: int) -> Any:
+        """Issue the one-time notice (一次性告知): every missing item at once. A second
+        notice needs ``repeat_reason`` and is counted."""
+        service, case = _load(case_id)
+        return service.request_supplement(
+            case,
+            actor(),
+            material_positions=data["material_positions"],
+            other_items=data["other_items"],
+            repeat_reason=data["repeat_reason"],
+            version=data["version"],
+        )
+
+
+@blp.route("/<int:case_id>/notices/<number>")
+class CaseNoticeDocument(MethodView):
+    @staff_required(Permission.CASES_READ)
+    @blp.response(200, content_type="text/html")
+    def get(self, case_id: int, number: str) -> Any:
+        """The notice as a printable HTML document (补正材料一次性告知书)."""
+        _service, case = _load(case_id)
+        notice = next((n for n in case.notices if n.number == number), None)
+        if notice is None:
+            raise NotFound(f"Case {case.number} has no notice {number!r}.")
+        html = render_template(
+            "cases/supplement_notice.html",
+            notice=notice,
+            case=case,
+            items=json.loads(notice.items),
+            center=current_app.config["TONGBAN"]["name"],
+        )
+        return Response(html, mimetype="text/html")
+
+
+SUSPENSION_KIND_NAMES = {
+    "site_inspection": "现场勘查",
+    "expert_review": "专家论证",
+    "testing": "检验检测",
+    "hearing": "听证",
+}
+
+
+@blp.route("/<int:case_id>/suspensions/<number>")
+class CaseSuspensionDocument(MethodView):
+    @staff_required(Permission.CASES_READ)
+    @blp.response(200, content_type="text/html")
+    def get(self, case_id: int, number: str) -> Any:
+        """The written notice of a special procedure (Art. 45), printable HTML."""
+        _service, case = _load(case_id)
+        suspension = next((s for s in case.suspensions if s.notice_number == number), None)
+        if suspension is None:
+            raise NotFound(f"Case {case.number} has no suspension notice {number!r}.")
+        html = render_template(
+            "cases/suspension_notice.html",
+            suspension=suspension,
+            case=case,
+            kind_names=SUSPENSION_KIND_NAMES,
+            center=current_app.config["TONGBAN"]["name"],
+        )
+        return Response(html, mimetype="text/html")

@@ -1,0 +1,402 @@
+"""The node's audit trail: an append-only hash chain of every state change.
+
+Each entry records who (actor, role) did what (action) to which subject (subject_type,
+subject_id), when (at), with details (data, canonical JSON). Entries are numbered 1, 2, 3 … and
+each carries the hash of the one before it (the first carries 64 zeros)::
+
+    hash = SHA-256 hex of canonical_bytes({"seq", "at", "actor", "role", "action",
+                                           "subject_type", "subject_id", "data", "prev_hash"})
+
+with ``at`` as ISO 8601 in UTC with microseconds (``2026-03-02T01:30:00.000000+00:00``) and
+``data`` as the parsed JSON object. The single ``audit_head`` row records the last seq and
+hash; every append locks it, so concurrent transactions extend the chain one after another and
+never fork it.
+
+What the chain protects against, and what it does not:
+
+- It makes tampering *evident*, not impossible. Whoever can write to the database can rewrite
+  every entry after the one they changed, recompute all hashes and the head, and the chain
+  verifies again. The hashes are not secret and nothing here is signed.
+- What it gives is detection of a changed, deleted, inserted or reordered row by anyone who
+  does not rewrite the rest: :meth:`AuditLog.verify` names the first broken entry. Against a
+  full rewrite it helps only when compared with a head hash recorded *outside* this database
+  earlier (``verify(anchor=...)``): the signed summaries sent up to the hub will carry the head
+  hash for exactly that (a later issue), after which history before the anchor cannot be
+  rewritten without the parent noticing.
+- It does not prove that every change was logged: a change made without calling
+  :meth:`AuditLog.append` leaves no entry. Services append in the same transaction as the
+  change, so a change and its entry commit or roll back together.
+
+There is no way to update or delete an entry through this module (nor through the ORM, see
+:mod:`node.audit.models`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from node.audit.models import AuditEntry, AuditHead
+from schemas.canonical import canonical_bytes
+from schemas.database import utcnow
+
+GENESIS_HASH = "0" * 64
+HEAD_ID = 1
+DEFAULT_BATCH_SIZE = 1000
+
+# Column widths of audit_entries, checked before writing so that an overlong value fails the
+# same way on SQLite (which would store it) and PostgreSQL (which would refuse it at flush).
+FIELD_LIMITS = {"actor": 64, "role": 32, "action": 64, "subject_type": 32, "subject_id": 64}
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The last entry of the chain: ``seq`` 0 and the genesis hash when it is empty."""
+
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The outcome of :meth:`AuditLog.verify`.
+
+    ``checked`` counts the entries found intact before the first break (all of them when ok);
+    ``first_broken_seq`` names the first entry that is wrong or missing (None when ok, or when
+    the fault is the head record itself rather than an entry).
+    """
+
+    ok: bool
+    checked: int
+    first_broken_seq: int | None
+    reason: str | None
+
+
+def format_at(at: dt.datetime) -> str:
+    """An entry's time as hashed: ISO 8601 in UTC with microseconds."""
+    if at.tzinfo is None:
+        raise ValueError("audit times must be timezone-aware")
+    return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def entry_hash(
+    *,
+    seq: int,
+    at: dt.datetime,
+    actor: str,
+    role: str,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    data: Any,
+    prev_hash: str,
+) -> str:
+    """SHA-256 (hex) of the canonical JSON of an entry's fields and the previous entry's hash."""
+    record = {
+        "seq": seq,
+        "at": format_at(at),
+        "actor": actor,
+        "role": role,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "data": data,
+        "prev_hash": prev_hash,
+    }
+    return hashlib.sha256(canonical_bytes(record)).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Break:
+    seq: int | None
+    reason: str
+
+
+class _Walk:
+    """The verifier's position: the last intact entry and its hash."""
+
+    def __init__(self, anchor: ChainHead | None) -> None:
+        self.anchor = anchor
+        self.last_seq = 0
+        self.prev_hash = GENESIS_HASH
+        self.checked = 0
+        self.started = False
+
+    def check(self, row: Row[*tuple[Any, ...]]) -> _Break | None:
+        """Check one entry against the previous one; advance past it when it is intact."""
+        expected = self.last_seq + 1
+        if row.seq < expected:
+            return _Break(row.seq, f"entry #{row.seq} is out of sequence (expected #{expected})")
+        if row.seq > expected:
+            return _Break(
+                expected,
+                f"entry #{expected} is missing: the chain jumps from #{self.last_seq} "
+                f"to #{row.seq}",
+            )
+        if row.prev_hash != self.prev_hash:
+            previous = f"entry #{self.last_seq}" if self.last_seq else "the genesis value"
+            return _Break(row.seq, f"its prev_hash does not match the hash of {previous}")
+        try:
+            data = json.loads(row.data)
+            canonical = canonical_bytes(data)
+        except ValueError as exc:  # JSONDecodeError and CanonicalError are both ValueErrors
+            return _Break(row.seq, f"its data is not canonical JSON ({exc})")
+        if canonical != row.data.encode("utf-8"):
+            return _Break(row.seq, "its data is not in canonical form (edited)")
+        recomputed = entry_hash(
+            seq=row.seq,
+            at=row.at,
+            actor=row.actor,
+            role=row.role,
+            action=row.action,
+            subject_type=row.subject_type,
+            subject_id=row.subject_id,
+            data=data,
+            prev_hash=row.prev_hash,
+        )
+        if recomputed != row.hash:
+            return _Break(row.seq, "its contents do not match its hash (a field was edited)")
+        if self.anchor is not None and row.seq == self.anchor.seq and row.hash != self.anchor.hash:
+            return _Break(
+                row.seq,
+                "its hash differs from the recorded anchor: the chain was rewritten from here "
+                "or earlier",
+            )
+        self.last_seq = row.seq
+        self.prev_hash = row.hash
+        self.checked += 1
+        return None
+
+
+class AuditLog:
+    """Append to and verify the node's audit chain, inside the caller's transaction.
+
+    ``append`` flushes but never commits: the entry commits or rolls back with the change it
+    records. There is deliberately no method to change or remove an entry.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        clock: Callable[[], dt.datetime] = utcnow,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.session = session
+        self.clock = clock
+        self.batch_size = batch_size
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(
+        self,
+        *,
+        actor: str,
+        role: str,
+        action: str,
+        subject_type: str,
+        subject_id: str,
+        data: Mapping[str, Any],
+    ) -> AuditEntry:
+        """Add the next entry to the chain and return it (flushed, not committed).
+
+        ``data`` must be canonical-JSON-able (no floats, ASCII keys; see schemas.canonical).
+        Raises ``ValueError`` for an empty or overlong field or a naive clock.
+        """
+        fields = {
+            "actor": actor,
+            "role": role,
+            "action": action,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+        }
+        for name, value in fields.items():
+            if not value:
+                raise ValueError(f"audit {name} must not be empty")
+            if len(value) > FIELD_LIMITS[name]:
+                raise ValueError(f"audit {name} is longer than {FIELD_LIMITS[name]} characters")
+        if not isinstance(data, Mapping):
+            raise TypeError("audit data must be a mapping")
+        data_text = canonical_bytes(data).decode("utf-8")
+
+        head = self._lock_head()
+        # Read the clock under the lock, so that times follow seq order when appends queue up.
+        at = self.clock()
+        if at.tzinfo is None:
+            raise ValueError("the audit clock returned a naive datetime")
+        at = at.astimezone(dt.UTC)
+        seq = head.last_seq + 1
+        # Hash the data as the verifier will see it: parsed back from the stored text.
+        digest = entry_hash(
+            seq=seq, at=at, **fields, data=json.loads(data_text), prev_hash=head.last_hash
+        )
+        entry = AuditEntry(
+            seq=seq, at=at, **fields, data=data_text, prev_hash=head.last_hash, hash=digest
+        )
+        self.session.add(entry)
+        head.last_seq = seq
+        head.last_hash = digest
+        self.session.flush()
+        return entry
+
+    def _lock_head(self) -> AuditHead:
+        """The head row, locked until the transaction ends; created on the first append."""
+        # populate_existing: a session reused across transactions must not trust a head it
+        # loaded earlier, since other transactions have moved it since.
+        statement = (
+            select(AuditHead)
+            .where(AuditHead.id == HEAD_ID)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        head = self.session.scalars(statement).one_or_none()
+        if head is None:
+            self._insert_head_if_missing()
+            head = self.session.scalars(statement).one()
+        return head
+
+    def _insert_head_if_missing(self) -> None:
+        # Two first appends may race here: ON CONFLICT DO NOTHING makes the loser wait for the
+        # winner's commit on PostgreSQL and then lock the winner's row instead of failing.
+        values = {"id": HEAD_ID, "last_seq": 0, "last_hash": GENESIS_HASH}
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            self.session.execute(
+                postgresql.insert(AuditHead).values(values).on_conflict_do_nothing(
+                    index_elements=["id"]
+                )
+            )
+        elif dialect == "sqlite":
+            self.session.execute(
+                sqlite.insert(AuditHead).values(values).on_conflict_do_nothing(
+                    index_elements=["id"]
+                )
+            )
+        else:
+            raise RuntimeError(f"the audit log supports SQLite and PostgreSQL, not {dialect}")
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def head(self) -> ChainHead:
+        """The recorded last entry (seq 0 and the genesis hash for an empty chain)."""
+        row = self.session.execute(
+            select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == HEAD_ID)
+        ).one_or_none()
+        if row is None:
+            return ChainHead(0, GENESIS_HASH)
+        return ChainHead(row.last_seq, row.last_hash)
+
+    def entries(
+        self, subject_type: str | None = None, subject_id: str | None = None
+    ) -> list[AuditEntry]:
+        """The history, oldest first, optionally of one subject type or one subject."""
+        statement = select(AuditEntry).order_by(AuditEntry.seq)
+        if subject_type is not None:
+            statement = statement.where(AuditEntry.subject_type == subject_type)
+        if subject_id is not None:
+            statement = statement.where(AuditEntry.subject_id == subject_id)
+        return list(self.session.scalars(statement))
+
+    # -- verifying -------------------------------------------------------------------------
+
+    def verify(self, anchor: ChainHead | None = None) -> ChainReport:
+        """Recompute every hash in seq order and report the first broken entry.
+
+        Reads ``batch_size`` entries at a time. Detects an edited field, a deleted entry (a gap
+        in seq), reordered or inserted entries (a prev_hash that does not link), a head that
+        does not match the last entry, and, given an ``anchor`` recorded earlier outside this
+        database, a chain rewritten up to or beyond that anchor.
+        """
+        walk = _Walk(anchor)
+        broken = self._walk(walk, upto=None)
+        if broken is None:
+            broken = self._check_head(walk)
+        if broken is None and anchor is not None and anchor.seq > walk.last_seq:
+            broken = _Break(
+                walk.last_seq + 1,
+                f"entry #{walk.last_seq + 1} is missing: the anchor records #{anchor.seq} "
+                f"but the chain ends at #{walk.last_seq}",
+            )
+        if broken is not None:
+            return ChainReport(False, walk.checked, broken.seq, broken.reason)
+        return ChainReport(True, walk.checked, None, None)
+
+    def _walk(self, walk: _Walk, upto: int | None) -> _Break | None:
+        columns = (
+            AuditEntry.seq,
+            AuditEntry.at,
+            AuditEntry.actor,
+            AuditEntry.role,
+            AuditEntry.action,
+            AuditEntry.subject_type,
+            AuditEntry.subject_id,
+            AuditEntry.data,
+            AuditEntry.prev_hash,
+            AuditEntry.hash,
+        )
+        while True:
+            # Plain rows, not ORM objects: the identity map would hand back in-memory values
+            # instead of what is stored, and would keep every entry alive.
+            statement = select(*columns).order_by(AuditEntry.seq).limit(self.batch_size)
+            if walk.started:
+                statement = statement.where(AuditEntry.seq > walk.last_seq)
+            # (the first batch has no lower bound, so a forged entry #0 or below is seen)
+            if upto is not None:
+                statement = statement.where(AuditEntry.seq <= upto)
+            rows = self.session.execute(statement).all()
+            walk.started = True
+            if not rows:
+                return None
+            for row in rows:
+                broken = walk.check(row)
+                if broken is not None:
+                    return broken
+
+    def _check_head(self, walk: _Walk) -> _Break | None:
+        # The head is read after the walk: under READ COMMITTED, entries committed meanwhile
+        # are then behind the head (caught up below), never ahead of it.
+        row = self.session.execute(
+            select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == HEAD_ID)
+        ).one_or_none()
+        if row is None:
+            if walk.last_seq == 0:
+                return None
+            return _Break(
+                None, f"the head record is missing but the chain has {walk.last_seq} entries"
+            )
+        head_seq, head_hash = row.last_seq, row.last_hash
+        if head_seq < walk.last_seq:
+            return _Break(
+                head_seq + 1,
+                f"entry #{head_seq + 1} lies beyond the recorded head #{head_seq}: it was not "
+                "appended through the audit log",
+            )
+        if head_seq > walk.last_seq:
+            broken = self._walk(walk, upto=head_seq)
+            if broken is not None:
+                return broken
+            if walk.last_seq < head_seq:
+                return _Break(
+                    walk.last_seq + 1,
+                    f"head mismatch: the head records #{head_seq} but the chain ends at "
+                    f"#{walk.last_seq} (entry #{walk.last_seq + 1} is missing)",
+                )
+        if head_hash != walk.prev_hash:
+            if walk.last_seq == 0:
+                return _Break(None, "head mismatch: the chain is empty but the head's hash is "
+                              "not the genesis value")
+            return _Break(
+                walk.last_seq,
+                f"head mismatch: the head's hash differs from the hash of entry #{walk.last_seq}",
+            )
+        return None

@@ -1,0 +1,1 @@
+"""The working-day calendar: national holidays (chinese_calendar), local overrides, deadlines."""

@@ -1,0 +1,202 @@
+"""Cases and what hangs off them: history, notices, suspensions, joint tasks, fees."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from node.auth.models import User
+from node.cases.states import CaseState
+from node.catalog.models import Department, Matter, Window
+from node.models import Base, enum_column
+from schemas.database import Timestamp, UTCDateTime, utcnow
+
+
+class Channel(enum.StrEnum):
+    WINDOW = "window"  # 窗口
+    ONLINE = "online"  # 网上申报
+    VILLAGE_AGENT = "village_agent"  # 村级代办
+    DEPARTMENT_OFFICE = "department_office"  # 部门办公室（中心外，体外循环）
+
+
+class SuspensionKind(enum.StrEnum):
+    """Art. 45: time for these does not count toward the limit."""
+
+    SITE_INSPECTION = "site_inspection"  # 现场勘查
+    EXPERT_REVIEW = "expert_review"  # 专家论证
+    TESTING = "testing"  # 检验检测
+    HEARING = "hearing"  # 听证
+
+
+class TaskState(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+class PaymentPlace(enum.StrEnum):
+    CENTER_BANK = "center_bank"  # 中心银行窗口（集中收费）
+    ELSEWHERE = "elsewhere"  # 中心外（前厂后店）
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_state_deadline", "state", "deadline_on"),
+        Index("ix_cases_completed_on", "completed_on"),
+        Index("ix_cases_accepted_on", "accepted_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    query_code_hash: Mapped[str] = mapped_column(String(64))
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    window_id: Mapped[int | None] = mapped_column(ForeignKey("windows.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    state: Mapped[CaseState] = mapped_column(enum_column(CaseState))
+    version: Mapped[int] = mapped_column(Integer)
+
+    applicant_name: Mapped[str] = mapped_column(String(100))
+    applicant_id_number: Mapped[str | None] = mapped_column(String(18))
+    applicant_phone: Mapped[str | None] = mapped_column(String(20))
+    # village agent (代办, Art. 29): who submitted for the applicant, with the consent recorded
+    agent_name: Mapped[str | None] = mapped_column(String(100))
+    agent_id_number: Mapped[str | None] = mapped_column(String(18))
+    applicant_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    received_at: Mapped[Timestamp]
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    accepted_on: Mapped[dt.date | None] = mapped_column(Date)
+    deemed_accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    promised_days: Mapped[int] = mapped_column(Integer)
+    deadline_on: Mapped[dt.date | None] = mapped_column(Date)
+    decided_on: Mapped[dt.date | None] = mapped_column(Date)
+    deemed_approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    completed_on: Mapped[dt.date | None] = mapped_column(Date)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    commitment: Mapped[str | None] = mapped_column(Text)  # 告知承诺书 text
+
+    fee_due_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    fee_waived_reason: Mapped[str | None] = mapped_column(Text)
+    fee_paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    fee_paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    fee_paid_where: Mapped[PaymentPlace | None] = mapped_column(enum_column(PaymentPlace))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[Timestamp] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's convention
+
+    matter: Mapped[Matter] = relationship()
+    department: Mapped[Department] = relationship()
+    window: Mapped[Window | None] = relationship()
+    owner: Mapped[User | None] = relationship()
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", cascade="all"
+    )
+    notices: Mapped[list[SupplementNotice]] = relationship(
+        back_populates="case", order_by="SupplementNotice.sequence", cascade="all"
+    )
+    suspensions: Mapped[list[Suspension]] = relationship(
+        back_populates="case", order_by="Suspension.id", cascade="all"
+    )
+    tasks: Mapped[list[ReviewTask]] = relationship(
+        back_populates="case", order_by="ReviewTask.id", cascade="all"
+    )
+
+
+class CaseEvent(Base):
+    """One step of a case's history: who did what, when, in which role, and why."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[Timestamp]
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class SupplementNotice(Base):
+    """A one-time notice (一次性告知, Art. 32): every missing item at once, numbered."""
+
+    __tablename__ = "supplement_notices"
+    __table_args__ = (UniqueConstraint("case_id", "sequence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)  # 2+ = a repeated notice, counted
+    items: Mapped[str] = mapped_column(Text)  # JSON list of {"material", "note"}
+    repeat_reason: Mapped[str | None] = mapped_column(Text)
+    issued_at: Mapped[Timestamp]
+    issued_by: Mapped[str] = mapped_column(String(64))
+
+    case: Mapped[Case] = relationship(back_populates="notices")
+
+
+class Suspension(Base):
+    """A special procedure (Art. 45) stopping the clock, with its written notice."""
+
+    __tablename__ = "case_suspensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[SuspensionKind] = mapped_column(enum_column(SuspensionKind))
+    start_on: Mapped[dt.date] = mapped_column(Date)
+    end_on: Mapped[dt.date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    notice_number: Mapped[str] = mapped_column(String(40), unique=True)
+    started_by: Mapped[str] = mapped_column(String(64))
+    ended_by: Mapped[str | None] = mapped_column(String(64))
+
+    case: Mapped[Case] = relationship(back_populates="suspensions")
+
+
+class ReviewTask(Base):
+    """One department's part of a joint (parallel) approval (联合办理 / 并联审批)."""
+
+    __tablename__ = "review_tasks"
+    __table_args__ = (UniqueConstraint("case_id", "department_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    state: Mapped[TaskState] = mapped_column(enum_column(TaskState))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    case: Mapped[Case] = relationship(back_populates="tasks")
+    department: Mapped[Department] = relationship()
+
+
+class NumberSequence(Base):
+    """Per-node counters for document numbers (cases, notices), one row per prefix."""
+
+    __tablename__ = "number_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,779 @@
+"""The life of a case: submission, one-time notice, acceptance, review, suspension, joint
+decisions, fees, completion, delivery, ownership and warnings.  Plain Python (no Flask).
+
+Every state change goes through :meth:`CaseService._move`, which checks the state machine,
+records the step in the case's history and appends it to the node's audit chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from node.audit.chain import AuditLog
+from node.auth.models import User
+from node.auth.permissions import Role
+from node.calendar.workdays import DeadlineExplanation, WorkingCalendar, to_shanghai_date
+from node.calendar.workdays import Suspension as ClockStop
+from node.cases.errors import CaseStateError, StaleCaseError
+from node.cases.models import (
+    Case,
+    CaseEvent,
+    Channel,
+    PaymentPlace,
+    ReviewTask,
+    SupplementNotice,
+    Suspension,
+    SuspensionKind,
+    TaskState,
+)
+from node.cases.numbers import next_number
+from node.cases.states import (
+    CLOCK_STATES,
+    Action,
+    CaseState,
+    SystemRole,
+    TransitionRefused,
+    plan,
+)
+from node.cases.warnings import Warning, WarningPolicy, warning_for
+from node.catalog.models import Department, Matter, Window
+from schemas.database import utcnow
+from schemas.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from schemas.personal import phone_problems, resident_id_problems
+
+NOTICE_WINDOW_DAYS = 5  # Art. 32: notice on the spot or within five (working) days
+JOINT_LEGAL_LIMIT_DAYS = 45  # Art. 42: joint or concentrated handling
+QUERY_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a staff user, or the worker's scheduled jobs."""
+
+    username: str
+    role: str
+    user_id: int | None = None
+    department_id: int | None = None
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(user.username, user.role.value, user.id, user.department_id)
+
+
+SYSTEM_ACTOR = Actor("system", SystemRole.SYSTEM.value)
+
+
+@dataclass(frozen=True)
+class Submission:
+    case: Case
+    query_code: str  # shown once to the applicant; only its hash is stored
+
+
+def query_code_digest(case_number: str, code: str) -> str:
+    return hashlib.sha256(f"{case_number}:{code.strip().upper()}".encode()).hexdigest()
+
+
+class CaseService:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        node_code: str,
+        calendar: WorkingCalendar,
+        warning_policy: WarningPolicy,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.session = session
+        self.node_code = node_code
+        self.calendar = calendar
+        self.warning_policy = warning_policy
+        self.clock = clock
+        self.audit = AuditLog(session, clock=clock)
+
+    def today(self) -> dt.date:
+        return to_shanghai_date(self.clock())
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, case_id: int) -> Case:
+        case = self.session.get(Case, case_id)
+        if case is None:
+            raise NotFound(f"No case {case_id}.", {"case_id": case_id})
+        return case
+
+    def by_number(self, number: str) -> Case | None:
+        return self.session.scalar(select(Case).where(Case.number == number))
+
+    def warning(self, case: Case) -> Warning | None:
+        return warning_for(
+            case, self.calendar, self.today(), self.warning_policy, self._stops(case)
+        )
+
+    def explain_deadline(self, case: Case) -> DeadlineExplanation | None:
+        if case.accepted_on is None:
+            return None
+        return self.calendar.explain(
+            case.accepted_on, case.promised_days, self._stops(case), today=self.today()
+        )
+
+    def search(
+        self,
+        *,
+        states: Iterable[CaseState] = (),
+        matter_code: str | None = None,
+        department_code: str | None = None,
+        window_code: str | None = None,
+        owner: str | None = None,
+        channel: Channel | None = None,
+        received_from: dt.date | None = None,
+        received_to: dt.date | None = None,
+        warnings: Iterable[Warning] = (),
+        page: int = 1,
+        per_page: int = 20,
+    ) -> tuple[Sequence[Case], int]:
+        """Cases matching the filters, newest first, with the total count.
+
+        The warning filter applies to open cases only (closed cases have no colour); it is
+        computed from each case's deadline and the calendar, never stored.
+        """
+        conditions: list[ColumnElement[bool]] = []
+        states = list(states)
+        wanted = set(warnings)
+        if states:
+            conditions.append(Case.state.in_(states))
+        if matter_code:
+            conditions.append(
+                Case.matter_id.in_(select(Matter.id).where(Matter.code == matter_code))
+            )
+        if department_code:
+            conditions.append(
+                Case.department_id.in_(
+                    select(Department.id).where(Department.code == department_code)
+                )
+            )
+        if window_code:
+            conditions.append(
+                Case.window_id.in_(select(Window.id).where(Window.code == window_code))
+            )
+        if owner:
+            conditions.append(Case.owner_id.in_(select(User.id).where(User.username == owner)))
+        if channel:
+            conditions.append(Case.channel == channel)
+        if received_from:
+            conditions.append(Case.received_on >= received_from)
+        if received_to:
+            conditions.append(Case.received_on <= received_to)
+        query = select(Case).where(*conditions).order_by(Case.id.desc())
+        if wanted:
+            # colours come from the calendar: filter the open cases in Python, page afterwards
+            query = query.where(Case.state.in_(CLOCK_STATES)).options(
+                selectinload(Case.suspensions)
+            )
+            matching = [c for c in self.session.scalars(query) if self.warning(c) in wanted]
+            start = (page - 1) * per_page
+            return matching[start : start + per_page], len(matching)
+        total = self.session.scalar(select(func.count(Case.id)).where(*conditions)) or 0
+        rows = self.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+        return rows, total
+
+    # -- submission ------------------------------------------------------------------------
+
+    def submit(self, data: Mapping[str, Any], actor: Actor) -> Submission:
+        """Register an application (收件) at a window, online, by a village agent or at a
+        department office outside the center."""
+        matter = self.session.scalar(
+            select(Matter).where(Matter.code == data["matter_code"], Matter.retired_at.is_(None))
+        )
+        problems: dict[str, list[str]] = {}
+        if matter is None:
+            problems["matter_code"] = [f"no matter {data['matter_code']!r} in the catalog"]
+        channel = Channel(data["channel"])
+        for field, check in (
+            ("applicant_id_number", resident_id_problems),
+            ("agent_id_number", resident_id_problems),
+            ("applicant_phone", phone_problems),
+        ):
+            if data.get(field):
+                found = check(data[field])
+                if found:
+                    problems[field] = found
+        if channel is Channel.VILLAGE_AGENT:
+            if not data.get("agent_name"):
+                problems.setdefault("agent_name", []).append("a village agent must be named")
+            if not data.get("applicant_consent"):
+                problems.setdefault("applicant_consent", []).append(
+                    "the applicant's consent to the agent must be recorded"
+                )
+        joint_codes = list(dict.fromkeys(data.get("joint_department_codes") or []))
+        joint = [
+            self.session.scalar(select(Department).where(Department.code == c)) for c in joint_codes
+        ]
+        unknown = [c for c, d in zip(joint_codes, joint, strict=True) if d is None or d.retired_at]
+        if unknown:
+            problems["joint_department_codes"] = [f"no active department {c!r}" for c in unknown]
+        if (
+            matter is not None
+            and joint_codes
+            and matter.promised_limit_days > JOINT_LEGAL_LIMIT_DAYS
+        ):
+            problems.setdefault("joint_department_codes", []).append(
+                f"joint handling must finish within {JOINT_LEGAL_LIMIT_DAYS} working days "
+                f"(Art. 42); this matter promises {matter.promised_limit_days}"
+            )
+        if problems:
+            raise ValidationFailed(problems)
+        assert matter is not None  # noqa: S101 - checked above
+
+        now = self.clock()
+        year = to_shanghai_date(now).year
+        number = f"{self.node_code}-{year}-{next_number(self.session, f'case-{year}'):07d}"
+        code = "".join(secrets.choice(QUERY_CODE_ALPHABET) for _ in range(8))
+        case = Case(
+            number=number,
+            query_code_hash=query_code_digest(number, code),
+            matter=matter,
+            department_id=matter.department_id,
+            window_id=matter.window_id,
+            channel=channel,
+            state=CaseState.SUBMITTED,
+            applicant_name=data["applicant_name"],
+            applicant_id_number=(data.get("applicant_id_number") or "").upper() or None,
+            applicant_phone=data.get("applicant_phone") or None,
+            agent_name=data.get("agent_name"),
+            agent_id_number=(data.get("agent_id_number") or "").upper() or None,
+            applicant_consent=bool(data.get("applicant_consent")),
+            owner_id=actor.user_id if actor.role == Role.CLERK.value else None,
+            received_at=now,
+            received_on=to_shanghai_date(now),
+            promised_days=matter.promised_limit_days,
+            fee_due_fen=matter.fee_amount_fen,
+            fee_paid_fen=0,
+            notes=data.get("notes", ""),
+        )
+        self.session.add(case)
+        departments = [matter.department, *(d for d in joint if d and d.id != matter.department_id)]
+        case.tasks = [ReviewTask(department=d, state=TaskState.PENDING) for d in departments]
+        self.session.flush()
+        self._record(
+            case,
+            None,
+            actor,
+            None,
+            CaseState.SUBMITTED,
+            None,
+            data={"channel": channel.value, "matter": matter.code},
+        )
+        return Submission(case, code)
+
+    # -- transitions -----------------------------------------------------------------------
+
+    def _check_version(self, case: Case, version: int | None) -> None:
+        if version is not None and version != case.version:
+            raise StaleCaseError(
+                f"Case {case.number} has changed (version {case.version}, you sent {version}); "
+                "reload it and try again.",
+                {"current_version": case.version},
+            )
+
+    def _authorize_clerk(self, case: Case, actor: Actor) -> None:
+        """First-inquiry responsibility: the owning clerk acts on the case until handed over."""
+        if actor.role != Role.CLERK.value:
+            return
+        if case.owner_id is None:  # the first clerk to take an online case owns it
+            case.owner = self.session.get(User, actor.user_id)
+        elif case.owner_id != actor.user_id:
+            owner = case.owner.username if case.owner else "another clerk"
+            raise Forbidden(
+                f"Case {case.number} is owned by {owner} (首问负责); ask for a hand-over.",
+                {"owner": owner},
+            )
+
+    def _move(
+        self,
+        case: Case,
+        action: Action,
+        actor: Actor,
+        *,
+        reason: str | None = None,
+        version: int | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> CaseState:
+        self._check_version(case, version)
+        try:
+            transition = plan(case.state, action, actor.role, reason)
+        except TransitionRefused as exc:
+            raise CaseStateError(exc.message, exc.state, exc.allowed) from exc
+        except PermissionError as exc:
+            raise Forbidden(str(exc), {"role": actor.role, "action": action.value}) from exc
+        except ValueError as exc:
+            raise ValidationFailed({"reason": [str(exc)]}) from exc
+        self._authorize_clerk(case, actor)
+        before = case.state
+        case.state = transition.target
+        self._record(
+            case, action, actor, before, transition.target, reason, data, public=transition.public
+        )
+        return before
+
+    def _record(
+        self,
+        case: Case,
+        action: Action | None,
+        actor: Actor,
+        before: CaseState | None,
+        after: CaseState,
+        reason: str | None,
+        data: Mapping[str, Any] | None = None,
+        *,
+        public: bool = True,
+    ) -> None:
+        name = action.value if action else "submit"
+        now = self.clock()
+        case.events.append(
+            CaseEvent(
+                at=now,
+                actor=actor.username,
+                role=actor.role,
+                action=name,
+                from_state=before.value if before else None,
+                to_state=after.value,
+                reason=reason,
+                public=public,
+            )
+        )
+        self.session.flush()
+        self.audit.append(
+            actor=actor.username,
+            role=actor.role,
+            action=f"case.{name}",
+            subject_type="case",
+            subject_id=case.number,
+            data={
+                "from": before.value if before else None,
+                "to": after.value,
+                "reason": reason,
+                **(data or {}),
+            },
+        )
+
+    def request_supplement(
+        self,
+        case: Case,
+        actor: Actor,
+        *,
+        material_positions: Sequence[int],
+        other_items: Sequence[str],
+        repeat_reason: str | None,
+        version: int | None = None,
+    ) -> SupplementNotice:
+        """Issue a one-time notice listing every missing item at once (一次性告知, Art. 32).
+
+        A second notice for the same case needs a reason and is counted.
+        """
+        materials = {m.position: m.name for m in case.matter.materials}
+        unknown = [p for p in material_positions if p not in materials]
+        problems: dict[str, list[str]] = {}
+        if unknown:
+            problems["material_positions"] = [f"the matter has no material #{p}" for p in unknown]
+        if not material_positions and not other_items:
+            problems["items"] = ["a notice lists at least one missing item"]
+        if case.notices and not (repeat_reason and repeat_reason.strip()):
+            problems["repeat_reason"] = [
+                "a second notice for the same case needs a reason (一次性告知 means once)"
+            ]
+        if problems:
+            raise ValidationFailed(problems)
+        if (
+            case.state is CaseState.SUBMITTED
+            and not case.notices
+            and self._notice_window_passed(case)
+        ):
+            raise Conflict(
+                f"Five working days have passed since case {case.number} was received without a "
+                "notice: it counts as accepted from the day it was received (Art. 32).",
+                {"received_on": case.received_on.isoformat()},
+            )
+        items = [{"material": materials[p], "position": p} for p in material_positions]
+        items += [{"material": text} for text in other_items]
+        self._move(
+            case,
+            Action.REQUEST_SUPPLEMENT,
+            actor,
+            version=version,
+            reason=repeat_reason,
+            data={"items": len(items)},
+        )
+        year = self.today().year
+        notice = SupplementNotice(
+            number=self._document_number("BZ", "notice", year),
+            sequence=len(case.notices) + 1,
+            items=json.dumps(items, ensure_ascii=False),
+            repeat_reason=repeat_reason if case.notices else None,
+            issued_at=self.clock(),
+            issued_by=actor.username,
+        )
+        case.notices.append(notice)
+        self.session.flush()
+        return notice
+
+    def _notice_window_passed(self, case: Case) -> bool:
+        limit = self.calendar.add_working_days(case.received_on, NOTICE_WINDOW_DAYS)
+        return self.today() > limit
+
+    def supplement(self, case: Case, actor: Actor, *, version: int | None = None) -> Case:
+        """The applicant brought the missing materials (补正)."""
+        self._move(case, Action.SUPPLEMENT, actor, version=version)
+        return case
+
+    def accept(self, case: Case, actor: Actor, *, version: int | None = None) -> Case:
+        """受理: the clock starts today — or on the day of receipt when no notice was given
+        within five working days (Art. 32)."""
+        self._move(case, Action.ACCEPT, actor, version=version)
+        deemed = not case.notices and self._notice_window_passed(case)
+        self._start_clock(case, case.received_on if deemed else self.today(), deemed=deemed)
+        return case
+
+    def _start_clock(self, case: Case, accepted_on: dt.date, *, deemed: bool) -> None:
+        case.accepted_on = accepted_on
+        case.deemed_accepted = deemed
+        case.deadline_on = self.calendar.add_working_days(accepted_on, case.promised_days)
+        self.session.flush()
+
+    def reject(self, case: Case, actor: Actor, *, reason: str, version: int | None = None) -> Case:
+        """不予受理, with the written reason."""
+        self._move(case, Action.REJECT, actor, reason=reason, version=version)
+        return case
+
+    def commit(
+        self, case: Case, actor: Actor, *, commitment: str, version: int | None = None
+    ) -> Case:
+        """告知承诺制: approved at once on the applicant's written commitment."""
+        if not case.matter.notify_and_commit:
+            raise Conflict(f"Matter {case.matter.code} does not allow notify-and-commit.")
+        if not commitment.strip():
+            raise ValidationFailed({"commitment": ["the applicant's commitment must be recorded"]})
+        self._move(case, Action.COMMIT, actor, version=version)
+        case.commitment = commitment
+        today = self.today()
+        self._start_clock(case, today, deemed=False)
+        case.decided_on = today
+        for task in case.tasks:
+            task.state, task.decided_by, task.decided_at = (
+                TaskState.APPROVED,
+                actor.username,
+                self.clock(),
+            )
+        return case
+
+    def start_review(self, case: Case, actor: Actor, *, version: int | None = None) -> Case:
+        self._require_task(case, actor)
+        self._move(case, Action.START_REVIEW, actor, version=version)
+        return case
+
+    def _require_task(self, case: Case, actor: Actor) -> ReviewTask:
+        """The approver's department's task on this case (a clerk decides the lead task)."""
+        if actor.role == Role.CLERK.value:
+            if not case.matter.power_approve:
+                raise Forbidden(
+                    f"The window holds no approve power for matter {case.matter.code}; "
+                    "an approver of the department decides.",
+                )
+            department_id = case.department_id
+        else:
+            department_id = actor.department_id or -1
+        task = next((t for t in case.tasks if t.department_id == department_id), None)
+        if task is None:
+            raise Forbidden(
+                f"Your department has no part in case {case.number}.",
+                {"departments": [t.department.code for t in case.tasks]},
+            )
+        return task
+
+    def suspend(
+        self,
+        case: Case,
+        actor: Actor,
+        *,
+        kind: SuspensionKind,
+        reason: str,
+        version: int | None = None,
+    ) -> Suspension:
+        """Stop the clock for a special procedure (Art. 45) and issue its written notice."""
+        self._require_task(case, actor)
+        self._move(
+            case, Action.SUSPEND, actor, reason=reason, version=version, data={"kind": kind.value}
+        )
+        year = self.today().year
+        suspension = Suspension(
+            kind=kind,
+            start_on=self.today(),
+            reason=reason,
+            notice_number=self._document_number("TB", "suspension", year),
+            started_by=actor.username,
+        )
+        case.suspensions.append(suspension)
+        self.session.flush()
+        return suspension
+
+    def _document_number(self, mark: str, counter: str, year: int) -> str:
+        """``450981-TB-2026-000012``: node, document kind, year, gap-free counter."""
+        value = next_number(self.session, f"{counter}-{year}")
+        return f"{self.node_code}-{mark}-{year}-{value:06d}"
+
+    def resume(self, case: Case, actor: Actor, *, version: int | None = None) -> Case:
+        """Restart the clock; the deadline moves later by the suspended working days."""
+        self._require_task(case, actor)
+        self._move(case, Action.RESUME, actor, version=version)
+        open_stop = next(s for s in case.suspensions if s.end_on is None)
+        open_stop.end_on = self.today()
+        open_stop.ended_by = actor.username
+        self._recompute_deadline(case)
+        return case
+
+    def _stops(self, case: Case) -> list[ClockStop]:
+        return [ClockStop(s.start_on, s.end_on, s.kind.value) for s in case.suspensions]
+
+    def _recompute_deadline(self, case: Case) -> None:
+        if case.accepted_on is not None:
+            case.deadline_on = self.calendar.deadline(
+                case.accepted_on, case.promised_days, self._stops(case), today=self.today()
+            )
+        self.session.flush()
+
+    def decide(
+        self,
+        case: Case,
+        actor: Actor,
+        *,
+        approve: bool,
+        reason: str | None,
+        version: int | None = None,
+    ) -> Case:
+        """One department's decision; the case is approved when every department approves and
+        denied as soon as one denies (every reason is kept)."""
+        task = self._require_task(case, actor)
+        if task.state is not TaskState.PENDING:
+            raise Conflict(f"Your department already decided case {case.number}.")
+        if not approve and not (reason and reason.strip()):
+            raise ValidationFailed({"reason": ["deny needs a written reason"]})
+        if case.state not in (CaseState.ACCEPTED, CaseState.IN_REVIEW):
+            self._move(
+                case,
+                Action.APPROVE if approve else Action.DENY,
+                actor,
+                reason=reason,
+                version=version,
+            )  # raises the state error with what is allowed
+        self._check_version(case, version)
+        task.state = TaskState.APPROVED if approve else TaskState.DENIED
+        task.decided_by, task.decided_at, task.reason = actor.username, self.clock(), reason
+        pending = [t for t in case.tasks if t.state is TaskState.PENDING]
+        if not approve:
+            self._move(
+                case, Action.DENY, actor, reason=reason, data={"department": task.department.code}
+            )
+        elif not pending:
+            self._move(
+                case,
+                Action.APPROVE,
+                actor,
+                reason=reason,
+                data={"department": task.department.code},
+            )
+        else:
+            self._record(
+                case,
+                Action.APPROVE,
+                actor,
+                case.state,
+                case.state,
+                reason,
+                {"department": task.department.code, "pending": len(pending)},
+                public=False,
+            )
+            self.session.flush()
+            return case
+        case.decided_on = self.today()
+        self.session.flush()
+        return case
+
+    def complete(self, case: Case, actor: Actor, *, version: int | None = None) -> Case:
+        """办结: the result is ready; an approved case with a fee needs it paid or waived."""
+        if (
+            case.state is CaseState.APPROVED
+            and case.fee_due_fen > case.fee_paid_fen
+            and case.fee_waived_reason is None
+        ):
+            raise Conflict(
+                f"Case {case.number} owes {case.fee_due_fen - case.fee_paid_fen} fen; "
+                "record the payment or a waiver first.",
+                {"fee_due_fen": case.fee_due_fen, "fee_paid_fen": case.fee_paid_fen},
+            )
+        self._move(case, Action.COMPLETE, actor, version=version)
+        case.completed_at = self.clock()
+        case.completed_on = self.today()
+        self.session.flush()
+        return case
+
+    def deliver(self, case: Case, actor: Actor, *, version: int | None = None) -> Case:
+        """送达: the result reached the applicant."""
+        self._move(case, Action.DELIVER, actor, version=version)
+        case.delivered_at = self.clock()
+        self.session.flush()
+        return case
+
+    def withdraw(
+        self, case: Case, actor: Actor, *, reason: str, version: int | None = None
+    ) -> Case:
+        """The applicant withdrew the application (撤回)."""
+        self._move(case, Action.WITHDRAW, actor, reason=reason, version=version)
+        return case
+
+    # -- fees and ownership ----------------------------------------------------------------
+
+    def record_payment(
+        self,
+        case: Case,
+        actor: Actor,
+        *,
+        amount_fen: int,
+        where: PaymentPlace,
+        version: int | None = None,
+    ) -> Case:
+        """A fee paid — at the center's bank window, or elsewhere (counted as 前厂后店)."""
+        self._check_version(case, version)
+        if case.state not in (CaseState.APPROVED, CaseState.ACCEPTED, CaseState.IN_REVIEW):
+            raise CaseStateError(
+                "Fees are recorded for accepted or approved cases.",
+                case.state,
+                ["accept", "approve"],
+            )
+        if amount_fen <= 0 or amount_fen > case.fee_due_fen - case.fee_paid_fen:
+            raise ValidationFailed(
+                {"amount_fen": [f"between 1 and {case.fee_due_fen - case.fee_paid_fen} fen"]}
+            )
+        self._authorize_clerk(case, actor)
+        case.fee_paid_fen += amount_fen
+        case.fee_paid_at = self.clock()
+        case.fee_paid_where = where
+        self._note(case, "fee_paid", actor, None, {"paid_fen": amount_fen, "where": where.value})
+        return case
+
+    def waive_fee(
+        self, case: Case, actor: Actor, *, reason: str, version: int | None = None
+    ) -> Case:
+        self._check_version(case, version)
+        if not reason.strip():
+            raise ValidationFailed({"reason": ["a fee waiver needs a reason"]})
+        self._authorize_clerk(case, actor)
+        case.fee_waived_reason = reason
+        self._note(case, "fee_waived", actor, reason, {"fee_due_fen": case.fee_due_fen})
+        return case
+
+    def hand_over(
+        self, case: Case, actor: Actor, *, to_user: User, reason: str, version: int | None = None
+    ) -> Case:
+        """Pass first-inquiry responsibility to another clerk, on the record."""
+        self._check_version(case, version)
+        if to_user.role is not Role.CLERK or not to_user.active:
+            raise ValidationFailed({"to": ["cases are handed over to an active clerk"]})
+        if actor.role == Role.CLERK.value and case.owner_id not in (None, actor.user_id):
+            raise Forbidden("Only the owning clerk, an admin or a supervisor hands a case over.")
+        if not reason.strip():
+            raise ValidationFailed({"reason": ["a hand-over needs a reason"]})
+        previous = case.owner.username if case.owner else None
+        case.owner = to_user
+        self._note(case, "hand_over", actor, reason, {"from": previous, "to": to_user.username})
+        return case
+
+    def _note(
+        self, case: Case, name: str, actor: Actor, reason: str | None, data: Mapping[str, Any]
+    ) -> None:
+        """A recorded step that does not change the state (fees, hand-over)."""
+        now = self.clock()
+        case.events.append(
+            CaseEvent(
+                at=now,
+                actor=actor.username,
+                role=actor.role,
+                action=name,
+                from_state=case.state.value,
+                to_state=case.state.value,
+                reason=reason,
+                public=False,
+            )
+        )
+        case.updated_at = now  # bumps the version: concurrent edits of a case conflict
+        self.session.flush()
+        self.audit.append(
+            actor=actor.username,
+            role=actor.role,
+            action=f"case.{name}",
+            subject_type="case",
+            subject_id=case.number,
+            data={"reason": reason, **data},
+        )
+
+    # -- jobs (called by the worker) -------------------------------------------------------
+
+    def deem_accept_overdue(self) -> list[str]:
+        """Art. 32: submitted cases with no notice within five working days count as accepted
+        from the day they were received."""
+        done = []
+        for case in self.session.scalars(
+            select(Case).where(Case.state == CaseState.SUBMITTED).order_by(Case.id)
+        ):
+            if not case.notices and self._notice_window_passed(case):
+                self._move(case, Action.DEEM_ACCEPT, SYSTEM_ACTOR)
+                self._start_clock(case, case.received_on, deemed=True)
+                done.append(case.number)
+        return done
+
+    def deem_approve_overdue(self) -> list[str]:
+        """超时默认许可: undecided cases of matters that allow it, past their deadline."""
+        today = self.today()
+        done = []
+        query = (
+            select(Case)
+            .join(Matter, Case.matter_id == Matter.id)
+            .where(
+                Case.state.in_([CaseState.ACCEPTED, CaseState.IN_REVIEW]),
+                Matter.deemed_approval.is_(True),
+                Case.deadline_on < today,
+            )
+            .order_by(Case.id)
+        )
+        for case in self.session.scalars(query):
+            self._move(
+                case,
+                Action.DEEM_APPROVE,
+                SYSTEM_ACTOR,
+                data={"deadline_on": case.deadline_on.isoformat() if case.deadline_on else None},
+            )
+            case.deemed_approved = True
+            case.decided_on = today
+            for task in case.tasks:
+                if task.state is TaskState.PENDING:
+                    task.state, task.decided_by = TaskState.APPROVED, SYSTEM_ACTOR.username
+                    task.decided_at = self.clock()
+            done.append(case.number)
+        self.session.flush()
+        return done
+
+
+__all__ = [
+    "SYSTEM_ACTOR",
+    "Actor",
+    "CaseService",
+    "Submission",
+    "query_code_digest",
+]

@@ -1,0 +1,298 @@
+"""The case API end to end through the Flask test client (both databases)."""
+
+from __future__ import annotations
+
+import pytest
+
+from node.auth.permissions import Role
+from tests.unit.node.conftest import Api, matter_payload
+
+ID_NUMBER = "11010519491231002X"
+
+
+@pytest.fixture
+def desk(catalog_base: Api, make_user) -> dict[str, Api]:
+    """A matter of SC at window W01 (with the approve power), a clerk and an approver of SC."""
+    catalog_base.post("/api/v1/departments", {"code": "ZJ", "name": "住房和城乡建设局"})
+    assert catalog_base.post("/api/v1/matters", matter_payload()).status_code == 201
+    catalog_base.post(
+        "/api/v1/matters",
+        matter_payload(
+            code="NC1",
+            name="个体工商户名称变更",
+            notify_and_commit=True,
+            fee_amount_fen=5000,
+            materials=[{"name": "承诺书"}],
+        ),
+    )
+    return {
+        "admin": catalog_base,
+        "clerk": make_user(Role.CLERK, username="clerk1", department="SC"),
+        "clerk2": make_user(Role.CLERK, username="clerk2", department="SC"),
+        "approver": make_user(Role.APPROVER, username="approver1", department="SC"),
+        "approver_zj": make_user(Role.APPROVER, username="approver2", department="ZJ"),
+        "supervisor": make_user(Role.SUPERVISOR, username="super1"),
+    }
+
+
+def submit(clerk: Api, **extra) -> dict:
+    payload = {
+        "matter_code": "11450981MB0001",
+        "applicant_name": "张三",
+        "applicant_id_number": ID_NUMBER,
+        "applicant_phone": "13812345678",
+        **extra,
+    }
+    response = clerk.post("/api/v1/cases", payload)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def test_full_life_of_a_case(desk) -> None:
+    clerk, approver = desk["clerk"], desk["approver"]
+    case = submit(clerk)
+    assert case["state"] == "submitted"
+    assert case["owner"] == "clerk1"
+    assert len(case["query_code"]) == 8
+    assert case["number"].startswith("450981-")
+    cid = case["id"]
+    notice = clerk.post(
+        f"/api/v1/cases/{cid}/notices", {"material_positions": [1, 2], "other_items": ["加盖公章"]}
+    )
+    assert notice.status_code == 201, notice.json
+    assert [i["material"] for i in notice.json["items"]] == [
+        "食品经营许可申请书",
+        "营业执照复印件",
+        "加盖公章",
+    ]
+    html = clerk.get(f"/api/v1/cases/{cid}/notices/{notice.json['number']}")
+    assert html.status_code == 200
+    assert html.content_type.startswith("text/html")
+    page = html.get_data(as_text=True)
+    assert "一次性告知" in page
+    assert "营业执照复印件" in page
+    assert notice.json["number"] in page
+    assert clerk.post(f"/api/v1/cases/{cid}/supplement", {}).json["state"] == "submitted"
+    accepted = clerk.post(f"/api/v1/cases/{cid}/accept", {})
+    assert accepted.status_code == 200, accepted.json
+    assert accepted.json["deadline_on"] is not None
+    assert accepted.json["warning"] in {"green", "yellow"}
+    deadline = clerk.get(f"/api/v1/cases/{cid}/deadline")
+    assert deadline.status_code == 200
+    assert deadline.json["deadline_on"] == accepted.json["deadline_on"]
+    assert approver.post(f"/api/v1/cases/{cid}/start-review", {}).json["state"] == "in_review"
+    approved = approver.post(f"/api/v1/cases/{cid}/approve", {})
+    assert approved.json["state"] == "approved"
+    assert clerk.post(f"/api/v1/cases/{cid}/complete", {}).json["state"] == "completed"
+    delivered = clerk.post(f"/api/v1/cases/{cid}/deliver", {})
+    assert delivered.json["state"] == "delivered"
+    actions = [e["action"] for e in delivered.json["events"]]
+    assert actions == [
+        "submit",
+        "request_supplement",
+        "supplement",
+        "accept",
+        "start_review",
+        "approve",
+        "complete",
+        "deliver",
+    ]
+    assert all(e["actor"] and e["role"] and e["at"] for e in delivered.json["events"])
+
+
+def test_invalid_transition_is_409_listing_allowed(desk) -> None:
+    case = submit(desk["clerk"])
+    response = desk["clerk"].post(f"/api/v1/cases/{case['id']}/deliver", {})
+    assert response.status_code == 409
+    error = response.json["error"]
+    assert error["code"] == "invalid_transition"
+    assert error["details"]["state"] == "submitted"
+    assert "accept" in error["details"]["allowed"]
+    assert "deliver" not in error["details"]["allowed"]
+
+
+def test_reasons_required(desk) -> None:
+    case = submit(desk["clerk"])
+    response = desk["clerk"].post(f"/api/v1/cases/{case['id']}/reject", {})
+    assert response.status_code == 422
+    assert "reason" in response.json["error"]["details"]["fields"]
+    blank = desk["clerk"].post(f"/api/v1/cases/{case['id']}/withdraw", {"reason": "   "})
+    assert blank.status_code == 422
+    ok = desk["clerk"].post(
+        f"/api/v1/cases/{case['id']}/reject", {"reason": "不属于本中心受理范围"}
+    )
+    assert ok.json["state"] == "rejected"
+    assert ok.json["events"][-1]["reason"] == "不属于本中心受理范围"
+
+
+def test_second_notice_needs_a_reason_and_is_counted(desk) -> None:
+    clerk = desk["clerk"]
+    cid = submit(clerk)["id"]
+    clerk.post(f"/api/v1/cases/{cid}/notices", {"material_positions": [1]})
+    again = clerk.post(f"/api/v1/cases/{cid}/notices", {"material_positions": [2]})
+    assert again.status_code == 422
+    assert "repeat_reason" in again.json["error"]["details"]["fields"]
+    second = clerk.post(
+        f"/api/v1/cases/{cid}/notices",
+        {"material_positions": [2], "repeat_reason": "申请人提交的材料有误"},
+    )
+    assert second.status_code == 201
+    assert second.json["sequence"] == 2
+    bad = clerk.post(
+        f"/api/v1/cases/{cid}/notices", {"material_positions": [9], "repeat_reason": "x"}
+    )
+    assert bad.status_code == 422
+
+
+def test_first_inquiry_owner_and_hand_over(desk) -> None:
+    cid = submit(desk["clerk"])["id"]
+    other = desk["clerk2"].post(f"/api/v1/cases/{cid}/accept", {})
+    assert other.status_code == 403
+    assert other.json["error"]["details"]["owner"] == "clerk1"
+    handed = desk["clerk"].post(
+        f"/api/v1/cases/{cid}/hand-over", {"to": "clerk2", "reason": "调岗"}
+    )
+    assert handed.status_code == 200, handed.json
+    assert handed.json["owner"] == "clerk2"
+    assert desk["clerk2"].post(f"/api/v1/cases/{cid}/accept", {}).status_code == 200
+    assert handed.json["events"][-1]["action"] == "hand_over"
+
+
+def test_suspension_stops_the_clock(desk) -> None:
+    clerk, approver = desk["clerk"], desk["approver"]
+    cid = submit(clerk)["id"]
+    clerk.post(f"/api/v1/cases/{cid}/accept", {})
+    suspended = approver.post(
+        f"/api/v1/cases/{cid}/suspend", {"kind": "site_inspection", "reason": "需现场勘查经营场所"}
+    )
+    assert suspended.status_code == 200, suspended.json
+    notice_number = suspended.json["notice_number"]
+    assert notice_number
+    document = approver.get(f"/api/v1/cases/{cid}/suspensions/{notice_number}")
+    assert document.status_code == 200
+    assert "现场勘查" in document.get_data(as_text=True)
+    assert "第四十五条" in document.get_data(as_text=True)
+    assert (
+        approver.post(
+            f"/api/v1/cases/{cid}/suspend", {"kind": "testing", "reason": "x"}
+        ).status_code
+        == 409
+    )
+    bad_kind = approver.post(f"/api/v1/cases/{cid}/resume", {"version": "x"})
+    assert bad_kind.status_code == 422
+    resumed = approver.post(f"/api/v1/cases/{cid}/resume", {})
+    assert resumed.json["state"] == "in_review"
+    assert resumed.json["suspensions"][0]["end_on"] is not None
+
+
+def test_joint_approval_with_one_denial(desk) -> None:
+    clerk = desk["clerk"]
+    cid = submit(clerk, joint_department_codes=["ZJ"])["id"]
+    clerk.post(f"/api/v1/cases/{cid}/accept", {})
+    first = desk["approver"].post(f"/api/v1/cases/{cid}/approve", {})
+    assert first.json["state"] == "accepted"  # ZJ has not decided
+    assert {t["department"]["code"]: t["state"] for t in first.json["tasks"]} == {
+        "SC": "approved",
+        "ZJ": "pending",
+    }
+    denied = desk["approver_zj"].post(f"/api/v1/cases/{cid}/deny", {"reason": "不符合规划"})
+    assert denied.json["state"] == "denied"
+    reasons = {t["department"]["code"]: t["reason"] for t in denied.json["tasks"]}
+    assert reasons["ZJ"] == "不符合规划"
+
+
+def test_approver_of_an_uninvolved_department_is_refused(desk) -> None:
+    cid = submit(desk["clerk"])["id"]
+    desk["clerk"].post(f"/api/v1/cases/{cid}/accept", {})
+    response = desk["approver_zj"].post(f"/api/v1/cases/{cid}/approve", {})
+    assert response.status_code == 403
+
+
+def test_notify_and_commit_with_fee(desk) -> None:
+    clerk = desk["clerk"]
+    cid = submit(clerk, matter_code="NC1")["id"]
+    no_text = clerk.post(f"/api/v1/cases/{cid}/commit", {"commitment": ""})
+    assert no_text.status_code == 422
+    committed = clerk.post(f"/api/v1/cases/{cid}/commit", {"commitment": "本人承诺所填信息真实"})
+    assert committed.json["state"] == "approved"
+    assert committed.json["fee_due_fen"] == 5000
+    unpaid = clerk.post(f"/api/v1/cases/{cid}/complete", {})
+    assert unpaid.status_code == 409
+    too_much = clerk.post(
+        f"/api/v1/cases/{cid}/payment", {"amount_fen": 9000, "where": "center_bank"}
+    )
+    assert too_much.status_code == 422
+    paid = clerk.post(f"/api/v1/cases/{cid}/payment", {"amount_fen": 5000, "where": "elsewhere"})
+    assert paid.json["fee_paid_where"] == "elsewhere"
+    assert clerk.post(f"/api/v1/cases/{cid}/complete", {}).json["state"] == "completed"
+    plain = submit(clerk)["id"]
+    refused = clerk.post(f"/api/v1/cases/{plain}/commit", {"commitment": "承诺"})
+    assert refused.status_code == 409
+
+
+def test_stale_version_is_409(desk) -> None:
+    case = submit(desk["clerk"])
+    cid, version = case["id"], case["version"]
+    assert (
+        desk["clerk"].post(f"/api/v1/cases/{cid}/accept", {"version": version}).status_code == 200
+    )
+    stale = desk["clerk"].post(
+        f"/api/v1/cases/{cid}/withdraw", {"reason": "申请人撤回", "version": version}
+    )
+    assert stale.status_code == 409
+    assert stale.json["error"]["code"] == "stale_version"
+
+
+def test_submission_validates_personal_data_and_agents(desk) -> None:
+    clerk = desk["clerk"]
+    bad = clerk.post(
+        "/api/v1/cases",
+        {
+            "matter_code": "11450981MB0001",
+            "applicant_name": "李四",
+            "applicant_id_number": "110105194912310021",
+            "applicant_phone": "12345",
+        },
+    )
+    assert bad.status_code == 422
+    assert {"applicant_id_number", "applicant_phone"} <= set(bad.json["error"]["details"]["fields"])
+    agent = clerk.post(
+        "/api/v1/cases",
+        {"matter_code": "11450981MB0001", "applicant_name": "李四", "channel": "village_agent"},
+    )
+    assert agent.status_code == 422
+    assert {"agent_name", "applicant_consent"} <= set(agent.json["error"]["details"]["fields"])
+    ok = submit(clerk, channel="village_agent", agent_name="王代办", applicant_consent=True)
+    assert ok["channel"] == "village_agent"
+    unknown = clerk.post("/api/v1/cases", {"matter_code": "NOPE", "applicant_name": "x"})
+    assert unknown.status_code == 422
+
+
+def test_lists_mask_personal_data_and_filter(desk) -> None:
+    clerk = desk["clerk"]
+    submit(clerk)
+    second = submit(clerk)
+    clerk.post(f"/api/v1/cases/{second['id']}/accept", {})
+    listed = clerk.get("/api/v1/cases").json
+    assert listed["total"] == 2
+    item = listed["items"][0]
+    assert item["applicant_id_number"] == "110105********002X"
+    assert item["applicant_phone"] == "138****5678"
+    accepted = clerk.get("/api/v1/cases?state=accepted").json
+    assert [c["id"] for c in accepted["items"]] == [second["id"]]
+    by_clerk = desk["supervisor"].get("/api/v1/cases?clerk=clerk2").json
+    assert by_clerk["total"] == 0
+    by_colour = desk["supervisor"].get("/api/v1/cases?warning=green&warning=yellow").json
+    assert by_colour["total"] == 1
+    detail = clerk.get(f"/api/v1/cases/{second['id']}").json
+    assert detail["applicant_id_number"] == ID_NUMBER
+
+
+def test_case_rbac(desk, make_user) -> None:
+    viewer = make_user(Role.VIEWER)
+    cid = submit(desk["clerk"])["id"]
+    assert viewer.get(f"/api/v1/cases/{cid}").status_code == 200
+    assert viewer.post(f"/api/v1/cases/{cid}/accept", {}).status_code == 403
+    assert desk["approver"].post("/api/v1/cases", {}).status_code == 403
+    assert desk["admin"].post(f"/api/v1/cases/{cid}/accept", {}).status_code == 403
+    assert desk["approver"].post(f"/api/v1/cases/{cid}/accept", {}).status_code == 403
