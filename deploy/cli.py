@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from deploy.demo import demo
 from hub.cli import hub
 from node.cli import node
 
@@ -16,3 +17,4 @@ def main() -> None:
 
 main.add_command(node)
 main.add_command(hub)
+main.add_command(demo)

@@ -54,7 +54,11 @@ def migrate_command(home: str) -> None:
     db = Database(settings["database_url"])
     before = migrate.current_revision(db.engine)
     migrate.upgrade(db.engine, MIGRATIONS)
-    click.echo(f"hub database: {before or 'empty'} -> {migrate.current_revision(db.engine)}")
+    after = migrate.current_revision(db.engine)
+    if before == after:
+        click.echo(f"hub database is current (revision {after})")
+    else:
+        click.echo(f"hub database upgraded: {before or 'empty'} -> {after}")
     db.dispose()
 
 
@@ -62,7 +66,7 @@ def migrate_command(home: str) -> None:
 @home_option("var/hub")
 @bind_options(8100)
 def serve_command(
-    home: str, bind: str, workers: int, dev: bool, gunicorn_config: str | None
+    home: str, bind: str, workers: int | None, dev: bool, gunicorn_config: str | None
 ) -> None:
     """Serve the hub's web API (gunicorn; --dev for Flask's server)."""
     settings = _settings(home)

@@ -12,11 +12,18 @@ from node.app import MIGRATIONS, create_app
 from node.audit.cli import verify_audit
 from node.auth.permissions import Role
 from node.auth.service import AuthPolicy, AuthService
+from node.cases.factory import case_service_for
 from node.config import node_settings
 from schemas import migrate
 from schemas.cli_support import bind_options, ensure_schema, home_option
 from schemas.database import Database
-from schemas.divisions import CountyKind, DivisionCodeError, level_of, parent_of
+from schemas.divisions import (
+    CountyKind,
+    DivisionCodeError,
+    level_of,
+    parent_of,
+    validate_identity,
+)
 from schemas.errors import TongbanError
 from schemas.serving import serve
 from schemas.settings import SettingsError, write_config_file, write_secret_key
@@ -50,7 +57,16 @@ def init(home: str, code: str, name: str, kind: str | None, database_url: str) -
         level = level_of(code)
     except DivisionCodeError as exc:
         raise click.BadParameter(str(exc), param_hint="--code") from exc
+    problems = validate_identity(code, level.value, kind)
+    if problems:
+        raise click.BadParameter("; ".join(problems), param_hint="--code/--kind")
     path = Path(home)
+    if (path / "tongban.toml").exists():
+        existing = _settings(home)
+        if existing["code"] != code:
+            raise click.ClickException(
+                f"{path} already holds node {existing['code']}; use another --home"
+            )
     path.mkdir(parents=True, exist_ok=True)
     values = {
         "code": code,
@@ -79,7 +95,11 @@ def migrate_command(home: str) -> None:
     db = Database(settings["database_url"])
     before = migrate.current_revision(db.engine)
     migrate.upgrade(db.engine, MIGRATIONS)
-    click.echo(f"node database: {before or 'empty'} -> {migrate.current_revision(db.engine)}")
+    after = migrate.current_revision(db.engine)
+    if before == after:
+        click.echo(f"node database is current (revision {after})")
+    else:
+        click.echo(f"node database upgraded: {before or 'empty'} -> {after}")
     db.dispose()
 
 
@@ -87,7 +107,7 @@ def migrate_command(home: str) -> None:
 @home_option("var/node")
 @bind_options(8000)
 def serve_command(
-    home: str, bind: str, workers: int, dev: bool, gunicorn_config: str | None
+    home: str, bind: str, workers: int | None, dev: bool, gunicorn_config: str | None
 ) -> None:
     """Serve the node's web API (gunicorn; --dev for Flask's server)."""
     settings = _settings(home)
@@ -137,6 +157,27 @@ def create_user(
     finally:
         db.dispose()
 
+
+
+@node.command("run-jobs")
+@home_option("var/node")
+def run_jobs(home: str) -> None:
+    """Run the case deadline jobs once: deemed acceptance (Art. 32) and deemed approval.
+
+    The sync worker runs them on a schedule; this runs them now, e.g. from cron.
+    """
+    settings = _settings(home)
+    db = Database(settings["database_url"])
+    ensure_schema(db.engine, MIGRATIONS)
+    try:
+        with db.unit_of_work() as session:
+            service = case_service_for(session, settings)
+            accepted = service.deem_accept_overdue()
+            approved = service.deem_approve_overdue()
+    finally:
+        db.dispose()
+    click.echo(f"deemed accepted: {len(accepted)} {' '.join(accepted)}".rstrip())
+    click.echo(f"deemed approved: {len(approved)} {' '.join(approved)}".rstrip())
 
 
 node.add_command(verify_audit)

@@ -31,7 +31,8 @@ def bind_options(default_port: int) -> Decorator:
             "--dev", is_flag=True, help="Use Flask's development server instead of gunicorn."
         )(command)
         command = click.option(
-            "--workers", default=2, show_default=True, help="gunicorn worker processes."
+            "--workers", type=int, default=None,
+            help="gunicorn worker processes (default: 2, or the config file's).",
         )(command)
         command = click.option(
             "--gunicorn-config",

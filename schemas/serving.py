@@ -6,16 +6,26 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
-from gunicorn.app.base import BaseApplication
+from gunicorn.app.base import Application
 
 
-class _Gunicorn(BaseApplication):
-    def __init__(self, factory: Callable[[], Flask], options: dict[str, Any]) -> None:
+class _Gunicorn(Application):
+    """gunicorn around an app factory; a config file's settings, then the command line's."""
+
+    def __init__(
+        self, factory: Callable[[], Flask], options: dict[str, Any], config_file: str | None
+    ) -> None:
         self.factory = factory
         self.options = options
+        self.config_file = config_file
         super().__init__()
 
+    def init(self, parser: Any, opts: Any, args: Any) -> None:
+        return None
+
     def load_config(self) -> None:
+        if self.config_file:
+            self.load_config_from_file(self.config_file)
         for key, value in self.options.items():
             if value is not None:
                 self.cfg.set(key, value)
@@ -28,23 +38,33 @@ def serve(
     factory: Callable[[], Flask],
     *,
     bind: str,
-    workers: int,
+    workers: int | None,
     dev: bool,
     config_file: str | None = None,
 ) -> None:
-    """Run ``factory()``'s app until stopped (SIGINT/SIGTERM end it cleanly)."""
+    """Run ``factory()``'s app until stopped (SIGINT/SIGTERM end it cleanly).
+
+    Settings given on the command line (bind, workers) override the config file's; without
+    a config file, gunicorn runs with tongban's defaults below.
+    """
     if dev:
         host, _, port = bind.rpartition(":")
         factory().run(host=host or "127.0.0.1", port=int(port), debug=False, use_reloader=False)
         return
-    options: dict[str, Any] = {
-        "bind": bind,
-        "workers": workers,
+    defaults: dict[str, Any] = {
+        "workers": 2,
         "accesslog": "-",
         "errorlog": "-",
         "timeout": 60,
         "graceful_timeout": 10,
+        # every gunicorn would otherwise claim the same ~/.gunicorn control socket
+        "control_socket_disable": True,
     }
-    if config_file:
-        options["config"] = config_file
-    _Gunicorn(factory, options).run()
+    # a config file replaces tongban's defaults (but every gunicorn still skips the socket)
+    options: dict[str, Any] = (
+        {"control_socket_disable": True} if config_file else dict(defaults)
+    )
+    options["bind"] = bind
+    if workers is not None:
+        options["workers"] = workers
+    _Gunicorn(factory, options, config_file).run()

@@ -19,6 +19,7 @@ from flask import Blueprint, Flask, Response, g, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from schemas.database import Database, mark_writing
@@ -183,6 +184,13 @@ def init_web(
         if isinstance(exc, Unauthorized):
             response.headers["WWW-Authenticate"] = 'Bearer realm="tongban"'
         return response
+
+    @app.errorhandler(StaleDataError)
+    def _stale(exc: StaleDataError) -> Response:
+        # optimistic locking: someone else changed the row between our read and our write
+        return error_response(
+            409, "stale_version", "Someone else changed this record meanwhile; reload it.", {}
+        )
 
     @app.errorhandler(IntegrityError)
     def _integrity_error(exc: IntegrityError) -> Response:

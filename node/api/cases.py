@@ -33,11 +33,10 @@ from node.api.schemas import page_of
 from node.api.security import current_user, staff_required
 from node.auth.models import User
 from node.auth.permissions import Permission
-from node.calendar.service import CalendarService
+from node.cases.factory import case_service_for
 from node.cases.models import Case
 from node.cases.service import Actor, CaseService
 from node.cases.states import allowed_actions
-from node.cases.warnings import WarningPolicy
 from schemas.errors import NotFound, ValidationFailed
 from schemas.webapp import current_session
 
@@ -45,17 +44,7 @@ blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Case
 
 
 def case_service() -> CaseService:
-    settings = current_app.config["TONGBAN"]
-    session = current_session()
-    return CaseService(
-        session,
-        node_code=settings["code"],
-        calendar=CalendarService(session).calendar(),
-        warning_policy=WarningPolicy(
-            yellow_days_left=settings["warning_yellow_days_left"],
-            yellow_used_percent=settings["warning_yellow_used_percent"],
-        ),
-    )
+    return case_service_for(current_session(), current_app.config["TONGBAN"])
 
 
 def actor() -> Actor:

@@ -1,0 +1,38 @@
+# tongban: `make demo`, `make test`, `make lint`.
+# Every target creates .venv from nothing when it is missing, and re-installs the package
+# (editable, with the dev tools) whenever pyproject.toml is newer than the last install.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+DEMO_ARGS ?=
+LINT_PATHS := node hub schemas deploy tests
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo test lint
+
+help:
+	@echo "make demo   start a hub and the Beiliu city node on loopback (DEMO_ARGS=...; Ctrl-C stops)"
+	@echo "make test   run the whole test suite (PYTEST_ARGS='...' passes options to pytest)"
+	@echo "make lint   ruff and mypy"
+
+venv: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/tongban demo $(DEMO_ARGS)
+
+test: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/mypy

@@ -1,0 +1,128 @@
+"""Helpers for tests that run the real ``tongban`` command and its servers on loopback.
+
+Every process started here is bounded in time and stopped in teardown, even when the test
+fails half-way.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import pytest
+import requests
+
+# the console script of the interpreter running the tests (the project's .venv)
+TONGBAN = str(Path(sys.executable).with_name("tongban"))
+REPO = Path(__file__).resolve().parents[2]
+COMMAND_TIMEOUT = 60  # seconds for a command that should just do its job and exit
+START_TIMEOUT = 30  # seconds for a server to answer /healthz
+STOP_TIMEOUT = 20  # seconds for a server to stop after SIGTERM or SIGINT
+
+
+def clean_env() -> dict[str, str]:
+    """The environment without tongban settings, so that only the arguments configure."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (the kernel's choice for port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def port_is_closed(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        try:
+            probe.connect(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def run_tongban(
+    *args: str, cwd: Path, timeout: float = COMMAND_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
+    """Run ``tongban ARGS`` to completion and capture its output."""
+    return subprocess.run(
+        [TONGBAN, *args], cwd=cwd, env=clean_env(), capture_output=True, text=True,
+        timeout=timeout, check=False, stdin=subprocess.DEVNULL,
+    )
+
+
+def stop_process(process: subprocess.Popen[bytes] | subprocess.Popen[str],
+                 sig: int = signal.SIGTERM) -> int:
+    """Stop a process: the signal, then SIGKILL after ``STOP_TIMEOUT``; its exit code."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+def wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path,
+                    timeout: float = START_TIMEOUT) -> dict:
+    """Poll ``url`` until it answers 200; fail early when the server process exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()}")
+        with suppress(requests.RequestException):
+            response = requests.get(url, timeout=2)
+            if response.status_code == 200:
+                return response.json()  # type: ignore[no-any-return]
+        time.sleep(0.2)
+    pytest.fail(f"{url} did not answer within {timeout} s:\n{log.read_text()}")
+
+
+@contextmanager
+def serving(*args: str, cwd: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``tongban ARGS`` (a server) with its output in ``log``; stop it on exit."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [TONGBAN, *args], cwd=cwd, env=clean_env(), stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        yield process
+    finally:
+        stop_process(process)
+
+
+_LISTENING = re.compile(r"Listening at: \S+ \((\d+)\)")
+
+
+def gunicorn_masters(log: Path) -> list[int]:
+    """The pids of the gunicorn masters that wrote to ``log``."""
+    if not log.exists():
+        return []
+    return [int(pid) for pid in _LISTENING.findall(log.read_text(errors="replace"))]
+
+
+def kill_process_group(pid: int) -> None:
+    """Kill a server started in its own session (master and workers), if still there."""
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def home_dir(tmp_path: Path) -> Path:
+    """A working directory for commands, so that default paths never land in the repository."""
+    path = tmp_path / "work"
+    path.mkdir()
+    return path
