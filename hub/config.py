@@ -14,6 +14,7 @@ DEFAULTS: dict[str, Any] = {
     "database_url": "",
     "secret_key": "",
     "max_content_length": 16 * 1024 * 1024,
+    "proxy_hops": 0,  # reverse proxies in front (X-Forwarded-For is trusted that deep)
     "testing": False,
     "log_level": "INFO",
 }

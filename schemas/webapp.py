@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from schemas.database import Database, mark_writing
 from schemas.errors import (
@@ -145,6 +146,11 @@ def init_web(
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["tongban_db"] = db
+    hops = app.config["TONGBAN"].get("proxy_hops", 0)
+    if hops:
+        # behind N reverse proxies, the client address is the N-th from the right in
+        # X-Forwarded-For (rate limits key on it); never trust the header without proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     @app.before_request
     def _begin_request() -> None:

@@ -98,3 +98,21 @@ def test_openapi_document_and_vendored_docs_page(client) -> None:
     bundle = client.get("/api/v1/vendor/swagger-ui/swagger-ui-bundle.js")
     assert bundle.status_code == 200
     bundle.close()
+
+
+def test_client_address_from_proxy_only_when_configured(database_url: str) -> None:
+    from flask import request
+
+    from node import create_app
+    from tests.conftest import node_config
+
+    for hops, expected in ((0, "10.0.0.1"), (1, "203.0.113.9")):
+        app = create_app(node_config(database_url, proxy_hops=hops))
+        app.add_url_rule("/whoami", view_func=lambda: request.remote_addr or "")
+        response = app.test_client().get(
+            "/whoami",
+            headers={"X-Forwarded-For": "203.0.113.9"},
+            environ_base={"REMOTE_ADDR": "10.0.0.1"},
+        )
+        assert response.get_data(as_text=True) == expected
+        app.extensions["tongban_db"].dispose()

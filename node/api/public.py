@@ -1,0 +1,190 @@
+"""The public API (no login): case lookup by number and query code, evaluation (好差评),
+complaints (投诉).
+
+Every request to this blueprint counts against its client address's limit per minute
+(setting ``lookup_attempts_per_minute``), whatever the outcome, so that query codes cannot be
+guessed faster than that from one address.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from node.api.schemas import Ref
+from node.calendar.service import CalendarService
+from node.cases.states import CaseState
+from node.feedback.models import ComplaintState, EvaluationLevel, RectificationState
+from node.feedback.ratelimit import hit
+from node.feedback.service import FeedbackService
+from schemas.database import utcnow
+from schemas.errors import TooManyAttempts
+from schemas.webapp import current_session
+
+blp = Blueprint(
+    "public", __name__, url_prefix="/api/v1/public",
+    description="Case lookup, evaluation and complaints for the public (no login)",
+)
+
+CODE = validate.Length(1, 32)
+RATE_LIMIT_KEY = "public:{address}"
+
+
+def feedback_service() -> FeedbackService:
+    session = current_session()
+    return FeedbackService(
+        session,
+        node_code=current_app.config["TONGBAN"]["code"],
+        calendar=CalendarService(session).calendar(),
+    )
+
+
+@blp.before_request
+def count_attempt() -> None:
+    """Count this request against its address; refuse it beyond the limit (429).
+
+    One budget covers lookups, evaluations and complaints alike: each of them checks a query
+    code, and a shared budget keeps the guessing rate at the limit whichever door is used.
+    """
+    session = current_session()
+    decision = hit(
+        session,
+        RATE_LIMIT_KEY.format(address=request.remote_addr or "unknown"),
+        limit=current_app.config["TONGBAN"]["lookup_attempts_per_minute"],
+        now=utcnow(),
+    )
+    # Commit the count now: the answer may well be an error (a wrong code, this refusal), and
+    # an error answer rolls the request's transaction back — the attempt must count anyway.
+    session.commit()
+    if not decision.allowed:
+        raise TooManyAttempts(
+            f"Too many requests from your address: at most {decision.limit} a minute. "
+            f"Try again in {decision.retry_after_seconds} seconds.",
+            decision.retry_after_seconds,
+        )
+
+
+# -- schemas --------------------------------------------------------------------------------
+
+
+class LookupArgs(Schema):
+    code = fields.String(required=True, validate=CODE,
+                         metadata={"description": "The query code given at submission"})
+
+
+class PublicStepSchema(Schema):
+    at = fields.DateTime()
+    action = fields.String()
+    to_state = fields.String()
+
+
+class PublicCaseSchema(Schema):
+    """A case as its applicant sees it: the name masked, nothing else personal."""
+
+    number = fields.String()
+    state = fields.Enum(CaseState, by_value=True)
+    matter = fields.Nested(Ref)
+    received_on = fields.Date()
+    accepted_on = fields.Date(allow_none=True)
+    deadline_on = fields.Date(allow_none=True)
+    completed_on = fields.Date(allow_none=True)
+    applicant_name = fields.String(metadata={"description": "Masked: 张*"})
+    history = fields.List(fields.Nested(PublicStepSchema))
+    evaluation = fields.Enum(EvaluationLevel, by_value=True, allow_none=True)
+
+
+class EvaluationArgs(Schema):
+    code = fields.String(required=True, validate=CODE)
+    level = fields.Enum(
+        EvaluationLevel, by_value=True, required=True,
+        metadata={"description": "非常满意 very_satisfied, 满意 satisfied, 基本满意 basic, "
+                                 "不满意 dissatisfied, 非常不满意 very_dissatisfied"},
+    )
+    comment = fields.String(load_default=None, allow_none=True,
+                            validate=validate.Length(max=2000))
+
+
+class PublicRectificationSchema(Schema):
+    state = fields.Enum(RectificationState, by_value=True)
+    due_on = fields.Date()
+
+
+class EvaluationSchema(Schema):
+    case_number = fields.Function(lambda e: e.case.number)
+    level = fields.Enum(EvaluationLevel, by_value=True)
+    comment = fields.String(allow_none=True)
+    at = fields.DateTime()
+    rectification = fields.Nested(
+        PublicRectificationSchema, allow_none=True,
+        metadata={"description": "Opened by a bad rating: the department must rectify by "
+                                 "due_on"},
+    )
+
+
+class ComplaintArgs(Schema):
+    case_number = fields.String(load_default=None, allow_none=True,
+                                validate=validate.Length(1, 32))
+    code = fields.String(load_default=None, allow_none=True, validate=CODE,
+                         metadata={"description": "Required with case_number"})
+    window_code = fields.String(load_default=None, allow_none=True,
+                                validate=validate.Length(1, 32))
+    clerk_username = fields.String(load_default=None, allow_none=True,
+                                   validate=validate.Length(1, 64))
+    content = fields.String(required=True, validate=validate.Length(1, 5000))
+    contact_phone = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Length(max=20))
+
+
+class ComplaintReceiptSchema(Schema):
+    number = fields.String()
+    state = fields.Enum(ComplaintState, by_value=True)
+    due_on = fields.Date()
+
+
+# -- views ----------------------------------------------------------------------------------
+
+
+@blp.route("/cases/<number>")
+class CaseLookup(MethodView):
+    @blp.arguments(LookupArgs, location="query")
+    @blp.response(200, PublicCaseSchema)
+    def get(self, args: dict[str, Any], number: str) -> Any:
+        """Look a case up by its number and query code.
+
+        The answer: state, matter, dates and the public steps of its history, with the
+        applicant's name masked. A wrong code and an unknown number get the same 404.
+        Rate-limited per address (429 with Retry-After).
+        """
+        return feedback_service().lookup(number, args["code"])
+
+
+@blp.route("/cases/<number>/evaluation")
+class CaseEvaluation(MethodView):
+    @blp.arguments(EvaluationArgs)
+    @blp.response(201, EvaluationSchema)
+    def post(self, data: dict[str, Any], number: str) -> Any:
+        """Rate a completed or delivered case (好差评), once.
+
+        A bad rating (不满意, 非常不满意) opens a rectification with a deadline. 409 when the
+        case is not completed yet or already rated; 404 as for the lookup.
+        """
+        return feedback_service().evaluate(
+            number, data["code"], level=data["level"], comment=data["comment"]
+        )
+
+
+@blp.route("/complaints")
+class ComplaintFiling(MethodView):
+    @blp.arguments(ComplaintArgs)
+    @blp.response(201, ComplaintReceiptSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """File a complaint (投诉) against a case, a window or a clerk.
+
+        A complaint about a case needs the case's query code. The answer carries the
+        complaint's number and the date it is due to be resolved.
+        """
+        return feedback_service().file_complaint(**data)

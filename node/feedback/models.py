@@ -1,0 +1,134 @@
+"""Evaluations (好差评), rectifications of bad ratings (整改) and complaints (投诉).
+
+The rate limiter's table lives with its function in :mod:`node.feedback.ratelimit`; it is
+imported here so that loading this package's models registers it too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from node.auth.models import User
+from node.cases.models import Case
+from node.catalog.models import Window
+from node.feedback.ratelimit import RateLimit
+from node.models import Base, enum_column
+from schemas.database import Timestamp, UTCDateTime, utcnow
+
+
+class EvaluationLevel(enum.StrEnum):
+    """The five levels of 好差评 (国办发〔2019〕51号, GB/T 39735-2020)."""
+
+    VERY_SATISFIED = "very_satisfied"  # 非常满意
+    SATISFIED = "satisfied"  # 满意
+    BASIC = "basic"  # 基本满意
+    DISSATISFIED = "dissatisfied"  # 不满意
+    VERY_DISSATISFIED = "very_dissatisfied"  # 非常不满意
+
+
+# Every bad rating is rectified (评价–反馈–整改–监督).
+BAD_LEVELS = frozenset({EvaluationLevel.DISSATISFIED, EvaluationLevel.VERY_DISSATISFIED})
+
+
+class RectificationState(enum.StrEnum):
+    PENDING = "pending"  # 待整改
+    DISPUTED = "disputed"  # 申诉中（无效评价复核）
+    IN_RECTIFICATION = "in_rectification"  # 整改中
+    DONE = "done"  # 已整改
+    CANNOT_RECTIFY = "cannot_rectify"  # 无法整改
+    RATING_VOID = "rating_void"  # 评价无效（申诉成立）
+
+
+# Open rectifications have a running deadline; overdue is computed from it, never stored.
+OPEN_RECTIFICATION_STATES = frozenset(
+    {RectificationState.PENDING, RectificationState.DISPUTED, RectificationState.IN_RECTIFICATION}
+)
+
+
+class ComplaintState(enum.StrEnum):
+    RECEIVED = "received"  # 已受理
+    RESOLVED = "resolved"  # 已办结
+
+
+class Evaluation(Base):
+    """The applicant's one rating of a completed case."""
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # unique: a case is rated once, even when two ratings race
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    level: Mapped[EvaluationLevel] = mapped_column(enum_column(EvaluationLevel), index=True)
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[Timestamp]
+    # set when the invalid-rating review (申诉) finds the rating invalid: it no longer counts
+    void: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    case: Mapped[Case] = relationship()
+    rectification: Mapped[Rectification | None] = relationship(back_populates="evaluation")
+
+
+class Rectification(Base):
+    """The rectification (整改) a bad rating opens, with its deadline and its reasons."""
+
+    __tablename__ = "rectifications"
+    __table_args__ = (Index("ix_rectifications_state_due_on", "state", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id"), unique=True)
+    state: Mapped[RectificationState] = mapped_column(enum_column(RectificationState))
+    opened_at: Mapped[Timestamp]
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    extension_days: Mapped[int | None] = mapped_column(Integer)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    dispute_reason: Mapped[str | None] = mapped_column(Text)
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    cannot_rectify_reason: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)  # what was done (整改情况)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[Timestamp] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    evaluation: Mapped[Evaluation] = relationship(back_populates="rectification")
+
+
+class Complaint(Base):
+    """A complaint (投诉, GB/T 36113-2018) against a case, a window or a clerk."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (Index("ix_complaints_state_due_on", "state", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    window_id: Mapped[int | None] = mapped_column(ForeignKey("windows.id"), index=True)
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    content: Mapped[str] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    received_at: Mapped[Timestamp]
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    state: Mapped[ComplaintState] = mapped_column(enum_column(ComplaintState))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+
+    case: Mapped[Case | None] = relationship()
+    window: Mapped[Window | None] = relationship()
+    clerk: Mapped[User | None] = relationship()
+
+
+__all__ = [
+    "BAD_LEVELS",
+    "OPEN_RECTIFICATION_STATES",
+    "Complaint",
+    "ComplaintState",
+    "Evaluation",
+    "EvaluationLevel",
+    "RateLimit",
+    "Rectification",
+    "RectificationState",
+]
