@@ -12,11 +12,13 @@ from node.app import MIGRATIONS, create_app
 from node.audit.cli import verify_audit
 from node.auth.permissions import Role
 from node.auth.service import AuthPolicy, AuthService
+from node.calendar.workdays import to_shanghai_date
 from node.cases.factory import case_service_for
 from node.config import node_settings
+from node.metrics.rollup import refresh
 from schemas import migrate
 from schemas.cli_support import bind_options, ensure_schema, home_option
-from schemas.database import Database
+from schemas.database import Database, utcnow
 from schemas.divisions import (
     CountyKind,
     DivisionCodeError,
@@ -27,6 +29,8 @@ from schemas.divisions import (
 from schemas.errors import TongbanError
 from schemas.serving import serve
 from schemas.settings import SettingsError, write_config_file, write_secret_key
+
+ROLLUP_LOOKBACK_DAYS = 366
 
 
 def _settings(home: str) -> dict[str, Any]:
@@ -162,7 +166,8 @@ def create_user(
 @node.command("run-jobs")
 @home_option("var/node")
 def run_jobs(home: str) -> None:
-    """Run the case deadline jobs once: deemed acceptance (Art. 32) and deemed approval.
+    """Run the scheduled jobs once: deemed acceptance (Art. 32), deemed approval, and the
+    daily roll-ups of the figures (the last year's days that are not final yet).
 
     The sync worker runs them on a schedule; this runs them now, e.g. from cron.
     """
@@ -174,10 +179,15 @@ def run_jobs(home: str) -> None:
             service = case_service_for(session, settings)
             accepted = service.deem_accept_overdue()
             approved = service.deem_approve_overdue()
+        with db.unit_of_work() as session:
+            now = utcnow()
+            start = to_shanghai_date(now) - dt.timedelta(days=ROLLUP_LOOKBACK_DAYS)
+            rolled = refresh(session, start, to_shanghai_date(now), now)
     finally:
         db.dispose()
     click.echo(f"deemed accepted: {len(accepted)} {' '.join(accepted)}".rstrip())
     click.echo(f"deemed approved: {len(approved)} {' '.join(approved)}".rstrip())
+    click.echo(f"daily roll-ups computed: {rolled}")
 
 
 node.add_command(verify_audit)

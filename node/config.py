@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "warning_yellow_days_left": 1,
     "warning_yellow_used_percent": 80,
     "lookup_attempts_per_minute": 10,
+    "two_headed_window_days": 30,
     "proxy_hops": 0,  # reverse proxies in front (X-Forwarded-For is trusted that deep)
     "testing": False,
     "log_level": "INFO",

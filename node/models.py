@@ -35,3 +35,4 @@ def load_all_models() -> None:
     from node.cases import models as _cases  # noqa: F401
     from node.catalog import models as _catalog  # noqa: F401
     from node.feedback import models as _feedback  # noqa: F401
+    from node.metrics import models as _metrics  # noqa: F401

@@ -11,8 +11,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    create_engine,
+    event,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, mapped_column, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -114,3 +125,43 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class shanghai_date(FunctionElement[dt.date]):  # noqa: N801 - reads as a SQL function
+    """The Asia/Shanghai calendar date of a UTC timestamp column, computed in SQL.
+
+    China has no daylight saving time, so on SQLite (which stores naive UTC text) this is
+    the date eight hours later; PostgreSQL converts the ``timestamptz`` itself.
+    """
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(shanghai_date, "sqlite")
+def _shanghai_date_sqlite(element: shanghai_date, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, '+8 hours')"
+
+
+@compiles(shanghai_date, "postgresql")
+def _shanghai_date_postgresql(element: shanghai_date, compiler: Any, **kw: Any) -> str:
+    return f"(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'Asia/Shanghai')::date"
+
+
+class days_between(FunctionElement[int]):  # noqa: N801 - reads as a SQL function
+    """``later - earlier`` in days, for two DATE columns, computed in SQL."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(days_between, "sqlite")
+def _days_between_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+
+@compiles(days_between, "postgresql")
+def _days_between_postgresql(element: days_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({later} - {earlier})"

@@ -9,7 +9,19 @@ if TYPE_CHECKING:  # keep `node.api.schemas` importable without Flask (catalog e
 
 
 def register_blueprints(api: Api) -> None:
-    from node.api import auth, calendar, cases, catalog, exchange, guide, public, supervision, users
+    from node.api import (
+        auth,
+        calendar,
+        cases,
+        catalog,
+        exchange,
+        guide,
+        metrics,
+        public,
+        supervision,
+        users,
+    )
 
-    for module in (auth, users, catalog, guide, exchange, calendar, cases, public, supervision):
+    modules = (auth, users, catalog, guide, exchange, calendar, cases, public, supervision, metrics)
+    for module in modules:
         api.register_blueprint(module.blp)

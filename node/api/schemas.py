@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from marshmallow import Schema, fields, validate
 
 from node.auth.permissions import Role
@@ -45,6 +47,7 @@ class ListArgs(Schema):
     include_retired = fields.Boolean(load_default=False)
 
 
+@functools.cache  # one page schema per item schema, so OpenAPI names stay unique
 def page_of(item_schema: type[Schema]) -> type[Schema]:
     return Schema.from_dict(
         {

@@ -54,19 +54,6 @@ class SupervisionWarningArgs(PageArgs):
     clerk = fields.String(validate=validate.Length(1, 64))
 
 
-# The cases API builds its own page of CaseSummarySchema; a second page_of() of the same item
-# schema would clash with it in the OpenAPI document, so the supervision page has its own name.
-WarningPageSchema = Schema.from_dict(
-    {
-        "items": fields.List(fields.Nested(CaseSummarySchema)),
-        "total": fields.Integer(),
-        "page": fields.Integer(),
-        "per_page": fields.Integer(),
-    },
-    name="WarningPage",
-)
-
-
 class SupervisionOverdueArgs(PageArgs):
     overdue = fields.Boolean(
         load_default=None, allow_none=True,
@@ -181,7 +168,7 @@ def _page(items: list[Any], total: int, args: dict[str, Any]) -> dict[str, Any]:
 class Warnings(MethodView):
     @staff_required(Permission.SUPERVISION_READ)
     @blp.arguments(SupervisionWarningArgs, location="query")
-    @blp.response(200, WarningPageSchema)
+    @blp.response(200, page_of(CaseSummarySchema))
     def get(self, args: dict[str, Any]) -> Any:
         """Every yellow and red case (电子监察).
 

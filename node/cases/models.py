@@ -90,6 +90,13 @@ class Case(Base):
     completed_on: Mapped[dt.date | None] = mapped_column(Date)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # the day the case left the open states (completed, rejected, withdrawn, forwarded)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    # forwarding (上报): set on the origin case when it went up, and on the deciding node's
+    # case for where it came from; the transport comes with the sync issue
+    forwarded_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    origin_node_code: Mapped[str | None] = mapped_column(String(9))
+    origin_case_number: Mapped[str | None] = mapped_column(String(32))
     commitment: Mapped[str | None] = mapped_column(Text)  # 告知承诺书 text
 
     fee_due_fen: Mapped[int] = mapped_column(BigInteger, default=0)

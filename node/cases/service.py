@@ -46,10 +46,15 @@ from node.cases.states import (
 )
 from node.cases.warnings import Warning, WarningPolicy, warning_for
 from node.catalog.models import Department, Matter, Window
+from node.metrics.rollup import invalidate
 from schemas.database import utcnow
 from schemas.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from schemas.personal import phone_problems, resident_id_problems
 
+# reaching one of these closes the case for the deadline clock and the metrics
+CLOSING_STATES = frozenset(
+    {CaseState.COMPLETED, CaseState.REJECTED, CaseState.WITHDRAWN, CaseState.FORWARDED}
+)
 NOTICE_WINDOW_DAYS = 5  # Art. 32: notice on the spot or within five (working) days
 JOINT_LEGAL_LIMIT_DAYS = 45  # Art. 42: joint or concentrated handling
 QUERY_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -319,6 +324,10 @@ class CaseService:
         self._authorize_clerk(case, actor)
         before = case.state
         case.state = transition.target
+        if transition.target in CLOSING_STATES and case.closed_on is None:
+            case.closed_on = self.today()
+        if transition.target is CaseState.FORWARDED:
+            case.forwarded_on = self.today()
         self._record(
             case, action, actor, before, transition.target, reason, data, public=transition.public
         )
@@ -446,6 +455,8 @@ class CaseService:
         case.accepted_on = accepted_on
         case.deemed_accepted = deemed
         case.deadline_on = self.calendar.add_working_days(accepted_on, case.promised_days)
+        if accepted_on < self.today():
+            invalidate(self.session, [accepted_on])  # a past day's figures changed
         self.session.flush()
 
     def reject(self, case: Case, actor: Actor, *, reason: str, version: int | None = None) -> Case:

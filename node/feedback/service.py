@@ -52,6 +52,7 @@ from node.feedback.models import (
     Rectification,
     RectificationState,
 )
+from node.metrics.rollup import invalidate
 from schemas.database import utcnow
 from schemas.errors import Conflict, NotFound, ValidationFailed
 from schemas.personal import mask_name, phone_problems
@@ -420,6 +421,8 @@ class FeedbackService:
             case RectificationAction.INVALIDATE:
                 rectification.void_reason = written
                 rectification.evaluation.void = True
+                # the rating leaves that day's figures
+                invalidate(self.session, [to_shanghai_date(rectification.evaluation.at)])
             case RectificationAction.CANNOT_RECTIFY:
                 rectification.cannot_rectify_reason = written
             case RectificationAction.EXTEND:

@@ -1,0 +1,187 @@
+"""Daily counts straight from the raw tables: one SQL ``GROUP BY`` per source over a date
+range, never a Python loop over cases.  The roll-up stores these; tests compare against them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from node.cases.models import Case, Channel, PaymentPlace, SupplementNotice
+from node.cases.states import CaseState
+from node.catalog.models import Matter
+from node.feedback.models import (
+    BAD_LEVELS,
+    Complaint,
+    ComplaintState,
+    Evaluation,
+    EvaluationLevel,
+    Rectification,
+    RectificationState,
+)
+from node.metrics.definitions import DAILY_KEYS
+from schemas.database import shanghai_date
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+GOOD_LEVELS = (EvaluationLevel.VERY_SATISFIED, EvaluationLevel.SATISFIED)
+DailyCounts = dict[dt.date, dict[str, int]]
+
+
+def _n(condition: ColumnElement[bool] | Any) -> Any:
+    """Count the rows matching ``condition``."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _amount(condition: ColumnElement[bool], value: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def daily_counts(session: Session, start: dt.date, end: dt.date) -> DailyCounts:
+    """Every daily count for each day of ``[start, end]`` (days without activity: zeros)."""
+    counts: DailyCounts = defaultdict(lambda: dict.fromkeys(DAILY_KEYS, 0))
+    for day, values in _sources(session, start, end):
+        counts[day].update({k: int(v) for k, v in values.items()})
+    result = {}
+    day = start
+    while day <= end:
+        result[day] = counts[day] if day in counts else dict.fromkeys(DAILY_KEYS, 0)
+        day += dt.timedelta(days=1)
+    return result
+
+
+def _grouped(
+    session: Session, day_column: Any, columns: dict[str, Any], *where: Any, join: Any = None
+) -> list[tuple[dt.date, dict[str, Any]]]:
+    query = select(day_column.label("day"), *(c.label(k) for k, c in columns.items()))
+    if join is not None:
+        query = query.join(*join)
+    query = query.where(*where).group_by(day_column)
+    rows = session.execute(query).all()
+    return [(_as_date(row.day), {k: getattr(row, k) for k in columns}) for row in rows]
+
+
+def _sources(session: Session, start: dt.date, end: dt.date) -> Sequence[tuple[dt.date, dict]]:
+    here = Case.origin_node_code.is_(None)
+    from_below = Case.origin_node_code.is_not(None)
+    rows: list[tuple[dt.date, dict]] = []
+
+    def in_range(column: Any) -> ColumnElement[bool]:
+        return and_(column >= start, column <= end)
+
+    # timestamps: select by UTC bounds (indexable), group by the Shanghai date
+    since = dt.datetime.combine(start, dt.time(), SHANGHAI)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), SHANGHAI)
+
+    def in_time(column: Any) -> ColumnElement[bool]:
+        return and_(column >= since, column < until)
+
+    rows += _grouped(
+        session, Case.received_on,
+        {
+            "received": _n(here),
+            "received_window": _n(and_(here, Case.channel == Channel.WINDOW)),
+            "received_online": _n(and_(here, Case.channel == Channel.ONLINE)),
+            "received_village_agent": _n(and_(here, Case.channel == Channel.VILLAGE_AGENT)),
+            "received_department_office": _n(
+                and_(here, Case.channel == Channel.DEPARTMENT_OFFICE)
+            ),
+            "outside_center": _n(
+                and_(here, Case.channel == Channel.DEPARTMENT_OFFICE, Matter.entered.is_(True))
+            ),
+            "received_from_below": _n(from_below),
+        },
+        in_range(Case.received_on),
+        join=(Matter, Matter.id == Case.matter_id),
+    )
+    rows += _grouped(
+        session, Case.accepted_on,
+        {"accepted": _n(here), "deemed_accepted": _n(and_(here, Case.deemed_accepted))},
+        in_range(Case.accepted_on),
+    )
+    # the deciding node counts the decision: cases forwarded away are not completed here
+    rows += _grouped(
+        session, Case.completed_on,
+        {
+            "completed": func.count(Case.id),
+            "completed_on_time": _n(Case.completed_on <= Case.deadline_on),
+            "completed_late": _n(Case.completed_on > Case.deadline_on),
+            "completed_same_day": _n(Case.completed_on == Case.accepted_on),
+            "returned_with_result": _n(from_below),
+        },
+        in_range(Case.completed_on), Case.forwarded_on.is_(None),
+    )
+    rows += _grouped(
+        session, Case.decided_on, {"deemed_approved": _n(Case.deemed_approved)},
+        in_range(Case.decided_on),
+    )
+    rows += _grouped(
+        session, Case.closed_on,
+        {"rejected": _n(Case.state == CaseState.REJECTED),
+         "withdrawn": _n(Case.state == CaseState.WITHDRAWN)},
+        in_range(Case.closed_on),
+    )
+    rows += _grouped(
+        session, Case.forwarded_on, {"forwarded_up": func.count(Case.id)},
+        in_range(Case.forwarded_on),
+    )
+    paid_on = shanghai_date(Case.fee_paid_at)
+    rows += _grouped(
+        session, paid_on,
+        {
+            "fees_center_fen": _amount(Case.fee_paid_where == PaymentPlace.CENTER_BANK,
+                                       Case.fee_paid_fen),
+            "fees_elsewhere_fen": _amount(Case.fee_paid_where == PaymentPlace.ELSEWHERE,
+                                          Case.fee_paid_fen),
+            "fees_elsewhere_cases": _n(Case.fee_paid_where == PaymentPlace.ELSEWHERE),
+        },
+        in_time(Case.fee_paid_at),
+    )
+    issued_on = shanghai_date(SupplementNotice.issued_at)
+    rows += _grouped(
+        session, issued_on,
+        {"supplement_notices": func.count(SupplementNotice.id),
+         "repeat_notices": _n(SupplementNotice.sequence > 1)},
+        in_time(SupplementNotice.issued_at),
+    )
+    rated_on = shanghai_date(Evaluation.at)
+    rows += _grouped(
+        session, rated_on,
+        {"evaluations": func.count(Evaluation.id),
+         "evaluations_good": _n(Evaluation.level.in_(GOOD_LEVELS)),
+         "evaluations_bad": _n(Evaluation.level.in_(BAD_LEVELS))},
+        in_time(Evaluation.at), Evaluation.void.is_(False),
+    )
+    closed_on = shanghai_date(Rectification.closed_at)
+    rows += _grouped(
+        session, closed_on,
+        {"rectifications_closed": _n(Rectification.state.in_(
+            (RectificationState.DONE, RectificationState.CANNOT_RECTIFY))),
+         "rectified_in_time": _n(and_(Rectification.state == RectificationState.DONE,
+                                      closed_on <= Rectification.due_on))},
+        in_time(Rectification.closed_at),
+    )
+    received_on = shanghai_date(Complaint.received_at)
+    rows += _grouped(
+        session, received_on, {"complaints_received": func.count(Complaint.id)},
+        in_time(Complaint.received_at),
+    )
+    resolved_on = shanghai_date(Complaint.resolved_at)
+    rows += _grouped(
+        session, resolved_on,
+        {"complaints_resolved": _n(Complaint.state == ComplaintState.RESOLVED),
+         "complaints_resolved_in_time": _n(and_(Complaint.state == ComplaintState.RESOLVED,
+                                                resolved_on <= Complaint.due_on))},
+        in_time(Complaint.resolved_at),
+    )
+    return rows

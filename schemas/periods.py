@@ -1,0 +1,123 @@
+"""Reporting periods in Asia/Shanghai dates: a day, a month, a quarter or a year.
+
+A period is written as ``2026-11-29``, ``2026-11``, ``2026-Q4`` or ``2026``; summaries, roll-ups
+and rankings all name periods this way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from dataclasses import dataclass
+
+ONE_DAY = dt.timedelta(days=1)
+
+
+class PeriodKind(enum.StrEnum):
+    DAY = "day"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
+class PeriodError(ValueError):
+    pass
+
+
+_PATTERNS = (
+    (PeriodKind.DAY, re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")),
+    (PeriodKind.MONTH, re.compile(r"^(\d{4})-(\d{2})$")),
+    (PeriodKind.QUARTER, re.compile(r"^(\d{4})-Q([1-4])$")),
+    (PeriodKind.YEAR, re.compile(r"^(\d{4})$")),
+)
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    start: dt.date
+    end: dt.date  # inclusive
+    kind: PeriodKind
+
+    @classmethod
+    def parse(cls, label: str) -> Period:
+        """``2026-11-29`` / ``2026-11`` / ``2026-Q4`` / ``2026``."""
+        for kind, pattern in _PATTERNS:
+            match = pattern.match(label.strip())
+            if not match:
+                continue
+            numbers = [int(g) for g in match.groups()]
+            try:
+                return cls._build(kind, numbers)
+            except ValueError as exc:
+                raise PeriodError(f"{label!r} is not a valid {kind.value}: {exc}") from exc
+        raise PeriodError(
+            f"{label!r} is not a period: use 2026-11-29, 2026-11, 2026-Q4 or 2026"
+        )
+
+    @classmethod
+    def _build(cls, kind: PeriodKind, numbers: list[int]) -> Period:
+        year = numbers[0]
+        if not 2000 <= year <= 2199:
+            raise ValueError("the year must be between 2000 and 2199")
+        if kind is PeriodKind.DAY:
+            day = dt.date(year, numbers[1], numbers[2])
+            return cls(day, day, kind)
+        if kind is PeriodKind.MONTH:
+            return cls.month(year, numbers[1])
+        if kind is PeriodKind.QUARTER:
+            first = dt.date(year, 3 * numbers[1] - 2, 1)
+            last = cls.month(year, 3 * numbers[1]).end
+            return cls(first, last, kind)
+        return cls(dt.date(year, 1, 1), dt.date(year, 12, 31), kind)
+
+    @classmethod
+    def month(cls, year: int, month: int) -> Period:
+        first = dt.date(year, month, 1)
+        following = dt.date(year + month // 12, month % 12 + 1, 1)
+        return cls(first, following - ONE_DAY, PeriodKind.MONTH)
+
+    @classmethod
+    def day(cls, day: dt.date) -> Period:
+        return cls(day, day, PeriodKind.DAY)
+
+    @property
+    def label(self) -> str:
+        match self.kind:
+            case PeriodKind.DAY:
+                return self.start.isoformat()
+            case PeriodKind.MONTH:
+                return f"{self.start.year}-{self.start.month:02d}"
+            case PeriodKind.QUARTER:
+                return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+            case PeriodKind.YEAR:
+                return str(self.start.year)
+
+    @property
+    def months(self) -> int:
+        """Calendar months covered (a day counts as one, for monthly averages)."""
+        if self.kind is PeriodKind.DAY:
+            return 1
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+
+    def previous(self) -> Period:
+        """The period of the same kind just before this one."""
+        before = self.start - ONE_DAY
+        match self.kind:
+            case PeriodKind.DAY:
+                return Period.day(before)
+            case PeriodKind.MONTH:
+                return Period.month(before.year, before.month)
+            case PeriodKind.QUARTER:
+                return Period.parse(f"{before.year}-Q{(before.month - 1) // 3 + 1}")
+            case PeriodKind.YEAR:
+                return Period.parse(str(before.year))
+
+    def days(self) -> list[dt.date]:
+        return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, dt.date) and self.start <= day <= self.end
+
+    def __str__(self) -> str:
+        return self.label

@@ -1,0 +1,166 @@
+"""The ``summary`` message body: a center's figures for one period (DESIGN.md, "Summaries and
+rankings").  Versioned; carries no personal data; every number an integer.
+
+Each metric names its unit, so the hub can add up counts and recompute rates without knowing
+the node's metric definitions: ``{"unit": "basis_points", "numerator": 98, "denominator": 100,
+"value": 9800}``.  A rate whose denominator is 0 has no ``value``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+SUMMARY_SCHEMA_ID = "tongban.summary"
+SUMMARY_VERSION = 1
+UNITS = ("count", "fen", "basis_points", "per_month")
+METRIC_KEY = r"^[a-z][a-z0-9_]{0,47}$"
+POWER_KEYS = ("accept", "review", "coordinate", "deliver", "litigate", "issue", "approve")
+
+
+class MetricValueSchema(Schema):
+    unit = fields.String(required=True, validate=validate.OneOf(UNITS))
+    value = fields.Integer(strict=True)
+    numerator = fields.Integer(strict=True, validate=validate.Range(min=0))
+    denominator = fields.Integer(strict=True, validate=validate.Range(min=0))
+
+    @validates_schema
+    def _consistent(self, data: dict[str, Any], **_: Any) -> None:
+        has_ratio = "numerator" in data or "denominator" in data
+        if data["unit"] in ("basis_points", "per_month"):
+            if "numerator" not in data or "denominator" not in data:
+                raise ValidationError("a rate carries its numerator and its denominator")
+            if data["denominator"] == 0 and "value" in data:
+                raise ValidationError("a rate with denominator 0 has no value")
+            if data["denominator"] > 0 and "value" not in data:
+                raise ValidationError("a rate with a denominator carries its value")
+        elif has_ratio or "value" not in data:
+            raise ValidationError("a count carries a value and no ratio")
+
+
+class SummaryNodeSchema(Schema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^(\d{6}|\d{9})$"))
+    name = fields.String(required=True, validate=validate.Length(max=100))
+    level = fields.String(
+        required=True, validate=validate.OneOf(("province", "city", "county", "township"))
+    )
+    kind = fields.String(
+        allow_none=True, validate=validate.OneOf(("district", "county", "county_city"))
+    )
+    parent = fields.String(allow_none=True, validate=validate.Regexp(r"^(\d{6}|\d{9})$"))
+
+
+class SummaryPeriodSchema(Schema):
+    kind = fields.String(
+        required=True, validate=validate.OneOf(("day", "month", "quarter", "year"))
+    )
+    label = fields.String(required=True)
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+
+
+class CatalogFiguresSchema(Schema):
+    should_enter = fields.Integer(strict=True, required=True)
+    entered = fields.Integer(strict=True, required=True)
+    entered_of_should = fields.Integer(strict=True, required=True)
+    authorized = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(POWER_KEYS)),
+        values=fields.Integer(strict=True),
+        required=True,
+    )
+
+
+class SummarySchema(Schema):
+    schema = fields.String(required=True, validate=validate.Equal(SUMMARY_SCHEMA_ID))
+    version = fields.Integer(required=True, strict=True, validate=validate.Equal(SUMMARY_VERSION))
+    node = fields.Nested(SummaryNodeSchema, required=True)
+    period = fields.Nested(SummaryPeriodSchema, required=True)
+    computed_at = fields.AwareDateTime(required=True)
+    final = fields.Boolean(required=True)
+    metrics = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(METRIC_KEY)),
+        values=fields.Nested(MetricValueSchema),
+        required=True,
+    )
+    catalog = fields.Nested(CatalogFiguresSchema, required=True)
+
+
+def validate_summary(body: dict[str, Any]) -> dict[str, list[str]]:
+    """Problems with a summary body, by field (empty when valid)."""
+    return SummarySchema().validate(body)
+
+
+_METRIC_JSON_SCHEMA = {
+    "type": "object",
+    "required": ["unit"],
+    "additionalProperties": False,
+    "properties": {
+        "unit": {"enum": list(UNITS)},
+        "value": {"type": "integer"},
+        "numerator": {"type": "integer", "minimum": 0},
+        "denominator": {"type": "integer", "minimum": 0},
+    },
+}
+
+_CODE = {"type": "string", "pattern": "^([0-9]{6}|[0-9]{9})$"}
+
+SUMMARY_JSON_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": f"{SUMMARY_SCHEMA_ID}/v{SUMMARY_VERSION}",
+    "title": "tongban summary body",
+    "description": __doc__.strip().splitlines()[0] if __doc__ else "",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["schema", "version", "node", "period", "computed_at", "final", "metrics",
+                 "catalog"],
+    "properties": {
+        "schema": {"const": SUMMARY_SCHEMA_ID},
+        "version": {"const": SUMMARY_VERSION},
+        "node": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["code", "name", "level"],
+            "properties": {
+                "code": _CODE,
+                "name": {"type": "string", "maxLength": 100},
+                "level": {"enum": ["province", "city", "county", "township"]},
+                "kind": {"enum": ["district", "county", "county_city", None]},
+                "parent": {"anyOf": [_CODE, {"type": "null"}]},
+            },
+        },
+        "period": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["kind", "label", "start", "end"],
+            "properties": {
+                "kind": {"enum": ["day", "month", "quarter", "year"]},
+                "label": {"type": "string"},
+                "start": {"type": "string", "format": "date"},
+                "end": {"type": "string", "format": "date"},
+            },
+        },
+        "computed_at": {"type": "string", "format": "date-time"},
+        "final": {"type": "boolean"},
+        "metrics": {
+            "type": "object",
+            "propertyNames": {"pattern": METRIC_KEY},
+            "additionalProperties": _METRIC_JSON_SCHEMA,
+        },
+        "catalog": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["should_enter", "entered", "entered_of_should", "authorized"],
+            "properties": {
+                "should_enter": {"type": "integer"},
+                "entered": {"type": "integer"},
+                "entered_of_should": {"type": "integer"},
+                "authorized": {
+                    "type": "object",
+                    "propertyNames": {"enum": list(POWER_KEYS)},
+                    "additionalProperties": {"type": "integer"},
+                },
+            },
+        },
+    },
+}
