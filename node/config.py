@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from node.metrics.assessment import ModelWindowRule
 from schemas.divisions import validate_identity
 from schemas.settings import SettingsError, load_settings, read_secret_key
 
@@ -26,6 +27,15 @@ DEFAULTS: dict[str, Any] = {
     "warning_yellow_used_percent": 80,
     "lookup_attempts_per_minute": 10,
     "two_headed_window_days": 30,
+    # the monthly model-window rule (红旗窗口), see node.metrics.assessment
+    "model_window_min_cases": 20,
+    "model_window_min_on_time_bp": 9800,
+    "model_window_max_complaints": 0,
+    "model_window_top": 3,
+    "model_window_flag_bottom": 1,
+    "model_window_weight_on_time": 50,
+    "model_window_weight_same_day": 30,
+    "model_window_weight_satisfaction": 20,
     "proxy_hops": 0,  # reverse proxies in front (X-Forwarded-For is trusted that deep)
     "testing": False,
     "log_level": "INFO",
@@ -49,6 +59,10 @@ def node_settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         problems.append("no secret key (run `tongban node init` to generate one)")
     if not settings["database_url"]:
         problems.append("database_url is not set and there is no home directory")
+    try:
+        ModelWindowRule.from_settings(settings)
+    except SettingsError as exc:
+        problems.append(str(exc))
     if problems:
         raise SettingsError("node cannot start: " + "; ".join(problems))
     return settings

@@ -21,6 +21,8 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, mapped_column, sessionmaker
 from sqlalchemy.sql.functions import FunctionElement
@@ -165,3 +167,21 @@ def _days_between_sqlite(element: days_between, compiler: Any, **kw: Any) -> str
 def _days_between_postgresql(element: days_between, compiler: Any, **kw: Any) -> str:
     later, earlier = (compiler.process(c, **kw) for c in element.clauses)
     return f"({later} - {earlier})"
+
+
+def insert_if_missing(
+    session: Session, model: Any, values: dict[str, Any], key: list[str]
+) -> None:
+    """``INSERT … ON CONFLICT (key) DO NOTHING``: creates a row unless it exists.
+
+    Two callers racing to create the same row both succeed: on PostgreSQL the loser waits
+    for the winner's commit and then finds the row instead of failing on the unique key.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        statement: Any = postgresql_insert(model).values(values)
+    elif dialect == "sqlite":
+        statement = sqlite_insert(model).values(values)
+    else:
+        raise RuntimeError(f"tongban supports SQLite and PostgreSQL, not {dialect}")
+    session.execute(statement.on_conflict_do_nothing(index_elements=key))

@@ -10,9 +10,9 @@ import re
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
-_MOBILE_SHAPE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE_SHAPE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+_ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
+_MOBILE_SHAPE = re.compile(r"^1[3-9][0-9]{9}$")
+_LANDLINE_SHAPE = re.compile(r"^0[0-9]{2,3}-?[0-9]{7,8}$")
 
 _ID_IN_TEXT = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)")
 _MOBILE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")

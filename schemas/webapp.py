@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import flask_smorest
-from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -113,6 +113,54 @@ def _internal_error(exc: BaseException) -> Response:
     )
 
 
+JSON_ONLY = frozenset({"application/json"})
+
+
+def accepts_bodies(*media_types: str) -> Callable[[type], type]:
+    """Declare the body types a view reads besides JSON (e.g. an XLSX upload).
+
+    Every other view reads JSON only: a body of any other type would be read as nothing at
+    all, so it is refused with 415 instead.
+    """
+
+    def mark(view_class: type) -> type:
+        view_class.accepted_body_types = JSON_ONLY | frozenset(media_types)  # type: ignore[attr-defined]
+        return view_class
+
+    return mark
+
+
+def _accepted_body_types() -> frozenset[str]:
+    view = current_app.view_functions.get(request.endpoint or "")
+    holder = getattr(view, "view_class", view)
+    return getattr(holder, "accepted_body_types", JSON_ONLY)
+
+
+def _refuse_unreadable_input() -> Response | None:
+    """415 for a body of a type the endpoint does not read; 422 for NUL characters in text,
+    which PostgreSQL cannot store."""
+    if request.method in ("POST", "PUT", "PATCH") and request.content_length:
+        accepted = _accepted_body_types()
+        if request.mimetype not in accepted:
+            return error_response(
+                415, "unsupported_media_type",
+                f"A body of type {request.mimetype or 'unknown'!r} is not accepted here; "
+                f"send {' or '.join(sorted(accepted))}.",
+                {"accepted": sorted(accepted)},
+            )
+        if request.mimetype == "application/json" and b"\\u0000" in request.get_data():
+            return error_response(
+                422, "validation_failed", "Text may not contain NUL characters (\\u0000).",
+                {"fields": {"body": ["contains a NUL character"]}},
+            )
+    if any("\x00" in value for value in request.args.values()):
+        return error_response(
+            422, "validation_failed", "Query parameters may not contain NUL characters.",
+            {"location": "query", "fields": {"query": ["contains a NUL character"]}},
+        )
+    return None
+
+
 def current_session() -> Session:
     """The request's database session; its transaction ends with the request."""
     session = g.get("db_session")
@@ -153,10 +201,11 @@ def init_web(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     @app.before_request
-    def _begin_request() -> None:
+    def _begin_request() -> Response | None:
         supplied = request.headers.get("X-Request-Id", "")
         g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
         g.tongban_db = db
+        return _refuse_unreadable_input()
 
     @app.after_request
     def _end_request(response: Response) -> Response:

@@ -10,6 +10,7 @@ if TYPE_CHECKING:  # keep `node.api.schemas` importable without Flask (catalog e
 
 def register_blueprints(api: Api) -> None:
     from node.api import (
+        assessment,
         auth,
         calendar,
         cases,
@@ -22,6 +23,7 @@ def register_blueprints(api: Api) -> None:
         users,
     )
 
-    modules = (auth, users, catalog, guide, exchange, calendar, cases, public, supervision, metrics)
+    modules = (auth, users, catalog, guide, exchange, calendar, cases, public, supervision, metrics,
+               assessment)
     for module in modules:
         api.register_blueprint(module.blp)

@@ -105,7 +105,7 @@ def _load(case_id: int) -> tuple[CaseService, Case]:
     return service, service.get(case_id)
 
 
-@blp.route("/<int:case_id>")
+@blp.route("/<int(max=2147483647):case_id>")
 class CaseItem(MethodView):
     @staff_required(Permission.CASES_READ)
     @blp.response(200, CaseDetailSchema)
@@ -115,7 +115,7 @@ class CaseItem(MethodView):
         return present(service, case)
 
 
-@blp.route("/<int:case_id>/deadline")
+@blp.route("/<int(max=2147483647):case_id>/deadline")
 class CaseDeadline(MethodView):
     @staff_required(Permission.CASES_READ)
     @blp.response(200, DeadlineExplanationSchema)
@@ -152,7 +152,7 @@ def _transition(
         view = blp.arguments(args_schema)(view)
     view = staff_required(permission)(view)
     view_class = type(f"Case{name.title().replace('-', '')}", (MethodView,), {"post": view})
-    blp.route(f"/<int:case_id>/{name}")(view_class)
+    blp.route(f"/<int(max=2147483647):case_id>/{name}")(view_class)
 
 
 _transition(
@@ -269,7 +269,7 @@ _transition(
 )
 
 
-@blp.route("/<int:case_id>/suspend")
+@blp.route("/<int(max=2147483647):case_id>/suspend")
 class CaseSuspend(MethodView):
     @staff_required(Permission.CASES_DECIDE)
     @blp.arguments(SuspendArgs)
@@ -283,7 +283,7 @@ class CaseSuspend(MethodView):
         )
 
 
-@blp.route("/<int:case_id>/notices")
+@blp.route("/<int(max=2147483647):case_id>/notices")
 class CaseNotices(MethodView):
     @staff_required(Permission.CASES_HANDLE)
     @blp.arguments(NoticeArgs)
@@ -302,7 +302,7 @@ class CaseNotices(MethodView):
         )
 
 
-@blp.route("/<int:case_id>/notices/<number>")
+@blp.route("/<int(max=2147483647):case_id>/notices/<number>")
 class CaseNoticeDocument(MethodView):
     @staff_required(Permission.CASES_READ)
     @blp.response(200, content_type="text/html")
@@ -330,7 +330,7 @@ SUSPENSION_KIND_NAMES = {
 }
 
 
-@blp.route("/<int:case_id>/suspensions/<number>")
+@blp.route("/<int(max=2147483647):case_id>/suspensions/<number>")
 class CaseSuspensionDocument(MethodView):
     @staff_required(Permission.CASES_READ)
     @blp.response(200, content_type="text/html")

@@ -22,7 +22,7 @@ from node.catalog.exchange import (
     write_workbook,
 )
 from schemas.errors import ErrorSchema, ValidationFailed
-from schemas.webapp import current_session
+from schemas.webapp import accepts_bodies, current_session
 
 blp = Blueprint(
     "exchange",
@@ -129,6 +129,7 @@ class CatalogExport(MethodView):
 
 
 @blp.route("/import")
+@accepts_bodies("multipart/form-data", *_WORKBOOK_TYPES)
 class CatalogImport(MethodView):
     @blp.doc(requestBody=_IMPORT_BODY)
     @blp.response(200, ImportReportSchema)

@@ -39,7 +39,7 @@ class Ref(Schema):
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

@@ -41,12 +41,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from node.audit.models import AuditEntry, AuditHead
 from schemas.canonical import canonical_bytes
-from schemas.database import utcnow
+from schemas.database import insert_if_missing, utcnow
 
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
@@ -266,24 +265,12 @@ class AuditLog:
         return head
 
     def _insert_head_if_missing(self) -> None:
-        # Two first appends may race here: ON CONFLICT DO NOTHING makes the loser wait for the
-        # winner's commit on PostgreSQL and then lock the winner's row instead of failing.
-        values = {"id": HEAD_ID, "last_seq": 0, "last_hash": GENESIS_HASH}
-        dialect = self.session.get_bind().dialect.name
-        if dialect == "postgresql":
-            self.session.execute(
-                postgresql.insert(AuditHead).values(values).on_conflict_do_nothing(
-                    index_elements=["id"]
-                )
-            )
-        elif dialect == "sqlite":
-            self.session.execute(
-                sqlite.insert(AuditHead).values(values).on_conflict_do_nothing(
-                    index_elements=["id"]
-                )
-            )
-        else:
-            raise RuntimeError(f"the audit log supports SQLite and PostgreSQL, not {dialect}")
+        # Two first appends may race here: the loser waits for the winner's commit on
+        # PostgreSQL and then locks the winner's row instead of failing.
+        insert_if_missing(
+            self.session, AuditHead,
+            {"id": HEAD_ID, "last_seq": 0, "last_hash": GENESIS_HASH}, ["id"],
+        )
 
     # -- reading ---------------------------------------------------------------------------
 

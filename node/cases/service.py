@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from node.audit.chain import AuditLog
 from node.auth.models import User
@@ -81,6 +82,24 @@ SYSTEM_ACTOR = Actor("system", SystemRole.SYSTEM.value)
 class Submission:
     case: Case
     query_code: str  # shown once to the applicant; only its hash is stored
+
+
+def touch(case: Case, now: dt.datetime) -> None:
+    """Every recorded step rewrites the case row, so its version moves and a client acting on
+    what it read before gets a 409 — even when no column changed in the same clock tick."""
+    case.updated_at = now
+    flag_modified(case, "updated_at")
+
+
+def _normalised_personal_fields(data: Mapping[str, Any]) -> dict[str, str]:
+    """ID numbers and phones as stored: without surrounding spaces, ID check letter upper."""
+    fields = {}
+    for field in ("applicant_id_number", "agent_id_number", "applicant_phone"):
+        value = data.get(field)
+        if isinstance(value, str):
+            value = value.strip()
+            fields[field] = value.upper() if field.endswith("id_number") else value
+    return fields
 
 
 def query_code_digest(case_number: str, code: str) -> str:
@@ -202,6 +221,7 @@ class CaseService:
         if matter is None:
             problems["matter_code"] = [f"no matter {data['matter_code']!r} in the catalog"]
         channel = Channel(data["channel"])
+        data = {**data, **_normalised_personal_fields(data)}
         for field, check in (
             ("applicant_id_number", resident_id_problems),
             ("agent_id_number", resident_id_problems),
@@ -324,6 +344,8 @@ class CaseService:
         self._authorize_clerk(case, actor)
         before = case.state
         case.state = transition.target
+        if before is CaseState.SUSPENDED and transition.target is not CaseState.SUSPENDED:
+            self._end_suspension(case, actor)
         if transition.target in CLOSING_STATES and case.closed_on is None:
             case.closed_on = self.today()
         if transition.target is CaseState.FORWARDED:
@@ -347,6 +369,7 @@ class CaseService:
     ) -> None:
         name = action.value if action else "submit"
         now = self.clock()
+        touch(case, now)
         case.events.append(
             CaseEvent(
                 at=now,
@@ -544,11 +567,15 @@ class CaseService:
         """Restart the clock; the deadline moves later by the suspended working days."""
         self._require_task(case, actor)
         self._move(case, Action.RESUME, actor, version=version)
-        open_stop = next(s for s in case.suspensions if s.end_on is None)
-        open_stop.end_on = self.today()
-        open_stop.ended_by = actor.username
         self._recompute_deadline(case)
         return case
+
+    def _end_suspension(self, case: Case, actor: Actor) -> None:
+        """Leaving the suspended state (resumed or withdrawn) ends the open suspension."""
+        for stop in case.suspensions:
+            if stop.end_on is None:
+                stop.end_on = self.today()
+                stop.ended_by = actor.username
 
     def _stops(self, case: Case) -> list[ClockStop]:
         return [ClockStop(s.start_on, s.end_on, s.kind.value) for s in case.suspensions]
@@ -572,6 +599,7 @@ class CaseService:
         """One department's decision; the case is approved when every department approves and
         denied as soon as one denies (every reason is kept)."""
         task = self._require_task(case, actor)
+        self._authorize_clerk(case, actor)
         if task.state is not TaskState.PENDING:
             raise Conflict(f"Your department already decided case {case.number}.")
         if not approve and not (reason and reason.strip()):
@@ -723,7 +751,7 @@ class CaseService:
                 public=False,
             )
         )
-        case.updated_at = now  # bumps the version: concurrent edits of a case conflict
+        touch(case, now)
         self.session.flush()
         self.audit.append(
             actor=actor.username,

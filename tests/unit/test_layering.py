@@ -22,6 +22,9 @@ DOMAIN_MODULES = [
     "node.catalog.exchange",
     "node.auth.service",
     "node.audit.chain",
+    "node.metrics.assessment",
+    "node.metrics.summary",
+    "node.metrics.rollup",
 ]
 
 

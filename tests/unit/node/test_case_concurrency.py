@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -162,13 +161,13 @@ def blocked_by(db: Database, pid: int, timeout: float = 10.0) -> bool:
         while time.monotonic() < deadline:
             blocked = conn.execute(
                 text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE :pid = ANY(pg_blocking_pids(pid))"
+                    "SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"
                 ),
                 {"pid": pid},
             ).scalar_one()
             if blocked:
                 return True
+            conn.rollback()  # pg_stat_activity is a snapshot held until the transaction ends
             time.sleep(0.02)
     return False
 
@@ -229,10 +228,13 @@ def test_a_stale_service_call_after_the_race_is_a_state_error(database: Database
     """A clerk who reads the case after the winner committed gets the 409 state error."""
     case_id = submit(database)
     with database.unit_of_work() as session:
-        case_service(session).accept(case_service(session).get(case_id), actor_named(session, "clerk"))
-    with pytest.raises(CaseStateError) as caught, database.unit_of_work() as session:
         svc = case_service(session)
         svc.accept(svc.get(case_id), actor_named(session, "clerk"))
+    with database.sessions() as session:
+        svc = case_service(session)
+        case, clerk = svc.get(case_id), actor_named(session, "clerk")
+        with pytest.raises(CaseStateError) as caught:
+            svc.accept(case, clerk)
     assert isinstance(caught.value, Conflict)
     assert caught.value.details["state"] == "accepted"
 
@@ -256,7 +258,11 @@ def test_eight_threads_submitting_get_gap_free_distinct_numbers(database: Databa
         for _ in range(10):
             with database.unit_of_work() as session:
                 submission = case_service(session).submit(
-                    {"matter_code": "11450981MB0001", "channel": "window", "applicant_name": "李四"},
+                    {
+                        "matter_code": "11450981MB0001",
+                        "channel": "window",
+                        "applicant_name": "李四",
+                    },
                     actor_named(session, username),
                 )
                 numbers.append(submission.case.number)
@@ -280,14 +286,9 @@ def test_eight_threads_submitting_get_gap_free_distinct_numbers(database: Databa
     audit_is_intact(database)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: node/cases/numbers.py next_number creates a missing counter row with a plain "
-    "INSERT after SELECT ... FOR UPDATE found nothing; two first submissions of a year both "
-    "insert it and the second fails with IntegrityError (HTTP 409 'conflict')",
-)
 def test_the_first_two_submissions_of_a_year_both_get_numbers(database: Database) -> None:
-    """Deterministic: A inserts the year's counter row and holds its transaction open; B's
+    """Was an IntegrityError (409) for B. Deterministic: A creates the year's counter row and
+    holds its transaction open; B's
     SELECT ... FOR UPDATE cannot see the uncommitted row, B inserts too and waits on the key;
     then A commits."""
     a_flushed, release_a = threading.Event(), threading.Event()
@@ -340,12 +341,6 @@ def test_the_first_two_submissions_of_a_year_both_get_numbers(database: Database
 # -- joint approval -------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: CaseService.decide records a partial joint approval without touching the case "
-    "row, so its version does not change; two departments approving at once each see the other "
-    "pending, both commit, and the case stays 'accepted' with every task approved (stuck)",
-)
 def test_two_departments_approving_at_once_approve_the_case(database: Database) -> None:
     case_id = submit(database, joint=["ZJ"])
     with database.unit_of_work() as session:
@@ -364,18 +359,27 @@ def test_two_departments_approving_at_once_approve_the_case(database: Database) 
             return username
 
     results = run_threads([lambda: approve("approver"), lambda: approve("approver_zj")])
-    failures = [r for r in results if isinstance(r, BaseException)]
-    assert all(isinstance(f, StaleDataError | Conflict) for f in failures), failures
+    # Was: both committed and the case stayed 'accepted' with every task approved. Now each
+    # decision bumps the case's version, so the second one is stale and is told to reload.
+    winners = [r for r in results if isinstance(r, str)]
+    losers = [r for r in results if not isinstance(r, str)]
+    assert len(winners) == 1, results
+    assert len(losers) == 1, results
+    assert isinstance(losers[0], StaleDataError | Conflict), repr(losers[0])
     with database.sessions() as session:
         case = session.get(Case, case_id)
         assert case is not None
-        tasks = {t.department.code: t.state for t in case.tasks}
-        if failures:  # the loser was told to reload: one task decided, case still open
-            assert sorted(tasks.values()) == [TaskState.APPROVED, TaskState.PENDING]
-            assert case.state is CaseState.ACCEPTED
-        else:  # both decisions stood: the case must be approved
-            assert tasks == {"SC": TaskState.APPROVED, "ZJ": TaskState.APPROVED}
-            assert case.state is CaseState.APPROVED, "every department approved"
+        assert sorted(t.state for t in case.tasks) == [TaskState.APPROVED, TaskState.PENDING]
+        assert case.state is CaseState.ACCEPTED
+    loser = "approver_zj" if winners[0] == "approver" else "approver"
+    with database.unit_of_work() as session:  # the loser reloads and decides again
+        svc = case_service(session)
+        svc.decide(svc.get(case_id), actor_named(session, loser), approve=True, reason=None)
+    with database.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        assert {t.state for t in case.tasks} == {TaskState.APPROVED}
+        assert case.state is CaseState.APPROVED
     audit_is_intact(database)
 
 
