@@ -169,7 +169,7 @@ def run_jobs(home: str) -> None:
     """Run the scheduled jobs once: deemed acceptance (Art. 32), deemed approval, and the
     daily roll-ups of the figures (the last year's days that are not final yet).
 
-    The sync worker runs them on a schedule; this runs them now, e.g. from cron.
+    Run it from cron (e.g. every 15 minutes) until the sync worker schedules these jobs.
     """
     settings = _settings(home)
     db = Database(settings["database_url"])

@@ -24,7 +24,7 @@ class CountyKind(enum.StrEnum):
     COUNTY_CITY = "county_city"
 
 
-_CODE = re.compile(r"^(\d{6}|\d{9})$")
+_CODE = re.compile(r"[0-9]{6}|[0-9]{9}")
 
 
 class DivisionCodeError(ValueError):
@@ -33,7 +33,7 @@ class DivisionCodeError(ValueError):
 
 def level_of(code: str) -> Level:
     """The level a division code denotes, e.g. ``450000`` is a province."""
-    if not _CODE.match(code):
+    if not _CODE.fullmatch(code):
         raise DivisionCodeError(f"{code!r} is not a 6- or 9-digit division code")
     if len(code) == 9:
         return Level.TOWNSHIP

@@ -19,6 +19,11 @@ class MaskingFilter(logging.Filter):
         masked = mask_personal_data(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # tracebacks carry values too (an ID number in an exception message)
+            record.exc_text = mask_personal_data(
+                logging.Formatter().formatException(record.exc_info)
+            )
         return True
 
 

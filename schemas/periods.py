@@ -109,9 +109,10 @@ class Period:
             case PeriodKind.MONTH:
                 return Period.month(before.year, before.month)
             case PeriodKind.QUARTER:
-                return Period.parse(f"{before.year}-Q{(before.month - 1) // 3 + 1}")
+                first = dt.date(before.year, before.month - 2, 1)
+                return Period(first, before, PeriodKind.QUARTER)
             case PeriodKind.YEAR:
-                return Period.parse(str(before.year))
+                return Period(dt.date(before.year, 1, 1), before, PeriodKind.YEAR)
 
     def days(self) -> list[dt.date]:
         return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days + 1)]

@@ -27,7 +27,7 @@ def id_check_digit(first17: str) -> str:
 def resident_id_problems(value: str) -> list[str]:
     """Why ``value`` is not a valid 18-character resident ID number (empty when valid)."""
     value = value.strip().upper()
-    if not _ID_SHAPE.match(value):
+    if not _ID_SHAPE.fullmatch(value):
         return ["a resident ID number has 17 digits followed by a digit or X"]
     problems = []
     month, day = int(value[10:12]), int(value[12:14])
@@ -40,7 +40,7 @@ def resident_id_problems(value: str) -> list[str]:
 
 def phone_problems(value: str) -> list[str]:
     """Why ``value`` is not a mainland mobile or landline number (empty when valid)."""
-    if _MOBILE_SHAPE.match(value) or _LANDLINE_SHAPE.match(value):
+    if _MOBILE_SHAPE.fullmatch(value) or _LANDLINE_SHAPE.fullmatch(value):
         return []
     return ["a phone number is an 11-digit mobile (1xxxxxxxxxx) or a landline like 0775-1234567"]
 

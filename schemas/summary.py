@@ -19,6 +19,15 @@ METRIC_KEY = r"^[a-z][a-z0-9_]{0,47}$"
 POWER_KEYS = ("accept", "review", "coordinate", "deliver", "litigate", "issue", "approve")
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON ``true``/``false`` only (marshmallow's Boolean also takes "yes", 1, …)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("must be a JSON boolean")
+        return value
+
+
 class MetricValueSchema(Schema):
     unit = fields.String(required=True, validate=validate.OneOf(UNITS))
     value = fields.Integer(strict=True)
@@ -40,7 +49,7 @@ class MetricValueSchema(Schema):
 
 
 class SummaryNodeSchema(Schema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^(\d{6}|\d{9})$"))
+    code = fields.String(required=True, validate=validate.Regexp(r"^([0-9]{6}|[0-9]{9})\Z"))
     name = fields.String(required=True, validate=validate.Length(max=100))
     level = fields.String(
         required=True, validate=validate.OneOf(("province", "city", "county", "township"))
@@ -48,7 +57,7 @@ class SummaryNodeSchema(Schema):
     kind = fields.String(
         allow_none=True, validate=validate.OneOf(("district", "county", "county_city"))
     )
-    parent = fields.String(allow_none=True, validate=validate.Regexp(r"^(\d{6}|\d{9})$"))
+    parent = fields.String(allow_none=True, validate=validate.Regexp(r"^([0-9]{6}|[0-9]{9})\Z"))
 
 
 class SummaryPeriodSchema(Schema):
@@ -77,7 +86,7 @@ class SummarySchema(Schema):
     node = fields.Nested(SummaryNodeSchema, required=True)
     period = fields.Nested(SummaryPeriodSchema, required=True)
     computed_at = fields.AwareDateTime(required=True)
-    final = fields.Boolean(required=True)
+    final = StrictBoolean(required=True)
     metrics = fields.Dict(
         keys=fields.String(validate=validate.Regexp(METRIC_KEY)),
         values=fields.Nested(MetricValueSchema),
@@ -91,6 +100,7 @@ def validate_summary(body: dict[str, Any]) -> dict[str, list[str]]:
     return SummarySchema().validate(body)
 
 
+_RATIO_UNITS = ["basis_points", "per_month"]
 _METRIC_JSON_SCHEMA = {
     "type": "object",
     "required": ["unit"],
@@ -101,6 +111,23 @@ _METRIC_JSON_SCHEMA = {
         "numerator": {"type": "integer", "minimum": 0},
         "denominator": {"type": "integer", "minimum": 0},
     },
+    # the same unit rules as MetricValueSchema
+    "allOf": [
+        {
+            "if": {"properties": {"unit": {"enum": _RATIO_UNITS}}},
+            "then": {
+                "required": ["numerator", "denominator"],
+                "anyOf": [
+                    {"properties": {"denominator": {"const": 0}}, "not": {"required": ["value"]}},
+                    {"properties": {"denominator": {"minimum": 1}}, "required": ["value"]},
+                ],
+            },
+            "else": {
+                "required": ["value"],
+                "not": {"anyOf": [{"required": ["numerator"]}, {"required": ["denominator"]}]},
+            },
+        }
+    ],
 }
 
 _CODE = {"type": "string", "pattern": "^([0-9]{6}|[0-9]{9})$"}
@@ -140,7 +167,12 @@ SUMMARY_JSON_SCHEMA: dict[str, Any] = {
                 "end": {"type": "string", "format": "date"},
             },
         },
-        "computed_at": {"type": "string", "format": "date-time"},
+        "computed_at": {
+            "type": "string",
+            "format": "date-time",
+            # an offset is required (RFC 3339), also where a validator skips formats
+            "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})$",
+        },
         "final": {"type": "boolean"},
         "metrics": {
             "type": "object",

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import UnsupportedMediaType
 
 from node.api.security import staff_required
 from node.auth.permissions import Permission
@@ -131,10 +131,10 @@ class CatalogExport(MethodView):
 @blp.route("/import")
 @accepts_bodies("multipart/form-data", *_WORKBOOK_TYPES)
 class CatalogImport(MethodView):
+    @staff_required(Permission.CATALOG_MANAGE)
     @blp.doc(requestBody=_IMPORT_BODY)
     @blp.response(200, ImportReportSchema)
     @blp.alt_response(422, schema=ErrorSchema, description=_REFUSED)
-    @staff_required(Permission.CATALOG_MANAGE)
     def post(self) -> Any:
         """Import a catalog document or workbook: all of it, or nothing.
 
@@ -178,4 +178,6 @@ def _json_document(body: bytes) -> Any:
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest("The request body is not valid JSON.") from exc
+        # the same answer as every other endpoint's bad JSON: 400 malformed_json
+        abort(400, messages={"json": ["The request body is not valid JSON."]})
+        raise AssertionError("unreachable") from exc

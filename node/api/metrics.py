@@ -77,7 +77,7 @@ class Figures(MethodView):
 class Summary(MethodView):
     @staff_required(Permission.SUPERVISION_READ)
     @blp.arguments(PeriodArgs, location="query")
-    @blp.response(200, fields.Dict())
+    @blp.response(200)
     def get(self, args: dict[str, Any]) -> Any:
         """Exactly the summary document a higher center receives for this period."""
         return metrics_service().summary(parse_period(args["period"]))

@@ -21,7 +21,7 @@ from node.cases.states import CaseState
 from node.feedback.models import ComplaintState, EvaluationLevel, RectificationState
 from node.feedback.ratelimit import hit
 from node.feedback.service import FeedbackService
-from schemas.database import utcnow
+from schemas.database import mark_writing, utcnow
 from schemas.errors import TooManyAttempts
 from schemas.webapp import current_session
 
@@ -60,6 +60,8 @@ def count_attempt() -> None:
     # Commit the count now: the answer may well be an error (a wrong code, this refusal), and
     # an error answer rolls the request's transaction back — the attempt must count anyway.
     session.commit()
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        mark_writing(session)  # the rest of the request writes: take the SQLite lock again
     if not decision.allowed:
         raise TooManyAttempts(
             f"Too many requests from your address: at most {decision.limit} a minute. "

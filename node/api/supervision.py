@@ -253,7 +253,7 @@ class Rectifications(MethodView):
         return _page([present_rectification(service, r) for r in items], total, args)
 
 
-@blp.route("/rectifications/<int:rectification_id>")
+@blp.route("/rectifications/<int(max=2147483647):rectification_id>")
 class RectificationItem(MethodView):
     @staff_required(Permission.SUPERVISION_READ)
     @blp.response(200, RectificationSchema)
@@ -288,7 +288,7 @@ def _action(
     view_class = type(
         f"Rectification{action.value.title().replace('_', '')}", (MethodView,), {"post": view}
     )
-    blp.route(f"/rectifications/<int:rectification_id>/{name}")(view_class)
+    blp.route(f"/rectifications/<int(max=2147483647):rectification_id>/{name}")(view_class)
 
 
 def _no_text(_data: dict[str, Any]) -> dict[str, Any]:

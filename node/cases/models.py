@@ -125,6 +125,9 @@ class Case(Base):
     tasks: Mapped[list[ReviewTask]] = relationship(
         back_populates="case", order_by="ReviewTask.id", cascade="all"
     )
+    payments: Mapped[list[FeePayment]] = relationship(
+        back_populates="case", order_by="FeePayment.id", cascade="all"
+    )
 
 
 class CaseEvent(Base):
@@ -198,6 +201,21 @@ class ReviewTask(Base):
 
     case: Mapped[Case] = relationship(back_populates="tasks")
     department: Mapped[Department] = relationship()
+
+
+class FeePayment(Base):
+    """One payment of a case's fee: where and when (a fee may be paid in parts)."""
+
+    __tablename__ = "fee_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    place: Mapped[PaymentPlace] = mapped_column(enum_column(PaymentPlace))
+    paid_at: Mapped[Timestamp] = mapped_column(index=True)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+    case: Mapped[Case] = relationship(back_populates="payments")
 
 
 class NumberSequence(Base):

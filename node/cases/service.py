@@ -29,6 +29,7 @@ from node.cases.models import (
     Case,
     CaseEvent,
     Channel,
+    FeePayment,
     PaymentPlace,
     ReviewTask,
     SupplementNotice,
@@ -701,9 +702,13 @@ class CaseService:
                 {"amount_fen": [f"between 1 and {case.fee_due_fen - case.fee_paid_fen} fen"]}
             )
         self._authorize_clerk(case, actor)
+        now = self.clock()
         case.fee_paid_fen += amount_fen
-        case.fee_paid_at = self.clock()
+        case.fee_paid_at = now
         case.fee_paid_where = where
+        case.payments.append(
+            FeePayment(amount_fen=amount_fen, place=where, paid_at=now, recorded_by=actor.username)
+        )
         self._note(case, "fee_paid", actor, None, {"paid_fen": amount_fen, "where": where.value})
         return case
 

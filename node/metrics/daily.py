@@ -14,7 +14,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from node.cases.models import Case, Channel, PaymentPlace, SupplementNotice
+from node.cases.models import Case, Channel, FeePayment, PaymentPlace, SupplementNotice
 from node.cases.states import CaseState
 from node.catalog.models import Matter
 from node.feedback.models import (
@@ -135,17 +135,20 @@ def _sources(session: Session, start: dt.date, end: dt.date) -> Sequence[tuple[d
         session, Case.forwarded_on, {"forwarded_up": func.count(Case.id)},
         in_range(Case.forwarded_on),
     )
-    paid_on = shanghai_date(Case.fee_paid_at)
+    paid_on = shanghai_date(FeePayment.paid_at)
     rows += _grouped(
         session, paid_on,
         {
-            "fees_center_fen": _amount(Case.fee_paid_where == PaymentPlace.CENTER_BANK,
-                                       Case.fee_paid_fen),
-            "fees_elsewhere_fen": _amount(Case.fee_paid_where == PaymentPlace.ELSEWHERE,
-                                          Case.fee_paid_fen),
-            "fees_elsewhere_cases": _n(Case.fee_paid_where == PaymentPlace.ELSEWHERE),
+            "fees_center_fen": _amount(FeePayment.place == PaymentPlace.CENTER_BANK,
+                                       FeePayment.amount_fen),
+            "fees_elsewhere_fen": _amount(FeePayment.place == PaymentPlace.ELSEWHERE,
+                                          FeePayment.amount_fen),
+            # a case paying elsewhere twice in a day is one case
+            "fees_elsewhere_cases": func.count(func.distinct(
+                case((FeePayment.place == PaymentPlace.ELSEWHERE, FeePayment.case_id))
+            )),
         },
-        in_time(Case.fee_paid_at),
+        in_time(FeePayment.paid_at),
     )
     issued_on = shanghai_date(SupplementNotice.issued_at)
     rows += _grouped(

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from node.cases.models import Case, Channel, PaymentPlace
+from node.cases.models import Case, Channel, FeePayment, PaymentPlace
 from node.catalog.models import Matter
 from schemas.database import days_between, shanghai_date
 
@@ -105,9 +105,11 @@ def pattern_cases(
                 Case.completed_on > Case.deadline_on,
             )
         case Pattern.FEES_ELSEWHERE:
-            paid_on = shanghai_date(Case.fee_paid_at)
-            condition = and_(
-                Case.fee_paid_where == PaymentPlace.ELSEWHERE, paid_on >= start, paid_on <= end
+            paid_on = shanghai_date(FeePayment.paid_at)
+            condition = Case.id.in_(
+                select(FeePayment.case_id).where(
+                    FeePayment.place == PaymentPlace.ELSEWHERE, paid_on >= start, paid_on <= end
+                )
             )
     total = session.scalar(select(func.count(Case.id)).where(condition)) or 0
     rows = session.scalars(

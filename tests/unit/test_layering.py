@@ -25,6 +25,11 @@ DOMAIN_MODULES = [
     "node.metrics.assessment",
     "node.metrics.summary",
     "node.metrics.rollup",
+    "node.metrics.daily",
+    "node.metrics.patterns",
+    "node.metrics.service",
+    "node.feedback.service",
+    "node.cases.factory",
 ]
 
 

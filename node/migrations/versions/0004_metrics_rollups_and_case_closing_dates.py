@@ -36,7 +36,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_closed_on'), ['closed_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_forwarded_on'), ['forwarded_on'], unique=False)
 
-    # cases closed before this revision: the completion date, else the last update's date
+    # cases closed before this revision: the completion date, else the day of receipt
     op.execute("UPDATE cases SET closed_on = completed_on WHERE completed_on IS NOT NULL")
     op.execute(
         "UPDATE cases SET closed_on = received_on WHERE closed_on IS NULL "

@@ -116,3 +116,13 @@ def test_client_address_from_proxy_only_when_configured(database_url: str) -> No
         )
         assert response.get_data(as_text=True) == expected
         app.extensions["tongban_db"].dispose()
+
+
+def test_nul_text_is_refused_but_an_escaped_backslash_is_not(client) -> None:
+    nul = client.post("/api/v1/auth/login", data='{"username": "a\\u0000", "password": "x"}',
+                      headers={"Content-Type": "application/json"})
+    assert nul.status_code == 422
+    assert nul.json["error"]["details"]["fields"] == {"body": ["contains a NUL character"]}
+    text = client.post("/api/v1/auth/login", data='{"username": "a\\\\u0000", "password": "x"}',
+                       headers={"Content-Type": "application/json"})
+    assert text.status_code == 401  # read as the text a\u0000, an unknown user

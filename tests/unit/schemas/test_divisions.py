@@ -34,3 +34,9 @@ def test_identity_consistency() -> None:
     assert validate_identity("450981", "county", None)  # a county-level node needs a kind
     assert validate_identity("450900", "city", "district")  # only county-level has a kind
     assert validate_identity("450981", "township", None)
+
+
+@pytest.mark.parametrize("code", ["٤٥٠٩٨١", "450981\n", "４５０９８１"])
+def test_only_ascii_digits_without_trailing_newline(code: str) -> None:
+    with pytest.raises(DivisionCodeError):
+        level_of(code)

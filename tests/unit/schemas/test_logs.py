@@ -30,3 +30,32 @@ def test_filter_masks_formatted_records() -> None:
         logger.removeHandler(handler)
     assert "450981199003071234" not in stream.getvalue()
     assert "450981********1234" in stream.getvalue()
+
+
+def test_tracebacks_are_masked_too() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(MaskingFilter())
+    logger = logging.getLogger("tongban.test.masking.exc")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        try:
+            raise ValueError("bad applicant 450981199003071234 phone 13812345678")
+        except ValueError:
+            logger.exception("lookup failed")
+    finally:
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert "Traceback" in output
+    assert "450981199003071234" not in output
+    assert "13812345678" not in output
+    assert "450981********1234" in output
+
+
+def test_phone_with_trailing_newline_is_refused() -> None:
+    from schemas.personal import phone_problems, resident_id_problems
+
+    assert phone_problems("13812345678") == []
+    assert phone_problems("13812345678\n") != []
+    assert resident_id_problems("11010519491231002X\n") == []  # stripped before the check

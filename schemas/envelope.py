@@ -1,0 +1,552 @@
+"""The signed envelope every message between centers travels in (DESIGN.md, "The envelope").
+
+On the wire::
+
+    {"v": 1, "id": "<uuid>", "kind": "summary", "from": "450981", "to": "hub", "seq": 42,
+     "ts": "2026-11-29T12:00:00+08:00", "key_id": "…", "body": {…}, "sig": "<base64url>"}
+
+``sig`` is Ed25519 over the RFC 8785 canonical JSON of the envelope without ``sig``
+(:func:`schemas.fastcanon.canonical`), in base64url without padding.  Whoever relays an
+envelope can change nothing in it unnoticed, the hub included.
+
+:func:`parse_envelope` is strict, because a signature only protects what both sides read the
+same way: the exact key set, exact types, one spelling of the id, an offset on every time.
+Every refusal is an :class:`EnvelopeError` whose ``code`` says what kind of problem it is:
+
+``too_large``       more than :data:`MAX_ENVELOPE_BYTES` of JSON text
+``malformed``       not UTF-8, not JSON, not an object, or a field of the envelope is wrong
+``too_deep``        nested deeper than :data:`MAX_DEPTH` levels
+``unknown_version`` ``v`` is an integer other than :data:`ENVELOPE_VERSION`
+``unknown_kind``    ``kind`` is not one of :class:`Kind`
+``float_in_body``   a float anywhere in the body (tongban carries integers only)
+``bad_body``        the body breaks its kind's schema (``details["fields"]`` says where)
+``bad_signature``   the signature does not verify with the sender's key
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+from schemas.canonical import MAX_SAFE_INTEGER, CanonicalError
+from schemas.errors import TongbanError
+from schemas.fastcanon import canonical
+from schemas.keys import KeyFormatError, b64url_decode, key_id, sign_b64, verify_b64
+
+ENVELOPE_VERSION = 1
+MAX_ENVELOPE_BYTES = 1024 * 1024
+# Objects and arrays nested at most this deep: the envelope object is level 1, its body 2,
+# and the deepest body (catalog.publish: matters, a matter, materials, a material) reaches 6;
+# 32 leaves room to grow while bounding what a hostile document costs to walk.
+MAX_DEPTH = 32
+HUB = "hub"
+
+WIRE_KEYS = ("v", "id", "kind", "from", "to", "seq", "ts", "key_id", "body", "sig")
+
+# The wire's patterns, shared with the JSON Schemas of schemas/messages.py.  ASCII classes
+# only, so ECMA-262 and Python read them alike; Python applies them with fullmatch.
+CODE_PATTERN = "[0-9]{6}|[0-9]{9}"
+UUID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+KEY_ID_PATTERN = "[0-9a-f]{16}"
+SIGNATURE_LENGTH = 86  # 64 bytes in unpadded base64url
+SIGNATURE_PATTERN = f"[A-Za-z0-9_-]{{{SIGNATURE_LENGTH}}}"
+# RFC 3339: a full date, a time with seconds, an optional fraction and a required offset
+TIMESTAMP_PATTERN = (
+    "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?"
+    "(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+
+_CODE = re.compile(CODE_PATTERN)
+_UUID = re.compile(UUID_PATTERN)
+_KEY_ID = re.compile(KEY_ID_PATTERN)
+_SIGNATURE = re.compile(SIGNATURE_PATTERN)
+_TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
+
+
+class Kind(enum.StrEnum):
+    """What an envelope carries; each kind has its own body schema (schemas/messages.py)."""
+
+    SUMMARY = "summary"
+    CASE_FORWARD = "case.forward"
+    CASE_RESULT = "case.result"
+    CASE_UPDATE = "case.update"
+    DIRECTIVE = "directive"
+    DIRECTIVE_REPLY = "directive.reply"
+    CATALOG_PUBLISH = "catalog.publish"
+    CERT = "cert"
+    REVOKE = "revoke"
+
+
+class Addressing(enum.StrEnum):
+    """The shape of ``to`` a kind takes."""
+
+    HUB = "hub"  # "hub": for the hub itself (summaries, certificates, revocations)
+    NODE = "node"  # one division code
+    SUBTREE = "subtree"  # "<code>/*": every descendant of the code
+
+
+ADDRESSING: dict[Kind, Addressing] = {
+    Kind.SUMMARY: Addressing.HUB,
+    Kind.CASE_FORWARD: Addressing.NODE,
+    Kind.CASE_RESULT: Addressing.NODE,
+    Kind.CASE_UPDATE: Addressing.NODE,
+    Kind.DIRECTIVE: Addressing.NODE,
+    Kind.DIRECTIVE_REPLY: Addressing.NODE,
+    Kind.CATALOG_PUBLISH: Addressing.SUBTREE,
+    Kind.CERT: Addressing.HUB,
+    Kind.REVOKE: Addressing.HUB,
+}
+
+
+class EnvelopeError(TongbanError, ValueError):
+    """An envelope or body refused; ``code`` is one of those in the module docstring."""
+
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details)
+        self.code = code
+
+
+@dataclasses.dataclass(frozen=True)
+class Envelope:
+    """One signed message; ``sender`` is the wire's ``from`` (a Python keyword)."""
+
+    v: int
+    id: str
+    kind: Kind
+    sender: str
+    to: str
+    seq: int
+    ts: str
+    key_id: str
+    body: dict[str, Any] = dataclasses.field(hash=False)
+    sig: str
+
+    def _unsigned_wire(self) -> dict[str, Any]:
+        return {
+            "v": self.v,
+            "id": self.id,
+            # the plain value: fastcanon's fast path takes exact str only
+            "kind": self.kind.value,
+            "from": self.sender,
+            "to": self.to,
+            "seq": self.seq,
+            "ts": self.ts,
+            "key_id": self.key_id,
+            "body": self.body,
+        }
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object of the wire format, with ``from`` and ``sig``."""
+        wire = self._unsigned_wire()
+        wire["sig"] = self.sig
+        return wire
+
+    def unsigned_bytes(self) -> bytes:
+        """The bytes the signature covers: canonical JSON of the wire object without ``sig``."""
+        try:
+            return canonical(self._unsigned_wire())
+        except CanonicalError as exc:
+            raise EnvelopeError("malformed", f"not canonical JSON: {exc}") from exc
+
+    def wire_bytes(self) -> bytes:
+        """The envelope as canonical JSON text, ``sig`` included, ready to send."""
+        try:
+            return canonical(self.to_wire())
+        except CanonicalError as exc:
+            raise EnvelopeError("malformed", f"not canonical JSON: {exc}") from exc
+
+    @property
+    def timestamp(self) -> dt.datetime:
+        """``ts`` as an aware datetime."""
+        return dt.datetime.fromisoformat(self.ts)
+
+    @property
+    def fanout_root(self) -> str | None:
+        """For ``to`` = ``"<code>/*"``, the code whose descendants receive it; else None."""
+        return self.to[:-2] if self.to.endswith("/*") else None
+
+
+def parse_envelope(data: bytes | bytearray | str | Mapping[str, Any]) -> Envelope:
+    """Check ``data`` (JSON text or an already decoded object) and return its envelope.
+
+    Verifies the shape and the body, not the signature: look the sender's key up (by
+    ``from`` and ``key_id``) and call :func:`verify_envelope`.  Raises :class:`EnvelopeError`.
+    """
+    document: Any
+    if isinstance(data, bytes | bytearray):
+        document = _decode(bytes(data))
+    elif isinstance(data, str):
+        try:
+            encoded = data.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise EnvelopeError("malformed", "the envelope text is not valid Unicode") from exc
+        document = _decode(encoded)
+    elif isinstance(data, Mapping):
+        # a copy in plain dicts and lists: the caller's object may change or be a custom type
+        _scan_depth(data, "", 1)
+        document = _plain(data)
+    else:
+        raise EnvelopeError("malformed", f"an envelope is JSON text or an object, not "
+                                         f"{type(data).__name__}")
+    if not isinstance(document, dict):
+        raise EnvelopeError("malformed", "an envelope is a JSON object")
+    # Decoded text holds only exact JSON types and no lone surrogates (orjson refuses them),
+    # so one flat pass usually settles it; the recursive scans run to name what is wrong.
+    decoded = not isinstance(data, Mapping)
+    if not decoded or not _plainly_within_limits(document):
+        _scan_depth(document, "", 1)
+        body = document.get("body")
+        if isinstance(body, dict):
+            _scan_body(body, "body", 2)
+    kind = _check_document(document, signed=True)
+    return Envelope(
+        v=document["v"],
+        id=document["id"],
+        kind=kind,
+        sender=document["from"],
+        to=document["to"],
+        seq=document["seq"],
+        ts=document["ts"],
+        key_id=document["key_id"],
+        body=document["body"],
+        sig=document["sig"],
+    )
+
+
+def sign_envelope(
+    *,
+    kind: Kind | str,
+    sender: str,
+    to: str,
+    seq: int,
+    body: Mapping[str, Any],
+    private_key: Ed25519PrivateKey,
+    ts: dt.datetime | str | None = None,
+    id: uuid.UUID | str | None = None,
+) -> Envelope:
+    """Build and sign an envelope from ``sender`` (a division code) to ``to``.
+
+    Everything is checked before anything is signed: a float anywhere in the body refuses it
+    with code ``float_in_body`` naming the path (e.g. ``body.metrics.rate.value``); the body
+    must pass its kind's schema and the envelope every rule :func:`parse_envelope` applies,
+    size included.  ``ts`` defaults to now (UTC), ``id`` to a new random UUID.
+    """
+    envelope_kind = _as_kind(kind)
+    if not isinstance(body, Mapping):
+        raise EnvelopeError("bad_body", "a body is a JSON object",
+                            {"fields": {"body": ["not an object"]}})
+    _scan_depth(body, "body", 2)
+    _scan_body(body, "body", 2)
+    # The receiver sees exactly the JSON: tuples become lists, enums their values.
+    plain_body = orjson.loads(canonical(body))
+    if ts is None:
+        timestamp = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    elif isinstance(ts, dt.datetime):
+        if ts.tzinfo is None or ts.utcoffset() is None:
+            raise EnvelopeError("malformed", "ts must be timezone-aware",
+                                {"fields": {"ts": ["naive datetime"]}})
+        timestamp = ts.isoformat()
+    else:
+        timestamp = ts
+    envelope = Envelope(
+        v=ENVELOPE_VERSION,
+        id=str(uuid.uuid4()) if id is None else str(id),
+        kind=envelope_kind,
+        sender=sender,
+        to=to,
+        seq=seq,
+        ts=timestamp,
+        key_id=key_id(private_key.public_key()),
+        body=plain_body,
+        sig="",
+    )
+    _check_document(envelope._unsigned_wire(), signed=False)
+    unsigned = envelope.unsigned_bytes()
+    # the receiver would refuse it, so never sign it: ,"sig":"<86 characters>" adds 95 bytes
+    size = len(unsigned) + len(',"sig":""') + SIGNATURE_LENGTH
+    if size > MAX_ENVELOPE_BYTES:
+        raise EnvelopeError(
+            "too_large",
+            f"the envelope would have {size} bytes; at most {MAX_ENVELOPE_BYTES} are accepted",
+            {"size": size, "limit": MAX_ENVELOPE_BYTES},
+        )
+    return dataclasses.replace(envelope, sig=sign_b64(private_key, unsigned))
+
+
+def verify_envelope(envelope: Envelope, public_key: Ed25519PublicKey) -> None:
+    """Raise ``EnvelopeError("bad_signature")`` unless ``public_key`` signed ``envelope``."""
+    if key_id(public_key) != envelope.key_id:
+        raise EnvelopeError(
+            "bad_signature",
+            f"the envelope names key {envelope.key_id}, not the key given ({key_id(public_key)})",
+            {"key_id": envelope.key_id},
+        )
+    if not verify_b64(public_key, envelope.unsigned_bytes(), envelope.sig):
+        raise EnvelopeError(
+            "bad_signature",
+            f"the signature of envelope {envelope.id} from {envelope.sender} does not verify "
+            f"with key {envelope.key_id}",
+            {"id": envelope.id, "from": envelope.sender, "key_id": envelope.key_id},
+        )
+
+
+# -- checks ---------------------------------------------------------------------------------
+
+
+def _decode(raw: bytes) -> Any:
+    if len(raw) > MAX_ENVELOPE_BYTES:
+        raise EnvelopeError(
+            "too_large",
+            f"the envelope has {len(raw)} bytes; at most {MAX_ENVELOPE_BYTES} are accepted",
+            {"size": len(raw), "limit": MAX_ENVELOPE_BYTES},
+        )
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EnvelopeError(
+            "malformed", f"the envelope is not UTF-8 (byte {exc.start} is invalid)"
+        ) from exc
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if "depth" in str(exc) or "recursion" in str(exc):
+            raise EnvelopeError(
+                "too_deep", f"the envelope is nested deeper than {MAX_DEPTH} levels"
+            ) from exc
+        raise EnvelopeError("malformed", f"the envelope is not JSON: {exc}") from exc
+
+
+def _child(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _scan_depth(value: Any, path: str, depth: int) -> None:
+    """Refuse objects and arrays nested more than MAX_DEPTH deep (``depth`` is ``value``'s,
+    counting the envelope object as 1), before anything walks the tree recursively."""
+    if isinstance(value, Mapping):
+        items: Any = ((_child(path, str(key)), item) for key, item in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{path}[{index}]", item) for index, item in enumerate(value))
+    else:
+        return
+    if depth > MAX_DEPTH:
+        raise EnvelopeError(
+            "too_deep",
+            f"{path or 'the envelope'} is nested deeper than {MAX_DEPTH} levels",
+            {"path": path, "limit": MAX_DEPTH},
+        )
+    for item_path, item in items:
+        _scan_depth(item, item_path, depth + 1)
+
+
+def _plainly_within_limits(document: dict[str, Any]) -> bool:
+    """Whether decoded JSON nests at most MAX_DEPTH deep and holds no float, no non-ASCII
+    key and no integer beyond ±(2**53 - 1) — anywhere, the envelope's own fields included."""
+    pending: list[tuple[Any, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            return False
+        if type(value) is dict:
+            for key in value:
+                if not key.isascii():
+                    return False
+            items = value.values()
+        else:
+            items = value
+        for item in items:
+            kind = type(item)
+            if kind is str or kind is bool or item is None:
+                continue
+            if kind is dict or kind is list:
+                pending.append((item, depth + 1))
+            elif kind is not int or not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                return False
+    return True
+
+
+def _body_problem(path: str, problem: str) -> EnvelopeError:
+    return EnvelopeError("bad_body", f"{path}: {problem}", {"path": path, "fields": {
+        path.removeprefix("body.").removeprefix("body"): [problem]}})
+
+
+def _scan_body(value: Any, path: str, depth: int) -> None:
+    """Refuse what canonical JSON cannot carry, naming the path; floats first and by name."""
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _body_problem(path, "text with a lone surrogate") from None
+        return
+    if isinstance(value, int):
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise _body_problem(path, f"integer {value} is outside ±(2**53 - 1)")
+        return
+    if isinstance(value, float):
+        raise EnvelopeError(
+            "float_in_body",
+            f"{path}: float {value!r} is not allowed in a body (use integers, "
+            "e.g. basis points with numerator and denominator)",
+            {"path": path},
+        )
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _body_problem(path, f"object key {key!r} is not a string")
+            if not key.isascii():
+                raise _body_problem(_child(path, key), "object keys must be ASCII")
+            _scan_body(item, _child(path, key), depth + 1)
+        return
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _scan_body(item, f"{path}[{index}]", depth + 1)
+        return
+    raise _body_problem(path, f"{type(value).__name__} is not a JSON type")
+
+
+def _as_kind(value: Any) -> Kind:
+    try:
+        return Kind(value)
+    except ValueError:
+        raise EnvelopeError(
+            "unknown_kind",
+            f"unknown envelope kind {value!r}; this program knows "
+            f"{', '.join(k.value for k in Kind)}",
+            {"kind": value if isinstance(value, str) else repr(value)},
+        ) from None
+
+
+def _matches(pattern: re.Pattern[str], value: Any) -> bool:
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _timestamp_problem(value: Any) -> str | None:
+    if not isinstance(value, str) or not _TIMESTAMP.fullmatch(value):
+        return "an RFC 3339 timestamp with an offset, e.g. 2026-11-29T12:00:00+08:00"
+    try:
+        dt.datetime.fromisoformat(value)
+    except ValueError:
+        return "not a real date and time"
+    return None
+
+
+def _address_problem(kind: Kind, to: Any) -> str | None:
+    if not isinstance(to, str):
+        return "a string"
+    expected = ADDRESSING[kind]
+    if to == HUB:
+        shape = Addressing.HUB
+    elif _CODE.fullmatch(to):
+        shape = Addressing.NODE
+    elif to.endswith("/*") and _CODE.fullmatch(to[:-2]):
+        shape = Addressing.SUBTREE
+    else:
+        return '"hub", a division code, or "<code>/*"'
+    if shape is not expected:
+        wanted = {
+            Addressing.HUB: '"hub"',
+            Addressing.NODE: "one division code",
+            Addressing.SUBTREE: '"<code>/*"',
+        }[expected]
+        return f"a {kind.value} envelope goes to {wanted}"
+    return None
+
+
+def _check_document(document: Mapping[str, Any], *, signed: bool) -> Kind:
+    """Check every field of an envelope object and its body; return its kind."""
+    if "v" not in document:
+        raise EnvelopeError("malformed", "the envelope has no version (v)",
+                            {"fields": {"v": ["missing"]}})
+    version = document["v"]
+    if not _is_int(version):
+        raise EnvelopeError("malformed", "the envelope version (v) is not an integer",
+                            {"fields": {"v": ["not an integer"]}})
+    if version != ENVELOPE_VERSION:
+        raise EnvelopeError(
+            "unknown_version",
+            f"envelope version {version} is not supported; this program reads version "
+            f"{ENVELOPE_VERSION}",
+            {"v": version, "supported": [ENVELOPE_VERSION]},
+        )
+    if not isinstance(document.get("kind"), str):
+        raise EnvelopeError("malformed", "the envelope kind is missing or not a string",
+                            {"fields": {"kind": ["missing or not a string"]}})
+    kind = _as_kind(document["kind"])
+
+    expected = set(WIRE_KEYS) if signed else set(WIRE_KEYS) - {"sig"}
+    problems: dict[str, list[str]] = {}
+    for key in document:
+        if key not in expected:
+            problems[str(key)] = ["unknown field"]
+    for key in sorted(expected - set(document), key=WIRE_KEYS.index):
+        problems[key] = ["missing"]
+
+    def check(key: str, problem: str | None) -> None:
+        if key in document and problem is not None:
+            problems.setdefault(key, []).append(problem)
+
+    check("id", None if _matches(_UUID, document.get("id"))
+          else "a UUID in lowercase hex with hyphens")
+    check("from", None if _matches(_CODE, document.get("from"))
+          else "a 6- or 9-digit division code")
+    check("to", _address_problem(kind, document.get("to")))
+    seq: Any = document.get("seq")
+    check("seq", None if _is_int(seq) and 1 <= seq <= MAX_SAFE_INTEGER
+          else "an integer >= 1")
+    check("ts", _timestamp_problem(document.get("ts")))
+    check("key_id", None if _matches(_KEY_ID, document.get("key_id"))
+          else "16 lowercase hex digits")
+    check("body", None if isinstance(document.get("body"), Mapping) else "a JSON object")
+    if signed:
+        check("sig", _signature_problem(document.get("sig")))
+    if problems:
+        raise EnvelopeError(
+            "malformed",
+            "the envelope is malformed: " + "; ".join(
+                f"{key}: {', '.join(reasons)}" for key, reasons in problems.items()),
+            {"fields": problems},
+        )
+
+    # schemas.messages needs Kind and EnvelopeError from this module, hence the late import
+    from schemas.messages import check_sender, validate_body
+
+    validate_body(kind, document["body"])
+    check_sender(kind, document["from"], document["body"])
+    return kind
+
+
+def _signature_problem(value: Any) -> str | None:
+    if not isinstance(value, str) or not _SIGNATURE.fullmatch(value):
+        return "an Ed25519 signature in base64url without padding (86 characters)"
+    try:
+        b64url_decode(value)
+    except KeyFormatError:
+        return "not in the canonical base64url spelling"
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every Mapping a dict and tuple a list."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
