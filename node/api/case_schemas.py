@@ -48,6 +48,10 @@ class SubmitSchema(Schema):
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
+class ExtendArgs(ReasonArgs):
+    days = fields.Integer(strict=True, required=True)
+
+
 class NoticeArgs(Versioned):
     material_positions = fields.List(fields.Integer(strict=True), load_default=list)
     other_items = fields.List(fields.String(validate=validate.Length(1, 500)), load_default=list)
@@ -158,6 +162,8 @@ class CaseDetailSchema(CaseSummarySchema):
     deemed_accepted = fields.Boolean()
     deemed_approved = fields.Boolean()
     promised_days = fields.Integer()
+    extension_days = fields.Integer()
+    extension_reason = fields.String(allow_none=True)
     decided_on = fields.Date(allow_none=True)
     delivered_at = fields.DateTime(allow_none=True)
     commitment = fields.String(allow_none=True)

@@ -17,6 +17,7 @@ from node.api.case_schemas import (
     CaseListArgs,
     CaseSummarySchema,
     CommitArgs,
+    ExtendArgs,
     HandOverArgs,
     NoticeArgs,
     NoticeSchema,
@@ -241,6 +242,13 @@ _transition(
         c, a, amount_fen=d["amount_fen"], where=d["where"], version=d["version"]
     ),
     "Record a fee payment, at the center's bank window or elsewhere (前厂后店).",
+)
+_transition(
+    "extend",
+    Permission.CASES_DECIDE,
+    ExtendArgs,
+    lambda s, c, a, d: s.extend(c, a, days=d["days"], reason=d["reason"], version=d["version"]),
+    "延期 (Art. 42): extend the limit once, by up to 10 working days (15 for joint handling).",
 )
 _transition(
     "fee-waiver",

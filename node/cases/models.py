@@ -84,6 +84,9 @@ class Case(Base):
     accepted_on: Mapped[dt.date | None] = mapped_column(Date)
     deemed_accepted: Mapped[bool] = mapped_column(Boolean, default=False)
     promised_days: Mapped[int] = mapped_column(Integer)
+    # Art. 42 extension (延期), granted once: +10 working days, +15 for joint handling
+    extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
     deadline_on: Mapped[dt.date | None] = mapped_column(Date)
     decided_on: Mapped[dt.date | None] = mapped_column(Date)
     deemed_approved: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -107,7 +110,12 @@ class Case(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[Timestamp] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's convention
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy convention
+
+    @property
+    def counted_days(self) -> int:
+        """The working days the clock allows: the promise plus any granted extension."""
+        return self.promised_days + (self.extension_days or 0)
 
     matter: Mapped[Matter] = relationship()
     department: Mapped[Department] = relationship()

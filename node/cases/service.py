@@ -59,6 +59,8 @@ CLOSING_STATES = frozenset(
 )
 NOTICE_WINDOW_DAYS = 5  # Art. 32: notice on the spot or within five (working) days
 JOINT_LEGAL_LIMIT_DAYS = 45  # Art. 42: joint or concentrated handling
+EXTENSION_DAYS = 10  # Art. 42: a decision may be extended by ten days…
+JOINT_EXTENSION_DAYS = 15  # …and joint handling by fifteen
 QUERY_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
@@ -147,7 +149,7 @@ class CaseService:
         if case.accepted_on is None:
             return None
         return self.calendar.explain(
-            case.accepted_on, case.promised_days, self._stops(case), today=self.today()
+            case.accepted_on, case.counted_days, self._stops(case), today=self.today()
         )
 
     def search(
@@ -559,6 +561,36 @@ class CaseService:
         self.session.flush()
         return suspension
 
+    def extend(
+        self, case: Case, actor: Actor, *, days: int, reason: str, version: int | None = None
+    ) -> Case:
+        """延期 (Art. 42): with the head's approval the limit is extended once, by at most ten
+        working days, fifteen for joint handling; the deadline moves later accordingly."""
+        self._check_version(case, version)
+        if case.state not in CLOCK_STATES:
+            raise CaseStateError(
+                "Only a case whose clock runs can be extended.", case.state,
+                ["approve", "deny", "suspend"],
+            )
+        self._require_task(case, actor)
+        limit = JOINT_EXTENSION_DAYS if len(case.tasks) > 1 else EXTENSION_DAYS
+        problems: dict[str, list[str]] = {}
+        if case.extension_days:
+            raise Conflict(f"Case {case.number} was already extended once (Art. 42).")
+        if not 1 <= days <= limit:
+            problems["days"] = [f"between 1 and {limit} working days (Art. 42)"]
+        if not reason.strip():
+            problems["reason"] = ["an extension needs the written approval's reason"]
+        if problems:
+            raise ValidationFailed(problems)
+        case.extension_days = days
+        case.extension_reason = reason
+        self._recompute_deadline(case)
+        self._note(
+            case, "extend", actor, reason, {"days": days, "deadline_on": str(case.deadline_on)}
+        )
+        return case
+
     def _document_number(self, mark: str, counter: str, year: int) -> str:
         """``450981-TB-2026-000012``: node, document kind, year, gap-free counter."""
         value = next_number(self.session, f"{counter}-{year}")
@@ -584,7 +616,7 @@ class CaseService:
     def _recompute_deadline(self, case: Case) -> None:
         if case.accepted_on is not None:
             case.deadline_on = self.calendar.deadline(
-                case.accepted_on, case.promised_days, self._stops(case), today=self.today()
+                case.accepted_on, case.counted_days, self._stops(case), today=self.today()
             )
         self.session.flush()
 

@@ -55,5 +55,5 @@ def warning_for(
     """The case's colour today; ``None`` for cases whose clock is not running."""
     if case.state not in CLOCK_STATES or case.accepted_on is None:
         return None
-    deadline_on = calendar.deadline(case.accepted_on, case.promised_days, stops, today=today)
-    return colour(calendar.working_days_left(deadline_on, today), case.promised_days, policy)
+    deadline_on = calendar.deadline(case.accepted_on, case.counted_days, stops, today=today)
+    return colour(calendar.working_days_left(deadline_on, today), case.counted_days, policy)

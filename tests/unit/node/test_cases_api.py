@@ -296,3 +296,33 @@ def test_case_rbac(desk, make_user) -> None:
     assert desk["approver"].post("/api/v1/cases", {}).status_code == 403
     assert desk["admin"].post(f"/api/v1/cases/{cid}/accept", {}).status_code == 403
     assert desk["approver"].post(f"/api/v1/cases/{cid}/accept", {}).status_code == 403
+
+
+def test_extension_once_within_the_legal_days(desk) -> None:
+    clerk, approver = desk["clerk"], desk["approver"]
+    cid = submit(clerk)["id"]
+    accepted = clerk.post(f"/api/v1/cases/{cid}/accept", {}).json
+    too_long = approver.post(f"/api/v1/cases/{cid}/extend", {"days": 11, "reason": "需要"})
+    assert too_long.status_code == 422
+    assert "days" in too_long.json["error"]["details"]["fields"]
+    extended = approver.post(f"/api/v1/cases/{cid}/extend",
+                             {"days": 10, "reason": "经负责人批准延长十日"})
+    assert extended.status_code == 200, extended.json
+    assert extended.json["extension_days"] == 10
+    assert extended.json["deadline_on"] > accepted["deadline_on"]
+    explained = clerk.get(f"/api/v1/cases/{cid}/deadline").json
+    assert explained["deadline_on"] == extended.json["deadline_on"]
+    again = approver.post(f"/api/v1/cases/{cid}/extend", {"days": 1, "reason": "再延"})
+    assert again.status_code == 409
+    outsider = desk["approver_zj"].post(f"/api/v1/cases/{cid}/extend", {"days": 1, "reason": "x"})
+    assert outsider.status_code == 403
+
+
+def test_joint_cases_extend_up_to_fifteen_days(desk) -> None:
+    clerk = desk["clerk"]
+    cid = submit(clerk, joint_department_codes=["ZJ"])["id"]
+    clerk.post(f"/api/v1/cases/{cid}/accept", {})
+    extended = desk["approver"].post(f"/api/v1/cases/{cid}/extend",
+                                     {"days": 15, "reason": "联合办理延长"})
+    assert extended.status_code == 200, extended.json
+    assert extended.json["extension_days"] == 15
