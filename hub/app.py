@@ -10,10 +10,14 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub.api import init_api
 from hub.config import hub_settings
-from hub.models import RegisteredNode
-from schemas.database import Database
+from hub.errors import init_errors
+from hub.models import RegisteredNode, load_all_models
+from schemas.certificates import TrustError, TrustStore
+from schemas.database import Database, utcnow
 from schemas.logs import configure_logging
+from schemas.settings import SettingsError
 from schemas.webapp import init_web
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -22,6 +26,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the hub's web application from defaults, TOML file, environment and ``config``."""
     settings = hub_settings(config)
+    check_trust_root(settings)
+    load_all_models()
     configure_logging(settings["log_level"])
     app = Flask("hub", static_folder=None)
     app.config.update(
@@ -33,7 +39,30 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db = Database(settings["database_url"])
 
     def registry_size(session: Session) -> dict[str, Any]:
-        return {"nodes": session.scalar(select(func.count()).select_from(RegisteredNode))}
+        details: dict[str, Any] = {
+            "nodes": session.scalar(select(func.count()).select_from(RegisteredNode)),
+            "trust_root": settings["root_code"] or None,
+        }
+        if not settings["root_code"]:
+            details["warnings"] = ["trust root not configured"]
+        return details
 
-    init_web(app, db, title="tongban hub", service="hub", health_details=registry_size)
+    api = init_web(app, db, title="tongban hub", service="hub", health_details=registry_size)
+    app.extensions["hub_clock"] = utcnow  # tests may set another
+    init_errors(app)
+    init_api(app, api)
     return app
+
+
+def check_trust_root(settings: dict[str, Any]) -> None:
+    """Refuse a half-configured or malformed trust root (none at all is allowed: the hub
+    then starts but accepts nothing until `tongban hub trust-root` sets one)."""
+    code, key = settings["root_code"], settings["root_public_key"]
+    if not code and not key:
+        return
+    if not code or not key:
+        raise SettingsError("hub cannot start: set both root_code and root_public_key")
+    try:
+        TrustStore(code, key)
+    except TrustError as exc:
+        raise SettingsError(f"hub cannot start: {exc.message}") from exc

@@ -8,8 +8,9 @@ from typing import Any
 import click
 
 from hub.app import MIGRATIONS, create_app
-from hub.config import hub_settings
+from hub.config import hub_settings, update_config_file
 from schemas import migrate
+from schemas.certificates import TrustError, TrustStore
 from schemas.cli_support import bind_options, ensure_schema, home_option
 from schemas.database import Database
 from schemas.serving import serve
@@ -78,3 +79,22 @@ def serve_command(
         lambda: create_app({"home": home}),
         bind=bind, workers=workers, dev=dev, config_file=gunicorn_config,
     )
+
+
+@hub.command("trust-root")
+@home_option("var/hub")
+@click.option("--code", required=True, help="The province's division code, e.g. 450000.")
+@click.option("--public-key", required=True,
+              help="The province's root public key: raw Ed25519 in base64url without padding.")
+def trust_root_command(home: str, code: str, public_key: str) -> None:
+    """Set the hub's trust root: the province whose certificate chain every node must reach."""
+    try:
+        store = TrustStore(code, public_key)
+    except TrustError as exc:
+        raise click.ClickException(exc.message) from exc
+    Path(home).mkdir(parents=True, exist_ok=True)
+    try:
+        update_config_file(home, {"root_code": code, "root_public_key": public_key})
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"hub trusts root {code} (key {store.root_key_id}); restart the hub to apply")

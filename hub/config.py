@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from schemas.settings import SettingsError, load_settings, read_secret_key
+from schemas.settings import (
+    CONFIG_FILE,
+    SettingsError,
+    load_settings,
+    read_secret_key,
+    write_config_file,
+)
 
 DEFAULTS: dict[str, Any] = {
     "home": None,
@@ -17,6 +24,12 @@ DEFAULTS: dict[str, Any] = {
     "proxy_hops": 0,  # reverse proxies in front (X-Forwarded-For is trusted that deep)
     "testing": False,
     "log_level": "INFO",
+    # the trust root: the province's code and its root public key (raw Ed25519, base64url),
+    # set by `tongban hub trust-root`; until then the hub refuses every envelope
+    "root_code": "",
+    "root_public_key": "",
+    "max_batch": 500,  # envelopes per POST /api/v1/envelopes
+    "max_blob_bytes": 20 * 1024 * 1024,
 }
 
 
@@ -35,3 +48,16 @@ def hub_settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     if problems:
         raise SettingsError("hub cannot start: " + "; ".join(problems))
     return settings
+
+
+def update_config_file(home: str, values: Mapping[str, Any]) -> Path:
+    """Set ``values`` in ``<home>/tongban.toml``, keeping every other setting it holds."""
+    path = Path(home) / CONFIG_FILE
+    current: dict[str, Any] = {}
+    if path.exists():
+        with path.open("rb") as handle:
+            current = tomllib.load(handle)
+    unknown = sorted(set(values) - set(DEFAULTS))
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
+    return write_config_file(home, {**current, **values})

@@ -1,4 +1,4 @@
-"""The hub's declarative base and its registry of nodes."""
+"""The hub's declarative base and its registry of nodes (filled from certificates)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class RegisteredNode(Base):
     __tablename__ = "nodes"
 
     code: Mapped[str] = mapped_column(String(9), primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str | None] = mapped_column(String(100))
     level: Mapped[Level] = mapped_column(_by_value(Level))
     kind: Mapped[CountyKind | None] = mapped_column(_by_value(CountyKind))
     parent_code: Mapped[str | None] = mapped_column(String(9), index=True)
@@ -36,4 +36,6 @@ class RegisteredNode(Base):
 
 
 def load_all_models() -> None:
-    """The hub's models all live in this module (for now)."""
+    """Import every module declaring hub models, so that ``Base.metadata`` is complete."""
+    import hub.registry.models
+    import hub.relay.models  # noqa: F401

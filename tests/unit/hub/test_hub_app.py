@@ -26,7 +26,8 @@ def hub_app(database_url: str) -> Iterator[Flask]:
 def test_healthz_reports_database_and_registry(hub_app: Flask) -> None:
     response = hub_app.test_client().get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "service": "hub", "database": "ok", "nodes": 0}
+    assert response.json == {"status": "ok", "service": "hub", "database": "ok", "nodes": 0,
+                             "trust_root": None, "warnings": ["trust root not configured"]}
 
 
 def test_openapi_and_json_errors(hub_app: Flask) -> None:
@@ -34,6 +35,14 @@ def test_openapi_and_json_errors(hub_app: Flask) -> None:
     spec = client.get("/api/v1/openapi.json")
     assert spec.status_code == 200
     assert spec.json["info"]["title"] == "tongban hub"
-    missing = client.get("/api/v1/mailbox")
+    missing = client.get("/api/v1/nothing-here")
     assert missing.status_code == 404
     assert missing.json["error"]["code"] == "not_found"
+
+
+def test_without_a_trust_root_the_hub_refuses_envelopes(hub_app: Flask) -> None:
+    client = hub_app.test_client()
+    for response in (client.post("/api/v1/envelopes", json={"envelopes": []}),
+                     client.get("/api/v1/registry")):
+        assert response.status_code == 503
+        assert response.json["error"]["code"] == "trust_root_not_configured"

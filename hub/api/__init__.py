@@ -1,0 +1,16 @@
+"""The hub's HTTP API: thin views over hub.registry and hub.relay."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from schemas.webapp import Api
+
+
+def init_api(app: Flask, api: Api) -> None:
+    """Register the hub's blueprints."""
+    from hub.api.registry import blp as registry_blp
+    from hub.api.relay import blp as relay_blp
+
+    api.register_blueprint(registry_blp)
+    api.register_blueprint(relay_blp)

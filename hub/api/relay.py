@@ -1,0 +1,242 @@
+"""Node-facing endpoints: every request is signed by the calling node (hub.api.auth)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Response, current_app, g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from hub.api.auth import Caller, authenticate, request_store
+from hub.errors import BatchTooLarge, BeyondMailbox, BlobTooLarge, HashMismatch, OutsideSubtree
+from hub.relay.service import (
+    Ingest,
+    acked_cursor,
+    acknowledge,
+    is_within_subtree,
+    newest_summary,
+    prune_nonces,
+    read_mailbox,
+    readable_blob,
+    sha256_hex,
+    store_blob,
+)
+from schemas.envelope import CODE_PATTERN
+from schemas.errors import NotFound, ValidationFailed
+from schemas.webapp import accepts_bodies, current_session
+
+blp = Blueprint("relay", __name__, url_prefix="/api/v1",
+                description="Push envelopes, pull the mailbox, read summaries, move blobs. "
+                            "Every request is signed by the calling node.")
+
+SHA256 = re.compile("[0-9a-f]{64}")
+MAILBOX_PAGE_MAX = 1000
+
+
+@blp.before_request
+def _authenticate() -> None:
+    if request.endpoint == f"{blp.name}.Blobs":
+        request.max_content_length = current_app.config["TONGBAN"]["max_blob_bytes"]
+    g.hub_caller = authenticate(root_bootstrap=request.endpoint == f"{blp.name}.Envelopes")
+
+
+def caller() -> Caller:
+    found: Caller = g.hub_caller
+    return found
+
+
+# -- envelopes ------------------------------------------------------------------------------
+
+
+class EnvelopeBatchSchema(Schema):
+    envelopes = fields.List(fields.Raw(), required=True, metadata={
+        "description": "Wire envelopes (JSON objects), at most max_batch of them."})
+
+
+class EnvelopeResultSchema(Schema):
+    id = fields.String(allow_none=True)
+    status = fields.String(required=True, metadata={
+        "description": "accepted | duplicate | rejected"})
+    reason = fields.String(metadata={"description": "Why it was rejected (a stable code)."})
+    message = fields.String()
+
+
+class EnvelopeResultsSchema(Schema):
+    results = fields.List(fields.Nested(EnvelopeResultSchema), required=True)
+
+
+@blp.route("/envelopes")
+class Envelopes(MethodView):
+    @blp.arguments(EnvelopeBatchSchema)
+    @blp.response(200, EnvelopeResultsSchema)
+    def post(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """Push a batch of signed envelopes; one answer per envelope, in order.
+
+        The batch is verified and stored in one transaction.  An envelope is ``accepted``,
+        a ``duplicate`` of one already logged (stored once), or ``rejected`` with a
+        ``reason``; a rejected envelope stores nothing and does not stop the others.
+        """
+        envelopes = batch["envelopes"]
+        limit = current_app.config["TONGBAN"]["max_batch"]
+        if len(envelopes) > limit:
+            raise BatchTooLarge(
+                f"A batch holds at most {limit} envelopes, not {len(envelopes)}.",
+                {"max_batch": limit, "count": len(envelopes)},
+            )
+        who = caller()
+        session = current_session()
+        prune_nonces(session, who.now)
+        ingest = Ingest(session, caller=who.node, now=who.now, load_store=request_store,
+                        store=who.store)
+        return {"results": [result.to_json() for result in ingest.run(envelopes)]}
+
+
+# -- mailbox --------------------------------------------------------------------------------
+
+
+class MailboxQuerySchema(Schema):
+    after = fields.Integer(load_default=None, validate=validate.Range(min=0), metadata={
+        "description": "Rows after this cursor (default: the acknowledged cursor)."})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAILBOX_PAGE_MAX))
+
+
+class MailboxRowSchema(Schema):
+    cursor = fields.Integer(required=True)
+    envelope = fields.Raw(required=True, metadata={"description": "The wire envelope."})
+
+
+class MailboxPageSchema(Schema):
+    items = fields.List(fields.Nested(MailboxRowSchema), required=True)
+    acked_cursor = fields.Integer(required=True)
+
+
+@blp.route("/mailbox")
+class Mailbox(MethodView):
+    @blp.arguments(MailboxQuerySchema, location="query")
+    @blp.response(200, MailboxPageSchema)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The caller's own mailbox after a cursor, in cursor order."""
+        node = caller().node
+        session = current_session()
+        acked = acked_cursor(session, node)
+        after = acked if query["after"] is None else query["after"]
+        rows = read_mailbox(session, node, after, query["limit"])
+        return {"items": [{"cursor": c, "envelope": wire} for c, wire in rows],
+                "acked_cursor": acked}
+
+
+class AckSchema(Schema):
+    cursor = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+class AckedSchema(Schema):
+    acked_cursor = fields.Integer(required=True)
+
+
+@blp.route("/mailbox/ack")
+class MailboxAck(MethodView):
+    @blp.arguments(AckSchema)
+    @blp.response(200, AckedSchema)
+    def post(self, ack: dict[str, Any]) -> dict[str, Any]:
+        """Acknowledge the caller's mailbox up to a cursor (it never moves backwards)."""
+        who = caller()
+        acked = acknowledge(current_session(), who.node, ack["cursor"], who.now)
+        if acked is None:
+            raise BeyondMailbox({"cursor": ["beyond the last row of your mailbox"]},
+                                f"Cursor {ack['cursor']} is beyond your mailbox.")
+        return {"acked_cursor": acked}
+
+
+# -- summaries ------------------------------------------------------------------------------
+
+
+class SummaryQuerySchema(Schema):
+    node = fields.String(required=True, validate=validate.Regexp(f"^({CODE_PATTERN})$"))
+    period = fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
+class SummaryResponseSchema(Schema):
+    node = fields.String(required=True)
+    period = fields.String(required=True)
+    period_kind = fields.String(required=True)
+    seq = fields.Integer(required=True)
+    envelope_id = fields.String(required=True)
+    received_at = fields.DateTime(required=True)
+    summary = fields.Raw(required=True, metadata={"description": "The summary body."})
+    envelope = fields.Raw(required=True, metadata={
+        "description": "The signed envelope it came in, to verify with the registry."})
+
+
+@blp.route("/summaries")
+class Summaries(MethodView):
+    @blp.arguments(SummaryQuerySchema, location="query")
+    @blp.response(200, SummaryResponseSchema)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The newest summary (highest seq) of a node for a period.
+
+        Only the node itself and its ancestors may read it (403 ``outside_subtree``).
+        """
+        who = caller()
+        if not is_within_subtree(who.node, query["node"]):
+            raise OutsideSubtree(f"{query['node']} is outside the subtree of {who.node}.",
+                                 {"node": query["node"]})
+        found = newest_summary(current_session(), query["node"], query["period"])
+        if found is None:
+            raise NotFound(f"No summary of {query['node']} for {query['period']}.")
+        record, wire = found
+        return {
+            "node": record.node, "period": record.period_label,
+            "period_kind": record.period_kind, "seq": record.seq,
+            "envelope_id": record.envelope_id, "received_at": record.received_at,
+            "summary": wire["body"], "envelope": wire,
+        }
+
+
+# -- blobs ----------------------------------------------------------------------------------
+
+
+def _check_name(sha256: str) -> None:
+    if not SHA256.fullmatch(sha256):
+        raise ValidationFailed({"sha256": ["64 lowercase hex digits"]},
+                               "A blob is named by its SHA-256 in lowercase hex.")
+
+
+class BlobStoredSchema(Schema):
+    sha256 = fields.String(required=True)
+    size = fields.Integer(required=True)
+
+
+@blp.route("/blobs/<string(length=64):sha256>")
+@accepts_bodies("application/octet-stream")
+class Blobs(MethodView):
+    @blp.response(201, BlobStoredSchema)
+    def put(self, sha256: str) -> dict[str, Any]:
+        """Upload an attachment's bytes (``application/octet-stream``) under their SHA-256.
+
+        At most ``max_blob_bytes`` (413 ``blob_too_large``); bytes hashing to another name
+        are refused (422 ``hash_mismatch``).  Uploading the same blob again changes nothing.
+        """
+        who = caller()
+        _check_name(sha256)
+        limit = current_app.config["TONGBAN"]["max_blob_bytes"]
+        data = request.get_data(cache=True)
+        if len(data) > limit:
+            raise BlobTooLarge(f"A blob has at most {limit} bytes.", {"max_bytes": limit})
+        actual = sha256_hex(data)
+        if actual != sha256:
+            raise HashMismatch(sha256, actual)
+        store_blob(current_session(), sha256, data, who.node, who.now)
+        return {"sha256": sha256, "size": len(data)}
+
+    @blp.response(200)
+    def get(self, sha256: str) -> Response:
+        """Download a blob: only for its uploader and for the sender and addressees of an
+        envelope listing it (404 otherwise)."""
+        _check_name(sha256)
+        blob = readable_blob(current_session(), sha256, caller().node)
+        if blob is None:
+            raise NotFound(f"No blob {sha256} that you may read.")
+        return Response(blob.data, mimetype="application/octet-stream")

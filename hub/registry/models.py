@@ -1,0 +1,42 @@
+"""Stored certificates and revocations, each verified before it was stored."""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.models import Base
+from schemas.database import Timestamp, utcnow
+
+
+class StoredCertificate(Base):
+    """A certificate document as received; the ``id`` order is an order it verifies in."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # SHA-256 of the canonical document: the same document is stored once
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    subject: Mapped[str] = mapped_column(String(9), index=True)
+    key_id: Mapped[str] = mapped_column(String(16))
+    serial: Mapped[int]
+    issuer: Mapped[str] = mapped_column(String(9))
+    document: Mapped[str] = mapped_column(Text)
+    not_before: Mapped[Timestamp]
+    not_after: Mapped[Timestamp]
+    received_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class StoredRevocation(Base):
+    """A revocation document as received."""
+
+    __tablename__ = "revocations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    subject: Mapped[str] = mapped_column(String(9), index=True)
+    key_id: Mapped[str] = mapped_column(String(16))
+    issuer: Mapped[str] = mapped_column(String(9))
+    document: Mapped[str] = mapped_column(Text)
+    effective_at: Mapped[Timestamp]
+    received_at: Mapped[Timestamp] = mapped_column(default=utcnow)

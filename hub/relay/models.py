@@ -1,0 +1,99 @@
+"""What the relay stores: every piece of state lives here, none in a process's memory."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.models import Base
+from schemas.database import Timestamp, utcnow
+
+# SQLite gives AUTOINCREMENT semantics only to INTEGER PRIMARY KEY; PostgreSQL gets 64 bits.
+Cursor = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class EnvelopeRecord(Base):
+    """The append-only envelope log: every accepted envelope once, as signed."""
+
+    __tablename__ = "envelope_log"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(9))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    to: Mapped[str] = mapped_column(String(16))
+    ts: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    wire: Mapped[str] = mapped_column(Text)
+
+
+class MailboxItem(Base):
+    """One envelope waiting for one addressee; ``cursor`` orders a mailbox."""
+
+    __tablename__ = "mailbox"
+    __table_args__ = (UniqueConstraint("addressee", "envelope_id"),)
+
+    cursor: Mapped[int] = mapped_column(Cursor, primary_key=True, autoincrement=True)
+    addressee: Mapped[str] = mapped_column(String(9), index=True)
+    envelope_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class MailboxCursor(Base):
+    """How far a node has acknowledged its mailbox (never moves backwards)."""
+
+    __tablename__ = "mailbox_cursors"
+
+    node: Mapped[str] = mapped_column(String(9), primary_key=True)
+    acked_cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class RequestNonce(Base):
+    """A nonce of a signed request, kept while its time is within the accepted window."""
+
+    __tablename__ = "request_nonces"
+
+    node: Mapped[str] = mapped_column(String(9), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[Timestamp] = mapped_column(index=True)
+
+
+class SummaryRecord(Base):
+    """One version of one node's summary for one period (every version is kept)."""
+
+    __tablename__ = "summaries"
+    __table_args__ = (
+        UniqueConstraint("envelope_id"),
+        Index("ix_summaries_node_period_seq", "node", "period_label", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(Cursor, primary_key=True, autoincrement=True)
+    node: Mapped[str] = mapped_column(String(9))
+    period_label: Mapped[str] = mapped_column(String(32))
+    period_kind: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    envelope_id: Mapped[str] = mapped_column(String(36))
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class Blob(Base):
+    """An attachment's bytes, named by their SHA-256."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(9))
+    uploaded_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class EnvelopeBlob(Base):
+    """A blob an accepted envelope lists (body.attachments / body.documents): who may read it."""
+
+    __tablename__ = "envelope_blobs"
+
+    envelope_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)

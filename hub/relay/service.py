@@ -1,0 +1,467 @@
+"""Ingest, mailboxes, summaries and blobs: plain Python over a session (no Flask here).
+
+A batch of envelopes is verified and stored in the caller's one transaction.  Each envelope
+gets its own answer — ``accepted``, ``duplicate`` (its id is already in the log: nothing is
+stored twice) or ``rejected`` with a reason — and a rejected envelope stores nothing.
+
+Rejection reasons (``reason`` in the answer):
+
+parse_envelope's codes   ``malformed``, ``too_large``, ``too_deep``, ``unknown_version``,
+                         ``unknown_kind``, ``float_in_body``, ``bad_body``
+``not_sender``           ``from`` is not the node that signed the request
+``not_enrolled``         the sender has no certificate chaining to the root
+``unknown_key``          no certificate of the sender holds ``key_id``
+``revoked_key``          the sender's key is revoked at the hub's time
+``expired_key``          the certificate of the key (or of its chain) has expired
+``key_not_yet_valid``    the certificate of the key (or of its chain) is not valid yet
+``bad_signature``        the envelope's signature does not verify
+``not_parent`` / ``not_ancestor`` / ``unknown_issuer`` / ``identity_mismatch`` / ``no_chain``
+                         a ``cert`` or ``revoke`` whose document the trust store refuses
+``bad_certificate_signature``  the certificate's or revocation's own signature fails
+``unknown_addressee``    ``to`` names a node that is not registered
+``outside_subtree``      ``"<code>/*"`` from a node that is neither the code nor its ancestor
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from hub.models import RegisteredNode
+from hub.registry.service import record_certificate, record_revocation
+from hub.relay.models import (
+    Blob,
+    EnvelopeBlob,
+    EnvelopeRecord,
+    MailboxCursor,
+    MailboxItem,
+    RequestNonce,
+    SummaryRecord,
+)
+from schemas.certificates import Certificate, Revocation, TrustError, TrustStore
+from schemas.database import insert_if_missing
+from schemas.divisions import DivisionCodeError, parent_of
+from schemas.envelope import (
+    ADDRESSING,
+    Addressing,
+    Envelope,
+    EnvelopeError,
+    Kind,
+    parse_envelope,
+    verify_envelope,
+)
+from schemas.messages import check_sender
+from schemas.request_signing import MAX_SKEW
+
+# Serialises the transactions that add mailbox rows on PostgreSQL, so that cursors become
+# visible in the order they were drawn: a reader never skips a row committed late.
+MAILBOX_LOCK = 7_252_001
+NONCE_PRUNE_LOCK = 7_252_002
+
+PERIOD_LABEL_MAX = 32  # summaries.period_label
+
+KEY_REASONS = {
+    "no_chain": "not_enrolled",
+    "unknown_key": "unknown_key",
+    "revoked": "revoked_key",
+    "expired": "expired_key",
+    "not_yet_valid": "key_not_yet_valid",
+}
+
+
+class Status(enum.StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvelopeResult:
+    """The hub's answer about one envelope of a batch."""
+
+    id: str | None
+    status: Status
+    reason: str | None = None
+    message: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        answer: dict[str, Any] = {"id": self.id, "status": self.status.value}
+        if self.reason is not None:
+            answer["reason"] = self.reason
+            answer["message"] = self.message
+        return answer
+
+
+class Rejection(Exception):
+    """Why one envelope of a batch is refused (internal to a batch: never leaves it)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def key_reason(error: TrustError) -> str:
+    """The rejection reason for a sender key the trust store does not trust."""
+    return KEY_REASONS.get(error.code, "untrusted_key")
+
+
+def ancestors_of(code: str) -> list[str]:
+    """Parent, grandparent, … province (empty for a code that is not a division code)."""
+    found: list[str] = []
+    try:
+        parent = parent_of(code)
+        while parent is not None:
+            found.append(parent)
+            parent = parent_of(parent)
+    except DivisionCodeError:
+        return []
+    return found
+
+
+def is_within_subtree(caller: str, node: str) -> bool:
+    """Whether ``node`` is ``caller`` itself or one of its descendants."""
+    return caller == node or caller in ancestors_of(node)
+
+
+def descendants_of(session: Session, code: str) -> list[str]:
+    """Every registered node below ``code`` in the administrative tree."""
+    found: list[str] = []
+    frontier = [code]
+    while frontier:
+        children = list(session.scalars(
+            select(RegisteredNode.code).where(RegisteredNode.parent_code.in_(frontier))
+            .order_by(RegisteredNode.code)
+        ))
+        found.extend(children)
+        frontier = children
+    return found
+
+
+def _insert_new(session: Session, model: Any, values: dict[str, Any], key: list[str]) -> bool:
+    """``INSERT … ON CONFLICT DO NOTHING``; whether a row was inserted."""
+    dialect = session.get_bind().dialect.name
+    statement: Any = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
+    # RETURNING, not rowcount: an ORM-executed INSERT does not report a reliable rowcount
+    inserted = session.execute(
+        statement.values(values).on_conflict_do_nothing(index_elements=key)
+        .returning(*(getattr(model, column) for column in key))
+    ).first()
+    return inserted is not None
+
+
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+# -- signed requests ------------------------------------------------------------------------
+
+
+def remember_nonce(session: Session, node: str, nonce: str, now: dt.datetime) -> bool:
+    """Record a request nonce; False when the node used it before (a replay)."""
+    return _insert_new(session, RequestNonce, {"node": node, "nonce": nonce, "seen_at": now},
+                       ["node", "nonce"])
+
+
+def prune_nonces(session: Session, now: dt.datetime) -> None:
+    """Forget nonces whose requests are too old to be accepted anyway (one pruner at a time)."""
+    if _is_postgresql(session) and not session.scalar(
+        text("SELECT pg_try_advisory_xact_lock(:lock)"), {"lock": NONCE_PRUNE_LOCK}
+    ):
+        return
+    session.execute(delete(RequestNonce).where(RequestNonce.seen_at < now - 2 * MAX_SKEW))
+
+
+# -- ingest ---------------------------------------------------------------------------------
+
+
+class Ingest:
+    """Verify, log and route one batch of envelopes pushed by ``caller``.
+
+    ``load_store`` rebuilds the trust store from the database (this session, so it sees what
+    the batch has stored so far) when ``store`` is not given or had to be dropped.
+    Certificates and revocations accepted in the batch apply to the envelopes after them.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        caller: str,
+        now: dt.datetime,
+        load_store: Callable[[], TrustStore],
+        store: TrustStore | None = None,
+    ) -> None:
+        self.session = session
+        self.caller = caller
+        self.now = now
+        self._load_store = load_store
+        self._store: TrustStore | None = store
+        self._mailbox_locked = False
+
+    @property
+    def store(self) -> TrustStore:
+        if self._store is None:
+            self._store = self._load_store()
+        return self._store
+
+    def run(self, items: Iterable[Any]) -> list[EnvelopeResult]:
+        return [self.one(item) for item in items]
+
+    def one(self, item: Any) -> EnvelopeResult:
+        claimed_id = item.get("id") if isinstance(item, Mapping) else None
+        envelope_id = claimed_id if isinstance(claimed_id, str) and len(claimed_id) <= 64 else None
+        try:
+            envelope = parse_envelope(item)
+        except EnvelopeError as exc:
+            return EnvelopeResult(envelope_id, Status.REJECTED, exc.code, exc.message)
+        try:
+            return self._accept(envelope)
+        except Rejection as rejection:
+            return EnvelopeResult(envelope.id, Status.REJECTED, rejection.reason,
+                                  rejection.message)
+
+    def _accept(self, envelope: Envelope) -> EnvelopeResult:
+        if envelope.sender != self.caller:
+            raise Rejection("not_sender", f"the envelope is from {envelope.sender}, but the "
+                            f"request is signed by {self.caller}")
+        certificate, public_key = self._sender_key(envelope)
+        try:
+            verify_envelope(envelope, public_key)
+        except EnvelopeError as exc:
+            if certificate is not None:
+                self._store = None  # forget the certificate tried on trust
+            raise Rejection(exc.code, exc.message) from exc
+        try:
+            check_sender(envelope.kind, envelope.sender, envelope.body)
+        except EnvelopeError as exc:
+            raise Rejection(exc.code, exc.message) from exc
+        revocation: Revocation | None = None
+        if envelope.kind is Kind.CERT and certificate is None:
+            certificate = self._trust(self.store.add_certificate,
+                                      envelope.body["certificate"])
+        elif envelope.kind is Kind.REVOKE:
+            revocation = self._trust(self.store.add_revocation, envelope.body["revocation"])
+        if envelope.kind is Kind.SUMMARY:
+            self._check_period(envelope)
+        recipients = self._recipients(envelope)
+        if not self._log(envelope):
+            if certificate is not None or revocation is not None:
+                self._store = None  # the logged envelope of this id may have carried another
+            return EnvelopeResult(envelope.id, Status.DUPLICATE)
+        if certificate is not None:
+            record_certificate(self.session, certificate)
+        if revocation is not None:
+            record_revocation(self.session, revocation)
+        if envelope.kind is Kind.SUMMARY:
+            self._store_summary(envelope)
+        self._deliver(envelope, recipients)
+        self._remember_blobs(envelope)
+        return EnvelopeResult(envelope.id, Status.ACCEPTED)
+
+    def _sender_key(self, envelope: Envelope) -> tuple[Certificate | None, Any]:
+        """The key that must have signed ``envelope``, and the certificate tried on trust
+        (an enrolment whose envelope the enrolled key itself signed)."""
+        store = self.store
+        try:
+            return None, store.key_for(envelope.sender, envelope.key_id, self.now)
+        except TrustError as exc:
+            refusal = exc
+        if envelope.kind is Kind.CERT:
+            inner = envelope.body["certificate"]["certificate"]
+            if inner["subject"] == envelope.sender and inner["key_id"] == envelope.key_id:
+                certificate = self._trust(store.add_certificate, envelope.body["certificate"])
+                try:
+                    return certificate, store.key_for(envelope.sender, envelope.key_id,
+                                                      self.now)
+                except TrustError as exc:
+                    self._store = None
+                    raise Rejection(key_reason(exc), exc.message) from exc
+        if (envelope.kind in (Kind.CERT, Kind.REVOKE) and envelope.sender == store.root_code
+                and envelope.key_id == store.root_key_id):
+            return None, store.root_key
+        raise Rejection(key_reason(refusal), refusal.message)
+
+    @staticmethod
+    def _trust(add: Callable[[Any], Any], document: Any) -> Any:
+        try:
+            return add(document)
+        except TrustError as exc:
+            reason = {"bad_signature": "bad_certificate_signature",
+                      "malformed": "bad_body"}.get(exc.code, exc.code)
+            raise Rejection(reason, exc.message) from exc
+
+    def _recipients(self, envelope: Envelope) -> list[str]:
+        addressing = ADDRESSING[envelope.kind]
+        if addressing is Addressing.HUB:
+            return []
+        if addressing is Addressing.NODE:
+            if self.session.get(RegisteredNode, envelope.to) is None:
+                raise Rejection("unknown_addressee", f"{envelope.to} is not a registered node")
+            return [envelope.to]
+        root = envelope.fanout_root or ""
+        if not is_within_subtree(envelope.sender, root):
+            raise Rejection("outside_subtree", f"{envelope.sender} may not send to every "
+                            f"node below {root}: it is neither {root} nor its ancestor")
+        return descendants_of(self.session, root)
+
+    def _log(self, envelope: Envelope) -> bool:
+        return _insert_new(self.session, EnvelopeRecord, {
+            "id": envelope.id,
+            "sender": envelope.sender,
+            "seq": envelope.seq,
+            "kind": envelope.kind.value,
+            "to": envelope.to,
+            "ts": envelope.ts,
+            "received_at": self.now,
+            "wire": envelope.wire_bytes().decode("utf-8"),
+        }, ["id"])
+
+    @staticmethod
+    def _check_period(envelope: Envelope) -> None:
+        label = envelope.body["period"]["label"]
+        if not 1 <= len(label) <= PERIOD_LABEL_MAX:
+            raise Rejection("bad_body", f"a period label has 1 to {PERIOD_LABEL_MAX} "
+                            f"characters, not {len(label)}")
+
+    def _store_summary(self, envelope: Envelope) -> None:
+        period = envelope.body["period"]
+        self.session.add(SummaryRecord(
+            node=envelope.sender,
+            period_label=period["label"],
+            period_kind=period["kind"],
+            seq=envelope.seq,
+            envelope_id=envelope.id,
+            body=orjson.dumps(envelope.body).decode("utf-8"),
+            received_at=self.now,
+        ))
+
+    def _deliver(self, envelope: Envelope, recipients: list[str]) -> None:
+        if not recipients:
+            return
+        if _is_postgresql(self.session) and not self._mailbox_locked:
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:lock)"),
+                                 {"lock": MAILBOX_LOCK})
+            self._mailbox_locked = True
+        self.session.execute(insert(MailboxItem), [
+            {"addressee": code, "envelope_id": envelope.id, "created_at": self.now}
+            for code in recipients
+        ])
+
+    def _remember_blobs(self, envelope: Envelope) -> None:
+        hashes = {
+            entry["sha256"]
+            for name in ("attachments", "documents")
+            for entry in envelope.body.get(name) or ()
+            if isinstance(entry, Mapping) and isinstance(entry.get("sha256"), str)
+        }
+        if hashes:
+            self.session.execute(insert(EnvelopeBlob), [
+                {"envelope_id": envelope.id, "sha256": sha} for sha in sorted(hashes)
+            ])
+
+
+# -- mailboxes ------------------------------------------------------------------------------
+
+
+def acked_cursor(session: Session, node: str) -> int:
+    return session.scalar(
+        select(MailboxCursor.acked_cursor).where(MailboxCursor.node == node)
+    ) or 0
+
+
+def read_mailbox(
+    session: Session, node: str, after: int, limit: int
+) -> list[tuple[int, dict[str, Any]]]:
+    """``node``'s own mailbox after ``after``, in cursor order: (cursor, wire) pairs."""
+    rows = session.execute(
+        select(MailboxItem.cursor, EnvelopeRecord.wire)
+        .join(EnvelopeRecord, EnvelopeRecord.id == MailboxItem.envelope_id)
+        .where(MailboxItem.addressee == node, MailboxItem.cursor > after)
+        .order_by(MailboxItem.cursor)
+        .limit(limit)
+    )
+    return [(cursor, orjson.loads(wire)) for cursor, wire in rows]
+
+
+def acknowledge(session: Session, node: str, cursor: int, now: dt.datetime) -> int | None:
+    """Record that ``node`` has applied its mailbox up to ``cursor``; the acknowledged
+    cursor never moves backwards.  None when ``cursor`` is beyond the node's mailbox."""
+    highest = session.scalar(
+        select(func.max(MailboxItem.cursor)).where(MailboxItem.addressee == node)
+    ) or 0
+    if cursor > highest:
+        return None
+    insert_if_missing(session, MailboxCursor,
+                      {"node": node, "acked_cursor": 0, "updated_at": now}, ["node"])
+    session.execute(
+        update(MailboxCursor)
+        .where(MailboxCursor.node == node, MailboxCursor.acked_cursor < cursor)
+        .values(acked_cursor=cursor, updated_at=now)
+    )
+    return acked_cursor(session, node)
+
+
+# -- summaries ------------------------------------------------------------------------------
+
+
+def newest_summary(
+    session: Session, node: str, period_label: str
+) -> tuple[SummaryRecord, dict[str, Any]] | None:
+    """The newest version (highest seq) of ``node``'s summary of a period, with its envelope."""
+    row = session.execute(
+        select(SummaryRecord, EnvelopeRecord.wire)
+        .join(EnvelopeRecord, EnvelopeRecord.id == SummaryRecord.envelope_id)
+        .where(SummaryRecord.node == node, SummaryRecord.period_label == period_label)
+        .order_by(SummaryRecord.seq.desc(), SummaryRecord.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return row[0], orjson.loads(row[1])
+
+
+# -- blobs ----------------------------------------------------------------------------------
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def store_blob(session: Session, sha256: str, data: bytes, uploader: str,
+               now: dt.datetime) -> None:
+    """Keep a blob (already checked against its name); storing it again changes nothing."""
+    insert_if_missing(session, Blob, {
+        "sha256": sha256, "size": len(data), "data": data, "uploaded_by": uploader,
+        "uploaded_at": now,
+    }, ["sha256"])
+
+
+def readable_blob(session: Session, sha256: str, caller: str) -> Blob | None:
+    """The blob if ``caller`` uploaded it or is the sender or an addressee of an envelope
+    that lists it; None when it does not exist or is not the caller's to read."""
+    blob = session.get(Blob, sha256)
+    if blob is None:
+        return None
+    if blob.uploaded_by == caller:
+        return blob
+    listing = select(EnvelopeBlob.envelope_id).where(EnvelopeBlob.sha256 == sha256)
+    received = session.scalar(
+        select(MailboxItem.cursor)
+        .where(MailboxItem.addressee == caller, MailboxItem.envelope_id.in_(listing)).limit(1)
+    )
+    sent = session.scalar(
+        select(EnvelopeRecord.id)
+        .where(EnvelopeRecord.sender == caller, EnvelopeRecord.id.in_(listing)).limit(1)
+    )
+    return blob if received is not None or sent is not None else None
