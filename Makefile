@@ -1,4 +1,4 @@
-# tongban: `make demo`, `make test`, `make lint`.
+# tongban: `make demo`, `make test`, `make lint`, `make bench`.
 # Every target creates .venv from nothing when it is missing, and re-installs the package
 # (editable, with the dev tools) whenever pyproject.toml is newer than the last install.
 
@@ -8,15 +8,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
+BENCH_ARGS ?=
 LINT_PATHS := node hub schemas deploy tests
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint
+.PHONY: help venv demo test lint bench
 
 help:
 	@echo "make demo   start a hub and the Beiliu city node on loopback (DEMO_ARGS=...; Ctrl-C stops)"
 	@echo "make test   run the whole test suite (PYTEST_ARGS='...' passes options to pytest)"
 	@echo "make lint   ruff and mypy"
+	@echo "make bench  benchmarks: ratios against a ceiling measured in the same run (BENCH_ARGS=...)"
 
 venv: $(STAMP)
 
@@ -36,3 +38,6 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench.bench_metrics $(BENCH_ARGS)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from node.api import register_blueprints
 from node.config import node_settings
 from node.models import Base, load_all_models
+from node.sync.keys import load_node_key
 from schemas.database import Database
 from schemas.logs import configure_logging
 from schemas.webapp import init_web
@@ -23,9 +24,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build a node's web application from defaults, TOML file, environment and ``config``."""
     settings = node_settings(config)
+    node_key = load_node_key(settings)  # a node refuses to start without its key
     configure_logging(settings["log_level"])
     load_all_models()
     app = Flask("node", static_folder=None)
+    app.extensions["tongban_node_key"] = node_key
     app.config.update(
         TONGBAN=settings,
         SECRET_KEY=settings["secret_key"],

@@ -16,6 +16,8 @@ from node.calendar.workdays import to_shanghai_date
 from node.cases.factory import case_service_for
 from node.config import node_settings
 from node.metrics.rollup import refresh
+from node.sync.cli import COMMANDS as SYNC_COMMANDS
+from node.sync.keys import create_key, key_path, load_node_key
 from schemas import migrate
 from schemas.cli_support import bind_options, ensure_schema, home_option
 from schemas.database import Database, utcnow
@@ -27,6 +29,7 @@ from schemas.divisions import (
     validate_identity,
 )
 from schemas.errors import TongbanError
+from schemas.keys import key_id
 from schemas.serving import serve
 from schemas.settings import SettingsError, write_config_file, write_secret_key
 
@@ -85,6 +88,9 @@ def init(home: str, code: str, name: str, kind: str | None, database_url: str) -
         write_config_file(home, values)
     write_secret_key(home)
     settings = _settings(home)
+    if not key_path(settings).exists():
+        key = create_key(key_path(settings))
+        click.echo(f"node key written to {key_path(settings)} (key id {key_id(key.public_key())})")
     db = Database(settings["database_url"])
     migrate.upgrade(db.engine, MIGRATIONS)
     db.dispose()
@@ -115,6 +121,10 @@ def serve_command(
 ) -> None:
     """Serve the node's web API (gunicorn; --dev for Flask's server)."""
     settings = _settings(home)
+    try:
+        load_node_key(settings)  # refuse to start with a missing or readable key
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
     db = Database(settings["database_url"])
     ensure_schema(db.engine, MIGRATIONS)
     db.dispose()
@@ -191,3 +201,5 @@ def run_jobs(home: str) -> None:
 
 
 node.add_command(verify_audit)
+for _sync_command in SYNC_COMMANDS:
+    node.add_command(_sync_command)

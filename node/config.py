@@ -36,6 +36,16 @@ DEFAULTS: dict[str, Any] = {
     "model_window_weight_on_time": 50,
     "model_window_weight_same_day": 30,
     "model_window_weight_satisfaction": 20,
+    # sync with the hub (node.sync)
+    "hub_url": "",
+    "hub_timeout_seconds": 30,
+    "private_key_file": "",  # default: <home>/node_key.pem
+    "root_public_key": "",  # the province's trust root; empty: pinned from the first registry
+    "push_batch_size": 100,
+    "pull_batch_size": 100,
+    "sync_interval_seconds": 60,
+    "sync_gap_hold_minutes": 60,
+    "summary_refresh_minutes": 60,
     "proxy_hops": 0,  # reverse proxies in front (X-Forwarded-For is trusted that deep)
     "testing": False,
     "log_level": "INFO",

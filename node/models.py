@@ -36,3 +36,4 @@ def load_all_models() -> None:
     from node.catalog import models as _catalog  # noqa: F401
     from node.feedback import models as _feedback  # noqa: F401
     from node.metrics import models as _metrics  # noqa: F401
+    from node.sync import models as _sync  # noqa: F401

@@ -7,8 +7,10 @@ skipped with a message saying so; with it, an unreachable server fails the test.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,11 +53,22 @@ NODE_IDENTITY = {"code": "450981", "name": "北流市政务服务中心", "level
                  "kind": "county_city", "parent_code": "450900"}
 
 
+@functools.cache
+def test_key_file() -> str:
+    """One node key (mode 0600) for every test app of the run."""
+    from schemas.keys import generate_private_key, write_private_key
+
+    path = Path(tempfile.mkdtemp(prefix="tongban-test-key-")) / "node_key.pem"
+    write_private_key(path, generate_private_key())
+    return str(path)
+
+
 def node_config(database_url: str, **extra: Any) -> dict[str, Any]:
     return {
         **NODE_IDENTITY,
         "database_url": database_url,
         "secret_key": secrets.token_urlsafe(32),
+        "private_key_file": test_key_file(),
         "testing": True,
         **extra,
     }

@@ -20,10 +20,11 @@ def register_blueprints(api: Api) -> None:
         metrics,
         public,
         supervision,
+        sync,
         users,
     )
 
     modules = (auth, users, catalog, guide, exchange, calendar, cases, public, supervision, metrics,
-               assessment)
+               assessment, sync)
     for module in modules:
         api.register_blueprint(module.blp)

@@ -30,6 +30,9 @@ DOMAIN_MODULES = [
     "node.metrics.service",
     "node.feedback.service",
     "node.cases.factory",
+    "node.sync.service",
+    "node.sync.outbox",
+    "node.sync.enrollment",
 ]
 
 

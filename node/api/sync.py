@@ -1,0 +1,61 @@
+"""Sync with the hub as an administrator sees it: backlog, last successes, dead letters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from node.api.security import staff_required
+from node.auth.permissions import Permission
+from node.sync.service import dead_letters, status_report
+from schemas.database import utcnow
+from schemas.webapp import current_session
+
+blp = Blueprint("sync", __name__, url_prefix="/api/v1/sync", description="Sync with the hub")
+
+
+class DeadLetterSchema(Schema):
+    id = fields.String()
+    seq = fields.Integer()
+    kind = fields.String()
+    to = fields.String()
+    reason = fields.String(allow_none=True, metadata={"description": "The hub's reason code"})
+    message = fields.String(allow_none=True)
+    at = fields.AwareDateTime()
+    attempts = fields.Integer()
+
+
+class SyncStatusSchema(Schema):
+    last_push_at = fields.AwareDateTime(allow_none=True)
+    last_pull_at = fields.AwareDateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    last_error_at = fields.AwareDateTime(allow_none=True)
+    mailbox_cursor = fields.Integer()
+    pending_count = fields.Integer()
+    oldest_pending_age_seconds = fields.Integer(allow_none=True)
+    inbox_held = fields.Integer()
+    inbox_failed = fields.Integer()
+    refused = fields.Integer()
+    dead_letters = fields.List(fields.Nested(DeadLetterSchema))
+
+
+@blp.route("/status")
+class Status(MethodView):
+    @staff_required(Permission.CATALOG_MANAGE)
+    @blp.response(200, SyncStatusSchema)
+    def get(self) -> Any:
+        """Last successful push and pull, envelopes waiting to be sent and the age of the
+        oldest, inbox envelopes held or failed, and the dead letters the hub rejected."""
+        return status_report(current_session(), utcnow())
+
+
+@blp.route("/dead-letters")
+class DeadLetters(MethodView):
+    @staff_required(Permission.CATALOG_MANAGE)
+    @blp.response(200, DeadLetterSchema(many=True))
+    def get(self) -> Any:
+        """Envelopes the hub rejected (newest first), with the hub's reason."""
+        return dead_letters(current_session())

@@ -1,0 +1,242 @@
+"""The sync commands of `tongban node`: keys, enrolment, sync-now and the worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from node.config import node_settings
+from node.models import load_all_models
+from node.sync import enrollment
+from node.sync.errors import SyncError
+from node.sync.keys import (
+    create_key,
+    key_path,
+    load_node_key,
+    next_key_path,
+    retired_key_path,
+)
+from schemas.cli_support import home_option
+from schemas.database import Database, utcnow
+from schemas.divisions import CountyKind
+from schemas.errors import TongbanError
+from schemas.keys import KeyFileError, key_id, load_private_key, public_key_b64
+from schemas.settings import SettingsError
+
+
+def _settings(home: str) -> dict[str, Any]:
+    try:
+        return node_settings({"home": home})
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _key(settings: dict[str, Any]) -> Ed25519PrivateKey:
+    try:
+        return load_node_key(settings)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@contextmanager
+def _database(settings: dict[str, Any]) -> Iterator[Database]:
+    load_all_models()
+    db = Database(settings["database_url"])
+    try:
+        yield db
+    except TongbanError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        db.dispose()
+
+
+def _describe(key: Ed25519PrivateKey, path: Path) -> None:
+    click.echo(f"key file:   {path}")
+    click.echo(f"public key: {public_key_b64(key.public_key())}")
+    click.echo(f"key id:     {key_id(key.public_key())}")
+
+
+def _when(text: str | None, name: str) -> dt.datetime:
+    if not text:
+        return utcnow()
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter("an ISO 8601 time", param_hint=name) from exc
+    if value.tzinfo is None:
+        raise click.BadParameter("needs a UTC offset, e.g. +08:00", param_hint=name)
+    return value
+
+
+@click.command("keygen")
+@home_option("var/node")
+def keygen(home: str) -> None:
+    """Create the node's Ed25519 key (node_key.pem, mode 0600) and print its public key."""
+    try:
+        settings: dict[str, Any] = node_settings({"home": home})
+    except SettingsError:
+        settings = {"home": home}  # keygen may come before the node is fully set up
+    path = key_path(settings)
+    try:
+        key = create_key(path)
+    except KeyFileError as exc:
+        raise click.ClickException(exc.message) from exc
+    _describe(key, path)
+    click.echo("Give the public key to the parent center's administrator (enroll-child).")
+
+
+@click.command("enroll-self")
+@home_option("var/node")
+@click.option("--days", type=click.IntRange(1, 3660), default=3650, show_default=True)
+def enroll_self(home: str, days: int) -> None:
+    """(Province only) Certify the province's own key as the trust root; queue it to the hub."""
+    settings = _settings(home)
+    key = _key(settings)
+    with _database(settings) as db, db.unit_of_work() as session:
+        document = enrollment.enroll_self(session, code=settings["code"], private_key=key,
+                                          now=utcnow(), days=days)
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    click.echo(f"trust root for the hub (`tongban hub trust-root`): {settings['code']} "
+               f"{public_key_b64(key.public_key())}", err=True)
+
+
+@click.command("enroll-child")
+@home_option("var/node")
+@click.option("--code", "child", required=True, help="The child's division code.")
+@click.option("--kind", type=click.Choice([k.value for k in CountyKind]), default=None,
+              help="For county-level children: district, county or county_city.")
+@click.option("--public-key", required=True, help="The child's public key (from its keygen).")
+@click.option("--days", type=click.IntRange(1, 3660), default=365, show_default=True)
+def enroll_child(home: str, child: str, kind: str | None, public_key: str, days: int) -> None:
+    """Sign a child center's certificate with this node's key and queue it to the hub."""
+    settings = _settings(home)
+    key = _key(settings)
+    try:
+        with _database(settings) as db, db.unit_of_work() as session:
+            document = enrollment.enroll_child(
+                session, code=settings["code"], private_key=key, child=child, kind=kind,
+                child_public_key=public_key, now=utcnow(), days=days)
+    except ValueError as exc:  # TrustError and KeyFormatError are ValueErrors with a message
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+
+
+@click.command("rotate-key")
+@home_option("var/node")
+@click.option("--activate", is_flag=True,
+              help="Switch to the new key (after the parent enrolled it); the old one is kept.")
+def rotate_key(home: str, activate: bool) -> None:
+    """Create a new key for the parent to certify, or (--activate) start signing with it.
+
+    The old key stays valid until its certificate ends or the parent revokes it, so what was
+    signed with it still verifies.
+    """
+    settings = _settings(home)
+    current, upcoming = key_path(settings), next_key_path(settings)
+    if not activate:
+        try:
+            key = create_key(upcoming)
+        except KeyFileError as exc:
+            raise click.ClickException(exc.message) from exc
+        _describe(key, upcoming)
+        click.echo("Ask the parent center to run enroll-child with this public key, then run "
+                   "rotate-key --activate.")
+        return
+    try:
+        old, new = load_node_key(settings), load_private_key(upcoming)
+    except (SettingsError, KeyFileError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    retired = retired_key_path(settings, key_id(old.public_key()))
+    if retired.exists():
+        raise click.ClickException(f"{retired} already exists")
+    current.rename(retired)
+    upcoming.rename(current)
+    click.echo(f"signing with key {key_id(new.public_key())}; the old key "
+               f"{key_id(old.public_key())} is kept in {retired} until it is revoked")
+
+
+@click.command("revoke")
+@home_option("var/node")
+@click.option("--code", "subject", required=True, help="A descendant's division code.")
+@click.option("--key-id", "subject_key_id", required=True, help="The key id to revoke.")
+@click.option("--at", "effective", default=None, help="Effective from (ISO 8601; default now).")
+@click.option("--reason", default="key retired", show_default=True)
+def revoke(home: str, subject: str, subject_key_id: str, effective: str | None,
+           reason: str) -> None:
+    """Revoke a descendant's key from a time on; queue the revocation to the hub."""
+    settings = _settings(home)
+    key = _key(settings)
+    at = _when(effective, "--at")
+    try:
+        with _database(settings) as db, db.unit_of_work() as session:
+            document = enrollment.revoke(
+                session, code=settings["code"], private_key=key, subject=subject,
+                subject_key_id=subject_key_id, effective_at=at, reason=reason, now=utcnow())
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+
+
+def _hub(settings: dict[str, Any], key: Ed25519PrivateKey) -> Any:
+    from node.sync.client import HttpHubTransport
+
+    if not settings["hub_url"]:
+        raise click.ClickException("hub_url is not set (tongban.toml or TONGBAN_HUB_URL)")
+    return HttpHubTransport(settings["hub_url"], settings["code"], key,
+                            timeout=float(settings["hub_timeout_seconds"]))
+
+
+@click.command("sync-now")
+@home_option("var/node")
+def sync_now(home: str) -> None:
+    """Push the outbox and pull the mailbox once, now."""
+    from node.sync.service import SyncService
+
+    settings = _settings(home)
+    key = _key(settings)
+    transport = _hub(settings, key)
+    with _database(settings) as db:
+        service = SyncService.for_settings(db, transport, settings)
+        try:
+            pushed = service.push()
+            pulled = service.pull()
+        except SyncError as exc:
+            raise click.ClickException(f"sync failed: {exc.message}") from exc
+        finally:
+            transport.close()
+    click.echo(f"pushed: {pushed.sent} accepted, {pushed.duplicate} duplicate, "
+               f"{pushed.dead} rejected, {pushed.pending} pending")
+    click.echo(f"pulled: {pulled.received} received, {pulled.duplicate} duplicate, "
+               f"{pulled.refused} refused, {pulled.applied} applied, {pulled.failed} failed, "
+               f"{pulled.held} held")
+
+
+@click.command("worker")
+@home_option("var/node")
+def worker(home: str) -> None:
+    """Run the scheduled jobs (sync, deadlines, roll-ups, summaries) until SIGTERM/SIGINT."""
+    from node.sync.service import SyncService
+    from node.sync.worker import build_scheduler, run_worker
+
+    settings = _settings(home)
+    key = _key(settings)
+    transport = _hub(settings, key)
+    with _database(settings) as db:
+        service = SyncService.for_settings(db, transport, settings)
+        click.echo(f"node {settings['code']} worker: sync every "
+                   f"{settings['sync_interval_seconds']} s with {settings['hub_url']}")
+        try:
+            run_worker(build_scheduler(db, settings, key, service))
+        finally:
+            transport.close()
+    click.echo("worker stopped")
+
+
+COMMANDS = (keygen, enroll_self, enroll_child, rotate_key, revoke, sync_now, worker)

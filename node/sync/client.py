@@ -1,0 +1,121 @@
+"""The real :class:`~node.sync.transport.HubTransport`: the hub's HTTP API over ``requests``.
+
+Every call is signed with the node's key (schemas.request_signing) except the public
+registry.  Network failures and 5xx/429 answers become :class:`HubUnavailable` (retry with
+backoff); other 4xx answers :class:`HubRefused`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from node.sync.errors import HubRefused, HubUnavailable
+from node.sync.transport import HubTransport
+from schemas.database import utcnow
+from schemas.request_signing import sign_request
+
+ENVELOPES_PATH = "/api/v1/envelopes"
+MAILBOX_PATH = "/api/v1/mailbox"
+ACK_PATH = "/api/v1/mailbox/ack"
+REGISTRY_PATH = "/api/v1/registry"
+DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+
+
+class HttpHubTransport:
+    """:class:`HubTransport` over one ``requests.Session``, with a timeout on every call."""
+
+    def __init__(
+        self,
+        base_url: str,
+        node_code: str,
+        private_key: Ed25519PrivateKey,
+        *,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        session: requests.Session | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.node_code = node_code
+        self.private_key = private_key
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.clock = clock
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        payload: Any = None,
+        signed: bool = True,
+    ) -> Any:
+        target = f"{path}?{urlencode(query)}" if query else path
+        body = orjson.dumps(payload) if payload is not None else b""
+        headers = {"Accept": "application/json"}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        if signed:
+            headers.update(sign_request(method=method, path=target, body=body,
+                                        node=self.node_code, private_key=self.private_key,
+                                        now=self.clock()))
+        try:
+            response = self.session.request(method, self.base_url + target, data=body or None,
+                                            headers=headers, timeout=self.timeout)
+            response.raise_for_status()
+            return response.json() if response.content else None
+        except requests.HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else 0
+            if status >= 500 or status in RETRYABLE_STATUSES:
+                raise HubUnavailable(f"the hub answered {status} to {method} {path}",
+                                     {"status": status}) from exc
+            reason, text = _error_reason(exc.response)
+            label = f"{status} {reason}" if reason else str(status)
+            raise HubRefused(
+                status, f"the hub refused {method} {path} ({label}): {text}",
+                {"reason": reason} if reason else None,
+            ) from exc
+        except requests.RequestException as exc:
+            raise HubUnavailable(f"cannot reach the hub for {method} {path}: {exc}") from exc
+        except ValueError as exc:  # a body that is not JSON (requests' JSONDecodeError)
+            raise HubUnavailable(f"the hub's answer to {method} {path} is not JSON") from exc
+
+    def post_envelopes(self, envelopes: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        answer = self._call("POST", ENVELOPES_PATH, payload={"envelopes": list(envelopes)})
+        return list(answer["results"])
+
+    def fetch_mailbox(self, after: int, limit: int) -> list[dict[str, Any]]:
+        answer = self._call("GET", MAILBOX_PATH, query={"after": after, "limit": limit})
+        return list(answer["items"])
+
+    def ack(self, cursor: int) -> None:
+        self._call("POST", ACK_PATH, payload={"cursor": cursor})
+
+    def fetch_registry(self) -> dict[str, Any]:
+        return dict(self._call("GET", REGISTRY_PATH, signed=False))
+
+
+def _error_reason(response: requests.Response | None) -> tuple[str, str]:
+    """The hub's reason code (``details.reason``, else ``code``) and message of an error."""
+    if response is None:
+        return "", ""
+    try:
+        error = response.json().get("error", {})
+        reason = str((error.get("details") or {}).get("reason") or error.get("code") or "")
+        return reason[:64], str(error.get("message", ""))[:500]
+    except (ValueError, AttributeError):
+        return "", response.text[:500]
+
+
+__all__ = ["HttpHubTransport", "HubTransport"]

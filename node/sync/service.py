@@ -1,0 +1,554 @@
+"""Push the outbox, pull the mailbox, apply what arrived in order: the sync state machine.
+
+Plain Python: the session factory (a :class:`schemas.database.Database`), the hub transport,
+the clock and the handlers are passed in.  Each step is its own short transaction, and no
+transaction stays open across a call to the hub.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from itertools import groupby
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from node.sync.errors import SyncError
+from node.sync.models import (
+    SYNC_STATUS_ID,
+    InboxEnvelope,
+    InboxState,
+    OutboxEnvelope,
+    OutboxState,
+    RefusedEnvelope,
+    SenderProgress,
+    SyncStatus,
+)
+from node.sync.transport import HubTransport
+from schemas.certificates import TrustError, TrustStore
+from schemas.database import Database, utcnow
+from schemas.divisions import DivisionCodeError, parent_of
+from schemas.envelope import Envelope, EnvelopeError, Kind, parse_envelope, verify_envelope
+from schemas.errors import TongbanError
+
+log = logging.getLogger("tongban.sync")
+
+Handler = Callable[[Session, Envelope], None]
+Clock = Callable[[], dt.datetime]
+
+REGISTRY_EXTRA_KEYS = ("root_code", "root_public_key")
+# a registry refresh may help when the sender's key or its chain is not (yet) known here
+REFRESHABLE_TRUST_CODES = frozenset({"unknown_key", "no_chain", "unknown_issuer"})
+
+# -- backoff --------------------------------------------------------------------------------
+
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_CAP_SECONDS = 15 * 60.0
+_random = secrets.SystemRandom()
+
+
+def backoff_delay(
+    failures: int,
+    *,
+    base: float = BACKOFF_BASE_SECONDS,
+    cap: float = BACKOFF_CAP_SECONDS,
+    rand: Callable[[], float] = _random.random,
+) -> float:
+    """Seconds to wait after ``failures`` consecutive failures: exponential, capped, with full
+    jitter (uniform in ``[0, min(cap, base * 2**(failures-1))]``) so nodes do not retry in step."""
+    if failures <= 0:
+        return 0.0
+    ceiling = min(cap, base * 2 ** min(failures - 1, 62))
+    return rand() * ceiling
+
+
+class Backoff:
+    """Consecutive-failure state for a periodic job: whether to run now, and when next."""
+
+    def __init__(self, clock: Clock = utcnow, delay: Callable[[int], float] = backoff_delay):
+        self.clock = clock
+        self.delay = delay
+        self.failures = 0
+        self.not_before: dt.datetime | None = None
+
+    def ready(self) -> bool:
+        return self.not_before is None or self.clock() >= self.not_before
+
+    def failed(self) -> float:
+        self.failures += 1
+        seconds = self.delay(self.failures)
+        self.not_before = self.clock() + dt.timedelta(seconds=seconds)
+        return seconds
+
+    def succeeded(self) -> None:
+        self.failures = 0
+        self.not_before = None
+
+
+# -- handlers -------------------------------------------------------------------------------
+
+
+def record_only(_session: Session, _envelope: Envelope) -> None:
+    """Keep the envelope as applied: its feature's handler is not plugged in yet."""
+
+
+def never_for_nodes(_session: Session, envelope: Envelope) -> None:
+    raise SyncError(f"a {envelope.kind.value} envelope is for the hub, never for a node",
+                    {"kind": envelope.kind.value})
+
+
+def default_handlers() -> dict[Kind, Handler]:
+    """The dispatch table; features replace entries (e.g. ``handlers[Kind.DIRECTIVE] = …``)."""
+    return {
+        Kind.CASE_FORWARD: record_only,
+        Kind.CASE_RESULT: record_only,
+        Kind.CASE_UPDATE: record_only,
+        Kind.DIRECTIVE: record_only,
+        Kind.DIRECTIVE_REPLY: record_only,
+        Kind.CATALOG_PUBLISH: record_only,
+        Kind.SUMMARY: never_for_nodes,
+        Kind.CERT: never_for_nodes,
+        Kind.REVOKE: never_for_nodes,
+    }
+
+
+# -- reports --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class PushReport:
+    sent: int = 0
+    duplicate: int = 0
+    dead: int = 0
+    pending: int = 0
+
+
+@dataclasses.dataclass
+class PullReport:
+    received: int = 0
+    duplicate: int = 0
+    refused: int = 0
+    applied: int = 0
+    failed: int = 0
+    held: int = 0
+
+
+def sync_status(session: Session) -> SyncStatus:
+    """The status row, created on first use."""
+    status = session.get(SyncStatus, SYNC_STATUS_ID)
+    if status is None:
+        status = SyncStatus(id=SYNC_STATUS_ID, mailbox_cursor=0)
+        session.add(status)
+        session.flush()
+    return status
+
+
+def _wire_text(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except TypeError:
+        return repr(value)[:10_000]
+
+
+def is_addressed_to(envelope: Envelope, code: str) -> bool:
+    """Whether ``code`` is the envelope's addressee, or a descendant of its fan-out root."""
+    root = envelope.fanout_root
+    if root is None:
+        return envelope.to == code
+    try:
+        parent = parent_of(code)
+    except DivisionCodeError:
+        return False
+    while parent is not None:
+        if parent == root:
+            return True
+        parent = parent_of(parent)
+    return False
+
+
+class SyncService:
+    """One node's push, pull and apply against the hub.
+
+    ``root_public_key`` is the province's key this node trusts (from the settings); when it
+    is empty the first registry's ``root_public_key`` is pinned and used from then on.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        transport: HubTransport,
+        *,
+        code: str,
+        root_public_key: str = "",
+        clock: Clock = utcnow,
+        push_batch_size: int = 100,
+        pull_batch_size: int = 100,
+        gap_hold: dt.timedelta = dt.timedelta(hours=1),
+        handlers: Mapping[Kind, Handler] | None = None,
+    ) -> None:
+        self.db = db
+        self.transport = transport
+        self.code = code
+        self.root_code = code[:2] + "0000"
+        self.root_public_key = root_public_key
+        self.clock = clock
+        self.push_batch_size = push_batch_size
+        self.pull_batch_size = pull_batch_size
+        self.gap_hold = gap_hold
+        self.handlers: dict[Kind, Handler] = {**default_handlers(), **(handlers or {})}
+        self._trust: TrustStore | None = None
+
+    @classmethod
+    def for_settings(
+        cls, db: Database, transport: HubTransport, settings: Mapping[str, Any], **kwargs: Any
+    ) -> SyncService:
+        return cls(
+            db, transport, code=settings["code"],
+            root_public_key=settings.get("root_public_key", "") or "",
+            push_batch_size=int(settings.get("push_batch_size", 100)),
+            pull_batch_size=int(settings.get("pull_batch_size", 100)),
+            gap_hold=dt.timedelta(minutes=int(settings.get("sync_gap_hold_minutes", 60))),
+            **kwargs,
+        )
+
+    # -- push -----------------------------------------------------------------------------
+
+    def push(self) -> PushReport:
+        """Send pending envelopes in seq order, batch by batch, until none is left.
+
+        Accepted and duplicate become sent, rejected become dead letters with the hub's
+        reason.  A network failure counts an attempt on the batch, records the error and
+        raises :class:`SyncError`; the envelopes stay pending.
+        """
+        report = PushReport()
+        while True:
+            with self.db.unit_of_work(write=False) as session:
+                batch = [(row.id, row.wire) for row in session.scalars(
+                    select(OutboxEnvelope).where(OutboxEnvelope.state == OutboxState.PENDING)
+                    .order_by(OutboxEnvelope.seq).limit(self.push_batch_size))]
+            if not batch:
+                break
+            ids = [envelope_id for envelope_id, _ in batch]
+            try:
+                results = self.transport.post_envelopes([orjson.loads(wire) for _, wire in batch])
+            except SyncError as exc:
+                self._push_failed(ids, exc)
+                raise
+            progressed = self._record_results(ids, results, report)
+            if not progressed:  # the hub answered for none of them: try again next run
+                break
+        with self.db.unit_of_work() as session:
+            status = sync_status(session)
+            status.last_push_at = self.clock()
+            report.pending = session.scalar(
+                select(func.count()).select_from(OutboxEnvelope)
+                .where(OutboxEnvelope.state == OutboxState.PENDING)) or 0
+        return report
+
+    def _push_failed(self, ids: list[str], exc: SyncError) -> None:
+        now = self.clock()
+        with self.db.unit_of_work() as session:
+            for row in session.scalars(select(OutboxEnvelope).where(OutboxEnvelope.id.in_(ids))):
+                row.attempts += 1
+                row.last_attempt_at = now
+                row.last_error = exc.message
+            self._record_error(session, f"push: {exc.message}")
+        log.warning("push failed: %s", exc.message)
+
+    def _record_results(
+        self, ids: list[str], results: list[dict[str, Any]], report: PushReport
+    ) -> bool:
+        answers = {str(result.get("id")): result for result in results}
+        now = self.clock()
+        progressed = False
+        with self.db.unit_of_work() as session:
+            rows = session.scalars(select(OutboxEnvelope).where(OutboxEnvelope.id.in_(ids)))
+            for row in rows:
+                row.attempts += 1
+                row.last_attempt_at = now
+                answer = answers.get(row.id)
+                status = answer.get("status") if answer else None
+                if status in ("accepted", "duplicate"):
+                    row.state, row.sent_at, row.last_error = OutboxState.SENT, now, None
+                    if status == "accepted":
+                        report.sent += 1
+                    else:
+                        report.duplicate += 1
+                    progressed = True
+                elif status == "rejected":
+                    row.state = OutboxState.DEAD
+                    row.hub_reason = str(answer.get("reason") or "rejected")[:64] if answer \
+                        else "rejected"
+                    row.last_error = str(answer.get("message") or row.hub_reason) if answer \
+                        else None
+                    report.dead += 1
+                    progressed = True
+                    log.warning("envelope %s (%s seq %s) rejected by the hub: %s",
+                                row.id, row.kind, row.seq, row.hub_reason)
+                else:
+                    row.last_error = f"the hub gave no usable result for it: {answer!r}"[:500]
+        return progressed
+
+    # -- pull -----------------------------------------------------------------------------
+
+    def pull(self) -> PullReport:
+        """Read the mailbox after the stored cursor, verify and store each envelope, ack, and
+        apply what is in order.  A network failure is recorded and raised; what was stored
+        before it stays stored, and held envelopes are still applied on the next pull."""
+        report = PullReport()
+        with self.db.unit_of_work() as session:
+            cursor = sync_status(session).mailbox_cursor
+        try:
+            while True:
+                items = self.transport.fetch_mailbox(cursor, self.pull_batch_size)
+                if not items:
+                    break
+                with self.db.unit_of_work() as session:
+                    for item in items:
+                        self._receive(session, item, report)
+                    cursor = max(cursor, *(int(item["cursor"]) for item in items))
+                    sync_status(session).mailbox_cursor = cursor
+                # acknowledged only after our commit: a crash in between re-reads nothing,
+                # since the cursor is ours, and a re-delivery is ignored by envelope id
+                self.transport.ack(cursor)
+                if len(items) < self.pull_batch_size:
+                    break
+        except SyncError as exc:
+            with self.db.unit_of_work() as session:
+                self._record_error(session, f"pull: {exc.message}")
+            raise
+        finally:
+            self.apply_held(report)
+        with self.db.unit_of_work() as session:
+            sync_status(session).last_pull_at = self.clock()
+        return report
+
+    def _receive(self, session: Session, item: Mapping[str, Any], report: PullReport) -> None:
+        wire = item.get("envelope")
+        cursor = int(item["cursor"])
+        try:
+            envelope = parse_envelope(wire if isinstance(wire, Mapping) else _wire_text(wire))
+        except EnvelopeError as exc:
+            self._refuse(session, cursor, wire, exc.code, exc.message, report)
+            return
+        if session.get(InboxEnvelope, envelope.id) is not None:
+            report.duplicate += 1
+            return
+        if not is_addressed_to(envelope, self.code):
+            self._refuse(session, cursor, wire, "misrouted",
+                         f"envelope {envelope.id} is addressed to {envelope.to}, not {self.code}",
+                         report, envelope)
+            return
+        try:
+            self._verify(session, envelope)
+        except (EnvelopeError, TrustError) as exc:
+            self._refuse(session, cursor, wire, exc.code, exc.message, report, envelope)
+            return
+        session.add(InboxEnvelope(
+            id=envelope.id, sender=envelope.sender, seq=envelope.seq, kind=envelope.kind.value,
+            wire=_wire_text(envelope.to_wire()), state=InboxState.HELD, mailbox_cursor=cursor,
+            received_at=self.clock(),
+        ))
+        session.flush()
+        report.received += 1
+
+    def _refuse(
+        self,
+        session: Session,
+        cursor: int,
+        wire: Any,
+        code: str,
+        message: str,
+        report: PullReport,
+        envelope: Envelope | None = None,
+    ) -> None:
+        log.warning("refused mailbox item %s: %s", cursor, message)
+        session.add(RefusedEnvelope(
+            mailbox_cursor=cursor,
+            envelope_id=envelope.id if envelope else _str_field(wire, "id", 64),
+            sender=envelope.sender if envelope else _str_field(wire, "from", 16),
+            code=code[:32], message=message, wire=_wire_text(wire), received_at=self.clock(),
+        ))
+        report.refused += 1
+
+    # -- trust ----------------------------------------------------------------------------
+
+    def _verify(self, session: Session, envelope: Envelope) -> None:
+        """Check the sender's signature with the cached registry; refresh it once if the
+        sender's key is unknown here.  Raises TrustError or EnvelopeError."""
+        trust = self._trust or self._cached_trust(session)
+        if trust is None:
+            trust = self._refresh_trust(session)
+            if trust is None:
+                raise TrustError("unknown_key", "no registry is cached yet and the hub's cannot "
+                                 "be fetched: cannot verify senders")
+        try:
+            key = trust.key_for(envelope.sender, envelope.key_id, envelope.timestamp)
+        except TrustError as exc:
+            if exc.code not in REFRESHABLE_TRUST_CODES:
+                raise
+            refreshed = self._refresh_trust(session)
+            if refreshed is None:
+                raise
+            key = refreshed.key_for(envelope.sender, envelope.key_id, envelope.timestamp)
+        verify_envelope(envelope, key)
+
+    def _root_key(self, session: Session, offered: str | None) -> str | None:
+        if self.root_public_key:
+            return self.root_public_key
+        status = sync_status(session)
+        if status.root_public_key is None and offered:
+            status.root_public_key = offered  # trust on first use, pinned from now on
+        return status.root_public_key
+
+    def _cached_trust(self, session: Session) -> TrustStore | None:
+        status = sync_status(session)
+        root_key = self._root_key(session, None)
+        if status.registry_json is None or root_key is None:
+            return None
+        document = orjson.loads(status.registry_json)
+        self._trust = TrustStore.from_registry(document, self.root_code, root_key)
+        return self._trust
+
+    def _refresh_trust(self, session: Session) -> TrustStore | None:
+        """Fetch, verify and cache the hub's registry; None (cache kept) when it fails."""
+        try:
+            document = self.transport.fetch_registry()
+        except SyncError as exc:
+            log.warning("registry not refreshed, using the cached one: %s", exc.message)
+            return None
+        registry = {k: v for k, v in document.items() if k not in REGISTRY_EXTRA_KEYS}
+        root_key = self._root_key(session, document.get("root_public_key"))
+        if root_key is None:
+            return None
+        try:
+            trust = TrustStore.from_registry(registry, self.root_code, root_key)
+        except TrustError as exc:
+            log.warning("the hub's registry is refused, keeping the cached one: %s", exc.message)
+            return None
+        status = sync_status(session)
+        status.registry_json = _wire_text(registry)
+        status.registry_fetched_at = self.clock()
+        self._trust = trust
+        return trust
+
+    # -- apply ----------------------------------------------------------------------------
+
+    def apply_held(self, report: PullReport | None = None) -> PullReport:
+        """Apply held envelopes sender by sender in seq order; idempotent.
+
+        The next envelope of a sender is the one after its last applied seq.  A later one is
+        held until the gap fills, or until it has waited ``gap_hold``: a sender's seq counts
+        all its envelopes, and those to other addressees never reach this node.
+        """
+        report = report or PullReport()
+        now = self.clock()
+        with self.db.unit_of_work() as session:
+            held = session.scalars(
+                select(InboxEnvelope).where(InboxEnvelope.state == InboxState.HELD)
+                .order_by(InboxEnvelope.sender, InboxEnvelope.seq))
+            for sender, rows in groupby(list(held), key=lambda row: row.sender):
+                ordered = list(rows)
+                progress = session.get(SenderProgress, sender)
+                if progress is None:
+                    # first contact: start at the lowest seq held (the mailbox delivers in
+                    # the hub's order, and what the sender sent others before never comes)
+                    progress = SenderProgress(sender=sender,
+                                              last_applied_seq=ordered[0].seq - 1)
+                    session.add(progress)
+                for row in ordered:
+                    if row.seq <= progress.last_applied_seq:
+                        self._fail(row, now, f"seq {row.seq} of {sender} comes after seq "
+                                   f"{progress.last_applied_seq} was applied", report)
+                        continue
+                    if row.seq != progress.last_applied_seq + 1 and now - row.received_at \
+                            < self.gap_hold:
+                        report.held += 1
+                        break  # and so are all later ones of this sender
+                    self._apply(session, row, now, report)
+                    progress.last_applied_seq = row.seq
+        return report
+
+    def _apply(self, session: Session, row: InboxEnvelope, now: dt.datetime,
+               report: PullReport) -> None:
+        envelope = parse_envelope(row.wire)
+        handler = self.handlers.get(envelope.kind, never_for_nodes)
+        try:
+            with session.begin_nested():  # a refusing handler leaves nothing half-done
+                handler(session, envelope)
+        except TongbanError as exc:
+            self._fail(row, now, exc.message, report)
+            log.warning("envelope %s (%s from %s) not applied: %s",
+                        row.id, row.kind, row.sender, exc.message)
+            return
+        row.state, row.applied_at, row.error = InboxState.APPLIED, now, None
+        report.applied += 1
+
+    @staticmethod
+    def _fail(row: InboxEnvelope, now: dt.datetime, message: str, report: PullReport) -> None:
+        row.state, row.applied_at, row.error = InboxState.FAILED, now, message
+        report.failed += 1
+
+    def _record_error(self, session: Session, message: str) -> None:
+        status = sync_status(session)
+        status.last_error = message
+        status.last_error_at = self.clock()
+
+
+def _str_field(wire: Any, key: str, limit: int) -> str | None:
+    if isinstance(wire, Mapping) and isinstance(wire.get(key), str):
+        return str(wire[key])[:limit]
+    return None
+
+
+# -- status -----------------------------------------------------------------------------------
+
+
+def dead_letters(session: Session, limit: int = 200) -> list[dict[str, Any]]:
+    """Envelopes the hub rejected, newest first."""
+    rows = session.scalars(
+        select(OutboxEnvelope).where(OutboxEnvelope.state == OutboxState.DEAD)
+        .order_by(OutboxEnvelope.seq.desc()).limit(limit))
+    return [
+        {"id": row.id, "seq": row.seq, "kind": row.kind, "to": row.to, "reason": row.hub_reason,
+         "message": row.last_error, "at": row.last_attempt_at or row.created_at,
+         "attempts": row.attempts}
+        for row in rows
+    ]
+
+
+def status_report(session: Session, now: dt.datetime) -> dict[str, Any]:
+    """What an administrator needs to see of sync: last successes, backlog, dead letters."""
+    status = session.get(SyncStatus, SYNC_STATUS_ID)
+    pending = select(OutboxEnvelope).where(OutboxEnvelope.state == OutboxState.PENDING)
+    pending_count = session.scalar(select(func.count()).select_from(pending.subquery())) or 0
+    oldest = session.scalar(
+        select(func.min(OutboxEnvelope.created_at))
+        .where(OutboxEnvelope.state == OutboxState.PENDING))
+    held = session.scalar(select(func.count()).select_from(InboxEnvelope)
+                          .where(InboxEnvelope.state == InboxState.HELD)) or 0
+    failed = session.scalar(select(func.count()).select_from(InboxEnvelope)
+                            .where(InboxEnvelope.state == InboxState.FAILED)) or 0
+    refused = session.scalar(select(func.count()).select_from(RefusedEnvelope)) or 0
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=dt.UTC)
+    return {
+        "last_push_at": status.last_push_at if status else None,
+        "last_pull_at": status.last_pull_at if status else None,
+        "last_error": status.last_error if status else None,
+        "last_error_at": status.last_error_at if status else None,
+        "mailbox_cursor": status.mailbox_cursor if status else 0,
+        "pending_count": pending_count,
+        "oldest_pending_age_seconds": (
+            max(0, int((now - oldest).total_seconds())) if oldest is not None else None),
+        "inbox_held": held,
+        "inbox_failed": failed,
+        "refused": refused,
+        "dead_letters": dead_letters(session),
+    }

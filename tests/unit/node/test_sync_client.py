@@ -1,0 +1,131 @@
+"""The hub transport: both implementations conform; the HTTP one signs, times out, maps errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import subprocess
+import sys
+from typing import Any
+
+import orjson
+import pytest
+import requests
+from requests.adapters import BaseAdapter
+
+from node.sync.client import HttpHubTransport
+from node.sync.errors import HubRefused, HubUnavailable
+from node.sync.transport import HubTransport
+from schemas.keys import generate_private_key, key_id
+from schemas.request_signing import (
+    HEADER_KEY,
+    HEADER_NODE,
+    check_signed_request,
+    read_signed_headers,
+)
+from tests.unit.node.test_sync_fakes import COUNTY, FakeHub
+
+NOW = dt.datetime(2026, 11, 29, 4, 0, tzinfo=dt.UTC)
+
+
+class Recording(BaseAdapter):
+    """A requests adapter that answers from a script and records what was sent."""
+
+    def __init__(self, answers: list[Any]) -> None:
+        super().__init__()
+        self.answers = answers
+        self.sent: list[tuple[requests.PreparedRequest, dict[str, Any]]] = []
+
+    def send(  # type: ignore[override]  # only what requests passes by keyword
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
+        self.sent.append((request, kwargs))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        status, payload = answer
+        response = requests.Response()
+        response.status_code = status
+        response._content = orjson.dumps(payload)
+        response.headers["Content-Type"] = "application/json"
+        response.request = request
+        response.url = request.url or ""
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def _transport(answers: list[Any]) -> tuple[HttpHubTransport, Recording, Any]:
+    key = generate_private_key()
+    session = requests.Session()
+    adapter = Recording(answers)
+    session.mount("http://", adapter)
+    transport = HttpHubTransport("http://hub.test:9000/", COUNTY, key, timeout=7.5,
+                                 session=session, clock=lambda: NOW)
+    return transport, adapter, key
+
+
+@pytest.mark.parametrize("implementation", [HttpHubTransport, FakeHub])
+def test_both_transports_conform_to_the_protocol(implementation: type) -> None:
+    instance = (implementation("http://hub", COUNTY, generate_private_key())
+                if implementation is HttpHubTransport else implementation())
+    assert isinstance(instance, HubTransport)
+    for name in ("post_envelopes", "fetch_mailbox", "ack", "fetch_registry"):
+        wanted = inspect.signature(getattr(HubTransport, name))
+        given = inspect.signature(getattr(implementation, name))
+        assert list(given.parameters) == list(wanted.parameters), name
+
+
+@pytest.mark.parametrize("module", ["node.sync.service", "node.sync.outbox",
+                                    "node.sync.enrollment", "node.sync.transport"])
+def test_the_sync_domain_imports_no_web_or_http(module: str) -> None:
+    probe = (f"import sys, {module}; print(','.join(sorted(m for m in "
+             "('flask', 'flask_smorest', 'requests') if m in sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.strip() == ""
+
+
+def test_every_call_is_signed_with_a_timeout() -> None:
+    results = [{"id": "x", "status": "accepted"}]
+    transport, adapter, key = _transport([
+        (200, {"results": results}),
+        (200, {"items": [{"cursor": 3, "envelope": {}}]}),
+        (200, {}),
+        (200, {"root": "450000"}),
+    ])
+    assert transport.post_envelopes([{"id": "x"}]) == results
+    assert transport.fetch_mailbox(2, 50) == [{"cursor": 3, "envelope": {}}]
+    transport.ack(3)
+    assert transport.fetch_registry() == {"root": "450000"}
+    (post, _), (get, _), (ack, _), (registry, _) = adapter.sent
+    assert all(kw["timeout"] == 7.5 for _, kw in adapter.sent)
+    assert post.url == "http://hub.test:9000/api/v1/envelopes"
+    assert orjson.loads(post.body or b"") == {"envelopes": [{"id": "x"}]}
+    assert get.url == "http://hub.test:9000/api/v1/mailbox?after=2&limit=50"
+    assert orjson.loads(ack.body or b"") == {"cursor": 3}
+    for request, path in ((post, "/api/v1/envelopes"), (get, "/api/v1/mailbox?after=2&limit=50"),
+                          (ack, "/api/v1/mailbox/ack")):
+        headers = dict(request.headers)
+        assert (headers[HEADER_NODE], headers[HEADER_KEY]) == (COUNTY, key_id(key.public_key()))
+        body = request.body if isinstance(request.body, bytes) else b""
+        check_signed_request(read_signed_headers(headers), method=request.method or "",
+                             path=path, body=body, public_key=key.public_key(), now=NOW)
+    assert HEADER_NODE not in registry.headers  # the registry is public
+
+
+@pytest.mark.parametrize(("answer", "error"), [
+    (requests.ConnectionError("refused"), HubUnavailable),
+    (requests.Timeout("slow"), HubUnavailable),
+    ((503, {"error": {"code": "down", "message": "maintenance"}}), HubUnavailable),
+    ((429, {"error": {"code": "slow_down", "message": "too many"}}), HubUnavailable),
+    ((401, {"error": {"code": "unauthorized", "message": "stale time"}}), HubRefused),
+])
+def test_failures_map_to_retryable_or_refused(answer: Any, error: type[Exception]) -> None:
+    transport, _, _ = _transport([answer])
+    with pytest.raises(error) as caught:
+        transport.fetch_mailbox(0, 10)
+    if isinstance(caught.value, HubRefused):
+        assert caught.value.status == 401
+        assert "stale time" in caught.value.message
