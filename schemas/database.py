@@ -15,7 +15,6 @@ from sqlalchemy import (
     Date,
     DateTime,
     Engine,
-    Integer,
     MetaData,
     String,
     create_engine,
@@ -150,25 +149,6 @@ def _shanghai_date_postgresql(element: shanghai_date, compiler: Any, **kw: Any) 
     return f"(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'Asia/Shanghai')::date"
 
 
-class days_between(FunctionElement[int]):  # noqa: N801 - reads as a SQL function
-    """``later - earlier`` in days, for two DATE columns, computed in SQL."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(days_between, "sqlite")
-def _days_between_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
-
-
-@compiles(days_between, "postgresql")
-def _days_between_postgresql(element: days_between, compiler: Any, **kw: Any) -> str:
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"({later} - {earlier})"
-
-
 def insert_if_missing(
     session: Session, model: Any, values: dict[str, Any], key: list[str]
 ) -> None:
@@ -185,3 +165,22 @@ def insert_if_missing(
     else:
         raise RuntimeError(f"tongban supports SQLite and PostgreSQL, not {dialect}")
     session.execute(statement.on_conflict_do_nothing(index_elements=key))
+
+
+class days_before(FunctionElement[dt.date]):  # noqa: N801 - reads as a SQL function
+    """``date_column - n days`` computed in SQL (an indexable bound for date ranges)."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(days_before, "sqlite")
+def _days_before_sqlite(element: days_before, compiler: Any, **kw: Any) -> str:
+    column, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"date({column}, '-' || {days} || ' days')"
+
+
+@compiles(days_before, "postgresql")
+def _days_before_postgresql(element: days_before, compiler: Any, **kw: Any) -> str:
+    column, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({column} - CAST({days} AS INTEGER))"

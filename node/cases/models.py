@@ -58,6 +58,12 @@ class Case(Base):
         Index("ix_cases_state_deadline", "state", "deadline_on"),
         Index("ix_cases_completed_on", "completed_on"),
         Index("ix_cases_accepted_on", "accepted_on"),
+        Index("ix_cases_received_on", "received_on"),
+        # 两头受理: the same applicant and matter, probed by receipt date (channel included so
+        # that the planner keeps to this index)
+        Index(
+            "ix_cases_two_headed", "applicant_id_number", "matter_id", "received_on", "channel"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

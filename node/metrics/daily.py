@@ -27,6 +27,7 @@ from node.feedback.models import (
     RectificationState,
 )
 from node.metrics.definitions import DAILY_KEYS
+from node.metrics.patterns import PatternPolicy, two_headed
 from schemas.database import shanghai_date
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -47,10 +48,16 @@ def _as_date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
-def daily_counts(session: Session, start: dt.date, end: dt.date) -> DailyCounts:
-    """Every daily count for each day of ``[start, end]`` (days without activity: zeros)."""
+def daily_counts(
+    session: Session,
+    start: dt.date,
+    end: dt.date,
+    window_days: int = PatternPolicy.two_headed_window_days,
+) -> DailyCounts:
+    """Every daily count for each day of ``[start, end]`` (days without activity: zeros);
+    ``window_days`` is the 两头受理 window."""
     counts: DailyCounts = defaultdict(lambda: dict.fromkeys(DAILY_KEYS, 0))
-    for day, values in _sources(session, start, end):
+    for day, values in _sources(session, start, end, window_days):
         counts[day].update({k: int(v) for k, v in values.items()})
     result = {}
     day = start
@@ -71,7 +78,9 @@ def _grouped(
     return [(_as_date(row.day), {k: getattr(row, k) for k in columns}) for row in rows]
 
 
-def _sources(session: Session, start: dt.date, end: dt.date) -> Sequence[tuple[dt.date, dict]]:
+def _sources(
+    session: Session, start: dt.date, end: dt.date, window_days: int
+) -> Sequence[tuple[dt.date, dict]]:
     here = Case.origin_node_code.is_(None)
     from_below = Case.origin_node_code.is_not(None)
     rows: list[tuple[dt.date, dict]] = []
@@ -103,6 +112,10 @@ def _sources(session: Session, start: dt.date, end: dt.date) -> Sequence[tuple[d
         },
         in_range(Case.received_on),
         join=(Matter, Matter.id == Case.matter_id),
+    )
+    rows += _grouped(
+        session, Case.received_on, {"two_headed": _n(two_headed(window_days))},
+        in_range(Case.received_on), Case.applicant_id_number.is_not(None),
     )
     rows += _grouped(
         session, Case.accepted_on,

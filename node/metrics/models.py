@@ -18,10 +18,16 @@ class DailyRollup(Base):
 
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     computed_at: Mapped[Timestamp]
+    # the settings the day was computed with (the 两头受理 window): other settings, not final
+    policy: Mapped[str] = mapped_column(String(64), default="")
 
 
 class DailyFigure(Base):
-    """One count of one day (narrow rows: a new metric needs no migration)."""
+    """One count of one day (narrow rows: a new metric needs no migration).
+
+    Besides the daily counts, a month's last day also keeps the state at its end
+    (``open_at_end``, ``overdue_open``), so that a month summary need not scan every case.
+    """
 
     __tablename__ = "daily_figures"
 

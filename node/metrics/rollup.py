@@ -19,6 +19,8 @@ from node.calendar.workdays import to_shanghai_date
 from node.metrics.daily import daily_counts
 from node.metrics.definitions import DAILY_KEYS
 from node.metrics.models import DailyFigure, DailyRollup
+from node.metrics.patterns import PatternPolicy
+from node.metrics.state import open_cases
 from schemas.database import shanghai_date
 
 
@@ -29,20 +31,39 @@ def invalidate(session: Session, days: Iterable[dt.date]) -> None:
         session.execute(delete(DailyRollup).where(DailyRollup.day.in_(days)))
 
 
-def stale_days(session: Session, start: dt.date, end: dt.date, now: dt.datetime) -> list[dt.date]:
-    """Days of ``[start, end]`` up to today whose roll-up is missing or not final."""
+STATE_KEYS = ("open_at_end", "overdue_open")
+
+
+def policy_label(window_days: int) -> str:
+    return f"two_headed_window_days={window_days}"
+
+
+def is_month_end(day: dt.date) -> bool:
+    return (day + dt.timedelta(days=1)).day == 1
+
+
+def stale_days(
+    session: Session,
+    start: dt.date,
+    end: dt.date,
+    now: dt.datetime,
+    window_days: int = PatternPolicy.two_headed_window_days,
+) -> list[dt.date]:
+    """Days of ``[start, end]`` up to today whose roll-up is missing, not final, or computed
+    with other settings."""
     today = to_shanghai_date(now)
     last = min(end, today)
     if last < start:
         return []
+    policy = policy_label(window_days)
     final = {
         day
-        for day, computed_at in session.execute(
-            select(DailyRollup.day, DailyRollup.computed_at).where(
+        for day, computed_at, computed_with in session.execute(
+            select(DailyRollup.day, DailyRollup.computed_at, DailyRollup.policy).where(
                 DailyRollup.day >= start, DailyRollup.day <= last
             )
         )
-        if to_shanghai_date(computed_at) > day
+        if to_shanghai_date(computed_at) > day and computed_with == policy
     }
     days = []
     day = start
@@ -53,12 +74,24 @@ def stale_days(session: Session, start: dt.date, end: dt.date, now: dt.datetime)
     return days
 
 
-def refresh(session: Session, start: dt.date, end: dt.date, now: dt.datetime) -> int:
-    """Recompute the stale days of ``[start, end]``; returns how many were computed."""
-    days = stale_days(session, start, end, now)
+def refresh(
+    session: Session,
+    start: dt.date,
+    end: dt.date,
+    now: dt.datetime,
+    window_days: int = PatternPolicy.two_headed_window_days,
+) -> int:
+    """Recompute the stale days of ``[start, end]``; returns how many were computed.
+
+    A month's last day also stores the state at its end (open and overdue cases).
+    """
+    days = stale_days(session, start, end, now, window_days)
     if not days:
         return 0
-    computed = daily_counts(session, days[0], days[-1])
+    computed = daily_counts(session, days[0], days[-1], window_days)
+    for day in days:
+        if is_month_end(day) and day < to_shanghai_date(now):
+            computed[day] = {**computed[day], **open_cases(session, day)}
     wanted = set(days)
     session.execute(delete(DailyFigure).where(DailyFigure.day.in_(days)))
     session.execute(delete(DailyRollup).where(DailyRollup.day.in_(days)))
@@ -71,38 +104,73 @@ def refresh(session: Session, start: dt.date, end: dt.date, now: dt.datetime) ->
     ]
     if rows:
         session.execute(insert(DailyFigure), rows)
-    session.execute(insert(DailyRollup), [{"day": d, "computed_at": now} for d in days])
+    policy = policy_label(window_days)
+    session.execute(
+        insert(DailyRollup), [{"day": d, "computed_at": now, "policy": policy} for d in days]
+    )
     session.flush()
     return len(days)
 
 
-def final_sums(session: Session, start: dt.date, end: dt.date) -> dict[str, int]:
+def final_sums(
+    session: Session,
+    start: dt.date,
+    end: dt.date,
+    window_days: int = PatternPolicy.two_headed_window_days,
+) -> dict[str, int]:
     """The stored counts of the final days of ``[start, end]`` added up."""
+    policy = policy_label(window_days)
     rows = session.execute(
         select(DailyFigure.key, func.sum(DailyFigure.value))
         .join(DailyRollup, DailyRollup.day == DailyFigure.day)
         .where(
             DailyFigure.day >= start,
             DailyFigure.day <= end,
+            DailyFigure.key.in_(DAILY_KEYS),
             shanghai_date(DailyRollup.computed_at) > DailyRollup.day,
+            DailyRollup.policy == policy,
         )
         .group_by(DailyFigure.key)
     )
     return {key: int(total) for key, total in rows}
 
 
+def state_at_end(
+    session: Session,
+    day: dt.date,
+    now: dt.datetime,
+    window_days: int = PatternPolicy.two_headed_window_days,
+) -> dict[str, int]:
+    """Open and overdue cases at the end of ``day``: stored with a final month-end roll-up,
+    otherwise counted from the cases."""
+    if day < to_shanghai_date(now) and day not in stale_days(session, day, day, now, window_days):
+        rows = session.execute(
+            select(DailyFigure.key, DailyFigure.value).where(
+                DailyFigure.day == day, DailyFigure.key.in_(STATE_KEYS)
+            )
+        )
+        stored = {row.key: row.value for row in rows}
+        if is_month_end(day):
+            return {key: int(stored.get(key, 0)) for key in STATE_KEYS}
+    return open_cases(session, day)
+
+
 def period_counts(
-    session: Session, start: dt.date, end: dt.date, now: dt.datetime
+    session: Session,
+    start: dt.date,
+    end: dt.date,
+    now: dt.datetime,
+    window_days: int = PatternPolicy.two_headed_window_days,
 ) -> dict[str, int]:
     """Every daily count of ``[start, end]`` added up: final days from the roll-ups, the
     others (today, days never rolled up) computed from the raw tables.  Reads only."""
     totals = dict.fromkeys(DAILY_KEYS, 0)
-    for key, value in final_sums(session, start, end).items():
+    for key, value in final_sums(session, start, end, window_days).items():
         totals[key] = totals.get(key, 0) + value
-    stale = stale_days(session, start, end, now)
+    stale = stale_days(session, start, end, now, window_days)
     if stale:
         wanted = set(stale)
-        for day, values in daily_counts(session, stale[0], stale[-1]).items():
+        for day, values in daily_counts(session, stale[0], stale[-1], window_days).items():
             if day in wanted:
                 for key, value in values.items():
                     totals[key] += value

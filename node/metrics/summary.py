@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from node.calendar.workdays import to_shanghai_date
-from node.cases.models import Case, Suspension
 from node.catalog.models import POWERS, Matter, StaffMember, StaffType
 from node.metrics.definitions import (
     COUNTS,
@@ -25,8 +24,8 @@ from node.metrics.definitions import (
     Unit,
     rate_basis_points,
 )
-from node.metrics.patterns import PatternPolicy, pattern_counts
-from node.metrics.rollup import period_counts
+from node.metrics.patterns import PatternPolicy
+from node.metrics.rollup import period_counts, state_at_end
 from schemas.periods import Period
 from schemas.summary import SUMMARY_SCHEMA_ID, SUMMARY_VERSION
 
@@ -50,34 +49,6 @@ class NodeIdentity:
 def as_of(period: Period, now: dt.datetime) -> dt.date:
     """The day whose end the period's state figures describe (today for a running period)."""
     return min(period.end, to_shanghai_date(now))
-
-
-def open_cases(session: Session, day: dt.date) -> dict[str, int]:
-    """Accepted cases still open at the end of ``day``, and those of them past their deadline.
-
-    A case suspended before its deadline passed is not counted overdue: its clock is stopped.
-    """
-    still_open = and_(
-        Case.accepted_on <= day,
-        Case.forwarded_on.is_(None),
-        or_(Case.closed_on.is_(None), Case.closed_on > day),
-    )
-    # a case suspended before its deadline has its clock stopped; one suspended after it
-    # passed stays overdue (a special procedure cannot hide an overdue case)
-    stopped_in_time = (
-        select(Suspension.id)
-        .where(
-            Suspension.case_id == Case.id,
-            Suspension.end_on.is_(None),
-            Suspension.start_on <= Case.deadline_on,
-        )
-        .exists()
-    )
-    overdue = and_(Case.deadline_on < day, ~stopped_in_time)
-    row = session.execute(
-        select(func.count(Case.id), func.count(Case.id).filter(overdue)).where(still_open)
-    ).one()
-    return {"open_at_end": int(row[0]), "overdue_open": int(row[1])}
 
 
 def catalog_counts(session: Session) -> dict[str, int]:
@@ -115,11 +86,11 @@ def compute_counts(
     session: Session, period: Period, now: dt.datetime, policy: PatternPolicy
 ) -> dict[str, int]:
     """Every count of the period (daily sums and states at its end)."""
-    counts = period_counts(session, period.start, period.end, now)
-    counts.update(open_cases(session, as_of(period, now)))
+    window = policy.two_headed_window_days
+    counts = period_counts(session, period.start, period.end, now, window)
+    counts.update(state_at_end(session, as_of(period, now), now, window))
     counts.update(catalog_counts(session))
     counts.update(staff_counts(session))
-    counts.update(pattern_counts(session, period.start, period.end, policy))
     return counts
 
 

@@ -594,17 +594,12 @@ def read(db: Database, fn: Callable[[Session], Any]) -> Callable[[], Any]:
 def summary_parts(db: Database, clock: Clock, repeat: int) -> dict[str, float]:
     """For information: the median time of each query the month summary makes (ms)."""
     m = summary_module
-    parts: dict[str, Callable[[Session], Any]] = {}
-    if hasattr(m, "period_counts"):
-        parts["period_counts"] = lambda s: m.period_counts(s, MONTH.start, MONTH.end, NOW)
-    if hasattr(m, "open_cases") and hasattr(m, "as_of"):
-        parts["open_cases"] = lambda s: m.open_cases(s, m.as_of(MONTH, NOW))
-    if hasattr(m, "catalog_counts"):
-        parts["catalog_counts"] = m.catalog_counts
-    if hasattr(m, "staff_counts"):
-        parts["staff_counts"] = m.staff_counts
-    if hasattr(m, "pattern_counts"):
-        parts["pattern_counts"] = lambda s: m.pattern_counts(s, MONTH.start, MONTH.end, POLICY)
+    parts: dict[str, Callable[[Session], Any]] = {
+        "period_counts": lambda s: m.period_counts(s, MONTH.start, MONTH.end, NOW),
+        "state_at_end": lambda s: m.state_at_end(s, m.as_of(MONTH, NOW), NOW),
+        "catalog_counts": m.catalog_counts,
+        "staff_counts": m.staff_counts,
+    }
     result = {}
     for name, part in parts.items():
         if clock.once(read(db, part)) is None:  # warm-up
