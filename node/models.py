@@ -34,6 +34,7 @@ def load_all_models() -> None:
     from node.calendar import models as _calendar  # noqa: F401
     from node.cases import models as _cases  # noqa: F401
     from node.catalog import models as _catalog  # noqa: F401
+    from node.directives import models as _directives  # noqa: F401
     from node.feedback import models as _feedback  # noqa: F401
     from node.metrics import models as _metrics  # noqa: F401
     from node.sync import models as _sync  # noqa: F401

@@ -15,6 +15,7 @@ def register_blueprints(api: Api) -> None:
         calendar,
         cases,
         catalog,
+        directives,
         exchange,
         guide,
         metrics,
@@ -25,6 +26,6 @@ def register_blueprints(api: Api) -> None:
     )
 
     modules = (auth, users, catalog, guide, exchange, calendar, cases, public, supervision, metrics,
-               assessment, sync)
+               assessment, sync, directives)
     for module in modules:
         api.register_blueprint(module.blp)

@@ -12,6 +12,7 @@ from typing import Any
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from node.catalog.publishing import publish_catalog
 from node.config import node_settings
 from node.models import load_all_models
 from node.sync import enrollment
@@ -239,4 +240,21 @@ def worker(home: str) -> None:
     click.echo("worker stopped")
 
 
-COMMANDS = (keygen, enroll_self, enroll_child, rotate_key, revoke, sync_now, worker)
+@click.command("publish-catalog")
+@home_option("var/node")
+def publish_catalog_command(home: str) -> None:
+    """(Province only) Sign the active catalog as the standard catalog (四统一) to every
+    descendant; it leaves with the next push."""
+    settings = _settings(home)
+    key = _key(settings)
+    with _database(settings) as db, db.unit_of_work() as session:
+        envelope_id = publish_catalog(
+            session, node_code=settings["code"], private_key=key, actor="cli", now=utcnow()
+        )
+    click.echo(f"catalog.publish queued: envelope {envelope_id}")
+
+
+COMMANDS = (
+    keygen, enroll_self, enroll_child, rotate_key, revoke, publish_catalog_command, sync_now,
+    worker,
+)

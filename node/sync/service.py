@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from node.catalog.publishing import make_catalog_adopter
 from node.sync.errors import SyncError
 from node.sync.models import (
     SYNC_STATUS_ID,
@@ -105,12 +106,15 @@ def never_for_nodes(_session: Session, envelope: Envelope) -> None:
 
 def default_handlers() -> dict[Kind, Handler]:
     """The dispatch table; features replace entries (e.g. ``handlers[Kind.DIRECTIVE] = …``)."""
+    # imported here: the directives service emits through node.sync.outbox
+    from node.directives.service import handle_directive, handle_directive_reply
+
     return {
         Kind.CASE_FORWARD: record_only,
         Kind.CASE_RESULT: record_only,
         Kind.CASE_UPDATE: record_only,
-        Kind.DIRECTIVE: record_only,
-        Kind.DIRECTIVE_REPLY: record_only,
+        Kind.DIRECTIVE: handle_directive,
+        Kind.DIRECTIVE_REPLY: handle_directive_reply,
         Kind.CATALOG_PUBLISH: record_only,
         Kind.SUMMARY: never_for_nodes,
         Kind.CERT: never_for_nodes,
@@ -201,7 +205,11 @@ class SyncService:
         self.push_batch_size = push_batch_size
         self.pull_batch_size = pull_batch_size
         self.gap_hold = gap_hold
-        self.handlers: dict[Kind, Handler] = {**default_handlers(), **(handlers or {})}
+        self.handlers: dict[Kind, Handler] = {
+            **default_handlers(),
+            Kind.CATALOG_PUBLISH: make_catalog_adopter(code),
+            **(handlers or {}),
+        }
         self._trust: TrustStore | None = None
 
     @classmethod

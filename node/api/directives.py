@@ -1,0 +1,126 @@
+"""Directives (督办): issue one to a descendant center, answer one from an ancestor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from node.api.security import current_user, staff_required
+from node.auth.permissions import Permission
+from node.directives.models import (
+    REPLY_STATES,
+    DirectiveDirection,
+    DirectiveState,
+    DirectiveSubject,
+)
+from node.directives.service import DirectiveService, entry
+from schemas.messages import CASE_NUMBER_MAX, TEXT_MAX
+from schemas.webapp import current_session
+
+blp = Blueprint(
+    "directives", __name__, url_prefix="/api/v1/directives",
+    description="Directives (督办) to descendant centers and from ancestor ones",
+)
+
+CODE = validate.Regexp(r"^(?:[0-9]{6}|[0-9]{9})\Z", error="A 6- or 9-digit division code.")
+
+
+# -- schemas --------------------------------------------------------------------------------
+
+
+class DirectiveListArgs(Schema):
+    direction = fields.Enum(DirectiveDirection, by_value=True, load_default=None)
+    state = fields.Enum(DirectiveState, by_value=True, load_default=None)
+
+
+class IssueSchema(Schema):
+    target = fields.String(required=True, validate=CODE,
+                           metadata={"description": "A division code below this center"})
+    subject = fields.Enum(DirectiveSubject, by_value=True, required=True)
+    case_number = fields.String(load_default=None, allow_none=True,
+                                validate=validate.Length(1, CASE_NUMBER_MAX))
+    metric = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 48))
+    text = fields.String(load_default="", validate=validate.Length(0, TEXT_MAX))
+    due_on = fields.Date(required=True)
+
+
+class ReplySchema(Schema):
+    state = fields.String(required=True, validate=validate.OneOf([s.value for s in REPLY_STATES]))
+    text = fields.String(required=True, validate=validate.Length(0, TEXT_MAX))
+
+
+class DirectiveSchema(Schema):
+    directive_id = fields.String()
+    direction = fields.String()
+    issuer_node = fields.String()
+    target_node = fields.String()
+    subject = fields.String()
+    case_number = fields.String(allow_none=True)
+    metric = fields.String(allow_none=True)
+    text = fields.String()
+    due_on = fields.Date()
+    issued_by = fields.String()
+    issued_at = fields.AwareDateTime()
+    state = fields.String()
+    reply_text = fields.String(allow_none=True)
+    replied_by = fields.String(allow_none=True)
+    replied_at = fields.AwareDateTime(allow_none=True)
+    updated_at = fields.AwareDateTime()
+    overdue = fields.Boolean(metadata={"description": "Past its due day and not done"})
+
+
+class DirectiveListSchema(Schema):
+    items = fields.List(fields.Nested(DirectiveSchema))
+
+
+# -- views ----------------------------------------------------------------------------------
+
+
+def directive_service() -> DirectiveService:
+    key: Ed25519PrivateKey = current_app.extensions["tongban_node_key"]
+    return DirectiveService(current_session(), node_code=current_app.config["TONGBAN"]["code"],
+                            private_key=key)
+
+
+@blp.route("")
+class Directives(MethodView):
+    @staff_required(Permission.SUPERVISION_READ)
+    @blp.arguments(DirectiveListArgs, location="query")
+    @blp.response(200, DirectiveListSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Directives issued here (outgoing) and received here (incoming), newest first,
+        with their state and whether they are overdue."""
+        service = directive_service()
+        return {"items": service.list(direction=args["direction"], state=args["state"])}
+
+    @staff_required(Permission.SUPERVISION_MANAGE)
+    @blp.arguments(IssueSchema)
+    @blp.response(201, DirectiveSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Issue a directive about a case, a metric or in free text to a center below this
+        one; it travels as a signed ``directive`` envelope."""
+        service = directive_service()
+        directive = service.issue(
+            current_user().username, data["target"], data["subject"].value, data["text"],
+            data["due_on"], case_number=data["case_number"], metric=data["metric"],
+        )
+        return entry(directive, service.today())
+
+
+@blp.route("/<uuid:directive_id>/reply")
+class DirectiveReply(MethodView):
+    @staff_required(Permission.SUPERVISION_MANAGE)
+    @blp.arguments(ReplySchema)
+    @blp.response(200, DirectiveSchema)
+    def post(self, data: dict[str, Any], directive_id: Any) -> Any:
+        """Answer a directive received from a center above: acknowledged, in progress, done
+        or disputed; the reply travels back as ``directive.reply``."""
+        service = directive_service()
+        directive = service.reply(str(directive_id), data["state"], data["text"],
+                                  current_user().username)
+        return entry(directive, service.today())

@@ -1,0 +1,414 @@
+"""Catalog publishing: the province's standard catalog travels to every descendant.
+
+The province signs its active matters as one ``catalog.publish`` envelope to ``"<code>/*"``;
+each descendant adopts it.  A matter is linked by its code: the local matter whose ``code``
+is the published ``standard_code`` is that matter.  Adopting updates the published fields
+(names, limits, disclosure, fees, materials) but keeps what is the node's own: should-enter,
+entered, window, department and powers; the promised limit may only get shorter.  Matters
+the node does not have yet are created in a holding department (``STD``) for the node to
+assign.  Adopting the same catalog twice changes nothing; a catalog older than one already
+applied from the same sender is ignored.
+
+Like the catalog service, nothing here commits: the caller (or the sync worker) owns the
+transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from node.audit.chain import AuditLog
+from node.cases.numbers import next_number
+from node.catalog.models import (
+    Department,
+    HandlingType,
+    MaterialForm,
+    Matter,
+    MatterCategory,
+    MatterMaterial,
+)
+from node.catalog.service import matter_rule_violations
+from node.sync.models import InboxEnvelope, InboxState
+from node.sync.outbox import emit
+from schemas.database import utcnow
+from schemas.divisions import Level, level_of, parent_of
+from schemas.envelope import Envelope, Kind
+from schemas.errors import Conflict, Forbidden
+from schemas.messages import validate_body
+
+log = logging.getLogger(__name__)
+
+CATALOG_VERSION_COUNTER = "catalog-version"
+STANDARD_DEPARTMENT_CODE = "STD"
+STANDARD_DEPARTMENT_NAME = "标准目录事项（待分配）"
+
+# Published fields copied as they are (the promised limit has its own rule).
+ADOPTED_SCALARS = (
+    "name",
+    "category",
+    "handling_level",
+    "handling_type",
+    "legal_limit_days",
+    "notify_and_commit",
+    "deemed_approval",
+    "legal_basis",
+    "procedure",
+    "conditions",
+    "fee_basis",
+    "fee_standard",
+    "fee_amount_fen",
+    "complaint_channel",
+)
+_ENUMS: dict[str, Callable[[str], Any]] = {
+    "category": MatterCategory,
+    "handling_level": Level,
+    "handling_type": HandlingType,
+}
+
+
+# -- publishing (the province) ----------------------------------------------------------------
+
+
+def _material_body(material: MatterMaterial) -> dict[str, Any]:
+    return {
+        "name": material.name,
+        "required": bool(material.required),
+        "form": MaterialForm(material.form).value,
+        "copies": material.copies,
+        "note": material.note or "",
+    }
+
+
+def _matter_body(matter: Matter) -> dict[str, Any]:
+    return {
+        "standard_code": matter.code,
+        "name": matter.name,
+        "category": MatterCategory(matter.category).value,
+        "handling_level": Level(matter.handling_level).value,
+        "handling_type": HandlingType(matter.handling_type).value,
+        "legal_limit_days": matter.legal_limit_days,
+        "promised_limit_days": matter.promised_limit_days,
+        "notify_and_commit": bool(matter.notify_and_commit),
+        "deemed_approval": bool(matter.deemed_approval),
+        "legal_basis": matter.legal_basis or "",
+        "procedure": matter.procedure or "",
+        "conditions": matter.conditions or "",
+        "fee_basis": matter.fee_basis or "",
+        "fee_standard": matter.fee_standard or "",
+        "fee_amount_fen": matter.fee_amount_fen,
+        "complaint_channel": matter.complaint_channel or "",
+        "materials": [_material_body(material) for material in matter.materials],
+    }
+
+
+def catalog_body(
+    session: Session, *, catalog_version: int, published_at: dt.datetime
+) -> dict[str, Any]:
+    """The ``catalog.publish`` body of this node's active matters (ordered by code)."""
+    matters = session.scalars(
+        select(Matter)
+        .options(selectinload(Matter.materials))
+        .where(Matter.retired_at.is_(None))
+        .order_by(Matter.code)
+    ).all()
+    return {
+        "catalog_version": catalog_version,
+        "published_at": published_at.astimezone(dt.UTC).isoformat(),
+        "matters": [_matter_body(matter) for matter in matters],
+    }
+
+
+def publish_catalog(
+    session: Session,
+    *,
+    node_code: str,
+    private_key: Ed25519PrivateKey,
+    actor: str,
+    now: dt.datetime | None = None,
+) -> str:
+    """Sign this province's active catalog to every descendant; returns the envelope id.
+
+    Each publish takes the next ``catalog-version``.  Raises :class:`Conflict` on a node that
+    is not a province or that has no active matter.  Flushes; the caller commits.
+    """
+    if level_of(node_code) is not Level.PROVINCE:
+        raise Conflict(
+            f"Only a province publishes the standard catalog, not {node_code}.", {"node": node_code}
+        )
+    moment = now or utcnow()
+    has_matters = session.scalar(select(Matter.id).where(Matter.retired_at.is_(None)).limit(1))
+    if has_matters is None:
+        raise Conflict("The catalog has no active matter to publish.")
+    version = next_number(session, CATALOG_VERSION_COUNTER)
+    body = catalog_body(session, catalog_version=version, published_at=moment)
+    envelope = emit(
+        session,
+        kind=Kind.CATALOG_PUBLISH,
+        to=f"{node_code}/*",
+        body=body,
+        sender=node_code,
+        private_key=private_key,
+        now=moment,
+    )
+    AuditLog(session, clock=lambda: moment).append(
+        actor=actor,
+        role="admin",
+        action="catalog.publish",
+        subject_type="catalog",
+        subject_id=str(version),
+        data={
+            "envelope_id": envelope.id,
+            "catalog_version": version,
+            "matters": len(body["matters"]),
+        },
+    )
+    return envelope.id
+
+
+# -- adopting (every descendant) --------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class AdoptionReport:
+    catalog_version: int
+    sender: str
+    ignored: bool = False  # an older (or the same) version was applied already
+    created: list[str] = dataclasses.field(default_factory=list)
+    updated: list[str] = dataclasses.field(default_factory=list)
+    unchanged: list[str] = dataclasses.field(default_factory=list)
+    skipped: dict[str, Any] = dataclasses.field(default_factory=dict)  # code -> reasons
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "catalog_version": self.catalog_version,
+            "sender": self.sender,
+            "ignored": self.ignored,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": len(self.unchanged),
+            "skipped": self.skipped,
+        }
+
+
+def ancestors_of(code: str) -> list[str]:
+    """The codes above ``code``, nearest first."""
+    chain: list[str] = []
+    parent = parent_of(code)
+    while parent is not None:
+        chain.append(parent)
+        parent = parent_of(parent)
+    return chain
+
+
+def last_adopted_version(session: Session, sender: str, *, excluding: str | None = None) -> int:
+    """The highest catalog version already applied from ``sender`` (0 for none).
+
+    Read from the inbox rows the sync worker marked applied: no table of its own is needed.
+    """
+    query = select(InboxEnvelope.id, InboxEnvelope.wire).where(
+        InboxEnvelope.sender == sender,
+        InboxEnvelope.kind == Kind.CATALOG_PUBLISH.value,
+        InboxEnvelope.state == InboxState.APPLIED,
+    )
+    best = 0
+    for envelope_id, wire in session.execute(query):
+        if envelope_id == excluding:
+            continue
+        try:
+            version = orjson.loads(wire)["body"]["catalog_version"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            continue
+        if isinstance(version, int) and version > best:
+            best = version
+    return best
+
+
+def _standard_department(session: Session) -> Department:
+    department = session.scalar(
+        select(Department).where(Department.code == STANDARD_DEPARTMENT_CODE)
+    )
+    if department is None:
+        department = Department(code=STANDARD_DEPARTMENT_CODE, name=STANDARD_DEPARTMENT_NAME)
+        session.add(department)
+        session.flush()
+    return department
+
+
+def _published_values(item: Mapping[str, Any]) -> dict[str, Any]:
+    values = {field: item[field] for field in ADOPTED_SCALARS}
+    for field, kind in _ENUMS.items():
+        values[field] = kind(values[field])
+    return values
+
+
+def _material_key(item: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (
+        item["name"],
+        bool(item["required"]),
+        MaterialForm(item["form"]),
+        item["copies"],
+        item.get("note", "") or "",
+    )
+
+
+def _local_material_key(material: MatterMaterial) -> tuple[Any, ...]:
+    return (
+        material.name,
+        bool(material.required),
+        MaterialForm(material.form),
+        material.copies,
+        material.note or "",
+    )
+
+
+def _adopted_promised(local: Matter | None, item: Mapping[str, Any]) -> int:
+    """Never longer than published; a local shorter limit stays (same handling type)."""
+    published = int(item["promised_limit_days"])
+    if local is None or HandlingType(local.handling_type) is not HandlingType(
+        item["handling_type"]
+    ):
+        return published
+    return min(local.promised_limit_days, published)
+
+
+def _replace_materials(session: Session, matter: Matter, items: list[Mapping[str, Any]]) -> None:
+    if matter.materials:
+        matter.materials.clear()
+        session.flush()  # the orphans go before their positions are reused
+    matter.materials.extend(
+        MatterMaterial(
+            position=index,
+            name=item["name"],
+            required=bool(item["required"]),
+            form=MaterialForm(item["form"]),
+            copies=item["copies"],
+            note=item.get("note", "") or "",
+        )
+        for index, item in enumerate(items, start=1)
+    )
+
+
+def _adopt_matter(session: Session, item: Mapping[str, Any], report: AdoptionReport) -> None:
+    code = item["standard_code"]
+    local = session.scalar(
+        select(Matter)
+        .options(selectinload(Matter.materials), selectinload(Matter.window))
+        .where(Matter.code == code)
+    )
+    if local is not None and local.retired_at is not None:
+        report.skipped[code] = ["retired locally; reinstate it to adopt the standard"]
+        return
+    values = _published_values(item)
+    values["promised_limit_days"] = _adopted_promised(local, item)
+    problems = matter_rule_violations(
+        {
+            **values,
+            "entered": local.entered if local is not None else False,
+            "window_code": local.window.code if local is not None and local.window else None,
+            "powers": local.powers if local is not None else {},
+        }
+    )
+    if problems:
+        report.skipped[code] = problems
+        return
+    materials = list(item["materials"])
+    if local is None:
+        matter = Matter(
+            code=code,
+            department=_standard_department(session),
+            window=None,
+            should_enter=True,
+            entered=False,
+            window_authority="",
+            **values,
+        )
+        session.add(matter)
+        _replace_materials(session, matter, materials)
+        session.flush()
+        report.created.append(code)
+        return
+    changed = False
+    for field, value in values.items():
+        if getattr(local, field) != value:
+            setattr(local, field, value)
+            changed = True
+    if [_local_material_key(m) for m in local.materials] != [_material_key(m) for m in materials]:
+        _replace_materials(session, local, materials)
+        local.updated_at = utcnow()  # a change of materials is a change of the matter
+        changed = True
+    session.flush()
+    (report.updated if changed else report.unchanged).append(code)
+
+
+def adopt_catalog(session: Session, envelope: Envelope, *, node_code: str) -> AdoptionReport:
+    """Apply a ``catalog.publish`` envelope at node ``node_code``; flushes, never commits.
+
+    Raises :class:`Forbidden` if the sender is not an ancestor of this node.  Matters that
+    break a catalog rule here are skipped and listed in the report (and the audit entry);
+    the others are adopted.
+    """
+    if envelope.kind is not Kind.CATALOG_PUBLISH:
+        raise Conflict(f"not a catalog.publish envelope: {envelope.kind.value}")
+    if envelope.sender not in ancestors_of(node_code):
+        raise Forbidden(
+            f"node {envelope.sender} is not above {node_code}: its catalog is not adopted",
+            {"from": envelope.sender, "node": node_code},
+        )
+    validate_body(Kind.CATALOG_PUBLISH, envelope.body)
+    body = envelope.body
+    version = int(body["catalog_version"])
+    report = AdoptionReport(catalog_version=version, sender=envelope.sender)
+    if version <= last_adopted_version(session, envelope.sender, excluding=envelope.id):
+        report.ignored = True
+        log.info(
+            "catalog version %s from %s ignored: a later one was adopted", version, envelope.sender
+        )
+        return report
+    for item in body["matters"]:
+        _adopt_matter(session, item, report)
+    if report.skipped:
+        log.warning(
+            "catalog version %s from %s: matters not adopted: %s",
+            version,
+            envelope.sender,
+            sorted(report.skipped),
+        )
+    if report.created or report.updated:
+        AuditLog(session).append(
+            actor=f"node:{envelope.sender}",
+            role="system",
+            action="catalog.adopt",
+            subject_type="catalog",
+            subject_id=f"{envelope.sender}/{version}",
+            data={**report.to_data(), "envelope_id": envelope.id},
+        )
+    return report
+
+
+def make_catalog_adopter(node_code: str) -> Callable[[Session, Envelope], None]:
+    """The sync handler for ``Kind.CATALOG_PUBLISH`` at node ``node_code``."""
+
+    def adopt_published_catalog(session: Session, envelope: Envelope) -> None:
+        adopt_catalog(session, envelope, node_code=node_code)
+
+    return adopt_published_catalog
+
+
+__all__ = [
+    "AdoptionReport",
+    "adopt_catalog",
+    "ancestors_of",
+    "catalog_body",
+    "last_adopted_version",
+    "make_catalog_adopter",
+    "publish_catalog",
+]

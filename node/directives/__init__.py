@@ -1,0 +1,1 @@
+"""Directives (督办): supervision from an ancestor center to a descendant, and the reply."""

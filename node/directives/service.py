@@ -1,0 +1,279 @@
+"""Issuing and answering directives (督办), and applying the envelopes that carry them.
+
+A directive goes from a center to one of its descendants (any number of levels down) as a
+signed ``directive`` envelope, written in the same transaction as the issuer's outgoing row;
+the target stores an incoming row when the envelope is applied (:func:`handle_directive`).
+The target's reply travels back as ``directive.reply`` and updates the issuer's row
+(:func:`handle_directive_reply`).  Each side lists its rows with their state, and whether
+they are overdue: past the due day (Asia/Shanghai) and not done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from node.calendar.workdays import to_shanghai_date
+from node.directives.models import (
+    REPLY_STATES,
+    Directive,
+    DirectiveDirection,
+    DirectiveState,
+    DirectiveSubject,
+)
+from node.sync.outbox import emit
+from schemas.database import utcnow
+from schemas.divisions import DivisionCodeError, parent_of
+from schemas.envelope import Envelope, Kind
+from schemas.errors import Conflict, Forbidden, NotFound, TongbanError, ValidationFailed
+from schemas.messages import DirectiveReplySchema, DirectiveSchema
+
+Clock = Callable[[], dt.datetime]
+
+
+class DirectiveRefused(TongbanError):
+    """An incoming directive or reply that this node does not accept (the inbox fails it)."""
+
+    code = "directive_refused"
+
+
+def ancestors_of(code: str) -> list[str]:
+    """The codes above ``code``, nearest first; raises DivisionCodeError for a bad code."""
+    found = []
+    parent = parent_of(code)
+    while parent is not None:
+        found.append(parent)
+        parent = parent_of(parent)
+    return found
+
+
+def is_ancestor(ancestor: str, code: str) -> bool:
+    """Whether ``ancestor`` is strictly above ``code`` (False for malformed codes)."""
+    try:
+        return ancestor in ancestors_of(code)
+    except DivisionCodeError:
+        return False
+
+
+def _errors(schema_errors: dict[Any, Any]) -> dict[str, Any]:
+    return {str(key): value for key, value in schema_errors.items()}
+
+
+def entry(directive: Directive, today: dt.date) -> dict[str, Any]:
+    """A directive as listed: every column, and ``overdue`` as of ``today``."""
+    return {
+        "directive_id": directive.directive_id,
+        "direction": directive.direction.value,
+        "issuer_node": directive.issuer_node,
+        "target_node": directive.target_node,
+        "subject": directive.subject.value,
+        "case_number": directive.case_number,
+        "metric": directive.metric,
+        "text": directive.text,
+        "due_on": directive.due_on,
+        "issued_by": directive.issued_by,
+        "issued_at": directive.issued_at,
+        "state": directive.state.value,
+        "reply_text": directive.reply_text,
+        "replied_by": directive.replied_by,
+        "replied_at": directive.replied_at,
+        "updated_at": directive.updated_at,
+        "overdue": directive.overdue_on(today),
+    }
+
+
+class DirectiveService:
+    """Directives of one node; every change is flushed to ``session``, the caller commits."""
+
+    def __init__(self, session: Session, *, node_code: str, private_key: Ed25519PrivateKey,
+                 clock: Clock = utcnow) -> None:
+        self.session = session
+        self.node_code = node_code
+        self.private_key = private_key
+        self.clock = clock
+
+    def today(self) -> dt.date:
+        return to_shanghai_date(self.clock())
+
+    # -- issuer's side ------------------------------------------------------------------------
+
+    def issue(
+        self,
+        actor_username: str,
+        target: str,
+        subject: str,
+        text: str,
+        due_on: dt.date,
+        case_number: str | None = None,
+        metric: str | None = None,
+    ) -> Directive:
+        """Store an outgoing directive to ``target`` (a descendant) and queue its envelope.
+
+        Raises ValidationFailed naming ``target`` when it is not strictly below this node,
+        or the body's fields when they break the ``directive`` schema.
+        """
+        if not is_ancestor(self.node_code, target):
+            raise ValidationFailed(
+                {"target": [f"must be a division below this center ({self.node_code})"]},
+                f"{target} is not a descendant of {self.node_code}.",
+            )
+        body: dict[str, Any] = {
+            "directive_id": str(uuid.uuid4()),
+            "subject": subject,
+            "case_number": case_number,
+            "metric": metric,
+            "text": text,
+            "due_on": due_on.isoformat() if isinstance(due_on, dt.date) else due_on,
+            "issued_by": actor_username,
+        }
+        errors = DirectiveSchema().validate(body)
+        if errors:
+            raise ValidationFailed(_errors(errors))
+        now = self.clock()
+        directive = Directive(
+            directive_id=body["directive_id"],
+            direction=DirectiveDirection.OUTGOING,
+            issuer_node=self.node_code,
+            target_node=target,
+            subject=DirectiveSubject(subject),
+            case_number=case_number,
+            metric=metric,
+            text=text,
+            due_on=dt.date.fromisoformat(body["due_on"]),
+            issued_by=actor_username,
+            issued_at=now,
+            state=DirectiveState.SENT,
+            updated_at=now,
+        )
+        self.session.add(directive)
+        self.session.flush()
+        emit(self.session, kind=Kind.DIRECTIVE, to=target, body=body, sender=self.node_code,
+             private_key=self.private_key, now=now)
+        return directive
+
+    # -- target's side ------------------------------------------------------------------------
+
+    def reply(self, directive_id: str, state: str, text: str, actor: str) -> Directive:
+        """Answer an incoming directive and queue the ``directive.reply`` to its issuer.
+
+        A directive may be answered more than once (acknowledged, then in progress, then
+        done or disputed); once done it is closed (Conflict).
+        """
+        directive = self.get(directive_id, DirectiveDirection.INCOMING)
+        if directive.state is DirectiveState.DONE:
+            raise Conflict(f"Directive {directive_id} is done; it takes no further reply.")
+        body = {"directive_id": directive_id, "state": state, "text": text, "replied_by": actor}
+        errors = DirectiveReplySchema().validate(body)
+        if errors:
+            raise ValidationFailed(_errors(errors))
+        now = self.clock()
+        directive.state = DirectiveState(state)
+        directive.reply_text, directive.replied_by, directive.replied_at = text, actor, now
+        directive.updated_at = now
+        self.session.flush()
+        emit(self.session, kind=Kind.DIRECTIVE_REPLY, to=directive.issuer_node, body=body,
+             sender=self.node_code, private_key=self.private_key, now=now)
+        return directive
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def get(self, directive_id: str, direction: DirectiveDirection | str) -> Directive:
+        directive = self.session.scalar(select(Directive).where(
+            Directive.directive_id == directive_id,
+            Directive.direction == DirectiveDirection(direction)))
+        if directive is None:
+            raise NotFound(f"No {DirectiveDirection(direction).value} directive {directive_id}.")
+        return directive
+
+    def list(
+        self,
+        direction: DirectiveDirection | str | None = None,
+        state: DirectiveState | str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Directives of this node, newest first, each with ``overdue`` computed today."""
+        query = select(Directive).order_by(Directive.issued_at.desc(), Directive.id.desc())
+        if direction is not None:
+            query = query.where(Directive.direction == DirectiveDirection(direction))
+        if state is not None:
+            query = query.where(Directive.state == DirectiveState(state))
+        today = self.today()
+        return [entry(directive, today) for directive in self.session.scalars(query)]
+
+
+# -- inbox handlers -------------------------------------------------------------------------
+
+
+def handle_directive(session: Session, envelope: Envelope) -> None:
+    """Store a directive from an ancestor as an incoming row; applying it twice changes nothing.
+
+    The envelope is addressed to this node (the sync service checks ``to``), so ``to`` is this
+    node's code; the sender must be strictly above it.
+    """
+    here, sender = envelope.to, envelope.sender
+    if not is_ancestor(sender, here):
+        raise DirectiveRefused(
+            f"a directive to {here} must come from a center above it, not from {sender}",
+            {"sender": sender, "to": here})
+    body = envelope.body
+    existing = session.scalar(select(Directive).where(
+        Directive.directive_id == body["directive_id"],
+        Directive.direction == DirectiveDirection.INCOMING))
+    if existing is not None:
+        if existing.issuer_node != sender:
+            raise DirectiveRefused(
+                f"directive {body['directive_id']} was issued by {existing.issuer_node}, "
+                f"not {sender}", {"sender": sender})
+        return
+    session.add(Directive(
+        directive_id=body["directive_id"],
+        direction=DirectiveDirection.INCOMING,
+        issuer_node=sender,
+        target_node=here,
+        subject=DirectiveSubject(body["subject"]),
+        case_number=body.get("case_number"),
+        metric=body.get("metric"),
+        text=body["text"],
+        due_on=dt.date.fromisoformat(body["due_on"]),
+        issued_by=body["issued_by"],
+        issued_at=envelope.timestamp,
+        state=DirectiveState.RECEIVED,
+        updated_at=utcnow(),
+    ))
+    session.flush()
+
+
+def handle_directive_reply(session: Session, envelope: Envelope) -> None:
+    """Record a reply on the outgoing directive it answers; only its target may reply.
+
+    A reply already recorded (or older than the one recorded) changes nothing.
+    """
+    body = envelope.body
+    directive = session.scalar(select(Directive).where(
+        Directive.directive_id == body["directive_id"],
+        Directive.direction == DirectiveDirection.OUTGOING))
+    if directive is None:
+        raise NotFound(f"no directive {body['directive_id']} was issued here")
+    if directive.target_node != envelope.sender or directive.issuer_node != envelope.to:
+        raise Forbidden(
+            f"directive {directive.directive_id} went to {directive.target_node}; "
+            f"{envelope.sender} cannot answer it", {"sender": envelope.sender})
+    state = DirectiveState(body["state"])
+    if state not in REPLY_STATES:  # pragma: no cover - the body schema allows no other
+        raise DirectiveRefused(f"a reply cannot set state {state.value}")
+    replied_at = envelope.timestamp
+    if directive.replied_at is not None and replied_at < directive.replied_at:
+        return  # an older answer than the one recorded
+    recorded = (directive.state, directive.reply_text, directive.replied_by,
+                directive.replied_at)
+    if recorded == (state, body["text"], body["replied_by"], replied_at):
+        return
+    directive.state = state
+    directive.reply_text, directive.replied_by = body["text"], body["replied_by"]
+    directive.replied_at, directive.updated_at = replied_at, utcnow()
+    session.flush()
