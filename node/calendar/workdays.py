@@ -222,12 +222,10 @@ def holiday_data_years() -> tuple[int, int]:
 
 @functools.cache
 def holiday_data_covers(year: int) -> bool:
-    """Whether ``chinese_calendar`` knows the public holidays of ``year``."""
-    try:
-        chinese_calendar.get_holiday_detail(dt.date(year, 1, 1))
-    except NotImplementedError:
-        return False
-    return True
+    """Whether ``chinese_calendar`` knows the public holidays of ``year`` (outside its data
+    years the library refuses to answer, so the range is checked before asking it)."""
+    first, last = holiday_data_years()
+    return first <= year <= last
 
 
 def unknown_year_warning(year: int) -> str:
@@ -250,13 +248,12 @@ def _log_unknown_year_once(year: int) -> None:
 def national_day_status(day: dt.date) -> DayStatus:
     """The national status of ``day``: weekend, workday, public holiday or adjusted workday."""
     weekend = day.weekday() >= SATURDAY
-    try:
-        is_holiday, name = chinese_calendar.get_holiday_detail(day)
-    except NotImplementedError:
+    if not holiday_data_covers(day.year):
         _log_unknown_year_once(day.year)
         if weekend:
             return DayStatus(day, working=False, reason=DayReason.UNKNOWN_YEAR_WEEKEND)
         return DayStatus(day, working=True, reason=DayReason.UNKNOWN_YEAR_WORKDAY)
+    is_holiday, name = chinese_calendar.get_holiday_detail(day)
     holiday = HolidayName.from_library(name) if name else None
     if is_holiday:
         if holiday is None:
