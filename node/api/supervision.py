@@ -13,8 +13,8 @@ from node.api.case_schemas import CaseSummarySchema
 from node.api.cases import actor, case_service, present
 from node.api.public import feedback_service
 from node.api.schemas import PageArgs, Ref, page_of
-from node.api.security import staff_required
-from node.auth.permissions import Permission
+from node.api.security import current_user, staff_required
+from node.auth.permissions import Permission, allows
 from node.cases.warnings import Warning
 from node.feedback.models import (
     Complaint,
@@ -91,9 +91,14 @@ class ComplaintSchema(Schema):
 
 
 class ComplaintDetailSchema(ComplaintSchema):
-    """One complaint for the supervisor handling it: the phone in full, to call back."""
+    """One complaint: the phone in full for a supervisor who handles it (to call back), masked
+    for read-only roles."""
 
-    contact_phone = fields.Function(lambda c: c.contact_phone)
+    contact_phone = fields.Function(
+        lambda c: c.contact_phone
+        if getattr(c, "phone_visible", False) or not c.contact_phone
+        else mask_phone(c.contact_phone)
+    )
 
 
 class ComplaintResolveArgs(Schema):
@@ -210,9 +215,14 @@ class ComplaintItem(MethodView):
     @staff_required(Permission.SUPERVISION_READ)
     @blp.response(200, ComplaintDetailSchema)
     def get(self, number: str) -> Any:
-        """One complaint, with the complainant's phone in full."""
+        """One complaint; the complainant's phone in full only for supervisors who handle
+        complaints (viewers see it masked)."""
         service = feedback_service()
-        return present_complaint(service, service.complaint(number))
+        complaint = present_complaint(service, service.complaint(number))
+        complaint.phone_visible = allows(  # type: ignore[attr-defined]
+            current_user().role, Permission.SUPERVISION_MANAGE
+        )
+        return complaint
 
 
 @blp.route("/complaints/<number>/resolve")

@@ -226,8 +226,8 @@ def complain(anonymous: Api, **body: Any) -> Any:
     return anonymous.post("/api/v1/public/complaints", {"content": "办事来回跑了三趟", **body})
 
 
-def test_complaints_against_a_case_a_window_and_a_clerk(desk, anonymous: Api,
-                                                        db: Database) -> None:
+def test_complaints_against_a_case_a_window_and_a_clerk(desk, anonymous: Api, db: Database,
+                                                        make_user: Callable[..., Api]) -> None:
     case = submit(desk["clerk"])
     on_case = complain(anonymous, case_number=case["number"], code=case["query_code"],
                        contact_phone="13912345678")
@@ -249,7 +249,10 @@ def test_complaints_against_a_case_a_window_and_a_clerk(desk, anonymous: Api,
     assert by_number[on_window.json["number"]]["window"] == {"code": "W01", "name": "市场监管窗口"}
     assert by_number[on_clerk.json["number"]]["clerk"] == "clerk1"
     detail = desk["supervisor"].get(f"{COMPLAINTS}/{on_case.json['number']}").json
-    assert detail["contact_phone"] == "13912345678"
+    assert detail["contact_phone"] == "13912345678"  # to call the complainant back
+    viewer = make_user(Role.VIEWER)
+    seen = viewer.get(f"{COMPLAINTS}/{on_case.json['number']}").json
+    assert seen["contact_phone"] == "139****5678"  # read-only roles see it masked
     with db.unit_of_work() as session:
         trail = AuditLog(session).entries(subject_type="complaint")
     assert [e.action for e in trail] == ["complaint.receive"] * 3
