@@ -8,6 +8,7 @@ import itertools
 import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -20,6 +21,7 @@ from schemas.database import Database
 from tests.conftest import node_config
 
 PASSWORD = "correct-horse-9"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -180,3 +182,45 @@ def catalog_base(admin: Api) -> Api:
     )
     assert response.status_code == 201, response.json
     return admin
+
+
+@pytest.fixture
+def desk(catalog_base: Api, make_user: Callable[..., Api]) -> dict[str, Api]:
+    """A matter of SC at window W01 (with the approve power), a notify-and-commit matter NC1
+    with a fee, two clerks and an approver of SC, an approver of ZJ and a supervisor."""
+    catalog_base.post("/api/v1/departments", {"code": "ZJ", "name": "住房和城乡建设局"})
+    assert catalog_base.post("/api/v1/matters", matter_payload()).status_code == 201
+    catalog_base.post(
+        "/api/v1/matters",
+        matter_payload(
+            code="NC1",
+            name="个体工商户名称变更",
+            notify_and_commit=True,
+            fee_amount_fen=5000,
+            materials=[{"name": "承诺书"}],
+        ),
+    )
+    return {
+        "admin": catalog_base,
+        "clerk": make_user(Role.CLERK, username="clerk1", department="SC"),
+        "clerk2": make_user(Role.CLERK, username="clerk2", department="SC"),
+        "approver": make_user(Role.APPROVER, username="approver1", department="SC"),
+        "approver_zj": make_user(Role.APPROVER, username="approver2", department="ZJ"),
+        "supervisor": make_user(Role.SUPERVISOR, username="super1"),
+    }
+
+
+class Clock:
+    """A settable clock for services: 10:00 in Asia/Shanghai on a given day."""
+
+    def __init__(self, day: dt.date) -> None:
+        self.set(day)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def set(self, day: dt.date) -> None:
+        self.now = dt.datetime.combine(day, dt.time(10, 0), SHANGHAI)
+
+    def advance(self, days: int) -> None:
+        self.now += dt.timedelta(days=days)

@@ -14,38 +14,14 @@ from typing import Any
 import pytest
 
 from node.audit.chain import AuditLog
-from node.auth.permissions import Role
 from schemas.database import Database
-from tests.unit.node.conftest import Api, matter_payload
+from tests.unit.node.conftest import Api
 
 ID_NUMBER = "11010519491231002X"
 MAX_BODY = 64 * 1024  # the test app's max_content_length (tests/unit/node/conftest.py)
 
 
-@pytest.fixture
-def desk(catalog_base: Api, make_user) -> dict[str, Api]:
-    """A matter of SC at window W01 (with the approve power), a clerk and an approver of SC
-    (copied from test_cases_api.py)."""
-    catalog_base.post("/api/v1/departments", {"code": "ZJ", "name": "住房和城乡建设局"})
-    assert catalog_base.post("/api/v1/matters", matter_payload()).status_code == 201
-    catalog_base.post(
-        "/api/v1/matters",
-        matter_payload(
-            code="NC1",
-            name="个体工商户名称变更",
-            notify_and_commit=True,
-            fee_amount_fen=5000,
-            materials=[{"name": "承诺书"}],
-        ),
-    )
-    return {
-        "admin": catalog_base,
-        "clerk": make_user(Role.CLERK, username="clerk1", department="SC"),
-        "clerk2": make_user(Role.CLERK, username="clerk2", department="SC"),
-        "approver": make_user(Role.APPROVER, username="approver1", department="SC"),
-        "approver_zj": make_user(Role.APPROVER, username="approver2", department="ZJ"),
-        "supervisor": make_user(Role.SUPERVISOR, username="super1"),
-    }
+
 
 
 def submit(clerk: Api, **extra: Any) -> dict[str, Any]:

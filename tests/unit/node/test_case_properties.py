@@ -43,7 +43,7 @@ from node.catalog.service import CatalogService
 from node.models import Base, load_all_models
 from schemas.database import Database
 from schemas.errors import TongbanError
-from tests.unit.node.conftest import matter_payload
+from tests.unit.node.conftest import Clock, matter_payload
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROLES = [*(r.value for r in Role), SystemRole.SYSTEM.value]
@@ -186,20 +186,6 @@ def test_reason_rules_match_the_issue() -> None:
 
 
 # -- the service on a real database ----------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self, day: dt.date) -> None:
-        self.set(day)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def set(self, day: dt.date) -> None:
-        self.now = dt.datetime.combine(day, dt.time(10, 0), SHANGHAI)
-
-    def advance(self, days: int) -> None:
-        self.now += dt.timedelta(days=days)
 
 
 @pytest.fixture

@@ -20,20 +20,9 @@ from node.cases.warnings import Warning, WarningPolicy
 from node.catalog.service import CatalogService
 from node.models import Base, load_all_models
 from schemas.database import Database
-from tests.unit.node.conftest import matter_payload
+from tests.unit.node.conftest import Clock, matter_payload
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-class Clock:
-    def __init__(self, day: dt.date) -> None:
-        self.now = dt.datetime.combine(day, dt.time(10, 0), SHANGHAI)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def set(self, day: dt.date) -> None:
-        self.now = dt.datetime.combine(day, dt.time(10, 0), SHANGHAI)
 
 
 @pytest.fixture
