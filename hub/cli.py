@@ -98,3 +98,13 @@ def trust_root_command(home: str, code: str, public_key: str) -> None:
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"hub trusts root {code} (key {store.root_key_id}); restart the hub to apply")
+
+
+def _add_backup_commands() -> None:
+    from hub.backup import COMMANDS as BACKUP_COMMANDS
+
+    for command in BACKUP_COMMANDS:
+        hub.add_command(command)
+
+
+_add_backup_commands()

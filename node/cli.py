@@ -12,6 +12,7 @@ from node.app import MIGRATIONS, create_app
 from node.audit.cli import verify_audit
 from node.auth.permissions import Role
 from node.auth.service import AuthPolicy, AuthService
+from node.backup import COMMANDS as BACKUP_COMMANDS
 from node.calendar.workdays import to_shanghai_date
 from node.cases.factory import case_service_for
 from node.config import node_settings
@@ -203,3 +204,5 @@ def run_jobs(home: str) -> None:
 node.add_command(verify_audit)
 for _sync_command in SYNC_COMMANDS:
     node.add_command(_sync_command)
+for _backup_command in BACKUP_COMMANDS:
+    node.add_command(_backup_command)

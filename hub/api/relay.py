@@ -17,6 +17,7 @@ from hub.relay.service import (
     acked_cursor,
     acknowledge,
     is_within_subtree,
+    last_seq,
     newest_summary,
     prune_nonces,
     read_mailbox,
@@ -92,6 +93,25 @@ class Envelopes(MethodView):
         ingest = Ingest(session, caller=who.node, now=who.now, load_store=request_store,
                         store=who.store)
         return {"results": [result.to_json() for result in ingest.run(envelopes)]}
+
+
+class LastSeqSchema(Schema):
+    node = fields.String(required=True)
+    last_seq = fields.Integer(required=True, metadata={
+        "description": "The highest seq logged from the caller; 0 when none."})
+
+
+@blp.route("/envelopes/last-seq")
+class LastSeq(MethodView):
+    @blp.response(200, LastSeqSchema)
+    def get(self) -> dict[str, Any]:
+        """The highest seq the hub has logged from the caller.
+
+        A node restored from a backup asks this before it signs anything new, so that it
+        never reuses a seq the hub has already relayed (deploy/README.md, "Restoring").
+        """
+        node = caller().node
+        return {"node": node, "last_seq": last_seq(current_session(), node)}
 
 
 # -- mailbox --------------------------------------------------------------------------------

@@ -371,6 +371,14 @@ class Ingest:
             ])
 
 
+def last_seq(session: Session, sender: str) -> int:
+    """The highest seq the log holds from ``sender`` (0 for none): where a node restored from
+    a backup must continue, so that it never signs a seq the hub has already relayed."""
+    return session.scalar(
+        select(func.max(EnvelopeRecord.seq)).where(EnvelopeRecord.sender == sender)
+    ) or 0
+
+
 # -- mailboxes ------------------------------------------------------------------------------
 
 

@@ -204,7 +204,7 @@ def sync_now(home: str) -> None:
     key = _key(settings)
     transport = _hub(settings, key)
     with _database(settings) as db:
-        service = SyncService.for_settings(db, transport, settings)
+        service = SyncService.for_settings(db, transport, settings, private_key=key)
         try:
             pushed = service.push()
             pulled = service.pull()
@@ -230,7 +230,7 @@ def worker(home: str) -> None:
     key = _key(settings)
     transport = _hub(settings, key)
     with _database(settings) as db:
-        service = SyncService.for_settings(db, transport, settings)
+        service = SyncService.for_settings(db, transport, settings, private_key=key)
         click.echo(f"node {settings['code']} worker: sync every "
                    f"{settings['sync_interval_seconds']} s with {settings['hub_url']}")
         try:

@@ -22,6 +22,7 @@ from schemas.database import utcnow
 from schemas.request_signing import sign_request
 
 ENVELOPES_PATH = "/api/v1/envelopes"
+LAST_SEQ_PATH = "/api/v1/envelopes/last-seq"
 MAILBOX_PATH = "/api/v1/mailbox"
 ACK_PATH = "/api/v1/mailbox/ack"
 REGISTRY_PATH = "/api/v1/registry"
@@ -94,6 +95,10 @@ class HttpHubTransport:
     def post_envelopes(self, envelopes: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         answer = self._call("POST", ENVELOPES_PATH, payload={"envelopes": list(envelopes)})
         return list(answer["results"])
+
+    def fetch_last_seq(self) -> int:
+        """The highest seq the hub has logged from this node (0 when none)."""
+        return int(self._call("GET", LAST_SEQ_PATH)["last_seq"])
 
     def fetch_mailbox(self, after: int, limit: int) -> list[dict[str, Any]]:
         answer = self._call("GET", MAILBOX_PATH, query={"after": after, "limit": limit})

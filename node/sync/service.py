@@ -16,6 +16,7 @@ from itertools import groupby
 from typing import Any
 
 import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -31,6 +32,7 @@ from node.sync.models import (
     SenderProgress,
     SyncStatus,
 )
+from node.sync.restore import resume_if_restored
 from node.sync.transport import HubTransport
 from schemas.certificates import TrustError, TrustStore
 from schemas.database import Database, utcnow
@@ -195,8 +197,10 @@ class SyncService:
         pull_batch_size: int = 100,
         gap_hold: dt.timedelta = dt.timedelta(hours=1),
         handlers: Mapping[Kind, Handler] | None = None,
+        private_key: Ed25519PrivateKey | None = None,
     ) -> None:
         self.db = db
+        self.private_key = private_key  # only to re-sign after a restore (node.sync.restore)
         self.transport = transport
         self.code = code
         self.root_code = code[:2] + "0000"
@@ -234,6 +238,7 @@ class SyncService:
         reason.  A network failure counts an attempt on the batch, records the error and
         raises :class:`SyncError`; the envelopes stay pending.
         """
+        self._resume_if_restored()
         report = PushReport()
         while True:
             with self.db.unit_of_work(write=False) as session:
@@ -258,6 +263,29 @@ class SyncService:
                 select(func.count()).select_from(OutboxEnvelope)
                 .where(OutboxEnvelope.state == OutboxState.PENDING)) or 0
         return report
+
+    def _resume_if_restored(self) -> None:
+        """A node restored from a backup pushes nothing until its seqs continue after the
+        hub's (node.sync.restore); raises SyncError while that cannot be settled."""
+        fetch = getattr(self.transport, "fetch_last_seq", None)
+
+        def hub_seq() -> int:
+            if fetch is None:
+                raise SyncError("this node was restored from a backup: push needs the hub's "
+                                "last seq to continue after it")
+            return int(fetch())
+
+        try:
+            resumed = resume_if_restored(self.db, hub_seq, sender=self.code,
+                                         private_key=self.private_key)
+        except SyncError as exc:
+            with self.db.unit_of_work() as session:
+                self._record_error(session, f"push after restore: {exc.message}")
+            raise
+        if resumed is not None:
+            log.warning("restored node: the hub had seq %s, the backup %s; %s envelope(s) "
+                        "re-signed, next seq %s", resumed.hub_seq, resumed.backup_seq,
+                        resumed.resigned, resumed.next_seq)
 
     def _push_failed(self, ids: list[str], exc: SyncError) -> None:
         now = self.clock()

@@ -1,0 +1,194 @@
+"""``tongban node backup / restore / resend``: a node's state to a folder and back.
+
+A backup folder holds the SQLite database (a consistent copy taken while the node runs),
+``tongban.toml``, ``secret_key`` and the node's key files: everything a replacement machine
+needs.  It is as secret as the node's private key (folder mode 0700, files 0600).  A node on
+PostgreSQL is dumped with ``pg_dump`` instead (deploy/README.md) and, after ``pg_restore``,
+``tongban node restore`` without ``--from`` applies the restore rule of
+:mod:`node.sync.restore`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import click
+
+from node.app import MIGRATIONS
+from node.config import node_settings
+from node.models import load_all_models
+from node.sync.errors import SyncError
+from node.sync.keys import key_path, load_node_key
+from node.sync.restore import mark_restored, resend_since, resume_if_restored
+from schemas import migrate
+from schemas.backup import BackupError, backup_sqlite, restore_sqlite, sqlite_file
+from schemas.cli_support import home_option
+from schemas.database import Database
+from schemas.settings import SECRET_FILE, SettingsError
+
+CONFIG_FILE = "tongban.toml"
+DATABASE_FILE = "node.db"
+
+
+def _settings(home: str) -> dict[str, Any]:
+    try:
+        return node_settings({"home": home})
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _secret_copy(source: Path, target: Path) -> None:
+    shutil.copyfile(source, target)
+    target.chmod(0o600)
+
+
+def _key_files(settings: dict[str, Any]) -> list[Path]:
+    key = key_path(settings)
+    found = set(key.parent.glob("node_key*.pem"))
+    return sorted(found | {key} if key.exists() else found)
+
+
+@click.command("backup")
+@home_option("var/node")
+@click.option("--to", "target", required=True, type=click.Path(file_okay=False),
+              help="A new folder for the backup (e.g. /var/backups/tongban/2026-11-29).")
+def backup(home: str, target: str) -> None:
+    """Copy the node's database (consistently, while it runs), settings and keys to a folder."""
+    settings = _settings(home)
+    folder = Path(target)
+    try:
+        database = sqlite_file(settings["database_url"])
+        if database is None:
+            raise click.ClickException(
+                "this node's database is PostgreSQL: back it up with pg_dump "
+                "(deploy/README.md, \"Backups\"); keep tongban.toml, secret_key and the key "
+                "files with the dump")
+        if folder.exists() and any(folder.iterdir()):
+            raise click.ClickException(f"{folder} is not empty: a backup never overwrites one")
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)
+        size = backup_sqlite(database, folder / DATABASE_FILE)
+    except BackupError as exc:
+        raise click.ClickException(exc.message) from exc
+    (folder / DATABASE_FILE).chmod(0o600)
+    home_path = Path(home)
+    _secret_copy(home_path / CONFIG_FILE, folder / CONFIG_FILE)
+    if (home_path / SECRET_FILE).exists():
+        _secret_copy(home_path / SECRET_FILE, folder / SECRET_FILE)
+    keys = _key_files(settings)
+    for key in keys:
+        _secret_copy(key, folder / key.name)
+    click.echo(f"node {settings['code']} backed up to {folder.resolve()}: database "
+               f"{size} bytes, {len(keys)} key file(s)")
+
+
+def _resume(settings: dict[str, Any], db: Database) -> None:
+    """Continue after the hub's last seq now if the hub answers (else the worker will)."""
+    from node.sync.client import HttpHubTransport
+
+    key = load_node_key(settings)
+    if not settings["hub_url"]:
+        click.echo("hub_url is not set: the node will ask the hub for its last seq before "
+                   "its first push")
+        return
+    transport = HttpHubTransport(settings["hub_url"], settings["code"], key,
+                                 timeout=float(settings["hub_timeout_seconds"]))
+    try:
+        resumed = resume_if_restored(db, transport.fetch_last_seq, sender=settings["code"],
+                                     private_key=key)
+    except SyncError as exc:
+        click.echo(f"the hub could not be asked for this node's last seq ({exc.message}): "
+                   "the node stays marked restored and pushes nothing until the worker or "
+                   "`tongban node sync-now` has asked it")
+        return
+    finally:
+        transport.close()
+    if resumed is None:
+        return
+    click.echo(f"the hub's last seq from this node: {resumed.hub_seq}; the backup's: "
+               f"{resumed.backup_seq}; the next envelope gets seq {resumed.next_seq}")
+    if resumed.lost_to_backup:
+        click.echo(f"{resumed.lost_to_backup} envelope(s) this node sent after the backup "
+                   "are at the hub and their addressees but no longer here: "
+                   "review them in the hub's log (deploy/README.md, \"Restoring a node\")")
+
+
+@click.command("restore")
+@home_option("var/node")
+@click.option("--from", "source", type=click.Path(file_okay=False, exists=True),
+              help="A folder written by `tongban node backup` (SQLite nodes). Leave it out "
+                   "for a PostgreSQL node after pg_restore.")
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database.")
+def restore(home: str, source: str | None, yes: bool) -> None:
+    """Put a backup back (with the node stopped) and mark the node restored, so that it
+    continues after the seqs the hub already has before it sends anything."""
+    home_path = Path(home)
+    if source is not None:
+        folder = Path(source)
+        home_path.mkdir(parents=True, exist_ok=True)
+        for name in (CONFIG_FILE, SECRET_FILE, *(p.name for p in folder.glob("node_key*.pem"))):
+            if (folder / name).exists() and not (home_path / name).exists():
+                _secret_copy(folder / name, home_path / name)
+                click.echo(f"{name} copied from the backup")
+    settings = _settings(home)
+    database = sqlite_file(settings["database_url"])
+    if source is not None:
+        if database is None:
+            raise click.ClickException("this node's database is PostgreSQL: restore it with "
+                                       "pg_restore, then run restore without --from")
+        if database.exists() and not yes:
+            click.confirm(f"Replace {database} with the backup? Stop the node's server and "
+                          "worker first.", abort=True)
+        try:
+            restore_sqlite(Path(source) / DATABASE_FILE, database)
+        except BackupError as exc:
+            raise click.ClickException(exc.message) from exc
+        os.chmod(database, 0o600)
+        click.echo(f"database restored from {source}")
+    load_all_models()
+    db = Database(settings["database_url"])
+    try:
+        before = migrate.current_revision(db.engine)
+        migrate.upgrade(db.engine, MIGRATIONS)  # a backup from an older version
+        if before != migrate.current_revision(db.engine):
+            click.echo(f"database migrated from {before}")
+        with db.unit_of_work() as session:
+            base = mark_restored(session)
+        click.echo(f"node {settings['code']} marked restored (the backup's last seq: {base})")
+        try:
+            _resume(settings, db)
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from exc
+    finally:
+        db.dispose()
+    click.echo("start the node's server and worker again")
+
+
+@click.command("resend")
+@home_option("var/node")
+@click.option("--since", required=True, help="ISO 8601 time with offset: the hub's backup time.")
+def resend(home: str, since: str) -> None:
+    """After the *hub* was restored from a backup: push again what was sent since then (the
+    hub answers duplicate for what it still has)."""
+    try:
+        moment = dt.datetime.fromisoformat(since)
+    except ValueError as exc:
+        raise click.BadParameter("an ISO 8601 time", param_hint="--since") from exc
+    if moment.tzinfo is None:
+        raise click.BadParameter("needs a UTC offset, e.g. +08:00", param_hint="--since")
+    settings = _settings(home)
+    load_all_models()
+    db = Database(settings["database_url"])
+    try:
+        with db.unit_of_work() as session:
+            count = resend_since(session, moment)
+    finally:
+        db.dispose()
+    click.echo(f"{count} envelope(s) pending again; they leave with the next push")
+
+
+COMMANDS = (backup, restore, resend)

@@ -1,0 +1,96 @@
+"""Backing up and restoring an SQLite database file while it may be in use.
+
+Copying ``node.db`` with ``cp`` can miss what is still in its write-ahead log (``-wal``) or
+catch a page half-written; SQLite's online backup API copies a consistent snapshot through the
+database's own pager, WAL included, while readers and writers carry on.  PostgreSQL databases
+are backed up with ``pg_dump`` (deploy/README.md); these helpers refuse them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from schemas.errors import TongbanError
+
+PAGES_PER_STEP = 1024  # copy in steps so that writers are not held off for the whole copy
+
+
+class BackupError(TongbanError):
+    code = "backup_failed"
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The database file of an SQLite URL, None for any other database."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return None
+    if not url.database or url.database == ":memory:":
+        raise BackupError("an in-memory SQLite database cannot be backed up")
+    return Path(url.database)
+
+
+def _check(path: Path) -> None:
+    """Refuse a file that is not a healthy SQLite database with a migrated schema."""
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise BackupError(f"{path} cannot be opened: {exc}") from exc
+    try:
+        verdict = connection.execute("PRAGMA quick_check").fetchone()
+        revision = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{path} is not a tongban database: {exc}") from exc
+    finally:
+        connection.close()
+    if verdict is None or verdict[0] != "ok":
+        raise BackupError(f"{path} fails SQLite's integrity check: {verdict}")
+    if revision is None:
+        raise BackupError(f"{path} has no schema revision: not a tongban database")
+
+
+def _copy(source: Path, target: Path) -> None:
+    reader = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    writer = sqlite3.connect(target)
+    try:
+        reader.execute("PRAGMA busy_timeout=30000")
+        writer.execute("PRAGMA busy_timeout=30000")
+        reader.backup(writer, pages=PAGES_PER_STEP)
+    except sqlite3.Error as exc:
+        raise BackupError(f"copying {source} to {target} failed: {exc}") from exc
+    finally:
+        writer.close()
+        reader.close()
+
+
+def backup_sqlite(source: Path, target: Path) -> int:
+    """Write a consistent copy of ``source`` (which may be in use) to the new file ``target``;
+    returns its size in bytes.  The copy is checked before this returns."""
+    if not source.exists():
+        raise BackupError(f"there is no database at {source}")
+    if target.exists():
+        raise BackupError(f"{target} exists already: a backup never overwrites a file")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    _copy(source, partial)
+    _check(partial)
+    partial.rename(target)
+    return target.stat().st_size
+
+
+def restore_sqlite(backup: Path, target: Path) -> None:
+    """Replace the database ``target`` with the checked copy ``backup``.
+
+    Stop every process using ``target`` first.  The copy goes through the target's own pager
+    (the backup API again), so a leftover ``-wal`` file of the old database cannot be replayed
+    over the restored one.
+    """
+    if not backup.exists():
+        raise BackupError(f"there is no backup at {backup}")
+    _check(backup)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _copy(backup, target)
+    _check(target)
