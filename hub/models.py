@@ -37,5 +37,7 @@ class RegisteredNode(Base):
 
 def load_all_models() -> None:
     """Import every module declaring hub models, so that ``Base.metadata`` is complete."""
+    import hub.rankings.models
     import hub.registry.models
-    import hub.relay.models  # noqa: F401
+    import hub.relay.models
+    import hub.staff.models  # noqa: F401

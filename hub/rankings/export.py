@@ -1,0 +1,145 @@
+"""League tables and other answers as the spreadsheets a province circulates: CSV (UTF-8 with
+a byte-order mark, so that spreadsheet programs read the Chinese) and XLSX, with Chinese
+headings; a composite table's methodology goes on its own sheet ("方法说明")."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from hub.rankings.metrics import METRICS
+
+STATUS_NAMES = {
+    "ranked": "已排名", "not_reported": "未报送", "no_value": "无数据",
+    "on_time": "按时报送", "late": "逾期报送", "provisional": "仅报送期中数据",
+    "pending": "未到期", "missing": "未报送",
+}
+KIND_NAMES = {"district": "市辖区", "county": "县", "county_city": "县级市", None: "全部"}
+LEVEL_NAMES = {"province": "省", "city": "市", "county": "县级", "township": "乡镇（街道）"}
+DIRECTION_NAMES = {"higher_better": "越大越好", "lower_better": "越小越好"}
+NORMALISATION_NAMES = {"min_max": "极差标准化（min-max）", "z_score": "标准分（z-score）"}
+
+
+class Sheet:
+    """A titled table: headings and rows of cells."""
+
+    def __init__(self, title: str, headings: Sequence[str], rows: list[list[Any]]) -> None:
+        self.title = title
+        self.headings = list(headings)
+        self.rows = rows
+
+
+def table_sheets(answer: dict[str, Any]) -> list[Sheet]:
+    """The sheets of a league or composite table answer (the JSON the API returns)."""
+    methodology = answer.get("methodology")
+    value_heading = "综合得分" if methodology else METRICS[answer["metric"]].name
+    headings = ["同类组", "名次", "参评数", "节点代码", "名称", "类别", "上级代码", "状态",
+                value_heading, "分子", "分母", "上期名次", "名次变化", "上期数值", "数值变化"]
+    components = methodology["components"] if methodology else []
+    for component in components:
+        name = METRICS[component["metric"]].name
+        headings += [f"{name}（原值）", f"{name}（标准化）"]
+    rows = []
+    for group in answer["groups"]:
+        for row in group["rows"]:
+            cells = [
+                KIND_NAMES.get(group["kind"], group["kind"]), row["rank"], group["of"],
+                row["node"], row["name"], KIND_NAMES.get(row["kind"], "") if row["kind"] else "",
+                row["parent"], STATUS_NAMES[row["status"]], row["value"], row["numerator"],
+                row["denominator"], row["previous_rank"], row["rank_change"],
+                row["previous_value"], row["value_change"],
+            ]
+            for entry in row.get("components") or [{}] * len(components):
+                cells += [entry.get("value"), entry.get("normalised")]
+            rows.append(cells)
+    title = "综合排名" if methodology else "排名"
+    sheets = [Sheet(title, headings, rows)]
+    if methodology:
+        sheets.append(methodology_sheet(methodology))
+    return sheets
+
+
+def methodology_sheet(methodology: dict[str, Any]) -> Sheet:
+    rows: list[list[Any]] = [
+        ["名称", methodology.get("name") or "（请求中给出）"],
+        ["版本", methodology.get("version")],
+        ["说明", methodology.get("description") or ""],
+        ["标准化方法", NORMALISATION_NAMES[methodology["normalisation"]]],
+        ["计算公式", methodology["formula"]],
+        [],
+        ["指标代码", "指标名称", "权重", "方向"],
+    ]
+    rows += [[c["metric"], METRICS[c["metric"]].name, c["weight"],
+              DIRECTION_NAMES[c["direction"]]] for c in methodology["components"]]
+    return Sheet("方法说明", ["项目", "内容"], rows)
+
+
+def completeness_sheets(answer: dict[str, Any]) -> list[Sheet]:
+    headings = ["节点代码", "层级", "类别", "上级代码", "报送状态", "首次报送终版时间",
+                "首次收到时间", "本期最新序号", "本期版本数", "最近联系时间", "最新序号"]
+    rows = [[
+        row["node"], LEVEL_NAMES[row["level"]], KIND_NAMES.get(row["kind"], "") if row["kind"]
+        else "", row["parent"], STATUS_NAMES[row["status"]], _time(row["first_final_at"]),
+        _time(row["first_received_at"]), row["summary_seq"], row["summary_versions"],
+        _time(row["last_seen_at"]), row["latest_seq"],
+    ] for row in answer["nodes"]]
+    return [Sheet("报送情况", headings, rows)]
+
+
+def rollup_sheets(answer: dict[str, Any]) -> list[Sheet]:
+    headings = ["指标代码", "指标名称", "单位", "数值", "分子", "分母"]
+    rows = [[key, m["name"], m["unit"], m["value"], m["numerator"], m["denominator"]]
+            for key, m in answer["metrics"].items()]
+    return [Sheet("汇总", headings, rows)]
+
+
+def trend_sheets(answer: dict[str, Any]) -> list[Sheet]:
+    headings = ["期间", "报送数", "数值", "分子", "分母"]
+    rows = [[p["period"], p["reporting"], p["value"], p["numerator"], p["denominator"]]
+            for p in answer["points"]]
+    return [Sheet(f"趋势：{answer['name']}"[:31], headings, rows)]
+
+
+def _time(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else (value or "")
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def to_csv(sheets: list[Sheet]) -> bytes:
+    """The first sheet as CSV (the JSON and XLSX answers carry the methodology)."""
+    sheet = sheets[0]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(sheet.headings)
+    writer.writerows([[_cell(v) for v in row] for row in sheet.rows])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(sheets: list[Sheet]) -> bytes:
+    workbook = Workbook()
+    first = True
+    for sheet in sheets:
+        worksheet = workbook.active if first else workbook.create_sheet()
+        assert worksheet is not None  # noqa: S101 - a new workbook has an active sheet
+        first = False
+        worksheet.title = sheet.title
+        worksheet.append(sheet.headings)
+        for cell in worksheet[1]:
+            cell.font = Font(bold=True)
+        for row in sheet.rows:
+            worksheet.append([_cell(v) for v in row])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

@@ -1,0 +1,401 @@
+"""Consolidated figures for a scope: league tables, composite indices, reporting completeness,
+roll-ups and trends.  Plain Python over a session; who may ask is decided here too.
+
+A *scope* is a division code; it covers that node and every node below it.  A node may ask
+about its own scope or any scope below it, and so may a hub staff account bound to a scope.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.rankings import store
+from hub.rankings.errors import NotAllowed, OutsideScope, UnknownMethodology, UnknownScope
+from hub.rankings.metrics import METRICS, Unit, per_month, rate_basis_points
+from hub.rankings.models import SavedMethodology
+from hub.rankings.store import Figure, NodeInfo
+from hub.rankings.tables import (
+    Component,
+    Direction,
+    Group,
+    Methodology,
+    Normalisation,
+    Order,
+    Peers,
+    composite,
+    league,
+    with_previous,
+)
+from schemas.divisions import CountyKind, Level
+from schemas.errors import ValidationFailed
+from schemas.periods import Period, PeriodError
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+LEVELS = (Level.PROVINCE, Level.CITY, Level.COUNTY, Level.TOWNSHIP)
+DEFAULT_LATE_AFTER_DAYS = 5  # a summary sent more than this many days after the close is late
+MAX_TREND_PERIODS = 120
+MAX_COMPONENTS = 20
+METHODOLOGY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+# -- who asks -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who asks: a node (signed request) or a hub staff account bound to a scope."""
+
+    kind: str  # "node" | "staff"
+    scope: str  # the node's own code, or the staff account's scope
+    name: str
+    may_manage: bool = False  # may save methodologies
+
+    def describe(self) -> str:
+        return f"node {self.name}" if self.kind == "node" else f"staff account {self.name}"
+
+
+def authorize_scope(principal: Principal, scope: str) -> None:
+    """A principal may read ``scope`` when it is the principal's own scope or below it."""
+    if not store.within(principal.scope, scope):
+        raise OutsideScope(
+            f"{scope} is outside the scope of {principal.describe()} ({principal.scope}).",
+            {"scope": scope, "allowed_scope": principal.scope},
+        )
+
+
+def authorize_manage(principal: Principal) -> None:
+    if not principal.may_manage:
+        raise NotAllowed(f"The {principal.describe()} may not save methodologies.",
+                         {"role": "viewer" if principal.kind == "staff" else "node"})
+
+
+# -- answers --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    scope: NodeInfo
+    period: Period
+    previous: Period
+    level: Level
+    peers: Peers
+    order: Order
+    metric: str | None
+    groups: list[Group]
+    methodology: Methodology | None = None
+
+
+def _period(label: str, field: str = "period") -> Period:
+    try:
+        return Period.parse(label)
+    except PeriodError as exc:
+        raise ValidationFailed({field: [str(exc)]}) from exc
+
+
+def check_metric(metric: str, field: str = "metric") -> str:
+    if metric not in METRICS:
+        raise ValidationFailed({field: [f"unknown metric {metric!r}; see GET "
+                                        "/api/v1/rankings/metrics"]})
+    return metric
+
+
+class RankingService:
+    """Answers about one scope, for one principal, at one time."""
+
+    def __init__(self, session: Session, principal: Principal, now: dt.datetime) -> None:
+        self.session = session
+        self.principal = principal
+        self.now = now
+
+    def _scope(self, code: str) -> NodeInfo:
+        authorize_scope(self.principal, code)
+        found = store.registered(self.session, code)
+        if found is None:
+            raise UnknownScope(f"{code} is not a registered node.", {"scope": code})
+        return found
+
+    @staticmethod
+    def _level(scope: NodeInfo, level: Level | None) -> Level:
+        position = LEVELS.index(scope.level)
+        if level is None:
+            if scope.level is Level.TOWNSHIP:
+                raise ValidationFailed({"level": ["a township has no nodes below it to rank"]})
+            return LEVELS[position + 1]
+        if LEVELS.index(level) <= position:
+            raise ValidationFailed({"level": [f"must be below the scope's level "
+                                              f"({scope.level.value})"]})
+        return level
+
+    def _members(self, scope: NodeInfo, level: Level, kind: CountyKind | None) -> list[NodeInfo]:
+        if kind is not None and level is not Level.COUNTY:
+            raise ValidationFailed({"kind": ["only county-level nodes have a kind"]})
+        nodes = store.nodes_in_scope(self.session, scope.code, level)
+        return [n for n in nodes if kind is None or n.kind is kind]
+
+    # -- league tables ----------------------------------------------------------------------
+
+    def league_table(self, *, scope: str, period: str, metric: str, level: Level | None = None,
+                     order: Order = Order.DESC, peers: Peers = Peers.KIND,
+                     kind: CountyKind | None = None) -> Table:
+        """Nodes of ``level`` in ``scope`` ranked on ``metric`` among their peers, with the
+        change since the previous period; nodes without a summary listed as not ranked."""
+        check_metric(metric)
+        current = _period(period)
+        node = self._scope(scope)
+        level = self._level(node, level)
+        members = self._members(node, level, kind)
+
+        def table(label: str) -> list[Group]:
+            reported = store.newest_figures(self.session, node.code, label, [metric])
+            return league(members, level, reported, metric, order, peers)
+
+        previous = current.previous()
+        groups = with_previous(table(current.label), table(previous.label))
+        return Table(node, current, previous, level, peers, order, metric, groups)
+
+    def composite_table(self, *, scope: str, period: str, methodology: Methodology,
+                        level: Level | None = None, peers: Peers = Peers.KIND,
+                        kind: CountyKind | None = None) -> Table:
+        """Nodes ranked on a weighted score of normalised metrics (larger is better)."""
+        current = _period(period)
+        node = self._scope(scope)
+        level = self._level(node, level)
+        members = self._members(node, level, kind)
+
+        def table(label: str) -> list[Group]:
+            reported = store.newest_figures(self.session, node.code, label,
+                                            methodology.metrics)
+            return composite(members, level, reported, methodology, peers)
+
+        previous = current.previous()
+        groups = with_previous(table(current.label), table(previous.label))
+        return Table(node, current, previous, level, peers, Order.DESC, None, groups,
+                     methodology)
+
+    # -- methodologies ----------------------------------------------------------------------
+
+    def methodology(self, name: str) -> Methodology:
+        row = self.session.scalar(select(SavedMethodology).where(SavedMethodology.name == name))
+        if row is None:
+            raise UnknownMethodology(f"No saved methodology {name!r}.", {"name": name})
+        return Methodology.from_json(orjson.loads(row.document), name=row.name,
+                                     version=row.version)
+
+    def methodologies(self) -> list[Methodology]:
+        rows = self.session.scalars(select(SavedMethodology).order_by(SavedMethodology.name))
+        return [Methodology.from_json(orjson.loads(r.document), name=r.name, version=r.version)
+                for r in rows]
+
+    def save_methodology(self, name: str, methodology: Methodology) -> Methodology:
+        """Create or replace a named methodology; its version grows by one each time."""
+        authorize_manage(self.principal)
+        if not METHODOLOGY_NAME.fullmatch(name):
+            raise ValidationFailed({"name": ["1 to 64 letters, digits, '_', '.' or '-', "
+                                             "starting with a letter or digit"]})
+        document = {k: v for k, v in methodology.to_json().items()
+                    if k in ("description", "normalisation", "components")}
+        row = self.session.scalar(select(SavedMethodology).where(SavedMethodology.name == name))
+        if row is None:
+            row = SavedMethodology(name=name, version=1, document="", updated_at=self.now,
+                                   updated_by=self.principal.name)
+            self.session.add(row)
+        else:
+            row.version += 1
+            row.updated_at, row.updated_by = self.now, self.principal.name
+        row.document = orjson.dumps(document).decode("utf-8")
+        self.session.flush()
+        return Methodology.from_json(document, name=name, version=row.version)
+
+    # -- completeness -----------------------------------------------------------------------
+
+    def completeness(self, *, scope: str, period: str, level: Level | None = None,
+                     late_after_days: int = DEFAULT_LATE_AFTER_DAYS) -> dict[str, Any]:
+        """Who of the scope sent the period's final summary on time, late, or not at all.
+
+        A summary is *final* when the node computed it after the period closed.  On time:
+        the first final version reached the hub by the end of the ``late_after_days``-th day
+        after the period's last day (Asia/Shanghai); late: after that; ``provisional``: only
+        figures computed while the period ran; ``pending``: nothing final yet, but not due;
+        ``missing``: nothing final and the deadline has passed.
+        """
+        current = _period(period)
+        node = self._scope(scope)
+        if level is not None:
+            self._level(node, level)
+        deadline = dt.datetime.combine(
+            current.end + dt.timedelta(days=late_after_days + 1), dt.time(), SHANGHAI)
+        expected = store.nodes_in_scope(self.session, node.code, level, include_scope=False)
+        came = store.arrivals(self.session, node.code, current.label)
+        seen = store.last_seen(self.session, node.code)
+        rows = []
+        counts = dict.fromkeys(("on_time", "late", "provisional", "pending", "missing"), 0)
+        for member in expected:
+            arrival = came.get(member.code)
+            status = _arrival_status(arrival, deadline, self.now)
+            counts[status] += 1
+            last = seen.get(member.code)
+            rows.append({
+                "node": member.code, "level": member.level.value,
+                "kind": member.kind.value if member.kind else None, "parent": member.parent,
+                "status": status,
+                "first_final_at": arrival.first_final_at if arrival else None,
+                "first_received_at": arrival.first_at if arrival else None,
+                "summary_seq": arrival.newest_seq if arrival else None,
+                "summary_versions": arrival.versions if arrival else 0,
+                "last_seen_at": last[0] if last else None,
+                "latest_seq": last[1] if last else None,
+            })
+        total = len(expected)
+        reported = counts["on_time"] + counts["late"]
+        return {
+            "scope": node.code, "period": current.label, "level": level.value if level else None,
+            "late_after_days": late_after_days, "deadline": deadline,
+            "expected": total, **counts,
+            "completeness_rate": rate_basis_points(reported, total),
+            "timeliness_rate": rate_basis_points(counts["on_time"], total),
+            "nodes": rows,
+        }
+
+    # -- roll-ups and trends ----------------------------------------------------------------
+
+    def rollup(self, *, scope: str, period: str) -> dict[str, Any]:
+        """Totals of the scope's subtree (the scope's own center included): counts summed,
+        rates recomputed from summed numerators and denominators.
+
+        Every case is counted once: ``received`` counts a case only at the center where it
+        was received (not where it was forwarded to), ``completed`` only at the center that
+        decided it, so adding up centers never counts a forwarded case twice.
+        """
+        current = _period(period)
+        node = self._scope(scope)
+        expected = store.nodes_in_scope(self.session, node.code)
+        bodies = store.newest_bodies(self.session, node.code, current.label)
+        members = {n.code for n in expected}
+        reporting = sorted(code for code in bodies if code in members)
+        metrics: dict[str, dict[str, Any]] = {}
+        keys = sorted({key for code in reporting for key in bodies[code]["metrics"]})
+        for key in keys:
+            figures = [Figure.from_json(bodies[code]["metrics"].get(key)) for code in reporting]
+            total = add_up([f for f in figures if f is not None], current.months)
+            if total is not None:
+                info = METRICS.get(key)
+                metrics[key] = {"name": info.name if info else key, **total}
+        return {
+            "scope": node.code, "period": current.label, "expected": len(expected),
+            "reporting": len(reporting), "nodes": reporting,
+            "missing": sorted(members - set(reporting)), "metrics": metrics,
+        }
+
+    def trend(self, *, metric: str, start: str, end: str, node: str | None = None,
+              scope: str | None = None) -> dict[str, Any]:
+        """One metric over a range of periods, for one node or added up over a scope."""
+        check_metric(metric)
+        if (node is None) == (scope is None):
+            raise ValidationFailed({"node": ["give either node or scope"],
+                                    "scope": ["give either node or scope"]})
+        first, last = _period(start, "from"), _period(end, "to")
+        if first.kind is not last.kind:
+            raise ValidationFailed({"to": [f"must be a {first.kind.value} like 'from'"]})
+        if last < first:
+            raise ValidationFailed({"to": ["must not come before 'from'"]})
+        periods = [last]
+        while periods[-1] != first:
+            periods.append(periods[-1].previous())
+            if len(periods) > MAX_TREND_PERIODS:
+                raise ValidationFailed({"from": [f"at most {MAX_TREND_PERIODS} periods"]})
+        periods.reverse()
+        code = node or scope or ""
+        target = self._scope(code)
+        members = {n.code for n in store.nodes_in_scope(self.session, code)} if scope else {code}
+        points = []
+        for period in periods:
+            reported = store.newest_figures(self.session, code, period.label, [metric])
+            figures = [r.figures[metric] for c, r in reported.items() if c in members]
+            total = add_up([f for f in figures if f is not None], period.months)
+            points.append({"period": period.label,
+                           "reporting": sum(1 for c in reported if c in members),
+                           **(total or {"unit": METRICS[metric].unit.value, "value": None,
+                                        "numerator": None, "denominator": None})})
+        return {"metric": metric, "name": METRICS[metric].name,
+                "node": code if node else None, "scope": code if scope else None,
+                "level": target.level.value, "points": points}
+
+
+def _arrival_status(arrival: store.Arrival | None, deadline: dt.datetime,
+                    now: dt.datetime) -> str:
+    if arrival is not None and arrival.first_final_at is not None:
+        return "on_time" if arrival.first_final_at <= deadline else "late"
+    if now < deadline:
+        return "pending"
+    return "provisional" if arrival is not None else "missing"
+
+
+def add_up(figures: Sequence[Figure], months: int) -> dict[str, Any] | None:
+    """The total of one metric over several centers, by its unit."""
+    if not figures:
+        return None
+    unit = figures[0].unit
+    same = [f for f in figures if f.unit == unit]
+    if unit in (Unit.COUNT, Unit.FEN):
+        return {"unit": unit, "value": sum(f.value or 0 for f in same),
+                "numerator": None, "denominator": None}
+    numerator = sum(f.numerator or 0 for f in same)
+    if unit == Unit.PER_MONTH:  # the denominator is the period's months, not a sum
+        return {"unit": unit, "value": per_month(numerator, months), "numerator": numerator,
+                "denominator": months}
+    denominator = sum(f.denominator or 0 for f in same)
+    return {"unit": unit, "value": rate_basis_points(numerator, denominator),
+            "numerator": numerator, "denominator": denominator}
+
+
+def methodology_from_request(document: Mapping[str, Any]) -> Methodology:
+    """A methodology from API or CLI input, every problem named by field."""
+    problems: dict[str, list[str]] = {}
+    components = document.get("components")
+    if not isinstance(components, list) or not 1 <= len(components) <= MAX_COMPONENTS:
+        problems["components"] = [f"1 to {MAX_COMPONENTS} components"]
+        components = []
+    parsed: list[Component] = []
+    for i, item in enumerate(components):
+        where = f"components.{i}"
+        if not isinstance(item, Mapping):
+            problems[where] = ["an object with metric, weight and direction"]
+            continue
+        metric, weight = item.get("metric"), item.get("weight")
+        direction = item.get("direction", Direction.HIGHER_BETTER.value)
+        if metric not in METRICS:
+            problems[f"{where}.metric"] = [f"unknown metric {metric!r}"]
+        if (isinstance(weight, bool) or not isinstance(weight, int | float)
+                or not 0 < weight <= 1000):
+            problems[f"{where}.weight"] = ["a number above 0 and at most 1000"]
+        if direction not in {d.value for d in Direction}:
+            problems[f"{where}.direction"] = ["higher_better or lower_better"]
+        extra = set(item) - {"metric", "weight", "direction"}
+        if extra:
+            problems[where] = [f"unknown field(s): {', '.join(sorted(extra))}"]
+        if f"{where}.metric" not in problems and f"{where}.weight" not in problems \
+                and f"{where}.direction" not in problems:
+            parsed.append(Component(str(metric), float(weight or 0), Direction(direction)))
+    metrics = [c.metric for c in parsed]
+    if len(set(metrics)) != len(metrics):
+        problems.setdefault("components", []).append("each metric at most once")
+    normalisation = document.get("normalisation")
+    if normalisation not in {n.value for n in Normalisation}:
+        problems["normalisation"] = ["min_max or z_score"]
+    description = document.get("description", "")
+    if not isinstance(description, str) or len(description) > 2000:
+        problems["description"] = ["text of at most 2000 characters"]
+    if problems:
+        raise ValidationFailed(problems)
+    return Methodology(tuple(parsed), Normalisation(str(normalisation)),
+                       description=str(description))
+

@@ -1,0 +1,282 @@
+"""League tables and composite indices as pure functions over figures (no database here).
+
+Competition ranking ("1224"): peers with equal values share a rank and the next rank skips,
+so a rank always says how many peers did strictly better.  Nodes without a value are listed
+after the ranked ones, with a status saying why, never dropped.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from hub.rankings.store import Figure, NodeInfo, Reported
+from schemas.divisions import CountyKind, Level
+
+K = TypeVar("K", bound=Hashable)
+
+SCORE_DIGITS = 6  # composite scores are compared and shown at this precision
+
+
+class Order(enum.StrEnum):
+    DESC = "desc"  # larger is better (rank 1 has the largest value)
+    ASC = "asc"
+
+
+class Peers(enum.StrEnum):
+    KIND = "kind"  # county level: districts, counties and county-level cities apart
+    ALL = "all"  # every node of the level together
+
+
+class Status(enum.StrEnum):
+    RANKED = "ranked"
+    NOT_REPORTED = "not_reported"  # no summary for the period
+    NO_VALUE = "no_value"  # a summary, but the metric is missing or undefined (0 denominator)
+
+
+class Normalisation(enum.StrEnum):
+    MIN_MAX = "min_max"
+    Z_SCORE = "z_score"
+
+
+class Direction(enum.StrEnum):
+    HIGHER_BETTER = "higher_better"
+    LOWER_BETTER = "lower_better"
+
+
+def competition_ranks(values: Iterable[tuple[K, float]], order: Order) -> dict[K, int]:
+    """Rank 1 for the best value; ties share a rank, and the next rank skips (1, 2, 2, 4)."""
+    ordered = sorted(values, key=lambda item: item[1], reverse=order is Order.DESC)
+    ranks: dict[K, int] = {}
+    previous: float | None = None
+    rank = 0
+    for position, (key, value) in enumerate(ordered, start=1):
+        if value != previous:
+            rank, previous = position, value
+        ranks[key] = rank
+    return ranks
+
+
+def peer_key(node: NodeInfo, peers: Peers) -> CountyKind | None:
+    return node.kind if peers is Peers.KIND and node.level is Level.COUNTY else None
+
+
+@dataclass
+class Row:
+    node: NodeInfo
+    status: Status
+    name: str | None = None
+    value: float | None = None
+    figure: Figure | None = None
+    rank: int | None = None
+    previous_rank: int | None = None
+    previous_value: float | None = None
+    components: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rank_change(self) -> int | None:
+        """Places gained since the previous period (negative: places lost)."""
+        if self.rank is None or self.previous_rank is None:
+            return None
+        return self.previous_rank - self.rank
+
+    @property
+    def value_change(self) -> float | None:
+        if self.value is None or self.previous_value is None:
+            return None
+        change = self.value - self.previous_value
+        return round(change, SCORE_DIGITS) if isinstance(change, float) else change
+
+
+@dataclass
+class Group:
+    level: Level
+    kind: CountyKind | None  # None: every kind together (or a level without kinds)
+    rows: list[Row]
+
+    @property
+    def ranked(self) -> int:
+        """The N of "rank r of N": how many peers have a rank."""
+        return sum(1 for row in self.rows if row.rank is not None)
+
+
+def _groups(nodes: Sequence[NodeInfo], peers: Peers) -> dict[CountyKind | None, list[NodeInfo]]:
+    groups: dict[CountyKind | None, list[NodeInfo]] = {}
+    for node in nodes:
+        groups.setdefault(peer_key(node, peers), []).append(node)
+    return dict(sorted(groups.items(), key=lambda item: str(item[0] or "")))
+
+
+def _finish(level: Level, kind: CountyKind | None, rows: list[Row],
+            values: Mapping[str, float], order: Order) -> Group:
+    ranks = competition_ranks(values.items(), order)
+    for row in rows:
+        row.rank = ranks.get(row.node.code)
+    rows.sort(key=lambda row: (row.rank is None, row.rank or 0, row.node.code))
+    return Group(level, kind, rows)
+
+
+def league(nodes: Sequence[NodeInfo], level: Level, reported: Mapping[str, Reported],
+           metric: str, order: Order, peers: Peers) -> list[Group]:
+    """One ranked group per peer group of ``nodes`` on ``metric``'s value."""
+    groups = []
+    for kind, members in _groups(nodes, peers).items():
+        rows, values = [], {}
+        for node in members:
+            found = reported.get(node.code)
+            if found is None:
+                rows.append(Row(node, Status.NOT_REPORTED))
+                continue
+            figure = found.figures.get(metric)
+            value = figure.value if figure is not None else None
+            rows.append(Row(node, Status.RANKED if value is not None else Status.NO_VALUE,
+                            name=found.name, value=value, figure=figure))
+            if value is not None:
+                values[node.code] = value
+        groups.append(_finish(level, kind, rows, values, order))
+    return groups
+
+
+def with_previous(current: list[Group], previous: list[Group]) -> list[Group]:
+    """``current`` with each node's rank and value of the previous period's table."""
+    before = {row.node.code: row for group in previous for row in group.rows}
+    for group in current:
+        for row in group.rows:
+            old = before.get(row.node.code)
+            if old is not None:
+                row.previous_rank, row.previous_value = old.rank, old.value
+    return current
+
+
+# -- composite index ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Component:
+    metric: str
+    weight: float
+    direction: Direction = Direction.HIGHER_BETTER
+
+    def to_json(self) -> dict[str, Any]:
+        return {"metric": self.metric, "weight": self.weight, "direction": self.direction.value}
+
+
+@dataclass(frozen=True)
+class Methodology:
+    """How a composite score is made; returned with every composite table."""
+
+    components: tuple[Component, ...]
+    normalisation: Normalisation
+    name: str | None = None
+    version: int | None = None
+    description: str = ""
+
+    @property
+    def metrics(self) -> list[str]:
+        return [c.metric for c in self.components]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "version": self.version, "description": self.description,
+            "normalisation": self.normalisation.value,
+            "components": [c.to_json() for c in self.components],
+            "formula": FORMULA[self.normalisation],
+        }
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any], *, name: str | None = None,
+                  version: int | None = None) -> Methodology:
+        return cls(
+            tuple(Component(c["metric"], float(c["weight"]),
+                            Direction(c.get("direction", Direction.HIGHER_BETTER)))
+                  for c in document["components"]),
+            Normalisation(document["normalisation"]),
+            name=name if name is not None else document.get("name"),
+            version=version if version is not None else document.get("version"),
+            description=document.get("description") or "",
+        )
+
+
+FORMULA = {
+    Normalisation.MIN_MAX: (
+        "score = Σ weight·n / Σ weight; n = (v − min) / (max − min) within the peer group "
+        "(lower_better: (max − v) / (max − min)); n = 0 when every peer has the same v"),
+    Normalisation.Z_SCORE: (
+        "score = Σ weight·n / Σ weight; n = (v − mean) / sd within the peer group, sd the "
+        "population standard deviation (lower_better: −n); n = 0 when sd = 0"),
+}
+
+
+def normaliser(values: Sequence[float], normalisation: Normalisation,
+               direction: Direction) -> Callable[[float], float]:
+    """How one component's value becomes its normalised score within the peer group."""
+    sign = 1.0 if direction is Direction.HIGHER_BETTER else -1.0
+    if normalisation is Normalisation.MIN_MAX:
+        low, high = min(values), max(values)
+        if high == low:
+            return lambda _v: 0.0
+        if sign > 0:
+            return lambda v: (v - low) / (high - low)
+        return lambda v: (high - v) / (high - low)
+    mean = sum(values) / len(values)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    if sd == 0:
+        return lambda _v: 0.0
+    return lambda v: sign * (v - mean) / sd
+
+
+def composite(nodes: Sequence[NodeInfo], level: Level, reported: Mapping[str, Reported],
+              methodology: Methodology, peers: Peers) -> list[Group]:
+    """One group per peer group, ranked by composite score (larger is better).
+
+    A node is scored only when every component has a value; the others are listed with
+    status ``not_reported`` or ``no_value``.
+    """
+    total_weight = sum(c.weight for c in methodology.components)
+    groups = []
+    for kind, members in _groups(nodes, peers).items():
+        rows: list[Row] = []
+        complete: dict[str, list[float]] = {}
+        for node in members:
+            found = reported.get(node.code)
+            if found is None:
+                rows.append(Row(node, Status.NOT_REPORTED))
+                continue
+            figures = [found.figures.get(m) for m in methodology.metrics]
+            values = [f.value if f is not None else None for f in figures]
+            row = Row(node, Status.NO_VALUE, name=found.name)
+            row.components = [
+                {"metric": m, "value": v,
+                 "numerator": f.numerator if f else None,
+                 "denominator": f.denominator if f else None, "normalised": None}
+                for m, v, f in zip(methodology.metrics, values, figures, strict=True)
+            ]
+            rows.append(row)
+            if all(v is not None for v in values):
+                complete[node.code] = [float(v) for v in values if v is not None]
+        scores: dict[str, float] = {}
+        if complete:
+            scales = [
+                normaliser([vs[i] for vs in complete.values()], methodology.normalisation,
+                           component.direction)
+                for i, component in enumerate(methodology.components)
+            ]
+            for row in rows:
+                if row.node.code not in complete:
+                    continue
+                raw = complete[row.node.code]
+                normalised = [scale(v) for scale, v in zip(scales, raw, strict=True)]
+                for entry, n in zip(row.components, normalised, strict=True):
+                    entry["normalised"] = round(n, SCORE_DIGITS)
+                score = sum(c.weight * n for c, n in
+                            zip(methodology.components, normalised, strict=True)) / total_weight
+                row.status = Status.RANKED
+                row.value = round(score, SCORE_DIGITS)
+                scores[row.node.code] = row.value
+        groups.append(_finish(level, kind, rows, scores, Order.DESC))
+    return groups
+
+
