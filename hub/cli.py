@@ -108,3 +108,13 @@ def _add_backup_commands() -> None:
 
 
 _add_backup_commands()
+
+
+def _add_staff_commands() -> None:
+    from hub.staff.cli import COMMANDS as STAFF_COMMANDS
+
+    for command in STAFF_COMMANDS:
+        hub.add_command(command)
+
+
+_add_staff_commands()

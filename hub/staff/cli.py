@@ -1,0 +1,98 @@
+"""``tongban hub create-user`` and ``tongban hub save-methodology``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from schemas.cli_support import ensure_schema, home_option
+from schemas.database import Database, utcnow
+from schemas.errors import TongbanError
+
+
+def _database(home: str) -> tuple[Database, dict[str, Any]]:
+    from hub.app import MIGRATIONS
+    from hub.config import hub_settings
+    from hub.models import load_all_models
+    from schemas.settings import SettingsError
+
+    try:
+        settings = hub_settings({"home": home})
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    load_all_models()
+    db = Database(settings["database_url"])
+    ensure_schema(db.engine, MIGRATIONS)
+    return db, settings
+
+
+def _problem(exc: TongbanError) -> click.ClickException:
+    fields = exc.details.get("fields") if exc.details else None
+    if fields:
+        return click.ClickException(
+            exc.message + " " + "; ".join(f"{k}: {', '.join(map(str, v))}"
+                                          for k, v in fields.items()))
+    return click.ClickException(exc.message)
+
+
+@click.command("create-user")
+@home_option("var/hub")
+@click.option("--username", required=True)
+@click.option("--scope", required=True,
+              help="Division code the account may read: that node and everything below it.")
+@click.option("--role", type=click.Choice(["viewer", "admin"]), default="viewer",
+              show_default=True, help="admin may also save composite-index methodologies.")
+@click.option("--display-name", default="")
+@click.password_option(help="Prompted for when not given.")
+def create_user(home: str, username: str, scope: str, role: str, display_name: str,
+                password: str) -> None:
+    """Create a hub staff account bound to a scope (log in at POST /api/v1/staff/login)."""
+    from hub.staff.models import StaffRole
+    from hub.staff.service import StaffService
+
+    db, _settings = _database(home)
+    try:
+        with db.unit_of_work() as session:
+            account = StaffService(session).create_account(
+                username=username, password=password, scope=scope, role=StaffRole(role),
+                display_name=display_name)
+            click.echo(f"created hub {account.role.value} {account.username} "
+                       f"for scope {account.scope_code}")
+    except TongbanError as exc:
+        raise _problem(exc) from exc
+    finally:
+        db.dispose()
+
+
+@click.command("save-methodology")
+@home_option("var/hub")
+@click.option("--name", required=True, help="The name tables ask for (methodology=NAME).")
+@click.argument("document", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def save_methodology(home: str, name: str, document: Path) -> None:
+    """Save a composite-index methodology from a JSON file:
+    {"normalisation": "min_max", "components": [{"metric", "weight", "direction"}], …}."""
+    from hub.rankings.service import Principal, RankingService, methodology_from_request
+
+    try:
+        data = json.loads(document.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{document} is not a JSON document: {exc}") from exc
+    if not isinstance(data, dict):
+        raise click.ClickException(f"{document} must hold a JSON object")
+    db, _settings = _database(home)
+    principal = Principal("staff", "000000", "cli", may_manage=True)
+    try:
+        with db.unit_of_work() as session:
+            saved = RankingService(session, principal, utcnow()).save_methodology(
+                name, methodology_from_request(data))
+            click.echo(f"saved methodology {saved.name} version {saved.version}")
+    except TongbanError as exc:
+        raise _problem(exc) from exc
+    finally:
+        db.dispose()
+
+
+COMMANDS = (create_user, save_methodology)
