@@ -326,6 +326,19 @@ class TrustStore:
         self._revoked_from: dict[tuple[str, str], dt.datetime] = {}
         self._seen: set[bytes] = set()
 
+    def copy(self) -> TrustStore:
+        """An independent store with the same contents (certificates themselves are
+        immutable and shared): what one batch adds to it never reaches the original."""
+        clone = object.__new__(TrustStore)
+        clone.root_code, clone.root_key, clone.root_key_id = (
+            self.root_code, self.root_key, self.root_key_id)
+        clone._certificates = {code: list(found) for code, found in self._certificates.items()}
+        clone._certificate_order = list(self._certificate_order)
+        clone._revocations = list(self._revocations)
+        clone._revoked_from = dict(self._revoked_from)
+        clone._seen = set(self._seen)
+        return clone
+
     # -- adding -------------------------------------------------------------------------
 
     def add_certificate(self, document: Mapping[str, Any]) -> Certificate:

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.models import RegisteredNode
@@ -53,6 +53,17 @@ def load_trust_store(session: Session, root_code: str, root_public_key: str) -> 
         _add(store.add_revocation, revocation.document,
              f"revocation {revocation.id} of {revocation.subject}")
     return store
+
+
+def registry_version(session: Session) -> tuple[int, ...]:
+    """What identifies the stored certificates and revocations (both are append-only): their
+    counts and highest ids, read from the primary keys alone."""
+    found: list[int] = []
+    for model in (StoredCertificate, StoredRevocation):
+        count, highest = session.execute(
+            select(func.count(), func.max(model.id)).select_from(model)).one()
+        found += [count or 0, highest or 0]
+    return tuple(found)
 
 
 def _add(add: Any, document: str, what: str) -> None:
