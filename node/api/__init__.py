@@ -20,12 +20,13 @@ def register_blueprints(api: Api) -> None:
         guide,
         metrics,
         public,
+        rankings,
         supervision,
         sync,
         users,
     )
 
     modules = (auth, users, catalog, guide, exchange, calendar, cases, public, supervision, metrics,
-               assessment, sync, directives)
+               assessment, sync, directives, rankings)
     for module in modules:
         api.register_blueprint(module.blp)

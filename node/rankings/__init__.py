@@ -1,0 +1,1 @@
+"""Asking the hub for consolidated figures and rankings, as this node (signed requests)."""
