@@ -18,7 +18,7 @@ help:
 	@echo "make demo   start a hub and the Beiliu city node on loopback (DEMO_ARGS=...; Ctrl-C stops)"
 	@echo "make test   run the whole test suite (PYTEST_ARGS='...' passes options to pytest)"
 	@echo "make lint   ruff and mypy"
-	@echo "make bench  benchmarks: ratios against a ceiling measured in the same run (BENCH_ARGS=...)"
+	@echo "make bench  every benchmark (tests/bench); last line one JSON document (BENCH_ARGS='--only NAME --args NAME=...')"
 
 venv: $(STAMP)
 
@@ -40,4 +40,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench.bench_metrics $(BENCH_ARGS)
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)

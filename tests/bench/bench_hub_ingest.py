@@ -1,3 +1,4 @@
+# ruff: noqa: T201 - a command-line report: print is the output
 """Hub ingest benchmark (issue 9, "Load and speed"): envelopes verified and stored per second
 by a real hub (``tongban hub serve``, gunicorn with several workers) while 1,000 enrolled
 nodes push batches of signed summaries from several client processes, against the ceiling
@@ -418,13 +419,13 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     document = run(argv)
-    for name, part in (("", document), ("postgresql", document.get("postgresql") or {})):
+    for part in (document, document.get("postgresql") or {}):
         if part:
             print(f"{part['database']}: {part['hub_ingest_envelopes_per_s']} envelopes/s, "
                   f"ceiling {part['ceiling_envelopes_per_s']}/s, ratio "
                   f"{part['hub_ingest_ratio']} (goal {GOAL}); push p50 "
                   f"{part['push_batch_p50_ms']} ms, p99 {part['push_batch_p99_ms']} ms; hub "
-                  f"peak RSS {part['hub_peak_rss_mb']} MB per process{name and ''}")
+                  f"peak RSS {part['hub_peak_rss_mb']} MB per process")
     print(json.dumps(document, ensure_ascii=False))
 
 
