@@ -33,6 +33,8 @@ from hub.rankings.tables import (
     Peers,
     composite,
     league,
+    league_ranks,
+    previous_of,
     with_previous,
 )
 from schemas.divisions import CountyKind, Level
@@ -154,12 +156,11 @@ class RankingService:
         level = self._level(node, level)
         members = self._members(node, level, kind)
 
-        def table(label: str) -> list[Group]:
-            reported = store.newest_figures(self.session, node.code, label, [metric])
-            return league(members, level, reported, metric, order, peers)
-
         previous = current.previous()
-        groups = with_previous(table(current.label), table(previous.label))
+        now = store.newest_figures(self.session, node.code, current.label, [metric])
+        before = store.newest_values(self.session, node.code, previous.label, metric)
+        groups = with_previous(league(members, level, now, metric, order, peers),
+                               league_ranks(members, before, order, peers))
         return Table(node, current, previous, level, peers, order, metric, groups)
 
     def composite_table(self, *, scope: str, period: str, methodology: Methodology,
@@ -177,7 +178,7 @@ class RankingService:
             return composite(members, level, reported, methodology, peers)
 
         previous = current.previous()
-        groups = with_previous(table(current.label), table(previous.label))
+        groups = with_previous(table(current.label), previous_of(table(previous.label)))
         return Table(node, current, previous, level, peers, Order.DESC, None, groups,
                      methodology)
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import ColumnElement, Text, and_, cast, func, literal, select
+from sqlalchemy import ColumnElement, Text, and_, cast, func, literal, select, true
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session
 
@@ -22,9 +22,10 @@ from hub.models import RegisteredNode
 from hub.relay.models import EnvelopeRecord, SummaryRecord
 from schemas.divisions import CountyKind, DivisionCodeError, Level, level_of, parent_of
 
+# records built tens of thousands of times per table: named tuples, the cheapest to make
 
-@dataclass(frozen=True)
-class NodeInfo:
+
+class NodeInfo(NamedTuple):
     code: str
     name: str | None
     level: Level
@@ -32,8 +33,7 @@ class NodeInfo:
     parent: str | None
 
 
-@dataclass(frozen=True)
-class Figure:
+class Figure(NamedTuple):
     """One metric of one node's newest summary: ``value`` is None for an undefined rate."""
 
     unit: str
@@ -49,13 +49,11 @@ class Figure:
                    entry.get("denominator"))
 
 
-@dataclass(frozen=True)
-class Reported:
+class Reported(NamedTuple):
     """A node's newest summary of a period, reduced to what a table needs."""
 
     node: str
     seq: int
-    received_at: dt.datetime
     name: str | None
     figures: dict[str, Figure | None]
 
@@ -79,8 +77,10 @@ def within(scope: str, code: str) -> bool:
 
 
 def code_range(scope: str) -> tuple[str, str]:
-    """Bounds ``[low, high)`` of the codes that can lie in ``scope``'s subtree (a superset:
-    :func:`within` has the last word), so that the code indexes do the selecting."""
+    """Bounds ``[low, high)`` of the codes of ``scope``'s subtree, so that the code indexes
+    do the selecting: a child's code extends its parent's significant prefix (two digits of
+    a province, four of a city, six of a county), and a code whose city part is ``90`` (a
+    county-level unit under the province) is no city's child."""
     level = level_of(scope)
     prefix = {Level.PROVINCE: scope[:2], Level.CITY: scope[:4]}.get(level, scope[:6])
     if level is Level.CITY and scope[2:4] == "90":  # not a real city: no county has it as parent
@@ -102,13 +102,24 @@ def registered(session: Session, code: str) -> NodeInfo | None:
 
 def nodes_in_scope(session: Session, scope: str, level: Level | None = None,
                    *, include_scope: bool = True) -> list[NodeInfo]:
-    """Registered nodes in ``scope``'s subtree (of ``level`` if given), ordered by code."""
-    query = select(RegisteredNode).where(in_range(RegisteredNode.code, scope))
+    """Registered nodes in ``scope``'s subtree (of ``level`` if given), ordered by code.
+
+    The code range is the subtree exactly (a child's code extends its parent's prefix), so
+    no row needs a second look; columns, not ORM objects, since a province has 30,000.
+    """
+    query = select(RegisteredNode.code, RegisteredNode.name, RegisteredNode.level,
+                   RegisteredNode.kind, RegisteredNode.parent_code).where(
+        in_range(RegisteredNode.code, scope))
     if level is not None:
         query = query.where(RegisteredNode.level == level)
+    levels = {member.value: member for member in Level} | {member: member for member in Level}
+    kinds: dict[Any, CountyKind | None] = {None: None} | {k.value: k for k in CountyKind} | {
+        k: k for k in CountyKind}
     return [
-        _info(row) for row in session.scalars(query.order_by(RegisteredNode.code))
-        if within(scope, row.code) and (include_scope or row.code != scope)
+        NodeInfo(code, name, levels[row_level], kinds[kind], parent)
+        for code, name, row_level, kind, parent in session.connection().execute(
+            query.order_by(RegisteredNode.code))
+        if include_scope or code != scope
     ]
 
 
@@ -118,14 +129,6 @@ def _info(row: RegisteredNode) -> NodeInfo:
 
 
 # -- JSON inside the stored body ------------------------------------------------------------
-
-
-def _json_text(session: Session, *path: str) -> ColumnElement[Any]:
-    """The JSON (as text) at ``path`` of a stored summary body."""
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(cast(SummaryRecord.body, JSONB).op("#>")(literal(list(path), ARRAY(Text))),
-                    Text)
-    return func.json_extract(SummaryRecord.body, "$." + ".".join(f'"{p}"' for p in path))
 
 
 def _json_scalar(session: Session, *path: str) -> ColumnElement[Any]:
@@ -147,28 +150,57 @@ def _newest(session: Session, scope: str, period_label: str) -> Any:
 def newest_figures(session: Session, scope: str, period_label: str,
                    metrics: Sequence[str]) -> dict[str, Reported]:
     """Per node of ``scope``'s subtree that reported ``period_label``: the listed metrics of
-    its newest summary."""
+    its newest summary, and its name.
+
+    The body is parsed once per row: one multi-path ``json_extract`` on SQLite (a JSON
+    array), one ``jsonb`` cast in a lateral subquery on PostgreSQL.
+    """
     newest = _newest(session, scope, period_label)
-    columns = [_json_text(session, "metrics", key).label(f"m{i}")
-               for i, key in enumerate(metrics)]
+    paths = [("metrics", key) for key in metrics] + [("node", "name")]
+    picked: ColumnElement[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        doc = (select(cast(SummaryRecord.body, JSONB).label("doc")).correlate(SummaryRecord)
+               .offset(0).lateral("d"))
+        picked = cast(func.jsonb_build_array(
+            *(doc.c.doc.op("#>")(literal(list(p), ARRAY(Text))) for p in paths)), Text)
+        query = (
+            select(SummaryRecord.node, SummaryRecord.seq, picked)
+            .join(newest, and_(SummaryRecord.node == newest.c.node,
+                               SummaryRecord.seq == newest.c.seq))
+            .join(doc, true())
+        )
+    else:
+        picked = func.json_extract(SummaryRecord.body, *(
+            "$." + ".".join(f'"{part}"' for part in p) for p in paths))
+        query = (
+            select(SummaryRecord.node, SummaryRecord.seq, picked)
+            .join(newest, and_(SummaryRecord.node == newest.c.node,
+                               SummaryRecord.seq == newest.c.seq))
+        )
+    query = query.where(SummaryRecord.period_label == period_label)
+    found: dict[str, Reported] = {}
+    loads = orjson.loads
+    for node, seq, raw in session.connection().execute(query):
+        values = loads(raw)
+        figures = {key: Figure.from_json(values[i]) for i, key in enumerate(metrics)}
+        found[node] = Reported(node, seq, values[-1], figures)
+    return found
+
+
+def newest_values(session: Session, scope: str, period_label: str,
+                  metric: str) -> dict[str, int]:
+    """Per node of ``scope``'s subtree: ``metric``'s value in its newest summary of the
+    period (nodes without one left out) — all a previous period's column needs."""
+    newest = _newest(session, scope, period_label)
+    value = _json_scalar(session, "metrics", metric, "value")
     query = (
-        select(SummaryRecord.node, SummaryRecord.seq, SummaryRecord.received_at,
-               _json_scalar(session, "node", "name").label("name"), *columns)
+        select(SummaryRecord.node, value)
         .join(newest, and_(SummaryRecord.node == newest.c.node,
                            SummaryRecord.seq == newest.c.seq))
         .where(SummaryRecord.period_label == period_label)
     )
-    found: dict[str, Reported] = {}
-    for row in session.execute(query):
-        figures = {key: _figure(row[4 + i]) for i, key in enumerate(metrics)}
-        found[row[0]] = Reported(row[0], row[1], row[2], row[3], figures)
-    return found
-
-
-def _figure(raw: Any) -> Figure | None:
-    if raw is None:
-        return None
-    return Figure.from_json(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)
+    return {node: int(found) for node, found in session.connection().execute(query)
+            if found is not None}
 
 
 def newest_bodies(session: Session, scope: str, period_label: str) -> dict[str, dict[str, Any]]:

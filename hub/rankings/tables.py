@@ -64,7 +64,7 @@ def peer_key(node: NodeInfo, peers: Peers) -> CountyKind | None:
     return node.kind if peers is Peers.KIND and node.level is Level.COUNTY else None
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     node: NodeInfo
     status: Status
@@ -140,15 +140,32 @@ def league(nodes: Sequence[NodeInfo], level: Level, reported: Mapping[str, Repor
     return groups
 
 
-def with_previous(current: list[Group], previous: list[Group]) -> list[Group]:
-    """``current`` with each node's rank and value of the previous period's table."""
-    before = {row.node.code: row for group in previous for row in group.rows}
+def league_ranks(nodes: Sequence[NodeInfo], reported: Mapping[str, float], order: Order,
+                 peers: Peers) -> dict[str, tuple[int | None, Any]]:
+    """Each node's rank and value among its peers given each node's value (only those two,
+    for the previous period's column: the same peer groups, no rows built)."""
+    found: dict[str, tuple[int | None, Any]] = {}
+    for members in _groups(nodes, peers).values():
+        values = {n.code: reported[n.code] for n in members if n.code in reported}
+        ranks = competition_ranks(values.items(), order)
+        found.update((code, (ranks[code], value)) for code, value in values.items())
+    return found
+
+
+def with_previous(current: list[Group],
+                  previous: Mapping[str, tuple[int | None, Any]]) -> list[Group]:
+    """``current`` with each node's rank and value of the previous period."""
     for group in current:
         for row in group.rows:
-            old = before.get(row.node.code)
+            old = previous.get(row.node.code)
             if old is not None:
-                row.previous_rank, row.previous_value = old.rank, old.value
+                row.previous_rank, row.previous_value = old
     return current
+
+
+def previous_of(groups: list[Group]) -> dict[str, tuple[int | None, Any]]:
+    """Rank and value of every row of a (previous period's) table."""
+    return {row.node.code: (row.rank, row.value) for group in groups for row in group.rows}
 
 
 # -- composite index ------------------------------------------------------------------------
