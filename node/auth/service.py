@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -27,27 +24,19 @@ from schemas.errors import (
     ValidationFailed,
 )
 
-# Argon2id (memory-hard); the library's defaults follow RFC 9106's second recommendation.
-_hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("tongban-timing-equaliser")
-MIN_PASSWORD_LENGTH = 10
+# Argon2id hashing, the strength rule and token digests are shared with the hub's staff
+# accounts (hash_password and token_digest are also imported from here by callers)
+from schemas.passwords import DUMMY_HASH as _DUMMY_HASH
+from schemas.passwords import (
+    check_password_strength,
+    hash_password,
+    needs_rehash,
+    token_digest,
+    verify_password,
+)
 
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def check_password_strength(password: str) -> list[str]:
-    problems = []
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(f"at least {MIN_PASSWORD_LENGTH} characters")
-    if password.isdigit() or password.isalpha():
-        problems.append("mix letters with digits or symbols")
-    return problems
+__all__ = ["AuthPolicy", "AuthService", "IssuedToken", "check_password_strength",
+           "hash_password", "token_digest"]
 
 
 @dataclass(frozen=True)
@@ -99,7 +88,7 @@ class AuthService:
         user.failed_logins = 0
         user.locked_until = None
         user.last_login_at = now
-        if _hasher.check_needs_rehash(user.password_hash):
+        if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         return self._issue(user, now)
 
@@ -226,7 +215,4 @@ class AuthService:
 
 
 def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    return verify_password(password_hash, password)
