@@ -118,6 +118,10 @@ class RankFederation:
             self.now = at
         self._push(self.nodes[code], Kind.SUMMARY, summary(code, period, metrics, final=final))
 
+    def push_summary(self, body: dict[str, Any]) -> None:
+        """Push a summary body made elsewhere (e.g. by the node's own metric code)."""
+        self._push(self.nodes[body["node"]["code"]], Kind.SUMMARY, body)
+
     def get(self, path: str, caller: str = PROVINCE) -> Any:
         return self.nodes[caller].call("GET", path, now=self.now)
 
