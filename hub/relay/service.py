@@ -208,6 +208,11 @@ class Ingest:
         self._load_store = load_store
         self._store: TrustStore | None = store
         self._mailbox_locked = False
+        # summaries whose log and summary rows are written together, one statement each,
+        # at the end of the batch (or before any other envelope is logged): a round trip to
+        # the database per envelope was most of a batch's time on PostgreSQL
+        self._deferred: list[tuple[int, Envelope]] = []
+        self._results: list[EnvelopeResult] | None = None
 
     @property
     def store(self) -> TrustStore:
@@ -216,7 +221,15 @@ class Ingest:
         return self._store
 
     def run(self, items: Iterable[Any]) -> list[EnvelopeResult]:
-        return [self.one(item) for item in items]
+        results: list[EnvelopeResult] = []
+        self._results = results
+        try:
+            for item in items:
+                results.append(self.one(item))
+            self._flush()
+        finally:
+            self._results = None
+        return results
 
     def one(self, item: Any) -> EnvelopeResult:
         claimed_id = item.get("id") if isinstance(item, Mapping) else None
@@ -255,6 +268,10 @@ class Ingest:
         if envelope.kind is Kind.SUMMARY:
             self._check_period(envelope)
         recipients = self._recipients(envelope)
+        if (envelope.kind is Kind.SUMMARY and self._results is not None and not recipients
+                and certificate is None and revocation is None):
+            return self._defer(envelope)
+        self._flush()
         if not self._log(envelope):
             if certificate is not None or revocation is not None:
                 self._store = None  # the logged envelope of this id may have carried another
@@ -315,8 +332,36 @@ class Ingest:
                             f"node below {root}: it is neither {root} nor its ancestor")
         return descendants_of(self.session, root)
 
-    def _log(self, envelope: Envelope) -> bool:
-        return _insert_new(self.session, EnvelopeRecord, {
+    def _defer(self, envelope: Envelope) -> EnvelopeResult:
+        """Answer a summary ``accepted`` now and write it with the others in :meth:`_flush`,
+        which turns the answer into ``duplicate`` if its id is logged already."""
+        if any(queued.id == envelope.id for _, queued in self._deferred):
+            return EnvelopeResult(envelope.id, Status.DUPLICATE)
+        assert self._results is not None  # noqa: S101 - only called within run()
+        self._deferred.append((len(self._results), envelope))
+        return EnvelopeResult(envelope.id, Status.ACCEPTED)
+
+    def _flush(self) -> None:
+        if not self._deferred:
+            return
+        deferred, self._deferred = self._deferred, []
+        statement: Any = (postgresql_insert if _is_postgresql(self.session)
+                          else sqlite_insert)(EnvelopeRecord)
+        logged = set(self.session.execute(
+            statement.values([self._log_row(envelope) for _, envelope in deferred])
+            .on_conflict_do_nothing(index_elements=["id"]).returning(EnvelopeRecord.id)
+        ).scalars())
+        summaries = [self._summary_row(envelope) for _, envelope in deferred
+                     if envelope.id in logged]
+        if summaries:
+            self.session.execute(insert(SummaryRecord), summaries)
+        assert self._results is not None  # noqa: S101 - deferred only within run()
+        for position, envelope in deferred:
+            if envelope.id not in logged:
+                self._results[position] = EnvelopeResult(envelope.id, Status.DUPLICATE)
+
+    def _log_row(self, envelope: Envelope) -> dict[str, Any]:
+        return {
             "id": envelope.id,
             "sender": envelope.sender,
             "seq": envelope.seq,
@@ -325,7 +370,22 @@ class Ingest:
             "ts": envelope.ts,
             "received_at": self.now,
             "wire": envelope.wire_bytes().decode("utf-8"),
-        }, ["id"])
+        }
+
+    def _summary_row(self, envelope: Envelope) -> dict[str, Any]:
+        period = envelope.body["period"]
+        return {
+            "node": envelope.sender,
+            "period_label": period["label"],
+            "period_kind": period["kind"],
+            "seq": envelope.seq,
+            "envelope_id": envelope.id,
+            "body": orjson.dumps(envelope.body).decode("utf-8"),
+            "received_at": self.now,
+        }
+
+    def _log(self, envelope: Envelope) -> bool:
+        return _insert_new(self.session, EnvelopeRecord, self._log_row(envelope), ["id"])
 
     @staticmethod
     def _check_period(envelope: Envelope) -> None:
@@ -335,16 +395,7 @@ class Ingest:
                             f"characters, not {len(label)}")
 
     def _store_summary(self, envelope: Envelope) -> None:
-        period = envelope.body["period"]
-        self.session.add(SummaryRecord(
-            node=envelope.sender,
-            period_label=period["label"],
-            period_kind=period["kind"],
-            seq=envelope.seq,
-            envelope_id=envelope.id,
-            body=orjson.dumps(envelope.body).decode("utf-8"),
-            received_at=self.now,
-        ))
+        self.session.add(SummaryRecord(**self._summary_row(envelope)))
 
     def _deliver(self, envelope: Envelope, recipients: list[str]) -> None:
         if not recipients:
