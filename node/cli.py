@@ -180,14 +180,15 @@ def run_jobs(home: str) -> None:
     """Run the scheduled jobs once: deemed acceptance (Art. 32), deemed approval, and the
     daily roll-ups of the figures (the last year's days that are not final yet).
 
-    Run it from cron (e.g. every 15 minutes) until the sync worker schedules these jobs.
+    The worker (``tongban node worker``) runs the same jobs every 15 minutes.
     """
     settings = _settings(home)
+    key = load_node_key(settings)  # decisions on cases from below are signed and sent back
     db = Database(settings["database_url"])
     ensure_schema(db.engine, MIGRATIONS)
     try:
         with db.unit_of_work() as session:
-            service = case_service_for(session, settings)
+            service = case_service_for(session, settings, key)
             accepted = service.deem_accept_overdue()
             approved = service.deem_approve_overdue()
         with db.unit_of_work() as session:

@@ -61,7 +61,7 @@ CHANNELS = ("window", "online", "village_agent", "department_office")
 APPLICANT_KINDS = ("person", "organisation")
 CASE_STATES = (
     "submitted", "supplement_requested", "accepted", "rejected", "in_review", "suspended",
-    "approved", "denied", "completed", "delivered", "withdrawn", "forwarded",
+    "approved", "denied", "completed", "delivered", "withdrawn", "forwarded", "returned",
 )
 OUTCOMES = ("approved", "denied", "returned")
 DIRECTIVE_SUBJECTS = ("case", "metric", "text")

@@ -126,6 +126,10 @@ class MailboxQuerySchema(Schema):
 class MailboxRowSchema(Schema):
     cursor = fields.Integer(required=True)
     envelope = fields.Raw(required=True, metadata={"description": "The wire envelope."})
+    prev_seq = fields.Integer(allow_none=True, metadata={"description": (
+        "The seq of the same sender's previous envelope in this mailbox (0: none). The "
+        "sender's seq counts every envelope it signs; this tells the addressee whether a "
+        "gap before this seq holds anything for it.")})
 
 
 class MailboxPageSchema(Schema):
@@ -144,7 +148,8 @@ class Mailbox(MethodView):
         acked = acked_cursor(session, node)
         after = acked if query["after"] is None else query["after"]
         rows = read_mailbox(session, node, after, query["limit"])
-        return {"items": [{"cursor": c, "envelope": wire} for c, wire in rows],
+        return {"items": [{"cursor": c, "envelope": wire, "prev_seq": prev}
+                          for c, wire, prev in rows],
                 "acked_cursor": acked}
 
 

@@ -36,7 +36,22 @@ class MailboxItem(Base):
     cursor: Mapped[int] = mapped_column(Cursor, primary_key=True, autoincrement=True)
     addressee: Mapped[str] = mapped_column(String(9), index=True)
     envelope_id: Mapped[str] = mapped_column(String(36))
+    # the seq of the sender's previous envelope in this mailbox (0: none): a sender's seq
+    # counts all its envelopes, so the addressee needs this to tell a gap from envelopes
+    # that went to others
+    prev_seq: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class MailboxSender(Base):
+    """The last seq each sender put in each mailbox: where the next item's ``prev_seq`` comes
+    from (a primary-key lookup instead of a scan of the mailbox)."""
+
+    __tablename__ = "mailbox_senders"
+
+    addressee: Mapped[str] = mapped_column(String(9), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(9), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
 
 
 class MailboxCursor(Base):

@@ -45,6 +45,7 @@ from hub.relay.models import (
     EnvelopeRecord,
     MailboxCursor,
     MailboxItem,
+    MailboxSender,
     RequestNonce,
     SummaryRecord,
 )
@@ -404,10 +405,25 @@ class Ingest:
             self.session.execute(text("SELECT pg_advisory_xact_lock(:lock)"),
                                  {"lock": MAILBOX_LOCK})
             self._mailbox_locked = True
+        sender, seq = envelope.sender, envelope.seq
+        last: dict[str, int] = {row.addressee: row.last_seq for row in self.session.execute(
+            select(MailboxSender.addressee, MailboxSender.last_seq)
+            .where(MailboxSender.sender == sender, MailboxSender.addressee.in_(recipients)))}
         self.session.execute(insert(MailboxItem), [
-            {"addressee": code, "envelope_id": envelope.id, "created_at": self.now}
+            {"addressee": code, "envelope_id": envelope.id, "created_at": self.now,
+             "prev_seq": last.get(code, 0)}
             for code in recipients
         ])
+        later = [code for code in recipients if code in last and last[code] < seq]
+        if later:
+            self.session.execute(
+                update(MailboxSender)
+                .where(MailboxSender.sender == sender, MailboxSender.addressee.in_(later))
+                .values(last_seq=seq))
+        new = [code for code in recipients if code not in last]
+        if new:
+            self.session.execute(insert(MailboxSender), [
+                {"addressee": code, "sender": sender, "last_seq": seq} for code in new])
 
     def _remember_blobs(self, envelope: Envelope) -> None:
         hashes = {
@@ -441,16 +457,16 @@ def acked_cursor(session: Session, node: str) -> int:
 
 def read_mailbox(
     session: Session, node: str, after: int, limit: int
-) -> list[tuple[int, dict[str, Any]]]:
-    """``node``'s own mailbox after ``after``, in cursor order: (cursor, wire) pairs."""
+) -> list[tuple[int, dict[str, Any], int | None]]:
+    """``node``'s own mailbox after ``after``, in cursor order: (cursor, wire, prev_seq)."""
     rows = session.execute(
-        select(MailboxItem.cursor, EnvelopeRecord.wire)
+        select(MailboxItem.cursor, EnvelopeRecord.wire, MailboxItem.prev_seq)
         .join(EnvelopeRecord, EnvelopeRecord.id == MailboxItem.envelope_id)
         .where(MailboxItem.addressee == node, MailboxItem.cursor > after)
         .order_by(MailboxItem.cursor)
         .limit(limit)
     )
-    return [(cursor, orjson.loads(wire)) for cursor, wire in rows]
+    return [(cursor, orjson.loads(wire), prev) for cursor, wire, prev in rows]
 
 
 def acknowledge(session: Session, node: str, cursor: int, now: dt.datetime) -> int | None:

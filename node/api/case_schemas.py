@@ -150,6 +150,26 @@ class CaseSummarySchema(Schema):
     deadline_on = fields.Date(allow_none=True)
     completed_on = fields.Date(allow_none=True)
     warning = fields.Function(lambda c: getattr(c, "warning_now", None))
+    forwarded_to = fields.String(allow_none=True, metadata={
+        "description": "The center above the case went to (上报), while it is there"})
+    received_from = fields.String(allow_none=True, metadata={
+        "description": "The center below the case came from"})
+    origin = fields.Function(lambda c: {"node": c.origin_node_code,
+                                        "case_number": c.origin_case_number}
+                             if c.origin_node_code else None, metadata={
+        "description": "The case at the center where the applicant applied"})
+
+
+class AttachmentSchema(Schema):
+    sha256 = fields.String()
+    size = fields.Integer()
+    media_type = fields.String()
+    name = fields.String()
+    role = fields.Function(lambda a: a.role.value)
+    fetched = fields.Boolean(metadata={
+        "description": "False while the bytes of a file from another center are on their way"})
+    added_by = fields.String()
+    added_at = fields.DateTime()
 
 
 class CaseDetailSchema(CaseSummarySchema):
@@ -177,6 +197,18 @@ class CaseDetailSchema(CaseSummarySchema):
     notices = fields.List(fields.Nested(NoticeSchema))
     suspensions = fields.List(fields.Nested(SuspensionSchema))
     events = fields.List(fields.Nested(EventSchema))
+    chain = fields.Function(lambda c: c.forward_chain.split(",") if c.forward_chain else [],
+                            metadata={"description": "Centers the case passed through before "
+                                                     "this one, the origin first"})
+    attachments = fields.List(fields.Nested(AttachmentSchema))
+
+
+class ForwardArgs(Versioned):
+    to = fields.String(load_default=None, allow_none=True,
+                       validate=validate.Regexp(r"^[0-9]{6}$", error="a 6-digit division code"),
+                       metadata={"description": "The center above to send it to; default: "
+                                                "the parent"})
+    note = fields.String(load_default=None, allow_none=True, validate=REASON)
 
 
 class SubmittedSchema(CaseDetailSchema):

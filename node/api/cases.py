@@ -6,18 +6,20 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, render_template
+from flask import Response, current_app, render_template, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from node.api.calendar import DeadlineExplanationSchema
 from node.api.case_schemas import (
+    AttachmentSchema,
     CaseDetailSchema,
     CaseListArgs,
     CaseSummarySchema,
     CommitArgs,
     ExtendArgs,
+    ForwardArgs,
     HandOverArgs,
     NoticeArgs,
     NoticeSchema,
@@ -35,17 +37,19 @@ from node.api.security import current_user, staff_required
 from node.auth.models import User
 from node.auth.permissions import Permission
 from node.cases.factory import case_service_for
-from node.cases.models import Case
+from node.cases.forwarding import Forwarding
+from node.cases.models import AttachmentRole, Case
 from node.cases.service import Actor, CaseService
 from node.cases.states import allowed_actions
 from schemas.errors import NotFound, ValidationFailed
-from schemas.webapp import current_session
+from schemas.webapp import accepts_bodies, current_session
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases (办件)")
 
 
 def case_service() -> CaseService:
-    return case_service_for(current_session(), current_app.config["TONGBAN"])
+    return case_service_for(current_session(), current_app.config["TONGBAN"],
+                            current_app.extensions["tongban_node_key"])
 
 
 def actor() -> Actor:
@@ -356,3 +360,88 @@ class CaseSuspensionDocument(MethodView):
             center=current_app.config["TONGBAN"]["name"],
         )
         return Response(html, mimetype="text/html")
+
+
+# -- forwarding (上报) and files -----------------------------------------------------------
+
+
+def _forwarding(service: CaseService) -> Forwarding:
+    assert service.forwarding is not None  # noqa: S101 - case_service_for installs it
+    return service.forwarding
+
+
+_transition(
+    "forward",
+    Permission.CASES_HANDLE,
+    ForwardArgs,
+    lambda s, c, a, d: _forwarding(s).forward(c, a, to=d["to"], note=d["note"],
+                                             version=d["version"]),
+    "上报: send an accepted case, with its files, to a center above (``to``, default the "
+    "parent). The case waits there as ``forwarded``; progress comes back as history steps, "
+    "the decision as ``approved``/``denied`` (then complete and deliver here), and a case the "
+    "center above cannot take comes back ``accepted`` with the reason, to be handled here or "
+    "forwarded elsewhere. The deadline stays this case's.",
+)
+_transition(
+    "return",
+    Permission.CASES_DECIDE,
+    ReasonArgs,
+    lambda s, c, a, d: _forwarding(s).return_to_sender(c, a, reason=d["reason"],
+                                                      version=d["version"]),
+    "退回: send a case received from a lower center back to it undecided, with the reason.",
+)
+
+
+@blp.route("/<int(max=2147483647):case_id>/attachments")
+@accepts_bodies("multipart/form-data")
+class CaseAttachments(MethodView):
+    @staff_required(Permission.CASES_READ)
+    @blp.response(200, AttachmentSchema(many=True))
+    def get(self, case_id: int) -> Any:
+        """The case's files: materials (with a forward they travel up) and result documents
+        (with a decision they travel back)."""
+        _service, case = _load(case_id)
+        return case.attachments
+
+    @staff_required(Permission.CASES_DECIDE)
+    @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary"},
+                       "role": {"type": "string", "enum": ["material", "result"]}}}}}})
+    @blp.response(201, AttachmentSchema)
+    def post(self, case_id: int) -> Any:
+        """Add a file (form field ``file``; ``role`` = ``material`` (default) or ``result``).
+        The same bytes twice are one file."""
+        if request.mimetype != "multipart/form-data":
+            raise ValidationFailed({"file": ["send the file as the form field 'file' of "
+                                             "multipart/form-data"]})
+        upload = request.files.get("file")
+        if upload is None:
+            raise ValidationFailed({"file": ["Missing data for required field."]})
+        role_name = request.form.get("role", AttachmentRole.MATERIAL.value)
+        if role_name not in {r.value for r in AttachmentRole}:
+            raise ValidationFailed({"role": ["one of: material, result"]})
+        service, case = _load(case_id)
+        return _forwarding(service).add_attachment(
+            case, actor(), name=upload.filename or "", media_type=upload.mimetype or "",
+            data=upload.read(), role=AttachmentRole(role_name))
+
+
+@blp.route("/<int(max=2147483647):case_id>/attachments/<string(length=64):sha256>")
+class CaseAttachmentContent(MethodView):
+    @staff_required(Permission.CASES_READ)
+    @blp.response(200, content_type="application/octet-stream")
+    def get(self, case_id: int, sha256: str) -> Any:
+        """A file's bytes (404 while a file from another center is not fetched yet)."""
+        _service, case = _load(case_id)
+        found = next((a for a in case.attachments if a.sha256 == sha256 and a.fetched), None)
+        if found is None or found.data is None:
+            raise NotFound(f"Case {case.number} has no fetched file {sha256}.")
+        return Response(found.data, mimetype=found.media_type, headers={
+            "Content-Disposition": "attachment; filename*=UTF-8''" + _quoted(found.name)})
+
+
+def _quoted(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")

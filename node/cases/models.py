@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -56,6 +57,8 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_state_deadline", "state", "deadline_on"),
+        # a forwarded case is found by its origin (results and updates coming back)
+        Index("ix_cases_origin", "origin_node_code", "origin_case_number"),
         Index("ix_cases_completed_on", "completed_on"),
         Index("ix_cases_accepted_on", "accepted_on"),
         Index("ix_cases_received_on", "received_on"),
@@ -101,11 +104,16 @@ class Case(Base):
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # the day the case left the open states (completed, rejected, withdrawn, forwarded)
     closed_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
-    # forwarding (上报): set on the origin case when it went up, and on the deciding node's
-    # case for where it came from; the transport comes with the sync issue
+    # forwarding (上报, node/cases/forwarding.py): ``forwarded_on`` and ``forwarded_to`` are
+    # set on a case that went up; a case received from below keeps the origin's node and
+    # number (the key of the case across the federation), the node it came from and the
+    # codes it passed through before this node (comma-separated, origin first)
     forwarded_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    forwarded_to: Mapped[str | None] = mapped_column(String(9))
     origin_node_code: Mapped[str | None] = mapped_column(String(9))
-    origin_case_number: Mapped[str | None] = mapped_column(String(32))
+    origin_case_number: Mapped[str | None] = mapped_column(String(64))
+    received_from: Mapped[str | None] = mapped_column(String(9))
+    forward_chain: Mapped[str | None] = mapped_column(String(90))
     commitment: Mapped[str | None] = mapped_column(Text)  # 告知承诺书 text
 
     fee_due_fen: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -142,6 +150,14 @@ class Case(Base):
     payments: Mapped[list[FeePayment]] = relationship(
         back_populates="case", order_by="FeePayment.id", cascade="all"
     )
+    attachments: Mapped[list[CaseAttachment]] = relationship(
+        back_populates="case", order_by="CaseAttachment.id", cascade="all"
+    )
+
+    @property
+    def from_below(self) -> bool:
+        """Received from a lower center: decided here, delivered by the origin."""
+        return self.received_from is not None
 
 
 class CaseEvent(Base):
@@ -239,3 +255,35 @@ class NumberSequence(Base):
 
     prefix: Mapped[str] = mapped_column(String(40), primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer)
+
+
+class AttachmentRole(enum.StrEnum):
+    MATERIAL = "material"  # 申请材料: what the applicant handed in, travels with a forward
+    RESULT = "result"  # 结果文书: the decision's documents, travel back with the result
+
+
+class CaseAttachment(Base):
+    """A file of a case, content-addressed: between nodes only its hash, size and media type
+    are signed; the bytes go through the hub as a blob and are checked against the hash.
+
+    ``data`` is None while the bytes of a file received from another node are not fetched.
+    """
+
+    __tablename__ = "case_attachments"
+    __table_args__ = (UniqueConstraint("case_id", "sha256", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    role: Mapped[AttachmentRole] = mapped_column(enum_column(AttachmentRole))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(200))
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    fetched: Mapped[bool] = mapped_column(Boolean, default=True)
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[Timestamp]
+    # set once the hub holds the bytes (uploaded here, or found there)
+    uploaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    case: Mapped[Case] = relationship(back_populates="attachments")

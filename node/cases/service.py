@@ -13,7 +13,7 @@ import json
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -53,9 +53,13 @@ from schemas.database import utcnow
 from schemas.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from schemas.personal import phone_problems, resident_id_problems
 
+if TYPE_CHECKING:
+    from node.cases.forwarding import Forwarding
+
 # reaching one of these closes the case for the deadline clock and the metrics
 CLOSING_STATES = frozenset(
-    {CaseState.COMPLETED, CaseState.REJECTED, CaseState.WITHDRAWN, CaseState.FORWARDED}
+    {CaseState.COMPLETED, CaseState.REJECTED, CaseState.WITHDRAWN, CaseState.FORWARDED,
+     CaseState.RETURNED}
 )
 NOTICE_WINDOW_DAYS = 5  # Art. 32: notice on the spot or within five (working) days
 JOINT_LEGAL_LIMIT_DAYS = 45  # Art. 42: joint or concentrated handling
@@ -79,6 +83,10 @@ class Actor:
 
 
 SYSTEM_ACTOR = Actor("system", SystemRole.SYSTEM.value)
+
+
+# (case, action — None for a case arriving from another node, state before, state after, reason)
+StepHook = Callable[[Case, Action | None, CaseState | None, CaseState, str | None], None]
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,9 @@ class CaseService:
         self.warning_policy = warning_policy
         self.clock = clock
         self.audit = AuditLog(session, clock=clock)
+        # called after every recorded step (node/cases/forwarding.py tells the node below)
+        self.after_step: list[StepHook] = []
+        self.forwarding: Forwarding | None = None  # set by Forwarding when installed
 
     def today(self) -> dt.date:
         return to_shanghai_date(self.clock())
@@ -351,12 +362,21 @@ class CaseService:
             self._end_suspension(case, actor)
         if transition.target in CLOSING_STATES and case.closed_on is None:
             case.closed_on = self.today()
-        if transition.target is CaseState.FORWARDED:
-            case.forwarded_on = self.today()
         self._record(
             case, action, actor, before, transition.target, reason, data, public=transition.public
         )
+        for hook in self.after_step:
+            hook(case, action, before, transition.target, reason)
         return before
+
+    move = _move  # for the forwarding side, which adds its own actions
+
+    def record_arrival(self, case: Case, reason: str, data: Mapping[str, Any]) -> None:
+        """Record a case that arrived from another node (its first step here)."""
+        self._record(case, None, SYSTEM_ACTOR, None, case.state, reason, data,
+                     name="receive_forward")
+        for hook in self.after_step:
+            hook(case, None, None, case.state, None)
 
     def _record(
         self,
@@ -369,8 +389,9 @@ class CaseService:
         data: Mapping[str, Any] | None = None,
         *,
         public: bool = True,
+        name: str | None = None,
     ) -> None:
-        name = action.value if action else "submit"
+        name = name or (action.value if action else "submit")
         now = self.clock()
         touch(case, now)
         case.events.append(
@@ -682,6 +703,7 @@ class CaseService:
         """办结: the result is ready; an approved case with a fee needs it paid or waived."""
         if (
             case.state is CaseState.APPROVED
+            and not case.from_below  # the origin collects the fee when it delivers
             and case.fee_due_fen > case.fee_paid_fen
             and case.fee_waived_reason is None
         ):
@@ -771,8 +793,14 @@ class CaseService:
         self._note(case, "hand_over", actor, reason, {"from": previous, "to": to_user.username})
         return case
 
+    def note(self, case: Case, actor: Actor, name: str, data: Mapping[str, Any], *,
+             reason: str | None = None, public: bool = False) -> None:
+        """Record a step that does not change the state (files, news from another node)."""
+        self._note(case, name, actor, reason, data, public=public)
+
     def _note(
-        self, case: Case, name: str, actor: Actor, reason: str | None, data: Mapping[str, Any]
+        self, case: Case, name: str, actor: Actor, reason: str | None, data: Mapping[str, Any],
+        *, public: bool = False,
     ) -> None:
         """A recorded step that does not change the state (fees, hand-over)."""
         now = self.clock()
@@ -785,7 +813,7 @@ class CaseService:
                 from_state=case.state.value,
                 to_state=case.state.value,
                 reason=reason,
-                public=False,
+                public=public,
             )
         )
         touch(case, now)

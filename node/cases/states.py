@@ -12,7 +12,12 @@ for a role, and what state it leads to.  Nothing here touches the database.
     accepted / in_review ──deem_approve──▶ approved                  (超时默认许可, system)
     approved / denied ──complete──▶ completed ──deliver──▶ delivered
     submitted … suspended ──withdraw──▶ withdrawn                    (reason required)
-    submitted / accepted ──forward──▶ forwarded                      (上报, sync issue)
+    accepted / in_review ──forward──▶ forwarded                      (上报 to an ancestor)
+    forwarded ──receive_approval / receive_denial──▶ approved / denied (case.result, system)
+    forwarded ──receive_return──▶ accepted           (case.result "returned", system; re-route)
+    a case from below: accepted / in_review ──return──▶ returned      (退回, reason required)
+    approved / denied ──complete──▶ completed  (also system: a case from below is completed
+                                                when decided, and its result goes back)
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ class CaseState(enum.StrEnum):
     COMPLETED = "completed"  # 办结
     DELIVERED = "delivered"  # 送达
     WITHDRAWN = "withdrawn"  # 撤回
-    FORWARDED = "forwarded"  # 转报上级
+    FORWARDED = "forwarded"  # 转报上级: waiting for the result from above
+    RETURNED = "returned"  # 退回: a case from below sent back to its sender undecided
 
 
 class Action(enum.StrEnum):
@@ -55,6 +61,10 @@ class Action(enum.StrEnum):
     DELIVER = "deliver"
     WITHDRAW = "withdraw"
     FORWARD = "forward"
+    RECEIVE_APPROVAL = "receive_approval"
+    RECEIVE_DENIAL = "receive_denial"
+    RECEIVE_RETURN = "receive_return"
+    RETURN = "return"
 
 
 class SystemRole(enum.StrEnum):
@@ -68,7 +78,7 @@ OPEN_STATES = frozenset({S.SUBMITTED, S.SUPPLEMENT_REQUESTED, S.ACCEPTED, S.IN_R
 # Accepted and not yet decided: the deadline clock is running (or suspended).
 CLOCK_STATES = frozenset({S.ACCEPTED, S.IN_REVIEW, S.SUSPENDED})
 DECIDED_STATES = frozenset({S.APPROVED, S.DENIED, S.COMPLETED, S.DELIVERED})
-FINAL_STATES = frozenset({S.REJECTED, S.DELIVERED, S.WITHDRAWN, S.FORWARDED})
+FINAL_STATES = frozenset({S.REJECTED, S.DELIVERED, S.WITHDRAWN, S.RETURNED})
 
 
 @dataclass(frozen=True)
@@ -122,10 +132,18 @@ TRANSITIONS: dict[Action, Transition] = {
         _t(Action.APPROVE, {S.ACCEPTED, S.IN_REVIEW}, S.APPROVED, {APPROVER, CLERK}),
         _t(Action.DENY, {S.ACCEPTED, S.IN_REVIEW}, S.DENIED, {APPROVER, CLERK}, needs_reason=True),
         _t(Action.DEEM_APPROVE, {S.ACCEPTED, S.IN_REVIEW}, S.APPROVED, {SYSTEM}),
-        _t(Action.COMPLETE, {S.APPROVED, S.DENIED}, S.COMPLETED, {CLERK}),
+        _t(Action.COMPLETE, {S.APPROVED, S.DENIED}, S.COMPLETED, {CLERK, SYSTEM}),
         _t(Action.DELIVER, {S.COMPLETED}, S.DELIVERED, {CLERK}),
         _t(Action.WITHDRAW, set(OPEN_STATES), S.WITHDRAWN, {CLERK}, needs_reason=True),
-        _t(Action.FORWARD, {S.SUBMITTED, S.ACCEPTED}, S.FORWARDED, {CLERK}),
+        # 上报: the origin accepted it (its clock runs across the chain); a center that
+        # received it from below may pass it further up (三级联动)
+        _t(Action.FORWARD, {S.ACCEPTED, S.IN_REVIEW}, S.FORWARDED, {CLERK}),
+        _t(Action.RECEIVE_APPROVAL, {S.FORWARDED}, S.APPROVED, {SYSTEM}),
+        _t(Action.RECEIVE_DENIAL, {S.FORWARDED}, S.DENIED, {SYSTEM}),
+        _t(Action.RECEIVE_RETURN, {S.FORWARDED}, S.ACCEPTED, {SYSTEM}),
+        # only a case received from below can be returned (the service checks)
+        _t(Action.RETURN, {S.ACCEPTED, S.IN_REVIEW}, S.RETURNED, {APPROVER, CLERK, SYSTEM},
+           needs_reason=True),
     )
 }
 

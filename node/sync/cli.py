@@ -219,6 +219,20 @@ def sync_now(home: str) -> None:
                f"{pulled.held} held")
 
 
+@click.command("send-summaries")
+@home_option("var/node")
+def send_summaries_command(home: str) -> None:
+    """Queue this node's signed summaries now (this month, and last month early in a month);
+    the next push sends them.  The worker does the same on its own schedule."""
+    from node.sync.worker import send_summaries
+
+    settings = _settings(home)
+    key = _key(settings)
+    with _database(settings) as db:
+        sent = send_summaries(db, settings, key)
+    click.echo(f"summaries queued: {' '.join(sent)}")
+
+
 @click.command("worker")
 @home_option("var/node")
 def worker(home: str) -> None:
@@ -255,6 +269,7 @@ def publish_catalog_command(home: str) -> None:
 
 
 COMMANDS = (
+    send_summaries_command,
     keygen, enroll_self, enroll_child, rotate_key, revoke, publish_catalog_command, sync_now,
     worker,
 )

@@ -26,6 +26,7 @@ LAST_SEQ_PATH = "/api/v1/envelopes/last-seq"
 MAILBOX_PATH = "/api/v1/mailbox"
 ACK_PATH = "/api/v1/mailbox/ack"
 REGISTRY_PATH = "/api/v1/registry"
+BLOBS_PATH = "/api/v1/blobs/"
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -61,12 +62,16 @@ class HttpHubTransport:
         query: Mapping[str, Any] | None = None,
         payload: Any = None,
         signed: bool = True,
+        raw: bytes | None = None,
+        binary: bool = False,
     ) -> Any:
         target = f"{path}?{urlencode(query)}" if query else path
-        body = orjson.dumps(payload) if payload is not None else b""
-        headers = {"Accept": "application/json"}
+        body = orjson.dumps(payload) if payload is not None else (raw or b"")
+        headers = {"Accept": "application/octet-stream" if binary else "application/json"}
         if payload is not None:
             headers["Content-Type"] = "application/json"
+        elif raw is not None:
+            headers["Content-Type"] = "application/octet-stream"
         if signed:
             headers.update(sign_request(method=method, path=target, body=body,
                                         node=self.node_code, private_key=self.private_key,
@@ -75,6 +80,8 @@ class HttpHubTransport:
             response = self.session.request(method, self.base_url + target, data=body or None,
                                             headers=headers, timeout=self.timeout)
             response.raise_for_status()
+            if binary:
+                return response.content
             return response.json() if response.content else None
         except requests.HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else 0
@@ -109,6 +116,14 @@ class HttpHubTransport:
 
     def fetch_registry(self) -> dict[str, Any]:
         return dict(self._call("GET", REGISTRY_PATH, signed=False))
+
+    def put_blob(self, sha256: str, data: bytes) -> None:
+        self._call("PUT", BLOBS_PATH + sha256, raw=data)
+
+    def get_blob(self, sha256: str) -> bytes:
+        content = self._call("GET", BLOBS_PATH + sha256, binary=True)
+        assert isinstance(content, bytes)  # noqa: S101 - binary=True
+        return content
 
 
 def _error_reason(response: requests.Response | None) -> tuple[str, str]:

@@ -61,6 +61,8 @@ class InboxEnvelope(Base):
     wire: Mapped[str] = mapped_column(Text)
     state: Mapped[InboxState] = mapped_column(enum_column(InboxState))
     mailbox_cursor: Mapped[int] = mapped_column(Integer)
+    # the hub's seq of the sender's previous envelope to this node (None: not told)
+    prev_seq: Mapped[int | None] = mapped_column(Integer)
     received_at: Mapped[Timestamp]
     applied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from node.catalog.publishing import make_catalog_adopter
+from node.sync.blobs import fetch_missing, upload_listed
 from node.sync.errors import SyncError
 from node.sync.models import (
     SYNC_STATUS_ID,
@@ -97,8 +98,9 @@ class Backoff:
 # -- handlers -------------------------------------------------------------------------------
 
 
-def record_only(_session: Session, _envelope: Envelope) -> None:
-    """Keep the envelope as applied: its feature's handler is not plugged in yet."""
+def needs_key(_session: Session, envelope: Envelope) -> None:
+    raise SyncError(f"a {envelope.kind.value} envelope needs the node's key to be answered; "
+                    "this sync service was started without it", {"kind": envelope.kind.value})
 
 
 def never_for_nodes(_session: Session, envelope: Envelope) -> None:
@@ -112,12 +114,13 @@ def default_handlers() -> dict[Kind, Handler]:
     from node.directives.service import handle_directive, handle_directive_reply
 
     return {
-        Kind.CASE_FORWARD: record_only,
-        Kind.CASE_RESULT: record_only,
-        Kind.CASE_UPDATE: record_only,
+        # replaced by node.cases.factory.case_handlers when the service has the node's key
+        Kind.CASE_FORWARD: needs_key,
+        Kind.CASE_RESULT: needs_key,
+        Kind.CASE_UPDATE: needs_key,
         Kind.DIRECTIVE: handle_directive,
         Kind.DIRECTIVE_REPLY: handle_directive_reply,
-        Kind.CATALOG_PUBLISH: record_only,
+        Kind.CATALOG_PUBLISH: needs_key,  # replaced by the catalog adopter in SyncService
         Kind.SUMMARY: never_for_nodes,
         Kind.CERT: never_for_nodes,
         Kind.REVOKE: never_for_nodes,
@@ -143,6 +146,7 @@ class PullReport:
     applied: int = 0
     failed: int = 0
     held: int = 0
+    files: int = 0  # case files fetched from the hub
 
 
 def sync_status(session: Session) -> SyncStatus:
@@ -218,8 +222,17 @@ class SyncService:
 
     @classmethod
     def for_settings(
-        cls, db: Database, transport: HubTransport, settings: Mapping[str, Any], **kwargs: Any
+        cls, db: Database, transport: HubTransport, settings: Mapping[str, Any], *,
+        private_key: Ed25519PrivateKey | None = None, **kwargs: Any
     ) -> SyncService:
+        """The service as the node's settings configure it; with the node's key, forwarded
+        cases and their results are applied (and answered) too."""
+        if private_key is not None:
+            from node.cases.factory import case_handlers  # the cases feature emits via sync
+
+            kwargs["handlers"] = {**case_handlers(settings, private_key),
+                                  **kwargs.get("handlers", {})}
+        kwargs["private_key"] = private_key
         return cls(
             db, transport, code=settings["code"],
             root_public_key=settings.get("root_public_key", "") or "",
@@ -248,8 +261,11 @@ class SyncService:
             if not batch:
                 break
             ids = [envelope_id for envelope_id, _ in batch]
+            wires = [orjson.loads(wire) for _, wire in batch]
             try:
-                results = self.transport.post_envelopes([orjson.loads(wire) for _, wire in batch])
+                # the files an envelope lists reach the hub before the envelope does
+                upload_listed(self.db, self.transport, wires, self.clock)
+                results = self.transport.post_envelopes(wires)
             except SyncError as exc:
                 self._push_failed(ids, exc)
                 raise
@@ -361,8 +377,11 @@ class SyncService:
             raise
         finally:
             self.apply_held(report)
+        report.files, problems = fetch_missing(self.db, self.transport)
         with self.db.unit_of_work() as session:
             sync_status(session).last_pull_at = self.clock()
+            if problems:
+                self._record_error(session, f"pull: {problems[0]}")
         return report
 
     def _receive(self, session: Session, item: Mapping[str, Any], report: PullReport) -> None:
@@ -389,7 +408,7 @@ class SyncService:
         session.add(InboxEnvelope(
             id=envelope.id, sender=envelope.sender, seq=envelope.seq, kind=envelope.kind.value,
             wire=_wire_text(envelope.to_wire()), state=InboxState.HELD, mailbox_cursor=cursor,
-            received_at=self.clock(),
+            received_at=self.clock(), prev_seq=_prev_seq(item.get("prev_seq"), envelope.seq),
         ))
         session.flush()
         report.received += 1
@@ -503,13 +522,22 @@ class SyncService:
                         self._fail(row, now, f"seq {row.seq} of {sender} comes after seq "
                                    f"{progress.last_applied_seq} was applied", report)
                         continue
-                    if row.seq != progress.last_applied_seq + 1 and now - row.received_at \
-                            < self.gap_hold:
+                    if not self._next_of_sender(row, progress.last_applied_seq) \
+                            and now - row.received_at < self.gap_hold:
                         report.held += 1
                         break  # and so are all later ones of this sender
                     self._apply(session, row, now, report)
                     progress.last_applied_seq = row.seq
         return report
+
+    @staticmethod
+    def _next_of_sender(row: InboxEnvelope, last_applied: int) -> bool:
+        """Whether nothing this node should see comes between the last applied envelope of
+        the sender and ``row``: the next seq, or the hub says the sender's previous envelope
+        in this mailbox is one already applied (the seqs between went to others)."""
+        if row.seq == last_applied + 1:
+            return True
+        return row.prev_seq is not None and row.prev_seq <= last_applied
 
     def _apply(self, session: Session, row: InboxEnvelope, now: dt.datetime,
                report: PullReport) -> None:
@@ -535,6 +563,13 @@ class SyncService:
         status = sync_status(session)
         status.last_error = message
         status.last_error_at = self.clock()
+
+
+def _prev_seq(value: Any, seq: int) -> int | None:
+    """The hub's ``prev_seq`` of a mailbox item when it is usable (an int below ``seq``)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < seq:
+        return value
+    return None
 
 
 def _str_field(wire: Any, key: str, limit: int) -> str | None:

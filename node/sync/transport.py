@@ -26,3 +26,9 @@ class HubTransport(Protocol):
 
     def fetch_registry(self) -> dict[str, Any]:
         """The registry document plus ``root_code`` and ``root_public_key``."""
+
+    def put_blob(self, sha256: str, data: bytes) -> None:
+        """Upload a file's bytes under their SHA-256 (storing them again changes nothing)."""
+
+    def get_blob(self, sha256: str) -> bytes:
+        """Download a blob this node may read (sender or addressee of an envelope listing it)."""

@@ -60,13 +60,15 @@ def send_summaries(
     return sent
 
 
-def run_case_jobs(db: Database, settings: Mapping[str, Any]) -> None:
+def run_case_jobs(
+    db: Database, settings: Mapping[str, Any], key: Ed25519PrivateKey
+) -> None:
     """What ``tongban node run-jobs`` does: deemed acceptance and approval, then roll-ups."""
     from node.cases.factory import case_service_for
     from node.metrics.rollup import refresh
 
     with db.unit_of_work() as session:
-        service = case_service_for(session, settings)
+        service = case_service_for(session, settings, key)
         accepted = service.deem_accept_overdue()
         approved = service.deem_approve_overdue()
     with db.unit_of_work() as session:
@@ -110,7 +112,7 @@ def build_scheduler(
     common = {"max_instances": 1, "coalesce": True, "next_run_time": now}
     scheduler.add_job(SyncJob(service), "interval", id="sync", name="push and pull",
                       seconds=int(settings["sync_interval_seconds"]), **common)
-    scheduler.add_job(run_case_jobs, "interval", args=(db, settings), id="case-jobs",
+    scheduler.add_job(run_case_jobs, "interval", args=(db, settings, key), id="case-jobs",
                       name="deadline jobs and roll-ups", minutes=CASE_JOBS_MINUTES, **common)
     scheduler.add_job(send_summaries, "interval", args=(db, settings, key), id="summaries",
                       name="summaries", minutes=int(settings["summary_refresh_minutes"]),

@@ -417,3 +417,23 @@ def test_a_summary_with_an_overlong_period_label_is_rejected(
     [result] = county.results(county.envelope(Kind.SUMMARY, "hub", body))
     assert (result["status"], result["reason"]) == ("rejected", "bad_body")
     assert count(hub_app, SummaryRecord) == 0
+
+
+def test_each_mailbox_item_names_the_senders_previous_seq_in_that_mailbox(
+    hub_app: Flask, nodes: dict[str, Node]
+) -> None:
+    """A sender's seq counts every envelope it signs: the addressee learns from ``prev_seq``
+    that the seqs between went elsewhere, so it need not wait for them."""
+    county, township, sibling = nodes[COUNTY], nodes[TOWNSHIP], nodes[TOWNSHIP2]
+    first = county.envelope(Kind.CASE_UPDATE, TOWNSHIP, case_update_body(), seq=10)
+    elsewhere = county.envelope(Kind.CASE_UPDATE, TOWNSHIP2, case_update_body(), seq=11)
+    to_hub = county.envelope(Kind.SUMMARY, "hub", summary_body(), seq=12)
+    second = county.envelope(Kind.CASE_UPDATE, TOWNSHIP, case_update_body(), seq=13)
+    assert [r["status"] for r in county.results(first, elsewhere, to_hub, second)] == [
+        "accepted"] * 4
+
+    items = township.mailbox().json["items"]
+    other = sibling.mailbox().json["items"]
+
+    assert [(i["envelope"]["seq"], i["prev_seq"]) for i in items] == [(10, 0), (13, 10)]
+    assert [(i["envelope"]["seq"], i["prev_seq"]) for i in other] == [(11, 0)]

@@ -181,7 +181,7 @@ def test_nothing_leaves_a_final_state(
 
 def test_reason_rules_match_the_issue() -> None:
     needing = {a.value for a, t in TRANSITIONS.items() if t.needs_reason}
-    assert needing == {"reject", "deny", "suspend", "withdraw"}
+    assert needing == {"reject", "deny", "suspend", "withdraw", "return"}
     assert {s.value for s in REACHABLE} == {s.value for s in CaseState}
 
 

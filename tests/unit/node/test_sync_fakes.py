@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.models import Base, load_all_models
-from node.sync.errors import HubUnavailable
+from node.sync.errors import HubRefused, HubUnavailable
 from schemas.certificates import TrustStore, issue_certificate
 from schemas.database import Database
 from schemas.envelope import Envelope, Kind, sign_envelope
@@ -49,6 +50,7 @@ class FakeHub:
         self.acked = 0
         self.posted_batches: list[list[str]] = []
         self.registry_fetches = 0
+        self.blobs: dict[str, bytes] = {}
 
     def _check_up(self) -> None:
         if self.down:
@@ -84,9 +86,25 @@ class FakeHub:
         self.registry_fetches += 1
         return copy.deepcopy(self.registry)
 
-    def deliver(self, wire: Mapping[str, Any]) -> int:
+    def put_blob(self, sha256: str, data: bytes) -> None:
+        self._check_up()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise HubRefused(422, f"the bytes do not hash to {sha256}")
+        self.blobs[sha256] = data
+
+    def get_blob(self, sha256: str) -> bytes:
+        self._check_up()
+        if sha256 not in self.blobs:
+            raise HubRefused(404, f"No blob {sha256} that you may read.")
+        return self.blobs[sha256]
+
+    def deliver(self, wire: Mapping[str, Any], prev_seq: int | None = None) -> int:
+        """Put an envelope in the mailbox; ``prev_seq`` as the hub computes it, if given."""
         cursor = len(self.mailbox) + 1
-        self.mailbox.append({"cursor": cursor, "envelope": copy.deepcopy(dict(wire))})
+        item: dict[str, Any] = {"cursor": cursor, "envelope": copy.deepcopy(dict(wire))}
+        if prev_seq is not None:
+            item["prev_seq"] = prev_seq
+        self.mailbox.append(item)
         return cursor
 
 

@@ -119,6 +119,39 @@ def test_a_gap_that_never_fills_is_skipped_after_the_hold_time(
     assert recorder.applied == [(CITY, 1), (CITY, 5)]
 
 
+def test_a_gap_the_hub_says_went_elsewhere_is_not_waited_for(
+    sync_db: Database, federation: Federation, clock: FakeClock
+) -> None:
+    hub, recorder = FakeHub(federation.registry()), Recorder()
+    service = _service(sync_db, hub, clock, federation, recorder)
+    hub.deliver(federation.envelope(CITY, seq=1).to_wire(), prev_seq=0)
+    hub.deliver(federation.envelope(CITY, seq=5).to_wire(), prev_seq=1)  # 2-4 went to others
+    hub.deliver(federation.envelope(CITY, seq=9).to_wire(), prev_seq=7)  # 7 is missing here
+
+    report = service.pull()
+
+    assert recorder.applied == [(CITY, 1), (CITY, 5)]
+    assert report.held == 1
+    hub.deliver(federation.envelope(CITY, seq=7).to_wire(), prev_seq=5)
+    service.pull()
+    assert recorder.applied == [(CITY, 1), (CITY, 5), (CITY, 7), (CITY, 9)]
+
+
+@pytest.mark.parametrize("bogus", [-1, 5, 9, True, "3", None])
+def test_a_prev_seq_that_cannot_be_right_is_ignored(
+    sync_db: Database, federation: Federation, clock: FakeClock, bogus: Any
+) -> None:
+    hub, recorder = FakeHub(federation.registry()), Recorder()
+    service = _service(sync_db, hub, clock, federation, recorder)
+    hub.deliver(federation.envelope(CITY, seq=1).to_wire())
+    hub.mailbox.append({"cursor": 2, "envelope": federation.envelope(CITY, seq=5).to_wire(),
+                        "prev_seq": bogus})
+
+    service.pull()
+
+    assert recorder.applied == [(CITY, 1)]  # held: the gap is waited for as before
+
+
 def test_a_duplicate_delivery_is_stored_and_applied_once(
     sync_db: Database, federation: Federation, clock: FakeClock
 ) -> None:

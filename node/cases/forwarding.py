@@ -1,0 +1,403 @@
+"""Forwarding (上报) and three-level linkage (三级联动): a case travelling up to the center
+that decides it, and its progress and result coming back.  Plain Python (no Flask).
+
+- **forward**: an accepted case goes to an ancestor as a signed ``case.forward`` carrying the
+  applicant, the origin's clock (received, accepted, promised days, deadline) and the
+  material files as content-addressed attachments.  The case becomes ``forwarded``.
+- **receiving a forward**: the ancestor opens its own case linked to the origin (its node and
+  case number, the key of the case across the federation) with the origin's clock, so the
+  deadline counts the whole chain; or, when the matter is not in its catalog, sends the case
+  straight back as a ``case.result`` with outcome ``returned`` and the reason.  A center that
+  received a case may forward it further up: the chain grows by one node each hop.
+- **progress and result**: every step the deciding center takes on a case from below goes
+  back to the node it came from as ``case.update``; the decision completes the case there
+  (办结: the result is returned) and goes back as ``case.result``.  Each hop relays both to
+  the node below it, so every center on the chain sees the same history.
+- **returned**: a case sent back (matter unknown above, or returned by staff with a reason)
+  reopens as ``accepted`` at the node below, which may handle it, return it further down, or
+  re-route it to another ancestor.
+
+Every envelope is written in the same transaction as the change that caused it
+(:mod:`node.sync.outbox`), and applying one twice is prevented by the inbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import logging
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+
+from node.calendar.workdays import to_shanghai_date
+from node.cases.models import (
+    AttachmentRole,
+    Case,
+    CaseAttachment,
+    Channel,
+    ReviewTask,
+    TaskState,
+)
+from node.cases.numbers import next_number
+from node.cases.service import (
+    QUERY_CODE_ALPHABET,
+    SYSTEM_ACTOR,
+    Actor,
+    CaseService,
+    query_code_digest,
+)
+from node.cases.states import Action, CaseState
+from node.catalog.models import Matter
+from node.directives.service import ancestors_of, is_ancestor
+from node.sync.outbox import emit
+from schemas.envelope import Envelope, Kind
+from schemas.errors import Conflict, NotFound, TongbanError, ValidationFailed
+from schemas.messages import ATTACHMENTS_MAX, MEDIA_TYPE_PATTERN, NAME_MAX
+
+log = logging.getLogger("tongban.forwarding")
+
+UPDATE_NOTE_MAX = 2_000
+MEDIA_TYPE_MAX = 255
+
+
+class ForwardRefused(TongbanError):
+    """An incoming case envelope this node does not accept (the inbox records why)."""
+
+    code = "forward_refused"
+
+
+def chain_of(case: Case) -> list[str]:
+    """The nodes the case passed through before this one, origin first ([] for our own)."""
+    return case.forward_chain.split(",") if case.forward_chain else []
+
+
+def origin_of(case: Case, here: str) -> dict[str, str]:
+    return {"node": case.origin_node_code or here,
+            "case_number": case.origin_case_number or case.number}
+
+
+def _attachment_wire(attachment: CaseAttachment) -> dict[str, Any]:
+    return {"sha256": attachment.sha256, "size": attachment.size,
+            "media_type": attachment.media_type, "name": attachment.name}
+
+
+class Forwarding:
+    """The forwarding side of one node's cases: install it on a :class:`CaseService` and every
+    step taken on a case from below is told to the node it came from."""
+
+    def __init__(self, cases: CaseService, private_key: Ed25519PrivateKey) -> None:
+        self.cases = cases
+        self.session = cases.session
+        self.code = cases.node_code
+        self.private_key = private_key
+        cases.after_step.append(self._after_step)
+        cases.forwarding = self
+
+    def _emit(self, kind: Kind, to: str, body: Mapping[str, Any]) -> None:
+        emit(self.session, kind=kind, to=to, body=body, sender=self.code,
+             private_key=self.private_key, now=self.cases.clock())
+
+    # -- attachments ----------------------------------------------------------------------
+
+    def add_attachment(
+        self, case: Case, actor: Actor, *, name: str, media_type: str, data: bytes,
+        role: AttachmentRole = AttachmentRole.MATERIAL,
+    ) -> CaseAttachment:
+        """Keep a file of the case (材料, or 结果文书 for a decision); the same bytes twice in
+        the same role are one file."""
+        problems: dict[str, list[str]] = {}
+        name = (name or "").strip()
+        if not name or len(name) > NAME_MAX:
+            problems["name"] = [f"a file name of 1 to {NAME_MAX} characters"]
+        media_type = (media_type or "").strip().lower()
+        if len(media_type) > MEDIA_TYPE_MAX or not re.fullmatch(MEDIA_TYPE_PATTERN, media_type):
+            problems["media_type"] = ["a media type such as application/pdf"]
+        if not data:
+            problems["file"] = ["the file is empty"]
+        if len(case.attachments) >= ATTACHMENTS_MAX:
+            problems["file"] = [f"a case has at most {ATTACHMENTS_MAX} files"]
+        if problems:
+            raise ValidationFailed(problems)
+        sha256 = hashlib.sha256(data).hexdigest()
+        for existing in case.attachments:
+            if existing.sha256 == sha256 and existing.role is role:
+                return existing
+        attachment = CaseAttachment(
+            role=role, sha256=sha256, size=len(data), media_type=media_type, name=name,
+            data=data, fetched=True, added_by=actor.username, added_at=self.cases.clock(),
+        )
+        case.attachments.append(attachment)
+        self.cases.note(case, actor, "attach", {"sha256": sha256, "name": name,
+                                                "role": role.value})
+        return attachment
+
+    def _listed(self, case: Case, role: AttachmentRole) -> list[dict[str, Any]]:
+        return [_attachment_wire(a) for a in case.attachments if a.role is role]
+
+    def _receive_files(self, case: Case, files: Sequence[Mapping[str, Any]],
+                       role: AttachmentRole, sender: str) -> None:
+        """Files listed in a signed body: their bytes are fetched from the hub later and
+        checked against the hash (node.sync.blobs)."""
+        known = {(a.sha256, a.role) for a in case.attachments}
+        now = self.cases.clock()
+        for item in files:
+            if (item["sha256"], role) in known:
+                continue
+            known.add((item["sha256"], role))
+            case.attachments.append(CaseAttachment(
+                role=role, sha256=item["sha256"], size=item["size"],
+                media_type=item["media_type"], name=item["name"], data=None, fetched=False,
+                added_by=sender, added_at=now, uploaded_at=now,
+            ))
+
+    # -- forwarding up ----------------------------------------------------------------------
+
+    def forward(self, case: Case, actor: Actor, *, to: str | None = None,
+                note: str | None = None, version: int | None = None) -> Case:
+        """上报: send an accepted case to an ancestor (the parent when ``to`` is not given)."""
+        ancestors = ancestors_of(self.code)
+        target = to or (ancestors[0] if ancestors else None)
+        if target is None:
+            raise ValidationFailed({"to": [f"{self.code} is the top of the tree: there is "
+                                           "no center above it to forward to"]})
+        if target not in ancestors:
+            raise ValidationFailed({"to": [
+                f"{target} is not a center above {self.code} (one of: {', '.join(ancestors)})"]})
+        if target in chain_of(case):
+            raise ValidationFailed({"to": [f"the case came up through {target} already"]})
+        if case.from_below and case.state is CaseState.FORWARDED:  # pragma: no cover - _move
+            raise Conflict(f"Case {case.number} is already forwarded.")
+        case.forwarded_to = target
+        self.cases.move(case, Action.FORWARD, actor, reason=note, version=version,
+                        data={"to": target})
+        case.forwarded_on = self.cases.today()
+        self._emit(Kind.CASE_FORWARD, target, self._forward_body(case, note))
+        return case
+
+    def _forward_body(self, case: Case, note: str | None) -> dict[str, Any]:
+        matter = case.matter
+        return {
+            "origin": origin_of(case, self.code),
+            "chain": [*chain_of(case), self.code],
+            "matter": {"code": matter.code, "name": matter.name, "standard_code": None},
+            "applicant": {
+                "name": case.applicant_name,
+                "id_number": case.applicant_id_number,
+                "phone": case.applicant_phone,
+                "kind": "person" if case.applicant_id_number else "organisation",
+            },
+            "channel": case.channel.value,
+            "received_on": case.received_on.isoformat(),
+            "accepted_on": case.accepted_on.isoformat() if case.accepted_on else None,
+            "promised_days": case.counted_days,
+            "deadline_on": case.deadline_on.isoformat() if case.deadline_on else None,
+            "notes": "\n".join(part for part in (case.notes, note or "") if part)[:20_000],
+            "attachments": self._listed(case, AttachmentRole.MATERIAL),
+            "forwarded_at": self.cases.clock().isoformat(),
+        }
+
+    def return_to_sender(self, case: Case, actor: Actor, *, reason: str,
+                         version: int | None = None) -> Case:
+        """退回: send a case received from below back undecided, with the reason."""
+        if not case.from_below:
+            raise Conflict(f"Case {case.number} was not received from a lower center; "
+                           "only such a case can be returned.", {"number": case.number})
+        self.cases.move(case, Action.RETURN, actor, reason=reason, version=version)
+        return case
+
+    # -- telling the node below -------------------------------------------------------------
+
+    def _after_step(self, case: Case, action: Action | None, before: CaseState | None,
+                    after: CaseState, reason: str | None) -> None:
+        if not case.from_below or action is Action.COMPLETE:
+            return
+        assert case.received_from is not None  # noqa: S101 - from_below
+        if after in (CaseState.APPROVED, CaseState.DENIED) and before is not after:
+            outcome = "approved" if after is CaseState.APPROVED else "denied"
+            self.cases.complete(case, SYSTEM_ACTOR)  # 办结: the result goes back now
+            self._send_result(case, outcome, reason)
+        elif after is CaseState.RETURNED:
+            self._send_result(case, "returned", reason)
+        elif before is not after or action is None:
+            note = reason or ""
+            if after is CaseState.FORWARDED:
+                note = f"已转报 {case.forwarded_to}" + (f"：{reason}" if reason else "")
+            elif before is None:
+                note = "已接收" + (f"：{reason}" if reason else "")
+            self._emit(Kind.CASE_UPDATE, case.received_from, {
+                "origin": origin_of(case, self.code), "state": after.value,
+                "note": note[:UPDATE_NOTE_MAX], "at": self.cases.clock().isoformat()})
+
+    def _send_result(self, case: Case, outcome: str, reason: str | None) -> None:
+        assert case.received_from is not None  # noqa: S101 - from_below
+        decided = case.decided_on or self.cases.today()
+        self._emit(Kind.CASE_RESULT, case.received_from, {
+            "origin": origin_of(case, self.code),
+            "outcome": outcome,
+            "reason": reason,
+            "decided_on": decided.isoformat() if outcome != "returned" else None,
+            "decided_by_node": self.code,
+            "documents": self._listed(case, AttachmentRole.RESULT),
+            "fee_due_fen": case.fee_due_fen if outcome == "approved" else 0,
+        })
+
+    # -- applying what arrives ----------------------------------------------------------------
+
+    def receive_forward(self, envelope: Envelope) -> Case | None:
+        """Open a case for a forward from below, or send it back when the matter is unknown.
+
+        Returns the new case (None when it was returned or was here already)."""
+        body, sender = envelope.body, envelope.sender
+        if not is_ancestor(self.code, sender):
+            raise ForwardRefused(f"a case is forwarded up: {sender} is not below {self.code}",
+                                 {"sender": sender})
+        chain = list(body["chain"])
+        if chain[-1] != sender or self.code in chain:
+            raise ForwardRefused(f"the chain {chain} does not end with its sender {sender} "
+                                 f"or passes through {self.code} already", {"chain": chain})
+        if not all(is_ancestor(upper, lower) for lower, upper in itertools.pairwise(chain)):
+            raise ForwardRefused(f"the chain {chain} does not go up the tree, each center "
+                                 "above the one before it", {"chain": chain})
+        origin = body["origin"]
+        if self._open_from_below(origin) is not None:
+            return None  # the same case forwarded again while it is open here
+        matter = self._matter_for(body["matter"])
+        if matter is None:
+            self._emit(Kind.CASE_RESULT, sender, {
+                "origin": origin, "outcome": "returned",
+                "reason": f"本中心（{self.code}）的事项目录中没有“{body['matter']['name']}”"
+                          f"（{body['matter']['code']}），无法办理，请改报其他上级中心",
+                "decided_on": None, "decided_by_node": self.code, "documents": [],
+                "fee_due_fen": 0,
+            })
+            return None
+        return self._open_case(envelope, matter)
+
+    def _matter_for(self, wanted: Mapping[str, Any]) -> Matter | None:
+        codes = [c for c in (wanted["code"], wanted.get("standard_code")) if c]
+        return self.session.scalars(
+            select(Matter).where(Matter.code.in_(codes), Matter.retired_at.is_(None))
+            .order_by(Matter.id)).first()
+
+    def _open_from_below(self, origin: Mapping[str, str]) -> Case | None:
+        return self.session.scalars(select(Case).where(
+            Case.origin_node_code == origin["node"],
+            Case.origin_case_number == origin["case_number"],
+            Case.state.not_in([CaseState.RETURNED]),
+        ).order_by(Case.id.desc())).first()
+
+    def _open_case(self, envelope: Envelope, matter: Matter) -> Case:
+        body = envelope.body
+        now = self.cases.clock()
+        year = to_shanghai_date(now).year
+        number = f"{self.code}-{year}-{next_number(self.session, f'case-{year}'):07d}"
+        accepted_on = dt.date.fromisoformat(body["accepted_on"]) if body["accepted_on"] \
+            else None
+        applicant = body["applicant"]
+        case = Case(
+            number=number,
+            # the applicant looks the case up at the origin; this code is never shown
+            query_code_hash=query_code_digest(
+                number, "".join(secrets.choice(QUERY_CODE_ALPHABET) for _ in range(16))),
+            matter=matter,
+            department_id=matter.department_id,
+            window_id=matter.window_id,
+            channel=Channel(body["channel"]),
+            state=CaseState.ACCEPTED if accepted_on else CaseState.SUBMITTED,
+            applicant_name=applicant["name"],
+            applicant_id_number=applicant["id_number"],
+            applicant_phone=applicant["phone"],
+            applicant_consent=False,
+            received_at=now,
+            received_on=dt.date.fromisoformat(body["received_on"]),
+            accepted_on=accepted_on,
+            # the clock is the origin's: its promise and deadline span the whole chain
+            promised_days=body["promised_days"],
+            deadline_on=dt.date.fromisoformat(body["deadline_on"]) if body["deadline_on"]
+            else None,
+            fee_due_fen=matter.fee_amount_fen,
+            fee_paid_fen=0,
+            notes=body["notes"],
+            origin_node_code=body["origin"]["node"],
+            origin_case_number=body["origin"]["case_number"],
+            received_from=envelope.sender,
+            forward_chain=",".join(body["chain"]),
+        )
+        self.session.add(case)
+        case.tasks = [ReviewTask(department=matter.department, state=TaskState.PENDING)]
+        self._receive_files(case, body["attachments"], AttachmentRole.MATERIAL,
+                            envelope.sender)
+        self.session.flush()
+        self.cases.record_arrival(case, f"{envelope.sender} 上报",
+                                  {"origin": body["origin"], "chain": body["chain"]})
+        return case
+
+    def _forwarded_case(self, origin: Mapping[str, str], sender: str) -> Case | None:
+        """Our case that went up to ``sender`` for this origin (the newest, if re-routed)."""
+        if origin["node"] == self.code:
+            query = select(Case).where(Case.number == origin["case_number"])
+        else:
+            query = select(Case).where(Case.origin_node_code == origin["node"],
+                                       Case.origin_case_number == origin["case_number"])
+        case = self.session.scalars(query.order_by(Case.id.desc())).first()
+        if case is None or case.state is not CaseState.FORWARDED or case.forwarded_to != sender:
+            return None
+        return case
+
+    def receive_result(self, envelope: Envelope) -> Case:
+        body, sender = envelope.body, envelope.sender
+        case = self._forwarded_case(body["origin"], sender)
+        if case is None:
+            raise NotFound(f"no case {body['origin']['case_number']} is waiting here for a "
+                           f"result from {sender}", {"origin": body["origin"]})
+        outcome, reason = body["outcome"], body.get("reason")
+        if outcome == "returned":
+            case.forwarded_to = None
+            case.forwarded_on = None
+            case.closed_on = None
+            self.cases.move(case, Action.RECEIVE_RETURN, SYSTEM_ACTOR,
+                            reason=f"{sender} 退回：{reason}", data={"from": sender})
+            return case
+        self._receive_files(case, body["documents"], AttachmentRole.RESULT, sender)
+        decided_on = dt.date.fromisoformat(body["decided_on"])
+        if case.from_below:  # a hop of the chain: record it and pass it down
+            assert case.received_from is not None  # noqa: S101 - from_below
+            case.decided_on = decided_on
+            self.cases.note(case, SYSTEM_ACTOR, "relay_result",
+                            {"outcome": outcome, "decided_by": body["decided_by_node"]},
+                            reason=reason)
+            self._emit(Kind.CASE_RESULT, case.received_from,
+                       {**body, "origin": origin_of(case, self.code)})
+            return case
+        action = Action.RECEIVE_APPROVAL if outcome == "approved" else Action.RECEIVE_DENIAL
+        case.fee_due_fen = body["fee_due_fen"]
+        case.decided_on = decided_on
+        self.cases.move(case, action, SYSTEM_ACTOR,
+                        reason=reason or f"{body['decided_by_node']} 准予许可",
+                        data={"decided_by": body["decided_by_node"]})
+        return case
+
+    def receive_update(self, envelope: Envelope) -> Case | None:
+        body, sender = envelope.body, envelope.sender
+        case = self._forwarded_case(body["origin"], sender)
+        if case is None:  # e.g. news from a node the case was since taken back from
+            log.info("update on %s from %s ignored: no case waits for it",
+                     body["origin"]["case_number"], sender)
+            return None
+        self.cases.note(case, SYSTEM_ACTOR, "upstream_update",
+                        {"from": sender, "state": body["state"]},
+                        reason=f"{sender}：{body['state']} {body['note']}".strip())
+        if case.from_below:
+            assert case.received_from is not None  # noqa: S101 - from_below
+            self._emit(Kind.CASE_UPDATE, case.received_from,
+                       {**body, "origin": origin_of(case, self.code)})
+        return case
+
+
+__all__ = ["ForwardRefused", "Forwarding", "chain_of", "origin_of"]

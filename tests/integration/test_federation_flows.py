@@ -1,0 +1,498 @@
+"""Every flow of the signed sync between real processes: a hub and four nodes — province
+450000, city 450900, county-level city 450981 and township 450981101 — each with its own home
+and SQLite database, served by gunicorn and synced by ``tongban node sync-now`` over HTTP.
+
+- catalog publishing: the province's standard catalog reaches the township;
+- forwarding (上报): township → county with a file, progress and result back, delivery;
+- three-level linkage (三级联动): township → county → city, the result relayed back down;
+- a forward the county cannot take comes back with a reason and is re-routed to the city;
+- a directive (督办) from the province to the township and its reply;
+- every node's signed summary at the hub, readable by an ancestor.
+
+The hub runs on PostgreSQL when ``TONGBAN_TEST_PG`` is set (as under ``.ci/run``), otherwise
+on SQLite.  The federation is built once for the module; the tests run in file order, each
+flow building on the synced state the ones before it left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from schemas.keys import load_private_key
+from schemas.request_signing import sign_request
+from tests.conftest import PG_URL
+from tests.integration.conftest import free_port, run_tongban, serving, wait_for_health
+from tests.integration.federation import _ok, _output, _public_key, _run_together
+from tests.unit.node.conftest import matter_payload
+
+pytestmark = pytest.mark.slow
+
+PROVINCE, CITY, COUNTY, TOWNSHIP = "450000", "450900", "450981", "450981101"
+NODES = {PROVINCE: "p", CITY: "c", COUNTY: "k", TOWNSHIP: "t"}
+PASSWORD = "federation-pass-9"
+SHARED = "11450000MB0001"  # a matter every node below the province holds
+CITY_ONLY = "11450900MB0009"  # held by the township and the city, not by the county
+STANDARD = "11450000STD0001"  # published by the province
+FILE = "营业执照扫描件".encode() + bytes(range(256)) * 40
+
+
+class Api:
+    """One staff account on one node's HTTP API."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.base = base
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str, **params: Any) -> requests.Response:
+        return requests.get(self.base + path, params=params, headers=self.headers, timeout=20)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
+        if "files" in kwargs:
+            return requests.post(self.base + path, headers=self.headers, timeout=20, **kwargs)
+        return requests.post(self.base + path, json=body if body is not None else {},
+                             headers=self.headers, timeout=20)
+
+    def ok(self, method: str, path: str, body: Any = None, status: int = 200,
+           **kwargs: Any) -> Any:
+        response = self.get(path) if method == "GET" else self.post(path, body, **kwargs)
+        assert response.status_code == status, f"{method} {path}: {response.text}"
+        return response.json()
+
+
+@dataclass
+class Federation:
+    work: Path
+    hub: str
+    homes: dict[str, str]
+    bases: dict[str, str] = field(default_factory=dict)
+    staff: dict[tuple[str, str], Api] = field(default_factory=dict)
+
+    def sync(self, *codes: str) -> None:
+        for code in codes:
+            result = run_tongban("node", "sync-now", "--home", self.homes[code], cwd=self.work)
+            assert result.returncode == 0, _output(result)
+            assert "0 rejected" in result.stdout, result.stdout
+            assert "0 refused" in result.stdout, result.stdout
+            assert " 0 failed" in result.stdout, result.stdout
+
+    def api(self, code: str, role: str) -> Api:
+        return self.staff[(code, role)]
+
+    def case_from(self, code: str, origin_number: str) -> dict[str, Any]:
+        """The case at ``code`` linked to the origin case ``origin_number``."""
+        listed = self.api(code, "admin").ok("GET", "/api/v1/cases?per_page=100")["items"]
+        found = [c for c in listed
+                 if c["origin"] and c["origin"]["case_number"] == origin_number]
+        assert len(found) == 1, f"{code} holds {len(found)} cases from {origin_number}"
+        return self.api(code, "admin").ok("GET", f"/api/v1/cases/{found[0]['id']}")
+
+
+def _hub_database(stack: ExitStack) -> list[str]:
+    """``--database-url`` for the hub: a fresh PostgreSQL schema under CI, else SQLite."""
+    if not PG_URL:
+        return []
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    stack.callback(drop)
+    separator = "&" if "?" in PG_URL else "?"
+    return ["--database-url", f"{PG_URL}{separator}options={quote(f'-csearch_path={schema}')}"]
+
+
+def _login(base: str, username: str) -> str:
+    response = requests.post(f"{base}/api/v1/auth/login",
+                             json={"username": username, "password": PASSWORD}, timeout=20)
+    assert response.status_code == 200, response.text
+    return str(response.json()["token"])
+
+
+def _staff(fed: Federation, code: str) -> None:
+    """Department SC, window W01, the node's matters, and an admin, clerk and approver."""
+    base = fed.bases[code]
+    admin = Api(base, _login(base, "admin"))
+    fed.staff[(code, "admin")] = admin
+    admin.ok("POST", "/api/v1/departments", {"code": "SC", "name": "市场监督管理局"}, 201)
+    admin.ok("POST", "/api/v1/windows", {"code": "W01", "name": "市场监管窗口",
+                                         "location": "一楼", "department_codes": ["SC"]}, 201)
+    matters = {PROVINCE: [STANDARD], CITY: [SHARED, CITY_ONLY], COUNTY: [SHARED],
+               TOWNSHIP: [SHARED, CITY_ONLY]}[code]
+    for matter in matters:
+        level = "city" if matter == CITY_ONLY else "county"
+        admin.ok("POST", "/api/v1/matters",
+                 matter_payload(code=matter, handling_level=level), 201)
+    for role in ("clerk", "approver"):
+        admin.ok("POST", "/api/v1/users", {"username": f"{role}1", "role": role,
+                                           "department_code": "SC", "password": PASSWORD},
+                 201)
+        fed.staff[(code, role)] = Api(base, _login(base, f"{role}1"))
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    work = tmp_path_factory.mktemp("flows")
+    with ExitStack() as stack:
+        _run_together(
+            [("hub", "init", "--home", "hub", *_hub_database(stack))]
+            + [("node", "init", "--home", home, "--code", code,
+                *(("--kind", "county_city") if code == COUNTY else ()))
+               for code, home in NODES.items()],
+            cwd=work,
+        )
+        keys = {code: _public_key(work / home) for code, home in NODES.items()}
+        _ok("node", "enroll-self", "--home", NODES[PROVINCE], cwd=work)
+        _ok("hub", "trust-root", "--home", "hub", "--code", PROVINCE,
+            "--public-key", keys[PROVINCE][0], cwd=work)
+        hub_port = free_port()
+        hub = f"http://127.0.0.1:{hub_port}"
+        for home in NODES.values():
+            with (work / home / "tongban.toml").open("a", encoding="utf-8") as config:
+                config.write(f'hub_url = "{hub}"\n')
+            _ok("node", "create-user", "--home", home, "--username", "admin", "--role",
+                "admin", "--password", PASSWORD, cwd=work)
+        process = stack.enter_context(serving(
+            "hub", "serve", "--home", "hub", "--bind", f"127.0.0.1:{hub_port}",
+            "--workers", "2", cwd=work, log=work / "hub.log"))
+        wait_for_health(f"{hub}/healthz", process, work / "hub.log")
+        fed = Federation(work, hub, dict(NODES))
+        fed.sync(PROVINCE)
+        for parent, child in ((PROVINCE, CITY), (CITY, COUNTY), (COUNTY, TOWNSHIP)):
+            _ok("node", "enroll-child", "--home", NODES[parent], "--code", child,
+                *(("--kind", "county_city") if child == COUNTY else ()),
+                "--public-key", keys[child][0], cwd=work)
+            fed.sync(parent)
+        for code, home in NODES.items():
+            port = free_port()
+            fed.bases[code] = f"http://127.0.0.1:{port}"
+            log = work / f"{home}.log"
+            node = stack.enter_context(serving(
+                "node", "serve", "--home", home, "--bind", f"127.0.0.1:{port}",
+                "--workers", "1", cwd=work, log=log))
+            wait_for_health(f"{fed.bases[code]}/healthz", node, log)
+        for code in NODES:
+            _staff(fed, code)
+        yield fed
+
+
+def _accepted_case(fed: Federation, code: str, matter: str, name: str) -> dict[str, Any]:
+    clerk = fed.api(code, "clerk")
+    case = clerk.ok("POST", "/api/v1/cases", {
+        "matter_code": matter, "applicant_name": name,
+        "applicant_id_number": "11010519491231002X", "applicant_phone": "13800138000"}, 201)
+    return clerk.ok("POST", f"/api/v1/cases/{case['id']}/accept", {"version": case["version"]})
+
+
+def _act(api: Api, case: dict[str, Any], action: str, **body: Any) -> dict[str, Any]:
+    fresh = api.ok("GET", f"/api/v1/cases/{case['id']}")
+    return api.ok("POST", f"/api/v1/cases/{case['id']}/{action}",  # type: ignore[no-any-return]
+                  {"version": fresh["version"], **body})
+
+
+def _actions(case: dict[str, Any]) -> list[str]:
+    return [event["action"] for event in case["events"]]
+
+
+# -- catalog publishing ---------------------------------------------------------------------
+
+
+def test_the_provinces_catalog_reaches_the_township(fed: Federation) -> None:
+    published = _ok("node", "publish-catalog", "--home", fed.homes[PROVINCE], cwd=fed.work)
+    assert "catalog.publish queued" in published.stdout, published.stdout
+    fed.sync(PROVINCE, CITY, COUNTY, TOWNSHIP)
+
+    for code in (CITY, COUNTY, TOWNSHIP):
+        matter = fed.api(code, "admin").ok("GET", f"/api/v1/matters/{STANDARD}")
+        assert matter["name"] == "食品经营许可证核发"
+        assert matter["promised_limit_days"] == 5
+
+
+# -- township → county, with a file --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def forwarded(fed: Federation) -> dict[str, Any]:
+    clerk = fed.api(TOWNSHIP, "clerk")
+    case = _accepted_case(fed, TOWNSHIP, SHARED, "张三")
+    stored = clerk.ok("POST", f"/api/v1/cases/{case['id']}/attachments", status=201,
+                      files={"file": ("营业执照.pdf", FILE, "application/pdf")})
+    assert stored["sha256"] == hashlib.sha256(FILE).hexdigest()
+    moved = _act(clerk, case, "forward", note="县级审批事项，上报审批")
+    assert moved["state"] == "forwarded"
+    assert moved["forwarded_to"] == COUNTY
+    fed.sync(TOWNSHIP, COUNTY)
+    return moved
+
+
+def test_the_county_opens_a_linked_case_with_the_origins_clock(
+    fed: Federation, forwarded: dict[str, Any]
+) -> None:
+    there = fed.case_from(COUNTY, forwarded["number"])
+
+    assert there["origin"] == {"node": TOWNSHIP, "case_number": forwarded["number"]}
+    assert there["received_from"] == TOWNSHIP
+    assert there["chain"] == [TOWNSHIP]
+    assert there["state"] == "accepted"
+    assert there["accepted_on"] == forwarded["accepted_on"]
+    assert there["deadline_on"] == forwarded["deadline_on"]
+    assert there["applicant_id_number"] == "11010519491231002X"
+    assert there["number"] != forwarded["number"]
+
+
+def test_the_file_arrives_with_the_same_bytes(
+    fed: Federation, forwarded: dict[str, Any]
+) -> None:
+    there = fed.case_from(COUNTY, forwarded["number"])
+    (attachment,) = there["attachments"]
+    assert attachment["fetched"] is True
+    assert attachment["name"] == "营业执照.pdf"
+    response = fed.api(COUNTY, "approver").get(
+        f"/api/v1/cases/{there['id']}/attachments/{attachment['sha256']}")
+    assert response.status_code == 200
+    assert response.content == FILE
+
+
+@pytest.fixture(scope="module")
+def decided(fed: Federation, forwarded: dict[str, Any]) -> dict[str, Any]:
+    approver = fed.api(COUNTY, "approver")
+    there = fed.case_from(COUNTY, forwarded["number"])
+    _act(approver, there, "start-review")
+    done = _act(approver, there, "approve", reason="材料齐全，准予许可")
+    fed.sync(COUNTY, TOWNSHIP)
+    return done
+
+
+def test_the_deciding_county_completes_the_case_and_counts_it(
+    decided: dict[str, Any],
+) -> None:
+    assert decided["state"] == "completed"
+    assert decided["completed_on"] is not None
+
+
+def test_progress_and_result_reach_the_township(
+    fed: Federation, forwarded: dict[str, Any], decided: dict[str, Any]
+) -> None:
+    home = fed.api(TOWNSHIP, "clerk").ok("GET", f"/api/v1/cases/{forwarded['id']}")
+
+    assert home["state"] == "approved"
+    assert home["forwarded_to"] == COUNTY
+    actions = _actions(home)
+    assert actions.count("upstream_update") == 2  # received, in review
+    assert actions[-1] == "receive_approval"
+    notes = " ".join(e["reason"] or "" for e in home["events"])
+    assert "已接收" in notes
+    assert "in_review" in notes
+
+
+def test_the_township_delivers_the_result(
+    fed: Federation, forwarded: dict[str, Any], decided: dict[str, Any]
+) -> None:
+    clerk = fed.api(TOWNSHIP, "clerk")
+    completed = _act(clerk, forwarded, "complete")
+    delivered = _act(clerk, completed, "deliver")
+    assert delivered["state"] == "delivered"
+
+
+# -- three-level linkage ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def linked(fed: Federation, decided: dict[str, Any]) -> dict[str, Any]:
+    """Township → county → city; the city decides; the result comes back down the chain."""
+    case = _accepted_case(fed, TOWNSHIP, SHARED, "李四")
+    _act(fed.api(TOWNSHIP, "clerk"), case, "forward")
+    fed.sync(TOWNSHIP, COUNTY)
+    at_county = fed.case_from(COUNTY, case["number"])
+    _act(fed.api(COUNTY, "clerk"), at_county, "forward", note="需市级审批")
+    fed.sync(COUNTY, CITY)
+    at_city = fed.case_from(CITY, case["number"])
+    _act(fed.api(CITY, "approver"), at_city, "deny", reason="选址不符合规划")
+    fed.sync(CITY, COUNTY, COUNTY, TOWNSHIP)
+    return case
+
+
+def test_the_city_sees_the_whole_chain(fed: Federation, linked: dict[str, Any]) -> None:
+    at_city = fed.case_from(CITY, linked["number"])
+
+    assert at_city["chain"] == [TOWNSHIP, COUNTY]
+    assert at_city["received_from"] == COUNTY
+    assert at_city["origin"] == {"node": TOWNSHIP, "case_number": linked["number"]}
+    assert at_city["deadline_on"] == linked["deadline_on"]
+    assert at_city["state"] == "completed"
+
+
+def test_the_county_relays_and_keeps_the_case_forwarded(
+    fed: Federation, linked: dict[str, Any]
+) -> None:
+    at_county = fed.case_from(COUNTY, linked["number"])
+
+    assert at_county["state"] == "forwarded"
+    assert at_county["forwarded_to"] == CITY
+    assert "relay_result" in _actions(at_county)
+
+
+def test_the_citys_denial_reaches_the_township(
+    fed: Federation, linked: dict[str, Any]
+) -> None:
+    home = fed.api(TOWNSHIP, "clerk").ok("GET", f"/api/v1/cases/{linked['id']}")
+
+    assert home["state"] == "denied"
+    assert home["events"][-1]["reason"] == "选址不符合规划"
+    notes = " ".join(e["reason"] or "" for e in home["events"])
+    assert f"已转报 {CITY}" in notes  # the county's news, relayed
+
+
+# -- a forward the county cannot take ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rerouted(fed: Federation, linked: dict[str, Any]) -> dict[str, Any]:
+    case = _accepted_case(fed, TOWNSHIP, CITY_ONLY, "王五")
+    _act(fed.api(TOWNSHIP, "clerk"), case, "forward")
+    fed.sync(TOWNSHIP, COUNTY, COUNTY, TOWNSHIP)
+    returned = fed.api(TOWNSHIP, "clerk").ok("GET", f"/api/v1/cases/{case['id']}")
+    _act(fed.api(TOWNSHIP, "clerk"), returned, "forward", to=CITY)
+    fed.sync(TOWNSHIP, CITY)
+    at_city = fed.case_from(CITY, case["number"])
+    _act(fed.api(CITY, "approver"), at_city, "approve")
+    fed.sync(CITY, TOWNSHIP)
+    return {"case": case, "returned": returned}
+
+
+def test_the_county_returns_a_matter_it_does_not_hold(
+    fed: Federation, rerouted: dict[str, Any]
+) -> None:
+    returned = rerouted["returned"]
+
+    assert returned["state"] == "accepted"
+    assert returned["forwarded_to"] is None
+    assert returned["events"][-1]["action"] == "receive_return"
+    assert CITY_ONLY in returned["events"][-1]["reason"]
+    listed = fed.api(COUNTY, "admin").ok("GET", "/api/v1/cases?per_page=100")["items"]
+    assert all(c["origin"] is None or c["origin"]["case_number"] != rerouted["case"]["number"]
+               for c in listed)
+
+
+def test_the_rerouted_case_is_decided_by_the_city(
+    fed: Federation, rerouted: dict[str, Any]
+) -> None:
+    home = fed.api(TOWNSHIP, "clerk").ok("GET", f"/api/v1/cases/{rerouted['case']['id']}")
+
+    assert home["state"] == "approved"
+    assert home["forwarded_to"] == CITY
+    assert fed.case_from(CITY, rerouted["case"]["number"])["chain"] == [TOWNSHIP]
+
+
+def test_syncing_again_applies_nothing_twice(
+    fed: Federation, rerouted: dict[str, Any]
+) -> None:
+    before = {code: fed.api(code, "admin").ok("GET", "/api/v1/cases?per_page=100")["total"]
+              for code in NODES}
+    fed.sync(TOWNSHIP, COUNTY, CITY, PROVINCE, TOWNSHIP, COUNTY, CITY)
+    after = {code: fed.api(code, "admin").ok("GET", "/api/v1/cases?per_page=100")["total"]
+             for code in NODES}
+    assert after == before
+    assert before == {PROVINCE: 0, CITY: 2, COUNTY: 2, TOWNSHIP: 3}
+
+
+# -- directives ---------------------------------------------------------------------------------
+
+
+def test_a_directive_from_the_province_is_answered_by_the_township(fed: Federation) -> None:
+    due = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=10)).isoformat()
+    issued = fed.api(PROVINCE, "admin").ok("POST", "/api/v1/directives", {
+        "target": TOWNSHIP, "subject": "text", "text": "请说明本月超期件情况", "due_on": due},
+        201)
+    fed.sync(PROVINCE, TOWNSHIP)
+    incoming = fed.api(TOWNSHIP, "admin").ok(
+        "GET", "/api/v1/directives?direction=incoming")["items"]
+    (received,) = [d for d in incoming if d["directive_id"] == issued["directive_id"]]
+    assert received["text"] == "请说明本月超期件情况"
+    assert received["issuer_node"] == PROVINCE
+
+    fed.api(TOWNSHIP, "admin").ok(
+        "POST", f"/api/v1/directives/{issued['directive_id']}/reply",
+        {"state": "done", "text": "已核查，无超期件"})
+    fed.sync(TOWNSHIP, PROVINCE)
+    outgoing = fed.api(PROVINCE, "admin").ok(
+        "GET", "/api/v1/directives?direction=outgoing")["items"]
+    (answered,) = [d for d in outgoing if d["directive_id"] == issued["directive_id"]]
+    assert answered["state"] == "done"
+    assert answered["reply_text"] == "已核查，无超期件"
+
+
+# -- summaries ------------------------------------------------------------------------------
+
+
+def _hub_get(fed: Federation, caller: str, path: str) -> requests.Response:
+    key = load_private_key(fed.work / fed.homes[caller] / "node_key.pem")
+    headers = sign_request(method="GET", path=path, body=b"", node=caller, private_key=key,
+                           now=dt.datetime.now(dt.UTC))
+    return requests.get(fed.hub + path, headers=headers, timeout=20)
+
+
+@pytest.fixture(scope="module")
+def summarised(fed: Federation, rerouted: dict[str, Any]) -> str:
+    for code, home in NODES.items():
+        _ok("node", "send-summaries", "--home", home, cwd=fed.work)
+        fed.sync(code)
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+    return f"{today.year}-{today.month:02d}"
+
+
+def test_every_nodes_summary_is_at_the_hub_for_the_province(
+    fed: Federation, summarised: str
+) -> None:
+    bodies = {}
+    for code in NODES:
+        response = _hub_get(fed, PROVINCE, f"/api/v1/summaries?node={code}&period={summarised}")
+        assert response.status_code == 200, response.text
+        bodies[code] = response.json()["summary"]
+    assert {code: body["node"]["code"] for code, body in bodies.items()} == {
+        code: code for code in NODES}
+    metrics = {code: body["metrics"] for code, body in bodies.items()}
+    forwarded_up = {code: m["forwarded_up"]["value"] for code, m in metrics.items()}
+    from_below = {code: m["received_from_below"]["value"] for code, m in metrics.items()}
+    assert forwarded_up[TOWNSHIP] == 3  # the re-routed case counts once, on its last day
+    assert forwarded_up[COUNTY] == 1
+    assert from_below == {PROVINCE: 0, CITY: 2, COUNTY: 2, TOWNSHIP: 0}
+    # each decision is counted once, by the center that made it
+    completed = {code: m["completed"]["value"] for code, m in metrics.items()}
+    assert completed == {PROVINCE: 0, CITY: 2, COUNTY: 1, TOWNSHIP: 0}
+    text_of = orjson.dumps(bodies[TOWNSHIP]).decode()
+    assert "11010519491231002X" not in text_of
+    assert "13800138000" not in text_of
+
+
+def test_a_township_cannot_read_its_countys_summary(
+    fed: Federation, summarised: str
+) -> None:
+    response = _hub_get(fed, TOWNSHIP, f"/api/v1/summaries?node={COUNTY}&period={summarised}")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "outside_subtree"
+
+
+def test_sync_status_shows_nothing_pending_or_dead(fed: Federation, summarised: str) -> None:
+    for code in NODES:
+        status = fed.api(code, "admin").ok("GET", "/api/v1/sync/status")
+        assert status["pending_count"] == 0, (code, status)
+        assert status["dead_letters"] == [], (code, status)
