@@ -157,9 +157,9 @@ class RankingService:
         members = self._members(node, level, kind)
 
         previous = current.previous()
-        now = store.newest_figures(self.session, node.code, current.label, [metric])
+        reported = store.newest_figures(self.session, node.code, current.label, [metric])
         before = store.newest_values(self.session, node.code, previous.label, metric)
-        groups = with_previous(league(members, level, now, metric, order, peers),
+        groups = with_previous(league(members, level, reported, metric, order, peers),
                                league_ranks(members, before, order, peers))
         return Table(node, current, previous, level, peers, order, metric, groups)
 
