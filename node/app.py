@@ -14,6 +14,7 @@ from node.api import register_blueprints
 from node.config import node_settings
 from node.models import Base, load_all_models
 from node.sync.keys import load_node_key
+from node.web import init_app as init_pages
 from schemas.database import Database
 from schemas.logs import configure_logging
 from schemas.webapp import init_web
@@ -45,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     register_blueprints(api)
+    init_pages(app)
     logging.getLogger("tongban").debug("node %s app created", settings["code"])
     return app
 

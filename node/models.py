@@ -37,4 +37,5 @@ def load_all_models() -> None:
     from node.directives import models as _directives  # noqa: F401
     from node.feedback import models as _feedback  # noqa: F401
     from node.metrics import models as _metrics  # noqa: F401
+    from node.rankings import models as _rankings  # noqa: F401
     from node.sync import models as _sync  # noqa: F401

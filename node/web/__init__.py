@@ -1,0 +1,70 @@
+"""The web interface: server-rendered pages in Simplified Chinese for citizens and every staff
+role, over the same services as the JSON API (docs/web.md).
+
+``init_app`` registers the pages' blueprints, the vendored static files (ECharts, CSS) and
+CSRF protection for every form; the JSON API (bearer tokens, no cookies) is not
+CSRF-checked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask
+
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+
+
+def init_app(app: Flask) -> None:
+    from node.web import admin, approver, auth, clerk, public, rankings, supervision
+    from node.web.core import FORM_TYPES, csrf, permissions_of, signed_in_user
+    from node.web.labels import (
+        FILTERS,
+        local_time,
+        lookup_filter,
+        metric_name,
+        metric_value,
+        rate_text,
+        yuan,
+    )
+    from schemas.personal import mask_id_number, mask_phone
+
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked by the pages' blueprints
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid as long as the signed session
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    csrf.init_app(app)
+
+    app.register_blueprint(Blueprint("web_static", __name__, static_folder=str(STATIC_DIR),
+                                     static_url_path="/static"))
+    blueprints = (auth.bp, public.bp, clerk.bp, approver.bp, supervision.bp, rankings.bp,
+                  admin.bp)
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
+    # the node refuses bodies an endpoint does not declare (schemas.webapp): pages read forms
+    for endpoint, view in app.view_functions.items():
+        if endpoint.startswith("web_") and endpoint != "web_static.static":
+            view.accepted_body_types = FORM_TYPES  # type: ignore[union-attr]
+
+    for name, table in FILTERS.items():
+        app.jinja_env.filters[name] = lookup_filter(table)
+    app.jinja_env.filters.update(metric_name=metric_name, metric_value=metric_value,
+                                 rate=rate_text, yuan=yuan, local_time=local_time,
+                                 mask_id=mask_id_number, mask_phone=mask_phone)
+
+    app.jinja_env.tests["startingwith"] = lambda value, prefix: str(value).startswith(prefix)
+
+    @app.context_processor
+    def _page_context() -> dict[str, Any]:
+        from flask import request
+
+        if not request.blueprint or not request.blueprint.startswith("web_"):
+            return {}
+        user = signed_in_user()
+        return {
+            "staff": user,
+            "perms": {p.value for p in permissions_of(user)},
+            "center_name": app.config["TONGBAN"]["name"] or app.config["TONGBAN"]["code"],
+            "center_level": app.config["TONGBAN"]["level"],
+        }

@@ -1,0 +1,344 @@
+"""The window clerk's workbench and the case file every staff role works on.
+
+Each action on a case is one form posting to ``/staff/cases/<id>/<action>``, checked against
+the same permission as the API's endpoint and carried out by the same CaseService method.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import (
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from marshmallow import Schema, fields
+from sqlalchemy import select
+
+from node.api.case_schemas import (
+    CommitArgs,
+    ExtendArgs,
+    ForwardArgs,
+    HandOverArgs,
+    NoticeArgs,
+    OptionalReasonArgs,
+    ReasonArgs,
+    SubmitSchema,
+    SuspendArgs,
+    Versioned,
+)
+from node.api.catalog import catalog
+from node.auth.models import User
+from node.auth.permissions import Permission, allows
+from node.cases.factory import case_service_for
+from node.cases.models import AttachmentRole, Case, Channel, PaymentPlace
+from node.cases.service import Actor, CaseService
+from node.cases.states import OPEN_STATES, CaseState, allowed_actions
+from node.web.core import (
+    current_staff,
+    form_error_page,
+    load_form,
+    problems_of,
+    staff_page,
+    web_blueprint,
+)
+from node.web.labels import ACTIONS as ACTION_NAMES
+from schemas.errors import NotFound, TongbanError, ValidationFailed
+from schemas.webapp import current_session
+
+bp = web_blueprint("web_clerk", "/staff")
+
+QUEUE_STATES = (*OPEN_STATES, CaseState.APPROVED, CaseState.DENIED, CaseState.COMPLETED,
+                CaseState.FORWARDED)
+
+
+def case_service() -> CaseService:
+    return case_service_for(current_session(), current_app.config["TONGBAN"],
+                            current_app.extensions["tongban_node_key"])
+
+
+def actor() -> Actor:
+    return Actor.of(current_staff())
+
+
+def with_colours(service: CaseService, cases: Any) -> list[Case]:
+    """Attach the warning colour computed now (never stored)."""
+    listed = list(cases)
+    for case in listed:
+        case.warning_now = service.warning(case)
+    return listed
+
+
+# -- the workbench --------------------------------------------------------------------------
+
+
+@bp.get("/desk")
+@staff_page(Permission.CASES_HANDLE)
+def desk() -> Any:
+    """Own cases (首问负责) with warning colour and deadline; online applications waiting for
+    pre-review by any clerk."""
+    service = case_service()
+    user = current_staff()
+    mine, total = service.search(owner=user.username, states=QUEUE_STATES, per_page=100)
+    online, _ = service.search(channel=Channel.ONLINE, states=[CaseState.SUBMITTED],
+                               per_page=100)
+    waiting = [c for c in online if c.owner_id is None]
+    return render_template("web/staff/desk.html", mine=with_colours(service, mine),
+                           total=total, waiting=with_colours(service, waiting))
+
+
+class TakeForm(SubmitSchema):
+    received_positions = fields.List(fields.Integer(strict=True), load_default=list)
+
+
+@bp.route("/desk/new", methods=["GET", "POST"])
+@staff_page(Permission.CASES_HANDLE)
+def take() -> Any:
+    """收件: pick the matter, record the applicant and the materials received."""
+    matters, _ = catalog().search_matters(per_page=100)
+    chosen = request.values.get("matter_code", "")
+    matter = next((m for m in matters if m.code == chosen), None)
+    departments = catalog().list_departments()
+    context: dict[str, Any] = {"matters": matters, "matter": matter, "departments": departments}
+    template = "web/staff/take.html"
+    if request.method == "GET" or matter is None:
+        return render_template(template, errors={}, form=request.values, **context)
+    try:
+        data = load_form(TakeForm())
+        received = set(data.pop("received_positions"))
+        submission = case_service().submit(data, actor())
+    except TongbanError as exc:
+        return form_error_page(template, exc, **context)
+    missing = [m.position for m in matter.materials if m.required and m.position not in received]
+    flash(f"已收件，办件编号 {submission.case.number}，申请人查询码 {submission.query_code}"
+          "（仅显示这一次，请告知申请人）。")
+    if missing:
+        flash("有必要材料未收到：请出具一次性告知书。")
+    return redirect(url_for("web_clerk.case_file", case_id=submission.case.id,
+                            missing=",".join(map(str, missing)) or None))
+
+
+# -- the case file --------------------------------------------------------------------------
+
+
+@bp.get("/cases/<int(max=2147483647):case_id>")
+@staff_page(Permission.CASES_READ)
+def case_file(case_id: int) -> Any:
+    service = case_service()
+    try:
+        case = service.get(case_id)
+    except NotFound:
+        return render_template("web/error.html", status=404, title="未找到办件",
+                               message=f"没有编号为 {case_id} 的办件。"), 404
+    return _render_case(service, case, errors={}, status=200)
+
+
+def _render_case(service: CaseService, case: Case, errors: dict[str, list[str]],
+                 status: int) -> tuple[str, int]:
+    user = current_staff()
+    missing = {int(p) for p in request.args.get("missing", "").split(",") if p.isdigit()}
+    forms = [a for a in allowed_actions(case.state, user.role.value) if a in ACTIONS]
+    extra = [name for name in ("payment", "fee_waiver", "extend", "hand_over")
+             if allows(user.role, ACTIONS[name].permission)]
+    handover_to = (service.session.scalars(select(User).where(User.active.is_(True))
+                                           .order_by(User.username)).all()
+                   if "hand_over" in extra else [])
+    return render_template(
+        "web/staff/case.html", case=case, warning=service.warning(case),
+        deadline=service.explain_deadline(case), actions=forms, extra=extra,
+        missing=missing, errors=errors, handover_to=handover_to,
+        notice_items={n.number: json.loads(n.items) for n in case.notices},
+        can_attach=allows(user.role, Permission.CASES_DECIDE),
+    ), status
+
+
+class PaymentForm(Schema):
+    version = fields.Integer(strict=True, load_default=None, allow_none=True)
+    amount_yuan = fields.String(required=True)
+    where = fields.Enum(PaymentPlace, by_value=True, required=True)
+
+
+def _fen(text: str) -> int:
+    try:
+        amount = Decimal(text.strip())
+    except InvalidOperation as exc:
+        raise ValidationFailed({"amount_yuan": ["请输入金额（元），例如 20 或 20.50"]}) from exc
+    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise ValidationFailed({"amount_yuan": ["金额须大于 0，最多两位小数"]})
+    return int(amount * 100)
+
+
+def _hand_over(s: CaseService, c: Case, a: Actor, d: dict[str, Any]) -> Any:
+    to_user = s.session.scalar(select(User).where(User.username == d["to"]))
+    if to_user is None:
+        raise ValidationFailed({"to": [f"没有用户 {d['to']}"]})
+    return s.hand_over(c, a, to_user=to_user, reason=d["reason"], version=d["version"])
+
+
+def _forward(s: CaseService, c: Case, a: Actor, d: dict[str, Any]) -> Any:
+    assert s.forwarding is not None  # noqa: S101 - case_service_for installs it
+    return s.forwarding.forward(c, a, to=d["to"], note=d["note"], version=d["version"])
+
+
+def _return(s: CaseService, c: Case, a: Actor, d: dict[str, Any]) -> Any:
+    assert s.forwarding is not None  # noqa: S101 - case_service_for installs it
+    return s.forwarding.return_to_sender(c, a, reason=d["reason"], version=d["version"])
+
+
+@dataclass(frozen=True)
+class CaseAction:
+    permission: Permission
+    schema: type[Schema]
+    run: Callable[[CaseService, Case, Actor, dict[str, Any]], Any]
+
+
+H, D = Permission.CASES_HANDLE, Permission.CASES_DECIDE
+ACTIONS: dict[str, CaseAction] = {
+    "request_supplement": CaseAction(H, NoticeArgs, lambda s, c, a, d: s.request_supplement(
+        c, a, material_positions=d["material_positions"], other_items=d["other_items"],
+        repeat_reason=d["repeat_reason"], version=d["version"])),
+    "supplement": CaseAction(H, Versioned, lambda s, c, a, d: s.supplement(
+        c, a, version=d["version"])),
+    "accept": CaseAction(H, Versioned, lambda s, c, a, d: s.accept(c, a, version=d["version"])),
+    "reject": CaseAction(H, ReasonArgs, lambda s, c, a, d: s.reject(
+        c, a, reason=d["reason"], version=d["version"])),
+    "commit": CaseAction(H, CommitArgs, lambda s, c, a, d: s.commit(
+        c, a, commitment=d["commitment"], version=d["version"])),
+    "start_review": CaseAction(D, Versioned, lambda s, c, a, d: s.start_review(
+        c, a, version=d["version"])),
+    "suspend": CaseAction(D, SuspendArgs, lambda s, c, a, d: s.suspend(
+        c, a, kind=d["kind"], reason=d["reason"], version=d["version"])),
+    "resume": CaseAction(D, Versioned, lambda s, c, a, d: s.resume(c, a, version=d["version"])),
+    "approve": CaseAction(D, OptionalReasonArgs, lambda s, c, a, d: s.decide(
+        c, a, approve=True, reason=d["reason"], version=d["version"])),
+    "deny": CaseAction(D, ReasonArgs, lambda s, c, a, d: s.decide(
+        c, a, approve=False, reason=d["reason"], version=d["version"])),
+    "complete": CaseAction(H, Versioned, lambda s, c, a, d: s.complete(
+        c, a, version=d["version"])),
+    "deliver": CaseAction(H, Versioned, lambda s, c, a, d: s.deliver(
+        c, a, version=d["version"])),
+    "withdraw": CaseAction(H, ReasonArgs, lambda s, c, a, d: s.withdraw(
+        c, a, reason=d["reason"], version=d["version"])),
+    "forward": CaseAction(H, ForwardArgs, _forward),
+    "return": CaseAction(D, ReasonArgs, _return),
+    "payment": CaseAction(H, PaymentForm, lambda s, c, a, d: s.record_payment(
+        c, a, amount_fen=_fen(d["amount_yuan"]), where=d["where"], version=d["version"])),
+    "fee_waiver": CaseAction(H, ReasonArgs, lambda s, c, a, d: s.waive_fee(
+        c, a, reason=d["reason"], version=d["version"])),
+    "extend": CaseAction(D, ExtendArgs, lambda s, c, a, d: s.extend(
+        c, a, days=d["days"], reason=d["reason"], version=d["version"])),
+    "hand_over": CaseAction(Permission.CASES_HAND_OVER, HandOverArgs, _hand_over),
+}
+
+
+@bp.post("/cases/<int(max=2147483647):case_id>/<action>")
+@staff_page(Permission.CASES_READ)
+def act(case_id: int, action: str) -> Any:
+    """One action on a case; the outcome is the case file again, with the problems shown."""
+    chosen = ACTIONS.get(action)
+    if chosen is None:
+        return render_template("web/error.html", status=404, title="未知操作",
+                               message=f"没有名为 {action} 的办件操作。"), 404
+    user = current_staff()
+    if not allows(user.role, chosen.permission):
+        return render_template("web/error.html", status=403, title="无权操作",
+                               message="您的角色不能进行此操作。"), 403
+    service = case_service()
+    try:
+        case = service.get(case_id)
+    except NotFound:
+        return render_template("web/error.html", status=404, title="未找到办件",
+                               message=f"没有编号为 {case_id} 的办件。"), 404
+    try:
+        data = load_form(chosen.schema())
+        result = chosen.run(service, case, actor(), data)
+    except TongbanError as exc:
+        errors = {f"{action}.{k}" if k else "": v for k, v in problems_of(exc).items()}
+        current_session().rollback()
+        return _render_case(service, service.get(case_id), errors=errors, status=422)
+    flash(f"已完成：{ACTION_NAMES.get(action, action)}。")
+    if action == "request_supplement":
+        return redirect(url_for("web_clerk.notice", case_id=case.id, number=result.number))
+    if action == "suspend":
+        return redirect(url_for("web_clerk.suspension", case_id=case.id,
+                                number=result.notice_number))
+    return redirect(url_for("web_clerk.case_file", case_id=case.id))
+
+
+@bp.post("/cases/<int(max=2147483647):case_id>/files")
+@staff_page(Permission.CASES_DECIDE)
+def add_file(case_id: int) -> Any:
+    service = case_service()
+    case = service.get(case_id)
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise ValidationFailed({"file": ["请选择文件"]})
+        role = AttachmentRole(request.form.get("role", AttachmentRole.MATERIAL.value))
+        assert service.forwarding is not None  # noqa: S101 - case_service_for installs it
+        service.forwarding.add_attachment(
+            case, actor(), name=upload.filename, media_type=upload.mimetype or "",
+            data=upload.read(), role=role)
+    except (TongbanError, ValueError) as exc:
+        problem = exc if isinstance(exc, TongbanError) else ValidationFailed(
+            {"role": ["material 或 result"]})
+        current_session().rollback()
+        return _render_case(service, service.get(case_id),
+                            errors={f"file.{k}": v for k, v in problems_of(problem).items()},
+                            status=422)
+    flash("文件已添加。")
+    return redirect(url_for("web_clerk.case_file", case_id=case.id))
+
+
+@bp.get("/cases/<int(max=2147483647):case_id>/files/<string(length=64):sha256>")
+@staff_page(Permission.CASES_READ)
+def file(case_id: int, sha256: str) -> Any:
+    case = case_service().get(case_id)
+    found = next((a for a in case.attachments if a.sha256 == sha256 and a.fetched), None)
+    if found is None or found.data is None:
+        return render_template("web/error.html", status=404, title="文件不存在",
+                               message="该文件不存在或尚未从上级中心取回。"), 404
+    from node.web.core import download
+
+    return download(found.data, found.media_type, found.name)
+
+
+@bp.get("/cases/<int(max=2147483647):case_id>/notices/<number>")
+@staff_page(Permission.CASES_READ)
+def notice(case_id: int, number: str) -> Any:
+    """The printable one-time notice (补正材料一次性告知书), the API's own template."""
+    case = case_service().get(case_id)
+    found = next((n for n in case.notices if n.number == number), None)
+    if found is None:
+        return render_template("web/error.html", status=404, title="未找到告知书",
+                               message=f"办件 {case.number} 没有告知书 {number}。"), 404
+    html = render_template("cases/supplement_notice.html", notice=found, case=case,
+                           items=json.loads(found.items),
+                           center=current_app.config["TONGBAN"]["name"])
+    return Response(html, mimetype="text/html")
+
+
+@bp.get("/cases/<int(max=2147483647):case_id>/suspensions/<number>")
+@staff_page(Permission.CASES_READ)
+def suspension(case_id: int, number: str) -> Any:
+    """The printable notice of a special procedure (Art. 45)."""
+    from node.api.cases import SUSPENSION_KIND_NAMES
+
+    case = case_service().get(case_id)
+    found = next((s for s in case.suspensions if s.notice_number == number), None)
+    if found is None:
+        return render_template("web/error.html", status=404, title="未找到告知书",
+                               message=f"办件 {case.number} 没有特别程序告知书 {number}。"), 404
+    html = render_template("cases/suspension_notice.html", suspension=found, case=case,
+                           kind_names=SUSPENSION_KIND_NAMES,
+                           center=current_app.config["TONGBAN"]["name"])
+    return Response(html, mimetype="text/html")

@@ -1,0 +1,258 @@
+"""What every page of the web interface shares: session login, permission checks, CSRF,
+form parsing and the mapping of domain errors to messages on the page.
+
+Staff log in with the same :class:`~node.auth.service.AuthService` as the API: a login issues
+the same kind of token, kept in Flask's signed session cookie, so that expiry, revocation,
+lockout and disabling an account work for pages exactly as for the API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from marshmallow import Schema, ValidationError, fields
+from werkzeug.datastructures import MultiDict
+
+from node.auth.models import User
+from node.auth.permissions import ROLE_PERMISSIONS, Permission, Role, allows
+from node.auth.service import AuthPolicy, AuthService
+from node.calendar.workdays import to_shanghai_date
+from schemas.database import utcnow
+from schemas.errors import TongbanError, Unauthorized, ValidationFailed
+from schemas.webapp import current_session
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+csrf = CSRFProtect()
+FORM_TYPES = frozenset(
+    {"application/json", "application/x-www-form-urlencoded", "multipart/form-data"}
+)
+SESSION_TOKEN = "staff_token"  # noqa: S105 - the session key's name, not a secret
+
+
+def web_blueprint(name: str, url_prefix: str | None = None) -> Blueprint:
+    """A blueprint of pages: every unsafe request must carry the form's CSRF token."""
+    blueprint = Blueprint(name, __name__, url_prefix=url_prefix)
+
+    @blueprint.before_request
+    def _check_csrf() -> None:
+        csrf.protect()
+
+    @blueprint.errorhandler(CSRFError)
+    def _csrf_refused(exc: CSRFError) -> tuple[str, int]:
+        return render_template(
+            "web/error.html", status=400, title="表单已失效",
+            message="表单的安全校验未通过（缺少或过期的 CSRF 令牌）。"
+                    "请返回上一页，刷新后重新提交。",
+        ), 400
+
+    return blueprint
+
+
+def auth_service() -> AuthService:
+    from flask import current_app
+
+    settings = current_app.config["TONGBAN"]
+    policy = AuthPolicy(
+        token_ttl=dt.timedelta(minutes=settings["token_ttl_minutes"]),
+        max_failed_logins=settings["max_failed_logins"],
+        lockout=dt.timedelta(minutes=settings["lockout_minutes"]),
+    )
+    return AuthService(current_session(), policy)
+
+
+def web_session_commit() -> None:
+    """Keep what was written so far even though the page answers with an error status."""
+    current_session().commit()
+
+
+def signed_in_user() -> User | None:
+    """The staff user of this browser session, if its token is still live."""
+    if "web_user" in g:
+        return cast(User | None, g.web_user)
+    token = session.get(SESSION_TOKEN)
+    user = None
+    if token:
+        try:
+            user, _row = auth_service().authenticate(token)
+        except Unauthorized:
+            session.pop(SESSION_TOKEN, None)
+    g.web_user = user
+    return user
+
+
+def staff_page(permission: Permission) -> Callable[[F], F]:
+    """The page needs a signed-in user whose role holds ``permission`` (else the login page,
+    or 403 with the reason)."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = signed_in_user()
+            if user is None:
+                return redirect(url_for("web_auth.login", next=request.full_path.rstrip("?")))
+            if not allows(user.role, permission):
+                return render_template(
+                    "web/error.html", status=403, title="无权访问",
+                    message=f"您的角色（{ROLE_NAMES[user.role]}）没有此操作的权限。",
+                ), 403
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def current_staff() -> User:
+    user = signed_in_user()
+    if user is None:  # staff_page ran first
+        abort(401)
+    return user
+
+
+def can(permission: Permission) -> bool:
+    user = signed_in_user()
+    return user is not None and allows(user.role, permission)
+
+
+ROLE_NAMES = {
+    Role.CLERK: "窗口工作人员",
+    Role.APPROVER: "部门审批人员",
+    Role.ADMIN: "中心管理员",
+    Role.SUPERVISOR: "效能监察",
+    Role.VIEWER: "上级中心/领导（只读）",
+}
+
+
+def home_for(user: User) -> str:
+    """The page a role starts on after login."""
+    return {
+        Role.CLERK: url_for("web_clerk.desk"),
+        Role.APPROVER: url_for("web_approver.queue"),
+        Role.ADMIN: url_for("web_admin.matters"),
+        Role.SUPERVISOR: url_for("web_supervision.warnings"),
+        Role.VIEWER: url_for("web_rankings.league"),
+    }[user.role]
+
+
+def permissions_of(user: User | None) -> frozenset[Permission]:
+    return ROLE_PERMISSIONS[user.role] if user is not None else frozenset()
+
+
+def today() -> dt.date:
+    return to_shanghai_date(utcnow())
+
+
+# -- forms ----------------------------------------------------------------------------------
+
+
+def form_data(schema: Schema, source: MultiDict[str, str] | None = None) -> dict[str, Any]:
+    """The submitted form as the input ``schema`` reads it: lists from repeated fields (or a
+    textarea's lines), numbers as numbers when they parse, empty fields left out."""
+    form = source if source is not None else request.form
+    data: dict[str, Any] = {}
+    for name, field in schema.load_fields.items():
+        key = field.data_key or name
+        if isinstance(field, fields.List):
+            values = [v.strip() for v in form.getlist(key) for v in v.splitlines()]
+            values = [v for v in values if v]
+            if isinstance(field.inner, fields.Integer):
+                data[key] = [_number(v) for v in values]
+            elif values or key in form:
+                data[key] = values
+            continue
+        if isinstance(field, fields.Boolean):
+            if key in form:
+                data[key] = form.get(key) in ("on", "true", "1", "yes")
+            continue
+        raw = form.get(key)
+        if raw is None or raw.strip() == "":
+            continue
+        data[key] = _number(raw.strip()) if isinstance(field, fields.Integer) else raw
+    return data
+
+
+def _number(text: str) -> Any:
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def load_form(schema: Schema, source: MultiDict[str, str] | None = None) -> dict[str, Any]:
+    """Parse and validate the form with ``schema``; problems raise ValidationFailed."""
+    try:
+        return cast(dict[str, Any], schema.load(form_data(schema, source)))
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"form": exc.messages}
+        raise ValidationFailed(cast(dict[str, Any], messages)) from exc
+
+
+def problems_of(exc: TongbanError) -> dict[str, list[str]]:
+    """A domain error as ``{field: [reasons]}`` for the page ("" = about the whole form)."""
+    found: dict[str, list[str]] = {}
+    for key in ("fields",):
+        for field, reasons in (exc.details.get(key) or {}).items():
+            found[str(field)] = _flatten(reasons)
+    for row in exc.details.get("rows") or []:
+        if isinstance(row, Mapping):
+            where = f"{row.get('sheet', '')} 第 {row.get('row', '')} 行 {row.get('column', '')}"
+            found.setdefault("rows", []).append(f"{where}：{row.get('reason', '')}")
+    if not found:
+        found[""] = [translate_message(exc)]
+    return found
+
+
+def _flatten(reasons: Any) -> list[str]:
+    if isinstance(reasons, str):
+        return [reasons]
+    if isinstance(reasons, Mapping):
+        return [f"{k}: {r}" for k, v in reasons.items() for r in _flatten(v)]
+    if isinstance(reasons, list | tuple):
+        return [r for item in reasons for r in _flatten(item)]
+    return [str(reasons)]
+
+
+_CODE_MESSAGES = {
+    "not_found": "未找到。",
+    "forbidden": "无权进行此操作。",
+    "conflict": "与现有数据冲突。",
+    "stale_version": "该记录已被他人修改，请刷新后重试。",
+    "too_many_attempts": "尝试次数过多，请稍后再试。",
+    "unauthorized": "用户名或密码错误。",
+}
+
+
+def translate_message(exc: TongbanError) -> str:
+    """The error for the page: a Chinese lead-in by code, the service's own words after it."""
+    lead = _CODE_MESSAGES.get(exc.code, "操作未完成。")
+    return f"{lead}（{exc.message}）" if exc.message else lead
+
+
+def form_error_page(template: str, exc: TongbanError, status: int = 422,
+                    **context: Any) -> tuple[str, int]:
+    """Render ``template`` again with the problems shown; the transaction is rolled back."""
+    return render_template(template, errors=problems_of(exc), form=request.form,
+                           **context), status
+
+
+def download(body: bytes, mimetype: str, filename: str) -> Response:
+    from urllib.parse import quote
+
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename, safe='')}"})

@@ -1,0 +1,196 @@
+"""Citizens' pages (no login): the service guide, applying online, case lookup, rating,
+complaints and the center's public notice board (公示栏)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, render_template, request
+from marshmallow import Schema, fields, validate
+
+from node.api.case_schemas import SubmitSchema
+from node.api.catalog import catalog
+from node.api.public import ComplaintArgs, EvaluationArgs, LookupArgs, count_attempt
+from node.api.public import feedback_service as _feedback_service
+from node.cases.factory import case_service_for
+from node.cases.models import AttachmentRole, Channel
+from node.feedback.service import APPLICANT
+from node.metrics.assessment import Designation, ModelWindowRule, assess
+from node.metrics.service import MetricsService
+from node.web.core import form_error_page, load_form, today, web_blueprint
+from schemas.errors import NotFound, TongbanError, TooManyAttempts, ValidationFailed
+from schemas.periods import Period
+from schemas.webapp import current_session
+
+bp = web_blueprint("web_public")
+
+PER_PAGE = 20
+BOARD_METRICS = ("received", "accepted", "completed", "on_time_rate", "same_day_rate",
+                 "overdue_open", "satisfaction_rate", "evaluations", "complaints_received",
+                 "complaints_resolved_in_time_rate", "entry_rate")
+
+
+class LookupForm(LookupArgs):
+    number = fields.String(required=True, validate=validate.Length(1, 32))
+
+
+class ApplyForm(Schema):
+    applicant_name = SubmitSchema().fields["applicant_name"]
+    applicant_id_number = fields.String(load_default=None)
+    applicant_phone = fields.String(required=True, validate=validate.Length(1, 20))
+    notes = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+def _rate_limited(template: str, **context: Any) -> tuple[str, int] | None:
+    """The same per-address budget as the public API: lookups, ratings and complaints all
+    check a query code, so one budget caps the guessing rate whichever door is used."""
+    try:
+        count_attempt()
+    except TooManyAttempts as exc:
+        return form_error_page(template, exc, 429, **context)
+    return None
+
+
+@bp.get("/")
+def home() -> Any:
+    return render_template("web/public/home.html",
+                           departments=catalog().list_departments())
+
+
+@bp.get("/guide")
+def guide() -> Any:
+    query = request.args.get("q", "").strip()[:100]
+    department = request.args.get("department", "").strip()[:32] or None
+    try:
+        page = max(1, min(int(request.args.get("page", "1")), 100_000))
+    except ValueError:
+        page = 1
+    items, total = catalog().search_matters(query=query or None, department_code=department,
+                                            page=page, per_page=PER_PAGE)
+    return render_template("web/public/guide.html", items=items, total=total, page=page,
+                           pages=max(1, -(-total // PER_PAGE)), q=query,
+                           department=department or "",
+                           departments=catalog().list_departments())
+
+
+@bp.get("/guide/<code>")
+def matter(code: str) -> Any:
+    try:
+        found = catalog().active_matter(code)
+    except NotFound:
+        return render_template("web/error.html", status=404, title="未找到事项",
+                               message=f"服务指南中没有编码为 {code} 的事项。"), 404
+    return render_template("web/public/matter.html", matter=found)
+
+
+@bp.route("/guide/<code>/apply", methods=["GET", "POST"])
+def apply(code: str) -> Any:
+    """网上申报: the application lands in the clerks' queue for pre-review."""
+    try:
+        found = catalog().active_matter(code)
+    except NotFound:
+        return render_template("web/error.html", status=404, title="未找到事项",
+                               message=f"服务指南中没有编码为 {code} 的事项。"), 404
+    template = "web/public/apply.html"
+    if request.method == "GET":
+        return render_template(template, matter=found, errors={}, form={})
+    refused = _rate_limited(template, matter=found)
+    if refused:
+        return refused
+    try:
+        data = load_form(ApplyForm())
+        settings = current_app.config["TONGBAN"]
+        service = case_service_for(current_session(), settings,
+                                   current_app.extensions["tongban_node_key"])
+        submission = service.submit({**data, "matter_code": found.code,
+                                     "channel": Channel.ONLINE.value}, APPLICANT)
+        uploads = [f for f in request.files.getlist("materials") if f and f.filename]
+        problems: dict[str, list[str]] = {}
+        assert service.forwarding is not None  # noqa: S101 - case_service_for installs it
+        for upload in uploads:
+            try:
+                service.forwarding.add_attachment(
+                    submission.case, APPLICANT, name=upload.filename or "",
+                    media_type=upload.mimetype or "application/octet-stream",
+                    data=upload.read(), role=AttachmentRole.MATERIAL)
+            except ValidationFailed as exc:
+                for reasons in exc.details["fields"].values():
+                    problems.setdefault("materials", []).extend(
+                        f"{upload.filename}：{r}" for r in reasons)
+        if problems:
+            raise ValidationFailed(problems)
+    except TongbanError as exc:
+        return form_error_page(template, exc, matter=found)
+    return render_template("web/public/applied.html", matter=found, case=submission.case,
+                           query_code=submission.query_code, files=len(uploads)), 201
+
+
+@bp.route("/lookup", methods=["GET", "POST"])
+def lookup() -> Any:
+    template = "web/public/lookup.html"
+    if request.method == "GET":
+        return render_template(template, errors={}, form={})
+    refused = _rate_limited(template)
+    if refused:
+        return refused
+    try:
+        data = load_form(LookupForm())
+        found = _feedback_service().lookup(data["number"].strip(), data["code"])
+    except NotFound:
+        return render_template(template, form=request.form, errors={
+            "": ["未找到该办件：请核对办件编号和查询码。"]}), 404
+    except TongbanError as exc:
+        return form_error_page(template, exc)
+    return render_template(template, found=found, code=data["code"], errors={}, form={})
+
+
+class RateForm(EvaluationArgs):
+    number = fields.String(required=True, validate=validate.Length(1, 32))
+
+
+@bp.post("/rate")
+def rate() -> Any:
+    """好差评: rate a completed case once (a bad rating opens a rectification)."""
+    template = "web/public/rated.html"
+    refused = _rate_limited(template)
+    if refused:
+        return refused
+    try:
+        data = load_form(RateForm())
+        evaluation = _feedback_service().evaluate(
+            data["number"].strip(), data["code"], level=data["level"], comment=data["comment"])
+    except TongbanError as exc:
+        return form_error_page(template, exc)
+    return render_template(template, evaluation=evaluation, errors={})
+
+
+@bp.route("/complaint", methods=["GET", "POST"])
+def complaint() -> Any:
+    template = "web/public/complaint.html"
+    windows = catalog().list_windows()
+    if request.method == "GET":
+        return render_template(template, errors={}, form=request.args, windows=windows)
+    refused = _rate_limited(template, windows=windows)
+    if refused:
+        return refused
+    try:
+        data = load_form(ComplaintArgs())
+        filed = _feedback_service().file_complaint(**data)
+    except TongbanError as exc:
+        return form_error_page(template, exc, windows=windows)
+    return render_template(template, filed=filed, errors={}, form={}, windows=windows), 201
+
+
+@bp.get("/board")
+def board() -> Any:
+    """公示栏: this month's figures and model windows (红旗窗口), as centers publish them."""
+    settings = current_app.config["TONGBAN"]
+    now = today()
+    period = Period.month(now.year, now.month)
+    summary = MetricsService.for_settings(current_session(), settings).summary(period)
+    assessment = assess(current_session(), period, ModelWindowRule.from_settings(settings))
+    model_codes = assessment.designated(Designation.MODEL)
+    windows = [w for w in assessment.as_dict()["windows"] if w["code"] in model_codes]
+    return render_template("web/public/board.html", period=period,
+                           metrics=summary["metrics"], keys=BOARD_METRICS, windows=windows,
+                           rule=assessment.rule.as_dict())

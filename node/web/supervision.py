@@ -1,0 +1,276 @@
+"""The supervision office's pages (效能监察): yellow and red cases, complaints, bad-rating
+rectifications, the month's figures, staff assessment, failure-pattern lists and directives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from marshmallow import Schema
+
+from node.api.directives import IssueSchema, ReplySchema, directive_service
+from node.api.metrics import metrics_service
+from node.api.public import feedback_service
+from node.api.supervision import (
+    ComplaintResolveArgs,
+    RectificationExtendArgs,
+    RectificationNoteArgs,
+    RectificationReasonArgs,
+    present_complaint,
+    present_rectification,
+)
+from node.auth.permissions import Permission
+from node.cases.warnings import Warning
+from node.catalog.exchange import XLSX_MEDIA_TYPE
+from node.feedback.models import ComplaintState, RectificationState
+from node.feedback.service import RectificationAction, allowed_rectification_actions
+from node.metrics.assessment import ModelWindowRule, assess, write_assessment_workbook
+from node.metrics.definitions import ALL_METRICS
+from node.metrics.patterns import Pattern, PatternPolicy, pattern_cases
+from node.web.clerk import actor, case_service, with_colours
+from node.web.core import (
+    current_staff,
+    download,
+    load_form,
+    problems_of,
+    staff_page,
+    today,
+    web_blueprint,
+)
+from schemas.errors import TongbanError, ValidationFailed
+from schemas.periods import Period, PeriodError
+from schemas.webapp import current_session
+
+bp = web_blueprint("web_supervision", "/staff/supervision")
+
+
+def _month(label: str | None) -> Period:
+    """The month asked for (``?period=2026-11``), this month by default."""
+    if label:
+        try:
+            period = Period.parse(label)
+        except PeriodError:
+            period = None
+        if period is not None:
+            return period
+    now = today()
+    return Period.month(now.year, now.month)
+
+
+def _error_page(template: str, exc: TongbanError, **context: Any) -> tuple[str, int]:
+    current_session().rollback()
+    return render_template(template, errors=problems_of(exc), **context), 422
+
+
+@bp.get("")
+@staff_page(Permission.SUPERVISION_READ)
+def warnings() -> Any:
+    """电子监察: every yellow and red case, red first."""
+    service = case_service()
+    cases, total = service.search(warnings=(Warning.RED, Warning.YELLOW), per_page=100)
+    listed = with_colours(service, cases)
+    listed.sort(key=lambda c: (c.warning_now is not Warning.RED, c.deadline_on or today()))  # type: ignore[attr-defined]
+    return render_template("web/staff/warnings.html", cases=listed, total=total)
+
+
+# -- complaints and rectifications ----------------------------------------------------------
+
+
+def _complaints_page(errors: dict[str, list[str]] | None = None) -> tuple[str, int]:
+    service = feedback_service()
+    state = request.args.get("state", "received")
+    states = [ComplaintState(state)] if state in {s.value for s in ComplaintState} else []
+    items, total = service.search_complaints(states=states, overdue=None, page=1, per_page=100)
+    return render_template(
+        "web/staff/complaints.html", complaints=[present_complaint(service, c) for c in items],
+        total=total, state=state, errors=errors or {}), 422 if errors else 200
+
+
+@bp.get("/complaints")
+@staff_page(Permission.SUPERVISION_READ)
+def complaints() -> Any:
+    return _complaints_page()
+
+
+@bp.post("/complaints/<number>/resolve")
+@staff_page(Permission.SUPERVISION_MANAGE)
+def resolve_complaint(number: str) -> Any:
+    service = feedback_service()
+    try:
+        data = load_form(ComplaintResolveArgs())
+        complaint = service.complaint(number, for_update=True)
+        service.resolve_complaint(complaint, actor(), resolution=data["resolution"])
+    except TongbanError as exc:
+        current_session().rollback()
+        return _complaints_page({f"{number}.{k}" if k else "": v
+                                 for k, v in problems_of(exc).items()})
+    flash(f"投诉 {number} 已办结。")
+    return redirect(url_for("web_supervision.complaints"))
+
+
+def _rectifications_page(errors: dict[str, list[str]] | None = None) -> tuple[str, int]:
+    service = feedback_service()
+    items, total = service.search_rectifications(states=[], overdue=None, page=1, per_page=100)
+    listed = [present_rectification(service, r) for r in items]
+    actions = {r.id: allowed_rectification_actions(r.state, extended=r.extended) for r in listed}
+    return render_template("web/staff/rectifications.html", rectifications=listed, total=total,
+                           actions=actions, errors=errors or {}), 422 if errors else 200
+
+
+@bp.get("/rectifications")
+@staff_page(Permission.SUPERVISION_READ)
+def rectifications() -> Any:
+    return _rectifications_page()
+
+
+_RECTIFICATION_FORMS: dict[str, type[Schema] | None] = {
+    "start": None, "uphold": None, "complete": RectificationNoteArgs,
+    "dispute": RectificationReasonArgs, "invalidate": RectificationReasonArgs,
+    "cannot_rectify": RectificationReasonArgs, "extend": RectificationExtendArgs,
+}
+
+
+@bp.post("/rectifications/<int(max=2147483647):rectification_id>/<action>")
+@staff_page(Permission.SUPERVISION_MANAGE)
+def act_on_rectification(rectification_id: int, action: str) -> Any:
+    service = feedback_service()
+    try:
+        which = RectificationAction(action)
+        schema = _RECTIFICATION_FORMS[which.value]
+        data = load_form(schema()) if schema is not None else {}
+        arguments: dict[str, Any] = {}
+        if "note" in data:
+            arguments["text"] = data["note"]
+        if "reason" in data:
+            arguments["text"] = data["reason"]
+        if "days" in data:
+            arguments["days"] = data["days"]
+        rectification = service.rectification(rectification_id, for_update=True)
+        service.act_on_rectification(rectification, which, actor(), **arguments)
+    except ValueError:
+        return _rectifications_page({"": [f"未知操作 {action}"]})
+    except TongbanError as exc:
+        current_session().rollback()
+        return _rectifications_page({f"{rectification_id}.{k}" if k else "": v
+                                     for k, v in problems_of(exc).items()})
+    flash("整改记录已更新。")
+    return redirect(url_for("web_supervision.rectifications"))
+
+
+# -- figures, assessment, patterns ----------------------------------------------------------
+
+
+@bp.get("/figures")
+@staff_page(Permission.SUPERVISION_READ)
+def figures() -> Any:
+    """The month's figures (the summary sent upward) beside the previous month's."""
+    period = _month(request.args.get("period"))
+    found = metrics_service().figures(period)
+    return render_template("web/staff/figures.html", period=period, figures=found,
+                           metrics=ALL_METRICS)
+
+
+def _assessment(period: Period) -> Any:
+    settings = current_app.config["TONGBAN"]
+    return assess(current_session(), period, ModelWindowRule.from_settings(settings))
+
+
+@bp.get("/assessment")
+@staff_page(Permission.SUPERVISION_READ)
+def assessment() -> Any:
+    """窗口考核 / 人员考核 with the month's 红旗窗口 and the windows flagged 末位."""
+    period = _month(request.args.get("period"))
+    try:
+        result = _assessment(period).as_dict()
+    except ValidationFailed as exc:
+        return render_template("web/staff/assessment.html", period=period, result=None,
+                               errors=problems_of(exc)), 422
+    return render_template("web/staff/assessment.html", period=period, result=result,
+                           errors={})
+
+
+@bp.get("/assessment.xlsx")
+@staff_page(Permission.SUPERVISION_READ)
+def assessment_export() -> Any:
+    period = _month(request.args.get("period"))
+    code = current_app.config["TONGBAN"]["code"]
+    body = write_assessment_workbook(_assessment(period), code)
+    return download(body, XLSX_MEDIA_TYPE, f"考核-{code}-{period.label}.xlsx")
+
+
+@bp.get("/patterns")
+@staff_page(Permission.SUPERVISION_READ)
+def patterns() -> Any:
+    """The cases behind each failure pattern (体外循环, 两头受理, 超时办结, 前厂后店)."""
+    period = _month(request.args.get("period"))
+    try:
+        which = Pattern(request.args.get("pattern", Pattern.COMPLETED_LATE.value))
+    except ValueError:
+        which = Pattern.COMPLETED_LATE
+    settings = current_app.config["TONGBAN"]
+    cases, total = pattern_cases(
+        current_session(), which, period.start, period.end,
+        PatternPolicy(two_headed_window_days=settings["two_headed_window_days"]),
+        limit=100, offset=0)
+    return render_template("web/staff/patterns.html", period=period, pattern=which,
+                           patterns=list(Pattern), cases=with_colours(case_service(), cases),
+                           total=total)
+
+
+# -- directives ----------------------------------------------------------------------------
+
+
+def _directives_page(errors: dict[str, list[str]] | None = None,
+                     form: Any = None) -> tuple[str, int]:
+    service = directive_service()
+    listed = service.list()
+    return render_template(
+        "web/staff/directives.html",
+        incoming=[d for d in listed if d["direction"] == "incoming"],
+        outgoing=[d for d in listed if d["direction"] == "outgoing"],
+        can_issue=current_app.config["TONGBAN"]["level"] != "township",
+        metrics=ALL_METRICS, errors=errors or {}, form=form or {},
+    ), 422 if errors else 200
+
+
+@bp.get("/directives")
+@staff_page(Permission.SUPERVISION_READ)
+def directives() -> Any:
+    """Directives (督办) received from above with their replies, and those sent below."""
+    return _directives_page(form=request.args)
+
+
+@bp.post("/directives")
+@staff_page(Permission.SUPERVISION_MANAGE)
+def issue_directive() -> Any:
+    """Send a directive to a center below (a signed ``directive`` envelope)."""
+    try:
+        data = load_form(IssueSchema())
+        service = directive_service()
+        service.issue(current_staff().username, data["target"], data["subject"].value,
+                      data["text"], data["due_on"], case_number=data["case_number"],
+                      metric=data["metric"])
+    except TongbanError as exc:
+        current_session().rollback()
+        return _directives_page({f"issue.{k}" if k else "": v
+                                 for k, v in problems_of(exc).items()}, request.form)
+    flash("督办已发出。")
+    return redirect(url_for("web_supervision.directives"))
+
+
+@bp.post("/directives/<uuid:directive_id>/reply")
+@staff_page(Permission.SUPERVISION_MANAGE)
+def reply_directive(directive_id: Any) -> Any:
+    try:
+        data = load_form(ReplySchema())
+        directive_service().reply(str(directive_id), data["state"], data["text"],
+                                  current_staff().username)
+    except TongbanError as exc:
+        current_session().rollback()
+        return _directives_page({f"reply.{k}" if k else "": v
+                                 for k, v in problems_of(exc).items()})
+    flash("督办回复已发出。")
+    return redirect(url_for("web_supervision.directives"))
+
+
+__all__ = ["RectificationState", "bp"]
