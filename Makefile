@@ -12,12 +12,13 @@ BENCH_ARGS ?=
 LINT_PATHS := node hub schemas deploy tests
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint bench
+.PHONY: help venv demo test lint bench faults
 
 help:
 	@echo "make demo   start a hub and the Beiliu city node on loopback (DEMO_ARGS=...; Ctrl-C stops)"
 	@echo "make test   run the whole test suite (PYTEST_ARGS='...' passes options to pytest)"
 	@echo "make lint   ruff and mypy"
+	@echo "make faults the fault suite (tests/faults: real processes killed, cut off, skewed; a few minutes)"
 	@echo "make bench  every benchmark (tests/bench); last line one JSON document (BENCH_ARGS='--only NAME --args NAME=...')"
 
 venv: $(STAMP)
@@ -38,6 +39,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/mypy
+
+faults: $(STAMP)
+	TONGBAN_FAULTS=1 TONGBAN_FAULTS_REPORT=var/faults-report.json $(BIN)/pytest -p no:cacheprovider tests/faults $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)

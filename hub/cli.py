@@ -66,18 +66,24 @@ def migrate_command(home: str) -> None:
 @hub.command("serve")
 @home_option("var/hub")
 @bind_options(8100)
+@click.option("--threads", type=int, default=None,
+              help="Threads per gunicorn worker (gthread; default: serve_threads, 8); a "
+                   "long-polled mailbox request holds one thread while it waits.")
 def serve_command(
-    home: str, bind: str, workers: int | None, dev: bool, gunicorn_config: str | None
+    home: str, bind: str, workers: int | None, dev: bool, gunicorn_config: str | None,
+    threads: int | None,
 ) -> None:
     """Serve the hub's web API (gunicorn; --dev for Flask's server)."""
     settings = _settings(home)
+    if threads is None and not gunicorn_config:
+        threads = int(settings["serve_threads"])
     db = Database(settings["database_url"])
     ensure_schema(db.engine, MIGRATIONS)
     db.dispose()
     click.echo(f"hub listening on http://{bind}")
     serve(
         lambda: create_app({"home": home}),
-        bind=bind, workers=workers, dev=dev, config_file=gunicorn_config,
+        bind=bind, workers=workers, dev=dev, config_file=gunicorn_config, threads=threads,
     )
 
 

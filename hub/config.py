@@ -30,6 +30,10 @@ DEFAULTS: dict[str, Any] = {
     "root_public_key": "",
     "max_batch": 500,  # envelopes per POST /api/v1/envelopes
     "max_blob_bytes": 20 * 1024 * 1024,
+    # a long-polling GET /api/v1/mailbox?wait=… looks at the mailbox this often
+    "mailbox_poll_seconds": 0.1,
+    # threads per gunicorn worker of `tongban hub serve` (gthread): a long poll holds a thread
+    "serve_threads": 8,
 }
 
 

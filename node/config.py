@@ -44,6 +44,14 @@ DEFAULTS: dict[str, Any] = {
     "push_batch_size": 100,
     "pull_batch_size": 100,
     "sync_interval_seconds": 60,
+    # push-now: the worker looks at the outbox this often and pushes at once what it finds
+    "push_watch_seconds": 0.2,
+    # pull-now: the worker long-polls its mailbox, the hub holding an empty answer this long
+    # (0: no long poll; the mailbox is then read every sync_interval_seconds only)
+    "pull_wait_seconds": 20.0,
+    # after consecutive failures to reach the hub: exponential backoff with full jitter
+    "sync_backoff_base_seconds": 5.0,
+    "sync_backoff_cap_seconds": 900.0,
     "sync_gap_hold_minutes": 60,
     "summary_refresh_minutes": 60,
     "proxy_hops": 0,  # reverse proxies in front (X-Forwarded-For is trusted that deep)

@@ -41,11 +41,14 @@ def serve(
     workers: int | None,
     dev: bool,
     config_file: str | None = None,
+    threads: int | None = None,
 ) -> None:
     """Run ``factory()``'s app until stopped (SIGINT/SIGTERM end it cleanly).
 
-    Settings given on the command line (bind, workers) override the config file's; without
-    a config file, gunicorn runs with tongban's defaults below.
+    Settings given on the command line (bind, workers, threads) override the config file's;
+    without a config file, gunicorn runs with tongban's defaults below.  ``threads`` above 1
+    makes gunicorn's workers threaded (gthread), so that a request waiting on something (the
+    hub's long-polled mailbox) holds a thread instead of a whole process.
     """
     if dev:
         host, _, port = bind.rpartition(":")
@@ -67,4 +70,7 @@ def serve(
     options["bind"] = bind
     if workers is not None:
         options["workers"] = workers
+    if threads is not None and threads > 1:
+        options["threads"] = threads
+        options["worker_class"] = "gthread"
     _Gunicorn(factory, options, config_file).run()

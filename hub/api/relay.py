@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from flask import Response, current_app, g, request
@@ -35,6 +36,7 @@ blp = Blueprint("relay", __name__, url_prefix="/api/v1",
 
 SHA256 = re.compile("[0-9a-f]{64}")
 MAILBOX_PAGE_MAX = 1000
+MAILBOX_WAIT_MAX = 60.0
 
 
 @blp.before_request
@@ -121,6 +123,11 @@ class MailboxQuerySchema(Schema):
     after = fields.Integer(load_default=None, validate=validate.Range(min=0), metadata={
         "description": "Rows after this cursor (default: the acknowledged cursor)."})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAILBOX_PAGE_MAX))
+    wait = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=MAILBOX_WAIT_MAX),
+                        metadata={"description": (
+                            "Long poll: when nothing is after the cursor, hold the request up "
+                            f"to this many seconds (at most {MAILBOX_WAIT_MAX}) and answer as "
+                            "soon as something arrives.")})
 
 
 class MailboxRowSchema(Schema):
@@ -142,15 +149,48 @@ class Mailbox(MethodView):
     @blp.arguments(MailboxQuerySchema, location="query")
     @blp.response(200, MailboxPageSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """The caller's own mailbox after a cursor, in cursor order."""
+        """The caller's own mailbox after a cursor, in cursor order.
+
+        With ``wait``, an empty page is not answered at once: the hub looks again every
+        ``mailbox_poll_seconds`` (a primary-key range read) until something arrives or
+        ``wait`` seconds have passed, so a node learns of a new envelope within about that
+        interval of its push.  The hub's web workers must be threaded (gthread) for this:
+        a waiting request holds a thread, not a process.
+        """
         node = caller().node
         session = current_session()
         acked = acked_cursor(session, node)
         after = acked if query["after"] is None else query["after"]
         rows = read_mailbox(session, node, after, query["limit"])
+        if not rows and query["wait"] > 0:
+            rows = _wait_for_mail(node, after, query["limit"], query["wait"])
         return {"items": [{"cursor": c, "envelope": wire, "prev_seq": prev}
                           for c, wire, prev in rows],
                 "acked_cursor": acked}
+
+
+def _wait_for_mail(
+    node: str, after: int, limit: int, wait: float
+) -> list[tuple[int, dict[str, Any], int | None]]:
+    """Poll the mailbox until rows arrive or ``wait`` seconds pass.
+
+    The request's transaction (holding the nonce, and on SQLite the write lock) is committed
+    first; each look is then its own short read transaction, so that a commit made by
+    another hub process in the meantime is seen, and no lock is held while sleeping.
+    """
+    session = current_session()
+    session.commit()
+    interval = float(current_app.config["TONGBAN"]["mailbox_poll_seconds"])
+    deadline = time.monotonic() + wait
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return []
+        time.sleep(min(interval, remaining))
+        rows = read_mailbox(session, node, after, limit)
+        session.commit()
+        if rows:
+            return rows
 
 
 class AckSchema(Schema):

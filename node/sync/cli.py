@@ -238,17 +238,21 @@ def send_summaries_command(home: str) -> None:
 def worker(home: str) -> None:
     """Run the scheduled jobs (sync, deadlines, roll-ups, summaries) until SIGTERM/SIGINT."""
     from node.sync.service import SyncService
-    from node.sync.worker import build_scheduler, run_worker
+    from node.sync.worker import build_scheduler, run_worker, sync_backoff, sync_loops
 
     settings = _settings(home)
     key = _key(settings)
     transport = _hub(settings, key)
     with _database(settings) as db:
         service = SyncService.for_settings(db, transport, settings, private_key=key)
+        backoff = sync_backoff(settings)
+        loops = sync_loops(service, settings, backoff)
         click.echo(f"node {settings['code']} worker: sync every "
-                   f"{settings['sync_interval_seconds']} s with {settings['hub_url']}")
+                   f"{settings['sync_interval_seconds']} s with {settings['hub_url']}; "
+                   f"push-now watch every {settings['push_watch_seconds']} s, mailbox "
+                   f"long poll {settings['pull_wait_seconds']} s")
         try:
-            run_worker(build_scheduler(db, settings, key, service))
+            run_worker(build_scheduler(db, settings, key, service, backoff), loops)
         finally:
             transport.close()
     click.echo("worker stopped")

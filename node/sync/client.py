@@ -64,6 +64,7 @@ class HttpHubTransport:
         signed: bool = True,
         raw: bytes | None = None,
         binary: bool = False,
+        extra_wait: float = 0.0,
     ) -> Any:
         target = f"{path}?{urlencode(query)}" if query else path
         body = orjson.dumps(payload) if payload is not None else (raw or b"")
@@ -78,7 +79,7 @@ class HttpHubTransport:
                                         now=self.clock()))
         try:
             response = self.session.request(method, self.base_url + target, data=body or None,
-                                            headers=headers, timeout=self.timeout)
+                                            headers=headers, timeout=self._timeout(extra_wait))
             response.raise_for_status()
             if binary:
                 return response.content
@@ -99,6 +100,15 @@ class HttpHubTransport:
         except ValueError as exc:  # a body that is not JSON (requests' JSONDecodeError)
             raise HubUnavailable(f"the hub's answer to {method} {path} is not JSON") from exc
 
+    def _timeout(self, extra_wait: float) -> float | tuple[float, float]:
+        """The timeout of a call the hub may hold ``extra_wait`` seconds (a long poll)."""
+        if not extra_wait:
+            return self.timeout
+        if isinstance(self.timeout, tuple):
+            connect, read = self.timeout
+            return (connect, read + extra_wait)
+        return (self.timeout, self.timeout + extra_wait)
+
     def post_envelopes(self, envelopes: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         answer = self._call("POST", ENVELOPES_PATH, payload={"envelopes": list(envelopes)})
         return list(answer["results"])
@@ -109,6 +119,14 @@ class HttpHubTransport:
 
     def fetch_mailbox(self, after: int, limit: int) -> list[dict[str, Any]]:
         answer = self._call("GET", MAILBOX_PATH, query={"after": after, "limit": limit})
+        return list(answer["items"])
+
+    def wait_for_mailbox(self, after: int, limit: int, wait: float) -> list[dict[str, Any]]:
+        """A long poll: the mailbox after ``after``, the hub holding an empty answer up to
+        ``wait`` seconds until something arrives (the read timeout grows by ``wait``)."""
+        answer = self._call("GET", MAILBOX_PATH,
+                            query={"after": after, "limit": limit, "wait": wait},
+                            extra_wait=wait)
         return list(answer["items"])
 
     def ack(self, cursor: int) -> None:

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import logging
 import secrets
+import threading
 from collections.abc import Callable, Mapping
 from itertools import groupby
 from typing import Any
@@ -219,6 +220,11 @@ class SyncService:
             **(handlers or {}),
         }
         self._trust: TrustStore | None = None
+        # one push and one pull at a time per service: the worker's push-now watch, its
+        # long-polling pull and its periodic sync run in different threads, and two pushes
+        # running together would post the same pending envelopes twice
+        self._push_lock = threading.Lock()
+        self._pull_lock = threading.Lock()
 
     @classmethod
     def for_settings(
@@ -249,8 +255,21 @@ class SyncService:
 
         Accepted and duplicate become sent, rejected become dead letters with the hub's
         reason.  A network failure counts an attempt on the batch, records the error and
-        raises :class:`SyncError`; the envelopes stay pending.
+        raises :class:`SyncError`; the envelopes stay pending.  Pushes of one service run
+        one at a time.
         """
+        with self._push_lock:
+            return self._push()
+
+    def has_pending(self) -> bool:
+        """Whether anything waits in the outbox: one indexed row read, cheap enough to ask
+        several times a second (the worker's push-now watch)."""
+        with self.db.unit_of_work(write=False) as session:
+            return session.scalar(
+                select(OutboxEnvelope.id).where(OutboxEnvelope.state == OutboxState.PENDING)
+                .limit(1)) is not None
+
+    def _push(self) -> PushReport:
         self._resume_if_restored()
         report = PushReport()
         while True:
@@ -349,16 +368,30 @@ class SyncService:
 
     # -- pull -----------------------------------------------------------------------------
 
-    def pull(self) -> PullReport:
+    def pull(self, wait: float = 0.0) -> PullReport:
         """Read the mailbox after the stored cursor, verify and store each envelope, ack, and
         apply what is in order.  A network failure is recorded and raised; what was stored
-        before it stays stored, and held envelopes are still applied on the next pull."""
+        before it stays stored, and held envelopes are still applied on the next pull.
+
+        With ``wait``, the first read is a long poll: the hub answers as soon as something
+        arrives, or empty after ``wait`` seconds.  Pulls of one service run one at a time.
+        """
+        with self._pull_lock:
+            return self._pull(wait)
+
+    def _pull(self, wait: float) -> PullReport:
         report = PullReport()
         with self.db.unit_of_work() as session:
             cursor = sync_status(session).mailbox_cursor
         try:
+            first = True
             while True:
-                items = self.transport.fetch_mailbox(cursor, self.pull_batch_size)
+                waiting = getattr(self.transport, "wait_for_mailbox", None)
+                if first and wait > 0 and waiting is not None:
+                    items = waiting(cursor, self.pull_batch_size, wait)
+                else:
+                    items = self.transport.fetch_mailbox(cursor, self.pull_batch_size)
+                first = False
                 if not items:
                     break
                 with self.db.unit_of_work() as session:

@@ -19,7 +19,11 @@ class HubTransport(Protocol):
         """Push wire envelopes; one result per envelope: ``{"id", "status", "reason"?}``."""
 
     def fetch_mailbox(self, after: int, limit: int) -> list[dict[str, Any]]:
-        """This node's mailbox items after ``after``: ``[{"cursor": int, "envelope": wire}]``."""
+        """This node's mailbox items after ``after``: ``[{"cursor": int, "envelope": wire}]``.
+
+        A transport that can long-poll also has ``wait_for_mailbox(after, limit, wait)``
+        (the hub holds an empty answer up to ``wait`` seconds); :meth:`SyncService.pull`
+        uses it when asked to wait, and reads at once without it."""
 
     def ack(self, cursor: int) -> None:
         """Acknowledge everything up to ``cursor``."""

@@ -3,6 +3,13 @@
 APScheduler runs here only, never in a web worker.  Jobs: push and pull (with backoff after
 failures), the case deadline jobs and roll-up refresh (as ``tongban node run-jobs``), and the
 summaries of the current month and, in the first days of a month, of the previous one.
+
+Beside the scheduler, two threads move envelopes at once instead of every
+``sync_interval_seconds``: the **push-now watch** looks at the outbox every
+``push_watch_seconds`` (one indexed row read) and pushes whatever is pending, and the
+**pull loop** long-polls the hub's mailbox (``GET /api/v1/mailbox?wait=…``), so an envelope
+addressed to this node is pulled and applied as soon as the hub has it.  All three share one
+backoff: while the hub cannot be reached, nobody knocks on it before the delay has passed.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import signal
+import threading
 from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Any
@@ -20,7 +28,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from node.calendar.workdays import to_shanghai_date
 from node.sync.errors import SyncError
 from node.sync.outbox import emit
-from node.sync.service import Backoff, SyncService
+from node.sync.service import (
+    BACKOFF_BASE_SECONDS,
+    BACKOFF_CAP_SECONDS,
+    Backoff,
+    PullReport,
+    SyncService,
+    backoff_delay,
+)
 from schemas.database import Database, utcnow
 from schemas.envelope import HUB, Kind
 from schemas.periods import Period
@@ -79,19 +94,30 @@ def run_case_jobs(
              len(accepted), len(approved), rolled)
 
 
-class SyncJob:
-    """Push then pull, skipping runs while backing off after failures."""
+def sync_backoff(settings: Mapping[str, Any]) -> Backoff:
+    """The worker's backoff, with the base and cap of the settings."""
+    base = float(settings.get("sync_backoff_base_seconds", BACKOFF_BASE_SECONDS))
+    cap = float(settings.get("sync_backoff_cap_seconds", BACKOFF_CAP_SECONDS))
+    return Backoff(delay=lambda failures: backoff_delay(failures, base=base, cap=cap))
 
-    def __init__(self, service: SyncService, backoff: Backoff | None = None) -> None:
+
+class SyncJob:
+    """Push then pull, skipping runs while backing off after failures.  With ``pull=False``
+    (the pull loop reads the mailbox) it only pushes: a safety net beside the watch."""
+
+    def __init__(
+        self, service: SyncService, backoff: Backoff | None = None, *, pull: bool = True
+    ) -> None:
         self.service = service
         self.backoff = backoff or Backoff()
+        self.pull = pull
 
     def __call__(self) -> None:
         if not self.backoff.ready():
             return
         try:
             pushed = self.service.push()
-            pulled = self.service.pull()
+            pulled = self.service.pull() if self.pull else PullReport()
         except SyncError as exc:
             delay = self.backoff.failed()
             log.warning("sync failed (%d in a row), next try in %.0f s: %s",
@@ -103,14 +129,117 @@ class SyncJob:
                  pulled.received, pulled.applied, pulled.held)
 
 
+class Loop:
+    """A daemon thread calling ``step`` until stopped; ``step`` returns the seconds to pause.
+
+    An unexpected error in a step is logged with its traceback and the loop goes on after a
+    pause: the worker's other jobs keep running, and the next step may well succeed.
+    """
+
+    ERROR_PAUSE_SECONDS = 5.0
+
+    def __init__(self, name: str, step: Callable[[], float]) -> None:
+        self.name = name
+        self.step = step
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        self.stopping.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                pause = self.step()
+            except Exception:  # logged with its traceback; the loop goes on
+                log.exception("%s: unexpected error", self.name)
+                pause = self.ERROR_PAUSE_SECONDS
+            if pause > 0:
+                self.stopping.wait(pause)
+
+
+class PushWatch:
+    """Push-now: push as soon as the outbox holds something (one step of a :class:`Loop`)."""
+
+    def __init__(self, service: SyncService, backoff: Backoff, interval: float) -> None:
+        self.service = service
+        self.backoff = backoff
+        self.interval = interval
+
+    def __call__(self) -> float:
+        if not self.backoff.ready() or not self.service.has_pending():
+            return self.interval
+        try:
+            pushed = self.service.push()
+        except SyncError as exc:
+            delay = self.backoff.failed()
+            log.warning("push failed (%d in a row), next try in %.1f s: %s",
+                        self.backoff.failures, delay, exc.message)
+            return self.interval
+        self.backoff.succeeded()
+        log.info("pushed now: sent %d, dead %d, pending %d",
+                 pushed.sent + pushed.duplicate, pushed.dead, pushed.pending)
+        return self.interval
+
+
+class PullLoop:
+    """Pull-now: long-poll the mailbox, apply what arrives, poll again (a :class:`Loop` step)."""
+
+    IDLE_SECONDS = 0.2  # the pause between checks while backing off
+
+    def __init__(self, service: SyncService, backoff: Backoff, wait: float) -> None:
+        self.service = service
+        self.backoff = backoff
+        self.wait = wait
+
+    def __call__(self) -> float:
+        if not self.backoff.ready():
+            return self.IDLE_SECONDS
+        try:
+            pulled = self.service.pull(wait=self.wait)
+        except SyncError as exc:
+            delay = self.backoff.failed()
+            log.warning("pull failed (%d in a row), next try in %.1f s: %s",
+                        self.backoff.failures, delay, exc.message)
+            return self.IDLE_SECONDS
+        self.backoff.succeeded()
+        if pulled.received or pulled.applied:
+            log.info("pulled now: received %d, applied %d, held %d",
+                     pulled.received, pulled.applied, pulled.held)
+        return 0.0
+
+
+def sync_loops(
+    service: SyncService, settings: Mapping[str, Any], backoff: Backoff
+) -> list[Loop]:
+    """The push-now watch and the long-polling pull loop the settings ask for."""
+    loops = []
+    watch = float(settings.get("push_watch_seconds", 0) or 0)
+    if watch > 0:
+        loops.append(Loop("push-now", PushWatch(service, backoff, watch)))
+    wait = float(settings.get("pull_wait_seconds", 0) or 0)
+    if wait > 0:
+        loops.append(Loop("pull-now", PullLoop(service, backoff, wait)))
+    return loops
+
+
 def build_scheduler(
-    db: Database, settings: Mapping[str, Any], key: Ed25519PrivateKey, service: SyncService
+    db: Database, settings: Mapping[str, Any], key: Ed25519PrivateKey, service: SyncService,
+    backoff: Backoff | None = None,
 ) -> BlockingScheduler:
-    """The worker's scheduler with its jobs (not started)."""
+    """The worker's scheduler with its jobs (not started).  When the pull loop runs
+    (``pull_wait_seconds`` > 0), the periodic sync job only pushes."""
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
     now = dt.datetime.now(dt.UTC)
     common = {"max_instances": 1, "coalesce": True, "next_run_time": now}
-    scheduler.add_job(SyncJob(service), "interval", id="sync", name="push and pull",
+    pulls = not float(settings.get("pull_wait_seconds", 0) or 0) > 0
+    job = SyncJob(service, backoff or sync_backoff(settings), pull=pulls)
+    scheduler.add_job(job, "interval", id="sync", name="push and pull",
                       seconds=int(settings["sync_interval_seconds"]), **common)
     scheduler.add_job(run_case_jobs, "interval", args=(db, settings, key), id="case-jobs",
                       name="deadline jobs and roll-ups", minutes=CASE_JOBS_MINUTES, **common)
@@ -120,13 +249,23 @@ def build_scheduler(
     return scheduler
 
 
-def run_worker(scheduler: BlockingScheduler) -> None:
-    """Run until SIGTERM or SIGINT, then stop after the running jobs finish."""
+def run_worker(scheduler: BlockingScheduler, loops: list[Loop] | None = None) -> None:
+    """Run until SIGTERM or SIGINT, then stop after the running jobs finish (a long poll in
+    progress is abandoned: its thread is a daemon, and what it stored is committed)."""
+    loops = loops or []
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("worker stopping on signal %d", signum)
+        for loop in loops:
+            loop.stopping.set()
         scheduler.shutdown(wait=True)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    scheduler.start()
+    for loop in loops:
+        loop.start()
+    try:
+        scheduler.start()
+    finally:
+        for loop in loops:
+            loop.stop(timeout=5)
