@@ -111,15 +111,18 @@ class HttpHubTransport:
 
     def post_envelopes(self, envelopes: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         answer = self._call("POST", ENVELOPES_PATH, payload={"envelopes": list(envelopes)})
-        return list(answer["results"])
+        return _list_field(answer, "results", "POST", ENVELOPES_PATH)
 
     def fetch_last_seq(self) -> int:
         """The highest seq the hub has logged from this node (0 when none)."""
-        return int(self._call("GET", LAST_SEQ_PATH)["last_seq"])
+        answer = self._call("GET", LAST_SEQ_PATH)
+        if not isinstance(answer, dict) or not isinstance(answer.get("last_seq"), int):
+            raise HubUnavailable(f"the hub's answer to GET {LAST_SEQ_PATH} has no last_seq")
+        return int(answer["last_seq"])
 
     def fetch_mailbox(self, after: int, limit: int) -> list[dict[str, Any]]:
         answer = self._call("GET", MAILBOX_PATH, query={"after": after, "limit": limit})
-        return list(answer["items"])
+        return _list_field(answer, "items", "GET", MAILBOX_PATH)
 
     def wait_for_mailbox(self, after: int, limit: int, wait: float) -> list[dict[str, Any]]:
         """A long poll: the mailbox after ``after``, the hub holding an empty answer up to
@@ -127,13 +130,16 @@ class HttpHubTransport:
         answer = self._call("GET", MAILBOX_PATH,
                             query={"after": after, "limit": limit, "wait": wait},
                             extra_wait=wait)
-        return list(answer["items"])
+        return _list_field(answer, "items", "GET", MAILBOX_PATH)
 
     def ack(self, cursor: int) -> None:
         self._call("POST", ACK_PATH, payload={"cursor": cursor})
 
     def fetch_registry(self) -> dict[str, Any]:
-        return dict(self._call("GET", REGISTRY_PATH, signed=False))
+        answer = self._call("GET", REGISTRY_PATH, signed=False)
+        if not isinstance(answer, dict):
+            raise HubUnavailable(f"the hub's answer to GET {REGISTRY_PATH} is not a registry")
+        return answer
 
     def put_blob(self, sha256: str, data: bytes) -> None:
         self._call("PUT", BLOBS_PATH + sha256, raw=data)
@@ -142,6 +148,14 @@ class HttpHubTransport:
         content = self._call("GET", BLOBS_PATH + sha256, binary=True)
         assert isinstance(content, bytes)  # noqa: S101 - binary=True
         return content
+
+
+def _list_field(answer: Any, key: str, method: str, path: str) -> list[dict[str, Any]]:
+    """``answer[key]`` as a list; an answer without it (an empty or cut-off body that still
+    parsed) is a failure worth retrying, like no answer at all."""
+    if not isinstance(answer, dict) or not isinstance(answer.get(key), list):
+        raise HubUnavailable(f"the hub's answer to {method} {path} has no {key!r} list")
+    return list(answer[key])
 
 
 def _error_reason(response: requests.Response | None) -> tuple[str, str]:

@@ -469,13 +469,16 @@ class SyncService:
 
     def _verify(self, session: Session, envelope: Envelope) -> None:
         """Check the sender's signature with the cached registry; refresh it once if the
-        sender's key is unknown here.  Raises TrustError or EnvelopeError."""
+        sender's key is unknown here.  Raises TrustError or EnvelopeError (the envelope is
+        refused), or SyncError when the registry it needs cannot be fetched now: that is
+        the network's fault, not the envelope's, so the pull stops before this item and the
+        next one tries again (refusing it would lose it)."""
         trust = self._trust or self._cached_trust(session)
         if trust is None:
             trust = self._refresh_trust(session)
             if trust is None:
-                raise TrustError("unknown_key", "no registry is cached yet and the hub's cannot "
-                                 "be fetched: cannot verify senders")
+                raise TrustError("unknown_key", "the hub's registry is refused: cannot verify "
+                                 "senders")
         try:
             key = trust.key_for(envelope.sender, envelope.key_id, envelope.timestamp)
         except TrustError as exc:
@@ -505,12 +508,14 @@ class SyncService:
         return self._trust
 
     def _refresh_trust(self, session: Session) -> TrustStore | None:
-        """Fetch, verify and cache the hub's registry; None (cache kept) when it fails."""
+        """Fetch, verify and cache the hub's registry; None (cache kept) when the hub's
+        registry does not verify.  Raises SyncError when it cannot be fetched."""
         try:
             document = self.transport.fetch_registry()
         except SyncError as exc:
-            log.warning("registry not refreshed, using the cached one: %s", exc.message)
-            return None
+            log.warning("registry not refreshed: %s", exc.message)
+            raise SyncError(f"the registry needed to verify a sender cannot be fetched: "
+                            f"{exc.message}") from exc
         registry = {k: v for k, v in document.items() if k not in REGISTRY_EXTRA_KEYS}
         root_key = self._root_key(session, document.get("root_public_key"))
         if root_key is None:

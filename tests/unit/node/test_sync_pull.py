@@ -246,6 +246,28 @@ def test_the_cached_registry_verifies_while_the_hub_registry_is_down(
     assert recorder.applied == [(CITY, 1), (CITY, 2)]
 
 
+def test_an_envelope_is_kept_not_refused_when_the_registry_cannot_be_fetched(
+    sync_db: Database, federation: Federation, clock: FakeClock
+) -> None:
+    # found by the fault suite: a relay cutting the registry's answer made the first
+    # envelope of a node with no cached registry a permanent refusal -- lost
+    class RegistryDown(FakeHub):
+        def fetch_registry(self) -> dict[str, Any]:
+            raise HubUnavailable("registry unavailable")
+
+    down, recorder = RegistryDown(), Recorder()
+    down.deliver(federation.envelope(CITY, seq=1).to_wire())
+    with pytest.raises(SyncError):
+        _service(sync_db, down, clock, federation, recorder).pull()
+    assert _refused(sync_db) == []
+    assert _inbox(sync_db) == {}
+
+    hub = FakeHub(federation.registry())
+    hub.mailbox = list(down.mailbox)
+    _service(sync_db, hub, clock, federation, recorder).pull()
+    assert recorder.applied == [(CITY, 1)]
+
+
 def test_an_unknown_sender_key_triggers_one_registry_refresh(
     sync_db: Database, federation: Federation, clock: FakeClock
 ) -> None:
