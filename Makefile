@@ -34,6 +34,8 @@ demo: $(STAMP)
 	$(BIN)/tongban demo $(DEMO_ARGS)
 
 test: $(STAMP)
+	@# the browser tests drive Debian's Chromium (never a downloaded browser)
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -1,0 +1,169 @@
+"""Browser tests: Playwright drives Debian's Chromium (/usr/bin/chromium, never a downloaded
+browser) against real ``tongban`` processes on loopback: a hub and a province → city →
+two counties chain; the city's node serves the pages. Screenshots go to
+test-output/screenshots/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from subprocess import Popen
+
+import pytest
+import requests
+
+from schemas.keys import load_private_key, public_key_b64
+from schemas.periods import Period
+from tests.integration.conftest import (
+    REPO,
+    free_port,
+    run_tongban,
+    serving,
+    stop_process,
+    wait_for_health,
+)
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = REPO / "test-output" / "screenshots"
+PROVINCE, CITY, BEILIU, RONG = "450000", "450900", "450981", "450921"
+HOMES = {PROVINCE: "p", CITY: "c", BEILIU: "k", RONG: "r"}
+KINDS = {BEILIU: "county_city", RONG: "county"}
+PASSWORD = "browser-pass-9"
+MATTER = "BR-0001"
+
+
+def _ok(*args: str, cwd: Path) -> str:
+    result = run_tongban(*args, cwd=cwd)
+    assert result.returncode == 0, (
+        f"tongban {' '.join(args)} -> {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def _send_summaries(home: Path) -> None:
+    from node.config import node_settings
+    from node.sync.keys import load_node_key
+    from node.sync.worker import send_summaries
+    from schemas.database import Database
+
+    settings = node_settings({"home": str(home)})
+    db = Database(settings["database_url"])
+    try:
+        send_summaries(db, settings, load_node_key(settings))
+    finally:
+        db.dispose()
+
+
+def _seed(node: str) -> None:
+    """The city center's catalog and staff, through its JSON API as an administrator."""
+    http = requests.Session()
+    token = http.post(f"{node}/api/v1/auth/login", json={"username": "admin",
+                                                        "password": PASSWORD},
+                      timeout=10).json()["token"]
+    http.headers["Authorization"] = f"Bearer {token}"
+
+    def post(path: str, body: dict) -> None:
+        response = http.post(f"{node}{path}", json=body, timeout=10)
+        assert response.status_code == 201, (path, response.text)
+
+    post("/api/v1/departments", {"code": "SC", "name": "市场监督管理局"})
+    post("/api/v1/departments", {"code": "ZJ", "name": "住房和城乡建设局"})
+    post("/api/v1/windows", {"code": "W01", "name": "市场准入窗口", "location": "一楼B区",
+                             "department_codes": ["SC"]})
+    post("/api/v1/matters", {
+        "code": MATTER, "name": "食品经营许可证核发", "category": "administrative_licence",
+        "department_code": "SC", "window_code": "W01", "handling_level": "city",
+        "handling_type": "promised", "legal_limit_days": 20, "promised_limit_days": 5,
+        "entered": True, "legal_basis": "《中华人民共和国食品安全法》第三十五条",
+        "procedure": "申请—受理—审查—决定—送达", "conditions": "有与经营食品相适应的场所",
+        "fee_basis": "不收费依据示例", "fee_standard": "工本费 20 元", "fee_amount_fen": 2000,
+        "complaint_channel": "12345 热线", "window_authority": "受理、审核、送达",
+        "powers": {"accept": True, "review": True, "deliver": True},
+        "materials": [{"name": "食品经营许可申请书"}, {"name": "营业执照复印件", "form": "copy"},
+                      {"name": "食品安全管理制度"}]})
+    for username, role, department in (("clerk", "clerk", "SC"), ("approver", "approver", "SC"),
+                                       ("supervisor", "supervisor", None),
+                                       ("leader", "viewer", None)):
+        body = {"username": username, "display_name": {"clerk": "李明", "approver": "王芳",
+                                                       "supervisor": "效能监察员",
+                                                       "leader": "市中心主任"}[username],
+                "role": role, "password": PASSWORD}
+        if department:
+            body["department_code"] = department
+        post("/api/v1/users", body)
+
+
+@dataclass
+class Site:
+    work: Path
+    node: str
+    hub: str
+    hub_process: Popen[bytes]
+    month: str
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (make test does)")
+    work = tmp_path_factory.mktemp("browser")
+    _ok("hub", "init", "--home", "hub", cwd=work)
+    for code, home in HOMES.items():
+        kind = ("--kind", KINDS[code]) if code in KINDS else ()
+        name = ("--name", "玉林市政务服务中心") if code == CITY else ()
+        _ok("node", "init", "--home", home, "--code", code, *kind, *name, cwd=work)
+    keys = {code: public_key_b64(load_private_key(work / home / "node_key.pem").public_key())
+            for code, home in HOMES.items()}
+    _ok("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
+    _ok("hub", "trust-root", "--home", "hub", "--code", PROVINCE, "--public-key",
+        keys[PROVINCE], cwd=work)
+    hub_port, node_port = free_port(), free_port()
+    hub = f"http://127.0.0.1:{hub_port}"
+    for home in HOMES.values():
+        with (work / home / "tongban.toml").open("a", encoding="utf-8") as config:
+            config.write(f'hub_url = "{hub}"\n')
+    _ok("node", "create-user", "--home", HOMES[CITY], "--username", "admin", "--role",
+        "admin", "--password", PASSWORD, cwd=work)
+    with serving("hub", "serve", "--home", "hub", "--bind", f"127.0.0.1:{hub_port}",
+                 "--workers", "1", cwd=work, log=work / "hub.log") as hub_process:
+        wait_for_health(f"{hub}/healthz", hub_process, work / "hub.log")
+        _ok("node", "sync-now", "--home", HOMES[PROVINCE], cwd=work)
+        for parent, child in ((PROVINCE, CITY), (CITY, BEILIU), (CITY, RONG)):
+            kind = ("--kind", KINDS[child]) if child in KINDS else ()
+            _ok("node", "enroll-child", "--home", HOMES[parent], "--code", child, *kind,
+                "--public-key", keys[child], cwd=work)
+            _ok("node", "sync-now", "--home", HOMES[parent], cwd=work)
+        for code in (BEILIU, RONG):
+            _send_summaries(work / HOMES[code])
+            _ok("node", "sync-now", "--home", HOMES[code], cwd=work)
+        node = f"http://127.0.0.1:{node_port}"
+        with serving("node", "serve", "--home", HOMES[CITY], "--bind",
+                     f"127.0.0.1:{node_port}", "--workers", "1", cwd=work,
+                     log=work / "node.log") as node_process:
+            wait_for_health(f"{node}/healthz", node_process, work / "node.log")
+            _seed(node)
+            today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
+            yield Site(work, node, hub, hub_process,
+                       Period.month(today.year, today.month).label)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM,
+                                              args=["--no-sandbox", "--disable-gpu"])
+        yield chromium
+        chromium.close()
+
+
+def shot(page: object, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+__all__ = ["MATTER", "PASSWORD", "Site", "shot", "stop_process"]

@@ -1,0 +1,305 @@
+"""Each role's main path clicked through in Chromium, from login to result, against the real
+node and hub processes of conftest.py; screenshots of each main page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import MATTER, PASSWORD, Site, shot, stop_process
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CITY, BEILIU = "450900", "450981"
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def log_in(page: Any, site: Site, username: str) -> None:
+    page.goto(f"{site.node}/staff/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+    assert "/staff/login" not in page.url, page.content()[:2000]
+
+
+def apply_online(phone: Any, site: Site, tmp_path: Any) -> tuple[str, str]:
+    phone.goto(f"{site.node}/")
+    phone.get_by_label("搜索事项").fill("食品")
+    phone.get_by_role("button", name="搜索").click()
+    phone.get_by_role("link", name="食品经营许可证核发").click()
+    assert phone.get_by_role("heading", name="申报材料").is_visible()
+    assert phone.get_by_text("营业执照复印件").is_visible()
+    shot(phone, "citizen-matter-guide")
+    phone.get_by_role("link", name="网上申报").click()
+    scan = tmp_path / "申请书.pdf"
+    scan.write_bytes(b"%PDF-1.4 application form")
+    phone.get_by_label("申请人姓名").fill("张三")
+    phone.get_by_label("联系电话").fill("13800138000")
+    phone.get_by_label("选择文件（可多选）").set_input_files(str(scan))
+    phone.get_by_role("button", name="提交申报").click()
+    number = phone.locator("#case-number").inner_text()
+    code = phone.locator("#query-code").inner_text()
+    shot(phone, "citizen-applied")
+    return number, code
+
+
+def test_citizen_applies_online_on_a_phone_and_bad_input_shows_errors(
+        phone: Any, site: Site, tmp_path: Any) -> None:
+    number, code = apply_online(phone, site, tmp_path)
+    assert number.startswith(CITY)
+    assert re.fullmatch(r"[A-Z0-9]{8}", code)
+    # the page fits a 360-pixel phone: nothing wider than the screen
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360
+
+    phone.goto(f"{site.node}/guide/{MATTER}/apply")
+    phone.get_by_label("申请人姓名").fill("李四")
+    phone.get_by_label("身份证号码").fill("123456")
+    phone.get_by_label("联系电话").fill("13800138001")
+    phone.get_by_role("button", name="提交申报").click()
+    alert = phone.get_by_role("alert")
+    assert alert.is_visible()
+    assert "身份证号码" in alert.inner_text()
+    assert phone.get_by_label("申请人姓名").input_value() == "李四"  # the input is kept
+    shot(phone, "citizen-bad-input")
+
+    phone.goto(f"{site.node}/board")
+    assert phone.get_by_role("heading", name=re.compile("本月办件情况")).is_visible()
+    shot(phone, "citizen-notice-board")
+
+
+def test_a_form_without_its_csrf_token_is_refused(page: Any, site: Site) -> None:
+    page.goto(f"{site.node}/complaint")
+    page.evaluate("document.querySelector('input[name=csrf_token]').remove()")
+    page.get_by_label("投诉内容").fill("窗口排队太久")
+    page.get_by_role("button", name="提交投诉").click()
+    assert page.get_by_role("heading", name="表单已失效").is_visible()
+    assert "CSRF" in page.content()
+    shot(page, "csrf-refused")
+
+
+def test_clerk_approver_citizen_and_supervisor_main_paths(
+        page: Any, phone: Any, site: Site, tmp_path: Any) -> None:
+    online_number, _online_code = apply_online(phone, site, tmp_path)
+
+    # window clerk: take an application with a material missing, one-time notice, accept
+    log_in(page, site, "clerk")
+    assert page.get_by_role("heading", name="窗口工作台").is_visible()
+    assert page.get_by_role("link", name=online_number).is_visible()  # waiting for pre-review
+    shot(page, "clerk-desk")
+    page.get_by_role("link", name="收件（新申请）").click()
+    page.get_by_label("第一步：选择事项").select_option(MATTER)
+    page.get_by_role("button", name="选择").click()
+    page.get_by_label("申请人姓名").fill("王五")
+    page.get_by_label("联系电话").fill("13900139000")
+    page.get_by_label(re.compile("食品经营许可申请书")).check()
+    page.get_by_label(re.compile("营业执照复印件")).check()
+    page.get_by_role("button", name="登记收件").click()
+    flash = page.locator(".flash").first.inner_text()
+    number = re.search(r"办件编号 (\S+)，", flash).group(1)  # type: ignore[union-attr]
+    code = re.search(r"查询码 ([A-Z0-9]{8})", flash).group(1)  # type: ignore[union-attr]
+    assert page.get_by_label(re.compile("食品安全管理制度")).is_checked()  # the missing one
+    page.get_by_role("button", name="出具告知书").click()
+    assert "补正材料一次性告知书" in page.content() or "一次性告知" in page.content()
+    shot(page, "clerk-one-time-notice")
+    page.go_back()
+    page.reload()
+    page.locator("#action-supplement summary").click()
+    page.locator("#do-supplement").click()
+    page.locator("#action-accept summary").click()
+    page.locator("#do-accept").click()
+    assert page.locator("#case-state").inner_text() == "已受理"
+    assert page.locator("#deadline").inner_text() != "—"
+    shot(page, "clerk-case-file")
+    case_url = page.url
+
+    # the clerk also pre-reviews the online application and forwards it to the province
+    page.goto(f"{site.node}/staff/desk")
+    page.get_by_role("link", name=online_number).click()
+    page.locator("#action-accept summary").click()
+    page.locator("#do-accept").click()
+    page.locator("#action-forward summary").click()
+    page.get_by_label("上级中心代码（留空为直属上级）").fill("450000")
+    page.get_by_role("button", name="上报").click()
+    assert page.locator("#case-state").inner_text() == "已上报上级"
+    page.get_by_role("button", name="退出登录").click()
+
+    # approver: the department's queue, the case file, suspend with its notice, approve
+    log_in(page, site, "approver")
+    assert page.get_by_role("link", name=number).is_visible()
+    shot(page, "approver-queue")
+    page.get_by_role("link", name=number).click()
+    page.locator("#action-start_review summary").click()
+    page.locator("#do-start_review").click()
+    page.locator("#action-suspend summary").click()
+    page.get_by_label("特别程序").select_option("site_inspection")
+    page.locator("#reason-suspend").fill("需现场勘查经营场所")
+    page.get_by_role("button", name="挂起并出具告知书").click()
+    assert "现场勘查" in page.content()
+    page.goto(case_url)
+    page.locator("#action-resume summary").click()
+    page.locator("#do-resume").click()
+    page.locator("#action-approve summary").click()
+    page.get_by_role("button", name="准予许可").click()
+    assert page.locator("#case-state").inner_text() == "准予许可"
+    shot(page, "approver-case-file")
+    page.get_by_role("button", name="退出登录").click()
+
+    # clerk: fee, completion, delivery
+    log_in(page, site, "clerk")
+    page.goto(case_url)
+    page.locator("#action-payment summary").click()
+    page.get_by_role("button", name="登记缴费").click()
+    page.locator("#action-complete summary").click()
+    page.locator("#do-complete").click()
+    page.locator("#action-deliver summary").click()
+    page.locator("#do-deliver").click()
+    assert page.locator("#case-state").inner_text() == "已送达"
+    page.get_by_role("button", name="退出登录").click()
+
+    # citizen: lookup, rating, complaint
+    phone.goto(f"{site.node}/lookup")
+    phone.get_by_label("办件编号").fill(number)
+    phone.get_by_label("查询码").fill(code)
+    phone.get_by_role("button", name="查询").click()
+    assert phone.locator("#case-state").inner_text() == "已送达"
+    shot(phone, "citizen-lookup")
+    phone.get_by_label("不满意", exact=True).check()
+    phone.get_by_label("意见和建议").fill("等候时间较长")
+    phone.get_by_role("button", name="提交评价").click()
+    assert phone.locator("#rated-level").inner_text() == "不满意"
+    phone.goto(f"{site.node}/complaint")
+    phone.get_by_label("窗口").select_option("W01")
+    phone.get_by_label("投诉内容").fill("窗口工作人员离岗")
+    phone.get_by_role("button", name="提交投诉").click()
+    assert phone.locator("#complaint-number").is_visible()
+
+    # supervisor: red and yellow cases, complaint resolved, rectification, figures, ...
+    log_in(page, site, "supervisor")
+    assert page.get_by_role("heading", name="电子监察：黄红牌办件").is_visible()
+    shot(page, "supervisor-warnings")
+    page.goto(f"{site.node}/staff/supervision/complaints")
+    page.locator("textarea[name=resolution]").first.fill("已约谈当事人并整改")
+    page.get_by_role("button", name="办结").first.click()
+    assert "已办结" in page.content()
+    shot(page, "supervisor-complaints")
+    page.get_by_role("link", name="差评整改").click()
+    page.get_by_role("button", name="开始整改").click()
+    assert "整改中" in page.content()
+    page.get_by_role("link", name="月度统计").click()
+    assert page.get_by_role("row", name=re.compile("办结数")).first.is_visible()
+    shot(page, "supervisor-figures")
+    page.get_by_role("link", name="人员与窗口考核").click()
+    assert page.get_by_role("heading", name="窗口考核", exact=True).is_visible()
+    shot(page, "supervisor-assessment")
+    page.get_by_role("link", name="问题清单").click()
+    assert page.get_by_role("heading", name=re.compile("问题清单")).is_visible()
+    page.get_by_role("link", name="督办", exact=True).last.click()
+    page.get_by_label("下级中心代码").fill(BEILIU)
+    page.get_by_label("督办事项").select_option("text")
+    page.get_by_label("督办内容").fill("请说明本月按时办结率偏低的原因")
+    page.get_by_label("办理期限").fill("2099-12-31")
+    page.get_by_role("button", name="发出督办").click()
+    assert page.get_by_role("cell", name=BEILIU).is_visible(), page.locator("main").inner_text()
+    shot(page, "supervisor-directives")
+
+
+def test_administrator_pages_show_errors_and_sync_status(page: Any, site: Site,
+                                                         tmp_path: Any) -> None:
+    log_in(page, site, "admin")
+    assert page.get_by_role("heading", name="事项目录").is_visible()
+    page.get_by_label("事项编码").fill("BR-0002")
+    page.get_by_label("事项名称").fill("建筑工程施工许可")
+    page.get_by_label("法定时限（工作日）").fill("5")
+    page.get_by_label("承诺时限（工作日）").fill("10")
+    page.get_by_role("button", name="添加事项").click()
+    assert page.get_by_role("alert").is_visible()  # promised beyond the legal limit
+    shot(page, "admin-matter-error")
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "部门"
+    sheet.append(["代码", "名称"])
+    sheet.append(["", "无代码部门"])
+    bad = tmp_path / "catalog.xlsx"
+    workbook.save(bad)
+    page.get_by_role("link", name="导入导出").click()
+    page.get_by_label("选择 XLSX 文件").set_input_files(str(bad))
+    page.get_by_role("button", name="导入").click()
+    assert page.get_by_role("alert").is_visible()
+    shot(page, "admin-import-errors")
+
+    page.get_by_role("link", name="工作日调整").click()
+    page.get_by_label("日期").fill("2099-10-10")
+    page.locator("#f-reason").fill("场地检修")
+    page.get_by_role("button", name="登记").click()
+    assert page.get_by_role("cell", name="2099-10-10").is_visible()
+    page.get_by_role("link", name="用户账号").click()
+    assert page.get_by_role("cell", name="clerk", exact=True).is_visible()
+    page.get_by_role("link", name="同步状态").click()
+    assert page.get_by_role("heading", name="与枢纽的同步状态").is_visible()
+    assert page.locator("#pending-count").inner_text().isdigit()
+    shot(page, "admin-sync")
+
+
+def test_higher_level_staff_see_charts_and_the_last_figures_without_the_hub(
+        page: Any, site: Site) -> None:
+    log_in(page, site, "leader")
+    page.goto(f"{site.node}/staff/rankings?period={site.month}&metric=completed&peers=all")
+    chart = page.locator("#league-chart canvas")
+    chart.wait_for()
+    series = page.evaluate(
+        "echarts.getInstanceByDom(document.getElementById('league-chart'))"
+        ".getOption().series[0].data")
+    assert len(series) == 2  # Beiliu and Rong both reported
+    assert page.get_by_role("cell", name=BEILIU, exact=True).is_visible()
+    shot(page, "rankings-league")
+
+    page.get_by_role("link", name="报送情况").click()
+    assert page.get_by_text("报送率").is_visible()
+    shot(page, "rankings-completeness")
+    page.goto(f"{site.node}/staff/rankings/trend?scope={CITY}&metric=completed"
+              f"&from={site.month}&to={site.month}")
+    page.locator("#trend-chart canvas").wait_for()
+    points = page.evaluate(
+        "echarts.getInstanceByDom(document.getElementById('trend-chart'))"
+        ".getOption().series[0].data")
+    assert len(points) == 1
+    shot(page, "rankings-trend")
+    page.get_by_role("link", name="综合指数").click()
+    assert page.locator("#formula").inner_text().startswith("公式")
+    shot(page, "rankings-composite")
+    with page.expect_download() as download:
+        page.goto(f"{site.node}/staff/rankings?period={site.month}&metric=completed")
+        page.get_by_role("link", name="导出 Excel").first.click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+
+    stop_process(site.hub_process)  # the hub goes away: the last figures, as of when
+    page.goto(f"{site.node}/staff/rankings?period={site.month}&metric=completed&peers=all")
+    assert page.locator("#stale-notice").is_visible()
+    assert re.match(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", page.locator("#stale-as-of").inner_text())
+    page.locator("#league-chart canvas").wait_for()
+    shot(page, "rankings-hub-unreachable")
