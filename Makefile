@@ -43,7 +43,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 faults: $(STAMP)
-	TONGBAN_FAULTS=1 TONGBAN_FAULTS_REPORT=var/faults-report.json $(BIN)/pytest -p no:cacheprovider tests/faults $(PYTEST_ARGS)
+	TONGBAN_FAULTS=1 $(BIN)/pytest -p no:cacheprovider tests/faults $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
