@@ -8,6 +8,8 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -289,6 +291,27 @@ def test_ack_moves_the_cursor_forward_only(hub_app: Flask, nodes: dict[str, Node
     refused(beyond, 422, "beyond_mailbox")
     bad = township.call("POST", "/api/v1/mailbox/ack", {"cursor": -1})
     refused(bad, 422, "validation_failed")
+
+
+def test_a_long_poll_waits_for_mail_and_answers_when_it_arrives(
+    hub_app: Flask, nodes: dict[str, Node]
+) -> None:
+    county, township = nodes[COUNTY], nodes[TOWNSHIP]
+    started = time.monotonic()
+    assert township.mailbox("wait=0.5").json["items"] == []
+    assert time.monotonic() - started >= 0.5
+    wire = county.envelope(Kind.CASE_UPDATE, TOWNSHIP, case_update_body())
+    pushed: list[Any] = []
+    later = threading.Timer(0.5, lambda: pushed.extend(county.results(wire)))
+    later.start()
+    started = time.monotonic()
+    items = township.mailbox("wait=20").json["items"]
+    waited = time.monotonic() - started
+    later.join()
+    assert [result["status"] for result in pushed] == ["accepted"]
+    assert [item["envelope"]["id"] for item in items] == [wire["id"]]
+    assert 0.4 <= waited < 5  # answered when the envelope arrived, not after 20 s
+    refused(township.mailbox("wait=61"), 422, "validation_failed")
 
 
 # -- summaries ------------------------------------------------------------------------------
