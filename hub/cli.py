@@ -67,16 +67,17 @@ def migrate_command(home: str) -> None:
 @home_option("var/hub")
 @bind_options(8100)
 @click.option("--threads", type=int, default=None,
-              help="Threads per gunicorn worker (gthread; default: serve_threads, 8); a "
-                   "long-polled mailbox request holds one thread while it waits.")
+              help="Threads per gunicorn worker (gthread; default: the serve_threads "
+                   "setting, 8, even with --gunicorn-config); a long-polled mailbox request "
+                   "holds one thread while it waits.")
 def serve_command(
     home: str, bind: str, workers: int | None, dev: bool, gunicorn_config: str | None,
     threads: int | None,
 ) -> None:
     """Serve the hub's web API (gunicorn; --dev for Flask's server)."""
     settings = _settings(home)
-    if threads is None and not gunicorn_config:
-        threads = int(settings["serve_threads"])
+    if threads is None:  # also over a config file's: a sync worker blocked in a long poll
+        threads = int(settings["serve_threads"])  # would serve nobody else
     db = Database(settings["database_url"])
     ensure_schema(db.engine, MIGRATIONS)
     db.dispose()
