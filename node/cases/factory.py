@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -12,19 +13,22 @@ from node.calendar.service import CalendarService
 from node.cases.forwarding import Forwarding
 from node.cases.service import CaseService
 from node.cases.warnings import WarningPolicy
+from schemas.database import utcnow
 from schemas.envelope import Envelope, Kind
 
 
 def case_service_for(
-    session: Session, settings: Mapping[str, Any], private_key: Ed25519PrivateKey
+    session: Session, settings: Mapping[str, Any], private_key: Ed25519PrivateKey,
+    clock: Callable[[], dt.datetime] = utcnow,
 ) -> CaseService:
     """A CaseService on ``session`` with the node's calendar overrides and warning policy, and
     forwarding installed: steps on a case from below are signed and sent back with the key."""
-    return forwarding_for(session, settings, private_key).cases
+    return forwarding_for(session, settings, private_key, clock).cases
 
 
 def forwarding_for(
-    session: Session, settings: Mapping[str, Any], private_key: Ed25519PrivateKey
+    session: Session, settings: Mapping[str, Any], private_key: Ed25519PrivateKey,
+    clock: Callable[[], dt.datetime] = utcnow,
 ) -> Forwarding:
     cases = CaseService(
         session,
@@ -34,6 +38,7 @@ def forwarding_for(
             yellow_days_left=settings["warning_yellow_days_left"],
             yellow_used_percent=settings["warning_yellow_used_percent"],
         ),
+        clock=clock,
     )
     return Forwarding(cases, private_key)
 

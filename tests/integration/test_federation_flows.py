@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -34,7 +35,15 @@ from sqlalchemy import create_engine, text
 from schemas.keys import load_private_key
 from schemas.request_signing import sign_request
 from tests.conftest import PG_URL
-from tests.integration.conftest import free_port, run_tongban, serving, wait_for_health
+from tests.integration.conftest import (
+    TONGBAN,
+    clean_env,
+    free_port,
+    run_tongban,
+    serving,
+    stop_process,
+    wait_for_health,
+)
 from tests.integration.federation import _ok, _output, _public_key, _run_together
 from tests.unit.node.conftest import matter_payload
 
@@ -72,6 +81,29 @@ class Api:
         return response.json()
 
 
+class HubProcess:
+    """One ``tongban hub serve`` on the shared hub home, which a test may stop and start."""
+
+    def __init__(self, work: Path, port: int, name: str) -> None:
+        self.work, self.port, self.name = work, port, name
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = work / f"hub-{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [TONGBAN, "hub", "serve", "--home", "hub", "--bind", f"127.0.0.1:{self.port}",
+                 "--workers", "1"], cwd=self.work, env=clean_env(), stdout=out,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        wait_for_health(f"{self.url}/healthz", self.process, self.log)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
+
+
 @dataclass
 class Federation:
     work: Path
@@ -79,6 +111,8 @@ class Federation:
     homes: dict[str, str]
     bases: dict[str, str] = field(default_factory=dict)
     staff: dict[tuple[str, str], Api] = field(default_factory=dict)
+    hubs: dict[str, HubProcess] = field(default_factory=dict)
+    served_by: dict[str, str] = field(default_factory=dict)
 
     def sync(self, *codes: str) -> None:
         for code in codes:
@@ -162,18 +196,21 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
         _ok("node", "enroll-self", "--home", NODES[PROVINCE], cwd=work)
         _ok("hub", "trust-root", "--home", "hub", "--code", PROVINCE,
             "--public-key", keys[PROVINCE][0], cwd=work)
-        hub_port = free_port()
-        hub = f"http://127.0.0.1:{hub_port}"
-        for home in NODES.values():
+        # two hub processes on one database: the province and the county talk to the first,
+        # the city and the township to the second
+        ports = {"a": free_port(), "b": free_port()}
+        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        served_by = {PROVINCE: "a", COUNTY: "a", CITY: "b", TOWNSHIP: "b"}
+        for code, home in NODES.items():
             with (work / home / "tongban.toml").open("a", encoding="utf-8") as config:
-                config.write(f'hub_url = "{hub}"\n')
+                config.write(f'hub_url = "{urls[served_by[code]]}"\n')
             _ok("node", "create-user", "--home", home, "--username", "admin", "--role",
                 "admin", "--password", PASSWORD, cwd=work)
-        process = stack.enter_context(serving(
-            "hub", "serve", "--home", "hub", "--bind", f"127.0.0.1:{hub_port}",
-            "--workers", "2", cwd=work, log=work / "hub.log"))
-        wait_for_health(f"{hub}/healthz", process, work / "hub.log")
-        fed = Federation(work, hub, dict(NODES))
+        hubs = {name: HubProcess(work, port, name) for name, port in ports.items()}
+        for hub_process in hubs.values():
+            stack.callback(hub_process.stop)
+            hub_process.start()
+        fed = Federation(work, urls["a"], dict(NODES), hubs=hubs, served_by=served_by)
         fed.sync(PROVINCE)
         for parent, child in ((PROVINCE, CITY), (CITY, COUNTY), (COUNTY, TOWNSHIP)):
             _ok("node", "enroll-child", "--home", NODES[parent], "--code", child,
@@ -413,6 +450,34 @@ def test_syncing_again_applies_nothing_twice(
     assert before == {PROVINCE: 0, CITY: 2, COUNTY: 2, TOWNSHIP: 3}
 
 
+def test_a_township_keeps_working_while_its_hub_is_down(fed: Federation) -> None:
+    """Two hub processes share one database. The township's stops: the township still accepts
+    and forwards a case (queued), its sync fails and says why, while the county syncs through
+    the other process; once the township's is back, the county gets the case, once."""
+    second = fed.hubs[fed.served_by[TOWNSHIP]]
+    assert fed.served_by[COUNTY] != fed.served_by[TOWNSHIP]
+    second.stop()
+    try:
+        case = _accepted_case(fed, TOWNSHIP, SHARED, "赵六")
+        moved = _act(fed.api(TOWNSHIP, "clerk"), case, "forward")
+        failed = run_tongban("node", "sync-now", "--home", fed.homes[TOWNSHIP], cwd=fed.work)
+        status = fed.api(TOWNSHIP, "admin").ok("GET", "/api/v1/sync/status")
+        fed.sync(COUNTY)  # through the first hub process, which is up
+    finally:
+        second.start()
+    assert moved["state"] == "forwarded"
+    assert failed.returncode == 1, _output(failed)
+    assert "cannot reach the hub" in failed.stderr
+    assert status["pending_count"] == 1
+    assert "cannot reach the hub" in status["last_error"]
+
+    fed.sync(TOWNSHIP, COUNTY, TOWNSHIP)
+
+    at_county = fed.case_from(COUNTY, case["number"])
+    assert at_county["state"] == "accepted"
+    assert fed.api(TOWNSHIP, "admin").ok("GET", "/api/v1/sync/status")["pending_count"] == 0
+
+
 # -- directives ---------------------------------------------------------------------------------
 
 
@@ -471,9 +536,10 @@ def test_every_nodes_summary_is_at_the_hub_for_the_province(
     metrics = {code: body["metrics"] for code, body in bodies.items()}
     forwarded_up = {code: m["forwarded_up"]["value"] for code, m in metrics.items()}
     from_below = {code: m["received_from_below"]["value"] for code, m in metrics.items()}
-    assert forwarded_up[TOWNSHIP] == 3  # the re-routed case counts once, on its last day
+    # four forwards from the township (the re-routed case counts once), one from the county
+    assert forwarded_up[TOWNSHIP] == 4
     assert forwarded_up[COUNTY] == 1
-    assert from_below == {PROVINCE: 0, CITY: 2, COUNTY: 2, TOWNSHIP: 0}
+    assert from_below == {PROVINCE: 0, CITY: 2, COUNTY: 3, TOWNSHIP: 0}
     # each decision is counted once, by the center that made it
     completed = {code: m["completed"]["value"] for code, m in metrics.items()}
     assert completed == {PROVINCE: 0, CITY: 2, COUNTY: 1, TOWNSHIP: 0}
