@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import queue
@@ -14,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -32,21 +34,25 @@ from tests.integration.conftest import (
 
 pytestmark = pytest.mark.slow
 
-START_TIMEOUT = 90  # seconds until the demo prints its URLs
+START_TIMEOUT = 600  # seconds until the demo prints its URLs (23 centers set up and started)
 RUNNING = "Press Ctrl-C to stop."
+SMALL = ("--months", "1", "--scale", "0.02", "--no-workers")  # the whole federation, few cases
+CODES = ["450000", "450900", "450902", "450903", "450921", "450922", "450923", "450924",
+         "450981", "450902001", "450902002", "450903101", "450903102", "450921101",
+         "450921102", "450922101", "450922102", "450923101", "450923102", "450924101",
+         "450924102", "450981101", "450981102"]
 
 
 class DemoProcess:
     """``tongban demo`` running in the background, its output read line by line."""
 
-    def __init__(self, work: Path, hub_port: int, node_port: int, *extra: str) -> None:
+    def __init__(self, work: Path, hub_port: int, base_port: int, *extra: str) -> None:
         self.work = work
         self.hub_url = f"http://127.0.0.1:{hub_port}"
-        self.node_url = f"http://127.0.0.1:{node_port}"
-        self.ports = (hub_port, node_port)
+        self.base_port = base_port
         self.process = subprocess.Popen(
             [TONGBAN, "demo", "--dir", str(work), "--hub-port", str(hub_port),
-             "--node-port", str(node_port), "--workers", "1", *extra],
+             "--base-port", str(base_port), "--workers", "1", *SMALL, *extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             text=True, env=clean_env(),
         )
@@ -54,6 +60,14 @@ class DemoProcess:
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+
+    def node_url(self, code: str) -> str:
+        return f"http://127.0.0.1:{self.base_port + CODES.index(code)}"
+
+    @property
+    def ports(self) -> list[int]:
+        return [int(self.hub_url.rsplit(":", 1)[1]),
+                *(self.base_port + i for i in range(len(CODES)))]
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -102,8 +116,8 @@ class DemoProcess:
         """Stop the demo (and, should it fail to, its servers) and release the pipe."""
         stop_process(self.process, signal.SIGTERM)
         self._drain()
-        for log in ("hub.log", "node.log"):
-            for pid in gunicorn_masters(self.work / "logs" / log):
+        for log in (self.work / "logs").glob("*.log"):
+            for pid in gunicorn_masters(log):
                 kill_process_group(pid)  # no-op for servers the demo stopped itself
         assert self.process.stdout is not None
         self.process.stdout.close()
@@ -114,13 +128,33 @@ def start_demo(tmp_path: Path) -> Iterator[Callable]:
     started: list[DemoProcess] = []
 
     def start(*extra: str, work: Path | None = None) -> DemoProcess:
-        demo = DemoProcess(work or tmp_path / "demo", free_port(), free_port(), *extra)
+        demo = DemoProcess(work or tmp_path / "demo", free_port(), _free_range(len(CODES)),
+                           *extra)
         started.append(demo)
         return demo
 
     yield start
     for demo in started:
         demo.close()
+
+
+def _free_range(count: int) -> int:
+    """The first of ``count`` consecutive free loopback ports."""
+    for _ in range(50):
+        base = free_port()
+        if base + count < 65000 and all(port_is_closed(base + i) and _bindable(base + i)
+                                        for i in range(count)):
+            return base
+    pytest.fail("no free range of ports")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _printed_password(output: str, username: str) -> str:
@@ -136,108 +170,118 @@ def _login(node_url: str, username: str, password: str) -> requests.Response:
     )
 
 
-def _guide(node_url: str) -> dict:
-    response = requests.get(f"{node_url}/api/v1/guide/matters", params={"per_page": 100},
-                            timeout=10)
-    assert response.status_code == 200, response.text
+def _get(url: str, token: str | None = None, **params: object) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = requests.get(url, params=params, headers=headers, timeout=20)
+    assert response.status_code == 200, f"{url}: {response.text}"
     return response.json()  # type: ignore[no-any-return]
 
 
-def test_demo_serves_hub_and_node_until_sigint(start_demo: Callable) -> None:
-    demo = start_demo()
+def test_demo_check_verifies_every_flow(tmp_path: Path) -> None:
+    """What CI runs: the smaller federation, every flow checked, one JSON report."""
+    base = _free_range(6)
+    result = run_tongban("demo", "--check", "--dir", str(tmp_path / "check"), "--hub-port",
+                         str(free_port()), "--base-port", str(base), cwd=tmp_path,
+                         timeout=START_TIMEOUT)
+
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    assert report["nodes"] == 6
+    assert set(report["checks"]) == {"catalog_publish", "forward_result", "directive_reply",
+                                     "summaries_at_hub", "league_table"}
+    assert all(check["ok"] for check in report["checks"].values()), report
+    assert "stopped." in result.stderr
+    assert all(port_is_closed(base + i) for i in range(6))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A demo folder built once (``--exit-after-start``): later runs reuse it."""
+    work = tmp_path_factory.mktemp("demo") / "federation"
+    demo = DemoProcess(work, free_port(), _free_range(len(CODES)), "--exit-after-start")
+    try:
+        assert demo.wait(timeout=START_TIMEOUT) == 0, demo.output
+    finally:
+        demo.close()
+    return work, demo.output
+
+
+def test_the_first_run_builds_the_federation(built: tuple[Path, str]) -> None:
+    work, output = built
+
+    assert "(new)" in output
+    assert "enrolled: 22 centers enrolled by their parents" in output
+    assert re.search(r"history: \d+ cases", output)
+    assert "forwarded today" in output
+    assert "signed summaries at the hub" in output
+    assert stat.S_IMODE((work / "logins.json").stat().st_mode) == 0o600
+
+
+def test_a_second_run_reuses_the_folder_and_serves_every_center_until_sigint(
+    start_demo: Callable, built: tuple[Path, str]
+) -> None:
+    work = built[0]
+    logins = json.loads((work / "logins.json").read_text())
+    demo = start_demo(work=work)
     output = demo.read_until(RUNNING)
 
-    for url in (f"{demo.hub_url}/healthz", f"{demo.node_url}/healthz",
-                f"{demo.node_url}/api/v1/docs", f"{demo.node_url}/api/v1/guide/matters"):
-        assert url in output
-    hub = requests.get(f"{demo.hub_url}/healthz", timeout=10).json()
-    node = requests.get(f"{demo.node_url}/healthz", timeout=10).json()
-    docs = requests.get(f"{demo.node_url}/api/v1/docs", timeout=10)
-    guide = _guide(demo.node_url)
-    logins = {
-        username: _login(demo.node_url, username, _printed_password(output, username))
-        for username in ("admin", "clerk", "supervisor")
-    }
-    roles = {
-        username: requests.get(
-            f"{demo.node_url}/api/v1/auth/me",
-            headers={"Authorization": f"Bearer {response.json()['token']}"}, timeout=10,
-        ).json()["role"]
-        for username, response in logins.items()
-        if response.status_code == 200
-    }
-
-    assert hub["status"] == "ok"
-    assert hub["service"] == "hub"
-    assert node["status"] == "ok"
-    assert node["code"] == "450981"
-    assert node["name"] == "北流市政务服务中心"
-    assert docs.status_code == 200
-    assert guide["total"] >= 10
-    matters = guide["items"]
-    assert {m["handling_type"] for m in matters} == {"immediate", "promised"}
-    assert any(m["notify_and_commit"] for m in matters)
-    assert any(not m["entered"] and m["window"] is None for m in matters)
-    assert all(m["materials"] and m["legal_basis"] for m in matters)
-    assert {m["department"]["name"] for m in matters} >= {
-        "公安局", "市场监督管理局", "自然资源局", "住房和城乡建设局", "卫生健康局"
-    }
-    assert roles == {"admin": "admin", "clerk": "clerk", "supervisor": "supervisor"}
-    assert stat.S_IMODE((demo.work / "logins.json").stat().st_mode) == 0o600
+    assert "(reused)" in output
+    assert "history:" not in output  # nothing is set up twice
+    assert "enrolled:" not in output
+    assert _printed_password(output, "admin") == logins["admin"]
+    for code in CODES:
+        assert demo.node_url(code) in output
+        assert _get(f"{demo.node_url(code)}/healthz")["code"] == code
+    assert _get(f"{demo.hub_url}/healthz")["service"] == "hub"
+    beiliu = demo.node_url("450981")
+    roles = {}
+    for username in ("admin", "clerk", "approver", "supervisor", "viewer"):
+        login = _login(beiliu, username, _printed_password(output, username))
+        assert login.status_code == 200, login.text
+        roles[username] = _get(f"{beiliu}/api/v1/auth/me", login.json()["token"])["role"]
+    assert roles == {name: name for name in roles}
+    viewer = _login(demo.node_url("450900"), "viewer", logins["viewer"]).json()["token"]
+    period = dt.datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    table = _get(f"{demo.node_url('450900')}/api/v1/rankings/league", viewer,
+                 period=period, metric="completed", level="county", peers="all")
+    ranked = [row for group in table["groups"] for row in group["rows"]
+              if row["status"] == "ranked"]
+    assert len(ranked) == 7
+    guide = _get(f"{demo.node_url('450981101')}/api/v1/guide/matters", per_page=100)
+    assert guide["total"] == 11  # the province's standard catalog reached the township
 
     demo.process.send_signal(signal.SIGINT)
 
-    assert demo.wait(timeout=20) == 0, demo.output
+    assert demo.wait(timeout=120) == 0, demo.output
     assert "stopped." in demo.output
     assert all(port_is_closed(port) for port in demo.ports)
 
 
-def test_second_run_reuses_the_folder(start_demo: Callable, tmp_path: Path) -> None:
-    work = tmp_path / "reused"
-    first = start_demo("--exit-after-start", work=work)
-    assert first.wait(timeout=START_TIMEOUT) == 0, first.output
-    added = re.search(r"catalog: added .*?(\d+) matters", first.output)
-    assert added, first.output
-    logins = json.loads((work / "logins.json").read_text())
-
-    second = start_demo(work=work)
-    output = second.read_until(RUNNING)
-    guide = _guide(second.node_url)
-    login = _login(second.node_url, "admin", logins["admin"])
-    second.process.send_signal(signal.SIGTERM)
-
-    assert second.wait(timeout=20) == 0, second.output
-    assert "(reused)" in output
-    assert "left as it is" in output
-    assert json.loads((work / "logins.json").read_text()) == logins
-    assert _printed_password(output, "admin") == logins["admin"]
-    assert login.status_code == 200, login.text
-    assert guide["total"] == int(added.group(1))
-    assert all(port_is_closed(port) for port in second.ports)
-
-
-def test_demo_exits_non_zero_when_a_server_dies(start_demo: Callable) -> None:
-    demo = start_demo()
+def test_demo_exits_non_zero_when_a_server_dies(
+    start_demo: Callable, built: tuple[Path, str]
+) -> None:
+    demo = start_demo(work=built[0])
     demo.read_until(RUNNING)
-    [node_master] = gunicorn_masters(demo.work / "logs" / "node.log")
+    [node_master] = gunicorn_masters(demo.work / "logs" / "node-450981.log")[-1:]
 
     os.killpg(node_master, signal.SIGKILL)
 
-    assert demo.wait(timeout=20) != 0
-    assert "node server exited" in demo.output
+    assert demo.wait(timeout=120) != 0
+    assert "node 450981 server exited" in demo.output
     assert all(port_is_closed(port) for port in demo.ports)
 
 
-def test_demo_refuses_one_port_for_both_servers(tmp_path: Path) -> None:
-    port = str(free_port())
+def test_demo_refuses_overlapping_ports(tmp_path: Path) -> None:
+    port = free_port()
 
     result = run_tongban(
-        "demo", "--dir", str(tmp_path / "demo"), "--hub-port", port, "--node-port", port,
-        cwd=tmp_path,
+        "demo", "--dir", str(tmp_path / "demo"), "--hub-port", str(port + 3),
+        "--base-port", str(port), cwd=tmp_path,
     )
 
     assert result.returncode != 0
-    assert "different ports" in result.stderr
+    assert "--hub-port" in result.stderr
 
 
 def test_demo_refuses_a_port_in_use(tmp_path: Path) -> None:
@@ -248,9 +292,9 @@ def test_demo_refuses_a_port_in_use(tmp_path: Path) -> None:
 
         result = run_tongban(
             "demo", "--dir", str(tmp_path / "demo"), "--hub-port", str(free_port()),
-            "--node-port", str(port), cwd=tmp_path,
+            "--base-port", str(port), cwd=tmp_path,
         )
 
     assert result.returncode != 0
     assert f"port {port}" in result.stderr
-    assert "--node-port" in result.stderr
+    assert "--base-port" in result.stderr

@@ -1,0 +1,182 @@
+"""``tongban demo --check``: the flows verified over HTTP against the running federation.
+
+Each check uses the nodes' and the hub's public APIs as staff would (logins, bearer tokens,
+the node's signed requests to the hub) and the same syncs the worker runs, and reports
+``{"ok": …, "detail": …}``; one failing check does not stop the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+
+from deploy.demo.catalog import MATTERS
+from deploy.demo.federation import Federation, Member
+from node.calendar.workdays import to_shanghai_date
+from node.sync.keys import load_node_key
+from schemas.database import utcnow
+from schemas.request_signing import sign_request
+
+TIMEOUT = 20.0
+
+
+class CheckFailed(Exception):
+    """A check saw something other than what the flow promises."""
+
+
+class Staff:
+    """One login on one node's API."""
+
+    def __init__(self, member: Member, username: str, password: str) -> None:
+        self.base = member.url
+        response = requests.post(f"{self.base}/api/v1/auth/login", timeout=TIMEOUT,
+                                 json={"username": username, "password": password})
+        if response.status_code != 200:
+            raise CheckFailed(f"{username} cannot log in at {member.code}: {response.text}")
+        self.headers = {"Authorization": f"Bearer {response.json()['token']}"}
+
+    def call(self, method: str, path: str, body: Any = None, ok: int = 200,
+             **params: Any) -> Any:
+        response = requests.request(method, self.base + path, json=body, params=params or None,
+                                    headers=self.headers, timeout=TIMEOUT)
+        if response.status_code != ok:
+            raise CheckFailed(f"{method} {path} answered {response.status_code}: "
+                              f"{response.text[:300]}")
+        return response.json()
+
+    def act(self, case: Mapping[str, Any], action: str, **body: Any) -> Any:
+        fresh = self.call("GET", f"/api/v1/cases/{case['id']}")
+        return self.call("POST", f"/api/v1/cases/{case['id']}/{action}",
+                         {"version": fresh["version"], **body})
+
+
+def _period() -> str:
+    today = to_shanghai_date(utcnow())
+    return f"{today.year}-{today.month:02d}"
+
+
+class Checks:
+    def __init__(self, fed: Federation, logins: Mapping[str, str]) -> None:
+        self.fed = fed
+        self.logins = logins
+        layout = fed.layout
+        self.province, self.city = layout[0].code, layout[1].code
+        self.township = next(n for n in layout if n.level == "township")
+        assert self.township.parent is not None  # noqa: S101 - a township has a county
+        self.county = self.township.parent
+
+    def staff(self, code: str, username: str) -> Staff:
+        return Staff(self.fed.members[code], username, self.logins[username])
+
+    def run(self) -> dict[str, dict[str, Any]]:
+        results: dict[str, dict[str, Any]] = {}
+        checks: dict[str, Callable[[], Any]] = {
+            "catalog_publish": self.catalog_publish,
+            "forward_result": self.forward_result,
+            "directive_reply": self.directive_reply,
+            "summaries_at_hub": self.summaries_at_hub,
+            "league_table": self.league_table,
+        }
+        for name, check in checks.items():
+            started = time.monotonic()
+            try:
+                detail = check()
+                results[name] = {"ok": True, "detail": detail}
+            except Exception as exc:  # noqa: BLE001 - every failure is reported, none hidden
+                results[name] = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
+            results[name]["seconds"] = round(time.monotonic() - started, 2)
+        return results
+
+    # -- the checks ---------------------------------------------------------------------------
+
+    def catalog_publish(self) -> str:
+        admin = self.staff(self.township.code, "admin")
+        codes = [payload["code"] for payload in MATTERS]
+        for code in codes:
+            matter = admin.call("GET", f"/api/v1/matters/{code}")
+            if matter["name"] != next(p["name"] for p in MATTERS if p["code"] == code):
+                raise CheckFailed(f"{code} arrived as {matter['name']!r}")
+        return f"{len(codes)} standard matters of {self.province} adopted by {self.township.code}"
+
+    def forward_result(self) -> str:
+        matter = next(p for p in MATTERS
+                      if p["department_code"] == "SC" and p["handling_type"] == "promised")
+        clerk = self.staff(self.township.code, "clerk")
+        case = clerk.call("POST", "/api/v1/cases", {
+            "matter_code": matter["code"], "applicant_name": "核验申请人",
+            "applicant_phone": "13907750001"}, ok=201)
+        clerk.act(case, "accept")
+        moved = clerk.act(case, "forward", note="demo --check: 上报县级审批")
+        if moved["state"] != "forwarded" or moved["forwarded_to"] != self.county:
+            raise CheckFailed(f"the township's case is {moved['state']} to "
+                              f"{moved['forwarded_to']}")
+        self.fed.sync([self.township.code, self.county])
+        approver = self.staff(self.county, "approver")
+        listed = approver.call("GET", "/api/v1/cases", per_page=100)["items"]
+        there = [c for c in listed
+                 if c["origin"] and c["origin"]["case_number"] == case["number"]]
+        if len(there) != 1:
+            raise CheckFailed(f"the county holds {len(there)} cases from {case['number']}")
+        approver.act(there[0], "start-review")
+        decided = approver.act(there[0], "approve", reason="demo --check: 准予许可")
+        self.fed.sync([self.county, self.township.code])
+        home = clerk.call("GET", f"/api/v1/cases/{case['id']}")
+        if home["state"] != "approved":
+            raise CheckFailed(f"the township's case is {home['state']}, not approved")
+        return (f"{case['number']} forwarded {self.township.code} → {self.county} as "
+                f"{there[0]['number']}, {decided['state']} there, approved back at the township")
+
+    def directive_reply(self) -> str:
+        due = (to_shanghai_date(utcnow()) + dt.timedelta(days=7)).isoformat()
+        issued = self.staff(self.province, "supervisor").call("POST", "/api/v1/directives", {
+            "target": self.township.code, "subject": "text",
+            "text": "demo --check: 请报送本月办件情况", "due_on": due}, ok=201)
+        self.fed.sync([self.province, self.township.code])
+        target = self.staff(self.township.code, "supervisor")
+        incoming = target.call("GET", "/api/v1/directives", direction="incoming")["items"]
+        if issued["directive_id"] not in {d["directive_id"] for d in incoming}:
+            raise CheckFailed("the directive did not reach the township")
+        target.call("POST", f"/api/v1/directives/{issued['directive_id']}/reply",
+                    {"state": "done", "text": "已报送"})
+        self.fed.sync([self.township.code, self.province])
+        outgoing = self.staff(self.province, "supervisor").call(
+            "GET", "/api/v1/directives", direction="outgoing")["items"]
+        state = next(d["state"] for d in outgoing
+                     if d["directive_id"] == issued["directive_id"])
+        if state != "done":
+            raise CheckFailed(f"the province sees the directive {state}")
+        return f"{self.province} → {self.township.code}, answered done"
+
+    def summaries_at_hub(self) -> str:
+        province = self.fed.members[self.province]
+        key = load_node_key(self.fed.settings(province))
+        period = _period()
+        missing = []
+        for code in self.fed.members:
+            path = f"/api/v1/summaries?node={code}&period={period}"
+            headers = sign_request(method="GET", path=path, body=b"", node=self.province,
+                                   private_key=key, now=dt.datetime.now(dt.UTC))
+            response = requests.get(self.fed.hub_url + path, headers=headers, timeout=TIMEOUT)
+            if response.status_code != 200:
+                missing.append(f"{code} ({response.status_code})")
+        if missing:
+            raise CheckFailed(f"no summary of {period} at the hub for {', '.join(missing)}")
+        return f"{len(self.fed.members)} nodes' summaries of {period}, read by {self.province}"
+
+    def league_table(self) -> str:
+        viewer = self.staff(self.city, "viewer")
+        table = viewer.call("GET", "/api/v1/rankings/league", period=_period(),
+                            metric="completed", level="county", peers="all")
+        rows = [row for group in table["groups"] for row in group["rows"]]
+        counties = sorted(n.code for n in self.fed.layout if n.level == "county")
+        if sorted(row["node"] for row in rows) != counties:
+            raise CheckFailed(f"the table lists {[r['node'] for r in rows]}, not {counties}")
+        unranked = [row["node"] for row in rows if row["status"] != "ranked"]
+        if unranked:
+            raise CheckFailed(f"not ranked: {unranked}")
+        return ", ".join(f"{row['rank']}. {row['node']} ({row['value']})"
+                         for row in sorted(rows, key=lambda r: r["rank"]))

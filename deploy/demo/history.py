@@ -1,0 +1,214 @@
+"""Months of a center's past cases, made with the real case service on a settable clock.
+
+Every case goes through the same steps a clerk and an approver take — submission, the
+occasional one-time notice and supplement, acceptance (or refusal), review, the decision,
+the fee, completion and delivery — each on its own (past) day, so the audit chain, the daily
+roll-ups and the summaries are what the center would have had.  A center's profile sets its
+volume and how often it decides on the day or late; cases whose decision would fall after
+today stay open, some of them overdue.  Each center is generated in its own process
+(:func:`generate`), since each has its own database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from deploy.demo.layout import DemoNode
+from node.auth.models import User
+from node.calendar.workdays import WorkingCalendar, to_shanghai_date
+from node.cases.factory import case_service_for
+from node.cases.models import Case, Channel, PaymentPlace
+from node.cases.service import Actor, CaseService
+from node.catalog.models import Department, Matter
+from node.config import node_settings
+from node.metrics.rollup import refresh
+from node.models import load_all_models
+from node.sync.keys import load_node_key
+from schemas.database import Database, utcnow
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段"  # noqa: E501
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红梅志鹏海燕"
+BATCH = 200  # cases per transaction
+
+
+class Clock:
+    """The service's clock, set to each step's moment."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def at(self, day: dt.date, minutes: int) -> None:
+        self.now = dt.datetime.combine(day, dt.time(8, 30), SHANGHAI) + dt.timedelta(
+            minutes=minutes)
+
+
+@dataclass
+class Plan:
+    """One case's fate, drawn before it is made."""
+
+    day: dt.date
+    matter: str  # its code
+    channel: Channel
+    notice: bool
+    rejected: bool
+    denied: bool
+    decide_on: dt.date
+    paid_elsewhere: bool
+
+
+def first_day(today: dt.date, months: int) -> dt.date:
+    """The first day of the earliest of ``months`` calendar months ending with today's."""
+    month = today.year * 12 + today.month - 1 - (months - 1)
+    return dt.date(month // 12, month % 12 + 1, 1)
+
+
+def working_days(calendar: WorkingCalendar, start: dt.date, end: dt.date) -> list[dt.date]:
+    days, day = [], start
+    while day <= end:
+        if calendar.is_working_day(day):
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def _id_number(rng: random.Random, born: dt.date) -> str:
+    """A resident ID number of Guangxi with a valid check digit (GB 11643)."""
+    body = f"4509{rng.randint(0, 99):02d}{born:%Y%m%d}{rng.randint(0, 999):03d}"
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(d) * w for d, w in zip(body, weights, strict=True))
+    return body + "10X98765432"[total % 11]
+
+
+def _plan(rng: random.Random, node: DemoNode, calendar: WorkingCalendar, day: dt.date,
+          matters: list[Matter]) -> Plan:
+    matter = rng.choice(matters)
+    profile = node.profile
+    promised = matter.promised_limit_days
+    accept_on = day
+    if promised == 0 or rng.random() < profile.same_day:
+        decide_on = accept_on
+    elif rng.random() < profile.on_time:
+        decide_on = calendar.add_working_days(accept_on, rng.randint(1, promised))
+    else:
+        decide_on = calendar.add_working_days(accept_on, promised + rng.randint(1, 4))
+    roll = rng.random()
+    return Plan(
+        day=day, matter=matter.code,
+        channel=(Channel.WINDOW if roll < 0.82 else Channel.ONLINE if roll < 0.95
+                 else Channel.VILLAGE_AGENT),
+        notice=rng.random() < 0.04, rejected=rng.random() < 0.015,
+        denied=rng.random() < 0.02, decide_on=decide_on,
+        paid_elsewhere=rng.random() < 0.03,
+    )
+
+
+def _make(service: CaseService, clock: Clock, rng: random.Random, plan: Plan, matter: Matter,
+          clerk: Actor, approvers: dict[int, Actor], today: dt.date) -> None:
+    minute = rng.randint(0, 420)
+    clock.at(plan.day, minute)
+    born = dt.date(1950, 1, 1) + dt.timedelta(days=rng.randint(0, 365 * 50))
+    data: dict[str, object] = {
+        "matter_code": matter.code, "channel": plan.channel.value,
+        "applicant_name": rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.randint(1, 2))),
+        "applicant_id_number": _id_number(rng, born),
+        "applicant_phone": f"13{rng.randint(0, 9)}{rng.randint(0, 99_999_999):08d}",
+    }
+    if plan.channel is Channel.VILLAGE_AGENT:
+        data |= {"agent_name": "村级代办员" + rng.choice(SURNAMES), "applicant_consent": True}
+    case = service.submit(data, clerk).case
+    if plan.notice and matter.materials:
+        clock.at(plan.day, minute + 5)
+        service.request_supplement(case, clerk, material_positions=[1], other_items=[],
+                                   repeat_reason=None)
+        clock.at(plan.day, minute + 60)
+        service.supplement(case, clerk)
+    clock.at(plan.day, minute + 70)
+    if plan.rejected:
+        service.reject(case, clerk, reason="申请事项依法不属于本中心职权范围")
+        return
+    service.accept(case, clerk)
+    if plan.decide_on > today:
+        return  # still open today (some of them overdue)
+    approver = approvers[case.department_id]
+    clock.at(plan.decide_on, minute + 90)
+    if plan.decide_on > plan.day:
+        service.start_review(case, approver)
+    if plan.denied:
+        service.decide(case, approver, approve=False, reason="申请材料不符合法定条件")
+    else:
+        service.decide(case, approver, approve=True, reason=None)
+        if case.fee_due_fen:
+            service.record_payment(
+                case, clerk, amount_fen=case.fee_due_fen,
+                where=PaymentPlace.ELSEWHERE if plan.paid_elsewhere else PaymentPlace.CENTER_BANK)
+    clock.at(plan.decide_on, minute + 100)
+    service.complete(case, clerk)
+    clock.at(plan.decide_on, minute + 110)
+    service.deliver(case, clerk)
+
+
+def generate(home: str, node: DemoNode, months: int, scale: float) -> int:
+    """Make ``months`` months of cases (up to today) in the node at ``home``, then roll the
+    figures up; how many cases were made (0 when the node has cases already)."""
+    load_all_models()
+    settings = node_settings({"home": home})
+    key = load_node_key(settings)
+    db = Database(settings["database_url"])
+    clock = Clock()
+    rng = random.Random(f"tongban-demo-{node.code}")  # noqa: S311 - demo data
+    made = 0
+    try:
+        with db.unit_of_work() as session:
+            if session.scalar(select(func.count(Case.id))):
+                return 0
+            service = case_service_for(session, settings, key, clock)
+            today = to_shanghai_date(utcnow())
+            first = first_day(today, months)
+            days = working_days(service.calendar, first, today)
+        daily = node.profile.monthly * scale / 21.75
+        plans: list[Plan] = []
+        with db.unit_of_work(write=False) as session:
+            service = case_service_for(session, settings, key, clock)
+            matters = list(session.scalars(select(Matter).where(
+                Matter.retired_at.is_(None), Matter.entered.is_(True)).order_by(Matter.code)))
+            if not matters:
+                return 0
+            for day in days:
+                count = int(daily) + (rng.random() < daily - int(daily))
+                plans += [_plan(rng, node, service.calendar, day, matters) for _ in range(count)]
+        for start in range(0, len(plans), BATCH):
+            with db.unit_of_work() as session:
+                service = case_service_for(session, settings, key, clock)
+                clerk, approvers = _actors(session)
+                matters_here = {m.code: m for m in session.scalars(select(Matter))}
+                for plan in plans[start:start + BATCH]:
+                    _make(service, clock, rng, plan, matters_here[plan.matter], clerk,
+                          approvers, today)
+                    made += 1
+        with db.unit_of_work() as session:
+            refresh(session, first, today, utcnow())
+        return made
+    finally:
+        db.dispose()
+
+
+def _actors(session: Session) -> tuple[Actor, dict[int, Actor]]:
+    """The clerk (``clerk``) and an approver for each department (the demo's approvers)."""
+    clerk = session.scalar(select(User).where(User.username == "clerk"))
+    assert clerk is not None  # noqa: S101 - the demo created it
+    approvers = {
+        department.id: Actor(f"approver-{department.code.lower()}", "approver", None,
+                             department.id)
+        for department in session.scalars(select(Department))
+    }
+    return Actor("clerk", "clerk", clerk.id, clerk.department_id), approvers
