@@ -74,7 +74,7 @@ def _print_running(fed: Federation, logins: Mapping[str, str], workers_on: bool,
              f" Hub       {fed.hub_url}/healthz   (rankings: {fed.hub_url}/api/v1/docs)", ""]
     for member in fed.members.values():
         lines.append(f" {member.code:<10}{member.url:<24}{member.node.name}")
-    lines += ["", " On every node: the citizens' pages at <url>/, staff pages at <url>/staff/login,",
+    lines += ["", " On every node: the citizens' pages at <url>/, staff at <url>/staff/login,",
               " API docs at <url>/api/v1/docs (docs/web.md is a tour of the pages)", "",
               f" Logins (the same on every node; kept in {fed.work / 'logins.json'})"]
     lines += [f"   {user.username:<12} {logins[user.username]:<20} {user.description}"
