@@ -307,8 +307,9 @@ def build(work: Path, *, hub_database_url: str | None = None) -> None:
     _ok("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
     _ok("hub", "trust-root", "--home", "hub", "--code", PROVINCE,
         "--public-key", keys[PROVINCE][0], cwd=work)
-    _run_together([("node", "create-user", "--home", home, "--username", "admin", "--role",
-                    "admin", "--password", PASSWORD) for home in HOMES.values()], cwd=work)
+    for home in HOMES.values():  # one at a time: Argon2id is CPU- and memory-hard
+        _ok("node", "create-user", "--home", home, "--username", "admin", "--role", "admin",
+            "--password", PASSWORD, cwd=work)
     with ExitStack() as stack:
         fed = Cluster(work, stack, free_port(),
                       hub_database_url or f"sqlite:///{work / 'hub' / 'hub.db'}")
