@@ -153,6 +153,8 @@ class Federation:
                               database_url="")
         todo = [m for m in self.members.values() if not (m.home / "tongban.toml").exists()]
         self._each(todo, "node homes", init_home, self.hub_url)
+        for member in self.members.values():  # a later run may put the hub on another port
+            point_at_hub(member.home / "tongban.toml", self.hub_url)
 
     def create_users(self, logins: Mapping[str, str]) -> int:
         """The demo's staff on every node (missing ones only); how many were created."""
@@ -421,11 +423,15 @@ def init_home(home: str, node: DemoNode, hub_url: str) -> None:
     with quiet():
         node_init.callback(home=home, code=node.code, name=node.name,  # type: ignore[misc]
                            kind=node.kind, database_url="")
-    config = Path(home) / "tongban.toml"
-    text = config.read_text(encoding="utf-8")
-    if "hub_url" not in text:
-        config.write_text(text + f'hub_url = "{hub_url}"\nsync_interval_seconds = 10\n',
-                          encoding="utf-8")
+    point_at_hub(Path(home) / "tongban.toml", hub_url)
+
+
+def point_at_hub(config: Path, hub_url: str) -> None:
+    """Set ``hub_url`` in a node's ``tongban.toml`` (and the demo's sync interval)."""
+    lines = [line for line in config.read_text(encoding="utf-8").splitlines()
+             if not line.startswith(("hub_url =", "sync_interval_seconds ="))]
+    lines += [f'hub_url = "{hub_url}"', "sync_interval_seconds = 10"]
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def create_staff(home: str, node: DemoNode, logins: Mapping[str, str]) -> int:
