@@ -11,7 +11,6 @@ backup's time>`` (deploy/README.md, "Restoring the hub").
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,13 @@ from hub.app import MIGRATIONS
 from hub.config import hub_settings
 from hub.relay.models import MailboxItem
 from schemas import migrate
-from schemas.backup import BackupError, backup_sqlite, restore_sqlite, sqlite_file
+from schemas.backup import (
+    BackupError,
+    back_up_home,
+    restore_missing_files,
+    restore_sqlite,
+    sqlite_file,
+)
 from schemas.cli_support import home_option
 from schemas.database import Database, utcnow
 from schemas.settings import SECRET_FILE, SettingsError
@@ -39,11 +44,6 @@ def _settings(home: str) -> dict[str, Any]:
         return hub_settings({"home": home})
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-def _secret_copy(source: Path, target: Path) -> None:
-    shutil.copyfile(source, target)
-    target.chmod(0o600)
 
 
 def advance_mailbox_cursor(session: Session, gap: int) -> int:
@@ -79,16 +79,11 @@ def backup(home: str, target: str) -> None:
             raise click.ClickException(
                 "the hub's database is PostgreSQL: back it up with pg_dump (deploy/README.md, "
                 "\"Backups\"); keep tongban.toml and secret_key with the dump")
-        if folder.exists() and any(folder.iterdir()):
-            raise click.ClickException(f"{folder} is not empty: a backup never overwrites one")
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        size = backup_sqlite(database, folder / DATABASE_FILE)
+        files = [Path(home) / name for name in (CONFIG_FILE, SECRET_FILE)
+                 if (Path(home) / name).exists()]
+        size = back_up_home(database, folder, DATABASE_FILE, files)
     except BackupError as exc:
         raise click.ClickException(exc.message) from exc
-    (folder / DATABASE_FILE).chmod(0o600)
-    for name in (CONFIG_FILE, SECRET_FILE):
-        if (Path(home) / name).exists():
-            _secret_copy(Path(home) / name, folder / name)
     click.echo(f"hub backed up to {folder.resolve()}: database {size} bytes")
 
 
@@ -106,11 +101,8 @@ def restore(home: str, source: str | None, cursor_gap: int, yes: bool) -> None:
     any a node may already hold."""
     home_path = Path(home)
     if source is not None:
-        home_path.mkdir(parents=True, exist_ok=True)
-        for name in (CONFIG_FILE, SECRET_FILE):
-            if (Path(source) / name).exists() and not (home_path / name).exists():
-                _secret_copy(Path(source) / name, home_path / name)
-                click.echo(f"{name} copied from the backup")
+        for name in restore_missing_files(Path(source), home_path, (CONFIG_FILE, SECRET_FILE)):
+            click.echo(f"{name} copied from the backup")
     settings = _settings(home)
     database = sqlite_file(settings["database_url"])
     if source is not None:

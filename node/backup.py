@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,13 @@ from node.sync.errors import SyncError
 from node.sync.keys import key_path, load_node_key
 from node.sync.restore import mark_restored, resend_since, resume_if_restored
 from schemas import migrate
-from schemas.backup import BackupError, backup_sqlite, restore_sqlite, sqlite_file
+from schemas.backup import (
+    BackupError,
+    back_up_home,
+    restore_missing_files,
+    restore_sqlite,
+    sqlite_file,
+)
 from schemas.cli_support import home_option
 from schemas.database import Database
 from schemas.settings import SECRET_FILE, SettingsError
@@ -39,11 +44,6 @@ def _settings(home: str) -> dict[str, Any]:
         return node_settings({"home": home})
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-def _secret_copy(source: Path, target: Path) -> None:
-    shutil.copyfile(source, target)
-    target.chmod(0o600)
 
 
 def _key_files(settings: dict[str, Any]) -> list[Path]:
@@ -67,21 +67,14 @@ def backup(home: str, target: str) -> None:
                 "this node's database is PostgreSQL: back it up with pg_dump "
                 "(deploy/README.md, \"Backups\"); keep tongban.toml, secret_key and the key "
                 "files with the dump")
-        if folder.exists() and any(folder.iterdir()):
-            raise click.ClickException(f"{folder} is not empty: a backup never overwrites one")
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        folder.chmod(0o700)
-        size = backup_sqlite(database, folder / DATABASE_FILE)
+        home_path = Path(home)
+        keys = _key_files(settings)
+        files = [home_path / CONFIG_FILE, *keys]
+        if (home_path / SECRET_FILE).exists():
+            files.insert(1, home_path / SECRET_FILE)
+        size = back_up_home(database, folder, DATABASE_FILE, files)
     except BackupError as exc:
         raise click.ClickException(exc.message) from exc
-    (folder / DATABASE_FILE).chmod(0o600)
-    home_path = Path(home)
-    _secret_copy(home_path / CONFIG_FILE, folder / CONFIG_FILE)
-    if (home_path / SECRET_FILE).exists():
-        _secret_copy(home_path / SECRET_FILE, folder / SECRET_FILE)
-    keys = _key_files(settings)
-    for key in keys:
-        _secret_copy(key, folder / key.name)
     click.echo(f"node {settings['code']} backed up to {folder.resolve()}: database "
                f"{size} bytes, {len(keys)} key file(s)")
 
@@ -129,11 +122,9 @@ def restore(home: str, source: str | None, yes: bool) -> None:
     home_path = Path(home)
     if source is not None:
         folder = Path(source)
-        home_path.mkdir(parents=True, exist_ok=True)
-        for name in (CONFIG_FILE, SECRET_FILE, *(p.name for p in folder.glob("node_key*.pem"))):
-            if (folder / name).exists() and not (home_path / name).exists():
-                _secret_copy(folder / name, home_path / name)
-                click.echo(f"{name} copied from the backup")
+        names = (CONFIG_FILE, SECRET_FILE, *(p.name for p in folder.glob("node_key*.pem")))
+        for name in restore_missing_files(folder, home_path, names):
+            click.echo(f"{name} copied from the backup")
     settings = _settings(home)
     database = sqlite_file(settings["database_url"])
     if source is not None:

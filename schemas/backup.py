@@ -8,7 +8,9 @@ are backed up with ``pg_dump`` (deploy/README.md); these helpers refuse them.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -94,3 +96,36 @@ def restore_sqlite(backup: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     _copy(backup, target)
     _check(target)
+
+
+def copy_private(source: Path, target: Path) -> None:
+    """Copy a settings or key file, readable by its owner only."""
+    shutil.copyfile(source, target)
+    target.chmod(0o600)
+
+
+def back_up_home(database: Path, folder: Path, database_name: str,
+                 files: Iterable[Path]) -> int:
+    """A consistent copy of ``database`` and the private ``files`` in a new or empty
+    ``folder`` (mode 0700, files 0600); the copy's size in bytes."""
+    if folder.exists() and any(folder.iterdir()):
+        raise BackupError(f"{folder} is not empty: a backup never overwrites one")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    size = backup_sqlite(database, folder / database_name)
+    (folder / database_name).chmod(0o600)
+    for path in files:
+        copy_private(path, folder / path.name)
+    return size
+
+
+def restore_missing_files(backup: Path, home: Path, names: Iterable[str]) -> list[str]:
+    """Copy the named files of a backup folder into ``home`` where it lacks them (a home
+    rebuilt from nothing); the names copied."""
+    home.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for name in names:
+        if (backup / name).exists() and not (home / name).exists():
+            copy_private(backup / name, home / name)
+            copied.append(name)
+    return copied

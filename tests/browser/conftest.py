@@ -20,11 +20,11 @@ from schemas.periods import Period
 from tests.integration.conftest import (
     REPO,
     free_port,
-    run_tongban,
     serving,
     stop_process,
     wait_for_health,
 )
+from tests.integration.federation import _ok
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = REPO / "test-output" / "screenshots"
@@ -33,27 +33,6 @@ HOMES = {PROVINCE: "p", CITY: "c", BEILIU: "k", RONG: "r"}
 KINDS = {BEILIU: "county_city", RONG: "county"}
 PASSWORD = "browser-pass-9"
 MATTER = "BR-0001"
-
-
-def _ok(*args: str, cwd: Path) -> str:
-    result = run_tongban(*args, cwd=cwd)
-    assert result.returncode == 0, (
-        f"tongban {' '.join(args)} -> {result.returncode}\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def _send_summaries(home: Path) -> None:
-    from node.config import node_settings
-    from node.sync.keys import load_node_key
-    from node.sync.worker import send_summaries
-    from schemas.database import Database
-
-    settings = node_settings({"home": str(home)})
-    db = Database(settings["database_url"])
-    try:
-        send_summaries(db, settings, load_node_key(settings))
-    finally:
-        db.dispose()
 
 
 def _seed(node: str) -> None:
@@ -136,7 +115,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 "--public-key", keys[child], cwd=work)
             _ok("node", "sync-now", "--home", HOMES[parent], cwd=work)
         for code in (BEILIU, RONG):
-            _send_summaries(work / HOMES[code])
+            _ok("node", "send-summaries", "--home", HOMES[code], cwd=work)
             _ok("node", "sync-now", "--home", HOMES[code], cwd=work)
         node = f"http://127.0.0.1:{node_port}"
         with serving("node", "serve", "--home", HOMES[CITY], "--bind",

@@ -17,7 +17,8 @@ import requests
 
 from schemas.keys import load_private_key, public_key_b64
 from schemas.periods import Period
-from tests.integration.conftest import free_port, run_tongban, serving, wait_for_health
+from tests.integration.conftest import free_port, serving, wait_for_health
+from tests.integration.federation import _ok
 
 pytestmark = pytest.mark.slow
 
@@ -25,28 +26,6 @@ PROVINCE, CITY, BEILIU, RONG, TOWNSHIP = "450000", "450900", "450981", "450921",
 HOMES = {PROVINCE: "p", CITY: "c", BEILIU: "k", RONG: "r", TOWNSHIP: "t"}
 KINDS = {BEILIU: "county_city", RONG: "county"}
 PASSWORD = "rankings-pass-9"
-
-
-def _ok(*args: str, cwd: Path) -> str:
-    result = run_tongban(*args, cwd=cwd)
-    assert result.returncode == 0, (
-        f"tongban {' '.join(args)} -> {result.returncode}\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def _send_summaries(home: Path) -> None:
-    """What the worker's summaries job does, once (the node's own code, in this process)."""
-    from node.config import node_settings
-    from node.sync.keys import load_node_key
-    from node.sync.worker import send_summaries
-    from schemas.database import Database
-
-    settings = node_settings({"home": str(home)})
-    db = Database(settings["database_url"])
-    try:
-        send_summaries(db, settings, load_node_key(settings))
-    finally:
-        db.dispose()
 
 
 @dataclass
@@ -90,8 +69,8 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
                 "--public-key", keys[child], cwd=work)
             _ok("node", "sync-now", "--home", HOMES[parent], cwd=work)
         for code in (BEILIU, TOWNSHIP):  # Rong never reports
-            _send_summaries(work / HOMES[code])
-            pushed = _ok("node", "sync-now", "--home", HOMES[code], cwd=work)
+            _ok("node", "send-summaries", "--home", HOMES[code], cwd=work)
+            pushed = _ok("node", "sync-now", "--home", HOMES[code], cwd=work).stdout
             assert "0 rejected" in pushed, pushed
         node = f"http://127.0.0.1:{node_port}"
         with serving("node", "serve", "--home", HOMES[CITY], "--bind",
