@@ -171,8 +171,6 @@ class Forwarding:
                 f"{target} is not a center above {self.code} (one of: {', '.join(ancestors)})"]})
         if target in chain_of(case):
             raise ValidationFailed({"to": [f"the case came up through {target} already"]})
-        if case.from_below and case.state is CaseState.FORWARDED:  # pragma: no cover - _move
-            raise Conflict(f"Case {case.number} is already forwarded.")
         case.forwarded_to = target
         self.cases.move(case, Action.FORWARD, actor, reason=note, version=version,
                         data={"to": target})
