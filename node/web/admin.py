@@ -4,29 +4,35 @@ accounts, calendar overrides, XLSX import with the row errors, and the sync stat
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
 from node.api.calendar import FIRST_DAY, LAST_DAY, OverrideBodySchema, calendar_service
 from node.api.catalog import catalog
 from node.api.exchange import exchange
 from node.api.schemas import (
+    DepartmentPatchSchema,
     DepartmentSchema,
+    MatterPatchSchema,
     MatterSchema,
+    StaffMemberPatchSchema,
     StaffMemberSchema,
+    UserPatchSchema,
     UserSchema,
+    WindowPatchSchema,
     WindowSchema,
 )
 from node.auth.permissions import Permission
 from node.catalog.exchange import XLSX_MEDIA_TYPE, read_workbook, write_workbook
-from node.catalog.models import POWERS
+from node.catalog.models import POWERS, Matter
+from node.catalog.service import MATTER_SCALARS
 from node.sync.service import status_report
 from node.web.core import (
     current_staff,
     download,
-    form_data,
     load_form,
     problems_of,
     staff_page,
@@ -34,7 +40,7 @@ from node.web.core import (
     web_blueprint,
 )
 from schemas.database import utcnow
-from schemas.errors import TongbanError, ValidationFailed
+from schemas.errors import NotFound, TongbanError, ValidationFailed
 from schemas.webapp import current_session
 
 bp = web_blueprint("web_admin", "/staff/admin")
@@ -52,42 +58,147 @@ def _failed(template: str, exc: TongbanError, **context: Any) -> tuple[str, int]
 def _matters_context() -> dict[str, Any]:
     items, total = catalog().search_matters(include_retired=True, per_page=100)
     return {"matters": items, "total": total, "departments": catalog().list_departments(),
-            "windows": catalog().list_windows(), "powers": POWERS}
+            "windows": catalog().list_windows(), "powers": POWERS,
+            "matter_labels": MATTER_LABELS}
 
 
 @bp.get("")
 @staff_page(Permission.CATALOG_MANAGE)
 def matters() -> Any:
-    return render_template("web/staff/admin/matters.html", errors={}, form={},
+    blank = MultiDict({"should_enter": "on", "fee_amount_fen": "0"})
+    return render_template("web/staff/admin/matters.html", errors={}, form=blank,
                            **_matters_context())
+
+
+MATTER_LABELS = {
+    "code": "事项编码", "name": "事项名称", "category": "事项类型", "department_code": "实施部门",
+    "window_code": "办理窗口", "handling_level": "办理层级", "handling_type": "办件类型",
+    "legal_limit_days": "法定时限", "promised_limit_days": "承诺时限",
+    "fee_amount_fen": "收费金额", "powers": "窗口授权", "materials": "申报材料",
+    "legal_basis": "设立依据", "conditions": "申请条件", "procedure": "办理程序",
+    "fee_basis": "收费依据", "fee_standard": "收费标准", "complaint_channel": "投诉渠道",
+    "window_authority": "窗口权限说明", "entered": "已进中心", "should_enter": "应进中心",
+}
+MATTER_FLAGS = ("notify_and_commit", "deemed_approval", "should_enter", "entered")
+
+
+def _load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return cast(dict[str, Any], schema.load(data))
+    except ValidationError as exc:
+        raise ValidationFailed(exc.messages if isinstance(exc.messages, dict)
+                               else {"": exc.messages}) from exc
+
+
+def _matter_input(form: MultiDict[str, str], existing: Matter | None) -> dict[str, Any]:
+    """A matter's form as MatterSchema reads it.
+
+    Every field on the form is sent, so that clearing a text field clears it; a blank number
+    is refused rather than left unchanged. A ticked box is present, an unticked one absent.
+    One material per line: a line naming a material the matter already has keeps that
+    material's form, copies and note.
+    """
+    data: dict[str, Any] = {}
+    for name, schema_field in MatterSchema().load_fields.items():
+        key = schema_field.data_key or name
+        if key in ("materials", "powers", *MATTER_FLAGS) or key not in form:
+            continue
+        raw = form.get(key, "")
+        if isinstance(schema_field, fields.Integer):
+            if not raw.strip():
+                raise ValidationFailed({key: ["请填写整数"]})
+            data[key] = _integer(raw.strip())
+        else:
+            data[key] = raw.strip() if key in ("code", "name") else raw
+    for flag in MATTER_FLAGS:
+        data[flag] = flag in form
+    data["powers"] = {p: f"power_{p}" in form for p in POWERS}
+    data["window_code"] = data.get("window_code") or None
+    kept = {m.name: m for m in existing.materials} if existing is not None else {}
+    materials: list[dict[str, Any]] = []
+    for line in form.get("materials", "").splitlines():
+        name = line.strip()
+        if not name:
+            continue
+        item: dict[str, Any] = {"name": name}
+        if name in kept:
+            old = kept[name]
+            item.update(required=old.required, form=old.form.value, copies=old.copies,
+                        note=old.note)
+        materials.append(item)
+    data["materials"] = materials
+    return data
+
+
+def _matter_values(matter: Matter) -> MultiDict[str, str]:
+    """A matter as its edit form shows it (the same keys the form sends)."""
+    values: MultiDict[str, str] = MultiDict()
+    for key in MATTER_SCALARS:
+        value = getattr(matter, key)
+        if key in MATTER_FLAGS:
+            if value:
+                values[key] = "on"
+        else:
+            values[key] = str(value.value if hasattr(value, "value") else value)
+    values["department_code"] = matter.department.code
+    values["window_code"] = matter.window.code if matter.window else ""
+    for power, held in matter.powers.items():
+        if held:
+            values[f"power_{power}"] = "on"
+    values["materials"] = "\n".join(m.name for m in matter.materials)
+    return values
 
 
 @bp.post("/matters")
 @staff_page(Permission.CATALOG_MANAGE)
 def create_matter() -> Any:
-    """Add a matter: the form's fields, the powers ticked, one material per line."""
+    """Add a matter: the form's fields, the boxes ticked, one material per line."""
     template = "web/staff/admin/matters.html"
-    form = MultiDict(request.form)
     try:
-        data = form_data(MatterSchema(), form)
-        data.pop("materials", None)
-        data["powers"] = {p: f"power_{p}" in request.form for p in POWERS}
-        data["materials"] = [{"name": line.strip()} for line in
-                             request.form.get("materials", "").splitlines() if line.strip()]
-        if data.get("window_code") in (None, ""):
-            data["window_code"] = None
-        from marshmallow import ValidationError
-
-        try:
-            loaded = MatterSchema().load(data)
-        except ValidationError as exc:
-            raise ValidationFailed(exc.messages if isinstance(exc.messages, dict)
-                                   else {"": exc.messages}) from exc
-        matter = catalog().create_matter(loaded)
+        data = _matter_input(request.form, None)
+        matter = catalog().create_matter(_load(MatterSchema(), data))
     except TongbanError as exc:
         return _failed(template, exc, **_matters_context())
     flash(f"事项 {matter.name} 已添加。")
     return redirect(url_for("web_admin.matters"))
+
+
+@bp.route("/matters/<code>/edit", methods=["GET", "POST"])
+@staff_page(Permission.CATALOG_MANAGE)
+def edit_matter(code: str) -> Any:
+    """Change a matter (as PATCH /api/v1/matters/<code>): the form comes filled in."""
+    template = "web/staff/admin/matter_edit.html"
+    service = catalog()
+    try:
+        matter = service.matter(code)
+    except NotFound:
+        return _not_found(f"没有编码为 {code} 的事项。")
+    context = {"matter": matter, **_matters_context()}
+    if request.method == "GET":
+        return render_template(template, errors={}, form=_matter_values(matter), **context)
+    try:
+        data = _matter_input(request.form, matter)
+        data.pop("code", None)
+        service.update_matter(code, _load(MatterPatchSchema(), data))
+    except TongbanError as exc:
+        current_session().rollback()
+        matter = service.matter(code)
+        context = {"matter": matter, **_matters_context()}
+        return render_template(template, errors=problems_of(exc), form=request.form,
+                               **context), 422
+    flash(f"事项 {matter.name} 已保存。")
+    return redirect(url_for("web_admin.matters"))
+
+
+def _integer(text: str) -> int | str:
+    try:
+        return int(text)
+    except ValueError:
+        return text  # the schema names the field
+
+
+def _not_found(message: str) -> tuple[str, int]:
+    return render_template("web/error.html", status=404, title="未找到", message=message), 404
 
 
 @bp.post("/matters/<code>/<action>")
@@ -148,6 +259,94 @@ def add_organisation(what: str) -> Any:
     return redirect(url_for("web_admin.organisation"))
 
 
+ORGANISATION_LABELS = {
+    "code": "代码", "name": "名称", "location": "位置", "department_codes": "进驻部门",
+    "staff_type": "人员类型", "department_code": "部门", "window_code": "窗口",
+    "position": "岗位", "active": "在岗",
+}
+
+
+def _organisation_edit(what: str, code: str) -> tuple[Any, MultiDict[str, str]]:
+    """The record to edit and its values as the edit form shows them."""
+    service = catalog()
+    values: MultiDict[str, str] = MultiDict()
+    record: Any
+    if what == "department":
+        record = service.department(code)
+        values["name"] = record.name
+    elif what == "window":
+        record = service.window(code)
+        values.update({"name": record.name, "location": record.location})
+        for department in record.departments:
+            values.add("department_codes", department.code)
+    elif what == "staff":
+        record = service.staff_member(code)
+        values.update({"name": record.name, "staff_type": record.staff_type.value,
+                       "department_code": record.department.code if record.department else "",
+                       "window_code": record.window.code if record.window else "",
+                       "position": record.position})
+        if record.active:
+            values["active"] = "on"
+    else:
+        raise NotFound(f"no {what}")
+    return record, values
+
+
+def _organisation_changes(what: str, form: MultiDict[str, str]) -> dict[str, Any]:
+    """The edit form as the API's PATCH schema reads it: every field is sent, so that an
+    emptied field or an unticked box takes effect."""
+    if what == "department":
+        return _load(DepartmentPatchSchema(), {"name": form.get("name", "").strip()})
+    if what == "window":
+        return _load(WindowPatchSchema(), {
+            "name": form.get("name", "").strip(), "location": form.get("location", "").strip(),
+            "department_codes": form.getlist("department_codes")})
+    return _load(StaffMemberPatchSchema(partial=True), {
+        "name": form.get("name", "").strip(), "staff_type": form.get("staff_type", ""),
+        "department_code": form.get("department_code") or None,
+        "window_code": form.get("window_code") or None,
+        "position": form.get("position", "").strip(), "active": "active" in form})
+
+
+WHAT_NAMES = {"department": "部门", "window": "窗口", "staff": "工作人员"}
+
+
+@bp.route("/organisation/<what>/<code>/edit", methods=["GET", "POST"])
+@staff_page(Permission.CATALOG_MANAGE)
+def edit_organisation(what: str, code: str) -> Any:
+    """Change a department's name, a window (name, location, departments served) or a staff
+    record (as the API's PATCH on each); the form comes filled in."""
+    template = "web/staff/admin/organisation_edit.html"
+    if what not in WHAT_NAMES:
+        return _not_found(f"没有 {what} 这类记录。")
+    try:
+        record, values = _organisation_edit(what, code)
+    except NotFound:
+        return _not_found(f"没有代码为 {code} 的{WHAT_NAMES[what]}。")
+    context = {"what": what, "what_name": WHAT_NAMES[what], "record": record,
+               "active_departments": catalog().list_departments(),
+               "active_windows": catalog().list_windows(),
+               "organisation_labels": ORGANISATION_LABELS}
+    if request.method == "GET":
+        return render_template(template, errors={}, form=values, **context)
+    service = catalog()
+    try:
+        changes = _organisation_changes(what, request.form)
+        if what == "department":
+            service.update_department(code, name=changes["name"])
+        elif what == "window":
+            service.update_window(code, changes)
+        else:
+            service.update_staff_member(code, changes)
+    except TongbanError as exc:
+        current_session().rollback()
+        context["record"], _values = _organisation_edit(what, code)
+        return render_template(template, errors=problems_of(exc), form=request.form,
+                               **context), 422
+    flash(f"{WHAT_NAMES[what]} {code} 已保存。")
+    return redirect(url_for("web_admin.organisation"))
+
+
 # -- users --------------------------------------------------------------------------------
 
 
@@ -189,6 +388,56 @@ def set_active(username: str) -> Any:
     except TongbanError as exc:
         return _failed("web/staff/admin/users.html", exc, **_users_context())
     flash(f"账号 {username} 已{'启用' if active else '停用'}。")
+    return redirect(url_for("web_admin.users"))
+
+
+USER_LABELS = {
+    "username": "用户名", "display_name": "姓名", "role": "角色", "department_code": "部门",
+    "staff_code": "对应工作人员", "password": "密码", "active": "启用",
+}
+
+
+def _user_values(user: Any) -> MultiDict[str, str]:
+    values: MultiDict[str, str] = MultiDict({
+        "display_name": user.display_name, "role": user.role.value,
+        "department_code": user.department.code if user.department else "",
+        "staff_code": user.staff_member.code if user.staff_member else ""})
+    if user.active:
+        values["active"] = "on"
+    return values
+
+
+@bp.route("/users/<username>/edit", methods=["GET", "POST"])
+@staff_page(Permission.USERS_MANAGE)
+def edit_user(username: str) -> Any:
+    """Change an account's name, role, department, staff record, password or status (as PATCH
+    /api/v1/users/<username>); a new password or disabling revokes the account's sessions."""
+    from node.web.core import auth_service
+
+    template = "web/staff/admin/user_edit.html"
+    service = auth_service()
+    try:
+        user = service.user(username)
+    except NotFound:
+        return _not_found(f"没有用户 {username}。")
+    context = {"account": user, "departments": catalog().list_departments(),
+               "staff_members": catalog().list_staff(), "user_labels": USER_LABELS}
+    if request.method == "GET":
+        return render_template(template, errors={}, form=_user_values(user), **context)
+    form = request.form
+    data: dict[str, Any] = {
+        "display_name": form.get("display_name", "").strip(), "role": form.get("role", ""),
+        "department_code": form.get("department_code") or None,
+        "staff_code": form.get("staff_code") or None, "active": "active" in form}
+    if form.get("password"):
+        data["password"] = form["password"]
+    try:
+        service.update_user(current_staff(), username, _load(UserPatchSchema(), data))
+    except TongbanError as exc:
+        current_session().rollback()
+        context["account"] = service.user(username)
+        return render_template(template, errors=problems_of(exc), form=form, **context), 422
+    flash(f"账号 {username} 已保存。")
     return redirect(url_for("web_admin.users"))
 
 

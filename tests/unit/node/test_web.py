@@ -133,3 +133,225 @@ def test_bad_input_shows_the_errors_and_changes_nothing(client: FlaskClient,
     text = response.get_data(as_text=True)
     assert 'role="alert"' in text
     assert "身份证号码" in text
+
+
+# -- administrator: editing existing records -------------------------------------------------
+
+
+def _admin_client(client: FlaskClient, make_user: Any) -> None:
+    from node.auth.permissions import Role
+
+    make_user(Role.ADMIN, username="boss")
+    assert log_in(client, "boss").status_code == 302
+
+
+def _form_of(client: FlaskClient, path: str) -> dict[str, Any]:
+    """The edit form's prefilled values as a browser would send them back."""
+    from html.parser import HTMLParser
+
+    class Form(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.data: dict[str, Any] = {}
+            self.in_form = False
+            self.textarea: str | None = None
+            self.select: str | None = None
+            self.seen: set[str] = set()
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            if tag == "form" and a.get("method") == "post" and "edit" in (a.get("action") or ""):
+                self.in_form = True
+            if not self.in_form:
+                return
+            name = a.get("name")
+            if tag == "input" and name:
+                if a.get("type") == "checkbox":
+                    if "checked" in a:
+                        self.data[name] = a.get("value") or "on"
+                elif a.get("type") != "password":
+                    self.data[name] = a.get("value") or ""
+            elif tag == "textarea" and name:
+                self.textarea = name
+                self.data[name] = ""
+            elif tag == "select" and name:
+                self.select = name
+                self.data.setdefault(name, [] if "multiple" in a else "")
+            elif tag == "option" and self.select and self.select not in self.seen:
+                self.seen.add(self.select)
+                if not isinstance(self.data[self.select], list):  # a browser sends the first
+                    self.data[self.select] = a.get("value") or ""
+                    self.data[self.select] = a.get("value") if "selected" in a else \
+                        self.data[self.select]
+                elif "selected" in a:
+                    self.data[self.select].append(a.get("value"))
+            elif tag == "option" and self.select and "selected" in a:
+                if isinstance(self.data[self.select], list):
+                    self.data[self.select].append(a.get("value"))
+                else:
+                    self.data[self.select] = a.get("value")
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "textarea":
+                self.textarea = None
+            elif tag == "select":
+                self.select = None
+            elif tag == "form":
+                self.in_form = False
+
+        def handle_data(self, data: str) -> None:
+            if self.textarea:
+                self.data[self.textarea] += data
+
+    response = client.get(path)
+    assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+    parser = Form()
+    parser.feed(response.get_data(as_text=True))
+    assert parser.data, f"no edit form on {path}"
+    return parser.data
+
+
+def test_admin_edits_a_matter_through_its_prefilled_form(
+        client: FlaskClient, desk: dict[str, Api], make_user: Any) -> None:
+    _admin_client(client, make_user)
+    path = "/staff/admin/matters/11450981MB0001/edit"
+    form = _form_of(client, path)
+    assert form["name"] == "食品经营许可证核发"
+    assert form["promised_limit_days"] == "5"
+    assert form["window_code"] == "W01"
+    assert form["power_approve"] == "on"
+    assert "power_litigate" not in form
+    assert form["materials"].splitlines() == ["食品经营许可申请书", "营业执照复印件",
+                                              "法定代表人身份证明"]
+
+    form.update(name="食品经营许可证核发（新办）", promised_limit_days="3", fee_basis="",
+                materials="营业执照复印件\n食品安全管理制度")
+    form.pop("power_approve")
+    saved = client.post(path, data=form)
+
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:3000]
+    matter = desk["admin"].get("/api/v1/matters/11450981MB0001").json
+    assert matter["name"] == "食品经营许可证核发（新办）"
+    assert matter["promised_limit_days"] == 3
+    assert matter["fee_basis"] == ""
+    assert matter["powers"]["approve"] is False
+    assert matter["powers"]["review"] is True
+    assert [m["name"] for m in matter["materials"]] == ["营业执照复印件", "食品安全管理制度"]
+    assert matter["materials"][0]["form"] == "copy"  # a kept material keeps its form
+
+
+def test_bad_matter_edit_shows_the_error_and_changes_nothing(
+        client: FlaskClient, desk: dict[str, Api], make_user: Any) -> None:
+    _admin_client(client, make_user)
+    path = "/staff/admin/matters/11450981MB0001/edit"
+    form = _form_of(client, path)
+    form.update(name="改了名字", promised_limit_days="30")  # above the legal limit of 20
+
+    response = client.post(path, data=form)
+
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert 'role="alert"' in text
+    assert "承诺时限" in text
+    assert 'id="e-promised_limit_days"' in text
+    assert 'value="改了名字"' in text  # the form keeps what was typed
+    matter = desk["admin"].get("/api/v1/matters/11450981MB0001").json
+    assert matter["name"] == "食品经营许可证核发"
+    assert matter["promised_limit_days"] == 5
+
+    form.update(promised_limit_days="")
+    blank = client.post(path, data=form)
+    assert blank.status_code == 422
+    assert "请填写整数" in blank.get_data(as_text=True)
+    assert client.get("/staff/admin/matters/NOPE/edit").status_code == 404
+
+
+def test_admin_edits_a_window_and_a_bad_edit_changes_nothing(
+        client: FlaskClient, desk: dict[str, Api], make_user: Any) -> None:
+    _admin_client(client, make_user)
+    path = "/staff/admin/organisation/window/W01/edit"
+    form = _form_of(client, path)
+    assert form == {"csrf_token": form["csrf_token"], "name": "市场监管窗口",
+                    "location": "一楼A区", "department_codes": ["SC"]}
+
+    form.update(name="市场准入窗口", location="二楼", department_codes=["SC", "ZJ"])
+    assert client.post(path, data=form).status_code == 302
+    window = desk["admin"].get("/api/v1/windows/W01").json
+    assert (window["name"], window["location"]) == ("市场准入窗口", "二楼")
+    assert {d["code"] for d in window["departments"]} == {"SC", "ZJ"}
+
+    # W01 handles SC's matters: it may not stop serving SC
+    form.update(name="只办住建", department_codes=["ZJ"])
+    refused = client.post(path, data=form)
+    assert refused.status_code == 422
+    assert 'id="e-department_codes"' in refused.get_data(as_text=True)
+    window = desk["admin"].get("/api/v1/windows/W01").json
+    assert window["name"] == "市场准入窗口"
+    assert {d["code"] for d in window["departments"]} == {"SC", "ZJ"}
+
+
+def test_admin_edits_a_department_and_a_staff_record(
+        client: FlaskClient, desk: dict[str, Api], make_user: Any) -> None:
+    admin = desk["admin"]
+    assert admin.post("/api/v1/staff", {"code": "S01", "name": "李明", "staff_type":
+                                        "civil_servant", "department_code": "SC",
+                                        "window_code": "W01"}).status_code == 201
+    _admin_client(client, make_user)
+    department = _form_of(client, "/staff/admin/organisation/department/ZJ/edit")
+    department["name"] = "住房城乡建设局"
+    assert client.post("/staff/admin/organisation/department/ZJ/edit",
+                       data=department).status_code == 302
+    assert admin.get("/api/v1/departments/ZJ").json["name"] == "住房城乡建设局"
+
+    path = "/staff/admin/organisation/staff/S01/edit"
+    form = _form_of(client, path)
+    assert form["staff_type"] == "civil_servant"
+    assert form["active"] == "on"
+    form.update(staff_type="temporary", position="导办员", window_code="")
+    form.pop("active")  # the person left
+    assert client.post(path, data=form).status_code == 302
+    member = admin.get("/api/v1/staff/S01").json
+    assert member["staff_type"] == "temporary"
+    assert member["position"] == "导办员"
+    assert member["window"] is None
+    assert member["active"] is False
+
+    bad = dict(form, name="", department_code="NOPE")
+    refused = client.post(path, data=bad)
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert 'id="e-name"' in text
+    assert "姓名" in text
+    assert admin.get("/api/v1/staff/S01").json["name"] == "李明"
+
+
+def test_admin_edits_a_user_and_bad_input_changes_nothing(
+        client: FlaskClient, desk: dict[str, Api], make_user: Any) -> None:
+    _admin_client(client, make_user)
+    path = "/staff/admin/users/clerk2/edit"
+    form = _form_of(client, path)
+    assert form["role"] == "clerk"
+    assert form["department_code"] == "SC"
+    assert form["active"] == "on"
+
+    form.update(display_name="赵六", role="approver")
+    assert client.post(path, data=form).status_code == 302
+    user = desk["admin"].get("/api/v1/users/clerk2").json
+    assert (user["display_name"], user["role"]) == ("赵六", "approver")
+
+    # a clerk or approver must belong to a department; a weak password is refused too
+    refused = client.post(path, data=dict(form, display_name="钱七", department_code=""))
+    assert refused.status_code == 422
+    assert 'id="e-department_code"' in refused.get_data(as_text=True)
+    weak = client.post(path, data=dict(form, display_name="钱七", password="123"))
+    assert weak.status_code == 422
+    assert 'id="e-password"' in weak.get_data(as_text=True)
+    assert desk["admin"].get("/api/v1/users/clerk2").json["display_name"] == "赵六"
+
+    # an administrator may not disable their own account
+    own = _form_of(client, "/staff/admin/users/boss/edit")
+    own.pop("active")
+    mine = client.post("/staff/admin/users/boss/edit", data=own)
+    assert mine.status_code == 422
+    assert "cannot disable your own account" in mine.get_data(as_text=True)
+    assert desk["admin"].get("/api/v1/users/boss").json["active"] is True
