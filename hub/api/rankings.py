@@ -393,7 +393,8 @@ class MethodologyByName(MethodView):
     @blp.arguments(MethodologyBodySchema)
     @blp.response(200, MethodologySchema)
     def put(self, body: dict[str, Any], name: str) -> Any:
-        """Save a methodology under a name (hub staff admins only); each save is a new
+        """Save a methodology under a name: hub staff admins any name, a node (signed
+        request) only names under its own code (``450900.bulletin``); each save is a new
         version, and every table made with it names the version."""
         ranking = service()
         methodology = methodology_from_request(body)

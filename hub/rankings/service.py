@@ -39,6 +39,7 @@ from hub.rankings.tables import (
 )
 from schemas.divisions import CountyKind, Level
 from schemas.errors import ValidationFailed
+from schemas.methodologies import methodology_prefix
 from schemas.periods import Period, PeriodError
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -74,10 +75,19 @@ def authorize_scope(principal: Principal, scope: str) -> None:
         )
 
 
-def authorize_manage(principal: Principal) -> None:
+def authorize_manage(principal: Principal, name: str) -> None:
+    """Hub staff admins save any methodology; a node saves only under its own code (e.g.
+    ``450900.bulletin``), so that no center replaces another's (or the hub's) methodology."""
+    if principal.kind == "node":
+        prefix = methodology_prefix(principal.scope)
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return
+        raise NotAllowed(
+            f"The {principal.describe()} saves methodologies only under its own code "
+            f"({prefix}<name>).", {"role": "node", "name": name, "prefix": prefix})
     if not principal.may_manage:
         raise NotAllowed(f"The {principal.describe()} may not save methodologies.",
-                         {"role": "viewer" if principal.kind == "staff" else "node"})
+                         {"role": "viewer"})
 
 
 # -- answers --------------------------------------------------------------------------------
@@ -198,7 +208,7 @@ class RankingService:
 
     def save_methodology(self, name: str, methodology: Methodology) -> Methodology:
         """Create or replace a named methodology; its version grows by one each time."""
-        authorize_manage(self.principal)
+        authorize_manage(self.principal, name)
         if not METHODOLOGY_NAME.fullmatch(name):
             raise ValidationFailed({"name": ["1 to 64 letters, digits, '_', '.' or '-', "
                                              "starting with a letter or digit"]})

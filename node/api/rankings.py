@@ -8,6 +8,7 @@ scope outside this node's subtree).  ``scope`` defaults to this node.  See docs/
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from flask import Response, current_app, request
@@ -120,3 +121,26 @@ class Methodologies(MethodView):
     def get(self) -> Response:
         """The composite-index methodologies saved at the hub."""
         return _relay("GET", "methodologies", default_scope=False)
+
+
+@blp.route("/methodologies/<string:name>")
+class MethodologyByName(MethodView):
+    @staff_required(Permission.SUPERVISION_READ)
+    @blp.response(200)
+    def get(self, name: str) -> Response:
+        """One saved composite-index methodology, from the hub."""
+        return _relay("GET", f"methodologies/{quote(name, safe='')}", default_scope=False)
+
+    @staff_required(Permission.SUPERVISION_MANAGE)
+    @blp.response(200)
+    def put(self, name: str) -> Response:
+        """Save a composite-index methodology at the hub (body as the hub's PUT
+        /api/v1/rankings/methodologies/<name>: ``normalisation``, ``components`` with
+        ``metric``, ``weight`` and ``direction``, ``description``).  The hub lets a node save
+        only under its own code (``450900.bulletin``); each save is a new version."""
+        document: Any = request.get_json(silent=True)
+        if not isinstance(document, dict):
+            return error_response(422, "validation_failed", "The body must be a JSON object.",
+                                  {"fields": {"body": ["a JSON object"]}})
+        return _relay("PUT", f"methodologies/{quote(name, safe='')}", default_scope=False,
+                      body=orjson.dumps(document))

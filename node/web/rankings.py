@@ -6,9 +6,11 @@ the hub cannot be reached, the last answer kept is shown with the time it was fe
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import orjson
-from flask import current_app, render_template, request
+from flask import current_app, flash, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 
 from node.api.rankings import rankings_client
 from node.auth.permissions import Permission
@@ -18,6 +20,7 @@ from node.rankings.client import HubUnreachable
 from node.web.core import download, staff_page, today, web_blueprint
 from node.web.labels import metric_name
 from schemas.database import mark_writing
+from schemas.methodologies import methodology_prefix
 from schemas.periods import Period
 from schemas.webapp import current_session
 
@@ -36,7 +39,13 @@ def _ask(method: str, what: str, query: list[tuple[str, str]], body: bytes = b""
         return Answer(503, None, None, stale=True,
                       unreachable_reason="本节点未配置枢纽地址（hub_url）")
     session = current_session()
-    mark_writing(session)  # a good answer is kept for later
+    if request.method in ("GET", "HEAD"):
+        # A good answer is kept for later, so this transaction writes (SQLite: BEGIN
+        # IMMEDIATE). The login check has already read in a plain transaction, which cannot
+        # be upgraded: end it (it wrote nothing) and begin the writing one. A form's POST
+        # began writing from its start (schemas.webapp.current_session).
+        session.commit()
+        mark_writing(session)
     return CachedRankings(session, rankings_client()).ask(method, what, query, body)
 
 
@@ -195,6 +204,139 @@ def composite() -> Any:
     return _page("web/staff/rankings/composite.html", answer, question=body,
                  saved_names=names, normalisations=NORMALISATIONS, args=request.args,
                  **context)
+
+
+# -- saving a composite methodology -----------------------------------------------------------
+
+MAX_COMPONENTS_ON_FORM = 20
+DIRECTIONS = {"higher_better": "越大越好", "lower_better": "越小越好"}
+
+
+def _saved_methodologies() -> tuple[Answer, list[dict[str, Any]]]:
+    answer = _ask("GET", "methodologies", [])
+    items = answer.document if answer.status == 200 and isinstance(answer.document, list) \
+        else []
+    return answer, [m for m in items if isinstance(m, dict) and m.get("name")]
+
+
+def _methodology_values(saved: dict[str, Any] | None, prefix: str) -> MultiDict[str, str]:
+    """A saved methodology as the form shows it; one saved under another code (the hub's, or
+    another center's) comes without a name, to be saved as this center's own copy."""
+    values: MultiDict[str, str] = MultiDict({"normalisation": "min_max"})
+    if saved is None:
+        return values
+    name = str(saved.get("name") or "")
+    values["name"] = name.removeprefix(prefix) if name.startswith(prefix) else ""
+    values["description"] = str(saved.get("description") or "")
+    values["normalisation"] = str(saved.get("normalisation") or "min_max")
+    for row, component in enumerate(saved.get("components") or [], start=1):
+        weight = component.get("weight")
+        values[f"metric{row}"] = str(component.get("metric", ""))
+        values[f"weight{row}"] = f"{weight:g}" if isinstance(weight, int | float) \
+            else str(weight)
+        values[f"direction{row}"] = str(component.get("direction", "higher_better"))
+    return values
+
+
+def _methodology_document(form: MultiDict[str, str]) -> tuple[dict[str, Any], list[int]]:
+    """The form as the hub's methodology body, and the form row of each component sent.
+    The hub checks it (a weight that is not a number goes as typed, for the hub to name)."""
+    components, rows = [], []
+    for row in range(1, MAX_COMPONENTS_ON_FORM + 1):
+        metric = form.get(f"metric{row}", "").strip()
+        if not metric:
+            continue
+        text = form.get(f"weight{row}", "").strip()
+        try:
+            weight: float | str = float(text)
+        except ValueError:
+            weight = text
+        components.append({"metric": metric, "weight": weight,
+                           "direction": form.get(f"direction{row}", "higher_better")})
+        rows.append(row)
+    document = {"normalisation": form.get("normalisation", ""),
+                "description": form.get("description", "").strip(),
+                "components": components}
+    return document, rows
+
+
+def _hub_problems(document: Any, rows: list[int]) -> dict[str, list[str]]:
+    """The hub's 422 fields as the form's fields (``components.1.weight`` → ``weight3``)."""
+    error = document.get("error", {}) if isinstance(document, dict) else {}
+    problems: dict[str, list[str]] = {}
+    for key, reasons in ((error.get("details") or {}).get("fields") or {}).items():
+        parts = str(key).split(".")
+        field = str(key)
+        if parts[0] == "components" and len(parts) >= 2 and parts[1].isdigit() \
+                and int(parts[1]) < len(rows):
+            field = f"{parts[2] if len(parts) > 2 else 'metric'}{rows[int(parts[1])]}"
+        problems.setdefault(field, []).extend(
+            reasons if isinstance(reasons, list) else [str(reasons)])
+    if not problems:
+        problems[""] = [f"枢纽拒绝保存（{error.get('code', '')}）：{error.get('message', '')}"]
+    return problems
+
+
+def _methodology_labels(rows: int) -> dict[str, str]:
+    labels = {"name": "方法名称", "description": "说明", "normalisation": "标准化方法",
+              "components": "指标"}
+    for row in range(1, rows + 1):
+        labels.update({f"metric{row}": f"指标 {row}", f"weight{row}": f"指标 {row} 的权重",
+                       f"direction{row}": f"指标 {row} 的方向"})
+    return labels
+
+
+@bp.route("/methodologies", methods=["GET", "POST"])
+@staff_page(Permission.SUPERVISION_MANAGE)
+def methodologies() -> Any:
+    """综合指数计算方法: save a composite methodology (metrics, weights, directions,
+    normalisation) at the hub under this center's code, or a new version of one; the hub
+    checks it as it checks the API's PUT."""
+    template = "web/staff/rankings/methodologies.html"
+    prefix = methodology_prefix(current_app.config["TONGBAN"]["code"])
+    answer, saved = _saved_methodologies()
+    chosen = request.args.get("name", "").strip()
+    found = next((m for m in saved if m["name"] == chosen), None)
+    form = request.form if request.method == "POST" else _methodology_values(found, prefix)
+    filled = max((r for r in range(1, MAX_COMPONENTS_ON_FORM + 1) if form.get(f"metric{r}")),
+                 default=0)
+    rows = min(MAX_COMPONENTS_ON_FORM, max(5, filled + 2))
+    context = {"answer": answer, "saved": saved, "prefix": prefix, "chosen": found,
+               "rows": rows, "metrics": {k: m.name for k, m in ALL_METRICS.items()},
+               "normalisations": NORMALISATIONS, "directions": DIRECTIONS,
+               "field_labels": _methodology_labels(rows), "form": form}
+    if request.method == "GET":
+        return render_template(template, errors={}, **context)
+    document, sent_rows = _methodology_document(request.form)
+    name = prefix + request.form.get("name", "").strip()
+    if quote(name, safe="") != name:
+        # the name goes into the signed request's path as is (the hub checks its own rule)
+        return render_template(template, errors={"name": ["只能使用字母、数字及 . _ -"]},
+                               **context), 422
+    if not _hub_configured():
+        return render_template(template, errors={"": ["本节点未配置枢纽地址（hub_url），"
+                                                      "无法保存。"]}, **context), 503
+    try:
+        found_answer = rankings_client().ask("PUT", f"methodologies/{quote(name, safe='')}",
+                                             [], orjson.dumps(document))
+    except HubUnreachable as exc:
+        return render_template(template, errors={"": [f"无法连接枢纽，未保存：{exc.message}"]},
+                               **context), 502
+    reply = _json_or_none(found_answer.body)
+    if found_answer.status != 200:
+        return render_template(template, errors=_hub_problems(reply, sent_rows),
+                               **context), 422 if found_answer.status == 422 else \
+            found_answer.status
+    version = reply.get("version") if isinstance(reply, dict) else None
+    flash(f"计算方法 {name} 已保存（第 {version} 版）。")
+    return redirect(url_for("web_rankings.methodologies", name=name))
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
 
 
 @bp.get("/export")

@@ -408,6 +408,39 @@ def test_saved_methodology_by_name_is_versioned_and_only_admins_save(
     assert [m["name"] for m in listed.json] == ["bulletin"]
 
 
+def test_a_node_saves_methodologies_only_under_its_own_code(fed: RankFederation) -> None:
+    report_composite_data(fed)
+    city = fed.nodes[YULIN]
+    document = {"normalisation": "min_max", "description": "玉林市月度通报",
+                "components": [{"metric": "completed", "weight": 2},
+                               {"metric": "on_time_rate", "weight": 1}]}
+
+    saved = city.call("PUT", f"/api/v1/rankings/methodologies/{YULIN}.bulletin", document,
+                      now=fed.now)
+    assert saved.status_code == 200, saved.json
+    assert (saved.json["name"], saved.json["version"]) == (f"{YULIN}.bulletin", 1)
+    again = city.call("PUT", f"/api/v1/rankings/methodologies/{YULIN}.bulletin", document,
+                      now=fed.now)
+    assert again.json["version"] == 2
+    table = composite(fed, f"{YULIN}.bulletin", caller=YULIN)
+    assert table.status_code == 200, table.json
+    assert table.json["methodology"]["version"] == 2
+
+    for name in ("bulletin", f"{PROVINCE}.bulletin", f"{YULIN}.", f"{YULIN}0.x"):
+        refused = city.call("PUT", f"/api/v1/rankings/methodologies/{name}", document,
+                            now=fed.now)
+        assert refused.status_code == 403, name
+        assert refused.json["error"]["code"] == "role_not_allowed"
+        assert refused.json["error"]["details"]["prefix"] == f"{YULIN}."
+    bad = city.call("PUT", f"/api/v1/rankings/methodologies/{YULIN}.bad", {
+        "normalisation": "min_max", "components": [{"metric": "completed", "weight": 0}]},
+        now=fed.now)
+    assert bad.status_code == 422
+    assert "components.0.weight" in bad.json["error"]["details"]["fields"]
+    listed = fed.get("/api/v1/rankings/methodologies", YULIN)
+    assert [(m["name"], m["version"]) for m in listed.json] == [(f"{YULIN}.bulletin", 2)]
+
+
 # -- completeness -----------------------------------------------------------------------------
 
 

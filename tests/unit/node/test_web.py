@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -160,7 +161,8 @@ def _form_of(client: FlaskClient, path: str) -> dict[str, Any]:
 
         def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
             a = dict(attrs)
-            if tag == "form" and a.get("method") == "post" and "edit" in (a.get("action") or ""):
+            if tag == "form" and a.get("method") == "post" and \
+                    (a.get("id") or "").endswith("-form"):
                 self.in_form = True
             if not self.in_form:
                 return
@@ -207,7 +209,7 @@ def _form_of(client: FlaskClient, path: str) -> dict[str, Any]:
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
     parser = Form()
     parser.feed(response.get_data(as_text=True))
-    assert parser.data, f"no edit form on {path}"
+    assert parser.data, f"no form with an id ending in -form on {path}"
     return parser.data
 
 
@@ -355,3 +357,152 @@ def test_admin_edits_a_user_and_bad_input_changes_nothing(
     assert mine.status_code == 422
     assert "cannot disable your own account" in mine.get_data(as_text=True)
     assert desk["admin"].get("/api/v1/users/boss").json["active"] is True
+
+
+# -- higher-level staff: saving a composite methodology at the hub -----------------------------
+
+
+class _HubTransport:
+    """``requests.Session`` for the node's rankings client, answered by a hub app in-process."""
+
+    def __init__(self, hub: Any) -> None:
+        self.client = hub.test_client()
+
+    def request(self, method: str, url: str, *, data: bytes | None = None,
+                headers: dict[str, str] | None = None, timeout: Any = None) -> Any:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        response = self.client.open(path, method=method, data=data, headers=headers)
+
+        return SimpleNamespace(status_code=response.status_code, content=response.data,
+                               headers=dict(response.headers))
+
+
+@pytest.fixture
+def hub_behind(app: Any, tmp_path: Any) -> Any:
+    """A real hub app (its own SQLite file) where the node's code is enrolled, and the
+    node's rankings client talking to it."""
+    import secrets
+
+    from hub import create_app as create_hub
+    from hub.models import Base as HubBase
+    from node.api.rankings import CLIENT
+    from node.rankings.client import RankingsClient
+    from tests.unit.hub.federation import PROVINCE, ROOT_KEY, b64
+    from tests.unit.hub.rank_federation import KEYS, RankFederation
+
+    hub = create_hub({"database_url": f"sqlite:///{tmp_path / 'hub.db'}",
+                      "secret_key": secrets.token_urlsafe(32), "testing": True,
+                      "root_code": PROVINCE, "root_public_key": b64(ROOT_KEY)})
+    HubBase.metadata.create_all(hub.extensions["tongban_db"].engine)
+    fed = RankFederation(hub)
+    code = app.config["TONGBAN"]["code"]
+    app.config["TONGBAN"]["hub_url"] = "http://hub.test"
+    app.extensions[CLIENT] = RankingsClient("http://hub.test", code, KEYS[code],
+                                            session=_HubTransport(hub))
+    yield fed
+    hub.extensions["tongban_db"].dispose()
+
+
+def _methodology_form(client: FlaskClient, **fields: str) -> dict[str, str]:
+    token = csrf_of(client, "/staff/rankings/methodologies")
+    return {"csrf_token": token, "normalisation": "min_max", **fields}
+
+
+def test_supervisor_saves_a_composite_methodology_and_edits_it(
+        client: FlaskClient, desk: dict[str, Api], hub_behind: Any, app: Any) -> None:
+    code = app.config["TONGBAN"]["code"]
+    assert log_in(client, "super1").status_code == 302
+    page = client.get("/staff/rankings/methodologies").get_data(as_text=True)
+    assert f"{code}." in page
+    assert "还没有保存的计算方法" in page
+
+    saved = client.post("/staff/rankings/methodologies", data=_methodology_form(
+        client, name="bulletin", description="办结量与按时率", metric1="completed",
+        weight1="2", direction1="higher_better", metric2="on_time_rate", weight2="1.5",
+        direction2="higher_better"))
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:3000]
+    listed = hub_behind.get("/api/v1/rankings/methodologies", code).json
+    assert [(m["name"], m["version"]) for m in listed] == [(f"{code}.bulletin", 1)]
+    assert [(c["metric"], c["weight"]) for c in listed[0]["components"]] == [
+        ("completed", 2.0), ("on_time_rate", 1.5)]
+
+    edit = _form_of(client, f"/staff/rankings/methodologies?name={code}.bulletin")
+    assert edit["name"] == "bulletin"
+    assert (edit["metric2"], edit["weight2"]) == ("on_time_rate", "1.5")
+    assert edit["metric3"] == ""
+    edit.update(weight2="3", metric3="overdue_open", weight3="1", direction3="lower_better")
+    again = client.post(f"/staff/rankings/methodologies?name={code}.bulletin", data=edit)
+    assert again.status_code == 302
+    assert "第 2 版" in client.get(again.headers["Location"]).get_data(as_text=True)
+    latest = hub_behind.get(f"/api/v1/rankings/methodologies/{code}.bulletin", code).json
+    assert latest["version"] == 2
+    assert latest["components"][2] == {"metric": "overdue_open", "weight": 1.0,
+                                       "direction": "lower_better"}
+
+
+def test_a_bad_methodology_shows_the_hubs_errors_on_the_form_and_saves_nothing(
+        client: FlaskClient, desk: dict[str, Api], hub_behind: Any, app: Any) -> None:
+    code = app.config["TONGBAN"]["code"]
+    assert log_in(client, "super1").status_code == 302
+
+    bad = client.post("/staff/rankings/methodologies", data=_methodology_form(
+        client, name="bulletin", metric1="completed", weight1="1", metric3="completed",
+        weight3="很多"))
+
+    assert bad.status_code == 422
+    text = bad.get_data(as_text=True)
+    assert 'role="alert"' in text
+    assert 'id="e-weight3"' in text  # the hub's components.1.weight is the form's row 3
+    assert "指标 3 的权重" in text
+    assert 'value="很多"' in text
+    assert hub_behind.get("/api/v1/rankings/methodologies", code).json == []
+
+    bad_name = client.post("/staff/rankings/methodologies", data=_methodology_form(
+        client, name="公报", metric1="completed", weight1="1"))
+    assert bad_name.status_code == 422
+    assert 'id="e-name"' in bad_name.get_data(as_text=True)
+    too_long = client.post("/staff/rankings/methodologies", data=_methodology_form(
+        client, name="b" * 70, metric1="completed", weight1="1"))  # the hub's own rule
+    assert too_long.status_code == 422
+    assert 'id="e-name"' in too_long.get_data(as_text=True)
+    assert hub_behind.get("/api/v1/rankings/methodologies", code).json == []
+
+
+def test_only_staff_who_manage_supervision_save_methodologies(
+        client: FlaskClient, desk: dict[str, Api], make_user: Any) -> None:
+    from node.auth.permissions import Role
+
+    make_user(Role.VIEWER, username="leader")
+    assert log_in(client, "leader").status_code == 302
+    assert client.get("/staff/rankings/methodologies").status_code == 403
+    assert "计算方法</a>" not in client.get("/staff/rankings/composite").get_data(as_text=True)
+
+
+def test_the_api_saves_a_methodology_through_the_same_client(
+        desk: dict[str, Api], hub_behind: Any, app: Any, make_user: Any) -> None:
+    from node.auth.permissions import Role
+
+    code = app.config["TONGBAN"]["code"]
+    document = {"normalisation": "z_score", "description": "按时率",
+                "components": [{"metric": "on_time_rate", "weight": 1}]}
+    supervisor = desk["supervisor"]
+
+    saved = supervisor.request("PUT", f"/api/v1/rankings/methodologies/{code}.api",
+                               json=document)
+    assert saved.status_code == 200, saved.json
+    assert (saved.json["name"], saved.json["version"]) == (f"{code}.api", 1)
+    one = supervisor.get(f"/api/v1/rankings/methodologies/{code}.api")
+    assert one.json["normalisation"] == "z_score"
+
+    elsewhere = supervisor.request("PUT", "/api/v1/rankings/methodologies/bulletin",
+                                   json=document)
+    assert elsewhere.status_code == 403
+    assert elsewhere.json["error"]["code"] == "role_not_allowed"
+    viewer = make_user(Role.VIEWER, username="leader")
+    refused = viewer.request("PUT", f"/api/v1/rankings/methodologies/{code}.api",
+                             json=document)
+    assert refused.status_code == 403
+    assert [m["version"] for m in supervisor.get("/api/v1/rankings/methodologies").json] == [1]
