@@ -40,6 +40,7 @@ from node.api.catalog import catalog
 from node.auth.models import User
 from node.auth.permissions import Permission, allows
 from node.cases.factory import case_service_for
+from node.cases.handover import hand_over_candidates
 from node.cases.models import AttachmentRole, Case, Channel, PaymentPlace
 from node.cases.service import Actor, CaseService
 from node.cases.states import OPEN_STATES, CaseState, allowed_actions
@@ -149,9 +150,8 @@ def _render_case(service: CaseService, case: Case, errors: dict[str, list[str]],
     forms = [a for a in allowed_actions(case.state, user.role.value) if a in ACTIONS]
     extra = [name for name in ("payment", "fee_waiver", "extend", "hand_over")
              if allows(user.role, ACTIONS[name].permission)]
-    handover_to = (service.session.scalars(select(User).where(User.active.is_(True))
-                                           .order_by(User.username)).all()
-                   if "hand_over" in extra else [])
+    handover_to = (hand_over_candidates(service.session, case)
+                   if "hand_over" in extra else None)
     return render_template(
         "web/staff/case.html", case=case, warning=service.warning(case),
         deadline=service.explain_deadline(case), actions=forms, extra=extra,

@@ -506,3 +506,52 @@ def test_the_api_saves_a_methodology_through_the_same_client(
                              json=document)
     assert refused.status_code == 403
     assert [m["version"] for m in supervisor.get("/api/v1/rankings/methodologies").json] == [1]
+
+
+# -- hand-over (首问负责) -------------------------------------------------------------------------
+
+
+def _handover_options(client: FlaskClient, case_path: str) -> dict[str, list[str]]:
+    """The hand-over select's options by option group label."""
+    text = client.get(case_path).get_data(as_text=True)
+    select = re.search(r'<select id="handover-to".*?</select>', text, re.DOTALL)
+    assert select, "no hand-over form"
+    return {label: re.findall(r'<option value="([^"]+)"', body) for label, body in
+            re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', select.group(0),
+                       re.DOTALL)}
+
+
+def test_hand_over_offers_every_active_window_clerk_and_the_service_takes_each(
+        client: FlaskClient, desk: dict[str, Api], make_user: Any) -> None:
+    from node.auth.permissions import Role
+
+    make_user(Role.CLERK, username="clerk_zj", department="ZJ")
+    make_user(Role.CLERK, username="gone", department="SC")
+    assert desk["admin"].patch("/api/v1/users/gone", {"active": False}).status_code == 200
+    log_in(client, "clerk1")
+    token = csrf_of(client, "/staff/desk/new?matter_code=11450981MB0001")
+    taken = client.post("/staff/desk/new", data={
+        "csrf_token": token, "matter_code": "11450981MB0001", "applicant_name": "张三",
+        "applicant_phone": "13800138000"})
+    case_path = taken.headers["Location"].split("?")[0]
+    case_id = case_path.rsplit("/", 1)[1]
+    client.post("/staff/logout", data={"csrf_token": token})
+
+    log_in(client, "super1")
+    options = _handover_options(client, case_path)
+    # the owner (clerk1), approvers, the supervisor and a disabled clerk are not offered
+    assert options == {"本部门（市场监督管理局）": ["clerk2"], "其他部门": ["clerk_zj"]}
+
+    token = csrf_of(client, case_path)
+    version = desk["admin"].get(f"/api/v1/cases/{case_id}").json["version"]
+    refused = client.post(f"{case_path}/hand_over", data={
+        "csrf_token": token, "to": "approver1", "reason": "请假", "version": version})
+    assert refused.status_code == 422  # the service's rule: an active clerk
+    assert desk["admin"].get(f"/api/v1/cases/{case_id}").json["owner"] == "clerk1"
+
+    moved = client.post(f"{case_path}/hand_over", data={
+        "csrf_token": token, "to": "clerk_zj", "reason": "综合窗口代办", "version": version})
+    assert moved.status_code == 302, moved.get_data(as_text=True)[:3000]
+    assert desk["admin"].get(f"/api/v1/cases/{case_id}").json["owner"] == "clerk_zj"
+    assert _handover_options(client, case_path) == {
+        "本部门（市场监督管理局）": ["clerk1", "clerk2"]}
