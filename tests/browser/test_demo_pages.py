@@ -1,0 +1,325 @@
+"""Every role's main pages against the demo data, in Chromium.
+
+The federation is the real demo builder's (``tongban demo --check``: the province, Yulin, two
+county-level centers of different kinds and a township under each, one month of cases made
+on the real case service, forwarded cases, directives, signed summaries at the hub), built
+once for this module. Then the hub and three of its nodes are served again from the demo's
+own homes, and each role logs in with the demo's printed logins. Screenshots go to
+test-output/screenshots/demo-*.png.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import CHROMIUM, shot
+from tests.integration.conftest import free_port, run_tongban, serving, wait_for_health
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PROVINCE, CITY, YUZHOU, BEILIU = "450000", "450900", "450902", "450981"
+SERVED = (CITY, YUZHOU)
+BUILD_TIMEOUT = 600  # seconds for ``tongban demo --check`` on a loaded two-CPU machine
+
+
+@dataclass
+class Demo:
+    work: Path
+    hub: str
+    urls: dict[str, str]
+    logins: dict[str, str]
+    period: str
+
+    def url(self, code: str, path: str = "") -> str:
+        return self.urls[code] + path
+
+
+def _free_range(count: int) -> int:
+    """The first of ``count`` consecutive loopback ports nobody listens on."""
+    for _ in range(50):
+        base = free_port()
+        if base + count >= 65000:
+            continue
+        if all(_bindable(base + i) for i in range(count)):
+            return base
+    pytest.fail("no free range of ports")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (make test does)")
+    work = tmp_path_factory.mktemp("demo-pages") / "federation"
+    hub_port = free_port()
+    built = run_tongban("demo", "--check", "--dir", str(work), "--hub-port", str(hub_port),
+                        "--base-port", str(_free_range(6)), cwd=work.parent,
+                        timeout=BUILD_TIMEOUT)
+    assert built.returncode == 0, f"{built.stdout}\n{built.stderr}"
+    report = json.loads(built.stdout)
+    assert report["ok"] is True, report
+    period = report["checks"]["summaries_at_hub"]["detail"].rsplit(" of ", 1)[1].split(",")[0]
+    logins = json.loads((work / "logins.json").read_text(encoding="utf-8"))
+
+    hub = f"http://127.0.0.1:{hub_port}"  # every node's tongban.toml names this port
+    with ExitStack() as servers:
+        hub_process = servers.enter_context(serving(
+            "hub", "serve", "--home", str(work / "hub"), "--bind", f"127.0.0.1:{hub_port}",
+            "--workers", "1", cwd=work, log=work / "pages-hub.log"))
+        wait_for_health(f"{hub}/healthz", hub_process, work / "pages-hub.log")
+        urls = {}
+        for code in SERVED:
+            port = free_port()
+            log = work / f"pages-node-{code}.log"
+            process = servers.enter_context(serving(
+                "node", "serve", "--home", str(work / f"node-{code}"), "--bind",
+                f"127.0.0.1:{port}", "--workers", "1", cwd=work, log=log))
+            urls[code] = f"http://127.0.0.1:{port}"
+            wait_for_health(f"{urls[code]}/healthz", process, log)
+        yield Demo(work, hub, urls, logins, period)
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+def log_in(page: Any, demo: Demo, code: str, username: str) -> None:
+    page.goto(demo.url(code, "/staff/login"))
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(demo.logins[username])
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+    assert "/staff/login" not in page.url, page.content()[:2000]
+
+
+def log_out(page: Any) -> None:
+    page.get_by_role("button", name="退出登录").click()
+    page.wait_for_load_state()
+
+
+def body_rows(page: Any, selector: str) -> list[str]:
+    return [row.inner_text() for row in page.locator(f"{selector} tbody tr").all()]
+
+
+def chart_data(page: Any, element_id: str) -> list[Any]:
+    page.locator(f"#{element_id} canvas").wait_for()
+    return page.evaluate(  # type: ignore[no-any-return]
+        f"echarts.getInstanceByDom(document.getElementById('{element_id}'))"
+        ".getOption().series[0].data")
+
+
+# -- citizens ---------------------------------------------------------------------------------
+
+
+def test_citizen_pages_show_the_provinces_standard_catalog_and_the_board(
+        phone: Any, demo: Demo) -> None:
+    phone.goto(demo.url(YUZHOU, "/guide"))
+    assert phone.get_by_role("heading", name="办事指南").is_visible()
+    assert phone.get_by_role("link", name="居民身份证换领").is_visible()
+    assert phone.locator("a[href^='/guide/450000']").count() >= 5  # the province's matters
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    shot(phone, "demo-citizen-guide")
+
+    phone.get_by_label("关键词").fill("食品")
+    phone.get_by_role("button", name="搜索").click()
+    phone.get_by_role("link", name="食品经营许可证核发").click()
+    assert phone.get_by_role("heading", name="申报材料").is_visible()
+    assert phone.get_by_role("link", name="网上申报").is_visible()
+    shot(phone, "demo-citizen-matter")
+
+    phone.goto(demo.url(YUZHOU, "/board"))
+    assert phone.get_by_role("heading", name=re.compile("本月办件情况")).is_visible()
+    values = [v.inner_text() for v in phone.locator("#figures-title + .grid .value").all()]
+    assert values
+    assert any(v.strip() not in ("", "—", "0") for v in values), values  # the month's cases
+    shot(phone, "demo-citizen-board")
+
+
+# -- window clerk and approver --------------------------------------------------------------------
+
+
+def test_clerk_desk_lists_the_demo_cases_and_a_new_one_reaches_the_approver(
+        page: Any, demo: Demo) -> None:
+    log_in(page, demo, YUZHOU, "clerk")
+    assert page.get_by_role("heading", name="窗口工作台").is_visible()
+    own = body_rows(page, "section:has(h2:has-text('我的办件'))")
+    assert own
+    assert all(row.startswith(f"{YUZHOU}-") for row in own), own
+    shot(page, "demo-clerk-desk")
+
+    page.get_by_role("link", name="收件（新申请）").click()
+    page.get_by_label("第一步：选择事项").select_option("450000SC003")
+    page.get_by_role("button", name="选择").click()
+    page.get_by_label("申请人姓名").fill("陈晓")
+    page.get_by_label("联系电话").fill("13700137000")
+    for box in page.locator("input[name=received_positions]").all():
+        box.check()
+    page.get_by_role("button", name="登记收件").click()
+    number = re.search(r"办件编号 (\S+)，",  # type: ignore[union-attr]
+                       page.locator(".flash").first.inner_text()).group(1)
+    page.locator("#action-accept summary").click()
+    page.locator("#do-accept").click()
+    assert page.locator("#case-state").inner_text() == "已受理"
+    shot(page, "demo-clerk-case")
+    log_out(page)
+
+    log_in(page, demo, YUZHOU, "approver")
+    assert page.get_by_role("heading", name="部门审批：市场监督管理局").is_visible()
+    page.get_by_role("link", name=number).click()
+    page.locator("#action-start_review summary").click()
+    page.locator("#do-start_review").click()
+    page.locator("#action-approve summary").click()
+    page.get_by_role("button", name="准予许可").click()
+    assert page.locator("#case-state").inner_text() == "准予许可"
+    shot(page, "demo-approver-case")
+
+
+# -- supervision ----------------------------------------------------------------------------
+
+
+def test_supervisor_pages_show_the_months_figures_and_assessment(
+        page: Any, demo: Demo) -> None:
+    log_in(page, demo, YUZHOU, "supervisor")
+    assert page.get_by_role("heading", name="电子监察：黄红牌办件").is_visible()
+    shot(page, "demo-supervisor-warnings")
+
+    page.goto(demo.url(YUZHOU, f"/staff/supervision/figures?period={demo.period}"))
+    completed = page.get_by_role("row", name=re.compile("^办结数")).first
+    assert re.search(r"[1-9]", completed.locator("td").first.inner_text())
+    shot(page, "demo-supervisor-figures")
+
+    page.goto(demo.url(YUZHOU, f"/staff/supervision/assessment?period={demo.period}"))
+    assert page.get_by_role("heading", name=re.compile("人员与窗口考核")).is_visible()
+    assert page.get_by_role("cell", name="公安户政窗口").first.is_visible()
+    shot(page, "demo-supervisor-assessment")
+
+    page.goto(demo.url(YUZHOU, "/staff/supervision/directives"))
+    received = body_rows(page, "section:has(h2:has-text('收到的督办'))")
+    assert any(row.startswith(CITY) for row in received), received  # the city's directive
+    shot(page, "demo-supervisor-directives")
+
+
+# -- higher-level staff (the city) ----------------------------------------------------------
+
+
+def test_city_league_table_names_its_counties_with_a_chart(page: Any, demo: Demo) -> None:
+    log_in(page, demo, CITY, "viewer")
+    page.goto(demo.url(CITY, f"/staff/rankings?period={demo.period}&metric=completed"
+                             "&level=county&peers=all"))
+    assert page.get_by_role("cell", name="玉州区政务服务中心").is_visible()
+    assert page.get_by_role("cell", name="北流市政务服务中心").is_visible()
+    values = chart_data(page, "league-chart")
+    assert len(values) == 2
+    assert all(v > 0 for v in values), values  # both counties completed cases
+    shot(page, "demo-rankings-league")
+
+    page.goto(demo.url(CITY, f"/staff/rankings/completeness?period={demo.period}"))
+    status = {cells[0]: cells[3] for cells in
+              (row.split("\t") for row in body_rows(page, "main"))}
+    assert status[YUZHOU] != "未报送"  # the demo sent every center's summary
+    assert status[BEILIU] != "未报送"
+    shot(page, "demo-rankings-completeness")
+
+    page.goto(demo.url(CITY, f"/staff/rankings/trend?scope={CITY}&metric=completed"
+                             f"&from={demo.period}&to={demo.period}"))
+    points = chart_data(page, "trend-chart")
+    assert len(points) == 1
+    assert points[0] > 0
+    shot(page, "demo-rankings-trend")
+
+
+def test_city_supervisor_saves_a_methodology_and_ranks_with_it(page: Any, demo: Demo) -> None:
+    log_in(page, demo, CITY, "supervisor")
+    page.goto(demo.url(CITY, "/staff/rankings/methodologies"))
+    page.get_by_label("方法名称").fill("monthly")
+    page.get_by_label("说明").fill("办结量与按时办结率")
+    page.get_by_label("指标 1", exact=True).select_option("completed")
+    page.get_by_label("指标 1 的权重").fill("2")
+    page.get_by_label("指标 2", exact=True).select_option("on_time_rate")
+    page.get_by_label("指标 2 的权重").fill("零")
+    page.get_by_role("button", name="保存到枢纽").click()
+    assert page.get_by_role("alert").is_visible()
+    assert page.locator("#e-weight2").is_visible()  # the hub's error at its row
+    shot(page, "demo-methodology-error")
+
+    page.get_by_label("指标 2 的权重").fill("1")
+    page.get_by_role("button", name="保存到枢纽").click()
+    assert f"{CITY}.monthly 已保存（第 1 版）" in page.locator(".flash").inner_text()
+    assert page.get_by_role("cell", name=f"{CITY}.monthly").is_visible()
+    shot(page, "demo-methodology-saved")
+
+    page.goto(demo.url(CITY, f"/staff/rankings/composite?period={demo.period}&level=county"
+                             f"&peers=all&methodology={CITY}.monthly"))
+    assert f"方法 {CITY}.monthly 第 1 版" in page.locator("#method-title + p").inner_text()
+    assert page.get_by_role("cell", name="玉州区政务服务中心").is_visible()
+    assert page.get_by_role("cell", name="北流市政务服务中心").is_visible()
+    shot(page, "demo-rankings-composite")
+
+
+# -- administrator ------------------------------------------------------------------------------
+
+
+def test_admin_edits_a_demo_matter_and_sees_staff_and_sync(page: Any, demo: Demo) -> None:
+    log_in(page, demo, YUZHOU, "admin")
+    assert page.get_by_role("heading", name="事项目录").is_visible()
+    assert page.get_by_role("caption").first.inner_text() == "共 11 个事项"
+    shot(page, "demo-admin-matters")
+
+    page.get_by_role("link", name="修改事项 食品经营许可证核发").click()
+    limit = page.get_by_label("承诺时限（工作日）")
+    assert limit.input_value() == "5"
+    limit.fill("999")
+    page.get_by_role("button", name="保存修改").click()
+    assert page.get_by_role("alert").is_visible()  # beyond the legal limit: nothing saved
+    shot(page, "demo-admin-matter-error")
+    page.get_by_label("承诺时限（工作日）").fill("3")
+    page.get_by_role("button", name="保存修改").click()
+    assert "已保存" in page.locator(".flash").inner_text()
+    page.goto(demo.url(YUZHOU, "/guide/450000SC002"))
+    assert page.locator("dt:has-text('承诺时限') + dd").inner_text() == "3 个工作日"
+
+    page.goto(demo.url(YUZHOU, "/staff/admin/users"))
+    for username in ("clerk", "approver", "supervisor", "viewer"):
+        assert page.get_by_role("cell", name=username, exact=True).is_visible()
+    page.get_by_role("link", name="修改账号 viewer").click()
+    page.get_by_label("姓名").fill("统计科")
+    page.get_by_role("button", name="保存修改").click()
+    assert page.get_by_role("cell", name="统计科").is_visible()
+    shot(page, "demo-admin-users")
+
+    page.goto(demo.url(YUZHOU, "/staff/admin/organisation"))
+    assert page.get_by_text("公安户政窗口").first.is_visible()
+    page.goto(demo.url(YUZHOU, "/staff/admin/sync"))
+    assert page.locator("#pending-count").inner_text().isdigit()
+    shot(page, "demo-admin-sync")
