@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.orm import Session
 
 from node.audit.models import AuditEntry, AuditHead
@@ -207,7 +207,11 @@ class AuditLog:
         subject_id: str,
         data: Mapping[str, Any],
     ) -> AuditEntry:
-        """Add the next entry to the chain and return it (flushed, not committed).
+        """Add the next entry to the chain and return it (written, not committed; the entry
+        returned is a copy of the row, not attached to the session).
+
+        Three statements and no unit-of-work flush: lock the head, insert the entry, move the
+        head (each step of a case writes one, so this is on the path of every request).
 
         ``data`` must be canonical-JSON-able (no floats, ASCII keys; see schemas.canonical).
         Raises ``ValueError`` for an empty or overlong field or a naive clock.
@@ -228,41 +232,42 @@ class AuditLog:
             raise TypeError("audit data must be a mapping")
         data_text = canonical_bytes(data).decode("utf-8")
 
-        head = self._lock_head()
+        last_seq, last_hash = self._lock_head()
         # Read the clock under the lock, so that times follow seq order when appends queue up.
         at = self.clock()
         if at.tzinfo is None:
             raise ValueError("the audit clock returned a naive datetime")
         at = at.astimezone(dt.UTC)
-        seq = head.last_seq + 1
+        seq = last_seq + 1
         # Hash the data as the verifier will see it: parsed back from the stored text.
         digest = entry_hash(
-            seq=seq, at=at, **fields, data=json.loads(data_text), prev_hash=head.last_hash
+            seq=seq, at=at, **fields, data=json.loads(data_text), prev_hash=last_hash
         )
-        entry = AuditEntry(
-            seq=seq, at=at, **fields, data=data_text, prev_hash=head.last_hash, hash=digest
+        values = {"seq": seq, "at": at, **fields, "data": data_text, "prev_hash": last_hash,
+                  "hash": digest}
+        self.session.execute(insert(AuditEntry).values(values))
+        self.session.execute(
+            update(AuditHead)
+            .where(AuditHead.id == HEAD_ID)
+            .values(last_seq=seq, last_hash=digest)
+            .execution_options(synchronize_session=False)
         )
-        self.session.add(entry)
-        head.last_seq = seq
-        head.last_hash = digest
-        self.session.flush()
-        return entry
+        return AuditEntry(**values)
 
-    def _lock_head(self) -> AuditHead:
-        """The head row, locked until the transaction ends; created on the first append."""
-        # populate_existing: a session reused across transactions must not trust a head it
-        # loaded earlier, since other transactions have moved it since.
+    def _lock_head(self) -> tuple[int, str]:
+        """The head's seq and hash, its row locked until the transaction ends; created on the
+        first append.  Read as plain columns, never from the session's identity map: a session
+        reused across transactions must not trust a head other transactions have moved."""
         statement = (
-            select(AuditHead)
+            select(AuditHead.last_seq, AuditHead.last_hash)
             .where(AuditHead.id == HEAD_ID)
             .with_for_update()
-            .execution_options(populate_existing=True)
         )
-        head = self.session.scalars(statement).one_or_none()
+        head = self.session.execute(statement).one_or_none()
         if head is None:
             self._insert_head_if_missing()
-            head = self.session.scalars(statement).one()
-        return head
+            head = self.session.execute(statement).one()
+        return int(head.last_seq), str(head.last_hash)
 
     def _insert_head_if_missing(self) -> None:
         # Two first appends may race here: the loser waits for the winner's commit on

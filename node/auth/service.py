@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from node.auth.models import ApiToken, User
 from node.auth.permissions import ROLES_WITH_DEPARTMENT, Permission, Role, allows
@@ -104,7 +104,9 @@ class AuthService:
     def authenticate(self, token: str) -> tuple[User, ApiToken]:
         """The user a bearer token belongs to, if it is live."""
         row = self.session.scalar(
-            select(ApiToken).where(ApiToken.token_hash == token_digest(token))
+            select(ApiToken)
+            .where(ApiToken.token_hash == token_digest(token))
+            .options(joinedload(ApiToken.user))
         )
         now = self.clock()
         if row is None or row.revoked_at is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from node.cases.models import NumberSequence
@@ -10,17 +10,21 @@ from schemas.database import insert_if_missing
 
 
 def next_number(session: Session, prefix: str) -> int:
-    """The next value of ``prefix``'s counter; the row lock serialises concurrent callers."""
-    query = (
-        select(NumberSequence)
+    """The next value of ``prefix``'s counter.
+
+    One ``UPDATE … RETURNING``: the row lock it takes serialises concurrent callers until
+    their transactions end, so numbers are never handed out twice and, since a rolled-back
+    transaction takes its increment with it, never skipped.
+    """
+    bump = (
+        update(NumberSequence)
         .where(NumberSequence.prefix == prefix)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        .values(last_value=NumberSequence.last_value + 1)
+        .returning(NumberSequence.last_value)
     )
-    row = session.scalar(query)
-    if row is None:  # the first number of this prefix: create the counter, racing safely
+    value = session.scalar(bump)
+    if value is None:  # the first number of this prefix: create the counter, racing safely
         insert_if_missing(session, NumberSequence, {"prefix": prefix, "last_value": 0}, ["prefix"])
-        row = session.scalars(query).one()
-    row.last_value += 1
-    session.flush()
-    return row.last_value
+        value = session.scalar(bump)
+    assert value is not None  # noqa: S101 - the row exists now
+    return int(value)

@@ -8,6 +8,7 @@ records the step in the case's history and appends it to the node's audit chain.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import secrets
@@ -16,12 +17,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
 from node.audit.chain import AuditLog
 from node.auth.models import User
-from node.auth.permissions import Role
+from node.auth.permissions import Permission, Role, allows
 from node.calendar.workdays import DeadlineExplanation, WorkingCalendar, to_shanghai_date
 from node.calendar.workdays import Suspension as ClockStop
 from node.cases.errors import CaseStateError, StaleCaseError
@@ -143,7 +144,8 @@ class CaseService:
     # -- reading ---------------------------------------------------------------------------
 
     def get(self, case_id: int) -> Case:
-        case = self.session.get(Case, case_id)
+        case = self.session.get(Case, case_id, options=[
+            joinedload(Case.matter), joinedload(Case.department), joinedload(Case.window)])
         if case is None:
             raise NotFound(f"No case {case_id}.", {"case_id": case_id})
         return case
@@ -229,7 +231,9 @@ class CaseService:
         """Register an application (收件) at a window, online, by a village agent or at a
         department office outside the center."""
         matter = self.session.scalar(
-            select(Matter).where(Matter.code == data["matter_code"], Matter.retired_at.is_(None))
+            select(Matter)
+            .where(Matter.code == data["matter_code"], Matter.retired_at.is_(None))
+            .options(joinedload(Matter.department), joinedload(Matter.window))
         )
         problems: dict[str, list[str]] = {}
         if matter is None:
@@ -297,11 +301,12 @@ class CaseService:
             fee_due_fen=matter.fee_amount_fen,
             fee_paid_fen=0,
             notes=data.get("notes", ""),
+            # a new case has none of these yet: saying so spares a query for each
+            events=[], notices=[], suspensions=[], payments=[], attachments=[],
         )
         self.session.add(case)
         departments = [matter.department, *(d for d in joint if d and d.id != matter.department_id)]
         case.tasks = [ReviewTask(department=d, state=TaskState.PENDING) for d in departments]
-        self.session.flush()
         self._record(
             case,
             None,
@@ -345,7 +350,10 @@ class CaseService:
         reason: str | None = None,
         version: int | None = None,
         data: Mapping[str, Any] | None = None,
+        effects: Callable[[], None] | None = None,
     ) -> CaseState:
+        """Take one step: check it, change the state, apply the step's ``effects`` on the case
+        (so the step is one UPDATE of the row), record it and tell the hooks."""
         self._check_version(case, version)
         try:
             transition = plan(case.state, action, actor.role, reason)
@@ -362,6 +370,8 @@ class CaseService:
             self._end_suspension(case, actor)
         if transition.target in CLOSING_STATES and case.closed_on is None:
             case.closed_on = self.today()
+        if effects is not None:
+            effects()
         self._record(
             case, action, actor, before, transition.target, reason, data, public=transition.public
         )
@@ -493,18 +503,19 @@ class CaseService:
     def accept(self, case: Case, actor: Actor, *, version: int | None = None) -> Case:
         """受理: the clock starts today — or on the day of receipt when no notice was given
         within five working days (Art. 32)."""
-        self._move(case, Action.ACCEPT, actor, version=version)
         deemed = not case.notices and self._notice_window_passed(case)
-        self._start_clock(case, case.received_on if deemed else self.today(), deemed=deemed)
+        accepted_on = case.received_on if deemed else self.today()
+        self._move(case, Action.ACCEPT, actor, version=version, effects=functools.partial(
+            self._start_clock, case, accepted_on, deemed=deemed))
         return case
 
     def _start_clock(self, case: Case, accepted_on: dt.date, *, deemed: bool) -> None:
+        """Set the accepted day and the deadline; the step that starts the clock writes them."""
         case.accepted_on = accepted_on
         case.deemed_accepted = deemed
         case.deadline_on = self.calendar.add_working_days(accepted_on, case.promised_days)
         if accepted_on < self.today():
             invalidate(self.session, [accepted_on])  # a past day's figures changed
-        self.session.flush()
 
     def reject(self, case: Case, actor: Actor, *, reason: str, version: int | None = None) -> Case:
         """不予受理, with the written reason."""
@@ -519,17 +530,19 @@ class CaseService:
             raise Conflict(f"Matter {case.matter.code} does not allow notify-and-commit.")
         if not commitment.strip():
             raise ValidationFailed({"commitment": ["the applicant's commitment must be recorded"]})
-        self._move(case, Action.COMMIT, actor, version=version)
-        case.commitment = commitment
-        today = self.today()
-        self._start_clock(case, today, deemed=False)
-        case.decided_on = today
-        for task in case.tasks:
-            task.state, task.decided_by, task.decided_at = (
-                TaskState.APPROVED,
-                actor.username,
-                self.clock(),
-            )
+        def approve() -> None:
+            case.commitment = commitment
+            today = self.today()
+            self._start_clock(case, today, deemed=False)
+            case.decided_on = today
+            for task in case.tasks:
+                task.state, task.decided_by, task.decided_at = (
+                    TaskState.APPROVED,
+                    actor.username,
+                    self.clock(),
+                )
+
+        self._move(case, Action.COMMIT, actor, version=version, effects=approve)
         return case
 
     def start_review(self, case: Case, actor: Actor, *, version: int | None = None) -> Case:
@@ -782,8 +795,9 @@ class CaseService:
     ) -> Case:
         """Pass first-inquiry responsibility to another clerk, on the record."""
         self._check_version(case, version)
-        if to_user.role is not Role.CLERK or not to_user.active:
-            raise ValidationFailed({"to": ["cases are handed over to an active clerk"]})
+        if not to_user.active or not allows(to_user.role, Permission.CASES_HANDLE):
+            raise ValidationFailed(
+                {"to": ["cases are handed over to an active account that does window work"]})
         if actor.role == Role.CLERK.value and case.owner_id not in (None, actor.user_id):
             raise Forbidden("Only the owning clerk, an admin or a supervisor hands a case over.")
         if not reason.strip():
@@ -837,8 +851,8 @@ class CaseService:
             select(Case).where(Case.state == CaseState.SUBMITTED).order_by(Case.id)
         ):
             if not case.notices and self._notice_window_passed(case):
-                self._move(case, Action.DEEM_ACCEPT, SYSTEM_ACTOR)
-                self._start_clock(case, case.received_on, deemed=True)
+                self._move(case, Action.DEEM_ACCEPT, SYSTEM_ACTOR, effects=functools.partial(
+                    self._start_clock, case, case.received_on, deemed=True))
                 done.append(case.number)
         return done
 

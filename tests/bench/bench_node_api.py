@@ -3,6 +3,7 @@
 through gunicorn, against a trivial endpoint of the same server measured in the same run.
 
     .venv/bin/python -m tests.bench.bench_node_api [--seconds 10] [--clients N] [--workers N]
+    .venv/bin/python -m tests.bench.bench_node_api --pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 A node (SQLite, as a center runs it by default) is served by ``tongban node serve`` with
 several gunicorn workers.  Client processes, each with its own HTTP session and staff token,
@@ -10,7 +11,8 @@ first call ``GET /healthz`` (one ``SELECT 1``: the ceiling of the server and its
 for ``--seconds``, then create and accept cases (``POST /api/v1/cases`` then
 ``POST …/accept``: two requests and two transactions per case) for as long.  The ratio is
 cases per second ÷ trivial requests per second; goal ≥ 0.3.  The last line of stdout is one
-JSON document.
+JSON document.  With ``--pg URL`` (or ``TONGBAN_BENCH_PG``) the same run is repeated with the
+node on PostgreSQL, in a fresh database dropped afterwards, nested under ``postgresql``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 
 import requests
 
+from tests.bench.bench_hub_ingest import postgres_database
 from tests.faults.cluster import PASSWORD, SHARED
 from tests.integration.conftest import TONGBAN, clean_env, free_port
 from tests.unit.node.conftest import matter_payload
@@ -119,10 +122,11 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def measure(args: argparse.Namespace) -> dict[str, Any]:
+def measure(args: argparse.Namespace, database_url: str | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="tongban-bench-node-api-") as tmp:
         work = Path(tmp)
-        tongban("node", "init", "--home", "n", "--code", CODE, cwd=work)
+        tongban("node", "init", "--home", "n", "--code", CODE,
+                *(["--database-url", database_url] if database_url else []), cwd=work)
         tongban("node", "create-user", "--home", "n", "--username", "admin", "--role", "admin",
                 "--password", PASSWORD, cwd=work)
         port = free_port()
@@ -181,7 +185,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "node_api_goal": GOAL, "node_api_goal_met": ratio >= GOAL,
         "cases": cases, "trivial": trivial,
         "clients": args.clients, "node_workers": args.workers, "seconds": args.seconds,
-        "database": "sqlite",
+        "database": "postgresql" if database_url else "sqlite",
         "node_peak_rss_mb": round(max(rss), 1) if rss else None,
         "node_peak_rss_total_mb": round(sum(rss), 1) if rss else None,
     }
@@ -193,10 +197,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=max(2, cpus))
     parser.add_argument("--workers", type=int, default=max(2, cpus))
-    document = measure(parser.parse_args(argv))
-    print(f"node API: {document['node_api_cases_per_s']} cases/s created and accepted vs "
-          f"{document['node_api_trivial_per_s']} trivial requests/s: ratio "
-          f"{document['node_api_ratio']} (goal {GOAL})")
+    parser.add_argument("--pg", default=os.environ.get("TONGBAN_BENCH_PG", ""),
+                        help="also on PostgreSQL: a server URL (a fresh database is created)")
+    args = parser.parse_args(argv)
+    document = measure(args)
+    if args.pg:
+        with postgres_database(args.pg) as url:
+            document["postgresql"] = measure(args, url)
+    for part in (document, document.get("postgresql") or {}):
+        if part:
+            print(f"node API ({part['database']}): {part['node_api_cases_per_s']} cases/s "
+                  f"created and accepted vs {part['node_api_trivial_per_s']} trivial "
+                  f"requests/s: ratio {part['node_api_ratio']} (goal {GOAL})")
     print(json.dumps(document, ensure_ascii=False))
 
 
