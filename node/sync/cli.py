@@ -237,10 +237,21 @@ def send_summaries_command(home: str) -> None:
 @home_option("var/node")
 def worker(home: str) -> None:
     """Run the scheduled jobs (sync, deadlines, roll-ups, summaries) until SIGTERM/SIGINT."""
+    from node.sync.lock import WorkerRunning, worker_lock
+
+    settings = _settings(home)
+    try:
+        with worker_lock(home):  # one worker per node
+            _run_worker(settings)
+    except WorkerRunning as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("worker stopped")
+
+
+def _run_worker(settings: dict[str, Any]) -> None:
     from node.sync.service import SyncService
     from node.sync.worker import build_scheduler, run_worker, sync_backoff, sync_loops
 
-    settings = _settings(home)
     key = _key(settings)
     transport = _hub(settings, key)
     with _database(settings) as db:
@@ -255,7 +266,6 @@ def worker(home: str) -> None:
             run_worker(build_scheduler(db, settings, key, service, backoff), loops)
         finally:
             transport.close()
-    click.echo("worker stopped")
 
 
 @click.command("publish-catalog")

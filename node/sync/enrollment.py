@@ -20,8 +20,15 @@ from schemas.certificates import issue_certificate, issue_revocation
 from schemas.divisions import DivisionCodeError, Level, level_of, parent_of
 from schemas.envelope import HUB, Kind
 from schemas.keys import public_key_b64
+from schemas.request_signing import MAX_SKEW
 
 SERIAL_COUNTER = "certificate-serial"
+# A certificate is valid from this long before it is issued: a new node whose clock runs slow
+# by up to the skew the hub accepts for requests signs envelopes dated before its enrolment,
+# and receivers would otherwise find no certificate valid at their ``ts``
+# (``key_not_yet_valid``).  Certificates are found by key id, so the overlap with an older key
+# of the same node is harmless.
+BACKDATE = MAX_SKEW
 
 
 def _is_ancestor(ancestor: str, code: str) -> bool:
@@ -43,7 +50,7 @@ def enroll_self(
     document = issue_certificate(
         issuer_code=code, issuer_key=private_key, subject=code, level=Level.PROVINCE,
         kind=None, parent=None, public_key_b64=public_key_b64(private_key.public_key()),
-        not_before=now, not_after=now + dt.timedelta(days=days),
+        not_before=now - BACKDATE, not_after=now + dt.timedelta(days=days),
         serial=next_number(session, SERIAL_COUNTER),
     )
     emit(session, kind=Kind.CERT, to=HUB, body={"certificate": document}, sender=code,
@@ -78,7 +85,7 @@ def enroll_child(
         )
     document = issue_certificate(
         issuer_code=code, issuer_key=private_key, subject=child, level=level, kind=kind or None,
-        parent=code, public_key_b64=child_public_key, not_before=now,
+        parent=code, public_key_b64=child_public_key, not_before=now - BACKDATE,
         not_after=now + dt.timedelta(days=days), serial=next_number(session, SERIAL_COUNTER),
     )
     emit(session, kind=Kind.CERT, to=HUB, body={"certificate": document}, sender=code,

@@ -221,3 +221,37 @@ def test_rotate_key_keeps_the_old_key_until_activated_and_after(
     retired = home / f"node_key.{key_id(old.public_key())}.pem"
     assert load_private_key(retired).public_key() == old.public_key()
     assert stat.S_IMODE(retired.stat().st_mode) == 0o600
+
+
+def test_a_new_node_with_a_slow_clock_is_trusted_from_its_first_envelope(
+    make_home: Callable[..., str], database_url: str
+) -> None:
+    """Certificates start MAX_SKEW before they are issued: a node enrolled now whose clock runs
+    up to five minutes slow (the most the hub lets its requests through with) signs envelopes
+    that receivers trust; beyond that, nothing is trusted before the backdated start."""
+    from node.sync import enrollment
+    from schemas.certificates import TrustError
+    from schemas.request_signing import MAX_SKEW
+
+    province_key = generate_private_key()
+    city_key = generate_private_key()
+    enrolled_at = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+    make_home(PROVINCE, keygen=False)
+    db = Database(database_url)
+    with db.unit_of_work() as session:
+        root = enrollment.enroll_self(session, code=PROVINCE, private_key=province_key,
+                                      now=enrolled_at, days=365)
+        city = enrollment.enroll_child(
+            session, code=PROVINCE, private_key=province_key, child=CITY, kind=None,
+            child_public_key=public_key_b64(city_key.public_key()),
+            now=enrolled_at + dt.timedelta(seconds=30), days=365)
+    db.dispose()
+    store = TrustStore(PROVINCE, public_key_b64(province_key.public_key()))
+    store.add_certificate(root)
+    store.add_certificate(city)
+    city_id = key_id(city_key.public_key())
+    slow = enrolled_at + dt.timedelta(seconds=30) - MAX_SKEW + dt.timedelta(seconds=1)
+    assert store.key_for(CITY, city_id, slow) is not None
+    with pytest.raises(TrustError) as refused:
+        store.key_for(CITY, city_id, enrolled_at - MAX_SKEW - dt.timedelta(seconds=1))
+    assert refused.value.code == "not_yet_valid"

@@ -120,7 +120,7 @@ def test_the_scheduler_has_the_workers_jobs(sync_db: Database) -> None:
     assert not scheduler.running
 
 
-def test_the_worker_process_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+def test_the_worker_process_is_alone_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     from node.models import Base, load_all_models
     from schemas.settings import write_config_file, write_secret_key
 
@@ -142,6 +142,10 @@ def test_the_worker_process_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         assert process.stdout is not None
         first = process.stdout.readline()
         assert "worker: sync every 1 s" in first
+        second = subprocess.run([tongban, "node", "worker", "--home", home], timeout=60,
+                                check=False, capture_output=True, text=True)
+        assert second.returncode == 1  # one worker per node: the second one refuses at once
+        assert f"a worker is already running for this node (pid {process.pid}" in second.stderr
         while time.monotonic() < deadline:  # wait for a sync attempt (the hub is down)
             if "sync failed" in process.stdout.readline():
                 break
