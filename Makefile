@@ -34,8 +34,10 @@ demo: $(STAMP)
 	$(BIN)/tongban demo $(DEMO_ARGS)
 
 test: $(STAMP)
-	@# the browser tests drive Debian's Chromium (never a downloaded browser)
-	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+	@# the browser tests drive Debian's Chromium (never a downloaded browser); a CJK font makes
+	@# the Chinese pages readable in their screenshots
+	@test -x /usr/bin/chromium -a -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || \
+		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
