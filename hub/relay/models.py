@@ -16,6 +16,9 @@ class EnvelopeRecord(Base):
     """The append-only envelope log: every accepted envelope once, as signed."""
 
     __tablename__ = "envelope_log"
+    # a sender's highest seq (GET /api/v1/envelopes/last-seq after a node's restore) and a
+    # scope's "last seen" in the rankings read this instead of scanning the log
+    __table_args__ = (Index("ix_envelope_log_sender_seq", "sender", "seq"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     sender: Mapped[str] = mapped_column(String(9))

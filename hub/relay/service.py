@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import Select, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -438,12 +438,15 @@ class Ingest:
             ])
 
 
+def last_seq_query(sender: str) -> Select[tuple[int | None]]:
+    """The highest seq of ``sender`` in the log: one probe of ``ix_envelope_log_sender_seq``."""
+    return select(func.max(EnvelopeRecord.seq)).where(EnvelopeRecord.sender == sender)
+
+
 def last_seq(session: Session, sender: str) -> int:
     """The highest seq the log holds from ``sender`` (0 for none): where a node restored from
     a backup must continue, so that it never signs a seq the hub has already relayed."""
-    return session.scalar(
-        select(func.max(EnvelopeRecord.seq)).where(EnvelopeRecord.sender == sender)
-    ) or 0
+    return session.scalar(last_seq_query(sender)) or 0
 
 
 # -- mailboxes ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import text
 
 from hub.relay.models import Blob, EnvelopeRecord, MailboxItem, RequestNonce, SummaryRecord
 from schemas.database import utcnow
@@ -460,3 +461,27 @@ def test_each_mailbox_item_names_the_senders_previous_seq_in_that_mailbox(
 
     assert [(i["envelope"]["seq"], i["prev_seq"]) for i in items] == [(10, 0), (13, 10)]
     assert [(i["envelope"]["seq"], i["prev_seq"]) for i in other] == [(11, 0)]
+
+
+def test_a_senders_last_seq_is_one_probe_of_the_sender_seq_index(
+    hub_app: Flask, nodes: dict[str, Node]
+) -> None:
+    """GET /api/v1/envelopes/last-seq (a restored node asks it first) must not scan the log."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from hub.relay.service import last_seq_query
+
+    db = hub_app.extensions["tongban_db"]
+    statement = last_seq_query("450981")
+    with db.sessions() as session:
+        if db.engine.dialect.name == "sqlite":
+            sql = str(statement.compile(dialect=sqlite.dialect(),
+                                        compile_kwargs={"literal_binds": True}))
+            plan = " ".join(str(row[-1]) for row in session.execute(
+                text(f"EXPLAIN QUERY PLAN {sql}")))
+        else:  # the planner is told scans cost the earth, so only an index can be chosen
+            session.execute(text("SET LOCAL enable_seqscan = off"))
+            sql = str(statement.compile(dialect=postgresql.dialect(),
+                                        compile_kwargs={"literal_binds": True}))
+            plan = " ".join(row[0] for row in session.execute(text(f"EXPLAIN {sql}")))
+    assert "ix_envelope_log_sender_seq" in plan, plan
