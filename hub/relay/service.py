@@ -438,7 +438,7 @@ class Ingest:
             ])
 
 
-def last_seq_query(sender: str) -> Select[tuple[int | None]]:
+def last_seq_query(sender: str) -> Select[int]:
     """The highest seq of ``sender`` in the log: one probe of ``ix_envelope_log_sender_seq``."""
     return select(func.max(EnvelopeRecord.seq)).where(EnvelopeRecord.sender == sender)
 
