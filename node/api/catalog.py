@@ -77,6 +77,16 @@ class DepartmentRetire(MethodView):
         return catalog().retire_department(code)
 
 
+@blp.route("/departments/<code>/reinstate")
+class DepartmentReinstate(MethodView):
+    @staff_required(Permission.CATALOG_MANAGE)
+    @blp.response(200, DepartmentSchema)
+    def post(self, code: str) -> Any:
+        """Bring a retired department back; its retired matters stay retired until each is
+        reinstated."""
+        return catalog().reinstate_department(code)
+
+
 @blp.route("/windows")
 class Windows(MethodView):
     @staff_required(Permission.CATALOG_READ)
@@ -119,6 +129,16 @@ class WindowRetire(MethodView):
     def post(self, code: str) -> Any:
         """Retire a window that no longer handles active matters."""
         return catalog().retire_window(code)
+
+
+@blp.route("/windows/<code>/reinstate")
+class WindowReinstate(MethodView):
+    @staff_required(Permission.CATALOG_MANAGE)
+    @blp.response(200, WindowSchema)
+    def post(self, code: str) -> Any:
+        """Bring a retired window back; refused (409) while every department it serves is
+        retired."""
+        return catalog().reinstate_window(code)
 
 
 @blp.route("/staff")

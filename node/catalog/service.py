@@ -162,6 +162,14 @@ class CatalogService:
         self.session.flush()
         return department
 
+    def reinstate_department(self, code: str) -> Department:
+        """Bring a retired department back; its retired matters stay retired until each is
+        reinstated. An active department is returned unchanged."""
+        department = self.department(code)
+        department.retired_at = None
+        self.session.flush()
+        return department
+
     # -- windows ---------------------------------------------------------------------------
 
     def list_windows(self, *, include_retired: bool = False) -> Sequence[Window]:
@@ -221,6 +229,24 @@ class CatalogService:
                 {"matters": list(active)},
             )
         window.retired_at = window.retired_at or utcnow()
+        self.session.flush()
+        return window
+
+    def reinstate_window(self, code: str) -> Window:
+        """Bring a retired window back. A window serves active departments only (as on create
+        and update), so one whose every department is retired is refused: reinstate one of
+        them first. An active window is returned unchanged."""
+        window = self.window(code)
+        if window.retired_at is None:
+            return window
+        retired = [d.code for d in window.departments if d.retired_at is not None]
+        if window.departments and len(retired) == len(window.departments):
+            raise Conflict(
+                f"Window {code!r} serves only retired departments ({', '.join(retired)}); "
+                "reinstate one of them first.",
+                {"departments": retired},
+            )
+        window.retired_at = None
         self.session.flush()
         return window
 

@@ -347,6 +347,29 @@ def edit_organisation(what: str, code: str) -> Any:
     return redirect(url_for("web_admin.organisation"))
 
 
+RETIRE_ACTIONS = {"retire": "撤销", "reinstate": "恢复"}
+
+
+@bp.post("/organisation/<any(department, window):what>/<code>/<any(retire, reinstate):action>")
+@staff_page(Permission.CATALOG_MANAGE)
+def organisation_action(what: str, code: str, action: str) -> Any:
+    """Retire or reinstate a department or a window (as POST /api/v1/<what>s/<code>/<action>);
+    a refusal, such as a department that still has active matters, is shown on the page."""
+    service = catalog()
+    record: Any
+    try:
+        if what == "department":
+            record = (service.retire_department(code) if action == "retire"
+                      else service.reinstate_department(code))
+        else:
+            record = (service.retire_window(code) if action == "retire"
+                      else service.reinstate_window(code))
+    except TongbanError as exc:
+        return _failed("web/staff/admin/organisation.html", exc, **_organisation_context())
+    flash(f"{WHAT_NAMES[what]} {record.name} 已{RETIRE_ACTIONS[action]}。")
+    return redirect(url_for("web_admin.organisation"))
+
+
 # -- users --------------------------------------------------------------------------------
 
 

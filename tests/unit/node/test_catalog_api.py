@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
 from sqlalchemy import func, select
 
+from node.api.schemas import MatterSchema
+from node.auth.permissions import Role
 from node.catalog.models import Matter
+from node.catalog.service import CatalogService
+from schemas.database import Database
+from schemas.errors import Conflict
 from tests.unit.node.conftest import Api, matter_payload
 
 
@@ -172,6 +180,134 @@ def test_department_with_active_matters_cannot_retire(catalog_base: Api) -> None
     assert response.json["error"]["details"]["matters"] == ["11450981MB0001"]
     window = catalog_base.post("/api/v1/windows/W01/retire")
     assert window.status_code == 409
+
+
+def test_service_reinstates_a_department_so_its_matter_can_come_back(db: Database) -> None:
+    with db.unit_of_work() as session:
+        catalog = CatalogService(session)
+        catalog.create_department("SC", "市场监督管理局")
+        catalog.create_window("W01", "市场监管窗口", "一楼A区", ["SC"])
+        catalog.create_matter(MatterSchema().load(matter_payload()))
+        catalog.retire_matter("11450981MB0001")
+        catalog.retire_department("SC")
+        with pytest.raises(Conflict):
+            catalog.reinstate_matter("11450981MB0001")
+
+        department = catalog.reinstate_department("SC")
+        assert department.retired_at is None
+        assert [d.code for d in catalog.list_departments()] == ["SC"]
+        # the department's matters stay retired until each is reinstated
+        assert catalog.matter("11450981MB0001").retired_at is not None
+        assert catalog.reinstate_matter("11450981MB0001").retired_at is None
+        # reinstating an active department changes nothing
+        assert catalog.reinstate_department("SC").retired_at is None
+
+
+def test_service_refuses_a_window_whose_every_department_is_retired(db: Database) -> None:
+    with db.unit_of_work() as session:
+        catalog = CatalogService(session)
+        catalog.create_department("SC", "市场监督管理局")
+        catalog.create_department("ZJ", "住房和城乡建设局")
+        catalog.create_window("W01", "市场监管窗口", "", ["SC", "ZJ"])
+        catalog.create_window("W02", "住建窗口", "", ["ZJ"])
+        for window in ("W01", "W02"):
+            catalog.retire_window(window)
+        catalog.retire_department("ZJ")
+
+        with pytest.raises(Conflict) as refused:
+            catalog.reinstate_window("W02")
+        assert refused.value.details == {"departments": ["ZJ"]}
+        assert "only retired departments (ZJ)" in refused.value.message
+        assert catalog.window("W02").retired_at is not None
+
+        # W01 still serves SC, an active department
+        assert catalog.reinstate_window("W01").retired_at is None
+        assert [w.code for w in catalog.list_windows()] == ["W01"]
+
+        catalog.retire_department("SC")
+        catalog.retire_window("W01")
+        with pytest.raises(Conflict) as both:
+            catalog.reinstate_window("W01")
+        assert both.value.details == {"departments": ["SC", "ZJ"]}
+
+
+def test_service_reinstating_an_active_window_changes_nothing(db: Database) -> None:
+    with db.unit_of_work() as session:
+        catalog = CatalogService(session)
+        catalog.create_department("SC", "市场监督管理局")
+        catalog.create_window("W01", "市场监管窗口", "", ["SC"])
+        catalog.retire_department("SC")
+        # active already: nothing to bring back, so nothing to refuse
+        assert catalog.reinstate_window("W01").retired_at is None
+
+
+def test_service_reinstates_without_committing(db: Database) -> None:
+    with db.unit_of_work() as session:
+        catalog = CatalogService(session)
+        catalog.create_department("SC", "市场监督管理局")
+        catalog.create_window("W01", "市场监管窗口", "", ["SC"])
+        catalog.retire_window("W01")
+        catalog.retire_department("SC")
+    with db.sessions() as session:
+        catalog = CatalogService(session)
+        catalog.reinstate_department("SC")
+        catalog.reinstate_window("W01")
+        session.rollback()
+    with db.sessions() as session:
+        catalog = CatalogService(session)
+        assert catalog.department("SC").retired_at is not None
+        assert catalog.window("W01").retired_at is not None
+
+
+def test_reinstate_endpoints_bring_back_a_department_and_its_window(catalog_base: Api) -> None:
+    catalog_base.post("/api/v1/matters", matter_payload())
+    assert catalog_base.post("/api/v1/matters/11450981MB0001/retire").status_code == 200
+    assert catalog_base.post("/api/v1/windows/W01/retire").status_code == 200
+    assert catalog_base.post("/api/v1/departments/SC/retire").status_code == 200
+    assert catalog_base.post("/api/v1/matters/11450981MB0001/reinstate").status_code == 409
+
+    window = catalog_base.post("/api/v1/windows/W01/reinstate")
+    assert window.status_code == 409
+    assert window.json["error"]["code"] == "conflict"
+    assert window.json["error"]["details"]["departments"] == ["SC"]
+
+    department = catalog_base.post("/api/v1/departments/SC/reinstate")
+    assert department.status_code == 200, department.json
+    assert department.json == {"code": "SC", "name": "市场监督管理局", "retired_at": None}
+    assert "SC" in {d["code"] for d in catalog_base.get("/api/v1/departments").json}
+
+    window = catalog_base.post("/api/v1/windows/W01/reinstate")
+    assert window.status_code == 200, window.json
+    assert window.json["retired_at"] is None
+    assert window.json["departments"] == [{"code": "SC", "name": "市场监督管理局"}]
+    assert [w["code"] for w in catalog_base.get("/api/v1/windows").json] == ["W01"]
+    assert catalog_base.post("/api/v1/matters/11450981MB0001/reinstate").status_code == 200
+
+    # on an active record reinstating is a no-op, not an error
+    assert catalog_base.post("/api/v1/departments/SC/reinstate").status_code == 200
+    assert catalog_base.post("/api/v1/windows/W01/reinstate").status_code == 200
+
+
+def test_reinstating_an_unknown_department_or_window_is_not_found(catalog_base: Api) -> None:
+    for path in ("/api/v1/departments/NOPE/reinstate", "/api/v1/windows/NOPE/reinstate"):
+        response = catalog_base.post(path)
+        assert response.status_code == 404, path
+        assert response.json["error"]["code"] == "not_found"
+        assert response.json["error"]["details"] == {"code": "NOPE"}
+
+
+def test_reinstating_needs_catalog_manage(
+    catalog_base: Api, make_user: Callable[..., Api]
+) -> None:
+    assert catalog_base.post("/api/v1/windows/W01/retire").status_code == 200
+    assert catalog_base.post("/api/v1/departments/GA/retire").status_code == 200
+    supervisor = make_user(Role.SUPERVISOR)
+    for path in ("/api/v1/departments/GA/reinstate", "/api/v1/windows/W01/reinstate"):
+        response = supervisor.post(path)
+        assert response.status_code == 403, path
+        assert response.json["error"]["code"] == "forbidden"
+    assert catalog_base.get("/api/v1/departments/GA").json["retired_at"] is not None
+    assert catalog_base.get("/api/v1/windows/W01").json["retired_at"] is not None
 
 
 def test_window_cannot_drop_a_department_it_still_handles(catalog_base: Api) -> None:

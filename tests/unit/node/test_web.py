@@ -327,6 +327,73 @@ def test_admin_edits_a_department_and_a_staff_record(
     assert admin.get("/api/v1/staff/S01").json["name"] == "李明"
 
 
+def test_admin_retires_and_reinstates_a_department_and_a_window(
+        client: FlaskClient, desk: dict[str, Api], make_user: Any) -> None:
+    admin = desk["admin"]
+    assert admin.post("/api/v1/windows", {"code": "W02", "name": "住建窗口",
+                                          "department_codes": ["ZJ"]}).status_code == 201
+    _admin_client(client, make_user)
+    page = client.get("/staff/admin/organisation").get_data(as_text=True)
+    assert 'aria-label="撤销部门 住房和城乡建设局"' in page
+    assert 'aria-label="撤销窗口 住建窗口"' in page
+    token = csrf_of(client, "/staff/admin/organisation")
+
+    retired = client.post("/staff/admin/organisation/window/W02/retire",
+                          data={"csrf_token": token}, follow_redirects=True)
+    assert retired.status_code == 200
+    assert "窗口 住建窗口 已撤销。" in retired.get_data(as_text=True)
+    assert admin.get("/api/v1/windows/W02").json["retired_at"] is not None
+    retired = client.post("/staff/admin/organisation/department/ZJ/retire",
+                          data={"csrf_token": token}, follow_redirects=True)
+    text = retired.get_data(as_text=True)
+    assert "部门 住房和城乡建设局 已撤销。" in text
+    assert 'aria-label="恢复部门 住房和城乡建设局"' in text
+    assert 'aria-label="恢复窗口 住建窗口"' in text
+    assert admin.get("/api/v1/departments/ZJ").json["retired_at"] is not None
+
+    # W02 serves only ZJ, which is retired: the window cannot come back before it
+    refused = client.post("/staff/admin/organisation/window/W02/reinstate",
+                          data={"csrf_token": token})
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert 'role="alert"' in text
+    assert "与现有数据冲突" in text
+    assert "only retired departments (ZJ)" in text
+    assert admin.get("/api/v1/windows/W02").json["retired_at"] is not None
+
+    for path, flashed in (("department/ZJ/reinstate", "部门 住房和城乡建设局 已恢复。"),
+                          ("window/W02/reinstate", "窗口 住建窗口 已恢复。")):
+        response = client.post(f"/staff/admin/organisation/{path}",
+                               data={"csrf_token": token}, follow_redirects=True)
+        assert response.status_code == 200
+        assert flashed in response.get_data(as_text=True)
+    assert admin.get("/api/v1/departments/ZJ").json["retired_at"] is None
+    assert admin.get("/api/v1/windows/W02").json["retired_at"] is None
+
+
+def test_retiring_a_department_with_active_matters_shows_the_refusal(
+        client: FlaskClient, desk: dict[str, Api], make_user: Any) -> None:
+    _admin_client(client, make_user)
+    token = csrf_of(client, "/staff/admin/organisation")
+    refused = client.post("/staff/admin/organisation/department/SC/retire",
+                          data={"csrf_token": token})
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert 'role="alert"' in text
+    assert "与现有数据冲突" in text
+    assert "still has active matters" in text
+    assert 'aria-label="撤销部门 市场监督管理局"' in text
+    assert desk["admin"].get("/api/v1/departments/SC").json["retired_at"] is None
+
+    unknown = client.post("/staff/admin/organisation/department/NOPE/retire",
+                          data={"csrf_token": token})
+    assert unknown.status_code == 422
+    assert "未找到" in unknown.get_data(as_text=True)
+    no_token = client.post("/staff/admin/organisation/department/ZJ/retire")
+    assert no_token.status_code == 400
+    assert desk["admin"].get("/api/v1/departments/ZJ").json["retired_at"] is None
+
+
 def test_admin_edits_a_user_and_bad_input_changes_nothing(
         client: FlaskClient, desk: dict[str, Api], make_user: Any) -> None:
     _admin_client(client, make_user)
