@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from deploy.demo.layout import DemoNode
-from node.catalog.models import Matter
+from node.catalog.models import POWER_NAMES, POWERS, Matter
 from node.catalog.service import CatalogService
 from schemas.errors import Conflict
 
@@ -80,11 +80,7 @@ STAFF: tuple[dict[str, Any], ...] = (
      "window_code": "W04", "position": "受理员"},
 )
 
-_POWER_NAMES = {
-    "accept": "受理", "review": "审核", "coordinate": "协调处置", "deliver": "办理结果送达",
-    "litigate": "应诉代理", "issue": "制证", "approve": "审批",
-}
-ALL_POWERS = tuple(_POWER_NAMES)
+ALL_POWERS = POWERS
 COMPLAINT_CHANNEL = "12345政务服务便民热线；本中心效能监察室（一楼服务台）"
 NO_FEE: dict[str, Any] = {"fee_basis": "不收费", "fee_standard": "不收费", "fee_amount_fen": 0}
 
@@ -108,7 +104,7 @@ def _matter(
     if window is None:
         authority = "未进驻中心（实进：否），由部门在本单位办理"
     else:
-        authority = "窗口授权：" + "、".join(_POWER_NAMES[p] for p in ALL_POWERS if p in granted)
+        authority = "窗口授权：" + "、".join(POWER_NAMES[p] for p in ALL_POWERS if p in granted)
     return {
         "code": code,
         "name": name,

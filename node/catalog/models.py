@@ -58,6 +58,11 @@ POWERS: tuple[str, ...] = (
     "issue",  # 制证
     "approve",  # 审批
 )
+# their names as the reports and every page and heading write them
+POWER_NAMES: dict[str, str] = {
+    "accept": "受理", "review": "审核", "coordinate": "协调处置", "deliver": "办理结果送达",
+    "litigate": "应诉代理", "issue": "制证", "approve": "审批",
+}
 
 window_departments = Table(
     "window_departments",

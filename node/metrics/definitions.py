@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from node.catalog.models import POWERS
+from node.catalog.models import POWER_NAMES, POWERS
 
 
 class Unit(enum.StrEnum):
@@ -92,8 +92,8 @@ COUNTS: tuple[Metric, ...] = (
     _count("matters_entered_of_should", "应进已进", "should-enter matters that have entered",
            daily=False),
     *(
-        _count(f"authorized_{p}", f"授权：{p}", f"entered matters whose window holds the {p} "
-               "power", daily=False)
+        _count(f"authorized_{p}", f"{POWER_NAMES[p]}授权事项",
+               f"entered matters whose window holds the {p} power", daily=False)
         for p in POWERS
     ),
 )
@@ -109,7 +109,7 @@ RATES: tuple[Metric, ...] = (
     _rate("entry_rate", "进驻率", "entered ÷ should-enter matters",
           "matters_entered_of_should", "matters_should_enter"),
     *(
-        _rate(f"authorization_rate_{p}", f"{p} 授权率",
+        _rate(f"authorization_rate_{p}", f"{POWER_NAMES[p]}授权率",
               f"entered matters whose window holds the {p} power ÷ entered matters",
               f"authorized_{p}", "matters_entered")
         for p in POWERS

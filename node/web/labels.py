@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from node.catalog.models import POWER_NAMES
 from node.metrics.definitions import ALL_METRICS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -56,10 +57,7 @@ LEVELS = {"province": "省级", "city": "市级", "county": "县级", "township"
 
 KINDS = {"district": "市辖区", "county": "县", "county_city": "县级市"}
 
-POWERS = {
-    "accept": "受理", "review": "审核", "coordinate": "协调处置", "deliver": "办理结果送达",
-    "litigate": "应诉代理", "issue": "制证", "approve": "审批",
-}
+POWERS = POWER_NAMES
 
 MATERIAL_FORMS = {
     "original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件",
@@ -132,8 +130,14 @@ def local_time(moment: Any) -> str:
 
 
 def metric_name(key: str) -> str:
+    """A metric's Chinese heading; money is shown in yuan on the pages (see metric_value), so
+    its heading says 元 where the summary's field, in fen, says 分."""
     metric = ALL_METRICS.get(key)
-    return metric.name if metric is not None else key
+    if metric is None:
+        return key
+    if metric.unit.value == "fen":
+        return metric.name.replace("（分）", "（元）")
+    return metric.name
 
 
 def rate_text(value: Any) -> str:

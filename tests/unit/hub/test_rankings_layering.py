@@ -1,6 +1,6 @@
 """The rankings' domain modules stay plain Python, and the hub's metric table matches the
-node's metric definitions (keys and units), so every summary metric can be ranked and added
-up the right way."""
+node's metric definitions (keys, units and Chinese headings), so every summary metric can be
+ranked and added up the right way."""
 
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ def test_rankings_domain_module_imports_no_web_or_http(module: str) -> None:
     assert result.stdout.strip() == "", f"{module} pulls in {result.stdout.strip()}"
 
 
-def test_the_hub_knows_every_node_metric_with_its_unit() -> None:
-    node = {key: metric.unit.value for key, metric in ALL_METRICS.items()}
-    hub = {key: metric.unit.value for key, metric in METRICS.items()}
+def test_the_hub_knows_every_node_metric_with_its_unit_and_heading() -> None:
+    node = {key: (metric.unit.value, metric.name) for key, metric in ALL_METRICS.items()}
+    hub = {key: (metric.unit.value, metric.name) for key, metric in METRICS.items()}
     assert hub == node
 
 

@@ -622,3 +622,40 @@ def test_hand_over_offers_every_active_window_clerk_and_the_service_takes_each(
     assert desk["admin"].get(f"/api/v1/cases/{case_id}").json["owner"] == "clerk_zj"
     assert _handover_options(client, case_path) == {
         "本部门（市场监督管理局）": ["clerk1", "clerk2"]}
+
+
+def test_the_month_figures_name_the_previous_month_and_show_money_and_powers_in_chinese(
+        client: FlaskClient, desk: dict[str, Api]) -> None:
+    log_in(client, "super1")
+    text = client.get("/staff/supervision/figures?period=2026-11").get_data(as_text=True)
+
+    assert "上月（2026-10）" in text
+    assert "{'kind'" not in text
+    assert "受理授权事项" in text
+    assert "审批授权率" in text
+    assert "授权：accept" not in text
+    assert "accept 授权率" not in text
+    assert "中心收费（元）" in text
+    assert "中心收费（分）" not in text
+
+
+def test_a_change_of_money_is_shown_in_yuan(app: Any) -> None:
+    from flask import render_template
+
+    from node.metrics.definitions import ALL_METRICS
+    from schemas.periods import Period
+
+    figures = {
+        "summary": {"metrics": {"fees_center_fen": {"value": 40000}}},
+        "previous": {"period": {"label": "2026-10"},
+                     "metrics": {"fees_center_fen": {"value": 15050}}},
+        "changes": {"fees_center_fen": 24950},
+    }
+    with app.test_request_context("/staff/supervision/figures"):
+        page = render_template("web/staff/figures.html", period=Period.month(2026, 11),
+                               figures=figures, metrics=ALL_METRICS)
+
+    row = re.search(r"中心收费（元）</th>(.*?)</tr>", page, re.S)
+    assert row is not None
+    cells = re.findall(r"<td>(.*?)</td>", row.group(1), re.S)
+    assert cells[:3] == ["400.00 元", "150.50 元", "+249.50 元"]
