@@ -143,13 +143,27 @@ def case_file(case_id: int) -> Any:
     return _render_case(service, case, errors={}, status=200)
 
 
+def _side_forms(case: Case, user: Any) -> list[str]:
+    """The forms beside the state machine's steps that apply to ``case`` now and that the
+    user's role may use (so an empty list means the page has nothing to offer)."""
+    owing = case.fee_due_fen > case.fee_paid_fen and not case.fee_waived_reason
+    applies = {
+        "payment": owing,
+        "fee_waiver": owing,
+        "extend": case.state.value in ("accepted", "in_review", "suspended")
+        and not case.extension_days,
+        "hand_over": case.state.value not in ("delivered", "rejected", "withdrawn", "returned"),
+    }
+    return [name for name, now in applies.items()
+            if now and allows(user.role, ACTIONS[name].permission)]
+
+
 def _render_case(service: CaseService, case: Case, errors: dict[str, list[str]],
                  status: int) -> tuple[str, int]:
     user = current_staff()
     missing = {int(p) for p in request.args.get("missing", "").split(",") if p.isdigit()}
     forms = [a for a in allowed_actions(case.state, user.role.value) if a in ACTIONS]
-    extra = [name for name in ("payment", "fee_waiver", "extend", "hand_over")
-             if allows(user.role, ACTIONS[name].permission)]
+    extra = _side_forms(case, user)
     handover_to = (hand_over_candidates(service.session, case)
                    if "hand_over" in extra else None)
     return render_template(

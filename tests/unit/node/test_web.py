@@ -659,3 +659,24 @@ def test_a_change_of_money_is_shown_in_yuan(app: Any) -> None:
     assert row is not None
     cells = re.findall(r"<td>(.*?)</td>", row.group(1), re.S)
     assert cells[:3] == ["400.00 元", "150.50 元", "+249.50 元"]
+
+
+def test_a_case_with_nothing_left_to_do_says_so(client: FlaskClient,
+                                                desk: dict[str, Api]) -> None:
+    """The approver of an approved case: no step of the state machine and no side form
+    (extension, hand-over, fees) applies, so the page says there is nothing to do."""
+    clerk, approver = desk["clerk"], desk["approver"]
+    made = clerk.post("/api/v1/cases", {"matter_code": "11450981MB0001",
+                                        "applicant_name": "张三"})
+    cid = made.json["id"]
+    assert clerk.post(f"/api/v1/cases/{cid}/accept", {}).status_code == 200
+    assert approver.post(f"/api/v1/cases/{cid}/start-review", {}).status_code == 200
+    log_in(client, "approver1")
+    in_review = client.get(f"/staff/cases/{cid}").get_data(as_text=True)
+    assert "当前没有可进行的操作" not in in_review  # the decision and the extension apply
+    assert approver.post(f"/api/v1/cases/{cid}/approve", {}).json["state"] == "approved"
+
+    page = client.get(f"/staff/cases/{cid}").get_data(as_text=True)
+
+    assert "当前没有可进行的操作" in page
+    assert "延期（第四十二条）" not in page
