@@ -501,15 +501,22 @@ class PublishedMatterSchema(Schema):
 
 
 class CatalogPublishSchema(Schema):
-    """The province's standard catalog, for every descendant to adopt."""
+    """The province's standard catalog, for every descendant to adopt; a large catalog comes
+    as several envelopes of one version, ``part`` 1 … ``parts`` (absent: the whole of it)."""
 
     catalog_version = _int(1)
     published_at = Timestamp(required=True)
+    part = _int(1, required=False)
+    parts = _int(1, required=False)
     matters = fields.List(fields.Nested(PublishedMatterSchema), required=True,
                           validate=validate.Length(min=1))
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
+        if ("part" in data) != ("parts" in data):
+            raise ValidationError("part and parts go together", "parts")
+        if data.get("part", 1) > data.get("parts", 1):
+            raise ValidationError("part cannot be beyond parts", "part")
         codes = [matter["standard_code"] for matter in data["matters"]]
         repeated = sorted({code for code in codes if codes.count(code) > 1})
         if repeated:
@@ -522,6 +529,8 @@ CATALOG_PUBLISH_JSON_SCHEMA = _js_document(
     _js_object({
         "catalog_version": _js_int(1),
         "published_at": JS_TIMESTAMP,
+        "part": _js_int(1),
+        "parts": _js_int(1),
         "matters": {"type": "array", "minItems": 1, "items": _js_object({
             "standard_code": _js_string(64, 1),
             "name": _js_string(NAME_MAX, 1),
@@ -547,9 +556,10 @@ CATALOG_PUBLISH_JSON_SCHEMA = _js_document(
                 "note": _js_string(),
             })},
         })},
-    }),
+    }, optional=("part", "parts")),
     "Also: each matter's promised_limit_days is at most its legal_limit_days; each "
-    "standard_code appears once.",
+    "standard_code appears once; part and parts come together, part at most parts (a large "
+    "catalog is sent as several envelopes of one catalog_version).",
 )
 
 

@@ -41,13 +41,17 @@ from node.sync.models import InboxEnvelope, InboxState
 from node.sync.outbox import emit
 from schemas.database import utcnow
 from schemas.divisions import Level, level_of, parent_of
-from schemas.envelope import Envelope, Kind
+from schemas.envelope import MAX_ENVELOPE_BYTES, Envelope, Kind
 from schemas.errors import Conflict, Forbidden
 from schemas.messages import validate_body
 
 log = logging.getLogger(__name__)
 
 CATALOG_VERSION_COUNTER = "catalog-version"
+# The matters of one catalog.publish envelope stay within this many bytes of JSON: a quarter
+# of the envelope limit, so a province's whole catalog (≈ 1–5 KB a matter with its guide)
+# goes in as many parts as it needs instead of failing as too large.
+PART_BUDGET_BYTES = MAX_ENVELOPE_BYTES // 4
 STANDARD_DEPARTMENT_CODE = "STD"
 STANDARD_DEPARTMENT_NAME = "标准目录事项（待分配）"
 
@@ -110,6 +114,21 @@ def _matter_body(matter: Matter) -> dict[str, Any]:
     }
 
 
+def split_matters(matters: list[dict[str, Any]], budget: int) -> list[list[dict[str, Any]]]:
+    """The matters in consecutive runs whose JSON stays within ``budget`` bytes each (a matter
+    bigger than the budget alone makes a run of one), in order."""
+    parts: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for matter in matters:
+        length = len(orjson.dumps(matter)) + 1  # and its comma
+        if parts[-1] and size + length > budget:
+            parts.append([])
+            size = 0
+        parts[-1].append(matter)
+        size += length
+    return parts
+
+
 def catalog_body(
     session: Session, *, catalog_version: int, published_at: dt.datetime
 ) -> dict[str, Any]:
@@ -134,11 +153,15 @@ def publish_catalog(
     private_key: Ed25519PrivateKey,
     actor: str,
     now: dt.datetime | None = None,
-) -> str:
-    """Sign this province's active catalog to every descendant; returns the envelope id.
+    part_budget: int = PART_BUDGET_BYTES,
+) -> list[str]:
+    """Sign this province's active catalog to every descendant; returns the envelope ids.
 
-    Each publish takes the next ``catalog-version``.  Raises :class:`Conflict` on a node that
-    is not a province or that has no active matter.  Flushes; the caller commits.
+    Each publish takes the next ``catalog-version``.  A catalog whose matters exceed
+    ``part_budget`` bytes of JSON goes as several envelopes of that version, ``part`` 1 …
+    ``parts`` (each far below the envelope limit); each part is adopted on its own, since
+    adoption is matter by matter.  Raises :class:`Conflict` on a node that is not a province
+    or that has no active matter.  Flushes; the caller commits.
     """
     if level_of(node_code) is not Level.PROVINCE:
         raise Conflict(
@@ -150,15 +173,14 @@ def publish_catalog(
         raise Conflict("The catalog has no active matter to publish.")
     version = next_number(session, CATALOG_VERSION_COUNTER)
     body = catalog_body(session, catalog_version=version, published_at=moment)
-    envelope = emit(
-        session,
-        kind=Kind.CATALOG_PUBLISH,
-        to=f"{node_code}/*",
-        body=body,
-        sender=node_code,
-        private_key=private_key,
-        now=moment,
-    )
+    runs = split_matters(body["matters"], part_budget)
+    ids = []
+    for number, run in enumerate(runs, start=1):
+        part = {**body, "matters": run}
+        if len(runs) > 1:
+            part.update(part=number, parts=len(runs))
+        ids.append(emit(session, kind=Kind.CATALOG_PUBLISH, to=f"{node_code}/*", body=part,
+                        sender=node_code, private_key=private_key, now=moment).id)
     AuditLog(session, clock=lambda: moment).append(
         actor=actor,
         role="admin",
@@ -166,12 +188,12 @@ def publish_catalog(
         subject_type="catalog",
         subject_id=str(version),
         data={
-            "envelope_id": envelope.id,
+            "envelope_ids": ids,
             "catalog_version": version,
             "matters": len(body["matters"]),
         },
     )
-    return envelope.id
+    return ids
 
 
 # -- adopting (every descendant) --------------------------------------------------------------
@@ -181,7 +203,9 @@ def publish_catalog(
 class AdoptionReport:
     catalog_version: int
     sender: str
-    ignored: bool = False  # an older (or the same) version was applied already
+    ignored: bool = False  # a later version was applied already
+    part: int = 1
+    parts: int = 1
     created: list[str] = dataclasses.field(default_factory=list)
     updated: list[str] = dataclasses.field(default_factory=list)
     unchanged: list[str] = dataclasses.field(default_factory=list)
@@ -190,6 +214,8 @@ class AdoptionReport:
     def to_data(self) -> dict[str, Any]:
         return {
             "catalog_version": self.catalog_version,
+            "part": self.part,
+            "parts": self.parts,
             "sender": self.sender,
             "ignored": self.ignored,
             "created": self.created,
@@ -366,8 +392,11 @@ def adopt_catalog(session: Session, envelope: Envelope, *, node_code: str) -> Ad
     validate_body(Kind.CATALOG_PUBLISH, envelope.body)
     body = envelope.body
     version = int(body["catalog_version"])
-    report = AdoptionReport(catalog_version=version, sender=envelope.sender)
-    if version <= last_adopted_version(session, envelope.sender, excluding=envelope.id):
+    report = AdoptionReport(catalog_version=version, sender=envelope.sender,
+                            part=int(body.get("part", 1)), parts=int(body.get("parts", 1)))
+    # The parts of one version are separate envelopes, each adopted on its own (the inbox
+    # applies an envelope once); only a part of a version older than one applied is stale.
+    if version < last_adopted_version(session, envelope.sender, excluding=envelope.id):
         report.ignored = True
         log.info(
             "catalog version %s from %s ignored: a later one was adopted", version, envelope.sender
@@ -388,7 +417,8 @@ def adopt_catalog(session: Session, envelope: Envelope, *, node_code: str) -> Ad
             role="system",
             action="catalog.adopt",
             subject_type="catalog",
-            subject_id=f"{envelope.sender}/{version}",
+            subject_id=f"{envelope.sender}/{version}"
+            + (f"/{report.part}" if report.parts > 1 else ""),
             data={**report.to_data(), "envelope_id": envelope.id},
         )
     return report

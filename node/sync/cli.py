@@ -276,10 +276,11 @@ def publish_catalog_command(home: str) -> None:
     settings = _settings(home)
     key = _key(settings)
     with _database(settings) as db, db.unit_of_work() as session:
-        envelope_id = publish_catalog(
+        envelope_ids = publish_catalog(
             session, node_code=settings["code"], private_key=key, actor="cli", now=utcnow()
         )
-    click.echo(f"catalog.publish queued: envelope {envelope_id}")
+    parts = f" in {len(envelope_ids)} parts" if len(envelope_ids) > 1 else ""
+    click.echo(f"catalog.publish queued{parts}: envelope {' '.join(envelope_ids)}")
 
 
 COMMANDS = (

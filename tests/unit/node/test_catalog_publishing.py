@@ -16,6 +16,7 @@ from node.catalog.models import Department, Matter
 from node.catalog.publishing import (
     STANDARD_DEPARTMENT_CODE,
     adopt_catalog,
+    catalog_body,
     make_catalog_adopter,
     publish_catalog,
 )
@@ -141,7 +142,7 @@ def test_publish_at_the_province_emits_a_signed_catalog_to_every_descendant(
     ids = []
     for _ in range(2):
         with sync_db.unit_of_work() as session:
-            ids.append(
+            ids.extend(
                 publish_catalog(
                     session,
                     node_code=PROVINCE,
@@ -183,6 +184,85 @@ def test_publish_is_for_a_province_with_matters(sync_db: Database, federation: F
         publish_catalog(
             session, node_code=COUNTY, private_key=federation.keys[COUNTY], actor="admin"
         )
+
+
+def _recorded_as_applied(session: Session, envelope: Envelope, cursor: int) -> None:
+    """As the sync worker records an envelope once its handler returns."""
+    session.add(InboxEnvelope(
+        id=envelope.id, sender=envelope.sender, seq=envelope.seq, kind=envelope.kind.value,
+        wire=orjson.dumps(envelope.to_wire()).decode(), state=InboxState.APPLIED,
+        mailbox_cursor=cursor, received_at=T0, applied_at=T0))
+
+
+def test_a_large_catalog_goes_in_parts_and_every_part_is_adopted(
+    sync_db: Database, federation: Federation, tmp_path: Any
+) -> None:
+    codes = [f"STD-{n:04d}" for n in range(1, 8)]
+    with sync_db.unit_of_work() as session:
+        catalog = _base(session)
+        for code in codes:
+            catalog.create_matter(matter_payload(code, name=f"标准事项{code}"))
+    with sync_db.unit_of_work() as session:
+        one = len(orjson.dumps(catalog_body(session, catalog_version=1, published_at=T0)
+                               ["matters"][0]))
+        ids = publish_catalog(session, node_code=PROVINCE, private_key=federation.keys[PROVINCE],
+                              actor="admin", now=T0, part_budget=2 * one + 10)
+    with sync_db.unit_of_work(write=False) as session:
+        rows = list(session.scalars(select(OutboxEnvelope).order_by(OutboxEnvelope.seq)))
+    envelopes = [parse_envelope(row.wire) for row in rows]
+    assert [e.id for e in envelopes] == ids
+    assert len(envelopes) == 4  # two matters a part: 2 + 2 + 2 + 1
+    for number, envelope in enumerate(envelopes, start=1):
+        verify_envelope(envelope, federation.keys[PROVINCE].public_key())
+        assert envelope.body["catalog_version"] == 1
+        assert (envelope.body["part"], envelope.body["parts"]) == (number, 4)
+        assert len(orjson.dumps(envelope.body["matters"])) <= 2 * one + 10
+    assert [m["standard_code"] for e in envelopes for m in e.body["matters"]] == codes
+
+    county = Database(f"sqlite:///{tmp_path / 'county.db'}")
+    Base.metadata.create_all(county.engine)
+    try:
+        for cursor, envelope in enumerate(reversed(envelopes), start=1):  # any order
+            with county.unit_of_work() as session:
+                report = adopt_catalog(session, envelope, node_code=COUNTY)
+                assert not report.ignored
+                assert (report.part, report.parts) == (envelope.body["part"], 4)
+                _recorded_as_applied(session, envelope, cursor)
+        with county.unit_of_work(write=False) as session:
+            adopted = session.scalars(select(Matter.code).order_by(Matter.code)).all()
+            audit = session.scalars(select(AuditEntry.subject_id).where(
+                AuditEntry.action == "catalog.adopt").order_by(AuditEntry.seq)).all()
+        assert adopted == codes
+        assert audit == [f"{PROVINCE}/1/4", f"{PROVINCE}/1/3", f"{PROVINCE}/1/2",
+                         f"{PROVINCE}/1/1"]
+        # a part of an older version arriving late changes nothing
+        stale = _catalog(federation, [_published("STD-0001", name="旧版")], version=1, seq=99)
+        newer = _catalog(federation, [_published("STD-0002", name="第二版")], version=2,
+                         seq=100)
+        with county.unit_of_work() as session:
+            adopt_catalog(session, newer, node_code=COUNTY)
+            _recorded_as_applied(session, newer, 10)
+        with county.unit_of_work() as session:
+            assert adopt_catalog(session, stale, node_code=COUNTY).ignored
+            assert _matter(session, "STD-0001").name == "标准事项STD-0001"
+    finally:
+        county.dispose()
+
+
+def test_a_catalog_within_the_budget_goes_whole_without_part_fields(
+    sync_db: Database, federation: Federation
+) -> None:
+    with sync_db.unit_of_work() as session:
+        _base(session).create_matter(matter_payload("STD-0001"))
+    with sync_db.unit_of_work() as session:
+        ids = publish_catalog(session, node_code=PROVINCE,
+                              private_key=federation.keys[PROVINCE], actor="admin", now=T0)
+    with sync_db.unit_of_work(write=False) as session:
+        wire = session.scalars(select(OutboxEnvelope.wire)).one()
+    body = parse_envelope(wire).body
+    assert len(ids) == 1
+    assert "part" not in body
+    assert "parts" not in body
 
 
 # -- adopting --------------------------------------------------------------------------------

@@ -166,6 +166,11 @@ def catalog_publish_body() -> dict[str, Any]:
             "matters": [matter, immediate]}
 
 
+def catalog_publish_part() -> dict[str, Any]:
+    """The second of three envelopes of one large catalog."""
+    return {**catalog_publish_body(), "part": 2, "parts": 3}
+
+
 def cert_body() -> dict[str, Any]:
     city = fixed_key(2)
     county = fixed_key(3)
@@ -191,7 +196,7 @@ VALID: dict[Kind, list[Callable[[], dict[str, Any]]]] = {
     Kind.CASE_UPDATE: [case_update_body],
     Kind.DIRECTIVE: [directive_body, directive_about_a_metric, directive_in_text],
     Kind.DIRECTIVE_REPLY: [directive_reply_body],
-    Kind.CATALOG_PUBLISH: [catalog_publish_body],
+    Kind.CATALOG_PUBLISH: [catalog_publish_body, catalog_publish_part],
     Kind.CERT: [cert_body],
     Kind.REVOKE: [revoke_body],
 }
@@ -334,6 +339,10 @@ INVALID_FOR_BOTH: dict[str, tuple[Kind, Callable[[], dict[str, Any]], list[Mutat
     "reply: text as a number": (Kind.DIRECTIVE_REPLY, directive_reply_body, [_set("text", 1)]),
     "catalog: version 0": (Kind.CATALOG_PUBLISH, catalog_publish_body,
                            [_set("catalog_version", 0)]),
+    "catalog: part 0": (Kind.CATALOG_PUBLISH, catalog_publish_body,
+                        [_set("part", 0), _set("parts", 2)]),
+    "catalog: parts as text": (Kind.CATALOG_PUBLISH, catalog_publish_body,
+                               [_set("part", 1), _set("parts", "2")]),
     "catalog: no matters": (Kind.CATALOG_PUBLISH, catalog_publish_body, [_set("matters", [])]),
     "catalog: an unknown category": (
         Kind.CATALOG_PUBLISH, catalog_publish_body, [_set("matters.0.category", "tax")]),
@@ -394,6 +403,10 @@ MARSHMALLOW_ONLY: dict[str, tuple[Kind, Callable[[], dict[str, Any]], list[Mutat
     "catalog: a standard code twice": (
         Kind.CATALOG_PUBLISH, catalog_publish_body,
         [_set("matters.1.standard_code", "000123456000")]),
+    "catalog: a part beyond the parts": (
+        Kind.CATALOG_PUBLISH, catalog_publish_body, [_set("part", 3), _set("parts", 2)]),
+    "catalog: a part without parts": (Kind.CATALOG_PUBLISH, catalog_publish_body,
+                                      [_set("part", 1)]),
     "cert: not_after before not_before": (
         Kind.CERT, cert_body,
         [_set("certificate.certificate.not_after", "2025-01-01T00:00:00+00:00")]),
