@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     from node.web.core import FORM_TYPES, csrf, permissions_of, signed_in_user
     from node.web.labels import (
         FILTERS,
+        chinese_date,
         local_time,
         lookup_filter,
         metric_name,
@@ -51,6 +52,7 @@ def init_app(app: Flask) -> None:
         app.jinja_env.filters[name] = lookup_filter(table)
     app.jinja_env.filters.update(metric_name=metric_name, metric_value=metric_value,
                                  rate=rate_text, yuan=yuan, local_time=local_time,
+                                 chinese_date=chinese_date,
                                  mask_id=mask_id_number, mask_phone=mask_phone)
 
     app.jinja_env.tests["startingwith"] = lambda value, prefix: str(value).startswith(prefix)

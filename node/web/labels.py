@@ -118,6 +118,18 @@ DAY_REASONS = {
 }
 
 
+def chinese_date(moment: Any) -> str:
+    """A day as documents write it, ``2026年11月30日``; an aware time is first taken to Beijing
+    time (a notice issued at 01:00 Beijing time is dated that day, not the UTC day before)."""
+    if moment is None:
+        return "—"
+    if isinstance(moment, dt.datetime):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        moment = moment.astimezone(SHANGHAI).date()
+    return f"{moment.year}年{moment.month:02d}月{moment.day:02d}日"
+
+
 def local_time(moment: Any) -> str:
     """An aware time as Beijing time, ``2026-11-29 14:05``."""
     if moment is None:

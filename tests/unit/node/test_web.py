@@ -680,3 +680,26 @@ def test_a_case_with_nothing_left_to_do_says_so(client: FlaskClient,
 
     assert "当前没有可进行的操作" in page
     assert "延期（第四十二条）" not in page
+
+
+def test_a_notice_is_dated_by_the_beijing_day(app: Any) -> None:
+    """Issued at 01:00 Beijing time on 30 November (17:00 UTC on the 29th): the notice says
+    the 30th, the day the applicant was there, as its day of receipt does."""
+    import datetime as dt
+
+    from flask import render_template
+
+    issued = dt.datetime(2026, 11, 29, 17, 0, tzinfo=dt.UTC)
+    notice = SimpleNamespace(number="450981-BZ-2026-000001", sequence=1, repeat_reason=None,
+                             issued_by="clerk1", issued_at=issued)
+    case = SimpleNamespace(applicant_name="王五", received_on=dt.date(2026, 11, 30),
+                           number="450981-2026-0000003",
+                           matter=SimpleNamespace(name="食品经营许可证核发"))
+    with app.test_request_context("/"):
+        page = render_template("cases/supplement_notice.html", notice=notice, case=case,
+                               items=[{"material": "食品安全管理制度"}],
+                               center="北流市政务服务中心")
+
+    assert "您于 2026年11月30日 申请" in page
+    assert "2026年11月30日</p>" in page
+    assert "2026年11月29日" not in page
