@@ -284,6 +284,9 @@ def test_city_supervisor_saves_a_methodology_and_ranks_with_it(page: Any, demo: 
     assert f"方法 {CITY}.monthly 第 1 版" in page.locator("#method-title + p").inner_text()
     assert page.get_by_role("cell", name="玉州区政务服务中心").is_visible()
     assert page.get_by_role("cell", name="北流市政务服务中心").is_visible()
+    # each component as the page writes it: the on-time rate as a percentage, not in 1/10000
+    rates = page.locator("td").filter(has_text=re.compile(r"^\d+\.\d\d% / "))
+    assert rates.count() == 2, page.locator("table").last.inner_text()
     shot(page, "demo-rankings-composite")
 
 
