@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import Popen
+from typing import Any
 
 import pytest
 import requests
@@ -139,6 +140,26 @@ def browser() -> Iterator[object]:
                                               args=["--no-sandbox", "--disable-gpu"])
         yield chromium
         chromium.close()
+
+
+def _page(browser: Any, width: int, height: int) -> Iterator[Any]:
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A desktop window."""
+    yield from _page(browser, 1280, 900)
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    """A 360-pixel-wide phone, as the citizen pages must read on."""
+    yield from _page(browser, 360, 740)
 
 
 def shot(page: object, name: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -22,7 +21,13 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import CHROMIUM, shot
-from tests.integration.conftest import free_port, run_tongban, serving, wait_for_health
+from tests.integration.conftest import (
+    free_port,
+    free_port_range,
+    run_tongban,
+    serving,
+    wait_for_health,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,26 +48,6 @@ class Demo:
         return self.urls[code] + path
 
 
-def _free_range(count: int) -> int:
-    """The first of ``count`` consecutive loopback ports nobody listens on."""
-    for _ in range(50):
-        base = free_port()
-        if base + count >= 65000:
-            continue
-        if all(_bindable(base + i) for i in range(count)):
-            return base
-    pytest.fail("no free range of ports")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     if not Path(CHROMIUM).exists():
@@ -70,7 +55,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     work = tmp_path_factory.mktemp("demo-pages") / "federation"
     hub_port = free_port()
     built = run_tongban("demo", "--check", "--dir", str(work), "--hub-port", str(hub_port),
-                        "--base-port", str(_free_range(6)), cwd=work.parent,
+                        "--base-port", str(free_port_range(6)), cwd=work.parent,
                         timeout=BUILD_TIMEOUT)
     assert built.returncode == 0, f"{built.stdout}\n{built.stderr}"
     report = json.loads(built.stdout)
@@ -96,22 +81,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         yield Demo(work, hub, urls, logins, period)
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def phone(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(locale="zh-CN", viewport={"width": 360, "height": 740})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
 
 
 def log_in(page: Any, demo: Demo, code: str, username: str) -> None:

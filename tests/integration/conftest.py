@@ -42,6 +42,25 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def free_port_range(count: int) -> int:
+    """The first of ``count`` consecutive loopback ports nobody listens on or holds."""
+    for _ in range(50):
+        base = free_port()
+        if base + count < 65000 and all(port_is_closed(base + i) and _bindable(base + i)
+                                        for i in range(count)):
+            return base
+    pytest.fail("no free range of ports")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def port_is_closed(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(1)

@@ -25,6 +25,7 @@ from tests.integration.conftest import (
     TONGBAN,
     clean_env,
     free_port,
+    free_port_range,
     gunicorn_masters,
     kill_process_group,
     port_is_closed,
@@ -128,7 +129,7 @@ def start_demo(tmp_path: Path) -> Iterator[Callable]:
     started: list[DemoProcess] = []
 
     def start(*extra: str, work: Path | None = None) -> DemoProcess:
-        demo = DemoProcess(work or tmp_path / "demo", free_port(), _free_range(len(CODES)),
+        demo = DemoProcess(work or tmp_path / "demo", free_port(), free_port_range(len(CODES)),
                            *extra)
         started.append(demo)
         return demo
@@ -136,25 +137,6 @@ def start_demo(tmp_path: Path) -> Iterator[Callable]:
     yield start
     for demo in started:
         demo.close()
-
-
-def _free_range(count: int) -> int:
-    """The first of ``count`` consecutive free loopback ports."""
-    for _ in range(50):
-        base = free_port()
-        if base + count < 65000 and all(port_is_closed(base + i) and _bindable(base + i)
-                                        for i in range(count)):
-            return base
-    pytest.fail("no free range of ports")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _printed_password(output: str, username: str) -> str:
@@ -179,7 +161,7 @@ def _get(url: str, token: str | None = None, **params: object) -> dict:
 
 def test_demo_check_verifies_every_flow(tmp_path: Path) -> None:
     """What CI runs: the smaller federation, every flow checked, one JSON report."""
-    base = _free_range(6)
+    base = free_port_range(6)
     result = run_tongban("demo", "--check", "--dir", str(tmp_path / "check"), "--hub-port",
                          str(free_port()), "--base-port", str(base), cwd=tmp_path,
                          timeout=START_TIMEOUT)
@@ -199,7 +181,7 @@ def test_demo_check_verifies_every_flow(tmp_path: Path) -> None:
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A demo folder built once (``--exit-after-start``): later runs reuse it."""
     work = tmp_path_factory.mktemp("demo") / "federation"
-    demo = DemoProcess(work, free_port(), _free_range(len(CODES)), "--exit-after-start")
+    demo = DemoProcess(work, free_port(), free_port_range(len(CODES)), "--exit-after-start")
     try:
         assert demo.wait(timeout=START_TIMEOUT) == 0, demo.output
     finally:
