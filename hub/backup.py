@@ -6,32 +6,23 @@ mailbox cursors would start again below cursors the nodes already hold — a nod
 mailbox *after* its own cursor and would skip the new rows.  So a restore moves the mailbox
 cursor sequence forward by ``--cursor-gap`` (more rows than the hub can have created between
 the backup and the failure), and every node then runs ``tongban node resend --since <the
-backup's time>`` (deploy/README.md, "Restoring the hub").
+backup's time>`` (deploy/README.md, "Restoring the hub").  Each command imports what it
+works with when it runs (a quick ``tongban`` start).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import delete, func, insert, select, text
-from sqlalchemy.orm import Session
 
-from hub.app import MIGRATIONS
 from hub.config import hub_settings
-from hub.relay.models import MailboxItem
-from schemas import migrate
-from schemas.backup import (
-    BackupError,
-    back_up_home,
-    restore_missing_files,
-    restore_sqlite,
-    sqlite_file,
-)
 from schemas.cli_support import home_option
-from schemas.database import Database, utcnow
 from schemas.settings import SECRET_FILE, SettingsError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 CONFIG_FILE = "tongban.toml"
 DATABASE_FILE = "hub.db"
@@ -49,6 +40,11 @@ def _settings(home: str) -> dict[str, Any]:
 def advance_mailbox_cursor(session: Session, gap: int) -> int:
     """Make the next mailbox row's cursor at least ``gap`` above the highest one stored;
     returns the highest cursor the sequence now stands at."""
+    from sqlalchemy import delete, func, insert, select, text
+
+    from hub.relay.models import MailboxItem
+    from schemas.database import utcnow
+
     highest = session.scalar(select(func.max(MailboxItem.cursor))) or 0
     target = highest + gap
     if session.get_bind().dialect.name == "postgresql":
@@ -71,6 +67,8 @@ def advance_mailbox_cursor(session: Session, gap: int) -> int:
 def backup(home: str, target: str) -> None:
     """Copy the hub's SQLite database (consistently, while it runs) and settings to a folder
     (PostgreSQL: use pg_dump, deploy/README.md)."""
+    from schemas.backup import BackupError, back_up_home, sqlite_file
+
     settings = _settings(home)
     folder = Path(target)
     try:
@@ -99,6 +97,11 @@ def backup(home: str, target: str) -> None:
 def restore(home: str, source: str | None, cursor_gap: int, yes: bool) -> None:
     """Put a backup back (with every hub process stopped) and move the mailbox cursors past
     any a node may already hold."""
+    from hub.app import MIGRATIONS
+    from schemas import migrate
+    from schemas.backup import BackupError, restore_missing_files, restore_sqlite, sqlite_file
+    from schemas.database import Database
+
     home_path = Path(home)
     if source is not None:
         for name in restore_missing_files(Path(source), home_path, (CONFIG_FILE, SECRET_FILE)):

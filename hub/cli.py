@@ -1,4 +1,7 @@
-"""``tongban hub …``: set up, migrate and serve the relay."""
+"""``tongban hub …``: set up, migrate and serve the relay.
+
+Each command imports what it works with when it runs (a quick ``tongban`` start).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,8 @@ from typing import Any
 
 import click
 
-from hub.app import MIGRATIONS, create_app
 from hub.config import hub_settings, update_config_file
-from schemas import migrate
-from schemas.certificates import TrustError, TrustStore
-from schemas.cli_support import bind_options, ensure_schema, home_option
-from schemas.database import Database
-from schemas.serving import serve
+from schemas.cli_support import bind_options, home_option
 from schemas.settings import SettingsError, write_config_file, write_secret_key
 
 
@@ -35,6 +33,10 @@ def hub() -> None:
 @click.option("--database-url", default="", help="SQLAlchemy URL (default: SQLite in --home).")
 def init(home: str, name: str, database_url: str) -> None:
     """Create the hub's home: configuration, a generated secret key and the database schema."""
+    from hub.app import MIGRATIONS
+    from schemas import migrate
+    from schemas.database import Database
+
     path = Path(home)
     path.mkdir(parents=True, exist_ok=True)
     if not (path / "tongban.toml").exists():
@@ -51,6 +53,10 @@ def init(home: str, name: str, database_url: str) -> None:
 @home_option("var/hub")
 def migrate_command(home: str) -> None:
     """Upgrade the hub's database to the schema this version of tongban expects."""
+    from hub.app import MIGRATIONS
+    from schemas import migrate
+    from schemas.database import Database
+
     settings = _settings(home)
     db = Database(settings["database_url"])
     before = migrate.current_revision(db.engine)
@@ -75,6 +81,11 @@ def serve_command(
     threads: int | None,
 ) -> None:
     """Serve the hub's web API (gunicorn; --dev for Flask's server)."""
+    from hub.app import MIGRATIONS, create_app
+    from schemas.cli_support import ensure_schema
+    from schemas.database import Database
+    from schemas.serving import serve
+
     settings = _settings(home)
     if threads is None:  # also over a config file's: a sync worker blocked in a long poll
         threads = int(settings["serve_threads"])  # would serve nobody else
@@ -95,6 +106,8 @@ def serve_command(
               help="The province's root public key: raw Ed25519 in base64url without padding.")
 def trust_root_command(home: str, code: str, public_key: str) -> None:
     """Set the hub's trust root: the province whose certificate chain every node must reach."""
+    from schemas.certificates import TrustError, TrustStore
+
     try:
         store = TrustStore(code, public_key)
     except TrustError as exc:

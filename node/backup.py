@@ -5,7 +5,7 @@ A backup folder holds the SQLite database (a consistent copy taken while the nod
 needs.  It is as secret as the node's private key (folder mode 0700, files 0600).  A node on
 PostgreSQL is dumped with ``pg_dump`` instead (deploy/README.md) and, after ``pg_restore``,
 ``tongban node restore`` without ``--from`` applies the restore rule of
-:mod:`node.sync.restore`.
+:mod:`node.sync.restore`.  Each command imports what it works with when it runs.
 """
 
 from __future__ import annotations
@@ -13,33 +13,23 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from node.app import MIGRATIONS
-from node.config import node_settings
-from node.models import load_all_models
-from node.sync.errors import SyncError
-from node.sync.keys import key_path, load_node_key
-from node.sync.restore import mark_restored, resend_since, resume_if_restored
-from schemas import migrate
-from schemas.backup import (
-    BackupError,
-    back_up_home,
-    restore_missing_files,
-    restore_sqlite,
-    sqlite_file,
-)
 from schemas.cli_support import home_option
-from schemas.database import Database
 from schemas.settings import SECRET_FILE, SettingsError
+
+if TYPE_CHECKING:
+    from schemas.database import Database
 
 CONFIG_FILE = "tongban.toml"
 DATABASE_FILE = "node.db"
 
 
 def _settings(home: str) -> dict[str, Any]:
+    from node.config import node_settings
+
     try:
         return node_settings({"home": home})
     except SettingsError as exc:
@@ -47,6 +37,8 @@ def _settings(home: str) -> dict[str, Any]:
 
 
 def _key_files(settings: dict[str, Any]) -> list[Path]:
+    from node.sync.keys import key_path
+
     key = key_path(settings)
     found = set(key.parent.glob("node_key*.pem"))
     return sorted(found | {key} if key.exists() else found)
@@ -58,6 +50,8 @@ def _key_files(settings: dict[str, Any]) -> list[Path]:
               help="A new folder for the backup (e.g. /var/backups/tongban/2026-11-29).")
 def backup(home: str, target: str) -> None:
     """Copy the node's database (consistently, while it runs), settings and keys to a folder."""
+    from schemas.backup import BackupError, back_up_home, sqlite_file
+
     settings = _settings(home)
     folder = Path(target)
     try:
@@ -82,6 +76,9 @@ def backup(home: str, target: str) -> None:
 def _resume(settings: dict[str, Any], db: Database) -> None:
     """Continue after the hub's last seq now if the hub answers (else the worker will)."""
     from node.sync.client import HttpHubTransport
+    from node.sync.errors import SyncError
+    from node.sync.keys import load_node_key
+    from node.sync.restore import resume_if_restored
 
     key = load_node_key(settings)
     if not settings["hub_url"]:
@@ -119,6 +116,13 @@ def _resume(settings: dict[str, Any], db: Database) -> None:
 def restore(home: str, source: str | None, yes: bool) -> None:
     """Put a backup back (with the node stopped) and mark the node restored, so that it
     continues after the seqs the hub already has before it sends anything."""
+    from node.app import MIGRATIONS
+    from node.models import load_all_models
+    from node.sync.restore import mark_restored
+    from schemas import migrate
+    from schemas.backup import BackupError, restore_missing_files, restore_sqlite, sqlite_file
+    from schemas.database import Database
+
     home_path = Path(home)
     if source is not None:
         folder = Path(source)
@@ -165,6 +169,10 @@ def restore(home: str, source: str | None, yes: bool) -> None:
 def resend(home: str, since: str) -> None:
     """After the *hub* was restored from a backup: push again what was sent since then (the
     hub answers duplicate for what it still has)."""
+    from node.models import load_all_models
+    from node.sync.restore import resend_since
+    from schemas.database import Database
+
     try:
         moment = dt.datetime.fromisoformat(since)
     except ValueError as exc:

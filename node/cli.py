@@ -1,4 +1,8 @@
-"""``tongban node …``: set up, migrate, serve and administer one center."""
+"""``tongban node …``: set up, migrate, serve and administer one center.
+
+Each command imports what it works with when it runs, so that ``tongban node --help`` and a
+command's start cost no more than click (docs/performance.md, ``cli_start_ratio``).
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,11 @@ from typing import Any
 
 import click
 
-from node.app import MIGRATIONS, create_app
 from node.audit.cli import verify_audit
 from node.auth.permissions import Role
-from node.auth.service import AuthPolicy, AuthService
 from node.backup import COMMANDS as BACKUP_COMMANDS
-from node.calendar.workdays import to_shanghai_date
-from node.cases.factory import case_service_for
-from node.config import node_settings
-from node.metrics.rollup import refresh
 from node.sync.cli import COMMANDS as SYNC_COMMANDS
-from node.sync.keys import create_key, key_path, load_node_key
-from schemas import migrate
-from schemas.cli_support import bind_options, ensure_schema, home_option
-from schemas.database import Database, utcnow
+from schemas.cli_support import bind_options, home_option
 from schemas.divisions import (
     CountyKind,
     DivisionCodeError,
@@ -29,15 +24,14 @@ from schemas.divisions import (
     parent_of,
     validate_identity,
 )
-from schemas.errors import TongbanError
-from schemas.keys import key_id
-from schemas.serving import serve
-from schemas.settings import SettingsError, write_config_file, write_secret_key
+from schemas.settings import SettingsError
 
 ROLLUP_LOOKBACK_DAYS = 366
 
 
 def _settings(home: str) -> dict[str, Any]:
+    from node.config import node_settings
+
     try:
         return node_settings({"home": home})
     except SettingsError as exc:
@@ -61,6 +55,13 @@ def node() -> None:
 @click.option("--database-url", default="", help="SQLAlchemy URL (default: SQLite in --home).")
 def init(home: str, code: str, name: str, kind: str | None, database_url: str) -> None:
     """Create a node's home: configuration, a generated secret key and the database schema."""
+    from node.app import MIGRATIONS
+    from node.sync.keys import create_key, key_path
+    from schemas import migrate
+    from schemas.database import Database
+    from schemas.keys import key_id
+    from schemas.settings import write_config_file, write_secret_key
+
     try:
         level = level_of(code)
     except DivisionCodeError as exc:
@@ -102,6 +103,10 @@ def init(home: str, code: str, name: str, kind: str | None, database_url: str) -
 @home_option("var/node")
 def migrate_command(home: str) -> None:
     """Upgrade the node's database to the schema this version of tongban expects."""
+    from node.app import MIGRATIONS
+    from schemas import migrate
+    from schemas.database import Database
+
     settings = _settings(home)
     db = Database(settings["database_url"])
     before = migrate.current_revision(db.engine)
@@ -121,6 +126,12 @@ def serve_command(
     home: str, bind: str, workers: int | None, dev: bool, gunicorn_config: str | None
 ) -> None:
     """Serve the node's web API (gunicorn; --dev for Flask's server)."""
+    from node.app import MIGRATIONS, create_app
+    from node.sync.keys import load_node_key
+    from schemas.cli_support import ensure_schema
+    from schemas.database import Database
+    from schemas.serving import serve
+
     settings = _settings(home)
     try:
         load_node_key(settings)  # refuse to start with a missing or readable key
@@ -150,6 +161,12 @@ def create_user(
     password: str,
 ) -> None:
     """Create a staff account, e.g. the center's first administrator."""
+    from node.app import MIGRATIONS
+    from node.auth.service import AuthPolicy, AuthService
+    from schemas.cli_support import ensure_schema
+    from schemas.database import Database
+    from schemas.errors import TongbanError
+
     settings = _settings(home)
     db = Database(settings["database_url"])
     ensure_schema(db.engine, MIGRATIONS)
@@ -182,6 +199,14 @@ def run_jobs(home: str) -> None:
 
     The worker (``tongban node worker``) runs the same jobs every 15 minutes.
     """
+    from node.app import MIGRATIONS
+    from node.calendar.workdays import to_shanghai_date
+    from node.cases.factory import case_service_for
+    from node.metrics.rollup import refresh
+    from node.sync.keys import load_node_key
+    from schemas.cli_support import ensure_schema
+    from schemas.database import Database, utcnow
+
     settings = _settings(home)
     key = load_node_key(settings)  # decisions on cases from below are signed and sent back
     db = Database(settings["database_url"])

@@ -7,6 +7,7 @@ leak reveals no token.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
@@ -14,9 +15,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-# verified against when the account does not exist, so that a miss costs as much as a hit
-DUMMY_HASH = _hasher.hash("tongban-timing-equaliser")
 MIN_PASSWORD_LENGTH = 10
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """A hash verified against when the account does not exist, so that a miss costs as much
+    as a hit; made on first use (not at import: every ``tongban`` command would pay for it)."""
+    return _hasher.hash("tongban-timing-equaliser")
 
 
 def hash_password(password: str) -> str:

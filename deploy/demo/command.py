@@ -1,89 +1,14 @@
-"""The ``tongban demo`` command: the whole federation on loopback, or ``--check``."""
+"""The ``tongban demo`` command: the whole federation on loopback, or ``--check``.
+
+Only the options live here; the demo's machinery (deploy/demo/run.py) is imported when the
+command runs, so that every other ``tongban`` command starts without it.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import signal
-import sys
-import threading
-import time
-from collections.abc import Mapping
-from pathlib import Path
-
 import click
-import requests
 
-from deploy.demo.catalog import DEMO_USERS
-from deploy.demo.check import Checks
-from deploy.demo.federation import Federation, default_workers
-from deploy.demo.layout import check_layout, full_layout
-from deploy.demo.processes import (
-    LOOPBACK,
-    POLL_INTERVAL,
-    Child,
-    ChildDied,
-    DemoError,
-    Interrupted,
-    port_is_free,
-    scrub_environment,
-    stop_all,
-    wait_healthy,
-)
-
-RUNNING = "Press Ctrl-C to stop."
-
-
-def _check_ports(hub_port: int, ports: list[int]) -> None:
-    if hub_port in ports:
-        raise click.BadParameter(
-            f"the hub's port {hub_port} is among the nodes' ports "
-            f"{ports[0]}–{ports[-1]}", param_hint="--hub-port")
-    for port in [hub_port, *ports]:
-        if not port_is_free(port):
-            option = "--hub-port" if port == hub_port else "--base-port"
-            raise DemoError(f"port {port} on {LOOPBACK} is in use (another demo?); stop it or "
-                            f"choose another {option}")
-
-
-def _build(fed: Federation, months: int, scale: float, jobs: int, stop: threading.Event,
-           hub: Child, http: requests.Session) -> None:
-    """Every set-up step not done by an earlier run, in order (the hub is running)."""
-    wait_healthy(hub, stop, http)
-    later = [
-        ("enrolled", lambda: f"{fed.enroll_children()} centers enrolled by their parents"),
-        ("catalog", lambda: f"the province published {fed.publish_catalog()} standard "
-                            "matters; every center adopted and localized them"),
-        ("history", lambda: f"{fed.history(months, scale, jobs)} cases"),
-        ("forwarding", lambda: "forwarded today: " + json.dumps(fed.live_forwarding())),
-        ("directives", lambda: f"{fed.directives()} directives issued and answered"),
-        ("summaries", lambda: f"{fed.summaries(months)} signed summaries at the hub"),
-    ]
-    for step, run in later:
-        if stop.is_set():
-            raise Interrupted
-        if not fed.done(step):
-            click.echo(f"{step}: {run()}")
-            fed.mark(step)
-
-
-def _print_running(fed: Federation, logins: Mapping[str, str], workers_on: bool,
-                   exit_after_start: bool) -> None:
-    rule = "=" * 78
-    lines = ["", rule, " tongban demo: the federation is running", rule,
-             f" Hub       {fed.hub_url}/healthz   (rankings: {fed.hub_url}/api/v1/docs)", ""]
-    for member in fed.members.values():
-        lines.append(f" {member.code:<10}{member.url:<24}{member.node.name}")
-    lines += ["", " On every node: the citizens' pages at <url>/, staff at <url>/staff/login,",
-              " API docs at <url>/api/v1/docs (docs/web.md is a tour of the pages)", "",
-              f" Logins (the same on every node; kept in {fed.work / 'logins.json'})"]
-    lines += [f"   {user.username:<12} {logins[user.username]:<20} {user.description}"
-              for user in DEMO_USERS]
-    lines += ["", " Workers " + ("sync every node every 10 s" if workers_on
-                                 else "are not running (--no-workers)"),
-              f" Logs in {fed.work / 'logs'}", rule]
-    lines.append("--exit-after-start: stopping now." if exit_after_start else RUNNING)
-    click.echo("\n".join(lines))
+from deploy.demo.layout import default_workers
 
 
 @click.command()
@@ -122,96 +47,8 @@ def demo(ctx: click.Context, work_dir: str, hub_port: int, base_port: int, worke
     node's URL and a login per role are printed, and everything runs until Ctrl-C. A second
     run reuses the folder and its data.
     """
-    started = time.monotonic()
-    layout = check_layout() if check else full_layout()
-    if check:
-        months, scale, no_workers = 1, min(scale, 0.05), True
-    work = Path(work_dir).resolve()
-    reused = work.exists()
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "logs").mkdir(exist_ok=True)
-    ports = [base_port + i for i in range(len(layout))]
-    _check_ports(hub_port, ports)
-    fed = Federation(work, layout, hub_port, base_port)
-    click.echo(f"tongban demo: {len(layout)} centers and a hub in {work} "
-               f"({'reused' if reused else 'new'})", err=check)
+    from deploy.demo.run import run_demo
 
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set())
-                for sig in (signal.SIGINT, signal.SIGTERM)}
-    children: list[Child] = []
-    exit_code = 0
-    report: dict[str, object] | None = None
-    try:
-        # with --check, stdout carries the JSON report only: progress goes to stderr
-        with contextlib.redirect_stdout(sys.stderr) if check else contextlib.nullcontext():
-            removed = scrub_environment()
-            if removed:
-                click.echo(f"ignoring {', '.join(removed)}: the demo configures its own homes")
-            _start(fed, children, stop, months, scale, jobs, workers, no_workers)
-            if check:
-                results = Checks(fed, fed.logins()).run()
-                ok = all(result["ok"] for result in results.values())
-                exit_code = 0 if ok else 1
-                report = {"ok": ok, "checks": results, "nodes": len(layout),
-                          "seconds": round(time.monotonic() - started, 1)}
-            else:
-                _print_running(fed, fed.logins(), not no_workers, exit_after_start)
-                while not exit_after_start and not stop.wait(POLL_INTERVAL):
-                    for child in children:
-                        if child.exited():
-                            raise ChildDied(child)
-    except Interrupted:
-        click.echo("interrupted while starting.", err=True)
-    except ChildDied as died:
-        exit_code = 1
-        click.echo(f"\nerror: {died}; the last lines of {died.child.log_path}:\n"
-                   f"{died.child.log_tail()}", err=True)
-    finally:
-        with contextlib.redirect_stdout(sys.stderr) if check else contextlib.nullcontext():
-            stop_all(children)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if report is not None:
-        click.echo(json.dumps(report, ensure_ascii=False))
-    ctx.exit(exit_code)
-
-
-def _serve(name: str, args: list[str], log: Path, url: str) -> Child:
-    return Child.start(name, args, log, url)
-
-
-def _start(fed: Federation, children: list[Child], stop: threading.Event, months: int,
-           scale: float, jobs: int, workers: int, no_workers: bool) -> None:
-    """Set up what an earlier run did not, then start the hub, the nodes and the workers."""
-    logs = fed.work / "logs"
-    hub_args = ["hub", "serve", "--home", str(fed.hub_home), "--bind",
-                f"{LOOPBACK}:{fed.hub_port}", "--workers", "2"]
-    fed.init_homes()
-    if not fed.done("trust"):
-        # the hub reads its trust root when it starts: trust the province before serving
-        click.echo(f"users: {fed.create_users(fed.logins())} staff accounts")
-        fed.mark("users")
-        fed.enroll()
-        fed.mark("trust")
-        click.echo("trust: the province's key is the hub's trust root")
-    if stop.is_set():
-        raise Interrupted
-    hub = _serve("hub", hub_args, logs / "hub.log", fed.hub_url)
-    children.append(hub)
-    with requests.Session() as http:
-        _build(fed, months, scale, jobs, stop, hub, http)
-        nodes = [_serve(f"node {m.code}", ["node", "serve", "--home", str(m.home), "--bind",
-                                            f"{LOOPBACK}:{m.port}", "--workers", str(workers)],
-                        logs / f"node-{m.code}.log", m.url)
-                 for m in fed.members.values()]
-        children += nodes
-        with click.progressbar(nodes, label="starting the node servers") as bar:
-            for child in bar:
-                wait_healthy(child, stop, http)
-    if not no_workers:
-        children += [_serve(f"worker {m.code}", ["node", "worker", "--home", str(m.home)],
-                            logs / f"worker-{m.code}.log", m.url)
-                     for m in fed.members.values()]
-
-
+    ctx.exit(run_demo(work_dir=work_dir, hub_port=hub_port, base_port=base_port,
+                      workers=workers, months=months, scale=scale, jobs=jobs,
+                      no_workers=no_workers, check=check, exit_after_start=exit_after_start))

@@ -15,14 +15,14 @@ import contextlib
 import datetime as dt
 import io
 import json
-import os
+import multiprocessing
+import queue
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
 from sqlalchemy import select
 
 from deploy.demo.catalog import (
@@ -33,9 +33,10 @@ from deploy.demo.catalog import (
     fill_province_catalog,
     localize,
 )
-from deploy.demo.history import generate
-from deploy.demo.layout import DemoNode
+from deploy.demo.history import generate, planned_cases
+from deploy.demo.layout import DemoNode, default_workers
 from deploy.demo.processes import DemoError, new_password, write_private
+from deploy.demo.progress import bar
 from hub.cli import init as hub_init
 from hub.cli import trust_root_command
 from node.auth.models import User
@@ -146,8 +147,10 @@ class Federation:
 
     # -- homes and people -------------------------------------------------------------------
 
-    def init_homes(self) -> None:
-        """``init`` the hub's and every node's home (kept on a second run)."""
+    def init_homes(self) -> int:
+        """``init`` the hub's and every node's home (kept on a second run); how many homes
+        were new."""
+        hub_new = not (self.hub_home / "tongban.toml").exists()
         with quiet():
             hub_init.callback(home=str(self.hub_home), name="tongban demo hub",  # type: ignore[misc]
                               database_url="")
@@ -155,6 +158,7 @@ class Federation:
         self._each(todo, "node homes", init_home, self.hub_url)
         for member in self.members.values():  # a later run may put the hub on another port
             point_at_hub(member.home / "tongban.toml", self.hub_url)
+        return len(todo) + hub_new
 
     def create_users(self, logins: Mapping[str, str]) -> int:
         """The demo's staff on every node (missing ones only); how many were created."""
@@ -163,13 +167,15 @@ class Federation:
 
     def _each(self, members: list[Member], label: str, job: Any, *args: Any) -> list[Any]:
         """``job(home, node, *args)`` for each member, in as many processes as cores."""
-        results = []
-        with ProcessPoolExecutor(max_workers=default_workers()) as pool, click.progressbar(
-                length=len(members), label=label, show_pos=True) as bar:
+        results: list[Any] = []
+        if not members:
+            return results
+        with ProcessPoolExecutor(max_workers=default_workers()) as pool:
             futures = [pool.submit(job, str(m.home), m.node, *args) for m in members]
-            for future in as_completed(futures):
-                results.append(future.result())
-                bar.update(1)
+            with bar(label, len(members)) as advance:
+                for future in as_completed(futures):
+                    results.append(future.result())
+                    advance(1)
         return results
 
     # -- databases, keys, sync ----------------------------------------------------------------
@@ -267,17 +273,28 @@ class Federation:
     # -- cases --------------------------------------------------------------------------------
 
     def history(self, months: int, scale: float, workers: int) -> int:
-        """Months of past cases in every node, two or more nodes at a time."""
+        """Months of past cases in every node, ``workers`` nodes at a time, each in its own
+        process; the bar counts cases (each worker reports every few cases it made)."""
         made = 0
-        # the busiest first, so that two processes finish together
+        # the busiest first, so that the processes finish together
         members = sorted(self.members.values(), key=lambda m: -m.node.profile.monthly)
-        with ProcessPoolExecutor(max_workers=workers) as pool, click.progressbar(
-                length=len(members), label=f"{months} months of cases", show_pos=True) as bar:
-            futures = {pool.submit(generate, str(m.home), m.node, months, scale): m
-                       for m in members}
-            for future in as_completed(futures):
-                made += future.result()
-                bar.update(1)
+        homes = [str(m.home) for m in members]
+        nodes = [m.node for m in members]
+        with multiprocessing.Manager() as manager, ProcessPoolExecutor(workers) as pool:
+            total = sum(pool.map(planned_cases, homes, nodes, [months] * len(members),
+                                 [scale] * len(members)))
+            made_so_far = manager.Queue()
+            futures = [pool.submit(generate, home, node, months, scale, made_so_far)
+                       for home, node in zip(homes, nodes, strict=True)]
+            with bar(f"{months} months of cases", total) as advance:
+                pending = set(futures)
+                while pending:
+                    finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        made += future.result()  # raises what failed in the worker
+                    with contextlib.suppress(queue.Empty):
+                        while True:
+                            advance(made_so_far.get_nowait())
         return made
 
     def live_forwarding(self) -> dict[str, int]:
@@ -401,8 +418,8 @@ class Federation:
         today = to_shanghai_date(utcnow())
         periods = _months(today, months)
         sent = 0
-        with click.progressbar(list(self.members.values()), label="summaries") as bar:
-            for member in bar:
+        with bar("summaries", len(self.members)) as advance:
+            for member in self.members.values():
                 settings = self.settings(member)
                 key = load_node_key(settings)
                 with self.database(member) as db:
@@ -414,6 +431,7 @@ class Federation:
                             emit(session, kind=Kind.SUMMARY, to="hub", body=body,
                                  sender=member.code, private_key=key)
                             sent += 1
+                advance(1)
         self.sync_all()
         return sent
 
@@ -468,8 +486,4 @@ def _clerk(session: Any) -> Actor:
     return Actor("clerk", "clerk", clerk.id, clerk.department_id)
 
 
-def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
-
-
-__all__ = ["Federation", "Member", "default_workers"]
+__all__ = ["Federation", "Member"]

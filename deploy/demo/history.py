@@ -14,8 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -36,6 +38,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段"  # noqa: E501
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红梅志鹏海燕"
 BATCH = 200  # cases per transaction
+REPORT_EVERY = 10  # cases between two progress reports
 
 
 class Clock:
@@ -157,44 +160,81 @@ def _make(service: CaseService, clock: Clock, rng: random.Random, plan: Plan, ma
     service.deliver(case, clerk)
 
 
-def generate(home: str, node: DemoNode, months: int, scale: float) -> int:
+class _Progress(Protocol):
+    def put(self, item: int) -> None: ...
+
+
+def _planned(db: Database, settings: dict[str, Any], key: Ed25519PrivateKey, node: DemoNode,
+             months: int, scale: float, rng: random.Random,
+             ) -> tuple[dt.date, dt.date, list[Plan]]:
+    """Today, the first day, and the cases to make (none when the node has cases already)."""
+    with db.unit_of_work(write=False) as session:
+        service = case_service_for(session, settings, key, Clock())
+        today = to_shanghai_date(utcnow())
+        first = first_day(today, months)
+        if session.scalar(select(func.count(Case.id))):
+            return today, first, []
+        matters = list(session.scalars(select(Matter).where(
+            Matter.retired_at.is_(None), Matter.entered.is_(True)).order_by(Matter.code)))
+        if not matters:
+            return today, first, []
+        daily = node.profile.monthly * scale / 21.75
+        plans: list[Plan] = []
+        for day in working_days(service.calendar, first, today):
+            count = int(daily) + (rng.random() < daily - int(daily))
+            plans += [_plan(rng, node, service.calendar, day, matters) for _ in range(count)]
+    return today, first, plans
+
+
+def _rng(node: DemoNode) -> random.Random:
+    return random.Random(f"tongban-demo-{node.code}")  # noqa: S311 - demo data
+
+
+def planned_cases(home: str, node: DemoNode, months: int, scale: float) -> int:
+    """How many cases :func:`generate` will make in the node at ``home`` (the same draw)."""
+    load_all_models()
+    settings = node_settings({"home": home})
+    db = Database(settings["database_url"])
+    try:
+        plans = _planned(db, settings, load_node_key(settings), node, months, scale, _rng(node))
+        return len(plans[2])
+    finally:
+        db.dispose()
+
+
+def generate(home: str, node: DemoNode, months: int, scale: float,
+             progress: _Progress | None = None) -> int:
     """Make ``months`` months of cases (up to today) in the node at ``home``, then roll the
-    figures up; how many cases were made (0 when the node has cases already)."""
+    figures up; how many cases were made (0 when the node has cases already).
+
+    ``progress`` (a queue shared with the demo's process) gets the count of every few cases
+    made, for the progress bar.
+    """
     load_all_models()
     settings = node_settings({"home": home})
     key = load_node_key(settings)
     db = Database(settings["database_url"])
     clock = Clock()
-    rng = random.Random(f"tongban-demo-{node.code}")  # noqa: S311 - demo data
+    rng = _rng(node)
     made = 0
     try:
-        with db.unit_of_work() as session:
-            if session.scalar(select(func.count(Case.id))):
-                return 0
-            service = case_service_for(session, settings, key, clock)
-            today = to_shanghai_date(utcnow())
-            first = first_day(today, months)
-            days = working_days(service.calendar, first, today)
-        daily = node.profile.monthly * scale / 21.75
-        plans: list[Plan] = []
-        with db.unit_of_work(write=False) as session:
-            service = case_service_for(session, settings, key, clock)
-            matters = list(session.scalars(select(Matter).where(
-                Matter.retired_at.is_(None), Matter.entered.is_(True)).order_by(Matter.code)))
-            if not matters:
-                return 0
-            for day in days:
-                count = int(daily) + (rng.random() < daily - int(daily))
-                plans += [_plan(rng, node, service.calendar, day, matters) for _ in range(count)]
+        today, first, plans = _planned(db, settings, key, node, months, scale, rng)
+        if not plans:
+            return 0
         for start in range(0, len(plans), BATCH):
             with db.unit_of_work() as session:
                 service = case_service_for(session, settings, key, clock)
                 clerk, approvers = _actors(session)
                 matters_here = {m.code: m for m in session.scalars(select(Matter))}
-                for plan in plans[start:start + BATCH]:
+                batch = plans[start:start + BATCH]
+                for index, plan in enumerate(batch, 1):
                     _make(service, clock, rng, plan, matters_here[plan.matter], clerk,
                           approvers, today)
-                    made += 1
+                    if progress is not None and index % REPORT_EVERY == 0:
+                        progress.put(REPORT_EVERY)
+                if progress is not None and len(batch) % REPORT_EVERY:
+                    progress.put(len(batch) % REPORT_EVERY)
+                made += len(batch)
         with db.unit_of_work() as session:
             refresh(session, first, today, utcnow())
         return made

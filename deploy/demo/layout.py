@@ -9,6 +9,7 @@ a few dozen and more late cases, townships with a few to a few dozen (``--scale`
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from schemas.divisions import level_of, parent_of
@@ -93,3 +94,8 @@ def check_layout() -> tuple[DemoNode, ...]:
     chosen = (COUNTIES[0], COUNTIES[-1])  # 玉州区 (district) and 北流市 (county-level city)
     townships = tuple(_townships(county)[0] for county in chosen)
     return (PROVINCE, CITY, *chosen, *townships)
+
+
+def default_workers() -> int:
+    """Processes that set up centers side by side: the cores, at most four."""
+    return max(1, min(4, os.cpu_count() or 1))

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from schemas.cli_support import ensure_schema, home_option
-from schemas.database import Database, utcnow
-from schemas.errors import TongbanError
+
+if TYPE_CHECKING:
+    from schemas.database import Database
+    from schemas.errors import TongbanError
 
 
 def _database(home: str) -> tuple[Database, dict[str, Any]]:
     from hub.app import MIGRATIONS
     from hub.config import hub_settings
     from hub.models import load_all_models
+    from schemas.database import Database
     from schemas.settings import SettingsError
 
     try:
@@ -52,6 +55,7 @@ def create_user(home: str, username: str, scope: str, role: str, display_name: s
     """Create a hub staff account bound to a scope (log in at POST /api/v1/staff/login)."""
     from hub.staff.models import StaffRole
     from hub.staff.service import StaffService
+    from schemas.errors import TongbanError
 
     db, _settings = _database(home)
     try:
@@ -75,6 +79,8 @@ def save_methodology(home: str, name: str, document: Path) -> None:
     """Save a composite-index methodology from a JSON file:
     {"normalisation": "min_max", "components": [{"metric", "weight", "direction"}], …}."""
     from hub.rankings.service import Principal, RankingService, methodology_from_request
+    from schemas.database import utcnow
+    from schemas.errors import TongbanError
 
     try:
         data = json.loads(document.read_text(encoding="utf-8"))

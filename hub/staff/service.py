@@ -14,8 +14,8 @@ from schemas.database import utcnow
 from schemas.divisions import DivisionCodeError, level_of
 from schemas.errors import Conflict, TooManyAttempts, Unauthorized, ValidationFailed
 from schemas.passwords import (
-    DUMMY_HASH,
     check_password_strength,
+    dummy_hash,
     hash_password,
     needs_rehash,
     new_token,
@@ -80,7 +80,7 @@ class StaffService:
         account = self.session.scalar(
             select(StaffAccount).where(StaffAccount.username == username))
         if account is None:
-            verify_password(DUMMY_HASH, password)  # the same work as for a real account
+            verify_password(dummy_hash(), password)  # the same work as for a real account
             raise Unauthorized("Wrong username or password.")
         if account.locked_until is not None and account.locked_until > now:
             seconds = int((account.locked_until - now).total_seconds()) + 1

@@ -1,7 +1,29 @@
-"""The audit trail: an append-only hash chain of every state change on this node."""
+"""The audit trail: an append-only hash chain of every state change on this node.
 
-from node.audit.chain import AuditLog, ChainHead, ChainReport
-from node.audit.models import AuditEntry, AuditEntryImmutableError, AuditHead
+The names below are imported on first use, so that ``tongban node verify-audit``'s module
+(node/audit/cli.py) can be loaded without the chain and its models (a quick CLI start).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "AuditLog": "node.audit.chain",
+    "ChainHead": "node.audit.chain",
+    "ChainReport": "node.audit.chain",
+    "AuditEntry": "node.audit.models",
+    "AuditEntryImmutableError": "node.audit.models",
+    "AuditHead": "node.audit.models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(name)
+
 
 __all__ = [
     "AuditEntry",

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import click
-from sqlalchemy import inspect
 
-from node.audit.chain import AuditLog
-from node.audit.models import AuditEntry, AuditHead
-from node.config import node_settings
 from schemas.cli_support import home_option
-from schemas.database import Database
 from schemas.settings import SettingsError
 
 
@@ -17,6 +12,13 @@ from schemas.settings import SettingsError
 @home_option("var/node")
 def verify_audit(home: str) -> None:
     """Recompute the audit chain's hashes; exit 1 naming the first broken entry."""
+    from sqlalchemy import inspect
+
+    from node.audit.chain import AuditLog
+    from node.audit.models import AuditEntry, AuditHead
+    from node.config import node_settings
+    from schemas.database import Database
+
     try:
         settings = node_settings({"home": home})
     except SettingsError as exc:

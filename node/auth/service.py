@@ -26,9 +26,9 @@ from schemas.errors import (
 
 # Argon2id hashing, the strength rule and token digests are shared with the hub's staff
 # accounts (hash_password and token_digest are also imported from here by callers)
-from schemas.passwords import DUMMY_HASH as _DUMMY_HASH
 from schemas.passwords import (
     check_password_strength,
+    dummy_hash,
     hash_password,
     needs_rehash,
     token_digest,
@@ -71,7 +71,7 @@ class AuthService:
         now = self.clock()
         user = self.session.scalar(select(User).where(User.username == username))
         if user is None:
-            _verify(_DUMMY_HASH, password)  # same work as for a real account
+            _verify(dummy_hash(), password)  # same work as for a real account
             raise Unauthorized("Wrong username or password.")
         if user.locked_until is not None and user.locked_until > now:
             seconds = int((user.locked_until - now).total_seconds()) + 1

@@ -1,4 +1,7 @@
-"""The sync commands of `tongban node`: keys, enrolment, sync-now and the worker."""
+"""The sync commands of `tongban node`: keys, enrolment, sync-now and the worker.
+
+Each command imports what it works with when it runs (a quick ``tongban`` start).
+"""
 
 from __future__ import annotations
 
@@ -7,32 +10,23 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.catalog.publishing import publish_catalog
-from node.config import node_settings
-from node.models import load_all_models
-from node.sync import enrollment
-from node.sync.errors import SyncError
-from node.sync.keys import (
-    create_key,
-    key_path,
-    load_node_key,
-    next_key_path,
-    retired_key_path,
-)
 from schemas.cli_support import home_option
-from schemas.database import Database, utcnow
 from schemas.divisions import CountyKind
-from schemas.errors import TongbanError
-from schemas.keys import KeyFileError, key_id, load_private_key, public_key_b64
 from schemas.settings import SettingsError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from schemas.database import Database
 
 
 def _settings(home: str) -> dict[str, Any]:
+    from node.config import node_settings
+
     try:
         return node_settings({"home": home})
     except SettingsError as exc:
@@ -40,6 +34,8 @@ def _settings(home: str) -> dict[str, Any]:
 
 
 def _key(settings: dict[str, Any]) -> Ed25519PrivateKey:
+    from node.sync.keys import load_node_key
+
     try:
         return load_node_key(settings)
     except SettingsError as exc:
@@ -48,6 +44,10 @@ def _key(settings: dict[str, Any]) -> Ed25519PrivateKey:
 
 @contextmanager
 def _database(settings: dict[str, Any]) -> Iterator[Database]:
+    from node.models import load_all_models
+    from schemas.database import Database
+    from schemas.errors import TongbanError
+
     load_all_models()
     db = Database(settings["database_url"])
     try:
@@ -59,12 +59,16 @@ def _database(settings: dict[str, Any]) -> Iterator[Database]:
 
 
 def _describe(key: Ed25519PrivateKey, path: Path) -> None:
+    from schemas.keys import key_id, public_key_b64
+
     click.echo(f"key file:   {path}")
     click.echo(f"public key: {public_key_b64(key.public_key())}")
     click.echo(f"key id:     {key_id(key.public_key())}")
 
 
 def _when(text: str | None, name: str) -> dt.datetime:
+    from schemas.database import utcnow
+
     if not text:
         return utcnow()
     try:
@@ -80,6 +84,10 @@ def _when(text: str | None, name: str) -> dt.datetime:
 @home_option("var/node")
 def keygen(home: str) -> None:
     """Create the node's Ed25519 key (node_key.pem, mode 0600) and print its public key."""
+    from node.config import node_settings
+    from node.sync.keys import create_key, key_path
+    from schemas.keys import KeyFileError
+
     try:
         settings: dict[str, Any] = node_settings({"home": home})
     except SettingsError:
@@ -98,6 +106,10 @@ def keygen(home: str) -> None:
 @click.option("--days", type=click.IntRange(1, 3660), default=3650, show_default=True)
 def enroll_self(home: str, days: int) -> None:
     """(Province only) Certify the province's own key as the trust root; queue it to the hub."""
+    from node.sync import enrollment
+    from schemas.database import utcnow
+    from schemas.keys import public_key_b64
+
     settings = _settings(home)
     key = _key(settings)
     with _database(settings) as db, db.unit_of_work() as session:
@@ -117,6 +129,9 @@ def enroll_self(home: str, days: int) -> None:
 @click.option("--days", type=click.IntRange(1, 3660), default=365, show_default=True)
 def enroll_child(home: str, child: str, kind: str | None, public_key: str, days: int) -> None:
     """Sign a child center's certificate with this node's key and queue it to the hub."""
+    from node.sync import enrollment
+    from schemas.database import utcnow
+
     settings = _settings(home)
     key = _key(settings)
     try:
@@ -139,6 +154,15 @@ def rotate_key(home: str, activate: bool) -> None:
     The old key stays valid until its certificate ends or the parent revokes it, so what was
     signed with it still verifies.
     """
+    from node.sync.keys import (
+        create_key,
+        key_path,
+        load_node_key,
+        next_key_path,
+        retired_key_path,
+    )
+    from schemas.keys import KeyFileError, key_id, load_private_key
+
     settings = _settings(home)
     current, upcoming = key_path(settings), next_key_path(settings)
     if not activate:
@@ -172,6 +196,9 @@ def rotate_key(home: str, activate: bool) -> None:
 def revoke(home: str, subject: str, subject_key_id: str, effective: str | None,
            reason: str) -> None:
     """Revoke a descendant's key from a time on; queue the revocation to the hub."""
+    from node.sync import enrollment
+    from schemas.database import utcnow
+
     settings = _settings(home)
     key = _key(settings)
     at = _when(effective, "--at")
@@ -198,6 +225,7 @@ def _hub(settings: dict[str, Any], key: Ed25519PrivateKey) -> Any:
 @home_option("var/node")
 def sync_now(home: str) -> None:
     """Push the outbox and pull the mailbox once, now."""
+    from node.sync.errors import SyncError
     from node.sync.service import SyncService
 
     settings = _settings(home)
@@ -273,6 +301,9 @@ def _run_worker(settings: dict[str, Any]) -> None:
 def publish_catalog_command(home: str) -> None:
     """(Province only) Sign the active catalog as the standard catalog (四统一) to every
     descendant; it leaves with the next push."""
+    from node.catalog.publishing import publish_catalog
+    from schemas.database import utcnow
+
     settings = _settings(home)
     key = _key(settings)
     with _database(settings) as db, db.unit_of_work() as session:

@@ -34,6 +34,7 @@ KNOWN: dict[str, tuple[str, ...]] = {
     "rankings": ("ranking_ratio",),
     "node_api": ("node_api_ratio",),
     "forward": ("forward_latency_s",),
+    "cli_start": ("cli_start_ratio",),
 }
 
 
