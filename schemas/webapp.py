@@ -226,7 +226,9 @@ def init_web(
     def _begin_request() -> Response | None:
         supplied = request.headers.get("X-Request-Id", "")
         g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
-        g.tongban_db = db
+        # read per request (not the ``db`` above): the test suite lends one app to many tests,
+        # each on its own database (tests/apps.py)
+        g.tongban_db = app.extensions["tongban_db"]
         return _refuse_unreadable_input()
 
     @app.after_request
@@ -288,7 +290,7 @@ def init_web(
     def healthz() -> Response:
         """Liveness and database check."""
         try:
-            with db.sessions() as session:
+            with app.extensions["tongban_db"].sessions() as session:
                 session.execute(text("SELECT 1"))
                 details = health_details(session) if health_details else {}
         except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy

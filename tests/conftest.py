@@ -3,6 +3,10 @@
 Every database test runs twice: on a fresh SQLite file and on a fresh PostgreSQL schema.
 The PostgreSQL half needs ``TONGBAN_TEST_PG`` (``.ci/run`` sets it); without it, it is
 skipped with a message saying so; with it, an unreachable server fails the test.
+
+A test whose fixtures build the node's or the hub's app gets its database with that app's
+tables already in it, copied from a template made once per test process (tests/databases.py);
+the apps themselves are built once per process and lent to each test (tests/apps.py).
 """
 
 from __future__ import annotations
@@ -18,7 +22,27 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
+
+from tests.apps import AppCache
+from tests.databases import Templates, schema_for
+
+# Hypothesis: ``dev`` (the default) runs a tenth of each property's examples, for a quick loop;
+# ``ci`` (.ci/run sets TONGBAN_HYPOTHESIS_PROFILE=ci) runs them all
+HYPOTHESIS_PROFILE = os.environ.get("TONGBAN_HYPOTHESIS_PROFILE", "dev")
+hypothesis_settings.register_profile("ci", deadline=None, print_blob=True)
+hypothesis_settings.register_profile("dev", max_examples=10, deadline=None)
+if HYPOTHESIS_PROFILE not in ("ci", "dev"):
+    raise pytest.UsageError(f"TONGBAN_HYPOTHESIS_PROFILE={HYPOTHESIS_PROFILE!r}: ci or dev")
+hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def examples(full: int) -> int:
+    """A property's example count: ``full`` under the ``ci`` profile, a tenth of it (at least
+    10) under ``dev``."""
+    return full if HYPOTHESIS_PROFILE == "ci" else min(full, max(10, full // 10))
+
 
 PG_URL = os.environ.get("TONGBAN_TEST_PG", "")
 PG_SKIP = (
@@ -27,11 +51,35 @@ PG_SKIP = (
 )
 
 
+# fixtures whose app creates its tables on ``database_url``: their tests get them from a template
+TEMPLATE_USERS = {"app": "node", "make_hub": "hub", "hub_app": "hub"}
+
+
+@pytest.fixture(scope="session")
+def templates() -> Iterator[Templates]:
+    """The template databases of this test process (tests/databases.py)."""
+    made = Templates()
+    yield made
+    made.cleanup()
+
+
+@pytest.fixture(scope="session")
+def shared_apps() -> AppCache:
+    """The apps of this test process, one per configuration (tests/apps.py)."""
+    return AppCache()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL to an empty database of each kind, dropped after the test."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path,
+                 templates: Templates) -> Iterator[str]:
+    """A URL to a database of each kind, dropped after the test: empty, or holding the tables
+    of the app (node or hub) that the test's fixtures build on it."""
+    schema_name = schema_for(request.fixturenames, TEMPLATE_USERS)
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+        path = tmp_path / "test.db"
+        if schema_name:
+            templates.copy_sqlite(schema_name, path)
+        yield f"sqlite:///{path}"
         return
     if not PG_URL:
         pytest.skip(PG_SKIP)
@@ -43,7 +91,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     except Exception as exc:  # noqa: BLE001 - any failure to reach the server fails the test
         pytest.fail(f"TONGBAN_TEST_PG is set but PostgreSQL is unreachable: {exc}")
     separator = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+    url = f"{PG_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+    if schema_name:
+        templates.fill_postgresql(schema_name, url)
+    yield url
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()

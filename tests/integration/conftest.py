@@ -6,6 +6,9 @@ fails half-way.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import itertools
 import os
 import re
 import signal
@@ -35,21 +38,49 @@ def clean_env() -> dict[str, str]:
     return env
 
 
+# Ports for the servers tests start. A port found free and then bound by a server a moment
+# later could be taken in between by another xdist worker (or by the kernel, for a client's
+# ephemeral port): so each worker hands out ports only from a block of its own, below the
+# kernel's ephemeral range (32768-60999 on Linux), each port once per run and only when it can
+# be bound and nobody answers on it. The blocks of one run start at an offset drawn from the
+# run's id, so that two runs on one machine rarely share a block either.
+PORT_FLOOR, PORT_CEILING, PORT_BLOCK = 10_000, 32_000, 1_000
+
+
+@functools.cache
+def _port_block() -> tuple[int, int]:
+    """This worker's block of ports: [start, end)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    blocks = (PORT_CEILING - PORT_FLOOR) // PORT_BLOCK
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"{os.getpid()}"
+    offset = int(hashlib.sha256(run.encode()).hexdigest(), 16) % blocks
+    block = (offset + (int(worker) if worker.isdigit() else 0)) % blocks
+    start = PORT_FLOOR + block * PORT_BLOCK
+    return start, start + PORT_BLOCK
+
+
+@functools.cache
+def _ports() -> Iterator[int]:
+    return itertools.count(_port_block()[0])
+
+
 def free_port() -> int:
-    """A loopback port nobody listens on (the kernel's choice for port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A loopback port of this worker's block that nobody listens on or holds."""
+    return free_port_range(1)
 
 
 def free_port_range(count: int) -> int:
-    """The first of ``count`` consecutive loopback ports nobody listens on or holds."""
-    for _ in range(50):
-        base = free_port()
-        if base + count < 65000 and all(port_is_closed(base + i) and _bindable(base + i)
-                                        for i in range(count)):
+    """The first of ``count`` consecutive loopback ports of this worker's block that nobody
+    listens on or holds; each is handed out once per run."""
+    _start, end = _port_block()
+    while True:
+        base = next(_ports())
+        if base + count > end:
+            pytest.fail(f"this worker's ports ({_start}-{end - 1}) are used up")
+        if all(port_is_closed(base + i) and _bindable(base + i) for i in range(count)):
+            for _ in range(count - 1):
+                next(_ports())
             return base
-    pytest.fail("no free range of ports")
 
 
 def _bindable(port: int) -> bool:
@@ -79,6 +110,26 @@ def run_tongban(
         [TONGBAN, *args], cwd=cwd, env=clean_env(), capture_output=True, text=True,
         timeout=timeout, check=False, stdin=subprocess.DEVNULL,
     )
+
+
+def invoke_tongban(*args: str, cwd: Path, input: str | None = None,
+                   ) -> subprocess.CompletedProcess[str]:
+    """``tongban ARGS`` run in this process with Click's runner (no interpreter to start),
+    in ``cwd`` and without tongban settings in the environment, like :func:`run_tongban`."""
+    from click.testing import CliRunner
+
+    from deploy.cli import main
+
+    runner = CliRunner(env={name: None for name in os.environ if name.startswith("TONGBAN_")})
+    previous = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = runner.invoke(main, list(args), input=input, catch_exceptions=False,
+                               prog_name="tongban")
+    finally:
+        os.chdir(previous)
+    return subprocess.CompletedProcess([TONGBAN, *args], result.exit_code, result.stdout,
+                                       result.stderr)
 
 
 def stop_process(process: subprocess.Popen[bytes] | subprocess.Popen[str],

@@ -1,4 +1,6 @@
-"""The ``tongban`` command as an operator uses it: real processes, real servers on loopback."""
+"""The ``tongban`` command as an operator uses it: real servers on loopback; most commands run
+in this process with Click's runner, a few (the help, a first init, the servers) as real
+processes of the console script."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from deploy.cli import main
 from tests.integration.conftest import (
     REPO,
     free_port,
+    invoke_tongban,
     run_tongban,
     serving,
     wait_for_health,
@@ -72,7 +75,7 @@ def test_every_documented_command_exists() -> None:
 def test_every_command_describes_itself(
     home_dir: Path, path: tuple[str, ...], command: click.Command
 ) -> None:
-    result = run_tongban(*path, "--help", cwd=home_dir)
+    result = invoke_tongban(*path, "--help", cwd=home_dir)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"Usage: tongban {' '.join(path)} ")
@@ -85,7 +88,7 @@ def test_every_command_describes_itself(
 
 
 def _init_node(home_dir: Path, home: str = "node") -> Path:
-    result = run_tongban("node", "init", "--home", home, *NODE_INIT, cwd=home_dir)
+    result = invoke_tongban("node", "init", "--home", home, *NODE_INIT, cwd=home_dir)
     assert result.returncode == 0, _output(result)
     return home_dir / home
 
@@ -111,7 +114,7 @@ def test_second_node_init_keeps_the_secret_and_config(home_dir: Path) -> None:
     secret = (home / "secret_key").read_text()
     config = (home / "tongban.toml").read_text(encoding="utf-8")
 
-    result = run_tongban("node", "init", "--home", "node", *NODE_INIT, cwd=home_dir)
+    result = invoke_tongban("node", "init", "--home", "node", *NODE_INIT, cwd=home_dir)
 
     assert result.returncode == 0, _output(result)
     assert (home / "secret_key").read_text() == secret
@@ -131,14 +134,14 @@ def _assert_says_current(output: str) -> None:
 def test_node_migrate_on_an_initialised_home_is_current(home_dir: Path) -> None:
     _init_node(home_dir)
 
-    result = run_tongban("node", "migrate", "--home", "node", cwd=home_dir)
+    result = invoke_tongban("node", "migrate", "--home", "node", cwd=home_dir)
 
     assert result.returncode == 0, _output(result)
     _assert_says_current(result.stdout)
 
 
 def test_node_init_refuses_a_bad_division_code(home_dir: Path) -> None:
-    result = run_tongban("node", "init", "--home", "node", "--code", "12345", cwd=home_dir)
+    result = invoke_tongban("node", "init", "--home", "node", "--code", "12345", cwd=home_dir)
 
     assert result.returncode != 0
     assert "--code" in result.stderr
@@ -148,7 +151,7 @@ def test_node_init_refuses_a_bad_division_code(home_dir: Path) -> None:
 
 
 def test_node_serve_without_init_says_to_run_init(home_dir: Path) -> None:
-    result = run_tongban(
+    result = invoke_tongban(
         "node", "serve", "--home", "nothing-here", "--bind", f"127.0.0.1:{free_port()}",
         cwd=home_dir,
     )
@@ -196,7 +199,7 @@ def test_create_user_then_serve_answers_health_and_login(home_dir: Path, tmp_pat
 def test_create_user_refuses_a_weak_password(home_dir: Path) -> None:
     _init_node(home_dir)
 
-    result = run_tongban(
+    result = invoke_tongban(
         "node", "create-user", "--home", "node", "--username", "chief", "--password", "short",
         cwd=home_dir,
     )
@@ -209,7 +212,7 @@ def test_create_user_refuses_a_weak_password(home_dir: Path) -> None:
 
 
 def _init_hub(home_dir: Path) -> Path:
-    result = run_tongban("hub", "init", "--home", "hub", cwd=home_dir)
+    result = invoke_tongban("hub", "init", "--home", "hub", cwd=home_dir)
     assert result.returncode == 0, _output(result)
     return home_dir / "hub"
 
@@ -234,7 +237,7 @@ def test_second_hub_init_keeps_the_secret(home_dir: Path) -> None:
 def test_hub_migrate_on_an_initialised_home_is_current(home_dir: Path) -> None:
     _init_hub(home_dir)
 
-    result = run_tongban("hub", "migrate", "--home", "hub", cwd=home_dir)
+    result = invoke_tongban("hub", "migrate", "--home", "hub", cwd=home_dir)
 
     assert result.returncode == 0, _output(result)
     _assert_says_current(result.stdout)
@@ -257,7 +260,7 @@ def test_hub_serve_answers_health(home_dir: Path, tmp_path: Path) -> None:
 
 
 def test_hub_serve_without_init_says_to_run_init(home_dir: Path) -> None:
-    result = run_tongban(
+    result = invoke_tongban(
         "hub", "serve", "--home", "nothing-here", "--bind", f"127.0.0.1:{free_port()}",
         cwd=home_dir,
     )

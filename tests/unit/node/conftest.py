@@ -18,6 +18,7 @@ from node import create_app
 from node.auth.permissions import Role
 from node.models import Base
 from schemas.database import Database
+from tests.apps import AppCache, config_key, wants_own_app
 from tests.conftest import node_config
 
 PASSWORD = "correct-horse-9"
@@ -25,12 +26,22 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    app = create_app(node_config(database_url, max_content_length=64 * 1024))
-    db: Database = app.extensions["tongban_db"]
-    Base.metadata.create_all(db.engine)
-    yield app
-    db.dispose()
+def app(database_url: str, request: pytest.FixtureRequest,
+        shared_apps: AppCache) -> Iterator[Flask]:
+    """The node's app on the test's database (which holds the node's tables already: see
+    tests/conftest.py); built once per process and lent to each test (tests/apps.py)."""
+    config = node_config(database_url, max_content_length=64 * 1024)
+    if wants_own_app(request):
+        own = create_app(config)
+        db: Database = own.extensions["tongban_db"]
+        Base.metadata.create_all(db.engine)
+        yield own
+        db.dispose()
+        return
+    shared = shared_apps.get(("node", config_key(config, "database_url", "secret_key")),
+                             lambda: create_app(config))
+    with shared.lent(database_url) as lent:
+        yield lent
 
 
 @pytest.fixture

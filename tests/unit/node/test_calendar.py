@@ -21,6 +21,7 @@ from node.calendar.workdays import (
     shanghai_today,
     to_shanghai_date,
 )
+from tests.conftest import examples
 
 D = dt.date
 ONE_DAY = dt.timedelta(days=1)
@@ -352,7 +353,7 @@ def suspensions(draw: st.DrawFn, around: dt.date) -> Suspension:
     return Suspension(start, end, draw(st.sampled_from(["site_inspection", "testing", ""])))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(start=dates, n=st.integers(0, 60), local=overrides)
 def test_add_working_days_lands_on_the_nth_working_day(
     start: dt.date, n: int, local: dict[dt.date, LocalOverride]
@@ -372,7 +373,7 @@ def test_add_working_days_lands_on_the_nth_working_day(
     assert calendar.working_days_left(result, start) == expected_left
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(data=st.data(), accepted=dates, n=st.integers(0, 40), local=overrides)
 def test_adding_a_suspension_never_moves_the_deadline_earlier(
     data: st.DataObject, accepted: dt.date, n: int, local: dict[dt.date, LocalOverride]
@@ -393,7 +394,7 @@ def test_adding_a_suspension_never_moves_the_deadline_earlier(
         )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(data=st.data(), accepted=dates, n=st.integers(0, 40))
 def test_open_suspension_deadline_never_moves_earlier_as_days_pass(
     data: st.DataObject, accepted: dt.date, n: int

@@ -43,6 +43,7 @@ from node.catalog.service import CatalogService
 from node.models import Base, load_all_models
 from schemas.database import Database
 from schemas.errors import TongbanError
+from tests.conftest import examples
 from tests.unit.node.conftest import Clock, matter_payload
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -98,7 +99,7 @@ def machine_step(draw: st.DrawFn, state: CaseState) -> tuple[Action, str, str | 
     return action, role, draw(st.sampled_from(REASONS))
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(st.integers(0, 30), st.data())
 def test_random_transition_sequences_stay_inside_the_machine(
     length: int, data: st.DataObject
@@ -136,7 +137,7 @@ def test_random_transition_sequences_stay_inside_the_machine(
             assert state is before
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.sampled_from(CaseState), st.sampled_from([None, *ROLES]))
 def test_allowed_actions_are_exactly_what_plan_accepts(state: CaseState, role: str | None) -> None:
     roles = ROLES if role is None else [role]
@@ -150,7 +151,7 @@ def test_allowed_actions_are_exactly_what_plan_accepts(state: CaseState, role: s
         assert allowed_actions(state) == []
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.sampled_from([t for t in TRANSITIONS.values() if t.needs_reason]),
     st.data(),
@@ -166,7 +167,7 @@ def test_actions_needing_a_reason_are_refused_without_one(
     assert plan(state, transition.action, role, "理由").target is transition.target
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.sampled_from(sorted(FINAL_STATES)),
     st.sampled_from(Action),
@@ -462,7 +463,7 @@ def check_case(session: Session, case: Case) -> None:
 
 
 @settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -639,7 +640,7 @@ def deadline_cases(draw: st.DrawFn) -> tuple[dt.date, int, list[Suspension], Sus
 CALENDAR = WorkingCalendar()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(deadline_cases(), st.integers(0, 30))
 def test_suspensions_never_move_a_deadline_earlier(
     drawn: tuple[dt.date, int, list[Suspension], Suspension, dt.date], later: int

@@ -44,6 +44,7 @@ from node.metrics.summary import NodeIdentity, summarize
 from node.models import Base, load_all_models
 from schemas.database import Database
 from schemas.periods import Period
+from tests.conftest import examples
 from tests.unit.node.conftest import matter_payload
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -53,7 +54,7 @@ CALENDAR = WorkingCalendar()
 NODE = NodeIdentity("450981", "北流市政务服务中心", "county", "county_city", "450900")
 GOOD = {EvaluationLevel.VERY_SATISFIED, EvaluationLevel.SATISFIED}
 PROPERTY_SETTINGS = settings(
-    max_examples=20,
+    max_examples=examples(20),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

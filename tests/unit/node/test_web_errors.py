@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from flask import Flask
 
 
@@ -27,6 +28,7 @@ def test_wrong_method_is_json_405_listing_allowed(client) -> None:
     assert "GET" in response.json["error"]["details"]["allowed"]
 
 
+@pytest.mark.own_app  # adds a route
 def test_unexpected_error_is_500_without_stack_trace(app: Flask, caplog) -> None:
     def boom() -> None:
         raise RuntimeError("secret internal detail")

@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 
 from schemas.canonical import MAX_SAFE_INTEGER, CanonicalError, canonical_bytes
 from schemas.fastcanon import canonical, in_message_domain
+from tests.conftest import examples
 
 # -- the message domain, as strategies ---------------------------------------------------------
 
@@ -61,14 +62,14 @@ message_values = st.recursive(
 message_objects = st.dictionaries(ascii_keys, message_values, max_size=8)
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 @given(message_values)
 def test_fast_path_is_byte_identical_to_rfc8785(value: Any) -> None:
     assert in_message_domain(value)
     assert canonical(value) == rfc8785.dumps(value)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(message_objects)
 def test_objects_with_many_ascii_keys_sort_alike(value: dict[str, Any]) -> None:
     # key order is where orjson (UTF-8 bytes) and RFC 8785 (UTF-16 units) could part ways
@@ -76,7 +77,7 @@ def test_objects_with_many_ascii_keys_sort_alike(value: dict[str, Any]) -> None:
     assert canonical(value) == canonical_bytes(value)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=4), max_size=20))
 def test_any_text_in_any_position(strings: list[str]) -> None:
     value = {"s": strings, "k": {str(index): text for index, text in enumerate(strings)}}
@@ -145,7 +146,7 @@ def _at(value: Any, path: str) -> Any:
     return value
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(values_with_floats)
 def test_floats_anywhere_are_refused_with_their_path(value: Any) -> None:
     assume(_contains_float(value))

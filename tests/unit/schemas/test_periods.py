@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.periods import Period, PeriodError, PeriodKind
+from tests.conftest import examples
 
 D = dt.date
 
@@ -120,7 +121,7 @@ def test_constructors_and_membership() -> None:
     assert Period.parse("2026-Q3") < Period.parse("2026-Q4")  # ordered by start
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.dates(min_value=D(2001, 1, 1), max_value=D(2199, 12, 31)),
        st.sampled_from(list(PeriodKind)))
 def test_every_day_lies_in_one_period_of_each_kind(day: dt.date, kind: PeriodKind) -> None:

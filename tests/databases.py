@@ -1,0 +1,113 @@
+"""Template databases: each application's schema built once per test process, copied per test.
+
+Building the node's schema (``create_all`` of its ~30 tables) costs more than most tests do.
+So each pytest process (each xdist worker) builds it once:
+
+- SQLite: a template file, copied to the test's own file (``shutil.copyfile``);
+- PostgreSQL: the DDL that ``create_all`` emits, captured once, replayed into the test's own
+  fresh schema in one round trip (measured against the alternatives in
+  ``tests/bench/bench_test_databases.py``).
+
+Each test still gets its own database, exactly as ``create_all`` would have made it; tests
+that call ``create_all`` again find every table there (a no-op).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, create_engine, create_mock_engine
+
+SCHEMAS = ("node", "hub")
+
+
+def metadata_of(schema: str) -> MetaData:
+    """The declarative metadata of ``node`` or ``hub``, with every model loaded."""
+    if schema == "node":
+        from node.models import Base as NodeBase
+        from node.models import load_all_models as load_node_models
+
+        load_node_models()
+        return NodeBase.metadata
+    if schema == "hub":
+        from hub.models import Base as HubBase
+        from hub.models import load_all_models as load_hub_models
+
+        load_hub_models()
+        return HubBase.metadata
+    raise ValueError(f"no template for {schema!r}")
+
+
+class Templates:
+    """The templates of one test process, each built on first use."""
+
+    def __init__(self) -> None:
+        self._folder: Path | None = None
+        self._sqlite: dict[str, Path] = {}
+        self._postgresql_ddl: dict[str, str] = {}
+
+    def _dir(self) -> Path:
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="tongban-templates-"))
+        return self._folder
+
+    def sqlite_file(self, schema: str) -> Path:
+        """A SQLite file holding ``schema``'s tables and nothing else (rollback journal, so
+        that the one file is the whole database)."""
+        if schema not in self._sqlite:
+            path = self._dir() / f"{schema}.db"
+            from schemas.database import make_engine
+
+            engine = make_engine(f"sqlite:///{path}")
+            metadata_of(schema).create_all(engine)
+            engine.dispose()
+            with sqlite3.connect(path) as connection:  # fold the WAL into the file
+                connection.execute("PRAGMA journal_mode=DELETE")
+            self._sqlite[schema] = path
+        return self._sqlite[schema]
+
+    def copy_sqlite(self, schema: str, target: Path) -> None:
+        shutil.copyfile(self.sqlite_file(schema), target)
+
+    def postgresql_ddl(self, schema: str) -> str:
+        """The statements ``create_all`` issues on an empty PostgreSQL schema, as one script
+        (unqualified names: they land in the connection's search_path)."""
+        if schema not in self._postgresql_ddl:
+            statements: list[str] = []
+            engine: Any = None
+
+            def collect(sql: Any, *_args: Any, **_kwargs: Any) -> None:
+                statements.append(str(sql.compile(dialect=engine.dialect)).strip())
+
+            engine = create_mock_engine("postgresql+psycopg://", collect)
+            metadata_of(schema).create_all(engine, checkfirst=False)
+            self._postgresql_ddl[schema] = ";\n".join(statements) + ";"
+        return self._postgresql_ddl[schema]
+
+    def fill_postgresql(self, schema: str, url: str) -> None:
+        """Create ``schema``'s tables in the (empty) database at ``url``."""
+        engine = create_engine(url)
+        try:
+            with engine.begin() as connection:
+                connection.exec_driver_sql(self.postgresql_ddl(schema))
+        finally:
+            engine.dispose()
+
+    def cleanup(self) -> None:
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def schema_for(fixturenames: list[str], wanted: dict[str, str]) -> str | None:
+    """Which application's schema a test's fixtures will create on its database: ``node``
+    for the node's app fixtures, ``hub`` for the hub's (None for none, or for both)."""
+    found = {schema for name, schema in wanted.items() if name in fixturenames}
+    return found.pop() if len(found) == 1 else None
+
+
+Filler = Callable[[str, str], None]
