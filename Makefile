@@ -7,6 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# pytest-xdist workers for make test (one per core); each hands out ports from a block of its
+# own (tests/integration/conftest.py)
+TEST_WORKERS ?= auto
 DEMO_ARGS ?=
 BENCH_ARGS ?=
 LINT_PATHS := node hub schemas deploy tests
@@ -16,7 +19,7 @@ LINT_PATHS := node hub schemas deploy tests
 
 help:
 	@echo "make demo   start a hub and the Beiliu city node on loopback (DEMO_ARGS=...; Ctrl-C stops)"
-	@echo "make test   run the whole test suite (PYTEST_ARGS='...' passes options to pytest)"
+	@echo "make test   run the whole test suite on every core; prints the 15 slowest tests (PYTEST_ARGS='...', TEST_WORKERS=N)"
 	@echo "make lint   ruff and mypy"
 	@echo "make faults the fault suite (tests/faults: real processes killed, cut off, skewed; a few minutes)"
 	@echo "make bench  every benchmark (tests/bench); last line one JSON document (BENCH_ARGS='--only NAME --args NAME=...')"
@@ -38,7 +41,7 @@ test: $(STAMP)
 	@# the Chinese pages readable in their screenshots
 	@test -x /usr/bin/chromium -a -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || \
 		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --durations=15 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)

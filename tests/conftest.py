@@ -100,6 +100,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path,
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def demo_check(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``tongban demo --check`` run once per test run, shared by the integration and browser
+    tests and by the xdist workers (tests/demo_federation.py)."""
+    from tests.demo_federation import shared
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    return shared(root)
+
+
 NODE_IDENTITY = {"code": "450981", "name": "北流市政务服务中心", "level": "county",
                  "kind": "county_city", "parent_code": "450900"}
 

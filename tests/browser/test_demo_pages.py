@@ -3,9 +3,9 @@
 The federation is the real demo builder's (``tongban demo --check``: the province, Yulin, two
 county-level centers of different kinds and a township under each, one month of cases made
 on the real case service, forwarded cases, directives, signed summaries at the hub), built
-once for this module. Then the hub and three of its nodes are served again from the demo's
-own homes, and each role logs in with the demo's printed logins. Screenshots go to
-test-output/screenshots/demo-*.png.
+once per session and shared with tests/integration/test_demo.py (tests/demo_federation.py).
+Then the hub and two of its nodes are served again from the demo's own homes, and each role
+logs in with the demo's printed logins. Screenshots go to test-output/screenshots/demo-*.png.
 """
 
 from __future__ import annotations
@@ -21,19 +21,13 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import CHROMIUM, shot
-from tests.integration.conftest import (
-    free_port,
-    free_port_range,
-    run_tongban,
-    serving,
-    wait_for_health,
-)
+from tests.demo_federation import DemoCheck
+from tests.integration.conftest import free_port, serving, wait_for_health
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PROVINCE, CITY, YUZHOU, BEILIU = "450000", "450900", "450902", "450981"
 SERVED = (CITY, YUZHOU)
-BUILD_TIMEOUT = 600  # seconds for ``tongban demo --check`` on a loaded two-CPU machine
 
 
 @dataclass
@@ -49,14 +43,10 @@ class Demo:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+def demo(demo_check: DemoCheck) -> Iterator[Demo]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (make test does)")
-    work = tmp_path_factory.mktemp("demo-pages") / "federation"
-    hub_port = free_port()
-    built = run_tongban("demo", "--check", "--dir", str(work), "--hub-port", str(hub_port),
-                        "--base-port", str(free_port_range(6)), cwd=work.parent,
-                        timeout=BUILD_TIMEOUT)
+    work, hub_port, built = demo_check.work, demo_check.hub_port, demo_check.result
     assert built.returncode == 0, f"{built.stdout}\n{built.stderr}"
     report = json.loads(built.stdout)
     assert report["ok"] is True, report

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
+from tests.demo_federation import DemoCheck
 from tests.integration.conftest import (
     STOP_TIMEOUT,
     TONGBAN,
@@ -159,12 +160,10 @@ def _get(url: str, token: str | None = None, **params: object) -> dict:
     return response.json()  # type: ignore[no-any-return]
 
 
-def test_demo_check_verifies_every_flow(tmp_path: Path) -> None:
-    """What CI runs: the smaller federation, every flow checked, one JSON report."""
-    base = free_port_range(6)
-    result = run_tongban("demo", "--check", "--dir", str(tmp_path / "check"), "--hub-port",
-                         str(free_port()), "--base-port", str(base), cwd=tmp_path,
-                         timeout=START_TIMEOUT)
+def test_demo_check_verifies_every_flow(demo_check: DemoCheck) -> None:
+    """What CI runs: the smaller federation, every flow checked, one JSON report (the
+    federation is the session's, which the browser tests then serve: tests/demo_federation.py)."""
+    result, base = demo_check.result, demo_check.base_port
 
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     report = json.loads(result.stdout)
