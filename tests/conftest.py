@@ -1,6 +1,6 @@
 """Fixtures shared by every suite: databases (SQLite, and PostgreSQL under CI), apps, clients.
 
-Every database test runs twice: on a fresh SQLite file and on a fresh PostgreSQL schema.
+Every database test runs twice: on a fresh SQLite file and on a PostgreSQL schema of its own.
 The PostgreSQL half needs ``TONGBAN_TEST_PG`` (``.ci/run`` sets it); without it, it is
 skipped with a message saying so; with it, an unreachable server fails the test.
 
@@ -15,15 +15,13 @@ import functools
 import os
 import secrets
 import tempfile
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import create_engine, text
 
 from tests.apps import AppCache
 from tests.databases import Templates, schema_for
@@ -83,21 +81,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path,
         return
     if not PG_URL:
         pytest.skip(PG_SKIP)
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(PG_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server fails the test
-        pytest.fail(f"TONGBAN_TEST_PG is set but PostgreSQL is unreachable: {exc}")
-    separator = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{separator}options={quote(f'-csearch_path={schema}')}"
-    if schema_name:
-        templates.fill_postgresql(schema_name, url)
-    yield url
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with ExitStack() as lent:
+        try:
+            url = lent.enter_context(templates.postgresql_schema(PG_URL, schema_name))
+        except Exception as exc:  # noqa: BLE001 - any failure to reach the server fails the test
+            pytest.fail(f"TONGBAN_TEST_PG is set but PostgreSQL is unreachable: {exc}")
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,14 @@ Building the node's schema (``create_all`` of its ~30 tables) costs more than mo
 So each pytest process (each xdist worker) builds it once:
 
 - SQLite: a template file, copied to the test's own file (``shutil.copyfile``);
-- PostgreSQL: the DDL that ``create_all`` emits, captured once, replayed into the test's own
-  fresh schema in one round trip (measured against the alternatives in
-  ``tests/bench/bench_test_databases.py``).
+- PostgreSQL: the DDL that ``create_all`` emits, captured once, replayed into a new schema
+  in one round trip (the fastest way to make one: ``tests/bench/bench_test_databases.py``);
+  and after the test, instead of dropping the schema, every table is emptied (``TRUNCATE …
+  RESTART IDENTITY``) and the schema is lent to the next test of the process, unless the test
+  left it with another set of tables, indexes or sequences than it got (then it is dropped).
 
-Each test still gets its own database, exactly as ``create_all`` would have made it; tests
-that call ``create_all`` again find every table there (a no-op).
+Each test still gets a database of its own, exactly as ``create_all`` would have made it;
+tests that call ``create_all`` again find every table there (a no-op).
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from sqlalchemy import MetaData, create_engine, create_mock_engine
+from sqlalchemy import Engine, MetaData, create_engine, create_mock_engine, text
+from sqlalchemy.exc import DBAPIError
 
 SCHEMAS = ("node", "hub")
 
@@ -50,6 +56,9 @@ class Templates:
         self._folder: Path | None = None
         self._sqlite: dict[str, Path] = {}
         self._postgresql_ddl: dict[str, str] = {}
+        self._idle: dict[str, list[str]] = {}  # PostgreSQL schemas ready for the next test
+        self._shape: dict[str, int] = {}  # relations of a freshly filled schema
+        self._admin: Engine | None = None
 
     def _dir(self) -> Path:
         if self._folder is None:
@@ -98,9 +107,63 @@ class Templates:
         finally:
             engine.dispose()
 
+    @contextmanager
+    def postgresql_schema(self, server_url: str, schema: str | None) -> Iterator[str]:
+        """A URL to a schema of its own in the database at ``server_url``: empty (``schema``
+        None), or holding ``schema``'s tables and no rows; dropped or emptied afterwards."""
+        if self._admin is None:
+            self._admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+        idle = self._idle.setdefault(schema, []) if schema else []
+        separator = "&" if "?" in server_url else "?"
+        if idle:
+            name = idle.pop()  # filled by an earlier test's turn, and emptied since
+            url = f"{server_url}{separator}options={quote(f'-csearch_path={name}')}"
+        else:
+            name = f"t_{uuid.uuid4().hex[:16]}"
+            url = f"{server_url}{separator}options={quote(f'-csearch_path={name}')}"
+            with self._admin.connect() as connection:
+                connection.execute(text(f'CREATE SCHEMA "{name}"'))
+            if schema:
+                self.fill_postgresql(schema, url)
+                self._shape.setdefault(schema, self._relations(name))
+        yield url
+        if schema and self._emptied(schema, name):
+            idle.append(name)
+            return
+        with self._admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+
+    def _relations(self, name: str) -> int:
+        assert self._admin is not None
+        with self._admin.connect() as connection:
+            return int(connection.scalar(text(
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :name"), {"name": name}) or 0)
+
+    def _emptied(self, schema: str, name: str) -> bool:
+        """Empty the schema's tables for the next test; False when the test changed its
+        shape (or a lock held by a connection the test left open stops the truncation)."""
+        assert self._admin is not None
+        if self._relations(name) != self._shape[schema]:
+            return False
+        tables = ", ".join(f'"{name}"."{table}"' for table in metadata_of(schema).tables)
+        try:
+            with self._admin.connect() as connection, connection.begin():
+                connection.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+                connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        except DBAPIError:
+            return False
+        return True
+
     def cleanup(self) -> None:
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
+        if self._admin is not None:
+            with self._admin.connect() as connection:
+                for names in self._idle.values():
+                    for name in names:
+                        connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+            self._admin.dispose()
 
 
 def schema_for(fixturenames: list[str], wanted: dict[str, str]) -> str | None:
