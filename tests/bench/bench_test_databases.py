@@ -4,10 +4,11 @@ the node's tables, measured (tests/databases.py uses the winner of each kind).
 
 SQLite: ``create_all`` on a new file ÷ copying a template file. PostgreSQL (``--pg URL`` or
 ``TONGBAN_BENCH_PG``): on a new schema, ``create_all`` / the DDL that ``create_all`` emits
-replayed as one script; and a new database cloned from a template database
-(``CREATE DATABASE … TEMPLATE``, both strategies). Each way is timed making the database and
-dropping it again, the ways alternating round by round (``--rounds``, default 7, at least 5);
-medians are reported.
+replayed as one script; a new database cloned from a template database
+(``CREATE DATABASE … TEMPLATE``, both strategies); and the last test's schema emptied with one
+``TRUNCATE`` and lent again (tests/databases.py; its "drop" is the truncation). Each way is
+timed making the database and dropping it again, the ways alternating round by round
+(``--rounds``, default 7, at least 5); medians are reported.
 
     .venv/bin/python -m tests.bench.bench_test_databases [--pg URL] [--rounds 7]
 """
@@ -100,6 +101,12 @@ def postgresql_ways(url: str, templates: Templates) -> tuple[dict[str, Way], Cal
             connection.execute(text(f'DROP DATABASE "{name}"'))
         return made - started, time.perf_counter() - made
 
+    def reuse() -> tuple[float, float]:
+        started = time.perf_counter()
+        with templates.postgresql_schema(url, "node"):
+            made = time.perf_counter()
+        return made - started, time.perf_counter() - made
+
     def cleanup() -> None:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE "{template}"'))
@@ -110,6 +117,7 @@ def postgresql_ways(url: str, templates: Templates) -> tuple[dict[str, Way], Cal
         "pg_schema_replay_ddl": lambda: in_schema(lambda u: templates.fill_postgresql("node", u)),
         "pg_database_clone_wal_log": lambda: clone("WAL_LOG"),
         "pg_database_clone_file_copy": lambda: clone("FILE_COPY"),
+        "pg_schema_emptied_and_reused": reuse,
     }, cleanup
 
 
