@@ -115,7 +115,8 @@ def test_ports_come_from_this_workers_block_once_each() -> None:
              range(handed[2], handed[2] + 1)]
 
     assert end - start == 1000
-    assert start >= 10_000 and end <= 32_000  # below the kernel's ephemeral ports
+    assert start >= 10_000  # below the kernel's ephemeral ports
+    assert end <= 32_000
     assert all(start <= port < end for span in spans for port in span)
     every = [port for span in spans for port in span]
     assert len(every) == len(set(every))  # none handed out twice
