@@ -173,6 +173,7 @@ def test_demo_check_verifies_every_flow(demo_check: DemoCheck) -> None:
                                      "summaries_at_hub", "league_table"}
     assert all(check["ok"] for check in report["checks"].values()), report
     assert "stopped." in result.stderr
+    assert re.search(r"^ready in \d+\.\d s \(homes ", result.stderr, re.MULTILINE)
     assert all(port_is_closed(base + i) for i in range(6))
 
 
@@ -194,6 +195,11 @@ def test_the_first_run_builds_the_federation(built: tuple[Path, str]) -> None:
     assert "(new)" in output
     assert "enrolled: 22 centers enrolled by their parents" in output
     assert re.search(r"history: \d+ cases", output)
+    # each phase prints its time; the past cases' bar counted every case it had announced
+    made = re.search(r"^history: (\d+) cases \(\d+\.\d s\)$", output, re.MULTILINE)
+    assert made, output
+    assert re.search(rf"months of cases .*\b{made.group(1)}/{made.group(1)}\b", output)
+    assert re.search(r"^ready in \d+\.\d s \(homes .*history \d+\.\d s", output, re.MULTILINE)
     assert "forwarded today" in output
     assert "signed summaries at the hub" in output
     assert stat.S_IMODE((work / "logins.json").stat().st_mode) == 0o600
