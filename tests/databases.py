@@ -133,9 +133,13 @@ class Templates:
         with self._admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
 
+    def _server(self) -> Engine:
+        if self._admin is None:
+            raise RuntimeError("no PostgreSQL schema was lent yet")
+        return self._admin
+
     def _relations(self, name: str) -> int:
-        assert self._admin is not None
-        with self._admin.connect() as connection:
+        with self._server().connect() as connection:
             return int(connection.scalar(text(
                 "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE n.nspname = :name"), {"name": name}) or 0)
@@ -143,12 +147,11 @@ class Templates:
     def _emptied(self, schema: str, name: str) -> bool:
         """Empty the schema's tables for the next test; False when the test changed its
         shape (or a lock held by a connection the test left open stops the truncation)."""
-        assert self._admin is not None
         if self._relations(name) != self._shape[schema]:
             return False
         tables = ", ".join(f'"{name}"."{table}"' for table in metadata_of(schema).tables)
         try:
-            with self._admin.connect() as connection, connection.begin():
+            with self._server().connect() as connection, connection.begin():
                 connection.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
                 connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
         except DBAPIError:
