@@ -110,7 +110,8 @@ class Forwarding:
         role: AttachmentRole = AttachmentRole.MATERIAL,
     ) -> CaseAttachment:
         """Keep a file of the case (材料, or 结果文书 for a decision); the same bytes twice in
-        the same role are one file."""
+        the same role are one file.  Who may add which kind when: node/cases/authorization.py."""
+        self.cases.authorize_file(case, actor, role)
         problems: dict[str, list[str]] = {}
         name = (name or "").strip()
         if not name or len(name) > NAME_MAX:

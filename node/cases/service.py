@@ -25,8 +25,11 @@ from node.auth.models import User
 from node.auth.permissions import Permission, Role, allows
 from node.calendar.workdays import DeadlineExplanation, WorkingCalendar, to_shanghai_date
 from node.calendar.workdays import Suspension as ClockStop
+from node.cases import authorization
+from node.cases.authorization import deciding_task, takes_ownership
 from node.cases.errors import CaseStateError, StaleCaseError
 from node.cases.models import (
+    AttachmentRole,
     Case,
     CaseEvent,
     Channel,
@@ -329,17 +332,16 @@ class CaseService:
             )
 
     def _authorize_clerk(self, case: Case, actor: Actor) -> None:
-        """First-inquiry responsibility: the owning clerk acts on the case until handed over."""
-        if actor.role != Role.CLERK.value:
-            return
-        if case.owner_id is None:  # the first clerk to take an online case owns it
+        """First-inquiry responsibility: the owning clerk acts on the case until handed over
+        (node/cases/authorization.py); the first clerk to take an online case owns it."""
+        if takes_ownership(case, actor):
             case.owner = self.session.get(User, actor.user_id)
-        elif case.owner_id != actor.user_id:
-            owner = case.owner.username if case.owner else "another clerk"
-            raise Forbidden(
-                f"Case {case.number} is owned by {owner} (首问负责); ask for a hand-over.",
-                {"owner": owner},
-            )
+
+    def authorize_file(self, case: Case, actor: Actor, role: AttachmentRole) -> None:
+        """May ``actor`` add a file of ``role`` now (node/cases/authorization.py); a clerk
+        adding one to an unowned case takes it, as with any other step."""
+        if authorization.authorize_file(case, actor, role):
+            case.owner = self.session.get(User, actor.user_id)
 
     def _move(
         self,
@@ -551,23 +553,8 @@ class CaseService:
         return case
 
     def _require_task(self, case: Case, actor: Actor) -> ReviewTask:
-        """The approver's department's task on this case (a clerk decides the lead task)."""
-        if actor.role == Role.CLERK.value:
-            if not case.matter.power_approve:
-                raise Forbidden(
-                    f"The window holds no approve power for matter {case.matter.code}; "
-                    "an approver of the department decides.",
-                )
-            department_id = case.department_id
-        else:
-            department_id = actor.department_id or -1
-        task = next((t for t in case.tasks if t.department_id == department_id), None)
-        if task is None:
-            raise Forbidden(
-                f"Your department has no part in case {case.number}.",
-                {"departments": [t.department.code for t in case.tasks]},
-            )
-        return task
+        """The actor's department's task on this case (node/cases/authorization.py)."""
+        return deciding_task(case, actor)
 
     def suspend(
         self,

@@ -39,6 +39,8 @@ from node.api.case_schemas import (
 from node.api.catalog import catalog
 from node.auth.models import User
 from node.auth.permissions import Permission, allows
+from node.cases.authorization import addable_file_roles
+from node.cases.errors import CaseStateError
 from node.cases.factory import case_service_for
 from node.cases.handover import hand_over_candidates
 from node.cases.models import AttachmentRole, Case, Channel, PaymentPlace
@@ -53,7 +55,7 @@ from node.web.core import (
     web_blueprint,
 )
 from node.web.labels import ACTIONS as ACTION_NAMES
-from schemas.errors import NotFound, TongbanError, ValidationFailed
+from schemas.errors import Forbidden, NotFound, TongbanError, ValidationFailed
 from schemas.webapp import current_session
 
 bp = web_blueprint("web_clerk", "/staff")
@@ -171,7 +173,7 @@ def _render_case(service: CaseService, case: Case, errors: dict[str, list[str]],
         deadline=service.explain_deadline(case), actions=forms, extra=extra,
         missing=missing, errors=errors, handover_to=handover_to,
         notice_items={n.number: json.loads(n.items) for n in case.notices},
-        can_attach=allows(user.role, Permission.CASES_DECIDE),
+        file_roles=[r.value for r in addable_file_roles(case, Actor.of(user))],
     ), status
 
 
@@ -306,9 +308,11 @@ def add_file(case_id: int) -> Any:
         problem = exc if isinstance(exc, TongbanError) else ValidationFailed(
             {"role": ["material 或 result"]})
         current_session().rollback()
+        status = 403 if isinstance(problem, Forbidden) else (
+            409 if isinstance(problem, CaseStateError) else 422)
         return _render_case(service, service.get(case_id),
                             errors={f"file.{k}": v for k, v in problems_of(problem).items()},
-                            status=422)
+                            status=status)
     flash("文件已添加。")
     return redirect(url_for("web_clerk.case_file", case_id=case.id))
 

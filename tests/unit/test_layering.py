@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 DOMAIN_MODULES = [
     "node.cases.states",
+    "node.cases.authorization",
     "node.cases.service",
     "node.cases.warnings",
     "node.calendar.workdays",
