@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
 
 from flask import redirect, render_template, request, session, url_for
 
@@ -19,11 +20,42 @@ from schemas.errors import TooManyAttempts, Unauthorized
 bp = web_blueprint("web_auth", "/staff")
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site (never another host) is followed after login."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
+_NEXT_MAX = 2000
+_BASE = "http://tongban.invalid/"  # stands for this site while resolving a relative target
+
+
+def _unsafe_text(text: str) -> bool:
+    """Control characters (browsers drop tab, CR and LF inside a URL, so ``/%09/evil.example``
+    becomes ``//evil.example``), backslashes (read as slashes) and whitespace."""
+    return any(ord(c) < 0x20 or ord(c) == 0x7F or c == "\\" or c.isspace() for c in text)
+
+
+def safe_next(target: str | None) -> str | None:
+    """The page to go to after login: only a path on this site, normalised, else None.
+
+    Refused: anything longer than 2,000 characters; control characters, backslashes or
+    whitespace, also when percent-encoded; a scheme or a host; ``//`` anywhere in the path
+    (no page of this site has one), also once dot segments are resolved.  What is accepted
+    comes back normalised (path and query, no fragment), so the redirect goes exactly where
+    the check looked.
+    """
+    if not target or len(target) > _NEXT_MAX:
+        return None
+    if _unsafe_text(target) or _unsafe_text(unquote(target)):
+        return None
+    raw_path = target.split("?", 1)[0].split("#", 1)[0]
+    if not target.startswith("/") or "//" in unquote(raw_path):
+        return None
+    try:
+        resolved = urlsplit(urljoin(_BASE, target))
+    except ValueError:
+        return None
+    if (resolved.scheme, resolved.netloc) != ("http", "tongban.invalid"):
+        return None
+    path = resolved.path or "/"
+    if path.startswith("//") or unquote(path).startswith("//"):
+        return None
+    return path + (f"?{resolved.query}" if resolved.query else "")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -32,12 +64,13 @@ def login() -> Any:
         user = signed_in_user()
         if user is not None:
             return redirect(home_for(user))
-        return render_template("web/login.html", next=request.args.get("next", ""))
+        return render_template("web/login.html", next=safe_next(request.args.get("next")) or "")
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     if not username or not password:
         return render_template("web/login.html", error="请输入用户名和密码。",
-                               username=username, next=request.form.get("next", "")), 422
+                               username=username,
+                               next=safe_next(request.form.get("next")) or ""), 422
     try:
         issued = auth_service().login(username, password)
     except (Unauthorized, TooManyAttempts) as exc:
@@ -45,10 +78,10 @@ def login() -> Any:
         message = ("登录失败次数过多，账号已暂时锁定，请稍后再试。"
                    if isinstance(exc, TooManyAttempts) else "用户名或密码错误。")
         return render_template("web/login.html", error=message, username=username,
-                               next=request.form.get("next", "")), 401
+                               next=safe_next(request.form.get("next")) or ""), 401
     session.clear()  # a fresh session (and CSRF secret) for the signed-in user
     session[SESSION_TOKEN] = issued.token
-    return redirect(_safe_next(request.form.get("next")) or home_for(issued.user))
+    return redirect(safe_next(request.form.get("next")) or home_for(issued.user))
 
 
 @bp.post("/logout")
