@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 from hub.api.auth import hub_clock
 from hub.staff.models import StaffAccount
 from hub.staff.service import StaffService
-from schemas.errors import TooManyAttempts, Unauthorized
+from schemas.errors import Unauthorized
 from schemas.webapp import current_session
 
 blp = Blueprint("staff", __name__, url_prefix="/api/v1/staff",
@@ -32,10 +32,26 @@ class AccountSchema(Schema):
     scope = fields.String(attribute="scope_code")
 
 
+class AccountFailuresSchema(Schema):
+    username = fields.String()
+    count = fields.Integer()
+    last_at = fields.AwareDateTime()
+
+
+class LoginNoticeSchema(Schema):
+    own = fields.Integer(metadata={
+        "description": "failed logins on this account since its previous login"})
+    accounts = fields.List(fields.Nested(AccountFailuresSchema), metadata={
+        "description": "administrators: other accounts with failed logins since then"})
+    unknown_usernames = fields.Integer(metadata={
+        "description": "administrators: failed logins with usernames nobody has"})
+
+
 class TokenSchema(Schema):
     token = fields.String(required=True)
     expires_at = fields.AwareDateTime(required=True)
     account = fields.Nested(AccountSchema)
+    failed_logins = fields.Nested(LoginNoticeSchema)
 
 
 def _service() -> StaffService:
@@ -54,15 +70,20 @@ class Login(MethodView):
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
     def post(self, body: dict[str, Any]) -> Any:
-        """Exchange a username and password for a bearer token (repeated failures lock the
-        account for a while)."""
+        """Exchange a username and password for a bearer token.
+
+        Failed logins are throttled per client address and per account with growing delays
+        (429 with Retry-After), as on the node; an unknown username answers exactly like a
+        wrong password.  ``failed_logins`` tells the failed logins since the previous login.
+        """
         try:
-            issued = _service().login(body["username"], body["password"])
-        except (Unauthorized, TooManyAttempts):
-            current_session().commit()  # keep the failed-login count despite the error answer
+            issued = _service().login(body["username"], body["password"],
+                                      request.remote_addr or "")
+        except Unauthorized:
+            current_session().commit()  # keep the recorded failure despite the error answer
             raise
         return {"token": issued.token, "expires_at": issued.expires_at,
-                "account": issued.account}
+                "account": issued.account, "failed_logins": issued.notice}
 
 
 @blp.route("/logout")

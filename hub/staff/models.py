@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.models import Base, _by_value
 from schemas.database import Timestamp, UTCDateTime, utcnow
+from schemas.throttle import LoginAttemptColumns
 
 
 class StaffRole(enum.StrEnum):
@@ -31,10 +32,12 @@ class StaffAccount(Base):
     scope_code: Mapped[str] = mapped_column(String(9))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginAttempt(LoginAttemptColumns, Base):
+    """A staff login whose password was checked (schemas/throttle.py, as on the node)."""
 
 
 class StaffToken(Base):

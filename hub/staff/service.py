@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.staff.models import StaffAccount, StaffRole, StaffToken
+from hub.staff.models import LoginAttempt, StaffAccount, StaffRole, StaffToken
 from schemas.database import utcnow
 from schemas.divisions import DivisionCodeError, level_of
-from schemas.errors import Conflict, TooManyAttempts, Unauthorized, ValidationFailed
+from schemas.errors import Conflict, Unauthorized, ValidationFailed
 from schemas.passwords import (
     check_password_strength,
     dummy_hash,
@@ -22,13 +22,30 @@ from schemas.passwords import (
     token_digest,
     verify_password,
 )
+from schemas.throttle import FailedLogins, LoginThrottle, ThrottlePolicy
 
 
 @dataclass(frozen=True)
 class StaffPolicy:
     token_ttl: dt.timedelta = dt.timedelta(hours=8)
+    # failed logins on one account from one address before each further try has to wait
+    # (schemas.throttle: the delay doubles from 30 s up to ``lockout``)
     max_failed_logins: int = 5
     lockout: dt.timedelta = dt.timedelta(minutes=15)
+
+    def throttle(self) -> ThrottlePolicy:
+        return ThrottlePolicy(free_per_pair=self.max_failed_logins,
+                              longest_delay=max(self.lockout, ThrottlePolicy.first_delay))
+
+
+@dataclass(frozen=True)
+class LoginNotice:
+    """最近有 N 次失败登录: failed logins on the account since its previous login; an
+    administrator also sees every other account's and those against unknown usernames."""
+
+    own: int = 0
+    accounts: tuple[FailedLogins, ...] = ()
+    unknown_usernames: int = 0
 
 
 @dataclass(frozen=True)
@@ -36,6 +53,7 @@ class IssuedToken:
     token: str
     expires_at: dt.datetime
     account: StaffAccount
+    notice: LoginNotice = LoginNotice()
 
 
 class StaffService:
@@ -46,6 +64,7 @@ class StaffService:
         self.session = session
         self.policy = policy or StaffPolicy()
         self.clock = clock
+        self.throttle = LoginThrottle(session, LoginAttempt, self.policy.throttle(), clock)
 
     def create_account(self, *, username: str, password: str, scope: str,
                        role: StaffRole = StaffRole.VIEWER, display_name: str = "") -> StaffAccount:
@@ -68,33 +87,30 @@ class StaffService:
         account = StaffAccount(
             username=username, display_name=display_name or username, role=role,
             scope_code=scope, password_hash=hash_password(password), active=True,
-            failed_logins=0, created_at=self.clock(),
+            created_at=self.clock(),
         )
         self.session.add(account)
         self.session.flush()
         return account
 
-    def login(self, username: str, password: str) -> IssuedToken:
-        """Check a password and issue a token; repeated failures lock the account a while."""
-        now = self.clock()
+    def login(self, username: str, password: str, address: str = "") -> IssuedToken:
+        """Check a password from the client ``address`` and issue a token.
+
+        Failed logins are throttled per address and per account (schemas/throttle.py, the
+        node's rule), never locking the account for everyone; an unknown username, a wrong
+        password and a disabled account answer alike after the same work.
+        """
+        self.throttle.check(username, address)
         account = self.session.scalar(
             select(StaffAccount).where(StaffAccount.username == username))
-        if account is None:
-            verify_password(dummy_hash(), password)  # the same work as for a real account
+        matches = verify_password(account.password_hash if account is not None else dummy_hash(),
+                                  password)
+        if account is None or not matches or not account.active:
+            self.throttle.record(username, address, succeeded=False)
             raise Unauthorized("Wrong username or password.")
-        if account.locked_until is not None and account.locked_until > now:
-            seconds = int((account.locked_until - now).total_seconds()) + 1
-            raise TooManyAttempts("Too many failed logins; the account is locked for a while.",
-                                  seconds)
-        if not verify_password(account.password_hash, password) or not account.active:
-            account.failed_logins += 1
-            if account.failed_logins >= self.policy.max_failed_logins:
-                account.locked_until = now + self.policy.lockout
-                account.failed_logins = 0
-            self.session.flush()
-            raise Unauthorized("Wrong username or password.")
-        account.failed_logins = 0
-        account.locked_until = None
+        now = self.clock()
+        notice = self._notice(account, account.last_login_at)
+        self.throttle.record(username, address, succeeded=True)
         account.last_login_at = now
         if needs_rehash(account.password_hash):
             account.password_hash = hash_password(password)
@@ -103,7 +119,21 @@ class StaffService:
         self.session.add(StaffToken(account_id=account.id, token_hash=token_digest(token),
                                     created_at=now, expires_at=expires_at))
         self.session.flush()
-        return IssuedToken(token, expires_at, account)
+        return IssuedToken(token, expires_at, account, notice)
+
+    def _notice(self, account: StaffAccount, since: dt.datetime | None) -> LoginNotice:
+        own = self.throttle.failures_since(account.username, since)
+        if account.role is not StaffRole.ADMIN:
+            return LoginNotice(own=own)
+        failures = self.throttle.failures_by_username_since(since)
+        known = set(self.session.scalars(select(StaffAccount.username).where(
+            StaffAccount.username.in_([f.username for f in failures]))))
+        return LoginNotice(
+            own=own,
+            accounts=tuple(f for f in failures
+                           if f.username in known and f.username != account.username),
+            unknown_usernames=sum(f.count for f in failures if f.username not in known),
+        )
 
     def authenticate(self, token: str) -> tuple[StaffAccount, StaffToken]:
         """The account a live bearer token belongs to."""

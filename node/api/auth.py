@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from node.api.schemas import LoginSchema, TokenSchema, UserSchema
 from node.api.security import auth_service, current_token, current_user, staff_required
 from node.auth.permissions import Permission
-from schemas.errors import TooManyAttempts, Unauthorized
+from schemas.errors import Unauthorized
 from schemas.webapp import current_session
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Staff login")
@@ -23,14 +24,19 @@ class Login(MethodView):
     def post(self, credentials: dict[str, Any]) -> Any:
         """Log in with username and password; returns a bearer token.
 
-        Repeated wrong passwords lock the account for a while (429 with Retry-After).
+        Failed logins are throttled per client address and per account with growing delays
+        (429 with Retry-After); an unknown username answers exactly like a wrong password.
+        ``failed_logins`` tells how many failed logins the account had since its previous
+        login (administrators: also every other account's).
         """
         try:
-            issued = auth_service().login(credentials["username"], credentials["password"])
-        except (Unauthorized, TooManyAttempts):
-            current_session().commit()  # keep the failed-login count despite the error answer
+            issued = auth_service().login(credentials["username"], credentials["password"],
+                                          request.remote_addr or "")
+        except Unauthorized:
+            current_session().commit()  # keep the recorded failure despite the error answer
             raise
-        return {"token": issued.token, "expires_at": issued.expires_at, "user": issued.user}
+        return {"token": issued.token, "expires_at": issued.expires_at, "user": issued.user,
+                "failed_logins": issued.notice}
 
 
 @blp.route("/logout")

@@ -95,11 +95,28 @@ class UserPatchSchema(Schema):
     active = fields.Boolean()
 
 
+class AccountFailuresSchema(Schema):
+    username = fields.Function(lambda a: a.user.username)
+    display_name = fields.Function(lambda a: a.user.display_name)
+    count = fields.Integer()
+    last_at = fields.DateTime()
+
+
+class LoginNoticeSchema(Schema):
+    own = fields.Integer(metadata={
+        "description": "failed logins on this account since its previous login"})
+    accounts = fields.List(fields.Nested(AccountFailuresSchema), metadata={
+        "description": "administrators: other accounts with failed logins since then"})
+    unknown_usernames = fields.Integer(metadata={
+        "description": "administrators: failed logins with usernames nobody has"})
+
+
 class TokenSchema(Schema):
     token = fields.String()
     token_type = fields.String(dump_default="Bearer")
     expires_at = fields.DateTime()
     user = fields.Nested(UserSchema)
+    failed_logins = fields.Nested(LoginNoticeSchema)
 
 
 # -- catalog --------------------------------------------------------------------------------

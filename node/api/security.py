@@ -17,6 +17,7 @@ from flask import current_app, g, request
 from node.auth.models import ApiToken, User
 from node.auth.permissions import Permission
 from node.auth.service import AuthPolicy, AuthService
+from schemas.database import utcnow
 from schemas.errors import Unauthorized
 from schemas.webapp import current_session
 
@@ -30,7 +31,9 @@ def auth_service() -> AuthService:
         max_failed_logins=settings["max_failed_logins"],
         lockout=dt.timedelta(minutes=settings["lockout_minutes"]),
     )
-    return AuthService(current_session(), policy)
+    # tests may set another clock (as the hub's hub_clock)
+    return AuthService(current_session(), policy,
+                       current_app.extensions.get("node_clock", utcnow))
 
 
 def _bearer_token() -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from node.auth.permissions import Role
 from node.catalog.models import Department, StaffMember
 from node.models import Base, enum_column
 from schemas.database import Timestamp, UTCDateTime, utcnow
+from schemas.throttle import LoginAttemptColumns
 
 
 class User(Base):
@@ -24,13 +25,16 @@ class User(Base):
     staff_member_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     department: Mapped[Department | None] = relationship()
     staff_member: Mapped[StaffMember | None] = relationship()
+
+
+class LoginAttempt(LoginAttemptColumns, Base):
+    """A staff login whose password was checked: who was tried (as typed, existing or not),
+    from where, when, and whether it succeeded (schemas/throttle.py)."""
 
 
 class ApiToken(Base):

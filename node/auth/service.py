@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
-from node.auth.models import ApiToken, User
+from node.auth.models import ApiToken, LoginAttempt, User
 from node.auth.permissions import ROLES_WITH_DEPARTMENT, Permission, Role, allows
 from node.catalog.models import Department, StaffMember
 from schemas.database import utcnow
@@ -19,7 +19,6 @@ from schemas.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    TooManyAttempts,
     Unauthorized,
     ValidationFailed,
 )
@@ -34,16 +33,43 @@ from schemas.passwords import (
     token_digest,
     verify_password,
 )
+from schemas.throttle import LoginThrottle, ThrottlePolicy
 
-__all__ = ["AuthPolicy", "AuthService", "IssuedToken", "check_password_strength",
-           "hash_password", "token_digest"]
+__all__ = ["AccountFailures", "AuthPolicy", "AuthService", "IssuedToken", "LoginNotice",
+           "check_password_strength", "hash_password", "token_digest"]
 
 
 @dataclass(frozen=True)
 class AuthPolicy:
     token_ttl: dt.timedelta
+    # failed logins on one account from one address before each further try has to wait
+    # (schemas.throttle: the delay doubles from 30 s up to ``lockout``)
     max_failed_logins: int
     lockout: dt.timedelta
+
+    def throttle(self) -> ThrottlePolicy:
+        return ThrottlePolicy(free_per_pair=self.max_failed_logins,
+                              longest_delay=max(self.lockout, ThrottlePolicy.first_delay))
+
+
+@dataclass(frozen=True)
+class AccountFailures:
+    """Failed logins of one account since the reader's previous login."""
+
+    user: User
+    count: int
+    last_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class LoginNotice:
+    """What a login tells its user (最近有 N 次失败登录): the failed logins on their own
+    account since their previous login; administrators also every other account's and those
+    against usernames nobody has."""
+
+    own: int = 0
+    accounts: tuple[AccountFailures, ...] = ()
+    unknown_usernames: int = 0
 
 
 @dataclass(frozen=True)
@@ -51,6 +77,7 @@ class IssuedToken:
     token: str
     expires_at: dt.datetime
     user: User
+    notice: LoginNotice = LoginNotice()
 
 
 class AuthService:
@@ -63,34 +90,46 @@ class AuthService:
         self.session = session
         self.policy = policy
         self.clock = clock
+        self.throttle = LoginThrottle(session, LoginAttempt, policy.throttle(), clock)
 
     # -- login and tokens ------------------------------------------------------------------
 
-    def login(self, username: str, password: str) -> IssuedToken:
-        """Check a password and issue a token; repeated failures lock the account for a while."""
-        now = self.clock()
+    def login(self, username: str, password: str, address: str = "") -> IssuedToken:
+        """Check a password from the client ``address`` and issue a token.
+
+        Failed logins are throttled per address and per account (schemas/throttle.py), never
+        locking the account for everyone.  An unknown username, a wrong password and a
+        disabled account answer alike, after the same work: the throttle's reads, one Argon2
+        verification (of a dummy hash for a name nobody has) and one recorded failure.
+        """
+        self.throttle.check(username, address)
         user = self.session.scalar(select(User).where(User.username == username))
-        if user is None:
-            _verify(dummy_hash(), password)  # same work as for a real account
+        matches = _verify(user.password_hash if user is not None else dummy_hash(), password)
+        if user is None or not matches or not user.active:
+            self.throttle.record(username, address, succeeded=False)
             raise Unauthorized("Wrong username or password.")
-        if user.locked_until is not None and user.locked_until > now:
-            seconds = int((user.locked_until - now).total_seconds()) + 1
-            raise TooManyAttempts(
-                "Too many failed logins; the account is locked for a while.", seconds
-            )
-        if not _verify(user.password_hash, password) or not user.active:
-            user.failed_logins += 1
-            if user.failed_logins >= self.policy.max_failed_logins:
-                user.locked_until = now + self.policy.lockout
-                user.failed_logins = 0
-            self.session.flush()
-            raise Unauthorized("Wrong username or password.")
-        user.failed_logins = 0
-        user.locked_until = None
+        now = self.clock()
+        notice = self._notice(user, user.last_login_at)
+        self.throttle.record(username, address, succeeded=True)
         user.last_login_at = now
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
-        return self._issue(user, now)
+        return replace(self._issue(user, now), notice=notice)
+
+    def _notice(self, user: User, since: dt.datetime | None) -> LoginNotice:
+        own = self.throttle.failures_since(user.username, since)
+        if not allows(user.role, Permission.USERS_MANAGE):
+            return LoginNotice(own=own)
+        failures = self.throttle.failures_by_username_since(since)
+        accounts = {u.username: u for u in self.session.scalars(
+            select(User).where(User.username.in_([f.username for f in failures])))}
+        return LoginNotice(
+            own=own,
+            accounts=tuple(AccountFailures(accounts[f.username], f.count, f.last_at)
+                           for f in failures
+                           if f.username in accounts and f.username != user.username),
+            unknown_usernames=sum(f.count for f in failures if f.username not in accounts),
+        )
 
     def _issue(self, user: User, now: dt.datetime) -> IssuedToken:
         token = secrets.token_urlsafe(32)
@@ -162,7 +201,6 @@ class AuthService:
             role=Role(data["role"]),
             password_hash=hash_password(data["password"]),
             active=True,
-            failed_logins=0,
         )
         self._apply(user, data)
         self.session.add(user)
@@ -181,8 +219,6 @@ class AuthService:
             if problems:
                 raise ValidationFailed({"password": problems})
             user.password_hash = hash_password(changes["password"])
-            user.failed_logins = 0
-            user.locked_until = None
             self.revoke_all(user)
         for field in ("display_name", "role", "active"):
             if field in changes:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-from flask import redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 
+from node.auth.service import LoginNotice
 from node.web.core import (
     SESSION_TOKEN,
     auth_service,
@@ -58,6 +60,29 @@ def safe_next(target: str | None) -> str | None:
     return path + (f"?{resolved.query}" if resolved.query else "")
 
 
+def _wait_text(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} 秒"
+    return f"{math.ceil(seconds / 60)} 分钟"
+
+
+def notice_messages(notice: LoginNotice) -> list[str]:
+    """最近有 N 次失败登录: what a login tells the owner and, for administrators, the
+    accounts with failed logins since their previous login (by name, not username)."""
+    messages = []
+    if notice.own:
+        messages.append(f"最近有 {notice.own} 次失败登录（自您上次登录以来）。"
+                        "如非本人所为，请修改密码并告知管理员。")
+    if notice.accounts or notice.unknown_usernames:
+        parts = [f"{a.user.display_name} {a.count} 次" for a in notice.accounts]
+        if notice.unknown_usernames:
+            parts.append(f"不存在的用户名 {notice.unknown_usernames} 次")
+        total = sum(a.count for a in notice.accounts) + notice.unknown_usernames
+        messages.append(f"自您上次登录以来，其他账号最近有 {total} 次失败登录："
+                        + "、".join(parts) + "。")
+    return messages
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     if request.method == "GET":
@@ -72,15 +97,20 @@ def login() -> Any:
                                username=username,
                                next=safe_next(request.form.get("next")) or ""), 422
     try:
-        issued = auth_service().login(username, password)
-    except (Unauthorized, TooManyAttempts) as exc:
-        web_session_commit()  # keep the failed-login count despite the error answer
-        message = ("登录失败次数过多，账号已暂时锁定，请稍后再试。"
-                   if isinstance(exc, TooManyAttempts) else "用户名或密码错误。")
+        issued = auth_service().login(username, password, request.remote_addr or "")
+    except TooManyAttempts as exc:
+        message = f"登录失败次数过多，请 {_wait_text(exc.retry_after_seconds)}后再试。"
         return render_template("web/login.html", error=message, username=username,
+                               next=safe_next(request.form.get("next")) or ""), 429, {
+            "Retry-After": str(exc.retry_after_seconds)}
+    except Unauthorized:
+        web_session_commit()  # keep the recorded failure despite the error answer
+        return render_template("web/login.html", error="用户名或密码错误。", username=username,
                                next=safe_next(request.form.get("next")) or ""), 401
     session.clear()  # a fresh session (and CSRF secret) for the signed-in user
     session[SESSION_TOKEN] = issued.token
+    for message in notice_messages(issued.notice):
+        flash(message)
     return redirect(safe_next(request.form.get("next")) or home_for(issued.user))
 
 

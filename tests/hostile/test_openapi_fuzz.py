@@ -98,8 +98,7 @@ def _admin_token(app: Flask) -> str:
     db: Database = app.extensions["tongban_db"]
     with db.unit_of_work() as session:
         user = User(username="fuzzadmin", display_name="fuzz", role=Role.ADMIN,
-                    department=None, password_hash=password_hash(), active=True,
-                    failed_logins=0)
+                    department=None, password_hash=password_hash(), active=True)
         session.add(user)
         session.flush()
         session.add(ApiToken(user_id=user.id, token_hash=token_digest(token),

@@ -119,7 +119,6 @@ def make_user(client: FlaskClient, db: Database) -> Callable[..., Api]:
                 department=dept if role in (Role.CLERK, Role.APPROVER) else None,
                 password_hash=password_hash(),
                 active=True,
-                failed_logins=0,
             )
             session.add(user)
             session.flush()

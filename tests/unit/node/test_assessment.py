@@ -155,7 +155,7 @@ class Month:
                 session.add(User(
                     username=username, display_name=name, role=role, department=department,
                     staff_member=member if username == "alice" else None,
-                    password_hash="x", active=active, failed_logins=0,
+                    password_hash="x", active=active,
                 ))
 
     def handle(

@@ -87,7 +87,6 @@ def database(pg_url: str) -> Iterator[Database]:
                     department=catalog.department(department),
                     password_hash="x",
                     active=True,
-                    failed_logins=0,
                 )
             )
     yield db

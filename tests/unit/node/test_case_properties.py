@@ -224,7 +224,6 @@ def database(database_url: str) -> Iterator[Database]:
                     department=catalog.department(department),
                     password_hash="x",
                     active=True,
-                    failed_logins=0,
                 )
             )
     yield db

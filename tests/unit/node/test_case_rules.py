@@ -50,7 +50,6 @@ def database(database_url: str) -> Iterator[Database]:
                     department=catalog.department("SC"),
                     password_hash="x",
                     active=True,
-                    failed_logins=0,
                 )
             )
     yield db

@@ -95,8 +95,7 @@ def fresh(database_url: str, tmp_path: Path) -> Iterator[Api]:
         Base.metadata.create_all(db.engine)
         with db.unit_of_work() as session:
             session.add(User(username="root", display_name="root", role=Role.ADMIN,
-                             password_hash=hash_password(PASSWORD), active=True,
-                             failed_logins=0))
+                             password_hash=hash_password(PASSWORD), active=True))
         client = app.test_client()
         response = client.post("/api/v1/auth/login",
                                json={"username": "root", "password": PASSWORD})

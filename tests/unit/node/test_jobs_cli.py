@@ -36,7 +36,7 @@ def test_run_jobs_deems_an_old_submission_accepted(tmp_path) -> None:
         catalog.create_window("W01", "窗口", "", ["SC"])
         catalog.create_matter(matter_payload())
         clerk = User(username="clerk", display_name="clerk", role=Role.CLERK,
-                     department=department, password_hash="x", active=True, failed_logins=0)
+                     department=department, password_hash="x", active=True)
         session.add(clerk)
         session.flush()
         service = CaseService(session, node_code="450981", calendar=WorkingCalendar(),

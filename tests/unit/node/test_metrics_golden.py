@@ -130,7 +130,7 @@ def set_up_center(session: Session) -> None:
     for name, role in (("clerk", Role.CLERK), ("approver", Role.APPROVER)):
         session.add(User(username=name, display_name=name, role=role,
                          department=catalog.department("SC"), password_hash="x",
-                         active=True, failed_logins=0))
+                         active=True))
 
 
 @pytest.fixture
