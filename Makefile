@@ -39,8 +39,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	@# the browser tests drive Debian's Chromium (never a downloaded browser); a CJK font makes
 	@# the Chinese pages readable in their screenshots
-	@test -x /usr/bin/chromium -a -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || \
-		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei)
+	@# nginx runs the sample config's security headers (tests/integration/test_nginx_headers.py)
+	@test -x /usr/bin/chromium -a -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc \
+		-a -x /usr/sbin/nginx || \
+		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei nginx)
 	$(BIN)/pytest -n $(TEST_WORKERS) --durations=15 $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -15,8 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import flask
 import flask_smorest
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from markupsafe import escape
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -40,6 +42,30 @@ from schemas.errors import (
 log = logging.getLogger("tongban.web")
 
 STATIC_DIR = Path(__file__).parent / "static"
+
+# Every answer of node and hub carries these (deploy/nginx/security-headers.conf sends the
+# same for what nginx answers itself).  Scripts and styles come only from this site's own
+# files, never inline (an injected <script> or on…= attribute does not run); no page may be
+# framed; the browser never guesses a type; a link to elsewhere carries no Referer.
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 ERROR_STATUS: dict[type[TongbanError], int] = {
@@ -75,6 +101,22 @@ class Api(flask_smorest.Api):
     """flask-smorest's Api answering every HTTP error in tongban's error shape."""
 
     ERROR_SCHEMA = ErrorSchema
+
+    def _openapi_swagger_ui(self) -> Response:
+        """Swagger UI without inline script (the Content-Security-Policy allows none): the
+        page names the document in a data attribute, a static file starts the UI."""
+        vendor = self._swagger_ui_url
+        spec_url = flask.url_for(f"{self._make_doc_blueprint_name()}.openapi_json")
+        page = (
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(self.spec.title)}</title>"
+            f'<link href="{escape(vendor)}swagger-ui.css" rel="stylesheet"></head><body>'
+            f'<div id="swagger-ui-container" data-spec-url="{escape(spec_url)}"></div>'
+            f'<script src="{escape(vendor)}swagger-ui-standalone-preset.js"></script>'
+            f'<script src="{escape(vendor)}swagger-ui-bundle.js"></script>'
+            f'<script src="{escape(vendor)}tongban-docs.js"></script></body></html>\n'
+        )
+        return Response(page, mimetype="text/html")
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         status = error.code or 500
@@ -243,6 +285,7 @@ def init_web(
             finally:
                 session.close()
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        response.headers.update(SECURITY_HEADERS)
         return response
 
     @app.teardown_request
