@@ -55,9 +55,26 @@ DEFAULTS: dict[str, Any] = {
     "sync_gap_hold_minutes": 60,
     "summary_refresh_minutes": 60,
     "proxy_hops": 0,  # reverse proxies in front (X-Forwarded-For is trusted that deep)
+    # the session cookie's Secure flag: "auto" sets it when proxy_hops > 0 (a proxy that
+    # terminates TLS), true or false decide it
+    "session_cookie_secure": "auto",
     "testing": False,
     "log_level": "INFO",
 }
+
+
+def cookie_secure(value: Any, proxy_hops: int) -> bool | None:
+    """The session cookie's Secure flag from the setting (None when the value is bad)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("auto", ""):
+        return int(proxy_hops) > 0
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    return None
 
 
 def node_settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -81,6 +98,12 @@ def node_settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         ModelWindowRule.from_settings(settings)
     except SettingsError as exc:
         problems.append(str(exc))
+    secure = cookie_secure(settings["session_cookie_secure"], settings["proxy_hops"])
+    if secure is None:
+        problems.append("session_cookie_secure must be auto, true or false, not "
+                        f"{settings['session_cookie_secure']!r}")
+    else:
+        settings["session_cookie_secure"] = secure
     if problems:
         raise SettingsError("node cannot start: " + "; ".join(problems))
     return settings

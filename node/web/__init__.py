@@ -33,8 +33,11 @@ def init_app(app: Flask) -> None:
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked by the pages' blueprints
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid as long as the signed session
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    # Flask holds these keys already, so they are set, not defaulted: a cross-site request
+    # carries no session; behind TLS (node.config: session_cookie_secure) only HTTPS does
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config["TONGBAN"]["session_cookie_secure"])
     csrf.init_app(app)
 
     app.register_blueprint(Blueprint("web_static", __name__, static_folder=str(STATIC_DIR),
