@@ -5,7 +5,6 @@ Each command imports what it works with when it runs (a quick ``tongban`` start)
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
@@ -36,9 +35,9 @@ def init(home: str, name: str, database_url: str) -> None:
     from hub.app import MIGRATIONS
     from schemas import migrate
     from schemas.database import Database
+    from schemas.files import private_dir
 
-    path = Path(home)
-    path.mkdir(parents=True, exist_ok=True)
+    path = private_dir(home)  # 0700: the database and the settings live here
     if not (path / "tongban.toml").exists():
         write_config_file(home, {"name": name, "database_url": database_url or None})
     write_secret_key(home)
@@ -112,7 +111,9 @@ def trust_root_command(home: str, code: str, public_key: str) -> None:
         store = TrustStore(code, public_key)
     except TrustError as exc:
         raise click.ClickException(exc.message) from exc
-    Path(home).mkdir(parents=True, exist_ok=True)
+    from schemas.files import private_dir
+
+    private_dir(home)
     try:
         update_config_file(home, {"root_code": code, "root_public_key": public_key})
     except SettingsError as exc:

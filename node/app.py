@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from node.api import register_blueprints
-from node.config import node_settings
+from node.config import check_private_database, node_settings
 from node.models import Base, load_all_models
 from node.sync.keys import load_node_key
 from node.web import init_app as init_pages
@@ -26,6 +26,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build a node's web application from defaults, TOML file, environment and ``config``."""
     settings = node_settings(config)
     node_key = load_node_key(settings)  # a node refuses to start without its key
+    check_private_database(settings)  # … or with a database others may read
     configure_logging(settings["log_level"])
     load_all_models()
     app = Flask("node", static_folder=None)

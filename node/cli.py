@@ -59,6 +59,7 @@ def init(home: str, code: str, name: str, kind: str | None, database_url: str) -
     from node.sync.keys import create_key, key_path
     from schemas import migrate
     from schemas.database import Database
+    from schemas.files import private_dir
     from schemas.keys import key_id
     from schemas.settings import write_config_file, write_secret_key
 
@@ -76,7 +77,7 @@ def init(home: str, code: str, name: str, kind: str | None, database_url: str) -
             raise click.ClickException(
                 f"{path} already holds node {existing['code']}; use another --home"
             )
-    path.mkdir(parents=True, exist_ok=True)
+    private_dir(path)  # 0700: the database, keys and settings live here
     values = {
         "code": code,
         "name": name or f"{code} 政务服务中心",
@@ -127,6 +128,7 @@ def serve_command(
 ) -> None:
     """Serve the node's web API (gunicorn; --dev for Flask's server)."""
     from node.app import MIGRATIONS, create_app
+    from node.config import check_private_database
     from node.sync.keys import load_node_key
     from schemas.cli_support import ensure_schema
     from schemas.database import Database
@@ -135,6 +137,7 @@ def serve_command(
     settings = _settings(home)
     try:
         load_node_key(settings)  # refuse to start with a missing or readable key
+        check_private_database(settings)  # … or a database others may read
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
     db = Database(settings["database_url"])

@@ -6,8 +6,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from node.metrics.assessment import ModelWindowRule
 from schemas.divisions import validate_identity
+from schemas.files import readable_by_others, sqlite_files
 from schemas.settings import SettingsError, load_settings, read_secret_key
 
 DEFAULTS: dict[str, Any] = {
@@ -61,6 +64,20 @@ DEFAULTS: dict[str, Any] = {
     "testing": False,
     "log_level": "INFO",
 }
+
+
+def check_private_database(settings: Mapping[str, Any]) -> None:
+    """A node refuses to start with an SQLite database (or its -wal, -shm) that others may
+    read: it holds applicants' ID and phone numbers and password hashes."""
+    url = make_url(settings["database_url"])
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return
+    loose = readable_by_others(sqlite_files(Path(url.database)))
+    if loose:
+        files = ", ".join(f"{path} (mode {mode:04o})" for path, mode in loose)
+        raise SettingsError(
+            f"node cannot start: {files} may be read by others; the database holds "
+            f"applicants' personal data: run `chmod 600 {' '.join(str(p) for p, _ in loose)}`")
 
 
 def cookie_secure(value: Any, proxy_hops: int) -> bool | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from schemas.errors import TongbanError
+from schemas.files import FILE_MODE, private_dir, private_file, sqlite_files
 
 PAGES_PER_STEP = 1024  # copy in steps so that writers are not held off for the whole copy
 
@@ -77,8 +78,12 @@ def backup_sqlite(source: Path, target: Path) -> int:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    private_file(partial)  # 0600 from the start: the copy holds everything the database does
     _copy(source, partial)
     _check(partial)
+    for leftover in sqlite_files(partial)[1:]:
+        # the closed copy's -wal/-shm (once left behind beside the backup, mode 0644)
+        leftover.unlink(missing_ok=True)
     partial.rename(target)
     return target.stat().st_size
 
@@ -94,14 +99,15 @@ def restore_sqlite(backup: Path, target: Path) -> None:
         raise BackupError(f"there is no backup at {backup}")
     _check(backup)
     target.parent.mkdir(parents=True, exist_ok=True)
+    private_file(target).chmod(FILE_MODE)
     _copy(backup, target)
     _check(target)
 
 
 def copy_private(source: Path, target: Path) -> None:
-    """Copy a settings or key file, readable by its owner only."""
+    """Copy a settings or key file, readable by its owner only (from its creation on)."""
+    private_file(target).chmod(FILE_MODE)
     shutil.copyfile(source, target)
-    target.chmod(0o600)
 
 
 def back_up_home(database: Path, folder: Path, database_name: str,
@@ -122,7 +128,7 @@ def back_up_home(database: Path, folder: Path, database_name: str,
 def restore_missing_files(backup: Path, home: Path, names: Iterable[str]) -> list[str]:
     """Copy the named files of a backup folder into ``home`` where it lacks them (a home
     rebuilt from nothing); the names copied."""
-    home.mkdir(parents=True, exist_ok=True)
+    private_dir(home)
     copied = []
     for name in names:
         if (backup / name).exists() and not (home / name).exists():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, inspect
+from sqlalchemy import Connection, Engine, MetaData, inspect
 
 
 def alembic_config(script_location: Path, url: str) -> Config:
@@ -23,9 +25,35 @@ def alembic_config(script_location: Path, url: str) -> Config:
 def upgrade(engine: Engine, script_location: Path, revision: str = "head") -> None:
     """Bring the database up to ``revision`` (creating the schema on an empty database)."""
     config = alembic_config(script_location, engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
+    with engine.connect() as connection, _foreign_keys_deferred(connection), connection.begin():
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        _check_foreign_keys(connection)
+
+
+@contextmanager
+def _foreign_keys_deferred(connection: Connection) -> Iterator[None]:
+    """On SQLite, foreign keys off while migrating: a batch migration (drop a column, change
+    a type) copies a table and drops the old one, which a table other rows refer to refuses
+    with foreign keys on.  The pragma only works outside a transaction, so it goes straight
+    to the driver's connection before SQLAlchemy begins one."""
+    sqlite = connection.dialect.name == "sqlite"
+    raw = connection.connection.driver_connection if sqlite else None
+    if raw is not None:
+        raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """What the migration left must still satisfy every foreign key (SQLite)."""
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from schemas.files import write_private_text
+
 CONFIG_FILE = "tongban.toml"
 SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 ENV_PREFIX = "TONGBAN_"
@@ -99,7 +101,8 @@ def write_secret_key(home: str) -> Path:
 
 
 def write_config_file(home: str, values: Mapping[str, Any]) -> Path:
-    """Write ``tongban.toml`` with simple scalar values."""
+    """Write ``tongban.toml`` with simple scalar values (mode 0600: it may hold a database
+    password)."""
     lines = ["# tongban configuration, written by `tongban ... init`; edit as needed."]
     for key, value in values.items():
         if value is None:
@@ -111,6 +114,4 @@ def write_config_file(home: str, values: Mapping[str, Any]) -> Path:
         else:
             escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
             lines.append(f'{key} = "{escaped}"')
-    path = Path(home) / CONFIG_FILE
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_private_text(Path(home) / CONFIG_FILE, "\n".join(lines) + "\n")

@@ -28,7 +28,6 @@ import hashlib
 import itertools
 import logging
 import re
-import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -45,12 +44,11 @@ from node.cases.models import (
     TaskState,
 )
 from node.cases.numbers import next_number
+from node.cases.query_codes import NO_CODE
 from node.cases.service import (
-    QUERY_CODE_ALPHABET,
     SYSTEM_ACTOR,
     Actor,
     CaseService,
-    query_code_digest,
 )
 from node.cases.states import Action, CaseState
 from node.catalog.models import Matter
@@ -301,9 +299,8 @@ class Forwarding:
         applicant = body["applicant"]
         case = Case(
             number=number,
-            # the applicant looks the case up at the origin; this code is never shown
-            query_code_hash=query_code_digest(
-                number, "".join(secrets.choice(QUERY_CODE_ALPHABET) for _ in range(16))),
+            # the applicant looks the case up at the origin: no code opens it here
+            query_code_hash=NO_CODE,
             matter=matter,
             department_id=matter.department_id,
             window_id=matter.window_id,

@@ -71,7 +71,8 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
-    query_code_hash: Mapped[str] = mapped_column(String(64))
+    # Argon2id of the query code (node/cases/query_codes.py; SHA-256 hex before 0013)
+    query_code_hash: Mapped[str] = mapped_column(String(128))
     matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), index=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
     window_id: Mapped[int | None] = mapped_column(ForeignKey("windows.id"), index=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import json
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -42,6 +41,7 @@ from node.cases.models import (
     TaskState,
 )
 from node.cases.numbers import next_number
+from node.cases.query_codes import hash_query_code
 from node.cases.states import (
     CLOCK_STATES,
     Action,
@@ -96,7 +96,7 @@ StepHook = Callable[[Case, Action | None, CaseState | None, CaseState, str | Non
 @dataclass(frozen=True)
 class Submission:
     case: Case
-    query_code: str  # shown once to the applicant; only its hash is stored
+    query_code: str  # shown once to the applicant; only its hash is stored (query_codes.py)
 
 
 def touch(case: Case, now: dt.datetime) -> None:
@@ -115,10 +115,6 @@ def _normalised_personal_fields(data: Mapping[str, Any]) -> dict[str, str]:
             value = value.strip()
             fields[field] = value.upper() if field.endswith("id_number") else value
     return fields
-
-
-def query_code_digest(case_number: str, code: str) -> str:
-    return hashlib.sha256(f"{case_number}:{code.strip().upper()}".encode()).hexdigest()
 
 
 class CaseService:
@@ -285,7 +281,7 @@ class CaseService:
         code = "".join(secrets.choice(QUERY_CODE_ALPHABET) for _ in range(8))
         case = Case(
             number=number,
-            query_code_hash=query_code_digest(number, code),
+            query_code_hash=hash_query_code(number, code),
             matter=matter,
             department_id=matter.department_id,
             window_id=matter.window_id,
@@ -880,5 +876,4 @@ __all__ = [
     "Actor",
     "CaseService",
     "Submission",
-    "query_code_digest",
 ]

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import hmac
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -39,7 +38,8 @@ from node.auth.permissions import Role
 from node.calendar.workdays import WorkingCalendar, to_shanghai_date
 from node.cases.models import Case
 from node.cases.numbers import next_number
-from node.cases.service import Actor, query_code_digest
+from node.cases.query_codes import hash_query_code, needs_rehash, verify_query_code
+from node.cases.service import Actor
 from node.cases.states import CaseState
 from node.catalog.models import Window
 from node.feedback.models import (
@@ -79,7 +79,6 @@ T = TypeVar("T")
 
 _LOOKUP_FAILED = "No case matches this number and query code."
 # Compared against when the number is unknown, so that both failures take the same work.
-_NO_HASH = "0" * 64
 
 
 # -- the rectification state machine ------------------------------------------------------
@@ -236,10 +235,13 @@ class FeedbackService:
         guessing codes does not reveal which case numbers exist.
         """
         case = self.session.scalar(select(Case).where(Case.number == number))
-        expected = case.query_code_hash if case is not None else _NO_HASH
-        matches = hmac.compare_digest(query_code_digest(number, code), expected)
+        matches = verify_query_code(case.query_code_hash if case is not None else None,
+                                    number, code)
         if case is None or not matches:
             raise NotFound(_LOOKUP_FAILED)
+        if needs_rehash(case.query_code_hash):  # an old SHA-256 digest: replace it now
+            case.query_code_hash = hash_query_code(number, code)
+            self.session.flush()
         return case
 
     def lookup(self, number: str, code: str) -> PublicCase:

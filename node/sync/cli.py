@@ -277,10 +277,15 @@ def worker(home: str) -> None:
 
 
 def _run_worker(settings: dict[str, Any]) -> None:
+    from node.config import check_private_database
     from node.sync.service import SyncService
     from node.sync.worker import build_scheduler, run_worker, sync_backoff, sync_loops
 
     key = _key(settings)
+    try:
+        check_private_database(settings)  # the worker refuses a readable database too
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
     transport = _hub(settings, key)
     with _database(settings) as db:
         service = SyncService.for_settings(db, transport, settings, private_key=key)
