@@ -134,8 +134,10 @@ class ComplaintArgs(Schema):
                          metadata={"description": "Required with case_number"})
     window_code = fields.String(load_default=None, allow_none=True,
                                 validate=validate.Length(1, 32))
-    clerk_username = fields.String(load_default=None, allow_none=True,
-                                   validate=validate.Length(1, 64))
+    staff_code = fields.String(load_default=None, allow_none=True,
+                               validate=validate.Length(1, 32),
+                               metadata={"description": "the 工号 on the staff member's badge "
+                                                        "(an unknown one is accepted)"})
     content = fields.String(required=True, validate=validate.Length(1, 5000))
     contact_phone = fields.String(load_default=None, allow_none=True,
                                   validate=validate.Length(max=20))

@@ -76,7 +76,12 @@ class ComplaintSchema(Schema):
     state = fields.Enum(ComplaintState, by_value=True)
     case_number = fields.Function(lambda c: c.case.number if c.case else None)
     window = fields.Nested(Ref, allow_none=True)
-    clerk = fields.Function(lambda c: c.clerk.username if c.clerk else None)
+    staff_code = fields.String(allow_none=True, metadata={
+        "description": "the 工号 the complainant gave (kept even when no staff record has it)"})
+    staff_name = fields.Function(lambda c: c.staff_member.name if c.staff_member else None)
+    staff_known = fields.Function(lambda c: c.staff_member is not None)
+    clerk = fields.Function(lambda c: c.clerk.username if c.clerk else None, metadata={
+        "description": "the staff account linked to that staff record, if any"})
     content = fields.String()
     contact_phone = fields.Function(
         lambda c: mask_phone(c.contact_phone) if c.contact_phone else None

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from node.auth.models import User
 from node.cases.models import Case
-from node.catalog.models import Window
+from node.catalog.models import StaffMember, Window
 from node.feedback.ratelimit import RateLimit
 from node.models import Base, enum_column
 from schemas.database import Timestamp, UTCDateTime, utcnow
@@ -97,7 +97,7 @@ class Rectification(Base):
 
 
 class Complaint(Base):
-    """A complaint (投诉, GB/T 36113-2018) against a case, a window or a clerk."""
+    """A complaint (投诉, GB/T 36113-2018) against a case, a window or a staff member."""
 
     __tablename__ = "complaints"
     __table_args__ = (Index("ix_complaints_state_due_on", "state", "due_on"),)
@@ -106,6 +106,12 @@ class Complaint(Base):
     number: Mapped[str] = mapped_column(String(40), unique=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     window_id: Mapped[int | None] = mapped_column(ForeignKey("windows.id"), index=True)
+    # the staff member complained about, by the public 工号 of their staff record as given
+    # (kept even when no record has it: the supervisors resolve it); never a login name
+    staff_code: Mapped[str | None] = mapped_column(String(32))
+    staff_member_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"),
+                                                        index=True)
+    # the account linked to that staff record, if one: the clerk assessment counts it
     clerk_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     content: Mapped[str] = mapped_column(Text)
     contact_phone: Mapped[str | None] = mapped_column(String(20))
@@ -118,6 +124,7 @@ class Complaint(Base):
 
     case: Mapped[Case | None] = relationship()
     window: Mapped[Window | None] = relationship()
+    staff_member: Mapped[StaffMember | None] = relationship()
     clerk: Mapped[User | None] = relationship()
 
 

@@ -41,7 +41,7 @@ from node.cases.numbers import next_number
 from node.cases.query_codes import hash_query_code, needs_rehash, verify_query_code
 from node.cases.service import Actor
 from node.cases.states import CaseState
-from node.catalog.models import Window
+from node.catalog.models import StaffMember, Window
 from node.feedback.models import (
     BAD_LEVELS,
     OPEN_RECTIFICATION_STATES,
@@ -458,19 +458,24 @@ class FeedbackService:
         case_number: str | None = None,
         code: str | None = None,
         window_code: str | None = None,
-        clerk_username: str | None = None,
+        staff_code: str | None = None,
         contact_phone: str | None = None,
     ) -> Complaint:
         """Register a complaint against a case (its query code proves the complainant is the
-        applicant), a window or a clerk; it is due in :data:`COMPLAINT_WORKING_DAYS` working
-        days."""
+        applicant), a window or a staff member named by the public 工号 of their staff record;
+        it is due in :data:`COMPLAINT_WORKING_DAYS` working days.
+
+        A 工号 no staff record has is accepted as given, for the supervisors to resolve:
+        refusing it would tell the public which numbers exist.  Login names are never asked.
+        """
         problems: dict[str, list[str]] = {}
         content = content.strip()
+        staff_code = (staff_code or "").strip() or None
         if not content:
             problems["content"] = ["say what the complaint is about"]
-        if not (case_number or window_code or clerk_username):
+        if not (case_number or window_code or staff_code):
             problems["target"] = [
-                "name what the complaint is against: case_number, window_code or clerk_username"
+                "name what the complaint is against: case_number, window_code or staff_code"
             ]
         if case_number and not (code and code.strip()):
             problems["code"] = ["a complaint about a case needs the case's query code"]
@@ -483,17 +488,14 @@ class FeedbackService:
             window = self.session.scalar(select(Window).where(Window.code == window_code))
             if window is None:
                 problems["window_code"] = [f"no window {window_code!r} at this center"]
-        clerk = None
-        if clerk_username:
-            clerk = self.session.scalar(
-                select(User).where(User.username == clerk_username,
-                                   User.role.in_(SERVING_ROLES))
-            )
-            if clerk is None:
-                problems["clerk_username"] = [f"no clerk {clerk_username!r} at this center"]
         if problems:
             raise ValidationFailed(problems)
         case = self.case_for_applicant(case_number, code or "") if case_number else None
+        member = self.session.scalar(select(StaffMember).where(StaffMember.code == staff_code)) \
+            if staff_code else None
+        accounts = self.session.scalars(select(User).where(
+            User.staff_member_id == member.id, User.role.in_(SERVING_ROLES))).all() \
+            if member is not None else []
 
         now = self.clock()
         year = to_shanghai_date(now).year
@@ -502,7 +504,9 @@ class FeedbackService:
             number=number,
             case=case,
             window=window,
-            clerk=clerk,
+            staff_code=staff_code,
+            staff_member=member,
+            clerk=accounts[0] if len(accounts) == 1 else None,
             content=content,
             contact_phone=contact_phone or None,
             received_at=now,
@@ -516,7 +520,7 @@ class FeedbackService:
             subject_type="complaint", subject_id=number,
             data={"case": case.number if case else None,
                   "window": window.code if window else None,
-                  "clerk": clerk.username if clerk else None,
+                  "staff_code": staff_code, "staff_known": member is not None,
                   "due_on": complaint.due_on.isoformat()},
         )
         return complaint
@@ -562,7 +566,7 @@ class FeedbackService:
         return self._page(
             select(Complaint).where(*conditions)
             .options(selectinload(Complaint.case), selectinload(Complaint.window),
-                     selectinload(Complaint.clerk))
+                     selectinload(Complaint.staff_member), selectinload(Complaint.clerk))
             .order_by(Complaint.due_on, Complaint.id),
             select(func.count(Complaint.id)).where(*conditions),
             page, per_page,

@@ -146,6 +146,10 @@ class Month:
                 {"code": "S001", "name": "王丽", "staff_type": "civil_servant",
                  "department_code": "SC", "window_code": "W01"}
             )
+            other = catalog.create_staff_member(
+                {"code": "S002", "name": "李强", "staff_type": "public_institution",
+                 "department_code": "SC", "window_code": "W01"}
+            )
             department = catalog.department("SC")
             for username, name, role, active in (
                 ("alice", "王丽", Role.CLERK, True), ("bob", "李强", Role.CLERK, True),
@@ -154,7 +158,7 @@ class Month:
             ):
                 session.add(User(
                     username=username, display_name=name, role=role, department=department,
-                    staff_member=member if username == "alice" else None,
+                    staff_member={"alice": member, "bob": other}.get(username),
                     password_hash="x", active=active,
                 ))
 
@@ -243,9 +247,9 @@ class Month:
                      (RectificationAction.INVALIDATE, day(11, 26)))
 
         self.complain(day(11, 11), window_code="W02")
-        self.complain(day(11, 12), clerk_username="alice")
+        self.complain(day(11, 12), staff_code="S001")
         self.complain(day(11, 25), c["c11"])
-        self.complain(day(11, 18), c["c1"], clerk_username="bob")
+        self.complain(day(11, 18), c["c1"], staff_code="S002")
         self.complain(day(11, 5), window_code="W08")
         self.complain(day(10, 30), window_code="W01")
         self.complain(day(12, 1), window_code="W01")
@@ -345,7 +349,8 @@ def test_who_appears(month: Database) -> None:
     assert (alice.name, alice.staff_code, alice.window_code, alice.department_code) == (
         "王丽", "S001", "W01", "SC"
     )
-    assert result.clerks[1].staff_code is None
+    assert result.clerks[1].staff_code == "S002"  # complaints name bob by it
+    assert result.clerks[2].staff_code is None
 
 
 def test_an_inactive_clerk_with_figures_still_appears(month: Database) -> None:

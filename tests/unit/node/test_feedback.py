@@ -4,6 +4,7 @@ databases)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -237,7 +238,12 @@ def test_complaints_against_a_case_a_window_and_a_clerk(desk, anonymous: Api, db
     assert on_case.json["due_on"] == due_in(COMPLAINT_WORKING_DAYS)
     on_window = complain(anonymous, window_code="W01", contact_phone="0775-1234567")
     assert on_window.status_code == 201, on_window.json
-    on_clerk = complain(anonymous, clerk_username="clerk1")
+    staff = desk["admin"].post("/api/v1/staff", {"code": "G0017", "name": "李明",
+                                                 "staff_type": "civil_servant",
+                                                 "department_code": "SC", "window_code": "W01"})
+    assert staff.status_code == 201, staff.json
+    assert desk["admin"].patch("/api/v1/users/clerk1", {"staff_code": "G0017"}).status_code == 200
+    on_clerk = complain(anonymous, staff_code="G0017")
     assert on_clerk.status_code == 201
     listed = desk["supervisor"].get(COMPLAINTS).json
     assert listed["total"] == 3
@@ -247,7 +253,9 @@ def test_complaints_against_a_case_a_window_and_a_clerk(desk, anonymous: Api, db
     assert first["contact_phone"] == "139****5678"
     assert first["overdue"] is False
     assert by_number[on_window.json["number"]]["window"] == {"code": "W01", "name": "市场监管窗口"}
-    assert by_number[on_clerk.json["number"]]["clerk"] == "clerk1"
+    on_staff = by_number[on_clerk.json["number"]]
+    assert (on_staff["staff_code"], on_staff["staff_name"], on_staff["staff_known"],
+            on_staff["clerk"]) == ("G0017", "李明", True, "clerk1")
     detail = desk["supervisor"].get(f"{COMPLAINTS}/{on_case.json['number']}").json
     assert detail["contact_phone"] == "13912345678"  # to call the complainant back
     viewer = make_user(Role.VIEWER)
@@ -276,14 +284,44 @@ def test_complaint_bad_input(desk, anonymous: Api) -> None:
     phone = complain(anonymous, window_code="W01", contact_phone="12345")
     assert phone.status_code == 422
     assert "contact_phone" in phone.json["error"]["details"]["fields"]
-    unknown = complain(anonymous, window_code="W99", clerk_username="super1")
+    unknown = complain(anonymous, window_code="W99", staff_code="G9999")
     assert unknown.status_code == 422
-    assert {"window_code", "clerk_username"} <= set(unknown.json["error"]["details"]["fields"])
+    assert set(unknown.json["error"]["details"]["fields"]) == {"window_code"}
+    login_name = complain(anonymous, clerk_username="clerk1")  # no longer a field at all
+    assert login_name.status_code == 422
+    assert "clerk_username" in login_name.json["error"]["details"]["fields"]
     blank = complain(anonymous, window_code="W01", content="   ")
     assert blank.status_code == 422
     assert "content" in blank.json["error"]["details"]["fields"]
     assert anonymous.post("/api/v1/public/complaints", {"window_code": "W01"}).status_code == 422
     assert desk["supervisor"].get(COMPLAINTS).json["total"] == 0
+
+
+def test_a_staff_member_is_named_by_their_public_number_and_an_unknown_one_is_kept(
+        desk, anonymous: Api, db: Database) -> None:
+    """No login names in public: a complaint names the 工号 on the staff member's badge; a
+    number no record has is accepted alike (refusing it would tell which exist) and shown to
+    the supervisors as unregistered."""
+    desk["admin"].post("/api/v1/staff", {"code": "G0017", "name": "李明",
+                                         "staff_type": "civil_servant",
+                                         "department_code": "SC", "window_code": "W01"})
+    known = complain(anonymous, staff_code="G0017")
+    unknown = complain(anonymous, staff_code="G9999")
+    username = complain(anonymous, staff_code="clerk1")  # a login name is just a wrong number
+    assert known.status_code == unknown.status_code == username.status_code == 201
+    assert set(known.json) == set(unknown.json) == {"number", "state", "due_on"}
+    listed = {c["number"]: c for c in desk["supervisor"].get(COMPLAINTS).json["items"]}
+    assert (listed[known.json["number"]]["staff_name"],
+            listed[known.json["number"]]["staff_known"]) == ("李明", True)
+    assert (listed[unknown.json["number"]]["staff_code"],
+            listed[unknown.json["number"]]["staff_known"],
+            listed[unknown.json["number"]]["clerk"]) == ("G9999", False, None)
+    assert listed[username.json["number"]]["clerk"] is None
+    with db.unit_of_work() as session:
+        trail = AuditLog(session).entries(subject_type="complaint")
+    assert [(json.loads(e.data)["staff_code"], json.loads(e.data)["staff_known"])
+            for e in trail] == [
+        ("G0017", True), ("G9999", False), ("clerk1", False)]
 
 
 def test_resolve_in_time_and_only_once(desk, anonymous: Api) -> None:
@@ -307,7 +345,7 @@ def test_resolve_in_time_and_only_once(desk, anonymous: Api) -> None:
 
 
 def test_overdue_complaints_and_late_resolution(desk, anonymous: Api, db: Database) -> None:
-    number = complain(anonymous, clerk_username="clerk1").json["number"]
+    number = complain(anonymous, window_code="W01").json["number"]
     supervisor = desk["supervisor"]
     assert supervisor.get(f"{COMPLAINTS}?overdue=true").json["total"] == 0
     move_due_on(db, Complaint, -2)
@@ -325,3 +363,18 @@ def test_viewer_reads_but_does_not_manage(desk, make_user, anonymous: Api) -> No
     number = complain(anonymous, window_code="W01").json["number"]
     assert viewer.get(COMPLAINTS).status_code == 200
     assert viewer.post(f"{COMPLAINTS}/{number}/resolve", {"resolution": "x"}).status_code == 403
+
+
+def test_the_complaint_page_asks_for_the_staff_number_not_a_login_name(
+        desk, client: Any) -> None:
+    from tests.unit.node.test_web import csrf_of
+
+    form = client.get("/complaint").get_data(as_text=True)
+    assert 'name="staff_code"' in form
+    assert "clerk_username" not in form
+    filed = client.post("/complaint", data={"csrf_token": csrf_of(client, "/complaint"),
+                                            "staff_code": "G9999", "content": "态度不好"})
+    assert filed.status_code == 201
+    assert "投诉已受理" in filed.get_data(as_text=True)
+    listed = desk["supervisor"].get(COMPLAINTS).json["items"]
+    assert [(c["staff_code"], c["staff_known"]) for c in listed] == [("G9999", False)]

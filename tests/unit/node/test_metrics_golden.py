@@ -444,7 +444,7 @@ def build_golden(desk: Desk) -> Desk:
     desk.approve("Q")
     desk.complete("Q")
     desk.at(d(11, 27))
-    desk.complain("K3", clerk_username=desk.clerk)
+    desk.complain("K3", staff_code="S1")
     desk.at(d(11, 30))
     desk.submit("O3", matter="FEE")
     desk.accept("O3")
