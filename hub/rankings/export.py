@@ -4,15 +4,10 @@ headings; a composite table's methodology goes on its own sheet ("方法说明")
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Sequence
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from hub.rankings.metrics import METRICS
+from schemas.spreadsheet import Sheet, csv_bytes, xlsx_bytes
 
 STATUS_NAMES = {
     "ranked": "已排名", "not_reported": "未报送", "no_value": "无数据",
@@ -23,15 +18,6 @@ KIND_NAMES = {"district": "市辖区", "county": "县", "county_city": "县级�
 LEVEL_NAMES = {"province": "省", "city": "市", "county": "县级", "township": "乡镇（街道）"}
 DIRECTION_NAMES = {"higher_better": "越大越好", "lower_better": "越小越好"}
 NORMALISATION_NAMES = {"min_max": "极差标准化（min-max）", "z_score": "标准分（z-score）"}
-
-
-class Sheet:
-    """A titled table: headings and rows of cells."""
-
-    def __init__(self, title: str, headings: Sequence[str], rows: list[list[Any]]) -> None:
-        self.title = title
-        self.headings = list(headings)
-        self.rows = rows
 
 
 def table_sheets(answer: dict[str, Any]) -> list[Sheet]:
@@ -109,37 +95,11 @@ def _time(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else (value or "")
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
 def to_csv(sheets: list[Sheet]) -> bytes:
-    """The first sheet as CSV (the JSON and XLSX answers carry the methodology)."""
-    sheet = sheets[0]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(sheet.headings)
-    writer.writerows([[_cell(v) for v in row] for row in sheet.rows])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    """The first sheet as CSV (the JSON and XLSX answers carry the methodology); inert."""
+    return csv_bytes(sheets[0].headings, sheets[0].rows)
 
 
 def to_xlsx(sheets: list[Sheet]) -> bytes:
-    workbook = Workbook()
-    first = True
-    for sheet in sheets:
-        worksheet = workbook.active if first else workbook.create_sheet()
-        assert worksheet is not None  # noqa: S101 - a new workbook has an active sheet
-        first = False
-        worksheet.title = sheet.title
-        worksheet.append(sheet.headings)
-        for cell in worksheet[1]:
-            cell.font = Font(bold=True)
-        for row in sheet.rows:
-            worksheet.append([_cell(v) for v in row])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    """Every sheet, inert (schemas/spreadsheet.py: a node's name is never a formula)."""
+    return xlsx_bytes(sheets)

@@ -18,6 +18,7 @@ from flask_smorest import Blueprint
 from node.api.security import staff_required
 from node.auth.permissions import Permission
 from node.rankings.client import HubUnreachable, RankingsClient
+from schemas.spreadsheet import inert_download
 from schemas.webapp import error_response
 
 blp = Blueprint("rankings", __name__, url_prefix="/api/v1/rankings",
@@ -48,7 +49,10 @@ def _relay(method: str, what: str, *, default_scope: bool, body: bytes = b"") ->
         found = rankings_client().ask(method, what, query, body)
     except HubUnreachable as exc:
         return error_response(502, exc.code, exc.message, exc.details)
-    response = Response(found.body, status=found.status)
+    body = found.body
+    if found.status == 200:  # a spreadsheet passed on is made inert here too
+        body = inert_download(body, found.content_type)
+    response = Response(body, status=found.status)
     response.headers["Content-Type"] = found.content_type
     if found.content_disposition:
         response.headers["Content-Disposition"] = found.content_disposition

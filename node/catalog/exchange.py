@@ -53,6 +53,7 @@ from node.catalog.service import CatalogService, matter_rule_violations
 from schemas.database import utcnow
 from schemas.divisions import Level
 from schemas.errors import Conflict, NotFound, ValidationFailed
+from schemas.spreadsheet import set_cell, workbook_bytes
 
 FORMAT = "tongban.catalog"
 VERSION = 1
@@ -1007,17 +1008,15 @@ def _sheet_records(layout: SheetLayout, document: Mapping[str, Any]) -> Iterator
 
 def _write_sheet(sheet: Worksheet, layout: SheetLayout, document: Mapping[str, Any]) -> None:
     for index, column in enumerate(layout.columns, start=1):
-        cell = sheet.cell(row=1, column=index, value=column.heading)
+        cell = set_cell(sheet, 1, index, column.heading)
         cell.font = _HEADER_FONT
         cell.fill = _HEADER_FILL
         sheet.column_dimensions[get_column_letter(index)].width = column.width
     records = list(_sheet_records(layout, document))
     for row, record in enumerate(records, start=2):
         for index, column in enumerate(layout.columns, start=1):
-            value = column.to_cell(_field_value(record, column.path))
-            cell = sheet.cell(row=row, column=index, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # text starting with "=" stays text, never a formula
+            # inert (schemas/spreadsheet.py): text starting with "=" is never a formula
+            set_cell(sheet, row, index, column.to_cell(_field_value(record, column.path)))
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(layout.columns))}{len(records) + 1}"
     _add_choice_lists(sheet, layout)
@@ -1051,9 +1050,7 @@ def write_workbook(document: Mapping[str, Any]) -> bytes:
     node = document.get("node")
     workbook.properties.title = f"政务服务事项目录 {node}" if node else "政务服务事项目录"
     workbook.properties.creator = "tongban"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook)
 
 
 # Everything openpyxl raises for bytes that are not a well-formed workbook.

@@ -56,7 +56,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-import io
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -87,6 +86,7 @@ from schemas.database import shanghai_date
 from schemas.errors import ValidationFailed
 from schemas.periods import Period, PeriodKind
 from schemas.settings import SettingsError
+from schemas.spreadsheet import set_cell, workbook_bytes
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 GOOD_LEVELS = frozenset({EvaluationLevel.VERY_SATISFIED, EvaluationLevel.SATISFIED})
@@ -628,17 +628,16 @@ CLERK_COLUMNS: tuple[_Column, ...] = (
 
 def _write_table(sheet: Worksheet, columns: Sequence[_Column], rows: Sequence[Any]) -> None:
     for index, column in enumerate(columns, start=1):
-        heading = sheet.cell(row=1, column=index, value=column.heading)
+        heading = set_cell(sheet, 1, index, column.heading)
         heading.font = _HEADER_FONT
         heading.fill = _HEADER_FILL
         sheet.column_dimensions[get_column_letter(index)].width = column.width
     for row_number, row in enumerate(rows, start=2):
         for index, column in enumerate(columns, start=1):
             value = column.value(row)
-            cell = sheet.cell(row=row_number, column=index, value=value if value != "" else None)
-            if isinstance(value, str):
-                cell.data_type = "s"  # a name starting with "=" stays text, never a formula
-            elif column.number_format:
+            # inert (schemas/spreadsheet.py): a name starting with "=" is never a formula
+            cell = set_cell(sheet, row_number, index, value if value != "" else None)
+            if not isinstance(value, str) and column.number_format:
                 cell.number_format = column.number_format
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
@@ -667,10 +666,8 @@ def _write_rule(sheet: Worksheet, assessment: Assessment, node_code: str) -> Non
         cell.fill = _HEADER_FILL
         sheet.column_dimensions[get_column_letter(index)].width = width
     for row_number, (item, value) in enumerate(rows, start=2):
-        sheet.cell(row=row_number, column=1, value=item)
-        cell = sheet.cell(row=row_number, column=2, value=value)
-        if isinstance(value, str):
-            cell.data_type = "s"
+        set_cell(sheet, row_number, 1, item)
+        set_cell(sheet, row_number, 2, value)
     sheet.freeze_panes = "A2"
 
 
@@ -688,6 +685,4 @@ def write_assessment_workbook(assessment: Assessment, node_code: str) -> bytes:
     _write_rule(workbook.create_sheet("考核规则"), assessment, node_code)
     workbook.properties.title = f"窗口和人员考核 {node_code} {assessment.period.label}"
     workbook.properties.creator = "tongban"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook)

@@ -22,6 +22,7 @@ from node.web.labels import metric_name
 from schemas.database import mark_writing
 from schemas.methodologies import methodology_prefix
 from schemas.periods import Period
+from schemas.spreadsheet import inert_download
 from schemas.webapp import current_session
 
 bp = web_blueprint("web_rankings", "/staff/rankings")
@@ -368,4 +369,6 @@ def export() -> Any:
         return render_template("web/error.html", status=found.status, title="枢纽拒绝导出",
                                message=found.body.decode("utf-8", "replace")[:500]), found.status
     mimetype = found.content_type.split(";")[0]
-    return download(found.body, mimetype, f"{what}-{request.args.get('period', '')}.{fmt}")
+    # inert whatever the hub wrote (schemas/spreadsheet.py): a name is never a live formula
+    return download(inert_download(found.body, found.content_type), mimetype,
+                    f"{what}-{request.args.get('period', '')}.{fmt}")

@@ -21,7 +21,6 @@ from node.api.supervision import (
 )
 from node.auth.permissions import Permission
 from node.cases.warnings import Warning
-from node.catalog.exchange import XLSX_MEDIA_TYPE
 from node.feedback.models import ComplaintState, RectificationState
 from node.feedback.service import RectificationAction, allowed_rectification_actions
 from node.metrics.assessment import ModelWindowRule, assess, write_assessment_workbook
@@ -37,8 +36,10 @@ from node.web.core import (
     today,
     web_blueprint,
 )
+from node.web.list_exports import SHEETS
 from schemas.errors import TongbanError, ValidationFailed
 from schemas.periods import Period, PeriodError
+from schemas.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_bytes, xlsx_bytes
 from schemas.webapp import current_session
 
 bp = web_blueprint("web_supervision", "/staff/supervision")
@@ -187,6 +188,36 @@ def assessment() -> Any:
                                errors=problems_of(exc)), 422
     return render_template("web/staff/assessment.html", period=period, result=result,
                            errors={})
+
+
+EXPORT_ROWS = 10_000  # a list exported holds at most this many rows
+
+
+@bp.get("/<any(warnings, complaints, rectifications):what>.<any(csv, xlsx):fmt>")
+@staff_page(Permission.SUPERVISION_READ)
+def list_export(what: str, fmt: str) -> Any:
+    """A supervision list as CSV or XLSX, inert (node/web/list_exports.py)."""
+    if what == "warnings":
+        service = case_service()
+        cases, _ = service.search(warnings=(Warning.RED, Warning.YELLOW), per_page=EXPORT_ROWS)
+        listed: list[Any] = with_colours(service, cases)
+    elif what == "complaints":
+        feedback = feedback_service()
+        state = request.args.get("state", "all")
+        states = [ComplaintState(state)] if state in {s.value for s in ComplaintState} else []
+        items, _ = feedback.search_complaints(states=states, overdue=None, page=1,
+                                              per_page=EXPORT_ROWS)
+        listed = [present_complaint(feedback, c) for c in items]
+    else:
+        feedback = feedback_service()
+        found, _ = feedback.search_rectifications(states=[], overdue=None, page=1,
+                                                  per_page=EXPORT_ROWS)
+        listed = [present_rectification(feedback, r) for r in found]
+    sheet = SHEETS[what](listed)
+    name = f"{sheet.title}-{current_app.config['TONGBAN']['code']}-{today().isoformat()}.{fmt}"
+    if fmt == "csv":
+        return download(csv_bytes(sheet.headings, sheet.rows), CSV_MEDIA_TYPE, name)
+    return download(xlsx_bytes([sheet]), XLSX_MEDIA_TYPE, name)
 
 
 @bp.get("/assessment.xlsx")
