@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 from sqlalchemy import (
@@ -80,8 +81,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
     if url.startswith("sqlite"):
         database = make_url(url).database
-        if database and database != ":memory:" and not database.startswith("file:"):
+        if (database and database != ":memory:" and not database.startswith("file:")
+                and Path(database).parent.is_dir()):
             # created 0600 before SQLite opens it: SQLite gives -wal and -shm the same mode
+            # (a missing folder is left for the first connection to fail on, as before)
             private_file(database)
         engine = create_engine(
             url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}
