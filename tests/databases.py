@@ -82,6 +82,7 @@ class Templates:
 
     def copy_sqlite(self, schema: str, target: Path) -> None:
         shutil.copyfile(self.sqlite_file(schema), target)
+        target.chmod(0o600)  # as the node makes it: it refuses a database others may read
 
     def postgresql_ddl(self, schema: str) -> str:
         """The statements ``create_all`` issues on an empty PostgreSQL schema, as one script
