@@ -216,8 +216,9 @@ def _record(
          "from_state": state, "to_state": state, "reason": reason, "public": True}
         for (case_id, state), reason in zip(cases, reasons, strict=True)
     ]
+    connection = session.connection()
     for start in range(0, len(events), BATCH):
-        session.execute(insert(CaseEvent), events[start:start + BATCH])
+        connection.execute(insert(CaseEvent.__table__), events[start:start + BATCH])  # type: ignore[arg-type]
     AuditLog(session, clock=clock).append_many([
         AuditRecord(actor=actor, role=role, action=f"case.{action}", subject_type="case",
                     subject_id=number, data={"reason": reason, **detail, **data})
