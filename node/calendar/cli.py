@@ -135,6 +135,7 @@ def calendar_years(home: str) -> None:
     with _database(settings) as db, db.unit_of_work(write=False) as session:
         years = CalendarService(session).years()
     click.echo(json.dumps([{"year": y.year, "source": y.source.value, "version": y.version,
+                            "publisher": y.publisher, "reference": y.reference,
                             "holidays": y.holidays, "worked_weekend_days": y.worked_weekend_days}
                            for y in years], ensure_ascii=False))
 

@@ -157,12 +157,15 @@ def recompute_open_cases(
         case_stops = stops.get(row.id)
         key = (row.accepted_on, row.promised_days, row.extension_days or 0)
         result = None if case_stops else plain.get(key)
-        if result is None:
-            explained = calendar.explain(row.accepted_on, row.promised_days, case_stops or (),
+        if result is None and case_stops:
+            explained = calendar.explain(row.accepted_on, row.promised_days, case_stops,
                                          today=today, extension_days=row.extension_days or 0)
             result = (explained.deadline_on, explained.provisional)
-            if not case_stops:
-                plain[key] = result
+        elif result is None:
+            # without a suspension, explain() walks the same days as add_working_days()
+            deadline = calendar.add_working_days(row.accepted_on, key[1] + key[2])
+            result = plain[key] = (
+                deadline, bool(calendar.years_without_data(row.accepted_on, deadline)))
         deadline_on, provisional = result
         if deadline_on == row.deadline_on and provisional == bool(row.deadline_provisional):
             continue
