@@ -41,14 +41,14 @@ from hub.cli import init as hub_init
 from hub.cli import trust_root_command
 from node.auth.models import User
 from node.auth.service import AuthPolicy, AuthService
+from node.calendar.publishing import publish_calendar
+from node.calendar.schedules import read_json_schedule
+from node.calendar.service import CalendarService
 from node.calendar.workdays import to_shanghai_date
 from node.cases.factory import forwarding_for
 from node.cases.models import Case
 from node.cases.service import Actor
 from node.cases.states import CaseState
-from node.calendar.publishing import publish_calendar
-from node.calendar.schedules import read_json_schedule
-from node.calendar.service import CalendarService
 from node.catalog.publishing import publish_catalog
 from node.catalog.service import CatalogService
 from node.cli import init as node_init

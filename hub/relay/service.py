@@ -44,7 +44,6 @@ from sqlalchemy.orm import Session
 
 from hub.models import RegisteredNode
 from hub.registry.service import record_certificate, record_revocation
-from hub.relay.schedules import current_schedules
 from hub.relay.models import (
     Blob,
     EnvelopeBlob,
@@ -55,6 +54,7 @@ from hub.relay.models import (
     RequestNonce,
     SummaryRecord,
 )
+from hub.relay.schedules import current_schedules
 from schemas.certificates import Certificate, Revocation, TrustError, TrustStore
 from schemas.database import insert_if_missing
 from schemas.divisions import DivisionCodeError, parent_of

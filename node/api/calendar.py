@@ -90,12 +90,14 @@ class OverrideBodySchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(1, 200))
 
 
-class SuspensionSpan(fields.String):
+class SuspensionSpan(fields.Field):
     """``2026-10-09..2026-10-15`` (stopped on the 9th, resumed on the 15th) or
     ``2026-10-09..`` (still suspended: counted as if it resumed today)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Suspension:
-        text = super()._deserialize(value, attr, data, **kwargs)
+        if not isinstance(value, str):
+            raise ValidationError("a suspension is START..END or START.. as text")
+        text = value
         start_text, dots, end_text = text.partition("..")
         try:
             if not dots or not _ISO_DAY.match(start_text) or (

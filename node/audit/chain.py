@@ -45,8 +45,8 @@ from sqlalchemy.orm import Session
 
 from node.audit.models import AuditEntry, AuditHead
 from schemas.canonical import canonical_bytes
-from schemas.fastcanon import canonical
 from schemas.database import insert_if_missing, utcnow
+from schemas.fastcanon import canonical
 
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
@@ -276,13 +276,12 @@ class AuditLog:
             return self.head().seq
         rows = []
         for entry in entries:
-            for name in FIELD_LIMITS:
+            for name, limit in FIELD_LIMITS.items():
                 value = getattr(entry, name)
                 if not value:
                     raise ValueError(f"audit {name} must not be empty")
-                if len(value) > FIELD_LIMITS[name]:
-                    raise ValueError(
-                        f"audit {name} is longer than {FIELD_LIMITS[name]} characters")
+                if len(value) > limit:
+                    raise ValueError(f"audit {name} is longer than {limit} characters")
             rows.append((entry, canonical(entry.data).decode("utf-8")))
         last_seq, last_hash = self._lock_head()
         at = self.clock()
@@ -303,7 +302,8 @@ class AuditLog:
         # Core executemany on the table: the ORM's bulk path costs more than the writing
         connection = self.session.connection()
         for start in range(0, len(values), self.batch_size):
-            connection.execute(insert(AuditEntry.__table__), values[start:start + self.batch_size])
+            connection.execute(insert(AuditEntry.__table__),  # type: ignore[arg-type]
+                               values[start:start + self.batch_size])
         self.session.execute(
             update(AuditHead)
             .where(AuditHead.id == HEAD_ID)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
@@ -60,13 +61,14 @@ def publish_calendar(
         raise Conflict(
             f"{year}年的国家节假日安排尚未导入本中心；请先用 calendar-import 导入通知。",
             {"year": year, "source": schedule.source.value if schedule else None})
-    body = {
+    days = [{"date": d.day.isoformat(), "kind": d.kind.value, "name": d.name}
+            for d in schedule.days]
+    body: dict[str, Any] = {
         "year": year,
         "version": schedule.version,
         "published_at": moment.astimezone(dt.UTC).isoformat(),
         "source": schedule.reference,
-        "days": [{"date": d.day.isoformat(), "kind": d.kind.value, "name": d.name}
-                 for d in schedule.days],
+        "days": days,
     }
     envelope = emit(session, kind=Kind.CALENDAR_PUBLISH, to=f"{node_code}/*", body=body,
                     sender=node_code, private_key=private_key, now=moment)
@@ -74,7 +76,7 @@ def publish_calendar(
         actor=actor, role="admin", action="calendar.publish", subject_type="calendar",
         subject_id=str(year),
         data={"envelope_id": envelope.id, "year": year, "version": schedule.version,
-              "days": len(body["days"]), "digest": schedule.digest},
+              "days": len(days), "digest": schedule.digest},
     )
     return envelope.id
 
@@ -83,8 +85,8 @@ def adopt_calendar(session: Session, envelope: Envelope, *, node_code: str,
                    clock: Callable[[], dt.datetime] = utcnow) -> ScheduleChange:
     """Apply a ``calendar.publish`` envelope at ``node_code``; flushes, never commits.
 
-    Raises :class:`~schemas.envelope.EnvelopeError` ``not_trust_root`` when the sender is not this node's province,
-    and :class:`ValidationFailed` for a body that breaks a schedule rule.
+    Raises :class:`~schemas.envelope.EnvelopeError` ``not_trust_root`` when the sender is not
+    this node's province, and :class:`ValidationFailed` for a body that breaks a schedule rule.
     """
     if envelope.kind is not Kind.CALENDAR_PUBLISH:
         raise Conflict(f"not a calendar.publish envelope: {envelope.kind.value}")

@@ -259,7 +259,7 @@ def read_xlsx_schedule(content: bytes, year: int, reference: str = "") -> Schedu
         return values[index] if index < len(values) else None
 
     rows = [(number, *(cell(values, i) for i in where)) for number, values in lines[1:]]
-    return validate_rows(year, reference.strip(), rows)  # type: ignore[arg-type]
+    return validate_rows(year, reference.strip(), rows)
 
 
 def read_schedule(content: bytes, year: int, *, filename: str = "", reference: str = ""

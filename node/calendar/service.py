@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import chinese_calendar
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 

@@ -176,7 +176,8 @@ def recompute_open_cases(
         states[row.id] = row.state.value
     if updates:
         _write(session, updates, now)
-        reasons = [deadline_reason(cause, m.before, m.after, provisional_before=m.provisional_before,
+        reasons = [deadline_reason(cause, m.before, m.after,
+                                   provisional_before=m.provisional_before,
                                    provisional_after=m.provisional_after) for m in report.moved]
         _record(session, [(u["case_id"], states[u["case_id"]]) for u in updates],
                 [m.number for m in report.moved], reasons, EVENT_ACTION,

@@ -38,8 +38,8 @@ from node.auth.models import User
 from node.auth.permissions import Role
 from node.calendar.workdays import WorkingCalendar, to_shanghai_date
 from node.cases.models import Case
-from node.cases.recompute import EVENT_ACTION, NOTICE_EVENT_ACTION
 from node.cases.numbers import next_number
+from node.cases.recompute import EVENT_ACTION, NOTICE_EVENT_ACTION
 from node.cases.service import Actor, query_code_digest
 from node.cases.states import CaseState
 from node.catalog.models import Window

@@ -11,9 +11,6 @@ from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
 from node.api.calendar import FIRST_DAY, LAST_DAY, OverrideBodySchema, calendar_service
-from node.calendar.publishing import publish_calendar
-from node.calendar.schedules import read_schedule
-from node.calendar.service import ScheduleChange
 from node.api.catalog import catalog
 from node.api.exchange import exchange
 from node.api.schemas import (
@@ -29,6 +26,9 @@ from node.api.schemas import (
     WindowSchema,
 )
 from node.auth.permissions import Permission
+from node.calendar.publishing import publish_calendar
+from node.calendar.schedules import read_schedule
+from node.calendar.service import ScheduleChange
 from node.catalog.exchange import XLSX_MEDIA_TYPE, read_workbook, write_workbook
 from node.catalog.models import POWERS, Matter
 from node.catalog.service import MATTER_SCALARS
@@ -494,7 +494,8 @@ def _change_message(change: ScheduleChange) -> str:
     if not change.changed:
         return f"{change.year}年的节假日安排与已有的相同，未作更改。"
     cases = change.recompute.as_dict() if change.recompute else {}
-    return (f"{change.year}年节假日安排已{SOURCE_VERBS[change.source.value]}（第{change.version}版）："
+    verb = SOURCE_VERBS[change.source.value]
+    return (f"{change.year}年节假日安排已{verb}（第{change.version}版）："
             f"复核在办件 {cases.get('examined', 0)} 件，期限调整 {cases.get('moved', 0)} 件，"
             f"解除暂定 {cases.get('released', 0)} 件。")
 

@@ -179,7 +179,9 @@ def test_several_problems_are_answered_at_once() -> None:
 
 
 def test_an_xlsx_schedule_reads_like_the_json_one() -> None:
-    workbook = xlsx([(dt.datetime(2027, 1, 1), "休", "元旦"), ("2027-02-20", "班", "春节")])
+    # a spreadsheet's date cell reads back as a naive midnight
+    workbook = xlsx([(dt.datetime(2027, 1, 1), "休", "元旦"),  # noqa: DTZ001
+                     ("2027-02-20", "班", "春节")])
     document = read_schedule(workbook, 2027, filename="2027.xlsx", reference="国办发明电")
     assert document.holidays == {D(2027, 1, 1): "元旦"}
     assert document.workdays == {D(2027, 2, 20): "春节"}
@@ -187,7 +189,7 @@ def test_an_xlsx_schedule_reads_like_the_json_one() -> None:
 
 
 def test_an_xlsx_schedule_names_its_bad_rows_by_worksheet_row() -> None:
-    workbook = xlsx([(dt.datetime(2027, 1, 1), "休", "元旦"),
+    workbook = xlsx([(dt.datetime(2027, 1, 1), "休", "元旦"),  # noqa: DTZ001
                      ("2027-03-03", "班", "春节"),  # a Wednesday is no 调休 day
                      ("2027-01-01", "休", "元旦"),  # twice
                      ("2027-05-01", "休", None),
@@ -217,7 +219,8 @@ def test_an_imported_year_reads_like_the_packages_data(database: Database, clock
         assert before.missing_years() == [2027]
         assert {y.year: y.source for y in before.years()}[2027] is ScheduleSource.NONE
     change = import_2027(database, clock)
-    assert change.changed and change.version == 1
+    assert change.changed
+    assert change.version == 1
     with database.sessions() as session:
         service = CalendarService(session, clock=clock)
         calendar = service.calendar()
