@@ -46,6 +46,12 @@ KIND_WORDS: dict[str, ScheduleDayKind] = {
     "workday": ScheduleDayKind.WORKDAY,
 }
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# what openpyxl raises for bytes that are no workbook (as node/catalog/exchange.py lists them)
+_UNREADABLE: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile, zipfile.LargeZipFile, InvalidFileException, KeyError,
+    SyntaxError,  # XML parse errors of the standard library and of lxml
+    ValueError, TypeError, EOFError, OSError, IndexError,
+)
 
 
 @dataclass(frozen=True)
@@ -240,8 +246,7 @@ def read_xlsx_schedule(content: bytes, year: int, reference: str = "") -> Schedu
                 ]
             finally:
                 workbook.close()
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError,
-            IndexError) as exc:
+    except _UNREADABLE as exc:
         raise ScheduleImportError(
             [RowProblem(None, "file", f"not a readable XLSX workbook ({exc})")]) from exc
     if not lines:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -423,3 +424,22 @@ def test_a_year_with_data_cannot_be_confirmed_weekends_only(
         CalendarService(session, clock=clock).confirm_weekends_only(2026, "admin", "误操作")
     with database.unit_of_work() as session, pytest.raises(ValidationFailed):
         CalendarService(session, clock=clock).confirm_weekends_only(2027, "admin", " ")
+
+
+# -- the daily warning ---------------------------------------------------------------------
+
+
+def test_the_calendar_check_warns_of_a_year_without_data_from_sixty_days_before(
+    database: Database, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    from node.sync.worker import check_calendar
+
+    clock.set(D(2026, 11, 1))
+    with caplog.at_level(logging.WARNING, logger="tongban.sync.worker"):
+        assert check_calendar(database, clock) == []
+        assert not caplog.records
+        clock.set(D(2026, 11, 2))
+        assert check_calendar(database, clock) == [2027]
+    assert "no national holiday schedule for 2027" in caplog.records[-1].getMessage()
+    import_2027(database, clock)
+    assert check_calendar(database, clock) == []
