@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 
 from node.audit.models import AuditEntry, AuditHead
 from schemas.canonical import canonical_bytes
-from schemas.database import insert_if_missing, utcnow
+from schemas.database import insert_if_missing, insert_many, utcnow
 from schemas.fastcanon import canonical
 
 GENESIS_HASH = "0" * 64
@@ -274,7 +274,7 @@ class AuditLog:
         records an entry for each of thousands of cases).  Returns the last seq."""
         if not entries:
             return self.head().seq
-        rows = []
+        rows: list[tuple[AuditRecord, bytes]] = []
         for entry in entries:
             for name, limit in FIELD_LIMITS.items():
                 value = getattr(entry, name)
@@ -282,28 +282,33 @@ class AuditLog:
                     raise ValueError(f"audit {name} must not be empty")
                 if len(value) > limit:
                     raise ValueError(f"audit {name} is longer than {limit} characters")
-            rows.append((entry, canonical(entry.data).decode("utf-8")))
+            rows.append((entry, canonical(entry.data)))
         last_seq, last_hash = self._lock_head()
         at = self.clock()
         if at.tzinfo is None:
             raise ValueError("the audit clock returned a naive datetime")
         at = at.astimezone(dt.UTC)
+        at_json = canonical(format_at(at))
         values = []
-        for entry, data_text in rows:
+        for entry, data_json in rows:
             last_seq += 1
-            fields = {name: getattr(entry, name) for name in FIELD_LIMITS}
-            last_hash_before = last_hash
-            # entry.data is already what the verifier parses back: canonical JSON of plain
-            # values reads back equal, so it is hashed as it is
-            last_hash = entry_hash(seq=last_seq, at=at, **fields, data=entry.data,
-                                   prev_hash=last_hash_before)
-            values.append({"seq": last_seq, "at": at, **fields, "data": data_text,
-                           "prev_hash": last_hash_before, "hash": last_hash})
-        # Core executemany on the table: the ORM's bulk path costs more than the writing
-        connection = self.session.connection()
-        for start in range(0, len(values), self.batch_size):
-            connection.execute(insert(AuditEntry.__table__),  # type: ignore[arg-type]
-                               values[start:start + self.batch_size])
+            previous = last_hash
+            # the canonical record of entry_hash(), its members in key order, written from
+            # pieces that are each canonical already (the data was encoded once, above)
+            record = b"".join((
+                b'{"action":', canonical(entry.action), b',"actor":', canonical(entry.actor),
+                b',"at":', at_json, b',"data":', data_json,
+                b',"prev_hash":"', previous.encode(), b'","role":', canonical(entry.role),
+                b',"seq":', str(last_seq).encode(), b',"subject_id":',
+                canonical(entry.subject_id), b',"subject_type":',
+                canonical(entry.subject_type), b"}"))
+            last_hash = hashlib.sha256(record).hexdigest()
+            values.append({"seq": last_seq, "at": at, "actor": entry.actor, "role": entry.role,
+                           "action": entry.action, "subject_type": entry.subject_type,
+                           "subject_id": entry.subject_id, "data": data_json.decode("utf-8"),
+                           "prev_hash": previous, "hash": last_hash})
+        insert_many(self.session.connection(), AuditEntry.__table__,  # type: ignore[arg-type]
+                    values, self.batch_size)
         self.session.execute(
             update(AuditHead)
             .where(AuditHead.id == HEAD_ID)

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Date, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Date, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from node.audit.chain import AuditLog, AuditRecord
@@ -39,7 +39,7 @@ from node.calendar.workdays import WorkingCalendar, to_shanghai_date
 from node.cases.models import Case, CaseEvent, Suspension
 from node.cases.states import CaseState
 from node.metrics.rollup import invalidate
-from schemas.database import utcnow
+from schemas.database import insert_many, utcnow
 
 NOTICE_WINDOW_DAYS = 5  # Art. 32 (node/cases/service.py counts the same window)
 EVENT_ACTION = "deadline_recomputed"
@@ -150,17 +150,19 @@ def recompute_open_cases(
             .order_by(Suspension.id)):
         stops[case_id].append(ClockStop(start, end, kind.value))
 
-    plain: dict[tuple[dt.date, int, int], tuple[dt.date, bool]] = {}
+    # one computation per distinct (accepted day, promise, extension, suspensions)
+    plain: dict[tuple[Any, ...], tuple[dt.date, bool]] = {}
     updates: list[dict[str, Any]] = []
     states: dict[int, str] = {}
     for row in rows:
         case_stops = stops.get(row.id)
-        key = (row.accepted_on, row.promised_days, row.extension_days or 0)
-        result = None if case_stops else plain.get(key)
+        key = (row.accepted_on, row.promised_days, row.extension_days or 0,
+               *((s.start, s.end) for s in case_stops or ()))
+        result = plain.get(key)
         if result is None and case_stops:
             explained = calendar.explain(row.accepted_on, row.promised_days, case_stops,
                                          today=today, extension_days=row.extension_days or 0)
-            result = (explained.deadline_on, explained.provisional)
+            result = plain[key] = (explained.deadline_on, explained.provisional)
         elif result is None:
             # without a suspension, explain() walks the same days as add_working_days()
             deadline = calendar.add_working_days(row.accepted_on, key[1] + key[2])
@@ -220,9 +222,7 @@ def _record(
          "from_state": state, "to_state": state, "reason": reason, "public": True}
         for (case_id, state), reason in zip(cases, reasons, strict=True)
     ]
-    connection = session.connection()
-    for start in range(0, len(events), BATCH):
-        connection.execute(insert(CaseEvent.__table__), events[start:start + BATCH])  # type: ignore[arg-type]
+    insert_many(session.connection(), CaseEvent.__table__, events, BATCH)  # type: ignore[arg-type]
     AuditLog(session, clock=clock).append_many([
         AuditRecord(actor=actor, role=role, action=f"case.{action}", subject_type="case",
                     subject_id=number, data={"reason": reason, **detail, **data})
