@@ -76,9 +76,9 @@ def _kind(code: str) -> tuple[str, ...]:
     return ("--kind", "county_city") if code == COUNTY else ()
 
 
-@pytest.fixture(scope="module")
-def tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tree]:
-    work = tmp_path_factory.mktemp("calendar")
+@pytest.fixture
+def tree(tmp_path: Path) -> Iterator[Tree]:
+    work = tmp_path
     with ExitStack() as stack:
         # the late township is set up in its own test, after the publishes
         early = {code: home for code, home in HOMES.items() if code != LATE}
@@ -138,7 +138,7 @@ def _case(db: Database, number: str) -> tuple[dt.date | None, bool, list[str]]:
         return case.deadline_on, case.deadline_provisional, reasons
 
 
-def test_a_published_schedule_reaches_the_township_and_moves_its_open_case(tree: Tree) -> None:
+def _published_schedule_reaches_the_township_and_moves_its_open_case(tree: Tree) -> None:
     township = tree.db(TOWNSHIP)
     number = _open_case(township, Clock(dt.date(2026, 12, 6)))
     assert tree.years(TOWNSHIP)[2027]["source"] == "none"
@@ -160,9 +160,7 @@ def test_a_published_schedule_reaches_the_township_and_moves_its_open_case(tree:
     township.dispose()
 
 
-def test_a_newer_version_replaces_it_and_an_older_one_arriving_later_does_not(
-    tree: Tree
-) -> None:
+def _newer_version_replaces_it_and_an_older_one_arriving_later_does_not(tree: Tree) -> None:
     corrected = json.loads(DEMO_2027.read_text(encoding="utf-8"))
     corrected["days"].append({"date": "2027-01-04", "kind": "holiday", "name": "元旦"})
     corrected["source"] = "演示数据（更正）"
@@ -195,7 +193,7 @@ def test_a_newer_version_replaces_it_and_an_older_one_arriving_later_does_not(
     township.dispose()
 
 
-def test_a_schedule_from_the_city_is_refused_by_the_hub(tree: Tree) -> None:
+def _schedule_from_the_city_is_refused_by_the_hub(tree: Tree) -> None:
     city = tree.db(CITY)
     key = load_node_key(node_settings({"home": str(tree.work / HOMES[CITY])}))
     body = {**json.loads(DEMO_2027.read_text(encoding="utf-8")), "version": 9,
@@ -213,7 +211,7 @@ def test_a_schedule_from_the_city_is_refused_by_the_hub(tree: Tree) -> None:
     assert tree.years(TOWNSHIP)[2027]["version"] == 2
 
 
-def test_a_township_enrolled_later_receives_the_schedule_in_force(tree: Tree) -> None:
+def _township_enrolled_later_receives_the_schedule_in_force(tree: Tree) -> None:
     _ok("node", "init", "--home", HOMES[LATE], "--code", LATE, cwd=tree.work)
     with (tree.work / HOMES[LATE] / "tongban.toml").open("a", encoding="utf-8") as config:
         config.write(f'hub_url = "{tree.hub_url}"\n')
@@ -223,3 +221,11 @@ def test_a_township_enrolled_later_receives_the_schedule_in_force(tree: Tree) ->
     held = tree.years(LATE)[2027]
     assert (held["source"], held["version"], held["publisher"]) == ("published", 2, PROVINCE)
     assert held["holidays"] == 34
+
+
+def test_the_provinces_schedule_down_the_tree(tree: Tree) -> None:
+    """The steps build on each other, so they run in one test (workers may split a module)."""
+    _published_schedule_reaches_the_township_and_moves_its_open_case(tree)
+    _newer_version_replaces_it_and_an_older_one_arriving_later_does_not(tree)
+    _schedule_from_the_city_is_refused_by_the_hub(tree)
+    _township_enrolled_later_receives_the_schedule_in_force(tree)
