@@ -9,7 +9,7 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,13 @@ YEARS = "/api/v1/calendar/years"
 
 
 @pytest.fixture
-def clock(app: Flask) -> Clock:
+def clock(app: Flask) -> Iterator[Clock]:
+    """The app's clock for this test (the app is lent to later tests: it is put back)."""
     clock = Clock(dt.date(2026, 12, 6))
+    before = app.extensions["tongban_clock"]
     app.extensions["tongban_clock"] = clock
-    return clock
+    yield clock
+    app.extensions["tongban_clock"] = before
 
 
 def import_json(api: Api, document: Any, year: int = 2027) -> Any:
