@@ -11,11 +11,12 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from node.api import register_blueprints
+from node.calendar.service import CalendarService
 from node.config import check_private_database, node_settings
 from node.models import Base, load_all_models
 from node.sync.keys import load_node_key
 from node.web import init_app as init_pages
-from schemas.database import Database
+from schemas.database import Database, utcnow
 from schemas.logs import configure_logging
 from schemas.webapp import init_web
 
@@ -39,8 +40,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     db = Database(settings["database_url"])
 
-    def identity(_session: Session) -> dict[str, Any]:
-        return {"code": settings["code"], "name": settings["name"], "level": settings["level"]}
+    # the clock of what the pages and /healthz say about dates (tests set their own)
+    app.extensions["tongban_clock"] = utcnow
+
+    def identity(session: Session) -> dict[str, Any]:
+        details: dict[str, Any] = {
+            "code": settings["code"], "name": settings["name"], "level": settings["level"]}
+        # degraded from sixty days before a year without national holiday data begins
+        missing = CalendarService(session, clock=app.extensions["tongban_clock"]).missing_years()
+        details["calendar"] = {"status": "degraded" if missing else "ok",
+                               "years_without_data": missing}
+        if missing:
+            details["status"] = "degraded"
+        return details
 
     api = init_web(
         app, db, title=f"tongban node {settings['code']}", service="node", health_details=identity

@@ -15,6 +15,7 @@ import click
 from node.audit.cli import verify_audit
 from node.auth.permissions import Role
 from node.backup import COMMANDS as BACKUP_COMMANDS
+from node.calendar.cli import COMMANDS as CALENDAR_COMMANDS
 from node.sync.cli import COMMANDS as SYNC_COMMANDS
 from schemas.cli_support import bind_options, home_option
 from schemas.divisions import (
@@ -197,16 +198,20 @@ def create_user(
 @node.command("run-jobs")
 @home_option("var/node")
 def run_jobs(home: str) -> None:
-    """Run the scheduled jobs once: deemed acceptance (Art. 32), deemed approval, and the
-    daily roll-ups of the figures (the last year's days that are not final yet).
+    """Run the scheduled jobs once: deemed acceptance (Art. 32), deemed approval, the
+    daily roll-ups of the figures (the last year's days that are not final yet), and the
+    calendar check (a warning for a year without national holiday data from sixty days
+    before it begins; deadlines there are provisional and nothing is deemed on them).
 
-    The worker (``tongban node worker``) runs the same jobs every 15 minutes.
+    The worker (``tongban node worker``) runs the same jobs every 15 minutes, the calendar
+    check once a day.
     """
     from node.app import MIGRATIONS
     from node.calendar.workdays import to_shanghai_date
     from node.cases.factory import case_service_for
     from node.metrics.rollup import refresh
     from node.sync.keys import load_node_key
+    from node.sync.worker import check_calendar
     from schemas.cli_support import ensure_schema
     from schemas.database import Database, utcnow
 
@@ -223,11 +228,15 @@ def run_jobs(home: str) -> None:
             now = utcnow()
             start = to_shanghai_date(now) - dt.timedelta(days=ROLLUP_LOOKBACK_DAYS)
             rolled = refresh(session, start, to_shanghai_date(now), now)
+        missing = check_calendar(db)
     finally:
         db.dispose()
     click.echo(f"deemed accepted: {len(accepted)} {' '.join(accepted)}".rstrip())
     click.echo(f"deemed approved: {len(approved)} {' '.join(approved)}".rstrip())
     click.echo(f"daily roll-ups computed: {rolled}")
+    for year in missing:
+        click.echo(f"警告：{year}年国家节假日安排尚未导入或下发，该年度的办结期限为暂定，"
+                   "不会据此默认受理或默认许可。")
 
 
 node.add_command(verify_audit)
@@ -235,3 +244,5 @@ for _sync_command in SYNC_COMMANDS:
     node.add_command(_sync_command)
 for _backup_command in BACKUP_COMMANDS:
     node.add_command(_backup_command)
+for _calendar_command in CALENDAR_COMMANDS:
+    node.add_command(_calendar_command)

@@ -84,6 +84,7 @@ class Kind(enum.StrEnum):
     DIRECTIVE = "directive"
     DIRECTIVE_REPLY = "directive.reply"
     CATALOG_PUBLISH = "catalog.publish"
+    CALENDAR_PUBLISH = "calendar.publish"
     CERT = "cert"
     REVOKE = "revoke"
 
@@ -104,6 +105,7 @@ ADDRESSING: dict[Kind, Addressing] = {
     Kind.DIRECTIVE: Addressing.NODE,
     Kind.DIRECTIVE_REPLY: Addressing.NODE,
     Kind.CATALOG_PUBLISH: Addressing.SUBTREE,
+    Kind.CALENDAR_PUBLISH: Addressing.SUBTREE,
     Kind.CERT: Addressing.HUB,
     Kind.REVOKE: Addressing.HUB,
 }

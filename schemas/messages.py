@@ -688,6 +688,71 @@ _ADDRESS_PATTERNS = {
     Addressing.SUBTREE: f"^({CODE_PATTERN})/\\*$",
 }
 
+# -- calendar.publish -------------------------------------------------------------------------
+
+SCHEDULE_DAY_KINDS = ("holiday", "workday")
+SCHEDULE_DAYS_MAX = 366
+SCHEDULE_NAME_MAX = 64
+SCHEDULE_SOURCE_MAX = 200
+# Only the trust root (the province) may send these: the hub refuses any other sender with
+# ``not_trust_root``, and so does every receiver (check_publisher).
+ROOT_ONLY_KINDS = frozenset({Kind.CALENDAR_PUBLISH})
+
+
+class ScheduleDaySchema(Schema):
+    date = IsoDate(required=True)
+    kind = _one_of(SCHEDULE_DAY_KINDS)
+    name = _text(SCHEDULE_NAME_MAX, 1)
+
+
+class CalendarPublishSchema(Schema):
+    """The province's national holiday schedule of one year (国务院办公厅关于××年部分节假日安排
+    的通知), for every descendant to adopt: the public holidays and the weekend days worked
+    (调休), each with its holiday's Chinese name.  A higher ``version`` of the same year
+    replaces a lower one, whatever order they arrive in."""
+
+    year = fields.Integer(strict=True, required=True, validate=validate.Range(1900, 2199))
+    version = _int(1)
+    published_at = Timestamp(required=True)
+    source = _text(SCHEDULE_SOURCE_MAX)
+    days = fields.List(fields.Nested(ScheduleDaySchema), required=True,
+                       validate=validate.Length(min=1, max=SCHEDULE_DAYS_MAX))
+
+    @validates_schema
+    def _consistent(self, data: dict[str, Any], **_: Any) -> None:
+        dates = [day["date"] for day in data["days"]]
+        outside = sorted({d.isoformat() for d in dates if d.year != data["year"]})
+        if outside:
+            raise ValidationError(f"dates outside {data['year']}: {', '.join(outside)}", "days")
+        repeated = sorted({d.isoformat() for d in dates if dates.count(d) > 1})
+        if repeated:
+            raise ValidationError(f"dates listed twice: {', '.join(repeated)}", "days")
+        weekdays = sorted(day["date"].isoformat() for day in data["days"]
+                          if day["kind"] == "workday" and day["date"].weekday() < 5)
+        if weekdays:
+            raise ValidationError(f"a workday (调休) is a Saturday or Sunday worked, not "
+                                  f"{', '.join(weekdays)}", "days")
+
+
+CALENDAR_PUBLISH_JSON_SCHEMA = _js_document(
+    Kind.CALENDAR_PUBLISH, "tongban calendar.publish body",
+    _js_object({
+        "year": {"type": "integer", "minimum": 1900, "maximum": 2199},
+        "version": _js_int(1),
+        "published_at": JS_TIMESTAMP,
+        "source": _js_string(SCHEDULE_SOURCE_MAX),
+        "days": {"type": "array", "minItems": 1, "maxItems": SCHEDULE_DAYS_MAX,
+                 "items": _js_object({
+                     "date": JS_DATE,
+                     "kind": {"enum": list(SCHEDULE_DAY_KINDS)},
+                     "name": _js_string(SCHEDULE_NAME_MAX, 1),
+                 })},
+    }),
+    "Also: every date lies in the year and is listed once; a workday falls on a Saturday or "
+    "Sunday; only the province (the trust root) may send one.",
+)
+
+
 ENVELOPE_JSON_SCHEMA: dict[str, Any] = {
     "$schema": JSON_SCHEMA_DRAFT,
     "$id": f"tongban.envelope/v{ENVELOPE_VERSION}",
@@ -722,6 +787,7 @@ MESSAGE_SCHEMAS: dict[Kind, type[Schema]] = {
     Kind.DIRECTIVE: DirectiveSchema,
     Kind.DIRECTIVE_REPLY: DirectiveReplySchema,
     Kind.CATALOG_PUBLISH: CatalogPublishSchema,
+    Kind.CALENDAR_PUBLISH: CalendarPublishSchema,
     Kind.CERT: CertBodySchema,
     Kind.REVOKE: RevokeBodySchema,
 }
@@ -734,6 +800,7 @@ JSON_SCHEMAS: dict[str, dict[str, Any]] = {
     Kind.DIRECTIVE.value: DIRECTIVE_JSON_SCHEMA,
     Kind.DIRECTIVE_REPLY.value: DIRECTIVE_REPLY_JSON_SCHEMA,
     Kind.CATALOG_PUBLISH.value: CATALOG_PUBLISH_JSON_SCHEMA,
+    Kind.CALENDAR_PUBLISH.value: CALENDAR_PUBLISH_JSON_SCHEMA,
     Kind.CERT.value: CERT_JSON_SCHEMA,
     Kind.REVOKE.value: REVOKE_JSON_SCHEMA,
     "envelope": ENVELOPE_JSON_SCHEMA,
@@ -786,4 +853,19 @@ def check_sender(kind: Kind | str, sender: str, body: Mapping[str, Any]) -> None
             "bad_body",
             f"a summary of node {body['node']['code']} cannot come from {sender}",
             {"fields": {"node": {"code": [f"must be the sender, {sender}"]}}},
+        )
+
+
+def check_publisher(kind: Kind | str, sender: str, root_code: str) -> None:
+    """Raise ``EnvelopeError("not_trust_root")`` if a kind only the trust root may send
+    (:data:`ROOT_ONLY_KINDS`: the national holiday schedule) comes from another node.
+
+    The hub checks it against its configured root; a node against its province.
+    """
+    if Kind(kind) in ROOT_ONLY_KINDS and sender != root_code:
+        raise EnvelopeError(
+            "not_trust_root",
+            f"only the province {root_code} (the trust root) may send {Kind(kind).value}, "
+            f"not {sender}",
+            {"from": sender, "root": root_code},
         )

@@ -15,7 +15,7 @@ from typing import Any
 import requests
 
 from deploy.demo.catalog import MATTERS
-from deploy.demo.federation import Federation, Member
+from deploy.demo.federation import DEMO_CALENDAR_YEAR, Federation, Member
 from node.calendar.workdays import to_shanghai_date
 from node.sync.keys import load_node_key
 from schemas.database import utcnow
@@ -76,6 +76,7 @@ class Checks:
         results: dict[str, dict[str, Any]] = {}
         checks: dict[str, Callable[[], Any]] = {
             "catalog_publish": self.catalog_publish,
+            "calendar": self.calendar,
             "forward_result": self.forward_result,
             "directive_reply": self.directive_reply,
             "summaries_at_hub": self.summaries_at_hub,
@@ -101,6 +102,21 @@ class Checks:
             if matter["name"] != next(p["name"] for p in MATTERS if p["code"] == code):
                 raise CheckFailed(f"{code} arrived as {matter['name']!r}")
         return f"{len(codes)} standard matters of {self.province} adopted by {self.township.code}"
+
+    def calendar(self) -> str:
+        """The township adopted the province's 2027 schedule: published, not weekends only."""
+        admin = self.staff(self.township.code, "admin")
+        years = {y["year"]: y for y in admin.call("GET", "/api/v1/calendar/years")}
+        adopted = years.get(DEMO_CALENDAR_YEAR)
+        if adopted is None or adopted["source"] != "published" \
+                or adopted["publisher"] != self.province:
+            raise CheckFailed(f"{self.township.code} holds {DEMO_CALENDAR_YEAR} as {adopted}")
+        day = admin.call("GET", "/api/v1/calendar/days", year=DEMO_CALENDAR_YEAR, month=1)[0]
+        if day["reason"] != "public_holiday":
+            raise CheckFailed(f"1 January {DEMO_CALENDAR_YEAR} reads {day['reason']}")
+        return (f"{self.township.code} adopted {DEMO_CALENDAR_YEAR} version "
+                f"{adopted['version']} from {self.province} ({adopted['holidays']} holidays, "
+                f"{adopted['worked_weekend_days']} worked weekend days)")
 
     def forward_result(self) -> str:
         matter = next(p for p in MATTERS

@@ -41,6 +41,9 @@ from hub.cli import init as hub_init
 from hub.cli import trust_root_command
 from node.auth.models import User
 from node.auth.service import AuthPolicy, AuthService
+from node.calendar.publishing import publish_calendar
+from node.calendar.schedules import read_json_schedule
+from node.calendar.service import CalendarService
 from node.calendar.workdays import to_shanghai_date
 from node.cases.factory import forwarding_for
 from node.cases.models import Case
@@ -65,6 +68,10 @@ from schemas.keys import public_key_b64
 from schemas.periods import Period
 
 STATE_FILE = "demo-state.json"
+# The demo province's 2027 holiday schedule: the demo's own data (its "source" says so), to be
+# replaced by the State Council's notice with `tongban node calendar-import` when it is out.
+DEMO_CALENDAR = Path(__file__).resolve().parent / "holidays-2027-demo.json"
+DEMO_CALENDAR_YEAR = 2027
 LOGINS_FILE = "logins.json"
 HUB_HOME = "hub"
 
@@ -269,6 +276,21 @@ class Federation:
             with self.database(member) as db, db.unit_of_work() as session:
                 localize(session, member.node)
         return added
+
+    # -- calendar -----------------------------------------------------------------------------
+
+    def publish_calendar(self) -> str:
+        """The province imports the demo's 2027 holiday schedule (DEMO_CALENDAR: marked as the
+        demo's data until the real notice is loaded) and publishes it; everyone adopts it."""
+        province = self.members[self.layout[0].code]
+        key = load_node_key(self.settings(province))
+        document = read_json_schedule(DEMO_CALENDAR.read_bytes(), DEMO_CALENDAR_YEAR)
+        with self.database(province) as db, db.unit_of_work() as session:
+            CalendarService(session).import_schedule(document, "demo", province=True)
+            publish_calendar(session, node_code=province.code, private_key=key,
+                             year=DEMO_CALENDAR_YEAR, actor="demo", now=utcnow())
+        self.sync_all()
+        return f"{DEMO_CALENDAR_YEAR} ({len(document.days)} days, {DEMO_CALENDAR.name})"
 
     # -- cases --------------------------------------------------------------------------------
 

@@ -60,6 +60,8 @@ def _build(fed: Federation, months: int, scale: float, jobs: int, stop: threadin
         ("enrolled", lambda: f"{fed.enroll_children()} centers enrolled by their parents"),
         ("catalog", lambda: f"the province published {fed.publish_catalog()} standard "
                             "matters; every center adopted and localized them"),
+        ("calendar", lambda: f"the province published the holiday schedule of "
+                             f"{fed.publish_calendar()}; every center adopted it"),
         ("history", lambda: f"{fed.history(months, scale, jobs)} cases"),
         ("forwarding", lambda: "forwarded today: " + json.dumps(fed.live_forwarding())),
         ("directives", lambda: f"{fed.directives()} directives issued and answered"),

@@ -20,6 +20,11 @@ parse_envelope's codes   ``malformed``, ``too_large``, ``too_deep``, ``unknown_v
 ``bad_certificate_signature``  the certificate's or revocation's own signature fails
 ``unknown_addressee``    ``to`` names a node that is not registered
 ``outside_subtree``      ``"<code>/*"`` from a node that is neither the code nor its ancestor
+``not_trust_root``       a kind only the province (the trust root) may send, from another node
+                         (``calendar.publish``)
+
+A node registered for the first time also receives, in its mailbox, the national holiday
+schedules in force (hub/relay/schedules.py).
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from hub.relay.models import (
     RequestNonce,
     SummaryRecord,
 )
+from hub.relay.schedules import current_schedules
 from schemas.certificates import Certificate, Revocation, TrustError, TrustStore
 from schemas.database import insert_if_missing
 from schemas.divisions import DivisionCodeError, parent_of
@@ -61,7 +67,7 @@ from schemas.envelope import (
     parse_envelope,
     verify_envelope,
 )
-from schemas.messages import check_sender
+from schemas.messages import check_publisher, check_sender
 from schemas.request_signing import MAX_SKEW
 
 # Serialises the transactions that add mailbox rows on PostgreSQL, so that cursors become
@@ -258,6 +264,7 @@ class Ingest:
             raise Rejection(exc.code, exc.message) from exc
         try:
             check_sender(envelope.kind, envelope.sender, envelope.body)
+            check_publisher(envelope.kind, envelope.sender, self.store.root_code)
         except EnvelopeError as exc:
             raise Rejection(exc.code, exc.message) from exc
         revocation: Revocation | None = None
@@ -277,6 +284,8 @@ class Ingest:
             if certificate is not None or revocation is not None:
                 self._store = None  # the logged envelope of this id may have carried another
             return EnvelopeResult(envelope.id, Status.DUPLICATE)
+        enrolled = certificate is not None and \
+            self.session.get(RegisteredNode, certificate.subject) is None
         if certificate is not None:
             record_certificate(self.session, certificate)
         if revocation is not None:
@@ -284,8 +293,17 @@ class Ingest:
         if envelope.kind is Kind.SUMMARY:
             self._store_summary(envelope)
         self._deliver(envelope, recipients)
+        if enrolled and certificate is not None:
+            self._deliver_current_schedules(certificate.subject)
         self._remember_blobs(envelope)
         return EnvelopeResult(envelope.id, Status.ACCEPTED)
+
+    def _deliver_current_schedules(self, code: str) -> None:
+        """A newly registered node gets the schedules in force (hub/relay/schedules.py)."""
+        for current in current_schedules(self.session, self.store.root_code):
+            root = current.fanout_root or ""
+            if code != root and is_within_subtree(root, code):
+                self._deliver(current, [code])
 
     def _sender_key(self, envelope: Envelope) -> tuple[Certificate | None, Any]:
         """The key that must have signed ``envelope``, and the certificate tried on trust

@@ -148,6 +148,9 @@ class CaseSummarySchema(Schema):
     received_on = fields.Date()
     accepted_on = fields.Date(allow_none=True)
     deadline_on = fields.Date(allow_none=True)
+    deadline_provisional = fields.Boolean(metadata={
+        "description": "暂定: counted over a year without national holiday data; nothing is "
+                       "deemed on it until the year's schedule is loaded"})
     completed_on = fields.Date(allow_none=True)
     warning = fields.Function(lambda c: getattr(c, "warning_now", None))
     forwarded_to = fields.String(allow_none=True, metadata={

@@ -49,7 +49,8 @@ blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Case
 
 def case_service() -> CaseService:
     return case_service_for(current_session(), current_app.config["TONGBAN"],
-                            current_app.extensions["tongban_node_key"])
+                            current_app.extensions["tongban_node_key"],
+                            clock=current_app.extensions["tongban_clock"])
 
 
 def actor() -> Actor:

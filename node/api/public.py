@@ -82,6 +82,8 @@ class PublicStepSchema(Schema):
     at = fields.DateTime()
     action = fields.String()
     to_state = fields.String()
+    note = fields.String(allow_none=True, metadata={
+        "description": "For a deadline moved by the calendar: from what to what, and why"})
 
 
 class PublicCaseSchema(Schema):
@@ -93,6 +95,8 @@ class PublicCaseSchema(Schema):
     received_on = fields.Date()
     accepted_on = fields.Date(allow_none=True)
     deadline_on = fields.Date(allow_none=True)
+    deadline_provisional = fields.Boolean(metadata={
+        "description": "暂定: the deadline may move once the year's holidays are published"})
     completed_on = fields.Date(allow_none=True)
     applicant_name = fields.String(metadata={"description": "Masked: 张*"})
     history = fields.List(fields.Nested(PublicStepSchema))

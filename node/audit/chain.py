@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +45,8 @@ from sqlalchemy.orm import Session
 
 from node.audit.models import AuditEntry, AuditHead
 from schemas.canonical import canonical_bytes
-from schemas.database import insert_if_missing, utcnow
+from schemas.database import insert_if_missing, insert_many, utcnow
+from schemas.fastcanon import canonical
 
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
@@ -62,6 +63,18 @@ class ChainHead:
 
     seq: int
     hash: str
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """What one entry says, before it is numbered and hashed (for :meth:`AuditLog.append_many`)."""
+
+    actor: str
+    role: str
+    action: str
+    subject_type: str
+    subject_id: str
+    data: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -110,7 +123,8 @@ def entry_hash(
         "data": data,
         "prev_hash": prev_hash,
     }
-    return hashlib.sha256(canonical_bytes(record)).hexdigest()
+    # fastcanon: byte-identical to canonical_bytes (a property test proves it), far faster
+    return hashlib.sha256(canonical(record)).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -253,6 +267,55 @@ class AuditLog:
             .execution_options(synchronize_session=False)
         )
         return AuditEntry(**values)
+
+    def append_many(self, entries: Sequence[AuditRecord]) -> int:
+        """Add ``entries`` to the chain in order, as :meth:`append` would one by one, with one
+        head lock, one multi-row insert per batch and one head update (a calendar change
+        records an entry for each of thousands of cases).  Returns the last seq."""
+        if not entries:
+            return self.head().seq
+        rows: list[tuple[AuditRecord, bytes]] = []
+        for entry in entries:
+            for name, limit in FIELD_LIMITS.items():
+                value = getattr(entry, name)
+                if not value:
+                    raise ValueError(f"audit {name} must not be empty")
+                if len(value) > limit:
+                    raise ValueError(f"audit {name} is longer than {limit} characters")
+            rows.append((entry, canonical(entry.data)))
+        last_seq, last_hash = self._lock_head()
+        at = self.clock()
+        if at.tzinfo is None:
+            raise ValueError("the audit clock returned a naive datetime")
+        at = at.astimezone(dt.UTC)
+        at_json = canonical(format_at(at))
+        values = []
+        for entry, data_json in rows:
+            last_seq += 1
+            previous = last_hash
+            # the canonical record of entry_hash(), its members in key order, written from
+            # pieces that are each canonical already (the data was encoded once, above)
+            record = b"".join((
+                b'{"action":', canonical(entry.action), b',"actor":', canonical(entry.actor),
+                b',"at":', at_json, b',"data":', data_json,
+                b',"prev_hash":"', previous.encode(), b'","role":', canonical(entry.role),
+                b',"seq":', str(last_seq).encode(), b',"subject_id":',
+                canonical(entry.subject_id), b',"subject_type":',
+                canonical(entry.subject_type), b"}"))
+            last_hash = hashlib.sha256(record).hexdigest()
+            values.append({"seq": last_seq, "at": at, "actor": entry.actor, "role": entry.role,
+                           "action": entry.action, "subject_type": entry.subject_type,
+                           "subject_id": entry.subject_id, "data": data_json.decode("utf-8"),
+                           "prev_hash": previous, "hash": last_hash})
+        insert_many(self.session.connection(), AuditEntry.__table__,  # type: ignore[arg-type]
+                    values, self.batch_size)
+        self.session.execute(
+            update(AuditHead)
+            .where(AuditHead.id == HEAD_ID)
+            .values(last_seq=last_seq, last_hash=last_hash)
+            .execution_options(synchronize_session=False)
+        )
+        return last_seq
 
     def _lock_head(self) -> tuple[int, str]:
         """The head's seq and hash, its row locked until the transaction ends; created on the

@@ -1,1 +1,2 @@
-"""The working-day calendar: national holidays (chinese_calendar), local overrides, deadlines."""
+"""The working-day calendar: national schedules per year (published, imported, or the package's
+data), local overrides, deadlines, and the province's calendar.publish."""

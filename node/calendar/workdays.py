@@ -17,8 +17,14 @@ Deadline conventions (DOMAIN.md, "A case", step 3; 行政许可法 Art. 45):
   overlapping suspensions count each day once, and a suspension beginning after the deadline has
   passed does not revive the clock (an overdue case stays overdue). An open suspension is
   counted as if it resumed today, so the deadline only ever moves later as time passes.
-* Years outside ``chinese_calendar``'s data fall back to weekends only, with a warning logged once
-  per year and listed in the explanation; nothing raises.
+* A year's national schedule comes from, in order: the one this node holds (published by the
+  province and adopted, or imported from the State Council's notice; see
+  :mod:`node.calendar.schedules`), else ``chinese_calendar``'s data.  A year with neither falls
+  back to weekends only, with a warning logged once per year: a deadline counted over such a
+  year is **provisional** (暂定) until the year's schedule is loaded or an administrator confirms
+  "weekends only" for it, and nothing is deemed on it (DOMAIN.md, step 3).
+* An Art. 42 extension adds ``extension_days`` working days to the promise; the explanation
+  keeps the two apart.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ __all__ = [
     "Suspension",
     "SuspensionAccount",
     "WorkingCalendar",
+    "YearSchedule",
     "holiday_data_covers",
     "holiday_data_years",
     "shanghai_today",
@@ -86,8 +93,42 @@ class HolidayName:
             chinese = english
         return cls(english=english, chinese=chinese)
 
+    @classmethod
+    def from_chinese(cls, chinese: str) -> HolidayName:
+        """The name of a schedule's day as the notice writes it (元旦, 春节, …)."""
+        english = _ENGLISH_OF.get(chinese, chinese)
+        return cls(english=english, chinese=chinese)
+
     def __str__(self) -> str:
         return f"{self.chinese} {self.english}"
+
+
+_ENGLISH_OF = {holiday.chinese: holiday.value for holiday in chinese_calendar.Holiday}
+
+
+@dataclass(frozen=True)
+class YearSchedule:
+    """A year's national schedule held by the node: public holidays and 调休 working days,
+    each with its holiday's Chinese name.  ``weekends_only`` is an administrator's confirmation
+    that the year has no such days to load (its days are then plain weekends and workdays)."""
+
+    year: int
+    holidays: Mapping[dt.date, str]
+    workdays: Mapping[dt.date, str]
+    weekends_only: bool = False
+
+    def day_status(self, day: dt.date) -> DayStatus:
+        name = self.holidays.get(day)
+        if name is not None:
+            return DayStatus(day, working=False, reason=DayReason.PUBLIC_HOLIDAY,
+                             holiday=HolidayName.from_chinese(name))
+        name = self.workdays.get(day)
+        if name is not None:
+            return DayStatus(day, working=True, reason=DayReason.ADJUSTED_WORKDAY,
+                             holiday=HolidayName.from_chinese(name))
+        if day.weekday() >= SATURDAY:
+            return DayStatus(day, working=False, reason=DayReason.WEEKEND)
+        return DayStatus(day, working=True, reason=DayReason.WORKDAY)
 
 
 @dataclass(frozen=True)
@@ -200,6 +241,19 @@ class DeadlineExplanation:
     suspensions: tuple[SuspensionAccount, ...]
     suspended_working_days: int
     warnings: tuple[str, ...] = field(default=())
+    extension_days: int = 0  # Art. 42: granted working days counted after the promise
+    # years the count crossed that have no national schedule: the deadline is provisional
+    provisional_years: tuple[int, ...] = field(default=())
+
+    @property
+    def provisional(self) -> bool:
+        """暂定: counted over a year without national holiday data (weekends only)."""
+        return bool(self.provisional_years)
+
+    @property
+    def counted_working_days(self) -> int:
+        """The working days the clock allows: the promise plus the extension."""
+        return self.promised_working_days + self.extension_days
 
     @property
     def base_date(self) -> dt.date:
@@ -231,8 +285,9 @@ def holiday_data_covers(year: int) -> bool:
 def unknown_year_warning(year: int) -> str:
     first, last = holiday_data_years()
     return (
-        f"{year} is outside the holiday data of chinese_calendar ({first}-{last}): "
-        "weekends only, public holidays and adjusted working days are not known"
+        f"{year} has no national holiday schedule (none published or imported, and "
+        f"chinese_calendar holds {first}-{last}): weekends only, public holidays and adjusted "
+        "working days are not known; deadlines over it are provisional"
     )
 
 
@@ -290,20 +345,44 @@ def _days(start: dt.date, end: dt.date) -> Iterator[dt.date]:
 
 
 class WorkingCalendar:
-    """The national calendar with one center's local overrides on top.
+    """The national calendar (the node's schedules, else the package's data) with one center's
+    local overrides on top.
 
-    The national part is cached per date across instances; overrides are a dictionary lookup,
-    so adding a few dozen working days costs microseconds.
+    The package's part is cached per date across instances; schedules and overrides are
+    dictionary lookups, so adding a few dozen working days costs microseconds.
     """
 
-    def __init__(self, overrides: Mapping[dt.date, LocalOverride] | None = None) -> None:
+    def __init__(
+        self,
+        overrides: Mapping[dt.date, LocalOverride] | None = None,
+        schedules: Mapping[int, YearSchedule] | None = None,
+    ) -> None:
         self.overrides: dict[dt.date, LocalOverride] = dict(overrides or {})
+        self.schedules: dict[int, YearSchedule] = dict(schedules or {})
+
+    # -- years -------------------------------------------------------------------------------
+
+    def has_data(self, year: int) -> bool:
+        """Whether ``year``'s public holidays and 调休 days are known here (a schedule held,
+        an administrator's "weekends only" confirmation, or the package's data)."""
+        return year in self.schedules or holiday_data_covers(year)
+
+    def years_without_data(self, start: dt.date, end: dt.date) -> tuple[int, ...]:
+        """The years of ``[start, end]`` without national data, in order."""
+        return tuple(y for y in range(start.year, end.year + 1) if not self.has_data(y))
+
+    def national_status(self, day: dt.date) -> DayStatus:
+        """The national status of ``day``, before local overrides."""
+        schedule = self.schedules.get(day.year)
+        if schedule is not None:
+            return schedule.day_status(day)
+        return national_day_status(day)
 
     # -- single days -------------------------------------------------------------------------
 
     def day_status(self, day: dt.date) -> DayStatus:
         """The status of ``day``; a local override wins over the national calendar."""
-        national = national_day_status(day)
+        national = self.national_status(day)
         override = self.overrides.get(day)
         if override is None:
             return national
@@ -370,8 +449,18 @@ class WorkingCalendar:
         promised_days: int,
         suspensions: Sequence[Suspension] = (),
         today: dt.date | None = None,
+        extension_days: int = 0,
     ) -> DeadlineExplanation:
-        """The deadline with its reasoning: days counted, days skipped and why, suspensions."""
+        """The deadline with its reasoning: days counted, days skipped and why, suspensions.
+
+        ``extension_days`` (Art. 42) are counted after the promise.  This is the one
+        computation behind a case's stored deadline, its explanation and the calendar's
+        deadline endpoint.
+        """
+        if extension_days < 0:
+            raise ValueError(f"an extension cannot be negative: {extension_days}")
+        promise = promised_days
+        promised_days = promise + extension_days
         if today is None and any(s.end is None for s in suspensions):
             today = shanghai_today()
         # An open suspension counts as if it resumed today; one starting after today has not
@@ -418,11 +507,8 @@ class WorkingCalendar:
             for s, until in spans
         )
 
-        warnings = [
-            unknown_year_warning(year)
-            for year in range(accepted_on.year, deadline_on.year + 1)
-            if not holiday_data_covers(year)
-        ]
+        provisional_years = self.years_without_data(accepted_on, deadline_on)
+        warnings = [unknown_year_warning(year) for year in provisional_years]
         warnings.extend(
             f"the {s.kind or 'suspension'} from {s.start} is still open: "
             f"counted as if it resumed on {until}, the deadline moves later while it lasts"
@@ -432,13 +518,15 @@ class WorkingCalendar:
         return DeadlineExplanation(
             accepted_on=accepted_on,
             accepted_on_status=self.day_status(accepted_on),
-            promised_working_days=promised_days,
+            promised_working_days=promise,
             deadline_on=deadline_on,
             counted_days=tuple(counted),
             skipped_days=tuple(skipped),
             suspensions=accounts,
             suspended_working_days=sum(pushed.values()),
             warnings=tuple(warnings),
+            extension_days=extension_days,
+            provisional_years=provisional_years,
         )
 
     @staticmethod

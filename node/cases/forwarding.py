@@ -317,6 +317,10 @@ class Forwarding:
             promised_days=body["promised_days"],
             deadline_on=dt.date.fromisoformat(body["deadline_on"]) if body["deadline_on"]
             else None,
+            # 暂定 here too when the chain's deadline crosses a year without data
+            deadline_provisional=bool(accepted_on and body["deadline_on"]
+                                      and self.cases.calendar.years_without_data(
+                                          accepted_on, dt.date.fromisoformat(body["deadline_on"]))),
             fee_due_fen=matter.fee_amount_fen,
             fee_paid_fen=0,
             notes=body["notes"],

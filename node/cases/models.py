@@ -98,6 +98,9 @@ class Case(Base):
     extension_days: Mapped[int] = mapped_column(Integer, default=0)
     extension_reason: Mapped[str | None] = mapped_column(Text)
     deadline_on: Mapped[dt.date | None] = mapped_column(Date)
+    # 暂定: the deadline was counted over a year without national holiday data; nothing is
+    # deemed on it until the year's schedule is loaded (node/cases/recompute.py)
+    deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     decided_on: Mapped[dt.date | None] = mapped_column(Date)
     deemed_approved: Mapped[bool] = mapped_column(Boolean, default=False)
     completed_on: Mapped[dt.date | None] = mapped_column(Date)

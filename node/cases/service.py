@@ -161,7 +161,8 @@ class CaseService:
         if case.accepted_on is None:
             return None
         return self.calendar.explain(
-            case.accepted_on, case.counted_days, self._stops(case), today=self.today()
+            case.accepted_on, case.promised_days, self._stops(case), today=self.today(),
+            extension_days=case.extension_days or 0,
         )
 
     def search(
@@ -489,6 +490,10 @@ class CaseService:
         self.session.flush()
         return notice
 
+    def _notice_window_provisional(self, case: Case) -> bool:
+        limit = self.calendar.add_working_days(case.received_on, NOTICE_WINDOW_DAYS)
+        return bool(self.calendar.years_without_data(case.received_on, limit))
+
     def _notice_window_passed(self, case: Case) -> bool:
         limit = self.calendar.add_working_days(case.received_on, NOTICE_WINDOW_DAYS)
         return self.today() > limit
@@ -512,6 +517,8 @@ class CaseService:
         case.accepted_on = accepted_on
         case.deemed_accepted = deemed
         case.deadline_on = self.calendar.add_working_days(accepted_on, case.promised_days)
+        case.deadline_provisional = bool(
+            self.calendar.years_without_data(accepted_on, case.deadline_on))
         if accepted_on < self.today():
             invalidate(self.session, [accepted_on])  # a past day's figures changed
 
@@ -631,10 +638,10 @@ class CaseService:
         return [ClockStop(s.start_on, s.end_on, s.kind.value) for s in case.suspensions]
 
     def _recompute_deadline(self, case: Case) -> None:
-        if case.accepted_on is not None:
-            case.deadline_on = self.calendar.deadline(
-                case.accepted_on, case.counted_days, self._stops(case), today=self.today()
-            )
+        explained = self.explain_deadline(case)
+        if explained is not None:
+            case.deadline_on = explained.deadline_on
+            case.deadline_provisional = explained.provisional
         self.session.flush()
 
     def decide(
@@ -833,7 +840,9 @@ class CaseService:
         for case in self.session.scalars(
             select(Case).where(Case.state == CaseState.SUBMITTED).order_by(Case.id)
         ):
-            if not case.notices and self._notice_window_passed(case):
+            # nothing is deemed on a window counted over a year without holiday data
+            if not case.notices and self._notice_window_passed(case) \
+                    and not self._notice_window_provisional(case):
                 self._move(case, Action.DEEM_ACCEPT, SYSTEM_ACTOR, effects=functools.partial(
                     self._start_clock, case, case.received_on, deemed=True))
                 done.append(case.number)
@@ -850,6 +859,8 @@ class CaseService:
                 Case.state.in_([CaseState.ACCEPTED, CaseState.IN_REVIEW]),
                 Matter.deemed_approval.is_(True),
                 Case.deadline_on < today,
+                # 暂定: never deemed until the year's schedule is loaded or confirmed
+                Case.deadline_provisional.is_(False),
             )
             .order_by(Case.id)
         )

@@ -39,6 +39,7 @@ from node.calendar.workdays import WorkingCalendar, to_shanghai_date
 from node.cases.models import Case
 from node.cases.numbers import next_number
 from node.cases.query_codes import hash_query_code, needs_rehash, verify_query_code
+from node.cases.recompute import EVENT_ACTION, NOTICE_EVENT_ACTION
 from node.cases.service import Actor
 from node.cases.states import CaseState
 from node.catalog.models import StaffMember, Window
@@ -180,6 +181,10 @@ class PublicMatter:
     name: str
 
 
+# steps whose reason the applicant reads: what a calendar change did to the deadline
+CALENDAR_ACTIONS = frozenset({EVENT_ACTION, NOTICE_EVENT_ACTION})
+
+
 @dataclass(frozen=True)
 class PublicStep:
     """One public step of a case's history: when, what, and the state it led to."""
@@ -187,6 +192,7 @@ class PublicStep:
     at: dt.datetime
     action: str
     to_state: str
+    note: str | None = None  # what a calendar change did to the deadline (in Chinese)
 
 
 @dataclass(frozen=True)
@@ -204,6 +210,7 @@ class PublicCase:
     applicant_name: str  # masked
     history: tuple[PublicStep, ...]
     evaluation: EvaluationLevel | None
+    deadline_provisional: bool = False  # 暂定: a year without national holiday data
 
 
 class FeedbackService:
@@ -258,9 +265,12 @@ class FeedbackService:
             completed_on=case.completed_on,
             applicant_name=mask_name(case.applicant_name),
             history=tuple(
-                PublicStep(e.at, e.action, e.to_state) for e in case.events if e.public
+                PublicStep(e.at, e.action, e.to_state,
+                           e.reason if e.action in CALENDAR_ACTIONS else None)
+                for e in case.events if e.public
             ),
             evaluation=evaluation.level if evaluation is not None else None,
+            deadline_provisional=bool(case.deadline_provisional),
         )
 
     def _evaluation_of(self, case: Case) -> Evaluation | None:

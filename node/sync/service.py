@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from node.calendar.publishing import make_calendar_adopter
 from node.catalog.publishing import make_catalog_adopter
 from node.sync.blobs import fetch_missing, upload_listed
 from node.sync.errors import SyncError
@@ -122,6 +123,7 @@ def default_handlers() -> dict[Kind, Handler]:
         Kind.DIRECTIVE: handle_directive,
         Kind.DIRECTIVE_REPLY: handle_directive_reply,
         Kind.CATALOG_PUBLISH: needs_key,  # replaced by the catalog adopter in SyncService
+        Kind.CALENDAR_PUBLISH: needs_key,  # replaced by the calendar adopter in SyncService
         Kind.SUMMARY: never_for_nodes,
         Kind.CERT: never_for_nodes,
         Kind.REVOKE: never_for_nodes,
@@ -217,6 +219,7 @@ class SyncService:
         self.handlers: dict[Kind, Handler] = {
             **default_handlers(),
             Kind.CATALOG_PUBLISH: make_catalog_adopter(code),
+            Kind.CALENDAR_PUBLISH: make_calendar_adopter(code, clock),
             **(handlers or {}),
         }
         self._trust: TrustStore | None = None

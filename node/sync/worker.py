@@ -1,8 +1,10 @@
 """``tongban node worker``: the one process that runs the node's scheduled jobs.
 
 APScheduler runs here only, never in a web worker.  Jobs: push and pull (with backoff after
-failures), the case deadline jobs and roll-up refresh (as ``tongban node run-jobs``), and the
-summaries of the current month and, in the first days of a month, of the previous one.
+failures), the case deadline jobs and roll-up refresh (as ``tongban node run-jobs``), the
+summaries of the current month and, in the first days of a month, of the previous one, and
+once a day the calendar check (a warning for each year without national holiday data from
+sixty days before it begins).
 
 Beside the scheduler, two threads move envelopes at once instead of every
 ``sync_interval_seconds``: the **push-now watch** looks at the outbox every
@@ -25,6 +27,7 @@ from typing import Any
 from apscheduler.schedulers.blocking import BlockingScheduler
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from node.calendar.service import CalendarService
 from node.calendar.workdays import to_shanghai_date
 from node.sync.errors import SyncError
 from node.sync.outbox import emit
@@ -73,6 +76,19 @@ def send_summaries(
                  private_key=key, now=now)
         sent.append(period.label)
     return sent
+
+
+def check_calendar(db: Database, clock: Callable[[], dt.datetime] = utcnow) -> list[int]:
+    """Log a warning naming each year without national holiday data from today to sixty days
+    ahead (its deadlines are provisional); returns those years."""
+    with db.unit_of_work(write=False) as session:
+        missing = CalendarService(session, clock=clock).missing_years()
+    if missing:
+        log.warning("calendar: no national holiday schedule for %s: deadlines there count "
+                    "weekends only and are provisional; import or publish it "
+                    "(tongban node calendar-import / publish-calendar)",
+                    ", ".join(map(str, missing)))
+    return missing
 
 
 def run_case_jobs(
@@ -243,6 +259,8 @@ def build_scheduler(
                       seconds=int(settings["sync_interval_seconds"]), **common)
     scheduler.add_job(run_case_jobs, "interval", args=(db, settings, key), id="case-jobs",
                       name="deadline jobs and roll-ups", minutes=CASE_JOBS_MINUTES, **common)
+    scheduler.add_job(check_calendar, "interval", args=(db,), id="calendar-check",
+                      name="calendar check", days=1, **common)
     scheduler.add_job(send_summaries, "interval", args=(db, settings, key), id="summaries",
                       name="summaries", minutes=int(settings["summary_refresh_minutes"]),
                       **common)

@@ -18,7 +18,13 @@ STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
 def init_app(app: Flask) -> None:
     from node.web import admin, approver, auth, clerk, public, rankings, supervision
-    from node.web.core import FORM_TYPES, csrf, permissions_of, signed_in_user
+    from node.web.core import (
+        FORM_TYPES,
+        csrf,
+        missing_calendar_years,
+        permissions_of,
+        signed_in_user,
+    )
     from node.web.labels import (
         FILTERS,
         chinese_date,
@@ -67,9 +73,13 @@ def init_app(app: Flask) -> None:
         if not request.blueprint or not request.blueprint.startswith("web_"):
             return {}
         user = signed_in_user()
+        perms = {p.value for p in permissions_of(user)}
         return {
             "staff": user,
-            "perms": {p.value for p in permissions_of(user)},
+            "perms": perms,
+            # every administrator's pages say which years lack national holiday data
+            "calendar_missing_years": missing_calendar_years(app) if user is not None
+            and "catalog.manage" in perms else [],
             "center_name": app.config["TONGBAN"]["name"] or app.config["TONGBAN"]["code"],
             "center_level": app.config["TONGBAN"]["level"],
         }

@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 
 from flask import (
     Blueprint,
+    Flask,
     Response,
     abort,
     g,
@@ -31,6 +32,7 @@ from werkzeug.datastructures import MultiDict
 from node.auth.models import User
 from node.auth.permissions import ROLE_PERMISSIONS, Permission, Role, allows
 from node.auth.service import AuthPolicy, AuthService
+from node.calendar.service import CalendarService
 from node.calendar.workdays import to_shanghai_date
 from schemas.database import utcnow
 from schemas.errors import TongbanError, Unauthorized, ValidationFailed
@@ -158,6 +160,13 @@ def permissions_of(user: User | None) -> frozenset[Permission]:
 
 def today() -> dt.date:
     return to_shanghai_date(utcnow())
+
+
+def missing_calendar_years(app: Flask) -> list[int]:
+    """Years without national holiday data from today to sixty days ahead (the banner on an
+    administrator's pages: 2027年国家节假日安排尚未导入或下发)."""
+    return CalendarService(current_session(),
+                           clock=app.extensions["tongban_clock"]).missing_years()
 
 
 # -- forms ----------------------------------------------------------------------------------

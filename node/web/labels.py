@@ -28,6 +28,7 @@ ACTIONS = {
     "receive_return": "上级退回", "return": "退回下级", "receive_forward": "收到下级报送",
     "payment": "缴费", "fee_waiver": "免收费", "extend": "延期", "hand_over": "移交",
     "attach": "添加材料", "notice": "一次性告知",
+    "deadline_recomputed": "期限随节假日安排调整", "notice_window_moved": "告知期限调整",
 }
 
 CHANNELS = {

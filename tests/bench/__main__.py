@@ -35,6 +35,7 @@ KNOWN: dict[str, tuple[str, ...]] = {
     "node_api": ("node_api_ratio",),
     "forward": ("forward_latency_s",),
     "cli_start": ("cli_start_ratio",),
+    "calendar": ("calendar_recompute_ratio",),
 }
 
 

@@ -239,6 +239,7 @@ def test_administrator_pages_show_errors_and_sync_status(page: Any, site: Site,
     page.get_by_label("日期").fill("2099-10-10")
     page.locator("#f-reason").fill("场地检修")
     page.get_by_role("button", name="登记").click()
+    page.get_by_role("cell", name="2099-10-10").wait_for()  # is_visible() does not wait
     assert page.get_by_role("cell", name="2099-10-10").is_visible()
     page.get_by_role("link", name="用户账号").click()
     assert page.get_by_role("cell", name="clerk", exact=True).is_visible()

@@ -169,8 +169,8 @@ def test_demo_check_verifies_every_flow(demo_check: DemoCheck) -> None:
     report = json.loads(result.stdout)
     assert report["ok"] is True
     assert report["nodes"] == 6
-    assert set(report["checks"]) == {"catalog_publish", "forward_result", "directive_reply",
-                                     "summaries_at_hub", "league_table"}
+    assert set(report["checks"]) == {"catalog_publish", "calendar", "forward_result",
+                                     "directive_reply", "summaries_at_hub", "league_table"}
     assert all(check["ok"] for check in report["checks"].values()), report
     assert "stopped." in result.stderr
     assert re.search(r"^ready in \d+\.\d s \(homes ", result.stderr, re.MULTILINE)

@@ -75,7 +75,9 @@ def test_lookup_shows_masked_name_and_public_steps_only(desk, anonymous: Api) ->
     assert found["received_on"] == case["received_on"]
     assert found["evaluation"] is None
     assert [s["action"] for s in found["history"]] == ["submit", "accept", "approve", "complete"]
-    assert all(set(step) == {"at", "action", "to_state"} for step in found["history"])
+    assert all(set(step) == {"at", "action", "to_state", "note"} for step in found["history"])
+    # only a deadline moved by the calendar carries a note; no other step's reason is shown
+    assert [step["note"] for step in found["history"]] == [None] * 4
     assert found["history"][-1]["to_state"] == "completed"
     body = response.get_data(as_text=True)
     for secret in ("欧阳娜娜", "11010519491231002X", "13812345678", "clerk1", "approver1"):

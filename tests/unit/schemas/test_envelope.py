@@ -44,7 +44,7 @@ COUNTY = "450981"
 TOWNSHIP = "450981101"
 ADDRESS = {
     Kind.SUMMARY: "hub", Kind.CERT: "hub", Kind.REVOKE: "hub",
-    Kind.CATALOG_PUBLISH: "450000/*",
+    Kind.CATALOG_PUBLISH: "450000/*", Kind.CALENDAR_PUBLISH: "450000/*",
 }
 
 

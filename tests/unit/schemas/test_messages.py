@@ -22,6 +22,7 @@ from schemas.messages import (
     JSON_SCHEMA_DRAFT,
     JSON_SCHEMAS,
     MESSAGE_SCHEMAS,
+    check_publisher,
     check_sender,
     validate_body,
 )
@@ -171,6 +172,13 @@ def catalog_publish_part() -> dict[str, Any]:
     return {**catalog_publish_body(), "part": 2, "parts": 3}
 
 
+def calendar_publish_body() -> dict[str, Any]:
+    return {"year": 2027, "version": 2, "published_at": "2026-11-20T09:00:00+08:00",
+            "source": "国办发明电〔2026〕测试号",
+            "days": [{"date": "2027-01-01", "kind": "holiday", "name": "元旦"},
+                     {"date": "2027-02-20", "kind": "workday", "name": "春节"}]}
+
+
 def cert_body() -> dict[str, Any]:
     city = fixed_key(2)
     county = fixed_key(3)
@@ -197,6 +205,7 @@ VALID: dict[Kind, list[Callable[[], dict[str, Any]]]] = {
     Kind.DIRECTIVE: [directive_body, directive_about_a_metric, directive_in_text],
     Kind.DIRECTIVE_REPLY: [directive_reply_body],
     Kind.CATALOG_PUBLISH: [catalog_publish_body, catalog_publish_part],
+    Kind.CALENDAR_PUBLISH: [calendar_publish_body],
     Kind.CERT: [cert_body],
     Kind.REVOKE: [revoke_body],
 }
@@ -344,6 +353,15 @@ INVALID_FOR_BOTH: dict[str, tuple[Kind, Callable[[], dict[str, Any]], list[Mutat
     "catalog: parts as text": (Kind.CATALOG_PUBLISH, catalog_publish_body,
                                [_set("part", 1), _set("parts", "2")]),
     "catalog: no matters": (Kind.CATALOG_PUBLISH, catalog_publish_body, [_set("matters", [])]),
+    "calendar: no days": (Kind.CALENDAR_PUBLISH, calendar_publish_body, [_set("days", [])]),
+    "calendar: version 0": (Kind.CALENDAR_PUBLISH, calendar_publish_body,
+                            [_set("version", 0)]),
+    "calendar: a day of unknown kind": (
+        Kind.CALENDAR_PUBLISH, calendar_publish_body, [_set("days.0.kind", "off")]),
+    "calendar: a nameless day": (
+        Kind.CALENDAR_PUBLISH, calendar_publish_body, [_set("days.0.name", "")]),
+    "calendar: a date as 20270101": (
+        Kind.CALENDAR_PUBLISH, calendar_publish_body, [_set("days.0.date", "20270101")]),
     "catalog: an unknown category": (
         Kind.CATALOG_PUBLISH, catalog_publish_body, [_set("matters.0.category", "tax")]),
     "catalog: a village level": (
@@ -389,6 +407,13 @@ INVALID_FOR_BOTH: dict[str, tuple[Kind, Callable[[], dict[str, Any]], list[Mutat
 
 # Rules only the marshmallow schemas hold (JSON Schema cannot compare two values).
 MARSHMALLOW_ONLY: dict[str, tuple[Kind, Callable[[], dict[str, Any]], list[Mutation]]] = {
+    "calendar: a date outside the year": (
+        Kind.CALENDAR_PUBLISH, calendar_publish_body, [_set("days.0.date", "2028-01-01")]),
+    "calendar: a date listed twice": (
+        Kind.CALENDAR_PUBLISH, calendar_publish_body, [_set("days.1.date", "2027-01-01"),
+                                                       _set("days.1.kind", "holiday")]),
+    "calendar: a workday on a weekday": (
+        Kind.CALENDAR_PUBLISH, calendar_publish_body, [_set("days.1.date", "2027-02-22")]),
     "forward: a chain that does not start at the origin": (
         Kind.CASE_FORWARD, case_forward_body, [_set("chain", ["450981"])]),
     "forward: accepted before received": (
@@ -499,6 +524,15 @@ def test_a_summary_speaks_only_for_its_sender() -> None:
         check_sender(Kind.SUMMARY, "450900", summary_body())
     assert caught.value.code == "bad_body"
     check_sender(Kind.CASE_UPDATE, "450981", case_update_body())  # no such rule for others
+
+
+def test_only_the_trust_root_may_send_a_national_schedule() -> None:
+    check_publisher(Kind.CALENDAR_PUBLISH, "450000", "450000")
+    with pytest.raises(EnvelopeError) as caught:
+        check_publisher(Kind.CALENDAR_PUBLISH, "450900", "450000")
+    assert caught.value.code == "not_trust_root"
+    assert caught.value.details == {"from": "450900", "root": "450000"}
+    check_publisher(Kind.CATALOG_PUBLISH, "450900", "450000")  # any ancestor publishes these
 
 
 def _nullable(js: dict[str, Any]) -> bool:

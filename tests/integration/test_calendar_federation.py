@@ -1,0 +1,231 @@
+"""The province's holiday schedule down the tree through a real hub (issue 14): a hub process
+and the nodes province 450000, city 450900, county 450981 and township 450981101, synced by
+``tongban node sync-now`` over HTTP.
+
+- the province imports 2027 and publishes it; the township adopts it, and its open case due
+  on New Year's Day (counted on weekends only) moves to 4 January, with an event;
+- a newer version replaces it, and an older one arriving after it changes nothing;
+- a schedule signed by the city is refused by the hub (``not_trust_root``);
+- a township enrolled afterwards receives the schedule in force.
+
+The hub runs on PostgreSQL when ``TONGBAN_TEST_PG`` is set, otherwise on SQLite.  Case dates
+come from the suite's clock, never the machine's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from node.auth.models import User
+from node.auth.permissions import Role
+from node.calendar.service import CalendarService
+from node.cases.models import Case, CaseEvent
+from node.cases.service import Actor, CaseService
+from node.cases.warnings import WarningPolicy
+from node.catalog.service import CatalogService
+from node.config import node_settings
+from node.models import load_all_models
+from node.sync.keys import load_node_key
+from node.sync.models import OutboxEnvelope, OutboxState
+from node.sync.outbox import emit
+from schemas.database import Database
+from schemas.envelope import Kind
+from tests.integration.conftest import free_port, serving, wait_for_health
+from tests.integration.federation import _ok, _public_key, _run_together
+from tests.integration.test_federation_flows import _hub_database
+from tests.unit.node.conftest import Clock, matter_payload
+
+pytestmark = pytest.mark.slow
+
+PROVINCE, CITY, COUNTY, TOWNSHIP, LATE = "450000", "450900", "450981", "450981101", "450981102"
+HOMES = {PROVINCE: "p", CITY: "c", COUNTY: "k", TOWNSHIP: "t", LATE: "t2"}
+DEMO_2027 = Path(__file__).resolve().parents[2] / "deploy" / "demo" / "holidays-2027-demo.json"
+
+
+@dataclass
+class Tree:
+    work: Path
+    hub_url: str
+
+    def home(self, code: str) -> str:
+        return HOMES[code]
+
+    def sync(self, *codes: str) -> None:
+        for code in codes:
+            _ok("node", "sync-now", "--home", HOMES[code], cwd=self.work)
+
+    def db(self, code: str) -> Database:
+        load_all_models()
+        return Database(node_settings({"home": str(self.work / HOMES[code])})["database_url"])
+
+    def years(self, code: str) -> dict[int, dict[str, Any]]:
+        out = _ok("node", "calendar-years", "--home", HOMES[code], cwd=self.work).stdout
+        return {y["year"]: y for y in json.loads(out)}
+
+
+def _kind(code: str) -> tuple[str, ...]:
+    return ("--kind", "county_city") if code == COUNTY else ()
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Iterator[Tree]:
+    work = tmp_path
+    with ExitStack() as stack:
+        # the late township is set up in its own test, after the publishes
+        early = {code: home for code, home in HOMES.items() if code != LATE}
+        _run_together([("hub", "init", "--home", "hub", *_hub_database(stack))]
+                      + [("node", "init", "--home", home, "--code", code, *_kind(code))
+                         for code, home in early.items()], cwd=work)
+        keys = {code: _public_key(work / home)[0] for code, home in early.items()}
+        _ok("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
+        _ok("hub", "trust-root", "--home", "hub", "--code", PROVINCE, "--public-key",
+            keys[PROVINCE], cwd=work)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        for home in early.values():
+            with (work / home / "tongban.toml").open("a", encoding="utf-8") as config:
+                config.write(f'hub_url = "{url}"\n')
+        hub = stack.enter_context(serving("hub", "serve", "--home", "hub", "--bind",
+                                          f"127.0.0.1:{port}", "--workers", "1", cwd=work,
+                                          log=work / "hub.log"))
+        wait_for_health(f"{url}/healthz", hub, work / "hub.log")
+        result = Tree(work, url)
+        result.sync(PROVINCE)
+        for parent, child in ((PROVINCE, CITY), (CITY, COUNTY), (COUNTY, TOWNSHIP)):
+            _ok("node", "enroll-child", "--home", HOMES[parent], "--code", child, *_kind(child),
+                "--public-key", keys[child], cwd=work)
+            result.sync(parent)
+        yield result
+
+
+def _open_case(db: Database, clock: Clock) -> str:
+    """A 20-working-day case accepted on 6 December 2026 at the township."""
+    with db.unit_of_work() as session:
+        catalog = CatalogService(session)
+        department = catalog.create_department("SC", "市场监督管理局")
+        catalog.create_window("W01", "窗口", "", ["SC"])
+        catalog.create_matter(matter_payload(code="M20", promised_limit_days=20,
+                                             legal_limit_days=20))
+        clerk = User(username="clerk", display_name="clerk", role=Role.CLERK,
+                     department=department, password_hash="x", active=True)
+        session.add(clerk)
+        session.flush()
+        cases = CaseService(session, node_code=TOWNSHIP,
+                            calendar=CalendarService(session, clock=clock).calendar(),
+                            warning_policy=WarningPolicy(), clock=clock)
+        case = cases.submit({"matter_code": "M20", "channel": "window",
+                             "applicant_name": "张三"}, Actor.of(clerk)).case
+        cases.accept(case, Actor.of(clerk))
+        assert (case.deadline_on, case.deadline_provisional) == (dt.date(2027, 1, 1), True)
+        return case.number
+
+
+def _case(db: Database, number: str) -> tuple[dt.date | None, bool, list[str]]:
+    with db.sessions() as session:
+        case = session.scalar(select(Case).where(Case.number == number))
+        assert case is not None
+        reasons = [e.reason or "" for e in session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))]
+        return case.deadline_on, case.deadline_provisional, reasons
+
+
+def _published_schedule_reaches_the_township_and_moves_its_open_case(tree: Tree) -> None:
+    township = tree.db(TOWNSHIP)
+    number = _open_case(township, Clock(dt.date(2026, 12, 6)))
+    assert tree.years(TOWNSHIP)[2027]["source"] == "none"
+
+    imported = _ok("node", "calendar-import", "--home", HOMES[PROVINCE], "--year", "2027",
+                   str(DEMO_2027), cwd=tree.work)
+    assert "2027: imported version 1" in imported.stdout
+    published = _ok("node", "publish-calendar", "--home", HOMES[PROVINCE], "--year", "2027",
+                    cwd=tree.work)
+    assert "calendar.publish queued: year 2027" in published.stdout
+    tree.sync(PROVINCE, CITY, COUNTY, TOWNSHIP)
+
+    for code in (CITY, COUNTY, TOWNSHIP):
+        held = tree.years(code)[2027]
+        assert (held["source"], held["version"], held["holidays"]) == ("published", 1, 33)
+    deadline_on, provisional, reasons = _case(township, number)
+    assert (deadline_on, provisional) == (dt.date(2027, 1, 4), False)
+    assert reasons[-1] == "期限因节假日安排调整由 2027-01-01 改为 2027-01-04，不再为暂定"
+    township.dispose()
+
+
+def _newer_version_replaces_it_and_an_older_one_arriving_later_does_not(tree: Tree) -> None:
+    corrected = json.loads(DEMO_2027.read_text(encoding="utf-8"))
+    corrected["days"].append({"date": "2027-01-04", "kind": "holiday", "name": "元旦"})
+    corrected["source"] = "演示数据（更正）"
+    path = tree.work / "holidays-2027-v2.json"
+    path.write_text(json.dumps(corrected, ensure_ascii=False), encoding="utf-8")
+    _ok("node", "calendar-import", "--home", HOMES[PROVINCE], "--year", "2027", str(path),
+        cwd=tree.work)
+    _ok("node", "publish-calendar", "--home", HOMES[PROVINCE], "--year", "2027", cwd=tree.work)
+    # version 1 signed again after version 2 (as a province restored from a backup might)
+    province = tree.db(PROVINCE)
+    key = load_node_key(node_settings({"home": str(tree.work / HOMES[PROVINCE])}))
+    first = json.loads(DEMO_2027.read_text(encoding="utf-8"))
+    with province.unit_of_work() as session:
+        emit(session, kind=Kind.CALENDAR_PUBLISH, to=f"{PROVINCE}/*", sender=PROVINCE,
+             private_key=key, body={**first, "version": 1,
+                                    "published_at": "2026-12-06T09:00:00+08:00"})
+    province.dispose()
+    tree.sync(PROVINCE, TOWNSHIP)
+
+    held = tree.years(TOWNSHIP)[2027]
+    assert (held["source"], held["version"], held["holidays"]) == ("published", 2, 34)
+    township = tree.db(TOWNSHIP)
+    with township.sessions() as session:
+        calendar = CalendarService(session).calendar()
+        assert not calendar.is_working_day(dt.date(2027, 1, 4))
+        numbers = list(session.scalars(select(Case.number)))
+    deadline_on, _, reasons = _case(township, numbers[0])
+    assert deadline_on == dt.date(2027, 1, 5)
+    assert reasons[-1] == "期限因节假日安排调整由 2027-01-04 改为 2027-01-05"
+    township.dispose()
+
+
+def _schedule_from_the_city_is_refused_by_the_hub(tree: Tree) -> None:
+    city = tree.db(CITY)
+    key = load_node_key(node_settings({"home": str(tree.work / HOMES[CITY])}))
+    body = {**json.loads(DEMO_2027.read_text(encoding="utf-8")), "version": 9,
+            "published_at": "2026-12-06T09:00:00+08:00"}
+    with city.unit_of_work() as session:
+        envelope = emit(session, kind=Kind.CALENDAR_PUBLISH, to=f"{CITY}/*", sender=CITY,
+                        private_key=key, body=body)
+    tree.sync(CITY)
+    with city.sessions() as session:
+        row = session.get(OutboxEnvelope, envelope.id)
+        assert row is not None
+        assert (row.state, row.hub_reason) == (OutboxState.DEAD, "not_trust_root")
+    city.dispose()
+    tree.sync(COUNTY, TOWNSHIP)
+    assert tree.years(TOWNSHIP)[2027]["version"] == 2
+
+
+def _township_enrolled_later_receives_the_schedule_in_force(tree: Tree) -> None:
+    _ok("node", "init", "--home", HOMES[LATE], "--code", LATE, cwd=tree.work)
+    with (tree.work / HOMES[LATE] / "tongban.toml").open("a", encoding="utf-8") as config:
+        config.write(f'hub_url = "{tree.hub_url}"\n')
+    _ok("node", "enroll-child", "--home", HOMES[COUNTY], "--code", LATE, "--public-key",
+        _public_key(tree.work / HOMES[LATE])[0], cwd=tree.work)
+    tree.sync(COUNTY, LATE)
+    held = tree.years(LATE)[2027]
+    assert (held["source"], held["version"], held["publisher"]) == ("published", 2, PROVINCE)
+    assert held["holidays"] == 34
+
+
+def test_the_provinces_schedule_down_the_tree(tree: Tree) -> None:
+    """The steps build on each other, so they run in one test (workers may split a module)."""
+    _published_schedule_reaches_the_township_and_moves_its_open_case(tree)
+    _newer_version_replaces_it_and_an_older_one_arriving_later_does_not(tree)
+    _schedule_from_the_city_is_refused_by_the_hub(tree)
+    _township_enrolled_later_receives_the_schedule_in_force(tree)
