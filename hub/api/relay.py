@@ -10,6 +10,8 @@ from flask import Response, current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from hub.api.auth import Caller, authenticate, request_store
 from hub.errors import BatchTooLarge, BeyondMailbox, BlobTooLarge, HashMismatch, OutsideSubtree
@@ -26,6 +28,7 @@ from hub.relay.service import (
     sha256_hex,
     store_blob,
 )
+from hub.relay.wakeup import MailboxBell
 from schemas.envelope import CODE_PATTERN
 from schemas.errors import NotFound, ValidationFailed
 from schemas.webapp import accepts_bodies, current_session
@@ -94,7 +97,23 @@ class Envelopes(MethodView):
         prune_nonces(session, who.now)
         ingest = Ingest(session, caller=who.node, now=who.now, load_store=request_store,
                         store=who.store)
-        return {"results": [result.to_json() for result in ingest.run(envelopes)]}
+        results = [result.to_json() for result in ingest.run(envelopes)]
+        if ingest.delivered:
+            _ring_after_commit(session, ingest.delivered)
+        return {"results": results}
+
+
+def mailbox_bell() -> MailboxBell:
+    bell: MailboxBell = current_app.extensions["hub_mailbox_bell"]
+    return bell
+
+
+def _ring_after_commit(session: Session, codes: set[str]) -> None:
+    """Ring this process's waiters of ``codes`` once the request's transaction commits (on
+    PostgreSQL the NOTIFY sent in it rings every process's too; on SQLite this is the only
+    immediate ring, other processes' waiters find the rows at their next look)."""
+    bell = mailbox_bell()
+    event.listen(session, "after_commit", lambda _session: bell.ring(codes), once=True)
 
 
 class LastSeqSchema(Schema):
@@ -151,11 +170,11 @@ class Mailbox(MethodView):
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """The caller's own mailbox after a cursor, in cursor order.
 
-        With ``wait``, an empty page is not answered at once: the hub looks again every
-        ``mailbox_poll_seconds`` (a primary-key range read) until something arrives or
-        ``wait`` seconds have passed, so a node learns of a new envelope within about that
-        interval of its push.  The hub's web workers must be threaded (gthread) for this:
-        a waiting request holds a thread, not a process.
+        With ``wait``, an empty page is not answered at once: the request waits, holding its
+        socket but no database connection (and, under the hub's gevent workers, no thread),
+        until a delivery to the caller's mailbox rings it or ``wait`` seconds have passed.
+        On PostgreSQL the ring is a NOTIFY, from whichever hub process accepted the envelope;
+        on SQLite the hub looks again every ``mailbox_poll_seconds`` as well (docs/scale.md).
         """
         node = caller().node
         session = current_session()
@@ -172,25 +191,27 @@ class Mailbox(MethodView):
 def _wait_for_mail(
     node: str, after: int, limit: int, wait: float
 ) -> list[tuple[int, dict[str, Any], int | None]]:
-    """Poll the mailbox until rows arrive or ``wait`` seconds pass.
+    """Wait until rows arrive after ``after`` or ``wait`` seconds pass.
 
     The request's transaction (holding the nonce, and on SQLite the write lock) is committed
-    first; each look is then its own short read transaction, so that a commit made by
-    another hub process in the meantime is seen, and no lock is held while sleeping.
+    first, which also gives its connection back to the pool; each later look is its own
+    short read transaction.  The waiter is registered before the first look, so a delivery
+    committed between that look and the wait still rings it.
     """
     session = current_session()
     session.commit()
-    interval = float(current_app.config["TONGBAN"]["mailbox_poll_seconds"])
+    bell = mailbox_bell()
     deadline = time.monotonic() + wait
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return []
-        time.sleep(min(interval, remaining))
-        rows = read_mailbox(session, node, after, limit)
-        session.commit()
-        if rows:
-            return rows
+    with bell.waiter(node) as waiter:
+        while True:
+            rows = read_mailbox(session, node, after, limit)
+            session.commit()
+            if rows:
+                return rows
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return []
+            waiter.wait(bell.next_look(remaining))
 
 
 class AckSchema(Schema):

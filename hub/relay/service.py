@@ -49,6 +49,7 @@ from hub.relay.models import (
     RequestNonce,
     SummaryRecord,
 )
+from hub.relay.wakeup import notify_statements
 from schemas.certificates import Certificate, Revocation, TrustError, TrustStore
 from schemas.database import insert_if_missing
 from schemas.divisions import DivisionCodeError, parent_of
@@ -214,6 +215,8 @@ class Ingest:
         # the database per envelope was most of a batch's time on PostgreSQL
         self._deferred: list[tuple[int, Envelope]] = []
         self._results: list[EnvelopeResult] | None = None
+        # whose mailboxes got rows: their waiting long polls are rung once this commits
+        self.delivered: set[str] = set()
 
     @property
     def store(self) -> TrustStore:
@@ -228,6 +231,10 @@ class Ingest:
             for item in items:
                 results.append(self.one(item))
             self._flush()
+            if self.delivered and _is_postgresql(self.session):
+                # delivered by PostgreSQL to every listening hub process at commit
+                for statement, parameters in notify_statements(self.delivered):
+                    self.session.execute(statement, parameters)
         finally:
             self._results = None
         return results
@@ -401,6 +408,7 @@ class Ingest:
     def _deliver(self, envelope: Envelope, recipients: list[str]) -> None:
         if not recipients:
             return
+        self.delivered.update(recipients)
         if _is_postgresql(self.session) and not self._mailbox_locked:
             self.session.execute(text("SELECT pg_advisory_xact_lock(:lock)"),
                                  {"lock": MAILBOX_LOCK})

@@ -34,6 +34,7 @@ def make_hub(database_url: str) -> Iterator[MakeHub]:
 
     yield make
     for app in apps:
+        app.extensions["hub_mailbox_bell"].close()
         app.extensions["tongban_db"].dispose()
 
 

@@ -27,7 +27,8 @@ def test_healthz_reports_database_and_registry(hub_app: Flask) -> None:
     response = hub_app.test_client().get("/healthz")
     assert response.status_code == 200
     assert response.json == {"status": "ok", "service": "hub", "database": "ok", "nodes": 0,
-                             "trust_root": None, "warnings": ["trust root not configured"]}
+                             "trust_root": None, "mailbox_waiters": 0,
+                             "warnings": ["trust root not configured"]}
 
 
 def test_openapi_and_json_errors(hub_app: Flask) -> None:
