@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, g, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -49,6 +50,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if not settings["root_code"]:
             details["warnings"] = ["trust root not configured"]
         return details
+
+    @app.after_request
+    def _server_timing(response: Response) -> Response:
+        # registered before init_web's, so it runs after it: after the commit
+        timing = g.pop("hub_timing", None)
+        if timing is not None:
+            response.headers["Server-Timing"] = timing.header(time.perf_counter())
+        return response
 
     api = init_web(app, db, title="tongban hub", service="hub", health_details=registry_size)
     app.extensions["hub_clock"] = utcnow  # tests may set another
