@@ -218,8 +218,9 @@ class Mailbox(MethodView):
         session = current_session()
         acked = acked_cursor(session, node)
         after = acked if query["after"] is None else query["after"]
-        rows = read_mailbox(session, node, after, query["limit"])
-        if not rows and query["wait"] > 0:
+        if query["wait"] <= 0:
+            rows = read_mailbox(session, node, after, query["limit"])
+        else:
             rows = _wait_for_mail(node, after, query["limit"], query["wait"])
         return {"items": [{"cursor": c, "envelope": wire, "prev_seq": prev}
                           for c, wire, prev in rows],
@@ -229,15 +230,14 @@ class Mailbox(MethodView):
 def _wait_for_mail(
     node: str, after: int, limit: int, wait: float
 ) -> list[tuple[int, dict[str, Any], int | None]]:
-    """Wait until rows arrive after ``after`` or ``wait`` seconds pass.
+    """Rows after ``after`` at once, or as soon as they arrive within ``wait`` seconds.
 
-    The request's transaction (holding the nonce, and on SQLite the write lock) is committed
-    first, which also gives its connection back to the pool; each later look is its own
-    short read transaction.  The waiter is registered before the first look, so a delivery
-    committed between that look and the wait still rings it.
+    The waiter is registered before the first look, so a delivery committed between that
+    look and the wait still rings it.  After an empty look the request's transaction
+    (holding the nonce, and on SQLite the write lock) is committed, which also gives its
+    connection back to the pool; each later look is its own short read transaction.
     """
     session = current_session()
-    session.commit()
     bell = mailbox_bell()
     deadline = time.monotonic() + wait
     with bell.waiter(node) as waiter:

@@ -34,6 +34,9 @@ KNOWN: dict[str, tuple[str, ...]] = {
     "rankings": ("ranking_ratio",),
     "node_api": ("node_api_ratio",),
     "forward": ("forward_latency_s",),
+    "fleet": ("fleet_nodes", "fleet_ranking_p50_ms", "fleet_ranking_p99_ms",
+              "fleet_forward_p50_s", "fleet_forward_p99_s", "fleet_hub_rss_mb", "fleet_errors",
+              "fleet_max_nodes"),
 }
 
 
