@@ -35,9 +35,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@# the browser tests drive Debian's Chromium (never a downloaded browser); a CJK font makes
-	@# the Chinese pages readable in their screenshots
-	@test -x /usr/bin/chromium -a -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || \
-		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei)
+	@# the Chinese pages readable in their screenshots; Debian's nginx balances two hubs in
+	@# tests/integration/test_nginx.py
+	@test -x /usr/bin/chromium -a -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc \
+		-a -x /usr/sbin/nginx || \
+		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei nginx)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
