@@ -243,7 +243,7 @@ async def staff(session: aiohttp.ClientSession, base: str, token: str, stats: St
 
 
 async def run_step(base: str, token: str, fleet: Fleet, codes: list[str], seconds: float,
-                   rate: float) -> dict[str, Any]:
+                   rate: float, connect_rate: float) -> dict[str, Any]:
     """N nodes waiting (connected over a few seconds, as workers start), then pushes and
     league tables for ``seconds``; the step's figures."""
     stats = Stats()
@@ -252,11 +252,11 @@ async def run_step(base: str, token: str, fleet: Fleet, codes: list[str], second
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     async with aiohttp.ClientSession(connector=connector) as session:
         pollers = []
-        for index, code in enumerate(codes):
+        for index, code in enumerate(codes):  # workers start spread out, not all at once
             pollers.append(asyncio.create_task(long_poll(session, base, code, fleet, stats,
                                                          stop)))
-            if index % 200 == 199:
-                await asyncio.sleep(0.2)
+            if index % 20 == 19:
+                await asyncio.sleep(20 / connect_rate)
         deadline = time.monotonic() + 60
         while stats.waiting < len(codes) * 0.98 and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
@@ -370,7 +370,7 @@ def measure(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
                 seconds = args.seconds if nodes == args.nodes else args.step_seconds
                 log(f"{nodes} nodes waiting, {args.push_rate}/s pushes for {seconds} s ...")
                 step = asyncio.run(run_step(base, token, fleet, fed.codes[:nodes], seconds,
-                                            args.push_rate))
+                                            args.push_rate, args.connect_rate))
                 pids = hub_processes(hub.pid)
                 step["hub_rss_mb"] = {str(pid): round(rss_mb(pid), 1) for pid in pids}
                 log(f"  ranking p50/p99 {step['ranking_p50_ms']}/{step['ranking_p99_ms']} ms, "
@@ -418,6 +418,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                              "misses a goal)")
     parser.add_argument("--step-seconds", type=float, default=30)
     parser.add_argument("--push-rate", type=float, default=120)
+    parser.add_argument("--connect-rate", type=float, default=200,
+                        help="nodes that start long-polling per second, until all wait")
     parser.add_argument("--workers", type=int, default=2, help="hub gunicorn workers")
     parser.add_argument("--keep", action="store_true", help="keep the hub's home and log")
     parser.add_argument("--pg", default=os.environ.get("TONGBAN_BENCH_PG", "") or DEFAULT_PG)
