@@ -81,8 +81,8 @@ def serve_command(
 ) -> None:
     """Serve the hub's web API (gunicorn; --dev for Flask's server)."""
     settings = _settings(home)
-    # also over a config file's: a sync worker blocked in a long poll on a sync worker would
-    # serve nobody else (docs/scale.md)
+    # also over a config file's worker_class: under gunicorn's sync workers every waiting
+    # mailbox long poll would hold a whole process (docs/scale.md)
     worker_class = worker_class or str(settings["serve_worker_class"])
     if worker_class not in ("gevent", "gthread"):
         raise click.ClickException(

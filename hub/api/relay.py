@@ -53,8 +53,8 @@ class RelayBlueprint(Blueprint):
 
 
 blp = RelayBlueprint("relay", __name__, url_prefix="/api/v1",
-                description="Push envelopes, pull the mailbox, read summaries, move blobs. "
-                            "Every request is signed by the calling node.")
+                     description="Push envelopes, pull the mailbox, read summaries, move "
+                                 "blobs. Every request is signed by the calling node.")
 
 SHA256 = re.compile("[0-9a-f]{64}")
 MAILBOX_PAGE_MAX = 1000
