@@ -31,8 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "max_batch": 500,  # envelopes per POST /api/v1/envelopes
     "max_blob_bytes": 20 * 1024 * 1024,
     # a long-polling GET /api/v1/mailbox?wait=… is woken by a NOTIFY on PostgreSQL; on SQLite
-    # (no notification channel), or while the listener reconnects, it also looks this often
-    "mailbox_poll_seconds": 0.5,
+    # (no notification channel) it also looks this often for other processes' deliveries
+    "mailbox_poll_seconds": 0.2,
     # `tongban hub serve`: gunicorn's worker class, "gevent" (a waiting long poll holds a
     # greenlet and its socket, docs/scale.md) or "gthread" (a waiting long poll holds a thread)
     "serve_worker_class": "gevent",

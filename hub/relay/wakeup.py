@@ -10,7 +10,7 @@ is served with, no thread either.  What rings a waiter:
   every hub process listening on the same database.  Each process keeps one listening
   connection (:class:`MailboxBell`'s listener) and rings the waiters of the codes named.
   While the listener is not connected (the database restarting), waiters fall back to
-  looking every ``poll_seconds``; a listener that (re)connects rings everybody, since it
+  looking every second; a listener that (re)connects rings everybody, since it
   may have missed a notification.
 - **SQLite** has no notification channel: a delivery rings the waiters of its own process
   once it commits (:meth:`MailboxBell.ring`), and waiters look again every ``poll_seconds``
@@ -42,6 +42,7 @@ EVERYONE = "*"
 # NOTIFY payloads are limited to 8,000 bytes; 9-digit codes and commas, well below it
 PAYLOAD_CODES = 700
 LISTEN_RETRY_SECONDS = 1.0
+LISTENER_DOWN_LOOK_SECONDS = 1.0
 LISTEN_RETRY_CAP_SECONDS = 30.0
 
 
@@ -112,10 +113,15 @@ class MailboxBell:
 
     def next_look(self, remaining: float) -> float:
         """How long a waiter may wait before it looks at its mailbox again: all that is
-        left while notifications are known to arrive, else at most ``poll_seconds``."""
-        if self.has_channel and self._listening.is_set():
+        left while notifications are known to arrive; on SQLite at most ``poll_seconds``;
+        on PostgreSQL while the listener reconnects at most ``LISTENER_DOWN_LOOK_SECONDS``
+        (or ``poll_seconds`` if longer): thousands of waiters looking ten times a second
+        would weigh on a database that is just coming back."""
+        if not self.has_channel:
+            return min(remaining, self.poll_seconds)
+        if self._listening.is_set():
             return remaining
-        return min(remaining, self.poll_seconds)
+        return min(remaining, max(self.poll_seconds, LISTENER_DOWN_LOOK_SECONDS))
 
     def waiting(self) -> int:
         """How many requests wait in this process (``/healthz`` reports it)."""
