@@ -40,6 +40,7 @@ test: $(STAMP)
 	@# the browser tests drive Debian's Chromium (never a downloaded browser); a CJK font makes
 	@# the Chinese pages readable in their screenshots
 	@# nginx runs the sample config's security headers (tests/integration/test_nginx_headers.py)
+	@# and balances two hubs (tests/integration/test_nginx.py)
 	@test -x /usr/bin/chromium -a -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc \
 		-a -x /usr/sbin/nginx || \
 		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei nginx)

@@ -24,7 +24,10 @@ def _env_int(name: str, default: int) -> int:
 # database connection pool. A node on SQLite serialises writes anyway (WAL lets reads run
 # alongside); the hub on PostgreSQL scales out with more processes, here or on more machines.
 workers = _env_int("TONGBAN_GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 12))
-worker_class = "sync"  # requests are short and a reverse proxy buffers slow clients
+# A node's requests are short and a reverse proxy buffers slow clients. The hub overrides
+# this: `tongban hub serve` runs gevent workers (serve_worker_class), since every node keeps
+# a mailbox long poll open there (docs/scale.md).
+worker_class = "sync"
 
 # A worker silent for `timeout` seconds is killed and replaced; a large catalog import is the
 # slowest request a node answers. On SIGTERM, workers get `graceful_timeout` to finish.

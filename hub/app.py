@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, g, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from hub.api import init_api
 from hub.config import hub_settings
 from hub.errors import init_errors
 from hub.models import RegisteredNode, load_all_models
+from hub.relay.wakeup import MailboxBell
 from schemas.certificates import TrustError, TrustStore
 from schemas.database import Database, utcnow
 from schemas.logs import configure_logging
@@ -37,18 +39,38 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         TESTING=settings["testing"],
     )
     db = Database(settings["database_url"])
+    bell = MailboxBell(db.engine, poll_seconds=float(settings["mailbox_poll_seconds"]))
 
     def registry_size(session: Session) -> dict[str, Any]:
         details: dict[str, Any] = {
             "nodes": session.scalar(select(func.count()).select_from(RegisteredNode)),
             "trust_root": settings["root_code"] or None,
+            "mailbox_waiters": bell.waiting(),
         }
         if not settings["root_code"]:
             details["warnings"] = ["trust root not configured"]
         return details
 
+    @app.after_request
+    def _server_timing(response: Response) -> Response:
+        # registered before init_web's, so it runs after it: after the commit
+        timing = g.pop("hub_timing", None)
+        if timing is not None:
+            response.headers["Server-Timing"] = timing.header(time.perf_counter())
+        return response
+
     api = init_web(app, db, title="tongban hub", service="hub", health_details=registry_size)
     app.extensions["hub_clock"] = utcnow  # tests may set another
+    app.extensions["hub_mailbox_bell"] = bell
+
+    @app.before_request
+    def _read_body_first() -> None:
+        # Under the gevent worker, reading a socket lets other requests run: read the body
+        # before a transaction begins, so that no request waits for more bytes while it
+        # holds SQLite's write lock (BEGIN IMMEDIATE) and another blocks on that lock.
+        if request.method in ("POST", "PUT", "PATCH"):
+            request.get_data(cache=True)
+
     init_errors(app)
     init_api(app, api)
     return app

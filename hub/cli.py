@@ -71,13 +71,18 @@ def migrate_command(home: str) -> None:
 @hub.command("serve")
 @home_option("var/hub")
 @bind_options(8100)
+@click.option("--worker-class", type=click.Choice(["gevent", "gthread"]), default=None,
+              help="gunicorn's worker class (default: the serve_worker_class setting, gevent, "
+                   "even with --gunicorn-config): under gevent a node waiting on its mailbox "
+                   "holds a greenlet and its socket; under gthread it holds a thread.")
 @click.option("--threads", type=int, default=None,
-              help="Threads per gunicorn worker (gthread; default: the serve_threads "
-                   "setting, 8, even with --gunicorn-config); a long-polled mailbox request "
-                   "holds one thread while it waits.")
+              help="gthread only: threads per worker (default: the serve_threads setting, 8).")
+@click.option("--connections", type=int, default=None,
+              help="gevent only: connections one worker holds at most (default: the "
+                   "serve_connections setting, 5000).")
 def serve_command(
     home: str, bind: str, workers: int | None, dev: bool, gunicorn_config: str | None,
-    threads: int | None,
+    worker_class: str | None, threads: int | None, connections: int | None,
 ) -> None:
     """Serve the hub's web API (gunicorn; --dev for Flask's server)."""
     from hub.app import MIGRATIONS, create_app
@@ -86,15 +91,24 @@ def serve_command(
     from schemas.serving import serve
 
     settings = _settings(home)
-    if threads is None:  # also over a config file's: a sync worker blocked in a long poll
-        threads = int(settings["serve_threads"])  # would serve nobody else
+    # also over a config file's worker_class: under gunicorn's sync workers every waiting
+    # mailbox long poll would hold a whole process (docs/scale.md)
+    worker_class = worker_class or str(settings["serve_worker_class"])
+    if worker_class not in ("gevent", "gthread"):
+        raise click.ClickException(
+            f"serve_worker_class is gevent or gthread, not {worker_class!r}")
+    if threads is None:
+        threads = int(settings["serve_threads"])
+    if connections is None:
+        connections = int(settings["serve_connections"])
     db = Database(settings["database_url"])
     ensure_schema(db.engine, MIGRATIONS)
     db.dispose()
-    click.echo(f"hub listening on http://{bind}")
+    click.echo(f"hub listening on http://{bind} ({worker_class} workers)")
     serve(
         lambda: create_app({"home": home}),
         bind=bind, workers=workers, dev=dev, config_file=gunicorn_config, threads=threads,
+        worker_class=worker_class, worker_connections=connections,
     )
 
 

@@ -30,9 +30,15 @@ DEFAULTS: dict[str, Any] = {
     "root_public_key": "",
     "max_batch": 500,  # envelopes per POST /api/v1/envelopes
     "max_blob_bytes": 20 * 1024 * 1024,
-    # a long-polling GET /api/v1/mailbox?wait=… looks at the mailbox this often
-    "mailbox_poll_seconds": 0.1,
-    # threads per gunicorn worker of `tongban hub serve` (gthread): a long poll holds a thread
+    # a long-polling GET /api/v1/mailbox?wait=… is woken by a NOTIFY on PostgreSQL; on SQLite
+    # (no notification channel) it also looks this often for other processes' deliveries
+    "mailbox_poll_seconds": 0.2,
+    # `tongban hub serve`: gunicorn's worker class, "gevent" (a waiting long poll holds a
+    # greenlet and its socket, docs/scale.md) or "gthread" (a waiting long poll holds a thread)
+    "serve_worker_class": "gevent",
+    # gevent: the most connections one worker process holds (waiting nodes and the rest)
+    "serve_connections": 5000,
+    # gthread: threads per worker
     "serve_threads": 8,
 }
 

@@ -6,7 +6,10 @@ come from schemas.webapp; this module adds the hub's own.
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, Response
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from hub.registry.service import TrustRootMissing
 from schemas.errors import Forbidden, TongbanError, ValidationFailed
@@ -56,6 +59,9 @@ HUB_ERROR_STATUS: dict[type[TongbanError], int] = {
 }
 
 
+log = logging.getLogger("tongban.hub")
+
+
 def init_errors(app: Flask) -> None:
     """Answer the hub's own errors with their statuses, in the shape of DESIGN.md."""
 
@@ -65,3 +71,14 @@ def init_errors(app: Flask) -> None:
 
     for error_class in HUB_ERROR_STATUS:
         app.register_error_handler(error_class, handle)
+
+    def busy(exc: PoolTimeout) -> Response:
+        # every database connection of this process stayed busy for the pool's timeout: an
+        # overload, not a fault of the request; a node retries with backoff (503 + Retry-After)
+        log.warning("hub overloaded: no database connection within the pool timeout: %s", exc)
+        response = error_response(503, "hub_busy", "The hub is overloaded; try again shortly.",
+                                  {})
+        response.headers["Retry-After"] = "5"
+        return response
+
+    app.register_error_handler(PoolTimeout, busy)

@@ -325,19 +325,44 @@ class TrustStore:
         # (subject, key_id) -> the earliest time any revocation of that key takes effect
         self._revoked_from: dict[tuple[str, str], dt.datetime] = {}
         self._seen: set[bytes] = set()
+        # a view's store underneath (read, never changed by the view): see view()
+        self._base: TrustStore | None = None
 
-    def copy(self) -> TrustStore:
-        """An independent store with the same contents (certificates themselves are
-        immutable and shared): what one batch adds to it never reaches the original."""
-        clone = object.__new__(TrustStore)
-        clone.root_code, clone.root_key, clone.root_key_id = (
+    def view(self) -> TrustStore:
+        """A store that reads this one without copying it: what is added to the view (a
+        batch's certificates, on trust until it commits) stays in the view, and this store
+        is never changed through it.  Costs nothing whatever this store's size."""
+        view = object.__new__(TrustStore)
+        view.root_code, view.root_key, view.root_key_id = (
             self.root_code, self.root_key, self.root_key_id)
-        clone._certificates = {code: list(found) for code, found in self._certificates.items()}
-        clone._certificate_order = list(self._certificate_order)
-        clone._revocations = list(self._revocations)
-        clone._revoked_from = dict(self._revoked_from)
-        clone._seen = set(self._seen)
-        return clone
+        view._certificates, view._certificate_order = {}, []
+        view._revocations, view._revoked_from, view._seen = [], {}, set()
+        view._base = self
+        return view
+
+    # -- what is held, this store's own and its base's ---------------------------------------
+
+    def _certificates_of(self, code: str) -> list[Certificate]:
+        """The certificates of ``code`` in the order added (a list the caller may not change)."""
+        own = self._certificates.get(code)
+        if self._base is None:
+            return own or []
+        inherited = self._base._certificates_of(code)
+        return inherited + own if own else inherited
+
+    def _knows(self, code: str) -> bool:
+        return code in self._certificates or (self._base is not None and self._base._knows(code))
+
+    def _was_seen(self, fingerprint: bytes) -> bool:
+        return fingerprint in self._seen or (
+            self._base is not None and self._base._was_seen(fingerprint))
+
+    def _revocation_start(self, slot: tuple[str, str]) -> dt.datetime | None:
+        own = self._revoked_from.get(slot)
+        inherited = self._base._revocation_start(slot) if self._base is not None else None
+        if own is None or inherited is None:
+            return own or inherited
+        return min(own, inherited)
 
     # -- adding -------------------------------------------------------------------------
 
@@ -351,8 +376,9 @@ class TrustStore:
         certificate = parse_certificate(document)
         payload = _payload("certificate", document)
         fingerprint = payload + b"." + document["sig"].encode("ascii")
-        if fingerprint in self._seen:
-            return next(c for c in self._certificate_order if c.document == certificate.document)
+        if self._was_seen(fingerprint):
+            return next(c for c in self._certificates_of(certificate.subject)
+                        if c.document == certificate.document)
         subject, issuer = certificate.subject, certificate.issuer
         if subject == self.root_code:
             if issuer != self.root_code:
@@ -408,8 +434,8 @@ class TrustStore:
         revocation = parse_revocation(document)
         payload = _payload("revocation", document)
         fingerprint = payload + b"." + document["sig"].encode("ascii")
-        if fingerprint in self._seen:
-            return next(r for r in self._revocations if r.document == revocation.document)
+        if self._was_seen(fingerprint):
+            return next(r for r in self.revocations if r.document == revocation.document)
         subject, issuer = revocation.subject, revocation.issuer
         if issuer not in _ancestors(subject):
             raise TrustError(
@@ -418,7 +444,7 @@ class TrustStore:
                 {"subject": subject, "issuer": issuer},
             )
         candidates = [
-            c for c in self._certificates.get(issuer, ()) if c.key_id == revocation.issuer_key_id
+            c for c in self._certificates_of(issuer) if c.key_id == revocation.issuer_key_id
         ]
         if not candidates:
             raise TrustError(
@@ -450,7 +476,7 @@ class TrustStore:
         self._seen.add(fingerprint)
         self._revocations.append(revocation)
         slot = (subject, revocation.key_id)
-        earliest = self._revoked_from.get(slot)
+        earliest = self._revocation_start(slot)
         if earliest is None or revocation.effective_at < earliest:
             self._revoked_from[slot] = revocation.effective_at
         return revocation
@@ -469,12 +495,12 @@ class TrustStore:
     def certificate_for(self, node_code: str, key_id: str, at: dt.datetime) -> Certificate:
         """The certificate that makes :meth:`key_for` trust the key (the newest such)."""
         _require_aware(at)
-        candidates = [c for c in self._certificates.get(node_code, ()) if c.key_id == key_id]
+        candidates = [c for c in self._certificates_of(node_code) if c.key_id == key_id]
         if not candidates:
             raise TrustError(
-                "unknown_key" if node_code in self._certificates else "no_chain",
+                "unknown_key" if self._knows(node_code) else "no_chain",
                 f"no certificate of {node_code} holds key {key_id}"
-                if node_code in self._certificates else f"{node_code} is not enrolled",
+                if self._knows(node_code) else f"{node_code} is not enrolled",
                 {"node": node_code, "key_id": key_id},
             )
         # the newest first; of two equally new, the one added last
@@ -492,7 +518,7 @@ class TrustStore:
         """The certificates from ``node_code`` up to the root, for display: at each step the
         newest (latest ``not_before``, then last added); neither time nor revocation is judged."""
         candidates = [
-            c for c in self._certificates.get(node_code, ())
+            c for c in self._certificates_of(node_code)
             if key_id is None or c.key_id == key_id
         ]
         if not candidates:
@@ -512,19 +538,21 @@ class TrustStore:
 
     def certificates_of(self, node_code: str) -> tuple[Certificate, ...]:
         """Every verified certificate of ``node_code``, in the order they were added."""
-        return tuple(self._certificates.get(node_code, ()))
+        return tuple(self._certificates_of(node_code))
 
     @property
     def certificates(self) -> tuple[Certificate, ...]:
-        return tuple(self._certificate_order)
+        inherited = self._base.certificates if self._base is not None else ()
+        return inherited + tuple(self._certificate_order)
 
     @property
     def revocations(self) -> tuple[Revocation, ...]:
-        return tuple(self._revocations)
+        inherited = self._base.revocations if self._base is not None else ()
+        return inherited + tuple(self._revocations)
 
     def revoked_from(self, node_code: str, key_id: str) -> dt.datetime | None:
         """When ``node_code``'s key ``key_id`` stopped being valid by revocation, if it did."""
-        return self._revoked_from.get((node_code, key_id))
+        return self._revocation_start((node_code, key_id))
 
     # -- the registry ---------------------------------------------------------------------
 
@@ -539,11 +567,11 @@ class TrustStore:
         when = issued_at if issued_at is not None else dt.datetime.now(dt.UTC)
         return {
             "root": self.root_code,
-            "certificates": [copy.deepcopy(c.document) for c in self._certificate_order],
-            "revocations": [copy.deepcopy(r.document) for r in self._revocations],
+            "certificates": [copy.deepcopy(c.document) for c in self.certificates],
+            "revocations": [copy.deepcopy(r.document) for r in self.revocations],
             "issued_at": _iso(when, "issued_at"),
             "serial": serial if serial is not None else (
-                len(self._certificate_order) + len(self._revocations)),
+                len(self.certificates) + len(self.revocations)),
         }
 
     @classmethod
@@ -576,7 +604,35 @@ class TrustStore:
             store._add_registry_entry(store.add_revocation, "revocations", index, entry)
         return store
 
+    def extend(
+        self, certificates: list[Any], revocations: list[Any]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Verify and add what a part of a registry brings (a node's refresh: only what was
+        stored since its last one), certificates parents first; the documents that were
+        new here.  Any entry that fails refuses the rest (TrustError naming it); what was
+        added before it stays, verified."""
+        new_certificates: list[dict[str, Any]] = []
+        new_revocations: list[dict[str, Any]] = []
+        for index, entry in sorted(enumerate(certificates), key=lambda item: _depth(item[1])):
+            if not self._holds("certificate", entry):
+                self._add_registry_entry(self.add_certificate, "certificates", index, entry)
+                new_certificates.append(entry)
+        for index, entry in enumerate(revocations):
+            if not self._holds("revocation", entry):
+                self._add_registry_entry(self.add_revocation, "revocations", index, entry)
+                new_revocations.append(entry)
+        return new_certificates, new_revocations
+
     # -- internals -------------------------------------------------------------------------
+
+    def _holds(self, name: str, entry: Any) -> bool:
+        """Whether this exact signed document was added already (False when malformed: the
+        add that follows says what is wrong with it)."""
+        try:
+            fingerprint = _payload(name, entry) + b"." + entry["sig"].encode("ascii")
+        except (TypeError, KeyError, AttributeError, CanonicalError, TrustError):
+            return False
+        return self._was_seen(fingerprint)
 
     @staticmethod
     def _add_registry_entry(
@@ -601,12 +657,12 @@ class TrustStore:
 
     def _keys_of(self, code: str, key_id: str) -> list[Ed25519PublicKey]:
         # key ids are hashes of the keys, so certificates sharing one share the key
-        matching = [c.public_key for c in self._certificates.get(code, ()) if c.key_id == key_id]
+        matching = [c.public_key for c in self._certificates_of(code) if c.key_id == key_id]
         return matching[:1]
 
     def _issuer_certificates(self, certificate: Certificate) -> list[Certificate]:
         return [
-            c for c in self._certificates.get(certificate.issuer, ())
+            c for c in self._certificates_of(certificate.issuer)
             if c.key_id == certificate.issuer_key_id
         ]
 
@@ -623,7 +679,7 @@ class TrustStore:
             return TrustError("expired", f"{who} expired at {certificate.not_after.isoformat()}",
                               details)
         if revocations:
-            revoked_from = self._revoked_from.get((certificate.subject, certificate.key_id))
+            revoked_from = self._revocation_start((certificate.subject, certificate.key_id))
             if revoked_from is not None and revoked_from <= at:
                 return TrustError("revoked", f"the key {certificate.key_id} of "
                                   f"{certificate.subject} is revoked from "

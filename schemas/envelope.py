@@ -25,9 +25,11 @@ Every refusal is an :class:`EnvelopeError` whose ``code`` says what kind of prob
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import re
 import uuid
 from collections.abc import Mapping
@@ -67,6 +69,7 @@ TIMESTAMP_PATTERN = (
     "(Z|[+-][0-9]{2}:[0-9]{2})"
 )
 
+_UNREAD = object()
 _CODE = re.compile(CODE_PATTERN)
 _UUID = re.compile(UUID_PATTERN)
 _KEY_ID = re.compile(KEY_ID_PATTERN)
@@ -155,14 +158,30 @@ class Envelope:
         return wire
 
     def unsigned_bytes(self) -> bytes:
-        """The bytes the signature covers: canonical JSON of the wire object without ``sig``."""
+        """The bytes the signature covers: canonical JSON of the wire object without ``sig``
+        (computed once per envelope: verifying and storing it both need them)."""
+        return self._unsigned
+
+    @functools.cached_property
+    def _unsigned(self) -> bytes:
         try:
             return canonical(self._unsigned_wire())
         except CanonicalError as exc:
             raise EnvelopeError("malformed", f"not canonical JSON: {exc}") from exc
 
     def wire_bytes(self) -> bytes:
-        """The envelope as canonical JSON text, ``sig`` included, ready to send."""
+        """The envelope as canonical JSON text, ``sig`` included, ready to send.
+
+        Keys sort as ``body, from, id, key_id, kind, seq, sig, to, ts, v``, so the signed
+        bytes end in ``,"to":…,"ts":…,"v":1}`` and ``sig`` goes just before that tail:
+        the wire is spliced from :meth:`unsigned_bytes` instead of encoded a second time.
+        """
+        unsigned = self.unsigned_bytes()
+        tail = b'"to":%s,"ts":%s,"v":%d}' % (
+            orjson.dumps(self.to), orjson.dumps(self.ts), self.v)
+        if type(self.v) is int and unsigned.endswith(b"," + tail):
+            head = unsigned[:-len(tail)]
+            return head + b'"sig":' + orjson.dumps(self.sig) + b"," + tail
         try:
             return canonical(self.to_wire())
         except CanonicalError as exc:
@@ -185,7 +204,8 @@ def parse_envelope(data: bytes | bytearray | str | Mapping[str, Any]) -> Envelop
     Verifies the shape and the body, not the signature: look the sender's key up (by
     ``from`` and ``key_id``) and call :func:`verify_envelope`.  Raises :class:`EnvelopeError`.
     """
-    document: Any
+    document: Any = _UNREAD
+    checked = False  # the flat pass found the whole document within every limit
     if isinstance(data, bytes | bytearray):
         document = _decode(bytes(data))
     elif isinstance(data, str):
@@ -194,11 +214,18 @@ def parse_envelope(data: bytes | bytearray | str | Mapping[str, Any]) -> Envelop
         except UnicodeEncodeError as exc:
             raise EnvelopeError("malformed", "the envelope text is not valid Unicode") from exc
         document = _decode(encoded)
-    elif isinstance(data, Mapping):
+    elif type(data) is dict and _plainly_within_limits(data):
+        # decoded JSON already (the hub's request body): exact JSON types only and within
+        # every limit, so no recursive scan is needed, and orjson copies it in C (it refuses
+        # lone surrogates, which then take the slow path below and are named)
+        with contextlib.suppress(orjson.JSONEncodeError):
+            document = orjson.loads(orjson.dumps(data))
+            checked = True
+    if document is _UNREAD and isinstance(data, Mapping):
         # a copy in plain dicts and lists: the caller's object may change or be a custom type
         _scan_depth(data, "", 1)
         document = _plain(data)
-    else:
+    elif document is _UNREAD:
         raise EnvelopeError("malformed", f"an envelope is JSON text or an object, not "
                                          f"{type(data).__name__}")
     if not isinstance(document, dict):
@@ -206,7 +233,7 @@ def parse_envelope(data: bytes | bytearray | str | Mapping[str, Any]) -> Envelop
     # Decoded text holds only exact JSON types and no lone surrogates (orjson refuses them),
     # so one flat pass usually settles it; the recursive scans run to name what is wrong.
     decoded = not isinstance(data, Mapping)
-    if not decoded or not _plainly_within_limits(document):
+    if not checked and (not decoded or not _plainly_within_limits(document)):
         _scan_depth(document, "", 1)
         body = document.get("body")
         if isinstance(body, dict):

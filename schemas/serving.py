@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +36,21 @@ class _Gunicorn(Application):
         return self.factory()
 
 
+def _cooperative(factory: Callable[[], Flask]) -> Callable[[], Flask]:
+    """``factory`` for a gevent worker, which monkey-patches the standard library after the
+    master imported psycopg: psycopg chooses how to wait on its sockets when it is imported
+    (its C wait would block every greenlet of the worker), so it chooses again here, after
+    the patch — ``psycopg.waiting`` then picks its gevent-aware strategy."""
+
+    def build() -> Flask:
+        waiting = sys.modules.get("psycopg.waiting")
+        if waiting is not None:
+            importlib.reload(waiting)
+        return factory()
+
+    return build
+
+
 def serve(
     factory: Callable[[], Flask],
     *,
@@ -42,13 +59,18 @@ def serve(
     dev: bool,
     config_file: str | None = None,
     threads: int | None = None,
+    worker_class: str | None = None,
+    worker_connections: int | None = None,
 ) -> None:
     """Run ``factory()``'s app until stopped (SIGINT/SIGTERM end it cleanly).
 
     Settings given on the command line (bind, workers, threads) override the config file's;
     without a config file, gunicorn runs with tongban's defaults below.  ``threads`` above 1
     makes gunicorn's workers threaded (gthread), so that a request waiting on something (the
-    hub's long-polled mailbox) holds a thread instead of a whole process.
+    hub's long-polled mailbox) holds a thread instead of a whole process.  ``worker_class``
+    ``"gevent"`` (the hub's default) serves each request on a greenlet instead, up to
+    ``worker_connections`` open connections a worker: a waiting request then holds only its
+    socket and a greenlet (docs/scale.md).
     """
     if dev:
         host, _, port = bind.rpartition(":")
@@ -70,7 +92,12 @@ def serve(
     options["bind"] = bind
     if workers is not None:
         options["workers"] = workers
-    if threads is not None and threads > 1:
+    if worker_class == "gevent":
+        factory = _cooperative(factory)
+        options["worker_class"] = "gevent"
+        if worker_connections is not None:
+            options["worker_connections"] = worker_connections
+    elif threads is not None and threads > 1:
         options["threads"] = threads
         options["worker_class"] = "gthread"
     _Gunicorn(factory, options, config_file).run()

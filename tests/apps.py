@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from hub.relay.wakeup import MailboxBell
 from schemas.database import Database
 
 
@@ -52,9 +53,16 @@ class SharedApp:
         app.extensions.update(self.extensions)
         db = Database(database_url)
         app.extensions["tongban_db"] = db
+        bell: MailboxBell | None = None
+        if "hub_mailbox_bell" in self.extensions:  # the hub's waiters listen on its database
+            bell = MailboxBell(db.engine,
+                               poll_seconds=self.extensions["hub_mailbox_bell"].poll_seconds)
+            app.extensions["hub_mailbox_bell"] = bell
         try:
             yield app
         finally:
+            if bell is not None:
+                bell.close()
             db.dispose()
             app.extensions["tongban_db"] = self.extensions["tongban_db"]
 

@@ -8,8 +8,10 @@ the node's signed requests to the hub) and the same syncs the worker runs, and r
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 import requests
@@ -59,10 +61,22 @@ def _period() -> str:
     return f"{today.year}-{today.month:02d}"
 
 
+RANKING_GOAL_MS = 1000.0
+FORWARD_GOAL_S = 1.0
+FORWARD_WAIT_S = 60.0
+
+
 class Checks:
-    def __init__(self, fed: Federation, logins: Mapping[str, str]) -> None:
+    def __init__(self, fed: Federation, logins: Mapping[str, str], *,
+                 workers: Callable[[list[str]], AbstractContextManager[Any]] | None = None,
+                 ) -> None:
         self.fed = fed
         self.logins = logins
+        # runs the sync workers of the nodes given for a block (the other checks sync
+        # explicitly, so that nothing else moves their envelopes meanwhile)
+        self.workers = workers
+        # figures for the report beside the checks: ranking_ms, forward_s
+        self.figures: dict[str, Any] = {"ranking_ms": None, "forward_s": None}
         layout = fed.layout
         self.province, self.city = layout[0].code, layout[1].code
         self.township = next(n for n in layout if n.level == "township")
@@ -81,6 +95,8 @@ class Checks:
             "directive_reply": self.directive_reply,
             "summaries_at_hub": self.summaries_at_hub,
             "league_table": self.league_table,
+            "ranking_time": self.ranking_time,
+            "forward_time": self.forward_time,
         }
         for name, check in checks.items():
             started = time.monotonic()
@@ -182,6 +198,56 @@ class Checks:
         if missing:
             raise CheckFailed(f"no summary of {period} at the hub for {', '.join(missing)}")
         return f"{len(self.fed.members)} nodes' summaries of {period}, read by {self.province}"
+
+    def ranking_time(self) -> str:
+        """How long a higher center waits for a league table asked through its node (the
+        node relays it to the hub, signed): the median of five, in ms (figure ranking_ms)."""
+        viewer = self.staff(self.city, "viewer")
+        times = []
+        for _ in range(5):
+            started = time.monotonic()
+            viewer.call("GET", "/api/v1/rankings/league", period=_period(),
+                        metric="completed", level="county", peers="all")
+            times.append((time.monotonic() - started) * 1000)
+        median = self.figures["ranking_ms"] = round(statistics.median(times), 1)
+        each = ", ".join(f"{t:.0f}" for t in times)
+        # a figure, not a timed check: the goal is said, and met or not
+        return (f"median {median} ms of 5 ({each}); goal < {RANKING_GOAL_MS:.0f} ms "
+                f"{'met' if median < RANKING_GOAL_MS else 'NOT met'}")
+
+    def forward_time(self) -> str:
+        """A township's forward reaching its county through the running sync workers alone
+        (push-now watch, long-polled mailbox): seconds from the forward to the county's case
+        (figure forward_s)."""
+        if self.workers is None:
+            return "not measured: no sync workers to run"
+        with self.workers([self.township.code, self.county]):
+            first = self._forward_through_workers("时延核验（首件）")
+            took = self.figures["forward_s"] = self._forward_through_workers("时延核验")
+        return (f"{took} s (the first, while the workers started and fetched the registry: "
+                f"{first} s); goal < {FORWARD_GOAL_S:.0f} s "
+                f"{'met' if took < FORWARD_GOAL_S else 'NOT met'}")
+
+    def _forward_through_workers(self, applicant: str) -> float:
+        matter = next(p for p in MATTERS
+                      if p["department_code"] == "SC" and p["handling_type"] == "promised")
+        clerk = self.staff(self.township.code, "clerk")
+        case = clerk.call("POST", "/api/v1/cases", {
+            "matter_code": matter["code"], "applicant_name": applicant,
+            "applicant_phone": "13907750002"}, ok=201)
+        clerk.act(case, "accept")
+        approver = self.staff(self.county, "approver")
+        started = time.monotonic()
+        clerk.act(case, "forward", note="demo --check: 上报时延")
+        deadline = started + FORWARD_WAIT_S
+        while time.monotonic() < deadline:
+            listed = approver.call("GET", "/api/v1/cases", per_page=100)["items"]
+            if any(c["origin"] and c["origin"]["case_number"] == case["number"]
+                   for c in listed):
+                return round(time.monotonic() - started, 2)
+            time.sleep(0.05)
+        raise CheckFailed(f"the forward did not reach {self.county} within "
+                          f"{FORWARD_WAIT_S:.0f} s through the workers")
 
     def league_table(self) -> str:
         viewer = self.staff(self.city, "viewer")

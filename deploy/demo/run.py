@@ -12,7 +12,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import click
@@ -128,11 +128,13 @@ def run_demo(*, work_dir: str, hub_port: int, base_port: int, workers: int, mont
             _start(fed, children, stop, months, scale, jobs, workers, no_workers, phases)
             click.echo(phases.summary())
             if check:
-                results = Checks(fed, fed.logins()).run()
+                checks = Checks(fed, fed.logins(),
+                                workers=lambda codes: _workers_of(fed, codes, children))
+                results = checks.run()
                 ok = all(result["ok"] for result in results.values())
                 exit_code = 0 if ok else 1
                 report = {"ok": ok, "checks": results, "nodes": len(layout),
-                          "seconds": round(phases.total(), 1)}
+                          **checks.figures, "seconds": round(phases.total(), 1)}
             else:
                 _print_running(fed, fed.logins(), not no_workers, exit_after_start)
                 while not exit_after_start and not stop.wait(POLL_INTERVAL):
@@ -153,6 +155,21 @@ def run_demo(*, work_dir: str, hub_port: int, base_port: int, workers: int, mont
     if report is not None:
         click.echo(json.dumps(report, ensure_ascii=False))
     return exit_code
+
+
+@contextlib.contextmanager
+def _workers_of(fed: Federation, codes: list[str], children: list[Child]) -> Iterator[None]:
+    """The sync workers of ``codes`` for a block (``--check`` runs them for one check)."""
+    started = [_serve(f"worker {code}", ["node", "worker", "--home", str(member.home)],
+                      fed.work / "logs" / f"worker-{code}.log", member.url)
+               for code in codes for member in (fed.members[code],)]
+    children += started
+    try:
+        yield
+    finally:
+        stop_all(started)
+        for child in started:
+            children.remove(child)
 
 
 def _serve(name: str, args: list[str], log: Path, url: str) -> Child:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import current_app, g, request
 
-from hub.registry.service import load_trust_store, registry_version
+from hub.registry.service import TrustCache
 from hub.relay.service import key_reason, remember_nonce
 from schemas.certificates import TrustError, TrustStore
 from schemas.database import mark_writing, utcnow
@@ -46,23 +46,22 @@ def hub_clock() -> dt.datetime:
 TRUST_CACHE = "tongban_trust_cache"
 
 
-def request_store() -> TrustStore:
-    """The trust store of this request: a copy of this process's verified store while the
-    database holds the same certificates and revocations, rebuilt from it otherwise.
+def trust_cache() -> TrustCache:
+    """This process's :class:`TrustCache` (one per app, so per gunicorn worker)."""
+    cache: TrustCache | None = current_app.extensions.get(TRUST_CACHE)
+    if cache is None:
+        settings = current_app.config["TONGBAN"]
+        cache = TrustCache(settings["root_code"], settings["root_public_key"])
+        current_app.extensions[TRUST_CACHE] = cache
+    return cache
 
-    Rebuilding re-verifies every certificate's signature (about 1,000 of them for a province,
-    0.1 s); comparing the registry's version costs two primary-key reads.  The copy keeps what
-    a batch adds on trust from reaching the cache before it is committed.
+
+def request_store() -> TrustStore:
+    """The trust store of this request: a view of this process's verified store, brought up
+    to the stored registry version (one primary-key read when nothing changed).  What a
+    batch adds on trust stays in the view, so it never reaches the store before it commits.
     """
-    settings = current_app.config["TONGBAN"]
-    session = current_session()
-    version = registry_version(session)
-    cached = current_app.extensions.get(TRUST_CACHE)
-    if cached is None or cached[0] != version:
-        store = load_trust_store(session, settings["root_code"], settings["root_public_key"])
-        cached = (version, store)
-        current_app.extensions[TRUST_CACHE] = cached
-    return cached[1].copy()
+    return trust_cache().current(current_session()).view()
 
 
 def signed_path() -> str:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+import orjson
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
-from hub.api.auth import request_store
-from hub.registry.service import registry_document
+from hub.api.auth import trust_cache
+from hub.registry.service import registry_part
+from schemas.envelope import CODE_PATTERN
+from schemas.keys import public_key_b64
 from schemas.messages import JSON_SCHEMAS
+from schemas.webapp import current_session
+
+CHAINS_MAX = 20
 
 blp = Blueprint("registry", __name__, url_prefix="/api/v1",
                 description="The published registry and message schemas (no signature needed).")
@@ -25,21 +33,59 @@ class RegistryResponseSchema(Schema):
     root_code = fields.String(required=True)
     root_public_key = fields.String(required=True, metadata={
         "description": "The trust root key: raw Ed25519 in base64url without padding."})
+    cursor = fields.Dict(required=True, metadata={"description": (
+        "``{\"certificates\": n, \"revocations\": m}``: ask with certificates_after=n and "
+        "revocations_after=m next time to receive only what was stored since.")})
+
+
+class RegistryQuerySchema(Schema):
+    node = fields.String(load_default=None, validate=validate.Regexp(f"^({CODE_PATTERN})$"),
+                         metadata={"description": (
+                             "Only the documents of this node, its ancestors and its "
+                             "descendants: the part of the tree a node hears from.")})
+    certificates_after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    revocations_after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    chain = fields.List(
+        fields.String(validate=validate.Regexp(f"^({CODE_PATTERN})$")), load_default=list,
+        validate=validate.Length(max=CHAINS_MAX), metadata={"description": (
+            "Also every document of these nodes and their ancestors, whatever the cursors "
+            f"(at most {CHAINS_MAX}): a sender from elsewhere in the province.")})
 
 
 @blp.route("/registry")
 class Registry(MethodView):
+    @blp.arguments(RegistryQuerySchema, location="query")
     @blp.response(200, RegistryResponseSchema)
-    def get(self) -> dict[str, Any]:
-        """Every certificate and revocation the hub holds, for nodes to verify each other.
+    def get(self, query: dict[str, Any]) -> Response:
+        """Certificates and revocations the hub holds, for nodes to verify each other.
 
-        Without ``root_code`` and ``root_public_key`` the answer is a registry document for
-        ``TrustStore.from_registry``.
+        Without parameters, all of them.  A node asks only for its part of the tree
+        (``node``) and only for what was stored after the ``cursor`` of its last answer
+        (``certificates_after``, ``revocations_after``), plus the chains of senders from
+        elsewhere (``chain``).  Without ``root_code``, ``root_public_key`` and ``cursor``
+        the answer is a registry document for ``TrustStore.from_registry``.
 
-        The hub relays trust and never vouches: each node re-verifies the registry against
-        the root it was itself configured with.
+        The hub relays trust and never vouches: each node re-verifies what it receives
+        against the root it was itself configured with.
         """
-        return registry_document(request_store())
+        store = trust_cache().current(current_session())  # 503 without a trust root
+        part = registry_part(
+            current_session(), node=query["node"],
+            certificates_after=query["certificates_after"],
+            revocations_after=query["revocations_after"], chains=query["chain"])
+        # the stored documents as stored: no parsing and re-encoding of thousands of them
+        document = {
+            "root": store.root_code,
+            "certificates": [orjson.Fragment(text) for text in part.certificates],
+            "revocations": [orjson.Fragment(text) for text in part.revocations],
+            "issued_at": dt.datetime.now(dt.UTC).isoformat(),
+            "serial": part.version,
+            "root_code": store.root_code,
+            "root_public_key": public_key_b64(store.root_key),
+            "cursor": {"certificates": part.certificates_cursor,
+                       "revocations": part.revocations_cursor},
+        }
+        return Response(orjson.dumps(document), mimetype="application/json")
 
 
 @blp.route("/schemas")

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from typing import Any
 
+import orjson
 from flask import Response, current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, missing, validate
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from hub.api.auth import Caller, authenticate, request_store
 from hub.errors import BatchTooLarge, BeyondMailbox, BlobTooLarge, HashMismatch, OutsideSubtree
@@ -26,13 +31,30 @@ from hub.relay.service import (
     sha256_hex,
     store_blob,
 )
+from hub.relay.wakeup import MailboxBell
 from schemas.envelope import CODE_PATTERN
 from schemas.errors import NotFound, ValidationFailed
 from schemas.webapp import accepts_bodies, current_session
 
-blp = Blueprint("relay", __name__, url_prefix="/api/v1",
-                description="Push envelopes, pull the mailbox, read summaries, move blobs. "
-                            "Every request is signed by the calling node.")
+
+class OrjsonParser(FlaskParser):
+    """Request bodies decoded by orjson: a push of ten summaries is ~46 KB of JSON, which
+    the standard library decodes several times slower.  orjson is stricter (no NaN, integers
+    within 64 bits): such a body is refused as malformed JSON."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req):
+            return missing
+        return orjson.loads(req.get_data(cache=True))
+
+
+class RelayBlueprint(Blueprint):
+    ARGUMENTS_PARSER = OrjsonParser()
+
+
+blp = RelayBlueprint("relay", __name__, url_prefix="/api/v1",
+                     description="Push envelopes, pull the mailbox, read summaries, move "
+                                 "blobs. Every request is signed by the calling node.")
 
 SHA256 = re.compile("[0-9a-f]{64}")
 MAILBOX_PAGE_MAX = 1000
@@ -94,7 +116,42 @@ class Envelopes(MethodView):
         prune_nonces(session, who.now)
         ingest = Ingest(session, caller=who.node, now=who.now, load_store=request_store,
                         store=who.store)
-        return {"results": [result.to_json() for result in ingest.run(envelopes)]}
+        results = [result.to_json() for result in ingest.run(envelopes)]
+        if ingest.delivered:
+            _ring_after_commit(session, ingest.delivered)
+        g.hub_timing = ServerTiming(ingest.parse_seconds, ingest.verify_seconds,
+                                    ingest.run_seconds, time.perf_counter())
+        return {"results": results}
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerTiming:
+    """Where a push's time went, for the ``Server-Timing`` header (hub.app adds it once the
+    request's transaction has committed): parse, verify, and the database's share."""
+
+    parse_seconds: float
+    verify_seconds: float
+    ingest_seconds: float
+    ingested_at: float  # perf_counter() when the view was done; the commit follows
+
+    def header(self, committed_at: float) -> str:
+        database = (self.ingest_seconds - self.parse_seconds - self.verify_seconds
+                    + committed_at - self.ingested_at)
+        return (f"parse;dur={self.parse_seconds * 1000:.3f}, "
+                f"verify;dur={self.verify_seconds * 1000:.3f}, db;dur={database * 1000:.3f}")
+
+
+def mailbox_bell() -> MailboxBell:
+    bell: MailboxBell = current_app.extensions["hub_mailbox_bell"]
+    return bell
+
+
+def _ring_after_commit(session: Session, codes: set[str]) -> None:
+    """Ring this process's waiters of ``codes`` once the request's transaction commits (on
+    PostgreSQL the NOTIFY sent in it rings every process's too; on SQLite this is the only
+    immediate ring, other processes' waiters find the rows at their next look)."""
+    bell = mailbox_bell()
+    event.listen(session, "after_commit", lambda _session: bell.ring(codes), once=True)
 
 
 class LastSeqSchema(Schema):
@@ -151,18 +208,19 @@ class Mailbox(MethodView):
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """The caller's own mailbox after a cursor, in cursor order.
 
-        With ``wait``, an empty page is not answered at once: the hub looks again every
-        ``mailbox_poll_seconds`` (a primary-key range read) until something arrives or
-        ``wait`` seconds have passed, so a node learns of a new envelope within about that
-        interval of its push.  The hub's web workers must be threaded (gthread) for this:
-        a waiting request holds a thread, not a process.
+        With ``wait``, an empty page is not answered at once: the request waits, holding its
+        socket but no database connection (and, under the hub's gevent workers, no thread),
+        until a delivery to the caller's mailbox rings it or ``wait`` seconds have passed.
+        On PostgreSQL the ring is a NOTIFY, from whichever hub process accepted the envelope;
+        on SQLite the hub looks again every ``mailbox_poll_seconds`` as well (docs/scale.md).
         """
         node = caller().node
         session = current_session()
         acked = acked_cursor(session, node)
         after = acked if query["after"] is None else query["after"]
-        rows = read_mailbox(session, node, after, query["limit"])
-        if not rows and query["wait"] > 0:
+        if query["wait"] <= 0:
+            rows = read_mailbox(session, node, after, query["limit"])
+        else:
             rows = _wait_for_mail(node, after, query["limit"], query["wait"])
         return {"items": [{"cursor": c, "envelope": wire, "prev_seq": prev}
                           for c, wire, prev in rows],
@@ -172,25 +230,26 @@ class Mailbox(MethodView):
 def _wait_for_mail(
     node: str, after: int, limit: int, wait: float
 ) -> list[tuple[int, dict[str, Any], int | None]]:
-    """Poll the mailbox until rows arrive or ``wait`` seconds pass.
+    """Rows after ``after`` at once, or as soon as they arrive within ``wait`` seconds.
 
-    The request's transaction (holding the nonce, and on SQLite the write lock) is committed
-    first; each look is then its own short read transaction, so that a commit made by
-    another hub process in the meantime is seen, and no lock is held while sleeping.
+    The waiter is registered before the first look, so a delivery committed between that
+    look and the wait still rings it.  After an empty look the request's transaction
+    (holding the nonce, and on SQLite the write lock) is committed, which also gives its
+    connection back to the pool; each later look is its own short read transaction.
     """
     session = current_session()
-    session.commit()
-    interval = float(current_app.config["TONGBAN"]["mailbox_poll_seconds"])
+    bell = mailbox_bell()
     deadline = time.monotonic() + wait
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return []
-        time.sleep(min(interval, remaining))
-        rows = read_mailbox(session, node, after, limit)
-        session.commit()
-        if rows:
-            return rows
+    with bell.waiter(node) as waiter:
+        while True:
+            rows = read_mailbox(session, node, after, limit)
+            session.commit()
+            if rows:
+                return rows
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return []
+            waiter.wait(bell.next_look(remaining))
 
 
 class AckSchema(Schema):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.models import Base
@@ -40,3 +40,15 @@ class StoredRevocation(Base):
     document: Mapped[str] = mapped_column(Text)
     effective_at: Mapped[Timestamp]
     received_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class RegistryState(Base):
+    """One row: the registry's version, raised by one in the transaction that stores a
+    certificate or revocation, before it stores it.  Each hub process compares it with the
+    version of its trust store (one primary-key read a request) and, when it moved, adds
+    only the documents stored since (hub.registry.service.TrustCache)."""
+
+    __tablename__ = "registry_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

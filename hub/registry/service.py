@@ -1,26 +1,34 @@
-"""The trust store, rebuilt from the database, and recording what it accepts.
+"""The trust store kept from the database, and recording what it accepts.
 
-The hub keeps no trust in memory between requests: every request and every batch builds its
-:class:`TrustStore` from the stored documents, so any number of hub processes agree.
+Certificates and revocations are stored verified, append-only, with a one-row version
+(``registry_state``) raised in the same transaction — before the document is stored, so the
+row's lock orders the stores of concurrent transactions as their commits.  Each hub process
+keeps one verified :class:`TrustStore` (:class:`TrustCache`): a request reads the version
+(one primary-key read) and, when it moved, only the documents stored since are verified and
+added; nothing is rebuilt and nothing is copied (a request works on a view of the store).
+Any number of hub processes agree, since each follows the same stored documents.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
+import threading
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.models import RegisteredNode
-from hub.registry.models import StoredCertificate, StoredRevocation
+from hub.registry.models import RegistryState, StoredCertificate, StoredRevocation
 from schemas.certificates import Certificate, Revocation, TrustError, TrustStore
 from schemas.database import insert_if_missing, utcnow
+from schemas.divisions import Level, level_of, parent_of
 from schemas.errors import TongbanError
 from schemas.fastcanon import canonical
-from schemas.keys import public_key_b64
 
 log = logging.getLogger("tongban.hub.registry")
 
@@ -37,33 +45,78 @@ def fingerprint(document: dict[str, Any]) -> str:
 
 
 def load_trust_store(session: Session, root_code: str, root_public_key: str) -> TrustStore:
-    """A trust store of every stored certificate and revocation under the configured root.
-
-    A stored document that no longer verifies (the root was changed) is left out, and logged.
-    """
-    if not root_code or not root_public_key:
-        raise TrustRootMissing(
-            "The hub has no trust root; run `tongban hub trust-root` with the province's code "
-            "and root public key."
-        )
-    store = TrustStore(root_code, root_public_key)
-    for row in session.scalars(select(StoredCertificate).order_by(StoredCertificate.id)):
-        _add(store.add_certificate, row.document, f"certificate {row.id} of {row.subject}")
-    for revocation in session.scalars(select(StoredRevocation).order_by(StoredRevocation.id)):
-        _add(store.add_revocation, revocation.document,
-             f"revocation {revocation.id} of {revocation.subject}")
-    return store
+    """A new trust store of every stored certificate and revocation under the configured
+    root (a stored document that no longer verifies — the root was changed — is left out,
+    and logged)."""
+    cache = TrustCache(root_code, root_public_key)
+    return cache.current(session)
 
 
-def registry_version(session: Session) -> tuple[int, ...]:
-    """What identifies the stored certificates and revocations (both are append-only): their
-    counts and highest ids, read from the primary keys alone."""
-    found: list[int] = []
-    for model in (StoredCertificate, StoredRevocation):
-        count, highest = session.execute(
-            select(func.count(), func.max(model.id)).select_from(model)).one()
-        found += [count or 0, highest or 0]
-    return tuple(found)
+def registry_version(session: Session) -> int:
+    """The registry's version: one primary-key read (0 before anything was stored)."""
+    return session.scalar(select(RegistryState.version).where(RegistryState.id == 1)) or 0
+
+
+def bump_registry_version(session: Session) -> None:
+    """Raise the version by one, in the caller's transaction.  Call it *before* storing the
+    document: on PostgreSQL the row stays locked until commit, so the documents of two
+    transactions get their ids in the order the transactions commit, and a process that
+    read up to an id never misses a lower one committed later."""
+    insert_if_missing(session, RegistryState, {"id": 1, "version": 0}, ["id"])
+    session.execute(update(RegistryState).where(RegistryState.id == 1)
+                    .values(version=RegistryState.version + 1))
+
+
+class TrustCache:
+    """One process's verified trust store, brought up to the stored version incrementally."""
+
+    def __init__(self, root_code: str, root_public_key: str) -> None:
+        self.root_code = root_code
+        self.root_public_key = root_public_key
+        self._store: TrustStore | None = None
+        self._version = -1
+        self._after_certificate = 0
+        self._after_revocation = 0
+        self._lock = threading.Lock()
+        self.rebuilds = 0  # how often a store was built from nothing (tests and /healthz)
+        self.added = 0  # documents verified and added since
+
+    def current(self, session: Session) -> TrustStore:
+        """The store at the version ``session`` sees: the one kept while the version is the
+        same, else the same store with the documents stored since added."""
+        if not self.root_code or not self.root_public_key:
+            raise TrustRootMissing(
+                "The hub has no trust root; run `tongban hub trust-root` with the province's "
+                "code and root public key."
+            )
+        version = registry_version(session)
+        store = self._store
+        if store is not None and version == self._version:
+            return store
+        with self._lock:
+            if self._store is None or version < self._version:  # a restored database
+                self._store = TrustStore(self.root_code, self.root_public_key)
+                self._after_certificate = self._after_revocation = 0
+                self.rebuilds += 1
+            if version != self._version:
+                self._catch_up(session, self._store)
+                self._version = version
+            return self._store
+
+    def _catch_up(self, session: Session, store: TrustStore) -> None:
+        for row in session.scalars(select(StoredCertificate)
+                                   .where(StoredCertificate.id > self._after_certificate)
+                                   .order_by(StoredCertificate.id)):
+            _add(store.add_certificate, row.document, f"certificate {row.id} of {row.subject}")
+            self._after_certificate = row.id
+            self.added += 1
+        for revocation in session.scalars(select(StoredRevocation)
+                                          .where(StoredRevocation.id > self._after_revocation)
+                                          .order_by(StoredRevocation.id)):
+            _add(store.add_revocation, revocation.document,
+                 f"revocation {revocation.id} of {revocation.subject}")
+            self._after_revocation = revocation.id
+            self.added += 1
 
 
 def _add(add: Any, document: str, what: str) -> None:
@@ -75,6 +128,7 @@ def _add(add: Any, document: str, what: str) -> None:
 
 def record_certificate(session: Session, certificate: Certificate) -> None:
     """Store a verified certificate (once) and enroll or update its subject in the registry."""
+    bump_registry_version(session)
     insert_if_missing(session, StoredCertificate, {
         "fingerprint": fingerprint(certificate.document),
         "subject": certificate.subject,
@@ -104,6 +158,7 @@ def record_certificate(session: Session, certificate: Certificate) -> None:
 
 def record_revocation(session: Session, revocation: Revocation) -> None:
     """Store a verified revocation (once)."""
+    bump_registry_version(session)
     insert_if_missing(session, StoredRevocation, {
         "fingerprint": fingerprint(revocation.document),
         "subject": revocation.subject,
@@ -115,15 +170,68 @@ def record_revocation(session: Session, revocation: Revocation) -> None:
     }, ["fingerprint"])
 
 
-def registry_document(store: TrustStore) -> dict[str, Any]:
-    """What ``GET /api/v1/registry`` answers: :meth:`TrustStore.to_registry` with two more
-    keys, ``root_code`` and ``root_public_key``.
+def _subtree_prefix(code: str) -> str | None:
+    """The prefix every descendant's code starts with (None for a township: it has none)."""
+    level = level_of(code)
+    return {Level.PROVINCE: code[:2], Level.CITY: code[:4], Level.COUNTY: code}.get(level)
 
-    A node drops those two and hands the rest to :meth:`TrustStore.from_registry` with the
-    root it was itself configured with (the hub's word for the root key is only a hint).
+
+def _lineage(code: str) -> list[str]:
+    found = [code]
+    parent = parent_of(code)
+    while parent is not None:
+        found.append(parent)
+        parent = parent_of(parent)
+    return found
+
+
+@dataclasses.dataclass(frozen=True)
+class RegistryPart:
+    """Stored documents (as stored JSON text) and the positions to ask after next time."""
+
+    certificates: list[str]
+    revocations: list[str]
+    certificates_cursor: int
+    revocations_cursor: int
+    version: int
+
+
+def registry_part(
+    session: Session,
+    *,
+    node: str | None = None,
+    certificates_after: int = 0,
+    revocations_after: int = 0,
+    chains: Iterable[str] = (),
+) -> RegistryPart:
+    """What a node needs of the registry, in the order stored (parents before children):
+
+    - without ``node``, every document; with it, those whose subject is ``node``, one of
+      its ancestors or one of its descendants (the senders it hears from in the tree);
+    - only those stored after ``certificates_after`` / ``revocations_after`` (the cursors
+      of the part it already holds);
+    - and, whatever the cursors, every document of each code in ``chains`` and of its
+      ancestors (a sender from elsewhere in the province, e.g. a sideways forward).
+
+    The cursors returned are the highest positions stored, so that asking after them next
+    time returns only what is new.
     """
-    return {
-        **store.to_registry(),
-        "root_code": store.root_code,
-        "root_public_key": public_key_b64(store.root_key),
-    }
+    version = registry_version(session)
+    cursors = [session.scalar(select(func.max(model.id))) or 0
+               for model in (StoredCertificate, StoredRevocation)]
+    parts: list[list[str]] = []
+    for model, after in ((StoredCertificate, certificates_after),
+                         (StoredRevocation, revocations_after)):
+        scope: Any = None
+        if node is not None:
+            prefix = _subtree_prefix(node)
+            scope = model.subject.in_(_lineage(node))
+            if prefix is not None:
+                scope = or_(scope, model.subject.startswith(prefix, autoescape=True))
+        wanted = model.id > after if scope is None else and_(model.id > after, scope)
+        lineages = sorted({code for chain in chains for code in _lineage(chain)})
+        if lineages:
+            wanted = or_(wanted, model.subject.in_(lineages))
+        parts.append(list(session.scalars(select(model.document).where(wanted)
+                                          .order_by(model.id))))
+    return RegistryPart(parts[0], parts[1], cursors[0], cursors[1], version)

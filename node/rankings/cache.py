@@ -1,12 +1,15 @@
-"""Asking the hub with a fallback: every good answer is kept, and when the hub cannot be
-reached the last answer to the same question is given instead, with the time it was fetched.
-Plain Python (no Flask)."""
+"""Asking the hub with a fallback: every good answer is kept; a page shows the kept answer
+at once (:meth:`CachedRankings.kept`) and asks the hub again after it was sent
+(:meth:`CachedRankings.refresh`); when the hub cannot be reached the kept answer stays, with
+the time it was fetched.  Plain Python (no Flask)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +21,8 @@ from node.rankings.client import HubAnswer, HubUnreachable, RankingsClient
 from node.rankings.models import RankingAnswer
 from schemas.database import utcnow
 
+log = logging.getLogger("tongban.node.rankings")
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -28,6 +33,16 @@ class Answer:
     fetched_at: dt.datetime | None
     stale: bool
     unreachable_reason: str | None = None
+    cached: bool = False  # the kept answer, shown without asking the hub first
+    age_minutes: int | None = None  # how old the figures are, in whole minutes
+
+    @classmethod
+    def from_kept(cls, kept: RankingAnswer, now: dt.datetime) -> Answer:
+        """The kept answer; ``stale`` when the last attempt to refresh it failed."""
+        failed = kept.asked_at is not None and kept.asked_at > kept.fetched_at
+        return cls(kept.status, json.loads(kept.body), kept.fetched_at, stale=failed,
+                   unreachable_reason="无法连接上级枢纽" if failed else None, cached=True,
+                   age_minutes=max(0, int((now - kept.fetched_at).total_seconds() // 60)))
 
 
 def question_key(method: str, what: str, query: Sequence[tuple[str, str]], body: bytes) -> str:
@@ -45,17 +60,45 @@ class CachedRankings:
         self.client = client
         self.clock = clock
 
+    def kept(self, method: str, what: str, query: Sequence[tuple[str, str]] = (),
+             body: bytes = b"") -> Answer | None:
+        """The answer kept for this question, without asking the hub (None: none kept)."""
+        key = question_key(method, what, query, body)
+        kept = self.session.scalar(select(RankingAnswer).where(RankingAnswer.question == key))
+        return None if kept is None else Answer.from_kept(kept, self.clock())
+
+    def last_asked(self, method: str, what: str, query: Sequence[tuple[str, str]] = (),
+                   body: bytes = b"") -> dt.datetime | None:
+        """When the hub was last asked this question (answered or not)."""
+        key = question_key(method, what, query, body)
+        kept = self.session.scalar(select(RankingAnswer).where(RankingAnswer.question == key))
+        if kept is None:
+            return None
+        return max(kept.fetched_at, kept.asked_at or kept.fetched_at)
+
+    def refresh(self, method: str, what: str, query: Sequence[tuple[str, str]] = (),
+                body: bytes = b"") -> Answer:
+        """Ask the hub again; the time of the attempt is kept whatever the outcome."""
+        key = question_key(method, what, query, body)
+        kept = self.session.scalar(select(RankingAnswer).where(RankingAnswer.question == key))
+        if kept is not None:
+            kept.asked_at = self.clock()
+            self.session.flush()
+        return self.ask(method, what, query, body)
+
     def ask(self, method: str, what: str, query: Sequence[tuple[str, str]] = (),
             body: bytes = b"") -> Answer:
         key = question_key(method, what, query, body)
         try:
             found: HubAnswer = self.client.ask(method, what, query, body)
         except HubUnreachable as exc:
+            # the reason (a network error's own text) is for the log, never for a page
+            log.warning("rankings: the hub cannot be reached (%s): %s", what, exc.message)
             kept = self.session.scalar(select(RankingAnswer).where(RankingAnswer.question == key))
             if kept is None:
-                return Answer(502, None, None, stale=True, unreachable_reason=exc.message)
-            return Answer(kept.status, json.loads(kept.body), kept.fetched_at, stale=True,
-                          unreachable_reason=exc.message)
+                return Answer(502, None, None, stale=True, unreachable_reason="无法连接上级枢纽")
+            return dataclasses.replace(Answer.from_kept(kept, self.clock()), stale=True,
+                                       unreachable_reason="无法连接上级枢纽", cached=False)
         try:
             document = json.loads(found.body)
         except ValueError:
@@ -69,4 +112,4 @@ class CachedRankings:
             kept.status, kept.content_type = found.status, found.content_type
             kept.body, kept.fetched_at = found.body, now
             self.session.flush()
-        return Answer(found.status, document, now, stale=False)
+        return Answer(found.status, document, now, stale=False, age_minutes=0)

@@ -59,7 +59,7 @@ class HttpHubTransport:
         method: str,
         path: str,
         *,
-        query: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         payload: Any = None,
         signed: bool = True,
         raw: bytes | None = None,
@@ -138,6 +138,20 @@ class HttpHubTransport:
     def fetch_registry(self) -> dict[str, Any]:
         answer = self._call("GET", REGISTRY_PATH, signed=False)
         if not isinstance(answer, dict):
+            raise HubUnavailable(f"the hub's answer to GET {REGISTRY_PATH} is not a registry")
+        return answer
+
+    def fetch_registry_changes(
+        self, *, node: str, certificates_after: int, revocations_after: int,
+        chains: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """The part of the registry ``node`` hears from, stored after the two cursors, plus
+        the whole chains of ``chains`` (``GET /api/v1/registry?node=…``)."""
+        query: list[tuple[str, Any]] = [
+            ("node", node), ("certificates_after", certificates_after),
+            ("revocations_after", revocations_after), *(("chain", code) for code in chains)]
+        answer = self._call("GET", REGISTRY_PATH, query=query, signed=False)
+        if not isinstance(answer, dict) or not isinstance(answer.get("cursor"), dict):
             raise HubUnavailable(f"the hub's answer to GET {REGISTRY_PATH} is not a registry")
         return answer
 

@@ -14,7 +14,7 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 from itertools import groupby
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -35,6 +35,12 @@ from node.sync.models import (
     SenderProgress,
     SyncStatus,
 )
+from node.sync.registry import (
+    REGISTRY_EXTRA_KEYS,
+    RegistryChanges,
+    refresh_registry,
+    registry_without_extras,
+)
 from node.sync.restore import resume_if_restored
 from node.sync.transport import HubTransport
 from schemas.certificates import TrustError, TrustStore
@@ -48,7 +54,6 @@ log = logging.getLogger("tongban.sync")
 Handler = Callable[[Session, Envelope], None]
 Clock = Callable[[], dt.datetime]
 
-REGISTRY_EXTRA_KEYS = ("root_code", "root_public_key")
 # a registry refresh may help when the sender's key or its chain is not (yet) known here
 REFRESHABLE_TRUST_CODES = frozenset({"unknown_key", "no_chain", "unknown_issuer"})
 
@@ -487,7 +492,7 @@ class SyncService:
         except TrustError as exc:
             if exc.code not in REFRESHABLE_TRUST_CODES:
                 raise
-            refreshed = self._refresh_trust(session)
+            refreshed = self._refresh_trust(session, sender=envelope.sender)
             if refreshed is None:
                 raise
             key = refreshed.key_for(envelope.sender, envelope.key_id, envelope.timestamp)
@@ -506,13 +511,18 @@ class SyncService:
         root_key = self._root_key(session, None)
         if status.registry_json is None or root_key is None:
             return None
-        document = orjson.loads(status.registry_json)
+        document = registry_without_extras(orjson.loads(status.registry_json))
         self._trust = TrustStore.from_registry(document, self.root_code, root_key)
         return self._trust
 
-    def _refresh_trust(self, session: Session) -> TrustStore | None:
+    def _refresh_trust(self, session: Session, sender: str | None = None) -> TrustStore | None:
         """Fetch, verify and cache the hub's registry; None (cache kept) when the hub's
-        registry does not verify.  Raises SyncError when it cannot be fetched."""
+        registry does not verify.  Raises SyncError when it cannot be fetched.
+
+        A transport that can fetch a part of it (node.sync.registry) brings only this
+        node's part of the tree and only what changed since the cached copy."""
+        if hasattr(self.transport, "fetch_registry_changes"):
+            return self._refresh_registry_part(session, sender)
         try:
             document = self.transport.fetch_registry()
         except SyncError as exc:
@@ -533,6 +543,29 @@ class SyncService:
         status.registry_fetched_at = self.clock()
         self._trust = trust
         return trust
+
+    def _refresh_registry_part(self, session: Session, sender: str | None) -> TrustStore | None:
+        status = sync_status(session)
+        cached = orjson.loads(status.registry_json) if status.registry_json else None
+        store = self._trust
+        if store is None and cached is not None:
+            store = self._cached_trust(session)
+        try:
+            refreshed = refresh_registry(
+                cast(RegistryChanges, self.transport),  # it has fetch_registry_changes
+                code=self.code, root_code=self.root_code,
+                root_key=lambda offered: self._root_key(session, offered),
+                cached=cached, store=store, sender=sender)
+        except SyncError as exc:
+            log.warning("registry not refreshed: %s", exc.message)
+            raise SyncError(f"the registry needed to verify a sender cannot be fetched: "
+                            f"{exc.message}") from exc
+        if refreshed is None:
+            return None
+        status.registry_json = _wire_text(refreshed.document)
+        status.registry_fetched_at = self.clock()
+        self._trust = refreshed.store
+        return refreshed.store
 
     # -- apply ----------------------------------------------------------------------------
 

@@ -5,11 +5,22 @@ the hub cannot be reached, the last answer kept is shown with the time it was fe
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from typing import Any
 from urllib.parse import quote
 
 import orjson
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    after_this_request,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.datastructures import MultiDict
 
 from node.api.rankings import rankings_client
@@ -19,13 +30,14 @@ from node.rankings.cache import Answer, CachedRankings
 from node.rankings.client import HubUnreachable
 from node.web.core import download, staff_page, today, web_blueprint
 from node.web.labels import metric_name
-from schemas.database import mark_writing
+from schemas.database import Database, mark_writing, utcnow
 from schemas.methodologies import methodology_prefix
 from schemas.periods import Period
 from schemas.spreadsheet import inert_download
 from schemas.webapp import current_session
 
 bp = web_blueprint("web_rankings", "/staff/rankings")
+log = logging.getLogger("tongban.node.rankings")
 
 EXPORTABLE = frozenset({"league", "completeness", "composite"})
 NORMALISATIONS = {"min_max": "极差标准化（min-max）", "z_score": "标准分（z-score）"}
@@ -35,19 +47,55 @@ def _hub_configured() -> bool:
     return bool(current_app.config["TONGBAN"].get("hub_url"))
 
 
-def _ask(method: str, what: str, query: list[tuple[str, str]], body: bytes = b"") -> Answer:
+def _ask(method: str, what: str, query: list[tuple[str, str]], body: bytes = b"", *,
+         kept_first: bool = True) -> Answer:
+    """The hub's answer for a page.  A question answered before is shown at once from the
+    kept answer, and asked again once the page has been sent (so the next view is fresh,
+    and a hub that is down or slow never holds the page); a new question waits for the hub.
+    ``kept_first=False`` (the list of saved methodologies being edited) asks the hub first
+    and shows the kept answer only when it cannot be reached.
+    """
     if not _hub_configured():
         return Answer(503, None, None, stale=True,
                       unreachable_reason="本节点未配置枢纽地址（hub_url）")
     session = current_session()
+    cache = CachedRankings(session, rankings_client())
     if request.method in ("GET", "HEAD"):
+        kept = cache.kept(method, what, query, body) if kept_first else None
+        if kept is not None:
+            last = cache.last_asked(method, what, query, body)
+            if last is None or utcnow() - last >= REFRESH_AFTER:
+                _refresh_after_the_page(method, what, query, body)
+            return kept
         # A good answer is kept for later, so this transaction writes (SQLite: BEGIN
         # IMMEDIATE). The login check has already read in a plain transaction, which cannot
         # be upgraded: end it (it wrote nothing) and begin the writing one. A form's POST
         # began writing from its start (schemas.webapp.current_session).
         session.commit()
         mark_writing(session)
-    return CachedRankings(session, rankings_client()).ask(method, what, query, body)
+    return cache.ask(method, what, query, body)
+
+
+# a kept answer is asked for again when the page showing it is sent, unless it was asked
+# for this recently (a page reloaded in a loop asks the hub once)
+REFRESH_AFTER = dt.timedelta(seconds=10)
+
+
+def _refresh_after_the_page(method: str, what: str, query: list[tuple[str, str]],
+                            body: bytes) -> None:
+    """Ask the hub again once the response has been sent (its own transaction)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def refresh() -> None:
+        with app.app_context():
+            db: Database = app.extensions["tongban_db"]
+            with db.unit_of_work() as session:
+                CachedRankings(session, rankings_client()).refresh(method, what, query, body)
+
+    @after_this_request
+    def _schedule(response: Response) -> Response:
+        response.call_on_close(refresh)
+        return response
 
 
 def _this_month() -> str:
@@ -214,7 +262,7 @@ DIRECTIONS = {"higher_better": "越大越好", "lower_better": "越小越好"}
 
 
 def _saved_methodologies() -> tuple[Answer, list[dict[str, Any]]]:
-    answer = _ask("GET", "methodologies", [])
+    answer = _ask("GET", "methodologies", [], kept_first=False)
     items = answer.document if answer.status == 200 and isinstance(answer.document, list) \
         else []
     return answer, [m for m in items if isinstance(m, dict) and m.get("name")]
@@ -321,7 +369,8 @@ def methodologies() -> Any:
         found_answer = rankings_client().ask("PUT", f"methodologies/{quote(name, safe='')}",
                                              [], orjson.dumps(document))
     except HubUnreachable as exc:
-        return render_template(template, errors={"": [f"无法连接枢纽，未保存：{exc.message}"]},
+        log.warning("methodology not saved: the hub cannot be reached: %s", exc.message)
+        return render_template(template, errors={"": ["无法连接上级枢纽，未保存，请稍后再试。"]},
                                **context), 502
     reply = _json_or_none(found_answer.body)
     if found_answer.status != 200:
@@ -363,8 +412,9 @@ def export() -> Any:
     try:
         found = rankings_client().ask(method, what, query, body)
     except HubUnreachable as exc:
-        return render_template("web/error.html", status=502, title="无法连接枢纽",
-                               message=f"导出需要连接枢纽，目前无法连接：{exc.message}"), 502
+        log.warning("export failed: the hub cannot be reached: %s", exc.message)
+        return render_template("web/error.html", status=502, title="无法连接上级枢纽",
+                               message="导出需要连接上级枢纽，目前无法连接，请稍后再试。"), 502
     if found.status != 200:
         return render_template("web/error.html", status=found.status, title="枢纽拒绝导出",
                                message=found.body.decode("utf-8", "replace")[:500]), found.status

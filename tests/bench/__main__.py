@@ -36,6 +36,11 @@ KNOWN: dict[str, tuple[str, ...]] = {
     "forward": ("forward_latency_s",),
     "cli_start": ("cli_start_ratio",),
     "calendar": ("calendar_recompute_ratio",),
+    "fleet": ("fleet_nodes", "fleet_ranking_p50_ms", "fleet_ranking_p99_ms",
+              "fleet_forward_p50_s", "fleet_forward_p99_s", "fleet_hub_rss_mb", "fleet_errors",
+              "fleet_max_nodes"),
+    "registry": ("registry_nodes", "registry_request_overhead_ms", "enroll_per_s",
+                 "registry_refresh_ms"),
 }
 
 

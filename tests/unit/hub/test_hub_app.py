@@ -27,7 +27,8 @@ def test_healthz_reports_database_and_registry(hub_app: Flask) -> None:
     response = hub_app.test_client().get("/healthz")
     assert response.status_code == 200
     assert response.json == {"status": "ok", "service": "hub", "database": "ok", "nodes": 0,
-                             "trust_root": None, "warnings": ["trust root not configured"]}
+                             "trust_root": None, "mailbox_waiters": 0,
+                             "warnings": ["trust root not configured"]}
 
 
 def test_openapi_and_json_errors(hub_app: Flask) -> None:
@@ -46,3 +47,19 @@ def test_without_a_trust_root_the_hub_refuses_envelopes(hub_app: Flask) -> None:
                      client.get("/api/v1/registry")):
         assert response.status_code == 503
         assert response.json["error"]["code"] == "trust_root_not_configured"
+
+
+def test_an_exhausted_connection_pool_answers_busy_not_an_internal_error(
+        hub_app: Flask) -> None:
+    """Every connection busy for the pool's timeout is an overload: 503 with Retry-After,
+    which a node's sync client retries with backoff."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    def exhausted() -> None:
+        raise PoolTimeout("QueuePool limit of size 5 overflow 10 reached")
+
+    hub_app.add_url_rule("/test-only/exhausted", "exhausted", exhausted)
+    response = hub_app.test_client().get("/test-only/exhausted")
+    assert response.status_code == 503
+    assert response.json["error"]["code"] == "hub_busy"
+    assert response.headers["Retry-After"] == "5"

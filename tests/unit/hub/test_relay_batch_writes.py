@@ -86,3 +86,27 @@ def test_summaries_around_a_certificate_keep_their_order_and_answers(
         logged = list(session.scalars(select(EnvelopeRecord.seq).where(
             EnvelopeRecord.sender == CITY).order_by(EnvelopeRecord.seq)))
     assert logged[-3:] == [2, 3, 4]
+
+
+def test_a_push_says_where_its_time_went(hub_app: Flask, nodes: dict[str, Node]) -> None:
+    """Server-Timing: parse, verify and the database's share of the push, in milliseconds
+    (the hub ingest benchmark reports them per envelope)."""
+    county = nodes[COUNTY]
+    response = county.push(_summary(county, 1), _summary(county, 2))
+    assert response.status_code == 200
+    parts = dict(part.strip().split(";dur=") for part in
+                 response.headers["Server-Timing"].split(","))
+    assert set(parts) == {"parse", "verify", "db"}
+    assert all(float(value) > 0 for value in parts.values()), parts
+    # a request that stores no envelope says nothing of the kind
+    assert "Server-Timing" not in county.mailbox().headers
+
+
+def test_a_push_whose_json_orjson_refuses_is_malformed(
+    hub_app: Flask, nodes: dict[str, Node]
+) -> None:
+    county = nodes[COUNTY]
+    response = county.call("POST", "/api/v1/envelopes", raw=b'{"envelopes": [NaN]}')
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "malformed_json"
+    assert count(hub_app, EnvelopeRecord) == 3  # the enrolment's certificates only

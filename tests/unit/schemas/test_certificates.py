@@ -614,3 +614,50 @@ def test_certificates_are_immutable_records(store: TrustStore) -> None:
         certificate.subject = SIBLING  # type: ignore[misc]
     assert certificate.valid_at(AT)
     assert not certificate.valid_at(T1)
+
+
+# -- a view instead of a copy, and extending by a part of a registry ----------------------
+
+
+def test_a_view_reads_its_store_and_keeps_its_own_additions(store: TrustStore) -> None:
+    province_store_size = len(store.certificates)
+    view = store.view()
+    assert trusted(view, COUNTY, KEYS[COUNTY], T0 + dt.timedelta(days=1))
+    rotated = key(77)
+    view.add_certificate(certify(COUNTY, rotated))
+    view.add_revocation(revoke(SIBLING, KEYS[SIBLING], by=CITY, effective_at=T0))
+    at = T0 + dt.timedelta(days=1)
+    assert trusted(view, COUNTY, rotated, at)
+    assert refusal(view, SIBLING, KEYS[SIBLING], at) == "revoked"
+    # the store underneath never saw either
+    assert refusal(store, COUNTY, rotated, at) == "unknown_key"
+    assert trusted(store, SIBLING, KEYS[SIBLING], at)
+    assert len(store.certificates) == province_store_size
+    assert len(view.certificates) == province_store_size + 1
+    assert len(view.revocations) == 1
+    assert store.revocations == ()
+    # what the store learns later, the view sees at once (no copy was taken)
+    township2_key = key(78)
+    store.add_certificate(certify(TOWNSHIP, township2_key))
+    assert trusted(view, TOWNSHIP, township2_key, at)
+    # adding the same document to the view again changes nothing
+    again = view.add_certificate(certify(COUNTY, rotated))
+    assert again.key_id == kid(rotated)
+
+
+def test_extend_adds_only_what_is_new_parents_first() -> None:
+    full = new_store()
+    documents = [certify(code) for code in (PROVINCE, CITY, COUNTY, SIBLING, TOWNSHIP)]
+    for document in documents[:3]:
+        full.add_certificate(document)
+    revocation = revoke(SIBLING, KEYS[SIBLING], by=CITY, effective_at=T0)
+    # a part of a registry: children before parents, with something already held
+    new_certificates, new_revocations = full.extend(
+        [documents[4], documents[3], documents[1]], [revocation])
+    assert new_certificates == [documents[3], documents[4]]
+    assert new_revocations == [revocation]
+    assert full.extend([documents[4]], [revocation]) == ([], [])
+    with pytest.raises(TrustError) as refused:
+        full.extend([resign(certify(TOWNSHIP, key(79)), key(80))], [])
+    assert refused.value.code == "unknown_issuer"
+    assert refused.value.details["entry"] == "certificates[0]"
