@@ -43,6 +43,12 @@ NAMING_CONVENTION = {
 }
 
 
+# The largest value a BIGINT column holds (signed 64 bits, both engines): a cursor, seq or id
+# asked for beyond it is refused as invalid input before it reaches a query (PostgreSQL and
+# SQLite both raise on binding it, which was a 500).
+BIGINT_MAX = 2**63 - 1
+
+
 def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 

@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, validate
 
 from hub.api.auth import trust_cache
 from hub.registry.service import registry_part
+from schemas.database import BIGINT_MAX
 from schemas.envelope import CODE_PATTERN
 from schemas.keys import public_key_b64
 from schemas.messages import JSON_SCHEMAS
@@ -38,13 +39,16 @@ class RegistryResponseSchema(Schema):
         "revocations_after=m next time to receive only what was stored since.")})
 
 
+_CURSOR = validate.Range(min=0, max=BIGINT_MAX)
+
+
 class RegistryQuerySchema(Schema):
     node = fields.String(load_default=None, validate=validate.Regexp(f"^({CODE_PATTERN})$"),
                          metadata={"description": (
                              "Only the documents of this node, its ancestors and its "
                              "descendants: the part of the tree a node hears from.")})
-    certificates_after = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    revocations_after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    certificates_after = fields.Integer(load_default=0, validate=_CURSOR)
+    revocations_after = fields.Integer(load_default=0, validate=_CURSOR)
     chain = fields.List(
         fields.String(validate=validate.Regexp(f"^({CODE_PATTERN})$")), load_default=list,
         validate=validate.Length(max=CHAINS_MAX), metadata={"description": (

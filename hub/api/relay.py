@@ -32,6 +32,7 @@ from hub.relay.service import (
     store_blob,
 )
 from hub.relay.wakeup import MailboxBell
+from schemas.database import BIGINT_MAX
 from schemas.envelope import CODE_PATTERN
 from schemas.errors import NotFound, ValidationFailed
 from schemas.webapp import accepts_bodies, current_session
@@ -177,8 +178,9 @@ class LastSeq(MethodView):
 
 
 class MailboxQuerySchema(Schema):
-    after = fields.Integer(load_default=None, validate=validate.Range(min=0), metadata={
-        "description": "Rows after this cursor (default: the acknowledged cursor)."})
+    after = fields.Integer(load_default=None, validate=validate.Range(min=0, max=BIGINT_MAX),
+                           metadata={"description": (
+                               "Rows after this cursor (default: the acknowledged cursor).")})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAILBOX_PAGE_MAX))
     wait = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=MAILBOX_WAIT_MAX),
                         metadata={"description": (
@@ -253,7 +255,7 @@ def _wait_for_mail(
 
 
 class AckSchema(Schema):
-    cursor = fields.Integer(required=True, validate=validate.Range(min=0))
+    cursor = fields.Integer(required=True, validate=validate.Range(min=0, max=BIGINT_MAX))
 
 
 class AckedSchema(Schema):

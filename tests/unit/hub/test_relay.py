@@ -292,6 +292,10 @@ def test_ack_moves_the_cursor_forward_only(hub_app: Flask, nodes: dict[str, Node
     refused(beyond, 422, "beyond_mailbox")
     bad = township.call("POST", "/api/v1/mailbox/ack", {"cursor": -1})
     refused(bad, 422, "validation_failed")
+    # beyond BIGINT: refused as input, never bound into a query
+    refused(township.call("POST", "/api/v1/mailbox/ack", {"cursor": 2**63}), 422,
+            "validation_failed")
+    refused(township.mailbox(f"after={2**63}"), 422, "validation_failed")
 
 
 def test_a_long_poll_waits_for_mail_and_answers_when_it_arrives(
