@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.models import Base, enum_column
@@ -111,3 +111,6 @@ class SyncStatus(Base):
     registry_fetched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # the province's key learnt from the first registry when not configured (trust on first use)
     root_public_key: Mapped[str | None] = mapped_column(String(64))
+    # the Shanghai day the calendar check last warned of a year without holiday data: it warns
+    # once a day, whichever process runs it (the worker's daily job, a worker start, run-jobs)
+    calendar_warned_on: Mapped[dt.date | None] = mapped_column(Date)

@@ -38,6 +38,7 @@ from node.sync.service import (
     PullReport,
     SyncService,
     backoff_delay,
+    sync_status,
 )
 from schemas.database import Database, utcnow
 from schemas.envelope import HUB, Kind
@@ -80,10 +81,21 @@ def send_summaries(
 
 def check_calendar(db: Database, clock: Callable[[], dt.datetime] = utcnow) -> list[int]:
     """Log a warning naming each year without national holiday data from today to sixty days
-    ahead (its deadlines are provisional); returns those years."""
-    with db.unit_of_work(write=False) as session:
+    ahead (its deadlines are provisional); returns those years.
+
+    The warning is logged once a Shanghai day, whichever process checks (the worker's daily
+    job, each worker start, every ``run-jobs`` a cron may run every few minutes): the day of
+    the last warning is kept in the sync status row.
+    """
+    with db.unit_of_work() as session:
         missing = CalendarService(session, clock=clock).missing_years()
-    if missing:
+        if not missing:
+            return []
+        status = sync_status(session)
+        today = to_shanghai_date(clock())
+        warned_today = status.calendar_warned_on == today
+        status.calendar_warned_on = today
+    if not warned_today:
         log.warning("calendar: no national holiday schedule for %s: deadlines there count "
                     "weekends only and are provisional; import or publish it "
                     "(tongban node calendar-import / publish-calendar)",

@@ -439,6 +439,14 @@ def test_the_calendar_check_warns_of_a_year_without_data_from_sixty_days_before(
         assert not caplog.records
         clock.set(D(2026, 11, 2))
         assert check_calendar(database, clock) == [2027]
-    assert "no national holiday schedule for 2027" in caplog.records[-1].getMessage()
+        assert "no national holiday schedule for 2027" in caplog.records[-1].getMessage()
+        # once a day: checked again the same day (a cron's run-jobs, a restarted worker), the
+        # years are still answered but the log stays quiet; the next day it warns again
+        assert len(caplog.records) == 1
+        assert check_calendar(database, clock) == [2027]
+        assert len(caplog.records) == 1
+        clock.set(D(2026, 11, 3))
+        assert check_calendar(database, clock) == [2027]
+        assert len(caplog.records) == 2
     import_2027(database, clock)
     assert check_calendar(database, clock) == []
