@@ -1,11 +1,13 @@
-"""Signed requests: the only way a node gets in (schemas/request_signing.py).
+"""Signed requests (RFC 9421): the only way a node gets in (schemas/request_signing.py).
 
 The caller's key must be trusted at the hub's time, the request time within five minutes of
 the hub's clock, the signature good and the nonce new — nonces live in the database, in the
 request's own transaction, so every hub process agrees.  Refusals are 401 with ``code`` (and
-``details.reason``) one of: ``unsigned``, ``bad_time``, ``bad_nonce``, ``not_enrolled``,
-``unknown_key``, ``revoked_key``, ``expired_key``, ``key_not_yet_valid``, ``untrusted_key``,
-``stale_time``, ``bad_signature``, ``replayed_nonce``.
+``details.reason``) one of: ``unsigned``, ``old_signature_format``, ``bad_signature_input``,
+``bad_algorithm``, ``bad_time``, ``bad_nonce``, ``not_enrolled``, ``unknown_key``,
+``revoked_key``, ``expired_key``, ``key_not_yet_valid``, ``untrusted_key``, ``stale_time``,
+``expired_signature``, ``missing_component``, ``bad_signature``, ``digest_mismatch``,
+``replayed_nonce``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import current_app, g, request
@@ -65,9 +68,13 @@ def request_store() -> TrustStore:
 
 
 def signed_path() -> str:
-    """The path and query exactly as the node signed them."""
+    """The request target as sent (path and query, still percent-encoded): what
+    ``@path`` and ``@query`` cover.  Gunicorn and Werkzeug keep it in ``RAW_URI``."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if isinstance(raw, str) and raw.startswith("/"):
+        return raw
     query = request.query_string.decode("latin-1")
-    return request.path + (f"?{query}" if query else "")
+    return quote(request.script_root + request.path) + (f"?{query}" if query else "")
 
 
 def authenticate(*, root_bootstrap: bool = False) -> Caller:
@@ -92,8 +99,8 @@ def authenticate(*, root_bootstrap: bool = False) -> Caller:
         except TrustError as exc:
             raise RequestAuthError(key_reason(exc), exc.message) from exc
     check_signed_request(
-        signed, method=request.method, path=signed_path(),
-        body=request.get_data(cache=True), public_key=public_key, now=now,
+        signed, method=request.method, path=signed_path(), body=request.get_data(cache=True),
+        headers=dict(request.headers), public_key=public_key, now=now,
     )
     if not remember_nonce(session, signed.node, signed.nonce, now):
         raise RequestAuthError("replayed_nonce", "This request's nonce was used before.")

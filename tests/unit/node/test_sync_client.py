@@ -18,8 +18,7 @@ from node.sync.errors import HubRefused, HubUnavailable
 from node.sync.transport import HubTransport
 from schemas.keys import generate_private_key, key_id
 from schemas.request_signing import (
-    HEADER_KEY,
-    HEADER_NODE,
+    SIGNATURE_INPUT,
     check_signed_request,
     read_signed_headers,
 )
@@ -108,11 +107,12 @@ def test_every_call_is_signed_with_a_timeout() -> None:
     for request, path in ((post, "/api/v1/envelopes"), (get, "/api/v1/mailbox?after=2&limit=50"),
                           (ack, "/api/v1/mailbox/ack")):
         headers = dict(request.headers)
-        assert (headers[HEADER_NODE], headers[HEADER_KEY]) == (COUNTY, key_id(key.public_key()))
+        signed = read_signed_headers(headers)
+        assert (signed.node, signed.key_id) == (COUNTY, key_id(key.public_key()))
         body = request.body if isinstance(request.body, bytes) else b""
-        check_signed_request(read_signed_headers(headers), method=request.method or "",
-                             path=path, body=body, public_key=key.public_key(), now=NOW)
-    assert HEADER_NODE not in registry.headers  # the registry is public
+        check_signed_request(signed, method=request.method or "", path=path, body=body,
+                             headers=headers, public_key=key.public_key(), now=NOW)
+    assert SIGNATURE_INPUT not in registry.headers  # the registry is public
 
 
 @pytest.mark.parametrize(("answer", "error"), [
