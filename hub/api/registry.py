@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from hub.api.auth import trust_cache
-from hub.registry.service import registry_part
+from hub.registry.service import registry_envelopes, registry_part
 from schemas.database import BIGINT_MAX
 from schemas.envelope import CODE_PATTERN
 from schemas.keys import public_key_b64
@@ -20,6 +20,7 @@ from schemas.messages import JSON_SCHEMAS
 from schemas.webapp import current_session
 
 CHAINS_MAX = 20
+ENVELOPES_PAGE_MAX = 500
 
 blp = Blueprint("registry", __name__, url_prefix="/api/v1",
                 description="The published registry and message schemas (no signature needed).")
@@ -88,6 +89,54 @@ class Registry(MethodView):
             "root_public_key": public_key_b64(store.root_key),
             "cursor": {"certificates": part.certificates_cursor,
                        "revocations": part.revocations_cursor},
+        }
+        return Response(orjson.dumps(document), mimetype="application/json")
+
+
+class RegistryEnvelopesQuerySchema(Schema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=BIGINT_MAX),
+                           metadata={"description": "Envelopes after this position (the "
+                                     "``next_after`` of the previous page)."})
+    limit = fields.Integer(load_default=100,
+                           validate=validate.Range(min=1, max=ENVELOPES_PAGE_MAX))
+
+
+class RegistryEnvelopeItemSchema(Schema):
+    position = fields.Integer(required=True)
+    envelope = fields.Raw(required=True, metadata={
+        "description": "The ``cert`` or ``revoke`` envelope exactly as its sender signed it."})
+
+
+class RegistryEnvelopesResponseSchema(Schema):
+    items = fields.List(fields.Nested(RegistryEnvelopeItemSchema), required=True)
+    next_after = fields.Integer(required=True)
+    more = fields.Boolean(required=True)
+    root_code = fields.String(required=True)
+    root_public_key = fields.String(required=True)
+
+
+@blp.route("/registry/envelopes")
+class RegistryEnvelopes(MethodView):
+    @blp.arguments(RegistryEnvelopesQuerySchema, location="query")
+    @blp.response(200, RegistryEnvelopesResponseSchema)
+    def get(self, query: dict[str, Any]) -> Response:
+        """Every ``cert`` and ``revoke`` envelope the hub accepted, as signed, in the order
+        stored, a page at a time (keyset: ``after`` = the last ``position`` seen).
+
+        An outside auditor rebuilds the trust tree from these alone: each envelope is
+        signed by its sender, and the certificate or revocation it carries by its issuer
+        (docs/sync.md, "How certificates and revocations are signed").
+        """
+        store = trust_cache().current(current_session())  # 503 without a trust root
+        page = registry_envelopes(current_session(), after=query["after"],
+                                  limit=query["limit"])
+        document = {
+            "items": [{"position": position, "envelope": orjson.Fragment(wire)}
+                      for position, wire in page.items],
+            "next_after": page.items[-1][0] if page.items else query["after"],
+            "more": page.more,
+            "root_code": store.root_code,
+            "root_public_key": public_key_b64(store.root_key),
         }
         return Response(orjson.dumps(document), mimetype="application/json")
 

@@ -52,3 +52,20 @@ class RegistryState(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# SQLite gives AUTOINCREMENT semantics only to INTEGER PRIMARY KEY; PostgreSQL gets 64 bits.
+Position = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class RegistryEnvelope(Base):
+    """Each accepted ``cert`` and ``revoke`` envelope, in the order the hub stored them:
+    ``GET /api/v1/registry/envelopes`` pages through the log by ``position``.  The row is
+    written after the registry's version row is raised, in the same transaction, so positions
+    follow commit order and a reader paging by position never misses one."""
+
+    __tablename__ = "registry_envelopes"
+
+    position: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=True)
+    envelope_id: Mapped[str] = mapped_column(String(36), unique=True)  # envelope_log.id
+    kind: Mapped[str] = mapped_column(String(32))

@@ -23,7 +23,13 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.models import RegisteredNode
-from hub.registry.models import RegistryState, StoredCertificate, StoredRevocation
+from hub.registry.models import (
+    RegistryEnvelope,
+    RegistryState,
+    StoredCertificate,
+    StoredRevocation,
+)
+from hub.relay.models import EnvelopeRecord
 from schemas.certificates import Certificate, Revocation, TrustError, TrustStore
 from schemas.database import insert_if_missing, utcnow
 from schemas.divisions import Level, level_of, parent_of
@@ -168,6 +174,34 @@ def record_revocation(session: Session, revocation: Revocation) -> None:
         "effective_at": revocation.effective_at,
         "received_at": utcnow(),
     }, ["fingerprint"])
+
+
+def record_registry_envelope(session: Session, envelope_id: str, kind: str) -> None:
+    """Note an accepted ``cert`` or ``revoke`` envelope (already in the envelope log) for
+    ``GET /api/v1/registry/envelopes``.  Call it after :func:`record_certificate` or
+    :func:`record_revocation`, which lock the version row until commit."""
+    insert_if_missing(session, RegistryEnvelope, {"envelope_id": envelope_id, "kind": kind},
+                      ["envelope_id"])
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvelopePage:
+    """Registry envelopes as signed (their stored wire text), each with its position."""
+
+    items: list[tuple[int, str]]
+    more: bool
+
+
+def registry_envelopes(session: Session, *, after: int, limit: int) -> EnvelopePage:
+    """The ``cert`` and ``revoke`` envelopes stored after position ``after``, oldest first,
+    at most ``limit`` (a keyset page: ask after the last position for the next one)."""
+    rows = session.execute(
+        select(RegistryEnvelope.position, EnvelopeRecord.wire)
+        .join(EnvelopeRecord, EnvelopeRecord.id == RegistryEnvelope.envelope_id)
+        .where(RegistryEnvelope.position > after)
+        .order_by(RegistryEnvelope.position)
+        .limit(limit + 1)).all()
+    return EnvelopePage([(row.position, row.wire) for row in rows[:limit]], len(rows) > limit)
 
 
 def _subtree_prefix(code: str) -> str | None:

@@ -44,7 +44,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hub.models import RegisteredNode
-from hub.registry.service import record_certificate, record_revocation
+from hub.registry.service import (
+    record_certificate,
+    record_registry_envelope,
+    record_revocation,
+)
 from hub.relay.models import (
     Blob,
     EnvelopeBlob,
@@ -312,6 +316,8 @@ class Ingest:
             record_certificate(self.session, certificate)
         if revocation is not None:
             record_revocation(self.session, revocation)
+        if envelope.kind in (Kind.CERT, Kind.REVOKE):
+            record_registry_envelope(self.session, envelope.id, envelope.kind.value)
         if envelope.kind is Kind.SUMMARY:
             self._store_summary(envelope)
         self._deliver(envelope, recipients)
