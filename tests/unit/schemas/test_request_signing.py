@@ -155,3 +155,28 @@ def test_a_tampered_created_breaks_the_signature() -> None:
     moved = {**headers, SIGNATURE_INPUT: headers[SIGNATURE_INPUT].replace(
         f"created={created}", f"created={created + 1}")}
     assert refusal(moved, key) == "bad_signature"
+
+
+def test_the_worked_example_of_docs_sync_md() -> None:
+    """The example in docs/sync.md is what the node sends (Ed25519 is deterministic)."""
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.from_private_bytes(bytes([3]) * 32)
+    headers = sign_request(method="POST", path="/api/v1/mailbox/ack", body=b'{"cursor":42}',
+                           node="450981", private_key=key,
+                           now=dt.datetime(2026, 12, 6, 4, 0, tzinfo=dt.UTC),
+                           nonce="b3Kq9xZr7TQm2VwL8aHc0fYd")
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "sync.md").read_text(encoding="utf-8")
+    for name, value in headers.items():
+        assert f"\n{name}: {value}\n" in doc, name
+    params = headers[SIGNATURE_INPUT].removeprefix("tongban=")
+    base = "\n".join(['"@method": POST', '"@path": /api/v1/mailbox/ack', '"@query": ?',
+                      f'"content-digest": {headers[CONTENT_DIGEST]}',
+                      f'"@signature-params": {params}'])
+    assert f"```\n{base}\n```" in doc
+    signed_headers = read_signed_headers(headers)
+    check_signed_request(signed_headers, method="POST", path="/api/v1/mailbox/ack",
+                         body=b'{"cursor":42}', headers=headers, public_key=key.public_key(),
+                         now=dt.datetime(2026, 12, 6, 4, 1, tzinfo=dt.UTC))
