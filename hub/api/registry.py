@@ -94,7 +94,7 @@ class Registry(MethodView):
 
 
 class RegistryEnvelopesQuerySchema(Schema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=BIGINT_MAX),
+    after = fields.Integer(load_default=0, validate=_CURSOR,
                            metadata={"description": "Envelopes after this position (the "
                                      "``next_after`` of the previous page)."})
     limit = fields.Integer(load_default=100,
