@@ -41,6 +41,7 @@ KNOWN: dict[str, tuple[str, ...]] = {
               "fleet_max_nodes"),
     "registry": ("registry_nodes", "registry_request_overhead_ms", "enroll_per_s",
                  "registry_refresh_ms"),
+    "request_signing": ("request_verify_ratio", "request_verify_overhead_per_envelope_us"),
 }
 
 
