@@ -92,3 +92,31 @@ def test_sqlite_write_transactions_take_the_write_lock_up_front(tmp_path) -> Non
     finally:
         other.close()
         db.dispose()
+
+
+def test_hub_0008_lists_the_logged_cert_and_revoke_envelopes_in_received_order(
+    database_url: str,
+) -> None:
+    """The registry envelopes of a hub upgraded with a log already full: cert and revoke
+    envelopes only, in the order the hub received them."""
+    engine = make_engine(database_url)
+    rows = [("c2", "cert", "2026-12-01 10:00:02+00:00"),
+            ("s1", "summary", "2026-12-01 10:00:00+00:00"),
+            ("r1", "revoke", "2026-12-01 10:00:03+00:00"),
+            ("c1", "cert", "2026-12-01 10:00:01+00:00")]
+    try:
+        migrate.upgrade(engine, HUB_MIGRATIONS, "0007")
+        with engine.begin() as conn:
+            for envelope_id, kind, received_at in rows:
+                conn.execute(text(
+                    "INSERT INTO envelope_log (id, sender, seq, kind, \"to\", ts, received_at, "
+                    "wire) VALUES (:id, '450000', 1, :kind, 'hub', 't', :at, '{}')"),
+                    {"id": envelope_id, "kind": kind, "at": received_at})
+        migrate.upgrade(engine, HUB_MIGRATIONS)
+        with engine.connect() as conn:
+            listed = conn.execute(text(
+                "SELECT envelope_id, kind FROM registry_envelopes ORDER BY position")).all()
+        assert [tuple(row) for row in listed] == [("c1", "cert"), ("c2", "cert"),
+                                                   ("r1", "revoke")]
+    finally:
+        engine.dispose()
