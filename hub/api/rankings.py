@@ -93,9 +93,11 @@ class TableQuerySchema(Schema):
         "description": "2026-11, 2026-Q4, 2026 or 2026-11-29."})
     level = fields.Enum(Level, by_value=True, load_default=None, metadata={
         "description": "Level of the ranked nodes (default: the level below the scope)."})
-    peers = fields.Enum(Peers, by_value=True, load_default=Peers.KIND, metadata={
-        "description": "kind: county-level districts, counties and county-level cities "
-                       "ranked apart; all: together."})
+    peers = fields.Enum(Peers, by_value=True, load_default=Peers.BULLETIN, metadata={
+        "description": "bulletin (default): county level in the bulletins' two groups, "
+                       "counties and county-level cities together (县（市）) and districts "
+                       "(城区); kind: districts, counties and county-level cities apart; "
+                       "all: every node of the level together."})
     kind = fields.Enum(CountyKind, by_value=True, load_default=None, metadata={
         "description": "Only county-level nodes of this kind."})
     format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
@@ -120,7 +122,9 @@ class RowSchema(Schema):
     name = fields.String(allow_none=True)
     kind = fields.String(allow_none=True)
     parent = fields.String(allow_none=True)
-    status = fields.String(metadata={"description": "ranked | not_reported | no_value"})
+    status = fields.String(metadata={
+        "description": "ranked | not_reported | no_value | sole_peer (composite: the only "
+                       "one of its group with every value, not ranked)"})
     rank = fields.Integer(allow_none=True)
     value = fields.Raw(allow_none=True)
     numerator = fields.Integer(allow_none=True)
@@ -136,7 +140,12 @@ class RowSchema(Schema):
 
 class GroupSchema(Schema):
     level = fields.String()
-    kind = fields.String(allow_none=True)
+    group = fields.String(allow_none=True, metadata={
+        "description": "The peer group: district, county, county_city (peers=kind), "
+                       "counties_and_cities or district (peers=bulletin); null: the whole "
+                       "level."})
+    kind = fields.String(allow_none=True, metadata={
+        "description": "The members' one kind, when the group holds one kind only."})
     of = fields.Integer(metadata={"description": "How many peers are ranked (\"of N\")."})
     rows = fields.List(fields.Nested(RowSchema))
 
@@ -372,7 +381,10 @@ class MethodologySchema(Schema):
     description = fields.String()
     normalisation = fields.String()
     components = fields.List(fields.Dict())
-    formula = fields.String()
+    formula = fields.String(metadata={"description": "The formula, in Chinese."})
+    rules = fields.List(fields.String(), metadata={
+        "description": "The rules every composite table follows (peer groups, missing "
+                       "values, a group of one, ties), in Chinese."})
 
 
 @blp.route("/methodologies")

@@ -43,7 +43,8 @@ def table_document(table: Table) -> dict[str, Any]:
         "unit": metric.unit.value if metric else "score",
         "methodology": table.methodology.to_json() if table.methodology else None,
         "groups": [
-            {"level": group.level.value, "kind": group.kind.value if group.kind else None,
+            {"level": group.level.value, "group": group.key.value if group.key else None,
+             "kind": group.kind.value if group.kind else None,
              "of": group.ranked, "rows": [row_document(row) for row in group.rows]}
             for group in table.groups
         ],

@@ -11,10 +11,13 @@ from schemas.spreadsheet import Sheet, csv_bytes, xlsx_bytes
 
 STATUS_NAMES = {
     "ranked": "已排名", "not_reported": "未报送", "no_value": "无数据",
+    "sole_peer": "不参与排名（同类仅 1 个）",
     "on_time": "按时报送", "late": "逾期报送", "provisional": "仅报送期中数据",
     "pending": "未到期", "missing": "未报送",
 }
 KIND_NAMES = {"district": "市辖区", "county": "县", "county_city": "县级市", None: "全部"}
+# peer groups: as KIND_NAMES, but the bulletins' two groups are 县（市） and 城区
+BULLETIN_GROUP_NAMES = {"counties_and_cities": "县（市）", "district": "城区"}
 LEVEL_NAMES = {"province": "省", "city": "市", "county": "县级", "township": "乡镇（街道）"}
 DIRECTION_NAMES = {"higher_better": "越大越好", "lower_better": "越小越好"}
 NORMALISATION_NAMES = {"min_max": "极差标准化（min-max）", "z_score": "标准分（z-score）"}
@@ -34,7 +37,7 @@ def table_sheets(answer: dict[str, Any]) -> list[Sheet]:
     for group in answer["groups"]:
         for row in group["rows"]:
             cells = [
-                KIND_NAMES.get(group["kind"], group["kind"]), row["rank"], group["of"],
+                group_name(answer.get("peers"), group.get("group")), row["rank"], group["of"],
                 row["node"], row["name"], KIND_NAMES.get(row["kind"], "") if row["kind"] else "",
                 row["parent"], STATUS_NAMES[row["status"]], row["value"], row["numerator"],
                 row["denominator"], row["previous_rank"], row["rank_change"],
@@ -50,18 +53,30 @@ def table_sheets(answer: dict[str, Any]) -> list[Sheet]:
     return sheets
 
 
+def group_name(peers: str | None, group: str | None) -> str:
+    """A peer group's Chinese name (县（市）, 城区, 县, …; 全部 for a level's one group)."""
+    if peers == "bulletin" and group in BULLETIN_GROUP_NAMES:
+        return BULLETIN_GROUP_NAMES[group]
+    return KIND_NAMES.get(group, group or "全部")
+
+
 def methodology_sheet(methodology: dict[str, Any]) -> Sheet:
+    """The methodology the table was made with, in Chinese: every weight (and its share of
+    the whole), direction, the normalisation, the formula and the rules."""
+    total = sum(float(c["weight"]) for c in methodology["components"]) or 1.0
     rows: list[list[Any]] = [
-        ["名称", methodology.get("name") or "（请求中给出）"],
+        ["名称", methodology.get("name") or "（查询时给出，未保存）"],
         ["版本", methodology.get("version")],
         ["说明", methodology.get("description") or ""],
         ["标准化方法", NORMALISATION_NAMES[methodology["normalisation"]]],
         ["计算公式", methodology["formula"]],
+        *[["规则", rule] for rule in methodology.get("rules") or []],
         [],
-        ["指标代码", "指标名称", "权重", "方向"],
+        ["指标名称", "权重", "权重占比", "方向"],
     ]
-    rows += [[c["metric"], METRICS[c["metric"]].name, c["weight"],
-              DIRECTION_NAMES[c["direction"]]] for c in methodology["components"]]
+    rows += [[METRICS[c["metric"]].name, c["weight"],
+              f"{float(c['weight']) / total:.1%}", DIRECTION_NAMES[c["direction"]]]
+             for c in methodology["components"]]
     return Sheet("方法说明", ["项目", "内容"], rows)
 
 

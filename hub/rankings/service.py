@@ -156,7 +156,7 @@ class RankingService:
     # -- league tables ----------------------------------------------------------------------
 
     def league_table(self, *, scope: str, period: str, metric: str, level: Level | None = None,
-                     order: Order = Order.DESC, peers: Peers = Peers.KIND,
+                     order: Order = Order.DESC, peers: Peers = Peers.BULLETIN,
                      kind: CountyKind | None = None) -> Table:
         """Nodes of ``level`` in ``scope`` ranked on ``metric`` among their peers, with the
         change since the previous period; nodes without a summary listed as not ranked."""
@@ -174,7 +174,7 @@ class RankingService:
         return Table(node, current, previous, level, peers, order, metric, groups)
 
     def composite_table(self, *, scope: str, period: str, methodology: Methodology,
-                        level: Level | None = None, peers: Peers = Peers.KIND,
+                        level: Level | None = None, peers: Peers = Peers.BULLETIN,
                         kind: CountyKind | None = None) -> Table:
         """Nodes ranked on a weighted score of normalised metrics (larger is better)."""
         current = _period(period)

@@ -27,14 +27,25 @@ class Order(enum.StrEnum):
 
 
 class Peers(enum.StrEnum):
+    BULLETIN = "bulletin"  # county level: 县（市） (counties and county-level cities) and 城区
     KIND = "kind"  # county level: districts, counties and county-level cities apart
     ALL = "all"  # every node of the level together
+
+
+class PeerGroup(enum.StrEnum):
+    """The peer groups a table is split into (county level; other levels have one group)."""
+
+    DISTRICT = "district"  # 市辖区 (kind), or 城区 (bulletin): the districts
+    COUNTY = "county"
+    COUNTY_CITY = "county_city"
+    COUNTIES_AND_CITIES = "counties_and_cities"  # 县（市）: counties and county-level cities
 
 
 class Status(enum.StrEnum):
     RANKED = "ranked"
     NOT_REPORTED = "not_reported"  # no summary for the period
     NO_VALUE = "no_value"  # a summary, but the metric is missing or undefined (0 denominator)
+    SOLE_PEER = "sole_peer"  # composite: the only one of its group with every value (不参与排名)
 
 
 class Normalisation(enum.StrEnum):
@@ -60,8 +71,18 @@ def competition_ranks(values: Iterable[tuple[K, float]], order: Order) -> dict[K
     return ranks
 
 
-def peer_key(node: NodeInfo, peers: Peers) -> CountyKind | None:
-    return node.kind if peers is Peers.KIND and node.level is Level.COUNTY else None
+def peer_key(node: NodeInfo, peers: Peers) -> PeerGroup | None:
+    """The peer group ``node`` is ranked in (None: the level's single group).
+
+    ``bulletin`` groups as the province's bulletins do: 县（市）, counties and county-level
+    cities together ("在75个县（市）中排名第1位"), and 城区, the districts ("24个城区").
+    """
+    if node.level is not Level.COUNTY or node.kind is None or peers is Peers.ALL:
+        return None
+    if peers is Peers.KIND:
+        return PeerGroup(node.kind.value)
+    return PeerGroup.DISTRICT if node.kind is CountyKind.DISTRICT \
+        else PeerGroup.COUNTIES_AND_CITIES
 
 
 @dataclass(slots=True)
@@ -94,8 +115,15 @@ class Row:
 @dataclass
 class Group:
     level: Level
-    kind: CountyKind | None  # None: every kind together (or a level without kinds)
+    key: PeerGroup | None  # None: every kind together (or a level without kinds)
     rows: list[Row]
+
+    @property
+    def kind(self) -> CountyKind | None:
+        """The one county-level kind of the group's members, if they are of one kind."""
+        if self.key is None or self.key is PeerGroup.COUNTIES_AND_CITIES:
+            return None
+        return CountyKind(self.key.value)
 
     @property
     def ranked(self) -> int:
@@ -103,14 +131,14 @@ class Group:
         return sum(1 for row in self.rows if row.rank is not None)
 
 
-def _groups(nodes: Sequence[NodeInfo], peers: Peers) -> dict[CountyKind | None, list[NodeInfo]]:
-    groups: dict[CountyKind | None, list[NodeInfo]] = {}
+def _groups(nodes: Sequence[NodeInfo], peers: Peers) -> dict[PeerGroup | None, list[NodeInfo]]:
+    groups: dict[PeerGroup | None, list[NodeInfo]] = {}
     for node in nodes:
         groups.setdefault(peer_key(node, peers), []).append(node)
     return dict(sorted(groups.items(), key=lambda item: str(item[0] or "")))
 
 
-def _finish(level: Level, kind: CountyKind | None, rows: list[Row],
+def _finish(level: Level, kind: PeerGroup | None, rows: list[Row],
             values: Mapping[str, float], order: Order) -> Group:
     ranks = competition_ranks(values.items(), order)
     for row in rows:
@@ -201,6 +229,7 @@ class Methodology:
             "normalisation": self.normalisation.value,
             "components": [c.to_json() for c in self.components],
             "formula": FORMULA[self.normalisation],
+            "rules": list(RULES),
         }
 
     @classmethod
@@ -219,22 +248,39 @@ class Methodology:
 
 FORMULA = {
     Normalisation.MIN_MAX: (
-        "score = Σ weight·n / Σ weight; n = (v − min) / (max − min) within the peer group "
-        "(lower_better: (max − v) / (max − min)); n = 0 when every peer has the same v"),
+        "综合得分 = Σ（权重 × n）÷ Σ权重；n 为指标标准化值：n = (v − min) ÷ (max − min)，"
+        "v 为该中心的指标值，min、max 为同类组内参评中心的最小值和最大值"
+        "（越小越好的指标：n = (max − v) ÷ (max − min)），n 在 0 到 1 之间；"
+        "同类组内各中心数值相同时 n = 1（满分）"),
     Normalisation.Z_SCORE: (
-        "score = Σ weight·n / Σ weight; n = (v − mean) / sd within the peer group, sd the "
-        "population standard deviation (lower_better: −n); n = 0 when sd = 0"),
+        "综合得分 = Σ（权重 × n）÷ Σ权重；n 为指标标准分：n = (v − 平均值) ÷ 标准差，"
+        "平均值与标准差（总体标准差）按同类组内参评中心计算"
+        "（越小越好的指标：取 −n）；同类组内各中心数值相同时 n = 0（即平均水平）"),
 }
+
+# the rules every composite table follows, whatever the methodology (shown with the formula)
+RULES = (
+    "只在同类组内比较：先分组，再在组内标准化和排名。",
+    "某项指标缺数据的中心不计算综合得分，列为“无数据”；未报送的列为“未报送”。",
+    "同类组内有全部指标数据的中心不足 2 个时，不参与排名（同类仅 1 个），不计算得分。",
+    "得分保留 6 位小数，得分相同者名次并列，下一名次顺延（1、2、2、4）。",
+)
+
+MIN_PEERS = 2  # a composite score compares; alone in its group, a center is not ranked
 
 
 def normaliser(values: Sequence[float], normalisation: Normalisation,
                direction: Direction) -> Callable[[float], float]:
-    """How one component's value becomes its normalised score within the peer group."""
+    """How one component's value becomes its normalised score within the peer group.
+
+    When every peer has the same value, min-max gives each the full score (1): nobody did
+    worse; z-score gives each 0, the mean (a z-score has no top).
+    """
     sign = 1.0 if direction is Direction.HIGHER_BETTER else -1.0
     if normalisation is Normalisation.MIN_MAX:
         low, high = min(values), max(values)
         if high == low:
-            return lambda _v: 0.0
+            return lambda _v: 1.0
         if sign > 0:
             return lambda v: (v - low) / (high - low)
         return lambda v: (high - v) / (high - low)
@@ -250,7 +296,9 @@ def composite(nodes: Sequence[NodeInfo], level: Level, reported: Mapping[str, Re
     """One group per peer group, ranked by composite score (larger is better).
 
     A node is scored only when every component has a value; the others are listed with
-    status ``not_reported`` or ``no_value``.
+    status ``not_reported`` or ``no_value``.  A score says how a center stands against its
+    peers, so a center that is the only one of its group with every value is not scored nor
+    ranked (``sole_peer``: 不参与排名（同类仅 1 个）).
     """
     total_weight = sum(c.weight for c in methodology.components)
     groups = []
@@ -275,7 +323,11 @@ def composite(nodes: Sequence[NodeInfo], level: Level, reported: Mapping[str, Re
             if all(v is not None for v in values):
                 complete[node.code] = [float(v) for v in values if v is not None]
         scores: dict[str, float] = {}
-        if complete:
+        if len(complete) < MIN_PEERS:
+            for row in rows:
+                if row.node.code in complete:
+                    row.status = Status.SOLE_PEER
+        else:
             scales = [
                 normaliser([vs[i] for vs in complete.values()], methodology.normalisation,
                            component.direction)

@@ -72,7 +72,7 @@ def test_competition_ranking_with_ties_split_by_kind_and_missing_reporters(
     report_completed(fed, PERIOD, {YUZHOU: 50, FUMIAN: 50, RONG: 50, LUCHUAN: 40, BOBAI: 40,
                                    XINGYE: 10})  # Beiliu sends nothing
 
-    table = league(fed, f"scope={YULIN}&period={PERIOD}&metric=completed")
+    table = league(fed, f"scope={YULIN}&period={PERIOD}&metric=completed&peers=kind")
 
     assert table["level"] == "county"
     assert table["peers"] == "kind"
@@ -114,6 +114,64 @@ def test_all_kinds_together_ascending_and_one_kind(fed: RankFederation) -> None:
                             (NANNING_DISTRICT, None, "not_reported")]
 
 
+# The reference (Yulin's 2009 report on its centers, 月均办结 of January to May): "北流市月均办结
+# 6893件，在75个县（市）中排名第1位；容县月均办结723件，排名第35位；陆川月均办结1276件，排名第20
+# 位；博白月均办结2583件，排名第6位；兴业月均办结67件，排名倒数第10位"; and "玉州区月均办结78件，
+# 在全区24个城区中排名倒数第10位".  福绵 (6 件) is a district (管理区) of Yulin in the demo.
+REFERENCE_MONTHLY = {BEILIU: 6893, RONG: 723, LUCHUAN: 1276, BOBAI: 2583, XINGYE: 67,
+                     YUZHOU: 78, FUMIAN: 6}
+
+
+def monthly(average: int, months: int = 5) -> dict[str, Any]:
+    return {"unit": "per_month", "numerator": average * months, "denominator": months,
+            "value": average}
+
+
+def test_bulletin_peers_rank_counties_with_county_cities_and_districts_apart_by_default(
+    fed: RankFederation,
+) -> None:
+    for code, average in REFERENCE_MONTHLY.items():
+        fed.report(code, PERIOD, {"completed_monthly_average": monthly(average)})
+
+    table = league(fed, f"scope={YULIN}&period={PERIOD}&metric=completed_monthly_average")
+
+    assert table["peers"] == "bulletin"  # the default
+    groups = {group["group"]: group for group in table["groups"]}
+    assert list(groups) == ["counties_and_cities", "district"]
+    # 县（市）: the reference's order of Yulin's counties and its county-level city
+    assert ranks(groups["counties_and_cities"]) == [
+        (BEILIU, 1, "ranked"), (BOBAI, 2, "ranked"), (LUCHUAN, 3, "ranked"),
+        (RONG, 4, "ranked"), (XINGYE, 5, "ranked")]
+    assert groups["counties_and_cities"]["of"] == 5
+    assert groups["counties_and_cities"]["kind"] is None  # two kinds together
+    # 城区: the districts apart
+    assert ranks(groups["district"]) == [(YUZHOU, 1, "ranked"), (FUMIAN, 2, "ranked")]
+    assert groups["district"]["kind"] == "district"
+    # kind and all are kept
+    by_kinds = league(fed, f"scope={YULIN}&period={PERIOD}&metric=completed_monthly_average"
+                           "&peers=kind")
+    assert [g["group"] for g in by_kinds["groups"]] == ["county", "county_city", "district"]
+    together = league(fed, f"scope={YULIN}&period={PERIOD}&metric=completed_monthly_average"
+                           "&peers=all")
+    assert [g["group"] for g in together["groups"]] == [None]
+    assert together["groups"][0]["of"] == 7
+    # the province's bulletin: every county-level center of the province, the same two groups
+    province = fed.get(f"/api/v1/rankings/league?scope={PROVINCE}&period={PERIOD}"
+                       "&metric=completed_monthly_average&level=county&format=csv")
+    rows = list(csv.reader(io.StringIO(province.data.decode("utf-8")[1:])))
+    assert [(r[0], r[3], r[1]) for r in rows[1:] if r[1]] == [
+        ("县（市）", BEILIU, "1"), ("县（市）", BOBAI, "2"), ("县（市）", LUCHUAN, "3"),
+        ("县（市）", RONG, "4"), ("县（市）", XINGYE, "5"),
+        ("城区", YUZHOU, "1"), ("城区", FUMIAN, "2")]
+
+
+def test_an_unknown_peers_value_is_refused(fed: RankFederation) -> None:
+    refused = fed.get(f"/api/v1/rankings/league?scope={YULIN}&period={PERIOD}"
+                      "&metric=completed&peers=bulletins")
+    assert refused.status_code == 422
+    assert "peers" in refused.json["error"]["details"]["fields"]
+
+
 def test_rates_carry_numerator_and_denominator_and_an_undefined_rate_is_not_ranked(
     fed: RankFederation,
 ) -> None:
@@ -122,7 +180,8 @@ def test_rates_carry_numerator_and_denominator_and_an_undefined_rate_is_not_rank
     fed.report(BOBAI, PERIOD, {"on_time_rate": rate(0, 0)})  # nothing completed
     fed.report(XINGYE, PERIOD, {"completed": count(3)})  # the metric is missing
 
-    group = by_kind(league(fed, f"scope={YULIN}&period={PERIOD}&metric=on_time_rate"))["county"]
+    group = by_kind(league(fed, f"scope={YULIN}&period={PERIOD}&metric=on_time_rate"
+                                    "&peers=kind"))["county"]
 
     assert ranks(group) == [(RONG, 1, "ranked"), (LUCHUAN, 1, "ranked"),
                             (BOBAI, None, "no_value"), (XINGYE, None, "no_value")]
@@ -137,7 +196,8 @@ def test_newest_version_counts_and_change_since_previous_period(fed: RankFederat
     report_completed(fed, PERIOD, {RONG: 5, LUCHUAN: 30, BOBAI: 25})
     report_completed(fed, PERIOD, {RONG: 40})  # a newer version supersedes the first
 
-    group = by_kind(league(fed, f"scope={YULIN}&period={PERIOD}&metric=completed"))["county"]
+    group = by_kind(league(fed, f"scope={YULIN}&period={PERIOD}&metric=completed"
+                           "&peers=kind"))["county"]
 
     rows = {row["node"]: row for row in group["rows"]}
     assert (rows[RONG]["rank"], rows[RONG]["value"]) == (1, 40)
@@ -235,7 +295,7 @@ def test_staff_viewer_is_bound_to_its_scope(fed: RankFederation) -> None:
                        "role": "viewer", "scope": YULIN}
 
     allowed = client.get(f"/api/v1/rankings/league?scope={YULIN}&period={PERIOD}"
-                         "&metric=completed", headers=headers)
+                         "&metric=completed&peers=kind", headers=headers)
     assert allowed.status_code == 200, allowed.json
     assert by_kind(allowed.json)["county"]["rows"][0]["node"] == LUCHUAN
 
@@ -360,6 +420,59 @@ def test_composite_z_score_with_a_lower_is_better_component(fed: RankFederation)
         (BOBAI, 1), (RONG, 2), (LUCHUAN, 3), (XINGYE, 4)]
     assert (rows[BEILIU]["status"], rows[BEILIU]["rank"]) == ("no_value", None)
     assert (rows[FUMIAN]["status"], group["of"]) == ("not_reported", 4)
+
+
+def test_composite_alone_in_its_group_is_not_ranked(fed: RankFederation) -> None:
+    report_composite_data(fed)
+    fed.report(BEILIU, PERIOD, {"completed": count(900), "on_time_rate": rate(99, 100)})
+
+    response = composite(fed, {"normalisation": "min_max", "components": [
+        {"metric": "completed", "weight": 2}, {"metric": "on_time_rate", "weight": 1}]},
+        kind=None, peers="kind")
+
+    assert response.status_code == 200, response.json
+    groups = {group["group"]: group for group in response.json["groups"]}
+    (beiliu,) = groups["county_city"]["rows"]
+    # the only county-level city: not 1st with a score of 0, but not ranked at all
+    assert (beiliu["node"], beiliu["status"], beiliu["rank"], beiliu["value"]) == (
+        BEILIU, "sole_peer", None, None)
+    assert [c["value"] for c in beiliu["components"]] == [900, 9900]
+    assert groups["county_city"]["of"] == 0
+    assert groups["county"]["of"] == 4
+    # the districts sent nothing: none ranked, none scored
+    assert {r["status"] for r in groups["district"]["rows"]} == {"not_reported"}
+    xlsx = composite(fed, {"normalisation": "min_max", "components": [
+        {"metric": "completed", "weight": 1}]}, kind=None, peers="kind", format="xlsx")
+    table = [list(r) for r in load_workbook(io.BytesIO(xlsx.data))["综合排名"].iter_rows(
+        values_only=True)]
+    assert [r[7] for r in table if r[3] == BEILIU] == ["不参与排名（同类仅 1 个）"]
+    # in the bulletins' groups Beiliu has peers (the counties) and is ranked among them
+    bulletin = composite(fed, {"normalisation": "min_max", "components": [
+        {"metric": "completed", "weight": 1}]}, kind=None)
+    first = bulletin.json["groups"][0]
+    assert (first["group"], first["rows"][0]["node"], first["rows"][0]["rank"]) == (
+        "counties_and_cities", BEILIU, 1)
+
+
+def test_composite_all_equal_values_get_the_full_score(fed: RankFederation) -> None:
+    for code in (RONG, LUCHUAN, BOBAI):
+        fed.report(code, PERIOD, {"on_time_rate": rate(10, 10),
+                                  "completed": count({RONG: 30, LUCHUAN: 20, BOBAI: 10}[code])})
+
+    response = composite(fed, {"normalisation": "min_max", "components": [
+        {"metric": "on_time_rate", "weight": 1}, {"metric": "completed", "weight": 1}]})
+
+    assert response.status_code == 200, response.json
+    rows = {row["node"]: row for row in response.json["groups"][0]["rows"]}
+    # every center at 100 %: each gets 1 (nobody did worse), not 0
+    assert [rows[c]["components"][0]["normalised"] for c in (RONG, LUCHUAN, BOBAI)] == [
+        1.0, 1.0, 1.0]
+    assert [rows[c]["value"] for c in (RONG, LUCHUAN, BOBAI)] == [1.0, 0.75, 0.5]
+    # z-score: all equal is everyone at the mean, 0
+    z = composite(fed, {"normalisation": "z_score", "components": [
+        {"metric": "on_time_rate", "weight": 1}]})
+    assert {r["value"] for r in z.json["groups"][0]["rows"] if r["status"] == "ranked"} == {0.0}
+    assert [r["rank"] for r in z.json["groups"][0]["rows"]][:3] == [1, 1, 1]
 
 
 def test_saved_methodology_by_name_is_versioned_and_only_admins_save(
@@ -592,7 +705,8 @@ def test_league_table_as_csv_with_chinese_headings(fed: RankFederation) -> None:
     rows = list(csv.reader(io.StringIO(text[1:])))
     assert rows[0][:9] == ["同类组", "名次", "参评数", "节点代码", "名称", "类别", "上级代码",
                            "状态", "办结数"]
-    assert rows[1][:9] == ["县", "1", "2", RONG, "容县", "县", YULIN, "已排名", "50"]
+    # the default peer groups are the bulletins': 县（市） (counties and county-level cities)
+    assert rows[1][:9] == ["县（市）", "1", "2", RONG, "容县", "县", YULIN, "已排名", "50"]
     assert any(row[3] == BEILIU and row[7] == "未报送" for row in rows[1:])
 
 
@@ -614,8 +728,8 @@ def test_composite_as_xlsx_with_the_methodology_on_its_own_sheet(fed: RankFedera
     method = [[v for v in r if v is not None]
               for r in workbook["方法说明"].iter_rows(values_only=True)]
     assert ["标准化方法", "极差标准化（min-max）"] in method
-    assert ["completed", "办结数", 2, "越大越好"] in method
-    assert ["on_time_rate", "按时办结率", 1, "越大越好"] in method
+    assert ["办结数", 2, "66.7%", "越大越好"] in method
+    assert ["按时办结率", 1, "33.3%", "越大越好"] in method
 
 
 def test_completeness_and_rollup_export(fed: RankFederation) -> None:
