@@ -99,7 +99,11 @@ PATTERNS = {
     "fees_elsewhere": "前厂后店（中心外缴费）",
 }
 
-RANK_STATUSES = {"ranked": "已排名", "not_reported": "未报送", "no_value": "无数据"}
+RANK_STATUSES = {"ranked": "已排名", "not_reported": "未报送", "no_value": "无数据",
+                 "sole_peer": "不参与排名（同类仅 1 个）"}
+
+# the peer groups of peers=bulletin, as the province's bulletins name them
+BULLETIN_GROUPS = {"counties_and_cities": "县（市）", "district": "城区"}
 
 COMPLETENESS_STATUSES = {
     "on_time": "按时报送", "late": "逾期报送", "provisional": "仅报送期中数据",
@@ -189,6 +193,7 @@ FILTERS = {
     "rectification_action_name": RECTIFICATION_ACTIONS,
     "directive_state_name": DIRECTIVE_STATES, "directive_subject_name": DIRECTIVE_SUBJECTS,
     "pattern_name": PATTERNS, "rank_status_name": RANK_STATUSES,
+    "bulletin_group_name": BULLETIN_GROUPS,
     "completeness_name": COMPLETENESS_STATUSES, "role_name": ROLES, "day_reason_name": DAY_REASONS,
 }
 

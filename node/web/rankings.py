@@ -202,38 +202,55 @@ def trend() -> Any:
                  node=target, **context)
 
 
-def _composite_body(context: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+# what the composite form holds when first opened: shown on the form as it is, and used only
+# as shown (never a weighting the form does not show)
+COMPOSITE_DEFAULTS = MultiDict([("normalisation", "min_max"), ("metric1", "completed"),
+                                ("weight1", "2"), ("direction1", "higher_better"),
+                                ("metric2", "on_time_rate"), ("weight2", "1"),
+                                ("direction2", "higher_better")])
+COMPOSITE_FORM_FIELDS = ("methodology", "normalisation", "metric1", "metric2", "metric3")
+
+
+def _composite_values() -> MultiDict[str, str]:
+    """The composite form's values: as sent, or the defaults when the form was not sent."""
+    if any(name in request.args for name in COMPOSITE_FORM_FIELDS):
+        return request.args
+    values = MultiDict(request.args)
+    values.update(COMPOSITE_DEFAULTS)
+    return values
+
+
+def _composite_body(context: dict[str, Any],
+                    values: MultiDict[str, str]) -> tuple[dict[str, Any] | None, bytes]:
     """The composite question from the form: a saved methodology by name, or up to three
-    components with weights and directions."""
+    components with weights and directions; None when the form names no metric."""
     body: dict[str, Any] = {"scope": context["scope"], "period": context["period"]}
     for name in ("level", "peers", "kind"):
-        if request.args.get(name):
-            body[name] = request.args[name]
-    saved = request.args.get("methodology", "").strip()
+        if values.get(name):
+            body[name] = values[name]
+    saved = values.get("methodology", "").strip()
     if saved:
         body["methodology"] = saved
-    else:
-        components = []
-        for index in range(1, 4):
-            metric = request.args.get(f"metric{index}", "").strip()
-            if not metric:
-                continue
-            weight_text = request.args.get(f"weight{index}", "1").strip() or "1"
-            try:
-                weight: float | str = float(weight_text)
-            except ValueError:
-                weight = weight_text  # the hub names the bad field
-            components.append({"metric": metric, "weight": weight,
-                               "direction": request.args.get(f"direction{index}",
-                                                             "higher_better")})
-        if not components:
-            components = [{"metric": "completed", "weight": 2},
-                          {"metric": "on_time_rate", "weight": 1}]
-        body["methodology"] = {
-            "normalisation": request.args.get("normalisation", "min_max"),
-            "description": request.args.get("description", "").strip() or "综合指数",
-            "components": components,
-        }
+        return body, orjson.dumps(body)
+    components = []
+    for index in range(1, 4):
+        metric = values.get(f"metric{index}", "").strip()
+        if not metric:
+            continue
+        weight_text = values.get(f"weight{index}", "1").strip() or "1"
+        try:
+            weight: float | str = float(weight_text)
+        except ValueError:
+            weight = weight_text  # the hub names the bad field
+        components.append({"metric": metric, "weight": weight,
+                           "direction": values.get(f"direction{index}", "higher_better")})
+    if not components:
+        return None, b""
+    body["methodology"] = {
+        "normalisation": values.get("normalisation", "min_max"),
+        "description": values.get("description", "").strip() or "综合指数",
+        "components": components,
+    }
     return body, orjson.dumps(body)
 
 
@@ -242,17 +259,20 @@ def _composite_body(context: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
 def composite() -> Any:
     """综合指数: a weighted score of normalised metrics, shown with its methodology."""
     context = _common()
-    body, raw = _composite_body(context)
-    answer = _ask("POST", "composite", [], raw)
+    values = _composite_values()
+    body, raw = _composite_body(context, values)
+    answer = _ask("POST", "composite", [], raw) if body is not None else Answer(
+        422, None, None, stale=False)
     saved = _ask("GET", "methodologies", [])
     names = []
     if saved.status == 200 and isinstance(saved.document, dict | list):
         items = saved.document.get("items", []) if isinstance(saved.document, dict) \
             else saved.document
         names = [m.get("name") for m in items if isinstance(m, dict)]
-    return _page("web/staff/rankings/composite.html", answer, question=body,
-                 saved_names=names, normalisations=NORMALISATIONS, args=request.args,
-                 **context)
+    page = _page("web/staff/rankings/composite.html", answer, question=body,
+                 saved_names=names, normalisations=NORMALISATIONS, args=values,
+                 no_metric=body is None, **context)
+    return (page, 422) if body is None else page
 
 
 # -- saving a composite methodology -----------------------------------------------------------
@@ -405,8 +425,10 @@ def export() -> Any:
         query.insert(0, ("scope", current_app.config["TONGBAN"]["code"]))
     method, body = "GET", b""
     if what == "composite":
-        context = _common()
-        document, _raw = _composite_body(context)
+        document, _raw = _composite_body(_common(), _composite_values())
+        if document is None:
+            return render_template("web/error.html", status=422, title="无法导出",
+                                   message="请至少选择一个指标，或选择已保存的方法。"), 422
         document["format"] = fmt
         method, body, query = "POST", orjson.dumps(document), []
     try:

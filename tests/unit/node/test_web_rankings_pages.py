@@ -1,0 +1,84 @@
+"""The rankings pages say what they compute: the composite form shows the weighting it uses
+(no hidden default), the methodology in Chinese, a center alone in its group as not ranked,
+and the bulletins' peer groups by their names."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from node.auth.permissions import Role
+from tests.unit.hub.rank_federation import TOWN_A, TOWN_B, count, rate
+from tests.unit.node.test_web import hub_behind, log_in  # noqa: F401
+
+PERIOD = "2026-10"
+
+
+def _page(client: FlaskClient, path: str) -> tuple[int, str]:
+    response = client.get(path)
+    text = response.get_data(as_text=True)
+    response.close()
+    return response.status_code, text
+
+
+def _selected(text: str, name: str) -> str | None:
+    select = re.search(rf'<select id="{name}" name="{name}">(.*?)</select>', text, re.S)
+    assert select is not None, name
+    chosen = re.search(r'<option value="([^"]*)" selected', select.group(1))
+    return chosen.group(1) if chosen else None
+
+
+def test_the_composite_form_shows_the_weighting_it_uses(
+        client: FlaskClient, desk: Any, make_user: Any, hub_behind: Any) -> None:  # noqa: F811
+    for code, done in ((TOWN_A, 12), (TOWN_B, 4)):
+        hub_behind.report(code, PERIOD, {"completed": count(done),
+                                         "on_time_rate": rate(done - 1, done)})
+    make_user(Role.SUPERVISOR, username="watch")
+    assert log_in(client, "watch").status_code == 302
+
+    status, text = _page(client, f"/staff/rankings/composite?period={PERIOD}")
+
+    assert status == 200
+    # the form, as first opened, shows the metrics and weights the table was made with
+    assert (_selected(text, "metric1"), _selected(text, "metric2")) == ("completed",
+                                                                        "on_time_rate")
+    assert 'name="weight1" value="2"' in text
+    assert _selected(text, "metric3") is None  # （不用）, and indeed not used
+    components = re.search(r'<table id="method-components">.*?</table>', text, re.S)
+    assert components is not None
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>",
+                      components.group(0))
+    assert rows == [("办结数", "2", "66.7%", "越大越好"), ("按时办结率", "1", "33.3%", "越大越好")]
+    formula = re.search(r'<p class="hint" id="formula">公式：(.*?)</p>', text, re.S)
+    assert formula is not None
+    assert "综合得分" in formula.group(1)
+    assert not re.search(r"\b(score|weight|within|peer)\b", formula.group(1))
+    assert "不参与排名（同类仅 1 个）" in text  # the rules
+    assert "乡镇（街道）（参评 2 个）" in text
+
+    # the form sent with every metric （不用）: refused on the page, nothing asked of the hub
+    status, text = _page(client, f"/staff/rankings/composite?period={PERIOD}"
+                                 "&normalisation=min_max&metric1=&metric2=&metric3=")
+    assert status == 422
+    assert 'id="no-metric"' in text
+    assert "综合得分" not in text
+
+
+def test_a_center_alone_in_its_group_is_not_ranked_on_the_page(
+        client: FlaskClient, desk: Any, make_user: Any, hub_behind: Any) -> None:  # noqa: F811
+    hub_behind.report(TOWN_A, PERIOD, {"completed": count(12),
+                                       "on_time_rate": rate(12, 12)})
+    make_user(Role.SUPERVISOR, username="watch")
+    assert log_in(client, "watch").status_code == 302
+
+    status, text = _page(client, f"/staff/rankings/composite?period={PERIOD}"
+                                 "&normalisation=min_max&metric1=completed&weight1=1")
+
+    assert status == 200
+    row = re.search(r"<tr><td>([^<]*)</td><td>北流镇甲</td><td>([^<]*)</td>.*?</tr>", text, re.S)
+    assert row is not None, text
+    assert (row.group(1), row.group(2)) == ("—", "—")  # no rank, no score of 0
+    assert "不参与排名（同类仅 1 个）</td></tr>" in row.group(0)
+    assert "（参评 0 个）" in text
