@@ -59,7 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     register_blueprints(api)
-    init_pages(app)
+    init_pages(app, api)
     logging.getLogger("tongban").debug("node %s app created", settings["code"])
     return app
 

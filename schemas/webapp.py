@@ -91,16 +91,35 @@ _HTTP_CODES = {
 }
 
 
+PAGE_ERRORS = frozenset({404, 405})  # the HTTP errors an app with pages shows as a page
+
+
 def error_response(status: int, code: str, message: str, details: dict | None = None) -> Response:
     response = jsonify(error_document(code, message, details))
     response.status_code = status
     return response
 
 
+def wants_page() -> bool:
+    """Does this request want an HTML page rather than JSON?  Never under ``/api/`` (the API
+    answers JSON whatever is asked); elsewhere when the client prefers ``text/html`` to JSON
+    (a browser does; curl's ``*/*`` and a client without ``Accept`` do not)."""
+    if request.path == "/api" or request.path.startswith("/api/"):
+        return False
+    return request.accept_mimetypes.best_match(
+        ["application/json", "text/html"]) == "text/html"
+
+
 class Api(flask_smorest.Api):
-    """flask-smorest's Api answering every HTTP error in tongban's error shape."""
+    """flask-smorest's Api answering every HTTP error in tongban's error shape.
+
+    An app with pages sets ``error_page``: a 4xx HTTP error (an unknown URL, a method a
+    page does not take) outside ``/api/`` is then answered with that page when the client
+    wants HTML (``wants_page``); the API's JSON errors never change.
+    """
 
     ERROR_SCHEMA = ErrorSchema
+    error_page: Callable[[int], Response] | None = None
 
     def _openapi_swagger_ui(self) -> Response:
         """Swagger UI without inline script (the Content-Security-Policy allows none): the
@@ -122,6 +141,8 @@ class Api(flask_smorest.Api):
         status = error.code or 500
         if status >= 500:
             return _internal_error(getattr(error, "original_exception", None) or error)
+        if self.error_page is not None and status in PAGE_ERRORS and wants_page():
+            return self.error_page(status)
         data = getattr(error, "data", None) or {}
         messages = data.get("errors") or data.get("messages")
         code = _HTTP_CODES.get(status, "http_error")

@@ -1,9 +1,9 @@
 """The web interface: server-rendered pages in Simplified Chinese for citizens and every staff
 role, over the same services as the JSON API (docs/web.md).
 
-``init_app`` registers the pages' blueprints, the vendored static files (ECharts, CSS) and
-CSRF protection for every form; the JSON API (bearer tokens, no cookies) is not
-CSRF-checked.
+``init_app`` registers the pages' blueprints, the vendored static files (ECharts, CSS, the
+favicon), the Chinese page for an unknown URL and CSRF protection for every form; the JSON
+API (bearer tokens, no cookies) is not CSRF-checked.
 """
 
 from __future__ import annotations
@@ -11,12 +11,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, Response, render_template, send_from_directory
+
+from schemas.webapp import Api
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
+# what a browser is told when it asks for a page that is not there (or in a way it is not)
+ERROR_PAGES = {
+    404: ("页面不存在", "您要访问的页面不存在，可能是地址有误或页面已移除。"),
+    405: ("无法这样访问此页面", "此页面不接受这种访问方式，请从页面上的链接或按钮进入。"),
+}
 
-def init_app(app: Flask) -> None:
+
+def init_app(app: Flask, api: Api) -> None:
     from node.web import admin, approver, auth, clerk, public, rankings, supervision
     from node.web.core import (
         FORM_TYPES,
@@ -52,6 +60,11 @@ def init_app(app: Flask) -> None:
                   admin.bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+
+    @app.get("/favicon.ico", endpoint="web_favicon")
+    def _favicon() -> Response:
+        return send_from_directory(STATIC_DIR / "web", "favicon.ico",
+                                   mimetype="image/vnd.microsoft.icon", max_age=86400)
     # the node refuses bodies an endpoint does not declare (schemas.webapp): pages read forms
     for endpoint, view in app.view_functions.items():
         if endpoint.startswith("web_") and endpoint != "web_static.static":
@@ -66,12 +79,23 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.tests["startingwith"] = lambda value, prefix: str(value).startswith(prefix)
 
+    def _error_page(status: int) -> Response:
+        title, message = ERROR_PAGES[status]
+        page = render_template("web/error.html", status=status, title=title, message=message,
+                               **_context())
+        return Response(page, status=status, mimetype="text/html")
+
+    api.error_page = _error_page
+
     @app.context_processor
     def _page_context() -> dict[str, Any]:
         from flask import request
 
         if not request.blueprint or not request.blueprint.startswith("web_"):
             return {}
+        return _context()
+
+    def _context() -> dict[str, Any]:
         user = signed_in_user()
         perms = {p.value for p in permissions_of(user)}
         return {

@@ -83,6 +83,15 @@ def notice_messages(notice: LoginNotice) -> list[str]:
     return messages
 
 
+@bp.get("", endpoint="staff_home", strict_slashes=False)
+def staff_home() -> Any:
+    """``/staff`` and ``/staff/``: the role's own first page, or the login page."""
+    user = signed_in_user()
+    if user is None:
+        return redirect(url_for("web_auth.login"))
+    return redirect(home_for(user))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     if request.method == "GET":
