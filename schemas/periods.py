@@ -122,3 +122,35 @@ class Period:
 
     def __str__(self) -> str:
         return self.label
+
+
+# A period's final summaries are due by the end of this many days after its last day
+# (Asia/Shanghai); the hub's completeness table uses it as its default deadline.
+REPORTS_LATE_AFTER_DAYS = 5
+
+
+def reports_overdue_from(period: Period, late_after_days: int = REPORTS_LATE_AFTER_DAYS) -> dt.date:
+    """The first day on which ``period``'s reports are late: the day after the
+    ``late_after_days``-th day after its last day (Asia/Shanghai)."""
+    return period.end + dt.timedelta(days=late_after_days + 1)
+
+
+def last_month_due(day: dt.date, late_after_days: int = REPORTS_LATE_AFTER_DAYS) -> Period:
+    """The last month whose reports were due by ``day``: on 6 December (5 days' grace) that is
+    November; on 5 December still October."""
+    month = Period.month(day.year, day.month)
+    while reports_overdue_from(month, late_after_days) > day:
+        month = month.previous()
+    return month
+
+
+def running_as_of(period: Period, day: dt.date) -> dt.date | None:
+    """``day`` when ``period`` is still running on it (its figures cover only the days up to
+    ``day``), else None."""
+    return day if period.start <= day <= period.end else None
+
+
+def chinese_month_day(day: dt.date) -> str:
+    """``12月6日``: a day within a period, as the pages write "截至 12月6日"."""
+    return f"{day.month}月{day.day}日"
+

@@ -154,6 +154,10 @@ class TableSchema(Schema):
     scope = fields.String()
     period = fields.String()
     previous_period = fields.String()
+    as_of = fields.Date(allow_none=True, metadata={
+        "description": "The period is still running: its figures go up to this day "
+                       "(Asia/Shanghai), and compare with a whole previous period only as a "
+                       "part of it.  Null for a period that has ended."})
     level = fields.String()
     peers = fields.String()
     order = fields.String()
@@ -323,6 +327,9 @@ class TrendQuerySchema(Schema):
 
 class TrendPointSchema(Schema):
     period = fields.String()
+    as_of = fields.Date(allow_none=True, metadata={
+        "description": "The period is still running: its figures go up to this day only "
+                       "(a partial period, not comparable with whole ones)."})
     reporting = fields.Integer()
     unit = fields.String()
     value = fields.Integer(allow_none=True)

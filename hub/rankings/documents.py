@@ -35,6 +35,7 @@ def table_document(table: Table) -> dict[str, Any]:
         "scope": table.scope.code,
         "period": table.period.label,
         "previous_period": table.previous.label,
+        "as_of": table.as_of,
         "level": table.level.value,
         "peers": table.peers.value,
         "order": table.order.value,

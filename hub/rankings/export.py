@@ -4,9 +4,11 @@ headings; a composite table's methodology goes on its own sheet ("方法说明")
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from hub.rankings.metrics import METRICS
+from schemas.periods import chinese_month_day
 from schemas.spreadsheet import Sheet, csv_bytes, xlsx_bytes
 
 STATUS_NAMES = {
@@ -101,9 +103,17 @@ def rollup_sheets(answer: dict[str, Any]) -> list[Sheet]:
 
 def trend_sheets(answer: dict[str, Any]) -> list[Sheet]:
     headings = ["期间", "报送数", "数值", "分子", "分母"]
-    rows = [[p["period"], p["reporting"], p["value"], p["numerator"], p["denominator"]]
-            for p in answer["points"]]
+    rows = [[period_text(p["period"], p.get("as_of")), p["reporting"], p["value"],
+             p["numerator"], p["denominator"]] for p in answer["points"]]
     return [Sheet(f"趋势：{answer['name']}"[:31], headings, rows)]
+
+
+def period_text(label: str, as_of: Any) -> str:
+    """A period as a sheet names it; a running one says how far its figures reach."""
+    if not as_of:
+        return label
+    day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
+    return f"{label}（截至 {chinese_month_day(day)}，统计期未结束）"
 
 
 def _time(value: Any) -> str:

@@ -40,11 +40,17 @@ from hub.rankings.tables import (
 from schemas.divisions import CountyKind, Level
 from schemas.errors import ValidationFailed
 from schemas.methodologies import methodology_prefix
-from schemas.periods import Period, PeriodError
+from schemas.periods import (
+    REPORTS_LATE_AFTER_DAYS,
+    Period,
+    PeriodError,
+    reports_overdue_from,
+    running_as_of,
+)
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 LEVELS = (Level.PROVINCE, Level.CITY, Level.COUNTY, Level.TOWNSHIP)
-DEFAULT_LATE_AFTER_DAYS = 5  # a summary sent more than this many days after the close is late
+DEFAULT_LATE_AFTER_DAYS = REPORTS_LATE_AFTER_DAYS  # sent more days after the close: late
 MAX_TREND_PERIODS = 120
 MAX_COMPONENTS = 20
 METHODOLOGY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -104,6 +110,7 @@ class Table:
     metric: str | None
     groups: list[Group]
     methodology: Methodology | None = None
+    as_of: dt.date | None = None  # the period is running: its figures go up to this day
 
 
 def _period(label: str, field: str = "period") -> Period:
@@ -127,6 +134,10 @@ class RankingService:
         self.session = session
         self.principal = principal
         self.now = now
+
+    def running_as_of(self, period: Period) -> dt.date | None:
+        """Today (Asia/Shanghai) when ``period`` is still running: its figures are partial."""
+        return running_as_of(period, self.now.astimezone(SHANGHAI).date())
 
     def _scope(self, code: str) -> NodeInfo:
         authorize_scope(self.principal, code)
@@ -171,7 +182,8 @@ class RankingService:
         before = store.newest_values(self.session, node.code, previous.label, metric)
         groups = with_previous(league(members, level, reported, metric, order, peers),
                                league_ranks(members, before, order, peers))
-        return Table(node, current, previous, level, peers, order, metric, groups)
+        return Table(node, current, previous, level, peers, order, metric, groups,
+                     as_of=self.running_as_of(current))
 
     def composite_table(self, *, scope: str, period: str, methodology: Methodology,
                         level: Level | None = None, peers: Peers = Peers.BULLETIN,
@@ -190,7 +202,7 @@ class RankingService:
         previous = current.previous()
         groups = with_previous(table(current.label), previous_of(table(previous.label)))
         return Table(node, current, previous, level, peers, Order.DESC, None, groups,
-                     methodology)
+                     methodology, as_of=self.running_as_of(current))
 
     # -- methodologies ----------------------------------------------------------------------
 
@@ -242,8 +254,8 @@ class RankingService:
         node = self._scope(scope)
         if level is not None:
             self._level(node, level)
-        deadline = dt.datetime.combine(
-            current.end + dt.timedelta(days=late_after_days + 1), dt.time(), SHANGHAI)
+        deadline = dt.datetime.combine(reports_overdue_from(current, late_after_days),
+                                       dt.time(), SHANGHAI)
         expected = store.nodes_in_scope(self.session, node.code, level, include_scope=False)
         came = store.arrivals(self.session, node.code, current.label)
         seen = store.last_seen(self.session, node.code)
@@ -332,7 +344,7 @@ class RankingService:
             reported = store.newest_figures(self.session, code, period.label, [metric])
             figures = [r.figures[metric] for c, r in reported.items() if c in members]
             total = add_up([f for f in figures if f is not None], period.months)
-            points.append({"period": period.label,
+            points.append({"period": period.label, "as_of": self.running_as_of(period),
                            "reporting": sum(1 for c in reported if c in members),
                            **(total or {"unit": METRICS[metric].unit.value, "value": None,
                                         "numerator": None, "denominator": None})})

@@ -47,6 +47,10 @@ class MetricDefinitionSchema(Schema):
 
 class FiguresSchema(Schema):
     summary = fields.Dict(metadata={"description": "The summary body (tongban.summary)"})
+    as_of = fields.Date(allow_none=True, metadata={
+        "description": "The period is still running: its figures go up to this day "
+                       "(Asia/Shanghai), and ``previous`` covers the same days of the "
+                       "previous period (``previous.same_days``).  Null for an ended period."})
     previous = fields.Dict()
     changes = fields.Dict(keys=fields.String(), values=fields.Integer())
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from node.calendar.workdays import to_shanghai_date
 from node.metrics.definitions import ALL_METRICS
 from node.metrics.patterns import PatternPolicy
 from node.metrics.summary import NodeIdentity, summarize
@@ -40,9 +41,22 @@ class MetricsService:
         return summarize(self.session, self.node, period, self.clock(), self.policy)
 
     def figures(self, period: Period) -> dict[str, Any]:
-        """The period's summary, the previous period's metrics and the change of each value."""
+        """The period's summary, the previous period's metrics and the change of each value.
+
+        While ``period`` runs its figures cover only the days up to today, so they are set
+        beside the same days of the previous period (1 to 6 November beside 1 to 6 December),
+        never a whole period: ``previous.same_days`` says so, and ``previous.period`` gives
+        the days compared.
+        """
         current = self.summary(period)
-        previous = self.summary(period.previous())
+        before = period.previous()
+        today = to_shanghai_date(self.clock())
+        running = period.start <= today <= period.end
+        if running:
+            elapsed = (today - period.start).days
+            before = Period(before.start, min(before.start + dt.timedelta(days=elapsed),
+                                              before.end), before.kind)
+        previous = self.summary(before)
         changes: dict[str, int] = {}
         for key, entry in current["metrics"].items():
             before = previous["metrics"].get(key, {})
@@ -50,7 +64,9 @@ class MetricsService:
                 changes[key] = entry["value"] - before["value"]
         return {
             "summary": current,
-            "previous": {"period": previous["period"], "metrics": previous["metrics"]},
+            "as_of": today if running else None,
+            "previous": {"period": previous["period"], "metrics": previous["metrics"],
+                         "same_days": running},
             "changes": changes,
         }
 

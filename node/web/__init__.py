@@ -77,6 +77,7 @@ def init_app(app: Flask, api: Api) -> None:
                                  chinese_date=chinese_date,
                                  mask_id=mask_id_number, mask_phone=mask_phone)
 
+    app.jinja_env.filters["running_label"] = rankings.running_label
     app.jinja_env.tests["startingwith"] = lambda value, prefix: str(value).startswith(prefix)
 
     def _error_page(status: int) -> Response:

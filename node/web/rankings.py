@@ -32,7 +32,12 @@ from node.web.core import download, staff_page, today, web_blueprint
 from node.web.labels import metric_name
 from schemas.database import Database, mark_writing, utcnow
 from schemas.methodologies import methodology_prefix
-from schemas.periods import Period
+from schemas.periods import (
+    REPORTS_LATE_AFTER_DAYS,
+    Period,
+    chinese_month_day,
+    last_month_due,
+)
 from schemas.spreadsheet import inert_download
 from schemas.webapp import current_session
 
@@ -103,13 +108,31 @@ def _this_month() -> str:
     return Period.month(now.year, now.month).label
 
 
-def _common() -> dict[str, Any]:
+def _common(default_period: str | None = None) -> dict[str, Any]:
     scope = request.args.get("scope", "").strip() or current_app.config["TONGBAN"]["code"]
     return {
         "scope": scope,
-        "period": request.args.get("period", "").strip() or _this_month(),
+        "period": request.args.get("period", "").strip() or default_period or _this_month(),
         "metrics": {key: m.name for key, m in ALL_METRICS.items()},
     }
+
+
+def _last_due() -> str:
+    """The last month whose reports are due (the deadline the completeness form names)."""
+    text = request.args.get("late_after_days", "").strip()
+    days = int(text) if text.isdigit() and int(text) <= 366 else REPORTS_LATE_AFTER_DAYS
+    return last_month_due(today(), days).label
+
+
+def running_label(period: str, as_of: str | None) -> str:
+    """``2026-12（截至 12月6日）`` for a running period (the hub's ``as_of``), else the label."""
+    if not as_of:
+        return period
+    try:
+        day = dt.date.fromisoformat(as_of)
+    except ValueError:
+        return period
+    return f"{period}（截至 {chinese_month_day(day)}）"
 
 
 def _query(names: tuple[str, ...], defaults: dict[str, str]) -> list[tuple[str, str]]:
@@ -166,8 +189,10 @@ def league() -> Any:
 @bp.get("/completeness")
 @staff_page(Permission.SUPERVISION_READ)
 def completeness() -> Any:
-    """报送情况: which centers below sent the period's summary, on time, late or not at all."""
-    context = _common()
+    """报送情况: which centers below sent the period's summary, on time, late or not at all;
+    it opens on the last month whose reports are due (not the running month, which nobody
+    can have reported yet)."""
+    context = _common(_last_due())
     query = _query(("scope", "period", "level", "late_after_days"),
                    {"scope": context["scope"], "period": context["period"]})
     return _page("web/staff/rankings/completeness.html", _ask("GET", "completeness", query),
@@ -193,7 +218,7 @@ def trend() -> Any:
         basis = any(p.get("unit") == "basis_points" for p in points)
         chart = {
             "title": answer.document.get("name") or metric_name(dict(query)["metric"]),
-            "names": [p["period"] for p in points],
+            "names": [running_label(p["period"], p.get("as_of")) for p in points],
             "values": [(p["value"] / 100 if basis and p["value"] is not None else p["value"])
                        for p in points],
             "unit": "%" if basis else "",

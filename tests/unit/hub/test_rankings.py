@@ -689,6 +689,34 @@ def test_trend_of_a_node_and_of_a_scope(fed: RankFederation) -> None:
     assert mixed.status_code == 422
 
 
+def test_a_running_period_is_marked_with_the_day_its_figures_reach(
+    fed: RankFederation,
+) -> None:
+    fed.now = dt.datetime(2026, 12, 6, 2, 0, tzinfo=dt.UTC)  # 10:00 on 6 December in Beijing
+    fed.report(BEILIU, "2026-11", {"completed": count(3390)})
+    fed.report(BEILIU, "2026-12", {"completed": count(671)}, final=False)
+
+    trend = fed.get(f"/api/v1/rankings/trend?node={BEILIU}&metric=completed"
+                    "&from=2026-11&to=2026-12").json
+    assert [(p["period"], p["value"], p["as_of"]) for p in trend["points"]] == [
+        ("2026-11", 3390, None), ("2026-12", 671, "2026-12-06")]
+    csv_text = fed.get(f"/api/v1/rankings/trend?node={BEILIU}&metric=completed"
+                       "&from=2026-11&to=2026-12&format=csv").data.decode("utf-8")
+    assert "2026-12（截至 12月6日，统计期未结束）" in csv_text
+    assert "2026-11（" not in csv_text
+
+    running = league(fed, f"scope={YULIN}&period=2026-12&metric=completed")
+    assert running["as_of"] == "2026-12-06"
+    closed = league(fed, f"scope={YULIN}&period=2026-11&metric=completed")
+    assert closed["as_of"] is None
+    # 16:00 UTC on 30 November is already 1 December in Beijing: November has ended
+    fed.now = dt.datetime(2026, 11, 30, 16, 0, tzinfo=dt.UTC)
+    assert league(fed, f"scope={YULIN}&period=2026-11&metric=completed")["as_of"] is None
+    fed.now = dt.datetime(2026, 11, 30, 15, 59, tzinfo=dt.UTC)
+    assert league(fed, f"scope={YULIN}&period=2026-11&metric=completed")["as_of"] == (
+        "2026-11-30")
+
+
 # -- export -----------------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from node.auth.permissions import Role
 from node.cases.models import PaymentPlace
 from node.metrics.definitions import ALL_METRICS
 from schemas.database import Database
+from schemas.periods import Period
 from schemas.summary import SummarySchema
 from tests.unit.node.conftest import Api, matter_payload
 from tests.unit.node.test_metrics_golden import Desk, d, id_number
@@ -95,7 +96,8 @@ def test_figures_with_previous_period_and_changes(center: dict[str, Any]) -> Non
     response = center["supervisor"].get(f"{FIGURES}?period=2026-11")
     assert response.status_code == 200, response.json
     body = response.json
-    assert set(body) == {"summary", "previous", "changes"}
+    assert set(body) == {"summary", "as_of", "previous", "changes"}
+    assert body["as_of"] is None  # November has ended
     summary, previous, changes = body["summary"], body["previous"], body["changes"]
     assert SummarySchema().validate(summary) == {}
     assert summary["period"]["label"] == "2026-11"
@@ -121,6 +123,34 @@ def test_figures_with_previous_period_and_changes(center: dict[str, Any]) -> Non
     assert "on_time_rate" not in changes  # no value to compare with
     assert changes["entry_rate"] == 0  # the catalog as it is now, both times
     assert set(changes) <= set(ALL_METRICS)
+
+
+def test_a_running_month_is_set_beside_the_same_days_of_the_month_before(
+        center: dict[str, Any], db: Database, app: Any) -> None:
+    import datetime as dt
+
+    from node.metrics.service import MetricsService
+
+    # 3 December, 10:00 in Beijing: December runs; its figures go up to the 3rd
+    at = dt.datetime(2026, 12, 3, 2, 0, tzinfo=dt.UTC)
+    with db.sessions() as session:
+        service = MetricsService.for_settings(session, app.config["TONGBAN"])
+        service.clock = lambda: at
+        found = service.figures(Period.month(2026, 12))
+        whole = service.figures(Period.month(2026, 11))
+
+    assert found["as_of"] == dt.date(2026, 12, 3)
+    assert found["previous"]["same_days"] is True
+    assert (found["previous"]["period"]["start"], found["previous"]["period"]["end"]) == (
+        "2026-11-01", "2026-11-03")
+    # 1 to 3 November: B completed (2 Nov); the whole month completed three (B, FEE, LATE)
+    assert found["previous"]["metrics"]["completed"]["value"] == 1
+    assert found["previous"]["metrics"]["received"]["value"] == 4  # B LATE OUT1 IN
+    assert found["changes"]["completed"] == -1  # 0 so far in December, against 1
+    # an ended month beside the whole month before
+    assert whole["as_of"] is None
+    assert whole["previous"]["same_days"] is False
+    assert whole["previous"]["period"]["end"] == "2026-10-31"
 
 
 def test_supervision_roles_read_figures_and_patterns(center: dict[str, Any]) -> None:

@@ -4,8 +4,10 @@ and the bulletins' peer groups by their names."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask.testing import FlaskClient
 
@@ -82,3 +84,77 @@ def test_a_center_alone_in_its_group_is_not_ranked_on_the_page(
     assert (row.group(1), row.group(2)) == ("—", "—")  # no rank, no score of 0
     assert "不参与排名（同类仅 1 个）</td></tr>" in row.group(0)
     assert "（参评 0 个）" in text
+
+
+def _beijing_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
+
+
+def test_completeness_opens_on_the_last_month_whose_reports_are_due(
+        client: FlaskClient, desk: Any, make_user: Any, hub_behind: Any) -> None:  # noqa: F811
+    make_user(Role.SUPERVISOR, username="watch")
+    assert log_in(client, "watch").status_code == 302
+    today = _beijing_today()
+    last = today.replace(day=1) - dt.timedelta(days=1)  # the last day of the month before
+    if today.day <= 5:  # its reports are due by the 5th: before that, the month before it
+        last = last.replace(day=1) - dt.timedelta(days=1)
+    due = f"{last.year}-{last.month:02d}"
+
+    status, text = _page(client, "/staff/rankings/completeness")
+
+    assert status == 200
+    assert f'name="period" value="{due}"' in text
+    assert "报送截止" in text
+    # a grace of 0 days: the month before is due from the 1st
+    status, text = _page(client, "/staff/rankings/completeness?late_after_days=0")
+    before = today.replace(day=1) - dt.timedelta(days=1)
+    assert f'name="period" value="{before.year}-{before.month:02d}"' in text
+
+
+def test_a_running_month_is_marked_on_the_trend_and_the_league(
+        client: FlaskClient, desk: Any, make_user: Any, hub_behind: Any) -> None:  # noqa: F811
+    today = _beijing_today()
+    month = f"{today.year}-{today.month:02d}"
+    hub_behind.now = dt.datetime.now(dt.UTC)
+    hub_behind.report(TOWN_A, month, {"completed": count(7)}, final=False)
+    make_user(Role.SUPERVISOR, username="watch")
+    assert log_in(client, "watch").status_code == 302
+    label = f"{month}（截至 {today.month}月{today.day}日）"
+
+    status, text = _page(client, f"/staff/rankings/trend?metric=completed&from={month}"
+                                 f"&to={month}")
+    assert status == 200
+    assert f"<tr><td>{label}</td>" in text
+    assert 'id="running-notice"' in text
+
+    status, text = _page(client, f"/staff/rankings?period={month}&metric=completed")
+    assert status == 200
+    assert f"统计期 {label}" in text
+    assert 'id="running-notice"' in text
+
+
+def test_the_month_figures_of_a_running_month_compare_the_same_days(app: Any) -> None:
+    from flask import render_template
+
+    from node.metrics.definitions import ALL_METRICS
+    from schemas.periods import Period
+
+    figures = {
+        "summary": {"metrics": {"completed": {"unit": "count", "value": 671}}},
+        "as_of": dt.date(2026, 12, 6),
+        "previous": {"period": {"kind": "month", "label": "2026-11", "start": "2026-11-01",
+                                "end": "2026-11-06"},
+                     "metrics": {"completed": {"unit": "count", "value": 702}},
+                     "same_days": True},
+        "changes": {"completed": -31},
+    }
+    with app.test_request_context("/staff/supervision/figures"):
+        page = render_template("web/staff/figures.html", period=Period.month(2026, 12),
+                               figures=figures, metrics=ALL_METRICS)
+
+    assert "<h1>月度统计（2026-12，截至 12月6日）</h1>" in page
+    assert '<th scope="col">上月同期（11月1日至6日）</th>' in page
+    assert '<th scope="col">本月（截至 12月6日）</th>' in page
+    row = re.search(r"办结数</th>(.*?)</tr>", page, re.S)
+    assert row is not None
+    assert re.findall(r"<td>(.*?)</td>", row.group(1))[:3] == ["671", "702", "-31"]

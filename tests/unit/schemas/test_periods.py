@@ -136,3 +136,29 @@ def test_every_day_lies_in_one_period_of_each_kind(day: dt.date, kind: PeriodKin
     assert day not in period.previous()
     assert period.previous().end == period.start - dt.timedelta(days=1)
     assert period.previous().label < period.label  # labels sort like periods
+
+
+def test_the_last_month_whose_reports_are_due() -> None:
+    from schemas.periods import last_month_due, reports_overdue_from
+
+    november = Period.month(2026, 11)
+    # final summaries are due by the end of the 5th day after the month: late from the 6th
+    assert reports_overdue_from(november) == dt.date(2026, 12, 6)
+    assert last_month_due(dt.date(2026, 12, 6)) == november
+    assert last_month_due(dt.date(2026, 12, 5)) == Period.month(2026, 10)
+    assert last_month_due(dt.date(2026, 12, 31)) == november
+    assert last_month_due(dt.date(2027, 1, 3)) == november
+    assert last_month_due(dt.date(2027, 1, 6)) == Period.month(2026, 12)
+    assert last_month_due(dt.date(2026, 12, 2), late_after_days=0) == november
+    assert last_month_due(dt.date(2026, 12, 1), late_after_days=0) == november
+    assert last_month_due(dt.date(2026, 11, 30), late_after_days=0) == Period.month(2026, 10)
+
+
+def test_a_running_period_and_a_day_as_the_pages_write_it() -> None:
+    from schemas.periods import chinese_month_day, running_as_of
+
+    december = Period.month(2026, 12)
+    assert running_as_of(december, dt.date(2026, 12, 6)) == dt.date(2026, 12, 6)
+    assert running_as_of(december, dt.date(2027, 1, 1)) is None
+    assert running_as_of(december, dt.date(2026, 11, 30)) is None
+    assert chinese_month_day(dt.date(2026, 12, 6)) == "12月6日"
