@@ -8,6 +8,7 @@ change of the method (then copy them into the document)."""
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 from hub.rankings.metrics import METRICS, rate_basis_points
@@ -122,4 +123,4 @@ def test_the_worked_example_checked_by_hand() -> None:
 
 
 if __name__ == "__main__":
-    print(tables())
+    sys.stdout.write(tables() + "\n")
