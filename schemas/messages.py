@@ -57,6 +57,8 @@ USERNAME_MAX = 64
 TEXT_MAX = 20_000
 REASON_MAX = 2_000
 ATTACHMENTS_MAX = 200
+KEYWORD_MAX = 50  # a matter's search keyword (营业执照)
+MAX_KEYWORDS = 30
 
 CHANNELS = ("window", "online", "village_agent", "department_office")
 APPLICANT_KINDS = ("person", "organisation")
@@ -492,6 +494,9 @@ class PublishedMatterSchema(Schema):
     fee_standard = _text()
     fee_amount_fen = _int(0)
     complaint_channel = _text()
+    # the guide's search words; absent in catalogs published before they existed
+    keywords = fields.List(_text(KEYWORD_MAX, 1), required=False,
+                           validate=validate.Length(max=MAX_KEYWORDS))
     materials = fields.List(fields.Nested(PublishedMaterialSchema), required=True)
 
     @validates_schema
@@ -549,6 +554,8 @@ CATALOG_PUBLISH_JSON_SCHEMA = _js_document(
             "fee_standard": _js_string(),
             "fee_amount_fen": _js_int(0),
             "complaint_channel": _js_string(),
+            "keywords": {"type": "array", "maxItems": MAX_KEYWORDS,
+                         "items": _js_string(KEYWORD_MAX, 1)},
             "materials": {"type": "array", "items": _js_object({
                 "name": _js_string(NAME_MAX, 1),
                 "required": {"type": "boolean"},
@@ -556,7 +563,7 @@ CATALOG_PUBLISH_JSON_SCHEMA = _js_document(
                 "copies": _js_int(1),
                 "note": _js_string(),
             })},
-        })},
+        }, optional=("keywords",))},
     }, optional=("part", "parts")),
     "Also: each matter's promised_limit_days is at most its legal_limit_days; each "
     "standard_code appears once; part and parts come together, part at most parts (a large "

@@ -123,6 +123,7 @@ def _matter(
 MATTERS: tuple[dict[str, Any], ...] = (
     _matter(
         "450000GA001", "居民身份证换领", department="GA", window="W01",
+        keywords=["身份证", "换证", "身份证到期", "补领身份证"],
         powers=("accept", "review", "coordinate", "deliver", "issue", "approve"),
         category="public_service", handling_type="promised",
         legal_limit_days=60, promised_limit_days=15,
@@ -141,6 +142,7 @@ MATTERS: tuple[dict[str, Any], ...] = (
     ),
     _matter(
         "450000GA002", "户口迁移（市内迁移）", department="GA", window="W01",
+        keywords=["户口", "迁户口", "落户", "户籍"],
         powers=ALL_POWERS,
         category="public_service", handling_type="immediate",
         legal_limit_days=10, promised_limit_days=0,
@@ -156,6 +158,7 @@ MATTERS: tuple[dict[str, Any], ...] = (
     ),
     _matter(
         "450000SC001", "个体工商户设立登记", department="SC", window="W02",
+        keywords=["营业执照", "个体户", "开店", "办执照"],
         powers=ALL_POWERS,
         category="administrative_licence", handling_type="immediate",
         legal_limit_days=15, promised_limit_days=0,
@@ -171,6 +174,7 @@ MATTERS: tuple[dict[str, Any], ...] = (
     ),
     _matter(
         "450000SC002", "食品经营许可证核发", department="SC", window="W02",
+        keywords=["食品经营许可证", "餐饮", "开饭店", "小卖部"],
         powers=("accept", "review", "coordinate", "deliver", "issue", "approve"),
         category="administrative_licence", handling_type="promised",
         notify_and_commit=True,
@@ -191,6 +195,7 @@ MATTERS: tuple[dict[str, Any], ...] = (
     ),
     _matter(
         "450000SC003", "有限责任公司设立登记", department="SC", window="W02",
+        keywords=["营业执照", "开公司", "注册公司", "企业登记"],
         powers=("accept", "review", "coordinate", "deliver", "issue", "approve"),
         category="administrative_licence", handling_type="promised",
         legal_limit_days=15, promised_limit_days=1,
@@ -209,6 +214,7 @@ MATTERS: tuple[dict[str, Any], ...] = (
     _matter(
         "450000ZR001", "不动产转移登记（国有建设用地使用权及房屋所有权）",
         department="ZR", window="W03",
+        keywords=["房产证", "不动产权证书", "过户", "买房"],
         powers=("accept", "review", "coordinate", "deliver", "issue", "approve"),
         category="non_licence_approval", handling_type="promised",
         legal_limit_days=30, promised_limit_days=5,
@@ -230,6 +236,7 @@ MATTERS: tuple[dict[str, Any], ...] = (
     _matter(
         # The window may only receive and hand back: a "收发室" of the kind the reports criticise.
         "450000ZR002", "建设用地规划许可证核发", department="ZR", window="W03",
+        keywords=["用地规划", "规划许可"],
         powers=("accept", "deliver"),
         category="administrative_licence", handling_type="promised",
         legal_limit_days=20, promised_limit_days=10,
@@ -246,6 +253,7 @@ MATTERS: tuple[dict[str, Any], ...] = (
     ),
     _matter(
         "450000ZJ001", "建筑工程施工许可证核发", department="ZJ", window="W03",
+        keywords=["施工许可证", "开工", "建房"],
         powers=("accept", "review", "coordinate", "deliver", "issue"),
         category="administrative_licence", handling_type="promised",
         deemed_approval=True,
@@ -264,6 +272,7 @@ MATTERS: tuple[dict[str, Any], ...] = (
     ),
     _matter(
         "450000ZJ002", "商品房预售许可", department="ZJ", window="W03",
+        keywords=["预售证", "卖房", "楼盘"],
         powers=("accept", "review", "coordinate", "deliver", "issue", "approve"),
         category="administrative_licence", handling_type="promised",
         legal_limit_days=10, promised_limit_days=5,
@@ -283,6 +292,7 @@ MATTERS: tuple[dict[str, Any], ...] = (
     _matter(
         # Should enter but has not (应进未进): it lowers the center's entry rate.
         "450000WJ001", "医疗机构执业登记", department="WJ", window=None,
+        keywords=["诊所", "医疗机构执业许可证", "开诊所"],
         category="administrative_licence", handling_type="promised",
         legal_limit_days=45, promised_limit_days=30,
         legal_basis="《医疗机构管理条例》第十五条、第十七条",
@@ -298,6 +308,7 @@ MATTERS: tuple[dict[str, Any], ...] = (
     ),
     _matter(
         "450000WJ002", "公共场所卫生许可证核发", department="WJ", window="W04",
+        keywords=["卫生许可证", "理发店", "宾馆", "美容院"],
         powers=("accept", "review", "coordinate", "deliver", "issue", "approve"),
         category="administrative_licence", handling_type="promised",
         legal_limit_days=20, promised_limit_days=7,

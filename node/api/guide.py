@@ -44,5 +44,6 @@ class GuideMatter(MethodView):
 class GuideDepartments(MethodView):
     @blp.response(200, DepartmentSchema(many=True))
     def get(self) -> Any:
-        """The departments present in the center, to filter the guide by."""
-        return catalog().list_departments()
+        """The departments present in the center, to filter the guide by (never the
+        standard catalog's holding department of matters not yet assigned)."""
+        return catalog().guide_departments()

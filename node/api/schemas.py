@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from marshmallow import Schema, fields, validate
 
@@ -15,6 +16,7 @@ from node.catalog.models import (
     StaffType,
 )
 from schemas.divisions import Level
+from schemas.messages import KEYWORD_MAX, MAX_KEYWORDS
 
 CODE = validate.Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$", error="use 1-32 letters, digits, . _ -"
@@ -210,6 +212,15 @@ class MatterSchema(Schema):
     )
     complaint_channel = _text()
     window_authority = _text()
+    keywords = fields.List(
+        fields.String(validate=[validate.Length(1, KEYWORD_MAX),
+                                validate.Regexp(r"^[^\r\n]*$", error="one line")]),
+        validate=validate.Length(max=MAX_KEYWORDS),
+        metadata={"description": "Words a citizen may search for the matter by (e.g. "
+                                 "营业执照 for 个体工商户设立登记), at most 30 of up to 50 "
+                                 "characters each.  Left out: unchanged (none for a new "
+                                 "matter)."},
+    )
     powers = fields.Nested(PowersSchema, load_default=dict)
     materials = fields.List(
         fields.Nested(MaterialSchema), load_default=list, validate=validate.Length(max=200)
@@ -242,7 +253,17 @@ class MatterAdminSearchArgs(MatterSearchArgs):
 
 
 class GuideMatterSchema(MatterSchema):
-    """A matter as the public service guide (办事指南) shows it."""
+    """A matter as the public service guide (办事指南) shows it: a matter still in the
+    standard catalog's holding department (not yet assigned) shows no department."""
 
     class Meta:
         exclude = ("retired_at",)
+
+    department = fields.Method(  # type: ignore[assignment]  # a Ref, or none
+        "_department", dump_only=True, allow_none=True)
+
+    def _department(self, matter: Any) -> dict[str, str] | None:
+        department = matter.department
+        if department is None or department.is_placeholder:
+            return None
+        return {"code": department.code, "name": department.name}

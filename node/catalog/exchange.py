@@ -89,6 +89,7 @@ MATTER_FIELDS: tuple[str, ...] = (
     "fee_amount_fen",
     "complaint_channel",
     "window_authority",
+    "keywords",
 )
 MATERIAL_FIELDS: tuple[str, ...] = ("name", "required", "form", "copies", "note")
 
@@ -752,7 +753,7 @@ class Kind(enum.Enum):
     INTEGER = "integer"
     BOOLEAN = "boolean"  # 是 / 否
     CHOICE = "choice"  # an enum, shown by its Chinese label
-    CODES = "codes"  # a list of identifiers joined by 、
+    CODES = "codes"  # a list of identifiers (or keywords) joined by 、
 
 
 YES, NO = "是", "否"
@@ -964,6 +965,8 @@ MATTER_SHEET = SheetLayout(
         _text("complaint_channel", "投诉渠道", 20),
         _text("window_authority", "窗口权限", 24),
         *(_yes_no(f"powers.{power}", POWER_HEADINGS[power], 12) for power in POWERS),
+        # a workbook without this column (made before keywords) leaves keywords unchanged
+        Column("keywords", "关键词", Kind.CODES, 30),
     ),
 )
 MATERIAL_SHEET = SheetLayout(

@@ -72,6 +72,11 @@ window_departments = Table(
 )
 
 
+# the holding department of matters adopted from the standard catalog and not yet assigned
+# (node/catalog/publishing.py): staff see it, citizens never do
+STANDARD_DEPARTMENT_CODE = "STD"
+
+
 class Department(Base):
     __tablename__ = "departments"
 
@@ -80,6 +85,11 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(100))
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+    @property
+    def is_placeholder(self) -> bool:
+        """The standard catalog's holding department (标准目录事项（待分配）)."""
+        return self.code == STANDARD_DEPARTMENT_CODE
 
 
 class Window(Base):
@@ -149,6 +159,8 @@ class Matter(Base):
     fee_amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     complaint_channel: Mapped[str] = mapped_column(Text, default="")
     window_authority: Mapped[str] = mapped_column(Text, default="")
+    # the words a citizen may search for it by (营业执照 for 个体工商户设立登记), one a line
+    keyword_text: Mapped[str] = mapped_column("keywords", Text, default="", server_default="")
     # the seven window powers (授权)
     power_accept: Mapped[bool] = mapped_column(Boolean, default=False)
     power_review: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -172,6 +184,25 @@ class Matter(Base):
     @property
     def powers(self) -> dict[str, bool]:
         return {power: getattr(self, f"power_{power}") for power in POWERS}
+
+    @property
+    def keywords(self) -> list[str]:
+        """The search keywords, in the order given."""
+        return [word for word in (self.keyword_text or "").split("\n") if word]
+
+    @keywords.setter
+    def keywords(self, words: list[str]) -> None:
+        self.keyword_text = "\n".join(normal_keywords(words))
+
+
+def normal_keywords(words: list[str]) -> list[str]:
+    """Keywords trimmed, blanks dropped, each once, in the order given."""
+    seen: list[str] = []
+    for word in words:
+        text = " ".join(str(word).split())
+        if text and text not in seen:
+            seen.append(text)
+    return seen
 
 
 class MatterMaterial(Base):

@@ -4,7 +4,9 @@ The province signs its active matters as one ``catalog.publish`` envelope to ``"
 each descendant adopts it.  A matter is linked by its code: the local matter whose ``code``
 is the published ``standard_code`` is that matter.  Adopting updates the published fields
 (names, limits, disclosure, fees, materials) but keeps what is the node's own: should-enter,
-entered, window, department and powers; the promised limit may only get shorter.  Matters
+entered, window, department and powers; the promised limit may only get shorter.  The
+search keywords are adopted when the catalog carries them (one published before keywords
+existed leaves the node's as they are).  Matters
 the node does not have yet are created in a holding department (``STD``) for the node to
 assign.  Adopting the same catalog twice changes nothing; a catalog older than one already
 applied from the same sender is ignored.
@@ -29,12 +31,14 @@ from sqlalchemy.orm import Session, selectinload
 from node.audit.chain import AuditLog
 from node.cases.numbers import next_number
 from node.catalog.models import (
+    STANDARD_DEPARTMENT_CODE,
     Department,
     HandlingType,
     MaterialForm,
     Matter,
     MatterCategory,
     MatterMaterial,
+    normal_keywords,
 )
 from node.catalog.service import matter_rule_violations
 from node.sync.models import InboxEnvelope, InboxState
@@ -52,7 +56,6 @@ CATALOG_VERSION_COUNTER = "catalog-version"
 # of the envelope limit, so a province's whole catalog (≈ 1–5 KB a matter with its guide)
 # goes in as many parts as it needs instead of failing as too large.
 PART_BUDGET_BYTES = MAX_ENVELOPE_BYTES // 4
-STANDARD_DEPARTMENT_CODE = "STD"
 STANDARD_DEPARTMENT_NAME = "标准目录事项（待分配）"
 
 # Published fields copied as they are (the promised limit has its own rule).
@@ -110,6 +113,7 @@ def _matter_body(matter: Matter) -> dict[str, Any]:
         "fee_standard": matter.fee_standard or "",
         "fee_amount_fen": matter.fee_amount_fen,
         "complaint_channel": matter.complaint_channel or "",
+        "keywords": matter.keywords,
         "materials": [_material_body(material) for material in matter.materials],
     }
 
@@ -273,6 +277,8 @@ def _published_values(item: Mapping[str, Any]) -> dict[str, Any]:
     values = {field: item[field] for field in ADOPTED_SCALARS}
     for field, kind in _ENUMS.items():
         values[field] = kind(values[field])
+    if "keywords" in item:  # a catalog published before keywords existed keeps the node's
+        values["keywords"] = normal_keywords(item["keywords"])
     return values
 
 

@@ -43,6 +43,7 @@ MATTER_SCALARS = (
     "fee_amount_fen",
     "complaint_channel",
     "window_authority",
+    "keywords",
 )
 
 
@@ -132,6 +133,11 @@ class CatalogService:
         if not include_retired:
             query = query.where(Department.retired_at.is_(None))
         return self.session.scalars(query).all()
+
+    def guide_departments(self) -> list[Department]:
+        """The departments the citizens' guide offers: active ones, never the standard
+        catalog's holding department (标准目录事项（待分配）)."""
+        return [d for d in self.list_departments() if not d.is_placeholder]
 
     def create_department(self, code: str, name: str) -> Department:
         self._ensure_new_code(Department, code, "department")
@@ -303,7 +309,8 @@ class CatalogService:
         page: int = 1,
         per_page: int = 20,
     ) -> tuple[Sequence[Matter], int]:
-        """Matters matching a keyword (name, code, conditions, basis, materials), with total."""
+        """Matters matching a search text, with the total: the text is looked for in the
+        name, code, keywords, department's name, conditions, basis and materials."""
         conditions: list[ColumnElement[bool]] = []
         if not include_retired:
             conditions.append(Matter.retired_at.is_(None))
@@ -323,6 +330,10 @@ class CatalogService:
                 or_(
                     Matter.name.ilike(like, escape="\\"),
                     Matter.code.ilike(like, escape="\\"),
+                    Matter.keyword_text.ilike(like, escape="\\"),
+                    Matter.department_id.in_(
+                        select(Department.id).where(Department.name.ilike(like, escape="\\"))
+                    ),
                     Matter.conditions.ilike(like, escape="\\"),
                     Matter.legal_basis.ilike(like, escape="\\"),
                     Matter.id.in_(

@@ -54,7 +54,7 @@ def _rate_limited(template: str, **context: Any) -> tuple[str, int] | None:
 @bp.get("/")
 def home() -> Any:
     return render_template("web/public/home.html",
-                           departments=catalog().list_departments())
+                           departments=catalog().guide_departments())
 
 
 @bp.get("/guide")
@@ -70,7 +70,7 @@ def guide() -> Any:
     return render_template("web/public/guide.html", items=items, total=total, page=page,
                            pages=max(1, -(-total // PER_PAGE)), q=query,
                            department=department or "",
-                           departments=catalog().list_departments())
+                           departments=catalog().guide_departments())
 
 
 @bp.get("/guide/<code>")

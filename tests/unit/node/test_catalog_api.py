@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -368,6 +369,95 @@ def test_guide_search_by_keyword_department_and_material(
     assert "retired_at" not in guide
     departments = anonymous.get("/api/v1/guide/departments").json
     assert {d["code"] for d in departments} == {"GA", "SC", "ZJ"}
+
+
+def test_guide_search_finds_keywords_and_the_departments_name(
+    catalog_base: Api, anonymous: Api, db: Database
+) -> None:
+    catalog_base.post("/api/v1/departments", {"code": "ZJ", "name": "住房和城乡建设局"})
+    catalog_base.patch("/api/v1/windows/W01", {"department_codes": ["SC", "ZJ"]})
+    made = catalog_base.post("/api/v1/matters", matter_payload(
+        code="11450981SC0001", name="个体工商户设立登记", materials=[{"name": "申请书"}],
+        keywords=[" 营业执照 ", "个体户", "营业执照"]))
+    assert made.status_code == 201, made.json
+    assert made.json["keywords"] == ["营业执照", "个体户"]  # trimmed, each once
+    catalog_base.post("/api/v1/matters", matter_payload(
+        code="11450981ZJ0001", name="建筑工程施工许可", department_code="ZJ",
+        materials=[{"name": "建设工程规划许可证"}]))
+
+    def codes(query: str) -> list[str]:
+        found = anonymous.get(f"/api/v1/guide/matters?q={query}")
+        assert found.status_code == 200, found.json
+        return [m["code"] for m in found.json["items"]]
+
+    assert codes("营业执照") == ["11450981SC0001"]  # a keyword, not in its name
+    assert codes("个体户") == ["11450981SC0001"]
+    assert codes("住房和城乡") == ["11450981ZJ0001"]  # the department's name
+    assert codes("市场监督") == ["11450981SC0001"]
+    assert anonymous.get("/api/v1/guide/matters/11450981SC0001").json["keywords"] == [
+        "营业执照", "个体户"]
+
+    # left out of an update: kept; given: replaced
+    changed = catalog_base.patch("/api/v1/matters/11450981SC0001", {"name": "个体户设立登记"})
+    assert changed.json["keywords"] == ["营业执照", "个体户"]
+    replaced = catalog_base.patch("/api/v1/matters/11450981SC0001", {"keywords": ["开店"]})
+    assert replaced.json["keywords"] == ["开店"]
+    assert codes("营业执照") == []
+
+    # bad keywords are named and change nothing
+    for bad in (["字" * 51], ["一\n二"], ["词"] * 31, "开店", [""]):
+        refused = catalog_base.patch("/api/v1/matters/11450981SC0001", {"keywords": bad})
+        assert refused.status_code == 422, bad
+        assert "keywords" in refused.json["error"]["details"]["fields"], bad
+    assert anonymous.get("/api/v1/guide/matters/11450981SC0001").json["keywords"] == ["开店"]
+
+
+def test_the_placeholder_department_is_never_shown_to_citizens(
+    catalog_base: Api, anonymous: Api, db: Database, client: Any
+) -> None:
+    from node.catalog.models import STANDARD_DEPARTMENT_CODE
+    from node.catalog.publishing import STANDARD_DEPARTMENT_NAME
+
+    made = catalog_base.post("/api/v1/departments", {"code": STANDARD_DEPARTMENT_CODE,
+                                                     "name": STANDARD_DEPARTMENT_NAME})
+    assert made.status_code == 201
+    catalog_base.post("/api/v1/matters", matter_payload(
+        code="STD-0001", name="个体工商户设立登记", department_code=STANDARD_DEPARTMENT_CODE,
+        window_code=None, entered=False, powers={}))
+    catalog_base.post("/api/v1/matters", matter_payload())
+
+    departments = anonymous.get("/api/v1/guide/departments").json
+    assert {d["code"] for d in departments} == {"GA", "SC"}
+    assert anonymous.get("/api/v1/guide/matters/STD-0001").json["department"] is None
+    assert anonymous.get("/api/v1/guide/matters/11450981MB0001").json["department"] == {
+        "code": "SC", "name": "市场监督管理局"}
+    listed = anonymous.get("/api/v1/guide/matters").json["items"]
+    assert [m["department"] for m in listed if m["code"] == "STD-0001"] == [None]
+    for path in ("/", "/guide", "/guide?q=个体工商户", "/guide/STD-0001"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        text = page.get_data(as_text=True)
+        assert STANDARD_DEPARTMENT_NAME not in text, path
+        assert "个体工商户设立登记" in text or path == "/", path
+    assert "实施部门" not in client.get("/guide/STD-0001").get_data(as_text=True)
+    assert "市场监督管理局" in client.get("/guide/11450981MB0001").get_data(as_text=True)
+    # staff still see where it sits, to assign it
+    admin_view = catalog_base.get("/api/v1/matters/STD-0001").json
+    assert admin_view["department"]["name"] == STANDARD_DEPARTMENT_NAME
+
+
+def test_the_demo_catalog_finds_the_sole_traders_registration_by_business_licence(
+    db: Database
+) -> None:
+    from deploy.demo.catalog import fill_province_catalog
+
+    with db.unit_of_work() as session:
+        assert fill_province_catalog(session) > 0
+    with db.unit_of_work(write=False) as session:
+        found, _total = CatalogService(session).search_matters(query="营业执照")
+        names = [matter.name for matter in found]
+    assert "个体工商户设立登记" in names  # by its keyword: 营业执照 is not in its name
+    assert "有限责任公司设立登记" in names
 
 
 def test_guide_rejects_bad_query_parameters(anonymous: Api) -> None:

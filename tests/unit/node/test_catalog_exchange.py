@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import uuid
@@ -182,6 +183,7 @@ def test_json_export_holds_the_active_catalog_with_every_field(catalog: Api) -> 
     exported = document["matters"][1]
     expected = matter_payload()
     expected["materials"][0]["note"] = expected["materials"][1]["note"] = ""
+    expected["keywords"] = []  # none given
     assert exported == expected
 
 
@@ -213,6 +215,7 @@ def test_xlsx_export_has_chinese_sheets_headings_and_values(catalog: Api) -> Non
         "告知承诺制", "超时默认许可", "法定时限（工作日）", "承诺时限（工作日）", "应进", "实进",
         "设立依据", "办理程序", "申请条件", "收费依据", "收费标准", "收费金额（分）", "投诉渠道",
         "窗口权限", "受理权", "审核权", "协调处置权", "送达权", "应诉代理权", "制证权", "审批权",
+        "关键词",
     ]
     assert headings(workbook["申报材料"]) == [
         "事项编码", "材料名称", "是否必需", "材料形式", "份数", "备注"
@@ -257,6 +260,35 @@ def test_reimporting_an_export_updates_every_item_and_changes_nothing(catalog: A
     assert response.json["updated"] == {"departments": 2, "windows": 2, "staff": 2, "matters": 2}
     assert response.json["created"] == {"departments": 0, "windows": 0, "staff": 0, "matters": 0}
     assert without_time(export_json(catalog)) == without_time(before)
+
+
+def test_keywords_travel_in_json_and_xlsx_and_an_older_document_keeps_them(
+    catalog: Api, fresh: Api
+) -> None:
+    changed = catalog.patch("/api/v1/matters/11450981MB0001",
+                            {"keywords": ["餐饮", "开饭店", "小卖部"]})
+    assert changed.status_code == 200, changed.json
+    document = export_json(catalog)
+    assert document["matters"][1]["keywords"] == ["餐饮", "开饭店", "小卖部"]
+    workbook = load_workbook(io.BytesIO(export_xlsx(catalog)))
+    row = {heading: cell.value for heading, cell in zip(
+        [c.value for c in workbook["事项"][1]], workbook["事项"][3], strict=True)}
+    assert (row["事项编码"], row["关键词"]) == ("11450981MB0001", "餐饮、开饭店、小卖部")
+
+    response = upload(fresh, export_xlsx(catalog))
+    assert response.status_code == 200, response.json
+    assert without_time(export_json(fresh)) == without_time(document)
+
+    # a document made before keywords existed: valid, and the keywords stay as they are
+    older = copy.deepcopy(document)
+    for matter in older["matters"]:
+        del matter["keywords"]
+        matter["name"] += "（新）"
+    response = fresh.post(IMPORT, older)
+    assert response.status_code == 200, response.json
+    after = export_json(fresh)["matters"][1]
+    assert (after["name"], after["keywords"]) == ("食品经营许可证核发（新）",
+                                                  ["餐饮", "开饭店", "小卖部"])
 
 
 # -- import: all or nothing ------------------------------------------------------------------------

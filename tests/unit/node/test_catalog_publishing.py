@@ -474,6 +474,55 @@ def test_what_the_province_publishes_the_county_adopts(
         assert len(matter.materials) == 3
 
 
+def test_the_standard_catalog_carries_keywords_and_an_older_one_keeps_the_nodes(
+    sync_db: Database, federation: Federation
+) -> None:
+    with sync_db.unit_of_work() as session:
+        catalog = _base(session)
+        catalog.create_matter(matter_payload("STD-0001", keywords=["营业执照", "个体户"]))
+        body = catalog_body(session, catalog_version=1, published_at=T0)
+    assert body["matters"][0]["keywords"] == ["营业执照", "个体户"]
+    Base.metadata.drop_all(sync_db.engine)
+    Base.metadata.create_all(sync_db.engine)
+
+    with sync_db.unit_of_work() as session:
+        adopt_catalog(session, _catalog(federation, body["matters"]), node_code=COUNTY)
+    with sync_db.unit_of_work(write=False) as session:
+        assert _matter(session, "STD-0001").keywords == ["营业执照", "个体户"]
+        found, total = CatalogService(session).search_matters(query="营业执照")
+        assert (total, [m.code for m in found]) == (1, ["STD-0001"])
+
+    # a catalog published before keywords existed is still valid, and keeps the node's
+    older = [_published("STD-0001", name="改名后的事项")]
+    assert "keywords" not in older[0]
+    with sync_db.unit_of_work() as session:
+        report = adopt_catalog(session, _catalog(federation, older, version=2), node_code=COUNTY)
+    assert report.updated == ["STD-0001"]
+    with sync_db.unit_of_work(write=False) as session:
+        adopted = _matter(session, "STD-0001")
+        assert (adopted.name, adopted.keywords) == ("改名后的事项", ["营业执照", "个体户"])
+    # a newer one that lists none clears them
+    with sync_db.unit_of_work() as session:
+        adopt_catalog(session, _catalog(federation, [{**older[0], "keywords": []}], version=3),
+                      node_code=COUNTY)
+    with sync_db.unit_of_work(write=False) as session:
+        assert _matter(session, "STD-0001").keywords == []
+
+
+def test_a_published_keyword_must_be_a_short_non_blank_text(federation: Federation) -> None:
+    from schemas.messages import validate_body
+
+    good = {"catalog_version": 1, "published_at": T0.isoformat(),
+            "matters": [_published("X-1", keywords=["营业执照"])]}
+    validate_body(Kind.CATALOG_PUBLISH, good)
+    for bad in (["   "], ["字" * 51], ["营业执照"] * 31, "营业执照", [1]):
+        body = copy.deepcopy(good)
+        body["matters"][0]["keywords"] = bad
+        with pytest.raises(TongbanError) as refused:
+            validate_body(Kind.CATALOG_PUBLISH, body)
+        assert "keywords" in refused.value.details["fields"]["matters"]["0"], bad
+
+
 def test_publish_catalog_command_queues_the_envelope_and_sync_adopts_it(tmp_path) -> None:
     """The CLI queues catalog.publish; a SyncService routes that kind to the adopter."""
     from click.testing import CliRunner
