@@ -39,13 +39,15 @@ from node.api.case_schemas import (
 from node.api.catalog import catalog
 from node.auth.models import User
 from node.auth.permissions import Permission, allows
-from node.cases.authorization import addable_file_roles
+from node.cases.authorization import addable_file_roles, deciding_task
 from node.cases.errors import CaseStateError
 from node.cases.factory import case_service_for
+from node.cases.forwarding import chain_of
 from node.cases.handover import hand_over_candidates
-from node.cases.models import AttachmentRole, Case, Channel, PaymentPlace
+from node.cases.models import AttachmentRole, Case, Channel, PaymentPlace, TaskState
 from node.cases.service import Actor, CaseService
 from node.cases.states import OPEN_STATES, CaseState, allowed_actions
+from node.directives.service import ancestors_of
 from node.web.core import (
     current_staff,
     form_error_page,
@@ -153,18 +155,55 @@ def _side_forms(case: Case, user: Any) -> list[str]:
         "payment": owing,
         "fee_waiver": owing,
         "extend": case.state.value in ("accepted", "in_review", "suspended")
-        and not case.extension_days,
+        and not case.extension_days and _decides(case, Actor.of(user)),
         "hand_over": case.state.value not in ("delivered", "rejected", "withdrawn", "returned"),
     }
     return [name for name, now in applies.items()
             if now and allows(user.role, ACTIONS[name].permission)]
 
 
+def _decides(case: Case, actor: Actor, *, pending: bool = False) -> bool:
+    """Does ``actor`` hold a decision on ``case`` (their department's task; for a clerk, the
+    lead task where the window holds the approve power) — still open, when ``pending``?"""
+    try:
+        task = deciding_task(case, actor)
+    except Forbidden:
+        return False
+    return not pending or task.state is TaskState.PENDING
+
+
+def can_apply(action: str, case: Case, actor: Actor, node_code: str) -> bool:
+    """Whether a step the case's state allows can apply to this case here, so that the case
+    file offers only steps that can succeed: 上报 needs a center above not already passed
+    through (a province has none); 退回下级 a case received from below (a township has no
+    center below it); 告知承诺 a matter that allows it; deciding, suspending and reviewing a
+    decision of the user's own (a clerk's window holds the approve power); 办结 of an approved
+    case its fee paid or waived first."""
+    if action == "forward":
+        passed = set(chain_of(case))
+        return any(code not in passed for code in ancestors_of(node_code))
+    if action == "return":
+        return case.from_below
+    if action == "commit":
+        return bool(case.matter.notify_and_commit)
+    if action in ("approve", "deny"):
+        return _decides(case, actor, pending=True)
+    if action in ("suspend", "resume", "start_review"):
+        return _decides(case, actor)
+    if action == "complete":
+        owing = (case.state is CaseState.APPROVED and not case.from_below
+                 and case.fee_due_fen > case.fee_paid_fen and case.fee_waived_reason is None)
+        return not owing
+    return True
+
+
 def _render_case(service: CaseService, case: Case, errors: dict[str, list[str]],
                  status: int) -> tuple[str, int]:
     user = current_staff()
     missing = {int(p) for p in request.args.get("missing", "").split(",") if p.isdigit()}
-    forms = [a for a in allowed_actions(case.state, user.role.value) if a in ACTIONS]
+    actor, here = Actor.of(user), current_app.config["TONGBAN"]["code"]
+    forms = [a for a in allowed_actions(case.state, user.role.value)
+             if a in ACTIONS and can_apply(a, case, actor, here)]
     extra = _side_forms(case, user)
     handover_to = (hand_over_candidates(service.session, case)
                    if "hand_over" in extra else None)
@@ -173,7 +212,7 @@ def _render_case(service: CaseService, case: Case, errors: dict[str, list[str]],
         deadline=service.explain_deadline(case), actions=forms, extra=extra,
         missing=missing, errors=errors, handover_to=handover_to,
         notice_items={n.number: json.loads(n.items) for n in case.notices},
-        file_roles=[r.value for r in addable_file_roles(case, Actor.of(user))],
+        file_roles=[r.value for r in addable_file_roles(case, actor)],
     ), status
 
 
