@@ -263,8 +263,15 @@ def test_higher_level_staff_see_charts_and_the_last_figures_without_the_hub(
     assert page.get_by_role("cell", name=BEILIU, exact=True).is_visible()
     shot(page, "rankings-league")
 
+    # the running month is said to be partial; the counties in the bulletins' groups
+    assert "截至" in page.locator("#running-notice").inner_text()
+    page.goto(f"{site.node}/staff/rankings?period={site.month}&metric=completed")
+    assert page.get_by_role("heading", name="县（市）（参评 2 个）").is_visible()
+
     page.get_by_role("link", name="报送情况").click()
     assert page.get_by_text("报送率").is_visible()
+    # it opens on the last month whose reports are due, not the running one
+    assert page.get_by_label("统计期").input_value() != site.month
     shot(page, "rankings-completeness")
     page.goto(f"{site.node}/staff/rankings/trend?scope={CITY}&metric=completed"
               f"&from={site.month}&to={site.month}")
@@ -276,6 +283,13 @@ def test_higher_level_staff_see_charts_and_the_last_figures_without_the_hub(
     shot(page, "rankings-trend")
     page.get_by_role("link", name="综合指数").click()
     assert page.locator("#formula").inner_text().startswith("公式")
+    # the weighting used is the one the form shows, in Chinese
+    assert page.get_by_label("指标 1", exact=True).input_value() == "completed"
+    assert page.get_by_label("指标 2", exact=True).input_value() == "on_time_rate"
+    weights = page.locator("#method-components tbody tr").all_inner_texts()
+    assert [w.split("\t")[:3] for w in weights] == [["办结数", "2", "66.7%"],
+                                                     ["按时办结率", "1", "33.3%"]]
+    assert not re.search(r"[A-Za-z]{3,}", page.locator("#formula").inner_text())
     shot(page, "rankings-composite")
     with page.expect_download() as download:
         page.goto(f"{site.node}/staff/rankings?period={site.month}&metric=completed")
@@ -294,3 +308,21 @@ def test_higher_level_staff_see_charts_and_the_last_figures_without_the_hub(
     assert re.fullmatch(r"\d{2}:\d{2}", page.locator("#stale-as-of").inner_text())
     page.locator("#league-chart canvas").wait_for()
     shot(page, "rankings-hub-unreachable")
+
+
+def test_every_address_answers_a_browser_in_chinese(page: Any, site: Site) -> None:
+    missing = page.goto(f"{site.node}/staff/no-such-page")
+    assert missing is not None and missing.status == 404
+    assert page.get_by_role("heading", name="页面不存在").is_visible()
+    assert '"error"' not in page.content()
+    shot(page, "not-found")
+    icon = page.request.get(f"{site.node}/favicon.ico")
+    assert icon.status == 200
+    assert icon.headers["content-type"] == "image/vnd.microsoft.icon"
+
+    page.goto(f"{site.node}/staff")
+    assert page.url.endswith("/staff/login")
+    log_in(page, site, "supervisor")
+    page.goto(f"{site.node}/staff/")
+    assert page.url.endswith("/staff/supervision")
+
