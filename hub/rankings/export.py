@@ -22,7 +22,8 @@ KIND_NAMES = {"district": "市辖区", "county": "县", "county_city": "县级�
 BULLETIN_GROUP_NAMES = {"counties_and_cities": "县（市）", "district": "城区"}
 LEVEL_NAMES = {"province": "省", "city": "市", "county": "县级", "township": "乡镇（街道）"}
 DIRECTION_NAMES = {"higher_better": "越大越好", "lower_better": "越小越好"}
-NORMALISATION_NAMES = {"min_max": "极差标准化（min-max）", "z_score": "标准分（z-score）"}
+NORMALISATION_NAMES = {"min_max": "极差标准化（0 至 1）",
+                       "z_score": "标准分（与平均值相差几个标准差）"}
 
 
 def table_sheets(answer: dict[str, Any]) -> list[Sheet]:

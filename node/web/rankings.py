@@ -45,7 +45,8 @@ bp = web_blueprint("web_rankings", "/staff/rankings")
 log = logging.getLogger("tongban.node.rankings")
 
 EXPORTABLE = frozenset({"league", "completeness", "composite"})
-NORMALISATIONS = {"min_max": "极差标准化（min-max）", "z_score": "标准分（z-score）"}
+NORMALISATIONS = {"min_max": "极差标准化（0 至 1）",
+                  "z_score": "标准分（与平均值相差几个标准差）"}
 
 
 def _hub_configured() -> bool:

@@ -312,7 +312,8 @@ def test_higher_level_staff_see_charts_and_the_last_figures_without_the_hub(
 
 def test_every_address_answers_a_browser_in_chinese(page: Any, site: Site) -> None:
     missing = page.goto(f"{site.node}/staff/no-such-page")
-    assert missing is not None and missing.status == 404
+    assert missing is not None
+    assert missing.status == 404
     assert page.get_by_role("heading", name="页面不存在").is_visible()
     assert '"error"' not in page.content()
     shot(page, "not-found")

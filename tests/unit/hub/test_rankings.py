@@ -394,7 +394,8 @@ def test_composite_min_max_checked_by_hand(fed: RankFederation) -> None:
     assert returned["components"] == [
         {"metric": "completed", "weight": 2.0, "direction": "higher_better"},
         {"metric": "on_time_rate", "weight": 1.0, "direction": "higher_better"}]
-    assert "max − min" in returned["formula"]
+    assert "（最大值 − 最小值）" in returned["formula"]
+    assert "不参与排名（同类仅 1 个）" in " ".join(returned["rules"])
 
 
 def test_composite_z_score_with_a_lower_is_better_component(fed: RankFederation) -> None:
@@ -755,7 +756,7 @@ def test_composite_as_xlsx_with_the_methodology_on_its_own_sheet(fed: RankFedera
     assert table[1][1] == 1
     method = [[v for v in r if v is not None]
               for r in workbook["方法说明"].iter_rows(values_only=True)]
-    assert ["标准化方法", "极差标准化（min-max）"] in method
+    assert ["标准化方法", "极差标准化（0 至 1）"] in method
     assert ["办结数", 2, "66.7%", "越大越好"] in method
     assert ["按时办结率", 1, "33.3%", "越大越好"] in method
 
