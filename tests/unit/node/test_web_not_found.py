@@ -28,6 +28,9 @@ def test_an_unknown_page_is_a_chinese_404_page_for_a_browser(client: FlaskClient
     assert '<html lang="zh-CN">' in text
     assert "error" not in text.lower().split("<body>", 1)[1].replace("errors", "")
     assert "Not Found" not in text
+    # the way back is a plain link: a javascript: one would be blocked by the CSP
+    assert "javascript:" not in text
+    assert 'href="/"' in text
 
 
 def test_the_api_and_non_browser_clients_keep_the_json_error(client: FlaskClient) -> None:
