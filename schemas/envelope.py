@@ -13,7 +13,8 @@ envelope can change nothing in it unnoticed, the hub included.
 same way: the exact key set, exact types, one spelling of the id, an offset on every time.
 Every refusal is an :class:`EnvelopeError` whose ``code`` says what kind of problem it is:
 
-``too_large``       more than :data:`MAX_ENVELOPE_BYTES` of JSON text
+``too_large``       more than :data:`MAX_ENVELOPE_BYTES` of JSON text, or of canonical JSON
+                    when it arrives as an already decoded object
 ``malformed``       not UTF-8, not JSON, not an object, or a field of the envelope is wrong
 ``too_deep``        nested deeper than :data:`MAX_DEPTH` levels
 ``unknown_version`` ``v`` is an integer other than :data:`ENVELOPE_VERSION`
@@ -239,7 +240,7 @@ def parse_envelope(data: bytes | bytearray | str | Mapping[str, Any]) -> Envelop
         if isinstance(body, dict):
             _scan_body(body, "body", 2)
     kind = _check_document(document, signed=True)
-    return Envelope(
+    envelope = Envelope(
         v=document["v"],
         id=document["id"],
         kind=kind,
@@ -251,6 +252,19 @@ def parse_envelope(data: bytes | bytearray | str | Mapping[str, Any]) -> Envelop
         body=document["body"],
         sig=document["sig"],
     )
+    # The limit holds for the envelope's canonical JSON, whatever form it came in: JSON text
+    # was measured before decoding; a decoded object (the hub's request body, a mailbox item)
+    # is measured here. The canonical bytes are computed once and cached: verifying the
+    # signature and storing the envelope use them too, so this costs nothing extra there.
+    size = len(envelope.unsigned_bytes()) + len(',"sig":""') + len(envelope.sig)
+    if size > MAX_ENVELOPE_BYTES:
+        raise EnvelopeError(
+            "too_large",
+            f"the envelope has {size} bytes as canonical JSON; at most {MAX_ENVELOPE_BYTES} "
+            "are accepted",
+            {"size": size, "limit": MAX_ENVELOPE_BYTES},
+        )
+    return envelope
 
 
 def sign_envelope(

@@ -173,6 +173,26 @@ def test_an_oversized_batch_is_refused_whole(make_hub: MakeHub) -> None:
     assert count(app, MailboxItem) == 0
 
 
+def test_an_oversized_correctly_signed_envelope_is_rejected_and_never_delivered(
+    hub_app: Flask, nodes: dict[str, Node]
+) -> None:
+    """Issue 16: a signed catalog.publish of 1.44 MB was accepted and routed to a township,
+    whose sync it then stopped for good.  The limit holds for the decoded request body too."""
+    from tests.oversized import oversized_catalog_publish
+
+    county = nodes[COUNTY]
+    poison = oversized_catalog_publish(KEYS[COUNTY], sender=COUNTY, seq=50).to_wire()
+    after = county.envelope(Kind.CATALOG_PUBLISH, f"{COUNTY}/*", catalog_publish_body(), seq=51)
+    results = county.results(poison, after)
+    assert (results[0]["id"], results[0]["status"], results[0]["reason"]) == (
+        poison["id"], "rejected", "too_large")
+    assert "1048576" in results[0]["message"]
+    assert results[1]["status"] == "accepted"
+    assert logged(hub_app, poison["id"]) == delivered(hub_app, poison["id"]) == 0
+    assert [i["envelope"]["id"] for i in nodes[TOWNSHIP].mailbox().json["items"]] == [
+        after["id"]]
+
+
 def test_catalog_publish_fans_out_to_every_registered_descendant(
     hub_app: Flask, nodes: dict[str, Node]
 ) -> None:

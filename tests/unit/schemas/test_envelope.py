@@ -572,3 +572,39 @@ def test_signing_does_not_change_the_callers_body(key: Ed25519PrivateKey) -> Non
     assert body == before
     body["note"] = "changed"
     verify_envelope(envelope, key.public_key())
+
+
+# -- the size limit holds for every form an envelope arrives in (issue 16, item 10) ----------
+
+
+def test_an_oversized_signed_envelope_is_refused_as_a_decoded_object(
+    key: Ed25519PrivateKey,
+) -> None:
+    from tests.oversized import oversized_catalog_publish
+
+    poison = oversized_catalog_publish(key, sender=COUNTY, seq=7)
+    document = poison.to_wire()
+    # the hub's request body and a mailbox item are decoded objects: measured all the same
+    for form in (document, copy.deepcopy(document), poison.wire_bytes(),
+                 poison.wire_bytes().decode("utf-8")):
+        error = refused(form)
+        assert error.code == "too_large"
+        assert error.details["limit"] == MAX_ENVELOPE_BYTES
+        assert error.details["size"] == len(poison.wire_bytes()) >= 1_440_000
+
+
+def test_a_decoded_envelope_of_exactly_the_limit_is_read_and_one_byte_more_is_not(
+    key: Ed25519PrivateKey,
+) -> None:
+    def publish(body: dict[str, Any]) -> Envelope:
+        return signed(key, kind=Kind.CATALOG_PUBLISH, to="450000/*", body=body)
+
+    fits = publish(_catalog_of_size(key, MAX_ENVELOPE_BYTES))
+    assert parse_envelope(fits.to_wire()) == fits
+    # a hand-made envelope one byte over, signed all the same (sign_envelope would refuse)
+    over = dataclasses.replace(fits, body=fits.body | {"catalog_version": 10})
+    over = dataclasses.replace(over, sig=keys.sign_b64(key, over.unsigned_bytes()))
+    assert len(over.wire_bytes()) == MAX_ENVELOPE_BYTES + 1
+    error = refused(over.to_wire())
+    assert error.code == "too_large"
+    assert error.details == {"size": MAX_ENVELOPE_BYTES + 1, "limit": MAX_ENVELOPE_BYTES}
