@@ -52,6 +52,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                                "years_without_data": missing}
         if missing:
             details["status"] = "degraded"
+        from node.sync.service import health as sync_health
+
+        details["sync"] = sync_health(session)
         return details
 
     api = init_web(

@@ -28,6 +28,17 @@ class DeadLetterSchema(Schema):
     attempts = fields.Integer()
 
 
+class IncomingDeadLetterSchema(Schema):
+    id = fields.String(allow_none=True, metadata={"description": "The envelope id, if any"})
+    sender = fields.String(allow_none=True)
+    kind = fields.String(allow_none=True)
+    stage = fields.String(metadata={
+        "description": "receive (refused from the mailbox) | apply (not applied)"})
+    reason = fields.String(metadata={"description": "A stable code, e.g. too_large"})
+    message = fields.String(allow_none=True)
+    at = fields.AwareDateTime()
+
+
 class SyncStatusSchema(Schema):
     last_push_at = fields.AwareDateTime(allow_none=True)
     last_pull_at = fields.AwareDateTime(allow_none=True)
@@ -39,7 +50,11 @@ class SyncStatusSchema(Schema):
     inbox_held = fields.Integer()
     inbox_failed = fields.Integer()
     refused = fields.Integer()
+    dead_letter_count = fields.Integer(metadata={
+        "description": "Every envelope set aside: rejected by the hub, refused on receipt, "
+                       "or not applied"})
     dead_letters = fields.List(fields.Nested(DeadLetterSchema))
+    incoming_dead_letters = fields.List(fields.Nested(IncomingDeadLetterSchema))
 
 
 @blp.route("/status")
@@ -47,8 +62,9 @@ class Status(MethodView):
     @staff_required(Permission.CATALOG_MANAGE)
     @blp.response(200, SyncStatusSchema)
     def get(self) -> Any:
-        """Last successful push and pull, envelopes waiting to be sent and the age of the
-        oldest, inbox envelopes held or failed, and the dead letters the hub rejected."""
+        """Last successful push and pull, the last error, envelopes waiting to be sent and
+        the age of the oldest, inbox envelopes held or failed, and the dead letters: those the
+        hub rejected and the incoming mail set aside (refused or not applied)."""
         return status_report(current_session(), utcnow())
 
 

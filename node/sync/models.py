@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Date, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.models import Base, enum_column
@@ -78,14 +78,21 @@ class SenderProgress(Base):
 
 
 class RefusedEnvelope(Base):
-    """A mailbox item that failed parsing, addressing or verification: kept, never applied."""
+    """A mailbox item that failed parsing (too large, too deep, malformed …), addressing or
+    verification: a dead letter, kept with its reason (``code``), never applied; the mailbox
+    is acknowledged past it."""
 
     __tablename__ = "sync_refused"
+    __table_args__ = (Index("ix_sync_refused_sender_seq", "sender", "seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     mailbox_cursor: Mapped[int] = mapped_column(Integer)
     envelope_id: Mapped[str | None] = mapped_column(String(64))
     sender: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[str | None] = mapped_column(String(32))  # as the item claims it, if any
+    # the sender's seq as the item claims it: a later envelope whose prev_seq names it need
+    # not wait for it (node.sync.service.SyncService.apply_held)
+    seq: Mapped[int | None] = mapped_column(BigInteger)
     code: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text)
     wire: Mapped[str] = mapped_column(Text)

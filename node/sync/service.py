@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import re
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ from typing import Any, cast
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from node.calendar.publishing import make_calendar_adopter
@@ -50,6 +52,8 @@ from schemas.envelope import Envelope, EnvelopeError, Kind, parse_envelope, veri
 from schemas.errors import TongbanError
 
 log = logging.getLogger("tongban.sync")
+
+_REASON = re.compile(r"([a-z][a-z_]{0,31}): ")
 
 Handler = Callable[[Session, Envelope], None]
 Clock = Callable[[], dt.datetime]
@@ -465,12 +469,16 @@ class SyncService:
         envelope: Envelope | None = None,
     ) -> None:
         log.warning("refused mailbox item %s: %s", cursor, message)
+        envelope_id = envelope.id if envelope else _str_field(wire, "id", 64)
+        sender = envelope.sender if envelope else _str_field(wire, "from", 16)
+        kind = envelope.kind.value if envelope else _str_field(wire, "kind", 32)
+        seq = envelope.seq if envelope else _int_field(wire, "seq")
         session.add(RefusedEnvelope(
-            mailbox_cursor=cursor,
-            envelope_id=envelope.id if envelope else _str_field(wire, "id", 64),
-            sender=envelope.sender if envelope else _str_field(wire, "from", 16),
+            mailbox_cursor=cursor, envelope_id=envelope_id, sender=sender, kind=kind, seq=seq,
             code=code[:32], message=message, wire=_wire_text(wire), received_at=self.clock(),
         ))
+        self._record_error(session, f"pull: mailbox item {cursor} (envelope {envelope_id}, "
+                           f"{kind} from {sender}) set aside: {code}: {message}")
         report.refused += 1
 
     # -- trust ----------------------------------------------------------------------------
@@ -591,13 +599,22 @@ class SyncService:
                     progress = SenderProgress(sender=sender,
                                               last_applied_seq=ordered[0].seq - 1)
                     session.add(progress)
+                set_aside: set[int] | None = None
                 for row in ordered:
                     if row.seq <= progress.last_applied_seq:
                         self._fail(row, now, f"seq {row.seq} of {sender} comes after seq "
                                    f"{progress.last_applied_seq} was applied", report)
                         continue
-                    if not self._next_of_sender(row, progress.last_applied_seq) \
-                            and now - row.received_at < self.gap_hold:
+                    if not self._next_of_sender(row, progress.last_applied_seq):
+                        if set_aside is None:
+                            set_aside = _refused_seqs(session, sender,
+                                                      progress.last_applied_seq)
+                        # the envelope before it in this mailbox was set aside on receipt
+                        # (a dead letter): nothing is missing, it is this one's turn
+                        waits = row.prev_seq is None or row.prev_seq not in set_aside
+                    else:
+                        waits = False
+                    if waits and now - row.received_at < self.gap_hold:
                         report.held += 1
                         break  # and so are all later ones of this sender
                     self._apply(session, row, now, report)
@@ -615,7 +632,20 @@ class SyncService:
 
     def _apply(self, session: Session, row: InboxEnvelope, now: dt.datetime,
                report: PullReport) -> None:
-        envelope = parse_envelope(row.wire)
+        """Apply one held envelope, or set it aside as a dead letter (state ``failed``, with
+        the reason) so that the sender's later envelopes and every other sender go on: an
+        envelope that cannot be read again (an inbox row written by an older version, under
+        looser limits) or whose handler refuses it or breaks on it is never retried.  Only a
+        lost database connection propagates: that is no fault of the envelope."""
+        try:
+            envelope = parse_envelope(row.wire)
+        except EnvelopeError as exc:
+            self._fail(row, now, f"{exc.code}: {exc.message}", report)
+            self._record_error(session, f"apply: envelope {row.id} ({row.kind} from "
+                               f"{row.sender}) set aside: {exc.code}: {exc.message}")
+            log.warning("envelope %s (%s from %s) set aside, unreadable: %s",
+                        row.id, row.kind, row.sender, exc.message)
+            return
         handler = self.handlers.get(envelope.kind, never_for_nodes)
         try:
             with session.begin_nested():  # a refusing handler leaves nothing half-done
@@ -624,6 +654,16 @@ class SyncService:
             self._fail(row, now, exc.message, report)
             log.warning("envelope %s (%s from %s) not applied: %s",
                         row.id, row.kind, row.sender, exc.message)
+            return
+        except (OperationalError, InterfaceError):
+            raise  # the database, not the envelope: the next run tries it again
+        except Exception as exc:  # a handler breaking on one envelope must not stop the rest
+            message = f"handler_error: {type(exc).__name__}: {exc}"[:2000]
+            self._fail(row, now, message, report)
+            self._record_error(session, f"apply: envelope {row.id} ({row.kind} from "
+                               f"{row.sender}) set aside: {message}")
+            log.exception("envelope %s (%s from %s) set aside: its handler failed",
+                          row.id, row.kind, row.sender)
             return
         row.state, row.applied_at, row.error = InboxState.APPLIED, now, None
         report.applied += 1
@@ -639,9 +679,23 @@ class SyncService:
         status.last_error_at = self.clock()
 
 
+def _refused_seqs(session: Session, sender: str, after: int) -> set[int]:
+    """The seqs of ``sender``'s mailbox items refused here (dead letters) after ``after``."""
+    return set(session.scalars(
+        select(RefusedEnvelope.seq).where(RefusedEnvelope.sender == sender,
+                                          RefusedEnvelope.seq > after)))
+
+
 def _prev_seq(value: Any, seq: int) -> int | None:
     """The hub's ``prev_seq`` of a mailbox item when it is usable (an int below ``seq``)."""
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < seq:
+        return value
+    return None
+
+
+def _int_field(wire: Any, key: str) -> int | None:
+    value = wire.get(key) if isinstance(wire, Mapping) else None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 2**53 - 1:
         return value
     return None
 
@@ -668,6 +722,54 @@ def dead_letters(session: Session, limit: int = 200) -> list[dict[str, Any]]:
     ]
 
 
+def incoming_dead_letters(session: Session, limit: int = 200) -> list[dict[str, Any]]:
+    """Mail set aside, newest first: mailbox items refused (unreadable, too large, misrouted,
+    not verifiable) and inbox envelopes that could not be applied.  The mailbox was
+    acknowledged past each of them and the sender's later envelopes went on."""
+    refused = session.execute(
+        select(RefusedEnvelope).order_by(RefusedEnvelope.id.desc()).limit(limit)).scalars()
+    failed = session.execute(
+        select(InboxEnvelope).where(InboxEnvelope.state == InboxState.FAILED)
+        .order_by(InboxEnvelope.applied_at.desc()).limit(limit)).scalars()
+    letters: list[dict[str, Any]] = [
+        {"id": row.envelope_id, "sender": row.sender, "kind": row.kind, "stage": "receive",
+         "reason": row.code, "message": row.message, "at": row.received_at}
+        for row in refused
+    ] + [
+        {"id": row.id, "sender": row.sender, "kind": row.kind, "stage": "apply",
+         "reason": _reason(row.error),
+         "message": row.error, "at": row.applied_at or row.received_at}
+        for row in failed
+    ]
+    letters.sort(key=lambda letter: _aware(cast(dt.datetime, letter["at"])), reverse=True)
+    return letters[:limit]
+
+
+def _reason(error: str | None) -> str:
+    """The reason code an inbox error starts with (``too_large: …``), else ``not_applied``
+    (a handler's refusal, whose message says why)."""
+    found = _REASON.match(error or "")
+    return found.group(1) if found else "not_applied"
+
+
+def _aware(at: dt.datetime) -> dt.datetime:
+    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at
+
+
+def health(session: Session) -> dict[str, Any]:
+    """Sync as ``/healthz`` shows it: how many envelopes were set aside and the last error."""
+    status = session.get(SyncStatus, SYNC_STATUS_ID)
+    dead = session.scalar(select(func.count()).select_from(OutboxEnvelope)
+                          .where(OutboxEnvelope.state == OutboxState.DEAD)) or 0
+    failed = session.scalar(select(func.count()).select_from(InboxEnvelope)
+                            .where(InboxEnvelope.state == InboxState.FAILED)) or 0
+    refused = session.scalar(select(func.count()).select_from(RefusedEnvelope)) or 0
+    at = status.last_error_at if status else None
+    return {"dead_letters": dead + refused + failed,
+            "last_error": status.last_error if status else None,
+            "last_error_at": _aware(at).isoformat() if at is not None else None}
+
+
 def status_report(session: Session, now: dt.datetime) -> dict[str, Any]:
     """What an administrator needs to see of sync: last successes, backlog, dead letters."""
     status = session.get(SyncStatus, SYNC_STATUS_ID)
@@ -681,6 +783,8 @@ def status_report(session: Session, now: dt.datetime) -> dict[str, Any]:
     failed = session.scalar(select(func.count()).select_from(InboxEnvelope)
                             .where(InboxEnvelope.state == InboxState.FAILED)) or 0
     refused = session.scalar(select(func.count()).select_from(RefusedEnvelope)) or 0
+    dead = session.scalar(select(func.count()).select_from(OutboxEnvelope)
+                          .where(OutboxEnvelope.state == OutboxState.DEAD)) or 0
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=dt.UTC)
     return {
@@ -695,5 +799,8 @@ def status_report(session: Session, now: dt.datetime) -> dict[str, Any]:
         "inbox_held": held,
         "inbox_failed": failed,
         "refused": refused,
+        # every envelope set aside: rejected by the hub, refused on receipt, not applied
+        "dead_letter_count": dead + refused + failed,
         "dead_letters": dead_letters(session),
+        "incoming_dead_letters": incoming_dead_letters(session),
     }

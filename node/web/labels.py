@@ -110,6 +110,23 @@ COMPLETENESS_STATUSES = {
     "pending": "未到期", "missing": "未报送",
 }
 
+ENVELOPE_KINDS = {
+    "summary": "统计汇总", "case.forward": "转办件", "case.result": "办理结果",
+    "case.update": "办件进展", "directive": "督办指令", "directive.reply": "督办回复",
+    "catalog.publish": "事项目录发布", "calendar.publish": "工作日历发布",
+    "cert": "证书", "revoke": "证书吊销",
+}
+
+# why an envelope was set aside (schemas/envelope.py codes, trust codes, node reasons)
+DEAD_LETTER_REASONS = {
+    "too_large": "超过大小限制（1 MiB）", "too_deep": "嵌套层数过多", "malformed": "格式错误",
+    "unknown_version": "版本未知", "unknown_kind": "类型未知", "float_in_body": "含小数",
+    "bad_body": "内容不符合规范", "bad_signature": "签名无效", "unknown_key": "发件方密钥未知",
+    "no_chain": "证书链不完整", "unknown_issuer": "签发方未知", "revoked": "密钥已吊销",
+    "expired": "证书已过期", "misrouted": "收件方不是本中心", "handler_error": "执行时出错",
+    "not_applied": "执行被拒绝",
+}
+
 ROLES = {
     "clerk": "窗口工作人员", "approver": "部门审批人员", "admin": "中心管理员",
     "supervisor": "效能监察", "viewer": "上级中心/领导（只读）",
@@ -195,6 +212,7 @@ FILTERS = {
     "pattern_name": PATTERNS, "rank_status_name": RANK_STATUSES,
     "bulletin_group_name": BULLETIN_GROUPS,
     "completeness_name": COMPLETENESS_STATUSES, "role_name": ROLES, "day_reason_name": DAY_REASONS,
+    "envelope_kind_name": ENVELOPE_KINDS, "dead_letter_reason": DEAD_LETTER_REASONS,
 }
 
 
