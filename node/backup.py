@@ -117,6 +117,7 @@ def restore(home: str, source: str | None, yes: bool) -> None:
     """Put a backup back (with the node stopped) and mark the node restored, so that it
     continues after the seqs the hub already has before it sends anything."""
     from node.app import MIGRATIONS
+    from node.audit.chain import AuditLog
     from node.models import load_all_models
     from node.sync.restore import mark_restored
     from schemas import migrate
@@ -153,7 +154,12 @@ def restore(home: str, source: str | None, yes: bool) -> None:
             click.echo(f"database migrated from {before}")
         with db.unit_of_work() as session:
             base = mark_restored(session)
+            # announced in the audit chain and in the next signed summary, so the hub shows
+            # an older chain than its last anchor as 已从备份恢复, not as tampering
+            restore_id = AuditLog(session).record_restore(
+                node_code=settings["code"], backup=str(source or "pg_restore"))
         click.echo(f"node {settings['code']} marked restored (the backup's last seq: {base})")
+        click.echo(f"审计链已记录本次恢复（恢复编号 {restore_id}），下一份统计汇总将向上级报告")
         try:
             _resume(settings, db)
         except SettingsError as exc:

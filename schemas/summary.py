@@ -80,6 +80,23 @@ class CatalogFiguresSchema(Schema):
     )
 
 
+HEAD_PATTERN = r"^[0-9a-f]{64}\Z"
+RESTORE_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"
+
+
+class AuditAnchorSchema(Schema):
+    """The sender's audit head when it signed the summary (docs/sync.md, "Audit anchors"):
+    ``entries`` in its audit chain, the ``head`` hash of the last one, and ``restore``, the
+    id of the last restore from a backup this database went through (null: none).  Hashes
+    and counts only: no personal data."""
+
+    entries = fields.Integer(strict=True, required=True,
+                             validate=validate.Range(min=0, max=2**53 - 1))
+    head = fields.String(required=True, validate=validate.Regexp(HEAD_PATTERN))
+    restore = fields.String(required=True, allow_none=True,
+                            validate=validate.Regexp(RESTORE_PATTERN))
+
+
 class SummarySchema(Schema):
     schema = fields.String(required=True, validate=validate.Equal(SUMMARY_SCHEMA_ID))
     version = fields.Integer(required=True, strict=True, validate=validate.Equal(SUMMARY_VERSION))
@@ -93,6 +110,8 @@ class SummarySchema(Schema):
         required=True,
     )
     catalog = fields.Nested(CatalogFiguresSchema, required=True)
+    # optional: summaries of nodes from before issue 16 carry no anchor
+    audit = fields.Nested(AuditAnchorSchema)
 
 
 def validate_summary(body: dict[str, Any]) -> dict[str, list[str]]:
@@ -178,6 +197,18 @@ SUMMARY_JSON_SCHEMA: dict[str, Any] = {
             "type": "object",
             "propertyNames": {"pattern": METRIC_KEY},
             "additionalProperties": _METRIC_JSON_SCHEMA,
+        },
+        "audit": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["entries", "head", "restore"],
+            "properties": {
+                "entries": {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
+                "head": {"type": "string", "pattern": HEAD_PATTERN.removesuffix("\\Z") + "$"},
+                "restore": {"anyOf": [
+                    {"type": "string", "pattern": RESTORE_PATTERN.removesuffix("\\Z") + "$"},
+                    {"type": "null"}]},
+            },
         },
         "catalog": {
             "type": "object",

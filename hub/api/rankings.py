@@ -227,6 +227,17 @@ class CompletenessQuerySchema(Schema):
     format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
 
 
+class AuditStandingSchema(Schema):
+    status = fields.String(metadata={"description": (
+        "anomaly (审计链异常: the anchored count went back, or the head changed under the "
+        "same count, with no restore announced) | restored (已从备份恢复)")})
+    at = fields.AwareDateTime(metadata={"description": "When the flagged anchor arrived"})
+    seq = fields.Integer(metadata={"description": "The seq of the summary that carried it"})
+    entries = fields.Integer(metadata={"description": "The anchored entry count"})
+    previous_entries = fields.Integer(allow_none=True, metadata={
+        "description": "The count anchored before it"})
+
+
 class CompletenessNodeSchema(Schema):
     node = fields.String()
     level = fields.String()
@@ -240,6 +251,9 @@ class CompletenessNodeSchema(Schema):
     summary_versions = fields.Integer()
     last_seen_at = fields.AwareDateTime(allow_none=True)
     latest_seq = fields.Integer(allow_none=True)
+    audit = fields.Nested(AuditStandingSchema, allow_none=True, metadata={
+        "description": "The node's audit chain as its signed summaries anchored it: null "
+                       "when nothing was flagged"})
 
 
 class CompletenessSchema(Schema):
@@ -258,6 +272,10 @@ class CompletenessSchema(Schema):
         "description": "(on time + late) ÷ expected, basis points"})
     timeliness_rate = fields.Integer(allow_none=True, metadata={
         "description": "on time ÷ expected, basis points"})
+    audit_anomalies = fields.Integer(metadata={
+        "description": "Nodes whose audit chain is flagged as an anomaly (审计链异常)"})
+    audit_restores = fields.Integer(metadata={
+        "description": "Nodes that announced a restore from a backup (已从备份恢复)"})
     nodes = fields.List(fields.Nested(CompletenessNodeSchema))
 
 

@@ -18,6 +18,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 
 from hub.api.auth import Caller, authenticate, request_store
 from hub.errors import BatchTooLarge, BeyondMailbox, BlobTooLarge, HashMismatch, OutsideSubtree
+from hub.relay import anchors
 from hub.relay.service import (
     Ingest,
     acked_cursor,
@@ -319,6 +320,53 @@ class Summaries(MethodView):
             "envelope_id": record.envelope_id, "received_at": record.received_at,
             "summary": wire["body"], "envelope": wire,
         }
+
+
+# -- audit anchors --------------------------------------------------------------------------
+
+
+class AnchorQuerySchema(Schema):
+    node = fields.String(load_default=None, validate=validate.Regexp(f"^({CODE_PATTERN})$"),
+                         metadata={"description": "The caller's own code (the default)."})
+
+
+class AnchorResponseSchema(Schema):
+    node = fields.String(required=True)
+    seq = fields.Integer(required=True, metadata={
+        "description": "The seq of the summary envelope that carried it."})
+    envelope_id = fields.String(required=True)
+    entries = fields.Integer(required=True, metadata={
+        "description": "Entries in the node's audit chain when it signed the summary."})
+    head = fields.String(required=True, metadata={"description": "The last entry's hash."})
+    restore = fields.String(allow_none=True, metadata={
+        "description": "The id of the last restore from a backup the node had announced."})
+    received_at = fields.DateTime(required=True)
+    verdict = fields.String(required=True, metadata={
+        "description": "first | ok | restored | anomaly, against the anchor before it"})
+    previous_entries = fields.Integer(allow_none=True)
+
+
+@blp.route("/audit/anchor")
+class AuditAnchorView(MethodView):
+    @blp.arguments(AnchorQuerySchema, location="query")
+    @blp.response(200, AnchorResponseSchema)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The caller's newest audit anchor: the head its newest summary carried.
+
+        ``tongban node verify-audit --against-hub`` compares the local chain with it.  A node
+        reads only its own anchors (403 ``outside_subtree`` for any other code); 404 before
+        its first summary carrying one.
+        """
+        who = caller()
+        node = query["node"] or who.node
+        if node != who.node:
+            raise OutsideSubtree(f"A node reads only its own audit anchors, not {node}'s.",
+                                 {"node": node})
+        found = anchors.newest(current_session(), node)
+        if found is None:
+            raise NotFound(f"No audit anchor of {node} yet: no summary carrying one has "
+                           "arrived.")
+        return anchors.as_json(found)
 
 
 # -- blobs ----------------------------------------------------------------------------------

@@ -83,14 +83,24 @@ def methodology_sheet(methodology: dict[str, Any]) -> Sheet:
     return Sheet("方法说明", ["项目", "内容"], rows)
 
 
+AUDIT_NAMES = {"anomaly": "审计链异常", "restored": "已从备份恢复"}
+
+
+def _audit(standing: dict[str, Any] | None) -> str:
+    if not standing:
+        return "正常"
+    return f"{AUDIT_NAMES[standing['status']]}（{_time(standing['at'])}）"
+
+
 def completeness_sheets(answer: dict[str, Any]) -> list[Sheet]:
     headings = ["节点代码", "层级", "类别", "上级代码", "报送状态", "首次报送终版时间",
-                "首次收到时间", "本期最新序号", "本期版本数", "最近联系时间", "最新序号"]
+                "首次收到时间", "本期最新序号", "本期版本数", "最近联系时间", "最新序号",
+                "审计链"]
     rows = [[
         row["node"], LEVEL_NAMES[row["level"]], KIND_NAMES.get(row["kind"], "") if row["kind"]
         else "", row["parent"], STATUS_NAMES[row["status"]], _time(row["first_final_at"]),
         _time(row["first_received_at"]), row["summary_seq"], row["summary_versions"],
-        _time(row["last_seen_at"]), row["latest_seq"],
+        _time(row["last_seen_at"]), row["latest_seq"], _audit(row.get("audit")),
     ] for row in answer["nodes"]]
     return [Sheet("报送情况", headings, rows)]
 

@@ -37,6 +37,7 @@ from hub.rankings.tables import (
     previous_of,
     with_previous,
 )
+from hub.relay import anchors
 from schemas.divisions import CountyKind, Level
 from schemas.errors import ValidationFailed
 from schemas.methodologies import methodology_prefix
@@ -249,6 +250,11 @@ class RankingService:
         after the period's last day (Asia/Shanghai); late: after that; ``provisional``: only
         figures computed while the period ran; ``pending``: nothing final yet, but not due;
         ``missing``: nothing final and the deadline has passed.
+
+        Each node also carries its ``audit`` standing from the anchors of its signed
+        summaries (hub/relay/anchors.py): ``anomaly`` (审计链异常: its anchored count went
+        back, or its head changed under the same count, with no restore announced) or
+        ``restored`` (已从备份恢复), None when neither happened.
         """
         current = _period(period)
         node = self._scope(scope)
@@ -259,6 +265,7 @@ class RankingService:
         expected = store.nodes_in_scope(self.session, node.code, level, include_scope=False)
         came = store.arrivals(self.session, node.code, current.label)
         seen = store.last_seen(self.session, node.code)
+        audit = anchors.flags(self.session, *store.code_range(node.code))
         rows = []
         counts = dict.fromkeys(("on_time", "late", "provisional", "pending", "missing"), 0)
         for member in expected:
@@ -276,15 +283,21 @@ class RankingService:
                 "summary_versions": arrival.versions if arrival else 0,
                 "last_seen_at": last[0] if last else None,
                 "latest_seq": last[1] if last else None,
+                "audit": audit.get(member.code),
             })
         total = len(expected)
         reported = counts["on_time"] + counts["late"]
+        codes = [member.code for member in expected if member.code in audit]
         return {
             "scope": node.code, "period": current.label, "level": level.value if level else None,
             "late_after_days": late_after_days, "deadline": deadline,
             "expected": total, **counts,
             "completeness_rate": rate_basis_points(reported, total),
             "timeliness_rate": rate_basis_points(counts["on_time"], total),
+            "audit_anomalies": sum(1 for code in codes
+                                   if audit[code]["status"] == anchors.ANOMALY),
+            "audit_restores": sum(1 for code in codes
+                                  if audit[code]["status"] == anchors.RESTORED),
             "nodes": rows,
         }
 

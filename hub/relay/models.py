@@ -96,6 +96,32 @@ class SummaryRecord(Base):
     received_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
 
+class AuditAnchor(Base):
+    """A node's audit head as one of its signed summaries carried it (hub/relay/anchors.py):
+    every one is kept, with the envelope's seq, the time it arrived and the verdict on it
+    against the node's anchor before it."""
+
+    __tablename__ = "audit_anchors"
+    __table_args__ = (
+        UniqueConstraint("envelope_id"),
+        Index("ix_audit_anchors_node_seq", "node", "seq"),
+        # the completeness page asks for a subtree's flagged anchors only
+        Index("ix_audit_anchors_verdict_node", "verdict", "node"),
+    )
+
+    id: Mapped[int] = mapped_column(Cursor, primary_key=True, autoincrement=True)
+    node: Mapped[str] = mapped_column(String(9))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    envelope_id: Mapped[str] = mapped_column(String(36))
+    entries: Mapped[int] = mapped_column(BigInteger)
+    head: Mapped[str] = mapped_column(String(64))
+    restore: Mapped[str | None] = mapped_column(String(36))
+    received_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    # first | ok | restored | anomaly (hub.relay.anchors.judge)
+    verdict: Mapped[str] = mapped_column(String(16))
+    previous_entries: Mapped[int | None] = mapped_column(BigInteger)
+
+
 class Blob(Base):
     """An attachment's bytes, named by their SHA-256."""
 

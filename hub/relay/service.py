@@ -49,6 +49,7 @@ from hub.registry.service import (
     record_registry_envelope,
     record_revocation,
 )
+from hub.relay import anchors
 from hub.relay.models import (
     Blob,
     EnvelopeBlob,
@@ -402,6 +403,10 @@ class Ingest:
                      if envelope.id in logged]
         if summaries:
             self.session.execute(insert(SummaryRecord), summaries)
+            anchors.record(self.session, [arrival for _, envelope in deferred
+                                          if envelope.id in logged
+                                          and (arrival := _arrival(envelope)) is not None],
+                           self.now)
         assert self._results is not None  # noqa: S101 - deferred only within run()
         for position, envelope in deferred:
             if envelope.id not in logged:
@@ -443,6 +448,10 @@ class Ingest:
 
     def _store_summary(self, envelope: Envelope) -> None:
         self.session.add(SummaryRecord(**self._summary_row(envelope)))
+        arrival = _arrival(envelope)
+        if arrival is not None:
+            self.session.flush()  # anchors are judged in seq order: earlier ones first
+            anchors.record(self.session, [arrival], self.now)
 
     def _deliver(self, envelope: Envelope, recipients: list[str]) -> None:
         if not recipients:
@@ -483,6 +492,14 @@ class Ingest:
             self.session.execute(insert(EnvelopeBlob), [
                 {"envelope_id": envelope.id, "sha256": sha} for sha in sorted(hashes)
             ])
+
+
+def _arrival(envelope: Envelope) -> anchors.Arrival | None:
+    """The audit anchor a summary carries (None from a node older than anchors)."""
+    head = anchors.Head.of_body(envelope.body)
+    if head is None:
+        return None
+    return anchors.Arrival(envelope.sender, envelope.seq, envelope.id, head)
 
 
 def last_seq_query(sender: str) -> Select[int]:

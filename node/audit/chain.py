@@ -20,9 +20,11 @@ What the chain protects against, and what it does not:
 - What it gives is detection of a changed, deleted, inserted or reordered row by anyone who
   does not rewrite the rest: :meth:`AuditLog.verify` names the first broken entry. Against a
   full rewrite it helps only when compared with a head hash recorded *outside* this database
-  earlier (``verify(anchor=...)``): the signed summaries sent up to the hub will carry the head
-  hash for exactly that (a later issue), after which history before the anchor cannot be
-  rewritten without the parent noticing.
+  earlier (``verify(anchor=...)``): every signed summary sent up to the hub carries the head
+  (:meth:`AuditLog.anchor`), the hub keeps each one, and ``tongban node verify-audit
+  --against-hub`` checks the chain against the newest (node/audit/anchoring.py): history
+  before an anchor cannot be truncated or rewritten without that check, and the higher
+  center's completeness page (审计链异常), noticing.
 - It does not prove that every change was logged: a change made without calling
   :meth:`AuditLog.append` leaves no entry. Services append in the same transaction as the
   change, so a change and its entry commit or roll back together.
@@ -36,6 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -340,7 +343,37 @@ class AuditLog:
             {"id": HEAD_ID, "last_seq": 0, "last_hash": GENESIS_HASH}, ["id"],
         )
 
+    def record_restore(self, *, node_code: str, backup: str) -> str:
+        """Record in the chain that this database was just restored from a backup, and give
+        the head a new restore id (returned): the next signed summary carries it, so the hub
+        shows an anchor whose count went back as 已从备份恢复, not as tampering.
+
+        A restore is thus never silent: the entry stays in the chain, and the higher center
+        sees every restore in its completeness page."""
+        restore_id = str(uuid.uuid4())
+        entries = self.head().seq
+        self.append(actor="cli", role="system", action="audit.restored", subject_type="node",
+                    subject_id=node_code,
+                    data={"restore_id": restore_id, "backup_entries": entries,
+                          "backup": backup[:200]})
+        self.session.execute(
+            update(AuditHead).where(AuditHead.id == HEAD_ID).values(restore_id=restore_id)
+            .execution_options(synchronize_session=False))
+        return restore_id
+
     # -- reading ---------------------------------------------------------------------------
+
+    def anchor(self) -> dict[str, Any]:
+        """The head as signed summaries carry it (schemas/summary.py ``audit``): the entry
+        count, the head hash and the last restore's id.  No personal data."""
+        row = self.session.execute(
+            select(AuditHead.last_seq, AuditHead.last_hash, AuditHead.restore_id)
+            .where(AuditHead.id == HEAD_ID)
+        ).one_or_none()
+        if row is None:
+            return {"entries": 0, "head": GENESIS_HASH, "restore": None}
+        return {"entries": int(row.last_seq), "head": str(row.last_hash),
+                "restore": row.restore_id}
 
     def head(self) -> ChainHead:
         """The recorded last entry (seq 0 and the genesis hash for an empty chain)."""

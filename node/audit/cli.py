@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from schemas.cli_support import home_option
@@ -10,7 +12,11 @@ from schemas.settings import SettingsError
 
 @click.command("verify-audit")
 @home_option("var/node")
-def verify_audit(home: str) -> None:
+@click.option("--against-hub", is_flag=True,
+              help="Also compare the chain with the newest anchor the hub keeps (the head "
+                   "this node's newest signed summary carried): detects truncation and "
+                   "rewrites. Exit 1 on an anomaly.")
+def verify_audit(home: str, against_hub: bool) -> None:
     """Recompute the audit chain's hashes; exit 1 naming the first broken entry."""
     from sqlalchemy import inspect
 
@@ -23,6 +29,9 @@ def verify_audit(home: str) -> None:
         settings = node_settings({"home": home})
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
+    if against_hub:
+        _against_hub(settings)
+        return
     db = Database(settings["database_url"])
     try:
         inspector = inspect(db.engine)
@@ -42,3 +51,38 @@ def verify_audit(home: str) -> None:
     where = f" at entry #{report.first_broken_seq}" if report.first_broken_seq is not None else ""
     click.echo(f"audit chain BROKEN{where}: {report.reason}", err=True)
     raise click.exceptions.Exit(1)
+
+
+def _against_hub(settings: dict[str, Any]) -> None:
+    """``--against-hub``: the chain compared with the hub's newest anchor, in Chinese."""
+    from node.audit.anchoring import check_against
+    from node.models import load_all_models
+    from node.sync.client import HttpHubTransport
+    from node.sync.errors import SyncError
+    from node.sync.keys import load_node_key
+    from schemas.database import Database
+
+    if not settings["hub_url"]:
+        raise click.ClickException("未配置枢纽地址（hub_url），无法与上级枢纽的锚点核对")
+    try:
+        key = load_node_key(settings)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    transport = HttpHubTransport(settings["hub_url"], settings["code"], key,
+                                 timeout=float(settings["hub_timeout_seconds"]))
+    try:
+        anchor = transport.fetch_audit_anchor()
+    except SyncError as exc:
+        raise click.ClickException(f"无法从上级枢纽取得审计锚点：{exc.message}") from exc
+    finally:
+        transport.close()
+    load_all_models()
+    db = Database(settings["database_url"])
+    try:
+        with db.sessions() as session, session.begin():
+            check = check_against(session, anchor)
+    finally:
+        db.dispose()
+    click.echo(check.message(), err=check.anomaly)
+    if check.anomaly:
+        raise click.exceptions.Exit(1)

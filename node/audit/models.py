@@ -66,6 +66,10 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    # the id of the last restore from a backup this database went through (None: never);
+    # set by ``tongban node restore`` and carried in every signed summary, so that the hub
+    # tells a restored older chain from a truncated one (docs/sync.md, "Audit anchors")
+    restore_id: Mapped[str | None] = mapped_column(String(36))
 
 
 @event.listens_for(AuditEntry, "before_update")

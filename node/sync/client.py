@@ -27,6 +27,7 @@ MAILBOX_PATH = "/api/v1/mailbox"
 ACK_PATH = "/api/v1/mailbox/ack"
 REGISTRY_PATH = "/api/v1/registry"
 BLOBS_PATH = "/api/v1/blobs/"
+AUDIT_ANCHOR_PATH = "/api/v1/audit/anchor"
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -153,6 +154,19 @@ class HttpHubTransport:
         answer = self._call("GET", REGISTRY_PATH, query=query, signed=False)
         if not isinstance(answer, dict) or not isinstance(answer.get("cursor"), dict):
             raise HubUnavailable(f"the hub's answer to GET {REGISTRY_PATH} is not a registry")
+        return answer
+
+    def fetch_audit_anchor(self) -> dict[str, Any] | None:
+        """This node's newest audit anchor at the hub (None before its first)."""
+        try:
+            answer = self._call("GET", AUDIT_ANCHOR_PATH)
+        except HubRefused as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not isinstance(answer, dict) or not isinstance(answer.get("entries"), int) \
+                or not isinstance(answer.get("head"), str):
+            raise HubUnavailable(f"the hub's answer to GET {AUDIT_ANCHOR_PATH} is no anchor")
         return answer
 
     def put_blob(self, sha256: str, data: bytes) -> None:

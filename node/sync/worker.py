@@ -64,8 +64,10 @@ def send_summaries(
     db: Database, settings: Mapping[str, Any], key: Ed25519PrivateKey,
     clock: Callable[[], dt.datetime] = utcnow,
 ) -> list[str]:
-    """Queue a signed ``summary`` for each period of :func:`summary_periods`; one transaction
-    each, so a failing period does not hold back the other."""
+    """Queue a signed ``summary`` for each period of :func:`summary_periods`, each carrying
+    the audit chain's head; one transaction each, so a failing period does not hold back the
+    other."""
+    from node.audit.chain import AuditLog
     from node.metrics.service import MetricsService
 
     now = clock()
@@ -73,6 +75,8 @@ def send_summaries(
     for period in summary_periods(to_shanghai_date(now)):
         with db.unit_of_work() as session:
             body = MetricsService.for_settings(session, settings).summary(period)
+            # the audit head, anchored at the hub (docs/sync.md, "Audit anchors")
+            body["audit"] = AuditLog(session).anchor()
             emit(session, kind=Kind.SUMMARY, to=HUB, body=body, sender=settings["code"],
                  private_key=key, now=now)
         sent.append(period.label)

@@ -127,6 +127,8 @@ DEAD_LETTER_REASONS = {
     "not_applied": "执行被拒绝",
 }
 
+AUDIT_STANDINGS = {"anomaly": "审计链异常", "restored": "已从备份恢复"}
+
 ROLES = {
     "clerk": "窗口工作人员", "approver": "部门审批人员", "admin": "中心管理员",
     "supervisor": "效能监察", "viewer": "上级中心/领导（只读）",
@@ -213,6 +215,7 @@ FILTERS = {
     "bulletin_group_name": BULLETIN_GROUPS,
     "completeness_name": COMPLETENESS_STATUSES, "role_name": ROLES, "day_reason_name": DAY_REASONS,
     "envelope_kind_name": ENVELOPE_KINDS, "dead_letter_reason": DEAD_LETTER_REASONS,
+    "audit_name": AUDIT_STANDINGS,
 }
 
 

@@ -1,0 +1,136 @@
+"""Audit anchors: each node's audit head as its signed summaries carried it (issue 16).
+
+A node's audit chain (node/audit/chain.py) makes tampering evident only against a head kept
+somewhere its database's owner cannot reach.  Every signed summary carries the head
+(``audit``: ``entries``, ``head``, ``restore``; schemas/summary.py) and the hub keeps each one
+here, with the envelope's seq, its arrival time and a verdict against the node's anchor before
+it (by seq):
+
+``first``     the node's first anchor
+``ok``        the count grew, or stayed with the same head
+``restored``  the node announced a restore from a backup (a ``restore`` id other than the
+              previous anchor's): a count that went back is shown as 已从备份恢复
+``anomaly``   the count went back, or the head changed under the same count, with no new
+              restore: the chain was truncated or rewritten (审计链异常)
+
+The hub cannot see a rewrite that also added entries: the node's own ``tongban node
+verify-audit --against-hub`` checks the entry at the anchored count against the anchored head.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from hub.relay.models import AuditAnchor
+
+FIRST, OK, RESTORED, ANOMALY = "first", "ok", "restored", "anomaly"
+FLAGGED = (RESTORED, ANOMALY)
+
+
+@dataclasses.dataclass(frozen=True)
+class Head:
+    """What an anchor says about the chain."""
+
+    entries: int
+    head: str
+    restore: str | None
+
+    @classmethod
+    def of_body(cls, body: Mapping[str, Any]) -> Head | None:
+        audit = body.get("audit")
+        if not isinstance(audit, Mapping):
+            return None  # a summary from a node older than anchors
+        return cls(int(audit["entries"]), str(audit["head"]), audit.get("restore"))
+
+
+def judge(previous: Head | None, current: Head) -> str:
+    """The verdict on ``current`` after ``previous`` (see the module docstring)."""
+    if previous is None:
+        return FIRST
+    if current.restore is not None and current.restore != previous.restore:
+        return RESTORED
+    if current.entries < previous.entries:
+        return ANOMALY
+    if current.entries == previous.entries and current.head != previous.head:
+        return ANOMALY
+    return OK
+
+
+@dataclasses.dataclass(frozen=True)
+class Arrival:
+    """One summary's anchor as it arrives: whose, which envelope, what it says."""
+
+    node: str
+    seq: int
+    envelope_id: str
+    head: Head
+
+
+def record(session: Session, arrivals: Sequence[Arrival], now: dt.datetime) -> None:
+    """Store ``arrivals`` (envelopes already logged, each once), judged in seq order per
+    node against the node's anchor before it: one read and one multi-row insert a batch."""
+    if not arrivals:
+        return
+    nodes = sorted({arrival.node for arrival in arrivals})
+    previous = _newest_heads(session, nodes)
+    rows = []
+    for arrival in sorted(arrivals, key=lambda a: (a.node, a.seq)):
+        before = previous.get(arrival.node)
+        rows.append({
+            "node": arrival.node, "seq": arrival.seq, "envelope_id": arrival.envelope_id,
+            "entries": arrival.head.entries, "head": arrival.head.head,
+            "restore": arrival.head.restore, "received_at": now,
+            "verdict": judge(before, arrival.head),
+            "previous_entries": before.entries if before is not None else None,
+        })
+        previous[arrival.node] = arrival.head
+    session.execute(insert(AuditAnchor), rows)
+
+
+def _newest_heads(session: Session, nodes: Iterable[str]) -> dict[str, Head]:
+    newest = (select(AuditAnchor.node, func.max(AuditAnchor.seq).label("seq"))
+              .where(AuditAnchor.node.in_(list(nodes))).group_by(AuditAnchor.node).subquery())
+    rows = session.execute(
+        select(AuditAnchor.node, AuditAnchor.entries, AuditAnchor.head, AuditAnchor.restore)
+        .join(newest, (AuditAnchor.node == newest.c.node) & (AuditAnchor.seq == newest.c.seq)))
+    return {node: Head(int(entries), head, restore) for node, entries, head, restore in rows}
+
+
+def newest(session: Session, node: str) -> AuditAnchor | None:
+    """The node's anchor of the highest seq (None before its first anchored summary)."""
+    return session.scalar(select(AuditAnchor).where(AuditAnchor.node == node)
+                          .order_by(AuditAnchor.seq.desc()).limit(1))
+
+
+def as_json(anchor: AuditAnchor) -> dict[str, Any]:
+    return {"node": anchor.node, "seq": anchor.seq, "envelope_id": anchor.envelope_id,
+            "entries": anchor.entries, "head": anchor.head, "restore": anchor.restore,
+            "received_at": anchor.received_at, "verdict": anchor.verdict,
+            "previous_entries": anchor.previous_entries}
+
+
+def flags(session: Session, low: str, high: str) -> dict[str, dict[str, Any]]:
+    """Per node with a code in ``[low, high)`` (a subtree, hub.rankings.store.code_range):
+    its audit standing.  ``anomaly`` when any of its anchors was judged one (it stays
+    flagged: a truncation is history, not a passing state), else ``restored`` when one was
+    a restore, with the newest such anchor's time, seq and counts."""
+    rows = session.execute(
+        select(AuditAnchor.node, AuditAnchor.verdict, AuditAnchor.received_at,
+               AuditAnchor.seq, AuditAnchor.entries, AuditAnchor.previous_entries)
+        .where(AuditAnchor.verdict.in_(FLAGGED), AuditAnchor.node >= low,
+               AuditAnchor.node < high)
+        .order_by(AuditAnchor.node, AuditAnchor.seq))
+    found: dict[str, dict[str, Any]] = {}
+    for node, verdict, at, seq, entries, previous_entries in rows:
+        held = found.get(node)
+        if held is not None and held["status"] == ANOMALY and verdict != ANOMALY:
+            continue
+        found[node] = {"status": verdict, "at": at, "seq": seq, "entries": entries,
+                       "previous_entries": previous_entries}
+    return found
