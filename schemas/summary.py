@@ -204,9 +204,12 @@ SUMMARY_JSON_SCHEMA: dict[str, Any] = {
             "required": ["entries", "head", "restore"],
             "properties": {
                 "entries": {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
-                "head": {"type": "string", "pattern": HEAD_PATTERN.removesuffix("\\Z") + "$"},
+                # the lengths too: a validator whose "$" admits a final newline still refuses
+                "head": {"type": "string", "minLength": 64, "maxLength": 64,
+                         "pattern": HEAD_PATTERN.removesuffix("\\Z") + "$"},
                 "restore": {"anyOf": [
-                    {"type": "string", "pattern": RESTORE_PATTERN.removesuffix("\\Z") + "$"},
+                    {"type": "string", "minLength": 36, "maxLength": 36,
+                     "pattern": RESTORE_PATTERN.removesuffix("\\Z") + "$"},
                     {"type": "null"}]},
             },
         },

@@ -168,3 +168,4 @@ def test_summaries_without_an_anchor_are_still_accepted_and_a_bad_anchor_is_reje
         assert (result["status"], result["reason"]) == ("rejected", "bad_body"), audit
     assert count(hub_app, AuditAnchor) == 0
     assert count(hub_app, SummaryRecord) == 1
+

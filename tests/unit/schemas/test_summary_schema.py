@@ -193,3 +193,37 @@ def test_final_must_be_a_json_boolean() -> None:
     body = _mutated(_set("final", "yes"))
     assert json_schema_errors(body) != []
     assert SummarySchema().validate(body) != {}
+
+
+# -- the audit anchor (issue 16, item 9) ------------------------------------------------------
+
+HEAD = "ab" * 32
+RESTORE = "5b2c8f7e-6a1d-4c3e-9f0a-2b1c3d4e5f60"
+
+
+@pytest.mark.parametrize("audit", [
+    {"entries": 0, "head": "0" * 64, "restore": None},
+    {"entries": 123456, "head": HEAD, "restore": RESTORE},
+])
+def test_a_body_with_an_audit_anchor_passes_both(audit: dict[str, Any]) -> None:
+    body = valid_body() | {"audit": audit}
+    assert SummarySchema().validate(body) == {}
+    assert json_schema_errors(body) == []
+
+
+@pytest.mark.parametrize("audit", [
+    {"entries": 1, "head": HEAD},  # restore is required (null when none)
+    {"entries": -1, "head": HEAD, "restore": None},
+    {"entries": 2**53, "head": HEAD, "restore": None},
+    {"entries": "1", "head": HEAD, "restore": None},
+    {"entries": 1, "head": HEAD.upper(), "restore": None},
+    {"entries": 1, "head": HEAD + "\n", "restore": None},
+    {"entries": 1, "head": HEAD[:-1], "restore": None},
+    {"entries": 1, "head": HEAD, "restore": RESTORE.upper()},
+    {"entries": 1, "head": HEAD, "restore": None, "actor": "张三"},  # nothing else travels
+    "ab",
+], ids=str)
+def test_a_malformed_audit_anchor_fails_both(audit: Any) -> None:
+    body = valid_body() | {"audit": audit}
+    assert SummarySchema().validate(body) != {}
+    assert json_schema_errors(body) != []
