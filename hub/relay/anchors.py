@@ -24,7 +24,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import Session
 
 from hub.relay.models import AuditAnchor
@@ -93,13 +93,20 @@ def record(session: Session, arrivals: Sequence[Arrival], now: dt.datetime) -> N
     session.execute(insert(AuditAnchor), rows)
 
 
+def newest_head_query(node: str) -> Select[int, str, str | None]:
+    return (select(AuditAnchor.entries, AuditAnchor.head, AuditAnchor.restore)
+            .where(AuditAnchor.node == node).order_by(AuditAnchor.seq.desc()).limit(1))
+
+
 def _newest_heads(session: Session, nodes: Iterable[str]) -> dict[str, Head]:
-    newest = (select(AuditAnchor.node, func.max(AuditAnchor.seq).label("seq"))
-              .where(AuditAnchor.node.in_(list(nodes))).group_by(AuditAnchor.node).subquery())
-    rows = session.execute(
-        select(AuditAnchor.node, AuditAnchor.entries, AuditAnchor.head, AuditAnchor.restore)
-        .join(newest, (AuditAnchor.node == newest.c.node) & (AuditAnchor.seq == newest.c.seq)))
-    return {node: Head(int(entries), head, restore) for node, entries, head, restore in rows}
+    """Each node's anchor of the highest seq: one probe of ``ix_audit_anchors_node_seq`` per
+    node (a push batch comes from one node, its caller), however many anchors it has."""
+    found = {}
+    for node in nodes:
+        row = session.execute(newest_head_query(node)).one_or_none()
+        if row is not None:
+            found[node] = Head(int(row.entries), row.head, row.restore)
+    return found
 
 
 def newest(session: Session, node: str) -> AuditAnchor | None:

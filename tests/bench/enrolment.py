@@ -76,6 +76,9 @@ def summary_body(code: str, rand: random.Random) -> dict[str, Any]:
         "metrics": metric_entries(counts, 1),
         "catalog": {"should_enter": 650, "entered": 499, "entered_of_should": 480,
                     "authorized": {p: rand.randint(0, 480) for p in POWERS}},
+        # the audit head every summary carries (issue 16): the hub stores an anchor for each
+        "audit": {"entries": rand.randint(0, 10**6), "head": rand.randbytes(32).hex(),
+                  "restore": None},
     }
 
 

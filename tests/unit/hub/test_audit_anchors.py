@@ -169,3 +169,32 @@ def test_summaries_without_an_anchor_are_still_accepted_and_a_bad_anchor_is_reje
     assert count(hub_app, AuditAnchor) == 0
     assert count(hub_app, SummaryRecord) == 1
 
+
+
+def test_the_anchor_before_a_new_one_is_one_probe_of_the_node_seq_index(
+    hub_app: Flask, nodes: dict[str, Node]
+) -> None:
+    """Judging each summary's anchor must not read all of a node's earlier anchors (a node
+    sends one every summary refresh, tens of thousands a year)."""
+    from sqlalchemy import text
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from hub.relay.anchors import newest_head_query
+
+    send(nodes[COUNTY], anchored_summary(nodes[COUNTY], 1))
+    db = hub_app.extensions["tongban_db"]
+    statement = newest_head_query(COUNTY)
+    with db.sessions() as session:
+        if db.engine.dialect.name == "sqlite":
+            sql = str(statement.compile(dialect=sqlite.dialect(),
+                                        compile_kwargs={"literal_binds": True}))
+            plan = " ".join(str(row[-1]) for row in session.execute(
+                text(f"EXPLAIN QUERY PLAN {sql}")))
+            assert "TEMP B-TREE" not in plan, plan  # no sort of the node's anchors
+        else:
+            session.execute(text("SET LOCAL enable_seqscan = off"))
+            sql = str(statement.compile(dialect=postgresql.dialect(),
+                                        compile_kwargs={"literal_binds": True}))
+            plan = " ".join(row[0] for row in session.execute(text(f"EXPLAIN {sql}")))
+            assert "Sort" not in plan, plan
+    assert "ix_audit_anchors_node_seq" in plan, plan
