@@ -60,7 +60,8 @@ def identity(code: str) -> tuple[str, str | None]:
 
 
 def summary_body(code: str, rand: random.Random) -> dict[str, Any]:
-    """A summary shaped exactly like node.metrics.summary.summarize()'s (every metric)."""
+    """A summary shaped exactly like the one node.sync.worker.send_summaries signs: every
+    metric of node.metrics.summary.summarize(), and the audit head."""
     names = {m.key for m in COUNTS} | {r.numerator for r in RATES if r.numerator} \
         | {r.denominator for r in RATES if r.denominator}
     counts = {name: rand.randint(0, 5000) for name in names}
