@@ -756,17 +756,33 @@ def _aware(at: dt.datetime) -> dt.datetime:
     return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at
 
 
+def _counted(statement: Any) -> Any:
+    return statement.scalar_subquery()
+
+
+# built once: /healthz asks it often, and it is the node API benchmark's baseline
+_HEALTH = select(
+    _counted(select(func.count()).select_from(OutboxEnvelope)
+             .where(OutboxEnvelope.state == OutboxState.DEAD)).label("dead"),
+    _counted(select(func.count()).select_from(InboxEnvelope)
+             .where(InboxEnvelope.state == InboxState.FAILED)).label("failed"),
+    _counted(select(func.count()).select_from(RefusedEnvelope)).label("refused"),
+    _counted(select(SyncStatus.last_error).where(SyncStatus.id == SYNC_STATUS_ID))
+    .label("last_error"),
+    _counted(select(SyncStatus.last_error_at).where(SyncStatus.id == SYNC_STATUS_ID))
+    .label("last_error_at"),
+)
+
+
 def health(session: Session) -> dict[str, Any]:
-    """Sync as ``/healthz`` shows it: how many envelopes were set aside and the last error."""
-    status = session.get(SyncStatus, SYNC_STATUS_ID)
-    dead = session.scalar(select(func.count()).select_from(OutboxEnvelope)
-                          .where(OutboxEnvelope.state == OutboxState.DEAD)) or 0
-    failed = session.scalar(select(func.count()).select_from(InboxEnvelope)
-                            .where(InboxEnvelope.state == InboxState.FAILED)) or 0
-    refused = session.scalar(select(func.count()).select_from(RefusedEnvelope)) or 0
-    at = status.last_error_at if status else None
-    return {"dead_letters": dead + refused + failed,
-            "last_error": status.last_error if status else None,
+    """Sync as ``/healthz`` shows it: how many envelopes were set aside and the last error,
+    in one statement (three counts on indexes and the status row)."""
+    row = session.execute(_HEALTH).one()
+    at = row.last_error_at
+    if isinstance(at, str):  # in case a driver hands a subquery's time back as text
+        at = dt.datetime.fromisoformat(at)
+    return {"dead_letters": int(row.dead or 0) + int(row.failed or 0) + int(row.refused or 0),
+            "last_error": row.last_error,
             "last_error_at": _aware(at).isoformat() if at is not None else None}
 
 
