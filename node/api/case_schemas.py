@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from node.api.schemas import PageArgs, Ref
+from node.api.schemas import CursorArgs, Ref
 from node.cases.models import Channel, PaymentPlace, SuspensionKind, TaskState
 from node.cases.states import CaseState
 from node.cases.warnings import Warning
@@ -75,7 +75,7 @@ class HandOverArgs(ReasonArgs):
     to = fields.String(required=True, validate=validate.Length(1, 64))
 
 
-class CaseListArgs(PageArgs):
+class CaseListArgs(CursorArgs):
     state = fields.List(fields.Enum(CaseState, by_value=True), load_default=list)
     matter = fields.String()
     department = fields.String()

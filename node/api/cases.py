@@ -32,7 +32,7 @@ from node.api.case_schemas import (
     SuspensionSchema,
     Versioned,
 )
-from node.api.schemas import page_of
+from node.api.schemas import cursor_page, cursor_page_of
 from node.api.security import current_user, staff_required
 from node.auth.models import User
 from node.auth.permissions import Permission
@@ -68,12 +68,15 @@ def present(service: CaseService, case: Case) -> Case:
 class Cases(MethodView):
     @staff_required(Permission.CASES_READ)
     @blp.arguments(CaseListArgs, location="query")
-    @blp.response(200, page_of(CaseSummarySchema))
+    @blp.response(200, cursor_page_of(CaseSummarySchema))
     def get(self, args: dict[str, Any]) -> Any:
         """Cases filtered by state, matter, department, window, clerk, channel, warning
-        colour and date of receipt; newest first."""
+        colour and date of receipt; the latest received first.
+
+        Paged by cursor: each answer's ``next_cursor`` fetches the next page. ``total`` is
+        exact up to 1,000 matches; beyond, ``total_exact`` is false (more than 1,000)."""
         service = case_service()
-        items, total = service.search(
+        page = service.search(
             states=args["state"],
             matter_code=args.get("matter"),
             department_code=args.get("department"),
@@ -83,15 +86,10 @@ class Cases(MethodView):
             received_from=args.get("received_from"),
             received_to=args.get("received_to"),
             warnings=args["warning"],
-            page=args["page"],
+            cursor=args.get("cursor"),
             per_page=args["per_page"],
         )
-        return {
-            "items": [present(service, c) for c in items],
-            "total": total,
-            "page": args["page"],
-            "per_page": args["per_page"],
-        }
+        return cursor_page(page, [present(service, c) for c in page.items], args["per_page"])
 
     @staff_required(Permission.CASES_HANDLE)
     @blp.arguments(SubmitSchema)

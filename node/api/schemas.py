@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from node.auth.permissions import Role
 from node.catalog.models import (
@@ -45,6 +45,23 @@ class PageArgs(Schema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
+def _no_page_numbers(_value: Any) -> None:
+    """A client still sending ``page`` would get the first page again and again: say why."""
+    raise ValidationError("this list is paged by cursor: pass the answer's next_cursor as "
+                          "?cursor= (page numbers are no longer taken)")
+
+
+class CursorArgs(Schema):
+    """Keyset paging (node/listing.py): no cursor for the first page, then each answer's
+    ``next_cursor`` for the next one."""
+
+    cursor = fields.String(validate=validate.Length(1, 200), metadata={
+        "description": "the next_cursor of the page before; absent for the first page"})
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    page = fields.Raw(load_only=True, validate=_no_page_numbers, metadata={
+        "description": "refused: these lists are paged by cursor (docs/api.md)"})
+
+
 class ListArgs(Schema):
     include_retired = fields.Boolean(load_default=False)
 
@@ -60,6 +77,29 @@ def page_of(item_schema: type[Schema]) -> type[Schema]:
         },
         name=f"{item_schema.__name__.removesuffix('Schema')}Page",
     )
+
+
+@functools.cache
+def cursor_page_of(item_schema: type[Schema]) -> type[Schema]:
+    """A keyset page: the items, the next cursor, and the total counted up to a cap."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema)),
+            "next_cursor": fields.String(allow_none=True, metadata={
+                "description": "pass as ?cursor= for the next page; null on the last page"}),
+            "total": fields.Integer(metadata={
+                "description": "how many match: exact when total_exact, else a lower bound "
+                               "(more than this many)"}),
+            "total_exact": fields.Boolean(),
+            "per_page": fields.Integer(),
+        },
+        name=f"{item_schema.__name__.removesuffix('Schema')}CursorPage",
+    )
+
+
+def cursor_page(page: Any, items: list[Any], per_page: int) -> dict[str, Any]:
+    return {"items": items, "next_cursor": page.next_cursor, "total": page.total,
+            "total_exact": page.total_exact, "per_page": per_page}
 
 
 # -- auth and users -------------------------------------------------------------------------

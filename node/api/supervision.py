@@ -12,9 +12,10 @@ from marshmallow import Schema, fields, validate
 from node.api.case_schemas import CaseSummarySchema
 from node.api.cases import actor, case_service, present
 from node.api.public import feedback_service
-from node.api.schemas import PageArgs, Ref, page_of
+from node.api.schemas import CursorArgs, Ref, cursor_page, cursor_page_of
 from node.api.security import current_user, staff_required
 from node.auth.permissions import Permission, allows
+from node.cases.service import ListOrder
 from node.cases.warnings import Warning
 from node.feedback.models import (
     Complaint,
@@ -42,7 +43,7 @@ SUPERVISED_COLOURS = (Warning.YELLOW, Warning.RED)
 # -- schemas --------------------------------------------------------------------------------
 
 
-class SupervisionWarningArgs(PageArgs):
+class SupervisionWarningArgs(CursorArgs):
     colour = fields.List(
         fields.Enum(Warning, by_value=True,
                     validate=validate.OneOf(SUPERVISED_COLOURS)),
@@ -54,7 +55,7 @@ class SupervisionWarningArgs(PageArgs):
     clerk = fields.String(validate=validate.Length(1, 64))
 
 
-class SupervisionOverdueArgs(PageArgs):
+class SupervisionOverdueArgs(CursorArgs):
     overdue = fields.Boolean(
         load_default=None, allow_none=True,
         metadata={"description": "true: only past their deadline and still open; false: the rest"},
@@ -167,10 +168,6 @@ def present_rectification(service: FeedbackService, rectification: Rectification
     return rectification
 
 
-def _page(items: list[Any], total: int, args: dict[str, Any]) -> dict[str, Any]:
-    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
-
-
 # -- warnings -------------------------------------------------------------------------------
 
 
@@ -178,20 +175,21 @@ def _page(items: list[Any], total: int, args: dict[str, Any]) -> dict[str, Any]:
 class Warnings(MethodView):
     @staff_required(Permission.SUPERVISION_READ)
     @blp.arguments(SupervisionWarningArgs, location="query")
-    @blp.response(200, page_of(CaseSummarySchema))
+    @blp.response(200, cursor_page_of(CaseSummarySchema))
     def get(self, args: dict[str, Any]) -> Any:
-        """Every yellow and red case (电子监察).
+        """Every yellow and red case (电子监察), the earliest deadline first.
 
         Filterable by colour, department, window and clerk; colours are computed from each
-        deadline and the working calendar when asked, never stored.
+        deadline and the working calendar when asked, never stored. Paged by cursor.
         """
         service = case_service()
-        items, total = service.search(
+        page = service.search(
             warnings=args["colour"] or SUPERVISED_COLOURS,
             department_code=args.get("department"), window_code=args.get("window"),
-            owner=args.get("clerk"), page=args["page"], per_page=args["per_page"],
+            owner=args.get("clerk"), order=ListOrder.DEADLINE, cursor=args.get("cursor"),
+            per_page=args["per_page"],
         )
-        return _page([present(service, c) for c in items], total, args)
+        return cursor_page(page, [present(service, c) for c in page.items], args["per_page"])
 
 
 # -- complaints -----------------------------------------------------------------------------
@@ -201,18 +199,19 @@ class Warnings(MethodView):
 class Complaints(MethodView):
     @staff_required(Permission.SUPERVISION_READ)
     @blp.arguments(ComplaintListArgs, location="query")
-    @blp.response(200, page_of(ComplaintSchema))
+    @blp.response(200, cursor_page_of(ComplaintSchema))
     def get(self, args: dict[str, Any]) -> Any:
         """Complaints (投诉) by state and overdue flag.
 
-        The earliest deadline comes first; contact phones are masked.
+        The earliest deadline comes first; contact phones are masked. Paged by cursor.
         """
         service = feedback_service()
-        items, total = service.search_complaints(
+        page = service.search_complaints(
             states=args["state"], overdue=args["overdue"],
-            page=args["page"], per_page=args["per_page"],
+            cursor=args.get("cursor"), per_page=args["per_page"],
         )
-        return _page([present_complaint(service, c) for c in items], total, args)
+        return cursor_page(page, [present_complaint(service, c) for c in page.items],
+                           args["per_page"])
 
 
 @blp.route("/complaints/<number>")
@@ -254,18 +253,19 @@ class ComplaintResolve(MethodView):
 class Rectifications(MethodView):
     @staff_required(Permission.SUPERVISION_READ)
     @blp.arguments(RectificationListArgs, location="query")
-    @blp.response(200, page_of(RectificationSchema))
+    @blp.response(200, cursor_page_of(RectificationSchema))
     def get(self, args: dict[str, Any]) -> Any:
         """Rectifications of bad ratings (整改) by state and overdue flag.
 
-        The earliest deadline comes first.
+        The earliest deadline comes first. Paged by cursor.
         """
         service = feedback_service()
-        items, total = service.search_rectifications(
+        page = service.search_rectifications(
             states=args["state"], overdue=args["overdue"],
-            page=args["page"], per_page=args["per_page"],
+            cursor=args.get("cursor"), per_page=args["per_page"],
         )
-        return _page([present_rectification(service, r) for r in items], total, args)
+        return cursor_page(page, [present_rectification(service, r) for r in page.items],
+                           args["per_page"])
 
 
 @blp.route("/rectifications/<int(max=2147483647):rectification_id>")

@@ -8,6 +8,7 @@ records the step in the case's history and appends it to the node's audit chain.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 import json
 import secrets
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, select, true
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -50,8 +51,18 @@ from node.cases.states import (
     TransitionRefused,
     plan,
 )
-from node.cases.warnings import Warning, WarningPolicy, warning_for
+from node.cases.warnings import (
+    RUNNING_STATES,
+    Warning,
+    WarningBounds,
+    WarningPolicy,
+    furthest_deadline,
+    running_condition,
+    suspended_matching,
+    warning_for,
+)
 from node.catalog.models import Department, Matter, Window
+from node.listing import COUNT_CAP, Page, after, capped_count, decode_cursor, page_of_rows
 from node.metrics.rollup import invalidate
 from schemas.database import utcnow
 from schemas.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -70,6 +81,11 @@ JOINT_LEGAL_LIMIT_DAYS = 45  # Art. 42: joint or concentrated handling
 EXTENSION_DAYS = 10  # Art. 42: a decision may be extended by ten days…
 JOINT_EXTENSION_DAYS = 15  # …and joint handling by fifteen
 QUERY_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+class ListOrder(enum.StrEnum):
+    NEWEST = "newest"  # the latest received first
+    DEADLINE = "deadline"  # the earliest deadline first (supervision)
 
 
 @dataclass(frozen=True)
@@ -177,19 +193,22 @@ class CaseService:
         received_from: dt.date | None = None,
         received_to: dt.date | None = None,
         warnings: Iterable[Warning] = (),
-        page: int = 1,
+        order: ListOrder = ListOrder.NEWEST,
+        cursor: str | None = None,
         per_page: int = 20,
-    ) -> tuple[Sequence[Case], int]:
-        """Cases matching the filters, newest first, with the total count.
+    ) -> Page[Case]:
+        """One keyset page of the cases matching the filters (node/listing.py).
 
-        The warning filter applies to open cases only (closed cases have no colour); it is
-        computed from each case's deadline and the calendar, never stored.
+        ``NEWEST``: the latest received first (received_on, id descending); ``DEADLINE``: the
+        earliest stored deadline first (deadline_on, id).  Each state asked for is read as a
+        range of its own index and the ranges merged, so no list sorts more than a page.
+
+        The warning filter applies to open cases only (closed cases have no colour): in SQL for
+        running cases (node/cases/warnings.py), in Python for the suspended ones.
         """
         conditions: list[ColumnElement[bool]] = []
-        states = list(states)
+        states = list(dict.fromkeys(states))
         wanted = set(warnings)
-        if states:
-            conditions.append(Case.state.in_(states))
         if matter_code:
             conditions.append(
                 Case.matter_id.in_(select(Matter.id).where(Matter.code == matter_code))
@@ -212,18 +231,64 @@ class CaseService:
             conditions.append(Case.received_on >= received_from)
         if received_to:
             conditions.append(Case.received_on <= received_to)
-        query = select(Case).where(*conditions).order_by(Case.id.desc())
+        newest = order is ListOrder.NEWEST
+        columns = (Case.received_on, Case.id) if newest else (Case.deadline_on, Case.id)
+
+        def key(case: Case) -> tuple[Any, ...]:
+            return (case.received_on, case.id) if newest else (case.deadline_on, case.id)
+
+        last = decode_cursor(cursor, (dt.date, int)) if cursor else None
+        branches: list[ColumnElement[bool]] = []
+        suspended: list[tuple[int, dt.date, dt.date | None]] = []
         if wanted:
-            # colours come from the calendar: filter the open cases in Python, page afterwards
-            query = query.where(Case.state.in_(CLOCK_STATES)).options(
-                selectinload(Case.suspensions)
-            )
-            matching = [c for c in self.session.scalars(query) if self.warning(c) in wanted]
-            start = (page - 1) * per_page
-            return matching[start : start + per_page], len(matching)
-        total = self.session.scalar(select(func.count(Case.id)).where(*conditions)) or 0
-        rows = self.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-        return rows, total
+            bounds = WarningBounds(self.calendar, self.today(), self.warning_policy,
+                                   furthest_deadline(self.session))
+            branches = [and_(Case.state == state, running_condition(bounds, wanted))
+                        for state in RUNNING_STATES if not states or state in states]
+            if not states or CaseState.SUSPENDED in states:
+                suspended = suspended_matching(self.session, conditions, wanted, self.calendar,
+                                               self.today(), self.warning_policy)
+        elif states:
+            branches = [Case.state == state for state in states]
+        else:
+            branches = [true()]
+        if not newest:
+            conditions.append(Case.deadline_on.is_not(None))
+        paging = [*conditions, after(columns, last, descending=newest)] if last else conditions
+        ordering = [c.desc() for c in columns] if newest else list(columns)
+        found: list[Case] = []
+        counts: list[tuple[int, bool]] = []
+        for branch in branches:
+            found.extend(self.session.scalars(
+                select(Case).where(*paging, branch).order_by(*ordering)
+                .limit(per_page + 1).options(*self._list_loads())))
+            counts.append(capped_count(self.session,
+                                       select(Case.id).where(*conditions, branch)))
+        if suspended:
+            eligible = [((received if newest else deadline), case_id)
+                        for case_id, received, deadline in suspended
+                        if newest or deadline is not None]
+            keys = eligible
+            if last is not None:
+                mark = (last[0], last[1])
+                keys = [k for k in keys if (k < mark if newest else k > mark)]
+            keys.sort(reverse=newest)
+            ids = [case_id for _, case_id in keys[:per_page + 1]]
+            if ids:
+                found.extend(self.session.scalars(
+                    select(Case).where(Case.id.in_(ids)).options(*self._list_loads())))
+            counts.append((len(eligible), True))
+        found.sort(key=key, reverse=newest)
+        total = sum(c for c, _ in counts)
+        exact = all(e for _, e in counts) and total <= COUNT_CAP
+        return page_of_rows(found[:per_page + 1], per_page, key,
+                            (total, True) if exact else (COUNT_CAP, False))
+
+    @staticmethod
+    def _list_loads() -> list[Any]:
+        """What a list row shows, loaded with the page (not one query per row)."""
+        return [joinedload(Case.matter), joinedload(Case.department), joinedload(Case.window),
+                joinedload(Case.owner), selectinload(Case.suspensions)]
 
     # -- submission ------------------------------------------------------------------------
 

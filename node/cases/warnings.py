@@ -4,21 +4,32 @@ Green while time is ample, yellow as the deadline nears (at most N working days 
 least P % of the promised working days used — both configurable), red once overdue.  The
 colour is derived from the deadline and the calendar on every read, never stored, so it is
 never stale.
+
+Lists filter by colour in SQL (:class:`WarningBounds`): for a case whose clock runs without an
+open suspension, the stored ``deadline_on`` is the deadline, and the colour rule turns into
+date bounds computed once per request from today and the working calendar — red is
+``deadline_on < today``, "at most k working days left" is ``deadline_on < b(k)`` with b(k) the
+(k+1)-th working day after today, and "P % used" compares the working days left (a ``CASE``
+over those bounds) with the case's counted days.  A suspended case's deadline moves every day
+the suspension lasts, so its colour is computed here in Python from a compact read of the
+suspended cases and their suspensions (few: the clock is stopped on a small share of cases).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
-from node.calendar.workdays import Suspension, WorkingCalendar
-from node.cases.states import CLOCK_STATES
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select
+from sqlalchemy.orm import Session
 
-if TYPE_CHECKING:
-    from node.cases.models import Case
+from node.calendar.workdays import ONE_DAY, Suspension, WorkingCalendar
+from node.cases.models import Case
+from node.cases.models import Suspension as Stop
+from node.cases.states import CLOCK_STATES, CaseState
 
 
 class Warning(enum.StrEnum):  # the domain's word (预警); shadows the builtin on purpose
@@ -53,7 +64,159 @@ def warning_for(
     stops: Sequence[Suspension],
 ) -> Warning | None:
     """The case's colour today; ``None`` for cases whose clock is not running."""
-    if case.state not in CLOCK_STATES or case.accepted_on is None:
+    return warning_of(case.state, case.accepted_on, case.counted_days, calendar, today,
+                      policy, stops)
+
+
+def warning_of(
+    state: CaseState,
+    accepted_on: dt.date | None,
+    counted_days: int,
+    calendar: WorkingCalendar,
+    today: dt.date,
+    policy: WarningPolicy,
+    stops: Sequence[Suspension],
+) -> Warning | None:
+    """The colour from the parts of a case it depends on (see :func:`warning_for`)."""
+    if state not in CLOCK_STATES or accepted_on is None:
         return None
-    deadline_on = calendar.deadline(case.accepted_on, case.counted_days, stops, today=today)
-    return colour(calendar.working_days_left(deadline_on, today), case.counted_days, policy)
+    deadline_on = calendar.deadline(accepted_on, counted_days, stops, today=today)
+    return colour(calendar.working_days_left(deadline_on, today), counted_days, policy)
+
+
+# -- colours in SQL ---------------------------------------------------------------------------
+
+# the clock runs and no suspension is open: the stored deadline is the deadline
+RUNNING_STATES = (CaseState.ACCEPTED, CaseState.IN_REVIEW)
+# the level given to a deadline beyond the furthest one seen when the bounds were made (only a
+# case accepted in the same instant can have one): too many days left to be yellow by share
+BEYOND = 1_000_000
+
+
+class WarningBounds:
+    """The colour rule as date bounds for one day (``today``), for SQL filters.
+
+    Built once per request.  ``furthest`` is the latest stored deadline of a running case
+    (:func:`furthest_deadline`): the "P % used" test needs the working days left of every
+    deadline up to it, one ``CASE`` branch per working day.
+    """
+
+    def __init__(
+        self,
+        calendar: WorkingCalendar,
+        today: dt.date,
+        policy: WarningPolicy,
+        furthest: dt.date | None,
+    ) -> None:
+        self.calendar, self.today, self.policy = calendar, today, policy
+        levels = calendar.working_days_left(furthest, today) if furthest else 0
+        # bounds[k] = b(k): the first date with more than k working days left
+        self.bounds: list[dt.date] = []
+        day = today
+        for _ in range(max(levels, policy.yellow_days_left, 0) + 1):
+            day += ONE_DAY
+            while not calendar.is_working_day(day):
+                day += ONE_DAY
+            self.bounds.append(day)
+
+    def _days_left_at_most(self, deadline: ColumnElement[Any], k: int) -> ColumnElement[bool]:
+        """``deadline`` (not before today) has at most ``k`` working days left."""
+        if k < 0:
+            return false()
+        return deadline < self.bounds[k]
+
+    def _used_enough(self, deadline: ColumnElement[Any], counted: ColumnElement[Any]
+                     ) -> ColumnElement[bool]:
+        """At least P % of the counted days used, for a deadline not before today:
+        ``100 × days_left <= counted × (100 − P)`` with counted > 0."""
+        spare = 100 - self.policy.yellow_used_percent
+        first = max(self.policy.yellow_days_left + 1, 0)
+        if first >= len(self.bounds):
+            return false()
+        # the working days left of deadlines from b(first - 1) on
+        days_left = case(
+            *((deadline < self.bounds[k], literal(k)) for k in range(first, len(self.bounds))),
+            else_=literal(BEYOND),
+        )
+        level = and_(counted > 0, 100 * days_left <= counted * spare)
+        if self.policy.yellow_days_left >= 0:
+            level = and_(deadline >= self.bounds[self.policy.yellow_days_left], level)
+        return level
+
+    def condition(self, wanted: Iterable[Warning], deadline: Any, counted: Any
+                  ) -> ColumnElement[bool]:
+        """SQL true for a running case whose colour is one of ``wanted``."""
+        red = deadline < self.today
+        soon = self._days_left_at_most(deadline, self.policy.yellow_days_left)
+        yellow = and_(deadline >= self.today,
+                      or_(soon, self._used_enough(deadline, counted)))
+        terms: list[ColumnElement[bool]] = []
+        wanted = set(wanted)
+        if Warning.RED in wanted:
+            terms.append(red)
+        if Warning.YELLOW in wanted:
+            terms.append(yellow)
+        if Warning.GREEN in wanted:
+            terms.append(and_(deadline >= self.today, ~or_(soon, self._used_enough(
+                deadline, counted))))
+        if not terms:
+            return false()
+        return or_(*terms) if len(terms) > 1 else terms[0]
+
+
+def furthest_deadline(session: Session) -> dt.date | None:
+    """The latest stored deadline of a running case (one probe of ``ix_cases_state_deadline``
+    per state)."""
+    found = [session.scalar(select(func.max(Case.deadline_on)).where(Case.state == state))
+             for state in RUNNING_STATES]
+    dates = [d for d in found if d is not None]
+    return max(dates) if dates else None
+
+
+def running_condition(bounds: WarningBounds, wanted: Iterable[Warning]) -> ColumnElement[bool]:
+    """Running cases (no open suspension) of the ``wanted`` colours, all in SQL."""
+    counted = Case.promised_days + func.coalesce(Case.extension_days, 0)
+    return and_(Case.state.in_(RUNNING_STATES), Case.accepted_on.is_not(None),
+                Case.deadline_on.is_not(None),
+                bounds.condition(wanted, Case.deadline_on, counted))
+
+
+def suspended_matching(
+    session: Session,
+    conditions: Sequence[ColumnElement[bool]],
+    wanted: Iterable[Warning],
+    calendar: WorkingCalendar,
+    today: dt.date,
+    policy: WarningPolicy,
+) -> list[tuple[int, dt.date, dt.date | None]]:
+    """(id, received_on, deadline_on) of the suspended cases meeting ``conditions`` whose
+    colour is wanted, newest first.
+
+    Read as plain rows (no ORM objects), one colour computation per distinct (acceptance,
+    counted days, suspensions).
+    """
+    wanted = set(wanted)
+    where = (Case.state == CaseState.SUSPENDED, *conditions)
+    rows = session.execute(
+        select(Case.id, Case.accepted_on, Case.promised_days, Case.extension_days,
+               Case.received_on, Case.deadline_on)
+        .where(*where).order_by(Case.id.desc())).all()
+    if not rows:
+        return []
+    stops: dict[int, list[Suspension]] = {}
+    for case_id, start, end, kind in session.execute(
+            select(Stop.case_id, Stop.start_on, Stop.end_on, Stop.kind)
+            .join(Case, Case.id == Stop.case_id).where(*where).order_by(Stop.id)):
+        stops.setdefault(case_id, []).append(Suspension(start, end, kind.value))
+    known: dict[tuple[Any, ...], Warning | None] = {}
+    matching = []
+    for row in rows:
+        counted = row.promised_days + (row.extension_days or 0)
+        case_stops = stops.get(row.id, [])
+        key = (row.accepted_on, counted, *((s.start, s.end) for s in case_stops))
+        if key not in known:
+            known[key] = warning_of(CaseState.SUSPENDED, row.accepted_on, counted, calendar,
+                                    today, policy, case_stops)
+        if known[key] in wanted:
+            matching.append((row.id, row.received_on, row.deadline_on))
+    return matching

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, Select, and_, not_, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from node.audit.chain import AuditLog
 from node.auth.models import User
@@ -53,6 +53,7 @@ from node.feedback.models import (
     Rectification,
     RectificationState,
 )
+from node.listing import COUNT_CAP, Page, after, capped_count, decode_cursor, page_of_rows
 from node.metrics.rollup import invalidate
 from schemas.database import utcnow
 from schemas.errors import Conflict, NotFound, ValidationFailed
@@ -357,10 +358,11 @@ class FeedbackService:
         *,
         states: Iterable[RectificationState] = (),
         overdue: bool | None = None,
-        page: int = 1,
+        cursor: str | None = None,
         per_page: int = 20,
-    ) -> tuple[Sequence[Rectification], int]:
-        """Rectifications by state and overdue flag, the earliest deadline first."""
+    ) -> Page[Rectification]:
+        """A keyset page of rectifications by state and overdue flag, the earliest deadline
+        first (node/listing.py)."""
         conditions: list[ColumnElement[bool]] = []
         states = list(states)
         if states:
@@ -372,11 +374,10 @@ class FeedbackService:
             )
             conditions.append(late if overdue else not_(late))
         return self._page(
-            select(Rectification).where(*conditions)
-            .options(selectinload(Rectification.evaluation).selectinload(Evaluation.case))
-            .order_by(Rectification.due_on, Rectification.id),
-            select(func.count(Rectification.id)).where(*conditions),
-            page, per_page,
+            select(Rectification)
+            .options(selectinload(Rectification.evaluation).selectinload(Evaluation.case)),
+            (Rectification.due_on, Rectification.id), conditions,
+            [Rectification.state == s for s in states] or [true()], cursor, per_page,
         )
 
     def act_on_rectification(
@@ -561,10 +562,11 @@ class FeedbackService:
         *,
         states: Iterable[ComplaintState] = (),
         overdue: bool | None = None,
-        page: int = 1,
+        cursor: str | None = None,
         per_page: int = 20,
-    ) -> tuple[Sequence[Complaint], int]:
-        """Complaints by state and overdue flag, the earliest deadline first."""
+    ) -> Page[Complaint]:
+        """A keyset page of complaints by state and overdue flag, the earliest deadline first
+        (node/listing.py)."""
         conditions: list[ColumnElement[bool]] = []
         states = list(states)
         if states:
@@ -574,12 +576,11 @@ class FeedbackService:
                         Complaint.due_on < self.today())
             conditions.append(late if overdue else not_(late))
         return self._page(
-            select(Complaint).where(*conditions)
+            select(Complaint)
             .options(selectinload(Complaint.case), selectinload(Complaint.window),
-                     selectinload(Complaint.staff_member), selectinload(Complaint.clerk))
-            .order_by(Complaint.due_on, Complaint.id),
-            select(func.count(Complaint.id)).where(*conditions),
-            page, per_page,
+                     selectinload(Complaint.staff_member), selectinload(Complaint.clerk)),
+            (Complaint.due_on, Complaint.id), conditions,
+            [Complaint.state == s for s in states] or [true()], cursor, per_page,
         )
 
     def resolve_complaint(
@@ -610,11 +611,35 @@ class FeedbackService:
     # -- helpers ---------------------------------------------------------------------------
 
     def _page(
-        self, query: Select[T], count: Select[int], page: int, per_page: int
-    ) -> tuple[Sequence[T], int]:
-        total = self.session.scalar(count) or 0
-        rows = self.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-        return rows, total
+        self,
+        query: Select[T],
+        columns: tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]],
+        conditions: list[ColumnElement[bool]],
+        branches: list[ColumnElement[bool]],
+        cursor: str | None,
+        per_page: int,
+    ) -> Page[T]:
+        """One keyset page in the order of ``columns`` (due date, id): each branch (one state
+        each) is a range of the (state, due_on) index, and the ranges are merged."""
+        last = decode_cursor(cursor, (dt.date, int)) if cursor else None
+        paging = [*conditions, after(columns, last)] if last else conditions
+        found: list[Any] = []
+        counts = []
+        entity = query.column_descriptions[0]["entity"]
+        for branch in branches:
+            found.extend(self.session.scalars(
+                query.where(*paging, branch).order_by(*columns).limit(per_page + 1)))
+            counts.append(capped_count(self.session,
+                                       select(entity.id).where(*conditions, branch)))
+
+        def key(row: Any) -> tuple[Any, ...]:
+            return (row.due_on, row.id)
+
+        found.sort(key=key)
+        total = sum(c for c, _ in counts)
+        exact = all(e for _, e in counts) and total <= COUNT_CAP
+        return page_of_rows(found[:per_page + 1], per_page, key,
+                            (total, True) if exact else (COUNT_CAP, False))
 
 
 __all__ = [

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, Response, render_template, send_from_directory
+from flask import Blueprint, Flask, Response, render_template, request, send_from_directory
 
 from schemas.webapp import Api
 
@@ -36,6 +37,7 @@ def init_app(app: Flask, api: Api) -> None:
     from node.web.labels import (
         FILTERS,
         chinese_date,
+        count_text,
         local_time,
         lookup_filter,
         metric_name,
@@ -74,10 +76,18 @@ def init_app(app: Flask, api: Api) -> None:
         app.jinja_env.filters[name] = lookup_filter(table)
     app.jinja_env.filters.update(metric_name=metric_name, metric_value=metric_value,
                                  rate=rate_text, yuan=yuan, local_time=local_time,
-                                 chinese_date=chinese_date,
+                                 chinese_date=chinese_date, count_text=count_text,
                                  mask_id=mask_id_number, mask_phone=mask_phone)
 
     app.jinja_env.filters["running_label"] = rankings.running_label
+
+    def query_with(**changes: Any) -> str:
+        """This page's query string with ``changes`` (None drops a key): the next-page link."""
+        pairs = [(k, v) for k, v in request.args.items(multi=True) if k not in changes]
+        pairs += [(k, v) for k, v in changes.items() if v is not None]
+        return urlencode(pairs)
+
+    app.jinja_env.globals["query_with"] = query_with
     app.jinja_env.tests["startingwith"] = lambda value, prefix: str(value).startswith(prefix)
 
     def _error_page(status: int) -> Response:

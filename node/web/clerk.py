@@ -93,12 +93,12 @@ def desk() -> Any:
     pre-review by any clerk."""
     service = case_service()
     user = current_staff()
-    mine, total = service.search(owner=user.username, states=QUEUE_STATES, per_page=100)
-    online, _ = service.search(channel=Channel.ONLINE, states=[CaseState.SUBMITTED],
-                               per_page=100)
+    mine = service.search(owner=user.username, states=QUEUE_STATES, per_page=100)
+    online = service.search(channel=Channel.ONLINE, states=[CaseState.SUBMITTED],
+                            per_page=100).items
     waiting = [c for c in online if c.owner_id is None]
-    return render_template("web/staff/desk.html", mine=with_colours(service, mine),
-                           total=total, waiting=with_colours(service, waiting))
+    return render_template("web/staff/desk.html", mine=with_colours(service, mine.items),
+                           page=mine, waiting=with_colours(service, waiting))
 
 
 class TakeForm(SubmitSchema):

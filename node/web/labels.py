@@ -202,6 +202,12 @@ def metric_value(key: str, entry: Any) -> str:
     return str(entry["value"])
 
 
+def count_text(page: Any) -> str:
+    """A list's count as a page shows it: 共 N 件 when exact, 超过 N 件 when only counted up to
+    the cap (node/listing.py)."""
+    return f"共 {page.total} 件" if page.total_exact else f"超过 {page.total} 件"
+
+
 FILTERS = {
     "state_name": CASE_STATES, "action_name": ACTIONS, "channel_name": CHANNELS,
     "warning_name": WARNINGS, "suspension_name": SUSPENSION_KINDS, "task_name": TASK_STATES,

@@ -3,6 +3,7 @@ rectifications, the month's figures, staff assessment, failure-pattern lists and
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -20,9 +21,11 @@ from node.api.supervision import (
     present_rectification,
 )
 from node.auth.permissions import Permission
+from node.cases.service import ListOrder
 from node.cases.warnings import Warning
 from node.feedback.models import ComplaintState, RectificationState
 from node.feedback.service import RectificationAction, allowed_rectification_actions
+from node.listing import decode_cursor
 from node.metrics.assessment import ModelWindowRule, assess, write_assessment_workbook
 from node.metrics.definitions import ALL_METRICS
 from node.metrics.patterns import Pattern, PatternPolicy, pattern_cases
@@ -68,10 +71,21 @@ def _error_page(template: str, exc: TongbanError, **context: Any) -> tuple[str, 
 def warnings() -> Any:
     """电子监察: every yellow and red case, red first."""
     service = case_service()
-    cases, total = service.search(warnings=(Warning.RED, Warning.YELLOW), per_page=100)
-    listed = with_colours(service, cases)
-    listed.sort(key=lambda c: (c.warning_now is not Warning.RED, c.deadline_on or today()))  # type: ignore[attr-defined]
-    return render_template("web/staff/warnings.html", cases=listed, total=total)
+    page = service.search(warnings=(Warning.RED, Warning.YELLOW), order=ListOrder.DEADLINE,
+                          cursor=_cursor(), per_page=100)
+    listed = with_colours(service, page.items)
+    return render_template("web/staff/warnings.html", cases=listed, page=page)
+
+
+def _cursor() -> str | None:
+    """The page's ``?cursor=``; one that is not ours starts the list again."""
+    cursor = request.args.get("cursor") or None
+    if cursor is not None:
+        try:
+            decode_cursor(cursor, (dt.date, int))
+        except ValidationFailed:
+            return None
+    return cursor
 
 
 # -- complaints and rectifications ----------------------------------------------------------
@@ -81,10 +95,12 @@ def _complaints_page(errors: dict[str, list[str]] | None = None) -> tuple[str, i
     service = feedback_service()
     state = request.args.get("state", "received")
     states = [ComplaintState(state)] if state in {s.value for s in ComplaintState} else []
-    items, total = service.search_complaints(states=states, overdue=None, page=1, per_page=100)
+    page = service.search_complaints(states=states, overdue=None, cursor=_cursor(),
+                                     per_page=100)
     return render_template(
-        "web/staff/complaints.html", complaints=[present_complaint(service, c) for c in items],
-        total=total, state=state, errors=errors or {}), 422 if errors else 200
+        "web/staff/complaints.html",
+        complaints=[present_complaint(service, c) for c in page.items],
+        page=page, state=state, errors=errors or {}), 422 if errors else 200
 
 
 @bp.get("/complaints")
@@ -111,10 +127,11 @@ def resolve_complaint(number: str) -> Any:
 
 def _rectifications_page(errors: dict[str, list[str]] | None = None) -> tuple[str, int]:
     service = feedback_service()
-    items, total = service.search_rectifications(states=[], overdue=None, page=1, per_page=100)
-    listed = [present_rectification(service, r) for r in items]
+    page = service.search_rectifications(states=[], overdue=None, cursor=_cursor(),
+                                         per_page=100)
+    listed = [present_rectification(service, r) for r in page.items]
     actions = {r.id: allowed_rectification_actions(r.state, extended=r.extended) for r in listed}
-    return render_template("web/staff/rectifications.html", rectifications=listed, total=total,
+    return render_template("web/staff/rectifications.html", rectifications=listed, page=page,
                            actions=actions, errors=errors or {}), 422 if errors else 200
 
 
@@ -199,19 +216,20 @@ def list_export(what: str, fmt: str) -> Any:
     """A supervision list as CSV or XLSX, inert (node/web/list_exports.py)."""
     if what == "warnings":
         service = case_service()
-        cases, _ = service.search(warnings=(Warning.RED, Warning.YELLOW), per_page=EXPORT_ROWS)
+        cases = service.search(warnings=(Warning.RED, Warning.YELLOW), order=ListOrder.DEADLINE,
+                               per_page=EXPORT_ROWS).items
         listed: list[Any] = with_colours(service, cases)
     elif what == "complaints":
         feedback = feedback_service()
         state = request.args.get("state", "all")
         states = [ComplaintState(state)] if state in {s.value for s in ComplaintState} else []
-        items, _ = feedback.search_complaints(states=states, overdue=None, page=1,
-                                              per_page=EXPORT_ROWS)
+        items = feedback.search_complaints(states=states, overdue=None,
+                                           per_page=EXPORT_ROWS).items
         listed = [present_complaint(feedback, c) for c in items]
     else:
         feedback = feedback_service()
-        found, _ = feedback.search_rectifications(states=[], overdue=None, page=1,
-                                                  per_page=EXPORT_ROWS)
+        found = feedback.search_rectifications(states=[], overdue=None,
+                                               per_page=EXPORT_ROWS).items
         listed = [present_rectification(feedback, r) for r in found]
     sheet = SHEETS[what](listed)
     name = f"{sheet.title}-{current_app.config['TONGBAN']['code']}-{today().isoformat()}.{fmt}"

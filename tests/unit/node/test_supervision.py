@@ -94,8 +94,13 @@ def test_supervision_lists_yellow_and_red_cases(desk, db: Database) -> None:
     by_window = supervisor.get(f"{WARNINGS}?window=W01&colour=red").json
     assert [c["id"] for c in by_window["items"]] == [red]
     assert supervisor.get(f"{WARNINGS}?window=W02").json["total"] == 1
-    paged = supervisor.get(f"{WARNINGS}?per_page=2&page=2").json
-    assert (len(paged["items"]), paged["total"], paged["page"]) == (1, 3, 2)
+    first = supervisor.get(f"{WARNINGS}?per_page=2").json  # the earliest deadline first
+    assert [c["id"] for c in first["items"]] == [red, red_zj]
+    assert (first["total"], first["total_exact"]) == (3, True)
+    paged = supervisor.get(f"{WARNINGS}?per_page=2&cursor={first['next_cursor']}").json
+    assert ([c["id"] for c in paged["items"]], paged["total"], paged["next_cursor"]) == (
+        [yellow], 3, None)
+    assert supervisor.get(f"{WARNINGS}?page=2").status_code == 422  # paged by cursor now
     item = listed.json["items"][0]
     assert item["applicant_phone"] == "138****5678"  # personal data masked in lists
 
