@@ -1,0 +1,229 @@
+"""The warning colour in SQL equals the colour rule in Python (hypothesis, both databases).
+
+For random open and closed cases around a random "today" — weekends, the Spring Festival and
+National Day holidays with their 调休 working days, local closures and local working days,
+deadlines of 0 to 30 working days, extensions, closed and open suspensions — and random
+policies (days left, share used), ``CaseService.search(warnings=…)`` (date bounds in SQL for
+running cases, node/cases/warnings.py) returns exactly the cases whose colour
+``warning_for`` gives, and walking every page by cursor returns each exactly once, in order.
+
+Rows are inserted directly (not through the services) to keep each example fast; running
+cases get the deadline the services would store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.orm import Session
+
+from node.calendar.workdays import LocalOverride, Suspension, WorkingCalendar
+from node.cases.models import Case, Channel, SuspensionKind
+from node.cases.models import Suspension as Stop
+from node.cases.service import CaseService, ListOrder
+from node.cases.states import CaseState
+from node.cases.warnings import Warning, WarningPolicy, warning_for
+from node.catalog.service import CatalogService
+from node.listing import COUNT_CAP
+from node.models import Base, load_all_models
+from schemas.database import Database
+from schemas.errors import ValidationFailed
+from tests.conftest import examples
+from tests.unit.node.conftest import matter_payload
+
+SHANGHAI_NOON = dt.time(4, 0, tzinfo=dt.UTC)  # 12:00 in Shanghai
+PROPERTY_SETTINGS = settings(
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+# days next to the calendar's turns in 2026: holidays, 调休 working days, weekends
+EDGE_DAYS = [dt.date(2026, 2, d) for d in (12, 13, 14, 15, 16, 20, 22, 23, 24, 27, 28)] + [
+    dt.date(2026, 9, d) for d in (18, 19, 20, 24, 25, 26, 30)] + [
+    dt.date(2026, 10, d) for d in (1, 4, 7, 8, 9, 10, 11)] + [
+    dt.date(2026, 12, 31), dt.date(2026, 1, 1), dt.date(2026, 1, 4), dt.date(2026, 5, 9)]
+STATES = [CaseState.ACCEPTED, CaseState.IN_REVIEW, CaseState.SUSPENDED, CaseState.SUBMITTED,
+          CaseState.COMPLETED]
+
+
+@dataclass(frozen=True)
+class Drawn:
+    state: CaseState
+    accepted_back: int  # days before today
+    promised: int
+    extension: int | None
+    closed_stop: tuple[int, int] | None  # (start after acceptance, length) of a closed one
+    open_back: int  # the open suspension of a suspended case started this many days ago
+
+
+drawn_cases = st.builds(
+    Drawn,
+    state=st.sampled_from(STATES),
+    accepted_back=st.integers(min_value=-2, max_value=30),
+    promised=st.sampled_from([0, 1, 2, 3, 4, 5, 7, 10, 15, 20, 30]),
+    extension=st.sampled_from([None, 0, 2, 5, 10]),
+    closed_stop=st.none() | st.tuples(st.integers(0, 10), st.integers(1, 8)),
+    open_back=st.integers(min_value=0, max_value=20),
+)
+policies = st.builds(WarningPolicy, yellow_days_left=st.integers(0, 3),
+                     yellow_used_percent=st.sampled_from([0, 30, 50, 80, 99, 100]))
+
+
+@dataclass
+class World:
+    db: Database
+    matter: int
+    department: int
+
+
+@pytest.fixture
+def world(database_url: str) -> Iterator[World]:
+    load_all_models()
+    db = Database(database_url)
+    Base.metadata.create_all(db.engine)
+    with db.unit_of_work() as session:
+        catalog = CatalogService(session)
+        department = catalog.create_department("SC", "市场监督管理局")
+        catalog.create_window("W01", "市场监管窗口", "", ["SC"])
+        matter = catalog.create_matter(matter_payload())
+        ids = World(db, matter.id, department.id)
+    yield ids
+    db.dispose()
+
+
+def insert(session: Session, world: World, today: dt.date, calendar: WorkingCalendar,
+           drawn: list[Drawn]) -> list[Case]:
+    cases = []
+    for i, d in enumerate(drawn):
+        accepted = today - dt.timedelta(days=d.accepted_back)
+        received = accepted - dt.timedelta(days=i % 3)
+        stops = []
+        if d.closed_stop is not None:
+            start = accepted + dt.timedelta(days=d.closed_stop[0])
+            end = start + dt.timedelta(days=d.closed_stop[1])
+            if end <= today:
+                stops.append(Stop(kind=SuspensionKind.TESTING, start_on=start, end_on=end,
+                                  reason="检测", notice_number=f"S-{i}-1", started_by="a"))
+        if d.state is CaseState.SUSPENDED:
+            start = max(accepted, today - dt.timedelta(days=d.open_back))
+            if not stops or start >= stops[0].end_on:
+                stops.append(Stop(kind=SuspensionKind.HEARING, start_on=start, end_on=None,
+                                  reason="听证", notice_number=f"S-{i}-2", started_by="a"))
+        counted = d.promised + (d.extension or 0)
+        closed = [Suspension(s.start_on, s.end_on, s.kind.value) for s in stops if s.end_on]
+        # what the services store: the deadline over the closed suspensions
+        deadline = calendar.deadline(accepted, counted, closed, today=today)
+        clocked = d.state is not CaseState.SUBMITTED
+        case = Case(
+            number=f"W-{i}", query_code_hash="0" * 64, matter_id=world.matter,
+            department_id=world.department, window_id=None, channel=Channel.WINDOW,
+            state=d.state, applicant_name="测试", applicant_consent=False,
+            received_at=dt.datetime.combine(received, SHANGHAI_NOON), received_on=received,
+            accepted_on=accepted if clocked else None, promised_days=d.promised,
+            extension_days=d.extension, deadline_on=deadline if clocked else None,
+            fee_due_fen=0, fee_paid_fen=0, notes="", suspensions=stops,
+        )
+        session.add(case)
+        cases.append(case)
+    session.flush()
+    return cases
+
+
+def walk(service: CaseService, per_page: int, **filters: Any) -> list[int]:
+    """Every page by cursor; the ids in the order given."""
+    seen: list[int] = []
+    cursor = None
+    for _ in range(100):
+        page = service.search(cursor=cursor, per_page=per_page, **filters)
+        seen.extend(c.id for c in page.items)
+        assert len(page.items) <= per_page
+        if page.next_cursor is None:
+            return seen
+        cursor = page.next_cursor
+    raise AssertionError("the pages never end")
+
+
+@PROPERTY_SETTINGS
+@given(
+    today=st.sampled_from(EDGE_DAYS) | st.dates(dt.date(2026, 1, 5), dt.date(2026, 12, 20)),
+    closed_back=st.none() | st.integers(-10, 10),
+    open_ahead=st.none() | st.integers(-10, 10),
+    policy=policies,
+    drawn=st.lists(drawn_cases, min_size=10, max_size=40),
+)
+def test_sql_colours_equal_the_colour_rule(
+    world: World, today: dt.date, closed_back: int | None, open_ahead: int | None,
+    policy: WarningPolicy, drawn: list[Drawn],
+) -> None:
+    overrides = {}
+    if closed_back is not None:  # a local closure (本中心休息) near today
+        overrides[today + dt.timedelta(days=closed_back)] = LocalOverride(False, "本地休息")
+    if open_ahead is not None:  # a local working day near today
+        overrides[today + dt.timedelta(days=open_ahead)] = LocalOverride(True, "本地上班")
+    calendar = WorkingCalendar(overrides)
+    now = dt.datetime.combine(today, SHANGHAI_NOON)
+    with Session(world.db.engine) as session:
+        cases = insert(session, world, today, calendar, drawn)
+        service = CaseService(session, node_code="450981", calendar=calendar,
+                              warning_policy=policy, clock=lambda: now)
+        expected = {c.id: warning_for(c, calendar, today, policy,
+                                      [Suspension(s.start_on, s.end_on, s.kind.value)
+                                       for s in c.suspensions]) for c in cases}
+        for wanted in ({Warning.RED}, {Warning.YELLOW}, {Warning.GREEN},
+                       {Warning.RED, Warning.YELLOW}):
+            matching = {i for i, colour in expected.items() if colour in wanted}
+            page = service.search(warnings=wanted, per_page=100)
+            assert {c.id for c in page.items} == matching, (wanted, today, policy)
+            assert (page.total, page.total_exact) == (len(matching), True)
+            # every page by cursor, newest first and by deadline: each case once, in order
+            newest = walk(service, 3, warnings=wanted)
+            by_id = {c.id: c for c in cases}
+            assert newest == sorted(matching, key=lambda i: (by_id[i].received_on, i),
+                                    reverse=True)
+            urgent = walk(service, 2, warnings=wanted, order=ListOrder.DEADLINE)
+            assert urgent == sorted(matching, key=lambda i: (by_id[i].deadline_on, i))
+            for state in (CaseState.ACCEPTED, CaseState.SUSPENDED):
+                only = service.search(warnings=wanted, states=[state], per_page=100)
+                assert {c.id for c in only.items} == {
+                    i for i in matching if by_id[i].state is state}
+        session.rollback()
+
+
+def test_cursor_pages_and_capped_totals(world: World) -> None:
+    """1,205 cases: the total stops at the cap (超过 1000 件), the pages by state and by date
+    range walk every case once, and a cursor that is not one of ours is refused by name."""
+    today = dt.date(2026, 11, 18)
+    calendar = WorkingCalendar()
+    drawn = [Drawn(CaseState.ACCEPTED if i % 4 else CaseState.COMPLETED, i % 40, 5, None, None,
+                   0) for i in range(COUNT_CAP + 205)]
+    now = dt.datetime.combine(today, SHANGHAI_NOON)
+    with Session(world.db.engine) as session:
+        cases = insert(session, world, today, calendar, drawn)
+        service = CaseService(session, node_code="450981", calendar=calendar,
+                              warning_policy=WarningPolicy(), clock=lambda: now)
+        everything = service.search(per_page=100)
+        assert (everything.total, everything.total_exact) == (COUNT_CAP, False)
+        assert len(walk(service, 100)) == len(cases)
+        accepted = service.search(states=[CaseState.ACCEPTED], per_page=5)
+        expected_accepted = sum(1 for d in drawn if d.state is CaseState.ACCEPTED)
+        assert expected_accepted < COUNT_CAP
+        assert (accepted.total, accepted.total_exact) == (expected_accepted, True)
+        both = walk(service, 50, states=[CaseState.ACCEPTED, CaseState.COMPLETED])
+        assert sorted(both) == sorted(c.id for c in cases)
+        start, end = today - dt.timedelta(days=20), today - dt.timedelta(days=10)
+        in_range = walk(service, 7, received_from=start, received_to=end)
+        assert in_range == [c.id for c in sorted(
+            (c for c in cases if start <= c.received_on <= end),
+            key=lambda c: (c.received_on, c.id), reverse=True)]
+        for bad in ("x", "bm90IGpzb24", "WzEsMiwzXQ", "WyIyMDI2LTEzLTAxIiwxXQ", "A" * 300):
+            with pytest.raises(ValidationFailed) as refused:
+                service.search(cursor=bad)
+            assert refused.value.details["fields"] == {
+                "cursor": ["not a cursor this list gave out: start again without it"]}
+        session.rollback()
