@@ -56,12 +56,14 @@ class PaymentPlace(enum.StrEnum):
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
-        Index("ix_cases_state_deadline", "state", "deadline_on"),
+        # the lists (node/listing.py): each filter's range in the order pages are read
+        Index("ix_cases_state_deadline_id", "state", "deadline_on", "id"),
+        Index("ix_cases_state_received_id", "state", "received_on", "id"),
         # a forwarded case is found by its origin (results and updates coming back)
         Index("ix_cases_origin", "origin_node_code", "origin_case_number"),
         Index("ix_cases_completed_on", "completed_on"),
         Index("ix_cases_accepted_on", "accepted_on"),
-        Index("ix_cases_received_on", "received_on"),
+        Index("ix_cases_received_on_id", "received_on", "id"),
         # 两头受理: the same applicant and matter, probed by receipt date (channel included so
         # that the planner keeps to this index)
         Index(

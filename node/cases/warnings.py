@@ -165,7 +165,7 @@ class WarningBounds:
 
 
 def furthest_deadline(session: Session) -> dt.date | None:
-    """The latest stored deadline of a running case (one probe of ``ix_cases_state_deadline``
+    """The latest stored deadline of a running case (one probe of ``ix_cases_state_deadline_id``
     per state)."""
     found = [session.scalar(select(func.max(Case.deadline_on)).where(Case.state == state))
              for state in RUNNING_STATES]

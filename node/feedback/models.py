@@ -76,7 +76,8 @@ class Rectification(Base):
     """The rectification (整改) a bad rating opens, with its deadline and its reasons."""
 
     __tablename__ = "rectifications"
-    __table_args__ = (Index("ix_rectifications_state_due_on", "state", "due_on"),)
+    __table_args__ = (Index("ix_rectifications_state_due_on_id", "state", "due_on", "id"),
+                      Index("ix_rectifications_due_on_id", "due_on", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id"), unique=True)
@@ -100,7 +101,8 @@ class Complaint(Base):
     """A complaint (投诉, GB/T 36113-2018) against a case, a window or a staff member."""
 
     __tablename__ = "complaints"
-    __table_args__ = (Index("ix_complaints_state_due_on", "state", "due_on"),)
+    __table_args__ = (Index("ix_complaints_state_due_on_id", "state", "due_on", "id"),
+                      Index("ix_complaints_due_on_id", "due_on", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
