@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from schemas.errors import ValidationFailed
@@ -74,12 +74,11 @@ def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
 def after(columns: Sequence[Any], values: Sequence[Any],
           descending: bool = False) -> ColumnElement[bool]:
     """Rows strictly after ``values`` in the order of ``columns`` (all ascending or all
-    descending), written out as ORs so that both engines use the index."""
-    terms = []
-    for i, column in enumerate(columns):
-        step = column < values[i] if descending else column > values[i]
-        terms.append(and_(*(columns[j] == values[j] for j in range(i)), step))
-    return or_(*terms)
+    descending): a row-value comparison, ``(a, b) > (:a, :b)``, which both engines read as
+    one range of the index (the same condition spelt with ORs is not)."""
+    key, last = tuple_(*columns), tuple_(*(literal(v, type_=c.type) for c, v in
+                                           zip(columns, values, strict=True)))
+    return key < last if descending else key > last
 
 
 def capped_count(session: Session, query: Select[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:

@@ -41,6 +41,7 @@ from node.cases.forwarding import Forwarding
 from node.cases.models import AttachmentRole, Case
 from node.cases.service import Actor, CaseService
 from node.cases.states import allowed_actions
+from node.cases.warnings import Colours
 from schemas.errors import NotFound, ValidationFailed
 from schemas.webapp import accepts_bodies, current_session
 
@@ -57,9 +58,11 @@ def actor() -> Actor:
     return Actor.of(current_user())
 
 
-def present(service: CaseService, case: Case) -> Case:
-    """Attach what is computed on read: the warning colour and the actions allowed now."""
-    case.warning_now = service.warning(case)  # type: ignore[attr-defined]
+def present(service: CaseService, case: Case, colours: Colours | None = None) -> Case:
+    """Attach what is computed on read: the warning colour and the actions allowed now
+    (``colours``: a list's, shared by its rows)."""
+    case.warning_now = (  # type: ignore[attr-defined]
+        colours.of_case(case) if colours is not None else service.warning(case))
     case.allowed_now = allowed_actions(case.state, current_user().role.value)  # type: ignore[attr-defined]
     return case
 
@@ -89,7 +92,9 @@ class Cases(MethodView):
             cursor=args.get("cursor"),
             per_page=args["per_page"],
         )
-        return cursor_page(page, [present(service, c) for c in page.items], args["per_page"])
+        colours = service.colours()
+        return cursor_page(page, [present(service, c, colours) for c in page.items],
+                           args["per_page"])
 
     @staff_required(Permission.CASES_HANDLE)
     @blp.arguments(SubmitSchema)

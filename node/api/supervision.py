@@ -189,7 +189,9 @@ class Warnings(MethodView):
             owner=args.get("clerk"), order=ListOrder.DEADLINE, cursor=args.get("cursor"),
             per_page=args["per_page"],
         )
-        return cursor_page(page, [present(service, c) for c in page.items], args["per_page"])
+        colours = service.colours()
+        return cursor_page(page, [present(service, c, colours) for c in page.items],
+                           args["per_page"])
 
 
 # -- complaints -----------------------------------------------------------------------------

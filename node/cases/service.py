@@ -53,6 +53,7 @@ from node.cases.states import (
 )
 from node.cases.warnings import (
     RUNNING_STATES,
+    Colours,
     Warning,
     WarningBounds,
     WarningPolicy,
@@ -172,6 +173,10 @@ class CaseService:
         return warning_for(
             case, self.calendar, self.today(), self.warning_policy, self._stops(case)
         )
+
+    def colours(self) -> Colours:
+        """Colours for many cases at once (a list's rows): equal to :meth:`warning`."""
+        return Colours(self.calendar, self.today(), self.warning_policy)
 
     def explain_deadline(self, case: Case) -> DeadlineExplanation | None:
         if case.accepted_on is None:

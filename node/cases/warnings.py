@@ -181,6 +181,95 @@ def running_condition(bounds: WarningBounds, wanted: Iterable[Warning]) -> Colum
                 bounds.condition(wanted, Case.deadline_on, counted))
 
 
+class Colours:
+    """The colours of many cases at once (a list's rows, the suspended cases), equal to
+    :func:`warning_of`.
+
+    ``D0``, the deadline over the closed suspensions only, is computed once per distinct
+    (acceptance, counted days, closed suspensions).  Without an open suspension it is the
+    deadline.  With one from ``s`` (nothing suspended after it): if ``D0`` falls before ``s``
+    (or the suspension starts after today) the open one moves nothing; otherwise the ``R``
+    working days of ``[s, D0]`` still to count restart today, so *left* = ``R`` − (1 if today
+    is a working day).  Working days are counted from a table of running totals.  Any other
+    shape (two open suspensions, a closed one after the open one) takes :func:`warning_of`.
+    """
+
+    def __init__(self, calendar: WorkingCalendar, today: dt.date, policy: WarningPolicy
+                 ) -> None:
+        self.calendar, self.today, self.policy = calendar, today, policy
+        self.base = today
+        self.totals: list[int] = [0]  # totals[i]: working days in [base, base + i)
+        self.plain: dict[tuple[Any, ...], dt.date] = {}
+
+    def _ordinal(self, day: dt.date) -> int:
+        """Working days in [base, day), negative before base; the table grows as needed."""
+        if day < self.base:
+            extra = (self.base - day).days
+            start = day
+            head = [0]
+            for i in range(extra):
+                head.append(head[-1] + self.calendar.is_working_day(start + ONE_DAY * i))
+            shift = head[-1]
+            self.totals = head[:-1] + [t + shift for t in self.totals]
+            self.base = day
+        index = (day - self.base).days
+        while len(self.totals) <= index:
+            last = self.base + ONE_DAY * (len(self.totals) - 1)
+            self.totals.append(self.totals[-1] + self.calendar.is_working_day(last))
+        return self.totals[index]
+
+    def _between(self, start: dt.date, end: dt.date) -> int:
+        """Working days ``d`` with ``start <= d < end``."""
+        if end <= start:
+            return 0
+        first = self._ordinal(start)  # first: reaching back before the table shifts it
+        return self._ordinal(end) - first
+
+    def _left(self, deadline: dt.date) -> int:
+        """As :meth:`WorkingCalendar.working_days_left`."""
+        if self.today <= deadline:
+            return self._between(self.today + ONE_DAY, deadline + ONE_DAY)
+        return -max(1, self._between(deadline + ONE_DAY, self.today + ONE_DAY))
+
+    def _plain(self, accepted_on: dt.date, counted: int, closed: Sequence[Suspension]
+               ) -> dt.date:
+        key = (accepted_on, counted, *((s.start, s.end) for s in closed))
+        plain = self.plain.get(key)
+        if plain is None:
+            plain = self.plain[key] = self.calendar.deadline(accepted_on, counted, closed,
+                                                             today=self.today)
+        return plain
+
+    def of_case(self, case: Case) -> Warning | None:
+        return self.colour(case.state, case.accepted_on, case.counted_days,
+                           [Suspension(s.start_on, s.end_on, s.kind.value)
+                            for s in case.suspensions])
+
+    def colour(self, state: CaseState, accepted_on: dt.date | None, counted: int,
+               stops: Sequence[Suspension]) -> Warning | None:
+        if state not in CLOCK_STATES or accepted_on is None:
+            return None
+        open_stops = [s for s in stops if s.end is None]
+        closed = [s for s in stops if s.end is not None]
+        if not open_stops:
+            return colour(self._left(self._plain(accepted_on, counted, closed)), counted,
+                          self.policy)
+        if len(open_stops) != 1 or any(
+                s.end is not None and (s.end > open_stops[0].start or s.start > s.end)
+                for s in closed):
+            return warning_of(state, accepted_on, counted, self.calendar, self.today,
+                              self.policy, stops)
+        start = open_stops[0].start
+        plain = self._plain(accepted_on, counted, closed)
+        if plain < start or self.today <= start:
+            days_left = self._left(plain)
+        else:
+            first = accepted_on if counted == 0 else accepted_on + ONE_DAY
+            remaining = self._between(max(start, first), plain + ONE_DAY)
+            days_left = remaining - self.calendar.is_working_day(self.today)
+        return colour(days_left, counted, self.policy)
+
+
 def suspended_matching(
     session: Session,
     conditions: Sequence[ColumnElement[bool]],
@@ -208,15 +297,12 @@ def suspended_matching(
             select(Stop.case_id, Stop.start_on, Stop.end_on, Stop.kind)
             .join(Case, Case.id == Stop.case_id).where(*where).order_by(Stop.id)):
         stops.setdefault(case_id, []).append(Suspension(start, end, kind.value))
-    known: dict[tuple[Any, ...], Warning | None] = {}
+    colours = Colours(calendar, today, policy)
     matching = []
     for row in rows:
         counted = row.promised_days + (row.extension_days or 0)
-        case_stops = stops.get(row.id, [])
-        key = (row.accepted_on, counted, *((s.start, s.end) for s in case_stops))
-        if key not in known:
-            known[key] = warning_of(CaseState.SUSPENDED, row.accepted_on, counted, calendar,
-                                    today, policy, case_stops)
-        if known[key] in wanted:
+        found = colours.colour(CaseState.SUSPENDED, row.accepted_on, counted,
+                               stops.get(row.id, []))
+        if found in wanted:
             matching.append((row.id, row.received_on, row.deadline_on))
     return matching

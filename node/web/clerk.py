@@ -78,8 +78,9 @@ def actor() -> Actor:
 def with_colours(service: CaseService, cases: Any) -> list[Case]:
     """Attach the warning colour computed now (never stored)."""
     listed = list(cases)
+    colours = service.colours()
     for case in listed:
-        case.warning_now = service.warning(case)
+        case.warning_now = colours.of_case(case)
     return listed
 
 

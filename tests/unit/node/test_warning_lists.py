@@ -175,6 +175,8 @@ def test_sql_colours_equal_the_colour_rule(
         expected = {c.id: warning_for(c, calendar, today, policy,
                                       [Suspension(s.start_on, s.end_on, s.kind.value)
                                        for s in c.suspensions]) for c in cases}
+        colours = service.colours()  # a list's rows: the same colours, many at once
+        assert {c.id: colours.of_case(c) for c in cases} == expected
         for wanted in ({Warning.RED}, {Warning.YELLOW}, {Warning.GREEN},
                        {Warning.RED, Warning.YELLOW}):
             matching = {i for i, colour in expected.items() if colour in wanted}

@@ -1,0 +1,312 @@
+# ruff: noqa: T201, S608 - a command-line report; the bare queries are fixed text
+"""The list benchmark (issue 17, item 2): every staff list on the metrics benchmark's node
+(1,000,000 cases by default) through the real app, against its bare indexed query.
+
+    python -m tests.bench.bench_lists [--cases N] [--sqlite-file PATH] [--rounds 7]
+
+The node is the one ``tests/bench/bench_metrics.py`` builds (the same generator and seed);
+``--sqlite-file`` keeps it and reuses it, and a file bench_metrics built is reused as is (the
+migrations since are applied).  Each list is asked through the node's app — its view,
+authentication with a bearer token, the service, the ORM, the schema, JSON — with the Flask
+test client in this process, and its *ceiling* is the same rows fetched by a hand-written SQL
+on a connection of the same engine: the page's rows, newest or most urgent first, as the
+index gives them.  Rounds interleave app and ceiling for every list (app, bare, app, bare …),
+on the same core; ``<list>_ratio`` is the median over the rounds of app ÷ bare, and
+``list_ratio`` the largest of them (the worst list).  Goal: ≤ 2, and no request over 1 s.
+
+What the ceiling leaves out, and the app does: the token's check, the page's total (counted up
+to 1,000), the colour of each row shown (the calendar), the suspended cases' colours (Python,
+node/cases/warnings.py: the warning lists' bare queries read running cases only), the rows'
+matter, department, window and owner, and the JSON.  The last line of stdout is one JSON
+document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import platform
+import secrets
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from tests.bench import bench_metrics as metrics
+
+GOAL = 2.0
+REQUEST_LIMIT_S = 1.0
+PER_PAGE = 20
+PASSWORD = "bench-lists-pass-7"
+TODAY = (metrics.NOW + metrics.SHANGHAI).date()  # 2027-01-02 in Shanghai
+
+# the columns a list row shows, read with the names of what it refers to
+ROW = ("SELECT c.*, m.code, m.name, d.code, d.name, w.code, w.name FROM cases c"
+       " JOIN matters m ON m.id = c.matter_id JOIN departments d ON d.id = c.department_id"
+       " LEFT JOIN windows w ON w.id = c.window_id")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+def prepare(path: Path, cases: int) -> float | None:
+    """The metrics node at ``path``: built unless it already holds ``cases`` cases; brought to
+    the current migrations either way.  Returns the build time (None when reused)."""
+    from node.app import MIGRATIONS
+    from schemas import migrate
+    from schemas.database import Database
+
+    url = f"sqlite:///{path}"
+    found = metrics._count_cases(create_engine(url)) if path.exists() else None
+    if found not in (None, cases):
+        raise SystemExit(f"{path} holds {found:,} cases, not {cases:,}: remove it or name "
+                         "another --sqlite-file")
+    build_s = None
+    if found is None:
+        log(f"building the node: {cases:,} cases (about a minute per million)")
+        started = time.perf_counter()
+        db = Database(url)
+        try:
+            metrics.build(db, cases)
+        finally:
+            db.dispose()
+        build_s = round(time.perf_counter() - started, 1)
+    db = Database(url)
+    try:
+        migrate.upgrade(db.engine, MIGRATIONS)  # a file built before the list indexes
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+    finally:
+        db.dispose()
+    path.chmod(0o600)  # the node refuses a database others may read
+    return build_s
+
+
+def node_app(path: Path, key_dir: Path) -> tuple[Any, dict[str, str]]:
+    """The node's app on the file, its clock on the metrics node's day, and a supervisor's
+    bearer header."""
+    from node import create_app
+    from node.auth.models import User
+    from node.auth.permissions import Role
+    from node.auth.service import hash_password
+    from schemas.keys import generate_private_key, write_private_key
+
+    key = key_dir / "node_key.pem"
+    write_private_key(key, generate_private_key())
+    app = create_app({"code": "450981", "name": "北流市政务服务中心", "level": "county",
+                      "kind": "county_city", "parent_code": "450900",
+                      "database_url": f"sqlite:///{path}", "secret_key": secrets.token_urlsafe(32),
+                      "private_key_file": str(key)})
+    app.extensions["tongban_clock"] = lambda: metrics.NOW
+    db = app.extensions["tongban_db"]
+    with db.unit_of_work() as session:
+        user = session.query(User).filter_by(username="bench-supervisor").one_or_none()
+        if user is None:
+            session.add(User(username="bench-supervisor", display_name="监察员",
+                             role=Role.SUPERVISOR, password_hash=hash_password(PASSWORD),
+                             active=True))
+    client = app.test_client()
+    answer = client.post("/api/v1/auth/login",
+                         json={"username": "bench-supervisor", "password": PASSWORD})
+    assert answer.status_code == 200, answer.get_json()
+    token = answer.get_json()["token"]
+    return app, {"Authorization": f"Bearer {token}"}
+
+
+def cursor_at(conn: Any, sql: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A cursor deep in a list (the key of its row at ``OFFSET``), for a deep page: the app's
+    opaque cursor and the same key as the bare query's parameters."""
+    from node.listing import encode_cursor
+
+    row = conn.exec_driver_sql(sql, params).one()
+    day = dt.date.fromisoformat(str(row[0]))
+    return encode_cursor([day, int(row[1])]), {"k_day": day.isoformat(), "k_id": int(row[1])}
+
+
+def lists(conn: Any, app: Any) -> list[dict[str, Any]]:
+    """Each list: its request and its bare query with parameters."""
+    from node.calendar.service import CalendarService
+    from node.cases.warnings import (
+        Warning,
+        WarningBounds,
+        WarningPolicy,
+        furthest_deadline,
+        running_condition,
+    )
+
+    deep_offset = min(400_000, _count(conn, "state = 'delivered'") // 2)
+    deep_key, deep = cursor_at(conn, "SELECT received_on, id FROM cases WHERE state = 'delivered'"
+                               f" ORDER BY received_on DESC, id DESC LIMIT 1 OFFSET {deep_offset}",
+                               {})
+    newest = f" ORDER BY c.received_on DESC, c.id DESC LIMIT {PER_PAGE + 1}"
+    # the supervision list's colour condition, as the app makes it today (date bounds)
+    db = app.extensions["tongban_db"]
+    with db.unit_of_work(write=False) as session:
+        calendar = CalendarService(session).calendar()
+        settings = app.config["TONGBAN"]
+        policy = WarningPolicy(settings["warning_yellow_days_left"],
+                               settings["warning_yellow_used_percent"])
+        bounds = WarningBounds(calendar, TODAY, policy, furthest_deadline(session))
+        condition = running_condition(bounds, (Warning.YELLOW, Warning.RED))
+        compiled = condition.compile(dialect=db.engine.dialect,
+                                     compile_kwargs={"literal_binds": True})
+    coloured = str(compiled).replace("cases.", "c.")
+    return [
+        {"name": "cases_by_state", "url": f"/api/v1/cases?state=delivered&per_page={PER_PAGE}",
+         "sql": f"{ROW} WHERE c.state = 'delivered'{newest}", "params": {}},
+        {"name": "cases_by_state_deep",
+         "url": f"/api/v1/cases?state=delivered&per_page={PER_PAGE}&cursor={deep_key}",
+         "sql": f"{ROW} WHERE c.state = 'delivered'"
+                f" AND (c.received_on, c.id) < (:k_day, :k_id){newest}", "params": deep},
+        {"name": "cases_by_date_range",
+         "url": f"/api/v1/cases?received_from=2026-03-01&received_to=2026-03-31"
+                f"&per_page={PER_PAGE}",
+         "sql": f"{ROW} WHERE c.received_on BETWEEN '2026-03-01' AND '2026-03-31'{newest}",
+         "params": {}},
+        {"name": "cases_by_warning", "url": f"/api/v1/cases?warning=red&per_page={PER_PAGE}",
+         "sql": f"{ROW} WHERE c.state IN ('accepted', 'in_review')"
+                f" AND c.deadline_on < '{TODAY.isoformat()}'{newest}", "params": {}},
+        {"name": "supervision_warnings", "url": f"/api/v1/supervision/warnings?per_page={PER_PAGE}",
+         "sql": f"{ROW} WHERE {coloured} ORDER BY c.deadline_on, c.id LIMIT {PER_PAGE + 1}",
+         "params": {}},
+        {"name": "complaints", "url": f"/api/v1/supervision/complaints?per_page={PER_PAGE}",
+         "sql": "SELECT t.*, c.number FROM complaints t LEFT JOIN cases c ON c.id = t.case_id"
+                f" ORDER BY t.due_on, t.id LIMIT {PER_PAGE + 1}", "params": {}},
+        {"name": "complaints_received",
+         "url": f"/api/v1/supervision/complaints?state=received&per_page={PER_PAGE}",
+         "sql": "SELECT t.*, c.number FROM complaints t LEFT JOIN cases c ON c.id = t.case_id"
+                f" WHERE t.state = 'received' ORDER BY t.due_on, t.id LIMIT {PER_PAGE + 1}",
+         "params": {}},
+    ]
+
+
+def _count(conn: Any, where: str) -> int:
+    return int(conn.exec_driver_sql(f"SELECT count(*) FROM cases WHERE {where}").scalar_one())
+
+
+def measure(path: Path, rounds: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="tongban-bench-lists-") as tmp:
+        app, headers = node_app(path, Path(tmp))
+        client = app.test_client()
+        engine = app.extensions["tongban_db"].engine
+        with engine.connect() as conn:
+            measured = lists(conn, app)
+        bare_engine = create_engine(f"sqlite:///{path}")  # the same kind of connection
+
+        def ask(item: dict[str, Any]) -> Callable[[], Any]:
+            def run() -> Any:
+                answer = client.get(item["url"], headers=headers)
+                assert answer.status_code == 200, answer.get_json()
+                return answer.get_json()
+            return run
+
+        def bare(item: dict[str, Any]) -> Callable[[], Any]:
+            statement = text(item["sql"])
+
+            def run() -> Any:
+                with bare_engine.connect() as conn:
+                    return conn.execute(statement, item["params"]).all()
+            return run
+
+        def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+            started = time.perf_counter()
+            result = fn()
+            return time.perf_counter() - started, result
+
+        figures: dict[str, Any] = {}
+        for item in measured:  # warm both, and check they read the same rows
+            _, answer = timed(ask(item))
+            _, rows = timed(bare(item))
+            shown = len(answer["items"])
+            item["rows"] = (shown, min(len(rows), PER_PAGE))
+            item["total"] = (answer["total"], answer["total_exact"])
+            item["app"], item["bare"], item["ratios"] = [], [], []
+        for number in range(rounds):
+            for item in measured:
+                app_s, _ = timed(ask(item))
+                bare_s, _ = timed(bare(item))
+                item["app"].append(app_s)
+                item["bare"].append(bare_s)
+                item["ratios"].append(app_s / bare_s)
+            log(f"  round {number + 1}/{rounds}")
+        worst_request = 0.0
+        for item in measured:
+            ratio = statistics.median(item["ratios"])
+            worst_request = max(worst_request, *item["app"])
+            figures[item["name"]] = {
+                "ratio": round(ratio, 2),
+                "app_ms": round(1000 * statistics.median(item["app"]), 2),
+                "bare_ms": round(1000 * statistics.median(item["bare"]), 2),
+                "max_ms": round(1000 * max(item["app"]), 1),
+                "rows": item["rows"][0], "bare_rows": item["rows"][1],
+                "total": item["total"][0], "total_exact": item["total"][1],
+            }
+        bare_engine.dispose()
+        app.extensions["tongban_db"].dispose()
+    list_ratio = max(f["ratio"] for f in figures.values())
+    return {"list_ratio": list_ratio, "list_goal": GOAL,
+            "list_goal_met": list_ratio <= GOAL and worst_request <= REQUEST_LIMIT_S,
+            "list_max_request_ms": round(1000 * worst_request, 1), "lists": figures}
+
+
+def report(cases: int, build_s: float | None, result: dict[str, Any], rounds: int) -> None:
+    say(f"\nlists on {cases:,} cases (SQLite), {rounds} interleaved rounds, median of app ÷ bare"
+        + (f", built in {build_s} s" if build_s is not None else ", database reused"))
+    width = max(len(name) for name in result["lists"])
+    say(f"  {'list':<{width}}  {'app ms':>9}  {'bare ms':>9}  {'ratio':>7}  {'max ms':>8}"
+        "  rows  total")
+    for name, f in result["lists"].items():
+        total = f"{f['total']}" if f["total_exact"] else f"more than {f['total']}"
+        say(f"  {name:<{width}}  {f['app_ms']:>9.2f}  {f['bare_ms']:>9.2f}  {f['ratio']:>7.2f}"
+            f"  {f['max_ms']:>8.1f}  {f['rows']:>4}  {total}")
+    met = "goal met" if result["list_goal_met"] else "GOAL NOT MET"
+    say(f"  list_ratio (the worst list; goal <= {GOAL:g}, no request over "
+        f"{REQUEST_LIMIT_S:g} s): {result['list_ratio']:.2f}, slowest request "
+        f"{result['list_max_request_ms']:.1f} ms  {met}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.bench_lists",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=1_000_000,
+                        help="cases in the node (default 1,000,000)")
+    parser.add_argument("--sqlite-file", metavar="PATH",
+                        help="build the node there and keep it; reused when it holds --cases "
+                        "cases (a file bench_metrics --sqlite-file built will do)")
+    parser.add_argument("--rounds", type=int, default=7,
+                        help="interleaved rounds; the median is reported (default 7, at least 5)")
+    args = parser.parse_args(argv)
+    if args.rounds < 5:
+        parser.error("--rounds must be at least 5")
+    logging.getLogger("tongban.calendar").setLevel(logging.ERROR)  # 2027 holidays unknown
+    load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()) if hasattr(
+        os, "getloadavg") else ""
+    say(f"list benchmark: {os.cpu_count()} CPUs{load}, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    with tempfile.TemporaryDirectory(prefix="tongban-bench-") as tmp:
+        path = Path(args.sqlite_file) if args.sqlite_file else Path(tmp) / "node.db"
+        build_s = prepare(path, args.cases)
+        result = measure(path, args.rounds)
+    report(args.cases, build_s, result, args.rounds)
+    say(json.dumps({"cases": args.cases, "database": "sqlite", "build_s": build_s,
+                    "rounds": args.rounds, **result}, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
