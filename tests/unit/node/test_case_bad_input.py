@@ -8,12 +8,14 @@ as sent and printed escaped.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 import pytest
 
 from node.audit.chain import AuditLog
+from node.listing import encode_cursor
 from schemas.database import Database
 from tests.unit.node.conftest import Api
 
@@ -423,7 +425,16 @@ def test_a_page_far_beyond_the_end_is_not_a_500(desk: dict[str, Api]) -> None:
     for page in (10**6, 10**18):
         error = assert_error(clerk.get(f"/api/v1/cases?page={page}"), 422, "validation_failed")
         assert "page" in error["details"]["fields"]
-    assert clerk.get("/api/v1/cases?page=2").json["items"] == []
+    assert "cursor" in clerk.get("/api/v1/cases?page=2").json["error"]["details"]["fields"][
+        "page"][0]  # paged by cursor now: the refusal says so
+    beyond = encode_cursor([dt.date(1900, 1, 1), 1])  # a place after every case
+    assert clerk.get(f"/api/v1/cases?cursor={beyond}").json == {
+        "items": [], "next_cursor": None, "total": 1, "total_exact": True, "per_page": 20}
+    for key in ([dt.date(2026, 1, 1), 2**63], ["2026-13-01", 1], [1]):
+        error = assert_error(clerk.get(f"/api/v1/cases?cursor={encode_cursor(key)}"), 422,
+                             "validation_failed")
+        assert error["details"]["fields"] == {
+            "cursor": ["not a cursor this list gave out: start again without it"]}
 
 
 def test_a_body_that_is_not_json_is_refused(
