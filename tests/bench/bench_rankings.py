@@ -14,8 +14,10 @@ second, newer version of the month's summary for one node in ten.  Measured:
 * ``bare_sql``: one statement picking the newest version per node and ranking the same nodes
   on the same value with ``RANK() OVER (ORDER BY … DESC)``, every row fetched.
 
-``ranking_ratio`` = median league ÷ median bare SQL (goal ≤ 2).  Readable lines go to
-stderr; stdout's last line is one JSON document.  Not a test: pytest does not collect it.
+``ranking_ratio`` = the median over interleaved rounds (league, bare SQL, one-month SQL in each
+round, at least five, in one process: the same cores) of league ÷ bare SQL (goal ≤ 2).
+Readable lines go to stderr; stdout's last line is one JSON document.  Not a test: pytest
+does not collect it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import datetime as dt
 import json
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -46,6 +47,7 @@ from hub.relay.models import SummaryRecord
 from schemas.database import Database, utcnow
 from schemas.divisions import Level
 from schemas.periods import Period
+from tests.bench.interleaved import interleave
 
 GOAL = 2.0
 PERIOD, PREVIOUS = "2026-10", "2026-09"
@@ -166,15 +168,6 @@ def bare_sql(dialect: str, periods: int) -> str:
     """  # noqa: S608 - constants only
 
 
-def timed(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
-
-
 def measure(db: Database, repeat: int) -> dict[str, Any]:
     principal = Principal("node", PROVINCE, PROVINCE)
     dialect = db.engine.dialect.name
@@ -193,10 +186,13 @@ def measure(db: Database, repeat: int) -> dict[str, Any]:
                 return list(session.execute(statement, labels))
         return run_it
 
-    league(), window(both)(), window(single)()  # warm caches on every side alike
-    league_s, document = timed(league, repeat)
-    both_s, rows = timed(window(both), repeat)
-    single_s, _ = timed(window(single), repeat)
+    # interleaved: league, both months' SQL, one month's SQL, in every round (after a warm-up
+    # of each alike); the ratio is the median of the rounds' own ratios
+    measured = interleave({"league": league, "both": window(both), "single": window(single)},
+                          repeat)
+    document, rows = measured.results["league"], measured.results["both"]
+    league_s, both_s = measured.median("league"), measured.median("both")
+    single_s = measured.median("single")
     rows_of = [row for g in document["groups"] for row in g["rows"]]
     ours = {(PERIOD, row["node"]): row["rank"] for row in rows_of if row["rank"] is not None}
     ours |= {(PREVIOUS, row["node"]): row["previous_rank"] for row in rows_of
@@ -204,12 +200,13 @@ def measure(db: Database, repeat: int) -> dict[str, Any]:
     theirs = {(row[0], row[1]): row[3] for row in rows}
     if ours != theirs:
         raise SystemExit(f"the league table and RANK() OVER disagree on {dialect}")
-    ratio = league_s / both_s
+    ratio = measured.ratio("league", "both")
     return {"league_s": round(league_s, 4), "bare_sql_s": round(both_s, 4),
             "bare_sql_one_month_s": round(single_s, 4),
             "ranked": sum(1 for row in rows_of if row["rank"] is not None),
             "listed": len(rows_of), "ranking_ratio": round(ratio, 3),
-            "ratio_to_one_month_sql": round(league_s / single_s, 3), "goal_met": ratio <= GOAL}
+            "ratio_to_one_month_sql": round(measured.ratio("league", "single"), 3),
+            "rounds": repeat, "interleaved": True, "goal_met": ratio <= GOAL}
 
 
 def run_sqlite(args: argparse.Namespace) -> dict[str, Any]:
@@ -267,7 +264,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
                                      description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=40_000, help="nodes (default 40,000)")
     parser.add_argument("--repeat", type=int, default=5,
-                        help="runs of each measurement; the median counts (default 5)")
+                        help="interleaved rounds (at least 5); the median counts (default 5)")
     parser.add_argument("--pg", metavar="URL",
                         default=os.environ.get("TONGBAN_BENCH_PG",
                                                "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
