@@ -63,6 +63,8 @@ class Case(Base):
         Index("ix_cases_origin", "origin_node_code", "origin_case_number"),
         Index("ix_cases_completed_on", "completed_on"),
         Index("ix_cases_accepted_on", "accepted_on"),
+        # the daily roll-up's deemed approvals by decision date (node/metrics/daily.py)
+        Index("ix_cases_decided_on", "decided_on"),
         Index("ix_cases_received_on_id", "received_on", "id"),
         # 两头受理: the same applicant and matter, probed by receipt date (channel included so
         # that the planner keeps to this index)

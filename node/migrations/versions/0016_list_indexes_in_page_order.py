@@ -1,4 +1,4 @@
-"""list indexes in page order: (filter, sort key, id) for the keyset pages
+"""list indexes in page order: (filter, sort key, id) for the keyset pages; decision dates
 
 Revision ID: 0016
 Revises: 0015
@@ -6,7 +6,8 @@ Create Date: 2026-12-06 14:00:00.000000
 
 Each staff list reads a range of one index in the order its pages are read (node/listing.py):
 cases by state (newest first or by deadline) and by date of receipt, complaints and
-rectifications by state and due date.  The id closes each key, so that a page's last row
+rectifications by state and due date.  (And the daily roll-up's decision dates, which a day's
+refresh read by scanning every case.)  The id closes each key, so that a page's last row
 is a unique place to continue from.
 """
 from alembic import op
@@ -32,6 +33,8 @@ ADDED = [
     ('cases', 'ix_cases_state_received_id', ['state', 'received_on', 'id']),
     ('complaints', 'ix_complaints_due_on_id', ['due_on', 'id']),
     ('rectifications', 'ix_rectifications_due_on_id', ['due_on', 'id']),
+    # a day's roll-up counts deemed approvals by decision date: without it, a full scan
+    ('cases', 'ix_cases_decided_on', ['decided_on']),
 ]
 
 
