@@ -248,7 +248,8 @@ class CaseService:
         if wanted:
             bounds = WarningBounds(self.calendar, self.today(), self.warning_policy,
                                    furthest_deadline(self.session))
-            branches = [and_(Case.state == state, running_condition(bounds, wanted))
+            branches = [and_(Case.state == state,
+                             running_condition(bounds, wanted, by_deadline=not newest))
                         for state in RUNNING_STATES if not states or state in states]
             if not states or CaseState.SUSPENDED in states:
                 suspended = suspended_matching(self.session, conditions, wanted, self.calendar,
