@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
+import itertools
 import json
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -59,7 +60,7 @@ from node.cases.warnings import (
     WarningPolicy,
     furthest_deadline,
     running_condition,
-    suspended_matching,
+    suspended_in_order,
     warning_for,
 )
 from node.catalog.models import Department, Matter, Window
@@ -244,16 +245,14 @@ class CaseService:
 
         last = decode_cursor(cursor, (dt.date, int)) if cursor else None
         branches: list[ColumnElement[bool]] = []
-        suspended: list[tuple[int, dt.date, dt.date | None]] = []
+        with_suspended = False
         if wanted:
             bounds = WarningBounds(self.calendar, self.today(), self.warning_policy,
                                    furthest_deadline(self.session))
             branches = [and_(Case.state == state,
                              running_condition(bounds, wanted, by_deadline=not newest))
                         for state in RUNNING_STATES if not states or state in states]
-            if not states or CaseState.SUSPENDED in states:
-                suspended = suspended_matching(self.session, conditions, wanted, self.calendar,
-                                               self.today(), self.warning_policy)
+            with_suspended = not states or CaseState.SUSPENDED in states
         elif states:
             branches = [Case.state == state for state in states]
         else:
@@ -270,20 +269,22 @@ class CaseService:
                 .limit(per_page + 1).options(*self._list_loads())))
             counts.append(capped_count(self.session,
                                        select(Case.id).where(*conditions, branch)))
-        if suspended:
-            eligible = [((received if newest else deadline), case_id)
-                        for case_id, received, deadline in suspended
-                        if newest or deadline is not None]
-            keys = eligible
-            if last is not None:
-                mark = (last[0], last[1])
-                keys = [k for k in keys if (k < mark if newest else k > mark)]
-            keys.sort(reverse=newest)
-            ids = [case_id for _, case_id in keys[:per_page + 1]]
+        if with_suspended:
+            colours = self.colours()
+            # the page's suspended cases: read in the list's order until the page is full
+            ids = list(itertools.islice(suspended_in_order(
+                self.session, paging, wanted, colours, columns, newest), per_page + 1))
             if ids:
                 found.extend(self.session.scalars(
                     select(Case).where(Case.id.in_(ids)).options(*self._list_loads())))
-            counts.append((len(eligible), True))
+            # and their number, read only as far as the total still needs it
+            room = COUNT_CAP + 1 - sum(c for c, _ in counts)
+            if room > 0:
+                counted = sum(1 for _ in itertools.islice(suspended_in_order(
+                    self.session, conditions, wanted, colours, columns, newest), room))
+                counts.append((counted, counted < room))
+            else:
+                counts.append((0, False))
         found.sort(key=key, reverse=newest)
         total = sum(c for c, _ in counts)
         exact = all(e for _, e in counts) and total <= COUNT_CAP

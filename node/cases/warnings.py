@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,6 +145,18 @@ class WarningBounds:
             level = and_(deadline >= self.bounds[self.policy.yellow_days_left], level)
         return level
 
+    def span(self, wanted: Iterable[Warning]) -> tuple[dt.date | None, dt.date | None]:
+        """The deadlines the ``wanted`` colours can have, as [low, high): one index range.
+
+        Red is before today; yellow from today up to the last bound (no stored deadline lies
+        beyond it when the bounds were made); green from today on.
+        """
+        wanted = set(wanted)
+        low = None if Warning.RED in wanted else self.today
+        high = None if Warning.GREEN in wanted else (
+            self.bounds[-1] if Warning.YELLOW in wanted else self.today)
+        return low, high
+
     def condition(self, wanted: Iterable[Warning], deadline: Any, counted: Any
                   ) -> ColumnElement[bool]:
         """SQL true for a running case whose colour is one of ``wanted``."""
@@ -206,10 +218,14 @@ def running_condition(bounds: WarningBounds, wanted: Iterable[Warning], *,
     sort them all, when the (state, received_on) index finds a page of them in a few rows.
     """
     counted = Case.promised_days + func.coalesce(Case.extension_days, 0)
-    deadline = Case.deadline_on if by_deadline else NotForIndex(Case.deadline_on)
+    # one range of deadlines on the index (when the list is read by deadline), the colours'
+    # finer conditions off it: an OR of ranges would make SQLite read them all and sort
+    ranged = Case.deadline_on if by_deadline else NotForIndex(Case.deadline_on)
+    low, high = bounds.span(wanted)
+    span = [*([ranged >= low] if low else []), *([ranged < high] if high else [])]
     return and_(Case.state.in_(RUNNING_STATES), Case.accepted_on.is_not(None),
-                Case.deadline_on.is_not(None),
-                bounds.condition(wanted, deadline, counted))
+                Case.deadline_on.is_not(None), *span,
+                bounds.condition(wanted, NotForIndex(Case.deadline_on), counted))
 
 
 class Colours:
@@ -303,39 +319,45 @@ class Colours:
         return colour(days_left, counted, self.policy)
 
 
-def suspended_matching(
+def suspended_in_order(
     session: Session,
     conditions: Sequence[ColumnElement[bool]],
     wanted: Iterable[Warning],
-    calendar: WorkingCalendar,
-    today: dt.date,
-    policy: WarningPolicy,
-) -> list[tuple[int, dt.date, dt.date | None]]:
-    """(id, received_on, deadline_on) of the suspended cases meeting ``conditions`` whose
-    colour is wanted, in no particular order.
+    colours: Colours,
+    columns: Sequence[Any],
+    descending: bool,
+) -> Iterator[int]:
+    """The ids of the suspended cases meeting ``conditions`` whose colour is wanted, in the
+    list's order (``columns``), coloured one by one as they are read: a page stops reading
+    once it is full.
 
-    Read as plain rows (no ORM objects), one colour computation per distinct (acceptance,
-    counted days, suspensions).
+    Plain rows in batches, joined with their suspensions; one deadline per distinct
+    (acceptance, counted days, closed suspensions) (:class:`Colours`).
     """
     wanted = set(wanted)
-    where = (Case.state == CaseState.SUSPENDED, *conditions)
-    rows = session.execute(
+    ordering = [c.desc() for c in columns] if descending else list(columns)
+    query = (
         select(Case.id, Case.accepted_on, Case.promised_days, Case.extension_days,
-               Case.received_on, Case.deadline_on)
-        .where(*where)).all()  # unordered: the state's index, not the whole table by id
-    if not rows:
-        return []
-    stops: dict[int, list[Suspension]] = {}
-    for case_id, start, end, kind in session.execute(
-            select(Stop.case_id, Stop.start_on, Stop.end_on, Stop.kind)
-            .join(Case, Case.id == Stop.case_id).where(*where).order_by(Stop.id)):
-        stops.setdefault(case_id, []).append(Suspension(start, end, kind.value))
-    colours = Colours(calendar, today, policy)
-    matching = []
-    for row in rows:
-        counted = row.promised_days + (row.extension_days or 0)
-        found = colours.colour(CaseState.SUSPENDED, row.accepted_on, counted,
-                               stops.get(row.id, []))
-        if found in wanted:
-            matching.append((row.id, row.received_on, row.deadline_on))
-    return matching
+               Stop.start_on, Stop.end_on, Stop.kind)
+        .outerjoin(Stop, Stop.case_id == Case.id)
+        .where(Case.state == CaseState.SUSPENDED, *conditions)
+        .order_by(*ordering)  # as the index gives them; a case's suspensions in any order
+    )
+    current: Any = None
+    stops: list[Suspension] = []
+
+    def matches() -> bool:
+        counted = current.promised_days + (current.extension_days or 0)
+        return colours.colour(CaseState.SUSPENDED, current.accepted_on, counted,
+                              stops) in wanted
+
+    for row in session.execute(query.execution_options(yield_per=500)):
+        if current is not None and row.id != current.id:
+            if matches():
+                yield current.id
+            stops = []
+        current = row
+        if row.start_on is not None:
+            stops.append(Suspension(row.start_on, row.end_on, row.kind.value))
+    if current is not None and matches():
+        yield current.id

@@ -56,6 +56,10 @@ ROW = ("SELECT c.*, m.code AS m_code, m.name AS m_name, d.code AS d_code, d.name
        " LEFT JOIN windows w ON w.id = c.window_id")
 
 
+COMPLAINT_ROW = ("SELECT t.*, c.number AS case_number FROM complaints t"
+                 " LEFT JOIN cases c ON c.id = t.case_id")
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -188,12 +192,11 @@ def lists(conn: Any, app: Any) -> list[dict[str, Any]]:
                           f" ORDER BY c.deadline_on, c.id LIMIT {PER_PAGE + 1}",
                           "deadline_on, id"), "params": {}},
         {"name": "complaints", "url": f"/api/v1/supervision/complaints?per_page={PER_PAGE}",
-         "sql": "SELECT t.*, c.number AS case_number FROM complaints t LEFT JOIN cases c ON c.id = t.case_id"
-                f" ORDER BY t.due_on, t.id LIMIT {PER_PAGE + 1}", "params": {}},
+         "sql": f"{COMPLAINT_ROW} ORDER BY t.due_on, t.id LIMIT {PER_PAGE + 1}", "params": {}},
         {"name": "complaints_received",
          "url": f"/api/v1/supervision/complaints?state=received&per_page={PER_PAGE}",
-         "sql": "SELECT t.*, c.number AS case_number FROM complaints t LEFT JOIN cases c ON c.id = t.case_id"
-                f" WHERE t.state = 'received' ORDER BY t.due_on, t.id LIMIT {PER_PAGE + 1}",
+         "sql": f"{COMPLAINT_ROW} WHERE t.state = 'received'"
+                f" ORDER BY t.due_on, t.id LIMIT {PER_PAGE + 1}",
          "params": {}},
     ]
 
