@@ -199,7 +199,7 @@ class SupplementNotice(Base):
     sequence: Mapped[int] = mapped_column(Integer)  # 2+ = a repeated notice, counted
     items: Mapped[str] = mapped_column(Text)  # JSON list of {"material", "note"}
     repeat_reason: Mapped[str | None] = mapped_column(Text)
-    issued_at: Mapped[Timestamp]
+    issued_at: Mapped[Timestamp] = mapped_column(index=True)  # a day's roll-up reads by it
     issued_by: Mapped[str] = mapped_column(String(64))
 
     case: Mapped[Case] = relationship(back_populates="notices")

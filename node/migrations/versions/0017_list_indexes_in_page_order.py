@@ -35,6 +35,12 @@ ADDED = [
     ('rectifications', 'ix_rectifications_due_on_id', ['due_on', 'id']),
     # a day's roll-up counts deemed approvals by decision date: without it, a full scan
     ('cases', 'ix_cases_decided_on', ['decided_on']),
+    # … and every other source of a day's roll-up by its time (they were scanned whole)
+    ('supplement_notices', 'ix_supplement_notices_issued_at', ['issued_at']),
+    ('evaluations', 'ix_evaluations_at', ['at']),
+    ('rectifications', 'ix_rectifications_closed_at', ['closed_at']),
+    ('complaints', 'ix_complaints_received_at', ['received_at']),
+    ('complaints', 'ix_complaints_resolved_at', ['resolved_at']),
 ]
 
 
