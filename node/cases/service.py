@@ -14,6 +14,7 @@ import itertools
 import json
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -272,16 +273,18 @@ class CaseService:
         if with_suspended:
             colours = self.colours()
             # the page's suspended cases: read in the list's order until the page is full
-            ids = list(itertools.islice(suspended_in_order(
-                self.session, paging, wanted, colours, columns, newest), per_page + 1))
+            with closing(suspended_in_order(self.session, paging, wanted, colours, columns,
+                                            newest)) as reading:
+                ids = list(itertools.islice(reading, per_page + 1))
             if ids:
                 found.extend(self.session.scalars(
                     select(Case).where(Case.id.in_(ids)).options(*self._list_loads())))
             # and their number, read only as far as the total still needs it
             room = COUNT_CAP + 1 - sum(c for c, _ in counts)
             if room > 0:
-                counted = sum(1 for _ in itertools.islice(suspended_in_order(
-                    self.session, conditions, wanted, colours, columns, newest), room))
+                with closing(suspended_in_order(self.session, conditions, wanted, colours,
+                                                columns, newest)) as reading:
+                    counted = sum(1 for _ in itertools.islice(reading, room))
                 counts.append((counted, counted < room))
             else:
                 counts.append((0, False))

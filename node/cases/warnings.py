@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -326,7 +326,7 @@ def suspended_in_order(
     colours: Colours,
     columns: Sequence[Any],
     descending: bool,
-) -> Iterator[int]:
+) -> Generator[int, None, None]:
     """The ids of the suspended cases meeting ``conditions`` whose colour is wanted, in the
     list's order (``columns``), coloured one by one as they are read: a page stops reading
     once it is full.
@@ -351,13 +351,19 @@ def suspended_in_order(
         return colours.colour(CaseState.SUSPENDED, current.accepted_on, counted,
                               stops) in wanted
 
-    for row in session.execute(query.execution_options(yield_per=500)):
-        if current is not None and row.id != current.id:
-            if matches():
-                yield current.id
-            stops = []
-        current = row
-        if row.start_on is not None:
-            stops.append(Suspension(row.start_on, row.end_on, row.kind.value))
-    if current is not None and matches():
-        yield current.id
+    # streamed in batches (a server-side cursor on PostgreSQL), closed however the reading
+    # ends: callers close this generator when their page is full
+    result = session.execute(query.execution_options(yield_per=500))
+    try:
+        for row in result:
+            if current is not None and row.id != current.id:
+                if matches():
+                    yield current.id
+                stops = []
+            current = row
+            if row.start_on is not None:
+                stops.append(Suspension(row.start_on, row.end_on, row.kind.value))
+        if current is not None and matches():
+            yield current.id
+    finally:
+        result.close()
