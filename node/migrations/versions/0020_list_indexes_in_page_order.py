@@ -1,7 +1,7 @@
 """list indexes in page order: (filter, sort key, id) for the keyset pages; decision dates
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-06 14:00:00.000000
 
 Each staff list reads a range of one index in the order its pages are read (node/listing.py):
@@ -13,8 +13,8 @@ is a unique place to continue from.
 from alembic import op
 
 
-revision = '0018'
-down_revision = '0017'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
