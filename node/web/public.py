@@ -128,8 +128,9 @@ def apply(code: str) -> Any:
 @bp.route("/lookup", methods=["GET", "POST"])
 def lookup() -> Any:
     template = "web/public/lookup.html"
-    if request.method == "GET":
-        return render_template(template, errors={}, form={})
+    if request.method == "GET":  # ?number= from a receipt's QR code fills the number in
+        return render_template(template, errors={},
+                               form={"number": request.args.get("number", "")[:32]})
     refused = _rate_limited(template)
     if refused:
         return refused
