@@ -56,6 +56,7 @@ from node.cases.models import (
 from node.cases.service import Actor, CaseService
 from node.cases.states import OPEN_STATES, CaseState, allowed_actions
 from node.directives.service import ancestors_of
+from node.feedback.models import Complaint, Evaluation
 from node.web.core import (
     current_staff,
     form_error_page,
@@ -222,6 +223,11 @@ def _render_case(service: CaseService, case: Case, errors: dict[str, list[str]],
         notice_items={n.number: json.loads(n.items) for n in case.notices},
         file_roles=[r.value for r in addable_file_roles(case, actor)],
         printable=_printable(case, user),
+        complaints=service.session.scalars(
+            select(Complaint).where(Complaint.case_id == case.id).order_by(Complaint.id)).all(),
+        evaluation=service.session.scalar(
+            select(Evaluation).where(Evaluation.case_id == case.id)),
+        has_supervision=allows(user.role, Permission.SUPERVISION_READ),
     ), status
 
 
