@@ -373,10 +373,14 @@ DOCUMENT_KINDS = ", ".join(repr(k.value) for k in DocumentKind)
 
 def render_document(case: Case, document: IssuedDocument, *, reprint: bool,
                     query_code: str | None = None) -> str:
-    """The page of a printed document (also the staff pages' own)."""
+    """The page of a printed document (also the staff pages' own): staff by their names."""
+    usernames = {document.issued_by, document.last_printed_by}
+    names = {row.username: row.display_name for row in current_session().execute(
+        select(User.username, User.display_name).where(User.username.in_(usernames)))}
     return render_template(
         "cases/document.html",
         center=current_app.config["TONGBAN"]["name"],
+        staff_names=names,
         **documents.content(
             case, document, reprint=reprint, query_code=query_code,
             lookup_url=lambda number: url_for("web_public.lookup", number=number,

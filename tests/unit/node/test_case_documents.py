@@ -180,3 +180,17 @@ def test_the_case_file_prints_the_receipt_with_the_code_then_reprints(client, de
 def test_the_lookup_page_fills_in_the_number_from_the_qr_code(client, desk) -> None:
     page = client.get("/lookup?number=450981-2026-0000001").get_data(as_text=True)
     assert 'value="450981-2026-0000001"' in page
+
+
+def test_a_document_names_the_clerk_not_the_login(desk, db) -> None:
+    from sqlalchemy import update
+
+    from node.auth.models import User
+
+    with db.unit_of_work() as session:
+        session.execute(update(User).where(User.username == "clerk1")
+                        .values(display_name="李明"))
+    clerk = desk["clerk"]
+    page = text(print_(clerk, submit(clerk)["id"], "receipt"))
+    assert "经办人：李明" in page
+    assert "clerk1" not in page
