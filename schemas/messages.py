@@ -59,6 +59,12 @@ REASON_MAX = 2_000
 ATTACHMENTS_MAX = 200
 KEYWORD_MAX = 50  # a matter's search keyword (营业执照)
 MAX_KEYWORDS = 30
+# the guide's practical fields (办理地点, 办公时间, 咨询电话, 监督投诉电话)
+PRACTICAL_FIELDS = ("service_address", "office_hours", "enquiry_phone", "complaint_phone")
+PRACTICAL_MAX = {"service_address": 200, "office_hours": 200, "enquiry_phone": 100,
+                 "complaint_phone": 100}
+# a telephone field: numbers with area code, extension, separators (0775-1234567 转 8001、12345)
+PHONE_TEXT = r"^[0-9０-９+\-()（）、,，;；/ 转]*$"
 
 CHANNELS = ("window", "online", "village_agent", "department_office")
 APPLICANT_KINDS = ("person", "organisation")
@@ -497,6 +503,13 @@ class PublishedMatterSchema(Schema):
     # the guide's search words; absent in catalogs published before they existed
     keywords = fields.List(_text(KEYWORD_MAX, 1), required=False,
                            validate=validate.Length(max=MAX_KEYWORDS))
+    # the guide's practical fields; absent in catalogs published before they existed
+    service_address = _text(PRACTICAL_MAX["service_address"], required=False)
+    office_hours = _text(PRACTICAL_MAX["office_hours"], required=False)
+    enquiry_phone = fields.String(required=False, validate=[
+        validate.Length(max=PRACTICAL_MAX["enquiry_phone"]), validate.Regexp(PHONE_TEXT)])
+    complaint_phone = fields.String(required=False, validate=[
+        validate.Length(max=PRACTICAL_MAX["complaint_phone"]), validate.Regexp(PHONE_TEXT)])
     materials = fields.List(fields.Nested(PublishedMaterialSchema), required=True)
 
     @validates_schema
@@ -556,6 +569,12 @@ CATALOG_PUBLISH_JSON_SCHEMA = _js_document(
             "complaint_channel": _js_string(),
             "keywords": {"type": "array", "maxItems": MAX_KEYWORDS,
                          "items": _js_string(KEYWORD_MAX, 1)},
+            "service_address": _js_string(PRACTICAL_MAX["service_address"]),
+            "office_hours": _js_string(PRACTICAL_MAX["office_hours"]),
+            "enquiry_phone": _js_string(PRACTICAL_MAX["enquiry_phone"]) | {
+                "pattern": PHONE_TEXT},
+            "complaint_phone": _js_string(PRACTICAL_MAX["complaint_phone"]) | {
+                "pattern": PHONE_TEXT},
             "materials": {"type": "array", "items": _js_object({
                 "name": _js_string(NAME_MAX, 1),
                 "required": {"type": "boolean"},
@@ -563,7 +582,7 @@ CATALOG_PUBLISH_JSON_SCHEMA = _js_document(
                 "copies": _js_int(1),
                 "note": _js_string(),
             })},
-        }, optional=("keywords",))},
+        }, optional=("keywords", *PRACTICAL_FIELDS))},
     }, optional=("part", "parts")),
     "Also: each matter's promised_limit_days is at most its legal_limit_days; each "
     "standard_code appears once; part and parts come together, part at most parts (a large "

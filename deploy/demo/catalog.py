@@ -82,6 +82,10 @@ STAFF: tuple[dict[str, Any], ...] = (
 
 ALL_POWERS = POWERS
 COMPLAINT_CHANNEL = "12345政务服务便民热线；本中心效能监察室（一楼服务台）"
+# the guide's practical fields the standard catalog carries (a center fills in its own place:
+# left empty, the guide shows the window's name and location)
+OFFICE_HOURS = "工作日 上午 8:30-12:00，下午 14:30-17:30（法定节假日除外）"
+COMPLAINT_PHONE = "12345"
 NO_FEE: dict[str, Any] = {"fee_basis": "不收费", "fee_standard": "不收费", "fee_amount_fen": 0}
 
 
@@ -114,6 +118,8 @@ def _matter(
         "should_enter": True,
         "entered": window is not None,
         "complaint_channel": COMPLAINT_CHANNEL,
+        "office_hours": OFFICE_HOURS,
+        "complaint_phone": COMPLAINT_PHONE,
         "window_authority": authority,
         "powers": {p: p in granted for p in ALL_POWERS},
         **fields,

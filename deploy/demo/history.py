@@ -3,10 +3,14 @@
 Every case goes through the same steps a clerk and an approver take — submission, the
 occasional one-time notice and supplement, acceptance (or refusal), review, the decision,
 the fee, completion and delivery — each on its own (past) day, so the audit chain, the daily
-roll-ups and the summaries are what the center would have had.  A center's profile sets its
-volume and how often it decides on the day or late; cases whose decision would fall after
-today stay open, some of them overdue.  Each center is generated in its own process
-(:func:`generate`), since each has its own database.
+roll-ups and the summaries are what the center would have had.  Applicants rate some of the
+delivered cases (good mostly, bad more often where the center is often late); a bad rating's
+rectification is carried out a few working days later, or still open when that is after
+today; a few applicants complain about their case, answered in the same way
+(:func:`_feedback`), so every level's satisfaction rankings and lists have figures.  A
+center's profile sets its volume and how often it decides on the day or late; cases whose
+decision would fall after today stay open, some of them overdue.  Each center is generated
+in its own process (:func:`generate`), since each has its own database.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ from node.auth.models import User
 from node.calendar.workdays import WorkingCalendar, to_shanghai_date
 from node.cases.factory import case_service_for
 from node.cases.models import Case, Channel, PaymentPlace
-from node.cases.service import Actor, CaseService
+from node.cases.service import Actor, CaseService, Submission
 from node.catalog.models import Department, Matter
 from node.config import node_settings
+from node.feedback.models import BAD_LEVELS, EvaluationLevel
+from node.feedback.service import FeedbackService, RectificationAction
 from node.metrics.rollup import refresh
 from node.models import load_all_models
 from node.sync.keys import load_node_key
@@ -38,6 +44,13 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段"  # noqa: E501
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红梅志鹏海燕"
 BATCH = 200  # cases per transaction
+RATED = 0.35  # share of delivered cases the applicant rates
+COMPLAINED = 0.02  # share of delivered cases the applicant complains about
+GOOD_LEVELS = (EvaluationLevel.VERY_SATISFIED, EvaluationLevel.SATISFIED, EvaluationLevel.BASIC)
+GOOD_WEIGHTS = (70, 24, 6)
+BAD_COMMENTS = ("等候时间太长", "窗口人员态度生硬", "材料要求前后说法不一", "超过承诺时限才办结")
+COMPLAINTS = ("多次往返才办成，希望一次告知清楚", "超过承诺时限仍未办结", "窗口人员推诿")
+SUPERVISOR = Actor("supervisor", "supervisor")
 REPORT_EVERY = 10  # cases between two progress reports
 
 
@@ -128,7 +141,8 @@ def _make(service: CaseService, clock: Clock, rng: random.Random, plan: Plan, ma
     }
     if plan.channel is Channel.VILLAGE_AGENT:
         data |= {"agent_name": "村级代办员" + rng.choice(SURNAMES), "applicant_consent": True}
-    case = service.submit(data, clerk).case
+    submission = service.submit(data, clerk)
+    case = submission.case
     if plan.notice and matter.materials:
         clock.at(plan.day, minute + 5)
         service.request_supplement(case, clerk, material_positions=[1], other_items=[],
@@ -158,6 +172,51 @@ def _make(service: CaseService, clock: Clock, rng: random.Random, plan: Plan, ma
     service.complete(case, clerk)
     clock.at(plan.decide_on, minute + 110)
     service.deliver(case, clerk)
+    _feedback(service, clock, submission, plan, minute, today, late=plan.decide_on > (
+        case.deadline_on or plan.decide_on))
+
+
+def _feedback(service: CaseService, clock: Clock, submission: Submission, plan: Plan,
+              minute: int, today: dt.date, *, late: bool) -> None:
+    """The applicant's rating and complaint, if any, and what the center did about them; drawn
+    from the case's own number so that the cases' draws stay as they were."""
+    rng = random.Random(f"tongban-demo-feedback-{submission.case.number}")  # noqa: S311
+    feedback = FeedbackService(service.session, node_code=service.node_code,
+                               calendar=service.calendar, clock=clock)
+    number, code = submission.case.number, submission.query_code
+    calendar = service.calendar
+    if rng.random() < RATED:
+        bad_share = 0.03 + (0.35 if late else 0.0)
+        if rng.random() < bad_share:
+            level = rng.choice(sorted(BAD_LEVELS))
+            comment: str | None = rng.choice(BAD_COMMENTS)
+        else:
+            level = rng.choices(GOOD_LEVELS, GOOD_WEIGHTS)[0]
+            comment = None
+        clock.at(plan.decide_on, minute + 130)
+        evaluation = feedback.evaluate(number, code, level=level, comment=comment)
+        rectification = evaluation.rectification
+        if rectification is not None:
+            started = calendar.add_working_days(plan.decide_on, 1)
+            done = calendar.add_working_days(plan.decide_on, rng.randint(2, 8))
+            if started <= today:
+                clock.at(started, 60)
+                feedback.act_on_rectification(rectification, RectificationAction.START,
+                                              SUPERVISOR)
+            if done <= today:
+                clock.at(done, 120)
+                feedback.act_on_rectification(
+                    rectification, RectificationAction.COMPLETE, SUPERVISOR,
+                    text="已约谈相关窗口人员，完善一次性告知清单并向申请人回访致歉")
+    if rng.random() < COMPLAINED + (0.10 if late else 0.0):
+        clock.at(plan.decide_on, minute + 150)
+        complaint = feedback.file_complaint(content=rng.choice(COMPLAINTS), case_number=number,
+                                            code=code)
+        answered = calendar.add_working_days(plan.decide_on, rng.randint(1, 6))
+        if answered <= today:
+            clock.at(answered, 90)
+            feedback.resolve_complaint(complaint, SUPERVISOR,
+                                       resolution="经核查情况属实，已责成窗口整改并向您致歉")
 
 
 class _Progress(Protocol):

@@ -118,6 +118,29 @@ class SuspensionSchema(Schema):
     started_by = fields.String()
 
 
+class IssuedDocumentSchema(Schema):
+    kind = fields.Function(lambda d: d.kind.value)
+    number = fields.String()
+    issued_at = fields.DateTime()
+    issued_by = fields.String()
+    reprints = fields.Integer(metadata={"description": "times printed again (补打)"})
+    last_printed_at = fields.DateTime()
+    last_printed_by = fields.String()
+
+
+class CaseDocumentsSchema(Schema):
+    available = fields.List(fields.String(), metadata={
+        "description": "the kinds that can be printed for the case now"})
+    issued = fields.List(fields.Nested(IssuedDocumentSchema))
+
+
+class PrintArgs(Schema):
+    query_code = fields.String(load_default=None, allow_none=True,
+                               validate=validate.Length(1, 16), metadata={
+        "description": "the receipt's first print only: the applicant's query code, as the "
+                       "submission returned it; checked against the stored hash and printed"})
+
+
 class TaskSchema(Schema):
     department = fields.Nested(Ref)
     state = fields.Enum(TaskState, by_value=True)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, render_template, request
+from flask import Response, current_app, render_template, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from node.api.calendar import DeadlineExplanationSchema
 from node.api.case_schemas import (
     AttachmentSchema,
     CaseDetailSchema,
+    CaseDocumentsSchema,
     CaseListArgs,
     CaseSummarySchema,
     CommitArgs,
@@ -25,6 +26,7 @@ from node.api.case_schemas import (
     NoticeSchema,
     OptionalReasonArgs,
     PaymentArgs,
+    PrintArgs,
     ReasonArgs,
     SubmitSchema,
     SubmittedSchema,
@@ -35,14 +37,15 @@ from node.api.case_schemas import (
 from node.api.schemas import cursor_page, cursor_page_of
 from node.api.security import current_user, staff_required
 from node.auth.models import User
-from node.auth.permissions import Permission
+from node.auth.permissions import Permission, allows
+from node.cases import documents
 from node.cases.factory import case_service_for
 from node.cases.forwarding import Forwarding
-from node.cases.models import AttachmentRole, Case
+from node.cases.models import AttachmentRole, Case, DocumentKind, IssuedDocument
 from node.cases.service import Actor, CaseService
 from node.cases.states import allowed_actions
 from node.cases.warnings import Colours
-from schemas.errors import NotFound, ValidationFailed
+from schemas.errors import Forbidden, NotFound, ValidationFailed
 from schemas.webapp import accepts_bodies, current_session
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases (办件)")
@@ -364,6 +367,80 @@ class CaseSuspensionDocument(MethodView):
             center=current_app.config["TONGBAN"]["name"],
         )
         return Response(html, mimetype="text/html")
+
+
+# -- printed documents (收件回执, 受理通知书, 决定书, 送达回证) ------------------------------
+
+DOCUMENT_KINDS = ", ".join(repr(k.value) for k in DocumentKind)
+
+
+def render_document(case: Case, document: IssuedDocument, *, reprint: bool,
+                    query_code: str | None = None) -> str:
+    """The page of a printed document (also the staff pages' own): staff by their names."""
+    usernames = {document.issued_by, document.last_printed_by}
+    names = {row.username: row.display_name for row in current_session().execute(
+        select(User.username, User.display_name).where(User.username.in_(usernames)))}
+    return render_template(
+        "cases/document.html",
+        center=current_app.config["TONGBAN"]["name"],
+        staff_names=names,
+        **documents.content(
+            case, document, reprint=reprint, query_code=query_code,
+            lookup_url=lambda number: url_for("web_public.lookup", number=number,
+                                              _external=True)),
+    )
+
+
+def print_document(service: CaseService, case: Case, kind: DocumentKind,
+                   query_code: str | None, user: User) -> tuple[IssuedDocument, bool]:
+    """Print ``kind`` as ``user``, whose role must allow it."""
+    if not allows(user.role, documents.RULES[kind].permission):
+        raise Forbidden(f"Your role ({user.role.value}) may not print a {kind.value} document.")
+    return documents.print_document(
+        service.session, case, kind, username=user.username,
+        node_code=current_app.config["TONGBAN"]["code"], now=service.clock(),
+        query_code=query_code)
+
+
+@blp.route("/<int(max=2147483647):case_id>/documents")
+class CaseDocuments(MethodView):
+    @staff_required(Permission.CASES_READ)
+    @blp.response(200, CaseDocumentsSchema)
+    def get(self, case_id: int) -> Any:
+        """The case's printed documents: those that can be printed now (``available``) and
+        those printed before, with their numbers and reprints (``issued``)."""
+        _service, case = _load(case_id)
+        return {"available": [k.value for k in documents.available(case)],
+                "issued": case.documents}
+
+
+@blp.route(f"/<int(max=2147483647):case_id>/documents/<any({DOCUMENT_KINDS}):kind>")
+class CaseDocument(MethodView):
+    @staff_required(Permission.CASES_READ)
+    @blp.response(200, content_type="text/html")
+    def get(self, case_id: int, kind: str) -> Any:
+        """A printed document's page as last printed (404 until it is first printed)."""
+        _service, case = _load(case_id)
+        found = documents.issued(case, DocumentKind(kind))
+        if found is None:
+            raise NotFound(f"Case {case.number} has no {kind} document printed yet.")
+        return Response(render_document(case, found, reprint=found.reprints > 0),
+                        mimetype="text/html")
+
+    @staff_required(Permission.CASES_READ)
+    @blp.arguments(PrintArgs)
+    @blp.response(201, content_type="text/html")
+    @blp.alt_response(200, description="a reprint (补打): the same number, counted")
+    def post(self, data: dict[str, Any], case_id: int, kind: str) -> Any:
+        """Print the document: the first print numbers and records it (201), a later one is
+        a reprint marked 补打 (200). Receipt, acceptance, refusal and service receipt need
+        ``cases.handle``, the decisions ``cases.decide``. The receipt's first print may carry
+        the applicant's ``query_code``; a reprint says it was given then."""
+        service, case = _load(case_id)
+        found, reprint = print_document(service, case, DocumentKind(kind), data["query_code"],
+                                       current_user())
+        html = render_document(case, found, reprint=reprint, query_code=data["query_code"])
+        return Response(html, status=200 if reprint else 201, mimetype="text/html")
 
 
 # -- forwarding (上报) and files -----------------------------------------------------------

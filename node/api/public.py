@@ -149,8 +149,24 @@ class ComplaintArgs(Schema):
 
 class ComplaintReceiptSchema(Schema):
     number = fields.String()
+    query_code = fields.String(metadata={
+        "description": "The complainant's query code for looking the outcome up, given this "
+                       "once (only its hash is kept)"})
     state = fields.Enum(ComplaintState, by_value=True)
     due_on = fields.Date()
+
+
+class PublicComplaintSchema(Schema):
+    """A complaint as its complainant sees it: dates, state and the answer once resolved."""
+
+    number = fields.String()
+    state = fields.Enum(ComplaintState, by_value=True)
+    received_at = fields.DateTime()
+    due_on = fields.Date()
+    resolved_at = fields.DateTime(allow_none=True)
+    resolution = fields.String(allow_none=True)
+    case_number = fields.String(allow_none=True)
+    window_name = fields.String(allow_none=True)
 
 
 # -- views ----------------------------------------------------------------------------------
@@ -196,3 +212,14 @@ class ComplaintFiling(MethodView):
         complaint's number and the date it is due to be resolved.
         """
         return feedback_service().file_complaint(**data)
+
+
+@blp.route("/complaints/<number>")
+class ComplaintLookup(MethodView):
+    @blp.arguments(LookupArgs, location="query")
+    @blp.response(200, PublicComplaintSchema)
+    def get(self, args: dict[str, Any], number: str) -> Any:
+        """Look a complaint's outcome up by its number and the query code given when it was
+        filed. A wrong code and an unknown number get the same 404; rate-limited per address
+        with the case lookup (429 with Retry-After)."""
+        return feedback_service().complaint_for_complainant(number, args["code"])

@@ -16,7 +16,7 @@ from node.catalog.models import (
     StaffType,
 )
 from schemas.divisions import Level
-from schemas.messages import KEYWORD_MAX, MAX_KEYWORDS
+from schemas.messages import KEYWORD_MAX, MAX_KEYWORDS, PHONE_TEXT, PRACTICAL_MAX
 
 CODE = validate.Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$", error="use 1-32 letters, digits, . _ -"
@@ -261,6 +261,20 @@ class MatterSchema(Schema):
                                  "characters each.  Left out: unchanged (none for a new "
                                  "matter)."},
     )
+    # the guide's practical fields; left out: unchanged (empty for a new matter)
+    service_address = fields.String(validate=validate.Length(
+        max=PRACTICAL_MAX["service_address"]), metadata={"description": "办理地点 (empty: the "
+                                                           "window's name and location)"})
+    office_hours = fields.String(validate=validate.Length(max=PRACTICAL_MAX["office_hours"]),
+                                 metadata={"description": "办公时间"})
+    enquiry_phone = fields.String(validate=[
+        validate.Length(max=PRACTICAL_MAX["enquiry_phone"]),
+        validate.Regexp(PHONE_TEXT, error="telephone numbers only (digits, -, 转, 、)")],
+        metadata={"description": "咨询电话"})
+    complaint_phone = fields.String(validate=[
+        validate.Length(max=PRACTICAL_MAX["complaint_phone"]),
+        validate.Regexp(PHONE_TEXT, error="telephone numbers only (digits, -, 转, 、)")],
+        metadata={"description": "监督投诉电话"})
     powers = fields.Nested(PowersSchema, load_default=dict)
     materials = fields.List(
         fields.Nested(MaterialSchema), load_default=list, validate=validate.Length(max=200)

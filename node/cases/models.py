@@ -161,6 +161,9 @@ class Case(Base):
     attachments: Mapped[list[CaseAttachment]] = relationship(
         back_populates="case", order_by="CaseAttachment.id", cascade="all"
     )
+    documents: Mapped[list[IssuedDocument]] = relationship(
+        back_populates="case", order_by="IssuedDocument.id", cascade="all"
+    )
 
     @property
     def from_below(self) -> bool:
@@ -295,3 +298,34 @@ class CaseAttachment(Base):
     uploaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     case: Mapped[Case] = relationship(back_populates="attachments")
+
+
+class DocumentKind(enum.StrEnum):
+    """The printed documents of a case (node/cases/documents.py; docs/cases.md)."""
+
+    RECEIPT = "receipt"  # 收件回执
+    ACCEPTANCE = "acceptance"  # 受理通知书
+    REFUSAL = "refusal"  # 不予受理决定书
+    GRANT = "grant"  # 准予（行政许可）决定书
+    DENIAL = "denial"  # 不予（行政许可）决定书
+    SERVICE_RECEIPT = "service_receipt"  # 送达回证
+
+
+class IssuedDocument(Base):
+    """A printed document given on a case: numbered once, when first printed; printing it
+    again is a reprint (补打), counted."""
+
+    __tablename__ = "case_documents"
+    __table_args__ = (UniqueConstraint("case_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[DocumentKind] = mapped_column(enum_column(DocumentKind))
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    issued_at: Mapped[Timestamp]
+    issued_by: Mapped[str] = mapped_column(String(64))
+    reprints: Mapped[int] = mapped_column(Integer, default=0)
+    last_printed_at: Mapped[Timestamp]
+    last_printed_by: Mapped[str] = mapped_column(String(64))
+
+    case: Mapped[Case] = relationship(back_populates="documents")

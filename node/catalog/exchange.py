@@ -53,6 +53,7 @@ from node.catalog.service import CatalogService, matter_rule_violations
 from schemas.database import utcnow
 from schemas.divisions import Level
 from schemas.errors import Conflict, NotFound, ValidationFailed
+from schemas.messages import PRACTICAL_FIELDS
 from schemas.spreadsheet import set_cell, workbook_bytes
 
 FORMAT = "tongban.catalog"
@@ -90,6 +91,7 @@ MATTER_FIELDS: tuple[str, ...] = (
     "complaint_channel",
     "window_authority",
     "keywords",
+    *PRACTICAL_FIELDS,
 )
 MATERIAL_FIELDS: tuple[str, ...] = ("name", "required", "form", "copies", "note")
 
@@ -967,6 +969,11 @@ MATTER_SHEET = SheetLayout(
         *(_yes_no(f"powers.{power}", POWER_HEADINGS[power], 12) for power in POWERS),
         # a workbook without this column (made before keywords) leaves keywords unchanged
         Column("keywords", "关键词", Kind.CODES, 30),
+        # the guide's practical fields, after keywords (absent columns: unchanged)
+        _text("service_address", "办理地点", 24),
+        _text("office_hours", "办公时间", 20),
+        _text("enquiry_phone", "咨询电话", 16),
+        _text("complaint_phone", "监督投诉电话", 16),
     ),
 )
 MATERIAL_SHEET = SheetLayout(

@@ -161,6 +161,12 @@ class Matter(Base):
     window_authority: Mapped[str] = mapped_column(Text, default="")
     # the words a citizen may search for it by (营业执照 for 个体工商户设立登记), one a line
     keyword_text: Mapped[str] = mapped_column("keywords", Text, default="", server_default="")
+    # the guide's practical fields (办理地点, 办公时间, 咨询电话, 监督投诉电话), the matter's own:
+    # an empty 办理地点 is shown as the window's name and location
+    service_address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    office_hours: Mapped[str] = mapped_column(Text, default="", server_default="")
+    enquiry_phone: Mapped[str] = mapped_column(Text, default="", server_default="")
+    complaint_phone: Mapped[str] = mapped_column(Text, default="", server_default="")
     # the seven window powers (授权)
     power_accept: Mapped[bool] = mapped_column(Boolean, default=False)
     power_review: Mapped[bool] = mapped_column(Boolean, default=False)

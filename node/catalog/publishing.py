@@ -6,7 +6,9 @@ is the published ``standard_code`` is that matter.  Adopting updates the publish
 (names, limits, disclosure, fees, materials) but keeps what is the node's own: should-enter,
 entered, window, department and powers; the promised limit may only get shorter.  The
 search keywords are adopted when the catalog carries them (one published before keywords
-existed leaves the node's as they are).  Matters
+existed leaves the node's as they are).  The guide's practical fields (办理地点, 办公时间,
+咨询电话, 监督投诉电话) fill only those the node has left empty: a center's own place, hours
+and phones are its own.  Matters
 the node does not have yet are created in a holding department (``STD``) for the node to
 assign.  Adopting the same catalog twice changes nothing; a catalog older than one already
 applied from the same sender is ignored.
@@ -47,7 +49,7 @@ from schemas.database import utcnow
 from schemas.divisions import Level, level_of, parent_of
 from schemas.envelope import MAX_ENVELOPE_BYTES, Envelope, Kind
 from schemas.errors import Conflict, Forbidden
-from schemas.messages import validate_body
+from schemas.messages import PRACTICAL_FIELDS, validate_body
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,7 @@ def _matter_body(matter: Matter) -> dict[str, Any]:
         "fee_amount_fen": matter.fee_amount_fen,
         "complaint_channel": matter.complaint_channel or "",
         "keywords": matter.keywords,
+        **{field: getattr(matter, field) or "" for field in PRACTICAL_FIELDS},
         "materials": [_material_body(material) for material in matter.materials],
     }
 
@@ -279,6 +282,9 @@ def _published_values(item: Mapping[str, Any]) -> dict[str, Any]:
         values[field] = kind(values[field])
     if "keywords" in item:  # a catalog published before keywords existed keeps the node's
         values["keywords"] = normal_keywords(item["keywords"])
+    for field in PRACTICAL_FIELDS:  # the node's own place, hours and phones win (see below)
+        if item.get(field):
+            values[field] = item[field]
     return values
 
 
@@ -370,6 +376,8 @@ def _adopt_matter(session: Session, item: Mapping[str, Any], report: AdoptionRep
         return
     changed = False
     for field, value in values.items():
+        if field in PRACTICAL_FIELDS and getattr(local, field):
+            continue  # the node's own address, hours and phones are kept
         if getattr(local, field) != value:
             setattr(local, field, value)
             changed = True

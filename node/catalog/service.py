@@ -23,6 +23,7 @@ from node.catalog.models import (
 )
 from schemas.database import utcnow
 from schemas.errors import Conflict, NotFound, ValidationFailed
+from schemas.messages import PRACTICAL_FIELDS
 
 MATTER_SCALARS = (
     "name",
@@ -44,6 +45,7 @@ MATTER_SCALARS = (
     "complaint_channel",
     "window_authority",
     "keywords",
+    *PRACTICAL_FIELDS,
 )
 
 

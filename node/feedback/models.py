@@ -106,6 +106,9 @@ class Complaint(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
+    # Argon2id of the complainant's query code (node/cases/query_codes.py, over the complaint
+    # number); None for complaints filed before node migration 0022: they cannot be looked up
+    query_code_hash: Mapped[str | None] = mapped_column(String(128))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     window_id: Mapped[int | None] = mapped_column(ForeignKey("windows.id"), index=True)
     # the staff member complained about, by the public 工号 of their staff record as given

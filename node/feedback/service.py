@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -40,7 +41,7 @@ from node.cases.models import Case
 from node.cases.numbers import next_number
 from node.cases.query_codes import hash_query_code, needs_rehash, verify_query_code
 from node.cases.recompute import EVENT_ACTION, NOTICE_EVENT_ACTION
-from node.cases.service import Actor
+from node.cases.service import QUERY_CODE_ALPHABET, Actor
 from node.cases.states import CaseState
 from node.catalog.models import StaffMember, Window
 from node.feedback.models import (
@@ -80,6 +81,7 @@ COMPLAINANT = Actor("public", "public")
 T = TypeVar("T")
 
 _LOOKUP_FAILED = "No case matches this number and query code."
+_COMPLAINT_LOOKUP_FAILED = "No complaint matches this number and query code."
 # Compared against when the number is unknown, so that both failures take the same work.
 
 
@@ -212,6 +214,21 @@ class PublicCase:
     history: tuple[PublicStep, ...]
     evaluation: EvaluationLevel | None
     deadline_provisional: bool = False  # 暂定: a year without national holiday data
+
+
+@dataclass(frozen=True)
+class PublicComplaint:
+    """A complaint as its complainant may see it: what it is against, its dates, its state
+    and the answer (nothing personal, no staff names)."""
+
+    number: str
+    state: ComplaintState
+    received_at: dt.datetime
+    due_on: dt.date
+    resolved_at: dt.datetime | None
+    resolution: str | None
+    case_number: str | None
+    window_name: str | None
 
 
 class FeedbackService:
@@ -511,8 +528,10 @@ class FeedbackService:
         now = self.clock()
         year = to_shanghai_date(now).year
         number = f"{self.node_code}-TS-{year}-{next_number(self.session, f'complaint-{year}'):06d}"
+        query_code = "".join(secrets.choice(QUERY_CODE_ALPHABET) for _ in range(8))
         complaint = Complaint(
             number=number,
+            query_code_hash=hash_query_code(number, query_code),
             case=case,
             window=window,
             staff_code=staff_code,
@@ -534,7 +553,25 @@ class FeedbackService:
                   "staff_code": staff_code, "staff_known": member is not None,
                   "due_on": complaint.due_on.isoformat()},
         )
+        complaint.query_code = query_code  # type: ignore[attr-defined]  # shown this once
         return complaint
+
+    def complaint_for_complainant(self, number: str, code: str) -> PublicComplaint:
+        """The complaint ``number`` if ``code`` is its query code: an unknown number, a wrong
+        code and a complaint without a code get the same error after the same work."""
+        complaint = self.session.scalar(select(Complaint).where(Complaint.number == number))
+        matches = verify_query_code(complaint.query_code_hash if complaint is not None
+                                    else None, number, code)
+        if complaint is None or not matches:
+            raise NotFound(_COMPLAINT_LOOKUP_FAILED)
+        resolved = complaint.state is ComplaintState.RESOLVED
+        return PublicComplaint(
+            number=complaint.number, state=complaint.state, received_at=complaint.received_at,
+            due_on=complaint.due_on, resolved_at=complaint.resolved_at if resolved else None,
+            resolution=complaint.resolution if resolved else None,
+            case_number=complaint.case.number if complaint.case is not None else None,
+            window_name=complaint.window.name if complaint.window is not None else None,
+        )
 
     def complaint(self, number: str, *, for_update: bool = False) -> Complaint:
         """One complaint by its number; ``for_update`` locks it until the transaction ends."""

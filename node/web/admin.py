@@ -82,6 +82,8 @@ MATTER_LABELS = {
     "legal_basis": "设立依据", "conditions": "申请条件", "procedure": "办理程序",
     "fee_basis": "收费依据", "fee_standard": "收费标准", "complaint_channel": "投诉渠道",
     "window_authority": "窗口权限说明", "entered": "已进中心", "should_enter": "应进中心",
+    "service_address": "办理地点", "office_hours": "办公时间", "enquiry_phone": "咨询电话",
+    "complaint_phone": "监督投诉电话",
 }
 MATTER_FLAGS = ("notify_and_commit", "deemed_approval", "should_enter", "entered")
 

@@ -39,15 +39,24 @@ from node.api.case_schemas import (
 from node.api.catalog import catalog
 from node.auth.models import User
 from node.auth.permissions import Permission, allows
+from node.cases import documents
 from node.cases.authorization import addable_file_roles, deciding_task
 from node.cases.errors import CaseStateError
 from node.cases.factory import case_service_for
 from node.cases.forwarding import chain_of
 from node.cases.handover import hand_over_candidates
-from node.cases.models import AttachmentRole, Case, Channel, PaymentPlace, TaskState
+from node.cases.models import (
+    AttachmentRole,
+    Case,
+    Channel,
+    DocumentKind,
+    PaymentPlace,
+    TaskState,
+)
 from node.cases.service import Actor, CaseService
 from node.cases.states import OPEN_STATES, CaseState, allowed_actions
 from node.directives.service import ancestors_of
+from node.feedback.models import Complaint, Evaluation
 from node.web.core import (
     current_staff,
     form_error_page,
@@ -57,7 +66,7 @@ from node.web.core import (
     web_blueprint,
 )
 from node.web.labels import ACTIONS as ACTION_NAMES
-from schemas.errors import Forbidden, NotFound, TongbanError, ValidationFailed
+from schemas.errors import Conflict, Forbidden, NotFound, TongbanError, ValidationFailed
 from schemas.webapp import current_session
 
 bp = web_blueprint("web_clerk", "/staff")
@@ -214,7 +223,32 @@ def _render_case(service: CaseService, case: Case, errors: dict[str, list[str]],
         missing=missing, errors=errors, handover_to=handover_to,
         notice_items={n.number: json.loads(n.items) for n in case.notices},
         file_roles=[r.value for r in addable_file_roles(case, actor)],
+        printable=_printable(case, user),
+        complaints=service.session.scalars(
+            select(Complaint).where(Complaint.case_id == case.id).order_by(Complaint.id)).all(),
+        evaluation=service.session.scalar(
+            select(Evaluation).where(Evaluation.case_id == case.id)),
+        has_supervision=allows(user.role, Permission.SUPERVISION_READ),
     ), status
+
+
+@dataclass(frozen=True)
+class Printable:
+    """A printed document on the case file: its title, its record if printed, whether the
+    user may print it now."""
+
+    kind: str
+    title: str
+    issued: Any
+    can_print: bool
+
+
+def _printable(case: Case, user: User) -> list[Printable]:
+    now = documents.available(case)
+    kinds = [*now, *(d.kind for d in case.documents if d.kind not in now)]
+    return [Printable(k.value, documents.title(k, case), documents.issued(case, k),
+                      k in now and allows(user.role, documents.RULES[k].permission))
+            for k in kinds]
 
 
 class PaymentForm(Schema):
@@ -400,3 +434,53 @@ def suspension(case_id: int, number: str) -> Any:
                            kind_names=SUSPENSION_KIND_NAMES,
                            center=current_app.config["TONGBAN"]["name"])
     return Response(html, mimetype="text/html")
+
+
+# -- printed documents (收件回执, 受理通知书, 决定书, 送达回证: node/cases/documents.py) ---------
+
+KINDS = "any(" + ", ".join(repr(k.value) for k in DocumentKind) + ")"
+
+
+class PrintForm(Schema):
+    query_code = fields.String(load_default=None, allow_none=True)
+
+
+@bp.post(f"/cases/<int(max=2147483647):case_id>/documents/<{KINDS}:kind>")
+@staff_page(Permission.CASES_READ)
+def print_document(case_id: int, kind: str) -> Any:
+    """Print a document (the first print numbers it, a later one is 补打): the page itself."""
+    from node.api.cases import print_document as print_as_user
+    from node.api.cases import render_document
+
+    service = case_service()
+    case = service.get(case_id)
+    try:
+        code = (load_form(PrintForm()).get("query_code") or "").strip() or None
+        found, reprint = print_as_user(service, case, DocumentKind(kind), code,
+                                       current_staff())
+    except TongbanError as exc:
+        current_session().rollback()
+        status = 403 if isinstance(exc, Forbidden) else (
+            409 if isinstance(exc, Conflict) else 422)
+        reason = {403: "您的角色不能打印该文书", 409: "该办件当前不能打印该文书",
+                  422: "查询码不正确，或回执已打印过（查询码只印在首次打印的回执上）"}[status]
+        return _render_case(service, service.get(case_id),
+                            errors={"document.查询码" if status == 422 else "document.打印":
+                                    [reason]}, status=status)
+    return Response(render_document(case, found, reprint=reprint, query_code=code),
+                    mimetype="text/html")
+
+
+@bp.get(f"/cases/<int(max=2147483647):case_id>/documents/<{KINDS}:kind>")
+@staff_page(Permission.CASES_READ)
+def document(case_id: int, kind: str) -> Any:
+    """A printed document as last printed (viewing it is not a print)."""
+    from node.api.cases import render_document
+
+    case = case_service().get(case_id)
+    found = documents.issued(case, DocumentKind(kind))
+    if found is None:
+        return render_template("web/error.html", status=404, title="未找到文书",
+                               message=f"办件 {case.number} 尚未打印该文书。"), 404
+    return Response(render_document(case, found, reprint=found.reprints > 0),
+                    mimetype="text/html")

@@ -128,8 +128,9 @@ def apply(code: str) -> Any:
 @bp.route("/lookup", methods=["GET", "POST"])
 def lookup() -> Any:
     template = "web/public/lookup.html"
-    if request.method == "GET":
-        return render_template(template, errors={}, form={})
+    if request.method == "GET":  # ?number= from a receipt's QR code fills the number in
+        return render_template(template, errors={},
+                               form={"number": request.args.get("number", "")[:32]})
     refused = _rate_limited(template)
     if refused:
         return refused
@@ -179,6 +180,33 @@ def complaint() -> Any:
     except TongbanError as exc:
         return form_error_page(template, exc, windows=windows)
     return render_template(template, filed=filed, errors={}, form={}, windows=windows), 201
+
+
+class ComplaintLookupForm(Schema):
+    number = fields.String(required=True, validate=validate.Length(1, 40))
+    code = fields.String(required=True, validate=validate.Length(1, 32))
+
+
+@bp.route("/complaint/lookup", methods=["GET", "POST"])
+def complaint_lookup() -> Any:
+    """投诉查询: a complaint's state and answer by its number and query code."""
+    template = "web/public/complaint_lookup.html"
+    if request.method == "GET":
+        return render_template(template, errors={},
+                               form={"number": request.args.get("number", "")[:40]})
+    refused = _rate_limited(template)
+    if refused:
+        return refused
+    try:
+        data = load_form(ComplaintLookupForm())
+        found = _feedback_service().complaint_for_complainant(data["number"].strip(),
+                                                             data["code"])
+    except NotFound:
+        return render_template(template, form=request.form, errors={
+            "": ["未找到该投诉：请核对投诉编号和查询码。"]}), 404
+    except TongbanError as exc:
+        return form_error_page(template, exc)
+    return render_template(template, found=found, errors={}, form={})
 
 
 @bp.get("/board")

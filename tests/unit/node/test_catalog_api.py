@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -471,3 +472,30 @@ def test_unknown_matter_is_not_found(anonymous: Api) -> None:
     response = anonymous.get("/api/v1/guide/matters/NOPE")
     assert response.status_code == 404
     assert response.json["error"]["code"] == "not_found"
+
+
+def test_the_guides_practical_fields_are_edited_and_shown(
+    catalog_base: Api, anonymous: Api, client: Any
+) -> None:
+    assert catalog_base.post("/api/v1/matters", matter_payload()).status_code == 201
+    code = "11450981MB0001"
+    page = client.get(f"/guide/{code}").get_data(as_text=True)
+    # nothing given: the window's name and location stand for the address
+    assert re.search(r"<dt>办理地点</dt><dd>[^<]+（[^<]*）</dd>", page)
+    assert "<dt>咨询电话</dt><dd>—</dd>" in page
+
+    bad = catalog_base.patch(f"/api/v1/matters/{code}", {"enquiry_phone": "请拨打热线",
+                                                         "office_hours": "全天"})
+    assert bad.status_code == 422
+    assert set(bad.json["error"]["details"]["fields"]) == {"enquiry_phone"}
+    assert catalog_base.get(f"/api/v1/matters/{code}").json["office_hours"] == ""
+
+    practical = {"service_address": "市民中心一楼 A 区", "office_hours": "工作日 9:00-17:00",
+                 "enquiry_phone": "0775-1234567", "complaint_phone": "0775-12345"}
+    assert catalog_base.patch(f"/api/v1/matters/{code}", practical).status_code == 200
+    guide = anonymous.get(f"/api/v1/guide/matters/{code}").json
+    assert {k: guide[k] for k in practical} == practical
+    page = client.get(f"/guide/{code}").get_data(as_text=True)
+    for label, value in zip(("办理地点", "办公时间", "咨询电话", "监督投诉电话"),
+                            practical.values(), strict=True):
+        assert f"<dt>{label}</dt><dd>{value}</dd>" in page

@@ -184,6 +184,8 @@ def test_json_export_holds_the_active_catalog_with_every_field(catalog: Api) -> 
     expected = matter_payload()
     expected["materials"][0]["note"] = expected["materials"][1]["note"] = ""
     expected["keywords"] = []  # none given
+    expected.update(service_address="", office_hours="", enquiry_phone="",
+                    complaint_phone="")  # none given
     assert exported == expected
 
 
@@ -215,7 +217,7 @@ def test_xlsx_export_has_chinese_sheets_headings_and_values(catalog: Api) -> Non
         "告知承诺制", "超时默认许可", "法定时限（工作日）", "承诺时限（工作日）", "应进", "实进",
         "设立依据", "办理程序", "申请条件", "收费依据", "收费标准", "收费金额（分）", "投诉渠道",
         "窗口权限", "受理权", "审核权", "协调处置权", "送达权", "应诉代理权", "制证权", "审批权",
-        "关键词",
+        "关键词", "办理地点", "办公时间", "咨询电话", "监督投诉电话",
     ]
     assert headings(workbook["申报材料"]) == [
         "事项编码", "材料名称", "是否必需", "材料形式", "份数", "备注"
@@ -595,3 +597,36 @@ def test_the_endpoints_are_documented(client: Any) -> None:
     assert set(export["responses"]["200"]["content"]) == {"application/json", XLSX_MEDIA_TYPE}
     body = spec["paths"]["/api/v1/catalog/import"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in body
+
+
+def test_practical_fields_travel_in_json_and_xlsx_and_an_older_workbook_keeps_them(
+    catalog: Api, fresh: Api
+) -> None:
+    practical = {"service_address": "市民中心一楼 A 区 3 号窗口",
+                 "office_hours": "工作日 9:00-17:00", "enquiry_phone": "0775-1234567",
+                 "complaint_phone": "0775-12345、12345"}
+    changed = catalog.patch("/api/v1/matters/11450981MB0001", practical)
+    assert changed.status_code == 200, changed.json
+    document = export_json(catalog)
+    assert {k: document["matters"][1][k] for k in practical} == practical
+    workbook = load_workbook(io.BytesIO(export_xlsx(catalog)))
+    titles = [c.value for c in workbook["事项"][1]]
+    row = {heading: cell.value for heading, cell in zip(titles, workbook["事项"][3], strict=True)}
+    assert titles[-5:] == ["关键词", "办理地点", "办公时间", "咨询电话", "监督投诉电话"]
+    assert (row["办理地点"], row["办公时间"], row["咨询电话"], row["监督投诉电话"]) == tuple(
+        practical.values())
+
+    response = upload(fresh, export_xlsx(catalog))
+    assert response.status_code == 200, response.json
+    assert without_time(export_json(fresh)) == without_time(document)
+
+    # a workbook made before these columns existed: valid, and the fields stay as they are
+    for _ in range(4):
+        workbook["事项"].delete_cols(len(titles) - 3)
+    assert [c.value for c in workbook["事项"][1]][-1] == "关键词"
+    set_cell(workbook["事项"], 3, "事项名称", "食品经营许可证核发（新）")
+    response = upload(fresh, workbook_bytes(workbook))
+    assert response.status_code == 200, response.json
+    after = export_json(fresh)["matters"][1]
+    assert after["name"] == "食品经营许可证核发（新）"
+    assert {k: after[k] for k in practical} == practical

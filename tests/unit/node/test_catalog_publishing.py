@@ -548,3 +548,57 @@ def test_publish_catalog_command_queues_the_envelope_and_sync_adopts_it(tmp_path
     service = SyncService.for_settings(db, transport=None, settings=node_settings({"home": home}))
     assert service.handlers[Kind.CATALOG_PUBLISH].__name__ == "adopt_published_catalog"
     db.dispose()
+
+
+def test_the_standard_catalog_carries_the_practical_fields_and_the_nodes_own_win(
+    sync_db: Database, federation: Federation
+) -> None:
+    practical = {"service_address": "自治区政务服务中心", "office_hours": "工作日 9:00-17:00",
+                 "enquiry_phone": "0771-1234567", "complaint_phone": "12345"}
+    with sync_db.unit_of_work() as session:
+        catalog = _base(session)
+        catalog.create_matter(matter_payload("STD-0001", **practical))
+        body = catalog_body(session, catalog_version=1, published_at=T0)
+    assert {k: body["matters"][0][k] for k in practical} == practical
+    Base.metadata.drop_all(sync_db.engine)
+    Base.metadata.create_all(sync_db.engine)
+
+    # a node without its own: adopted; a node with its own 办理地点: kept, the others filled
+    with sync_db.unit_of_work() as session:
+        adopt_catalog(session, _catalog(federation, body["matters"]), node_code=COUNTY)
+    with sync_db.unit_of_work(write=False) as session:
+        adopted = _matter(session, "STD-0001")
+        assert {k: getattr(adopted, k) for k in practical} == practical
+    with sync_db.unit_of_work() as session:
+        local = _matter(session, "STD-0001")
+        local.service_address, local.office_hours = "县政务服务中心二楼", ""
+    with sync_db.unit_of_work() as session:
+        adopt_catalog(session, _catalog(federation, body["matters"], version=2),
+                      node_code=COUNTY)
+    with sync_db.unit_of_work(write=False) as session:
+        adopted = _matter(session, "STD-0001")
+        assert (adopted.service_address, adopted.office_hours) == (
+            "县政务服务中心二楼", "工作日 9:00-17:00")
+
+    # a catalog published before these fields existed is valid and keeps them
+    older = [_published("STD-0001")]
+    assert "service_address" not in older[0]
+    with sync_db.unit_of_work() as session:
+        adopt_catalog(session, _catalog(federation, older, version=3), node_code=COUNTY)
+    with sync_db.unit_of_work(write=False) as session:
+        assert _matter(session, "STD-0001").service_address == "县政务服务中心二楼"
+
+
+def test_a_published_phone_must_be_a_telephone_number(federation: Federation) -> None:
+    from schemas.messages import validate_body
+
+    good = {"catalog_version": 1, "published_at": T0.isoformat(),
+            "matters": [_published("X-1", enquiry_phone="0775-1234567 转 8001")]}
+    validate_body(Kind.CATALOG_PUBLISH, good)
+    for field, bad in (("enquiry_phone", "请拨打热线"), ("complaint_phone", "1" * 101),
+                       ("office_hours", 9), ("service_address", "地" * 201)):
+        body = copy.deepcopy(good)
+        body["matters"][0][field] = bad
+        with pytest.raises(TongbanError) as refused:
+            validate_body(Kind.CATALOG_PUBLISH, body)
+        assert field in refused.value.details["fields"]["matters"]["0"], bad

@@ -309,7 +309,7 @@ def test_a_staff_member_is_named_by_their_public_number_and_an_unknown_one_is_ke
     unknown = complain(anonymous, staff_code="G9999")
     username = complain(anonymous, staff_code="clerk1")  # a login name is just a wrong number
     assert known.status_code == unknown.status_code == username.status_code == 201
-    assert set(known.json) == set(unknown.json) == {"number", "state", "due_on"}
+    assert set(known.json) == set(unknown.json) == {"number", "query_code", "state", "due_on"}
     listed = {c["number"]: c for c in desk["supervisor"].get(COMPLAINTS).json["items"]}
     assert (listed[known.json["number"]]["staff_name"],
             listed[known.json["number"]]["staff_known"]) == ("李明", True)
@@ -378,3 +378,65 @@ def test_the_complaint_page_asks_for_the_staff_number_not_a_login_name(
     assert "投诉已受理" in filed.get_data(as_text=True)
     listed = desk["supervisor"].get(COMPLAINTS).json["items"]
     assert [(c["staff_code"], c["staff_known"]) for c in listed] == [("G9999", False)]
+
+
+def test_a_complaint_gets_a_query_code_and_its_outcome_is_looked_up(
+        desk: dict[str, Api], anonymous: Api, client: Any) -> None:
+    filed = anonymous.post("/api/v1/public/complaints",
+                           {"content": "窗口人员态度差", "window_code": "W01"})
+    assert filed.status_code == 201, filed.json
+    number, code = filed.json["number"], filed.json["query_code"]
+    assert re.fullmatch(r"[A-Z2-9]{8}", code)
+    wrong = "ABCDEFGH" if code != "ABCDEFGH" else "HGFEDCBA"
+    assert anonymous.get(f"/api/v1/public/complaints/{number}",
+                         query_string={"code": wrong}).status_code == 404
+    assert anonymous.get("/api/v1/public/complaints/450981-TS-2026-999999",
+                         query_string={"code": code}).status_code == 404
+    found = anonymous.get(f"/api/v1/public/complaints/{number}", query_string={"code": code})
+    assert found.status_code == 200, found.json
+    assert (found.json["state"], found.json["resolution"], found.json["case_number"]) == (
+        "received", None, None)
+    assert found.json["window_name"]  # the window's name, never its code
+    resolved = desk["supervisor"].post(f"/api/v1/supervision/complaints/{number}/resolve",
+                                       {"resolution": "已约谈窗口人员并致歉"})
+    assert resolved.status_code == 200, resolved.json
+    found = anonymous.get(f"/api/v1/public/complaints/{number}", query_string={"code": code})
+    assert (found.json["state"], found.json["resolution"]) == ("resolved", "已约谈窗口人员并致歉")
+    assert found.json["resolved_at"] is not None
+
+    # the page: the code shown once at filing, the outcome by number and code
+    page = client.get(f"/complaint/lookup?number={number}").get_data(as_text=True)
+    assert f'value="{number}"' in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    shown = client.post("/complaint/lookup", data={"csrf_token": token, "number": number,
+                                                   "code": code})
+    assert shown.status_code == 200
+    assert "已约谈窗口人员并致歉" in shown.get_data(as_text=True)
+    missed = client.post("/complaint/lookup", data={"csrf_token": token, "number": number,
+                                                    "code": wrong})
+    assert missed.status_code == 404
+    assert "未找到该投诉" in missed.get_data(as_text=True)
+
+
+def test_complaints_and_rectifications_link_to_their_case_and_show_on_it(
+        desk: dict[str, Api], anonymous: Api, client: Any) -> None:
+    from tests.unit.node.test_web import log_in
+
+    case = completed(desk)
+    assert rate(anonymous, case, "very_dissatisfied", comment="等太久").status_code == 201
+    filed = anonymous.post("/api/v1/public/complaints", {
+        "content": "办理拖延", "case_number": case["number"], "code": case["query_code"]})
+    assert filed.status_code == 201, filed.json
+    case_link = f'href="/staff/cases/{case["id"]}"'
+
+    log_in(client, "super1")
+    for path in ("/staff/supervision/complaints", "/staff/supervision/rectifications"):
+        page = client.get(path).get_data(as_text=True)
+        assert case_link in page, path
+    file_page = client.get(f"/staff/cases/{case['id']}").get_data(as_text=True)
+    assert "评价、投诉与整改" in file_page
+    assert filed.json["number"] in file_page
+    assert "办理拖延" in file_page
+    assert "非常不满意" in file_page
+    assert "等太久" in file_page
+    assert 'href="/staff/supervision/complaints"' in file_page

@@ -242,6 +242,28 @@ def test_admin_edits_a_matter_through_its_prefilled_form(
     assert matter["materials"][0]["form"] == "copy"  # a kept material keeps its form
 
 
+def test_admin_sets_the_guides_practical_fields_on_the_matter_form(
+        client: FlaskClient, desk: dict[str, Api], make_user: Any) -> None:
+    _admin_client(client, make_user)
+    path = "/staff/admin/matters/11450981MB0001/edit"
+    form = _form_of(client, path)
+    assert form["service_address"] == ""
+    assert form["complaint_phone"] == ""
+    form.update(service_address="市民中心一楼", office_hours="工作日 9:00-17:00",
+                enquiry_phone="0775-1234567", complaint_phone="电话投诉")
+    refused = client.post(path, data=form)
+    assert refused.status_code == 422
+    assert "监督投诉电话" in refused.get_data(as_text=True)
+    assert desk["admin"].get("/api/v1/matters/11450981MB0001").json["service_address"] == ""
+    form.update(complaint_phone="12345")
+    assert client.post(path, data=form).status_code == 302
+    matter = desk["admin"].get("/api/v1/matters/11450981MB0001").json
+    assert (matter["service_address"], matter["office_hours"], matter["enquiry_phone"],
+            matter["complaint_phone"]) == ("市民中心一楼", "工作日 9:00-17:00",
+                                           "0775-1234567", "12345")
+    assert _form_of(client, path)["office_hours"] == "工作日 9:00-17:00"
+
+
 def test_bad_matter_edit_shows_the_error_and_changes_nothing(
         client: FlaskClient, desk: dict[str, Api], make_user: Any) -> None:
     _admin_client(client, make_user)

@@ -1,0 +1,219 @@
+"""The printed documents of a case (收件回执, 受理通知书, 不予受理决定书, 准予/不予行政许可
+决定书, 送达回证): which apply to a case now, their numbers, their record and their reprints
+(补打).  Plain Python (no Flask); the pages are rendered from :func:`content`.
+
+A document is numbered when it is first printed, from the node's gap-free counter of its kind
+and year (``450981-SJ-2026-000001``), and recorded on the case (``case_documents``); printing
+it again is a reprint: the same number, counted and marked 补打.  The one-time notice and the
+notice of a special procedure keep their own tables (``supplement_notices``,
+``case_suspensions``): they are numbered when their step is taken.
+
+The query code is stored only as a hash: it can be printed on the receipt only by a caller
+who still holds it (right after 收件) and only on the first print; a reprint says that it was
+given at the first print.  legal basis of each: docs/cases.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import segno
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from node.auth.permissions import Permission
+from node.calendar.workdays import to_shanghai_date
+from node.cases.models import Case, CaseEvent, DocumentKind, IssuedDocument
+from node.cases.numbers import next_number
+from node.cases.query_codes import verify_query_code
+from node.cases.states import DECIDED_STATES, CaseState
+from node.catalog.models import MaterialForm, MatterCategory
+from schemas.errors import Conflict, ValidationFailed
+
+# the categories whose cases end in a decision to grant or refuse
+DECIDING = frozenset({MatterCategory.ADMINISTRATIVE_LICENCE, MatterCategory.NON_LICENCE_APPROVAL})
+
+
+@dataclass(frozen=True)
+class DocumentRule:
+    kind: DocumentKind
+    mark: str  # the number's document mark
+    permission: Permission  # who may print it
+
+
+RULES: dict[DocumentKind, DocumentRule] = {
+    DocumentKind.RECEIPT: DocumentRule(DocumentKind.RECEIPT, "SJ", Permission.CASES_HANDLE),
+    DocumentKind.ACCEPTANCE: DocumentRule(DocumentKind.ACCEPTANCE, "SL", Permission.CASES_HANDLE),
+    DocumentKind.REFUSAL: DocumentRule(DocumentKind.REFUSAL, "BSL", Permission.CASES_HANDLE),
+    DocumentKind.GRANT: DocumentRule(DocumentKind.GRANT, "ZX", Permission.CASES_DECIDE),
+    DocumentKind.DENIAL: DocumentRule(DocumentKind.DENIAL, "BX", Permission.CASES_DECIDE),
+    DocumentKind.SERVICE_RECEIPT: DocumentRule(DocumentKind.SERVICE_RECEIPT, "SD",
+                                               Permission.CASES_HANDLE),
+}
+
+FORM_NAMES = {MaterialForm.ORIGINAL: "原件", MaterialForm.COPY: "复印件",
+              MaterialForm.ORIGINAL_AND_COPY: "原件及复印件", MaterialForm.ELECTRONIC: "电子材料"}
+REVIEW_DAYS = 60  # 行政复议法 (2023) 第二十条: sixty days from knowing of the act
+LAWSUIT_MONTHS = 6  # 行政诉讼法 第四十六条: six months from knowing of the act
+
+
+def title(kind: DocumentKind, case: Case) -> str:
+    """The document's title as printed (a licence's decision says 行政许可)."""
+    licence = case.matter.category is MatterCategory.ADMINISTRATIVE_LICENCE
+    return {
+        DocumentKind.RECEIPT: "收件回执",
+        DocumentKind.ACCEPTANCE: "受理通知书",
+        DocumentKind.REFUSAL: "不予受理决定书",
+        DocumentKind.GRANT: "准予行政许可决定书" if licence else "准予审批决定书",
+        DocumentKind.DENIAL: "不予行政许可决定书" if licence else "不予审批决定书",
+        DocumentKind.SERVICE_RECEIPT: "送达回证",
+    }[kind]
+
+
+def decision_event(case: Case) -> CaseEvent | None:
+    """The step that decided the case (approved or denied, here or above), if any."""
+    decided = [e for e in case.events if e.to_state in (CaseState.APPROVED.value,
+                                                       CaseState.DENIED.value)
+               and e.from_state != e.to_state]
+    return decided[-1] if decided else None
+
+
+def refusal_event(case: Case) -> CaseEvent | None:
+    refused = [e for e in case.events if e.to_state == CaseState.REJECTED.value]
+    return refused[-1] if refused else None
+
+
+def available(case: Case) -> list[DocumentKind]:
+    """The documents that can be printed for ``case`` now, in the order of the procedure."""
+    kinds: list[DocumentKind] = []
+    if not case.from_below:  # the origin gave the applicant the receipt
+        kinds.append(DocumentKind.RECEIPT)
+    if case.accepted_on is not None and case.state is not CaseState.REJECTED:
+        kinds.append(DocumentKind.ACCEPTANCE)
+    if case.state is CaseState.REJECTED:
+        kinds.append(DocumentKind.REFUSAL)
+    decided = decision_event(case)
+    if decided is not None and case.matter.category in DECIDING:
+        kinds.append(DocumentKind.GRANT if decided.to_state == CaseState.APPROVED.value
+                     else DocumentKind.DENIAL)
+    if case.state in DECIDED_STATES or case.state is CaseState.REJECTED:
+        kinds.append(DocumentKind.SERVICE_RECEIPT)
+    return kinds
+
+
+def issued(case: Case, kind: DocumentKind) -> IssuedDocument | None:
+    return next((d for d in case.documents if d.kind is kind), None)
+
+
+def print_document(
+    session: Session,
+    case: Case,
+    kind: DocumentKind,
+    *,
+    username: str,
+    node_code: str,
+    now: dt.datetime,
+    query_code: str | None = None,
+) -> tuple[IssuedDocument, bool]:
+    """Print ``kind`` for ``case``: the first print numbers and records it, a later one is a
+    reprint (补打), counted.  Returns the document and whether this print is a reprint.
+
+    ``query_code`` (the receipt's first print only) is checked against the stored hash.
+    """
+    if kind not in available(case):
+        raise Conflict(
+            f"Case {case.number} ({case.state.value}) has no {kind.value} document to print now.",
+            {"available": [k.value for k in available(case)]},
+        )
+    existing = issued(case, kind)
+    if query_code is not None:
+        if kind is not DocumentKind.RECEIPT:
+            raise ValidationFailed({"query_code": ["only the receipt carries the query code"]})
+        if existing is not None:
+            raise ValidationFailed({"query_code": [
+                "the query code is printed on the first receipt only; a reprint says it was "
+                "given then"]})
+        if not verify_query_code(case.query_code_hash, case.number, query_code):
+            raise ValidationFailed({"query_code": ["this is not the case's query code"]})
+    if existing is None:
+        try:
+            with session.begin_nested():  # a concurrent first print: take theirs, reprint
+                year = to_shanghai_date(now).year
+                value = next_number(session, f"doc-{kind.value}-{year}")
+                document = IssuedDocument(
+                    kind=kind, number=f"{node_code}-{RULES[kind].mark}-{year}-{value:06d}",
+                    issued_at=now, issued_by=username, reprints=0, last_printed_at=now,
+                    last_printed_by=username)
+                case.documents.append(document)
+                session.flush()
+            return document, False
+        except IntegrityError:
+            session.expire(case, ["documents"])
+            existing = issued(case, kind)
+            if existing is None:
+                raise
+    existing.reprints += 1
+    existing.last_printed_at, existing.last_printed_by = now, username
+    session.flush()
+    return existing, True
+
+
+def qr_svg(url: str) -> str:
+    """The QR code of ``url`` as inline SVG (no script, no style attribute)."""
+    return str(segno.make(url, error="m").svg_inline(scale=3, border=2))
+
+
+def materials_received(case: Case) -> list[dict[str, Any]]:
+    """The receipt's list: each material of the matter, marked 待补正 when the latest one-time
+    notice names it and the case still waits for it; then the files received."""
+    waiting: set[str] = set()
+    if case.state is CaseState.SUPPLEMENT_REQUESTED and case.notices:
+        waiting = {item["material"] for item in json.loads(case.notices[-1].items)}
+    rows: list[dict[str, Any]] = [
+        {"name": m.name, "form": FORM_NAMES[m.form], "copies": m.copies,
+         "status": "待补正" if m.name in waiting else "已收"}
+        for m in case.matter.materials
+    ]
+    return rows
+
+
+def content(case: Case, document: IssuedDocument, *, reprint: bool,
+            lookup_url: Callable[[str], str] | None = None,
+            query_code: str | None = None) -> dict[str, Any]:
+    """Everything the page of ``document`` prints."""
+    found: dict[str, Any] = {
+        "case": case, "document": document, "reprint": reprint,
+        "title": title(document.kind, case), "kind": document.kind.value,
+        "query_code": query_code,
+        "titles": {k.value: title(k, case) for k in DocumentKind},
+        "review_days": REVIEW_DAYS, "lawsuit_months": LAWSUIT_MONTHS,
+    }
+    if document.kind is DocumentKind.RECEIPT:
+        found["materials"] = materials_received(case)
+        found["files"] = [a for a in case.attachments if a.role.value == "material"]
+        if lookup_url is not None:
+            url = lookup_url(case.number)
+            found["lookup_url"], found["qr"] = url, qr_svg(url)
+    elif document.kind is DocumentKind.REFUSAL:
+        event = refusal_event(case)
+        found["reason"] = event.reason if event else ""
+        found["decided_at"] = event.at if event else None
+    elif document.kind in (DocumentKind.GRANT, DocumentKind.DENIAL):
+        event = decision_event(case)
+        found["decided_at"] = event.at if event else None
+        found["reasons"] = [
+            e.reason for e in case.events
+            if e.action == "deny" and e.reason
+        ] or ([event.reason] if event and event.reason else [])
+    elif document.kind is DocumentKind.SERVICE_RECEIPT:
+        found["served"] = [d for d in case.documents
+                           if d.kind in (DocumentKind.REFUSAL, DocumentKind.GRANT,
+                                         DocumentKind.DENIAL)]
+    return found
+
+
+__all__ = ["RULES", "available", "content", "issued", "print_document", "qr_svg", "title"]
