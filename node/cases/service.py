@@ -142,9 +142,17 @@ class CaseService:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def get(self, case_id: int) -> Case:
-        case = self.session.get(Case, case_id, options=[
-            joinedload(Case.matter), joinedload(Case.department), joinedload(Case.window)])
+    def get(self, case_id: int, *, whole: bool = False) -> Case:
+        """The case with its matter, department and window; with ``whole``, its whole file
+        (owner, history, tasks, notices, suspensions, files) read eagerly, one query each."""
+        options = [joinedload(Case.matter), joinedload(Case.department),
+                   joinedload(Case.window)]
+        if whole:
+            options += [joinedload(Case.owner), selectinload(Case.events),
+                        selectinload(Case.tasks).joinedload(ReviewTask.department),
+                        selectinload(Case.notices), selectinload(Case.suspensions),
+                        selectinload(Case.attachments)]
+        case = self.session.get(Case, case_id, options=options)
         if case is None:
             raise NotFound(f"No case {case_id}.", {"case_id": case_id})
         return case
