@@ -344,7 +344,8 @@ def test_the_whole_file_is_read_in_a_fixed_number_of_queries(desk, db) -> None:
         clerk.post(f"/api/v1/cases/{long}/supplement", {})
     clerk.post(f"/api/v1/cases/{long}/accept", {})
     files = {cid: clerk.get(f"/api/v1/cases/{cid}").json for cid in (short, long)}
-    assert len(files[long]["events"]) == 8 and len(files[long]["notices"]) == 3
+    assert len(files[long]["events"]) == 8
+    assert len(files[long]["notices"]) == 3
     assert len(files[long]["tasks"]) == 2
     assert len(files[short]["events"]) == 1
     counts = {cid: _statements(db, lambda cid=cid: clerk.get(f"/api/v1/cases/{cid}"))
@@ -362,7 +363,8 @@ def test_a_step_answers_its_state_and_the_file_agrees(desk) -> None:
     assert set(step.json) == {"id", "number", "state", "version", "deadline_on",
                               "deadline_provisional", "warning", "allowed_actions"}
     assert (step.json["id"], step.json["number"]) == (case["id"], case["number"])
-    assert step.json["state"] == "accepted" and step.json["deadline_on"] is not None
+    assert step.json["state"] == "accepted"
+    assert step.json["deadline_on"] is not None
     assert step.json["warning"] in {"green", "yellow"}
     assert "withdraw" in step.json["allowed_actions"]
     file = clerk.get(f"/api/v1/cases/{case['id']}").json
@@ -373,4 +375,5 @@ def test_a_step_answers_its_state_and_the_file_agrees(desk) -> None:
     ok = clerk.post(f"/api/v1/cases/{case['id']}/withdraw",
                     {"version": step.json["version"], "reason": "撤回"})
     assert ok.status_code == 200, ok.json
-    assert ok.json["state"] == "withdrawn" and ok.json["version"] > step.json["version"]
+    assert ok.json["state"] == "withdrawn"
+    assert ok.json["version"] > step.json["version"]
