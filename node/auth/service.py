@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from node.auth.models import ApiToken, LoginAttempt, User
 from node.auth.permissions import ROLES_WITH_DEPARTMENT, Permission, Role, allows
@@ -96,8 +97,9 @@ def _attached(session: Session, rows: tuple[dict[str, Any], dict[str, Any]]) -> 
     user, token = User(**user_columns), ApiToken(**token_columns)
     make_transient_to_detached(user)
     make_transient_to_detached(token)
-    session.merge(user, load=False)
-    return session.merge(token, load=False)
+    attached = session.merge(token, load=False)
+    set_committed_value(attached, "user", session.merge(user, load=False))  # no lazy load
+    return attached
 
 
 class AuthService:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -411,19 +411,16 @@ class CaseService:
         name = name or (action.value if action else "submit")
         now = self.clock()
         touch(case, now)
-        case.events.append(
-            CaseEvent(
-                at=now,
-                actor=actor.username,
-                role=actor.role,
-                action=name,
-                from_state=before.value if before else None,
-                to_state=after.value,
-                reason=reason,
-                public=public,
-            )
-        )
-        self.session.flush()
+        self._add_event(case, CaseEvent(
+            at=now,
+            actor=actor.username,
+            role=actor.role,
+            action=name,
+            from_state=before.value if before else None,
+            to_state=after.value,
+            reason=reason,
+            public=public,
+        ))
         self.audit.append(
             actor=actor.username,
             role=actor.role,
@@ -437,6 +434,19 @@ class CaseService:
                 **(data or {}),
             },
         )
+
+    def _add_event(self, case: Case, event: CaseEvent) -> None:
+        """Add a step to the case's history.  A case whose history is not loaded (every case
+        read for one step) gets the row by one INSERT by id, so that the history is never read
+        to be appended to; a new case, or one whose history is loaded, through the ORM."""
+        if case.id is None or "events" in case.__dict__:
+            case.events.append(event)
+            return
+        # (the statement flushes the session first: the case row's UPDATE, version checked)
+        self.session.execute(insert(CaseEvent).values(
+            case_id=case.id, at=event.at, actor=event.actor, role=event.role,
+            action=event.action, from_state=event.from_state, to_state=event.to_state,
+            reason=event.reason, public=event.public))
 
     def request_supplement(
         self,
@@ -514,7 +524,8 @@ class CaseService:
     def accept(self, case: Case, actor: Actor, *, version: int | None = None) -> Case:
         """受理: the clock starts today — or on the day of receipt when no notice was given
         within five working days (Art. 32)."""
-        deemed = not case.notices and self._notice_window_passed(case)
+        # the window is a calendar sum; the notices are read only when it has passed
+        deemed = self._notice_window_passed(case) and not case.notices
         accepted_on = case.received_on if deemed else self.today()
         self._move(case, Action.ACCEPT, actor, version=version, effects=functools.partial(
             self._start_clock, case, accepted_on, deemed=deemed))
@@ -816,20 +827,17 @@ class CaseService:
     ) -> None:
         """A recorded step that does not change the state (fees, hand-over)."""
         now = self.clock()
-        case.events.append(
-            CaseEvent(
-                at=now,
-                actor=actor.username,
-                role=actor.role,
-                action=name,
-                from_state=case.state.value,
-                to_state=case.state.value,
-                reason=reason,
-                public=public,
-            )
-        )
         touch(case, now)
-        self.session.flush()
+        self._add_event(case, CaseEvent(
+            at=now,
+            actor=actor.username,
+            role=actor.role,
+            action=name,
+            from_state=case.state.value,
+            to_state=case.state.value,
+            reason=reason,
+            public=public,
+        ))
         self.audit.append(
             actor=actor.username,
             role=actor.role,

@@ -377,3 +377,37 @@ def test_a_step_answers_its_state_and_the_file_agrees(desk) -> None:
     assert ok.status_code == 200, ok.json
     assert ok.json["state"] == "withdrawn"
     assert ok.json["version"] > step.json["version"]
+
+
+def test_a_step_is_written_by_id_in_one_flush(desk, db) -> None:
+    """Issue 17: a step adds its history row by id (the history is never read to be appended
+    to) and the request flushes the session once, before the audit chain's head is locked."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    clerk = desk["clerk"]
+    case = submit(clerk)
+    sent: list[str] = []
+    flushes: list[int] = []
+
+    def statement(_conn, _cursor, text, *_args) -> None:
+        sent.append(" ".join(text.split()))
+
+    def flushed(session, _context, _instances) -> None:
+        if session.new or session.dirty or session.deleted:
+            flushes.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    event.listen(Session, "before_flush", flushed)
+    try:
+        step = clerk.post(f"/api/v1/cases/{case['id']}/accept", {"version": case["version"]})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+        event.remove(Session, "before_flush", flushed)
+    assert step.status_code == 200, step.json
+    assert not [s for s in sent if s.startswith("SELECT") and "FROM case_events" in s], sent
+    assert [s for s in sent if s.startswith("INSERT INTO case_events")]
+    assert len(flushes) == 1
+    head = next(i for i, s in enumerate(sent) if "FROM audit_head" in s)
+    assert not [s for s in sent[head:] if s.startswith("UPDATE cases")], "the head was locked first"
+    assert clerk.get(f"/api/v1/cases/{case['id']}").json["events"][-1]["action"] == "accept"
