@@ -410,4 +410,6 @@ def test_a_step_is_written_by_id_in_one_flush(desk, db) -> None:
     assert len(flushes) == 1
     head = next(i for i, s in enumerate(sent) if "FROM audit_head" in s)
     assert not [s for s in sent[head:] if s.startswith("UPDATE cases")], "the head was locked first"
+    assert [s for s in sent[head:] if s.startswith("SELECT")] == [sent[head]], \
+        "nothing is read while the head is locked"
     assert clerk.get(f"/api/v1/cases/{case['id']}").json["events"][-1]["action"] == "accept"
