@@ -30,7 +30,8 @@ from schemas.database import insert_if_missing
 
 AUTH = "auth"  # users and their tokens
 CALENDAR = "calendar"  # local overrides and year schedules
-NAMES = (AUTH, CALENDAR)
+CATALOG = "catalog"  # matters, their materials, departments and windows
+NAMES = (AUTH, CALENDAR, CATALOG)
 
 _READ = "tongban_cache_versions"  # session.info: (transaction, counters) read this transaction
 _BUMPED = "tongban_cache_bumped"  # session.info: (transaction, names) bumped, not committed yet
@@ -175,9 +176,13 @@ def watch_node_models() -> None:
 
     watch(User, AUTH, new_too=False)
     watch(ApiToken, AUTH, new_too=False)
-    for model in (CalendarOverride, CalendarSchedule, CalendarScheduleDay):
-        watch(model, CALENDAR, new_too=True)
+    from node.catalog.models import Department, Matter, MatterMaterial, Window
+
+    for calendar_model in (CalendarOverride, CalendarSchedule, CalendarScheduleDay):
+        watch(calendar_model, CALENDAR, new_too=True)
+    for catalog_model in (Matter, MatterMaterial, Department, Window):
+        watch(catalog_model, CATALOG, new_too=False)  # an unknown code is never kept
 
 
-__all__ = ["AUTH", "CALENDAR", "CacheVersion", "VersionedCache", "bump", "versions", "watch",
-           "watch_node_models"]
+__all__ = ["AUTH", "CALENDAR", "CATALOG", "CacheVersion", "VersionedCache", "bump", "versions",
+           "watch", "watch_node_models"]

@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, func, insert, select
-from sqlalchemy.orm import Session, joinedload, selectinload
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy import ColumnElement, func, insert, inspect, select
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
 from node.audit.chain import AuditLog
 from node.auth.models import User
 from node.auth.permissions import Permission, Role, allows
+from node.caches import CATALOG, VersionedCache
 from node.calendar.workdays import DeadlineExplanation, WorkingCalendar, to_shanghai_date
 from node.calendar.workdays import Suspension as ClockStop
 from node.cases import authorization
@@ -115,6 +116,23 @@ def _normalised_personal_fields(data: Mapping[str, Any]) -> dict[str, str]:
             value = value.strip()
             fields[field] = value.upper() if field.endswith("id_number") else value
     return fields
+
+
+# a matter's, its department's and its window's columns (the window may be absent)
+_MatterRows = tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]
+# active matters by code, for submissions (node/caches.py; dropped when the catalog changes)
+MATTERS: VersionedCache[_MatterRows | None] = VersionedCache(CATALOG, size=2000)
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    return {column.key: getattr(row, column.key) for column in inspect(type(row)).column_attrs}
+
+
+def _detached(model: type[Any], columns: dict[str, Any]) -> Any:
+    """A persistent-looking copy of a row, to ``merge(load=False)`` into a session."""
+    row = model(**columns)
+    make_transient_to_detached(row)
+    return row
 
 
 class CaseService:
@@ -239,11 +257,7 @@ class CaseService:
     def submit(self, data: Mapping[str, Any], actor: Actor) -> Submission:
         """Register an application (收件) at a window, online, by a village agent or at a
         department office outside the center."""
-        matter = self.session.scalar(
-            select(Matter)
-            .where(Matter.code == data["matter_code"], Matter.retired_at.is_(None))
-            .options(joinedload(Matter.department), joinedload(Matter.window))
-        )
+        matter = self._active_matter(data["matter_code"])
         problems: dict[str, list[str]] = {}
         if matter is None:
             problems["matter_code"] = [f"no matter {data['matter_code']!r} in the catalog"]
@@ -326,6 +340,32 @@ class CaseService:
             data={"channel": channel.value, "matter": matter.code},
         )
         return Submission(case, code)
+
+    def _active_matter(self, code: str) -> Matter | None:
+        """The active matter of ``code`` with its department and window, from this process's
+        cache while the ``catalog`` counter has not moved (node/caches.py), attached to the
+        session without a query."""
+        rows = MATTERS.get(self.session, code, functools.partial(self._matter_rows, code))
+        if rows is None:
+            return None
+        matter_columns, department_columns, window_columns = rows
+        matter = self.session.merge(_detached(Matter, matter_columns), load=False)
+        set_committed_value(matter, "department", self.session.merge(
+            _detached(Department, department_columns), load=False))
+        set_committed_value(matter, "window", None if window_columns is None else
+                            self.session.merge(_detached(Window, window_columns), load=False))
+        return matter
+
+    def _matter_rows(self, code: str) -> _MatterRows | None:
+        matter = self.session.scalar(
+            select(Matter)
+            .where(Matter.code == code, Matter.retired_at.is_(None))
+            .options(joinedload(Matter.department), joinedload(Matter.window))
+        )
+        if matter is None:
+            return None
+        return (_columns(matter), _columns(matter.department),
+                None if matter.window is None else _columns(matter.window))
 
     # -- transitions -----------------------------------------------------------------------
 

@@ -21,7 +21,8 @@ def upgrade() -> None:
         sa.Column('version', sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint('name', name=op.f('pk_cache_versions')),
     )
-    op.bulk_insert(table, [{'name': 'auth', 'version': 0}, {'name': 'calendar', 'version': 0}])
+    op.bulk_insert(table, [{'name': 'auth', 'version': 0}, {'name': 'calendar', 'version': 0},
+                           {'name': 'catalog', 'version': 0}])
 
 
 def downgrade() -> None:

@@ -94,4 +94,31 @@ def test_a_counter_moves_with_the_commit_only(db: Database) -> None:
     with db.unit_of_work() as session:
         bump(session, AUTH, CALENDAR)
     with db.sessions() as session:
-        assert versions(session) == {AUTH: before[AUTH] + 1, CALENDAR: before[CALENDAR] + 1}
+        assert versions(session) == {**before, AUTH: before[AUTH] + 1,
+                                     CALENDAR: before[CALENDAR] + 1}
+
+
+def test_a_changed_or_retired_matter_is_seen_by_the_other_process(
+    desk: dict[str, Api], other: Flask
+) -> None:
+    from node.cases.service import MATTERS
+
+    clerk = on(other, desk["clerk"])
+    body = {"matter_code": "11450981MB0001", "applicant_name": "张三"}
+    first = clerk.post("/api/v1/cases", body)
+    assert first.status_code == 201, first.json
+    loads = MATTERS.loads
+    again = clerk.post("/api/v1/cases", body).json
+    assert again["promised_days"] == first.json["promised_days"]
+    assert MATTERS.loads == loads, "the matter was read again though nothing changed"
+
+    shorter = first.json["promised_days"] - 1
+    changed = desk["admin"].patch("/api/v1/matters/11450981MB0001",
+                                  {"promised_limit_days": shorter})
+    assert changed.status_code == 200, changed.json
+    assert clerk.post("/api/v1/cases", body).json["promised_days"] == shorter
+
+    assert desk["admin"].post("/api/v1/matters/11450981MB0001/retire").status_code == 200
+    refused = clerk.post("/api/v1/cases", body)
+    assert refused.status_code == 422, refused.json
+    assert "matter_code" in refused.json["error"]["details"]["fields"]
