@@ -33,6 +33,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from schemas.files import private_file
+from schemas.writelock import WriterLock
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -80,6 +81,7 @@ Name = Annotated[str, mapped_column(String(200))]
 
 
 WRITE_OPTION = "tongban_write"
+WRITER_LOCK_HELD = "tongban_writer_lock"  # in a connection's info while it holds the lock
 
 
 def utcnow() -> dt.datetime:
@@ -110,13 +112,43 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        on_file = bool(database and database != ":memory:" and not database.startswith("file:"))
+        writers = WriterLock(database) if on_file and database else None
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # A transaction that will write takes the write lock up front: upgrading a read
             # transaction to a write one fails at once ("database is locked") when another
             # writer got there first, whereas BEGIN IMMEDIATE waits for the busy timeout.
             immediate = conn.get_execution_options().get(WRITE_OPTION, False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            # … and before it, the node's writer lock (schemas/writelock.py): writers queue
+            # there instead of sleeping in SQLite's busy back-off
+            if immediate and writers is not None and writers.acquire():
+                conn.info[WRITER_LOCK_HELD] = True
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            except BaseException:
+                _release_writer(conn.info)
+                raise
+
+        def _release_writer(info: dict[Any, Any]) -> None:
+            if writers is not None and info.pop(WRITER_LOCK_HELD, False):
+                writers.release()
+
+        @event.listens_for(engine, "commit")
+        @event.listens_for(engine, "rollback")
+        def _sqlite_end(conn: Any) -> None:
+            _release_writer(conn.info)
+
+        @event.listens_for(engine, "reset")
+        def _sqlite_reset(_dbapi: Any, record: Any, _state: Any) -> None:
+            _release_writer(record.info)  # a connection returned to the pool mid-transaction
+
+        @event.listens_for(engine, "invalidate")
+        @event.listens_for(engine, "close")
+        def _sqlite_gone(_dbapi: Any, record: Any, *_rest: Any) -> None:
+            if record is not None:
+                _release_writer(record.info)
 
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)

@@ -237,5 +237,19 @@ class ForwardArgs(Versioned):
     note = fields.String(load_default=None, allow_none=True, validate=REASON)
 
 
+class CaseStepSchema(Schema):
+    """What a transition answers: the case's state after the step, not its whole file (that
+    is ``GET /api/v1/cases/<id>``).  Everything a client needs to take the next step."""
+
+    id = fields.Integer()
+    number = fields.String()
+    state = fields.Enum(CaseState, by_value=True)
+    version = fields.Integer(metadata={"description": "Send it with the next step"})
+    deadline_on = fields.Date(allow_none=True)
+    deadline_provisional = fields.Boolean()
+    warning = fields.Function(lambda c: getattr(c, "warning_now", None))
+    allowed_actions = fields.Function(lambda c: getattr(c, "allowed_now", []))
+
+
 class SubmittedSchema(CaseDetailSchema):
     query_code = fields.String(metadata={"description": "Give to the applicant; shown once"})

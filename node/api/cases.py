@@ -17,6 +17,7 @@ from node.api.case_schemas import (
     CaseDetailSchema,
     CaseDocumentsSchema,
     CaseListArgs,
+    CaseStepSchema,
     CaseSummarySchema,
     CommitArgs,
     ExtendArgs,
@@ -123,8 +124,8 @@ class CaseItem(MethodView):
     @blp.response(200, CaseDetailSchema)
     def get(self, case_id: int) -> Any:
         """A case's whole file: history, notices, suspensions, department tasks, fees."""
-        service, case = _load(case_id)
-        return present(service, case)
+        service = case_service()
+        return present(service, service.get(case_id, whole=True))
 
 
 @blp.route("/<int(max=2147483647):case_id>/deadline")
@@ -148,18 +149,24 @@ def _transition(
     run: Callable[[CaseService, Case, Actor, dict[str, Any]], Any],
     doc: str,
 ) -> None:
-    """Register ``POST /cases/<id>/<name>`` for one transition."""
+    """Register ``POST /cases/<id>/<name>`` for one transition.  It answers with the case's
+    state after the step (:class:`CaseStepSchema`), committed before the answer is written;
+    the whole file is ``GET /cases/<id>``."""
 
     def post(self: MethodView, *call_args: Any, **kwargs: Any) -> Any:
         data: dict[str, Any] = call_args[0] if call_args else {}
         service, case = _load(kwargs["case_id"])
         run(service, case, actor(), data)
-        return present(service, case)
+        present(service, case)
+        # the answer is the state committed: commit now, so that the audit chain's head (locked
+        # since the step's entry) is released before the answer is serialised and sent
+        service.session.commit()
+        return case
 
     post.__doc__ = doc
     post.__name__ = "post"
     view = post
-    view = blp.response(200, CaseDetailSchema)(view)
+    view = blp.response(200, CaseStepSchema)(view)
     if args_schema is not None:
         view = blp.arguments(args_schema)(view)
     view = staff_required(permission)(view)

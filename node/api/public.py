@@ -39,7 +39,7 @@ def feedback_service() -> FeedbackService:
     return FeedbackService(
         session,
         node_code=current_app.config["TONGBAN"]["code"],
-        calendar=CalendarService(session).calendar(),
+        calendar=CalendarService(session).cached_calendar(),
     )
 
 

@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from node.audit.models import AuditEntry, AuditHead
@@ -128,6 +128,27 @@ def entry_hash(
     }
     # fastcanon: byte-identical to canonical_bytes (a property test proves it), far faster
     return hashlib.sha256(canonical(record)).hexdigest()
+
+
+def _record_bytes(entry: AuditRecord, data_json: bytes, at_json: bytes, seq: int,
+                  prev_hash: str) -> bytes:
+    """The canonical record :func:`entry_hash` hashes, its members in key order, written from
+    pieces that are each canonical already (the data encoded once, by the caller)."""
+    return b"".join((
+        b'{"action":', canonical(entry.action), b',"actor":', canonical(entry.actor),
+        b',"at":', at_json, b',"data":', data_json,
+        b',"prev_hash":"', prev_hash.encode(), b'","role":', canonical(entry.role),
+        b',"seq":', str(seq).encode(), b',"subject_id":', canonical(entry.subject_id),
+        b',"subject_type":', canonical(entry.subject_type), b"}"))
+
+
+# one append's two writes, compiled once (Core on the session's connection: no flush)
+_ENTRIES: Table = AuditEntry.__table__  # type: ignore[assignment]
+_HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
+_INSERT_ENTRY = insert(_ENTRIES)
+_MOVE_HEAD = (update(_HEAD)
+              .where(_HEAD.c.id == HEAD_ID)
+              .values(last_seq=bindparam("last_seq"), last_hash=bindparam("last_hash")))
 
 
 @dataclass(frozen=True)
@@ -247,7 +268,13 @@ class AuditLog:
                 raise ValueError(f"audit {name} is longer than {FIELD_LIMITS[name]} characters")
         if not isinstance(data, Mapping):
             raise TypeError("audit data must be a mapping")
-        data_text = canonical_bytes(data).decode("utf-8")
+        # fastcanon: the same bytes as canonical_bytes (a property test proves it), and the
+        # same refusals (floats, non-ASCII keys …) through its reference path
+        data_json = canonical(dict(data))
+        record = AuditRecord(data=data, **fields)
+        # everything but the head is ready: flush the session's pending changes now, so the
+        # head is locked last and held only for the three statements below and the commit
+        self.session.flush()
 
         last_seq, last_hash = self._lock_head()
         # Read the clock under the lock, so that times follow seq order when appends queue up.
@@ -256,19 +283,14 @@ class AuditLog:
             raise ValueError("the audit clock returned a naive datetime")
         at = at.astimezone(dt.UTC)
         seq = last_seq + 1
-        # Hash the data as the verifier will see it: parsed back from the stored text.
-        digest = entry_hash(
-            seq=seq, at=at, **fields, data=json.loads(data_text), prev_hash=last_hash
-        )
-        values = {"seq": seq, "at": at, **fields, "data": data_text, "prev_hash": last_hash,
-                  "hash": digest}
-        self.session.execute(insert(AuditEntry).values(values))
-        self.session.execute(
-            update(AuditHead)
-            .where(AuditHead.id == HEAD_ID)
-            .values(last_seq=seq, last_hash=digest)
-            .execution_options(synchronize_session=False)
-        )
+        digest = hashlib.sha256(
+            _record_bytes(record, data_json, canonical(format_at(at)), seq, last_hash)
+        ).hexdigest()
+        values = {"seq": seq, "at": at, **fields, "data": data_json.decode("utf-8"),
+                  "prev_hash": last_hash, "hash": digest}
+        connection = self.session.connection()
+        connection.execute(_INSERT_ENTRY, values)
+        connection.execute(_MOVE_HEAD, {"last_seq": seq, "last_hash": digest})
         return AuditEntry(**values)
 
     def append_many(self, entries: Sequence[AuditRecord]) -> int:
@@ -298,14 +320,8 @@ class AuditLog:
             previous = last_hash
             # the canonical record of entry_hash(), its members in key order, written from
             # pieces that are each canonical already (the data was encoded once, above)
-            record = b"".join((
-                b'{"action":', canonical(entry.action), b',"actor":', canonical(entry.actor),
-                b',"at":', at_json, b',"data":', data_json,
-                b',"prev_hash":"', previous.encode(), b'","role":', canonical(entry.role),
-                b',"seq":', str(last_seq).encode(), b',"subject_id":',
-                canonical(entry.subject_id), b',"subject_type":',
-                canonical(entry.subject_type), b"}"))
-            last_hash = hashlib.sha256(record).hexdigest()
+            last_hash = hashlib.sha256(
+                _record_bytes(entry, data_json, at_json, last_seq, previous)).hexdigest()
             values.append({"seq": last_seq, "at": at, "actor": entry.actor, "role": entry.role,
                            "action": entry.action, "subject_type": entry.subject_type,
                            "subject_id": entry.subject_id, "data": data_json.decode("utf-8"),

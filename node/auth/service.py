@@ -8,11 +8,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import inspect, select, update
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from node.auth.models import ApiToken, LoginAttempt, User
 from node.auth.permissions import ROLES_WITH_DEPARTMENT, Permission, Role, allows
+from node.caches import AUTH, VersionedCache, bump
 from node.catalog.models import Department, StaffMember
 from schemas.database import utcnow
 from schemas.errors import (
@@ -80,6 +82,26 @@ class IssuedToken:
     notice: LoginNotice = LoginNotice()
 
 
+# bearer token digest -> the columns of the token and of its user (node/caches.py)
+TOKENS: VersionedCache[tuple[dict[str, Any], dict[str, Any]] | None] = VersionedCache(AUTH)
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    return {column.key: getattr(row, column.key) for column in inspect(type(row)).column_attrs}
+
+
+def _attached(session: Session, rows: tuple[dict[str, Any], dict[str, Any]]) -> ApiToken:
+    """A token and its user as persistent objects of ``session``, built from cached columns
+    without a query (``merge(load=False)``); the user is the token's ``user``."""
+    token_columns, user_columns = rows
+    user, token = User(**user_columns), ApiToken(**token_columns)
+    make_transient_to_detached(user)
+    make_transient_to_detached(token)
+    attached = session.merge(token, load=False)
+    set_committed_value(attached, "user", session.merge(user, load=False))  # no lazy load
+    return attached
+
+
 class AuthService:
     def __init__(
         self,
@@ -141,12 +163,15 @@ class AuthService:
         return IssuedToken(token=token, expires_at=expires_at, user=user)
 
     def authenticate(self, token: str) -> tuple[User, ApiToken]:
-        """The user a bearer token belongs to, if it is live."""
-        row = self.session.scalar(
-            select(ApiToken)
-            .where(ApiToken.token_hash == token_digest(token))
-            .options(joinedload(ApiToken.user))
-        )
+        """The user a bearer token belongs to, if it is live.
+
+        The token's and its user's rows come from this process's cache while the ``auth``
+        counter has not moved (node/caches.py: any change to a user or a token moves it), as
+        fresh objects of this session, so that a change made through them is written as
+        ever; expiry is checked against the clock on every request."""
+        digest = token_digest(token)
+        found = TOKENS.get(self.session, digest, lambda: self._token_rows(digest))
+        row = _attached(self.session, found) if found is not None else None
         now = self.clock()
         if row is None or row.revoked_at is not None:
             raise Unauthorized("The token is not valid or has been revoked.")
@@ -155,6 +180,15 @@ class AuthService:
         if not row.user.active:
             raise Unauthorized("The account is disabled.")
         return row.user, row
+
+    def _token_rows(self, digest: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        row = self.session.scalar(
+            select(ApiToken).where(ApiToken.token_hash == digest)
+            .options(joinedload(ApiToken.user))
+        )
+        if row is None:
+            return None
+        return _columns(row), _columns(row.user)
 
     def logout(self, token_row: ApiToken) -> None:
         token_row.revoked_at = self.clock()
@@ -166,6 +200,7 @@ class AuthService:
             .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
             .values(revoked_at=self.clock())
         )
+        bump(self.session, AUTH)  # a statement, not an ORM change: the hook does not see it
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     @staticmethod

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from node.audit.chain import AuditLog
+from node.caches import CALENDAR, VersionedCache
 from node.calendar.models import (
     CalendarOverride,
     CalendarSchedule,
@@ -50,6 +51,8 @@ from schemas.errors import Conflict, NotFound, ValidationFailed
 
 # /healthz and the admin banner speak up this many days before a year without data begins
 WARNING_HORIZON = dt.timedelta(days=60)
+# the working calendar of this process (one entry), dropped when the calendar counter moves
+CALENDARS: VersionedCache[WorkingCalendar] = VersionedCache(CALENDAR, size=1)
 SCHEDULE_CAUSE = "节假日安排调整"
 OVERRIDE_CAUSE = "本中心工作日调整"
 
@@ -118,6 +121,11 @@ class CalendarService:
             )
             for row in rows
         }
+
+    def cached_calendar(self) -> WorkingCalendar:
+        """:meth:`calendar` as this process last read it, while the ``calendar`` counter
+        (node/caches.py) has not moved: what a request that does not change the calendar uses."""
+        return CALENDARS.get(self.session, "calendar", self.calendar)
 
     def calendar(self) -> WorkingCalendar:
         """The national calendar with every local override of this center applied."""

@@ -33,7 +33,7 @@ def forwarding_for(
     cases = CaseService(
         session,
         node_code=settings["code"],
-        calendar=CalendarService(session).calendar(),
+        calendar=CalendarService(session).cached_calendar(),
         warning_policy=WarningPolicy(
             yellow_days_left=settings["warning_yellow_days_left"],
             yellow_used_percent=settings["warning_yellow_used_percent"],

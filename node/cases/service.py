@@ -18,13 +18,14 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, select, true
-from sqlalchemy.orm import Session, joinedload, selectinload
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy import ColumnElement, and_, insert, inspect, select, true
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
 from node.audit.chain import AuditLog
 from node.auth.models import User
 from node.auth.permissions import Permission, Role, allows
+from node.caches import CATALOG, VersionedCache
 from node.calendar.workdays import DeadlineExplanation, WorkingCalendar, to_shanghai_date
 from node.calendar.workdays import Suspension as ClockStop
 from node.cases import authorization
@@ -136,6 +137,23 @@ def _normalised_personal_fields(data: Mapping[str, Any]) -> dict[str, str]:
     return fields
 
 
+# a matter's, its department's and its window's columns (the window may be absent)
+_MatterRows = tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]
+# active matters by code, for submissions (node/caches.py; dropped when the catalog changes)
+MATTERS: VersionedCache[_MatterRows | None] = VersionedCache(CATALOG, size=2000)
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    return {column.key: getattr(row, column.key) for column in inspect(type(row)).column_attrs}
+
+
+def _detached(model: type[Any], columns: dict[str, Any]) -> Any:
+    """A persistent-looking copy of a row, to ``merge(load=False)`` into a session."""
+    row = model(**columns)
+    make_transient_to_detached(row)
+    return row
+
+
 class CaseService:
     def __init__(
         self,
@@ -161,9 +179,18 @@ class CaseService:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def get(self, case_id: int) -> Case:
-        case = self.session.get(Case, case_id, options=[
-            joinedload(Case.matter), joinedload(Case.department), joinedload(Case.window)])
+    def get(self, case_id: int, *, whole: bool = False) -> Case:
+        """The case with its matter, department, window and suspensions (its deadline and
+        colour need them: read before a step, not while its audit entry holds the chain's
+        head); with ``whole``, its whole file (owner, history, tasks, notices, files) too,
+        read eagerly, one query each."""
+        options = [joinedload(Case.matter), joinedload(Case.department),
+                   joinedload(Case.window), selectinload(Case.suspensions)]
+        if whole:
+            options += [joinedload(Case.owner), selectinload(Case.events),
+                        selectinload(Case.tasks).joinedload(ReviewTask.department),
+                        selectinload(Case.notices), selectinload(Case.attachments)]
+        case = self.session.get(Case, case_id, options=options)
         if case is None:
             raise NotFound(f"No case {case_id}.", {"case_id": case_id})
         return case
@@ -305,11 +332,7 @@ class CaseService:
     def submit(self, data: Mapping[str, Any], actor: Actor) -> Submission:
         """Register an application (收件) at a window, online, by a village agent or at a
         department office outside the center."""
-        matter = self.session.scalar(
-            select(Matter)
-            .where(Matter.code == data["matter_code"], Matter.retired_at.is_(None))
-            .options(joinedload(Matter.department), joinedload(Matter.window))
-        )
+        matter = self._active_matter(data["matter_code"])
         problems: dict[str, list[str]] = {}
         if matter is None:
             problems["matter_code"] = [f"no matter {data['matter_code']!r} in the catalog"]
@@ -392,6 +415,32 @@ class CaseService:
             data={"channel": channel.value, "matter": matter.code},
         )
         return Submission(case, code)
+
+    def _active_matter(self, code: str) -> Matter | None:
+        """The active matter of ``code`` with its department and window, from this process's
+        cache while the ``catalog`` counter has not moved (node/caches.py), attached to the
+        session without a query."""
+        rows = MATTERS.get(self.session, code, functools.partial(self._matter_rows, code))
+        if rows is None:
+            return None
+        matter_columns, department_columns, window_columns = rows
+        matter = self.session.merge(_detached(Matter, matter_columns), load=False)
+        set_committed_value(matter, "department", self.session.merge(
+            _detached(Department, department_columns), load=False))
+        set_committed_value(matter, "window", None if window_columns is None else
+                            self.session.merge(_detached(Window, window_columns), load=False))
+        return matter
+
+    def _matter_rows(self, code: str) -> _MatterRows | None:
+        matter = self.session.scalar(
+            select(Matter)
+            .where(Matter.code == code, Matter.retired_at.is_(None))
+            .options(joinedload(Matter.department), joinedload(Matter.window))
+        )
+        if matter is None:
+            return None
+        return (_columns(matter), _columns(matter.department),
+                None if matter.window is None else _columns(matter.window))
 
     # -- transitions -----------------------------------------------------------------------
 
@@ -478,19 +527,16 @@ class CaseService:
         name = name or (action.value if action else "submit")
         now = self.clock()
         touch(case, now)
-        case.events.append(
-            CaseEvent(
-                at=now,
-                actor=actor.username,
-                role=actor.role,
-                action=name,
-                from_state=before.value if before else None,
-                to_state=after.value,
-                reason=reason,
-                public=public,
-            )
-        )
-        self.session.flush()
+        self._add_event(case, CaseEvent(
+            at=now,
+            actor=actor.username,
+            role=actor.role,
+            action=name,
+            from_state=before.value if before else None,
+            to_state=after.value,
+            reason=reason,
+            public=public,
+        ))
         self.audit.append(
             actor=actor.username,
             role=actor.role,
@@ -504,6 +550,19 @@ class CaseService:
                 **(data or {}),
             },
         )
+
+    def _add_event(self, case: Case, event: CaseEvent) -> None:
+        """Add a step to the case's history.  A case whose history is not loaded (every case
+        read for one step) gets the row by one INSERT by id, so that the history is never read
+        to be appended to; a new case, or one whose history is loaded, through the ORM."""
+        if case.id is None or "events" in case.__dict__:
+            case.events.append(event)
+            return
+        # (the statement flushes the session first: the case row's UPDATE, version checked)
+        self.session.execute(insert(CaseEvent).values(
+            case_id=case.id, at=event.at, actor=event.actor, role=event.role,
+            action=event.action, from_state=event.from_state, to_state=event.to_state,
+            reason=event.reason, public=event.public))
 
     def request_supplement(
         self,
@@ -581,7 +640,8 @@ class CaseService:
     def accept(self, case: Case, actor: Actor, *, version: int | None = None) -> Case:
         """受理: the clock starts today — or on the day of receipt when no notice was given
         within five working days (Art. 32)."""
-        deemed = not case.notices and self._notice_window_passed(case)
+        # the window is a calendar sum; the notices are read only when it has passed
+        deemed = self._notice_window_passed(case) and not case.notices
         accepted_on = case.received_on if deemed else self.today()
         self._move(case, Action.ACCEPT, actor, version=version, effects=functools.partial(
             self._start_clock, case, accepted_on, deemed=deemed))
@@ -883,20 +943,17 @@ class CaseService:
     ) -> None:
         """A recorded step that does not change the state (fees, hand-over)."""
         now = self.clock()
-        case.events.append(
-            CaseEvent(
-                at=now,
-                actor=actor.username,
-                role=actor.role,
-                action=name,
-                from_state=case.state.value,
-                to_state=case.state.value,
-                reason=reason,
-                public=public,
-            )
-        )
         touch(case, now)
-        self.session.flush()
+        self._add_event(case, CaseEvent(
+            at=now,
+            actor=actor.username,
+            role=actor.role,
+            action=name,
+            from_state=case.state.value,
+            to_state=case.state.value,
+            reason=reason,
+            public=public,
+        ))
         self.audit.append(
             actor=actor.username,
             role=actor.role,

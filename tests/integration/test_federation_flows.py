@@ -235,13 +235,23 @@ def _accepted_case(fed: Federation, code: str, matter: str, name: str) -> dict[s
     case = clerk.ok("POST", "/api/v1/cases", {
         "matter_code": matter, "applicant_name": name,
         "applicant_id_number": "11010519491231002X", "applicant_phone": "13800138000"}, 201)
-    return clerk.ok("POST", f"/api/v1/cases/{case['id']}/accept", {"version": case["version"]})
+    accepted = clerk.ok("POST", f"/api/v1/cases/{case['id']}/accept",
+                        {"version": case["version"]})
+    return _file_after(clerk, accepted)
+
+
+def _file_after(api: Api, step: dict[str, Any]) -> dict[str, Any]:
+    """A step answers with the case's state and version; the whole file is a GET."""
+    file: dict[str, Any] = api.ok("GET", f"/api/v1/cases/{step['id']}")
+    assert (file["state"], file["version"]) == (step["state"], step["version"]), (file, step)
+    return file
 
 
 def _act(api: Api, case: dict[str, Any], action: str, **body: Any) -> dict[str, Any]:
     fresh = api.ok("GET", f"/api/v1/cases/{case['id']}")
-    return api.ok("POST", f"/api/v1/cases/{case['id']}/{action}",  # type: ignore[no-any-return]
+    step = api.ok("POST", f"/api/v1/cases/{case['id']}/{action}",
                   {"version": fresh["version"], **body})
+    return _file_after(api, step)
 
 
 def _actions(case: dict[str, Any]) -> list[str]:

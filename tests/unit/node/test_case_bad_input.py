@@ -526,7 +526,9 @@ def test_every_change_bumps_the_version(desk: dict[str, Api], change: str) -> No
     clerk = desk["clerk"]
     if change == "partial-joint-approval":
         cid = submit(clerk, joint_department_codes=["ZJ"])["id"]
-        read = clerk.post(f"/api/v1/cases/{cid}/accept", {}).json
+        accepted = clerk.post(f"/api/v1/cases/{cid}/accept", {}).json
+        read = clerk.get(f"/api/v1/cases/{cid}").json
+        assert read["version"] == accepted["version"]
         changed = desk["approver"].post(
             f"/api/v1/cases/{cid}/approve", {"version": read["version"]}
         )

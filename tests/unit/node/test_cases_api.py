@@ -61,7 +61,13 @@ def test_full_life_of_a_case(desk) -> None:
     assert clerk.post(f"/api/v1/cases/{cid}/complete", {}).json["state"] == "completed"
     delivered = clerk.post(f"/api/v1/cases/{cid}/deliver", {})
     assert delivered.json["state"] == "delivered"
-    actions = [e["action"] for e in delivered.json["events"]]
+    # a transition answers with the case's state, not its file: the file is a GET
+    assert set(delivered.json) == {"id", "number", "state", "version", "deadline_on",
+                                   "deadline_provisional", "warning", "allowed_actions"}
+    assert delivered.json["allowed_actions"] == []
+    file = clerk.get(f"/api/v1/cases/{cid}").json
+    assert file["version"] == delivered.json["version"]
+    actions = [e["action"] for e in file["events"]]
     assert actions == [
         "submit",
         "request_supplement",
@@ -72,7 +78,7 @@ def test_full_life_of_a_case(desk) -> None:
         "complete",
         "deliver",
     ]
-    assert all(e["actor"] and e["role"] and e["at"] for e in delivered.json["events"])
+    assert all(e["actor"] and e["role"] and e["at"] for e in file["events"])
 
 
 def test_invalid_transition_is_409_listing_allowed(desk) -> None:
@@ -97,7 +103,8 @@ def test_reasons_required(desk) -> None:
         f"/api/v1/cases/{case['id']}/reject", {"reason": "不属于本中心受理范围"}
     )
     assert ok.json["state"] == "rejected"
-    assert ok.json["events"][-1]["reason"] == "不属于本中心受理范围"
+    file = desk["clerk"].get(f"/api/v1/cases/{case['id']}").json
+    assert file["events"][-1]["reason"] == "不属于本中心受理范围"
 
 
 def test_second_notice_needs_a_reason_and_is_counted(desk) -> None:
@@ -128,9 +135,10 @@ def test_first_inquiry_owner_and_hand_over(desk) -> None:
         f"/api/v1/cases/{cid}/hand-over", {"to": "clerk2", "reason": "调岗"}
     )
     assert handed.status_code == 200, handed.json
-    assert handed.json["owner"] == "clerk2"
+    handed_file = desk["clerk"].get(f"/api/v1/cases/{cid}").json
+    assert handed_file["owner"] == "clerk2"
     assert desk["clerk2"].post(f"/api/v1/cases/{cid}/accept", {}).status_code == 200
-    assert handed.json["events"][-1]["action"] == "hand_over"
+    assert handed_file["events"][-1]["action"] == "hand_over"
 
 
 def test_suspension_stops_the_clock(desk) -> None:
@@ -157,7 +165,7 @@ def test_suspension_stops_the_clock(desk) -> None:
     assert bad_kind.status_code == 422
     resumed = approver.post(f"/api/v1/cases/{cid}/resume", {})
     assert resumed.json["state"] == "in_review"
-    assert resumed.json["suspensions"][0]["end_on"] is not None
+    assert approver.get(f"/api/v1/cases/{cid}").json["suspensions"][0]["end_on"] is not None
 
 
 def test_joint_approval_with_one_denial(desk) -> None:
@@ -166,13 +174,16 @@ def test_joint_approval_with_one_denial(desk) -> None:
     clerk.post(f"/api/v1/cases/{cid}/accept", {})
     first = desk["approver"].post(f"/api/v1/cases/{cid}/approve", {})
     assert first.json["state"] == "accepted"  # ZJ has not decided
-    assert {t["department"]["code"]: t["state"] for t in first.json["tasks"]} == {
+    first_file = clerk.get(f"/api/v1/cases/{cid}").json
+    assert first_file["version"] == first.json["version"]
+    assert {t["department"]["code"]: t["state"] for t in first_file["tasks"]} == {
         "SC": "approved",
         "ZJ": "pending",
     }
     denied = desk["approver_zj"].post(f"/api/v1/cases/{cid}/deny", {"reason": "不符合规划"})
     assert denied.json["state"] == "denied"
-    reasons = {t["department"]["code"]: t["reason"] for t in denied.json["tasks"]}
+    reasons = {t["department"]["code"]: t["reason"]
+               for t in clerk.get(f"/api/v1/cases/{cid}").json["tasks"]}
     assert reasons["ZJ"] == "不符合规划"
 
 
@@ -190,7 +201,7 @@ def test_notify_and_commit_with_fee(desk) -> None:
     assert no_text.status_code == 422
     committed = clerk.post(f"/api/v1/cases/{cid}/commit", {"commitment": "本人承诺所填信息真实"})
     assert committed.json["state"] == "approved"
-    assert committed.json["fee_due_fen"] == 5000
+    assert clerk.get(f"/api/v1/cases/{cid}").json["fee_due_fen"] == 5000
     unpaid = clerk.post(f"/api/v1/cases/{cid}/complete", {})
     assert unpaid.status_code == 409
     too_much = clerk.post(
@@ -198,7 +209,8 @@ def test_notify_and_commit_with_fee(desk) -> None:
     )
     assert too_much.status_code == 422
     paid = clerk.post(f"/api/v1/cases/{cid}/payment", {"amount_fen": 5000, "where": "elsewhere"})
-    assert paid.json["fee_paid_where"] == "elsewhere"
+    assert paid.status_code == 200, paid.json
+    assert clerk.get(f"/api/v1/cases/{cid}").json["fee_paid_where"] == "elsewhere"
     assert clerk.post(f"/api/v1/cases/{cid}/complete", {}).json["state"] == "completed"
     plain = submit(clerk)["id"]
     refused = clerk.post(f"/api/v1/cases/{plain}/commit", {"commitment": "承诺"})
@@ -283,7 +295,7 @@ def test_extension_once_within_the_legal_days(desk) -> None:
     extended = approver.post(f"/api/v1/cases/{cid}/extend",
                              {"days": 10, "reason": "经负责人批准延长十日"})
     assert extended.status_code == 200, extended.json
-    assert extended.json["extension_days"] == 10
+    assert clerk.get(f"/api/v1/cases/{cid}").json["extension_days"] == 10
     assert extended.json["deadline_on"] > accepted["deadline_on"]
     explained = clerk.get(f"/api/v1/cases/{cid}/deadline").json
     assert explained["deadline_on"] == extended.json["deadline_on"]
@@ -300,4 +312,104 @@ def test_joint_cases_extend_up_to_fifteen_days(desk) -> None:
     extended = desk["approver"].post(f"/api/v1/cases/{cid}/extend",
                                      {"days": 15, "reason": "联合办理延长"})
     assert extended.status_code == 200, extended.json
-    assert extended.json["extension_days"] == 15
+    assert clerk.get(f"/api/v1/cases/{cid}").json["extension_days"] == 15
+
+
+def _statements(db, call) -> int:
+    """How many SQL statements ``call()`` sends."""
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        call()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(sent)
+
+
+def test_the_whole_file_is_read_in_a_fixed_number_of_queries(desk, db) -> None:
+    """Issue 17: the file is a GET, eager-loaded: a longer history and more departments cost
+    no more queries (each task's department comes with the tasks, not one query each)."""
+    clerk = desk["clerk"]
+    short = submit(clerk)["id"]
+    long = submit(clerk, joint_department_codes=["ZJ"])["id"]
+    for _ in range(3):
+        clerk.post(f"/api/v1/cases/{long}/notices", {"other_items": ["身份证复印件"],
+                                                     "repeat_reason": "又缺材料"})
+        clerk.post(f"/api/v1/cases/{long}/supplement", {})
+    clerk.post(f"/api/v1/cases/{long}/accept", {})
+    files = {cid: clerk.get(f"/api/v1/cases/{cid}").json for cid in (short, long)}
+    assert len(files[long]["events"]) == 8
+    assert len(files[long]["notices"]) == 3
+    assert len(files[long]["tasks"]) == 2
+    assert len(files[short]["events"]) == 1
+    counts = {cid: _statements(db, lambda cid=cid: clerk.get(f"/api/v1/cases/{cid}"))
+              for cid in (short, long)}
+    assert counts[short] == counts[long], counts
+
+
+def test_a_step_answers_its_state_and_the_file_agrees(desk) -> None:
+    """Issue 17: a transition answers with a small document, committed: a GET right after
+    reads the same state and version, and the version sent next must be that one."""
+    clerk = desk["clerk"]
+    case = submit(clerk)
+    step = clerk.post(f"/api/v1/cases/{case['id']}/accept", {"version": case["version"]})
+    assert step.status_code == 200, step.json
+    assert set(step.json) == {"id", "number", "state", "version", "deadline_on",
+                              "deadline_provisional", "warning", "allowed_actions"}
+    assert (step.json["id"], step.json["number"]) == (case["id"], case["number"])
+    assert step.json["state"] == "accepted"
+    assert step.json["deadline_on"] is not None
+    assert step.json["warning"] in {"green", "yellow"}
+    assert "withdraw" in step.json["allowed_actions"]
+    file = clerk.get(f"/api/v1/cases/{case['id']}").json
+    assert {k: file[k] for k in step.json} == step.json
+    stale = clerk.post(f"/api/v1/cases/{case['id']}/withdraw",
+                       {"version": case["version"], "reason": "撤回"})
+    assert stale.status_code == 409
+    ok = clerk.post(f"/api/v1/cases/{case['id']}/withdraw",
+                    {"version": step.json["version"], "reason": "撤回"})
+    assert ok.status_code == 200, ok.json
+    assert ok.json["state"] == "withdrawn"
+    assert ok.json["version"] > step.json["version"]
+
+
+def test_a_step_is_written_by_id_in_one_flush(desk, db) -> None:
+    """Issue 17: a step adds its history row by id (the history is never read to be appended
+    to) and the request flushes the session once, before the audit chain's head is locked."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    clerk = desk["clerk"]
+    case = submit(clerk)
+    sent: list[str] = []
+    flushes: list[int] = []
+
+    def statement(_conn, _cursor, text, *_args) -> None:
+        sent.append(" ".join(text.split()))
+
+    def flushed(session, _context, _instances) -> None:
+        if session.new or session.dirty or session.deleted:
+            flushes.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    event.listen(Session, "before_flush", flushed)
+    try:
+        step = clerk.post(f"/api/v1/cases/{case['id']}/accept", {"version": case["version"]})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+        event.remove(Session, "before_flush", flushed)
+    assert step.status_code == 200, step.json
+    assert not [s for s in sent if s.startswith("SELECT") and "FROM case_events" in s], sent
+    assert [s for s in sent if s.startswith("INSERT INTO case_events")]
+    assert len(flushes) == 1
+    head = next(i for i, s in enumerate(sent) if "FROM audit_head" in s)
+    assert not [s for s in sent[head:] if s.startswith("UPDATE cases")], "the head was locked first"
+    assert [s for s in sent[head:] if s.startswith("SELECT")] == [sent[head]], \
+        "nothing is read while the head is locked"
+    assert clerk.get(f"/api/v1/cases/{case['id']}").json["events"][-1]["action"] == "accept"
