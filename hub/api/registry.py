@@ -35,6 +35,9 @@ class RegistryResponseSchema(Schema):
     root_code = fields.String(required=True)
     root_public_key = fields.String(required=True, metadata={
         "description": "The trust root key: raw Ed25519 in base64url without padding."})
+    names = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "``{code: name}`` of the part's centers whose name is known (each "
+                       "center's name as its own signed summary gives it): what pages show."})
     cursor = fields.Dict(required=True, metadata={"description": (
         "``{\"certificates\": n, \"revocations\": m}``: ask with certificates_after=n and "
         "revocations_after=m next time to receive only what was stored since.")})
@@ -67,7 +70,8 @@ class Registry(MethodView):
         Without parameters, all of them.  A node asks only for its part of the tree
         (``node``) and only for what was stored after the ``cursor`` of its last answer
         (``certificates_after``, ``revocations_after``), plus the chains of senders from
-        elsewhere (``chain``).  Without ``root_code``, ``root_public_key`` and ``cursor``
+        elsewhere (``chain``), and the ``names`` of the part's centers.  Without
+        ``root_code``, ``root_public_key``, ``names`` and ``cursor``
         the answer is a registry document for ``TrustStore.from_registry``.
 
         The hub relays trust and never vouches: each node re-verifies what it receives
@@ -87,6 +91,7 @@ class Registry(MethodView):
             "serial": part.version,
             "root_code": store.root_code,
             "root_public_key": public_key_b64(store.root_key),
+            "names": part.names,
             "cursor": {"certificates": part.certificates_cursor,
                        "revocations": part.revocations_cursor},
         }

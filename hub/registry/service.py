@@ -15,11 +15,11 @@ import dataclasses
 import hashlib
 import logging
 import threading
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.models import RegisteredNode
@@ -162,6 +162,22 @@ def record_certificate(session: Session, certificate: Certificate) -> None:
     session.flush()
 
 
+def record_names(session: Session, names: Mapping[str, str | None]) -> None:
+    """Keep each center's name as its own signed summary gives it (``{code: name}``), for
+    the registry's ``names``: one statement for all, changing only the rows whose name moved
+    (a summary every few minutes repeats the name it gave before)."""
+    rows = [{"node_code": code, "node_name": name} for code, name in names.items() if name]
+    if not rows:
+        return
+    table = cast(Table, RegisteredNode.__table__)
+    session.connection().execute(
+        update(table)
+        .where(table.c.code == bindparam("node_code"),
+               or_(table.c.name.is_(None), table.c.name != bindparam("node_name")))
+        .values(name=bindparam("node_name")),
+        rows)
+
+
 def record_revocation(session: Session, revocation: Revocation) -> None:
     """Store a verified revocation (once)."""
     bump_registry_version(session)
@@ -228,6 +244,9 @@ class RegistryPart:
     certificates_cursor: int
     revocations_cursor: int
     version: int
+    # {code: name} of every center of the part whose name is known (all of them, whatever
+    # the cursors: a name is a few dozen bytes, and a node must learn a renamed center)
+    names: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def registry_part(
@@ -268,4 +287,21 @@ def registry_part(
             wanted = or_(wanted, model.subject.in_(lineages))
         parts.append(list(session.scalars(select(model.document).where(wanted)
                                           .order_by(model.id))))
-    return RegistryPart(parts[0], parts[1], cursors[0], cursors[1], version)
+    return RegistryPart(parts[0], parts[1], cursors[0], cursors[1], version,
+                        part_names(session, node=node, chains=chains))
+
+
+def part_names(session: Session, *, node: str | None, chains: Iterable[str] = ()) -> dict[str, str]:
+    """``{code: name}`` of the named centers of ``node``'s part of the tree (its lineage, its
+    descendants and the lineages of ``chains``); every named center without ``node``."""
+    wanted: Any = RegisteredNode.name.is_not(None)
+    if node is not None:
+        codes = set(_lineage(node)) | {code for chain in chains for code in _lineage(chain)}
+        scope: Any = RegisteredNode.code.in_(sorted(codes))
+        prefix = _subtree_prefix(node)
+        if prefix is not None:
+            scope = or_(scope, RegisteredNode.code.startswith(prefix, autoescape=True))
+        wanted = and_(wanted, scope)
+    rows = session.execute(select(RegisteredNode.code, RegisteredNode.name).where(wanted)
+                           .order_by(RegisteredNode.code)).all()
+    return {code: name for code, name in rows if name is not None}

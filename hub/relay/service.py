@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 from hub.models import RegisteredNode
 from hub.registry.service import (
     record_certificate,
+    record_names,
     record_registry_envelope,
     record_revocation,
 )
@@ -407,6 +408,9 @@ class Ingest:
                                           if envelope.id in logged
                                           and (arrival := _arrival(envelope)) is not None],
                            self.now)
+            record_names(self.session, {
+                envelope.sender: (envelope.body.get("node") or {}).get("name")
+                for _, envelope in deferred if envelope.id in logged})
         assert self._results is not None  # noqa: S101 - deferred only within run()
         for position, envelope in deferred:
             if envelope.id not in logged:
@@ -452,6 +456,8 @@ class Ingest:
         if arrival is not None:
             self.session.flush()  # anchors are judged in seq order: earlier ones first
             anchors.record(self.session, [arrival], self.now)
+        record_names(self.session,
+                     {envelope.sender: (envelope.body.get("node") or {}).get("name")})
 
     def _deliver(self, envelope: Envelope, recipients: list[str]) -> None:
         if not recipients:

@@ -121,3 +121,14 @@ class SyncStatus(Base):
     # the Shanghai day the calendar check last warned of a year without holiday data: it warns
     # once a day, whichever process runs it (the worker's daily job, a worker start, run-jobs)
     calendar_warned_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class CenterName(Base):
+    """A center's name from the hub's registry (``names`` of this node's part of the tree):
+    the pages show centers by name, with the code beside it (node/sync/names.py)."""
+
+    __tablename__ = "center_names"
+
+    code: Mapped[str] = mapped_column(String(9), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[Timestamp]

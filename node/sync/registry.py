@@ -25,7 +25,7 @@ from schemas.divisions import DivisionCodeError, parent_of
 log = logging.getLogger("tongban.node.sync")
 
 # what the hub's answer carries besides a registry document (TrustStore.from_registry)
-REGISTRY_EXTRA_KEYS = ("root_code", "root_public_key", "cursor")
+REGISTRY_EXTRA_KEYS = ("root_code", "root_public_key", "cursor", "names")
 CURSOR_KEY = "cursor"
 
 
@@ -45,6 +45,8 @@ class Refreshed:
     store: TrustStore
     document: dict[str, Any]
     added: int  # documents verified and added by this refresh
+    # {code: name} of the part's named centers, as the hub gave them (node/sync/names.py)
+    names: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def lineage(code: str) -> list[str]:
@@ -125,4 +127,6 @@ def refresh_registry(
         message = exc.message if isinstance(exc, TrustError) else f"malformed: {exc!r}"
         log.warning("the hub's registry is refused, keeping the cached one: %s", message)
         return None
-    return Refreshed(store, {**document, CURSOR_KEY: answer[CURSOR_KEY]}, added)
+    names = answer.get("names")
+    return Refreshed(store, {**document, CURSOR_KEY: answer[CURSOR_KEY]}, added,
+                     names if isinstance(names, dict) else {})

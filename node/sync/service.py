@@ -37,6 +37,7 @@ from node.sync.models import (
     SenderProgress,
     SyncStatus,
 )
+from node.sync.names import store_names
 from node.sync.registry import (
     REGISTRY_EXTRA_KEYS,
     RegistryChanges,
@@ -549,6 +550,7 @@ class SyncService:
         status = sync_status(session)
         status.registry_json = _wire_text(registry)
         status.registry_fetched_at = self.clock()
+        store_names(session, document.get("names"), self.clock())
         self._trust = trust
         return trust
 
@@ -572,8 +574,16 @@ class SyncService:
             return None
         status.registry_json = _wire_text(refreshed.document)
         status.registry_fetched_at = self.clock()
+        store_names(session, refreshed.names, self.clock())
         self._trust = refreshed.store
         return refreshed.store
+
+    def refresh_registry(self) -> TrustStore | None:
+        """Bring the cached registry and the centers' names up to the hub's (the worker's
+        hourly job): a center enrolled or renamed since shows by its name.  Raises
+        SyncError when the hub cannot be reached."""
+        with self.db.unit_of_work() as session:
+            return self._refresh_trust(session)
 
     # -- apply ----------------------------------------------------------------------------
 

@@ -107,6 +107,14 @@ def check_calendar(db: Database, clock: Callable[[], dt.datetime] = utcnow) -> l
     return missing
 
 
+def refresh_registry(service: SyncService) -> None:
+    """The hourly refresh of the cached registry and the centers' names."""
+    try:
+        service.refresh_registry()
+    except SyncError as exc:
+        log.warning("registry and names not refreshed: %s", exc.message)
+
+
 def run_case_jobs(
     db: Database, settings: Mapping[str, Any], key: Ed25519PrivateKey
 ) -> None:
@@ -277,6 +285,8 @@ def build_scheduler(
                       name="deadline jobs and roll-ups", minutes=CASE_JOBS_MINUTES, **common)
     scheduler.add_job(check_calendar, "interval", args=(db,), id="calendar-check",
                       name="calendar check", days=1, **common)
+    scheduler.add_job(refresh_registry, "interval", args=(service,), id="registry",
+                      name="registry and centers' names", hours=1, **common)
     scheduler.add_job(send_summaries, "interval", args=(db, settings, key), id="summaries",
                       name="summaries", minutes=int(settings["summary_refresh_minutes"]),
                       **common)

@@ -29,10 +29,13 @@ def init_app(app: Flask, api: Api) -> None:
     from node.web import admin, approver, auth, clerk, public, rankings, supervision
     from node.web.core import (
         FORM_TYPES,
+        center,
         csrf,
         missing_calendar_years,
         permissions_of,
+        scope_centers,
         signed_in_user,
+        upper_centers,
     )
     from node.web.labels import (
         FILTERS,
@@ -76,10 +79,11 @@ def init_app(app: Flask, api: Api) -> None:
         app.jinja_env.filters[name] = lookup_filter(table)
     app.jinja_env.filters.update(metric_name=metric_name, metric_value=metric_value,
                                  rate=rate_text, yuan=yuan, local_time=local_time,
-                                 chinese_date=chinese_date, count_text=count_text,
+                                 chinese_date=chinese_date, count_text=count_text, center=center,
                                  mask_id=mask_id_number, mask_phone=mask_phone)
 
     app.jinja_env.filters["running_label"] = rankings.running_label
+    app.jinja_env.globals.update(upper_centers=upper_centers, scope_centers=scope_centers)
 
     def query_with(**changes: Any) -> str:
         """This page's query string with ``changes`` (None drops a key): the next-page link."""

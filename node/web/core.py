@@ -158,6 +158,49 @@ def permissions_of(user: User | None) -> frozenset[Permission]:
     return ROLE_PERMISSIONS[user.role] if user is not None else frozenset()
 
 
+def known_centers() -> dict[str, str]:
+    """``{code: name}`` of the centers this node knows by name (the registry's names, and
+    its own name from its settings), read once a request."""
+    from flask import current_app
+
+    from node.sync.names import center_names
+
+    if "known_centers" not in g:
+        names = center_names(current_session())
+        settings = current_app.config["TONGBAN"]
+        if settings.get("name"):
+            names[settings["code"]] = settings["name"]
+        g.known_centers = names
+    return cast(dict[str, str], g.known_centers)
+
+
+def center(code: Any) -> str:
+    """A center as the pages show it: its name with its code beside it (labels.center_label)."""
+    from node.web.labels import center_label
+
+    return center_label(code, known_centers())
+
+
+def upper_centers() -> list[tuple[str, str]]:
+    """``(code, label)`` of the centers above this one, nearest first: the picker of 上报."""
+    from flask import current_app
+
+    from node.sync.registry import lineage
+
+    return [(code, center(code)) for code in lineage(current_app.config["TONGBAN"]["code"])[1:]]
+
+
+def scope_centers() -> list[tuple[str, str]]:
+    """``(code, label)`` of this center and the named centers below it: the scope picker."""
+    from flask import current_app
+
+    from node.sync.names import centers_below
+
+    own = current_app.config["TONGBAN"]["code"]
+    return [(own, center(own))] + [(code, center(code))
+                                   for code, _ in centers_below(current_session(), own)]
+
+
 def today() -> dt.date:
     return to_shanghai_date(utcnow())
 

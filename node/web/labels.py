@@ -208,6 +208,18 @@ def count_text(page: Any) -> str:
     return f"共 {page.total} 件" if page.total_exact else f"超过 {page.total} 件"
 
 
+UNNAMED_CENTER = "未登记名称的中心"
+
+
+def center_label(code: Any, names: dict[str, str]) -> str:
+    """A center by name with its code beside it, 北流市政务服务中心（450981）; a center whose
+    name the registry has not given yet is 未登记名称的中心（450981）, never a bare code."""
+    if code is None or code == "":
+        return "—"
+    code = str(code)
+    return f"{names.get(code) or UNNAMED_CENTER}（{code}）"
+
+
 FILTERS = {
     "state_name": CASE_STATES, "action_name": ACTIONS, "channel_name": CHANNELS,
     "warning_name": WARNINGS, "suspension_name": SUSPENSION_KINDS, "task_name": TASK_STATES,

@@ -29,6 +29,7 @@ from node.listing import decode_cursor
 from node.metrics.assessment import ModelWindowRule, assess, write_assessment_workbook
 from node.metrics.definitions import ALL_METRICS
 from node.metrics.patterns import Pattern, PatternPolicy, pattern_cases
+from node.sync.names import centers_below
 from node.web.clerk import actor, case_service, with_colours
 from node.web.core import (
     current_staff,
@@ -278,6 +279,7 @@ def _directives_page(errors: dict[str, list[str]] | None = None,
         incoming=[d for d in listed if d["direction"] == "incoming"],
         outgoing=[d for d in listed if d["direction"] == "outgoing"],
         can_issue=current_app.config["TONGBAN"]["level"] != "township",
+        lower_centers=centers_below(current_session(), current_app.config["TONGBAN"]["code"]),
         metrics=ALL_METRICS, errors=errors or {}, form=form or {},
     ), 422 if errors else 200
 

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 
 PROVINCE, CITY, COUNTY, TOWNSHIP, STRANGER = (
     "450000", "450900", "450981", "450981101", "450981102")
-ROOT_EXTRA_KEYS = ("root_code", "root_public_key", "cursor")
+ROOT_EXTRA_KEYS = ("root_code", "root_public_key", "cursor", "names")
 PASSWORD = "federation-pass-9"
 
 

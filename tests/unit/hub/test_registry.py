@@ -66,7 +66,7 @@ def test_the_registry_verifies_against_the_root_a_node_trusts(hub_app: Flask) ->
     assert document["root_code"] == PROVINCE
     assert document["root_public_key"] == b64(ROOT_KEY)
     registry = {k: v for k, v in document.items()
-                if k not in ("root_code", "root_public_key", "cursor")}
+                if k not in ("root_code", "root_public_key", "cursor", "names")}
     store = TrustStore.from_registry(registry, PROVINCE, b64(ROOT_KEY))
     now = utcnow()
     for code in (PROVINCE, *ENROLMENT_ORDER):
@@ -148,7 +148,7 @@ def test_a_revoked_key_is_refused_after_its_revocation_time(hub_app: Flask) -> N
     # the registry carries the revocation: every node can see it
     document = client.get("/api/v1/registry").json
     registry = {k: v for k, v in document.items()
-                if k not in ("root_code", "root_public_key", "cursor")}
+                if k not in ("root_code", "root_public_key", "cursor", "names")}
     store = TrustStore.from_registry(registry, PROVINCE, b64(ROOT_KEY))
     assert store.revoked_from(COUNTY, kid(KEYS[COUNTY])) is not None
 

@@ -114,8 +114,9 @@ def test_the_scheduler_has_the_workers_jobs(sync_db: Database) -> None:
     service = SyncService(sync_db, FakeHub(), code=COUNTY)
     scheduler = build_scheduler(sync_db, settings, generate_private_key(), service)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"sync", "case-jobs", "summaries", "calendar-check"}
+    assert set(jobs) == {"sync", "case-jobs", "summaries", "calendar-check", "registry"}
     assert jobs["sync"].trigger.interval == dt.timedelta(seconds=60)
+    assert jobs["registry"].trigger.interval == dt.timedelta(hours=1)
     assert jobs["calendar-check"].trigger.interval == dt.timedelta(days=1)
     assert jobs["summaries"].trigger.interval == dt.timedelta(minutes=60)
     assert not scheduler.running
