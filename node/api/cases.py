@@ -42,6 +42,7 @@ from node.auth.permissions import Permission, allows
 from node.cases import documents
 from node.cases.factory import case_service_for
 from node.cases.forwarding import Forwarding
+from node.cases.history import handler_name
 from node.cases.models import AttachmentRole, Case, DocumentKind, IssuedDocument
 from node.cases.service import Actor, CaseService
 from node.cases.states import allowed_actions
@@ -343,6 +344,7 @@ class CaseNoticeDocument(MethodView):
             notice=notice,
             case=case,
             items=json.loads(notice.items),
+            handler=handler_name(current_session(), notice.issued_by),
             center=current_app.config["TONGBAN"]["name"],
         )
         return Response(html, mimetype="text/html")
@@ -371,6 +373,7 @@ class CaseSuspensionDocument(MethodView):
             suspension=suspension,
             case=case,
             kind_names=SUSPENSION_KIND_NAMES,
+            handler=handler_name(current_session(), suspension.started_by),
             center=current_app.config["TONGBAN"]["name"],
         )
         return Response(html, mimetype="text/html")

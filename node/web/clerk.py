@@ -45,6 +45,7 @@ from node.cases.errors import CaseStateError
 from node.cases.factory import case_service_for
 from node.cases.forwarding import chain_of
 from node.cases.handover import hand_over_candidates
+from node.cases.history import display_names, event_reason, event_sentence, handler_name
 from node.cases.models import (
     AttachmentRole,
     Case,
@@ -60,6 +61,7 @@ from node.feedback.models import Complaint, Evaluation
 from node.web.core import (
     current_staff,
     form_error_page,
+    known_centers,
     load_form,
     problems_of,
     staff_page,
@@ -217,8 +219,12 @@ def _render_case(service: CaseService, case: Case, errors: dict[str, list[str]],
     extra = _side_forms(case, user)
     handover_to = (hand_over_candidates(service.session, case)
                    if "hand_over" in extra else None)
+    people = display_names(service.session, [e.actor for e in case.events])
+    centers = known_centers()
+    history = [(e, event_sentence(e, people, centers, ACTION_NAMES), event_reason(e, centers))
+               for e in case.events]
     return render_template(
-        "web/staff/case.html", case=case, warning=service.warning(case),
+        "web/staff/case.html", case=case, warning=service.warning(case), history=history,
         deadline=service.explain_deadline(case), actions=forms, extra=extra,
         missing=missing, errors=errors, handover_to=handover_to,
         notice_items={n.number: json.loads(n.items) for n in case.notices},
@@ -415,6 +421,7 @@ def notice(case_id: int, number: str) -> Any:
                                message=f"办件 {case.number} 没有告知书 {number}。"), 404
     html = render_template("cases/supplement_notice.html", notice=found, case=case,
                            items=json.loads(found.items),
+                           handler=handler_name(case_service().session, found.issued_by),
                            center=current_app.config["TONGBAN"]["name"])
     return Response(html, mimetype="text/html")
 
@@ -432,6 +439,7 @@ def suspension(case_id: int, number: str) -> Any:
                                message=f"办件 {case.number} 没有特别程序告知书 {number}。"), 404
     html = render_template("cases/suspension_notice.html", suspension=found, case=case,
                            kind_names=SUSPENSION_KIND_NAMES,
+                           handler=handler_name(case_service().session, found.started_by),
                            center=current_app.config["TONGBAN"]["name"])
     return Response(html, mimetype="text/html")
 

@@ -1,0 +1,99 @@
+"""A case's history in Chinese (node/cases/history.py): each event a sentence with the
+actor's display name and another center's name; printed documents signed with the handler's
+display name; the hand-over picker without usernames."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+from flask.testing import FlaskClient
+from sqlalchemy import update
+
+from node.auth.models import User
+from node.cases.history import event_reason, event_sentence, person
+from node.web.labels import ACTIONS
+from schemas.database import Database
+from tests.unit.node.conftest import Api
+from tests.unit.node.test_cases_api import submit
+from tests.unit.node.test_web import log_in
+
+CENTERS = {"450900": "玉林市政务服务中心", "450000": "广西壮族自治区政务服务中心"}
+PEOPLE = {"clerk1": "李明"}
+SNAKE = re.compile(r"[a-z]+_[a-z_]+")
+
+
+def _event(action: str, actor: str = "system", role: str = "system", *,
+           before: str | None = "forwarded", after: str = "forwarded",
+           reason: str | None = None) -> SimpleNamespace:
+    return SimpleNamespace(action=action, actor=actor, role=role, from_state=before,
+                           to_state=after, reason=reason)
+
+
+def _sentence(event: SimpleNamespace) -> str:
+    return event_sentence(event, PEOPLE, CENTERS, ACTIONS)
+
+
+def test_news_from_the_center_above_reads_as_a_sentence_with_its_name() -> None:
+    received = _event("upstream_update", reason="450900：in_review 已接收")
+    assert _sentence(received) == "玉林市政务服务中心（450900）已接收上报件；进入审查"
+    passed_on = _event("upstream_update", reason="450900：forwarded 已转报 450000")
+    assert _sentence(passed_on) == (
+        "玉林市政务服务中心（450900）已转报 广西壮族自治区政务服务中心（450000）")
+    asked = _event("upstream_update", reason="450900：supplement_requested 缺营业执照")
+    assert _sentence(asked) == "玉林市政务服务中心（450900）要求补正材料：缺营业执照"
+    unnamed = _event("upstream_update", reason="450100：accepted")
+    assert _sentence(unnamed) == "未登记名称的中心（450100）已受理上报件"
+    for event in (received, passed_on, asked, unnamed):
+        assert not SNAKE.search(_sentence(event))
+        assert event_reason(event, CENTERS) == ""  # all of it is in the sentence
+
+
+def test_people_by_display_name_and_the_system_and_applicant_in_chinese() -> None:
+    accepted = _event("accept", "clerk1", "clerk", before="submitted", after="accepted")
+    assert _sentence(accepted) == "李明（窗口工作人员）受理，状态由「已收件」变为「已受理」"
+    deemed = _event("deem_accept", before="supplement_requested", after="accepted")
+    assert _sentence(deemed) == "系统视为受理，状态由「待补正」变为「已受理」"
+    assert _sentence(_event("attach", "applicant", "applicant")) == "申请人添加材料"
+    received = _event("receive_forward", before=None, after="submitted")
+    assert _sentence(received) == "系统收到下级报送，状态为「已收件」"
+    assert person("gone", "clerk", PEOPLE) == "已删除的账号（窗口工作人员）"
+    # a relay's reason names the center that decided
+    approval = _event("receive_approval", before="forwarded", after="approved",
+                      reason="450900 准予许可")
+    assert event_reason(approval, CENTERS) == "玉林市政务服务中心（450900） 准予许可"
+    # a person's own words are kept as written, digits and all
+    rejected = _event("reject", "clerk1", "clerk", before="submitted", after="rejected",
+                      reason="证照编号 450981 有误")
+    assert event_reason(rejected, CENTERS) == "证照编号 450981 有误"
+
+
+def test_the_case_page_and_the_printed_notice_name_the_handler(
+    client: FlaskClient, db: Database, desk: dict[str, Api]
+) -> None:
+    with db.unit_of_work() as session:
+        session.execute(update(User).where(User.username == "clerk1")
+                        .values(display_name="李明"))
+    clerk = desk["clerk"]
+    case = submit(clerk)
+    notice = clerk.post(f"/api/v1/cases/{case['id']}/notices", {"material_positions": [1]})
+    assert notice.status_code == 201, notice.json
+
+    printed = clerk.get(f"/api/v1/cases/{case['id']}/notices/{notice.json['number']}")
+    assert "经办人：李明" in printed.get_data(as_text=True)
+    assert "clerk1" not in printed.get_data(as_text=True)
+
+    assert log_in(client, "clerk1").status_code == 302
+    page = client.get(f"/staff/cases/{case['id']}").get_data(as_text=True)
+    history = page[page.index("办理过程"):]
+    assert "李明（窗口工作人员）收件，状态为「已收件」" in history
+    assert "李明（窗口工作人员）一次性告知" in history
+    assert "clerk1" not in history
+    assert not SNAKE.search(re.sub(r"<[^>]+>", "", history))
+    web_notice = client.get(f"/staff/cases/{case['id']}/notices/{notice.json['number']}")
+    assert "经办人：李明" in web_notice.get_data(as_text=True)
+    # the hand-over picker shows people by name, not by username
+    picker = re.search(r'<select id="handover-to".*?</select>', page, re.DOTALL)
+    assert picker is not None
+    assert ">clerk2<" in picker.group(0)  # its display name is its username in this fixture
+    assert "（clerk2" not in picker.group(0)
