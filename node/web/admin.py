@@ -4,6 +4,7 @@ accounts, calendar overrides, XLSX import with the row errors, and the sync stat
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -69,7 +70,7 @@ def _matters_context() -> dict[str, Any]:
 @bp.get("")
 @staff_page(Permission.CATALOG_MANAGE)
 def matters() -> Any:
-    blank = MultiDict({"should_enter": "on", "fee_amount_fen": "0"})
+    blank = MultiDict({"should_enter": "on", "fee_amount_yuan": "0.00"})
     return render_template("web/staff/admin/matters.html", errors={}, form=blank,
                            **_matters_context())
 
@@ -78,7 +79,8 @@ MATTER_LABELS = {
     "code": "事项编码", "name": "事项名称", "category": "事项类型", "department_code": "实施部门",
     "window_code": "办理窗口", "handling_level": "办理层级", "handling_type": "办件类型",
     "legal_limit_days": "法定时限", "promised_limit_days": "承诺时限",
-    "fee_amount_fen": "收费金额", "powers": "窗口授权", "materials": "申报材料",
+    "fee_amount_fen": "收费金额", "fee_amount_yuan": "收费金额", "powers": "窗口授权",
+    "materials": "申报材料",
     "legal_basis": "设立依据", "conditions": "申请条件", "procedure": "办理程序",
     "fee_basis": "收费依据", "fee_standard": "收费标准", "complaint_channel": "投诉渠道",
     "window_authority": "窗口权限说明", "entered": "已进中心", "should_enter": "应进中心",
@@ -107,7 +109,7 @@ def _matter_input(form: MultiDict[str, str], existing: Matter | None) -> dict[st
     data: dict[str, Any] = {}
     for name, schema_field in MatterSchema().load_fields.items():
         key = schema_field.data_key or name
-        if key in ("materials", "powers", *MATTER_FLAGS) or key not in form:
+        if key in ("materials", "powers", "fee_amount_fen", *MATTER_FLAGS) or key not in form:
             continue
         raw = form.get(key, "")
         if isinstance(schema_field, fields.Integer):
@@ -116,6 +118,8 @@ def _matter_input(form: MultiDict[str, str], existing: Matter | None) -> dict[st
             data[key] = _integer(raw.strip())
         else:
             data[key] = raw.strip() if key in ("code", "name") else raw
+    if "fee_amount_yuan" in form:
+        data["fee_amount_fen"] = yuan_to_fen(form.get("fee_amount_yuan", ""), "fee_amount_yuan")
     for flag in MATTER_FLAGS:
         data[flag] = flag in form
     data["powers"] = {p: f"power_{p}" in form for p in POWERS}
@@ -146,6 +150,8 @@ def _matter_values(matter: Matter) -> MultiDict[str, str]:
                 values[key] = "on"
         else:
             values[key] = str(value.value if hasattr(value, "value") else value)
+    values.pop("fee_amount_fen", None)
+    values["fee_amount_yuan"] = fen_to_yuan_text(matter.fee_amount_fen)
     values["department_code"] = matter.department.code
     values["window_code"] = matter.window.code if matter.window else ""
     for power, held in matter.powers.items():
@@ -194,6 +200,28 @@ def edit_matter(code: str) -> Any:
                                **context), 422
     flash(f"事项 {matter.name} 已保存。")
     return redirect(url_for("web_admin.matters"))
+
+
+FEE_YUAN_MAX = Decimal(10**9)  # the API's fee_amount_fen goes to 10**11 fen
+
+
+def yuan_to_fen(text: str, key: str) -> int:
+    """An amount typed in 元 (``20``, ``20.5``, ``1,640.00``) as 分 for the API; a clear
+    message naming the field for anything else."""
+    try:
+        amount = Decimal(text.strip().replace(",", "").removesuffix("元").strip())
+    except InvalidOperation as exc:
+        raise ValidationFailed({key: ["请填写金额（元），例如 20 或 20.50"]}) from exc
+    if not amount.is_finite() or amount < 0 or amount > FEE_YUAN_MAX:
+        raise ValidationFailed({key: ["金额须在 0 至 1000000000 元之间"]})
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValidationFailed({key: ["金额最多两位小数（精确到分）"]})
+    return int(amount * 100)
+
+
+def fen_to_yuan_text(fen: int | None) -> str:
+    """分 as the 元 a form shows, ``1640.00``."""
+    return f"{Decimal(fen or 0) / 100:.2f}"
 
 
 def _integer(text: str) -> int | str:
