@@ -14,9 +14,14 @@ that starts with one of those characters and is not simply a number:
   turn it into a formula either — while its text stays exactly as it was (a catalog exported
   and imported again keeps its names).
 
-Numbers stay numbers.  Characters XML cannot hold (control characters) are dropped from XLSX
-cells instead of failing the export.  :func:`inert_csv` and :func:`inert_xlsx` make a file
-written elsewhere (the hub's answer a node passes on) inert the same way.
+Numbers stay numbers, and a figure people read is a typed cell (:class:`Rate`,
+:class:`Money`, :class:`LocalTime`, :class:`Fixed`): in XLSX a number with Excel's format
+(``0.00%``, ``#,##0.00"元"``, a Beijing-time date to the minute), so that a column can be
+summed; in CSV the text the page shows (``98.50%``, ``1640.00 元``, ``2026-12-06 15:50``).
+Basis points and 分 stay in the API and on the wire.  Characters XML cannot hold (control
+characters) are dropped from XLSX cells instead of failing the export.  :func:`inert_csv`
+and :func:`inert_xlsx` make a file written elsewhere (the hub's answer a node passes on)
+inert the same way.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -38,6 +44,85 @@ FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"\A[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?\Z")
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+RATE_FORMAT = "0.00%"
+MONEY_FORMAT = '#,##0.00"元"'
+TIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A rate kept in basis points (9850), read as a percentage (98.50%)."""
+
+    basis_points: int | None
+
+    def xlsx(self) -> tuple[Any, str]:
+        if self.basis_points is None:
+            return None, RATE_FORMAT
+        return int(self.basis_points) / 10000, RATE_FORMAT
+
+    def text(self) -> str:
+        return "" if self.basis_points is None else f"{int(self.basis_points) / 100:.2f}%"
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount kept in 分 (164000), read in 元 with two decimals (1640.00 元)."""
+
+    fen: int | None
+
+    def xlsx(self) -> tuple[Any, str]:
+        return (None if self.fen is None else int(self.fen) / 100), MONEY_FORMAT
+
+    def text(self) -> str:
+        return "" if self.fen is None else f"{int(self.fen) / 100:.2f} 元"
+
+
+@dataclass(frozen=True)
+class LocalTime:
+    """A moment (an aware datetime or its ISO text) read in Beijing time, to the minute."""
+
+    moment: dt.datetime | str | None
+
+    def local(self) -> dt.datetime | None:
+        moment = self.moment
+        if moment is None or moment == "":
+            return None
+        if isinstance(moment, str):
+            moment = dt.datetime.fromisoformat(moment)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(SHANGHAI).replace(second=0, microsecond=0)
+
+    def xlsx(self) -> tuple[Any, str]:
+        local = self.local()
+        return (None if local is None else local.replace(tzinfo=None)), TIME_FORMAT
+
+    def text(self) -> str:
+        local = self.local()
+        return "" if local is None else local.strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """A number read with a fixed count of decimals (a composite score: 0.6444)."""
+
+    value: float | int | None
+    places: int = 2
+
+    def xlsx(self) -> tuple[Any, str]:
+        number_format = "0." + "0" * self.places if self.places else "0"
+        if self.value is None:
+            return None, number_format
+        return round(float(self.value), self.places), number_format
+
+    def text(self) -> str:
+        return "" if self.value is None else f"{float(self.value):.{self.places}f}"
+
+
+TYPED_CELLS = (Rate, Money, LocalTime, Fixed)
 
 
 def is_dangerous(text: str) -> bool:
@@ -54,7 +139,10 @@ def _plain(value: Any) -> Any:
 
 
 def csv_cell(value: Any) -> Any:
-    """One CSV cell: text that could be a formula gets a leading ``'``."""
+    """One CSV cell: a typed cell as the page shows it; text that could be a formula gets a
+    leading ``'``."""
+    if isinstance(value, TYPED_CELLS):
+        return value.text()
     value = _plain(value)
     if isinstance(value, str) and is_dangerous(value):
         return "'" + value
@@ -84,6 +172,9 @@ def set_cell(worksheet: Worksheet, row: int, column: int, value: Any) -> Any:
     """Write one XLSX cell inert: text is text (never a formula), quote-prefixed when it
     could be read as one."""
     cell = worksheet.cell(row=row, column=column)
+    if isinstance(value, TYPED_CELLS):
+        cell.value, cell.number_format = value.xlsx()
+        return cell
     value = _plain(value) if isinstance(value, dt.time) else value
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub("", value)
@@ -161,6 +252,7 @@ def inert_download(data: bytes, content_type: str) -> bytes:
     return data
 
 
-__all__ = ["CSV_MEDIA_TYPE", "XLSX_MEDIA_TYPE", "Sheet", "append_row", "csv_bytes",
+__all__ = ["CSV_MEDIA_TYPE", "XLSX_MEDIA_TYPE", "Fixed", "LocalTime", "Money", "Rate",
+           "Sheet", "append_row", "csv_bytes",
            "inert_csv", "inert_download", "inert_xlsx", "is_dangerous", "set_cell",
            "workbook_bytes", "xlsx_bytes"]

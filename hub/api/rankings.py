@@ -240,6 +240,8 @@ class AuditStandingSchema(Schema):
 
 class CompletenessNodeSchema(Schema):
     node = fields.String()
+    name = fields.String(allow_none=True, metadata={
+        "description": "The center's name as its own summaries give it (null until one does)"})
     level = fields.String()
     kind = fields.String(allow_none=True)
     parent = fields.String(allow_none=True)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from hub.rankings.metrics import METRICS
+from hub.rankings.metrics import METRICS, Unit
 from schemas.periods import chinese_month_day
-from schemas.spreadsheet import Sheet, csv_bytes, xlsx_bytes
+from schemas.spreadsheet import Fixed, LocalTime, Money, Rate, Sheet, csv_bytes, xlsx_bytes
 
 STATUS_NAMES = {
     "ranked": "已排名", "not_reported": "未报送", "no_value": "无数据",
@@ -22,6 +22,33 @@ KIND_NAMES = {"district": "市辖区", "county": "县", "county_city": "县级�
 BULLETIN_GROUP_NAMES = {"counties_and_cities": "县（市）", "district": "城区"}
 LEVEL_NAMES = {"province": "省", "city": "市", "county": "县级", "township": "乡镇（街道）"}
 DIRECTION_NAMES = {"higher_better": "越大越好", "lower_better": "越小越好"}
+UNIT_NAMES = {"count": "件", "fen": "元", "basis_points": "%", "per_month": "件/月"}
+SCORE_PLACES = 4  # a composite score or a normalised value: 0.6444
+
+
+def figure(unit: str | None, value: Any) -> Any:
+    """A figure as people read it (schemas/spreadsheet.py's typed cells): a rate as a
+    percentage, money in 元; basis points and 分 never reach a sheet."""
+    if unit == Unit.BASIS_POINTS.value:
+        return Rate(value)
+    if unit == Unit.FEN.value:
+        return Money(value)
+    if isinstance(value, float):
+        return Fixed(value, 2)
+    return value
+
+
+def metric_figure(metric: str, value: Any) -> Any:
+    info = METRICS.get(metric)
+    return figure(info.unit.value if info else None, value)
+
+
+def heading(metric: str) -> str:
+    """A metric's heading; money is shown in 元 (its wire name says 分)."""
+    info = METRICS[metric]
+    return info.name.replace("（分）", "（元）") if info.unit is Unit.FEN else info.name
+
+
 NORMALISATION_NAMES = {"min_max": "极差标准化（0 至 1）",
                        "z_score": "标准分（与平均值相差几个标准差）"}
 
@@ -29,25 +56,34 @@ NORMALISATION_NAMES = {"min_max": "极差标准化（0 至 1）",
 def table_sheets(answer: dict[str, Any]) -> list[Sheet]:
     """The sheets of a league or composite table answer (the JSON the API returns)."""
     methodology = answer.get("methodology")
-    value_heading = "综合得分" if methodology else METRICS[answer["metric"]].name
+    value_heading = "综合得分" if methodology else heading(answer["metric"])
     headings = ["同类组", "名次", "参评数", "节点代码", "名称", "类别", "上级代码", "状态",
                 value_heading, "分子", "分母", "上期名次", "名次变化", "上期数值", "数值变化"]
     components = methodology["components"] if methodology else []
     for component in components:
-        name = METRICS[component["metric"]].name
+        name = heading(component["metric"])
         headings += [f"{name}（原值）", f"{name}（标准化）"]
+
+    def shown(value: Any) -> Any:
+        return Fixed(value, SCORE_PLACES) if methodology else metric_figure(
+            answer["metric"], value)
+
     rows = []
     for group in answer["groups"]:
         for row in group["rows"]:
             cells = [
                 group_name(answer.get("peers"), group.get("group")), row["rank"], group["of"],
-                row["node"], row["name"], KIND_NAMES.get(row["kind"], "") if row["kind"] else "",
-                row["parent"], STATUS_NAMES[row["status"]], row["value"], row["numerator"],
-                row["denominator"], row["previous_rank"], row["rank_change"],
-                row["previous_value"], row["value_change"],
+                row["node"], row["name"] or "未登记名称的中心",
+                KIND_NAMES.get(row["kind"], "") if row["kind"] else "",
+                row["parent"], STATUS_NAMES[row["status"]], shown(row["value"]),
+                row["numerator"], row["denominator"], row["previous_rank"], row["rank_change"],
+                shown(row["previous_value"]), shown(row["value_change"]),
             ]
-            for entry in row.get("components") or [{}] * len(components):
-                cells += [entry.get("value"), entry.get("normalised")]
+            for component, entry in zip(components,
+                                        row.get("components") or [{}] * len(components),
+                                        strict=True):
+                cells += [metric_figure(component["metric"], entry.get("value")),
+                          Fixed(entry.get("normalised"), SCORE_PLACES)]
             rows.append(cells)
     title = "综合排名" if methodology else "排名"
     sheets = [Sheet(title, headings, rows)]
@@ -77,7 +113,7 @@ def methodology_sheet(methodology: dict[str, Any]) -> Sheet:
         [],
         ["指标名称", "权重", "权重占比", "方向"],
     ]
-    rows += [[METRICS[c["metric"]].name, c["weight"],
+    rows += [[heading(c["metric"]), c["weight"],
               f"{float(c['weight']) / total:.1%}", DIRECTION_NAMES[c["direction"]]]
              for c in methodology["components"]]
     return Sheet("方法说明", ["项目", "内容"], rows)
@@ -89,33 +125,36 @@ AUDIT_NAMES = {"anomaly": "审计链异常", "restored": "已从备份恢复"}
 def _audit(standing: dict[str, Any] | None) -> str:
     if not standing:
         return "正常"
-    return f"{AUDIT_NAMES[standing['status']]}（{_time(standing['at'])}）"
+    return f"{AUDIT_NAMES[standing['status']]}（{LocalTime(standing['at']).text()}）"
 
 
 def completeness_sheets(answer: dict[str, Any]) -> list[Sheet]:
-    headings = ["节点代码", "层级", "类别", "上级代码", "报送状态", "首次报送终版时间",
+    headings = ["节点代码", "名称", "层级", "类别", "上级代码", "报送状态", "首次报送终版时间",
                 "首次收到时间", "本期最新序号", "本期版本数", "最近联系时间", "最新序号",
                 "审计链"]
     rows = [[
-        row["node"], LEVEL_NAMES[row["level"]], KIND_NAMES.get(row["kind"], "") if row["kind"]
-        else "", row["parent"], STATUS_NAMES[row["status"]], _time(row["first_final_at"]),
-        _time(row["first_received_at"]), row["summary_seq"], row["summary_versions"],
-        _time(row["last_seen_at"]), row["latest_seq"], _audit(row.get("audit")),
+        row["node"], row.get("name") or "未登记名称的中心", LEVEL_NAMES[row["level"]],
+        KIND_NAMES.get(row["kind"], "") if row["kind"] else "", row["parent"],
+        STATUS_NAMES[row["status"]], LocalTime(row["first_final_at"]),
+        LocalTime(row["first_received_at"]), row["summary_seq"], row["summary_versions"],
+        LocalTime(row["last_seen_at"]), row["latest_seq"], _audit(row.get("audit")),
     ] for row in answer["nodes"]]
     return [Sheet("报送情况", headings, rows)]
 
 
 def rollup_sheets(answer: dict[str, Any]) -> list[Sheet]:
-    headings = ["指标代码", "指标名称", "单位", "数值", "分子", "分母"]
-    rows = [[key, m["name"], m["unit"], m["value"], m["numerator"], m["denominator"]]
+    headings = ["指标名称", "单位", "数值", "分子", "分母"]
+    rows = [[heading(key) if key in METRICS else m["name"], UNIT_NAMES.get(m["unit"], ""),
+             figure(m["unit"], m["value"]), m["numerator"], m["denominator"]]
             for key, m in answer["metrics"].items()]
     return [Sheet("汇总", headings, rows)]
 
 
 def trend_sheets(answer: dict[str, Any]) -> list[Sheet]:
     headings = ["期间", "报送数", "数值", "分子", "分母"]
-    rows = [[period_text(p["period"], p.get("as_of")), p["reporting"], p["value"],
-             p["numerator"], p["denominator"]] for p in answer["points"]]
+    rows = [[period_text(p["period"], p.get("as_of")), p["reporting"],
+             figure(p.get("unit"), p["value"]), p["numerator"], p["denominator"]]
+            for p in answer["points"]]
     return [Sheet(f"趋势：{answer['name']}"[:31], headings, rows)]
 
 
@@ -125,10 +164,6 @@ def period_text(label: str, as_of: Any) -> str:
         return label
     day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
     return f"{label}（截至 {chinese_month_day(day)}，统计期未结束）"
-
-
-def _time(value: Any) -> str:
-    return value.isoformat() if hasattr(value, "isoformat") else (value or "")
 
 
 def to_csv(sheets: list[Sheet]) -> bytes:

@@ -274,7 +274,7 @@ class RankingService:
             counts[status] += 1
             last = seen.get(member.code)
             rows.append({
-                "node": member.code, "level": member.level.value,
+                "node": member.code, "name": member.name, "level": member.level.value,
                 "kind": member.kind.value if member.kind else None, "parent": member.parent,
                 "status": status,
                 "first_final_at": arrival.first_final_at if arrival else None,

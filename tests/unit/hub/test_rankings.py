@@ -767,7 +767,7 @@ def test_completeness_and_rollup_export(fed: RankFederation) -> None:
                    "&format=xlsx")
     assert xlsx.status_code == 200
     sheet = load_workbook(io.BytesIO(xlsx.data))["报送情况"]
-    assert next(sheet.iter_rows(values_only=True))[4] == "报送状态"
+    assert next(sheet.iter_rows(values_only=True))[5] == "报送状态"
     rollup = fed.get(f"/api/v1/rankings/rollup?scope={YULIN}&period={PERIOD}&format=csv")
     assert rollup.status_code == 200
     assert "办结数" in rollup.data.decode("utf-8")
