@@ -306,7 +306,12 @@ def form_error_page(template: str, exc: TongbanError, status: int = 422,
 
 
 def download(body: bytes, mimetype: str, filename: str) -> Response:
+    """An attachment named ``filename``: in Chinese by RFC 5987's ``filename*``, with an
+    ASCII ``filename`` (its Latin part) for a client that knows no other."""
+    import re
     from urllib.parse import quote
 
+    plain = re.sub(r"[^A-Za-z0-9._-]+", "_", filename).strip("_.") or "download"
     return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename, safe='')}"})
+        "Content-Disposition": f'attachment; filename="{plain}"; '
+                               f"filename*=UTF-8''{quote(filename, safe='')}"})

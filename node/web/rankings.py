@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -445,13 +446,17 @@ def export() -> Any:
         return render_template("web/error.html", status=422, title="无法导出",
                                message="请选择排名表、报送情况或综合指数，"
                                        "格式为 xlsx 或 csv。"), 422
+    context = _common(_last_due() if what == "completeness" else None)
     query = [(k, v) for k, v in request.args.items(multi=True) if k not in ("what", "format")]
     query.append(("format", fmt))
     if "scope" not in request.args:
-        query.insert(0, ("scope", current_app.config["TONGBAN"]["code"]))
+        query.insert(0, ("scope", context["scope"]))
+    if not request.args.get("period", "").strip():
+        # the period the page showed, so that the file holds it and is named after it
+        query = [(k, v) for k, v in query if k != "period"] + [("period", context["period"])]
     method, body = "GET", b""
     if what == "composite":
-        document, _raw = _composite_body(_common(), _composite_values())
+        document, _raw = _composite_body(context, _composite_values())
         if document is None:
             return render_template("web/error.html", status=422, title="无法导出",
                                    message="请至少选择一个指标，或选择已保存的方法。"), 422
@@ -469,4 +474,22 @@ def export() -> Any:
     mimetype = found.content_type.split(";")[0]
     # inert whatever the hub wrote (schemas/spreadsheet.py): a name is never a live formula
     return download(inert_download(found.body, found.content_type), mimetype,
-                    f"{what}-{request.args.get('period', '')}.{fmt}")
+                    export_filename(what, request.args, context["scope"], context["period"],
+                                    fmt))
+
+
+_UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\s]+')
+
+
+def export_filename(what: str, args: Any, scope: str, period: str, fmt: str) -> str:
+    """An export named after what it holds: 排名_办结数_450900_2026-11.xlsx,
+    报送情况_450900_2026-11.csv, 综合指数_<method or 自定义>_450900_2026-11.xlsx."""
+    if what == "league":
+        parts = ["排名", metric_name(args.get("metric", "completed") or "completed")]
+    elif what == "completeness":
+        parts = ["报送情况"]
+    else:
+        parts = ["综合指数", args.get("methodology", "").strip() or "自定义"]
+    parts += [scope, period]
+    return "_".join(_UNSAFE_IN_NAMES.sub("-", part).strip("-") or "-" for part in parts) \
+        + f".{fmt}"

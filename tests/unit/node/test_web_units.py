@@ -7,7 +7,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from tests.unit.node.conftest import Api
-from tests.unit.node.test_web import _admin_client, _form_of
+from tests.unit.node.test_web import _admin_client, _form_of, log_in
 
 PATH = "/staff/admin/matters/NC1/edit"  # a matter with a fee of 5000 分
 
@@ -40,3 +40,56 @@ def test_a_bad_fee_in_yuan_is_named_and_changes_nothing(
         assert refused.status_code == 422, typed
         assert message in refused.get_data(as_text=True), typed
     assert desk["admin"].get("/api/v1/matters/NC1").json["fee_amount_fen"] == 5000
+
+
+class _RecordingHub:
+    """Answers any rankings question with an XLSX and keeps what was asked."""
+
+    def __init__(self) -> None:
+        from openpyxl import Workbook
+
+        from schemas.spreadsheet import workbook_bytes
+
+        workbook = Workbook()
+        workbook.active.append(["名称", "办结数"])
+        self.body = workbook_bytes(workbook)
+        self.asked: list[tuple[str, str, list[tuple[str, str]]]] = []
+
+    def ask(self, method: str, what: str, query: list[tuple[str, str]], body: bytes) -> Any:
+        from node.rankings.client import HubAnswer
+        from schemas.spreadsheet import XLSX_MEDIA_TYPE
+
+        self.asked.append((method, what, query))
+        return HubAnswer(200, XLSX_MEDIA_TYPE, self.body)
+
+
+def test_an_export_is_named_after_what_it_holds(
+        app: Any, client: FlaskClient, desk: dict[str, Api]) -> None:
+    from urllib.parse import quote
+
+    from node.api.rankings import CLIENT
+    from node.web.core import today
+
+    app.config["TONGBAN"]["hub_url"] = "http://hub.invalid"
+    hub = _RecordingHub()
+    app.extensions[CLIENT] = hub
+    assert log_in(client, "super1").status_code == 302
+
+    league = client.get("/staff/rankings/export?what=league&format=xlsx&period=2026-11"
+                        "&metric=completed&scope=450981")
+    disposition = league.headers["Content-Disposition"]
+    assert f"filename*=UTF-8''{quote('排名_办结数_450981_2026-11.xlsx')}" in disposition
+    assert 'filename="450981_2026-11.xlsx"' in disposition
+
+    fees = client.get("/staff/rankings/export?what=league&format=csv&period=2026-11"
+                      "&metric=fees_center_fen")
+    assert quote("排名_中心收费（元）_450981_2026-11.csv") in fees.headers["Content-Disposition"]
+
+    # without a period, the file holds the page's period and is named after it
+    client.get("/staff/rankings/export?what=league&format=xlsx&metric=completed")
+    this_month = f"{today():%Y-%m}"
+    assert dict(hub.asked[-1][2])["period"] == this_month
+    composite = client.get("/staff/rankings/export?what=composite&format=xlsx&metric1=completed")
+    assert quote(f"综合指数_自定义_450981_{this_month}.xlsx") in (
+        composite.headers["Content-Disposition"])
+    assert "composite-" not in composite.headers["Content-Disposition"]
