@@ -46,6 +46,7 @@ def init_app(app: Flask, api: Api) -> None:
         metric_name,
         metric_value,
         rate_text,
+        score,
         yuan,
     )
     from schemas.personal import mask_id_number, mask_phone
@@ -79,7 +80,8 @@ def init_app(app: Flask, api: Api) -> None:
         app.jinja_env.filters[name] = lookup_filter(table)
     app.jinja_env.filters.update(metric_name=metric_name, metric_value=metric_value,
                                  rate=rate_text, yuan=yuan, local_time=local_time,
-                                 chinese_date=chinese_date, count_text=count_text, center=center,
+                                 chinese_date=chinese_date, count_text=count_text,
+                                 center=center, score=score,
                                  mask_id=mask_id_number, mask_phone=mask_phone)
 
     app.jinja_env.filters["running_label"] = rankings.running_label

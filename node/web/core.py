@@ -174,10 +174,13 @@ def known_centers() -> dict[str, str]:
     return cast(dict[str, str], g.known_centers)
 
 
-def center(code: Any) -> str:
-    """A center as the pages show it: its name with its code beside it (labels.center_label)."""
+def center(code: Any, name: str | None = None) -> str:
+    """A center as the pages show it: its name (``name`` when the answer gives one, else the
+    registry's) with its code beside it (labels.center_label)."""
     from node.web.labels import center_label
 
+    if name and code:
+        return center_label(code, {str(code): name})
     return center_label(code, known_centers())
 
 

@@ -189,6 +189,13 @@ def yuan(fen: Any) -> str:
     return f"{int(fen) / 100:.2f} 元"
 
 
+def score(value: Any) -> str:
+    """A composite score or a normalised value with four decimals (0.644444 → 0.6444)."""
+    if value is None:
+        return "—"
+    return f"{float(value):.4f}"
+
+
 def metric_value(key: str, entry: Any) -> str:
     """A summary entry ``{"value", "numerator", "denominator"}`` as the page shows it."""
     if not isinstance(entry, dict) or entry.get("value") is None:
