@@ -79,7 +79,8 @@ def test_a_center_alone_in_its_group_is_not_ranked_on_the_page(
                                  "&normalisation=min_max&metric1=completed&weight1=1")
 
     assert status == 200
-    row = re.search(r"<tr><td>([^<]*)</td><td>北流镇甲（450981101）</td><td>([^<]*)</td>.*?</tr>", text, re.S)
+    row = re.search(r"<tr><td>([^<]*)</td><td>北流镇甲（450981101）</td><td>([^<]*)</td>.*?</tr>",
+                    text, re.S)
     assert row is not None, text
     assert (row.group(1), row.group(2)) == ("—", "—")  # no rank, no score of 0
     assert "不参与排名（同类仅 1 个）</td></tr>" in row.group(0)
