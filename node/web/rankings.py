@@ -115,7 +115,7 @@ def _common(default_period: str | None = None) -> dict[str, Any]:
     return {
         "scope": scope,
         "period": request.args.get("period", "").strip() or default_period or _this_month(),
-        "metrics": {key: m.name for key, m in ALL_METRICS.items()},
+        "metrics": {key: metric_name(key) for key in ALL_METRICS},
     }
 
 
@@ -178,11 +178,12 @@ def league() -> Any:
                 if r.get("status") == "ranked"]
         unit = answer.document.get("unit")
         chart = {
-            "title": answer.document.get("metric_name") or metric_name(dict(query)["metric"]),
+            "title": metric_name(answer.document.get("metric") or dict(query)["metric"]),
             "names": [r.get("name") or r["node"] for r in rows],
-            "values": [(r["value"] / 100 if unit == "basis_points" else r["value"])
+            # basis points as a percentage, 分 as 元
+            "values": [(r["value"] / 100 if unit in ("basis_points", "fen") else r["value"])
                        for r in rows],
-            "unit": "%" if unit == "basis_points" else "",
+            "unit": {"basis_points": "%", "fen": "元"}.get(unit or "", ""),
         }
     return _page("web/staff/rankings/league.html", answer, chart_data=chart,
                  args=dict(query), **context)
@@ -218,12 +219,13 @@ def trend() -> Any:
     if answer.status == 200 and answer.document:
         points = answer.document.get("points", [])
         basis = any(p.get("unit") == "basis_points" for p in points)
+        fen = any(p.get("unit") == "fen" for p in points)
         chart = {
-            "title": answer.document.get("name") or metric_name(dict(query)["metric"]),
+            "title": metric_name(answer.document.get("metric") or dict(query)["metric"]),
             "names": [running_label(p["period"], p.get("as_of")) for p in points],
-            "values": [(p["value"] / 100 if basis and p["value"] is not None else p["value"])
-                       for p in points],
-            "unit": "%" if basis else "",
+            "values": [(p["value"] / 100 if (basis or fen) and p["value"] is not None
+                        else p["value"]) for p in points],
+            "unit": "%" if basis else "元" if fen else "",
         }
     return _page("web/staff/rankings/trend.html", answer, chart_data=chart, args=dict(query),
                  node=target, **context)

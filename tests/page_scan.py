@@ -1,0 +1,154 @@
+"""What a person must never read on a page or in an export (issue 19's checks): a Latin word
+outside a short allowlist, a snake_case token, raw JSON, a division code without its center's
+name, a rate above 100 under a 率 heading, a fee in 分, a timestamp with seconds or an offset.
+
+Used by the page tests (tests/unit/node/test_pages_read_chinese.py) on the pages' HTML and on
+the exports' cells."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+LATIN_ALLOWED = frozenset({"Excel", "CSV", "PDF", "XLSX", "ECharts"})
+_LATIN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,}(?![A-Za-z0-9])")
+_SNAKE = re.compile(r"(?<![A-Za-z0-9])[a-z]+_[a-z0-9_]+")
+_CODE = re.compile(r"(?<![0-9A-Za-z-])([0-9]{9}|[0-9]{6})(?![0-9A-Za-z-])")
+_FEN = re.compile(r"[0-9]\s*分(?!钟)|（分）")
+_RAW_TIME = re.compile(r"\d{2}:\d{2}:\d{2}|T\d{2}:\d{2}|[+-]\d{2}:\d{2}\b")
+_JSON = re.compile(r'\{\s*"[a-z_]+"\s*:')
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def visible_text(page: str) -> str:
+    """The text a person sees: no scripts, styles, comments or tags; entities decoded."""
+    page = re.sub(r"<(script|style)\b.*?</\1>|<!--.*?-->", " ", page, flags=re.S | re.I)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def text_problems(text: str, *, codes_alone: bool = False) -> list[str]:
+    """What is wrong with ``text`` as a person reads it; ``codes_alone`` allows a bare
+    division code (a sheet's 节点代码 column beside its 名称 column)."""
+    found = [f"Latin word {w!r}" for w in _LATIN.findall(text) if w not in LATIN_ALLOWED]
+    found += [f"snake_case {w!r}" for w in _SNAKE.findall(text)]
+    found += [f"raw JSON near {m.group(0)!r}" for m in _JSON.finditer(text)]
+    found += [f"fee in 分 {m.group(0)!r}" for m in _FEN.finditer(text)]
+    found += [f"raw time {m.group(0)!r}" for m in _RAW_TIME.finditer(text)]
+    if not codes_alone:
+        for match in _CODE.finditer(text):
+            before = text[:match.start()]
+            named = (before.endswith("（") and text[match.end():].startswith("）")
+                     and len(before) > 1 and not before[-2].isspace())
+            if not named:
+                context = text[max(0, match.start() - 12):match.end() + 2]
+                found.append(f"code without a name {context!r}")
+    return found
+
+
+class _Tables(HTMLParser):
+    """Each table's headings and rows of cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[tuple[list[str], list[list[str]]]] = []
+        self._cell: list[str] | None = None
+        self._row: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag == "table":
+            self.tables.append(([], []))
+        elif tag == "tr" and self.tables:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row.append(("th:" if tag == "th" else "") + "".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None and self.tables:
+            headings, rows = self.tables[-1]
+            if self._row and all(c.startswith("th:") for c in self._row):
+                headings[:] = [c[3:] for c in self._row]
+            else:
+                rows.append([c.removeprefix("th:") for c in self._row])
+            self._row = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _is_rate(heading: str) -> bool:
+    """A heading over rates (a composite's 标准化 value of a rate is a score, not a rate)."""
+    return "率" in heading and "标准化" not in heading
+
+
+def rate_problems(headings: list[str], rows: list[list[Any]]) -> list[str]:
+    """A rate above 100 % under a heading with 率 (basis points where a percentage belongs)."""
+    found = []
+    for column, heading in enumerate(headings):
+        if not _is_rate(str(heading)):
+            continue
+        for row in rows:
+            cell = row[column] if column < len(row) else None
+            if isinstance(cell, int | float):
+                continue  # a number cell: its format is checked by the caller
+            number = _NUMBER.search(str(cell or ""))
+            if number and float(number.group(0)) > 100:
+                found.append(f"rate {cell!r} under {heading!r}")
+    return found
+
+
+def page_problems(page: str) -> list[str]:
+    """Everything wrong with a page's HTML."""
+    parser = _Tables()
+    parser.feed(page)
+    found = text_problems(visible_text(page))
+    for headings, rows in parser.tables:
+        found += rate_problems(headings, rows)
+    return found
+
+
+def xlsx_problems(data: bytes) -> list[str]:
+    """Everything wrong with a workbook: its text cells as text, rates as percentages
+    (numbers formatted ``0.00%``, at most 1), money in 元, times as times."""
+    from openpyxl import load_workbook
+
+    found = []
+    for sheet in load_workbook(io.BytesIO(data)).worksheets:
+        rows = list(sheet.iter_rows())
+        if not rows:
+            continue
+        headings = [str(c.value or "") for c in rows[0]]
+        for row in rows:
+            for column, cell in enumerate(row):
+                heading = headings[column] if column < len(headings) else ""
+                if isinstance(cell.value, str):
+                    found += [f"{sheet.title}!{cell.coordinate}: {p}" for p in text_problems(
+                        cell.value, codes_alone=True)]
+                elif isinstance(cell.value, int | float) and _is_rate(heading) and (
+                        cell.number_format != "0.00%" or cell.value > 1):
+                    found.append(f"{sheet.title}!{cell.coordinate}: rate {cell.value} "
+                                 f"formatted {cell.number_format!r}")
+                elif isinstance(cell.value, int | float) and "元" in heading \
+                        and "元" not in cell.number_format:
+                    found.append(f"{sheet.title}!{cell.coordinate}: money without 元")
+    return found
+
+
+def csv_problems(data: bytes) -> list[str]:
+    """Everything wrong with a CSV: what the page would show, nothing else."""
+    import csv
+
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    if not rows:
+        return []
+    found = []
+    for row in rows:
+        for cell in row:
+            found += text_problems(cell, codes_alone=True)
+    return found + rate_problems(rows[0], rows[1:])

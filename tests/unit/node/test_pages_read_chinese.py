@@ -1,0 +1,122 @@
+"""The pages and exports this issue changed, read as a person reads them (tests/page_scan.py):
+no Latin word outside the allowlist, no snake_case, no division code without its center's
+name, no rate above 100 under a 率 heading, no fee in 分, no raw timestamp.  The rankings
+pages and exports come from a real hub app behind the node (test_web.hub_behind)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+
+from node.auth.models import User
+from node.auth.permissions import Role
+from node.cases.models import Case, CaseEvent
+from node.sync.names import store_names
+from schemas.database import Database
+from tests.page_scan import csv_problems, page_problems, text_problems, xlsx_problems
+from tests.unit.hub.rank_federation import TOWN_A, TOWN_B, count, rate
+from tests.unit.node.conftest import Api
+from tests.unit.node.test_cases_api import submit
+from tests.unit.node.test_web import hub_behind, log_in  # noqa: F401
+
+NOW = dt.datetime(2026, 12, 6, 6, 0, tzinfo=dt.UTC)
+NAMES = {"450900": "玉林市政务服务中心", "450000": "广西壮族自治区政务服务中心",
+         "450981101": "北流镇甲", "450981102": "北流镇乙"}
+PERIOD = "2026-10"
+
+
+def test_the_scanner_finds_what_a_person_must_not_read() -> None:
+    assert text_problems("已上报至 北流市政务服务中心（450981）") == []
+    assert text_problems("已上报至 450981")
+    assert text_problems("450981：accepted 已接收")
+    assert text_problems("upstream_update")
+    assert text_problems("中心收费（分）")
+    assert text_problems("2026-12-06T07:50:13.815307+00:00")
+    assert text_problems('{"error": 1}')
+    assert text_problems("导出 Excel（含方法说明）") == []
+    assert page_problems("<table><tr><th>按时办结率</th></tr><tr><td>9850</td></tr></table>")
+    assert page_problems("<table><tr><th>按时办结率</th></tr><tr><td>98.50%</td></tr></table>"
+                         ) == []
+
+
+def _named(db: Database, username: str, name: str) -> None:
+    """Fixtures name people by their usernames; a person's name is Chinese here."""
+    with db.unit_of_work() as session:
+        session.execute(update(User).where(User.username == username)
+                        .values(display_name=name))
+
+
+def _case_with_history(db: Database, desk: dict[str, Api]) -> int:
+    case = submit(desk["clerk"])
+    with db.unit_of_work() as session:
+        store_names(session, NAMES, NOW)
+        session.execute(update(User).where(User.username == "clerk1")
+                        .values(display_name="李明"))
+        row = session.scalars(select(Case).where(Case.id == case["id"])).one()
+        row.forwarded_to = "450900"
+        row.events.append(CaseEvent(
+            at=NOW, actor="system", role="system", action="upstream_update",
+            from_state=row.state.value, to_state=row.state.value,
+            reason="450900：in_review 已接收", public=False))
+    return int(case["id"])
+
+
+def test_the_case_file_and_directives_read_chinese(
+        app: Any, client: FlaskClient, db: Database, desk: dict[str, Api]) -> None:
+    case_id = _case_with_history(db, desk)
+    assert log_in(client, "clerk1").status_code == 302
+    page = client.get(f"/staff/cases/{case_id}").get_data(as_text=True)
+    assert "玉林市政务服务中心（450900）已接收上报件；进入审查" in page
+    assert "已上报至" in page
+    assert page_problems(page) == []
+
+    _named(db, "super1", "赵监察")
+    other = app.test_client()
+    assert log_in(other, "super1").status_code == 302
+    directives = other.get("/staff/supervision/directives").get_data(as_text=True)
+    assert page_problems(directives) == []
+
+
+def test_the_matter_form_reads_chinese(
+        client: FlaskClient, db: Database, desk: dict[str, Api], make_user: Any) -> None:
+    make_user(Role.ADMIN, username="boss")
+    _named(db, "boss", "张管理")
+    assert log_in(client, "boss").status_code == 302
+    found = page_problems(client.get("/staff/admin/matters/NC1/edit").get_data(as_text=True))
+    assert found == [], found
+
+
+@pytest.mark.parametrize("metric", ["completed", "on_time_rate", "fees_center_fen"])
+def test_the_rankings_pages_and_exports_read_chinese(
+        client: FlaskClient, db: Database, desk: dict[str, Api], make_user: Any,
+        hub_behind: Any, metric: str) -> None:  # noqa: F811
+    for code, done in ((TOWN_A, 12), (TOWN_B, 4)):
+        hub_behind.report(code, PERIOD, {"completed": count(done),
+                                         "on_time_rate": rate(done - 1, done),
+                                         "fees_center_fen": count(done * 164000)})
+    make_user(Role.SUPERVISOR, username="watch")
+    _named(db, "watch", "王监察")
+    assert log_in(client, "watch").status_code == 302
+    query = f"period={PERIOD}&metric={metric}"
+    pages = [f"/staff/rankings?{query}", f"/staff/rankings/completeness?period={PERIOD}",
+             f"/staff/rankings/composite?period={PERIOD}&normalisation=min_max"
+             f"&metric1=completed&weight1=2&metric2=on_time_rate&weight2=1"]
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        problems = page_problems(response.get_data(as_text=True))
+        assert problems == [], (path, problems)
+    exports = [f"what=league&{query}", f"what=completeness&period={PERIOD}",
+               f"what=composite&period={PERIOD}&normalisation=min_max&metric1=completed"
+               f"&weight1=2&metric2=on_time_rate&weight2=1"]
+    for export in exports:
+        xlsx = client.get(f"/staff/rankings/export?{export}&format=xlsx")
+        assert xlsx.status_code == 200, export
+        assert xlsx_problems(xlsx.data) == [], export
+        csv = client.get(f"/staff/rankings/export?{export}&format=csv")
+        assert csv.status_code == 200, export
+        assert csv_problems(csv.data) == [], export
