@@ -224,8 +224,10 @@ def _hub(settings: dict[str, Any], key: Ed25519PrivateKey) -> Any:
 @click.command("sync-now")
 @home_option("var/node")
 def sync_now(home: str) -> None:
-    """Push the outbox and pull the mailbox once, now."""
+    """Push the outbox and pull the mailbox once, now, and refresh the cached registry and
+    the centers' names (node/sync/names.py)."""
     from node.sync.errors import SyncError
+    from node.sync.names import center_names
     from node.sync.service import SyncService
 
     settings = _settings(home)
@@ -236,15 +238,20 @@ def sync_now(home: str) -> None:
         try:
             pushed = service.push()
             pulled = service.pull()
+            refreshed = service.refresh_registry()
         except SyncError as exc:
             raise click.ClickException(f"sync failed: {exc.message}") from exc
         finally:
             transport.close()
+        with db.unit_of_work(write=False) as session:
+            named = len(center_names(session))
     click.echo(f"pushed: {pushed.sent} accepted, {pushed.duplicate} duplicate, "
                f"{pushed.dead} rejected, {pushed.pending} pending")
     click.echo(f"pulled: {pulled.received} received, {pulled.duplicate} duplicate, "
                f"{pulled.refused} refused, {pulled.applied} applied, {pulled.failed} failed, "
                f"{pulled.held} held")
+    click.echo("registry: " + ("refreshed" if refreshed is not None else "refused, cached kept")
+               + f", {named} centers known by name")
 
 
 @click.command("send-summaries")

@@ -32,6 +32,7 @@ SCREENSHOTS = REPO / "test-output" / "screenshots"
 PROVINCE, CITY, BEILIU, RONG = "450000", "450900", "450981", "450921"
 HOMES = {PROVINCE: "p", CITY: "c", BEILIU: "k", RONG: "r"}
 KINDS = {BEILIU: "county_city", RONG: "county"}
+NAMES = {CITY: "玉林市政务服务中心", BEILIU: "北流市政务服务中心", RONG: "容县政务服务中心"}
 PASSWORD = "browser-pass-9"
 MATTER = "BR-0001"
 
@@ -92,7 +93,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     _ok("hub", "init", "--home", "hub", cwd=work)
     for code, home in HOMES.items():
         kind = ("--kind", KINDS[code]) if code in KINDS else ()
-        name = ("--name", "玉林市政务服务中心") if code == CITY else ()
+        name = ("--name", NAMES[code]) if code in NAMES else ()
         _ok("node", "init", "--home", home, "--code", code, *kind, *name, cwd=work)
     keys = {code: public_key_b64(load_private_key(work / home / "node_key.pem").public_key())
             for code, home in HOMES.items()}
@@ -118,6 +119,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         for code in (BEILIU, RONG):
             _ok("node", "send-summaries", "--home", HOMES[code], cwd=work)
             _ok("node", "sync-now", "--home", HOMES[code], cwd=work)
+        # the city learns its counties' names (their summaries gave them to the hub)
+        _ok("node", "sync-now", "--home", HOMES[CITY], cwd=work)
         node = f"http://127.0.0.1:{node_port}"
         with serving("node", "serve", "--home", HOMES[CITY], "--bind",
                      f"127.0.0.1:{node_port}", "--workers", "1", cwd=work,

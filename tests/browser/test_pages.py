@@ -124,7 +124,9 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
     page.locator("#action-accept summary").click()
     page.locator("#do-accept").click()
     page.locator("#action-forward summary").click()
-    page.get_by_label("上级中心代码（留空为直属上级）").fill("450000")
+    assert page.get_by_label("上报至").locator("option").first.inner_text() == (
+        "未登记名称的中心（450000）（直属上级）")  # the province's node was given no name
+    page.get_by_label("上报至").select_option(index=0)
     page.get_by_role("button", name="上报").click()
     assert page.locator("#case-state").inner_text() == "已上报上级"
     page.get_by_role("button", name="退出登录").click()
@@ -200,12 +202,13 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
     page.get_by_role("link", name="问题清单").click()
     assert page.get_by_role("heading", name=re.compile("问题清单")).is_visible()
     page.get_by_role("link", name="督办", exact=True).last.click()
-    page.get_by_label("下级中心代码").fill(BEILIU)
+    page.get_by_label("下级中心", exact=True).select_option(BEILIU)
     page.get_by_label("督办事项").select_option("text")
     page.get_by_label("督办内容").fill("请说明本月按时办结率偏低的原因")
     page.get_by_label("办理期限").fill("2099-12-31")
     page.get_by_role("button", name="发出督办").click()
-    assert page.get_by_role("cell", name=BEILIU).is_visible(), page.locator("main").inner_text()
+    assert page.get_by_role("cell", name=f"北流市政务服务中心（{BEILIU}）").is_visible(), (
+        page.locator("main").inner_text())
     shot(page, "supervisor-directives")
 
 
@@ -260,7 +263,7 @@ def test_higher_level_staff_see_charts_and_the_last_figures_without_the_hub(
         "echarts.getInstanceByDom(document.getElementById('league-chart'))"
         ".getOption().series[0].data")
     assert len(series) == 2  # Beiliu and Rong both reported
-    assert page.get_by_role("cell", name=BEILIU, exact=True).is_visible()
+    assert page.get_by_role("cell", name=f"北流市政务服务中心（{BEILIU}）", exact=True).is_visible()
     shot(page, "rankings-league")
 
     # the running month is said to be partial; the counties in the bulletins' groups
