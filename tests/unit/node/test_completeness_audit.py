@@ -42,9 +42,9 @@ def test_the_county_completeness_page_flags_its_townships_audit_chains(
     assert response.status_code == 200, page[:2000]
     assert '<div class="value" id="audit-anomalies">1</div>' in page
     assert '<div class="value" id="audit-restores">1</div>' in page
-    flagged = page[page.index(f"<td>{TOWN_A}</td>"):].split("</tr>", 1)[0]
+    flagged = page[page.index(f"（{TOWN_A}）</td>"):].split("</tr>", 1)[0]
     assert 'data-audit="anomaly">审计链异常' in flagged
     assert "记录数 20 → 14" in flagged
-    restored = page[page.index(f"<td>{TOWN_B}</td>"):].split("</tr>", 1)[0]
+    restored = page[page.index(f"（{TOWN_B}）</td>"):].split("</tr>", 1)[0]
     assert 'data-audit="restored">已从备份恢复' in restored
     assert "记录数 30 → 12" in restored
