@@ -207,7 +207,8 @@ def test_supervisor_pages_show_the_months_figures_and_assessment(
 
     page.goto(demo.url(YUZHOU, "/staff/supervision/directives"))
     received = body_rows(page, "section:has(h2:has-text('收到的督办'))")
-    assert any(row.startswith(CITY) for row in received), received  # the city's directive
+    # the city's directive, the city named beside its code
+    assert any(row.split("\t")[0].endswith(f"（{CITY}）") for row in received), received
     shot(page, "demo-supervisor-directives")
 
 
@@ -229,8 +230,10 @@ def test_city_league_table_names_its_counties_with_a_chart(page: Any, demo: Demo
 
     timed_goto(page, demo.url(CITY, f"/staff/rankings/completeness?period={demo.period}"),
                "completeness")
-    status = {cells[0]: cells[3] for cells in
-              (row.split("\t") for row in body_rows(page, "main"))}
+    # each center's cell is 名称（代码）
+    status = {found.group(1): cells[3] for cells in
+              (row.split("\t") for row in body_rows(page, "main"))
+              if (found := re.search(r"（(\d{6}|\d{9})）$", cells[0]))}
     assert status[YUZHOU] != "未报送"  # the demo sent every center's summary
     assert status[BEILIU] != "未报送"
     shot(page, "demo-rankings-completeness")
