@@ -1,7 +1,10 @@
 """Electronic supervision (电子监察): a case's warning colour, computed when asked.
 
 Green while time is ample, yellow as the deadline nears (at most N working days left, or at
-least P % of the promised working days used — both configurable), red once overdue.  The
+least P % of the promised working days used — both configurable), red once overdue.  A
+same-day matter (即办件: no working days counted) has no time to warn ahead of: it is green
+until the end of its due day (the acceptance day, or the next working day when accepted on a
+closed day) and red from the day after, never yellow.  The
 colour is derived from the deadline and the calendar on every read, never stored, so it is
 never stale.
 
@@ -50,6 +53,8 @@ def colour(days_left: int, promised_days: int, policy: WarningPolicy) -> Warning
     """The colour for ``days_left`` working days left of ``promised_days`` promised."""
     if days_left < 0:
         return Warning.RED
+    if promised_days == 0:  # 即办件: green through its due day
+        return Warning.GREEN
     if days_left <= policy.yellow_days_left:
         return Warning.YELLOW
     used = promised_days - days_left
@@ -161,7 +166,9 @@ class WarningBounds:
                   ) -> ColumnElement[bool]:
         """SQL true for a running case whose colour is one of ``wanted``."""
         red = deadline < self.today
-        soon = self._days_left_at_most(deadline, self.policy.yellow_days_left)
+        # a same-day case (counted 0) is never yellow
+        soon = and_(counted > 0, self._days_left_at_most(deadline,
+                                                         self.policy.yellow_days_left))
         yellow = and_(deadline >= self.today,
                       or_(soon, self._used_enough(deadline, counted)))
         terms: list[ColumnElement[bool]] = []

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
@@ -229,3 +230,40 @@ def test_cursor_pages_and_capped_totals(world: World) -> None:
             assert refused.value.details["fields"] == {
                 "cursor": ["not a cursor this list gave out: start again without it"]}
         session.rollback()
+
+
+@pytest.mark.parametrize("policy", [WarningPolicy(), WarningPolicy(3, 0)])
+def test_a_same_day_case_is_green_through_its_due_day_then_red(
+        world: World, policy: WarningPolicy) -> None:
+    """A 即办件 (0 working days) is green on its due day, never yellow, and red from the day
+    after — in the rule, in the colours of a list's rows and in SQL — while a one-day case
+    accepted the same day is yellow; accepted on a Saturday it is due (and green) until Monday."""
+    calendar = WorkingCalendar()
+    for today, drawn, colours in [
+        (dt.date(2026, 11, 18), [  # a Wednesday
+            Drawn(CaseState.ACCEPTED, 0, 0, None, None, 0),
+            Drawn(CaseState.IN_REVIEW, 0, 0, 0, None, 0),
+            Drawn(CaseState.SUSPENDED, 0, 0, None, None, 0),
+            Drawn(CaseState.ACCEPTED, 1, 0, None, None, 0),
+            Drawn(CaseState.ACCEPTED, 0, 1, None, None, 0),
+        ], [Warning.GREEN, Warning.GREEN, Warning.GREEN, Warning.RED, Warning.YELLOW]),
+        (dt.date(2026, 11, 21), [  # a Saturday: due on Monday 11-23
+            Drawn(CaseState.ACCEPTED, 0, 0, None, None, 0),
+            Drawn(CaseState.ACCEPTED, 1, 0, None, None, 0),
+        ], [Warning.GREEN, Warning.RED]),
+    ]:
+        with Session(world.db.engine) as session:
+            cases = insert(session, world, today, calendar, drawn)
+            service = CaseService(session, node_code="450981", calendar=calendar,
+                                  warning_policy=policy,
+                                  clock=partial(dt.datetime.combine, today, SHANGHAI_NOON))
+            rule = [warning_for(c, calendar, today, policy,
+                                [Suspension(s.start_on, s.end_on, s.kind.value)
+                                 for s in c.suspensions]) for c in cases]
+            assert rule == colours, today
+            assert [service.colours().of_case(c) for c in cases] == colours
+            for wanted in Warning:
+                page = service.search(warnings={wanted}, per_page=100)
+                assert {c.id for c in page.items} == {
+                    c.id for c, colour in zip(cases, colours, strict=True) if colour is wanted}
+            session.rollback()
