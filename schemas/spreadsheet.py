@@ -32,6 +32,7 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -78,6 +79,28 @@ class Money:
 
     def text(self) -> str:
         return "" if self.fen is None else f"{int(self.fen) / 100:.2f} 元"
+
+
+YUAN_MAX = Decimal(10**9)  # the API's fee_amount_fen goes to 10**11 fen
+
+
+def fen_from_yuan(value: Any) -> int:
+    """An amount in 元 as typed or read from a cell (``20``, ``20.5``, ``1,640.00``,
+    ``20.50元``, the number 20.5) in 分; :class:`ValueError` with a Chinese reason for
+    anything else (not a number, negative or too large, more than two decimals)."""
+    if isinstance(value, bool):
+        raise ValueError("请填写金额（元），例如 20 或 20.50")
+    if isinstance(value, float):
+        value = repr(value)  # the shortest text of the number: 12.34, not 12.339999…
+    try:
+        amount = Decimal(str(value).strip().replace(",", "").removesuffix("元").strip())
+    except InvalidOperation as exc:
+        raise ValueError("请填写金额（元），例如 20 或 20.50") from exc
+    if not amount.is_finite() or amount < 0 or amount > YUAN_MAX:
+        raise ValueError("金额须在 0 至 1000000000 元之间")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError("金额最多两位小数（精确到分）")
+    return int(amount * 100)
 
 
 @dataclass(frozen=True)

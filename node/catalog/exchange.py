@@ -54,7 +54,7 @@ from schemas.database import utcnow
 from schemas.divisions import Level
 from schemas.errors import Conflict, NotFound, ValidationFailed
 from schemas.messages import PRACTICAL_FIELDS
-from schemas.spreadsheet import set_cell, workbook_bytes
+from schemas.spreadsheet import Money, fen_from_yuan, set_cell, workbook_bytes
 
 FORMAT = "tongban.catalog"
 VERSION = 1
@@ -756,6 +756,7 @@ class Kind(enum.Enum):
     BOOLEAN = "boolean"  # 是 / 否
     CHOICE = "choice"  # an enum, shown by its Chinese label
     CODES = "codes"  # a list of identifiers (or keywords) joined by 、
+    MONEY = "money"  # 分 in the document, a number of 元 (two decimals) in the cell
 
 
 YES, NO = "是", "否"
@@ -821,6 +822,8 @@ class Column:
             return self.labels.get(str(value), value)
         if self.kind is Kind.CODES:
             return "、".join(value)
+        if self.kind is Kind.MONEY and isinstance(value, int) and not isinstance(value, bool):
+            return Money(value)  # a number formatted #,##0.00"元"
         if isinstance(value, str):
             return ILLEGAL_CHARACTERS_RE.sub("", value)
         return value
@@ -828,7 +831,8 @@ class Column:
     def from_cell(self, value: Any) -> Any:
         """The document value of a cell; None for a blank cell.
 
-        A value that cannot be understood is passed on as it is, for the schema to name it.
+        A value that cannot be understood is passed on as it is, for the schema to name it;
+        an amount in 元 that is not one raises :class:`ValueError` with the reason.
         """
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
@@ -838,6 +842,8 @@ class Column:
             return _integer_from_cell(value)
         if self.kind is Kind.BOOLEAN:
             return _boolean_from_cell(value)
+        if self.kind is Kind.MONEY:
+            return fen_from_yuan(value)
         text = _code_text(value)
         if self.kind is Kind.CHOICE:
             return next((str(v) for v, label in self.labels.items() if text in (label, v)), text)
@@ -880,6 +886,8 @@ class SheetLayout:
     title: str
     entity: str
     columns: tuple[Column, ...]
+    # columns of older workbooks, still read (never written): same path, older heading
+    legacy: tuple[Column, ...] = ()
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.path == name)
@@ -963,7 +971,7 @@ MATTER_SHEET = SheetLayout(
         _text("conditions", "申请条件", 40),
         _text("fee_basis", "收费依据", 24),
         _text("fee_standard", "收费标准", 24),
-        _number("fee_amount_fen", "收费金额（分）", 16),
+        Column("fee_amount_fen", "收费金额（元）", Kind.MONEY, 16),
         _text("complaint_channel", "投诉渠道", 20),
         _text("window_authority", "窗口权限", 24),
         *(_yes_no(f"powers.{power}", POWER_HEADINGS[power], 12) for power in POWERS),
@@ -975,6 +983,8 @@ MATTER_SHEET = SheetLayout(
         _text("enquiry_phone", "咨询电话", 16),
         _text("complaint_phone", "监督投诉电话", 16),
     ),
+    # workbooks made before the fee was shown in 元
+    legacy=(_number("fee_amount_fen", "收费金额（分）", 16),),
 )
 MATERIAL_SHEET = SheetLayout(
     "申报材料",
@@ -1125,6 +1135,9 @@ def _heading_aliases(layout: SheetLayout) -> dict[str, Column]:
         aliases[heading] = column
         aliases[re.sub(r"（.*?）", "", heading)] = column
         aliases[column.path] = column
+    for column in layout.legacy:  # its own heading and field name (fee_amount_fen is in 分)
+        aliases[_normal_heading(column.heading)] = column
+        aliases[column.path] = column
     return aliases
 
 
@@ -1178,7 +1191,12 @@ class _WorkbookReader:
         for number, values in rows[1:]:
             item: dict[str, Any] = {"powers": {}} if has_powers else {}
             for index, column in columns.items():
-                value = column.from_cell(values[index] if index < len(values) else None)
+                try:
+                    value = column.from_cell(values[index] if index < len(values) else None)
+                except ValueError as exc:  # an amount in 元 that is not one
+                    self.problems.append(Problem(layout.title, number, headings[column.path],
+                                                 str(exc)))
+                    continue
                 if value is not None:
                     _put(item, column.path, value)
             sheet.items.append(item)
@@ -1198,7 +1216,7 @@ class _WorkbookReader:
                 self.problems.append(
                     Problem(layout.title, number, str(value).strip(), "unknown column heading")
                 )
-            elif column in columns.values():
+            elif column.path in {c.path for c in columns.values()}:
                 self.problems.append(
                     Problem(layout.title, number, column.heading, "the column appears twice")
                 )

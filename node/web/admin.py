@@ -4,7 +4,7 @@ accounts, calendar overrides, XLSX import with the row errors, and the sync stat
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, cast
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -46,6 +46,7 @@ from node.web.core import (
 from schemas.database import utcnow
 from schemas.divisions import Level, level_of
 from schemas.errors import NotFound, TongbanError, ValidationFailed
+from schemas.spreadsheet import fen_from_yuan
 from schemas.webapp import current_session
 
 bp = web_blueprint("web_admin", "/staff/admin")
@@ -202,21 +203,13 @@ def edit_matter(code: str) -> Any:
     return redirect(url_for("web_admin.matters"))
 
 
-FEE_YUAN_MAX = Decimal(10**9)  # the API's fee_amount_fen goes to 10**11 fen
-
-
 def yuan_to_fen(text: str, key: str) -> int:
     """An amount typed in 元 (``20``, ``20.5``, ``1,640.00``) as 分 for the API; a clear
     message naming the field for anything else."""
     try:
-        amount = Decimal(text.strip().replace(",", "").removesuffix("元").strip())
-    except InvalidOperation as exc:
-        raise ValidationFailed({key: ["请填写金额（元），例如 20 或 20.50"]}) from exc
-    if not amount.is_finite() or amount < 0 or amount > FEE_YUAN_MAX:
-        raise ValidationFailed({key: ["金额须在 0 至 1000000000 元之间"]})
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ValidationFailed({key: ["金额最多两位小数（精确到分）"]})
-    return int(amount * 100)
+        return fen_from_yuan(text)
+    except ValueError as exc:
+        raise ValidationFailed({key: [str(exc)]}) from exc
 
 
 def fen_to_yuan_text(fen: int | None) -> str:

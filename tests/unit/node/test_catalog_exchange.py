@@ -215,7 +215,7 @@ def test_xlsx_export_has_chinese_sheets_headings_and_values(catalog: Api) -> Non
     assert headings(matters) == [
         "事项编码", "事项名称", "事项类型", "主管部门编码", "窗口编码", "办理层级", "办件类型",
         "告知承诺制", "超时默认许可", "法定时限（工作日）", "承诺时限（工作日）", "应进", "实进",
-        "设立依据", "办理程序", "申请条件", "收费依据", "收费标准", "收费金额（分）", "投诉渠道",
+        "设立依据", "办理程序", "申请条件", "收费依据", "收费标准", "收费金额（元）", "投诉渠道",
         "窗口权限", "受理权", "审核权", "协调处置权", "送达权", "应诉代理权", "制证权", "审批权",
         "关键词", "办理地点", "办公时间", "咨询电话", "监督投诉电话",
     ]
@@ -291,6 +291,60 @@ def test_keywords_travel_in_json_and_xlsx_and_an_older_document_keeps_them(
     after = export_json(fresh)["matters"][1]
     assert (after["name"], after["keywords"]) == ("食品经营许可证核发（新）",
                                                   ["餐饮", "开饭店", "小卖部"])
+
+
+def test_the_fee_is_a_number_of_yuan_and_older_workbooks_in_fen_still_import(
+    catalog: Api, db: Database
+) -> None:
+    """收费金额（元）: a number formatted #,##0.00"元" (20 元 for 2000 分); 元 with at most two
+    decimals imports as 分, an old 收费金额（分） column as it is; a bad amount is refused by
+    row and column, and nothing changes."""
+    workbook = load_workbook(io.BytesIO(export_xlsx(catalog)))
+    matters = workbook["事项"]
+    column = headings(matters).index("收费金额（元）") + 1
+    fee = matters.cell(row=2, column=column)
+    assert matters.cell(row=2, column=1).value == "11450981GA0002"
+    assert (fee.value, fee.number_format) == (20, '#,##0.00"元"')
+    assert matters.cell(row=3, column=column).value == 0
+
+    set_cell(matters, 2, "收费金额（元）", 1640.5)
+    set_cell(matters, 3, "收费金额（元）", "1,234.56元")
+    response = upload(catalog, workbook_bytes(workbook))
+    assert response.status_code == 200, response.json
+    assert matter(catalog, "11450981GA0002")["fee_amount_fen"] == 164050
+    assert matter(catalog, "11450981MB0001")["fee_amount_fen"] == 123456
+
+    count_before = matter_count(db)
+    bad = {}
+    for amount in ("12.345", "abc", -1, "20分"):
+        bad[append_copy(matters, 3, 事项编码=f"NEW-{len(bad)}",
+                        **{"收费金额（元）": amount})] = amount
+    response = upload(catalog, workbook_bytes(workbook))
+    assert response.status_code == 422, response.json
+    rows = response.json["error"]["details"]["rows"]
+    assert {(r["sheet"], r["row"], r["column"]): r["reason"] for r in rows} == {
+        ("事项", bad_row, "收费金额（元）"): reason for bad_row, reason in zip(bad, [
+            "金额最多两位小数（精确到分）", "请填写金额（元），例如 20 或 20.50",
+            "金额须在 0 至 1000000000 元之间", "请填写金额（元），例如 20 或 20.50"],
+            strict=True)}
+    assert matter_count(db) == count_before
+
+    # a workbook made before the fee was in 元: its 收费金额（分） column is read as 分
+    matters.cell(row=1, column=column).value = "收费金额（分）"
+    for row in sorted(bad, reverse=True):
+        matters.delete_rows(row)
+    set_cell(matters, 2, "收费金额（分）", 2500)
+    set_cell(matters, 3, "收费金额（分）", 99)
+    response = upload(catalog, workbook_bytes(workbook))
+    assert response.status_code == 200, response.json
+    assert matter(catalog, "11450981GA0002")["fee_amount_fen"] == 2500
+    assert matter(catalog, "11450981MB0001")["fee_amount_fen"] == 99
+    # both columns at once are refused, by the column's name
+    matters.cell(row=1, column=matters.max_column + 1).value = "收费金额（元）"
+    response = upload(catalog, workbook_bytes(workbook))
+    assert response.status_code == 422, response.json
+    assert [(r["row"], r["column"]) for r in response.json["error"]["details"]["rows"]] == [
+        (1, "收费金额（元）")]
 
 
 # -- import: all or nothing ------------------------------------------------------------------------
