@@ -336,6 +336,13 @@ class WindowAssessment:
         }
 
 
+def _named(name: str | None, code: str | None) -> str:
+    """``名称（代码）``, the code alone only when there is no name, "" for neither."""
+    if name and code:
+        return f"{name}（{code}）"
+    return name or code or ""
+
+
 @dataclass(frozen=True)
 class ClerkAssessment:
     username: str
@@ -346,6 +353,17 @@ class ClerkAssessment:
     department_code: str | None
     figures: Figures
     score: int | None
+    window_name: str | None = None
+    department_name: str | None = None
+
+    @property
+    def window_label(self) -> str:
+        """The window as people read it: 名称（代码）."""
+        return _named(self.window_name, self.window_code)
+
+    @property
+    def department_label(self) -> str:
+        return _named(self.department_name, self.department_code)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -354,7 +372,9 @@ class ClerkAssessment:
             "active": self.active,
             "staff_code": self.staff_code,
             "window_code": self.window_code,
+            "window_name": self.window_name,
             "department_code": self.department_code,
+            "department_name": self.department_name,
             **self.figures.as_dict(),
             "score": self.score,
         }
@@ -522,7 +542,7 @@ def _clerk_rows(
     query = (
         select(
             User.id, User.username, User.display_name, User.active,
-            StaffMember.code, Window.code, Department.code,
+            StaffMember.code, Window.code, Department.code, Window.name, Department.name,
         )
         .outerjoin(StaffMember, StaffMember.id == User.staff_member_id)
         .outerjoin(Window, Window.id == StaffMember.window_id)
@@ -531,14 +551,13 @@ def _clerk_rows(
         .order_by(User.username)
     )
     clerks = []
-    for user_id, username, name, active, staff_code, window_code, department_code in (
-        session.execute(query)
-    ):
+    for (user_id, username, name, active, staff_code, window_code, department_code,
+         window_name, department_name) in session.execute(query):
         found = figures.get(user_id, Figures())
         clerks.append(
             ClerkAssessment(
                 username, name, active, staff_code, window_code, department_code,
-                found, rule.score(found),
+                found, rule.score(found), window_name, department_name,
             )
         )
     return tuple(clerks)
@@ -619,8 +638,8 @@ CLERK_COLUMNS: tuple[_Column, ...] = (
     _Column("用户名", 14, lambda c: c.username),
     _Column("姓名", 12, lambda c: c.name),
     _Column("人员编码", 12, lambda c: c.staff_code or ""),
-    _Column("所在窗口", 12, lambda c: c.window_code or ""),
-    _Column("所属部门", 12, lambda c: c.department_code or ""),
+    _Column("所在窗口", 24, lambda c: c.window_label),
+    _Column("所属部门", 24, lambda c: c.department_label),
     *_figure_columns(lambda c: c.figures),
     _Column("得分", 10, lambda c: _points(c.score), _SCORE),
 )

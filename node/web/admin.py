@@ -30,6 +30,7 @@ from node.auth.permissions import Permission
 from node.calendar.publishing import publish_calendar
 from node.calendar.schedules import read_schedule
 from node.calendar.service import ScheduleChange
+from node.cases.history import display_names
 from node.catalog.exchange import XLSX_MEDIA_TYPE, read_workbook, write_workbook
 from node.catalog.models import POWERS, Matter
 from node.catalog.service import MATTER_SCALARS
@@ -497,7 +498,10 @@ def edit_user(username: str) -> Any:
 def _calendar_context() -> dict[str, Any]:
     service = calendar_service()
     year = today().year
-    return {"overrides": service.list_overrides(None), "year": year,
+    overrides = service.list_overrides(None)
+    return {"overrides": overrides, "year": year,
+            # 登记人 by display name (a deleted account by its username)
+            "people": display_names(service.session, [o.created_by for o in overrides]),
             "years": [y for y in service.years() if y.year >= year - 1],
             "missing": service.missing_years(),
             "is_province": level_of(current_app.config["TONGBAN"]["code"]) is Level.PROVINCE}

@@ -349,6 +349,9 @@ def test_who_appears(month: Database) -> None:
     assert (alice.name, alice.staff_code, alice.window_code, alice.department_code) == (
         "王丽", "S001", "W01", "SC"
     )
+    assert (alice.window_name, alice.department_name) == ("市场监管窗口", "市场监督管理局")
+    assert (alice.window_label, alice.department_label) == ("市场监管窗口（W01）",
+                                                            "市场监督管理局（SC）")
     assert result.clerks[1].staff_code == "S002"  # complaints name bob by it
     assert result.clerks[2].staff_code is None
 
@@ -547,7 +550,7 @@ def test_the_workbook_has_the_sheets_headings_and_values(month: Database) -> Non
     clerks = workbook["人员考核"]
     rows = sheet_rows(clerks)
     assert rows[0] == CLERK_HEADINGS
-    assert rows[1] == ["alice", "王丽", "S001", "W01", "SC", 3, 2, 0.6667, 1, 0.3333, 4, 3, 1,
+    assert rows[1] == ["alice", "王丽", "S001", "市场监管窗口（W01）", "市场监督管理局（SC）", 3, 2, 0.6667, 1, 0.3333, 4, 3, 1,
                        0.75, 1, 1, 1, 58.33]
     assert [row[0] for row in rows[1:]] == ["alice", "bob", "carol", "dave"]
     assert rows[4][5:] == [0, 0, None, 0, None, 0, 0, 0, None, 0, 0, 0, None]

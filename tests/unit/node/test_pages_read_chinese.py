@@ -15,13 +15,14 @@ from sqlalchemy import select, update
 from node.auth.models import User
 from node.auth.permissions import Role
 from node.cases.models import Case, CaseEvent
+from node.catalog.models import StaffMember
 from node.sync.names import store_names
 from schemas.database import Database
 from tests.page_scan import csv_problems, page_problems, text_problems, xlsx_problems
 from tests.unit.hub.rank_federation import TOWN_A, TOWN_B, count, rate
 from tests.unit.node.conftest import Api
 from tests.unit.node.test_cases_api import submit
-from tests.unit.node.test_web import hub_behind, log_in  # noqa: F401
+from tests.unit.node.test_web import csrf_of, hub_behind, log_in  # noqa: F401
 
 NOW = dt.datetime(2026, 12, 6, 6, 0, tzinfo=dt.UTC)
 NAMES = {"450900": "玉林市政务服务中心", "450000": "广西壮族自治区政务服务中心",
@@ -120,3 +121,32 @@ def test_the_rankings_pages_and_exports_read_chinese(
         csv = client.get(f"/staff/rankings/export?{export}&format=csv")
         assert csv.status_code == 200, export
         assert csv_problems(csv.data) == [], export
+
+
+def test_the_calendar_names_who_registered_and_the_assessment_names_windows(
+        app: Any, client: FlaskClient, db: Database, desk: dict[str, Api], make_user: Any) -> None:
+    """登记人 is the display name, not the username; a clerk's 窗口 is 名称（代码）."""
+    staff = desk["admin"].post("/api/v1/staff", {
+        "code": "S001", "name": "李明", "staff_type": "civil_servant",
+        "department_code": "SC", "window_code": "W01"})
+    assert staff.status_code == 201, staff.json
+    with db.unit_of_work() as session:
+        member = session.scalars(select(StaffMember).where(StaffMember.code == "S001")).one()
+        session.execute(update(User).where(User.username == "clerk1")
+                        .values(staff_member_id=member.id, display_name="李明"))
+    make_user(Role.ADMIN, username="boss")
+    _named(db, "boss", "张管理")
+    assert log_in(client, "boss").status_code == 302
+    token = csrf_of(client, "/staff/admin/calendar")
+    added = client.post("/staff/admin/calendar", data={
+        "csrf_token": token, "day": "2026-12-24", "working": "false", "reason": "停电检修"})
+    assert added.status_code == 302, added.get_data(as_text=True)[:2000]
+    page = client.get("/staff/admin/calendar").get_data(as_text=True)
+    assert "<td>停电检修</td><td>张管理</td>" in page
+    assert "<td>boss</td>" not in page
+
+    other = app.test_client()
+    assert log_in(other, "super1").status_code == 302
+    page = other.get("/staff/supervision/assessment").get_data(as_text=True)
+    assert "<td>李明</td><td>市场监管窗口（W01）</td>" in page
+    assert page_problems(page) == []
