@@ -550,8 +550,8 @@ def test_the_workbook_has_the_sheets_headings_and_values(month: Database) -> Non
     clerks = workbook["人员考核"]
     rows = sheet_rows(clerks)
     assert rows[0] == CLERK_HEADINGS
-    assert rows[1] == ["alice", "王丽", "S001", "市场监管窗口（W01）", "市场监督管理局（SC）", 3, 2, 0.6667, 1, 0.3333, 4, 3, 1,
-                       0.75, 1, 1, 1, 58.33]
+    assert rows[1] == ["alice", "王丽", "S001", "市场监管窗口（W01）", "市场监督管理局（SC）", 3, 2,
+                       0.6667, 1, 0.3333, 4, 3, 1, 0.75, 1, 1, 1, 58.33]
     assert [row[0] for row in rows[1:]] == ["alice", "bob", "carol", "dave"]
     assert rows[4][5:] == [0, 0, None, 0, None, 0, 0, 0, None, 0, 0, 0, None]
     assert clerks.freeze_panes == "A2"
