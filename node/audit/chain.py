@@ -171,23 +171,22 @@ class _Walk:
         """Check one entry against the previous one; advance past it when it is intact."""
         expected = self.last_seq + 1
         if row.seq < expected:
-            return _Break(row.seq, f"entry #{row.seq} is out of sequence (expected #{expected})")
+            return _Break(row.seq, f"第 {row.seq} 条记录顺序错乱（此处应为第 {expected} 条）")
         if row.seq > expected:
             return _Break(
                 expected,
-                f"entry #{expected} is missing: the chain jumps from #{self.last_seq} "
-                f"to #{row.seq}",
+                f"第 {expected} 条记录缺失：链从第 {self.last_seq} 条跳到第 {row.seq} 条",
             )
         if row.prev_hash != self.prev_hash:
-            previous = f"entry #{self.last_seq}" if self.last_seq else "the genesis value"
-            return _Break(row.seq, f"its prev_hash does not match the hash of {previous}")
+            previous = f"第 {self.last_seq} 条记录" if self.last_seq else "链的起始值（创世值）"
+            return _Break(row.seq, f"其所记的前一条哈希与{previous}的哈希不符")
         try:
             data = json.loads(row.data)
             canonical = canonical_bytes(data)
         except ValueError as exc:  # JSONDecodeError and CanonicalError are both ValueErrors
-            return _Break(row.seq, f"its data is not canonical JSON ({exc})")
+            return _Break(row.seq, f"其数据不是规范的 JSON（{exc}）")
         if canonical != row.data.encode("utf-8"):
-            return _Break(row.seq, "its data is not in canonical form (edited)")
+            return _Break(row.seq, "其数据不是规范格式（被编辑过）")
         recomputed = entry_hash(
             seq=row.seq,
             at=row.at,
@@ -200,12 +199,11 @@ class _Walk:
             prev_hash=row.prev_hash,
         )
         if recomputed != row.hash:
-            return _Break(row.seq, "its contents do not match its hash (a field was edited)")
+            return _Break(row.seq, "其内容与其哈希不符（有字段被修改）")
         if self.anchor is not None and row.seq == self.anchor.seq and row.hash != self.anchor.hash:
             return _Break(
                 row.seq,
-                "its hash differs from the recorded anchor: the chain was rewritten from here "
-                "or earlier",
+                "其哈希与记录的锚点不符：链从此处或更早处被改写",
             )
         self.last_seq = row.seq
         self.prev_hash = row.hash
@@ -428,8 +426,8 @@ class AuditLog:
         if broken is None and anchor is not None and anchor.seq > walk.last_seq:
             broken = _Break(
                 walk.last_seq + 1,
-                f"entry #{walk.last_seq + 1} is missing: the anchor records #{anchor.seq} "
-                f"but the chain ends at #{walk.last_seq}",
+                f"第 {walk.last_seq + 1} 条记录缺失：锚点记录到第 {anchor.seq} 条，"
+                f"链却止于第 {walk.last_seq} 条",
             )
         if broken is not None:
             return ChainReport(False, walk.checked, broken.seq, broken.reason)
@@ -476,14 +474,13 @@ class AuditLog:
             if walk.last_seq == 0:
                 return None
             return _Break(
-                None, f"the head record is missing but the chain has {walk.last_seq} entries"
+                None, f"链头记录缺失，但链中有 {walk.last_seq} 条记录"
             )
         head_seq, head_hash = row.last_seq, row.last_hash
         if head_seq < walk.last_seq:
             return _Break(
                 head_seq + 1,
-                f"entry #{head_seq + 1} lies beyond the recorded head #{head_seq}: it was not "
-                "appended through the audit log",
+                f"第 {head_seq + 1} 条记录在所记链头（第 {head_seq} 条）之后：并非经审计日志追加",
             )
         if head_seq > walk.last_seq:
             broken = self._walk(walk, upto=head_seq)
@@ -492,15 +489,14 @@ class AuditLog:
             if walk.last_seq < head_seq:
                 return _Break(
                     walk.last_seq + 1,
-                    f"head mismatch: the head records #{head_seq} but the chain ends at "
-                    f"#{walk.last_seq} (entry #{walk.last_seq + 1} is missing)",
+                    f"链头不符：链头记录到第 {head_seq} 条，链却止于第 {walk.last_seq} 条"
+                    f"（第 {walk.last_seq + 1} 条记录缺失）",
                 )
         if head_hash != walk.prev_hash:
             if walk.last_seq == 0:
-                return _Break(None, "head mismatch: the chain is empty but the head's hash is "
-                              "not the genesis value")
+                return _Break(None, "链头不符：链为空，但链头的哈希不是链的起始值（创世值）")
             return _Break(
                 walk.last_seq,
-                f"head mismatch: the head's hash differs from the hash of entry #{walk.last_seq}",
+                f"链头不符：链头的哈希与第 {walk.last_seq} 条记录的哈希不符",
             )
         return None

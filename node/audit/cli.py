@@ -17,7 +17,7 @@ from schemas.settings import SettingsError
                    "this node's newest signed summary carried): detects truncation and "
                    "rewrites. Exit 1 on an anomaly.")
 def verify_audit(home: str, against_hub: bool) -> None:
-    """Recompute the audit chain's hashes; exit 1 naming the first broken entry."""
+    """Recompute the audit chain's hashes; exit 1 naming the first broken entry (in Chinese)."""
     from sqlalchemy import inspect
 
     from node.audit.chain import AuditLog
@@ -38,7 +38,7 @@ def verify_audit(home: str, against_hub: bool) -> None:
         for table in (AuditEntry.__tablename__, AuditHead.__tablename__):
             if not inspector.has_table(table):
                 raise click.ClickException(
-                    f"the database has no {table} table: run `tongban node migrate` first"
+                    f"数据库中没有 {table} 表：请先运行 tongban node migrate"
                 )
         # One read-only transaction, so the walk and the head come from one session.
         with db.sessions() as session, session.begin():
@@ -46,10 +46,11 @@ def verify_audit(home: str, against_hub: bool) -> None:
     finally:
         db.dispose()
     if report.ok:
-        click.echo(f"audit chain intact: {report.checked} entries")
+        click.echo(f"审计链完好：共 {report.checked} 条记录")
         return
-    where = f" at entry #{report.first_broken_seq}" if report.first_broken_seq is not None else ""
-    click.echo(f"audit chain BROKEN{where}: {report.reason}", err=True)
+    where = (f"，首个问题在第 {report.first_broken_seq} 条记录"
+             if report.first_broken_seq is not None else "")
+    click.echo(f"审计链已损坏{where}：{report.reason}", err=True)
     raise click.exceptions.Exit(1)
 
 

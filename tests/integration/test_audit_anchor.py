@@ -90,7 +90,7 @@ def test_truncation_is_found_against_the_hub_and_a_restore_is_shown_as_one(
     truncate(setup.work, 5)  # entries 6 and 7 deleted, the head rewound
     plain = run_tongban("node", "verify-audit", "--home", "p", cwd=setup.work)
     assert plain.returncode == 0
-    assert "intact: 5 entries" in plain.stdout  # what issue 16 found
+    assert "审计链完好：共 5 条记录" in plain.stdout  # what issue 16 found
     caught = against_hub(setup)
     assert caught.returncode == 1, caught.stdout
     assert "审计链异常：记录被截断" in caught.stderr

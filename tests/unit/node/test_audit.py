@@ -256,7 +256,7 @@ def test_an_edited_field_is_named(database: Database, column: str, value: str) -
     assert not report.ok
     assert report.first_broken_seq == 2
     assert report.checked == 1
-    assert "do not match its hash" in (report.reason or "")
+    assert "其内容与其哈希不符" in (report.reason or "")
 
 
 def test_an_edited_time_is_named(database: Database) -> None:
@@ -281,7 +281,7 @@ def test_data_rewritten_in_an_equivalent_but_non_canonical_form_is_named(
            value=json.dumps(original, indent=1))
     report = verify(database)
     assert (report.ok, report.first_broken_seq) == (False, 3)
-    assert "canonical form" in (report.reason or "")
+    assert "不是规范格式" in (report.reason or "")
 
 
 def test_data_that_is_not_json_is_named(database: Database) -> None:
@@ -305,7 +305,7 @@ def test_an_edit_with_its_own_hash_recomputed_breaks_the_next_link(database: Dat
            h=forged)
     report = verify(database)
     assert (report.ok, report.first_broken_seq) == (False, 3)
-    assert "prev_hash does not match the hash of entry #2" in (report.reason or "")
+    assert "前一条哈希与第 2 条记录的哈希不符" in (report.reason or "")
 
 
 def test_a_deleted_middle_entry_is_named_as_a_gap(database: Database) -> None:
@@ -315,8 +315,8 @@ def test_a_deleted_middle_entry_is_named_as_a_gap(database: Database) -> None:
     assert not report.ok
     assert report.first_broken_seq == 3
     assert report.checked == 2
-    assert "#3 is missing" in (report.reason or "")
-    assert "from #2 to #4" in (report.reason or "")
+    assert "第 3 条记录缺失" in (report.reason or "")
+    assert "从第 2 条跳到第 4 条" in (report.reason or "")
 
 
 def test_a_deleted_first_entry_is_named(database: Database) -> None:
@@ -333,8 +333,8 @@ def test_a_deleted_last_entry_is_a_head_mismatch(database: Database) -> None:
     assert not report.ok
     assert report.first_broken_seq == 5
     assert report.checked == 4
-    assert "head mismatch" in (report.reason or "")
-    assert "#5" in (report.reason or "")
+    assert "链头不符" in (report.reason or "")
+    assert "链头记录到第 5 条，链却止于第 4 条（第 5 条记录缺失）" in (report.reason or "")
 
 
 def test_a_head_whose_hash_was_changed_is_a_mismatch(database: Database) -> None:
@@ -342,7 +342,7 @@ def test_a_head_whose_hash_was_changed_is_a_mismatch(database: Database) -> None
     tamper(database, "UPDATE audit_head SET last_hash = :h", h="a" * 64)
     report = verify(database)
     assert (report.ok, report.first_broken_seq) == (False, 2)
-    assert "head mismatch" in (report.reason or "")
+    assert "链头不符" in (report.reason or "")
 
 
 def test_a_missing_head_record_is_reported(database: Database) -> None:
@@ -350,7 +350,7 @@ def test_a_missing_head_record_is_reported(database: Database) -> None:
     tamper(database, "DELETE FROM audit_head")
     report = verify(database)
     assert (report.ok, report.first_broken_seq) == (False, None)
-    assert "head record is missing" in (report.reason or "")
+    assert "链头记录缺失" in (report.reason or "")
 
 
 def test_reordered_entries_are_named(database: Database) -> None:
@@ -361,7 +361,7 @@ def test_reordered_entries_are_named(database: Database) -> None:
     tamper(database, "UPDATE audit_entries SET seq = 3 WHERE seq = 99")
     report = verify(database)
     assert (report.ok, report.first_broken_seq) == (False, 2)
-    assert "prev_hash" in (report.reason or "")
+    assert "前一条哈希" in (report.reason or "")
 
 
 def forge(database: Database, seq: int, prev_hash: str, *, move_head: bool) -> None:
@@ -384,7 +384,7 @@ def test_a_forged_entry_with_a_wrong_prev_hash_is_named(database: Database) -> N
     forge(database, 4, prev_hash="f" * 64, move_head=True)
     report = verify(database)
     assert (report.ok, report.first_broken_seq, report.checked) == (False, 4, 3)
-    assert "prev_hash does not match the hash of entry #3" in (report.reason or "")
+    assert "前一条哈希与第 3 条记录的哈希不符" in (report.reason or "")
 
 
 def test_a_forged_entry_appended_beyond_the_head_is_named(database: Database) -> None:
@@ -392,7 +392,7 @@ def test_a_forged_entry_appended_beyond_the_head_is_named(database: Database) ->
     forge(database, 4, prev_hash=head_of(database).hash, move_head=False)
     report = verify(database)
     assert (report.ok, report.first_broken_seq) == (False, 4)
-    assert "beyond the recorded head #3" in (report.reason or "")
+    assert "在所记链头（第 3 条）之后" in (report.reason or "")
 
 
 def test_a_forged_genesis_entry_is_named(database: Database) -> None:
@@ -400,7 +400,7 @@ def test_a_forged_genesis_entry_is_named(database: Database) -> None:
     tamper(database, "UPDATE audit_entries SET prev_hash = :h WHERE seq = 1", h="1" * 64)
     report = verify(database)
     assert (report.ok, report.first_broken_seq) == (False, 1)
-    assert "genesis" in (report.reason or "")
+    assert "创世值" in (report.reason or "")
 
 
 def test_a_consistent_rewrite_is_caught_only_by_an_earlier_anchor(database: Database) -> None:
@@ -417,13 +417,13 @@ def test_a_consistent_rewrite_is_caught_only_by_an_earlier_anchor(database: Data
     assert verify(database).ok
     report = verify(database, anchor=anchor)
     assert (report.ok, report.first_broken_seq) == (False, 5)
-    assert "anchor records #5" in (report.reason or "")
+    assert "锚点记录到第 5 条" in (report.reason or "")
     # ... and then forges a different #5 that links correctly: the anchor's hash differs.
     forge(database, 5, prev_hash=fourth_hash, move_head=True)
     assert verify(database).ok
     report = verify(database, anchor=anchor)
     assert (report.ok, report.first_broken_seq) == (False, 5)
-    assert "differs from the recorded anchor" in (report.reason or "")
+    assert "与记录的锚点不符" in (report.reason or "")
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 3, 1000])
@@ -498,7 +498,7 @@ def test_verify_audit_command_reports_an_intact_chain(node_home: tuple[str, Data
     append_cases(db, 3)
     result = CliRunner().invoke(verify_audit, ["--home", home])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "audit chain intact: 3 entries"
+    assert result.output.strip() == "审计链完好：共 3 条记录"
 
 
 def test_verify_audit_command_names_the_broken_entry(node_home: tuple[str, Database]) -> None:
@@ -507,14 +507,14 @@ def test_verify_audit_command_names_the_broken_entry(node_home: tuple[str, Datab
     tamper(db, "UPDATE audit_entries SET actor = 'mallory' WHERE seq = 2")
     result = CliRunner().invoke(verify_audit, ["--home", home])
     assert result.exit_code == 1
-    assert result.output.startswith("audit chain BROKEN at entry #2: ")
+    assert result.output.startswith("审计链已损坏，首个问题在第 2 条记录：其内容与其哈希不符")
 
 
 def test_verify_audit_command_on_an_empty_chain(node_home: tuple[str, Database]) -> None:
     home, _db = node_home
     result = CliRunner().invoke(verify_audit, ["--home", home])
     assert result.exit_code == 0, result.output
-    assert "intact: 0 entries" in result.output
+    assert result.output.strip() == "审计链完好：共 0 条记录"
 
 
 def test_verify_audit_command_without_a_node_home(tmp_path: Path) -> None:

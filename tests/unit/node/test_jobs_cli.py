@@ -56,5 +56,5 @@ def test_run_jobs_deems_an_old_submission_accepted(tmp_path) -> None:
     assert "deemed accepted: 0" in again.output
     audit = runner.invoke(node, ["verify-audit", "--home", home])
     assert audit.exit_code == 0
-    assert "intact: 2 entries" in audit.output
+    assert "审计链完好：共 2 条记录" in audit.output
     db.dispose()
