@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from node.api.schemas import CursorArgs, Ref
 from node.cases.models import Channel, PaymentPlace, SuspensionKind, TaskState
+from node.cases.service import ListOrder
 from node.cases.states import CaseState
 from node.cases.warnings import Warning
-from schemas.personal import mask_id_number, mask_phone
+from schemas.personal import mask_id_number, mask_phone, phone_problems, resident_id_problems
 
 REASON = validate.Length(max=2000)
 
@@ -75,6 +76,18 @@ class HandOverArgs(ReasonArgs):
     to = fields.String(required=True, validate=validate.Length(1, 64))
 
 
+def _valid_id_number(value: str) -> None:
+    problems = resident_id_problems(value)
+    if problems:
+        raise ValidationError(problems)
+
+
+def _valid_phone(value: str) -> None:
+    problems = phone_problems(value)
+    if problems:
+        raise ValidationError(problems)
+
+
 class CaseListArgs(CursorArgs):
     state = fields.List(fields.Enum(CaseState, by_value=True), load_default=list)
     matter = fields.String()
@@ -85,6 +98,35 @@ class CaseListArgs(CursorArgs):
     warning = fields.List(fields.Enum(Warning, by_value=True), load_default=list)
     received_from = fields.Date()
     received_to = fields.Date()
+    number = fields.String(validate=validate.Length(2, 33), metadata={
+        "description": "the case number, exact; a trailing * matches every number it begins"})
+    applicant = fields.String(validate=validate.Length(1, 100), metadata={
+        "description": "the applicant's name, exact"})
+    id_number = fields.String(validate=_valid_id_number, metadata={
+        "description": "the applicant's whole resident ID number, exact (never a prefix)"})
+    phone = fields.String(validate=_valid_phone, metadata={
+        "description": "the applicant's whole phone number, exact"})
+    handler = fields.String(validate=validate.Length(1, 64), metadata={
+        "description": "a username who took any step on the case"})
+    forwarded = fields.String(validate=validate.OneOf(["in", "out"]), metadata={
+        "description": "in: received from another center; out: forwarded to one"})
+    accepted_from = fields.Date()
+    accepted_to = fields.Date()
+    closed_from = fields.Date()
+    closed_to = fields.Date()
+    sort = fields.Enum(ListOrder, by_value=True, load_default=ListOrder.NEWEST, metadata={
+        "description": "newest: the latest received first; deadline: the earliest deadline "
+                       "first (cases with a deadline only)"})
+
+    @validates_schema
+    def _number_pattern(self, data: dict[str, Any], **_: Any) -> None:
+        number = data.get("number")
+        if number is not None and (not number.rstrip("*") or "*" in number.rstrip("*")):
+            raise ValidationError("only a trailing * is allowed: 450981-2026*", "number")
+        for low, high in (("received_from", "received_to"), ("accepted_from", "accepted_to"),
+                          ("closed_from", "closed_to")):
+            if data.get(low) and data.get(high) and data[low] > data[high]:
+                raise ValidationError(f"{low} is after {high}", low)
 
 
 class EventSchema(Schema):

@@ -79,7 +79,10 @@ class Cases(MethodView):
     @blp.response(200, cursor_page_of(CaseSummarySchema))
     def get(self, args: dict[str, Any]) -> Any:
         """Cases filtered by state, matter, department, window, clerk, channel, warning
-        colour and date of receipt; the latest received first.
+        colour and date of receipt, and searched by number (exact, or a prefix ending in
+        ``*``), applicant name, whole ID number, whole phone number, handler, forwarded
+        in/out and accepted or closed dates; the latest received first, or (``sort=deadline``)
+        the earliest deadline first.  ID numbers and phones are matched whole and shown masked.
 
         Paged by cursor: each answer's ``next_cursor`` fetches the next page. ``total`` is
         exact up to 1,000 matches; beyond, ``total_exact`` is false (more than 1,000)."""
@@ -94,6 +97,17 @@ class Cases(MethodView):
             received_from=args.get("received_from"),
             received_to=args.get("received_to"),
             warnings=args["warning"],
+            number=args.get("number"),
+            applicant=args.get("applicant"),
+            id_number=args.get("id_number"),
+            phone=args.get("phone"),
+            handler=args.get("handler"),
+            forwarded=args.get("forwarded"),
+            accepted_from=args.get("accepted_from"),
+            accepted_to=args.get("accepted_to"),
+            closed_from=args.get("closed_from"),
+            closed_to=args.get("closed_to"),
+            order=args["sort"],
             cursor=args.get("cursor"),
             per_page=args["per_page"],
         )

@@ -71,6 +71,10 @@ class Case(Base):
         Index(
             "ix_cases_two_headed", "applicant_id_number", "matter_id", "received_on", "channel"
         ),
+        # the case search (node/cases/service.py search_conditions); the ID number is read from
+        # ix_cases_two_headed, the number from its unique index
+        Index("ix_cases_applicant_name", "applicant_name", "received_on", "id"),
+        Index("ix_cases_applicant_phone", "applicant_phone", "received_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -175,6 +179,8 @@ class CaseEvent(Base):
     """One step of a case's history: who did what, when, in which role, and why."""
 
     __tablename__ = "case_events"
+    # the case search's handler filter: the cases a username took a step on
+    __table_args__ = (Index("ix_case_events_actor", "actor", "case_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

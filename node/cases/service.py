@@ -92,6 +92,55 @@ class ListOrder(enum.StrEnum):
     DEADLINE = "deadline"  # the earliest deadline first (supervision)
 
 
+def search_conditions(
+    *,
+    number: str | None = None,
+    applicant: str | None = None,
+    id_number: str | None = None,
+    phone: str | None = None,
+    handler: str | None = None,
+    forwarded: str | None = None,
+    accepted_from: dt.date | None = None,
+    accepted_to: dt.date | None = None,
+    closed_from: dt.date | None = None,
+    closed_to: dt.date | None = None,
+) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of a case search, each one read from an index (migration 0026).
+
+    A number ending in ``*`` is a prefix: a range of the unique index on ``number`` (numbers
+    are ASCII, compared bytewise on both engines), plus LIKE so that no collation can widen
+    it.  The ID number and the phone match whole values only: a prefix of an ID number would
+    let a search list people by birth region and date."""
+    found: list[ColumnElement[bool]] = []
+    if number:
+        if number.endswith("*"):
+            prefix = number.rstrip("*")
+            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            found += [Case.number >= prefix, Case.number < upper,
+                      Case.number.startswith(prefix, autoescape=True)]
+        else:
+            found.append(Case.number == number)
+    if applicant:
+        found.append(Case.applicant_name == applicant.strip())
+    if id_number:
+        found.append(Case.applicant_id_number == id_number.strip().upper())
+    if phone:
+        found.append(Case.applicant_phone == phone.strip())
+    if handler:
+        found.append(Case.id.in_(select(CaseEvent.case_id).where(CaseEvent.actor == handler)))
+    if forwarded == "in":
+        found.append(Case.received_from.is_not(None))
+    elif forwarded == "out":
+        found.append(Case.forwarded_to.is_not(None))
+    for column, low, high in ((Case.accepted_on, accepted_from, accepted_to),
+                              (Case.closed_on, closed_from, closed_to)):
+        if low:
+            found.append(column >= low)
+        if high:
+            found.append(column <= high)
+    return found
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who acts: a staff user, or the worker's scheduled jobs."""
@@ -227,6 +276,16 @@ class CaseService:
         received_from: dt.date | None = None,
         received_to: dt.date | None = None,
         warnings: Iterable[Warning] = (),
+        number: str | None = None,
+        applicant: str | None = None,
+        id_number: str | None = None,
+        phone: str | None = None,
+        handler: str | None = None,
+        forwarded: str | None = None,
+        accepted_from: dt.date | None = None,
+        accepted_to: dt.date | None = None,
+        closed_from: dt.date | None = None,
+        closed_to: dt.date | None = None,
         order: ListOrder = ListOrder.NEWEST,
         cursor: str | None = None,
         per_page: int = 20,
@@ -239,8 +298,15 @@ class CaseService:
 
         The warning filter applies to open cases only (closed cases have no colour): in SQL for
         running cases (node/cases/warnings.py), in Python for the suspended ones.
+
+        The search filters (:func:`search_conditions`): number (exact, or a prefix ending in
+        ``*``), applicant name, whole ID number and phone (exact only), handler, forwarded in
+        or out, accepted and closed date ranges.
         """
-        conditions: list[ColumnElement[bool]] = []
+        conditions: list[ColumnElement[bool]] = search_conditions(
+            number=number, applicant=applicant, id_number=id_number, phone=phone,
+            handler=handler, forwarded=forwarded, accepted_from=accepted_from,
+            accepted_to=accepted_to, closed_from=closed_from, closed_to=closed_to)
         states = list(dict.fromkeys(states))
         wanted = set(warnings)
         if matter_code:
