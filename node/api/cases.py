@@ -44,6 +44,7 @@ from node.cases.factory import case_service_for
 from node.cases.forwarding import Forwarding
 from node.cases.history import handler_name
 from node.cases.models import AttachmentRole, Case, DocumentKind, IssuedDocument
+from node.cases.scopes import viewer_of, visible_cases
 from node.cases.service import Actor, CaseService
 from node.cases.states import allowed_actions
 from node.cases.warnings import Colours
@@ -107,6 +108,7 @@ class Cases(MethodView):
             accepted_to=args.get("accepted_to"),
             closed_from=args.get("closed_from"),
             closed_to=args.get("closed_to"),
+            scope=visible_cases(viewer_of(current_user())),
             order=args["sort"],
             cursor=args.get("cursor"),
             per_page=args["per_page"],

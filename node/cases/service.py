@@ -286,6 +286,7 @@ class CaseService:
         accepted_to: dt.date | None = None,
         closed_from: dt.date | None = None,
         closed_to: dt.date | None = None,
+        scope: ColumnElement[bool] | None = None,
         order: ListOrder = ListOrder.NEWEST,
         cursor: str | None = None,
         per_page: int = 20,
@@ -307,6 +308,8 @@ class CaseService:
             number=number, applicant=applicant, id_number=id_number, phone=phone,
             handler=handler, forwarded=forwarded, accepted_from=accepted_from,
             accepted_to=accepted_to, closed_from=closed_from, closed_to=closed_to)
+        if scope is not None:  # who sees what (node/cases/scopes.py)
+            conditions.append(scope)
         states = list(dict.fromkeys(states))
         wanted = set(warnings)
         if matter_code:

@@ -96,3 +96,47 @@ def test_bad_search_input_is_named(desk) -> None:
         response = sup.get(f"/api/v1/cases?{query}")
         assert response.status_code == 422, query
         assert field in response.json["error"]["details"]["fields"], (query, response.json)
+
+
+def test_who_sees_what_follows_the_role(desk, make_user, db) -> None:
+    """A clerk: their window's cases, those they handled, their department's untaken ones;
+    an approver: their department's; supervisors, admins and viewers: all."""
+    from node.auth.models import User
+    from node.auth.permissions import Role
+    from node.catalog.models import StaffMember, StaffType, Window
+
+    clerk, clerk2 = desk["clerk"], desk["clerk2"]
+    clerk_zj = make_user(Role.CLERK, username="clerk_zj", department="ZJ")
+    viewer = make_user(Role.VIEWER)
+    case = submit(clerk)
+    number = case["number"]
+    assert numbers(clerk, "") == [number]  # owned
+    assert numbers(desk["approver"], "") == [number]  # its department's
+    for everyone in (desk["supervisor"], desk["admin"], viewer):
+        assert numbers(everyone, "") == [number]
+    # another department's clerk and approver see nothing of it, not even by number
+    assert numbers(clerk_zj, "") == []
+    assert numbers(clerk_zj, f"number={number}") == []
+    assert numbers(desk["approver_zj"], "") == []
+    # a clerk of the same department with no window and no part in it: not theirs
+    assert numbers(clerk2, "") == []
+    with db.unit_of_work() as session:  # staffing window W01 makes its cases theirs
+        window = session.query(Window).filter_by(code="W01").one()
+        staff = StaffMember(code="S-clerk2", name="窗口二", staff_type=next(iter(StaffType)),
+                            window_id=window.id)
+        session.add(staff)
+        session.flush()
+        session.query(User).filter_by(username="clerk2").one().staff_member_id = staff.id
+    assert numbers(clerk2, "") == [number]
+    # a case nobody has taken is seen by its department's clerks (to take it), no others
+    with db.unit_of_work() as session:
+        session.execute(update(Case).where(Case.id == case["id"])
+                        .values(owner_id=None, window_id=None))
+    assert numbers(clerk2, "") == [number]
+    assert numbers(clerk_zj, "") == []
+    # the clerk who took a step on it still sees it after it moved on
+    with db.unit_of_work() as session:
+        other = session.query(User).filter_by(username="clerk2").one()
+        session.execute(update(Case).where(Case.id == case["id"]).values(owner_id=other.id))
+    assert numbers(clerk, "") == [number]
+    assert numbers(clerk_zj, "") == []
