@@ -26,7 +26,7 @@ ERROR_PAGES = {
 
 
 def init_app(app: Flask, api: Api) -> None:
-    from node.web import admin, approver, auth, clerk, public, rankings, supervision
+    from node.web import admin, approver, auth, clerk, public, rankings, search, supervision
     from node.web.core import (
         FORM_TYPES,
         center,
@@ -62,8 +62,8 @@ def init_app(app: Flask, api: Api) -> None:
 
     app.register_blueprint(Blueprint("web_static", __name__, static_folder=str(STATIC_DIR),
                                      static_url_path="/static"))
-    blueprints = (auth.bp, public.bp, clerk.bp, approver.bp, supervision.bp, rankings.bp,
-                  admin.bp)
+    blueprints = (auth.bp, public.bp, clerk.bp, approver.bp, search.bp, supervision.bp,
+                  rankings.bp, admin.bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
