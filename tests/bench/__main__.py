@@ -31,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 KNOWN: dict[str, tuple[str, ...]] = {
     "metrics": ("summary_ratio", "summary_raw_ratio", "rollup_day_ratio"),
     "lists": ("list_ratio",),
+    "search": ("case_search_ratio",),
     "hub_ingest": ("hub_ingest_ratio",),
     "rankings": ("ranking_ratio",),
     "node_api": ("node_api_ratio",),
