@@ -1,4 +1,4 @@
-"""The staff case search (办件查询): the filters of ``GET /api/v1/cases`` on a page, paged by
+"""The staff case search (办件检索): the filters of ``GET /api/v1/cases`` on a page, paged by
 cursor, the result exported as CSV or XLSX (schemas/spreadsheet.py).  What a user finds
 follows their role (node/cases/scopes.py), as in the API."""
 
@@ -78,7 +78,7 @@ def _search(args: dict[str, Any], per_page: int, cursor: str | None) -> Page[Cas
 @bp.get("/search")
 @staff_page(Permission.CASES_READ)
 def search() -> Any:
-    """办件查询: the form, and the result when a filter is given."""
+    """办件检索: the form, and the result when a filter is given."""
     context: dict[str, Any] = {"text_filters": TEXT_FILTERS, "date_filters": DATE_FILTERS,
                                "states": CASE_STATES, "channels": CHANNELS,
                                "warnings": WARNINGS, "errors": {}, "page": None, "cases": []}
@@ -104,7 +104,7 @@ def result_sheet(cases: list[Any]) -> Sheet:
         c.closed_on, CASE_STATES.get(c.state.value, c.state.value),
         WARNINGS.get(c.warning_now.value, c.warning_now.value) if c.warning_now else "",
     ] for c in cases]
-    return Sheet("办件查询结果", ["办件编号", "事项", "申请人", "身份证号码", "联系电话",
+    return Sheet("办件检索结果", ["办件编号", "事项", "申请人", "身份证号码", "联系电话",
                                 "渠道", "部门", "窗口", "经办人", "收件日期", "受理日期",
                                 "办结期限", "办结日期", "状态", "预警"], rows)
 

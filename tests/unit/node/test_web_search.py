@@ -1,4 +1,4 @@
-"""The staff search page (办件查询) and its CSV/XLSX export, with Flask's test client."""
+"""The staff search page (办件检索) and its CSV/XLSX export, with Flask's test client."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def test_search_page_by_id_number_shows_it_masked(client: FlaskClient,
     wanted = submit(desk["clerk"], applicant_name="李四", applicant_id_number=OTHER_ID)
     log_in(client, "super1")
     desk_page = client.get("/staff/search").get_data(as_text=True)
-    assert "办件查询" in desk_page
+    assert "办件检索" in desk_page
     assert 'href="/staff/search"' in desk_page  # in the navigation
     response = client.get(f"/staff/search?id_number={OTHER_ID}")
     assert response.status_code == 200
