@@ -14,6 +14,8 @@ through the environment variable named next to them. Scheduled jobs never run in
 import multiprocessing
 import os
 
+from schemas.serving import ACCESS_LOG_FORMAT as _ACCESS_LOG_FORMAT
+
 
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
@@ -44,15 +46,13 @@ preload_app = False
 
 # Logs go to stdout/stderr for systemd's journal. Each access line carries the response time
 # in milliseconds and the request id that the app also logs and returns as X-Request-Id, so an
-# error report can be matched to its log lines. No query strings with personal data are
-# logged by the app; the access log shows the request line as the client sent it.
+# error report can be matched to its log lines. The request line is logged without its query
+# string, which may carry personal data (a staff search by ID number, phone or name) or a
+# lookup's query code: schemas/serving.py's ACCESS_LOG_FORMAT, the same as without this file.
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("TONGBAN_GUNICORN_LOGLEVEL", "info")
-access_log_format = (
-    '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s '
-    'fwd="%({x-forwarded-for}i)s" ua="%(a)s"'
-)
+access_log_format = _ACCESS_LOG_FORMAT
 
 # Behind a reverse proxy (nginx, a load balancer) gunicorn trusts X-Forwarded-Proto only from
 # these addresses; it decides whether a request counts as https. Keep the default (loopback)

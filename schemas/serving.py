@@ -10,6 +10,14 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import Application
 
+# The access log's line: the method and the path, never the query string (a staff search carries
+# an applicant's ID number, phone or name there, a public lookup its query code), then the
+# status, size, time in milliseconds and the request id the app also logs and returns.
+ACCESS_LOG_FORMAT = (
+    '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s '
+    'fwd="%({x-forwarded-for}i)s" ua="%(a)s"'
+)
+
 
 class _Gunicorn(Application):
     """gunicorn around an app factory; a config file's settings, then the command line's."""
@@ -79,6 +87,7 @@ def serve(
     defaults: dict[str, Any] = {
         "workers": 2,
         "accesslog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
         "timeout": 60,
         "graceful_timeout": 10,

@@ -303,8 +303,15 @@ def test_serve_applies_the_gunicorn_config_file(home_dir: Path, tmp_path: Path) 
     with serving("node", "serve", "--home", "node", "--bind", f"127.0.0.1:{port}",
                  "--gunicorn-config", str(GUNICORN_CONF), cwd=home_dir, log=log) as process:
         wait_for_health(f"http://127.0.0.1:{port}/healthz", process, log)
+        # a query string may carry personal data (a staff search by ID number) or a query code
+        requests.get(f"http://127.0.0.1:{port}/healthz?id_number=450981199001011234&code=K7P3",
+                     timeout=10)
 
     # the access log line of the configured format carries the request id
     assert re.search(r'"GET /healthz HTTP/1.1" 200 \d+ \d+ms rid=\w+', log.read_text()), (
         log.read_text()
     )
+    # and never the query string
+    assert "450981199001011234" not in log.read_text()
+    assert "K7P3" not in log.read_text()
+    assert log.read_text().count('"GET /healthz HTTP/1.1" 200') >= 2
