@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import signal
 import subprocess
 import sys
@@ -148,9 +149,15 @@ def test_the_worker_process_is_alone_and_stops_cleanly_on_sigterm(tmp_path: Path
                                 check=False, capture_output=True, text=True)
         assert second.returncode == 1  # one worker per node: the second one refuses at once
         assert f"a worker is already running for this node (pid {process.pid}" in second.stderr
-        while time.monotonic() < deadline:  # wait for a sync attempt (the hub is down)
-            if "sync failed" in process.stdout.readline():
-                break
+        # wait for a sync attempt (the hub is down): the pull loop's or the push's failure (the
+        # sync job only pushes while the pull loop reads the mailbox); readline blocks, so the
+        # loop ends at the first failure line, which a working worker logs within seconds
+        attempted = ""
+        while not attempted and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if re.search(r"(sync|push|pull) failed \(1 in a row\)", line):
+                attempted = line
+        assert "cannot reach the hub" in attempted
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
     finally:
