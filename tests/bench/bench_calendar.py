@@ -22,12 +22,9 @@ import datetime as dt
 import io
 import json
 import logging
-import os
-import platform
 import pstats
 import random
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -45,6 +42,7 @@ from node.cases.states import CaseState
 from node.catalog.models import Department, Matter, Window
 from node.models import Base, load_all_models
 from schemas.database import Database
+from tests.bench.interleaved import add_rounds_option, machine_line
 
 DEMO_2027 = Path(__file__).resolve().parents[2] / "deploy" / "demo" / "holidays-2027-demo.json"
 GOAL = 5.0
@@ -163,14 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.bench_calendar",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (≥ 5)")
+    add_rounds_option(parser, default=5)
     parser.add_argument("--profile", action="store_true",
                         help="print the subject's profile (one extra run)")
     args = parser.parse_args(argv)
     logging.getLogger("tongban.calendar").setLevel(logging.ERROR)  # 2027 unknown at build
-    load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
-    say(f"calendar benchmark: {os.cpu_count()} CPUs{load}, Python "
-        f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}")
+    say(machine_line("calendar"))
     with tempfile.TemporaryDirectory(prefix="tongban-bench-calendar-") as work:
         original = Path(work) / "original.db"
         started = time.perf_counter()

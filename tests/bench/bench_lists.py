@@ -29,9 +29,7 @@ import datetime as dt
 import json
 import logging
 import os
-import platform
 import secrets
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -45,6 +43,7 @@ from urllib.parse import quote
 from sqlalchemy import create_engine, text
 
 from tests.bench import bench_metrics as metrics
+from tests.bench.interleaved import add_rounds_option, machine_line
 
 GOAL = 2.0
 REQUEST_LIMIT_S = 1.0
@@ -353,16 +352,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-cases", type=int, default=None,
                         help="cases on PostgreSQL (default: --cases)")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
-    parser.add_argument("--rounds", type=int, default=7,
-                        help="interleaved rounds; the median is reported (default 7, at least 5)")
+    add_rounds_option(parser)
     args = parser.parse_args(argv)
-    if args.rounds < 5:
-        parser.error("--rounds must be at least 5")
     logging.getLogger("tongban.calendar").setLevel(logging.ERROR)  # 2027 holidays unknown
-    load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()) if hasattr(
-        os, "getloadavg") else ""
-    say(f"list benchmark: {os.cpu_count()} CPUs{load}, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    say(machine_line("list"))
     documents: list[dict[str, Any]] = []
     if not args.no_sqlite:
         with tempfile.TemporaryDirectory(prefix="tongban-bench-") as tmp:

@@ -29,9 +29,7 @@ import json
 import logging
 import math
 import os
-import platform
 import random
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -74,6 +72,7 @@ from node.models import Base
 from schemas import migrate
 from schemas.database import Database, mark_writing
 from schemas.periods import Period
+from tests.bench.interleaved import machine_line
 
 YEAR = 2026
 FIRST = dt.date(YEAR, 1, 1)
@@ -915,10 +914,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_sqlite and not args.pg:
         parser.error("--no-sqlite needs --pg URL")
     logging.getLogger("tongban.calendar").setLevel(logging.ERROR)  # 2027 holidays unknown
-    load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()) if hasattr(
-        os, "getloadavg") else ""
-    say(f"metrics benchmark: {os.cpu_count()} CPUs{load}, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    say(machine_line("metrics"))
 
     documents: list[dict[str, Any]] = []
     if not args.no_sqlite:

@@ -21,12 +21,8 @@ and the JSON.  The last line of stdout is one JSON document.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
-import os
-import platform
-import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -36,7 +32,7 @@ from urllib.parse import quote
 from sqlalchemy import create_engine, text
 
 from tests.bench import bench_lists as lists
-from tests.bench.interleaved import interleave
+from tests.bench.interleaved import add_rounds_option, interleave, machine_line
 
 GOAL = 2.0
 PER_PAGE = lists.PER_PAGE
@@ -124,17 +120,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="cases in the node (default 1,000,000)")
     parser.add_argument("--sqlite-file", metavar="PATH",
                         help="build the node there and keep it; reused when it holds --cases")
-    parser.add_argument("--rounds", type=int, default=7,
-                        help="interleaved rounds; the median is reported (default 7, at least 5)")
+    add_rounds_option(parser)
     args = parser.parse_args(argv)
-    if args.rounds < 5:
-        parser.error("--rounds must be at least 5")
     logging.getLogger("tongban.calendar").setLevel(logging.ERROR)  # 2027 holidays unknown
-    load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()) if hasattr(
-        os, "getloadavg") else ""
-    print(f"case search benchmark: {os.cpu_count()} CPUs{load}, Python "
-          f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-          f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC", flush=True)
+    print(machine_line("case search"), flush=True)
     with tempfile.TemporaryDirectory(prefix="tongban-bench-") as tmp:
         path = Path(args.sqlite_file) if args.sqlite_file else Path(tmp) / "node.db"
         build_s = lists.prepare(path, args.cases)

@@ -8,6 +8,11 @@ five rounds, and the ratio is the median over the rounds of subject ÷ ceiling i
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+import os
+import platform
+import sqlite3
 import statistics
 import time
 from collections.abc import Callable, Mapping
@@ -15,6 +20,30 @@ from dataclasses import dataclass
 from typing import Any
 
 MIN_ROUNDS = 5
+
+
+def _rounds(text: str) -> int:
+    rounds = int(text)
+    if rounds < MIN_ROUNDS:
+        raise argparse.ArgumentTypeError(
+            f"at least {MIN_ROUNDS} (the ratio is the median of the rounds)")
+    return rounds
+
+
+def add_rounds_option(parser: argparse.ArgumentParser, default: int = 7) -> None:
+    """``--rounds``: how many interleaved rounds, refused below :data:`MIN_ROUNDS`."""
+    parser.add_argument("--rounds", type=_rounds, default=default,
+                        help=f"interleaved rounds; the median is reported (default {default}, "
+                        f"at least {MIN_ROUNDS})")
+
+
+def machine_line(name: str) -> str:
+    """The first line of a benchmark's report: the machine it ran on and how busy it was."""
+    load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()) if hasattr(
+        os, "getloadavg") else ""
+    return (f"{name} benchmark: {os.cpu_count()} CPUs{load}, Python "
+            f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+            f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
 
 
 @dataclass(frozen=True)
