@@ -14,7 +14,7 @@ through the environment variable named next to them. Scheduled jobs never run in
 import multiprocessing
 import os
 
-from schemas.serving import ACCESS_LOG_FORMAT as _ACCESS_LOG_FORMAT
+from schemas.runtime.serving import ACCESS_LOG_FORMAT as _ACCESS_LOG_FORMAT
 
 
 def _env_int(name: str, default: int) -> int:
@@ -48,7 +48,8 @@ preload_app = False
 # in milliseconds and the request id that the app also logs and returns as X-Request-Id, so an
 # error report can be matched to its log lines. The request line is logged without its query
 # string, which may carry personal data (a staff search by ID number, phone or name) or a
-# lookup's query code: schemas/serving.py's ACCESS_LOG_FORMAT, the same as without this file.
+# lookup's query code: schemas/runtime/serving.py's ACCESS_LOG_FORMAT, the same as without
+# this file.
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("TONGBAN_GUNICORN_LOGLEVEL", "info")

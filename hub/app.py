@@ -17,10 +17,10 @@ from hub.errors import init_errors
 from hub.models import RegisteredNode, load_all_models
 from hub.relay.wakeup import MailboxBell
 from schemas.certificates import TrustError, TrustStore
-from schemas.database import Database, utcnow
-from schemas.logs import configure_logging
-from schemas.settings import SettingsError
-from schemas.webapp import init_web
+from schemas.runtime.database import Database, utcnow
+from schemas.runtime.logs import configure_logging
+from schemas.runtime.settings import SettingsError
+from schemas.runtime.webapp import init_web
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hub.config import hub_settings
-from schemas.cli_support import home_option
-from schemas.settings import SECRET_FILE, SettingsError
+from schemas.runtime.cli_support import home_option
+from schemas.runtime.settings import SECRET_FILE, SettingsError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -43,7 +43,7 @@ def advance_mailbox_cursor(session: Session, gap: int) -> int:
     from sqlalchemy import delete, func, insert, select, text
 
     from hub.relay.models import MailboxItem
-    from schemas.database import utcnow
+    from schemas.runtime.database import utcnow
 
     highest = session.scalar(select(func.max(MailboxItem.cursor))) or 0
     target = highest + gap
@@ -67,7 +67,7 @@ def advance_mailbox_cursor(session: Session, gap: int) -> int:
 def backup(home: str, target: str) -> None:
     """Copy the hub's SQLite database (consistently, while it runs) and settings to a folder
     (PostgreSQL: use pg_dump, deploy/README.md)."""
-    from schemas.backup import BackupError, back_up_home, sqlite_file
+    from schemas.runtime.backup import BackupError, back_up_home, sqlite_file
 
     settings = _settings(home)
     folder = Path(target)
@@ -98,9 +98,14 @@ def restore(home: str, source: str | None, cursor_gap: int, yes: bool) -> None:
     """Put a backup back (with every hub process stopped) and move the mailbox cursors past
     any a node may already hold."""
     from hub.app import MIGRATIONS
-    from schemas import migrate
-    from schemas.backup import BackupError, restore_missing_files, restore_sqlite, sqlite_file
-    from schemas.database import Database
+    from schemas.runtime import migrate
+    from schemas.runtime.backup import (
+        BackupError,
+        restore_missing_files,
+        restore_sqlite,
+        sqlite_file,
+    )
+    from schemas.runtime.database import Database
 
     home_path = Path(home)
     if source is not None:

@@ -10,8 +10,8 @@ from typing import Any
 import click
 
 from hub.config import hub_settings, update_config_file
-from schemas.cli_support import bind_options, home_option
-from schemas.settings import SettingsError, write_config_file, write_secret_key
+from schemas.runtime.cli_support import bind_options, home_option
+from schemas.runtime.settings import SettingsError, write_config_file, write_secret_key
 
 
 def _settings(home: str) -> dict[str, Any]:
@@ -33,9 +33,9 @@ def hub() -> None:
 def init(home: str, name: str, database_url: str) -> None:
     """Create the hub's home: configuration, a generated secret key and the database schema."""
     from hub.app import MIGRATIONS
-    from schemas import migrate
-    from schemas.database import Database
-    from schemas.files import private_dir
+    from schemas.runtime import migrate
+    from schemas.runtime.database import Database
+    from schemas.runtime.files import private_dir
 
     path = private_dir(home)  # 0700: the database and the settings live here
     if not (path / "tongban.toml").exists():
@@ -53,8 +53,8 @@ def init(home: str, name: str, database_url: str) -> None:
 def migrate_command(home: str) -> None:
     """Upgrade the hub's database to the schema this version of tongban expects."""
     from hub.app import MIGRATIONS
-    from schemas import migrate
-    from schemas.database import Database
+    from schemas.runtime import migrate
+    from schemas.runtime.database import Database
 
     settings = _settings(home)
     db = Database(settings["database_url"])
@@ -86,9 +86,9 @@ def serve_command(
 ) -> None:
     """Serve the hub's web API (gunicorn; --dev for Flask's server)."""
     from hub.app import MIGRATIONS, create_app
-    from schemas.cli_support import ensure_schema
-    from schemas.database import Database
-    from schemas.serving import serve
+    from schemas.runtime.cli_support import ensure_schema
+    from schemas.runtime.database import Database
+    from schemas.runtime.serving import serve
 
     settings = _settings(home)
     # also over a config file's worker_class: under gunicorn's sync workers every waiting
@@ -125,7 +125,7 @@ def trust_root_command(home: str, code: str, public_key: str) -> None:
         store = TrustStore(code, public_key)
     except TrustError as exc:
         raise click.ClickException(exc.message) from exc
-    from schemas.files import private_dir
+    from schemas.runtime.files import private_dir
 
     private_dir(home)
     try:

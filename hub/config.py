@@ -1,4 +1,4 @@
-"""The hub's settings (see schemas.settings for how they are merged)."""
+"""The hub's settings (see schemas.runtime.settings for how they are merged)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from schemas.settings import (
+from schemas.runtime.settings import (
     CONFIG_FILE,
     SettingsError,
     load_settings,

@@ -1,7 +1,7 @@
 """The hub's domain errors and the one place that maps them to HTTP statuses.
 
 Statuses of the shared errors (validation 422, unauthorized 401, forbidden 403, not found 404)
-come from schemas.webapp; this module adds the hub's own.
+come from schemas.runtime.webapp; this module adds the hub's own.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from hub.registry.service import TrustRootMissing
 from schemas.errors import Forbidden, TongbanError, ValidationFailed
-from schemas.webapp import error_response
+from schemas.runtime.webapp import error_response
 
 
 class BatchTooLarge(TongbanError):

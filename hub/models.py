@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Enum, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from schemas.database import Timestamp, new_metadata, utcnow
 from schemas.divisions import CountyKind, Level
+from schemas.runtime.database import Timestamp, new_metadata, utcnow
 
 
 class Base(DeclarativeBase):

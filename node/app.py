@@ -16,9 +16,9 @@ from node.config import check_private_database, node_settings
 from node.models import Base, load_all_models
 from node.sync.keys import load_node_key
 from node.web import init_app as init_pages
-from schemas.database import Database, utcnow
-from schemas.logs import configure_logging
-from schemas.webapp import init_web
+from schemas.runtime.database import Database, utcnow
+from schemas.runtime.logs import configure_logging
+from schemas.runtime.webapp import init_web
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from schemas.cli_support import home_option
-from schemas.settings import SECRET_FILE, SettingsError
+from schemas.runtime.cli_support import home_option
+from schemas.runtime.settings import SECRET_FILE, SettingsError
 
 if TYPE_CHECKING:
-    from schemas.database import Database
+    from schemas.runtime.database import Database
 
 CONFIG_FILE = "tongban.toml"
 DATABASE_FILE = "node.db"
@@ -50,7 +50,7 @@ def _key_files(settings: dict[str, Any]) -> list[Path]:
               help="A new folder for the backup (e.g. /var/backups/tongban/2026-11-29).")
 def backup(home: str, target: str) -> None:
     """Copy the node's database (consistently, while it runs), settings and keys to a folder."""
-    from schemas.backup import BackupError, back_up_home, sqlite_file
+    from schemas.runtime.backup import BackupError, back_up_home, sqlite_file
 
     settings = _settings(home)
     folder = Path(target)
@@ -120,9 +120,14 @@ def restore(home: str, source: str | None, yes: bool) -> None:
     from node.audit.chain import AuditLog
     from node.models import load_all_models
     from node.sync.restore import mark_restored
-    from schemas import migrate
-    from schemas.backup import BackupError, restore_missing_files, restore_sqlite, sqlite_file
-    from schemas.database import Database
+    from schemas.runtime import migrate
+    from schemas.runtime.backup import (
+        BackupError,
+        restore_missing_files,
+        restore_sqlite,
+        sqlite_file,
+    )
+    from schemas.runtime.database import Database
 
     home_path = Path(home)
     if source is not None:
@@ -177,7 +182,7 @@ def resend(home: str, since: str) -> None:
     hub answers duplicate for what it still has)."""
     from node.models import load_all_models
     from node.sync.restore import resend_since
-    from schemas.database import Database
+    from schemas.runtime.database import Database
 
     try:
         moment = dt.datetime.fromisoformat(since)

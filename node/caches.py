@@ -26,7 +26,7 @@ from sqlalchemy import BigInteger, String, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from node.models import Base
-from schemas.database import insert_if_missing
+from schemas.runtime.database import insert_if_missing
 
 AUTH = "auth"  # users and their tokens
 CALENDAR = "calendar"  # local overrides and year schedules

@@ -17,7 +17,6 @@ from node.auth.permissions import Role
 from node.backup import COMMANDS as BACKUP_COMMANDS
 from node.calendar.cli import COMMANDS as CALENDAR_COMMANDS
 from node.sync.cli import COMMANDS as SYNC_COMMANDS
-from schemas.cli_support import bind_options, home_option
 from schemas.divisions import (
     CountyKind,
     DivisionCodeError,
@@ -25,7 +24,8 @@ from schemas.divisions import (
     parent_of,
     validate_identity,
 )
-from schemas.settings import SettingsError
+from schemas.runtime.cli_support import bind_options, home_option
+from schemas.runtime.settings import SettingsError
 
 ROLLUP_LOOKBACK_DAYS = 366
 
@@ -58,11 +58,11 @@ def init(home: str, code: str, name: str, kind: str | None, database_url: str) -
     """Create a node's home: configuration, a generated secret key and the database schema."""
     from node.app import MIGRATIONS
     from node.sync.keys import create_key, key_path
-    from schemas import migrate
-    from schemas.database import Database
-    from schemas.files import private_dir
     from schemas.keys import key_id
-    from schemas.settings import write_config_file, write_secret_key
+    from schemas.runtime import migrate
+    from schemas.runtime.database import Database
+    from schemas.runtime.files import private_dir
+    from schemas.runtime.settings import write_config_file, write_secret_key
 
     try:
         level = level_of(code)
@@ -106,8 +106,8 @@ def init(home: str, code: str, name: str, kind: str | None, database_url: str) -
 def migrate_command(home: str) -> None:
     """Upgrade the node's database to the schema this version of tongban expects."""
     from node.app import MIGRATIONS
-    from schemas import migrate
-    from schemas.database import Database
+    from schemas.runtime import migrate
+    from schemas.runtime.database import Database
 
     settings = _settings(home)
     db = Database(settings["database_url"])
@@ -131,9 +131,9 @@ def serve_command(
     from node.app import MIGRATIONS, create_app
     from node.config import check_private_database
     from node.sync.keys import load_node_key
-    from schemas.cli_support import ensure_schema
-    from schemas.database import Database
-    from schemas.serving import serve
+    from schemas.runtime.cli_support import ensure_schema
+    from schemas.runtime.database import Database
+    from schemas.runtime.serving import serve
 
     settings = _settings(home)
     try:
@@ -167,9 +167,9 @@ def create_user(
     """Create a staff account, e.g. the center's first administrator."""
     from node.app import MIGRATIONS
     from node.auth.service import AuthPolicy, AuthService
-    from schemas.cli_support import ensure_schema
-    from schemas.database import Database
     from schemas.errors import TongbanError
+    from schemas.runtime.cli_support import ensure_schema
+    from schemas.runtime.database import Database
 
     settings = _settings(home)
     db = Database(settings["database_url"])
@@ -212,8 +212,8 @@ def run_jobs(home: str) -> None:
     from node.metrics.rollup import refresh
     from node.sync.keys import load_node_key
     from node.sync.worker import check_calendar
-    from schemas.cli_support import ensure_schema
-    from schemas.database import Database, utcnow
+    from schemas.runtime.cli_support import ensure_schema
+    from schemas.runtime.database import Database, utcnow
 
     settings = _settings(home)
     key = load_node_key(settings)  # decisions on cases from below are signed and sent back

@@ -1,4 +1,4 @@
-"""A node's settings (see schemas.settings for how they are merged)."""
+"""A node's settings (see schemas.runtime.settings for how they are merged)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from sqlalchemy.engine import make_url
 
 from node.metrics.assessment import ModelWindowRule
 from schemas.divisions import validate_identity
-from schemas.files import readable_by_others, sqlite_files
-from schemas.settings import SettingsError, load_settings, read_secret_key
+from schemas.runtime.files import readable_by_others, sqlite_files
+from schemas.runtime.settings import SettingsError, load_settings, read_secret_key
 
 DEFAULTS: dict[str, Any] = {
     "home": None,

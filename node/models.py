@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Enum
 from sqlalchemy.orm import DeclarativeBase
 
-from schemas.database import new_metadata
+from schemas.runtime.database import new_metadata
 
 
 class Base(DeclarativeBase):

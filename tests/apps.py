@@ -7,7 +7,7 @@ as ``create_app`` left them: the test sees the app exactly as a fresh one, on it
 
 What this relies on, and what a change to the apps must keep true:
 
-- the request's database is ``app.extensions["tongban_db"]`` (schemas/webapp.py reads it per
+- the request's database is ``app.extensions["tongban_db"]`` (schemas/runtime/webapp.py reads it per
   request), so swapping it swaps the database;
 - per-process state lives in ``app.extensions`` or ``app.config["TONGBAN"]`` (both restored
   for each test) or on the ``Database`` object (new for each test); a cache kept anywhere else
@@ -27,7 +27,7 @@ import pytest
 from flask import Flask
 
 from hub.relay.wakeup import MailboxBell
-from schemas.database import Database
+from schemas.runtime.database import Database
 
 
 class SharedApp:

@@ -70,7 +70,7 @@ class Templates:
         that the one file is the whole database)."""
         if schema not in self._sqlite:
             path = self._dir() / f"{schema}.db"
-            from schemas.database import make_engine
+            from schemas.runtime.database import make_engine
 
             engine = make_engine(f"sqlite:///{path}")
             metadata_of(schema).create_all(engine)

@@ -20,8 +20,8 @@ from deploy.demo.catalog import MATTERS
 from deploy.demo.federation import DEMO_CALENDAR_YEAR, Federation, Member
 from node.calendar.workdays import to_shanghai_date
 from node.sync.keys import load_node_key
-from schemas.database import utcnow
 from schemas.request_signing import sign_request
+from schemas.runtime.database import utcnow
 
 TIMEOUT = 20.0
 

@@ -62,10 +62,10 @@ from node.sync.client import HttpHubTransport
 from node.sync.keys import load_node_key
 from node.sync.outbox import emit
 from node.sync.service import SyncService
-from schemas.database import Database, utcnow
 from schemas.envelope import Kind
 from schemas.keys import public_key_b64
 from schemas.periods import Period
+from schemas.runtime.database import Database, utcnow
 
 STATE_FILE = "demo-state.json"
 # The demo province's 2027 holiday schedule: the demo's own data (its "source" says so), to be

@@ -38,7 +38,7 @@ from node.feedback.service import FeedbackService, RectificationAction
 from node.metrics.rollup import refresh
 from node.models import load_all_models
 from node.sync.keys import load_node_key
-from schemas.database import Database, utcnow
+from schemas.runtime.database import Database, utcnow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段"  # noqa: E501

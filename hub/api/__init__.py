@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from schemas.webapp import Api
+from schemas.runtime.webapp import Api
 
 
 def init_api(app: Flask, api: Api) -> None:

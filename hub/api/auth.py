@@ -23,13 +23,13 @@ from flask import current_app, g, request
 from hub.registry.service import TrustCache
 from hub.relay.service import key_reason, remember_nonce
 from schemas.certificates import TrustError, TrustStore
-from schemas.database import mark_writing, utcnow
 from schemas.request_signing import (
     RequestAuthError,
     check_signed_request,
     read_signed_headers,
 )
-from schemas.webapp import current_session
+from schemas.runtime.database import mark_writing, utcnow
+from schemas.runtime.webapp import current_session
 
 
 @dataclass(frozen=True)

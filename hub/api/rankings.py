@@ -33,7 +33,7 @@ from hub.staff.service import StaffService
 from schemas.divisions import CountyKind, Level
 from schemas.envelope import CODE_PATTERN
 from schemas.errors import ValidationFailed
-from schemas.webapp import current_session
+from schemas.runtime.webapp import current_session
 
 blp = Blueprint("rankings", __name__, url_prefix="/api/v1/rankings",
                 description="League tables, composite indices, reporting completeness, "

@@ -13,11 +13,11 @@ from marshmallow import Schema, fields, validate
 
 from hub.api.auth import trust_cache
 from hub.registry.service import registry_envelopes, registry_part
-from schemas.database import BIGINT_MAX
 from schemas.envelope import CODE_PATTERN
 from schemas.keys import public_key_b64
 from schemas.messages import JSON_SCHEMAS
-from schemas.webapp import current_session
+from schemas.runtime.database import BIGINT_MAX
+from schemas.runtime.webapp import current_session
 
 CHAINS_MAX = 20
 ENVELOPES_PAGE_MAX = 500

@@ -33,10 +33,10 @@ from hub.relay.service import (
     store_blob,
 )
 from hub.relay.wakeup import MailboxBell
-from schemas.database import BIGINT_MAX
 from schemas.envelope import CODE_PATTERN
 from schemas.errors import NotFound, ValidationFailed
-from schemas.webapp import accepts_bodies, current_session
+from schemas.runtime.database import BIGINT_MAX
+from schemas.runtime.webapp import accepts_bodies, current_session
 
 
 class OrjsonParser(FlaskParser):

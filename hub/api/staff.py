@@ -13,7 +13,7 @@ from hub.api.auth import hub_clock
 from hub.staff.models import StaffAccount
 from hub.staff.service import StaffService
 from schemas.errors import Unauthorized
-from schemas.webapp import current_session
+from schemas.runtime.webapp import current_session
 
 blp = Blueprint("staff", __name__, url_prefix="/api/v1/staff",
                 description="Hub staff accounts (created with `tongban hub create-user`).")

@@ -1,4 +1,4 @@
-"""Alembic environment of the hub database (run through schemas.migrate)."""
+"""Alembic environment of the hub database (run through schemas.runtime.migrate)."""
 
 from alembic import context
 from sqlalchemy import create_engine

@@ -1,4 +1,4 @@
-"""The rankings' domain errors (statuses come from schemas.webapp: 403, 404, 422)."""
+"""The rankings' domain errors (statuses come from schemas.runtime.webapp: 403, 404, 422)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from hub.rankings.metrics import METRICS, Unit
 from schemas.periods import chinese_month_day
-from schemas.spreadsheet import Fixed, LocalTime, Money, Rate, Sheet, csv_bytes, xlsx_bytes
+from schemas.runtime.spreadsheet import Fixed, LocalTime, Money, Rate, Sheet, csv_bytes, xlsx_bytes
 
 STATUS_NAMES = {
     "ranked": "已排名", "not_reported": "未报送", "no_value": "无数据",
@@ -27,7 +27,7 @@ SCORE_PLACES = 4  # a composite score or a normalised value: 0.6444
 
 
 def figure(unit: str | None, value: Any) -> Any:
-    """A figure as people read it (schemas/spreadsheet.py's typed cells): a rate as a
+    """A figure as people read it (schemas/runtime/spreadsheet.py's typed cells): a rate as a
     percentage, money in 元; basis points and 分 never reach a sheet."""
     if unit == Unit.BASIS_POINTS.value:
         return Rate(value)
@@ -172,5 +172,5 @@ def to_csv(sheets: list[Sheet]) -> bytes:
 
 
 def to_xlsx(sheets: list[Sheet]) -> bytes:
-    """Every sheet, inert (schemas/spreadsheet.py: a node's name is never a formula)."""
+    """Every sheet, inert (schemas/runtime/spreadsheet.py: a node's name is never a formula)."""
     return xlsx_bytes(sheets)

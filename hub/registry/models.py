@@ -6,7 +6,7 @@ from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.models import Base
-from schemas.database import Timestamp, utcnow
+from schemas.runtime.database import Timestamp, utcnow
 
 
 class StoredCertificate(Base):

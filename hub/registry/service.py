@@ -31,10 +31,10 @@ from hub.registry.models import (
 )
 from hub.relay.models import EnvelopeRecord
 from schemas.certificates import Certificate, Revocation, TrustError, TrustStore
-from schemas.database import insert_if_missing, utcnow
 from schemas.divisions import Level, level_of, parent_of
 from schemas.errors import TongbanError
 from schemas.fastcanon import canonical
+from schemas.runtime.database import insert_if_missing, utcnow
 
 log = logging.getLogger("tongban.hub.registry")
 

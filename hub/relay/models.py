@@ -6,7 +6,7 @@ from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text, Un
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.models import Base
-from schemas.database import Timestamp, utcnow
+from schemas.runtime.database import Timestamp, utcnow
 
 # SQLite gives AUTOINCREMENT semantics only to INTEGER PRIMARY KEY; PostgreSQL gets 64 bits.
 Cursor = BigInteger().with_variant(Integer(), "sqlite")

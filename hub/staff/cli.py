@@ -8,19 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from schemas.cli_support import ensure_schema, home_option
+from schemas.runtime.cli_support import ensure_schema, home_option
 
 if TYPE_CHECKING:
-    from schemas.database import Database
     from schemas.errors import TongbanError
+    from schemas.runtime.database import Database
 
 
 def _database(home: str) -> tuple[Database, dict[str, Any]]:
     from hub.app import MIGRATIONS
     from hub.config import hub_settings
     from hub.models import load_all_models
-    from schemas.database import Database
-    from schemas.settings import SettingsError
+    from schemas.runtime.database import Database
+    from schemas.runtime.settings import SettingsError
 
     try:
         settings = hub_settings({"home": home})
@@ -79,8 +79,8 @@ def save_methodology(home: str, name: str, document: Path) -> None:
     """Save a composite-index methodology from a JSON file:
     {"normalisation": "min_max", "components": [{"metric", "weight", "direction"}], …}."""
     from hub.rankings.service import Principal, RankingService, methodology_from_request
-    from schemas.database import utcnow
     from schemas.errors import TongbanError
+    from schemas.runtime.database import utcnow
 
     try:
         data = json.loads(document.read_text(encoding="utf-8"))

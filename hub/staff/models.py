@@ -9,8 +9,8 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.models import Base, _by_value
-from schemas.database import Timestamp, UTCDateTime, utcnow
-from schemas.throttle import LoginAttemptColumns
+from schemas.runtime.database import Timestamp, UTCDateTime, utcnow
+from schemas.runtime.throttle import LoginAttemptColumns
 
 
 class StaffRole(enum.StrEnum):
@@ -37,7 +37,7 @@ class StaffAccount(Base):
 
 
 class LoginAttempt(LoginAttemptColumns, Base):
-    """A staff login whose password was checked (schemas/throttle.py, as on the node)."""
+    """A staff login whose password was checked (schemas/runtime/throttle.py, as on the node)."""
 
 
 class StaffToken(Base):

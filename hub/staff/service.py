@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.staff.models import LoginAttempt, StaffAccount, StaffRole, StaffToken
-from schemas.database import utcnow
 from schemas.divisions import DivisionCodeError, level_of
 from schemas.errors import Conflict, Unauthorized, ValidationFailed
-from schemas.passwords import (
+from schemas.runtime.database import utcnow
+from schemas.runtime.passwords import (
     check_password_strength,
     dummy_hash,
     hash_password,
@@ -22,14 +22,14 @@ from schemas.passwords import (
     token_digest,
     verify_password,
 )
-from schemas.throttle import FailedLogins, LoginThrottle, ThrottlePolicy
+from schemas.runtime.throttle import FailedLogins, LoginThrottle, ThrottlePolicy
 
 
 @dataclass(frozen=True)
 class StaffPolicy:
     token_ttl: dt.timedelta = dt.timedelta(hours=8)
     # failed logins on one account from one address before each further try has to wait
-    # (schemas.throttle: the delay doubles from 30 s up to ``lockout``)
+    # (schemas.runtime.throttle: the delay doubles from 30 s up to ``lockout``)
     max_failed_logins: int = 5
     lockout: dt.timedelta = dt.timedelta(minutes=15)
 
@@ -96,7 +96,7 @@ class StaffService:
     def login(self, username: str, password: str, address: str = "") -> IssuedToken:
         """Check a password from the client ``address`` and issue a token.
 
-        Failed logins are throttled per address and per account (schemas/throttle.py, the
+        Failed logins are throttled per address and per account (schemas/runtime/throttle.py, the
         node's rule), never locking the account for everyone; an unknown username, a wrong
         password and a disabled account answer alike after the same work.
         """

@@ -22,7 +22,7 @@ from node.metrics.assessment import (
     assess,
     write_assessment_workbook,
 )
-from schemas.webapp import current_session
+from schemas.runtime.webapp import current_session
 
 blp = Blueprint(
     "assessment",

@@ -12,7 +12,7 @@ from node.api.schemas import LoginSchema, TokenSchema, UserSchema
 from node.api.security import auth_service, current_token, current_user, staff_required
 from node.auth.permissions import Permission
 from schemas.errors import Unauthorized
-from schemas.webapp import current_session
+from schemas.runtime.webapp import current_session
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Staff login")
 

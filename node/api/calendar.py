@@ -20,7 +20,7 @@ from node.calendar.service import CalendarService
 from node.calendar.workdays import SkippedDay, Suspension
 from schemas.divisions import Level, level_of
 from schemas.errors import ErrorSchema, NotFound, ValidationFailed
-from schemas.webapp import accepts_bodies, current_session
+from schemas.runtime.webapp import accepts_bodies, current_session
 
 blp = Blueprint(
     "calendar",

@@ -49,7 +49,7 @@ from node.cases.service import Actor, CaseService
 from node.cases.states import allowed_actions
 from node.cases.warnings import Colours
 from schemas.errors import Forbidden, NotFound, ValidationFailed
-from schemas.webapp import accepts_bodies, current_session
+from schemas.runtime.webapp import accepts_bodies, current_session
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases (办件)")
 

@@ -24,7 +24,7 @@ from node.api.schemas import (
 from node.api.security import staff_required
 from node.auth.permissions import Permission
 from node.catalog.service import CatalogService
-from schemas.webapp import current_session
+from schemas.runtime.webapp import current_session
 
 blp = Blueprint(
     "catalog", __name__, url_prefix="/api/v1", description="The center's catalog (administration)"

@@ -20,7 +20,7 @@ from node.directives.models import (
 )
 from node.directives.service import DirectiveService, entry
 from schemas.messages import CASE_NUMBER_MAX, TEXT_MAX
-from schemas.webapp import current_session
+from schemas.runtime.webapp import current_session
 
 blp = Blueprint(
     "directives", __name__, url_prefix="/api/v1/directives",

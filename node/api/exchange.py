@@ -22,7 +22,7 @@ from node.catalog.exchange import (
     write_workbook,
 )
 from schemas.errors import ErrorSchema, ValidationFailed
-from schemas.webapp import accepts_bodies, current_session
+from schemas.runtime.webapp import accepts_bodies, current_session
 
 blp = Blueprint(
     "exchange",

@@ -18,7 +18,7 @@ from node.metrics.patterns import Pattern, PatternPolicy, pattern_cases
 from node.metrics.service import MetricsService, definitions
 from schemas.errors import ValidationFailed
 from schemas.periods import Period, PeriodError
-from schemas.webapp import current_session
+from schemas.runtime.webapp import current_session
 
 blp = Blueprint("metrics", __name__, url_prefix="/api/v1/metrics", description="Figures (统计)")
 

@@ -21,9 +21,9 @@ from node.cases.states import CaseState
 from node.feedback.models import ComplaintState, EvaluationLevel, RectificationState
 from node.feedback.ratelimit import hit
 from node.feedback.service import FeedbackService
-from schemas.database import mark_writing, utcnow
 from schemas.errors import TooManyAttempts
-from schemas.webapp import current_session
+from schemas.runtime.database import mark_writing, utcnow
+from schemas.runtime.webapp import current_session
 
 blp = Blueprint(
     "public", __name__, url_prefix="/api/v1/public",

@@ -18,8 +18,8 @@ from flask_smorest import Blueprint
 from node.api.security import staff_required
 from node.auth.permissions import Permission
 from node.rankings.client import HubUnreachable, RankingsClient
-from schemas.spreadsheet import inert_download
-from schemas.webapp import error_response
+from schemas.runtime.spreadsheet import inert_download
+from schemas.runtime.webapp import error_response
 
 blp = Blueprint("rankings", __name__, url_prefix="/api/v1/rankings",
                 description="League tables, completeness, roll-ups and trends from the hub")

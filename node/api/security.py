@@ -17,9 +17,9 @@ from flask import current_app, g, request
 from node.auth.models import ApiToken, User
 from node.auth.permissions import Permission
 from node.auth.service import AuthPolicy, AuthService
-from schemas.database import utcnow
 from schemas.errors import Unauthorized
-from schemas.webapp import current_session
+from schemas.runtime.database import utcnow
+from schemas.runtime.webapp import current_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -11,8 +11,8 @@ from marshmallow import Schema, fields
 from node.api.security import staff_required
 from node.auth.permissions import Permission
 from node.sync.service import dead_letters, status_report
-from schemas.database import utcnow
-from schemas.webapp import current_session
+from schemas.runtime.database import utcnow
+from schemas.runtime.webapp import current_session
 
 blp = Blueprint("sync", __name__, url_prefix="/api/v1/sync", description="Sync with the hub")
 

@@ -48,8 +48,8 @@ from sqlalchemy.orm import Session
 
 from node.audit.models import AuditEntry, AuditHead
 from schemas.canonical import canonical_bytes
-from schemas.database import insert_if_missing, insert_many, utcnow
 from schemas.fastcanon import canonical
+from schemas.runtime.database import insert_if_missing, insert_many, utcnow
 
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1

@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
-from schemas.cli_support import home_option
-from schemas.settings import SettingsError
+from schemas.runtime.cli_support import home_option
+from schemas.runtime.settings import SettingsError
 
 
 @click.command("verify-audit")
@@ -23,7 +23,7 @@ def verify_audit(home: str, against_hub: bool) -> None:
     from node.audit.chain import AuditLog
     from node.audit.models import AuditEntry, AuditHead
     from node.config import node_settings
-    from schemas.database import Database
+    from schemas.runtime.database import Database
 
     try:
         settings = node_settings({"home": home})
@@ -61,7 +61,7 @@ def _against_hub(settings: dict[str, Any]) -> None:
     from node.sync.client import HttpHubTransport
     from node.sync.errors import SyncError
     from node.sync.keys import load_node_key
-    from schemas.database import Database
+    from schemas.runtime.database import Database
 
     if not settings["hub_url"]:
         raise click.ClickException("未配置枢纽地址（hub_url），无法与上级枢纽的锚点核对")

@@ -12,7 +12,7 @@ from sqlalchemy import CheckConstraint, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.models import Base
-from schemas.database import Timestamp
+from schemas.runtime.database import Timestamp
 
 HASH_LENGTH = 64  # SHA-256 in hex
 

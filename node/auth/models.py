@@ -10,8 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from node.auth.permissions import Role
 from node.catalog.models import Department, StaffMember
 from node.models import Base, enum_column
-from schemas.database import Timestamp, UTCDateTime, utcnow
-from schemas.throttle import LoginAttemptColumns
+from schemas.runtime.database import Timestamp, UTCDateTime, utcnow
+from schemas.runtime.throttle import LoginAttemptColumns
 
 
 class User(Base):
@@ -34,7 +34,7 @@ class User(Base):
 
 class LoginAttempt(LoginAttemptColumns, Base):
     """A staff login whose password was checked: who was tried (as typed, existing or not),
-    from where, when, and whether it succeeded (schemas/throttle.py)."""
+    from where, when, and whether it succeeded (schemas/runtime/throttle.py)."""
 
 
 class ApiToken(Base):

@@ -16,7 +16,6 @@ from node.auth.models import ApiToken, LoginAttempt, User
 from node.auth.permissions import ROLES_WITH_DEPARTMENT, Permission, Role, allows
 from node.caches import AUTH, VersionedCache, bump
 from node.catalog.models import Department, StaffMember
-from schemas.database import utcnow
 from schemas.errors import (
     Conflict,
     Forbidden,
@@ -24,10 +23,11 @@ from schemas.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from schemas.runtime.database import utcnow
 
 # Argon2id hashing, the strength rule and token digests are shared with the hub's staff
 # accounts (hash_password and token_digest are also imported from here by callers)
-from schemas.passwords import (
+from schemas.runtime.passwords import (
     check_password_strength,
     dummy_hash,
     hash_password,
@@ -35,7 +35,7 @@ from schemas.passwords import (
     token_digest,
     verify_password,
 )
-from schemas.throttle import LoginThrottle, ThrottlePolicy
+from schemas.runtime.throttle import LoginThrottle, ThrottlePolicy
 
 __all__ = ["AccountFailures", "AuthPolicy", "AuthService", "IssuedToken", "LoginNotice",
            "check_password_strength", "hash_password", "token_digest"]
@@ -45,7 +45,7 @@ __all__ = ["AccountFailures", "AuthPolicy", "AuthService", "IssuedToken", "Login
 class AuthPolicy:
     token_ttl: dt.timedelta
     # failed logins on one account from one address before each further try has to wait
-    # (schemas.throttle: the delay doubles from 30 s up to ``lockout``)
+    # (schemas.runtime.throttle: the delay doubles from 30 s up to ``lockout``)
     max_failed_logins: int
     lockout: dt.timedelta
 
@@ -119,7 +119,7 @@ class AuthService:
     def login(self, username: str, password: str, address: str = "") -> IssuedToken:
         """Check a password from the client ``address`` and issue a token.
 
-        Failed logins are throttled per address and per account (schemas/throttle.py), never
+        Failed logins are throttled per address and per account (schemas/runtime/throttle.py), never
         locking the account for everyone.  An unknown username, a wrong password and a
         disabled account answer alike, after the same work: the throttle's reads, one Argon2
         verification (of a dummy hash for a name nobody has) and one recorded failure.

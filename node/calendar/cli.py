@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from schemas.cli_support import home_option
 from schemas.divisions import Level, level_of
-from schemas.settings import SettingsError
+from schemas.runtime.cli_support import home_option
+from schemas.runtime.settings import SettingsError
 
 if TYPE_CHECKING:
     from node.calendar.service import ScheduleChange
-    from schemas.database import Database
+    from schemas.runtime.database import Database
 
 YEAR = click.IntRange(1900, 2199)
 
@@ -38,9 +38,9 @@ def _database(settings: dict[str, Any]) -> Iterator[Database]:
     from node.app import MIGRATIONS
     from node.calendar.schedules import ScheduleImportError
     from node.models import load_all_models
-    from schemas.cli_support import ensure_schema
-    from schemas.database import Database
     from schemas.errors import TongbanError
+    from schemas.runtime.cli_support import ensure_schema
+    from schemas.runtime.database import Database
 
     load_all_models()
     db = Database(settings["database_url"])
@@ -99,7 +99,7 @@ def publish_calendar_command(home: str, year: int) -> None:
     descendant; it leaves with the next push, and each descendant adopts it when it pulls."""
     from node.calendar.publishing import publish_calendar
     from node.sync.keys import load_node_key
-    from schemas.database import utcnow
+    from schemas.runtime.database import utcnow
 
     settings = _settings(home)
     key = load_node_key(settings)

@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from node.models import Base, enum_column
-from schemas.database import Timestamp, utcnow
+from schemas.runtime.database import Timestamp, utcnow
 
 
 class CalendarOverride(Base):

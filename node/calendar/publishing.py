@@ -28,11 +28,11 @@ from node.calendar.models import ScheduleSource
 from node.calendar.schedules import ScheduleImportError, document_from_body
 from node.calendar.service import CalendarService, ScheduleChange
 from node.sync.outbox import emit
-from schemas.database import utcnow
 from schemas.divisions import Level, level_of
 from schemas.envelope import Envelope, Kind
 from schemas.errors import Conflict, ValidationFailed
 from schemas.messages import check_publisher, validate_body
+from schemas.runtime.database import utcnow
 
 
 def province_of(code: str) -> str:

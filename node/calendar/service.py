@@ -46,8 +46,8 @@ from node.calendar.workdays import (
     to_shanghai_date,
 )
 from node.cases.recompute import RecomputeReport, recompute_open_cases
-from schemas.database import utcnow
 from schemas.errors import Conflict, NotFound, ValidationFailed
+from schemas.runtime.database import utcnow
 
 # /healthz and the admin banner speak up this many days before a year without data begins
 WARNING_HORIZON = dt.timedelta(days=60)

@@ -1,4 +1,4 @@
-"""Case domain errors (mapped to HTTP in one place, schemas.webapp)."""
+"""Case domain errors (mapped to HTTP in one place, schemas.runtime.webapp)."""
 
 from __future__ import annotations
 

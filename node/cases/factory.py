@@ -13,8 +13,8 @@ from node.calendar.service import CalendarService
 from node.cases.forwarding import Forwarding
 from node.cases.service import CaseService
 from node.cases.warnings import WarningPolicy
-from schemas.database import utcnow
 from schemas.envelope import Envelope, Kind
+from schemas.runtime.database import utcnow
 
 
 def case_service_for(

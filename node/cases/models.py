@@ -23,7 +23,7 @@ from node.auth.models import User
 from node.cases.states import CaseState
 from node.catalog.models import Department, Matter, Window
 from node.models import Base, enum_column
-from schemas.database import Timestamp, UTCDateTime, utcnow
+from schemas.runtime.database import Timestamp, UTCDateTime, utcnow
 
 
 class Channel(enum.StrEnum):

@@ -6,7 +6,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from node.cases.models import NumberSequence
-from schemas.database import insert_if_missing
+from schemas.runtime.database import insert_if_missing
 
 
 def next_number(session: Session, prefix: str) -> int:

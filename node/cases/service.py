@@ -68,9 +68,9 @@ from node.cases.warnings import (
 from node.catalog.models import Department, Matter, Window
 from node.listing import COUNT_CAP, Page, after, capped_count, decode_cursor, page_of_rows
 from node.metrics.rollup import invalidate
-from schemas.database import utcnow
 from schemas.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from schemas.personal import phone_problems, resident_id_problems
+from schemas.runtime.database import utcnow
 
 if TYPE_CHECKING:
     from node.cases.forwarding import Forwarding

@@ -50,11 +50,11 @@ from node.catalog.models import (
     Window,
 )
 from node.catalog.service import CatalogService, matter_rule_violations
-from schemas.database import utcnow
 from schemas.divisions import Level
 from schemas.errors import Conflict, NotFound, ValidationFailed
 from schemas.messages import PRACTICAL_FIELDS
-from schemas.spreadsheet import Money, fen_from_yuan, set_cell, workbook_bytes
+from schemas.runtime.database import utcnow
+from schemas.runtime.spreadsheet import Money, fen_from_yuan, set_cell, workbook_bytes
 
 FORMAT = "tongban.catalog"
 VERSION = 1
@@ -1035,7 +1035,7 @@ def _write_sheet(sheet: Worksheet, layout: SheetLayout, document: Mapping[str, A
     records = list(_sheet_records(layout, document))
     for row, record in enumerate(records, start=2):
         for index, column in enumerate(layout.columns, start=1):
-            # inert (schemas/spreadsheet.py): text starting with "=" is never a formula
+            # inert (schemas/runtime/spreadsheet.py): text starting with "=" is never a formula
             set_cell(sheet, row, index, column.to_cell(_field_value(record, column.path)))
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(layout.columns))}{len(records) + 1}"

@@ -20,8 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from node.models import Base, enum_column
-from schemas.database import Timestamp, UTCDateTime, utcnow
 from schemas.divisions import Level
+from schemas.runtime.database import Timestamp, UTCDateTime, utcnow
 
 
 class MatterCategory(enum.StrEnum):

@@ -45,11 +45,11 @@ from node.catalog.models import (
 from node.catalog.service import matter_rule_violations
 from node.sync.models import InboxEnvelope, InboxState
 from node.sync.outbox import emit
-from schemas.database import utcnow
 from schemas.divisions import Level, level_of, parent_of
 from schemas.envelope import MAX_ENVELOPE_BYTES, Envelope, Kind
 from schemas.errors import Conflict, Forbidden
 from schemas.messages import PRACTICAL_FIELDS, validate_body
+from schemas.runtime.database import utcnow
 
 log = logging.getLogger(__name__)
 

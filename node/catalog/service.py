@@ -21,9 +21,9 @@ from node.catalog.models import (
     StaffMember,
     Window,
 )
-from schemas.database import utcnow
 from schemas.errors import Conflict, NotFound, ValidationFailed
 from schemas.messages import PRACTICAL_FIELDS
+from schemas.runtime.database import utcnow
 
 MATTER_SCALARS = (
     "name",

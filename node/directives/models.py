@@ -14,7 +14,7 @@ from sqlalchemy import Date, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.models import Base, enum_column
-from schemas.database import Timestamp, UTCDateTime
+from schemas.runtime.database import Timestamp, UTCDateTime
 
 
 class DirectiveDirection(enum.StrEnum):

@@ -28,11 +28,11 @@ from node.directives.models import (
     DirectiveSubject,
 )
 from node.sync.outbox import emit
-from schemas.database import utcnow
 from schemas.divisions import DivisionCodeError, parent_of
 from schemas.envelope import Envelope, Kind
 from schemas.errors import Conflict, Forbidden, NotFound, TongbanError, ValidationFailed
 from schemas.messages import DirectiveReplySchema, DirectiveSchema
+from schemas.runtime.database import utcnow
 
 Clock = Callable[[], dt.datetime]
 

@@ -17,7 +17,7 @@ from node.cases.models import Case
 from node.catalog.models import StaffMember, Window
 from node.feedback.ratelimit import RateLimit
 from node.models import Base, enum_column
-from schemas.database import Timestamp, UTCDateTime, utcnow
+from schemas.runtime.database import Timestamp, UTCDateTime, utcnow
 
 
 class EvaluationLevel(enum.StrEnum):

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from node.models import Base
-from schemas.database import UTCDateTime
+from schemas.runtime.database import UTCDateTime
 
 DEFAULT_WINDOW = dt.timedelta(minutes=1)
 KEY_LENGTH = 100  # "public:" and an IPv6 address (at most 45 characters) fit

@@ -56,9 +56,9 @@ from node.feedback.models import (
 )
 from node.listing import COUNT_CAP, Page, after, capped_count, decode_cursor, page_of_rows
 from node.metrics.rollup import invalidate
-from schemas.database import utcnow
 from schemas.errors import Conflict, NotFound, ValidationFailed
 from schemas.personal import mask_name, phone_problems
+from schemas.runtime.database import utcnow
 
 # Working days a department has to rectify a bad rating (评价–反馈–整改), counted from the
 # rating on the node's working calendar.

@@ -82,11 +82,11 @@ from node.feedback.models import (
     RectificationState,
 )
 from node.metrics.definitions import rate_basis_points
-from schemas.database import shanghai_date
 from schemas.errors import ValidationFailed
 from schemas.periods import Period, PeriodKind
-from schemas.settings import SettingsError
-from schemas.spreadsheet import set_cell, workbook_bytes
+from schemas.runtime.database import shanghai_date
+from schemas.runtime.settings import SettingsError
+from schemas.runtime.spreadsheet import set_cell, workbook_bytes
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 GOOD_LEVELS = frozenset({EvaluationLevel.VERY_SATISFIED, EvaluationLevel.SATISFIED})
@@ -654,7 +654,7 @@ def _write_table(sheet: Worksheet, columns: Sequence[_Column], rows: Sequence[An
     for row_number, row in enumerate(rows, start=2):
         for index, column in enumerate(columns, start=1):
             value = column.value(row)
-            # inert (schemas/spreadsheet.py): a name starting with "=" is never a formula
+            # inert (schemas/runtime/spreadsheet.py): a name starting with "=" is never a formula
             cell = set_cell(sheet, row_number, index, value if value != "" else None)
             if not isinstance(value, str) and column.number_format:
                 cell.number_format = column.number_format

@@ -29,7 +29,7 @@ from node.feedback.models import (
 )
 from node.metrics.definitions import DAILY_KEYS
 from node.metrics.patterns import PatternPolicy, two_headed
-from schemas.database import shanghai_date
+from schemas.runtime.database import shanghai_date
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 GOOD_LEVELS = (EvaluationLevel.VERY_SATISFIED, EvaluationLevel.SATISFIED)

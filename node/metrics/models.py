@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.models import Base
-from schemas.database import Timestamp
+from schemas.runtime.database import Timestamp
 
 
 class DailyRollup(Base):

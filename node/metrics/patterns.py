@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from node.cases.models import Case, Channel, FeePayment, PaymentPlace
 from node.catalog.models import Matter
-from schemas.database import days_before, shanghai_date
+from schemas.runtime.database import days_before, shanghai_date
 
 
 class Pattern(enum.StrEnum):

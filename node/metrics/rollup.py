@@ -21,7 +21,7 @@ from node.metrics.definitions import DAILY_KEYS
 from node.metrics.models import DailyFigure, DailyRollup
 from node.metrics.patterns import PatternPolicy
 from node.metrics.state import open_cases
-from schemas.database import shanghai_date
+from schemas.runtime.database import shanghai_date
 
 
 def invalidate(session: Session, days: Iterable[dt.date]) -> None:

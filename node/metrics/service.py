@@ -12,8 +12,8 @@ from node.calendar.workdays import to_shanghai_date
 from node.metrics.definitions import ALL_METRICS
 from node.metrics.patterns import PatternPolicy
 from node.metrics.summary import NodeIdentity, summarize
-from schemas.database import utcnow
 from schemas.periods import Period
+from schemas.runtime.database import utcnow
 
 
 class MetricsService:

@@ -1,4 +1,4 @@
-"""Alembic environment of the node database (run through schemas.migrate)."""
+"""Alembic environment of the node database (run through schemas.runtime.migrate)."""
 
 from alembic import context
 from sqlalchemy import create_engine

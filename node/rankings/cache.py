@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from node.rankings.client import HubAnswer, HubUnreachable, RankingsClient
 from node.rankings.models import RankingAnswer
-from schemas.database import utcnow
+from schemas.runtime.database import utcnow
 
 log = logging.getLogger("tongban.node.rankings")
 

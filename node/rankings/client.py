@@ -17,9 +17,9 @@ from urllib.parse import urlencode
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from schemas.database import utcnow
 from schemas.errors import TongbanError
 from schemas.request_signing import sign_request
+from schemas.runtime.database import utcnow
 
 RANKINGS_PATH = "/api/v1/rankings"
 DEFAULT_TIMEOUT = (5.0, 60.0)  # (connect, read) seconds: a province-wide table takes a while

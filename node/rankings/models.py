@@ -10,7 +10,7 @@ from sqlalchemy import Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.models import Base
-from schemas.database import Timestamp, UTCDateTime
+from schemas.runtime.database import Timestamp, UTCDateTime
 
 
 class RankingAnswer(Base):

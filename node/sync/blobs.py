@@ -21,7 +21,7 @@ from sqlalchemy.orm import undefer
 from node.cases.models import CaseAttachment
 from node.sync.errors import HubRefused, SyncError
 from node.sync.transport import HubTransport
-from schemas.database import Database
+from schemas.runtime.database import Database
 
 log = logging.getLogger("tongban.sync")
 

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from schemas.cli_support import home_option
 from schemas.divisions import CountyKind
-from schemas.settings import SettingsError
+from schemas.runtime.cli_support import home_option
+from schemas.runtime.settings import SettingsError
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from schemas.database import Database
+    from schemas.runtime.database import Database
 
 
 def _settings(home: str) -> dict[str, Any]:
@@ -45,8 +45,8 @@ def _key(settings: dict[str, Any]) -> Ed25519PrivateKey:
 @contextmanager
 def _database(settings: dict[str, Any]) -> Iterator[Database]:
     from node.models import load_all_models
-    from schemas.database import Database
     from schemas.errors import TongbanError
+    from schemas.runtime.database import Database
 
     load_all_models()
     db = Database(settings["database_url"])
@@ -67,7 +67,7 @@ def _describe(key: Ed25519PrivateKey, path: Path) -> None:
 
 
 def _when(text: str | None, name: str) -> dt.datetime:
-    from schemas.database import utcnow
+    from schemas.runtime.database import utcnow
 
     if not text:
         return utcnow()
@@ -107,8 +107,8 @@ def keygen(home: str) -> None:
 def enroll_self(home: str, days: int) -> None:
     """(Province only) Certify the province's own key as the trust root; queue it to the hub."""
     from node.sync import enrollment
-    from schemas.database import utcnow
     from schemas.keys import public_key_b64
+    from schemas.runtime.database import utcnow
 
     settings = _settings(home)
     key = _key(settings)
@@ -130,7 +130,7 @@ def enroll_self(home: str, days: int) -> None:
 def enroll_child(home: str, child: str, kind: str | None, public_key: str, days: int) -> None:
     """Sign a child center's certificate with this node's key and queue it to the hub."""
     from node.sync import enrollment
-    from schemas.database import utcnow
+    from schemas.runtime.database import utcnow
 
     settings = _settings(home)
     key = _key(settings)
@@ -197,7 +197,7 @@ def revoke(home: str, subject: str, subject_key_id: str, effective: str | None,
            reason: str) -> None:
     """Revoke a descendant's key from a time on; queue the revocation to the hub."""
     from node.sync import enrollment
-    from schemas.database import utcnow
+    from schemas.runtime.database import utcnow
 
     settings = _settings(home)
     key = _key(settings)
@@ -314,7 +314,7 @@ def publish_catalog_command(home: str) -> None:
     """(Province only) Sign the active catalog as the standard catalog (四统一) to every
     descendant; it leaves with the next push."""
     from node.catalog.publishing import publish_catalog
-    from schemas.database import utcnow
+    from schemas.runtime.database import utcnow
 
     settings = _settings(home)
     key = _key(settings)

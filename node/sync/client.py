@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.sync.errors import HubRefused, HubUnavailable
 from node.sync.transport import HubTransport
-from schemas.database import utcnow
 from schemas.request_signing import sign_request
+from schemas.runtime.database import utcnow
 
 ENVELOPES_PATH = "/api/v1/envelopes"
 LAST_SEQ_PATH = "/api/v1/envelopes/last-seq"

@@ -15,7 +15,7 @@ from schemas.keys import (
     load_private_key,
     write_private_key,
 )
-from schemas.settings import SettingsError
+from schemas.runtime.settings import SettingsError
 
 KEY_FILE = "node_key.pem"
 NEXT_KEY_FILE = "node_key.next.pem"
@@ -44,7 +44,8 @@ def retired_key_path(settings: Mapping[str, Any], old_key_id: str) -> Path:
 def load_node_key(settings: Mapping[str, Any]) -> Ed25519PrivateKey:
     """The node's private key; a missing, foreign or group/world-readable file refuses start.
 
-    Raises :class:`schemas.settings.SettingsError` (what node_settings raises) naming the fix.
+    Raises :class:`schemas.runtime.settings.SettingsError` (what node_settings raises) naming
+    the fix.
     """
     path = key_path(settings)
     try:

@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.models import Base, enum_column
-from schemas.database import Timestamp, UTCDateTime
+from schemas.runtime.database import Timestamp, UTCDateTime
 
 
 class OutboxState(enum.StrEnum):

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from node.cases.numbers import next_number
 from node.sync.models import OutboxEnvelope, OutboxState
-from schemas.database import utcnow
 from schemas.envelope import Envelope, Kind, sign_envelope
+from schemas.runtime.database import utcnow
 
 SEQ_COUNTER = "envelope-seq"
 

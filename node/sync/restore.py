@@ -42,8 +42,8 @@ from node.cases.models import NumberSequence
 from node.sync.errors import SyncError
 from node.sync.models import OutboxEnvelope, OutboxState
 from node.sync.outbox import SEQ_COUNTER
-from schemas.database import Database, insert_if_missing
 from schemas.envelope import parse_envelope, sign_envelope
+from schemas.runtime.database import Database, insert_if_missing
 
 RESTORE_MARK = "sync-restore-base-seq"
 

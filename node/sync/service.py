@@ -1,6 +1,6 @@
 """Push the outbox, pull the mailbox, apply what arrived in order: the sync state machine.
 
-Plain Python: the session factory (a :class:`schemas.database.Database`), the hub transport,
+Plain Python: the session factory (a :class:`schemas.runtime.database.Database`), the hub transport,
 the clock and the handlers are passed in.  Each step is its own short transaction, and no
 transaction stays open across a call to the hub.
 """
@@ -47,10 +47,10 @@ from node.sync.registry import (
 from node.sync.restore import resume_if_restored
 from node.sync.transport import HubTransport
 from schemas.certificates import TrustError, TrustStore
-from schemas.database import Database, utcnow
 from schemas.divisions import DivisionCodeError, parent_of
 from schemas.envelope import Envelope, EnvelopeError, Kind, parse_envelope, verify_envelope
 from schemas.errors import TongbanError
+from schemas.runtime.database import Database, utcnow
 
 log = logging.getLogger("tongban.sync")
 

@@ -40,9 +40,9 @@ from node.sync.service import (
     backoff_delay,
     sync_status,
 )
-from schemas.database import Database, utcnow
 from schemas.envelope import HUB, Kind
 from schemas.periods import Period
+from schemas.runtime.database import Database, utcnow
 
 log = logging.getLogger("tongban.sync.worker")
 

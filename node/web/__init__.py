@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, render_template, request, send_from_directory
 
-from schemas.webapp import Api
+from schemas.runtime.webapp import Api
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
@@ -71,7 +71,8 @@ def init_app(app: Flask, api: Api) -> None:
     def _favicon() -> Response:
         return send_from_directory(STATIC_DIR / "web", "favicon.ico",
                                    mimetype="image/vnd.microsoft.icon", max_age=86400)
-    # the node refuses bodies an endpoint does not declare (schemas.webapp): pages read forms
+    # the node refuses bodies an endpoint does not declare (schemas.runtime.webapp): pages read
+    # forms
     for endpoint, view in app.view_functions.items():
         if endpoint.startswith("web_") and endpoint != "web_static.static":
             view.accepted_body_types = FORM_TYPES  # type: ignore[union-attr]

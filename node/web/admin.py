@@ -44,11 +44,11 @@ from node.web.core import (
     today,
     web_blueprint,
 )
-from schemas.database import utcnow
 from schemas.divisions import Level, level_of
 from schemas.errors import NotFound, TongbanError, ValidationFailed
-from schemas.spreadsheet import fen_from_yuan
-from schemas.webapp import current_session
+from schemas.runtime.database import utcnow
+from schemas.runtime.spreadsheet import fen_from_yuan
+from schemas.runtime.webapp import current_session
 
 bp = web_blueprint("web_admin", "/staff/admin")
 

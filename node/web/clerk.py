@@ -69,7 +69,7 @@ from node.web.core import (
 )
 from node.web.labels import ACTIONS as ACTION_NAMES
 from schemas.errors import Conflict, Forbidden, NotFound, TongbanError, ValidationFailed
-from schemas.webapp import current_session
+from schemas.runtime.webapp import current_session
 
 bp = web_blueprint("web_clerk", "/staff")
 

@@ -34,9 +34,9 @@ from node.auth.permissions import ROLE_PERMISSIONS, Permission, Role, allows
 from node.auth.service import AuthPolicy, AuthService
 from node.calendar.service import CalendarService
 from node.calendar.workdays import to_shanghai_date
-from schemas.database import utcnow
 from schemas.errors import TongbanError, Unauthorized, ValidationFailed
-from schemas.webapp import current_session
+from schemas.runtime.database import utcnow
+from schemas.runtime.webapp import current_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 

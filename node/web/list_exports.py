@@ -1,7 +1,7 @@
 """The supervision office's lists as spreadsheets (CSV or XLSX) for circulating: yellow and
 red cases, complaints, bad-rating rectifications.  Chinese headings, names not codes, personal
-data masked as on the pages, every cell inert (schemas/spreadsheet.py): a complaint's text or
-an applicant's name starting with ``=`` is never a live formula."""
+data masked as on the pages, every cell inert (schemas/runtime/spreadsheet.py): a complaint's
+text or an applicant's name starting with ``=`` is never a live formula."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from node.web.labels import (
     WARNINGS,
 )
 from schemas.personal import mask_name, mask_phone
-from schemas.spreadsheet import Sheet
+from schemas.runtime.spreadsheet import Sheet
 
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
 

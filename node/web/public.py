@@ -20,7 +20,7 @@ from node.metrics.service import MetricsService
 from node.web.core import form_error_page, load_form, today, web_blueprint
 from schemas.errors import NotFound, TongbanError, TooManyAttempts, ValidationFailed
 from schemas.periods import Period
-from schemas.webapp import current_session
+from schemas.runtime.webapp import current_session
 
 bp = web_blueprint("web_public")
 

@@ -31,7 +31,6 @@ from node.rankings.cache import Answer, CachedRankings
 from node.rankings.client import HubUnreachable
 from node.web.core import download, staff_page, today, web_blueprint
 from node.web.labels import metric_name
-from schemas.database import Database, mark_writing, utcnow
 from schemas.methodologies import methodology_prefix
 from schemas.periods import (
     REPORTS_LATE_AFTER_DAYS,
@@ -39,8 +38,9 @@ from schemas.periods import (
     chinese_month_day,
     last_month_due,
 )
-from schemas.spreadsheet import inert_download
-from schemas.webapp import current_session
+from schemas.runtime.database import Database, mark_writing, utcnow
+from schemas.runtime.spreadsheet import inert_download
+from schemas.runtime.webapp import current_session
 
 bp = web_blueprint("web_rankings", "/staff/rankings")
 log = logging.getLogger("tongban.node.rankings")
@@ -77,7 +77,7 @@ def _ask(method: str, what: str, query: list[tuple[str, str]], body: bytes = b""
         # A good answer is kept for later, so this transaction writes (SQLite: BEGIN
         # IMMEDIATE). The login check has already read in a plain transaction, which cannot
         # be upgraded: end it (it wrote nothing) and begin the writing one. A form's POST
-        # began writing from its start (schemas.webapp.current_session).
+        # began writing from its start (schemas.runtime.webapp.current_session).
         session.commit()
         mark_writing(session)
     return cache.ask(method, what, query, body)
@@ -474,7 +474,7 @@ def export() -> Any:
         return render_template("web/error.html", status=found.status, title="枢纽拒绝导出",
                                message=found.body.decode("utf-8", "replace")[:500]), found.status
     mimetype = found.content_type.split(";")[0]
-    # inert whatever the hub wrote (schemas/spreadsheet.py): a name is never a live formula
+    # inert whatever the hub wrote (schemas/runtime/spreadsheet.py): a name is never a live formula
     return download(inert_download(found.body, found.content_type), mimetype,
                     export_filename(what, request.args, context["scope"], context["period"],
                                     fmt))

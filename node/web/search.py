@@ -1,5 +1,5 @@
 """The staff case search (办件检索): the filters of ``GET /api/v1/cases`` on a page, paged by
-cursor, the result exported as CSV or XLSX (schemas/spreadsheet.py).  What a user finds
+cursor, the result exported as CSV or XLSX (schemas/runtime/spreadsheet.py).  What a user finds
 follows their role (node/cases/scopes.py), as in the API."""
 
 from __future__ import annotations
@@ -19,7 +19,13 @@ from node.web.core import current_staff, download, staff_page, today, web_bluepr
 from node.web.labels import CASE_STATES, CHANNELS, WARNINGS
 from schemas.errors import ValidationFailed
 from schemas.personal import mask_id_number, mask_phone
-from schemas.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Sheet, csv_bytes, xlsx_bytes
+from schemas.runtime.spreadsheet import (
+    CSV_MEDIA_TYPE,
+    XLSX_MEDIA_TYPE,
+    Sheet,
+    csv_bytes,
+    xlsx_bytes,
+)
 
 bp = web_blueprint("web_search", "/staff")
 

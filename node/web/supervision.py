@@ -43,8 +43,8 @@ from node.web.core import (
 from node.web.list_exports import SHEETS
 from schemas.errors import TongbanError, ValidationFailed
 from schemas.periods import Period, PeriodError
-from schemas.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_bytes, xlsx_bytes
-from schemas.webapp import current_session
+from schemas.runtime.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_bytes, xlsx_bytes
+from schemas.runtime.webapp import current_session
 
 bp = web_blueprint("web_supervision", "/staff/supervision")
 

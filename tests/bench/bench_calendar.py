@@ -41,7 +41,7 @@ from node.cases.models import Case, CaseEvent, Suspension, SuspensionKind
 from node.cases.states import CaseState
 from node.catalog.models import Department, Matter, Window
 from node.models import Base, load_all_models
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.bench.interleaved import add_rounds_option, machine_line
 
 DEMO_2027 = Path(__file__).resolve().parents[2] / "deploy" / "demo" / "holidays-2027-demo.json"

@@ -74,8 +74,8 @@ def prepare(path: Path, cases: int) -> float | None:
     """The metrics node at ``path``: built unless it already holds ``cases`` cases; brought to
     the current migrations either way.  Returns the build time (None when reused)."""
     from node.app import MIGRATIONS
-    from schemas import migrate
-    from schemas.database import Database
+    from schemas.runtime import migrate
+    from schemas.runtime.database import Database
 
     url = f"sqlite:///{path}"
     found = metrics._count_cases(create_engine(url)) if path.exists() else None
@@ -107,7 +107,7 @@ def prepare(path: Path, cases: int) -> float | None:
 def prepare_postgresql(pg: str, cases: int) -> tuple[str, str, float]:
     """A fresh schema on ``pg`` holding the metrics node (built, then ``ANALYZE``d as
     autovacuum would shortly after): its URL, the schema's name and the build time."""
-    from schemas.database import Database
+    from schemas.runtime.database import Database
 
     schema = f"bench_lists_{uuid.uuid4().hex[:10]}"
     admin = create_engine(pg)

@@ -69,9 +69,9 @@ from node.metrics.patterns import PatternPolicy
 from node.metrics.rollup import invalidate, refresh
 from node.metrics.summary import NodeIdentity, summarize
 from node.models import Base
-from schemas import migrate
-from schemas.database import Database, mark_writing
 from schemas.periods import Period
+from schemas.runtime import migrate
+from schemas.runtime.database import Database, mark_writing
 from tests.bench.interleaved import machine_line
 
 YEAR = 2026

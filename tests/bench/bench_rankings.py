@@ -44,9 +44,9 @@ from hub.rankings.documents import table_document
 from hub.rankings.metrics import METRICS, Unit
 from hub.rankings.service import Principal, RankingService
 from hub.relay.models import SummaryRecord
-from schemas.database import Database, utcnow
 from schemas.divisions import Level
 from schemas.periods import Period
+from schemas.runtime.database import Database, utcnow
 from tests.bench.interleaved import interleave
 
 GOAL = 2.0

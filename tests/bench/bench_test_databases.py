@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from sqlalchemy import create_engine, text
 
-from schemas.database import make_engine
+from schemas.runtime.database import make_engine
 from tests.databases import Templates, metadata_of
 
 Way = Callable[[], tuple[float, float]]  # seconds to make, seconds to drop

@@ -1,6 +1,7 @@
 """The staff pages work under the Content-Security-Policy in Chromium: charts draw, forms
 submit, the printable notice prints, the API docs render, and the browser reports no blocked
-script or style on any of them (schemas/webapp.py's headers, real node and hub processes)."""
+script or style on any of them (schemas/runtime/webapp.py's headers, real node and hub
+processes)."""
 
 from __future__ import annotations
 

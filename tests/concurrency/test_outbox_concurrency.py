@@ -21,8 +21,8 @@ from node.directives.service import DirectiveService
 from node.models import Base, load_all_models
 from node.sync.models import OutboxEnvelope, OutboxState
 from node.sync.service import SyncService
-from schemas.database import Database
 from schemas.keys import generate_private_key
+from schemas.runtime.database import Database
 from tests.unit.node.test_sync_fakes import FakeHub
 
 THREADS = 16

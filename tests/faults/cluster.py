@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, text
 from node.config import node_settings
 from node.models import load_all_models
 from node.sync.keys import load_node_key
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.integration.conftest import (
     STOP_TIMEOUT,
     TONGBAN,

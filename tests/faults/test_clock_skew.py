@@ -24,7 +24,7 @@ from node.sync.client import HttpHubTransport
 from node.sync.errors import HubRefused
 from node.sync.keys import load_node_key
 from node.sync.service import SyncService
-from schemas.database import utcnow
+from schemas.runtime.database import utcnow
 from tests.faults.cluster import COUNTY, HOMES, TOWNSHIP, Cluster, cluster
 
 pytestmark = pytest.mark.slow

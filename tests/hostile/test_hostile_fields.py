@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api, matter_payload
 
 HOSTILE = [

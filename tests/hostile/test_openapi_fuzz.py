@@ -27,7 +27,7 @@ from hub.models import Base as HubBase
 from node import create_app as create_node
 from node.auth.permissions import Role
 from node.models import Base as NodeBase
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.conftest import node_config
 from tests.unit.hub.federation import PROVINCE, ROOT_KEY, b64
 from tests.unit.node.conftest import password_hash

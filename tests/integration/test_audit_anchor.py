@@ -15,7 +15,7 @@ import pytest
 
 from node.audit.chain import AuditLog
 from node.models import load_all_models
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.integration.conftest import run_tongban, wait_for_health
 from tests.integration.test_backup_restore import PROVINCE, Setup, _ok, setup
 

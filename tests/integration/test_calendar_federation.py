@@ -37,8 +37,8 @@ from node.models import load_all_models
 from node.sync.keys import load_node_key
 from node.sync.models import OutboxEnvelope, OutboxState
 from node.sync.outbox import emit
-from schemas.database import Database
 from schemas.envelope import Kind
+from schemas.runtime.database import Database
 from tests.integration.conftest import free_port, serving, wait_for_health
 from tests.integration.federation import _ok, _public_key, _run_together
 from tests.integration.test_federation_flows import _hub_database

@@ -1,4 +1,4 @@
-"""The sample nginx config sends the same security headers as the apps (schemas/webapp.py),
+"""The sample nginx config sends the same security headers as the apps (schemas/runtime/webapp.py),
 once each, also on what nginx answers itself: deploy/nginx/security-headers.conf run by the
 real nginx (/usr/sbin/nginx) in front of an upstream that sends its own copies."""
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from schemas.webapp import SECURITY_HEADERS
+from schemas.runtime.webapp import SECURITY_HEADERS
 from tests.integration.conftest import REPO, free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"

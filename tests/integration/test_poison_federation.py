@@ -20,9 +20,9 @@ import pytest
 from node.models import load_all_models
 from node.sync.client import HttpHubTransport
 from node.sync.service import status_report
-from schemas.database import Database
 from schemas.envelope import Kind, sign_envelope
 from schemas.keys import load_private_key
+from schemas.runtime.database import Database
 from tests.integration.conftest import free_port, run_tongban, serving, wait_for_health
 from tests.integration.federation import _ok, _output, _public_key, _run_together
 from tests.oversized import oversized_catalog_publish

@@ -38,7 +38,7 @@ def test_a_commands_help_imports_nothing_heavy(argv: list[str]) -> None:
 
 def test_the_dummy_password_hash_is_made_on_first_use() -> None:
     loaded = _loaded_after(
-        "from schemas import passwords\n"
+        "from schemas.runtime import passwords\n"
         "assert passwords.dummy_hash.cache_info().currsize == 0\n"
         "assert passwords.verify_password(passwords.dummy_hash(), 'x') is False\n"
         "assert passwords.dummy_hash.cache_info().currsize == 1")

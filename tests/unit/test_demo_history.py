@@ -21,7 +21,7 @@ from node.feedback.models import (
     RectificationState,
 )
 from node.models import load_all_models
-from schemas.database import Database
+from schemas.runtime.database import Database
 
 
 def test_a_countys_history_has_good_and_bad_ratings_rectifications_and_complaints(

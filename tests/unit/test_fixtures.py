@@ -46,7 +46,7 @@ def test_a_template_copy_holds_every_table_and_no_rows(tmp_path: Path) -> None:
     templates = Templates()
     templates.copy_sqlite("hub", tmp_path / "hub.db")
 
-    from schemas.database import make_engine
+    from schemas.runtime.database import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
     try:

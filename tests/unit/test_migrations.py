@@ -11,9 +11,9 @@ from hub.models import Base as HubBase
 from node.app import MIGRATIONS as NODE_MIGRATIONS
 from node.models import Base as NodeBase
 from node.models import load_all_models
-from schemas import migrate
-from schemas.cli_support import ensure_schema
-from schemas.database import make_engine
+from schemas.runtime import migrate
+from schemas.runtime.cli_support import ensure_schema
+from schemas.runtime.database import make_engine
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_sqlite_pragmas(tmp_path) -> None:
 def test_sqlite_write_transactions_take_the_write_lock_up_front(tmp_path) -> None:
     import sqlite3
 
-    from schemas.database import Database
+    from schemas.runtime.database import Database
 
     path = tmp_path / "lock.db"
     db = Database(f"sqlite:///{path}")

@@ -1,6 +1,6 @@
 """What node and hub keep on disk is readable by its owner only, whatever the umask: homes
 0700; node.db, hub.db and their -wal/-shm, settings, keys and backups 0600; and a node
-refuses to start with a database others may read (schemas/files.py)."""
+refuses to start with a database others may read (schemas/runtime/files.py)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from sqlalchemy import text
 
 from deploy.cli import main
 from node import create_app
-from schemas.database import Database
-from schemas.settings import SettingsError
+from schemas.runtime.database import Database
+from schemas.runtime.settings import SettingsError
 
 
 def mode(path: Path) -> int:

@@ -6,7 +6,7 @@ Create Date: 2026-11-29 14:19:48.380036
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0001'
@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('level', sa.Enum('province', 'city', 'county', 'township', name='level', native_enum=False, length=32), nullable=False),
     sa.Column('kind', sa.Enum('district', 'county', 'county_city', name='countykind', native_enum=False, length=32), nullable=True),
     sa.Column('parent_code', sa.String(length=9), nullable=True),
-    sa.Column('registered_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('registered_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_nodes'))
     )
     with op.batch_alter_table('nodes', schema=None) as batch_op:

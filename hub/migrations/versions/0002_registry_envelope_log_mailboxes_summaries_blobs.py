@@ -6,7 +6,7 @@ Create Date: 2026-11-29 15:44:34.614732
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0002'
@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('size', sa.BigInteger(), nullable=False),
     sa.Column('data', sa.LargeBinary(), nullable=False),
     sa.Column('uploaded_by', sa.String(length=9), nullable=False),
-    sa.Column('uploaded_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('uploaded_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('sha256', name=op.f('pk_blobs'))
     )
     op.create_table('certificates',
@@ -33,9 +33,9 @@ def upgrade() -> None:
     sa.Column('serial', sa.Integer(), nullable=False),
     sa.Column('issuer', sa.String(length=9), nullable=False),
     sa.Column('document', sa.Text(), nullable=False),
-    sa.Column('not_before', schemas.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('not_after', schemas.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('received_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('not_before', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('not_after', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_certificates')),
     sa.UniqueConstraint('fingerprint', name=op.f('uq_certificates_fingerprint'))
     )
@@ -57,7 +57,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('to', sa.String(length=16), nullable=False),
     sa.Column('ts', sa.String(length=40), nullable=False),
-    sa.Column('received_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('wire', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_envelope_log'))
     )
@@ -65,7 +65,7 @@ def upgrade() -> None:
     sa.Column('cursor', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('addressee', sa.String(length=9), nullable=False),
     sa.Column('envelope_id', sa.String(length=36), nullable=False),
-    sa.Column('created_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('cursor', name=op.f('pk_mailbox')),
     sa.UniqueConstraint('addressee', 'envelope_id', name=op.f('uq_mailbox_addressee_envelope_id'))
     )
@@ -75,13 +75,13 @@ def upgrade() -> None:
     op.create_table('mailbox_cursors',
     sa.Column('node', sa.String(length=9), nullable=False),
     sa.Column('acked_cursor', sa.BigInteger(), nullable=False),
-    sa.Column('updated_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('node', name=op.f('pk_mailbox_cursors'))
     )
     op.create_table('request_nonces',
     sa.Column('node', sa.String(length=9), nullable=False),
     sa.Column('nonce', sa.String(length=64), nullable=False),
-    sa.Column('seen_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('seen_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('node', 'nonce', name=op.f('pk_request_nonces'))
     )
     with op.batch_alter_table('request_nonces', schema=None) as batch_op:
@@ -94,8 +94,8 @@ def upgrade() -> None:
     sa.Column('key_id', sa.String(length=16), nullable=False),
     sa.Column('issuer', sa.String(length=9), nullable=False),
     sa.Column('document', sa.Text(), nullable=False),
-    sa.Column('effective_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('received_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('effective_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_revocations')),
     sa.UniqueConstraint('fingerprint', name=op.f('uq_revocations_fingerprint'))
     )
@@ -110,7 +110,7 @@ def upgrade() -> None:
     sa.Column('seq', sa.BigInteger(), nullable=False),
     sa.Column('envelope_id', sa.String(length=36), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('received_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_summaries')),
     sa.UniqueConstraint('envelope_id', name=op.f('uq_summaries_envelope_id'))
     )

@@ -6,7 +6,7 @@ Create Date: 2026-11-29 17:08:34.793769
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0004'
@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('document', sa.Text(), nullable=False),
     sa.Column('updated_by', sa.String(length=64), nullable=False),
-    sa.Column('updated_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ranking_methodologies')),
     sa.UniqueConstraint('name', name=op.f('uq_ranking_methodologies_name'))
     )
@@ -36,9 +36,9 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('failed_logins', sa.Integer(), nullable=False),
-    sa.Column('locked_until', schemas.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_login_at', schemas.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('locked_until', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_accounts')),
     sa.UniqueConstraint('username', name=op.f('uq_staff_accounts_username'))
     )
@@ -46,9 +46,9 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', schemas.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['staff_accounts.id'], name=op.f('fk_staff_tokens_account_id_staff_accounts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_staff_tokens_token_hash'))

@@ -6,7 +6,7 @@ Create Date: 2026-11-29 21:12:14.948655
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0005'

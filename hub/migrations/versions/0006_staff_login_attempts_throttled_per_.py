@@ -6,7 +6,7 @@ Create Date: 2026-12-06 10:19:36.579693
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0006'
@@ -21,7 +21,7 @@ def upgrade() -> None:
     sa.Column('username', sa.String(length=64), nullable=False),
     sa.Column('address', sa.String(length=64), nullable=False),
     sa.Column('succeeded', sa.Boolean(), nullable=False),
-    sa.Column('at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_attempts'))
     )
     with op.batch_alter_table('login_attempts', schema=None) as batch_op:
@@ -37,7 +37,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('staff_accounts', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('locked_until', schemas.database.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('locked_until', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('failed_logins', sa.Integer(), nullable=False, server_default='0'))
 
     with op.batch_alter_table('login_attempts', schema=None) as batch_op:

@@ -6,7 +6,7 @@ Create Date: 2026-12-06 14:15:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0009'
@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column('entries', sa.BigInteger(), nullable=False),
         sa.Column('head', sa.String(length=64), nullable=False),
         sa.Column('restore', sa.String(length=36), nullable=True),
-        sa.Column('received_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('received_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
         sa.Column('verdict', sa.String(length=16), nullable=False),
         sa.Column('previous_entries', sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_anchors')),

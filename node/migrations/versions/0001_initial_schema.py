@@ -6,7 +6,7 @@ Create Date: 2026-11-29 14:19:48.362556
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0001'
@@ -21,8 +21,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
-    sa.Column('retired_at', schemas.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('retired_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_departments')),
     sa.UniqueConstraint('code', name=op.f('uq_departments_code'))
     )
@@ -31,8 +31,8 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=32), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('location', sa.String(length=200), nullable=False),
-    sa.Column('retired_at', schemas.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('retired_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_windows')),
     sa.UniqueConstraint('code', name=op.f('uq_windows_code'))
     )
@@ -66,9 +66,9 @@ def upgrade() -> None:
     sa.Column('power_litigate', sa.Boolean(), nullable=False),
     sa.Column('power_issue', sa.Boolean(), nullable=False),
     sa.Column('power_approve', sa.Boolean(), nullable=False),
-    sa.Column('retired_at', schemas.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('retired_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('fee_amount_fen >= 0', name=op.f('ck_matters_fee_not_negative')),
     sa.CheckConstraint('promised_limit_days <= legal_limit_days', name=op.f('ck_matters_promised_within_legal')),
     sa.CheckConstraint('promised_limit_days >= 0', name=op.f('ck_matters_promised_not_negative')),
@@ -92,7 +92,7 @@ def upgrade() -> None:
     sa.Column('window_id', sa.Integer(), nullable=True),
     sa.Column('position', sa.String(length=100), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_staff_members_department_id_departments')),
     sa.ForeignKeyConstraint(['window_id'], ['windows.id'], name=op.f('fk_staff_members_window_id_windows')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_members')),
@@ -133,9 +133,9 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('failed_logins', sa.Integer(), nullable=False),
-    sa.Column('locked_until', schemas.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_login_at', schemas.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('locked_until', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_users_department_id_departments')),
     sa.ForeignKeyConstraint(['staff_member_id'], ['staff_members.id'], name=op.f('fk_users_staff_member_id_staff_members')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
@@ -148,9 +148,9 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', schemas.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))

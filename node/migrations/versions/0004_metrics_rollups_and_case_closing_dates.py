@@ -6,7 +6,7 @@ Create Date: 2026-11-29 14:49:39.115218
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0004'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     )
     op.create_table('daily_rollups',
     sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('computed_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('computed_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('day', name=op.f('pk_daily_rollups'))
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:

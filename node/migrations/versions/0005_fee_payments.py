@@ -6,7 +6,7 @@ Create Date: 2026-11-29 15:25:06.895634
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0005'
@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('amount_fen', sa.BigInteger(), nullable=False),
     sa.Column('place', sa.Enum('center_bank', 'elsewhere', name='paymentplace', native_enum=False, length=32), nullable=False),
-    sa.Column('paid_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('paid_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('recorded_by', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_fee_payments_case_id_cases')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_fee_payments'))

@@ -6,7 +6,7 @@ Create Date: 2026-11-29 15:59:31.344557
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0006'
@@ -25,8 +25,8 @@ def upgrade() -> None:
     sa.Column('wire', sa.Text(), nullable=False),
     sa.Column('state', sa.Enum('held', 'applied', 'failed', name='inboxstate', native_enum=False, length=32), nullable=False),
     sa.Column('mailbox_cursor', sa.Integer(), nullable=False),
-    sa.Column('received_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('applied_at', schemas.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('received_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('applied_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_inbox'))
     )
@@ -43,9 +43,9 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('hub_reason', sa.String(length=64), nullable=True),
-    sa.Column('created_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_attempt_at', schemas.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sent_at', schemas.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_attempt_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_outbox')),
     sa.UniqueConstraint('seq', name=op.f('uq_sync_outbox_seq'))
     )
@@ -60,7 +60,7 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=32), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('wire', sa.Text(), nullable=False),
-    sa.Column('received_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_refused'))
     )
     op.create_table('sync_sender_progress',
@@ -70,13 +70,13 @@ def upgrade() -> None:
     )
     op.create_table('sync_status',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('last_push_at', schemas.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_pull_at', schemas.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_push_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_pull_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('mailbox_cursor', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('last_error_at', schemas.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_error_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('registry_json', sa.Text(), nullable=True),
-    sa.Column('registry_fetched_at', schemas.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('registry_fetched_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('root_public_key', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_status'))
     )

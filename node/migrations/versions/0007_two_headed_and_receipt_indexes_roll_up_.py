@@ -6,7 +6,7 @@ Create Date: 2026-11-29 16:05:46.616408
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0007'

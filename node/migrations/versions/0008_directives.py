@@ -6,7 +6,7 @@ Create Date: 2026-11-29 16:25:40.224689
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0008'
@@ -29,12 +29,12 @@ def upgrade() -> None:
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('due_on', sa.Date(), nullable=False),
     sa.Column('issued_by', sa.String(length=64), nullable=False),
-    sa.Column('issued_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('issued_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('state', sa.Enum('sent', 'received', 'acknowledged', 'in_progress', 'done', 'disputed', name='directivestate', native_enum=False, length=32), nullable=False),
     sa.Column('reply_text', sa.Text(), nullable=True),
     sa.Column('replied_by', sa.String(length=64), nullable=True),
-    sa.Column('replied_at', schemas.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('updated_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('replied_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_directives')),
     sa.UniqueConstraint('directive_id', 'direction', name='uq_directives_directive_direction')
     )

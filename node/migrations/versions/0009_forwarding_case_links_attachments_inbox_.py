@@ -6,7 +6,7 @@ Create Date: 2026-11-29 17:07:51.798532
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0009'
@@ -28,8 +28,8 @@ def upgrade() -> None:
     sa.Column('data', sa.LargeBinary(), nullable=True),
     sa.Column('fetched', sa.Boolean(), nullable=False),
     sa.Column('added_by', sa.String(length=64), nullable=False),
-    sa.Column('added_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('uploaded_at', schemas.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('added_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('uploaded_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_attachments_case_id_cases')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_attachments')),
     sa.UniqueConstraint('case_id', 'sha256', 'role', name=op.f('uq_case_attachments_case_id_sha256_role'))

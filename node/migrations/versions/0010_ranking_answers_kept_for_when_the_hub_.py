@@ -6,7 +6,7 @@ Create Date: 2026-11-29 17:47:57.906860
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0010'
@@ -24,7 +24,7 @@ def upgrade() -> None:
     sa.Column('status', sa.Integer(), nullable=False),
     sa.Column('content_type', sa.String(length=100), nullable=False),
     sa.Column('body', sa.LargeBinary(), nullable=False),
-    sa.Column('fetched_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('fetched_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ranking_answers')),
     sa.UniqueConstraint('question', name=op.f('uq_ranking_answers_question'))
     )

@@ -6,7 +6,7 @@ Create Date: 2026-12-06 10:37:48.149385
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0012'

@@ -9,7 +9,7 @@ Create Date: 2026-12-06 10:08:21.013964
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0014'
@@ -28,7 +28,7 @@ def upgrade() -> None:
     sa.Column('reference', sa.String(length=200), nullable=False),
     sa.Column('digest', sa.String(length=64), nullable=False),
     sa.Column('envelope_id', sa.String(length=36), nullable=True),
-    sa.Column('adopted_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('adopted_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('adopted_by', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('year', name=op.f('pk_calendar_schedules'))
     )

@@ -6,7 +6,7 @@ Create Date: 2026-12-06 11:40:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0015'
@@ -17,7 +17,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('ranking_answers', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('asked_at', schemas.database.UTCDateTime(timezone=True),
+        batch_op.add_column(sa.Column('asked_at', schemas.runtime.database.UTCDateTime(timezone=True),
                                       nullable=True))
 
 

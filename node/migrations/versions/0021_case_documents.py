@@ -6,7 +6,7 @@ Create Date: 2026-12-06 14:40:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0021'
@@ -21,10 +21,10 @@ def upgrade() -> None:
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.Enum('receipt', 'acceptance', 'refusal', 'grant', 'denial', 'service_receipt', name='documentkind', native_enum=False, length=32), nullable=False),
     sa.Column('number', sa.String(length=40), nullable=False),
-    sa.Column('issued_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('issued_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('issued_by', sa.String(length=64), nullable=False),
     sa.Column('reprints', sa.Integer(), nullable=False),
-    sa.Column('last_printed_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_printed_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_printed_by', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_documents_case_id_cases')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_documents')),

@@ -7,7 +7,7 @@ Create Date: 2026-12-06 14:40:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0025'
@@ -21,7 +21,7 @@ def upgrade() -> None:
         'center_names',
         sa.Column('code', sa.String(length=9), nullable=False),
         sa.Column('name', sa.String(length=100), nullable=False),
-        sa.Column('updated_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('updated_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('code', name=op.f('pk_center_names')),
     )
 

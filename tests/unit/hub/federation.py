@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 
 from schemas import keys
 from schemas.certificates import issue_certificate, issue_revocation
-from schemas.database import utcnow
 from schemas.divisions import parent_of
 from schemas.envelope import Kind, sign_envelope
 from schemas.request_signing import sign_request
+from schemas.runtime.database import utcnow
 
 PROVINCE, CITY, COUNTY, SIBLING, TOWNSHIP, TOWNSHIP2, OTHER_CITY = (
     "450000", "450900", "450981", "450902", "450981101", "450981102", "450100")

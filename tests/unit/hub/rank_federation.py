@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 
 from schemas.certificates import issue_certificate
-from schemas.database import utcnow
 from schemas.divisions import parent_of
 from schemas.envelope import Kind
 from schemas.periods import Period
+from schemas.runtime.database import utcnow
 from tests.unit.hub.federation import ROOT_KEY, Node, b64, fixed_key
 
 PROVINCE, YULIN, OTHER_CITY = "450000", "450900", "450100"

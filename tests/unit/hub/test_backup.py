@@ -7,7 +7,7 @@ from sqlalchemy import insert, select
 
 from hub.backup import advance_mailbox_cursor
 from hub.relay.models import MailboxItem
-from schemas.database import utcnow
+from schemas.runtime.database import utcnow
 
 
 def _add_row(app: Flask, envelope_id: str) -> int:

@@ -1,6 +1,6 @@
 """Every CSV and XLSX the hub writes is inert: a lower center whose name starts with
 ``=HYPERLINK(…)`` plants no live formula in a higher center's league table or composite
-index; completeness, roll-up and trend exports hold none either (schemas/spreadsheet.py)."""
+index; completeness, roll-up and trend exports hold none either (schemas/runtime/spreadsheet.py)."""
 
 from __future__ import annotations
 

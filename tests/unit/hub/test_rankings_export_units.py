@@ -1,4 +1,4 @@
-"""Exports in units people read (hub/rankings/export.py over schemas/spreadsheet.py's typed
+"""Exports in units people read (hub/rankings/export.py over schemas/runtime/spreadsheet.py's typed
 cells): rates as percentages, money in 元, times in Beijing time to the minute, composite
 scores with four decimals; XLSX cells are numbers with Excel formats (they can be summed),
 CSV writes what the page shows.  Basis points and 分 never reach a file."""

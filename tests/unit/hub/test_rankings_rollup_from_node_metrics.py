@@ -16,8 +16,8 @@ from typing import Any
 
 from node.metrics.summary import NodeIdentity, summarize
 from node.models import Base, load_all_models
-from schemas.database import Database
 from schemas.periods import Period
+from schemas.runtime.database import Database
 from tests.unit.hub.conftest import MakeHub
 from tests.unit.hub.rank_federation import BEILIU, TOWN_A, YULIN, RankFederation
 from tests.unit.node.test_metrics_golden import NOW, POLICY, Desk, d, set_up_center

@@ -18,9 +18,9 @@ from hub.registry.models import StoredCertificate, StoredRevocation
 from hub.relay.models import EnvelopeRecord
 from schemas import keys
 from schemas.certificates import TrustStore
-from schemas.database import utcnow
 from schemas.divisions import CountyKind, Level
 from schemas.envelope import Kind
+from schemas.runtime.database import utcnow
 from tests.unit.hub.federation import (
     CITY,
     COUNTY,

@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask
 
 from hub.registry.models import RegistryEnvelope
-from schemas.database import utcnow
 from schemas.envelope import Kind
+from schemas.runtime.database import utcnow
 from tests.unit.hub.federation import (
     CITY,
     COUNTY,

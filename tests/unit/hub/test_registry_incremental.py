@@ -18,8 +18,8 @@ from hub.registry.models import RegistryState, StoredCertificate
 from hub.registry.service import TrustCache, registry_version
 from node.sync.registry import refresh_registry, registry_without_extras
 from schemas.certificates import TrustStore
-from schemas.database import utcnow
 from schemas.envelope import Kind
+from schemas.runtime.database import utcnow
 from tests.unit.hub.federation import (
     CITY,
     COUNTY,

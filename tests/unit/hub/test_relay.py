@@ -17,9 +17,9 @@ from flask import Flask
 from sqlalchemy import text
 
 from hub.relay.models import Blob, EnvelopeRecord, MailboxItem, RequestNonce, SummaryRecord
-from schemas.database import utcnow
 from schemas.envelope import Kind, sign_envelope
 from schemas.keys import sign_b64
+from schemas.runtime.database import utcnow
 from tests.unit.hub.conftest import MakeHub
 from tests.unit.hub.federation import (
     CITY,

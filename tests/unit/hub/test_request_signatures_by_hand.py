@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 
 from hub.relay.models import EnvelopeRecord, RequestNonce
-from schemas.database import utcnow
 from schemas.envelope import Kind
+from schemas.runtime.database import utcnow
 from tests.unit.hub.federation import COUNTY, KEYS, TOWNSHIP, Node, count, enroll
 from tests.unit.schemas.test_messages import case_update_body
 

@@ -1,4 +1,4 @@
-"""Every kind of answer of the hub carries the security headers (schemas/webapp.py), and
+"""Every kind of answer of the hub carries the security headers (schemas/runtime/webapp.py), and
 its API docs page holds no inline script."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Hub staff logins go through the same throttle as the node's (schemas/throttle.py): the
+"""Hub staff logins go through the same throttle as the node's (schemas/runtime/throttle.py): the
 attacking address waits, the owner's usual place does not, an unknown username answers
 exactly like a known one, and the owner and administrators are told of failed logins."""
 

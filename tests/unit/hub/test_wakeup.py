@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 
 from hub.relay.wakeup import PAYLOAD_CODES, MailboxBell, notify_payloads, notify_statements
-from schemas.database import make_engine
+from schemas.runtime.database import make_engine
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from node import create_app
 from node.auth.permissions import Role
 from node.models import Base
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.apps import AppCache, config_key, wants_own_app
 from tests.conftest import node_config
 

@@ -72,10 +72,10 @@ from node.metrics.assessment import (
     write_assessment_workbook,
 )
 from node.models import Base, load_all_models
-from schemas.database import Database
 from schemas.errors import ValidationFailed
 from schemas.periods import Period
-from schemas.settings import SettingsError
+from schemas.runtime.database import Database
+from schemas.runtime.settings import SettingsError
 from tests.conftest import node_config
 from tests.unit.node.conftest import Api, matter_payload
 

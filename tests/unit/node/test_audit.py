@@ -27,7 +27,7 @@ from node.audit.cli import verify_audit
 from node.cli import node
 from node.models import Base
 from schemas.canonical import CanonicalError
-from schemas.database import Database
+from schemas.runtime.database import Database
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 

@@ -29,9 +29,9 @@ from node.config import node_settings
 from node.models import Base
 from node.sync.models import OutboxEnvelope
 from node.sync.worker import send_summaries
-from schemas.database import Database
 from schemas.envelope import parse_envelope
 from schemas.keys import generate_private_key
+from schemas.runtime.database import Database
 from tests.conftest import NODE_IDENTITY
 from tests.unit.node.test_audit import append_cases, tamper
 

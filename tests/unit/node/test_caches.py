@@ -13,7 +13,7 @@ from node import create_app
 from node.auth.service import TOKENS
 from node.caches import AUTH, CALENDAR, bump, versions
 from node.calendar.service import CALENDARS
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.conftest import node_config
 from tests.unit.node.conftest import Api
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from node.auth.permissions import Role
 from node.calendar.models import CalendarOverride
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api
 
 DEADLINE = "/api/v1/calendar/deadline?accepted_on=2025-03-03&days=5"

@@ -17,9 +17,9 @@ from node.calendar.schedules import read_json_schedule
 from node.calendar.service import CalendarService
 from node.sync.models import InboxEnvelope, InboxState, OutboxEnvelope
 from node.sync.service import SyncService
-from schemas.database import Database
 from schemas.envelope import Envelope, Kind, parse_envelope, sign_envelope
 from schemas.errors import Conflict
+from schemas.runtime.database import Database
 from tests.unit.node.test_sync_fakes import (
     CITY,
     COUNTY,

@@ -30,7 +30,7 @@ from node.cases.states import CaseState
 from node.cases.warnings import WarningPolicy
 from node.catalog.service import CatalogService
 from node.models import Base, load_all_models
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import Clock, matter_payload
 
 DEMO_2027 = Path(__file__).resolve().parents[3] / "deploy" / "demo" / "holidays-2027-demo.json"

@@ -23,7 +23,7 @@ from node.auth.permissions import Role
 from node.calendar.service import CalendarService
 from node.cases.service import Actor, CaseService
 from node.cases.warnings import WarningPolicy
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import PASSWORD, Api, Clock
 from tests.unit.node.test_calendar_schedules import xlsx
 

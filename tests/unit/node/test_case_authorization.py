@@ -22,8 +22,8 @@ from sqlalchemy import select
 from node.auth.permissions import Role
 from node.cases.models import Case, CaseAttachment, Channel
 from node.cases.states import CaseState
-from schemas.database import Database
 from schemas.envelope import Kind
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api
 from tests.unit.node.test_forwarding import (
     TOWNSHIP,

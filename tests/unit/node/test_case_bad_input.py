@@ -16,7 +16,7 @@ import pytest
 
 from node.audit.chain import AuditLog
 from node.listing import encode_cursor
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api
 
 ID_NUMBER = "11010519491231002X"

@@ -34,8 +34,8 @@ from node.cases.states import CaseState
 from node.cases.warnings import WarningPolicy
 from node.catalog.service import CatalogService
 from node.models import Base, load_all_models
-from schemas.database import Database
 from schemas.errors import Conflict
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api, matter_payload
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -184,7 +184,7 @@ def test_two_accepts_at_once_exactly_one_wins(
 ) -> None:
     """Both threads read the submitted case, meet at a barrier and accept. The loser's UPDATE
     ... WHERE version = 1 waits for the winner's row lock and then matches no row: SQLAlchemy
-    raises StaleDataError (mapped to 409 stale_version by schemas/webapp.py)."""
+    raises StaleDataError (mapped to 409 stale_version by schemas/runtime/webapp.py)."""
     for _round in range(5):
         case_id = submit(database, by=owner)
         barrier = threading.Barrier(2)

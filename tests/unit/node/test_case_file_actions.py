@@ -14,8 +14,8 @@ from sqlalchemy import select
 from node.cases.models import Case
 from node.cases.service import Actor
 from node.web.clerk import can_apply
-from schemas.database import Database
 from schemas.envelope import Kind
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api, matter_payload
 from tests.unit.node.test_forwarding import (
     TOWNSHIP,

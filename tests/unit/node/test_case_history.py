@@ -13,7 +13,7 @@ from sqlalchemy import update
 from node.auth.models import User
 from node.cases.history import event_reason, event_sentence, person
 from node.web.labels import ACTIONS
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api
 from tests.unit.node.test_cases_api import submit
 from tests.unit.node.test_web import log_in

@@ -41,8 +41,8 @@ from node.cases.states import (
 from node.cases.warnings import WarningPolicy
 from node.catalog.service import CatalogService
 from node.models import Base, load_all_models
-from schemas.database import Database
 from schemas.errors import TongbanError
+from schemas.runtime.database import Database
 from tests.conftest import examples
 from tests.unit.node.conftest import Clock, matter_payload
 

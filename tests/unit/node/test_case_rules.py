@@ -19,7 +19,7 @@ from node.cases.states import CaseState
 from node.cases.warnings import Warning, WarningPolicy
 from node.catalog.service import CatalogService
 from node.models import Base, load_all_models
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import Clock, matter_payload
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -13,8 +13,8 @@ from node.api.schemas import MatterSchema
 from node.auth.permissions import Role
 from node.catalog.models import Matter
 from node.catalog.service import CatalogService
-from schemas.database import Database
 from schemas.errors import Conflict
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api, matter_payload
 
 

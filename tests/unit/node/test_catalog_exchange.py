@@ -29,8 +29,8 @@ from node.catalog.exchange import (
 from node.catalog.models import Department, Matter
 from node.catalog.service import CatalogService
 from node.models import Base
-from schemas.database import Database
 from schemas.errors import ValidationFailed
+from schemas.runtime.database import Database
 from tests.conftest import PG_URL, node_config
 from tests.unit.node.conftest import PASSWORD, Api, matter_payload
 

@@ -23,9 +23,9 @@ from node.catalog.publishing import (
 from node.catalog.service import CatalogService
 from node.models import Base
 from node.sync.models import InboxEnvelope, InboxState, OutboxEnvelope
-from schemas.database import Database
 from schemas.envelope import Envelope, Kind, parse_envelope, sign_envelope, verify_envelope
 from schemas.errors import Conflict, TongbanError
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import matter_payload
 from tests.unit.node.test_sync_fakes import (
     CITY,

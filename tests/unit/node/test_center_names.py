@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from node.sync.names import center_names, centers_below, store_names
 from node.sync.registry import Refreshed, refresh_registry
 from node.web.labels import center_label
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api
 from tests.unit.node.test_web import log_in
 

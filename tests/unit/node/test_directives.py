@@ -29,9 +29,9 @@ from node.directives.service import (
 from node.models import Base, load_all_models
 from node.sync.models import InboxState, OutboxEnvelope
 from node.sync.service import SyncService
-from schemas.database import Database
 from schemas.envelope import Envelope, Kind, parse_envelope, sign_envelope, verify_envelope
 from schemas.errors import Conflict, Forbidden, NotFound, TongbanError, ValidationFailed
+from schemas.runtime.database import Database
 from tests.conftest import PG_URL
 from tests.unit.node.conftest import Api
 from tests.unit.node.test_sync_fakes import (

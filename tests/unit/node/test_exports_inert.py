@@ -1,4 +1,4 @@
-"""Every CSV and XLSX the node writes or passes on is inert (schemas/spreadsheet.py): the
+"""Every CSV and XLSX the node writes or passes on is inert (schemas/runtime/spreadsheet.py): the
 catalog, the assessment, the supervision lists (yellow and red cases, complaints,
 rectifications) and the hub's rankings relayed — a name or a text starting with ``=`` is
 never a live formula."""
@@ -18,8 +18,8 @@ from node.api.rankings import CLIENT
 from node.auth.permissions import Role
 from node.cases.models import Case
 from node.rankings.client import HubAnswer
-from schemas.database import Database
-from schemas.spreadsheet import XLSX_MEDIA_TYPE
+from schemas.runtime.database import Database
+from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
 from tests.unit.node.conftest import Api, matter_payload
 from tests.unit.node.test_public_lookup import complete_case, set_public_limit
 from tests.unit.node.test_web import log_in
@@ -109,7 +109,7 @@ class OldHub:
     def __init__(self, fmt: str) -> None:
         from openpyxl import Workbook
 
-        from schemas.spreadsheet import workbook_bytes
+        from schemas.runtime.spreadsheet import workbook_bytes
 
         if fmt == "csv":
             self.answer = HubAnswer(200, "text/csv; charset=utf-8",

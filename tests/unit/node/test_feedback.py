@@ -22,7 +22,7 @@ from node.feedback.service import (
     RECTIFICATION_MAX_EXTENSION_DAYS,
     RECTIFICATION_WORKING_DAYS,
 )
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api
 from tests.unit.node.test_public_lookup import complete_case, open_desk, set_public_limit, submit
 

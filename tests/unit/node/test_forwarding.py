@@ -21,10 +21,10 @@ from node.cases.factory import case_handlers
 from node.cases.models import Case, CaseAttachment
 from node.sync.blobs import fetch_missing, upload_listed
 from node.sync.models import OutboxEnvelope
-from schemas.database import Database, utcnow
 from schemas.envelope import Envelope, Kind, parse_envelope, sign_envelope
 from schemas.errors import NotFound, TongbanError
 from schemas.keys import generate_private_key
+from schemas.runtime.database import Database, utcnow
 from tests.unit.node.conftest import Api
 from tests.unit.node.test_sync_fakes import FakeHub
 

@@ -18,7 +18,7 @@ from node.cases.warnings import WarningPolicy
 from node.catalog.service import CatalogService
 from node.cli import node
 from node.config import node_settings
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import matter_payload
 
 

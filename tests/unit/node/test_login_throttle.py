@@ -15,7 +15,7 @@ from sqlalchemy import event
 
 import node.auth.service as auth_service_module
 from node.auth.permissions import Role
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import PASSWORD, Api
 from tests.unit.node.test_web import CSRF
 

@@ -19,8 +19,8 @@ import pytest
 from node.auth.permissions import Role
 from node.cases.models import PaymentPlace
 from node.metrics.definitions import ALL_METRICS
-from schemas.database import Database
 from schemas.periods import Period
+from schemas.runtime.database import Database
 from schemas.summary import SummarySchema
 from tests.unit.node.conftest import Api, matter_payload
 from tests.unit.node.test_metrics_golden import Desk, d, id_number

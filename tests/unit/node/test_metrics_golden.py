@@ -69,9 +69,9 @@ from node.metrics.patterns import PatternPolicy, pattern_counts
 from node.metrics.rollup import period_counts, refresh
 from node.metrics.summary import NodeIdentity, summarize
 from node.models import Base, load_all_models
-from schemas.database import Database
 from schemas.periods import Period
 from schemas.personal import id_check_digit
+from schemas.runtime.database import Database
 from schemas.summary import SummarySchema
 from tests.unit.node.conftest import matter_payload
 from tests.unit.schemas.test_summary_schema import json_schema_errors

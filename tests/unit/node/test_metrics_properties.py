@@ -42,8 +42,8 @@ from node.metrics.patterns import PatternPolicy
 from node.metrics.rollup import period_counts, refresh
 from node.metrics.summary import NodeIdentity, summarize
 from node.models import Base, load_all_models
-from schemas.database import Database
 from schemas.periods import Period
+from schemas.runtime.database import Database
 from tests.conftest import examples
 from tests.unit.node.conftest import matter_payload
 

@@ -17,7 +17,7 @@ from node.auth.permissions import Role
 from node.cases.models import Case, CaseEvent
 from node.catalog.models import StaffMember
 from node.sync.names import store_names
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.page_scan import csv_problems, page_problems, text_problems, xlsx_problems
 from tests.unit.hub.rank_federation import TOWN_A, TOWN_B, count, rate
 from tests.unit.node.conftest import Api

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from node.auth.permissions import Role
 from node.sync.models import InboxEnvelope, InboxState, RefusedEnvelope, SyncStatus
 from node.sync.service import SyncService
-from schemas.database import Database
 from schemas.envelope import Envelope, Kind
+from schemas.runtime.database import Database
 from tests.oversized import oversized_catalog_publish
 from tests.unit.node.conftest import Api
 from tests.unit.node.test_sync_fakes import (

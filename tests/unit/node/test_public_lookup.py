@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from node.api import public
 from node.auth.permissions import Role
 from node.feedback.ratelimit import RateLimit, hit, window_start
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api, matter_payload
 
 APPLICANT = {"applicant_name": "欧阳娜娜", "applicant_id_number": "11010519491231002X",

@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 from node.app import MIGRATIONS
 from node.cases.models import Case
 from node.cases.query_codes import NO_CODE, verify_query_code
-from schemas import migrate
-from schemas.database import Database
+from schemas.runtime import migrate
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api
 from tests.unit.node.test_public_lookup import open_desk, set_public_limit, submit
 

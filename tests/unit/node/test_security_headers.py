@@ -1,5 +1,6 @@
-"""Every kind of answer of the node and the hub carries the security headers (schemas/webapp.py),
-and no page holds inline script or style, which the Content-Security-Policy would block."""
+"""Every kind of answer of the node and the hub carries the security headers
+(schemas/runtime/webapp.py), and no page holds inline script or style, which the
+Content-Security-Policy would block."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from schemas.webapp import SECURITY_HEADERS
+from schemas.runtime.webapp import SECURITY_HEADERS
 from tests.unit.node.conftest import Api
 from tests.unit.node.test_web import log_in
 

@@ -10,7 +10,7 @@ from flask import Flask
 
 from node import create_app
 from node.models import Base
-from schemas.settings import SettingsError
+from schemas.runtime.settings import SettingsError
 from tests.conftest import node_config
 from tests.unit.node.conftest import Api
 from tests.unit.node.test_web import log_in

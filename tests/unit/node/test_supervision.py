@@ -14,7 +14,7 @@ from node.auth.permissions import Role
 from node.calendar.workdays import WorkingCalendar, shanghai_today
 from node.cases.models import Case
 from node.cases.warnings import Warning, WarningPolicy, colour
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api, matter_payload
 from tests.unit.node.test_public_lookup import open_desk, set_public_limit, submit
 

@@ -11,9 +11,9 @@ from node.auth.permissions import Role
 from node.sync.models import OutboxState
 from node.sync.outbox import emit
 from node.sync.service import SyncService
-from schemas.database import Database
 from schemas.envelope import Kind
 from schemas.keys import generate_private_key
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api
 from tests.unit.node.test_sync_fakes import FakeClock, FakeHub
 

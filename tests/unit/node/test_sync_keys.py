@@ -21,10 +21,10 @@ from node.models import Base, load_all_models
 from node.sync.keys import load_node_key
 from node.sync.models import OutboxEnvelope, OutboxState
 from schemas.certificates import TrustStore, issue_certificate
-from schemas.database import Database
 from schemas.envelope import Kind, parse_envelope
 from schemas.keys import generate_private_key, key_id, load_private_key, public_key_b64
-from schemas.settings import SettingsError, write_config_file, write_secret_key
+from schemas.runtime.database import Database
+from schemas.runtime.settings import SettingsError, write_config_file, write_secret_key
 from tests.unit.node.test_sync_fakes import CITY, COUNTY, PROVINCE
 
 IDENTITIES = {

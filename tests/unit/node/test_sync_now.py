@@ -10,9 +10,9 @@ from typing import Any
 from node.sync.outbox import emit
 from node.sync.service import Backoff, SyncService
 from node.sync.worker import Loop, PullLoop, PushWatch, SyncJob, build_scheduler, sync_loops
-from schemas.database import Database
 from schemas.envelope import Kind
 from schemas.keys import generate_private_key
+from schemas.runtime.database import Database
 from tests.unit.node.test_sync_fakes import COUNTY, FakeClock, FakeHub, clock, sync_db
 from tests.unit.node.test_sync_worker import _settings
 

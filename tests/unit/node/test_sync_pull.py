@@ -19,8 +19,8 @@ from node.sync.models import (
     SyncStatus,
 )
 from node.sync.service import SyncService, is_addressed_to
-from schemas.database import Database
 from schemas.envelope import Envelope, Kind
+from schemas.runtime.database import Database
 from tests.unit.node.test_sync_fakes import (
     CITY,
     COUNTY,

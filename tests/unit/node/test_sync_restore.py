@@ -10,9 +10,9 @@ from sqlalchemy import select
 from node.sync.models import OutboxEnvelope
 from node.sync.outbox import emit
 from node.sync.restore import mark_restored, restore_pending, resume_after_restore
-from schemas.database import Database
 from schemas.envelope import parse_envelope, verify_envelope
 from schemas.keys import load_private_key
+from schemas.runtime.database import Database
 from tests import conftest as shared
 from tests.unit.schemas.test_messages import directive_reply_body
 

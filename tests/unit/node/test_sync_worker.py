@@ -22,9 +22,9 @@ from node.sync.service import (
     backoff_delay,
 )
 from node.sync.worker import SyncJob, build_scheduler, send_summaries, summary_periods
-from schemas.database import Database
 from schemas.envelope import Kind, parse_envelope
 from schemas.keys import generate_private_key
+from schemas.runtime.database import Database
 from tests.conftest import NODE_IDENTITY
 from tests.unit.node.test_sync_fakes import (
     COUNTY,
@@ -125,7 +125,7 @@ def test_the_scheduler_has_the_workers_jobs(sync_db: Database) -> None:
 
 def test_the_worker_process_is_alone_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     from node.models import Base, load_all_models
-    from schemas.settings import write_config_file, write_secret_key
+    from schemas.runtime.settings import write_config_file, write_secret_key
 
     home = str(tmp_path)
     write_config_file(home, {**NODE_IDENTITY, "hub_url": "http://127.0.0.1:9",

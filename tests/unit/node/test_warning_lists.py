@@ -33,8 +33,8 @@ from node.cases.warnings import Warning, WarningPolicy, warning_for
 from node.catalog.service import CatalogService
 from node.listing import COUNT_CAP
 from node.models import Base, load_all_models
-from schemas.database import Database
 from schemas.errors import ValidationFailed
+from schemas.runtime.database import Database
 from tests.conftest import examples
 from tests.unit.node.conftest import matter_payload
 

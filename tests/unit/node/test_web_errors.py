@@ -68,7 +68,7 @@ def test_healthz_checks_the_database(client) -> None:
 
 
 def test_healthz_reports_an_unreachable_database(app: Flask, db, tmp_path) -> None:
-    from schemas.database import Database
+    from schemas.runtime.database import Database
 
     broken = Database(f"sqlite:///{tmp_path}/missing-dir/x.db")
     app.extensions["tongban_db"] = broken

@@ -12,7 +12,7 @@ from node.calendar.workdays import WorkingCalendar, shanghai_today
 from node.cases.models import Case
 from node.catalog.models import Matter
 from node.listing import COUNT_CAP
-from schemas.database import Database
+from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api
 from tests.unit.node.test_web import log_in
 

@@ -48,7 +48,7 @@ class _RecordingHub:
     def __init__(self) -> None:
         from openpyxl import Workbook
 
-        from schemas.spreadsheet import workbook_bytes
+        from schemas.runtime.spreadsheet import workbook_bytes
 
         workbook = Workbook()
         workbook.active.append(["名称", "办结数"])
@@ -57,7 +57,7 @@ class _RecordingHub:
 
     def ask(self, method: str, what: str, query: list[tuple[str, str]], body: bytes) -> Any:
         from node.rankings.client import HubAnswer
-        from schemas.spreadsheet import XLSX_MEDIA_TYPE
+        from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
 
         self.asked.append((method, what, query))
         return HubAnswer(200, XLSX_MEDIA_TYPE, self.body)

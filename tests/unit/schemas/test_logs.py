@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 
-from schemas.logs import MaskingFilter, mask_personal_data
+from schemas.runtime.logs import MaskingFilter, mask_personal_data
 
 
 def test_masks_id_numbers_and_mobiles() -> None:

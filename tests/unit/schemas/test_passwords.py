@@ -1,11 +1,11 @@
-"""The password rule shared by node and hub staff (schemas/passwords.py): long enough, mixed,
-and not one of the most common passwords — with the reasons in Chinese."""
+"""The password rule shared by node and hub staff (schemas/runtime/passwords.py): long
+enough, mixed, and not one of the most common passwords — with the reasons in Chinese."""
 
 from __future__ import annotations
 
 import pytest
 
-from schemas.passwords import COMMON_PASSWORD, check_password_strength, common_passwords
+from schemas.runtime.passwords import COMMON_PASSWORD, check_password_strength, common_passwords
 
 
 @pytest.mark.parametrize("password", [

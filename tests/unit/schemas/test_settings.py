@@ -8,7 +8,7 @@ import pytest
 
 from hub.config import hub_settings
 from node.config import node_settings
-from schemas.settings import (
+from schemas.runtime.settings import (
     SettingsError,
     load_settings,
     read_secret_key,

@@ -1,4 +1,4 @@
-"""The one inert spreadsheet writer (schemas/spreadsheet.py), and the checks every export's
+"""The one inert spreadsheet writer (schemas/runtime/spreadsheet.py), and the checks every export's
 test runs on what it downloads: no cell of a CSV or XLSX starts a formula (OWASP)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import zipfile
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from schemas.spreadsheet import (
+from schemas.runtime.spreadsheet import (
     Sheet,
     csv_bytes,
     inert_csv,

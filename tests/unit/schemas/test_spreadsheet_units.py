@@ -1,4 +1,4 @@
-"""The typed cells of schemas/spreadsheet.py: numbers with Excel formats in XLSX, the page's
+"""The typed cells of schemas/runtime/spreadsheet.py: numbers with Excel formats in XLSX, the page's
 text in CSV."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import io
 
 from openpyxl import load_workbook
 
-from schemas.spreadsheet import Fixed, LocalTime, Money, Rate, Sheet, csv_bytes, xlsx_bytes
+from schemas.runtime.spreadsheet import Fixed, LocalTime, Money, Rate, Sheet, csv_bytes, xlsx_bytes
 
 # 07:50:13.8 UTC is 15:50 in Beijing; a sheet's times are naive, to the minute
 BEIJING_1550 = dt.datetime(2026, 12, 6, 15, 50, tzinfo=dt.UTC).replace(tzinfo=None)

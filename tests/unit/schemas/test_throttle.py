@@ -1,5 +1,5 @@
-"""The login throttle shared by node and hub (schemas/throttle.py), on both databases, with a
-settable clock: growing delays per address and account, never a lock for everyone."""
+"""The login throttle shared by node and hub (schemas/runtime/throttle.py), on both databases,
+with a settable clock: growing delays per address and account, never a lock for everyone."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from hub.staff.models import LoginAttempt as HubLoginAttempt
 from node.auth.models import LoginAttempt
 from node.models import Base, load_all_models
-from schemas.database import Database
 from schemas.errors import TooManyAttempts
-from schemas.throttle import LoginThrottle, ThrottlePolicy
+from schemas.runtime.database import Database
+from schemas.runtime.throttle import LoginThrottle, ThrottlePolicy
 
 START = dt.datetime(2026, 12, 6, 2, 0, tzinfo=dt.UTC)
 OFFICE, HOME, STRANGER = "10.1.1.10", "10.2.2.20", "203.0.113.9"

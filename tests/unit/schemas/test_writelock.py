@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from schemas.database import Database, mark_writing
-from schemas.writelock import WriterLock
+from schemas.runtime.database import Database, mark_writing
+from schemas.runtime.writelock import WriterLock
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from schemas.database import Database, mark_writing
 from schemas.errors import (
     Conflict,
     ErrorSchema,
@@ -38,6 +37,7 @@ from schemas.errors import (
     ValidationFailed,
     error_document,
 )
+from schemas.runtime.database import Database, mark_writing
 
 log = logging.getLogger("tongban.web")
 

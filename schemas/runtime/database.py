@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session, mapped_column, sessionmaker
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
-from schemas.files import private_file
-from schemas.writelock import WriterLock
+from schemas.runtime.files import private_file
+from schemas.runtime.writelock import WriterLock
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -121,7 +121,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             # transaction to a write one fails at once ("database is locked") when another
             # writer got there first, whereas BEGIN IMMEDIATE waits for the busy timeout.
             immediate = conn.get_execution_options().get(WRITE_OPTION, False)
-            # … and before it, the node's writer lock (schemas/writelock.py): writers queue
+            # … and before it, the node's writer lock (schemas/runtime/writelock.py): writers queue
             # there instead of sleeping in SQLite's busy back-off
             if immediate and writers is not None and writers.acquire():
                 conn.info[WRITER_LOCK_HELD] = True

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from schemas.errors import TongbanError
-from schemas.files import FILE_MODE, private_dir, private_file, sqlite_files
+from schemas.runtime.files import FILE_MODE, private_dir, private_file, sqlite_files
 
 PAGES_PER_STEP = 1024  # copy in steps so that writers are not held off for the whole copy
 

@@ -53,7 +53,7 @@ def bind_options(default_port: int) -> Decorator:
 
 def ensure_schema(engine: Engine, migrations: Path) -> str:
     """Create the schema on an empty database; refuse to serve an out-of-date one."""
-    from schemas import migrate
+    from schemas.runtime import migrate
 
     head = migrate.head_revision(migrations)
     if migrate.is_empty(engine):

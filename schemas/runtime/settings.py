@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from schemas.files import write_private_text
+from schemas.runtime.files import write_private_text
 
 CONFIG_FILE = "tongban.toml"
 SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret

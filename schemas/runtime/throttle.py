@@ -44,8 +44,8 @@ from typing import Any
 from sqlalchemy import Boolean, Index, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
-from schemas.database import Timestamp, utcnow
 from schemas.errors import TooManyAttempts
+from schemas.runtime.database import Timestamp, utcnow
 
 USERNAME_MAX = 64
 ADDRESS_MAX = 64  # an IPv6 address with a zone fits

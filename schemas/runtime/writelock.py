@@ -25,7 +25,7 @@ import os
 import threading
 import time
 
-from schemas.files import FILE_MODE
+from schemas.runtime.files import FILE_MODE
 
 WAIT_SECONDS = 30.0  # as SQLite's busy_timeout: then SQLite's own wait (and error) takes over
 POLL_SECONDS = (0.0005, 0.001, 0.002)  # the first waits; then every 2 ms
