@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # keep `node.api.schemas` importable without Flask (catalog exchange uses it)
+if TYPE_CHECKING:  # keep `node.api.schemas` importable without Flask
     from flask_smorest import Api
 
 

@@ -7,11 +7,12 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from node.api.schemas import CursorArgs, Ref
+from node.api.schemas import CursorArgs
 from node.cases.models import Channel, PaymentPlace, SuspensionKind, TaskState
 from node.cases.service import ListOrder
 from node.cases.states import CaseState
 from node.cases.warnings import Warning
+from node.catalog.schemas import Ref
 from schemas.personal import mask_id_number, mask_phone, phone_problems, resident_id_problems
 
 REASON = validate.Length(max=2000)

@@ -7,22 +7,19 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from node.api.schemas import (
+from node.api.schemas import ListArgs, MatterAdminSearchArgs, StaffListArgs, page_of
+from node.api.security import staff_required
+from node.auth.permissions import Permission
+from node.catalog.schemas import (
     DepartmentPatchSchema,
     DepartmentSchema,
-    ListArgs,
-    MatterAdminSearchArgs,
     MatterPatchSchema,
     MatterSchema,
-    StaffListArgs,
     StaffMemberPatchSchema,
     StaffMemberSchema,
     WindowPatchSchema,
     WindowSchema,
-    page_of,
 )
-from node.api.security import staff_required
-from node.auth.permissions import Permission
 from node.catalog.service import CatalogService
 from schemas.runtime.webapp import current_session
 

@@ -8,7 +8,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from node.api.catalog import catalog
-from node.api.schemas import DepartmentSchema, GuideMatterSchema, MatterSearchArgs, page_of
+from node.api.schemas import GuideMatterSchema, MatterSearchArgs, page_of
+from node.catalog.schemas import DepartmentSchema
 
 blp = Blueprint(
     "guide", __name__, url_prefix="/api/v1/guide", description="Public service guide (办事指南)"

@@ -15,9 +15,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from node.api.schemas import Ref
 from node.calendar.service import CalendarService
 from node.cases.states import CaseState
+from node.catalog.schemas import Ref
 from node.feedback.models import ComplaintState, EvaluationLevel, RectificationState
 from node.feedback.ratelimit import hit
 from node.feedback.service import FeedbackService

@@ -46,7 +46,7 @@ KIND_WORDS: dict[str, ScheduleDayKind] = {
     "workday": ScheduleDayKind.WORKDAY,
 }
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# what openpyxl raises for bytes that are no workbook (as node/catalog/exchange.py lists them)
+# what openpyxl raises for bytes that are no workbook (as node/catalog/workbook.py lists them)
 _UNREADABLE: tuple[type[Exception], ...] = (
     zipfile.BadZipFile, zipfile.LargeZipFile, InvalidFileException, KeyError,
     SyntaxError,  # XML parse errors of the standard library and of lxml

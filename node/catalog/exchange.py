@@ -1,8 +1,8 @@
-"""Export and import of the whole catalog, as a JSON document or as an XLSX workbook.
+"""Export and import of the whole catalog as one JSON document, the exchange format.
 
-The JSON document is the exchange format; the workbook is the same document laid out as one
-sheet per entity with Chinese headings, for the people who keep the catalog in a spreadsheet.
-An import validates every item first and reports every problem as
+The workbook (:mod:`node.catalog.workbook`) is the same document laid out as one sheet per
+entity with Chinese headings; the problems and where they are (:mod:`node.catalog.problems`)
+are shared by both. An import validates every item first and reports every problem as
 ``{"sheet", "row", "column", "reason"}``; only a catalog without problems is applied, as
 upserts by code through :class:`~node.catalog.service.CatalogService`. The module flushes,
 never commits: the caller owns the transaction.
@@ -17,44 +17,36 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import io
-import re
-import warnings
-import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import Schema, ValidationError
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from node.api.schemas import DepartmentSchema, MatterSchema, StaffMemberSchema, WindowSchema
 from node.catalog.models import (
     POWERS,
     Department,
-    HandlingType,
-    MaterialForm,
     Matter,
-    MatterCategory,
     StaffMember,
-    StaffType,
     Window,
 )
+from node.catalog.problems import (
+    CatalogImportError,
+    CatalogSource,
+    Origin,
+    Path,
+    Problem,
+    flatten_messages,
+    in_order,
+)
+from node.catalog.schemas import DepartmentSchema, MatterSchema, StaffMemberSchema, WindowSchema
 from node.catalog.service import CatalogService, matter_rule_violations
-from schemas.divisions import Level
 from schemas.errors import Conflict, NotFound, ValidationFailed
 from schemas.messages import PRACTICAL_FIELDS
 from schemas.runtime.database import utcnow
-from schemas.runtime.spreadsheet import Money, fen_from_yuan, set_cell, workbook_bytes
 
 FORMAT = "tongban.catalog"
 VERSION = 1
@@ -64,9 +56,6 @@ XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 ENTITIES: tuple[str, ...] = ("departments", "windows", "staff", "matters")
 DOCUMENT_KEYS = frozenset({"format", "version", "exported_at", "node", *ENTITIES})
 
-# A workbook sheet may hold at most this many rows: the upload size is capped, but a
-# compressed workbook can still unfold into far more rows than any center's catalog has.
-MAX_SHEET_ROWS = 50_000
 
 MATTER_FIELDS: tuple[str, ...] = (
     "code",
@@ -94,142 +83,6 @@ MATTER_FIELDS: tuple[str, ...] = (
     *PRACTICAL_FIELDS,
 )
 MATERIAL_FIELDS: tuple[str, ...] = ("name", "required", "form", "copies", "note")
-
-Path = tuple[str | int, ...]
-
-
-# -- problems and where they are ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One bad cell or item: the sheet (or entity list), row, column (or field) and reason."""
-
-    sheet: str
-    row: int | None
-    column: str | None
-    reason: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"sheet": self.sheet, "row": self.row, "column": self.column, "reason": self.reason}
-
-
-def path_text(path: Path) -> str:
-    """``("materials", 0, "name")`` as ``materials[1].name`` (positions count from 1, like rows)."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part + 1}]"
-        else:
-            text += f".{part}" if text else part
-    return text
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where one item of a document came from, so that a problem can name it.
-
-    ``columns`` maps a field path (``"legal_limit_days"``, ``"powers.accept"``) to the column
-    heading it was read from; a field without a heading is named by its path. ``children``
-    holds the origins of list elements kept elsewhere (a matter's materials in their own
-    sheet). ``hints`` adds the accepted values to any reason about that field.
-    """
-
-    sheet: str
-    row: int | None
-    columns: Mapping[str, str] = field(default_factory=dict)
-    children: Mapping[str, Sequence[Origin]] = field(default_factory=dict)
-    hints: Mapping[str, str] = field(default_factory=dict)
-
-    def problem(self, path: Path, reason: str) -> Problem:
-        """The problem ``reason`` about the field at ``path`` of this item."""
-        if len(path) >= 2 and isinstance(path[0], str) and isinstance(path[1], int):
-            elements = self.children.get(path[0], ())
-            if 0 <= path[1] < len(elements):
-                return elements[path[1]].problem(path[2:], reason)
-        for end in range(len(path), 0, -1):
-            key = path_text(path[:end])
-            if key in self.columns:
-                hint = self.hints.get(key)
-                return Problem(
-                    self.sheet, self.row, self.columns[key], f"{reason} {hint}" if hint else reason
-                )
-        return Problem(self.sheet, self.row, path_text(path) or None, reason)
-
-
-@dataclass
-class CatalogSource:
-    """A catalog document to import, where each item came from, and problems found reading it.
-
-    ``origins`` is keyed by ``(entity, index in the entity list)``; an item without an
-    origin is named as in a JSON document: sheet = the entity list, row = its position from 1.
-    """
-
-    document: Any
-    origins: dict[tuple[str, int], Origin] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-
-    def origin(self, entity: str, index: int) -> Origin:
-        return self.origins.get((entity, index)) or Origin(entity, index + 1)
-
-
-class CatalogImportError(ValidationFailed):
-    """An import found problems and changed nothing; ``details["rows"]`` lists every one."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        super().__init__(
-            {},
-            f"The catalog has {len(problems)} problem(s); nothing was imported. "
-            "Each is listed with its sheet, row, column and reason.",
-        )
-        self.problems = tuple(problems)
-        self.details = {"rows": [problem.as_dict() for problem in self.problems]}
-
-
-class UnreadableWorkbook(ValidationFailed):
-    """The upload is not an XLSX workbook, or not one holding a catalog."""
-
-    code = "unreadable_workbook"
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(
-            {"file": [reason]}, f"The upload is not a readable catalog workbook: {reason}"
-        )
-
-
-_SHEET_RANK = {
-    "document": 0,
-    "departments": 1,
-    "windows": 2,
-    "staff": 3,
-    "matters": 4,
-    "部门": 1,
-    "窗口": 2,
-    "人员": 3,
-    "事项": 4,
-    "申报材料": 5,
-}
-
-
-def _in_order(problems: Iterable[Problem]) -> list[Problem]:
-    """Problems without repeats, by sheet and row; a row's problems keep their order."""
-    unique = list(dict.fromkeys(problems))
-    return sorted(unique, key=lambda p: (_SHEET_RANK.get(p.sheet, 9), p.sheet, p.row or 0))
-
-
-def _flatten(messages: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
-    """marshmallow's nested error messages as ``(field path, message)`` pairs."""
-    if isinstance(messages, Mapping):
-        for key, value in messages.items():
-            yield from _flatten(value, path if key == "_schema" else (*path, key))
-    elif isinstance(messages, list | tuple):
-        for message in messages:
-            yield from _flatten(message, path)
-    else:
-        yield path, str(messages)
-
-
-# -- the import report -------------------------------------------------------------------------
 
 
 def _counts() -> dict[str, int]:
@@ -303,7 +156,7 @@ def _load(entity: str, schema: Schema, raw: Any, origin: Origin) -> tuple[_Entry
         data = dict(schema.load(raw))
     except ValidationError as exc:
         valid_data = exc.valid_data if isinstance(exc.valid_data, Mapping) else {}
-        problems = [origin.problem(path, reason) for path, reason in _flatten(exc.messages)]
+        problems = [origin.problem(path, reason) for path, reason in flatten_messages(exc.messages)]
         return _Entry(entity, raw, dict(valid_data), origin, valid=False), problems
     if entity == "staff":
         # The item is the record's whole state: no department or window means none.
@@ -572,7 +425,7 @@ class CatalogExchange:
         stored = self._stored()
         problems.extend(_Validator(entries, stored).run())
         if problems:
-            raise CatalogImportError(_in_order(problems))
+            raise CatalogImportError(in_order(problems))
         return ImportPlan(entries, stored)
 
     def import_document(self, source: CatalogSource | Mapping[str, Any]) -> ImportReport:
@@ -701,7 +554,7 @@ def _reported(entry: _Entry) -> Iterator[None]:
     except ValidationFailed as exc:
         fields = exc.details.get("fields") or {"code": [exc.message]}
         raise CatalogImportError(
-            [entry.origin.problem(path, reason) for path, reason in _flatten(fields)]
+            [entry.origin.problem(path, reason) for path, reason in flatten_messages(fields)]
         ) from exc
     except (Conflict, NotFound) as exc:
         raise CatalogImportError([entry.origin.problem(("code",), exc.message)]) from exc
@@ -742,539 +595,3 @@ def _matter_item(matter: Matter) -> dict[str, Any]:
         for material in matter.materials
     ]
     return item
-
-
-# -- the workbook ----------------------------------------------------------------------------------
-
-
-class Kind(enum.Enum):
-    """How a column's cells are written and read."""
-
-    CODE = "code"  # an identifier: trimmed text
-    TEXT = "text"  # free text, kept as it is
-    INTEGER = "integer"
-    BOOLEAN = "boolean"  # 是 / 否
-    CHOICE = "choice"  # an enum, shown by its Chinese label
-    CODES = "codes"  # a list of identifiers (or keywords) joined by 、
-    MONEY = "money"  # 分 in the document, a number of 元 (two decimals) in the cell
-
-
-YES, NO = "是", "否"
-_TRUE_WORDS = frozenset({"是", "y", "yes", "true", "1", "√", "✓"})
-_FALSE_WORDS = frozenset({"否", "n", "no", "false", "0", "×", "✗"})
-_CODE_SEPARATORS = re.compile(r"[、,，;；\s]+")
-_INTEGER = re.compile(r"^[+-]?\d+$")
-
-CATEGORY_LABELS: dict[str, str] = {
-    MatterCategory.ADMINISTRATIVE_LICENCE: "行政许可",
-    MatterCategory.NON_LICENCE_APPROVAL: "非行政许可审批",
-    MatterCategory.PUBLIC_SERVICE: "公共服务",
-}
-HANDLING_TYPE_LABELS: dict[str, str] = {
-    HandlingType.IMMEDIATE: "即办件",
-    HandlingType.PROMISED: "承诺件",
-}
-LEVEL_LABELS: dict[str, str] = {
-    Level.PROVINCE: "省级",
-    Level.CITY: "市级",
-    Level.COUNTY: "县级",
-    Level.TOWNSHIP: "乡镇级",
-}
-STAFF_TYPE_LABELS: dict[str, str] = {
-    StaffType.CIVIL_SERVANT: "公务员",
-    StaffType.PUBLIC_INSTITUTION: "事业单位",
-    StaffType.TEMPORARY: "临时工",
-}
-MATERIAL_FORM_LABELS: dict[str, str] = {
-    MaterialForm.ORIGINAL: "原件",
-    MaterialForm.COPY: "复印件",
-    MaterialForm.ORIGINAL_AND_COPY: "原件及复印件",
-    MaterialForm.ELECTRONIC: "电子材料",
-}
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a sheet: the document field it holds, its heading and its cells' kind."""
-
-    path: str
-    heading: str
-    kind: Kind
-    width: int = 14
-    labels: Mapping[str, str] = field(default_factory=dict)  # value -> Chinese label
-
-    @property
-    def hint(self) -> str | None:
-        """The accepted values, added to any problem reported in this column."""
-        if self.kind is Kind.BOOLEAN:
-            return f"(fill in {YES} or {NO})"
-        if self.kind is Kind.CHOICE:
-            return "(fill in one of: " + "、".join(self.labels.values()) + ")"
-        return None
-
-    def to_cell(self, value: Any) -> Any:
-        """The cell value showing the document value ``value``."""
-        if value is None:
-            return None
-        if self.kind is Kind.BOOLEAN:
-            return YES if value else NO
-        if self.kind is Kind.CHOICE:
-            return self.labels.get(str(value), value)
-        if self.kind is Kind.CODES:
-            return "、".join(value)
-        if self.kind is Kind.MONEY and isinstance(value, int) and not isinstance(value, bool):
-            return Money(value)  # a number formatted #,##0.00"元"
-        if isinstance(value, str):
-            return ILLEGAL_CHARACTERS_RE.sub("", value)
-        return value
-
-    def from_cell(self, value: Any) -> Any:
-        """The document value of a cell; None for a blank cell.
-
-        A value that cannot be understood is passed on as it is, for the schema to name it;
-        an amount in 元 that is not one raises :class:`ValueError` with the reason.
-        """
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if self.kind is Kind.TEXT:
-            return value if isinstance(value, str) else str(value)
-        if self.kind is Kind.INTEGER:
-            return _integer_from_cell(value)
-        if self.kind is Kind.BOOLEAN:
-            return _boolean_from_cell(value)
-        if self.kind is Kind.MONEY:
-            return fen_from_yuan(value)
-        text = _code_text(value)
-        if self.kind is Kind.CHOICE:
-            return next((str(v) for v, label in self.labels.items() if text in (label, v)), text)
-        if self.kind is Kind.CODES:
-            return [code for code in _CODE_SEPARATORS.split(text) if code]
-        return text
-
-
-def _code_text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # a code typed as a number, e.g. 1001
-    return str(value).strip()
-
-
-def _integer_from_cell(value: Any) -> Any:
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and _INTEGER.match(value.strip()):
-        return int(value.strip())
-    return value
-
-
-def _boolean_from_cell(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in _TRUE_WORDS:
-        return True
-    if word in _FALSE_WORDS:
-        return False
-    return value
-
-
-@dataclass(frozen=True)
-class SheetLayout:
-    """One sheet: its title, the document list it holds and its columns."""
-
-    title: str
-    entity: str
-    columns: tuple[Column, ...]
-    # columns of older workbooks, still read (never written): same path, older heading
-    legacy: tuple[Column, ...] = ()
-
-    def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.path == name)
-
-
-def _code(name: str, heading: str, width: int = 16) -> Column:
-    return Column(name, heading, Kind.CODE, width)
-
-
-def _text(name: str, heading: str, width: int = 30) -> Column:
-    return Column(name, heading, Kind.TEXT, width)
-
-
-def _yes_no(name: str, heading: str, width: int = 10) -> Column:
-    return Column(name, heading, Kind.BOOLEAN, width)
-
-
-def _number(name: str, heading: str, width: int = 12) -> Column:
-    return Column(name, heading, Kind.INTEGER, width)
-
-
-def _choice(name: str, heading: str, labels: Mapping[str, str], width: int = 14) -> Column:
-    return Column(name, heading, Kind.CHOICE, width, labels)
-
-
-POWER_HEADINGS = {
-    "accept": "受理权",
-    "review": "审核权",
-    "coordinate": "协调处置权",
-    "deliver": "送达权",
-    "litigate": "应诉代理权",
-    "issue": "制证权",
-    "approve": "审批权",
-}
-
-DEPARTMENT_SHEET = SheetLayout(
-    "部门", "departments", (_code("code", "部门编码"), _text("name", "部门名称", 30))
-)
-WINDOW_SHEET = SheetLayout(
-    "窗口",
-    "windows",
-    (
-        _code("code", "窗口编码"),
-        _text("name", "窗口名称", 24),
-        _text("location", "窗口位置", 20),
-        Column("department_codes", "服务部门编码", Kind.CODES, 30),
-    ),
-)
-STAFF_SHEET = SheetLayout(
-    "人员",
-    "staff",
-    (
-        _code("code", "人员编码"),
-        _text("name", "姓名", 12),
-        _choice("staff_type", "人员类型", STAFF_TYPE_LABELS, 12),
-        _code("department_code", "所属部门编码"),
-        _code("window_code", "所在窗口编码"),
-        _text("position", "岗位", 16),
-        _yes_no("active", "在岗"),
-    ),
-)
-MATTER_SHEET = SheetLayout(
-    "事项",
-    "matters",
-    (
-        _code("code", "事项编码", 22),
-        _text("name", "事项名称", 30),
-        _choice("category", "事项类型", CATEGORY_LABELS, 16),
-        _code("department_code", "主管部门编码", 14),
-        _code("window_code", "窗口编码", 12),
-        _choice("handling_level", "办理层级", LEVEL_LABELS, 10),
-        _choice("handling_type", "办件类型", HANDLING_TYPE_LABELS, 10),
-        _yes_no("notify_and_commit", "告知承诺制", 12),
-        _yes_no("deemed_approval", "超时默认许可", 14),
-        _number("legal_limit_days", "法定时限（工作日）", 20),
-        _number("promised_limit_days", "承诺时限（工作日）", 20),
-        _yes_no("should_enter", "应进", 8),
-        _yes_no("entered", "实进", 8),
-        _text("legal_basis", "设立依据", 40),
-        _text("procedure", "办理程序", 30),
-        _text("conditions", "申请条件", 40),
-        _text("fee_basis", "收费依据", 24),
-        _text("fee_standard", "收费标准", 24),
-        Column("fee_amount_fen", "收费金额（元）", Kind.MONEY, 16),
-        _text("complaint_channel", "投诉渠道", 20),
-        _text("window_authority", "窗口权限", 24),
-        *(_yes_no(f"powers.{power}", POWER_HEADINGS[power], 12) for power in POWERS),
-        # a workbook without this column (made before keywords) leaves keywords unchanged
-        Column("keywords", "关键词", Kind.CODES, 30),
-        # the guide's practical fields, after keywords (absent columns: unchanged)
-        _text("service_address", "办理地点", 24),
-        _text("office_hours", "办公时间", 20),
-        _text("enquiry_phone", "咨询电话", 16),
-        _text("complaint_phone", "监督投诉电话", 16),
-    ),
-    # workbooks made before the fee was shown in 元
-    legacy=(_number("fee_amount_fen", "收费金额（分）", 16),),
-)
-MATERIAL_SHEET = SheetLayout(
-    "申报材料",
-    "materials",
-    (
-        _code("matter_code", "事项编码", 22),
-        _text("name", "材料名称", 36),
-        _yes_no("required", "是否必需"),
-        _choice("form", "材料形式", MATERIAL_FORM_LABELS, 14),
-        _number("copies", "份数", 8),
-        _text("note", "备注", 30),
-    ),
-)
-SHEETS: tuple[SheetLayout, ...] = (
-    DEPARTMENT_SHEET,
-    WINDOW_SHEET,
-    STAFF_SHEET,
-    MATTER_SHEET,
-    MATERIAL_SHEET,
-)
-
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
-
-
-def _field_value(item: Mapping[str, Any], path: str) -> Any:
-    value: Any = item
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
-    return value
-
-
-def _sheet_records(layout: SheetLayout, document: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    if layout is MATERIAL_SHEET:
-        for matter in document.get("matters", []):
-            for material in matter.get("materials", []):
-                yield {"matter_code": matter["code"], **material}
-    else:
-        yield from document.get(layout.entity, [])
-
-
-def _write_sheet(sheet: Worksheet, layout: SheetLayout, document: Mapping[str, Any]) -> None:
-    for index, column in enumerate(layout.columns, start=1):
-        cell = set_cell(sheet, 1, index, column.heading)
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    records = list(_sheet_records(layout, document))
-    for row, record in enumerate(records, start=2):
-        for index, column in enumerate(layout.columns, start=1):
-            # inert (schemas/runtime/spreadsheet.py): text starting with "=" is never a formula
-            set_cell(sheet, row, index, column.to_cell(_field_value(record, column.path)))
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(layout.columns))}{len(records) + 1}"
-    _add_choice_lists(sheet, layout)
-
-
-def _add_choice_lists(sheet: Worksheet, layout: SheetLayout) -> None:
-    """Offer the accepted values of 是/否 and enum columns as drop-down lists."""
-    for index, column in enumerate(layout.columns, start=1):
-        if column.kind is Kind.BOOLEAN:
-            choices = [YES, NO]
-        elif column.kind is Kind.CHOICE:
-            choices = list(column.labels.values())
-        else:
-            continue
-        validation = DataValidation(
-            type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True
-        )
-        letter = get_column_letter(index)
-        validation.add(f"{letter}2:{letter}{MAX_SHEET_ROWS}")
-        sheet.add_data_validation(validation)
-
-
-def write_workbook(document: Mapping[str, Any]) -> bytes:
-    """The catalog document as an XLSX workbook: one sheet per entity, Chinese headings."""
-    workbook = Workbook()
-    default = workbook.active
-    if default is not None:
-        workbook.remove(default)
-    for layout in SHEETS:
-        _write_sheet(workbook.create_sheet(layout.title), layout, document)
-    node = document.get("node")
-    workbook.properties.title = f"政务服务事项目录 {node}" if node else "政务服务事项目录"
-    workbook.properties.creator = "tongban"
-    return workbook_bytes(workbook)
-
-
-# Everything openpyxl raises for bytes that are not a well-formed workbook.
-_UNREADABLE: tuple[type[Exception], ...] = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    InvalidFileException,
-    KeyError,
-    SyntaxError,  # XML parse errors of the standard library and of lxml
-    ValueError,
-    TypeError,
-    EOFError,
-    OSError,
-)
-
-SheetRows = list[tuple[int, tuple[Any, ...]]]
-
-
-def _sheet_rows(content: bytes) -> dict[str, SheetRows]:
-    """The non-blank rows (with their Excel row numbers) of each catalog sheet present."""
-    titles = {layout.title for layout in SHEETS}
-    try:
-        with warnings.catch_warnings():
-            # openpyxl warns about styles and extensions it drops; they do not touch the data.
-            warnings.simplefilter("ignore")
-            workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-            try:
-                found = {name.strip(): name for name in workbook.sheetnames}
-                rows: dict[str, SheetRows] = {}
-                for title in titles & found.keys():
-                    rows[title] = _read_sheet(workbook[found[title]], title)
-            finally:
-                workbook.close()
-    except _UNREADABLE as exc:
-        raise UnreadableWorkbook(f"the file cannot be read as an XLSX workbook ({exc})") from exc
-    if not rows:
-        expected = "、".join(layout.title for layout in SHEETS)
-        raise UnreadableWorkbook(f"the workbook has none of the catalog sheets {expected}")
-    return rows
-
-
-def _read_sheet(sheet: Any, title: str) -> SheetRows:
-    sheet.reset_dimensions()  # some writers record wrong dimensions; read what is there
-    rows: SheetRows = []
-    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        if number > MAX_SHEET_ROWS + 1:
-            raise UnreadableWorkbook(f"sheet {title} has more than {MAX_SHEET_ROWS} rows")
-        if any(v is not None and not (isinstance(v, str) and not v.strip()) for v in values):
-            rows.append((number, tuple(values)))
-    return rows
-
-
-def _normal_heading(text: str) -> str:
-    return re.sub(r"\s+", "", text).replace("(", "（").replace(")", "）")
-
-
-def _heading_aliases(layout: SheetLayout) -> dict[str, Column]:
-    """Headings accepted for each column: as written, without its （unit）, and the field name."""
-    aliases: dict[str, Column] = {}
-    for column in layout.columns:
-        heading = _normal_heading(column.heading)
-        aliases[heading] = column
-        aliases[re.sub(r"（.*?）", "", heading)] = column
-        aliases[column.path] = column
-    for column in layout.legacy:  # its own heading and field name (fee_amount_fen is in 分)
-        aliases[_normal_heading(column.heading)] = column
-        aliases[column.path] = column
-    return aliases
-
-
-@dataclass
-class _SheetItems:
-    """The items read from one sheet, each with its origin."""
-
-    items: list[dict[str, Any]] = field(default_factory=list)
-    origins: list[Origin] = field(default_factory=list)
-
-
-class _WorkbookReader:
-    """Turns the rows of a catalog workbook into a :class:`CatalogSource`."""
-
-    def __init__(self, rows: Mapping[str, SheetRows]) -> None:
-        self.rows = rows
-        self.problems: list[Problem] = []
-
-    def read(self) -> CatalogSource:
-        document: dict[str, Any] = {"format": FORMAT, "version": VERSION}
-        origins: dict[tuple[str, int], Origin] = {}
-        for layout in (DEPARTMENT_SHEET, WINDOW_SHEET, STAFF_SHEET, MATTER_SHEET):
-            sheet = self._read(layout)
-            if sheet is None:
-                continue
-            document[layout.entity] = sheet.items
-            for index, origin in enumerate(sheet.origins):
-                origins[(layout.entity, index)] = origin
-        materials = self._read(MATERIAL_SHEET)
-        if materials is not None:
-            self._attach_materials(document.setdefault("matters", []), origins, materials)
-        return CatalogSource(document, origins, self.problems)
-
-    def _read(self, layout: SheetLayout) -> _SheetItems | None:
-        rows = self.rows.get(layout.title)
-        if not rows:
-            return None
-        header_number, header = rows[0]
-        columns = self._header(layout, header_number, header)
-        key = layout.columns[0]
-        if key not in columns.values():
-            self.problems.append(
-                Problem(layout.title, header_number, key.heading, "the sheet has no such column")
-            )
-            return _SheetItems()
-        headings = {c.path: c.heading for c in layout.columns}
-        headings.update({c.path: str(header[i]).strip() for i, c in columns.items()})
-        hints = {c.path: c.hint for c in layout.columns if c.hint}
-        has_powers = any(c.path.startswith("powers.") for c in columns.values())
-        sheet = _SheetItems()
-        for number, values in rows[1:]:
-            item: dict[str, Any] = {"powers": {}} if has_powers else {}
-            for index, column in columns.items():
-                try:
-                    value = column.from_cell(values[index] if index < len(values) else None)
-                except ValueError as exc:  # an amount in 元 that is not one
-                    self.problems.append(Problem(layout.title, number, headings[column.path],
-                                                 str(exc)))
-                    continue
-                if value is not None:
-                    _put(item, column.path, value)
-            sheet.items.append(item)
-            sheet.origins.append(Origin(layout.title, number, headings, hints=hints))
-        return sheet
-
-    def _header(
-        self, layout: SheetLayout, number: int, header: Sequence[Any]
-    ) -> dict[int, Column]:
-        aliases = _heading_aliases(layout)
-        columns: dict[int, Column] = {}
-        for index, value in enumerate(header):
-            if value is None or not str(value).strip():
-                continue
-            column = aliases.get(_normal_heading(str(value)))
-            if column is None:
-                self.problems.append(
-                    Problem(layout.title, number, str(value).strip(), "unknown column heading")
-                )
-            elif column.path in {c.path for c in columns.values()}:
-                self.problems.append(
-                    Problem(layout.title, number, column.heading, "the column appears twice")
-                )
-            else:
-                columns[index] = column
-        return columns
-
-    def _attach_materials(
-        self,
-        matters: list[dict[str, Any]],
-        origins: dict[tuple[str, int], Origin],
-        materials: _SheetItems,
-    ) -> None:
-        """Give each matter its materials in row order; a material of no matter is a problem."""
-        first_index: dict[str, int] = {}
-        for index, matter in enumerate(matters):
-            matter["materials"] = []
-            if isinstance(matter.get("code"), str):
-                first_index.setdefault(matter["code"], index)
-        children: dict[int, list[Origin]] = {index: [] for index in range(len(matters))}
-        heading = MATERIAL_SHEET.column("matter_code").heading
-        for item, origin in zip(materials.items, materials.origins, strict=True):
-            code = item.pop("matter_code", None)
-            owner = first_index.get(code) if isinstance(code, str) else None
-            if owner is None:
-                reason = (
-                    f"no matter with code {code!r} in sheet {MATTER_SHEET.title}"
-                    if code is not None
-                    else "Missing data for required field."
-                )
-                self.problems.append(Problem(origin.sheet, origin.row, heading, reason))
-                continue
-            matters[owner]["materials"].append(item)
-            children[owner].append(origin)
-        for index in range(len(matters)):
-            base = origins.get(("matters", index)) or Origin("matters", index + 1)
-            origins[("matters", index)] = Origin(
-                base.sheet,
-                base.row,
-                {**base.columns, "materials": MATERIAL_SHEET.title},
-                {"materials": children[index]},
-                base.hints,
-            )
-
-
-def _put(item: dict[str, Any], path: str, value: Any) -> None:
-    head, _, rest = path.partition(".")
-    if rest:
-        item.setdefault(head, {})[rest] = value
-    else:
-        item[head] = value
-
-
-def read_workbook(content: bytes) -> CatalogSource:
-    """Read a catalog workbook into a document with every item's sheet, row and headings.
-
-    Chinese labels (行政许可, 是/否, …) and the English values are both accepted. Raises
-    :class:`UnreadableWorkbook` for a file that is not a catalog workbook; problems of single
-    rows are kept in the source, for :meth:`CatalogExchange.validate` to report with the rest.
-    """
-    return _WorkbookReader(_sheet_rows(content)).read()

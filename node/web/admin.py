@@ -14,26 +14,26 @@ from werkzeug.datastructures import MultiDict
 from node.api.calendar import FIRST_DAY, LAST_DAY, OverrideBodySchema, calendar_service
 from node.api.catalog import catalog
 from node.api.exchange import exchange
-from node.api.schemas import (
+from node.api.schemas import UserPatchSchema, UserSchema
+from node.auth.permissions import Permission
+from node.calendar.publishing import publish_calendar
+from node.calendar.schedules import read_schedule
+from node.calendar.service import ScheduleChange
+from node.cases.history import display_names
+from node.catalog.exchange import XLSX_MEDIA_TYPE
+from node.catalog.models import POWERS, Matter
+from node.catalog.schemas import (
     DepartmentPatchSchema,
     DepartmentSchema,
     MatterPatchSchema,
     MatterSchema,
     StaffMemberPatchSchema,
     StaffMemberSchema,
-    UserPatchSchema,
-    UserSchema,
     WindowPatchSchema,
     WindowSchema,
 )
-from node.auth.permissions import Permission
-from node.calendar.publishing import publish_calendar
-from node.calendar.schedules import read_schedule
-from node.calendar.service import ScheduleChange
-from node.cases.history import display_names
-from node.catalog.exchange import XLSX_MEDIA_TYPE, read_workbook, write_workbook
-from node.catalog.models import POWERS, Matter
 from node.catalog.service import MATTER_SCALARS
+from node.catalog.workbook import read_workbook, write_workbook
 from node.sync.service import status_report
 from node.web.core import (
     current_staff,

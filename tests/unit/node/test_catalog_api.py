@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from node.api.schemas import MatterSchema
 from node.auth.permissions import Role
 from node.catalog.models import Matter
+from node.catalog.schemas import MatterSchema
 from node.catalog.service import CatalogService
 from schemas.errors import Conflict
 from schemas.runtime.database import Database

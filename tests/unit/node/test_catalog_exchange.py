@@ -20,14 +20,11 @@ from node import create_app
 from node.auth.models import User
 from node.auth.permissions import Role
 from node.auth.service import hash_password
-from node.catalog.exchange import (
-    XLSX_MEDIA_TYPE,
-    CatalogExchange,
-    CatalogImportError,
-    read_workbook,
-)
+from node.catalog.exchange import XLSX_MEDIA_TYPE, CatalogExchange
 from node.catalog.models import Department, Matter
+from node.catalog.problems import CatalogImportError
 from node.catalog.service import CatalogService
+from node.catalog.workbook import read_workbook
 from node.models import Base
 from schemas.errors import ValidationFailed
 from schemas.runtime.database import Database

@@ -1,0 +1,168 @@
+"""The catalog's rows as marshmallow schemas: departments, windows, staff records and matters.
+
+The API loads and dumps them, and the catalog exchange validates every imported item with
+them, so a row means the same on both paths.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from node.catalog.models import (
+    POWERS,
+    HandlingType,
+    MaterialForm,
+    MatterCategory,
+    StaffType,
+)
+from schemas.divisions import Level
+from schemas.messages import KEYWORD_MAX, MAX_KEYWORDS, PHONE_TEXT, PRACTICAL_MAX
+
+
+class Ref(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+CODE = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$", error="use 1-32 letters, digits, . _ -"
+)
+MATTER_CODE = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$", error="use 1-64 letters, digits, . _ -"
+)
+MAX_DAYS = 3650
+
+
+def _name(max_length: int = 100) -> fields.String:
+    return fields.String(required=True, validate=validate.Length(1, max_length))
+
+
+def _text() -> fields.String:
+    return fields.String(load_default="", validate=validate.Length(max=20000))
+
+
+class DepartmentSchema(Schema):
+    code = fields.String(required=True, validate=CODE)
+    name = _name()
+    retired_at = fields.DateTime(dump_only=True, allow_none=True)
+
+
+class DepartmentPatchSchema(Schema):
+    name = _name()
+
+
+class WindowSchema(Schema):
+    code = fields.String(required=True, validate=CODE)
+    name = _name()
+    location = fields.String(load_default="", validate=validate.Length(max=200))
+    department_codes = fields.List(fields.String(), load_default=list, load_only=True)
+    departments = fields.List(fields.Nested(Ref), dump_only=True)
+    retired_at = fields.DateTime(dump_only=True, allow_none=True)
+
+
+class WindowPatchSchema(Schema):
+    name = _name()
+    location = fields.String(validate=validate.Length(max=200))
+    department_codes = fields.List(fields.String())
+
+
+class StaffMemberSchema(Schema):
+    code = fields.String(required=True, validate=CODE)
+    name = _name(50)
+    staff_type = fields.Enum(StaffType, by_value=True, required=True)
+    department_code = fields.String(allow_none=True, load_only=True)
+    window_code = fields.String(allow_none=True, load_only=True)
+    position = fields.String(load_default="", validate=validate.Length(max=100))
+    active = fields.Boolean(load_default=True)
+    department = fields.Nested(Ref, dump_only=True, allow_none=True)
+    window = fields.Nested(Ref, dump_only=True, allow_none=True)
+
+
+class StaffMemberPatchSchema(StaffMemberSchema):
+    class Meta:
+        exclude = ("code",)
+
+
+class MaterialSchema(Schema):
+    name = _name(200)
+    required = fields.Boolean(load_default=True)
+    form = fields.Enum(MaterialForm, by_value=True, load_default=MaterialForm.ORIGINAL)
+    copies = fields.Integer(strict=True, load_default=1, validate=validate.Range(1, 99))
+    note = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+PowersSchema = Schema.from_dict(
+    {power: fields.Boolean(load_default=False) for power in POWERS}, name="Powers"
+)
+
+
+class MatterSchema(Schema):
+    code = fields.String(required=True, validate=MATTER_CODE)
+    name = _name(200)
+    category = fields.Enum(MatterCategory, by_value=True, required=True)
+    department_code = fields.String(required=True, load_only=True)
+    window_code = fields.String(load_default=None, allow_none=True, load_only=True)
+    handling_level = fields.Enum(Level, by_value=True, required=True)
+    handling_type = fields.Enum(HandlingType, by_value=True, required=True)
+    notify_and_commit = fields.Boolean(load_default=False)
+    deemed_approval = fields.Boolean(load_default=False)
+    legal_limit_days = fields.Integer(
+        strict=True, required=True, validate=validate.Range(0, MAX_DAYS)
+    )
+    promised_limit_days = fields.Integer(
+        strict=True, required=True, validate=validate.Range(0, MAX_DAYS)
+    )
+    should_enter = fields.Boolean(load_default=True)
+    entered = fields.Boolean(load_default=False)
+    legal_basis = _text()
+    procedure = _text()
+    conditions = _text()
+    fee_basis = _text()
+    fee_standard = _text()
+    fee_amount_fen = fields.Integer(
+        strict=True, load_default=0, validate=validate.Range(0, 10**11),
+        metadata={"description": "fee in fen (0.01 yuan)"},
+    )
+    complaint_channel = _text()
+    window_authority = _text()
+    keywords = fields.List(
+        fields.String(validate=[validate.Length(1, KEYWORD_MAX),
+                                validate.Regexp(r"^[^\r\n]*$", error="one line")]),
+        validate=validate.Length(max=MAX_KEYWORDS),
+        metadata={"description": "Words a citizen may search for the matter by (e.g. "
+                                 "营业执照 for 个体工商户设立登记), at most 30 of up to 50 "
+                                 "characters each.  Left out: unchanged (none for a new "
+                                 "matter)."},
+    )
+    # the guide's practical fields; left out: unchanged (empty for a new matter)
+    service_address = fields.String(validate=validate.Length(
+        max=PRACTICAL_MAX["service_address"]), metadata={"description": "办理地点 (empty: the "
+                                                           "window's name and location)"})
+    office_hours = fields.String(validate=validate.Length(max=PRACTICAL_MAX["office_hours"]),
+                                 metadata={"description": "办公时间"})
+    enquiry_phone = fields.String(validate=[
+        validate.Length(max=PRACTICAL_MAX["enquiry_phone"]),
+        validate.Regexp(PHONE_TEXT, error="telephone numbers only (digits, -, 转, 、)")],
+        metadata={"description": "咨询电话"})
+    complaint_phone = fields.String(validate=[
+        validate.Length(max=PRACTICAL_MAX["complaint_phone"]),
+        validate.Regexp(PHONE_TEXT, error="telephone numbers only (digits, -, 转, 、)")],
+        metadata={"description": "监督投诉电话"})
+    powers = fields.Nested(PowersSchema, load_default=dict)
+    materials = fields.List(
+        fields.Nested(MaterialSchema), load_default=list, validate=validate.Length(max=200)
+    )
+    department = fields.Nested(Ref, dump_only=True)
+    window = fields.Nested(Ref, dump_only=True, allow_none=True)
+    retired_at = fields.DateTime(dump_only=True, allow_none=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class MatterPatchSchema(MatterSchema):
+    """Any subset of a matter's fields; ``materials`` replaces the whole list."""
+
+    class Meta:
+        exclude = ("code",)
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(partial=True, **kwargs)  # type: ignore[arg-type]
