@@ -45,9 +45,9 @@ from node.calendar.publishing import publish_calendar
 from node.calendar.schedules import read_json_schedule
 from node.calendar.service import CalendarService
 from node.calendar.workdays import to_shanghai_date
+from node.cases.actors import Actor
 from node.cases.factory import forwarding_for
 from node.cases.models import Case
-from node.cases.service import Actor
 from node.cases.states import CaseState
 from node.catalog.publishing import publish_catalog
 from node.catalog.service import CatalogService

@@ -28,9 +28,10 @@ from sqlalchemy.orm import Session
 from deploy.demo.layout import DemoNode
 from node.auth.models import User
 from node.calendar.workdays import WorkingCalendar, to_shanghai_date
+from node.cases.actors import Actor
 from node.cases.factory import case_service_for
 from node.cases.models import Case, Channel, PaymentPlace
-from node.cases.service import Actor, CaseService, Submission
+from node.cases.service import CaseService, Submission
 from node.catalog.models import Department, Matter
 from node.config import node_settings
 from node.feedback.models import BAD_LEVELS, EvaluationLevel

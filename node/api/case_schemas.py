@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from node.api.schemas import CursorArgs
 from node.cases.models import Channel, PaymentPlace, SuspensionKind, TaskState
-from node.cases.service import ListOrder
+from node.cases.reading import ListOrder
 from node.cases.states import CaseState
 from node.cases.warnings import Warning
 from node.catalog.schemas import Ref

@@ -40,12 +40,13 @@ from node.api.security import current_user, staff_required
 from node.auth.models import User
 from node.auth.permissions import Permission, allows
 from node.cases import documents
+from node.cases.actors import Actor
 from node.cases.factory import case_service_for
 from node.cases.forwarding import Forwarding
 from node.cases.history import handler_name
 from node.cases.models import AttachmentRole, Case, DocumentKind, IssuedDocument
 from node.cases.scopes import viewer_of, visible_cases
-from node.cases.service import Actor, CaseService
+from node.cases.service import CaseService
 from node.cases.states import allowed_actions
 from node.cases.warnings import Colours
 from schemas.errors import Forbidden, NotFound, ValidationFailed

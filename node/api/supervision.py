@@ -15,7 +15,7 @@ from node.api.public import feedback_service
 from node.api.schemas import CursorArgs, cursor_page, cursor_page_of
 from node.api.security import current_user, staff_required
 from node.auth.permissions import Permission, allows
-from node.cases.service import ListOrder
+from node.cases.reading import ListOrder
 from node.cases.warnings import Warning
 from node.catalog.schemas import Ref
 from node.feedback.models import (

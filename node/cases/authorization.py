@@ -35,7 +35,7 @@ from node.cases.states import OPEN_STATES, CaseState, allowed_actions
 from schemas.errors import Forbidden
 
 if TYPE_CHECKING:
-    from node.cases.service import Actor
+    from node.cases.actors import Actor
 
 CLERK, APPROVER = Role.CLERK.value, Role.APPROVER.value
 APPLICANT = "applicant"  # the public applicant, adding materials to their online application

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from node.calendar.workdays import to_shanghai_date
+from node.cases.actors import SYSTEM_ACTOR, Actor
 from node.cases.models import (
     AttachmentRole,
     Case,
@@ -45,11 +46,7 @@ from node.cases.models import (
 )
 from node.cases.numbers import next_number
 from node.cases.query_codes import NO_CODE
-from node.cases.service import (
-    SYSTEM_ACTOR,
-    Actor,
-    CaseService,
-)
+from node.cases.service import CaseService
 from node.cases.states import Action, CaseState
 from node.catalog.models import Matter
 from node.directives.service import ancestors_of, is_ancestor

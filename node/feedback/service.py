@@ -37,11 +37,12 @@ from node.audit.chain import AuditLog
 from node.auth.models import User
 from node.auth.permissions import Role
 from node.calendar.workdays import WorkingCalendar, to_shanghai_date
+from node.cases.actors import Actor
 from node.cases.models import Case
 from node.cases.numbers import next_number
 from node.cases.query_codes import hash_query_code, needs_rehash, verify_query_code
 from node.cases.recompute import EVENT_ACTION, NOTICE_EVENT_ACTION
-from node.cases.service import QUERY_CODE_ALPHABET, Actor
+from node.cases.service import QUERY_CODE_ALPHABET
 from node.cases.states import CaseState
 from node.catalog.models import StaffMember, Window
 from node.feedback.models import (

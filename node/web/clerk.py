@@ -40,6 +40,7 @@ from node.api.catalog import catalog
 from node.auth.models import User
 from node.auth.permissions import Permission, allows
 from node.cases import documents
+from node.cases.actors import Actor
 from node.cases.authorization import addable_file_roles, deciding_task
 from node.cases.errors import CaseStateError
 from node.cases.factory import case_service_for
@@ -54,7 +55,7 @@ from node.cases.models import (
     PaymentPlace,
     TaskState,
 )
-from node.cases.service import Actor, CaseService
+from node.cases.service import CaseService
 from node.cases.states import OPEN_STATES, CaseState, allowed_actions
 from node.directives.service import ancestors_of
 from node.feedback.models import Complaint, Evaluation

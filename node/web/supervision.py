@@ -21,7 +21,7 @@ from node.api.supervision import (
     present_rectification,
 )
 from node.auth.permissions import Permission
-from node.cases.service import ListOrder
+from node.cases.reading import ListOrder
 from node.cases.warnings import Warning
 from node.feedback.models import ComplaintState, RectificationState
 from node.feedback.service import RectificationAction, allowed_rectification_actions

@@ -28,8 +28,9 @@ from sqlalchemy import select
 from node.auth.models import User
 from node.auth.permissions import Role
 from node.calendar.service import CalendarService
+from node.cases.actors import Actor
 from node.cases.models import Case, CaseEvent
-from node.cases.service import Actor, CaseService
+from node.cases.service import CaseService
 from node.cases.warnings import WarningPolicy
 from node.catalog.service import CatalogService
 from node.config import node_settings

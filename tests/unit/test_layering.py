@@ -16,6 +16,8 @@ DOMAIN_MODULES = [
     "node.cases.states",
     "node.cases.authorization",
     "node.cases.service",
+    "node.cases.reading",
+    "node.cases.transitions",
     "node.cases.warnings",
     "node.calendar.workdays",
     "node.calendar.service",

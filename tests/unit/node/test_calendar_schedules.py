@@ -24,8 +24,9 @@ from node.calendar.models import CalendarSchedule, ScheduleSource
 from node.calendar.schedules import ScheduleImportError, read_json_schedule, read_schedule
 from node.calendar.service import CalendarService
 from node.calendar.workdays import DayReason
+from node.cases.actors import Actor
 from node.cases.models import Case, CaseEvent, SuspensionKind
-from node.cases.service import Actor, CaseService
+from node.cases.service import CaseService
 from node.cases.states import CaseState
 from node.cases.warnings import WarningPolicy
 from node.catalog.service import CatalogService

@@ -21,7 +21,8 @@ from sqlalchemy import select
 from node.auth.models import User
 from node.auth.permissions import Role
 from node.calendar.service import CalendarService
-from node.cases.service import Actor, CaseService
+from node.cases.actors import Actor
+from node.cases.service import CaseService
 from node.cases.warnings import WarningPolicy
 from schemas.runtime.database import Database
 from tests.unit.node.conftest import PASSWORD, Api, Clock

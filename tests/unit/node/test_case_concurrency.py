@@ -27,9 +27,10 @@ from node.audit.models import AuditEntry
 from node.auth.models import User
 from node.auth.permissions import Role
 from node.calendar.workdays import WorkingCalendar
+from node.cases.actors import SYSTEM_ACTOR, Actor
 from node.cases.errors import CaseStateError
 from node.cases.models import Case, Channel, TaskState
-from node.cases.service import SYSTEM_ACTOR, Actor, CaseService
+from node.cases.service import CaseService
 from node.cases.states import CaseState
 from node.cases.warnings import WarningPolicy
 from node.catalog.service import CatalogService

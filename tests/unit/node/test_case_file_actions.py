@@ -11,8 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from node.cases.actors import Actor
 from node.cases.models import Case
-from node.cases.service import Actor
 from node.web.clerk import can_apply
 from schemas.envelope import Kind
 from schemas.runtime.database import Database

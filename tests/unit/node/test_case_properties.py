@@ -24,8 +24,9 @@ from node.audit.models import AuditEntry
 from node.auth.models import User
 from node.auth.permissions import Role
 from node.calendar.workdays import Suspension, WorkingCalendar
+from node.cases.actors import Actor
 from node.cases.models import Case, PaymentPlace, SuspensionKind, TaskState
-from node.cases.service import Actor, CaseService
+from node.cases.service import CaseService
 from node.cases.states import (
     CLOCK_STATES,
     FINAL_STATES,

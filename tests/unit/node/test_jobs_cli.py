@@ -11,8 +11,9 @@ from sqlalchemy import select
 from node.auth.models import User
 from node.auth.permissions import Role
 from node.calendar.workdays import WorkingCalendar
+from node.cases.actors import Actor
 from node.cases.models import Case
-from node.cases.service import Actor, CaseService
+from node.cases.service import CaseService
 from node.cases.states import CaseState
 from node.cases.warnings import WarningPolicy
 from node.catalog.service import CatalogService

@@ -55,8 +55,9 @@ from sqlalchemy.orm import Session
 from node.auth.models import User
 from node.auth.permissions import Role
 from node.calendar.workdays import WorkingCalendar
+from node.cases.actors import Actor
 from node.cases.models import Case, PaymentPlace, SuspensionKind
-from node.cases.service import Actor, CaseService
+from node.cases.service import CaseService
 from node.cases.states import CaseState
 from node.cases.warnings import Warning, WarningPolicy
 from node.catalog.models import POWERS, StaffType

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from node.calendar.workdays import LocalOverride, Suspension, WorkingCalendar
 from node.cases.models import Case, Channel, SuspensionKind
 from node.cases.models import Suspension as Stop
-from node.cases.service import CaseService, ListOrder
+from node.cases.reading import ListOrder
+from node.cases.service import CaseService
 from node.cases.states import CaseState
 from node.cases.warnings import Warning, WarningPolicy, warning_for
 from node.catalog.service import CatalogService
