@@ -35,7 +35,8 @@ from node.cases.service import CaseService, Submission
 from node.catalog.models import Department, Matter
 from node.config import node_settings
 from node.feedback.models import BAD_LEVELS, EvaluationLevel
-from node.feedback.service import FeedbackService, RectificationAction
+from node.feedback.service import FeedbackService
+from node.feedback.states import RectificationAction
 from node.metrics.rollup import refresh
 from node.models import load_all_models
 from node.sync.keys import load_node_key

@@ -25,11 +25,8 @@ from node.feedback.models import (
     Rectification,
     RectificationState,
 )
-from node.feedback.service import (
-    FeedbackService,
-    RectificationAction,
-    allowed_rectification_actions,
-)
+from node.feedback.service import FeedbackService
+from node.feedback.states import RectificationAction, allowed_rectification_actions
 from schemas.personal import mask_phone
 
 blp = Blueprint(

@@ -14,7 +14,7 @@ from node.api.public import ComplaintArgs, EvaluationArgs, LookupArgs, count_att
 from node.api.public import feedback_service as _feedback_service
 from node.cases.factory import case_service_for
 from node.cases.models import AttachmentRole, Channel
-from node.feedback.service import APPLICANT
+from node.feedback.lookup import APPLICANT
 from node.metrics.assessment import Designation, ModelWindowRule, assess
 from node.metrics.service import MetricsService
 from node.web.core import form_error_page, load_form, today, web_blueprint

@@ -24,7 +24,7 @@ from node.auth.permissions import Permission
 from node.cases.reading import ListOrder
 from node.cases.warnings import Warning
 from node.feedback.models import ComplaintState, RectificationState
-from node.feedback.service import RectificationAction, allowed_rectification_actions
+from node.feedback.states import RectificationAction, allowed_rectification_actions
 from node.listing import decode_cursor
 from node.metrics.assessment import ModelWindowRule, assess, write_assessment_workbook
 from node.metrics.definitions import ALL_METRICS

@@ -38,6 +38,7 @@ DOMAIN_MODULES = [
     "node.metrics.patterns",
     "node.metrics.service",
     "node.feedback.service",
+    "node.feedback.states",
     "node.cases.factory",
     "node.sync.service",
     "node.sync.outbox",

@@ -60,7 +60,8 @@ from node.catalog.exchange import XLSX_MEDIA_TYPE
 from node.catalog.service import CatalogService
 from node.config import DEFAULTS
 from node.feedback.models import Evaluation, EvaluationLevel
-from node.feedback.service import FeedbackService, RectificationAction
+from node.feedback.service import FeedbackService
+from node.feedback.states import RectificationAction
 from node.metrics.assessment import (
     Assessment,
     Designation,

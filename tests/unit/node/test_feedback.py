@@ -16,12 +16,9 @@ from sqlalchemy import update
 from node.audit.chain import AuditLog
 from node.auth.permissions import Role
 from node.calendar.workdays import WorkingCalendar, shanghai_today
+from node.feedback.complaints import COMPLAINT_WORKING_DAYS
 from node.feedback.models import Complaint, Rectification
-from node.feedback.service import (
-    COMPLAINT_WORKING_DAYS,
-    RECTIFICATION_MAX_EXTENSION_DAYS,
-    RECTIFICATION_WORKING_DAYS,
-)
+from node.feedback.states import RECTIFICATION_MAX_EXTENSION_DAYS, RECTIFICATION_WORKING_DAYS
 from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api
 from tests.unit.node.test_public_lookup import complete_case, open_desk, set_public_limit, submit

@@ -63,7 +63,8 @@ from node.cases.warnings import Warning, WarningPolicy
 from node.catalog.models import POWERS, StaffType
 from node.catalog.service import CatalogService
 from node.feedback.models import EvaluationLevel, Rectification
-from node.feedback.service import FeedbackService, RectificationAction
+from node.feedback.service import FeedbackService
+from node.feedback.states import RectificationAction
 from node.metrics.definitions import ALL_METRICS, COUNTS, DAILY_KEYS, RATES, Unit
 from node.metrics.models import DailyFigure, DailyRollup
 from node.metrics.patterns import PatternPolicy, pattern_counts

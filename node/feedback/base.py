@@ -1,0 +1,71 @@
+"""What every part of the feedback service shares: its collaborators and keyset pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from node.audit.chain import AuditLog
+from node.calendar.workdays import WorkingCalendar, to_shanghai_date
+from node.listing import COUNT_CAP, Page, after, capped_count, decode_cursor, page_of_rows
+from schemas.runtime.database import utcnow
+
+T = TypeVar("T")
+
+
+class FeedbackBase:
+    """The session, calendar, clock and audit log of the feedback service."""
+
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        node_code: str,
+        calendar: WorkingCalendar,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.session = session
+        self.node_code = node_code
+        self.calendar = calendar
+        self.clock = clock
+        self.audit = AuditLog(session, clock=clock)
+
+    def today(self) -> dt.date:
+        return to_shanghai_date(self.clock())
+
+
+    def _page(
+        self,
+        query: Select[T],
+        columns: tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]],
+        conditions: list[ColumnElement[bool]],
+        branches: list[ColumnElement[bool]],
+        cursor: str | None,
+        per_page: int,
+    ) -> Page[T]:
+        """One keyset page in the order of ``columns`` (due date, id): each branch (one state
+        each) is a range of the (state, due_on) index, and the ranges are merged."""
+        last = decode_cursor(cursor, (dt.date, int)) if cursor else None
+        paging = [*conditions, after(columns, last)] if last else conditions
+        found: list[Any] = []
+        counts = []
+        entity = query.column_descriptions[0]["entity"]
+        for branch in branches:
+            found.extend(self.session.scalars(
+                query.where(*paging, branch).order_by(*columns).limit(per_page + 1)))
+            counts.append(capped_count(self.session,
+                                       select(entity.id).where(*conditions, branch)))
+
+        def key(row: Any) -> tuple[Any, ...]:
+            return (row.due_on, row.id)
+
+        found.sort(key=key)
+        total = sum(c for c, _ in counts)
+        exact = all(e for _, e in counts) and total <= COUNT_CAP
+        return page_of_rows(found[:per_page + 1], per_page, key,
+                            (total, True) if exact else (COUNT_CAP, False))

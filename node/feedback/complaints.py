@@ -1,0 +1,212 @@
+"""Complaints (投诉, GB/T 36113-2018) against a case, a window or a clerk, each with a
+deadline, resolved by supervision with a written resolution.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, and_, not_, select, true
+from sqlalchemy.orm import selectinload
+
+from node.auth.models import User
+from node.auth.permissions import Role
+from node.calendar.workdays import to_shanghai_date
+from node.cases.actors import Actor
+from node.cases.numbers import next_number
+from node.cases.query_codes import hash_query_code, verify_query_code
+from node.cases.service import QUERY_CODE_ALPHABET
+from node.catalog.models import StaffMember, Window
+from node.feedback.errors import ComplaintStateError
+from node.feedback.lookup import PublicComplaint, PublicLookup
+from node.feedback.models import (
+    Complaint,
+    ComplaintState,
+)
+from node.listing import Page
+from schemas.errors import NotFound, ValidationFailed
+from schemas.personal import phone_problems
+
+# Working days to resolve a complaint (GB/T 36113-2018 leaves the limit to each center; five
+# working days for a complaint not settled on the spot is the common local rule).
+COMPLAINT_WORKING_DAYS = 5
+
+
+# Staff a member of the public meets at a window and may complain about.
+SERVING_ROLES = frozenset({Role.CLERK, Role.APPROVER})
+
+
+COMPLAINANT = Actor("public", "public")
+_COMPLAINT_LOOKUP_FAILED = "No complaint matches this number and query code."
+
+
+class Complaints(PublicLookup):
+    """Complaints: filed by the public, looked up by their number and code, resolved."""
+
+
+    def file_complaint(
+        self,
+        *,
+        content: str,
+        case_number: str | None = None,
+        code: str | None = None,
+        window_code: str | None = None,
+        staff_code: str | None = None,
+        contact_phone: str | None = None,
+    ) -> Complaint:
+        """Register a complaint against a case (its query code proves the complainant is the
+        applicant), a window or a staff member named by the public 工号 of their staff record;
+        it is due in :data:`COMPLAINT_WORKING_DAYS` working days.
+
+        A 工号 no staff record has is accepted as given, for the supervisors to resolve:
+        refusing it would tell the public which numbers exist.  Login names are never asked.
+        """
+        problems: dict[str, list[str]] = {}
+        content = content.strip()
+        staff_code = (staff_code or "").strip() or None
+        if not content:
+            problems["content"] = ["say what the complaint is about"]
+        if not (case_number or window_code or staff_code):
+            problems["target"] = [
+                "name what the complaint is against: case_number, window_code or staff_code"
+            ]
+        if case_number and not (code and code.strip()):
+            problems["code"] = ["a complaint about a case needs the case's query code"]
+        if contact_phone:
+            found = phone_problems(contact_phone)
+            if found:
+                problems["contact_phone"] = found
+        window = None
+        if window_code:
+            window = self.session.scalar(select(Window).where(Window.code == window_code))
+            if window is None:
+                problems["window_code"] = [f"no window {window_code!r} at this center"]
+        if problems:
+            raise ValidationFailed(problems)
+        case = self.case_for_applicant(case_number, code or "") if case_number else None
+        member = self.session.scalar(select(StaffMember).where(StaffMember.code == staff_code)) \
+            if staff_code else None
+        accounts = self.session.scalars(select(User).where(
+            User.staff_member_id == member.id, User.role.in_(SERVING_ROLES))).all() \
+            if member is not None else []
+
+        now = self.clock()
+        year = to_shanghai_date(now).year
+        number = f"{self.node_code}-TS-{year}-{next_number(self.session, f'complaint-{year}'):06d}"
+        query_code = "".join(secrets.choice(QUERY_CODE_ALPHABET) for _ in range(8))
+        complaint = Complaint(
+            number=number,
+            query_code_hash=hash_query_code(number, query_code),
+            case=case,
+            window=window,
+            staff_code=staff_code,
+            staff_member=member,
+            clerk=accounts[0] if len(accounts) == 1 else None,
+            content=content,
+            contact_phone=contact_phone or None,
+            received_at=now,
+            due_on=self.calendar.add_working_days(self.today(), COMPLAINT_WORKING_DAYS),
+            state=ComplaintState.RECEIVED,
+        )
+        self.session.add(complaint)
+        self.session.flush()
+        self.audit.append(
+            actor=COMPLAINANT.username, role=COMPLAINANT.role, action="complaint.receive",
+            subject_type="complaint", subject_id=number,
+            data={"case": case.number if case else None,
+                  "window": window.code if window else None,
+                  "staff_code": staff_code, "staff_known": member is not None,
+                  "due_on": complaint.due_on.isoformat()},
+        )
+        complaint.query_code = query_code  # type: ignore[attr-defined]  # shown this once
+        return complaint
+
+    def complaint_for_complainant(self, number: str, code: str) -> PublicComplaint:
+        """The complaint ``number`` if ``code`` is its query code: an unknown number, a wrong
+        code and a complaint without a code get the same error after the same work."""
+        complaint = self.session.scalar(select(Complaint).where(Complaint.number == number))
+        matches = verify_query_code(complaint.query_code_hash if complaint is not None
+                                    else None, number, code)
+        if complaint is None or not matches:
+            raise NotFound(_COMPLAINT_LOOKUP_FAILED)
+        resolved = complaint.state is ComplaintState.RESOLVED
+        return PublicComplaint(
+            number=complaint.number, state=complaint.state, received_at=complaint.received_at,
+            due_on=complaint.due_on, resolved_at=complaint.resolved_at if resolved else None,
+            resolution=complaint.resolution if resolved else None,
+            case_number=complaint.case.number if complaint.case is not None else None,
+            window_name=complaint.window.name if complaint.window is not None else None,
+        )
+
+    def complaint(self, number: str, *, for_update: bool = False) -> Complaint:
+        """One complaint by its number; ``for_update`` locks it until the transaction ends."""
+        query = select(Complaint).where(Complaint.number == number)
+        if for_update:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        complaint = self.session.scalar(query)
+        if complaint is None:
+            raise NotFound(f"No complaint {number!r}.", {"number": number})
+        return complaint
+
+    def complaint_overdue(self, complaint: Complaint) -> bool:
+        """Past its deadline and not resolved."""
+        return complaint.state is ComplaintState.RECEIVED and self.today() > complaint.due_on
+
+    @staticmethod
+    def resolved_in_time(complaint: Complaint) -> bool | None:
+        """Resolved on or before its deadline; None while open."""
+        if complaint.resolved_at is None:
+            return None
+        return to_shanghai_date(complaint.resolved_at) <= complaint.due_on
+
+    def search_complaints(
+        self,
+        *,
+        states: Iterable[ComplaintState] = (),
+        overdue: bool | None = None,
+        cursor: str | None = None,
+        per_page: int = 20,
+    ) -> Page[Complaint]:
+        """A keyset page of complaints by state and overdue flag, the earliest deadline first
+        (node/listing.py)."""
+        conditions: list[ColumnElement[bool]] = []
+        states = list(states)
+        if states:
+            conditions.append(Complaint.state.in_(states))
+        if overdue is not None:
+            late = and_(Complaint.state == ComplaintState.RECEIVED,
+                        Complaint.due_on < self.today())
+            conditions.append(late if overdue else not_(late))
+        return self._page(
+            select(Complaint)
+            .options(selectinload(Complaint.case), selectinload(Complaint.window),
+                     selectinload(Complaint.staff_member), selectinload(Complaint.clerk)),
+            (Complaint.due_on, Complaint.id), conditions,
+            [Complaint.state == s for s in states] or [true()], cursor, per_page,
+        )
+
+    def resolve_complaint(
+        self, complaint: Complaint, actor: Actor, *, resolution: str
+    ) -> Complaint:
+        """Close a complaint with the written resolution given to the complainant."""
+        if complaint.state is not ComplaintState.RECEIVED:
+            raise ComplaintStateError(
+                f"Complaint {complaint.number} is already {complaint.state.value}.",
+                complaint.state, [],
+            )
+        resolution = resolution.strip()
+        if not resolution:
+            raise ValidationFailed({"resolution": ["a complaint is resolved in writing"]})
+        complaint.state = ComplaintState.RESOLVED
+        complaint.resolution = resolution
+        complaint.resolved_at = self.clock()
+        complaint.resolved_by = actor.username
+        self.session.flush()
+        self.audit.append(
+            actor=actor.username, role=actor.role, action="complaint.resolve",
+            subject_type="complaint", subject_id=complaint.number,
+            data={"from": ComplaintState.RECEIVED.value, "to": complaint.state.value,
+                  "in_time": self.resolved_in_time(complaint)},
+        )
+        return complaint
