@@ -26,7 +26,8 @@ from node.cases.warnings import Warning
 from node.feedback.models import ComplaintState, RectificationState
 from node.feedback.states import RectificationAction, allowed_rectification_actions
 from node.listing import decode_cursor
-from node.metrics.assessment import ModelWindowRule, assess, write_assessment_workbook
+from node.metrics.assessment import ModelWindowRule, assess
+from node.metrics.assessment_workbook import write_assessment_workbook
 from node.metrics.definitions import ALL_METRICS
 from node.metrics.patterns import Pattern, PatternPolicy, pattern_cases
 from node.sync.names import centers_below

@@ -32,6 +32,7 @@ DOMAIN_MODULES = [
     "node.auth.service",
     "node.audit.chain",
     "node.metrics.assessment",
+    "node.metrics.assessment_workbook",
     "node.metrics.summary",
     "node.metrics.rollup",
     "node.metrics.daily",

@@ -71,8 +71,8 @@ from node.metrics.assessment import (
     assess,
     judge,
     setting_key,
-    write_assessment_workbook,
 )
+from node.metrics.assessment_workbook import write_assessment_workbook
 from node.models import Base, load_all_models
 from schemas.errors import ValidationFailed
 from schemas.periods import Period
