@@ -16,11 +16,12 @@ from hub.config import hub_settings
 from hub.errors import init_errors
 from hub.models import RegisteredNode, load_all_models
 from hub.relay.wakeup import MailboxBell
-from schemas.certificates import TrustError, TrustStore
+from schemas.certificates import TrustError
 from schemas.runtime.database import Database, utcnow
 from schemas.runtime.logs import configure_logging
 from schemas.runtime.settings import SettingsError
 from schemas.runtime.webapp import init_web
+from schemas.trust import TrustStore
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -119,7 +119,8 @@ def serve_command(
               help="The province's root public key: raw Ed25519 in base64url without padding.")
 def trust_root_command(home: str, code: str, public_key: str) -> None:
     """Set the hub's trust root: the province whose certificate chain every node must reach."""
-    from schemas.certificates import TrustError, TrustStore
+    from schemas.certificates import TrustError
+    from schemas.trust import TrustStore
 
     try:
         store = TrustStore(code, public_key)

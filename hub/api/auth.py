@@ -22,7 +22,7 @@ from flask import current_app, g, request
 
 from hub.registry.service import TrustCache
 from hub.relay.service import key_reason, remember_nonce
-from schemas.certificates import TrustError, TrustStore
+from schemas.certificates import TrustError
 from schemas.request_signing import (
     RequestAuthError,
     check_signed_request,
@@ -30,6 +30,7 @@ from schemas.request_signing import (
 )
 from schemas.runtime.database import mark_writing, utcnow
 from schemas.runtime.webapp import current_session
+from schemas.trust import TrustStore
 
 
 @dataclass(frozen=True)

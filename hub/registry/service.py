@@ -30,11 +30,12 @@ from hub.registry.models import (
     StoredRevocation,
 )
 from hub.relay.models import EnvelopeRecord
-from schemas.certificates import Certificate, Revocation, TrustError, TrustStore
+from schemas.certificates import Certificate, Revocation, TrustError
 from schemas.divisions import Level, level_of, parent_of
 from schemas.errors import TongbanError
 from schemas.fastcanon import canonical
 from schemas.runtime.database import insert_if_missing, utcnow
+from schemas.trust import TrustStore
 
 log = logging.getLogger("tongban.hub.registry")
 

@@ -63,7 +63,7 @@ from hub.relay.models import (
 )
 from hub.relay.schedules import current_schedules
 from hub.relay.wakeup import notify_statements
-from schemas.certificates import Certificate, Revocation, TrustError, TrustStore
+from schemas.certificates import Certificate, Revocation, TrustError
 from schemas.divisions import DivisionCodeError, parent_of
 from schemas.envelope import (
     ADDRESSING,
@@ -77,6 +77,7 @@ from schemas.envelope import (
 from schemas.messages import check_publisher, check_sender
 from schemas.request_signing import MAX_SKEW
 from schemas.runtime.database import insert_if_missing
+from schemas.trust import TrustStore
 
 # Serialises the transactions that add mailbox rows on PostgreSQL, so that cursors become
 # visible in the order they were drawn: a reader never skips a row committed late.

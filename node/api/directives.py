@@ -19,7 +19,7 @@ from node.directives.models import (
     DirectiveSubject,
 )
 from node.directives.service import DirectiveService, entry
-from schemas.messages import CASE_NUMBER_MAX, TEXT_MAX
+from schemas.message_parts import CASE_NUMBER_MAX, TEXT_MAX
 from schemas.runtime.webapp import current_session
 
 blp = Blueprint(

@@ -53,7 +53,7 @@ from node.directives.service import ancestors_of, is_ancestor
 from node.sync.outbox import emit
 from schemas.envelope import Envelope, Kind
 from schemas.errors import Conflict, NotFound, TongbanError, ValidationFailed
-from schemas.messages import ATTACHMENTS_MAX, MEDIA_TYPE_PATTERN, NAME_MAX
+from schemas.message_parts import ATTACHMENTS_MAX, MEDIA_TYPE_PATTERN, NAME_MAX
 
 log = logging.getLogger("tongban.forwarding")
 

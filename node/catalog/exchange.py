@@ -45,7 +45,7 @@ from node.catalog.problems import (
 from node.catalog.schemas import DepartmentSchema, MatterSchema, StaffMemberSchema, WindowSchema
 from node.catalog.service import CatalogService, matter_rule_violations
 from schemas.errors import Conflict, NotFound, ValidationFailed
-from schemas.messages import PRACTICAL_FIELDS
+from schemas.message_parts import PRACTICAL_FIELDS
 from schemas.runtime.database import utcnow
 
 FORMAT = "tongban.catalog"

@@ -48,7 +48,8 @@ from node.sync.outbox import emit
 from schemas.divisions import Level, level_of, parent_of
 from schemas.envelope import MAX_ENVELOPE_BYTES, Envelope, Kind
 from schemas.errors import Conflict, Forbidden
-from schemas.messages import PRACTICAL_FIELDS, validate_body
+from schemas.message_parts import PRACTICAL_FIELDS
+from schemas.messages import validate_body
 from schemas.runtime.database import utcnow
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from node.catalog.models import (
     StaffType,
 )
 from schemas.divisions import Level
-from schemas.messages import KEYWORD_MAX, MAX_KEYWORDS, PHONE_TEXT, PRACTICAL_MAX
+from schemas.message_parts import KEYWORD_MAX, MAX_KEYWORDS, PHONE_TEXT, PRACTICAL_MAX
 
 
 class Ref(Schema):

@@ -22,7 +22,7 @@ from node.catalog.models import (
     Window,
 )
 from schemas.errors import Conflict, NotFound, ValidationFailed
-from schemas.messages import PRACTICAL_FIELDS
+from schemas.message_parts import PRACTICAL_FIELDS
 from schemas.runtime.database import utcnow
 
 MATTER_SCALARS = (

@@ -19,8 +19,9 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from schemas.certificates import TrustError, TrustStore
+from schemas.certificates import TrustError
 from schemas.divisions import DivisionCodeError, parent_of
+from schemas.trust import TrustStore
 
 log = logging.getLogger("tongban.node.sync")
 

@@ -46,11 +46,12 @@ from node.sync.registry import (
 )
 from node.sync.restore import resume_if_restored
 from node.sync.transport import HubTransport
-from schemas.certificates import TrustError, TrustStore
+from schemas.certificates import TrustError
 from schemas.divisions import DivisionCodeError, parent_of
 from schemas.envelope import Envelope, EnvelopeError, Kind, parse_envelope, verify_envelope
 from schemas.errors import TongbanError
 from schemas.runtime.database import Database, utcnow
+from schemas.trust import TrustStore
 
 log = logging.getLogger("tongban.sync")
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from schemas.certificates import TrustStore
+from schemas.trust import TrustStore
 from tests.integration.conftest import (
     free_port,
     run_tongban,

@@ -17,10 +17,10 @@ from hub.models import RegisteredNode
 from hub.registry.models import StoredCertificate, StoredRevocation
 from hub.relay.models import EnvelopeRecord
 from schemas import keys
-from schemas.certificates import TrustStore
 from schemas.divisions import CountyKind, Level
 from schemas.envelope import Kind
 from schemas.runtime.database import utcnow
+from schemas.trust import TrustStore
 from tests.unit.hub.federation import (
     CITY,
     COUNTY,

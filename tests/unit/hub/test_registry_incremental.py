@@ -17,9 +17,9 @@ from hub.api.auth import TRUST_CACHE
 from hub.registry.models import RegistryState, StoredCertificate
 from hub.registry.service import TrustCache, registry_version
 from node.sync.registry import refresh_registry, registry_without_extras
-from schemas.certificates import TrustStore
 from schemas.envelope import Kind
 from schemas.runtime.database import utcnow
+from schemas.trust import TrustStore
 from tests.unit.hub.federation import (
     CITY,
     COUNTY,

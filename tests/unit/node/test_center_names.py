@@ -57,7 +57,7 @@ class _Hub:
 
 
 def test_a_refresh_hands_over_the_names_of_the_answer() -> None:
-    from schemas.certificates import TrustStore
+    from schemas.trust import TrustStore
 
     store = object.__new__(TrustStore)
     store.extend = lambda certificates, revocations: ([], [])  # type: ignore[method-assign]

@@ -18,10 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.models import Base, load_all_models
 from node.sync.errors import HubRefused, HubUnavailable
-from schemas.certificates import TrustStore, issue_certificate
+from schemas.certificates import issue_certificate
 from schemas.envelope import Envelope, Kind, sign_envelope
 from schemas.keys import generate_private_key, public_key_b64
 from schemas.runtime.database import Database
+from schemas.trust import TrustStore
 
 PROVINCE, CITY, COUNTY, OTHER_COUNTY = "450000", "450900", "450981", "450921"
 T0 = dt.datetime(2026, 11, 29, 4, 0, tzinfo=dt.UTC)

@@ -20,11 +20,12 @@ from node.cli import node
 from node.models import Base, load_all_models
 from node.sync.keys import load_node_key
 from node.sync.models import OutboxEnvelope, OutboxState
-from schemas.certificates import TrustStore, issue_certificate
+from schemas.certificates import issue_certificate
 from schemas.envelope import Kind, parse_envelope
 from schemas.keys import generate_private_key, key_id, load_private_key, public_key_b64
 from schemas.runtime.database import Database
 from schemas.runtime.settings import SettingsError, write_config_file, write_secret_key
+from schemas.trust import TrustStore
 from tests.unit.node.test_sync_fakes import CITY, COUNTY, PROVINCE
 
 IDENTITIES = {

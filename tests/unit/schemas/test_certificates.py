@@ -19,15 +19,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from schemas import keys
-from schemas.certificates import (
-    Certificate,
-    TrustError,
-    TrustStore,
-    issue_certificate,
-    issue_revocation,
-)
+from schemas.certificates import Certificate, TrustError, issue_certificate, issue_revocation
 from schemas.divisions import parent_of
 from schemas.fastcanon import canonical
+from schemas.trust import TrustStore
 
 PROVINCE, CITY, COUNTY, SIBLING, TOWNSHIP, OTHER_CITY = (
     "450000", "450900", "450981", "450902", "450981101", "450100")

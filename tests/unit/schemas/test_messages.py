@@ -18,8 +18,8 @@ from marshmallow import Schema, fields
 from schemas import keys
 from schemas.certificates import issue_certificate, issue_revocation
 from schemas.envelope import EnvelopeError, Kind
+from schemas.message_parts import JSON_SCHEMA_DRAFT
 from schemas.messages import (
-    JSON_SCHEMA_DRAFT,
     JSON_SCHEMAS,
     MESSAGE_SCHEMAS,
     check_publisher,
