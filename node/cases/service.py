@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, insert, inspect, select, true
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached, selectinload
@@ -196,7 +196,10 @@ def _columns(row: Any) -> dict[str, Any]:
     return {column.key: getattr(row, column.key) for column in inspect(type(row)).column_attrs}
 
 
-def _detached(model: type[Any], columns: dict[str, Any]) -> Any:
+_Row = TypeVar("_Row")
+
+
+def _detached(model: type[_Row], columns: dict[str, Any]) -> _Row:
     """A persistent-looking copy of a row, to ``merge(load=False)`` into a session."""
     row = model(**columns)
     make_transient_to_detached(row)
