@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= auto
 DEMO_ARGS ?=
 BENCH_ARGS ?=
-LINT_PATHS := node hub schemas deploy tests
+LINT_PATHS := node hub schemas deploy tests stubs
 
 .DEFAULT_GOAL := help
 .PHONY: help venv demo test lint bench faults

@@ -23,7 +23,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import BigInteger, String, event, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from node.models import Base
 from schemas.runtime.database import insert_if_missing
@@ -51,7 +51,7 @@ class CacheVersion(Base):
 def versions(session: Session) -> dict[str, int]:
     """Every cache's counter as this transaction sees it (read once per transaction)."""
     transaction = session.get_transaction()
-    held = session.info.get(_READ)
+    held: tuple[SessionTransaction | None, dict[str, int]] | None = session.info.get(_READ)
     if held is not None and transaction is not None and held[0] is transaction:
         return held[1]
     found = dict.fromkeys(NAMES, 0)
@@ -79,7 +79,7 @@ def bump(session: Session, *names: str) -> None:
 
 
 def _bumped(session: Session) -> set[str]:
-    held = session.info.get(_BUMPED)
+    held: tuple[SessionTransaction | None, set[str]] | None = session.info.get(_BUMPED)
     if held is not None and held[0] is session.get_transaction():
         return held[1]
     return set()

@@ -17,7 +17,9 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema, required=True)
 
 
-def error_document(code: str, message: str, details: dict[str, Any] | None = None) -> dict:
+def error_document(
+    code: str, message: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Build ``{"error": {"code", "message", "details"}}``."""
     return {"error": {"code": code, "message": message, "details": details or {}}}
 

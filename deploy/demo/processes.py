@@ -175,7 +175,8 @@ def wait_healthy(child: Child, stop: threading.Event, http: requests.Session) ->
         try:
             response = http.get(url, timeout=2)
             if response.status_code == 200:
-                return response.json()
+                health: dict[str, Any] = response.json()
+                return health
         except requests.RequestException:
             pass  # not listening yet: gunicorn is still booting
         stop.wait(POLL_INTERVAL)

@@ -12,7 +12,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import click
@@ -56,7 +56,7 @@ def _build(fed: Federation, months: int, scale: float, jobs: int, stop: threadin
     """Every set-up step not done by an earlier run, in order (the hub is running)."""
     wait_healthy(hub, stop, http)
     phases.report("hub", f"serving at {fed.hub_url}")
-    later = [
+    later: list[tuple[str, Callable[[], str]]] = [
         ("enrolled", lambda: f"{fed.enroll_children()} centers enrolled by their parents"),
         ("catalog", lambda: f"the province published {fed.publish_catalog()} standard "
                             "matters; every center adopted and localized them"),

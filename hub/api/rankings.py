@@ -33,6 +33,7 @@ from hub.staff.service import StaffService
 from schemas.divisions import CountyKind, Level
 from schemas.envelope import CODE_PATTERN
 from schemas.errors import ValidationFailed
+from schemas.runtime.spreadsheet import Sheet
 from schemas.runtime.webapp import current_session
 
 blp = Blueprint("rankings", __name__, url_prefix="/api/v1/rankings",
@@ -71,7 +72,7 @@ def service() -> RankingService:
 
 
 def answer(document: dict[str, Any], output: str,
-           sheets: Callable[[dict[str, Any]], list[export.Sheet]], filename: str) -> Any:
+           sheets: Callable[[dict[str, Any]], list[Sheet]], filename: str) -> Any:
     """The document as JSON, or its sheets as CSV or XLSX."""
     if output == "json":
         return document

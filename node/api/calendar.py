@@ -90,7 +90,7 @@ class OverrideBodySchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(1, 200))
 
 
-class SuspensionSpan(fields.Field):
+class SuspensionSpan(fields.Field[Suspension]):
     """``2026-10-09..2026-10-15`` (stopped on the 9th, resumed on the 15th) or
     ``2026-10-09..`` (still suspended: counted as if it resumed today)."""
 

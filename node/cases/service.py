@@ -12,7 +12,7 @@ import functools
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload, make_transient_to_detached
@@ -73,7 +73,10 @@ def _columns(row: Any) -> dict[str, Any]:
     return {column.key: getattr(row, column.key) for column in inspect(type(row)).column_attrs}
 
 
-def _detached(model: type[Any], columns: dict[str, Any]) -> Any:
+_Row = TypeVar("_Row")
+
+
+def _detached(model: type[_Row], columns: dict[str, Any]) -> _Row:
     """A persistent-looking copy of a row, to ``merge(load=False)`` into a session."""
     row = model(**columns)
     make_transient_to_detached(row)

@@ -6,7 +6,7 @@ The service flushes, never commits: the caller owns the transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
@@ -24,6 +24,9 @@ from node.catalog.models import (
 from schemas.errors import Conflict, NotFound, ValidationFailed
 from schemas.message_parts import PRACTICAL_FIELDS
 from schemas.runtime.database import utcnow
+
+# the catalog rows looked up by their code
+_Coded = TypeVar("_Coded", Department, Window, StaffMember, Matter)
 
 MATTER_SCALARS = (
     "name",
@@ -92,7 +95,7 @@ class CatalogService:
 
     # -- lookups ---------------------------------------------------------------------------
 
-    def _one(self, model: Any, code: str, what: str) -> Any:
+    def _one(self, model: type[_Coded], code: str, what: str) -> _Coded:
         row = self.session.scalar(select(model).where(model.code == code))
         if row is None:
             raise NotFound(f"No {what} with code {code!r}.", {"code": code})
@@ -293,7 +296,7 @@ class CatalogService:
 
     # -- matters ---------------------------------------------------------------------------
 
-    def _matter_query(self) -> Select[Any]:
+    def _matter_query(self) -> Select[Matter]:
         return select(Matter).options(
             selectinload(Matter.materials),
             selectinload(Matter.department),

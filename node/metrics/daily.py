@@ -79,14 +79,14 @@ def _grouped(
 
 def _sources(
     session: Session, start: dt.date, end: dt.date, window_days: int
-) -> Sequence[tuple[dt.date, dict]]:
+) -> Sequence[tuple[dt.date, dict[str, Any]]]:
     # timestamps: select by UTC bounds (indexable), group by the Shanghai date
     since = dt.datetime.combine(start, dt.time(), SHANGHAI)
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), SHANGHAI)
     bounds = {"start": start, "end": end, "since": since, "until": until}
-    rows: list[tuple[dt.date, dict]] = []
+    rows: list[tuple[dt.date, dict[str, Any]]] = []
     for statement in _statements(window_days):
-        keys = [c.key for c in statement.selected_columns][1:]
+        keys = [str(c.key) for c in statement.selected_columns][1:]  # each one labelled
         rows.extend((_as_date(row[0]), dict(zip(keys, row[1:], strict=True)))
                     for row in session.execute(statement, bounds))
     return rows

@@ -1,7 +1,7 @@
 """Alembic environment of the node database (run through schemas.runtime.migrate)."""
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from node.models import Base, load_all_models
 
@@ -20,7 +20,7 @@ def run() -> None:
         _migrate(connection)
 
 
-def _migrate(connection) -> None:
+def _migrate(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -81,7 +81,7 @@ def backoff_delay(
     jitter (uniform in ``[0, min(cap, base * 2**(failures-1))]``) so nodes do not retry in step."""
     if failures <= 0:
         return 0.0
-    ceiling = min(cap, base * 2 ** min(failures - 1, 62))
+    ceiling = min(cap, base * (1 << min(failures - 1, 62)))
     return rand() * ceiling
 
 

@@ -62,7 +62,7 @@ def _filters() -> dict[str, Any]:
         loaded: dict[str, Any] = CaseListArgs().load(raw)
         return loaded
     except ValidationError as exc:
-        fields = exc.normalized_messages()
+        fields = exc.messages_dict
         raise ValidationFailed({name: [PROBLEMS.get(name, "输入有误，请检查")]
                                 for name in fields}) from None
 

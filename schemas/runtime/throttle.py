@@ -85,7 +85,7 @@ class ThrottlePolicy:
         if failures < free:
             return dt.timedelta(0)
         doublings = min(failures - free, 32)
-        return min(self.longest_delay, self.first_delay * (2**doublings))
+        return min(self.longest_delay, self.first_delay * (1 << doublings))
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,8 @@ _HTTP_CODES = {
 PAGE_ERRORS = frozenset({404, 405})  # the HTTP errors an app with pages shows as a page
 
 
-def error_response(status: int, code: str, message: str, details: dict | None = None) -> Response:
+def error_response(status: int, code: str, message: str,
+                   details: dict[str, Any] | None = None) -> Response:
     response = jsonify(error_document(code, message, details))
     response.status_code = status
     return response
@@ -248,7 +249,7 @@ def _refuse_unreadable_input() -> Response | None:
 
 def current_session() -> Session:
     """The request's database session; its transaction ends with the request."""
-    session = g.get("db_session")
+    session: Session | None = g.get("db_session")
     if session is None:
         db: Database = g.tongban_db
         session = db.sessions()

@@ -1,0 +1,1 @@
+# gunicorn ships without type information; these stubs type the little of it tongban uses.
