@@ -52,7 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                                "years_without_data": missing}
         if missing:
             details["status"] = "degraded"
-        from node.sync.service import health as sync_health
+        from node.sync.status import health as sync_health
 
         details["sync"] = sync_health(session)
         return details

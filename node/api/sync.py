@@ -10,7 +10,7 @@ from marshmallow import Schema, fields
 
 from node.api.security import staff_required
 from node.auth.permissions import Permission
-from node.sync.service import dead_letters, status_report
+from node.sync.status import dead_letters, status_report
 from schemas.runtime.database import utcnow
 from schemas.runtime.webapp import current_session
 

@@ -7,15 +7,12 @@ transaction stays open across a call to the hub.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
-import re
-import secrets
 import threading
 from collections.abc import Callable, Mapping
 from itertools import groupby
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -25,87 +22,31 @@ from sqlalchemy.orm import Session
 
 from node.calendar.publishing import make_calendar_adopter
 from node.catalog.publishing import make_catalog_adopter
+from node.sync.backoff import Clock
 from node.sync.blobs import fetch_missing, upload_listed
 from node.sync.errors import SyncError
 from node.sync.models import (
-    SYNC_STATUS_ID,
     InboxEnvelope,
     InboxState,
     OutboxEnvelope,
     OutboxState,
     RefusedEnvelope,
     SenderProgress,
-    SyncStatus,
 )
-from node.sync.names import store_names
-from node.sync.registry import (
-    REGISTRY_EXTRA_KEYS,
-    RegistryChanges,
-    refresh_registry,
-    registry_without_extras,
-)
+from node.sync.reports import PullReport, PushReport, is_addressed_to, sync_status, wire_text
 from node.sync.restore import resume_if_restored
 from node.sync.transport import HubTransport
+from node.sync.trust import RegistryTrust
 from schemas.certificates import TrustError
-from schemas.divisions import DivisionCodeError, parent_of
-from schemas.envelope import Envelope, EnvelopeError, Kind, parse_envelope, verify_envelope
+from schemas.envelope import Envelope, EnvelopeError, Kind, parse_envelope
 from schemas.errors import TongbanError
 from schemas.runtime.database import Database, utcnow
 from schemas.trust import TrustStore
 
 log = logging.getLogger("tongban.sync")
 
-_REASON = re.compile(r"([a-z][a-z_]{0,31}): ")
 
 Handler = Callable[[Session, Envelope], None]
-Clock = Callable[[], dt.datetime]
-
-# a registry refresh may help when the sender's key or its chain is not (yet) known here
-REFRESHABLE_TRUST_CODES = frozenset({"unknown_key", "no_chain", "unknown_issuer"})
-
-# -- backoff --------------------------------------------------------------------------------
-
-BACKOFF_BASE_SECONDS = 5.0
-BACKOFF_CAP_SECONDS = 15 * 60.0
-_random = secrets.SystemRandom()
-
-
-def backoff_delay(
-    failures: int,
-    *,
-    base: float = BACKOFF_BASE_SECONDS,
-    cap: float = BACKOFF_CAP_SECONDS,
-    rand: Callable[[], float] = _random.random,
-) -> float:
-    """Seconds to wait after ``failures`` consecutive failures: exponential, capped, with full
-    jitter (uniform in ``[0, min(cap, base * 2**(failures-1))]``) so nodes do not retry in step."""
-    if failures <= 0:
-        return 0.0
-    ceiling = min(cap, base * (1 << min(failures - 1, 62)))
-    return rand() * ceiling
-
-
-class Backoff:
-    """Consecutive-failure state for a periodic job: whether to run now, and when next."""
-
-    def __init__(self, clock: Clock = utcnow, delay: Callable[[int], float] = backoff_delay):
-        self.clock = clock
-        self.delay = delay
-        self.failures = 0
-        self.not_before: dt.datetime | None = None
-
-    def ready(self) -> bool:
-        return self.not_before is None or self.clock() >= self.not_before
-
-    def failed(self) -> float:
-        self.failures += 1
-        seconds = self.delay(self.failures)
-        self.not_before = self.clock() + dt.timedelta(seconds=seconds)
-        return seconds
-
-    def succeeded(self) -> None:
-        self.failures = 0
-        self.not_before = None
 
 
 # -- handlers -------------------------------------------------------------------------------
@@ -141,62 +82,7 @@ def default_handlers() -> dict[Kind, Handler]:
     }
 
 
-# -- reports --------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class PushReport:
-    sent: int = 0
-    duplicate: int = 0
-    dead: int = 0
-    pending: int = 0
-
-
-@dataclasses.dataclass
-class PullReport:
-    received: int = 0
-    duplicate: int = 0
-    refused: int = 0
-    applied: int = 0
-    failed: int = 0
-    held: int = 0
-    files: int = 0  # case files fetched from the hub
-
-
-def sync_status(session: Session) -> SyncStatus:
-    """The status row, created on first use."""
-    status = session.get(SyncStatus, SYNC_STATUS_ID)
-    if status is None:
-        status = SyncStatus(id=SYNC_STATUS_ID, mailbox_cursor=0)
-        session.add(status)
-        session.flush()
-    return status
-
-
-def _wire_text(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode("utf-8")
-    except TypeError:
-        return repr(value)[:10_000]
-
-
-def is_addressed_to(envelope: Envelope, code: str) -> bool:
-    """Whether ``code`` is the envelope's addressee, or a descendant of its fan-out root."""
-    root = envelope.fanout_root
-    if root is None:
-        return envelope.to == code
-    try:
-        parent = parent_of(code)
-    except DivisionCodeError:
-        return False
-    while parent is not None:
-        if parent == root:
-            return True
-        parent = parent_of(parent)
-    return False
-
-
-class SyncService:
+class SyncService(RegistryTrust):
     """One node's push, pull and apply against the hub.
 
     ``root_public_key`` is the province's key this node trusts (from the settings); when it
@@ -435,7 +321,7 @@ class SyncService:
         wire = item.get("envelope")
         cursor = int(item["cursor"])
         try:
-            envelope = parse_envelope(wire if isinstance(wire, Mapping) else _wire_text(wire))
+            envelope = parse_envelope(wire if isinstance(wire, Mapping) else wire_text(wire))
         except EnvelopeError as exc:
             self._refuse(session, cursor, wire, exc.code, exc.message, report)
             return
@@ -454,7 +340,7 @@ class SyncService:
             return
         session.add(InboxEnvelope(
             id=envelope.id, sender=envelope.sender, seq=envelope.seq, kind=envelope.kind.value,
-            wire=_wire_text(envelope.to_wire()), state=InboxState.HELD, mailbox_cursor=cursor,
+            wire=wire_text(envelope.to_wire()), state=InboxState.HELD, mailbox_cursor=cursor,
             received_at=self.clock(), prev_seq=_prev_seq(item.get("prev_seq"), envelope.seq),
         ))
         session.flush()
@@ -477,114 +363,12 @@ class SyncService:
         seq = envelope.seq if envelope else _int_field(wire, "seq")
         session.add(RefusedEnvelope(
             mailbox_cursor=cursor, envelope_id=envelope_id, sender=sender, kind=kind, seq=seq,
-            code=code[:32], message=message, wire=_wire_text(wire), received_at=self.clock(),
+            code=code[:32], message=message, wire=wire_text(wire), received_at=self.clock(),
         ))
         self._record_error(session, f"pull: mailbox item {cursor} (envelope {envelope_id}, "
                            f"{kind} from {sender}) set aside: {code}: {message}")
         report.refused += 1
 
-    # -- trust ----------------------------------------------------------------------------
-
-    def _verify(self, session: Session, envelope: Envelope) -> None:
-        """Check the sender's signature with the cached registry; refresh it once if the
-        sender's key is unknown here.  Raises TrustError or EnvelopeError (the envelope is
-        refused), or SyncError when the registry it needs cannot be fetched now: that is
-        the network's fault, not the envelope's, so the pull stops before this item and the
-        next one tries again (refusing it would lose it)."""
-        trust = self._trust or self._cached_trust(session)
-        if trust is None:
-            trust = self._refresh_trust(session)
-            if trust is None:
-                raise TrustError("unknown_key", "the hub's registry is refused: cannot verify "
-                                 "senders")
-        try:
-            key = trust.key_for(envelope.sender, envelope.key_id, envelope.timestamp)
-        except TrustError as exc:
-            if exc.code not in REFRESHABLE_TRUST_CODES:
-                raise
-            refreshed = self._refresh_trust(session, sender=envelope.sender)
-            if refreshed is None:
-                raise
-            key = refreshed.key_for(envelope.sender, envelope.key_id, envelope.timestamp)
-        verify_envelope(envelope, key)
-
-    def _root_key(self, session: Session, offered: str | None) -> str | None:
-        if self.root_public_key:
-            return self.root_public_key
-        status = sync_status(session)
-        if status.root_public_key is None and offered:
-            status.root_public_key = offered  # trust on first use, pinned from now on
-        return status.root_public_key
-
-    def _cached_trust(self, session: Session) -> TrustStore | None:
-        status = sync_status(session)
-        root_key = self._root_key(session, None)
-        if status.registry_json is None or root_key is None:
-            return None
-        document = registry_without_extras(orjson.loads(status.registry_json))
-        self._trust = TrustStore.from_registry(document, self.root_code, root_key)
-        return self._trust
-
-    def _refresh_trust(self, session: Session, sender: str | None = None) -> TrustStore | None:
-        """Fetch, verify and cache the hub's registry; None (cache kept) when the hub's
-        registry does not verify.  Raises SyncError when it cannot be fetched.
-
-        A transport that can fetch a part of it (node.sync.registry) brings only this
-        node's part of the tree and only what changed since the cached copy."""
-        if hasattr(self.transport, "fetch_registry_changes"):
-            return self._refresh_registry_part(session, sender)
-        try:
-            document = self.transport.fetch_registry()
-        except SyncError as exc:
-            log.warning("registry not refreshed: %s", exc.message)
-            raise SyncError(f"the registry needed to verify a sender cannot be fetched: "
-                            f"{exc.message}") from exc
-        registry = {k: v for k, v in document.items() if k not in REGISTRY_EXTRA_KEYS}
-        root_key = self._root_key(session, document.get("root_public_key"))
-        if root_key is None:
-            return None
-        try:
-            trust = TrustStore.from_registry(registry, self.root_code, root_key)
-        except TrustError as exc:
-            log.warning("the hub's registry is refused, keeping the cached one: %s", exc.message)
-            return None
-        status = sync_status(session)
-        status.registry_json = _wire_text(registry)
-        status.registry_fetched_at = self.clock()
-        store_names(session, document.get("names"), self.clock())
-        self._trust = trust
-        return trust
-
-    def _refresh_registry_part(self, session: Session, sender: str | None) -> TrustStore | None:
-        status = sync_status(session)
-        cached = orjson.loads(status.registry_json) if status.registry_json else None
-        store = self._trust
-        if store is None and cached is not None:
-            store = self._cached_trust(session)
-        try:
-            refreshed = refresh_registry(
-                cast(RegistryChanges, self.transport),  # it has fetch_registry_changes
-                code=self.code, root_code=self.root_code,
-                root_key=lambda offered: self._root_key(session, offered),
-                cached=cached, store=store, sender=sender)
-        except SyncError as exc:
-            log.warning("registry not refreshed: %s", exc.message)
-            raise SyncError(f"the registry needed to verify a sender cannot be fetched: "
-                            f"{exc.message}") from exc
-        if refreshed is None:
-            return None
-        status.registry_json = _wire_text(refreshed.document)
-        status.registry_fetched_at = self.clock()
-        store_names(session, refreshed.names, self.clock())
-        self._trust = refreshed.store
-        return refreshed.store
-
-    def refresh_registry(self) -> TrustStore | None:
-        """Bring the cached registry and the centers' names up to the hub's (the worker's
-        hourly job): a center enrolled or renamed since shows by its name.  Raises
-        SyncError when the hub cannot be reached."""
-        with self.db.unit_of_work() as session:
-            return self._refresh_trust(session)
 
     # -- apply ----------------------------------------------------------------------------
 
@@ -715,119 +499,3 @@ def _str_field(wire: Any, key: str, limit: int) -> str | None:
     if isinstance(wire, Mapping) and isinstance(wire.get(key), str):
         return str(wire[key])[:limit]
     return None
-
-
-# -- status -----------------------------------------------------------------------------------
-
-
-def dead_letters(session: Session, limit: int = 200) -> list[dict[str, Any]]:
-    """Envelopes the hub rejected, newest first."""
-    rows = session.scalars(
-        select(OutboxEnvelope).where(OutboxEnvelope.state == OutboxState.DEAD)
-        .order_by(OutboxEnvelope.seq.desc()).limit(limit))
-    return [
-        {"id": row.id, "seq": row.seq, "kind": row.kind, "to": row.to, "reason": row.hub_reason,
-         "message": row.last_error, "at": row.last_attempt_at or row.created_at,
-         "attempts": row.attempts}
-        for row in rows
-    ]
-
-
-def incoming_dead_letters(session: Session, limit: int = 200) -> list[dict[str, Any]]:
-    """Mail set aside, newest first: mailbox items refused (unreadable, too large, misrouted,
-    not verifiable) and inbox envelopes that could not be applied.  The mailbox was
-    acknowledged past each of them and the sender's later envelopes went on."""
-    refused = session.execute(
-        select(RefusedEnvelope).order_by(RefusedEnvelope.id.desc()).limit(limit)).scalars()
-    failed = session.execute(
-        select(InboxEnvelope).where(InboxEnvelope.state == InboxState.FAILED)
-        .order_by(InboxEnvelope.applied_at.desc()).limit(limit)).scalars()
-    letters: list[dict[str, Any]] = [
-        {"id": row.envelope_id, "sender": row.sender, "kind": row.kind, "stage": "receive",
-         "reason": row.code, "message": row.message, "at": row.received_at}
-        for row in refused
-    ] + [
-        {"id": row.id, "sender": row.sender, "kind": row.kind, "stage": "apply",
-         "reason": _reason(row.error),
-         "message": row.error, "at": row.applied_at or row.received_at}
-        for row in failed
-    ]
-    letters.sort(key=lambda letter: _aware(cast(dt.datetime, letter["at"])), reverse=True)
-    return letters[:limit]
-
-
-def _reason(error: str | None) -> str:
-    """The reason code an inbox error starts with (``too_large: …``), else ``not_applied``
-    (a handler's refusal, whose message says why)."""
-    found = _REASON.match(error or "")
-    return found.group(1) if found else "not_applied"
-
-
-def _aware(at: dt.datetime) -> dt.datetime:
-    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at
-
-
-def _counted(statement: Any) -> Any:
-    return statement.scalar_subquery()
-
-
-# built once: /healthz asks it often, and it is the node API benchmark's baseline
-_HEALTH = select(
-    _counted(select(func.count()).select_from(OutboxEnvelope)
-             .where(OutboxEnvelope.state == OutboxState.DEAD)).label("dead"),
-    _counted(select(func.count()).select_from(InboxEnvelope)
-             .where(InboxEnvelope.state == InboxState.FAILED)).label("failed"),
-    _counted(select(func.count()).select_from(RefusedEnvelope)).label("refused"),
-    _counted(select(SyncStatus.last_error).where(SyncStatus.id == SYNC_STATUS_ID))
-    .label("last_error"),
-    _counted(select(SyncStatus.last_error_at).where(SyncStatus.id == SYNC_STATUS_ID))
-    .label("last_error_at"),
-)
-
-
-def health(session: Session) -> dict[str, Any]:
-    """Sync as ``/healthz`` shows it: how many envelopes were set aside and the last error,
-    in one statement (three counts on indexes and the status row)."""
-    row = session.execute(_HEALTH).one()
-    at = row.last_error_at
-    if isinstance(at, str):  # in case a driver hands a subquery's time back as text
-        at = dt.datetime.fromisoformat(at)
-    return {"dead_letters": int(row.dead or 0) + int(row.failed or 0) + int(row.refused or 0),
-            "last_error": row.last_error,
-            "last_error_at": _aware(at).isoformat() if at is not None else None}
-
-
-def status_report(session: Session, now: dt.datetime) -> dict[str, Any]:
-    """What an administrator needs to see of sync: last successes, backlog, dead letters."""
-    status = session.get(SyncStatus, SYNC_STATUS_ID)
-    pending = select(OutboxEnvelope).where(OutboxEnvelope.state == OutboxState.PENDING)
-    pending_count = session.scalar(select(func.count()).select_from(pending.subquery())) or 0
-    oldest = session.scalar(
-        select(func.min(OutboxEnvelope.created_at))
-        .where(OutboxEnvelope.state == OutboxState.PENDING))
-    held = session.scalar(select(func.count()).select_from(InboxEnvelope)
-                          .where(InboxEnvelope.state == InboxState.HELD)) or 0
-    failed = session.scalar(select(func.count()).select_from(InboxEnvelope)
-                            .where(InboxEnvelope.state == InboxState.FAILED)) or 0
-    refused = session.scalar(select(func.count()).select_from(RefusedEnvelope)) or 0
-    dead = session.scalar(select(func.count()).select_from(OutboxEnvelope)
-                          .where(OutboxEnvelope.state == OutboxState.DEAD)) or 0
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=dt.UTC)
-    return {
-        "last_push_at": status.last_push_at if status else None,
-        "last_pull_at": status.last_pull_at if status else None,
-        "last_error": status.last_error if status else None,
-        "last_error_at": status.last_error_at if status else None,
-        "mailbox_cursor": status.mailbox_cursor if status else 0,
-        "pending_count": pending_count,
-        "oldest_pending_age_seconds": (
-            max(0, int((now - oldest).total_seconds())) if oldest is not None else None),
-        "inbox_held": held,
-        "inbox_failed": failed,
-        "refused": refused,
-        # every envelope set aside: rejected by the hub, refused on receipt, not applied
-        "dead_letter_count": dead + refused + failed,
-        "dead_letters": dead_letters(session),
-        "incoming_dead_letters": incoming_dead_letters(session),
-    }

@@ -29,17 +29,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.calendar.service import CalendarService
 from node.calendar.workdays import to_shanghai_date
+from node.sync.backoff import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS, Backoff, backoff_delay
 from node.sync.errors import SyncError
 from node.sync.outbox import emit
-from node.sync.service import (
-    BACKOFF_BASE_SECONDS,
-    BACKOFF_CAP_SECONDS,
-    Backoff,
-    PullReport,
-    SyncService,
-    backoff_delay,
-    sync_status,
-)
+from node.sync.reports import PullReport, sync_status
+from node.sync.service import SyncService
 from schemas.envelope import HUB, Kind
 from schemas.periods import Period
 from schemas.runtime.database import Database, utcnow

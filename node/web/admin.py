@@ -34,7 +34,7 @@ from node.catalog.schemas import (
 )
 from node.catalog.service import MATTER_SCALARS
 from node.catalog.workbook import read_workbook, write_workbook
-from node.sync.service import status_report
+from node.sync.status import status_report
 from node.web.core import (
     current_staff,
     download,

@@ -19,7 +19,7 @@ import pytest
 
 from node.models import load_all_models
 from node.sync.client import HttpHubTransport
-from node.sync.service import status_report
+from node.sync.status import status_report
 from schemas.envelope import Kind, sign_envelope
 from schemas.keys import load_private_key
 from schemas.runtime.database import Database

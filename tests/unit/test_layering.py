@@ -42,6 +42,8 @@ DOMAIN_MODULES = [
     "node.feedback.states",
     "node.cases.factory",
     "node.sync.service",
+    "node.sync.trust",
+    "node.sync.status",
     "node.sync.outbox",
     "node.sync.enrollment",
 ]

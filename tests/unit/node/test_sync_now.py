@@ -7,8 +7,9 @@ import time
 import uuid
 from typing import Any
 
+from node.sync.backoff import Backoff
 from node.sync.outbox import emit
-from node.sync.service import Backoff, SyncService
+from node.sync.service import SyncService
 from node.sync.worker import Loop, PullLoop, PushWatch, SyncJob, build_scheduler, sync_loops
 from schemas.envelope import Kind
 from schemas.keys import generate_private_key

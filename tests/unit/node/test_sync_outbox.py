@@ -8,7 +8,8 @@ from sqlalchemy import select
 from node.sync.errors import HubUnavailable
 from node.sync.models import OutboxEnvelope, OutboxState, SyncStatus
 from node.sync.outbox import emit
-from node.sync.service import SyncService, status_report
+from node.sync.service import SyncService
+from node.sync.status import status_report
 from schemas.envelope import EnvelopeError, Kind, parse_envelope, verify_envelope
 from schemas.runtime.database import Database
 from tests.unit.node.test_sync_fakes import (

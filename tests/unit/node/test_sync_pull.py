@@ -18,7 +18,8 @@ from node.sync.models import (
     SenderProgress,
     SyncStatus,
 )
-from node.sync.service import SyncService, is_addressed_to
+from node.sync.reports import is_addressed_to
+from node.sync.service import SyncService
 from schemas.envelope import Envelope, Kind
 from schemas.runtime.database import Database
 from tests.unit.node.test_sync_fakes import (

@@ -14,13 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from node.sync.backoff import BACKOFF_CAP_SECONDS, Backoff, backoff_delay
 from node.sync.models import OutboxEnvelope
-from node.sync.service import (
-    BACKOFF_CAP_SECONDS,
-    Backoff,
-    SyncService,
-    backoff_delay,
-)
+from node.sync.service import SyncService
 from node.sync.worker import SyncJob, build_scheduler, send_summaries, summary_periods
 from schemas.envelope import Kind, parse_envelope
 from schemas.keys import generate_private_key
