@@ -26,7 +26,17 @@ ERROR_PAGES = {
 
 
 def init_app(app: Flask, api: Api) -> None:
-    from node.web import admin, approver, auth, clerk, public, rankings, search, supervision
+    from node.web import (
+        admin,
+        admin_calendar,  # noqa: F401  (its pages join admin.bp)
+        approver,
+        auth,
+        clerk,
+        public,
+        rankings,
+        search,
+        supervision,
+    )
     from node.web.core import (
         FORM_TYPES,
         center,

@@ -1,9 +1,9 @@
 """The center administrator's pages: catalog (matters, departments, windows, staff), user
-accounts, calendar overrides, XLSX import with the row errors, and the sync status."""
+accounts, XLSX import with the row errors, and the sync status; the calendar's pages join this
+blueprint from :mod:`node.web.admin_calendar`."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any, cast
 
@@ -11,15 +11,10 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
-from node.api.calendar import FIRST_DAY, LAST_DAY, OverrideBodySchema, calendar_service
 from node.api.catalog import catalog
 from node.api.exchange import exchange
 from node.api.schemas import UserPatchSchema, UserSchema
 from node.auth.permissions import Permission
-from node.calendar.publishing import publish_calendar
-from node.calendar.schedules import read_schedule
-from node.calendar.service import ScheduleChange
-from node.cases.history import display_names
 from node.catalog.exchange import XLSX_MEDIA_TYPE
 from node.catalog.models import POWERS, Matter
 from node.catalog.schemas import (
@@ -41,10 +36,8 @@ from node.web.core import (
     load_form,
     problems_of,
     staff_page,
-    today,
     web_blueprint,
 )
-from schemas.divisions import Level, level_of
 from schemas.errors import NotFound, TongbanError, ValidationFailed
 from schemas.runtime.database import utcnow
 from schemas.runtime.spreadsheet import fen_from_yuan
@@ -53,7 +46,7 @@ from schemas.runtime.webapp import current_session
 bp = web_blueprint("web_admin", "/staff/admin")
 
 
-def _failed(template: str, exc: TongbanError, **context: Any) -> tuple[str, int]:
+def failed_page(template: str, exc: TongbanError, **context: Any) -> tuple[str, int]:
     current_session().rollback()
     return render_template(template, errors=problems_of(exc), form=request.form,
                            **context), 422
@@ -172,7 +165,7 @@ def create_matter() -> Any:
         data = _matter_input(request.form, None)
         matter = catalog().create_matter(_load(MatterSchema(), data))
     except TongbanError as exc:
-        return _failed(template, exc, **_matters_context())
+        return failed_page(template, exc, **_matters_context())
     flash(f"事项 {matter.name} 已添加。")
     return redirect(url_for("web_admin.matters"))
 
@@ -240,7 +233,7 @@ def matter_action(code: str, action: str) -> Any:
         else:
             raise ValidationFailed({"action": ["retire 或 reinstate"]})
     except TongbanError as exc:
-        return _failed("web/staff/admin/matters.html", exc, **_matters_context())
+        return failed_page("web/staff/admin/matters.html", exc, **_matters_context())
     flash("已更新。")
     return redirect(url_for("web_admin.matters"))
 
@@ -282,7 +275,7 @@ def add_organisation(what: str) -> Any:
         else:
             raise ValidationFailed({"what": ["department、window 或 staff"]})
     except TongbanError as exc:
-        return _failed(template, exc, **_organisation_context())
+        return failed_page(template, exc, **_organisation_context())
     flash("已添加。")
     return redirect(url_for("web_admin.organisation"))
 
@@ -393,7 +386,7 @@ def organisation_action(what: str, code: str, action: str) -> Any:
             record = (service.retire_window(code) if action == "retire"
                       else service.reinstate_window(code))
     except TongbanError as exc:
-        return _failed("web/staff/admin/organisation.html", exc, **_organisation_context())
+        return failed_page("web/staff/admin/organisation.html", exc, **_organisation_context())
     flash(f"{WHAT_NAMES[what]} {record.name} 已{RETIRE_ACTIONS[action]}。")
     return redirect(url_for("web_admin.organisation"))
 
@@ -423,7 +416,7 @@ def create_user() -> Any:
         data = load_form(UserSchema())
         user = auth_service().create_user(data)
     except TongbanError as exc:
-        return _failed("web/staff/admin/users.html", exc, **_users_context())
+        return failed_page("web/staff/admin/users.html", exc, **_users_context())
     flash(f"账号 {user.username} 已创建。")
     return redirect(url_for("web_admin.users"))
 
@@ -437,7 +430,7 @@ def set_active(username: str) -> Any:
         active = request.form.get("active") == "true"
         auth_service().update_user(current_staff(), username, {"active": active})
     except TongbanError as exc:
-        return _failed("web/staff/admin/users.html", exc, **_users_context())
+        return failed_page("web/staff/admin/users.html", exc, **_users_context())
     flash(f"账号 {username} 已{'启用' if active else '停用'}。")
     return redirect(url_for("web_admin.users"))
 
@@ -490,142 +483,6 @@ def edit_user(username: str) -> Any:
         return render_template(template, errors=problems_of(exc), form=form, **context), 422
     flash(f"账号 {username} 已保存。")
     return redirect(url_for("web_admin.users"))
-
-
-# -- calendar ------------------------------------------------------------------------------
-
-
-def _calendar_context() -> dict[str, Any]:
-    service = calendar_service()
-    year = today().year
-    overrides = service.list_overrides(None)
-    return {"overrides": overrides, "year": year,
-            # 登记人 by display name (a deleted account by its username)
-            "people": display_names(service.session, [o.created_by for o in overrides]),
-            "years": [y for y in service.years() if y.year >= year - 1],
-            "missing": service.missing_years(),
-            "is_province": level_of(current_app.config["TONGBAN"]["code"]) is Level.PROVINCE}
-
-
-def _year_of(text: str) -> int:
-    try:
-        year = int(text.strip())
-    except ValueError as exc:
-        raise ValidationFailed({"year": ["请输入年份，例如 2027"]}) from exc
-    if not FIRST_DAY.year <= year <= LAST_DAY.year:
-        raise ValidationFailed({"year": [f"年份须在 {FIRST_DAY.year} 至 {LAST_DAY.year} 之间"]})
-    return year
-
-
-def _change_message(change: ScheduleChange) -> str:
-    if not change.changed:
-        return f"{change.year}年的节假日安排与已有的相同，未作更改。"
-    cases = change.recompute.as_dict() if change.recompute else {}
-    verb = SOURCE_VERBS[change.source.value]
-    return (f"{change.year}年节假日安排已{verb}（第{change.version}版）："
-            f"复核在办件 {cases.get('examined', 0)} 件，期限调整 {cases.get('moved', 0)} 件，"
-            f"解除暂定 {cases.get('released', 0)} 件。")
-
-
-SOURCE_VERBS = {"imported": "导入", "published": "采用", "weekends_only": "确认仅按周末计算"}
-
-
-@bp.post("/calendar/import")
-@staff_page(Permission.CATALOG_MANAGE)
-def import_schedule() -> Any:
-    """Import a year's national schedule (JSON or XLSX: 日期, 类型 休/班, 节日)."""
-    upload = request.files.get("file")
-    try:
-        year = _year_of(request.form.get("year", ""))
-        if upload is None or not upload.filename:
-            raise ValidationFailed({"file": ["请选择 JSON 或 XLSX 文件"]})
-        document = read_schedule(upload.read(), year, filename=upload.filename,
-                                 reference=request.form.get("source", ""))
-        change = calendar_service().import_schedule(
-            document, current_staff().username,
-            province=level_of(current_app.config["TONGBAN"]["code"]) is Level.PROVINCE)
-    except TongbanError as exc:
-        current_session().rollback()
-        return render_template("web/staff/admin/calendar.html", errors=problems_of(exc),
-                               form=request.form, rows=exc.details.get("rows") or [],
-                               **_calendar_context()), 422
-    flash(_change_message(change))
-    return redirect(url_for("web_admin.calendar"))
-
-
-@bp.post("/calendar/confirm")
-@staff_page(Permission.CATALOG_MANAGE)
-def confirm_weekends_only() -> Any:
-    """An administrator's audited word that a year without data counts weekends only."""
-    try:
-        year = _year_of(request.form.get("year", ""))
-        change = calendar_service().confirm_weekends_only(
-            year, current_staff().username, request.form.get("reason", ""))
-    except TongbanError as exc:
-        return _failed("web/staff/admin/calendar.html", exc, **_calendar_context())
-    flash(_change_message(change))
-    return redirect(url_for("web_admin.calendar"))
-
-
-@bp.post("/calendar/publish")
-@staff_page(Permission.CATALOG_MANAGE)
-def publish_schedule() -> Any:
-    """(Province) Sign a year's imported schedule to every center below."""
-    try:
-        year = _year_of(request.form.get("year", ""))
-        publish_calendar(current_session(), node_code=current_app.config["TONGBAN"]["code"],
-                         private_key=current_app.extensions["tongban_node_key"], year=year,
-                         actor=current_staff().username,
-                         now=current_app.extensions["tongban_clock"]())
-    except TongbanError as exc:
-        return _failed("web/staff/admin/calendar.html", exc, **_calendar_context())
-    flash(f"{year}年节假日安排已签名下发，将随下次同步送达所有下级中心。")
-    return redirect(url_for("web_admin.calendar"))
-
-
-@bp.get("/calendar")
-@staff_page(Permission.CATALOG_MANAGE)
-def calendar() -> Any:
-    return render_template("web/staff/admin/calendar.html", errors={}, form={},
-                           **_calendar_context())
-
-
-def _day(text: str) -> dt.date:
-    try:
-        day = dt.date.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise ValidationFailed({"day": ["请输入日期，格式 YYYY-MM-DD"]}) from exc
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise ValidationFailed({"day": [f"日期须在 {FIRST_DAY} 至 {LAST_DAY} 之间"]})
-    return day
-
-
-@bp.post("/calendar")
-@staff_page(Permission.CATALOG_MANAGE)
-def set_override() -> Any:
-    """Open or close the center on a date by local decision (调整办公日)."""
-    try:
-        day = _day(request.form.get("day", ""))
-        form = MultiDict(request.form)
-        form["working"] = "true" if request.form.get("working") == "true" else "false"
-        data = load_form(OverrideBodySchema(), form)
-        calendar_service().set_override(day, data["working"], data["reason"],
-                                        current_staff().username)
-    except TongbanError as exc:
-        return _failed("web/staff/admin/calendar.html", exc, **_calendar_context())
-    flash(f"{day} 已设为{'办公日' if data['working'] else '非办公日'}。")
-    return redirect(url_for("web_admin.calendar"))
-
-
-@bp.post("/calendar/<day>/remove")
-@staff_page(Permission.CATALOG_MANAGE)
-def remove_override(day: str) -> Any:
-    try:
-        calendar_service().remove_override(_day(day), current_staff().username)
-    except TongbanError as exc:
-        return _failed("web/staff/admin/calendar.html", exc, **_calendar_context())
-    flash(f"{day} 已恢复国家日历。")
-    return redirect(url_for("web_admin.calendar"))
 
 
 # -- import and export -----------------------------------------------------------------------

@@ -1,0 +1,166 @@
+"""The administrator's calendar pages: the national holiday schedules held (imported from JSON or
+XLSX, or published by the province, or weekends only as confirmed), the province's publishing,
+and the center's own day overrides.
+
+They are pages of the administrator's blueprint (:data:`node.web.admin.bp`), so their
+endpoints are ``web_admin.*`` like the rest of the administration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from node.api.calendar import FIRST_DAY, LAST_DAY, OverrideBodySchema, calendar_service
+from node.auth.permissions import Permission
+from node.calendar.publishing import publish_calendar
+from node.calendar.schedules import read_schedule
+from node.calendar.service import ScheduleChange
+from node.cases.history import display_names
+from node.web.admin import bp, failed_page
+from node.web.core import (
+    current_staff,
+    load_form,
+    problems_of,
+    staff_page,
+    today,
+)
+from schemas.divisions import Level, level_of
+from schemas.errors import TongbanError, ValidationFailed
+from schemas.runtime.webapp import current_session
+
+
+def _calendar_context() -> dict[str, Any]:
+    service = calendar_service()
+    year = today().year
+    overrides = service.list_overrides(None)
+    return {"overrides": overrides, "year": year,
+            # 登记人 by display name (a deleted account by its username)
+            "people": display_names(service.session, [o.created_by for o in overrides]),
+            "years": [y for y in service.years() if y.year >= year - 1],
+            "missing": service.missing_years(),
+            "is_province": level_of(current_app.config["TONGBAN"]["code"]) is Level.PROVINCE}
+
+
+def _year_of(text: str) -> int:
+    try:
+        year = int(text.strip())
+    except ValueError as exc:
+        raise ValidationFailed({"year": ["请输入年份，例如 2027"]}) from exc
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise ValidationFailed({"year": [f"年份须在 {FIRST_DAY.year} 至 {LAST_DAY.year} 之间"]})
+    return year
+
+
+def _change_message(change: ScheduleChange) -> str:
+    if not change.changed:
+        return f"{change.year}年的节假日安排与已有的相同，未作更改。"
+    cases = change.recompute.as_dict() if change.recompute else {}
+    verb = SOURCE_VERBS[change.source.value]
+    return (f"{change.year}年节假日安排已{verb}（第{change.version}版）："
+            f"复核在办件 {cases.get('examined', 0)} 件，期限调整 {cases.get('moved', 0)} 件，"
+            f"解除暂定 {cases.get('released', 0)} 件。")
+
+
+SOURCE_VERBS = {"imported": "导入", "published": "采用", "weekends_only": "确认仅按周末计算"}
+
+
+@bp.post("/calendar/import")
+@staff_page(Permission.CATALOG_MANAGE)
+def import_schedule() -> Any:
+    """Import a year's national schedule (JSON or XLSX: 日期, 类型 休/班, 节日)."""
+    upload = request.files.get("file")
+    try:
+        year = _year_of(request.form.get("year", ""))
+        if upload is None or not upload.filename:
+            raise ValidationFailed({"file": ["请选择 JSON 或 XLSX 文件"]})
+        document = read_schedule(upload.read(), year, filename=upload.filename,
+                                 reference=request.form.get("source", ""))
+        change = calendar_service().import_schedule(
+            document, current_staff().username,
+            province=level_of(current_app.config["TONGBAN"]["code"]) is Level.PROVINCE)
+    except TongbanError as exc:
+        current_session().rollback()
+        return render_template("web/staff/admin/calendar.html", errors=problems_of(exc),
+                               form=request.form, rows=exc.details.get("rows") or [],
+                               **_calendar_context()), 422
+    flash(_change_message(change))
+    return redirect(url_for("web_admin.calendar"))
+
+
+@bp.post("/calendar/confirm")
+@staff_page(Permission.CATALOG_MANAGE)
+def confirm_weekends_only() -> Any:
+    """An administrator's audited word that a year without data counts weekends only."""
+    try:
+        year = _year_of(request.form.get("year", ""))
+        change = calendar_service().confirm_weekends_only(
+            year, current_staff().username, request.form.get("reason", ""))
+    except TongbanError as exc:
+        return failed_page("web/staff/admin/calendar.html", exc, **_calendar_context())
+    flash(_change_message(change))
+    return redirect(url_for("web_admin.calendar"))
+
+
+@bp.post("/calendar/publish")
+@staff_page(Permission.CATALOG_MANAGE)
+def publish_schedule() -> Any:
+    """(Province) Sign a year's imported schedule to every center below."""
+    try:
+        year = _year_of(request.form.get("year", ""))
+        publish_calendar(current_session(), node_code=current_app.config["TONGBAN"]["code"],
+                         private_key=current_app.extensions["tongban_node_key"], year=year,
+                         actor=current_staff().username,
+                         now=current_app.extensions["tongban_clock"]())
+    except TongbanError as exc:
+        return failed_page("web/staff/admin/calendar.html", exc, **_calendar_context())
+    flash(f"{year}年节假日安排已签名下发，将随下次同步送达所有下级中心。")
+    return redirect(url_for("web_admin.calendar"))
+
+
+@bp.get("/calendar")
+@staff_page(Permission.CATALOG_MANAGE)
+def calendar() -> Any:
+    return render_template("web/staff/admin/calendar.html", errors={}, form={},
+                           **_calendar_context())
+
+
+def _day(text: str) -> dt.date:
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ValidationFailed({"day": ["请输入日期，格式 YYYY-MM-DD"]}) from exc
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationFailed({"day": [f"日期须在 {FIRST_DAY} 至 {LAST_DAY} 之间"]})
+    return day
+
+
+@bp.post("/calendar")
+@staff_page(Permission.CATALOG_MANAGE)
+def set_override() -> Any:
+    """Open or close the center on a date by local decision (调整办公日)."""
+    try:
+        day = _day(request.form.get("day", ""))
+        form = MultiDict(request.form)
+        form["working"] = "true" if request.form.get("working") == "true" else "false"
+        data = load_form(OverrideBodySchema(), form)
+        calendar_service().set_override(day, data["working"], data["reason"],
+                                        current_staff().username)
+    except TongbanError as exc:
+        return failed_page("web/staff/admin/calendar.html", exc, **_calendar_context())
+    flash(f"{day} 已设为{'办公日' if data['working'] else '非办公日'}。")
+    return redirect(url_for("web_admin.calendar"))
+
+
+@bp.post("/calendar/<day>/remove")
+@staff_page(Permission.CATALOG_MANAGE)
+def remove_override(day: str) -> Any:
+    try:
+        calendar_service().remove_override(_day(day), current_staff().username)
+    except TongbanError as exc:
+        return failed_page("web/staff/admin/calendar.html", exc, **_calendar_context())
+    flash(f"{day} 已恢复国家日历。")
+    return redirect(url_for("web_admin.calendar"))
