@@ -19,19 +19,9 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from hub.api.auth import Caller, authenticate, request_store
 from hub.errors import BatchTooLarge, BeyondMailbox, BlobTooLarge, HashMismatch, OutsideSubtree
 from hub.relay import anchors
-from hub.relay.service import (
-    Ingest,
-    acked_cursor,
-    acknowledge,
-    is_within_subtree,
-    last_seq,
-    newest_summary,
-    prune_nonces,
-    read_mailbox,
-    readable_blob,
-    sha256_hex,
-    store_blob,
-)
+from hub.relay.blobs import readable_blob, sha256_hex, store_blob
+from hub.relay.mailboxes import acked_cursor, acknowledge, read_mailbox
+from hub.relay.service import Ingest, is_within_subtree, last_seq, newest_summary, prune_nonces
 from hub.relay.wakeup import MailboxBell
 from schemas.envelope import CODE_PATTERN
 from schemas.errors import NotFound, ValidationFailed

@@ -32,7 +32,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-import hashlib
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -52,10 +51,8 @@ from hub.registry.service import (
 )
 from hub.relay import anchors
 from hub.relay.models import (
-    Blob,
     EnvelopeBlob,
     EnvelopeRecord,
-    MailboxCursor,
     MailboxItem,
     MailboxSender,
     RequestNonce,
@@ -76,7 +73,6 @@ from schemas.envelope import (
 )
 from schemas.messages import check_publisher, check_sender
 from schemas.request_signing import MAX_SKEW
-from schemas.runtime.database import insert_if_missing
 from schemas.trust import TrustStore
 
 # Serialises the transactions that add mailbox rows on PostgreSQL, so that cursors become
@@ -520,47 +516,6 @@ def last_seq(session: Session, sender: str) -> int:
     return session.scalar(last_seq_query(sender)) or 0
 
 
-# -- mailboxes ------------------------------------------------------------------------------
-
-
-def acked_cursor(session: Session, node: str) -> int:
-    return session.scalar(
-        select(MailboxCursor.acked_cursor).where(MailboxCursor.node == node)
-    ) or 0
-
-
-def read_mailbox(
-    session: Session, node: str, after: int, limit: int
-) -> list[tuple[int, dict[str, Any], int | None]]:
-    """``node``'s own mailbox after ``after``, in cursor order: (cursor, wire, prev_seq)."""
-    rows = session.execute(
-        select(MailboxItem.cursor, EnvelopeRecord.wire, MailboxItem.prev_seq)
-        .join(EnvelopeRecord, EnvelopeRecord.id == MailboxItem.envelope_id)
-        .where(MailboxItem.addressee == node, MailboxItem.cursor > after)
-        .order_by(MailboxItem.cursor)
-        .limit(limit)
-    )
-    return [(cursor, orjson.loads(wire), prev) for cursor, wire, prev in rows]
-
-
-def acknowledge(session: Session, node: str, cursor: int, now: dt.datetime) -> int | None:
-    """Record that ``node`` has applied its mailbox up to ``cursor``; the acknowledged
-    cursor never moves backwards.  None when ``cursor`` is beyond the node's mailbox."""
-    highest = session.scalar(
-        select(func.max(MailboxItem.cursor)).where(MailboxItem.addressee == node)
-    ) or 0
-    if cursor > highest:
-        return None
-    insert_if_missing(session, MailboxCursor,
-                      {"node": node, "acked_cursor": 0, "updated_at": now}, ["node"])
-    session.execute(
-        update(MailboxCursor)
-        .where(MailboxCursor.node == node, MailboxCursor.acked_cursor < cursor)
-        .values(acked_cursor=cursor, updated_at=now)
-    )
-    return acked_cursor(session, node)
-
-
 # -- summaries ------------------------------------------------------------------------------
 
 
@@ -578,39 +533,3 @@ def newest_summary(
     if row is None:
         return None
     return row[0], orjson.loads(row[1])
-
-
-# -- blobs ----------------------------------------------------------------------------------
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def store_blob(session: Session, sha256: str, data: bytes, uploader: str,
-               now: dt.datetime) -> None:
-    """Keep a blob (already checked against its name); storing it again changes nothing."""
-    insert_if_missing(session, Blob, {
-        "sha256": sha256, "size": len(data), "data": data, "uploaded_by": uploader,
-        "uploaded_at": now,
-    }, ["sha256"])
-
-
-def readable_blob(session: Session, sha256: str, caller: str) -> Blob | None:
-    """The blob if ``caller`` uploaded it or is the sender or an addressee of an envelope
-    that lists it; None when it does not exist or is not the caller's to read."""
-    blob = session.get(Blob, sha256)
-    if blob is None:
-        return None
-    if blob.uploaded_by == caller:
-        return blob
-    listing = select(EnvelopeBlob.envelope_id).where(EnvelopeBlob.sha256 == sha256)
-    received = session.scalar(
-        select(MailboxItem.cursor)
-        .where(MailboxItem.addressee == caller, MailboxItem.envelope_id.in_(listing)).limit(1)
-    )
-    sent = session.scalar(
-        select(EnvelopeRecord.id)
-        .where(EnvelopeRecord.sender == caller, EnvelopeRecord.id.in_(listing)).limit(1)
-    )
-    return blob if received is not None or sent is not None else None
