@@ -89,10 +89,6 @@ class Certificate:
     def self_issued(self) -> bool:
         return self.issuer == self.subject
 
-    def valid_at(self, at: dt.datetime) -> bool:
-        """Whether ``at`` falls in ``[not_before, not_after)`` (revocation aside)."""
-        return self.not_before <= at < self.not_after
-
 
 @dataclasses.dataclass(frozen=True)
 class Revocation:

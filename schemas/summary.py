@@ -114,11 +114,6 @@ class SummarySchema(Schema):
     audit = fields.Nested(AuditAnchorSchema)
 
 
-def validate_summary(body: dict[str, Any]) -> dict[str, list[str]]:
-    """Problems with a summary body, by field (empty when valid)."""
-    return SummarySchema().validate(body)
-
-
 _RATIO_UNITS = ["basis_points", "per_month"]
 _METRIC_JSON_SCHEMA = {
     "type": "object",

@@ -42,11 +42,6 @@ class DemoNode:
     def parent(self) -> str | None:
         return parent_of(self.code)
 
-    @property
-    def short(self) -> str:
-        """A label for logs and the printed table."""
-        return f"{self.code} {self.name}"
-
 
 PROVINCE = DemoNode("450000", "广西壮族自治区政务服务中心", None,
                     Profile(80, 0.995, 0.55, 0.95, 0.90))

@@ -24,10 +24,6 @@ class MetricInfo:
     unit: Unit
     name: str  # Chinese heading
 
-    @property
-    def is_ratio(self) -> bool:
-        return self.unit in (Unit.BASIS_POINTS, Unit.PER_MONTH)
-
 
 POWER_NAMES = {
     "accept": "受理", "review": "审核", "coordinate": "协调处置", "deliver": "办理结果送达",

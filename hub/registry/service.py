@@ -51,14 +51,6 @@ def fingerprint(document: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(document)).hexdigest()
 
 
-def load_trust_store(session: Session, root_code: str, root_public_key: str) -> TrustStore:
-    """A new trust store of every stored certificate and revocation under the configured
-    root (a stored document that no longer verifies — the root was changed — is left out,
-    and logged)."""
-    cache = TrustCache(root_code, root_public_key)
-    return cache.current(session)
-
-
 def registry_version(session: Session) -> int:
     """The registry's version: one primary-key read (0 before anything was stored)."""
     return session.scalar(select(RegistryState.version).where(RegistryState.id == 1)) or 0

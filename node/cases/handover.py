@@ -26,10 +26,6 @@ class HandOverCandidates:
     same_department: list[User]
     other_departments: list[User]
 
-    @property
-    def everyone(self) -> list[User]:
-        return [*self.same_department, *self.other_departments]
-
 
 def hand_over_candidates(session: Session, case: Case) -> HandOverCandidates:
     """Active accounts that can own ``case`` (window work), its current owner left out."""

@@ -153,9 +153,6 @@ class CaseReader:
             raise NotFound(f"No case {case_id}.", {"case_id": case_id})
         return case
 
-    def by_number(self, number: str) -> Case | None:
-        return self.session.scalar(select(Case).where(Case.number == number))
-
     def warning(self, case: Case) -> Warning | None:
         return warning_for(
             case, self.calendar, self.today(), self.warning_policy, self._stops(case)

@@ -59,20 +59,6 @@ def two_headed(window_days: int) -> ColumnElement[bool]:
     )
 
 
-def pattern_counts(
-    session: Session, start: dt.date, end: dt.date, policy: PatternPolicy
-) -> dict[str, int]:
-    """两头受理 in the period counted directly (the summary takes it from the roll-ups)."""
-    count = session.scalar(
-        select(func.count(Case.id)).where(
-            two_headed(policy.two_headed_window_days),
-            Case.received_on >= start,
-            Case.received_on <= end,
-        )
-    )
-    return {Pattern.TWO_HEADED.value: int(count or 0)}
-
-
 def pattern_cases(
     session: Session,
     pattern: Pattern,

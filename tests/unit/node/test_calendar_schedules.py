@@ -301,7 +301,7 @@ def test_closed_cases_keep_their_dates(database: Database, clock: Clock) -> None
     number = accepted_case(database, clock)
     with database.unit_of_work() as session:
         service = cases(session, clock)
-        case = service.by_number(number)
+        case = session.scalar(select(Case).where(Case.number == number))
         assert case is not None
         service.withdraw(case, clerk(session), reason="申请人撤回")
     import_2027(database, clock)
@@ -313,7 +313,7 @@ def test_a_suspended_case_is_recomputed_too(database: Database, clock: Clock) ->
     number = accepted_case(database, clock)
     with database.unit_of_work() as session:
         service = cases(session, clock)
-        case = service.by_number(number)
+        case = session.scalar(select(Case).where(Case.number == number))
         assert case is not None
         approver = Actor("approver", Role.APPROVER.value, None, case.department_id)
         service.suspend(case, approver, kind=SuspensionKind.SITE_INSPECTION, reason="现场勘查")

@@ -67,7 +67,7 @@ from node.feedback.service import FeedbackService
 from node.feedback.states import RectificationAction
 from node.metrics.definitions import ALL_METRICS, COUNTS, DAILY_KEYS, RATES, Unit
 from node.metrics.models import DailyFigure, DailyRollup
-from node.metrics.patterns import PatternPolicy, pattern_counts
+from node.metrics.patterns import Pattern, PatternPolicy, pattern_cases
 from node.metrics.rollup import period_counts, refresh
 from node.metrics.summary import NodeIdentity, summarize
 from node.models import Base, load_all_models
@@ -684,7 +684,9 @@ def test_cases_crossing_period_boundaries_and_single_days(golden: Desk) -> None:
     with golden.db.sessions() as session:
         def two_headed(days: int) -> int:
             policy = PatternPolicy(two_headed_window_days=days)
-            return pattern_counts(session, NOVEMBER.start, NOVEMBER.end, policy)["two_headed"]
+            _, total = pattern_cases(session, Pattern.TWO_HEADED, NOVEMBER.start, NOVEMBER.end,
+                                     policy, limit=0)
+            return total
 
         assert two_headed(30) == 2
         assert two_headed(8) == 2  # Y2 came eight days after A
