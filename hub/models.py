@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Enum, String
+from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from schemas.divisions import CountyKind, Level
-from schemas.runtime.database import Timestamp, new_metadata, utcnow
+from schemas.runtime.database import Timestamp, enum_column, new_metadata, utcnow
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
-
-
-def _by_value(enum_cls: type) -> Enum:
-    return Enum(
-        enum_cls,
-        values_callable=lambda members: [m.value for m in members],
-        native_enum=False,
-        length=32,
-    )
 
 
 class RegisteredNode(Base):
@@ -29,8 +20,8 @@ class RegisteredNode(Base):
 
     code: Mapped[str] = mapped_column(String(9), primary_key=True)
     name: Mapped[str | None] = mapped_column(String(100))
-    level: Mapped[Level] = mapped_column(_by_value(Level))
-    kind: Mapped[CountyKind | None] = mapped_column(_by_value(CountyKind))
+    level: Mapped[Level] = mapped_column(enum_column(Level))
+    kind: Mapped[CountyKind | None] = mapped_column(enum_column(CountyKind))
     parent_code: Mapped[str | None] = mapped_column(String(9), index=True)
     registered_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 

@@ -27,8 +27,6 @@ from schemas.divisions import (
 from schemas.runtime.cli_support import bind_options, home_option
 from schemas.runtime.settings import SettingsError
 
-ROLLUP_LOOKBACK_DAYS = 366
-
 
 def _settings(home: str) -> dict[str, Any]:
     from node.config import node_settings
@@ -207,33 +205,23 @@ def run_jobs(home: str) -> None:
     check once a day.
     """
     from node.app import MIGRATIONS
-    from node.calendar.workdays import to_shanghai_date
-    from node.cases.factory import case_service_for
-    from node.metrics.rollup import refresh
     from node.sync.keys import load_node_key
-    from node.sync.worker import check_calendar
+    from node.sync.worker import check_calendar, run_case_jobs
     from schemas.runtime.cli_support import ensure_schema
-    from schemas.runtime.database import Database, utcnow
+    from schemas.runtime.database import Database
 
     settings = _settings(home)
     key = load_node_key(settings)  # decisions on cases from below are signed and sent back
     db = Database(settings["database_url"])
     ensure_schema(db.engine, MIGRATIONS)
     try:
-        with db.unit_of_work() as session:
-            service = case_service_for(session, settings, key)
-            accepted = service.deem_accept_overdue()
-            approved = service.deem_approve_overdue()
-        with db.unit_of_work() as session:
-            now = utcnow()
-            start = to_shanghai_date(now) - dt.timedelta(days=ROLLUP_LOOKBACK_DAYS)
-            rolled = refresh(session, start, to_shanghai_date(now), now)
+        done = run_case_jobs(db, settings, key)
         missing = check_calendar(db)
     finally:
         db.dispose()
-    click.echo(f"deemed accepted: {len(accepted)} {' '.join(accepted)}".rstrip())
-    click.echo(f"deemed approved: {len(approved)} {' '.join(approved)}".rstrip())
-    click.echo(f"daily roll-ups computed: {rolled}")
+    click.echo(f"deemed accepted: {len(done.accepted)} {' '.join(done.accepted)}".rstrip())
+    click.echo(f"deemed approved: {len(done.approved)} {' '.join(done.approved)}".rstrip())
+    click.echo(f"daily roll-ups computed: {done.rolled}")
     for year in missing:
         click.echo(f"警告：{year}年国家节假日安排尚未导入或下发，该年度的办结期限为暂定，"
                    "不会据此默认受理或默认许可。")

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import enum
-from typing import Any
-
-from sqlalchemy import Enum
 from sqlalchemy.orm import DeclarativeBase
 
 from schemas.runtime.database import new_metadata
@@ -13,18 +9,6 @@ from schemas.runtime.database import new_metadata
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
-
-
-def enum_column(enum_cls: type[enum.Enum], **kwargs: Any) -> Enum:
-    """An Enum stored by its value in a VARCHAR (portable across SQLite and PostgreSQL)."""
-    return Enum(
-        enum_cls,
-        values_callable=lambda members: [m.value for m in members],
-        native_enum=False,
-        length=32,
-        validate_strings=True,
-        **kwargs,
-    )
 
 
 def load_all_models() -> None:

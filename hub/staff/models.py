@@ -8,8 +8,8 @@ import enum
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.models import Base, _by_value
-from schemas.runtime.database import Timestamp, UTCDateTime, utcnow
+from hub.models import Base
+from schemas.runtime.database import Timestamp, UTCDateTime, enum_column, utcnow
 from schemas.runtime.throttle import LoginAttemptColumns
 
 
@@ -28,7 +28,7 @@ class StaffAccount(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[StaffRole] = mapped_column(_by_value(StaffRole))
+    role: Mapped[StaffRole] = mapped_column(enum_column(StaffRole))
     scope_code: Mapped[str] = mapped_column(String(9))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from node.auth.permissions import Role
 from node.catalog.models import Department, StaffMember
-from node.models import Base, enum_column
-from schemas.runtime.database import Timestamp, UTCDateTime, utcnow
+from node.models import Base
+from schemas.runtime.database import Timestamp, UTCDateTime, enum_column, utcnow
 from schemas.runtime.throttle import LoginAttemptColumns
 
 

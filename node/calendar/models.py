@@ -9,8 +9,8 @@ import enum
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from node.models import Base, enum_column
-from schemas.runtime.database import Timestamp, utcnow
+from node.models import Base
+from schemas.runtime.database import Timestamp, enum_column, utcnow
 
 
 class CalendarOverride(Base):

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from node.auth.models import User
 from node.cases.states import CaseState
 from node.catalog.models import Department, Matter, Window
-from node.models import Base, enum_column
-from schemas.runtime.database import Timestamp, UTCDateTime, utcnow
+from node.models import Base
+from schemas.runtime.database import Timestamp, UTCDateTime, enum_column, utcnow
 
 
 class Channel(enum.StrEnum):

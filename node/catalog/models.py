@@ -19,9 +19,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from node.models import Base, enum_column
+from node.models import Base
 from schemas.divisions import Level
-from schemas.runtime.database import Timestamp, UTCDateTime, utcnow
+from schemas.runtime.database import Timestamp, UTCDateTime, enum_column, utcnow
 
 
 class MatterCategory(enum.StrEnum):

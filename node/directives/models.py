@@ -13,8 +13,8 @@ import enum
 from sqlalchemy import Date, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from node.models import Base, enum_column
-from schemas.runtime.database import Timestamp, UTCDateTime
+from node.models import Base
+from schemas.runtime.database import Timestamp, UTCDateTime, enum_column
 
 
 class DirectiveDirection(enum.StrEnum):

@@ -16,8 +16,8 @@ from node.auth.models import User
 from node.cases.models import Case
 from node.catalog.models import StaffMember, Window
 from node.feedback.ratelimit import RateLimit
-from node.models import Base, enum_column
-from schemas.runtime.database import Timestamp, UTCDateTime, utcnow
+from node.models import Base
+from schemas.runtime.database import Timestamp, UTCDateTime, enum_column, utcnow
 
 
 class EvaluationLevel(enum.StrEnum):

@@ -12,8 +12,8 @@ import enum
 from sqlalchemy import BigInteger, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from node.models import Base, enum_column
-from schemas.runtime.database import Timestamp, UTCDateTime
+from node.models import Base
+from schemas.runtime.database import Timestamp, UTCDateTime, enum_column
 
 
 class OutboxState(enum.StrEnum):

@@ -16,6 +16,7 @@ backoff: while the hub cannot be reached, nobody knocks on it before the delay h
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import signal
@@ -109,10 +110,21 @@ def refresh_registry(service: SyncService) -> None:
         log.warning("registry and names not refreshed: %s", exc.message)
 
 
+@dataclasses.dataclass(frozen=True)
+class CaseJobsReport:
+    """What one run of the case jobs did: the numbers of the cases deemed accepted and
+    approved, and how many daily roll-ups were computed."""
+
+    accepted: list[str]
+    approved: list[str]
+    rolled: int
+
+
 def run_case_jobs(
     db: Database, settings: Mapping[str, Any], key: Ed25519PrivateKey
-) -> None:
-    """What ``tongban node run-jobs`` does: deemed acceptance and approval, then roll-ups."""
+) -> CaseJobsReport:
+    """The case jobs, run by ``tongban node run-jobs`` once and by the worker every 15
+    minutes: deemed acceptance and approval, then the roll-ups of the last year's days."""
     from node.cases.factory import case_service_for
     from node.metrics.rollup import refresh
 
@@ -126,6 +138,7 @@ def run_case_jobs(
         rolled = refresh(session, start, to_shanghai_date(now), now)
     log.info("case jobs: deemed accepted %d, deemed approved %d, roll-ups %d",
              len(accepted), len(approved), rolled)
+    return CaseJobsReport(accepted, approved, rolled)
 
 
 def sync_backoff(settings: Mapping[str, Any]) -> Backoff:

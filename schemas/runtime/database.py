@@ -7,6 +7,7 @@ PostgreSQL is reached through psycopg 3 by URL.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Engine,
+    Enum,
     MetaData,
     String,
     Table,
@@ -82,6 +84,20 @@ Name = Annotated[str, mapped_column(String(200))]
 
 WRITE_OPTION = "tongban_write"
 WRITER_LOCK_HELD = "tongban_writer_lock"  # in a connection's info while it holds the lock
+
+
+def enum_column(enum_cls: type[enum.Enum], **kwargs: Any) -> Enum:
+    """An Enum stored by its value in a VARCHAR (portable across SQLite and PostgreSQL); a
+    string that is no member's value is refused before it reaches the database.  The one
+    helper of node and hub."""
+    return Enum(
+        enum_cls,
+        values_callable=lambda members: [m.value for m in members],
+        native_enum=False,
+        length=32,
+        validate_strings=True,
+        **kwargs,
+    )
 
 
 def utcnow() -> dt.datetime:
