@@ -60,6 +60,33 @@ def parent_of(code: str) -> str | None:
     return code[:6]
 
 
+def ancestors_of(code: str) -> list[str]:
+    """The codes above ``code``, nearest first: parent, grandparent, … the province.
+
+    Raises :class:`DivisionCodeError` for a malformed code, like :func:`parent_of`.
+    """
+    found: list[str] = []
+    parent = parent_of(code)
+    while parent is not None:
+        found.append(parent)
+        parent = parent_of(parent)
+    return found
+
+
+def is_ancestor(ancestor: str, code: str) -> bool:
+    """Whether ``ancestor`` is strictly above ``code`` (False when ``code`` is malformed)."""
+    try:
+        return ancestor in ancestors_of(code)
+    except DivisionCodeError:
+        return False
+
+
+def is_within(scope: str, code: str) -> bool:
+    """Whether ``code`` is ``scope`` itself or below it in the administrative tree (False
+    when ``code`` is malformed and not ``scope``)."""
+    return code == scope or is_ancestor(scope, code)
+
+
 def validate_identity(code: str, level: str, kind: str | None) -> list[str]:
     """Reasons why ``code``/``level``/``kind`` do not describe one node (empty when fine)."""
     try:

@@ -29,21 +29,11 @@ from schemas.certificates import (
     require_aware,
     signed_payload,
 )
-from schemas.divisions import DivisionCodeError, Level, level_of, parent_of
+from schemas.divisions import DivisionCodeError, Level, ancestors_of, level_of
 
 _Added = TypeVar("_Added", "Certificate", "Revocation")
 REGISTRY_KEYS = ("root", "certificates", "revocations", "issued_at", "serial")
 _LEVEL_ORDER = {level: depth for depth, level in enumerate(Level)}
-
-
-def _ancestors(code: str) -> list[str]:
-    """Parent, grandparent, … up to the province."""
-    found = []
-    parent = parent_of(code)
-    while parent is not None:
-        found.append(parent)
-        parent = parent_of(parent)
-    return found
 
 
 class TrustStore:
@@ -180,7 +170,7 @@ class TrustStore:
         if self._was_seen(fingerprint):
             return next(r for r in self.revocations if r.document == revocation.document)
         subject, issuer = revocation.subject, revocation.issuer
-        if issuer not in _ancestors(subject):
+        if issuer not in ancestors_of(subject):
             raise TrustError(
                 "not_ancestor",
                 f"{issuer} is not an ancestor of {subject} and cannot revoke its keys",
@@ -390,7 +380,7 @@ class TrustStore:
             ) from exc
 
     def _require_in_tree(self, subject: str) -> None:
-        ancestors = _ancestors(subject)
+        ancestors = ancestors_of(subject)
         if not ancestors or ancestors[-1] != self.root_code:
             raise TrustError(
                 "no_chain",

@@ -21,8 +21,9 @@ from hub.errors import BatchTooLarge, BeyondMailbox, BlobTooLarge, HashMismatch,
 from hub.relay import anchors
 from hub.relay.blobs import readable_blob, sha256_hex, store_blob
 from hub.relay.mailboxes import acked_cursor, acknowledge, read_mailbox
-from hub.relay.service import Ingest, is_within_subtree, last_seq, newest_summary, prune_nonces
+from hub.relay.service import Ingest, last_seq, newest_summary, prune_nonces
 from hub.relay.wakeup import MailboxBell
+from schemas.divisions import is_within
 from schemas.envelope import CODE_PATTERN
 from schemas.errors import NotFound, ValidationFailed
 from schemas.runtime.database import BIGINT_MAX
@@ -297,7 +298,7 @@ class Summaries(MethodView):
         Only the node itself and its ancestors may read it (403 ``outside_subtree``).
         """
         who = caller()
-        if not is_within_subtree(who.node, query["node"]):
+        if not is_within(who.node, query["node"]):
             raise OutsideSubtree(f"{query['node']} is outside the subtree of {who.node}.",
                                  {"node": query["node"]})
         found = newest_summary(current_session(), query["node"], query["period"])

@@ -38,7 +38,7 @@ from hub.rankings.tables import (
     with_previous,
 )
 from hub.relay import anchors
-from schemas.divisions import CountyKind, Level
+from schemas.divisions import CountyKind, Level, is_within
 from schemas.errors import ValidationFailed
 from schemas.methodologies import methodology_prefix
 from schemas.periods import (
@@ -75,7 +75,7 @@ class Principal:
 
 def authorize_scope(principal: Principal, scope: str) -> None:
     """A principal may read ``scope`` when it is the principal's own scope or below it."""
-    if not store.within(principal.scope, scope):
+    if not is_within(principal.scope, scope):
         raise OutsideScope(
             f"{scope} is outside the scope of {principal.describe()} ({principal.scope}).",
             {"scope": scope, "allowed_scope": principal.scope},

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from hub.models import RegisteredNode
 from hub.relay.models import EnvelopeRecord, SummaryRecord
-from schemas.divisions import CountyKind, DivisionCodeError, Level, level_of, parent_of
+from schemas.divisions import CountyKind, Level, level_of
 
 # records built tens of thousands of times per table: named tuples, the cheapest to make
 
@@ -56,24 +56,6 @@ class Reported(NamedTuple):
     seq: int
     name: str | None
     figures: dict[str, Figure | None]
-
-
-def ancestors_of(code: str) -> list[str]:
-    """Parent, grandparent, … province."""
-    found: list[str] = []
-    parent = parent_of(code)
-    while parent is not None:
-        found.append(parent)
-        parent = parent_of(parent)
-    return found
-
-
-def within(scope: str, code: str) -> bool:
-    """Whether ``code`` is ``scope`` itself or below it in the administrative tree."""
-    try:
-        return code == scope or scope in ancestors_of(code)
-    except DivisionCodeError:
-        return False
 
 
 def code_range(scope: str) -> tuple[str, str]:

@@ -61,7 +61,7 @@ from hub.relay.models import (
 from hub.relay.schedules import current_schedules
 from hub.relay.wakeup import notify_statements
 from schemas.certificates import Certificate, Revocation, TrustError
-from schemas.divisions import DivisionCodeError, parent_of
+from schemas.divisions import is_within
 from schemas.envelope import (
     ADDRESSING,
     Addressing,
@@ -126,24 +126,6 @@ class Rejection(Exception):
 def key_reason(error: TrustError) -> str:
     """The rejection reason for a sender key the trust store does not trust."""
     return KEY_REASONS.get(error.code, "untrusted_key")
-
-
-def ancestors_of(code: str) -> list[str]:
-    """Parent, grandparent, … province (empty for a code that is not a division code)."""
-    found: list[str] = []
-    try:
-        parent = parent_of(code)
-        while parent is not None:
-            found.append(parent)
-            parent = parent_of(parent)
-    except DivisionCodeError:
-        return []
-    return found
-
-
-def is_within_subtree(caller: str, node: str) -> bool:
-    """Whether ``node`` is ``caller`` itself or one of its descendants."""
-    return caller == node or caller in ancestors_of(node)
 
 
 def descendants_of(session: Session, code: str) -> list[str]:
@@ -329,7 +311,7 @@ class Ingest:
         """A newly registered node gets the schedules in force (hub/relay/schedules.py)."""
         for current in current_schedules(self.session, self.store.root_code):
             root = current.fanout_root or ""
-            if code != root and is_within_subtree(root, code):
+            if code != root and is_within(root, code):
                 self._deliver(current, [code])
 
     def _sender_key(self, envelope: Envelope) -> tuple[Certificate | None, Any]:
@@ -373,7 +355,7 @@ class Ingest:
                 raise Rejection("unknown_addressee", f"{envelope.to} is not a registered node")
             return [envelope.to]
         root = envelope.fanout_root or ""
-        if not is_within_subtree(envelope.sender, root):
+        if not is_within(envelope.sender, root):
             raise Rejection("outside_subtree", f"{envelope.sender} may not send to every "
                             f"node below {root}: it is neither {root} nor its ancestor")
         return descendants_of(self.session, root)

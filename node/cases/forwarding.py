@@ -49,8 +49,8 @@ from node.cases.query_codes import NO_CODE
 from node.cases.service import CaseService
 from node.cases.states import Action, CaseState
 from node.catalog.models import Matter
-from node.directives.service import ancestors_of, is_ancestor
 from node.sync.outbox import emit
+from schemas.divisions import ancestors_of, is_ancestor
 from schemas.envelope import Envelope, Kind
 from schemas.errors import Conflict, NotFound, TongbanError, ValidationFailed
 from schemas.message_parts import ATTACHMENTS_MAX, MEDIA_TYPE_PATTERN, NAME_MAX

@@ -45,7 +45,7 @@ from node.catalog.models import (
 from node.catalog.service import matter_rule_violations
 from node.sync.models import InboxEnvelope, InboxState
 from node.sync.outbox import emit
-from schemas.divisions import Level, level_of, parent_of
+from schemas.divisions import Level, ancestors_of, level_of
 from schemas.envelope import MAX_ENVELOPE_BYTES, Envelope, Kind
 from schemas.errors import Conflict, Forbidden
 from schemas.message_parts import PRACTICAL_FIELDS
@@ -231,16 +231,6 @@ class AdoptionReport:
             "unchanged": len(self.unchanged),
             "skipped": self.skipped,
         }
-
-
-def ancestors_of(code: str) -> list[str]:
-    """The codes above ``code``, nearest first."""
-    chain: list[str] = []
-    parent = parent_of(code)
-    while parent is not None:
-        chain.append(parent)
-        parent = parent_of(parent)
-    return chain
 
 
 def last_adopted_version(session: Session, sender: str, *, excluding: str | None = None) -> int:
@@ -451,7 +441,6 @@ def make_catalog_adopter(node_code: str) -> Callable[[Session, Envelope], None]:
 __all__ = [
     "AdoptionReport",
     "adopt_catalog",
-    "ancestors_of",
     "catalog_body",
     "last_adopted_version",
     "make_catalog_adopter",

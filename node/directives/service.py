@@ -28,7 +28,7 @@ from node.directives.models import (
     DirectiveSubject,
 )
 from node.sync.outbox import emit
-from schemas.divisions import DivisionCodeError, parent_of
+from schemas.divisions import is_ancestor
 from schemas.envelope import Envelope, Kind
 from schemas.errors import Conflict, Forbidden, NotFound, TongbanError, ValidationFailed
 from schemas.messages import DirectiveReplySchema, DirectiveSchema
@@ -41,24 +41,6 @@ class DirectiveRefused(TongbanError):
     """An incoming directive or reply that this node does not accept (the inbox fails it)."""
 
     code = "directive_refused"
-
-
-def ancestors_of(code: str) -> list[str]:
-    """The codes above ``code``, nearest first; raises DivisionCodeError for a bad code."""
-    found = []
-    parent = parent_of(code)
-    while parent is not None:
-        found.append(parent)
-        parent = parent_of(parent)
-    return found
-
-
-def is_ancestor(ancestor: str, code: str) -> bool:
-    """Whether ``ancestor`` is strictly above ``code`` (False for malformed codes)."""
-    try:
-        return ancestor in ancestors_of(code)
-    except DivisionCodeError:
-        return False
 
 
 def _errors(schema_errors: dict[Any, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from node.cases.numbers import next_number
 from node.sync.errors import EnrollmentError
 from node.sync.outbox import emit
 from schemas.certificates import issue_certificate, issue_revocation
-from schemas.divisions import DivisionCodeError, Level, level_of, parent_of
+from schemas.divisions import DivisionCodeError, Level, is_ancestor, level_of, parent_of
 from schemas.envelope import HUB, Kind
 from schemas.keys import public_key_b64
 from schemas.request_signing import MAX_SKEW
@@ -29,15 +29,6 @@ SERIAL_COUNTER = "certificate-serial"
 # (``key_not_yet_valid``).  Certificates are found by key id, so the overlap with an older key
 # of the same node is harmless.
 BACKDATE = MAX_SKEW
-
-
-def _is_ancestor(ancestor: str, code: str) -> bool:
-    parent = parent_of(code)
-    while parent is not None:
-        if parent == ancestor:
-            return True
-        parent = parent_of(parent)
-    return False
 
 
 def enroll_self(
@@ -109,7 +100,7 @@ def revoke(
         level_of(subject)
     except DivisionCodeError as exc:
         raise EnrollmentError(str(exc), {"code": subject}) from exc
-    if not _is_ancestor(code, subject):
+    if not is_ancestor(code, subject):
         raise EnrollmentError(f"{code} is not an ancestor of {subject}: it cannot revoke its keys",
                               {"code": subject})
     document = issue_revocation(

@@ -57,7 +57,6 @@ from node.cases.models import (
 )
 from node.cases.service import CaseService
 from node.cases.states import OPEN_STATES, CaseState, allowed_actions
-from node.directives.service import ancestors_of
 from node.feedback.models import Complaint, Evaluation
 from node.web.core import (
     current_staff,
@@ -69,6 +68,7 @@ from node.web.core import (
     web_blueprint,
 )
 from node.web.labels import ACTIONS as ACTION_NAMES
+from schemas.divisions import ancestors_of
 from schemas.errors import Conflict, Forbidden, NotFound, TongbanError, ValidationFailed
 from schemas.runtime.webapp import current_session
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.divisions import DivisionCodeError, Level, level_of, parent_of, validate_identity
+from schemas.divisions import (
+    DivisionCodeError,
+    Level,
+    ancestors_of,
+    is_ancestor,
+    is_within,
+    level_of,
+    parent_of,
+    validate_identity,
+)
 
 
 @pytest.mark.parametrize(
@@ -40,3 +49,23 @@ def test_identity_consistency() -> None:
 def test_only_ascii_digits_without_trailing_newline(code: str) -> None:
     with pytest.raises(DivisionCodeError):
         level_of(code)
+
+
+def test_ancestors_nearest_first() -> None:
+    assert ancestors_of("450981101") == ["450981", "450900", "450000"]
+    assert ancestors_of("429004") == ["420000"]  # a county-level unit under the province
+    assert ancestors_of("450000") == []
+    with pytest.raises(DivisionCodeError):
+        ancestors_of("hub")
+
+
+def test_ancestor_and_subtree_are_one_rule_with_one_error_behaviour() -> None:
+    assert is_ancestor("450900", "450981101")
+    assert not is_ancestor("450981101", "450981101")  # strictly above
+    assert not is_ancestor("450100", "450981")  # another city
+    assert not is_ancestor("450000", "hub")  # a malformed code is below nothing
+    assert is_within("450981", "450981")
+    assert is_within("450000", "450981101")
+    assert not is_within("450981", "450900")
+    assert not is_within("450000", "")
+    assert is_within("", "")
