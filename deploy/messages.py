@@ -107,9 +107,10 @@ def check(root: Path = ROOT, translations: Path = TRANSLATIONS,
     return problems
 
 
-def update(root: Path = ROOT, translations: Path = TRANSLATIONS) -> dict[str, int]:
+def update(root: Path = ROOT, translations: Path = TRANSLATIONS,
+           sources: Iterable[str] = SOURCES, config: Path = CONFIG) -> dict[str, int]:
     """Bring both catalogs to the messages in use; how many each still lacks."""
-    used = extract(root)
+    used = extract(root, sources, config)
     untranslated = {}
     for locale in LOCALES:
         old = read_catalog(locale, translations)

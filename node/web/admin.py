@@ -46,6 +46,7 @@ from node.web.core import (
 )
 from schemas.divisions import Level, level_of
 from schemas.errors import NotFound, TongbanError, ValidationFailed
+from schemas.i18n import _
 from schemas.runtime.database import utcnow
 from schemas.runtime.spreadsheet import fen_from_yuan
 from schemas.runtime.webapp import current_session
@@ -238,7 +239,7 @@ def matter_action(code: str, action: str) -> Any:
         elif action == "reinstate":
             catalog().reinstate_matter(code)
         else:
-            raise ValidationFailed({"action": ["retire 或 reinstate"]})
+            raise ValidationFailed({"action": [_("retire 或 reinstate")]})
     except TongbanError as exc:
         return _failed("web/staff/admin/matters.html", exc, **_matters_context())
     flash("已更新。")
@@ -280,7 +281,7 @@ def add_organisation(what: str) -> Any:
             data = load_form(StaffMemberSchema())
             service.create_staff_member(data)
         else:
-            raise ValidationFailed({"what": ["department、window 或 staff"]})
+            raise ValidationFailed({"what": [_("department、window 或 staff")]})
     except TongbanError as exc:
         return _failed(template, exc, **_organisation_context())
     flash("已添加。")
@@ -316,7 +317,7 @@ def _organisation_edit(what: str, code: str) -> tuple[Any, MultiDict[str, str]]:
         if record.active:
             values["active"] = "on"
     else:
-        raise NotFound(f"no {what}")
+        raise NotFound(_("no %(what)s", what=what))
     return record, values
 
 
@@ -513,7 +514,8 @@ def _year_of(text: str) -> int:
     except ValueError as exc:
         raise ValidationFailed({"year": ["请输入年份，例如 2027"]}) from exc
     if not FIRST_DAY.year <= year <= LAST_DAY.year:
-        raise ValidationFailed({"year": [f"年份须在 {FIRST_DAY.year} 至 {LAST_DAY.year} 之间"]})
+        raise ValidationFailed({"year": [_("年份须在 %(year)s 至 %(year2)s 之间",
+                                           year=FIRST_DAY.year, year2=LAST_DAY.year)]})
     return year
 
 
@@ -538,7 +540,7 @@ def import_schedule() -> Any:
     try:
         year = _year_of(request.form.get("year", ""))
         if upload is None or not upload.filename:
-            raise ValidationFailed({"file": ["请选择 JSON 或 XLSX 文件"]})
+            raise ValidationFailed({"file": [_("请选择 JSON 或 XLSX 文件")]})
         document = read_schedule(upload.read(), year, filename=upload.filename,
                                  reference=request.form.get("source", ""))
         change = calendar_service().import_schedule(
@@ -596,7 +598,8 @@ def _day(text: str) -> dt.date:
     except ValueError as exc:
         raise ValidationFailed({"day": ["请输入日期，格式 YYYY-MM-DD"]}) from exc
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise ValidationFailed({"day": [f"日期须在 {FIRST_DAY} 至 {LAST_DAY} 之间"]})
+        raise ValidationFailed({"day": [_("日期须在 %(first_day)s 至 %(last_day)s 之间",
+                                          first_day=FIRST_DAY, last_day=LAST_DAY)]})
     return day
 
 
@@ -641,7 +644,7 @@ def import_catalog() -> Any:
     upload = request.files.get("file")
     try:
         if upload is None or not upload.filename:
-            raise ValidationFailed({"file": ["请选择 XLSX 文件"]})
+            raise ValidationFailed({"file": [_("请选择 XLSX 文件")]})
         report = exchange().import_document(read_workbook(upload.read())).as_dict()
     except TongbanError as exc:
         current_session().rollback()
