@@ -64,26 +64,26 @@ def matter_rule_violations(values: Mapping[str, Any]) -> dict[str, list[str]]:
     promised = values["promised_limit_days"]
     if promised > legal:
         problems.setdefault("promised_limit_days", []).append(
-            f"the promised limit ({promised} working days) may not exceed "
-            f"the legal limit ({legal} working days)"
+            _("the promised limit (%(promised)s working days) may not exceed "
+              "the legal limit (%(legal)s working days)", promised=promised, legal=legal)
         )
     handling = HandlingType(values["handling_type"])
     if handling is HandlingType.IMMEDIATE and promised != 0:
         problems.setdefault("promised_limit_days", []).append(
-            "an immediate matter (即办件) is done the same day: its promised limit is 0"
+            _("an immediate matter is done the same day: its promised limit is 0")
         )
     if handling is HandlingType.PROMISED and promised < 1:
         problems.setdefault("promised_limit_days", []).append(
-            "a promised matter (承诺件) needs a promised limit of at least 1 working day"
+            _("a promised matter needs a promised limit of at least 1 working day")
         )
     if values["entered"] and not values.get("window_code"):
         problems.setdefault("window_code", []).append(
-            "a matter entered in the center (实进) must name the window that handles it"
+            _("a matter entered in the center must name the window that handles it")
         )
     granted = [p for p, held in (values.get("powers") or {}).items() if held]
     if granted and not values["entered"]:
         problems.setdefault("powers", []).append(
-            "window powers can only be granted for a matter entered in the center"
+            _("window powers can only be granted for a matter entered in the center")
         )
     return problems
 
