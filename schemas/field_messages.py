@@ -4,11 +4,13 @@ every other message. Imported for its effect by the web layer (schemas/runtime/w
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from schemas.i18n import _
 
-_FIELDS: dict[type[fields.Field], dict[str, str]] = {
+_FIELDS: dict[type[fields.Field[Any]], dict[str, str]] = {
     fields.Field: {"required": _("Missing data for required field."),
                    "null": _("Field may not be null."),
                    "validator_failed": _("Invalid value.")},
