@@ -6,6 +6,8 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
+from schemas.i18n import _
+
 
 class ErrorBodySchema(Schema):
     code = fields.String(required=True, metadata={"description": "Stable machine-readable code"})
@@ -46,8 +48,8 @@ class ValidationFailed(TongbanError):
 
     code = "validation_failed"
 
-    def __init__(self, fields: dict[str, Any], message: str = "The input is not valid.") -> None:
-        super().__init__(message, {"fields": fields})
+    def __init__(self, fields: dict[str, Any], message: str | None = None) -> None:
+        super().__init__(message or _("The input is not valid."), {"fields": fields})
 
 
 class NotFound(TongbanError):

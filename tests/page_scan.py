@@ -18,9 +18,15 @@ _LATIN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,}(?![A-Za-z0-9])")
 _SNAKE = re.compile(r"(?<![A-Za-z0-9])[a-z]+_[a-z0-9_]+")
 _CODE = re.compile(r"(?<![0-9A-Za-z-])([0-9]{9}|[0-9]{6})(?![0-9A-Za-z-])")
 _FEN = re.compile(r"[0-9]\s*分(?!钟)|（分）")
-_RAW_TIME = re.compile(r"\d{2}:\d{2}:\d{2}|T\d{2}:\d{2}|[+-]\d{2}:\d{2}\b")
+# seconds or an ISO "T" (an offset comes after the seconds): office hours 08:30-12:00 are fine
+_RAW_TIME = re.compile(r"\d{2}:\d{2}:\d{2}|T\d{2}:\d{2}")
 _JSON = re.compile(r'\{\s*"[a-z_]+"\s*:')
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_URL = re.compile(r"https?://\S+")
+# a code in （） right after the name it belongs to: 公安局（GA）, 李明（clerk）
+_NAMED_CODE = re.compile(r"(?<=[\u3400-\u9fff\uff09])（[A-Za-z0-9._-]+）")
+# columns that hold codes and login names, which are Latin by nature (a name column beside)
+CODE_HEADINGS = ("用户名", "代码", "编码", "编号", "工号")
 
 
 def visible_text(page: str) -> str:
@@ -32,8 +38,9 @@ def visible_text(page: str) -> str:
 def text_problems(text: str, *, codes_alone: bool = False) -> list[str]:
     """What is wrong with ``text`` as a person reads it; ``codes_alone`` allows a bare
     division code (a sheet's 节点代码 column beside its 名称 column)."""
-    found = [f"Latin word {w!r}" for w in _LATIN.findall(text) if w not in LATIN_ALLOWED]
-    found += [f"snake_case {w!r}" for w in _SNAKE.findall(text)]
+    words = _NAMED_CODE.sub("", _URL.sub(" ", text))
+    found = [f"Latin word {w!r}" for w in _LATIN.findall(words) if w not in LATIN_ALLOWED]
+    found += [f"snake_case {w!r}" for w in _SNAKE.findall(words)]
     found += [f"raw JSON near {m.group(0)!r}" for m in _JSON.finditer(text)]
     found += [f"fee in 分 {m.group(0)!r}" for m in _FEN.finditer(text)]
     found += [f"raw time {m.group(0)!r}" for m in _RAW_TIME.finditer(text)]
@@ -103,11 +110,21 @@ def rate_problems(headings: list[str], rows: list[list[Any]]) -> list[str]:
     return found
 
 
+def _is_code(heading: str) -> bool:
+    return any(word in str(heading) for word in CODE_HEADINGS)
+
+
 def page_problems(page: str) -> list[str]:
-    """Everything wrong with a page's HTML."""
+    """Everything wrong with a page's HTML (a cell under a code column may hold a code)."""
     parser = _Tables()
     parser.feed(page)
-    found = text_problems(visible_text(page))
+    text = visible_text(page)
+    for headings, rows in parser.tables:
+        for column in (c for c, heading in enumerate(headings) if _is_code(heading)):
+            for row in rows:
+                if column < len(row) and row[column].strip():
+                    text = text.replace(html.unescape(row[column].strip()), " ", 1)
+    found = text_problems(text)
     for headings, rows in parser.tables:
         found += rate_problems(headings, rows)
     return found
@@ -127,7 +144,7 @@ def xlsx_problems(data: bytes) -> list[str]:
         for row in rows:
             for column, cell in enumerate(row):
                 heading = headings[column] if column < len(headings) else ""
-                if isinstance(cell.value, str):
+                if isinstance(cell.value, str) and not _is_code(heading):
                     found += [f"{sheet.title}!{cell.coordinate}: {p}" for p in text_problems(
                         cell.value, codes_alone=True)]
                 elif isinstance(cell.value, int | float) and _is_rate(heading) and (

@@ -33,6 +33,7 @@ from hub.staff.service import StaffService
 from schemas.divisions import CountyKind, Level
 from schemas.envelope import CODE_PATTERN
 from schemas.errors import ValidationFailed
+from schemas.i18n import _
 from schemas.runtime.spreadsheet import Sheet
 from schemas.runtime.webapp import current_session
 
@@ -213,7 +214,7 @@ def _methodology(ranking: RankingService, given: Any) -> Methodology:
         except ValidationFailed as exc:
             fields_ = {f"methodology.{k}": v for k, v in exc.details["fields"].items()}
             raise ValidationFailed(fields_) from exc
-    raise ValidationFailed({"methodology": ["a saved methodology's name or an object"]})
+    raise ValidationFailed({"methodology": [_("a saved methodology's name or an object")]})
 
 
 class CompletenessQuerySchema(Schema):

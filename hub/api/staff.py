@@ -13,6 +13,7 @@ from hub.api.auth import hub_clock
 from hub.staff.models import StaffAccount
 from hub.staff.service import StaffService
 from schemas.errors import Unauthorized
+from schemas.i18n import _
 from schemas.runtime.webapp import current_session
 
 blp = Blueprint("staff", __name__, url_prefix="/api/v1/staff",
@@ -59,9 +60,9 @@ def _service() -> StaffService:
 
 
 def _bearer() -> str:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Send the staff token: 'Authorization: Bearer …'.")
+        raise Unauthorized(_("Send the staff token: 'Authorization: Bearer …'."))
     return token.strip()
 
 

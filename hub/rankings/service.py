@@ -40,6 +40,7 @@ from hub.rankings.tables import (
 from hub.relay import anchors
 from schemas.divisions import CountyKind, Level, is_within
 from schemas.errors import ValidationFailed
+from schemas.i18n import _
 from schemas.methodologies import methodology_prefix
 from schemas.periods import (
     REPORTS_LATE_AFTER_DAYS,
@@ -123,8 +124,9 @@ def _period(label: str, field: str = "period") -> Period:
 
 def check_metric(metric: str, field: str = "metric") -> str:
     if metric not in METRICS:
-        raise ValidationFailed({field: [f"unknown metric {metric!r}; see GET "
-                                        "/api/v1/rankings/metrics"]})
+        raise ValidationFailed({field: [_("unknown metric %(repr)s; see GET "
+                                          "/api/v1/rankings/metrics",
+                                          repr=repr(metric))]})
     return metric
 
 
@@ -152,16 +154,16 @@ class RankingService:
         position = LEVELS.index(scope.level)
         if level is None:
             if scope.level is Level.TOWNSHIP:
-                raise ValidationFailed({"level": ["a township has no nodes below it to rank"]})
+                raise ValidationFailed({"level": [_("a township has no nodes below it to rank")]})
             return LEVELS[position + 1]
         if LEVELS.index(level) <= position:
-            raise ValidationFailed({"level": [f"must be below the scope's level "
-                                              f"({scope.level.value})"]})
+            raise ValidationFailed({"level": [_("must be below the scope's level (%(value)s)",
+                                                value=scope.level.value)]})
         return level
 
     def _members(self, scope: NodeInfo, level: Level, kind: CountyKind | None) -> list[NodeInfo]:
         if kind is not None and level is not Level.COUNTY:
-            raise ValidationFailed({"kind": ["only county-level nodes have a kind"]})
+            raise ValidationFailed({"kind": [_("only county-level nodes have a kind")]})
         nodes = store.nodes_in_scope(self.session, scope.code, level)
         return [n for n in nodes if kind is None or n.kind is kind]
 
@@ -223,8 +225,8 @@ class RankingService:
         """Create or replace a named methodology; its version grows by one each time."""
         authorize_manage(self.principal, name)
         if not METHODOLOGY_NAME.fullmatch(name):
-            raise ValidationFailed({"name": ["1 to 64 letters, digits, '_', '.' or '-', "
-                                             "starting with a letter or digit"]})
+            raise ValidationFailed({"name": [_("1 to 64 letters, digits, '_', '.' or '-', "
+                                             "starting with a letter or digit")]})
         document = {k: v for k, v in methodology.to_json().items()
                     if k in ("description", "normalisation", "components")}
         row = self.session.scalar(select(SavedMethodology).where(SavedMethodology.name == name))
@@ -336,18 +338,20 @@ class RankingService:
         """One metric over a range of periods, for one node or added up over a scope."""
         check_metric(metric)
         if (node is None) == (scope is None):
-            raise ValidationFailed({"node": ["give either node or scope"],
-                                    "scope": ["give either node or scope"]})
+            raise ValidationFailed({"node": [_("give either node or scope")],
+                                    "scope": [_("give either node or scope")]})
         first, last = _period(start, "from"), _period(end, "to")
         if first.kind is not last.kind:
-            raise ValidationFailed({"to": [f"must be a {first.kind.value} like 'from'"]})
+            raise ValidationFailed({"to": [_("must be a %(value)s like 'from'",
+                                             value=first.kind.value)]})
         if last < first:
-            raise ValidationFailed({"to": ["must not come before 'from'"]})
+            raise ValidationFailed({"to": [_("must not come before 'from'")]})
         periods = [last]
         while periods[-1] != first:
             periods.append(periods[-1].previous())
             if len(periods) > MAX_TREND_PERIODS:
-                raise ValidationFailed({"from": [f"at most {MAX_TREND_PERIODS} periods"]})
+                raise ValidationFailed({"from": [_("at most %(max_trend_periods)s periods",
+                                                   max_trend_periods=MAX_TREND_PERIODS)]})
         periods.reverse()
         code = node or scope or ""
         target = self._scope(code)

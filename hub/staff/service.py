@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from hub.staff.models import LoginAttempt, StaffAccount, StaffRole, StaffToken
 from schemas.divisions import DivisionCodeError, level_of
 from schemas.errors import Conflict, Unauthorized, ValidationFailed
+from schemas.i18n import _
 from schemas.runtime.database import utcnow
 from schemas.runtime.passwords import (
     check_password_strength,
@@ -83,7 +84,8 @@ class StaffService:
         if problems:
             raise ValidationFailed(problems)
         if self.session.scalar(select(StaffAccount.id).where(StaffAccount.username == username)):
-            raise Conflict(f"Staff account {username!r} already exists.", {"field": "username"})
+            raise Conflict(_("Staff account %(repr)s already exists.",
+                             repr=repr(username)), {"field": "username"})
         account = StaffAccount(
             username=username, display_name=display_name or username, role=role,
             scope_code=scope, password_hash=hash_password(password), active=True,
@@ -107,7 +109,7 @@ class StaffService:
                                   password)
         if account is None or not matches or not account.active:
             self.throttle.record(username, address, succeeded=False)
-            raise Unauthorized("Wrong username or password.")
+            raise Unauthorized(_("Wrong username or password."))
         now = self.clock()
         notice = self._notice(account, account.last_login_at)
         self.throttle.record(username, address, succeeded=True)
@@ -140,11 +142,11 @@ class StaffService:
         row = self.session.scalar(
             select(StaffToken).where(StaffToken.token_hash == token_digest(token)))
         if row is None or row.revoked_at is not None:
-            raise Unauthorized("The token is not valid or has been revoked.")
+            raise Unauthorized(_("The token is not valid or has been revoked."))
         if row.expires_at <= self.clock():
-            raise Unauthorized("The token has expired; log in again.")
+            raise Unauthorized(_("The token has expired; log in again."))
         if not row.account.active:
-            raise Unauthorized("The account is disabled.")
+            raise Unauthorized(_("The account is disabled."))
         return row.account, row
 
     def logout(self, token: StaffToken) -> None:

@@ -20,6 +20,7 @@ from node.calendar.service import CalendarService
 from node.calendar.workdays import SkippedDay, Suspension
 from schemas.divisions import Level, level_of
 from schemas.errors import ErrorSchema, NotFound, ValidationFailed
+from schemas.i18n import _
 from schemas.runtime.webapp import accepts_bodies, current_session
 
 blp = Blueprint(
@@ -242,7 +243,8 @@ def calendar_service() -> CalendarService:
 
 def _checked_year(value: int) -> int:
     if not FIRST_DAY.year <= value <= LAST_DAY.year:
-        raise ValidationFailed({"year": [f"a year from {FIRST_DAY.year} to {LAST_DAY.year}"]})
+        raise ValidationFailed({"year": [_("a year from %(year)s to %(year2)s",
+                                           year=FIRST_DAY.year, year2=LAST_DAY.year)]})
     return value
 
 
@@ -281,7 +283,7 @@ class YearItem(MethodView):
         the package's data or nothing applies)."""
         schedule = calendar_service().schedule(_checked_year(year))
         if schedule is None:
-            raise NotFound(f"No schedule of {year} is held here.", {"year": year})
+            raise NotFound(_("No schedule of %(year)s is held here.", year=year), {"year": year})
         return schedule
 
 
@@ -305,7 +307,7 @@ class YearImport(MethodView):
         if request.mimetype == "multipart/form-data":
             upload = request.files.get("file")
             if upload is None or not upload.filename:
-                raise ValidationFailed({"file": ["send the schedule as the form field 'file'"]})
+                raise ValidationFailed({"file": [_("send the schedule as the form field 'file'")]})
             document = read_schedule(upload.read(), year, filename=upload.filename,
                                      reference=request.form.get("source", ""))
         else:
@@ -348,9 +350,12 @@ def path_day(value: str) -> dt.date:
             raise ValueError(value)
         day = dt.date.fromisoformat(value)
     except ValueError:
-        raise ValidationFailed({"day": [f"not a date of the form YYYY-MM-DD: {value!r}"]}) from None
+        raise ValidationFailed({"day": [_("not a date of the form YYYY-MM-DD: %(repr)s",
+                                          repr=repr(value))]}) from None
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise ValidationFailed({"day": [f"the date must lie between {FIRST_DAY} and {LAST_DAY}"]})
+        raise ValidationFailed({"day": [
+            _("the date must lie between %(first_day)s and %(last_day)s",
+              first_day=FIRST_DAY, last_day=LAST_DAY)]})
     return day
 
 

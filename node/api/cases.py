@@ -50,6 +50,7 @@ from node.cases.service import CaseService
 from node.cases.states import allowed_actions
 from node.cases.warnings import Colours
 from schemas.errors import Forbidden, NotFound, ValidationFailed
+from schemas.i18n import _
 from schemas.runtime.webapp import accepts_bodies, current_session
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases (办件)")
@@ -156,7 +157,8 @@ class CaseDeadline(MethodView):
         service, case = _load(case_id)
         explanation = service.explain_deadline(case)
         if explanation is None:
-            raise NotFound(f"Case {case.number} has not been accepted: it has no deadline yet.")
+            raise NotFound(_("Case %(number)s has not been accepted: it has no deadline yet.",
+                             number=case.number))
         return explanation
 
 
@@ -298,7 +300,7 @@ _transition(
 def _hand_over(service: CaseService, case: Case, who: Actor, data: dict[str, Any]) -> Any:
     to_user = service.session.scalar(select(User).where(User.username == data["to"]))
     if to_user is None:
-        raise ValidationFailed({"to": [f"no user {data['to']!r}"]})
+        raise ValidationFailed({"to": [_("no user %(repr)s", repr=repr(data['to']))]})
     return service.hand_over(
         case, who, to_user=to_user, reason=data["reason"], version=data["version"]
     )
@@ -355,7 +357,8 @@ class CaseNoticeDocument(MethodView):
         _service, case = _load(case_id)
         notice = next((n for n in case.notices if n.number == number), None)
         if notice is None:
-            raise NotFound(f"Case {case.number} has no notice {number!r}.")
+            raise NotFound(_("Case %(number)s has no notice %(repr)s.",
+                             number=case.number, repr=repr(number)))
         html = render_template(
             "cases/supplement_notice.html",
             notice=notice,
@@ -384,7 +387,8 @@ class CaseSuspensionDocument(MethodView):
         _service, case = _load(case_id)
         suspension = next((s for s in case.suspensions if s.notice_number == number), None)
         if suspension is None:
-            raise NotFound(f"Case {case.number} has no suspension notice {number!r}.")
+            raise NotFound(_("Case %(number)s has no suspension notice %(repr)s.",
+                             number=case.number, repr=repr(number)))
         html = render_template(
             "cases/suspension_notice.html",
             suspension=suspension,
@@ -422,7 +426,8 @@ def print_document(service: CaseService, case: Case, kind: DocumentKind,
                    query_code: str | None, user: User) -> tuple[IssuedDocument, bool]:
     """Print ``kind`` as ``user``, whose role must allow it."""
     if not allows(user.role, documents.RULES[kind].permission):
-        raise Forbidden(f"Your role ({user.role.value}) may not print a {kind.value} document.")
+        raise Forbidden(_("Your role (%(value)s) may not print a %(value2)s document.",
+                          value=user.role.value, value2=kind.value))
     return documents.print_document(
         service.session, case, kind, username=user.username,
         node_code=current_app.config["TONGBAN"]["code"], now=service.clock(),
@@ -450,7 +455,8 @@ class CaseDocument(MethodView):
         _service, case = _load(case_id)
         found = documents.issued(case, DocumentKind(kind))
         if found is None:
-            raise NotFound(f"Case {case.number} has no {kind} document printed yet.")
+            raise NotFound(_("Case %(number)s has no %(kind)s document printed yet.",
+                             number=case.number, kind=kind))
         return Response(render_document(case, found, reprint=found.reprints > 0),
                         mimetype="text/html")
 
@@ -521,14 +527,14 @@ class CaseAttachments(MethodView):
         """Add a file (form field ``file``; ``role`` = ``material`` (default) or ``result``).
         The same bytes twice are one file."""
         if request.mimetype != "multipart/form-data":
-            raise ValidationFailed({"file": ["send the file as the form field 'file' of "
-                                             "multipart/form-data"]})
+            raise ValidationFailed({"file": [_("send the file as the form field 'file' of "
+                                             "multipart/form-data")]})
         upload = request.files.get("file")
         if upload is None:
-            raise ValidationFailed({"file": ["Missing data for required field."]})
+            raise ValidationFailed({"file": [_("Missing data for required field.")]})
         role_name = request.form.get("role", AttachmentRole.MATERIAL.value)
         if role_name not in {r.value for r in AttachmentRole}:
-            raise ValidationFailed({"role": ["one of: material, result"]})
+            raise ValidationFailed({"role": [_("one of: material, result")]})
         service, case = _load(case_id)
         return _forwarding(service).add_attachment(
             case, actor(), name=upload.filename or "", media_type=upload.mimetype or "",
@@ -544,7 +550,8 @@ class CaseAttachmentContent(MethodView):
         _service, case = _load(case_id)
         found = next((a for a in case.attachments if a.sha256 == sha256 and a.fetched), None)
         if found is None or found.data is None:
-            raise NotFound(f"Case {case.number} has no fetched file {sha256}.")
+            raise NotFound(_("Case %(number)s has no fetched file %(sha256)s.",
+                             number=case.number, sha256=sha256))
         return Response(found.data, mimetype=found.media_type, headers={
             "Content-Disposition": "attachment; filename*=UTF-8''" + _quoted(found.name)})
 

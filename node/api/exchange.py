@@ -17,6 +17,7 @@ from node.catalog.exchange import ENTITIES, XLSX_MEDIA_TYPE, CatalogExchange
 from node.catalog.problems import CatalogSource
 from node.catalog.workbook import read_workbook, write_workbook
 from schemas.errors import ErrorSchema, ValidationFailed
+from schemas.i18n import _
 from schemas.runtime.webapp import accepts_bodies, current_session
 
 blp = Blueprint(
@@ -152,14 +153,16 @@ def _uploaded_catalog() -> CatalogSource:
         upload = request.files.get("file")
         if upload is None:
             raise ValidationFailed(
-                {"file": ["Missing data for required field: send the catalog as the field 'file'."]}
+                {"file": [_("Missing data for required field: "
+                            "send the catalog as the field 'file'.")]}
             )
         content = upload.read()
         if upload.mimetype in _JSON_TYPES or (upload.filename or "").lower().endswith(".json"):
             try:
                 return CatalogSource(json.loads(content))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise ValidationFailed({"file": [f"not a valid JSON document: {exc}"]}) from exc
+                raise ValidationFailed({"file": [_("not a valid JSON document: %(exc)s",
+                                                   exc=exc)]}) from exc
         return read_workbook(content)
     if request.mimetype in _WORKBOOK_TYPES:
         return read_workbook(request.get_data())

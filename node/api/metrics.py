@@ -17,6 +17,7 @@ from node.auth.permissions import Permission
 from node.metrics.patterns import Pattern, PatternPolicy, pattern_cases
 from node.metrics.service import MetricsService, definitions
 from schemas.errors import ValidationFailed
+from schemas.i18n import _
 from schemas.periods import Period, PeriodError
 from schemas.runtime.webapp import current_session
 
@@ -108,7 +109,7 @@ class PatternList(MethodView):
             which = Pattern(pattern)
         except ValueError as exc:
             raise ValidationFailed(
-                {"pattern": [f"one of {', '.join(p.value for p in Pattern)}"]}
+                {"pattern": [_("one of %(join)s", join=', '.join(p.value for p in Pattern))]}
             ) from exc
         period = parse_period(args["period"])
         settings = current_app.config["TONGBAN"]

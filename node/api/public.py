@@ -22,6 +22,7 @@ from node.feedback.models import ComplaintState, EvaluationLevel, RectificationS
 from node.feedback.ratelimit import hit
 from node.feedback.service import FeedbackService
 from schemas.errors import TooManyAttempts
+from schemas.i18n import _
 from schemas.runtime.database import mark_writing, utcnow
 from schemas.runtime.webapp import current_session
 
@@ -64,8 +65,9 @@ def count_attempt() -> None:
         mark_writing(session)  # the rest of the request writes: take the SQLite lock again
     if not decision.allowed:
         raise TooManyAttempts(
-            f"Too many requests from your address: at most {decision.limit} a minute. "
-            f"Try again in {decision.retry_after_seconds} seconds.",
+            _("Too many requests from your address: at most %(limit)s a minute. Try again in "
+              "%(retry_after_seconds)s seconds.",
+              limit=decision.limit, retry_after_seconds=decision.retry_after_seconds),
             decision.retry_after_seconds,
         )
 

@@ -18,6 +18,7 @@ from node.auth.models import ApiToken, User
 from node.auth.permissions import Permission
 from node.auth.service import AuthPolicy, AuthService
 from schemas.errors import Unauthorized
+from schemas.i18n import _
 from schemas.runtime.database import utcnow
 from schemas.runtime.webapp import current_session
 
@@ -38,9 +39,9 @@ def auth_service() -> AuthService:
 
 def _bearer_token() -> str:
     header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _space, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("This endpoint needs a staff token: send 'Authorization: Bearer …'.")
+        raise Unauthorized(_("This endpoint needs a staff token: send 'Authorization: Bearer …'."))
     return token.strip()
 
 

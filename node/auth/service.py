@@ -23,6 +23,7 @@ from schemas.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from schemas.i18n import _
 from schemas.runtime.database import utcnow
 
 # Argon2id hashing, the strength rule and token digests are shared with the hub's staff
@@ -129,7 +130,7 @@ class AuthService:
         matches = _verify(user.password_hash if user is not None else dummy_hash(), password)
         if user is None or not matches or not user.active:
             self.throttle.record(username, address, succeeded=False)
-            raise Unauthorized("Wrong username or password.")
+            raise Unauthorized(_("Wrong username or password."))
         now = self.clock()
         notice = self._notice(user, user.last_login_at)
         self.throttle.record(username, address, succeeded=True)
@@ -174,11 +175,11 @@ class AuthService:
         row = _attached(self.session, found) if found is not None else None
         now = self.clock()
         if row is None or row.revoked_at is not None:
-            raise Unauthorized("The token is not valid or has been revoked.")
+            raise Unauthorized(_("The token is not valid or has been revoked."))
         if row.expires_at <= now:
-            raise Unauthorized("The token has expired; log in again.")
+            raise Unauthorized(_("The token has expired; log in again."))
         if not row.user.active:
-            raise Unauthorized("The account is disabled.")
+            raise Unauthorized(_("The account is disabled."))
         return row.user, row
 
     def _token_rows(self, digest: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -207,7 +208,8 @@ class AuthService:
     def require(user: User, permission: Permission) -> None:
         if not allows(user.role, permission):
             raise Forbidden(
-                f"Role {user.role.value!r} may not do this ({permission.value}).",
+                _("Role %(repr)s may not do this (%(value)s).",
+                  repr=repr(user.role.value), value=permission.value),
                 {"permission": permission.value, "role": user.role.value},
             )
 
@@ -219,13 +221,14 @@ class AuthService:
     def user(self, username: str) -> User:
         user = self.session.scalar(select(User).where(User.username == username))
         if user is None:
-            raise NotFound(f"No user {username!r}.", {"username": username})
+            raise NotFound(_("No user %(repr)s.", repr=repr(username)), {"username": username})
         return user
 
     def create_user(self, data: Mapping[str, Any]) -> User:
         if self.session.scalar(select(User.id).where(User.username == data["username"])):
             raise Conflict(
-                f"User {data['username']!r} already exists.", {"field": "username"}
+                _("User %(repr)s already exists.",
+                  repr=repr(data['username'])), {"field": "username"}
             )
         problems = check_password_strength(data["password"])
         if problems:
@@ -248,7 +251,7 @@ class AuthService:
             changes.get("active") is False
             or ("role" in changes and changes["role"] != actor.role)
         ):
-            raise Conflict("You cannot disable your own account or change your own role.")
+            raise Conflict(_("You cannot disable your own account or change your own role."))
         if "password" in changes:
             problems = check_password_strength(changes["password"])
             if problems:
@@ -272,7 +275,8 @@ class AuthService:
                 if code else None
             )
             if code and user.department is None:
-                raise ValidationFailed({"department_code": [f"no department {code!r}"]})
+                raise ValidationFailed({"department_code": [_("no department %(repr)s",
+                                                              repr=repr(code))]})
         if "staff_code" in data:
             code = data["staff_code"]
             user.staff_member = (
@@ -280,10 +284,12 @@ class AuthService:
                 if code else None
             )
             if code and user.staff_member is None:
-                raise ValidationFailed({"staff_code": [f"no staff member {code!r}"]})
+                raise ValidationFailed({"staff_code": [_("no staff member %(repr)s",
+                                                         repr=repr(code))]})
         if Role(user.role) in ROLES_WITH_DEPARTMENT and user.department is None:
             raise ValidationFailed(
-                {"department_code": [f"a {Role(user.role).value} must belong to a department"]}
+                {"department_code": [_("a %(role)s must belong to a department",
+                                       role=Role(user.role).value)]}
             )
 
 

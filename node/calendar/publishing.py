@@ -31,6 +31,7 @@ from node.sync.outbox import emit
 from schemas.divisions import Level, level_of
 from schemas.envelope import Envelope, Kind
 from schemas.errors import Conflict, ValidationFailed
+from schemas.i18n import _
 from schemas.messages import check_publisher, validate_body
 from schemas.runtime.database import utcnow
 
@@ -53,13 +54,15 @@ def publish_calendar(
     envelope id.  Raises :class:`Conflict` on a node that is not a province, or for a year
     the province has not imported.  Flushes; the caller commits."""
     if level_of(node_code) is not Level.PROVINCE:
-        raise Conflict(f"只有省级中心可以下发国家节假日安排，{node_code} 不是省级中心。",
+        raise Conflict(_("只有省级中心可以下发国家节假日安排，%(node_code)s 不是省级中心。",
+                         node_code=node_code),
                        {"node": node_code})
     moment = now or utcnow()
     schedule = CalendarService(session, clock=lambda: moment).schedule(year)
     if schedule is None or schedule.source is not ScheduleSource.IMPORTED:
         raise Conflict(
-            f"{year}年的国家节假日安排尚未导入本中心；请先用 calendar-import 导入通知。",
+            _("%(year)s年的国家节假日安排尚未导入本中心；请先用 calendar-import 导入通知。",
+              year=year),
             {"year": year, "source": schedule.source.value if schedule else None})
     days = [{"date": d.day.isoformat(), "kind": d.kind.value, "name": d.name}
             for d in schedule.days]
@@ -89,14 +92,14 @@ def adopt_calendar(session: Session, envelope: Envelope, *, node_code: str,
     this node's province, and :class:`ValidationFailed` for a body that breaks a schedule rule.
     """
     if envelope.kind is not Kind.CALENDAR_PUBLISH:
-        raise Conflict(f"not a calendar.publish envelope: {envelope.kind.value}")
+        raise Conflict(_("not a calendar.publish envelope: %(value)s", value=envelope.kind.value))
     check_publisher(envelope.kind, envelope.sender, province_of(node_code))
     validate_body(Kind.CALENDAR_PUBLISH, envelope.body)
     try:
         document = document_from_body(envelope.body)
     except ScheduleImportError as exc:
         raise ValidationFailed({"days": [p.reason for p in exc.problems]},
-                               "the published schedule breaks a schedule rule") from exc
+                               _("the published schedule breaks a schedule rule")) from exc
     return CalendarService(session, clock=clock).adopt_published(
         document, version=int(envelope.body["version"]), publisher=envelope.sender,
         envelope_id=envelope.id)

@@ -47,6 +47,7 @@ from node.calendar.workdays import (
 )
 from node.cases.recompute import RecomputeReport, recompute_open_cases
 from schemas.errors import Conflict, NotFound, ValidationFailed
+from schemas.i18n import _
 from schemas.runtime.database import utcnow
 
 # /healthz and the admin banner speak up this many days before a year without data begins
@@ -188,8 +189,8 @@ class CalendarService:
         current = self.schedule(document.year)
         if current is not None and current.source is ScheduleSource.PUBLISHED and not province:
             raise Conflict(
-                f"{document.year}年已采用省级下发的节假日安排（第{current.version}版）；"
-                "本中心的差异请登记为工作日调整。",
+                _("%(year)s年已采用省级下发的节假日安排（第%(version)s版）；本中心的差异请登记为工作日调整。",
+                  year=document.year, version=current.version),
                 {"year": document.year, "source": current.source.value,
                  "version": current.version})
         if current is not None and current.digest == document.digest \
@@ -214,7 +215,8 @@ class CalendarService:
                                       f"version {current.version} is adopted already")
             if version == current.version:
                 raise Conflict(
-                    f"version {version} of {document.year} differs from the one adopted",
+                    _("version %(version)s of %(year)s differs from the one adopted",
+                      version=version, year=document.year),
                     {"year": document.year, "version": version})
         return self._replace(document, ScheduleSource.PUBLISHED, version,
                              actor=f"node:{publisher}", role="system", action="calendar.adopt",
@@ -225,9 +227,10 @@ class CalendarService:
         deadlines stop being provisional (audited).  Only for a year without data."""
         reason = reason.strip()
         if not reason:
-            raise ValidationFailed({"reason": ["a confirmation needs a reason"]})
+            raise ValidationFailed({"reason": [_("a confirmation needs a reason")]})
         if self.schedule(year) is not None or holiday_data_covers(year):
-            raise Conflict(f"{year}年已有国家节假日安排，无需确认仅按周末计算。", {"year": year})
+            raise Conflict(_("%(year)s年已有国家节假日安排，无需确认仅按周末计算。",
+                             year=year), {"year": year})
         document = ScheduleDocument(year, reason, ())
         return self._replace(document, ScheduleSource.WEEKENDS_ONLY, 1, actor=actor,
                              role="admin", action="calendar.confirm_weekends_only")
@@ -285,7 +288,7 @@ class CalendarService:
         """
         reason = reason.strip()
         if not reason:
-            raise ValidationFailed({"reason": ["a local override needs a reason"]})
+            raise ValidationFailed({"reason": [_("a local override needs a reason")]})
         before = self.calendar()
         override = self.session.scalar(select(CalendarOverride).where(CalendarOverride.day == day))
         if override is None:
@@ -304,7 +307,8 @@ class CalendarService:
         """Drop the local decision for ``day``: the national calendar applies again."""
         override = self.session.scalar(select(CalendarOverride).where(CalendarOverride.day == day))
         if override is None:
-            raise NotFound(f"No local override on {day.isoformat()}.", {"day": day.isoformat()})
+            raise NotFound(_("No local override on %(isoformat)s.",
+                             isoformat=day.isoformat()), {"day": day.isoformat()})
         before = self.calendar()
         self.session.delete(override)
         self.session.flush()

@@ -33,6 +33,7 @@ from node.cases.errors import CaseStateError
 from node.cases.models import AttachmentRole, Case, Channel, ReviewTask
 from node.cases.states import OPEN_STATES, CaseState, allowed_actions
 from schemas.errors import Forbidden
+from schemas.i18n import _
 
 if TYPE_CHECKING:
     from node.cases.actors import Actor
@@ -64,7 +65,8 @@ def takes_ownership(case: Case, actor: Actor) -> bool:
     if case.owner_id != actor.user_id:
         owner = case.owner.username if case.owner else "another clerk"
         raise Forbidden(
-            f"Case {case.number} is owned by {owner} (首问负责); ask for a hand-over.",
+            _("Case %(number)s is owned by %(owner)s (首问负责); ask for a hand-over.",
+              number=case.number, owner=owner),
             {"owner": owner},
         )
     return False
@@ -76,18 +78,20 @@ def deciding_task(case: Case, actor: Actor) -> ReviewTask:
     if actor.role == CLERK:
         if not case.matter.power_approve:
             raise Forbidden(
-                f"The window holds no approve power for matter {case.matter.code}; "
-                "an approver of the department decides.",
+                _("The window holds no approve power for matter %(code)s; an approver of the "
+                  "department decides.",
+                  code=case.matter.code),
             )
         department_id = case.department_id
     elif actor.role == APPROVER:
         department_id = actor.department_id or -1
     else:
-        raise Forbidden(f"The {actor.role} role decides no case.", {"role": actor.role})
+        raise Forbidden(_("The %(role)s role decides no case.",
+                          role=actor.role), {"role": actor.role})
     task = next((t for t in case.tasks if t.department_id == department_id), None)
     if task is None:
         raise Forbidden(
-            f"Your department has no part in case {case.number}.",
+            _("Your department has no part in case %(number)s.", number=case.number),
             {"departments": [t.department.code for t in case.tasks]},
         )
     return task
@@ -97,7 +101,7 @@ def _has_part(case: Case, actor: Actor) -> None:
     """An approver's department must have a task on the case."""
     if not any(t.department_id == actor.department_id for t in case.tasks):
         raise Forbidden(
-            f"Your department has no part in case {case.number}.",
+            _("Your department has no part in case %(number)s.", number=case.number),
             {"departments": [t.department.code for t in case.tasks]},
         )
 
@@ -108,7 +112,7 @@ def authorize_file(case: Case, actor: Actor, role: AttachmentRole) -> bool:
     actor (a clerk) takes ownership of an unowned case by doing so."""
     wanted = FILE_NAMES[role]
     if actor.role not in (CLERK, APPROVER, APPLICANT):
-        raise Forbidden(f"The {actor.role} role adds no files to cases.",
+        raise Forbidden(_("The %(role)s role adds no files to cases.", role=actor.role),
                         {"role": actor.role, "file_role": role.value})
     if case.state not in FILE_STATES[role]:
         states = ", ".join(s.value for s in CaseState if s in FILE_STATES[role])
@@ -121,7 +125,7 @@ def authorize_file(case: Case, actor: Actor, role: AttachmentRole) -> bool:
         # only with the online application itself, before any clerk has taken it
         if (role is not AttachmentRole.MATERIAL or case.channel is not Channel.ONLINE
                 or case.state is not CaseState.SUBMITTED or case.owner_id is not None):
-            raise Forbidden("An applicant adds materials only with the online application.",
+            raise Forbidden(_("An applicant adds materials only with the online application."),
                             {"role": actor.role, "file_role": role.value})
         return False
     if role is AttachmentRole.MATERIAL:
@@ -131,8 +135,10 @@ def authorize_file(case: Case, actor: Actor, role: AttachmentRole) -> bool:
         return takes_ownership(case, actor)
     if case.forwarded_to is not None:
         raise Forbidden(
-            f"Case {case.number} was decided at {case.forwarded_to}: its result documents "
-            "come from there.", {"decided_by_node": case.forwarded_to},
+            _("Case %(number)s was decided at %(forwarded_to)s: its result documents come from "
+              "there.",
+              number=case.number, forwarded_to=case.forwarded_to),
+            {"decided_by_node": case.forwarded_to},
         )
     deciding_task(case, actor)
     return takes_ownership(case, actor)

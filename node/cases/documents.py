@@ -33,6 +33,7 @@ from node.cases.query_codes import verify_query_code
 from node.cases.states import DECIDED_STATES, CaseState
 from node.catalog.models import MaterialForm, MatterCategory
 from schemas.errors import Conflict, ValidationFailed
+from schemas.i18n import _
 
 # the categories whose cases end in a decision to grant or refuse
 DECIDING = frozenset({MatterCategory.ADMINISTRATIVE_LICENCE, MatterCategory.NON_LICENCE_APPROVAL})
@@ -126,19 +127,20 @@ def print_document(
     """
     if kind not in available(case):
         raise Conflict(
-            f"Case {case.number} ({case.state.value}) has no {kind.value} document to print now.",
+            _("Case %(number)s (%(value)s) has no %(value2)s document to print now.",
+              number=case.number, value=case.state.value, value2=kind.value),
             {"available": [k.value for k in available(case)]},
         )
     existing = issued(case, kind)
     if query_code is not None:
         if kind is not DocumentKind.RECEIPT:
-            raise ValidationFailed({"query_code": ["only the receipt carries the query code"]})
+            raise ValidationFailed({"query_code": [_("only the receipt carries the query code")]})
         if existing is not None:
             raise ValidationFailed({"query_code": [
-                "the query code is printed on the first receipt only; a reprint says it was "
-                "given then"]})
+                _("the query code is printed on the first receipt only; a reprint says it was "
+                "given then")]})
         if not verify_query_code(case.query_code_hash, case.number, query_code):
-            raise ValidationFailed({"query_code": ["this is not the case's query code"]})
+            raise ValidationFailed({"query_code": [_("this is not the case's query code")]})
     if existing is None:
         try:
             with session.begin_nested():  # a concurrent first print: take theirs, reprint

@@ -53,6 +53,7 @@ from node.sync.outbox import emit
 from schemas.divisions import ancestors_of, is_ancestor
 from schemas.envelope import Envelope, Kind
 from schemas.errors import Conflict, NotFound, TongbanError, ValidationFailed
+from schemas.i18n import _
 from schemas.message_parts import ATTACHMENTS_MAX, MEDIA_TYPE_PATTERN, NAME_MAX
 
 log = logging.getLogger("tongban.forwarding")
@@ -160,13 +161,16 @@ class Forwarding:
         ancestors = ancestors_of(self.code)
         target = to or (ancestors[0] if ancestors else None)
         if target is None:
-            raise ValidationFailed({"to": [f"{self.code} is the top of the tree: there is "
-                                           "no center above it to forward to"]})
+            raise ValidationFailed({"to": [_("%(code)s is the top of the tree: there is no center "
+                                             "above it to forward to",
+                                             code=self.code)]})
         if target not in ancestors:
             raise ValidationFailed({"to": [
-                f"{target} is not a center above {self.code} (one of: {', '.join(ancestors)})"]})
+                _("%(target)s is not a center above %(code)s (one of: %(join)s)",
+                  target=target, code=self.code, join=', '.join(ancestors))]})
         if target in chain_of(case):
-            raise ValidationFailed({"to": [f"the case came up through {target} already"]})
+            raise ValidationFailed({"to": [_("the case came up through %(target)s already",
+                                             target=target)]})
         case.forwarded_to = target
         self.cases.move(case, Action.FORWARD, actor, reason=note, version=version,
                         data={"to": target})
@@ -200,8 +204,9 @@ class Forwarding:
                          version: int | None = None) -> Case:
         """退回: send a case received from below back undecided, with the reason."""
         if not case.from_below:
-            raise Conflict(f"Case {case.number} was not received from a lower center; "
-                           "only such a case can be returned.", {"number": case.number})
+            raise Conflict(_("Case %(number)s was not received from a lower center; only such a "
+                             "case can be returned.",
+                             number=case.number), {"number": case.number})
         self.cases.move(case, Action.RETURN, actor, reason=reason, version=version)
         return case
 
@@ -351,8 +356,9 @@ class Forwarding:
         body, sender = envelope.body, envelope.sender
         case = self._forwarded_case(body["origin"], sender)
         if case is None:
-            raise NotFound(f"no case {body['origin']['case_number']} is waiting here for a "
-                           f"result from {sender}", {"origin": body["origin"]})
+            raise NotFound(_("no case %(body)s is waiting here for a result from %(sender)s",
+                             body=body['origin']['case_number'], sender=sender),
+                           {"origin": body["origin"]})
         outcome, reason = body["outcome"], body.get("reason")
         if outcome == "returned":
             case.forwarded_to = None

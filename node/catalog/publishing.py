@@ -48,6 +48,7 @@ from node.sync.outbox import emit
 from schemas.divisions import Level, ancestors_of, level_of
 from schemas.envelope import MAX_ENVELOPE_BYTES, Envelope, Kind
 from schemas.errors import Conflict, Forbidden
+from schemas.i18n import _
 from schemas.message_parts import PRACTICAL_FIELDS
 from schemas.messages import validate_body
 from schemas.runtime.database import utcnow
@@ -173,12 +174,13 @@ def publish_catalog(
     """
     if level_of(node_code) is not Level.PROVINCE:
         raise Conflict(
-            f"Only a province publishes the standard catalog, not {node_code}.", {"node": node_code}
+            _("Only a province publishes the standard catalog, not %(node_code)s.",
+              node_code=node_code), {"node": node_code}
         )
     moment = now or utcnow()
     has_matters = session.scalar(select(Matter.id).where(Matter.retired_at.is_(None)).limit(1))
     if has_matters is None:
-        raise Conflict("The catalog has no active matter to publish.")
+        raise Conflict(_("The catalog has no active matter to publish."))
     version = next_number(session, CATALOG_VERSION_COUNTER)
     body = catalog_body(session, catalog_version=version, published_at=moment)
     runs = split_matters(body["matters"], part_budget)
@@ -388,10 +390,11 @@ def adopt_catalog(session: Session, envelope: Envelope, *, node_code: str) -> Ad
     the others are adopted.
     """
     if envelope.kind is not Kind.CATALOG_PUBLISH:
-        raise Conflict(f"not a catalog.publish envelope: {envelope.kind.value}")
+        raise Conflict(_("not a catalog.publish envelope: %(value)s", value=envelope.kind.value))
     if envelope.sender not in ancestors_of(node_code):
         raise Forbidden(
-            f"node {envelope.sender} is not above {node_code}: its catalog is not adopted",
+            _("node %(sender)s is not above %(node_code)s: its catalog is not adopted",
+              sender=envelope.sender, node_code=node_code),
             {"from": envelope.sender, "node": node_code},
         )
     validate_body(Kind.CATALOG_PUBLISH, envelope.body)

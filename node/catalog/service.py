@@ -22,6 +22,7 @@ from node.catalog.models import (
     Window,
 )
 from schemas.errors import Conflict, NotFound, ValidationFailed
+from schemas.i18n import _
 from schemas.message_parts import PRACTICAL_FIELDS
 from schemas.runtime.database import utcnow
 
@@ -63,26 +64,26 @@ def matter_rule_violations(values: Mapping[str, Any]) -> dict[str, list[str]]:
     promised = values["promised_limit_days"]
     if promised > legal:
         problems.setdefault("promised_limit_days", []).append(
-            f"the promised limit ({promised} working days) may not exceed "
-            f"the legal limit ({legal} working days)"
+            _("the promised limit (%(promised)s working days) may not exceed "
+              "the legal limit (%(legal)s working days)", promised=promised, legal=legal)
         )
     handling = HandlingType(values["handling_type"])
     if handling is HandlingType.IMMEDIATE and promised != 0:
         problems.setdefault("promised_limit_days", []).append(
-            "an immediate matter (即办件) is done the same day: its promised limit is 0"
+            _("an immediate matter is done the same day: its promised limit is 0")
         )
     if handling is HandlingType.PROMISED and promised < 1:
         problems.setdefault("promised_limit_days", []).append(
-            "a promised matter (承诺件) needs a promised limit of at least 1 working day"
+            _("a promised matter needs a promised limit of at least 1 working day")
         )
     if values["entered"] and not values.get("window_code"):
         problems.setdefault("window_code", []).append(
-            "a matter entered in the center (实进) must name the window that handles it"
+            _("a matter entered in the center must name the window that handles it")
         )
     granted = [p for p, held in (values.get("powers") or {}).items() if held]
     if granted and not values["entered"]:
         problems.setdefault("powers", []).append(
-            "window powers can only be granted for a matter entered in the center"
+            _("window powers can only be granted for a matter entered in the center")
         )
     return problems
 
@@ -98,7 +99,8 @@ class CatalogService:
     def _one(self, model: type[_Coded], code: str, what: str) -> _Coded:
         row = self.session.scalar(select(model).where(model.code == code))
         if row is None:
-            raise NotFound(f"No {what} with code {code!r}.", {"code": code})
+            raise NotFound(_("No %(what)s with code %(repr)s.",
+                             what=what, repr=repr(code)), {"code": code})
         return row
 
     def department(self, code: str) -> Department:
@@ -116,19 +118,22 @@ class CatalogService:
     def _ensure_new_code(self, model: Any, code: str, what: str) -> None:
         if self.session.scalar(select(model.id).where(model.code == code)) is not None:
             raise Conflict(
-                f"A {what} with code {code!r} already exists.", {"field": "code", "code": code}
+                _("A %(what)s with code %(repr)s already exists.",
+                  what=what, repr=repr(code)), {"field": "code", "code": code}
             )
 
     def _active_department(self, code: str, field: str = "department_code") -> Department:
         department = self.session.scalar(select(Department).where(Department.code == code))
         if department is None or department.retired_at is not None:
-            raise ValidationFailed({field: [f"no active department with code {code!r}"]})
+            raise ValidationFailed({field: [_("no active department with code %(repr)s",
+                                              repr=repr(code))]})
         return department
 
     def _active_window(self, code: str, field: str = "window_code") -> Window:
         window = self.session.scalar(select(Window).where(Window.code == code))
         if window is None or window.retired_at is not None:
-            raise ValidationFailed({field: [f"no active window with code {code!r}"]})
+            raise ValidationFailed({field: [_("no active window with code %(repr)s",
+                                              repr=repr(code))]})
         return window
 
     # -- departments -----------------------------------------------------------------------
@@ -166,7 +171,8 @@ class CatalogService:
         ).all()
         if active:
             raise Conflict(
-                f"Department {code!r} still has active matters; retire or move them first.",
+                _("Department %(repr)s still has active matters; retire or move them first.",
+                  repr=repr(code)),
                 {"matters": list(active)},
             )
         department.retired_at = department.retired_at or utcnow()
@@ -236,7 +242,8 @@ class CatalogService:
         ).all()
         if active:
             raise Conflict(
-                f"Window {code!r} still handles active matters; move or retire them first.",
+                _("Window %(repr)s still handles active matters; move or retire them first.",
+                  repr=repr(code)),
                 {"matters": list(active)},
             )
         window.retired_at = window.retired_at or utcnow()
@@ -253,8 +260,9 @@ class CatalogService:
         retired = [d.code for d in window.departments if d.retired_at is not None]
         if window.departments and len(retired) == len(window.departments):
             raise Conflict(
-                f"Window {code!r} serves only retired departments ({', '.join(retired)}); "
-                "reinstate one of them first.",
+                _("Window %(repr)s serves only retired departments (%(join)s); reinstate one of "
+                  "them first.",
+                  repr=repr(code), join=', '.join(retired)),
                 {"departments": retired},
             )
         window.retired_at = None
@@ -364,7 +372,8 @@ class CatalogService:
             self._matter_query().where(Matter.code == code, Matter.retired_at.is_(None))
         )
         if matter is None:
-            raise NotFound(f"No matter with code {code!r} in the service guide.", {"code": code})
+            raise NotFound(_("No matter with code %(repr)s in the service guide.",
+                             repr=repr(code)), {"code": code})
         return matter
 
     def create_matter(self, data: Mapping[str, Any]) -> Matter:
@@ -378,7 +387,8 @@ class CatalogService:
     def update_matter(self, code: str, changes: Mapping[str, Any]) -> Matter:
         matter = self.matter(code)
         if matter.retired_at is not None:
-            raise Conflict(f"Matter {code!r} is retired; reinstate it before changing it.")
+            raise Conflict(_("Matter %(repr)s is retired; reinstate it before changing it.",
+                             repr=repr(code)))
         self._apply_matter(matter, changes, creating=False)
         self.session.flush()
         return matter
@@ -393,9 +403,9 @@ class CatalogService:
     def reinstate_matter(self, code: str) -> Matter:
         matter = self.matter(code)
         if matter.department.retired_at is not None:
-            raise Conflict(f"The department of matter {code!r} is retired.")
+            raise Conflict(_("The department of matter %(repr)s is retired.", repr=repr(code)))
         if matter.window is not None and matter.window.retired_at is not None:
-            raise Conflict(f"The window of matter {code!r} is retired.")
+            raise Conflict(_("The window of matter %(repr)s is retired.", repr=repr(code)))
         matter.retired_at = None
         self.session.flush()
         return matter

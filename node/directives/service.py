@@ -31,6 +31,7 @@ from node.sync.outbox import emit
 from schemas.divisions import is_ancestor
 from schemas.envelope import Envelope, Kind
 from schemas.errors import Conflict, Forbidden, NotFound, TongbanError, ValidationFailed
+from schemas.i18n import _
 from schemas.messages import DirectiveReplySchema, DirectiveSchema
 from schemas.runtime.database import utcnow
 
@@ -102,8 +103,10 @@ class DirectiveService:
         """
         if not is_ancestor(self.node_code, target):
             raise ValidationFailed(
-                {"target": [f"must be a division below this center ({self.node_code})"]},
-                f"{target} is not a descendant of {self.node_code}.",
+                {"target": [_("must be a division below this center (%(node_code)s)",
+                              node_code=self.node_code)]},
+                _("%(target)s is not a descendant of %(node_code)s.",
+                  target=target, node_code=self.node_code),
             )
         body: dict[str, Any] = {
             "directive_id": str(uuid.uuid4()),
@@ -149,7 +152,8 @@ class DirectiveService:
         """
         directive = self.get(directive_id, DirectiveDirection.INCOMING)
         if directive.state is DirectiveState.DONE:
-            raise Conflict(f"Directive {directive_id} is done; it takes no further reply.")
+            raise Conflict(_("Directive %(directive_id)s is done; it takes no further reply.",
+                             directive_id=directive_id))
         body = {"directive_id": directive_id, "state": state, "text": text, "replied_by": actor}
         errors = DirectiveReplySchema().validate(body)
         if errors:
@@ -170,7 +174,9 @@ class DirectiveService:
             Directive.directive_id == directive_id,
             Directive.direction == DirectiveDirection(direction)))
         if directive is None:
-            raise NotFound(f"No {DirectiveDirection(direction).value} directive {directive_id}.")
+            raise NotFound(_("No %(direction)s directive %(directive_id)s.",
+                             direction=DirectiveDirection(direction).value,
+                             directive_id=directive_id))
         return directive
 
     def list(
@@ -240,11 +246,13 @@ def handle_directive_reply(session: Session, envelope: Envelope) -> None:
         Directive.directive_id == body["directive_id"],
         Directive.direction == DirectiveDirection.OUTGOING))
     if directive is None:
-        raise NotFound(f"no directive {body['directive_id']} was issued here")
+        raise NotFound(_("no directive %(body)s was issued here", body=body['directive_id']))
     if directive.target_node != envelope.sender or directive.issuer_node != envelope.to:
         raise Forbidden(
-            f"directive {directive.directive_id} went to {directive.target_node}; "
-            f"{envelope.sender} cannot answer it", {"sender": envelope.sender})
+            _("directive %(directive_id)s went to %(target_node)s; %(sender)s cannot answer it",
+              directive_id=directive.directive_id, target_node=directive.target_node,
+              sender=envelope.sender),
+            {"sender": envelope.sender})
     state = DirectiveState(body["state"])
     if state not in REPLY_STATES:  # pragma: no cover - the body schema allows no other
         raise DirectiveRefused(f"a reply cannot set state {state.value}")

@@ -39,6 +39,7 @@ from node.web.core import (
     web_blueprint,
 )
 from schemas.errors import NotFound, TongbanError, ValidationFailed
+from schemas.i18n import _
 from schemas.runtime.database import utcnow
 from schemas.runtime.spreadsheet import fen_from_yuan
 from schemas.runtime.webapp import current_session
@@ -231,7 +232,7 @@ def matter_action(code: str, action: str) -> Any:
         elif action == "reinstate":
             catalog().reinstate_matter(code)
         else:
-            raise ValidationFailed({"action": ["retire 或 reinstate"]})
+            raise ValidationFailed({"action": [_("retire 或 reinstate")]})
     except TongbanError as exc:
         return failed_page("web/staff/admin/matters.html", exc, **_matters_context())
     flash("已更新。")
@@ -273,7 +274,7 @@ def add_organisation(what: str) -> Any:
             data = load_form(StaffMemberSchema())
             service.create_staff_member(data)
         else:
-            raise ValidationFailed({"what": ["department、window 或 staff"]})
+            raise ValidationFailed({"what": [_("department、window 或 staff")]})
     except TongbanError as exc:
         return failed_page(template, exc, **_organisation_context())
     flash("已添加。")
@@ -309,7 +310,7 @@ def _organisation_edit(what: str, code: str) -> tuple[Any, MultiDict[str, str]]:
         if record.active:
             values["active"] = "on"
     else:
-        raise NotFound(f"no {what}")
+        raise NotFound(_("no %(what)s", what=what))
     return record, values
 
 
@@ -498,7 +499,7 @@ def import_catalog() -> Any:
     upload = request.files.get("file")
     try:
         if upload is None or not upload.filename:
-            raise ValidationFailed({"file": ["请选择 XLSX 文件"]})
+            raise ValidationFailed({"file": [_("请选择 XLSX 文件")]})
         report = exchange().import_document(read_workbook(upload.read())).as_dict()
     except TongbanError as exc:
         current_session().rollback()

@@ -30,6 +30,7 @@ from node.web.core import (
 )
 from schemas.divisions import Level, level_of
 from schemas.errors import TongbanError, ValidationFailed
+from schemas.i18n import _
 from schemas.runtime.webapp import current_session
 
 
@@ -51,7 +52,8 @@ def _year_of(text: str) -> int:
     except ValueError as exc:
         raise ValidationFailed({"year": ["请输入年份，例如 2027"]}) from exc
     if not FIRST_DAY.year <= year <= LAST_DAY.year:
-        raise ValidationFailed({"year": [f"年份须在 {FIRST_DAY.year} 至 {LAST_DAY.year} 之间"]})
+        raise ValidationFailed({"year": [_("年份须在 %(year)s 至 %(year2)s 之间",
+                                           year=FIRST_DAY.year, year2=LAST_DAY.year)]})
     return year
 
 
@@ -76,7 +78,7 @@ def import_schedule() -> Any:
     try:
         year = _year_of(request.form.get("year", ""))
         if upload is None or not upload.filename:
-            raise ValidationFailed({"file": ["请选择 JSON 或 XLSX 文件"]})
+            raise ValidationFailed({"file": [_("请选择 JSON 或 XLSX 文件")]})
         document = read_schedule(upload.read(), year, filename=upload.filename,
                                  reference=request.form.get("source", ""))
         change = calendar_service().import_schedule(
@@ -134,7 +136,8 @@ def _day(text: str) -> dt.date:
     except ValueError as exc:
         raise ValidationFailed({"day": ["请输入日期，格式 YYYY-MM-DD"]}) from exc
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise ValidationFailed({"day": [f"日期须在 {FIRST_DAY} 至 {LAST_DAY} 之间"]})
+        raise ValidationFailed({"day": [_("日期须在 %(first_day)s 至 %(last_day)s 之间",
+                                          first_day=FIRST_DAY, last_day=LAST_DAY)]})
     return day
 
 

@@ -70,6 +70,7 @@ from node.web.core import (
 from node.web.labels import ACTIONS as ACTION_NAMES
 from schemas.divisions import ancestors_of
 from schemas.errors import Conflict, Forbidden, NotFound, TongbanError, ValidationFailed
+from schemas.i18n import _
 from schemas.runtime.webapp import current_session
 
 bp = web_blueprint("web_clerk", "/staff")
@@ -277,7 +278,7 @@ def _fen(text: str) -> int:
 def _hand_over(s: CaseService, c: Case, a: Actor, d: dict[str, Any]) -> Any:
     to_user = s.session.scalar(select(User).where(User.username == d["to"]))
     if to_user is None:
-        raise ValidationFailed({"to": [f"没有用户 {d['to']}"]})
+        raise ValidationFailed({"to": [_("没有用户 %(d)s", d=d['to'])]})
     return s.hand_over(c, a, to_user=to_user, reason=d["reason"], version=d["version"])
 
 

@@ -31,6 +31,7 @@ from node.rankings.cache import Answer, CachedRankings
 from node.rankings.client import HubUnreachable
 from node.web.core import download, staff_page, today, web_blueprint
 from node.web.labels import metric_name
+from schemas.i18n import _
 from schemas.methodologies import methodology_prefix
 from schemas.periods import (
     REPORTS_LATE_AFTER_DAYS,
@@ -152,10 +153,11 @@ def _hub_error(answer: Answer) -> str | None:
         return None
     error = answer.document.get("error", {}) if isinstance(answer.document, dict) else {}
     fields = (error.get("details") or {}).get("fields") or {}
-    detail = "；".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
-                      for k, v in fields.items())
-    lead = f"枢纽拒绝了该查询（{answer.status} {error.get('code', '')}）"
-    return f"{lead}：{error.get('message', '')}" + (f"（{detail}）" if detail else "")
+    # the reasons, never the error's code or the fields' English names
+    detail = "；".join(", ".join(map(str, v)) if isinstance(v, list) else str(v)
+                      for v in fields.values())
+    return str(_("枢纽拒绝了该查询：%(message)s", message=error.get("message", ""))) + (
+        f"（{detail}）" if detail else "")
 
 
 def _page(template: str, answer: Answer, **context: Any) -> Any:
@@ -371,7 +373,7 @@ def _hub_problems(document: Any, rows: list[int]) -> dict[str, list[str]]:
         problems.setdefault(field, []).extend(
             reasons if isinstance(reasons, list) else [str(reasons)])
     if not problems:
-        problems[""] = [f"枢纽拒绝保存（{error.get('code', '')}）：{error.get('message', '')}"]
+        problems[""] = [str(_("枢纽拒绝保存：%(message)s", message=error.get("message", "")))]
     return problems
 
 
@@ -400,7 +402,7 @@ def methodologies() -> Any:
                  default=0)
     rows = min(MAX_COMPONENTS_ON_FORM, max(5, filled + 2))
     context = {"answer": answer, "saved": saved, "prefix": prefix, "chosen": found,
-               "rows": rows, "metrics": {k: m.name for k, m in ALL_METRICS.items()},
+               "rows": rows, "metrics": {k: metric_name(k) for k in ALL_METRICS},
                "normalisations": NORMALISATIONS, "directions": DIRECTIONS,
                "field_labels": _methodology_labels(rows), "form": form}
     if request.method == "GET":

@@ -45,6 +45,7 @@ from sqlalchemy import Boolean, Index, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from schemas.errors import TooManyAttempts
+from schemas.i18n import _
 from schemas.runtime.database import Timestamp, utcnow
 
 USERNAME_MAX = 64
@@ -118,7 +119,7 @@ class LoginThrottle:
         wait = self.wait(username, address)
         if wait > 0:
             raise TooManyAttempts(
-                f"Too many failed logins; try again in {wait} seconds.", wait)
+                _("Too many failed logins; try again in %(wait)s seconds.", wait=wait), wait)
 
     def wait(self, username: str, address: str) -> int:
         """Seconds the attempt must still wait (0: go ahead)."""

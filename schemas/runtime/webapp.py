@@ -17,7 +17,8 @@ from typing import Any
 
 import flask
 import flask_smorest
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, has_request_context, jsonify, request
+from flask_babel import Babel, get_locale
 from markupsafe import escape
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import schemas.field_messages  # noqa: F401 - marshmallow's messages from the catalog
 from schemas.errors import (
     Conflict,
     ErrorSchema,
@@ -37,6 +39,7 @@ from schemas.errors import (
     ValidationFailed,
     error_document,
 )
+from schemas.i18n import DEFAULT_LOCALE, TRANSLATIONS, _, localize, set_locale_source
 from schemas.runtime.database import Database, mark_writing
 
 log = logging.getLogger("tongban.web")
@@ -91,12 +94,38 @@ _HTTP_CODES = {
 }
 
 
+# what each HTTP error says (werkzeug's own descriptions are English only)
+_HTTP_MESSAGES = {
+    400: _("The request is not valid."),
+    401: _("Log in first."),
+    403: _("You may not do this."),
+    404: _("Nothing is found at this address."),
+    405: _("This address does not take this method."),
+    409: _("The request conflicts with the data stored."),
+    413: _("The request body is too large."),
+    415: _("This type of body is not accepted here."),
+    422: _("The input is not valid."),
+    429: _("Too many requests; try again later."),
+}
+
+
 PAGE_ERRORS = frozenset({404, 405})  # the HTTP errors an app with pages shows as a page
+
+
+def request_locale() -> str:
+    """The request's language: English when its ``Accept-Language`` prefers English to
+    Chinese, Chinese (``zh_Hans_CN``) otherwise."""
+    return "en" if request.accept_languages.best_match(["zh", "en"]) == "en" else DEFAULT_LOCALE
+
+
+def _current_locale() -> str:
+    return str(get_locale()) if has_request_context() else DEFAULT_LOCALE
 
 
 def error_response(status: int, code: str, message: str,
                    details: dict[str, Any] | None = None) -> Response:
-    response = jsonify(error_document(code, message, details))
+    """The error document, its message and details said in the request's language."""
+    response = jsonify(localize(error_document(code, message, details)))
     response.status_code = status
     return response
 
@@ -147,21 +176,24 @@ class Api(flask_smorest.Api):
         data = getattr(error, "data", None) or {}
         messages = data.get("errors") or data.get("messages")
         code = _HTTP_CODES.get(status, "http_error")
-        message = data.get("message") or error.description or error.name
+        message = data.get("message") or _HTTP_MESSAGES.get(status) or error.description
+
         details: dict[str, Any] = {}
         if status == 400 and messages and "json" in messages:
-            code, message = "malformed_json", "The request body is not valid JSON."
+            code, message = "malformed_json", _("The request body is not valid JSON.")
         elif status == 422 and messages:
             # webargs nests messages by location: {"json": {"field": [...]}}
             location, fields = next(iter(messages.items()))
             details = {"location": location, "fields": fields}
-            message = "The input is not valid: " + ", ".join(sorted(map(str, fields))) + "."
+            message = _("The input is not valid: %(fields)s.",
+                        fields=", ".join(sorted(map(str, fields))))
         elif status == 413:
             details = {"max_bytes": request.max_content_length}
-            message = f"The request body exceeds the limit of {request.max_content_length} bytes."
+            message = _("The request body exceeds the limit of %(max_bytes)s bytes.",
+                        max_bytes=request.max_content_length)
         elif status == 405:
             details = {"allowed": sorted(error.valid_methods or [])}  # type: ignore[attr-defined]
-        response = error_response(status, code, message, details)
+        response = error_response(status, code, str(message or ""), details)
         for key, value in (data.get("headers") or {}).items():
             response.headers[key] = value
         return response
@@ -173,7 +205,7 @@ def _internal_error(exc: BaseException) -> Response:
     return error_response(
         500,
         "internal_error",
-        "An unexpected error occurred; it has been logged.",
+        _("An unexpected error occurred; it has been logged."),
         {"request_id": request_id},
     )
 
@@ -230,19 +262,20 @@ def _refuse_unreadable_input() -> Response | None:
         if request.mimetype not in accepted:
             return error_response(
                 415, "unsupported_media_type",
-                f"A body of type {request.mimetype or 'unknown'!r} is not accepted here; "
-                f"send {' or '.join(sorted(accepted))}.",
+                _("A body of type %(media_type)s is not accepted here; send %(accepted)s.",
+                  media_type=repr(request.mimetype or "unknown"),
+                  accepted=" or ".join(sorted(accepted))),
                 {"accepted": sorted(accepted)},
             )
         if request.mimetype == "application/json" and _has_nul(request.get_data()):
             return error_response(
-                422, "validation_failed", "Text may not contain NUL characters (\\u0000).",
-                {"fields": {"body": ["contains a NUL character"]}},
+                422, "validation_failed", _("Text may not contain NUL characters (\\u0000)."),
+                {"fields": {"body": [_("contains a NUL character")]}},
             )
     if any("\x00" in value for value in request.args.values()):
         return error_response(
-            422, "validation_failed", "Query parameters may not contain NUL characters.",
-            {"location": "query", "fields": {"query": ["contains a NUL character"]}},
+            422, "validation_failed", _("Query parameters may not contain NUL characters."),
+            {"location": "query", "fields": {"query": [_("contains a NUL character")]}},
         )
     return None
 
@@ -333,16 +366,20 @@ def init_web(
     def _stale(exc: StaleDataError) -> Response:
         # optimistic locking: someone else changed the row between our read and our write
         return error_response(
-            409, "stale_version", "Someone else changed this record meanwhile; reload it.", {}
+            409, "stale_version", _("Someone else changed this record meanwhile; reload it."), {}
         )
 
     @app.errorhandler(IntegrityError)
     def _integrity_error(exc: IntegrityError) -> Response:
         log.info("integrity error in request %s: %s", g.get("request_id"), exc.orig)
         return error_response(
-            409, "conflict", "The change conflicts with data already stored.", {}
+            409, "conflict", _("The change conflicts with data already stored."), {}
         )
 
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    Babel(app, locale_selector=request_locale)
+    set_locale_source(_current_locale)
     api = Api(app)
     app.register_error_handler(Exception, _internal_error)
 
@@ -361,7 +398,7 @@ def init_web(
         except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
             log.warning("health check failed: %s", exc)
             return error_response(
-                503, "database_unavailable", "The database cannot be reached.", {}
+                503, "database_unavailable", _("The database cannot be reached."), {}
             )
         return jsonify({"status": "ok", "service": service, "database": "ok", **details})
 

@@ -25,7 +25,7 @@ def test_create_user_then_log_in_and_save_a_methodology(tmp_path: Path) -> None:
     again = runner.invoke(hub, ["create-user", "--home", home, "--username", "yulin",
                                 "--scope", "450900", "--password", PASSWORD])
     assert again.exit_code == 1
-    assert "already exists" in again.output
+    assert "工作人员账号 'yulin' 已存在" in again.output
     weak = runner.invoke(hub, ["create-user", "--home", home, "--username", "weak",
                                "--scope", "4509", "--password", "short"])
     assert weak.exit_code == 1

@@ -76,7 +76,7 @@ def test_expired_token_is_refused(admin: Api, db) -> None:
             token.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     response = admin.get("/api/v1/auth/me")
     assert response.status_code == 401
-    assert "expired" in response.json["error"]["message"]
+    assert response.json["error"]["message"] == "登录已过期，请重新登录。"
 
 
 def test_missing_or_garbage_token(anonymous: Api) -> None:

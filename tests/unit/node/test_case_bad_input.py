@@ -149,7 +149,7 @@ def test_bad_input_is_refused_and_changes_nothing(
     # JSON that is not an object: 422
     for raw in ("[]", json.dumps([valid]), '"accept"', "42", "null"):
         error = assert_error(post_raw(clerk, path, raw), 422, "validation_failed")
-        assert error["details"]["fields"] == {"_schema": ["Invalid input type."]}
+        assert error["details"]["fields"] == {"_schema": ["输入的类型无效。"]}
     assert snapshot(clerk, db, case_id) == before, "JSON that is not an object"
 
     # wrong types: 422 naming the field
@@ -168,7 +168,7 @@ def test_bad_input_is_refused_and_changes_nothing(
     for field in required:
         body = {k: v for k, v in valid.items() if k != field}
         error = assert_error(clerk.post(path, body), 422, "validation_failed")
-        assert error["details"]["fields"][field] == ["Missing data for required field."]
+        assert error["details"]["fields"][field] == ["缺少必填项。"]
     if required:
         error = assert_error(clerk.post(path, {}), 422, "validation_failed")
         assert set(required) <= set(error["details"]["fields"])
@@ -333,7 +333,7 @@ def test_reading_unknown_things_is_404(desk: dict[str, Api], case_id: int) -> No
     assert_error(clerk.get("/api/v1/cases/987654"), 404, "not_found")
     assert_error(clerk.get("/api/v1/cases/987654/deadline"), 404, "not_found")
     not_accepted = assert_error(clerk.get(f"/api/v1/cases/{case_id}/deadline"), 404, "not_found")
-    assert "not been accepted" in not_accepted["message"]
+    assert "尚未受理，还没有办结期限" in not_accepted["message"]
     assert_error(clerk.get(f"/api/v1/cases/{case_id}/notices/450981-BZ-2026-000001"), 404)
     assert_error(clerk.get(f"/api/v1/cases/{case_id}/suspensions/NOPE"), 404, "not_found")
     assert_error(clerk.get("/api/v1/cases/987654/notices/x"), 404, "not_found")

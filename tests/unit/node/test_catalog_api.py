@@ -219,7 +219,8 @@ def test_service_refuses_a_window_whose_every_department_is_retired(db: Database
         with pytest.raises(Conflict) as refused:
             catalog.reinstate_window("W02")
         assert refused.value.details == {"departments": ["ZJ"]}
-        assert "only retired departments (ZJ)" in refused.value.message
+        assert "所属的部门均已撤销（ZJ）" in refused.value.message
+        assert "only retired departments (ZJ)" in refused.value.message.in_locale("en")
         assert catalog.window("W02").retired_at is not None
 
         # W01 still serves SC, an active department

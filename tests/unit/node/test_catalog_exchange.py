@@ -377,9 +377,9 @@ def test_xlsx_with_bad_rows_reports_every_one_and_changes_nothing(
         ("申报材料", orphan, "事项编码"),
     }
     reasons = {(r["row"], r["column"]): r["reason"] for r in rows if r["sheet"] == "事项"}
-    assert "may not exceed the legal limit" in reasons[(3, "承诺时限（工作日）")]
+    assert "不得超过法定时限" in reasons[(3, "承诺时限（工作日）")]
     assert "'XX'" in reasons[(unknown_department, "主管部门编码")]
-    assert reasons[(not_a_number, "法定时限（工作日）")] == "Not a valid integer."
+    assert reasons[(not_a_number, "法定时限（工作日）")] == "不是有效的整数。"
     assert "行政许可" in reasons[(not_a_number, "事项类型")]
     assert "appears more than once (first in row 3)" in reasons[(duplicate, "事项编码")]
     assert all(r["reason"] for r in rows)

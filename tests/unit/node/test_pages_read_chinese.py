@@ -38,6 +38,16 @@ def test_the_scanner_finds_what_a_person_must_not_read() -> None:
     assert text_problems("中心收费（分）")
     assert text_problems("2026-12-06T07:50:13.815307+00:00")
     assert text_problems('{"error": 1}')
+    # a code beside its name, an address, office hours: what a person may read
+    assert text_problems("所属部门：公安局（GA）；枢纽地址 http://127.0.0.1:8200/x_y") == []
+    assert text_problems("办公时间 08:30-12:00、14:30-17:30") == []
+    assert text_problems("所属部门：GA")
+    assert text_problems("枢纽拒绝了该查询（422 validation_failed）：The input is not valid.")
+    # a login name under 用户名 is an account's code; elsewhere it is a Latin word
+    users = ("<table><tr><th>用户名</th><th>姓名</th></tr>"
+             "<tr><td>clerk</td><td>李明</td></tr></table>")
+    assert page_problems(users) == []
+    assert page_problems(users.replace("用户名", "经办人"))
     assert text_problems("导出 Excel（含方法说明）") == []
     assert page_problems("<table><tr><th>按时办结率</th></tr><tr><td>9850</td></tr></table>")
     assert page_problems("<table><tr><th>按时办结率</th></tr><tr><td>98.50%</td></tr></table>"

@@ -380,7 +380,7 @@ def test_admin_retires_and_reinstates_a_department_and_a_window(
     text = refused.get_data(as_text=True)
     assert 'role="alert"' in text
     assert "与现有数据冲突" in text
-    assert "only retired departments (ZJ)" in text
+    assert "所属的部门均已撤销（ZJ）" in text
     assert admin.get("/api/v1/windows/W02").json["retired_at"] is not None
 
     for path, flashed in (("department/ZJ/reinstate", "部门 住房和城乡建设局 已恢复。"),
@@ -403,7 +403,7 @@ def test_retiring_a_department_with_active_matters_shows_the_refusal(
     text = refused.get_data(as_text=True)
     assert 'role="alert"' in text
     assert "与现有数据冲突" in text
-    assert "still has active matters" in text
+    assert "仍有在用的事项" in text
     assert 'aria-label="撤销部门 市场监督管理局"' in text
     assert desk["admin"].get("/api/v1/departments/SC").json["retired_at"] is None
 
@@ -444,7 +444,7 @@ def test_admin_edits_a_user_and_bad_input_changes_nothing(
     own.pop("active")
     mine = client.post("/staff/admin/users/boss/edit", data=own)
     assert mine.status_code == 422
-    assert "cannot disable your own account" in mine.get_data(as_text=True)
+    assert "不能停用自己的账号或更改自己的角色" in mine.get_data(as_text=True)
     assert desk["admin"].get("/api/v1/users/boss").json["active"] is True
 
 

@@ -124,7 +124,7 @@ def test_nul_text_is_refused_but_an_escaped_backslash_is_not(client) -> None:
     nul = client.post("/api/v1/auth/login", data='{"username": "a\\u0000", "password": "x"}',
                       headers={"Content-Type": "application/json"})
     assert nul.status_code == 422
-    assert nul.json["error"]["details"]["fields"] == {"body": ["contains a NUL character"]}
+    assert nul.json["error"]["details"]["fields"] == {"body": ["含有 NUL 字符"]}
     text = client.post("/api/v1/auth/login", data='{"username": "a\\\\u0000", "password": "x"}',
                        headers={"Content-Type": "application/json"})
     assert text.status_code == 401  # read as the text a\u0000, an unknown user
