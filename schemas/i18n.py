@@ -112,7 +112,7 @@ def _render(msgid: str, params: Any, braces: bool, locale: str) -> str:
     return _fill(translations(locale).gettext(msgid), params, braces, locale)
 
 
-def _(msgid: str, **params: Any) -> Message:
+def _(msgid: str, **params: Any) -> str:
     """Mark ``msgid`` as a message a person reads, with its ``%(name)s`` parameters."""
     return Message(msgid, params)
 

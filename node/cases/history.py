@@ -16,43 +16,53 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from node.auth.models import User
+from schemas.i18n import _
 
 # who acts without a staff account (node.cases.service.SYSTEM_ACTOR, node.feedback.service)
-NON_STAFF = {"system": "系统", "applicant": "申请人", "public": "公众"}
+NON_STAFF = {"system": _("系统"), "applicant": _("申请人"), "public": _("公众")}
 
 ROLE_NAMES = {
-    "clerk": "窗口工作人员", "approver": "部门审批人员", "admin": "中心管理员",
-    "supervisor": "效能监察", "viewer": "上级中心/领导（只读）",
+    "clerk": _("窗口工作人员"), "approver": _("部门审批人员"), "admin": _("中心管理员"),
+    "supervisor": _("效能监察"), "viewer": _("上级中心/领导（只读）"),
 }
 
 STATE_NAMES = {
-    "submitted": "已收件", "supplement_requested": "待补正", "accepted": "已受理",
-    "rejected": "不予受理", "in_review": "审核中", "suspended": "挂起（特别程序）",
-    "approved": "准予许可", "denied": "不予许可", "completed": "已办结", "delivered": "已送达",
-    "withdrawn": "已撤回", "forwarded": "已上报上级", "returned": "已退回",
+    "submitted": _("已收件"),
+    "supplement_requested": _("待补正"),
+    "accepted": _("已受理"),
+    "rejected": _("不予受理"),
+    "in_review": _("审核中"),
+    "suspended": _("挂起（特别程序）"),
+    "approved": _("准予许可"),
+    "denied": _("不予许可"),
+    "completed": _("已办结"),
+    "delivered": _("已送达"),
+    "withdrawn": _("已撤回"),
+    "forwarded": _("已上报上级"),
+    "returned": _("已退回"),
 }
 
 # what a center above did with a case reported to it (an ``upstream_update``'s state)
 UPSTREAM_STEPS = {
-    "submitted": "已收到上报件", "supplement_requested": "要求补正材料",
-    "accepted": "已受理上报件", "rejected": "不予受理上报件", "in_review": "进入审查",
-    "suspended": "进入特别程序（暂停计时）", "approved": "准予许可", "denied": "不予许可",
-    "completed": "已办结", "delivered": "已送达", "withdrawn": "申请已撤回",
-    "forwarded": "已转报上级", "returned": "已退回",
+    "submitted": _("已收到上报件"), "supplement_requested": _("要求补正材料"),
+    "accepted": _("已受理上报件"), "rejected": _("不予受理上报件"), "in_review": _("进入审查"),
+    "suspended": _("进入特别程序（暂停计时）"), "approved": _("准予许可"), "denied": _("不予许可"),
+    "completed": _("已办结"), "delivered": _("已送达"), "withdrawn": _("申请已撤回"),
+    "forwarded": _("已转报上级"), "returned": _("已退回"),
 }
 
 # the notes (name, other than an action of node/web/labels.ACTIONS) recorded by forwarding,
 # files and fees
 NOTE_PHRASES = {
-    "upstream_update": "上级中心办理进展", "relay_result": "将上级的决定转告报送的下级中心",
-    "attach": "添加材料", "payment": "登记缴费", "fee_waiver": "免收费",
-    "hand_over": "移交办件", "notice": "出具一次性告知书",
+    "upstream_update": _("上级中心办理进展"), "relay_result": _("将上级的决定转告报送的下级中心"),
+    "attach": _("添加材料"), "payment": _("登记缴费"), "fee_waiver": _("免收费"),
+    "hand_over": _("移交办件"), "notice": _("出具一次性告知书"),
 }
 
 _UPDATE = re.compile(r"^(?P<code>[0-9]{9}|[0-9]{6})：(?P<state>[a-z_]+)(?: (?P<note>.*))?$",
                      re.DOTALL)
 _CODE = re.compile(r"(?<![0-9])([0-9]{9}|[0-9]{6})(?![0-9])")
-_UNNAMED = "未登记名称的中心"
+_UNNAMED = _("未登记名称的中心")
 
 
 def center_text(code: str, centers: Mapping[str, str]) -> str:
@@ -64,7 +74,7 @@ def person(username: str, role: str | None, people: Mapping[str, str]) -> str:
     """Who acted, as people read it: 系统, 申请人, or a display name with the role's name."""
     if username in NON_STAFF or role in NON_STAFF:
         return NON_STAFF.get(username) or NON_STAFF[str(role)]
-    name = people.get(username) or "已删除的账号"
+    name = people.get(username) or _("已删除的账号")
     role_name = ROLE_NAMES.get(role or "")
     return f"{name}（{role_name}）" if role_name else name
 
@@ -91,13 +101,13 @@ def _with_centers(text: str, centers: Mapping[str, str]) -> str:
 def _upstream(reason: str | None, centers: Mapping[str, str]) -> str:
     found = _UPDATE.match(reason or "")
     if found is None:
-        return "上级中心：" + _with_centers(reason or "有新的办理进展", centers)
+        return _("上级中心：") + _with_centers(reason or _("有新的办理进展"), centers)
     center, state = center_text(found["code"], centers), found["state"]
     step = UPSTREAM_STEPS.get(state, "有新的办理进展")
     note = (found["note"] or "").strip()
     if note.startswith("已接收"):
         rest = note.removeprefix("已接收").lstrip("：")
-        sentence = f"{center}已接收上报件；{step}"
+        sentence = _("%(center)s已接收上报件；%(step)s", center=center, step=step)
         return sentence + (f"（{_with_centers(rest, centers)}）" if rest else "")
     if note.startswith("已转报"):
         return f"{center}{_with_centers(note, centers)}"
@@ -110,14 +120,19 @@ def event_sentence(event: Any, people: Mapping[str, str], centers: Mapping[str, 
     if event.action == "upstream_update":
         return _upstream(event.reason, centers)
     who = person(event.actor, event.role, people)
-    what = action_names.get(event.action) or NOTE_PHRASES.get(event.action) or "办理"
+    what = action_names.get(event.action) or NOTE_PHRASES.get(event.action) or _("办理")
     sentence = f"{who}{what}"
     after = STATE_NAMES.get(event.to_state, "—")
     if not event.from_state:
-        return f"{sentence}，状态为「{after}」"
+        return _("%(sentence)s，状态为「%(after)s」", sentence=sentence, after=after)
     if event.from_state != event.to_state:
         before = STATE_NAMES.get(event.from_state, "—")
-        return f"{sentence}，状态由「{before}」变为「{after}」"
+        return _(
+            "%(sentence)s，状态由「%(before)s」变为「%(after)s」",
+            sentence=sentence,
+            before=before,
+            after=after,
+        )
     return sentence
 
 

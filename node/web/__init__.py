@@ -14,14 +14,15 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, render_template, request, send_from_directory
 
+from schemas.i18n import _
 from schemas.runtime.webapp import Api
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
 # what a browser is told when it asks for a page that is not there (or in a way it is not)
 ERROR_PAGES = {
-    404: ("页面不存在", "您要访问的页面不存在，可能是地址有误或页面已移除。"),
-    405: ("无法这样访问此页面", "此页面不接受这种访问方式，请从页面上的链接或按钮进入。"),
+    404: (_("页面不存在"), _("您要访问的页面不存在，可能是地址有误或页面已移除。")),
+    405: (_("无法这样访问此页面"), _("此页面不接受这种访问方式，请从页面上的链接或按钮进入。")),
 }
 
 

@@ -72,16 +72,32 @@ def matters() -> Any:
 
 
 MATTER_LABELS = {
-    "code": "事项编码", "name": "事项名称", "category": "事项类型", "department_code": "实施部门",
-    "window_code": "办理窗口", "handling_level": "办理层级", "handling_type": "办件类型",
-    "legal_limit_days": "法定时限", "promised_limit_days": "承诺时限",
-    "fee_amount_fen": "收费金额", "fee_amount_yuan": "收费金额", "powers": "窗口授权",
-    "materials": "申报材料",
-    "legal_basis": "设立依据", "conditions": "申请条件", "procedure": "办理程序",
-    "fee_basis": "收费依据", "fee_standard": "收费标准", "complaint_channel": "投诉渠道",
-    "window_authority": "窗口权限说明", "entered": "已进中心", "should_enter": "应进中心",
-    "service_address": "办理地点", "office_hours": "办公时间", "enquiry_phone": "咨询电话",
-    "complaint_phone": "监督投诉电话",
+    "code": _("事项编码"),
+    "name": _("事项名称"),
+    "category": _("事项类型"),
+    "department_code": _("实施部门"),
+    "window_code": _("办理窗口"),
+    "handling_level": _("办理层级"),
+    "handling_type": _("办件类型"),
+    "legal_limit_days": _("法定时限"),
+    "promised_limit_days": _("承诺时限"),
+    "fee_amount_fen": _("收费金额"),
+    "fee_amount_yuan": _("收费金额"),
+    "powers": _("窗口授权"),
+    "materials": _("申报材料"),
+    "legal_basis": _("设立依据"),
+    "conditions": _("申请条件"),
+    "procedure": _("办理程序"),
+    "fee_basis": _("收费依据"),
+    "fee_standard": _("收费标准"),
+    "complaint_channel": _("投诉渠道"),
+    "window_authority": _("窗口权限说明"),
+    "entered": _("已进中心"),
+    "should_enter": _("应进中心"),
+    "service_address": _("办理地点"),
+    "office_hours": _("办公时间"),
+    "enquiry_phone": _("咨询电话"),
+    "complaint_phone": _("监督投诉电话"),
 }
 MATTER_FLAGS = ("notify_and_commit", "deemed_approval", "should_enter", "entered")
 
@@ -110,7 +126,7 @@ def _matter_input(form: MultiDict[str, str], existing: Matter | None) -> dict[st
         raw = form.get(key, "")
         if isinstance(schema_field, fields.Integer):
             if not raw.strip():
-                raise ValidationFailed({key: ["请填写整数"]})
+                raise ValidationFailed({key: [_("请填写整数")]})
             data[key] = _integer(raw.strip())
         else:
             data[key] = raw.strip() if key in ("code", "name") else raw
@@ -167,7 +183,7 @@ def create_matter() -> Any:
         matter = catalog().create_matter(_load(MatterSchema(), data))
     except TongbanError as exc:
         return failed_page(template, exc, **_matters_context())
-    flash(f"事项 {matter.name} 已添加。")
+    flash(_("事项 %(name)s 已添加。", name=matter.name))
     return redirect(url_for("web_admin.matters"))
 
 
@@ -180,7 +196,7 @@ def edit_matter(code: str) -> Any:
     try:
         matter = service.matter(code)
     except NotFound:
-        return _not_found(f"没有编码为 {code} 的事项。")
+        return _not_found(_("没有编码为 %(code)s 的事项。", code=code))
     context = {"matter": matter, **_matters_context()}
     if request.method == "GET":
         return render_template(template, errors={}, form=_matter_values(matter), **context)
@@ -194,7 +210,7 @@ def edit_matter(code: str) -> Any:
         context = {"matter": matter, **_matters_context()}
         return render_template(template, errors=problems_of(exc), form=request.form,
                                **context), 422
-    flash(f"事项 {matter.name} 已保存。")
+    flash(_("事项 %(name)s 已保存。", name=matter.name))
     return redirect(url_for("web_admin.matters"))
 
 
@@ -220,7 +236,7 @@ def _integer(text: str) -> int | str:
 
 
 def _not_found(message: str) -> tuple[str, int]:
-    return render_template("web/error.html", status=404, title="未找到", message=message), 404
+    return render_template("web/error.html", status=404, title=_("未找到"), message=message), 404
 
 
 @bp.post("/matters/<code>/<action>")
@@ -235,7 +251,7 @@ def matter_action(code: str, action: str) -> Any:
             raise ValidationFailed({"action": [_("retire 或 reinstate")]})
     except TongbanError as exc:
         return failed_page("web/staff/admin/matters.html", exc, **_matters_context())
-    flash("已更新。")
+    flash(_("已更新。"))
     return redirect(url_for("web_admin.matters"))
 
 
@@ -277,14 +293,14 @@ def add_organisation(what: str) -> Any:
             raise ValidationFailed({"what": [_("department、window 或 staff")]})
     except TongbanError as exc:
         return failed_page(template, exc, **_organisation_context())
-    flash("已添加。")
+    flash(_("已添加。"))
     return redirect(url_for("web_admin.organisation"))
 
 
 ORGANISATION_LABELS = {
-    "code": "代码", "name": "名称", "location": "位置", "department_codes": "进驻部门",
-    "staff_type": "人员类型", "department_code": "部门", "window_code": "窗口",
-    "position": "岗位", "active": "在岗",
+    "code": _("代码"), "name": _("名称"), "location": _("位置"), "department_codes": _("进驻部门"),
+    "staff_type": _("人员类型"), "department_code": _("部门"), "window_code": _("窗口"),
+    "position": _("岗位"), "active": _("在岗"),
 }
 
 
@@ -330,7 +346,7 @@ def _organisation_changes(what: str, form: MultiDict[str, str]) -> dict[str, Any
         "position": form.get("position", "").strip(), "active": "active" in form})
 
 
-WHAT_NAMES = {"department": "部门", "window": "窗口", "staff": "工作人员"}
+WHAT_NAMES = {"department": _("部门"), "window": _("窗口"), "staff": _("工作人员")}
 
 
 @bp.route("/organisation/<what>/<code>/edit", methods=["GET", "POST"])
@@ -340,11 +356,12 @@ def edit_organisation(what: str, code: str) -> Any:
     record (as the API's PATCH on each); the form comes filled in."""
     template = "web/staff/admin/organisation_edit.html"
     if what not in WHAT_NAMES:
-        return _not_found(f"没有 {what} 这类记录。")
+        return _not_found(_("没有 %(what)s 这类记录。", what=what))
     try:
         record, values = _organisation_edit(what, code)
     except NotFound:
-        return _not_found(f"没有代码为 {code} 的{WHAT_NAMES[what]}。")
+        return _not_found(_("没有代码为 %(code)s 的%(what_names)s。",
+                            code=code, what_names=WHAT_NAMES[what]))
     context = {"what": what, "what_name": WHAT_NAMES[what], "record": record,
                "active_departments": catalog().list_departments(),
                "active_windows": catalog().list_windows(),
@@ -365,11 +382,11 @@ def edit_organisation(what: str, code: str) -> Any:
         context["record"], _values = _organisation_edit(what, code)
         return render_template(template, errors=problems_of(exc), form=request.form,
                                **context), 422
-    flash(f"{WHAT_NAMES[what]} {code} 已保存。")
+    flash(_("%(what_names)s %(code)s 已保存。", what_names=WHAT_NAMES[what], code=code))
     return redirect(url_for("web_admin.organisation"))
 
 
-RETIRE_ACTIONS = {"retire": "撤销", "reinstate": "恢复"}
+RETIRE_ACTIONS = {"retire": _("撤销"), "reinstate": _("恢复")}
 
 
 @bp.post("/organisation/<any(department, window):what>/<code>/<any(retire, reinstate):action>")
@@ -388,7 +405,8 @@ def organisation_action(what: str, code: str, action: str) -> Any:
                       else service.reinstate_window(code))
     except TongbanError as exc:
         return failed_page("web/staff/admin/organisation.html", exc, **_organisation_context())
-    flash(f"{WHAT_NAMES[what]} {record.name} 已{RETIRE_ACTIONS[action]}。")
+    flash(_("%(what_names)s %(name)s 已%(retire_actions)s。",
+            what_names=WHAT_NAMES[what], name=record.name, retire_actions=RETIRE_ACTIONS[action]))
     return redirect(url_for("web_admin.organisation"))
 
 
@@ -418,7 +436,7 @@ def create_user() -> Any:
         user = auth_service().create_user(data)
     except TongbanError as exc:
         return failed_page("web/staff/admin/users.html", exc, **_users_context())
-    flash(f"账号 {user.username} 已创建。")
+    flash(_("账号 %(username)s 已创建。", username=user.username))
     return redirect(url_for("web_admin.users"))
 
 
@@ -432,13 +450,19 @@ def set_active(username: str) -> Any:
         auth_service().update_user(current_staff(), username, {"active": active})
     except TongbanError as exc:
         return failed_page("web/staff/admin/users.html", exc, **_users_context())
-    flash(f"账号 {username} 已{'启用' if active else '停用'}。")
+    flash(_("账号 %(username)s 已%(ifactiveelse)s。",
+            username=username, ifactiveelse='启用' if active else '停用'))
     return redirect(url_for("web_admin.users"))
 
 
 USER_LABELS = {
-    "username": "用户名", "display_name": "姓名", "role": "角色", "department_code": "部门",
-    "staff_code": "对应工作人员", "password": "密码", "active": "启用",
+    "username": _("用户名"),
+    "display_name": _("姓名"),
+    "role": _("角色"),
+    "department_code": _("部门"),
+    "staff_code": _("对应工作人员"),
+    "password": _("密码"),
+    "active": _("启用"),
 }
 
 
@@ -464,7 +488,7 @@ def edit_user(username: str) -> Any:
     try:
         user = service.user(username)
     except NotFound:
-        return _not_found(f"没有用户 {username}。")
+        return _not_found(_("没有用户 %(username)s。", username=username))
     context = {"account": user, "departments": catalog().list_departments(),
                "staff_members": catalog().list_staff(), "user_labels": USER_LABELS}
     if request.method == "GET":
@@ -482,7 +506,7 @@ def edit_user(username: str) -> Any:
         current_session().rollback()
         context["account"] = service.user(username)
         return render_template(template, errors=problems_of(exc), form=form, **context), 422
-    flash(f"账号 {username} 已保存。")
+    flash(_("账号 %(username)s 已保存。", username=username))
     return redirect(url_for("web_admin.users"))
 
 

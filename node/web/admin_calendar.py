@@ -50,7 +50,7 @@ def _year_of(text: str) -> int:
     try:
         year = int(text.strip())
     except ValueError as exc:
-        raise ValidationFailed({"year": ["请输入年份，例如 2027"]}) from exc
+        raise ValidationFailed({"year": [_("请输入年份，例如 2027")]}) from exc
     if not FIRST_DAY.year <= year <= LAST_DAY.year:
         raise ValidationFailed({"year": [_("年份须在 %(year)s 至 %(year2)s 之间",
                                            year=FIRST_DAY.year, year2=LAST_DAY.year)]})
@@ -59,15 +59,26 @@ def _year_of(text: str) -> int:
 
 def _change_message(change: ScheduleChange) -> str:
     if not change.changed:
-        return f"{change.year}年的节假日安排与已有的相同，未作更改。"
+        return _("%(year)s年的节假日安排与已有的相同，未作更改。", year=change.year)
     cases = change.recompute.as_dict() if change.recompute else {}
     verb = SOURCE_VERBS[change.source.value]
-    return (f"{change.year}年节假日安排已{verb}（第{change.version}版）："
-            f"复核在办件 {cases.get('examined', 0)} 件，期限调整 {cases.get('moved', 0)} 件，"
-            f"解除暂定 {cases.get('released', 0)} 件。")
+    return _(
+        "%(year)s年节假日安排已%(verb)s（第%(version)s版）：复核在办件 %(get)s 件，期限调整 "
+        "%(get2)s 件，解除暂定 %(get3)s 件。",
+        year=change.year,
+        verb=verb,
+        version=change.version,
+        get=cases.get("examined", 0),
+        get2=cases.get("moved", 0),
+        get3=cases.get("released", 0),
+    )
 
 
-SOURCE_VERBS = {"imported": "导入", "published": "采用", "weekends_only": "确认仅按周末计算"}
+SOURCE_VERBS = {
+    "imported": _("导入"),
+    "published": _("采用"),
+    "weekends_only": _("确认仅按周末计算"),
+}
 
 
 @bp.post("/calendar/import")
@@ -119,7 +130,7 @@ def publish_schedule() -> Any:
                          now=current_app.extensions["tongban_clock"]())
     except TongbanError as exc:
         return failed_page("web/staff/admin/calendar.html", exc, **_calendar_context())
-    flash(f"{year}年节假日安排已签名下发，将随下次同步送达所有下级中心。")
+    flash(_("%(year)s年节假日安排已签名下发，将随下次同步送达所有下级中心。", year=year))
     return redirect(url_for("web_admin.calendar"))
 
 
@@ -134,7 +145,7 @@ def _day(text: str) -> dt.date:
     try:
         day = dt.date.fromisoformat(text.strip())
     except ValueError as exc:
-        raise ValidationFailed({"day": ["请输入日期，格式 YYYY-MM-DD"]}) from exc
+        raise ValidationFailed({"day": [_("请输入日期，格式 YYYY-MM-DD")]}) from exc
     if not FIRST_DAY <= day <= LAST_DAY:
         raise ValidationFailed({"day": [_("日期须在 %(first_day)s 至 %(last_day)s 之间",
                                           first_day=FIRST_DAY, last_day=LAST_DAY)]})
@@ -154,7 +165,8 @@ def set_override() -> Any:
                                         current_staff().username)
     except TongbanError as exc:
         return failed_page("web/staff/admin/calendar.html", exc, **_calendar_context())
-    flash(f"{day} 已设为{'办公日' if data['working'] else '非办公日'}。")
+    flash(_("%(day)s 已设为%(ifdata)s。",
+            day=day, ifdata='办公日' if data['working'] else '非办公日'))
     return redirect(url_for("web_admin.calendar"))
 
 
@@ -165,5 +177,5 @@ def remove_override(day: str) -> Any:
         calendar_service().remove_override(_day(day), current_staff().username)
     except TongbanError as exc:
         return failed_page("web/staff/admin/calendar.html", exc, **_calendar_context())
-    flash(f"{day} 已恢复国家日历。")
+    flash(_("%(day)s 已恢复国家日历。", day=day))
     return redirect(url_for("web_admin.calendar"))

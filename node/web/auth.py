@@ -18,6 +18,7 @@ from node.web.core import (
     web_session_commit,
 )
 from schemas.errors import TooManyAttempts, Unauthorized
+from schemas.i18n import _
 
 bp = web_blueprint("web_auth", "/staff")
 
@@ -62,8 +63,8 @@ def safe_next(target: str | None) -> str | None:
 
 def _wait_text(seconds: int) -> str:
     if seconds < 60:
-        return f"{seconds} 秒"
-    return f"{math.ceil(seconds / 60)} 分钟"
+        return _("%(seconds)s 秒", seconds=seconds)
+    return _("%(ceil)s 分钟", ceil=math.ceil(seconds / 60))
 
 
 def notice_messages(notice: LoginNotice) -> list[str]:
@@ -71,14 +72,17 @@ def notice_messages(notice: LoginNotice) -> list[str]:
     accounts with failed logins since their previous login (by name, not username)."""
     messages = []
     if notice.own:
-        messages.append(f"最近有 {notice.own} 次失败登录（自您上次登录以来）。"
-                        "如非本人所为，请修改密码并告知管理员。")
+        messages.append(_("最近有 %(own)s 次失败登录（自您上次登录以来）。如非本人所为，"
+                          "请修改密码并告知管理员。",
+                          own=notice.own))
     if notice.accounts or notice.unknown_usernames:
-        parts = [f"{a.user.display_name} {a.count} 次" for a in notice.accounts]
+        parts = [_("%(display_name)s %(count)s 次",
+                   display_name=a.user.display_name, count=a.count) for a in notice.accounts]
         if notice.unknown_usernames:
-            parts.append(f"不存在的用户名 {notice.unknown_usernames} 次")
+            parts.append(_("不存在的用户名 %(unknown_usernames)s 次",
+                           unknown_usernames=notice.unknown_usernames))
         total = sum(a.count for a in notice.accounts) + notice.unknown_usernames
-        messages.append(f"自您上次登录以来，其他账号最近有 {total} 次失败登录："
+        messages.append(_("自您上次登录以来，其他账号最近有 %(total)s 次失败登录：", total=total)
                         + "、".join(parts) + "。")
     return messages
 
@@ -102,19 +106,20 @@ def login() -> Any:
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     if not username or not password:
-        return render_template("web/login.html", error="请输入用户名和密码。",
+        return render_template("web/login.html", error=_("请输入用户名和密码。"),
                                username=username,
                                next=safe_next(request.form.get("next")) or ""), 422
     try:
         issued = auth_service().login(username, password, request.remote_addr or "")
     except TooManyAttempts as exc:
-        message = f"登录失败次数过多，请 {_wait_text(exc.retry_after_seconds)}后再试。"
+        message = _("登录失败次数过多，请 %(wait_text)s后再试。",
+                    wait_text=_wait_text(exc.retry_after_seconds))
         return render_template("web/login.html", error=message, username=username,
                                next=safe_next(request.form.get("next")) or ""), 429, {
             "Retry-After": str(exc.retry_after_seconds)}
     except Unauthorized:
         web_session_commit()  # keep the recorded failure despite the error answer
-        return render_template("web/login.html", error="用户名或密码错误。", username=username,
+        return render_template("web/login.html", error=_("用户名或密码错误。"), username=username,
                                next=safe_next(request.form.get("next")) or ""), 401
     session.clear()  # a fresh session (and CSRF secret) for the signed-in user
     session[SESSION_TOKEN] = issued.token

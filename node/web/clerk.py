@@ -123,7 +123,7 @@ class TakeForm(SubmitSchema):
 @staff_page(Permission.CASES_HANDLE)
 def take() -> Any:
     """收件: pick the matter, record the applicant and the materials received."""
-    matters, _ = catalog().search_matters(per_page=100)
+    matters, _total = catalog().search_matters(per_page=100)
     chosen = request.values.get("matter_code", "")
     matter = next((m for m in matters if m.code == chosen), None)
     departments = catalog().list_departments()
@@ -138,10 +138,11 @@ def take() -> Any:
     except TongbanError as exc:
         return form_error_page(template, exc, **context)
     missing = [m.position for m in matter.materials if m.required and m.position not in received]
-    flash(f"已收件，办件编号 {submission.case.number}，申请人查询码 {submission.query_code}"
-          "（仅显示这一次，请告知申请人）。")
+    flash(_("已收件，办件编号 %(number)s，申请人查询码 %(query_code)s（仅显示这一次，"
+            "请告知申请人）。",
+            number=submission.case.number, query_code=submission.query_code))
     if missing:
-        flash("有必要材料未收到：请出具一次性告知书。")
+        flash(_("有必要材料未收到：请出具一次性告知书。"))
     return redirect(url_for("web_clerk.case_file", case_id=submission.case.id,
                             missing=",".join(map(str, missing)) or None))
 
@@ -156,8 +157,8 @@ def case_file(case_id: int) -> Any:
     try:
         case = service.get(case_id)
     except NotFound:
-        return render_template("web/error.html", status=404, title="未找到办件",
-                               message=f"没有编号为 {case_id} 的办件。"), 404
+        return render_template("web/error.html", status=404, title=_("未找到办件"),
+                               message=_("没有编号为 %(case_id)s 的办件。", case_id=case_id)), 404
     return _render_case(service, case, errors={}, status=200)
 
 
@@ -269,9 +270,9 @@ def _fen(text: str) -> int:
     try:
         amount = Decimal(text.strip())
     except InvalidOperation as exc:
-        raise ValidationFailed({"amount_yuan": ["请输入金额（元），例如 20 或 20.50"]}) from exc
+        raise ValidationFailed({"amount_yuan": [_("请输入金额（元），例如 20 或 20.50")]}) from exc
     if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ValidationFailed({"amount_yuan": ["金额须大于 0，最多两位小数"]})
+        raise ValidationFailed({"amount_yuan": [_("金额须大于 0，最多两位小数")]})
     return int(amount * 100)
 
 
@@ -344,18 +345,18 @@ def act(case_id: int, action: str) -> Any:
     """One action on a case; the outcome is the case file again, with the problems shown."""
     chosen = ACTIONS.get(action)
     if chosen is None:
-        return render_template("web/error.html", status=404, title="未知操作",
-                               message=f"没有名为 {action} 的办件操作。"), 404
+        return render_template("web/error.html", status=404, title=_("未知操作"),
+                               message=_("没有名为 %(action)s 的办件操作。", action=action)), 404
     user = current_staff()
     if not allows(user.role, chosen.permission):
-        return render_template("web/error.html", status=403, title="无权操作",
-                               message="您的角色不能进行此操作。"), 403
+        return render_template("web/error.html", status=403, title=_("无权操作"),
+                               message=_("您的角色不能进行此操作。")), 403
     service = case_service()
     try:
         case = service.get(case_id)
     except NotFound:
-        return render_template("web/error.html", status=404, title="未找到办件",
-                               message=f"没有编号为 {case_id} 的办件。"), 404
+        return render_template("web/error.html", status=404, title=_("未找到办件"),
+                               message=_("没有编号为 %(case_id)s 的办件。", case_id=case_id)), 404
     try:
         data = load_form(chosen.schema())
         result = chosen.run(service, case, actor(), data)
@@ -363,7 +364,7 @@ def act(case_id: int, action: str) -> Any:
         errors = {f"{action}.{k}" if k else "": v for k, v in problems_of(exc).items()}
         current_session().rollback()
         return _render_case(service, service.get(case_id), errors=errors, status=422)
-    flash(f"已完成：{ACTION_NAMES.get(action, action)}。")
+    flash(_("已完成：%(get)s。", get=ACTION_NAMES.get(action, action)))
     if action == "request_supplement":
         return redirect(url_for("web_clerk.notice", case_id=case.id, number=result.number))
     if action == "suspend":
@@ -380,7 +381,7 @@ def add_file(case_id: int) -> Any:
     upload = request.files.get("file")
     try:
         if upload is None or not upload.filename:
-            raise ValidationFailed({"file": ["请选择文件"]})
+            raise ValidationFailed({"file": [_("请选择文件")]})
         role = AttachmentRole(request.form.get("role", AttachmentRole.MATERIAL.value))
         assert service.forwarding is not None  # noqa: S101 - case_service_for installs it
         service.forwarding.add_attachment(
@@ -388,14 +389,14 @@ def add_file(case_id: int) -> Any:
             data=upload.read(), role=role)
     except (TongbanError, ValueError) as exc:
         problem = exc if isinstance(exc, TongbanError) else ValidationFailed(
-            {"role": ["material 或 result"]})
+            {"role": [_("material 或 result")]})
         current_session().rollback()
         status = 403 if isinstance(problem, Forbidden) else (
             409 if isinstance(problem, CaseStateError) else 422)
         return _render_case(service, service.get(case_id),
                             errors={f"file.{k}": v for k, v in problems_of(problem).items()},
                             status=status)
-    flash("文件已添加。")
+    flash(_("文件已添加。"))
     return redirect(url_for("web_clerk.case_file", case_id=case.id))
 
 
@@ -405,8 +406,8 @@ def file(case_id: int, sha256: str) -> Any:
     case = case_service().get(case_id)
     found = next((a for a in case.attachments if a.sha256 == sha256 and a.fetched), None)
     if found is None or found.data is None:
-        return render_template("web/error.html", status=404, title="文件不存在",
-                               message="该文件不存在或尚未从上级中心取回。"), 404
+        return render_template("web/error.html", status=404, title=_("文件不存在"),
+                               message=_("该文件不存在或尚未从上级中心取回。")), 404
     from node.web.core import download
 
     return download(found.data, found.media_type, found.name)
@@ -419,8 +420,9 @@ def notice(case_id: int, number: str) -> Any:
     case = case_service().get(case_id)
     found = next((n for n in case.notices if n.number == number), None)
     if found is None:
-        return render_template("web/error.html", status=404, title="未找到告知书",
-                               message=f"办件 {case.number} 没有告知书 {number}。"), 404
+        return render_template("web/error.html", status=404, title=_("未找到告知书"),
+                               message=_("办件 %(number)s 没有告知书 %(number2)s。",
+                                         number=case.number, number2=number)), 404
     html = render_template("cases/supplement_notice.html", notice=found, case=case,
                            items=json.loads(found.items),
                            handler=handler_name(case_service().session, found.issued_by),
@@ -437,8 +439,9 @@ def suspension(case_id: int, number: str) -> Any:
     case = case_service().get(case_id)
     found = next((s for s in case.suspensions if s.notice_number == number), None)
     if found is None:
-        return render_template("web/error.html", status=404, title="未找到告知书",
-                               message=f"办件 {case.number} 没有特别程序告知书 {number}。"), 404
+        return render_template("web/error.html", status=404, title=_("未找到告知书"),
+                               message=_("办件 %(number)s 没有特别程序告知书 %(number2)s。",
+                                         number=case.number, number2=number)), 404
     html = render_template("cases/suspension_notice.html", suspension=found, case=case,
                            kind_names=SUSPENSION_KIND_NAMES,
                            handler=handler_name(case_service().session, found.started_by),
@@ -472,8 +475,8 @@ def print_document(case_id: int, kind: str) -> Any:
         current_session().rollback()
         status = 403 if isinstance(exc, Forbidden) else (
             409 if isinstance(exc, Conflict) else 422)
-        reason = {403: "您的角色不能打印该文书", 409: "该办件当前不能打印该文书",
-                  422: "查询码不正确，或回执已打印过（查询码只印在首次打印的回执上）"}[status]
+        reason = {403: _("您的角色不能打印该文书"), 409: _("该办件当前不能打印该文书"),
+                  422: _("查询码不正确，或回执已打印过（查询码只印在首次打印的回执上）")}[status]
         return _render_case(service, service.get(case_id),
                             errors={"document.查询码" if status == 422 else "document.打印":
                                     [reason]}, status=status)
@@ -490,7 +493,8 @@ def document(case_id: int, kind: str) -> Any:
     case = case_service().get(case_id)
     found = documents.issued(case, DocumentKind(kind))
     if found is None:
-        return render_template("web/error.html", status=404, title="未找到文书",
-                               message=f"办件 {case.number} 尚未打印该文书。"), 404
+        return render_template("web/error.html", status=404, title=_("未找到文书"),
+                               message=_("办件 %(number)s 尚未打印该文书。",
+                                         number=case.number)), 404
     return Response(render_document(case, found, reprint=found.reprints > 0),
                     mimetype="text/html")

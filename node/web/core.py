@@ -35,6 +35,7 @@ from node.auth.service import AuthPolicy, AuthService
 from node.calendar.service import CalendarService
 from node.calendar.workdays import to_shanghai_date
 from schemas.errors import TongbanError, Unauthorized, ValidationFailed
+from schemas.i18n import _
 from schemas.runtime.database import utcnow
 from schemas.runtime.webapp import current_session
 
@@ -58,9 +59,9 @@ def web_blueprint(name: str, url_prefix: str | None = None) -> Blueprint:
     @blueprint.errorhandler(CSRFError)
     def _csrf_refused(exc: CSRFError) -> tuple[str, int]:
         return render_template(
-            "web/error.html", status=400, title="表单已失效",
-            message="表单的安全校验未通过（缺少或过期的 CSRF 令牌）。"
-                    "请返回上一页，刷新后重新提交。",
+            "web/error.html", status=400, title=_("表单已失效"),
+            message=_("表单的安全校验未通过（缺少或过期的 CSRF 令牌）。"
+                    "请返回上一页，刷新后重新提交。"),
         ), 400
 
     return blueprint
@@ -112,8 +113,9 @@ def staff_page(permission: Permission) -> Callable[[F], F]:
                 return redirect(url_for("web_auth.login", next=request.full_path.rstrip("?")))
             if not allows(user.role, permission):
                 return render_template(
-                    "web/error.html", status=403, title="无权访问",
-                    message=f"您的角色（{ROLE_NAMES[user.role]}）没有此操作的权限。",
+                    "web/error.html", status=403, title=_("无权访问"),
+                    message=_("您的角色（%(role_names)s）没有此操作的权限。",
+                              role_names=ROLE_NAMES[user.role]),
                 ), 403
             return view(*args, **kwargs)
 
@@ -135,11 +137,11 @@ def can(permission: Permission) -> bool:
 
 
 ROLE_NAMES = {
-    Role.CLERK: "窗口工作人员",
-    Role.APPROVER: "部门审批人员",
-    Role.ADMIN: "中心管理员",
-    Role.SUPERVISOR: "效能监察",
-    Role.VIEWER: "上级中心/领导（只读）",
+    Role.CLERK: _("窗口工作人员"),
+    Role.APPROVER: _("部门审批人员"),
+    Role.ADMIN: _("中心管理员"),
+    Role.SUPERVISOR: _("效能监察"),
+    Role.VIEWER: _("上级中心/领导（只读）"),
 }
 
 
@@ -201,7 +203,7 @@ def scope_centers() -> list[tuple[str, str]]:
 
     own = current_app.config["TONGBAN"]["code"]
     return [(own, center(own))] + [(code, center(code))
-                                   for code, _ in centers_below(current_session(), own)]
+                                   for code, _name in centers_below(current_session(), own)]
 
 
 def today() -> dt.date:
@@ -268,7 +270,8 @@ def problems_of(exc: TongbanError) -> dict[str, list[str]]:
             found[str(field)] = _flatten(reasons)
     for row in exc.details.get("rows") or []:
         if isinstance(row, Mapping):
-            where = f"{row.get('sheet', '')} 第 {row.get('row', '')} 行 {row.get('column', '')}"
+            where = _("%(get)s 第 %(get2)s 行 %(get3)s",
+                      get=row.get('sheet', ''), get2=row.get('row', ''), get3=row.get('column', ''))
             found.setdefault("rows", []).append(f"{where}：{row.get('reason', '')}")
     if not found:
         found[""] = [translate_message(exc)]
@@ -286,12 +289,12 @@ def _flatten(reasons: Any) -> list[str]:
 
 
 _CODE_MESSAGES = {
-    "not_found": "未找到。",
-    "forbidden": "无权进行此操作。",
-    "conflict": "与现有数据冲突。",
-    "stale_version": "该记录已被他人修改，请刷新后重试。",
-    "too_many_attempts": "尝试次数过多，请稍后再试。",
-    "unauthorized": "用户名或密码错误。",
+    "not_found": _("未找到。"),
+    "forbidden": _("无权进行此操作。"),
+    "conflict": _("与现有数据冲突。"),
+    "stale_version": _("该记录已被他人修改，请刷新后重试。"),
+    "too_many_attempts": _("尝试次数过多，请稍后再试。"),
+    "unauthorized": _("用户名或密码错误。"),
 }
 
 

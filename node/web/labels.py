@@ -8,137 +8,193 @@ from zoneinfo import ZoneInfo
 
 from node.catalog.models import POWER_NAMES
 from node.metrics.definitions import ALL_METRICS
+from schemas.i18n import _
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 CASE_STATES = {
-    "submitted": "已收件", "supplement_requested": "待补正", "accepted": "已受理",
-    "rejected": "不予受理", "in_review": "审核中", "suspended": "挂起（特别程序）",
-    "approved": "准予许可", "denied": "不予许可", "completed": "已办结", "delivered": "已送达",
-    "withdrawn": "已撤回", "forwarded": "已上报上级", "returned": "已退回",
+    "submitted": _("已收件"),
+    "supplement_requested": _("待补正"),
+    "accepted": _("已受理"),
+    "rejected": _("不予受理"),
+    "in_review": _("审核中"),
+    "suspended": _("挂起（特别程序）"),
+    "approved": _("准予许可"),
+    "denied": _("不予许可"),
+    "completed": _("已办结"),
+    "delivered": _("已送达"),
+    "withdrawn": _("已撤回"),
+    "forwarded": _("已上报上级"),
+    "returned": _("已退回"),
 }
 
 ACTIONS = {
-    "submit": "收件", "request_supplement": "一次性告知", "supplement": "补正",
-    "accept": "受理", "reject": "不予受理", "commit": "告知承诺",
-    "start_review": "开始审核", "suspend": "挂起（特别程序）", "resume": "恢复计时",
-    "approve": "准予许可", "deny": "不予许可", "deem_approve": "超时默认许可",
-    "deem_accept": "视为受理", "complete": "办结", "deliver": "送达", "withdraw": "撤回",
-    "forward": "上报上级", "receive_approval": "上级准予", "receive_denial": "上级不予",
-    "receive_return": "上级退回", "return": "退回下级", "receive_forward": "收到下级报送",
-    "payment": "缴费", "fee_waiver": "免收费", "extend": "延期", "hand_over": "移交",
-    "attach": "添加材料", "notice": "一次性告知",
-    "deadline_recomputed": "期限随节假日安排调整", "notice_window_moved": "告知期限调整",
+    "submit": _("收件"),
+    "request_supplement": _("一次性告知"),
+    "supplement": _("补正"),
+    "accept": _("受理"),
+    "reject": _("不予受理"),
+    "commit": _("告知承诺"),
+    "start_review": _("开始审核"),
+    "suspend": _("挂起（特别程序）"),
+    "resume": _("恢复计时"),
+    "approve": _("准予许可"),
+    "deny": _("不予许可"),
+    "deem_approve": _("超时默认许可"),
+    "deem_accept": _("视为受理"),
+    "complete": _("办结"),
+    "deliver": _("送达"),
+    "withdraw": _("撤回"),
+    "forward": _("上报上级"),
+    "receive_approval": _("上级准予"),
+    "receive_denial": _("上级不予"),
+    "receive_return": _("上级退回"),
+    "return": _("退回下级"),
+    "receive_forward": _("收到下级报送"),
+    "payment": _("缴费"),
+    "fee_waiver": _("免收费"),
+    "extend": _("延期"),
+    "hand_over": _("移交"),
+    "attach": _("添加材料"),
+    "notice": _("一次性告知"),
+    "deadline_recomputed": _("期限随节假日安排调整"),
+    "notice_window_moved": _("告知期限调整"),
 }
 
 CHANNELS = {
-    "window": "窗口", "online": "网上申报", "village_agent": "村级代办",
-    "department_office": "部门办公室",
+    "window": _("窗口"), "online": _("网上申报"), "village_agent": _("村级代办"),
+    "department_office": _("部门办公室"),
 }
 
-WARNINGS = {"green": "正常", "yellow": "黄牌预警", "red": "红牌超时"}
+WARNINGS = {"green": _("正常"), "yellow": _("黄牌预警"), "red": _("红牌超时")}
 
 SUSPENSION_KINDS = {
-    "site_inspection": "现场勘查", "expert_review": "专家论证", "testing": "检验检测",
-    "hearing": "听证",
+    "site_inspection": _("现场勘查"), "expert_review": _("专家论证"), "testing": _("检验检测"),
+    "hearing": _("听证"),
 }
 
-TASK_STATES = {"pending": "待决定", "approved": "同意", "denied": "不同意"}
+TASK_STATES = {"pending": _("待决定"), "approved": _("同意"), "denied": _("不同意")}
 
-PAYMENT_PLACES = {"center_bank": "中心银行窗口（集中收费）", "elsewhere": "中心外（前厂后店）"}
+PAYMENT_PLACES = {
+    "center_bank": _("中心银行窗口（集中收费）"),
+    "elsewhere": _("中心外（前厂后店）"),
+}
 
 CATEGORIES = {
-    "administrative_licence": "行政许可", "non_licence_approval": "非行政许可审批",
-    "public_service": "公共服务",
+    "administrative_licence": _("行政许可"), "non_licence_approval": _("非行政许可审批"),
+    "public_service": _("公共服务"),
 }
 
-HANDLING_TYPES = {"immediate": "即办件", "promised": "承诺件"}
+HANDLING_TYPES = {"immediate": _("即办件"), "promised": _("承诺件")}
 
-LEVELS = {"province": "省级", "city": "市级", "county": "县级", "township": "乡镇（街道）"}
+LEVELS = {
+    "province": _("省级"),
+    "city": _("市级"),
+    "county": _("县级"),
+    "township": _("乡镇（街道）"),
+}
 
-KINDS = {"district": "市辖区", "county": "县", "county_city": "县级市"}
+KINDS = {"district": _("市辖区"), "county": _("县"), "county_city": _("县级市")}
 
 POWERS = POWER_NAMES
 
 MATERIAL_FORMS = {
-    "original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件",
-    "electronic": "电子材料",
+    "original": _("原件"), "copy": _("复印件"), "original_and_copy": _("原件及复印件"),
+    "electronic": _("电子材料"),
 }
 
 STAFF_TYPES = {
-    "civil_servant": "公务员", "public_institution": "事业单位", "temporary": "临时工",
+    "civil_servant": _("公务员"), "public_institution": _("事业单位"), "temporary": _("临时工"),
 }
 
 EVALUATION_LEVELS = {
-    "very_satisfied": "非常满意", "satisfied": "满意", "basic": "基本满意",
-    "dissatisfied": "不满意", "very_dissatisfied": "非常不满意",
+    "very_satisfied": _("非常满意"), "satisfied": _("满意"), "basic": _("基本满意"),
+    "dissatisfied": _("不满意"), "very_dissatisfied": _("非常不满意"),
 }
 
-COMPLAINT_STATES = {"received": "已受理", "resolved": "已办结"}
+COMPLAINT_STATES = {"received": _("已受理"), "resolved": _("已办结")}
 
 RECTIFICATION_STATES = {
-    "pending": "待整改", "disputed": "申诉中（无效评价复核）", "in_rectification": "整改中",
-    "done": "已整改", "cannot_rectify": "无法整改", "rating_void": "评价无效（申诉成立）",
+    "pending": _("待整改"),
+    "disputed": _("申诉中（无效评价复核）"),
+    "in_rectification": _("整改中"),
+    "done": _("已整改"),
+    "cannot_rectify": _("无法整改"),
+    "rating_void": _("评价无效（申诉成立）"),
 }
 
 RECTIFICATION_ACTIONS = {
-    "start": "开始整改", "complete": "整改完成", "dispute": "申诉（无效评价）",
-    "uphold": "申诉不成立", "invalidate": "认定无效评价", "cannot_rectify": "无法整改",
-    "extend": "延期",
+    "start": _("开始整改"), "complete": _("整改完成"), "dispute": _("申诉（无效评价）"),
+    "uphold": _("申诉不成立"), "invalidate": _("认定无效评价"), "cannot_rectify": _("无法整改"),
+    "extend": _("延期"),
 }
 
 DIRECTIVE_STATES = {
-    "sent": "已下发", "received": "待回复", "acknowledged": "已签收", "in_progress": "办理中",
-    "done": "已办结", "disputed": "有异议",
+    "sent": _("已下发"),
+    "received": _("待回复"),
+    "acknowledged": _("已签收"),
+    "in_progress": _("办理中"),
+    "done": _("已办结"),
+    "disputed": _("有异议"),
 }
 
-DIRECTIVE_SUBJECTS = {"case": "办件", "metric": "指标", "text": "其他事项"}
+DIRECTIVE_SUBJECTS = {"case": _("办件"), "metric": _("指标"), "text": _("其他事项")}
 
 PATTERNS = {
-    "outside_center": "体外循环", "two_headed": "两头受理", "completed_late": "超时办结",
-    "fees_elsewhere": "前厂后店（中心外缴费）",
+    "outside_center": _("体外循环"), "two_headed": _("两头受理"), "completed_late": _("超时办结"),
+    "fees_elsewhere": _("前厂后店（中心外缴费）"),
 }
 
-RANK_STATUSES = {"ranked": "已排名", "not_reported": "未报送", "no_value": "无数据",
-                 "sole_peer": "不参与排名（同类仅 1 个）"}
+RANK_STATUSES = {"ranked": _("已排名"), "not_reported": _("未报送"), "no_value": _("无数据"),
+                 "sole_peer": _("不参与排名（同类仅 1 个）")}
 
 # the peer groups of peers=bulletin, as the province's bulletins name them
-BULLETIN_GROUPS = {"counties_and_cities": "县（市）", "district": "城区"}
+BULLETIN_GROUPS = {"counties_and_cities": _("县（市）"), "district": _("城区")}
 
 COMPLETENESS_STATUSES = {
-    "on_time": "按时报送", "late": "逾期报送", "provisional": "仅报送期中数据",
-    "pending": "未到期", "missing": "未报送",
+    "on_time": _("按时报送"), "late": _("逾期报送"), "provisional": _("仅报送期中数据"),
+    "pending": _("未到期"), "missing": _("未报送"),
 }
 
 ENVELOPE_KINDS = {
-    "summary": "统计汇总", "case.forward": "转办件", "case.result": "办理结果",
-    "case.update": "办件进展", "directive": "督办指令", "directive.reply": "督办回复",
-    "catalog.publish": "事项目录发布", "calendar.publish": "工作日历发布",
-    "cert": "证书", "revoke": "证书吊销",
+    "summary": _("统计汇总"), "case.forward": _("转办件"), "case.result": _("办理结果"),
+    "case.update": _("办件进展"), "directive": _("督办指令"), "directive.reply": _("督办回复"),
+    "catalog.publish": _("事项目录发布"), "calendar.publish": _("工作日历发布"),
+    "cert": _("证书"), "revoke": _("证书吊销"),
 }
 
 # why an envelope was set aside (schemas/envelope.py codes, trust codes, node reasons)
 DEAD_LETTER_REASONS = {
-    "too_large": "超过大小限制（1 MiB）", "too_deep": "嵌套层数过多", "malformed": "格式错误",
-    "unknown_version": "版本未知", "unknown_kind": "类型未知", "float_in_body": "含小数",
-    "bad_body": "内容不符合规范", "bad_signature": "签名无效", "unknown_key": "发件方密钥未知",
-    "no_chain": "证书链不完整", "unknown_issuer": "签发方未知", "revoked": "密钥已吊销",
-    "expired": "证书已过期", "misrouted": "收件方不是本中心", "handler_error": "执行时出错",
-    "not_applied": "执行被拒绝",
+    "too_large": _("超过大小限制（1 MiB）"),
+    "too_deep": _("嵌套层数过多"),
+    "malformed": _("格式错误"),
+    "unknown_version": _("版本未知"),
+    "unknown_kind": _("类型未知"),
+    "float_in_body": _("含小数"),
+    "bad_body": _("内容不符合规范"),
+    "bad_signature": _("签名无效"),
+    "unknown_key": _("发件方密钥未知"),
+    "no_chain": _("证书链不完整"),
+    "unknown_issuer": _("签发方未知"),
+    "revoked": _("密钥已吊销"),
+    "expired": _("证书已过期"),
+    "misrouted": _("收件方不是本中心"),
+    "handler_error": _("执行时出错"),
+    "not_applied": _("执行被拒绝"),
 }
 
-AUDIT_STANDINGS = {"anomaly": "审计链异常", "restored": "已从备份恢复"}
+AUDIT_STANDINGS = {"anomaly": _("审计链异常"), "restored": _("已从备份恢复")}
 
 ROLES = {
-    "clerk": "窗口工作人员", "approver": "部门审批人员", "admin": "中心管理员",
-    "supervisor": "效能监察", "viewer": "上级中心/领导（只读）",
+    "clerk": _("窗口工作人员"), "approver": _("部门审批人员"), "admin": _("中心管理员"),
+    "supervisor": _("效能监察"), "viewer": _("上级中心/领导（只读）"),
 }
 
 DAY_REASONS = {
-    "workday": "工作日", "weekend": "周末", "public_holiday": "法定节假日",
-    "adjusted_workday": "调休上班", "local_closure": "本地停止办公",
-    "local_workday": "本地加班办公", "unknown_year_weekend": "周末（无节假日数据）",
-    "unknown_year_workday": "工作日（无节假日数据）",
+    "workday": _("工作日"), "weekend": _("周末"), "public_holiday": _("法定节假日"),
+    "adjusted_workday": _("调休上班"), "local_closure": _("本地停止办公"),
+    "local_workday": _("本地加班办公"), "unknown_year_weekend": _("周末（无节假日数据）"),
+    "unknown_year_workday": _("工作日（无节假日数据）"),
 }
 
 
@@ -151,7 +207,12 @@ def chinese_date(moment: Any) -> str:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=dt.UTC)
         moment = moment.astimezone(SHANGHAI).date()
-    return f"{moment.year}年{moment.month:02d}月{moment.day:02d}日"
+    return _(
+        "%(year)s年%(format)s月%(format2)s日",
+        year=moment.year,
+        format=format(moment.month, "02d"),
+        format2=format(moment.day, "02d"),
+    )
 
 
 def local_time(moment: Any) -> str:
@@ -186,7 +247,7 @@ def rate_text(value: Any) -> str:
 def yuan(fen: Any) -> str:
     if fen is None:
         return "—"
-    return f"{int(fen) / 100:.2f} 元"
+    return _("%(format)s 元", format=format(int(fen) / 100, '.2f'))
 
 
 def score(value: Any) -> str:
@@ -212,10 +273,11 @@ def metric_value(key: str, entry: Any) -> str:
 def count_text(page: Any) -> str:
     """A list's count as a page shows it: 共 N 件 when exact, 超过 N 件 when only counted up to
     the cap (node/listing.py)."""
-    return f"共 {page.total} 件" if page.total_exact else f"超过 {page.total} 件"
+    return _("共 %(total)s 件",
+             total=page.total) if page.total_exact else _("超过 %(total)s 件", total=page.total)
 
 
-UNNAMED_CENTER = "未登记名称的中心"
+UNNAMED_CENTER = _("未登记名称的中心")
 
 
 def center_label(code: Any, names: dict[str, str]) -> str:

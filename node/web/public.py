@@ -19,6 +19,7 @@ from node.metrics.assessment import Designation, ModelWindowRule, assess
 from node.metrics.service import MetricsService
 from node.web.core import form_error_page, load_form, today, web_blueprint
 from schemas.errors import NotFound, TongbanError, TooManyAttempts, ValidationFailed
+from schemas.i18n import _
 from schemas.periods import Period
 from schemas.runtime.webapp import current_session
 
@@ -78,8 +79,8 @@ def matter(code: str) -> Any:
     try:
         found = catalog().active_matter(code)
     except NotFound:
-        return render_template("web/error.html", status=404, title="未找到事项",
-                               message=f"服务指南中没有编码为 {code} 的事项。"), 404
+        return render_template("web/error.html", status=404, title=_("未找到事项"),
+                               message=_("服务指南中没有编码为 %(code)s 的事项。", code=code)), 404
     return render_template("web/public/matter.html", matter=found)
 
 
@@ -89,8 +90,8 @@ def apply(code: str) -> Any:
     try:
         found = catalog().active_matter(code)
     except NotFound:
-        return render_template("web/error.html", status=404, title="未找到事项",
-                               message=f"服务指南中没有编码为 {code} 的事项。"), 404
+        return render_template("web/error.html", status=404, title=_("未找到事项"),
+                               message=_("服务指南中没有编码为 %(code)s 的事项。", code=code)), 404
     template = "web/public/apply.html"
     if request.method == "GET":
         return render_template(template, matter=found, errors={}, form={})
@@ -139,7 +140,7 @@ def lookup() -> Any:
         found = _feedback_service().lookup(data["number"].strip(), data["code"])
     except NotFound:
         return render_template(template, form=request.form, errors={
-            "": ["未找到该办件：请核对办件编号和查询码。"]}), 404
+            "": [_("未找到该办件：请核对办件编号和查询码。")]}), 404
     except TongbanError as exc:
         return form_error_page(template, exc)
     return render_template(template, found=found, code=data["code"], errors={}, form={})
@@ -203,7 +204,7 @@ def complaint_lookup() -> Any:
                                                              data["code"])
     except NotFound:
         return render_template(template, form=request.form, errors={
-            "": ["未找到该投诉：请核对投诉编号和查询码。"]}), 404
+            "": [_("未找到该投诉：请核对投诉编号和查询码。")]}), 404
     except TongbanError as exc:
         return form_error_page(template, exc)
     return render_template(template, found=found, errors={}, form={})

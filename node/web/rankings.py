@@ -47,8 +47,8 @@ bp = web_blueprint("web_rankings", "/staff/rankings")
 log = logging.getLogger("tongban.node.rankings")
 
 EXPORTABLE = frozenset({"league", "completeness", "composite"})
-NORMALISATIONS = {"min_max": "极差标准化（0 至 1）",
-                  "z_score": "标准分（与平均值相差几个标准差）"}
+NORMALISATIONS = {"min_max": _("极差标准化（0 至 1）"),
+                  "z_score": _("标准分（与平均值相差几个标准差）")}
 
 
 def _hub_configured() -> bool:
@@ -65,7 +65,7 @@ def _ask(method: str, what: str, query: list[tuple[str, str]], body: bytes = b""
     """
     if not _hub_configured():
         return Answer(503, None, None, stale=True,
-                      unreachable_reason="本节点未配置枢纽地址（hub_url）")
+                      unreachable_reason=_("本节点未配置枢纽地址（hub_url）"))
     session = current_session()
     cache = CachedRankings(session, rankings_client())
     if request.method in ("GET", "HEAD"):
@@ -135,7 +135,8 @@ def running_label(period: str, as_of: str | None) -> str:
         day = dt.date.fromisoformat(as_of)
     except ValueError:
         return period
-    return f"{period}（截至 {chinese_month_day(day)}）"
+    return _("%(period)s（截至 %(chinese_month_day)s）",
+             period=period, chinese_month_day=chinese_month_day(day))
 
 
 def _query(names: tuple[str, ...], defaults: dict[str, str]) -> list[tuple[str, str]]:
@@ -185,7 +186,7 @@ def league() -> Any:
             # basis points as a percentage, 分 as 元
             "values": [(r["value"] / 100 if unit in ("basis_points", "fen") else r["value"])
                        for r in rows],
-            "unit": {"basis_points": "%", "fen": "元"}.get(unit or "", ""),
+            "unit": {"basis_points": "%", "fen": _("元")}.get(unit or "", ""),
         }
     return _page("web/staff/rankings/league.html", answer, chart_data=chart,
                  args=dict(query), **context)
@@ -227,7 +228,7 @@ def trend() -> Any:
             "names": [running_label(p["period"], p.get("as_of")) for p in points],
             "values": [(p["value"] / 100 if (basis or fen) and p["value"] is not None
                         else p["value"]) for p in points],
-            "unit": "%" if basis else "元" if fen else "",
+            "unit": "%" if basis else _("元") if fen else "",
         }
     return _page("web/staff/rankings/trend.html", answer, chart_data=chart, args=dict(query),
                  node=target, **context)
@@ -279,7 +280,7 @@ def _composite_body(context: dict[str, Any],
         return None, b""
     body["methodology"] = {
         "normalisation": values.get("normalisation", "min_max"),
-        "description": values.get("description", "").strip() or "综合指数",
+        "description": values.get("description", "").strip() or _("综合指数"),
         "components": components,
     }
     return body, orjson.dumps(body)
@@ -309,7 +310,7 @@ def composite() -> Any:
 # -- saving a composite methodology -----------------------------------------------------------
 
 MAX_COMPONENTS_ON_FORM = 20
-DIRECTIONS = {"higher_better": "越大越好", "lower_better": "越小越好"}
+DIRECTIONS = {"higher_better": _("越大越好"), "lower_better": _("越小越好")}
 
 
 def _saved_methodologies() -> tuple[Answer, list[dict[str, Any]]]:
@@ -378,11 +379,13 @@ def _hub_problems(document: Any, rows: list[int]) -> dict[str, list[str]]:
 
 
 def _methodology_labels(rows: int) -> dict[str, str]:
-    labels = {"name": "方法名称", "description": "说明", "normalisation": "标准化方法",
-              "components": "指标"}
+    labels = {"name": _("方法名称"), "description": _("说明"), "normalisation": _("标准化方法"),
+              "components": _("指标")}
     for row in range(1, rows + 1):
-        labels.update({f"metric{row}": f"指标 {row}", f"weight{row}": f"指标 {row} 的权重",
-                       f"direction{row}": f"指标 {row} 的方向"})
+        labels.update({f"metric{row}": _("指标 %(row)s",
+                                         row=row), f"weight{row}": _("指标 %(row)s 的权重",
+                                                                     row=row),
+                       f"direction{row}": _("指标 %(row)s 的方向", row=row)})
     return labels
 
 
@@ -411,17 +414,17 @@ def methodologies() -> Any:
     name = prefix + request.form.get("name", "").strip()
     if quote(name, safe="") != name:
         # the name goes into the signed request's path as is (the hub checks its own rule)
-        return render_template(template, errors={"name": ["只能使用字母、数字及 . _ -"]},
+        return render_template(template, errors={"name": [_("只能使用字母、数字及 . _ -")]},
                                **context), 422
     if not _hub_configured():
-        return render_template(template, errors={"": ["本节点未配置枢纽地址（hub_url），"
-                                                      "无法保存。"]}, **context), 503
+        return render_template(template, errors={"": [_("本节点未配置枢纽地址（hub_url），"
+                                                      "无法保存。")]}, **context), 503
     try:
         found_answer = rankings_client().ask("PUT", f"methodologies/{quote(name, safe='')}",
                                              [], orjson.dumps(document))
     except HubUnreachable as exc:
         log.warning("methodology not saved: the hub cannot be reached: %s", exc.message)
-        return render_template(template, errors={"": ["无法连接上级枢纽，未保存，请稍后再试。"]},
+        return render_template(template, errors={"": [_("无法连接上级枢纽，未保存，请稍后再试。")]},
                                **context), 502
     reply = _json_or_none(found_answer.body)
     if found_answer.status != 200:
@@ -429,7 +432,7 @@ def methodologies() -> Any:
                                **context), 422 if found_answer.status == 422 else \
             found_answer.status
     version = reply.get("version") if isinstance(reply, dict) else None
-    flash(f"计算方法 {name} 已保存（第 {version} 版）。")
+    flash(_("计算方法 %(name)s 已保存（第 %(version)s 版）。", name=name, version=version))
     return redirect(url_for("web_rankings.methodologies", name=name))
 
 
@@ -447,9 +450,9 @@ def export() -> Any:
     what = request.args.get("what", "league")
     fmt = request.args.get("format", "xlsx")
     if what not in EXPORTABLE or fmt not in ("xlsx", "csv") or not _hub_configured():
-        return render_template("web/error.html", status=422, title="无法导出",
-                               message="请选择排名表、报送情况或综合指数，"
-                                       "格式为 xlsx 或 csv。"), 422
+        return render_template("web/error.html", status=422, title=_("无法导出"),
+                               message=_("请选择排名表、报送情况或综合指数，"
+                                       "格式为 xlsx 或 csv。")), 422
     context = _common(_last_due() if what == "completeness" else None)
     query = [(k, v) for k, v in request.args.items(multi=True) if k not in ("what", "format")]
     query.append(("format", fmt))
@@ -462,18 +465,18 @@ def export() -> Any:
     if what == "composite":
         document, _raw = _composite_body(context, _composite_values())
         if document is None:
-            return render_template("web/error.html", status=422, title="无法导出",
-                                   message="请至少选择一个指标，或选择已保存的方法。"), 422
+            return render_template("web/error.html", status=422, title=_("无法导出"),
+                                   message=_("请至少选择一个指标，或选择已保存的方法。")), 422
         document["format"] = fmt
         method, body, query = "POST", orjson.dumps(document), []
     try:
         found = rankings_client().ask(method, what, query, body)
     except HubUnreachable as exc:
         log.warning("export failed: the hub cannot be reached: %s", exc.message)
-        return render_template("web/error.html", status=502, title="无法连接上级枢纽",
-                               message="导出需要连接上级枢纽，目前无法连接，请稍后再试。"), 502
+        return render_template("web/error.html", status=502, title=_("无法连接上级枢纽"),
+                               message=_("导出需要连接上级枢纽，目前无法连接，请稍后再试。")), 502
     if found.status != 200:
-        return render_template("web/error.html", status=found.status, title="枢纽拒绝导出",
+        return render_template("web/error.html", status=found.status, title=_("枢纽拒绝导出"),
                                message=found.body.decode("utf-8", "replace")[:500]), found.status
     mimetype = found.content_type.split(";")[0]
     # inert whatever the hub wrote (schemas/runtime/spreadsheet.py): a name is never a live formula
@@ -489,11 +492,11 @@ def export_filename(what: str, args: Any, scope: str, period: str, fmt: str) -> 
     """An export named after what it holds: 排名_办结数_450900_2026-11.xlsx,
     报送情况_450900_2026-11.csv, 综合指数_<method or 自定义>_450900_2026-11.xlsx."""
     if what == "league":
-        parts = ["排名", metric_name(args.get("metric", "completed") or "completed")]
+        parts = [_("排名"), metric_name(args.get("metric", "completed") or "completed")]
     elif what == "completeness":
-        parts = ["报送情况"]
+        parts = [_("报送情况")]
     else:
-        parts = ["综合指数", args.get("methodology", "").strip() or "自定义"]
+        parts = [_("综合指数"), args.get("methodology", "").strip() or _("自定义")]
     parts += [scope, period]
     return "_".join(_UNSAFE_IN_NAMES.sub("-", part).strip("-") or "-" for part in parts) \
         + f".{fmt}"

@@ -18,6 +18,7 @@ from node.web.clerk import case_service, with_colours
 from node.web.core import current_staff, download, staff_page, today, web_blueprint
 from node.web.labels import CASE_STATES, CHANNELS, WARNINGS
 from schemas.errors import ValidationFailed
+from schemas.i18n import _
 from schemas.personal import mask_id_number, mask_phone
 from schemas.runtime.spreadsheet import (
     CSV_MEDIA_TYPE,
@@ -37,14 +38,14 @@ DATE_FILTERS = ("received_from", "received_to", "accepted_from", "accepted_to",
                 "closed_from", "closed_to")
 # what the page says when a filter's value is refused (the API names the field in English)
 PROBLEMS = {
-    "number": "办件编号须完整，或以 * 结尾按前缀查询（如 450981-2026*），* 只能在末尾",
-    "applicant": "申请人姓名不超过100个字",
-    "id_number": "请输入完整的18位身份证号码（校验位须正确；不支持部分号码查询）",
-    "phone": "请输入完整的手机号（11位）或固定电话（如 0775-1234567）",
-    "handler": "经办人用户名不超过64个字符",
-    "forwarded": "转办只能选择“上级转入”或“转出”",
-    "sort": "排序只能按收件日期或办结期限",
-    "cursor": "翻页位置已失效，请从第一页重新查询",
+    "number": _("办件编号须完整，或以 * 结尾按前缀查询（如 450981-2026*），* 只能在末尾"),
+    "applicant": _("申请人姓名不超过100个字"),
+    "id_number": _("请输入完整的18位身份证号码（校验位须正确；不支持部分号码查询）"),
+    "phone": _("请输入完整的手机号（11位）或固定电话（如 0775-1234567）"),
+    "handler": _("经办人用户名不超过64个字符"),
+    "forwarded": _("转办只能选择“上级转入”或“转出”"),
+    "sort": _("排序只能按收件日期或办结期限"),
+    "cursor": _("翻页位置已失效，请从第一页重新查询"),
 }
 
 
@@ -110,9 +111,27 @@ def result_sheet(cases: list[Any]) -> Sheet:
         c.closed_on, CASE_STATES.get(c.state.value, c.state.value),
         WARNINGS.get(c.warning_now.value, c.warning_now.value) if c.warning_now else "",
     ] for c in cases]
-    return Sheet("办件检索结果", ["办件编号", "事项", "申请人", "身份证号码", "联系电话",
-                                "渠道", "部门", "窗口", "经办人", "收件日期", "受理日期",
-                                "办结期限", "办结日期", "状态", "预警"], rows)
+    return Sheet(
+        _("办件检索结果"),
+        [
+            _("办件编号"),
+            _("事项"),
+            _("申请人"),
+            _("身份证号码"),
+            _("联系电话"),
+            _("渠道"),
+            _("部门"),
+            _("窗口"),
+            _("经办人"),
+            _("收件日期"),
+            _("受理日期"),
+            _("办结期限"),
+            _("办结日期"),
+            _("状态"),
+            _("预警"),
+        ],
+        rows,
+    )
 
 
 @bp.get("/search.<any(csv, xlsx):fmt>")

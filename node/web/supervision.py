@@ -43,6 +43,7 @@ from node.web.core import (
 )
 from node.web.list_exports import SHEETS
 from schemas.errors import TongbanError, ValidationFailed
+from schemas.i18n import _
 from schemas.periods import Period, PeriodError
 from schemas.runtime.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_bytes, xlsx_bytes
 from schemas.runtime.webapp import current_session
@@ -123,7 +124,7 @@ def resolve_complaint(number: str) -> Any:
         current_session().rollback()
         return _complaints_page({f"{number}.{k}" if k else "": v
                                  for k, v in problems_of(exc).items()})
-    flash(f"投诉 {number} 已办结。")
+    flash(_("投诉 %(number)s 已办结。", number=number))
     return redirect(url_for("web_supervision.complaints"))
 
 
@@ -168,12 +169,12 @@ def act_on_rectification(rectification_id: int, action: str) -> Any:
         rectification = service.rectification(rectification_id, for_update=True)
         service.act_on_rectification(rectification, which, actor(), **arguments)
     except ValueError:
-        return _rectifications_page({"": [f"未知操作 {action}"]})
+        return _rectifications_page({"": [_("未知操作 %(action)s", action=action)]})
     except TongbanError as exc:
         current_session().rollback()
         return _rectifications_page({f"{rectification_id}.{k}" if k else "": v
                                      for k, v in problems_of(exc).items()})
-    flash("整改记录已更新。")
+    flash(_("整改记录已更新。"))
     return redirect(url_for("web_supervision.rectifications"))
 
 
@@ -246,7 +247,8 @@ def assessment_export() -> Any:
     period = _month(request.args.get("period"))
     code = current_app.config["TONGBAN"]["code"]
     body = write_assessment_workbook(_assessment(period), code)
-    return download(body, XLSX_MEDIA_TYPE, f"考核-{code}-{period.label}.xlsx")
+    return download(body, XLSX_MEDIA_TYPE, _("考核-%(code)s-%(label)s.xlsx",
+                                             code=code, label=period.label))
 
 
 @bp.get("/patterns")
@@ -306,7 +308,7 @@ def issue_directive() -> Any:
         current_session().rollback()
         return _directives_page({f"issue.{k}" if k else "": v
                                  for k, v in problems_of(exc).items()}, request.form)
-    flash("督办已发出。")
+    flash(_("督办已发出。"))
     return redirect(url_for("web_supervision.directives"))
 
 
@@ -321,7 +323,7 @@ def reply_directive(directive_id: Any) -> Any:
         current_session().rollback()
         return _directives_page({f"reply.{k}" if k else "": v
                                  for k, v in problems_of(exc).items()})
-    flash("督办回复已发出。")
+    flash(_("督办回复已发出。"))
     return redirect(url_for("web_supervision.directives"))
 
 
