@@ -13,10 +13,12 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
-LATIN_ALLOWED = frozenset({"Excel", "CSV", "PDF", "XLSX", "ECharts"})
+# file formats and the chart library people see named on the pages
+LATIN_ALLOWED = frozenset({"Excel", "CSV", "PDF", "XLSX", "JSON", "ECharts"})
 _LATIN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,}(?![A-Za-z0-9])")
 _SNAKE = re.compile(r"(?<![A-Za-z0-9])[a-z]+_[a-z0-9_]+")
-_CODE = re.compile(r"(?<![0-9A-Za-z-])([0-9]{9}|[0-9]{6})(?![0-9A-Za-z-])")
+# a division code; one followed by "." begins a methodology's name (450900.bulletin), not a center
+_CODE = re.compile(r"(?<![0-9A-Za-z-])([0-9]{9}|[0-9]{6})(?![0-9A-Za-z.-])")
 _FEN = re.compile(r"[0-9]\s*分(?!钟)|（分）")
 # seconds or an ISO "T" (an offset comes after the seconds): office hours 08:30-12:00 are fine
 _RAW_TIME = re.compile(r"\d{2}:\d{2}:\d{2}|T\d{2}:\d{2}")

@@ -142,7 +142,7 @@ class Checks:
             "matter_code": matter["code"], "applicant_name": "核验申请人",
             "applicant_phone": "13907750001"}, ok=201)
         clerk.act(case, "accept")
-        clerk.act(case, "forward", note="demo --check: 上报县级审批")
+        clerk.act(case, "forward", note="演示检查：上报县级审批")
         moved = clerk.call("GET", f"/api/v1/cases/{case['id']}")  # a step answers its state only
         if moved["state"] != "forwarded" or moved["forwarded_to"] != self.county:
             raise CheckFailed(f"the township's case is {moved['state']} to "
@@ -155,7 +155,7 @@ class Checks:
         if len(there) != 1:
             raise CheckFailed(f"the county holds {len(there)} cases from {case['number']}")
         approver.act(there[0], "start-review")
-        decided = approver.act(there[0], "approve", reason="demo --check: 准予许可")
+        decided = approver.act(there[0], "approve", reason="演示检查：准予许可")
         self.fed.sync([self.county, self.township.code])
         home = clerk.call("GET", f"/api/v1/cases/{case['id']}")
         if home["state"] != "approved":
@@ -167,7 +167,7 @@ class Checks:
         due = (to_shanghai_date(utcnow()) + dt.timedelta(days=7)).isoformat()
         issued = self.staff(self.province, "supervisor").call("POST", "/api/v1/directives", {
             "target": self.township.code, "subject": "text",
-            "text": "demo --check: 请报送本月办件情况", "due_on": due}, ok=201)
+            "text": "演示检查：请报送本月办件情况", "due_on": due}, ok=201)
         self.fed.sync([self.province, self.township.code])
         target = self.staff(self.township.code, "supervisor")
         incoming = target.call("GET", "/api/v1/directives", direction="incoming")["items"]
@@ -239,7 +239,7 @@ class Checks:
         clerk.act(case, "accept")
         approver = self.staff(self.county, "approver")
         started = time.monotonic()
-        clerk.act(case, "forward", note="demo --check: 上报时延")
+        clerk.act(case, "forward", note="演示检查：上报时延")
         deadline = started + FORWARD_WAIT_S
         while time.monotonic() < deadline:
             listed = approver.call("GET", "/api/v1/cases", per_page=100)["items"]

@@ -42,6 +42,7 @@ def test_the_scanner_finds_what_a_person_must_not_read() -> None:
     assert text_problems("所属部门：公安局（GA）；枢纽地址 http://127.0.0.1:8200/x_y") == []
     assert text_problems("办公时间 08:30-12:00、14:30-17:30") == []
     assert text_problems("所属部门：GA")
+    assert text_problems("方法名称以 450900. 开头；选择 JSON 或 XLSX 文件") == []
     assert text_problems("枢纽拒绝了该查询（422 validation_failed）：The input is not valid.")
     # a login name under 用户名 is an account's code; elsewhere it is a Latin word
     users = ("<table><tr><th>用户名</th><th>姓名</th></tr>"
