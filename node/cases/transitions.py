@@ -119,7 +119,7 @@ class CaseTransitions(CaseReader):
             case, action, actor, before, transition.target, reason, data, public=transition.public
         )
         for hook in self.after_step:
-            hook(case, action, before, transition.target, reason)
+            hook(self, case, action, before, transition.target, reason)
         return before
 
     move = _move  # for the forwarding side, which adds its own actions
@@ -129,7 +129,7 @@ class CaseTransitions(CaseReader):
         self._record(case, None, SYSTEM_ACTOR, None, case.state, reason, data,
                      name="receive_forward")
         for hook in self.after_step:
-            hook(case, None, None, case.state, None)
+            hook(self, case, None, None, case.state, None)
 
     def _record(
         self,
