@@ -16,7 +16,9 @@ from node.directives import models as _directives  # noqa: F401
 from node.feedback import models as _feedback  # noqa: F401
 from node.metrics import models as _metrics  # noqa: F401
 from node.models import Base
+from node.numbers import NumberSequence  # noqa: F401
 from node.rankings import models as _rankings  # noqa: F401
+from node.rollups import DailyRollup  # noqa: F401
 from node.sync import models as _sync  # noqa: F401
 
 

@@ -47,12 +47,12 @@ from node.cases.models import (
     ReviewTask,
     TaskState,
 )
-from node.cases.numbers import next_number
 from node.cases.query_codes import NO_CODE
 from node.cases.reading import CaseReader
 from node.cases.service import CaseService
 from node.cases.states import Action, CaseState
 from node.catalog.models import Matter
+from node.numbers import next_number
 from node.ports import EnvelopeHandler, Outbox
 from schemas.divisions import ancestors_of, is_ancestor
 from schemas.envelope import Envelope, Kind

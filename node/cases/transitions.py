@@ -31,7 +31,6 @@ from node.cases.models import (
     SuspensionKind,
     TaskState,
 )
-from node.cases.numbers import next_number
 from node.cases.reading import CaseReader
 from node.cases.states import (
     CLOCK_STATES,
@@ -40,7 +39,8 @@ from node.cases.states import (
     TransitionRefused,
     plan,
 )
-from node.metrics.rollup import invalidate
+from node.numbers import next_number
+from node.rollups import invalidate
 from schemas.errors import Conflict, Forbidden, ValidationFailed
 
 # reaching one of these closes the case for the deadline clock and the metrics

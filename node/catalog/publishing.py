@@ -30,7 +30,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from node.audit.chain import AuditLog
-from node.cases.numbers import next_number
 from node.catalog.models import (
     STANDARD_DEPARTMENT_CODE,
     Department,
@@ -42,6 +41,7 @@ from node.catalog.models import (
     normal_keywords,
 )
 from node.catalog.service import matter_rule_violations
+from node.numbers import next_number
 from node.ports import EnvelopeHandler, Inbox, Outbox
 from schemas.divisions import Level, ancestors_of, level_of
 from schemas.envelope import MAX_ENVELOPE_BYTES, Envelope, Kind

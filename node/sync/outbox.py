@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from node.cases.numbers import next_number
+from node.numbers import next_number
 from node.sync.models import InboxEnvelope, InboxState, OutboxEnvelope, OutboxState
 from schemas.envelope import Envelope, Kind, sign_envelope
 from schemas.runtime.database import utcnow
