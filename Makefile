@@ -20,7 +20,7 @@ LINT_PATHS := node hub schemas deploy tests stubs
 help:
 	@echo "make demo   start a hub and the Beiliu city node on loopback (DEMO_ARGS=...; Ctrl-C stops)"
 	@echo "make test   run the whole test suite on every core; prints the 15 slowest tests (PYTEST_ARGS='...', TEST_WORKERS=N)"
-	@echo "make lint   ruff, mypy and the message catalogs (python -m deploy.messages check)"
+	@echo "make lint   ruff, mypy, the import contracts (lint-imports) and the message catalogs"
 	@echo "make faults the fault suite (tests/faults: real processes killed, cut off, skewed; a few minutes)"
 	@echo "make bench  every benchmark (tests/bench); last line one JSON document (BENCH_ARGS='--only NAME --args NAME=...')"
 
@@ -49,6 +49,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	@# every message in the code and templates in both catalogs, the .mo files up to date
 	$(BIN)/python -m deploy.messages check
 

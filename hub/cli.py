@@ -147,7 +147,7 @@ _add_backup_commands()
 
 
 def _add_staff_commands() -> None:
-    from hub.staff.cli import COMMANDS as STAFF_COMMANDS
+    from hub.commands.staff import COMMANDS as STAFF_COMMANDS
 
     for command in STAFF_COMMANDS:
         hub.add_command(command)

@@ -12,9 +12,12 @@ from sqlalchemy.orm import Session
 
 from node.api import register_blueprints
 from node.calendar.service import CalendarService
+from node.composition import NodeServices
 from node.config import check_private_database, node_settings
-from node.models import Base, load_all_models
+from node.metadata import load_all_models
+from node.models import Base
 from node.sync.keys import load_node_key
+from node.sync.status import health as sync_health
 from node.web import init_app as init_pages
 from schemas.runtime.database import Database, utcnow
 from schemas.runtime.logs import configure_logging
@@ -32,6 +35,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     load_all_models()
     app = Flask("node", static_folder=None)
     app.extensions["tongban_node_key"] = node_key
+    # the composition root of the web process: every view gets its services from here
+    app.extensions[NodeServices.EXTENSION] = NodeServices(settings, node_key)
     app.config.update(
         TONGBAN=settings,
         SECRET_KEY=settings["secret_key"],
@@ -52,8 +57,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                                "years_without_data": missing}
         if missing:
             details["status"] = "degraded"
-        from node.sync.status import health as sync_health
-
         details["sync"] = sync_health(session)
         return details
 

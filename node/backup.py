@@ -118,7 +118,7 @@ def restore(home: str, source: str | None, yes: bool) -> None:
     continues after the seqs the hub already has before it sends anything."""
     from node.app import MIGRATIONS
     from node.audit.chain import AuditLog
-    from node.models import load_all_models
+    from node.metadata import load_all_models
     from node.sync.restore import mark_restored
     from schemas.runtime import migrate
     from schemas.runtime.backup import (
@@ -180,7 +180,7 @@ def restore(home: str, source: str | None, yes: bool) -> None:
 def resend(home: str, since: str) -> None:
     """After the *hub* was restored from a backup: push again what was sent since then (the
     hub answers duplicate for what it still has)."""
-    from node.models import load_all_models
+    from node.metadata import load_all_models
     from node.sync.restore import resend_since
     from schemas.runtime.database import Database
 

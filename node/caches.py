@@ -169,20 +169,5 @@ def _bump_on_change(session: Session, _context: Any, _instances: Any) -> None:
         bump(session, *sorted(touched))
 
 
-def watch_node_models() -> None:
-    """What bumps which counter (called when the node's models are loaded)."""
-    from node.auth.models import ApiToken, User
-    from node.calendar.models import CalendarOverride, CalendarSchedule, CalendarScheduleDay
-
-    watch(User, AUTH, new_too=False)
-    watch(ApiToken, AUTH, new_too=False)
-    from node.catalog.models import Department, Matter, MatterMaterial, Window
-
-    for calendar_model in (CalendarOverride, CalendarSchedule, CalendarScheduleDay):
-        watch(calendar_model, CALENDAR, new_too=True)
-    for catalog_model in (Matter, MatterMaterial, Department, Window):
-        watch(catalog_model, CATALOG, new_too=False)  # an unknown code is never kept
-
-
 __all__ = ["AUTH", "CALENDAR", "CATALOG", "CacheVersion", "VersionedCache", "bump", "versions",
-           "watch", "watch_node_models"]
+           "watch"]

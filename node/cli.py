@@ -12,11 +12,11 @@ from typing import Any
 
 import click
 
-from node.audit.cli import verify_audit
 from node.auth.permissions import Role
 from node.backup import COMMANDS as BACKUP_COMMANDS
-from node.calendar.cli import COMMANDS as CALENDAR_COMMANDS
-from node.sync.cli import COMMANDS as SYNC_COMMANDS
+from node.commands.audit import verify_audit
+from node.commands.calendar import COMMANDS as CALENDAR_COMMANDS
+from node.commands.sync import COMMANDS as SYNC_COMMANDS
 from schemas.divisions import (
     CountyKind,
     DivisionCodeError,
@@ -206,7 +206,7 @@ def run_jobs(home: str) -> None:
     """
     from node.app import MIGRATIONS
     from node.sync.keys import load_node_key
-    from node.sync.worker import check_calendar, run_case_jobs
+    from node.worker import check_calendar, run_case_jobs
     from schemas.runtime.cli_support import ensure_schema
     from schemas.runtime.database import Database
 

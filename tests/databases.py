@@ -35,8 +35,8 @@ SCHEMAS = ("node", "hub")
 def metadata_of(schema: str) -> MetaData:
     """The declarative metadata of ``node`` or ``hub``, with every model loaded."""
     if schema == "node":
+        from node.metadata import load_all_models as load_node_models
         from node.models import Base as NodeBase
-        from node.models import load_all_models as load_node_models
 
         load_node_models()
         return NodeBase.metadata

@@ -46,22 +46,20 @@ from node.calendar.schedules import read_json_schedule
 from node.calendar.service import CalendarService
 from node.calendar.workdays import to_shanghai_date
 from node.cases.actors import Actor
-from node.cases.factory import forwarding_for
 from node.cases.models import Case
 from node.cases.states import CaseState
 from node.catalog.publishing import publish_catalog
 from node.catalog.service import CatalogService
 from node.cli import init as node_init
+from node.composition import NodeServices
 from node.config import node_settings
-from node.directives.service import DirectiveService
+from node.metadata import load_all_models
 from node.metrics.rollup import refresh
 from node.metrics.service import MetricsService
-from node.models import load_all_models
 from node.sync import enrollment
 from node.sync.client import HttpHubTransport
 from node.sync.keys import load_node_key
 from node.sync.outbox import emit
-from node.sync.service import SyncService
 from schemas.envelope import Kind
 from schemas.keys import public_key_b64
 from schemas.periods import Period
@@ -209,7 +207,7 @@ class Federation:
             transport = HttpHubTransport(self.hub_url, code, key)
             try:
                 with self.database(member) as db:
-                    service = SyncService.for_settings(db, transport, settings, private_key=key)
+                    service = NodeServices(settings, key).sync_service(db, transport)
                     pushed = service.push()
                     pulled = service.pull()
             finally:
@@ -266,11 +264,10 @@ class Federation:
     def publish_catalog(self) -> int:
         """The province's standard catalog, published and adopted everywhere, then localized."""
         province = self.members[self.layout[0].code]
-        key = load_node_key(self.settings(province))
+        outbox = self.services(province).outbox
         with self.database(province) as db, db.unit_of_work() as session:
             added = fill_province_catalog(session)
-            publish_catalog(session, node_code=province.code, private_key=key, actor="demo",
-                            now=utcnow())
+            publish_catalog(session, outbox=outbox, actor="demo", now=utcnow())
         self.sync_all()
         for member in list(self.members.values())[1:]:
             with self.database(member) as db, db.unit_of_work() as session:
@@ -283,12 +280,12 @@ class Federation:
         """The province imports the demo's 2027 holiday schedule (DEMO_CALENDAR: marked as the
         demo's data until the real notice is loaded) and publishes it; everyone adopts it."""
         province = self.members[self.layout[0].code]
-        key = load_node_key(self.settings(province))
+        outbox = self.services(province).outbox
         document = read_json_schedule(DEMO_CALENDAR.read_bytes(), DEMO_CALENDAR_YEAR)
         with self.database(province) as db, db.unit_of_work() as session:
             CalendarService(session).import_schedule(document, "demo", province=True)
-            publish_calendar(session, node_code=province.code, private_key=key,
-                             year=DEMO_CALENDAR_YEAR, actor="demo", now=utcnow())
+            publish_calendar(session, outbox=outbox, year=DEMO_CALENDAR_YEAR, actor="demo",
+                             now=utcnow())
         self.sync_all()
         return f"{DEMO_CALENDAR_YEAR} ({len(document.days)} days, {DEMO_CALENDAR.name})"
 
@@ -346,9 +343,13 @@ class Federation:
             counts["delivered"] += self._deliver_results(member)
         return counts
 
-    def _service(self, session: Any, member: Member) -> Any:
+    def services(self, member: Member) -> NodeServices:
+        """The member's services, as its processes compose them (node/composition.py)."""
         settings = self.settings(member)
-        return forwarding_for(session, settings, load_node_key(settings))
+        return NodeServices(settings, load_node_key(settings))
+
+    def _service(self, session: Any, member: Member) -> Any:
+        return self.services(member).forwarding(session)
 
     def _forward_from(self, member: Member, matter: str, count: int) -> int:
         with self.database(member) as db, db.unit_of_work() as session:
@@ -419,16 +420,14 @@ class Federation:
         for issuer, target, text in pairs:
             member = self.members[issuer]
             with self.database(member) as db, db.unit_of_work() as session:
-                service = DirectiveService(session, node_code=issuer,
-                                           private_key=load_node_key(self.settings(member)))
+                service = self.services(member).directives(session)
                 directive = service.issue("supervisor", target, "text", text, due)
                 ids.append((target, directive.directive_id))
         self.sync([*(p[0] for p in pairs), *(p[1] for p in pairs)])
         for target, directive_id in ids[:1]:
             member = self.members[target]
             with self.database(member) as db, db.unit_of_work() as session:
-                DirectiveService(session, node_code=target,
-                                 private_key=load_node_key(self.settings(member))).reply(
+                self.services(member).directives(session).reply(
                     directive_id, "done", "已按要求报送", "supervisor")
         self.sync([ids[0][0], pairs[0][0]])
         return len(ids)

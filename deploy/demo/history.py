@@ -29,16 +29,16 @@ from deploy.demo.layout import DemoNode
 from node.auth.models import User
 from node.calendar.workdays import WorkingCalendar, to_shanghai_date
 from node.cases.actors import Actor
-from node.cases.factory import case_service_for
 from node.cases.models import Case, Channel, PaymentPlace
 from node.cases.service import CaseService, Submission
 from node.catalog.models import Department, Matter
+from node.composition import NodeServices
 from node.config import node_settings
 from node.feedback.models import BAD_LEVELS, EvaluationLevel
 from node.feedback.service import FeedbackService
 from node.feedback.states import RectificationAction
+from node.metadata import load_all_models
 from node.metrics.rollup import refresh
-from node.models import load_all_models
 from node.sync.keys import load_node_key
 from schemas.runtime.database import Database, utcnow
 
@@ -230,7 +230,7 @@ def _planned(db: Database, settings: dict[str, Any], key: Ed25519PrivateKey, nod
              ) -> tuple[dt.date, dt.date, list[Plan]]:
     """Today, the first day, and the cases to make (none when the node has cases already)."""
     with db.unit_of_work(write=False) as session:
-        service = case_service_for(session, settings, key, Clock())
+        service = NodeServices(settings, key).cases(session, Clock())
         today = to_shanghai_date(utcnow())
         first = first_day(today, months)
         if session.scalar(select(func.count(Case.id))):
@@ -284,7 +284,7 @@ def generate(home: str, node: DemoNode, months: int, scale: float,
             return 0
         for start in range(0, len(plans), BATCH):
             with db.unit_of_work() as session:
-                service = case_service_for(session, settings, key, clock)
+                service = NodeServices(settings, key).cases(session, clock)
                 clerk, approvers = _actors(session)
                 matters_here = {m.code: m for m in session.scalars(select(Matter))}
                 batch = plans[start:start + BATCH]

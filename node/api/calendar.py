@@ -18,6 +18,7 @@ from node.calendar.publishing import publish_calendar
 from node.calendar.schedules import read_json_schedule, read_schedule
 from node.calendar.service import CalendarService
 from node.calendar.workdays import SkippedDay, Suspension
+from node.composition import NodeServices
 from schemas.divisions import Level, level_of
 from schemas.errors import ErrorSchema, NotFound, ValidationFailed
 from schemas.i18n import _
@@ -337,8 +338,8 @@ class YearPublish(MethodView):
         """(Province only) Sign the imported schedule of ``year`` as ``calendar.publish`` to
         every descendant; it leaves with the worker's next push."""
         envelope_id = publish_calendar(
-            current_session(), node_code=current_app.config["TONGBAN"]["code"],
-            private_key=current_app.extensions["tongban_node_key"], year=_checked_year(year),
+            current_session(), outbox=NodeServices.of_app(current_app.extensions).outbox,
+            year=_checked_year(year),
             actor=current_user().username, now=current_app.extensions["tongban_clock"]())
         return {"year": year, "envelope_id": envelope_id}
 

@@ -41,7 +41,6 @@ from node.auth.models import User
 from node.auth.permissions import Permission, allows
 from node.cases import documents
 from node.cases.actors import Actor
-from node.cases.factory import case_service_for
 from node.cases.forwarding import Forwarding
 from node.cases.history import handler_name
 from node.cases.models import AttachmentRole, Case, DocumentKind, IssuedDocument
@@ -49,6 +48,7 @@ from node.cases.scopes import viewer_of, visible_cases
 from node.cases.service import CaseService
 from node.cases.states import allowed_actions
 from node.cases.warnings import Colours
+from node.composition import NodeServices
 from schemas.errors import Forbidden, NotFound, ValidationFailed
 from schemas.i18n import _
 from schemas.runtime.webapp import accepts_bodies, current_session
@@ -57,9 +57,8 @@ blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Case
 
 
 def case_service() -> CaseService:
-    return case_service_for(current_session(), current_app.config["TONGBAN"],
-                            current_app.extensions["tongban_node_key"],
-                            clock=current_app.extensions["tongban_clock"])
+    return NodeServices.of_app(current_app.extensions).cases(
+        current_session(), clock=current_app.extensions["tongban_clock"])
 
 
 def actor() -> Actor:
@@ -480,8 +479,7 @@ class CaseDocument(MethodView):
 
 
 def _forwarding(service: CaseService) -> Forwarding:
-    assert service.forwarding is not None  # noqa: S101 - case_service_for installs it
-    return service.forwarding
+    return NodeServices.of_app(current_app.extensions).forwarding_of(service)
 
 
 _transition(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -12,6 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from node.api.security import current_user, staff_required
 from node.auth.permissions import Permission
+from node.composition import NodeServices
 from node.directives.models import (
     REPLY_STATES,
     DirectiveDirection,
@@ -82,9 +82,7 @@ class DirectiveListSchema(Schema):
 
 
 def directive_service() -> DirectiveService:
-    key: Ed25519PrivateKey = current_app.extensions["tongban_node_key"]
-    return DirectiveService(current_session(), node_code=current_app.config["TONGBAN"]["code"],
-                            private_key=key)
+    return NodeServices.of_app(current_app.extensions).directives(current_session())
 
 
 @blp.route("")

@@ -17,7 +17,8 @@ from flask_smorest import Blueprint
 
 from node.api.security import staff_required
 from node.auth.permissions import Permission
-from node.rankings.client import HubUnreachable, RankingsClient
+from node.rankings.hub import HubUnreachable
+from node.sync.rankings import RankingsClient
 from schemas.runtime.spreadsheet import inert_download
 from schemas.runtime.webapp import error_response
 

@@ -1,7 +1,7 @@
 """The audit trail: an append-only hash chain of every state change on this node.
 
 The names below are imported on first use, so that ``tongban node verify-audit``'s module
-(node/audit/cli.py) can be loaded without the chain and its models (a quick CLI start).
+(node/commands/audit.py) can be loaded without the chain and its models (a quick CLI start).
 """
 
 from __future__ import annotations

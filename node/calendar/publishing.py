@@ -20,14 +20,13 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
 from node.audit.chain import AuditLog
 from node.calendar.models import ScheduleSource
 from node.calendar.schedules import ScheduleImportError, document_from_body
 from node.calendar.service import CalendarService, ScheduleChange
-from node.sync.outbox import emit
+from node.ports import EnvelopeHandler, Outbox
 from schemas.divisions import Level, level_of
 from schemas.envelope import Envelope, Kind
 from schemas.errors import Conflict, ValidationFailed
@@ -44,8 +43,7 @@ def province_of(code: str) -> str:
 def publish_calendar(
     session: Session,
     *,
-    node_code: str,
-    private_key: Ed25519PrivateKey,
+    outbox: Outbox,
     year: int,
     actor: str,
     now: dt.datetime | None = None,
@@ -53,6 +51,7 @@ def publish_calendar(
     """Sign the schedule of ``year`` this province holds to every descendant; returns the
     envelope id.  Raises :class:`Conflict` on a node that is not a province, or for a year
     the province has not imported.  Flushes; the caller commits."""
+    node_code = outbox.node_code
     if level_of(node_code) is not Level.PROVINCE:
         raise Conflict(_("只有省级中心可以下发国家节假日安排，%(node_code)s 不是省级中心。",
                          node_code=node_code),
@@ -73,8 +72,8 @@ def publish_calendar(
         "source": schedule.reference,
         "days": days,
     }
-    envelope = emit(session, kind=Kind.CALENDAR_PUBLISH, to=f"{node_code}/*", body=body,
-                    sender=node_code, private_key=private_key, now=moment)
+    envelope = outbox.send(session, kind=Kind.CALENDAR_PUBLISH, to=f"{node_code}/*", body=body,
+                           now=moment)
     AuditLog(session, clock=lambda: moment).append(
         actor=actor, role="admin", action="calendar.publish", subject_type="calendar",
         subject_id=str(year),
@@ -105,20 +104,20 @@ def adopt_calendar(session: Session, envelope: Envelope, *, node_code: str,
         envelope_id=envelope.id)
 
 
-def make_calendar_adopter(
+def envelope_handlers(
     node_code: str, clock: Callable[[], dt.datetime] = utcnow
-) -> Callable[[Session, Envelope], None]:
-    """The sync handler for ``Kind.CALENDAR_PUBLISH`` at node ``node_code``."""
+) -> dict[Kind, EnvelopeHandler]:
+    """What the calendar applies at node ``node_code``: ``calendar.publish``."""
 
     def adopt_published_calendar(session: Session, envelope: Envelope) -> None:
         adopt_calendar(session, envelope, node_code=node_code, clock=clock)
 
-    return adopt_published_calendar
+    return {Kind.CALENDAR_PUBLISH: adopt_published_calendar}
 
 
 __all__ = [
     "adopt_calendar",
-    "make_calendar_adopter",
+    "envelope_handlers",
     "province_of",
     "publish_calendar",
 ]

@@ -26,17 +26,13 @@ Administrators, supervisors and viewers change no case here (they hold neither
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from node.auth.permissions import Role
+from node.cases.actors import Actor
 from node.cases.errors import CaseStateError
 from node.cases.models import AttachmentRole, Case, Channel, ReviewTask
 from node.cases.states import OPEN_STATES, CaseState, allowed_actions
 from schemas.errors import Forbidden
 from schemas.i18n import _
-
-if TYPE_CHECKING:
-    from node.cases.actors import Actor
 
 CLERK, APPROVER = Role.CLERK.value, Role.APPROVER.value
 APPLICANT = "applicant"  # the public applicant, adding materials to their online application

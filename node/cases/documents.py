@@ -28,10 +28,10 @@ from sqlalchemy.orm import Session
 from node.auth.permissions import Permission
 from node.calendar.workdays import to_shanghai_date
 from node.cases.models import Case, CaseEvent, DocumentKind, IssuedDocument
-from node.cases.numbers import next_number
 from node.cases.query_codes import verify_query_code
 from node.cases.states import DECIDED_STATES, CaseState
 from node.catalog.models import MaterialForm, MatterCategory
+from node.numbers import next_number
 from schemas.errors import Conflict, ValidationFailed
 from schemas.i18n import _
 

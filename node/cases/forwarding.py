@@ -17,8 +17,11 @@ that decides it, and its progress and result coming back.  Plain Python (no Flas
   reopens as ``accepted`` at the node below, which may handle it, return it further down, or
   re-route it to another ancestor.
 
-Every envelope is written in the same transaction as the change that caused it
-(:mod:`node.sync.outbox`), and applying one twice is prevented by the inbox.
+Every envelope is written in the same transaction as the change that caused it (through the
+:class:`node.ports.Outbox` the composition root hands over), and applying one twice is
+prevented by the inbox.  The composition root (node/composition.py) composes the two sides:
+:class:`TellTheNodeBelow` among the case service's step hooks, and :func:`envelope_handlers`
+among the node's envelope handlers.
 """
 
 from __future__ import annotations
@@ -28,11 +31,11 @@ import hashlib
 import itertools
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from node.calendar.workdays import to_shanghai_date
 from node.cases.actors import SYSTEM_ACTOR, Actor
@@ -44,12 +47,13 @@ from node.cases.models import (
     ReviewTask,
     TaskState,
 )
-from node.cases.numbers import next_number
 from node.cases.query_codes import NO_CODE
+from node.cases.reading import CaseReader
 from node.cases.service import CaseService
 from node.cases.states import Action, CaseState
 from node.catalog.models import Matter
-from node.sync.outbox import emit
+from node.numbers import next_number
+from node.ports import EnvelopeHandler, Outbox
 from schemas.divisions import ancestors_of, is_ancestor
 from schemas.envelope import Envelope, Kind
 from schemas.errors import Conflict, NotFound, TongbanError, ValidationFailed
@@ -84,20 +88,17 @@ def _attachment_wire(attachment: CaseAttachment) -> dict[str, Any]:
 
 
 class Forwarding:
-    """The forwarding side of one node's cases: install it on a :class:`CaseService` and every
-    step taken on a case from below is told to the node it came from."""
+    """The forwarding side of one node's cases, over a :class:`CaseService`: sending a case up,
+    returning it, keeping its files, and applying what arrives about it."""
 
-    def __init__(self, cases: CaseService, private_key: Ed25519PrivateKey) -> None:
+    def __init__(self, cases: CaseService, outbox: Outbox) -> None:
         self.cases = cases
         self.session = cases.session
         self.code = cases.node_code
-        self.private_key = private_key
-        cases.after_step.append(self._after_step)
-        cases.forwarding = self
+        self.outbox = outbox
 
     def _emit(self, kind: Kind, to: str, body: Mapping[str, Any]) -> None:
-        emit(self.session, kind=kind, to=to, body=body, sender=self.code,
-             private_key=self.private_key, now=self.cases.clock())
+        self.outbox.send(self.session, kind=kind, to=to, body=body, now=self.cases.clock())
 
     # -- attachments ----------------------------------------------------------------------
 
@@ -212,8 +213,9 @@ class Forwarding:
 
     # -- telling the node below -------------------------------------------------------------
 
-    def _after_step(self, case: Case, action: Action | None, before: CaseState | None,
-                    after: CaseState, reason: str | None) -> None:
+    def after_step(self, case: Case, action: Action | None, before: CaseState | None,
+                   after: CaseState, reason: str | None) -> None:
+        """Tell the node a case came from about a step taken on it here."""
         if not case.from_below or action is Action.COMPLETE:
             return
         assert case.received_from is not None  # noqa: S101 - from_below
@@ -403,4 +405,37 @@ class Forwarding:
         return case
 
 
-__all__ = ["ForwardRefused", "Forwarding", "chain_of", "origin_of"]
+class TellTheNodeBelow:
+    """The case service's step hook that tells the node a case came from of every step taken
+    on it here (:meth:`Forwarding.after_step`)."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    def __call__(self, cases: CaseReader, case: Case, action: Action | None,
+                 before: CaseState | None, after: CaseState, reason: str | None) -> None:
+        if not isinstance(cases, CaseService):  # pragma: no cover - the root hands it to one
+            raise TypeError("forwarding tells the node below of a CaseService's steps")
+        Forwarding(cases, self.outbox).after_step(case, action, before, after, reason)
+
+
+def envelope_handlers(
+    forwarding_for: Callable[[Session], Forwarding],
+) -> dict[Kind, EnvelopeHandler]:
+    """What forwarding applies: ``case.forward``, ``case.result`` and ``case.update``, each
+    through the :class:`Forwarding` that ``forwarding_for`` composes on the session."""
+
+    def forward(session: Session, envelope: Envelope) -> None:
+        forwarding_for(session).receive_forward(envelope)
+
+    def result(session: Session, envelope: Envelope) -> None:
+        forwarding_for(session).receive_result(envelope)
+
+    def update(session: Session, envelope: Envelope) -> None:
+        forwarding_for(session).receive_update(envelope)
+
+    return {Kind.CASE_FORWARD: forward, Kind.CASE_RESULT: result, Kind.CASE_UPDATE: update}
+
+
+__all__ = ["ForwardRefused", "Forwarding", "TellTheNodeBelow", "chain_of", "envelope_handlers",
+           "origin_of"]

@@ -265,15 +265,6 @@ class FeePayment(Base):
     case: Mapped[Case] = relationship(back_populates="payments")
 
 
-class NumberSequence(Base):
-    """Per-node counters for document numbers (cases, notices), one row per prefix."""
-
-    __tablename__ = "number_sequences"
-
-    prefix: Mapped[str] = mapped_column(String(40), primary_key=True)
-    last_value: Mapped[int] = mapped_column(Integer)
-
-
 class AttachmentRole(enum.StrEnum):
     MATERIAL = "material"  # 申请材料: what the applicant handed in, travels with a forward
     RESULT = "result"  # 结果文书: the decision's documents, travel back with the result

@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, select, true
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -45,10 +45,6 @@ from node.catalog.models import Department, Matter, Window
 from node.listing import COUNT_CAP, Page, after, capped_count, decode_cursor, page_of_rows
 from schemas.errors import NotFound
 from schemas.runtime.database import utcnow
-
-if TYPE_CHECKING:
-    from node.cases.forwarding import Forwarding
-
 
 
 class ListOrder(enum.StrEnum):
@@ -105,8 +101,13 @@ def search_conditions(
     return found
 
 
-# (case, action — None for a case arriving from another node, state before, state after, reason)
-StepHook = Callable[[Case, Action | None, CaseState | None, CaseState, str | None], None]
+class StepHook(Protocol):
+    """Told of every recorded step on a case, after it: the service that took it, the case,
+    the action (None for a case arriving from another node), the states before and after and
+    the reason.  The composition root hands them to the service (node/composition.py)."""
+
+    def __call__(self, cases: CaseReader, case: Case, action: Action | None,
+                 before: CaseState | None, after: CaseState, reason: str | None) -> None: ...
 
 
 class CaseReader:
@@ -120,6 +121,7 @@ class CaseReader:
         calendar: WorkingCalendar,
         warning_policy: WarningPolicy,
         clock: Callable[[], dt.datetime] = utcnow,
+        after_step: Sequence[StepHook] = (),
     ) -> None:
         self.session = session
         self.node_code = node_code
@@ -128,8 +130,7 @@ class CaseReader:
         self.clock = clock
         self.audit = AuditLog(session, clock=clock)
         # called after every recorded step (node/cases/forwarding.py tells the node below)
-        self.after_step: list[StepHook] = []
-        self.forwarding: Forwarding | None = None  # set by Forwarding when installed
+        self.after_step = tuple(after_step)
 
     def today(self) -> dt.date:
         return to_shanghai_date(self.clock())

@@ -38,7 +38,7 @@ from node.calendar.workdays import Suspension as ClockStop
 from node.calendar.workdays import WorkingCalendar, to_shanghai_date
 from node.cases.models import Case, CaseEvent, Suspension
 from node.cases.states import CaseState
-from node.metrics.rollup import invalidate
+from node.rollups import invalidate
 from schemas.runtime.database import insert_many, utcnow
 
 NOTICE_WINDOW_DAYS = 5  # Art. 32 (node/cases/service.py counts the same window)

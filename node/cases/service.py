@@ -32,7 +32,6 @@ from node.cases.models import (
     ReviewTask,
     TaskState,
 )
-from node.cases.numbers import next_number
 from node.cases.query_codes import hash_query_code
 from node.cases.states import (
     Action,
@@ -40,6 +39,7 @@ from node.cases.states import (
 )
 from node.cases.transitions import JOINT_LEGAL_LIMIT_DAYS, CaseTransitions
 from node.catalog.models import Department, Matter, Window
+from node.numbers import next_number
 from schemas.errors import Forbidden, ValidationFailed
 from schemas.personal import phone_problems, resident_id_problems
 

@@ -31,7 +31,6 @@ from node.cases.models import (
     SuspensionKind,
     TaskState,
 )
-from node.cases.numbers import next_number
 from node.cases.reading import CaseReader
 from node.cases.states import (
     CLOCK_STATES,
@@ -40,7 +39,8 @@ from node.cases.states import (
     TransitionRefused,
     plan,
 )
-from node.metrics.rollup import invalidate
+from node.numbers import next_number
+from node.rollups import invalidate
 from schemas.errors import Conflict, Forbidden, ValidationFailed
 
 # reaching one of these closes the case for the deadline clock and the metrics
@@ -119,7 +119,7 @@ class CaseTransitions(CaseReader):
             case, action, actor, before, transition.target, reason, data, public=transition.public
         )
         for hook in self.after_step:
-            hook(case, action, before, transition.target, reason)
+            hook(self, case, action, before, transition.target, reason)
         return before
 
     move = _move  # for the forwarding side, which adds its own actions
@@ -129,7 +129,7 @@ class CaseTransitions(CaseReader):
         self._record(case, None, SYSTEM_ACTOR, None, case.state, reason, data,
                      name="receive_forward")
         for hook in self.after_step:
-            hook(case, None, None, case.state, None)
+            hook(self, case, None, None, case.state, None)
 
     def _record(
         self,

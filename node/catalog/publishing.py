@@ -26,12 +26,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from node.audit.chain import AuditLog
-from node.cases.numbers import next_number
 from node.catalog.models import (
     STANDARD_DEPARTMENT_CODE,
     Department,
@@ -43,8 +41,8 @@ from node.catalog.models import (
     normal_keywords,
 )
 from node.catalog.service import matter_rule_violations
-from node.sync.models import InboxEnvelope, InboxState
-from node.sync.outbox import emit
+from node.numbers import next_number
+from node.ports import EnvelopeHandler, Inbox, Outbox
 from schemas.divisions import Level, ancestors_of, level_of
 from schemas.envelope import MAX_ENVELOPE_BYTES, Envelope, Kind
 from schemas.errors import Conflict, Forbidden
@@ -158,8 +156,7 @@ def catalog_body(
 def publish_catalog(
     session: Session,
     *,
-    node_code: str,
-    private_key: Ed25519PrivateKey,
+    outbox: Outbox,
     actor: str,
     now: dt.datetime | None = None,
     part_budget: int = PART_BUDGET_BYTES,
@@ -172,6 +169,7 @@ def publish_catalog(
     adoption is matter by matter.  Raises :class:`Conflict` on a node that is not a province
     or that has no active matter.  Flushes; the caller commits.
     """
+    node_code = outbox.node_code
     if level_of(node_code) is not Level.PROVINCE:
         raise Conflict(
             _("Only a province publishes the standard catalog, not %(node_code)s.",
@@ -189,8 +187,8 @@ def publish_catalog(
         part = {**body, "matters": run}
         if len(runs) > 1:
             part.update(part=number, parts=len(runs))
-        ids.append(emit(session, kind=Kind.CATALOG_PUBLISH, to=f"{node_code}/*", body=part,
-                        sender=node_code, private_key=private_key, now=moment).id)
+        ids.append(outbox.send(session, kind=Kind.CATALOG_PUBLISH, to=f"{node_code}/*",
+                               body=part, now=moment).id)
     AuditLog(session, clock=lambda: moment).append(
         actor=actor,
         role="admin",
@@ -235,24 +233,16 @@ class AdoptionReport:
         }
 
 
-def last_adopted_version(session: Session, sender: str, *, excluding: str | None = None) -> int:
+def last_adopted_version(session: Session, inbox: Inbox, sender: str, *,
+                         excluding: str | None = None) -> int:
     """The highest catalog version already applied from ``sender`` (0 for none).
 
-    Read from the inbox rows the sync worker marked applied: no table of its own is needed.
+    Read from the envelopes the inbox applied: no table of its own is needed.
     """
-    query = select(InboxEnvelope.id, InboxEnvelope.wire).where(
-        InboxEnvelope.sender == sender,
-        InboxEnvelope.kind == Kind.CATALOG_PUBLISH.value,
-        InboxEnvelope.state == InboxState.APPLIED,
-    )
     best = 0
-    for envelope_id, wire in session.execute(query):
-        if envelope_id == excluding:
-            continue
-        try:
-            version = orjson.loads(wire)["body"]["catalog_version"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            continue
+    for body in inbox.applied_bodies(session, sender=sender, kind=Kind.CATALOG_PUBLISH,
+                                     excluding=excluding):
+        version = body.get("catalog_version")
         if isinstance(version, int) and version > best:
             best = version
     return best
@@ -382,7 +372,8 @@ def _adopt_matter(session: Session, item: Mapping[str, Any], report: AdoptionRep
     (report.updated if changed else report.unchanged).append(code)
 
 
-def adopt_catalog(session: Session, envelope: Envelope, *, node_code: str) -> AdoptionReport:
+def adopt_catalog(session: Session, envelope: Envelope, *, node_code: str,
+                  inbox: Inbox) -> AdoptionReport:
     """Apply a ``catalog.publish`` envelope at node ``node_code``; flushes, never commits.
 
     Raises :class:`Forbidden` if the sender is not an ancestor of this node.  Matters that
@@ -404,7 +395,7 @@ def adopt_catalog(session: Session, envelope: Envelope, *, node_code: str) -> Ad
                             part=int(body.get("part", 1)), parts=int(body.get("parts", 1)))
     # The parts of one version are separate envelopes, each adopted on its own (the inbox
     # applies an envelope once); only a part of a version older than one applied is stale.
-    if version < last_adopted_version(session, envelope.sender, excluding=envelope.id):
+    if version < last_adopted_version(session, inbox, envelope.sender, excluding=envelope.id):
         report.ignored = True
         log.info(
             "catalog version %s from %s ignored: a later one was adopted", version, envelope.sender
@@ -432,20 +423,20 @@ def adopt_catalog(session: Session, envelope: Envelope, *, node_code: str) -> Ad
     return report
 
 
-def make_catalog_adopter(node_code: str) -> Callable[[Session, Envelope], None]:
-    """The sync handler for ``Kind.CATALOG_PUBLISH`` at node ``node_code``."""
+def envelope_handlers(node_code: str, inbox: Inbox) -> dict[Kind, EnvelopeHandler]:
+    """What the catalog applies at node ``node_code``: ``catalog.publish``."""
 
     def adopt_published_catalog(session: Session, envelope: Envelope) -> None:
-        adopt_catalog(session, envelope, node_code=node_code)
+        adopt_catalog(session, envelope, node_code=node_code, inbox=inbox)
 
-    return adopt_published_catalog
+    return {Kind.CATALOG_PUBLISH: adopt_published_catalog}
 
 
 __all__ = [
     "AdoptionReport",
     "adopt_catalog",
     "catalog_body",
+    "envelope_handlers",
     "last_adopted_version",
-    "make_catalog_adopter",
     "publish_catalog",
 ]

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,7 +26,7 @@ from node.directives.models import (
     DirectiveState,
     DirectiveSubject,
 )
-from node.sync.outbox import emit
+from node.ports import EnvelopeHandler, Outbox
 from schemas.divisions import is_ancestor
 from schemas.envelope import Envelope, Kind
 from schemas.errors import Conflict, Forbidden, NotFound, TongbanError, ValidationFailed
@@ -74,11 +73,10 @@ def entry(directive: Directive, today: dt.date) -> dict[str, Any]:
 class DirectiveService:
     """Directives of one node; every change is flushed to ``session``, the caller commits."""
 
-    def __init__(self, session: Session, *, node_code: str, private_key: Ed25519PrivateKey,
-                 clock: Clock = utcnow) -> None:
+    def __init__(self, session: Session, *, outbox: Outbox, clock: Clock = utcnow) -> None:
         self.session = session
-        self.node_code = node_code
-        self.private_key = private_key
+        self.node_code = outbox.node_code
+        self.outbox = outbox
         self.clock = clock
 
     def today(self) -> dt.date:
@@ -138,8 +136,7 @@ class DirectiveService:
         )
         self.session.add(directive)
         self.session.flush()
-        emit(self.session, kind=Kind.DIRECTIVE, to=target, body=body, sender=self.node_code,
-             private_key=self.private_key, now=now)
+        self.outbox.send(self.session, kind=Kind.DIRECTIVE, to=target, body=body, now=now)
         return directive
 
     # -- target's side ------------------------------------------------------------------------
@@ -163,8 +160,8 @@ class DirectiveService:
         directive.reply_text, directive.replied_by, directive.replied_at = text, actor, now
         directive.updated_at = now
         self.session.flush()
-        emit(self.session, kind=Kind.DIRECTIVE_REPLY, to=directive.issuer_node, body=body,
-             sender=self.node_code, private_key=self.private_key, now=now)
+        self.outbox.send(self.session, kind=Kind.DIRECTIVE_REPLY, to=directive.issuer_node,
+                         body=body, now=now)
         return directive
 
     # -- reading ------------------------------------------------------------------------------
@@ -267,3 +264,8 @@ def handle_directive_reply(session: Session, envelope: Envelope) -> None:
     directive.reply_text, directive.replied_by = body["text"], body["replied_by"]
     directive.replied_at, directive.updated_at = replied_at, utcnow()
     session.flush()
+
+
+def envelope_handlers() -> dict[Kind, EnvelopeHandler]:
+    """What directives apply at a node: ``directive`` and ``directive.reply``."""
+    return {Kind.DIRECTIVE: handle_directive, Kind.DIRECTIVE_REPLY: handle_directive_reply}

@@ -14,7 +14,6 @@ from node.auth.models import User
 from node.auth.permissions import Role
 from node.calendar.workdays import to_shanghai_date
 from node.cases.actors import Actor
-from node.cases.numbers import next_number
 from node.cases.query_codes import hash_query_code, verify_query_code
 from node.cases.service import QUERY_CODE_ALPHABET
 from node.catalog.models import StaffMember, Window
@@ -25,6 +24,7 @@ from node.feedback.models import (
     ComplaintState,
 )
 from node.listing import Page
+from node.numbers import next_number
 from schemas.errors import NotFound, ValidationFailed
 from schemas.personal import phone_problems
 

@@ -25,7 +25,7 @@ from node.feedback.states import (
     allowed_rectification_actions,
 )
 from node.listing import Page
-from node.metrics.rollup import invalidate
+from node.rollups import invalidate
 from schemas.errors import NotFound, ValidationFailed
 
 

@@ -1,4 +1,5 @@
-"""Daily roll-ups: each day's counts, so that a month or a year does not rescan raw cases."""
+"""Daily roll-ups: each day's counts, so that a month or a year does not rescan raw cases
+(which days are rolled up is node/rollups.py's ``daily_rollups``)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,6 @@ from sqlalchemy import BigInteger, Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.models import Base
-from schemas.runtime.database import Timestamp
-
-
-class DailyRollup(Base):
-    """When a day's figures were computed; a day computed after it ended is final."""
-
-    __tablename__ = "daily_rollups"
-
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    computed_at: Mapped[Timestamp]
-    # the settings the day was computed with (the 两头受理 window): other settings, not final
-    policy: Mapped[str] = mapped_column(String(64), default="")
 
 
 class DailyFigure(Base):

@@ -4,13 +4,12 @@ A day's figures are final once computed after the day ended.  The worker's job s
 (:func:`refresh`); reading a period (:func:`period_counts`) never writes: days that are not
 final yet are computed from the raw tables on the fly.  The few rules that change a past
 day's figures (a deemed acceptance dated back to receipt, a rating declared void) call
-:func:`invalidate`.
+:func:`node.rollups.invalidate`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -18,18 +17,11 @@ from sqlalchemy.orm import Session
 from node.calendar.workdays import to_shanghai_date
 from node.metrics.daily import daily_counts
 from node.metrics.definitions import DAILY_KEYS
-from node.metrics.models import DailyFigure, DailyRollup
+from node.metrics.models import DailyFigure
 from node.metrics.patterns import PatternPolicy
 from node.metrics.state import open_cases
+from node.rollups import DailyRollup
 from schemas.runtime.database import shanghai_date
-
-
-def invalidate(session: Session, days: Iterable[dt.date]) -> None:
-    """Forget the roll-ups of ``days``: their figures changed after the fact."""
-    days = list(days)
-    if days:
-        session.execute(delete(DailyRollup).where(DailyRollup.day.in_(days)))
-
 
 STATE_KEYS = ("open_at_end", "overdue_open")
 

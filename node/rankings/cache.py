@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from node.rankings.client import HubAnswer, HubUnreachable, RankingsClient
+from node.rankings.hub import HubAnswer, HubUnreachable, RankingsHub
 from node.rankings.models import RankingAnswer
 from schemas.runtime.database import utcnow
 
@@ -54,7 +54,7 @@ def question_key(method: str, what: str, query: Sequence[tuple[str, str]], body:
 class CachedRankings:
     """The rankings client of one node with the last good answers kept in its database."""
 
-    def __init__(self, session: Session, client: RankingsClient,
+    def __init__(self, session: Session, client: RankingsHub,
                  clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.session = session
         self.client = client

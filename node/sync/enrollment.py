@@ -13,7 +13,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
-from node.cases.numbers import next_number
+from node.numbers import next_number
 from node.sync.errors import EnrollmentError
 from node.sync.outbox import emit
 from schemas.certificates import issue_certificate, issue_revocation

@@ -8,7 +8,7 @@ so a rollback takes the envelope and its seq with it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from node.cases.numbers import next_number
-from node.sync.models import OutboxEnvelope, OutboxState
+from node.numbers import next_number
+from node.sync.models import InboxEnvelope, InboxState, OutboxEnvelope, OutboxState
 from schemas.envelope import Envelope, Kind, sign_envelope
 from schemas.runtime.database import utcnow
 
@@ -57,6 +57,44 @@ def emit(
     )
     session.flush()
     return envelope
+
+
+class SigningOutbox:
+    """The node's :class:`node.ports.Outbox`: :func:`emit` with the node's code and key."""
+
+    def __init__(self, node_code: str, private_key: Ed25519PrivateKey) -> None:
+        self._node_code = node_code
+        self._private_key = private_key
+
+    @property
+    def node_code(self) -> str:
+        return self._node_code
+
+    def send(self, session: Session, *, kind: Kind, to: str, body: Mapping[str, Any],
+             now: dt.datetime | None = None) -> Envelope:
+        return emit(session, kind=kind, to=to, body=body, sender=self._node_code,
+                    private_key=self._private_key, now=now)
+
+
+class AppliedInbox:
+    """The node's :class:`node.ports.Inbox`: the inbox rows the sync service marked applied."""
+
+    def applied_bodies(self, session: Session, *, sender: str, kind: Kind,
+                       excluding: str | None = None) -> Iterator[Mapping[str, Any]]:
+        query = select(InboxEnvelope.id, InboxEnvelope.wire).where(
+            InboxEnvelope.sender == sender,
+            InboxEnvelope.kind == kind.value,
+            InboxEnvelope.state == InboxState.APPLIED,
+        )
+        for envelope_id, wire in session.execute(query):
+            if envelope_id == excluding:
+                continue
+            try:
+                body = orjson.loads(wire)["body"]
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                continue
+            if isinstance(body, dict):
+                yield body
 
 
 def pending_count(session: Session) -> int:

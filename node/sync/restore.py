@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from node.cases.models import NumberSequence
+from node.numbers import NumberSequence
 from node.sync.errors import SyncError
 from node.sync.models import OutboxEnvelope, OutboxState
 from node.sync.outbox import SEQ_COUNTER

@@ -20,8 +20,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from node.calendar.publishing import make_calendar_adopter
-from node.catalog.publishing import make_catalog_adopter
 from node.sync.backoff import Clock
 from node.sync.blobs import fetch_missing, upload_listed
 from node.sync.errors import SyncError
@@ -52,34 +50,27 @@ Handler = Callable[[Session, Envelope], None]
 # -- handlers -------------------------------------------------------------------------------
 
 
-def needs_key(_session: Session, envelope: Envelope) -> None:
-    raise SyncError(f"a {envelope.kind.value} envelope needs the node's key to be answered; "
-                    "this sync service was started without it", {"kind": envelope.kind.value})
-
-
 def never_for_nodes(_session: Session, envelope: Envelope) -> None:
     raise SyncError(f"a {envelope.kind.value} envelope is for the hub, never for a node",
                     {"kind": envelope.kind.value})
 
 
-def default_handlers() -> dict[Kind, Handler]:
-    """The dispatch table; features replace entries (e.g. ``handlers[Kind.DIRECTIVE] = …``)."""
-    # imported here: the directives service emits through node.sync.outbox
-    from node.directives.service import handle_directive, handle_directive_reply
+def no_feature(_session: Session, envelope: Envelope) -> None:
+    raise SyncError(f"no feature of this node applies {envelope.kind.value} envelopes",
+                    {"kind": envelope.kind.value})
 
-    return {
-        # replaced by node.cases.factory.case_handlers when the service has the node's key
-        Kind.CASE_FORWARD: needs_key,
-        Kind.CASE_RESULT: needs_key,
-        Kind.CASE_UPDATE: needs_key,
-        Kind.DIRECTIVE: handle_directive,
-        Kind.DIRECTIVE_REPLY: handle_directive_reply,
-        Kind.CATALOG_PUBLISH: needs_key,  # replaced by the catalog adopter in SyncService
-        Kind.CALENDAR_PUBLISH: needs_key,  # replaced by the calendar adopter in SyncService
-        Kind.SUMMARY: never_for_nodes,
-        Kind.CERT: never_for_nodes,
-        Kind.REVOKE: never_for_nodes,
-    }
+
+HUB_KINDS = (Kind.SUMMARY, Kind.CERT, Kind.REVOKE)
+
+
+def dispatch_table(handlers: Mapping[Kind, Handler]) -> dict[Kind, Handler]:
+    """Every kind with its handler: the features' (node/composition.py fills them from each
+    feature's declaration); the hub's own kinds are refused, and so is a kind no feature
+    declared."""
+    table: dict[Kind, Handler] = dict.fromkeys(Kind, no_feature)
+    table.update(dict.fromkeys(HUB_KINDS, never_for_nodes))
+    table.update(handlers)
+    return table
 
 
 class SyncService(RegistryTrust):
@@ -113,40 +104,13 @@ class SyncService(RegistryTrust):
         self.push_batch_size = push_batch_size
         self.pull_batch_size = pull_batch_size
         self.gap_hold = gap_hold
-        self.handlers: dict[Kind, Handler] = {
-            **default_handlers(),
-            Kind.CATALOG_PUBLISH: make_catalog_adopter(code),
-            Kind.CALENDAR_PUBLISH: make_calendar_adopter(code, clock),
-            **(handlers or {}),
-        }
+        self.handlers = dispatch_table(handlers or {})
         self._trust: TrustStore | None = None
         # one push and one pull at a time per service: the worker's push-now watch, its
         # long-polling pull and its periodic sync run in different threads, and two pushes
         # running together would post the same pending envelopes twice
         self._push_lock = threading.Lock()
         self._pull_lock = threading.Lock()
-
-    @classmethod
-    def for_settings(
-        cls, db: Database, transport: HubTransport, settings: Mapping[str, Any], *,
-        private_key: Ed25519PrivateKey | None = None, **kwargs: Any
-    ) -> SyncService:
-        """The service as the node's settings configure it; with the node's key, forwarded
-        cases and their results are applied (and answered) too."""
-        if private_key is not None:
-            from node.cases.factory import case_handlers  # the cases feature emits via sync
-
-            kwargs["handlers"] = {**case_handlers(settings, private_key),
-                                  **kwargs.get("handlers", {})}
-        kwargs["private_key"] = private_key
-        return cls(
-            db, transport, code=settings["code"],
-            root_public_key=settings.get("root_public_key", "") or "",
-            push_batch_size=int(settings.get("push_batch_size", 100)),
-            pull_batch_size=int(settings.get("pull_batch_size", 100)),
-            gap_hold=dt.timedelta(minutes=int(settings.get("sync_gap_hold_minutes", 60))),
-            **kwargs,
-        )
 
     # -- push -----------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from node.calendar.publishing import publish_calendar
 from node.calendar.schedules import read_schedule
 from node.calendar.service import ScheduleChange
 from node.cases.history import display_names
+from node.composition import NodeServices
 from node.web.admin import bp, failed_page
 from node.web.core import (
     current_staff,
@@ -124,8 +125,8 @@ def publish_schedule() -> Any:
     """(Province) Sign a year's imported schedule to every center below."""
     try:
         year = _year_of(request.form.get("year", ""))
-        publish_calendar(current_session(), node_code=current_app.config["TONGBAN"]["code"],
-                         private_key=current_app.extensions["tongban_node_key"], year=year,
+        publish_calendar(current_session(),
+                         outbox=NodeServices.of_app(current_app.extensions).outbox, year=year,
                          actor=current_staff().username,
                          now=current_app.extensions["tongban_clock"]())
     except TongbanError as exc:

@@ -43,8 +43,7 @@ from node.cases import documents
 from node.cases.actors import Actor
 from node.cases.authorization import addable_file_roles, deciding_task
 from node.cases.errors import CaseStateError
-from node.cases.factory import case_service_for
-from node.cases.forwarding import chain_of
+from node.cases.forwarding import Forwarding, chain_of
 from node.cases.handover import hand_over_candidates
 from node.cases.history import display_names, event_reason, event_sentence, handler_name
 from node.cases.models import (
@@ -57,6 +56,7 @@ from node.cases.models import (
 )
 from node.cases.service import CaseService
 from node.cases.states import OPEN_STATES, CaseState, allowed_actions
+from node.composition import NodeServices
 from node.feedback.models import Complaint, Evaluation
 from node.web.core import (
     current_staff,
@@ -80,8 +80,11 @@ QUEUE_STATES = (*OPEN_STATES, CaseState.APPROVED, CaseState.DENIED, CaseState.CO
 
 
 def case_service() -> CaseService:
-    return case_service_for(current_session(), current_app.config["TONGBAN"],
-                            current_app.extensions["tongban_node_key"])
+    return NodeServices.of_app(current_app.extensions).cases(current_session())
+
+
+def _forwarding(s: CaseService) -> Forwarding:
+    return NodeServices.of_app(current_app.extensions).forwarding_of(s)
 
 
 def actor() -> Actor:
@@ -284,13 +287,11 @@ def _hand_over(s: CaseService, c: Case, a: Actor, d: dict[str, Any]) -> Any:
 
 
 def _forward(s: CaseService, c: Case, a: Actor, d: dict[str, Any]) -> Any:
-    assert s.forwarding is not None  # noqa: S101 - case_service_for installs it
-    return s.forwarding.forward(c, a, to=d["to"], note=d["note"], version=d["version"])
+    return _forwarding(s).forward(c, a, to=d["to"], note=d["note"], version=d["version"])
 
 
 def _return(s: CaseService, c: Case, a: Actor, d: dict[str, Any]) -> Any:
-    assert s.forwarding is not None  # noqa: S101 - case_service_for installs it
-    return s.forwarding.return_to_sender(c, a, reason=d["reason"], version=d["version"])
+    return _forwarding(s).return_to_sender(c, a, reason=d["reason"], version=d["version"])
 
 
 @dataclass(frozen=True)
@@ -383,8 +384,7 @@ def add_file(case_id: int) -> Any:
         if upload is None or not upload.filename:
             raise ValidationFailed({"file": [_("请选择文件")]})
         role = AttachmentRole(request.form.get("role", AttachmentRole.MATERIAL.value))
-        assert service.forwarding is not None  # noqa: S101 - case_service_for installs it
-        service.forwarding.add_attachment(
+        _forwarding(service).add_attachment(
             case, actor(), name=upload.filename, media_type=upload.mimetype or "",
             data=upload.read(), role=role)
     except (TongbanError, ValueError) as exc:

@@ -18,6 +18,7 @@ from flask import (
     Flask,
     Response,
     abort,
+    current_app,
     g,
     redirect,
     render_template,
@@ -34,6 +35,9 @@ from node.auth.permissions import ROLE_PERMISSIONS, Permission, Role, allows
 from node.auth.service import AuthPolicy, AuthService
 from node.calendar.service import CalendarService
 from node.calendar.workdays import to_shanghai_date
+from node.sync.names import center_names, centers_below
+from node.sync.registry import lineage
+from node.web.labels import center_label
 from schemas.errors import TongbanError, Unauthorized, ValidationFailed
 from schemas.i18n import _
 from schemas.runtime.database import utcnow
@@ -163,10 +167,6 @@ def permissions_of(user: User | None) -> frozenset[Permission]:
 def known_centers() -> dict[str, str]:
     """``{code: name}`` of the centers this node knows by name (the registry's names, and
     its own name from its settings), read once a request."""
-    from flask import current_app
-
-    from node.sync.names import center_names
-
     if "known_centers" not in g:
         names = center_names(current_session())
         settings = current_app.config["TONGBAN"]
@@ -179,8 +179,6 @@ def known_centers() -> dict[str, str]:
 def center(code: Any, name: str | None = None) -> str:
     """A center as the pages show it: its name (``name`` when the answer gives one, else the
     registry's) with its code beside it (labels.center_label)."""
-    from node.web.labels import center_label
-
     if name and code:
         return center_label(code, {str(code): name})
     return center_label(code, known_centers())
@@ -188,19 +186,11 @@ def center(code: Any, name: str | None = None) -> str:
 
 def upper_centers() -> list[tuple[str, str]]:
     """``(code, label)`` of the centers above this one, nearest first: the picker of 上报."""
-    from flask import current_app
-
-    from node.sync.registry import lineage
-
     return [(code, center(code)) for code in lineage(current_app.config["TONGBAN"]["code"])[1:]]
 
 
 def scope_centers() -> list[tuple[str, str]]:
     """``(code, label)`` of this center and the named centers below it: the scope picker."""
-    from flask import current_app
-
-    from node.sync.names import centers_below
-
     own = current_app.config["TONGBAN"]["code"]
     return [(own, center(own))] + [(code, center(code))
                                    for code, _name in centers_below(current_session(), own)]

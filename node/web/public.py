@@ -12,8 +12,8 @@ from node.api.case_schemas import SubmitSchema
 from node.api.catalog import catalog
 from node.api.public import ComplaintArgs, EvaluationArgs, LookupArgs, count_attempt
 from node.api.public import feedback_service as _feedback_service
-from node.cases.factory import case_service_for
 from node.cases.models import AttachmentRole, Channel
+from node.composition import NodeServices
 from node.feedback.lookup import APPLICANT
 from node.metrics.assessment import Designation, ModelWindowRule, assess
 from node.metrics.service import MetricsService
@@ -100,17 +100,16 @@ def apply(code: str) -> Any:
         return refused
     try:
         data = load_form(ApplyForm())
-        settings = current_app.config["TONGBAN"]
-        service = case_service_for(current_session(), settings,
-                                   current_app.extensions["tongban_node_key"])
+        services = NodeServices.of_app(current_app.extensions)
+        service = services.cases(current_session())
         submission = service.submit({**data, "matter_code": found.code,
                                      "channel": Channel.ONLINE.value}, APPLICANT)
         uploads = [f for f in request.files.getlist("materials") if f and f.filename]
         problems: dict[str, list[str]] = {}
-        assert service.forwarding is not None  # noqa: S101 - case_service_for installs it
+        forwarding = services.forwarding_of(service)
         for upload in uploads:
             try:
-                service.forwarding.add_attachment(
+                forwarding.add_attachment(
                     submission.case, APPLICANT, name=upload.filename or "",
                     media_type=upload.mimetype or "application/octet-stream",
                     data=upload.read(), role=AttachmentRole.MATERIAL)

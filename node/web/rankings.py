@@ -28,7 +28,7 @@ from node.api.rankings import rankings_client
 from node.auth.permissions import Permission
 from node.metrics.definitions import ALL_METRICS
 from node.rankings.cache import Answer, CachedRankings
-from node.rankings.client import HubUnreachable
+from node.rankings.hub import HubUnreachable
 from node.web.core import download, staff_page, today, web_blueprint
 from node.web.labels import metric_name
 from schemas.i18n import _

@@ -40,7 +40,8 @@ from node.calendar.workdays import WorkingCalendar
 from node.cases.models import Case, CaseEvent, Suspension, SuspensionKind
 from node.cases.states import CaseState
 from node.catalog.models import Department, Matter, Window
-from node.models import Base, load_all_models
+from node.metadata import load_all_models
+from node.models import Base
 from schemas.runtime.database import Database
 from tests.bench.interleaved import add_rounds_option, machine_line
 

@@ -64,11 +64,12 @@ from node.calendar.workdays import WorkingCalendar, national_day_status
 from node.cases.models import Case, SupplementNotice, Suspension
 from node.catalog.models import Department, Matter, StaffMember, Window
 from node.feedback.models import Complaint, Evaluation, Rectification
-from node.metrics.models import DailyFigure, DailyRollup
+from node.metrics.models import DailyFigure
 from node.metrics.patterns import PatternPolicy
-from node.metrics.rollup import invalidate, refresh
+from node.metrics.rollup import refresh
 from node.metrics.summary import NodeIdentity, summarize
 from node.models import Base
+from node.rollups import DailyRollup, invalidate
 from schemas.periods import Period
 from schemas.runtime import migrate
 from schemas.runtime.database import Database, mark_writing

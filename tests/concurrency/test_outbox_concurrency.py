@@ -18,8 +18,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from node.directives.service import DirectiveService
-from node.models import Base, load_all_models
+from node.metadata import load_all_models
+from node.models import Base
 from node.sync.models import OutboxEnvelope, OutboxState
+from node.sync.outbox import SigningOutbox
 from node.sync.service import SyncService
 from schemas.keys import generate_private_key
 from schemas.runtime.database import Database
@@ -80,7 +82,7 @@ def issue(db: Database, count: int, label: str) -> list[str]:
     due = dt.date(2026, 12, 31)
     for number in range(count):
         with db.unit_of_work() as session:
-            directive = DirectiveService(session, node_code=COUNTY, private_key=KEY).issue(
+            directive = DirectiveService(session, outbox=SigningOutbox(COUNTY, KEY)).issue(
                 "chief", TOWNSHIP, "text", f"{label}-{number}", due)
             ids.append(directive.directive_id)
     return ids

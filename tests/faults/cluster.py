@@ -25,8 +25,9 @@ import requests
 from sqlalchemy import create_engine, text
 
 from node.config import node_settings
-from node.models import load_all_models
+from node.metadata import load_all_models
 from node.sync.keys import load_node_key
+from node.sync.outbox import SigningOutbox
 from schemas.runtime.database import Database
 from tests.integration.conftest import (
     STOP_TIMEOUT,
@@ -228,7 +229,7 @@ class Cluster:
         ids = []
         for number in range(count):
             with db.unit_of_work() as session:
-                directive = DirectiveService(session, node_code=issuer, private_key=key).issue(
+                directive = DirectiveService(session, outbox=SigningOutbox(issuer, key)).issue(
                     "fault-suite", target, "text", f"{label}-{number:05d}", due)
                 ids.append(directive.directive_id)
         return ids

@@ -18,11 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from node.composition import NodeServices
 from node.config import node_settings
 from node.directives.service import DirectiveService
 from node.sync.client import HttpHubTransport
 from node.sync.errors import HubRefused
 from node.sync.keys import load_node_key
+from node.sync.outbox import SigningOutbox
 from node.sync.service import SyncService
 from schemas.runtime.database import utcnow
 from tests.faults.cluster import COUNTY, HOMES, TOWNSHIP, Cluster, cluster
@@ -45,15 +47,15 @@ def county_sync(fed: Cluster, minutes: int) -> SyncService:
     key = load_node_key(settings)
     transport = HttpHubTransport(fed.hub, COUNTY, key, timeout=10, clock=shifted(minutes))
     fed.stack.callback(transport.close)
-    return SyncService.for_settings(fed.node_db(COUNTY), transport, settings,
-                                    private_key=key, clock=shifted(minutes))
+    return NodeServices(settings, key).sync_service(fed.node_db(COUNTY), transport,
+                                                     clock=shifted(minutes))
 
 
 def sign(fed: Cluster, minutes: int, text: str) -> None:
     settings = node_settings({"home": str(fed.work / HOMES[COUNTY])})
     key = load_node_key(settings)
     with fed.node_db(COUNTY).unit_of_work() as session:
-        DirectiveService(session, node_code=COUNTY, private_key=key,
+        DirectiveService(session, outbox=SigningOutbox(COUNTY, key),
                          clock=shifted(minutes)).issue(
             "chief", TOWNSHIP, "text", text, dt.date(2026, 12, 31))
 

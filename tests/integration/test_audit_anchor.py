@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from node.audit.chain import AuditLog
-from node.models import load_all_models
+from node.metadata import load_all_models
 from schemas.runtime.database import Database
 from tests.integration.conftest import run_tongban, wait_for_health
 from tests.integration.test_backup_restore import PROVINCE, Setup, _ok, setup

@@ -34,7 +34,7 @@ from node.cases.service import CaseService
 from node.cases.warnings import WarningPolicy
 from node.catalog.service import CatalogService
 from node.config import node_settings
-from node.models import load_all_models
+from node.metadata import load_all_models
 from node.sync.keys import load_node_key
 from node.sync.models import OutboxEnvelope, OutboxState
 from node.sync.outbox import emit

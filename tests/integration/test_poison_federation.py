@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from node.models import load_all_models
+from node.metadata import load_all_models
 from node.sync.client import HttpHubTransport
 from node.sync.status import status_report
 from schemas.envelope import Kind, sign_envelope

@@ -20,7 +20,7 @@ from node.feedback.models import (
     Rectification,
     RectificationState,
 )
-from node.models import load_all_models
+from node.metadata import load_all_models
 from schemas.runtime.database import Database
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import text
 from hub.app import MIGRATIONS as HUB_MIGRATIONS
 from hub.models import Base as HubBase
 from node.app import MIGRATIONS as NODE_MIGRATIONS
+from node.metadata import load_all_models
 from node.models import Base as NodeBase
-from node.models import load_all_models
 from schemas.runtime import migrate
 from schemas.runtime.cli_support import ensure_schema
 from schemas.runtime.database import make_engine

@@ -22,7 +22,7 @@ from node.api.rankings import CLIENT
 from node.auth.permissions import Role
 from node.auth.service import AuthPolicy, AuthService
 from node.models import Base as NodeBase
-from node.rankings.client import RankingsClient
+from node.sync.rankings import RankingsClient
 from schemas.keys import write_private_key
 from tests.conftest import NODE_IDENTITY
 from tests.unit.hub.conftest import MakeHub

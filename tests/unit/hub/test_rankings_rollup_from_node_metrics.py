@@ -14,8 +14,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from node.metadata import load_all_models
 from node.metrics.summary import NodeIdentity, summarize
-from node.models import Base, load_all_models
+from node.models import Base
 from schemas.periods import Period
 from schemas.runtime.database import Database
 from tests.unit.hub.conftest import MakeHub

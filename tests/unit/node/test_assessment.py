@@ -34,11 +34,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,6 +59,7 @@ from node.config import DEFAULTS
 from node.feedback.models import Evaluation, EvaluationLevel
 from node.feedback.service import FeedbackService
 from node.feedback.states import RectificationAction
+from node.metadata import load_all_models
 from node.metrics.assessment import (
     Assessment,
     Designation,
@@ -73,7 +71,7 @@ from node.metrics.assessment import (
     setting_key,
 )
 from node.metrics.assessment_workbook import write_assessment_workbook
-from node.models import Base, load_all_models
+from node.models import Base
 from schemas.errors import ValidationFailed
 from schemas.periods import Period
 from schemas.runtime.database import Database
@@ -500,15 +498,6 @@ def test_the_rule_comes_from_the_settings_and_is_checked() -> None:
                  "model_window_weight_satisfaction": 0}):
         with pytest.raises(SettingsError, match="model_window_"):
             ModelWindowRule.from_settings({**DEFAULTS, **bad})
-
-
-def test_the_assessment_imports_no_web_framework() -> None:
-    probe = ("import sys, node.metrics.assessment; "
-             "print(','.join(m for m in ('flask', 'flask_smorest', 'requests') "
-             "if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parents[3], timeout=60, check=True)
-    assert result.stdout.strip() == ""
 
 
 # -- the workbook ------------------------------------------------------------------------------

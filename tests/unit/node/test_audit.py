@@ -23,8 +23,8 @@ from node.audit import (
     ChainReport,
 )
 from node.audit.chain import DEFAULT_BATCH_SIZE, GENESIS_HASH, entry_hash
-from node.audit.cli import verify_audit
 from node.cli import node
+from node.commands.audit import verify_audit
 from node.models import Base
 from schemas.canonical import CanonicalError
 from schemas.runtime.database import Database

@@ -28,7 +28,7 @@ from node.audit.models import AuditEntry
 from node.config import node_settings
 from node.models import Base
 from node.sync.models import OutboxEnvelope
-from node.sync.worker import send_summaries
+from node.worker import send_summaries
 from schemas.envelope import parse_envelope
 from schemas.keys import generate_private_key
 from schemas.runtime.database import Database

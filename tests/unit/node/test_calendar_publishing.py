@@ -12,10 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from node.calendar.models import CalendarSchedule, ScheduleSource
-from node.calendar.publishing import publish_calendar
+from node.calendar.publishing import envelope_handlers, publish_calendar
 from node.calendar.schedules import read_json_schedule
 from node.calendar.service import CalendarService
 from node.sync.models import InboxEnvelope, InboxState, OutboxEnvelope
+from node.sync.outbox import SigningOutbox
 from node.sync.service import SyncService
 from schemas.envelope import Envelope, Kind, parse_envelope, sign_envelope
 from schemas.errors import Conflict
@@ -54,7 +55,7 @@ def signed(federation: Federation, sender: str, version: int, seq: int, **change
 def service(db: Database, hub: FakeHub, clock: FakeClock, federation: Federation
             ) -> SyncService:
     return SyncService(db, hub, code=COUNTY, root_public_key=federation.root_public_key,
-                       clock=clock)
+                       clock=clock, handlers=envelope_handlers(COUNTY, clock))
 
 
 def held_2027(db: Database) -> tuple[ScheduleSource, int, str] | None:
@@ -68,13 +69,13 @@ def test_the_province_publishes_only_a_year_it_imported(sync_db: Database) -> No
 
     key = Ed25519PrivateKey.generate()
     with sync_db.unit_of_work() as session, pytest.raises(Conflict, match="尚未导入"):
-        publish_calendar(session, node_code=PROVINCE, private_key=key, year=2027, actor="admin")
+        publish_calendar(session, outbox=SigningOutbox(PROVINCE, key), year=2027, actor="admin")
     with sync_db.unit_of_work() as session, pytest.raises(Conflict, match="省级"):
-        publish_calendar(session, node_code=CITY, private_key=key, year=2027, actor="admin")
+        publish_calendar(session, outbox=SigningOutbox(CITY, key), year=2027, actor="admin")
     with sync_db.unit_of_work() as session:
         CalendarService(session).import_schedule(
             read_json_schedule(DEMO_2027.read_bytes(), 2027), "admin", province=True)
-        envelope_id = publish_calendar(session, node_code=PROVINCE, private_key=key,
+        envelope_id = publish_calendar(session, outbox=SigningOutbox(PROVINCE, key),
                                        year=2027, actor="admin")
     with sync_db.sessions() as session:
         row = session.get(OutboxEnvelope, envelope_id)

@@ -30,7 +30,8 @@ from node.cases.service import CaseService
 from node.cases.states import CaseState
 from node.cases.warnings import WarningPolicy
 from node.catalog.service import CatalogService
-from node.models import Base, load_all_models
+from node.metadata import load_all_models
+from node.models import Base
 from schemas.runtime.database import Database
 from tests.unit.node.conftest import Clock, matter_payload
 
@@ -432,7 +433,7 @@ def test_a_year_with_data_cannot_be_confirmed_weekends_only(
 def test_the_calendar_check_warns_of_a_year_without_data_from_sixty_days_before(
     database: Database, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from node.sync.worker import check_calendar
+    from node.worker import check_calendar
 
     clock.set(D(2026, 11, 1))
     with caplog.at_level(logging.WARNING, logger="tongban.sync.worker"):

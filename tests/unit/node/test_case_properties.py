@@ -41,7 +41,8 @@ from node.cases.states import (
 )
 from node.cases.warnings import WarningPolicy
 from node.catalog.service import CatalogService
-from node.models import Base, load_all_models
+from node.metadata import load_all_models
+from node.models import Base
 from schemas.errors import TongbanError
 from schemas.runtime.database import Database
 from tests.conftest import examples

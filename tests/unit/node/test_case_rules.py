@@ -19,7 +19,8 @@ from node.cases.service import CaseService
 from node.cases.states import CaseState
 from node.cases.warnings import Warning, WarningPolicy
 from node.catalog.service import CatalogService
-from node.models import Base, load_all_models
+from node.metadata import load_all_models
+from node.models import Base
 from schemas.runtime.database import Database
 from tests.unit.node.conftest import Clock, matter_payload
 

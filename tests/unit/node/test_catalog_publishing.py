@@ -17,12 +17,13 @@ from node.catalog.publishing import (
     STANDARD_DEPARTMENT_CODE,
     adopt_catalog,
     catalog_body,
-    make_catalog_adopter,
+    envelope_handlers,
     publish_catalog,
 )
 from node.catalog.service import CatalogService
 from node.models import Base
 from node.sync.models import InboxEnvelope, InboxState, OutboxEnvelope
+from node.sync.outbox import AppliedInbox, SigningOutbox
 from schemas.envelope import Envelope, Kind, parse_envelope, sign_envelope, verify_envelope
 from schemas.errors import Conflict, TongbanError
 from schemas.runtime.database import Database
@@ -33,6 +34,7 @@ from tests.unit.node.test_sync_fakes import (
     OTHER_COUNTY,
     PROVINCE,
     T0,
+    FakeHub,
     Federation,
     clock,
     federation,
@@ -40,6 +42,8 @@ from tests.unit.node.test_sync_fakes import (
 )
 
 __all__ = ["clock", "federation", "sync_db"]
+
+INBOX = AppliedInbox()  # the node's inbox, as the composition root hands it over
 
 
 def _base(session: Session) -> CatalogService:
@@ -145,8 +149,7 @@ def test_publish_at_the_province_emits_a_signed_catalog_to_every_descendant(
             ids.extend(
                 publish_catalog(
                     session,
-                    node_code=PROVINCE,
-                    private_key=federation.keys[PROVINCE],
+                    outbox=SigningOutbox(PROVINCE, federation.keys[PROVINCE]),
                     actor="admin",
                     now=T0,
                 )
@@ -178,11 +181,11 @@ def test_publish_at_the_province_emits_a_signed_catalog_to_every_descendant(
 def test_publish_is_for_a_province_with_matters(sync_db: Database, federation: Federation) -> None:
     with sync_db.unit_of_work() as session, pytest.raises(Conflict):
         publish_catalog(
-            session, node_code=PROVINCE, private_key=federation.keys[PROVINCE], actor="admin"
+            session, outbox=SigningOutbox(PROVINCE, federation.keys[PROVINCE]), actor="admin"
         )
     with sync_db.unit_of_work() as session, pytest.raises(Conflict):
         publish_catalog(
-            session, node_code=COUNTY, private_key=federation.keys[COUNTY], actor="admin"
+            session, outbox=SigningOutbox(COUNTY, federation.keys[COUNTY]), actor="admin"
         )
 
 
@@ -205,7 +208,7 @@ def test_a_large_catalog_goes_in_parts_and_every_part_is_adopted(
     with sync_db.unit_of_work() as session:
         one = len(orjson.dumps(catalog_body(session, catalog_version=1, published_at=T0)
                                ["matters"][0]))
-        ids = publish_catalog(session, node_code=PROVINCE, private_key=federation.keys[PROVINCE],
+        ids = publish_catalog(session, outbox=SigningOutbox(PROVINCE, federation.keys[PROVINCE]),
                               actor="admin", now=T0, part_budget=2 * one + 10)
     with sync_db.unit_of_work(write=False) as session:
         rows = list(session.scalars(select(OutboxEnvelope).order_by(OutboxEnvelope.seq)))
@@ -224,7 +227,7 @@ def test_a_large_catalog_goes_in_parts_and_every_part_is_adopted(
     try:
         for cursor, envelope in enumerate(reversed(envelopes), start=1):  # any order
             with county.unit_of_work() as session:
-                report = adopt_catalog(session, envelope, node_code=COUNTY)
+                report = adopt_catalog(session, envelope, node_code=COUNTY, inbox=INBOX)
                 assert not report.ignored
                 assert (report.part, report.parts) == (envelope.body["part"], 4)
                 _recorded_as_applied(session, envelope, cursor)
@@ -240,10 +243,10 @@ def test_a_large_catalog_goes_in_parts_and_every_part_is_adopted(
         newer = _catalog(federation, [_published("STD-0002", name="第二版")], version=2,
                          seq=100)
         with county.unit_of_work() as session:
-            adopt_catalog(session, newer, node_code=COUNTY)
+            adopt_catalog(session, newer, node_code=COUNTY, inbox=INBOX)
             _recorded_as_applied(session, newer, 10)
         with county.unit_of_work() as session:
-            assert adopt_catalog(session, stale, node_code=COUNTY).ignored
+            assert adopt_catalog(session, stale, node_code=COUNTY, inbox=INBOX).ignored
             assert _matter(session, "STD-0001").name == "标准事项STD-0001"
     finally:
         county.dispose()
@@ -255,8 +258,8 @@ def test_a_catalog_within_the_budget_goes_whole_without_part_fields(
     with sync_db.unit_of_work() as session:
         _base(session).create_matter(matter_payload("STD-0001"))
     with sync_db.unit_of_work() as session:
-        ids = publish_catalog(session, node_code=PROVINCE,
-                              private_key=federation.keys[PROVINCE], actor="admin", now=T0)
+        ids = publish_catalog(session, outbox=SigningOutbox(PROVINCE, federation.keys[PROVINCE]),
+                              actor="admin", now=T0)
     with sync_db.unit_of_work(write=False) as session:
         wire = session.scalars(select(OutboxEnvelope.wire)).one()
     body = parse_envelope(wire).body
@@ -301,7 +304,7 @@ def test_a_county_adopts_new_matters_and_updates_its_own_but_keeps_its_local_cho
         ],
     )
     with county_db.unit_of_work() as session:
-        report = adopt_catalog(session, envelope, node_code=COUNTY)
+        report = adopt_catalog(session, envelope, node_code=COUNTY, inbox=INBOX)
     assert sorted(report.updated) == ["LOCAL-LONG", "LOCAL-SHORT"]
     assert report.created == ["NEW-0001"]
     assert not report.skipped
@@ -350,12 +353,12 @@ def test_re_applying_the_same_catalog_changes_nothing(
     envelope = _catalog(
         federation, [_published("LOCAL-LONG", promised_limit_days=8), _published("NEW-0001")]
     )
-    handler = make_catalog_adopter(COUNTY)
+    handler = envelope_handlers(COUNTY, INBOX)[Kind.CATALOG_PUBLISH]
     with county_db.unit_of_work() as session:
         handler(session, envelope)
     before = _snapshot(county_db)
     with county_db.unit_of_work() as session:
-        report = adopt_catalog(session, envelope, node_code=COUNTY)
+        report = adopt_catalog(session, envelope, node_code=COUNTY, inbox=INBOX)
     assert report.created == []
     assert report.updated == []
     assert sorted(report.unchanged) == ["LOCAL-LONG", "NEW-0001"]
@@ -369,13 +372,13 @@ def test_a_published_longer_limit_never_lengthens_a_local_one(
         adopt_catalog(
             session,
             _catalog(federation, [_published("LOCAL-LONG", promised_limit_days=8)]),
-            node_code=COUNTY,
+            node_code=COUNTY, inbox=INBOX,
         )
     with county_db.unit_of_work() as session:
         adopt_catalog(
             session,
             _catalog(federation, [_published("LOCAL-LONG", promised_limit_days=12)], version=2),
-            node_code=COUNTY,
+            node_code=COUNTY, inbox=INBOX,
         )
         assert _matter(session, "LOCAL-LONG").promised_limit_days == 8
 
@@ -386,7 +389,7 @@ def test_an_older_catalog_than_one_applied_is_ignored(
     newer = _catalog(federation, [_published("LOCAL-LONG", name="第二版")], version=2)
     older = _catalog(federation, [_published("LOCAL-LONG", name="第一版")], version=1)
     with county_db.unit_of_work() as session:
-        adopt_catalog(session, newer, node_code=COUNTY)
+        adopt_catalog(session, newer, node_code=COUNTY, inbox=INBOX)
         # as the sync worker records it once the handler returns
         session.add(
             InboxEnvelope(
@@ -402,7 +405,7 @@ def test_an_older_catalog_than_one_applied_is_ignored(
             )
         )
     with county_db.unit_of_work() as session:
-        report = adopt_catalog(session, older, node_code=COUNTY)
+        report = adopt_catalog(session, older, node_code=COUNTY, inbox=INBOX)
         assert report.ignored
         assert _matter(session, "LOCAL-LONG").name == "第二版"
 
@@ -420,7 +423,7 @@ def test_a_matter_that_breaks_a_rule_is_skipped_and_the_rest_adopted(
         ],
     )
     with county_db.unit_of_work() as session:
-        report = adopt_catalog(session, envelope, node_code=COUNTY)
+        report = adopt_catalog(session, envelope, node_code=COUNTY, inbox=INBOX)
     assert list(report.skipped) == ["BAD-0001"]
     assert "promised_limit_days" in report.skipped["BAD-0001"]
     assert report.created == ["NEW-0002"]
@@ -434,7 +437,7 @@ def test_a_sender_that_is_not_an_ancestor_is_refused(
 ) -> None:
     envelope = _catalog(federation, [_published("NEW-0003")], sender=sender)
     with county_db.unit_of_work() as session, pytest.raises(TongbanError):
-        adopt_catalog(session, envelope, node_code=COUNTY)
+        adopt_catalog(session, envelope, node_code=COUNTY, inbox=INBOX)
     with county_db.unit_of_work(write=False) as session:
         assert session.scalar(select(Matter.id).where(Matter.code == "NEW-0003")) is None
 
@@ -442,7 +445,8 @@ def test_a_sender_that_is_not_an_ancestor_is_refused(
 def test_the_city_between_is_an_ancestor_too(county_db: Database, federation: Federation) -> None:
     envelope = _catalog(federation, [_published("NEW-0004")], sender=CITY)
     with county_db.unit_of_work() as session:
-        assert adopt_catalog(session, envelope, node_code=COUNTY).created == ["NEW-0004"]
+        report = adopt_catalog(session, envelope, node_code=COUNTY, inbox=INBOX)
+        assert report.created == ["NEW-0004"]
 
 
 def test_what_the_province_publishes_the_county_adopts(
@@ -453,8 +457,7 @@ def test_what_the_province_publishes_the_county_adopts(
         catalog.create_matter(matter_payload("STD-0001", promised_limit_days=4))
         publish_catalog(
             session,
-            node_code=PROVINCE,
-            private_key=federation.keys[PROVINCE],
+            outbox=SigningOutbox(PROVINCE, federation.keys[PROVINCE]),
             actor="admin",
             now=T0 + dt.timedelta(hours=1),
         )
@@ -465,7 +468,7 @@ def test_what_the_province_publishes_the_county_adopts(
     Base.metadata.drop_all(sync_db.engine)
     Base.metadata.create_all(sync_db.engine)
     with sync_db.unit_of_work() as session:
-        make_catalog_adopter(COUNTY)(session, envelope)
+        envelope_handlers(COUNTY, INBOX)[Kind.CATALOG_PUBLISH](session, envelope)
     with sync_db.unit_of_work(write=False) as session:
         matter = _matter(session, "STD-0001")
         assert matter.promised_limit_days == 4
@@ -486,7 +489,7 @@ def test_the_standard_catalog_carries_keywords_and_an_older_one_keeps_the_nodes(
     Base.metadata.create_all(sync_db.engine)
 
     with sync_db.unit_of_work() as session:
-        adopt_catalog(session, _catalog(federation, body["matters"]), node_code=COUNTY)
+        adopt_catalog(session, _catalog(federation, body["matters"]), node_code=COUNTY, inbox=INBOX)
     with sync_db.unit_of_work(write=False) as session:
         assert _matter(session, "STD-0001").keywords == ["营业执照", "个体户"]
         found, total = CatalogService(session).search_matters(query="营业执照")
@@ -496,7 +499,8 @@ def test_the_standard_catalog_carries_keywords_and_an_older_one_keeps_the_nodes(
     older = [_published("STD-0001", name="改名后的事项")]
     assert "keywords" not in older[0]
     with sync_db.unit_of_work() as session:
-        report = adopt_catalog(session, _catalog(federation, older, version=2), node_code=COUNTY)
+        report = adopt_catalog(session, _catalog(federation, older, version=2), node_code=COUNTY,
+                               inbox=INBOX)
     assert report.updated == ["STD-0001"]
     with sync_db.unit_of_work(write=False) as session:
         adopted = _matter(session, "STD-0001")
@@ -504,7 +508,7 @@ def test_the_standard_catalog_carries_keywords_and_an_older_one_keeps_the_nodes(
     # a newer one that lists none clears them
     with sync_db.unit_of_work() as session:
         adopt_catalog(session, _catalog(federation, [{**older[0], "keywords": []}], version=3),
-                      node_code=COUNTY)
+                      node_code=COUNTY, inbox=INBOX)
     with sync_db.unit_of_work(write=False) as session:
         assert _matter(session, "STD-0001").keywords == []
 
@@ -524,12 +528,14 @@ def test_a_published_keyword_must_be_a_short_non_blank_text(federation: Federati
 
 
 def test_publish_catalog_command_queues_the_envelope_and_sync_adopts_it(tmp_path) -> None:
-    """The CLI queues catalog.publish; a SyncService routes that kind to the adopter."""
+    """The CLI queues catalog.publish; the composed SyncService routes that kind to the
+    catalog's adopter."""
     from click.testing import CliRunner
 
     from node.cli import node as node_cli
+    from node.composition import NodeServices
     from node.config import node_settings
-    from node.sync.service import SyncService
+    from node.sync.keys import load_node_key
 
     home = str(tmp_path / "province")
     runner = CliRunner()
@@ -545,7 +551,9 @@ def test_publish_catalog_command_queues_the_envelope_and_sync_adopts_it(tmp_path
     with db.sessions() as session:
         kinds = session.scalars(select(OutboxEnvelope.kind)).all()
     assert "catalog.publish" in kinds
-    service = SyncService.for_settings(db, transport=None, settings=node_settings({"home": home}))
+    settings = node_settings({"home": home})
+    services = NodeServices(settings, load_node_key(settings))
+    service = services.sync_service(db, transport=FakeHub())
     assert service.handlers[Kind.CATALOG_PUBLISH].__name__ == "adopt_published_catalog"
     db.dispose()
 
@@ -565,7 +573,7 @@ def test_the_standard_catalog_carries_the_practical_fields_and_the_nodes_own_win
 
     # a node without its own: adopted; a node with its own 办理地点: kept, the others filled
     with sync_db.unit_of_work() as session:
-        adopt_catalog(session, _catalog(federation, body["matters"]), node_code=COUNTY)
+        adopt_catalog(session, _catalog(federation, body["matters"]), node_code=COUNTY, inbox=INBOX)
     with sync_db.unit_of_work(write=False) as session:
         adopted = _matter(session, "STD-0001")
         assert {k: getattr(adopted, k) for k in practical} == practical
@@ -574,7 +582,7 @@ def test_the_standard_catalog_carries_the_practical_fields_and_the_nodes_own_win
         local.service_address, local.office_hours = "县政务服务中心二楼", ""
     with sync_db.unit_of_work() as session:
         adopt_catalog(session, _catalog(federation, body["matters"], version=2),
-                      node_code=COUNTY)
+                      node_code=COUNTY, inbox=INBOX)
     with sync_db.unit_of_work(write=False) as session:
         adopted = _matter(session, "STD-0001")
         assert (adopted.service_address, adopted.office_hours) == (
@@ -584,7 +592,8 @@ def test_the_standard_catalog_carries_the_practical_fields_and_the_nodes_own_win
     older = [_published("STD-0001")]
     assert "service_address" not in older[0]
     with sync_db.unit_of_work() as session:
-        adopt_catalog(session, _catalog(federation, older, version=3), node_code=COUNTY)
+        adopt_catalog(session, _catalog(federation, older, version=3), node_code=COUNTY,
+                      inbox=INBOX)
     with sync_db.unit_of_work(write=False) as session:
         assert _matter(session, "STD-0001").service_address == "县政务服务中心二楼"
 

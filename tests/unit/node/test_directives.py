@@ -26,8 +26,10 @@ from node.directives.service import (
     handle_directive,
     handle_directive_reply,
 )
-from node.models import Base, load_all_models
+from node.metadata import load_all_models
+from node.models import Base
 from node.sync.models import InboxState, OutboxEnvelope
+from node.sync.outbox import SigningOutbox
 from node.sync.service import SyncService
 from schemas.envelope import Envelope, Kind, parse_envelope, sign_envelope, verify_envelope
 from schemas.errors import Conflict, Forbidden, NotFound, TongbanError, ValidationFailed
@@ -82,7 +84,7 @@ def target_db(database_url: str, tmp_path: Path) -> Iterator[Database]:
 
 def _service(session: Session, federation: Federation, code: str,
              clock: FakeClock) -> DirectiveService:
-    return DirectiveService(session, node_code=code, private_key=federation.keys[code],
+    return DirectiveService(session, outbox=SigningOutbox(code, federation.keys[code]),
                             clock=clock)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import update
 from node.api.rankings import CLIENT
 from node.auth.permissions import Role
 from node.cases.models import Case
-from node.rankings.client import HubAnswer
+from node.rankings.hub import HubAnswer
 from schemas.runtime.database import Database
 from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
 from tests.unit.node.conftest import Api, matter_payload

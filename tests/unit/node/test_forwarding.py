@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from sqlalchemy import func, select
 
-from node.cases.factory import case_handlers
 from node.cases.models import Case, CaseAttachment
+from node.composition import NodeServices
 from node.sync.blobs import fetch_missing, upload_listed
 from node.sync.models import OutboxEnvelope
 from schemas.envelope import Envelope, Kind, parse_envelope, sign_envelope
@@ -55,7 +55,7 @@ def _accepted(desk: dict[str, Api]) -> dict[str, Any]:
 
 
 def _handlers(app: Flask) -> dict[Kind, Any]:
-    return case_handlers(app.config["TONGBAN"], app.extensions["tongban_node_key"])
+    return NodeServices.of_app(app.extensions).envelope_registry().handlers()
 
 
 def _apply(app: Flask, db: Database, envelope: Envelope) -> None:

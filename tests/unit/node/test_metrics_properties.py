@@ -35,13 +35,15 @@ from node.feedback.models import (
     Rectification,
     RectificationState,
 )
+from node.metadata import load_all_models
 from node.metrics.daily import daily_counts
 from node.metrics.definitions import DAILY_KEYS
-from node.metrics.models import DailyFigure, DailyRollup
+from node.metrics.models import DailyFigure
 from node.metrics.patterns import PatternPolicy
 from node.metrics.rollup import period_counts, refresh
 from node.metrics.summary import NodeIdentity, summarize
-from node.models import Base, load_all_models
+from node.models import Base
+from node.rollups import DailyRollup
 from schemas.periods import Period
 from schemas.runtime.database import Database
 from tests.conftest import examples

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.models import Base, load_all_models
+from node.metadata import load_all_models
+from node.models import Base
 from node.sync.errors import HubRefused, HubUnavailable
 from schemas.certificates import issue_certificate
 from schemas.envelope import Envelope, Kind, sign_envelope

@@ -17,7 +17,8 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from node.cli import node
-from node.models import Base, load_all_models
+from node.metadata import load_all_models
+from node.models import Base
 from node.sync.keys import load_node_key
 from node.sync.models import OutboxEnvelope, OutboxState
 from schemas.certificates import issue_certificate

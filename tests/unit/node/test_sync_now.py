@@ -1,4 +1,4 @@
-"""The worker's push-now watch and long-polling pull loop (node/sync/worker.py)."""
+"""The worker's push-now watch and long-polling pull loop (node/worker.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from node.sync.backoff import Backoff
 from node.sync.outbox import emit
 from node.sync.service import SyncService
-from node.sync.worker import Loop, PullLoop, PushWatch, SyncJob, build_scheduler, sync_loops
+from node.worker import Loop, PullLoop, PushWatch, SyncJob, build_scheduler, sync_loops
 from schemas.envelope import Kind
 from schemas.keys import generate_private_key
 from schemas.runtime.database import Database

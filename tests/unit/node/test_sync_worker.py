@@ -17,7 +17,7 @@ from sqlalchemy import select
 from node.sync.backoff import BACKOFF_CAP_SECONDS, Backoff, backoff_delay
 from node.sync.models import OutboxEnvelope
 from node.sync.service import SyncService
-from node.sync.worker import SyncJob, build_scheduler, send_summaries, summary_periods
+from node.worker import SyncJob, build_scheduler, send_summaries, summary_periods
 from schemas.envelope import Kind, parse_envelope
 from schemas.keys import generate_private_key
 from schemas.runtime.database import Database
@@ -120,7 +120,8 @@ def test_the_scheduler_has_the_workers_jobs(sync_db: Database) -> None:
 
 
 def test_the_worker_process_is_alone_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    from node.models import Base, load_all_models
+    from node.metadata import load_all_models
+    from node.models import Base
     from schemas.runtime.settings import write_config_file, write_secret_key
 
     home = str(tmp_path)

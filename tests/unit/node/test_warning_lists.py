@@ -33,7 +33,8 @@ from node.cases.states import CaseState
 from node.cases.warnings import Warning, WarningPolicy, warning_for
 from node.catalog.service import CatalogService
 from node.listing import COUNT_CAP
-from node.models import Base, load_all_models
+from node.metadata import load_all_models
+from node.models import Base
 from schemas.errors import ValidationFailed
 from schemas.runtime.database import Database
 from tests.conftest import examples

@@ -478,7 +478,7 @@ def hub_behind(app: Any, tmp_path: Any) -> Any:
     from hub import create_app as create_hub
     from hub.models import Base as HubBase
     from node.api.rankings import CLIENT
-    from node.rankings.client import RankingsClient
+    from node.sync.rankings import RankingsClient
     from tests.unit.hub.federation import PROVINCE, ROOT_KEY, b64
     from tests.unit.hub.rank_federation import KEYS, RankFederation
 

@@ -56,7 +56,7 @@ class _RecordingHub:
         self.asked: list[tuple[str, str, list[tuple[str, str]]]] = []
 
     def ask(self, method: str, what: str, query: list[tuple[str, str]], body: bytes) -> Any:
-        from node.rankings.client import HubAnswer
+        from node.rankings.hub import HubAnswer
         from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
 
         self.asked.append((method, what, query))

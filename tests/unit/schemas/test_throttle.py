@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from hub.staff.models import LoginAttempt as HubLoginAttempt
 from node.auth.models import LoginAttempt
-from node.models import Base, load_all_models
+from node.metadata import load_all_models
+from node.models import Base
 from schemas.errors import TooManyAttempts
 from schemas.runtime.database import Database
 from schemas.runtime.throttle import LoginThrottle, ThrottlePolicy

@@ -44,7 +44,7 @@ def _key(settings: dict[str, Any]) -> Ed25519PrivateKey:
 
 @contextmanager
 def _database(settings: dict[str, Any]) -> Iterator[Database]:
-    from node.models import load_all_models
+    from node.metadata import load_all_models
     from schemas.errors import TongbanError
     from schemas.runtime.database import Database
 
@@ -226,15 +226,15 @@ def _hub(settings: dict[str, Any], key: Ed25519PrivateKey) -> Any:
 def sync_now(home: str) -> None:
     """Push the outbox and pull the mailbox once, now, and refresh the cached registry and
     the centers' names (node/sync/names.py)."""
+    from node.composition import NodeServices
     from node.sync.errors import SyncError
     from node.sync.names import center_names
-    from node.sync.service import SyncService
 
     settings = _settings(home)
     key = _key(settings)
     transport = _hub(settings, key)
     with _database(settings) as db:
-        service = SyncService.for_settings(db, transport, settings, private_key=key)
+        service = NodeServices(settings, key).sync_service(db, transport)
         try:
             pushed = service.push()
             pulled = service.pull()
@@ -259,7 +259,7 @@ def sync_now(home: str) -> None:
 def send_summaries_command(home: str) -> None:
     """Queue this node's signed summaries now (this month, and last month early in a month);
     the next push sends them.  The worker does the same on its own schedule."""
-    from node.sync.worker import send_summaries
+    from node.worker import send_summaries
 
     settings = _settings(home)
     key = _key(settings)
@@ -284,9 +284,9 @@ def worker(home: str) -> None:
 
 
 def _run_worker(settings: dict[str, Any]) -> None:
+    from node.composition import NodeServices
     from node.config import check_private_database
-    from node.sync.service import SyncService
-    from node.sync.worker import build_scheduler, run_worker, sync_backoff, sync_loops
+    from node.worker import build_scheduler, run_worker, sync_backoff, sync_loops
 
     key = _key(settings)
     try:
@@ -295,7 +295,7 @@ def _run_worker(settings: dict[str, Any]) -> None:
         raise click.ClickException(str(exc)) from exc
     transport = _hub(settings, key)
     with _database(settings) as db:
-        service = SyncService.for_settings(db, transport, settings, private_key=key)
+        service = NodeServices(settings, key).sync_service(db, transport)
         backoff = sync_backoff(settings)
         loops = sync_loops(service, settings, backoff)
         click.echo(f"node {settings['code']} worker: sync every "
@@ -314,13 +314,14 @@ def publish_catalog_command(home: str) -> None:
     """(Province only) Sign the active catalog as the standard catalog (四统一) to every
     descendant; it leaves with the next push."""
     from node.catalog.publishing import publish_catalog
+    from node.composition import NodeServices
     from schemas.runtime.database import utcnow
 
     settings = _settings(home)
     key = _key(settings)
     with _database(settings) as db, db.unit_of_work() as session:
         envelope_ids = publish_catalog(
-            session, node_code=settings["code"], private_key=key, actor="cli", now=utcnow()
+            session, outbox=NodeServices(settings, key).outbox, actor="cli", now=utcnow()
         )
     parts = f" in {len(envelope_ids)} parts" if len(envelope_ids) > 1 else ""
     click.echo(f"catalog.publish queued{parts}: envelope {' '.join(envelope_ids)}")

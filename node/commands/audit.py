@@ -57,7 +57,7 @@ def verify_audit(home: str, against_hub: bool) -> None:
 def _against_hub(settings: dict[str, Any]) -> None:
     """``--against-hub``: the chain compared with the hub's newest anchor, in Chinese."""
     from node.audit.anchoring import check_against
-    from node.models import load_all_models
+    from node.metadata import load_all_models
     from node.sync.client import HttpHubTransport
     from node.sync.errors import SyncError
     from node.sync.keys import load_node_key

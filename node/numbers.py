@@ -1,12 +1,23 @@
-"""Document numbers (cases, notices) from per-node counters, gap-free per prefix."""
+"""Gap-free per-node counters, one per prefix: case and notice numbers, envelope seqs,
+catalog versions.  Below every feature (cases, catalog, feedback) and the sync layer, which
+all take numbers from it."""
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, String, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from node.cases.models import NumberSequence
+from node.models import Base
 from schemas.runtime.database import insert_if_missing
+
+
+class NumberSequence(Base):
+    """Per-node counters for document numbers (cases, notices), one row per prefix."""
+
+    __tablename__ = "number_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer)
 
 
 def next_number(session: Session, prefix: str) -> int:
@@ -28,3 +39,6 @@ def next_number(session: Session, prefix: str) -> int:
         value = session.scalar(bump)
     assert value is not None  # noqa: S101 - the row exists now
     return int(value)
+
+
+__all__ = ["NumberSequence", "next_number"]

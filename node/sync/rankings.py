@@ -1,23 +1,23 @@
-"""The node's signed client for the hub's rankings API (``/api/v1/rankings/…``).
+"""The node's signed client for the hub's rankings API (``/api/v1/rankings/…``): the HTTP
+side of :class:`node.rankings.hub.RankingsHub`.
 
 The node asks as itself: the hub answers only about the node's own subtree (403
 ``outside_scope`` otherwise).  The hub's answer — JSON, CSV or XLSX, success or error — is
 handed back as it came; only a hub that cannot be reached or fails (5xx) becomes
-:class:`HubUnreachable`.
+:class:`~node.rankings.hub.HubUnreachable`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol, cast
 from urllib.parse import urlencode
 
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from schemas.errors import TongbanError
+from node.rankings.hub import HubAnswer, HubUnreachable
 from schemas.request_signing import sign_request
 from schemas.runtime.database import utcnow
 
@@ -26,24 +26,10 @@ DEFAULT_TIMEOUT = (5.0, 60.0)  # (connect, read) seconds: a province-wide table 
 ANSWER_MAX_BYTES = 32 * 1024 * 1024
 
 
-class HubUnreachable(TongbanError):
-    """The hub could not be reached, or failed (5xx)."""
-
-    code = "hub_unavailable"
-
-
 class HttpSession(Protocol):
     """What the client needs of ``requests.Session`` (tests pass an in-process hub)."""
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any: ...
-
-
-@dataclass(frozen=True)
-class HubAnswer:
-    status: int
-    content_type: str
-    body: bytes
-    content_disposition: str | None = None
 
 
 class RankingsClient:

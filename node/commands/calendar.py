@@ -37,7 +37,7 @@ def _settings(home: str) -> dict[str, Any]:
 def _database(settings: dict[str, Any]) -> Iterator[Database]:
     from node.app import MIGRATIONS
     from node.calendar.schedules import ScheduleImportError
-    from node.models import load_all_models
+    from node.metadata import load_all_models
     from schemas.errors import TongbanError
     from schemas.runtime.cli_support import ensure_schema
     from schemas.runtime.database import Database
@@ -98,14 +98,15 @@ def publish_calendar_command(home: str, year: int) -> None:
     """(Province only) Sign the year's imported schedule as ``calendar.publish`` to every
     descendant; it leaves with the next push, and each descendant adopts it when it pulls."""
     from node.calendar.publishing import publish_calendar
+    from node.composition import NodeServices
     from node.sync.keys import load_node_key
     from schemas.runtime.database import utcnow
 
     settings = _settings(home)
-    key = load_node_key(settings)
+    outbox = NodeServices(settings, load_node_key(settings)).outbox
     with _database(settings) as db, db.unit_of_work() as session:
-        envelope_id = publish_calendar(session, node_code=settings["code"], private_key=key,
-                                       year=year, actor="cli", now=utcnow())
+        envelope_id = publish_calendar(session, outbox=outbox, year=year, actor="cli",
+                                       now=utcnow())
     click.echo(f"calendar.publish queued: year {year}, envelope {envelope_id}")
 
 

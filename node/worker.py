@@ -1,4 +1,5 @@
-"""``tongban node worker``: the one process that runs the node's scheduled jobs.
+"""``tongban node worker``: the one process that runs the node's scheduled jobs (its services
+come from the composition root, node/composition.py).
 
 APScheduler runs here only, never in a web worker.  Jobs: push and pull (with backoff after
 failures), the case deadline jobs and roll-up refresh (as ``tongban node run-jobs``), the
@@ -28,8 +29,12 @@ from typing import Any
 from apscheduler.schedulers.blocking import BlockingScheduler
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from node.audit.chain import AuditLog
 from node.calendar.service import CalendarService
 from node.calendar.workdays import to_shanghai_date
+from node.composition import NodeServices
+from node.metrics.rollup import refresh
+from node.metrics.service import MetricsService
 from node.sync.backoff import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS, Backoff, backoff_delay
 from node.sync.errors import SyncError
 from node.sync.outbox import emit
@@ -62,9 +67,6 @@ def send_summaries(
     """Queue a signed ``summary`` for each period of :func:`summary_periods`, each carrying
     the audit chain's head; one transaction each, so a failing period does not hold back the
     other."""
-    from node.audit.chain import AuditLog
-    from node.metrics.service import MetricsService
-
     now = clock()
     sent = []
     for period in summary_periods(to_shanghai_date(now)):
@@ -125,11 +127,8 @@ def run_case_jobs(
 ) -> CaseJobsReport:
     """The case jobs, run by ``tongban node run-jobs`` once and by the worker every 15
     minutes: deemed acceptance and approval, then the roll-ups of the last year's days."""
-    from node.cases.factory import case_service_for
-    from node.metrics.rollup import refresh
-
     with db.unit_of_work() as session:
-        service = case_service_for(session, settings, key)
+        service = NodeServices(settings, key).cases(session)
         accepted = service.deem_accept_overdue()
         approved = service.deem_approve_overdue()
     with db.unit_of_work() as session:

@@ -1,0 +1,124 @@
+"""The node's composition root: its services, built from its settings and key.
+
+Each process kind builds one :class:`NodeServices` when it starts — the web app in
+:func:`node.app.create_app` (``app.extensions["tongban_node"]``), the worker in
+:mod:`node.worker`, each command of ``tongban node`` that needs one — and asks it for what it
+works with.  Here, and only here, the features are wired together and to the sync layer:
+
+- every feature that sends gets the node's :class:`~node.ports.Outbox` (node.sync's signing
+  outbox), never the key or node.sync itself;
+- every feature that applies envelopes declares its kinds (``envelope_handlers`` in
+  node/cases/forwarding.py, node/catalog/publishing.py, node/calendar/publishing.py,
+  node/directives/service.py); :meth:`NodeServices.envelope_registry` collects them, refusing a
+  kind declared twice, and the sync service dispatches through that registry;
+- the case service gets its step hooks (forwarding's :class:`TellTheNodeBelow`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.orm import Session
+
+from node.calendar import publishing as calendar_publishing
+from node.calendar.service import CalendarService
+from node.cases import forwarding
+from node.cases.forwarding import Forwarding, TellTheNodeBelow
+from node.cases.service import CaseService
+from node.cases.warnings import WarningPolicy
+from node.catalog import publishing as catalog_publishing
+from node.directives import service as directives
+from node.directives.service import DirectiveService
+from node.ports import EnvelopeRegistry
+from node.sync.outbox import AppliedInbox, SigningOutbox
+from node.sync.service import SyncService
+from node.sync.transport import HubTransport
+from schemas.runtime.database import Database, utcnow
+
+Clock = Callable[[], dt.datetime]
+
+
+class NodeServices:
+    """One node's services, composed once per process; each method builds a service on the
+    caller's session (the caller owns the transaction)."""
+
+    def __init__(self, settings: Mapping[str, Any], private_key: Ed25519PrivateKey) -> None:
+        self.settings = settings
+        self.code: str = settings["code"]
+        self.private_key = private_key
+        self.outbox = SigningOutbox(self.code, private_key)
+        self.inbox = AppliedInbox()
+        self.warning_policy = WarningPolicy(
+            yellow_days_left=settings["warning_yellow_days_left"],
+            yellow_used_percent=settings["warning_yellow_used_percent"],
+        )
+
+    EXTENSION = "tongban_node"
+
+    @classmethod
+    def of_app(cls, extensions: Mapping[str, Any]) -> NodeServices:
+        """The web process's services, which :func:`node.app.create_app` keeps in its
+        ``extensions`` (views pass ``current_app.extensions``)."""
+        services = extensions[cls.EXTENSION]
+        if not isinstance(services, cls):  # pragma: no cover - create_app puts them there
+            raise TypeError(f"app.extensions[{cls.EXTENSION!r}] is not a NodeServices")
+        return services
+
+    # -- features ---------------------------------------------------------------------------
+
+    def cases(self, session: Session, clock: Clock = utcnow) -> CaseService:
+        """The case service with the node's calendar and warning policy; every step on a case
+        from below is told to the node it came from."""
+        return CaseService(
+            session,
+            node_code=self.code,
+            calendar=CalendarService(session).cached_calendar(),
+            warning_policy=self.warning_policy,
+            clock=clock,
+            after_step=(TellTheNodeBelow(self.outbox),),
+        )
+
+    def forwarding_of(self, cases: CaseService) -> Forwarding:
+        """The forwarding side (上报, 退回, case files) of ``cases``."""
+        return Forwarding(cases, self.outbox)
+
+    def forwarding(self, session: Session, clock: Clock = utcnow) -> Forwarding:
+        return self.forwarding_of(self.cases(session, clock))
+
+    def directives(self, session: Session, clock: Clock = utcnow) -> DirectiveService:
+        return DirectiveService(session, outbox=self.outbox, clock=clock)
+
+    # -- sync -------------------------------------------------------------------------------
+
+    def envelope_registry(self, clock: Clock = utcnow) -> EnvelopeRegistry:
+        """Every envelope kind a feature applies at this node, with its handler."""
+        registry = EnvelopeRegistry()
+        registry.register(forwarding.envelope_handlers(
+            lambda session: self.forwarding(session, clock)))
+        registry.register(catalog_publishing.envelope_handlers(self.code, self.inbox))
+        registry.register(calendar_publishing.envelope_handlers(self.code, clock))
+        registry.register(directives.envelope_handlers())
+        return registry
+
+    def sync_service(self, db: Database, transport: HubTransport, *, clock: Clock = utcnow,
+                     **kwargs: Any) -> SyncService:
+        """Push, pull and apply as the node's settings configure them, dispatching each
+        envelope to the feature that declared its kind."""
+        settings = self.settings
+        return SyncService(
+            db, transport, code=self.code,
+            handlers=self.envelope_registry(clock).handlers(),
+            private_key=self.private_key,
+            clock=clock,
+            root_public_key=settings.get("root_public_key", "") or "",
+            push_batch_size=int(settings.get("push_batch_size", 100)),
+            pull_batch_size=int(settings.get("pull_batch_size", 100)),
+            gap_hold=dt.timedelta(minutes=int(settings.get("sync_gap_hold_minutes", 60))),
+            **kwargs,
+        )
+
+
+__all__ = ["NodeServices"]
