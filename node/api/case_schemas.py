@@ -15,25 +15,6 @@ from node.cases.warnings import Warning
 from node.catalog.schemas import Ref
 from schemas.personal import mask_id_number, mask_phone, phone_problems, resident_id_problems
 
-REASON = validate.Length(max=2000)
-
-
-class Versioned(Schema):
-    version = fields.Integer(
-        strict=True,
-        load_default=None,
-        allow_none=True,
-        metadata={"description": "The case version you read; a stale one is a 409"},
-    )
-
-
-class ReasonArgs(Versioned):
-    reason = fields.String(required=True, validate=validate.Length(1, 2000))
-
-
-class OptionalReasonArgs(Versioned):
-    reason = fields.String(load_default=None, allow_none=True, validate=REASON)
-
 
 class SubmitSchema(Schema):
     matter_code = fields.String(required=True, validate=validate.Length(1, 64))
@@ -48,33 +29,6 @@ class SubmitSchema(Schema):
         fields.String(), load_default=list, validate=validate.Length(max=20)
     )
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
-
-
-class ExtendArgs(ReasonArgs):
-    days = fields.Integer(strict=True, required=True)
-
-
-class NoticeArgs(Versioned):
-    material_positions = fields.List(fields.Integer(strict=True), load_default=list)
-    other_items = fields.List(fields.String(validate=validate.Length(1, 500)), load_default=list)
-    repeat_reason = fields.String(load_default=None, allow_none=True, validate=REASON)
-
-
-class CommitArgs(Versioned):
-    commitment = fields.String(required=True, validate=validate.Length(1, 5000))
-
-
-class SuspendArgs(ReasonArgs):
-    kind = fields.Enum(SuspensionKind, by_value=True, required=True)
-
-
-class PaymentArgs(Versioned):
-    amount_fen = fields.Integer(strict=True, required=True)
-    where = fields.Enum(PaymentPlace, by_value=True, required=True)
-
-
-class HandOverArgs(ReasonArgs):
-    to = fields.String(required=True, validate=validate.Length(1, 64))
 
 
 def _valid_id_number(value: str) -> None:
@@ -270,14 +224,6 @@ class CaseDetailSchema(CaseSummarySchema):
                             metadata={"description": "Centers the case passed through before "
                                                      "this one, the origin first"})
     attachments = fields.List(fields.Nested(AttachmentSchema))
-
-
-class ForwardArgs(Versioned):
-    to = fields.String(load_default=None, allow_none=True,
-                       validate=validate.Regexp(r"^[0-9]{6}$", error="a 6-digit division code"),
-                       metadata={"description": "The center above to send it to; default: "
-                                                "the parent"})
-    note = fields.String(load_default=None, allow_none=True, validate=REASON)
 
 
 class CaseStepSchema(Schema):

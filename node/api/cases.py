@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, render_template, request, url_for
@@ -19,27 +18,18 @@ from node.api.case_schemas import (
     CaseListArgs,
     CaseStepSchema,
     CaseSummarySchema,
-    CommitArgs,
-    ExtendArgs,
-    ForwardArgs,
-    HandOverArgs,
-    NoticeArgs,
     NoticeSchema,
-    OptionalReasonArgs,
-    PaymentArgs,
     PrintArgs,
-    ReasonArgs,
     SubmitSchema,
     SubmittedSchema,
-    SuspendArgs,
     SuspensionSchema,
-    Versioned,
 )
 from node.api.schemas import cursor_page, cursor_page_of
 from node.api.security import current_user, staff_required
 from node.auth.models import User
 from node.auth.permissions import Permission, allows
 from node.cases import documents
+from node.cases.actions import ACTIONS_BY_NAME, CASE_ACTIONS, CaseAction
 from node.cases.actors import Actor
 from node.cases.forwarding import Forwarding
 from node.cases.history import handler_name
@@ -161,190 +151,61 @@ class CaseDeadline(MethodView):
         return explanation
 
 
-def _transition(
-    name: str,
-    permission: Permission,
-    args_schema: type | None,
-    run: Callable[[CaseService, Case, Actor, dict[str, Any]], Any],
-    doc: str,
-) -> None:
-    """Register ``POST /cases/<id>/<name>`` for one transition.  It answers with the case's
-    state after the step (:class:`CaseStepSchema`), committed before the answer is written;
-    the whole file is ``GET /cases/<id>``."""
+def _transition(action: CaseAction) -> None:
+    """Register ``POST /cases/<id>/<path>`` for one action of the table (node/cases/actions.py).
+    It answers with the case's state after the step (:class:`CaseStepSchema`), committed
+    before the answer is written; the whole file is ``GET /cases/<id>``."""
 
     def post(self: MethodView, *call_args: Any, **kwargs: Any) -> Any:
         data: dict[str, Any] = call_args[0] if call_args else {}
         service, case = _load(kwargs["case_id"])
-        run(service, case, actor(), data)
+        action.run(service, _forwarding(service), case, actor(), data)
         present(service, case)
         # the answer is the state committed: commit now, so that the audit chain's head (locked
         # since the step's entry) is released before the answer is serialised and sent
         service.session.commit()
         return case
 
-    post.__doc__ = doc
+    post.__doc__ = action.summary
     post.__name__ = "post"
     view = post
     view = blp.response(200, CaseStepSchema)(view)
-    if args_schema is not None:
-        view = blp.arguments(args_schema)(view)
-    view = staff_required(permission)(view)
-    view_class = type(f"Case{name.title().replace('-', '')}", (MethodView,), {"post": view})
-    blp.route(f"/<int(max=2147483647):case_id>/{name}")(view_class)
+    view = blp.arguments(action.arguments)(view)
+    view = staff_required(action.permission)(view)
+    view_class = type(f"Case{action.path.title().replace('-', '')}", (MethodView,), {"post": view})
+    blp.route(f"/<int(max=2147483647):case_id>/{action.path}")(view_class)
 
 
-_transition(
-    "supplement",
-    Permission.CASES_HANDLE,
-    Versioned,
-    lambda s, c, a, d: s.supplement(c, a, version=d["version"]),
-    "The applicant brought the missing materials (补正).",
-)
-_transition(
-    "accept",
-    Permission.CASES_HANDLE,
-    Versioned,
-    lambda s, c, a, d: s.accept(c, a, version=d["version"]),
-    "Accept (受理): the clock starts; without a notice within five working days the case "
-    "counts as accepted on the day it was received (Art. 32).",
-)
-_transition(
-    "reject",
-    Permission.CASES_HANDLE,
-    ReasonArgs,
-    lambda s, c, a, d: s.reject(c, a, reason=d["reason"], version=d["version"]),
-    "Refuse to accept (不予受理), with the written reason.",
-)
-_transition(
-    "commit",
-    Permission.CASES_HANDLE,
-    CommitArgs,
-    lambda s, c, a, d: s.commit(c, a, commitment=d["commitment"], version=d["version"]),
-    "Approve at once on the applicant's written commitment (告知承诺制).",
-)
-_transition(
-    "start-review",
-    Permission.CASES_DECIDE,
-    Versioned,
-    lambda s, c, a, d: s.start_review(c, a, version=d["version"]),
-    "The department starts its review (审核).",
-)
-_transition(
-    "resume",
-    Permission.CASES_DECIDE,
-    Versioned,
-    lambda s, c, a, d: s.resume(c, a, version=d["version"]),
-    "End the special procedure; the deadline moves later by the suspended working days.",
-)
-_transition(
-    "approve",
-    Permission.CASES_DECIDE,
-    OptionalReasonArgs,
-    lambda s, c, a, d: s.decide(c, a, approve=True, reason=d["reason"], version=d["version"]),
-    "The caller's department approves; the case is approved when every department has.",
-)
-_transition(
-    "deny",
-    Permission.CASES_DECIDE,
-    ReasonArgs,
-    lambda s, c, a, d: s.decide(c, a, approve=False, reason=d["reason"], version=d["version"]),
-    "The caller's department denies, with the reason; the case is denied.",
-)
-_transition(
-    "complete",
-    Permission.CASES_HANDLE,
-    Versioned,
-    lambda s, c, a, d: s.complete(c, a, version=d["version"]),
-    "办结: the result is ready (fees paid or waived).",
-)
-_transition(
-    "deliver",
-    Permission.CASES_HANDLE,
-    Versioned,
-    lambda s, c, a, d: s.deliver(c, a, version=d["version"]),
-    "送达: the result reached the applicant.",
-)
-_transition(
-    "withdraw",
-    Permission.CASES_HANDLE,
-    ReasonArgs,
-    lambda s, c, a, d: s.withdraw(c, a, reason=d["reason"], version=d["version"]),
-    "The applicant withdraws the application.",
-)
-_transition(
-    "payment",
-    Permission.CASES_HANDLE,
-    PaymentArgs,
-    lambda s, c, a, d: s.record_payment(
-        c, a, amount_fen=d["amount_fen"], where=d["where"], version=d["version"]
-    ),
-    "Record a fee payment, at the center's bank window or elsewhere (前厂后店).",
-)
-_transition(
-    "extend",
-    Permission.CASES_DECIDE,
-    ExtendArgs,
-    lambda s, c, a, d: s.extend(c, a, days=d["days"], reason=d["reason"], version=d["version"]),
-    "延期 (Art. 42): extend the limit once, by up to 10 working days (15 for joint handling).",
-)
-_transition(
-    "fee-waiver",
-    Permission.CASES_HANDLE,
-    ReasonArgs,
-    lambda s, c, a, d: s.waive_fee(c, a, reason=d["reason"], version=d["version"]),
-    "Waive the fee, with the reason.",
-)
+for _action in CASE_ACTIONS:
+    if _action.api:
+        _transition(_action)
 
-
-def _hand_over(service: CaseService, case: Case, who: Actor, data: dict[str, Any]) -> Any:
-    to_user = service.session.scalar(select(User).where(User.username == data["to"]))
-    if to_user is None:
-        raise ValidationFailed({"to": [_("no user %(repr)s", repr=repr(data['to']))]})
-    return service.hand_over(
-        case, who, to_user=to_user, reason=data["reason"], version=data["version"]
-    )
-
-
-_transition(
-    "hand-over",
-    Permission.CASES_HAND_OVER,
-    HandOverArgs,
-    _hand_over,
-    "Pass first-inquiry responsibility (首问负责) to another clerk, on the record.",
-)
+# the two actions answered by a document of their own (its number), not the case's step
+SUSPEND, NOTICE = ACTIONS_BY_NAME["suspend"], ACTIONS_BY_NAME["request_supplement"]
 
 
 @blp.route("/<int(max=2147483647):case_id>/suspend")
 class CaseSuspend(MethodView):
-    @staff_required(Permission.CASES_DECIDE)
-    @blp.arguments(SuspendArgs)
+    @staff_required(SUSPEND.permission)
+    @blp.arguments(SUSPEND.arguments)
     @blp.response(200, SuspensionSchema)
     def post(self, data: dict[str, Any], case_id: int) -> Any:
         """Stop the clock for a special procedure (Art. 45: inspection, expert review,
         testing, hearing); returns the suspension with its notice number."""
         service, case = _load(case_id)
-        return service.suspend(
-            case, actor(), kind=data["kind"], reason=data["reason"], version=data["version"]
-        )
+        return SUSPEND.run(service, _forwarding(service), case, actor(), data)
 
 
 @blp.route("/<int(max=2147483647):case_id>/notices")
 class CaseNotices(MethodView):
-    @staff_required(Permission.CASES_HANDLE)
-    @blp.arguments(NoticeArgs)
+    @staff_required(NOTICE.permission)
+    @blp.arguments(NOTICE.arguments)
     @blp.response(201, NoticeSchema)
     def post(self, data: dict[str, Any], case_id: int) -> Any:
         """Issue the one-time notice (一次性告知): every missing item at once. A second
         notice needs ``repeat_reason`` and is counted."""
         service, case = _load(case_id)
-        return service.request_supplement(
-            case,
-            actor(),
-            material_positions=data["material_positions"],
-            other_items=data["other_items"],
-            repeat_reason=data["repeat_reason"],
-            version=data["version"],
-        )
+        return NOTICE.run(service, _forwarding(service), case, actor(), data)
 
 
 @blp.route("/<int(max=2147483647):case_id>/notices/<number>")
@@ -480,28 +341,6 @@ class CaseDocument(MethodView):
 
 def _forwarding(service: CaseService) -> Forwarding:
     return NodeServices.of_app(current_app.extensions).forwarding_of(service)
-
-
-_transition(
-    "forward",
-    Permission.CASES_HANDLE,
-    ForwardArgs,
-    lambda s, c, a, d: _forwarding(s).forward(c, a, to=d["to"], note=d["note"],
-                                             version=d["version"]),
-    "上报: send an accepted case, with its files, to a center above (``to``, default the "
-    "parent). The case waits there as ``forwarded``; progress comes back as history steps, "
-    "the decision as ``approved``/``denied`` (then complete and deliver here), and a case the "
-    "center above cannot take comes back ``accepted`` with the reason, to be handled here or "
-    "forwarded elsewhere. The deadline stays this case's.",
-)
-_transition(
-    "return",
-    Permission.CASES_DECIDE,
-    ReasonArgs,
-    lambda s, c, a, d: _forwarding(s).return_to_sender(c, a, reason=d["reason"],
-                                                      version=d["version"]),
-    "退回: send a case received from a lower center back to it undecided, with the reason.",
-)
 
 
 @blp.route("/<int(max=2147483647):case_id>/attachments")

@@ -1,15 +1,14 @@
 """The window clerk's workbench and the case file every staff role works on.
 
-Each action on a case is one form posting to ``/staff/cases/<id>/<action>``, checked against
-the same permission as the API's endpoint and carried out by the same CaseService method.
+Each action on a case is one form posting to ``/staff/cases/<id>/<action>``: the row of the
+action table (node/cases/actions.py) the API reads too gives its permission, its arguments and
+the CaseService method that carries it out.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import (
@@ -25,21 +24,13 @@ from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from node.api.case_schemas import (
-    CommitArgs,
-    ExtendArgs,
-    ForwardArgs,
-    HandOverArgs,
-    NoticeArgs,
-    OptionalReasonArgs,
-    ReasonArgs,
     SubmitSchema,
-    SuspendArgs,
-    Versioned,
 )
 from node.api.catalog import catalog
 from node.auth.models import User
 from node.auth.permissions import Permission, allows
 from node.cases import documents
+from node.cases.actions import ACTIONS_BY_NAME
 from node.cases.actors import Actor
 from node.cases.authorization import addable_file_roles, deciding_task
 from node.cases.errors import CaseStateError
@@ -51,7 +42,6 @@ from node.cases.models import (
     Case,
     Channel,
     DocumentKind,
-    PaymentPlace,
     TaskState,
 )
 from node.cases.service import CaseService
@@ -177,7 +167,7 @@ def _side_forms(case: Case, user: Any) -> list[str]:
         "hand_over": case.state.value not in ("delivered", "rejected", "withdrawn", "returned"),
     }
     return [name for name, now in applies.items()
-            if now and allows(user.role, ACTIONS[name].permission)]
+            if now and allows(user.role, ACTIONS_BY_NAME[name].permission)]
 
 
 def _decides(case: Case, actor: Actor, *, pending: bool = False) -> bool:
@@ -221,7 +211,7 @@ def _render_case(service: CaseService, case: Case, errors: dict[str, list[str]],
     missing = {int(p) for p in request.args.get("missing", "").split(",") if p.isdigit()}
     actor, here = Actor.of(user), current_app.config["TONGBAN"]["code"]
     forms = [a for a in allowed_actions(case.state, user.role.value)
-             if a in ACTIONS and can_apply(a, case, actor, here)]
+             if a in ACTIONS_BY_NAME and can_apply(a, case, actor, here)]
     extra = _side_forms(case, user)
     handover_to = (hand_over_candidates(service.session, case)
                    if "hand_over" in extra else None)
@@ -263,88 +253,11 @@ def _printable(case: Case, user: User) -> list[Printable]:
             for k in kinds]
 
 
-class PaymentForm(Schema):
-    version = fields.Integer(strict=True, load_default=None, allow_none=True)
-    amount_yuan = fields.String(required=True)
-    where = fields.Enum(PaymentPlace, by_value=True, required=True)
-
-
-def _fen(text: str) -> int:
-    try:
-        amount = Decimal(text.strip())
-    except InvalidOperation as exc:
-        raise ValidationFailed({"amount_yuan": [_("请输入金额（元），例如 20 或 20.50")]}) from exc
-    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ValidationFailed({"amount_yuan": [_("金额须大于 0，最多两位小数")]})
-    return int(amount * 100)
-
-
-def _hand_over(s: CaseService, c: Case, a: Actor, d: dict[str, Any]) -> Any:
-    to_user = s.session.scalar(select(User).where(User.username == d["to"]))
-    if to_user is None:
-        raise ValidationFailed({"to": [_("没有用户 %(d)s", d=d['to'])]})
-    return s.hand_over(c, a, to_user=to_user, reason=d["reason"], version=d["version"])
-
-
-def _forward(s: CaseService, c: Case, a: Actor, d: dict[str, Any]) -> Any:
-    return _forwarding(s).forward(c, a, to=d["to"], note=d["note"], version=d["version"])
-
-
-def _return(s: CaseService, c: Case, a: Actor, d: dict[str, Any]) -> Any:
-    return _forwarding(s).return_to_sender(c, a, reason=d["reason"], version=d["version"])
-
-
-@dataclass(frozen=True)
-class CaseAction:
-    permission: Permission
-    schema: type[Schema]
-    run: Callable[[CaseService, Case, Actor, dict[str, Any]], Any]
-
-
-H, D = Permission.CASES_HANDLE, Permission.CASES_DECIDE
-ACTIONS: dict[str, CaseAction] = {
-    "request_supplement": CaseAction(H, NoticeArgs, lambda s, c, a, d: s.request_supplement(
-        c, a, material_positions=d["material_positions"], other_items=d["other_items"],
-        repeat_reason=d["repeat_reason"], version=d["version"])),
-    "supplement": CaseAction(H, Versioned, lambda s, c, a, d: s.supplement(
-        c, a, version=d["version"])),
-    "accept": CaseAction(H, Versioned, lambda s, c, a, d: s.accept(c, a, version=d["version"])),
-    "reject": CaseAction(H, ReasonArgs, lambda s, c, a, d: s.reject(
-        c, a, reason=d["reason"], version=d["version"])),
-    "commit": CaseAction(H, CommitArgs, lambda s, c, a, d: s.commit(
-        c, a, commitment=d["commitment"], version=d["version"])),
-    "start_review": CaseAction(D, Versioned, lambda s, c, a, d: s.start_review(
-        c, a, version=d["version"])),
-    "suspend": CaseAction(D, SuspendArgs, lambda s, c, a, d: s.suspend(
-        c, a, kind=d["kind"], reason=d["reason"], version=d["version"])),
-    "resume": CaseAction(D, Versioned, lambda s, c, a, d: s.resume(c, a, version=d["version"])),
-    "approve": CaseAction(D, OptionalReasonArgs, lambda s, c, a, d: s.decide(
-        c, a, approve=True, reason=d["reason"], version=d["version"])),
-    "deny": CaseAction(D, ReasonArgs, lambda s, c, a, d: s.decide(
-        c, a, approve=False, reason=d["reason"], version=d["version"])),
-    "complete": CaseAction(H, Versioned, lambda s, c, a, d: s.complete(
-        c, a, version=d["version"])),
-    "deliver": CaseAction(H, Versioned, lambda s, c, a, d: s.deliver(
-        c, a, version=d["version"])),
-    "withdraw": CaseAction(H, ReasonArgs, lambda s, c, a, d: s.withdraw(
-        c, a, reason=d["reason"], version=d["version"])),
-    "forward": CaseAction(H, ForwardArgs, _forward),
-    "return": CaseAction(D, ReasonArgs, _return),
-    "payment": CaseAction(H, PaymentForm, lambda s, c, a, d: s.record_payment(
-        c, a, amount_fen=_fen(d["amount_yuan"]), where=d["where"], version=d["version"])),
-    "fee_waiver": CaseAction(H, ReasonArgs, lambda s, c, a, d: s.waive_fee(
-        c, a, reason=d["reason"], version=d["version"])),
-    "extend": CaseAction(D, ExtendArgs, lambda s, c, a, d: s.extend(
-        c, a, days=d["days"], reason=d["reason"], version=d["version"])),
-    "hand_over": CaseAction(Permission.CASES_HAND_OVER, HandOverArgs, _hand_over),
-}
-
-
 @bp.post("/cases/<int(max=2147483647):case_id>/<action>")
 @staff_page(Permission.CASES_READ)
 def act(case_id: int, action: str) -> Any:
     """One action on a case; the outcome is the case file again, with the problems shown."""
-    chosen = ACTIONS.get(action)
+    chosen = ACTIONS_BY_NAME.get(action)
     if chosen is None:
         return render_template("web/error.html", status=404, title=_("未知操作"),
                                message=_("没有名为 %(action)s 的办件操作。", action=action)), 404
@@ -359,8 +272,8 @@ def act(case_id: int, action: str) -> Any:
         return render_template("web/error.html", status=404, title=_("未找到办件"),
                                message=_("没有编号为 %(case_id)s 的办件。", case_id=case_id)), 404
     try:
-        data = load_form(chosen.schema())
-        result = chosen.run(service, case, actor(), data)
+        data = load_form(chosen.form_schema())
+        result = chosen.run(service, _forwarding(service), case, actor(), data)
     except TongbanError as exc:
         errors = {f"{action}.{k}" if k else "": v for k, v in problems_of(exc).items()}
         current_session().rollback()

@@ -1,0 +1,91 @@
+"""What each action on a case takes: its arguments as marshmallow schemas, read by the action
+table (:mod:`node.cases.actions`) for the API's bodies and the pages' forms alike.
+
+Every step carries the case ``version`` the caller read, so that a step on a stale case is a
+409 instead of a change nobody saw.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate
+
+from node.cases.models import PaymentPlace, SuspensionKind
+from schemas.i18n import _
+
+REASON = validate.Length(max=2000)
+
+
+class Versioned(Schema):
+    version = fields.Integer(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The case version you read; a stale one is a 409"},
+    )
+
+
+class ReasonArgs(Versioned):
+    reason = fields.String(required=True, validate=validate.Length(1, 2000))
+
+
+class OptionalReasonArgs(Versioned):
+    reason = fields.String(load_default=None, allow_none=True, validate=REASON)
+
+
+class ExtendArgs(ReasonArgs):
+    days = fields.Integer(strict=True, required=True)
+
+
+class NoticeArgs(Versioned):
+    material_positions = fields.List(fields.Integer(strict=True), load_default=list)
+    other_items = fields.List(fields.String(validate=validate.Length(1, 500)), load_default=list)
+    repeat_reason = fields.String(load_default=None, allow_none=True, validate=REASON)
+
+
+class CommitArgs(Versioned):
+    commitment = fields.String(required=True, validate=validate.Length(1, 5000))
+
+
+class SuspendArgs(ReasonArgs):
+    kind = fields.Enum(SuspensionKind, by_value=True, required=True)
+
+
+class PaymentArgs(Versioned):
+    amount_fen = fields.Integer(strict=True, required=True)
+    where = fields.Enum(PaymentPlace, by_value=True, required=True)
+
+
+class HandOverArgs(ReasonArgs):
+    to = fields.String(required=True, validate=validate.Length(1, 64))
+
+
+class ForwardArgs(Versioned):
+    to = fields.String(load_default=None, allow_none=True,
+                       validate=validate.Regexp(r"^[0-9]{6}$", error="a 6-digit division code"),
+                       metadata={"description": "The center above to send it to; default: "
+                                                "the parent"})
+    note = fields.String(load_default=None, allow_none=True, validate=REASON)
+
+
+class PaymentForm(Schema):
+    """The page's payment form: the amount typed in 元 (``20`` or ``20.50``), loaded as the
+    API's ``amount_fen``."""
+
+    version = fields.Integer(strict=True, load_default=None, allow_none=True)
+    amount_yuan = fields.String(required=True)
+    where = fields.Enum(PaymentPlace, by_value=True, required=True)
+
+    @post_load
+    def _in_fen(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        text = data.pop("amount_yuan")
+        try:
+            amount = Decimal(text.strip())
+        except InvalidOperation as exc:
+            raise ValidationError(_("请输入金额（元），例如 20 或 20.50"), "amount_yuan") from exc
+        if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+            raise ValidationError(_("金额须大于 0，最多两位小数"), "amount_yuan")
+        data["amount_fen"] = int(amount * 100)
+        return data
