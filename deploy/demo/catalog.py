@@ -20,9 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from deploy.demo.layout import DemoNode
-from node.catalog.models import POWER_NAMES, POWERS, Matter
+from node.catalog.models import Matter
 from node.catalog.service import CatalogService
 from schemas.errors import Conflict
+from schemas.metrics import POWER_NAMES, POWERS
 
 # -- the demo's people and catalog ------------------------------------------------------------
 

@@ -20,7 +20,6 @@ from marshmallow import Schema, fields, validate
 from hub.api.auth import authenticate, hub_clock
 from hub.rankings import export
 from hub.rankings.documents import table_document
-from hub.rankings.metrics import METRICS
 from hub.rankings.service import (
     DEFAULT_LATE_AFTER_DAYS,
     Principal,
@@ -34,6 +33,7 @@ from schemas.divisions import CountyKind, Level
 from schemas.envelope import CODE_PATTERN
 from schemas.errors import ValidationFailed
 from schemas.i18n import _
+from schemas.metrics import ALL_METRICS
 from schemas.runtime.spreadsheet import Sheet
 from schemas.runtime.webapp import current_session
 
@@ -106,7 +106,7 @@ class TableQuerySchema(Schema):
 
 
 class LeagueQuerySchema(TableQuerySchema):
-    metric = fields.String(required=True, validate=validate.OneOf(sorted(METRICS)), metadata={
+    metric = fields.String(required=True, validate=validate.OneOf(sorted(ALL_METRICS)), metadata={
         "description": "Any summary metric (GET /api/v1/rankings/metrics)."})
     order = fields.Enum(Order, by_value=True, load_default=Order.DESC, metadata={
         "description": "desc: the largest value ranks first; asc: the smallest."})
@@ -337,7 +337,7 @@ class Rollup(MethodView):
 
 
 class TrendQuerySchema(Schema):
-    metric = fields.String(required=True, validate=validate.OneOf(sorted(METRICS)))
+    metric = fields.String(required=True, validate=validate.OneOf(sorted(ALL_METRICS)))
     start = fields.String(required=True, data_key="from", validate=validate.Length(max=32))
     end = fields.String(required=True, data_key="to", validate=validate.Length(max=32))
     node = fields.String(load_default=None, validate=CODE, metadata={
@@ -395,7 +395,7 @@ class Metrics(MethodView):
     @blp.response(200, MetricSchema(many=True))
     def get(self) -> Any:
         """Every metric a table may rank on, with its unit and Chinese name."""
-        return [{"key": m.key, "unit": m.unit.value, "name": m.name} for m in METRICS.values()]
+        return [{"key": m.key, "unit": m.unit.value, "name": m.name} for m in ALL_METRICS.values()]
 
 
 class MethodologyBodySchema(Schema):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.rankings.metrics import METRICS
 from hub.rankings.service import Table
 from hub.rankings.tables import Row
+from schemas.metrics import ALL_METRICS
 
 
 def row_document(row: Row) -> dict[str, Any]:
@@ -30,7 +30,7 @@ def row_document(row: Row) -> dict[str, Any]:
 
 
 def table_document(table: Table) -> dict[str, Any]:
-    metric = METRICS[table.metric] if table.metric else None
+    metric = ALL_METRICS[table.metric] if table.metric else None
     return {
         "scope": table.scope.code,
         "period": table.period.label,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from hub.rankings.metrics import METRICS, Unit
+from schemas.metrics import ALL_METRICS, Unit
 from schemas.periods import chinese_month_day
 from schemas.runtime.spreadsheet import Fixed, LocalTime, Money, Rate, Sheet, csv_bytes, xlsx_bytes
 
@@ -39,13 +39,13 @@ def figure(unit: str | None, value: Any) -> Any:
 
 
 def metric_figure(metric: str, value: Any) -> Any:
-    info = METRICS.get(metric)
+    info = ALL_METRICS.get(metric)
     return figure(info.unit.value if info else None, value)
 
 
 def heading(metric: str) -> str:
     """A metric's heading; money is shown in 元 (its wire name says 分)."""
-    info = METRICS[metric]
+    info = ALL_METRICS[metric]
     return info.name.replace("（分）", "（元）") if info.unit is Unit.FEN else info.name
 
 
@@ -144,7 +144,7 @@ def completeness_sheets(answer: dict[str, Any]) -> list[Sheet]:
 
 def rollup_sheets(answer: dict[str, Any]) -> list[Sheet]:
     headings = ["指标名称", "单位", "数值", "分子", "分母"]
-    rows = [[heading(key) if key in METRICS else m["name"], UNIT_NAMES.get(m["unit"], ""),
+    rows = [[heading(key) if key in ALL_METRICS else m["name"], UNIT_NAMES.get(m["unit"], ""),
              figure(m["unit"], m["value"]), m["numerator"], m["denominator"]]
             for key, m in answer["metrics"].items()]
     return [Sheet("汇总", headings, rows)]

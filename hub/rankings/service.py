@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from hub.rankings import store
 from hub.rankings.errors import NotAllowed, OutsideScope, UnknownMethodology, UnknownScope
-from hub.rankings.metrics import METRICS, Unit, per_month, rate_basis_points
 from hub.rankings.models import SavedMethodology
 from hub.rankings.store import Figure, NodeInfo
 from hub.rankings.tables import (
@@ -42,6 +41,7 @@ from schemas.divisions import CountyKind, Level, is_within
 from schemas.errors import ValidationFailed
 from schemas.i18n import _
 from schemas.methodologies import methodology_prefix
+from schemas.metrics import ALL_METRICS, Unit, per_month, rate_basis_points
 from schemas.periods import (
     REPORTS_LATE_AFTER_DAYS,
     Period,
@@ -123,7 +123,7 @@ def _period(label: str, field: str = "period") -> Period:
 
 
 def check_metric(metric: str, field: str = "metric") -> str:
-    if metric not in METRICS:
+    if metric not in ALL_METRICS:
         raise ValidationFailed({field: [_("unknown metric %(repr)s; see GET "
                                           "/api/v1/rankings/metrics",
                                           repr=repr(metric))]})
@@ -325,7 +325,7 @@ class RankingService:
             figures = [Figure.from_json(bodies[code]["metrics"].get(key)) for code in reporting]
             total = add_up([f for f in figures if f is not None], current.months)
             if total is not None:
-                info = METRICS.get(key)
+                info = ALL_METRICS.get(key)
                 metrics[key] = {"name": info.name if info else key, **total}
         return {
             "scope": node.code, "period": current.label, "expected": len(expected),
@@ -363,9 +363,9 @@ class RankingService:
             total = add_up([f for f in figures if f is not None], period.months)
             points.append({"period": period.label, "as_of": self.running_as_of(period),
                            "reporting": sum(1 for c in reported if c in members),
-                           **(total or {"unit": METRICS[metric].unit.value, "value": None,
+                           **(total or {"unit": ALL_METRICS[metric].unit.value, "value": None,
                                         "numerator": None, "denominator": None})})
-        return {"metric": metric, "name": METRICS[metric].name,
+        return {"metric": metric, "name": ALL_METRICS[metric].name,
                 "node": code if node else None, "scope": code if scope else None,
                 "level": target.level.value, "points": points}
 
@@ -412,7 +412,7 @@ def methodology_from_request(document: Mapping[str, Any]) -> Methodology:
             continue
         metric, weight = item.get("metric"), item.get("weight")
         direction = item.get("direction", Direction.HIGHER_BETTER.value)
-        if metric not in METRICS:
+        if metric not in ALL_METRICS:
             problems[f"{where}.metric"] = [f"unknown metric {metric!r}"]
         if (isinstance(weight, bool) or not isinstance(weight, int | float)
                 or not 0 < weight <= 1000):

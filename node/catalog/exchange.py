@@ -26,13 +26,7 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from node.catalog.models import (
-    POWERS,
-    Department,
-    Matter,
-    StaffMember,
-    Window,
-)
+from node.catalog.models import Department, Matter, StaffMember, Window
 from node.catalog.problems import (
     CatalogImportError,
     CatalogSource,
@@ -46,6 +40,7 @@ from node.catalog.schemas import DepartmentSchema, MatterSchema, StaffMemberSche
 from node.catalog.service import CatalogService, matter_rule_violations
 from schemas.errors import Conflict, NotFound, ValidationFailed
 from schemas.message_parts import PRACTICAL_FIELDS
+from schemas.metrics import POWERS
 from schemas.runtime.database import utcnow
 
 FORMAT = "tongban.catalog"

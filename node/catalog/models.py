@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from node.models import Base
 from schemas.divisions import Level
+from schemas.metrics import POWERS
 from schemas.runtime.database import Timestamp, UTCDateTime, enum_column, utcnow
 
 
@@ -47,22 +48,6 @@ class MaterialForm(enum.StrEnum):
     ORIGINAL_AND_COPY = "original_and_copy"  # 原件及复印件
     ELECTRONIC = "electronic"  # 电子材料
 
-
-# The seven window powers (授权), in the order the reports list them.
-POWERS: tuple[str, ...] = (
-    "accept",  # 受理
-    "review",  # 审核
-    "coordinate",  # 协调处置
-    "deliver",  # 办理结果送达
-    "litigate",  # 应诉代理
-    "issue",  # 制证
-    "approve",  # 审批
-)
-# their names as the reports and every page and heading write them
-POWER_NAMES: dict[str, str] = {
-    "accept": "受理", "review": "审核", "coordinate": "协调处置", "deliver": "办理结果送达",
-    "litigate": "应诉代理", "issue": "制证", "approve": "审批",
-}
 
 window_departments = Table(
     "window_departments",

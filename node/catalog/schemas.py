@@ -8,15 +8,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from node.catalog.models import (
-    POWERS,
-    HandlingType,
-    MaterialForm,
-    MatterCategory,
-    StaffType,
-)
+from node.catalog.models import HandlingType, MaterialForm, MatterCategory, StaffType
 from schemas.divisions import Level
 from schemas.message_parts import KEYWORD_MAX, MAX_KEYWORDS, PHONE_TEXT, PRACTICAL_MAX
+from schemas.metrics import POWERS
 
 
 class Ref(Schema):

@@ -12,7 +12,6 @@ from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from node.catalog.models import (
-    POWERS,
     Department,
     HandlingType,
     MaterialForm,
@@ -24,6 +23,7 @@ from node.catalog.models import (
 from schemas.errors import Conflict, NotFound, ValidationFailed
 from schemas.i18n import _
 from schemas.message_parts import PRACTICAL_FIELDS
+from schemas.metrics import POWERS
 from schemas.runtime.database import utcnow
 
 # the catalog rows looked up by their code

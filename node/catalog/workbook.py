@@ -25,15 +25,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from node.catalog.exchange import FORMAT, VERSION
-from node.catalog.models import (
-    POWERS,
-    HandlingType,
-    MaterialForm,
-    MatterCategory,
-    StaffType,
-)
+from node.catalog.models import HandlingType, MaterialForm, MatterCategory, StaffType
 from node.catalog.problems import CatalogSource, Origin, Problem, UnreadableWorkbook
 from schemas.divisions import Level
+from schemas.metrics import POWERS
 from schemas.runtime.spreadsheet import Money, fen_from_yuan, set_cell, workbook_bytes
 
 # A workbook sheet may hold at most this many rows: the upload size is capped, but a

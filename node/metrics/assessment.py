@@ -77,8 +77,8 @@ from node.feedback.models import (
     Rectification,
     RectificationState,
 )
-from node.metrics.definitions import rate_basis_points
 from schemas.errors import ValidationFailed
+from schemas.metrics import rate_basis_points
 from schemas.periods import Period, PeriodKind
 from schemas.runtime.database import shanghai_date
 from schemas.runtime.settings import SettingsError

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from node.calendar.workdays import to_shanghai_date
-from node.metrics.definitions import ALL_METRICS
 from node.metrics.patterns import PatternPolicy
 from node.metrics.summary import NodeIdentity, summarize
+from schemas.metrics import ALL_METRICS
 from schemas.periods import Period
 from schemas.runtime.database import utcnow
 

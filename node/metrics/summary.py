@@ -15,17 +15,11 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from node.calendar.workdays import to_shanghai_date
-from node.catalog.models import POWERS, Matter, StaffMember, StaffType
-from node.metrics.definitions import (
-    COUNTS,
-    DERIVED_COUNTS,
-    MONTHLY_AVERAGE,
-    RATES,
-    Unit,
-    rate_basis_points,
-)
+from node.catalog.models import Matter, StaffMember, StaffType
+from node.metrics.definitions import DERIVED_COUNTS
 from node.metrics.patterns import PatternPolicy
 from node.metrics.rollup import period_counts, state_at_end
+from schemas.metrics import COUNTS, MONTHLY_AVERAGE, POWERS, RATES, Unit, rate_basis_points
 from schemas.periods import Period
 from schemas.summary import SUMMARY_SCHEMA_ID, SUMMARY_VERSION
 

@@ -16,7 +16,7 @@ from node.api.exchange import exchange
 from node.api.schemas import UserPatchSchema, UserSchema
 from node.auth.permissions import Permission
 from node.catalog.exchange import XLSX_MEDIA_TYPE
-from node.catalog.models import POWERS, Matter
+from node.catalog.models import Matter
 from node.catalog.schemas import (
     DepartmentPatchSchema,
     DepartmentSchema,
@@ -40,6 +40,7 @@ from node.web.core import (
 )
 from schemas.errors import NotFound, TongbanError, ValidationFailed
 from schemas.i18n import _
+from schemas.metrics import POWERS
 from schemas.runtime.database import utcnow
 from schemas.runtime.spreadsheet import fen_from_yuan
 from schemas.runtime.webapp import current_session

@@ -6,9 +6,8 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from node.catalog.models import POWER_NAMES
-from node.metrics.definitions import ALL_METRICS
 from schemas.i18n import _
+from schemas.metrics import ALL_METRICS, POWER_NAMES
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -26,13 +26,13 @@ from werkzeug.datastructures import MultiDict
 
 from node.api.rankings import rankings_client
 from node.auth.permissions import Permission
-from node.metrics.definitions import ALL_METRICS
 from node.rankings.cache import Answer, CachedRankings
 from node.rankings.hub import HubUnreachable
 from node.web.core import download, staff_page, today, web_blueprint
 from node.web.labels import metric_name
 from schemas.i18n import _
 from schemas.methodologies import methodology_prefix
+from schemas.metrics import ALL_METRICS
 from schemas.periods import (
     REPORTS_LATE_AFTER_DAYS,
     Period,

@@ -28,7 +28,6 @@ from node.feedback.states import RectificationAction, allowed_rectification_acti
 from node.listing import decode_cursor
 from node.metrics.assessment import ModelWindowRule, assess
 from node.metrics.assessment_workbook import write_assessment_workbook
-from node.metrics.definitions import ALL_METRICS
 from node.metrics.patterns import Pattern, PatternPolicy, pattern_cases
 from node.sync.names import centers_below
 from node.web.clerk import actor, case_service, with_colours
@@ -44,6 +43,7 @@ from node.web.core import (
 from node.web.list_exports import SHEETS
 from schemas.errors import TongbanError, ValidationFailed
 from schemas.i18n import _
+from schemas.metrics import ALL_METRICS
 from schemas.periods import Period, PeriodError
 from schemas.runtime.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_bytes, xlsx_bytes
 from schemas.runtime.webapp import current_session

@@ -41,10 +41,10 @@ from sqlalchemy import create_engine, insert, text
 
 from hub.models import Base, RegisteredNode, load_all_models
 from hub.rankings.documents import table_document
-from hub.rankings.metrics import METRICS, Unit
 from hub.rankings.service import Principal, RankingService
 from hub.relay.models import SummaryRecord
 from schemas.divisions import Level
+from schemas.metrics import ALL_METRICS, Unit
 from schemas.periods import Period
 from schemas.runtime.database import Database, utcnow
 from tests.bench.interleaved import interleave
@@ -82,7 +82,7 @@ def body(code: str, level: Level, kind: str | None, parent: str | None, period: 
          rng: random.Random) -> str:
     metrics: dict[str, dict[str, Any]] = {}
     completed = rng.randint(0, 400)
-    for key, info in METRICS.items():
+    for key, info in ALL_METRICS.items():
         if info.unit is Unit.BASIS_POINTS:
             denominator = completed if key == METRIC else rng.randint(0, 400)
             numerator = rng.randint(0, denominator) if denominator else 0

@@ -22,12 +22,12 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, text
 
-from node.metrics.definitions import COUNTS, RATES
 from node.metrics.summary import metric_entries
 from schemas.certificates import issue_certificate
 from schemas.divisions import level_of, parent_of
 from schemas.envelope import Kind, sign_envelope
 from schemas.keys import public_key_b64
+from schemas.metrics import COUNTS, RATES
 from schemas.request_signing import sign_request
 
 PROVINCE = "450000"

@@ -11,7 +11,6 @@ import re
 import sys
 from pathlib import Path
 
-from hub.rankings.metrics import METRICS, rate_basis_points
 from hub.rankings.store import Figure, NodeInfo, Reported
 from hub.rankings.tables import (
     Component,
@@ -23,6 +22,7 @@ from hub.rankings.tables import (
     composite,
 )
 from schemas.divisions import CountyKind, Level
+from schemas.metrics import ALL_METRICS, rate_basis_points
 
 DOCUMENT = Path(__file__).resolve().parents[3] / "docs" / "rankings.md"
 YULIN = "450900"
@@ -71,14 +71,14 @@ STATUS = {"ranked": "", "no_value": "无数据", "sole_peer": "不参与排名�
 def _value(metric: str, value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{value / 100:.2f} %" if METRICS[metric].unit == "basis_points" else str(value)
+    return f"{value / 100:.2f} %" if ALL_METRICS[metric].unit == "basis_points" else str(value)
 
 
 def tables() -> str:
     """The example's tables as docs/rankings.md shows them."""
     metrics = METHODOLOGY.metrics
     heading = "| 名次 | 中心 | " + " | ".join(
-        f"{METRICS[m].name} v → n" for m in metrics) + " | 综合得分 |"
+        f"{ALL_METRICS[m].name} v → n" for m in metrics) + " | 综合得分 |"
     lines = []
     for group in example():
         lines += [f"**{GROUP_NAMES[str(group.key)]}**（参评 {group.ranked} 个）", "",

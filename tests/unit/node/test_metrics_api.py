@@ -18,7 +18,7 @@ import pytest
 
 from node.auth.permissions import Role
 from node.cases.models import PaymentPlace
-from node.metrics.definitions import ALL_METRICS
+from schemas.metrics import ALL_METRICS
 from schemas.periods import Period
 from schemas.runtime.database import Database
 from schemas.summary import SummarySchema

@@ -60,19 +60,20 @@ from node.cases.models import Case, PaymentPlace, SuspensionKind
 from node.cases.service import CaseService
 from node.cases.states import CaseState
 from node.cases.warnings import Warning, WarningPolicy
-from node.catalog.models import POWERS, StaffType
+from node.catalog.models import StaffType
 from node.catalog.service import CatalogService
 from node.feedback.models import EvaluationLevel, Rectification
 from node.feedback.service import FeedbackService
 from node.feedback.states import RectificationAction
 from node.metadata import load_all_models
-from node.metrics.definitions import ALL_METRICS, COUNTS, DAILY_KEYS, RATES, Unit
+from node.metrics.definitions import DAILY_KEYS
 from node.metrics.models import DailyFigure
 from node.metrics.patterns import Pattern, PatternPolicy, pattern_cases
 from node.metrics.rollup import period_counts, refresh
 from node.metrics.summary import NodeIdentity, summarize
 from node.models import Base
 from node.rollups import DailyRollup
+from schemas.metrics import ALL_METRICS, COUNTS, POWERS, RATES, Unit
 from schemas.periods import Period
 from schemas.personal import id_check_digit
 from schemas.runtime.database import Database

@@ -664,7 +664,7 @@ def test_the_month_figures_name_the_previous_month_and_show_money_and_powers_in_
 def test_a_change_of_money_is_shown_in_yuan(app: Any) -> None:
     from flask import render_template
 
-    from node.metrics.definitions import ALL_METRICS
+    from schemas.metrics import ALL_METRICS
     from schemas.periods import Period
 
     figures = {

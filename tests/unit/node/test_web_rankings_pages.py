@@ -137,7 +137,7 @@ def test_a_running_month_is_marked_on_the_trend_and_the_league(
 def test_the_month_figures_of_a_running_month_compare_the_same_days(app: Any) -> None:
     from flask import render_template
 
-    from node.metrics.definitions import ALL_METRICS
+    from schemas.metrics import ALL_METRICS
     from schemas.periods import Period
 
     figures = {
