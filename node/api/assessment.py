@@ -13,9 +13,9 @@ from marshmallow import Schema, fields, validate
 from node.api.metrics import PeriodArgs, parse_period
 from node.api.security import staff_required
 from node.auth.permissions import Permission
-from node.catalog.exchange import XLSX_MEDIA_TYPE
 from node.metrics.assessment import Assessment, Designation, ModelWindowRule, Threshold, assess
 from node.metrics.assessment_workbook import write_assessment_workbook
+from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
 from schemas.runtime.webapp import current_session
 
 blp = Blueprint(

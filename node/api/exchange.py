@@ -13,11 +13,12 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from node.api.security import staff_required
 from node.auth.permissions import Permission
-from node.catalog.exchange import ENTITIES, XLSX_MEDIA_TYPE, CatalogExchange
+from node.catalog.exchange import ENTITIES, CatalogExchange
 from node.catalog.problems import CatalogSource
 from node.catalog.workbook import read_workbook, write_workbook
 from schemas.errors import ErrorSchema, ValidationFailed
 from schemas.i18n import _
+from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
 from schemas.runtime.webapp import accepts_bodies, current_session
 
 blp = Blueprint(

@@ -45,7 +45,6 @@ from schemas.runtime.database import utcnow
 
 FORMAT = "tongban.catalog"
 VERSION = 1
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # The document's entity lists, in the order they are validated and applied.
 ENTITIES: tuple[str, ...] = ("departments", "windows", "staff", "matters")

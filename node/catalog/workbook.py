@@ -16,9 +16,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -29,7 +28,14 @@ from node.catalog.models import HandlingType, MaterialForm, MatterCategory, Staf
 from node.catalog.problems import CatalogSource, Origin, Problem, UnreadableWorkbook
 from schemas.divisions import Level
 from schemas.metrics import POWERS
-from schemas.runtime.spreadsheet import Money, fen_from_yuan, set_cell, workbook_bytes
+from schemas.runtime.spreadsheet import (
+    Money,
+    Sheet,
+    fen_from_yuan,
+    new_workbook,
+    workbook_bytes,
+    write_table,
+)
 
 # A workbook sheet may hold at most this many rows: the upload size is capped, but a
 # compressed workbook can still unfold into far more rows than any center's catalog has.
@@ -295,10 +301,6 @@ SHEETS: tuple[SheetLayout, ...] = (
     MATERIAL_SHEET,
 )
 
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
-
-
 def _field_value(item: Mapping[str, Any], path: str) -> Any:
     value: Any = item
     for part in path.split("."):
@@ -316,18 +318,10 @@ def _sheet_records(layout: SheetLayout, document: Mapping[str, Any]) -> Iterator
 
 
 def _write_sheet(sheet: Worksheet, layout: SheetLayout, document: Mapping[str, Any]) -> None:
-    for index, column in enumerate(layout.columns, start=1):
-        cell = set_cell(sheet, 1, index, column.heading)
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    records = list(_sheet_records(layout, document))
-    for row, record in enumerate(records, start=2):
-        for index, column in enumerate(layout.columns, start=1):
-            # inert (schemas/spreadsheet.py): text starting with "=" is never a formula
-            set_cell(sheet, row, index, column.to_cell(_field_value(record, column.path)))
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(layout.columns))}{len(records) + 1}"
+    rows = [[column.to_cell(_field_value(record, column.path)) for column in layout.columns]
+            for record in _sheet_records(layout, document)]
+    write_table(sheet, Sheet(layout.title, [column.heading for column in layout.columns], rows,
+                             [column.width for column in layout.columns]))
     _add_choice_lists(sheet, layout)
 
 
@@ -350,10 +344,7 @@ def _add_choice_lists(sheet: Worksheet, layout: SheetLayout) -> None:
 
 def write_workbook(document: Mapping[str, Any]) -> bytes:
     """The catalog document as an XLSX workbook: one sheet per entity, Chinese headings."""
-    workbook = Workbook()
-    default = workbook.active
-    if default is not None:
-        workbook.remove(default)
+    workbook = new_workbook()
     for layout in SHEETS:
         _write_sheet(workbook.create_sheet(layout.title), layout, document)
     node = document.get("node")

@@ -6,26 +6,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
-
 from node.metrics.assessment import (
     DESIGNATION_LABELS,
-    FULL_BASIS_POINTS,
     Assessment,
     Figures,
     ModelWindowRule,
     Rate,
     Threshold,
 )
-from schemas.runtime.spreadsheet import set_cell, workbook_bytes
-
-_HEADER_FONT = Font(bold=True)  # the catalog workbook's heading style
-_HEADER_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
-_PERCENT = "0.00%"
-_SCORE = "0.00"
+from schemas.runtime.spreadsheet import Fixed, Sheet, new_workbook, workbook_bytes, write_table
+from schemas.runtime.spreadsheet import Rate as Percentage
 
 
 @dataclass(frozen=True)
@@ -33,17 +23,16 @@ class _Column:
     heading: str
     width: int
     value: Callable[[Any], Any]
-    number_format: str | None = None
 
 
-def _percent(rate: Rate) -> float | None:
-    """A rate as a fraction for a cell shown as a percentage; empty when it has no value."""
-    return None if rate.value is None else rate.value / FULL_BASIS_POINTS
+def _percent(rate: Rate) -> Percentage:
+    """A rate in a cell shown as a percentage (0.00%); empty when it has no value."""
+    return Percentage(rate.value)
 
 
-def _points(score: int | None) -> float | None:
-    """A score (basis points) on a 0–100 scale."""
-    return None if score is None else score / 100
+def _points(score: int | None) -> Fixed:
+    """A score (basis points) on a 0–100 scale, shown with two decimals."""
+    return Fixed(None if score is None else score / 100, 2)
 
 
 def _percent_text(basis_points: int) -> str:
@@ -54,13 +43,13 @@ def _figure_columns(figures: Callable[[Any], Figures]) -> tuple[_Column, ...]:
     return (
         _Column("办件数", 10, lambda r: figures(r).handled),
         _Column("按时办结", 10, lambda r: figures(r).on_time),
-        _Column("按时办结率", 12, lambda r: _percent(figures(r).on_time_rate), _PERCENT),
+        _Column("按时办结率", 12, lambda r: _percent(figures(r).on_time_rate)),
         _Column("当日办结", 10, lambda r: figures(r).same_day),
-        _Column("日结率", 10, lambda r: _percent(figures(r).same_day_rate), _PERCENT),
+        _Column("日结率", 10, lambda r: _percent(figures(r).same_day_rate)),
         _Column("评价数", 10, lambda r: figures(r).ratings),
         _Column("好评", 8, lambda r: figures(r).ratings_good),
         _Column("差评", 8, lambda r: figures(r).ratings_bad),
-        _Column("满意率", 10, lambda r: _percent(figures(r).satisfaction_rate), _PERCENT),
+        _Column("满意率", 10, lambda r: _percent(figures(r).satisfaction_rate)),
         _Column("投诉", 8, lambda r: figures(r).complaints),
         _Column("差评整改办结", 14, lambda r: figures(r).rectifications_closed),
         _Column("按时整改", 10, lambda r: figures(r).rectified_in_time),
@@ -82,7 +71,7 @@ def _window_columns(rule: ModelWindowRule) -> tuple[_Column, ...]:
         _Column("窗口编码", 12, lambda w: w.code),
         _Column("窗口名称", 24, lambda w: w.name + ("（已撤销）" if w.retired else "")),
         *_figure_columns(lambda w: w.figures),
-        _Column("得分", 10, lambda w: _points(w.standing.score), _SCORE),
+        _Column("得分", 10, lambda w: _points(w.standing.score)),
         _Column(
             "评定", 12,
             lambda w: DESIGNATION_LABELS[w.standing.designation] if w.standing.designation else "",
@@ -98,28 +87,17 @@ CLERK_COLUMNS: tuple[_Column, ...] = (
     _Column("所在窗口", 24, lambda c: c.window_label),
     _Column("所属部门", 24, lambda c: c.department_label),
     *_figure_columns(lambda c: c.figures),
-    _Column("得分", 10, lambda c: _points(c.score), _SCORE),
+    _Column("得分", 10, lambda c: _points(c.score)),
 )
 
 
-def _write_table(sheet: Worksheet, columns: Sequence[_Column], rows: Sequence[Any]) -> None:
-    for index, column in enumerate(columns, start=1):
-        heading = set_cell(sheet, 1, index, column.heading)
-        heading.font = _HEADER_FONT
-        heading.fill = _HEADER_FILL
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    for row_number, row in enumerate(rows, start=2):
-        for index, column in enumerate(columns, start=1):
-            value = column.value(row)
-            # inert (schemas/spreadsheet.py): a name starting with "=" is never a formula
-            cell = set_cell(sheet, row_number, index, value if value != "" else None)
-            if not isinstance(value, str) and column.number_format:
-                cell.number_format = column.number_format
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+def _table(title: str, columns: Sequence[_Column], rows: Sequence[Any]) -> Sheet:
+    values = [[None if value == "" else value for value in (c.value(row) for c in columns)]
+              for row in rows]
+    return Sheet(title, [c.heading for c in columns], values, [c.width for c in columns])
 
 
-def _write_rule(sheet: Worksheet, assessment: Assessment, node_code: str) -> None:
+def _rule_sheet(assessment: Assessment, node_code: str) -> Sheet:
     rule, period = assessment.rule, assessment.period
     rows: list[tuple[str, Any]] = [
         ("中心代码", node_code),
@@ -136,29 +114,17 @@ def _write_rule(sheet: Worksheet, assessment: Assessment, node_code: str) -> Non
         ("评定", "参评窗口按得分由高到低排序（同分按窗口编码）；符合条件的前几名为红旗窗口，"
                  "其余参评窗口中得分最低的为末位"),
     ]
-    for index, (heading, width) in enumerate((("项目", 24), ("内容", 80)), start=1):
-        cell = sheet.cell(row=1, column=index, value=heading)
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    for row_number, (item, value) in enumerate(rows, start=2):
-        set_cell(sheet, row_number, 1, item)
-        set_cell(sheet, row_number, 2, value)
-    sheet.freeze_panes = "A2"
+    return Sheet("考核规则", ["项目", "内容"], [list(row) for row in rows], [24, 80])
 
 
 def write_assessment_workbook(assessment: Assessment, node_code: str) -> bytes:
     """The assessment as an XLSX workbook: sheets 窗口考核, 人员考核 and 考核规则, Chinese
     headings, rates as percentages with two decimals, the heading row frozen."""
-    workbook = Workbook()
-    default = workbook.active
-    if default is not None:
-        workbook.remove(default)
-    _write_table(
-        workbook.create_sheet("窗口考核"), _window_columns(assessment.rule), assessment.windows
-    )
-    _write_table(workbook.create_sheet("人员考核"), CLERK_COLUMNS, assessment.clerks)
-    _write_rule(workbook.create_sheet("考核规则"), assessment, node_code)
+    workbook = new_workbook()
+    for sheet in (_table("窗口考核", _window_columns(assessment.rule), assessment.windows),
+                  _table("人员考核", CLERK_COLUMNS, assessment.clerks),
+                  _rule_sheet(assessment, node_code)):
+        write_table(workbook.create_sheet(sheet.title), sheet)
     workbook.properties.title = f"窗口和人员考核 {node_code} {assessment.period.label}"
     workbook.properties.creator = "tongban"
     return workbook_bytes(workbook)

@@ -15,7 +15,6 @@ from node.api.catalog import catalog
 from node.api.exchange import exchange
 from node.api.schemas import UserPatchSchema, UserSchema
 from node.auth.permissions import Permission
-from node.catalog.exchange import XLSX_MEDIA_TYPE
 from node.catalog.models import Matter
 from node.catalog.schemas import (
     DepartmentPatchSchema,
@@ -42,7 +41,7 @@ from schemas.errors import NotFound, TongbanError, ValidationFailed
 from schemas.i18n import _
 from schemas.metrics import POWERS
 from schemas.runtime.database import utcnow
-from schemas.runtime.spreadsheet import fen_from_yuan
+from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE, fen_from_yuan
 from schemas.runtime.webapp import current_session
 
 bp = web_blueprint("web_admin", "/staff/admin")

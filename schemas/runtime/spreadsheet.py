@@ -38,7 +38,8 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
@@ -174,11 +175,13 @@ def csv_cell(value: Any) -> Any:
 
 @dataclass
 class Sheet:
-    """A titled table: headings and rows of cells."""
+    """A titled table: headings, rows of cells, and each column's width (in characters) when
+    it is not the spreadsheet program's default."""
 
     title: str
     headings: list[str]
     rows: list[list[Any]] = field(default_factory=list)
+    widths: list[int] | None = None
 
 
 def csv_bytes(headings: Sequence[Any], rows: Iterable[Sequence[Any]]) -> bytes:
@@ -210,15 +213,35 @@ def set_cell(worksheet: Worksheet, row: int, column: int, value: Any) -> Any:
     return cell
 
 
-def append_row(worksheet: Worksheet, values: Sequence[Any], *, bold: bool = False) -> int:
-    """Write ``values`` as the sheet's next row, every cell inert; the row's number."""
-    worksheet.append([None] * max(len(values), 1))
-    row = worksheet.max_row
-    for column, value in enumerate(values, start=1):
-        cell = set_cell(worksheet, row, column, "" if value is None else value)
-        if bold:
-            cell.font = Font(bold=True)
-    return row
+HEADING_FONT = Font(bold=True)
+HEADING_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
+
+
+def write_table(worksheet: Worksheet, sheet: Sheet) -> None:
+    """The one table writer of every XLSX: ``sheet``'s headings bold on a shaded row (columns
+    as wide as ``sheet.widths``), frozen and filtered, then its rows; every cell inert
+    (:func:`set_cell`), typed cells with their formats, ``None`` blank."""
+    for column, heading in enumerate(sheet.headings, start=1):
+        cell = set_cell(worksheet, 1, column, heading)
+        cell.font = HEADING_FONT
+        cell.fill = HEADING_FILL
+        if sheet.widths is not None:
+            worksheet.column_dimensions[get_column_letter(column)].width = sheet.widths[column - 1]
+    for row, values in enumerate(sheet.rows, start=2):
+        for column, value in enumerate(values, start=1):
+            set_cell(worksheet, row, column, value)
+    worksheet.freeze_panes = "A2"
+    last = get_column_letter(max(len(sheet.headings), 1))
+    worksheet.auto_filter.ref = f"A1:{last}{len(sheet.rows) + 1}"
+
+
+def new_workbook() -> Workbook:
+    """A workbook without openpyxl's default sheet, for :func:`write_table` to fill."""
+    workbook = Workbook()
+    default = workbook.active
+    if default is not None:
+        workbook.remove(default)
+    return workbook
 
 
 def workbook_bytes(workbook: Workbook) -> bytes:
@@ -228,17 +251,14 @@ def workbook_bytes(workbook: Workbook) -> bytes:
 
 
 def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
-    """A workbook of ``sheets``, headings in bold, every cell inert."""
-    workbook = Workbook()
-    default = workbook.active
-    if default is not None:
-        workbook.remove(default)
+    """A workbook of ``sheets`` (:func:`write_table`); dates and times as their ISO text, an
+    empty cell as an empty string."""
+    workbook = new_workbook()
     for sheet in sheets:
-        worksheet = workbook.create_sheet(sheet.title[:31])
-        append_row(worksheet, sheet.headings, bold=True)
-        for values in sheet.rows:
-            append_row(worksheet, [_plain(v) if isinstance(v, dt.date | dt.time) else v
-                                   for v in values])
+        rows = [[_plain(v) if isinstance(v, dt.date | dt.time) or v is None else v
+                 for v in values] for values in sheet.rows]
+        write_table(workbook.create_sheet(sheet.title[:31]),
+                    Sheet(sheet.title, sheet.headings, rows, sheet.widths))
     return workbook_bytes(workbook)
 
 
@@ -276,6 +296,5 @@ def inert_download(data: bytes, content_type: str) -> bytes:
 
 
 __all__ = ["CSV_MEDIA_TYPE", "XLSX_MEDIA_TYPE", "Fixed", "LocalTime", "Money", "Rate",
-           "Sheet", "append_row", "csv_bytes",
-           "inert_csv", "inert_download", "inert_xlsx", "is_dangerous", "set_cell",
-           "workbook_bytes", "xlsx_bytes"]
+           "Sheet", "csv_bytes", "inert_csv", "inert_download", "inert_xlsx", "is_dangerous",
+           "new_workbook", "set_cell", "workbook_bytes", "write_table", "xlsx_bytes"]

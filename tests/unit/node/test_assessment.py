@@ -53,7 +53,6 @@ from node.cases.actors import Actor
 from node.cases.models import Case
 from node.cases.service import CaseService
 from node.cases.warnings import WarningPolicy
-from node.catalog.exchange import XLSX_MEDIA_TYPE
 from node.catalog.service import CatalogService
 from node.config import DEFAULTS
 from node.feedback.models import Evaluation, EvaluationLevel
@@ -76,6 +75,7 @@ from schemas.errors import ValidationFailed
 from schemas.periods import Period
 from schemas.runtime.database import Database
 from schemas.runtime.settings import SettingsError
+from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
 from tests.conftest import node_config
 from tests.unit.node.conftest import Api, matter_payload
 

@@ -20,7 +20,7 @@ from node import create_app
 from node.auth.models import User
 from node.auth.permissions import Role
 from node.auth.service import hash_password
-from node.catalog.exchange import XLSX_MEDIA_TYPE, CatalogExchange
+from node.catalog.exchange import CatalogExchange
 from node.catalog.models import Department, Matter
 from node.catalog.problems import CatalogImportError
 from node.catalog.service import CatalogService
@@ -28,6 +28,7 @@ from node.catalog.workbook import read_workbook
 from node.models import Base
 from schemas.errors import ValidationFailed
 from schemas.runtime.database import Database
+from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
 from tests.conftest import PG_URL, node_config
 from tests.unit.node.conftest import PASSWORD, Api, matter_payload
 
