@@ -75,8 +75,8 @@ def backup(home: str, target: str) -> None:
 
 def _resume(settings: dict[str, Any], db: Database) -> None:
     """Continue after the hub's last seq now if the hub answers (else the worker will)."""
+    from node.ports import SyncError
     from node.sync.client import HttpHubTransport
-    from node.sync.errors import SyncError
     from node.sync.keys import load_node_key
     from node.sync.restore import resume_if_restored
 

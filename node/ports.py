@@ -17,6 +17,22 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from schemas.envelope import Envelope, Kind
+from schemas.errors import TongbanError
+
+
+class SyncError(TongbanError):
+    """Something kept an exchange with the hub from completing."""
+
+    code = "sync_error"
+
+
+class HubUnavailable(SyncError):
+    """The hub could not be reached, failed (5xx, 429) or gave an answer that is not what was
+    asked: try again later.  The one error of every signed call to the hub (sync and the
+    rankings asked as this node alike)."""
+
+    code = "hub_unavailable"
+
 
 EnvelopeHandler = Callable[[Session, Envelope], None]
 """Applies one envelope addressed to this node in the caller's transaction (flushes, never

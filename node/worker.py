@@ -35,8 +35,8 @@ from node.calendar.workdays import to_shanghai_date
 from node.composition import NodeServices
 from node.metrics.rollup import refresh
 from node.metrics.service import MetricsService
+from node.ports import SyncError
 from node.sync.backoff import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS, Backoff, backoff_delay
-from node.sync.errors import SyncError
 from node.sync.outbox import emit
 from node.sync.reports import PullReport, sync_status
 from node.sync.service import SyncService

@@ -17,7 +17,7 @@ from flask_smorest import Blueprint
 
 from node.api.security import staff_required
 from node.auth.permissions import Permission
-from node.rankings.hub import HubUnreachable
+from node.ports import HubUnavailable
 from node.sync.rankings import RankingsClient
 from schemas.runtime.spreadsheet import inert_download
 from schemas.runtime.webapp import error_response
@@ -48,7 +48,7 @@ def _relay(method: str, what: str, *, default_scope: bool, body: bytes = b"") ->
         query.insert(0, ("scope", current_app.config["TONGBAN"]["code"]))
     try:
         found = rankings_client().ask(method, what, query, body)
-    except HubUnreachable as exc:
+    except HubUnavailable as exc:
         return error_response(502, exc.code, exc.message, exc.details)
     body = found.body
     if found.status == 200:  # a spreadsheet passed on is made inert here too

@@ -58,8 +58,8 @@ def _against_hub(settings: dict[str, Any]) -> None:
     """``--against-hub``: the chain compared with the hub's newest anchor, in Chinese."""
     from node.audit.anchoring import check_against
     from node.metadata import load_all_models
+    from node.ports import SyncError
     from node.sync.client import HttpHubTransport
-    from node.sync.errors import SyncError
     from node.sync.keys import load_node_key
     from schemas.runtime.database import Database
 

@@ -227,7 +227,7 @@ def sync_now(home: str) -> None:
     """Push the outbox and pull the mailbox once, now, and refresh the cached registry and
     the centers' names (node/sync/names.py)."""
     from node.composition import NodeServices
-    from node.sync.errors import SyncError
+    from node.ports import SyncError
     from node.sync.names import center_names
 
     settings = _settings(home)

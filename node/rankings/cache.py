@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from node.rankings.hub import HubAnswer, HubUnreachable, RankingsHub
+from node.ports import HubUnavailable
+from node.rankings.hub import HubAnswer, RankingsHub
 from node.rankings.models import RankingAnswer
 from schemas.runtime.database import utcnow
 
@@ -91,7 +92,7 @@ class CachedRankings:
         key = question_key(method, what, query, body)
         try:
             found: HubAnswer = self.client.ask(method, what, query, body)
-        except HubUnreachable as exc:
+        except HubUnavailable as exc:
             # the reason (a network error's own text) is for the log, never for a page
             log.warning("rankings: the hub cannot be reached (%s): %s", what, exc.message)
             kept = self.session.scalar(select(RankingAnswer).where(RankingAnswer.question == key))

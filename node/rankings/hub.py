@@ -3,7 +3,7 @@
 The node asks the hub's rankings API as itself (node/sync/rankings.py signs each request and
 sends it over HTTP); the hub answers only about the node's own subtree (403 ``outside_scope``
 otherwise).  The hub's answer — JSON, CSV or XLSX, success or error — is handed back as it came;
-only a hub that cannot be reached or fails (5xx) becomes :class:`HubUnreachable`.
+only a hub that cannot be reached or fails (5xx) becomes :class:`~node.ports.HubUnavailable`.
 """
 
 from __future__ import annotations
@@ -11,14 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
-
-from schemas.errors import TongbanError
-
-
-class HubUnreachable(TongbanError):
-    """The hub could not be reached, or failed (5xx)."""
-
-    code = "hub_unavailable"
 
 
 @dataclass(frozen=True)
@@ -36,4 +28,4 @@ class RankingsHub(Protocol):
             body: bytes = b"") -> HubAnswer: ...
 
 
-__all__ = ["HubAnswer", "HubUnreachable", "RankingsHub"]
+__all__ = ["HubAnswer", "RankingsHub"]

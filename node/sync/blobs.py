@@ -19,7 +19,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import undefer
 
 from node.cases.models import CaseAttachment
-from node.sync.errors import HubRefused, SyncError
+from node.ports import SyncError
+from node.sync.errors import HubRefused
 from node.sync.transport import HubTransport
 from schemas.runtime.database import Database
 

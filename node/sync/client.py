@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, cast
 from urllib.parse import urlencode
 
 import orjson
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.sync.errors import HubRefused, HubUnavailable
+from node.ports import HubUnavailable
+from node.sync.errors import HubRefused
 from node.sync.transport import HubTransport
 from schemas.request_signing import sign_request
 from schemas.runtime.database import utcnow
@@ -32,8 +33,17 @@ DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 
 
-class HttpHubTransport:
-    """:class:`HubTransport` over one ``requests.Session``, with a timeout on every call."""
+class HttpSession(Protocol):
+    """What the client needs of ``requests.Session`` (tests pass an in-process hub)."""
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any: ...
+
+
+class SignedHubClient:
+    """The node's one HTTP client of the hub: one session, every request signed as this node
+    (RFC 9421, schemas.request_signing) unless it is public, a timeout on every call, and a
+    hub that cannot be reached raised as :class:`HubUnavailable`.  The sync transport and the
+    rankings client are built on it."""
 
     def __init__(
         self,
@@ -42,18 +52,42 @@ class HttpHubTransport:
         private_key: Ed25519PrivateKey,
         *,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
-        session: requests.Session | None = None,
+        session: HttpSession | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.node_code = node_code
         self.private_key = private_key
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self.session = session if session is not None else cast(HttpSession, requests.Session())
         self.clock = clock
 
+    def send(self, method: str, target: str, *, body: bytes = b"",
+             headers: Mapping[str, str] | None = None, signed: bool = True,
+             timeout: float | tuple[float, float] | None = None) -> Any:
+        """``method`` on ``target`` (path and query) with ``body``; the response as it came."""
+        sent = dict(headers or {})
+        if signed:
+            sent.update(sign_request(method=method, path=target, body=body,
+                                     node=self.node_code, private_key=self.private_key,
+                                     now=self.clock()))
+        path = target.split("?", 1)[0]
+        try:
+            return self.session.request(method, self.base_url + target, data=body or None,
+                                        headers=sent,
+                                        timeout=self.timeout if timeout is None else timeout)
+        except requests.RequestException as exc:
+            raise HubUnavailable(f"cannot reach the hub for {method} {path}: {exc}") from exc
+
     def close(self) -> None:
-        self.session.close()
+        close = getattr(self.session, "close", None)
+        if close is not None:
+            close()
+
+
+class HttpHubTransport(SignedHubClient):
+    """:class:`HubTransport` over the signed client: JSON in and out, 4xx refused, the rest
+    retried."""
 
     def _call(
         self,
@@ -74,13 +108,9 @@ class HttpHubTransport:
             headers["Content-Type"] = "application/json"
         elif raw is not None:
             headers["Content-Type"] = "application/octet-stream"
-        if signed:
-            headers.update(sign_request(method=method, path=target, body=body,
-                                        node=self.node_code, private_key=self.private_key,
-                                        now=self.clock()))
+        response = self.send(method, target, body=body, headers=headers, signed=signed,
+                             timeout=self._timeout(extra_wait))
         try:
-            response = self.session.request(method, self.base_url + target, data=body or None,
-                                            headers=headers, timeout=self._timeout(extra_wait))
             response.raise_for_status()
             if binary:
                 return response.content
@@ -96,7 +126,7 @@ class HttpHubTransport:
                 status, f"the hub refused {method} {path} ({label}): {text}",
                 {"reason": reason} if reason else None,
             ) from exc
-        except requests.RequestException as exc:
+        except requests.RequestException as exc:  # a body cut off while it was read
             raise HubUnavailable(f"cannot reach the hub for {method} {path}: {exc}") from exc
         except ValueError as exc:  # a body that is not JSON (requests' JSONDecodeError)
             raise HubUnavailable(f"the hub's answer to {method} {path} is not JSON") from exc
@@ -198,4 +228,4 @@ def _error_reason(response: requests.Response | None) -> tuple[str, str]:
         return "", response.text[:500]
 
 
-__all__ = ["HttpHubTransport", "HubTransport"]
+__all__ = ["HttpHubTransport", "HttpSession", "HubTransport", "SignedHubClient"]

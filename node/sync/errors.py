@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from node.ports import SyncError
 from schemas.errors import TongbanError
-
-
-class SyncError(TongbanError):
-    """Something kept a push or pull from completing."""
-
-    code = "sync_error"
-
-
-class HubUnavailable(SyncError):
-    """The hub could not be reached or answered 5xx/429: retry later with backoff."""
-
-    code = "hub_unavailable"
 
 
 class HubRefused(SyncError):

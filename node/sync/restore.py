@@ -39,7 +39,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from node.numbers import NumberSequence
-from node.sync.errors import SyncError
+from node.ports import SyncError
 from node.sync.models import OutboxEnvelope, OutboxState
 from node.sync.outbox import SEQ_COUNTER
 from schemas.envelope import parse_envelope, sign_envelope

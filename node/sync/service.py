@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from node.ports import SyncError
 from node.sync.backoff import Clock
 from node.sync.blobs import fetch_missing, upload_listed
-from node.sync.errors import SyncError
 from node.sync.models import (
     InboxEnvelope,
     InboxState,

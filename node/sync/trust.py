@@ -12,7 +12,7 @@ from typing import cast
 import orjson
 from sqlalchemy.orm import Session
 
-from node.sync.errors import SyncError
+from node.ports import SyncError
 from node.sync.names import store_names
 from node.sync.registry import (
     REGISTRY_EXTRA_KEYS,

@@ -26,8 +26,8 @@ from werkzeug.datastructures import MultiDict
 
 from node.api.rankings import rankings_client
 from node.auth.permissions import Permission
+from node.ports import HubUnavailable
 from node.rankings.cache import Answer, CachedRankings
-from node.rankings.hub import HubUnreachable
 from node.web.core import download, staff_page, today, web_blueprint
 from node.web.labels import metric_name
 from schemas.i18n import _
@@ -422,7 +422,7 @@ def methodologies() -> Any:
     try:
         found_answer = rankings_client().ask("PUT", f"methodologies/{quote(name, safe='')}",
                                              [], orjson.dumps(document))
-    except HubUnreachable as exc:
+    except HubUnavailable as exc:
         log.warning("methodology not saved: the hub cannot be reached: %s", exc.message)
         return render_template(template, errors={"": [_("无法连接上级枢纽，未保存，请稍后再试。")]},
                                **context), 502
@@ -471,7 +471,7 @@ def export() -> Any:
         method, body, query = "POST", orjson.dumps(document), []
     try:
         found = rankings_client().ask(method, what, query, body)
-    except HubUnreachable as exc:
+    except HubUnavailable as exc:
         log.warning("export failed: the hub cannot be reached: %s", exc.message)
         return render_template("web/error.html", status=502, title=_("无法连接上级枢纽"),
                                message=_("导出需要连接上级枢纽，目前无法连接，请稍后再试。")), 502

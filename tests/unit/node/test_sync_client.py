@@ -11,8 +11,9 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
+from node.ports import HubUnavailable
 from node.sync.client import HttpHubTransport
-from node.sync.errors import HubRefused, HubUnavailable
+from node.sync.errors import HubRefused
 from node.sync.transport import HubTransport
 from schemas.keys import generate_private_key, key_id
 from schemas.request_signing import (

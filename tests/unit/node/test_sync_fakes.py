@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.metadata import load_all_models
 from node.models import Base
-from node.sync.errors import HubRefused, HubUnavailable
+from node.ports import HubUnavailable
+from node.sync.errors import HubRefused
 from schemas.certificates import issue_certificate
 from schemas.envelope import Envelope, Kind, sign_envelope
 from schemas.keys import generate_private_key, public_key_b64

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from node.sync.errors import HubUnavailable
+from node.ports import HubUnavailable
 from node.sync.models import OutboxEnvelope, OutboxState, SyncStatus
 from node.sync.outbox import emit
 from node.sync.service import SyncService

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from node.sync.errors import HubUnavailable, SyncError
+from node.ports import HubUnavailable, SyncError
 from node.sync.models import (
     InboxEnvelope,
     InboxState,
