@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # keep `node.api.schemas` importable without Flask
-    from flask_smorest import Api
+from flask_smorest import Api
 
 
 def register_blueprints(api: Api) -> None:

@@ -30,6 +30,7 @@ from node.catalog.service import MATTER_SCALARS
 from node.catalog.workbook import read_workbook, write_workbook
 from node.sync.status import status_report
 from node.web.core import (
+    auth_service,
     current_staff,
     download,
     load_form,
@@ -414,8 +415,6 @@ def organisation_action(what: str, code: str, action: str) -> Any:
 
 
 def _users_context() -> dict[str, Any]:
-    from node.web.core import auth_service
-
     return {"users": auth_service().list_users(), "departments": catalog().list_departments(),
             "staff_members": catalog().list_staff()}
 
@@ -429,8 +428,6 @@ def users() -> Any:
 @bp.post("/users")
 @staff_page(Permission.USERS_MANAGE)
 def create_user() -> Any:
-    from node.web.core import auth_service
-
     try:
         data = load_form(UserSchema())
         user = auth_service().create_user(data)
@@ -443,8 +440,6 @@ def create_user() -> Any:
 @bp.post("/users/<username>/active")
 @staff_page(Permission.USERS_MANAGE)
 def set_active(username: str) -> Any:
-    from node.web.core import auth_service
-
     try:
         active = request.form.get("active") == "true"
         auth_service().update_user(current_staff(), username, {"active": active})
@@ -481,8 +476,6 @@ def _user_values(user: Any) -> MultiDict[str, str]:
 def edit_user(username: str) -> Any:
     """Change an account's name, role, department, staff record, password or status (as PATCH
     /api/v1/users/<username>); a new password or disabling revokes the account's sessions."""
-    from node.web.core import auth_service
-
     template = "web/staff/admin/user_edit.html"
     service = auth_service()
     try:

@@ -50,6 +50,7 @@ from node.composition import NodeServices
 from node.feedback.models import Complaint, Evaluation
 from node.web.core import (
     current_staff,
+    download,
     form_error_page,
     known_centers,
     load_form,
@@ -321,8 +322,6 @@ def file(case_id: int, sha256: str) -> Any:
     if found is None or found.data is None:
         return render_template("web/error.html", status=404, title=_("文件不存在"),
                                message=_("该文件不存在或尚未从上级中心取回。")), 404
-    from node.web.core import download
-
     return download(found.data, found.media_type, found.name)
 
 
