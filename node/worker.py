@@ -305,6 +305,13 @@ def build_scheduler(
     scheduler.add_job(send_summaries, "interval", args=(db, settings, key), id="summaries",
                       name="summaries", minutes=int(settings["summary_refresh_minutes"]),
                       **common)
+    from node.verification.answering import AuditJob, AuditSource
+
+    transport = service.transport
+    if isinstance(transport, AuditSource):  # the hub's HTTP API lists the node's audits
+        scheduler.add_job(AuditJob(db, settings, key, transport, service),
+                          "interval", id="audits", name="answer audits",
+                          seconds=int(settings["sync_interval_seconds"]), **common)
     return scheduler
 
 

@@ -28,6 +28,7 @@ ACK_PATH = "/api/v1/mailbox/ack"
 REGISTRY_PATH = "/api/v1/registry"
 BLOBS_PATH = "/api/v1/blobs/"
 AUDIT_ANCHOR_PATH = "/api/v1/audit/anchor"
+PENDING_AUDITS_PATH = "/api/v1/audits/pending"
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -168,6 +169,11 @@ class HttpHubTransport:
                 or not isinstance(answer.get("head"), str):
             raise HubUnavailable(f"the hub's answer to GET {AUDIT_ANCHOR_PATH} is no anchor")
         return answer
+
+    def fetch_audits(self) -> list[dict[str, Any]]:
+        """This node's audits waiting for its ``audit.response`` (docs/verification.md)."""
+        return _list_field(self._call("GET", PENDING_AUDITS_PATH), "audits", "GET",
+                           PENDING_AUDITS_PATH)
 
     def put_blob(self, sha256: str, data: bytes) -> None:
         self._call("PUT", BLOBS_PATH + sha256, raw=data)
