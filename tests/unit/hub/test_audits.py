@@ -157,7 +157,7 @@ def test_a_changed_case_and_a_forged_leaf_fail(hub_app: Flask, nodes: dict[str, 
     reasons = {f["reason"] for f in done["findings"]}
     assert done["state"] == "failed"
     assert {"case_changed", "bad_proof"} <= reasons
-    case_changed = [f for f in done["findings"] if f["reason"] == "case_changed"][0]
+    case_changed = next(f for f in done["findings"] if f["reason"] == "case_changed")
     assert "completed" in case_changed["fields"]
     assert verification(city)[0]["status"] == "failed"
 
