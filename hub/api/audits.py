@@ -21,7 +21,7 @@ from hub.staff.service import StaffService
 from schemas.commitment import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE
 from schemas.envelope import CODE_PATTERN
 from schemas.errors import Forbidden
-from schemas.webapp import current_session
+from schemas.runtime.webapp import current_session
 
 blp = Blueprint("audits", __name__, url_prefix="/api/v1/audits",
                 description="Sampled audits of a node's summary against its commitment. "

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.models import Base
 from hub.relay.models import Cursor
-from schemas.database import Timestamp, UTCDateTime, utcnow
+from schemas.runtime.database import Timestamp, UTCDateTime, utcnow
 
 
 class Audit(Base):

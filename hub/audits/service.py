@@ -36,11 +36,11 @@ from schemas.commitment import (
     detection_probability,
     sample_indexes,
 )
-from schemas.database import insert_if_missing
 from schemas.divisions import DivisionCodeError, parent_of
 from schemas.envelope import Envelope
 from schemas.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from schemas.fastcanon import canonical
+from schemas.runtime.database import insert_if_missing
 
 PENDING, PASSED, FAILED, UNANSWERED = "pending", "passed", "failed", "unanswered"
 DEFAULT_ANSWER_SECONDS = 24 * 3600

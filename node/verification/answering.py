@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from node.sync.errors import SyncError
 from node.sync.outbox import emit
 from node.verification.service import answer
-from schemas.database import Database
 from schemas.envelope import HUB, EnvelopeError, Kind
 from schemas.errors import NotFound, ValidationFailed
+from schemas.runtime.database import Database
 
 log = logging.getLogger("tongban.verification")
 

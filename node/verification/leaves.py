@@ -26,8 +26,8 @@ from node.cases.states import CaseState
 from node.catalog.models import Matter
 from node.verification.models import SaltKey
 from schemas.commitment import LEAF_VERSION, SALT_HEX, sort_key
-from schemas.database import insert_if_missing
 from schemas.periods import Period
+from schemas.runtime.database import insert_if_missing
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SALT_KEY_ID = 1

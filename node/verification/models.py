@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Date, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.models import Base
-from schemas.database import Timestamp, utcnow
+from schemas.runtime.database import Timestamp, utcnow
 
 
 class SummaryCommitment(Base):

@@ -6,7 +6,7 @@ Create Date: 2026-12-06 17:20:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0010'
@@ -30,10 +30,10 @@ def upgrade() -> None:
         sa.Column('seed', sa.String(length=64), nullable=False),
         sa.Column('sample_size', sa.Integer(), nullable=False),
         sa.Column('indexes', sa.Text(), nullable=False),
-        sa.Column('opened_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column('due_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('opened_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('due_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
         sa.Column('state', sa.String(length=16), nullable=False),
-        sa.Column('answered_at', schemas.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('answered_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=True),
         sa.Column('response_envelope_id', sa.String(length=36), nullable=True),
         sa.Column('findings', sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_audits')),
@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column('seq', sa.BigInteger(), nullable=False),
         sa.Column('reason', sa.String(length=16), nullable=False),
         sa.Column('details', sa.Text(), nullable=False),
-        sa.Column('at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_commitment_refusals')),
         sa.UniqueConstraint('envelope_id', name=op.f('uq_commitment_refusals_envelope_id')),
     )

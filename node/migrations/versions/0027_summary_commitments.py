@@ -7,7 +7,7 @@ Create Date: 2026-12-06 17:10:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import schemas.database
+import schemas.runtime.database
 
 
 revision = '0027'
@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column('size', sa.Integer(), nullable=False),
         sa.Column('root', sa.String(length=64), nullable=False),
         sa.Column('leaves', sa.LargeBinary(), nullable=False),
-        sa.Column('created_at', schemas.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('created_at', schemas.runtime.database.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('envelope_id', name=op.f('pk_summary_commitments')),
     )
     op.create_index(op.f('ix_summary_commitments_seq'), 'summary_commitments', ['seq'],
