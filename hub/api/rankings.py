@@ -138,6 +138,10 @@ class RowSchema(Schema):
     value_change = fields.Raw(allow_none=True)
     components = fields.List(fields.Dict(), metadata={
         "description": "Composite only: each component's value and normalised value."})
+    verification = fields.String(allow_none=True, metadata={
+        "description": "League tables: the check of the node's figures against its case "
+                       "records (docs/verification.md): passed | failed | unanswered | "
+                       "pending | refused; null when none"})
 
 
 class GroupSchema(Schema):
@@ -181,11 +185,17 @@ class League(MethodView):
         """A league table: the scope's nodes of one level ranked on one metric among their
         peers, ties sharing a rank (1, 2, 2, 4), with the change since the previous period;
         nodes that sent no summary are listed as not ranked."""
-        table = service().league_table(
+        rankings = service()
+        table = rankings.league_table(
             scope=query["scope"], period=query["period"], metric=query["metric"],
             level=query["level"], order=query["order"], peers=query["peers"],
             kind=query["kind"])
-        return answer(table_document(table), query["format"], export.table_sheets,
+        document = table_document(table)
+        checked = rankings.verification(scope=query["scope"], period=query["period"])
+        for group in document["groups"]:
+            for row in group["rows"]:
+                row["verification"] = checked.get(row["node"])
+        return answer(document, query["format"], export.table_sheets,
                       f"league-{query['scope']}-{query['period']}-{query['metric']}")
 
 

@@ -208,6 +208,17 @@ class RankingService:
         return Table(node, current, previous, level, peers, Order.DESC, None, groups,
                      methodology, as_of=self.running_as_of(current))
 
+    def verification(self, *, scope: str, period: str) -> dict[str, str]:
+        """Each node of ``scope``'s subtree with a check of its ``period`` figures: ``refused``
+        (a summary refused for its commitment), else its newest audit's state (passed,
+        failed, unanswered, pending); docs/verification.md."""
+        current = _period(period)
+        node = self._scope(scope)
+        found = audits.standing(self.session, *store.code_range(node.code), current.label,
+                                self.now)
+        return {code: "refused" if "refused" in entry else entry["status"]
+                for code, entry in found.items()}
+
     # -- methodologies ----------------------------------------------------------------------
 
     def methodology(self, name: str) -> Methodology:
