@@ -181,6 +181,10 @@ DEAD_LETTER_REASONS = {
     "misrouted": _("收件方不是本中心"),
     "handler_error": _("执行时出错"),
     "not_applied": _("执行被拒绝"),
+    "commitment_mismatch": _("报表数字与所承诺的办件记录不符"),
+    "unknown_audit": _("没有这项数据核验"),
+    "audit_closed": _("数据核验已应答过"),
+    "wrong_summary": _("应答的不是被核验的报表"),
 }
 
 AUDIT_STANDINGS = {"anomaly": _("审计链异常"), "restored": _("已从备份恢复")}
