@@ -36,7 +36,7 @@ from schemas.commitment import (
     detection_probability,
     sample_indexes,
 )
-from schemas.divisions import DivisionCodeError, parent_of
+from schemas.divisions import is_ancestor, is_within
 from schemas.envelope import Envelope
 from schemas.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from schemas.fastcanon import canonical
@@ -81,24 +81,11 @@ class Requester:
         return f"{self.kind}:{self.name}"
 
 
-def _ancestors(code: str) -> list[str]:
-    found: list[str] = []
-    parent = parent_of(code)
-    while parent is not None:
-        found.append(parent)
-        parent = parent_of(parent)
-    return found
-
-
 def may_audit(requester: Requester, node: str) -> bool:
     """An ancestor's node, or hub staff whose scope is the node or above it."""
-    try:
-        above = _ancestors(node)
-    except DivisionCodeError:
-        return False
     if requester.kind == "node":
-        return requester.scope in above
-    return requester.scope == node or requester.scope in above
+        return is_ancestor(requester.scope, node)
+    return is_within(requester.scope, node)
 
 
 def log_head(session: Session) -> str:
