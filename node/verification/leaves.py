@@ -11,14 +11,13 @@ current records, so the two can be compared field by field.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
 from node.cases.models import Case, FeePayment, PaymentPlace, Suspension
@@ -45,7 +44,7 @@ def salt_key(session: Session) -> bytes:
 
 
 def case_salt(key: bytes, number: str) -> str:
-    return hmac.new(key, number.encode("utf-8"), hashlib.sha256).hexdigest()[:SALT_HEX]
+    return hmac.digest(key, number.encode("utf-8"), "sha256").hex()[:SALT_HEX]
 
 
 def _day(value: dt.date | None, as_of: dt.date) -> str | None:
@@ -99,31 +98,36 @@ def _query(period: Period, as_of: dt.date) -> Any:
     since = dt.datetime.combine(period.start, dt.time(), SHANGHAI)
     until = dt.datetime.combine(min(period.end, as_of) + dt.timedelta(days=1), dt.time(),
                                 SHANGHAI)
-    paid_here = and_(FeePayment.case_id == Case.id,
-                     FeePayment.place == PaymentPlace.CENTER_BANK,
-                     FeePayment.paid_at >= since, FeePayment.paid_at < until)
-    fee = (select(func.coalesce(func.sum(FeePayment.amount_fen), 0)).where(paid_here)
-           .scalar_subquery())
+    # the period's payments at the center, summed per case once (not a subquery per case)
+    paid = (select(FeePayment.case_id, func.sum(FeePayment.amount_fen).label("fen"))
+            .where(FeePayment.place == PaymentPlace.CENTER_BANK,
+                   FeePayment.paid_at >= since, FeePayment.paid_at < until)
+            .group_by(FeePayment.case_id).subquery())
     stopped = (select(Suspension.id)
                .where(Suspension.case_id == Case.id, Suspension.end_on.is_(None),
                       Suspension.start_on <= Case.deadline_on)
                .exists())
 
     def within(column: Any) -> Any:
-        return and_(column >= period.start, column <= period.end)
+        return select(Case.id).where(column >= period.start, column <= period.end)
 
-    counted = or_(
+    # each part of the union reads its own index (a disjunction over the columns would scan
+    # every case the node ever had)
+    counted = Case.id.in_(union(
         within(Case.received_on), within(Case.accepted_on), within(Case.completed_on),
         within(Case.closed_on), within(Case.forwarded_on),
-        and_(Case.accepted_on <= as_of, Case.forwarded_on.is_(None),
-             or_(Case.closed_on.is_(None), Case.closed_on > as_of)),
-        select(FeePayment.id).where(paid_here).exists(),
-    )
+        select(Case.id).where(Case.closed_on > as_of, Case.accepted_on <= as_of,
+                              Case.forwarded_on.is_(None)),
+        select(Case.id).where(Case.closed_on.is_(None), Case.accepted_on <= as_of,
+                              Case.forwarded_on.is_(None)),
+        select(paid.c.case_id),
+    ))
     return (select(Case.number, Matter.code.label("matter_code"), Case.channel,
                    Case.origin_node_code, Case.received_on, Case.accepted_on,
                    Case.deadline_on, Case.completed_on, Case.closed_on, Case.forwarded_on,
-                   Case.state, stopped.label("stopped_in_time"), fee.label("fee_fen"))
-            .join(Matter, Matter.id == Case.matter_id), counted)
+                   Case.state, stopped.label("stopped_in_time"), paid.c.fen.label("fee_fen"))
+            .join(Matter, Matter.id == Case.matter_id)
+            .outerjoin(paid, paid.c.case_id == Case.id), counted)
 
 
 def period_leaves(session: Session, period: Period, as_of: dt.date) -> list[dict[str, Any]]:
