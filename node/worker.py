@@ -36,6 +36,7 @@ from node.composition import NodeServices
 from node.metrics.rollup import refresh
 from node.metrics.service import MetricsService
 from node.metrics.summary import as_of
+from node.sync.audits import AuditJob, AuditSource
 from node.sync.backoff import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS, Backoff, backoff_delay
 from node.sync.errors import SyncError
 from node.sync.outbox import emit
@@ -305,8 +306,6 @@ def build_scheduler(
     scheduler.add_job(send_summaries, "interval", args=(db, settings, key), id="summaries",
                       name="summaries", minutes=int(settings["summary_refresh_minutes"]),
                       **common)
-    from node.verification.answering import AuditJob, AuditSource
-
     transport = service.transport
     if isinstance(transport, AuditSource):  # the hub's HTTP API lists the node's audits
         scheduler.add_job(AuditJob(db, settings, key, transport, service),

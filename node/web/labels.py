@@ -191,8 +191,9 @@ AUDIT_STANDINGS = {"anomaly": _("审计链异常"), "restored": _("已从备份�
 
 # a node's figures checked against its case records (docs/verification.md)
 VERIFICATION_STATES = {
-    "passed": _("数据核验：通过"), "failed": _("数据核验：未通过"), "unanswered": _("数据核验：未应答"),
-    "pending": _("数据核验：待应答"), "refused": _("数据核验：未通过（报表与承诺不符，已拒收）"),
+    "passed": _("数据核验：通过"), "failed": _("数据核验：未通过"),
+    "unanswered": _("数据核验：未应答"), "pending": _("数据核验：待应答"),
+    "refused": _("数据核验：未通过（报表与承诺不符，已拒收）"),
 }
 # why a summary was refused or an audit failed (schemas/commitment.py, schemas/audit_check.py)
 VERIFICATION_REASONS = {
@@ -206,8 +207,9 @@ VERIFICATION_REASONS = {
 LEAF_FIELD_NAMES = {
     "received": _("收件日期"), "accepted": _("受理日期"), "deadline": _("承诺办结日期"),
     "completed": _("办结日期"), "closed": _("结束日期"), "forwarded": _("上报日期"),
-    "on_time": _("按时办结"), "same_day": _("当日办结"), "state": _("期末状态"), "fee_fen": _("收费"),
-    "channel": _("收件渠道"), "matter": _("事项"), "from_below": _("下级报送"), "case": _("办件编号"),
+    "on_time": _("按时办结"), "same_day": _("当日办结"), "state": _("期末状态"),
+    "fee_fen": _("收费"), "channel": _("收件渠道"), "matter": _("事项"),
+    "from_below": _("下级报送"), "case": _("办件编号"),
     "salt": _("随机值"), "v": _("格式版本"),
 }
 

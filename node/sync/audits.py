@@ -1,4 +1,5 @@
-"""The worker answers the hub's audits on its own, without staff (docs/verification.md).
+"""The worker answers the hub's audits on its own (the job; the answer itself is the
+verification feature's, node/verification/service.py), without staff (docs/verification.md).
 
 Each run lists this node's open audits at the hub (``GET /api/v1/audits/pending``, signed),
 builds each answer from the leaves the audited summary committed to and the cases' current
