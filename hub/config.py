@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "root_code": "",
     "root_public_key": "",
     "max_batch": 500,  # envelopes per POST /api/v1/envelopes
+    # a sampled audit not answered this long after it was opened reads 未应答 (unanswered)
+    "audit_answer_seconds": 24 * 3600,
     "max_blob_bytes": 20 * 1024 * 1024,
     # a long-polling GET /api/v1/mailbox?wait=… is woken by a NOTIFY on PostgreSQL; on SQLite
     # (no notification channel) it also looks this often for other processes' deliveries

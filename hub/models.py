@@ -28,6 +28,7 @@ class RegisteredNode(Base):
 
 def load_all_models() -> None:
     """Import every module declaring hub models, so that ``Base.metadata`` is complete."""
+    import hub.audits.models
     import hub.rankings.models
     import hub.registry.models
     import hub.relay.models

@@ -20,6 +20,7 @@ from node.numbers import NumberSequence  # noqa: F401
 from node.rankings import models as _rankings  # noqa: F401
 from node.rollups import DailyRollup  # noqa: F401
 from node.sync import models as _sync  # noqa: F401
+from node.verification import models as _verification  # noqa: F401
 
 
 def load_all_models() -> type[Base]:

@@ -35,11 +35,14 @@ from node.calendar.workdays import to_shanghai_date
 from node.composition import NodeServices
 from node.metrics.rollup import refresh
 from node.metrics.service import MetricsService
+from node.metrics.summary import as_of
 from node.ports import SyncError
+from node.sync.audits import AuditJob, AuditSource
 from node.sync.backoff import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS, Backoff, backoff_delay
 from node.sync.outbox import emit
 from node.sync.reports import PullReport, sync_status
 from node.sync.service import SyncService
+from node.verification.service import commit, keep
 from schemas.envelope import HUB, Kind
 from schemas.periods import Period
 from schemas.runtime.database import Database, utcnow
@@ -65,17 +68,24 @@ def send_summaries(
     clock: Callable[[], dt.datetime] = utcnow,
 ) -> list[str]:
     """Queue a signed ``summary`` for each period of :func:`summary_periods`, each carrying
-    the audit chain's head; one transaction each, so a failing period does not hold back the
+    the audit chain's head and its commitment to the cases counted (whose leaves are kept for
+    audits); one transaction each, so a failing period does not hold back the
     other."""
     now = clock()
     sent = []
     for period in summary_periods(to_shanghai_date(now)):
         with db.unit_of_work() as session:
-            body = MetricsService.for_settings(session, settings).summary(period)
+            metrics = MetricsService.for_settings(session, settings)
+            metrics.clock = lambda: now  # the figures and the commitment of the same moment
+            body = metrics.summary(period)
             # the audit head, anchored at the hub (docs/sync.md, "Audit anchors")
             body["audit"] = AuditLog(session).anchor()
-            emit(session, kind=Kind.SUMMARY, to=HUB, body=body, sender=settings["code"],
-                 private_key=key, now=now)
+            # the commitment to the case records the figures count (docs/verification.md)
+            commitment = commit(session, period, as_of(period, now))
+            body["commitment"] = commitment.body
+            envelope = emit(session, kind=Kind.SUMMARY, to=HUB, body=body,
+                            sender=settings["code"], private_key=key, now=now)
+            keep(session, commitment, envelope.id, envelope.seq)
         sent.append(period.label)
     return sent
 
@@ -296,6 +306,11 @@ def build_scheduler(
     scheduler.add_job(send_summaries, "interval", args=(db, settings, key), id="summaries",
                       name="summaries", minutes=int(settings["summary_refresh_minutes"]),
                       **common)
+    transport = service.transport
+    if isinstance(transport, AuditSource):  # the hub's HTTP API lists the node's audits
+        scheduler.add_job(AuditJob(db, settings, key, transport, service),
+                          "interval", id="audits", name="answer audits",
+                          seconds=int(settings["sync_interval_seconds"]), **common)
     return scheduler
 
 

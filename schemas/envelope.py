@@ -91,12 +91,13 @@ class Kind(enum.StrEnum):
     CALENDAR_PUBLISH = "calendar.publish"
     CERT = "cert"
     REVOKE = "revoke"
+    AUDIT_RESPONSE = "audit.response"
 
 
 class Addressing(enum.StrEnum):
     """The shape of ``to`` a kind takes."""
 
-    HUB = "hub"  # "hub": for the hub itself (summaries, certificates, revocations)
+    HUB = "hub"  # "hub": for the hub itself (summaries, certificates, revocations, audits)
     NODE = "node"  # one division code
     SUBTREE = "subtree"  # "<code>/*": every descendant of the code
 
@@ -112,6 +113,7 @@ ADDRESSING: dict[Kind, Addressing] = {
     Kind.CALENDAR_PUBLISH: Addressing.SUBTREE,
     Kind.CERT: Addressing.HUB,
     Kind.REVOKE: Addressing.HUB,
+    Kind.AUDIT_RESPONSE: Addressing.HUB,
 }
 
 

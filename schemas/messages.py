@@ -24,6 +24,7 @@ from typing import Any
 import jsonschema_rs
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from schemas.audit_response import AUDIT_RESPONSE_BODY, AuditResponseSchema
 from schemas.case_messages import (
     CASE_FORWARD_JSON_SCHEMA,
     CASE_RESULT_JSON_SCHEMA,
@@ -390,6 +391,7 @@ MESSAGE_SCHEMAS: dict[Kind, type[Schema]] = {
     Kind.CALENDAR_PUBLISH: CalendarPublishSchema,
     Kind.CERT: CertBodySchema,
     Kind.REVOKE: RevokeBodySchema,
+    Kind.AUDIT_RESPONSE: AuditResponseSchema,
 }
 
 JSON_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -403,6 +405,9 @@ JSON_SCHEMAS: dict[str, dict[str, Any]] = {
     Kind.CALENDAR_PUBLISH.value: CALENDAR_PUBLISH_JSON_SCHEMA,
     Kind.CERT.value: CERT_JSON_SCHEMA,
     Kind.REVOKE.value: REVOKE_JSON_SCHEMA,
+    Kind.AUDIT_RESPONSE.value: js_document(
+        Kind.AUDIT_RESPONSE, "tongban audit.response body", AUDIT_RESPONSE_BODY,
+        "A node's answer to a sampled audit (docs/verification.md)."),
     "envelope": ENVELOPE_JSON_SCHEMA,
 }
 

@@ -97,6 +97,37 @@ class AuditAnchorSchema(Schema):
                             validate=validate.Regexp(RESTORE_PATTERN))
 
 
+COMMITMENT_KEYS = (
+    "received", "received_window", "received_online", "received_village_agent",
+    "received_department_office", "received_from_below", "accepted", "completed",
+    "completed_on_time", "completed_late", "completed_same_day", "returned_with_result",
+    "rejected", "withdrawn", "forwarded_up", "open_at_end", "overdue_open", "fees_center_fen",
+)
+LEAF_STATES = ("received", "open", "overdue", "completed", "rejected", "withdrawn", "forwarded",
+               "closed")
+MAX_COUNT = 2**53 - 1
+
+
+class CommitmentSchema(Schema):
+    """The summary's commitment to its case records (schemas/commitment.py,
+    docs/verification.md): an RFC 9162 tree's ``size`` and ``root``, the day ``as_of`` whose
+    end the leaves describe, what the leaves add up to (``tallies``) and how many leaves are
+    in each state (``by_state``).  Hashes and counts only: no personal data."""
+
+    size = fields.Integer(strict=True, required=True,
+                          validate=validate.Range(min=0, max=MAX_COUNT))
+    root = fields.String(required=True, validate=validate.Regexp(HEAD_PATTERN))
+    as_of = fields.Date(required=True)
+    tallies = fields.Dict(keys=fields.String(validate=validate.OneOf(COMMITMENT_KEYS)),
+                          values=fields.Integer(strict=True,
+                                                validate=validate.Range(min=0, max=MAX_COUNT)),
+                          required=True)
+    by_state = fields.Dict(keys=fields.String(validate=validate.OneOf(LEAF_STATES)),
+                           values=fields.Integer(strict=True,
+                                                 validate=validate.Range(min=0, max=MAX_COUNT)),
+                           required=True)
+
+
 class SummarySchema(Schema):
     schema = fields.String(required=True, validate=validate.Equal(SUMMARY_SCHEMA_ID))
     version = fields.Integer(required=True, strict=True, validate=validate.Equal(SUMMARY_VERSION))
@@ -112,6 +143,8 @@ class SummarySchema(Schema):
     catalog = fields.Nested(CatalogFiguresSchema, required=True)
     # optional: summaries of nodes from before issue 16 carry no anchor
     audit = fields.Nested(AuditAnchorSchema)
+    # optional: summaries of nodes from before issue 21 carry no commitment
+    commitment = fields.Nested(CommitmentSchema)
 
 
 _RATIO_UNITS = ["basis_points", "per_month"]
@@ -206,6 +239,29 @@ SUMMARY_JSON_SCHEMA: dict[str, Any] = {
                     {"type": "string", "minLength": 36, "maxLength": 36,
                      "pattern": RESTORE_PATTERN.removesuffix("\\Z") + "$"},
                     {"type": "null"}]},
+            },
+        },
+        "commitment": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["size", "root", "as_of", "tallies", "by_state"],
+            "properties": {
+                "size": {"type": "integer", "minimum": 0, "maximum": MAX_COUNT},
+                "root": {"type": "string", "minLength": 64, "maxLength": 64,
+                         "pattern": HEAD_PATTERN.removesuffix("\\Z") + "$"},
+                "as_of": {"type": "string", "format": "date"},
+                "tallies": {
+                    "type": "object",
+                    "propertyNames": {"enum": list(COMMITMENT_KEYS)},
+                    "additionalProperties": {"type": "integer", "minimum": 0,
+                                             "maximum": MAX_COUNT},
+                },
+                "by_state": {
+                    "type": "object",
+                    "propertyNames": {"enum": list(LEAF_STATES)},
+                    "additionalProperties": {"type": "integer", "minimum": 0,
+                                             "maximum": MAX_COUNT},
+                },
             },
         },
         "catalog": {

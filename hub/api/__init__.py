@@ -9,6 +9,7 @@ from schemas.runtime.webapp import Api
 
 def init_api(app: Flask, api: Api) -> None:
     """Register the hub's blueprints."""
+    from hub.api.audits import blp as audits_blp
     from hub.api.rankings import blp as rankings_blp
     from hub.api.registry import blp as registry_blp
     from hub.api.relay import blp as relay_blp
@@ -18,3 +19,4 @@ def init_api(app: Flask, api: Api) -> None:
     api.register_blueprint(relay_blp)
     api.register_blueprint(rankings_blp)
     api.register_blueprint(staff_blp)
+    api.register_blueprint(audits_blp)

@@ -138,6 +138,10 @@ class RowSchema(Schema):
     value_change = fields.Raw(allow_none=True)
     components = fields.List(fields.Dict(), metadata={
         "description": "Composite only: each component's value and normalised value."})
+    verification = fields.String(allow_none=True, metadata={
+        "description": "League tables: the check of the node's figures against its case "
+                       "records (docs/verification.md): passed | failed | unanswered | "
+                       "pending | refused; null when none"})
 
 
 class GroupSchema(Schema):
@@ -181,11 +185,17 @@ class League(MethodView):
         """A league table: the scope's nodes of one level ranked on one metric among their
         peers, ties sharing a rank (1, 2, 2, 4), with the change since the previous period;
         nodes that sent no summary are listed as not ranked."""
-        table = service().league_table(
+        rankings = service()
+        table = rankings.league_table(
             scope=query["scope"], period=query["period"], metric=query["metric"],
             level=query["level"], order=query["order"], peers=query["peers"],
             kind=query["kind"])
-        return answer(table_document(table), query["format"], export.table_sheets,
+        document = table_document(table)
+        checked = rankings.verification(scope=query["scope"], period=query["period"])
+        for group in document["groups"]:
+            for row in group["rows"]:
+                row["verification"] = checked.get(row["node"])
+        return answer(document, query["format"], export.table_sheets,
                       f"league-{query['scope']}-{query['period']}-{query['metric']}")
 
 
@@ -240,6 +250,28 @@ class AuditStandingSchema(Schema):
         "description": "The count anchored before it"})
 
 
+class RefusalSchema(Schema):
+    reason = fields.String(metadata={"description": (
+        "counts (a figure is not what the committed leaves add up to) | size (the leaves "
+        "by state do not add up to the tree's size)")})
+    seq = fields.Integer()
+    at = fields.AwareDateTime()
+    problems = fields.List(fields.Dict())
+
+
+class VerificationSchema(Schema):
+    status = fields.String(allow_none=True, metadata={"description": (
+        "The newest sampled audit of the period's summary: passed (数据核验：通过) | failed "
+        "(未通过) | unanswered (未应答) | pending; null when none was opened")})
+    audit = fields.String(metadata={"description": "GET /api/v1/audits/<id>"})
+    opened_at = fields.AwareDateTime()
+    sampled = fields.Integer()
+    findings = fields.List(fields.Dict())
+    refused = fields.Nested(RefusalSchema, metadata={"description": (
+        "The hub refused the node's newest summary of the period: its figures disagree "
+        "with its commitment")})
+
+
 class CompletenessNodeSchema(Schema):
     node = fields.String()
     name = fields.String(allow_none=True, metadata={
@@ -258,6 +290,9 @@ class CompletenessNodeSchema(Schema):
     audit = fields.Nested(AuditStandingSchema, allow_none=True, metadata={
         "description": "The node's audit chain as its signed summaries anchored it: null "
                        "when nothing was flagged"})
+    verification = fields.Nested(VerificationSchema, allow_none=True, metadata={
+        "description": "Checks of the node's figures against its case records "
+                       "(docs/verification.md): null when none"})
 
 
 class CompletenessSchema(Schema):
@@ -280,6 +315,9 @@ class CompletenessSchema(Schema):
         "description": "Nodes whose audit chain is flagged as an anomaly (审计链异常)"})
     audit_restores = fields.Integer(metadata={
         "description": "Nodes that announced a restore from a backup (已从备份恢复)"})
+    verification_failures = fields.Integer(metadata={
+        "description": "Nodes whose newest audit failed or went unanswered, or whose "
+                       "summary was refused for its commitment"})
     nodes = fields.List(fields.Nested(CompletenessNodeSchema))
 
 

@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.audits import service as audits
 from hub.rankings import store
 from hub.rankings.errors import NotAllowed, OutsideScope, UnknownMethodology, UnknownScope
 from hub.rankings.models import SavedMethodology
@@ -207,6 +208,17 @@ class RankingService:
         return Table(node, current, previous, level, peers, Order.DESC, None, groups,
                      methodology, as_of=self.running_as_of(current))
 
+    def verification(self, *, scope: str, period: str) -> dict[str, str]:
+        """Each node of ``scope``'s subtree with a check of its ``period`` figures: ``refused``
+        (a summary refused for its commitment), else its newest audit's state (passed,
+        failed, unanswered, pending); docs/verification.md."""
+        current = _period(period)
+        node = self._scope(scope)
+        found = audits.standing(self.session, *store.code_range(node.code), current.label,
+                                self.now)
+        return {code: "refused" if "refused" in entry else entry["status"]
+                for code, entry in found.items()}
+
     # -- methodologies ----------------------------------------------------------------------
 
     def methodology(self, name: str) -> Methodology:
@@ -256,7 +268,11 @@ class RankingService:
         Each node also carries its ``audit`` standing from the anchors of its signed
         summaries (hub/relay/anchors.py): ``anomaly`` (审计链异常: its anchored count went
         back, or its head changed under the same count, with no restore announced) or
-        ``restored`` (已从备份恢复), None when neither happened.
+        ``restored`` (已从备份恢复), None when neither happened; and its ``verification``
+        (hub/audits/service.py, docs/verification.md): the newest sampled audit of the period's
+        summary, ``status`` passed (数据核验：通过) | failed (未通过) | unanswered (未应答) |
+        pending with its findings, and ``refused`` when the hub refused one of its summaries
+        of the period because the figures disagree with the commitment; None when neither.
         """
         current = _period(period)
         node = self._scope(scope)
@@ -268,6 +284,8 @@ class RankingService:
         came = store.arrivals(self.session, node.code, current.label)
         seen = store.last_seen(self.session, node.code)
         audit = anchors.flags(self.session, *store.code_range(node.code))
+        verified = audits.standing(self.session, *store.code_range(node.code), current.label,
+                                   self.now)
         rows = []
         counts = dict.fromkeys(("on_time", "late", "provisional", "pending", "missing"), 0)
         for member in expected:
@@ -286,6 +304,7 @@ class RankingService:
                 "last_seen_at": last[0] if last else None,
                 "latest_seq": last[1] if last else None,
                 "audit": audit.get(member.code),
+                "verification": verified.get(member.code),
             })
         total = len(expected)
         reported = counts["on_time"] + counts["late"]
@@ -300,6 +319,9 @@ class RankingService:
                                    if audit[code]["status"] == anchors.ANOMALY),
             "audit_restores": sum(1 for code in codes
                                   if audit[code]["status"] == anchors.RESTORED),
+            "verification_failures": sum(
+                1 for member in expected if (found := verified.get(member.code)) and (
+                    found["status"] in (audits.FAILED, audits.UNANSWERED) or "refused" in found)),
             "nodes": rows,
         }
 

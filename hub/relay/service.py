@@ -22,6 +22,11 @@ parse_envelope's codes   ``malformed``, ``too_large``, ``too_deep``, ``unknown_v
 ``outside_subtree``      ``"<code>/*"`` from a node that is neither the code nor its ancestor
 ``not_trust_root``       a kind only the province (the trust root) may send, from another node
                          (``calendar.publish``)
+``commitment_mismatch``  a summary whose figures are not what its committed leaves add up to,
+                         or whose leaves by state do not add up to its tree's size (kept in
+                         ``commitment_refusals`` for the completeness page; hub/audits)
+``unknown_audit`` / ``audit_closed`` / ``wrong_summary``
+                         an ``audit.response`` to no open audit of its sender's summary
 
 A node registered for the first time also receives, in its mailbox, the national holiday
 schedules in force (hub/relay/schedules.py).
@@ -42,6 +47,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from hub.audits.models import Audit
+from hub.audits.service import AuditRefused, audit_answered, record_answer, record_refusal
 from hub.models import RegisteredNode
 from hub.registry.service import (
     record_certificate,
@@ -61,6 +68,7 @@ from hub.relay.models import (
 from hub.relay.schedules import current_schedules
 from hub.relay.wakeup import notify_statements
 from schemas.certificates import Certificate, Revocation, TrustError
+from schemas.commitment import commitment_problems
 from schemas.divisions import is_within
 from schemas.envelope import (
     ADDRESSING,
@@ -282,6 +290,8 @@ class Ingest:
             revocation = self._trust(self.store.add_revocation, envelope.body["revocation"])
         if envelope.kind is Kind.SUMMARY:
             self._check_period(envelope)
+            self._check_commitment(envelope)
+        audit = self._audit_answered(envelope) if envelope.kind is Kind.AUDIT_RESPONSE else None
         recipients = self._recipients(envelope)
         if (envelope.kind is Kind.SUMMARY and self._results is not None and not recipients
                 and certificate is None and revocation is None):
@@ -301,6 +311,8 @@ class Ingest:
             record_registry_envelope(self.session, envelope.id, envelope.kind.value)
         if envelope.kind is Kind.SUMMARY:
             self._store_summary(envelope)
+        if audit is not None:
+            record_answer(self.session, audit, envelope, self.now)
         self._deliver(envelope, recipients)
         if enrolled and certificate is not None:
             self._deliver_current_schedules(certificate.subject)
@@ -428,6 +440,21 @@ class Ingest:
         if not 1 <= len(label) <= PERIOD_LABEL_MAX:
             raise Rejection("bad_body", f"a period label has 1 to {PERIOD_LABEL_MAX} "
                             f"characters, not {len(label)}")
+
+    def _check_commitment(self, envelope: Envelope) -> None:
+        """Refuse a summary whose figures disagree with its commitment, keeping why."""
+        problems = commitment_problems(envelope.body)
+        if problems:
+            record_refusal(self.session, envelope, problems, self.now)
+            first = problems[0]
+            raise Rejection("commitment_mismatch", f"{first['field']} is {first['summary']} "
+                            f"in the summary but {first['commitment']} by its commitment")
+
+    def _audit_answered(self, envelope: Envelope) -> Audit:
+        try:
+            return audit_answered(self.session, envelope)
+        except AuditRefused as exc:
+            raise Rejection(exc.reason, exc.message) from exc
 
     def _store_summary(self, envelope: Envelope) -> None:
         self.session.add(SummaryRecord(**self._summary_row(envelope)))

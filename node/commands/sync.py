@@ -268,6 +268,32 @@ def send_summaries_command(home: str) -> None:
     click.echo(f"summaries queued: {' '.join(sent)}")
 
 
+@click.command("open-audit")
+@home_option("var/node")
+@click.option("--node", "audited", required=True, help="The descendant whose summary to audit.")
+@click.option("--period", required=True, help="The summary's period: 2026-11, 2026-Q4, …")
+@click.option("--seq", type=int, default=None, help="The summary's version (default newest).")
+@click.option("--sample-size", type=click.IntRange(1, 200), default=30, show_default=True)
+def open_audit_command(home: str, audited: str, period: str, seq: int | None,
+                       sample_size: int) -> None:
+    """Open a sampled audit of a descendant's summary at the hub, signed as this node; the
+    audited node's worker answers on its own (docs/verification.md)."""
+    from node.ports import SyncError
+
+    settings = _settings(home)
+    transport = _hub(settings, _key(settings))
+    try:
+        audit = transport.open_audit(audited, period, sample_size, seq)
+    except SyncError as exc:
+        raise click.ClickException(f"audit not opened: {exc.message}") from exc
+    finally:
+        transport.close()
+    chances = "，".join(f"假记录占 {d['false_share_bp'] / 100:g}% 时 "
+                       f"{d['probability_bp'] / 100:.2f}%" for d in audit["detection"])
+    click.echo(f"已发起数据核验 {audit['id']}：{audited} {period}（第 {audit['summary_seq']} 版）"
+               f"抽查 {audit['sampled']} 条记录；查出概率：{chances}")
+
+
 @click.command("worker")
 @home_option("var/node")
 def worker(home: str) -> None:
@@ -328,7 +354,7 @@ def publish_catalog_command(home: str) -> None:
 
 
 COMMANDS = (
-    send_summaries_command,
+    send_summaries_command, open_audit_command,
     keygen, enroll_self, enroll_child, rotate_key, revoke, publish_catalog_command, sync_now,
     worker,
 )

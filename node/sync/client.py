@@ -29,6 +29,8 @@ ACK_PATH = "/api/v1/mailbox/ack"
 REGISTRY_PATH = "/api/v1/registry"
 BLOBS_PATH = "/api/v1/blobs/"
 AUDIT_ANCHOR_PATH = "/api/v1/audit/anchor"
+PENDING_AUDITS_PATH = "/api/v1/audits/pending"
+AUDITS_PATH = "/api/v1/audits"
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -197,6 +199,29 @@ class HttpHubTransport(SignedHubClient):
         if not isinstance(answer, dict) or not isinstance(answer.get("entries"), int) \
                 or not isinstance(answer.get("head"), str):
             raise HubUnavailable(f"the hub's answer to GET {AUDIT_ANCHOR_PATH} is no anchor")
+        return answer
+
+    def fetch_audits(self) -> list[dict[str, Any]]:
+        """This node's audits waiting for its ``audit.response`` (docs/verification.md)."""
+        return _list_field(self._call("GET", PENDING_AUDITS_PATH), "audits", "GET",
+                           PENDING_AUDITS_PATH)
+
+    def open_audit(self, node: str, period: str, sample_size: int,
+                   seq: int | None = None) -> dict[str, Any]:
+        """Open a sampled audit of a descendant's summary as this node (POST /api/v1/audits)."""
+        document: dict[str, Any] = {"node": node, "period": period, "sample_size": sample_size}
+        if seq is not None:
+            document["seq"] = seq
+        answer = self._call("POST", AUDITS_PATH, payload=document)
+        if not isinstance(answer, dict) or not isinstance(answer.get("id"), str):
+            raise HubUnavailable(f"the hub's answer to POST {AUDITS_PATH} is no audit")
+        return answer
+
+    def fetch_audit(self, audit_id: str) -> dict[str, Any]:
+        """An audit with its result and both envelopes (GET /api/v1/audits/<id>)."""
+        answer = self._call("GET", f"{AUDITS_PATH}/{audit_id}")
+        if not isinstance(answer, dict):
+            raise HubUnavailable(f"the hub's answer to GET {AUDITS_PATH}/… is no audit")
         return answer
 
     def put_blob(self, sha256: str, data: bytes) -> None:

@@ -60,7 +60,7 @@ def no_feature(_session: Session, envelope: Envelope) -> None:
                     {"kind": envelope.kind.value})
 
 
-HUB_KINDS = (Kind.SUMMARY, Kind.CERT, Kind.REVOKE)
+HUB_KINDS = (Kind.SUMMARY, Kind.CERT, Kind.REVOKE, Kind.AUDIT_RESPONSE)
 
 
 def dispatch_table(handlers: Mapping[Kind, Handler]) -> dict[Kind, Handler]:

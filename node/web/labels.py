@@ -159,7 +159,7 @@ ENVELOPE_KINDS = {
     "summary": _("统计汇总"), "case.forward": _("转办件"), "case.result": _("办理结果"),
     "case.update": _("办件进展"), "directive": _("督办指令"), "directive.reply": _("督办回复"),
     "catalog.publish": _("事项目录发布"), "calendar.publish": _("工作日历发布"),
-    "cert": _("证书"), "revoke": _("证书吊销"),
+    "cert": _("证书"), "revoke": _("证书吊销"), "audit.response": _("数据核验应答"),
 }
 
 # why an envelope was set aside (schemas/envelope.py codes, trust codes, node reasons)
@@ -180,9 +180,37 @@ DEAD_LETTER_REASONS = {
     "misrouted": _("收件方不是本中心"),
     "handler_error": _("执行时出错"),
     "not_applied": _("执行被拒绝"),
+    "commitment_mismatch": _("报表数字与所承诺的办件记录不符"),
+    "unknown_audit": _("没有这项数据核验"),
+    "audit_closed": _("数据核验已应答过"),
+    "wrong_summary": _("应答的不是被核验的报表"),
 }
 
 AUDIT_STANDINGS = {"anomaly": _("审计链异常"), "restored": _("已从备份恢复")}
+
+# a node's figures checked against its case records (docs/verification.md)
+VERIFICATION_STATES = {
+    "passed": _("数据核验：通过"), "failed": _("数据核验：未通过"),
+    "unanswered": _("数据核验：未应答"), "pending": _("数据核验：待应答"),
+    "refused": _("数据核验：未通过（报表与承诺不符，已拒收）"),
+}
+# why a summary was refused or an audit failed (schemas/commitment.py, schemas/audit_check.py)
+VERIFICATION_REASONS = {
+    "counts": _("报表数字与所承诺的办件记录合计不符"), "size": _("办件记录条数对不上"),
+    "wrong_tree": _("应答所用的记录树不是所签报表的"), "wrong_sample": _("应答的抽样序号不对"),
+    "bad_proof": _("记录不在所签报表的承诺中"), "out_of_run": _("记录状态与其所在位置不符"),
+    "bad_flags": _("按时、当日办结等标记与日期不符"), "case_missing": _("办件已不在本中心"),
+    "case_changed": _("办件记录在报表之后被改动"),
+}
+# the leaf fields a changed case names
+LEAF_FIELD_NAMES = {
+    "received": _("收件日期"), "accepted": _("受理日期"), "deadline": _("承诺办结日期"),
+    "completed": _("办结日期"), "closed": _("结束日期"), "forwarded": _("上报日期"),
+    "on_time": _("按时办结"), "same_day": _("当日办结"), "state": _("期末状态"),
+    "fee_fen": _("收费"), "channel": _("收件渠道"), "matter": _("事项"),
+    "from_below": _("下级报送"), "case": _("办件编号"),
+    "salt": _("随机值"), "v": _("格式版本"),
+}
 
 ROLES = {
     "clerk": _("窗口工作人员"), "approver": _("部门审批人员"), "admin": _("中心管理员"),
@@ -302,6 +330,9 @@ FILTERS = {
     "completeness_name": COMPLETENESS_STATUSES, "role_name": ROLES, "day_reason_name": DAY_REASONS,
     "envelope_kind_name": ENVELOPE_KINDS, "dead_letter_reason": DEAD_LETTER_REASONS,
     "audit_name": AUDIT_STANDINGS,
+    "verification_name": VERIFICATION_STATES,
+    "verification_reason": VERIFICATION_REASONS,
+    "leaf_field_name": LEAF_FIELD_NAMES,
 }
 
 

@@ -44,6 +44,7 @@ KNOWN: dict[str, tuple[str, ...]] = {
     "registry": ("registry_nodes", "registry_request_overhead_ms", "enroll_per_s",
                  "registry_refresh_ms"),
     "request_signing": ("request_verify_ratio", "request_verify_overhead_per_envelope_us"),
+    "verification": ("commitment_ratio", "audit_verify_ms", "summary_envelope_bytes"),
 }
 
 

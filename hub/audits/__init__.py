@@ -1,0 +1,1 @@
+"""Sampled audits of summaries and the summaries refused for their commitment (issue 21)."""

@@ -1,0 +1,104 @@
+"""The completeness page and the league table say how each lower center's figures fared
+against its case records (issue 21): 数据核验：通过 / 未通过 / 未应答, a summary refused for
+its commitment with its reason, an audit's findings by case and field; the node relays the
+answers of a real hub app."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from schemas.envelope import Kind
+from schemas.merkle import inclusion_proof
+from tests.page_scan import page_problems
+from tests.unit.hub.rank_federation import TOWN_A, TOWN_B, summary
+from tests.unit.hub.test_audits import LEAVES, committed_summary
+from tests.unit.node.test_web import hub_behind, log_in
+
+__all__ = ["hub_behind"]
+
+PERIOD = "2026-11"
+
+
+def committed(code: str, leaves: list[dict[str, Any]]) -> tuple[dict[str, Any], list[Any]]:
+    body, levels = committed_summary(leaves)
+    return summary(code, PERIOD, body["metrics"]) | {"commitment": body["commitment"]}, levels
+
+
+def row_of(page: str, code: str) -> str:
+    return page[page.index(f"（{code}）</td>"):].split("</tr>", 1)[0]
+
+
+def test_the_pages_show_each_centers_verification(
+    client: FlaskClient, desk: Any, hub_behind: Any, app: Any,
+) -> None:
+    fed = hub_behind
+    code = app.config["TONGBAN"]["code"]
+    # TOWN_A: an audit answered with a case changed since the summary
+    body, levels = committed(TOWN_A, LEAVES)
+    fed.push_summary(body)
+    audit = fed.post("/api/v1/audits", {"node": TOWN_A, "period": PERIOD, "sample_size": 3},
+                     caller=code)
+    assert audit.status_code == 201, audit.json
+    audit = audit.json
+    summary_id = audit["summary"]
+    answer = {"audit": audit["id"], "summary": summary_id, "seed": audit["seed"],
+              "size": len(LEAVES), "root": levels[-1][0].hex(), "as_of": "2026-11-30",
+              "items": [{"index": i, "leaf": LEAVES[i],
+                         "proof": [p.hex() for p in inclusion_proof(levels, i)],
+                         "current": LEAVES[i] | ({"completed": "2026-11-06"}
+                                                 if n == 0 else {})}
+                        for n, i in enumerate(audit["indexes"])]}
+    fed._push(fed.nodes[TOWN_A], Kind.AUDIT_RESPONSE, answer)
+    # TOWN_B: a summary whose on-time count was inflated is refused, then nothing better
+    inflated, _ = committed(TOWN_B, LEAVES)
+    inflated["metrics"]["completed_on_time"]["value"] += 3
+    wire = fed.nodes[TOWN_B].envelope(Kind.SUMMARY, "hub", inflated)
+    assert fed.nodes[TOWN_B].results(wire, now=fed.now)[0]["reason"] == "commitment_mismatch"
+    fed.now += dt.timedelta(seconds=1)
+
+    assert log_in(client, "super1").status_code == 302
+    response = client.get(f"/staff/rankings/completeness?scope={code}&period={PERIOD}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page[:2000]
+    assert '<div class="value" id="verification-failures">2</div>' in page
+    failed = row_of(page, TOWN_A)
+    assert 'data-verification="failed">数据核验：未通过（抽查 3 件' in failed
+    changed = LEAVES[audit["indexes"][0]]["case"]
+    assert f"办件 {changed}：办件记录在报表之后被改动（办结日期" in failed
+    refused = row_of(page, TOWN_B)
+    assert 'data-verification="refused">数据核验：未通过（报表与承诺不符，已拒收）' in refused
+    assert "报表数字与所承诺的办件记录合计不符（按时办结：报表 30，承诺 27）" in refused
+    assert page_problems(page) == []
+
+    league = client.get(f"/staff/rankings?scope={code}&period={PERIOD}"
+                        "&metric=completed&level=township")
+    table = league.get_data(as_text=True)
+    assert league.status_code == 200, table[:2000]
+    assert 'data-verification="failed"' in row_of(table, TOWN_A)
+    assert "数据核验：未通过" in row_of(table, TOWN_A)
+    assert 'data-verification="refused"' in row_of(table, TOWN_B)
+
+
+def test_a_passed_audit_reads_passed(
+    client: FlaskClient, desk: Any, hub_behind: Any, app: Any,
+) -> None:
+    fed = hub_behind
+    code = app.config["TONGBAN"]["code"]
+    body, levels = committed(TOWN_A, LEAVES)
+    fed.push_summary(body)
+    audit = fed.post("/api/v1/audits", {"node": TOWN_A, "period": PERIOD, "sample_size": 4},
+                     caller=code).json
+    fed._push(fed.nodes[TOWN_A], Kind.AUDIT_RESPONSE, {
+        "audit": audit["id"], "summary": audit["summary"], "seed": audit["seed"],
+        "size": len(LEAVES), "root": levels[-1][0].hex(), "as_of": "2026-11-30",
+        "items": [{"index": i, "leaf": LEAVES[i],
+                   "proof": [p.hex() for p in inclusion_proof(levels, i)],
+                   "current": LEAVES[i]} for i in audit["indexes"]]})
+    assert log_in(client, "super1").status_code == 302
+    page = client.get(f"/staff/rankings/completeness?scope={code}&period={PERIOD}"
+                      ).get_data(as_text=True)
+    assert 'data-verification="passed">数据核验：通过（抽查 4 件' in row_of(page, TOWN_A)
+    assert "未核验" in row_of(page, TOWN_B)
