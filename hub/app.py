@@ -11,11 +11,12 @@ from flask import Flask, Response, g, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.api import init_api
+from hub.api import current_settings, init_api
 from hub.config import hub_settings
 from hub.errors import init_errors
 from hub.models import RegisteredNode, load_all_models
 from hub.relay.wakeup import MailboxBell
+from hub.settings import HubSettings
 from schemas.certificates import TrustError
 from schemas.runtime.database import Database, utcnow
 from schemas.runtime.logs import configure_logging
@@ -31,24 +32,25 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = hub_settings(config)
     check_trust_root(settings)
     load_all_models()
-    configure_logging(settings["log_level"])
+    configure_logging(settings.log_level)
     app = Flask("hub", static_folder=None)
     app.config.update(
         TONGBAN=settings,
-        SECRET_KEY=settings["secret_key"],
-        MAX_CONTENT_LENGTH=settings["max_content_length"],
-        TESTING=settings["testing"],
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        TESTING=settings.testing,
     )
-    db = Database(settings["database_url"])
-    bell = MailboxBell(db.engine, poll_seconds=float(settings["mailbox_poll_seconds"]))
+    db = Database(settings.database_url)
+    bell = MailboxBell(db.engine, poll_seconds=settings.mailbox_poll_seconds)
 
     def registry_size(session: Session) -> dict[str, Any]:
+        root_code = current_settings().root_code
         details: dict[str, Any] = {
             "nodes": session.scalar(select(func.count()).select_from(RegisteredNode)),
-            "trust_root": settings["root_code"] or None,
+            "trust_root": root_code or None,
             "mailbox_waiters": bell.waiting(),
         }
-        if not settings["root_code"]:
+        if not root_code:
             details["warnings"] = ["trust root not configured"]
         return details
 
@@ -60,7 +62,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             response.headers["Server-Timing"] = timing.header(time.perf_counter())
         return response
 
-    api = init_web(app, db, title="tongban hub", service="hub", health_details=registry_size)
+    api = init_web(app, db, title="tongban hub", service="hub", health_details=registry_size,
+                   proxy_hops=settings.proxy_hops)
     app.extensions["hub_clock"] = utcnow  # tests may set another
     app.extensions["hub_mailbox_bell"] = bell
 
@@ -77,10 +80,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def check_trust_root(settings: dict[str, Any]) -> None:
+def check_trust_root(settings: HubSettings) -> None:
     """Refuse a half-configured or malformed trust root (none at all is allowed: the hub
     then starts but accepts nothing until `tongban hub trust-root` sets one)."""
-    code, key = settings["root_code"], settings["root_public_key"]
+    code, key = settings.root_code, settings.root_public_key
     if not code and not key:
         return
     if not code or not key:

@@ -13,11 +13,12 @@ works with when it runs (a quick ``tongban`` start).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from hub.config import hub_settings
+from hub.settings import HubSettings
 from schemas.runtime.cli_support import home_option
 from schemas.runtime.settings import SECRET_FILE, SettingsError
 
@@ -30,7 +31,7 @@ DEFAULT_CURSOR_GAP = 100_000_000
 CURSOR_FLOOR_ROW = "-"  # the addressee and envelope id of the placeholder row
 
 
-def _settings(home: str) -> dict[str, Any]:
+def _settings(home: str) -> HubSettings:
     try:
         return hub_settings({"home": home})
     except SettingsError as exc:
@@ -72,7 +73,7 @@ def backup(home: str, target: str) -> None:
     settings = _settings(home)
     folder = Path(target)
     try:
-        database = sqlite_file(settings["database_url"])
+        database = sqlite_file(settings.database_url)
         if database is None:
             raise click.ClickException(
                 "the hub's database is PostgreSQL: back it up with pg_dump (deploy/README.md, "
@@ -112,7 +113,7 @@ def restore(home: str, source: str | None, cursor_gap: int, yes: bool) -> None:
         for name in restore_missing_files(Path(source), home_path, (CONFIG_FILE, SECRET_FILE)):
             click.echo(f"{name} copied from the backup")
     settings = _settings(home)
-    database = sqlite_file(settings["database_url"])
+    database = sqlite_file(settings.database_url)
     if source is not None:
         if database is None:
             raise click.ClickException("the hub's database is PostgreSQL: restore it with "
@@ -126,7 +127,7 @@ def restore(home: str, source: str | None, cursor_gap: int, yes: bool) -> None:
             raise click.ClickException(exc.message) from exc
         database.chmod(0o600)
         click.echo(f"database restored from {source}")
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
     try:
         migrate.upgrade(db.engine, MIGRATIONS)
         with db.unit_of_work() as session:

@@ -5,16 +5,15 @@ Each command imports what it works with when it runs (a quick ``tongban`` start)
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from hub.config import hub_settings, update_config_file
+from hub.settings import HubSettings
 from schemas.runtime.cli_support import bind_options, home_option
 from schemas.runtime.settings import SettingsError, write_config_file, write_secret_key
 
 
-def _settings(home: str) -> dict[str, Any]:
+def _settings(home: str) -> HubSettings:
     try:
         return hub_settings({"home": home})
     except SettingsError as exc:
@@ -42,7 +41,7 @@ def init(home: str, name: str, database_url: str) -> None:
         write_config_file(home, {"name": name, "database_url": database_url or None})
     write_secret_key(home)
     settings = _settings(home)
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
     migrate.upgrade(db.engine, MIGRATIONS)
     db.dispose()
     click.echo(f"hub ready in {path.resolve()}")
@@ -57,7 +56,7 @@ def migrate_command(home: str) -> None:
     from schemas.runtime.database import Database
 
     settings = _settings(home)
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
     before = migrate.current_revision(db.engine)
     migrate.upgrade(db.engine, MIGRATIONS)
     after = migrate.current_revision(db.engine)
@@ -93,15 +92,15 @@ def serve_command(
     settings = _settings(home)
     # also over a config file's worker_class: under gunicorn's sync workers every waiting
     # mailbox long poll would hold a whole process (docs/scale.md)
-    worker_class = worker_class or str(settings["serve_worker_class"])
+    worker_class = worker_class or settings.serve_worker_class
     if worker_class not in ("gevent", "gthread"):
         raise click.ClickException(
             f"serve_worker_class is gevent or gthread, not {worker_class!r}")
     if threads is None:
-        threads = int(settings["serve_threads"])
+        threads = settings.serve_threads
     if connections is None:
-        connections = int(settings["serve_connections"])
-    db = Database(settings["database_url"])
+        connections = settings.serve_connections
+    db = Database(settings.database_url)
     ensure_schema(db.engine, MIGRATIONS)
     db.dispose()
     click.echo(f"hub listening on http://{bind} ({worker_class} workers)")

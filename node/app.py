@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from node.api import register_blueprints
 from node.calendar.service import CalendarService
-from node.composition import NodeServices
+from node.composition import NodeServices, current_settings
 from node.config import check_private_database, node_settings
 from node.metadata import load_all_models
 from node.models import Base
@@ -31,7 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = node_settings(config)
     node_key = load_node_key(settings)  # a node refuses to start without its key
     check_private_database(settings)  # … or with a database others may read
-    configure_logging(settings["log_level"])
+    configure_logging(settings.log_level)
     load_all_models()
     app = Flask("node", static_folder=None)
     app.extensions["tongban_node_key"] = node_key
@@ -39,18 +39,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[NodeServices.EXTENSION] = NodeServices(settings, node_key)
     app.config.update(
         TONGBAN=settings,
-        SECRET_KEY=settings["secret_key"],
-        MAX_CONTENT_LENGTH=settings["max_content_length"],
-        TESTING=settings["testing"],
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        TESTING=settings.testing,
     )
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
 
     # the clock of what the pages and /healthz say about dates (tests set their own)
     app.extensions["tongban_clock"] = utcnow
 
     def identity(session: Session) -> dict[str, Any]:
+        current = current_settings()
         details: dict[str, Any] = {
-            "code": settings["code"], "name": settings["name"], "level": settings["level"]}
+            "code": current.code, "name": current.name, "level": current.level}
         # degraded from sixty days before a year without national holiday data begins
         missing = CalendarService(session, clock=app.extensions["tongban_clock"]).missing_years()
         details["calendar"] = {"status": "degraded" if missing else "ok",
@@ -61,12 +62,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return details
 
     api = init_web(
-        app, db, title=f"tongban node {settings['code']}", service="node", health_details=identity
+        app, db, title=f"tongban node {settings.code}", service="node", health_details=identity
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     register_blueprints(api)
     init_pages(app, api)
-    logging.getLogger("tongban").debug("node %s app created", settings["code"])
+    logging.getLogger("tongban").debug("node %s app created", settings.code)
     return app
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
+from node.settings import NodeSettings
 from schemas.runtime.cli_support import home_option
 from schemas.runtime.settings import SECRET_FILE, SettingsError
 
@@ -27,7 +28,7 @@ CONFIG_FILE = "tongban.toml"
 DATABASE_FILE = "node.db"
 
 
-def _settings(home: str) -> dict[str, Any]:
+def _settings(home: str) -> NodeSettings:
     from node.config import node_settings
 
     try:
@@ -36,7 +37,7 @@ def _settings(home: str) -> dict[str, Any]:
         raise click.ClickException(str(exc)) from exc
 
 
-def _key_files(settings: dict[str, Any]) -> list[Path]:
+def _key_files(settings: NodeSettings) -> list[Path]:
     from node.sync.keys import key_path
 
     key = key_path(settings)
@@ -55,7 +56,7 @@ def backup(home: str, target: str) -> None:
     settings = _settings(home)
     folder = Path(target)
     try:
-        database = sqlite_file(settings["database_url"])
+        database = sqlite_file(settings.database_url)
         if database is None:
             raise click.ClickException(
                 "this node's database is PostgreSQL: back it up with pg_dump "
@@ -69,11 +70,11 @@ def backup(home: str, target: str) -> None:
         size = back_up_home(database, folder, DATABASE_FILE, files)
     except BackupError as exc:
         raise click.ClickException(exc.message) from exc
-    click.echo(f"node {settings['code']} backed up to {folder.resolve()}: database "
+    click.echo(f"node {settings.code} backed up to {folder.resolve()}: database "
                f"{size} bytes, {len(keys)} key file(s)")
 
 
-def _resume(settings: dict[str, Any], db: Database) -> None:
+def _resume(settings: NodeSettings, db: Database) -> None:
     """Continue after the hub's last seq now if the hub answers (else the worker will)."""
     from node.ports import SyncError
     from node.sync.client import HttpHubTransport
@@ -81,14 +82,14 @@ def _resume(settings: dict[str, Any], db: Database) -> None:
     from node.sync.restore import resume_if_restored
 
     key = load_node_key(settings)
-    if not settings["hub_url"]:
+    if not settings.hub_url:
         click.echo("hub_url is not set: the node will ask the hub for its last seq before "
                    "its first push")
         return
-    transport = HttpHubTransport(settings["hub_url"], settings["code"], key,
-                                 timeout=float(settings["hub_timeout_seconds"]))
+    transport = HttpHubTransport(settings.hub_url, settings.code, key,
+                                 timeout=settings.hub_timeout_seconds)
     try:
-        resumed = resume_if_restored(db, transport.fetch_last_seq, sender=settings["code"],
+        resumed = resume_if_restored(db, transport.fetch_last_seq, sender=settings.code,
                                      private_key=key)
     except SyncError as exc:
         click.echo(f"the hub could not be asked for this node's last seq ({exc.message}): "
@@ -136,7 +137,7 @@ def restore(home: str, source: str | None, yes: bool) -> None:
         for name in restore_missing_files(folder, home_path, names):
             click.echo(f"{name} copied from the backup")
     settings = _settings(home)
-    database = sqlite_file(settings["database_url"])
+    database = sqlite_file(settings.database_url)
     if source is not None:
         if database is None:
             raise click.ClickException("this node's database is PostgreSQL: restore it with "
@@ -151,7 +152,7 @@ def restore(home: str, source: str | None, yes: bool) -> None:
         os.chmod(database, 0o600)
         click.echo(f"database restored from {source}")
     load_all_models()
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
     try:
         before = migrate.current_revision(db.engine)
         migrate.upgrade(db.engine, MIGRATIONS)  # a backup from an older version
@@ -162,8 +163,8 @@ def restore(home: str, source: str | None, yes: bool) -> None:
             # announced in the audit chain and in the next signed summary, so the hub shows
             # an older chain than its last anchor as 已从备份恢复, not as tampering
             restore_id = AuditLog(session).record_restore(
-                node_code=settings["code"], backup=str(source or "pg_restore"))
-        click.echo(f"node {settings['code']} marked restored (the backup's last seq: {base})")
+                node_code=settings.code, backup=str(source or "pg_restore"))
+        click.echo(f"node {settings.code} marked restored (the backup's last seq: {base})")
         click.echo(f"审计链已记录本次恢复（恢复编号 {restore_id}），下一份统计汇总将向上级报告")
         try:
             _resume(settings, db)
@@ -192,7 +193,7 @@ def resend(home: str, since: str) -> None:
         raise click.BadParameter("needs a UTC offset, e.g. +08:00", param_hint="--since")
     settings = _settings(home)
     load_all_models()
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
     try:
         with db.unit_of_work() as session:
             count = resend_since(session, moment)

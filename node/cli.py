@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -17,6 +16,7 @@ from node.backup import COMMANDS as BACKUP_COMMANDS
 from node.commands.audit import verify_audit
 from node.commands.calendar import COMMANDS as CALENDAR_COMMANDS
 from node.commands.sync import COMMANDS as SYNC_COMMANDS
+from node.settings import NodeSettings
 from schemas.divisions import (
     CountyKind,
     DivisionCodeError,
@@ -28,7 +28,7 @@ from schemas.runtime.cli_support import bind_options, home_option
 from schemas.runtime.settings import SettingsError
 
 
-def _settings(home: str) -> dict[str, Any]:
+def _settings(home: str) -> NodeSettings:
     from node.config import node_settings
 
     try:
@@ -72,9 +72,9 @@ def init(home: str, code: str, name: str, kind: str | None, database_url: str) -
     path = Path(home)
     if (path / "tongban.toml").exists():
         existing = _settings(home)
-        if existing["code"] != code:
+        if existing.code != code:
             raise click.ClickException(
-                f"{path} already holds node {existing['code']}; use another --home"
+                f"{path} already holds node {existing.code}; use another --home"
             )
     private_dir(path)  # 0700: the database, keys and settings live here
     values = {
@@ -93,10 +93,10 @@ def init(home: str, code: str, name: str, kind: str | None, database_url: str) -
     if not key_path(settings).exists():
         key = create_key(key_path(settings))
         click.echo(f"node key written to {key_path(settings)} (key id {key_id(key.public_key())})")
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
     migrate.upgrade(db.engine, MIGRATIONS)
     db.dispose()
-    click.echo(f"node {settings['code']} ({settings['name']}) ready in {path.resolve()}")
+    click.echo(f"node {settings.code} ({settings.name}) ready in {path.resolve()}")
 
 
 @node.command("migrate")
@@ -108,7 +108,7 @@ def migrate_command(home: str) -> None:
     from schemas.runtime.database import Database
 
     settings = _settings(home)
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
     before = migrate.current_revision(db.engine)
     migrate.upgrade(db.engine, MIGRATIONS)
     after = migrate.current_revision(db.engine)
@@ -139,10 +139,10 @@ def serve_command(
         check_private_database(settings)  # … or a database others may read
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
     ensure_schema(db.engine, MIGRATIONS)
     db.dispose()
-    click.echo(f"node {settings['code']} listening on http://{bind}")
+    click.echo(f"node {settings.code} listening on http://{bind}")
     serve(
         lambda: create_app({"home": home}),
         bind=bind, workers=workers, dev=dev, config_file=gunicorn_config,
@@ -170,7 +170,7 @@ def create_user(
     from schemas.runtime.database import Database
 
     settings = _settings(home)
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
     ensure_schema(db.engine, MIGRATIONS)
     # only create_user is used here, which needs no token or lockout policy
     policy = AuthPolicy(dt.timedelta(0), max_failed_logins=0, lockout=dt.timedelta(0))
@@ -212,7 +212,7 @@ def run_jobs(home: str) -> None:
 
     settings = _settings(home)
     key = load_node_key(settings)  # decisions on cases from below are signed and sent back
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
     ensure_schema(db.engine, MIGRATIONS)
     try:
         done = run_case_jobs(db, settings, key)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from node.calendar import publishing as calendar_publishing
@@ -33,6 +34,7 @@ from node.catalog import publishing as catalog_publishing
 from node.directives import service as directives
 from node.directives.service import DirectiveService
 from node.ports import EnvelopeRegistry
+from node.settings import NodeSettings
 from node.sync.outbox import AppliedInbox, SigningOutbox
 from node.sync.service import SyncService
 from node.sync.transport import HubTransport
@@ -45,15 +47,15 @@ class NodeServices:
     """One node's services, composed once per process; each method builds a service on the
     caller's session (the caller owns the transaction)."""
 
-    def __init__(self, settings: Mapping[str, Any], private_key: Ed25519PrivateKey) -> None:
+    def __init__(self, settings: NodeSettings, private_key: Ed25519PrivateKey) -> None:
         self.settings = settings
-        self.code: str = settings["code"]
+        self.code: str = settings.code
         self.private_key = private_key
         self.outbox = SigningOutbox(self.code, private_key)
         self.inbox = AppliedInbox()
         self.warning_policy = WarningPolicy(
-            yellow_days_left=settings["warning_yellow_days_left"],
-            yellow_used_percent=settings["warning_yellow_used_percent"],
+            yellow_days_left=settings.warning_yellow_days_left,
+            yellow_used_percent=settings.warning_yellow_used_percent,
         )
 
     EXTENSION = "tongban_node"
@@ -113,12 +115,21 @@ class NodeServices:
             handlers=self.envelope_registry(clock).handlers(),
             private_key=self.private_key,
             clock=clock,
-            root_public_key=settings.get("root_public_key", "") or "",
-            push_batch_size=int(settings.get("push_batch_size", 100)),
-            pull_batch_size=int(settings.get("pull_batch_size", 100)),
-            gap_hold=dt.timedelta(minutes=int(settings.get("sync_gap_hold_minutes", 60))),
+            root_public_key=settings.root_public_key,
+            push_batch_size=settings.push_batch_size,
+            pull_batch_size=settings.pull_batch_size,
+            gap_hold=dt.timedelta(minutes=settings.sync_gap_hold_minutes),
             **kwargs,
         )
 
 
 __all__ = ["NodeServices"]
+
+
+def current_settings() -> NodeSettings:
+    """The settings of the node app serving this request (``app.config["TONGBAN"]``, which a
+    test may replace: never a copy kept elsewhere).  Here, beside :meth:`NodeServices.of_app`,
+    for the views of node/api and node/web alike: node/config.py, below the features, stays
+    free of Flask."""
+    settings: NodeSettings = current_app.config["TONGBAN"]
+    return settings

@@ -22,9 +22,8 @@ import datetime as dt
 import logging
 import signal
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from types import FrameType
-from typing import Any
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -37,8 +36,9 @@ from node.metrics.rollup import refresh
 from node.metrics.service import MetricsService
 from node.metrics.summary import as_of
 from node.ports import SyncError
+from node.settings import NodeSettings
 from node.sync.audits import AuditJob, AuditSource
-from node.sync.backoff import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS, Backoff, backoff_delay
+from node.sync.backoff import Backoff, backoff_delay
 from node.sync.outbox import emit
 from node.sync.reports import PullReport, sync_status
 from node.sync.service import SyncService
@@ -64,7 +64,7 @@ def summary_periods(today: dt.date) -> list[Period]:
 
 
 def send_summaries(
-    db: Database, settings: Mapping[str, Any], key: Ed25519PrivateKey,
+    db: Database, settings: NodeSettings, key: Ed25519PrivateKey,
     clock: Callable[[], dt.datetime] = utcnow,
 ) -> list[str]:
     """Queue a signed ``summary`` for each period of :func:`summary_periods`, each carrying
@@ -84,7 +84,7 @@ def send_summaries(
             commitment = commit(session, period, as_of(period, now))
             body["commitment"] = commitment.body
             envelope = emit(session, kind=Kind.SUMMARY, to=HUB, body=body,
-                            sender=settings["code"], private_key=key, now=now)
+                            sender=settings.code, private_key=key, now=now)
             keep(session, commitment, envelope.id, envelope.seq)
         sent.append(period.label)
     return sent
@@ -133,7 +133,7 @@ class CaseJobsReport:
 
 
 def run_case_jobs(
-    db: Database, settings: Mapping[str, Any], key: Ed25519PrivateKey
+    db: Database, settings: NodeSettings, key: Ed25519PrivateKey
 ) -> CaseJobsReport:
     """The case jobs, run by ``tongban node run-jobs`` once and by the worker every 15
     minutes: deemed acceptance and approval, then the roll-ups of the last year's days."""
@@ -150,10 +150,10 @@ def run_case_jobs(
     return CaseJobsReport(accepted, approved, rolled)
 
 
-def sync_backoff(settings: Mapping[str, Any]) -> Backoff:
+def sync_backoff(settings: NodeSettings) -> Backoff:
     """The worker's backoff, with the base and cap of the settings."""
-    base = float(settings.get("sync_backoff_base_seconds", BACKOFF_BASE_SECONDS))
-    cap = float(settings.get("sync_backoff_cap_seconds", BACKOFF_CAP_SECONDS))
+    base = settings.sync_backoff_base_seconds
+    cap = settings.sync_backoff_cap_seconds
     return Backoff(delay=lambda failures: backoff_delay(failures, base=base, cap=cap))
 
 
@@ -271,21 +271,21 @@ class PullLoop:
 
 
 def sync_loops(
-    service: SyncService, settings: Mapping[str, Any], backoff: Backoff
+    service: SyncService, settings: NodeSettings, backoff: Backoff
 ) -> list[Loop]:
     """The push-now watch and the long-polling pull loop the settings ask for."""
     loops = []
-    watch = float(settings.get("push_watch_seconds", 0) or 0)
+    watch = settings.push_watch_seconds
     if watch > 0:
         loops.append(Loop("push-now", PushWatch(service, backoff, watch)))
-    wait = float(settings.get("pull_wait_seconds", 0) or 0)
+    wait = settings.pull_wait_seconds
     if wait > 0:
         loops.append(Loop("pull-now", PullLoop(service, backoff, wait)))
     return loops
 
 
 def build_scheduler(
-    db: Database, settings: Mapping[str, Any], key: Ed25519PrivateKey, service: SyncService,
+    db: Database, settings: NodeSettings, key: Ed25519PrivateKey, service: SyncService,
     backoff: Backoff | None = None,
 ) -> BlockingScheduler:
     """The worker's scheduler with its jobs (not started).  When the pull loop runs
@@ -293,10 +293,10 @@ def build_scheduler(
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
     now = dt.datetime.now(dt.UTC)
     common = {"max_instances": 1, "coalesce": True, "next_run_time": now}
-    pulls = not float(settings.get("pull_wait_seconds", 0) or 0) > 0
+    pulls = not settings.pull_wait_seconds > 0
     job = SyncJob(service, backoff or sync_backoff(settings), pull=pulls)
     scheduler.add_job(job, "interval", id="sync", name="push and pull",
-                      seconds=int(settings["sync_interval_seconds"]), **common)
+                      seconds=settings.sync_interval_seconds, **common)
     scheduler.add_job(run_case_jobs, "interval", args=(db, settings, key), id="case-jobs",
                       name="deadline jobs and roll-ups", minutes=CASE_JOBS_MINUTES, **common)
     scheduler.add_job(check_calendar, "interval", args=(db,), id="calendar-check",
@@ -304,13 +304,13 @@ def build_scheduler(
     scheduler.add_job(refresh_registry, "interval", args=(service,), id="registry",
                       name="registry and centers' names", hours=1, **common)
     scheduler.add_job(send_summaries, "interval", args=(db, settings, key), id="summaries",
-                      name="summaries", minutes=int(settings["summary_refresh_minutes"]),
+                      name="summaries", minutes=settings.summary_refresh_minutes,
                       **common)
     transport = service.transport
     if isinstance(transport, AuditSource):  # the hub's HTTP API lists the node's audits
         scheduler.add_job(AuditJob(db, settings, key, transport, service),
                           "interval", id="audits", name="answer audits",
-                          seconds=int(settings["sync_interval_seconds"]), **common)
+                          seconds=settings.sync_interval_seconds, **common)
     return scheduler
 
 

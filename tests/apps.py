@@ -10,17 +10,19 @@ What this relies on, and what a change to the apps must keep true:
 - the request's database is ``app.extensions["tongban_db"]`` (schemas/runtime/webapp.py reads it per
   request), so swapping it swaps the database;
 - per-process state lives in ``app.extensions`` or ``app.config["TONGBAN"]`` (both restored
-  for each test) or on the ``Database`` object (new for each test); a cache kept anywhere else
-  would carry one test's data into the next;
+  for each test; the settings are a frozen dataclass, which a test changes by replacing it
+  with ``dataclasses.replace``, so every part of the app reads them from ``app.config`` at
+  the time it needs them, never from a copy it kept) or on the ``Database`` object (new for
+  each test); a cache kept anywhere else would carry one test's data into the next;
 - a test that changes the app's set-up (adds a route or a hook) asks for an app of its own
   with ``@pytest.mark.own_app``: Flask refuses set-up calls once an app has served a request.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -36,7 +38,7 @@ class SharedApp:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.config = dict(app.config)
-        self.settings = copy.deepcopy(app.config["TONGBAN"])
+        self.settings = app.config["TONGBAN"]  # frozen: never changed in place
         self.extensions = dict(app.extensions)
         app.extensions["tongban_db"].dispose()  # the test's database replaces it
 
@@ -44,11 +46,8 @@ class SharedApp:
     def lent(self, database_url: str) -> Iterator[Flask]:
         """The app on ``database_url`` for one test, reset to its first state afterwards."""
         app = self.app
-        settings = app.config["TONGBAN"]  # the same dict the app's closures hold
-        settings.clear()
-        settings.update(copy.deepcopy(self.settings), database_url=database_url)
         app.config.clear()
-        app.config.update(self.config, TONGBAN=settings)
+        app.config.update(self.config, TONGBAN=replace(self.settings, database_url=database_url))
         app.extensions.clear()
         app.extensions.update(self.extensions)
         db = Database(database_url)

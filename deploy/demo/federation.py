@@ -46,7 +46,8 @@ from node.calendar.schedules import read_json_schedule
 from node.calendar.service import CalendarService
 from node.calendar.workdays import to_shanghai_date
 from node.cases.actors import Actor
-from node.cases.models import Case
+from node.cases.models import Case, Channel
+from node.cases.service import Application
 from node.cases.states import CaseState
 from node.catalog.publishing import publish_catalog
 from node.catalog.service import CatalogService
@@ -56,6 +57,7 @@ from node.config import node_settings
 from node.metadata import load_all_models
 from node.metrics.rollup import refresh
 from node.metrics.service import MetricsService
+from node.settings import NodeSettings
 from node.sync import enrollment
 from node.sync.client import HttpHubTransport
 from node.sync.keys import load_node_key
@@ -185,13 +187,13 @@ class Federation:
 
     # -- databases, keys, sync ----------------------------------------------------------------
 
-    def settings(self, member: Member) -> dict[str, Any]:
+    def settings(self, member: Member) -> NodeSettings:
         return node_settings({"home": str(member.home)})
 
     @contextlib.contextmanager
     def database(self, member: Member) -> Iterator[Database]:
         load_all_models()
-        db = Database(self.settings(member)["database_url"])
+        db = Database(self.settings(member).database_url)
         try:
             yield db
         finally:
@@ -356,10 +358,10 @@ class Federation:
             forwarding = self._service(session, member)
             clerk = _clerk(session)
             for index in range(count):
-                case = forwarding.cases.submit({
-                    "matter_code": matter, "channel": "window",
-                    "applicant_name": f"上报申请人{index + 1}",
-                    "applicant_phone": f"1390775{int(member.code[-3:]) + index:04d}"}, clerk).case
+                case = forwarding.cases.submit(Application(
+                    matter_code=matter, channel=Channel.WINDOW,
+                    applicant_name=f"上报申请人{index + 1}",
+                    applicant_phone=f"1390775{int(member.code[-3:]) + index:04d}"), clerk).case
                 forwarding.cases.accept(case, clerk)
                 forwarding.forward(case, clerk, note="县级审批事项，乡镇便民服务中心代收上报")
         return count
@@ -477,7 +479,7 @@ def create_staff(home: str, node: DemoNode, logins: Mapping[str, str]) -> int:
     """The demo's departments and staff accounts in one center (in a pool process)."""
     del node  # the same people everywhere
     load_all_models()
-    db = Database(node_settings({"home": home})["database_url"])
+    db = Database(node_settings({"home": home}).database_url)
     policy = AuthPolicy(dt.timedelta(0), max_failed_logins=0, lockout=dt.timedelta(0))
     try:
         with db.unit_of_work() as session:

@@ -15,10 +15,11 @@ in its own process (:func:`generate`), since each has its own database.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -30,7 +31,7 @@ from node.auth.models import User
 from node.calendar.workdays import WorkingCalendar, to_shanghai_date
 from node.cases.actors import Actor
 from node.cases.models import Case, Channel, PaymentPlace
-from node.cases.service import CaseService, Submission
+from node.cases.service import Application, CaseService, Submission
 from node.catalog.models import Department, Matter
 from node.composition import NodeServices
 from node.config import node_settings
@@ -39,6 +40,7 @@ from node.feedback.service import FeedbackService
 from node.feedback.states import RectificationAction
 from node.metadata import load_all_models
 from node.metrics.rollup import refresh
+from node.settings import NodeSettings
 from node.sync.keys import load_node_key
 from schemas.runtime.database import Database, utcnow
 
@@ -135,15 +137,16 @@ def _make(service: CaseService, clock: Clock, rng: random.Random, plan: Plan, ma
     minute = rng.randint(0, 420)
     clock.at(plan.day, minute)
     born = dt.date(1950, 1, 1) + dt.timedelta(days=rng.randint(0, 365 * 50))
-    data: dict[str, object] = {
-        "matter_code": matter.code, "channel": plan.channel.value,
-        "applicant_name": rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.randint(1, 2))),
-        "applicant_id_number": _id_number(rng, born),
-        "applicant_phone": f"13{rng.randint(0, 9)}{rng.randint(0, 99_999_999):08d}",
-    }
+    application = Application(
+        matter_code=matter.code, channel=plan.channel,
+        applicant_name=rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.randint(1, 2))),
+        applicant_id_number=_id_number(rng, born),
+        applicant_phone=f"13{rng.randint(0, 9)}{rng.randint(0, 99_999_999):08d}",
+    )
     if plan.channel is Channel.VILLAGE_AGENT:
-        data |= {"agent_name": "村级代办员" + rng.choice(SURNAMES), "applicant_consent": True}
-    submission = service.submit(data, clerk)
+        application = dataclasses.replace(
+            application, agent_name="村级代办员" + rng.choice(SURNAMES), applicant_consent=True)
+    submission = service.submit(application, clerk)
     case = submission.case
     if plan.notice and matter.materials:
         clock.at(plan.day, minute + 5)
@@ -225,7 +228,7 @@ class _Progress(Protocol):
     def put(self, item: int) -> None: ...
 
 
-def _planned(db: Database, settings: dict[str, Any], key: Ed25519PrivateKey, node: DemoNode,
+def _planned(db: Database, settings: NodeSettings, key: Ed25519PrivateKey, node: DemoNode,
              months: int, scale: float, rng: random.Random,
              ) -> tuple[dt.date, dt.date, list[Plan]]:
     """Today, the first day, and the cases to make (none when the node has cases already)."""
@@ -255,7 +258,7 @@ def planned_cases(home: str, node: DemoNode, months: int, scale: float) -> int:
     """How many cases :func:`generate` will make in the node at ``home`` (the same draw)."""
     load_all_models()
     settings = node_settings({"home": home})
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
     try:
         plans = _planned(db, settings, load_node_key(settings), node, months, scale, _rng(node))
         return len(plans[2])
@@ -274,7 +277,7 @@ def generate(home: str, node: DemoNode, months: int, scale: float,
     load_all_models()
     settings = node_settings({"home": home})
     key = load_node_key(settings)
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
     clock = Clock()
     rng = _rng(node)
     made = 0

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, current_app
 
+from hub.settings import HubSettings
 from schemas.runtime.webapp import Api
+
+
+def current_settings() -> HubSettings:
+    """The settings of the hub app serving this request (hub.config.hub_settings built them;
+    not in hub.config, which the commands import before they run: it stays free of Flask)."""
+    settings: HubSettings = current_app.config["TONGBAN"]
+    return settings
 
 
 def init_api(app: Flask, api: Api) -> None:

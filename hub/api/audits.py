@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, request
+from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from hub.api import current_settings
 from hub.api.auth import authenticate, hub_clock
 from hub.audits.service import AuditService, Requester, pending_for
 from hub.staff.service import StaffService
@@ -48,7 +49,7 @@ def _authenticate() -> None:
 
 
 def service() -> AuditService:
-    seconds = int(current_app.config["TONGBAN"]["audit_answer_seconds"])
+    seconds = current_settings().audit_answer_seconds
     return AuditService(current_session(), hub_clock(), seconds)
 
 

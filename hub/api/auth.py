@@ -20,6 +20,7 @@ from urllib.parse import quote
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import current_app, g, request
 
+from hub.api import current_settings
 from hub.registry.service import TrustCache
 from hub.relay.service import key_reason, remember_nonce
 from schemas.certificates import TrustError
@@ -54,8 +55,8 @@ def trust_cache() -> TrustCache:
     """This process's :class:`TrustCache` (one per app, so per gunicorn worker)."""
     cache: TrustCache | None = current_app.extensions.get(TRUST_CACHE)
     if cache is None:
-        settings = current_app.config["TONGBAN"]
-        cache = TrustCache(settings["root_code"], settings["root_public_key"])
+        settings = current_settings()
+        cache = TrustCache(settings.root_code, settings.root_public_key)
         current_app.extensions[TRUST_CACHE] = cache
     return cache
 

@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from hub.api import current_settings
 from hub.api.auth import Caller, authenticate, request_store
 from hub.errors import BatchTooLarge, BeyondMailbox, BlobTooLarge, HashMismatch, OutsideSubtree
 from hub.relay import anchors
@@ -57,7 +58,7 @@ MAILBOX_WAIT_MAX = 60.0
 @blp.before_request
 def _authenticate() -> None:
     if request.endpoint == f"{blp.name}.Blobs":
-        request.max_content_length = current_app.config["TONGBAN"]["max_blob_bytes"]
+        request.max_content_length = current_settings().max_blob_bytes
     g.hub_caller = authenticate(root_bootstrap=request.endpoint == f"{blp.name}.Envelopes")
 
 
@@ -98,7 +99,7 @@ class Envelopes(MethodView):
         ``reason``; a rejected envelope stores nothing and does not stop the others.
         """
         envelopes = batch["envelopes"]
-        limit = current_app.config["TONGBAN"]["max_batch"]
+        limit = current_settings().max_batch
         if len(envelopes) > limit:
             raise BatchTooLarge(
                 f"A batch holds at most {limit} envelopes, not {len(envelopes)}.",
@@ -386,7 +387,7 @@ class Blobs(MethodView):
         """
         who = caller()
         _check_name(sha256)
-        limit = current_app.config["TONGBAN"]["max_blob_bytes"]
+        limit = current_settings().max_blob_bytes
         data = request.get_data(cache=True)
         if len(data) > limit:
             raise BlobTooLarge(f"A blob has at most {limit} bytes.", {"max_bytes": limit})

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from schemas.runtime.cli_support import ensure_schema, home_option
 
 if TYPE_CHECKING:
+    from hub.settings import HubSettings
     from schemas.errors import TongbanError
     from schemas.runtime.database import Database
 
 
-def _database(home: str) -> tuple[Database, dict[str, Any]]:
+def _database(home: str) -> tuple[Database, HubSettings]:
     from hub.app import MIGRATIONS
     from hub.config import hub_settings
     from hub.models import load_all_models
@@ -27,7 +28,7 @@ def _database(home: str) -> tuple[Database, dict[str, Any]]:
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
     load_all_models()
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
     ensure_schema(db.engine, MIGRATIONS)
     return db, settings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, validate
 from node.api.metrics import PeriodArgs, parse_period
 from node.api.security import staff_required
 from node.auth.permissions import Permission
+from node.composition import current_settings
 from node.metrics.assessment import Assessment, Designation, ModelWindowRule, Threshold, assess
 from node.metrics.assessment_workbook import write_assessment_workbook
 from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
@@ -122,7 +123,7 @@ class AssessmentSchema(Schema):
 
 
 def monthly_assessment(label: str) -> Assessment:
-    settings = current_app.config["TONGBAN"]
+    settings = current_settings()
     return assess(current_session(), parse_period(label), ModelWindowRule.from_settings(settings))
 
 
@@ -150,7 +151,7 @@ class AssessmentExport(MethodView):
         """The month's assessment as an XLSX workbook with Chinese headings (窗口考核,
         人员考核 and the rule applied, 考核规则), to download."""
         assessment = monthly_assessment(args["period"])
-        node_code = current_app.config["TONGBAN"]["code"]
+        node_code = current_settings().code
         filename = f"assessment-{node_code}-{assessment.period.label}.xlsx"
         return Response(
             write_assessment_workbook(assessment, node_code),

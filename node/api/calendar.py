@@ -18,7 +18,7 @@ from node.calendar.publishing import publish_calendar
 from node.calendar.schedules import read_json_schedule, read_schedule
 from node.calendar.service import CalendarService
 from node.calendar.workdays import SkippedDay, Suspension
-from node.composition import NodeServices
+from node.composition import NodeServices, current_settings
 from schemas.divisions import Level, level_of
 from schemas.errors import ErrorSchema, NotFound, ValidationFailed
 from schemas.i18n import _
@@ -250,7 +250,7 @@ def _checked_year(value: int) -> int:
 
 
 def _is_province() -> bool:
-    return level_of(current_app.config["TONGBAN"]["code"]) is Level.PROVINCE
+    return level_of(current_settings().code) is Level.PROVINCE
 
 
 _IMPORT_BODY = {"content": {

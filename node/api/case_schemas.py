@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from flask_smorest.fields import Upload
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from node.api.schemas import CursorArgs
-from node.cases.models import Channel, PaymentPlace, SuspensionKind, TaskState
+from node.cases.models import AttachmentRole, Channel, PaymentPlace, SuspensionKind, TaskState
 from node.cases.reading import ListOrder
+from node.cases.service import Application
 from node.cases.states import CaseState
 from node.cases.warnings import Warning
 from node.catalog.schemas import Ref
 from schemas.personal import mask_id_number, mask_phone, phone_problems, resident_id_problems
 
 
-class SubmitSchema(Schema):
+class ApplicationFields(Schema):
+    """The fields of an application (the API's and the desk form's)."""
+
     matter_code = fields.String(required=True, validate=validate.Length(1, 64))
     channel = fields.Enum(Channel, by_value=True, load_default=Channel.WINDOW)
     applicant_name = fields.String(required=True, validate=validate.Length(1, 100))
@@ -29,6 +33,14 @@ class SubmitSchema(Schema):
         fields.String(), load_default=list, validate=validate.Length(max=20)
     )
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class SubmitSchema(ApplicationFields):
+    """An application as the API takes it, loaded as the service's :class:`Application`."""
+
+    @post_load
+    def make_application(self, data: dict[str, Any], **kwargs: Any) -> Application:
+        return Application(**data)
 
 
 def _valid_id_number(value: str) -> None:
@@ -181,6 +193,15 @@ class CaseSummarySchema(Schema):
                                         "case_number": c.origin_case_number}
                              if c.origin_node_code else None, metadata={
         "description": "The case at the center where the applicant applied"})
+
+
+class AttachmentUploadArgs(Schema):
+    """The multipart/form-data body of ``POST /cases/<id>/attachments``: the file and its
+    role (read together: node/api/cases.py, MultipartParser)."""
+
+    file = Upload(required=True, metadata={"description": "the file"})
+    role = fields.Enum(AttachmentRole, by_value=True, load_default=AttachmentRole.MATERIAL,
+                       metadata={"description": "material (the default) or result"})
 
 
 class AttachmentSchema(Schema):

@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, current_app, render_template, request, url_for
+from flask import Request, Response, current_app, render_template, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema
 from sqlalchemy import select
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from node.api.calendar import DeadlineExplanationSchema
 from node.api.case_schemas import (
     AttachmentSchema,
+    AttachmentUploadArgs,
     CaseDetailSchema,
     CaseDocumentsSchema,
     CaseListArgs,
@@ -33,17 +37,34 @@ from node.cases.actions import ACTIONS_BY_NAME, CASE_ACTIONS, CaseAction
 from node.cases.actors import Actor
 from node.cases.forwarding import Forwarding
 from node.cases.history import handler_name
-from node.cases.models import AttachmentRole, Case, DocumentKind, IssuedDocument
+from node.cases.models import Case, DocumentKind, IssuedDocument
 from node.cases.scopes import viewer_of, visible_cases
-from node.cases.service import CaseService
+from node.cases.service import Application, CaseService
 from node.cases.states import allowed_actions
+from node.cases.views import CaseView
 from node.cases.warnings import Colours
-from node.composition import NodeServices
-from schemas.errors import Forbidden, NotFound, ValidationFailed
+from node.composition import NodeServices, current_settings
+from schemas.errors import Forbidden, NotFound
 from schemas.i18n import _
 from schemas.runtime.webapp import accepts_bodies, current_session
 
-blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases (办件)")
+
+class MultipartParser(FlaskParser):
+    """webargs' parser, but ``location="files"`` reads a multipart/form-data body whole: its
+    files and its other fields, so that one schema reads an upload with the fields sent
+    beside it, and flask-smorest documents them as one multipart request body (its
+    ``files`` and ``form`` locations would be two bodies, which OpenAPI 3 cannot say)."""
+
+    def load_files(self, req: Request, schema: Schema) -> Any:
+        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
+
+
+class CasesBlueprint(Blueprint):
+    ARGUMENTS_PARSER = MultipartParser()
+
+
+blp = CasesBlueprint("cases", __name__, url_prefix="/api/v1/cases",
+                     description="Cases (办件)")
 
 
 def case_service() -> CaseService:
@@ -55,13 +76,16 @@ def actor() -> Actor:
     return Actor.of(current_user())
 
 
-def present(service: CaseService, case: Case, colours: Colours | None = None) -> Case:
-    """Attach what is computed on read: the warning colour and the actions allowed now
-    (``colours``: a list's, shared by its rows)."""
-    case.warning_now = (  # type: ignore[attr-defined]
-        colours.of_case(case) if colours is not None else service.warning(case))
-    case.allowed_now = allowed_actions(case.state, current_user().role.value)  # type: ignore[attr-defined]
-    return case
+def present(service: CaseService, case: Case, colours: Colours | None = None,
+            query_code: str | None = None) -> CaseView:
+    """The case with what is computed on read: the warning colour and the actions allowed
+    now (``colours``: a list's, shared by its rows)."""
+    return CaseView(
+        case,
+        warning_now=colours.of_case(case) if colours is not None else service.warning(case),
+        allowed_now=allowed_actions(case.state, current_user().role.value),
+        query_code=query_code,
+    )
 
 
 @blp.route("")
@@ -111,14 +135,12 @@ class Cases(MethodView):
     @staff_required(Permission.CASES_HANDLE)
     @blp.arguments(SubmitSchema)
     @blp.response(201, SubmittedSchema)
-    def post(self, data: dict[str, Any]) -> Any:
+    def post(self, application: Application) -> Any:
         """Register an application (收件). The answer carries the applicant's query code,
         shown this once."""
         service = case_service()
-        submission = service.submit(data, actor())
-        case = present(service, submission.case)
-        case.query_code = submission.query_code  # type: ignore[attr-defined]
-        return case
+        submission = service.submit(application, actor())
+        return present(service, submission.case, query_code=submission.query_code)
 
 
 def _load(case_id: int) -> tuple[CaseService, Case]:
@@ -160,11 +182,11 @@ def _transition(action: CaseAction) -> None:
         data: dict[str, Any] = call_args[0] if call_args else {}
         service, case = _load(kwargs["case_id"])
         action.run(service, _forwarding(service), case, actor(), data)
-        present(service, case)
+        presented = present(service, case)
         # the answer is the state committed: commit now, so that the audit chain's head (locked
         # since the step's entry) is released before the answer is serialised and sent
         service.session.commit()
-        return case
+        return presented
 
     post.__doc__ = action.summary
     post.__name__ = "post"
@@ -225,7 +247,7 @@ class CaseNoticeDocument(MethodView):
             case=case,
             items=json.loads(notice.items),
             handler=handler_name(current_session(), notice.issued_by),
-            center=current_app.config["TONGBAN"]["name"],
+            center=current_settings().name,
         )
         return Response(html, mimetype="text/html")
 
@@ -255,7 +277,7 @@ class CaseSuspensionDocument(MethodView):
             case=case,
             kind_names=SUSPENSION_KIND_NAMES,
             handler=handler_name(current_session(), suspension.started_by),
-            center=current_app.config["TONGBAN"]["name"],
+            center=current_settings().name,
         )
         return Response(html, mimetype="text/html")
 
@@ -273,7 +295,7 @@ def render_document(case: Case, document: IssuedDocument, *, reprint: bool,
         select(User.username, User.display_name).where(User.username.in_(usernames)))}
     return render_template(
         "cases/document.html",
-        center=current_app.config["TONGBAN"]["name"],
+        center=current_settings().name,
         staff_names=names,
         **documents.content(
             case, document, reprint=reprint, query_code=query_code,
@@ -290,7 +312,7 @@ def print_document(service: CaseService, case: Case, kind: DocumentKind,
                           value=user.role.value, value2=kind.value))
     return documents.print_document(
         service.session, case, kind, username=user.username,
-        node_code=current_app.config["TONGBAN"]["code"], now=service.clock(),
+        node_code=current_settings().code, now=service.clock(),
         query_code=query_code)
 
 
@@ -355,27 +377,16 @@ class CaseAttachments(MethodView):
         return case.attachments
 
     @staff_required(Permission.CASES_DECIDE)
-    @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
-        "type": "object", "required": ["file"],
-        "properties": {"file": {"type": "string", "format": "binary"},
-                       "role": {"type": "string", "enum": ["material", "result"]}}}}}})
+    @blp.arguments(AttachmentUploadArgs, location="files")
     @blp.response(201, AttachmentSchema)
-    def post(self, case_id: int) -> Any:
-        """Add a file (form field ``file``; ``role`` = ``material`` (default) or ``result``).
-        The same bytes twice are one file."""
-        if request.mimetype != "multipart/form-data":
-            raise ValidationFailed({"file": [_("send the file as the form field 'file' of "
-                                             "multipart/form-data")]})
-        upload = request.files.get("file")
-        if upload is None:
-            raise ValidationFailed({"file": [_("Missing data for required field.")]})
-        role_name = request.form.get("role", AttachmentRole.MATERIAL.value)
-        if role_name not in {r.value for r in AttachmentRole}:
-            raise ValidationFailed({"role": [_("one of: material, result")]})
+    def post(self, body: dict[str, Any], case_id: int) -> Any:
+        """Add a file (form field ``file`` of multipart/form-data; ``role`` = ``material``
+        (default) or ``result``). The same bytes twice are one file."""
+        upload: FileStorage = body["file"]
         service, case = _load(case_id)
         return _forwarding(service).add_attachment(
             case, actor(), name=upload.filename or "", media_type=upload.mimetype or "",
-            data=upload.read(), role=AttachmentRole(role_name))
+            data=upload.read(), role=body["role"])
 
 
 @blp.route("/<int(max=2147483647):case_id>/attachments/<string(length=64):sha256>")

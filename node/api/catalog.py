@@ -6,8 +6,15 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
 
-from node.api.schemas import ListArgs, MatterAdminSearchArgs, StaffListArgs, page_of
+from node.api.schemas import (
+    PAGINATION,
+    ListArgs,
+    MatterAdminSearchArgs,
+    StaffListArgs,
+    checked_page,
+)
 from node.api.security import staff_required
 from node.auth.permissions import Permission
 from node.catalog.schemas import (
@@ -27,10 +34,8 @@ blp = Blueprint(
     "catalog", __name__, url_prefix="/api/v1", description="The center's catalog (administration)"
 )
 
-
 def catalog() -> CatalogService:
     return CatalogService(current_session())
-
 
 @blp.route("/departments")
 class Departments(MethodView):
@@ -48,7 +53,6 @@ class Departments(MethodView):
         """Add a department."""
         return catalog().create_department(data["code"], data["name"])
 
-
 @blp.route("/departments/<code>")
 class DepartmentItem(MethodView):
     @staff_required(Permission.CATALOG_READ)
@@ -64,7 +68,6 @@ class DepartmentItem(MethodView):
         """Rename a department."""
         return catalog().update_department(code, name=data["name"])
 
-
 @blp.route("/departments/<code>/retire")
 class DepartmentRetire(MethodView):
     @staff_required(Permission.CATALOG_MANAGE)
@@ -72,7 +75,6 @@ class DepartmentRetire(MethodView):
     def post(self, code: str) -> Any:
         """Retire a department that no longer has active matters."""
         return catalog().retire_department(code)
-
 
 @blp.route("/departments/<code>/reinstate")
 class DepartmentReinstate(MethodView):
@@ -82,7 +84,6 @@ class DepartmentReinstate(MethodView):
         """Bring a retired department back; its retired matters stay retired until each is
         reinstated."""
         return catalog().reinstate_department(code)
-
 
 @blp.route("/windows")
 class Windows(MethodView):
@@ -102,7 +103,6 @@ class Windows(MethodView):
             data["code"], data["name"], data["location"], data["department_codes"]
         )
 
-
 @blp.route("/windows/<code>")
 class WindowItem(MethodView):
     @staff_required(Permission.CATALOG_READ)
@@ -118,7 +118,6 @@ class WindowItem(MethodView):
         """Change a window's name, location or departments."""
         return catalog().update_window(code, data)
 
-
 @blp.route("/windows/<code>/retire")
 class WindowRetire(MethodView):
     @staff_required(Permission.CATALOG_MANAGE)
@@ -126,7 +125,6 @@ class WindowRetire(MethodView):
     def post(self, code: str) -> Any:
         """Retire a window that no longer handles active matters."""
         return catalog().retire_window(code)
-
 
 @blp.route("/windows/<code>/reinstate")
 class WindowReinstate(MethodView):
@@ -136,7 +134,6 @@ class WindowReinstate(MethodView):
         """Bring a retired window back; refused (409) while every department it serves is
         retired."""
         return catalog().reinstate_window(code)
-
 
 @blp.route("/staff")
 class Staff(MethodView):
@@ -154,7 +151,6 @@ class Staff(MethodView):
         """Add a staff record."""
         return catalog().create_staff_member(data)
 
-
 @blp.route("/staff/<code>")
 class StaffItem(MethodView):
     @staff_required(Permission.STAFF_READ)
@@ -170,24 +166,24 @@ class StaffItem(MethodView):
         """Change a staff record (``active: false`` when someone leaves)."""
         return catalog().update_staff_member(code, data)
 
-
 @blp.route("/matters")
 class Matters(MethodView):
     @staff_required(Permission.CATALOG_READ)
     @blp.arguments(MatterAdminSearchArgs, location="query")
-    @blp.response(200, page_of(MatterSchema))
-    def get(self, args: dict[str, Any]) -> Any:
+    @blp.response(200, MatterSchema(many=True))
+    @blp.paginate(**PAGINATION)
+    def get(self, args: dict[str, Any], pagination_parameters: PaginationParameters) -> Any:
         """Search the catalog, retired matters included on request."""
-        items, total = catalog().search_matters(
+        items, pagination_parameters.item_count = catalog().search_matters(
             query=args.get("q"),
             department_code=args.get("department"),
             category=args.get("category"),
             handling_level=args.get("handling_level"),
             include_retired=args["include_retired"],
-            page=args["page"],
-            per_page=args["per_page"],
+            page=checked_page(pagination_parameters.page),
+            per_page=pagination_parameters.page_size,
         )
-        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+        return items
 
     @staff_required(Permission.CATALOG_MANAGE)
     @blp.arguments(MatterSchema)
@@ -198,7 +194,6 @@ class Matters(MethodView):
         The promised limit may not exceed the legal limit; an immediate matter's is 0.
         """
         return catalog().create_matter(data)
-
 
 @blp.route("/matters/<code>")
 class MatterItem(MethodView):
@@ -215,7 +210,6 @@ class MatterItem(MethodView):
         """Change any of a matter's fields; ``materials`` replaces the list."""
         return catalog().update_matter(code, data)
 
-
 @blp.route("/matters/<code>/retire")
 class MatterRetire(MethodView):
     @staff_required(Permission.CATALOG_MANAGE)
@@ -226,7 +220,6 @@ class MatterRetire(MethodView):
         Matters are never deleted.
         """
         return catalog().retire_matter(code)
-
 
 @blp.route("/matters/<code>/reinstate")
 class MatterReinstate(MethodView):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
@@ -16,6 +16,7 @@ from node.auth.permissions import Permission
 from node.catalog.exchange import ENTITIES, CatalogExchange
 from node.catalog.problems import CatalogSource
 from node.catalog.workbook import read_workbook, write_workbook
+from node.composition import current_settings
 from schemas.errors import ErrorSchema, ValidationFailed
 from schemas.i18n import _
 from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
@@ -114,7 +115,7 @@ class CatalogExport(MethodView):
         ``format=xlsx`` returns a workbook with the sheets 部门, 窗口, 人员, 事项 and 申报材料
         and Chinese column headings. Either imports back unchanged.
         """
-        node_code = current_app.config["TONGBAN"]["code"]
+        node_code = current_settings().code
         document = exchange().export_document(node_code)
         if args["format"] == "json":
             return document

@@ -6,9 +6,10 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
 
 from node.api.catalog import catalog
-from node.api.schemas import GuideMatterSchema, MatterSearchArgs, page_of
+from node.api.schemas import PAGINATION, GuideMatterSchema, MatterSearchArgs, checked_page
 from node.catalog.schemas import DepartmentSchema
 
 blp = Blueprint(
@@ -19,18 +20,19 @@ blp = Blueprint(
 @blp.route("/matters")
 class GuideMatters(MethodView):
     @blp.arguments(MatterSearchArgs, location="query")
-    @blp.response(200, page_of(GuideMatterSchema))
-    def get(self, args: dict[str, Any]) -> Any:
+    @blp.response(200, GuideMatterSchema(many=True))
+    @blp.paginate(**PAGINATION)
+    def get(self, args: dict[str, Any], pagination_parameters: PaginationParameters) -> Any:
         """Search the matters a citizen can apply for, by keyword, department and category."""
-        items, total = catalog().search_matters(
+        items, pagination_parameters.item_count = catalog().search_matters(
             query=args.get("q"),
             department_code=args.get("department"),
             category=args.get("category"),
             handling_level=args.get("handling_level"),
-            page=args["page"],
-            per_page=args["per_page"],
+            page=checked_page(pagination_parameters.page),
+            per_page=pagination_parameters.page_size,
         )
-        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+        return items
 
 
 @blp.route("/matters/<code>")

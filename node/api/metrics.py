@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
 from marshmallow import Schema, fields, validate
 
 from node.api.case_schemas import CaseSummarySchema
-from node.api.schemas import PageArgs, page_of
+from node.api.schemas import PAGINATION, PageArgs, checked_page
 from node.api.security import staff_required
 from node.auth.permissions import Permission
+from node.composition import current_settings
 from node.metrics.patterns import Pattern, PatternPolicy, pattern_cases
 from node.metrics.service import MetricsService, definitions
 from schemas.errors import ValidationFailed
@@ -64,7 +65,7 @@ def parse_period(label: str) -> Period:
 
 
 def metrics_service() -> MetricsService:
-    return MetricsService.for_settings(current_session(), current_app.config["TONGBAN"])
+    return MetricsService.for_settings(current_session(), current_settings())
 
 
 @blp.route("/figures")
@@ -101,8 +102,10 @@ class Definitions(MethodView):
 class PatternList(MethodView):
     @staff_required(Permission.SUPERVISION_READ)
     @blp.arguments(PatternArgs, location="query")
-    @blp.response(200, page_of(CaseSummarySchema))
-    def get(self, args: dict[str, Any], pattern: str) -> Any:
+    @blp.response(200, CaseSummarySchema(many=True))
+    @blp.paginate(**PAGINATION)
+    def get(self, args: dict[str, Any], pattern: str,
+            pagination_parameters: PaginationParameters) -> Any:
         """The cases behind a failure pattern in a period: ``outside_center`` (体外循环),
         ``two_headed`` (两头受理), ``completed_late`` (超时办结), ``fees_elsewhere`` (前厂后店)."""
         try:
@@ -112,10 +115,11 @@ class PatternList(MethodView):
                 {"pattern": [_("one of %(join)s", join=', '.join(p.value for p in Pattern))]}
             ) from exc
         period = parse_period(args["period"])
-        settings = current_app.config["TONGBAN"]
-        items, total = pattern_cases(
+        settings = current_settings()
+        items, pagination_parameters.item_count = pattern_cases(
             current_session(), which, period.start, period.end,
-            PatternPolicy(two_headed_window_days=settings["two_headed_window_days"]),
-            limit=args["per_page"], offset=(args["page"] - 1) * args["per_page"],
+            PatternPolicy(two_headed_window_days=settings.two_headed_window_days),
+            limit=pagination_parameters.page_size,
+            offset=(checked_page(pagination_parameters.page) - 1) * pagination_parameters.page_size,
         )
-        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+        return items

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -18,6 +18,7 @@ from marshmallow import Schema, fields, validate
 from node.calendar.service import CalendarService
 from node.cases.states import CaseState
 from node.catalog.schemas import Ref
+from node.composition import current_settings
 from node.feedback.models import ComplaintState, EvaluationLevel, RectificationState
 from node.feedback.ratelimit import hit
 from node.feedback.service import FeedbackService
@@ -39,7 +40,7 @@ def feedback_service() -> FeedbackService:
     session = current_session()
     return FeedbackService(
         session,
-        node_code=current_app.config["TONGBAN"]["code"],
+        node_code=current_settings().code,
         calendar=CalendarService(session).cached_calendar(),
     )
 
@@ -55,7 +56,7 @@ def count_attempt() -> None:
     decision = hit(
         session,
         RATE_LIMIT_KEY.format(address=request.remote_addr or "unknown"),
-        limit=current_app.config["TONGBAN"]["lookup_attempts_per_minute"],
+        limit=current_settings().lookup_attempts_per_minute,
         now=utcnow(),
     )
     # Commit the count now: the answer may well be an error (a wrong code, this refusal), and

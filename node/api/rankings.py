@@ -17,6 +17,7 @@ from flask_smorest import Blueprint
 
 from node.api.security import staff_required
 from node.auth.permissions import Permission
+from node.composition import current_settings
 from node.ports import HubUnavailable
 from node.sync.rankings import RankingsClient
 from schemas.runtime.spreadsheet import inert_download
@@ -32,20 +33,20 @@ def rankings_client() -> RankingsClient:
     """One client (one ``requests.Session``) per process, made on first use."""
     client: RankingsClient | None = current_app.extensions.get(CLIENT)
     if client is None:
-        settings = current_app.config["TONGBAN"]
-        client = RankingsClient(settings["hub_url"], settings["code"],
+        settings = current_settings()
+        client = RankingsClient(settings.hub_url, settings.code,
                                 current_app.extensions["tongban_node_key"])
         current_app.extensions[CLIENT] = client
     return client
 
 
 def _relay(method: str, what: str, *, default_scope: bool, body: bytes = b"") -> Response:
-    if not current_app.config["TONGBAN"].get("hub_url") and CLIENT not in current_app.extensions:
+    if not current_settings().hub_url and CLIENT not in current_app.extensions:
         return error_response(503, "hub_not_configured",
                               "This node has no hub_url; it cannot ask the hub.", {})
     query = list(request.args.items(multi=True))
     if default_scope and "scope" not in request.args:
-        query.insert(0, ("scope", current_app.config["TONGBAN"]["code"]))
+        query.insert(0, ("scope", current_settings().code))
     try:
         found = rankings_client().ask(method, what, query, body)
     except HubUnavailable as exc:
@@ -64,7 +65,7 @@ def _json_body() -> bytes:
     document: Any = request.get_json(silent=True)
     if not isinstance(document, dict):
         return b""
-    document.setdefault("scope", current_app.config["TONGBAN"]["code"])
+    document.setdefault("scope", current_settings().code)
     return orjson.dumps(document)
 
 

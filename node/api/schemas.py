@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, TypedDict
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -13,11 +13,40 @@ from node.catalog.models import (
 )
 from node.catalog.schemas import MatterSchema, Ref
 from schemas.divisions import Level
+from schemas.errors import ValidationFailed
+
+
+# flask-smorest's page numbers (@blp.paginate(**PAGINATION)): ``page`` from 1 and
+# ``page_size`` up to 100; the answer is the page's items, and the X-Pagination header says
+# how many there are in all and which pages exist
+class Pagination(TypedDict):
+    page_size: int
+    max_page_size: int
+
+
+PAGINATION = Pagination(page_size=20, max_page_size=100)
+MAX_PAGE = 100_000  # flask-smorest sets no limit; a page far beyond would overflow the OFFSET
+
+
+def checked_page(page: int) -> int:
+    """``page`` of @blp.paginate's parameters, refused (422) above :data:`MAX_PAGE`."""
+    if page > MAX_PAGE:
+        raise ValidationFailed({"page": [f"must be between 1 and {MAX_PAGE}"]})
+    return page
+
+
+def _renamed_page_size(_value: Any) -> None:
+    """A client still sending ``per_page`` would get pages of the default size: say why."""
+    raise ValidationError("this list takes page_size (flask-smorest's pagination), not "
+                          "per_page; its total and pages are in the X-Pagination header")
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    """The arguments of a page-numbered list besides flask-smorest's ``page`` and
+    ``page_size``: ``per_page``, its name before, is refused."""
+
+    per_page = fields.Raw(load_only=True, validate=_renamed_page_size, metadata={
+        "description": "refused: these lists take page_size (docs/api.md)"})
 
 
 def _no_page_numbers(_value: Any) -> None:
@@ -42,19 +71,6 @@ class ListArgs(Schema):
 
 
 @functools.cache  # one page schema per item schema, so OpenAPI names stay unique
-def page_of(item_schema: type[Schema]) -> type[Schema]:
-    return Schema.from_dict(
-        {
-            "items": fields.List(fields.Nested(item_schema)),
-            "total": fields.Integer(),
-            "page": fields.Integer(),
-            "per_page": fields.Integer(),
-        },
-        name=f"{item_schema.__name__.removesuffix('Schema')}Page",
-    )
-
-
-@functools.cache
 def cursor_page_of(item_schema: type[Schema]) -> type[Schema]:
     """A keyset page: the items, the next cursor, and the total counted up to a cap."""
     return Schema.from_dict(

@@ -17,6 +17,7 @@ from flask import current_app, g, request
 from node.auth.models import ApiToken, User
 from node.auth.permissions import Permission
 from node.auth.service import AuthPolicy, AuthService
+from node.composition import current_settings
 from schemas.errors import Unauthorized
 from schemas.i18n import _
 from schemas.runtime.database import utcnow
@@ -26,11 +27,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def auth_service() -> AuthService:
-    settings = current_app.config["TONGBAN"]
+    settings = current_settings()
     policy = AuthPolicy(
-        token_ttl=dt.timedelta(minutes=settings["token_ttl_minutes"]),
-        max_failed_logins=settings["max_failed_logins"],
-        lockout=dt.timedelta(minutes=settings["lockout_minutes"]),
+        token_ttl=dt.timedelta(minutes=settings.token_ttl_minutes),
+        max_failed_logins=settings.max_failed_logins,
+        lockout=dt.timedelta(minutes=settings.lockout_minutes),
     )
     # tests may set another clock (as the hub's hub_clock)
     return AuthService(current_session(), policy,

@@ -27,6 +27,7 @@ from node.feedback.models import (
 )
 from node.feedback.service import FeedbackService
 from node.feedback.states import RectificationAction, allowed_rectification_actions
+from node.feedback.views import ComplaintView, RectificationView
 from schemas.personal import mask_phone
 
 blp = Blueprint(
@@ -152,18 +153,20 @@ class RectificationExtendArgs(RectificationReasonArgs):
 # -- presentation ---------------------------------------------------------------------------
 
 
-def present_complaint(service: FeedbackService, complaint: Complaint) -> Complaint:
-    """Attach what is computed on read: overdue today, resolved in time."""
-    complaint.overdue_now = service.complaint_overdue(complaint)  # type: ignore[attr-defined]
-    complaint.in_time_now = service.resolved_in_time(complaint)  # type: ignore[attr-defined]
-    return complaint
+def present_complaint(service: FeedbackService, complaint: Complaint,
+                      phone_visible: bool = False) -> ComplaintView:
+    """The complaint with what is computed on read: overdue today, resolved in time."""
+    return ComplaintView(complaint, overdue_now=service.complaint_overdue(complaint),
+                         in_time_now=service.resolved_in_time(complaint),
+                         phone_visible=phone_visible)
 
 
-def present_rectification(service: FeedbackService, rectification: Rectification) -> Rectification:
-    """Attach what is computed on read: overdue today, rectified in time."""
-    rectification.overdue_now = service.rectification_overdue(rectification)  # type: ignore[attr-defined]
-    rectification.in_time_now = service.rectified_in_time(rectification)  # type: ignore[attr-defined]
-    return rectification
+def present_rectification(service: FeedbackService,
+                          rectification: Rectification) -> RectificationView:
+    """The rectification with what is computed on read: overdue today, rectified in time."""
+    return RectificationView(rectification,
+                             overdue_now=service.rectification_overdue(rectification),
+                             in_time_now=service.rectified_in_time(rectification))
 
 
 # -- warnings -------------------------------------------------------------------------------
@@ -222,11 +225,9 @@ class ComplaintItem(MethodView):
         """One complaint; the complainant's phone in full only for supervisors who handle
         complaints (viewers see it masked)."""
         service = feedback_service()
-        complaint = present_complaint(service, service.complaint(number))
-        complaint.phone_visible = allows(  # type: ignore[attr-defined]
-            current_user().role, Permission.SUPERVISION_MANAGE
-        )
-        return complaint
+        return present_complaint(
+            service, service.complaint(number),
+            phone_visible=allows(current_user().role, Permission.SUPERVISION_MANAGE))
 
 
 @blp.route("/complaints/<number>/resolve")

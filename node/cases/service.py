@@ -8,9 +8,10 @@ records the step in the case's history and appends it to the node's audit chain.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import secrets
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -47,20 +48,42 @@ QUERY_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
 @dataclass(frozen=True)
+class Application:
+    """An application (申请) as a window, the public site or a village agent hands it in: what
+    :meth:`CaseService.submit` registers (the API's SubmitSchema loads one)."""
+
+    matter_code: str
+    applicant_name: str
+    channel: Channel = Channel.WINDOW
+    applicant_id_number: str | None = None
+    applicant_phone: str | None = None
+    agent_name: str | None = None
+    agent_id_number: str | None = None
+    applicant_consent: bool = False
+    joint_department_codes: Sequence[str] = ()
+    notes: str = ""
+
+    def normalised(self) -> Application:
+        """ID numbers and phones as stored: without surrounding spaces, ID check letter upper."""
+        return dataclasses.replace(
+            self,
+            channel=Channel(self.channel),
+            applicant_id_number=_id_number(self.applicant_id_number),
+            agent_id_number=_id_number(self.agent_id_number),
+            applicant_phone=None if self.applicant_phone is None else self.applicant_phone.strip(),
+        )
+
+
+def _id_number(value: str | None) -> str | None:
+    return None if value is None else value.strip().upper()
+
+
+@dataclass(frozen=True)
 class Submission:
     case: Case
     query_code: str  # shown once to the applicant; only its hash is stored (query_codes.py)
 
 
-def _normalised_personal_fields(data: Mapping[str, Any]) -> dict[str, str]:
-    """ID numbers and phones as stored: without surrounding spaces, ID check letter upper."""
-    fields = {}
-    for field in ("applicant_id_number", "agent_id_number", "applicant_phone"):
-        value = data.get(field)
-        if isinstance(value, str):
-            value = value.strip()
-            fields[field] = value.upper() if field.endswith("id_number") else value
-    return fields
 
 
 # a matter's, its department's and its window's columns (the window may be absent)
@@ -89,32 +112,32 @@ class CaseService(CaseTransitions):
 
     # -- submission ------------------------------------------------------------------------
 
-    def submit(self, data: Mapping[str, Any], actor: Actor) -> Submission:
+    def submit(self, application: Application, actor: Actor) -> Submission:
         """Register an application (收件) at a window, online, by a village agent or at a
         department office outside the center."""
-        matter = self._active_matter(data["matter_code"])
+        matter = self._active_matter(application.matter_code)
         problems: dict[str, list[str]] = {}
         if matter is None:
-            problems["matter_code"] = [f"no matter {data['matter_code']!r} in the catalog"]
-        channel = Channel(data["channel"])
-        data = {**data, **_normalised_personal_fields(data)}
-        for field, check in (
-            ("applicant_id_number", resident_id_problems),
-            ("agent_id_number", resident_id_problems),
-            ("applicant_phone", phone_problems),
+            problems["matter_code"] = [f"no matter {application.matter_code!r} in the catalog"]
+        application = application.normalised()
+        channel = application.channel
+        for field, value, check in (
+            ("applicant_id_number", application.applicant_id_number, resident_id_problems),
+            ("agent_id_number", application.agent_id_number, resident_id_problems),
+            ("applicant_phone", application.applicant_phone, phone_problems),
         ):
-            if data.get(field):
-                found = check(data[field])
+            if value:
+                found = check(value)
                 if found:
                     problems[field] = found
         if channel is Channel.VILLAGE_AGENT:
-            if not data.get("agent_name"):
+            if not application.agent_name:
                 problems.setdefault("agent_name", []).append("a village agent must be named")
-            if not data.get("applicant_consent"):
+            if not application.applicant_consent:
                 problems.setdefault("applicant_consent", []).append(
                     "the applicant's consent to the agent must be recorded"
                 )
-        joint_codes = list(dict.fromkeys(data.get("joint_department_codes") or []))
+        joint_codes = list(dict.fromkeys(application.joint_department_codes))
         joint = [
             self.session.scalar(select(Department).where(Department.code == c)) for c in joint_codes
         ]
@@ -146,19 +169,19 @@ class CaseService(CaseTransitions):
             window_id=matter.window_id,
             channel=channel,
             state=CaseState.SUBMITTED,
-            applicant_name=data["applicant_name"],
-            applicant_id_number=(data.get("applicant_id_number") or "").upper() or None,
-            applicant_phone=data.get("applicant_phone") or None,
-            agent_name=data.get("agent_name"),
-            agent_id_number=(data.get("agent_id_number") or "").upper() or None,
-            applicant_consent=bool(data.get("applicant_consent")),
+            applicant_name=application.applicant_name,
+            applicant_id_number=application.applicant_id_number or None,
+            applicant_phone=application.applicant_phone or None,
+            agent_name=application.agent_name,
+            agent_id_number=application.agent_id_number or None,
+            applicant_consent=application.applicant_consent,
             owner_id=actor.user_id if actor.role == Role.CLERK.value else None,
             received_at=now,
             received_on=to_shanghai_date(now),
             promised_days=matter.promised_limit_days,
             fee_due_fen=matter.fee_amount_fen,
             fee_paid_fen=0,
-            notes=data.get("notes", ""),
+            notes=application.notes,
             # a new case has none of these yet: saying so spares a query for each
             events=[], notices=[], suspensions=[], payments=[], attachments=[],
         )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
+from node.settings import NodeSettings
 from schemas.runtime.cli_support import home_option
 from schemas.runtime.settings import SettingsError
 
@@ -32,7 +31,7 @@ def verify_audit(home: str, against_hub: bool) -> None:
     if against_hub:
         _against_hub(settings)
         return
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
     try:
         inspector = inspect(db.engine)
         for table in (AuditEntry.__tablename__, AuditHead.__tablename__):
@@ -54,7 +53,7 @@ def verify_audit(home: str, against_hub: bool) -> None:
     raise click.exceptions.Exit(1)
 
 
-def _against_hub(settings: dict[str, Any]) -> None:
+def _against_hub(settings: NodeSettings) -> None:
     """``--against-hub``: the chain compared with the hub's newest anchor, in Chinese."""
     from node.audit.anchoring import check_against
     from node.metadata import load_all_models
@@ -63,14 +62,14 @@ def _against_hub(settings: dict[str, Any]) -> None:
     from node.sync.keys import load_node_key
     from schemas.runtime.database import Database
 
-    if not settings["hub_url"]:
+    if not settings.hub_url:
         raise click.ClickException("未配置枢纽地址（hub_url），无法与上级枢纽的锚点核对")
     try:
         key = load_node_key(settings)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
-    transport = HttpHubTransport(settings["hub_url"], settings["code"], key,
-                                 timeout=float(settings["hub_timeout_seconds"]))
+    transport = HttpHubTransport(settings.hub_url, settings.code, key,
+                                 timeout=settings.hub_timeout_seconds)
     try:
         anchor = transport.fetch_audit_anchor()
     except SyncError as exc:
@@ -78,7 +77,7 @@ def _against_hub(settings: dict[str, Any]) -> None:
     finally:
         transport.close()
     load_all_models()
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
     try:
         with db.sessions() as session, session.begin():
             check = check_against(session, anchor)

@@ -9,10 +9,11 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
+from node.settings import NodeSettings
 from schemas.divisions import Level, level_of
 from schemas.runtime.cli_support import home_option
 from schemas.runtime.settings import SettingsError
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 YEAR = click.IntRange(1900, 2199)
 
 
-def _settings(home: str) -> dict[str, Any]:
+def _settings(home: str) -> NodeSettings:
     from node.config import node_settings
 
     try:
@@ -34,7 +35,7 @@ def _settings(home: str) -> dict[str, Any]:
 
 
 @contextmanager
-def _database(settings: dict[str, Any]) -> Iterator[Database]:
+def _database(settings: NodeSettings) -> Iterator[Database]:
     from node.app import MIGRATIONS
     from node.calendar.schedules import ScheduleImportError
     from node.metadata import load_all_models
@@ -43,7 +44,7 @@ def _database(settings: dict[str, Any]) -> Iterator[Database]:
     from schemas.runtime.database import Database
 
     load_all_models()
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
     try:
         ensure_schema(db.engine, MIGRATIONS)
         yield db
@@ -87,7 +88,7 @@ def calendar_import(home: str, year: int, reference: str, actor: str, file: Path
     with _database(settings) as db, db.unit_of_work() as session:
         document = read_schedule(content, year, filename=file.name, reference=reference)
         change = CalendarService(session).import_schedule(
-            document, actor, province=level_of(settings["code"]) is Level.PROVINCE)
+            document, actor, province=level_of(settings.code) is Level.PROVINCE)
     _report(change)
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from node.settings import NodeSettings
 from schemas.divisions import CountyKind
 from schemas.runtime.cli_support import home_option
 from schemas.runtime.settings import SettingsError
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from schemas.runtime.database import Database
 
 
-def _settings(home: str) -> dict[str, Any]:
+def _settings(home: str) -> NodeSettings:
     from node.config import node_settings
 
     try:
@@ -33,7 +34,7 @@ def _settings(home: str) -> dict[str, Any]:
         raise click.ClickException(str(exc)) from exc
 
 
-def _key(settings: dict[str, Any]) -> Ed25519PrivateKey:
+def _key(settings: NodeSettings) -> Ed25519PrivateKey:
     from node.sync.keys import load_node_key
 
     try:
@@ -43,13 +44,13 @@ def _key(settings: dict[str, Any]) -> Ed25519PrivateKey:
 
 
 @contextmanager
-def _database(settings: dict[str, Any]) -> Iterator[Database]:
+def _database(settings: NodeSettings) -> Iterator[Database]:
     from node.metadata import load_all_models
     from schemas.errors import TongbanError
     from schemas.runtime.database import Database
 
     load_all_models()
-    db = Database(settings["database_url"])
+    db = Database(settings.database_url)
     try:
         yield db
     except TongbanError as exc:
@@ -89,9 +90,9 @@ def keygen(home: str) -> None:
     from schemas.keys import KeyFileError
 
     try:
-        settings: dict[str, Any] = node_settings({"home": home})
+        settings: NodeSettings = node_settings({"home": home})
     except SettingsError:
-        settings = {"home": home}  # keygen may come before the node is fully set up
+        settings = NodeSettings(home=home)  # keygen may come before the node is fully set up
     path = key_path(settings)
     try:
         key = create_key(path)
@@ -113,10 +114,10 @@ def enroll_self(home: str, days: int) -> None:
     settings = _settings(home)
     key = _key(settings)
     with _database(settings) as db, db.unit_of_work() as session:
-        document = enrollment.enroll_self(session, code=settings["code"], private_key=key,
+        document = enrollment.enroll_self(session, code=settings.code, private_key=key,
                                           now=utcnow(), days=days)
     click.echo(json.dumps(document, ensure_ascii=False, indent=2))
-    click.echo(f"trust root for the hub (`tongban hub trust-root`): {settings['code']} "
+    click.echo(f"trust root for the hub (`tongban hub trust-root`): {settings.code} "
                f"{public_key_b64(key.public_key())}", err=True)
 
 
@@ -137,7 +138,7 @@ def enroll_child(home: str, child: str, kind: str | None, public_key: str, days:
     try:
         with _database(settings) as db, db.unit_of_work() as session:
             document = enrollment.enroll_child(
-                session, code=settings["code"], private_key=key, child=child, kind=kind,
+                session, code=settings.code, private_key=key, child=child, kind=kind,
                 child_public_key=public_key, now=utcnow(), days=days)
     except ValueError as exc:  # TrustError and KeyFormatError are ValueErrors with a message
         raise click.ClickException(str(exc)) from exc
@@ -205,20 +206,20 @@ def revoke(home: str, subject: str, subject_key_id: str, effective: str | None,
     try:
         with _database(settings) as db, db.unit_of_work() as session:
             document = enrollment.revoke(
-                session, code=settings["code"], private_key=key, subject=subject,
+                session, code=settings.code, private_key=key, subject=subject,
                 subject_key_id=subject_key_id, effective_at=at, reason=reason, now=utcnow())
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(document, ensure_ascii=False, indent=2))
 
 
-def _hub(settings: dict[str, Any], key: Ed25519PrivateKey) -> Any:
+def _hub(settings: NodeSettings, key: Ed25519PrivateKey) -> Any:
     from node.sync.client import HttpHubTransport
 
-    if not settings["hub_url"]:
+    if not settings.hub_url:
         raise click.ClickException("hub_url is not set (tongban.toml or TONGBAN_HUB_URL)")
-    return HttpHubTransport(settings["hub_url"], settings["code"], key,
-                            timeout=float(settings["hub_timeout_seconds"]))
+    return HttpHubTransport(settings.hub_url, settings.code, key,
+                            timeout=settings.hub_timeout_seconds)
 
 
 @click.command("sync-now")
@@ -309,7 +310,7 @@ def worker(home: str) -> None:
     click.echo("worker stopped")
 
 
-def _run_worker(settings: dict[str, Any]) -> None:
+def _run_worker(settings: NodeSettings) -> None:
     from node.composition import NodeServices
     from node.config import check_private_database
     from node.worker import build_scheduler, run_worker, sync_backoff, sync_loops
@@ -324,10 +325,10 @@ def _run_worker(settings: dict[str, Any]) -> None:
         service = NodeServices(settings, key).sync_service(db, transport)
         backoff = sync_backoff(settings)
         loops = sync_loops(service, settings, backoff)
-        click.echo(f"node {settings['code']} worker: sync every "
-                   f"{settings['sync_interval_seconds']} s with {settings['hub_url']}; "
-                   f"push-now watch every {settings['push_watch_seconds']} s, mailbox "
-                   f"long poll {settings['pull_wait_seconds']} s")
+        click.echo(f"node {settings.code} worker: sync every "
+                   f"{settings.sync_interval_seconds} s with {settings.hub_url}; "
+                   f"push-now watch every {settings.push_watch_seconds} s, mailbox "
+                   f"long poll {settings.pull_wait_seconds} s")
         try:
             run_worker(build_scheduler(db, settings, key, service, backoff), loops)
         finally:

@@ -77,6 +77,7 @@ from node.feedback.models import (
     Rectification,
     RectificationState,
 )
+from node.settings import NodeSettings
 from schemas.errors import ValidationFailed
 from schemas.metrics import rate_basis_points
 from schemas.periods import Period, PeriodKind
@@ -204,13 +205,9 @@ class ModelWindowRule:
             raise ValueError("one of the model_window_weight_* settings must be above 0")
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> ModelWindowRule:
-        """The rule of the node settings ``model_window_<field>`` (the defaults where unset)."""
-        values = {
-            f.name: settings[setting_key(f.name)]
-            for f in dataclasses.fields(cls)
-            if settings.get(setting_key(f.name)) is not None
-        }
+    def from_settings(cls, settings: NodeSettings) -> ModelWindowRule:
+        """The rule of the node settings ``model_window_<field>``."""
+        values = {f.name: getattr(settings, setting_key(f.name)) for f in dataclasses.fields(cls)}
         try:
             return cls(**values)
         except ValueError as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from node.calendar.workdays import to_shanghai_date
 from node.metrics.patterns import PatternPolicy
 from node.metrics.summary import NodeIdentity, summarize
+from node.settings import NodeSettings
 from schemas.metrics import ALL_METRICS
 from schemas.periods import Period
 from schemas.runtime.database import utcnow
@@ -30,11 +31,11 @@ class MetricsService:
         self.clock = clock
 
     @classmethod
-    def for_settings(cls, session: Session, settings: Mapping[str, Any]) -> MetricsService:
+    def for_settings(cls, session: Session, settings: NodeSettings) -> MetricsService:
         return cls(
             session,
             NodeIdentity.from_settings(settings),
-            PatternPolicy(two_headed_window_days=settings["two_headed_window_days"]),
+            PatternPolicy(two_headed_window_days=settings.two_headed_window_days),
         )
 
     def summary(self, period: Period) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from node.catalog.models import Matter, StaffMember, StaffType
 from node.metrics.definitions import DERIVED_COUNTS
 from node.metrics.patterns import PatternPolicy
 from node.metrics.rollup import period_counts, state_at_end
+from node.settings import NodeSettings
 from schemas.metrics import COUNTS, MONTHLY_AVERAGE, POWERS, RATES, Unit, rate_basis_points
 from schemas.periods import Period
 from schemas.summary import SUMMARY_SCHEMA_ID, SUMMARY_VERSION
@@ -33,10 +34,10 @@ class NodeIdentity:
     parent_code: str | None
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> NodeIdentity:
+    def from_settings(cls, settings: NodeSettings) -> NodeIdentity:
         return cls(
-            settings["code"], settings["name"], settings["level"],
-            settings.get("kind") or None, settings.get("parent_code") or None,
+            settings.code, settings.name, settings.level,
+            settings.kind or None, settings.parent_code or None,
         )
 
 

@@ -10,12 +10,12 @@ outbox (one transaction per audit) and pushes at once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.ports import SyncError
+from node.settings import NodeSettings
 from node.sync.outbox import emit
 from node.verification.service import answer
 from schemas.envelope import HUB, EnvelopeError, Kind
@@ -38,10 +38,10 @@ class Pusher(Protocol):
 class AuditJob:
     """List open audits, answer each once, push (a job of the worker's scheduler)."""
 
-    def __init__(self, db: Database, settings: Mapping[str, Any], key: Ed25519PrivateKey,
+    def __init__(self, db: Database, settings: NodeSettings, key: Ed25519PrivateKey,
                  source: AuditSource, pusher: Pusher) -> None:
         self.db = db
-        self.code = str(settings["code"])
+        self.code = settings.code
         self.key = key
         self.source = source
         self.pusher = pusher

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from node.settings import NodeSettings
 from schemas.keys import (
     KeyFileError,
     generate_private_key,
@@ -21,27 +20,27 @@ KEY_FILE = "node_key.pem"
 NEXT_KEY_FILE = "node_key.next.pem"
 
 
-def key_path(settings: Mapping[str, Any]) -> Path:
+def key_path(settings: NodeSettings) -> Path:
     """The private key file: ``private_key_file`` if set, else ``<home>/node_key.pem``."""
-    configured = settings.get("private_key_file") or ""
+    configured = settings.private_key_file
     if configured:
         return Path(configured)
-    if not settings.get("home"):
+    if not settings.home:
         raise SettingsError("node cannot start: no private_key_file and no home directory")
-    return Path(settings["home"]) / KEY_FILE
+    return Path(settings.home) / KEY_FILE
 
 
-def next_key_path(settings: Mapping[str, Any]) -> Path:
+def next_key_path(settings: NodeSettings) -> Path:
     """Where ``rotate-key`` puts the new key until it is activated."""
     return key_path(settings).with_name(NEXT_KEY_FILE)
 
 
-def retired_key_path(settings: Mapping[str, Any], old_key_id: str) -> Path:
+def retired_key_path(settings: NodeSettings, old_key_id: str) -> Path:
     """Where an activated rotation keeps the old key (valid until revoked or expired)."""
     return key_path(settings).with_name(f"node_key.{old_key_id}.pem")
 
 
-def load_node_key(settings: Mapping[str, Any]) -> Ed25519PrivateKey:
+def load_node_key(settings: NodeSettings) -> Ed25519PrivateKey:
     """The node's private key; a missing, foreign or group/world-readable file refuses start.
 
     Raises :class:`schemas.runtime.settings.SettingsError` (what node_settings raises) naming

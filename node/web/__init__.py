@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, render_template, request, send_from_directory
 
+from node.settings import NodeSettings
 from schemas.i18n import _
 from schemas.runtime.webapp import Api
 
@@ -27,6 +28,7 @@ ERROR_PAGES = {
 
 
 def init_app(app: Flask, api: Api) -> None:
+    from node.composition import current_settings
     from node.web import (
         admin,
         admin_calendar,  # noqa: F401  (its pages join admin.bp)
@@ -68,7 +70,8 @@ def init_app(app: Flask, api: Api) -> None:
     # carries no session; behind TLS (node.config: session_cookie_secure) only HTTPS does
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
-    app.config["SESSION_COOKIE_SECURE"] = bool(app.config["TONGBAN"]["session_cookie_secure"])
+    settings: NodeSettings = app.config["TONGBAN"]
+    app.config["SESSION_COOKIE_SECURE"] = settings.session_cookie_secure
     csrf.init_app(app)
 
     app.register_blueprint(Blueprint("web_static", __name__, static_folder=str(STATIC_DIR),
@@ -133,6 +136,6 @@ def init_app(app: Flask, api: Api) -> None:
             # every administrator's pages say which years lack national holiday data
             "calendar_missing_years": missing_calendar_years(app) if user is not None
             and "catalog.manage" in perms else [],
-            "center_name": app.config["TONGBAN"]["name"] or app.config["TONGBAN"]["code"],
-            "center_level": app.config["TONGBAN"]["level"],
+            "center_name": current_settings().name or current_settings().code,
+            "center_level": current_settings().level,
         }

@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, cast
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
@@ -28,6 +28,7 @@ from node.catalog.schemas import (
 )
 from node.catalog.service import MATTER_SCALARS
 from node.catalog.workbook import read_workbook, write_workbook
+from node.composition import current_settings
 from node.sync.status import status_report
 from node.web.core import (
     auth_service,
@@ -528,7 +529,7 @@ def import_catalog() -> Any:
 @bp.get("/export.xlsx")
 @staff_page(Permission.CATALOG_READ)
 def export_catalog() -> Any:
-    code = current_app.config["TONGBAN"]["code"]
+    code = current_settings().code
     body = write_workbook(exchange().export_document(code))
     return download(body, XLSX_MEDIA_TYPE, f"catalog-{code}.xlsx")
 
@@ -542,4 +543,4 @@ def sync() -> Any:
     """The node's sync with the hub: backlog, last push and pull, dead letters."""
     return render_template("web/staff/admin/sync.html",
                            status=status_report(current_session(), utcnow()),
-                           hub_url=current_app.config["TONGBAN"].get("hub_url"))
+                           hub_url=current_settings().hub_url)

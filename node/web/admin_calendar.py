@@ -20,7 +20,7 @@ from node.calendar.publishing import publish_calendar
 from node.calendar.schedules import read_schedule
 from node.calendar.service import ScheduleChange
 from node.cases.history import display_names
-from node.composition import NodeServices
+from node.composition import NodeServices, current_settings
 from node.web.admin import bp, failed_page
 from node.web.core import (
     current_staff,
@@ -44,7 +44,7 @@ def _calendar_context() -> dict[str, Any]:
             "people": display_names(service.session, [o.created_by for o in overrides]),
             "years": [y for y in service.years() if y.year >= year - 1],
             "missing": service.missing_years(),
-            "is_province": level_of(current_app.config["TONGBAN"]["code"]) is Level.PROVINCE}
+            "is_province": level_of(current_settings().code) is Level.PROVINCE}
 
 
 def _year_of(text: str) -> int:
@@ -95,7 +95,7 @@ def import_schedule() -> Any:
                                  reference=request.form.get("source", ""))
         change = calendar_service().import_schedule(
             document, current_staff().username,
-            province=level_of(current_app.config["TONGBAN"]["code"]) is Level.PROVINCE)
+            province=level_of(current_settings().code) is Level.PROVINCE)
     except TongbanError as exc:
         current_session().rollback()
         return render_template("web/staff/admin/calendar.html", errors=problems_of(exc),

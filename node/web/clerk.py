@@ -8,6 +8,7 @@ the CaseService method that carries it out.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from node.api.case_schemas import (
-    SubmitSchema,
+    ApplicationFields,
 )
 from node.api.catalog import catalog
 from node.auth.models import User
@@ -44,9 +45,10 @@ from node.cases.models import (
     DocumentKind,
     TaskState,
 )
-from node.cases.service import CaseService
+from node.cases.service import Application, CaseService
 from node.cases.states import OPEN_STATES, CaseState, allowed_actions
-from node.composition import NodeServices
+from node.cases.views import CaseView
+from node.composition import NodeServices, current_settings
 from node.feedback.models import Complaint, Evaluation
 from node.web.core import (
     current_staff,
@@ -82,13 +84,10 @@ def actor() -> Actor:
     return Actor.of(current_staff())
 
 
-def with_colours(service: CaseService, cases: Any) -> list[Case]:
-    """Attach the warning colour computed now (never stored)."""
-    listed = list(cases)
+def with_colours(service: CaseService, cases: Iterable[Case]) -> list[CaseView]:
+    """The cases with the warning colour computed now (never stored)."""
     colours = service.colours()
-    for case in listed:
-        case.warning_now = colours.of_case(case)
-    return listed
+    return [CaseView(case, warning_now=colours.of_case(case)) for case in cases]
 
 
 # -- the workbench --------------------------------------------------------------------------
@@ -109,7 +108,7 @@ def desk() -> Any:
                            page=mine, waiting=with_colours(service, waiting))
 
 
-class TakeForm(SubmitSchema):
+class TakeForm(ApplicationFields):
     received_positions = fields.List(fields.Integer(strict=True), load_default=list)
 
 
@@ -128,7 +127,7 @@ def take() -> Any:
     try:
         data = load_form(TakeForm())
         received = set(data.pop("received_positions"))
-        submission = case_service().submit(data, actor())
+        submission = case_service().submit(Application(**data), actor())
     except TongbanError as exc:
         return form_error_page(template, exc, **context)
     missing = [m.position for m in matter.materials if m.required and m.position not in received]
@@ -210,7 +209,7 @@ def _render_case(service: CaseService, case: Case, errors: dict[str, list[str]],
                  status: int) -> tuple[str, int]:
     user = current_staff()
     missing = {int(p) for p in request.args.get("missing", "").split(",") if p.isdigit()}
-    actor, here = Actor.of(user), current_app.config["TONGBAN"]["code"]
+    actor, here = Actor.of(user), current_settings().code
     forms = [a for a in allowed_actions(case.state, user.role.value)
              if a in ACTIONS_BY_NAME and can_apply(a, case, actor, here)]
     extra = _side_forms(case, user)
@@ -338,7 +337,7 @@ def notice(case_id: int, number: str) -> Any:
     html = render_template("cases/supplement_notice.html", notice=found, case=case,
                            items=json.loads(found.items),
                            handler=handler_name(case_service().session, found.issued_by),
-                           center=current_app.config["TONGBAN"]["name"])
+                           center=current_settings().name)
     return Response(html, mimetype="text/html")
 
 
@@ -357,7 +356,7 @@ def suspension(case_id: int, number: str) -> Any:
     html = render_template("cases/suspension_notice.html", suspension=found, case=case,
                            kind_names=SUSPENSION_KIND_NAMES,
                            handler=handler_name(case_service().session, found.started_by),
-                           center=current_app.config["TONGBAN"]["name"])
+                           center=current_settings().name)
     return Response(html, mimetype="text/html")
 
 

@@ -35,6 +35,7 @@ from node.auth.permissions import ROLE_PERMISSIONS, Permission, Role, allows
 from node.auth.service import AuthPolicy, AuthService
 from node.calendar.service import CalendarService
 from node.calendar.workdays import to_shanghai_date
+from node.composition import current_settings
 from node.sync.names import center_names, centers_below
 from node.sync.registry import lineage
 from node.web.labels import center_label
@@ -72,13 +73,12 @@ def web_blueprint(name: str, url_prefix: str | None = None) -> Blueprint:
 
 
 def auth_service() -> AuthService:
-    from flask import current_app
 
-    settings = current_app.config["TONGBAN"]
+    settings = current_settings()
     policy = AuthPolicy(
-        token_ttl=dt.timedelta(minutes=settings["token_ttl_minutes"]),
-        max_failed_logins=settings["max_failed_logins"],
-        lockout=dt.timedelta(minutes=settings["lockout_minutes"]),
+        token_ttl=dt.timedelta(minutes=settings.token_ttl_minutes),
+        max_failed_logins=settings.max_failed_logins,
+        lockout=dt.timedelta(minutes=settings.lockout_minutes),
     )
     # tests may set another clock (as the hub's hub_clock)
     return AuthService(current_session(), policy,
@@ -169,9 +169,9 @@ def known_centers() -> dict[str, str]:
     its own name from its settings), read once a request."""
     if "known_centers" not in g:
         names = center_names(current_session())
-        settings = current_app.config["TONGBAN"]
-        if settings.get("name"):
-            names[settings["code"]] = settings["name"]
+        settings = current_settings()
+        if settings.name:
+            names[settings.code] = settings.name
         g.known_centers = names
     return cast(dict[str, str], g.known_centers)
 
@@ -186,12 +186,12 @@ def center(code: Any, name: str | None = None) -> str:
 
 def upper_centers() -> list[tuple[str, str]]:
     """``(code, label)`` of the centers above this one, nearest first: the picker of 上报."""
-    return [(code, center(code)) for code in lineage(current_app.config["TONGBAN"]["code"])[1:]]
+    return [(code, center(code)) for code in lineage(current_settings().code)[1:]]
 
 
 def scope_centers() -> list[tuple[str, str]]:
     """``(code, label)`` of this center and the named centers below it: the scope picker."""
-    own = current_app.config["TONGBAN"]["code"]
+    own = current_settings().code
     return [(own, center(own))] + [(code, center(code))
                                    for code, _name in centers_below(current_session(), own)]
 

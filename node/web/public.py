@@ -13,7 +13,8 @@ from node.api.catalog import catalog
 from node.api.public import ComplaintArgs, EvaluationArgs, LookupArgs, count_attempt
 from node.api.public import feedback_service as _feedback_service
 from node.cases.models import AttachmentRole, Channel
-from node.composition import NodeServices
+from node.cases.service import Application
+from node.composition import NodeServices, current_settings
 from node.feedback.lookup import APPLICANT
 from node.metrics.assessment import Designation, ModelWindowRule, assess
 from node.metrics.service import MetricsService
@@ -102,8 +103,8 @@ def apply(code: str) -> Any:
         data = load_form(ApplyForm())
         services = NodeServices.of_app(current_app.extensions)
         service = services.cases(current_session())
-        submission = service.submit({**data, "matter_code": found.code,
-                                     "channel": Channel.ONLINE.value}, APPLICANT)
+        submission = service.submit(
+            Application(**data, matter_code=found.code, channel=Channel.ONLINE), APPLICANT)
         uploads = [f for f in request.files.getlist("materials") if f and f.filename]
         problems: dict[str, list[str]] = {}
         forwarding = services.forwarding_of(service)
@@ -212,7 +213,7 @@ def complaint_lookup() -> Any:
 @bp.get("/board")
 def board() -> Any:
     """公示栏: this month's figures and model windows (红旗窗口), as centers publish them."""
-    settings = current_app.config["TONGBAN"]
+    settings = current_settings()
     now = today()
     period = Period.month(now.year, now.month)
     summary = MetricsService.for_settings(current_session(), settings).summary(period)

@@ -26,6 +26,7 @@ from werkzeug.datastructures import MultiDict
 
 from node.api.rankings import rankings_client
 from node.auth.permissions import Permission
+from node.composition import current_settings
 from node.ports import HubUnavailable
 from node.rankings.cache import Answer, CachedRankings
 from node.web.core import download, staff_page, today, web_blueprint
@@ -52,7 +53,7 @@ NORMALISATIONS = {"min_max": _("极差标准化（0 至 1）"),
 
 
 def _hub_configured() -> bool:
-    return bool(current_app.config["TONGBAN"].get("hub_url"))
+    return bool(current_settings().hub_url)
 
 
 def _ask(method: str, what: str, query: list[tuple[str, str]], body: bytes = b"", *,
@@ -112,7 +113,7 @@ def _this_month() -> str:
 
 
 def _common(default_period: str | None = None) -> dict[str, Any]:
-    scope = request.args.get("scope", "").strip() or current_app.config["TONGBAN"]["code"]
+    scope = request.args.get("scope", "").strip() or current_settings().code
     return {
         "scope": scope,
         "period": request.args.get("period", "").strip() or default_period or _this_month(),
@@ -396,7 +397,7 @@ def methodologies() -> Any:
     normalisation) at the hub under this center's code, or a new version of one; the hub
     checks it as it checks the API's PUT."""
     template = "web/staff/rankings/methodologies.html"
-    prefix = methodology_prefix(current_app.config["TONGBAN"]["code"])
+    prefix = methodology_prefix(current_settings().code)
     answer, saved = _saved_methodologies()
     chosen = request.args.get("name", "").strip()
     found = next((m for m in saved if m["name"] == chosen), None)

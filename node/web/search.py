@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from marshmallow import ValidationError
 
 from node.api.case_schemas import CaseListArgs
 from node.auth.permissions import Permission
 from node.cases.models import Case
 from node.cases.scopes import viewer_of, visible_cases
+from node.composition import current_settings
 from node.listing import Page
 from node.web.clerk import case_service, with_colours
 from node.web.core import current_staff, download, staff_page, today, web_blueprint
@@ -148,7 +149,7 @@ def export(fmt: str) -> Any:
                                page=None, cases=[]), 422
     cases = with_colours(case_service(), _search(args, EXPORT_ROWS, None).items)
     sheet = result_sheet(cases)
-    name = f"{sheet.title}-{current_app.config['TONGBAN']['code']}-{today().isoformat()}.{fmt}"
+    name = f"{sheet.title}-{current_settings().code}-{today().isoformat()}.{fmt}"
     if fmt == "csv":
         return download(csv_bytes(sheet.headings, sheet.rows), CSV_MEDIA_TYPE, name)
     return download(xlsx_bytes([sheet]), XLSX_MEDIA_TYPE, name)

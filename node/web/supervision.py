@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from marshmallow import Schema
 
 from node.api.directives import IssueSchema, ReplySchema, directive_service
@@ -23,6 +23,7 @@ from node.api.supervision import (
 from node.auth.permissions import Permission
 from node.cases.reading import ListOrder
 from node.cases.warnings import Warning
+from node.composition import current_settings
 from node.feedback.models import ComplaintState, RectificationState
 from node.feedback.states import RectificationAction, allowed_rectification_actions
 from node.listing import decode_cursor
@@ -192,7 +193,7 @@ def figures() -> Any:
 
 
 def _assessment(period: Period) -> Any:
-    settings = current_app.config["TONGBAN"]
+    settings = current_settings()
     return assess(current_session(), period, ModelWindowRule.from_settings(settings))
 
 
@@ -235,7 +236,7 @@ def list_export(what: str, fmt: str) -> Any:
                                                per_page=EXPORT_ROWS).items
         listed = [present_rectification(feedback, r) for r in found]
     sheet = SHEETS[what](listed)
-    name = f"{sheet.title}-{current_app.config['TONGBAN']['code']}-{today().isoformat()}.{fmt}"
+    name = f"{sheet.title}-{current_settings().code}-{today().isoformat()}.{fmt}"
     if fmt == "csv":
         return download(csv_bytes(sheet.headings, sheet.rows), CSV_MEDIA_TYPE, name)
     return download(xlsx_bytes([sheet]), XLSX_MEDIA_TYPE, name)
@@ -245,7 +246,7 @@ def list_export(what: str, fmt: str) -> Any:
 @staff_page(Permission.SUPERVISION_READ)
 def assessment_export() -> Any:
     period = _month(request.args.get("period"))
-    code = current_app.config["TONGBAN"]["code"]
+    code = current_settings().code
     body = write_assessment_workbook(_assessment(period), code)
     return download(body, XLSX_MEDIA_TYPE, _("考核-%(code)s-%(label)s.xlsx",
                                              code=code, label=period.label))
@@ -260,10 +261,10 @@ def patterns() -> Any:
         which = Pattern(request.args.get("pattern", Pattern.COMPLETED_LATE.value))
     except ValueError:
         which = Pattern.COMPLETED_LATE
-    settings = current_app.config["TONGBAN"]
+    settings = current_settings()
     cases, total = pattern_cases(
         current_session(), which, period.start, period.end,
-        PatternPolicy(two_headed_window_days=settings["two_headed_window_days"]),
+        PatternPolicy(two_headed_window_days=settings.two_headed_window_days),
         limit=100, offset=0)
     return render_template("web/staff/patterns.html", period=period, pattern=which,
                            patterns=list(Pattern), cases=with_colours(case_service(), cases),
@@ -281,8 +282,8 @@ def _directives_page(errors: dict[str, list[str]] | None = None,
         "web/staff/directives.html",
         incoming=[d for d in listed if d["direction"] == "incoming"],
         outgoing=[d for d in listed if d["direction"] == "outgoing"],
-        can_issue=current_app.config["TONGBAN"]["level"] != "township",
-        lower_centers=centers_below(current_session(), current_app.config["TONGBAN"]["code"]),
+        can_issue=current_settings().level != "township",
+        lower_centers=centers_below(current_session(), current_settings().code),
         metrics=ALL_METRICS, errors=errors or {}, form=form or {},
     ), 422 if errors else 200
 

@@ -7,13 +7,16 @@ by default, the SQLite database.  There are no fallback secrets: ``init`` genera
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import stat
 import tomllib
+import types
+import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from schemas.runtime.files import write_private_text
 
@@ -26,14 +29,64 @@ class SettingsError(Exception):
     """The configuration is incomplete or contradicts itself."""
 
 
-def _coerce(raw: str, like: Any) -> Any:
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_Settings = TypeVar("_Settings", bound="DataclassInstance")
+
+
+def _coerce(name: str, raw: str, like: Any) -> Any:
     if isinstance(like, bool):
         return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(like, int):
-        return int(raw)
-    if isinstance(like, float):
-        return float(raw)
+    try:
+        if isinstance(like, int):
+            return int(raw)
+        if isinstance(like, float):
+            return float(raw)
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a number, not {raw!r}") from None
     return raw
+
+
+def defaults_of(settings_class: type[DataclassInstance]) -> dict[str, Any]:
+    """Every setting of a settings dataclass with its default, as :func:`load_settings` reads
+    them (the names a TOML file, the environment and ``create_app`` may set)."""
+    return {field.name: field.default for field in dataclasses.fields(settings_class)}
+
+
+def settings_of(settings_class: type[_Settings], values: Mapping[str, Any], who: str) -> _Settings:
+    """``values`` (merged by :func:`load_settings` and completed) as the frozen dataclass
+    ``settings_class``, each checked against its field's type: a setting of the wrong type
+    stops the start with every such problem named (``who`` cannot start: …)."""
+    hints = typing.get_type_hints(settings_class)
+    problems: list[str] = []
+    checked: dict[str, Any] = {}
+    for field in dataclasses.fields(settings_class):
+        value = values[field.name]
+        kinds = _kinds(hints[field.name])
+        if isinstance(value, int) and not isinstance(value, bool) and float in kinds:
+            value = float(value)  # a whole number where seconds may have a fraction
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            problems.append(f"{field.name} must be {_named(kinds)}, not {value!r}")
+        checked[field.name] = value
+    if problems:
+        raise SettingsError(f"{who} cannot start: " + "; ".join(problems))
+    return settings_class(**checked)
+
+
+def _kinds(annotation: Any) -> tuple[type, ...]:
+    """The types a setting's annotation allows (``str``, ``int``, ``str | None``, …)."""
+    if isinstance(annotation, types.UnionType):
+        return tuple(type(None) if arg is None else arg for arg in typing.get_args(annotation))
+    return (annotation,)
+
+
+_KIND_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false",
+               type(None): "unset"}
+
+
+def _named(kinds: tuple[type, ...]) -> str:
+    return " or ".join(_KIND_NAMES.get(kind, kind.__name__) for kind in kinds)
 
 
 def load_settings(
@@ -63,7 +116,7 @@ def load_settings(
     for key, like in defaults.items():
         raw = env.get(ENV_PREFIX + key.upper())
         if raw is not None and key != "home":
-            settings[key] = _coerce(raw, like)
+            settings[key] = _coerce(key, raw, like)
 
     overrides.pop("config_file", None)
     _merge_known(settings, defaults, overrides, "create_app config")

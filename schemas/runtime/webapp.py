@@ -299,8 +299,10 @@ def init_web(
     title: str,
     service: str,
     health_details: Callable[[Session], dict[str, Any]] | None = None,
+    proxy_hops: int = 0,
 ) -> Api:
-    """Wire errors, request ids, transactions, ``/healthz`` and OpenAPI into ``app``."""
+    """Wire errors, request ids, transactions, ``/healthz`` and OpenAPI into ``app``; behind
+    ``proxy_hops`` reverse proxies, the client's address is read from X-Forwarded-For."""
     app.config.update(
         API_TITLE=title,
         API_VERSION="v1",
@@ -313,7 +315,7 @@ def init_web(
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["tongban_db"] = db
-    hops = app.config["TONGBAN"].get("proxy_hops", 0)
+    hops = proxy_hops
     if hops:
         # behind N reverse proxies, the client address is the N-th from the right in
         # X-Forwarded-For (rate limits key on it); never trust the header without proxies

@@ -4,40 +4,21 @@
 # which is what flask-smorest's wrappers preserve (functools.wraps) for the caller.
 from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any, ClassVar, Generic, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import flask
 from apispec import APISpec
+from flask_smorest.pagination import Page as Page
 from marshmallow import Schema
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 _T = TypeVar("_T")
-_Item = TypeVar("_Item")
 
 _SchemaArg = type[Schema] | Schema
 _Status = int | str | HTTPStatus
 
 def abort(http_status_code: int, exc: Exception | None = ..., **kwargs: Any) -> NoReturn: ...
-
-class PaginationParameters:
-    page: int
-    page_size: int
-    item_count: int | None
-    def __init__(self, page: int, page_size: int) -> None: ...
-    @property
-    def first_item(self) -> int: ...
-    @property
-    def last_item(self) -> int: ...
-
-class Page(Generic[_Item]):
-    collection: Sequence[_Item]
-    page_params: PaginationParameters
-    def __init__(self, collection: Sequence[_Item], page_params: PaginationParameters) -> None: ...
-    @property
-    def items(self) -> list[_Item]: ...
-    @property
-    def item_count(self) -> int: ...
 
 class Blueprint(flask.Blueprint):
     ARGUMENTS_PARSER: ClassVar[FlaskParser]

@@ -197,8 +197,8 @@ def lists(conn: Any, app: Any) -> list[dict[str, Any]]:
     with db.unit_of_work(write=False) as session:
         calendar = CalendarService(session).calendar()
         settings = app.config["TONGBAN"]
-        policy = WarningPolicy(settings["warning_yellow_days_left"],
-                               settings["warning_yellow_used_percent"])
+        policy = WarningPolicy(settings.warning_yellow_days_left,
+                               settings.warning_yellow_used_percent)
         bounds = WarningBounds(calendar, TODAY, policy, furthest_deadline(session))
         condition = running_condition(bounds, (Warning.YELLOW, Warning.RED))
         compiled = condition.compile(dialect=db.engine.dialect,

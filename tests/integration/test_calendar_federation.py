@@ -30,7 +30,7 @@ from node.auth.permissions import Role
 from node.calendar.service import CalendarService
 from node.cases.actors import Actor
 from node.cases.models import Case, CaseEvent
-from node.cases.service import CaseService
+from node.cases.service import Application, CaseService
 from node.cases.warnings import WarningPolicy
 from node.catalog.service import CatalogService
 from node.config import node_settings
@@ -66,7 +66,7 @@ class Tree:
 
     def db(self, code: str) -> Database:
         load_all_models()
-        return Database(node_settings({"home": str(self.work / HOMES[code])})["database_url"])
+        return Database(node_settings({"home": str(self.work / HOMES[code])}).database_url)
 
     def years(self, code: str) -> dict[int, dict[str, Any]]:
         out = _ok("node", "calendar-years", "--home", HOMES[code], cwd=self.work).stdout
@@ -123,8 +123,11 @@ def _open_case(db: Database, clock: Clock) -> str:
         cases = CaseService(session, node_code=TOWNSHIP,
                             calendar=CalendarService(session, clock=clock).calendar(),
                             warning_policy=WarningPolicy(), clock=clock)
-        case = cases.submit({"matter_code": "M20", "channel": "window",
-                             "applicant_name": "张三"}, Actor.of(clerk)).case
+        case = cases.submit(Application(
+            matter_code="M20",
+            channel="window",
+            applicant_name="张三",
+        ), Actor.of(clerk)).case
         cases.accept(case, Actor.of(clerk))
         assert (case.deadline_on, case.deadline_provisional) == (dt.date(2027, 1, 1), True)
         return case.number

@@ -239,8 +239,11 @@ def test_a_second_run_reuses_the_folder_and_serves_every_center_until_sigint(
     ranked = [row for group in table["groups"] for row in group["rows"]
               if row["status"] == "ranked"]
     assert len(ranked) == 7
-    guide = _get(f"{demo.node_url('450981101')}/api/v1/guide/matters", per_page=100)
-    assert guide["total"] == 11  # the province's standard catalog reached the township
+    guide = requests.get(f"{demo.node_url('450981101')}/api/v1/guide/matters",
+                         params={"page_size": 100}, timeout=20)
+    assert guide.status_code == 200, guide.text
+    # the province's standard catalog reached the township
+    assert json.loads(guide.headers["X-Pagination"])["total"] == len(guide.json()) == 11
 
     demo.process.send_signal(signal.SIGINT)
 

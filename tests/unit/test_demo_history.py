@@ -31,7 +31,7 @@ def test_a_countys_history_has_good_and_bad_ratings_rectifications_and_complaint
     init_home(home, county, "http://127.0.0.1:9")
     create_staff(home, county, {u.username: "demo-password-9" for u in DEMO_USERS})
     load_all_models()
-    db = Database(node_settings({"home": home})["database_url"])
+    db = Database(node_settings({"home": home}).database_url)
     try:
         with db.unit_of_work() as session:
             fill_province_catalog(session)  # the standard matters, entered here

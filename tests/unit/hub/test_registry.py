@@ -185,7 +185,7 @@ def test_trust_root_writes_the_settings(tmp_path: Path) -> None:
     assert written["root_code"] == PROVINCE
     assert written["name"] == "tongban hub"  # earlier settings are kept
     settings = hub_settings({"home": str(home)})
-    assert (settings["root_code"], settings["root_public_key"]) == (PROVINCE, b64(ROOT_KEY))
+    assert (settings.root_code, settings.root_public_key) == (PROVINCE, b64(ROOT_KEY))
     bad = runner.invoke(hub_cli, ["trust-root", "--home", str(home), "--code", COUNTY,
                                   "--public-key", b64(ROOT_KEY)])
     assert bad.exit_code != 0

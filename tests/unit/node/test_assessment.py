@@ -51,7 +51,7 @@ from node.auth.permissions import Role
 from node.calendar.workdays import WorkingCalendar
 from node.cases.actors import Actor
 from node.cases.models import Case
-from node.cases.service import CaseService
+from node.cases.service import Application, CaseService
 from node.cases.warnings import WarningPolicy
 from node.catalog.service import CatalogService
 from node.config import DEFAULTS
@@ -71,6 +71,7 @@ from node.metrics.assessment import (
 )
 from node.metrics.assessment_workbook import write_assessment_workbook
 from node.models import Base
+from node.settings import NodeSettings
 from schemas.errors import ValidationFailed
 from schemas.periods import Period
 from schemas.runtime.database import Database
@@ -170,7 +171,7 @@ class Month:
         with self.db.unit_of_work() as session:
             service = self.cases(session)
             submission = service.submit(
-                {"matter_code": matter, "channel": "window", "applicant_name": "张三"},
+                Application(matter_code=matter, channel="window", applicant_name="张三"),
                 self.actor(session, clerk),
             )
             service.accept(submission.case, self.actor(session, clerk))
@@ -488,16 +489,16 @@ def test_weights_and_a_missing_satisfaction_rate() -> None:
 
 
 def test_the_rule_comes_from_the_settings_and_is_checked() -> None:
-    assert ModelWindowRule.from_settings(DEFAULTS) == ModelWindowRule()
+    assert ModelWindowRule.from_settings(NodeSettings()) == ModelWindowRule()
     assert {setting_key(k) for k in ModelWindowRule().as_dict()} <= set(DEFAULTS)
-    rule = ModelWindowRule.from_settings({**DEFAULTS, "model_window_top": 5})
+    rule = ModelWindowRule.from_settings(NodeSettings(model_window_top=5))
     assert rule.top == 5
     for bad in ({"model_window_min_on_time_bp": 10001}, {"model_window_top": -1},
                 {"model_window_min_cases": "20"},
                 {"model_window_weight_on_time": 0, "model_window_weight_same_day": 0,
                  "model_window_weight_satisfaction": 0}):
         with pytest.raises(SettingsError, match="model_window_"):
-            ModelWindowRule.from_settings({**DEFAULTS, **bad})
+            ModelWindowRule.from_settings(NodeSettings(**bad))
 
 
 # -- the workbook ------------------------------------------------------------------------------

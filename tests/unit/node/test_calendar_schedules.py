@@ -26,7 +26,7 @@ from node.calendar.service import CalendarService
 from node.calendar.workdays import DayReason
 from node.cases.actors import Actor
 from node.cases.models import Case, CaseEvent, SuspensionKind
-from node.cases.service import CaseService
+from node.cases.service import Application, CaseService
 from node.cases.states import CaseState
 from node.cases.warnings import WarningPolicy
 from node.catalog.service import CatalogService
@@ -97,8 +97,11 @@ def clerk(session: Session) -> Actor:
 def accepted_case(db: Database, clock: Clock) -> str:
     with db.unit_of_work() as session:
         service = cases(session, clock)
-        case = service.submit({"matter_code": "M20", "channel": "window",
-                               "applicant_name": "张三"}, clerk(session)).case
+        case = service.submit(Application(
+            matter_code="M20",
+            channel="window",
+            applicant_name="张三",
+        ), clerk(session)).case
         service.accept(case, clerk(session))
         return case.number
 
@@ -361,7 +364,7 @@ def test_a_submitted_cases_notice_window_follows_an_override(
     clock.set(D(2026, 11, 2))
     with database.unit_of_work() as session:
         number = cases(session, clock).submit(
-            {"matter_code": "M20", "channel": "window", "applicant_name": "李四"},
+            Application(matter_code="M20", channel="window", applicant_name="李四"),
             clerk(session)).case.number
     with database.unit_of_work() as session:
         CalendarService(session, clock=clock).set_override(
@@ -406,7 +409,7 @@ def test_deemed_acceptance_waits_on_a_provisional_notice_window(
     clock.set(D(2026, 12, 28))
     with database.unit_of_work() as session:
         number = cases(session, clock).submit(
-            {"matter_code": "M20", "channel": "window", "applicant_name": "王五"},
+            Application(matter_code="M20", channel="window", applicant_name="王五"),
             clerk(session)).case.number
     clock.set(D(2027, 1, 8))  # five weekdays later: the window ran into 2027
     with database.unit_of_work() as session:

@@ -22,7 +22,7 @@ from node.auth.models import User
 from node.auth.permissions import Role
 from node.calendar.service import CalendarService
 from node.cases.actors import Actor
-from node.cases.service import CaseService
+from node.cases.service import Application, CaseService
 from node.cases.warnings import WarningPolicy
 from schemas.runtime.database import Database
 from tests.unit.node.conftest import PASSWORD, Api, Clock
@@ -236,8 +236,11 @@ def test_the_public_lookup_marks_a_provisional_deadline_and_shows_the_move(
                             calendar=CalendarService(session, clock=clock).calendar(),
                             warning_policy=WarningPolicy(), clock=clock)
         clerk = Actor.of(session.scalar(select(User).where(User.username == "clerk1")))
-        submission = cases.submit({"matter_code": "11450981MB0001", "channel": "window",
-                                   "applicant_name": "张三"}, clerk)
+        submission = cases.submit(Application(
+            matter_code="11450981MB0001",
+            channel="window",
+            applicant_name="张三",
+        ), clerk)
         submission.case.promised_days = 20
         cases.accept(submission.case, clerk)
         number, code = submission.case.number, submission.query_code

@@ -30,7 +30,7 @@ from node.calendar.workdays import WorkingCalendar
 from node.cases.actors import SYSTEM_ACTOR, Actor
 from node.cases.errors import CaseStateError
 from node.cases.models import Case, Channel, TaskState
-from node.cases.service import CaseService
+from node.cases.service import Application, CaseService
 from node.cases.states import CaseState
 from node.cases.warnings import WarningPolicy
 from node.catalog.service import CatalogService
@@ -117,12 +117,12 @@ def submit(db: Database, *, by: str | None = "clerk", joint: list[str] | None = 
     with db.unit_of_work() as session:
         who = actor_named(session, by) if by else SYSTEM_ACTOR
         submission = case_service(session).submit(
-            {
-                "matter_code": "11450981MB0001",
-                "channel": (Channel.WINDOW if by else Channel.ONLINE).value,
-                "applicant_name": "张三",
-                "joint_department_codes": joint or [],
-            },
+            Application(
+                matter_code="11450981MB0001",
+                channel=(Channel.WINDOW if by else Channel.ONLINE).value,
+                applicant_name="张三",
+                joint_department_codes=joint or [],
+            ),
             who,
         )
         return submission.case.id
@@ -259,11 +259,11 @@ def test_eight_threads_submitting_get_gap_free_distinct_numbers(database: Databa
         for _ in range(10):
             with database.unit_of_work() as session:
                 submission = case_service(session).submit(
-                    {
-                        "matter_code": "11450981MB0001",
-                        "channel": "window",
-                        "applicant_name": "李四",
-                    },
+                    Application(
+                        matter_code="11450981MB0001",
+                        channel="window",
+                        applicant_name="李四",
+                    ),
                     actor_named(session, username),
                 )
                 numbers.append(submission.case.number)
@@ -301,7 +301,11 @@ def test_the_first_two_submissions_of_a_year_both_get_numbers(database: Database
             number = (
                 case_service(session)
                 .submit(
-                    {"matter_code": "11450981MB0001", "channel": "window", "applicant_name": "甲"},
+                    Application(
+                        matter_code="11450981MB0001",
+                        channel="window",
+                        applicant_name="甲",
+                    ),
                     actor_named(session, "clerk"),
                 )
                 .case.number
@@ -316,7 +320,11 @@ def test_the_first_two_submissions_of_a_year_both_get_numbers(database: Database
             return (
                 case_service(session)
                 .submit(
-                    {"matter_code": "11450981MB0001", "channel": "window", "applicant_name": "乙"},
+                    Application(
+                        matter_code="11450981MB0001",
+                        channel="window",
+                        applicant_name="乙",
+                    ),
                     actor_named(session, "clerk2"),
                 )
                 .case.number

@@ -26,7 +26,7 @@ from node.auth.permissions import Role
 from node.calendar.workdays import Suspension, WorkingCalendar
 from node.cases.actors import Actor
 from node.cases.models import Case, PaymentPlace, SuspensionKind, TaskState
-from node.cases.service import CaseService
+from node.cases.service import Application, CaseService
 from node.cases.states import (
     CLOCK_STATES,
     FINAL_STATES,
@@ -486,12 +486,12 @@ def test_random_service_histories_keep_every_invariant(
     clock = Clock(start)
     with database.unit_of_work() as session:
         submission = case_service(session, clock).submit(
-            {
-                "matter_code": matter,
-                "channel": "window",
-                "applicant_name": "张三",
-                "joint_department_codes": ["ZJ"] if joint else [],
-            },
+            Application(
+                matter_code=matter,
+                channel="window",
+                applicant_name="张三",
+                joint_department_codes=["ZJ"] if joint else [],
+            ),
             actor_named(session, "clerk"),
         )
         case_id, number = submission.case.id, submission.case.number
@@ -566,7 +566,7 @@ def test_withdrawal_closes_an_open_suspension(database: Database) -> None:
     with database.unit_of_work() as session:
         svc = case_service(session, clock)
         case = svc.submit(
-            {"matter_code": "11450981MB0001", "channel": "window", "applicant_name": "张三"},
+            Application(matter_code="11450981MB0001", channel="window", applicant_name="张三"),
             actor_named(session, "clerk"),
         ).case
         svc.accept(case, actor_named(session, "clerk"))
@@ -597,7 +597,7 @@ def test_a_step_at_the_same_instant_still_bumps_the_version(database: Database) 
     with database.unit_of_work() as session:
         svc = case_service(session, clock)
         case = svc.submit(
-            {"matter_code": "NC1", "channel": "window", "applicant_name": "张三"},
+            Application(matter_code="NC1", channel="window", applicant_name="张三"),
             actor_named(session, "clerk"),
         ).case
         svc.commit(case, actor_named(session, "clerk"), commitment="本人承诺")

@@ -15,7 +15,7 @@ from node.auth.permissions import Role
 from node.calendar.workdays import WorkingCalendar
 from node.cases.actors import SYSTEM_ACTOR, Actor
 from node.cases.models import Case, SuspensionKind
-from node.cases.service import CaseService
+from node.cases.service import Application, CaseService
 from node.cases.states import CaseState
 from node.cases.warnings import Warning, WarningPolicy
 from node.catalog.service import CatalogService
@@ -82,7 +82,7 @@ def actor(session: Session, username: str) -> Actor:
 def new_case(db: Database, clock: Clock, matter: str = "11450981MB0001") -> int:
     with db.unit_of_work() as session:
         submission = service(session, clock).submit(
-            {"matter_code": matter, "channel": "window", "applicant_name": "张三"},
+            Application(matter_code=matter, channel="window", applicant_name="张三"),
             actor(session, "clerk"),
         )
         return submission.case.id

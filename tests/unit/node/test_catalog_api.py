@@ -15,7 +15,7 @@ from node.catalog.schemas import MatterSchema
 from node.catalog.service import CatalogService
 from schemas.errors import Conflict
 from schemas.runtime.database import Database
-from tests.unit.node.conftest import Api, matter_payload
+from tests.unit.node.conftest import Api, matter_payload, pagination
 
 
 def count_matters(db) -> int:
@@ -164,9 +164,9 @@ def test_retire_hides_from_guide_but_keeps_the_matter(catalog_base: Api, anonymo
     assert retired.json["retired_at"] is not None
     assert anonymous.get("/api/v1/guide/matters/11450981MB0001").status_code == 404
     assert catalog_base.get("/api/v1/matters/11450981MB0001").status_code == 200
-    listed = catalog_base.get("/api/v1/matters?include_retired=true").json
-    assert listed["total"] == 1
-    assert catalog_base.get("/api/v1/matters").json["total"] == 0
+    listed = catalog_base.get("/api/v1/matters?include_retired=true")
+    assert pagination(listed)["total"] == len(listed.json) == 1
+    assert pagination(catalog_base.get("/api/v1/matters"))["total"] == 0
     changed = catalog_base.patch("/api/v1/matters/11450981MB0001", {"name": "x"})
     assert changed.status_code == 409
     assert catalog_base.post("/api/v1/matters/11450981MB0001/reinstate").status_code == 200
@@ -356,16 +356,20 @@ def test_guide_search_by_keyword_department_and_material(
         ),
     )
     by_name = anonymous.get("/api/v1/guide/matters?q=施工").json
-    assert [m["code"] for m in by_name["items"]] == ["11450981ZJ0001"]
+    assert [m["code"] for m in by_name] == ["11450981ZJ0001"]
     by_material = anonymous.get("/api/v1/guide/matters?q=营业执照").json
-    assert [m["code"] for m in by_material["items"]] == ["11450981MB0001"]
-    by_department = anonymous.get("/api/v1/guide/matters?department=ZJ").json
-    assert by_department["total"] == 1
-    everything = anonymous.get("/api/v1/guide/matters?per_page=1").json
-    assert everything["total"] == 2
-    assert len(everything["items"]) == 1
-    wildcard = anonymous.get("/api/v1/guide/matters?q=%25").json
-    assert wildcard["total"] == 0
+    assert [m["code"] for m in by_material] == ["11450981MB0001"]
+    by_department = anonymous.get("/api/v1/guide/matters?department=ZJ")
+    assert pagination(by_department)["total"] == 1
+    first = anonymous.get("/api/v1/guide/matters?page_size=1")
+    assert pagination(first) == {"total": 2, "total_pages": 2, "first_page": 1, "last_page": 2,
+                                 "page": 1, "next_page": 2}
+    second = anonymous.get("/api/v1/guide/matters?page_size=1&page=2")
+    assert len(first.json) == len(second.json) == 1
+    assert pagination(second)["previous_page"] == 1
+    assert {m["code"] for m in first.json + second.json} == {"11450981MB0001", "11450981ZJ0001"}
+    wildcard = anonymous.get("/api/v1/guide/matters?q=%25")
+    assert (wildcard.json, pagination(wildcard)) == ([], {"total": 0, "total_pages": 0})
     guide = anonymous.get("/api/v1/guide/matters/11450981ZJ0001").json
     assert guide["materials"][0]["name"] == "建设工程规划许可证"
     assert "retired_at" not in guide
@@ -390,7 +394,7 @@ def test_guide_search_finds_keywords_and_the_departments_name(
     def codes(query: str) -> list[str]:
         found = anonymous.get(f"/api/v1/guide/matters?q={query}")
         assert found.status_code == 200, found.json
-        return [m["code"] for m in found.json["items"]]
+        return [m["code"] for m in found.json]
 
     assert codes("营业执照") == ["11450981SC0001"]  # a keyword, not in its name
     assert codes("个体户") == ["11450981SC0001"]
@@ -433,7 +437,7 @@ def test_the_placeholder_department_is_never_shown_to_citizens(
     assert anonymous.get("/api/v1/guide/matters/STD-0001").json["department"] is None
     assert anonymous.get("/api/v1/guide/matters/11450981MB0001").json["department"] == {
         "code": "SC", "name": "市场监督管理局"}
-    listed = anonymous.get("/api/v1/guide/matters").json["items"]
+    listed = anonymous.get("/api/v1/guide/matters").json
     assert [m["department"] for m in listed if m["code"] == "STD-0001"] == [None]
     for path in ("/", "/guide", "/guide?q=个体工商户", "/guide/STD-0001"):
         page = client.get(path)
@@ -463,10 +467,26 @@ def test_the_demo_catalog_finds_the_sole_traders_registration_by_business_licenc
 
 
 def test_guide_rejects_bad_query_parameters(anonymous: Api) -> None:
-    response = anonymous.get("/api/v1/guide/matters?per_page=1000")
+    response = anonymous.get("/api/v1/guide/matters?page_size=1000")
     assert response.status_code == 422
     assert response.json["error"]["details"]["location"] == "query"
-    assert "per_page" in response.json["error"]["details"]["fields"]
+    assert "page_size" in response.json["error"]["details"]["fields"]
+    renamed = anonymous.get("/api/v1/guide/matters?per_page=10")  # its name before
+    assert renamed.status_code == 422
+    assert "page_size" in renamed.json["error"]["details"]["fields"]["per_page"][0]
+    beyond = anonymous.get("/api/v1/guide/matters?page=100001")
+    assert beyond.status_code == 422
+    assert "page" in beyond.json["error"]["details"]["fields"]
+
+
+def test_the_catalog_list_is_paged_by_flask_smorest(catalog_base: Api) -> None:
+    for code in ("11450981MB0001", "11450981MB0002"):
+        assert catalog_base.post("/api/v1/matters", matter_payload(code)).status_code == 201
+    response = catalog_base.get("/api/v1/matters?page_size=1&page=2")
+    assert response.status_code == 200
+    assert [m["code"] for m in response.json] == ["11450981MB0002"]  # by code
+    assert pagination(response) == {"total": 2, "total_pages": 2, "first_page": 1,
+                                    "last_page": 2, "page": 2, "previous_page": 1}
 
 
 def test_unknown_matter_is_not_found(anonymous: Api) -> None:

@@ -540,7 +540,7 @@ def test_publish_catalog_command_queues_the_envelope_and_sync_adopts_it(tmp_path
     home = str(tmp_path / "province")
     runner = CliRunner()
     assert runner.invoke(node_cli, ["init", "--home", home, "--code", "450000"]).exit_code == 0
-    db = Database(node_settings({"home": home})["database_url"])
+    db = Database(node_settings({"home": home}).database_url)
     with db.unit_of_work() as session:
         catalog = CatalogService(session)
         catalog.create_department("SC", "市场监督管理局")

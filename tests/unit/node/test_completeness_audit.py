@@ -36,7 +36,7 @@ def test_the_county_completeness_page_flags_its_townships_audit_chains(
     report(TOWN_B, 30)
     report(TOWN_B, 12, restore=str(uuid.uuid4()))  # an older backup, announced
     assert log_in(client, "super1").status_code == 302
-    code = app.config["TONGBAN"]["code"]
+    code = app.config["TONGBAN"].code
     response = client.get(f"/staff/rankings/completeness?scope={code}&period={PERIOD}")
     page = response.get_data(as_text=True)
     assert response.status_code == 200, page[:2000]

@@ -37,7 +37,7 @@ def test_a_kind_declared_twice_is_refused() -> None:
 def test_the_root_composes_cases_with_forwarding(app: Flask) -> None:
     services = NodeServices.of_app(app.extensions)
     assert isinstance(services.outbox, SigningOutbox)
-    assert services.outbox.node_code == app.config["TONGBAN"]["code"]
+    assert services.outbox.node_code == app.config["TONGBAN"].code
     with app.extensions["tongban_db"].unit_of_work(write=False) as session:
         cases = services.cases(session)
         [hook] = cases.after_step

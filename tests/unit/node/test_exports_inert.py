@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -128,7 +129,7 @@ class OldHub:
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_the_hubs_rankings_are_passed_on_inert(app: Flask, planted: dict[str, Api],
                                               client: FlaskClient, fmt: str) -> None:
-    app.config["TONGBAN"]["hub_url"] = "http://hub.invalid"
+    app.config["TONGBAN"] = replace(app.config["TONGBAN"], hub_url="http://hub.invalid")
     app.extensions[CLIENT] = OldHub(fmt)
     relayed = planted["supervisor"].get(f"/api/v1/rankings/league?period=2026-10"
                                         f"&metric=completed&format={fmt}")

@@ -207,6 +207,19 @@ def test_attachment_upload_checks_its_input_and_keeps_one_copy(desk: dict[str, A
     assert content.data == PDF
 
 
+def test_the_attachment_upload_is_one_documented_multipart_body(anonymous: Api) -> None:
+    spec = anonymous.get("/api/v1/openapi.json").json
+    body = spec["paths"]["/api/v1/cases/{case_id}/attachments"]["post"]["requestBody"]
+    assert list(body["content"]) == ["multipart/form-data"]
+    schema = body["content"]["multipart/form-data"]["schema"]
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    assert schema["properties"]["file"] == {"type": "string", "format": "binary",
+                                            "description": "the file"}
+    assert schema["properties"]["role"]["enum"] == ["material", "result"]
+    assert schema["required"] == ["file"]
+
+
 # -- forwards arriving from below --------------------------------------------------------------
 
 

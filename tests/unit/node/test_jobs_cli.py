@@ -13,7 +13,7 @@ from node.auth.permissions import Role
 from node.calendar.workdays import WorkingCalendar
 from node.cases.actors import Actor
 from node.cases.models import Case
-from node.cases.service import CaseService
+from node.cases.service import Application, CaseService
 from node.cases.states import CaseState
 from node.cases.warnings import WarningPolicy
 from node.catalog.service import CatalogService
@@ -29,7 +29,7 @@ def test_run_jobs_deems_an_old_submission_accepted(tmp_path) -> None:
     init = runner.invoke(node, ["init", "--home", home, "--code", "450981",
                                 "--kind", "county_city"])
     assert init.exit_code == 0, init.output
-    db = Database(node_settings({"home": home})["database_url"])
+    db = Database(node_settings({"home": home}).database_url)
     long_ago = dt.datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     with db.unit_of_work() as session:
         catalog = CatalogService(session)
@@ -43,7 +43,7 @@ def test_run_jobs_deems_an_old_submission_accepted(tmp_path) -> None:
         service = CaseService(session, node_code="450981", calendar=WorkingCalendar(),
                               warning_policy=WarningPolicy(), clock=lambda: long_ago)
         number = service.submit(
-            {"matter_code": "11450981MB0001", "channel": "window", "applicant_name": "张三"},
+            Application(matter_code="11450981MB0001", channel="window", applicant_name="张三"),
             Actor.of(clerk),
         ).case.number
     result = runner.invoke(node, ["run-jobs", "--home", home])

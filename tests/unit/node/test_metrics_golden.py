@@ -57,7 +57,7 @@ from node.auth.permissions import Role
 from node.calendar.workdays import WorkingCalendar
 from node.cases.actors import Actor
 from node.cases.models import Case, PaymentPlace, SuspensionKind
-from node.cases.service import CaseService
+from node.cases.service import Application, CaseService
 from node.cases.states import CaseState
 from node.cases.warnings import Warning, WarningPolicy
 from node.catalog.models import StaffType
@@ -212,7 +212,7 @@ class Desk:
             data |= {"agent_name": f"代办员{key}", "applicant_consent": True}
         with self.db.unit_of_work() as session:
             cases, _ = self.services(session)
-            submission = cases.submit(data, self.actor(session, self.clerk))
+            submission = cases.submit(Application(**data), self.actor(session, self.clerk))
             if from_below:
                 # the sync issue will create these; the fields are what it will set
                 submission.case.origin_node_code = from_below

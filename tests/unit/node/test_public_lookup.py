@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -52,7 +53,7 @@ def complete_case(desk: dict[str, Api], case_id: int) -> dict[str, Any]:
 
 
 def set_public_limit(app: Flask, per_minute: int) -> None:
-    app.config["TONGBAN"]["lookup_attempts_per_minute"] = per_minute
+    app.config["TONGBAN"] = replace(app.config["TONGBAN"], lookup_attempts_per_minute=per_minute)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def _cookie(app: Flask) -> str:
 
 def _app_like(app: Flask, **settings: Any) -> Flask:
     """An app on the same database as ``app`` with other settings."""
-    other = create_app(node_config(app.config["TONGBAN"]["database_url"], **settings))
+    other = create_app(node_config(app.config["TONGBAN"].database_url, **settings))
     Base.metadata.create_all(other.extensions["tongban_db"].engine)
     return other
 

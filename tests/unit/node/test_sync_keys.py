@@ -19,6 +19,7 @@ from sqlalchemy import select
 from node.cli import node
 from node.metadata import load_all_models
 from node.models import Base
+from node.settings import NodeSettings
 from node.sync.keys import load_node_key
 from node.sync.models import OutboxEnvelope, OutboxState
 from schemas.certificates import issue_certificate
@@ -89,16 +90,16 @@ def test_a_node_refuses_a_key_file_readable_by_others(tmp_path: Path, mode: int)
     run("keygen", "--home", str(tmp_path))
     os.chmod(tmp_path / "node_key.pem", mode)
     with pytest.raises(SettingsError, match=r"node cannot start: .*chmod 600"):
-        load_node_key({"home": str(tmp_path)})
+        load_node_key(NodeSettings(home=str(tmp_path)))
     os.chmod(tmp_path / "node_key.pem", 0o600)
-    assert load_node_key({"home": str(tmp_path)}) is not None
+    assert load_node_key(NodeSettings(home=str(tmp_path))) is not None
 
 
 def test_a_node_refuses_to_start_without_its_key(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="no private key file"):
-        load_node_key({"home": str(tmp_path)})
+        load_node_key(NodeSettings(home=str(tmp_path)))
     with pytest.raises(SettingsError, match="no home"):
-        load_node_key({"home": None})
+        load_node_key(NodeSettings(home=None))
 
 
 def _json_of(result: Result) -> dict[str, Any]:
@@ -112,7 +113,7 @@ def test_enrolment_down_the_tree_gives_certificates_the_trust_store_accepts(
 ) -> None:
     # the province certifies itself (its key is the hub's trust root) and then the city
     province_home = make_home(PROVINCE)
-    province_key = load_node_key({"home": province_home})
+    province_key = load_node_key(NodeSettings(home=province_home))
     root = _json_of(run("enroll-self", "--home", province_home))
     store = TrustStore(PROVINCE, public_key_b64(province_key.public_key()))
     store.add_certificate(root)
@@ -154,7 +155,7 @@ def test_enroll_child_by_a_city_for_its_county(
     assert isinstance(body, dict)
     assert (body["subject"], body["issuer"], body["parent"], body["kind"]) == (
         COUNTY, CITY, CITY, "county_city")
-    assert body["issuer_key_id"] == key_id(load_node_key({"home": city_home}).public_key())
+    assert body["issuer_key_id"] == key_id(load_node_key(NodeSettings(home=city_home)).public_key())
 
 
 @pytest.mark.parametrize(("child", "extra", "message"), [
@@ -210,15 +211,15 @@ def test_rotate_key_keeps_the_old_key_until_activated_and_after(
     make_home: Callable[..., str]
 ) -> None:
     home = Path(make_home(CITY))
-    old = load_node_key({"home": str(home)})
+    old = load_node_key(NodeSettings(home=str(home)))
     result = run("rotate-key", "--home", str(home))
     assert result.exit_code == 0, result.output
     new_public = re.search(r"public key: (\S+)", result.output)
     assert new_public is not None
-    assert load_node_key({"home": str(home)}).public_key() == old.public_key()  # not yet
+    assert load_node_key(NodeSettings(home=str(home))).public_key() == old.public_key()  # not yet
     result = run("rotate-key", "--home", str(home), "--activate")
     assert result.exit_code == 0, result.output
-    current = load_node_key({"home": str(home)})
+    current = load_node_key(NodeSettings(home=str(home)))
     assert public_key_b64(current.public_key()) == new_public.group(1)
     retired = home / f"node_key.{key_id(old.public_key())}.pem"
     assert load_private_key(retired).public_key() == old.public_key()

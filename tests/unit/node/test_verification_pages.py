@@ -35,7 +35,7 @@ def test_the_pages_show_each_centers_verification(
     client: FlaskClient, desk: Any, hub_behind: Any, app: Any,
 ) -> None:
     fed = hub_behind
-    code = app.config["TONGBAN"]["code"]
+    code = app.config["TONGBAN"].code
     # TOWN_A: an audit answered with a case changed since the summary
     body, levels = committed(TOWN_A, LEAVES)
     fed.push_summary(body)
@@ -86,7 +86,7 @@ def test_a_passed_audit_reads_passed(
     client: FlaskClient, desk: Any, hub_behind: Any, app: Any,
 ) -> None:
     fed = hub_behind
-    code = app.config["TONGBAN"]["code"]
+    code = app.config["TONGBAN"].code
     body, levels = committed(TOWN_A, LEAVES)
     fed.push_summary(body)
     audit = fed.post("/api/v1/audits", {"node": TOWN_A, "period": PERIOD, "sample_size": 4},

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -487,8 +488,8 @@ def hub_behind(app: Any, tmp_path: Any) -> Any:
                       "root_code": PROVINCE, "root_public_key": b64(ROOT_KEY)})
     HubBase.metadata.create_all(hub.extensions["tongban_db"].engine)
     fed = RankFederation(hub)
-    code = app.config["TONGBAN"]["code"]
-    app.config["TONGBAN"]["hub_url"] = "http://hub.test"
+    code = app.config["TONGBAN"].code
+    app.config["TONGBAN"] = replace(app.config["TONGBAN"], hub_url="http://hub.test")
     app.extensions[CLIENT] = RankingsClient("http://hub.test", code, KEYS[code],
                                             session=_HubTransport(hub))
     yield fed
@@ -502,7 +503,7 @@ def _methodology_form(client: FlaskClient, **fields: str) -> dict[str, str]:
 
 def test_supervisor_saves_a_composite_methodology_and_edits_it(
         client: FlaskClient, desk: dict[str, Api], hub_behind: Any, app: Any) -> None:
-    code = app.config["TONGBAN"]["code"]
+    code = app.config["TONGBAN"].code
     assert log_in(client, "super1").status_code == 302
     page = client.get("/staff/rankings/methodologies").get_data(as_text=True)
     assert f"{code}." in page
@@ -534,7 +535,7 @@ def test_supervisor_saves_a_composite_methodology_and_edits_it(
 
 def test_a_bad_methodology_shows_the_hubs_errors_on_the_form_and_saves_nothing(
         client: FlaskClient, desk: dict[str, Api], hub_behind: Any, app: Any) -> None:
-    code = app.config["TONGBAN"]["code"]
+    code = app.config["TONGBAN"].code
     assert log_in(client, "super1").status_code == 302
 
     bad = client.post("/staff/rankings/methodologies", data=_methodology_form(
@@ -574,7 +575,7 @@ def test_the_api_saves_a_methodology_through_the_same_client(
         desk: dict[str, Api], hub_behind: Any, app: Any, make_user: Any) -> None:
     from node.auth.permissions import Role
 
-    code = app.config["TONGBAN"]["code"]
+    code = app.config["TONGBAN"].code
     document = {"normalisation": "z_score", "description": "按时率",
                 "components": [{"metric": "on_time_rate", "weight": 1}]}
     supervisor = desk["supervisor"]

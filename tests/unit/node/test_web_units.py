@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -70,7 +71,7 @@ def test_an_export_is_named_after_what_it_holds(
     from node.api.rankings import CLIENT
     from node.web.core import today
 
-    app.config["TONGBAN"]["hub_url"] = "http://hub.invalid"
+    app.config["TONGBAN"] = replace(app.config["TONGBAN"], hub_url="http://hub.invalid")
     hub = _RecordingHub()
     app.extensions[CLIENT] = hub
     assert log_in(client, "super1").status_code == 302

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import stat
 
 import pytest
 
 from hub.config import hub_settings
+from hub.settings import HubSettings
 from node.config import node_settings
+from node.settings import NodeSettings
 from schemas.runtime.settings import (
     SettingsError,
     load_settings,
@@ -59,7 +62,7 @@ def test_node_refuses_to_start_without_code_or_secret(tmp_path, monkeypatch) -> 
                        "secret_key": "s" * 40})
     ok = node_settings({"home": str(tmp_path), "code": "450981", "level": "county",
                         "kind": "county_city", "secret_key": "s" * 40})
-    assert ok["database_url"].endswith("node.db")
+    assert ok.database_url.endswith("node.db")
 
 
 def test_hub_refuses_to_start_without_secret(tmp_path, monkeypatch) -> None:
@@ -67,4 +70,43 @@ def test_hub_refuses_to_start_without_secret(tmp_path, monkeypatch) -> None:
     with pytest.raises(SettingsError, match="no secret key"):
         hub_settings({"home": str(tmp_path)})
     write_secret_key(str(tmp_path))
-    assert hub_settings({"home": str(tmp_path)})["database_url"].endswith("hub.db")
+    assert hub_settings({"home": str(tmp_path)}).database_url.endswith("hub.db")
+
+
+NODE = {"code": "450981", "level": "county", "kind": "county_city", "secret_key": "s" * 40}
+
+
+def test_settings_are_a_frozen_dataclass_of_checked_types(tmp_path, monkeypatch) -> None:
+    for name in ("TONGBAN_HOME", "TONGBAN_CONFIG", "TONGBAN_PROXY_HOPS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = node_settings({"home": str(tmp_path), **NODE, "pull_wait_seconds": 5,
+                              "proxy_hops": 1})
+    assert isinstance(settings, NodeSettings)
+    assert settings.pull_wait_seconds == 5.0
+    assert isinstance(settings.pull_wait_seconds, float)
+    assert settings.session_cookie_secure is True  # "auto" behind a proxy
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.code = "450900"  # type: ignore[misc]
+    assert "secret_key" not in repr(settings)
+    assert isinstance(hub_settings({"home": str(tmp_path), "secret_key": "s" * 40}), HubSettings)
+
+
+def test_a_setting_of_the_wrong_type_stops_the_start_with_every_problem_named(
+        tmp_path, monkeypatch) -> None:
+    for name in ("TONGBAN_HOME", "TONGBAN_CONFIG", "TONGBAN_MAX_BATCH"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SettingsError) as refused:
+        node_settings({"home": str(tmp_path), **NODE, "max_content_length": "8M",
+                       "testing": 1, "hub_url": 5})
+    message = str(refused.value)
+    assert message.startswith("node cannot start: ")
+    assert "max_content_length must be a whole number, not '8M'" in message
+    assert "testing must be true or false, not 1" in message
+    assert "hub_url must be text, not 5" in message
+    write_config_file(str(tmp_path), {"max_batch": 2.5, "secret_key": "s" * 40})
+    with pytest.raises(SettingsError, match=r"hub cannot start: max_batch must be a whole "
+                                            r"number, not 2\.5"):
+        hub_settings({"home": str(tmp_path)})
+    monkeypatch.setenv("TONGBAN_MAX_BATCH", "many")
+    with pytest.raises(SettingsError, match="TONGBAN_MAX_BATCH must be a number, not 'many'"):
+        hub_settings({"home": str(tmp_path)})
