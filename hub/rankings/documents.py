@@ -6,6 +6,7 @@ from typing import Any
 
 from hub.rankings.service import Table
 from hub.rankings.tables import Row
+from schemas.i18n import _
 from schemas.metrics import ALL_METRICS
 
 
@@ -40,7 +41,7 @@ def table_document(table: Table) -> dict[str, Any]:
         "peers": table.peers.value,
         "order": table.order.value,
         "metric": table.metric,
-        "metric_name": metric.name if metric else "综合得分",
+        "metric_name": metric.name if metric else _("综合得分"),
         "unit": metric.unit.value if metric else "score",
         "methodology": table.methodology.to_json() if table.methodology else None,
         "groups": [

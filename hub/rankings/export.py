@@ -7,22 +7,33 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from schemas.i18n import _
 from schemas.metrics import ALL_METRICS, Unit
 from schemas.periods import chinese_month_day
 from schemas.runtime.spreadsheet import Fixed, LocalTime, Money, Rate, Sheet, csv_bytes, xlsx_bytes
 
 STATUS_NAMES = {
-    "ranked": "已排名", "not_reported": "未报送", "no_value": "无数据",
-    "sole_peer": "不参与排名（同类仅 1 个）",
-    "on_time": "按时报送", "late": "逾期报送", "provisional": "仅报送期中数据",
-    "pending": "未到期", "missing": "未报送",
+    "ranked": _("已排名"), "not_reported": _("未报送"), "no_value": _("无数据"),
+    "sole_peer": _("不参与排名（同类仅 1 个）"),
+    "on_time": _("按时报送"), "late": _("逾期报送"), "provisional": _("仅报送期中数据"),
+    "pending": _("未到期"), "missing": _("未报送"),
 }
-KIND_NAMES = {"district": "市辖区", "county": "县", "county_city": "县级市", None: "全部"}
+KIND_NAMES = {
+    "district": _("市辖区"),
+    "county": _("县"),
+    "county_city": _("县级市"),
+    None: _("全部"),
+}
 # peer groups: as KIND_NAMES, but the bulletins' two groups are 县（市） and 城区
-BULLETIN_GROUP_NAMES = {"counties_and_cities": "县（市）", "district": "城区"}
-LEVEL_NAMES = {"province": "省", "city": "市", "county": "县级", "township": "乡镇（街道）"}
-DIRECTION_NAMES = {"higher_better": "越大越好", "lower_better": "越小越好"}
-UNIT_NAMES = {"count": "件", "fen": "元", "basis_points": "%", "per_month": "件/月"}
+BULLETIN_GROUP_NAMES = {"counties_and_cities": _("县（市）"), "district": _("城区")}
+LEVEL_NAMES = {
+    "province": _("省"),
+    "city": _("市"),
+    "county": _("县级"),
+    "township": _("乡镇（街道）"),
+}
+DIRECTION_NAMES = {"higher_better": _("越大越好"), "lower_better": _("越小越好")}
+UNIT_NAMES = {"count": _("件"), "fen": _("元"), "basis_points": "%", "per_month": _("件/月")}
 SCORE_PLACES = 4  # a composite score or a normalised value: 0.6444
 
 
@@ -49,20 +60,35 @@ def heading(metric: str) -> str:
     return info.name.replace("（分）", "（元）") if info.unit is Unit.FEN else info.name
 
 
-NORMALISATION_NAMES = {"min_max": "极差标准化（0 至 1）",
-                       "z_score": "标准分（与平均值相差几个标准差）"}
+NORMALISATION_NAMES = {"min_max": _("极差标准化（0 至 1）"),
+                       "z_score": _("标准分（与平均值相差几个标准差）")}
 
 
 def table_sheets(answer: dict[str, Any]) -> list[Sheet]:
     """The sheets of a league or composite table answer (the JSON the API returns)."""
     methodology = answer.get("methodology")
-    value_heading = "综合得分" if methodology else heading(answer["metric"])
-    headings = ["同类组", "名次", "参评数", "节点代码", "名称", "类别", "上级代码", "状态",
-                value_heading, "分子", "分母", "上期名次", "名次变化", "上期数值", "数值变化"]
+    value_heading = _("综合得分") if methodology else heading(answer["metric"])
+    headings = [
+        _("同类组"),
+        _("名次"),
+        _("参评数"),
+        _("节点代码"),
+        _("名称"),
+        _("类别"),
+        _("上级代码"),
+        _("状态"),
+        value_heading,
+        _("分子"),
+        _("分母"),
+        _("上期名次"),
+        _("名次变化"),
+        _("上期数值"),
+        _("数值变化"),
+    ]
     components = methodology["components"] if methodology else []
     for component in components:
         name = heading(component["metric"])
-        headings += [f"{name}（原值）", f"{name}（标准化）"]
+        headings += [_("%(name)s（原值）", name=name), _("%(name)s（标准化）", name=name)]
 
     def shown(value: Any) -> Any:
         return Fixed(value, SCORE_PLACES) if methodology else metric_figure(
@@ -73,7 +99,7 @@ def table_sheets(answer: dict[str, Any]) -> list[Sheet]:
         for row in group["rows"]:
             cells = [
                 group_name(answer.get("peers"), group.get("group")), row["rank"], group["of"],
-                row["node"], row["name"] or "未登记名称的中心",
+                row["node"], row["name"] or _("未登记名称的中心"),
                 KIND_NAMES.get(row["kind"], "") if row["kind"] else "",
                 row["parent"], STATUS_NAMES[row["status"]], shown(row["value"]),
                 row["numerator"], row["denominator"], row["previous_rank"], row["rank_change"],
@@ -85,7 +111,7 @@ def table_sheets(answer: dict[str, Any]) -> list[Sheet]:
                 cells += [metric_figure(component["metric"], entry.get("value")),
                           Fixed(entry.get("normalised"), SCORE_PLACES)]
             rows.append(cells)
-    title = "综合排名" if methodology else "排名"
+    title = _("综合排名") if methodology else _("排名")
     sheets = [Sheet(title, headings, rows)]
     if methodology:
         sheets.append(methodology_sheet(methodology))
@@ -104,58 +130,70 @@ def methodology_sheet(methodology: dict[str, Any]) -> Sheet:
     the whole), direction, the normalisation, the formula and the rules."""
     total = sum(float(c["weight"]) for c in methodology["components"]) or 1.0
     rows: list[list[Any]] = [
-        ["名称", methodology.get("name") or "（查询时给出，未保存）"],
-        ["版本", methodology.get("version")],
-        ["说明", methodology.get("description") or ""],
-        ["标准化方法", NORMALISATION_NAMES[methodology["normalisation"]]],
-        ["计算公式", methodology["formula"]],
-        *[["规则", rule] for rule in methodology.get("rules") or []],
+        [_("名称"), methodology.get("name") or _("（查询时给出，未保存）")],
+        [_("版本"), methodology.get("version")],
+        [_("说明"), methodology.get("description") or ""],
+        [_("标准化方法"), NORMALISATION_NAMES[methodology["normalisation"]]],
+        [_("计算公式"), methodology["formula"]],
+        *[[_("规则"), rule] for rule in methodology.get("rules") or []],
         [],
-        ["指标名称", "权重", "权重占比", "方向"],
+        [_("指标名称"), _("权重"), _("权重占比"), _("方向")],
     ]
     rows += [[heading(c["metric"]), c["weight"],
               f"{float(c['weight']) / total:.1%}", DIRECTION_NAMES[c["direction"]]]
              for c in methodology["components"]]
-    return Sheet("方法说明", ["项目", "内容"], rows)
+    return Sheet(_("方法说明"), [_("项目"), _("内容")], rows)
 
 
-AUDIT_NAMES = {"anomaly": "审计链异常", "restored": "已从备份恢复"}
+AUDIT_NAMES = {"anomaly": _("审计链异常"), "restored": _("已从备份恢复")}
 
 
 def _audit(standing: dict[str, Any] | None) -> str:
     if not standing:
-        return "正常"
+        return _("正常")
     return f"{AUDIT_NAMES[standing['status']]}（{LocalTime(standing['at']).text()}）"
 
 
 def completeness_sheets(answer: dict[str, Any]) -> list[Sheet]:
-    headings = ["节点代码", "名称", "层级", "类别", "上级代码", "报送状态", "首次报送终版时间",
-                "首次收到时间", "本期最新序号", "本期版本数", "最近联系时间", "最新序号",
-                "审计链"]
+    headings = [
+        _("节点代码"),
+        _("名称"),
+        _("层级"),
+        _("类别"),
+        _("上级代码"),
+        _("报送状态"),
+        _("首次报送终版时间"),
+        _("首次收到时间"),
+        _("本期最新序号"),
+        _("本期版本数"),
+        _("最近联系时间"),
+        _("最新序号"),
+        _("审计链"),
+    ]
     rows = [[
-        row["node"], row.get("name") or "未登记名称的中心", LEVEL_NAMES[row["level"]],
+        row["node"], row.get("name") or _("未登记名称的中心"), LEVEL_NAMES[row["level"]],
         KIND_NAMES.get(row["kind"], "") if row["kind"] else "", row["parent"],
         STATUS_NAMES[row["status"]], LocalTime(row["first_final_at"]),
         LocalTime(row["first_received_at"]), row["summary_seq"], row["summary_versions"],
         LocalTime(row["last_seen_at"]), row["latest_seq"], _audit(row.get("audit")),
     ] for row in answer["nodes"]]
-    return [Sheet("报送情况", headings, rows)]
+    return [Sheet(_("报送情况"), headings, rows)]
 
 
 def rollup_sheets(answer: dict[str, Any]) -> list[Sheet]:
-    headings = ["指标名称", "单位", "数值", "分子", "分母"]
+    headings = [_("指标名称"), _("单位"), _("数值"), _("分子"), _("分母")]
     rows = [[heading(key) if key in ALL_METRICS else m["name"], UNIT_NAMES.get(m["unit"], ""),
              figure(m["unit"], m["value"]), m["numerator"], m["denominator"]]
             for key, m in answer["metrics"].items()]
-    return [Sheet("汇总", headings, rows)]
+    return [Sheet(_("汇总"), headings, rows)]
 
 
 def trend_sheets(answer: dict[str, Any]) -> list[Sheet]:
-    headings = ["期间", "报送数", "数值", "分子", "分母"]
+    headings = [_("期间"), _("报送数"), _("数值"), _("分子"), _("分母")]
     rows = [[period_text(p["period"], p.get("as_of")), p["reporting"],
              figure(p.get("unit"), p["value"]), p["numerator"], p["denominator"]]
             for p in answer["points"]]
-    return [Sheet(f"趋势：{answer['name']}"[:31], headings, rows)]
+    return [Sheet(_("趋势：%(answer)s", answer=answer['name'])[:31], headings, rows)]
 
 
 def period_text(label: str, as_of: Any) -> str:
@@ -163,7 +201,8 @@ def period_text(label: str, as_of: Any) -> str:
     if not as_of:
         return label
     day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
-    return f"{label}（截至 {chinese_month_day(day)}，统计期未结束）"
+    return _("%(label)s（截至 %(chinese_month_day)s，统计期未结束）",
+             label=label, chinese_month_day=chinese_month_day(day))
 
 
 def to_csv(sheets: list[Sheet]) -> bytes:

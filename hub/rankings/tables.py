@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from hub.rankings.store import Figure, NodeInfo, Reported
 from schemas.divisions import CountyKind, Level
+from schemas.i18n import _
 
 K = TypeVar("K", bound=Hashable)
 
@@ -248,23 +249,23 @@ class Methodology:
 
 FORMULA = {
     Normalisation.MIN_MAX: (
-        "综合得分 = Σ（权重 × n）÷ Σ权重；n 为指标的标准化值："
+        _("综合得分 = Σ（权重 × n）÷ Σ权重；n 为指标的标准化值："
         "n =（v − 最小值）÷（最大值 − 最小值），v 为该中心的指标值，"
         "最小值、最大值取同类组内参评中心的"
         "（越小越好的指标：n =（最大值 − v）÷（最大值 − 最小值）），n 在 0 到 1 之间；"
-        "同类组内各中心数值相同时 n = 1（满分）"),
+        "同类组内各中心数值相同时 n = 1（满分）")),
     Normalisation.Z_SCORE: (
-        "综合得分 = Σ（权重 × n）÷ Σ权重；n 为指标的标准分：n =（v − 平均值）÷ 标准差，"
+        _("综合得分 = Σ（权重 × n）÷ Σ权重；n 为指标的标准分：n =（v − 平均值）÷ 标准差，"
         "平均值与标准差（总体标准差）按同类组内参评中心计算"
-        "（越小越好的指标：取 −n）；同类组内各中心数值相同时 n = 0（即平均水平）"),
+        "（越小越好的指标：取 −n）；同类组内各中心数值相同时 n = 0（即平均水平）")),
 }
 
 # the rules every composite table follows, whatever the methodology (shown with the formula)
 RULES = (
-    "只在同类组内比较：先分组，再在组内标准化和排名。",
-    "某项指标缺数据的中心不计算综合得分，列为“无数据”；未报送的列为“未报送”。",
-    "同类组内有全部指标数据的中心不足 2 个时，不参与排名（同类仅 1 个），不计算得分。",
-    "得分保留 6 位小数，得分相同者名次并列，下一名次顺延（1、2、2、4）。",
+    _("只在同类组内比较：先分组，再在组内标准化和排名。"),
+    _("某项指标缺数据的中心不计算综合得分，列为“无数据”；未报送的列为“未报送”。"),
+    _("同类组内有全部指标数据的中心不足 2 个时，不参与排名（同类仅 1 个），不计算得分。"),
+    _("得分保留 6 位小数，得分相同者名次并列，下一名次顺延（1、2、2、4）。"),
 )
 
 MIN_PEERS = 2  # a composite score compares; alone in its group, a center is not ranked
