@@ -11,7 +11,9 @@ works with.  Here, and only here, the features are wired together and to the syn
   node/cases/forwarding.py, node/catalog/publishing.py, node/calendar/publishing.py,
   node/directives/service.py); :meth:`NodeServices.envelope_registry` collects them, refusing a
   kind declared twice, and the sync service dispatches through that registry;
-- the case service gets its step hooks (forwarding's :class:`TellTheNodeBelow`).
+- the case service gets its step hooks (forwarding's :class:`TellTheNodeBelow`);
+- the calendar service gets the open cases' recompute (node/cases/recompute.py), which every
+  change of the calendar runs in its transaction.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from node.calendar import publishing as calendar_publishing
 from node.calendar.service import CalendarService
 from node.cases import forwarding
 from node.cases.forwarding import Forwarding, TellTheNodeBelow
+from node.cases.recompute import recompute_open_cases
 from node.cases.service import CaseService
 from node.cases.warnings import WarningPolicy
 from node.catalog import publishing as catalog_publishing
@@ -83,6 +86,11 @@ class NodeServices:
             after_step=(TellTheNodeBelow(self.outbox),),
         )
 
+    def calendar(self, session: Session, clock: Clock = utcnow) -> CalendarService:
+        """The calendar service; every change of the calendar recomputes the open cases'
+        deadlines in the caller's transaction."""
+        return CalendarService(session, clock=clock, recompute=recompute_open_cases)
+
     def forwarding_of(self, cases: CaseService) -> Forwarding:
         """The forwarding side (上报, 退回, case files) of ``cases``."""
         return Forwarding(cases, self.outbox)
@@ -101,7 +109,8 @@ class NodeServices:
         registry.register(forwarding.envelope_handlers(
             lambda session: self.forwarding(session, clock)))
         registry.register(catalog_publishing.envelope_handlers(self.code, self.inbox))
-        registry.register(calendar_publishing.envelope_handlers(self.code, clock))
+        registry.register(calendar_publishing.envelope_handlers(
+            self.code, recompute_open_cases, clock))
         registry.register(directives.envelope_handlers())
         return registry
 

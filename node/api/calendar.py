@@ -239,7 +239,8 @@ class DeadlineExplanationSchema(Schema):
 
 
 def calendar_service() -> CalendarService:
-    return CalendarService(current_session(), clock=current_app.extensions["tongban_clock"])
+    return NodeServices.of_app(current_app.extensions).calendar(
+        current_session(), clock=current_app.extensions["tongban_clock"])
 
 
 def _checked_year(value: int) -> int:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from node.audit.chain import AuditLog
 from node.calendar.models import ScheduleSource
 from node.calendar.schedules import ScheduleImportError, document_from_body
-from node.calendar.service import CalendarService, ScheduleChange
+from node.calendar.service import CalendarService, DeadlineRecompute, ScheduleChange
 from node.ports import EnvelopeHandler, Outbox
 from schemas.divisions import Level, level_of
 from schemas.envelope import Envelope, Kind
@@ -84,6 +84,7 @@ def publish_calendar(
 
 
 def adopt_calendar(session: Session, envelope: Envelope, *, node_code: str,
+                   recompute: DeadlineRecompute,
                    clock: Callable[[], dt.datetime] = utcnow) -> ScheduleChange:
     """Apply a ``calendar.publish`` envelope at ``node_code``; flushes, never commits.
 
@@ -99,18 +100,19 @@ def adopt_calendar(session: Session, envelope: Envelope, *, node_code: str,
     except ScheduleImportError as exc:
         raise ValidationFailed({"days": [p.reason for p in exc.problems]},
                                _("the published schedule breaks a schedule rule")) from exc
-    return CalendarService(session, clock=clock).adopt_published(
+    return CalendarService(session, clock=clock, recompute=recompute).adopt_published(
         document, version=int(envelope.body["version"]), publisher=envelope.sender,
         envelope_id=envelope.id)
 
 
 def envelope_handlers(
-    node_code: str, clock: Callable[[], dt.datetime] = utcnow
+    node_code: str, recompute: DeadlineRecompute, clock: Callable[[], dt.datetime] = utcnow
 ) -> dict[Kind, EnvelopeHandler]:
-    """What the calendar applies at node ``node_code``: ``calendar.publish``."""
+    """What the calendar applies at node ``node_code``: ``calendar.publish`` (the open cases'
+    deadlines following through ``recompute``)."""
 
     def adopt_published_calendar(session: Session, envelope: Envelope) -> None:
-        adopt_calendar(session, envelope, node_code=node_code, clock=clock)
+        adopt_calendar(session, envelope, node_code=node_code, recompute=recompute, clock=clock)
 
     return {Kind.CALENDAR_PUBLISH: adopt_published_calendar}
 

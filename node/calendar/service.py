@@ -6,7 +6,8 @@ province published and this node adopted (node/calendar/publishing.py), or one i
 from the notice's file; else ``chinese_calendar``'s data; else none (weekends only, deadlines
 provisional) unless an administrator confirmed "weekends only" for the year.  Local overrides
 win over all of them.  Every change of the calendar recomputes the open cases it can affect
-in the same transaction (node/cases/recompute.py).
+in the same transaction, through the :class:`DeadlineRecompute` the composition root hands in
+(node/cases/recompute.py's ``recompute_open_cases``: the calendar never imports the cases).
 
 Plain Python over a SQLAlchemy session (no Flask). The service flushes, never commits: the caller
 owns the transaction.
@@ -18,7 +19,7 @@ import datetime as dt
 from calendar import monthrange
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import chinese_calendar
 from sqlalchemy import select
@@ -45,7 +46,6 @@ from node.calendar.workdays import (
     holiday_data_years,
     to_shanghai_date,
 )
-from node.cases.recompute import RecomputeReport, recompute_open_cases
 from schemas.errors import Conflict, NotFound, ValidationFailed
 from schemas.i18n import _
 from schemas.runtime.database import utcnow
@@ -56,6 +56,32 @@ WARNING_HORIZON = dt.timedelta(days=60)
 CALENDARS: VersionedCache[WorkingCalendar] = VersionedCache(CALENDAR, size=1)
 SCHEDULE_CAUSE = "节假日安排调整"
 OVERRIDE_CAUSE = "本中心工作日调整"
+
+
+class DeadlineReport(Protocol):
+    """What a recompute of open deadlines did (node/cases/recompute.py ``RecomputeReport``)."""
+
+    @property
+    def moved(self) -> Sequence[Any]: ...
+
+    @property
+    def released(self) -> int: ...
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+class DeadlineRecompute(Protocol):
+    """Recomputes, in the caller's transaction, the deadline of every open case a change of
+    the calendar can reach (``changed`` days; ``None``: every day of the year in ``data``).
+    The composition root (node/composition.py) passes node/cases/recompute.py's
+    ``recompute_open_cases``."""
+
+    def __call__(
+        self, session: Session, calendar: WorkingCalendar, *,
+        changed: Sequence[dt.date] | None, cause: str, actor: str, role: str,
+        data: dict[str, Any], before: WorkingCalendar | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> DeadlineReport: ...
 
 
 @dataclass(frozen=True)
@@ -86,7 +112,7 @@ class ScheduleChange:
     source: ScheduleSource
     version: int
     reason: str = ""  # why nothing changed
-    recompute: RecomputeReport | None = None
+    recompute: DeadlineReport | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"year": self.year, "changed": self.changed, "source": self.source.value,
@@ -103,11 +129,33 @@ def package_counts(year: int) -> tuple[int, int]:
 
 
 class CalendarService:
-    """The national schedules this node holds, local overrides, and the calendar they make."""
+    """The national schedules this node holds, local overrides, and the calendar they make.
 
-    def __init__(self, session: Session, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    Reading needs only a session.  Changing the calendar (an import, an adoption, a
+    confirmation, an override) needs ``recompute``, which the composition root passes
+    (:meth:`node.composition.NodeServices.calendar`): the open cases follow every change in
+    its transaction, so a service built without it refuses to change anything.
+    """
+
+    def __init__(self, session: Session, clock: Callable[[], dt.datetime] = utcnow, *,
+                 recompute: DeadlineRecompute | None = None) -> None:
         self.session = session
         self.clock = clock
+        self._recompute = recompute
+
+    def _recompute_hook(self) -> DeadlineRecompute:
+        """The recompute a change needs, asked for before anything changes."""
+        if self._recompute is None:
+            raise RuntimeError("this CalendarService only reads: build it with the open cases' "
+                               "recompute (NodeServices.calendar) to change the calendar")
+        return self._recompute
+
+    def _recompute_open_cases(self, after: WorkingCalendar, *, changed: Sequence[dt.date] | None,
+                              cause: str, actor: str, role: str, data: dict[str, Any],
+                              before: WorkingCalendar) -> DeadlineReport:
+        return self._recompute_hook()(
+            self.session, after, changed=changed, cause=cause, actor=actor, role=role,
+            data=data, before=before, clock=self.clock)
 
     def schedules(self) -> dict[int, YearSchedule]:
         """Every year's schedule held here (adopted, imported, or confirmed weekends only)."""
@@ -238,6 +286,7 @@ class CalendarService:
     def _replace(self, document: ScheduleDocument, source: ScheduleSource, version: int, *,
                  actor: str, role: str, action: str, publisher: str | None = None,
                  envelope_id: str | None = None) -> ScheduleChange:
+        self._recompute_hook()
         before = self.calendar()
         current = self.schedule(document.year)
         previous = None
@@ -256,10 +305,9 @@ class CalendarService:
         after = self.calendar()
         changed = changed_days(before, after, document.year)
         data = {"year": document.year, "source": source.value, "version": version}
-        report = recompute_open_cases(
-            self.session, after, changed=changed,
-            cause=SCHEDULE_CAUSE, actor=actor, role=role, data=data, before=before,
-            clock=self.clock)
+        report = self._recompute_open_cases(
+            after, changed=changed, cause=SCHEDULE_CAUSE, actor=actor, role=role, data=data,
+            before=before)
         AuditLog(self.session, clock=self.clock).append(
             actor=actor, role=role, action=action, subject_type="calendar",
             subject_id=str(document.year),
@@ -289,6 +337,7 @@ class CalendarService:
         reason = reason.strip()
         if not reason:
             raise ValidationFailed({"reason": [_("a local override needs a reason")]})
+        self._recompute_hook()
         before = self.calendar()
         override = self.session.scalar(select(CalendarOverride).where(CalendarOverride.day == day))
         if override is None:
@@ -305,6 +354,7 @@ class CalendarService:
 
     def remove_override(self, day: dt.date, actor: str = "system") -> None:
         """Drop the local decision for ``day``: the national calendar applies again."""
+        self._recompute_hook()
         override = self.session.scalar(select(CalendarOverride).where(CalendarOverride.day == day))
         if override is None:
             raise NotFound(_("No local override on %(isoformat)s.",
@@ -315,13 +365,13 @@ class CalendarService:
         self._after_override(before, day, actor, {"day": day.isoformat(), "removed": True})
 
     def _after_override(self, before: WorkingCalendar, day: dt.date, actor: str,
-                        data: dict[str, Any]) -> RecomputeReport:
+                        data: dict[str, Any]) -> DeadlineReport:
         """An override added or removed: the open cases it reaches follow, in this
         transaction, and the change is in the audit chain."""
         after = self.calendar()
-        report = recompute_open_cases(
-            self.session, after, changed=[day], cause=OVERRIDE_CAUSE, actor=actor,
-            role="admin", data=data, before=before, clock=self.clock)
+        report = self._recompute_open_cases(
+            after, changed=[day], cause=OVERRIDE_CAUSE, actor=actor, role="admin", data=data,
+            before=before)
         AuditLog(self.session, clock=self.clock).append(
             actor=actor, role="admin", action="calendar.override", subject_type="calendar",
             subject_id=day.isoformat(), data={**data, "cases": report.as_dict()})

@@ -82,12 +82,13 @@ def calendar_import(home: str, year: int, reference: str, actor: str, file: Path
     cases' deadlines follow in the same transaction.  Nothing changes if any row is bad."""
     from node.calendar.schedules import read_schedule
     from node.calendar.service import CalendarService
+    from node.cases.recompute import recompute_open_cases
 
     settings = _settings(home)
     content = file.read_bytes()
     with _database(settings) as db, db.unit_of_work() as session:
         document = read_schedule(content, year, filename=file.name, reference=reference)
-        change = CalendarService(session).import_schedule(
+        change = CalendarService(session, recompute=recompute_open_cases).import_schedule(
             document, actor, province=level_of(settings.code) is Level.PROVINCE)
     _report(change)
 
@@ -120,10 +121,12 @@ def calendar_confirm_weekends(home: str, year: int, reason: str, actor: str) -> 
     """Confirm that a year without national data is counted on weekends only (audited): its
     provisional deadlines are released for deemed acceptance and approval."""
     from node.calendar.service import CalendarService
+    from node.cases.recompute import recompute_open_cases
 
     settings = _settings(home)
     with _database(settings) as db, db.unit_of_work() as session:
-        change = CalendarService(session).confirm_weekends_only(year, actor, reason)
+        change = CalendarService(session, recompute=recompute_open_cases).confirm_weekends_only(
+            year, actor, reason)
     _report(change)
 
 

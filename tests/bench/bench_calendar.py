@@ -38,6 +38,7 @@ from node.calendar.schedules import read_json_schedule
 from node.calendar.service import CalendarService
 from node.calendar.workdays import WorkingCalendar
 from node.cases.models import Case, CaseEvent, Suspension, SuspensionKind
+from node.cases.recompute import recompute_open_cases
 from node.cases.states import CaseState
 from node.catalog.models import Department, Matter, Window
 from node.metadata import load_all_models
@@ -121,7 +122,8 @@ def subject(path: Path, profile: cProfile.Profile | None = None) -> tuple[float,
     if profile is not None:
         profile.enable()
     with db.unit_of_work() as session:
-        change = CalendarService(session, clock=Clock()).import_schedule(document, "bench")
+        service = CalendarService(session, clock=Clock(), recompute=recompute_open_cases)
+        change = service.import_schedule(document, "bench")
     if profile is not None:
         profile.disable()
     seconds = time.perf_counter() - started

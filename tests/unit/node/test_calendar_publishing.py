@@ -15,12 +15,14 @@ from node.calendar.models import CalendarSchedule, ScheduleSource
 from node.calendar.publishing import envelope_handlers, publish_calendar
 from node.calendar.schedules import read_json_schedule
 from node.calendar.service import CalendarService
+from node.cases.recompute import recompute_open_cases
 from node.sync.models import InboxEnvelope, InboxState, OutboxEnvelope
 from node.sync.outbox import SigningOutbox
 from node.sync.service import SyncService
 from schemas.envelope import Envelope, Kind, parse_envelope, sign_envelope
 from schemas.errors import Conflict
 from schemas.runtime.database import Database
+from tests.unit.node.test_calendar_schedules import changing
 from tests.unit.node.test_sync_fakes import (
     CITY,
     COUNTY,
@@ -55,7 +57,7 @@ def signed(federation: Federation, sender: str, version: int, seq: int, **change
 def service(db: Database, hub: FakeHub, clock: FakeClock, federation: Federation
             ) -> SyncService:
     return SyncService(db, hub, code=COUNTY, root_public_key=federation.root_public_key,
-                       clock=clock, handlers=envelope_handlers(COUNTY, clock))
+                       clock=clock, handlers=envelope_handlers(COUNTY, recompute_open_cases, clock))
 
 
 def held_2027(db: Database) -> tuple[ScheduleSource, int, str] | None:
@@ -73,7 +75,7 @@ def test_the_province_publishes_only_a_year_it_imported(sync_db: Database) -> No
     with sync_db.unit_of_work() as session, pytest.raises(Conflict, match="省级"):
         publish_calendar(session, outbox=SigningOutbox(CITY, key), year=2027, actor="admin")
     with sync_db.unit_of_work() as session:
-        CalendarService(session).import_schedule(
+        changing(session).import_schedule(
             read_json_schedule(DEMO_2027.read_bytes(), 2027), "admin", province=True)
         envelope_id = publish_calendar(session, outbox=SigningOutbox(PROVINCE, key),
                                        year=2027, actor="admin")
@@ -114,7 +116,7 @@ def test_a_local_import_gives_way_to_the_province_and_cannot_replace_it(
     sync_db: Database, federation: Federation, clock: FakeClock
 ) -> None:
     with sync_db.unit_of_work() as session:
-        CalendarService(session).import_schedule(
+        changing(session).import_schedule(
             read_json_schedule(DEMO_2027.read_bytes(), 2027), "admin")
     assert held_2027(sync_db) == (ScheduleSource.IMPORTED, 1, "")
     hub = FakeHub(federation.registry())
@@ -122,7 +124,7 @@ def test_a_local_import_gives_way_to_the_province_and_cannot_replace_it(
     service(sync_db, hub, clock, federation).pull()
     assert held_2027(sync_db) == (ScheduleSource.PUBLISHED, 1, PROVINCE)
     with sync_db.unit_of_work() as session, pytest.raises(Conflict, match="省级下发"):
-        CalendarService(session).import_schedule(
+        changing(session).import_schedule(
             read_json_schedule(DEMO_2027.read_bytes(), 2027), "admin")
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +26,24 @@ from node.calendar.service import CalendarService
 from node.calendar.workdays import DayReason
 from node.cases.actors import Actor
 from node.cases.models import Case, CaseEvent, SuspensionKind
+from node.cases.recompute import recompute_open_cases
 from node.cases.service import Application, CaseService
 from node.cases.states import CaseState
 from node.cases.warnings import WarningPolicy
 from node.catalog.service import CatalogService
 from node.metadata import load_all_models
 from node.models import Base
-from schemas.runtime.database import Database
+from schemas.runtime.database import Database, utcnow
 from tests.unit.node.conftest import Clock, matter_payload
 
 DEMO_2027 = Path(__file__).resolve().parents[3] / "deploy" / "demo" / "holidays-2027-demo.json"
 D = dt.date
+
+
+def changing(session: Session, clock: Callable[[], dt.datetime] = utcnow) -> CalendarService:
+    """A calendar service that may change the calendar, as the composition root builds it
+    (NodeServices.calendar): the open cases' deadlines follow (node/cases/recompute.py)."""
+    return CalendarService(session, clock=clock, recompute=recompute_open_cases)
 
 
 def schedule_2027(**changes: Any) -> dict[str, Any]:
@@ -122,7 +129,7 @@ def events(db: Database, number: str) -> list[CaseEvent]:
 
 def import_2027(db: Database, clock: Clock, document: dict[str, Any] | None = None) -> Any:
     with db.unit_of_work() as session:
-        return CalendarService(session, clock=clock).import_schedule(
+        return changing(session, clock).import_schedule(
             read_json_schedule(as_bytes(document or schedule_2027()), 2027), "admin")
 
 
@@ -262,7 +269,7 @@ def test_a_local_override_still_wins_over_an_imported_year(
 ) -> None:
     import_2027(database, clock)
     with database.unit_of_work() as session:
-        CalendarService(session, clock=clock).set_override(
+        changing(session, clock).set_override(
             D(2027, 2, 20), False, "本地不调休", "admin")
     with database.sessions() as session:
         status = CalendarService(session, clock=clock).calendar().day_status(D(2027, 2, 20))
@@ -334,17 +341,44 @@ def test_an_override_moves_the_cases_it_reaches_and_back(database: Database, clo
     number = accepted_case(database, clock)
     import_2027(database, clock)
     with database.unit_of_work() as session:
-        CalendarService(session, clock=clock).set_override(
+        changing(session, clock).set_override(
             D(2026, 12, 21), False, "停电停止办公", "admin")
     assert case_row(database, number).deadline_on == D(2027, 1, 5)
     last = events(database, number)[-1]
     assert last.reason == "期限因本中心工作日调整由 2027-01-04 改为 2027-01-05"
     with database.unit_of_work() as session:
-        CalendarService(session, clock=clock).remove_override(D(2026, 12, 21), "admin")
+        changing(session, clock).remove_override(D(2026, 12, 21), "admin")
     assert case_row(database, number).deadline_on == D(2027, 1, 4)
     with database.sessions() as session:
         actions = [e.action for e in AuditLog(session).entries("calendar")]
     assert actions == ["calendar.import", "calendar.override", "calendar.override"]
+
+
+def test_a_calendar_service_without_the_recompute_changes_nothing(
+    database: Database, clock: Clock
+) -> None:
+    """The calendar never imports the cases: a service built without the recompute the
+    composition root hands in (NodeServices.calendar) only reads, and refuses every change
+    before it touches a row, so no open case can be left with a stale deadline."""
+    number = accepted_case(database, clock)
+    import_2027(database, clock)
+    with database.unit_of_work() as session:
+        changing(session, clock).set_override(D(2026, 12, 21), False, "停电停止办公", "admin")
+    fewer_days = schedule_2027(days=schedule_2027()["days"][:-1])  # not the days held
+    document = read_json_schedule(as_bytes(fewer_days), 2027)
+    attempts: list[Callable[[CalendarService], object]] = [
+        lambda service: service.set_override(D(2026, 12, 22), False, "停电", "admin"),
+        lambda service: service.remove_override(D(2026, 12, 21), "admin"),
+        lambda service: service.import_schedule(document, "admin"),
+        lambda service: service.confirm_weekends_only(2030, "admin", "无数据"),
+    ]
+    for attempt in attempts:
+        with database.unit_of_work() as session, pytest.raises(RuntimeError, match="only reads"):
+            attempt(CalendarService(session, clock=clock))
+    with database.sessions() as session:
+        assert [o.day for o in CalendarService(session).list_overrides()] == [D(2026, 12, 21)]
+        assert session.scalar(select(func.count()).select_from(CalendarSchedule)) == 1
+    assert case_row(database, number).deadline_on == D(2027, 1, 5)
 
 
 def test_an_override_after_the_deadline_moves_nothing(database: Database, clock: Clock) -> None:
@@ -352,7 +386,7 @@ def test_an_override_after_the_deadline_moves_nothing(database: Database, clock:
     import_2027(database, clock)
     before = len(events(database, number))
     with database.unit_of_work() as session:
-        CalendarService(session, clock=clock).set_override(
+        changing(session, clock).set_override(
             D(2027, 3, 1), False, "远期停止办公", "admin")
     assert case_row(database, number).deadline_on == D(2027, 1, 4)
     assert len(events(database, number)) == before
@@ -367,7 +401,7 @@ def test_a_submitted_cases_notice_window_follows_an_override(
             Application(matter_code="M20", channel="window", applicant_name="李四"),
             clerk(session)).case.number
     with database.unit_of_work() as session:
-        CalendarService(session, clock=clock).set_override(
+        changing(session, clock).set_override(
             D(2026, 11, 4), False, "台风停止办公", "admin")
     event = events(database, number)[-1]
     assert event.action == "notice_window_moved"
@@ -387,7 +421,7 @@ def test_deemed_approval_waits_for_the_year_and_an_admins_confirmation_releases_
     assert case_row(database, number).state is CaseState.ACCEPTED
 
     with database.unit_of_work() as session:
-        change = CalendarService(session, clock=clock).confirm_weekends_only(
+        change = changing(session, clock).confirm_weekends_only(
             2027, "admin", "国务院通知延迟，经中心主任批准暂按周末计算")
     assert change.recompute is not None
     assert change.recompute.released == 1
@@ -425,9 +459,9 @@ def test_a_year_with_data_cannot_be_confirmed_weekends_only(
     from schemas.errors import Conflict, ValidationFailed
 
     with database.unit_of_work() as session, pytest.raises(Conflict):
-        CalendarService(session, clock=clock).confirm_weekends_only(2026, "admin", "误操作")
+        changing(session, clock).confirm_weekends_only(2026, "admin", "误操作")
     with database.unit_of_work() as session, pytest.raises(ValidationFailed):
-        CalendarService(session, clock=clock).confirm_weekends_only(2027, "admin", " ")
+        changing(session, clock).confirm_weekends_only(2027, "admin", " ")
 
 
 # -- the daily warning ---------------------------------------------------------------------
