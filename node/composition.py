@@ -34,8 +34,12 @@ from node.cases.recompute import recompute_open_cases
 from node.cases.service import CaseService
 from node.cases.warnings import WarningPolicy
 from node.catalog import publishing as catalog_publishing
+from node.catalog.exchange import CatalogExchange
+from node.catalog.service import CatalogService
 from node.directives import service as directives
 from node.directives.service import DirectiveService
+from node.feedback.service import FeedbackService
+from node.metrics.service import MetricsService
 from node.ports import EnvelopeRegistry
 from node.settings import NodeSettings
 from node.sync.outbox import AppliedInbox, SigningOutbox
@@ -90,6 +94,24 @@ class NodeServices:
         """The calendar service; every change of the calendar recomputes the open cases'
         deadlines in the caller's transaction."""
         return CalendarService(session, clock=clock, recompute=recompute_open_cases)
+
+    def catalog(self, session: Session) -> CatalogService:
+        """The catalog: departments, windows, staff records, matters."""
+        return CatalogService(session)
+
+    def catalog_exchange(self, session: Session) -> CatalogExchange:
+        """The catalog's JSON and XLSX export and import."""
+        return CatalogExchange(session)
+
+    def feedback(self, session: Session) -> FeedbackService:
+        """The public lookup, evaluations, rectifications and complaints of this node, counted
+        on the node's working calendar."""
+        return FeedbackService(session, node_code=self.code,
+                               calendar=CalendarService(session).cached_calendar())
+
+    def metrics(self, session: Session) -> MetricsService:
+        """The node's figures, summaries and patterns as its settings configure them."""
+        return MetricsService.for_settings(session, self.settings)
 
     def forwarding_of(self, cases: CaseService) -> Forwarding:
         """The forwarding side (上报, 退回, case files) of ``cases``."""

@@ -8,9 +8,9 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from node.api.schemas import LoginSchema, TokenSchema, UserSchema
 from node.api.security import auth_service, current_token, current_user, staff_required
 from node.auth.permissions import Permission
+from node.forms import LoginSchema, TokenSchema, UserSchema
 from schemas.errors import Unauthorized
 from schemas.runtime.webapp import current_session
 

@@ -8,15 +8,24 @@ from typing import Any
 from flask import Request, Response, current_app, render_template, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema
+from flask_smorest.fields import Upload
+from marshmallow import Schema, fields
 from sqlalchemy import select
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from node.api.calendar import DeadlineExplanationSchema
-from node.api.case_schemas import (
+from node.api.security import current_user, staff_required
+from node.auth.models import User
+from node.auth.permissions import Permission, allows
+from node.cases import documents
+from node.cases.actions import ACTIONS_BY_NAME, CASE_ACTIONS, CaseAction
+from node.cases.actors import Actor
+from node.cases.forwarding import Forwarding
+from node.cases.history import handler_name
+from node.cases.models import AttachmentRole, Case, DocumentKind, IssuedDocument
+from node.cases.schemas import (
     AttachmentSchema,
-    AttachmentUploadArgs,
     CaseDetailSchema,
     CaseDocumentsSchema,
     CaseListArgs,
@@ -28,22 +37,13 @@ from node.api.case_schemas import (
     SubmittedSchema,
     SuspensionSchema,
 )
-from node.api.schemas import cursor_page, cursor_page_of
-from node.api.security import current_user, staff_required
-from node.auth.models import User
-from node.auth.permissions import Permission, allows
-from node.cases import documents
-from node.cases.actions import ACTIONS_BY_NAME, CASE_ACTIONS, CaseAction
-from node.cases.actors import Actor
-from node.cases.forwarding import Forwarding
-from node.cases.history import handler_name
-from node.cases.models import Case, DocumentKind, IssuedDocument
 from node.cases.scopes import viewer_of, visible_cases
 from node.cases.service import Application, CaseService
 from node.cases.states import allowed_actions
 from node.cases.views import CaseView
 from node.cases.warnings import Colours
 from node.composition import NodeServices, current_settings
+from node.forms import cursor_page, cursor_page_of
 from schemas.errors import Forbidden, NotFound
 from schemas.i18n import _
 from schemas.runtime.webapp import accepts_bodies, current_session
@@ -356,6 +356,15 @@ class CaseDocument(MethodView):
                                        current_user())
         html = render_document(case, found, reprint=reprint, query_code=data["query_code"])
         return Response(html, status=200 if reprint else 201, mimetype="text/html")
+
+
+class AttachmentUploadArgs(Schema):
+    """The multipart/form-data body of ``POST /cases/<id>/attachments``: the file and its
+    role (read together: node/api/cases.py, MultipartParser)."""
+
+    file = Upload(required=True, metadata={"description": "the file"})
+    role = fields.Enum(AttachmentRole, by_value=True, load_default=AttachmentRole.MATERIAL,
+                       metadata={"description": "material (the default) or result"})
 
 
 # -- forwarding (上报) and files -----------------------------------------------------------

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
-from node.api.schemas import (
-    PAGINATION,
-    ListArgs,
-    MatterAdminSearchArgs,
-    StaffListArgs,
-    checked_page,
-)
 from node.api.security import staff_required
 from node.auth.permissions import Permission
 from node.catalog.schemas import (
@@ -28,6 +22,14 @@ from node.catalog.schemas import (
     WindowSchema,
 )
 from node.catalog.service import CatalogService
+from node.composition import NodeServices
+from node.forms import (
+    PAGINATION,
+    ListArgs,
+    MatterAdminSearchArgs,
+    StaffListArgs,
+    checked_page,
+)
 from schemas.runtime.webapp import current_session
 
 blp = Blueprint(
@@ -35,7 +37,7 @@ blp = Blueprint(
 )
 
 def catalog() -> CatalogService:
-    return CatalogService(current_session())
+    return NodeServices.of_app(current_app.extensions).catalog(current_session())
 
 @blp.route("/departments")
 class Departments(MethodView):

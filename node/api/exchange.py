@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, request
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
@@ -16,7 +16,7 @@ from node.auth.permissions import Permission
 from node.catalog.exchange import ENTITIES, CatalogExchange
 from node.catalog.problems import CatalogSource
 from node.catalog.workbook import read_workbook, write_workbook
-from node.composition import current_settings
+from node.composition import NodeServices, current_settings
 from schemas.errors import ErrorSchema, ValidationFailed
 from schemas.i18n import _
 from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
@@ -97,7 +97,7 @@ _IMPORT_BODY = {
 
 
 def exchange() -> CatalogExchange:
-    return CatalogExchange(current_session())
+    return NodeServices.of_app(current_app.extensions).catalog_exchange(current_session())
 
 
 @blp.route("/export")

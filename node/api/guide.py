@@ -9,8 +9,8 @@ from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
 from node.api.catalog import catalog
-from node.api.schemas import PAGINATION, GuideMatterSchema, MatterSearchArgs, checked_page
 from node.catalog.schemas import DepartmentSchema
+from node.forms import PAGINATION, GuideMatterSchema, MatterSearchArgs, checked_page
 
 blp = Blueprint(
     "guide", __name__, url_prefix="/api/v1/guide", description="Public service guide (办事指南)"

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 from marshmallow import Schema, fields, validate
 
-from node.api.case_schemas import CaseSummarySchema
-from node.api.schemas import PAGINATION, PageArgs, checked_page
 from node.api.security import staff_required
 from node.auth.permissions import Permission
-from node.composition import current_settings
+from node.cases.schemas import CaseSummarySchema
+from node.composition import NodeServices, current_settings
+from node.forms import PAGINATION, PageArgs, checked_page
 from node.metrics.patterns import Pattern, PatternPolicy, pattern_cases
 from node.metrics.service import MetricsService, definitions
 from schemas.errors import ValidationFailed
@@ -65,7 +66,7 @@ def parse_period(label: str) -> Period:
 
 
 def metrics_service() -> MetricsService:
-    return MetricsService.for_settings(current_session(), current_settings())
+    return NodeServices.of_app(current_app.extensions).metrics(current_session())
 
 
 @blp.route("/figures")

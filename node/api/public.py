@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from node.calendar.service import CalendarService
 from node.cases.states import CaseState
 from node.catalog.schemas import Ref
-from node.composition import current_settings
+from node.composition import NodeServices, current_settings
 from node.feedback.models import ComplaintState, EvaluationLevel, RectificationState
 from node.feedback.ratelimit import hit
 from node.feedback.service import FeedbackService
@@ -37,12 +36,7 @@ RATE_LIMIT_KEY = "public:{address}"
 
 
 def feedback_service() -> FeedbackService:
-    session = current_session()
-    return FeedbackService(
-        session,
-        node_code=current_settings().code,
-        calendar=CalendarService(session).cached_calendar(),
-    )
+    return NodeServices.of_app(current_app.extensions).feedback(current_session())
 
 
 @blp.before_request

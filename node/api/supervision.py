@@ -9,13 +9,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from node.api.case_schemas import CaseSummarySchema
 from node.api.cases import actor, case_service, present
 from node.api.public import feedback_service
-from node.api.schemas import CursorArgs, cursor_page, cursor_page_of
 from node.api.security import current_user, staff_required
 from node.auth.permissions import Permission, allows
 from node.cases.reading import ListOrder
+from node.cases.schemas import CaseSummarySchema
 from node.cases.warnings import Warning
 from node.catalog.schemas import Ref
 from node.feedback.models import (
@@ -28,6 +27,7 @@ from node.feedback.models import (
 from node.feedback.service import FeedbackService
 from node.feedback.states import RectificationAction, allowed_rectification_actions
 from node.feedback.views import ComplaintView, RectificationView
+from node.forms import CursorArgs, cursor_page, cursor_page_of
 from schemas.personal import mask_phone
 
 blp = Blueprint(

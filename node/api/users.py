@@ -7,9 +7,9 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from node.api.schemas import UserPatchSchema, UserSchema
 from node.api.security import auth_service, current_user, staff_required
 from node.auth.permissions import Permission
+from node.forms import UserPatchSchema, UserSchema
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Staff accounts")
 

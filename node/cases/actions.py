@@ -20,6 +20,7 @@ from typing import Any
 from marshmallow import Schema
 from sqlalchemy import select
 
+import schemas.field_messages  # noqa: F401 - marshmallow's messages from the catalog, before any field
 from node.auth.models import User
 from node.auth.permissions import Permission
 from node.cases.actors import Actor

@@ -12,6 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
+import schemas.field_messages  # noqa: F401 - marshmallow's messages from the catalog, before any field
 from node.cases.models import PaymentPlace, SuspensionKind
 from schemas.i18n import _
 

@@ -26,6 +26,7 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+import schemas.field_messages  # noqa: F401 - marshmallow's messages from the catalog, before any field
 from node.catalog.models import Department, Matter, StaffMember, Window
 from node.catalog.problems import (
     CatalogImportError,

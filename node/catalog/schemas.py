@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+import schemas.field_messages  # noqa: F401 - marshmallow's messages from the catalog, before any field
 from node.catalog.models import HandlingType, MaterialForm, MatterCategory, StaffType
 from schemas.divisions import Level
 from schemas.message_parts import KEYWORD_MAX, MAX_KEYWORDS, PHONE_TEXT, PRACTICAL_MAX

@@ -11,9 +11,6 @@ from flask import flash, redirect, render_template, request, url_for
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
-from node.api.catalog import catalog
-from node.api.exchange import exchange
-from node.api.schemas import UserPatchSchema, UserSchema
 from node.auth.permissions import Permission
 from node.catalog.models import Matter
 from node.catalog.schemas import (
@@ -29,6 +26,7 @@ from node.catalog.schemas import (
 from node.catalog.service import MATTER_SCALARS
 from node.catalog.workbook import read_workbook, write_workbook
 from node.composition import current_settings
+from node.forms import UserPatchSchema, UserSchema
 from node.sync.status import status_report
 from node.web.core import (
     auth_service,
@@ -39,6 +37,7 @@ from node.web.core import (
     staff_page,
     web_blueprint,
 )
+from node.web.services import catalog, catalog_exchange
 from schemas.errors import NotFound, TongbanError, ValidationFailed
 from schemas.i18n import _
 from schemas.metrics import POWERS
@@ -518,7 +517,7 @@ def import_catalog() -> Any:
     try:
         if upload is None or not upload.filename:
             raise ValidationFailed({"file": [_("请选择 XLSX 文件")]})
-        report = exchange().import_document(read_workbook(upload.read())).as_dict()
+        report = catalog_exchange().import_document(read_workbook(upload.read())).as_dict()
     except TongbanError as exc:
         current_session().rollback()
         return render_template(template, errors=problems_of(exc), report=None,
@@ -530,7 +529,7 @@ def import_catalog() -> Any:
 @staff_page(Permission.CATALOG_READ)
 def export_catalog() -> Any:
     code = current_settings().code
-    body = write_workbook(exchange().export_document(code))
+    body = write_workbook(catalog_exchange().export_document(code))
     return download(body, XLSX_MEDIA_TYPE, f"catalog-{code}.xlsx")
 
 

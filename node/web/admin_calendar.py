@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from node.api.calendar import FIRST_DAY, LAST_DAY, OverrideBodySchema, calendar_service
+from node.api.calendar import FIRST_DAY, LAST_DAY, OverrideBodySchema
 from node.auth.permissions import Permission
 from node.calendar.publishing import publish_calendar
 from node.calendar.schedules import read_schedule
@@ -29,6 +29,7 @@ from node.web.core import (
     staff_page,
     today,
 )
+from node.web.services import calendar_service
 from schemas.divisions import Level, level_of
 from schemas.errors import TongbanError, ValidationFailed
 from schemas.i18n import _

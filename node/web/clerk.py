@@ -24,10 +24,6 @@ from flask import (
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
-from node.api.case_schemas import (
-    ApplicationFields,
-)
-from node.api.catalog import catalog
 from node.auth.models import User
 from node.auth.permissions import Permission, allows
 from node.cases import documents
@@ -45,6 +41,9 @@ from node.cases.models import (
     DocumentKind,
     TaskState,
 )
+from node.cases.schemas import (
+    ApplicationFields,
+)
 from node.cases.service import Application, CaseService
 from node.cases.states import OPEN_STATES, CaseState, allowed_actions
 from node.cases.views import CaseView
@@ -61,6 +60,7 @@ from node.web.core import (
     web_blueprint,
 )
 from node.web.labels import ACTIONS as ACTION_NAMES
+from node.web.services import catalog
 from schemas.divisions import ancestors_of
 from schemas.errors import Conflict, Forbidden, NotFound, TongbanError, ValidationFailed
 from schemas.i18n import _

@@ -8,17 +8,16 @@ from typing import Any
 from flask import current_app, render_template, request
 from marshmallow import Schema, fields, validate
 
-from node.api.case_schemas import SubmitSchema
-from node.api.catalog import catalog
 from node.api.public import ComplaintArgs, EvaluationArgs, LookupArgs, count_attempt
-from node.api.public import feedback_service as _feedback_service
 from node.cases.models import AttachmentRole, Channel
+from node.cases.schemas import SubmitSchema
 from node.cases.service import Application
 from node.composition import NodeServices, current_settings
 from node.feedback.lookup import APPLICANT
 from node.metrics.assessment import Designation, ModelWindowRule, assess
 from node.metrics.service import MetricsService
 from node.web.core import form_error_page, load_form, today, web_blueprint
+from node.web.services import catalog, feedback_service
 from schemas.errors import NotFound, TongbanError, TooManyAttempts, ValidationFailed
 from schemas.i18n import _
 from schemas.periods import Period
@@ -137,7 +136,7 @@ def lookup() -> Any:
         return refused
     try:
         data = load_form(LookupForm())
-        found = _feedback_service().lookup(data["number"].strip(), data["code"])
+        found = feedback_service().lookup(data["number"].strip(), data["code"])
     except NotFound:
         return render_template(template, form=request.form, errors={
             "": [_("未找到该办件：请核对办件编号和查询码。")]}), 404
@@ -159,7 +158,7 @@ def rate() -> Any:
         return refused
     try:
         data = load_form(RateForm())
-        evaluation = _feedback_service().evaluate(
+        evaluation = feedback_service().evaluate(
             data["number"].strip(), data["code"], level=data["level"], comment=data["comment"])
     except TongbanError as exc:
         return form_error_page(template, exc)
@@ -177,7 +176,7 @@ def complaint() -> Any:
         return refused
     try:
         data = load_form(ComplaintArgs())
-        filed = _feedback_service().file_complaint(**data)
+        filed = feedback_service().file_complaint(**data)
     except TongbanError as exc:
         return form_error_page(template, exc, windows=windows)
     return render_template(template, filed=filed, errors={}, form={}, windows=windows), 201
@@ -200,7 +199,7 @@ def complaint_lookup() -> Any:
         return refused
     try:
         data = load_form(ComplaintLookupForm())
-        found = _feedback_service().complaint_for_complainant(data["number"].strip(),
+        found = feedback_service().complaint_for_complainant(data["number"].strip(),
                                                              data["code"])
     except NotFound:
         return render_template(template, form=request.form, errors={

@@ -9,9 +9,9 @@ from typing import Any
 from flask import render_template, request
 from marshmallow import ValidationError
 
-from node.api.case_schemas import CaseListArgs
 from node.auth.permissions import Permission
 from node.cases.models import Case
+from node.cases.schemas import CaseListArgs
 from node.cases.scopes import viewer_of, visible_cases
 from node.composition import current_settings
 from node.listing import Page

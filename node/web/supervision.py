@@ -9,9 +9,6 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from marshmallow import Schema
 
-from node.api.directives import IssueSchema, ReplySchema, directive_service
-from node.api.metrics import metrics_service
-from node.api.public import feedback_service
 from node.api.supervision import (
     ComplaintResolveArgs,
     RectificationExtendArgs,
@@ -24,6 +21,7 @@ from node.auth.permissions import Permission
 from node.cases.reading import ListOrder
 from node.cases.warnings import Warning
 from node.composition import current_settings
+from node.directives.schemas import IssueSchema, ReplySchema
 from node.feedback.models import ComplaintState, RectificationState
 from node.feedback.states import RectificationAction, allowed_rectification_actions
 from node.listing import decode_cursor
@@ -42,6 +40,7 @@ from node.web.core import (
     web_blueprint,
 )
 from node.web.list_exports import SHEETS
+from node.web.services import directive_service, feedback_service, metrics_service
 from schemas.errors import TongbanError, ValidationFailed
 from schemas.i18n import _
 from schemas.metrics import ALL_METRICS

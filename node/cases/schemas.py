@@ -1,20 +1,20 @@
-"""marshmallow schemas of the cases API."""
+"""marshmallow schemas of a case, shared by the cases API (node/api/cases.py) and the pages."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from node.api.schemas import CursorArgs
-from node.cases.models import AttachmentRole, Channel, PaymentPlace, SuspensionKind, TaskState
+import schemas.field_messages  # noqa: F401 - marshmallow's messages from the catalog, before any field
+from node.cases.models import Channel, PaymentPlace, SuspensionKind, TaskState
 from node.cases.reading import ListOrder
 from node.cases.service import Application
 from node.cases.states import CaseState
 from node.cases.warnings import Warning
 from node.catalog.schemas import Ref
+from node.forms import CursorArgs
 from schemas.personal import mask_id_number, mask_phone, phone_problems, resident_id_problems
 
 
@@ -193,15 +193,6 @@ class CaseSummarySchema(Schema):
                                         "case_number": c.origin_case_number}
                              if c.origin_node_code else None, metadata={
         "description": "The case at the center where the applicant applied"})
-
-
-class AttachmentUploadArgs(Schema):
-    """The multipart/form-data body of ``POST /cases/<id>/attachments``: the file and its
-    role (read together: node/api/cases.py, MultipartParser)."""
-
-    file = Upload(required=True, metadata={"description": "the file"})
-    role = fields.Enum(AttachmentRole, by_value=True, load_default=AttachmentRole.MATERIAL,
-                       metadata={"description": "material (the default) or result"})
 
 
 class AttachmentSchema(Schema):

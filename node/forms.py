@@ -1,4 +1,5 @@
-"""marshmallow schemas at the node API's edge."""
+"""marshmallow schemas the node API and the pages share: paging arguments and pages, users,
+matter searches (a feature's own schemas live in its package, e.g. node/cases/schemas.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any, TypedDict
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+import schemas.field_messages  # noqa: F401 - marshmallow's messages from the catalog, before any field
 from node.auth.permissions import Role
 from node.catalog.models import (
     MatterCategory,
