@@ -16,6 +16,7 @@ from node.api.security import current_user, staff_required
 from node.auth.permissions import Permission
 from node.calendar.publishing import publish_calendar
 from node.calendar.schedules import read_json_schedule, read_schedule
+from node.calendar.schemas import FIRST_DAY, LAST_DAY, OverrideBodySchema
 from node.calendar.service import CalendarService
 from node.calendar.workdays import SkippedDay, Suspension
 from node.composition import NodeServices, current_settings
@@ -32,8 +33,6 @@ blp = Blueprint(
 )
 
 # Dates far from today are input mistakes; the bounds also keep deadline arithmetic in range.
-FIRST_DAY = dt.date(2000, 1, 1)
-LAST_DAY = dt.date(2199, 12, 31)
 MAX_PROMISED_DAYS = 3650
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -83,13 +82,6 @@ class OverrideSchema(Schema):
     reason = fields.String()
     created_at = fields.DateTime()
     created_by = fields.String()
-
-
-class OverrideBodySchema(Schema):
-    working = fields.Boolean(
-        required=True, metadata={"description": "true: open on this day; false: closed"}
-    )
-    reason = fields.String(required=True, validate=validate.Length(1, 200))
 
 
 class SuspensionSpan(fields.Field[Suspension]):

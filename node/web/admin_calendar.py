@@ -14,10 +14,10 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from node.api.calendar import FIRST_DAY, LAST_DAY, OverrideBodySchema
 from node.auth.permissions import Permission
 from node.calendar.publishing import publish_calendar
 from node.calendar.schedules import read_schedule
+from node.calendar.schemas import FIRST_DAY, LAST_DAY, OverrideBodySchema
 from node.calendar.service import ScheduleChange
 from node.cases.history import display_names
 from node.composition import NodeServices, current_settings
