@@ -164,16 +164,17 @@ def create_user(
 ) -> None:
     """Create a staff account, e.g. the center's first administrator."""
     from node.app import MIGRATIONS
-    from node.auth.service import AuthPolicy, AuthService
+    from node.auth.service import AuthService
     from schemas.errors import TongbanError
     from schemas.runtime.cli_support import ensure_schema
     from schemas.runtime.database import Database
+    from schemas.runtime.login import LoginPolicy
 
     settings = _settings(home)
     db = Database(settings.database_url)
     ensure_schema(db.engine, MIGRATIONS)
     # only create_user is used here, which needs no token or lockout policy
-    policy = AuthPolicy(dt.timedelta(0), max_failed_logins=0, lockout=dt.timedelta(0))
+    policy = LoginPolicy(dt.timedelta(0), max_failed_logins=0, lockout=dt.timedelta(0))
     try:
         with db.unit_of_work() as session:
             user = AuthService(session, policy).create_user(

@@ -40,7 +40,7 @@ from deploy.demo.progress import bar
 from hub.cli import init as hub_init
 from hub.cli import trust_root_command
 from node.auth.models import User
-from node.auth.service import AuthPolicy, AuthService
+from node.auth.service import AuthService
 from node.calendar.publishing import publish_calendar
 from node.calendar.schedules import read_json_schedule
 from node.calendar.service import CalendarService
@@ -66,6 +66,7 @@ from schemas.envelope import Kind
 from schemas.keys import public_key_b64
 from schemas.periods import Period
 from schemas.runtime.database import Database, utcnow
+from schemas.runtime.login import LoginPolicy
 
 STATE_FILE = "demo-state.json"
 # The demo province's 2027 holiday schedule: the demo's own data (its "source" says so), to be
@@ -480,7 +481,7 @@ def create_staff(home: str, node: DemoNode, logins: Mapping[str, str]) -> int:
     del node  # the same people everywhere
     load_all_models()
     db = Database(node_settings({"home": home}).database_url)
-    policy = AuthPolicy(dt.timedelta(0), max_failed_logins=0, lockout=dt.timedelta(0))
+    policy = LoginPolicy(dt.timedelta(0), max_failed_logins=0, lockout=dt.timedelta(0))
     try:
         with db.unit_of_work() as session:
             if session.scalar(select(User.id).where(User.username == ADMIN.username)):

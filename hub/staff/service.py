@@ -14,29 +14,14 @@ from schemas.divisions import DivisionCodeError, level_of
 from schemas.errors import Conflict, Unauthorized, ValidationFailed
 from schemas.i18n import _
 from schemas.runtime.database import utcnow
+from schemas.runtime.login import LoginPolicy, PasswordLogin
 from schemas.runtime.passwords import (
     check_password_strength,
-    dummy_hash,
     hash_password,
-    needs_rehash,
     new_token,
     token_digest,
-    verify_password,
 )
-from schemas.runtime.throttle import FailedLogins, LoginThrottle, ThrottlePolicy
-
-
-@dataclass(frozen=True)
-class StaffPolicy:
-    token_ttl: dt.timedelta = dt.timedelta(hours=8)
-    # failed logins on one account from one address before each further try has to wait
-    # (schemas.runtime.throttle: the delay doubles from 30 s up to ``lockout``)
-    max_failed_logins: int = 5
-    lockout: dt.timedelta = dt.timedelta(minutes=15)
-
-    def throttle(self) -> ThrottlePolicy:
-        return ThrottlePolicy(free_per_pair=self.max_failed_logins,
-                              longest_delay=max(self.lockout, ThrottlePolicy.first_delay))
+from schemas.runtime.throttle import FailedLogins
 
 
 @dataclass(frozen=True)
@@ -60,12 +45,12 @@ class IssuedToken:
 class StaffService:
     """Accounts, logins and tokens of hub staff."""
 
-    def __init__(self, session: Session, policy: StaffPolicy | None = None,
+    def __init__(self, session: Session, policy: LoginPolicy | None = None,
                  clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.session = session
-        self.policy = policy or StaffPolicy()
+        self.policy = policy or LoginPolicy()
         self.clock = clock
-        self.throttle = LoginThrottle(session, LoginAttempt, self.policy.throttle(), clock)
+        self.logins = PasswordLogin(session, StaffAccount, LoginAttempt, self.policy, clock)
 
     def create_account(self, *, username: str, password: str, scope: str,
                        role: StaffRole = StaffRole.VIEWER, display_name: str = "") -> StaffAccount:
@@ -96,46 +81,21 @@ class StaffService:
         return account
 
     def login(self, username: str, password: str, address: str = "") -> IssuedToken:
-        """Check a password from the client ``address`` and issue a token.
-
-        Failed logins are throttled per address and per account (schemas/runtime/throttle.py, the
-        node's rule), never locking the account for everyone; an unknown username, a wrong
-        password and a disabled account answer alike after the same work.
-        """
-        self.throttle.check(username, address)
-        account = self.session.scalar(
-            select(StaffAccount).where(StaffAccount.username == username))
-        matches = verify_password(account.password_hash if account is not None else dummy_hash(),
-                                  password)
-        if account is None or not matches or not account.active:
-            self.throttle.record(username, address, succeeded=False)
-            raise Unauthorized(_("Wrong username or password."))
+        """Check a password from the client ``address`` and issue a token: the node's login
+        (schemas/runtime/login.py), throttled per address and per account, never locking the
+        account for everyone; administrators also hear of every other account's failures."""
+        account, failures = self.logins.check(
+            username, password, address, sees_everyone=lambda a: a.role is StaffRole.ADMIN)
+        notice = LoginNotice(own=failures.own,
+                             accounts=tuple(f for _account, f in failures.accounts),
+                             unknown_usernames=failures.unknown_usernames)
         now = self.clock()
-        notice = self._notice(account, account.last_login_at)
-        self.throttle.record(username, address, succeeded=True)
-        account.last_login_at = now
-        if needs_rehash(account.password_hash):
-            account.password_hash = hash_password(password)
         token = new_token()
         expires_at = now + self.policy.token_ttl
         self.session.add(StaffToken(account_id=account.id, token_hash=token_digest(token),
                                     created_at=now, expires_at=expires_at))
         self.session.flush()
         return IssuedToken(token, expires_at, account, notice)
-
-    def _notice(self, account: StaffAccount, since: dt.datetime | None) -> LoginNotice:
-        own = self.throttle.failures_since(account.username, since)
-        if account.role is not StaffRole.ADMIN:
-            return LoginNotice(own=own)
-        failures = self.throttle.failures_by_username_since(since)
-        known = set(self.session.scalars(select(StaffAccount.username).where(
-            StaffAccount.username.in_([f.username for f in failures]))))
-        return LoginNotice(
-            own=own,
-            accounts=tuple(f for f in failures
-                           if f.username in known and f.username != account.username),
-            unknown_usernames=sum(f.count for f in failures if f.username not in known),
-        )
 
     def authenticate(self, token: str) -> tuple[StaffAccount, StaffToken]:
         """The account a live bearer token belongs to."""

@@ -16,11 +16,12 @@ from flask import current_app, g, request
 
 from node.auth.models import ApiToken, User
 from node.auth.permissions import Permission
-from node.auth.service import AuthPolicy, AuthService
+from node.auth.service import AuthService
 from node.composition import current_settings
 from schemas.errors import Unauthorized
 from schemas.i18n import _
 from schemas.runtime.database import utcnow
+from schemas.runtime.login import LoginPolicy
 from schemas.runtime.webapp import current_session
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,7 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def auth_service() -> AuthService:
     settings = current_settings()
-    policy = AuthPolicy(
+    policy = LoginPolicy(
         token_ttl=dt.timedelta(minutes=settings.token_ttl_minutes),
         max_failed_logins=settings.max_failed_logins,
         lockout=dt.timedelta(minutes=settings.lockout_minutes),

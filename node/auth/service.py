@@ -25,34 +25,18 @@ from schemas.errors import (
 )
 from schemas.i18n import _
 from schemas.runtime.database import utcnow
+from schemas.runtime.login import LoginPolicy, PasswordLogin
 
 # Argon2id hashing, the strength rule and token digests are shared with the hub's staff
 # accounts (hash_password and token_digest are also imported from here by callers)
 from schemas.runtime.passwords import (
     check_password_strength,
-    dummy_hash,
     hash_password,
-    needs_rehash,
     token_digest,
-    verify_password,
 )
-from schemas.runtime.throttle import LoginThrottle, ThrottlePolicy
 
-__all__ = ["AccountFailures", "AuthPolicy", "AuthService", "IssuedToken", "LoginNotice",
+__all__ = ["AccountFailures", "AuthService", "IssuedToken", "LoginNotice",
            "check_password_strength", "hash_password", "token_digest"]
-
-
-@dataclass(frozen=True)
-class AuthPolicy:
-    token_ttl: dt.timedelta
-    # failed logins on one account from one address before each further try has to wait
-    # (schemas.runtime.throttle: the delay doubles from 30 s up to ``lockout``)
-    max_failed_logins: int
-    lockout: dt.timedelta
-
-    def throttle(self) -> ThrottlePolicy:
-        return ThrottlePolicy(free_per_pair=self.max_failed_logins,
-                              longest_delay=max(self.lockout, ThrottlePolicy.first_delay))
 
 
 @dataclass(frozen=True)
@@ -107,52 +91,31 @@ class AuthService:
     def __init__(
         self,
         session: Session,
-        policy: AuthPolicy,
+        policy: LoginPolicy,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.session = session
         self.policy = policy
         self.clock = clock
-        self.throttle = LoginThrottle(session, LoginAttempt, policy.throttle(), clock)
+        self.logins = PasswordLogin(session, User, LoginAttempt, policy, clock)
 
     # -- login and tokens ------------------------------------------------------------------
 
     def login(self, username: str, password: str, address: str = "") -> IssuedToken:
-        """Check a password from the client ``address`` and issue a token.
-
-        Failed logins are throttled per address and per account (schemas/runtime/throttle.py), never
-        locking the account for everyone.  An unknown username, a wrong password and a
-        disabled account answer alike, after the same work: the throttle's reads, one Argon2
-        verification (of a dummy hash for a name nobody has) and one recorded failure.
-        """
-        self.throttle.check(username, address)
-        user = self.session.scalar(select(User).where(User.username == username))
-        matches = _verify(user.password_hash if user is not None else dummy_hash(), password)
-        if user is None or not matches or not user.active:
-            self.throttle.record(username, address, succeeded=False)
-            raise Unauthorized(_("Wrong username or password."))
-        now = self.clock()
-        notice = self._notice(user, user.last_login_at)
-        self.throttle.record(username, address, succeeded=True)
-        user.last_login_at = now
-        if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
-        return replace(self._issue(user, now), notice=notice)
-
-    def _notice(self, user: User, since: dt.datetime | None) -> LoginNotice:
-        own = self.throttle.failures_since(user.username, since)
-        if not allows(user.role, Permission.USERS_MANAGE):
-            return LoginNotice(own=own)
-        failures = self.throttle.failures_by_username_since(since)
-        accounts = {u.username: u for u in self.session.scalars(
-            select(User).where(User.username.in_([f.username for f in failures])))}
-        return LoginNotice(
-            own=own,
-            accounts=tuple(AccountFailures(accounts[f.username], f.count, f.last_at)
-                           for f in failures
-                           if f.username in accounts and f.username != user.username),
-            unknown_usernames=sum(f.count for f in failures if f.username not in accounts),
+        """Check a password from the client ``address`` and issue a token: the one login of
+        node and hub (schemas/runtime/login.py), throttled per address and per account, never
+        locking the account for everyone; user administrators also hear of every other
+        account's failed logins."""
+        user, failures = self.logins.check(
+            username, password, address,
+            sees_everyone=lambda u: allows(u.role, Permission.USERS_MANAGE))
+        notice = LoginNotice(
+            own=failures.own,
+            accounts=tuple(AccountFailures(account, f.count, f.last_at)
+                           for account, f in failures.accounts),
+            unknown_usernames=failures.unknown_usernames,
         )
+        return replace(self._issue(user, self.clock()), notice=notice)
 
     def _issue(self, user: User, now: dt.datetime) -> IssuedToken:
         token = secrets.token_urlsafe(32)
@@ -291,7 +254,3 @@ class AuthService:
                 {"department_code": [_("a %(role)s must belong to a department",
                                        role=Role(user.role).value)]}
             )
-
-
-def _verify(password_hash: str, password: str) -> bool:
-    return verify_password(password_hash, password)

@@ -32,7 +32,7 @@ from werkzeug.datastructures import MultiDict
 
 from node.auth.models import User
 from node.auth.permissions import ROLE_PERMISSIONS, Permission, Role, allows
-from node.auth.service import AuthPolicy, AuthService
+from node.auth.service import AuthService
 from node.calendar.service import CalendarService
 from node.calendar.workdays import to_shanghai_date
 from node.composition import current_settings
@@ -42,6 +42,7 @@ from node.web.labels import center_label
 from schemas.errors import TongbanError, Unauthorized, ValidationFailed
 from schemas.i18n import _
 from schemas.runtime.database import utcnow
+from schemas.runtime.login import LoginPolicy
 from schemas.runtime.webapp import current_session
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,7 +76,7 @@ def web_blueprint(name: str, url_prefix: str | None = None) -> Blueprint:
 def auth_service() -> AuthService:
 
     settings = current_settings()
-    policy = AuthPolicy(
+    policy = LoginPolicy(
         token_ttl=dt.timedelta(minutes=settings.token_ttl_minutes),
         max_failed_logins=settings.max_failed_logins,
         lockout=dt.timedelta(minutes=settings.lockout_minutes),

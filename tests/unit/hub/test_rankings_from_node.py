@@ -20,10 +20,11 @@ from flask.testing import FlaskClient
 from node import create_app as create_node
 from node.api.rankings import CLIENT
 from node.auth.permissions import Role
-from node.auth.service import AuthPolicy, AuthService
+from node.auth.service import AuthService
 from node.models import Base as NodeBase
 from node.sync.rankings import RankingsClient
 from schemas.keys import write_private_key
+from schemas.runtime.login import LoginPolicy
 from tests.conftest import NODE_IDENTITY
 from tests.unit.hub.conftest import MakeHub
 from tests.unit.hub.rank_federation import (
@@ -92,7 +93,7 @@ def node_app(tmp_path: Path, fed: RankFederation) -> Iterator[Flask]:
 
 
 def token(app: Flask, role: Role) -> dict[str, str]:
-    policy = AuthPolicy(dt.timedelta(hours=1), max_failed_logins=5,
+    policy = LoginPolicy(dt.timedelta(hours=1), max_failed_logins=5,
                         lockout=dt.timedelta(minutes=5))
     with app.extensions["tongban_db"].unit_of_work() as session:
         service = AuthService(session, policy)
@@ -161,7 +162,7 @@ def test_roles_without_supervision_read_and_anonymous_are_refused(node_app: Flas
 
     with node_app.extensions["tongban_db"].unit_of_work() as session:
         CatalogService(session).create_department("GA", "公安局")
-    policy = AuthPolicy(dt.timedelta(hours=1), max_failed_logins=5,
+    policy = LoginPolicy(dt.timedelta(hours=1), max_failed_logins=5,
                         lockout=dt.timedelta(minutes=5))
     with node_app.extensions["tongban_db"].unit_of_work() as session:
         service = AuthService(session, policy)

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-import node.auth.service as auth_service_module
+import schemas.runtime.login as login_module
 from node.auth.permissions import Role
 from schemas.runtime.database import Database
 from tests.unit.node.conftest import PASSWORD, Api
@@ -81,14 +81,14 @@ def work(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, li
     def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
         seen["sql"].append(" ".join(text.split()))
 
-    real_verify = auth_service_module._verify
+    real_verify = login_module.verify_password
 
     def verify(password_hash: str, password: str) -> bool:
-        seen["verify"].append("dummy" if password_hash == auth_service_module.dummy_hash()
+        seen["verify"].append("dummy" if password_hash == login_module.dummy_hash()
                               else "account")
         return real_verify(password_hash, password)
 
-    monkeypatch.setattr(auth_service_module, "_verify", verify)
+    monkeypatch.setattr(login_module, "verify_password", verify)
     event.listen(db.engine, "before_cursor_execute", statement)
     yield seen
     event.remove(db.engine, "before_cursor_execute", statement)
