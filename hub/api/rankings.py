@@ -141,7 +141,8 @@ class RowSchema(Schema):
     verification = fields.String(allow_none=True, metadata={
         "description": "League tables: the check of the node's figures against its case "
                        "records (docs/verification.md): passed | failed | unanswered | "
-                       "pending | refused; null when none"})
+                       "pending | refused | uncommitted (its newest summary carries no commitment: "
+                       "数据核验：未提交承诺); null when none"})
 
 
 class GroupSchema(Schema):
@@ -259,6 +260,10 @@ class RefusalSchema(Schema):
     problems = fields.List(fields.Dict())
 
 
+class UncommittedSchema(Schema):
+    seq = fields.Integer(metadata={"description": "The summary version without a commitment"})
+
+
 class VerificationSchema(Schema):
     status = fields.String(allow_none=True, metadata={"description": (
         "The newest sampled audit of the period's summary: passed (数据核验：通过) | failed "
@@ -270,6 +275,9 @@ class VerificationSchema(Schema):
     refused = fields.Nested(RefusalSchema, metadata={"description": (
         "The hub refused the node's newest summary of the period: its figures disagree "
         "with its commitment")})
+    uncommitted = fields.Nested(UncommittedSchema, metadata={"description": (
+        "The node's newest summary of the period carries no commitment, so its figures "
+        "cannot be checked (数据核验：未提交承诺)")})
 
 
 class CompletenessNodeSchema(Schema):
@@ -317,7 +325,7 @@ class CompletenessSchema(Schema):
         "description": "Nodes that announced a restore from a backup (已从备份恢复)"})
     verification_failures = fields.Integer(metadata={
         "description": "Nodes whose newest audit failed or went unanswered, or whose "
-                       "summary was refused for its commitment"})
+                       "summary was refused for its commitment or carries none"})
     nodes = fields.List(fields.Nested(CompletenessNodeSchema))
 
 

@@ -193,6 +193,7 @@ VERIFICATION_STATES = {
     "passed": _("数据核验：通过"), "failed": _("数据核验：未通过"),
     "unanswered": _("数据核验：未应答"), "pending": _("数据核验：待应答"),
     "refused": _("数据核验：未通过（报表与承诺不符，已拒收）"),
+    "uncommitted": _("数据核验：未提交承诺"),
 }
 # why a summary was refused or an audit failed (schemas/commitment.py, schemas/audit_check.py)
 VERIFICATION_REASONS = {

@@ -187,3 +187,24 @@ def test_only_an_ancestor_audits(hub_app: Flask, nodes: dict[str, Node]) -> None
         "0b6f4c1e-3c1b-4d7a-9a55-0c9f6a9d1e12", "seed": "ab" * 32, "size": 1,
         "root": "cd" * 32, "as_of": "2026-11-30", "items": []})
     assert nodes[COUNTY].results(unknown)[0]["reason"] == "unknown_audit"
+
+
+def test_a_summary_without_a_commitment_is_flagged(
+        hub_app: Flask, nodes: dict[str, Node]) -> None:
+    county = nodes[COUNTY]
+    bare, _ = committed_summary(LEAVES)
+    del bare["commitment"]
+    wire = send_summary(county, bare)  # accepted (docs/verification.md: why not refused)
+    standing, document = verification(nodes[CITY])
+    assert standing == {"status": None, "uncommitted": {"seq": wire["seq"]}}
+    assert document["verification_failures"] == 1
+    league = nodes[CITY].call("GET", f"/api/v1/rankings/league?scope={CITY}&period={PERIOD}"
+                              "&metric=completed&level=county")
+    assert league.status_code == 200, league.json
+    rows = [r for g in league.json["groups"] for r in g["rows"] if r["node"] == COUNTY]
+    assert [r["verification"] for r in rows] == ["uncommitted"]
+    # nothing to audit in it
+    assert open_audit(nodes[CITY]).json["error"]["code"] == "no_commitment"
+    # a version with its commitment clears the flag
+    send_summary(county, committed_summary(LEAVES)[0])
+    assert verification(nodes[CITY])[0] is None

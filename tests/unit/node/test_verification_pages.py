@@ -102,3 +102,24 @@ def test_a_passed_audit_reads_passed(
                       ).get_data(as_text=True)
     assert 'data-verification="passed">数据核验：通过（抽查 4 件' in row_of(page, TOWN_A)
     assert "未核验" in row_of(page, TOWN_B)
+
+
+def test_a_summary_without_a_commitment_reads_uncommitted(
+    client: FlaskClient, desk: Any, hub_behind: Any, app: Any,
+) -> None:
+    fed = hub_behind
+    code = app.config["TONGBAN"]["code"]
+    body, _ = committed(TOWN_A, LEAVES)
+    del body["commitment"]
+    fed.push_summary(body)
+    assert log_in(client, "super1").status_code == 302
+    page = client.get(f"/staff/rankings/completeness?scope={code}&period={PERIOD}"
+                      ).get_data(as_text=True)
+    assert '<div class="value" id="verification-failures">1</div>' in page
+    assert ('data-verification="uncommitted">数据核验：未提交承诺（第 1 版报表未附办件记录承诺，'
+            '数字无法核验）') in row_of(page, TOWN_A)
+    assert page_problems(page) == []
+    table = client.get(f"/staff/rankings?scope={code}&period={PERIOD}"
+                       "&metric=completed&level=township").get_data(as_text=True)
+    assert 'data-verification="uncommitted"' in row_of(table, TOWN_A)
+    assert "数据核验：未提交承诺" in row_of(table, TOWN_A)
