@@ -42,7 +42,7 @@ blp = Blueprint("rankings", __name__, url_prefix="/api/v1/rankings",
                             "roll-ups and trends for a scope.  Signed node requests or hub "
                             "staff bearer tokens.")
 
-CODE = validate.Regexp(f"^({CODE_PATTERN})$", error="a 6- or 9-digit division code")
+CODE = validate.Regexp(f"^({CODE_PATTERN})$", error=_("a 6- or 9-digit division code"))
 FORMATS = ("json", "csv", "xlsx")
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",

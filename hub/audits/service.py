@@ -40,6 +40,7 @@ from schemas.divisions import is_ancestor, is_within
 from schemas.envelope import Envelope
 from schemas.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from schemas.fastcanon import canonical
+from schemas.i18n import _
 from schemas.runtime.database import insert_if_missing
 
 PENDING, PASSED, FAILED, UNANSWERED = "pending", "passed", "failed", "unanswered"
@@ -138,17 +139,19 @@ class AuditService:
         """Open an audit of ``node``'s summary of ``period`` (version ``seq``, else the
         newest) drawing ``sample_size`` leaves."""
         if not may_audit(requester, node):
-            raise AuditForbidden(f"{requester.label()} is not above {node}: only an ancestor "
-                                 "audits a node", {"node": node})
+            raise AuditForbidden(_("%(requester)s is not above %(node)s: only an ancestor "
+                                   "audits a node", requester=requester.label(), node=node),
+                                 {"node": node})
         if not 1 <= sample_size <= MAX_SAMPLE_SIZE:
-            raise ValidationFailed({"sample_size": [f"from 1 to {MAX_SAMPLE_SIZE}"]})
+            raise ValidationFailed({"sample_size": [_("from 1 to %(most)s",
+                                                       most=MAX_SAMPLE_SIZE)]})
         summary = _summary(self.session, node, period, seq)
         if summary is None:
-            raise NoSummary(f"No summary of {node} for {period} is held.",
-                            {"node": node, "period": period, "seq": seq})
+            raise NoSummary(_("No summary of %(node)s for %(period)s is held.", node=node,
+                              period=period), {"node": node, "period": period, "seq": seq})
         commitment = orjson.loads(summary.body).get("commitment")
         if not isinstance(commitment, Mapping):
-            raise NoCommitment("That summary carries no commitment to audit.",
+            raise NoCommitment(_("That summary carries no commitment to audit."),
                                {"summary": summary.envelope_id})
         audit_id = str(uuid.uuid4())
         request = {"audit": audit_id, "node": node, "period": period,
@@ -183,7 +186,7 @@ class AuditService:
         audit = self.session.get(Audit, audit_id)
         if audit is None or (not may_audit(requester, audit.node) and not (
                 requester.kind == "node" and requester.scope == audit.node)):
-            raise NotFound("No such audit.", {"id": audit_id})
+            raise NotFound(_("No such audit."), {"id": audit_id})
         answer = as_json(audit, self.now)
         wires = {row.id: row.wire for row in self.session.execute(
             select(EnvelopeRecord.id, EnvelopeRecord.wire).where(EnvelopeRecord.id.in_(
