@@ -139,10 +139,10 @@ class RowSchema(Schema):
     components = fields.List(fields.Dict(), metadata={
         "description": "Composite only: each component's value and normalised value."})
     verification = fields.String(allow_none=True, metadata={
-        "description": "League tables: the check of the node's figures against its case "
-                       "records (docs/verification.md): passed | failed | unanswered | "
-                       "pending | refused | uncommitted (its newest summary carries no commitment: "
-                       "数据核验：未提交承诺); null when none"})
+        "description": "League and composite tables: the check of the node's figures "
+                       "against its case records (docs/verification.md): passed | failed | "
+                       "unanswered | pending | refused | uncommitted (its newest summary "
+                       "carries no commitment: 数据核验：未提交承诺); null when none"})
 
 
 class GroupSchema(Schema):
@@ -191,11 +191,8 @@ class League(MethodView):
             scope=query["scope"], period=query["period"], metric=query["metric"],
             level=query["level"], order=query["order"], peers=query["peers"],
             kind=query["kind"])
-        document = table_document(table)
-        checked = rankings.verification(scope=query["scope"], period=query["period"])
-        for group in document["groups"]:
-            for row in group["rows"]:
-                row["verification"] = checked.get(row["node"])
+        document = with_verification(rankings, table_document(table), query["scope"],
+                                     query["period"])
         return answer(document, query["format"], export.table_sheets,
                       f"league-{query['scope']}-{query['period']}-{query['metric']}")
 
@@ -212,8 +209,20 @@ class Composite(MethodView):
         table = ranking.composite_table(
             scope=body["scope"], period=body["period"], methodology=methodology,
             level=body["level"], peers=body["peers"], kind=body["kind"])
-        return answer(table_document(table), body["format"], export.table_sheets,
+        document = with_verification(ranking, table_document(table), body["scope"],
+                                     body["period"])
+        return answer(document, body["format"], export.table_sheets,
                       f"composite-{body['scope']}-{body['period']}")
+
+
+def with_verification(ranking: RankingService, document: dict[str, Any], scope: str,
+                      period: str) -> dict[str, Any]:
+    """Each row of a table ``document`` with its node's 数据核验 (docs/verification.md)."""
+    checked = ranking.verification(scope=scope, period=period)
+    for group in document["groups"]:
+        for row in group["rows"]:
+            row["verification"] = checked.get(row["node"])
+    return document
 
 
 def _methodology(ranking: RankingService, given: Any) -> Methodology:

@@ -203,6 +203,12 @@ VERIFICATION_REASONS = {
     "bad_flags": _("按时、当日办结等标记与日期不符"), "case_missing": _("办件已不在本中心"),
     "case_changed": _("办件记录在报表之后被改动"),
 }
+# why the hub did not open an audit asked for from the completeness page (hub/audits/service.py)
+AUDIT_REFUSALS = {
+    "no_summary": _("该中心还没有报送这一期的统计汇总"),
+    "no_commitment": _("该期统计汇总未附办件记录承诺，无法核验"),
+    "not_an_ancestor": _("只有上级中心可以核验"),
+}
 # the leaf fields a changed case names
 LEAF_FIELD_NAMES = {
     "received": _("收件日期"), "accepted": _("受理日期"), "deadline": _("承诺办结日期"),
