@@ -218,7 +218,7 @@ def open_audit() -> Any:
     node, period = request.form.get("node", ""), request.form.get("period", "")
     back: dict[str, Any] = {key: request.form[key].strip() for key in COMPLETENESS_QUERY
                             if request.form.get(key, "").strip()}
-    back.setdefault("scope", current_app.config["TONGBAN"]["code"])
+    back.setdefault("scope", current_settings().code)
     target = url_for("web_rankings.completeness", **back)
     if not AUDITED_NODE.fullmatch(node) or not period or len(period) > 32:
         flash(_("未发起数据核验：请从报送情况表中选择一个中心。"))

@@ -111,7 +111,7 @@ def test_a_summary_without_a_commitment_reads_uncommitted(
     client: FlaskClient, desk: Any, hub_behind: Any, app: Any,
 ) -> None:
     fed = hub_behind
-    code = app.config["TONGBAN"]["code"]
+    code = app.config["TONGBAN"].code
     body, _ = committed(TOWN_A, LEAVES)
     del body["commitment"]
     fed.push_summary(body)
@@ -132,7 +132,7 @@ def test_the_completeness_page_opens_an_audit_through_the_node(
     client: FlaskClient, desk: Any, hub_behind: Any, app: Any,
 ) -> None:
     fed = hub_behind
-    code = app.config["TONGBAN"]["code"]
+    code = app.config["TONGBAN"].code
     body, _ = committed(TOWN_A, LEAVES)
     fed.push_summary(body)
     assert log_in(client, "super1").status_code == 302
