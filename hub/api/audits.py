@@ -22,19 +22,20 @@ from hub.staff.service import StaffService
 from schemas.commitment import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE
 from schemas.envelope import CODE_PATTERN
 from schemas.errors import Forbidden
+from schemas.i18n import _
 from schemas.runtime.webapp import current_session
 
 blp = Blueprint("audits", __name__, url_prefix="/api/v1/audits",
                 description="Sampled audits of a node's summary against its commitment. "
                             "Signed node requests or hub staff bearer tokens.")
 
-CODE = validate.Regexp(f"^({CODE_PATTERN})$", error="a 6- or 9-digit division code")
+CODE = validate.Regexp(f"^({CODE_PATTERN})$", error=_("a 6- or 9-digit division code"))
 UUID = validate.Regexp(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def _requester() -> Requester:
     header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _space, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         account, _row = StaffService(current_session(), clock=hub_clock).authenticate(
             token.strip())
@@ -120,7 +121,7 @@ class Pending(MethodView):
         """The calling node's audits waiting for its ``audit.response`` (signed by it)."""
         requester: Requester = g.audit_requester
         if requester.kind != "node":
-            raise Forbidden("Only a node lists the audits it has to answer.")
+            raise Forbidden(_("Only a node lists the audits it has to answer."))
         return {"audits": pending_for(current_session(), requester.scope, hub_clock())}
 
 

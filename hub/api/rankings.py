@@ -42,7 +42,7 @@ blp = Blueprint("rankings", __name__, url_prefix="/api/v1/rankings",
                             "roll-ups and trends for a scope.  Signed node requests or hub "
                             "staff bearer tokens.")
 
-CODE = validate.Regexp(f"^({CODE_PATTERN})$", error="a 6- or 9-digit division code")
+CODE = validate.Regexp(f"^({CODE_PATTERN})$", error=_("a 6- or 9-digit division code"))
 FORMATS = ("json", "csv", "xlsx")
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -139,9 +139,10 @@ class RowSchema(Schema):
     components = fields.List(fields.Dict(), metadata={
         "description": "Composite only: each component's value and normalised value."})
     verification = fields.String(allow_none=True, metadata={
-        "description": "League tables: the check of the node's figures against its case "
-                       "records (docs/verification.md): passed | failed | unanswered | "
-                       "pending | refused; null when none"})
+        "description": "League and composite tables: the check of the node's figures "
+                       "against its case records (docs/verification.md): passed | failed | "
+                       "unanswered | pending | refused | uncommitted (its newest summary "
+                       "carries no commitment: 数据核验：未提交承诺); null when none"})
 
 
 class GroupSchema(Schema):
@@ -190,11 +191,8 @@ class League(MethodView):
             scope=query["scope"], period=query["period"], metric=query["metric"],
             level=query["level"], order=query["order"], peers=query["peers"],
             kind=query["kind"])
-        document = table_document(table)
-        checked = rankings.verification(scope=query["scope"], period=query["period"])
-        for group in document["groups"]:
-            for row in group["rows"]:
-                row["verification"] = checked.get(row["node"])
+        document = with_verification(rankings, table_document(table), query["scope"],
+                                     query["period"])
         return answer(document, query["format"], export.table_sheets,
                       f"league-{query['scope']}-{query['period']}-{query['metric']}")
 
@@ -211,8 +209,20 @@ class Composite(MethodView):
         table = ranking.composite_table(
             scope=body["scope"], period=body["period"], methodology=methodology,
             level=body["level"], peers=body["peers"], kind=body["kind"])
-        return answer(table_document(table), body["format"], export.table_sheets,
+        document = with_verification(ranking, table_document(table), body["scope"],
+                                     body["period"])
+        return answer(document, body["format"], export.table_sheets,
                       f"composite-{body['scope']}-{body['period']}")
+
+
+def with_verification(ranking: RankingService, document: dict[str, Any], scope: str,
+                      period: str) -> dict[str, Any]:
+    """Each row of a table ``document`` with its node's 数据核验 (docs/verification.md)."""
+    checked = ranking.verification(scope=scope, period=period)
+    for group in document["groups"]:
+        for row in group["rows"]:
+            row["verification"] = checked.get(row["node"])
+    return document
 
 
 def _methodology(ranking: RankingService, given: Any) -> Methodology:
@@ -259,6 +269,10 @@ class RefusalSchema(Schema):
     problems = fields.List(fields.Dict())
 
 
+class UncommittedSchema(Schema):
+    seq = fields.Integer(metadata={"description": "The summary version without a commitment"})
+
+
 class VerificationSchema(Schema):
     status = fields.String(allow_none=True, metadata={"description": (
         "The newest sampled audit of the period's summary: passed (数据核验：通过) | failed "
@@ -270,6 +284,9 @@ class VerificationSchema(Schema):
     refused = fields.Nested(RefusalSchema, metadata={"description": (
         "The hub refused the node's newest summary of the period: its figures disagree "
         "with its commitment")})
+    uncommitted = fields.Nested(UncommittedSchema, metadata={"description": (
+        "The node's newest summary of the period carries no commitment, so its figures "
+        "cannot be checked (数据核验：未提交承诺)")})
 
 
 class CompletenessNodeSchema(Schema):
@@ -317,7 +334,7 @@ class CompletenessSchema(Schema):
         "description": "Nodes that announced a restore from a backup (已从备份恢复)"})
     verification_failures = fields.Integer(metadata={
         "description": "Nodes whose newest audit failed or went unanswered, or whose "
-                       "summary was refused for its commitment"})
+                       "summary was refused for its commitment or carries none"})
     nodes = fields.List(fields.Nested(CompletenessNodeSchema))
 
 

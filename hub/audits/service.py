@@ -40,6 +40,7 @@ from schemas.divisions import is_ancestor, is_within
 from schemas.envelope import Envelope
 from schemas.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from schemas.fastcanon import canonical
+from schemas.i18n import _
 from schemas.runtime.database import insert_if_missing
 
 PENDING, PASSED, FAILED, UNANSWERED = "pending", "passed", "failed", "unanswered"
@@ -138,17 +139,19 @@ class AuditService:
         """Open an audit of ``node``'s summary of ``period`` (version ``seq``, else the
         newest) drawing ``sample_size`` leaves."""
         if not may_audit(requester, node):
-            raise AuditForbidden(f"{requester.label()} is not above {node}: only an ancestor "
-                                 "audits a node", {"node": node})
+            raise AuditForbidden(_("%(requester)s is not above %(node)s: only an ancestor "
+                                   "audits a node", requester=requester.label(), node=node),
+                                 {"node": node})
         if not 1 <= sample_size <= MAX_SAMPLE_SIZE:
-            raise ValidationFailed({"sample_size": [f"from 1 to {MAX_SAMPLE_SIZE}"]})
+            raise ValidationFailed({"sample_size": [_("from 1 to %(most)s",
+                                                       most=MAX_SAMPLE_SIZE)]})
         summary = _summary(self.session, node, period, seq)
         if summary is None:
-            raise NoSummary(f"No summary of {node} for {period} is held.",
-                            {"node": node, "period": period, "seq": seq})
+            raise NoSummary(_("No summary of %(node)s for %(period)s is held.", node=node,
+                              period=period), {"node": node, "period": period, "seq": seq})
         commitment = orjson.loads(summary.body).get("commitment")
         if not isinstance(commitment, Mapping):
-            raise NoCommitment("That summary carries no commitment to audit.",
+            raise NoCommitment(_("That summary carries no commitment to audit."),
                                {"summary": summary.envelope_id})
         audit_id = str(uuid.uuid4())
         request = {"audit": audit_id, "node": node, "period": period,
@@ -183,7 +186,7 @@ class AuditService:
         audit = self.session.get(Audit, audit_id)
         if audit is None or (not may_audit(requester, audit.node) and not (
                 requester.kind == "node" and requester.scope == audit.node)):
-            raise NotFound("No such audit.", {"id": audit_id})
+            raise NotFound(_("No such audit."), {"id": audit_id})
         answer = as_json(audit, self.now)
         wires = {row.id: row.wire for row in self.session.execute(
             select(EnvelopeRecord.id, EnvelopeRecord.wire).where(EnvelopeRecord.id.in_(
@@ -219,6 +222,22 @@ def audit_answered(session: Session, envelope: Envelope) -> Audit:
     return audit
 
 
+# a node's verdicts that count as failures (the completeness page's 数据核验未通过或未应答)
+REFUSED, UNCOMMITTED = "refused", "uncommitted"
+FAILINGS = frozenset({FAILED, UNANSWERED, REFUSED, UNCOMMITTED})
+
+
+def verdict(entry: Mapping[str, Any]) -> str | None:
+    """One word for a node's :func:`standing`: ``refused`` first, then ``uncommitted``
+    (its current figures cannot be checked at all), then its newest audit's state."""
+    if "refused" in entry:
+        return REFUSED
+    if "uncommitted" in entry:
+        return UNCOMMITTED
+    status: str | None = entry["status"]
+    return status
+
+
 def record_answer(session: Session, audit: Audit, envelope: Envelope,
                   now: dt.datetime) -> None:
     """Judge the answer ``envelope`` (already logged) to ``audit``."""
@@ -248,7 +267,9 @@ def standing(session: Session, low: str, high: str, period: str,
     """Per node with a code in ``[low, high)``: its newest audit of ``period``'s summaries
     (``status`` passed | failed | unanswered | pending, with its findings) and, when the hub
     refused one of its summaries of the period for its commitment, ``refused`` (the newest
-    refusal's reason and problems)."""
+    refusal's reason and problems); when its newest accepted summary of the period carries
+    no commitment, ``uncommitted`` (that version's seq): its figures cannot be checked
+    (数据核验：未提交承诺, docs/verification.md)."""
     found: dict[str, dict[str, Any]] = {}
     newest = (select(Audit.node, func.max(Audit.opened_at).label("opened"))
               .where(Audit.node >= low, Audit.node < high, Audit.period_label == period)
@@ -273,4 +294,25 @@ def standing(session: Session, low: str, high: str, period: str,
         entry = found.setdefault(refusal.node, {"status": None})
         entry["refused"] = {"reason": refusal.reason, "seq": refusal.seq, "at": refusal.at,
                             "problems": orjson.loads(refusal.details)}
+    for node, seq in uncommitted(session, low, high, period).items():
+        found.setdefault(node, {"status": None})["uncommitted"] = {"seq": seq}
     return found
+
+
+# the body is stored as JSON text; a quote inside a JSON string is escaped, so this text
+# occurs in a body only as its top-level key (no nested object of a summary has one)
+COMMITMENT_KEY = '"commitment":'
+
+
+def uncommitted(session: Session, low: str, high: str, period: str) -> dict[str, int]:
+    """Per node with a code in ``[low, high)`` whose newest summary of ``period`` carries no
+    commitment: that summary's seq.  Decided in the database, so no body is read."""
+    newest = (select(SummaryRecord.node, func.max(SummaryRecord.seq).label("seq"))
+              .where(SummaryRecord.node >= low, SummaryRecord.node < high,
+                     SummaryRecord.period_label == period)
+              .group_by(SummaryRecord.node).subquery())
+    rows = session.execute(select(SummaryRecord.node, SummaryRecord.seq).join(
+        newest, (SummaryRecord.node == newest.c.node) & (SummaryRecord.seq == newest.c.seq))
+        .where(SummaryRecord.period_label == period,
+               ~SummaryRecord.body.contains(COMMITMENT_KEY, autoescape=True)))
+    return {row.node: row.seq for row in rows}

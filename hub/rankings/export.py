@@ -84,6 +84,7 @@ def table_sheets(answer: dict[str, Any]) -> list[Sheet]:
         _("名次变化"),
         _("上期数值"),
         _("数值变化"),
+        _("数据核验"),
     ]
     components = methodology["components"] if methodology else []
     for component in components:
@@ -104,6 +105,7 @@ def table_sheets(answer: dict[str, Any]) -> list[Sheet]:
                 row["parent"], STATUS_NAMES[row["status"]], shown(row["value"]),
                 row["numerator"], row["denominator"], row["previous_rank"], row["rank_change"],
                 shown(row["previous_value"]), shown(row["value_change"]),
+                VERIFICATION_NAMES[row.get("verification")],
             ]
             for component, entry in zip(components,
                                         row.get("components") or [{}] * len(components),
@@ -146,6 +148,28 @@ def methodology_sheet(methodology: dict[str, Any]) -> Sheet:
 
 
 AUDIT_NAMES = {"anomaly": _("审计链异常"), "restored": _("已从备份恢复")}
+# a node's figures checked against its case records (docs/verification.md), as the pages say
+VERIFICATION_NAMES = {
+    "passed": _("通过"), "failed": _("未通过"), "unanswered": _("未应答"), "pending": _("待应答"),
+    "refused": _("未通过（报表与承诺不符，已拒收）"), "uncommitted": _("未提交承诺"),
+    None: _("未核验"),
+}
+
+
+def _verification(standing: dict[str, Any] | None) -> str:
+    """The completeness sheet's 数据核验: a refusal or a missing commitment first, then the
+    newest audit's state with its sample and the cases it found changed."""
+    if not standing:
+        return VERIFICATION_NAMES[None]
+    parts = [VERIFICATION_NAMES[key] for key in ("refused", "uncommitted") if key in standing]
+    if standing.get("status"):
+        cases = _("、").join(f["case"] for f in standing.get("findings") or [] if f.get("case"))
+        parts.append(_("%(state)s（抽查 %(sampled)s 件，问题办件 %(cases)s）",
+                       state=VERIFICATION_NAMES[standing["status"]],
+                       sampled=standing["sampled"], cases=cases) if cases else
+                     _("%(state)s（抽查 %(sampled)s 件）", state=VERIFICATION_NAMES[
+                         standing["status"]], sampled=standing["sampled"]))
+    return _("；").join(parts)
 
 
 def _audit(standing: dict[str, Any] | None) -> str:
@@ -169,6 +193,7 @@ def completeness_sheets(answer: dict[str, Any]) -> list[Sheet]:
         _("最近联系时间"),
         _("最新序号"),
         _("审计链"),
+        _("数据核验"),
     ]
     rows = [[
         row["node"], row.get("name") or _("未登记名称的中心"), LEVEL_NAMES[row["level"]],
@@ -176,6 +201,7 @@ def completeness_sheets(answer: dict[str, Any]) -> list[Sheet]:
         STATUS_NAMES[row["status"]], LocalTime(row["first_final_at"]),
         LocalTime(row["first_received_at"]), row["summary_seq"], row["summary_versions"],
         LocalTime(row["last_seen_at"]), row["latest_seq"], _audit(row.get("audit")),
+        _verification(row.get("verification")),
     ] for row in answer["nodes"]]
     return [Sheet(_("报送情况"), headings, rows)]
 

@@ -208,16 +208,16 @@ class RankingService:
         return Table(node, current, previous, level, peers, Order.DESC, None, groups,
                      methodology, as_of=self.running_as_of(current))
 
-    def verification(self, *, scope: str, period: str) -> dict[str, str]:
+    def verification(self, *, scope: str, period: str) -> dict[str, str | None]:
         """Each node of ``scope``'s subtree with a check of its ``period`` figures: ``refused``
-        (a summary refused for its commitment), else its newest audit's state (passed,
-        failed, unanswered, pending); docs/verification.md."""
+        (a summary refused for its commitment), else ``uncommitted`` (its newest summary
+        carries no commitment), else its newest audit's state (passed, failed, unanswered,
+        pending); docs/verification.md."""
         current = _period(period)
         node = self._scope(scope)
         found = audits.standing(self.session, *store.code_range(node.code), current.label,
                                 self.now)
-        return {code: "refused" if "refused" in entry else entry["status"]
-                for code, entry in found.items()}
+        return {code: audits.verdict(entry) for code, entry in found.items()}
 
     # -- methodologies ----------------------------------------------------------------------
 
@@ -271,8 +271,9 @@ class RankingService:
         ``restored`` (已从备份恢复), None when neither happened; and its ``verification``
         (hub/audits/service.py, docs/verification.md): the newest sampled audit of the period's
         summary, ``status`` passed (数据核验：通过) | failed (未通过) | unanswered (未应答) |
-        pending with its findings, and ``refused`` when the hub refused one of its summaries
-        of the period because the figures disagree with the commitment; None when neither.
+        pending with its findings, ``refused`` when the hub refused one of its summaries
+        of the period because the figures disagree with the commitment, and ``uncommitted``
+        when its newest summary carries no commitment (未提交承诺); None when none applies.
         """
         current = _period(period)
         node = self._scope(scope)
@@ -320,8 +321,8 @@ class RankingService:
             "audit_restores": sum(1 for code in codes
                                   if audit[code]["status"] == anchors.RESTORED),
             "verification_failures": sum(
-                1 for member in expected if (found := verified.get(member.code)) and (
-                    found["status"] in (audits.FAILED, audits.UNANSWERED) or "refused" in found)),
+                1 for member in expected if (found := verified.get(member.code))
+                and audits.verdict(found) in audits.FAILINGS),
             "nodes": rows,
         }
 

@@ -22,10 +22,16 @@ class HubAnswer:
 
 
 class RankingsHub(Protocol):
-    """Asks the hub's rankings API (``/api/v1/rankings/<what>``) as this node."""
+    """Asks the hub's rankings API (``/api/v1/rankings/<what>``) as this node, and opens
+    audits of the centers below from the completeness page."""
 
     def ask(self, method: str, what: str, query: Sequence[tuple[str, str]] = (),
             body: bytes = b"") -> HubAnswer: ...
+
+    def open_audit(self, node: str, period: str, sample_size: int) -> HubAnswer:
+        """Open a sampled audit of a descendant's newest summary of ``period`` as this
+        node (``POST /api/v1/audits``; docs/verification.md)."""
+        ...
 
 
 __all__ = ["HubAnswer", "RankingsHub"]

@@ -1,5 +1,6 @@
-"""The node's signed client for the hub's rankings API (``/api/v1/rankings/…``): the HTTP
-side of :class:`node.rankings.hub.RankingsHub`.
+"""The node's signed client for the hub's rankings API (``/api/v1/rankings/…``) and for
+opening an audit from the completeness page (``POST /api/v1/audits``): the HTTP side of
+:class:`node.rankings.hub.RankingsHub`.
 
 The node asks as itself: the hub answers only about the node's own subtree (403
 ``outside_scope`` otherwise).  The hub's answer — JSON, CSV or XLSX, success or error — is
@@ -11,13 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.ports import HubUnavailable
 from node.rankings.hub import HubAnswer
-from node.sync.client import HttpSession, SignedHubClient
+from node.sync.client import AUDITS_PATH, HttpSession, SignedHubClient
 from schemas.runtime.database import utcnow
 
 RANKINGS_PATH = "/api/v1/rankings"
@@ -44,7 +47,16 @@ class RankingsClient(SignedHubClient):
         headers = {"Accept": "application/json"}
         if body:
             headers["Content-Type"] = "application/json"
-        response = self.send(method, target, body=body, headers=headers)
+        return self._answer(self.send(method, target, body=body, headers=headers))
+
+    def open_audit(self, node: str, period: str, sample_size: int) -> HubAnswer:
+        """Open a sampled audit of a descendant's newest summary of ``period``
+        (``POST /api/v1/audits``, signed as this node; docs/verification.md)."""
+        body = orjson.dumps({"node": node, "period": period, "sample_size": sample_size})
+        return self._answer(self.send("POST", AUDITS_PATH, body=body, headers={
+            "Accept": "application/json", "Content-Type": "application/json"}))
+
+    def _answer(self, response: Any) -> HubAnswer:
         if response.status_code >= 500:
             raise HubUnavailable(f"the hub answered {response.status_code}",
                                  {"status": response.status_code})

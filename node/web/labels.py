@@ -193,6 +193,7 @@ VERIFICATION_STATES = {
     "passed": _("数据核验：通过"), "failed": _("数据核验：未通过"),
     "unanswered": _("数据核验：未应答"), "pending": _("数据核验：待应答"),
     "refused": _("数据核验：未通过（报表与承诺不符，已拒收）"),
+    "uncommitted": _("数据核验：未提交承诺"),
 }
 # why a summary was refused or an audit failed (schemas/commitment.py, schemas/audit_check.py)
 VERIFICATION_REASONS = {
@@ -201,6 +202,12 @@ VERIFICATION_REASONS = {
     "bad_proof": _("记录不在所签报表的承诺中"), "out_of_run": _("记录状态与其所在位置不符"),
     "bad_flags": _("按时、当日办结等标记与日期不符"), "case_missing": _("办件已不在本中心"),
     "case_changed": _("办件记录在报表之后被改动"),
+}
+# why the hub did not open an audit asked for from the completeness page (hub/audits/service.py)
+AUDIT_REFUSALS = {
+    "no_summary": _("该中心还没有报送这一期的统计汇总"),
+    "no_commitment": _("该期统计汇总未附办件记录承诺，无法核验"),
+    "not_an_ancestor": _("只有上级中心可以核验"),
 }
 # the leaf fields a changed case names
 LEAF_FIELD_NAMES = {

@@ -29,8 +29,10 @@ from node.auth.permissions import Permission
 from node.composition import current_settings
 from node.ports import HubUnavailable
 from node.rankings.cache import Answer, CachedRankings
-from node.web.core import download, staff_page, today, web_blueprint
-from node.web.labels import metric_name
+from node.web.core import can, center, download, staff_page, today, web_blueprint
+from node.web.labels import AUDIT_REFUSALS, metric_name
+from schemas.commitment import DEFAULT_SAMPLE_SIZE
+from schemas.envelope import CODE_PATTERN
 from schemas.i18n import _
 from schemas.methodologies import methodology_prefix
 from schemas.metrics import ALL_METRICS
@@ -47,6 +49,8 @@ from schemas.runtime.webapp import current_session
 bp = web_blueprint("web_rankings", "/staff/rankings")
 log = logging.getLogger("tongban.node.rankings")
 
+COMPLETENESS_QUERY = ("scope", "period", "level", "late_after_days")
+AUDITED_NODE = re.compile(f"({CODE_PATTERN})")
 EXPORTABLE = frozenset({"league", "completeness", "composite"})
 NORMALISATIONS = {"min_max": _("极差标准化（0 至 1）"),
                   "z_score": _("标准分（与平均值相差几个标准差）")}
@@ -200,10 +204,57 @@ def completeness() -> Any:
     it opens on the last month whose reports are due (not the running month, which nobody
     can have reported yet)."""
     context = _common(_last_due())
-    query = _query(("scope", "period", "level", "late_after_days"),
-                   {"scope": context["scope"], "period": context["period"]})
+    query = _query(COMPLETENESS_QUERY, {"scope": context["scope"], "period": context["period"]})
     return _page("web/staff/rankings/completeness.html", _ask("GET", "completeness", query),
-                 args=dict(query), **context)
+                 args=dict(query), can_audit=can(Permission.SUPERVISION_MANAGE), **context)
+
+
+@bp.post("/completeness/audit")
+@staff_page(Permission.SUPERVISION_MANAGE)
+def open_audit() -> Any:
+    """发起数据核验: open a sampled audit of a lower center's newest summary of the period,
+    signed as this node (``POST /api/v1/audits``); the center's worker answers on its own and
+    the result shows on this page (docs/verification.md)."""
+    node, period = request.form.get("node", ""), request.form.get("period", "")
+    back: dict[str, Any] = {key: request.form[key].strip() for key in COMPLETENESS_QUERY
+                            if request.form.get(key, "").strip()}
+    back.setdefault("scope", current_settings().code)
+    target = url_for("web_rankings.completeness", **back)
+    if not AUDITED_NODE.fullmatch(node) or not period or len(period) > 32:
+        flash(_("未发起数据核验：请从报送情况表中选择一个中心。"))
+        return redirect(target)
+    if not _hub_configured():
+        flash(_("本节点未配置枢纽地址（hub_url），无法发起数据核验。"))
+        return redirect(target)
+    try:
+        found = rankings_client().open_audit(node, period, DEFAULT_SAMPLE_SIZE)
+    except HubUnavailable as exc:
+        log.warning("audit not opened: the hub cannot be reached: %s", exc.message)
+        flash(_("无法连接上级枢纽，未发起数据核验，请稍后再试。"))
+        return redirect(target)
+    reply = _json_or_none(found.body)
+    named = center(node, request.form.get("name", "").strip() or None)
+    if found.status != 201 or not isinstance(reply, dict):
+        error = (reply or {}).get("error") if isinstance(reply, dict) else None
+        error = error if isinstance(error, dict) else {}
+        reason = AUDIT_REFUSALS.get(error.get("code", "")) or error.get("message") or found.status
+        flash(_("枢纽未对%(center)s发起数据核验：%(reason)s", center=named, reason=reason))
+        return redirect(target)
+    chances = _("、").join(
+        str(_("假记录占 %(share)s 时查出概率 %(probability)s",
+              share=percent(d["false_share_bp"]), probability=percent(d["probability_bp"])))
+        for d in reply.get("detection") or [])
+    flash(_("已对%(center)s发起 %(period)s 数据核验（第 %(seq)s 版报表，抽查 %(sampled)s 件；"
+            "%(chances)s），待其应答。", center=named, period=period,
+            seq=reply.get("summary_seq"), sampled=reply.get("sampled"), chances=chances))
+    # the page the staff member goes back to shows the new audit, not the answer kept before
+    CachedRankings(current_session(), rankings_client()).refresh(
+        "GET", "completeness", [(key, back[key]) for key in COMPLETENESS_QUERY if key in back])
+    return redirect(target)
+
+
+def percent(basis_points: int) -> str:
+    return f"{basis_points / 100:.2f}%"
 
 
 @bp.get("/trend")

@@ -230,3 +230,43 @@ def test_a_rewound_audit_chain_fails_the_anchor_check(fed: Cluster) -> None:
     assert verdicts[-1] == "anomaly", verdicts
     row = completeness_row(fed)
     assert 'data-audit="anomaly">审计链异常' in row
+
+
+def test_the_completeness_page_opens_an_audit_the_worker_answers(fed: Cluster) -> None:
+    add_cases(fed)
+    sent = run_tongban("node", "send-summaries", "--home", HOMES[TOWNSHIP], cwd=fed.work)
+    assert sent.returncode == 0, sent.stderr
+    fed.sync_ok(TOWNSHIP)
+    worker = fed.start_worker(TOWNSHIP)
+    # the county's supervisor presses 发起数据核验 on the township's row
+    web = requests.Session()
+    token = CSRF.search(web.get(f"{fed.bases[COUNTY]}/staff/login", timeout=20).text)
+    assert token
+    assert web.post(f"{fed.bases[COUNTY]}/staff/login", timeout=30, data={
+        "username": "super1", "password": PASSWORD, "csrf_token": token.group(1)},
+    ).status_code == 200
+    page = web.get(f"{fed.bases[COUNTY]}/staff/rankings/completeness",
+                   params={"scope": COUNTY, "period": month().label}, timeout=30).text
+    row = page[page.index(f"（{TOWNSHIP}）</td>"):].split("</tr>", 1)[0]
+    assert f'data-open-audit="{TOWNSHIP}"' in row
+    token = CSRF.search(row)
+    assert token
+    opened = web.post(f"{fed.bases[COUNTY]}/staff/rankings/completeness/audit", timeout=30,
+                      data={"csrf_token": token.group(1), "node": TOWNSHIP,
+                            "period": month().label, "scope": COUNTY})
+    assert opened.status_code == 200, opened.text[:1000]
+    assert f"（{TOWNSHIP}）发起 {month().label} 数据核验" in opened.text
+    ((requested_by, sampled),) = fed.hub_rows(
+        "SELECT requested_by, sample_size FROM audits WHERE node = :n", n=TOWNSHIP)
+    assert (requested_by, sampled) == (f"node:{COUNTY}", 30)
+
+    def judged() -> Any:
+        rows = fed.hub_rows("SELECT state FROM audits WHERE node = :n", n=TOWNSHIP)
+        return rows if rows and rows[0][0] != "pending" else None
+
+    assert [tuple(r) for r in wait_until(judged, 60, "the township's worker to answer")] == [
+        ("passed",)]
+    assert worker.poll() is None
+    row = wait_until(lambda: (found := completeness_row(fed)) and "数据核验：通过" in found
+                     and found, 60, "the page to show the passed audit", interval=3)
+    assert f"数据核验：通过（抽查 {CASES} 件" in row

@@ -187,3 +187,59 @@ def test_only_an_ancestor_audits(hub_app: Flask, nodes: dict[str, Node]) -> None
         "0b6f4c1e-3c1b-4d7a-9a55-0c9f6a9d1e12", "seed": "ab" * 32, "size": 1,
         "root": "cd" * 32, "as_of": "2026-11-30", "items": []})
     assert nodes[COUNTY].results(unknown)[0]["reason"] == "unknown_audit"
+
+
+def test_a_summary_without_a_commitment_is_flagged(
+        hub_app: Flask, nodes: dict[str, Node]) -> None:
+    county = nodes[COUNTY]
+    bare, _ = committed_summary(LEAVES)
+    del bare["commitment"]
+    wire = send_summary(county, bare)  # accepted (docs/verification.md: why not refused)
+    standing, document = verification(nodes[CITY])
+    assert standing == {"status": None, "uncommitted": {"seq": wire["seq"]}}
+    assert document["verification_failures"] == 1
+    league = nodes[CITY].call("GET", f"/api/v1/rankings/league?scope={CITY}&period={PERIOD}"
+                              "&metric=completed&level=county")
+    assert league.status_code == 200, league.json
+    rows = [r for g in league.json["groups"] for r in g["rows"] if r["node"] == COUNTY]
+    assert [r["verification"] for r in rows] == ["uncommitted"]
+    # nothing to audit in it
+    assert open_audit(nodes[CITY]).json["error"]["code"] == "no_commitment"
+    # a version with its commitment clears the flag
+    send_summary(county, committed_summary(LEAVES)[0])
+    assert verification(nodes[CITY])[0] is None
+
+
+def test_the_audit_errors_speak_the_readers_language(
+        hub_app: Flask, nodes: dict[str, Node]) -> None:
+    def opened(caller: Node, language: str | None, **fields: Any) -> Any:
+        body = json.dumps({"node": COUNTY, "period": PERIOD, **fields}).encode()
+        headers = caller.signed_headers("POST", "/api/v1/audits", body)
+        if language:
+            headers["Accept-Language"] = language
+        return caller.client.open("/api/v1/audits", method="POST", data=body, headers=headers,
+                                  content_type="application/json")
+
+    def error(answer: Any) -> tuple[int, str, str]:
+        return answer.status_code, answer.json["error"]["code"], answer.json["error"]["message"]
+
+    assert error(opened(nodes[CITY], None)) == (
+        404, "no_summary", f"没有 {COUNTY} {PERIOD} 的统计汇总。")
+    assert error(opened(nodes[CITY], "en")) == (
+        404, "no_summary", f"No summary of {COUNTY} for {PERIOD} is held.")
+    assert error(opened(nodes[SIBLING], None)) == (
+        403, "not_an_ancestor",
+        f"node:{SIBLING} 不是 {COUNTY} 的上级：只有上级中心可以发起数据核验")
+    assert error(opened(nodes[SIBLING], "en"))[2] == (
+        f"node:{SIBLING} is not above {COUNTY}: only an ancestor audits a node")
+    bare, _ = committed_summary(LEAVES)
+    del bare["commitment"]
+    send_summary(nodes[COUNTY], bare)
+    assert error(opened(nodes[CITY], None)) == (
+        409, "no_commitment", "这份统计汇总未附办件记录承诺，无法核验。")
+    assert error(opened(nodes[CITY], "en"))[2] == "That summary carries no commitment to audit."
+    too_many = opened(nodes[CITY], None, sample_size=0)
+    assert too_many.status_code == 422
+    assert too_many.json["error"]["details"]["fields"]["sample_size"] == [
+        "须大于或等于 1，且小于或等于 200。"]
+    assert count(hub_app, Audit) == 0

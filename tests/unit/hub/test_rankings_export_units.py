@@ -15,7 +15,16 @@ import pytest
 from flask import Flask
 from openpyxl import load_workbook
 
-from tests.unit.hub.rank_federation import LUCHUAN, RONG, YULIN, RankFederation, count, rate
+from tests.unit.hub.rank_federation import (
+    LUCHUAN,
+    RONG,
+    YULIN,
+    RankFederation,
+    count,
+    rate,
+    summary,
+)
+from tests.unit.hub.test_audits import LEAVES, committed_summary
 from tests.unit.hub.test_rankings import PERIOD, composite, report_composite_data
 
 
@@ -102,3 +111,33 @@ def test_composite_scores_have_four_decimals_and_components_their_units(
     for cell in on_time:
         assert cell.number_format == "0.00%"
         assert 0 <= cell.value <= 1
+
+
+def test_the_exports_carry_each_centers_verification(fed: RankFederation) -> None:
+    fed.report(RONG, PERIOD, {"completed": count(5)})  # no commitment
+    body, _ = committed_summary(LEAVES)
+    fed.push_summary(summary(LUCHUAN, PERIOD, body["metrics"])
+                     | {"commitment": body["commitment"]})
+    opened = fed.post("/api/v1/audits", {"node": LUCHUAN, "period": PERIOD, "sample_size": 5},
+                      caller=YULIN)
+    assert opened.status_code == 201, opened.json
+    league = f"/api/v1/rankings/league?scope={YULIN}&period={PERIOD}&metric=completed"
+    for rows in (_sheet(fed.get(league + "&format=xlsx").data, "排名"),
+                 [[Cell(v) for v in row] for row in _csv(fed.get(league + "&format=csv").data)]):
+        assert rows[0][-1].value == "数据核验"
+        shown = {row[3].value: row[-1].value for row in rows[1:]}
+        assert (shown[RONG], shown[LUCHUAN]) == ("未提交承诺", "待应答")
+        assert set(shown.values()) - {"未提交承诺", "待应答"} == {"未核验"}
+    completeness = f"/api/v1/rankings/completeness?scope={YULIN}&period={PERIOD}"
+    rows = _sheet(fed.get(completeness + "&format=xlsx").data, "报送情况")
+    assert rows[0][-1].value == "数据核验"
+    shown = {row[0].value: row[-1].value for row in rows[1:]}
+    assert shown[RONG] == "未提交承诺"
+    assert shown[LUCHUAN] == "待应答（抽查 5 件）"
+
+
+class Cell:
+    """A CSV cell read like an XLSX one."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value

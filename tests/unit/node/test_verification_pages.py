@@ -9,13 +9,16 @@ import datetime as dt
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from hub.audits.models import Audit
 from schemas.envelope import Kind
 from schemas.merkle import inclusion_proof
 from tests.page_scan import page_problems
+from tests.unit.hub.federation import count
 from tests.unit.hub.rank_federation import TOWN_A, TOWN_B, summary
 from tests.unit.hub.test_audits import LEAVES, committed_summary
-from tests.unit.node.test_web import hub_behind, log_in
+from tests.unit.node.test_web import CSRF, csrf_of, hub_behind, log_in
 
 __all__ = ["hub_behind"]
 
@@ -102,3 +105,67 @@ def test_a_passed_audit_reads_passed(
                       ).get_data(as_text=True)
     assert 'data-verification="passed">数据核验：通过（抽查 4 件' in row_of(page, TOWN_A)
     assert "未核验" in row_of(page, TOWN_B)
+
+
+def test_a_summary_without_a_commitment_reads_uncommitted(
+    client: FlaskClient, desk: Any, hub_behind: Any, app: Any,
+) -> None:
+    fed = hub_behind
+    code = app.config["TONGBAN"].code
+    body, _ = committed(TOWN_A, LEAVES)
+    del body["commitment"]
+    fed.push_summary(body)
+    assert log_in(client, "super1").status_code == 302
+    page = client.get(f"/staff/rankings/completeness?scope={code}&period={PERIOD}"
+                      ).get_data(as_text=True)
+    assert '<div class="value" id="verification-failures">1</div>' in page
+    assert ('data-verification="uncommitted">数据核验：未提交承诺（第 1 版报表未附办件记录承诺，'
+            '数字无法核验）') in row_of(page, TOWN_A)
+    assert page_problems(page) == []
+    table = client.get(f"/staff/rankings?scope={code}&period={PERIOD}"
+                       "&metric=completed&level=township").get_data(as_text=True)
+    assert 'data-verification="uncommitted"' in row_of(table, TOWN_A)
+    assert "数据核验：未提交承诺" in row_of(table, TOWN_A)
+
+
+def test_the_completeness_page_opens_an_audit_through_the_node(
+    client: FlaskClient, desk: Any, hub_behind: Any, app: Any,
+) -> None:
+    fed = hub_behind
+    code = app.config["TONGBAN"].code
+    body, _ = committed(TOWN_A, LEAVES)
+    fed.push_summary(body)
+    assert log_in(client, "super1").status_code == 302
+    path = f"/staff/rankings/completeness?scope={code}&period={PERIOD}"
+    page = client.get(path).get_data(as_text=True)
+    assert f'data-open-audit="{TOWN_A}"' in row_of(page, TOWN_A)
+    assert "data-open-audit" not in row_of(page, TOWN_B)  # nothing sent, nothing to audit
+    token = CSRF.search(page)
+    assert token
+    assert '<input type="hidden" name="name" value="北流镇甲">' in row_of(page, TOWN_A)
+    form = {"csrf_token": token.group(1), "node": TOWN_A, "name": "北流镇甲", "period": PERIOD,
+            "scope": code}
+    opened = client.post("/staff/rankings/completeness/audit", data=form)
+    assert opened.status_code == 302
+    assert opened.headers["Location"].endswith(f"/staff/rankings/completeness?scope={code}"
+                                               f"&period={PERIOD}")
+    with fed.app.extensions["tongban_db"].sessions() as session:
+        (audit,) = session.execute(select(Audit.node, Audit.requested_by, Audit.sample_size))
+    assert tuple(audit) == (TOWN_A, f"node:{code}", 30)
+    page = client.get(path).get_data(as_text=True)
+    assert f"已对北流镇甲（{TOWN_A}）发起 {PERIOD} 数据核验（第 1 版报表，抽查 30 件；" in page
+    assert "假记录占 1.00% 时查出概率 57.69%、假记录占 5.00% 时查出概率 93.03%" in page
+    assert 'data-verification="pending">数据核验：待应答（抽查 30 件' in row_of(page, TOWN_A)
+    # the hub's refusal, in Chinese, and nothing opened
+    client.post("/staff/rankings/completeness/audit", data=form | {"node": TOWN_B,
+                                                                      "name": "北流镇乙"})
+    page = client.get(path).get_data(as_text=True)
+    assert f"枢纽未对北流镇乙（{TOWN_B}）发起数据核验：该中心还没有报送这一期的统计汇总" in page
+    assert page_problems(page) == []
+    # a clerk may not
+    clerk = app.test_client()
+    assert log_in(clerk, "clerk1").status_code == 302
+    refused = clerk.post("/staff/rankings/completeness/audit", data=form | {
+        "csrf_token": csrf_of(clerk, "/staff/desk/new?matter_code=11450981MB0001")})
+    assert refused.status_code == 403
+    assert count(fed.app, Audit) == 1
