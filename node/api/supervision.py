@@ -18,15 +18,18 @@ from node.cases.schemas import CaseSummarySchema
 from node.cases.warnings import Warning
 from node.catalog.schemas import Ref
 from node.feedback.models import (
-    Complaint,
     ComplaintState,
     EvaluationLevel,
-    Rectification,
     RectificationState,
 )
-from node.feedback.service import FeedbackService
+from node.feedback.schemas import (
+    ComplaintResolveArgs,
+    RectificationExtendArgs,
+    RectificationNoteArgs,
+    RectificationReasonArgs,
+)
 from node.feedback.states import RectificationAction, allowed_rectification_actions
-from node.feedback.views import ComplaintView, RectificationView
+from node.feedback.views import present_complaint, present_rectification
 from node.forms import CursorArgs, cursor_page, cursor_page_of
 from schemas.personal import mask_phone
 
@@ -35,7 +38,6 @@ blp = Blueprint(
     description="Electronic supervision (电子监察): warnings, complaints, rectifications",
 )
 
-TEXT = validate.Length(1, 5000)
 SUPERVISED_COLOURS = (Warning.YELLOW, Warning.RED)
 
 
@@ -106,10 +108,6 @@ class ComplaintDetailSchema(ComplaintSchema):
     )
 
 
-class ComplaintResolveArgs(Schema):
-    resolution = fields.String(required=True, validate=TEXT)
-
-
 class RectificationSchema(Schema):
     id = fields.Integer()
     case_number = fields.String(attribute="evaluation.case.number")
@@ -135,38 +133,6 @@ class RectificationSchema(Schema):
     allowed_actions = fields.Function(
         lambda r: allowed_rectification_actions(r.state, extended=r.extended)
     )
-
-
-class RectificationNoteArgs(Schema):
-    note = fields.String(required=True, validate=TEXT)
-
-
-class RectificationReasonArgs(Schema):
-    reason = fields.String(required=True, validate=TEXT)
-
-
-class RectificationExtendArgs(RectificationReasonArgs):
-    days = fields.Integer(strict=True, required=True,
-                          metadata={"description": "Working days added to the deadline"})
-
-
-# -- presentation ---------------------------------------------------------------------------
-
-
-def present_complaint(service: FeedbackService, complaint: Complaint,
-                      phone_visible: bool = False) -> ComplaintView:
-    """The complaint with what is computed on read: overdue today, resolved in time."""
-    return ComplaintView(complaint, overdue_now=service.complaint_overdue(complaint),
-                         in_time_now=service.resolved_in_time(complaint),
-                         phone_visible=phone_visible)
-
-
-def present_rectification(service: FeedbackService,
-                          rectification: Rectification) -> RectificationView:
-    """The rectification with what is computed on read: overdue today, rectified in time."""
-    return RectificationView(rectification,
-                             overdue_now=service.rectification_overdue(rectification),
-                             in_time_now=service.rectified_in_time(rectification))
 
 
 # -- warnings -------------------------------------------------------------------------------

@@ -9,21 +9,20 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from marshmallow import Schema
 
-from node.api.supervision import (
-    ComplaintResolveArgs,
-    RectificationExtendArgs,
-    RectificationNoteArgs,
-    RectificationReasonArgs,
-    present_complaint,
-    present_rectification,
-)
 from node.auth.permissions import Permission
 from node.cases.reading import ListOrder
 from node.cases.warnings import Warning
 from node.composition import current_settings
 from node.directives.schemas import IssueSchema, ReplySchema
 from node.feedback.models import ComplaintState, RectificationState
+from node.feedback.schemas import (
+    ComplaintResolveArgs,
+    RectificationExtendArgs,
+    RectificationNoteArgs,
+    RectificationReasonArgs,
+)
 from node.feedback.states import RectificationAction, allowed_rectification_actions
+from node.feedback.views import present_complaint, present_rectification
 from node.listing import decode_cursor
 from node.metrics.assessment import ModelWindowRule, assess
 from node.metrics.assessment_workbook import write_assessment_workbook
