@@ -113,8 +113,9 @@ def authorize_file(case: Case, actor: Actor, role: AttachmentRole) -> bool:
     if case.state not in FILE_STATES[role]:
         states = ", ".join(s.value for s in CaseState if s in FILE_STATES[role])
         raise CaseStateError(
-            f"A {wanted} is added to a case in one of the states {states}; "
-            f"case {case.number} is {case.state.value}.",
+            _("A %(wanted)s is added to a case in one of the states %(states)s; "
+              "case %(number)s is %(state)s.",
+              wanted=wanted, states=states, number=case.number, state=case.state.value),
             case.state, allowed_actions(case.state),
         )
     if actor.role == APPLICANT:

@@ -112,14 +112,16 @@ class Forwarding:
         problems: dict[str, list[str]] = {}
         name = (name or "").strip()
         if not name or len(name) > NAME_MAX:
-            problems["name"] = [f"a file name of 1 to {NAME_MAX} characters"]
+            problems["name"] = [
+                _("a file name of 1 to %(most)s characters", most=NAME_MAX)]
         media_type = (media_type or "").strip().lower()
         if len(media_type) > MEDIA_TYPE_MAX or not re.fullmatch(MEDIA_TYPE_PATTERN, media_type):
-            problems["media_type"] = ["a media type such as application/pdf"]
+            problems["media_type"] = [_("a media type such as application/pdf")]
         if not data:
-            problems["file"] = ["the file is empty"]
+            problems["file"] = [_("the file is empty")]
         if len(case.attachments) >= ATTACHMENTS_MAX:
-            problems["file"] = [f"a case has at most {ATTACHMENTS_MAX} files"]
+            problems["file"] = [
+                _("a case has at most %(most)s files", most=ATTACHMENTS_MAX)]
         if problems:
             raise ValidationFailed(problems)
         sha256 = hashlib.sha256(data).hexdigest()

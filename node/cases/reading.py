@@ -44,6 +44,7 @@ from node.cases.warnings import (
 from node.catalog.models import Department, Matter, Window
 from node.listing import COUNT_CAP, Page, after, capped_count, decode_cursor, page_of_rows
 from schemas.errors import NotFound
+from schemas.i18n import _
 from schemas.runtime.database import utcnow
 
 
@@ -151,7 +152,7 @@ class CaseReader:
                         selectinload(Case.notices), selectinload(Case.attachments)]
         case = self.session.get(Case, case_id, options=options)
         if case is None:
-            raise NotFound(f"No case {case_id}.", {"case_id": case_id})
+            raise NotFound(_("No case %(case_id)s.", case_id=case_id), {"case_id": case_id})
         return case
 
     def warning(self, case: Case) -> Warning | None:

@@ -42,6 +42,7 @@ from node.cases.transitions import JOINT_LEGAL_LIMIT_DAYS, CaseTransitions
 from node.catalog.models import Department, Matter, Window
 from node.numbers import next_number
 from schemas.errors import Forbidden, ValidationFailed
+from schemas.i18n import _
 from schemas.personal import phone_problems, resident_id_problems
 
 QUERY_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -118,7 +119,8 @@ class CaseService(CaseTransitions):
         matter = self._active_matter(application.matter_code)
         problems: dict[str, list[str]] = {}
         if matter is None:
-            problems["matter_code"] = [f"no matter {application.matter_code!r} in the catalog"]
+            problems["matter_code"] = [
+                _("no matter %(code)s in the catalog", code=repr(application.matter_code))]
         application = application.normalised()
         channel = application.channel
         for field, value, check in (
@@ -132,10 +134,10 @@ class CaseService(CaseTransitions):
                     problems[field] = found
         if channel is Channel.VILLAGE_AGENT:
             if not application.agent_name:
-                problems.setdefault("agent_name", []).append("a village agent must be named")
+                problems.setdefault("agent_name", []).append(_("a village agent must be named"))
             if not application.applicant_consent:
                 problems.setdefault("applicant_consent", []).append(
-                    "the applicant's consent to the agent must be recorded"
+                    _("the applicant's consent to the agent must be recorded")
                 )
         joint_codes = list(dict.fromkeys(application.joint_department_codes))
         joint = [
@@ -143,15 +145,17 @@ class CaseService(CaseTransitions):
         ]
         unknown = [c for c, d in zip(joint_codes, joint, strict=True) if d is None or d.retired_at]
         if unknown:
-            problems["joint_department_codes"] = [f"no active department {c!r}" for c in unknown]
+            problems["joint_department_codes"] = [
+                _("no active department %(code)s", code=repr(c)) for c in unknown]
         if (
             matter is not None
             and joint_codes
             and matter.promised_limit_days > JOINT_LEGAL_LIMIT_DAYS
         ):
             problems.setdefault("joint_department_codes", []).append(
-                f"joint handling must finish within {JOINT_LEGAL_LIMIT_DAYS} working days "
-                f"(Art. 42); this matter promises {matter.promised_limit_days}"
+                _("joint handling must finish within %(limit)s working days (Art. 42); "
+                  "this matter promises %(promised)s",
+                  limit=JOINT_LEGAL_LIMIT_DAYS, promised=matter.promised_limit_days)
             )
         if problems:
             raise ValidationFailed(problems)
@@ -241,13 +245,14 @@ class CaseService(CaseTransitions):
         self._check_version(case, version)
         if case.state not in (CaseState.APPROVED, CaseState.ACCEPTED, CaseState.IN_REVIEW):
             raise CaseStateError(
-                "Fees are recorded for accepted or approved cases.",
+                _("Fees are recorded for accepted or approved cases."),
                 case.state,
                 ["accept", "approve"],
             )
         if amount_fen <= 0 or amount_fen > case.fee_due_fen - case.fee_paid_fen:
             raise ValidationFailed(
-                {"amount_fen": [f"between 1 and {case.fee_due_fen - case.fee_paid_fen} fen"]}
+                {"amount_fen": [_("between 0.01 and %(owed)s yuan",
+                                  owed=f"{(case.fee_due_fen - case.fee_paid_fen) / 100:.2f}")]}
             )
         self._authorize_clerk(case, actor)
         now = self.clock()
@@ -265,7 +270,7 @@ class CaseService(CaseTransitions):
     ) -> Case:
         self._check_version(case, version)
         if not reason.strip():
-            raise ValidationFailed({"reason": ["a fee waiver needs a reason"]})
+            raise ValidationFailed({"reason": [_("a fee waiver needs a reason")]})
         self._authorize_clerk(case, actor)
         case.fee_waived_reason = reason
         self._note(case, "fee_waived", actor, reason, {"fee_due_fen": case.fee_due_fen})
@@ -278,11 +283,13 @@ class CaseService(CaseTransitions):
         self._check_version(case, version)
         if not to_user.active or not allows(to_user.role, Permission.CASES_HANDLE):
             raise ValidationFailed(
-                {"to": ["cases are handed over to an active account that does window work"]})
+                {"to": [
+                    _("cases are handed over to an active account that does window work")]})
         if actor.role == Role.CLERK.value and case.owner_id not in (None, actor.user_id):
-            raise Forbidden("Only the owning clerk, an admin or a supervisor hands a case over.")
+            raise Forbidden(
+                _("Only the owning clerk, an admin or a supervisor hands a case over."))
         if not reason.strip():
-            raise ValidationFailed({"reason": ["a hand-over needs a reason"]})
+            raise ValidationFailed({"reason": [_("a hand-over needs a reason")]})
         previous = case.owner.username if case.owner else None
         case.owner = to_user
         self._note(case, "hand_over", actor, reason, {"from": previous, "to": to_user.username})

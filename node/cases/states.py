@@ -26,6 +26,7 @@ import enum
 from dataclasses import dataclass
 
 from node.auth.permissions import Role
+from schemas.i18n import _
 
 
 class CaseState(enum.StrEnum):
@@ -172,13 +173,16 @@ def plan(state: CaseState, action: Action, role: str, reason: str | None) -> Tra
     transition = TRANSITIONS[action]
     if state not in transition.sources:
         raise TransitionRefused(
-            f"Action {action.value!r} is not possible for a case in state {state.value!r} "
-            f"(allowed: {', '.join(allowed_actions(state)) or 'none'}).",
+            _("Action %(action)s is not possible for a case in state %(state)s "
+              "(allowed: %(allowed)s).",
+              action=repr(action.value), state=repr(state.value),
+              allowed=", ".join(allowed_actions(state)) or _("none")),
             state,
             allowed_actions(state),
         )
     if role not in transition.roles:
-        raise PermissionError(f"the {role} role cannot {action.value} a case")
+        raise PermissionError(_("the %(role)s role cannot %(action)s a case",
+                                role=role, action=action.value))
     if transition.needs_reason and not (reason and reason.strip()):
-        raise ValueError(f"{action.value} needs a written reason")
+        raise ValueError(_("%(action)s needs a written reason", action=action.value))
     return transition

@@ -42,6 +42,7 @@ from node.cases.states import (
 from node.numbers import next_number
 from node.rollups import invalidate
 from schemas.errors import Conflict, Forbidden, ValidationFailed
+from schemas.i18n import _
 
 # reaching one of these closes the case for the deadline clock and the metrics
 CLOSING_STATES = frozenset(
@@ -67,8 +68,9 @@ class CaseTransitions(CaseReader):
     def _check_version(self, case: Case, version: int | None) -> None:
         if version is not None and version != case.version:
             raise StaleCaseError(
-                f"Case {case.number} has changed (version {case.version}, you sent {version}); "
-                "reload it and try again.",
+                _("Case %(number)s has changed (version %(current)s, you sent %(sent)s); "
+                  "reload it and try again.",
+                  number=case.number, current=case.version, sent=version),
                 {"current_version": case.version},
             )
 
@@ -202,12 +204,13 @@ class CaseTransitions(CaseReader):
         unknown = [p for p in material_positions if p not in materials]
         problems: dict[str, list[str]] = {}
         if unknown:
-            problems["material_positions"] = [f"the matter has no material #{p}" for p in unknown]
+            problems["material_positions"] = [
+                _("the matter has no material #%(position)s", position=p) for p in unknown]
         if not material_positions and not other_items:
-            problems["items"] = ["a notice lists at least one missing item"]
+            problems["items"] = [_("a notice lists at least one missing item")]
         if case.notices and not (repeat_reason and repeat_reason.strip()):
             problems["repeat_reason"] = [
-                "a second notice for the same case needs a reason (一次性告知 means once)"
+                _("a second notice for the same case needs a reason (一次性告知 means once)")
             ]
         if problems:
             raise ValidationFailed(problems)
@@ -217,8 +220,9 @@ class CaseTransitions(CaseReader):
             and self._notice_window_passed(case)
         ):
             raise Conflict(
-                f"Five working days have passed since case {case.number} was received without a "
-                "notice: it counts as accepted from the day it was received (Art. 32).",
+                _("Five working days have passed since case %(number)s was received without a "
+                  "notice: it counts as accepted from the day it was received (Art. 32).",
+                  number=case.number),
                 {"received_on": case.received_on.isoformat()},
             )
         items = [{"material": materials[p], "position": p} for p in material_positions]
@@ -287,9 +291,11 @@ class CaseTransitions(CaseReader):
     ) -> Case:
         """告知承诺制: approved at once on the applicant's written commitment."""
         if not case.matter.notify_and_commit:
-            raise Conflict(f"Matter {case.matter.code} does not allow notify-and-commit.")
+            raise Conflict(_("Matter %(code)s does not allow notify-and-commit.",
+                             code=case.matter.code))
         if not commitment.strip():
-            raise ValidationFailed({"commitment": ["the applicant's commitment must be recorded"]})
+            raise ValidationFailed({"commitment": [
+                _("the applicant's commitment must be recorded")]})
         def approve() -> None:
             case.commitment = commitment
             today = self.today()
@@ -348,18 +354,20 @@ class CaseTransitions(CaseReader):
         self._check_version(case, version)
         if case.state not in CLOCK_STATES:
             raise CaseStateError(
-                "Only a case whose clock runs can be extended.", case.state,
+                _("Only a case whose clock runs can be extended."), case.state,
                 ["approve", "deny", "suspend"],
             )
         self._require_task(case, actor)
         limit = JOINT_EXTENSION_DAYS if len(case.tasks) > 1 else EXTENSION_DAYS
         problems: dict[str, list[str]] = {}
         if case.extension_days:
-            raise Conflict(f"Case {case.number} was already extended once (Art. 42).")
+            raise Conflict(_("Case %(number)s was already extended once (Art. 42).",
+                             number=case.number))
         if not 1 <= days <= limit:
-            problems["days"] = [f"between 1 and {limit} working days (Art. 42)"]
+            problems["days"] = [_("between 1 and %(limit)s working days (Art. 42)", limit=limit)]
         if not reason.strip():
-            problems["reason"] = ["an extension needs the written approval's reason"]
+            problems["reason"] = [
+                _("an extension needs the written approval's reason")]
         if problems:
             raise ValidationFailed(problems)
         case.extension_days = days
@@ -442,9 +450,10 @@ class CaseTransitions(CaseReader):
         task = self._require_task(case, actor)
         self._authorize_clerk(case, actor)
         if task.state is not TaskState.PENDING:
-            raise Conflict(f"Your department already decided case {case.number}.")
+            raise Conflict(_("Your department already decided case %(number)s.",
+                             number=case.number))
         if not approve and not (reason and reason.strip()):
-            raise ValidationFailed({"reason": ["deny needs a written reason"]})
+            raise ValidationFailed({"reason": [_("deny needs a written reason")]})
         if case.state not in (CaseState.ACCEPTED, CaseState.IN_REVIEW):
             self._move(
                 case,
@@ -495,8 +504,8 @@ class CaseTransitions(CaseReader):
             and case.fee_waived_reason is None
         ):
             raise Conflict(
-                f"Case {case.number} owes {case.fee_due_fen - case.fee_paid_fen} fen; "
-                "record the payment or a waiver first.",
+                _("Case %(number)s owes %(owed)s yuan; record the payment or a waiver first.",
+                  number=case.number, owed=f"{(case.fee_due_fen - case.fee_paid_fen) / 100:.2f}"),
                 {"fee_due_fen": case.fee_due_fen, "fee_paid_fen": case.fee_paid_fen},
             )
         self._move(case, Action.COMPLETE, actor, version=version)

@@ -40,6 +40,7 @@ from node.catalog.problems import (
 from node.catalog.schemas import DepartmentSchema, MatterSchema, StaffMemberSchema, WindowSchema
 from node.catalog.service import CatalogService, matter_rule_violations
 from schemas.errors import Conflict, NotFound, ValidationFailed
+from schemas.i18n import _
 from schemas.message_parts import PRACTICAL_FIELDS
 from schemas.metrics import POWERS
 from schemas.runtime.database import utcnow
@@ -167,15 +168,15 @@ def _entity_lists(document: Any, problems: list[Problem]) -> dict[str, list[Any]
     whole = Origin("document", None)
     lists: dict[str, list[Any]] = {entity: [] for entity in ENTITIES}
     if not isinstance(document, Mapping):
-        problems.append(whole.problem((), "the catalog document must be a JSON object"))
+        problems.append(whole.problem((), _("the catalog document must be a JSON object")))
         return lists
     if document.get("format") != FORMAT:
-        problems.append(whole.problem(("format",), f"must be {FORMAT!r}"))
+        problems.append(whole.problem(("format",), _("must be %(format)s", format=repr(FORMAT))))
     version = document.get("version")
     if isinstance(version, bool) or version != VERSION:
-        problems.append(whole.problem(("version",), f"must be {VERSION}"))
+        problems.append(whole.problem(("version",), _("must be %(version)s", version=VERSION)))
     problems.extend(
-        whole.problem((str(key),), "Unknown field.")
+        whole.problem((str(key),), _("Unknown field."))
         for key in document
         if key not in DOCUMENT_KEYS
     )
@@ -184,7 +185,7 @@ def _entity_lists(document: Any, problems: list[Problem]) -> dict[str, list[Any]
         if isinstance(items, list):
             lists[entity] = items
         else:
-            problems.append(whole.problem((entity,), "must be a list"))
+            problems.append(whole.problem((entity,), _("must be a list")))
     return lists
 
 
@@ -197,10 +198,14 @@ def _check_duplicates(entries: Sequence[_Entry]) -> Iterator[Problem]:
         if code in first:
             yield entry.origin.problem(
                 ("code",),
-                f"code {code!r} appears more than once (first in row {first[code].origin.row})",
+                _("code %(code)s appears more than once (first in row %(row)s)",
+                  code=repr(code), row=first[code].origin.row),
             )
         else:
             first.setdefault(code, entry)
+
+
+_KINDS = {"department": _("department"), "window": _("window")}
 
 
 class _Validator:
@@ -237,8 +242,8 @@ class _Validator:
             self.problems.append(
                 entry.origin.problem(
                     ("code",),
-                    f"{what} {entry.code!r} is retired in this center; an import cannot bring "
-                    "it back",
+                    _("%(what)s %(code)s is retired in this center; an import cannot bring "
+                      "it back", what=_KINDS[what], code=repr(entry.code)),
                 )
             )
 
@@ -249,7 +254,8 @@ class _Validator:
         if code and code not in available:
             self.problems.append(
                 entry.origin.problem(
-                    (name,), f"no active {what} with code {code!r} here or in the import"
+                    (name,), _("no active %(what)s with code %(code)s here or in the import",
+                               what=_KINDS[what], code=repr(code))
                 )
             )
             return False
@@ -262,7 +268,8 @@ class _Validator:
                 self.problems.append(
                     entry.origin.problem(
                         ("department_codes", index),
-                        f"no active department with code {code!r} here or in the import",
+                        _("no active %(what)s with code %(code)s here or in the import",
+                          what=_KINDS["department"], code=repr(code)),
                     )
                 )
         stored = self.stored.windows.get(entry.code or "")
@@ -281,8 +288,8 @@ class _Validator:
             self.problems.append(
                 entry.origin.problem(
                     ("department_codes",),
-                    "the window handles matters of departments it would no longer serve: "
-                    + ", ".join(stranded),
+                    _("the window handles matters of departments it would no longer serve: "
+                      "%(codes)s", codes=", ".join(stranded)),
                 )
             )
 
@@ -306,8 +313,9 @@ class _Validator:
                 self.problems.append(
                     entry.origin.problem(
                         ("window_code",),
-                        f"window {data['window_code']!r} does not serve department "
-                        f"{data['department_code']!r}",
+                        _("window %(window)s does not serve department %(department)s",
+                          window=repr(data["window_code"]),
+                          department=repr(data["department_code"])),
                     )
                 )
         stored = self.stored.matters.get(entry.code or "")
@@ -334,8 +342,8 @@ class _Validator:
             self.problems.append(
                 entry.origin.problem(
                     ("code",),
-                    f"matter {entry.code!r} is retired and its former department or window is "
-                    "retired too, so an import cannot reinstate it",
+                    _("matter %(code)s is retired and its former department or window is "
+                      "retired too, so an import cannot reinstate it", code=repr(entry.code)),
                 )
             )
 

@@ -27,6 +27,7 @@ from node.catalog.exchange import FORMAT, VERSION
 from node.catalog.models import HandlingType, MaterialForm, MatterCategory, StaffType
 from node.catalog.problems import CatalogSource, Origin, Problem, UnreadableWorkbook
 from schemas.divisions import Level
+from schemas.i18n import _
 from schemas.metrics import POWERS
 from schemas.runtime.spreadsheet import (
     Money,
@@ -385,10 +386,12 @@ def _sheet_rows(content: bytes) -> dict[str, SheetRows]:
             finally:
                 workbook.close()
     except _UNREADABLE as exc:
-        raise UnreadableWorkbook(f"the file cannot be read as an XLSX workbook ({exc})") from exc
+        raise UnreadableWorkbook(
+            _("the file cannot be read as an XLSX workbook (%(error)s)", error=str(exc))) from exc
     if not rows:
         expected = "、".join(layout.title for layout in SHEETS)
-        raise UnreadableWorkbook(f"the workbook has none of the catalog sheets {expected}")
+        raise UnreadableWorkbook(
+            _("the workbook has none of the catalog sheets %(expected)s", expected=expected))
     return rows
 
 
@@ -397,7 +400,8 @@ def _read_sheet(sheet: Any, title: str) -> SheetRows:
     rows: SheetRows = []
     for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
         if number > MAX_SHEET_ROWS + 1:
-            raise UnreadableWorkbook(f"sheet {title} has more than {MAX_SHEET_ROWS} rows")
+            raise UnreadableWorkbook(
+                _("sheet %(title)s has more than %(most)s rows", title=title, most=MAX_SHEET_ROWS))
         if any(v is not None and not (isinstance(v, str) and not v.strip()) for v in values):
             rows.append((number, tuple(values)))
     return rows
@@ -523,9 +527,10 @@ class _WorkbookReader:
             owner = first_index.get(code) if isinstance(code, str) else None
             if owner is None:
                 reason = (
-                    f"no matter with code {code!r} in sheet {MATTER_SHEET.title}"
+                    _("no matter with code %(code)s in sheet %(sheet)s",
+                      code=repr(code), sheet=MATTER_SHEET.title)
                     if code is not None
-                    else "Missing data for required field."
+                    else _("Missing data for required field.")
                 )
                 self.problems.append(Problem(origin.sheet, origin.row, heading, reason))
                 continue

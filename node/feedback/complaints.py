@@ -26,6 +26,7 @@ from node.feedback.models import (
 from node.listing import Page
 from node.numbers import next_number
 from schemas.errors import NotFound, ValidationFailed
+from schemas.i18n import _
 from schemas.personal import phone_problems
 
 # Working days to resolve a complaint (GB/T 36113-2018 leaves the limit to each center; five
@@ -66,13 +67,15 @@ class Complaints(PublicLookup):
         content = content.strip()
         staff_code = (staff_code or "").strip() or None
         if not content:
-            problems["content"] = ["say what the complaint is about"]
+            problems["content"] = [_("say what the complaint is about")]
         if not (case_number or window_code or staff_code):
             problems["target"] = [
-                "name what the complaint is against: case_number, window_code or staff_code"
+                _("name what the complaint is against: case_number, window_code or "
+                  "staff_code")
             ]
         if case_number and not (code and code.strip()):
-            problems["code"] = ["a complaint about a case needs the case's query code"]
+            problems["code"] = [
+                _("a complaint about a case needs the case's query code")]
         if contact_phone:
             found = phone_problems(contact_phone)
             if found:
@@ -81,7 +84,8 @@ class Complaints(PublicLookup):
         if window_code:
             window = self.session.scalar(select(Window).where(Window.code == window_code))
             if window is None:
-                problems["window_code"] = [f"no window {window_code!r} at this center"]
+                problems["window_code"] = [
+                    _("no window %(code)s at this center", code=repr(window_code))]
         if problems:
             raise ValidationFailed(problems)
         case = self.case_for_applicant(case_number, code or "") if case_number else None
@@ -146,7 +150,7 @@ class Complaints(PublicLookup):
             query = query.with_for_update().execution_options(populate_existing=True)
         complaint = self.session.scalar(query)
         if complaint is None:
-            raise NotFound(f"No complaint {number!r}.", {"number": number})
+            raise NotFound(_("No complaint %(number)s.", number=repr(number)), {"number": number})
         return complaint
 
     def complaint_overdue(self, complaint: Complaint) -> bool:
@@ -192,12 +196,13 @@ class Complaints(PublicLookup):
         """Close a complaint with the written resolution given to the complainant."""
         if complaint.state is not ComplaintState.RECEIVED:
             raise ComplaintStateError(
-                f"Complaint {complaint.number} is already {complaint.state.value}.",
+                _("Complaint %(number)s is already %(state)s.",
+                  number=complaint.number, state=complaint.state.value),
                 complaint.state, [],
             )
         resolution = resolution.strip()
         if not resolution:
-            raise ValidationFailed({"resolution": ["a complaint is resolved in writing"]})
+            raise ValidationFailed({"resolution": [_("a complaint is resolved in writing")]})
         complaint.state = ComplaintState.RESOLVED
         complaint.resolution = resolution
         complaint.resolved_at = self.clock()

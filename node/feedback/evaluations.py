@@ -16,6 +16,7 @@ from node.feedback.models import (
     RectificationState,
 )
 from node.feedback.states import RECTIFICATION_WORKING_DAYS
+from schemas.i18n import _
 
 EVALUABLE_STATES = frozenset({CaseState.COMPLETED, CaseState.DELIVERED})
 
@@ -31,10 +32,12 @@ class Evaluations(PublicLookup):
         rectification due in :data:`RECTIFICATION_WORKING_DAYS` working days."""
         case = self.case_for_applicant(number, code)
         if self._evaluation_of(case) is not None:
-            raise AlreadyEvaluated(f"Case {case.number} has already been rated.")
+            raise AlreadyEvaluated(_("Case %(number)s has already been rated.",
+                                     number=case.number))
         if case.state not in EVALUABLE_STATES:
             raise NotEvaluable(
-                f"Case {case.number} is {case.state.value}; it can be rated once completed.",
+                _("Case %(number)s is %(state)s; it can be rated once completed.",
+                  number=case.number, state=case.state.value),
                 {"state": case.state.value},
             )
         evaluation = Evaluation(

@@ -27,6 +27,7 @@ from node.feedback.states import (
 from node.listing import Page
 from node.rollups import invalidate
 from schemas.errors import NotFound, ValidationFailed
+from schemas.i18n import _
 
 
 class Rectifications(FeedbackBase):
@@ -40,7 +41,7 @@ class Rectifications(FeedbackBase):
             query = query.with_for_update().execution_options(populate_existing=True)
         rectification = self.session.scalar(query)
         if rectification is None:
-            raise NotFound(f"No rectification {rectification_id}.",
+            raise NotFound(_("No rectification %(id)s.", id=rectification_id),
                            {"rectification_id": rectification_id})
         return rectification
 
@@ -106,10 +107,12 @@ class Rectifications(FeedbackBase):
         if action.value not in allowed:
             again = action is RectificationAction.EXTEND and rectification.extended
             raise RectificationStateError(
-                f"Rectification {rectification.id} has already been extended once."
+                _("Rectification %(id)s has already been extended once.", id=rectification.id)
                 if again and rectification.state in transition.sources
-                else f"Action {action.value!r} is not possible for a rectification in state "
-                f"{rectification.state.value!r} (allowed: {', '.join(allowed) or 'none'}).",
+                else _("Action %(action)s is not possible for a rectification in state "
+                       "%(state)s (allowed: %(allowed)s).",
+                       action=repr(action.value), state=repr(rectification.state.value),
+                       allowed=", ".join(allowed) or _("none")),
                 rectification.state,
                 allowed,
             )
@@ -117,13 +120,15 @@ class Rectifications(FeedbackBase):
         problems: dict[str, list[str]] = {}
         if transition.text_field and not written:
             problems[transition.text_field] = [
-                f"{action.value} needs a written {transition.text_field}"
+                _("%(action)s needs a written %(field)s",
+                  action=action.value, field=transition.text_field)
             ]
         if action is RectificationAction.EXTEND and (
             days is None or not 1 <= days <= RECTIFICATION_MAX_EXTENSION_DAYS
         ):
             problems["days"] = [
-                f"an extension is 1 to {RECTIFICATION_MAX_EXTENSION_DAYS} working days"
+                _("an extension is 1 to %(most)s working days",
+                  most=RECTIFICATION_MAX_EXTENSION_DAYS)
             ]
         if problems:
             raise ValidationFailed(problems)

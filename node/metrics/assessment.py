@@ -79,6 +79,7 @@ from node.feedback.models import (
 )
 from node.settings import NodeSettings
 from schemas.errors import ValidationFailed
+from schemas.i18n import _
 from schemas.metrics import rate_basis_points
 from schemas.periods import Period, PeriodKind
 from schemas.runtime.database import shanghai_date
@@ -291,7 +292,7 @@ def judge(windows: Sequence[tuple[str, Figures]], rule: ModelWindowRule) -> dict
     }
     assessed_scores = {code: scores[code] or 0 for code in ordered}
     standings = {}
-    for code, _ in windows:
+    for code, _window in windows:
         rank = None
         if code in assessed_scores:
             # competition rank: one more than the number of strictly higher scores
@@ -403,8 +404,8 @@ def assess(session: Session, period: Period, rule: ModelWindowRule) -> Assessmen
     """Every window's and clerk's figures for the month ``period``, judged by ``rule``."""
     if period.kind is not PeriodKind.MONTH:
         raise ValidationFailed(
-            {"period": [f"the assessment is monthly: give a month such as 2026-11, "
-                        f"not {period.label!r}"]}
+            {"period": [_("the assessment is monthly: give a month such as 2026-11, "
+                          "not %(label)s", label=repr(period.label))]}
         )
     by_window = _figures(
         session, period, Case.window_id, func.coalesce(Complaint.window_id, Case.window_id)
