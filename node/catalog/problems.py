@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.errors import ValidationFailed
+from schemas.i18n import _
 
 Path = tuple[str | int, ...]
 
@@ -93,8 +94,8 @@ class CatalogImportError(ValidationFailed):
     def __init__(self, problems: Sequence[Problem]) -> None:
         super().__init__(
             {},
-            f"The catalog has {len(problems)} problem(s); nothing was imported. "
-            "Each is listed with its sheet, row, column and reason.",
+            _("The catalog has %(count)s problem(s); nothing was imported. "
+              "Each is listed with its sheet, row, column and reason.", count=len(problems)),
         )
         self.problems = tuple(problems)
         self.details = {"rows": [problem.as_dict() for problem in self.problems]}
@@ -107,7 +108,8 @@ class UnreadableWorkbook(ValidationFailed):
 
     def __init__(self, reason: str) -> None:
         super().__init__(
-            {"file": [reason]}, f"The upload is not a readable catalog workbook: {reason}"
+            {"file": [reason]},
+            _("The upload is not a readable catalog workbook: %(reason)s", reason=reason),
         )
 
 

@@ -464,7 +464,8 @@ class _WorkbookReader:
         key = layout.columns[0]
         if key not in columns.values():
             self.problems.append(
-                Problem(layout.title, header_number, key.heading, "the sheet has no such column")
+                Problem(layout.title, header_number, key.heading,
+                        _("the sheet has no such column"))
             )
             return _SheetItems()
         headings = {c.path: c.heading for c in layout.columns}
@@ -479,7 +480,7 @@ class _WorkbookReader:
                     value = column.from_cell(values[index] if index < len(values) else None)
                 except ValueError as exc:  # an amount in 元 that is not one
                     self.problems.append(Problem(layout.title, number, headings[column.path],
-                                                 str(exc)))
+                                                 exc.args[0]))
                     continue
                 if value is not None:
                     _put(item, column.path, value)
@@ -498,11 +499,13 @@ class _WorkbookReader:
             column = aliases.get(_normal_heading(str(value)))
             if column is None:
                 self.problems.append(
-                    Problem(layout.title, number, str(value).strip(), "unknown column heading")
+                    Problem(layout.title, number, str(value).strip(),
+                            _("unknown column heading"))
                 )
             elif column.path in {c.path for c in columns.values()}:
                 self.problems.append(
-                    Problem(layout.title, number, column.heading, "the column appears twice")
+                    Problem(layout.title, number, column.heading,
+                            _("the column appears twice"))
                 )
             else:
                 columns[index] = column

@@ -42,6 +42,8 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from schemas.i18n import _
+
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"\A[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?\Z")
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
@@ -90,17 +92,17 @@ def fen_from_yuan(value: Any) -> int:
     ``20.50元``, the number 20.5) in 分; :class:`ValueError` with a Chinese reason for
     anything else (not a number, negative or too large, more than two decimals)."""
     if isinstance(value, bool):
-        raise ValueError("请填写金额（元），例如 20 或 20.50")
+        raise ValueError(_("请填写金额（元），例如 20 或 20.50"))
     if isinstance(value, float):
         value = repr(value)  # the shortest text of the number: 12.34, not 12.339999…
     try:
         amount = Decimal(str(value).strip().replace(",", "").removesuffix("元").strip())
     except InvalidOperation as exc:
-        raise ValueError("请填写金额（元），例如 20 或 20.50") from exc
+        raise ValueError(_("请填写金额（元），例如 20 或 20.50")) from exc
     if not amount.is_finite() or amount < 0 or amount > YUAN_MAX:
-        raise ValueError("金额须在 0 至 1000000000 元之间")
+        raise ValueError(_("金额须在 0 至 1000000000 元之间"))
     if amount != amount.quantize(Decimal("0.01")):
-        raise ValueError("金额最多两位小数（精确到分）")
+        raise ValueError(_("金额最多两位小数（精确到分）"))
     return int(amount * 100)
 
 
