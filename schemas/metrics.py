@@ -13,6 +13,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from schemas.i18n import _
+
 # The seven window powers (授权), in the order the reports list them.
 POWERS: tuple[str, ...] = (
     "accept",  # 受理
@@ -25,8 +27,9 @@ POWERS: tuple[str, ...] = (
 )
 # their names as the reports and every page and heading write them
 POWER_NAMES: dict[str, str] = {
-    "accept": "受理", "review": "审核", "coordinate": "协调处置", "deliver": "办理结果送达",
-    "litigate": "应诉代理", "issue": "制证", "approve": "审批",
+    "accept": _("受理"), "review": _("审核"), "coordinate": _("协调处置"),
+    "deliver": _("办理结果送达"), "litigate": _("应诉代理"), "issue": _("制证"),
+    "approve": _("审批"),
 }
 
 
@@ -57,98 +60,110 @@ def _rate(key: str, name: str, definition: str, numerator: str, denominator: str
 
 
 COUNTS: tuple[Metric, ...] = (
-    _count("received", "收件数", "cases received in the period (not counting cases forwarded "
+    _count("received", _("收件数"), "cases received in the period (not counting cases forwarded "
            "in from below, which their origin counts)"),
-    _count("received_window", "窗口收件", "received at a window"),
-    _count("received_online", "网上申报", "received online"),
-    _count("received_village_agent", "代办收件", "received through a village agent"),
-    _count("received_department_office", "部门办公室收件",
+    _count("received_window", _("窗口收件"), "received at a window"),
+    _count("received_online", _("网上申报"), "received online"),
+    _count("received_village_agent", _("代办收件"), "received through a village agent"),
+    _count("received_department_office", _("部门办公室收件"),
            "received at a department office outside the center"),
-    _count("accepted", "受理数", "cases accepted in the period (acceptance date)"),
-    _count("deemed_accepted", "视为受理",
+    _count("accepted", _("受理数"), "cases accepted in the period (acceptance date)"),
+    _count("deemed_accepted", _("视为受理"),
            "accepted because no one-time notice was given within five working days (Art. 32)"),
-    _count("completed", "办结数", "cases completed (办结) in the period and decided here"),
-    _count("completed_on_time", "按时办结", "completed on or before their deadline"),
-    _count("completed_late", "超时办结", "completed after their deadline"),
-    _count("completed_same_day", "当日办结", "completed on the day they were accepted"),
-    _count("deemed_approved", "超时默认许可", "approved because undecided at the deadline"),
-    _count("rejected", "不予受理", "applications refused acceptance"),
-    _count("withdrawn", "撤回", "applications withdrawn"),
-    _count("supplement_notices", "一次性告知", "one-time notices issued"),
-    _count("repeat_notices", "重复告知", "second or later notices for the same case"),
-    _count("forwarded_up", "上报数", "cases forwarded to a higher center"),
-    _count("received_from_below", "下级报送", "cases received from a lower center"),
-    _count("returned_with_result", "结果返回", "cases from below completed and returned"),
-    _count("outside_center", "体外循环",
+    _count("completed", _("办结数"), "cases completed (办结) in the period and decided here"),
+    _count("completed_on_time", _("按时办结"), "completed on or before their deadline"),
+    _count("completed_late", _("超时办结"), "completed after their deadline"),
+    _count("completed_same_day", _("当日办结"), "completed on the day they were accepted"),
+    _count("deemed_approved", _("超时默认许可"), "approved because undecided at the deadline"),
+    _count("rejected", _("不予受理"), "applications refused acceptance"),
+    _count("withdrawn", _("撤回"), "applications withdrawn"),
+    _count("supplement_notices", _("一次性告知"), "one-time notices issued"),
+    _count("repeat_notices", _("重复告知"), "second or later notices for the same case"),
+    _count("forwarded_up", _("上报数"), "cases forwarded to a higher center"),
+    _count("received_from_below", _("下级报送"), "cases received from a lower center"),
+    _count("returned_with_result", _("结果返回"), "cases from below completed and returned"),
+    _count("outside_center", _("体外循环"),
            "cases of matters entered in the center but received at a department office"),
-    Metric("fees_center_fen", Unit.FEN, "中心收费（分）", "fees paid at the center's bank window"),
-    Metric("fees_elsewhere_fen", Unit.FEN, "中心外收费（分）",
+    Metric("fees_center_fen", Unit.FEN, _("中心收费（分）"),
+           "fees paid at the center's bank window"),
+    Metric("fees_elsewhere_fen", Unit.FEN, _("中心外收费（分）"),
            "fees paid outside the center (前厂后店)"),
-    _count("fees_elsewhere_cases", "中心外缴费件数", "cases whose fee was paid outside the center"),
-    _count("evaluations", "评价数", "valid ratings given in the period"),
-    _count("evaluations_good", "好评数", "ratings 非常满意 or 满意"),
-    _count("evaluations_bad", "差评数", "ratings 不满意 or 非常不满意"),
-    _count("rectifications_closed", "差评整改办结", "bad-rating rectifications closed"),
-    _count("rectified_in_time", "按时整改", "rectifications done by their deadline"),
-    _count("complaints_received", "投诉受理", "complaints received"),
-    _count("complaints_resolved", "投诉办结", "complaints resolved"),
-    _count("complaints_resolved_in_time", "投诉按时办结", "complaints resolved by their deadline"),
-    _count("two_headed", "两头受理",
+    _count("fees_elsewhere_cases", _("中心外缴费件数"),
+           "cases whose fee was paid outside the center"),
+    _count("evaluations", _("评价数"), "valid ratings given in the period"),
+    _count("evaluations_good", _("好评数"), "ratings 非常满意 or 满意"),
+    _count("evaluations_bad", _("差评数"), "ratings 不满意 or 非常不满意"),
+    _count("rectifications_closed", _("差评整改办结"), "bad-rating rectifications closed"),
+    _count("rectified_in_time", _("按时整改"), "rectifications done by their deadline"),
+    _count("complaints_received", _("投诉受理"), "complaints received"),
+    _count("complaints_resolved", _("投诉办结"), "complaints resolved"),
+    _count("complaints_resolved_in_time", _("投诉按时办结"),
+           "complaints resolved by their deadline"),
+    _count("two_headed", _("两头受理"),
            "cases of the same applicant and matter received in two channels within the window"),
-    _count("overdue_open", "逾期未办结",
+    _count("overdue_open", _("逾期未办结"),
            "accepted cases still open at the period's end and past their deadline", daily=False),
-    _count("open_at_end", "在办件", "accepted cases still open at the period's end", daily=False),
-    _count("staff_civil_servant", "公务员", "active window staff: civil servants", daily=False),
-    _count("staff_public_institution", "事业单位", "active window staff: public institution",
+    _count("open_at_end", _("在办件"),
+           "accepted cases still open at the period's end", daily=False),
+    _count("staff_civil_servant", _("公务员"), "active window staff: civil servants", daily=False),
+    _count("staff_public_institution", _("事业单位"), "active window staff: public institution",
            daily=False),
-    _count("staff_temporary", "临时工", "active window staff: temporary", daily=False),
-    _count("matters_should_enter", "应进事项", "active matters that should be handled in the "
+    _count("staff_temporary", _("临时工"), "active window staff: temporary", daily=False),
+    _count("matters_should_enter", _("应进事项"), "active matters that should be handled in the "
            "center (应进)", daily=False),
-    _count("matters_entered", "实进事项", "active matters handled in the center (实进)",
+    _count("matters_entered", _("实进事项"), "active matters handled in the center (实进)",
            daily=False),
-    _count("matters_entered_of_should", "应进已进", "should-enter matters that have entered",
+    _count("matters_entered_of_should", _("应进已进"), "should-enter matters that have entered",
            daily=False),
     *(
-        _count(f"authorized_{p}", f"{POWER_NAMES[p]}授权事项",
+        _count(f"authorized_{p}", _("%(power)s授权事项", power=POWER_NAMES[p]),
                f"entered matters whose window holds the {p} power", daily=False)
         for p in POWERS
     ),
 )
 
 RATES: tuple[Metric, ...] = (
-    _rate("on_time_rate", "按时办结率", "completed on time ÷ completed",
+    _rate("on_time_rate", _("按时办结率"), "completed on time ÷ completed",
           "completed_on_time", "completed"),
-    _rate("on_time_rate_strict", "按时办结率（含逾期在办）",
+    _rate("on_time_rate_strict", _("按时办结率（含逾期在办）"),
           "completed on time ÷ (completed + open overdue at the period's end)",
           "completed_on_time", "completed_or_overdue"),
-    _rate("same_day_rate", "日结率", "completed on the accepted day ÷ completed",
+    _rate("same_day_rate", _("日结率"), "completed on the accepted day ÷ completed",
           "completed_same_day", "completed"),
-    _rate("entry_rate", "进驻率", "entered ÷ should-enter matters",
+    _rate("entry_rate", _("进驻率"), "entered ÷ should-enter matters",
           "matters_entered_of_should", "matters_should_enter"),
     *(
-        _rate(f"authorization_rate_{p}", f"{POWER_NAMES[p]}授权率",
+        _rate(f"authorization_rate_{p}", _("%(power)s授权率", power=POWER_NAMES[p]),
               f"entered matters whose window holds the {p} power ÷ entered matters",
               f"authorized_{p}", "matters_entered")
         for p in POWERS
     ),
-    _rate("satisfaction_rate", "满意率", "good ratings ÷ valid ratings",
+    _rate("satisfaction_rate", _("满意率"), "good ratings ÷ valid ratings",
           "evaluations_good", "evaluations"),
-    _rate("rectified_in_time_rate", "差评按时整改率",
+    _rate("rectified_in_time_rate", _("差评按时整改率"),
           "rectifications done in time ÷ rectifications closed",
           "rectified_in_time", "rectifications_closed"),
-    _rate("complaints_resolved_in_time_rate", "投诉按时办结率",
+    _rate("complaints_resolved_in_time_rate", _("投诉按时办结率"),
           "complaints resolved in time ÷ complaints resolved",
           "complaints_resolved_in_time", "complaints_resolved"),
-    _rate("outside_center_rate", "体外循环率", "received outside the center ÷ received",
+    _rate("outside_center_rate", _("体外循环率"), "received outside the center ÷ received",
           "outside_center", "received"),
 )
 
 MONTHLY_AVERAGE = Metric(
-    "completed_monthly_average", Unit.PER_MONTH, "月均办结",
+    "completed_monthly_average", Unit.PER_MONTH, _("月均办结"),
     "completed ÷ months in the period, rounded half up", "completed", "months", daily=False,
 )
 
 ALL_METRICS: dict[str, Metric] = {m.key: m for m in (*COUNTS, *RATES, MONTHLY_AVERAGE)}
+
+# money is in 分 in the summaries and on the wire, in 元 on the pages and in the exports
+_SHOWN_NAMES = {"fees_center_fen": _("中心收费（元）"), "fees_elsewhere_fen": _("中心外收费（元）")}
+
+
+def shown_name(metric: Metric) -> str:
+    """The metric's heading on a page or in an export (money in 元), in the reader's language."""
+    return _SHOWN_NAMES.get(metric.key, metric.name)
 
 
 def rate_basis_points(numerator: int, denominator: int) -> int | None:

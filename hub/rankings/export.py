@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 from schemas.i18n import _
-from schemas.metrics import ALL_METRICS, Unit
+from schemas.metrics import ALL_METRICS, Unit, shown_name
 from schemas.periods import chinese_month_day
 from schemas.runtime.spreadsheet import Fixed, LocalTime, Money, Rate, Sheet, csv_bytes, xlsx_bytes
 
@@ -56,8 +56,7 @@ def metric_figure(metric: str, value: Any) -> Any:
 
 def heading(metric: str) -> str:
     """A metric's heading; money is shown in 元 (its wire name says 分)."""
-    info = ALL_METRICS[metric]
-    return info.name.replace("（分）", "（元）") if info.unit is Unit.FEN else info.name
+    return shown_name(ALL_METRICS[metric])
 
 
 NORMALISATION_NAMES = {"min_max": _("极差标准化（0 至 1）"),

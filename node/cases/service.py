@@ -37,6 +37,7 @@ from node.cases.query_codes import hash_query_code
 from node.cases.states import (
     Action,
     CaseState,
+    yuan_text,
 )
 from node.cases.transitions import JOINT_LEGAL_LIMIT_DAYS, CaseTransitions
 from node.catalog.models import Department, Matter, Window
@@ -252,7 +253,7 @@ class CaseService(CaseTransitions):
         if amount_fen <= 0 or amount_fen > case.fee_due_fen - case.fee_paid_fen:
             raise ValidationFailed(
                 {"amount_fen": [_("between 0.01 and %(owed)s yuan",
-                                  owed=f"{(case.fee_due_fen - case.fee_paid_fen) / 100:.2f}")]}
+                                  owed=yuan_text(case.fee_due_fen - case.fee_paid_fen))]}
             )
         self._authorize_clerk(case, actor)
         now = self.clock()

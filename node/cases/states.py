@@ -186,3 +186,8 @@ def plan(state: CaseState, action: Action, role: str, reason: str | None) -> Tra
     if transition.needs_reason and not (reason and reason.strip()):
         raise ValueError(_("%(action)s needs a written reason", action=action.value))
     return transition
+
+
+def yuan_text(fen: int) -> str:
+    """An amount in 分 as a message says it in 元, with two decimals (164000 → 1640.00)."""
+    return f"{fen / 100:.2f}"

@@ -38,6 +38,7 @@ from node.cases.states import (
     CaseState,
     TransitionRefused,
     plan,
+    yuan_text,
 )
 from node.numbers import next_number
 from node.rollups import invalidate
@@ -505,7 +506,7 @@ class CaseTransitions(CaseReader):
         ):
             raise Conflict(
                 _("Case %(number)s owes %(owed)s yuan; record the payment or a waiver first.",
-                  number=case.number, owed=f"{(case.fee_due_fen - case.fee_paid_fen) / 100:.2f}"),
+                  number=case.number, owed=yuan_text(case.fee_due_fen - case.fee_paid_fen)),
                 {"fee_due_fen": case.fee_due_fen, "fee_paid_fen": case.fee_paid_fen},
             )
         self._move(case, Action.COMPLETE, actor, version=version)

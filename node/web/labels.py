@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from schemas.i18n import _
-from schemas.metrics import ALL_METRICS, POWER_NAMES
+from schemas.metrics import ALL_METRICS, POWER_NAMES, shown_name
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -266,9 +266,7 @@ def metric_name(key: str) -> str:
     metric = ALL_METRICS.get(key)
     if metric is None:
         return key
-    if metric.unit.value == "fen":
-        return metric.name.replace("（分）", "（元）")
-    return metric.name
+    return shown_name(metric)
 
 
 def rate_text(value: Any) -> str:
