@@ -382,7 +382,7 @@ def test_xlsx_with_bad_rows_reports_every_one_and_changes_nothing(
     assert "'XX'" in reasons[(unknown_department, "主管部门编码")]
     assert reasons[(not_a_number, "法定时限（工作日）")] == "不是有效的整数。"
     assert "行政许可" in reasons[(not_a_number, "事项类型")]
-    assert "appears more than once (first in row 3)" in reasons[(duplicate, "事项编码")]
+    assert "重复出现（首次在第 3 行）" in reasons[(duplicate, "事项编码")]
     assert all(r["reason"] for r in rows)
     assert matter_count(db) == count_before
     assert matter(catalog, "11450981MB0001")["promised_limit_days"] == 5
@@ -495,7 +495,7 @@ def test_a_window_stops_serving_a_department_only_with_its_matters_moved(catalog
     assert in_document.status_code == stranded.status_code == 422
     assert [(r["sheet"], r["row"], r["column"], r["reason"])
             for r in in_document.json["error"]["details"]["rows"]] == [
-        ("matters", 1, "window_code", "window 'W02' does not serve department 'GA'")
+        ("matters", 1, "window_code", "窗口 'W02' 不服务于部门 'GA'")
     ]
     assert [(r["sheet"], r["row"], r["column"]) for r in stranded.json["error"]["details"]["rows"]
             ] == [("windows", 1, "department_codes")]
