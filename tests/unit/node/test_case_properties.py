@@ -164,7 +164,7 @@ def test_actions_needing_a_reason_are_refused_without_one(
 ) -> None:
     state = data.draw(st.sampled_from(sorted(transition.sources)))
     role = data.draw(st.sampled_from(sorted(transition.roles)))
-    with pytest.raises(ValueError, match="reason"):
+    with pytest.raises(ValueError, match="书面理由"):
         plan(state, transition.action, role, blank)
     assert plan(state, transition.action, role, "理由").target is transition.target
 

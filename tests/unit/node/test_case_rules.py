@@ -143,7 +143,7 @@ def test_no_notice_within_five_working_days_counts_as_accepted_on_receipt(
         svc = service(session, clock)
         from schemas.errors import Conflict
 
-        with pytest.raises(Conflict, match=r"Art\. 32"):
+        with pytest.raises(Conflict, match="第三十二条"):
             svc.request_supplement(
                 svc.get(other),
                 actor(session, "clerk"),

@@ -60,3 +60,61 @@ def test_pages_follow_the_language_too(client: FlaskClient) -> None:
     english = client.get("/guide", headers=EN).get_data(as_text=True)
     assert "Service guide" in english
     assert "办事指南" not in english
+
+
+def _both(api, method: str, path: str, **kwargs) -> tuple:
+    """The same request in the default language and with ``Accept-Language: en``."""
+    return (api.request(method, path, **kwargs),
+            api.request(method, path, headers=EN, **kwargs))
+
+
+def test_a_case_error_is_chinese_by_default_and_english_when_asked(admin) -> None:
+    chinese, english = _both(admin, "GET", "/api/v1/cases/999999")
+    assert chinese.status_code == english.status_code == 404
+    assert chinese.json["error"]["code"] == english.json["error"]["code"] == "not_found"
+    assert chinese.json["error"]["message"] == "没有办件 999999。"
+    assert english.json["error"]["message"] == "No case 999999."
+
+
+def test_a_complaint_problem_is_chinese_by_default_and_english_when_asked(anonymous) -> None:
+    body = {"content": "办事来回跑了三趟", "window_code": "W9"}
+    chinese, english = _both(anonymous, "POST", "/api/v1/public/complaints", json=body)
+    assert chinese.status_code == english.status_code == 422
+    assert chinese.json["error"]["details"]["fields"] == {"window_code": ["本中心没有窗口 'W9'"]}
+    assert english.json["error"]["details"]["fields"] == {
+        "window_code": ["no window 'W9' at this center"]}
+
+
+def test_an_assessment_problem_is_chinese_by_default_and_english_when_asked(admin) -> None:
+    chinese, english = _both(admin, "GET", "/api/v1/metrics/assessment?period=2026")
+    assert chinese.status_code == english.status_code == 422
+    assert chinese.json["error"]["details"]["fields"]["period"] == [
+        "考核按月进行：请填写月份，例如 2026-11，而不是 '2026'"]
+    assert english.json["error"]["details"]["fields"]["period"] == [
+        "the assessment is monthly: give a month such as 2026-11, not '2026'"]
+
+
+def test_an_import_problem_is_chinese_by_default_and_english_when_asked(admin) -> None:
+    document = {"format": "tongban.catalog", "version": 1, "departments": "SC"}
+    chinese, english = _both(admin, "POST", "/api/v1/catalog/import", json=document)
+    assert chinese.status_code == english.status_code == 422
+    assert chinese.json["error"]["message"] == (
+        "目录有 1 处问题，未导入任何内容。每处问题均列出工作表、行、列和原因。")
+    assert [row["reason"] for row in chinese.json["error"]["details"]["rows"]] == ["须为列表"]
+    assert english.json["error"]["message"].startswith("The catalog has 1 problem(s)")
+    assert [row["reason"] for row in english.json["error"]["details"]["rows"]] == [
+        "must be a list"]
+
+
+def test_metric_names_follow_the_language() -> None:
+    from schemas.i18n import localize
+    from schemas.metrics import ALL_METRICS, shown_name
+
+    received, fees = ALL_METRICS["received"], ALL_METRICS["fees_center_fen"]
+    assert localize(received.name, "zh_Hans_CN") == "收件数"
+    assert localize(received.name, "en") == "Received"
+    assert localize(shown_name(fees), "zh_Hans_CN") == "中心收费（元）"
+    assert localize(shown_name(fees), "en") == "Fees at the center (yuan)"
+    authorized = ALL_METRICS["authorized_approve"].name
+    assert localize(authorized, "zh_Hans_CN") == "审批授权事项"
+    assert "授权" not in localize(authorized, "en")
