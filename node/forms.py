@@ -16,6 +16,7 @@ from node.catalog.models import (
 from node.catalog.schemas import MatterSchema, Ref
 from schemas.divisions import Level
 from schemas.errors import ValidationFailed
+from schemas.i18n import _
 
 
 # flask-smorest's page numbers (@blp.paginate(**PAGINATION)): ``page`` from 1 and
@@ -39,8 +40,8 @@ def checked_page(page: int) -> int:
 
 def _renamed_page_size(_value: Any) -> None:
     """A client still sending ``per_page`` would get pages of the default size: say why."""
-    raise ValidationError("this list takes page_size (flask-smorest's pagination), not "
-                          "per_page; its total and pages are in the X-Pagination header")
+    raise ValidationError(_("this list takes page_size (flask-smorest's pagination), not "
+                            "per_page; its total and pages are in the X-Pagination header"))
 
 
 class PageArgs(Schema):
@@ -53,8 +54,8 @@ class PageArgs(Schema):
 
 def _no_page_numbers(_value: Any) -> None:
     """A client still sending ``page`` would get the first page again and again: say why."""
-    raise ValidationError("this list is paged by cursor: pass the answer's next_cursor as "
-                          "?cursor= (page numbers are no longer taken)")
+    raise ValidationError(_("this list is paged by cursor: pass the answer's next_cursor as "
+                            "?cursor= (page numbers are no longer taken)"))
 
 
 class CursorArgs(Schema):

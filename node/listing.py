@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from schemas.errors import ValidationFailed
+from schemas.i18n import _
 
 T = TypeVar("T")
 COUNT_CAP = 1000
@@ -46,8 +47,8 @@ def encode_cursor(values: Sequence[Any]) -> str:
 def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
     """The key values in ``cursor``, one per kind (``int`` or ``dt.date``); a cursor that is
     not one of ours is refused with a 422 naming the ``cursor`` field."""
-    problem = ValidationFailed({"cursor": ["not a cursor this list gave out: start again "
-                                           "without it"]})
+    problem = ValidationFailed({"cursor": [_("not a cursor this list gave out: start again "
+                                             "without it")]})
     if len(cursor) > MAX_CURSOR_LENGTH:
         raise problem
     try:

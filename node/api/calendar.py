@@ -90,7 +90,7 @@ class SuspensionSpan(fields.Field[Suspension]):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Suspension:
         if not isinstance(value, str):
-            raise ValidationError("a suspension is START..END or START.. as text")
+            raise ValidationError(_("a suspension is START..END or START.. as text"))
         text = value
         start_text, dots, end_text = text.partition("..")
         try:
@@ -105,9 +105,13 @@ class SuspensionSpan(fields.Field[Suspension]):
             ) from None
         for day in (start, end):
             if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-                raise ValidationError(f"the dates must lie between {FIRST_DAY} and {LAST_DAY}")
+                raise ValidationError(
+                    _("the dates must lie between %(first)s and %(last)s",
+                      first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat()))
         if end is not None and end < start:
-            raise ValidationError(f"a suspension cannot end ({end}) before it starts ({start})")
+            raise ValidationError(
+                _("a suspension cannot end (%(end)s) before it starts (%(start)s)",
+                  end=end.isoformat(), start=start.isoformat()))
         return Suspension(start, end)
 
 

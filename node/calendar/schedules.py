@@ -31,6 +31,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from node.calendar.models import ScheduleDayKind
 from schemas.errors import ValidationFailed
+from schemas.i18n import _
 
 SATURDAY = 5
 # A year's notice lists some thirty to forty days; a year has at most 366.
@@ -192,11 +193,12 @@ def read_json_schedule(content: bytes | Mapping[str, Any], year: int | None = No
         try:
             document = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
-            raise ScheduleImportError([RowProblem(None, "file", f"not JSON: {exc}")]) from exc
+            raise ScheduleImportError(
+                [RowProblem(None, "file", _("not JSON: %(error)s", error=str(exc)))]) from exc
     else:
         document = content
     if not isinstance(document, Mapping):
-        raise ScheduleImportError([RowProblem(None, "file", "a JSON object is expected")])
+        raise ScheduleImportError([RowProblem(None, "file", _("a JSON object is expected"))])
     problems: list[RowProblem] = []
     unknown = sorted(set(document) - {"year", "source", "days"})
     if unknown:
@@ -250,7 +252,7 @@ def read_xlsx_schedule(content: bytes, year: int, reference: str = "") -> Schedu
         raise ScheduleImportError(
             [RowProblem(None, "file", f"not a readable XLSX workbook ({exc})")]) from exc
     if not lines:
-        raise ScheduleImportError([RowProblem(None, "file", "the sheet is empty")])
+        raise ScheduleImportError([RowProblem(None, "file", _("the sheet is empty"))])
     heading_row, heading = lines[0]
     names = [str(v).strip() if v is not None else "" for v in heading]
     missing = [h for h in XLSX_HEADINGS if h not in names]

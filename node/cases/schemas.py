@@ -15,6 +15,7 @@ from node.cases.states import CaseState
 from node.cases.warnings import Warning
 from node.catalog.schemas import Ref
 from node.forms import CursorArgs
+from schemas.i18n import _
 from schemas.personal import mask_id_number, mask_phone, phone_problems, resident_id_problems
 
 
@@ -86,10 +87,10 @@ class CaseListArgs(CursorArgs):
                        "first (cases with a deadline only)"})
 
     @validates_schema
-    def _number_pattern(self, data: dict[str, Any], **_: Any) -> None:
+    def _number_pattern(self, data: dict[str, Any], **_kwargs: Any) -> None:
         number = data.get("number")
         if number is not None and (not number.rstrip("*") or "*" in number.rstrip("*")):
-            raise ValidationError("only a trailing * is allowed: 450981-2026*", "number")
+            raise ValidationError(_("only a trailing * is allowed: 450981-2026*"), "number")
         for low, high in (("received_from", "received_to"), ("accepted_from", "accepted_to"),
                           ("closed_from", "closed_to")):
             if data.get(low) and data.get(high) and data[low] > data[high]:

@@ -23,6 +23,7 @@ from node.verification.leaves import current_leaves, period_leaves
 from node.verification.models import SummaryCommitment
 from schemas.commitment import leaf_bytes, tallies
 from schemas.errors import NotFound, ValidationFailed
+from schemas.i18n import _
 from schemas.merkle import inclusion_proof, leaf_hash, root_of_levels, tree_levels
 from schemas.periods import Period, PeriodError
 
@@ -74,7 +75,7 @@ def answer(session: Session, audit: Mapping[str, Any]) -> dict[str, Any]:
     envelope id, ``seed``, ``indexes``)."""
     row = session.get(SummaryCommitment, str(audit.get("summary")))
     if row is None:
-        raise NotFound("No commitment is kept for that summary.",
+        raise NotFound(_("No commitment is kept for that summary."),
                        {"summary": audit.get("summary")})
     try:
         period = Period.parse(row.period_label)

@@ -425,7 +425,7 @@ def test_a_page_far_beyond_the_end_is_not_a_500(desk: dict[str, Api]) -> None:
     for page in (10**6, 10**18):
         error = assert_error(clerk.get(f"/api/v1/cases?page={page}"), 422, "validation_failed")
         assert "page" in error["details"]["fields"]
-    assert "cursor" in clerk.get("/api/v1/cases?page=2").json["error"]["details"]["fields"][
+    assert "游标" in clerk.get("/api/v1/cases?page=2").json["error"]["details"]["fields"][
         "page"][0]  # paged by cursor now: the refusal says so
     beyond = encode_cursor([dt.date(1900, 1, 1), 1])  # a place after every case
     assert clerk.get(f"/api/v1/cases?cursor={beyond}").json == {
@@ -434,7 +434,7 @@ def test_a_page_far_beyond_the_end_is_not_a_500(desk: dict[str, Api]) -> None:
         error = assert_error(clerk.get(f"/api/v1/cases?cursor={encode_cursor(key)}"), 422,
                              "validation_failed")
         assert error["details"]["fields"] == {
-            "cursor": ["not a cursor this list gave out: start again without it"]}
+            "cursor": ["不是本列表给出的游标：请去掉游标重新开始"]}
 
 
 def test_a_body_that_is_not_json_is_refused(

@@ -230,7 +230,7 @@ def test_cursor_pages_and_capped_totals(world: World) -> None:
             with pytest.raises(ValidationFailed) as refused:
                 service.search(cursor=bad)
             assert refused.value.details["fields"] == {
-                "cursor": ["not a cursor this list gave out: start again without it"]}
+                "cursor": ["不是本列表给出的游标：请去掉游标重新开始"]}
         session.rollback()
 
 
