@@ -34,7 +34,8 @@ MAX_PAGE = 100_000  # flask-smorest sets no limit; a page far beyond would overf
 def checked_page(page: int) -> int:
     """``page`` of @blp.paginate's parameters, refused (422) above :data:`MAX_PAGE`."""
     if page > MAX_PAGE:
-        raise ValidationFailed({"page": [f"must be between 1 and {MAX_PAGE}"]})
+        raise ValidationFailed({"page": [_("must be between 1 and %(max_page)s",
+                                            max_page=MAX_PAGE)]})
     return page
 
 

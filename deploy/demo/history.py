@@ -216,7 +216,7 @@ def _feedback(service: CaseService, clock: Clock, submission: Submission, plan: 
     if rng.random() < COMPLAINED + (0.10 if late else 0.0):
         clock.at(plan.decide_on, minute + 150)
         complaint = feedback.file_complaint(content=rng.choice(COMPLAINTS), case_number=number,
-                                            code=code)
+                                            code=code).complaint
         answered = calendar.add_working_days(plan.decide_on, rng.randint(1, 6))
         if answered <= today:
             clock.at(answered, 90)

@@ -4,8 +4,10 @@ deadline, resolved by supervision with a written resolution.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, not_, select, true
 from sqlalchemy.orm import selectinload
@@ -42,6 +44,27 @@ COMPLAINANT = Actor("public", "public")
 _COMPLAINT_LOOKUP_FAILED = "No complaint matches this number and query code."
 
 
+@dataclass(frozen=True)
+class FiledComplaint:
+    """A complaint just filed, with the query code its complainant is shown this once (only
+    its hash is stored, :mod:`node.cases.query_codes`)."""
+
+    complaint: Complaint
+    query_code: str
+
+    @property
+    def number(self) -> str:
+        return self.complaint.number
+
+    @property
+    def state(self) -> ComplaintState:
+        return self.complaint.state
+
+    @property
+    def due_on(self) -> dt.date:
+        return self.complaint.due_on
+
+
 class Complaints(PublicLookup):
     """Complaints: filed by the public, looked up by their number and code, resolved."""
 
@@ -55,7 +78,7 @@ class Complaints(PublicLookup):
         window_code: str | None = None,
         staff_code: str | None = None,
         contact_phone: str | None = None,
-    ) -> Complaint:
+    ) -> FiledComplaint:
         """Register a complaint against a case (its query code proves the complainant is the
         applicant), a window or a staff member named by the public 工号 of their staff record;
         it is due in :data:`COMPLAINT_WORKING_DAYS` working days.
@@ -123,8 +146,7 @@ class Complaints(PublicLookup):
                   "staff_code": staff_code, "staff_known": member is not None,
                   "due_on": complaint.due_on.isoformat()},
         )
-        complaint.query_code = query_code  # type: ignore[attr-defined]  # shown this once
-        return complaint
+        return FiledComplaint(complaint, query_code)
 
     def complaint_for_complainant(self, number: str, code: str) -> PublicComplaint:
         """The complaint ``number`` if ``code`` is its query code: an unknown number, a wrong

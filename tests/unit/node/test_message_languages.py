@@ -118,3 +118,22 @@ def test_metric_names_follow_the_language() -> None:
     authorized = ALL_METRICS["authorized_approve"].name
     assert localize(authorized, "zh_Hans_CN") == "审批授权事项"
     assert "授权" not in localize(authorized, "en")
+
+
+def test_the_pagination_refusals_follow_the_language(client: FlaskClient) -> None:
+    """The 422s of the page-numbered and the cursor-paged lists: per_page renamed, page
+    numbers refused, a page far beyond the end."""
+    refusals = {
+        ("/api/v1/guide/matters?per_page=10", "per_page"): (
+            "本列表使用 page_size", "this list takes page_size"),
+        ("/api/v1/guide/matters?page=100001", "page"): (
+            "须在 1 至 100000 之间", "must be between 1 and 100000"),
+        ("/api/v1/guide/matters?page_size=1000", "page_size"): (
+            "须大于或等于 1，且小于或等于 100。", "Must be greater than or equal to 1 and less"),
+    }
+    for (url, field), (chinese, english) in refusals.items():
+        zh = client.get(url)
+        en = client.get(url, headers=EN)
+        assert zh.status_code == en.status_code == 422, url
+        assert zh.json["error"]["details"]["fields"][field][0].startswith(chinese), url
+        assert en.json["error"]["details"]["fields"][field][0].startswith(english), url
