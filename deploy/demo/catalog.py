@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from deploy.demo.layout import DemoNode
+from node.catalog.inputs import MatterChanges, NewMatter, NewStaffMember
 from node.catalog.models import Matter
 from node.catalog.service import CatalogService
 from schemas.errors import Conflict
@@ -340,7 +341,7 @@ def fill_province_catalog(session: Session) -> int:
         return 0
     ensure_structure(catalog)
     for payload in MATTERS:
-        catalog.create_matter(payload)
+        catalog.create_matter(NewMatter.of(payload))
     return len(MATTERS)
 
 
@@ -350,7 +351,7 @@ def ensure_structure(catalog: CatalogService) -> None:
     for window in WINDOWS:
         _create(lambda w=window: catalog.create_window(**w))
     for member in STAFF:
-        _create(lambda m=member: catalog.create_staff_member(m))
+        _create(lambda m=member: catalog.create_staff_member(NewStaffMember.of(m)))
 
 
 def _create(make: Any, *args: Any) -> None:
@@ -375,12 +376,12 @@ def localize(session: Session, node: DemoNode) -> dict[str, int]:
             powers = dict(standard["powers"]) | {"approve": approve}
         else:
             powers = dict.fromkeys(standard["powers"], False)
-        catalog.update_matter(matter.code, {
-            "department_code": standard["department_code"],
-            "window_code": standard["window_code"] if entered else None,
-            "entered": entered,
-            "powers": powers,
-        })
+        catalog.update_matter(matter.code, MatterChanges(
+            department_code=standard["department_code"],
+            window_code=standard["window_code"] if entered else None,
+            entered=entered,
+            powers=powers,
+        ))
         counts["matters"] += 1
         counts["entered"] += entered
         counts["approve"] += approve

@@ -11,11 +11,20 @@ from flask_smorest.pagination import PaginationParameters
 
 from node.api.security import staff_required
 from node.auth.permissions import Permission
+from node.catalog.inputs import (
+    MatterChanges,
+    NewMatter,
+    NewStaffMember,
+    StaffChanges,
+    WindowChanges,
+)
 from node.catalog.schemas import (
     DepartmentPatchSchema,
     DepartmentSchema,
     MatterPatchSchema,
     MatterSchema,
+    NewMatterSchema,
+    NewStaffMemberSchema,
     StaffMemberPatchSchema,
     StaffMemberSchema,
     WindowPatchSchema,
@@ -116,9 +125,9 @@ class WindowItem(MethodView):
     @staff_required(Permission.CATALOG_MANAGE)
     @blp.arguments(WindowPatchSchema(partial=True))
     @blp.response(200, WindowSchema)
-    def patch(self, data: dict[str, Any], code: str) -> Any:
+    def patch(self, changes: WindowChanges, code: str) -> Any:
         """Change a window's name, location or departments."""
-        return catalog().update_window(code, data)
+        return catalog().update_window(code, changes)
 
 @blp.route("/windows/<code>/retire")
 class WindowRetire(MethodView):
@@ -147,11 +156,11 @@ class Staff(MethodView):
         return catalog().list_staff(include_inactive=args["include_inactive"])
 
     @staff_required(Permission.CATALOG_MANAGE)
-    @blp.arguments(StaffMemberSchema)
+    @blp.arguments(NewStaffMemberSchema)
     @blp.response(201, StaffMemberSchema)
-    def post(self, data: dict[str, Any]) -> Any:
+    def post(self, new: NewStaffMember) -> Any:
         """Add a staff record."""
-        return catalog().create_staff_member(data)
+        return catalog().create_staff_member(new)
 
 @blp.route("/staff/<code>")
 class StaffItem(MethodView):
@@ -164,9 +173,9 @@ class StaffItem(MethodView):
     @staff_required(Permission.CATALOG_MANAGE)
     @blp.arguments(StaffMemberPatchSchema(partial=True))
     @blp.response(200, StaffMemberSchema)
-    def patch(self, data: dict[str, Any], code: str) -> Any:
+    def patch(self, changes: StaffChanges, code: str) -> Any:
         """Change a staff record (``active: false`` when someone leaves)."""
-        return catalog().update_staff_member(code, data)
+        return catalog().update_staff_member(code, changes)
 
 @blp.route("/matters")
 class Matters(MethodView):
@@ -188,14 +197,14 @@ class Matters(MethodView):
         return items
 
     @staff_required(Permission.CATALOG_MANAGE)
-    @blp.arguments(MatterSchema)
+    @blp.arguments(NewMatterSchema)
     @blp.response(201, MatterSchema)
-    def post(self, data: dict[str, Any]) -> Any:
+    def post(self, new: NewMatter) -> Any:
         """Add a matter with its disclosure fields, limits, powers and materials.
 
         The promised limit may not exceed the legal limit; an immediate matter's is 0.
         """
-        return catalog().create_matter(data)
+        return catalog().create_matter(new)
 
 @blp.route("/matters/<code>")
 class MatterItem(MethodView):
@@ -208,9 +217,9 @@ class MatterItem(MethodView):
     @staff_required(Permission.CATALOG_MANAGE)
     @blp.arguments(MatterPatchSchema)
     @blp.response(200, MatterSchema)
-    def patch(self, data: dict[str, Any], code: str) -> Any:
+    def patch(self, changes: MatterChanges, code: str) -> Any:
         """Change any of a matter's fields; ``materials`` replaces the list."""
-        return catalog().update_matter(code, data)
+        return catalog().update_matter(code, changes)
 
 @blp.route("/matters/<code>/retire")
 class MatterRetire(MethodView):

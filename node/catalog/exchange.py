@@ -27,6 +27,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 import schemas.field_messages  # noqa: F401 - marshmallow's messages from the catalog, before any field
+from node.catalog.inputs import (
+    MatterChanges,
+    NewMatter,
+    NewStaffMember,
+    StaffChanges,
+    WindowChanges,
+)
 from node.catalog.models import Department, Matter, StaffMember, Window
 from node.catalog.problems import (
     CatalogImportError,
@@ -447,7 +454,8 @@ class CatalogExchange:
             for entry in narrowed:  # now that matters have moved, windows may stop serving
                 with _reported(entry):
                     self.catalog.update_window(
-                        entry.data["code"], {"department_codes": entry.data["department_codes"]}
+                        entry.data["code"],
+                        WindowChanges(department_codes=entry.data["department_codes"]),
                     )
         return report
 
@@ -501,11 +509,11 @@ class CatalogExchange:
             kept = [d.code for d in window.departments if d.retired_at is None]
             if set(kept) - set(codes):
                 narrowed.append(entry)
-            changes = {
-                "name": data["name"],
-                "location": data["location"],
-                "department_codes": list(dict.fromkeys([*codes, *kept])),
-            }
+            changes = WindowChanges(
+                name=data["name"],
+                location=data["location"],
+                department_codes=list(dict.fromkeys([*codes, *kept])),
+            )
             with _reported(entry):
                 self.catalog.update_window(data["code"], changes)
             report.updated["windows"] += 1
@@ -519,10 +527,10 @@ class CatalogExchange:
             with _reported(entry):
                 if data["code"] in stored.staff:
                     changes = {k: v for k, v in data.items() if k != "code"}
-                    self.catalog.update_staff_member(data["code"], changes)
+                    self.catalog.update_staff_member(data["code"], StaffChanges.of(changes))
                     report.updated["staff"] += 1
                 else:
-                    self.catalog.create_staff_member(data)
+                    self.catalog.create_staff_member(NewStaffMember.of(data))
                     report.created["staff"] += 1
 
     def _apply_matters(
@@ -533,14 +541,14 @@ class CatalogExchange:
             matter = stored.matters.get(data["code"])
             with _reported(entry):
                 if matter is None:
-                    self.catalog.create_matter(data)
+                    self.catalog.create_matter(NewMatter.of(data))
                     report.created["matters"] += 1
                     continue
                 if matter.retired_at is not None:
                     self.catalog.reinstate_matter(data["code"])
                     report.reinstated["matters"] += 1
                 self.catalog.update_matter(
-                    data["code"], {k: v for k, v in data.items() if k != "code"}
+                    data["code"], MatterChanges.of({k: v for k, v in data.items() if k != "code"})
                 )
                 report.updated["matters"] += 1
 

@@ -1,14 +1,24 @@
 """The catalog's rows as marshmallow schemas: departments, windows, staff records and matters.
 
 The API loads and dumps them, and the catalog exchange validates every imported item with
-them, so a row means the same on both paths.
+them, so a row means the same on both paths.  The schemas the API and the admin pages load
+a new row or a change with make the service's typed input (node/catalog/inputs.py).
 """
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, fields, post_load, validate
 
 import schemas.field_messages  # noqa: F401 - marshmallow's messages from the catalog, before any field
+from node.catalog.inputs import (
+    MatterChanges,
+    NewMatter,
+    NewStaffMember,
+    StaffChanges,
+    WindowChanges,
+)
 from node.catalog.models import HandlingType, MaterialForm, MatterCategory, StaffType
 from schemas.divisions import Level
 from schemas.message_parts import KEYWORD_MAX, MAX_KEYWORDS, PHONE_TEXT, PRACTICAL_MAX
@@ -61,6 +71,10 @@ class WindowPatchSchema(Schema):
     location = fields.String(validate=validate.Length(max=200))
     department_codes = fields.List(fields.String())
 
+    @post_load
+    def make_changes(self, data: dict[str, Any], **_: Any) -> WindowChanges:
+        return WindowChanges.of(data)
+
 
 class StaffMemberSchema(Schema):
     code = fields.String(required=True, validate=CODE)
@@ -74,9 +88,21 @@ class StaffMemberSchema(Schema):
     window = fields.Nested(Ref, dump_only=True, allow_none=True)
 
 
+class NewStaffMemberSchema(StaffMemberSchema):
+    """A staff record to add, loaded as the service's :class:`NewStaffMember`."""
+
+    @post_load
+    def make_new(self, data: dict[str, Any], **_: Any) -> NewStaffMember:
+        return NewStaffMember.of(data)
+
+
 class StaffMemberPatchSchema(StaffMemberSchema):
     class Meta:
         exclude = ("code",)
+
+    @post_load
+    def make_changes(self, data: dict[str, Any], **_: Any) -> StaffChanges:
+        return StaffChanges.of(data)
 
 
 class MaterialSchema(Schema):
@@ -154,6 +180,14 @@ class MatterSchema(Schema):
     updated_at = fields.DateTime(dump_only=True)
 
 
+class NewMatterSchema(MatterSchema):
+    """A matter to add, loaded as the service's :class:`NewMatter`."""
+
+    @post_load
+    def make_new(self, data: dict[str, Any], **_: Any) -> NewMatter:
+        return NewMatter.of(data)
+
+
 class MatterPatchSchema(MatterSchema):
     """Any subset of a matter's fields; ``materials`` replaces the whole list."""
 
@@ -162,3 +196,7 @@ class MatterPatchSchema(MatterSchema):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(partial=True, **kwargs)  # type: ignore[arg-type]
+
+    @post_load
+    def make_changes(self, data: dict[str, Any], **_: Any) -> MatterChanges:
+        return MatterChanges.of(data)

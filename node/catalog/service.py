@@ -11,6 +11,14 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
+from node.catalog.inputs import (
+    MaterialInput,
+    MatterChanges,
+    NewMatter,
+    NewStaffMember,
+    StaffChanges,
+    WindowChanges,
+)
 from node.catalog.models import (
     Department,
     HandlingType,
@@ -209,8 +217,9 @@ class CatalogService:
         self.session.flush()
         return window
 
-    def update_window(self, code: str, changes: Mapping[str, Any]) -> Window:
+    def update_window(self, code: str, update: WindowChanges) -> Window:
         window = self.window(code)
+        changes = update.given()
         if "name" in changes:
             window.name = changes["name"]
         if "location" in changes:
@@ -288,17 +297,17 @@ class CatalogService:
             code = changes["window_code"]
             member.window = self._active_window(code) if code else None
 
-    def create_staff_member(self, data: Mapping[str, Any]) -> StaffMember:
-        self._ensure_new_code(StaffMember, data["code"], "staff member")
-        member = StaffMember(code=data["code"], name=data["name"], staff_type=data["staff_type"])
-        self._apply_staff(member, data)
+    def create_staff_member(self, new: NewStaffMember) -> StaffMember:
+        self._ensure_new_code(StaffMember, new.code, "staff member")
+        member = StaffMember(code=new.code, name=new.name, staff_type=new.staff_type)
+        self._apply_staff(member, new.given())
         self.session.add(member)
         self.session.flush()
         return member
 
-    def update_staff_member(self, code: str, changes: Mapping[str, Any]) -> StaffMember:
+    def update_staff_member(self, code: str, changes: StaffChanges) -> StaffMember:
         member = self.staff_member(code)
-        self._apply_staff(member, changes)
+        self._apply_staff(member, changes.given())
         self.session.flush()
         return member
 
@@ -376,20 +385,20 @@ class CatalogService:
                              repr=repr(code)), {"code": code})
         return matter
 
-    def create_matter(self, data: Mapping[str, Any]) -> Matter:
-        self._ensure_new_code(Matter, data["code"], "matter")
-        matter = Matter(code=data["code"])
-        self._apply_matter(matter, data, creating=True)
+    def create_matter(self, new: NewMatter) -> Matter:
+        self._ensure_new_code(Matter, new.code, "matter")
+        matter = Matter(code=new.code)
+        self._apply_matter(matter, new.given(), creating=True)
         self.session.add(matter)
         self.session.flush()
         return matter
 
-    def update_matter(self, code: str, changes: Mapping[str, Any]) -> Matter:
+    def update_matter(self, code: str, changes: MatterChanges) -> Matter:
         matter = self.matter(code)
         if matter.retired_at is not None:
             raise Conflict(_("Matter %(repr)s is retired; reinstate it before changing it.",
                              repr=repr(code)))
-        self._apply_matter(matter, changes, creating=False)
+        self._apply_matter(matter, changes.given(), creating=False)
         self.session.flush()
         return matter
 
@@ -411,6 +420,7 @@ class CatalogService:
         return matter
 
     def _apply_matter(self, matter: Matter, data: Mapping[str, Any], *, creating: bool) -> None:
+        """``data``: the given fields of a :class:`NewMatter` or :class:`MatterChanges`."""
         merged = {field: data.get(field, getattr(matter, field, None)) for field in MATTER_SCALARS}
         merged["window_code"] = data.get(
             "window_code", matter.window.code if matter.window else None
@@ -462,16 +472,17 @@ class CatalogService:
             self.session.flush()  # let the orphaned materials go before positions are reused
             matter.materials.clear()
             self.session.flush()
+            items: Sequence[MaterialInput] = data["materials"]
             matter.materials.extend(
                 MatterMaterial(
                     position=index,
-                    name=item["name"],
-                    required=item.get("required", True),
-                    form=MaterialForm(item.get("form", MaterialForm.ORIGINAL)),
-                    copies=item.get("copies", 1),
-                    note=item.get("note", ""),
+                    name=item.name,
+                    required=item.required,
+                    form=MaterialForm(item.form),
+                    copies=item.copies,
+                    note=item.note,
                 )
-                for index, item in enumerate(data["materials"], start=1)
+                for index, item in enumerate(items, start=1)
             )
 
 

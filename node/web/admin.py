@@ -5,21 +5,29 @@ blueprint from :mod:`node.web.admin_calendar`."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, TypeVar
 
 from flask import flash, redirect, render_template, request, url_for
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
 from node.auth.permissions import Permission
+from node.catalog.inputs import (
+    MatterChanges,
+    NewMatter,
+    NewStaffMember,
+    StaffChanges,
+    WindowChanges,
+)
 from node.catalog.models import Matter
 from node.catalog.schemas import (
     DepartmentPatchSchema,
     DepartmentSchema,
     MatterPatchSchema,
     MatterSchema,
+    NewMatterSchema,
+    NewStaffMemberSchema,
     StaffMemberPatchSchema,
-    StaffMemberSchema,
     WindowPatchSchema,
     WindowSchema,
 )
@@ -32,6 +40,7 @@ from node.web.core import (
     auth_service,
     current_staff,
     download,
+    form_data,
     load_form,
     problems_of,
     staff_page,
@@ -103,12 +112,20 @@ MATTER_LABELS = {
 MATTER_FLAGS = ("notify_and_commit", "deemed_approval", "should_enter", "entered")
 
 
-def _load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
+_Loaded = TypeVar("_Loaded")
+
+
+def _load(schema: Schema, data: dict[str, Any], kind: type[_Loaded]) -> _Loaded:
+    """``data`` loaded by ``schema`` as ``kind``: the service's typed input its ``@post_load``
+    makes, or the ``dict`` of a schema without one."""
     try:
-        return cast(dict[str, Any], schema.load(data))
+        loaded = schema.load(data)
     except ValidationError as exc:
         raise ValidationFailed(exc.messages if isinstance(exc.messages, dict)
                                else {"": exc.messages}) from exc
+    if not isinstance(loaded, kind):
+        raise TypeError(f"{type(schema).__name__} loads {type(loaded).__name__}, not {kind}")
+    return loaded
 
 
 def _matter_input(form: MultiDict[str, str], existing: Matter | None) -> dict[str, Any]:
@@ -181,7 +198,7 @@ def create_matter() -> Any:
     template = "web/staff/admin/matters.html"
     try:
         data = _matter_input(request.form, None)
-        matter = catalog().create_matter(_load(MatterSchema(), data))
+        matter = catalog().create_matter(_load(NewMatterSchema(), data, NewMatter))
     except TongbanError as exc:
         return failed_page(template, exc, **_matters_context())
     flash(_("事项 %(name)s 已添加。", name=matter.name))
@@ -204,7 +221,7 @@ def edit_matter(code: str) -> Any:
     try:
         data = _matter_input(request.form, matter)
         data.pop("code", None)
-        service.update_matter(code, _load(MatterPatchSchema(), data))
+        service.update_matter(code, _load(MatterPatchSchema(), data, MatterChanges))
     except TongbanError as exc:
         current_session().rollback()
         matter = service.matter(code)
@@ -288,8 +305,8 @@ def add_organisation(what: str) -> Any:
             service.create_window(data["code"], data["name"], data["location"],
                                   data["department_codes"])
         elif what == "staff":
-            data = load_form(StaffMemberSchema())
-            service.create_staff_member(data)
+            schema = NewStaffMemberSchema()
+            service.create_staff_member(_load(schema, form_data(schema), NewStaffMember))
         else:
             raise ValidationFailed({"what": [_("department、window 或 staff")]})
     except TongbanError as exc:
@@ -331,20 +348,24 @@ def _organisation_edit(what: str, code: str) -> tuple[Any, MultiDict[str, str]]:
     return record, values
 
 
-def _organisation_changes(what: str, form: MultiDict[str, str]) -> dict[str, Any]:
-    """The edit form as the API's PATCH schema reads it: every field is sent, so that an
-    emptied field or an unticked box takes effect."""
+def _organisation_changes(what: str, code: str, form: MultiDict[str, str]) -> None:
+    """Change the record as the edit form says, read by the API's PATCH schema: every field
+    is sent, so that an emptied field or an unticked box takes effect."""
+    service = catalog()
     if what == "department":
-        return _load(DepartmentPatchSchema(), {"name": form.get("name", "").strip()})
-    if what == "window":
-        return _load(WindowPatchSchema(), {
+        changed = _load(DepartmentPatchSchema(), {"name": form.get("name", "").strip()}, dict)
+        service.update_department(code, name=changed["name"])
+    elif what == "window":
+        service.update_window(code, _load(WindowPatchSchema(), {
             "name": form.get("name", "").strip(), "location": form.get("location", "").strip(),
-            "department_codes": form.getlist("department_codes")})
-    return _load(StaffMemberPatchSchema(partial=True), {
-        "name": form.get("name", "").strip(), "staff_type": form.get("staff_type", ""),
-        "department_code": form.get("department_code") or None,
-        "window_code": form.get("window_code") or None,
-        "position": form.get("position", "").strip(), "active": "active" in form})
+            "department_codes": form.getlist("department_codes")}, WindowChanges))
+    else:
+        service.update_staff_member(code, _load(StaffMemberPatchSchema(partial=True), {
+            "name": form.get("name", "").strip(), "staff_type": form.get("staff_type", ""),
+            "department_code": form.get("department_code") or None,
+            "window_code": form.get("window_code") or None,
+            "position": form.get("position", "").strip(), "active": "active" in form},
+            StaffChanges))
 
 
 WHAT_NAMES = {"department": _("部门"), "window": _("窗口"), "staff": _("工作人员")}
@@ -369,15 +390,8 @@ def edit_organisation(what: str, code: str) -> Any:
                "organisation_labels": ORGANISATION_LABELS}
     if request.method == "GET":
         return render_template(template, errors={}, form=values, **context)
-    service = catalog()
     try:
-        changes = _organisation_changes(what, request.form)
-        if what == "department":
-            service.update_department(code, name=changes["name"])
-        elif what == "window":
-            service.update_window(code, changes)
-        else:
-            service.update_staff_member(code, changes)
+        _organisation_changes(what, code, request.form)
     except TongbanError as exc:
         current_session().rollback()
         context["record"], _values = _organisation_edit(what, code)
@@ -494,7 +508,7 @@ def edit_user(username: str) -> Any:
     if form.get("password"):
         data["password"] = form["password"]
     try:
-        service.update_user(current_staff(), username, _load(UserPatchSchema(), data))
+        service.update_user(current_staff(), username, _load(UserPatchSchema(), data, dict))
     except TongbanError as exc:
         current_session().rollback()
         context["account"] = service.user(username)

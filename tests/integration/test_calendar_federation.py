@@ -43,7 +43,7 @@ from schemas.runtime.database import Database
 from tests.integration.conftest import free_port, serving, wait_for_health
 from tests.integration.federation import _ok, _public_key, _run_together
 from tests.integration.test_federation_flows import _hub_database
-from tests.unit.node.conftest import Clock, matter_payload
+from tests.unit.node.conftest import Clock, new_matter
 
 pytestmark = pytest.mark.slow
 
@@ -114,7 +114,7 @@ def _open_case(db: Database, clock: Clock) -> str:
         catalog = CatalogService(session)
         department = catalog.create_department("SC", "市场监督管理局")
         catalog.create_window("W01", "窗口", "", ["SC"])
-        catalog.create_matter(matter_payload(code="M20", promised_limit_days=20,
+        catalog.create_matter(new_matter(code="M20", promised_limit_days=20,
                                              legal_limit_days=20))
         clerk = User(username="clerk", display_name="clerk", role=Role.CLERK,
                      department=department, password_hash="x", active=True)

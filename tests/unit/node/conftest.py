@@ -17,6 +17,8 @@ from flask.testing import FlaskClient
 
 from node import create_app
 from node.auth.permissions import Role
+from node.catalog.inputs import NewMatter
+from node.catalog.schemas import NewMatterSchema
 from node.models import Base
 from schemas.runtime.database import Database
 from tests.apps import AppCache, config_key, wants_own_app
@@ -186,6 +188,13 @@ def matter_payload(code: str = "11450981MB0001", **overrides: Any) -> dict[str, 
     }
     payload.update(overrides)
     return payload
+
+
+def new_matter(code: str = "11450981MB0001", **overrides: Any) -> NewMatter:
+    """:func:`matter_payload` loaded as the API loads a new matter: the service's input."""
+    loaded = NewMatterSchema().load(matter_payload(code, **overrides))
+    assert isinstance(loaded, NewMatter)
+    return loaded
 
 
 @pytest.fixture

@@ -53,6 +53,8 @@ from node.cases.actors import Actor
 from node.cases.models import Case
 from node.cases.service import Application, CaseService
 from node.cases.warnings import WarningPolicy
+from node.catalog.inputs import NewStaffMember, WindowChanges
+from node.catalog.models import StaffType
 from node.catalog.service import CatalogService
 from node.config import DEFAULTS
 from node.feedback.models import Evaluation, EvaluationLevel
@@ -78,7 +80,7 @@ from schemas.runtime.database import Database
 from schemas.runtime.settings import SettingsError
 from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
 from tests.conftest import node_config
-from tests.unit.node.conftest import Api, matter_payload
+from tests.unit.node.conftest import Api, new_matter
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOVEMBER = Period.month(2026, 11)
@@ -138,19 +140,17 @@ class Month:
             for code, name in (("W01", "市场监管窗口"), ("W02", "综合窗口"), ("W03", "税务窗口"),
                                ("W08", "旧登记窗口"), ("W09", "撤销窗口")):
                 catalog.create_window(code, name, "", ["SC"])
-            catalog.create_matter(matter_payload(code="MA"))
-            catalog.create_matter(matter_payload(code="MB", window_code="W02"))
+            catalog.create_matter(new_matter(code="MA"))
+            catalog.create_matter(new_matter(code="MB", window_code="W02"))
             catalog.create_matter(
-                matter_payload(code="NOW", handling_type="immediate", promised_limit_days=0)
+                new_matter(code="NOW", handling_type="immediate", promised_limit_days=0)
             )
-            member = catalog.create_staff_member(
-                {"code": "S001", "name": "王丽", "staff_type": "civil_servant",
-                 "department_code": "SC", "window_code": "W01"}
-            )
-            other = catalog.create_staff_member(
-                {"code": "S002", "name": "李强", "staff_type": "public_institution",
-                 "department_code": "SC", "window_code": "W01"}
-            )
+            member = catalog.create_staff_member(NewStaffMember(
+                code="S001", name="王丽", staff_type=StaffType.CIVIL_SERVANT,
+                department_code="SC", window_code="W01"))
+            other = catalog.create_staff_member(NewStaffMember(
+                code="S002", name="李强", staff_type=StaffType.PUBLIC_INSTITUTION,
+                department_code="SC", window_code="W01"))
             department = catalog.department("SC")
             for username, name, role, active in (
                 ("alice", "王丽", Role.CLERK, True), ("bob", "李强", Role.CLERK, True),
@@ -558,7 +558,7 @@ def test_the_workbook_has_the_sheets_headings_and_values(month: Database) -> Non
 
 def test_a_name_that_looks_like_a_formula_stays_text(month: Database) -> None:
     with month.unit_of_work() as session:
-        CatalogService(session).update_window("W03", {"name": "=HYPERLINK(\"x\")"})
+        CatalogService(session).update_window("W03", WindowChanges(name="=HYPERLINK(\"x\")"))
     workbook = load_workbook(io.BytesIO(write_assessment_workbook(assessed(month), NODE_CODE)))
     cell = next(r for r in workbook["窗口考核"].iter_rows() if r[1].value == "W03")[2]
     assert (cell.value, cell.data_type) == ("=HYPERLINK(\"x\")", "s")

@@ -34,7 +34,7 @@ from node.catalog.service import CatalogService
 from node.metadata import load_all_models
 from node.models import Base
 from schemas.runtime.database import Database, utcnow
-from tests.unit.node.conftest import Clock, matter_payload
+from tests.unit.node.conftest import Clock, new_matter
 
 DEMO_2027 = Path(__file__).resolve().parents[3] / "deploy" / "demo" / "holidays-2027-demo.json"
 D = dt.date
@@ -78,7 +78,7 @@ def database(database_url: str) -> Iterator[Database]:
         catalog = CatalogService(session)
         catalog.create_department("SC", "市场监督管理局")
         catalog.create_window("W01", "市场监管窗口", "", ["SC"])
-        catalog.create_matter(matter_payload(code="M20", promised_limit_days=20,
+        catalog.create_matter(new_matter(code="M20", promised_limit_days=20,
                                              legal_limit_days=20, deemed_approval=True))
         session.add(User(username="clerk", display_name="clerk", role=Role.CLERK,
                          department=catalog.department("SC"), password_hash="x", active=True))

@@ -38,7 +38,7 @@ from node.metadata import load_all_models
 from node.models import Base
 from schemas.errors import Conflict
 from schemas.runtime.database import Database
-from tests.unit.node.conftest import Api, matter_payload
+from tests.unit.node.conftest import Api, matter_payload, new_matter
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SQLITE_SKIP = (
@@ -74,7 +74,7 @@ def database(pg_url: str) -> Iterator[Database]:
         catalog.create_department("SC", "市场监督管理局")
         catalog.create_department("ZJ", "住房和城乡建设局")
         catalog.create_window("W01", "市场监管窗口", "", ["SC"])
-        catalog.create_matter(matter_payload())
+        catalog.create_matter(new_matter())
         for name, role, department in (
             ("clerk", Role.CLERK, "SC"),
             ("clerk2", Role.CLERK, "SC"),

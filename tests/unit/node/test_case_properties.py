@@ -46,7 +46,7 @@ from node.models import Base
 from schemas.errors import TongbanError
 from schemas.runtime.database import Database
 from tests.conftest import examples
-from tests.unit.node.conftest import Clock, matter_payload
+from tests.unit.node.conftest import Clock, new_matter
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROLES = [*(r.value for r in Role), SystemRole.SYSTEM.value]
@@ -202,15 +202,15 @@ def database(database_url: str) -> Iterator[Database]:
         catalog.create_department("SC", "市场监督管理局")
         catalog.create_department("ZJ", "住房和城乡建设局")
         catalog.create_window("W01", "市场监管窗口", "", ["SC"])
-        catalog.create_matter(matter_payload())  # 5 promised working days
+        catalog.create_matter(new_matter())  # 5 promised working days
         catalog.create_matter(
-            matter_payload(code="DEEMED", deemed_approval=True, promised_limit_days=3)
+            new_matter(code="DEEMED", deemed_approval=True, promised_limit_days=3)
         )
         catalog.create_matter(
-            matter_payload(code="NOW", handling_type="immediate", promised_limit_days=0)
+            new_matter(code="NOW", handling_type="immediate", promised_limit_days=0)
         )
         catalog.create_matter(
-            matter_payload(code="NC1", notify_and_commit=True, fee_amount_fen=5000)
+            new_matter(code="NC1", notify_and_commit=True, fee_amount_fen=5000)
         )
         for name, role, department in (
             ("clerk", Role.CLERK, "SC"),

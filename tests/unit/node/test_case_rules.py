@@ -22,7 +22,7 @@ from node.catalog.service import CatalogService
 from node.metadata import load_all_models
 from node.models import Base
 from schemas.runtime.database import Database
-from tests.unit.node.conftest import Clock, matter_payload
+from tests.unit.node.conftest import Clock, new_matter
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -36,12 +36,12 @@ def database(database_url: str) -> Iterator[Database]:
         catalog = CatalogService(session)
         catalog.create_department("SC", "市场监督管理局")
         catalog.create_window("W01", "市场监管窗口", "", ["SC"])
-        catalog.create_matter(matter_payload())  # 5 promised working days
+        catalog.create_matter(new_matter())  # 5 promised working days
         catalog.create_matter(
-            matter_payload(code="DEEMED", deemed_approval=True, promised_limit_days=3)
+            new_matter(code="DEEMED", deemed_approval=True, promised_limit_days=3)
         )
         catalog.create_matter(
-            matter_payload(code="NOW", handling_type="immediate", promised_limit_days=0)
+            new_matter(code="NOW", handling_type="immediate", promised_limit_days=0)
         )
         for name, role in (("clerk", Role.CLERK), ("approver", Role.APPROVER)):
             session.add(

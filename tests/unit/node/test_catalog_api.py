@@ -11,11 +11,10 @@ from sqlalchemy import func, select
 
 from node.auth.permissions import Role
 from node.catalog.models import Matter
-from node.catalog.schemas import MatterSchema
 from node.catalog.service import CatalogService
 from schemas.errors import Conflict
 from schemas.runtime.database import Database
-from tests.unit.node.conftest import Api, matter_payload, pagination
+from tests.unit.node.conftest import Api, matter_payload, new_matter, pagination
 
 
 def count_matters(db) -> int:
@@ -189,7 +188,7 @@ def test_service_reinstates_a_department_so_its_matter_can_come_back(db: Databas
         catalog = CatalogService(session)
         catalog.create_department("SC", "市场监督管理局")
         catalog.create_window("W01", "市场监管窗口", "一楼A区", ["SC"])
-        catalog.create_matter(MatterSchema().load(matter_payload()))
+        catalog.create_matter(new_matter())
         catalog.retire_matter("11450981MB0001")
         catalog.retire_department("SC")
         with pytest.raises(Conflict):

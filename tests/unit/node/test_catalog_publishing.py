@@ -27,7 +27,7 @@ from node.sync.outbox import AppliedInbox, SigningOutbox
 from schemas.envelope import Envelope, Kind, parse_envelope, sign_envelope, verify_envelope
 from schemas.errors import Conflict, TongbanError
 from schemas.runtime.database import Database
-from tests.unit.node.conftest import matter_payload
+from tests.unit.node.conftest import new_matter
 from tests.unit.node.test_sync_fakes import (
     CITY,
     COUNTY,
@@ -139,9 +139,9 @@ def test_publish_at_the_province_emits_a_signed_catalog_to_every_descendant(
 ) -> None:
     with sync_db.unit_of_work() as session:
         catalog = _base(session)
-        catalog.create_matter(matter_payload("STD-0001"))
-        catalog.create_matter(matter_payload("STD-0002", name="营业执照核发"))
-        catalog.create_matter(matter_payload("STD-0003", name="已废止"))
+        catalog.create_matter(new_matter("STD-0001"))
+        catalog.create_matter(new_matter("STD-0002", name="营业执照核发"))
+        catalog.create_matter(new_matter("STD-0003", name="已废止"))
         catalog.retire_matter("STD-0003")
     ids = []
     for _ in range(2):
@@ -204,7 +204,7 @@ def test_a_large_catalog_goes_in_parts_and_every_part_is_adopted(
     with sync_db.unit_of_work() as session:
         catalog = _base(session)
         for code in codes:
-            catalog.create_matter(matter_payload(code, name=f"标准事项{code}"))
+            catalog.create_matter(new_matter(code, name=f"标准事项{code}"))
     with sync_db.unit_of_work() as session:
         one = len(orjson.dumps(catalog_body(session, catalog_version=1, published_at=T0)
                                ["matters"][0]))
@@ -256,7 +256,7 @@ def test_a_catalog_within_the_budget_goes_whole_without_part_fields(
     sync_db: Database, federation: Federation
 ) -> None:
     with sync_db.unit_of_work() as session:
-        _base(session).create_matter(matter_payload("STD-0001"))
+        _base(session).create_matter(new_matter("STD-0001"))
     with sync_db.unit_of_work() as session:
         ids = publish_catalog(session, outbox=SigningOutbox(PROVINCE, federation.keys[PROVINCE]),
                               actor="admin", now=T0)
@@ -277,9 +277,9 @@ def county_db(sync_db: Database) -> Database:
     with sync_db.unit_of_work() as session:
         catalog = _base(session)
         catalog.create_matter(
-            matter_payload("LOCAL-SHORT", promised_limit_days=3, should_enter=False)
+            new_matter("LOCAL-SHORT", promised_limit_days=3, should_enter=False)
         )
-        catalog.create_matter(matter_payload("LOCAL-LONG", promised_limit_days=15))
+        catalog.create_matter(new_matter("LOCAL-LONG", promised_limit_days=15))
     return sync_db
 
 
@@ -454,7 +454,7 @@ def test_what_the_province_publishes_the_county_adopts(
 ) -> None:
     with sync_db.unit_of_work() as session:
         catalog = _base(session)
-        catalog.create_matter(matter_payload("STD-0001", promised_limit_days=4))
+        catalog.create_matter(new_matter("STD-0001", promised_limit_days=4))
         publish_catalog(
             session,
             outbox=SigningOutbox(PROVINCE, federation.keys[PROVINCE]),
@@ -482,7 +482,7 @@ def test_the_standard_catalog_carries_keywords_and_an_older_one_keeps_the_nodes(
 ) -> None:
     with sync_db.unit_of_work() as session:
         catalog = _base(session)
-        catalog.create_matter(matter_payload("STD-0001", keywords=["营业执照", "个体户"]))
+        catalog.create_matter(new_matter("STD-0001", keywords=["营业执照", "个体户"]))
         body = catalog_body(session, catalog_version=1, published_at=T0)
     assert body["matters"][0]["keywords"] == ["营业执照", "个体户"]
     Base.metadata.drop_all(sync_db.engine)
@@ -545,7 +545,7 @@ def test_publish_catalog_command_queues_the_envelope_and_sync_adopts_it(tmp_path
         catalog = CatalogService(session)
         catalog.create_department("SC", "市场监督管理局")
         catalog.create_window("W01", "窗口", "", ["SC"])
-        catalog.create_matter(matter_payload(handling_level="province"))
+        catalog.create_matter(new_matter(handling_level="province"))
     result = runner.invoke(node_cli, ["publish-catalog", "--home", home])
     assert result.exit_code == 0, result.output
     with db.sessions() as session:
@@ -565,7 +565,7 @@ def test_the_standard_catalog_carries_the_practical_fields_and_the_nodes_own_win
                  "enquiry_phone": "0771-1234567", "complaint_phone": "12345"}
     with sync_db.unit_of_work() as session:
         catalog = _base(session)
-        catalog.create_matter(matter_payload("STD-0001", **practical))
+        catalog.create_matter(new_matter("STD-0001", **practical))
         body = catalog_body(session, catalog_version=1, published_at=T0)
     assert {k: body["matters"][0][k] for k in practical} == practical
     Base.metadata.drop_all(sync_db.engine)

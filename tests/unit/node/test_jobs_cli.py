@@ -20,7 +20,7 @@ from node.catalog.service import CatalogService
 from node.cli import node
 from node.config import node_settings
 from schemas.runtime.database import Database
-from tests.unit.node.conftest import matter_payload
+from tests.unit.node.conftest import new_matter
 
 
 def test_run_jobs_deems_an_old_submission_accepted(tmp_path) -> None:
@@ -35,7 +35,7 @@ def test_run_jobs_deems_an_old_submission_accepted(tmp_path) -> None:
         catalog = CatalogService(session)
         department = catalog.create_department("SC", "市场监督管理局")
         catalog.create_window("W01", "窗口", "", ["SC"])
-        catalog.create_matter(matter_payload())
+        catalog.create_matter(new_matter())
         clerk = User(username="clerk", display_name="clerk", role=Role.CLERK,
                      department=department, password_hash="x", active=True)
         session.add(clerk)

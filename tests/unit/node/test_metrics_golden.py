@@ -60,6 +60,7 @@ from node.cases.models import Case, PaymentPlace, SuspensionKind
 from node.cases.service import Application, CaseService
 from node.cases.states import CaseState
 from node.cases.warnings import Warning, WarningPolicy
+from node.catalog.inputs import NewStaffMember
 from node.catalog.models import StaffType
 from node.catalog.service import CatalogService
 from node.feedback.models import EvaluationLevel, Rectification
@@ -78,7 +79,7 @@ from schemas.periods import Period
 from schemas.personal import id_check_digit
 from schemas.runtime.database import Database
 from schemas.summary import SummarySchema
-from tests.unit.node.conftest import matter_payload
+from tests.unit.node.conftest import new_matter
 from tests.unit.schemas.test_summary_schema import json_schema_errors
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -109,29 +110,29 @@ def set_up_center(session: Session) -> None:
     catalog = CatalogService(session)
     catalog.create_department("SC", "市场监督管理局")
     catalog.create_window("W01", "市场监管窗口", "一楼A区", ["SC"])
-    catalog.create_matter(matter_payload())  # M1: 5 wd; all powers but litigate
-    catalog.create_matter(matter_payload(
+    catalog.create_matter(new_matter())  # M1: 5 wd; all powers but litigate
+    catalog.create_matter(new_matter(
         code="FEE", fee_amount_fen=5000, fee_basis="收费依据", fee_standard="50元/件",
         powers={**ALL_POWERS, "litigate": False, "issue": False, "approve": False}))
-    catalog.create_matter(matter_payload(
+    catalog.create_matter(new_matter(
         code="DEEMED", deemed_approval=True, promised_limit_days=3, powers=ALL_POWERS))
-    catalog.create_matter(matter_payload(
+    catalog.create_matter(new_matter(
         code="NOW", handling_type="immediate", promised_limit_days=0,
         powers={**ALL_POWERS, "coordinate": False, "litigate": False, "issue": False}))
-    catalog.create_matter(matter_payload(code="NOTIN", entered=False, powers=NO_POWERS))
-    catalog.create_matter(matter_payload(
+    catalog.create_matter(new_matter(code="NOTIN", entered=False, powers=NO_POWERS))
+    catalog.create_matter(new_matter(
         code="PUBSVC", category="public_service", should_enter=False,
         powers={**NO_POWERS, "accept": True}))
-    catalog.create_matter(matter_payload(code="RETIRED", powers=ALL_POWERS))
+    catalog.create_matter(new_matter(code="RETIRED", powers=ALL_POWERS))
     catalog.retire_matter("RETIRED")
     staff = [("S1", StaffType.CIVIL_SERVANT, True), ("S2", StaffType.CIVIL_SERVANT, True),
              ("S3", StaffType.PUBLIC_INSTITUTION, True), ("S4", StaffType.PUBLIC_INSTITUTION, True),
              ("S5", StaffType.PUBLIC_INSTITUTION, True), ("S6", StaffType.TEMPORARY, True),
              ("S7", StaffType.TEMPORARY, False)]
     for code, kind, active in staff:
-        catalog.create_staff_member({"code": code, "name": f"工作人员{code}", "staff_type": kind,
-                                     "department_code": "SC", "window_code": "W01",
-                                     "active": active})
+        catalog.create_staff_member(NewStaffMember(
+            code=code, name=f"工作人员{code}", staff_type=kind, department_code="SC",
+            window_code="W01", active=active))
     for name, role in (("clerk", Role.CLERK), ("approver", Role.APPROVER)):
         session.add(User(username=name, display_name=name, role=role,
                          department=catalog.department("SC"), password_hash="x",

@@ -47,7 +47,7 @@ from node.rollups import DailyRollup
 from schemas.periods import Period
 from schemas.runtime.database import Database
 from tests.conftest import examples
-from tests.unit.node.conftest import matter_payload
+from tests.unit.node.conftest import matter_payload, new_matter
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONTH = Period.parse("2026-11")
@@ -267,8 +267,8 @@ def world(database_url: str) -> Iterator[World]:
         catalog = CatalogService(session)
         department = catalog.create_department("SC", "市场监督管理局")
         catalog.create_window("W01", "市场监管窗口", "", ["SC"])
-        entered = catalog.create_matter(matter_payload())
-        other = catalog.create_matter(matter_payload(
+        entered = catalog.create_matter(new_matter())
+        other = catalog.create_matter(new_matter(
             code="NOTIN", entered=False, powers=dict.fromkeys(matter_payload()["powers"], False)))
         ids = World(db, entered.id, other.id, department.id)
     yield ids

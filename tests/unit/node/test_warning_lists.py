@@ -38,7 +38,7 @@ from node.models import Base
 from schemas.errors import ValidationFailed
 from schemas.runtime.database import Database
 from tests.conftest import examples
-from tests.unit.node.conftest import matter_payload
+from tests.unit.node.conftest import new_matter
 
 SHANGHAI_NOON = dt.time(4, 0, tzinfo=dt.UTC)  # 12:00 in Shanghai
 PROPERTY_SETTINGS = settings(
@@ -94,7 +94,7 @@ def world(database_url: str) -> Iterator[World]:
         catalog = CatalogService(session)
         department = catalog.create_department("SC", "市场监督管理局")
         catalog.create_window("W01", "市场监管窗口", "", ["SC"])
-        matter = catalog.create_matter(matter_payload())
+        matter = catalog.create_matter(new_matter())
         ids = World(db, matter.id, department.id)
     yield ids
     db.dispose()
