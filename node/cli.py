@@ -164,6 +164,7 @@ def create_user(
 ) -> None:
     """Create a staff account, e.g. the center's first administrator."""
     from node.app import MIGRATIONS
+    from node.auth.inputs import NewUser
     from node.auth.service import AuthService
     from schemas.errors import TongbanError
     from schemas.runtime.cli_support import ensure_schema
@@ -177,15 +178,13 @@ def create_user(
     policy = LoginPolicy(dt.timedelta(0), max_failed_logins=0, lockout=dt.timedelta(0))
     try:
         with db.unit_of_work() as session:
-            user = AuthService(session, policy).create_user(
-                {
-                    "username": username,
-                    "display_name": display_name or username,
-                    "role": role,
-                    "password": password,
-                    "department_code": department_code,
-                }
-            )
+            user = AuthService(session, policy).create_user(NewUser(
+                username=username,
+                display_name=display_name or username,
+                role=Role(role),
+                password=password,
+                department_code=department_code,
+            ))
             click.echo(f"created {user.role.value} {user.username}")
     except TongbanError as exc:
         raise click.ClickException(f"{exc.message} {exc.details or ''}".strip()) from exc

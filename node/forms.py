@@ -6,9 +6,10 @@ from __future__ import annotations
 import functools
 from typing import Any, TypedDict
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 import schemas.field_messages  # noqa: F401 - marshmallow's messages from the catalog, before any field
+from node.auth.inputs import NewUser, UserChanges
 from node.auth.permissions import Role
 from node.catalog.models import (
     MatterCategory,
@@ -123,6 +124,14 @@ class UserSchema(Schema):
     created_at = fields.DateTime(dump_only=True)
 
 
+class NewUserSchema(UserSchema):
+    """A staff account to create, loaded as the service's :class:`NewUser`."""
+
+    @post_load
+    def make_new(self, data: dict[str, Any], **_: Any) -> NewUser:
+        return NewUser.of(data)
+
+
 class UserPatchSchema(Schema):
     display_name = fields.String(validate=validate.Length(1, 100))
     role = fields.Enum(Role, by_value=True)
@@ -130,6 +139,10 @@ class UserPatchSchema(Schema):
     staff_code = fields.String(allow_none=True)
     password = fields.String(validate=validate.Length(max=256))
     active = fields.Boolean()
+
+    @post_load
+    def make_changes(self, data: dict[str, Any], **_: Any) -> UserChanges:
+        return UserChanges.of(data)
 
 
 class AccountFailuresSchema(Schema):

@@ -39,7 +39,9 @@ from deploy.demo.processes import DemoError, new_password, write_private
 from deploy.demo.progress import bar
 from hub.cli import init as hub_init
 from hub.cli import trust_root_command
+from node.auth.inputs import NewUser
 from node.auth.models import User
+from node.auth.permissions import Role
 from node.auth.service import AuthService
 from node.calendar.publishing import publish_calendar
 from node.calendar.schedules import read_json_schedule
@@ -489,10 +491,10 @@ def create_staff(home: str, node: DemoNode, logins: Mapping[str, str]) -> int:
             ensure_structure(CatalogService(session))  # clerks and approvers need departments
             auth = AuthService(session, policy)
             for user in DEMO_USERS:
-                auth.create_user({
-                    "username": user.username, "display_name": user.display_name,
-                    "role": user.role, "password": logins[user.username],
-                    "department_code": user.department_code})
+                auth.create_user(NewUser(
+                    username=user.username, display_name=user.display_name,
+                    role=Role(user.role), password=logins[user.username],
+                    department_code=user.department_code))
             return len(DEMO_USERS)
     finally:
         db.dispose()

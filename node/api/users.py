@@ -8,8 +8,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from node.api.security import auth_service, current_user, staff_required
+from node.auth.inputs import NewUser, UserChanges
 from node.auth.permissions import Permission
-from node.forms import UserPatchSchema, UserSchema
+from node.forms import NewUserSchema, UserPatchSchema, UserSchema
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Staff accounts")
 
@@ -23,11 +24,11 @@ class Users(MethodView):
         return auth_service().list_users()
 
     @staff_required(Permission.USERS_MANAGE)
-    @blp.arguments(UserSchema)
+    @blp.arguments(NewUserSchema)
     @blp.response(201, UserSchema)
-    def post(self, data: dict[str, Any]) -> Any:
+    def post(self, new: NewUser) -> Any:
         """Create a staff account (clerks and approvers belong to a department)."""
-        return auth_service().create_user(data)
+        return auth_service().create_user(new)
 
 
 @blp.route("/<username>")
@@ -41,7 +42,7 @@ class UserItem(MethodView):
     @staff_required(Permission.USERS_MANAGE)
     @blp.arguments(UserPatchSchema)
     @blp.response(200, UserSchema)
-    def patch(self, changes: dict[str, Any], username: str) -> Any:
+    def patch(self, changes: UserChanges, username: str) -> Any:
         """Change role, department, display name, password or disable an account.
 
         Disabling an account or setting its password revokes all its tokens.

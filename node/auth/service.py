@@ -12,6 +12,7 @@ from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from node.auth.inputs import NewUser, UserChanges
 from node.auth.models import ApiToken, LoginAttempt, User
 from node.auth.permissions import ROLES_WITH_DEPARTMENT, Permission, Role, allows
 from node.caches import AUTH, VersionedCache, bump
@@ -187,29 +188,30 @@ class AuthService:
             raise NotFound(_("No user %(repr)s.", repr=repr(username)), {"username": username})
         return user
 
-    def create_user(self, data: Mapping[str, Any]) -> User:
-        if self.session.scalar(select(User.id).where(User.username == data["username"])):
+    def create_user(self, new: NewUser) -> User:
+        if self.session.scalar(select(User.id).where(User.username == new.username)):
             raise Conflict(
                 _("User %(repr)s already exists.",
-                  repr=repr(data['username'])), {"field": "username"}
+                  repr=repr(new.username)), {"field": "username"}
             )
-        problems = check_password_strength(data["password"])
+        problems = check_password_strength(new.password)
         if problems:
             raise ValidationFailed({"password": problems})
         user = User(
-            username=data["username"],
-            display_name=data.get("display_name") or data["username"],
-            role=Role(data["role"]),
-            password_hash=hash_password(data["password"]),
+            username=new.username,
+            display_name=new.display_name or new.username,
+            role=Role(new.role),
+            password_hash=hash_password(new.password),
             active=True,
         )
-        self._apply(user, data)
+        self._apply(user, new.given())
         self.session.add(user)
         self.session.flush()
         return user
 
-    def update_user(self, actor: User, username: str, changes: Mapping[str, Any]) -> User:
+    def update_user(self, actor: User, username: str, update: UserChanges) -> User:
         user = self.user(username)
+        changes = update.given()
         if user.id == actor.id and (
             changes.get("active") is False
             or ("role" in changes and changes["role"] != actor.role)

@@ -11,6 +11,7 @@ from flask import flash, redirect, render_template, request, url_for
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
+from node.auth.inputs import NewUser, UserChanges
 from node.auth.permissions import Permission
 from node.catalog.inputs import (
     MatterChanges,
@@ -34,7 +35,7 @@ from node.catalog.schemas import (
 from node.catalog.service import MATTER_SCALARS
 from node.catalog.workbook import read_workbook, write_workbook
 from node.composition import current_settings
-from node.forms import UserPatchSchema, UserSchema
+from node.forms import NewUserSchema, UserPatchSchema
 from node.sync.status import status_report
 from node.web.core import (
     auth_service,
@@ -443,8 +444,8 @@ def users() -> Any:
 @staff_page(Permission.USERS_MANAGE)
 def create_user() -> Any:
     try:
-        data = load_form(UserSchema())
-        user = auth_service().create_user(data)
+        schema = NewUserSchema()
+        user = auth_service().create_user(_load(schema, form_data(schema), NewUser))
     except TongbanError as exc:
         return failed_page("web/staff/admin/users.html", exc, **_users_context())
     flash(_("账号 %(username)s 已创建。", username=user.username))
@@ -456,7 +457,7 @@ def create_user() -> Any:
 def set_active(username: str) -> Any:
     try:
         active = request.form.get("active") == "true"
-        auth_service().update_user(current_staff(), username, {"active": active})
+        auth_service().update_user(current_staff(), username, UserChanges(active=active))
     except TongbanError as exc:
         return failed_page("web/staff/admin/users.html", exc, **_users_context())
     flash(_("账号 %(username)s 已%(ifactiveelse)s。",
@@ -508,7 +509,7 @@ def edit_user(username: str) -> Any:
     if form.get("password"):
         data["password"] = form["password"]
     try:
-        service.update_user(current_staff(), username, _load(UserPatchSchema(), data, dict))
+        service.update_user(current_staff(), username, _load(UserPatchSchema(), data, UserChanges))
     except TongbanError as exc:
         current_session().rollback()
         context["account"] = service.user(username)

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 
 from node import create_app as create_node
 from node.api.rankings import CLIENT
+from node.auth.inputs import NewUser
 from node.auth.permissions import Role
 from node.auth.service import AuthService
 from node.models import Base as NodeBase
@@ -97,8 +98,8 @@ def token(app: Flask, role: Role) -> dict[str, str]:
                         lockout=dt.timedelta(minutes=5))
     with app.extensions["tongban_db"].unit_of_work() as session:
         service = AuthService(session, policy)
-        service.create_user({"username": role.value, "role": role.value, "password": PASSWORD,
-                             "department_code": None})
+        service.create_user(NewUser(username=role.value, role=role, password=PASSWORD,
+                                    department_code=None))
         issued = service.login(role.value, PASSWORD)
     return {"Authorization": f"Bearer {issued.token}"}
 
@@ -166,8 +167,8 @@ def test_roles_without_supervision_read_and_anonymous_are_refused(node_app: Flas
                         lockout=dt.timedelta(minutes=5))
     with node_app.extensions["tongban_db"].unit_of_work() as session:
         service = AuthService(session, policy)
-        service.create_user({"username": "appr", "role": "approver", "password": PASSWORD,
-                             "department_code": "GA"})
+        service.create_user(NewUser(username="appr", role=Role.APPROVER, password=PASSWORD,
+                                    department_code="GA"))
         issued = service.login("appr", PASSWORD)
     refused = client.get("/api/v1/rankings/league?period=2026-10&metric=completed",
                          headers={"Authorization": f"Bearer {issued.token}"})
