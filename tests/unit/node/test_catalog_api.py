@@ -10,8 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from node.auth.permissions import Role
-from node.catalog.models import Matter
+from node.catalog.inputs import MaterialInput, MatterChanges, NewMatter, StaffChanges
+from node.catalog.models import HandlingType, MaterialForm, Matter, StaffType
+from node.catalog.schemas import MatterPatchSchema, StaffMemberPatchSchema
 from node.catalog.service import CatalogService
+from node.inputs import UNSET
 from schemas.errors import Conflict
 from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api, matter_payload, new_matter, pagination
@@ -519,3 +522,19 @@ def test_the_guides_practical_fields_are_edited_and_shown(
     for label, value in zip(("办理地点", "办公时间", "咨询电话", "监督投诉电话"),
                             practical.values(), strict=True):
         assert f"<dt>{label}</dt><dd>{value}</dd>" in page
+
+
+def test_the_schemas_load_the_services_typed_inputs() -> None:
+    """A new matter and a change load as the dataclasses the service takes; a change gives
+    only the fields sent (a window of None is "no window", not "unchanged")."""
+    new = new_matter()
+    assert isinstance(new, NewMatter)
+    assert new.handling_type is HandlingType.PROMISED
+    assert new.materials[1] == MaterialInput(name="营业执照复印件", form=MaterialForm.COPY)
+    assert new.keywords is UNSET  # left out: none for a new matter
+    changes = MatterPatchSchema().load({"name": "新名称", "window_code": None})
+    assert changes == MatterChanges(name="新名称", window_code=None)
+    assert changes.given() == {"name": "新名称", "window_code": None}
+    staff = StaffMemberPatchSchema(partial=True).load({"staff_type": "temporary"})
+    assert staff == StaffChanges(staff_type=StaffType.TEMPORARY)
+    assert staff.given() == {"staff_type": StaffType.TEMPORARY}
