@@ -62,7 +62,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return details
 
     api = init_web(
-        app, db, title=f"tongban node {settings.code}", service="node", health_details=identity
+        app, db, title=f"tongban node {settings.code}", service="node", health_details=identity,
+        proxy_hops=settings.proxy_hops,
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     register_blueprints(api)

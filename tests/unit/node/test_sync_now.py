@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -90,12 +91,12 @@ def test_loops_follow_the_settings_and_the_periodic_job_then_only_pushes(
 ) -> None:
     service = SyncService(sync_db, FakeHub(), code=COUNTY)
     settings = _settings(sync_db.url)
-    both = sync_loops(service, {**settings, "push_watch_seconds": 0.2,
-                                "pull_wait_seconds": 20.0}, Backoff())
+    both = sync_loops(service, dataclasses.replace(settings, push_watch_seconds=0.2,
+                                                   pull_wait_seconds=20.0), Backoff())
     assert [loop.name for loop in both] == ["push-now", "pull-now"]
-    assert sync_loops(service, {**settings, "push_watch_seconds": 0,
-                                "pull_wait_seconds": 0}, Backoff()) == []
-    scheduler = build_scheduler(sync_db, {**settings, "pull_wait_seconds": 20.0},
+    assert sync_loops(service, dataclasses.replace(settings, push_watch_seconds=0,
+                                                   pull_wait_seconds=0), Backoff()) == []
+    scheduler = build_scheduler(sync_db, dataclasses.replace(settings, pull_wait_seconds=20.0),
                                 generate_private_key(), service)
     job = scheduler.get_job("sync").func
     assert isinstance(job, SyncJob)

@@ -9,11 +9,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from node.settings import NodeSettings
 from node.sync.backoff import BACKOFF_CAP_SECONDS, Backoff, backoff_delay
 from node.sync.models import OutboxEnvelope
 from node.sync.service import SyncService
@@ -88,7 +88,7 @@ def test_summary_periods(today: dt.date, labels: list[str]) -> None:
     assert [period.label for period in summary_periods(today)] == labels
 
 
-def _settings(database_url: str) -> dict[str, Any]:
+def _settings(database_url: str) -> NodeSettings:
     from node.config import node_settings
 
     return node_settings({**NODE_IDENTITY, "database_url": database_url, "secret_key": "k" * 32})
