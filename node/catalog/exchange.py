@@ -16,7 +16,6 @@ or retired by an import; a retired matter present in the document is reinstated.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from node.catalog.inputs import (
     StaffChanges,
     WindowChanges,
 )
+from node.catalog.items import matter_item, staff_item
 from node.catalog.models import Department, Matter, StaffMember, Window
 from node.catalog.problems import (
     CatalogImportError,
@@ -48,7 +48,6 @@ from node.catalog.schemas import DepartmentSchema, MatterSchema, StaffMemberSche
 from node.catalog.service import CatalogService, matter_rule_violations
 from schemas.errors import Conflict, NotFound, ValidationFailed
 from schemas.i18n import _
-from schemas.message_parts import PRACTICAL_FIELDS
 from schemas.metrics import POWERS
 from schemas.runtime.database import utcnow
 
@@ -58,34 +57,6 @@ VERSION = 1
 # The document's entity lists, in the order they are validated and applied.
 ENTITIES: tuple[str, ...] = ("departments", "windows", "staff", "matters")
 DOCUMENT_KEYS = frozenset({"format", "version", "exported_at", "node", *ENTITIES})
-
-
-MATTER_FIELDS: tuple[str, ...] = (
-    "code",
-    "name",
-    "category",
-    "department_code",
-    "window_code",
-    "handling_level",
-    "handling_type",
-    "notify_and_commit",
-    "deemed_approval",
-    "legal_limit_days",
-    "promised_limit_days",
-    "should_enter",
-    "entered",
-    "legal_basis",
-    "procedure",
-    "conditions",
-    "fee_basis",
-    "fee_standard",
-    "fee_amount_fen",
-    "complaint_channel",
-    "window_authority",
-    "keywords",
-    *PRACTICAL_FIELDS,
-)
-MATERIAL_FIELDS: tuple[str, ...] = ("name", "required", "form", "copies", "note")
 
 
 def _counts() -> dict[str, int]:
@@ -411,8 +382,8 @@ class CatalogExchange:
                 }
                 for w in windows
             ],
-            "staff": [_staff_item(m, active_departments, active_windows) for m in staff],
-            "matters": [_matter_item(m) for m in matters],
+            "staff": [staff_item(m, active_departments, active_windows) for m in staff],
+            "matters": [matter_item(m) for m in matters],
         }
 
     # -- import ----------------------------------------------------------------------------------
@@ -569,40 +540,3 @@ def _reported(entry: _Entry) -> Iterator[None]:
         ) from exc
     except (Conflict, NotFound) as exc:
         raise CatalogImportError([entry.origin.problem(("code",), exc.message)]) from exc
-
-
-def _value(value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
-
-
-def _staff_item(
-    member: StaffMember, departments: set[str], windows: set[str]
-) -> dict[str, Any]:
-    department = member.department.code if member.department is not None else None
-    window = member.window.code if member.window is not None else None
-    return {
-        "code": member.code,
-        "name": member.name,
-        "staff_type": _value(member.staff_type),
-        "department_code": department if department in departments else None,
-        "window_code": window if window in windows else None,
-        "position": member.position,
-        "active": member.active,
-    }
-
-
-def _matter_item(matter: Matter) -> dict[str, Any]:
-    item: dict[str, Any] = {}
-    for name in MATTER_FIELDS:
-        if name == "department_code":
-            item[name] = matter.department.code
-        elif name == "window_code":
-            item[name] = matter.window.code if matter.window is not None else None
-        else:
-            item[name] = _value(getattr(matter, name))
-    item["powers"] = matter.powers
-    item["materials"] = [
-        {name: _value(getattr(material, name)) for name in MATERIAL_FIELDS}
-        for material in matter.materials
-    ]
-    return item
