@@ -24,6 +24,7 @@ from flask import (
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
+from node.api.cases import render_notice
 from node.auth.models import User
 from node.auth.permissions import Permission, allows
 from node.cases import documents
@@ -334,11 +335,7 @@ def notice(case_id: int, number: str) -> Any:
         return render_template("web/error.html", status=404, title=_("未找到告知书"),
                                message=_("办件 %(number)s 没有告知书 %(number2)s。",
                                          number=case.number, number2=number)), 404
-    html = render_template("cases/supplement_notice.html", notice=found, case=case,
-                           items=json.loads(found.items),
-                           handler=handler_name(case_service().session, found.issued_by),
-                           center=current_settings().name)
-    return Response(html, mimetype="text/html")
+    return Response(render_notice(case, found), mimetype="text/html")
 
 
 @bp.get("/cases/<int(max=2147483647):case_id>/suspensions/<number>")
