@@ -89,6 +89,8 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
 
     # window clerk: take an application with a material missing, one-time notice, accept
     log_in(page, site, "clerk")
+    assert page.get_by_role("heading", name="首页").is_visible()  # every role lands there
+    page.get_by_role("link", name="窗口工作台").click()
     assert page.get_by_role("heading", name="窗口工作台").is_visible()
     assert page.get_by_role("link", name=online_number).is_visible()  # waiting for pre-review
     shot(page, "clerk-desk")
@@ -133,6 +135,7 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
 
     # approver: the department's queue, the case file, suspend with its notice, approve
     log_in(page, site, "approver")
+    page.get_by_role("link", name="部门审批").click()
     assert page.get_by_role("link", name=number).is_visible()
     shot(page, "approver-queue")
     page.get_by_role("link", name=number).click()
@@ -183,6 +186,7 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
 
     # supervisor: red and yellow cases, complaint resolved, rectification, figures, ...
     log_in(page, site, "supervisor")
+    page.get_by_role("link", name="效能监察").click()
     assert page.get_by_role("heading", name="电子监察：黄红牌办件").is_visible()
     shot(page, "supervisor-warnings")
     page.goto(f"{site.node}/staff/supervision/complaints")
@@ -215,6 +219,7 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
 def test_administrator_pages_show_errors_and_sync_status(page: Any, site: Site,
                                                          tmp_path: Any) -> None:
     log_in(page, site, "admin")
+    page.get_by_role("link", name="中心管理").click()
     assert page.get_by_role("heading", name="事项目录").is_visible()
     page.get_by_label("事项编码").fill("BR-0002")
     page.get_by_label("事项名称").fill("建筑工程施工许可")
@@ -328,5 +333,5 @@ def test_every_address_answers_a_browser_in_chinese(page: Any, site: Site) -> No
     assert page.url.endswith("/staff/login")
     log_in(page, site, "supervisor")
     page.goto(f"{site.node}/staff/")
-    assert page.url.endswith("/staff/supervision")
+    assert page.url.endswith("/staff/home")
 
