@@ -27,7 +27,7 @@ from sqlalchemy import select
 from node.api.cases import render_notice
 from node.auth.models import User
 from node.auth.permissions import Permission, allows
-from node.cases import documents
+from node.cases import documents, materials
 from node.cases.actions import ACTIONS_BY_NAME
 from node.cases.actors import Actor
 from node.cases.authorization import addable_file_roles, deciding_task
@@ -210,6 +210,12 @@ def _render_case(service: CaseService, case: Case, errors: dict[str, list[str]],
                  status: int) -> tuple[str, int]:
     user = current_staff()
     missing = {int(p) for p in request.args.get("missing", "").split(",") if p.isdigit()}
+    if (not missing and case.channel is Channel.ONLINE and case.state is CaseState.SUBMITTED
+            and not case.notices):
+        # an online application: the required materials it came without, ticked for the
+        # one-time notice (node/cases/materials.py)
+        missing = set(materials.missing(
+            case, current_settings().upload_max_file_bytes))
     actor, here = Actor.of(user), current_settings().code
     forms = [a for a in allowed_actions(case.state, user.role.value)
              if a in ACTIONS_BY_NAME and can_apply(a, case, actor, here)]
