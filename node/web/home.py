@@ -31,6 +31,7 @@ from node.web.core import (
     staff_page,
     web_blueprint,
 )
+from node.web.rankings import lower_centers_at_a_glance
 from schemas.runtime.database import utcnow
 from schemas.runtime.webapp import current_session
 
@@ -107,6 +108,8 @@ def home() -> Any:
             + [f"{f.label}办结" for f in supervision.figures],
             "values": [f.received for f in supervision.figures]
             + [f.completed for f in supervision.figures]}
+    if user.role is Role.VIEWER:
+        context["below"] = lower_centers_at_a_glance(current_app.config["TONGBAN"]["code"])
     if user.role is Role.ADMIN:
         context["admin"] = admin_home(utcnow())
     return render_template("web/staff/home.html", **context)

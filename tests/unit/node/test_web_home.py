@@ -40,7 +40,8 @@ def badge(page: str) -> int | None:
     (Role.APPROVER, "approver1", ["home-approver", "chart-queue"], ["home-clerk"]),
     (Role.SUPERVISOR, "super1", ["home-supervisor", "chart-figures", "figures-table"],
      ["home-clerk", "home-admin"]),
-    (Role.VIEWER, "watcher", ["home-viewer"], ["home-supervisor"]),
+    (Role.VIEWER, "watcher", ["home-viewer", "viewer-top", "viewer-missing"],
+     ["home-supervisor"]),
     (Role.ADMIN, "boss", ["home-admin", "admin-sync", "admin-calendar"], ["home-clerk"]),
 ])
 def test_every_role_lands_on_its_own_home_page(
