@@ -9,12 +9,11 @@ from typing import Any
 from flask import current_app, g, render_template
 from sqlalchemy import func, select
 
-from node.api.security import auth_service
 from node.auth.models import User
 from node.auth.permissions import Permission, Role, allows
-from node.cases.factory import case_service_for
 from node.cases.scopes import viewer_of, visible_cases
 from node.cases.service import CaseService
+from node.composition import NodeServices
 from node.home import (
     COLOURS,
     AdminHome,
@@ -26,6 +25,7 @@ from node.home import (
 )
 from node.sync.status import status_report
 from node.web.core import (
+    auth_service,
     current_staff,
     missing_calendar_years,
     staff_page,
@@ -41,9 +41,8 @@ COLOUR_NAMES = {"green": "正常", "yellow": "黄灯预警", "red": "红灯超�
 
 
 def _service() -> CaseService:
-    return case_service_for(current_session(), current_app.config["TONGBAN"],
-                            current_app.extensions["tongban_node_key"],
-                            clock=current_app.extensions["tongban_clock"])
+    return NodeServices.of_app(current_app.extensions).cases(
+        current_session(), current_app.extensions["tongban_clock"])
 
 
 def awaiting_for(user: User | None) -> Awaiting | None:
