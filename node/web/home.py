@@ -13,7 +13,7 @@ from node.auth.models import User
 from node.auth.permissions import Permission, Role, allows
 from node.cases.scopes import viewer_of, visible_cases
 from node.cases.service import CaseService
-from node.composition import NodeServices
+from node.composition import NodeServices, current_settings
 from node.home import (
     COLOURS,
     AdminHome,
@@ -108,7 +108,7 @@ def home() -> Any:
             "values": [f.received for f in supervision.figures]
             + [f.completed for f in supervision.figures]}
     if user.role is Role.VIEWER:
-        context["below"] = lower_centers_at_a_glance(current_app.config["TONGBAN"]["code"])
+        context["below"] = lower_centers_at_a_glance(current_settings().code)
     if user.role is Role.ADMIN:
         context["admin"] = admin_home(utcnow())
     return render_template("web/staff/home.html", **context)
