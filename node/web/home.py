@@ -64,7 +64,7 @@ def colour_chart(title: str, counts: dict[str, int]) -> dict[str, Any]:
 
 def admin_home(now: dt.datetime) -> AdminHome:
     session = current_session()
-    failures = auth_service().throttle.failures_by_username_since(now - dt.timedelta(days=1))
+    failures = auth_service().logins.throttle.failures_by_username_since(now - dt.timedelta(days=1))
     names: dict[str, str] = {}
     for username, name in session.execute(select(User.username, User.display_name).where(
             User.username.in_([f.username for f in failures]))):
