@@ -9,11 +9,13 @@ works with.  Here, and only here, the features are wired together and to the syn
   outbox), never the key or node.sync itself;
 - every feature that applies envelopes declares its kinds (``envelope_handlers`` in
   node/cases/forwarding.py, node/catalog/publishing.py, node/calendar/publishing.py,
-  node/directives/service.py); :meth:`NodeServices.envelope_registry` collects them, refusing a
-  kind declared twice, and the sync service dispatches through that registry;
+  node/directives/service.py, node/feedback/travel.py); :meth:`NodeServices.envelope_registry`
+  collects them, refusing a kind declared twice, and the sync service dispatches through that
+  registry;
 - the case service gets its step hooks (forwarding's :class:`TellTheNodeBelow`);
 - the calendar service gets the open cases' recompute (node/cases/recompute.py), which every
-  change of the calendar runs in its transaction.
+  change of the calendar runs in its transaction;
+- the feedback service gets the complaints' travel (node/feedback/travel.py).
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ from node.catalog.exchange import CatalogExchange
 from node.catalog.service import CatalogService
 from node.directives import service as directives
 from node.directives.service import DirectiveService
+from node.feedback import travel as complaint_travel
 from node.feedback.service import FeedbackService
+from node.feedback.travel import ComplaintTravel
 from node.metrics.service import MetricsService
 from node.ports import EnvelopeRegistry
 from node.settings import NodeSettings
@@ -107,7 +111,8 @@ class NodeServices:
         """The public lookup, evaluations, rectifications and complaints of this node, counted
         on the node's working calendar."""
         return FeedbackService(session, node_code=self.code,
-                               calendar=CalendarService(session).cached_calendar())
+                               calendar=CalendarService(session).cached_calendar(),
+                               travel=self.complaint_travel(session))
 
     def metrics(self, session: Session) -> MetricsService:
         """The node's figures, summaries and patterns as its settings configure them."""
@@ -123,6 +128,10 @@ class NodeServices:
     def directives(self, session: Session, clock: Clock = utcnow) -> DirectiveService:
         return DirectiveService(session, outbox=self.outbox, clock=clock)
 
+    def complaint_travel(self, session: Session, clock: Clock = utcnow) -> ComplaintTravel:
+        """Complaints against cases decided elsewhere sent there, resolutions sent back."""
+        return ComplaintTravel(session, outbox=self.outbox, clock=clock)
+
     # -- sync -------------------------------------------------------------------------------
 
     def envelope_registry(self, clock: Clock = utcnow) -> EnvelopeRegistry:
@@ -134,6 +143,8 @@ class NodeServices:
         registry.register(calendar_publishing.envelope_handlers(
             self.code, recompute_open_cases, clock))
         registry.register(directives.envelope_handlers())
+        registry.register(complaint_travel.envelope_handlers(
+            lambda session: self.complaint_travel(session, clock)))
         return registry
 
     def sync_service(self, db: Database, transport: HubTransport, *, clock: Clock = utcnow,

@@ -78,6 +78,11 @@ def node_settings(overrides: Mapping[str, Any] | None = None) -> NodeSettings:
     if problems:
         raise SettingsError("node cannot start: " + "; ".join(problems))
     checked = settings_of(NodeSettings, settings, "node")
+    if not 0 < checked.upload_max_file_bytes <= checked.upload_max_case_bytes:
+        raise SettingsError(
+            "node cannot start: upload_max_file_bytes must be above 0 and at most "
+            f"upload_max_case_bytes, not {checked.upload_max_file_bytes!r} and "
+            f"{checked.upload_max_case_bytes!r}")
     try:
         ModelWindowRule.from_settings(checked)
     except SettingsError as exc:

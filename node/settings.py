@@ -24,6 +24,9 @@ class NodeSettings:
     database_url: str = ""
     secret_key: str = field(default="", repr=False)
     max_content_length: int = 8 * 1024 * 1024
+    # an application's material files (node/cases/materials.py): each, and all of one case
+    upload_max_file_bytes: int = 4 * 1024 * 1024
+    upload_max_case_bytes: int = 8 * 1024 * 1024
     token_ttl_minutes: int = 12 * 60
     max_failed_logins: int = 5
     lockout_minutes: int = 15

@@ -87,6 +87,8 @@ class Kind(enum.StrEnum):
     CASE_UPDATE = "case.update"
     DIRECTIVE = "directive"
     DIRECTIVE_REPLY = "directive.reply"
+    COMPLAINT_FORWARD = "complaint.forward"
+    COMPLAINT_REPLY = "complaint.reply"
     CATALOG_PUBLISH = "catalog.publish"
     CALENDAR_PUBLISH = "calendar.publish"
     CERT = "cert"
@@ -109,6 +111,7 @@ ADDRESSING: dict[Kind, Addressing] = {
     Kind.CASE_UPDATE: Addressing.NODE,
     Kind.DIRECTIVE: Addressing.NODE,
     Kind.DIRECTIVE_REPLY: Addressing.NODE,
+    Kind.COMPLAINT_FORWARD: Addressing.NODE, Kind.COMPLAINT_REPLY: Addressing.NODE,
     Kind.CATALOG_PUBLISH: Addressing.SUBTREE,
     Kind.CALENDAR_PUBLISH: Addressing.SUBTREE,
     Kind.CERT: Addressing.HUB,

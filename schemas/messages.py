@@ -8,7 +8,8 @@ uniqueness by a property) are in the marshmallow schemas and named in the JSON S
 
 Every body is a JSON object with ASCII keys and no floats (the envelope refuses floats before
 any schema sees them); days are ``YYYY-MM-DD`` strings, instants RFC 3339 timestamps with an
-offset.  Only ``case.forward`` carries an applicant's personal data: a forward is the case
+offset.  Only ``case.forward`` carries an applicant's personal data (and ``complaint.forward`` a
+complainant's contact phone, for the center that calls back): a forward is the case
 itself travelling to the center that decides it, never a figure about it.
 
 The bodies are declared by kind: the cases' in :mod:`schemas.case_messages`, ``cert`` and
@@ -57,6 +58,7 @@ from schemas.message_parts import (
     JS_CODE,
     JS_DATE,
     JS_KEY_ID,
+    JS_ORIGIN,
     JS_TIMESTAMP,
     JS_USERNAME,
     JS_UUID,
@@ -71,11 +73,14 @@ from schemas.message_parts import (
     PHONE_TEXT,
     PRACTICAL_FIELDS,
     PRACTICAL_MAX,
+    TEXT_MAX,
     USERNAME_MAX,
     FullMatch,
     IsoDate,
+    OriginSchema,
     StrictBoolean,
     Timestamp,
+    code_field,
     int_field,
     js_document,
     js_if,
@@ -159,6 +164,58 @@ DIRECTIVE_REPLY_JSON_SCHEMA = js_document(
         "state": {"enum": list(DIRECTIVE_STATES)},
         "text": js_string(),
         "replied_by": JS_USERNAME,
+    }),
+)
+
+
+# -- complaint.forward and complaint.reply -----------------------------------------------------
+
+COMPLAINT_NUMBER_MAX = 40
+
+
+class ComplaintForwardSchema(Schema):
+    """A complaint against a case decided at another center, sent to it by the center below
+    (each hop relays it while the case went further up).  The number is the one the
+    complainant holds, the same at every hop; the clock is the complaint's as received."""
+
+    number = text_field(COMPLAINT_NUMBER_MAX, 1)
+    case = fields.Nested(OriginSchema, required=True)
+    content = text_field(TEXT_MAX, 1)
+    contact_phone = text_field(32, 1, allow_none=True)
+    received_at = Timestamp(required=True)
+    due_on = IsoDate(required=True)
+
+
+COMPLAINT_FORWARD_JSON_SCHEMA = js_document(
+    Kind.COMPLAINT_FORWARD, "tongban complaint.forward body",
+    js_object({
+        "number": js_string(COMPLAINT_NUMBER_MAX, 1),
+        "case": JS_ORIGIN,
+        "content": js_string(TEXT_MAX, 1),
+        "contact_phone": js_nullable(js_string(32, 1)),
+        "received_at": JS_TIMESTAMP,
+        "due_on": JS_DATE,
+    }),
+)
+
+
+class ComplaintReplySchema(Schema):
+    """The resolution of a complaint that came from below, going back down to where the
+    complainant filed it."""
+
+    number = text_field(COMPLAINT_NUMBER_MAX, 1)
+    resolution = text_field(TEXT_MAX, 1)
+    resolved_at = Timestamp(required=True)
+    resolved_by = code_field()  # the center that resolved it (relays pass it on unchanged)
+
+
+COMPLAINT_REPLY_JSON_SCHEMA = js_document(
+    Kind.COMPLAINT_REPLY, "tongban complaint.reply body",
+    js_object({
+        "number": js_string(COMPLAINT_NUMBER_MAX, 1),
+        "resolution": js_string(TEXT_MAX, 1),
+        "resolved_at": JS_TIMESTAMP,
+        "resolved_by": JS_CODE,
     }),
 )
 
@@ -387,6 +444,8 @@ MESSAGE_SCHEMAS: dict[Kind, type[Schema]] = {
     Kind.CASE_UPDATE: CaseUpdateSchema,
     Kind.DIRECTIVE: DirectiveSchema,
     Kind.DIRECTIVE_REPLY: DirectiveReplySchema,
+    Kind.COMPLAINT_FORWARD: ComplaintForwardSchema,
+    Kind.COMPLAINT_REPLY: ComplaintReplySchema,
     Kind.CATALOG_PUBLISH: CatalogPublishSchema,
     Kind.CALENDAR_PUBLISH: CalendarPublishSchema,
     Kind.CERT: CertBodySchema,
@@ -401,6 +460,8 @@ JSON_SCHEMAS: dict[str, dict[str, Any]] = {
     Kind.CASE_UPDATE.value: CASE_UPDATE_JSON_SCHEMA,
     Kind.DIRECTIVE.value: DIRECTIVE_JSON_SCHEMA,
     Kind.DIRECTIVE_REPLY.value: DIRECTIVE_REPLY_JSON_SCHEMA,
+    Kind.COMPLAINT_FORWARD.value: COMPLAINT_FORWARD_JSON_SCHEMA,
+    Kind.COMPLAINT_REPLY.value: COMPLAINT_REPLY_JSON_SCHEMA,
     Kind.CATALOG_PUBLISH.value: CATALOG_PUBLISH_JSON_SCHEMA,
     Kind.CALENDAR_PUBLISH.value: CALENDAR_PUBLISH_JSON_SCHEMA,
     Kind.CERT.value: CERT_JSON_SCHEMA,

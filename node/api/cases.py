@@ -23,7 +23,13 @@ from node.cases.actions import ACTIONS_BY_NAME, CASE_ACTIONS, CaseAction
 from node.cases.actors import Actor
 from node.cases.forwarding import Forwarding
 from node.cases.history import handler_name
-from node.cases.models import AttachmentRole, Case, DocumentKind, IssuedDocument
+from node.cases.models import (
+    AttachmentRole,
+    Case,
+    DocumentKind,
+    IssuedDocument,
+    SupplementNotice,
+)
 from node.cases.schemas import (
     AttachmentSchema,
     CaseDetailSchema,
@@ -241,15 +247,28 @@ class CaseNoticeDocument(MethodView):
         if notice is None:
             raise NotFound(_("Case %(number)s has no notice %(repr)s.",
                              number=case.number, repr=repr(number)))
-        html = render_template(
-            "cases/supplement_notice.html",
-            notice=notice,
-            case=case,
-            items=json.loads(notice.items),
-            handler=handler_name(current_session(), notice.issued_by),
-            center=current_settings().name,
-        )
-        return Response(html, mimetype="text/html")
+        return Response(render_notice(case, notice), mimetype="text/html")
+
+
+def render_notice(case: Case, notice: SupplementNotice, *, reprint: bool | None = None) -> str:
+    """The page of a one-time notice (补正材料通知), marked 补打 when it was printed again
+    (``reprint`` None: as last printed)."""
+    record = next((d for d in case.documents if d.kind is DocumentKind.SUPPLEMENT
+                   and d.number == notice.number), None)
+    if reprint is None:
+        reprint = record is not None and record.reprints > 0
+    return render_template(
+        "cases/supplement_notice.html",
+        notice=notice,
+        case=case,
+        items=json.loads(notice.items),
+        handler=handler_name(current_session(), notice.issued_by),
+        reprinted_by=(handler_name(current_session(), record.last_printed_by)
+                      if reprint and record is not None else None),
+        document=record,
+        reprint=reprint,
+        center=current_settings().name,
+    )
 
 
 SUSPENSION_KIND_NAMES = {
@@ -290,6 +309,8 @@ DOCUMENT_KINDS = ", ".join(repr(k.value) for k in DocumentKind)
 def render_document(case: Case, document: IssuedDocument, *, reprint: bool,
                     query_code: str | None = None) -> str:
     """The page of a printed document (also the staff pages' own): staff by their names."""
+    if document.kind is DocumentKind.SUPPLEMENT:
+        return render_notice(case, documents.notice_of(case, document), reprint=reprint)
     usernames = {document.issued_by, document.last_printed_by}
     names = {row.username: row.display_name for row in current_session().execute(
         select(User.username, User.display_name).where(User.username.in_(usernames)))}

@@ -164,6 +164,9 @@ class PublicComplaintSchema(Schema):
     resolution = fields.String(allow_none=True)
     case_number = fields.String(allow_none=True)
     window_name = fields.String(allow_none=True)
+    handled_by = fields.String(allow_none=True, metadata={
+        "description": "the center handling the complaint when it is not this one: the one "
+                       "that decided its case"})
 
 
 # -- views ----------------------------------------------------------------------------------

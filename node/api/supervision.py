@@ -95,6 +95,12 @@ class ComplaintSchema(Schema):
     resolved_at = fields.DateTime(allow_none=True)
     resolved_by = fields.String(allow_none=True)
     resolved_in_time = fields.Function(lambda c: getattr(c, "in_time_now", None))
+    sent_to = fields.String(allow_none=True, metadata={
+        "description": "the center the complaint was sent to: its case was decided there, "
+                       "which resolves it (the resolution comes back here)"})
+    received_from = fields.String(allow_none=True, metadata={
+        "description": "the center below the complaint came from (its case was sent up "
+                       "here); the resolution goes back there"})
 
 
 class ComplaintDetailSchema(ComplaintSchema):

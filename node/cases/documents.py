@@ -11,6 +11,10 @@ notice of a special procedure keep their own tables (``supplement_notices``,
 The query code is stored only as a hash: it can be printed on the receipt only by a caller
 who still holds it (right after 收件) and only on the first print; a reprint says that it was
 given at the first print.  legal basis of each: docs/cases.md.
+
+The one-time notice (补正材料通知, ``supplement``) is numbered and recorded when its step is
+taken (:meth:`node.cases.service.CaseService.request_supplement`), one row per notice; printing
+it here is always a reprint (补打) of the case's latest notice.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from node.auth.permissions import Permission
 from node.calendar.workdays import to_shanghai_date
-from node.cases.models import Case, CaseEvent, DocumentKind, IssuedDocument
+from node.cases.models import Case, CaseEvent, DocumentKind, IssuedDocument, SupplementNotice
 from node.cases.query_codes import verify_query_code
 from node.cases.states import DECIDED_STATES, CaseState
 from node.catalog.models import MaterialForm, MatterCategory
@@ -54,6 +58,7 @@ RULES: dict[DocumentKind, DocumentRule] = {
     DocumentKind.DENIAL: DocumentRule(DocumentKind.DENIAL, "BX", Permission.CASES_DECIDE),
     DocumentKind.SERVICE_RECEIPT: DocumentRule(DocumentKind.SERVICE_RECEIPT, "SD",
                                                Permission.CASES_HANDLE),
+    DocumentKind.SUPPLEMENT: DocumentRule(DocumentKind.SUPPLEMENT, "BZ", Permission.CASES_HANDLE),
 }
 
 FORM_NAMES = {MaterialForm.ORIGINAL: "原件", MaterialForm.COPY: "复印件",
@@ -72,6 +77,7 @@ def title(kind: DocumentKind, case: Case) -> str:
         DocumentKind.GRANT: "准予行政许可决定书" if licence else "准予审批决定书",
         DocumentKind.DENIAL: "不予行政许可决定书" if licence else "不予审批决定书",
         DocumentKind.SERVICE_RECEIPT: "送达回证",
+        DocumentKind.SUPPLEMENT: "补正材料一次性告知书",
     }[kind]
 
 
@@ -91,6 +97,8 @@ def refusal_event(case: Case) -> CaseEvent | None:
 def available(case: Case) -> list[DocumentKind]:
     """The documents that can be printed for ``case`` now, in the order of the procedure."""
     kinds: list[DocumentKind] = []
+    if case.notices:  # issued with its step; printed again as 补打
+        kinds.append(DocumentKind.SUPPLEMENT)
     if not case.from_below:  # the origin gave the applicant the receipt
         kinds.append(DocumentKind.RECEIPT)
     if case.accepted_on is not None and case.state is not CaseState.REJECTED:
@@ -107,7 +115,24 @@ def available(case: Case) -> list[DocumentKind]:
 
 
 def issued(case: Case, kind: DocumentKind) -> IssuedDocument | None:
-    return next((d for d in case.documents if d.kind is kind), None)
+    """The record of ``kind`` on ``case`` (of the one-time notices, the latest)."""
+    return next((d for d in reversed(case.documents) if d.kind is kind), None)
+
+
+def record_notice(case: Case, notice: SupplementNotice) -> IssuedDocument:
+    """Record a one-time notice just issued as the case's 补正材料通知 (its number, its time,
+    its clerk; not reprinted)."""
+    document = IssuedDocument(
+        kind=DocumentKind.SUPPLEMENT, number=notice.number, issued_at=notice.issued_at,
+        issued_by=notice.issued_by, reprints=0, last_printed_at=notice.issued_at,
+        last_printed_by=notice.issued_by)
+    case.documents.append(document)
+    return document
+
+
+def notice_of(case: Case, document: IssuedDocument) -> SupplementNotice:
+    """The one-time notice a ``supplement`` record stands for."""
+    return next(n for n in case.notices if n.number == document.number)
 
 
 def print_document(
@@ -141,6 +166,10 @@ def print_document(
                 "given then")]})
         if not verify_query_code(case.query_code_hash, case.number, query_code):
             raise ValidationFailed({"query_code": [_("this is not the case's query code")]})
+    if existing is None and kind is DocumentKind.SUPPLEMENT:  # recorded with its step
+        raise Conflict(_("Case %(number)s has no recorded one-time notice to print.",
+                         number=case.number),
+                       {"available": [k.value for k in available(case)]})
     if existing is None:
         try:
             with session.begin_nested():  # a concurrent first print: take theirs, reprint
@@ -211,6 +240,9 @@ def content(case: Case, document: IssuedDocument, *, reprint: bool,
             e.reason for e in case.events
             if e.action == "deny" and e.reason
         ] or ([event.reason] if event and event.reason else [])
+    elif document.kind is DocumentKind.SUPPLEMENT:
+        notice = notice_of(case, document)
+        found["notice"], found["items"] = notice, json.loads(notice.items)
     elif document.kind is DocumentKind.SERVICE_RECEIPT:
         found["served"] = [d for d in case.documents
                            if d.kind in (DocumentKind.REFUSAL, DocumentKind.GRANT,
@@ -218,4 +250,5 @@ def content(case: Case, document: IssuedDocument, *, reprint: bool,
     return found
 
 
-__all__ = ["RULES", "available", "content", "issued", "print_document", "qr_svg", "title"]
+__all__ = ["RULES", "available", "content", "issued", "notice_of", "print_document", "qr_svg",
+           "record_notice", "title"]

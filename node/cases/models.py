@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -306,6 +307,9 @@ class DocumentKind(enum.StrEnum):
     GRANT = "grant"  # 准予（行政许可）决定书
     DENIAL = "denial"  # 不予（行政许可）决定书
     SERVICE_RECEIPT = "service_receipt"  # 送达回证
+    # 补正材料通知 (the one-time notice, 一次性告知书): recorded when the notice is issued,
+    # numbered as the notice; a case may have several (a repeated notice is counted)
+    SUPPLEMENT = "supplement"
 
 
 class IssuedDocument(Base):
@@ -313,7 +317,11 @@ class IssuedDocument(Base):
     again is a reprint (补打), counted."""
 
     __tablename__ = "case_documents"
-    __table_args__ = (UniqueConstraint("case_id", "kind"),)
+    # one of each kind per case (two first prints racing: the loser's insert fails and it
+    # becomes a reprint), except the one-time notice: one per notice
+    __table_args__ = (Index("uq_case_documents_case_id_kind", "case_id", "kind", unique=True,
+                            sqlite_where=text("kind != 'supplement'"),
+                            postgresql_where=text("kind != 'supplement'")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

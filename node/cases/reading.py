@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, select, true
+from sqlalchemy import ColumnElement, and_, inspect, select, true
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from node.audit.chain import AuditLog
 from node.auth.models import User
@@ -25,8 +26,10 @@ from node.cases.models import (
     CaseEvent,
     Channel,
     ReviewTask,
+    Suspension,
 )
 from node.cases.states import (
+    CLOCK_STATES,
     Action,
     CaseState,
 )
@@ -109,6 +112,12 @@ class StepHook(Protocol):
 
     def __call__(self, cases: CaseReader, case: Case, action: Action | None,
                  before: CaseState | None, after: CaseState, reason: str | None) -> None: ...
+
+
+# what a list row shows, joined to the page's query; built once (loader options are
+# immutable, and building them costs more than compiling the cached statement)
+LIST_LOADS = (joinedload(Case.matter), joinedload(Case.department), joinedload(Case.window),
+              joinedload(Case.owner))
 
 
 class CaseReader:
@@ -269,11 +278,17 @@ class CaseReader:
         found: list[Case] = []
         counts: list[tuple[int, bool]] = []
         for branch in branches:
-            found.extend(self.session.scalars(
+            rows = list(self.session.scalars(
                 select(Case).where(*paging, branch).order_by(*ordering)
                 .limit(per_page + 1).options(*self._list_loads())))
-            counts.append(capped_count(self.session,
-                                       select(Case.id).where(*conditions, branch)))
+            found.extend(rows)
+            if last is None and len(rows) <= per_page:
+                # the first page holds every match of this branch: that is its count (a
+                # search by ID number or number is mostly this: no second query)
+                counts.append((len(rows), True))
+            else:
+                counts.append(capped_count(self.session,
+                                           select(Case.id).where(*conditions, branch)))
         if with_suspended:
             colours = self.colours()
             # the page's suspended cases: read in the list's order until the page is full
@@ -293,16 +308,31 @@ class CaseReader:
             else:
                 counts.append((0, False))
         found.sort(key=key, reverse=newest)
+        self._load_stops(found[:per_page + 1])
         total = sum(c for c, _ in counts)
         exact = all(e for _, e in counts) and total <= COUNT_CAP
         return page_of_rows(found[:per_page + 1], per_page, key,
                             (total, True) if exact else (COUNT_CAP, False))
 
     @staticmethod
-    def _list_loads() -> list[Any]:
-        """What a list row shows, loaded with the page (not one query per row)."""
-        return [joinedload(Case.matter), joinedload(Case.department), joinedload(Case.window),
-                joinedload(Case.owner), selectinload(Case.suspensions)]
+    def _list_loads() -> tuple[Any, ...]:
+        """What a list row shows, loaded with the page (not one query per row); the clock
+        stops of the rows that have a colour follow (:meth:`_load_stops`)."""
+        return LIST_LOADS
+
+    def _load_stops(self, cases: Sequence[Case]) -> None:
+        """Load the suspensions of the ``cases`` whose clock runs (only they have a colour) in
+        one query, none when no row's clock runs; the others' stay unloaded (read if asked)."""
+        running = [c for c in cases if c.state in CLOCK_STATES and c.accepted_on is not None
+                   and "suspensions" in inspect(c).unloaded]
+        if not running:
+            return
+        stops: dict[int, list[Suspension]] = {c.id: [] for c in running}
+        for stop in self.session.scalars(select(Suspension).where(
+                Suspension.case_id.in_(list(stops))).order_by(Suspension.id)):
+            stops[stop.case_id].append(stop)
+        for case in running:
+            set_committed_value(case, "suspensions", stops[case.id])
 
 
     def _stops(self, case: Case) -> list[ClockStop]:

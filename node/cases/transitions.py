@@ -17,7 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm.attributes import flag_modified
 
 from node.auth.models import User
-from node.cases import authorization
+from node.cases import authorization, documents
 from node.cases.actors import SYSTEM_ACTOR, Actor
 from node.cases.authorization import deciding_task, takes_ownership
 from node.cases.errors import CaseStateError, StaleCaseError
@@ -246,6 +246,7 @@ class CaseTransitions(CaseReader):
             issued_by=actor.username,
         )
         case.notices.append(notice)
+        documents.record_notice(case, notice)
         self.session.flush()
         return notice
 

@@ -297,6 +297,8 @@ class Colours:
         return plain
 
     def of_case(self, case: Case) -> Warning | None:
+        if case.state not in CLOCK_STATES or case.accepted_on is None:
+            return None  # no colour, and no reason to read its suspensions
         return self.colour(case.state, case.accepted_on, case.counted_days,
                            [Suspension(s.start_on, s.end_on, s.kind.value)
                             for s in case.suspensions])

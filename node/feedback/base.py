@@ -11,6 +11,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from node.audit.chain import AuditLog
 from node.calendar.workdays import WorkingCalendar, to_shanghai_date
+from node.feedback.travel import ComplaintTravel
 from node.listing import COUNT_CAP, Page, after, capped_count, decode_cursor, page_of_rows
 from schemas.runtime.database import utcnow
 
@@ -28,12 +29,16 @@ class FeedbackBase:
         node_code: str,
         calendar: WorkingCalendar,
         clock: Callable[[], dt.datetime] = utcnow,
+        travel: ComplaintTravel | None = None,
     ) -> None:
         self.session = session
         self.node_code = node_code
         self.calendar = calendar
         self.clock = clock
         self.audit = AuditLog(session, clock=clock)
+        # sends complaints against cases decided elsewhere there, and resolutions back
+        # (node/feedback/travel.py); None where nothing is sent (the node's key is absent)
+        self.travel = travel
 
     def today(self) -> dt.date:
         return to_shanghai_date(self.clock())

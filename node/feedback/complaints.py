@@ -146,6 +146,8 @@ class Complaints(PublicLookup):
                   "staff_code": staff_code, "staff_known": member is not None,
                   "due_on": complaint.due_on.isoformat()},
         )
+        if self.travel is not None:
+            self.travel.send_up(complaint)  # a case decided at another center: sent there
         return FiledComplaint(complaint, query_code)
 
     def complaint_for_complainant(self, number: str, code: str) -> PublicComplaint:
@@ -163,6 +165,9 @@ class Complaints(PublicLookup):
             resolution=complaint.resolution if resolved else None,
             case_number=complaint.case.number if complaint.case is not None else None,
             window_name=complaint.window.name if complaint.window is not None else None,
+            # sent up: the center that resolved it (a code, from the reply), else the next
+            handled_by=(complaint.resolved_by if resolved else complaint.sent_to)
+            if complaint.sent_to is not None else None,
         )
 
     def complaint(self, number: str, *, for_update: bool = False) -> Complaint:
@@ -176,8 +181,10 @@ class Complaints(PublicLookup):
         return complaint
 
     def complaint_overdue(self, complaint: Complaint) -> bool:
-        """Past its deadline and not resolved."""
-        return complaint.state is ComplaintState.RECEIVED and self.today() > complaint.due_on
+        """Past its deadline and not resolved (here: one sent to the center that handled its
+        case is overdue there, not here)."""
+        return (complaint.state is ComplaintState.RECEIVED and complaint.sent_to is None
+                and self.today() > complaint.due_on)
 
     @staticmethod
     def resolved_in_time(complaint: Complaint) -> bool | None:
@@ -202,7 +209,7 @@ class Complaints(PublicLookup):
             conditions.append(Complaint.state.in_(states))
         if overdue is not None:
             late = and_(Complaint.state == ComplaintState.RECEIVED,
-                        Complaint.due_on < self.today())
+                        Complaint.due_on < self.today(), Complaint.sent_to.is_(None))
             conditions.append(late if overdue else not_(late))
         return self._page(
             select(Complaint)
@@ -222,6 +229,11 @@ class Complaints(PublicLookup):
                   number=complaint.number, state=complaint.state.value),
                 complaint.state, [],
             )
+        if complaint.sent_to is not None:
+            raise ComplaintStateError(
+                _("Complaint %(number)s was sent to %(center)s, which handled its case: it is "
+                  "resolved there.", number=complaint.number, center=complaint.sent_to),
+                complaint.state, [])
         resolution = resolution.strip()
         if not resolution:
             raise ValidationFailed({"resolution": [_("a complaint is resolved in writing")]})
@@ -236,4 +248,6 @@ class Complaints(PublicLookup):
             data={"from": ComplaintState.RECEIVED.value, "to": complaint.state.value,
                   "in_time": self.resolved_in_time(complaint)},
         )
+        if self.travel is not None:
+            self.travel.send_back(complaint)  # it came from below: the answer goes back
         return complaint

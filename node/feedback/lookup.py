@@ -81,6 +81,7 @@ class PublicComplaint:
     resolution: str | None
     case_number: str | None
     window_name: str | None
+    handled_by: str | None = None  # the center it was sent to (its case was decided there)
 
 
 class PublicLookup(FeedbackBase):

@@ -126,6 +126,11 @@ class Complaint(Base):
     resolution: Mapped[str | None] = mapped_column(Text)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     resolved_by: Mapped[str | None] = mapped_column(String(64))
+    # a complaint against a case decided at another center travels there (complaint.forward,
+    # node/feedback/travel.py): ``sent_to`` here, where it was filed (or relayed), and it is
+    # counted where it is handled; ``received_from`` there, where the answer goes back
+    sent_to: Mapped[str | None] = mapped_column(String(12))
+    received_from: Mapped[str | None] = mapped_column(String(12))
 
     case: Mapped[Case | None] = relationship()
     window: Mapped[Window | None] = relationship()

@@ -499,6 +499,7 @@ def _figures(
         .where(
             Complaint.received_at >= since,
             Complaint.received_at < until,
+            Complaint.sent_to.is_(None),  # counted at the center that handled its case
             complaint_key.is_not(None),
         )
         .group_by(complaint_key)

@@ -206,6 +206,7 @@ def _statements(window_days: int) -> tuple[Select[Any], ...]:
     rows.append(_grouped(
         received_on, {"complaints_received": func.count(Complaint.id)},
         in_time(Complaint.received_at),
+        Complaint.sent_to.is_(None),  # sent to the center that handled its case: counted there
     ))
     resolved_on = shanghai_date(Complaint.resolved_at)
     rows.append(_grouped(
@@ -214,5 +215,6 @@ def _statements(window_days: int) -> tuple[Select[Any], ...]:
          "complaints_resolved_in_time": _n(and_(Complaint.state == ComplaintState.RESOLVED,
                                                 resolved_on <= Complaint.due_on))},
         in_time(Complaint.resolved_at),
+        Complaint.sent_to.is_(None),
     ))
     return tuple(rows)

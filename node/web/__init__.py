@@ -35,6 +35,7 @@ def init_app(app: Flask, api: Api) -> None:
         approver,
         auth,
         clerk,
+        home,
         public,
         rankings,
         search,
@@ -76,8 +77,8 @@ def init_app(app: Flask, api: Api) -> None:
 
     app.register_blueprint(Blueprint("web_static", __name__, static_folder=str(STATIC_DIR),
                                      static_url_path="/static"))
-    blueprints = (auth.bp, public.bp, clerk.bp, approver.bp, search.bp, supervision.bp,
-                  rankings.bp, admin.bp)
+    blueprints = (auth.bp, home.bp, public.bp, clerk.bp, approver.bp, search.bp,
+                  supervision.bp, rankings.bp, admin.bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
@@ -136,6 +137,8 @@ def init_app(app: Flask, api: Api) -> None:
             # every administrator's pages say which years lack national holiday data
             "calendar_missing_years": missing_calendar_years(app) if user is not None
             and "catalog.manage" in perms else [],
+            # the navigation's badge: what awaits the user (node/home.py)
+            "awaiting": home.awaiting_for(user),
             "center_name": current_settings().name or current_settings().code,
             "center_level": current_settings().level,
         }

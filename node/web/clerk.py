@@ -24,9 +24,10 @@ from flask import (
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
+from node.api.cases import render_notice
 from node.auth.models import User
 from node.auth.permissions import Permission, allows
-from node.cases import documents
+from node.cases import documents, materials
 from node.cases.actions import ACTIONS_BY_NAME
 from node.cases.actors import Actor
 from node.cases.authorization import addable_file_roles, deciding_task
@@ -209,6 +210,12 @@ def _render_case(service: CaseService, case: Case, errors: dict[str, list[str]],
                  status: int) -> tuple[str, int]:
     user = current_staff()
     missing = {int(p) for p in request.args.get("missing", "").split(",") if p.isdigit()}
+    if (not missing and case.channel is Channel.ONLINE and case.state is CaseState.SUBMITTED
+            and not case.notices):
+        # an online application: the required materials it came without, ticked for the
+        # one-time notice (node/cases/materials.py)
+        missing = set(materials.missing(
+            case, current_settings().upload_max_file_bytes))
     actor, here = Actor.of(user), current_settings().code
     forms = [a for a in allowed_actions(case.state, user.role.value)
              if a in ACTIONS_BY_NAME and can_apply(a, case, actor, here)]
@@ -334,11 +341,7 @@ def notice(case_id: int, number: str) -> Any:
         return render_template("web/error.html", status=404, title=_("未找到告知书"),
                                message=_("办件 %(number)s 没有告知书 %(number2)s。",
                                          number=case.number, number2=number)), 404
-    html = render_template("cases/supplement_notice.html", notice=found, case=case,
-                           items=json.loads(found.items),
-                           handler=handler_name(case_service().session, found.issued_by),
-                           center=current_settings().name)
-    return Response(html, mimetype="text/html")
+    return Response(render_notice(case, found), mimetype="text/html")
 
 
 @bp.get("/cases/<int(max=2147483647):case_id>/suspensions/<number>")

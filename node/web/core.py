@@ -151,14 +151,8 @@ ROLE_NAMES = {
 
 
 def home_for(user: User) -> str:
-    """The page a role starts on after login."""
-    return {
-        Role.CLERK: url_for("web_clerk.desk"),
-        Role.APPROVER: url_for("web_approver.queue"),
-        Role.ADMIN: url_for("web_admin.matters"),
-        Role.SUPERVISOR: url_for("web_supervision.warnings"),
-        Role.VIEWER: url_for("web_rankings.league"),
-    }[user.role]
+    """The page a user starts on after login: their role's home page."""
+    return url_for("web_home.home")  # every role's own home page (node/web/home.py)
 
 
 def permissions_of(user: User | None) -> frozenset[Permission]:

@@ -158,6 +158,7 @@ COMPLETENESS_STATUSES = {
 ENVELOPE_KINDS = {
     "summary": _("统计汇总"), "case.forward": _("转办件"), "case.result": _("办理结果"),
     "case.update": _("办件进展"), "directive": _("督办指令"), "directive.reply": _("督办回复"),
+    "complaint.forward": _("投诉转办"), "complaint.reply": _("投诉办理结果"),
     "catalog.publish": _("事项目录发布"), "calendar.publish": _("工作日历发布"),
     "cert": _("证书"), "revoke": _("证书吊销"), "audit.response": _("数据核验应答"),
 }

@@ -9,6 +9,7 @@ from flask import current_app, render_template, request
 from marshmallow import Schema, fields, validate
 
 from node.api.public import ComplaintArgs, EvaluationArgs, LookupArgs, count_attempt
+from node.cases import materials
 from node.cases.models import AttachmentRole, Channel
 from node.cases.schemas import SubmitSchema
 from node.cases.service import Application
@@ -93,36 +94,43 @@ def apply(code: str) -> Any:
         return render_template("web/error.html", status=404, title=_("未找到事项"),
                                message=_("服务指南中没有编码为 %(code)s 的事项。", code=code)), 404
     template = "web/public/apply.html"
+    settings = current_settings()
+    rule_list = materials.rules(found.materials, settings.upload_max_file_bytes)
+    max_case = materials.megabytes(settings.upload_max_case_bytes)
+    context: dict[str, Any] = {"matter": found, "rules": rule_list, "max_case": max_case}
     if request.method == "GET":
-        return render_template(template, matter=found, errors={}, form={})
-    refused = _rate_limited(template, matter=found)
+        return render_template(template, errors={}, form={}, **context)
+    refused = _rate_limited(template, **context)
     if refused:
         return refused
     try:
         data = load_form(ApplyForm())
+        # each material its own field; every file checked by its bytes before anything is
+        # stored, so a refused file leaves no application behind
+        uploads = {rule.position: [(f.filename or "", f.read())
+                                   for f in request.files.getlist(f"material-{rule.position}")
+                                   if f and f.filename]
+                   for rule in rule_list}
+        checked, problems = materials.check_files(
+            rule_list, {p: files for p, files in uploads.items() if files},
+            max_case_bytes=settings.upload_max_case_bytes)
+        if problems:
+            raise ValidationFailed(problems)
         services = NodeServices.of_app(current_app.extensions)
         service = services.cases(current_session())
         submission = service.submit(
             Application(**data, matter_code=found.code, channel=Channel.ONLINE), APPLICANT)
-        uploads = [f for f in request.files.getlist("materials") if f and f.filename]
-        problems: dict[str, list[str]] = {}
         forwarding = services.forwarding_of(service)
-        for upload in uploads:
-            try:
-                forwarding.add_attachment(
-                    submission.case, APPLICANT, name=upload.filename or "",
-                    media_type=upload.mimetype or "application/octet-stream",
-                    data=upload.read(), role=AttachmentRole.MATERIAL)
-            except ValidationFailed as exc:
-                for reasons in exc.details["fields"].values():
-                    problems.setdefault("materials", []).extend(
-                        f"{upload.filename}：{r}" for r in reasons)
-        if problems:
-            raise ValidationFailed(problems)
+        for file in checked:
+            forwarding.add_attachment(
+                submission.case, APPLICANT, name=file.name, media_type=file.media_type,
+                data=file.data, role=AttachmentRole.MATERIAL)
     except TongbanError as exc:
-        return form_error_page(template, exc, matter=found)
+        return form_error_page(template, exc, **context)
+    missing = set(materials.missing(submission.case, settings.upload_max_file_bytes))
     return render_template("web/public/applied.html", matter=found, case=submission.case,
-                           query_code=submission.query_code, files=len(uploads)), 201
+                           query_code=submission.query_code, files=len(checked),
+                           missing=[r for r in rule_list if r.position in missing]), 201
 
 
 @bp.route("/lookup", methods=["GET", "POST"])

@@ -132,6 +132,24 @@ def _last_due() -> str:
     return last_month_due(today(), days).label
 
 
+def lower_centers_at_a_glance(code: str) -> dict[str, Any]:
+    """A higher center's home page (node/web/home.py): the centers below ranked by cases
+    completed this month (the first five), and who has not reported the last month due, as
+    the league and completeness pages read them from the hub (or their kept answers)."""
+    league = _ask("GET", "league", [("scope", code), ("period", _this_month()),
+                                    ("metric", "completed")])
+    due = _last_due()
+    reported = _ask("GET", "completeness", [("scope", code), ("period", due)])
+    ranked = [r for g in (league.document or {}).get("groups", []) for r in g.get("rows", [])
+              if r.get("status") == "ranked"] if league.status == 200 else []
+    missing = [n for n in (reported.document or {}).get("nodes", [])
+               if n.get("status") == "missing"] if reported.status == 200 else []
+    return {"top": sorted(ranked, key=lambda r: r.get("rank") or 0)[:5],
+            "missing": missing, "due": due,
+            "hub_error": (_hub_error(league) or _hub_error(reported)
+                          or league.unreachable_reason or reported.unreachable_reason)}
+
+
 def running_label(period: str, as_of: str | None) -> str:
     """``2026-12（截至 12月6日）`` for a running period (the hub's ``as_of``), else the label."""
     if not as_of:

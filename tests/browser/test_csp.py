@@ -34,6 +34,7 @@ def test_staff_pages_work_under_the_policy(page: Any, site: Site) -> None:
     assert answer.headers["x-frame-options"] == "DENY"
 
     log_in(page, site, "clerk")
+    page.get_by_role("link", name="窗口工作台").click()
     page.get_by_role("link", name="收件（新申请）").click()
     page.get_by_label("第一步：选择事项").select_option(MATTER)
     page.get_by_role("button", name="选择").click()

@@ -153,6 +153,7 @@ def test_citizen_pages_show_the_provinces_standard_catalog_and_the_board(
 def test_clerk_desk_lists_the_demo_cases_and_a_new_one_reaches_the_approver(
         page: Any, demo: Demo) -> None:
     log_in(page, demo, YUZHOU, "clerk")
+    page.get_by_role("link", name="窗口工作台").click()
     assert page.get_by_role("heading", name="窗口工作台").is_visible()
     own = body_rows(page, "section:has(h2:has-text('我的办件'))")
     assert own
@@ -176,6 +177,7 @@ def test_clerk_desk_lists_the_demo_cases_and_a_new_one_reaches_the_approver(
     log_out(page)
 
     log_in(page, demo, YUZHOU, "approver")
+    page.get_by_role("link", name="部门审批").click()
     assert page.get_by_role("heading", name="部门审批：市场监督管理局").is_visible()
     page.get_by_role("link", name=number).click()
     page.locator("#action-start_review summary").click()
@@ -192,6 +194,7 @@ def test_clerk_desk_lists_the_demo_cases_and_a_new_one_reaches_the_approver(
 def test_supervisor_pages_show_the_months_figures_and_assessment(
         page: Any, demo: Demo) -> None:
     log_in(page, demo, YUZHOU, "supervisor")
+    page.get_by_role("link", name="效能监察").click()
     assert page.get_by_role("heading", name="电子监察：黄红牌办件").is_visible()
     shot(page, "demo-supervisor-warnings")
 
@@ -282,6 +285,7 @@ def test_city_supervisor_saves_a_methodology_and_ranks_with_it(page: Any, demo: 
 
 def test_admin_edits_a_demo_matter_and_sees_staff_and_sync(page: Any, demo: Demo) -> None:
     log_in(page, demo, YUZHOU, "admin")
+    page.get_by_role("link", name="中心管理").click()
     assert page.get_by_role("heading", name="事项目录").is_visible()
     assert page.get_by_role("caption").first.inner_text() == "共 11 个事项"
     shot(page, "demo-admin-matters")

@@ -40,7 +40,7 @@ def apply_online(phone: Any, site: Site, tmp_path: Any) -> tuple[str, str]:
     scan.write_bytes(b"%PDF-1.4 application form")
     phone.get_by_label("申请人姓名").fill("张三")
     phone.get_by_label("联系电话").fill("13800138000")
-    phone.get_by_label("选择文件（可多选）").set_input_files(str(scan))
+    phone.get_by_label("1. 食品经营许可申请书").set_input_files(str(scan))
     phone.get_by_role("button", name="提交申报").click()
     number = phone.locator("#case-number").inner_text()
     code = phone.locator("#query-code").inner_text()
@@ -89,6 +89,8 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
 
     # window clerk: take an application with a material missing, one-time notice, accept
     log_in(page, site, "clerk")
+    assert page.get_by_role("heading", name="首页").is_visible()  # every role lands there
+    page.get_by_role("link", name="窗口工作台").click()
     assert page.get_by_role("heading", name="窗口工作台").is_visible()
     assert page.get_by_role("link", name=online_number).is_visible()  # waiting for pre-review
     shot(page, "clerk-desk")
@@ -133,6 +135,7 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
 
     # approver: the department's queue, the case file, suspend with its notice, approve
     log_in(page, site, "approver")
+    page.get_by_role("link", name="部门审批").click()
     assert page.get_by_role("link", name=number).is_visible()
     shot(page, "approver-queue")
     page.get_by_role("link", name=number).click()
@@ -183,6 +186,7 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
 
     # supervisor: red and yellow cases, complaint resolved, rectification, figures, ...
     log_in(page, site, "supervisor")
+    page.get_by_role("link", name="效能监察").click()
     assert page.get_by_role("heading", name="电子监察：黄红牌办件").is_visible()
     shot(page, "supervisor-warnings")
     page.goto(f"{site.node}/staff/supervision/complaints")
@@ -215,6 +219,7 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
 def test_administrator_pages_show_errors_and_sync_status(page: Any, site: Site,
                                                          tmp_path: Any) -> None:
     log_in(page, site, "admin")
+    page.get_by_role("link", name="中心管理").click()
     assert page.get_by_role("heading", name="事项目录").is_visible()
     page.get_by_label("事项编码").fill("BR-0002")
     page.get_by_label("事项名称").fill("建筑工程施工许可")
@@ -328,5 +333,85 @@ def test_every_address_answers_a_browser_in_chinese(page: Any, site: Site) -> No
     assert page.url.endswith("/staff/login")
     log_in(page, site, "supervisor")
     page.goto(f"{site.node}/staff/")
-    assert page.url.endswith("/staff/supervision")
+    assert page.url.endswith("/staff/home")
 
+
+
+def test_each_roles_home_page_and_the_badge_lead_to_their_lists(
+        page: Any, phone: Any, site: Site) -> None:
+    """Login lands on 首页: each role's part of it in Chromium, the charts drawn from the
+    vendored ECharts; the badge counts a new complaint and its list is one click away."""
+    phone.goto(f"{site.node}/complaint")
+    phone.get_by_label("窗口").select_option("W01")
+    phone.get_by_label("投诉内容").fill("咨询电话无人接听")
+    phone.get_by_role("button", name="提交投诉").click()
+    assert phone.locator("#complaint-number").is_visible()
+
+    for username, section, chart in (("clerk", "#home-clerk", "#chart-mine"),
+                                     ("approver", "#home-approver", "#chart-queue"),
+                                     ("supervisor", "#home-supervisor", "#chart-figures"),
+                                     ("leader", "#home-viewer", None),
+                                     ("admin", "#home-admin", None)):
+        log_in(page, site, username)
+        assert page.url.endswith("/staff/home"), (username, page.url)
+        assert page.get_by_role("heading", name="首页").is_visible()
+        assert page.locator(section).is_visible(), username
+        if chart:
+            page.locator(f"{chart} canvas").wait_for()  # drawn by ECharts, not fetched
+        shot(page, f"home-{username}")
+        if username == "supervisor":
+            count = int(page.locator("#nav-badge").inner_text())
+            assert count >= 1  # at least the complaint just filed
+            page.locator("#awaiting-complaints a").click()
+            assert page.get_by_role("heading", name="投诉处理").is_visible()
+            assert "咨询电话无人接听" in page.content()
+        if username == "admin":
+            assert "待上传" in page.locator("#admin-sync").inner_text()
+            assert page.locator("#admin-dead").inner_text().endswith("件")
+        page.get_by_role("button", name="退出登录").click()
+        page.wait_for_load_state()
+
+
+def test_an_online_application_missing_one_material_gets_a_notice_listing_exactly_it(
+        page: Any, phone: Any, site: Site, tmp_path: Any) -> None:
+    """Each material its own field with its rule; a file is judged by its bytes (a text file
+    called .pdf is refused and nothing is stored); the one material not sent is the one the
+    one-time notice lists, ticked for the clerk."""
+    phone.goto(f"{site.node}/guide/{MATTER}/apply")
+    assert "复印件；1 份；必须；可上传 PDF、JPG、PNG" in phone.locator(
+        "#material-2").inner_text()
+    fake = tmp_path / "营业执照.pdf"
+    fake.write_text("这不是 PDF 文件", encoding="utf-8")
+    form = tmp_path / "申请书.pdf"
+    form.write_bytes(b"%PDF-1.4 application form")
+    licence = tmp_path / "营业执照.png"
+    licence.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    phone.get_by_label("申请人姓名").fill("赵六")
+    phone.get_by_label("联系电话").fill("13700137000")
+    phone.get_by_label("1. 食品经营许可申请书").set_input_files(str(form))
+    phone.get_by_label("2. 营业执照复印件").set_input_files(str(fake))
+    phone.get_by_role("button", name="提交申报").click()
+    assert "按文件内容判断" in phone.locator("#material-2 .field-error").inner_text()
+    assert phone.locator("#case-number").count() == 0  # nothing was stored
+
+    phone.get_by_label("1. 食品经营许可申请书").set_input_files(str(form))
+    phone.get_by_label("2. 营业执照复印件").set_input_files(str(licence))
+    phone.get_by_role("button", name="提交申报").click()
+    number = phone.locator("#case-number").inner_text()
+    assert phone.locator("#missing-materials li").all_inner_texts() == ["食品安全管理制度"]
+    shot(phone, "citizen-applied-missing")
+
+    log_in(page, site, "clerk")
+    page.get_by_role("link", name="窗口工作台").click()
+    page.get_by_role("link", name=number).click()
+    files = page.locator("section:has(h2:has-text('材料与文书'))").inner_text()
+    assert "食品经营许可申请书.pdf" in files
+    assert "营业执照复印件.png" in files
+    assert page.get_by_label(re.compile("食品安全管理制度")).is_checked()
+    assert not page.get_by_label(re.compile("营业执照复印件")).is_checked()
+    page.get_by_role("button", name="出具告知书").click()
+    assert "补正材料一次性告知书" in page.content()
+    assert page.locator("ol li").all_inner_texts() == ["食品安全管理制度"]
+    shot(page, "clerk-online-notice")
+    page.go_back()
+    page.get_by_role("button", name="退出登录").click()

@@ -237,7 +237,7 @@ def _accepted_case(fed: Federation, code: str, matter: str, name: str) -> dict[s
         "applicant_id_number": "11010519491231002X", "applicant_phone": "13800138000"}, 201)
     accepted = clerk.ok("POST", f"/api/v1/cases/{case['id']}/accept",
                         {"version": case["version"]})
-    return _file_after(clerk, accepted)
+    return {**_file_after(clerk, accepted), "query_code": case["query_code"]}
 
 
 def _file_after(api: Api, step: dict[str, Any]) -> dict[str, Any]:
@@ -405,6 +405,55 @@ def test_the_citys_denial_reaches_the_township(
     assert home["events"][-1]["reason"] == "选址不符合规划"
     notes = " ".join(e["reason"] or "" for e in home["events"])
     assert f"已转报 {CITY}" in notes  # the county's news, relayed
+
+
+# -- a complaint against a case decided above --------------------------------------------
+
+
+def test_a_complaint_reaches_the_city_that_decided_and_its_answer_comes_back(
+    fed: Federation, linked: dict[str, Any]
+) -> None:
+    """The applicant complains at the township about the case the city denied: the signed
+    complaint.forward goes to the county, which relays it to the city (its case went there);
+    the city resolves it and the answer comes back down, for the applicant's lookup."""
+    public = f"{fed.bases[TOWNSHIP]}/api/v1/public"
+    filed = requests.post(f"{public}/complaints", json={
+        "case_number": linked["number"], "code": linked["query_code"],
+        "content": "不予许可的理由没有说清楚", "contact_phone": "13800138000"}, timeout=20)
+    assert filed.status_code == 201, filed.text
+    number = filed.json()["number"]
+    here = fed.api(TOWNSHIP, "admin").ok("GET", f"/api/v1/supervision/complaints/{number}")
+    assert (here["sent_to"], here["received_from"], here["overdue"]) == (COUNTY, None, False)
+    # the township does not resolve what the city handles
+    refused = fed.api(TOWNSHIP, "admin").post(
+        f"/api/v1/supervision/complaints/{number}/resolve", {"resolution": "已答复"})
+    assert refused.status_code == 409, refused.text
+
+    fed.sync(TOWNSHIP, COUNTY, COUNTY, CITY)
+    at_county = fed.api(COUNTY, "admin").ok("GET", f"/api/v1/supervision/complaints/{number}")
+    assert (at_county["received_from"], at_county["sent_to"]) == (TOWNSHIP, CITY)
+    at_city = fed.api(CITY, "admin").ok("GET", f"/api/v1/supervision/complaints/{number}")
+    city_case = fed.case_from(CITY, linked["number"])
+    assert (at_city["received_from"], at_city["sent_to"]) == (COUNTY, None)
+    assert at_city["case_number"] == city_case["number"]
+    assert at_city["content"] == "不予许可的理由没有说清楚"
+    assert at_city["contact_phone"] == "13800138000"  # in full: the city calls back
+    assert at_city["due_on"] == here["due_on"]
+    assert at_city["state"] == "received"
+
+    fed.api(CITY, "admin").ok("POST", f"/api/v1/supervision/complaints/{number}/resolve",
+                              {"resolution": "已补充说明选址不符合规划的依据"})
+    fed.sync(CITY, COUNTY, COUNTY, TOWNSHIP)
+    for code in (COUNTY, TOWNSHIP):
+        relayed = fed.api(code, "admin").ok("GET", f"/api/v1/supervision/complaints/{number}")
+        assert relayed["state"] == "resolved", code
+        assert relayed["resolution"] == "已补充说明选址不符合规划的依据"
+        assert relayed["resolved_by"] == CITY
+    lookup = requests.get(f"{public}/complaints/{number}",
+                          params={"code": filed.json()["query_code"]}, timeout=20)
+    assert lookup.status_code == 200, lookup.text
+    assert lookup.json()["resolution"] == "已补充说明选址不符合规划的依据"
+    assert lookup.json()["handled_by"] == CITY
 
 
 # -- a forward the county cannot take ------------------------------------------------------

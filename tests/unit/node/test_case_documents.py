@@ -194,3 +194,43 @@ def test_a_document_names_the_clerk_not_the_login(desk, db) -> None:
     page = text(print_(clerk, submit(clerk)["id"], "receipt"))
     assert "经办人：李明" in page
     assert "clerk1" not in page
+
+
+def test_one_time_notices_are_recorded_as_issued_and_reprinted_as_bu_da(desk) -> None:
+    """The 补正材料通知 is recorded with its step, numbered as the notice, one row per notice;
+    printing it again is 补打 of the latest notice, counted; a bad print changes nothing."""
+    clerk, supervisor = desk["clerk"], desk["supervisor"]
+    cid = submit(clerk)["id"]
+    assert "supplement" not in documents(clerk, cid)["available"]
+    assert print_(clerk, cid, "supplement").status_code == 409  # no notice yet
+    first = clerk.post(f"/api/v1/cases/{cid}/notices", {"material_positions": [1]})
+    assert first.status_code == 201, first.json
+    listed = documents(clerk, cid)
+    assert listed["available"][0] == "supplement"
+    assert [(d["kind"], d["number"], d["reprints"], d["issued_by"]) for d in listed["issued"]] \
+        == [("supplement", first.json["number"], 0, "clerk1")]
+    page = text(clerk.get(f"/api/v1/cases/{cid}/documents/supplement"))
+    assert first.json["number"] in page
+    assert "补打" not in page
+
+    second = clerk.post(f"/api/v1/cases/{cid}/notices",
+                        {"material_positions": [2], "repeat_reason": "营业执照已过期"})
+    assert second.status_code == 201, second.json
+    assert [d["number"] for d in documents(clerk, cid)["issued"]] == [
+        first.json["number"], second.json["number"]]
+
+    assert print_(supervisor, cid, "supplement").status_code == 403
+    again = print_(clerk, cid, "supplement")
+    assert again.status_code == 200
+    page = text(again)
+    assert "补正材料一次性告知书" in page
+    assert second.json["number"] in page
+    assert "营业执照已过期" in page
+    assert "补打（第 1 次）" in page
+    issued = documents(clerk, cid)["issued"]
+    assert [(d["number"], d["reprints"]) for d in issued] == [
+        (first.json["number"], 0), (second.json["number"], 1)]
+    # the notice's own page shows it as last printed; the first notice was never reprinted
+    assert "补打（第 1 次）" in text(clerk.get(f"/api/v1/cases/{cid}/notices/"
+                                             f"{second.json['number']}"))
+    assert "补打" not in text(clerk.get(f"/api/v1/cases/{cid}/notices/{first.json['number']}"))

@@ -89,7 +89,7 @@ def test_login_with_a_hostile_next_goes_to_the_roles_home(
     answer = _log_in_with_next(client, target)
 
     assert answer.status_code == 302
-    assert answer.headers["Location"] == "/staff/desk"
+    assert answer.headers["Location"] == "/staff/home"
 
 
 def test_a_nul_in_next_is_refused_before_any_view(client: FlaskClient,

@@ -63,7 +63,7 @@ def test_staff_goes_to_the_login_page_then_to_the_roles_home(
     assert log_in(client, "watch").status_code == 302
     response = client.get(path, headers=BROWSER)
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/staff/supervision")
+    assert response.headers["Location"].endswith("/staff/home")
     assert client.get(response.headers["Location"]).status_code == 200
 
 

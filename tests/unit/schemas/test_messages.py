@@ -142,6 +142,18 @@ def directive_reply_body() -> dict[str, Any]:
             "text": "已办结", "replied_by": "county_admin"}
 
 
+def complaint_forward_body() -> dict[str, Any]:
+    return {"number": "450981101-TS-2026-000001",
+            "case": {"node": "450981101", "case_number": "450981101-20261129-0001"},
+            "content": "审批超期未告知进度", "contact_phone": "13800138000",
+            "received_at": "2026-12-01T10:00:00.000+08:00", "due_on": "2026-12-08"}
+
+
+def complaint_reply_body() -> dict[str, Any]:
+    return {"number": "450981101-TS-2026-000001", "resolution": "已约谈经办人并答复投诉人",
+            "resolved_at": "2026-12-03T16:30:00.000+08:00", "resolved_by": "450900"}
+
+
 def catalog_publish_body() -> dict[str, Any]:
     matter = {
         "standard_code": "000123456000", "name": "食品经营许可",
@@ -204,6 +216,9 @@ VALID: dict[Kind, list[Callable[[], dict[str, Any]]]] = {
     Kind.CASE_UPDATE: [case_update_body],
     Kind.DIRECTIVE: [directive_body, directive_about_a_metric, directive_in_text],
     Kind.DIRECTIVE_REPLY: [directive_reply_body],
+    Kind.COMPLAINT_FORWARD: [complaint_forward_body,
+                             lambda: complaint_forward_body() | {"contact_phone": None}],
+    Kind.COMPLAINT_REPLY: [complaint_reply_body],
     Kind.CATALOG_PUBLISH: [catalog_publish_body, catalog_publish_part],
     Kind.CALENDAR_PUBLISH: [calendar_publish_body],
     Kind.CERT: [cert_body],
@@ -346,6 +361,19 @@ INVALID_FOR_BOTH: dict[str, tuple[Kind, Callable[[], dict[str, Any]], list[Mutat
         Kind.DIRECTIVE_REPLY, directive_reply_body, [_set("directive_id", "42")]),
     "reply: no replier": (Kind.DIRECTIVE_REPLY, directive_reply_body, [_drop("replied_by")]),
     "reply: text as a number": (Kind.DIRECTIVE_REPLY, directive_reply_body, [_set("text", 1)]),
+    "complaint: no case": (Kind.COMPLAINT_FORWARD, complaint_forward_body, [_drop("case")]),
+    "complaint: blank content": (
+        Kind.COMPLAINT_FORWARD, complaint_forward_body, [_set("content", "  ")]),
+    "complaint: a naive time": (Kind.COMPLAINT_FORWARD, complaint_forward_body,
+                                [_set("received_at", "2026-12-01T10:00:00")]),
+    "complaint: a due day that is no date": (
+        Kind.COMPLAINT_FORWARD, complaint_forward_body, [_set("due_on", "2026/12/08")]),
+    "complaint reply: no resolution": (
+        Kind.COMPLAINT_REPLY, complaint_reply_body, [_drop("resolution")]),
+    "complaint reply: an unknown key": (
+        Kind.COMPLAINT_REPLY, complaint_reply_body, [_set("resolver", "x")]),
+    "complaint reply: resolved by no center": (
+        Kind.COMPLAINT_REPLY, complaint_reply_body, [_set("resolved_by", "city")]),
     "catalog: version 0": (Kind.CATALOG_PUBLISH, catalog_publish_body,
                            [_set("catalog_version", 0)]),
     "catalog: part 0": (Kind.CATALOG_PUBLISH, catalog_publish_body,

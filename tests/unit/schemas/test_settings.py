@@ -110,3 +110,22 @@ def test_a_setting_of_the_wrong_type_stops_the_start_with_every_problem_named(
     monkeypatch.setenv("TONGBAN_MAX_BATCH", "many")
     with pytest.raises(SettingsError, match="TONGBAN_MAX_BATCH must be a number, not 'many'"):
         hub_settings({"home": str(tmp_path)})
+
+
+def test_the_upload_limits_are_settings_checked_at_start(tmp_path, monkeypatch) -> None:
+    for name in ("TONGBAN_HOME", "TONGBAN_CONFIG", "TONGBAN_UPLOAD_MAX_FILE_BYTES",
+                 "TONGBAN_UPLOAD_MAX_CASE_BYTES"):
+        monkeypatch.delenv(name, raising=False)
+    settings = node_settings({"home": str(tmp_path), **NODE})
+    assert (settings.upload_max_file_bytes, settings.upload_max_case_bytes) == (
+        4 * 1024 * 1024, 8 * 1024 * 1024)
+    monkeypatch.setenv("TONGBAN_UPLOAD_MAX_FILE_BYTES", "1000")
+    assert node_settings({"home": str(tmp_path), **NODE}).upload_max_file_bytes == 1000
+    with pytest.raises(SettingsError, match="upload_max_case_bytes must be a whole number"):
+        node_settings({"home": str(tmp_path), **NODE, "upload_max_case_bytes": "8M"})
+    with pytest.raises(SettingsError, match="upload_max_file_bytes must be above 0 and at most "
+                                            "upload_max_case_bytes, not 9000 and 5000"):
+        node_settings({"home": str(tmp_path), **NODE, "upload_max_file_bytes": 9000,
+                       "upload_max_case_bytes": 5000})
+    with pytest.raises(SettingsError, match="upload_max_file_bytes must be above 0"):
+        node_settings({"home": str(tmp_path), **NODE, "upload_max_file_bytes": 0})
