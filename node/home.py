@@ -30,6 +30,7 @@ from node.cases.states import CLOCK_STATES, CaseState
 from node.cases.warnings import Warning
 from node.directives.models import Directive, DirectiveDirection, DirectiveState
 from node.feedback.models import OPEN_RECTIFICATION_STATES, Complaint, ComplaintState, Rectification
+from schemas.i18n import _
 
 # a case from below still to be decided here (it arrives accepted)
 OPEN_HERE = (CaseState.ACCEPTED, CaseState.IN_REVIEW, CaseState.SUSPENDED)
@@ -150,10 +151,10 @@ def spans(today: dt.date) -> list[tuple[str, dt.date, dt.date]]:
     last_month = month_start(today, 1)
     a_year_ago = month_start(today, 12)
     return [
-        ("今日", today, today),
-        ("本月", this_month, today),
-        ("上月", last_month, this_month - dt.timedelta(days=1)),
-        ("去年同月", a_year_ago, month_start(today, 11) - dt.timedelta(days=1)),
+        (_("今日"), today, today),
+        (_("本月"), this_month, today),
+        (_("上月"), last_month, this_month - dt.timedelta(days=1)),
+        (_("去年同月"), a_year_ago, month_start(today, 11) - dt.timedelta(days=1)),
     ]
 
 

@@ -45,7 +45,6 @@ from node.auth.permissions import Role
 from node.auth.service import AuthService
 from node.calendar.publishing import publish_calendar
 from node.calendar.schedules import read_json_schedule
-from node.calendar.service import CalendarService
 from node.calendar.workdays import to_shanghai_date
 from node.cases.actors import Actor
 from node.cases.models import Case, Channel
@@ -285,10 +284,11 @@ class Federation:
         """The province imports the demo's 2027 holiday schedule (DEMO_CALENDAR: marked as the
         demo's data until the real notice is loaded) and publishes it; everyone adopts it."""
         province = self.members[self.layout[0].code]
-        outbox = self.services(province).outbox
+        services = self.services(province)
+        outbox = services.outbox
         document = read_json_schedule(DEMO_CALENDAR.read_bytes(), DEMO_CALENDAR_YEAR)
         with self.database(province) as db, db.unit_of_work() as session:
-            CalendarService(session).import_schedule(document, "demo", province=True)
+            services.calendar(session).import_schedule(document, "demo", province=True)
             publish_calendar(session, outbox=outbox, year=DEMO_CALENDAR_YEAR, actor="demo",
                              now=utcnow())
         self.sync_all()

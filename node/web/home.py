@@ -32,12 +32,13 @@ from node.web.core import (
     web_blueprint,
 )
 from node.web.rankings import lower_centers_at_a_glance
+from schemas.i18n import _
 from schemas.runtime.database import utcnow
 from schemas.runtime.webapp import current_session
 
 bp = web_blueprint("web_home", "/staff")
 
-COLOUR_NAMES = {"green": "正常", "yellow": "黄灯预警", "red": "红灯超期"}
+COLOUR_NAMES = {"green": _("正常"), "yellow": _("黄灯预警"), "red": _("红灯超期")}
 
 
 def _service() -> CaseService:
@@ -58,7 +59,10 @@ def awaiting_for(user: User | None) -> Awaiting | None:
 
 def colour_chart(title: str, counts: dict[str, int]) -> dict[str, Any]:
     """A bar chart's data (node/static/web/charts.js) of cases by warning colour."""
-    return {"title": title, "unit": "件", "names": [COLOUR_NAMES[c.value] for c in COLOURS],
+    # str(): the chart's JSON holds the texts in the request's language (tojson would write
+    # a message's default text)
+    return {"title": str(title), "unit": str(_("件")),
+            "names": [str(COLOUR_NAMES[c.value]) for c in COLOURS],
             "values": [counts[c.value] for c in COLOURS]}
 
 
@@ -77,7 +81,7 @@ def admin_home(now: dt.datetime) -> AdminHome:
         # people by name; names nobody has are counted together (never shown: they are
         # whatever someone typed)
         failed_logins=[(names[f.username], f.count) for f in failures if f.username in names]
-        + ([("不存在的用户名", sum(f.count for f in failures if f.username not in names))]
+        + ([(str(_("不存在的用户名")), sum(f.count for f in failures if f.username not in names))]
            if any(f.username not in names for f in failures) else []),
     )
 
@@ -93,18 +97,18 @@ def home() -> Any:
     if allows(user.role, Permission.CASES_HANDLE):
         clerk = clerk_home(service, user, scope)
         context["clerk"] = clerk
-        context["clerk_chart"] = colour_chart("我的在办件预警", clerk.mine)
+        context["clerk_chart"] = colour_chart(_("我的在办件预警"), clerk.mine)
     if user.role is Role.APPROVER:
         queue = department_home(service, user)
         context["queue"] = queue
-        context["queue_chart"] = colour_chart("本部门待审批件预警", queue)
+        context["queue_chart"] = colour_chart(_("本部门待审批件预警"), queue)
     if user.role is Role.SUPERVISOR:
         supervision = supervisor_home(service, service.today())
         context["supervision"] = supervision
         context["figures_chart"] = {
-            "title": "收件与办结", "unit": "件",
-            "names": [f"{f.label}收件" for f in supervision.figures]
-            + [f"{f.label}办结" for f in supervision.figures],
+            "title": str(_("收件与办结")), "unit": str(_("件")),
+            "names": [str(_("%(label)s收件", label=f.label)) for f in supervision.figures]
+            + [str(_("%(label)s办结", label=f.label)) for f in supervision.figures],
             "values": [f.received for f in supervision.figures]
             + [f.completed for f in supervision.figures]}
     if user.role is Role.VIEWER:

@@ -100,3 +100,18 @@ def test_the_badge_counts_cases_from_below_complaints_and_leads_to_their_lists(
     assert "投诉待办结 1 件，其中已超期 0 件" in supervisor  # the supervisor's section
     # the badge is on every staff page, not only the home page
     assert badge(client.get("/staff/supervision").get_data(as_text=True)) == 2
+
+
+def test_the_home_page_reads_english_when_asked(client: FlaskClient, desk: dict[str, Api]) -> None:
+    """Every text of the home page comes from the message catalog: Chinese by default, English
+    with Accept-Language: en (no Chinese left in the clerk's sections)."""
+    page = page_of(client, "clerk1")
+    assert "窗口工作" in page
+    assert "我的在办件" in page
+    english = client.get("/staff/home", headers={"Accept-Language": "en"})
+    assert english.status_code == 200
+    text = english.get_data(as_text=True)
+    for english_text in ("Window work", "My running cases", "Nothing awaits you."):
+        assert english_text in text
+    section = text.split('id="home-clerk"', 1)[1].split("</section>", 1)[0]
+    assert not re.search(r"[\u4e00-\u9fff]", section), section
