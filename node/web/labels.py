@@ -6,26 +6,14 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from node.cases.history import ROLE_NAMES, STATE_NAMES
 from schemas.i18n import _
 from schemas.metrics import ALL_METRICS, POWER_NAMES, shown_name
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-CASE_STATES = {
-    "submitted": _("已收件"),
-    "supplement_requested": _("待补正"),
-    "accepted": _("已受理"),
-    "rejected": _("不予受理"),
-    "in_review": _("审核中"),
-    "suspended": _("挂起（特别程序）"),
-    "approved": _("准予许可"),
-    "denied": _("不予许可"),
-    "completed": _("已办结"),
-    "delivered": _("已送达"),
-    "withdrawn": _("已撤回"),
-    "forwarded": _("已上报上级"),
-    "returned": _("已退回"),
-}
+# one table each, kept with the case history's sentences (node/cases/history.py)
+CASE_STATES = STATE_NAMES
 
 ACTIONS = {
     "submit": _("收件"),
@@ -220,10 +208,7 @@ LEAF_FIELD_NAMES = {
     "salt": _("随机值"), "v": _("格式版本"),
 }
 
-ROLES = {
-    "clerk": _("窗口工作人员"), "approver": _("部门审批人员"), "admin": _("中心管理员"),
-    "supervisor": _("效能监察"), "viewer": _("上级中心/领导（只读）"),
-}
+ROLES = ROLE_NAMES
 
 DAY_REASONS = {
     "workday": _("工作日"), "weekend": _("周末"), "public_holiday": _("法定节假日"),
