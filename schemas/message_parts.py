@@ -63,6 +63,11 @@ DIRECTIVE_STATES = ("acknowledged", "in_progress", "done", "disputed")
 MATTER_CATEGORIES = ("administrative_licence", "non_licence_approval", "public_service")
 HANDLING_TYPES = ("immediate", "promised")
 MATERIAL_FORMS = ("original", "copy", "original_and_copy", "electronic")
+# the kinds of file a material may be uploaded as, each told apart by its bytes (filetype's
+# magic numbers: node/cases/materials.py); a material without its own list takes the default
+FILE_TYPES = ("pdf", "jpg", "png", "tif")
+DEFAULT_FILE_TYPES = ("pdf", "jpg", "png")
+MATERIAL_MAX_FILE_BYTES = 1024 * 1024 * 1024  # the most a material's own file limit may say
 LEVELS = tuple(level.value for level in Level)
 COUNTY_KINDS = tuple(kind.value for kind in CountyKind)
 

@@ -54,6 +54,7 @@ from schemas.message_parts import (
     CASE_NUMBER_MAX,
     DIRECTIVE_STATES,
     DIRECTIVE_SUBJECTS,
+    FILE_TYPES,
     HANDLING_TYPES,
     JS_CODE,
     JS_DATE,
@@ -66,6 +67,7 @@ from schemas.message_parts import (
     KEYWORD_MAX,
     LEVELS,
     MATERIAL_FORMS,
+    MATERIAL_MAX_FILE_BYTES,
     MATTER_CATEGORIES,
     MAX_KEYWORDS,
     NAME_MAX,
@@ -229,6 +231,13 @@ class PublishedMaterialSchema(Schema):
     form = one_of(MATERIAL_FORMS)
     copies = int_field(1)
     note = text_field()
+    # the material's file rule; absent in catalogs published before it existed (defaults: a
+    # file accepted, of DEFAULT_FILE_TYPES, the node's own size limit)
+    electronic_accepted = StrictBoolean(required=False)
+    file_types = fields.List(one_of(FILE_TYPES), required=False,
+                             validate=validate.Length(1, len(FILE_TYPES)))
+    max_file_bytes = fields.Integer(strict=True, required=False, allow_none=True,
+                                    validate=validate.Range(1, MATERIAL_MAX_FILE_BYTES))
 
 
 class PublishedMatterSchema(Schema):
@@ -329,7 +338,12 @@ CATALOG_PUBLISH_JSON_SCHEMA = js_document(
                 "form": {"enum": list(MATERIAL_FORMS)},
                 "copies": js_int(1),
                 "note": js_string(),
-            })},
+                "electronic_accepted": {"type": "boolean"},
+                "file_types": {"type": "array", "minItems": 1, "maxItems": len(FILE_TYPES),
+                               "items": {"enum": list(FILE_TYPES)}},
+                "max_file_bytes": {"type": ["integer", "null"], "minimum": 1,
+                                   "maximum": MATERIAL_MAX_FILE_BYTES},
+            }, optional=("electronic_accepted", "file_types", "max_file_bytes"))},
         }, optional=("keywords", *PRACTICAL_FIELDS))},
     }, optional=("part", "parts")),
     "Also: each matter's promised_limit_days is at most its legal_limit_days; each "

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from node.auth.models import User
 from node.cases.states import CaseState
-from node.catalog.models import Department, Matter, Window
+from node.catalog.models import Department, MaterialForm, Matter, Window
 from node.models import Base
 from schemas.runtime.database import Timestamp, UTCDateTime, enum_column, utcnow
 
@@ -169,6 +169,9 @@ class Case(Base):
     documents: Mapped[list[IssuedDocument]] = relationship(
         back_populates="case", order_by="IssuedDocument.id", cascade="all"
     )
+    received_materials: Mapped[list[ReceivedMaterial]] = relationship(
+        back_populates="case", order_by="ReceivedMaterial.position", cascade="all"
+    )
 
     @property
     def from_below(self) -> bool:
@@ -264,6 +267,23 @@ class FeePayment(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
 
     case: Mapped[Case] = relationship(back_populates="payments")
+
+
+class ReceivedMaterial(Base):
+    """A material the window received on paper at intake (收件): in what form, how many
+    copies (node/cases/materials.py judges it against the matter's rule)."""
+
+    __tablename__ = "case_materials"
+    __table_args__ = (UniqueConstraint("case_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # the matter's material it is
+    name: Mapped[str] = mapped_column(String(200))  # that material's name at intake
+    form: Mapped[MaterialForm] = mapped_column(enum_column(MaterialForm))
+    copies: Mapped[int] = mapped_column(Integer)
+
+    case: Mapped[Case] = relationship(back_populates="received_materials")
 
 
 class AttachmentRole(enum.StrEnum):

@@ -8,11 +8,13 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 import schemas.field_messages  # noqa: F401 - marshmallow's messages from the catalog, before any field
+from node.cases import materials
 from node.cases.models import Channel, PaymentPlace, SuspensionKind, TaskState
 from node.cases.reading import ListOrder
 from node.cases.service import Application
 from node.cases.states import CaseState
 from node.cases.warnings import Warning
+from node.catalog.models import MaterialForm
 from node.catalog.schemas import Ref
 from node.forms import CursorArgs
 from schemas.i18n import _
@@ -36,11 +38,30 @@ class ApplicationFields(Schema):
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
+class PaperReceivedSchema(Schema):
+    """One material a window received on paper."""
+
+    position = fields.Integer(strict=True, required=True,
+                              metadata={"description": "the matter's material (from 1)"})
+    form = fields.Enum(MaterialForm, by_value=True, required=True,
+                       metadata={"description": "original, copy or original_and_copy"})
+    copies = fields.Integer(strict=True, load_default=1)
+    name = fields.String(dump_only=True)
+
+
 class SubmitSchema(ApplicationFields):
     """An application as the API takes it, loaded as the service's :class:`Application`."""
 
+    received = fields.List(
+        fields.Nested(PaperReceivedSchema), data_key="received_materials", load_default=list,
+        validate=validate.Length(max=200),
+        metadata={"description": "The materials the window received on paper; a required "
+                                 "material neither received so nor given a file is missing "
+                                 "(``missing_materials``)"})
+
     @post_load
     def make_application(self, data: dict[str, Any], **kwargs: Any) -> Application:
+        data["received"] = tuple(materials.PaperReceipt(**item) for item in data["received"])
         return Application(**data)
 
 
@@ -237,6 +258,11 @@ class CaseDetailSchema(CaseSummarySchema):
                             metadata={"description": "Centers the case passed through before "
                                                      "this one, the origin first"})
     attachments = fields.List(fields.Nested(AttachmentSchema))
+    received_materials = fields.List(fields.Nested(PaperReceivedSchema), metadata={
+        "description": "The materials the window received on paper at intake"})
+    missing_materials = fields.Function(materials.missing, metadata={
+        "description": "Positions of the required materials received neither on paper nor "
+                       "as a file: what a one-time notice without items lists"})
 
 
 class CaseStepSchema(Schema):

@@ -25,11 +25,13 @@ from node.caches import CATALOG, VersionedCache
 from node.calendar.workdays import to_shanghai_date
 from node.cases.actors import SYSTEM_ACTOR, Actor
 from node.cases.errors import CaseStateError
+from node.cases.materials import PaperReceipt, check_receipts, rules
 from node.cases.models import (
     Case,
     Channel,
     FeePayment,
     PaymentPlace,
+    ReceivedMaterial,
     ReviewTask,
     TaskState,
 )
@@ -40,7 +42,7 @@ from node.cases.states import (
     yuan_text,
 )
 from node.cases.transitions import JOINT_LEGAL_LIMIT_DAYS, CaseTransitions
-from node.catalog.models import Department, Matter, Window
+from node.catalog.models import Department, Matter, MatterMaterial, Window
 from node.numbers import next_number
 from schemas.errors import Forbidden, ValidationFailed
 from schemas.i18n import _
@@ -64,6 +66,8 @@ class Application:
     applicant_consent: bool = False
     joint_department_codes: Sequence[str] = ()
     notes: str = ""
+    # the materials a window received on paper (node/cases/materials.py); online: none
+    received: Sequence[PaperReceipt] = ()
 
     def normalised(self) -> Application:
         """ID numbers and phones as stored: without surrounding spaces, ID check letter upper."""
@@ -158,6 +162,12 @@ class CaseService(CaseTransitions):
                   "this matter promises %(promised)s",
                   limit=JOINT_LEGAL_LIMIT_DAYS, promised=matter.promised_limit_days)
             )
+        names: dict[int, str] = {}
+        if matter is not None and application.received:
+            materials = self.session.scalars(
+                select(MatterMaterial).where(MatterMaterial.matter_id == matter.id)).all()
+            names = {m.position: m.name for m in materials}
+            problems.update(check_receipts(rules(materials, 1), application.received))
         if problems:
             raise ValidationFailed(problems)
         assert matter is not None  # noqa: S101 - checked above
@@ -189,6 +199,9 @@ class CaseService(CaseTransitions):
             notes=application.notes,
             # a new case has none of these yet: saying so spares a query for each
             events=[], notices=[], suspensions=[], payments=[], attachments=[],
+            received_materials=[
+                ReceivedMaterial(position=r.position, name=names[r.position], form=r.form,
+                                 copies=r.copies) for r in application.received],
         )
         self.session.add(case)
         departments = [matter.department, *(d for d in joint if d and d.id != matter.department_id)]

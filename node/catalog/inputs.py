@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from node.catalog.models import HandlingType, MaterialForm, MatterCategory, StaffType
 from node.inputs import UNSET, Given, Unset
 from schemas.divisions import Level
+from schemas.message_parts import DEFAULT_FILE_TYPES
 
 _M = TypeVar("_M", bound="MatterFields")
 
@@ -28,6 +29,9 @@ class MaterialInput:
     form: MaterialForm = MaterialForm.ORIGINAL
     copies: int = 1
     note: str = ""
+    electronic_accepted: bool = True
+    file_types: Sequence[str] = DEFAULT_FILE_TYPES
+    max_file_bytes: int | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -34,7 +34,8 @@ MATTER_FIELDS: tuple[str, ...] = (
     "keywords",
     *PRACTICAL_FIELDS,
 )
-MATERIAL_FIELDS: tuple[str, ...] = ("name", "required", "form", "copies", "note")
+MATERIAL_FIELDS: tuple[str, ...] = ("name", "required", "form", "copies", "note",
+                                     "electronic_accepted", "file_types", "max_file_bytes")
 
 
 def _value(value: Any) -> Any:

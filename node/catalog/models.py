@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from node.models import Base
 from schemas.divisions import Level
+from schemas.message_parts import DEFAULT_FILE_TYPES, FILE_TYPES
 from schemas.metrics import POWERS
 from schemas.runtime.database import Timestamp, UTCDateTime, enum_column, utcnow
 
@@ -203,6 +204,8 @@ class MatterMaterial(Base):
     __table_args__ = (
         UniqueConstraint("matter_id", "position"),
         CheckConstraint("copies >= 1", name="copies_positive"),
+        CheckConstraint("max_file_bytes IS NULL OR max_file_bytes > 0",
+                        name="max_file_bytes_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -213,5 +216,22 @@ class MatterMaterial(Base):
     form: Mapped[MaterialForm] = mapped_column(enum_column(MaterialForm))
     copies: Mapped[int] = mapped_column(Integer, default=1)
     note: Mapped[str] = mapped_column(Text, default="")
+    # its rule for files (node/cases/materials.py): whether a file may stand for it, the kinds
+    # of file (FILE_TYPES, comma-separated), and each file's limit (None: the node's)
+    electronic_accepted: Mapped[bool] = mapped_column(Boolean, default=True)
+    file_type_text: Mapped[str] = mapped_column(
+        "file_types", String(64), default=",".join(DEFAULT_FILE_TYPES),
+        server_default=",".join(DEFAULT_FILE_TYPES))
+    max_file_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
     matter: Mapped[Matter] = relationship(back_populates="materials")
+
+    @property
+    def file_types(self) -> list[str]:
+        """The kinds of file it may be uploaded as, in FILE_TYPES' order."""
+        given = set((self.file_type_text or "").split(","))
+        return [kind for kind in FILE_TYPES if kind in given]
+
+    @file_types.setter
+    def file_types(self, kinds: list[str] | tuple[str, ...]) -> None:
+        self.file_type_text = ",".join(kind for kind in FILE_TYPES if kind in set(kinds))

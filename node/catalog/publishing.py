@@ -47,7 +47,7 @@ from schemas.divisions import Level, ancestors_of, level_of
 from schemas.envelope import MAX_ENVELOPE_BYTES, Envelope, Kind
 from schemas.errors import Conflict, Forbidden
 from schemas.i18n import _
-from schemas.message_parts import PRACTICAL_FIELDS
+from schemas.message_parts import DEFAULT_FILE_TYPES, FILE_TYPES, PRACTICAL_FIELDS
 from schemas.messages import validate_body
 from schemas.runtime.database import utcnow
 
@@ -94,6 +94,9 @@ def _material_body(material: MatterMaterial) -> dict[str, Any]:
         "form": MaterialForm(material.form).value,
         "copies": material.copies,
         "note": material.note or "",
+        "electronic_accepted": bool(material.electronic_accepted),
+        "file_types": material.file_types,
+        "max_file_bytes": material.max_file_bytes,
     }
 
 
@@ -271,6 +274,14 @@ def _published_values(item: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _material_rule(item: Mapping[str, Any]) -> tuple[bool, list[str], int | None]:
+    """A published material's file rule; a catalog published before the rules existed gives
+    the defaults (a file accepted, of the default kinds, the node's size limit)."""
+    kinds = item.get("file_types") or DEFAULT_FILE_TYPES
+    return (bool(item.get("electronic_accepted", True)),
+            [kind for kind in FILE_TYPES if kind in kinds], item.get("max_file_bytes"))
+
+
 def _material_key(item: Mapping[str, Any]) -> tuple[Any, ...]:
     return (
         item["name"],
@@ -278,6 +289,7 @@ def _material_key(item: Mapping[str, Any]) -> tuple[Any, ...]:
         MaterialForm(item["form"]),
         item["copies"],
         item.get("note", "") or "",
+        *_material_rule(item),
     )
 
 
@@ -288,6 +300,9 @@ def _local_material_key(material: MatterMaterial) -> tuple[Any, ...]:
         MaterialForm(material.form),
         material.copies,
         material.note or "",
+        bool(material.electronic_accepted),
+        material.file_types,
+        material.max_file_bytes,
     )
 
 
@@ -305,17 +320,19 @@ def _replace_materials(session: Session, matter: Matter, items: list[Mapping[str
     if matter.materials:
         matter.materials.clear()
         session.flush()  # the orphans go before their positions are reused
-    matter.materials.extend(
-        MatterMaterial(
+    for index, item in enumerate(items, start=1):
+        electronic, kinds, max_bytes = _material_rule(item)
+        matter.materials.append(MatterMaterial(
             position=index,
             name=item["name"],
             required=bool(item["required"]),
             form=MaterialForm(item["form"]),
             copies=item["copies"],
             note=item.get("note", "") or "",
-        )
-        for index, item in enumerate(items, start=1)
-    )
+            electronic_accepted=electronic,
+            file_types=kinds,
+            max_file_bytes=max_bytes,
+        ))
 
 
 def _adopt_matter(session: Session, item: Mapping[str, Any], report: AdoptionReport) -> None:

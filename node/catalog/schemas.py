@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 import schemas.field_messages  # noqa: F401 - marshmallow's messages from the catalog, before any field
 from node.catalog.inputs import (
@@ -21,7 +21,15 @@ from node.catalog.inputs import (
 )
 from node.catalog.models import HandlingType, MaterialForm, MatterCategory, StaffType
 from schemas.divisions import Level
-from schemas.message_parts import KEYWORD_MAX, MAX_KEYWORDS, PHONE_TEXT, PRACTICAL_MAX
+from schemas.message_parts import (
+    DEFAULT_FILE_TYPES,
+    FILE_TYPES,
+    KEYWORD_MAX,
+    MATERIAL_MAX_FILE_BYTES,
+    MAX_KEYWORDS,
+    PHONE_TEXT,
+    PRACTICAL_MAX,
+)
 from schemas.metrics import POWERS
 
 
@@ -105,12 +113,38 @@ class StaffMemberPatchSchema(StaffMemberSchema):
         return StaffChanges.of(data)
 
 
+def _each_once(values: list[str]) -> None:
+    if len(set(values)) != len(values):
+        raise ValidationError("each kind once")
+
+
 class MaterialSchema(Schema):
     name = _name(200)
     required = fields.Boolean(load_default=True)
     form = fields.Enum(MaterialForm, by_value=True, load_default=MaterialForm.ORIGINAL)
     copies = fields.Integer(strict=True, load_default=1, validate=validate.Range(1, 99))
     note = fields.String(load_default="", validate=validate.Length(max=1000))
+    electronic_accepted = fields.Boolean(
+        load_default=True, metadata={"description": "whether a file (scan, photo) may stand "
+                                                     "for it online and at the window"})
+    file_types = fields.List(
+        fields.String(validate=validate.OneOf(FILE_TYPES)),
+        load_default=lambda: list(DEFAULT_FILE_TYPES),
+        validate=[validate.Length(1, len(FILE_TYPES)), _each_once],
+        metadata={"description": "the kinds of file accepted, told by the file's bytes: "
+                                 + ", ".join(FILE_TYPES)})
+    max_file_bytes = fields.Integer(
+        strict=True, load_default=None, allow_none=True,
+        validate=validate.Range(1, MATERIAL_MAX_FILE_BYTES),
+        metadata={"description": "each file's limit in bytes; null: the node's "
+                                 "upload_max_file_bytes"})
+
+    @validates_schema
+    def _files_for_electronic(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("form") is MaterialForm.ELECTRONIC and data.get(
+                "electronic_accepted") is False:
+            raise ValidationError("an electronic material must accept a file",
+                                  "electronic_accepted")
 
 
 PowersSchema = Schema.from_dict(

@@ -481,6 +481,9 @@ class CatalogService:
                     form=MaterialForm(item.form),
                     copies=item.copies,
                     note=item.note,
+                    electronic_accepted=item.electronic_accepted,
+                    file_types=list(item.file_types),
+                    max_file_bytes=item.max_file_bytes,
                 )
                 for index, item in enumerate(items, start=1)
             )

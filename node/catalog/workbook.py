@@ -41,6 +41,7 @@ from schemas.runtime.spreadsheet import (
 # A workbook sheet may hold at most this many rows: the upload size is capped, but a
 # compressed workbook can still unfold into far more rows than any center's catalog has.
 MAX_SHEET_ROWS = 50_000
+MEGABYTE = 1024 * 1024
 
 
 class Kind(enum.Enum):
@@ -53,6 +54,8 @@ class Kind(enum.Enum):
     CHOICE = "choice"  # an enum, shown by its Chinese label
     CODES = "codes"  # a list of identifiers (or keywords) joined by 、
     MONEY = "money"  # 分 in the document, a number of 元 (two decimals) in the cell
+    KINDS = "kinds"  # a list of lower-case kinds (pdf、jpg), any case in the cell
+    MEGABYTES = "megabytes"  # bytes in the document, a number of MB in the cell
 
 
 YES, NO = "是", "否"
@@ -116,8 +119,11 @@ class Column:
             return YES if value else NO
         if self.kind is Kind.CHOICE:
             return self.labels.get(str(value), value)
-        if self.kind is Kind.CODES:
+        if self.kind in (Kind.CODES, Kind.KINDS):
             return "、".join(value)
+        if self.kind is Kind.MEGABYTES and isinstance(value, int):
+            megabytes = value / MEGABYTE
+            return int(megabytes) if megabytes.is_integer() else megabytes
         if self.kind is Kind.MONEY and isinstance(value, int) and not isinstance(value, bool):
             return Money(value)  # a number formatted #,##0.00"元"
         if isinstance(value, str):
@@ -140,7 +146,11 @@ class Column:
             return _boolean_from_cell(value)
         if self.kind is Kind.MONEY:
             return fen_from_yuan(value)
+        if self.kind is Kind.MEGABYTES:
+            return _bytes_from_cell(value)
         text = _code_text(value)
+        if self.kind is Kind.KINDS:
+            return [kind.lower() for kind in _CODE_SEPARATORS.split(text) if kind]
         if self.kind is Kind.CHOICE:
             return next((str(v) for v, label in self.labels.items() if text in (label, v)), text)
         if self.kind is Kind.CODES:
@@ -161,6 +171,18 @@ def _integer_from_cell(value: Any) -> Any:
         return int(value)
     if isinstance(value, str) and _INTEGER.match(value.strip()):
         return int(value.strip())
+    return value
+
+
+def _bytes_from_cell(value: Any) -> Any:
+    """A number of MB as bytes; anything else as it is, for the schema to name."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().removesuffix("MB").strip())
+        except ValueError:
+            return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return round(value * MEGABYTE)
     return value
 
 
@@ -292,6 +314,10 @@ MATERIAL_SHEET = SheetLayout(
         _choice("form", "材料形式", MATERIAL_FORM_LABELS, 14),
         _number("copies", "份数", 8),
         _text("note", "备注", 30),
+        # each material's file rule (absent columns, blank cells: the defaults)
+        _yes_no("electronic_accepted", "接受电子文件", 14),
+        Column("file_types", "文件格式", Kind.KINDS, 16),
+        Column("max_file_bytes", "单个文件上限（MB）", Kind.MEGABYTES, 18),
     ),
 )
 SHEETS: tuple[SheetLayout, ...] = (

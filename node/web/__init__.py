@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, render_template, request, send_from_directory
 
+from node.cases.materials import megabytes
 from node.settings import NodeSettings
 from schemas.i18n import _
 from schemas.runtime.webapp import Api
@@ -113,7 +114,13 @@ def init_app(app: Flask, api: Api) -> None:
     app.jinja_env.tests["startingwith"] = lambda value, prefix: str(value).startswith(prefix)
 
     def _error_page(status: int) -> Response:
-        title, message = ERROR_PAGES[status]
+        if status == 413:  # the limit is the request's (node/app.py: the case's files and room)
+            title, message = _("提交的内容过大"), _(
+                "本次提交的内容超过 %(size)s 的上限，没有保存任何内容：请按各项材料旁的格式和"
+                "大小要求压缩或减少文件后重新提交。",
+                size=megabytes(request.max_content_length or 0))
+        else:
+            title, message = ERROR_PAGES[status]
         page = render_template("web/error.html", status=status, title=title, message=message,
                                **_context())
         return Response(page, status=status, mimetype="text/html")

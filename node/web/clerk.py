@@ -48,6 +48,7 @@ from node.cases.schemas import (
 from node.cases.service import Application, CaseService
 from node.cases.states import OPEN_STATES, CaseState, allowed_actions
 from node.cases.views import CaseView
+from node.catalog.models import MaterialForm
 from node.composition import NodeServices, current_settings
 from node.feedback.models import Complaint, Evaluation
 from node.web.core import (
@@ -56,6 +57,7 @@ from node.web.core import (
     form_error_page,
     known_centers,
     load_form,
+    material_files,
     problems_of,
     staff_page,
     web_blueprint,
@@ -109,36 +111,67 @@ def desk() -> Any:
                            page=mine, waiting=with_colours(service, waiting))
 
 
-class TakeForm(ApplicationFields):
-    received_positions = fields.List(fields.Integer(strict=True), load_default=list)
+def paper_received(rule_list: Iterable[materials.MaterialRule]) -> list[materials.PaperReceipt]:
+    """The form's record of the paper received: for each material ticked ``received-<p>``,
+    its form ``form-<p>`` and copies ``copies-<p>`` (problems raise ValidationFailed)."""
+    found, problems = [], {}
+    for rule in rule_list:
+        if not request.form.get(f"received-{rule.position}"):
+            continue
+        copies = request.form.get(f"copies-{rule.position}", "").strip() or str(rule.copies)
+        form = request.form.get(f"form-{rule.position}", "")
+        if not copies.isdigit() or not 1 <= int(copies) <= materials.MAX_COPIES:
+            problems[f"material-{rule.position}"] = [
+                _("%(material)s：份数须为 1 至 %(most)s", material=rule.name,
+                  most=materials.MAX_COPIES)]
+        elif form not in {f.value for f in materials.PAPER_FORMS}:
+            problems[f"material-{rule.position}"] = [
+                _("%(material)s：请选择收到的是原件、复印件还是原件及复印件", material=rule.name)]
+        else:
+            found.append(materials.PaperReceipt(rule.position, MaterialForm(form), int(copies)))
+    if problems:
+        raise ValidationFailed(problems)
+    return found
 
 
 @bp.route("/desk/new", methods=["GET", "POST"])
 @staff_page(Permission.CASES_HANDLE)
 def take() -> Any:
-    """收件: pick the matter, record the applicant and the materials received."""
+    """收件: pick the matter, record the applicant and, material by material, what was received
+    on paper (form, copies) and any electronic file; the required materials not received are
+    ticked for the one-time notice on the case file."""
     matters, _total = catalog().search_matters(per_page=100)
     chosen = request.values.get("matter_code", "")
     matter = next((m for m in matters if m.code == chosen), None)
     departments = catalog().list_departments()
-    context: dict[str, Any] = {"matters": matters, "matter": matter, "departments": departments}
+    settings = current_settings()
+    rule_list = materials.rules(matter.materials if matter else [],
+                                settings.upload_max_file_bytes)
+    context: dict[str, Any] = {"matters": matters, "matter": matter, "departments": departments,
+                               "rules": rule_list, "paper_forms": materials.PAPER_FORMS,
+                               "max_case": materials.megabytes(settings.upload_max_case_bytes)}
     template = "web/staff/take.html"
     if request.method == "GET" or matter is None:
         return render_template(template, errors={}, form=request.values, **context)
+    service = case_service()
     try:
-        data = load_form(TakeForm())
-        received = set(data.pop("received_positions"))
-        submission = case_service().submit(Application(**data), actor())
+        data = load_form(ApplicationFields())
+        received = paper_received(rule_list)
+        checked = material_files(rule_list, max_case_bytes=settings.upload_max_case_bytes)
+        submission = service.submit(Application(**data, received=received), actor())
+        for file in checked:
+            _forwarding(service).add_attachment(
+                submission.case, actor(), name=file.name, media_type=file.media_type,
+                data=file.data, role=AttachmentRole.MATERIAL)
     except TongbanError as exc:
+        current_session().rollback()
         return form_error_page(template, exc, **context)
-    missing = [m.position for m in matter.materials if m.required and m.position not in received]
     flash(_("已收件，办件编号 %(number)s，申请人查询码 %(query_code)s（仅显示这一次，"
             "请告知申请人）。",
             number=submission.case.number, query_code=submission.query_code))
-    if missing:
+    if materials.missing(submission.case):
         flash(_("有必要材料未收到：请出具一次性告知书。"))
-    return redirect(url_for("web_clerk.case_file", case_id=submission.case.id,
-                            missing=",".join(map(str, missing)) or None))
+    return redirect(url_for("web_clerk.case_file", case_id=submission.case.id))
 
 
 # -- the case file --------------------------------------------------------------------------
@@ -209,13 +242,11 @@ def can_apply(action: str, case: Case, actor: Actor, node_code: str) -> bool:
 def _render_case(service: CaseService, case: Case, errors: dict[str, list[str]],
                  status: int) -> tuple[str, int]:
     user = current_staff()
-    missing = {int(p) for p in request.args.get("missing", "").split(",") if p.isdigit()}
-    if (not missing and case.channel is Channel.ONLINE and case.state is CaseState.SUBMITTED
-            and not case.notices):
-        # an online application: the required materials it came without, ticked for the
-        # one-time notice (node/cases/materials.py)
-        missing = set(materials.missing(
-            case, current_settings().upload_max_file_bytes))
+    missing: set[int] = set()
+    if case.state is CaseState.SUBMITTED and not case.notices:
+        # the required materials the case came without (no file, no paper as its rule asks),
+        # ticked for the one-time notice (node/cases/materials.py)
+        missing = set(materials.missing(case))
     actor, here = Actor.of(user), current_settings().code
     forms = [a for a in allowed_actions(case.state, user.role.value)
              if a in ACTIONS_BY_NAME and can_apply(a, case, actor, here)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from flask import (
@@ -35,6 +35,8 @@ from node.auth.permissions import ROLE_PERMISSIONS, Permission, Role, allows
 from node.auth.service import AuthService
 from node.calendar.service import CalendarService
 from node.calendar.workdays import to_shanghai_date
+from node.cases import materials
+from node.cases.materials import CheckedFile, MaterialRule
 from node.composition import current_settings
 from node.sync.names import center_names, centers_below
 from node.sync.registry import lineage
@@ -306,3 +308,20 @@ def download(body: bytes, mimetype: str, filename: str) -> Response:
     return Response(body, mimetype=mimetype, headers={
         "Content-Disposition": f'attachment; filename="{plain}"; '
                                f"filename*=UTF-8''{quote(filename, safe='')}"})
+
+
+def material_files(rule_list: Sequence[MaterialRule], *, max_case_bytes: int,
+                   ) -> list[CheckedFile]:
+    """The files of the form's material fields (``material-<position>``, several each), every
+    one checked by its bytes against its material's rule before anything is stored: a refused
+    file raises ValidationFailed and leaves nothing behind (node/cases/materials.py)."""
+    uploads = {rule.position: [(f.filename or "", f.read())
+                               for f in request.files.getlist(f"material-{rule.position}")
+                               if f and f.filename]
+               for rule in rule_list}
+    checked, problems = materials.check_files(
+        rule_list, {p: files for p, files in uploads.items() if files},
+        max_case_bytes=max_case_bytes)
+    if problems:
+        raise ValidationFailed(problems)
+    return checked

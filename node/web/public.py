@@ -17,9 +17,9 @@ from node.composition import NodeServices, current_settings
 from node.feedback.lookup import APPLICANT
 from node.metrics.assessment import Designation, ModelWindowRule, assess
 from node.metrics.service import MetricsService
-from node.web.core import form_error_page, load_form, today, web_blueprint
+from node.web.core import form_error_page, load_form, material_files, today, web_blueprint
 from node.web.services import catalog, feedback_service
-from schemas.errors import NotFound, TongbanError, TooManyAttempts, ValidationFailed
+from schemas.errors import NotFound, TongbanError, TooManyAttempts
 from schemas.i18n import _
 from schemas.periods import Period
 from schemas.runtime.webapp import current_session
@@ -105,17 +105,9 @@ def apply(code: str) -> Any:
         return refused
     try:
         data = load_form(ApplyForm())
-        # each material its own field; every file checked by its bytes before anything is
-        # stored, so a refused file leaves no application behind
-        uploads = {rule.position: [(f.filename or "", f.read())
-                                   for f in request.files.getlist(f"material-{rule.position}")
-                                   if f and f.filename]
-                   for rule in rule_list}
-        checked, problems = materials.check_files(
-            rule_list, {p: files for p, files in uploads.items() if files},
-            max_case_bytes=settings.upload_max_case_bytes)
-        if problems:
-            raise ValidationFailed(problems)
+        # each material its own field; every file checked by its bytes against its
+        # material's rule before anything is stored
+        checked = material_files(rule_list, max_case_bytes=settings.upload_max_case_bytes)
         services = NodeServices.of_app(current_app.extensions)
         service = services.cases(current_session())
         submission = service.submit(
@@ -127,7 +119,7 @@ def apply(code: str) -> Any:
                 data=file.data, role=AttachmentRole.MATERIAL)
     except TongbanError as exc:
         return form_error_page(template, exc, **context)
-    missing = set(materials.missing(submission.case, settings.upload_max_file_bytes))
+    missing = set(materials.missing(submission.case))
     return render_template("web/public/applied.html", matter=found, case=submission.case,
                            query_code=submission.query_code, files=len(checked),
                            missing=[r for r in rule_list if r.position in missing]), 201

@@ -109,7 +109,8 @@ _HTTP_MESSAGES = {
 }
 
 
-PAGE_ERRORS = frozenset({404, 405})  # the HTTP errors an app with pages shows as a page
+# the HTTP errors an app with pages shows as a page (413: a form's files beyond the limit)
+PAGE_ERRORS = frozenset({404, 405, 413})
 
 
 def request_locale() -> str:
