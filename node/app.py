@@ -40,7 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(
         TONGBAN=settings,
         SECRET_KEY=settings.secret_key,
-        MAX_CONTENT_LENGTH=settings.request_max_bytes,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
         TESTING=settings.testing,
     )
     db = Database(settings.database_url)

@@ -70,12 +70,12 @@ class NodeSettings:
     log_level: str = "INFO"
 
     @property
-    def request_max_bytes(self) -> int:
-        """The most one request may carry (Flask's MAX_CONTENT_LENGTH): ``max_content_length``,
-        and at least an application's files (``upload_max_case_bytes``) with room for the
-        multipart envelope and the form's other fields (a quarter more, at least 1 MB), so that
-        files beyond a material's or the case's limit are answered by the form's own message
-        naming the material (node/cases/materials.py), not by a bare 413."""
+    def upload_request_max_bytes(self) -> int:
+        """The most a request of a form with material files may carry (every other request:
+        ``max_content_length``): an application's files (``upload_max_case_bytes``) with room
+        for the multipart envelope and the form's other fields (a quarter more, at least
+        1 MB), so that files beyond a material's or the case's limit are answered by the
+        form's own message naming the material (node/cases/materials.py), not by a 413."""
         room = max(1024 * 1024, self.upload_max_case_bytes // 4)
         return max(self.max_content_length, self.upload_max_case_bytes + room)
 

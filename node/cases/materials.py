@@ -59,6 +59,9 @@ MAX_COPIES = 99
 
 
 def megabytes(size: int) -> str:
+    """A size as people read it on the forms: 4 MB, 0.5 MB (a size below 0.01 MB in 字节)."""
+    if size < 1024 * 1024 // 100:
+        return _("%(size)s 字节", size=size)
     return f"{size / (1024 * 1024):.2f}".rstrip("0").rstrip(".") + " MB"
 
 
@@ -173,7 +176,7 @@ def _file_problem(rule: MaterialRule, filename: str, data: bytes) -> str | None:
     if not data:
         return _("%(file)s：文件是空的", file=filename)
     if len(data) > rule.max_file_bytes:
-        return _("%(file)s：%(material)s每个文件不超过 %(size)s", file=filename,
+        return _("%(file)s：超过“%(material)s”每个文件 %(size)s 的限制", file=filename,
                  material=rule.name, size=megabytes(rule.max_file_bytes))
     kind = KIND_OF_MEDIA.get(str(filetype.guess_mime(data)))
     if kind not in rule.file_types:

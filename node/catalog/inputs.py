@@ -72,7 +72,8 @@ class MatterFields(Given):
         values = dict(loaded)
         if "materials" in values:
             values["materials"] = tuple(
-                item if isinstance(item, MaterialInput) else MaterialInput(**item)
+                item if isinstance(item, MaterialInput) else MaterialInput(
+                    **{**item, "file_types": tuple(item.get("file_types", DEFAULT_FILE_TYPES))})
                 for item in values["materials"]
             )
         return cls(**values)

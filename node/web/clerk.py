@@ -60,6 +60,7 @@ from node.web.core import (
     material_files,
     problems_of,
     staff_page,
+    upload_form,
     web_blueprint,
 )
 from node.web.labels import ACTIONS as ACTION_NAMES
@@ -135,6 +136,7 @@ def paper_received(rule_list: Iterable[materials.MaterialRule]) -> list[material
 
 
 @bp.route("/desk/new", methods=["GET", "POST"])
+@upload_form
 @staff_page(Permission.CASES_HANDLE)
 def take() -> Any:
     """收件: pick the matter, record the applicant and, material by material, what was received

@@ -62,6 +62,9 @@ def web_blueprint(name: str, url_prefix: str | None = None) -> Blueprint:
 
     @blueprint.before_request
     def _check_csrf() -> None:
+        view = current_app.view_functions.get(request.endpoint or "")
+        if getattr(view, "upload_form", False):  # before the form is read
+            request.max_content_length = current_settings().upload_request_max_bytes
         csrf.protect()
 
     @blueprint.errorhandler(CSRFError)
@@ -73,6 +76,13 @@ def web_blueprint(name: str, url_prefix: str | None = None) -> Blueprint:
         ), 400
 
     return blueprint
+
+
+def upload_form(view: F) -> F:
+    """Mark a page whose form carries material files: its requests may carry the case's files
+    and room (NodeSettings.upload_request_max_bytes), every other one max_content_length."""
+    view.upload_form = True  # type: ignore[attr-defined]
+    return view
 
 
 def auth_service() -> AuthService:

@@ -17,7 +17,14 @@ from node.composition import NodeServices, current_settings
 from node.feedback.lookup import APPLICANT
 from node.metrics.assessment import Designation, ModelWindowRule, assess
 from node.metrics.service import MetricsService
-from node.web.core import form_error_page, load_form, material_files, today, web_blueprint
+from node.web.core import (
+    form_error_page,
+    load_form,
+    material_files,
+    today,
+    upload_form,
+    web_blueprint,
+)
 from node.web.services import catalog, feedback_service
 from schemas.errors import NotFound, TongbanError, TooManyAttempts
 from schemas.i18n import _
@@ -86,6 +93,7 @@ def matter(code: str) -> Any:
 
 
 @bp.route("/guide/<code>/apply", methods=["GET", "POST"])
+@upload_form
 def apply(code: str) -> Any:
     """网上申报: the application lands in the clerks' queue for pre-review."""
     try:

@@ -32,6 +32,10 @@ from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
 from tests.conftest import PG_URL, node_config
 from tests.unit.node.conftest import PASSWORD, Api, matter_payload
 
+# a material's file rule when none is given (a document or workbook made before the rules)
+DEFAULT_RULE = {"electronic_accepted": True, "file_types": ["pdf", "jpg", "png"],
+                "max_file_bytes": None}
+
 EXPORT = "/api/v1/catalog/export"
 IMPORT = "/api/v1/catalog/import"
 SHEET_TITLES = ["部门", "窗口", "人员", "事项", "申报材料"]
@@ -181,6 +185,8 @@ def test_json_export_holds_the_active_catalog_with_every_field(catalog: Api) -> 
     exported = document["matters"][1]
     expected = matter_payload()
     expected["materials"][0]["note"] = expected["materials"][1]["note"] = ""
+    for item in expected["materials"]:  # no file rule given: the defaults
+        item.update(DEFAULT_RULE)
     expected["keywords"] = []  # none given
     expected.update(service_address="", office_hours="", enquiry_phone="",
                     complaint_phone="")  # none given
@@ -218,7 +224,8 @@ def test_xlsx_export_has_chinese_sheets_headings_and_values(catalog: Api) -> Non
         "关键词", "办理地点", "办公时间", "咨询电话", "监督投诉电话",
     ]
     assert headings(workbook["申报材料"]) == [
-        "事项编码", "材料名称", "是否必需", "材料形式", "份数", "备注"
+        "事项编码", "材料名称", "是否必需", "材料形式", "份数", "备注", "接受电子文件", "文件格式",
+        "单个文件上限（MB）",
     ]
     assert headings(workbook["部门"]) == ["部门编码", "部门名称"]
     assert headings(workbook["窗口"])[3] == "服务部门编码"
@@ -233,7 +240,8 @@ def test_xlsx_export_has_chinese_sheets_headings_and_values(catalog: Api) -> Non
     service = dict(zip(headings(matters), [c.value for c in matters[2]], strict=True))
     assert service["收费依据"] == "=价格主管部门核定"  # text, not a formula
     assert [c.value for c in workbook["申报材料"][4]] == [
-        "11450981MB0001", "法定代表人身份证明", "否", "原件及复印件", 1, "委托办理时提供"
+        "11450981MB0001", "法定代表人身份证明", "否", "原件及复印件", 1, "委托办理时提供", "是",
+        "pdf、jpg、png", None,
     ]
     assert workbook["窗口"]["D3"].value == "GA、SC"
     assert workbook["人员"]["C2"].value == "公务员"
@@ -432,7 +440,7 @@ def test_import_updates_existing_and_creates_new_matters(catalog_base: Api) -> N
     updated = matter(admin, "11450981MB0001")
     assert updated["name"] == "食品经营许可证核发（新）"
     assert updated["promised_limit_days"] == 3
-    assert updated["materials"] == changed["materials"]
+    assert updated["materials"] == [{**m, **DEFAULT_RULE} for m in changed["materials"]]
     created = matter(admin, "11450981MB0002")
     assert created["window"] is None
     assert created["powers"] == dict.fromkeys(created["powers"], False)
@@ -465,7 +473,8 @@ def test_xlsx_rows_accept_english_values_and_blank_cells_take_defaults(
     assert created["powers"]["accept"] is True
     assert created["powers"]["review"] is False
     assert created["materials"] == [
-        {"name": "登记申请表", "required": True, "form": "copy", "copies": 2, "note": ""}
+        {"name": "登记申请表", "required": True, "form": "copy", "copies": 2, "note": "",
+         **DEFAULT_RULE}
     ]
 
 
