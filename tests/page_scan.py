@@ -15,7 +15,7 @@ from typing import Any
 
 # file formats, the file-size unit of an upload's limit (as every government service site
 # writes it: 不超过 4 MB，PDF、JPG 或 PNG) and the chart library people see named on the pages
-LATIN_ALLOWED = frozenset({"Excel", "CSV", "PDF", "XLSX", "JSON", "JPG", "PNG", "MB",
+LATIN_ALLOWED = frozenset({"Excel", "CSV", "PDF", "XLSX", "JSON", "JPG", "PNG", "TIF", "MB",
                            "ECharts"})
 _LATIN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,}(?![A-Za-z0-9])")
 _SNAKE = re.compile(r"(?<![A-Za-z0-9])[a-z]+_[a-z0-9_]+")

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from node.auth.permissions import Permission
 from node.calendar.workdays import to_shanghai_date
+from node.cases import materials
 from node.cases.models import Case, CaseEvent, DocumentKind, IssuedDocument, SupplementNotice
 from node.cases.query_codes import verify_query_code
 from node.cases.states import DECIDED_STATES, CaseState
@@ -199,16 +200,24 @@ def qr_svg(url: str) -> str:
 
 
 def materials_received(case: Case) -> list[dict[str, Any]]:
-    """The receipt's list: each material of the matter, marked 待补正 when the latest one-time
-    notice names it and the case still waits for it; then the files received."""
+    """The receipt's list: each material of the matter, 已收 when received (on paper in the
+    form and copies its rule asks, or as a file: node/cases/materials.py) with what was
+    received, 待补正 when the latest one-time notice names it and the case still waits for
+    it, 未收 otherwise."""
     waiting: set[str] = set()
     if case.state is CaseState.SUPPLEMENT_REQUESTED and case.notices:
         waiting = {item["material"] for item in json.loads(case.notices[-1].items)}
-    rows: list[dict[str, Any]] = [
-        {"name": m.name, "form": FORM_NAMES[m.form], "copies": m.copies,
-         "status": "待补正" if m.name in waiting else "已收"}
-        for m in case.matter.materials
-    ]
+    rule_list = materials.rules(case.matter.materials, 1)
+    got = materials.received(
+        rule_list, (a.name for a in case.attachments if a.role.value == "material"),
+        case.received_materials)
+    paper = {p.position: p for p in case.received_materials}
+    rows: list[dict[str, Any]] = []
+    for m in case.matter.materials:
+        given = paper.get(m.position)
+        status = ("待补正" if m.name in waiting else "已收" if m.position in got else "未收")
+        rows.append({"name": m.name, "form": FORM_NAMES[given.form if given else m.form],
+                     "copies": given.copies if given else m.copies, "status": status})
     return rows
 
 

@@ -20,7 +20,7 @@ from node.catalog.inputs import (
     StaffChanges,
     WindowChanges,
 )
-from node.catalog.models import Matter
+from node.catalog.models import Matter, MatterMaterial
 from node.catalog.schemas import (
     DepartmentPatchSchema,
     DepartmentSchema,
@@ -33,7 +33,7 @@ from node.catalog.schemas import (
     WindowSchema,
 )
 from node.catalog.service import MATTER_SCALARS
-from node.catalog.workbook import read_workbook, write_workbook
+from node.catalog.workbook import MEGABYTE, read_workbook, write_workbook
 from node.composition import current_settings
 from node.forms import NewUserSchema, UserPatchSchema
 from node.sync.status import status_report
@@ -50,6 +50,7 @@ from node.web.core import (
 from node.web.services import catalog, catalog_exchange
 from schemas.errors import NotFound, TongbanError, ValidationFailed
 from schemas.i18n import _
+from schemas.message_parts import FILE_TYPES, MATERIAL_MAX_FILE_BYTES
 from schemas.metrics import POWERS
 from schemas.runtime.database import utcnow
 from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE, fen_from_yuan
@@ -71,7 +72,8 @@ def _matters_context() -> dict[str, Any]:
     items, total = catalog().search_matters(include_retired=True, per_page=100)
     return {"matters": items, "total": total, "departments": catalog().list_departments(),
             "windows": catalog().list_windows(), "powers": POWERS,
-            "matter_labels": MATTER_LABELS}
+            "matter_labels": MATTER_LABELS, "file_types": FILE_TYPES,
+            "node_file_mb": current_settings().upload_max_file_bytes / MEGABYTE}
 
 
 @bp.get("")
@@ -165,10 +167,42 @@ def _matter_input(form: MultiDict[str, str], existing: Matter | None) -> dict[st
         if name in kept:
             old = kept[name]
             item.update(required=old.required, form=old.form.value, copies=old.copies,
-                        note=old.note)
+                        note=old.note, **_material_rule(form, old))
         materials.append(item)
     data["materials"] = materials
     return data
+
+
+def _material_rule(form: MultiDict[str, str], old: MatterMaterial) -> dict[str, Any]:
+    """A kept material's file rule from its row of the form (``rule-<position>-…``; the size in
+    MB, blank: the node's), or as it was when the form has no row for it."""
+    key = f"rule-{old.position}"
+    if f"{key}-shown" not in form:
+        return {"electronic_accepted": old.electronic_accepted, "file_types": old.file_types,
+                "max_file_bytes": old.max_file_bytes}
+    size = form.get(f"{key}-max_mb", "").strip()
+    max_bytes: Any = None
+    if size:
+        try:
+            max_bytes = round(float(size) * MEGABYTE)
+        except ValueError:
+            reason = _("%(material)s：单个文件上限请填写以 MB 为单位的数字", material=old.name)
+            raise ValidationFailed({"materials": [reason]}) from None
+        if not 0 < max_bytes <= MATERIAL_MAX_FILE_BYTES:
+            raise ValidationFailed({"materials": [
+                _("%(material)s：单个文件上限须大于 0 且不超过 %(most)s MB", material=old.name,
+                  most=MATERIAL_MAX_FILE_BYTES // MEGABYTE)]})
+    return {"electronic_accepted": f"{key}-electronic" in form,
+            "file_types": [kind for kind in FILE_TYPES if f"{key}-type-{kind}" in form],
+            "max_file_bytes": max_bytes}
+
+
+def material_rule_rows(matter: Matter) -> list[dict[str, Any]]:
+    """The edit page's rows of the matter's materials' file rules (the size in MB)."""
+    return [{"position": m.position, "name": m.name, "electronic": m.electronic_accepted,
+             "types": m.file_types,
+             "max_mb": f"{m.max_file_bytes / MEGABYTE:g}" if m.max_file_bytes else ""}
+            for m in matter.materials]
 
 
 def _matter_values(matter: Matter) -> MultiDict[str, str]:
@@ -216,7 +250,7 @@ def edit_matter(code: str) -> Any:
         matter = service.matter(code)
     except NotFound:
         return _not_found(_("没有编码为 %(code)s 的事项。", code=code))
-    context = {"matter": matter, **_matters_context()}
+    context = {"matter": matter, "rule_rows": material_rule_rows(matter), **_matters_context()}
     if request.method == "GET":
         return render_template(template, errors={}, form=_matter_values(matter), **context)
     try:
@@ -226,7 +260,8 @@ def edit_matter(code: str) -> Any:
     except TongbanError as exc:
         current_session().rollback()
         matter = service.matter(code)
-        context = {"matter": matter, **_matters_context()}
+        context = {"matter": matter, "rule_rows": material_rule_rows(matter),
+                   **_matters_context()}
         return render_template(template, errors=problems_of(exc), form=request.form,
                                **context), 422
     flash(_("事项 %(name)s 已保存。", name=matter.name))
