@@ -39,7 +39,7 @@ def test_a_file_of_no_accepted_type_too_large_or_too_much_in_all_is_refused_and_
     accepted, problems = check_files(RULES, {1: [("big.pdf", PDF + bytes(1000))],
                                              2: [("ok.pdf", PDF)]}, max_case_bytes=10_000)
     assert accepted == []  # one refused file: none kept
-    assert "超过每个文件" in problems["material-1"][0]
+    assert "每个文件 1000 字节 的限制" in problems["material-1"][0]
     _accepted, problems = check_files(RULES, {1: [("a.pdf", PDF)], 2: [("b.pdf", PDF)]},
                                       max_case_bytes=300)
     assert "超过每件申请" in problems["materials"][0]
