@@ -306,7 +306,8 @@ def test_beyond_the_case_limit_the_form_says_so_and_beyond_the_request_limit_a_p
     assert page.status_code == 413
     assert page.mimetype == "text/html"
     text = page.get_data(as_text=True)
-    assert "提交的内容过大" in text and "10 MB" in text
+    assert "提交的内容过大" in text
+    assert "10 MB" in text
     as_json = client.post(path, data=body, content_type=kind)
     assert as_json.status_code == 413
     assert as_json.json["error"]["code"] == "payload_too_large"
@@ -320,8 +321,10 @@ def test_the_window_records_each_material_and_the_missing_ones_are_ticked(
     log_in(client, "clerk1")
     page = f"/staff/desk/new?matter_code={MATTER}"
     form = client.get(page).get_data(as_text=True)
-    assert 'name="received-2"' in form and 'name="copies-2"' in form
-    assert 'name="material-1"' in form and 'name="material-2"' not in form
+    assert 'name="received-2"' in form
+    assert 'name="copies-2"' in form
+    assert 'name="material-1"' in form
+    assert 'name="material-2"' not in form
     token = csrf_of(client, page)
     person = {"csrf_token": token, "matter_code": MATTER, "applicant_name": "张三",
               "applicant_phone": "13800138000"}
@@ -373,3 +376,38 @@ def test_the_api_records_paper_received_and_a_notice_without_items_lists_the_mis
     notice = clerk.post(f"/api/v1/cases/{case_id}/notices", {})
     assert notice.status_code == 201, notice.json
     assert [i["material"] for i in notice.json["items"]] == ["营业执照复印件"]
+
+
+def test_the_matter_page_edits_each_materials_rule_in_mb(
+        client: FlaskClient, desk: dict[str, Api], make_user: Any) -> None:
+    from tests.unit.node.test_web import _admin_client, _form_of
+
+    _ruled_desk(desk)
+    _admin_client(client, make_user)
+    path = f"/staff/admin/matters/{MATTER}/edit"
+    form = _form_of(client, path)
+    assert form["rule-1-max_mb"] == f"{300 / 1024 / 1024:g}"
+    assert form["rule-1-type-pdf"] == "on"
+    assert "rule-1-type-png" not in form
+    assert "rule-2-electronic" not in form  # 营业执照复印件 takes no file
+    assert form["rule-3-max_mb"] == ""  # the node's
+    before = desk["admin"].get(f"/api/v1/matters/{MATTER}").json
+
+    for size, reason in (("五兆", "以 MB 为单位的数字"), ("0", "须大于 0")):
+        refused = client.post(path, data={**form, "rule-1-max_mb": size})
+        assert refused.status_code == 422
+        assert reason in refused.get_data(as_text=True)
+    no_kind = {k: v for k, v in form.items() if not k.startswith("rule-1-type-")}
+    assert client.post(path, data=no_kind).status_code == 422
+    assert desk["admin"].get(f"/api/v1/matters/{MATTER}").json == before
+
+    form.update({"rule-1-max_mb": "2.5", "rule-1-type-png": "on", "rule-2-electronic": "on",
+                 "rule-2-type-tif": "on", "rule-3-max_mb": "1"})
+    form.pop("rule-2-type-jpg")
+    saved = client.post(path, data=form)
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:3000]
+    materials = desk["admin"].get(f"/api/v1/matters/{MATTER}").json["materials"]
+    assert [(m["electronic_accepted"], m["file_types"], m["max_file_bytes"])
+            for m in materials] == [
+        (True, ["pdf", "png"], int(2.5 * 1024 * 1024)), (True, ["pdf", "png", "tif"], None),
+        (True, ["jpg", "png", "tif"], 1024 * 1024)]
