@@ -165,7 +165,7 @@ def test_clerk_desk_lists_the_demo_cases_and_a_new_one_reaches_the_approver(
     page.get_by_role("button", name="选择").click()
     page.get_by_label("申请人姓名").fill("陈晓")
     page.get_by_label("联系电话").fill("13700137000")
-    for box in page.locator("input[name=received_positions]").all():
+    for box in page.locator("input[name^=received-]").all():
         box.check()
     page.get_by_role("button", name="登记收件").click()
     number = re.search(r"办件编号 (\S+)，",  # type: ignore[union-attr]

@@ -99,8 +99,8 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
     page.get_by_role("button", name="选择").click()
     page.get_by_label("申请人姓名").fill("王五")
     page.get_by_label("联系电话").fill("13900139000")
-    page.get_by_label(re.compile("食品经营许可申请书")).check()
-    page.get_by_label(re.compile("营业执照复印件")).check()
+    page.get_by_label("收到纸质材料：食品经营许可申请书").check()
+    page.get_by_label("收到纸质材料：营业执照复印件").check()
     page.get_by_role("button", name="登记收件").click()
     flash = page.locator(".flash").first.inner_text()
     number = re.search(r"办件编号 (\S+)，", flash).group(1)  # type: ignore[union-attr]
@@ -378,7 +378,7 @@ def test_an_online_application_missing_one_material_gets_a_notice_listing_exactl
     called .pdf is refused and nothing is stored); the one material not sent is the one the
     one-time notice lists, ticked for the clerk."""
     phone.goto(f"{site.node}/guide/{MATTER}/apply")
-    assert "复印件；1 份；必须；可上传 PDF、JPG、PNG" in phone.locator(
+    assert "格式：PDF、JPG、PNG；单个文件不超过 4 MB；复印件 1 份；必须" in phone.locator(
         "#material-2").inner_text()
     fake = tmp_path / "营业执照.pdf"
     fake.write_text("这不是 PDF 文件", encoding="utf-8")
