@@ -63,7 +63,7 @@ access_log_format = _ACCESS_LOG_FORMAT
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # Refuse oversized request lines and headers early; bodies are capped by the app
-# (max_content_length in tongban.toml).
+# (max_content_length in tongban.toml; the forms with material files: upload_request_max_bytes).
 limit_request_line = 8190
 limit_request_fields = 100
 
