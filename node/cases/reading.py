@@ -151,14 +151,15 @@ class CaseReader:
     def get(self, case_id: int, *, whole: bool = False) -> Case:
         """The case with its matter, department, window and suspensions (its deadline and
         colour need them: read before a step, not while its audit entry holds the chain's
-        head); with ``whole``, its whole file (owner, history, tasks, notices, files) too,
-        read eagerly, one query each."""
+        head); with ``whole``, its whole file (owner, history, tasks, notices, files, the
+        paper received) too, read eagerly, one query each."""
         options = [joinedload(Case.matter), joinedload(Case.department),
                    joinedload(Case.window), selectinload(Case.suspensions)]
         if whole:
             options += [joinedload(Case.owner), selectinload(Case.events),
                         selectinload(Case.tasks).joinedload(ReviewTask.department),
-                        selectinload(Case.notices), selectinload(Case.attachments)]
+                        selectinload(Case.notices), selectinload(Case.attachments),
+                        selectinload(Case.received_materials)]
         case = self.session.get(Case, case_id, options=options)
         if case is None:
             raise NotFound(_("No case %(case_id)s.", case_id=case_id), {"case_id": case_id})
