@@ -36,7 +36,10 @@ from tests.unit.node.test_catalog_exchange import (
     upload,
     workbook_bytes,
 )
+from tests.unit.node.test_sync_fakes import clock, federation, sync_db
 from tests.unit.node.test_web import csrf_of, log_in
+
+__all__ = ["clock", "federation", "sync_db"]
 
 PDF = b"%PDF-1.4 " + bytes(200)
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
@@ -411,3 +414,56 @@ def test_the_matter_page_edits_each_materials_rule_in_mb(
             for m in materials] == [
         (True, ["pdf", "png"], int(2.5 * 1024 * 1024)), (True, ["pdf", "png", "tif"], None),
         (True, ["jpg", "png", "tif"], 1024 * 1024)]
+
+
+# -- the standard catalog published down the tree ---------------------------------------------
+
+
+def test_the_standard_catalog_carries_the_rules_and_an_older_one_gives_the_defaults(
+        sync_db: Any, federation: Any) -> None:
+    from node.catalog.models import Matter
+    from node.catalog.publishing import adopt_catalog, catalog_body
+    from node.catalog.service import CatalogService
+    from node.models import Base
+    from tests.unit.node.conftest import new_matter
+    from tests.unit.node.test_catalog_publishing import INBOX, _catalog
+    from tests.unit.node.test_sync_fakes import COUNTY, T0
+
+    def rules_of(code: str) -> list[tuple[bool, list[str], int | None]]:
+        with sync_db.unit_of_work(write=False) as session:
+            matter = session.query(Matter).filter_by(code=code).one()
+            return [(m.electronic_accepted, m.file_types, m.max_file_bytes)
+                    for m in matter.materials]
+
+    with sync_db.unit_of_work() as session:
+        catalog = CatalogService(session)
+        catalog.create_department("SC", "市场监督管理局")
+        catalog.create_window("W01", "市场监管窗口", department_codes=["SC"])
+        catalog.create_matter(new_matter("STD-0001", materials=RULED))
+        body = catalog_body(session, catalog_version=1, published_at=T0)
+    published = body["matters"][0]["materials"]
+    assert [(m["electronic_accepted"], m["file_types"], m["max_file_bytes"])
+            for m in published] == [(True, ["pdf"], 300), (False, ["pdf", "jpg", "png"], None),
+                                    (True, ["jpg", "png", "tif"], None)]
+    Base.metadata.drop_all(sync_db.engine)
+    Base.metadata.create_all(sync_db.engine)
+    with sync_db.unit_of_work() as session:
+        report = adopt_catalog(session, _catalog(federation, body["matters"]),
+                               node_code=COUNTY, inbox=INBOX)
+    assert report.created == ["STD-0001"]
+    assert rules_of("STD-0001") == [(True, ["pdf"], 300), (False, ["pdf", "jpg", "png"], None),
+                                    (True, ["jpg", "png", "tif"], None)]
+
+    older = copy.deepcopy(body["matters"])  # published before the rules existed
+    for item in older[0]["materials"]:
+        for key in DEFAULT_RULE:
+            item.pop(key)
+    with sync_db.unit_of_work() as session:
+        report = adopt_catalog(session, _catalog(federation, older, version=2),
+                               node_code=COUNTY, inbox=INBOX)
+    assert report.updated == ["STD-0001"]  # the rules changed back to the defaults
+    assert rules_of("STD-0001") == [(True, ["pdf", "jpg", "png"], None)] * 3
+    with sync_db.unit_of_work() as session:
+        report = adopt_catalog(session, _catalog(federation, older, version=3),
+                               node_code=COUNTY, inbox=INBOX)
+    assert report.unchanged == ["STD-0001"]
