@@ -42,8 +42,8 @@ class ExtendArgs(ReasonArgs):
 
 class NoticeArgs(Versioned):
     material_positions = fields.List(fields.Integer(strict=True), load_default=list, metadata={
-        "description": "the matter's materials to list; with no other_items either: the "
-                       "case's missing_materials"})
+        "description": "the matter's materials to list (the case's missing_materials are "
+                       "those it has not received)"})
     other_items = fields.List(fields.String(validate=validate.Length(1, 500)), load_default=list)
     repeat_reason = fields.String(load_default=None, allow_none=True, validate=REASON)
 

@@ -262,7 +262,7 @@ class CaseDetailSchema(CaseSummarySchema):
         "description": "The materials the window received on paper at intake"})
     missing_materials = fields.Function(materials.missing, metadata={
         "description": "Positions of the required materials received neither on paper nor "
-                       "as a file: what a one-time notice without items lists"})
+                       "as a file: what the one-time notice lists"})
 
 
 class CaseStepSchema(Schema):

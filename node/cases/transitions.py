@@ -21,7 +21,6 @@ from node.cases import authorization, documents
 from node.cases.actors import SYSTEM_ACTOR, Actor
 from node.cases.authorization import deciding_task, takes_ownership
 from node.cases.errors import CaseStateError, StaleCaseError
-from node.cases.materials import missing
 from node.cases.models import (
     AttachmentRole,
     Case,
@@ -200,12 +199,9 @@ class CaseTransitions(CaseReader):
     ) -> SupplementNotice:
         """Issue a one-time notice listing every missing item at once (一次性告知, Art. 32).
 
-        A second notice for the same case needs a reason and is counted.  Given no item, it
-        lists the required materials the case has not received (node/cases/materials.py).
+        A second notice for the same case needs a reason and is counted.
         """
         materials = {m.position: m.name for m in case.matter.materials}
-        if not material_positions and not other_items:
-            material_positions = missing(case)  # what the case has not received
         unknown = [p for p in material_positions if p not in materials]
         problems: dict[str, list[str]] = {}
         if unknown:

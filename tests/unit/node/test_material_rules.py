@@ -360,7 +360,7 @@ def test_the_window_records_each_material_and_the_missing_ones_are_ticked(
     assert [a["name"] for a in detail["attachments"]] == ["法定代表人身份证明.png"]
 
 
-def test_the_api_records_paper_received_and_a_notice_without_items_lists_the_missing(
+def test_the_api_records_paper_received_and_names_the_missing_for_the_notice(
         desk: dict[str, Api]) -> None:
     clerk = desk["clerk"]
     application = {"matter_code": MATTER, "applicant_name": "张三"}
@@ -376,7 +376,9 @@ def test_the_api_records_paper_received_and_a_notice_without_items_lists_the_mis
     assert created.status_code == 201, created.json
     assert created.json["missing_materials"] == [2]  # 3 is optional
     case_id = created.json["id"]
-    notice = clerk.post(f"/api/v1/cases/{case_id}/notices", {})
+    assert clerk.post(f"/api/v1/cases/{case_id}/notices", {}).status_code == 422  # no item
+    notice = clerk.post(f"/api/v1/cases/{case_id}/notices",
+                        {"material_positions": created.json["missing_materials"]})
     assert notice.status_code == 201, notice.json
     assert [i["material"] for i in notice.json["items"]] == ["营业执照复印件"]
 
