@@ -114,7 +114,7 @@ def init_app(app: Flask, api: Api) -> None:
     app.jinja_env.tests["startingwith"] = lambda value, prefix: str(value).startswith(prefix)
 
     def _error_page(status: int) -> Response:
-        if status == 413:  # the limit is the request's (node/app.py: the case's files and room)
+        if status == 413:  # the request's own limit (an upload form's: NodeSettings)
             title, message = _("提交的内容过大"), _(
                 "本次提交的内容超过 %(size)s 的上限，没有保存任何内容：请按各项材料旁的格式和"
                 "大小要求压缩或减少文件后重新提交。",

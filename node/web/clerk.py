@@ -245,7 +245,7 @@ def _render_case(service: CaseService, case: Case, errors: dict[str, list[str]],
                  status: int) -> tuple[str, int]:
     user = current_staff()
     missing: set[int] = set()
-    if case.state is CaseState.SUBMITTED and not case.notices:
+    if case.state is CaseState.SUBMITTED and not case.notices and not case.from_below:
         # the required materials the case came without (no file, no paper as its rule asks),
         # ticked for the one-time notice (node/cases/materials.py)
         missing = set(materials.missing(case))
