@@ -38,6 +38,18 @@ class Unit(enum.StrEnum):
     FEN = "fen"  # money, 0.01 yuan
     BASIS_POINTS = "basis_points"  # rates: 10000 = 100 %
     PER_MONTH = "per_month"  # monthly averages: numerator ÷ months, rounded half up
+    HUNDREDTHS = "hundredths"  # an average per case in hundredths: 135 = 1.35 (跑动次数)
+
+
+class Direction(enum.StrEnum):
+    """Which way a metric is better: what a league table ranks first by default."""
+
+    HIGHER_BETTER = "higher_better"
+    LOWER_BETTER = "lower_better"
+
+
+# the units whose figures carry a numerator and a denominator
+RATIO_UNITS = frozenset({Unit.BASIS_POINTS, Unit.PER_MONTH, Unit.HUNDREDTHS})
 
 
 @dataclass(frozen=True)
@@ -49,14 +61,18 @@ class Metric:
     numerator: str | None = None
     denominator: str | None = None
     daily: bool = True  # a sum of daily figures (False: a state at the period's end)
+    direction: Direction = Direction.HIGHER_BETTER
 
 
 def _count(key: str, name: str, definition: str, *, daily: bool = True) -> Metric:
     return Metric(key, Unit.COUNT, name, definition, daily=daily)
 
 
-def _rate(key: str, name: str, definition: str, numerator: str, denominator: str) -> Metric:
-    return Metric(key, Unit.BASIS_POINTS, name, definition, numerator, denominator, daily=False)
+def _rate(key: str, name: str, definition: str, numerator: str, denominator: str, *,
+          unit: Unit = Unit.BASIS_POINTS,
+          direction: Direction = Direction.HIGHER_BETTER) -> Metric:
+    return Metric(key, unit, name, definition, numerator, denominator, daily=False,
+                  direction=direction)
 
 
 COUNTS: tuple[Metric, ...] = (
@@ -120,6 +136,38 @@ COUNTS: tuple[Metric, ...] = (
                f"entered matters whose window holds the {p} power", daily=False)
         for p in POWERS
     ),
+    # today's national indicators (docs/metrics.md, "Today's national indicators")
+    _count("matters_offered", _("在用事项"), "active matters offered in the service guide",
+           daily=False),
+    _count("matters_legal_days", _("法定时限合计"),
+           "the legal limits of the active matters added up (working days)", daily=False),
+    _count("matters_promised_days", _("承诺时限合计"),
+           "the promised limits of the active matters added up (working days)", daily=False),
+    _count("matters_days_saved", _("压缩时限合计"),
+           "legal minus promised limit, added up over the active matters (working days)",
+           daily=False),
+    _count("matters_immediate", _("即办事项"), "active matters handled at once (即办件)",
+           daily=False),
+    _count("matters_online", _("网上可办事项"), "active matters that can be applied for online",
+           daily=False),
+    _count("completed_here", _("本中心收件办结"),
+           "cases received at this center and completed here in the period"),
+    _count("visits", _("跑动次数"),
+           "visits to the hall of the cases received and completed here (the receipt at a "
+           "window or department office is the first; each further visit recorded by the "
+           "window)"),
+    _count("visited_at_most_once", _("最多跑一次件数"),
+           "cases received and completed here with at most one visit"),
+    _count("fully_online", _("全程网办件数"),
+           "cases received online and completed here without a visit to the hall"),
+    _count("completed_rated", _("已评价办结件"),
+           "completed cases (as 办结数) that carry a valid rating"),
+    _count("evaluations_bad_rectified", _("差评已整改"),
+           "bad ratings of the period whose rectification is done"),
+    _count("evaluations_bad_named", _("实名差评"),
+           "bad ratings of the period of cases whose applicant is identified (ID number)"),
+    _count("evaluations_bad_named_followed_up", _("实名差评回访整改"),
+           "named bad ratings of the period rectified with the applicant called back (回访)"),
 )
 
 RATES: tuple[Metric, ...] = (
@@ -147,7 +195,33 @@ RATES: tuple[Metric, ...] = (
           "complaints resolved in time ÷ complaints resolved",
           "complaints_resolved_in_time", "complaints_resolved"),
     _rate("outside_center_rate", _("体外循环率"), "received outside the center ÷ received",
-          "outside_center", "received"),
+          "outside_center", "received", direction=Direction.LOWER_BETTER),
+    # today's national indicators
+    _rate("limit_compression_rate", _("承诺时限压缩率"),
+          "1 − promised ÷ legal limits over the active matters = days saved ÷ legal days",
+          "matters_days_saved", "matters_legal_days"),
+    _rate("immediate_share", _("即办件占比"), "immediate matters ÷ active matters",
+          "matters_immediate", "matters_offered"),
+    _rate("online_available_rate", _("网上可办率"),
+          "matters that can be applied for online ÷ active matters",
+          "matters_online", "matters_offered"),
+    _rate("fully_online_rate", _("全程网办率"),
+          "cases applied for online and completed without a visit ÷ cases received and "
+          "completed here", "fully_online", "completed_here"),
+    _rate("at_most_once_rate", _("最多跑一次率"),
+          "cases with at most one visit ÷ cases received and completed here",
+          "visited_at_most_once", "completed_here"),
+    _rate("average_visits", _("平均跑动次数"),
+          "visits ÷ cases received and completed here, in hundredths (135 = 1.35 visits)",
+          "visits", "completed_here", unit=Unit.HUNDREDTHS,
+          direction=Direction.LOWER_BETTER),
+    _rate("active_evaluation_rate", _("主动评价率"), "completed cases rated ÷ completed cases",
+          "completed_rated", "completed"),
+    _rate("bad_rectified_rate", _("差评整改率"), "bad ratings rectified ÷ bad ratings",
+          "evaluations_bad_rectified", "evaluations_bad"),
+    _rate("named_bad_followed_up_rate", _("实名差评回访整改率"),
+          "named bad ratings rectified and called back ÷ named bad ratings",
+          "evaluations_bad_named_followed_up", "evaluations_bad_named"),
 )
 
 MONTHLY_AVERAGE = Metric(
@@ -171,6 +245,22 @@ def rate_basis_points(numerator: int, denominator: int) -> int | None:
     if denominator <= 0:
         return None
     return (numerator * 10000 * 2 + denominator) // (denominator * 2)
+
+
+def hundredths(numerator: int, denominator: int) -> int | None:
+    """``numerator ÷ denominator`` in hundredths, rounded half up; None when undefined."""
+    if denominator <= 0:
+        return None
+    return (numerator * 100 * 2 + denominator) // (denominator * 2)
+
+
+def ratio_value(unit: Unit | str, numerator: int, denominator: int) -> int | None:
+    """The value of a ratio of ``unit`` (a rate, a monthly or a per-case average)."""
+    if unit == Unit.PER_MONTH:
+        return per_month(numerator, denominator)
+    if unit == Unit.HUNDREDTHS:
+        return hundredths(numerator, denominator)
+    return rate_basis_points(numerator, denominator)
 
 
 def per_month(numerator: int, months: int) -> int | None:

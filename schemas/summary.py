@@ -14,7 +14,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 SUMMARY_SCHEMA_ID = "tongban.summary"
 SUMMARY_VERSION = 1
-UNITS = ("count", "fen", "basis_points", "per_month")
+UNITS = ("count", "fen", "basis_points", "per_month", "hundredths")
+# the units that carry a numerator and a denominator (schemas/metrics.py RATIO_UNITS)
+RATIO_UNITS = ("basis_points", "per_month", "hundredths")
 METRIC_KEY = r"^[a-z][a-z0-9_]{0,47}$"
 POWER_KEYS = ("accept", "review", "coordinate", "deliver", "litigate", "issue", "approve")
 
@@ -37,7 +39,7 @@ class MetricValueSchema(Schema):
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
         has_ratio = "numerator" in data or "denominator" in data
-        if data["unit"] in ("basis_points", "per_month"):
+        if data["unit"] in RATIO_UNITS:
             if "numerator" not in data or "denominator" not in data:
                 raise ValidationError("a rate carries its numerator and its denominator")
             if data["denominator"] == 0 and "value" in data:
@@ -147,7 +149,7 @@ class SummarySchema(Schema):
     commitment = fields.Nested(CommitmentSchema)
 
 
-_RATIO_UNITS = ["basis_points", "per_month"]
+_RATIO_UNITS = list(RATIO_UNITS)
 _METRIC_JSON_SCHEMA = {
     "type": "object",
     "required": ["unit"],

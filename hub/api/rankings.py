@@ -108,8 +108,10 @@ class TableQuerySchema(Schema):
 class LeagueQuerySchema(TableQuerySchema):
     metric = fields.String(required=True, validate=validate.OneOf(sorted(ALL_METRICS)), metadata={
         "description": "Any summary metric (GET /api/v1/rankings/metrics)."})
-    order = fields.Enum(Order, by_value=True, load_default=Order.DESC, metadata={
-        "description": "desc: the largest value ranks first; asc: the smallest."})
+    order = fields.Enum(Order, by_value=True, load_default=None, metadata={
+        "description": "desc: the largest value ranks first; asc: the smallest.  Default: "
+                       "the metric's direction (asc for a lower_better metric such as "
+                       "average_visits, else desc)."})
 
 
 class CompositeBodySchema(TableQuerySchema):
@@ -450,7 +452,8 @@ class Metrics(MethodView):
     @blp.response(200, MetricSchema(many=True))
     def get(self) -> Any:
         """Every metric a table may rank on, with its unit and Chinese name."""
-        return [{"key": m.key, "unit": m.unit.value, "name": m.name} for m in ALL_METRICS.values()]
+        return [{"key": m.key, "unit": m.unit.value, "name": m.name,
+                 "direction": m.direction.value} for m in ALL_METRICS.values()]
 
 
 class MethodologyBodySchema(Schema):

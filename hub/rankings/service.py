@@ -25,7 +25,6 @@ from hub.rankings.models import SavedMethodology
 from hub.rankings.store import Figure, NodeInfo
 from hub.rankings.tables import (
     Component,
-    Direction,
     Group,
     Methodology,
     Normalisation,
@@ -42,7 +41,7 @@ from schemas.divisions import CountyKind, Level, is_within
 from schemas.errors import ValidationFailed
 from schemas.i18n import _
 from schemas.methodologies import methodology_prefix
-from schemas.metrics import ALL_METRICS, Unit, per_month, rate_basis_points
+from schemas.metrics import ALL_METRICS, Direction, Unit, per_month, rate_basis_points, ratio_value
 from schemas.periods import (
     REPORTS_LATE_AFTER_DAYS,
     Period,
@@ -171,11 +170,15 @@ class RankingService:
     # -- league tables ----------------------------------------------------------------------
 
     def league_table(self, *, scope: str, period: str, metric: str, level: Level | None = None,
-                     order: Order = Order.DESC, peers: Peers = Peers.BULLETIN,
+                     order: Order | None = None, peers: Peers = Peers.BULLETIN,
                      kind: CountyKind | None = None) -> Table:
         """Nodes of ``level`` in ``scope`` ranked on ``metric`` among their peers, with the
-        change since the previous period; nodes without a summary listed as not ranked."""
+        change since the previous period; nodes without a summary listed as not ranked.
+        Without an ``order``, the metric's direction decides (平均跑动次数: the fewest first)."""
         check_metric(metric)
+        if order is None:
+            order = (Order.ASC if ALL_METRICS[metric].direction is Direction.LOWER_BETTER
+                     else Order.DESC)
         current = _period(period)
         node = self._scope(scope)
         level = self._level(node, level)
@@ -416,7 +419,7 @@ def add_up(figures: Sequence[Figure], months: int) -> dict[str, Any] | None:
         return {"unit": unit, "value": per_month(numerator, months), "numerator": numerator,
                 "denominator": months}
     denominator = sum(f.denominator or 0 for f in same)
-    return {"unit": unit, "value": rate_basis_points(numerator, denominator),
+    return {"unit": unit, "value": ratio_value(unit, numerator, denominator),
             "numerator": numerator, "denominator": denominator}
 
 

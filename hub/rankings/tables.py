@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from hub.rankings.store import Figure, NodeInfo, Reported
 from schemas.divisions import CountyKind, Level
 from schemas.i18n import _
+from schemas.metrics import Direction
 
 K = TypeVar("K", bound=Hashable)
 
@@ -52,11 +53,6 @@ class Status(enum.StrEnum):
 class Normalisation(enum.StrEnum):
     MIN_MAX = "min_max"
     Z_SCORE = "z_score"
-
-
-class Direction(enum.StrEnum):
-    HIGHER_BETTER = "higher_better"
-    LOWER_BETTER = "lower_better"
 
 
 def competition_ranks(values: Iterable[tuple[K, float]], order: Order) -> dict[K, int]:

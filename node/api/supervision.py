@@ -134,6 +134,7 @@ class RectificationSchema(Schema):
     void_reason = fields.String(allow_none=True)
     cannot_rectify_reason = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
+    followed_up_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
     rectified_in_time = fields.Function(lambda r: getattr(r, "in_time_now", None))
     allowed_actions = fields.Function(
@@ -289,8 +290,10 @@ def _reason(data: dict[str, Any]) -> dict[str, Any]:
 
 _action(RectificationAction.START, None, _no_text,
         "The department starts rectifying (整改中).")
-_action(RectificationAction.COMPLETE, RectificationNoteArgs, lambda d: {"text": d["note"]},
-        "Rectification done, with a note of what was done; records whether it was in time.")
+_action(RectificationAction.COMPLETE, RectificationNoteArgs,
+        lambda d: {"text": d["note"], "followed_up": d["followed_up"]},
+        "Rectification done, with a note of what was done and whether the applicant was "
+        "called back (回访, ``followed_up``); records whether it was in time.")
 _action(RectificationAction.DISPUTE, RectificationReasonArgs, _reason,
         "Dispute the rating as invalid (申诉): it goes to the invalid-rating review.")
 _action(RectificationAction.UPHOLD, None, _no_text,

@@ -205,6 +205,13 @@ CASE_ACTIONS: tuple[CaseAction, ...] = (
         form=PaymentForm,
     ),
     CaseAction(
+        "visit", H, OptionalReasonArgs,
+        lambda s, f, c, a, d: s.record_visit(c, a, reason=d["reason"], version=d["version"]),
+        "登记到厅: the applicant came to the hall for this case once more (a material, the "
+        "result…); one click, one ``visit`` step of the history, counted in 跑动次数 "
+        "(the receipt at a window is the first visit already).",
+    ),
+    CaseAction(
         "fee_waiver", H, ReasonArgs,
         lambda s, f, c, a, d: s.waive_fee(c, a, reason=d["reason"], version=d["version"]),
         "Waive the fee, with the reason.",

@@ -37,6 +37,7 @@ from node.cases.models import (
 )
 from node.cases.query_codes import hash_query_code
 from node.cases.states import (
+    FINAL_STATES,
     Action,
     CaseState,
     yuan_text,
@@ -44,6 +45,7 @@ from node.cases.states import (
 from node.cases.transitions import JOINT_LEGAL_LIMIT_DAYS, CaseTransitions
 from node.catalog.models import Department, Matter, MatterMaterial, Window
 from node.numbers import next_number
+from node.rollups import invalidate
 from schemas.errors import Forbidden, ValidationFailed
 from schemas.i18n import _
 from schemas.personal import phone_problems, resident_id_problems
@@ -128,6 +130,9 @@ class CaseService(CaseTransitions):
                 _("no matter %(code)s in the catalog", code=repr(application.matter_code))]
         application = application.normalised()
         channel = application.channel
+        if matter is not None and channel is Channel.ONLINE and not matter.online:
+            problems["channel"] = [_("matter %(code)s cannot be applied for online (网上可办: "
+                                     "no); apply at the window", code=repr(matter.code))]
         for field, value, check in (
             ("applicant_id_number", application.applicant_id_number, resident_id_problems),
             ("agent_id_number", application.agent_id_number, resident_id_problems),
@@ -277,6 +282,27 @@ class CaseService(CaseTransitions):
             FeePayment(amount_fen=amount_fen, place=where, paid_at=now, recorded_by=actor.username)
         )
         self._note(case, "fee_paid", actor, None, {"paid_fen": amount_fen, "where": where.value})
+        return case
+
+    def record_visit(
+        self, case: Case, actor: Actor, *, reason: str | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """登记到厅: the applicant came to the hall once more for this case (to bring a
+        material, to collect the result…), one click of the window, one ``visit`` event of
+        the history.  The receipt at a window or a department office is the first visit and
+        is not recorded again (docs/metrics.md, 跑动次数)."""
+        self._check_version(case, version)
+        if case.state in FINAL_STATES:
+            raise CaseStateError(
+                _("A visit is recorded before the case is closed (delivered, rejected, "
+                  "withdrawn or returned): record it, then deliver."),
+                case.state, [],
+            )
+        self._authorize_clerk(case, actor)
+        if case.completed_on is not None:
+            invalidate(self.session, [case.completed_on])  # counted on the completion day
+        self._note(case, "visit", actor, (reason or "").strip() or None, {}, public=True)
         return case
 
     def waive_fee(

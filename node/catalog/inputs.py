@@ -51,6 +51,7 @@ class MatterFields(Given):
     promised_limit_days: int | Unset = UNSET
     should_enter: bool | Unset = UNSET
     entered: bool | Unset = UNSET
+    online: bool | Unset = UNSET
     legal_basis: str | Unset = UNSET
     procedure: str | Unset = UNSET
     conditions: str | Unset = UNSET
@@ -96,6 +97,7 @@ class NewMatter(MatterFields):
     deemed_approval: bool = False
     should_enter: bool = True
     entered: bool = False
+    online: bool = True
     legal_basis: str = ""
     procedure: str = ""
     conditions: str = ""

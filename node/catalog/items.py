@@ -23,6 +23,7 @@ MATTER_FIELDS: tuple[str, ...] = (
     "promised_limit_days",
     "should_enter",
     "entered",
+    "online",
     "legal_basis",
     "procedure",
     "conditions",

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -136,6 +137,8 @@ class Matter(Base):
     promised_limit_days: Mapped[int] = mapped_column(Integer)
     should_enter: Mapped[bool] = mapped_column(Boolean, default=True)
     entered: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 网上可办: the public guide takes applications online (网上可办率, docs/metrics.md)
+    online: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # 八公开 disclosure fields
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     procedure: Mapped[str] = mapped_column(Text, default="")

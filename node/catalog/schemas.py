@@ -162,6 +162,8 @@ class MatterSchema(Schema):
     handling_type = fields.Enum(HandlingType, by_value=True, required=True)
     notify_and_commit = fields.Boolean(load_default=False)
     deemed_approval = fields.Boolean(load_default=False)
+    online = fields.Boolean(load_default=True, metadata={
+        "description": "网上可办: citizens may apply for it online (default true)"})
     legal_limit_days = fields.Integer(
         strict=True, required=True, validate=validate.Range(0, MAX_DAYS)
     )

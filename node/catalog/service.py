@@ -48,6 +48,7 @@ MATTER_SCALARS = (
     "promised_limit_days",
     "should_enter",
     "entered",
+    "online",
     "legal_basis",
     "procedure",
     "conditions",
@@ -434,6 +435,7 @@ class CatalogService:
                 ("deemed_approval", False),
                 ("should_enter", True),
                 ("entered", False),
+                ("online", True),
                 ("fee_amount_fen", 0),
             ):
                 if merged[field] is None:

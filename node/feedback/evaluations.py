@@ -16,6 +16,7 @@ from node.feedback.models import (
     RectificationState,
 )
 from node.feedback.states import RECTIFICATION_WORKING_DAYS
+from node.rollups import invalidate
 from schemas.i18n import _
 
 EVALUABLE_STATES = frozenset({CaseState.COMPLETED, CaseState.DELIVERED})
@@ -46,6 +47,8 @@ class Evaluations(PublicLookup):
         )
         self.session.add(evaluation)
         self.session.flush()
+        if case.completed_on is not None:  # 主动评价率 counts it on the completion day
+            invalidate(self.session, [case.completed_on])
         self.audit.append(
             actor=APPLICANT.username, role=APPLICANT.role, action="evaluation.submit",
             subject_type="case", subject_id=case.number, data={"level": level.value},

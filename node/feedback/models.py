@@ -91,6 +91,8 @@ class Rectification(Base):
     void_reason: Mapped[str | None] = mapped_column(Text)
     cannot_rectify_reason: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)  # what was done (整改情况)
+    # 回访: when the applicant was called back on completing it (实名差评回访整改率)
+    followed_up_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[Timestamp] = mapped_column(default=utcnow, onupdate=utcnow)
 

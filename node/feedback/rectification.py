@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from sqlalchemy import ColumnElement, and_, not_, select, true
@@ -97,9 +98,11 @@ class Rectifications(FeedbackBase):
         *,
         text: str | None = None,
         days: int | None = None,
+        followed_up: bool = False,
     ) -> Rectification:
         """Take ``action`` on a rectification; ``text`` is the note (complete) or the reason
-        (dispute, invalidate, cannot_rectify, extend), ``days`` the extension in working days.
+        (dispute, invalidate, cannot_rectify, extend), ``days`` the extension in working days;
+        ``followed_up`` (complete): the applicant was called back (回访).
         """
         transition = RECTIFICATION_TRANSITIONS[action]
         allowed = allowed_rectification_actions(rectification.state,
@@ -140,6 +143,11 @@ class Rectifications(FeedbackBase):
         match action:
             case RectificationAction.COMPLETE:
                 rectification.note = written
+                if followed_up:
+                    rectification.followed_up_at = self.clock()
+                data["followed_up"] = followed_up
+                # 差评整改率 counts a bad rating on its day once rectified
+                invalidate(self.session, [to_shanghai_date(rectification.evaluation.at)])
             case RectificationAction.DISPUTE:
                 # a second dispute (after an upheld one) replaces the reason shown; the audit
                 # chain keeps both
@@ -147,8 +155,9 @@ class Rectifications(FeedbackBase):
             case RectificationAction.INVALIDATE:
                 rectification.void_reason = written
                 rectification.evaluation.void = True
-                # the rating leaves that day's figures
-                invalidate(self.session, [to_shanghai_date(rectification.evaluation.at)])
+                # the rating leaves that day's figures, and its case's 主动评价率
+                invalidate(self.session, [to_shanghai_date(rectification.evaluation.at),
+                                          *_completed_day(rectification)])
             case RectificationAction.CANNOT_RECTIFY:
                 rectification.cannot_rectify_reason = written
             case RectificationAction.EXTEND:
@@ -172,3 +181,9 @@ class Rectifications(FeedbackBase):
             subject_type="rectification", subject_id=str(rectification.id), data=data,
         )
         return rectification
+
+
+def _completed_day(rectification: Rectification) -> list[dt.date]:
+    """The rated case's completion day (its 已评价办结件 count), if it has one."""
+    day = rectification.evaluation.case.completed_on
+    return [day] if day is not None else []

@@ -16,6 +16,9 @@ class ComplaintResolveArgs(Schema):
 
 class RectificationNoteArgs(Schema):
     note = fields.String(required=True, validate=TEXT)
+    followed_up = fields.Boolean(load_default=False, metadata={
+        "description": "回访: the applicant was called back and told what was done "
+                       "(实名差评回访整改率)"})
 
 
 class RectificationReasonArgs(Schema):

@@ -15,7 +15,14 @@ from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
-from node.cases.models import Case, Channel, FeePayment, PaymentPlace, SupplementNotice
+from node.cases.models import (
+    Case,
+    CaseEvent,
+    Channel,
+    FeePayment,
+    PaymentPlace,
+    SupplementNotice,
+)
 from node.cases.states import CaseState
 from node.catalog.models import Matter
 from node.feedback.models import (
@@ -32,6 +39,9 @@ from node.metrics.patterns import PatternPolicy, two_headed
 from schemas.runtime.database import shanghai_date
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+VISIT = "visit"  # the case event the window records for each further visit to the hall
+# a receipt in person is the first visit; online and through a village agent, none
+IN_PERSON = (Channel.WINDOW, Channel.DEPARTMENT_OFFICE)
 GOOD_LEVELS = (EvaluationLevel.VERY_SATISFIED, EvaluationLevel.SATISFIED)
 DailyCounts = dict[dt.date, dict[str, int]]
 
@@ -146,9 +156,15 @@ def _statements(window_days: int) -> tuple[Select[Any], ...]:
             "completed_late": _n(Case.completed_on > Case.deadline_on),
             "completed_same_day": _n(Case.completed_on == Case.accepted_on),
             "returned_with_result": _n(from_below),
+            "completed_rated": _n(
+                select(Evaluation.id)
+                .where(Evaluation.case_id == Case.id, Evaluation.void.is_(False))
+                .exists()
+            ),
         },
         in_range(Case.completed_on), Case.forwarded_on.is_(None),
     ))
+    rows.append(_visits(in_range))
     rows.append(_grouped(
         Case.decided_on, {"deemed_approved": _n(Case.deemed_approved)},
         in_range(Case.decided_on),
@@ -202,6 +218,7 @@ def _statements(window_days: int) -> tuple[Select[Any], ...]:
                                       closed_on <= Rectification.due_on))},
         in_time(Rectification.closed_at),
     ))
+    rows.append(_rated_bad(rated_on, in_time))
     received_on = shanghai_date(Complaint.received_at)
     rows.append(_grouped(
         received_on, {"complaints_received": func.count(Complaint.id)},
@@ -218,3 +235,57 @@ def _statements(window_days: int) -> tuple[Select[Any], ...]:
         Complaint.sent_to.is_(None),
     ))
     return tuple(rows)
+
+
+def _visits(in_range: Any) -> Select[Any]:
+    """最多跑一次: the cases received here and completed here, by completion day, with their
+    visits to the hall (the receipt in person, then each ``visit`` the window recorded)."""
+    recorded = (
+        select(func.count(CaseEvent.id))
+        .where(CaseEvent.case_id == Case.id, CaseEvent.action == VISIT)
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    cases = (
+        select(
+            Case.completed_on.label("day"),
+            Case.channel.label("channel"),
+            (case((Case.channel.in_(IN_PERSON), 1), else_=0) + recorded).label("visits"),
+        )
+        .where(in_range(Case.completed_on), Case.forwarded_on.is_(None),
+               Case.origin_node_code.is_(None))
+        .subquery()
+    )
+    return (
+        select(
+            cases.c.day.label("day"),
+            func.count().label("completed_here"),
+            func.coalesce(func.sum(cases.c.visits), 0).label("visits"),
+            _n(cases.c.visits <= 1).label("visited_at_most_once"),
+            _n(and_(cases.c.channel == Channel.ONLINE, cases.c.visits == 0)).label(
+                "fully_online"),
+        )
+        .group_by(cases.c.day)
+    )
+
+
+def _rated_bad(rated_on: Any, in_time: Any) -> Select[Any]:
+    """好差评 (GB/T 39735) by the rating's day: bad ratings rectified, the bad ratings of
+    identified applicants (实名: the case names an ID number), and those of them rectified
+    with the applicant called back (回访)."""
+    bad = and_(Evaluation.level.in_(BAD_LEVELS), Evaluation.void.is_(False))
+    done = Rectification.state == RectificationState.DONE
+    named = Case.applicant_id_number.is_not(None)
+    return (
+        select(
+            rated_on.label("day"),
+            _n(and_(bad, done)).label("evaluations_bad_rectified"),
+            _n(and_(bad, named)).label("evaluations_bad_named"),
+            _n(and_(bad, named, done, Rectification.followed_up_at.is_not(None))).label(
+                "evaluations_bad_named_followed_up"),
+        )
+        .join(Case, Case.id == Evaluation.case_id)
+        .outerjoin(Rectification, Rectification.evaluation_id == Evaluation.id)
+        .where(in_time(Evaluation.at), Evaluation.level.in_(BAD_LEVELS))
+        .group_by(rated_on)
+    )

@@ -15,12 +15,12 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from node.calendar.workdays import to_shanghai_date
-from node.catalog.models import Matter, StaffMember, StaffType
+from node.catalog.models import HandlingType, Matter, StaffMember, StaffType
 from node.metrics.definitions import DERIVED_COUNTS
 from node.metrics.patterns import PatternPolicy
 from node.metrics.rollup import period_counts, state_at_end
 from node.settings import NodeSettings
-from schemas.metrics import COUNTS, MONTHLY_AVERAGE, POWERS, RATES, Unit, rate_basis_points
+from schemas.metrics import COUNTS, MONTHLY_AVERAGE, POWERS, RATES, Unit, ratio_value
 from schemas.periods import Period
 from schemas.summary import SUMMARY_SCHEMA_ID, SUMMARY_VERSION
 
@@ -47,10 +47,22 @@ def as_of(period: Period, now: dt.datetime) -> dt.date:
 
 
 def catalog_counts(session: Session) -> dict[str, int]:
-    """Should-enter, entered and per-power authorized matters (the catalog as it is now)."""
+    """Should-enter, entered and per-power authorized matters, and the matters offered with
+    their limits, 即办 and 网上可办 (the catalog as it is now)."""
     active = Matter.retired_at.is_(None)
     entered = and_(active, Matter.entered.is_(True))
+
+    def total(column: Any) -> Any:
+        return func.coalesce(func.sum(column).filter(active), 0)
+
     columns = {
+        "matters_offered": func.count().filter(active),
+        "matters_legal_days": total(Matter.legal_limit_days),
+        "matters_promised_days": total(Matter.promised_limit_days),
+        "matters_days_saved": total(Matter.legal_limit_days - Matter.promised_limit_days),
+        "matters_immediate": func.count().filter(
+            and_(active, Matter.handling_type == HandlingType.IMMEDIATE)),
+        "matters_online": func.count().filter(and_(active, Matter.online.is_(True))),
         "matters_should_enter": func.count().filter(and_(active, Matter.should_enter.is_(True))),
         "matters_entered": func.count().filter(entered),
         "matters_entered_of_should": func.count().filter(
@@ -101,11 +113,11 @@ def metric_entries(counts: Mapping[str, int], months: int) -> dict[str, dict[str
         assert rate.numerator  # noqa: S101 - every rate names both
         assert rate.denominator  # noqa: S101
         entry: dict[str, Any] = {
-            "unit": Unit.BASIS_POINTS.value,
+            "unit": rate.unit.value,
             "numerator": values[rate.numerator],
             "denominator": values[rate.denominator],
         }
-        value = rate_basis_points(entry["numerator"], entry["denominator"])
+        value = ratio_value(rate.unit, entry["numerator"], entry["denominator"])
         if value is not None:
             entry["value"] = value
         metrics[rate.key] = entry

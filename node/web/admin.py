@@ -79,7 +79,7 @@ def _matters_context() -> dict[str, Any]:
 @bp.get("")
 @staff_page(Permission.CATALOG_MANAGE)
 def matters() -> Any:
-    blank = MultiDict({"should_enter": "on", "fee_amount_yuan": "0.00"})
+    blank = MultiDict({"should_enter": "on", "online": "on", "fee_amount_yuan": "0.00"})
     return render_template("web/staff/admin/matters.html", errors={}, form=blank,
                            **_matters_context())
 
@@ -107,12 +107,13 @@ MATTER_LABELS = {
     "window_authority": _("窗口权限说明"),
     "entered": _("已进中心"),
     "should_enter": _("应进中心"),
+    "online": _("网上可办"),
     "service_address": _("办理地点"),
     "office_hours": _("办公时间"),
     "enquiry_phone": _("咨询电话"),
     "complaint_phone": _("监督投诉电话"),
 }
-MATTER_FLAGS = ("notify_and_commit", "deemed_approval", "should_enter", "entered")
+MATTER_FLAGS = ("notify_and_commit", "deemed_approval", "should_enter", "entered", "online")
 
 
 _Loaded = TypeVar("_Loaded")

@@ -46,7 +46,7 @@ from node.cases.schemas import (
     ApplicationFields,
 )
 from node.cases.service import Application, CaseService
-from node.cases.states import OPEN_STATES, CaseState, allowed_actions
+from node.cases.states import FINAL_STATES, OPEN_STATES, CaseState, allowed_actions
 from node.cases.views import CaseView
 from node.catalog.models import MaterialForm
 from node.composition import NodeServices, current_settings
@@ -201,6 +201,7 @@ def _side_forms(case: Case, user: Any) -> list[str]:
         "extend": case.state.value in ("accepted", "in_review", "suspended")
         and not case.extension_days and _decides(case, Actor.of(user)),
         "hand_over": case.state.value not in ("delivered", "rejected", "withdrawn", "returned"),
+        "visit": case.state not in FINAL_STATES and not case.from_below,
     }
     return [name for name, now in applies.items()
             if now and allows(user.role, ACTIONS_BY_NAME[name].permission)]

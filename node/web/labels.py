@@ -42,6 +42,7 @@ ACTIONS = {
     "fee_waiver": _("免收费"),
     "extend": _("延期"),
     "hand_over": _("移交"),
+    "visit": _("登记到厅（跑动一次）"),
     "attach": _("添加材料"),
     "notice": _("一次性告知"),
     "deadline_recomputed": _("期限随节假日安排调整"),

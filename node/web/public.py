@@ -101,6 +101,10 @@ def apply(code: str) -> Any:
     except NotFound:
         return render_template("web/error.html", status=404, title=_("未找到事项"),
                                message=_("服务指南中没有编码为 %(code)s 的事项。", code=code)), 404
+    if not found.online:
+        return render_template("web/error.html", status=404, title=_("不能网上申报"),
+                               message=_("事项 %(code)s 暂不支持网上申报，请到窗口办理。",
+                                         code=code)), 404
     template = "web/public/apply.html"
     settings = current_settings()
     rule_list = materials.rules(found.materials, settings.upload_max_file_bytes)

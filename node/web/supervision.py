@@ -161,6 +161,7 @@ def act_on_rectification(rectification_id: int, action: str) -> Any:
         arguments: dict[str, Any] = {}
         if "note" in data:
             arguments["text"] = data["note"]
+            arguments["followed_up"] = bool(data.get("followed_up"))
         if "reason" in data:
             arguments["text"] = data["reason"]
         if "days" in data:

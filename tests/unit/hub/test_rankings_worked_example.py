@@ -14,7 +14,6 @@ from pathlib import Path
 from hub.rankings.store import Figure, NodeInfo, Reported
 from hub.rankings.tables import (
     Component,
-    Direction,
     Group,
     Methodology,
     Normalisation,
@@ -22,7 +21,7 @@ from hub.rankings.tables import (
     composite,
 )
 from schemas.divisions import CountyKind, Level
-from schemas.metrics import ALL_METRICS, rate_basis_points
+from schemas.metrics import ALL_METRICS, Direction, rate_basis_points
 
 DOCUMENT = Path(__file__).resolve().parents[3] / "docs" / "rankings.md"
 YULIN = "450900"

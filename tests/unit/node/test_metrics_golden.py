@@ -35,6 +35,13 @@ The data set (letters name the cases; "wd" = working days; matter M1 promises 5 
 Ratings: B very satisfied (3 Nov), A dissatisfied (4 Nov; rectified 12 Nov, due 11 Nov: late),
 C dissatisfied (13 Nov; rectified 18 Nov, due 20 Nov: in time), D basic (16 Nov), L very
 dissatisfied (void), M satisfied (20 Nov), F very dissatisfied (23 Nov; cannot rectify 25 Nov).
+Rectifications completed: A with the applicant called back (回访), C without.
+Visits to the hall recorded by the window (登记到厅): B once more before delivery (3 Nov), A
+after its completion (4 Nov, its completion day's figures change), C twice (5 and 12 Nov: an
+online case that is no longer 全程网办), E once (open: not counted).  A receipt at a window or
+a department office is the first visit, online and village agent receipts none.
+Catalog: the six active matters promise 5, 5, 3, 0, 5, 5 working days of legal limits 20 each
+but PUBSVC's 10; NOW is the one immediate matter (即办), NOTIN cannot be applied for online.
 Complaints: K4 window 30 Oct (due 6 Nov) resolved 2 Nov; K1 case C 13 Nov (due 20 Nov)
 resolved 19 Nov; K2 window 16 Nov (due 23 Nov) resolved 25 Nov; K3 clerk 27 Nov, open.
 """
@@ -74,7 +81,7 @@ from node.metrics.rollup import period_counts, refresh
 from node.metrics.summary import NodeIdentity, summarize
 from node.models import Base
 from node.rollups import DailyRollup
-from schemas.metrics import ALL_METRICS, COUNTS, POWERS, RATES, Unit
+from schemas.metrics import ALL_METRICS, COUNTS, POWERS, RATES, RATIO_UNITS
 from schemas.periods import Period
 from schemas.personal import id_check_digit
 from schemas.runtime.database import Database
@@ -119,9 +126,10 @@ def set_up_center(session: Session) -> None:
     catalog.create_matter(new_matter(
         code="NOW", handling_type="immediate", promised_limit_days=0,
         powers={**ALL_POWERS, "coordinate": False, "litigate": False, "issue": False}))
-    catalog.create_matter(new_matter(code="NOTIN", entered=False, powers=NO_POWERS))
+    catalog.create_matter(new_matter(code="NOTIN", entered=False, powers=NO_POWERS,
+                                     online=False))
     catalog.create_matter(new_matter(
-        code="PUBSVC", category="public_service", should_enter=False,
+        code="PUBSVC", category="public_service", should_enter=False, legal_limit_days=10,
         powers={**NO_POWERS, "accept": True}))
     catalog.create_matter(new_matter(code="RETIRED", powers=ALL_POWERS))
     catalog.retire_matter("RETIRED")
@@ -236,6 +244,9 @@ class Desk:
     def complete(self, key: str) -> None:
         self.act(key, lambda s, c, db: s.complete(c, self.actor(db, self.clerk)))
 
+    def visit(self, key: str) -> None:
+        self.act(key, lambda s, c, db: s.record_visit(c, self.actor(db, self.clerk)))
+
     def deliver(self, key: str) -> None:
         self.act(key, lambda s, c, db: s.deliver(c, self.actor(db, self.clerk)))
 
@@ -286,12 +297,14 @@ class Desk:
             if evaluation.rectification is not None:
                 ref.rectification_id = evaluation.rectification.id
 
-    def rectify(self, key: str, action: RectificationAction, text: str | None = None) -> None:
+    def rectify(self, key: str, action: RectificationAction, text: str | None = None, *,
+                followed_up: bool = False) -> None:
         with self.db.unit_of_work() as session:
             _, feedback = self.services(session)
             rectification = feedback.rectification(self.cases[key].rectification_id or 0)
             feedback.act_on_rectification(rectification, action,
-                                          Actor("super", Role.SUPERVISOR.value), text=text)
+                                          Actor("super", Role.SUPERVISOR.value), text=text,
+                                          followed_up=followed_up)
 
     def complain(self, key: str, **target: Any) -> None:
         with self.db.unit_of_work() as session:
@@ -340,12 +353,14 @@ def build_golden(desk: Desk) -> Desk:
     desk.submit("C", "online")
     desk.resolve("K4")
     desk.at(d(11, 3))
+    desk.visit("B")  # came back for the result
     desk.deliver("B")
     desk.evaluate("B", good)
     desk.accept("C")
     desk.approve("A")
     desk.complete("A")
     desk.at(d(11, 4))
+    desk.visit("A")  # completed yesterday: 3 Nov's figures change
     desk.evaluate("A", bad)
     desk.submit("D", "village_agent")
     desk.notice("D")
@@ -355,12 +370,14 @@ def build_golden(desk: Desk) -> Desk:
     desk.submit("Y2", "online", id_serial=1)  # applicant "Y" again, another channel
     desk.reject("Y2")
     desk.rectify("A", act.START)
+    desk.visit("C")  # an online case: the originals shown at the window
     desk.at(d(11, 6))
     desk.supplement("D")
     desk.accept("D")
     desk.at(d(11, 9))
     desk.submit("E")
     desk.at(d(11, 10))
+    desk.visit("E")  # open at the month's end: not counted
     desk.submit("G")
     desk.reject("G")
     desk.at(d(11, 11))
@@ -370,9 +387,10 @@ def build_golden(desk: Desk) -> Desk:
     desk.withdraw("H")
     desk.approve("C")
     desk.complete("C")
+    desk.visit("C")  # the result collected at the hall
     desk.submit("I")
     desk.accept("I")
-    desk.rectify("A", act.COMPLETE, "已对窗口人员批评教育")
+    desk.rectify("A", act.COMPLETE, "已对窗口人员批评教育", followed_up=True)
     desk.at(d(11, 13))
     desk.forward("I")
     desk.approve("D")
@@ -539,6 +557,33 @@ EXPECTED_NOVEMBER: dict[str, Any] = {
     "complaints_resolved_in_time_rate": (2, 3, 6667),
     "outside_center_rate": (1, 20, 500),
     "completed_monthly_average": (12, 1, 12),
+    # today's national indicators
+    "matters_offered": 6,  # M1 FEE DEEMED NOW NOTIN PUBSVC (RETIRED retired)
+    "matters_legal_days": 110,  # 20 × 5 + PUBSVC's 10
+    "matters_promised_days": 23,  # 5 + 5 + 3 + 0 + 5 + 5
+    "matters_days_saved": 87,  # 110 − 23
+    "matters_immediate": 1,  # NOW
+    "matters_online": 5,  # all but NOTIN
+    # received and completed here: A B C D F L M N1 O1 O2 Q (J came from below)
+    "completed_here": 11,
+    # A 2 (window + 4 Nov), B 2 (window + 3 Nov), C 2 (online + 5 and 12 Nov), D 0 (village
+    # agent), F L M N1 O1 Q 1 each (window or department office), O2 0 (online)
+    "visits": 12,
+    "visited_at_most_once": 8,  # D F L M N1 O1 O2 Q
+    "fully_online": 1,  # O2 (C came to the hall twice)
+    "completed_rated": 6,  # of the 12 completed: A B C D F M (L's rating is void)
+    "evaluations_bad_rectified": 2,  # A C (F cannot be rectified)
+    "evaluations_bad_named": 3,  # A C F: every case names its applicant's ID number
+    "evaluations_bad_named_followed_up": 1,  # A (C was rectified without a call back)
+    "limit_compression_rate": (87, 110, 7909),  # 1 − 23 ÷ 110 = 79.09 %
+    "immediate_share": (1, 6, 1667),  # 16.67 %
+    "online_available_rate": (5, 6, 8333),
+    "fully_online_rate": (1, 11, 909),  # 9.09 %
+    "at_most_once_rate": (8, 11, 7273),  # 72.73 %
+    "average_visits": (12, 11, 109),  # 1.09 visits per case
+    "active_evaluation_rate": (6, 12, 5000),
+    "bad_rectified_rate": (2, 3, 6667),
+    "named_bad_followed_up_rate": (1, 3, 3333),
 }
 
 CASE_STATE_KEYS = ("overdue_open", "open_at_end", "two_headed")
@@ -551,7 +596,7 @@ def flat(summary: dict[str, Any]) -> dict[str, Any]:
     """Counts as their value; rates and averages as (numerator, denominator, value)."""
     out: dict[str, Any] = {}
     for key, entry in summary["metrics"].items():
-        if entry["unit"] in (Unit.BASIS_POINTS, Unit.PER_MONTH):
+        if entry["unit"] in RATIO_UNITS:
             out[key] = (entry["numerator"], entry["denominator"], entry.get("value"))
         else:
             out[key] = entry["value"]
@@ -622,8 +667,9 @@ def test_empty_period_has_zero_counts_and_rates_without_value(golden: Desk) -> N
     metrics = summary["metrics"]
     for key in (*DAILY_KEYS, *CASE_STATE_KEYS):
         assert metrics[key]["value"] == 0, key
-    case_rates = [r.key for r in RATES
-                  if r.key != "entry_rate" and not r.key.startswith("authorization_rate_")]
+    case_rates = [r.key for r in RATES  # the catalog's rates are the center as it is now
+                  if r.denominator not in ("matters_should_enter", "matters_entered",
+                                           "matters_offered", "matters_legal_days")]
     for key in case_rates:
         assert metrics[key]["denominator"] == 0, key
         assert "value" not in metrics[key], key  # absent, not 0
@@ -810,12 +856,15 @@ def test_invalidated_days_are_recomputed(database: Database) -> None:
     with database.sessions() as session:
         rolled = set(session.scalars(select(DailyRollup.day)))
     assert d(11, 3) not in rolled  # the rating left that day
+    assert d(11, 2) not in rolled  # and B's completion day (已评价办结件)
     assert d(11, 9) not in rolled  # two acceptances arrived on that day
     assert d(11, 8) in rolled
     assert (counts()["accepted"], counts()["deemed_accepted"]) == (3, 2)
     assert (counts()["evaluations"], counts()["evaluations_bad"]) == (0, 0)
+    assert counts()["completed_rated"] == 0
     with database.unit_of_work() as session:
-        assert refresh(session, FIRST_DAY, d(11, 30), desk.clock.now) == 4  # 3, 9, 16, 17 Nov
+        # 2, 3, 9, 16, 17 Nov
+        assert refresh(session, FIRST_DAY, d(11, 30), desk.clock.now) == 5
     assert (counts()["accepted"], counts()["deemed_accepted"]) == (3, 2)
     assert counts()["evaluations"] == 0
 
