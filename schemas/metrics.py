@@ -231,6 +231,13 @@ MONTHLY_AVERAGE = Metric(
 
 ALL_METRICS: dict[str, Metric] = {m.key: m for m in (*COUNTS, *RATES, MONTHLY_AVERAGE)}
 
+# today's national efficiency indicators (issue 22), in the order the pages list them
+NATIONAL_INDICATORS: tuple[str, ...] = (
+    "limit_compression_rate", "immediate_share", "online_available_rate", "fully_online_rate",
+    "average_visits", "at_most_once_rate", "active_evaluation_rate", "bad_rectified_rate",
+    "named_bad_followed_up_rate",
+)
+
 # money is in 分 in the summaries and on the wire, in 元 on the pages and in the exports
 _SHOWN_NAMES = {"fees_center_fen": _("中心收费（元）"), "fees_elsewhere_fen": _("中心外收费（元）")}
 

@@ -33,7 +33,8 @@ LEVEL_NAMES = {
     "township": _("乡镇（街道）"),
 }
 DIRECTION_NAMES = {"higher_better": _("越大越好"), "lower_better": _("越小越好")}
-UNIT_NAMES = {"count": _("件"), "fen": _("元"), "basis_points": "%", "per_month": _("件/月")}
+UNIT_NAMES = {"count": _("件"), "fen": _("元"), "basis_points": "%", "per_month": _("件/月"),
+              "hundredths": _("次/件")}
 SCORE_PLACES = 4  # a composite score or a normalised value: 0.6444
 
 
@@ -44,6 +45,8 @@ def figure(unit: str | None, value: Any) -> Any:
         return Rate(value)
     if unit == Unit.FEN.value:
         return Money(value)
+    if unit == Unit.HUNDREDTHS.value:  # 平均跑动次数: 109 → 1.09
+        return Fixed(None if value is None else int(value) / 100, 2)
     if isinstance(value, float):
         return Fixed(value, 2)
     return value

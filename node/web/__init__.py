@@ -62,6 +62,7 @@ def init_app(app: Flask, api: Api) -> None:
         metric_value,
         rate_text,
         score,
+        times_text,
         yuan,
     )
     from schemas.personal import mask_id_number, mask_phone
@@ -96,7 +97,8 @@ def init_app(app: Flask, api: Api) -> None:
     for name, table in FILTERS.items():
         app.jinja_env.filters[name] = lookup_filter(table)
     app.jinja_env.filters.update(metric_name=metric_name, metric_value=metric_value,
-                                 rate=rate_text, yuan=yuan, local_time=local_time,
+                                 rate=rate_text, yuan=yuan, times=times_text,
+                                 local_time=local_time,
                                  chinese_date=chinese_date, count_text=count_text,
                                  center=center, score=score,
                                  mask_id=mask_id_number, mask_phone=mask_phone)

@@ -32,7 +32,10 @@ from node.web.core import (
     web_blueprint,
 )
 from node.web.rankings import lower_centers_at_a_glance
+from node.web.services import metrics_service
 from schemas.i18n import _
+from schemas.metrics import NATIONAL_INDICATORS
+from schemas.periods import Period
 from schemas.runtime.database import utcnow
 from schemas.runtime.webapp import current_session
 
@@ -86,6 +89,13 @@ def admin_home(now: dt.datetime) -> AdminHome:
     )
 
 
+def national_indicators(today: dt.date) -> list[tuple[str, dict[str, Any]]]:
+    """This month's national efficiency indicators of the center (up to today), as the
+    summary sent upward carries them (docs/metrics.md)."""
+    metrics = metrics_service().summary(Period.month(today.year, today.month))["metrics"]
+    return [(key, metrics[key]) for key in NATIONAL_INDICATORS]
+
+
 @bp.get("/home")
 @staff_page(Permission.CASES_READ)
 def home() -> Any:
@@ -105,6 +115,7 @@ def home() -> Any:
     if user.role is Role.SUPERVISOR:
         supervision = supervisor_home(service, service.today())
         context["supervision"] = supervision
+        context["indicators"] = national_indicators(service.today())
         context["figures_chart"] = {
             "title": str(_("收件与办结")), "unit": str(_("件")),
             "names": [str(_("%(label)s收件", label=f.label)) for f in supervision.figures]

@@ -263,6 +263,13 @@ def rate_text(value: Any) -> str:
     return f"{int(value) / 100:.2f}%"
 
 
+def times_text(hundredths: Any) -> str:
+    """An average per case in hundredths as people read it (109 → 1.09 次)."""
+    if hundredths is None:
+        return "—"
+    return _("%(value)s 次", value=f"{int(hundredths) / 100:.2f}")
+
+
 def yuan(fen: Any) -> str:
     if fen is None:
         return "—"
@@ -286,6 +293,8 @@ def metric_value(key: str, entry: Any) -> str:
         return rate_text(entry["value"])
     if unit == "fen":
         return yuan(entry["value"])
+    if unit == "hundredths":
+        return times_text(entry["value"])
     return str(entry["value"])
 
 

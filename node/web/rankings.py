@@ -207,9 +207,10 @@ def league() -> Any:
             "title": metric_name(answer.document.get("metric") or dict(query)["metric"]),
             "names": [r.get("name") or r["node"] for r in rows],
             # basis points as a percentage, 分 as 元
-            "values": [(r["value"] / 100 if unit in ("basis_points", "fen") else r["value"])
-                       for r in rows],
-            "unit": {"basis_points": "%", "fen": _("元")}.get(unit or "", ""),
+            "values": [(r["value"] / 100 if unit in ("basis_points", "fen", "hundredths")
+                        else r["value"]) for r in rows],
+            "unit": {"basis_points": "%", "fen": _("元"), "hundredths": _("次")}.get(unit or "",
+                                                                                  ""),
         }
     return _page("web/staff/rankings/league.html", answer, chart_data=chart,
                  args=dict(query), **context)
@@ -291,14 +292,15 @@ def trend() -> Any:
     chart = None
     if answer.status == 200 and answer.document:
         points = answer.document.get("points", [])
-        basis = any(p.get("unit") == "basis_points" for p in points)
+        basis = any(p.get("unit") in ("basis_points", "hundredths") for p in points)
+        times = any(p.get("unit") == "hundredths" for p in points)
         fen = any(p.get("unit") == "fen" for p in points)
         chart = {
             "title": metric_name(answer.document.get("metric") or dict(query)["metric"]),
             "names": [running_label(p["period"], p.get("as_of")) for p in points],
             "values": [(p["value"] / 100 if (basis or fen) and p["value"] is not None
                         else p["value"]) for p in points],
-            "unit": "%" if basis else _("元") if fen else "",
+            "unit": _("次") if times else "%" if basis else _("元") if fen else "",
         }
     return _page("web/staff/rankings/trend.html", answer, chart_data=chart, args=dict(query),
                  node=target, **context)
