@@ -366,6 +366,9 @@ def localize(session: Session, node: DemoNode) -> dict[str, int]:
     catalog = CatalogService(session)
     ensure_structure(catalog)
     rng = random.Random(int(node.code))  # noqa: S311 - demo figures, not secrets
+    # 网上可办 and a promise shorter than the standard's (承诺时限压缩): draws of their own,
+    # so that the entry and the powers stay as they were drawn
+    offered = random.Random(f"tongban-demo-online-{node.code}")  # noqa: S311
     counts = {"entered": 0, "approve": 0, "matters": 0}
     by_code = {payload["code"]: payload for payload in MATTERS}
     for matter in _adopted(session, by_code):
@@ -376,16 +379,39 @@ def localize(session: Session, node: DemoNode) -> dict[str, int]:
             powers = dict(standard["powers"]) | {"approve": approve}
         else:
             powers = dict.fromkeys(standard["powers"], False)
+        promised = int(standard["promised_limit_days"])
+        if promised > 1 and offered.random() < node.profile.same_day:
+            promised -= offered.randint(1, promised // 2)  # the center promises less
         catalog.update_matter(matter.code, MatterChanges(
             department_code=standard["department_code"],
             window_code=standard["window_code"] if entered else None,
             entered=entered,
             powers=powers,
+            online=offered.random() < 0.4 + 0.6 * node.profile.entered,
+            promised_limit_days=min(promised, matter.promised_limit_days),
         ))
         counts["matters"] += 1
         counts["entered"] += entered
         counts["approve"] += approve
+    if node.level == "county" and offered.random() < node.profile.same_day:
+        _create(catalog.create_matter, NewMatter.of(_local_immediate(node)))  # 即办件占比
     return counts
+
+
+def _local_immediate(node: DemoNode) -> dict[str, Any]:
+    """A matter of the center's own, handled at once (即办): the centers that decide on the
+    day more often offer one, so that their 即办件占比 differs from the standard catalog's."""
+    return _matter(
+        f"{node.code}MZ001", "老年人优待证办理", department="GA", window="W01",
+        keywords=["老年证", "优待证", "敬老"], powers=ALL_POWERS,
+        category="public_service", handling_type="immediate",
+        legal_limit_days=5, promised_limit_days=0,
+        legal_basis="《中华人民共和国老年人权益保障法》第五十七条",
+        procedure="窗口申请—受理—当场核发",
+        conditions="年满60周岁的本县（市、区）常住老年人",
+        **NO_FEE,
+        materials=[_material("居民身份证", "original_and_copy")],
+    )
 
 
 def _adopted(session: Session, codes: Iterable[str]) -> list[Matter]:

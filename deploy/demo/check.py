@@ -20,6 +20,7 @@ from deploy.demo.catalog import MATTERS
 from deploy.demo.federation import DEMO_CALENDAR_YEAR, Federation, Member
 from node.calendar.workdays import to_shanghai_date
 from node.sync.keys import load_node_key
+from schemas.metrics import NATIONAL_INDICATORS
 from schemas.request_signing import sign_request
 from schemas.runtime.database import utcnow
 
@@ -95,6 +96,7 @@ class Checks:
             "directive_reply": self.directive_reply,
             "summaries_at_hub": self.summaries_at_hub,
             "league_table": self.league_table,
+            "indicators": self.indicators,
             "ranking_time": self.ranking_time,
             "forward_time": self.forward_time,
         }
@@ -263,3 +265,28 @@ class Checks:
             raise CheckFailed(f"not ranked: {unranked}")
         return ", ".join(f"{row['rank']}. {row['node']} ({row['value']})"
                          for row in sorted(rows, key=lambda r: r["rank"]))
+
+    def indicators(self) -> str:
+        """Today's national indicators ranked for the counties (docs/metrics.md): every
+        county listed on each, the catalog's and the visits' ranked; 平均跑动次数 fewest
+        first."""
+        viewer = self.staff(self.city, "viewer")
+        counties = sorted(n.code for n in self.fed.layout if n.level == "county")
+        must_rank = ("limit_compression_rate", "immediate_share", "online_available_rate",
+                     "average_visits", "at_most_once_rate", "fully_online_rate")
+        shown = []
+        for metric in NATIONAL_INDICATORS:
+            table = viewer.call("GET", "/api/v1/rankings/league", period=_period(),
+                                metric=metric, level="county", peers="all")
+            rows = [row for group in table["groups"] for row in group["rows"]]
+            if sorted(row["node"] for row in rows) != counties:
+                raise CheckFailed(f"{metric} lists {[r['node'] for r in rows]}, not {counties}")
+            unranked = [row["node"] for row in rows if row["status"] != "ranked"]
+            if metric in must_rank and unranked:
+                raise CheckFailed(f"{metric}: not ranked: {unranked}")
+            if metric == "average_visits" and table["order"] != "asc":
+                raise CheckFailed("平均跑动次数 must rank the fewest visits first")
+            ranked = sorted((r for r in rows if r["rank"] is not None), key=lambda r: r["rank"])
+            shown.append(f"{metric}: " + ", ".join(
+                f"{r['rank']}. {r['node']} ({r['value']})" for r in ranked))
+        return "; ".join(shown)

@@ -84,6 +84,7 @@ class Plan:
     denied: bool
     decide_on: dt.date
     paid_elsewhere: bool
+    collect: float = 0.0  # how often this center's applicants come for their result
 
 
 def first_day(today: dt.date, months: int) -> dt.date:
@@ -129,6 +130,8 @@ def _plan(rng: random.Random, node: DemoNode, calendar: WorkingCalendar, day: dt
         notice=rng.random() < 0.04, rejected=rng.random() < 0.015,
         denied=rng.random() < 0.02, decide_on=decide_on,
         paid_elsewhere=rng.random() < 0.03,
+        # the centers that decide on the day less often see their applicants come back more
+        collect=0.2 + 0.6 * (1 - profile.same_day),
     )
 
 
@@ -154,6 +157,8 @@ def _make(service: CaseService, clock: Clock, rng: random.Random, plan: Plan, ma
                                    repeat_reason=None)
         clock.at(plan.day, minute + 60)
         service.supplement(case, clerk)
+        if plan.channel is not Channel.VILLAGE_AGENT:  # the applicant brought them to the hall
+            service.record_visit(case, clerk, reason="补交材料")
     clock.at(plan.day, minute + 70)
     if plan.rejected:
         service.reject(case, clerk, reason="申请事项依法不属于本中心职权范围")
@@ -175,10 +180,27 @@ def _make(service: CaseService, clock: Clock, rng: random.Random, plan: Plan, ma
                 where=PaymentPlace.ELSEWHERE if plan.paid_elsewhere else PaymentPlace.CENTER_BANK)
     clock.at(plan.decide_on, minute + 100)
     service.complete(case, clerk)
+    late = plan.decide_on > (case.deadline_on or plan.decide_on)
+    _visits(service, clock, case, plan, minute, clerk, late=late)
     clock.at(plan.decide_on, minute + 110)
     service.deliver(case, clerk)
-    _feedback(service, clock, submission, plan, minute, today, late=plan.decide_on > (
-        case.deadline_on or plan.decide_on))
+    _feedback(service, clock, submission, plan, minute, today, late=late)
+
+
+def _visits(service: CaseService, clock: Clock, case: Case, plan: Plan, minute: int,
+            clerk: Actor, *, late: bool) -> None:
+    """The applicant's visits to the hall after the decision (登记到厅, 最多跑一次): coming
+    for the result (an online applicant less often, the result mostly sent), and once more
+    in vain when the decision came late; drawn from the case's own number so that the cases'
+    draws stay as they were."""
+    rng = random.Random(f"tongban-demo-visits-{case.number}")  # noqa: S311
+    share = plan.collect if plan.channel is Channel.WINDOW else plan.collect / 3
+    if late and rng.random() < 0.5:
+        clock.at(plan.decide_on, minute + 102)
+        service.record_visit(case, clerk, reason="询问办理进度")
+    if plan.channel is not Channel.VILLAGE_AGENT and rng.random() < share:
+        clock.at(plan.decide_on, minute + 105)
+        service.record_visit(case, clerk, reason="到窗口领取办理结果")
 
 
 def _feedback(service: CaseService, clock: Clock, submission: Submission, plan: Plan,
@@ -210,9 +232,12 @@ def _feedback(service: CaseService, clock: Clock, submission: Submission, plan: 
                                               SUPERVISOR)
             if done <= today:
                 clock.at(done, 120)
+                # 回访: most applicants are called back (a draw of its own, see _visits)
+                called = random.Random(f"tongban-demo-followup-{number}").random() < 0.8  # noqa: S311
                 feedback.act_on_rectification(
                     rectification, RectificationAction.COMPLETE, SUPERVISOR,
-                    text="已约谈相关窗口人员，完善一次性告知清单并向申请人回访致歉")
+                    text="已约谈相关窗口人员，完善一次性告知清单并向申请人回访致歉",
+                    followed_up=called)
     if rng.random() < COMPLAINED + (0.10 if late else 0.0):
         clock.at(plan.decide_on, minute + 150)
         complaint = feedback.file_complaint(content=rng.choice(COMPLAINTS), case_number=number,
