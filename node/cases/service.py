@@ -131,8 +131,8 @@ class CaseService(CaseTransitions):
         application = application.normalised()
         channel = application.channel
         if matter is not None and channel is Channel.ONLINE and not matter.online:
-            problems["channel"] = [_("matter %(code)s cannot be applied for online (网上可办: "
-                                     "no); apply at the window", code=repr(matter.code))]
+            problems["channel"] = [_("matter %(code)s is not offered online; apply at the "
+                                     "window", code=repr(matter.code))]
         for field, value, check in (
             ("applicant_id_number", application.applicant_id_number, resident_id_problems),
             ("agent_id_number", application.agent_id_number, resident_id_problems),

@@ -267,7 +267,7 @@ def times_text(hundredths: Any) -> str:
     """An average per case in hundredths as people read it (109 → 1.09 次)."""
     if hundredths is None:
         return "—"
-    return _("%(value)s 次", value=f"{int(hundredths) / 100:.2f}")
+    return _("%(value)s 次", value=format(int(hundredths) / 100, ".2f"))
 
 
 def yuan(fen: Any) -> str:
