@@ -46,6 +46,8 @@ class MetricDefinitionSchema(Schema):
     numerator = fields.String(allow_none=True)
     denominator = fields.String(allow_none=True)
     summed_daily = fields.Boolean()
+    direction = fields.String(metadata={"description": "higher_better or lower_better: "
+                                                       "which way a league table ranks it"})
 
 
 class FiguresSchema(Schema):

@@ -78,7 +78,7 @@ def definitions() -> list[dict[str, Any]]:
         {
             "key": m.key, "unit": m.unit.value, "name": m.name, "definition": m.definition,
             "numerator": m.numerator, "denominator": m.denominator,
-            "summed_daily": m.daily,
+            "summed_daily": m.daily, "direction": m.direction.value,
         }
         for m in ALL_METRICS.values()
     ]

@@ -189,7 +189,7 @@ def test_json_export_holds_the_active_catalog_with_every_field(catalog: Api) -> 
         item.update(DEFAULT_RULE)
     expected["keywords"] = []  # none given
     expected.update(service_address="", office_hours="", enquiry_phone="",
-                    complaint_phone="")  # none given
+                    complaint_phone="", online=True)  # none given (online: the default)
     assert exported == expected
 
 

@@ -242,7 +242,8 @@ def test_definitions(center: dict[str, Any], anonymous: Api) -> None:
         assert metric["unit"] == definition.unit.value
         assert metric["definition"]
         assert metric["summed_daily"] is definition.daily
-        if metric["unit"] in ("basis_points", "per_month"):
+        assert metric["direction"] == definition.direction.value
+        if metric["unit"] in ("basis_points", "per_month", "hundredths"):
             assert metric["numerator"], metric
             assert metric["denominator"], metric
         else:
