@@ -23,7 +23,14 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from node.calendar.workdays import WorkingCalendar
-from node.cases.models import Case, Channel, FeePayment, PaymentPlace, SupplementNotice
+from node.cases.models import (
+    Case,
+    CaseEvent,
+    Channel,
+    FeePayment,
+    PaymentPlace,
+    SupplementNotice,
+)
 from node.cases.states import CaseState
 from node.catalog.service import CatalogService
 from node.feedback.models import (
@@ -85,6 +92,8 @@ class Generated:
     notices: list[dt.datetime] = field(default_factory=list)
     evaluation: dict[str, Any] | None = None
     rectification: dict[str, Any] | None = None
+    visits: int = 0  # the visits the window recorded (登记到厅), beside the receipt
+    named: bool = False  # the applicant gave an ID number (its own: no 两头受理 pair)
 
 
 @st.composite
@@ -140,7 +149,8 @@ def generated_cases(draw: st.DrawFn) -> Generated:
         case["forwarded_on"] = case["closed_on"]
     case["state"] = state
     case.setdefault("promised_days", 5)
-    generated = Generated(case, entered=draw(st.booleans()))
+    generated = Generated(case, entered=draw(st.booleans()),
+                          visits=draw(st.sampled_from([0, 0, 1, 2])), named=draw(st.booleans()))
     notices = draw(st.integers(min_value=0, max_value=3))
     generated.notices = [at(received_on + dt.timedelta(days=draw(later)), draw(minutes))
                          for _ in range(notices)]
@@ -156,8 +166,10 @@ def generated_cases(draw: st.DrawFn) -> Generated:
                                     RectificationState.RATING_VOID)
             closed_at = (at(rated.date() + dt.timedelta(days=draw(st.integers(0, 9))),
                             draw(minutes)) if closed else None)
+            called = rect_state is RectificationState.DONE and draw(st.booleans())
             generated.rectification = {"state": rect_state, "due_on": due_on,
-                                       "closed_at": closed_at, "opened_at": rated}
+                                       "closed_at": closed_at, "opened_at": rated,
+                                       "followed_up_at": closed_at if called else None}
             generated.evaluation["void"] = rect_state is RectificationState.RATING_VOID
     return generated
 
@@ -211,6 +223,14 @@ def model_counts(cases: list[Generated], complaints: list[dict[str, Any]],
             n["completed_late"] += c["completed_on"] > c["deadline_on"]
             n["completed_same_day"] += c["completed_on"] == c["accepted_on"]
             n["returned_with_result"] += not here
+            e = g.evaluation
+            n["completed_rated"] += bool(e and not e["void"])
+            if here:  # the visits: the receipt in person, then each one recorded
+                visits = (c["channel"] in (Channel.WINDOW, Channel.DEPARTMENT_OFFICE)) + g.visits
+                n["completed_here"] += 1
+                n["visits"] += visits
+                n["visited_at_most_once"] += visits <= 1
+                n["fully_online"] += c["channel"] is Channel.ONLINE and visits == 0
         if inside(c["decided_on"]):
             n["deemed_approved"] += c["deemed_approved"]
         if inside(c["closed_on"]):
@@ -232,6 +252,14 @@ def model_counts(cases: list[Generated], complaints: list[dict[str, Any]],
             n["evaluations"] += 1
             n["evaluations_good"] += e["level"] in GOOD
             n["evaluations_bad"] += e["level"] in BAD_LEVELS
+            if e["level"] in BAD_LEVELS:
+                r = g.rectification
+                done = r is not None and r["state"] is RectificationState.DONE
+                named = g.named
+                n["evaluations_bad_rectified"] += done
+                n["evaluations_bad_named"] += named
+                n["evaluations_bad_named_followed_up"] += (
+                    named and done and r is not None and r["followed_up_at"] is not None)
         r = g.rectification
         closed_on = local_day(r["closed_at"]) if r else None
         if r and inside(closed_on):
@@ -282,8 +310,14 @@ def insert(session: Session, world: World, cases: list[Generated],
                     matter_id=world.entered_matter if g.entered else world.other_matter,
                     department_id=world.department, window_id=None,
                     applicant_name="测试", applicant_consent=False,
+                    applicant_id_number=f"4509811985{i:08d}" if g.named else None,
                     origin_case_number="450981101-2026-1" if g.case["origin_node_code"] else None,
                     notes="", **g.case)
+        # the window's visits, and a step of another kind that is no visit
+        case.events = [CaseEvent(at=g.case["received_at"], actor="clerk", role="clerk",
+                                 action=action, from_state="submitted", to_state="submitted",
+                                 public=True)
+                       for action in ["visit"] * g.visits + ["hand_over"]]
         case.notices = [SupplementNotice(number=f"N-{i}-{s}", sequence=s, items="[]",
                                          issued_at=issued, issued_by="clerk")
                         for s, issued in enumerate(g.notices, start=1)]
@@ -304,7 +338,8 @@ def insert(session: Session, world: World, cases: list[Generated],
 
 def clear(db: Database) -> None:
     with db.unit_of_work() as session:
-        for model in (Rectification, Evaluation, Complaint, SupplementNotice, FeePayment, Case,
+        for model in (Rectification, Evaluation, Complaint, SupplementNotice, FeePayment,
+                      CaseEvent, Case,
                       DailyFigure, DailyRollup):
             session.execute(delete(model))
 
