@@ -1,7 +1,7 @@
 """national indicators: matters offered online, the call-back of a rectified bad rating
 
 Revision ID: 0034
-Revises: 0029
+Revises: 0030
 Create Date: 2026-12-06 20:10:00.000000
 """
 from alembic import op
@@ -11,7 +11,7 @@ import schemas.runtime.database
 
 
 revision = '0034'
-down_revision = '0029'
+down_revision = '0030'
 branch_labels = None
 depends_on = None
 
