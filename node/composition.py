@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from node.auth.service import AuthService
 from node.calendar import publishing as calendar_publishing
 from node.calendar.service import CalendarService
 from node.cases import forwarding
@@ -45,11 +46,14 @@ from node.feedback.service import FeedbackService
 from node.feedback.travel import ComplaintTravel
 from node.metrics.service import MetricsService
 from node.ports import EnvelopeRegistry
+from node.rankings.hub import RankingsHub
 from node.settings import NodeSettings
 from node.sync.outbox import AppliedInbox, SigningOutbox
+from node.sync.rankings import RankingsClient
 from node.sync.service import SyncService
 from node.sync.transport import HubTransport
 from schemas.runtime.database import Database, utcnow
+from schemas.runtime.login import LoginPolicy
 
 Clock = Callable[[], dt.datetime]
 
@@ -68,6 +72,14 @@ class NodeServices:
             yellow_days_left=settings.warning_yellow_days_left,
             yellow_used_percent=settings.warning_yellow_used_percent,
         )
+        self.login_policy = LoginPolicy(
+            token_ttl=dt.timedelta(minutes=settings.token_ttl_minutes),
+            max_failed_logins=settings.max_failed_logins,
+            lockout=dt.timedelta(minutes=settings.lockout_minutes),
+        )
+        # the hub's rankings as this node: one signed client (one requests.Session) per
+        # process, made on first use (:meth:`rankings`); a test may put a hub of its own here
+        self.rankings_hub: RankingsHub | None = None
 
     EXTENSION = "tongban_node"
 
@@ -81,6 +93,10 @@ class NodeServices:
         return services
 
     # -- features ---------------------------------------------------------------------------
+
+    def auth(self, session: Session, clock: Clock = utcnow) -> AuthService:
+        """Staff accounts, logins (with the settings' throttle) and tokens."""
+        return AuthService(session, self.login_policy, clock)
 
     def cases(self, session: Session, clock: Clock = utcnow) -> CaseService:
         """The case service with the node's calendar and warning policy; every step on a case
@@ -98,6 +114,11 @@ class NodeServices:
         """The calendar service; every change of the calendar recomputes the open cases'
         deadlines in the caller's transaction."""
         return CalendarService(session, clock=clock, recompute=recompute_open_cases)
+
+    def calendar_reader(self, session: Session, clock: Clock = utcnow) -> CalendarService:
+        """The calendar to read (working days, deadlines, the years without holiday data): a
+        change through it is refused, since it cannot recompute the open cases."""
+        return CalendarService(session, clock=clock)
 
     def catalog(self, session: Session) -> CatalogService:
         """The catalog: departments, windows, staff records, matters."""
@@ -117,6 +138,14 @@ class NodeServices:
     def metrics(self, session: Session) -> MetricsService:
         """The node's figures, summaries and patterns as its settings configure them."""
         return MetricsService.for_settings(session, self.settings)
+
+    def rankings(self) -> RankingsHub:
+        """The hub's rankings, asked as this node (node/rankings/hub.py's port, over the one
+        signed client of the hub)."""
+        if self.rankings_hub is None:
+            self.rankings_hub = RankingsClient(self.settings.hub_url, self.code,
+                                               self.private_key)
+        return self.rankings_hub
 
     def forwarding_of(self, cases: CaseService) -> Forwarding:
         """The forwarding side (上报, 退回, case files) of ``cases``."""

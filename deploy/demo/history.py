@@ -35,6 +35,7 @@ from node.cases.service import Application, CaseService, Submission
 from node.catalog.models import Department, Matter
 from node.composition import NodeServices
 from node.config import node_settings
+from node.feedback.inputs import NewComplaint
 from node.feedback.models import BAD_LEVELS, EvaluationLevel
 from node.feedback.service import FeedbackService
 from node.feedback.states import RectificationAction
@@ -240,8 +241,8 @@ def _feedback(service: CaseService, clock: Clock, submission: Submission, plan: 
                     followed_up=called)
     if rng.random() < COMPLAINED + (0.10 if late else 0.0):
         clock.at(plan.decide_on, minute + 150)
-        complaint = feedback.file_complaint(content=rng.choice(COMPLAINTS), case_number=number,
-                                            code=code).complaint
+        complaint = feedback.file_complaint(NewComplaint(
+            content=rng.choice(COMPLAINTS), case_number=number, code=code)).complaint
         answered = calendar.add_working_days(plan.decide_on, rng.randint(1, 6))
         if answered <= today:
             clock.at(answered, 90)

@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+from urllib.parse import quote
 
 from flask import Request, Response, current_app, render_template, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields
-from sqlalchemy import select
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from node.api.calendar import DeadlineExplanationSchema
 from node.api.security import current_user, staff_required
-from node.auth.models import User
-from node.auth.permissions import Permission, allows
-from node.cases import documents
+from node.auth.permissions import Permission
+from node.cases import documents, printing
 from node.cases.actions import ACTIONS_BY_NAME, CASE_ACTIONS, CaseAction
 from node.cases.actors import Actor
 from node.cases.forwarding import Forwarding
-from node.cases.history import handler_name
 from node.cases.models import (
     AttachmentRole,
     Case,
     DocumentKind,
     IssuedDocument,
-    SupplementNotice,
 )
 from node.cases.schemas import (
     AttachmentSchema,
@@ -50,7 +46,7 @@ from node.cases.views import CaseView
 from node.cases.warnings import Colours
 from node.composition import NodeServices, current_settings
 from node.forms import cursor_page, cursor_page_of
-from schemas.errors import Forbidden, NotFound
+from schemas.errors import NotFound
 from schemas.i18n import _
 from schemas.runtime.webapp import accepts_bodies, current_session
 
@@ -247,36 +243,9 @@ class CaseNoticeDocument(MethodView):
         if notice is None:
             raise NotFound(_("Case %(number)s has no notice %(repr)s.",
                              number=case.number, repr=repr(number)))
-        return Response(render_notice(case, notice), mimetype="text/html")
-
-
-def render_notice(case: Case, notice: SupplementNotice, *, reprint: bool | None = None) -> str:
-    """The page of a one-time notice (补正材料通知), marked 补打 when it was printed again
-    (``reprint`` None: as last printed)."""
-    record = next((d for d in case.documents if d.kind is DocumentKind.SUPPLEMENT
-                   and d.number == notice.number), None)
-    if reprint is None:
-        reprint = record is not None and record.reprints > 0
-    return render_template(
-        "cases/supplement_notice.html",
-        notice=notice,
-        case=case,
-        items=json.loads(notice.items),
-        handler=handler_name(current_session(), notice.issued_by),
-        reprinted_by=(handler_name(current_session(), record.last_printed_by)
-                      if reprint and record is not None else None),
-        document=record,
-        reprint=reprint,
-        center=current_settings().name,
-    )
-
-
-SUSPENSION_KIND_NAMES = {
-    "site_inspection": "现场勘查",
-    "expert_review": "专家论证",
-    "testing": "检验检测",
-    "hearing": "听证",
-}
+        return Response(render(printing.notice_page(current_session(), case, notice,
+                                                    center=current_settings().name)),
+                        mimetype="text/html")
 
 
 @blp.route("/<int(max=2147483647):case_id>/suspensions/<number>")
@@ -290,14 +259,8 @@ class CaseSuspensionDocument(MethodView):
         if suspension is None:
             raise NotFound(_("Case %(number)s has no suspension notice %(repr)s.",
                              number=case.number, repr=repr(number)))
-        html = render_template(
-            "cases/suspension_notice.html",
-            suspension=suspension,
-            case=case,
-            kind_names=SUSPENSION_KIND_NAMES,
-            handler=handler_name(current_session(), suspension.started_by),
-            center=current_settings().name,
-        )
+        html = render(printing.suspension_page(current_session(), case, suspension,
+                                               center=current_settings().name))
         return Response(html, mimetype="text/html")
 
 
@@ -306,35 +269,16 @@ class CaseSuspensionDocument(MethodView):
 DOCUMENT_KINDS = ", ".join(repr(k.value) for k in DocumentKind)
 
 
+def render(page: printing.Page) -> str:
+    return render_template(page.template, **page.context)
+
+
 def render_document(case: Case, document: IssuedDocument, *, reprint: bool,
                     query_code: str | None = None) -> str:
-    """The page of a printed document (also the staff pages' own): staff by their names."""
-    if document.kind is DocumentKind.SUPPLEMENT:
-        return render_notice(case, documents.notice_of(case, document), reprint=reprint)
-    usernames = {document.issued_by, document.last_printed_by}
-    names = {row.username: row.display_name for row in current_session().execute(
-        select(User.username, User.display_name).where(User.username.in_(usernames)))}
-    return render_template(
-        "cases/document.html",
-        center=current_settings().name,
-        staff_names=names,
-        **documents.content(
-            case, document, reprint=reprint, query_code=query_code,
-            lookup_url=lambda number: url_for("web_public.lookup", number=number,
-                                              _external=True)),
-    )
-
-
-def print_document(service: CaseService, case: Case, kind: DocumentKind,
-                   query_code: str | None, user: User) -> tuple[IssuedDocument, bool]:
-    """Print ``kind`` as ``user``, whose role must allow it."""
-    if not allows(user.role, documents.RULES[kind].permission):
-        raise Forbidden(_("Your role (%(value)s) may not print a %(value2)s document.",
-                          value=user.role.value, value2=kind.value))
-    return documents.print_document(
-        service.session, case, kind, username=user.username,
-        node_code=current_settings().code, now=service.clock(),
-        query_code=query_code)
+    return render(printing.document_page(
+        current_session(), case, document, center=current_settings().name, reprint=reprint,
+        query_code=query_code, lookup_url=lambda number: url_for(
+            "web_public.lookup", number=number, _external=True)))
 
 
 @blp.route("/<int(max=2147483647):case_id>/documents")
@@ -373,8 +317,9 @@ class CaseDocument(MethodView):
         ``cases.handle``, the decisions ``cases.decide``. The receipt's first print may carry
         the applicant's ``query_code``; a reprint says it was given then."""
         service, case = _load(case_id)
-        found, reprint = print_document(service, case, DocumentKind(kind), data["query_code"],
-                                       current_user())
+        found, reprint = printing.print_as(
+            service.session, case, DocumentKind(kind), data["query_code"], current_user(),
+            node_code=current_settings().code, now=service.clock())
         html = render_document(case, found, reprint=reprint, query_code=data["query_code"])
         return Response(html, status=200 if reprint else 201, mimetype="text/html")
 
@@ -435,6 +380,4 @@ class CaseAttachmentContent(MethodView):
 
 
 def _quoted(name: str) -> str:
-    from urllib.parse import quote
-
     return quote(name, safe="")

@@ -13,26 +13,24 @@ from typing import Any
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from node.cases.states import CaseState
 from node.catalog.schemas import Ref
 from node.composition import NodeServices, current_settings
+from node.feedback.inputs import NewComplaint
 from node.feedback.models import ComplaintState, EvaluationLevel, RectificationState
-from node.feedback.ratelimit import hit
+from node.feedback.ratelimit import public_attempt
+from node.feedback.schemas import ComplaintArgs, EvaluationArgs, LookupArgs
 from node.feedback.service import FeedbackService
-from schemas.errors import TooManyAttempts
-from schemas.i18n import _
-from schemas.runtime.database import mark_writing, utcnow
-from schemas.runtime.webapp import current_session
+from schemas.runtime.database import utcnow
+from schemas.runtime.webapp import commit_early, current_session
 
 blp = Blueprint(
     "public", __name__, url_prefix="/api/v1/public",
     description="Case lookup, evaluation and complaints for the public (no login)",
 )
 
-CODE = validate.Length(1, 32)
-RATE_LIMIT_KEY = "public:{address}"
 
 
 def feedback_service() -> FeedbackService:
@@ -47,32 +45,15 @@ def count_attempt() -> None:
     code, and a shared budget keeps the guessing rate at the limit whichever door is used.
     """
     session = current_session()
-    decision = hit(
-        session,
-        RATE_LIMIT_KEY.format(address=request.remote_addr or "unknown"),
-        limit=current_settings().lookup_attempts_per_minute,
-        now=utcnow(),
-    )
-    # Commit the count now: the answer may well be an error (a wrong code, this refusal), and
-    # an error answer rolls the request's transaction back — the attempt must count anyway.
-    session.commit()
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        mark_writing(session)  # the rest of the request writes: take the SQLite lock again
-    if not decision.allowed:
-        raise TooManyAttempts(
-            _("Too many requests from your address: at most %(limit)s a minute. Try again in "
-              "%(retry_after_seconds)s seconds.",
-              limit=decision.limit, retry_after_seconds=decision.retry_after_seconds),
-            decision.retry_after_seconds,
-        )
+    decision = public_attempt(session, request.remote_addr or "unknown",
+                              limit=current_settings().lookup_attempts_per_minute, now=utcnow())
+    # the count stands whatever the answer: an error answer (a wrong code, this refusal)
+    # rolls the request's transaction back
+    commit_early(session)
+    decision.check()
 
 
 # -- schemas --------------------------------------------------------------------------------
-
-
-class LookupArgs(Schema):
-    code = fields.String(required=True, validate=CODE,
-                         metadata={"description": "The query code given at submission"})
 
 
 class PublicStepSchema(Schema):
@@ -100,17 +81,6 @@ class PublicCaseSchema(Schema):
     evaluation = fields.Enum(EvaluationLevel, by_value=True, allow_none=True)
 
 
-class EvaluationArgs(Schema):
-    code = fields.String(required=True, validate=CODE)
-    level = fields.Enum(
-        EvaluationLevel, by_value=True, required=True,
-        metadata={"description": "非常满意 very_satisfied, 满意 satisfied, 基本满意 basic, "
-                                 "不满意 dissatisfied, 非常不满意 very_dissatisfied"},
-    )
-    comment = fields.String(load_default=None, allow_none=True,
-                            validate=validate.Length(max=2000))
-
-
 class PublicRectificationSchema(Schema):
     state = fields.Enum(RectificationState, by_value=True)
     due_on = fields.Date()
@@ -126,22 +96,6 @@ class EvaluationSchema(Schema):
         metadata={"description": "Opened by a bad rating: the department must rectify by "
                                  "due_on"},
     )
-
-
-class ComplaintArgs(Schema):
-    case_number = fields.String(load_default=None, allow_none=True,
-                                validate=validate.Length(1, 32))
-    code = fields.String(load_default=None, allow_none=True, validate=CODE,
-                         metadata={"description": "Required with case_number"})
-    window_code = fields.String(load_default=None, allow_none=True,
-                                validate=validate.Length(1, 32))
-    staff_code = fields.String(load_default=None, allow_none=True,
-                               validate=validate.Length(1, 32),
-                               metadata={"description": "the 工号 on the staff member's badge "
-                                                        "(an unknown one is accepted)"})
-    content = fields.String(required=True, validate=validate.Length(1, 5000))
-    contact_phone = fields.String(load_default=None, allow_none=True,
-                                  validate=validate.Length(max=20))
 
 
 class ComplaintReceiptSchema(Schema):
@@ -205,13 +159,13 @@ class CaseEvaluation(MethodView):
 class ComplaintFiling(MethodView):
     @blp.arguments(ComplaintArgs)
     @blp.response(201, ComplaintReceiptSchema)
-    def post(self, data: dict[str, Any]) -> Any:
+    def post(self, complaint: NewComplaint) -> Any:
         """File a complaint (投诉) against a case, a window or a clerk.
 
         A complaint about a case needs the case's query code. The answer carries the
         complaint's number and the date it is due to be resolved.
         """
-        return feedback_service().file_complaint(**data)
+        return feedback_service().file_complaint(complaint)
 
 
 @blp.route("/complaints/<number>")

@@ -17,38 +17,29 @@ from flask_smorest import Blueprint
 
 from node.api.security import staff_required
 from node.auth.permissions import Permission
-from node.composition import current_settings
+from node.composition import NodeServices, current_settings
 from node.ports import HubUnavailable
-from node.sync.rankings import RankingsClient
+from node.rankings.hub import RankingsHub
 from schemas.runtime.spreadsheet import inert_download
 from schemas.runtime.webapp import error_response
 
 blp = Blueprint("rankings", __name__, url_prefix="/api/v1/rankings",
                 description="League tables, completeness, roll-ups and trends from the hub")
 
-CLIENT = "tongban_rankings_client"
-
-
-def rankings_client() -> RankingsClient:
-    """One client (one ``requests.Session``) per process, made on first use."""
-    client: RankingsClient | None = current_app.extensions.get(CLIENT)
-    if client is None:
-        settings = current_settings()
-        client = RankingsClient(settings.hub_url, settings.code,
-                                current_app.extensions["tongban_node_key"])
-        current_app.extensions[CLIENT] = client
-    return client
+def rankings_hub() -> RankingsHub:
+    return NodeServices.of_app(current_app.extensions).rankings()
 
 
 def _relay(method: str, what: str, *, default_scope: bool, body: bytes = b"") -> Response:
-    if not current_settings().hub_url and CLIENT not in current_app.extensions:
+    if (not current_settings().hub_url
+            and NodeServices.of_app(current_app.extensions).rankings_hub is None):
         return error_response(503, "hub_not_configured",
                               "This node has no hub_url; it cannot ask the hub.", {})
     query = list(request.args.items(multi=True))
     if default_scope and "scope" not in request.args:
         query.insert(0, ("scope", current_settings().code))
     try:
-        found = rankings_client().ask(method, what, query, body)
+        found = rankings_hub().ask(method, what, query, body)
     except HubUnavailable as exc:
         return error_response(502, exc.code, exc.message, exc.details)
     body = found.body

@@ -7,7 +7,6 @@ records the requirement in the OpenAPI document.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -17,26 +16,19 @@ from flask import current_app, g, request
 from node.auth.models import ApiToken, User
 from node.auth.permissions import Permission
 from node.auth.service import AuthService
-from node.composition import current_settings
+from node.composition import NodeServices
 from schemas.errors import Unauthorized
 from schemas.i18n import _
 from schemas.runtime.database import utcnow
-from schemas.runtime.login import LoginPolicy
 from schemas.runtime.webapp import current_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def auth_service() -> AuthService:
-    settings = current_settings()
-    policy = LoginPolicy(
-        token_ttl=dt.timedelta(minutes=settings.token_ttl_minutes),
-        max_failed_logins=settings.max_failed_logins,
-        lockout=dt.timedelta(minutes=settings.lockout_minutes),
-    )
     # tests may set another clock (as the hub's hub_clock)
-    return AuthService(current_session(), policy,
-                       current_app.extensions.get("node_clock", utcnow))
+    return NodeServices.of_app(current_app.extensions).auth(
+        current_session(), current_app.extensions.get("node_clock", utcnow))
 
 
 def _bearer_token() -> str:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 import schemas.field_messages  # noqa: F401 - marshmallow's messages from the catalog, before any field
 from node.catalog.inputs import (
     MatterChanges,
+    MatterFacts,
     NewMatter,
     NewStaffMember,
     StaffChanges,
@@ -306,8 +307,8 @@ class _Validator:
         if not all(name in entry.data for name in needed):
             return  # a bad or missing value is reported already; the rules need all four
         powers = {**(stored.powers if stored is not None else {}), **entry.data.get("powers", {})}
-        values = {**entry.data, "window_code": entry.data.get("window_code"), "powers": powers}
-        for name, reasons in matter_rule_violations(values).items():
+        facts = MatterFacts.of({**entry.data, "powers": powers})
+        for name, reasons in matter_rule_violations(facts).items():
             path: Path = (name,)
             if name == "powers":
                 path = ("powers", next((p for p in POWERS if powers.get(p)), POWERS[0]))

@@ -21,6 +21,29 @@ _M = TypeVar("_M", bound="MatterFields")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class MatterFacts:
+    """What the rules of a matter (``matter_rule_violations``, node/catalog/service.py) read
+    of its whole state once a change is merged in: its handling, its limits, whether it is
+    entered in the center and at which window, and the window powers it grants."""
+
+    handling_type: HandlingType | str
+    legal_limit_days: int
+    promised_limit_days: int
+    entered: bool
+    window_code: str | None = None
+    powers: Mapping[str, bool] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> MatterFacts:
+        """The facts among a matter's merged field values (a row's, a form's, an item's)."""
+        return cls(handling_type=values["handling_type"],
+                   legal_limit_days=values["legal_limit_days"],
+                   promised_limit_days=values["promised_limit_days"],
+                   entered=values["entered"], window_code=values.get("window_code"),
+                   powers=values.get("powers") or {})
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class MaterialInput:
     """One material of a matter's list (申请材料), in the list's order."""
 

@@ -9,6 +9,8 @@ from typing import Any
 from node.catalog.models import Matter, StaffMember
 from schemas.message_parts import PRACTICAL_FIELDS
 
+# a matter's fields in the catalog document's order: the one declaration of them
+# (tests/unit/node/test_catalog_exchange.py pins the order)
 MATTER_FIELDS: tuple[str, ...] = (
     "code",
     "name",
@@ -35,6 +37,10 @@ MATTER_FIELDS: tuple[str, ...] = (
     "keywords",
     *PRACTICAL_FIELDS,
 )
+# the fields that refer to another row (the matter's own code, its department and window)
+MATTER_REFERENCES: tuple[str, ...] = ("code", "department_code", "window_code")
+# the matter's own values, in the same order: what the catalog service sets on a row
+MATTER_SCALARS: tuple[str, ...] = tuple(f for f in MATTER_FIELDS if f not in MATTER_REFERENCES)
 MATERIAL_FIELDS: tuple[str, ...] = ("name", "required", "form", "copies", "note",
                                      "electronic_accepted", "file_types", "max_file_bytes")
 
@@ -76,4 +82,5 @@ def matter_item(matter: Matter) -> dict[str, Any]:
     return item
 
 
-__all__ = ["MATERIAL_FIELDS", "MATTER_FIELDS", "matter_item", "staff_item"]
+__all__ = ["MATERIAL_FIELDS", "MATTER_FIELDS", "MATTER_REFERENCES", "MATTER_SCALARS", "matter_item",
+           "staff_item"]

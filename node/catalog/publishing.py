@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from node.audit.chain import AuditLog
+from node.catalog.inputs import MatterFacts
 from node.catalog.models import (
     STANDARD_DEPARTMENT_CODE,
     Department,
@@ -347,14 +348,14 @@ def _adopt_matter(session: Session, item: Mapping[str, Any], report: AdoptionRep
         return
     values = _published_values(item)
     values["promised_limit_days"] = _adopted_promised(local, item)
-    problems = matter_rule_violations(
-        {
-            **values,
-            "entered": local.entered if local is not None else False,
-            "window_code": local.window.code if local is not None and local.window else None,
-            "powers": local.powers if local is not None else {},
-        }
-    )
+    problems = matter_rule_violations(MatterFacts(
+        handling_type=values["handling_type"],
+        legal_limit_days=values["legal_limit_days"],
+        promised_limit_days=values["promised_limit_days"],
+        entered=local.entered if local is not None else False,
+        window_code=local.window.code if local is not None and local.window else None,
+        powers=local.powers if local is not None else {},
+    ))
     if problems:
         report.skipped[code] = problems
         return

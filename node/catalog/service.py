@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session, selectinload
 from node.catalog.inputs import (
     MaterialInput,
     MatterChanges,
+    MatterFacts,
     NewMatter,
     NewStaffMember,
     StaffChanges,
     WindowChanges,
 )
+from node.catalog.items import MATTER_SCALARS
 from node.catalog.models import (
     Department,
     HandlingType,
@@ -30,53 +32,24 @@ from node.catalog.models import (
 )
 from schemas.errors import Conflict, NotFound, ValidationFailed
 from schemas.i18n import _
-from schemas.message_parts import PRACTICAL_FIELDS
 from schemas.metrics import POWERS
 from schemas.runtime.database import utcnow
 
 # the catalog rows looked up by their code
 _Coded = TypeVar("_Coded", Department, Window, StaffMember, Matter)
 
-MATTER_SCALARS = (
-    "name",
-    "category",
-    "handling_level",
-    "handling_type",
-    "notify_and_commit",
-    "deemed_approval",
-    "legal_limit_days",
-    "promised_limit_days",
-    "should_enter",
-    "entered",
-    "online",
-    "legal_basis",
-    "procedure",
-    "conditions",
-    "fee_basis",
-    "fee_standard",
-    "fee_amount_fen",
-    "complaint_channel",
-    "window_authority",
-    "keywords",
-    *PRACTICAL_FIELDS,
-)
 
-
-def matter_rule_violations(values: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Rules a matter's merged field values must satisfy, as ``{field: [reason, ...]}``.
-
-    ``values`` holds the matter's full state: ``handling_type``, ``legal_limit_days``,
-    ``promised_limit_days``, ``entered``, ``window_code`` and ``powers``.
-    """
+def matter_rule_violations(matter: MatterFacts) -> dict[str, list[str]]:
+    """Rules a matter's merged state must satisfy, as ``{field: [reason, ...]}``."""
     problems: dict[str, list[str]] = {}
-    legal = values["legal_limit_days"]
-    promised = values["promised_limit_days"]
+    legal = matter.legal_limit_days
+    promised = matter.promised_limit_days
     if promised > legal:
         problems.setdefault("promised_limit_days", []).append(
             _("the promised limit (%(promised)s working days) may not exceed "
               "the legal limit (%(legal)s working days)", promised=promised, legal=legal)
         )
-    handling = HandlingType(values["handling_type"])
+    handling = HandlingType(matter.handling_type)
     if handling is HandlingType.IMMEDIATE and promised != 0:
         problems.setdefault("promised_limit_days", []).append(
             _("an immediate matter is done the same day: its promised limit is 0")
@@ -85,12 +58,12 @@ def matter_rule_violations(values: Mapping[str, Any]) -> dict[str, list[str]]:
         problems.setdefault("promised_limit_days", []).append(
             _("a promised matter needs a promised limit of at least 1 working day")
         )
-    if values["entered"] and not values.get("window_code"):
+    if matter.entered and not matter.window_code:
         problems.setdefault("window_code", []).append(
             _("a matter entered in the center must name the window that handles it")
         )
-    granted = [p for p, held in (values.get("powers") or {}).items() if held]
-    if granted and not values["entered"]:
+    granted = [p for p, held in matter.powers.items() if held]
+    if granted and not matter.entered:
         problems.setdefault("powers", []).append(
             _("window powers can only be granted for a matter entered in the center")
         )
@@ -440,7 +413,7 @@ class CatalogService:
             ):
                 if merged[field] is None:
                     merged[field] = default
-        problems = matter_rule_violations(merged)
+        problems = matter_rule_violations(MatterFacts.of(merged))
 
         department = matter.department if not creating else None
         if "department_code" in data:

@@ -20,6 +20,7 @@ from node.cases.query_codes import hash_query_code, verify_query_code
 from node.cases.service import QUERY_CODE_ALPHABET
 from node.catalog.models import StaffMember, Window
 from node.feedback.errors import ComplaintStateError
+from node.feedback.inputs import NewComplaint
 from node.feedback.lookup import PublicComplaint, PublicLookup
 from node.feedback.models import (
     Complaint,
@@ -69,16 +70,7 @@ class Complaints(PublicLookup):
     """Complaints: filed by the public, looked up by their number and code, resolved."""
 
 
-    def file_complaint(
-        self,
-        *,
-        content: str,
-        case_number: str | None = None,
-        code: str | None = None,
-        window_code: str | None = None,
-        staff_code: str | None = None,
-        contact_phone: str | None = None,
-    ) -> FiledComplaint:
+    def file_complaint(self, filed: NewComplaint) -> FiledComplaint:
         """Register a complaint against a case (its query code proves the complainant is the
         applicant), a window or a staff member named by the public 工号 of their staff record;
         it is due in :data:`COMPLAINT_WORKING_DAYS` working days.
@@ -87,8 +79,10 @@ class Complaints(PublicLookup):
         refusing it would tell the public which numbers exist.  Login names are never asked.
         """
         problems: dict[str, list[str]] = {}
-        content = content.strip()
-        staff_code = (staff_code or "").strip() or None
+        content = filed.content.strip()
+        case_number, code, window_code = filed.case_number, filed.code, filed.window_code
+        contact_phone = filed.contact_phone
+        staff_code = (filed.staff_code or "").strip() or None
         if not content:
             problems["content"] = [_("say what the complaint is about")]
         if not (case_number or window_code or staff_code):

@@ -11,8 +11,9 @@ are deleted by the first attempt of each new window of a key, so the table stays
 row per recently active key without a scheduled job.
 
 The caller owns the transaction, as with every service; but a refused attempt usually ends in
-an error answer whose transaction is rolled back, so callers commit right after counting (see
-:mod:`node.api.public`).
+an error answer whose transaction is rolled back, so callers commit right after counting and
+only then refuse (:func:`public_attempt`, :meth:`RateDecision.check`; node/api/public.py and
+node/web/public.py, with ``schemas.runtime.webapp.commit_early``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from node.models import Base
+from schemas.errors import TooManyAttempts
+from schemas.i18n import _
 from schemas.runtime.database import UTCDateTime
 
 DEFAULT_WINDOW = dt.timedelta(minutes=1)
@@ -51,6 +54,16 @@ class RateDecision:
     count: int  # attempts of the key in the current window, this one included
     limit: int
     retry_after_seconds: int  # until the current window ends (at least 1)
+
+    def check(self) -> None:
+        """Raise :class:`TooManyAttempts` (429 with Retry-After) for a refused attempt."""
+        if not self.allowed:
+            raise TooManyAttempts(
+                _("Too many requests from your address: at most %(limit)s a minute. Try "
+                  "again in %(retry_after_seconds)s seconds.",
+                  limit=self.limit, retry_after_seconds=self.retry_after_seconds),
+                self.retry_after_seconds,
+            )
 
 
 def window_start(now: dt.datetime, window: dt.timedelta = DEFAULT_WINDOW) -> dt.datetime:
@@ -117,4 +130,20 @@ def hit(
     )
 
 
-__all__ = ["DEFAULT_WINDOW", "RateDecision", "RateLimit", "hit", "window_start"]
+PUBLIC_KEY = "public:{address}"
+
+
+def public_attempt(session: Session, address: str, *, limit: int,
+                   now: dt.datetime) -> RateDecision:
+    """Count one request of the public (lookups, evaluations, complaints, online
+    applications) against its client ``address``.
+
+    One budget covers every public door alike: each of them checks a query code, and a shared
+    budget keeps the guessing rate at ``limit`` a minute whichever door is used.  The caller
+    commits the count before it answers, then calls :meth:`RateDecision.check`.
+    """
+    return hit(session, PUBLIC_KEY.format(address=address), limit=limit, now=now)
+
+
+__all__ = ["DEFAULT_WINDOW", "PUBLIC_KEY", "RateDecision", "RateLimit", "hit", "public_attempt",
+           "window_start"]

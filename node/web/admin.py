@@ -20,6 +20,7 @@ from node.catalog.inputs import (
     StaffChanges,
     WindowChanges,
 )
+from node.catalog.items import MATTER_SCALARS
 from node.catalog.models import Matter, MatterMaterial
 from node.catalog.schemas import (
     DepartmentPatchSchema,
@@ -32,7 +33,6 @@ from node.catalog.schemas import (
     WindowPatchSchema,
     WindowSchema,
 )
-from node.catalog.service import MATTER_SCALARS
 from node.catalog.workbook import MEGABYTE, read_workbook, write_workbook
 from node.composition import current_settings
 from node.forms import NewUserSchema, UserPatchSchema

@@ -24,22 +24,22 @@ from flask import (
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
-from node.api.cases import render_notice
 from node.auth.models import User
 from node.auth.permissions import Permission, allows
-from node.cases import documents, materials
+from node.cases import documents, materials, printing
 from node.cases.actions import ACTIONS_BY_NAME
 from node.cases.actors import Actor
 from node.cases.authorization import addable_file_roles, deciding_task
 from node.cases.errors import CaseStateError
 from node.cases.forwarding import Forwarding, chain_of
 from node.cases.handover import hand_over_candidates
-from node.cases.history import display_names, event_reason, event_sentence, handler_name
+from node.cases.history import display_names, event_reason, event_sentence
 from node.cases.models import (
     AttachmentRole,
     Case,
     Channel,
     DocumentKind,
+    IssuedDocument,
     TaskState,
 )
 from node.cases.schemas import (
@@ -375,26 +375,22 @@ def notice(case_id: int, number: str) -> Any:
         return render_template("web/error.html", status=404, title=_("未找到告知书"),
                                message=_("办件 %(number)s 没有告知书 %(number2)s。",
                                          number=case.number, number2=number)), 404
-    return Response(render_notice(case, found), mimetype="text/html")
+    return _page(printing.notice_page(case_service().session, case, found,
+                                      center=current_settings().name))
 
 
 @bp.get("/cases/<int(max=2147483647):case_id>/suspensions/<number>")
 @staff_page(Permission.CASES_READ)
 def suspension(case_id: int, number: str) -> Any:
     """The printable notice of a special procedure (Art. 45)."""
-    from node.api.cases import SUSPENSION_KIND_NAMES
-
     case = case_service().get(case_id)
     found = next((s for s in case.suspensions if s.notice_number == number), None)
     if found is None:
         return render_template("web/error.html", status=404, title=_("未找到告知书"),
                                message=_("办件 %(number)s 没有特别程序告知书 %(number2)s。",
                                          number=case.number, number2=number)), 404
-    html = render_template("cases/suspension_notice.html", suspension=found, case=case,
-                           kind_names=SUSPENSION_KIND_NAMES,
-                           handler=handler_name(case_service().session, found.started_by),
-                           center=current_settings().name)
-    return Response(html, mimetype="text/html")
+    return _page(printing.suspension_page(case_service().session, case, found,
+                                          center=current_settings().name))
 
 
 # -- printed documents (收件回执, 受理通知书, 决定书, 送达回证: node/cases/documents.py) ---------
@@ -410,15 +406,13 @@ class PrintForm(Schema):
 @staff_page(Permission.CASES_READ)
 def print_document(case_id: int, kind: str) -> Any:
     """Print a document (the first print numbers it, a later one is 补打): the page itself."""
-    from node.api.cases import print_document as print_as_user
-    from node.api.cases import render_document
-
     service = case_service()
     case = service.get(case_id)
     try:
         code = (load_form(PrintForm()).get("query_code") or "").strip() or None
-        found, reprint = print_as_user(service, case, DocumentKind(kind), code,
-                                       current_staff())
+        found, reprint = printing.print_as(
+            service.session, case, DocumentKind(kind), code, current_staff(),
+            node_code=current_settings().code, now=service.clock())
     except TongbanError as exc:
         current_session().rollback()
         status = 403 if isinstance(exc, Forbidden) else (
@@ -428,21 +422,30 @@ def print_document(case_id: int, kind: str) -> Any:
         return _render_case(service, service.get(case_id),
                             errors={"document.查询码" if status == 422 else "document.打印":
                                     [reason]}, status=status)
-    return Response(render_document(case, found, reprint=reprint, query_code=code),
-                    mimetype="text/html")
+    return _document(service, case, found, reprint=reprint, query_code=code)
 
 
 @bp.get(f"/cases/<int(max=2147483647):case_id>/documents/<{KINDS}:kind>")
 @staff_page(Permission.CASES_READ)
 def document(case_id: int, kind: str) -> Any:
     """A printed document as last printed (viewing it is not a print)."""
-    from node.api.cases import render_document
-
-    case = case_service().get(case_id)
+    service = case_service()
+    case = service.get(case_id)
     found = documents.issued(case, DocumentKind(kind))
     if found is None:
         return render_template("web/error.html", status=404, title=_("未找到文书"),
                                message=_("办件 %(number)s 尚未打印该文书。",
                                          number=case.number)), 404
-    return Response(render_document(case, found, reprint=found.reprints > 0),
-                    mimetype="text/html")
+    return _document(service, case, found, reprint=found.reprints > 0)
+
+
+def _page(page: printing.Page) -> Response:
+    return Response(render_template(page.template, **page.context), mimetype="text/html")
+
+
+def _document(service: CaseService, case: Case, found: IssuedDocument, *, reprint: bool,
+              query_code: str | None = None) -> Response:
+    return _page(printing.document_page(
+        service.session, case, found, center=current_settings().name, reprint=reprint,
+        query_code=query_code, lookup_url=lambda number: url_for(
+            "web_public.lookup", number=number, _external=True)))

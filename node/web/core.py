@@ -33,21 +33,20 @@ from werkzeug.datastructures import MultiDict
 from node.auth.models import User
 from node.auth.permissions import ROLE_PERMISSIONS, Permission, Role, allows
 from node.auth.service import AuthService
-from node.calendar.service import CalendarService
 from node.calendar.workdays import to_shanghai_date
 from node.cases import materials
 from node.cases.materials import CheckedFile, MaterialRule
-from node.composition import current_settings
+from node.composition import NodeServices, current_settings
 from node.sync.names import center_names, centers_below
 from node.sync.registry import lineage
 from node.web.labels import center_label
 from schemas.errors import TongbanError, Unauthorized, ValidationFailed
 from schemas.i18n import _
 from schemas.runtime.database import utcnow
-from schemas.runtime.login import LoginPolicy
 from schemas.runtime.webapp import current_session
 
 F = TypeVar("F", bound=Callable[..., Any])
+_Input = TypeVar("_Input")
 
 csrf = CSRFProtect()
 FORM_TYPES = frozenset(
@@ -86,16 +85,9 @@ def upload_form(view: F) -> F:
 
 
 def auth_service() -> AuthService:
-
-    settings = current_settings()
-    policy = LoginPolicy(
-        token_ttl=dt.timedelta(minutes=settings.token_ttl_minutes),
-        max_failed_logins=settings.max_failed_logins,
-        lockout=dt.timedelta(minutes=settings.lockout_minutes),
-    )
     # tests may set another clock (as the hub's hub_clock)
-    return AuthService(current_session(), policy,
-                       current_app.extensions.get("node_clock", utcnow))
+    return NodeServices.of_app(current_app.extensions).auth(
+        current_session(), current_app.extensions.get("node_clock", utcnow))
 
 
 def web_session_commit() -> None:
@@ -210,8 +202,8 @@ def today() -> dt.date:
 def missing_calendar_years(app: Flask) -> list[int]:
     """Years without national holiday data from today to sixty days ahead (the banner on an
     administrator's pages: 2027年国家节假日安排尚未导入或下发)."""
-    return CalendarService(current_session(),
-                           clock=app.extensions["tongban_clock"]).missing_years()
+    return NodeServices.of_app(app.extensions).calendar_reader(
+        current_session(), clock=app.extensions["tongban_clock"]).missing_years()
 
 
 # -- forms ----------------------------------------------------------------------------------
@@ -257,6 +249,20 @@ def load_form(schema: Schema, source: MultiDict[str, str] | None = None) -> dict
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"form": exc.messages}
         raise ValidationFailed(cast(dict[str, Any], messages)) from exc
+
+
+def load_input(schema: Schema, kind: type[_Input],
+               source: MultiDict[str, str] | None = None) -> _Input:
+    """The form loaded by ``schema`` as the service's typed input its ``@post_load`` makes;
+    problems raise ValidationFailed."""
+    try:
+        loaded = schema.load(form_data(schema, source))
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"form": exc.messages}
+        raise ValidationFailed(cast(dict[str, Any], messages)) from exc
+    if not isinstance(loaded, kind):  # pragma: no cover - a schema without its @post_load
+        raise TypeError(f"{type(schema).__name__} loads {type(loaded).__name__}, not {kind}")
+    return loaded
 
 
 def problems_of(exc: TongbanError) -> dict[str, list[str]]:

@@ -8,28 +8,31 @@ from typing import Any
 from flask import current_app, render_template, request
 from marshmallow import Schema, fields, validate
 
-from node.api.public import ComplaintArgs, EvaluationArgs, LookupArgs, count_attempt
 from node.cases import materials
 from node.cases.models import AttachmentRole, Channel
 from node.cases.schemas import SubmitSchema
 from node.cases.service import Application
 from node.composition import NodeServices, current_settings
+from node.feedback.inputs import NewComplaint
 from node.feedback.lookup import APPLICANT
+from node.feedback.ratelimit import public_attempt
+from node.feedback.schemas import ComplaintArgs, EvaluationArgs, LookupArgs
 from node.metrics.assessment import Designation, ModelWindowRule, assess
-from node.metrics.service import MetricsService
 from node.web.core import (
     form_error_page,
     load_form,
+    load_input,
     material_files,
     today,
     upload_form,
     web_blueprint,
 )
-from node.web.services import catalog, feedback_service
+from node.web.services import catalog, feedback_service, metrics_service
 from schemas.errors import NotFound, TongbanError, TooManyAttempts
 from schemas.i18n import _
 from schemas.periods import Period
-from schemas.runtime.webapp import current_session
+from schemas.runtime.database import utcnow
+from schemas.runtime.webapp import commit_early, current_session
 
 bp = web_blueprint("web_public")
 
@@ -53,8 +56,12 @@ class ApplyForm(Schema):
 def _rate_limited(template: str, **context: Any) -> tuple[str, int] | None:
     """The same per-address budget as the public API: lookups, ratings and complaints all
     check a query code, so one budget caps the guessing rate whichever door is used."""
+    session = current_session()
+    decision = public_attempt(session, request.remote_addr or "unknown",
+                              limit=current_settings().lookup_attempts_per_minute, now=utcnow())
+    commit_early(session)  # the count stands whatever the answer
     try:
-        count_attempt()
+        decision.check()
     except TooManyAttempts as exc:
         return form_error_page(template, exc, 429, **context)
     return None
@@ -187,8 +194,7 @@ def complaint() -> Any:
     if refused:
         return refused
     try:
-        data = load_form(ComplaintArgs())
-        filed = feedback_service().file_complaint(**data)
+        filed = feedback_service().file_complaint(load_input(ComplaintArgs(), NewComplaint))
     except TongbanError as exc:
         return form_error_page(template, exc, windows=windows)
     return render_template(template, filed=filed, errors={}, form={}, windows=windows), 201
@@ -227,7 +233,7 @@ def board() -> Any:
     settings = current_settings()
     now = today()
     period = Period.month(now.year, now.month)
-    summary = MetricsService.for_settings(current_session(), settings).summary(period)
+    summary = metrics_service().summary(period)
     assessment = assess(current_session(), period, ModelWindowRule.from_settings(settings))
     model_codes = assessment.designated(Designation.MODEL)
     windows = [w for w in assessment.as_dict()["windows"] if w["code"] in model_codes]

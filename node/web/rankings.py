@@ -24,13 +24,13 @@ from flask import (
 )
 from werkzeug.datastructures import MultiDict
 
-from node.api.rankings import rankings_client
 from node.auth.permissions import Permission
 from node.composition import current_settings
 from node.ports import HubUnavailable
 from node.rankings.cache import Answer, CachedRankings
 from node.web.core import can, center, download, staff_page, today, web_blueprint
 from node.web.labels import AUDIT_REFUSALS, metric_name
+from node.web.services import rankings_hub
 from schemas.commitment import DEFAULT_SAMPLE_SIZE
 from schemas.envelope import CODE_PATTERN
 from schemas.i18n import _
@@ -72,7 +72,7 @@ def _ask(method: str, what: str, query: list[tuple[str, str]], body: bytes = b""
         return Answer(503, None, None, stale=True,
                       unreachable_reason=_("本节点未配置枢纽地址（hub_url）"))
     session = current_session()
-    cache = CachedRankings(session, rankings_client())
+    cache = CachedRankings(session, rankings_hub())
     if request.method in ("GET", "HEAD"):
         kept = cache.kept(method, what, query, body) if kept_first else None
         if kept is not None:
@@ -103,7 +103,7 @@ def _refresh_after_the_page(method: str, what: str, query: list[tuple[str, str]]
         with app.app_context():
             db: Database = app.extensions["tongban_db"]
             with db.unit_of_work() as session:
-                CachedRankings(session, rankings_client()).refresh(method, what, query, body)
+                CachedRankings(session, rankings_hub()).refresh(method, what, query, body)
 
     @after_this_request
     def _schedule(response: Response) -> Response:
@@ -246,7 +246,7 @@ def open_audit() -> Any:
         flash(_("本节点未配置枢纽地址（hub_url），无法发起数据核验。"))
         return redirect(target)
     try:
-        found = rankings_client().open_audit(node, period, DEFAULT_SAMPLE_SIZE)
+        found = rankings_hub().open_audit(node, period, DEFAULT_SAMPLE_SIZE)
     except HubUnavailable as exc:
         log.warning("audit not opened: the hub cannot be reached: %s", exc.message)
         flash(_("无法连接上级枢纽，未发起数据核验，请稍后再试。"))
@@ -267,7 +267,7 @@ def open_audit() -> Any:
             "%(chances)s），待其应答。", center=named, period=period,
             seq=reply.get("summary_seq"), sampled=reply.get("sampled"), chances=chances))
     # the page the staff member goes back to shows the new audit, not the answer kept before
-    CachedRankings(current_session(), rankings_client()).refresh(
+    CachedRankings(current_session(), rankings_hub()).refresh(
         "GET", "completeness", [(key, back[key]) for key in COMPLETENESS_QUERY if key in back])
     return redirect(target)
 
@@ -492,7 +492,7 @@ def methodologies() -> Any:
         return render_template(template, errors={"": [_("本节点未配置枢纽地址（hub_url），"
                                                       "无法保存。")]}, **context), 503
     try:
-        found_answer = rankings_client().ask("PUT", f"methodologies/{quote(name, safe='')}",
+        found_answer = rankings_hub().ask("PUT", f"methodologies/{quote(name, safe='')}",
                                              [], orjson.dumps(document))
     except HubUnavailable as exc:
         log.warning("methodology not saved: the hub cannot be reached: %s", exc.message)
@@ -542,7 +542,7 @@ def export() -> Any:
         document["format"] = fmt
         method, body, query = "POST", orjson.dumps(document), []
     try:
-        found = rankings_client().ask(method, what, query, body)
+        found = rankings_hub().ask(method, what, query, body)
     except HubUnavailable as exc:
         log.warning("export failed: the hub cannot be reached: %s", exc.message)
         return render_template("web/error.html", status=502, title=_("无法连接上级枢纽"),

@@ -13,6 +13,7 @@ from node.composition import NodeServices
 from node.directives.service import DirectiveService
 from node.feedback.service import FeedbackService
 from node.metrics.service import MetricsService
+from node.rankings.hub import RankingsHub
 from schemas.runtime.webapp import current_session
 
 
@@ -45,6 +46,11 @@ def directive_service() -> DirectiveService:
     return services().directives(current_session())
 
 
+def rankings_hub() -> RankingsHub:
+    """The hub's rankings, asked as this node (one signed client per process)."""
+    return services().rankings()
+
+
 __all__ = [
     "calendar_service",
     "catalog",
@@ -52,5 +58,6 @@ __all__ = [
     "directive_service",
     "feedback_service",
     "metrics_service",
+    "rankings_hub",
     "services",
 ]

@@ -293,6 +293,15 @@ def current_session() -> Session:
     return session
 
 
+def commit_early(session: Session) -> None:
+    """Commit what the request wrote so far — a count that must stand whatever the answer,
+    since an error answer rolls the request's transaction back — and, when the request
+    writes, take the SQLite writer lock again for the rest of it."""
+    session.commit()
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        mark_writing(session)
+
+
 def init_web(
     app: Flask,
     db: Database,

@@ -18,10 +18,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from node import create_app as create_node
-from node.api.rankings import CLIENT
 from node.auth.inputs import NewUser
 from node.auth.permissions import Role
 from node.auth.service import AuthService
+from node.composition import NodeServices
 from node.models import Base as NodeBase
 from node.sync.rankings import RankingsClient
 from schemas.keys import write_private_key
@@ -86,7 +86,7 @@ def node_app(tmp_path: Path, fed: RankFederation) -> Iterator[Flask]:
                        "testing": True, "hub_url": "http://hub.test"})
     db = app.extensions["tongban_db"]
     NodeBase.metadata.create_all(db.engine)
-    app.extensions[CLIENT] = RankingsClient(
+    NodeServices.of_app(app.extensions).rankings_hub = RankingsClient(
         "http://hub.test", BEILIU, KEYS[BEILIU], session=InProcessHub(fed.app.test_client()),
         clock=lambda: fed.now)
     yield app
@@ -177,8 +177,8 @@ def test_roles_without_supervision_read_and_anonymous_are_refused(node_app: Flas
 
 
 def test_an_unreachable_hub_is_a_502(node_app: Flask) -> None:
-    node_app.extensions[CLIENT] = RankingsClient("http://hub.test", BEILIU, KEYS[BEILIU],
-                                                 session=Unreachable())
+    NodeServices.of_app(node_app.extensions).rankings_hub = RankingsClient(
+        "http://hub.test", BEILIU, KEYS[BEILIU], session=Unreachable())
     response = node_app.test_client().get(
         "/api/v1/rankings/league?period=2026-10&metric=completed",
         headers=token(node_app, Role.VIEWER))

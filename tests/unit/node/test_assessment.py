@@ -57,6 +57,7 @@ from node.catalog.inputs import NewStaffMember, WindowChanges
 from node.catalog.models import StaffType
 from node.catalog.service import CatalogService
 from node.config import DEFAULTS
+from node.feedback.inputs import NewComplaint
 from node.feedback.models import Evaluation, EvaluationLevel
 from node.feedback.service import FeedbackService
 from node.feedback.states import RectificationAction
@@ -207,10 +208,10 @@ class Month:
     def complain(self, on: dt.date, case: Filed | None = None, **target: str) -> None:
         self.clock.set(on)
         with self.db.unit_of_work() as session:
-            self.feedback(session).file_complaint(
+            self.feedback(session).file_complaint(NewComplaint(
                 content="办事效率低", case_number=case.number if case else None,
                 code=case.code if case else None, **target,
-            )
+            ))
 
     def build(self) -> dict[str, Filed]:
         self.catalog()

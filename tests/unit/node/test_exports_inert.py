@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
-from node.api.rankings import CLIENT
 from node.auth.permissions import Role
 from node.cases.models import Case
+from node.composition import NodeServices
 from node.rankings.hub import HubAnswer
 from schemas.runtime.database import Database
 from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
@@ -130,7 +130,7 @@ class OldHub:
 def test_the_hubs_rankings_are_passed_on_inert(app: Flask, planted: dict[str, Api],
                                               client: FlaskClient, fmt: str) -> None:
     app.config["TONGBAN"] = replace(app.config["TONGBAN"], hub_url="http://hub.invalid")
-    app.extensions[CLIENT] = OldHub(fmt)
+    NodeServices.of_app(app.extensions).rankings_hub = OldHub(fmt)
     relayed = planted["supervisor"].get(f"/api/v1/rankings/league?period=2026-10"
                                         f"&metric=completed&format={fmt}")
     _check(relayed, fmt)

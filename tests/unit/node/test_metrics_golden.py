@@ -70,6 +70,7 @@ from node.cases.warnings import Warning, WarningPolicy
 from node.catalog.inputs import NewStaffMember
 from node.catalog.models import StaffType
 from node.catalog.service import CatalogService
+from node.feedback.inputs import NewComplaint
 from node.feedback.models import EvaluationLevel, Rectification
 from node.feedback.service import FeedbackService
 from node.feedback.states import RectificationAction
@@ -312,7 +313,7 @@ class Desk:
             if "case" in target:
                 ref = self.cases[target.pop("case")]
                 target |= {"case_number": ref.number, "code": ref.code}
-            complaint = feedback.file_complaint(content="窗口推诿", **target)
+            complaint = feedback.file_complaint(NewComplaint(content="窗口推诿", **target))
             self.complaints[key] = complaint.number
 
     def resolve(self, key: str) -> None:

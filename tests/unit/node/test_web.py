@@ -478,7 +478,7 @@ def hub_behind(app: Any, tmp_path: Any) -> Any:
 
     from hub import create_app as create_hub
     from hub.models import Base as HubBase
-    from node.api.rankings import CLIENT
+    from node.composition import NodeServices
     from node.sync.rankings import RankingsClient
     from tests.unit.hub.federation import PROVINCE, ROOT_KEY, b64
     from tests.unit.hub.rank_federation import KEYS, RankFederation
@@ -490,8 +490,8 @@ def hub_behind(app: Any, tmp_path: Any) -> Any:
     fed = RankFederation(hub)
     code = app.config["TONGBAN"].code
     app.config["TONGBAN"] = replace(app.config["TONGBAN"], hub_url="http://hub.test")
-    app.extensions[CLIENT] = RankingsClient("http://hub.test", code, KEYS[code],
-                                            session=_HubTransport(hub))
+    NodeServices.of_app(app.extensions).rankings_hub = RankingsClient(
+        "http://hub.test", code, KEYS[code], session=_HubTransport(hub))
     yield fed
     hub.extensions["tongban_db"].dispose()
 

@@ -13,8 +13,8 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
-from node.api.rankings import CLIENT
 from node.auth.permissions import Role
+from node.composition import NodeServices
 from node.rankings.models import RankingAnswer
 from tests.unit.hub.rank_federation import BEILIU, TOWN_A, count
 from tests.unit.node.test_web import _HubTransport, hub_behind, log_in  # noqa: F401
@@ -42,7 +42,7 @@ class _Counting:
 @pytest.fixture
 def hub(hub_behind: Any, app: Any) -> _Counting:  # noqa: F811 - the imported fixture
     hub_behind.report(TOWN_A, "2026-10", {"completed": count(12)})
-    client = app.extensions[CLIENT]
+    client = NodeServices.of_app(app.extensions).rankings_hub
     counting = _Counting(client.session)
     client.session = counting
     return counting

@@ -68,12 +68,12 @@ def test_an_export_is_named_after_what_it_holds(
         app: Any, client: FlaskClient, desk: dict[str, Api]) -> None:
     from urllib.parse import quote
 
-    from node.api.rankings import CLIENT
+    from node.composition import NodeServices
     from node.web.core import today
 
     app.config["TONGBAN"] = replace(app.config["TONGBAN"], hub_url="http://hub.invalid")
     hub = _RecordingHub()
-    app.extensions[CLIENT] = hub
+    NodeServices.of_app(app.extensions).rankings_hub = hub
     assert log_in(client, "super1").status_code == 302
 
     league = client.get("/staff/rankings/export?what=league&format=xlsx&period=2026-11"
