@@ -19,6 +19,7 @@ from node.auth.permissions import Permission
 from node.cases import documents, printing
 from node.cases.actions import ACTIONS_BY_NAME, CASE_ACTIONS, CaseAction
 from node.cases.actors import Actor
+from node.cases.arguments import NoticeRequest, SuspensionRequest
 from node.cases.forwarding import Forwarding
 from node.cases.models import (
     AttachmentRole,
@@ -175,13 +176,13 @@ class CaseDeadline(MethodView):
         return explanation
 
 
-def _transition(action: CaseAction) -> None:
+def _transition(action: CaseAction[Any]) -> None:
     """Register ``POST /cases/<id>/<path>`` for one action of the table (node/cases/actions.py).
     It answers with the case's state after the step (:class:`CaseStepSchema`), committed
     before the answer is written; the whole file is ``GET /cases/<id>``."""
 
     def post(self: MethodView, *call_args: Any, **kwargs: Any) -> Any:
-        data: dict[str, Any] = call_args[0] if call_args else {}
+        data = call_args[0] if call_args else action.arguments().load({})
         service, case = _load(kwargs["case_id"])
         action.run(service, _forwarding(service), case, actor(), data)
         presented = present(service, case)
@@ -213,7 +214,7 @@ class CaseSuspend(MethodView):
     @staff_required(SUSPEND.permission)
     @blp.arguments(SUSPEND.arguments)
     @blp.response(200, SuspensionSchema)
-    def post(self, data: dict[str, Any], case_id: int) -> Any:
+    def post(self, data: SuspensionRequest, case_id: int) -> Any:
         """Stop the clock for a special procedure (Art. 45: inspection, expert review,
         testing, hearing); returns the suspension with its notice number."""
         service, case = _load(case_id)
@@ -225,7 +226,7 @@ class CaseNotices(MethodView):
     @staff_required(NOTICE.permission)
     @blp.arguments(NOTICE.arguments)
     @blp.response(201, NoticeSchema)
-    def post(self, data: dict[str, Any], case_id: int) -> Any:
+    def post(self, data: NoticeRequest, case_id: int) -> Any:
         """Issue the one-time notice (一次性告知): every missing item at once. A second
         notice needs ``repeat_reason`` and is counted."""
         service, case = _load(case_id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from marshmallow import Schema
 from sqlalchemy import select
@@ -26,15 +26,25 @@ from node.auth.permissions import Permission
 from node.cases.actors import Actor
 from node.cases.arguments import (
     CommitArgs,
+    Commitment,
     ExtendArgs,
+    Extension,
     ForwardArgs,
+    ForwardRequest,
+    HandOver,
     HandOverArgs,
+    MaybeReasoned,
     NoticeArgs,
+    NoticeRequest,
     OptionalReasonArgs,
+    Payment,
     PaymentArgs,
     PaymentForm,
     ReasonArgs,
+    Reasoned,
+    Step,
     SuspendArgs,
+    SuspensionRequest,
     Versioned,
 )
 from node.cases.forwarding import Forwarding
@@ -44,16 +54,19 @@ from node.cases.states import Action
 from schemas.errors import ValidationFailed
 from schemas.i18n import _
 
+I = TypeVar("I", bound=Step)  # noqa: E741 - the action's typed input
+
 # an action runs on the case service and its forwarding side (the composition root builds both)
-Run = Callable[[CaseService, Forwarding, Case, Actor, dict[str, Any]], Any]
+Run = Callable[[CaseService, Forwarding, Case, Actor, I], Any]
 
 
 @dataclass(frozen=True)
-class CaseAction:
+class CaseAction(Generic[I]):
     """One action on a case.
 
-    ``name`` is the page's (and the state machine's) name, ``path`` the API's; ``arguments``
-    the body it takes (``form``: the page's form, when it differs: money typed in 元);
+    ``name`` is the page's (and the state machine's) name, ``path`` the API's; ``takes`` its
+    typed input (node/cases/arguments.py), which ``arguments`` loads from the body (``form``:
+    from the page's form, when it differs: money typed in 元);
     ``step`` the state machine's action whose sources and roles decide when it applies (None:
     no state change); ``api`` False where the API answers it at an endpoint of its own (the
     notice and the suspension are documents with numbers); ``summary`` the API's description.
@@ -61,12 +74,22 @@ class CaseAction:
 
     name: str
     permission: Permission
-    arguments: type[Schema]
-    run: Run
+    takes: type[I]
+    arguments: type[Versioned]
+    run: Run[I]
     summary: str
     step: Action | None = None
     api: bool = True
     form: type[Schema] | None = None
+
+    def __post_init__(self) -> None:
+        for schema in (self.arguments, self.form or self.arguments):
+            loads = schema.INPUT if issubclass(schema, Versioned) else None
+            if schema is PaymentForm:
+                loads = Payment
+            if loads is not self.takes:
+                raise TypeError(f"{self.name}: {schema.__name__} loads {loads}, not "
+                                f"{self.takes.__name__}")
 
     @property
     def path(self) -> str:
@@ -80,108 +103,108 @@ class CaseAction:
 
 
 def _hand_over(service: CaseService, _forwarding: Forwarding, case: Case, who: Actor,
-               data: dict[str, Any]) -> Any:
-    to_user = service.session.scalar(select(User).where(User.username == data["to"]))
+               data: HandOver) -> Any:
+    to_user = service.session.scalar(select(User).where(User.username == data.to))
     if to_user is None:
-        raise ValidationFailed({"to": [_("no user %(repr)s", repr=repr(data["to"]))]})
-    return service.hand_over(
-        case, who, to_user=to_user, reason=data["reason"], version=data["version"]
-    )
+        raise ValidationFailed({"to": [_("no user %(repr)s", repr=repr(data.to))]})
+    return service.hand_over(case, who, to_user=to_user, reason=data.reason,
+                             version=data.version)
 
 
 H, D = Permission.CASES_HANDLE, Permission.CASES_DECIDE
 
-CASE_ACTIONS: tuple[CaseAction, ...] = (
+# each row typed on its own (no annotation here: the lambdas are checked against its input)
+_ROWS = (
     CaseAction(
-        "request_supplement", H, NoticeArgs,
+        "request_supplement", H, NoticeRequest, NoticeArgs,
         lambda s, f, c, a, d: s.request_supplement(
-            c, a, material_positions=d["material_positions"], other_items=d["other_items"],
-            repeat_reason=d["repeat_reason"], version=d["version"]),
+            c, a, material_positions=d.material_positions, other_items=d.other_items,
+            repeat_reason=d.repeat_reason, version=d.version),
         "Issue the one-time notice (一次性告知): every missing item at once. A second notice "
         "needs ``repeat_reason`` and is counted.",
         step=Action.REQUEST_SUPPLEMENT, api=False,
     ),
     CaseAction(
-        "supplement", H, Versioned,
-        lambda s, f, c, a, d: s.supplement(c, a, version=d["version"]),
+        "supplement", H, Step, Versioned,
+        lambda s, f, c, a, d: s.supplement(c, a, version=d.version),
         "The applicant brought the missing materials (补正).",
         step=Action.SUPPLEMENT,
     ),
     CaseAction(
-        "accept", H, Versioned,
-        lambda s, f, c, a, d: s.accept(c, a, version=d["version"]),
+        "accept", H, Step, Versioned,
+        lambda s, f, c, a, d: s.accept(c, a, version=d.version),
         "Accept (受理): the clock starts; without a notice within five working days the case "
         "counts as accepted on the day it was received (Art. 32).",
         step=Action.ACCEPT,
     ),
     CaseAction(
-        "reject", H, ReasonArgs,
-        lambda s, f, c, a, d: s.reject(c, a, reason=d["reason"], version=d["version"]),
+        "reject", H, Reasoned, ReasonArgs,
+        lambda s, f, c, a, d: s.reject(c, a, reason=d.reason, version=d.version),
         "Refuse to accept (不予受理), with the written reason.",
         step=Action.REJECT,
     ),
     CaseAction(
-        "commit", H, CommitArgs,
-        lambda s, f, c, a, d: s.commit(c, a, commitment=d["commitment"], version=d["version"]),
+        "commit", H, Commitment, CommitArgs,
+        lambda s, f, c, a, d: s.commit(c, a, commitment=d.commitment, version=d.version),
         "Approve at once on the applicant's written commitment (告知承诺制).",
         step=Action.COMMIT,
     ),
     CaseAction(
-        "start_review", D, Versioned,
-        lambda s, f, c, a, d: s.start_review(c, a, version=d["version"]),
+        "start_review", D, Step, Versioned,
+        lambda s, f, c, a, d: s.start_review(c, a, version=d.version),
         "The department starts its review (审核).",
         step=Action.START_REVIEW,
     ),
     CaseAction(
-        "suspend", D, SuspendArgs,
-        lambda s, f, c, a, d: s.suspend(c, a, kind=d["kind"], reason=d["reason"],
-                                     version=d["version"]),
+        "suspend", D, SuspensionRequest, SuspendArgs,
+        lambda s, f, c, a, d: s.suspend(c, a, kind=d.kind, reason=d.reason,
+                                     version=d.version),
         "Stop the clock for a special procedure (Art. 45: inspection, expert review, testing, "
         "hearing); returns the suspension with its notice number.",
         step=Action.SUSPEND, api=False,
     ),
     CaseAction(
-        "resume", D, Versioned,
-        lambda s, f, c, a, d: s.resume(c, a, version=d["version"]),
+        "resume", D, Step, Versioned,
+        lambda s, f, c, a, d: s.resume(c, a, version=d.version),
         "End the special procedure; the deadline moves later by the suspended working days.",
         step=Action.RESUME,
     ),
     CaseAction(
-        "approve", D, OptionalReasonArgs,
-        lambda s, f, c, a, d: s.decide(c, a, approve=True, reason=d["reason"],
-                                    version=d["version"]),
+        "approve", D, MaybeReasoned, OptionalReasonArgs,
+        lambda s, f, c, a, d: s.decide(c, a, approve=True, reason=d.reason,
+                                    version=d.version),
         "The caller's department approves; the case is approved when every department has.",
         step=Action.APPROVE,
     ),
     CaseAction(
-        "deny", D, ReasonArgs,
-        lambda s, f, c, a, d: s.decide(c, a, approve=False, reason=d["reason"],
-                                    version=d["version"]),
+        "deny", D, Reasoned, ReasonArgs,
+        lambda s, f, c, a, d: s.decide(c, a, approve=False, reason=d.reason,
+                                    version=d.version),
         "The caller's department denies, with the reason; the case is denied.",
         step=Action.DENY,
     ),
     CaseAction(
-        "complete", H, Versioned,
-        lambda s, f, c, a, d: s.complete(c, a, version=d["version"]),
+        "complete", H, Step, Versioned,
+        lambda s, f, c, a, d: s.complete(c, a, version=d.version),
         "办结: the result is ready (fees paid or waived).",
         step=Action.COMPLETE,
     ),
     CaseAction(
-        "deliver", H, Versioned,
-        lambda s, f, c, a, d: s.deliver(c, a, version=d["version"]),
+        "deliver", H, Step, Versioned,
+        lambda s, f, c, a, d: s.deliver(c, a, version=d.version),
         "送达: the result reached the applicant.",
         step=Action.DELIVER,
     ),
     CaseAction(
-        "withdraw", H, ReasonArgs,
-        lambda s, f, c, a, d: s.withdraw(c, a, reason=d["reason"], version=d["version"]),
+        "withdraw", H, Reasoned, ReasonArgs,
+        lambda s, f, c, a, d: s.withdraw(c, a, reason=d.reason, version=d.version),
         "The applicant withdraws the application.",
         step=Action.WITHDRAW,
     ),
     CaseAction(
-        "forward", H, ForwardArgs,
-        lambda s, f, c, a, d: f.forward(c, a, to=d["to"], note=d["note"],
-                                                 version=d["version"]),
+        "forward", H, ForwardRequest, ForwardArgs,
+        lambda s, f, c, a, d: f.forward(c, a, to=d.to, note=d.note,
+                                                 version=d.version),
         "上报: send an accepted case, with its files, to a center above (``to``, default the "
         "parent). The case waits there as ``forwarded``; progress comes back as history "
         "steps, the decision as ``approved``/``denied`` (then complete and deliver here), and "
@@ -190,43 +213,44 @@ CASE_ACTIONS: tuple[CaseAction, ...] = (
         step=Action.FORWARD,
     ),
     CaseAction(
-        "return", D, ReasonArgs,
-        lambda s, f, c, a, d: f.return_to_sender(c, a, reason=d["reason"],
-                                                          version=d["version"]),
+        "return", D, Reasoned, ReasonArgs,
+        lambda s, f, c, a, d: f.return_to_sender(c, a, reason=d.reason,
+                                                          version=d.version),
         "退回: send a case received from a lower center back to it undecided, with the "
         "reason.",
         step=Action.RETURN,
     ),
     CaseAction(
-        "payment", H, PaymentArgs,
-        lambda s, f, c, a, d: s.record_payment(c, a, amount_fen=d["amount_fen"], where=d["where"],
-                                            version=d["version"]),
+        "payment", H, Payment, PaymentArgs,
+        lambda s, f, c, a, d: s.record_payment(c, a, amount_fen=d.amount_fen, where=d.where,
+                                            version=d.version),
         "Record a fee payment, at the center's bank window or elsewhere (前厂后店).",
         form=PaymentForm,
     ),
     CaseAction(
-        "visit", H, OptionalReasonArgs,
-        lambda s, f, c, a, d: s.record_visit(c, a, reason=d["reason"], version=d["version"]),
+        "visit", H, MaybeReasoned, OptionalReasonArgs,
+        lambda s, f, c, a, d: s.record_visit(c, a, reason=d.reason, version=d.version),
         "登记到厅: the applicant came to the hall for this case once more (a material, the "
         "result…); one click, one ``visit`` step of the history, counted in 跑动次数 "
         "(the receipt at a window is the first visit already).",
     ),
     CaseAction(
-        "fee_waiver", H, ReasonArgs,
-        lambda s, f, c, a, d: s.waive_fee(c, a, reason=d["reason"], version=d["version"]),
+        "fee_waiver", H, Reasoned, ReasonArgs,
+        lambda s, f, c, a, d: s.waive_fee(c, a, reason=d.reason, version=d.version),
         "Waive the fee, with the reason.",
     ),
     CaseAction(
-        "extend", D, ExtendArgs,
-        lambda s, f, c, a, d: s.extend(c, a, days=d["days"], reason=d["reason"],
-                                    version=d["version"]),
+        "extend", D, Extension, ExtendArgs,
+        lambda s, f, c, a, d: s.extend(c, a, days=d.days, reason=d.reason,
+                                    version=d.version),
         "延期 (Art. 42): extend the limit once, by up to 10 working days (15 for joint "
         "handling).",
     ),
     CaseAction(
-        "hand_over", Permission.CASES_HAND_OVER, HandOverArgs, _hand_over,
+        "hand_over", Permission.CASES_HAND_OVER, HandOver, HandOverArgs, _hand_over,
         "Pass first-inquiry responsibility (首问负责) to another clerk, on the record.",
     ),
 )
 
-ACTIONS_BY_NAME: dict[str, CaseAction] = {action.name: action for action in CASE_ACTIONS}
+CASE_ACTIONS: tuple[CaseAction[Any], ...] = _ROWS
+ACTIONS_BY_NAME: dict[str, CaseAction[Any]] = {action.name: action for action in CASE_ACTIONS}
