@@ -205,8 +205,8 @@ def run_jobs(home: str) -> None:
     check once a day.
     """
     from node.app import MIGRATIONS
+    from node.composition import NodeServices
     from node.sync.keys import load_node_key
-    from node.worker import check_calendar, run_case_jobs
     from schemas.runtime.cli_support import ensure_schema
     from schemas.runtime.database import Database
 
@@ -215,8 +215,9 @@ def run_jobs(home: str) -> None:
     db = Database(settings.database_url)
     ensure_schema(db.engine, MIGRATIONS)
     try:
-        done = run_case_jobs(db, settings, key)
-        missing = check_calendar(db)
+        services = NodeServices(settings, key)
+        done = services.run_case_jobs(db)
+        missing = services.check_calendar(db)
     finally:
         db.dispose()
     click.echo(f"deemed accepted: {len(done.accepted)} {' '.join(done.accepted)}".rstrip())

@@ -15,7 +15,11 @@ works with.  Here, and only here, the features are wired together and to the syn
 - the case service gets its step hooks (forwarding's :class:`TellTheNodeBelow`);
 - the calendar service gets the open cases' recompute (node/cases/recompute.py), which every
   change of the calendar runs in its transaction;
-- the feedback service gets the complaints' travel (node/feedback/travel.py).
+- the feedback service gets the complaints' travel (node/feedback/travel.py);
+- every feature that wants a job run on a schedule declares it (``scheduled_jobs`` in
+  node/cases/jobs.py, node/calendar/jobs.py, node/metrics/jobs.py, node/sync/jobs.py);
+  :meth:`NodeServices.scheduled_jobs` collects them, refusing a name declared twice, and the
+  worker (node/worker.py) schedules every one.
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from node.auth.service import AuthService
+from node.calendar import jobs as calendar_jobs
 from node.calendar import publishing as calendar_publishing
 from node.calendar.service import CalendarService
 from node.cases import forwarding
+from node.cases import jobs as case_jobs
 from node.cases.forwarding import Forwarding, TellTheNodeBelow
 from node.cases.recompute import recompute_open_cases
 from node.cases.service import CaseService
@@ -44,12 +50,17 @@ from node.directives.service import DirectiveService
 from node.feedback import travel as complaint_travel
 from node.feedback.service import FeedbackService
 from node.feedback.travel import ComplaintTravel
+from node.metrics import jobs as metrics_jobs
+from node.metrics.rollup import refresh as refresh_rollups
 from node.metrics.service import MetricsService
-from node.ports import EnvelopeRegistry
+from node.ports import EnvelopeRegistry, JobRegistry
 from node.rankings.hub import RankingsHub
 from node.settings import NodeSettings
+from node.sync import jobs as sync_jobs
+from node.sync.backoff import Backoff
 from node.sync.outbox import AppliedInbox, SigningOutbox
 from node.sync.rankings import RankingsClient
+from node.sync.reports import calendar_warned
 from node.sync.service import SyncService
 from node.sync.transport import HubTransport
 from schemas.runtime.database import Database, utcnow
@@ -175,6 +186,30 @@ class NodeServices:
         registry.register(complaint_travel.envelope_handlers(
             lambda session: self.complaint_travel(session, clock)))
         return registry
+
+    # -- scheduled jobs ---------------------------------------------------------------------
+
+    def scheduled_jobs(self, db: Database, sync: SyncService, backoff: Backoff) -> JobRegistry:
+        """Every job a feature wants the worker to run, with its interval."""
+        registry = JobRegistry()
+        registry.declare(sync_jobs.scheduled_jobs(db, self.settings, self.private_key, sync,
+                                                  backoff))
+        registry.declare(case_jobs.scheduled_jobs(db, self.cases, refresh_rollups))
+        registry.declare(calendar_jobs.scheduled_jobs(db, calendar_warned))
+        registry.declare(metrics_jobs.scheduled_jobs(db, self.settings, self.outbox))
+        return registry
+
+    def run_case_jobs(self, db: Database) -> case_jobs.CaseJobsReport:
+        """The case jobs once (``tongban node run-jobs``)."""
+        return case_jobs.run_case_jobs(db, self.cases, refresh_rollups)
+
+    def check_calendar(self, db: Database, clock: Clock = utcnow) -> list[int]:
+        """The calendar check once (``run-jobs``, the worker's start)."""
+        return calendar_jobs.check_calendar(db, calendar_warned, clock)
+
+    def send_summaries(self, db: Database, clock: Clock = utcnow) -> list[str]:
+        """The signed summaries queued now (``tongban node send-summaries``)."""
+        return metrics_jobs.send_summaries(db, self.settings, self.outbox, clock)
 
     def sync_service(self, db: Database, transport: HubTransport, *, clock: Clock = utcnow,
                      **kwargs: Any) -> SyncService:

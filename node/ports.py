@@ -2,16 +2,19 @@
 
 A feature (cases, catalog, calendar, directives …) never imports :mod:`node.sync`.  It sends
 through an :class:`Outbox` it is handed, reads what was applied through an :class:`Inbox`,
-and declares the envelope kinds it applies as :data:`EnvelopeHandler` s.  The composition root
-(:mod:`node.composition`) builds the sync layer's implementations once per process, fills an
-:class:`EnvelopeRegistry` from every feature's declaration and gives it to the sync service,
-the way a Django app registers itself in ``AppConfig.ready()``.
+declares the envelope kinds it applies as :data:`EnvelopeHandler` s and the jobs it wants run
+on a schedule as :class:`ScheduledJob` s.  The composition root (:mod:`node.composition`)
+builds the sync layer's implementations once per process, fills an :class:`EnvelopeRegistry`
+from every feature's declaration and gives it to the sync service, and fills a
+:class:`JobRegistry` the worker schedules, the way a Django app registers itself in
+``AppConfig.ready()``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -90,4 +93,43 @@ class EnvelopeRegistry:
         return dict(self._handlers)
 
 
-__all__ = ["DuplicateHandler", "EnvelopeHandler", "EnvelopeRegistry", "Inbox", "Outbox"]
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A job a feature wants run every ``every`` by the worker (never in a web process):
+    ``name`` is its id in the scheduler, ``title`` what the log calls it; ``run`` takes no
+    argument and owns its transactions."""
+
+    name: str
+    title: str
+    every: dt.timedelta
+    run: Callable[[], object]
+
+
+class DuplicateJob(Exception):
+    """Two features declared a job of the same name (a wiring fault, found at start)."""
+
+
+class JobRegistry:
+    """The scheduled jobs of every feature, filled once per process by the composition root
+    from each feature's ``scheduled_jobs(...)``; the worker schedules each of them."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, ScheduledJob] = {}
+
+    def declare(self, jobs: Iterable[ScheduledJob]) -> None:
+        """Add a feature's jobs; a name another job already has is refused."""
+        jobs = list(jobs)
+        names = [job.name for job in jobs]
+        taken = sorted({name for name in names
+                        if name in self._jobs or names.count(name) > 1})
+        if taken:
+            raise DuplicateJob(f"scheduled jobs declared twice: {', '.join(taken)}")
+        self._jobs.update((job.name, job) for job in jobs)
+
+    def jobs(self) -> list[ScheduledJob]:
+        """The jobs in the order they were declared."""
+        return list(self._jobs.values())
+
+
+__all__ = ["DuplicateHandler", "DuplicateJob", "EnvelopeHandler", "EnvelopeRegistry", "Inbox",
+           "JobRegistry", "Outbox", "ScheduledJob"]

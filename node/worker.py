@@ -1,11 +1,13 @@
 """``tongban node worker``: the one process that runs the node's scheduled jobs (its services
 come from the composition root, node/composition.py).
 
-APScheduler runs here only, never in a web worker.  Jobs: push and pull (with backoff after
-failures), the case deadline jobs and roll-up refresh (as ``tongban node run-jobs``), the
-summaries of the current month and, in the first days of a month, of the previous one, and
-once a day the calendar check (a warning for each year without national holiday data from
-sixty days before it begins).
+APScheduler runs here only, never in a web worker.  The jobs are the features' own, each
+declared with its interval in the feature's ``scheduled_jobs`` and collected by
+:meth:`node.composition.NodeServices.scheduled_jobs`: push and pull, the registry's refresh
+and the audits' answers (node/sync/jobs.py), the case deadline jobs and roll-up refresh
+(node/cases/jobs.py, as ``tongban node run-jobs``), the summaries of the current month and,
+early in a month, of the previous one (node/metrics/jobs.py), and once a day the calendar
+check (node/calendar/jobs.py).  The worker schedules what is declared.
 
 Beside the scheduler, two threads move envelopes at once instead of every
 ``sync_interval_seconds``: the **push-now watch** looks at the outbox every
@@ -17,7 +19,6 @@ backoff: while the hub cannot be reached, nobody knocks on it before the delay h
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import signal
@@ -28,126 +29,14 @@ from types import FrameType
 from apscheduler.schedulers.blocking import BlockingScheduler
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.audit.chain import AuditLog
-from node.calendar.service import CalendarService
-from node.calendar.workdays import to_shanghai_date
 from node.composition import NodeServices
-from node.metrics.rollup import refresh
-from node.metrics.service import MetricsService
-from node.metrics.summary import as_of
 from node.ports import SyncError
 from node.settings import NodeSettings
-from node.sync.audits import AuditJob, AuditSource
 from node.sync.backoff import Backoff, backoff_delay
-from node.sync.outbox import emit
-from node.sync.reports import PullReport, sync_status
 from node.sync.service import SyncService
-from node.verification.service import commit, keep
-from schemas.envelope import HUB, Kind
-from schemas.periods import Period
-from schemas.runtime.database import Database, utcnow
+from schemas.runtime.database import Database
 
 log = logging.getLogger("tongban.sync.worker")
-
-CASE_JOBS_MINUTES = 15
-ROLLUP_LOOKBACK_DAYS = 366
-# a month's summary keeps being refreshed for this many days after it closes
-PREVIOUS_MONTH_DAYS = 5
-
-
-def summary_periods(today: dt.date) -> list[Period]:
-    """The months whose summary to send today: this one, and the last one early in a month."""
-    current = Period.month(today.year, today.month)
-    if today.day <= PREVIOUS_MONTH_DAYS:
-        return [current.previous(), current]
-    return [current]
-
-
-def send_summaries(
-    db: Database, settings: NodeSettings, key: Ed25519PrivateKey,
-    clock: Callable[[], dt.datetime] = utcnow,
-) -> list[str]:
-    """Queue a signed ``summary`` for each period of :func:`summary_periods`, each carrying
-    the audit chain's head and its commitment to the cases counted (whose leaves are kept for
-    audits); one transaction each, so a failing period does not hold back the
-    other."""
-    now = clock()
-    sent = []
-    for period in summary_periods(to_shanghai_date(now)):
-        with db.unit_of_work() as session:
-            metrics = MetricsService.for_settings(session, settings)
-            metrics.clock = lambda: now  # the figures and the commitment of the same moment
-            body = metrics.summary(period)
-            # the audit head, anchored at the hub (docs/sync.md, "Audit anchors")
-            body["audit"] = AuditLog(session).anchor()
-            # the commitment to the case records the figures count (docs/verification.md)
-            commitment = commit(session, period, as_of(period, now))
-            body["commitment"] = commitment.body
-            envelope = emit(session, kind=Kind.SUMMARY, to=HUB, body=body,
-                            sender=settings.code, private_key=key, now=now)
-            keep(session, commitment, envelope.id, envelope.seq)
-        sent.append(period.label)
-    return sent
-
-
-def check_calendar(db: Database, clock: Callable[[], dt.datetime] = utcnow) -> list[int]:
-    """Log a warning naming each year without national holiday data from today to sixty days
-    ahead (its deadlines are provisional); returns those years.
-
-    The warning is logged once a Shanghai day, whichever process checks (the worker's daily
-    job, each worker start, every ``run-jobs`` a cron may run every few minutes): the day of
-    the last warning is kept in the sync status row.
-    """
-    with db.unit_of_work() as session:
-        missing = CalendarService(session, clock=clock).missing_years()
-        if not missing:
-            return []
-        status = sync_status(session)
-        today = to_shanghai_date(clock())
-        warned_today = status.calendar_warned_on == today
-        status.calendar_warned_on = today
-    if not warned_today:
-        log.warning("calendar: no national holiday schedule for %s: deadlines there count "
-                    "weekends only and are provisional; import or publish it "
-                    "(tongban node calendar-import / publish-calendar)",
-                    ", ".join(map(str, missing)))
-    return missing
-
-
-def refresh_registry(service: SyncService) -> None:
-    """The hourly refresh of the cached registry and the centers' names."""
-    try:
-        service.refresh_registry()
-    except SyncError as exc:
-        log.warning("registry and names not refreshed: %s", exc.message)
-
-
-@dataclasses.dataclass(frozen=True)
-class CaseJobsReport:
-    """What one run of the case jobs did: the numbers of the cases deemed accepted and
-    approved, and how many daily roll-ups were computed."""
-
-    accepted: list[str]
-    approved: list[str]
-    rolled: int
-
-
-def run_case_jobs(
-    db: Database, settings: NodeSettings, key: Ed25519PrivateKey
-) -> CaseJobsReport:
-    """The case jobs, run by ``tongban node run-jobs`` once and by the worker every 15
-    minutes: deemed acceptance and approval, then the roll-ups of the last year's days."""
-    with db.unit_of_work() as session:
-        service = NodeServices(settings, key).cases(session)
-        accepted = service.deem_accept_overdue()
-        approved = service.deem_approve_overdue()
-    with db.unit_of_work() as session:
-        now = utcnow()
-        start = to_shanghai_date(now) - dt.timedelta(days=ROLLUP_LOOKBACK_DAYS)
-        rolled = refresh(session, start, to_shanghai_date(now), now)
-    log.info("case jobs: deemed accepted %d, deemed approved %d, roll-ups %d",
-             len(accepted), len(approved), rolled)
-    return CaseJobsReport(accepted, approved, rolled)
 
 
 def sync_backoff(settings: NodeSettings) -> Backoff:
@@ -155,34 +44,6 @@ def sync_backoff(settings: NodeSettings) -> Backoff:
     base = settings.sync_backoff_base_seconds
     cap = settings.sync_backoff_cap_seconds
     return Backoff(delay=lambda failures: backoff_delay(failures, base=base, cap=cap))
-
-
-class SyncJob:
-    """Push then pull, skipping runs while backing off after failures.  With ``pull=False``
-    (the pull loop reads the mailbox) it only pushes: a safety net beside the watch."""
-
-    def __init__(
-        self, service: SyncService, backoff: Backoff | None = None, *, pull: bool = True
-    ) -> None:
-        self.service = service
-        self.backoff = backoff or Backoff()
-        self.pull = pull
-
-    def __call__(self) -> None:
-        if not self.backoff.ready():
-            return
-        try:
-            pushed = self.service.push()
-            pulled = self.service.pull() if self.pull else PullReport()
-        except SyncError as exc:
-            delay = self.backoff.failed()
-            log.warning("sync failed (%d in a row), next try in %.0f s: %s",
-                        self.backoff.failures, delay, exc.message)
-            return
-        self.backoff.succeeded()
-        log.info("sync: sent %d, dead %d, pending %d; received %d, applied %d, held %d",
-                 pushed.sent + pushed.duplicate, pushed.dead, pushed.pending,
-                 pulled.received, pulled.applied, pulled.held)
 
 
 class Loop:
@@ -288,29 +149,16 @@ def build_scheduler(
     db: Database, settings: NodeSettings, key: Ed25519PrivateKey, service: SyncService,
     backoff: Backoff | None = None,
 ) -> BlockingScheduler:
-    """The worker's scheduler with its jobs (not started).  When the pull loop runs
-    (``pull_wait_seconds`` > 0), the periodic sync job only pushes."""
+    """The worker's scheduler with every job the features declare to the composition root
+    (:meth:`NodeServices.scheduled_jobs`), each at its interval (not started)."""
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
     now = dt.datetime.now(dt.UTC)
-    common = {"max_instances": 1, "coalesce": True, "next_run_time": now}
-    pulls = not settings.pull_wait_seconds > 0
-    job = SyncJob(service, backoff or sync_backoff(settings), pull=pulls)
-    scheduler.add_job(job, "interval", id="sync", name="push and pull",
-                      seconds=settings.sync_interval_seconds, **common)
-    scheduler.add_job(run_case_jobs, "interval", args=(db, settings, key), id="case-jobs",
-                      name="deadline jobs and roll-ups", minutes=CASE_JOBS_MINUTES, **common)
-    scheduler.add_job(check_calendar, "interval", args=(db,), id="calendar-check",
-                      name="calendar check", days=1, **common)
-    scheduler.add_job(refresh_registry, "interval", args=(service,), id="registry",
-                      name="registry and centers' names", hours=1, **common)
-    scheduler.add_job(send_summaries, "interval", args=(db, settings, key), id="summaries",
-                      name="summaries", minutes=settings.summary_refresh_minutes,
-                      **common)
-    transport = service.transport
-    if isinstance(transport, AuditSource):  # the hub's HTTP API lists the node's audits
-        scheduler.add_job(AuditJob(db, settings, key, transport, service),
-                          "interval", id="audits", name="answer audits",
-                          seconds=settings.sync_interval_seconds, **common)
+    declared = NodeServices(settings, key).scheduled_jobs(
+        db, service, backoff or sync_backoff(settings))
+    for job in declared.jobs():
+        scheduler.add_job(job.run, "interval", id=job.name, name=job.title,
+                          seconds=job.every.total_seconds(), max_instances=1, coalesce=True,
+                          next_run_time=now)
     return scheduler
 
 

@@ -260,12 +260,12 @@ def sync_now(home: str) -> None:
 def send_summaries_command(home: str) -> None:
     """Queue this node's signed summaries now (this month, and last month early in a month);
     the next push sends them.  The worker does the same on its own schedule."""
-    from node.worker import send_summaries
+    from node.composition import NodeServices
 
     settings = _settings(home)
     key = _key(settings)
     with _database(settings) as db:
-        sent = send_summaries(db, settings, key)
+        sent = NodeServices(settings, key).send_summaries(db)
     click.echo(f"summaries queued: {' '.join(sent)}")
 
 

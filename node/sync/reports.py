@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 import orjson
@@ -43,6 +44,15 @@ def sync_status(session: Session) -> SyncStatus:
         session.add(status)
         session.flush()
     return status
+
+
+def calendar_warned(session: Session, today: dt.date) -> bool:
+    """Record that the calendar's warning is given on ``today`` (a Shanghai day); answer
+    whether it had been already (node/calendar/jobs.py: once a day, whichever process)."""
+    status = sync_status(session)
+    already = status.calendar_warned_on == today
+    status.calendar_warned_on = today
+    return already
 
 
 def wire_text(value: Any) -> str:

@@ -60,7 +60,7 @@ def identity(code: str) -> tuple[str, str | None]:
 
 
 def summary_body(code: str, rand: random.Random) -> dict[str, Any]:
-    """A summary shaped exactly like the one node.worker.send_summaries signs: every
+    """A summary shaped exactly like the one node.metrics.jobs.send_summaries signs: every
     metric of node.metrics.summary.summarize(), and the audit head."""
     names = {m.key for m in COUNTS} | {r.numerator for r in RATES if r.numerator} \
         | {r.denominator for r in RATES if r.denominator}

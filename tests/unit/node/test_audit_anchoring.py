@@ -25,10 +25,10 @@ from node.audit.anchoring import (
 )
 from node.audit.chain import AuditLog, entry_hash
 from node.audit.models import AuditEntry
+from node.composition import NodeServices
 from node.config import node_settings
 from node.models import Base
 from node.sync.models import OutboxEnvelope
-from node.worker import send_summaries
 from schemas.envelope import parse_envelope
 from schemas.keys import generate_private_key
 from schemas.runtime.database import Database
@@ -180,10 +180,10 @@ def test_every_signed_summary_carries_the_audit_head(database: Database) -> None
                               "secret_key": "k" * 32})
     append_cases(database, 4)
     moment = dt.datetime(2026, 12, 20, 4, 0, tzinfo=dt.UTC)
-    send_summaries(database, settings, generate_private_key(), clock=lambda: moment)
+    NodeServices(settings, generate_private_key()).send_summaries(database, clock=lambda: moment)
     with database.unit_of_work() as session:
         restore_id = AuditLog(session).record_restore(node_code="450981", backup="b")
-    send_summaries(database, settings, generate_private_key(), clock=lambda: moment)
+    NodeServices(settings, generate_private_key()).send_summaries(database, clock=lambda: moment)
     with database.unit_of_work(write=False) as session:
         bodies = [parse_envelope(row.wire).body for row in session.scalars(
             select(OutboxEnvelope).order_by(OutboxEnvelope.seq))]

@@ -470,7 +470,11 @@ def test_a_year_with_data_cannot_be_confirmed_weekends_only(
 def test_the_calendar_check_warns_of_a_year_without_data_from_sixty_days_before(
     database: Database, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from node.worker import check_calendar
+    from node.calendar.jobs import check_calendar as check
+    from node.sync.reports import calendar_warned
+
+    def check_calendar(database: Database, clock: Clock) -> list[int]:
+        return check(database, calendar_warned, clock)
 
     clock.set(D(2026, 11, 1))
     with caplog.at_level(logging.WARNING, logger="tongban.sync.worker"):

@@ -4,9 +4,12 @@ rows at one path, and the page posts each by the same name."""
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 
-from node.cases.actions import ACTIONS_BY_NAME, CASE_ACTIONS
+from node.cases.actions import ACTIONS_BY_NAME, CASE_ACTIONS, CaseAction
+from node.cases.arguments import HandOver, Payment, ReasonArgs, Reasoned, Step
+from node.cases.models import PaymentPlace
 from node.cases.states import TRANSITIONS, Action, SystemRole
 
 CASE_STEP = "/api/v1/cases/<int(max=2147483647):case_id>/"
@@ -47,6 +50,21 @@ def test_a_row_differs_between_api_and_page_only_in_the_payment_form() -> None:
     payment = ACTIONS_BY_NAME["payment"]
     loaded = payment.form_schema().load({"amount_yuan": "20.50", "where": "center_bank",
                                          "version": 3})
-    assert loaded == {"amount_fen": 2050, "where": loaded["where"], "version": 3}
-    assert set(payment.arguments().load({"amount_fen": 2050, "where": "center_bank"})) == {
-        "amount_fen", "where", "version"}
+    # the page's form (元) and the API's body (分) load the same typed input
+    assert loaded == Payment(amount_fen=2050, where=PaymentPlace.CENTER_BANK, version=3)
+    assert payment.arguments().load({"amount_fen": 2050, "where": "center_bank"}) == Payment(
+        amount_fen=2050, where=PaymentPlace.CENTER_BANK)
+
+
+def test_each_row_loads_its_typed_input() -> None:
+    for action in CASE_ACTIONS:
+        assert action.arguments.INPUT is action.takes, action.name
+    loaded = ACTIONS_BY_NAME["reject"].arguments().load({"reason": "材料不全", "version": 2})
+    assert loaded == Reasoned(reason="材料不全", version=2)
+    assert ACTIONS_BY_NAME["accept"].arguments().load({}) == Step()
+
+
+def test_a_row_whose_schema_loads_another_input_is_refused() -> None:
+    row = ACTIONS_BY_NAME["reject"]
+    with pytest.raises(TypeError, match="ReasonArgs loads"):
+        CaseAction("reject", row.permission, HandOver, ReasonArgs, row.run, row.summary)

@@ -9,9 +9,10 @@ import uuid
 from typing import Any
 
 from node.sync.backoff import Backoff
+from node.sync.jobs import SyncJob
 from node.sync.outbox import emit
 from node.sync.service import SyncService
-from node.worker import Loop, PullLoop, PushWatch, SyncJob, build_scheduler, sync_loops
+from node.worker import Loop, PullLoop, PushWatch, build_scheduler, sync_loops
 from schemas.envelope import Kind
 from schemas.keys import generate_private_key
 from schemas.runtime.database import Database

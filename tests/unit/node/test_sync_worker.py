@@ -13,11 +13,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from node.composition import NodeServices
+from node.metrics.jobs import send_summaries, summary_periods
+from node.ports import DuplicateJob, JobRegistry, ScheduledJob
 from node.settings import NodeSettings
 from node.sync.backoff import BACKOFF_CAP_SECONDS, Backoff, backoff_delay
+from node.sync.jobs import SyncJob
 from node.sync.models import OutboxEnvelope
+from node.sync.outbox import SigningOutbox
 from node.sync.service import SyncService
-from node.worker import SyncJob, build_scheduler, send_summaries, summary_periods
+from node.worker import build_scheduler
 from schemas.envelope import Kind, parse_envelope
 from schemas.keys import generate_private_key
 from schemas.runtime.database import Database
@@ -98,7 +103,8 @@ def test_send_summaries_queues_signed_summaries_in_seq_order(sync_db: Database) 
     settings = _settings(sync_db.url)
     key = generate_private_key()
     moment = dt.datetime(2026, 12, 2, 4, 0, tzinfo=dt.UTC)
-    assert send_summaries(sync_db, settings, key, clock=lambda: moment) == ["2026-11", "2026-12"]
+    assert send_summaries(sync_db, settings, SigningOutbox(COUNTY, key),
+                          clock=lambda: moment) == ["2026-11", "2026-12"]
     with sync_db.unit_of_work(write=False) as session:
         rows = list(session.scalars(select(OutboxEnvelope).order_by(OutboxEnvelope.seq)))
     envelopes = [parse_envelope(row.wire) for row in rows]
@@ -162,3 +168,39 @@ def test_the_worker_process_is_alone_and_stops_cleanly_on_sigterm(tmp_path: Path
             process.kill()
     assert process.returncode == 0
     assert "worker stopped" in output
+
+
+class _AuditingHub(FakeHub):
+    """A transport that lists the node's audits, as the hub's HTTP API does."""
+
+    def fetch_audits(self) -> list[dict[str, object]]:
+        return []
+
+
+@pytest.mark.parametrize("transport", [FakeHub, _AuditingHub])
+def test_the_worker_schedules_every_job_the_features_declare(
+    sync_db: Database, transport: type[FakeHub]
+) -> None:
+    settings = _settings(sync_db.url)
+    key = generate_private_key()
+    service = SyncService(sync_db, transport(), code=COUNTY)
+    declared = NodeServices(settings, key).scheduled_jobs(sync_db, service, Backoff()).jobs()
+    scheduler = build_scheduler(sync_db, settings, key, service)
+    scheduled = {job.id: (job.name, job.trigger.interval) for job in scheduler.get_jobs()}
+    assert scheduled == {job.name: (job.title, job.every) for job in declared}
+    assert ("audits" in scheduled) is (transport is _AuditingHub)
+    # each feature declares its own: the sync layer, the cases, the calendar, the metrics
+    assert {"sync", "registry", "case-jobs", "calendar-check", "summaries"} <= set(scheduled)
+
+
+def test_two_jobs_of_one_name_are_refused() -> None:
+    def job(name: str) -> ScheduledJob:
+        return ScheduledJob(name, name, dt.timedelta(minutes=1), lambda: None)
+
+    registry = JobRegistry()
+    registry.declare([job("sync"), job("summaries")])
+    with pytest.raises(DuplicateJob, match="summaries"):
+        registry.declare([job("summaries"), job("other")])
+    with pytest.raises(DuplicateJob, match="twice: again"):
+        registry.declare([job("again"), job("again")])
+    assert [j.name for j in registry.jobs()] == ["sync", "summaries"]
