@@ -7,14 +7,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.api import current_settings, init_api
+from hub.api import init_api
+from hub.composition import HubServices, current_settings
 from hub.config import hub_settings
 from hub.errors import init_errors
-from hub.models import RegisteredNode, load_all_models
+from hub.models import RegisteredNode
 from hub.relay.wakeup import MailboxBell
 from hub.settings import HubSettings
 from schemas.certificates import TrustError
@@ -31,7 +32,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the hub's web application from defaults, TOML file, environment and ``config``."""
     settings = hub_settings(config)
     check_trust_root(settings)
-    load_all_models()
     configure_logging(settings.log_level)
     app = Flask("hub", static_folder=None)
     app.config.update(
@@ -41,14 +41,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         TESTING=settings.testing,
     )
     db = Database(settings.database_url)
-    bell = MailboxBell(db.engine, poll_seconds=settings.mailbox_poll_seconds)
+    services = HubServices(
+        settings, db, bell=MailboxBell(db.engine, poll_seconds=settings.mailbox_poll_seconds))
 
     def registry_size(session: Session) -> dict[str, Any]:
+        serving = HubServices.of_app(current_app.extensions)
         root_code = current_settings().root_code
         details: dict[str, Any] = {
             "nodes": session.scalar(select(func.count()).select_from(RegisteredNode)),
             "trust_root": root_code or None,
-            "mailbox_waiters": bell.waiting(),
+            "mailbox_waiters": serving.bell.waiting() if serving.bell is not None else 0,
         }
         if not root_code:
             details["warnings"] = ["trust root not configured"]
@@ -65,7 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api = init_web(app, db, title="tongban hub", service="hub", health_details=registry_size,
                    proxy_hops=settings.proxy_hops)
     app.extensions["hub_clock"] = utcnow  # tests may set another
-    app.extensions["hub_mailbox_bell"] = bell
+    app.extensions[HubServices.EXTENSION] = services
 
     @app.before_request
     def _read_body_first() -> None:

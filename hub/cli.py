@@ -32,18 +32,19 @@ def hub() -> None:
 def init(home: str, name: str, database_url: str) -> None:
     """Create the hub's home: configuration, a generated secret key and the database schema."""
     from hub.app import MIGRATIONS
+    from hub.composition import HubServices
     from schemas.runtime import migrate
-    from schemas.runtime.database import Database
     from schemas.runtime.files import private_dir
 
     path = private_dir(home)  # 0700: the database and the settings live here
     if not (path / "tongban.toml").exists():
         write_config_file(home, {"name": name, "database_url": database_url or None})
     write_secret_key(home)
-    settings = _settings(home)
-    db = Database(settings.database_url)
-    migrate.upgrade(db.engine, MIGRATIONS)
-    db.dispose()
+    services = HubServices.from_settings(_settings(home))
+    try:
+        migrate.upgrade(services.db.engine, MIGRATIONS)
+    finally:
+        services.close()
     click.echo(f"hub ready in {path.resolve()}")
 
 
@@ -52,19 +53,21 @@ def init(home: str, name: str, database_url: str) -> None:
 def migrate_command(home: str) -> None:
     """Upgrade the hub's database to the schema this version of tongban expects."""
     from hub.app import MIGRATIONS
+    from hub.composition import HubServices
     from schemas.runtime import migrate
-    from schemas.runtime.database import Database
 
-    settings = _settings(home)
-    db = Database(settings.database_url)
-    before = migrate.current_revision(db.engine)
-    migrate.upgrade(db.engine, MIGRATIONS)
-    after = migrate.current_revision(db.engine)
+    services = HubServices.from_settings(_settings(home))
+    engine = services.db.engine
+    try:
+        before = migrate.current_revision(engine)
+        migrate.upgrade(engine, MIGRATIONS)
+        after = migrate.current_revision(engine)
+    finally:
+        services.close()
     if before == after:
         click.echo(f"hub database is current (revision {after})")
     else:
         click.echo(f"hub database upgraded: {before or 'empty'} -> {after}")
-    db.dispose()
 
 
 @hub.command("serve")

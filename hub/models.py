@@ -24,12 +24,3 @@ class RegisteredNode(Base):
     kind: Mapped[CountyKind | None] = mapped_column(enum_column(CountyKind))
     parent_code: Mapped[str | None] = mapped_column(String(9), index=True)
     registered_at: Mapped[Timestamp] = mapped_column(default=utcnow)
-
-
-def load_all_models() -> None:
-    """Import every module declaring hub models, so that ``Base.metadata`` is complete."""
-    import hub.audits.models
-    import hub.rankings.models
-    import hub.registry.models
-    import hub.relay.models
-    import hub.staff.models  # noqa: F401

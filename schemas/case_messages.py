@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.envelope import (
+from schemas.kinds import (
     Kind,
 )
 from schemas.message_parts import (

@@ -9,7 +9,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from schemas.envelope import (
+from schemas.kinds import (
     KEY_ID_PATTERN,
     SIGNATURE_PATTERN,
     Kind,

@@ -15,7 +15,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from schemas.canonical import MAX_SAFE_INTEGER
 from schemas.divisions import CountyKind, Level
-from schemas.envelope import (
+from schemas.kinds import (
     CODE_PATTERN,
     KEY_ID_PATTERN,
     TIMESTAMP_PATTERN,

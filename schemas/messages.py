@@ -41,7 +41,7 @@ from schemas.certificate_messages import (
     CertBodySchema,
     RevokeBodySchema,
 )
-from schemas.envelope import (
+from schemas.kinds import (
     ADDRESSING,
     CODE_PATTERN,
     ENVELOPE_VERSION,

@@ -10,8 +10,9 @@ What this relies on, and what a change to the apps must keep true:
 - the request's database is ``app.extensions["tongban_db"]`` (schemas/runtime/webapp.py reads it per
   request), so swapping it swaps the database;
 - per-process state lives in ``app.extensions`` or ``app.config["TONGBAN"]`` (both restored
-  for each test; the settings are a frozen dataclass, which a test changes by replacing it
-  with ``dataclasses.replace``, so every part of the app reads them from ``app.config`` at
+  for each test, the composition roots' ``NodeServices`` and ``HubServices`` built anew; the
+  settings are a frozen dataclass, which a test changes by replacing it with
+  ``dataclasses.replace``, so every part of the app reads them from ``app.config`` at
   the time it needs them, never from a copy it kept) or on the ``Database`` object (new for
   each test); a cache kept anywhere else would carry one test's data into the next;
 - a test that changes the app's set-up (adds a route or a hook) asks for an app of its own
@@ -28,7 +29,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from hub.composition import HubServices
 from hub.relay.wakeup import MailboxBell
+from node.composition import NodeServices
 from schemas.runtime.database import Database
 
 
@@ -52,11 +55,19 @@ class SharedApp:
         app.extensions.update(self.extensions)
         db = Database(database_url)
         app.extensions["tongban_db"] = db
+        # the composition root's services as create_app builds them, anew for each test: what
+        # they keep per process (the hub's trust store, the rankings client) is the test's own
         bell: MailboxBell | None = None
-        if "hub_mailbox_bell" in self.extensions:  # the hub's waiters listen on its database
-            bell = MailboxBell(db.engine,
-                               poll_seconds=self.extensions["hub_mailbox_bell"].poll_seconds)
-            app.extensions["hub_mailbox_bell"] = bell
+        hub_services = self.extensions.get(HubServices.EXTENSION)
+        if isinstance(hub_services, HubServices):  # the hub's waiters listen on its database
+            if hub_services.bell is not None:
+                bell = MailboxBell(db.engine, poll_seconds=hub_services.bell.poll_seconds)
+            app.extensions[HubServices.EXTENSION] = HubServices(
+                app.config["TONGBAN"], db, bell=bell)
+        node_services = self.extensions.get(NodeServices.EXTENSION)
+        if isinstance(node_services, NodeServices):
+            app.extensions[NodeServices.EXTENSION] = NodeServices(
+                node_services.settings, node_services.private_key)
         try:
             yield app
         finally:

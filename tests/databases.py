@@ -41,8 +41,8 @@ def metadata_of(schema: str) -> MetaData:
         load_node_models()
         return NodeBase.metadata
     if schema == "hub":
+        from hub.metadata import load_all_models as load_hub_models
         from hub.models import Base as HubBase
-        from hub.models import load_all_models as load_hub_models
 
         load_hub_models()
         return HubBase.metadata

@@ -15,10 +15,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from hub.api import current_settings
-from hub.api.auth import authenticate, hub_clock
+from hub.api.auth import authenticate, hub_clock, services
 from hub.audits.service import AuditService, Requester, pending_for
-from hub.staff.service import StaffService
 from schemas.commitment import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE
 from schemas.envelope import CODE_PATTERN
 from schemas.errors import Forbidden
@@ -37,7 +35,7 @@ def _requester() -> Requester:
     header = request.headers.get("Authorization", "")
     scheme, _space, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        account, _row = StaffService(current_session(), clock=hub_clock).authenticate(
+        account, _row = services().staff(current_session(), clock=hub_clock).authenticate(
             token.strip())
         return Requester("staff", account.scope_code, account.username)
     caller = authenticate()
@@ -50,8 +48,7 @@ def _authenticate() -> None:
 
 
 def service() -> AuditService:
-    seconds = current_settings().audit_answer_seconds
-    return AuditService(current_session(), hub_clock(), seconds)
+    return services().audits(current_session(), hub_clock())
 
 
 class OpenAuditSchema(Schema):

@@ -20,7 +20,7 @@ from urllib.parse import quote
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import current_app, g, request
 
-from hub.api import current_settings
+from hub.composition import HubServices
 from hub.registry.service import TrustCache
 from hub.relay.service import key_reason, remember_nonce
 from schemas.certificates import TrustError
@@ -48,17 +48,14 @@ def hub_clock() -> dt.datetime:
     return clock()
 
 
-TRUST_CACHE = "tongban_trust_cache"
+def services() -> HubServices:
+    """The hub's services, built once per process by the composition root."""
+    return HubServices.of_app(current_app.extensions)
 
 
 def trust_cache() -> TrustCache:
     """This process's :class:`TrustCache` (one per app, so per gunicorn worker)."""
-    cache: TrustCache | None = current_app.extensions.get(TRUST_CACHE)
-    if cache is None:
-        settings = current_settings()
-        cache = TrustCache(settings.root_code, settings.root_public_key)
-        current_app.extensions[TRUST_CACHE] = cache
-    return cache
+    return services().trust_cache
 
 
 def request_store() -> TrustStore:
@@ -66,7 +63,7 @@ def request_store() -> TrustStore:
     to the stored registry version (one primary-key read when nothing changed).  What a
     batch adds on trust stays in the view, so it never reaches the store before it commits.
     """
-    return trust_cache().current(current_session()).view()
+    return services().trust_store(current_session())
 
 
 def signed_path() -> str:

@@ -17,7 +17,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from hub.api.auth import authenticate, hub_clock
+from hub.api.auth import authenticate, hub_clock, services
 from hub.rankings import export
 from hub.rankings.documents import table_document
 from hub.rankings.service import (
@@ -28,7 +28,6 @@ from hub.rankings.service import (
 )
 from hub.rankings.tables import Methodology, Order, Peers
 from hub.staff.models import StaffRole
-from hub.staff.service import StaffService
 from schemas.divisions import CountyKind, Level
 from schemas.envelope import CODE_PATTERN
 from schemas.errors import ValidationFailed
@@ -54,7 +53,7 @@ def _principal() -> Principal:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        account, _row = StaffService(current_session(), clock=hub_clock).authenticate(
+        account, _row = services().staff(current_session(), clock=hub_clock).authenticate(
             token.strip())
         return Principal("staff", account.scope_code, account.username,
                          may_manage=account.role is StaffRole.ADMIN)
@@ -69,7 +68,7 @@ def _authenticate() -> None:
 
 def service() -> RankingService:
     principal: Principal = g.rankings_principal
-    return RankingService(current_session(), principal, hub_clock())
+    return services().rankings(current_session(), principal, hub_clock())
 
 
 def answer(document: dict[str, Any], output: str,

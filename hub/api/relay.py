@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import orjson
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, missing, validate
@@ -16,13 +16,13 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from hub.api import current_settings
-from hub.api.auth import Caller, authenticate, request_store
+from hub.api.auth import Caller, authenticate, services
+from hub.composition import current_settings
 from hub.errors import BatchTooLarge, BeyondMailbox, BlobTooLarge, HashMismatch, OutsideSubtree
 from hub.relay import anchors
 from hub.relay.blobs import readable_blob, sha256_hex, store_blob
 from hub.relay.mailboxes import acked_cursor, acknowledge, read_mailbox
-from hub.relay.service import Ingest, last_seq, newest_summary, prune_nonces
+from hub.relay.service import last_seq, newest_summary, prune_nonces
 from hub.relay.wakeup import MailboxBell
 from schemas.divisions import is_within
 from schemas.envelope import CODE_PATTERN
@@ -108,8 +108,7 @@ class Envelopes(MethodView):
         who = caller()
         session = current_session()
         prune_nonces(session, who.now)
-        ingest = Ingest(session, caller=who.node, now=who.now, load_store=request_store,
-                        store=who.store)
+        ingest = services().ingest(session, caller=who.node, now=who.now, store=who.store)
         results = [result.to_json() for result in ingest.run(envelopes)]
         if ingest.delivered:
             _ring_after_commit(session, ingest.delivered)
@@ -136,7 +135,9 @@ class ServerTiming:
 
 
 def mailbox_bell() -> MailboxBell:
-    bell: MailboxBell = current_app.extensions["hub_mailbox_bell"]
+    bell = services().bell
+    if bell is None:  # pragma: no cover - create_app gives the web process its bell
+        raise RuntimeError("the hub's web process has no mailbox bell")
     return bell
 
 

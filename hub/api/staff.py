@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from hub.api.auth import hub_clock
+from hub.api.auth import hub_clock, services
 from hub.staff.models import StaffAccount
 from hub.staff.service import StaffService
 from schemas.errors import Unauthorized
@@ -56,7 +56,7 @@ class TokenSchema(Schema):
 
 
 def _service() -> StaffService:
-    return StaffService(current_session(), clock=hub_clock)
+    return services().staff(current_session(), clock=hub_clock)
 
 
 def _bearer() -> str:

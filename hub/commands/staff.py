@@ -11,26 +11,24 @@ import click
 from schemas.runtime.cli_support import ensure_schema, home_option
 
 if TYPE_CHECKING:
-    from hub.settings import HubSettings
+    from hub.composition import HubServices
     from schemas.errors import TongbanError
-    from schemas.runtime.database import Database
 
 
-def _database(home: str) -> tuple[Database, HubSettings]:
+def _services(home: str) -> HubServices:
+    """The hub's services (hub/composition.py) on its database, checked at the code's schema."""
     from hub.app import MIGRATIONS
+    from hub.composition import HubServices
     from hub.config import hub_settings
-    from hub.models import load_all_models
-    from schemas.runtime.database import Database
     from schemas.runtime.settings import SettingsError
 
     try:
         settings = hub_settings({"home": home})
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
-    load_all_models()
-    db = Database(settings.database_url)
-    ensure_schema(db.engine, MIGRATIONS)
-    return db, settings
+    services = HubServices.from_settings(settings)
+    ensure_schema(services.db.engine, MIGRATIONS)
+    return services
 
 
 def _problem(exc: TongbanError) -> click.ClickException:
@@ -55,13 +53,12 @@ def create_user(home: str, username: str, scope: str, role: str, display_name: s
                 password: str) -> None:
     """Create a hub staff account bound to a scope (log in at POST /api/v1/staff/login)."""
     from hub.staff.models import StaffRole
-    from hub.staff.service import StaffService
     from schemas.errors import TongbanError
 
-    db, _settings = _database(home)
+    services = _services(home)
     try:
-        with db.unit_of_work() as session:
-            account = StaffService(session).create_account(
+        with services.db.unit_of_work() as session:
+            account = services.staff(session).create_account(
                 username=username, password=password, scope=scope, role=StaffRole(role),
                 display_name=display_name)
             click.echo(f"created hub {account.role.value} {account.username} "
@@ -69,7 +66,7 @@ def create_user(home: str, username: str, scope: str, role: str, display_name: s
     except TongbanError as exc:
         raise _problem(exc) from exc
     finally:
-        db.dispose()
+        services.close()
 
 
 @click.command("save-methodology")
@@ -79,7 +76,7 @@ def create_user(home: str, username: str, scope: str, role: str, display_name: s
 def save_methodology(home: str, name: str, document: Path) -> None:
     """Save a composite-index methodology from a JSON file:
     {"normalisation": "min_max", "components": [{"metric", "weight", "direction"}], …}."""
-    from hub.rankings.service import Principal, RankingService, methodology_from_request
+    from hub.rankings.service import Principal, methodology_from_request
     from schemas.errors import TongbanError
     from schemas.runtime.database import utcnow
 
@@ -89,17 +86,17 @@ def save_methodology(home: str, name: str, document: Path) -> None:
         raise click.ClickException(f"{document} is not a JSON document: {exc}") from exc
     if not isinstance(data, dict):
         raise click.ClickException(f"{document} must hold a JSON object")
-    db, _settings = _database(home)
+    services = _services(home)
     principal = Principal("staff", "000000", "cli", may_manage=True)
     try:
-        with db.unit_of_work() as session:
-            saved = RankingService(session, principal, utcnow()).save_methodology(
+        with services.db.unit_of_work() as session:
+            saved = services.rankings(session, principal, utcnow()).save_methodology(
                 name, methodology_from_request(data))
             click.echo(f"saved methodology {saved.name} version {saved.version}")
     except TongbanError as exc:
         raise _problem(exc) from exc
     finally:
-        db.dispose()
+        services.close()
 
 
 COMMANDS = (create_user, save_methodology)

@@ -3,7 +3,8 @@
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from hub.models import Base, load_all_models
+from hub.metadata import load_all_models
+from hub.models import Base
 
 load_all_models()
 target_metadata = Base.metadata

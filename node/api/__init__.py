@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
+from node.api import (
+    assessment,
+    auth,
+    calendar,
+    cases,
+    catalog,
+    directives,
+    exchange,
+    guide,
+    metrics,
+    public,
+    rankings,
+    supervision,
+    sync,
+    users,
+)
+
 
 def register_blueprints(api: Api) -> None:
-    from node.api import (
-        assessment,
-        auth,
-        calendar,
-        cases,
-        catalog,
-        directives,
-        exchange,
-        guide,
-        metrics,
-        public,
-        rankings,
-        supervision,
-        sync,
-        users,
-    )
-
     modules = (auth, users, catalog, guide, exchange, calendar, cases, public, supervision, metrics,
                assessment, sync, directives, rankings)
     for module in modules:

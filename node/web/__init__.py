@@ -15,8 +15,45 @@ from urllib.parse import urlencode
 from flask import Blueprint, Flask, Response, render_template, request, send_from_directory
 
 from node.cases.materials import megabytes
+from node.composition import current_settings
 from node.settings import NodeSettings
+from node.web import (
+    admin,
+    admin_calendar,  # noqa: F401  (its pages join admin.bp)
+    approver,
+    auth,
+    clerk,
+    home,
+    public,
+    rankings,
+    search,
+    supervision,
+)
+from node.web.core import (
+    FORM_TYPES,
+    center,
+    csrf,
+    missing_calendar_years,
+    permissions_of,
+    scope_centers,
+    signed_in_user,
+    upper_centers,
+)
+from node.web.labels import (
+    FILTERS,
+    chinese_date,
+    count_text,
+    local_time,
+    lookup_filter,
+    metric_name,
+    metric_value,
+    rate_text,
+    score,
+    times_text,
+    yuan,
+)
 from schemas.i18n import _
+from schemas.personal import mask_id_number, mask_phone
 from schemas.runtime.webapp import Api
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -29,44 +66,6 @@ ERROR_PAGES = {
 
 
 def init_app(app: Flask, api: Api) -> None:
-    from node.composition import current_settings
-    from node.web import (
-        admin,
-        admin_calendar,  # noqa: F401  (its pages join admin.bp)
-        approver,
-        auth,
-        clerk,
-        home,
-        public,
-        rankings,
-        search,
-        supervision,
-    )
-    from node.web.core import (
-        FORM_TYPES,
-        center,
-        csrf,
-        missing_calendar_years,
-        permissions_of,
-        scope_centers,
-        signed_in_user,
-        upper_centers,
-    )
-    from node.web.labels import (
-        FILTERS,
-        chinese_date,
-        count_text,
-        local_time,
-        lookup_filter,
-        metric_name,
-        metric_value,
-        rate_text,
-        score,
-        times_text,
-        yuan,
-    )
-    from schemas.personal import mask_id_number, mask_phone
-
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked by the pages' blueprints
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid as long as the signed session
     # Flask holds these keys already, so they are set, not defaulted: a cross-site request
@@ -131,8 +130,6 @@ def init_app(app: Flask, api: Api) -> None:
 
     @app.context_processor
     def _page_context() -> dict[str, Any]:
-        from flask import request
-
         if not request.blueprint or not request.blueprint.startswith("web_"):
             return {}
         return _context()

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
+from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -317,9 +319,6 @@ def form_error_page(template: str, exc: TongbanError, status: int = 422,
 def download(body: bytes, mimetype: str, filename: str) -> Response:
     """An attachment named ``filename``: in Chinese by RFC 5987's ``filename*``, with an
     ASCII ``filename`` (its Latin part) for a client that knows no other."""
-    import re
-    from urllib.parse import quote
-
     plain = re.sub(r"[^A-Za-z0-9._-]+", "_", filename).strip("_.") or "download"
     return Response(body, mimetype=mimetype, headers={
         "Content-Disposition": f'attachment; filename="{plain}"; '

@@ -39,7 +39,8 @@ from urllib.parse import quote
 import orjson
 from sqlalchemy import create_engine, insert, text
 
-from hub.models import Base, RegisteredNode, load_all_models
+from hub.metadata import load_all_models
+from hub.models import Base, RegisteredNode
 from hub.rankings.documents import table_document
 from hub.rankings.service import Principal, RankingService
 from hub.relay.models import SummaryRecord

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from flask import Flask
 from sqlalchemy import func, select
 
-from hub.api.auth import TRUST_CACHE
+from hub.composition import HubServices
 from hub.registry.models import RegistryState, StoredCertificate
 from hub.registry.service import TrustCache, registry_version
 from node.sync.registry import refresh_registry, registry_without_extras
@@ -59,7 +59,7 @@ def test_the_version_is_one_row_raised_by_every_stored_document(hub_app: Flask) 
 
 def test_a_new_certificate_is_verified_once_and_added_never_rebuilt(hub_app: Flask) -> None:
     nodes = enroll(hub_app.test_client(), CITY, COUNTY)
-    cache: TrustCache = hub_app.extensions[TRUST_CACHE]
+    cache: TrustCache = HubServices.of_app(hub_app.extensions).trust_cache
     county = nodes[COUNTY]
     assert county.mailbox().status_code == 200  # caught up with the last enrolment
     before = cache.added
