@@ -124,12 +124,12 @@ class NodeServices:
     def calendar(self, session: Session, clock: Clock = utcnow) -> CalendarService:
         """The calendar service; every change of the calendar recomputes the open cases'
         deadlines in the caller's transaction."""
-        return CalendarService(session, clock=clock, recompute=recompute_open_cases)
+        return calendar_service(session, clock)
 
     def calendar_reader(self, session: Session, clock: Clock = utcnow) -> CalendarService:
         """The calendar to read (working days, deadlines, the years without holiday data): a
         change through it is refused, since it cannot recompute the open cases."""
-        return CalendarService(session, clock=clock)
+        return calendar_reader(session, clock)
 
     def catalog(self, session: Session) -> CatalogService:
         """The catalog: departments, windows, staff records, matters."""
@@ -229,7 +229,19 @@ class NodeServices:
         )
 
 
-__all__ = ["NodeServices"]
+def calendar_service(session: Session, clock: Clock = utcnow) -> CalendarService:
+    """The calendar service wired to recompute the open cases' deadlines on every change: the
+    one wiring of :meth:`NodeServices.calendar`, and of the calendar commands, which need no
+    key (a node imports its calendar before it has one)."""
+    return CalendarService(session, clock=clock, recompute=recompute_open_cases)
+
+
+def calendar_reader(session: Session, clock: Clock = utcnow) -> CalendarService:
+    """The calendar to read only (:meth:`NodeServices.calendar_reader`)."""
+    return CalendarService(session, clock=clock)
+
+
+__all__ = ["NodeServices", "calendar_reader", "calendar_service", "current_settings"]
 
 
 def current_settings() -> NodeSettings:

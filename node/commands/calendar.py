@@ -81,14 +81,13 @@ def calendar_import(home: str, year: int, reference: str, actor: str, file: Path
     """Import a year's national holiday schedule (JSON or XLSX) as this node's; the open
     cases' deadlines follow in the same transaction.  Nothing changes if any row is bad."""
     from node.calendar.schedules import read_schedule
-    from node.calendar.service import CalendarService
-    from node.cases.recompute import recompute_open_cases
+    from node.composition import calendar_service
 
     settings = _settings(home)
     content = file.read_bytes()
     with _database(settings) as db, db.unit_of_work() as session:
         document = read_schedule(content, year, filename=file.name, reference=reference)
-        change = CalendarService(session, recompute=recompute_open_cases).import_schedule(
+        change = calendar_service(session).import_schedule(
             document, actor, province=level_of(settings.code) is Level.PROVINCE)
     _report(change)
 
@@ -120,13 +119,11 @@ def publish_calendar_command(home: str, year: int) -> None:
 def calendar_confirm_weekends(home: str, year: int, reason: str, actor: str) -> None:
     """Confirm that a year without national data is counted on weekends only (audited): its
     provisional deadlines are released for deemed acceptance and approval."""
-    from node.calendar.service import CalendarService
-    from node.cases.recompute import recompute_open_cases
+    from node.composition import calendar_service
 
     settings = _settings(home)
     with _database(settings) as db, db.unit_of_work() as session:
-        change = CalendarService(session, recompute=recompute_open_cases).confirm_weekends_only(
-            year, actor, reason)
+        change = calendar_service(session).confirm_weekends_only(year, actor, reason)
     _report(change)
 
 
@@ -134,11 +131,11 @@ def calendar_confirm_weekends(home: str, year: int, reason: str, actor: str) -> 
 @home_option("var/node")
 def calendar_years(home: str) -> None:
     """Each year with where its national schedule comes from (one JSON document)."""
-    from node.calendar.service import CalendarService
+    from node.composition import calendar_reader
 
     settings = _settings(home)
     with _database(settings) as db, db.unit_of_work(write=False) as session:
-        years = CalendarService(session).years()
+        years = calendar_reader(session).years()
     click.echo(json.dumps([{"year": y.year, "source": y.source.value, "version": y.version,
                             "publisher": y.publisher, "reference": y.reference,
                             "holidays": y.holidays, "worked_weekend_days": y.worked_weekend_days}
