@@ -207,7 +207,8 @@ MATTER_KEYS = [
     "keywords", "service_address", "office_hours", "enquiry_phone", "complaint_phone",
     "powers", "materials",
 ]
-MATERIAL_KEYS = ["name", "required", "form", "copies", "note"]
+MATERIAL_KEYS = ["name", "required", "form", "copies", "note", "electronic_accepted", "file_types",
+                 "max_file_bytes"]
 
 
 def test_the_catalog_document_lists_its_fields_in_the_documents_order(catalog: Api) -> None:
