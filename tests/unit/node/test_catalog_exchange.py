@@ -202,7 +202,8 @@ DOCUMENT_KEYS = ["format", "version", "exported_at", "node", "departments", "win
 MATTER_KEYS = [
     "code", "name", "category", "department_code", "window_code", "handling_level",
     "handling_type", "notify_and_commit", "deemed_approval", "legal_limit_days",
-    "promised_limit_days", "should_enter", "entered", "legal_basis", "procedure", "conditions",
+    "promised_limit_days", "should_enter", "entered", "online", "legal_basis", "procedure",
+    "conditions",
     "fee_basis", "fee_standard", "fee_amount_fen", "complaint_channel", "window_authority",
     "keywords", "service_address", "office_hours", "enquiry_phone", "complaint_phone",
     "powers", "materials",
