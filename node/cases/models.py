@@ -76,6 +76,8 @@ class Case(Base):
         # ix_cases_two_headed, the number from its unique index
         Index("ix_cases_applicant_name", "applicant_name", "received_on", "id"),
         Index("ix_cases_applicant_phone", "applicant_phone", "received_on", "id"),
+        # the cases changed since a period's tree was last built (node/verification/incremental)
+        Index("ix_cases_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,10 +14,13 @@ def open_cases(session: Session, day: dt.date) -> dict[str, int]:
     """Accepted cases still open at the end of ``day``, and those of them past their deadline.
 
     A case suspended before its deadline passed is not counted overdue: its clock is stopped.
+    Both read the case as it stood at the end of ``day``: a case forwarded, or a special
+    procedure started or ended, on a later day does not change the figure (nor the leaves of
+    node/verification/leaves.py, which follow the same rule).
     """
     still_open = and_(
         Case.accepted_on <= day,
-        Case.forwarded_on.is_(None),
+        or_(Case.forwarded_on.is_(None), Case.forwarded_on > day),
         or_(Case.closed_on.is_(None), Case.closed_on > day),
     )
     # a case suspended before its deadline has its clock stopped; one suspended after it
@@ -26,7 +29,8 @@ def open_cases(session: Session, day: dt.date) -> dict[str, int]:
         select(Suspension.id)
         .where(
             Suspension.case_id == Case.id,
-            Suspension.end_on.is_(None),
+            Suspension.start_on <= day,
+            or_(Suspension.end_on.is_(None), Suspension.end_on > day),
             Suspension.start_on <= Case.deadline_on,
         )
         .exists()

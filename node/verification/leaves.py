@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, union
+from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import Session
 
 from node.cases.models import Case, FeePayment, PaymentPlace, Suspension
@@ -53,7 +53,7 @@ def _day(value: dt.date | None, as_of: dt.date) -> str | None:
 
 def _state(row: Any, as_of: dt.date) -> str:
     """The case's state at the end of ``as_of``, by the rules of the summary's figures."""
-    if row.forwarded_on is not None:
+    if row.forwarded_on is not None and row.forwarded_on <= as_of:
         return "forwarded"
     if row.closed_on is not None and row.closed_on <= as_of:
         if row.completed_on is not None:
@@ -84,8 +84,7 @@ def leaf_of(row: Any, as_of: dt.date, key: bytes) -> dict[str, Any]:
         "deadline": deadline,
         "completed": completed,
         "closed": _day(row.closed_on, as_of),
-        # any date, as the figures treat a forwarded case (node/metrics/state.py)
-        "forwarded": row.forwarded_on.isoformat() if row.forwarded_on is not None else None,
+        "forwarded": _day(row.forwarded_on, as_of),
         "on_time": None if completed is None else (deadline is None or completed <= deadline),
         "same_day": None if completed is None else completed == accepted,
         "state": _state(row, as_of),
@@ -94,7 +93,7 @@ def leaf_of(row: Any, as_of: dt.date, key: bytes) -> dict[str, Any]:
     }
 
 
-def _query(period: Period, as_of: dt.date) -> Any:
+def leaves_query(period: Period, as_of: dt.date) -> Any:
     since = dt.datetime.combine(period.start, dt.time(), SHANGHAI)
     until = dt.datetime.combine(min(period.end, as_of) + dt.timedelta(days=1), dt.time(),
                                 SHANGHAI)
@@ -103,10 +102,13 @@ def _query(period: Period, as_of: dt.date) -> Any:
             .where(FeePayment.place == PaymentPlace.CENTER_BANK,
                    FeePayment.paid_at >= since, FeePayment.paid_at < until)
             .group_by(FeePayment.case_id).subquery())
+    # the clock stopped at the end of as_of (node/metrics/state.py), not as it is today
     stopped = (select(Suspension.id)
-               .where(Suspension.case_id == Case.id, Suspension.end_on.is_(None),
+               .where(Suspension.case_id == Case.id, Suspension.start_on <= as_of,
+                      or_(Suspension.end_on.is_(None), Suspension.end_on > as_of),
                       Suspension.start_on <= Case.deadline_on)
                .exists())
+    not_forwarded = or_(Case.forwarded_on.is_(None), Case.forwarded_on > as_of)
 
     def within(column: Any) -> Any:
         return select(Case.id).where(column >= period.start, column <= period.end)
@@ -117,13 +119,13 @@ def _query(period: Period, as_of: dt.date) -> Any:
         within(Case.received_on), within(Case.accepted_on), within(Case.completed_on),
         within(Case.closed_on), within(Case.forwarded_on),
         select(Case.id).where(Case.closed_on > as_of, Case.accepted_on <= as_of,
-                              Case.forwarded_on.is_(None)),
+                              not_forwarded),
         select(Case.id).where(Case.closed_on.is_(None), Case.accepted_on <= as_of,
-                              Case.forwarded_on.is_(None)),
+                              not_forwarded),
         select(paid.c.case_id),
     ))
-    return (select(Case.number, Matter.code.label("matter_code"), Case.channel,
-                   Case.origin_node_code, Case.received_on, Case.accepted_on,
+    return (select(Case.id, Case.version, Case.number, Matter.code.label("matter_code"),
+                   Case.channel, Case.origin_node_code, Case.received_on, Case.accepted_on,
                    Case.deadline_on, Case.completed_on, Case.closed_on, Case.forwarded_on,
                    Case.state, stopped.label("stopped_in_time"), paid.c.fen.label("fee_fen"))
             .join(Matter, Matter.id == Case.matter_id)
@@ -133,7 +135,7 @@ def _query(period: Period, as_of: dt.date) -> Any:
 def period_leaves(session: Session, period: Period, as_of: dt.date) -> list[dict[str, Any]]:
     """The leaves of every case ``period``'s figures count at the end of ``as_of``, in tree
     order (state, then case number)."""
-    statement, counted = _query(period, as_of)
+    statement, counted = leaves_query(period, as_of)
     key = salt_key(session)
     leaves = [leaf_of(row, as_of, key) for row in session.execute(statement.where(counted))]
     leaves.sort(key=sort_key)
@@ -147,7 +149,7 @@ def current_leaves(session: Session, period: Period, as_of: dt.date,
     wanted = list(dict.fromkeys(numbers))
     if not wanted:
         return {}
-    statement, counted = _query(period, as_of)
+    statement, counted = leaves_query(period, as_of)
     key = salt_key(session)
     rows = session.execute(statement.where(counted, Case.number.in_(wanted)))
     return {row.number: leaf_of(row, as_of, key) for row in rows}

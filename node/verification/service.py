@@ -1,7 +1,9 @@
 """A summary's commitment, kept for audits, and the answer to an audit (no Flask here).
 
-:func:`commit` builds the period's tree and the ``commitment`` a summary carries;
-:func:`keep` stores its leaves under the summary envelope's id once the envelope is signed;
+:func:`commit` builds the period's tree and the ``commitment`` a summary carries, from the
+period's last build (node/verification/incremental.py); :func:`keep` stores its leaf hashes
+under the summary envelope's id once the envelope is signed (the leaves themselves are kept
+once each, by hash, in ``commitment_leaves``);
 :func:`answer` builds the body of the ``audit.response`` for an audit the hub holds open:
 each sampled leaf as committed, its inclusion proof, and the same case's leaf recomputed
 from its record now.
@@ -19,55 +21,81 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from node.verification.leaves import current_leaves, period_leaves
+from node.verification import incremental
+from node.verification.leaves import current_leaves
 from node.verification.models import SummaryCommitment
 from schemas.commitment import leaf_bytes, tallies
 from schemas.errors import NotFound, ValidationFailed
 from schemas.i18n import _
-from schemas.merkle import inclusion_proof, leaf_hash, root_of_levels, tree_levels
+from schemas.merkle import inclusion_proof, leaf_hash, tree_levels, tree_root
 from schemas.periods import Period, PeriodError
 
 
 @dataclasses.dataclass(frozen=True)
 class Commitment:
-    """A period's tree: its leaves in order and what the summary carries about them."""
+    """A period's tree: its leaf hashes in order, what the summary carries about them, and
+    the leaves :func:`keep` must make sure are kept (hash → RFC 8785 bytes)."""
 
     period: Period
     as_of: dt.date
-    leaves: list[dict[str, Any]]
+    digests: list[bytes]
     body: dict[str, Any]
+    fresh: dict[bytes, bytes] = dataclasses.field(default_factory=dict)
+
+
+def _body(size: int, root: bytes, as_of: dt.date, counts: dict[str, int],
+          by_state: dict[str, int]) -> dict[str, Any]:
+    return {"size": size, "root": root.hex(), "as_of": as_of.isoformat(), "tallies": counts,
+            "by_state": by_state}
 
 
 def commit_leaves(period: Period, as_of: dt.date, leaves: list[dict[str, Any]]) -> Commitment:
-    levels = tree_levels([leaf_hash(leaf_bytes(leaf)) for leaf in leaves])
+    """The commitment to ``leaves`` as given, in their order (a full build from leaves)."""
+    data = [leaf_bytes(leaf) for leaf in leaves]
+    digests = [leaf_hash(item) for item in data]
     counts, by_state = tallies(leaves, period.start, min(period.end, as_of))
-    body = {
-        "size": len(leaves),
-        "root": root_of_levels(levels).hex(),
-        "as_of": as_of.isoformat(),
-        "tallies": counts,
-        "by_state": by_state,
-    }
-    return Commitment(period, as_of, leaves, body)
+    body = _body(len(leaves), tree_root(digests), as_of, counts, by_state)
+    return Commitment(period, as_of, digests, body, dict(zip(digests, data, strict=True)))
 
 
 def commit(session: Session, period: Period, as_of: dt.date) -> Commitment:
-    """The commitment of ``period`` at the end of ``as_of`` (the summary's day)."""
-    return commit_leaves(period, as_of, period_leaves(session, period, as_of))
+    """The commitment of ``period`` at the end of ``as_of`` (the summary's day), built from
+    the period's last build: the same root as :func:`commit_leaves` of
+    :func:`node.verification.leaves.period_leaves`."""
+    tree = incremental.build(session, period, as_of)
+    body = _body(len(tree.digests), tree.root, as_of, tree.counts, tree.by_state)
+    return Commitment(period, as_of, tree.digests, body)
+
+
+def committed_leaves(session: Session, period_label: str,
+                     digests: Sequence[bytes]) -> list[dict[str, Any]]:
+    """The leaves whose hashes are ``digests``, in that order."""
+    return incremental.leaves_by_digest(session, period_label, digests)
 
 
 def keep(session: Session, commitment: Commitment, envelope_id: str, seq: int) -> None:
-    """Keep the leaves of the summary ``envelope_id`` for the audits of that version."""
-    packed = zlib.compress(b"\n".join(orjson.dumps(leaf) for leaf in commitment.leaves), 6)
+    """Keep the tree of the summary ``envelope_id`` for the audits of that version."""
+    incremental.store_leaves(session, commitment.period.label, commitment.fresh)
     session.add(SummaryCommitment(
         envelope_id=envelope_id, seq=seq, period_label=commitment.period.label,
-        as_of=commitment.as_of, size=len(commitment.leaves), root=commitment.body["root"],
-        leaves=packed))
+        as_of=commitment.as_of, size=len(commitment.digests), root=commitment.body["root"],
+        digests=b"".join(commitment.digests)))
 
 
-def kept_leaves(row: SummaryCommitment) -> list[dict[str, Any]]:
-    data = zlib.decompress(row.leaves)
-    return [orjson.loads(line) for line in data.split(b"\n")] if data else []
+def _kept_tree(session: Session, row: SummaryCommitment, indexes: Sequence[int]
+               ) -> tuple[list[bytes], dict[int, dict[str, Any]]]:
+    """A kept tree's leaf hashes, and the leaves at ``indexes``."""
+    if row.digests is not None:
+        blob = row.digests
+        digests = [blob[i:i + 32] for i in range(0, len(blob), 32)]
+        wanted = [i for i in indexes if 0 <= i < len(digests)]
+        found = committed_leaves(session, row.period_label, [digests[i] for i in wanted])
+        return digests, dict(zip(wanted, found, strict=True))
+    # kept before migration 0031: the leaves themselves, zlib-compressed JSON lines
+    data = zlib.decompress(row.leaves or b"")
+    leaves = [orjson.loads(line) for line in data.split(b"\n")] if data else []
+    return ([leaf_hash(leaf_bytes(leaf)) for leaf in leaves],
+            {i: leaves[i] for i in indexes if 0 <= i < len(leaves)})
 
 
 def answer(session: Session, audit: Mapping[str, Any]) -> dict[str, Any]:
@@ -81,11 +109,11 @@ def answer(session: Session, audit: Mapping[str, Any]) -> dict[str, Any]:
         period = Period.parse(row.period_label)
     except PeriodError as exc:  # never stored: the label came from a Period
         raise ValidationFailed({"period": [str(exc)]}) from exc
-    leaves = kept_leaves(row)
     indexes: Sequence[int] = audit.get("indexes") or []
-    if any(not isinstance(i, int) or not 0 <= i < len(leaves) for i in indexes):
-        raise ValidationFailed({"indexes": [f"each index lies in [0, {len(leaves)})"]})
-    levels = tree_levels([leaf_hash(leaf_bytes(leaf)) for leaf in leaves])
+    if any(not isinstance(i, int) or not 0 <= i < row.size for i in indexes):
+        raise ValidationFailed({"indexes": [f"each index lies in [0, {row.size})"]})
+    digests, leaves = _kept_tree(session, row, indexes)
+    levels = tree_levels(digests)
     now = current_leaves(session, period, row.as_of, (leaves[i]["case"] for i in indexes))
     items = [{
         "index": index,

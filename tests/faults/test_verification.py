@@ -35,7 +35,7 @@ from node.metrics.service import MetricsService
 from node.metrics.summary import as_of
 from node.sync.keys import load_node_key
 from node.sync.outbox import emit
-from node.verification.service import commit, commit_leaves, keep
+from node.verification.service import commit, commit_leaves, committed_leaves, keep
 from schemas.envelope import HUB, Kind
 from schemas.periods import Period
 from schemas.runtime.database import utcnow
@@ -101,7 +101,7 @@ def add_cases(fed: Cluster) -> list[str]:
 
 def forged_summary(fed: Cluster, change: Any) -> None:
     """The township's summary as its own code computes it, changed by ``change(body,
-    commitment)`` before it is signed with the township's key and queued."""
+    commitment, session)`` before it is signed with the township's key and queued."""
     settings = node_settings({"home": str(fed.work / HOMES[TOWNSHIP])})
     key = load_node_key(settings)
     db = fed.node_db(TOWNSHIP)
@@ -112,7 +112,7 @@ def forged_summary(fed: Cluster, change: Any) -> None:
         body = metrics.summary(month())
         body["audit"] = AuditLog(session).anchor()
         commitment = commit(session, month(), as_of(month(), now))
-        commitment = change(body, commitment) or commitment
+        commitment = change(body, commitment, session) or commitment
         body["commitment"] = commitment.body
         envelope = emit(session, kind=Kind.SUMMARY, to=HUB, body=body, sender=TOWNSHIP,
                         private_key=key, now=now)
@@ -144,7 +144,7 @@ def completeness_row(fed: Cluster) -> str:
 def test_inflated_counts_and_dropped_cases_are_refused(fed: Cluster) -> None:
     add_cases(fed)
 
-    def inflate(body: dict[str, Any], _commitment: Any) -> None:
+    def inflate(body: dict[str, Any], _commitment: Any, _session: Any) -> None:
         body["metrics"]["completed_on_time"]["value"] += 5
 
     forged_summary(fed, inflate)
@@ -157,8 +157,9 @@ def test_inflated_counts_and_dropped_cases_are_refused(fed: Cluster) -> None:
     assert 'data-verification="refused"' in row
     assert "报表数字与所承诺的办件记录合计不符（按时办结：报表 17，承诺 12）" in row
 
-    def drop(_body: dict[str, Any], commitment: Any) -> Any:
-        fewer = commit_leaves(commitment.period, commitment.as_of, commitment.leaves[:-3])
+    def drop(_body: dict[str, Any], commitment: Any, session: Any) -> Any:
+        leaves = committed_leaves(session, commitment.period.label, commitment.digests)
+        fewer = commit_leaves(commitment.period, commitment.as_of, leaves[:-3])
         fewer.body["tallies"] = commitment.body["tallies"]  # the counts still claimed
         fewer.body["by_state"] = commitment.body["by_state"]
         return fewer

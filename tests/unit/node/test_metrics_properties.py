@@ -51,6 +51,7 @@ from node.metrics.rollup import period_counts, refresh
 from node.metrics.summary import NodeIdentity, summarize
 from node.models import Base
 from node.rollups import DailyRollup
+from node.verification.models import CommitmentCache, CommitmentLeaf
 from schemas.periods import Period
 from schemas.runtime.database import Database
 from tests.conftest import examples
@@ -339,8 +340,8 @@ def insert(session: Session, world: World, cases: list[Generated],
 def clear(db: Database) -> None:
     with db.unit_of_work() as session:
         for model in (Rectification, Evaluation, Complaint, SupplementNotice, FeePayment,
-                      CaseEvent, Case,
-                      DailyFigure, DailyRollup):
+                      CaseEvent, Case, DailyFigure, DailyRollup, CommitmentCache,
+                      CommitmentLeaf):
             session.execute(delete(model))
 
 

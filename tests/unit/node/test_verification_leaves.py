@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from node.metrics.patterns import PatternPolicy
 from node.metrics.summary import as_of, summarize
-from node.verification.service import commit
+from node.verification.leaves import period_leaves
+from node.verification.service import commit, committed_leaves
 from schemas.commitment import (
     COMMITTED_METRICS,
     LEAF_FIELDS,
@@ -45,15 +46,17 @@ def _check(setup: World, moment: dt.datetime) -> dict[str, Any]:
     with setup.db.unit_of_work() as session:
         summary = summarize(session, NODE, MONTH, moment, PatternPolicy())
         commitment = commit(session, MONTH, as_of(MONTH, moment))
+        leaves = period_leaves(session, MONTH, as_of(MONTH, moment))
+        assert committed_leaves(session, MONTH.label, commitment.digests) == leaves
     body = commitment.body
     for key in COMMITTED_METRICS:
         assert body["tallies"][key] == summary["metrics"][key]["value"], key
     summary["commitment"] = body
     assert commitment_problems(summary) == []
-    assert body["size"] == len(commitment.leaves) == sum(body["by_state"].values())
-    assert commitment.leaves == sorted(commitment.leaves, key=sort_key)
-    assert body["root"] == tree_root([leaf_digest(leaf) for leaf in commitment.leaves]).hex()
-    for leaf in commitment.leaves:
+    assert body["size"] == len(leaves) == sum(body["by_state"].values())
+    assert leaves == sorted(leaves, key=sort_key)
+    assert body["root"] == tree_root([leaf_digest(leaf) for leaf in leaves]).hex()
+    for leaf in leaves:
         assert tuple(sorted(leaf)) == tuple(sorted(LEAF_FIELDS))
         assert "测试" not in str(leaf)  # the applicant's name never enters a leaf
         assert flag_problems(leaf, body["as_of"]) == []
