@@ -181,6 +181,27 @@ def _dated(session: Session, since: dt.date, as_of: dt.date) -> set[int]:
     return ids
 
 
+def _candidates(session: Session, cache: CommitmentCache, as_of: dt.date
+                ) -> tuple[set[int], set[int]]:
+    """The cases changed since ``cache`` was built, and those the days since can change."""
+    assert cache.marker is not None  # noqa: S101 - build() sends a cache without one to _full
+    changed = set(session.scalars(select(Case.id).where(
+        Case.updated_at >= cache.marker - MARGIN)))
+    dated = _dated(session, cache.as_of, as_of) if as_of > cache.as_of else set()
+    return changed, dated
+
+
+def candidates(session: Session, period: Period, as_of: dt.date) -> set[int]:
+    """The cases whose leaves the next build of ``period`` at ``as_of`` looks at (every case
+    counted when there is no last build to start from)."""
+    cache = session.get(CommitmentCache, period.label)
+    if cache is None or cache.leaf_version != LEAF_VERSION or cache.as_of > as_of \
+            or cache.marker is None:
+        return {row.id for row, _leaf in _computed(session, period, as_of, None)}
+    changed, dated = _candidates(session, cache, as_of)
+    return changed | dated
+
+
 class _Runs:
     """The cached tree's leaves, by state runs of case numbers in byte order."""
 
@@ -219,9 +240,7 @@ def _incremental(session: Session, period: Period, as_of: dt.date,
     saved = orjson.loads(cache.counts)
     counts: dict[str, int] = saved["tallies"]
     by_state: dict[str, int] = saved["by_state"]
-    candidates = set(session.scalars(select(Case.id).where(
-        Case.updated_at >= cache.marker - MARGIN)))
-    dated = _dated(session, cache.as_of, as_of) if as_of > cache.as_of else set()
+    candidates, dated = _candidates(session, cache, as_of)
     if not candidates and not dated and as_of == cache.as_of:
         runs = _Runs(cache, by_state)  # nothing changed: the tree as it was
         return Tree(runs.digests, bytes.fromhex(cache.root), counts, by_state)
