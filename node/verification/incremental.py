@@ -39,7 +39,13 @@ from sqlalchemy.orm import Session
 
 from node.cases.models import Case, FeePayment, Suspension
 from node.cases.states import CaseState
-from node.verification.leaves import SHANGHAI, leaf_of, leaves_query, salt_key
+from node.verification.leaves import (
+    SHANGHAI,
+    chosen_leaves_query,
+    leaf_of,
+    leaves_query,
+    salt_key,
+)
 from node.verification.models import CommitmentCache, CommitmentLeaf
 from schemas.commitment import LEAF_VERSION, STATES, leaf_bytes, tallies
 from schemas.merkle import leaf_hash, tree_root
@@ -91,14 +97,15 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
 def _computed(session: Session, period: Period, as_of: dt.date,
               ids: Iterable[int] | None) -> Iterable[tuple[Any, dict[str, Any]]]:
     """``(row, leaf)`` of every counted case (of ``ids`` only, when given)."""
-    statement, counted = leaves_query(period, as_of)
     key = salt_key(session)
     if ids is None:
+        statement, counted = leaves_query(period, as_of)
         for row in session.execute(statement.where(counted)):
             yield row, leaf_of(row, as_of, key)
         return
+    chosen = chosen_leaves_query(period, as_of)
     for part in _chunks(sorted(ids)):
-        for row in session.execute(statement.where(counted, Case.id.in_(part))):
+        for row in session.execute(chosen.where(Case.id.in_(part))):
             yield row, leaf_of(row, as_of, key)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, union
+from sqlalchemy import and_, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from node.cases.models import Case, FeePayment, PaymentPlace, Suspension
@@ -132,6 +132,40 @@ def leaves_query(period: Period, as_of: dt.date) -> Any:
             .outerjoin(paid, paid.c.case_id == Case.id), counted)
 
 
+def chosen_leaves_query(period: Period, as_of: dt.date) -> Any:
+    """The leaves' rows for cases picked by the caller (``.where(Case.id.in_(…))``): the same
+    rows as :func:`leaves_query`'s for those cases, each case's count and fee tested on its own
+    row (through its primary key and the payments' case index) rather than by the period's
+    union, which a few cases would pay for in full."""
+    since = dt.datetime.combine(period.start, dt.time(), SHANGHAI)
+    until = dt.datetime.combine(min(period.end, as_of) + dt.timedelta(days=1), dt.time(),
+                                SHANGHAI)
+    at_center = and_(FeePayment.case_id == Case.id,
+                     FeePayment.place == PaymentPlace.CENTER_BANK,
+                     FeePayment.paid_at >= since, FeePayment.paid_at < until)
+    fee = select(func.sum(FeePayment.amount_fen)).where(at_center).scalar_subquery()
+    stopped = (select(Suspension.id)
+               .where(Suspension.case_id == Case.id, Suspension.start_on <= as_of,
+                      or_(Suspension.end_on.is_(None), Suspension.end_on > as_of),
+                      Suspension.start_on <= Case.deadline_on)
+               .exists())
+    not_forwarded = or_(Case.forwarded_on.is_(None), Case.forwarded_on > as_of)
+    counted = or_(
+        *(column.between(period.start, period.end) for column in (
+            Case.received_on, Case.accepted_on, Case.completed_on, Case.closed_on,
+            Case.forwarded_on)),
+        and_(Case.accepted_on <= as_of, not_forwarded,
+             or_(Case.closed_on.is_(None), Case.closed_on > as_of)),
+        select(FeePayment.id).where(at_center).exists(),
+    )
+    return (select(Case.id, Case.version, Case.number, Matter.code.label("matter_code"),
+                   Case.channel, Case.origin_node_code, Case.received_on, Case.accepted_on,
+                   Case.deadline_on, Case.completed_on, Case.closed_on, Case.forwarded_on,
+                   Case.state, stopped.label("stopped_in_time"), fee.label("fee_fen"))
+            .join(Matter, Matter.id == Case.matter_id)
+            .where(counted))
+
+
 def period_leaves(session: Session, period: Period, as_of: dt.date) -> list[dict[str, Any]]:
     """The leaves of every case ``period``'s figures count at the end of ``as_of``, in tree
     order (state, then case number)."""
@@ -149,7 +183,6 @@ def current_leaves(session: Session, period: Period, as_of: dt.date,
     wanted = list(dict.fromkeys(numbers))
     if not wanted:
         return {}
-    statement, counted = leaves_query(period, as_of)
     key = salt_key(session)
-    rows = session.execute(statement.where(counted, Case.number.in_(wanted)))
+    rows = session.execute(chosen_leaves_query(period, as_of).where(Case.number.in_(wanted)))
     return {row.number: leaf_of(row, as_of, key) for row in rows}
