@@ -173,11 +173,12 @@ def _dated(session: Session, since: dt.date, as_of: dt.date) -> set[int]:
     for column in (Case.received_on, Case.accepted_on, Case.completed_on, Case.closed_on,
                    Case.forwarded_on):
         ids.update(session.scalars(select(Case.id).where(column > since, column <= as_of)))
-    # open on ``since`` with the deadline before it not passed yet; every state listed, so
-    # that the (state, deadline) index of the lists serves the range
+    # open at the end of ``since`` with its deadline not passed yet (every state listed, so
+    # that the (state, deadline) index of the lists serves the range)
     ids.update(session.scalars(select(Case.id).where(
         Case.state.in_([state.value for state in CaseState]),
-        Case.deadline_on >= since, Case.deadline_on < as_of)))
+        Case.deadline_on >= since, Case.deadline_on < as_of,
+        or_(Case.closed_on.is_(None), Case.closed_on > since))))
     after = dt.datetime.combine(since + dt.timedelta(days=1), dt.time(), SHANGHAI)
     until = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), SHANGHAI)
     ids.update(session.scalars(select(FeePayment.case_id).where(
