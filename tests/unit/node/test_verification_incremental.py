@@ -47,12 +47,12 @@ steps = st.lists(st.tuples(changes, st.integers(min_value=0, max_value=3)),
                  min_size=1, max_size=4)
 
 
-def _change(session: Session, world: World, kind: str, pick: int, day: dt.date,
+def _change(session: Session, setup: World, kind: str, pick: int, day: dt.date,
             serial: int) -> None:
     cases = session.scalars(select(Case).order_by(Case.id)).all()
     if kind == "new" or not cases:
         session.add(Case(number=f"Q-{serial}", query_code_hash="1" * 64,
-                         matter_id=world.entered_matter, department_id=world.department,
+                         matter_id=setup.entered_matter, department_id=setup.department,
                          window_id=None, applicant_name="测试", applicant_consent=False,
                          notes="", channel="online", state="accepted", promised_days=5,
                          received_at=at(day, 600), received_on=day, accepted_on=day,
@@ -123,17 +123,18 @@ def test_the_incremental_tree_is_the_full_rebuild(
             with world.db.unit_of_work() as session:
                 _agree(session, day)
                 cache = session.get(CommitmentCache, MONTH.label)
-                assert cache is not None and cache.as_of == day
+                assert cache is not None
+                assert cache.as_of == day
     finally:
         with world.db.unit_of_work() as session:
             session.execute(delete(Suspension))
         clear(world.db)
 
 
-def _committed(world: World, as_of: dt.date) -> tuple[str, int, str]:
-    """October's tree at ``as_of`` kept under a summary; its id, the index of case
-    ``number``'s leaf, and that leaf's state."""
-    with world.db.unit_of_work() as session:
+def _committed(setup: World, as_of: dt.date) -> tuple[str, int, str]:
+    """October's tree at ``as_of`` kept under a summary; its id, the index of case L-1's
+    leaf, and that leaf's state."""
+    with setup.db.unit_of_work() as session:
         commitment = commit(session, OCTOBER, as_of)
         keep(session, commitment, "e" * 36, 1)
         leaves = committed_leaves(session, OCTOBER.label, commitment.digests)
@@ -141,8 +142,8 @@ def _committed(world: World, as_of: dt.date) -> tuple[str, int, str]:
     return "e" * 36, index, leaves[index]["state"]
 
 
-def _audited(world: World, summary: str, index: int) -> dict[str, Any]:
-    with world.db.unit_of_work() as session:
+def _audited(setup: World, summary: str, index: int) -> dict[str, Any]:
+    with setup.db.unit_of_work() as session:
         body = answer(session, {"id": "a1", "summary": summary, "seed": "00" * 32,
                                 "indexes": [index]})
     item: dict[str, Any] = body["items"][0]
