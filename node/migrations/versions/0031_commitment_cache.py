@@ -2,7 +2,7 @@
 as leaf hashes, cases by their last change
 
 Revision ID: 0031
-Revises: 0030
+Revises: 0034
 Create Date: 2026-12-06 20:30:00.000000
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import schemas.runtime.database
 
 revision = '0031'
-down_revision = '0030'
+down_revision = '0034'
 branch_labels = None
 depends_on = None
 
