@@ -35,7 +35,11 @@ worker_class = "sync"
 # slowest request a node answers. On SIGTERM, workers get `graceful_timeout` to finish.
 timeout = _env_int("TONGBAN_GUNICORN_TIMEOUT", 60)
 graceful_timeout = _env_int("TONGBAN_GUNICORN_GRACEFUL_TIMEOUT", 30)
-keepalive = 5  # seconds, a little above a typical reverse proxy's upstream keep-alive
+# Seconds an idle kept-alive connection stays open (threaded and gevent workers; sync workers
+# close after each request): above nginx's upstream keep-alive (60 s), so that nginx never
+# sends on a connection gunicorn has just closed. `tongban hub serve` sets its own
+# (serve_keepalive_seconds, 75).
+keepalive = _env_int("TONGBAN_GUNICORN_KEEPALIVE", 75)
 
 # Recycle workers now and then so that a slow leak can never grow without bound.
 max_requests = _env_int("TONGBAN_GUNICORN_MAX_REQUESTS", 5000)

@@ -111,6 +111,7 @@ def serve_command(
         lambda: create_app({"home": home}),
         bind=bind, workers=workers, dev=dev, config_file=gunicorn_config, threads=threads,
         worker_class=worker_class, worker_connections=connections,
+        keepalive=settings.serve_keepalive_seconds,
     )
 
 

@@ -41,6 +41,11 @@ class HubSettings:
     serve_connections: int = 5000
     # gthread: threads per worker
     serve_threads: int = 8
+    # how long a worker keeps an idle kept-alive connection open (gunicorn's `keepalive`):
+    # above every client's idle gap before it reuses one — nginx's upstream keep-alive (60 s),
+    # aiohttp's (15 s) — so that a client never sends on a connection the hub just closed
+    # (gunicorn's default, 2 s, gave `Server disconnected` under load: docs/scale.md)
+    serve_keepalive_seconds: int = 75
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as ``create_app`` takes them (a test's app of its own)."""

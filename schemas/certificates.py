@@ -261,6 +261,32 @@ def parse_certificate(document: Any) -> Certificate:
     )
 
 
+def stored_certificate(document: Mapping[str, Any]) -> Certificate:
+    """The :class:`Certificate` of a document this side verified and stored itself (the
+    hub's database): no shape check and no copy — a document that lacks a field is refused
+    ``malformed`` all the same, and ``document`` is kept as given (freshly decoded)."""
+    try:
+        body = document["certificate"]
+        kind = body["kind"]
+        return Certificate(
+            subject=body["subject"],
+            level=Level(body["level"]),
+            kind=None if kind is None else CountyKind(kind),
+            parent=body["parent"],
+            public_key_b64=body["public_key"],
+            key_id=body["key_id"],
+            not_before=dt.datetime.fromisoformat(body["not_before"]),
+            not_after=dt.datetime.fromisoformat(body["not_after"]),
+            serial=body["serial"],
+            issuer=body["issuer"],
+            issuer_key_id=body["issuer_key_id"],
+            document=dict(document),
+            public_key=keys.public_key_from_b64(body["public_key"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TrustError("malformed", f"a stored certificate is not one: {exc!r}") from exc
+
+
 def parse_revocation(document: Any) -> Revocation:
     """The :class:`Revocation` a document states (shape checked, not trust)."""
     _check_shape(RevocationDocumentSchema, document, "revocation document")

@@ -4,8 +4,11 @@ Certificates and revocations are stored verified, append-only, with a one-row ve
 (``registry_state``) raised in the same transaction — before the document is stored, so the
 row's lock orders the stores of concurrent transactions as their commits.  Each hub process
 keeps one verified :class:`TrustStore` (:class:`TrustCache`): a request reads the version
-(one primary-key read) and, when it moved, only the documents stored since are verified and
-added; nothing is rebuilt and nothing is copied (a request works on a view of the store).
+(one primary-key read) and, when it moved, only the documents stored since are added;
+nothing is rebuilt and nothing is copied (a request works on a view of the store).  A
+certificate's signature is verified once, by the process that stores it: the others (and a
+freshly started process loading the whole registry) add the stored document without
+verifying it again (:meth:`TrustStore.add_stored_certificate`).
 Any number of hub processes agree, since each follows the same stored documents.
 """
 
@@ -103,18 +106,24 @@ class TrustCache:
             return self._store
 
     def _catch_up(self, session: Session, store: TrustStore) -> None:
-        for row in session.scalars(select(StoredCertificate)
-                                   .where(StoredCertificate.id > self._after_certificate)
-                                   .order_by(StoredCertificate.id)):
-            _add(store.add_certificate, row.document, f"certificate {row.id} of {row.subject}")
-            self._after_certificate = row.id
+        """Add what was stored since: certificates without verifying their signatures again
+        (a hub process verified each before storing it, in this database; the root's own is
+        verified against the configured root key, so nothing chains under another root),
+        revocations verified (they are few, and a key's revocation must never be lost)."""
+        for row_id, subject, document in session.execute(
+                select(StoredCertificate.id, StoredCertificate.subject,
+                       StoredCertificate.document)
+                .where(StoredCertificate.id > self._after_certificate)
+                .order_by(StoredCertificate.id)):
+            _add(store.add_stored_certificate, document, f"certificate {row_id} of {subject}")
+            self._after_certificate = row_id
             self.added += 1
-        for revocation in session.scalars(select(StoredRevocation)
-                                          .where(StoredRevocation.id > self._after_revocation)
-                                          .order_by(StoredRevocation.id)):
-            _add(store.add_revocation, revocation.document,
-                 f"revocation {revocation.id} of {revocation.subject}")
-            self._after_revocation = revocation.id
+        for row_id, subject, document in session.execute(
+                select(StoredRevocation.id, StoredRevocation.subject, StoredRevocation.document)
+                .where(StoredRevocation.id > self._after_revocation)
+                .order_by(StoredRevocation.id)):
+            _add(store.add_revocation, document, f"revocation {row_id} of {subject}")
+            self._after_revocation = row_id
             self.added += 1
 
 

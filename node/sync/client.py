@@ -2,7 +2,9 @@
 
 Every call is signed with the node's key (schemas.request_signing) except the public
 registry.  Network failures and 5xx/429 answers become :class:`HubUnavailable` (retry with
-backoff); other 4xx answers :class:`HubRefused`.
+backoff); other 4xx answers :class:`HubRefused`.  An idempotent request whose connection was
+closed under it (the hub closed a kept-alive connection as the session reused it) is sent
+once more at once, signed afresh, on a new connection.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from urllib.parse import urlencode
 import orjson
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from urllib3.exceptions import ProtocolError
 
 from node.ports import HubUnavailable
 from node.sync.errors import HubRefused
@@ -33,6 +36,10 @@ PENDING_AUDITS_PATH = "/api/v1/audits/pending"
 AUDITS_PATH = "/api/v1/audits"
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# sent twice, they change nothing more than once (HTTP's idempotent methods); a POST says so
+# itself (`idempotent=True`: a push, whose envelopes the hub logs once by sender and seq, and
+# an acknowledgement of a cursor)
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
 class HttpSession(Protocol):
@@ -66,25 +73,47 @@ class SignedHubClient:
 
     def send(self, method: str, target: str, *, body: bytes = b"",
              headers: Mapping[str, str] | None = None, signed: bool = True,
-             timeout: float | tuple[float, float] | None = None) -> Any:
-        """``method`` on ``target`` (path and query) with ``body``; the response as it came."""
-        sent = dict(headers or {})
-        if signed:
-            sent.update(sign_request(method=method, path=target, body=body,
-                                     node=self.node_code, private_key=self.private_key,
-                                     now=self.clock()))
+             timeout: float | tuple[float, float] | None = None,
+             idempotent: bool | None = None) -> Any:
+        """``method`` on ``target`` (path and query) with ``body``; the response as it came.
+
+        A request that is ``idempotent`` (default: by its method) and whose connection was
+        closed under it is sent a second time, signed afresh (a new nonce: the hub may have
+        stored the first one's), never a third: the hub closes an idle kept-alive connection
+        after its keep-alive time, and a session that reuses it at that moment gets
+        ``Connection aborted`` / ``Connection reset`` although the hub is up.  A refused
+        connection or a timeout is not retried here (the worker's backoff does that)."""
         path = target.split("?", 1)[0]
-        try:
-            return self.session.request(method, self.base_url + target, data=body or None,
-                                        headers=sent,
-                                        timeout=self.timeout if timeout is None else timeout)
-        except requests.RequestException as exc:
-            raise HubUnavailable(f"cannot reach the hub for {method} {path}: {exc}") from exc
+        again = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        while True:
+            sent = dict(headers or {})
+            if signed:
+                sent.update(sign_request(method=method, path=target, body=body,
+                                         node=self.node_code, private_key=self.private_key,
+                                         now=self.clock()))
+            try:
+                return self.session.request(method, self.base_url + target, data=body or None,
+                                            headers=sent,
+                                            timeout=self.timeout if timeout is None else timeout)
+            except requests.RequestException as exc:
+                if again and closed_under_request(exc):
+                    again = False
+                    continue
+                raise HubUnavailable(f"cannot reach the hub for {method} {path}: {exc}") from exc
 
     def close(self) -> None:
         close = getattr(self.session, "close", None)
         if close is not None:
             close()
+
+
+def closed_under_request(exc: requests.RequestException) -> bool:
+    """Whether ``exc`` is a connection that was open and closed by the other side while the
+    request was sent or its answer awaited (urllib3's ``ProtocolError``: ``Connection
+    aborted``, ``RemoteDisconnected``, a reset), not a refused connection or a timeout."""
+    return (isinstance(exc, requests.ConnectionError)
+            and not isinstance(exc, requests.Timeout)
+            and bool(exc.args) and isinstance(exc.args[0], ProtocolError))
 
 
 class HttpHubTransport(SignedHubClient):
@@ -102,6 +131,7 @@ class HttpHubTransport(SignedHubClient):
         raw: bytes | None = None,
         binary: bool = False,
         extra_wait: float = 0.0,
+        idempotent: bool | None = None,
     ) -> Any:
         target = f"{path}?{urlencode(query)}" if query else path
         body = orjson.dumps(payload) if payload is not None else (raw or b"")
@@ -111,7 +141,7 @@ class HttpHubTransport(SignedHubClient):
         elif raw is not None:
             headers["Content-Type"] = "application/octet-stream"
         response = self.send(method, target, body=body, headers=headers, signed=signed,
-                             timeout=self._timeout(extra_wait))
+                             timeout=self._timeout(extra_wait), idempotent=idempotent)
         try:
             response.raise_for_status()
             if binary:
@@ -143,7 +173,9 @@ class HttpHubTransport(SignedHubClient):
         return (self.timeout, self.timeout + extra_wait)
 
     def post_envelopes(self, envelopes: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        answer = self._call("POST", ENVELOPES_PATH, payload={"envelopes": list(envelopes)})
+        # the hub logs an envelope once (sender, seq): a push sent twice is answered the same
+        answer = self._call("POST", ENVELOPES_PATH, payload={"envelopes": list(envelopes)},
+                            idempotent=True)
         return _list_field(answer, "results", "POST", ENVELOPES_PATH)
 
     def fetch_last_seq(self) -> int:
@@ -166,7 +198,7 @@ class HttpHubTransport(SignedHubClient):
         return _list_field(answer, "items", "GET", MAILBOX_PATH)
 
     def ack(self, cursor: int) -> None:
-        self._call("POST", ACK_PATH, payload={"cursor": cursor})
+        self._call("POST", ACK_PATH, payload={"cursor": cursor}, idempotent=True)
 
     def fetch_registry(self) -> dict[str, Any]:
         answer = self._call("GET", REGISTRY_PATH, signed=False)

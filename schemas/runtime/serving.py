@@ -69,6 +69,7 @@ def serve(
     threads: int | None = None,
     worker_class: str | None = None,
     worker_connections: int | None = None,
+    keepalive: int | None = None,
 ) -> None:
     """Run ``factory()``'s app until stopped (SIGINT/SIGTERM end it cleanly).
 
@@ -78,7 +79,8 @@ def serve(
     hub's long-polled mailbox) holds a thread instead of a whole process.  ``worker_class``
     ``"gevent"`` (the hub's default) serves each request on a greenlet instead, up to
     ``worker_connections`` open connections a worker: a waiting request then holds only its
-    socket and a greenlet (docs/scale.md).
+    socket and a greenlet (docs/scale.md).  ``keepalive`` (seconds an idle kept-alive
+    connection stays open; gunicorn's own default is 2) overrides the config file's.
     """
     if dev:
         host, _, port = bind.rpartition(":")
@@ -101,6 +103,8 @@ def serve(
     options["bind"] = bind
     if workers is not None:
         options["workers"] = workers
+    if keepalive is not None:
+        options["keepalive"] = keepalive
     if worker_class == "gevent":
         factory = _cooperative(factory)
         options["worker_class"] = "gevent"
