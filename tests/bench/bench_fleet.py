@@ -249,7 +249,9 @@ async def run_step(base: str, token: str, fleet: Fleet, codes: list[str], second
     stats = Stats()
     stop = asyncio.Event()
     work = fleet.pushes(int(seconds * rate) + 1, codes)
-    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    # aiohttp drops a connection idle 15 s, well before the hub does (serve_keepalive_seconds,
+    # 75): it never sends on a connection the hub has closed (docs/scale.md)
+    connector = aiohttp.TCPConnector(limit=0, force_close=False, keepalive_timeout=15)
     async with aiohttp.ClientSession(connector=connector) as session:
         pollers = []
         for index, code in enumerate(codes):  # workers start spread out, not all at once
