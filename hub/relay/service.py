@@ -184,6 +184,26 @@ def prune_nonces(session: Session, now: dt.datetime) -> None:
     session.execute(delete(RequestNonce).where(RequestNonce.seen_at < now - 2 * MAX_SKEW))
 
 
+PRUNE_EVERY = dt.timedelta(minutes=1)
+
+
+class NoncePruner:
+    """One process's :func:`prune_nonces`, at most once a :data:`PRUNE_EVERY` of the hub's
+    clock: pruning on every push cost it two round trips (the lock and the delete) of the ten
+    a push of summaries makes (docs/scale.md, "Hub ingest").  A nonce lives a minute longer
+    at most; a replay is refused by its row whatever its age, and one older than the allowed
+    skew by its time."""
+
+    def __init__(self) -> None:
+        self._last: dt.datetime | None = None
+
+    def __call__(self, session: Session, now: dt.datetime) -> None:
+        if self._last is not None and abs(now - self._last) < PRUNE_EVERY:
+            return
+        self._last = now
+        prune_nonces(session, now)
+
+
 # -- ingest ---------------------------------------------------------------------------------
 
 

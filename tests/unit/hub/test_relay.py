@@ -272,6 +272,24 @@ def test_old_nonces_are_pruned(hub_app: Flask, nodes: dict[str, Node]) -> None:
     assert count(hub_app, RequestNonce) == 1
 
 
+def test_nonces_are_pruned_at_most_once_a_minute(hub_app: Flask, nodes: dict[str, Node]) -> None:
+    county = nodes[COUNTY]
+    start = utcnow() + dt.timedelta(minutes=100)  # beyond every other test's clock
+
+    def push_at(minutes: float) -> int:
+        at = start + dt.timedelta(minutes=minutes)
+        hub_app.extensions["hub_clock"] = lambda: at
+        assert county.push(now=at).status_code == 200
+        return count(hub_app, RequestNonce)
+
+    assert push_at(0) == 1  # pruned: everything older than ten minutes is gone
+    assert push_at(0.5) == 2  # not pruned again within the minute
+    assert push_at(10.25) == 2  # pruned: the first is over ten minutes old
+    # within the minute: not pruned, although the second (0.5) is now over ten minutes old
+    assert push_at(10.75) == 3
+    assert push_at(11.5) == 3  # a minute later: pruned
+
+
 # -- mailboxes ------------------------------------------------------------------------------
 
 
