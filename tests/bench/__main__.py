@@ -41,8 +41,8 @@ KNOWN: dict[str, tuple[str, ...]] = {
     "fleet": ("fleet_nodes", "fleet_ranking_p50_ms", "fleet_ranking_p99_ms",
               "fleet_forward_p50_s", "fleet_forward_p99_s", "fleet_hub_rss_mb", "fleet_errors",
               "fleet_max_nodes"),
-    "registry": ("registry_nodes", "registry_request_overhead_ms", "enroll_per_s",
-                 "registry_refresh_ms"),
+    "registry": ("registry_nodes", "registry_request_overhead_ms", "registry_cold_start_ms",
+                 "enroll_per_s", "registry_refresh_ms"),
     "request_signing": ("request_verify_ratio", "request_verify_overhead_per_envelope_us"),
     "verification": ("commitment_ratio", "audit_verify_ms", "summary_envelope_bytes"),
 }
