@@ -42,7 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from schemas.canonical import MAX_SAFE_INTEGER, CanonicalError
-from schemas.fastcanon import canonical
+from schemas.fastcanon import canonical, canonical_in_domain
 from schemas.keys import KeyFormatError, b64url_decode, key_id, sign_b64, verify_b64
 from schemas.kinds import (
     ADDRESSING,
@@ -182,7 +182,9 @@ def parse_envelope(data: bytes | bytearray | str | Mapping[str, Any]) -> Envelop
     # Decoded text holds only exact JSON types and no lone surrogates (orjson refuses them),
     # so one flat pass usually settles it; the recursive scans run to name what is wrong.
     decoded = not isinstance(data, Mapping)
-    if not checked and (not decoded or not _plainly_within_limits(document)):
+    if not checked and decoded and _plainly_within_limits(document):
+        checked = True
+    if not checked:
         _scan_depth(document, "", 1)
         body = document.get("body")
         if isinstance(body, dict):
@@ -200,6 +202,11 @@ def parse_envelope(data: bytes | bytearray | str | Mapping[str, Any]) -> Envelop
         body=document["body"],
         sig=document["sig"],
     )
+    if checked:
+        # the flat pass proved the whole document inside fastcanon's message domain (exact
+        # JSON types from orjson, ASCII keys, safe integers, no float, no lone surrogate):
+        # its canonical bytes are orjson's sorted output, without walking it a second time
+        envelope.__dict__["_unsigned"] = canonical_in_domain(envelope._unsigned_wire())
     # The limit holds for the envelope's canonical JSON, whatever form it came in: JSON text
     # was measured before decoding; a decoded object (the hub's request body, a mailbox item)
     # is measured here. The canonical bytes are computed once and cached: verifying the

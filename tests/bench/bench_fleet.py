@@ -374,11 +374,13 @@ def measure(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
                 step = asyncio.run(run_step(base, token, fleet, fed.codes[:nodes], seconds,
                                             args.push_rate, args.connect_rate))
                 pids = hub_processes(hub.pid)
+                # the machine may be shared: its load beside each figure (1, 5, 15 minutes)
+                step["load_average"] = [round(load, 1) for load in os.getloadavg()]
                 step["hub_rss_mb"] = {str(pid): round(rss_mb(pid), 1) for pid in pids}
                 log(f"  ranking p50/p99 {step['ranking_p50_ms']}/{step['ranking_p99_ms']} ms, "
                     f"forward p50/p99 {step['forward_p50_s']}/{step['forward_p99_s']} s, "
                     f"{step['pushes_per_s']} pushes/s, errors {step['errors']}, goals met: "
-                    f"{step['goals_met']}")
+                    f"{step['goals_met']}, load average {step['load_average']}")
                 results.append(step)
                 if not step["goals_met"] and nodes >= args.nodes:
                     break
@@ -400,6 +402,7 @@ def measure(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
         "fleet_forward_p99_s": main["forward_p99_s"],
         "fleet_hub_rss_mb": max(workers.values() or [0.0]),
         "fleet_errors": main["errors"],
+        "fleet_load_average": main["load_average"],
         "fleet_max_nodes": max(held) if held else 0,
         "fleet_push_rate_per_s": args.push_rate,
         "fleet_hub_workers": args.workers,

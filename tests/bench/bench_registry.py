@@ -248,6 +248,8 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         document = measure(url, args)
     document["database"] = "postgresql"
     document["cpus"] = os.cpu_count()
+    # the machine may be shared: its load at the end (1, 5, 15 minutes)
+    document["load_average"] = [round(load, 1) for load in os.getloadavg()]
     return document
 
 

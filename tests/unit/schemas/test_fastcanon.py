@@ -24,18 +24,29 @@ below one Ed25519 verification.  No assertion here depends on timing; to measure
 from __future__ import annotations
 
 import enum
+import random
 import re
 from collections import OrderedDict
 from types import MappingProxyType
 from typing import Any
 
+import orjson
 import pytest
 import rfc8785
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from schemas.canonical import MAX_SAFE_INTEGER, CanonicalError, canonical_bytes
-from schemas.fastcanon import canonical, in_message_domain
+from schemas.envelope import (
+    Kind,
+    _plainly_within_limits,
+    parse_envelope,
+    sign_envelope,
+    verify_envelope,
+)
+from schemas.fastcanon import canonical, canonical_in_domain, in_message_domain
+from schemas.keys import generate_private_key
+from tests.bench.enrolment import summary_body
 from tests.conftest import examples
 
 # -- the message domain, as strategies ---------------------------------------------------------
@@ -242,3 +253,44 @@ def test_nesting_beyond_orjsons_limit_still_encodes() -> None:
 @pytest.mark.parametrize("value", [{}, [], "", 0, True, False, None, "中文", [[]], {"": {}}])
 def test_trivial_values(value: Any) -> None:
     assert canonical(value) == rfc8785.dumps(value)
+
+
+# -- the envelope parser's flat pass: what it lets through is in the domain ---------------------
+
+any_keys = st.text(max_size=6)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | texts
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda children: st.lists(children, max_size=5)
+    | st.dictionaries(any_keys, children, max_size=5),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=examples(1000), deadline=None)
+@given(st.dictionaries(any_keys, json_values, max_size=6))
+def test_what_the_envelope_parsers_flat_pass_admits_encodes_without_a_second_walk(
+    value: dict[str, Any],
+) -> None:
+    """parse_envelope skips canonical()'s domain walk (canonical_in_domain) for a document
+    decoded from JSON text that its flat pass admitted: such a document is in the domain, and
+    the bytes are the reference's."""
+    try:
+        decoded = orjson.loads(orjson.dumps(value))
+    except orjson.JSONEncodeError:  # a lone surrogate: orjson refuses it when decoding too
+        return
+    if _plainly_within_limits(decoded):
+        assert in_message_domain(decoded)
+        assert canonical_in_domain(decoded) == rfc8785.dumps(decoded)
+
+
+def test_a_parsed_envelope_signs_the_reference_bytes() -> None:
+    key = generate_private_key()
+    envelope = sign_envelope(kind=Kind.SUMMARY, sender="450981", to="hub", seq=1,
+                             body=summary_body("450981", random.Random(3)), private_key=key)
+    reference = rfc8785.dumps(envelope._unsigned_wire())
+    wire = envelope.to_wire()
+    for given_as in (orjson.dumps(wire), wire):  # JSON text, and the hub's decoded body
+        parsed = parse_envelope(given_as)
+        assert parsed.unsigned_bytes() == reference
+        verify_envelope(parsed, key.public_key())
