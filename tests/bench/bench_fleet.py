@@ -77,6 +77,8 @@ PERIOD = "2026-11"
 class Stats:
     errors: int = 0
     error_samples: list[str] = dataclasses.field(default_factory=list)
+    # errors by kind ("TimeoutError", "ServerDisconnectedError", "503", …): which failure
+    error_kinds: dict[str, int] = dataclasses.field(default_factory=dict)
     pushes: int = 0
     polls: int = 0
     sent: dict[str, float] = dataclasses.field(default_factory=dict)  # forward id -> pushed
@@ -86,6 +88,8 @@ class Stats:
 
     def error(self, what: str) -> None:
         self.errors += 1
+        kind = what.split(": ", 1)[-1].split("(", 1)[0].split(" ", 1)[0]
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
         if len(self.error_samples) < 10:
             self.error_samples.append(what[:300])
 
@@ -297,6 +301,7 @@ async def run_step(base: str, token: str, fleet: Fleet, codes: list[str], second
         "polls_answered": stats.polls,
         "errors": errors,
         "error_samples": stats.error_samples,
+        "error_kinds": stats.error_kinds,
     }
     result["goals_met"] = (errors == 0 and result["ranking_p99_ms"] <= RANKING_GOAL_MS
                            and result["forward_p99_s"] <= FORWARD_GOAL_S)
