@@ -285,7 +285,7 @@ async def run_step(base: str, token: str, fleet: Fleet, codes: list[str], second
     ranking = stats.ranking_latencies or [float("nan")]
     forwards = stats.forward_latencies or [float("nan")]
     errors = stats.errors + lost
-    result = {
+    result: dict[str, Any] = {
         "nodes": len(codes),
         "waiting_at_start": waiting_at_start,
         "seconds": round(pushed_for, 1),
