@@ -181,31 +181,17 @@ def parse_envelope(data: bytes | bytearray | str | Mapping[str, Any]) -> Envelop
         raise EnvelopeError("malformed", "an envelope is a JSON object")
     # Decoded text holds only exact JSON types and no lone surrogates (orjson refuses them),
     # so one flat pass usually settles it; the recursive scans run to name what is wrong.
-    decoded = not isinstance(data, Mapping)
-    if not checked and decoded and _plainly_within_limits(document):
-        checked = True
+    checked = checked or (not isinstance(data, Mapping) and _plainly_within_limits(document))
     if not checked:
         _scan_depth(document, "", 1)
         body = document.get("body")
         if isinstance(body, dict):
             _scan_body(body, "body", 2)
     kind = _check_document(document, signed=True)
-    envelope = Envelope(
-        v=document["v"],
-        id=document["id"],
-        kind=kind,
-        sender=document["from"],
-        to=document["to"],
-        seq=document["seq"],
-        ts=document["ts"],
-        key_id=document["key_id"],
-        body=document["body"],
-        sig=document["sig"],
-    )
-    if checked:
-        # the flat pass proved the whole document inside fastcanon's message domain (exact
-        # JSON types from orjson, ASCII keys, safe integers, no float, no lone surrogate):
-        # its canonical bytes are orjson's sorted output, without walking it a second time
+    envelope = Envelope(v=document["v"], id=document["id"], kind=kind, sender=document["from"],
+                        to=document["to"], seq=document["seq"], ts=document["ts"],
+                        key_id=document["key_id"], body=document["body"], sig=document["sig"])
+    if checked:  # within fastcanon's domain, as the flat pass proved: no second walk
         envelope.__dict__["_unsigned"] = canonical_in_domain(envelope._unsigned_wire())
     # The limit holds for the envelope's canonical JSON, whatever form it came in: JSON text
     # was measured before decoding; a decoded object (the hub's request body, a mailbox item)
