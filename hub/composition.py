@@ -22,7 +22,7 @@ from hub.audits.service import AuditService
 from hub.metadata import load_all_models
 from hub.rankings.service import Principal, RankingService
 from hub.registry.service import TrustCache
-from hub.relay.service import Ingest
+from hub.relay.service import Ingest, NoncePruner
 from hub.relay.wakeup import MailboxBell
 from hub.settings import HubSettings
 from hub.staff.service import StaffService
@@ -48,6 +48,8 @@ class HubServices:
         self.bell = bell
         # this process's verified trust store, brought up to the stored registry version
         self.trust_cache = TrustCache(settings.root_code, settings.root_public_key)
+        # prunes the request nonces at most once a minute (a push's two round trips)
+        self.nonce_pruner = NoncePruner()
         self.login_policy = LoginPolicy()
 
     @classmethod

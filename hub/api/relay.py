@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import orjson
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, missing, validate
@@ -22,15 +22,13 @@ from hub.errors import BatchTooLarge, BeyondMailbox, BlobTooLarge, HashMismatch,
 from hub.relay import anchors
 from hub.relay.blobs import readable_blob, sha256_hex, store_blob
 from hub.relay.mailboxes import acked_cursor, acknowledge, read_mailbox
-from hub.relay.service import NoncePruner, last_seq, newest_summary
+from hub.relay.service import last_seq, newest_summary
 from hub.relay.wakeup import MailboxBell
 from schemas.divisions import is_within
 from schemas.envelope import CODE_PATTERN
 from schemas.errors import NotFound, ValidationFailed
 from schemas.runtime.database import BIGINT_MAX
 from schemas.runtime.webapp import accepts_bodies, current_session
-
-NONCE_PRUNER = "tongban_nonce_pruner"  # this process's NoncePruner
 
 
 class OrjsonParser(FlaskParser):
@@ -109,8 +107,7 @@ class Envelopes(MethodView):
             )
         who = caller()
         session = current_session()
-        pruner: NoncePruner = current_app.extensions.setdefault(NONCE_PRUNER, NoncePruner())
-        pruner(session, who.now)
+        services().nonce_pruner(session, who.now)
         ingest = services().ingest(session, caller=who.node, now=who.now, store=who.store)
         results = [result.to_json() for result in ingest.run(envelopes)]
         if ingest.delivered:

@@ -15,7 +15,8 @@ from typing import Any
 import orjson
 import pytest
 
-from hub.api.auth import TRUST_CACHE, trust_cache
+from hub.api.auth import trust_cache
+from hub.composition import HubServices
 from hub.registry.service import TrustCache
 from schemas import keys
 from schemas.certificates import TrustError
@@ -66,11 +67,12 @@ def test_a_fresh_process_serves_a_registry_it_did_not_verify_itself(
     assert result["status"] == "accepted"
 
     fresh = make_hub()  # a second app on the same database: a process that stored nothing
-    assert fresh.extensions.get(TRUST_CACHE) is None
+    cache: TrustCache = HubServices.of_app(fresh.extensions).trust_cache
+    assert cache.rebuilds == cache.added == 0  # its store not built yet
     verified = _count_verifications(monkeypatch)
     with fresh.app_context(), fresh.extensions["tongban_db"].sessions() as session:
         store = trust_cache().current(session)
-    cache: TrustCache = fresh.extensions[TRUST_CACHE]
+    assert cache.rebuilds == 1
     assert cache.added == 1 + len(ENROLMENT_ORDER) + 1  # every certificate and the revocation
     # the root's own certificate against the root key, and the revocation; no other
     assert len(verified) == 2
