@@ -4,7 +4,7 @@ matter searches (a feature's own schemas live in its package, e.g. node/cases/sc
 from __future__ import annotations
 
 import functools
-from typing import Any, TypedDict
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
@@ -16,42 +16,7 @@ from node.catalog.models import (
 )
 from node.catalog.schemas import MatterSchema, Ref
 from schemas.divisions import Level
-from schemas.errors import ValidationFailed
 from schemas.i18n import _
-
-
-# flask-smorest's page numbers (@blp.paginate(**PAGINATION)): ``page`` from 1 and
-# ``page_size`` up to 100; the answer is the page's items, and the X-Pagination header says
-# how many there are in all and which pages exist
-class Pagination(TypedDict):
-    page_size: int
-    max_page_size: int
-
-
-PAGINATION = Pagination(page_size=20, max_page_size=100)
-MAX_PAGE = 100_000  # flask-smorest sets no limit; a page far beyond would overflow the OFFSET
-
-
-def checked_page(page: int) -> int:
-    """``page`` of @blp.paginate's parameters, refused (422) above :data:`MAX_PAGE`."""
-    if page > MAX_PAGE:
-        raise ValidationFailed({"page": [_("must be between 1 and %(max_page)s",
-                                            max_page=MAX_PAGE)]})
-    return page
-
-
-def _renamed_page_size(_value: Any) -> None:
-    """A client still sending ``per_page`` would get pages of the default size: say why."""
-    raise ValidationError(_("this list takes page_size (flask-smorest's pagination), not "
-                            "per_page; its total and pages are in the X-Pagination header"))
-
-
-class PageArgs(Schema):
-    """The arguments of a page-numbered list besides flask-smorest's ``page`` and
-    ``page_size``: ``per_page``, its name before, is refused."""
-
-    per_page = fields.Raw(load_only=True, validate=_renamed_page_size, metadata={
-        "description": "refused: these lists take page_size (docs/api.md)"})
 
 
 def _no_page_numbers(_value: Any) -> None:
@@ -69,6 +34,8 @@ class CursorArgs(Schema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     page = fields.Raw(load_only=True, validate=_no_page_numbers, metadata={
         "description": "refused: these lists are paged by cursor (docs/api.md)"})
+    page_size = fields.Raw(load_only=True, validate=_no_page_numbers, metadata={
+        "description": "refused: the page's size is per_page (docs/api.md)"})
 
 
 class ListArgs(Schema):
@@ -176,7 +143,7 @@ class StaffListArgs(Schema):
     include_inactive = fields.Boolean(load_default=False)
 
 
-class MatterSearchArgs(PageArgs):
+class MatterSearchArgs(CursorArgs):
     q = fields.String(validate=validate.Length(max=100))
     department = fields.String(validate=validate.Length(max=32))
     category = fields.Enum(MatterCategory, by_value=True)

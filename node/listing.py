@@ -45,8 +45,8 @@ def encode_cursor(values: Sequence[Any]) -> str:
 
 
 def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
-    """The key values in ``cursor``, one per kind (``int`` or ``dt.date``); a cursor that is
-    not one of ours is refused with a 422 naming the ``cursor`` field."""
+    """The key values in ``cursor``, one per kind (``int``, ``str`` or ``dt.date``); a cursor
+    that is not one of ours is refused with a 422 naming the ``cursor`` field."""
     problem = ValidationFailed({"cursor": [_("not a cursor this list gave out: start again "
                                              "without it")]})
     if len(cursor) > MAX_CURSOR_LENGTH:
@@ -62,6 +62,10 @@ def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
     for value, kind in zip(values, kinds, strict=True):
         if kind is int:
             if type(value) is not int or not 0 <= value < 2**63:
+                raise problem
+            decoded.append(value)
+        elif kind is str:
+            if type(value) is not str or len(value) > MAX_CURSOR_LENGTH:
                 raise problem
             decoded.append(value)
         else:
@@ -97,3 +101,23 @@ def page_of_rows(rows: Sequence[T], per_page: int, key: Any, total: tuple[int, b
     rows = rows[:per_page]
     cursor = encode_cursor(key(rows[-1])) if more and rows else None
     return Page(rows, total[0], total[1], cursor)
+
+
+def keyset_page(session: Session, query: Select[Any], columns: Sequence[Any],
+                kinds: Sequence[type], cursor: str | None, per_page: int,
+                descending: bool = False, options: Sequence[Any] = ()) -> Page[T]:
+    """One page of ``query`` (a SELECT of one entity, filtered, unordered) in the order of
+    ``columns`` (a unique key, all ascending or all descending): the rows after ``cursor``,
+    the next cursor, and the total counted up to the cap — no second query when the first
+    page holds every row.  ``options`` load what each row shows."""
+    last = decode_cursor(cursor, kinds) if cursor else None
+    paged = query.where(after(columns, last, descending)) if last else query
+    ordering = [c.desc() for c in columns] if descending else list(columns)
+    rows = list(session.scalars(paged.order_by(*ordering).limit(per_page + 1)
+                                .options(*options)))
+    if last is None and len(rows) <= per_page:
+        total = (len(rows), True)
+    else:
+        total = capped_count(session, query.with_only_columns(*columns[-1:]))
+    return page_of_rows(rows, per_page,
+                        lambda row: tuple(getattr(row, c.key) for c in columns), total)

@@ -337,7 +337,7 @@ def fill_province_catalog(session: Session) -> int:
     """The province's own departments, windows, staff and standard matters; how many matters
     were added (0 when the catalog is filled already)."""
     catalog = CatalogService(session)
-    if catalog.search_matters(include_retired=True, per_page=1)[1]:
+    if catalog.search_matters(include_retired=True, per_page=1).items:
         return 0
     ensure_structure(catalog)
     for payload in MATTERS:

@@ -7,7 +7,6 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from flask_smorest.pagination import PaginationParameters
 
 from node.api.security import staff_required
 from node.auth.permissions import Permission
@@ -33,11 +32,11 @@ from node.catalog.schemas import (
 from node.catalog.service import CatalogService
 from node.composition import NodeServices
 from node.forms import (
-    PAGINATION,
     ListArgs,
     MatterAdminSearchArgs,
     StaffListArgs,
-    checked_page,
+    cursor_page,
+    cursor_page_of,
 )
 from schemas.runtime.webapp import current_session
 
@@ -181,20 +180,20 @@ class StaffItem(MethodView):
 class Matters(MethodView):
     @staff_required(Permission.CATALOG_READ)
     @blp.arguments(MatterAdminSearchArgs, location="query")
-    @blp.response(200, MatterSchema(many=True))
-    @blp.paginate(**PAGINATION)
-    def get(self, args: dict[str, Any], pagination_parameters: PaginationParameters) -> Any:
-        """Search the catalog, retired matters included on request."""
-        items, pagination_parameters.item_count = catalog().search_matters(
+    @blp.response(200, cursor_page_of(MatterSchema))
+    def get(self, args: dict[str, Any]) -> Any:
+        """Search the catalog, retired matters included on request, in the order of the
+        matters' codes. Paged by cursor (docs/api.md)."""
+        page = catalog().search_matters(
             query=args.get("q"),
             department_code=args.get("department"),
             category=args.get("category"),
             handling_level=args.get("handling_level"),
             include_retired=args["include_retired"],
-            page=checked_page(pagination_parameters.page),
-            per_page=pagination_parameters.page_size,
+            cursor=args.get("cursor"),
+            per_page=args["per_page"],
         )
-        return items
+        return cursor_page(page, list(page.items), args["per_page"])
 
     @staff_required(Permission.CATALOG_MANAGE)
     @blp.arguments(NewMatterSchema)

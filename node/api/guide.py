@@ -6,11 +6,10 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from flask_smorest.pagination import PaginationParameters
 
 from node.api.catalog import catalog
 from node.catalog.schemas import DepartmentSchema
-from node.forms import PAGINATION, GuideMatterSchema, MatterSearchArgs, checked_page
+from node.forms import GuideMatterSchema, MatterSearchArgs, cursor_page, cursor_page_of
 
 blp = Blueprint(
     "guide", __name__, url_prefix="/api/v1/guide", description="Public service guide (办事指南)"
@@ -20,19 +19,19 @@ blp = Blueprint(
 @blp.route("/matters")
 class GuideMatters(MethodView):
     @blp.arguments(MatterSearchArgs, location="query")
-    @blp.response(200, GuideMatterSchema(many=True))
-    @blp.paginate(**PAGINATION)
-    def get(self, args: dict[str, Any], pagination_parameters: PaginationParameters) -> Any:
-        """Search the matters a citizen can apply for, by keyword, department and category."""
-        items, pagination_parameters.item_count = catalog().search_matters(
+    @blp.response(200, cursor_page_of(GuideMatterSchema))
+    def get(self, args: dict[str, Any]) -> Any:
+        """Search the matters a citizen can apply for, by keyword, department and category,
+        in the order of their codes. Paged by cursor (docs/api.md)."""
+        page = catalog().search_matters(
             query=args.get("q"),
             department_code=args.get("department"),
             category=args.get("category"),
             handling_level=args.get("handling_level"),
-            page=checked_page(pagination_parameters.page),
-            per_page=pagination_parameters.page_size,
+            cursor=args.get("cursor"),
+            per_page=args["per_page"],
         )
-        return items
+        return cursor_page(page, list(page.items), args["per_page"])
 
 
 @blp.route("/matters/<code>")

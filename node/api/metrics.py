@@ -8,14 +8,13 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from flask_smorest.pagination import PaginationParameters
 from marshmallow import Schema, fields, validate
 
 from node.api.security import staff_required
 from node.auth.permissions import Permission
 from node.cases.schemas import CaseSummarySchema
 from node.composition import NodeServices, current_settings
-from node.forms import PAGINATION, PageArgs, checked_page
+from node.forms import CursorArgs, cursor_page, cursor_page_of
 from node.metrics.patterns import Pattern, PatternPolicy, pattern_cases
 from node.metrics.service import MetricsService, definitions
 from schemas.errors import ValidationFailed
@@ -34,7 +33,7 @@ class PeriodArgs(Schema):
     )
 
 
-class PatternArgs(PeriodArgs, PageArgs):
+class PatternArgs(PeriodArgs, CursorArgs):
     pass
 
 
@@ -105,10 +104,8 @@ class Definitions(MethodView):
 class PatternList(MethodView):
     @staff_required(Permission.SUPERVISION_READ)
     @blp.arguments(PatternArgs, location="query")
-    @blp.response(200, CaseSummarySchema(many=True))
-    @blp.paginate(**PAGINATION)
-    def get(self, args: dict[str, Any], pattern: str,
-            pagination_parameters: PaginationParameters) -> Any:
+    @blp.response(200, cursor_page_of(CaseSummarySchema))
+    def get(self, args: dict[str, Any], pattern: str) -> Any:
         """The cases behind a failure pattern in a period: ``outside_center`` (体外循环),
         ``two_headed`` (两头受理), ``completed_late`` (超时办结), ``fees_elsewhere`` (前厂后店)."""
         try:
@@ -119,10 +116,9 @@ class PatternList(MethodView):
             ) from exc
         period = parse_period(args["period"])
         settings = current_settings()
-        items, pagination_parameters.item_count = pattern_cases(
+        page = pattern_cases(
             current_session(), which, period.start, period.end,
             PatternPolicy(two_headed_window_days=settings.two_headed_window_days),
-            limit=pagination_parameters.page_size,
-            offset=(checked_page(pagination_parameters.page) - 1) * pagination_parameters.page_size,
+            cursor=args.get("cursor"), per_page=args["per_page"],
         )
-        return items
+        return cursor_page(page, list(page.items), args["per_page"])

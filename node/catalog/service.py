@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from node.catalog.inputs import (
@@ -30,6 +30,7 @@ from node.catalog.models import (
     StaffMember,
     Window,
 )
+from node.listing import Page, keyset_page
 from schemas.errors import Conflict, NotFound, ValidationFailed
 from schemas.i18n import _
 from schemas.metrics import POWERS
@@ -287,12 +288,13 @@ class CatalogService:
 
     # -- matters ---------------------------------------------------------------------------
 
+    @staticmethod
+    def _matter_loads() -> tuple[Any, ...]:
+        return (selectinload(Matter.materials), selectinload(Matter.department),
+                selectinload(Matter.window))
+
     def _matter_query(self) -> Select[Matter]:
-        return select(Matter).options(
-            selectinload(Matter.materials),
-            selectinload(Matter.department),
-            selectinload(Matter.window),
-        )
+        return select(Matter).options(*self._matter_loads())
 
     def search_matters(
         self,
@@ -302,10 +304,11 @@ class CatalogService:
         category: str | None = None,
         handling_level: str | None = None,
         include_retired: bool = False,
-        page: int = 1,
+        cursor: str | None = None,
         per_page: int = 20,
-    ) -> tuple[Sequence[Matter], int]:
-        """Matters matching a search text, with the total: the text is looked for in the
+    ) -> Page[Matter]:
+        """One keyset page (node/listing.py) of the matters matching a search text, in the
+        order of their codes (the unique index on code): the text is looked for in the
         name, code, keywords, department's name, conditions, basis and materials."""
         conditions: list[ColumnElement[bool]] = []
         if not include_retired:
@@ -339,15 +342,8 @@ class CatalogService:
                     ),
                 )
             )
-        total = self.session.scalar(select(func.count(Matter.id)).where(*conditions)) or 0
-        rows = self.session.scalars(
-            self._matter_query()
-            .where(*conditions)
-            .order_by(Matter.code)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        ).all()
-        return rows, total
+        return keyset_page(self.session, select(Matter).where(*conditions), (Matter.code,),
+                           (str,), cursor, per_page, options=self._matter_loads())
 
     def active_matter(self, code: str) -> Matter:
         """A matter as the public guide shows it (retired matters are not found)."""

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session, aliased
 
 from node.cases.models import Case, Channel, FeePayment, PaymentPlace
 from node.catalog.models import Matter
+from node.listing import Page, keyset_page
 from schemas.runtime.database import days_before, shanghai_date
 
 
@@ -66,10 +66,11 @@ def pattern_cases(
     end: dt.date,
     policy: PatternPolicy,
     *,
-    limit: int = 100,
-    offset: int = 0,
-) -> tuple[Sequence[Case], int]:
-    """The cases behind one pattern in the period, newest first, with the total."""
+    cursor: str | None = None,
+    per_page: int = 100,
+) -> Page[Case]:
+    """One keyset page (node/listing.py) of the cases behind one pattern in the period,
+    newest first (by id, the primary key's index)."""
     condition: ColumnElement[bool]
     match pattern:
         case Pattern.OUTSIDE_CENTER:
@@ -104,8 +105,5 @@ def pattern_cases(
                     FeePayment.place == PaymentPlace.ELSEWHERE, paid_on >= start, paid_on <= end
                 )
             )
-    total = session.scalar(select(func.count(Case.id)).where(condition)) or 0
-    rows = session.scalars(
-        select(Case).where(condition).order_by(Case.id.desc()).limit(limit).offset(offset)
-    ).all()
-    return rows, int(total)
+    return keyset_page(session, select(Case).where(condition), (Case.id,), (int,), cursor,
+                       per_page, descending=True)

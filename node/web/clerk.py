@@ -58,6 +58,7 @@ from node.web.core import (
     known_centers,
     load_form,
     material_files,
+    page_cursor,
     problems_of,
     staff_page,
     upload_form,
@@ -71,6 +72,7 @@ from schemas.i18n import _
 from schemas.runtime.webapp import current_session
 
 bp = web_blueprint("web_clerk", "/staff")
+PICKER_PAGE = 50  # matters per page of the intake's picker
 
 QUEUE_STATES = (*OPEN_STATES, CaseState.APPROVED, CaseState.DENIED, CaseState.COMPLETED,
                 CaseState.FORWARDED)
@@ -104,12 +106,13 @@ def desk() -> Any:
     pre-review by any clerk."""
     service = case_service()
     user = current_staff()
-    mine = service.search(owner=user.username, states=QUEUE_STATES, per_page=100)
+    mine = service.search(owner=user.username, states=QUEUE_STATES, cursor=page_cursor(),
+                          per_page=100)
     online = service.search(channel=Channel.ONLINE, states=[CaseState.SUBMITTED],
-                            per_page=100).items
-    waiting = [c for c in online if c.owner_id is None]
+                            per_page=100)
+    waiting = [c for c in online.items if c.owner_id is None]
     return render_template("web/staff/desk.html", mine=with_colours(service, mine.items),
-                           page=mine, waiting=with_colours(service, waiting))
+                           page=mine, online=online, waiting=with_colours(service, waiting))
 
 
 def paper_received(rule_list: Iterable[materials.MaterialRule]) -> list[materials.PaperReceipt]:
@@ -142,14 +145,23 @@ def take() -> Any:
     """收件: pick the matter, record the applicant and, material by material, what was received
     on paper (form, copies) and any electronic file; the required materials not received are
     ticked for the one-time notice on the case file."""
-    matters, _total = catalog().search_matters(per_page=100)
+    query = request.args.get("q", "").strip()[:100]
+    # the picker: a page of the matters found by ``?q=`` (all of them, page by page)
+    found = catalog().search_matters(query=query or None, cursor=page_cursor((str,)),
+                                     per_page=PICKER_PAGE)
     chosen = request.values.get("matter_code", "")
-    matter = next((m for m in matters if m.code == chosen), None)
+    matter = next((m for m in found.items if m.code == chosen), None)
+    if matter is None and chosen:
+        try:
+            matter = catalog().active_matter(chosen)
+        except NotFound:
+            matter = None
     departments = catalog().list_departments()
     settings = current_settings()
     rule_list = materials.rules(matter.materials if matter else [],
                                 settings.upload_max_file_bytes)
-    context: dict[str, Any] = {"matters": matters, "matter": matter, "departments": departments,
+    context: dict[str, Any] = {"matters": found.items, "page": found, "q": query,
+                               "matter": matter, "departments": departments,
                                "rules": rule_list, "paper_forms": materials.PAPER_FORMS,
                                "max_case": materials.megabytes(settings.upload_max_case_bytes)}
     template = "web/staff/take.html"

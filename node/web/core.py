@@ -39,6 +39,7 @@ from node.calendar.workdays import to_shanghai_date
 from node.cases import materials
 from node.cases.materials import CheckedFile, MaterialRule
 from node.composition import NodeServices, current_settings
+from node.listing import decode_cursor
 from node.sync.names import center_names, centers_below
 from node.sync.registry import lineage
 from node.web.labels import center_label
@@ -195,6 +196,18 @@ def scope_centers() -> list[tuple[str, str]]:
     own = current_settings().code
     return [(own, center(own))] + [(code, center(code))
                                    for code, _name in centers_below(current_session(), own)]
+
+
+def page_cursor(kinds: Sequence[type] = (dt.date, int)) -> str | None:
+    """The page's ``?cursor=`` (node/listing.py, the key's ``kinds``); one that is not ours
+    starts the list again (the pager's links, web/_pager.html, only ever give ours)."""
+    cursor = request.args.get("cursor") or None
+    if cursor is not None:
+        try:
+            decode_cursor(cursor, kinds)
+        except ValidationFailed:
+            return None
+    return cursor
 
 
 def today() -> dt.date:

@@ -23,6 +23,7 @@ from node.web.core import (
     load_form,
     load_input,
     material_files,
+    page_cursor,
     today,
     upload_form,
     web_blueprint,
@@ -77,14 +78,9 @@ def home() -> Any:
 def guide() -> Any:
     query = request.args.get("q", "").strip()[:100]
     department = request.args.get("department", "").strip()[:32] or None
-    try:
-        page = max(1, min(int(request.args.get("page", "1")), 100_000))
-    except ValueError:
-        page = 1
-    items, total = catalog().search_matters(query=query or None, department_code=department,
-                                            page=page, per_page=PER_PAGE)
-    return render_template("web/public/guide.html", items=items, total=total, page=page,
-                           pages=max(1, -(-total // PER_PAGE)), q=query,
+    page = catalog().search_matters(query=query or None, department_code=department,
+                                    cursor=page_cursor((str,)), per_page=PER_PAGE)
+    return render_template("web/public/guide.html", items=page.items, page=page, q=query,
                            department=department or "",
                            departments=catalog().guide_departments())
 

@@ -3,7 +3,6 @@ rectifications, the month's figures, staff assessment, failure-pattern lists and
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -23,7 +22,6 @@ from node.feedback.schemas import (
 )
 from node.feedback.states import RectificationAction, allowed_rectification_actions
 from node.feedback.views import present_complaint, present_rectification
-from node.listing import decode_cursor
 from node.metrics.assessment import ModelWindowRule, assess
 from node.metrics.assessment_workbook import write_assessment_workbook
 from node.metrics.patterns import Pattern, PatternPolicy, pattern_cases
@@ -33,6 +31,7 @@ from node.web.core import (
     current_staff,
     download,
     load_form,
+    page_cursor,
     problems_of,
     staff_page,
     today,
@@ -74,20 +73,9 @@ def warnings() -> Any:
     """电子监察: every yellow and red case, red first."""
     service = case_service()
     page = service.search(warnings=(Warning.RED, Warning.YELLOW), order=ListOrder.DEADLINE,
-                          cursor=_cursor(), per_page=100)
+                          cursor=page_cursor(), per_page=100)
     listed = with_colours(service, page.items)
     return render_template("web/staff/warnings.html", cases=listed, page=page)
-
-
-def _cursor() -> str | None:
-    """The page's ``?cursor=``; one that is not ours starts the list again."""
-    cursor = request.args.get("cursor") or None
-    if cursor is not None:
-        try:
-            decode_cursor(cursor, (dt.date, int))
-        except ValidationFailed:
-            return None
-    return cursor
 
 
 # -- complaints and rectifications ----------------------------------------------------------
@@ -97,7 +85,7 @@ def _complaints_page(errors: dict[str, list[str]] | None = None) -> tuple[str, i
     service = feedback_service()
     state = request.args.get("state", "received")
     states = [ComplaintState(state)] if state in {s.value for s in ComplaintState} else []
-    page = service.search_complaints(states=states, overdue=None, cursor=_cursor(),
+    page = service.search_complaints(states=states, overdue=None, cursor=page_cursor(),
                                      per_page=100)
     return render_template(
         "web/staff/complaints.html",
@@ -129,7 +117,7 @@ def resolve_complaint(number: str) -> Any:
 
 def _rectifications_page(errors: dict[str, list[str]] | None = None) -> tuple[str, int]:
     service = feedback_service()
-    page = service.search_rectifications(states=[], overdue=None, cursor=_cursor(),
+    page = service.search_rectifications(states=[], overdue=None, cursor=page_cursor(),
                                          per_page=100)
     listed = [present_rectification(service, r) for r in page.items]
     actions = {r.id: allowed_rectification_actions(r.state, extended=r.extended) for r in listed}
@@ -261,13 +249,13 @@ def patterns() -> Any:
     except ValueError:
         which = Pattern.COMPLETED_LATE
     settings = current_settings()
-    cases, total = pattern_cases(
+    page = pattern_cases(
         current_session(), which, period.start, period.end,
         PatternPolicy(two_headed_window_days=settings.two_headed_window_days),
-        limit=100, offset=0)
+        cursor=page_cursor((int,)), per_page=100)
     return render_template("web/staff/patterns.html", period=period, pattern=which,
-                           patterns=list(Pattern), cases=with_colours(case_service(), cases),
-                           total=total)
+                           patterns=list(Pattern), page=page,
+                           cases=with_colours(case_service(), page.items))
 
 
 # -- directives ----------------------------------------------------------------------------

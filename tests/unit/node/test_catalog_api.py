@@ -17,7 +17,7 @@ from node.catalog.service import CatalogService
 from node.inputs import UNSET
 from schemas.errors import Conflict
 from schemas.runtime.database import Database
-from tests.unit.node.conftest import Api, matter_payload, new_matter, pagination
+from tests.unit.node.conftest import Api, matter_payload, new_matter
 
 
 def count_matters(db) -> int:
@@ -167,8 +167,8 @@ def test_retire_hides_from_guide_but_keeps_the_matter(catalog_base: Api, anonymo
     assert anonymous.get("/api/v1/guide/matters/11450981MB0001").status_code == 404
     assert catalog_base.get("/api/v1/matters/11450981MB0001").status_code == 200
     listed = catalog_base.get("/api/v1/matters?include_retired=true")
-    assert pagination(listed)["total"] == len(listed.json) == 1
-    assert pagination(catalog_base.get("/api/v1/matters"))["total"] == 0
+    assert listed.json["total"] == len(listed.json["items"]) == 1
+    assert catalog_base.get("/api/v1/matters").json["total"] == 0
     changed = catalog_base.patch("/api/v1/matters/11450981MB0001", {"name": "x"})
     assert changed.status_code == 409
     assert catalog_base.post("/api/v1/matters/11450981MB0001/reinstate").status_code == 200
@@ -357,21 +357,20 @@ def test_guide_search_by_keyword_department_and_material(
             conditions="已经办理用地批准手续", materials=[{"name": "建设工程规划许可证"}],
         ),
     )
-    by_name = anonymous.get("/api/v1/guide/matters?q=施工").json
+    by_name = anonymous.get("/api/v1/guide/matters?q=施工").json["items"]
     assert [m["code"] for m in by_name] == ["11450981ZJ0001"]
-    by_material = anonymous.get("/api/v1/guide/matters?q=营业执照").json
+    by_material = anonymous.get("/api/v1/guide/matters?q=营业执照").json["items"]
     assert [m["code"] for m in by_material] == ["11450981MB0001"]
     by_department = anonymous.get("/api/v1/guide/matters?department=ZJ")
-    assert pagination(by_department)["total"] == 1
-    first = anonymous.get("/api/v1/guide/matters?page_size=1")
-    assert pagination(first) == {"total": 2, "total_pages": 2, "first_page": 1, "last_page": 2,
-                                 "page": 1, "next_page": 2}
-    second = anonymous.get("/api/v1/guide/matters?page_size=1&page=2")
-    assert len(first.json) == len(second.json) == 1
-    assert pagination(second)["previous_page"] == 1
-    assert {m["code"] for m in first.json + second.json} == {"11450981MB0001", "11450981ZJ0001"}
-    wildcard = anonymous.get("/api/v1/guide/matters?q=%25")
-    assert (wildcard.json, pagination(wildcard)) == ([], {"total": 0, "total_pages": 0})
+    assert by_department.json["total"] == 1
+    first = anonymous.get("/api/v1/guide/matters?per_page=1").json
+    assert (first["total"], first["total_exact"], first["per_page"]) == (2, True, 1)
+    second = anonymous.get(f"/api/v1/guide/matters?per_page=1&cursor={first['next_cursor']}")
+    assert second.json["next_cursor"] is None  # the last page
+    assert [m["code"] for m in first["items"] + second.json["items"]] == [
+        "11450981MB0001", "11450981ZJ0001"]  # by code
+    wildcard = anonymous.get("/api/v1/guide/matters?q=%25").json
+    assert (wildcard["items"], wildcard["total"], wildcard["next_cursor"]) == ([], 0, None)
     guide = anonymous.get("/api/v1/guide/matters/11450981ZJ0001").json
     assert guide["materials"][0]["name"] == "建设工程规划许可证"
     assert "retired_at" not in guide
@@ -396,7 +395,7 @@ def test_guide_search_finds_keywords_and_the_departments_name(
     def codes(query: str) -> list[str]:
         found = anonymous.get(f"/api/v1/guide/matters?q={query}")
         assert found.status_code == 200, found.json
-        return [m["code"] for m in found.json]
+        return [m["code"] for m in found.json["items"]]
 
     assert codes("营业执照") == ["11450981SC0001"]  # a keyword, not in its name
     assert codes("个体户") == ["11450981SC0001"]
@@ -439,7 +438,7 @@ def test_the_placeholder_department_is_never_shown_to_citizens(
     assert anonymous.get("/api/v1/guide/matters/STD-0001").json["department"] is None
     assert anonymous.get("/api/v1/guide/matters/11450981MB0001").json["department"] == {
         "code": "SC", "name": "市场监督管理局"}
-    listed = anonymous.get("/api/v1/guide/matters").json
+    listed = anonymous.get("/api/v1/guide/matters").json["items"]
     assert [m["department"] for m in listed if m["code"] == "STD-0001"] == [None]
     for path in ("/", "/guide", "/guide?q=个体工商户", "/guide/STD-0001"):
         page = client.get(path)
@@ -462,33 +461,42 @@ def test_the_demo_catalog_finds_the_sole_traders_registration_by_business_licenc
     with db.unit_of_work() as session:
         assert fill_province_catalog(session) > 0
     with db.unit_of_work(write=False) as session:
-        found, _total = CatalogService(session).search_matters(query="营业执照")
-        names = [matter.name for matter in found]
+        found = CatalogService(session).search_matters(query="营业执照")
+        names = [matter.name for matter in found.items]
     assert "个体工商户设立登记" in names  # by its keyword: 营业执照 is not in its name
     assert "有限责任公司设立登记" in names
 
 
 def test_guide_rejects_bad_query_parameters(anonymous: Api) -> None:
-    response = anonymous.get("/api/v1/guide/matters?page_size=1000")
-    assert response.status_code == 422
-    assert response.json["error"]["details"]["location"] == "query"
-    assert "page_size" in response.json["error"]["details"]["fields"]
-    renamed = anonymous.get("/api/v1/guide/matters?per_page=10")  # its name before
-    assert renamed.status_code == 422
-    assert "page_size" in renamed.json["error"]["details"]["fields"]["per_page"][0]
-    beyond = anonymous.get("/api/v1/guide/matters?page=100001")
-    assert beyond.status_code == 422
-    assert "page" in beyond.json["error"]["details"]["fields"]
+    for query, field in (("per_page=1000", "per_page"), ("per_page=0", "per_page"),
+                         ("cursor=nonsense", "cursor"), ("cursor=WzFd", "cursor"),  # [1]
+                         ("page=2", "page"), ("page_size=10", "page_size")):
+        response = anonymous.get(f"/api/v1/guide/matters?{query}")
+        assert response.status_code == 422, query
+        assert list(response.json["error"]["details"]["fields"]) == [field], query
 
 
-def test_the_catalog_list_is_paged_by_flask_smorest(catalog_base: Api) -> None:
-    for code in ("11450981MB0001", "11450981MB0002"):
+def test_the_catalog_list_is_paged_by_cursor(catalog_base: Api) -> None:
+    codes = [f"11450981MB{n:04d}" for n in range(1, 26)]
+    for code in reversed(codes):
         assert catalog_base.post("/api/v1/matters", matter_payload(code)).status_code == 201
-    response = catalog_base.get("/api/v1/matters?page_size=1&page=2")
-    assert response.status_code == 200
-    assert [m["code"] for m in response.json] == ["11450981MB0002"]  # by code
-    assert pagination(response) == {"total": 2, "total_pages": 2, "first_page": 1,
-                                    "last_page": 2, "page": 2, "previous_page": 1}
+    seen: list[str] = []
+    cursor = ""
+    for _page in range(3):
+        response = catalog_base.get(f"/api/v1/matters?per_page=10{cursor}")
+        assert response.status_code == 200, response.json
+        assert (response.json["total"], response.json["total_exact"]) == (25, True)
+        seen += [m["code"] for m in response.json["items"]]
+        if response.json["next_cursor"] is None:
+            break
+        cursor = f"&cursor={response.json['next_cursor']}"
+    assert seen == codes  # by code, each once, the last page reached (5 rows)
+    assert response.json["next_cursor"] is None
+    assert len(response.json["items"]) == 5
+    refused = catalog_base.get("/api/v1/matters?cursor=nonsense")
+    assert refused.status_code == 422
+    assert list(refused.json["error"]["details"]["fields"]) == ["cursor"]
+    assert "X-Pagination" not in response.headers
 
 
 def test_unknown_matter_is_not_found(anonymous: Api) -> None:

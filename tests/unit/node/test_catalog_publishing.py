@@ -492,8 +492,8 @@ def test_the_standard_catalog_carries_keywords_and_an_older_one_keeps_the_nodes(
         adopt_catalog(session, _catalog(federation, body["matters"]), node_code=COUNTY, inbox=INBOX)
     with sync_db.unit_of_work(write=False) as session:
         assert _matter(session, "STD-0001").keywords == ["营业执照", "个体户"]
-        found, total = CatalogService(session).search_matters(query="营业执照")
-        assert (total, [m.code for m in found]) == (1, ["STD-0001"])
+        found = CatalogService(session).search_matters(query="营业执照")
+        assert (found.total, [m.code for m in found.items]) == (1, ["STD-0001"])
 
     # a catalog published before keywords existed is still valid, and keeps the node's
     older = [_published("STD-0001", name="改名后的事项")]

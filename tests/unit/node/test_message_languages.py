@@ -121,14 +121,16 @@ def test_metric_names_follow_the_language() -> None:
 
 
 def test_the_pagination_refusals_follow_the_language(client: FlaskClient) -> None:
-    """The 422s of the page-numbered and the cursor-paged lists: per_page renamed, page
-    numbers refused, a page far beyond the end."""
+    """The 422s of the cursor-paged lists (every list of the API): page numbers refused, a
+    cursor not given out by the list, a page too long."""
     refusals = {
-        ("/api/v1/guide/matters?per_page=10", "per_page"): (
-            "本列表使用 page_size", "this list takes page_size"),
-        ("/api/v1/guide/matters?page=100001", "page"): (
-            "须在 1 至 100000 之间", "must be between 1 and 100000"),
-        ("/api/v1/guide/matters?page_size=1000", "page_size"): (
+        ("/api/v1/guide/matters?page=2", "page"): (
+            "本列表按游标分页", "this list is paged by cursor"),
+        ("/api/v1/guide/matters?page_size=10", "page_size"): (
+            "本列表按游标分页", "this list is paged by cursor"),
+        ("/api/v1/guide/matters?cursor=nonsense", "cursor"): (
+            "不是本列表给出的游标", "not a cursor this list gave out"),
+        ("/api/v1/guide/matters?per_page=1000", "per_page"): (
             "须大于或等于 1，且小于或等于 100。", "Must be greater than or equal to 1 and less"),
     }
     for (url, field), (chinese, english) in refusals.items():

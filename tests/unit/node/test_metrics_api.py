@@ -22,7 +22,7 @@ from schemas.metrics import ALL_METRICS
 from schemas.periods import Period
 from schemas.runtime.database import Database
 from schemas.summary import SummarySchema
-from tests.unit.node.conftest import Api, matter_payload, pagination
+from tests.unit.node.conftest import Api, matter_payload
 from tests.unit.node.test_metrics_golden import Desk, d, id_number
 
 FIGURES = "/api/v1/metrics/figures"
@@ -89,7 +89,7 @@ def center(catalog_base: Api, make_user: Callable[..., Api], db: Database) -> di
 
 
 def numbers(response: Any) -> list[str]:
-    return [item["number"] for item in response.json]
+    return [item["number"] for item in response.json["items"]]
 
 
 def test_figures_with_previous_period_and_changes(center: dict[str, Any]) -> None:
@@ -268,25 +268,35 @@ def test_pattern_lists(center: dict[str, Any]) -> None:
 
     number = {key: ref.number for key, ref in desk.cases.items()}
     outside = listed("outside_center")
-    assert pagination(outside)["total"] == 2
+    assert (outside.json["total"], outside.json["total_exact"]) == (2, True)
     assert numbers(outside) == [number["OUT2"], number["OUT1"]]  # newest first
     assert numbers(listed("two_headed")) == [number["X2"]]
     assert numbers(listed("completed_late")) == [number["LATE"]]
     assert numbers(listed("fees_elsewhere")) == [number["FEE"]]
     for pattern in ("outside_center", "two_headed", "completed_late", "fees_elsewhere"):
-        assert pagination(listed(pattern, "2026-10"))["total"] == 0
+        assert listed(pattern, "2026-10").json["total"] == 0
     assert numbers(listed("outside_center", "2026-11-04")) == [number["OUT2"]]
-    second = listed("outside_center", page_size=1, page=2)
-    assert pagination(second) == {"total": 2, "total_pages": 2, "first_page": 1,
-                                  "last_page": 2, "page": 2, "previous_page": 1}
-    assert numbers(second) == [number["OUT1"]]
+    first = listed("outside_center", per_page=1)
+    assert numbers(first) == [number["OUT2"]]
+    assert (first.json["total"], first.json["per_page"]) == (2, 1)
+    last = listed("outside_center", per_page=1, cursor=first.json["next_cursor"])
+    assert numbers(last) == [number["OUT1"]]
+    assert last.json["next_cursor"] is None  # the last page
+    for bad in ("nonsense", "WyJ4Il0"):  # not base64 JSON; ["x"], not an id
+        refused = supervisor.get(f"{PATTERNS}/outside_center",
+                                 query_string={"period": "2026-11", "cursor": bad})
+        assert refused.status_code == 422
+        assert list(refused.json["error"]["details"]["fields"]) == ["cursor"]
+    numbered = supervisor.get(f"{PATTERNS}/outside_center",
+                              query_string={"period": "2026-11", "page": 2})
+    assert list(numbered.json["error"]["details"]["fields"]) == ["page"]
 
 
 def test_pattern_lists_mask_personal_data(center: dict[str, Any]) -> None:
     response = center["supervisor"].get(f"{PATTERNS}/outside_center?period=2026-11")
     full_id, phone = id_number(5), "13900000004"  # OUT1 was the desk's fourth case
     number = center["desk"].cases["OUT1"].number
-    item = next(i for i in response.json if i["number"] == number)
+    item = next(i for i in response.json["items"] if i["number"] == number)
     assert item["applicant_id_number"] == full_id[:6] + "********" + full_id[-4:]
     assert item["applicant_phone"] == "139****0004"
     text = json.dumps(response.json, ensure_ascii=False)

@@ -735,9 +735,8 @@ def test_cases_crossing_period_boundaries_and_single_days(golden: Desk) -> None:
     with golden.db.sessions() as session:
         def two_headed(days: int) -> int:
             policy = PatternPolicy(two_headed_window_days=days)
-            _, total = pattern_cases(session, Pattern.TWO_HEADED, NOVEMBER.start, NOVEMBER.end,
-                                     policy, limit=0)
-            return total
+            return pattern_cases(session, Pattern.TWO_HEADED, NOVEMBER.start, NOVEMBER.end,
+                                 policy, per_page=1).total
 
         assert two_headed(30) == 2
         assert two_headed(8) == 2  # Y2 came eight days after A
