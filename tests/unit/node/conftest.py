@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
-import json
 import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -79,12 +78,6 @@ class Api:
 
     def patch(self, path: str, json: Any = None, **kwargs: Any) -> Any:
         return self.request("PATCH", path, json=json, **kwargs)
-
-
-def pagination(response: Any) -> dict[str, int]:
-    """A page-numbered list's X-Pagination header (flask-smorest's pagination metadata)."""
-    metadata: dict[str, int] = json.loads(response.headers["X-Pagination"])
-    return metadata
 
 
 _serial = itertools.count(1)

@@ -546,3 +546,14 @@ def test_the_schemas_load_the_services_typed_inputs() -> None:
     staff = StaffMemberPatchSchema(partial=True).load({"staff_type": "temporary"})
     assert staff == StaffChanges(staff_type=StaffType.TEMPORARY)
     assert staff.given() == {"staff_type": StaffType.TEMPORARY}
+
+
+def test_the_openapi_document_describes_the_cursor_pages(anonymous: Api) -> None:
+    paths = anonymous.get("/api/v1/openapi.json").json["paths"]
+    for path in ("/api/v1/matters", "/api/v1/guide/matters",
+                 "/api/v1/metrics/patterns/{pattern}", "/api/v1/cases"):
+        get = paths[path]["get"]
+        names = {p["name"] for p in get["parameters"] if p["in"] == "query"}
+        assert {"cursor", "per_page"} <= names, path
+        answer = get["responses"]["200"]["content"]["application/json"]["schema"]
+        assert "CursorPage" in answer["$ref"], path  # the envelope, not a bare array

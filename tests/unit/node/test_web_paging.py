@@ -45,7 +45,8 @@ def every_page(client: FlaskClient, path: str, found: re.Pattern[str]) -> list[l
         text = response.get_data(as_text=True)
         pages.append(list(dict.fromkeys(found.findall(text))))
         link = NEXT.search(text)
-        url = f"{path.split('?')[0]}?{link.group(1).replace('&amp;', '&')}" if link else None
+        base = path.split("?", maxsplit=1)[0]
+        url = f"{base}?{link.group(1).replace('&amp;', '&')}" if link else None
         assert len(pages) < 20, "the pages never end"
     return pages
 
