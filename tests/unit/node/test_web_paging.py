@@ -129,3 +129,14 @@ def test_the_pattern_list_pages_to_its_last_case(
     numbers = [n for p in pages for n in p]
     assert numbers == sorted(numbers, reverse=True)  # newest first, each once
     assert len(set(numbers)) == 130
+
+
+def test_the_desk_sends_to_the_search_when_more_online_applications_wait(
+        client: FlaskClient, db: Database, desk: dict[str, Api]) -> None:
+    _cases(db, 101, channel="online", state="submitted", accepted_on=None, deadline_on=None)
+    assert log_in(client, "clerk1").status_code == 302
+    text = client.get("/staff/desk").get_data(as_text=True)
+    link = re.search(r'href="(/staff/search\?[^"]+)">待预审的网上申报超过 100 件', text)
+    assert link, "no way to the online applications beyond the desk's hundred"
+    found = every_page(client, link.group(1).replace("&amp;", "&"), NUMBER)
+    assert len({n for p in found for n in p}) == 101  # all of them, the last page reached
