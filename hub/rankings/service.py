@@ -42,6 +42,7 @@ from schemas.errors import ValidationFailed
 from schemas.i18n import _
 from schemas.methodologies import methodology_prefix
 from schemas.metrics import ALL_METRICS, Direction, Unit, per_month, rate_basis_points, ratio_value
+from schemas.names import LEVEL_NAMES, PERIOD_KIND_NAMES, name_of
 from schemas.periods import (
     REPORTS_LATE_AFTER_DAYS,
     Period,
@@ -158,7 +159,7 @@ class RankingService:
             return LEVELS[position + 1]
         if LEVELS.index(level) <= position:
             raise ValidationFailed({"level": [_("must be below the scope's level (%(value)s)",
-                                                value=scope.level.value)]})
+                                                value=name_of(LEVEL_NAMES, scope.level))]})
         return level
 
     def _members(self, scope: NodeInfo, level: Level, kind: CountyKind | None) -> list[NodeInfo]:
@@ -369,7 +370,7 @@ class RankingService:
         first, last = _period(start, "from"), _period(end, "to")
         if first.kind is not last.kind:
             raise ValidationFailed({"to": [_("must be a %(value)s like 'from'",
-                                             value=first.kind.value)]})
+                                             value=PERIOD_KIND_NAMES[first.kind])]})
         if last < first:
             raise ValidationFailed({"to": [_("must not come before 'from'")]})
         periods = [last]

@@ -304,7 +304,7 @@ class CaseDocument(MethodView):
         found = documents.issued(case, DocumentKind(kind))
         if found is None:
             raise NotFound(_("Case %(number)s has no %(kind)s document printed yet.",
-                             number=case.number, kind=kind))
+                             number=case.number, kind=documents.title(DocumentKind(kind), case)))
         return Response(render_document(case, found, reprint=found.reprints > 0),
                         mimetype="text/html")
 

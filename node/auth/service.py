@@ -25,6 +25,7 @@ from schemas.errors import (
     ValidationFailed,
 )
 from schemas.i18n import _
+from schemas.names import PERMISSION_NAMES, ROLE_NAMES, name_of
 from schemas.runtime.database import utcnow
 from schemas.runtime.login import LoginPolicy, PasswordLogin
 
@@ -173,7 +174,7 @@ class AuthService:
         if not allows(user.role, permission):
             raise Forbidden(
                 _("Role %(repr)s may not do this (%(value)s).",
-                  repr=repr(user.role.value), value=permission.value),
+                  repr=name_of(ROLE_NAMES, user.role), value=name_of(PERMISSION_NAMES, permission)),
                 {"permission": permission.value, "role": user.role.value},
             )
 
@@ -254,5 +255,5 @@ class AuthService:
         if Role(user.role) in ROLES_WITH_DEPARTMENT and user.department is None:
             raise ValidationFailed(
                 {"department_code": [_("a %(role)s must belong to a department",
-                                       role=Role(user.role).value)]}
+                                       role=name_of(ROLE_NAMES, user.role))]}
             )

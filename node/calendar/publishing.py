@@ -60,7 +60,7 @@ def publish_calendar(
     schedule = CalendarService(session, clock=lambda: moment).schedule(year)
     if schedule is None or schedule.source is not ScheduleSource.IMPORTED:
         raise Conflict(
-            _("%(year)s年的国家节假日安排尚未导入本中心；请先用 calendar-import 导入通知。",
+            _("%(year)s年的国家节假日安排尚未导入本中心；请先在工作日历页导入国务院办公厅的通知。",
               year=year),
             {"year": year, "source": schedule.source.value if schedule else None})
     days = [{"date": d.day.isoformat(), "kind": d.kind.value, "name": d.name}

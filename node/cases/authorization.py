@@ -33,6 +33,7 @@ from node.cases.models import AttachmentRole, Case, Channel, ReviewTask
 from node.cases.states import OPEN_STATES, CaseState, allowed_actions
 from schemas.errors import Forbidden
 from schemas.i18n import _
+from schemas.names import CASE_STATE_NAMES, FILE_NAMES, ROLE_NAMES, name_of, names_of
 
 CLERK, APPROVER = Role.CLERK.value, Role.APPROVER.value
 APPLICANT = "applicant"  # the public applicant, adding materials to their online application
@@ -44,7 +45,6 @@ DECISION_STATES = frozenset(
     {CaseState.ACCEPTED, CaseState.IN_REVIEW, CaseState.APPROVED, CaseState.DENIED}
 )
 FILE_STATES = {AttachmentRole.MATERIAL: OPEN_STATES, AttachmentRole.RESULT: DECISION_STATES}
-FILE_NAMES = {AttachmentRole.MATERIAL: "material", AttachmentRole.RESULT: "result document"}
 
 
 def takes_ownership(case: Case, actor: Actor) -> bool:
@@ -83,7 +83,7 @@ def deciding_task(case: Case, actor: Actor) -> ReviewTask:
         department_id = actor.department_id or -1
     else:
         raise Forbidden(_("The %(role)s role decides no case.",
-                          role=actor.role), {"role": actor.role})
+                          role=name_of(ROLE_NAMES, actor.role)), {"role": actor.role})
     task = next((t for t in case.tasks if t.department_id == department_id), None)
     if task is None:
         raise Forbidden(
@@ -106,16 +106,18 @@ def authorize_file(case: Case, actor: Actor, role: AttachmentRole) -> bool:
     """May ``actor`` add a file of ``role`` to ``case`` now?  Raises :class:`Forbidden` for
     the wrong person and :class:`CaseStateError` for the wrong moment; returns whether the
     actor (a clerk) takes ownership of an unowned case by doing so."""
-    wanted = FILE_NAMES[role]
+    wanted = name_of(FILE_NAMES, role)
     if actor.role not in (CLERK, APPROVER, APPLICANT):
-        raise Forbidden(_("The %(role)s role adds no files to cases.", role=actor.role),
+        raise Forbidden(_("The %(role)s role adds no files to cases.",
+                          role=name_of(ROLE_NAMES, actor.role)),
                         {"role": actor.role, "file_role": role.value})
     if case.state not in FILE_STATES[role]:
-        states = ", ".join(s.value for s in CaseState if s in FILE_STATES[role])
+        states = names_of(CASE_STATE_NAMES, (s for s in CaseState if s in FILE_STATES[role]))
         raise CaseStateError(
             _("A %(wanted)s is added to a case in one of the states %(states)s; "
               "case %(number)s is %(state)s.",
-              wanted=wanted, states=states, number=case.number, state=case.state.value),
+              wanted=wanted, states=states, number=case.number,
+              state=name_of(CASE_STATE_NAMES, case.state)),
             case.state, allowed_actions(case.state),
         )
     if actor.role == APPLICANT:

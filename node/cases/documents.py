@@ -39,6 +39,7 @@ from node.catalog.models import MaterialForm, MatterCategory
 from node.numbers import next_number
 from schemas.errors import Conflict, ValidationFailed
 from schemas.i18n import _
+from schemas.names import CASE_STATE_NAMES, name_of
 
 # the categories whose cases end in a decision to grant or refuse
 DECIDING = frozenset({MatterCategory.ADMINISTRATIVE_LICENCE, MatterCategory.NON_LICENCE_APPROVAL})
@@ -154,7 +155,8 @@ def print_document(
     if kind not in available(case):
         raise Conflict(
             _("Case %(number)s (%(value)s) has no %(value2)s document to print now.",
-              number=case.number, value=case.state.value, value2=kind.value),
+              number=case.number, value=name_of(CASE_STATE_NAMES, case.state),
+              value2=title(kind, case)),
             {"available": [k.value for k in available(case)]},
         )
     existing = issued(case, kind)

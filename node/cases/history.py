@@ -16,31 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from node.auth.models import User
+from schemas import names
 from schemas.i18n import _
 
-# who acts without a staff account (node.cases.service.SYSTEM_ACTOR, node.feedback.service)
-NON_STAFF = {"system": _("系统"), "applicant": _("申请人"), "public": _("公众")}
-
-ROLE_NAMES = {
-    "clerk": _("窗口工作人员"), "approver": _("部门审批人员"), "admin": _("中心管理员"),
-    "supervisor": _("效能监察"), "viewer": _("上级中心/领导（只读）"),
-}
-
-STATE_NAMES = {
-    "submitted": _("已收件"),
-    "supplement_requested": _("待补正"),
-    "accepted": _("已受理"),
-    "rejected": _("不予受理"),
-    "in_review": _("审核中"),
-    "suspended": _("挂起（特别程序）"),
-    "approved": _("准予许可"),
-    "denied": _("不予许可"),
-    "completed": _("已办结"),
-    "delivered": _("已送达"),
-    "withdrawn": _("已撤回"),
-    "forwarded": _("已上报上级"),
-    "returned": _("已退回"),
-}
+# the names of roles and states: one table each, in schemas/names.py
+NON_STAFF = names.NON_STAFF
+ROLE_NAMES = names.ROLE_NAMES
+STATE_NAMES = names.CASE_STATE_NAMES
 
 # what a center above did with a case reported to it (an ``upstream_update``'s state)
 UPSTREAM_STEPS = {
@@ -51,7 +33,7 @@ UPSTREAM_STEPS = {
     "forwarded": _("已转报上级"), "returned": _("已退回"),
 }
 
-# the notes (name, other than an action of node/web/labels.ACTIONS) recorded by forwarding,
+# the notes (name, other than an action of schemas/names.CASE_ACTION_NAMES) recorded by forwarding,
 # files and fees
 NOTE_PHRASES = {
     "upstream_update": _("上级中心办理进展"), "relay_result": _("将上级的决定转告报送的下级中心"),

@@ -25,6 +25,7 @@ from node.cases.history import handler_name
 from node.cases.models import Case, DocumentKind, IssuedDocument, SupplementNotice, Suspension
 from schemas.errors import Forbidden
 from schemas.i18n import _
+from schemas.names import ROLE_NAMES, name_of
 
 # the special procedures of Art. 45 by their Chinese names, as the notice prints them
 SUSPENSION_KIND_NAMES = {
@@ -101,7 +102,8 @@ def print_as(session: Session, case: Case, kind: DocumentKind, query_code: str |
     the document and whether this print is a reprint)."""
     if not allows(user.role, documents.RULES[kind].permission):
         raise Forbidden(_("Your role (%(value)s) may not print a %(value2)s document.",
-                          value=user.role.value, value2=kind.value))
+                          value=name_of(ROLE_NAMES, user.role),
+                          value2=documents.title(kind, case)))
     return documents.print_document(session, case, kind, username=user.username,
                                     node_code=node_code, now=now, query_code=query_code)
 

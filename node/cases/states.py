@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from node.auth.permissions import Role
 from schemas.i18n import _
+from schemas.names import CASE_ACTION_NAMES, CASE_STATE_NAMES, ROLE_NAMES, name_of, names_of
 
 
 class CaseState(enum.StrEnum):
@@ -175,16 +176,18 @@ def plan(state: CaseState, action: Action, role: str, reason: str | None) -> Tra
         raise TransitionRefused(
             _("Action %(action)s is not possible for a case in state %(state)s "
               "(allowed: %(allowed)s).",
-              action=repr(action.value), state=repr(state.value),
-              allowed=", ".join(allowed_actions(state)) or _("none")),
+              action=name_of(CASE_ACTION_NAMES, action), state=name_of(CASE_STATE_NAMES, state),
+              allowed=names_of(CASE_ACTION_NAMES, allowed_actions(state))),
             state,
             allowed_actions(state),
         )
     if role not in transition.roles:
         raise PermissionError(_("the %(role)s role cannot %(action)s a case",
-                                role=role, action=action.value))
+                                role=name_of(ROLE_NAMES, role),
+                                action=name_of(CASE_ACTION_NAMES, action)))
     if transition.needs_reason and not (reason and reason.strip()):
-        raise ValueError(_("%(action)s needs a written reason", action=action.value))
+        raise ValueError(_("%(action)s needs a written reason",
+                           action=name_of(CASE_ACTION_NAMES, action)))
     return transition
 
 

@@ -87,16 +87,16 @@ class CatalogService:
         return row
 
     def department(self, code: str) -> Department:
-        return self._one(Department, code, "department")
+        return self._one(Department, code, _("部门"))
 
     def window(self, code: str) -> Window:
-        return self._one(Window, code, "window")
+        return self._one(Window, code, _("窗口"))
 
     def staff_member(self, code: str) -> StaffMember:
-        return self._one(StaffMember, code, "staff member")
+        return self._one(StaffMember, code, _("工作人员"))
 
     def matter(self, code: str) -> Matter:
-        return self._one(Matter, code, "matter")
+        return self._one(Matter, code, _("事项"))
 
     def _ensure_new_code(self, model: Any, code: str, what: str) -> None:
         if self.session.scalar(select(model.id).where(model.code == code)) is not None:
@@ -133,7 +133,7 @@ class CatalogService:
         return [d for d in self.list_departments() if not d.is_placeholder]
 
     def create_department(self, code: str, name: str) -> Department:
-        self._ensure_new_code(Department, code, "department")
+        self._ensure_new_code(Department, code, _("部门"))
         department = Department(code=code, name=name)
         self.session.add(department)
         self.session.flush()
@@ -184,7 +184,7 @@ class CatalogService:
     def create_window(
         self, code: str, name: str, location: str = "", department_codes: Iterable[str] = ()
     ) -> Window:
-        self._ensure_new_code(Window, code, "window")
+        self._ensure_new_code(Window, code, _("窗口"))
         window = Window(
             code=code, name=name, location=location, departments=self._departments(department_codes)
         )
@@ -273,7 +273,7 @@ class CatalogService:
             member.window = self._active_window(code) if code else None
 
     def create_staff_member(self, new: NewStaffMember) -> StaffMember:
-        self._ensure_new_code(StaffMember, new.code, "staff member")
+        self._ensure_new_code(StaffMember, new.code, _("工作人员"))
         member = StaffMember(code=new.code, name=new.name, staff_type=new.staff_type)
         self._apply_staff(member, new.given())
         self.session.add(member)
@@ -356,7 +356,7 @@ class CatalogService:
         return matter
 
     def create_matter(self, new: NewMatter) -> Matter:
-        self._ensure_new_code(Matter, new.code, "matter")
+        self._ensure_new_code(Matter, new.code, _("事项"))
         matter = Matter(code=new.code)
         self._apply_matter(matter, new.given(), creating=True)
         self.session.add(matter)

@@ -32,6 +32,7 @@ from schemas.envelope import Envelope, Kind
 from schemas.errors import Conflict, Forbidden, NotFound, TongbanError, ValidationFailed
 from schemas.i18n import _
 from schemas.messages import DirectiveReplySchema, DirectiveSchema
+from schemas.names import DIRECTIVE_DIRECTIONS, name_of
 from schemas.runtime.database import utcnow
 
 Clock = Callable[[], dt.datetime]
@@ -172,7 +173,7 @@ class DirectiveService:
             Directive.direction == DirectiveDirection(direction)))
         if directive is None:
             raise NotFound(_("No %(direction)s directive %(directive_id)s.",
-                             direction=DirectiveDirection(direction).value,
+                             direction=name_of(DIRECTIVE_DIRECTIONS, DirectiveDirection(direction)),
                              directive_id=directive_id))
         return directive
 

@@ -30,6 +30,7 @@ from node.listing import Page
 from node.numbers import next_number
 from schemas.errors import NotFound, ValidationFailed
 from schemas.i18n import _
+from schemas.names import COMPLAINT_STATE_NAMES, name_of
 from schemas.personal import phone_problems
 
 # Working days to resolve a complaint (GB/T 36113-2018 leaves the limit to each center; five
@@ -220,7 +221,7 @@ class Complaints(PublicLookup):
         if complaint.state is not ComplaintState.RECEIVED:
             raise ComplaintStateError(
                 _("Complaint %(number)s is already %(state)s.",
-                  number=complaint.number, state=complaint.state.value),
+                  number=complaint.number, state=name_of(COMPLAINT_STATE_NAMES, complaint.state)),
                 complaint.state, [],
             )
         if complaint.sent_to is not None:

@@ -18,6 +18,7 @@ from node.feedback.models import (
 from node.feedback.states import RECTIFICATION_WORKING_DAYS
 from node.rollups import invalidate
 from schemas.i18n import _
+from schemas.names import CASE_STATE_NAMES, name_of
 
 EVALUABLE_STATES = frozenset({CaseState.COMPLETED, CaseState.DELIVERED})
 
@@ -38,7 +39,7 @@ class Evaluations(PublicLookup):
         if case.state not in EVALUABLE_STATES:
             raise NotEvaluable(
                 _("Case %(number)s is %(state)s; it can be rated once completed.",
-                  number=case.number, state=case.state.value),
+                  number=case.number, state=name_of(CASE_STATE_NAMES, case.state)),
                 {"state": case.state.value},
             )
         evaluation = Evaluation(

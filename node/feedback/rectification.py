@@ -29,6 +29,15 @@ from node.listing import Page
 from node.rollups import invalidate
 from schemas.errors import NotFound, ValidationFailed
 from schemas.i18n import _
+from schemas.names import (
+    RECTIFICATION_ACTION_NAMES,
+    RECTIFICATION_STATE_NAMES,
+    name_of,
+    names_of,
+)
+
+# the written text an action requires (RectificationTransition.text_field), as people call it
+TEXT_FIELD_NAMES = {"note": _("整改情况说明"), "reason": _("理由")}
 
 
 class Rectifications(FeedbackBase):
@@ -114,8 +123,9 @@ class Rectifications(FeedbackBase):
                 if again and rectification.state in transition.sources
                 else _("Action %(action)s is not possible for a rectification in state "
                        "%(state)s (allowed: %(allowed)s).",
-                       action=repr(action.value), state=repr(rectification.state.value),
-                       allowed=", ".join(allowed) or _("none")),
+                       action=name_of(RECTIFICATION_ACTION_NAMES, action),
+                       state=name_of(RECTIFICATION_STATE_NAMES, rectification.state),
+                       allowed=names_of(RECTIFICATION_ACTION_NAMES, allowed)),
                 rectification.state,
                 allowed,
             )
@@ -124,7 +134,8 @@ class Rectifications(FeedbackBase):
         if transition.text_field and not written:
             problems[transition.text_field] = [
                 _("%(action)s needs a written %(field)s",
-                  action=action.value, field=transition.text_field)
+                  action=name_of(RECTIFICATION_ACTION_NAMES, action),
+                  field=TEXT_FIELD_NAMES.get(transition.text_field, transition.text_field))
             ]
         if action is RectificationAction.EXTEND and (
             days is None or not 1 <= days <= RECTIFICATION_MAX_EXTENSION_DAYS

@@ -162,7 +162,7 @@ def matter_action(code: str, action: str) -> Any:
         elif action == "reinstate":
             catalog().reinstate_matter(code)
         else:
-            raise ValidationFailed({"action": [_("retire 或 reinstate")]})
+            raise ValidationFailed({"action": [_("请选择停用或恢复")]})
     except TongbanError as exc:
         return failed_page("web/staff/admin/matters.html", exc, **_matters_context())
     flash(_("已更新。"))
@@ -204,7 +204,7 @@ def add_organisation(what: str) -> Any:
             schema = NewStaffMemberSchema()
             service.create_staff_member(_load(schema, form_data(schema), NewStaffMember))
         else:
-            raise ValidationFailed({"what": [_("department、window 或 staff")]})
+            raise ValidationFailed({"what": [_("请选择部门、窗口或工作人员")]})
     except TongbanError as exc:
         return failed_page(template, exc, **_organisation_context())
     flash(_("已添加。"))

@@ -355,7 +355,7 @@ def add_file(case_id: int) -> Any:
             data=upload.read(), role=role)
     except (TongbanError, ValueError) as exc:
         problem = exc if isinstance(exc, TongbanError) else ValidationFailed(
-            {"role": [_("material 或 result")]})
+            {"role": [_("请选择申请材料或结果文书")]})
         current_session().rollback()
         status = 403 if isinstance(problem, Forbidden) else (
             409 if isinstance(problem, CaseStateError) else 422)

@@ -33,7 +33,7 @@ from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
 from node.auth.models import User
-from node.auth.permissions import ROLE_PERMISSIONS, Permission, Role, allows
+from node.auth.permissions import ROLE_PERMISSIONS, Permission, allows
 from node.auth.service import AuthService
 from node.calendar.workdays import to_shanghai_date
 from node.cases import materials
@@ -43,6 +43,7 @@ from node.listing import decode_cursor
 from node.sync.names import center_names, centers_below
 from node.sync.registry import lineage
 from node.web.labels import center_label
+from schemas import names
 from schemas.errors import TongbanError, Unauthorized, ValidationFailed
 from schemas.i18n import _
 from schemas.runtime.database import utcnow
@@ -148,13 +149,7 @@ def can(permission: Permission) -> bool:
     return user is not None and allows(user.role, permission)
 
 
-ROLE_NAMES = {
-    Role.CLERK: _("窗口工作人员"),
-    Role.APPROVER: _("部门审批人员"),
-    Role.ADMIN: _("中心管理员"),
-    Role.SUPERVISOR: _("效能监察"),
-    Role.VIEWER: _("上级中心/领导（只读）"),
-}
+ROLE_NAMES = names.ROLE_NAMES
 
 
 def home_for(user: User) -> str:

@@ -6,48 +6,15 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from node.cases.history import ROLE_NAMES, STATE_NAMES
+from schemas import names
 from schemas.i18n import _
 from schemas.metrics import ALL_METRICS, POWER_NAMES, shown_name
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-# one table each, kept with the case history's sentences (node/cases/history.py)
-CASE_STATES = STATE_NAMES
-
-ACTIONS = {
-    "submit": _("收件"),
-    "request_supplement": _("一次性告知"),
-    "supplement": _("补正"),
-    "accept": _("受理"),
-    "reject": _("不予受理"),
-    "commit": _("告知承诺"),
-    "start_review": _("开始审核"),
-    "suspend": _("挂起（特别程序）"),
-    "resume": _("恢复计时"),
-    "approve": _("准予许可"),
-    "deny": _("不予许可"),
-    "deem_approve": _("超时默认许可"),
-    "deem_accept": _("视为受理"),
-    "complete": _("办结"),
-    "deliver": _("送达"),
-    "withdraw": _("撤回"),
-    "forward": _("上报上级"),
-    "receive_approval": _("上级准予"),
-    "receive_denial": _("上级不予"),
-    "receive_return": _("上级退回"),
-    "return": _("退回下级"),
-    "receive_forward": _("收到下级报送"),
-    "payment": _("缴费"),
-    "fee_waiver": _("免收费"),
-    "extend": _("延期"),
-    "hand_over": _("移交"),
-    "visit": _("登记到厅（跑动一次）"),
-    "attach": _("添加材料"),
-    "notice": _("一次性告知"),
-    "deadline_recomputed": _("期限随节假日安排调整"),
-    "notice_window_moved": _("告知期限调整"),
-}
+# one table each, in schemas/names.py (read by the case history and the errors too)
+CASE_STATES = names.CASE_STATE_NAMES
+ACTIONS = names.CASE_ACTION_NAMES
 
 CHANNELS = {
     "window": _("窗口"), "online": _("网上申报"), "village_agent": _("村级代办"),
@@ -75,12 +42,7 @@ CATEGORIES = {
 
 HANDLING_TYPES = {"immediate": _("即办件"), "promised": _("承诺件")}
 
-LEVELS = {
-    "province": _("省级"),
-    "city": _("市级"),
-    "county": _("县级"),
-    "township": _("乡镇（街道）"),
-}
+LEVELS = names.LEVEL_NAMES
 
 KINDS = {"district": _("市辖区"), "county": _("县"), "county_city": _("县级市")}
 
@@ -100,31 +62,13 @@ EVALUATION_LEVELS = {
     "dissatisfied": _("不满意"), "very_dissatisfied": _("非常不满意"),
 }
 
-COMPLAINT_STATES = {"received": _("已受理"), "resolved": _("已办结")}
+COMPLAINT_STATES = names.COMPLAINT_STATE_NAMES
 
-RECTIFICATION_STATES = {
-    "pending": _("待整改"),
-    "disputed": _("申诉中（无效评价复核）"),
-    "in_rectification": _("整改中"),
-    "done": _("已整改"),
-    "cannot_rectify": _("无法整改"),
-    "rating_void": _("评价无效（申诉成立）"),
-}
+RECTIFICATION_STATES = names.RECTIFICATION_STATE_NAMES
 
-RECTIFICATION_ACTIONS = {
-    "start": _("开始整改"), "complete": _("整改完成"), "dispute": _("申诉（无效评价）"),
-    "uphold": _("申诉不成立"), "invalidate": _("认定无效评价"), "cannot_rectify": _("无法整改"),
-    "extend": _("延期"),
-}
+RECTIFICATION_ACTIONS = names.RECTIFICATION_ACTION_NAMES
 
-DIRECTIVE_STATES = {
-    "sent": _("已下发"),
-    "received": _("待回复"),
-    "acknowledged": _("已签收"),
-    "in_progress": _("办理中"),
-    "done": _("已办结"),
-    "disputed": _("有异议"),
-}
+DIRECTIVE_STATES = names.DIRECTIVE_STATE_NAMES
 
 DIRECTIVE_SUBJECTS = {"case": _("办件"), "metric": _("指标"), "text": _("其他事项")}
 
@@ -209,7 +153,7 @@ LEAF_FIELD_NAMES = {
     "salt": _("随机值"), "v": _("格式版本"),
 }
 
-ROLES = ROLE_NAMES
+ROLES = names.ROLE_NAMES
 
 DAY_REASONS = {
     "workday": _("工作日"), "weekend": _("周末"), "public_holiday": _("法定节假日"),

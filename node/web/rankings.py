@@ -70,7 +70,7 @@ def _ask(method: str, what: str, query: list[tuple[str, str]], body: bytes = b""
     """
     if not _hub_configured():
         return Answer(503, None, None, stale=True,
-                      unreachable_reason=_("本节点未配置枢纽地址（hub_url）"))
+                      unreachable_reason=_("本节点未配置枢纽地址"))
     session = current_session()
     cache = CachedRankings(session, rankings_hub())
     if request.method in ("GET", "HEAD"):
@@ -243,7 +243,7 @@ def open_audit() -> Any:
         flash(_("未发起数据核验：请从报送情况表中选择一个中心。"))
         return redirect(target)
     if not _hub_configured():
-        flash(_("本节点未配置枢纽地址（hub_url），无法发起数据核验。"))
+        flash(_("本节点未配置枢纽地址，无法发起数据核验。"))
         return redirect(target)
     try:
         found = rankings_hub().open_audit(node, period, DEFAULT_SAMPLE_SIZE)
@@ -489,7 +489,7 @@ def methodologies() -> Any:
         return render_template(template, errors={"name": [_("只能使用字母、数字及 . _ -")]},
                                **context), 422
     if not _hub_configured():
-        return render_template(template, errors={"": [_("本节点未配置枢纽地址（hub_url），"
+        return render_template(template, errors={"": [_("本节点未配置枢纽地址，"
                                                       "无法保存。")]}, **context), 503
     try:
         found_answer = rankings_hub().ask("PUT", f"methodologies/{quote(name, safe='')}",
