@@ -41,6 +41,7 @@ from schemas.errors import (
 )
 from schemas.i18n import DEFAULT_LOCALE, TRANSLATIONS, _, localize, set_locale_source
 from schemas.runtime.database import Database, mark_writing
+from schemas.runtime.sessions import MessageSessionInterface
 
 log = logging.getLogger("tongban.web")
 
@@ -392,6 +393,7 @@ def init_web(
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     Babel(app, locale_selector=request_locale)
     set_locale_source(_current_locale)
+    app.session_interface = MessageSessionInterface()  # flashes said in the reader's language
     api = Api(app)
     app.register_error_handler(Exception, _internal_error)
 
