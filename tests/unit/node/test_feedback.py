@@ -62,6 +62,7 @@ def test_a_completed_case_is_rated_once(desk, anonymous: Api) -> None:
     early = rate(anonymous, case, "satisfied")
     assert early.status_code == 409
     assert early.json["error"]["code"] == "not_completed"
+    assert early.json["error"]["message"] == f"办件 {case['number']} 当前为「已收件」；办结后才能评价。"
     complete_case(desk, case["id"])
     good = rate(anonymous, case, "very_satisfied", comment="  办事很快  ")
     assert good.status_code == 201, good.json
@@ -138,6 +139,8 @@ def test_rectify_extend_once_and_complete(desk, rectification, db: Database) -> 
     assert refused.json["error"]["code"] == "invalid_transition"
     assert refused.json["error"]["details"] == {
         "state": "in_rectification", "allowed": ["complete", "cannot_rectify", "extend"]}
+    assert refused.json["error"]["message"] == (
+        "整改处于「整改中」状态，不能执行「申诉（无效评价）」（可执行：整改完成、无法整改、延期）。")
     no_reason = act(supervisor, rectification, "extend", days=2)
     assert no_reason.status_code == 422
     too_long = act(supervisor, rectification, "extend", reason="需协调",
@@ -156,7 +159,7 @@ def test_rectify_extend_once_and_complete(desk, rectification, db: Database) -> 
     assert twice.json["error"]["details"]["allowed"] == ["complete", "cannot_rectify"]
     blank = act(supervisor, rectification, "complete", note="  ")
     assert blank.status_code == 422
-    assert "note" in blank.json["error"]["details"]["fields"]
+    assert blank.json["error"]["details"]["fields"]["note"] == ["「整改完成」须填写书面的整改情况说明"]
     done = act(supervisor, rectification, "complete", note="已约谈窗口人员并整改服务态度")
     assert done.status_code == 200
     assert done.json["state"] == "done"
@@ -336,6 +339,7 @@ def test_resolve_in_time_and_only_once(desk, anonymous: Api) -> None:
     assert again.status_code == 409
     assert again.json["error"]["code"] == "invalid_transition"
     assert again.json["error"]["details"] == {"state": "resolved", "allowed": []}
+    assert again.json["error"]["message"] == f"投诉 {number} 已是「已办结」状态。"
     assert supervisor.get(f"{COMPLAINTS}?state=resolved").json["total"] == 1
     assert supervisor.get(f"{COMPLAINTS}?state=received").json["total"] == 0
     assert supervisor.post(f"{COMPLAINTS}/nope/resolve", {"resolution": "x"}).status_code == 404
