@@ -122,6 +122,14 @@ LEVEL_NAMES = {
 
 PERIOD_KIND_NAMES = {"day": _("日"), "month": _("月度"), "quarter": _("季度"), "year": _("年度")}
 
+UNNAMED_CENTER = _("未登记名称的中心")
+
+
+def center_text(code: str, name: str | None) -> str:
+    """A center by its name with its code beside it, 北流市政务服务中心（450981）; one whose name
+    the registry has not given is 未登记名称的中心（450981）, never a bare code."""
+    return f"{name or UNNAMED_CENTER}（{code}）"
+
 
 def name_of(table: Mapping[str, str], code: Any) -> str:
     """The name of ``code`` (a string or a string enum) in ``table``: a name, with the code
@@ -145,4 +153,5 @@ def names_of(table: Mapping[str, str], codes: Iterable[Any]) -> str:
 __all__ = ["CASE_ACTION_NAMES", "CASE_STATE_NAMES", "COMPLAINT_STATE_NAMES",
            "DIRECTIVE_DIRECTIONS", "DIRECTIVE_STATE_NAMES", "FILE_NAMES", "LEVEL_NAMES",
            "NON_STAFF", "PERIOD_KIND_NAMES", "PERMISSION_NAMES", "RECTIFICATION_ACTION_NAMES",
-           "RECTIFICATION_STATE_NAMES", "ROLE_NAMES", "name_of", "names_of"]
+           "RECTIFICATION_STATE_NAMES", "ROLE_NAMES", "UNNAMED_CENTER", "center_text", "name_of",
+           "names_of"]

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.audits.models import Audit, CommitmentRefusal
+from hub.models import RegisteredNode
 from hub.relay.models import EnvelopeRecord, SummaryRecord
 from schemas.audit_check import findings
 from schemas.commitment import (
@@ -41,6 +42,7 @@ from schemas.envelope import Envelope
 from schemas.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from schemas.fastcanon import canonical
 from schemas.i18n import _
+from schemas.names import center_text
 from schemas.runtime.database import insert_if_missing
 
 PENDING, PASSED, FAILED, UNANSWERED = "pending", "passed", "failed", "unanswered"
@@ -134,21 +136,32 @@ class AuditService:
         self.now = now
         self.answer_seconds = answer_seconds
 
+    def _center(self, code: str) -> str:
+        row = self.session.get(RegisteredNode, code)
+        return center_text(code, row.name if row is not None else None)
+
+    def _who(self, requester: Requester) -> str:
+        if requester.kind == "node":
+            return self._center(requester.name)
+        return _("枢纽工作人员账号 %(name)s", name=requester.name)
+
     def open(self, requester: Requester, *, node: str, period: str, seq: int | None = None,
              sample_size: int = DEFAULT_SAMPLE_SIZE) -> dict[str, Any]:
         """Open an audit of ``node``'s summary of ``period`` (version ``seq``, else the
         newest) drawing ``sample_size`` leaves."""
         if not may_audit(requester, node):
             raise AuditForbidden(_("%(requester)s is not above %(node)s: only an ancestor "
-                                   "audits a node", requester=requester.label(), node=node),
+                                   "audits a node", requester=self._who(requester),
+                                   node=self._center(node)),
                                  {"node": node})
         if not 1 <= sample_size <= MAX_SAMPLE_SIZE:
             raise ValidationFailed({"sample_size": [_("from 1 to %(most)s",
                                                        most=MAX_SAMPLE_SIZE)]})
         summary = _summary(self.session, node, period, seq)
         if summary is None:
-            raise NoSummary(_("No summary of %(node)s for %(period)s is held.", node=node,
-                              period=period), {"node": node, "period": period, "seq": seq})
+            raise NoSummary(_("No summary of %(node)s for %(period)s is held.",
+                              node=self._center(node), period=period),
+                            {"node": node, "period": period, "seq": seq})
         commitment = orjson.loads(summary.body).get("commitment")
         if not isinstance(commitment, Mapping):
             raise NoCommitment(_("That summary carries no commitment to audit."),

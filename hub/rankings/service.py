@@ -72,14 +72,17 @@ class Principal:
     may_manage: bool = False  # may save methodologies
 
     def describe(self) -> str:
-        return f"node {self.name}" if self.kind == "node" else f"staff account {self.name}"
+        if self.kind == "node":
+            return _("中心 %(name)s", name=self.name)
+        return _("枢纽工作人员账号 %(name)s", name=self.name)
 
 
 def authorize_scope(principal: Principal, scope: str) -> None:
     """A principal may read ``scope`` when it is the principal's own scope or below it."""
     if not is_within(principal.scope, scope):
         raise OutsideScope(
-            f"{scope} is outside the scope of {principal.describe()} ({principal.scope}).",
+            _("%(scope)s is outside the scope of %(who)s (%(allowed)s).",
+              scope=scope, who=principal.describe(), allowed=principal.scope),
             {"scope": scope, "allowed_scope": principal.scope},
         )
 
@@ -92,10 +95,11 @@ def authorize_manage(principal: Principal, name: str) -> None:
         if name.startswith(prefix) and len(name) > len(prefix):
             return
         raise NotAllowed(
-            f"The {principal.describe()} saves methodologies only under its own code "
-            f"({prefix}<name>).", {"role": "node", "name": name, "prefix": prefix})
+            _("The %(who)s saves methodologies only under its own code (%(prefix)s…).",
+              who=principal.describe(), prefix=prefix),
+            {"role": "node", "name": name, "prefix": prefix})
     if not principal.may_manage:
-        raise NotAllowed(f"The {principal.describe()} may not save methodologies.",
+        raise NotAllowed(_("The %(who)s may not save methodologies.", who=principal.describe()),
                          {"role": "viewer"})
 
 
@@ -147,7 +151,8 @@ class RankingService:
         authorize_scope(self.principal, code)
         found = store.registered(self.session, code)
         if found is None:
-            raise UnknownScope(f"{code} is not a registered node.", {"scope": code})
+            raise UnknownScope(_("%(code)s is not a registered node.", code=code),
+                               {"scope": code})
         return found
 
     @staticmethod
@@ -228,7 +233,8 @@ class RankingService:
     def methodology(self, name: str) -> Methodology:
         row = self.session.scalar(select(SavedMethodology).where(SavedMethodology.name == name))
         if row is None:
-            raise UnknownMethodology(f"No saved methodology {name!r}.", {"name": name})
+            raise UnknownMethodology(_("No saved methodology %(repr)s.", repr=repr(name)),
+                                     {"name": name})
         return Methodology.from_json(orjson.loads(row.document), name=row.name,
                                      version=row.version)
 

@@ -44,12 +44,11 @@ NOTE_PHRASES = {
 _UPDATE = re.compile(r"^(?P<code>[0-9]{9}|[0-9]{6})：(?P<state>[a-z_]+)(?: (?P<note>.*))?$",
                      re.DOTALL)
 _CODE = re.compile(r"(?<![0-9])([0-9]{9}|[0-9]{6})(?![0-9])")
-_UNNAMED = _("未登记名称的中心")
 
 
 def center_text(code: str, centers: Mapping[str, str]) -> str:
     """北流市政务服务中心（450981）; 未登记名称的中心（450100） when its name is not known."""
-    return f"{centers.get(code) or _UNNAMED}（{code}）"
+    return names.center_text(code, centers.get(code))
 
 
 def person(username: str, role: str | None, people: Mapping[str, str]) -> str:

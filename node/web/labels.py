@@ -249,16 +249,16 @@ def count_text(page: Any) -> str:
              total=page.total) if page.total_exact else _("超过 %(total)s 件", total=page.total)
 
 
-UNNAMED_CENTER = _("未登记名称的中心")
+UNNAMED_CENTER = names.UNNAMED_CENTER
 
 
-def center_label(code: Any, names: dict[str, str]) -> str:
+def center_label(code: Any, known: dict[str, str]) -> str:
     """A center by name with its code beside it, 北流市政务服务中心（450981）; a center whose
     name the registry has not given yet is 未登记名称的中心（450981）, never a bare code."""
     if code is None or code == "":
         return "—"
     code = str(code)
-    return f"{names.get(code) or UNNAMED_CENTER}（{code}）"
+    return names.center_text(code, known.get(code))
 
 
 FILTERS = {

@@ -18,6 +18,7 @@ import pytest
 from flask import Flask
 
 from hub.audits.models import Audit, CommitmentRefusal
+from hub.models import RegisteredNode
 from schemas.commitment import audit_seed, leaf_bytes, sample_indexes, sort_key, tallies
 from schemas.envelope import Kind
 from schemas.merkle import inclusion_proof, leaf_hash, tree_levels
@@ -223,15 +224,23 @@ def test_the_audit_errors_speak_the_readers_language(
     def error(answer: Any) -> tuple[int, str, str]:
         return answer.status_code, answer.json["error"]["code"], answer.json["error"]["message"]
 
+    # the centers by the registry's names, a code beside a name, never alone
     assert error(opened(nodes[CITY], None)) == (
-        404, "no_summary", f"没有 {COUNTY} {PERIOD} 的统计汇总。")
+        404, "no_summary", f"没有 未登记名称的中心（{COUNTY}） {PERIOD} 的统计汇总。")
+    with hub_app.extensions["tongban_db"].unit_of_work() as session:
+        session.get(RegisteredNode, COUNTY).name = "北流市政务服务中心"
+        session.get(RegisteredNode, SIBLING).name = "容县政务服务中心"
+    assert error(opened(nodes[CITY], None)) == (
+        404, "no_summary", f"没有 北流市政务服务中心（{COUNTY}） {PERIOD} 的统计汇总。")
     assert error(opened(nodes[CITY], "en")) == (
-        404, "no_summary", f"No summary of {COUNTY} for {PERIOD} is held.")
+        404, "no_summary", f"No summary of 北流市政务服务中心（{COUNTY}） for {PERIOD} is held.")
     assert error(opened(nodes[SIBLING], None)) == (
         403, "not_an_ancestor",
-        f"node:{SIBLING} 不是 {COUNTY} 的上级：只有上级中心可以发起数据核验")
+        f"容县政务服务中心（{SIBLING}）不是北流市政务服务中心（{COUNTY}）的上级，"
+        "只有上级中心可以核验。")
     assert error(opened(nodes[SIBLING], "en"))[2] == (
-        f"node:{SIBLING} is not above {COUNTY}: only an ancestor audits a node")
+        f"容县政务服务中心（{SIBLING}） is not above 北流市政务服务中心（{COUNTY}）: "
+        "only an ancestor audits a node")
     bare, _ = committed_summary(LEAVES)
     del bare["commitment"]
     send_summary(nodes[COUNTY], bare)

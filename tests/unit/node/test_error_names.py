@@ -39,7 +39,8 @@ def test_a_refused_transition_names_the_state_and_the_actions(
     assert f"「{CASE_STATE_NAMES[state]}」" in chinese
     assert f"「{CASE_ACTION_NAMES[action]}」" in chinese
     # the English names, not the codes either
-    assert repr(state.value) not in english and repr(action.value) not in english
+    assert repr(state.value) not in english
+    assert repr(action.value) not in english
     assert not [word for word in english.split() if "_" in word]
     assert refused.value.state is state  # the codes stay in the error's fields
 
@@ -51,7 +52,8 @@ def test_the_refusal_in_review_of_reject_reads_as_people_say_it() -> None:
     assert chinese == ("办件处于「审核中」状态，不能执行「不予受理」（可执行：挂起（特别程序）、"
                        "准予许可、不予许可、超时默认许可、撤回、上报上级、退回下级）。")
     assert english.startswith("Action ")
-    assert "in_review" not in english and "'reject'" not in english
+    assert "in_review" not in english
+    assert "'reject'" not in english
     assert refused.value.allowed[:2] == ["suspend", "approve"]
 
 

@@ -62,7 +62,8 @@ def test_a_completed_case_is_rated_once(desk, anonymous: Api) -> None:
     early = rate(anonymous, case, "satisfied")
     assert early.status_code == 409
     assert early.json["error"]["code"] == "not_completed"
-    assert early.json["error"]["message"] == f"办件 {case['number']} 当前为「已收件」；办结后才能评价。"
+    assert early.json["error"]["message"] == (
+        f"办件 {case['number']} 当前为「已收件」；办结后才能评价。")
     complete_case(desk, case["id"])
     good = rate(anonymous, case, "very_satisfied", comment="  办事很快  ")
     assert good.status_code == 201, good.json
@@ -159,7 +160,8 @@ def test_rectify_extend_once_and_complete(desk, rectification, db: Database) -> 
     assert twice.json["error"]["details"]["allowed"] == ["complete", "cannot_rectify"]
     blank = act(supervisor, rectification, "complete", note="  ")
     assert blank.status_code == 422
-    assert blank.json["error"]["details"]["fields"]["note"] == ["「整改完成」须填写书面的整改情况说明"]
+    assert blank.json["error"]["details"]["fields"]["note"] == [
+        "「整改完成」须填写书面的整改情况说明"]
     done = act(supervisor, rectification, "complete", note="已约谈窗口人员并整改服务态度")
     assert done.status_code == 200
     assert done.json["state"] == "done"
