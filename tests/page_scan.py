@@ -13,10 +13,9 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
-# file formats, the file-size unit of an upload's limit (as every government service site
-# writes it: 不超过 4 MB，PDF、JPG 或 PNG) and the chart library people see named on the pages
-LATIN_ALLOWED = frozenset({"Excel", "CSV", "PDF", "XLSX", "JSON", "JPG", "PNG", "TIF", "MB",
-                           "ECharts"})
+# file formats and the file-size unit of an upload's limit (as every government service site
+# writes it: 不超过 4 MB，PDF、JPG 或 PNG); nothing else
+LATIN_ALLOWED = frozenset({"Excel", "CSV", "PDF", "XLSX", "JSON", "JPG", "PNG", "TIF", "MB"})
 _LATIN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,}(?![A-Za-z0-9])")
 _SNAKE = re.compile(r"(?<![A-Za-z0-9])[a-z]+_[a-z0-9_]+")
 # a division code; one followed by "." begins a methodology's name (450900.bulletin), not a center
@@ -25,10 +24,15 @@ _FEN = re.compile(r"[0-9]\s*分(?!钟)|（分）")
 # seconds or an ISO "T" (an offset comes after the seconds): office hours 08:30-12:00 are fine
 _RAW_TIME = re.compile(r"\d{2}:\d{2}:\d{2}|T\d{2}:\d{2}")
 _JSON = re.compile(r'\{\s*"[a-z_]+"\s*:')
+# what a program says when it fails, not a page
+_EXCEPTION = re.compile(
+    r"Traceback \(most recent call last\)|(?<![A-Za-z])[A-Z][A-Za-z]*(?:Error|Exception)\b")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _URL = re.compile(r"https?://\S+")
-# a code in （） right after the name it belongs to: 公安局（GA）, 李明（clerk）
-_NAMED_CODE = re.compile(r"(?<=[\u3400-\u9fff\uff09])（[A-Za-z0-9._-]+）")
+# a code in （） right after the name it belongs to: 公安局（GA）, 住建窗口（W02）, 李明（clerk1）.
+# A code has a capital or a digit: a lower-case word there is a role's or a state's code
+# (李明（clerk）, 系统（system）), a snake_case token never a code
+_NAMED_CODE = re.compile(r"(?<=[\u3400-\u9fff\uff09])（(?=[^）]*[A-Z0-9])[A-Za-z0-9.-]+）")
 # columns that hold codes and login names, which are Latin by nature (a name column beside)
 CODE_HEADINGS = ("用户名", "代码", "编码", "编号", "工号")
 
@@ -41,11 +45,12 @@ def visible_text(page: str) -> str:
 
 def text_problems(text: str, *, codes_alone: bool = False) -> list[str]:
     """What is wrong with ``text`` as a person reads it; ``codes_alone`` allows a bare
-    division code (a sheet's 节点代码 column beside its 名称 column)."""
+    division code (a number alone in an export's cell: a count, not a center)."""
     words = _NAMED_CODE.sub("", _URL.sub(" ", text))
     found = [f"Latin word {w!r}" for w in _LATIN.findall(words) if w not in LATIN_ALLOWED]
     found += [f"snake_case {w!r}" for w in _SNAKE.findall(words)]
     found += [f"raw JSON near {m.group(0)!r}" for m in _JSON.finditer(text)]
+    found += [f"exception text {m.group(0)!r}" for m in _EXCEPTION.finditer(text)]
     found += [f"fee in 分 {m.group(0)!r}" for m in _FEN.finditer(text)]
     found += [f"raw time {m.group(0)!r}" for m in _RAW_TIME.finditer(text)]
     if not codes_alone:
@@ -150,7 +155,7 @@ def xlsx_problems(data: bytes) -> list[str]:
                 heading = headings[column] if column < len(headings) else ""
                 if isinstance(cell.value, str) and not _is_code(heading):
                     found += [f"{sheet.title}!{cell.coordinate}: {p}" for p in text_problems(
-                        cell.value, codes_alone=True)]
+                        cell.value, codes_alone=_NUMBER.fullmatch(cell.value) is not None)]
                 elif isinstance(cell.value, int | float) and _is_rate(heading) and (
                         cell.number_format != "0.00%" or cell.value > 1):
                     found.append(f"{sheet.title}!{cell.coordinate}: rate {cell.value} "
@@ -170,6 +175,8 @@ def csv_problems(data: bytes) -> list[str]:
         return []
     found = []
     for row in rows:
-        for cell in row:
-            found += text_problems(cell, codes_alone=True)
+        for column, cell in enumerate(row):
+            if column < len(rows[0]) and _is_code(rows[0][column]):
+                continue  # a code column (节点代码), a name column beside it
+            found += text_problems(cell, codes_alone=_NUMBER.fullmatch(cell) is not None)
     return found + rate_problems(rows[0], rows[1:])
