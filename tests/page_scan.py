@@ -33,6 +33,8 @@ _URL = re.compile(r"https?://\S+")
 # A code has a capital or a digit: a lower-case word there is a role's or a state's code
 # (李明（clerk）, 系统（system）), a snake_case token never a code
 _NAMED_CODE = re.compile(r"(?<=[\u3400-\u9fff\uff09])（(?=[^）]*[A-Z0-9])[A-Za-z0-9.-]+）")
+# a login name labelled as one (修改账号：李明（用户名：clerk）), as under a 用户名 column
+_LOGIN_NAME = re.compile(r"用户名[：:]\s*[a-z0-9._-]+")
 # columns that hold codes and login names, which are Latin by nature (a name column beside)
 CODE_HEADINGS = ("用户名", "代码", "编码", "编号", "工号")
 
@@ -46,7 +48,7 @@ def visible_text(page: str) -> str:
 def text_problems(text: str, *, codes_alone: bool = False) -> list[str]:
     """What is wrong with ``text`` as a person reads it; ``codes_alone`` allows a bare
     division code (a number alone in an export's cell: a count, not a center)."""
-    words = _NAMED_CODE.sub("", _URL.sub(" ", text))
+    words = _NAMED_CODE.sub("", _LOGIN_NAME.sub(" ", _URL.sub(" ", text)))
     found = [f"Latin word {w!r}" for w in _LATIN.findall(words) if w not in LATIN_ALLOWED]
     found += [f"snake_case {w!r}" for w in _SNAKE.findall(words)]
     found += [f"raw JSON near {m.group(0)!r}" for m in _JSON.finditer(text)]

@@ -95,6 +95,12 @@ def test_a_rate_above_100_under_a_rate_heading_fails() -> None:
     assert page_problems(_table("办结数", "9850")) == []  # a count may be large
 
 
+def test_a_login_name_is_read_only_where_it_is_labelled_as_one() -> None:
+    assert text_problems("修改账号：李明（用户名：clerk）") == []
+    assert text_problems("修改账号：李明（clerk）")
+    assert text_problems("经办人：clerk")
+
+
 def test_a_code_column_may_hold_codes_and_login_names() -> None:
     assert page_problems(_table("用户名", "clerk")) == []
     assert page_problems(_table("经办人", "clerk"))
