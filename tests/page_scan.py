@@ -18,8 +18,9 @@ from typing import Any
 LATIN_ALLOWED = frozenset({"Excel", "CSV", "PDF", "XLSX", "JSON", "JPG", "PNG", "TIF", "MB"})
 _LATIN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,}(?![A-Za-z0-9])")
 _SNAKE = re.compile(r"(?<![A-Za-z0-9])[a-z]+_[a-z0-9_]+")
-# a division code; one followed by "." begins a methodology's name (450900.bulletin), not a center
-_CODE = re.compile(r"(?<![0-9A-Za-z-])([0-9]{9}|[0-9]{6})(?![0-9A-Za-z.-])")
+# a division code; one followed by "." begins a methodology's name (450900.bulletin), and one
+# followed by "*" a masked ID number (450981********1234), not a center
+_CODE = re.compile(r"(?<![0-9A-Za-z-])([0-9]{9}|[0-9]{6})(?![0-9A-Za-z.*-])")
 _FEN = re.compile(r"[0-9]\s*分(?!钟)|（分）")
 # seconds or an ISO "T" (an offset comes after the seconds): office hours 08:30-12:00 are fine
 _RAW_TIME = re.compile(r"\d{2}:\d{2}:\d{2}|T\d{2}:\d{2}")
