@@ -16,6 +16,8 @@ from typing import Any
 # file formats and the file-size unit of an upload's limit (as every government service site
 # writes it: 不超过 4 MB，PDF、JPG 或 PNG); nothing else
 LATIN_ALLOWED = frozenset({"Excel", "CSV", "PDF", "XLSX", "JSON", "JPG", "PNG", "TIF", "MB"})
+# a file type is the same word as an extension (a material's types in the catalog workbook: pdf)
+_ALLOWED_FOLDED = frozenset(word.casefold() for word in LATIN_ALLOWED)
 _LATIN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,}(?![A-Za-z0-9])")
 _SNAKE = re.compile(r"(?<![A-Za-z0-9])[a-z]+_[a-z0-9_]+")
 # a division code; one followed by "." begins a methodology's name (450900.bulletin), and one
@@ -50,7 +52,8 @@ def text_problems(text: str, *, codes_alone: bool = False) -> list[str]:
     """What is wrong with ``text`` as a person reads it; ``codes_alone`` allows a bare
     division code (a number alone in an export's cell: a count, not a center)."""
     words = _NAMED_CODE.sub("", _LOGIN_NAME.sub(" ", _URL.sub(" ", text)))
-    found = [f"Latin word {w!r}" for w in _LATIN.findall(words) if w not in LATIN_ALLOWED]
+    found = [f"Latin word {w!r}" for w in _LATIN.findall(words)
+             if w.casefold() not in _ALLOWED_FOLDED]
     found += [f"snake_case {w!r}" for w in _SNAKE.findall(words)]
     found += [f"raw JSON near {m.group(0)!r}" for m in _JSON.finditer(text)]
     found += [f"exception text {m.group(0)!r}" for m in _EXCEPTION.finditer(text)]

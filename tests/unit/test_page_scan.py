@@ -63,6 +63,7 @@ def test_a_division_code_without_its_centers_name_fails(text: str) -> None:
     "导出 Excel（含方法说明）", "请选择 JSON 或 XLSX 文件", "不超过 4 MB，PDF、JPG 或 PNG",
     "枢纽地址 http://127.0.0.1:8200/x_y", "n =（v − 最小值）",
     "证件号码 450981********1234",  # a masked ID number begins with its region's code
+    "文件类型 pdf,jpg,png",  # file types written as their extensions
 ])
 def test_what_a_person_may_read_passes(text: str) -> None:
     assert text_problems(text) == []
