@@ -1,0 +1,269 @@
+"""一件事 bundles: the merge and deduplication rules, the bundle's state from its parts, and a
+bundle case through the API at a county (parts decided here in any order, one forwarded to
+the city and decided there, one refused)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from node.auth.permissions import Role
+from node.bundles.models import BundleState
+from node.bundles.service import PartOutcome, bundle_state, deciding_center, part_outcome
+from node.cases.states import CaseState
+from node.catalog.bundles import (
+    FormField,
+    adopt_bundles,
+    material_key,
+    merged_form,
+    merged_materials,
+)
+from node.catalog.models import Bundle, MaterialForm, Matter, MatterMaterial
+from node.composition import NodeServices
+from node.sync.models import OutboxEnvelope
+from schemas.divisions import Level
+from schemas.envelope import Kind, parse_envelope, sign_envelope
+from schemas.keys import generate_private_key
+from schemas.runtime.database import Database, utcnow
+from tests.unit.node.conftest import Api, matter_payload
+
+PROVINCE, CITY, HERE = "450000", "450900", "450981"
+BIRTH = "XSECS"  # 新生儿出生一件事
+ID_NUMBER = "11010519491231002X"
+
+
+# -- the rules --------------------------------------------------------------------------------
+
+
+def _matter(code: str, *materials: tuple[str, bool, MaterialForm, int]) -> Matter:
+    matter = Matter(code=code)
+    matter.materials = [MatterMaterial(position=n, name=name, required=required, form=form,
+                                       copies=copies)
+                        for n, (name, required, form, copies) in enumerate(materials, 1)]
+    return matter
+
+
+def test_the_merged_form_asks_each_key_once_with_the_first_label_in_order() -> None:
+    form = merged_form([
+        ("A", [FormField("baby_name", "新生儿姓名"), FormField("mother_name", "母亲姓名")]),
+        ("B", [FormField("mother_name", "母亲姓名（户主）"), FormField("address", "户籍地址")]),
+        ("C", []),
+    ])
+
+    assert form == (FormField("baby_name", "新生儿姓名"), FormField("mother_name", "母亲姓名"),
+                    FormField("address", "户籍地址"))
+
+
+def test_materials_are_deduplicated_by_name_with_the_strictest_requirement() -> None:
+    o, c = MaterialForm.ORIGINAL, MaterialForm.COPY
+    merged = merged_materials([
+        _matter("A", ("出生医学证明", True, o, 1), ("父母身份证", False, c, 1)),
+        _matter("B", ("父母 身份证", True, c, 2), ("户口簿", True, o, 1)),
+        _matter("C", ("出生医学证明", False, c, 1)),
+    ])
+
+    assert [(m.name, m.required, m.form, m.copies, m.matters) for m in merged] == [
+        ("出生医学证明", True, MaterialForm.ORIGINAL_AND_COPY, 1, ("A", "C")),
+        ("父母身份证", True, c, 2, ("A", "B")),
+        ("户口簿", True, o, 1, ("B",)),
+    ]
+    assert material_key("父母\u3000身份 证") == material_key("父母身份证")
+
+
+@pytest.mark.parametrize(("state", "denied", "outcome"), [
+    (CaseState.COMPLETED, False, PartOutcome.GRANTED),
+    (CaseState.DELIVERED, False, PartOutcome.GRANTED),
+    (CaseState.COMPLETED, True, PartOutcome.REFUSED),
+    (CaseState.REJECTED, False, PartOutcome.REFUSED),
+    (CaseState.WITHDRAWN, False, PartOutcome.WITHDRAWN),
+    (CaseState.APPROVED, False, PartOutcome.OPEN),
+    (CaseState.FORWARDED, False, PartOutcome.OPEN),
+])
+def test_a_parts_outcome(state: CaseState, denied: bool, outcome: str) -> None:
+    assert part_outcome(state, denied) == outcome
+
+
+def test_the_bundle_ends_only_when_every_part_ended() -> None:
+    g, r, w, o = (PartOutcome.GRANTED, PartOutcome.REFUSED, PartOutcome.WITHDRAWN,
+                  PartOutcome.OPEN)
+    assert bundle_state([g, g, o]) is BundleState.OPEN
+    assert bundle_state([r, r, o]) is BundleState.OPEN
+    assert bundle_state([g, g, g]) is BundleState.COMPLETED
+    assert bundle_state([g, r, g]) is BundleState.PARTLY_COMPLETED
+    assert bundle_state([w, g]) is BundleState.PARTLY_COMPLETED
+    assert bundle_state([r, w]) is BundleState.REFUSED
+
+
+def test_the_deciding_center_is_the_ancestor_of_the_matters_level() -> None:
+    assert deciding_center("450981101", Level.COUNTY) == "450981"
+    assert deciding_center("450981", Level.CITY) == "450900"
+    assert deciding_center("450981", Level.PROVINCE) == "450000"
+    assert deciding_center("429004", Level.CITY) == "420000"  # no city above: the province
+
+
+# -- a bundle case at a county ----------------------------------------------------------------
+
+PARTS = {  # matter code: (department, name, level, promised days)
+    "BIRTH01": ("WJ", "出生医学证明", "county", 3),
+    "BIRTH02": ("GA", "户口登记", "county", 5),
+    "BIRTH03": ("YB", "医保参保", "city", 7),
+    "BIRTH04": ("GA", "社保卡申领", "county", 4),
+}
+
+
+@pytest.fixture
+def birth(catalog_base: Api, make_user: Callable[..., Api], db: Database) -> dict[str, Api]:
+    """Three departments, four matters (one decided by the city) and the bundle as adopted
+    from the province."""
+    admin = catalog_base
+    for code, name in (("WJ", "卫生健康局"), ("GA", "公安局"), ("YB", "医疗保障局")):
+        admin.post("/api/v1/departments", {"code": code, "name": name})
+    admin.patch("/api/v1/windows/W01", {"department_codes": ["SC", "WJ", "GA", "YB"]})
+    for code, (department, name, level, days) in PARTS.items():
+        response = admin.post("/api/v1/matters", matter_payload(
+            code=code, name=name, department_code=department, handling_level=level,
+            promised_limit_days=days, category="public_service",
+            materials=[{"name": "出生医学证明", "required": True, "form": "original"},
+                       {"name": f"{name}申请表", "required": True, "form": "original"}]))
+        assert response.status_code == 201, response.json
+    with db.unit_of_work() as session:
+        adopt_bundles(session, [{
+            "code": BIRTH, "name": "新生儿出生一件事", "description": "",
+            "matters": [{"standard_code": code, "form_fields": [
+                {"key": "baby_name", "label": "新生儿姓名"},
+                {"key": "mother_name", "label": "母亲姓名"}]} for code in PARTS]}],
+            sender=PROVINCE)
+    return {"admin": admin, "clerk": make_user(Role.CLERK, username="clerk1", department="GA")}
+
+
+def _apply(clerk: Api, **overrides: Any) -> Any:
+    return clerk.post("/api/v1/bundle-cases", {
+        "bundle_code": BIRTH, "applicant_name": "王芳", "applicant_id_number": ID_NUMBER,
+        "applicant_phone": "13800138000",
+        "form": {"baby_name": "王小明", "mother_name": "王芳"}, **overrides})
+
+
+def _act(clerk: Api, number: str, action: str, **body: Any) -> None:
+    case = clerk.get(f"/api/v1/cases?number={number}").json["items"][0]
+    fresh = clerk.get(f"/api/v1/cases/{case['id']}").json
+    response = clerk.post(f"/api/v1/cases/{case['id']}/{action}",
+                          {"version": fresh["version"], **body})
+    assert response.status_code == 200, response.json
+
+
+def test_the_bundle_shows_its_merged_form_materials_and_parts(birth: dict[str, Api]) -> None:
+    bundle = birth["admin"].get(f"/api/v1/bundles/{BIRTH}").json
+
+    assert bundle["published_by"] == PROVINCE
+    assert [f["key"] for f in bundle["form"]] == ["baby_name", "mother_name"]
+    assert [m["name"] for m in bundle["materials"]][0] == "出生医学证明"
+    assert bundle["materials"][0]["matters"] == list(PARTS)
+    assert len(bundle["materials"]) == 5
+    assert bundle["promised_limit_days"] == 3 + 5 + 7 + 4
+    assert [(p["department_code"], p["decided_above"]) for p in bundle["parts"]] == [
+        ("WJ", False), ("GA", False), ("YB", True), ("GA", False)]
+
+
+def test_a_county_cannot_define_a_bundle(birth: dict[str, Api]) -> None:
+    response = birth["admin"].request("PUT", "/api/v1/bundles/X1", json={
+        "name": "企业开办一件事", "matters": [{"matter_code": "BIRTH01"},
+                                         {"matter_code": "BIRTH02"}]})
+    assert response.status_code == 409, response.json
+
+
+def test_bad_applications_change_nothing(birth: dict[str, Api], db: Database) -> None:
+    clerk = birth["clerk"]
+    unknown = _apply(clerk, bundle_code="NOPE")
+    empty = _apply(clerk, form={"baby_name": "王小明", "mother_name": " ", "extra": "x"})
+
+    assert unknown.status_code == 422 and "bundle_code" in unknown.json["error"]["details"]["fields"]
+    assert empty.status_code == 422
+    assert len(empty.json["error"]["details"]["fields"]["form"]) == 2
+    assert clerk.get("/api/v1/cases").json["items"] == []
+
+
+def test_a_bundle_case_ends_when_its_last_part_ends(
+    birth: dict[str, Api], app: Flask, db: Database
+) -> None:
+    clerk = birth["clerk"]
+    applied = _apply(clerk)
+    assert applied.status_code == 201, applied.json
+    bundle = applied.json
+    number, code = bundle["number"], bundle["query_code"]
+    assert number.startswith(f"{HERE}-") and "-Y" in number
+    assert [p["state"] for p in bundle["parts"]] == ["submitted"] * 4
+
+    accepted = clerk.post(f"/api/v1/bundle-cases/{number}/accept").json
+    parts = {p["matter_code"]: p for p in accepted["parts"]}
+    assert [p["state"] for p in accepted["parts"]] == [
+        "accepted", "accepted", "forwarded", "accepted"]
+    assert parts["BIRTH03"]["forwarded_to"] == CITY
+    again = clerk.post(f"/api/v1/bundle-cases/{number}/accept")
+    assert again.status_code == 409  # nothing accepted twice
+    with db.unit_of_work(write=False) as session:
+        sent = [parse_envelope(orjson.loads(row.wire)) for row in session.scalars(
+            select(OutboxEnvelope).order_by(OutboxEnvelope.seq))]
+    assert [(e.kind, e.to) for e in sent] == [(Kind.CASE_FORWARD, CITY)]
+
+    # parts end in another order than they were made: the last county one first
+    _act(clerk, parts["BIRTH04"]["number"], "approve")
+    _act(clerk, parts["BIRTH04"]["number"], "complete")
+    _act(clerk, parts["BIRTH02"]["number"], "deny", reason="户籍地不在本县")
+    _act(clerk, parts["BIRTH02"]["number"], "complete")
+    _act(clerk, parts["BIRTH01"]["number"], "approve")
+    _act(clerk, parts["BIRTH01"]["number"], "complete")
+    still = clerk.get(f"/api/v1/bundle-cases/{number}").json
+    assert (still["state"], still["notice_number"]) == ("open", None)
+
+    # the city decides its part; its result comes back and the clerk completes it
+    result = sign_envelope(
+        kind=Kind.CASE_RESULT, sender=CITY, to=HERE, seq=1, private_key=generate_private_key(),
+        ts=utcnow(), body={
+            "origin": {"node": HERE, "case_number": parts["BIRTH03"]["number"]},
+            "outcome": "approved", "reason": None, "decided_on": utcnow().date().isoformat(),
+            "decided_by_node": CITY, "documents": [], "fee_due_fen": 0})
+    with db.unit_of_work() as session:
+        NodeServices.of_app(app.extensions).envelope_registry().handlers()[Kind.CASE_RESULT](
+            session, result)
+    _act(clerk, parts["BIRTH03"]["number"], "complete")
+
+    ended = clerk.get(f"/api/v1/bundle-cases/{number}").json
+    assert ended["state"] == "partly_completed"
+    assert ended["notice_number"].startswith(f"{HERE}-YJS-")
+    assert ended["used_days"] == 0 and ended["promised_days"] == 19
+    assert {p["matter_code"]: p["outcome"] for p in ended["parts"]} == {
+        "BIRTH01": "granted", "BIRTH02": "refused", "BIRTH03": "granted",
+        "BIRTH04": "granted"}
+
+    public = clerk.get(f"/api/v1/public/bundle-cases/{number}?code={code}").json
+    assert public["state"] == "partly_completed"
+    assert public["applicant_name"] != "王芳"  # masked
+    assert len(public["parts"]) == 4
+    wrong = clerk.get(f"/api/v1/public/bundle-cases/{number}?code=WRONG123")
+    assert wrong.status_code == 404
+
+
+def test_an_online_bundle_application_is_received_online(birth: dict[str, Api]) -> None:
+    response = birth["clerk"].post("/api/v1/public/bundle-cases", {
+        "bundle_code": BIRTH, "applicant_name": "李娜",
+        "form": {"baby_name": "李小宝", "mother_name": "李娜"}})
+
+    assert response.status_code == 201, response.json
+    assert response.json["channel"] == "online"
+    assert {p["state"] for p in response.json["parts"]} == {"submitted"}
+
+
+def test_the_bundles_travel_with_the_catalog_and_a_dropped_one_is_retired(
+    birth: dict[str, Api], db: Database
+) -> None:
+    with db.unit_of_work() as session:
+        report = adopt_bundles(session, [], sender=PROVINCE)
+        retired = session.scalar(select(Bundle).where(Bundle.code == BIRTH))
+        assert retired is not None and retired.retired_at is not None
+    assert report == {"created": [], "updated": [], "retired": [BIRTH]}
+    assert birth["admin"].get("/api/v1/bundles").json["items"] == []
