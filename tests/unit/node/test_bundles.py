@@ -4,6 +4,7 @@ the city and decided there, one refused)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -12,9 +13,17 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from node.auth.models import User
 from node.auth.permissions import Role
-from node.bundles.models import BundleState
-from node.bundles.service import PartOutcome, bundle_state, deciding_center, part_outcome
+from node.bundles.models import BundleCase, BundleState
+from node.bundles.service import (
+    BundleApplication,
+    PartOutcome,
+    bundle_state,
+    deciding_center,
+    part_outcome,
+)
+from node.cases.actors import Actor
 from node.cases.states import CaseState
 from node.catalog.bundles import (
     FormField,
@@ -25,12 +34,16 @@ from node.catalog.bundles import (
 )
 from node.catalog.models import Bundle, MaterialForm, Matter, MatterMaterial
 from node.composition import NodeServices
+from node.metrics.daily import daily_counts
+from node.metrics.patterns import PatternPolicy
+from node.metrics.summary import NodeIdentity, summarize
 from node.sync.models import OutboxEnvelope
 from schemas.divisions import Level
 from schemas.envelope import Kind, parse_envelope, sign_envelope
 from schemas.keys import generate_private_key
+from schemas.periods import Period
 from schemas.runtime.database import Database, utcnow
-from tests.unit.node.conftest import Api, matter_payload
+from tests.unit.node.conftest import Api, Clock, matter_payload
 
 PROVINCE, CITY, HERE = "450000", "450900", "450981"
 BIRTH = "XSECS"  # 新生儿出生一件事
@@ -161,7 +174,7 @@ def test_the_bundle_shows_its_merged_form_materials_and_parts(birth: dict[str, A
 
     assert bundle["published_by"] == PROVINCE
     assert [f["key"] for f in bundle["form"]] == ["baby_name", "mother_name"]
-    assert [m["name"] for m in bundle["materials"]][0] == "出生医学证明"
+    assert next(m["name"] for m in bundle["materials"]) == "出生医学证明"
     assert bundle["materials"][0]["matters"] == list(PARTS)
     assert len(bundle["materials"]) == 5
     assert bundle["promised_limit_days"] == 3 + 5 + 7 + 4
@@ -181,7 +194,8 @@ def test_bad_applications_change_nothing(birth: dict[str, Api], db: Database) ->
     unknown = _apply(clerk, bundle_code="NOPE")
     empty = _apply(clerk, form={"baby_name": "王小明", "mother_name": " ", "extra": "x"})
 
-    assert unknown.status_code == 422 and "bundle_code" in unknown.json["error"]["details"]["fields"]
+    assert unknown.status_code == 422
+    assert "bundle_code" in unknown.json["error"]["details"]["fields"]
     assert empty.status_code == 422
     assert len(empty.json["error"]["details"]["fields"]["form"]) == 2
     assert clerk.get("/api/v1/cases").json["items"] == []
@@ -195,7 +209,8 @@ def test_a_bundle_case_ends_when_its_last_part_ends(
     assert applied.status_code == 201, applied.json
     bundle = applied.json
     number, code = bundle["number"], bundle["query_code"]
-    assert number.startswith(f"{HERE}-") and "-Y" in number
+    assert number.startswith(f"{HERE}-")
+    assert "-Y" in number
     assert [p["state"] for p in bundle["parts"]] == ["submitted"] * 4
 
     accepted = clerk.post(f"/api/v1/bundle-cases/{number}/accept").json
@@ -235,7 +250,8 @@ def test_a_bundle_case_ends_when_its_last_part_ends(
     ended = clerk.get(f"/api/v1/bundle-cases/{number}").json
     assert ended["state"] == "partly_completed"
     assert ended["notice_number"].startswith(f"{HERE}-YJS-")
-    assert ended["used_days"] == 0 and ended["promised_days"] == 19
+    assert ended["used_days"] == 0
+    assert ended["promised_days"] == 19
     assert {p["matter_code"]: p["outcome"] for p in ended["parts"]} == {
         "BIRTH01": "granted", "BIRTH02": "refused", "BIRTH03": "granted",
         "BIRTH04": "granted"}
@@ -264,6 +280,57 @@ def test_the_bundles_travel_with_the_catalog_and_a_dropped_one_is_retired(
     with db.unit_of_work() as session:
         report = adopt_bundles(session, [], sender=PROVINCE)
         retired = session.scalar(select(Bundle).where(Bundle.code == BIRTH))
-        assert retired is not None and retired.retired_at is not None
+        assert retired is not None
+        assert retired.retired_at is not None
     assert report == {"created": [], "updated": [], "retired": [BIRTH]}
     assert birth["admin"].get("/api/v1/bundles").json["items"] == []
+
+
+def test_bundle_figures_by_hand(birth: dict[str, Api], app: Flask, db: Database) -> None:
+    """Two bundles of 出生医学证明 (3 wd) and 户口登记 (5 wd): the first received Monday
+    2 November 2026 and ended Thursday 5 November (3 working days: 2, 3 and 4 November) of
+    8 promised; the second received 3 November and still open.  November: 2 received, 1
+    completed, 3 days used of 8 promised, 3 ÷ 8 = 37.50 %."""
+    services = NodeServices.of_app(app.extensions)
+    clock = Clock(dt.date(2026, 11, 2))
+    with db.unit_of_work() as session:
+        adopt_bundles(session, [{"code": "PAIR", "name": "出生登记", "description": "",
+                                 "matters": [{"standard_code": "BIRTH01", "form_fields": []},
+                                             {"standard_code": "BIRTH02", "form_fields": []}]}],
+                      sender=PROVINCE)
+    with db.unit_of_work() as session:
+        user = session.scalar(select(User).where(User.username == "clerk1"))
+        assert user is not None
+        actor = Actor.of(user)
+        first = services.bundle_cases(session, clock).apply(
+            BundleApplication("PAIR", "王芳"), actor).bundle_case
+        services.bundle_cases(session, clock).accept(first, actor)
+        first_id = first.id
+    clock.set(dt.date(2026, 11, 3))
+    with db.unit_of_work() as session:
+        services.bundle_cases(session, clock).apply(BundleApplication("PAIR", "李娜"), actor)
+    clock.set(dt.date(2026, 11, 5))
+    with db.unit_of_work() as session:
+        cases = services.cases(session, clock)
+        for part in session.scalars(select(BundleCase).where(BundleCase.id == first_id)).one(
+                ).parts:
+            cases.decide(part, actor, approve=True, reason=None)
+            cases.complete(part, actor)
+    with db.unit_of_work(write=False) as session:
+        ended = session.get(BundleCase, first_id)
+        assert ended is not None
+        assert (ended.state, ended.ended_on, ended.used_days, ended.promised_days) == (
+            BundleState.COMPLETED, dt.date(2026, 11, 5), 3, 8)
+        days = daily_counts(session, dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+        summary = summarize(
+            session, NodeIdentity(HERE, "北流市政务服务中心", "county", "county_city", CITY),
+            Period.parse("2026-11"), dt.datetime(2026, 12, 1, tzinfo=dt.UTC), PatternPolicy())
+    assert days[dt.date(2026, 11, 2)]["bundles_received"] == 1
+    assert days[dt.date(2026, 11, 3)]["bundles_received"] == 1
+    assert days[dt.date(2026, 11, 5)]["bundles_completed"] == 1
+    figures = summary["metrics"]
+    assert [figures[k]["value"] for k in ("bundles_received", "bundles_completed",
+                                          "bundle_used_days", "bundle_promised_days")] == [
+        2, 1, 3, 8]
+    rate = figures["bundle_time_rate"]
+    assert (rate["numerator"], rate["denominator"], rate["value"]) == (3, 8, 3750)
