@@ -3,6 +3,7 @@ complaints and the center's public notice board (公示栏)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import current_app, render_template, request
@@ -18,6 +19,7 @@ from node.feedback.lookup import APPLICANT
 from node.feedback.ratelimit import public_attempt
 from node.feedback.schemas import ComplaintArgs, EvaluationArgs, LookupArgs
 from node.metrics.assessment import Designation, ModelWindowRule, assess
+from node.web.bundles import BUNDLE_STATES, OUTCOMES
 from node.web.core import (
     form_error_page,
     load_form,
@@ -38,6 +40,7 @@ from schemas.runtime.webapp import commit_early, current_session
 bp = web_blueprint("web_public")
 
 PER_PAGE = 20
+BUNDLE_NUMBER = re.compile(r"-Y[0-9]+$")  # a 一件事 bundle case's number (node/bundles/)
 BOARD_METRICS = ("received", "accepted", "completed", "on_time_rate", "same_day_rate",
                  "overdue_open", "satisfaction_rate", "evaluations", "complaints_received",
                  "complaints_resolved_in_time_rate", "entry_rate")
@@ -151,7 +154,13 @@ def lookup() -> Any:
         return refused
     try:
         data = load_form(LookupForm())
-        found = feedback_service().lookup(data["number"].strip(), data["code"])
+        number = data["number"].strip()
+        if BUNDLE_NUMBER.search(number):  # 一件事: the bundle and its parts
+            bundle = NodeServices.of_app(current_app.extensions).bundle_cases(
+                current_session()).lookup(number, data["code"])
+            return render_template(template, bundle=bundle, errors={}, form={},
+                                   bundle_states=BUNDLE_STATES, outcomes=OUTCOMES)
+        found = feedback_service().lookup(number, data["code"])
     except NotFound:
         return render_template(template, form=request.form, errors={
             "": [_("未找到该办件：请核对办件编号和查询码。")]}), 404

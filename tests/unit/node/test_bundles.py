@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from node.auth.models import User
@@ -44,6 +45,7 @@ from schemas.keys import generate_private_key
 from schemas.periods import Period
 from schemas.runtime.database import Database, utcnow
 from tests.unit.node.conftest import Api, Clock, matter_payload
+from tests.unit.node.test_web import csrf_of, log_in
 
 PROVINCE, CITY, HERE = "450000", "450900", "450981"
 BIRTH = "XSECS"  # 新生儿出生一件事
@@ -129,6 +131,16 @@ PARTS = {  # matter code: (department, name, level, promised days)
 }
 
 
+BIRTH_ITEM = {
+    "code": BIRTH, "name": "新生儿出生一件事", "description": "",
+    "matters": [{"standard_code": code, "form_fields": [
+        {"key": "baby_name", "label": "新生儿姓名"},
+        {"key": "mother_name", "label": "母亲姓名"}]} for code in PARTS]}
+PAIR_ITEM = {"code": "PAIR", "name": "出生登记", "description": "",
+             "matters": [{"standard_code": "BIRTH01", "form_fields": []},
+                         {"standard_code": "BIRTH02", "form_fields": []}]}
+
+
 @pytest.fixture
 def birth(catalog_base: Api, make_user: Callable[..., Api], db: Database) -> dict[str, Api]:
     """Three departments, four matters (one decided by the city) and the bundle as adopted
@@ -145,12 +157,7 @@ def birth(catalog_base: Api, make_user: Callable[..., Api], db: Database) -> dic
                        {"name": f"{name}申请表", "required": True, "form": "original"}]))
         assert response.status_code == 201, response.json
     with db.unit_of_work() as session:
-        adopt_bundles(session, [{
-            "code": BIRTH, "name": "新生儿出生一件事", "description": "",
-            "matters": [{"standard_code": code, "form_fields": [
-                {"key": "baby_name", "label": "新生儿姓名"},
-                {"key": "mother_name", "label": "母亲姓名"}]} for code in PARTS]}],
-            sender=PROVINCE)
+        adopt_bundles(session, [BIRTH_ITEM], sender=PROVINCE)
     return {"admin": admin, "clerk": make_user(Role.CLERK, username="clerk1", department="GA")}
 
 
@@ -294,10 +301,7 @@ def test_bundle_figures_by_hand(birth: dict[str, Api], app: Flask, db: Database)
     services = NodeServices.of_app(app.extensions)
     clock = Clock(dt.date(2026, 11, 2))
     with db.unit_of_work() as session:
-        adopt_bundles(session, [{"code": "PAIR", "name": "出生登记", "description": "",
-                                 "matters": [{"standard_code": "BIRTH01", "form_fields": []},
-                                             {"standard_code": "BIRTH02", "form_fields": []}]}],
-                      sender=PROVINCE)
+        adopt_bundles(session, [BIRTH_ITEM, PAIR_ITEM], sender=PROVINCE)
     with db.unit_of_work() as session:
         user = session.scalar(select(User).where(User.username == "clerk1"))
         assert user is not None
@@ -334,3 +338,46 @@ def test_bundle_figures_by_hand(birth: dict[str, Api], app: Flask, db: Database)
         2, 1, 3, 8]
     rate = figures["bundle_time_rate"]
     assert (rate["numerator"], rate["denominator"], rate["value"]) == (3, 8, 3750)
+
+
+def test_the_pages_show_the_bundle_its_parts_and_its_notice(
+    birth: dict[str, Api], client: FlaskClient, db: Database
+) -> None:
+    with db.unit_of_work() as session:
+        adopt_bundles(session, [BIRTH_ITEM, PAIR_ITEM], sender=PROVINCE)
+    applied = birth["clerk"].post("/api/v1/bundle-cases", {
+        "bundle_code": "PAIR", "applicant_name": "王芳"}).json
+    number, code = applied["number"], applied["query_code"]
+    assert log_in(client, "clerk1").status_code == 302
+
+    listed = client.get("/staff/bundle-cases").get_data(as_text=True)
+    assert number in listed
+    page = f"/staff/bundle-cases/{number}"
+    before = client.get(page).get_data(as_text=True)
+    assert "一窗受理（全部事项）" in before
+    assert before.count("待受理") + before.count("收件") >= 2
+    accepted = client.post(f"{page}/accept", data={"csrf_token": csrf_of(client, page)})
+    assert accepted.status_code == 303
+    after = client.get(page).get_data(as_text=True)
+    assert "一窗受理（全部事项）" not in after
+    assert client.get(f"{page}/notice").status_code == 404  # not ended yet
+
+    for part in applied["parts"]:
+        _act(birth["clerk"], part["number"], "withdraw", reason="申请人撤回")
+    notice = client.get(f"{page}/notice").get_data(as_text=True)
+    assert "一件事办结通知书" in notice
+    assert "未办成" in notice
+    assert notice.count("已撤回") == 2
+    catalog_page = client.get("/staff/bundles").get_data(as_text=True)
+    assert "新生儿出生一件事" in catalog_page
+    assert "上报上级办理" in catalog_page  # 医保参保 is decided by the city
+
+    client.get("/staff/logout")
+    public = client.post("/lookup", data={
+        "number": number, "code": code, "csrf_token": csrf_of(client, "/lookup")})
+    text = public.get_data(as_text=True)
+    assert public.status_code == 200, text
+    assert "各事项办理情况" in text
+    assert "王芳" not in text
+    assert "未办成" in text
+    assert text.count("已撤回") == 2 * 2  # each part's state and its outcome

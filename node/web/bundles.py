@@ -1,0 +1,119 @@
+"""一件事 pages: the bundles of the catalog, the bundle cases with their parts, 一窗受理 and the
+printed result notice (一件事办结通知书); the applicant's lookup is the public lookup page's."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, current_app, flash, redirect, render_template, url_for
+from sqlalchemy import select
+
+from node.auth.permissions import Permission
+from node.bundles.models import BundleCase
+from node.bundles.service import BundleCases, PartOutcome
+from node.cases.actors import Actor
+from node.catalog.bundles import BundleCatalog
+from node.composition import NodeServices, current_settings
+from node.web.core import current_staff, staff_page, web_blueprint
+from node.web.labels import CASE_STATES, LEVELS, MATERIAL_FORMS
+from schemas.errors import NotFound, TongbanError
+from schemas.i18n import _
+from schemas.runtime.webapp import current_session
+
+bp = web_blueprint("web_bundles", "/staff")
+
+BUNDLE_STATES = {"open": _("办理中"), "completed": _("已办结"),
+                 "partly_completed": _("部分办结"), "refused": _("未办成")}
+OUTCOMES = {PartOutcome.GRANTED: _("已办结"), PartOutcome.REFUSED: _("不予办理"),
+            PartOutcome.WITHDRAWN: _("已撤回"), PartOutcome.OPEN: _("办理中")}
+RECENT = 100
+
+
+def bundle_cases() -> BundleCases:
+    return NodeServices.of_app(current_app.extensions).bundle_cases(current_session())
+
+
+def _labels() -> dict[str, Any]:
+    return {"bundle_states": BUNDLE_STATES, "outcomes": OUTCOMES, "case_states": CASE_STATES,
+            "levels": LEVELS, "material_forms": MATERIAL_FORMS}
+
+
+@bp.get("/bundles")
+@staff_page(Permission.CATALOG_READ)
+def bundles() -> Any:
+    """The bundles of the catalog with their merged form, materials and parts."""
+    catalog = BundleCatalog(current_session(), current_settings().code)
+    return render_template("web/staff/bundles/bundles.html", bundles=catalog.all(),
+                           **_labels())
+
+
+@bp.get("/bundle-cases")
+@staff_page(Permission.CASES_READ)
+def bundle_case_list() -> Any:
+    """The newest bundle cases, with their state."""
+    found = current_session().scalars(
+        select(BundleCase).order_by(BundleCase.id.desc()).limit(RECENT)).all()
+    return render_template("web/staff/bundles/list.html", bundle_cases=found, **_labels())
+
+
+def _not_found(number: str) -> tuple[str, int]:
+    return render_template("web/error.html", status=404, title=_("未找到一件事办件"),
+                           message=_("没有编号为 %(number)s 的一件事办件。",
+                                     number=number)), 404
+
+
+@bp.get("/bundle-cases/<number>")
+@staff_page(Permission.CASES_READ)
+def bundle_case(number: str) -> Any:
+    """A bundle case with its parts, their departments, states and outcomes."""
+    service = bundle_cases()
+    try:
+        found = service.get(number)
+    except NotFound:
+        return _not_found(number)
+    parts = service.parts_of(found)
+    return render_template(
+        "web/staff/bundles/case.html", bundle_case=found, view=service.view(found),
+        ids={p.number: p.id for p in parts}, form=json.loads(found.form_data or "{}"),
+        fields={f.key: f.label for f in BundleCatalog(
+            current_session(), current_settings().code).view(found.bundle).form},
+        waiting=any(p.state.value in ("submitted", "supplement_requested") for p in parts),
+        **_labels())
+
+
+@bp.post("/bundle-cases/<number>/accept")
+@staff_page(Permission.CASES_HANDLE)
+def accept(number: str) -> Any:
+    """一窗受理: every waiting part accepted, those decided above forwarded."""
+    service = bundle_cases()
+    try:
+        found = service.get(number)
+    except NotFound:
+        return _not_found(number)
+    try:
+        service.accept(found, Actor.of(current_staff()))
+    except TongbanError as exc:
+        current_session().rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("已一窗受理；由上级决定的事项已上报。"), "info")
+    return redirect(url_for("web_bundles.bundle_case", number=number), code=303)
+
+
+@bp.get("/bundle-cases/<number>/notice")
+@staff_page(Permission.CASES_READ)
+def notice(number: str) -> Any:
+    """一件事办结通知书: one notice for the bundle, each part's outcome (once it ended)."""
+    service = bundle_cases()
+    try:
+        found = service.get(number)
+    except NotFound:
+        return _not_found(number)
+    if found.notice_number is None:
+        return render_template("web/error.html", status=404, title=_("未找到通知书"),
+                               message=_("一件事办件 %(number)s 尚未办结，没有办结通知书。",
+                                         number=number)), 404
+    html = render_template("cases/bundle_notice.html", view=service.view(found),
+                           bundle_case=found, center=current_settings().name, **_labels())
+    return Response(html, mimetype="text/html")
