@@ -191,7 +191,7 @@ class BundleCatalog:
                 matter_code=m.code, matter_name=m.name, department_code=m.department.code,
                 department_name=m.department.name, handling_level=Level(m.handling_level),
                 promised_limit_days=m.promised_limit_days,
-                decided_above=decided_above(self.node_code, m))
+                decided_above=bool(self.node_code) and decided_above(self.node_code, m))
             for m in present)
         return BundleView(
             code=bundle.code, name=bundle.name, description=bundle.description or "",
@@ -279,6 +279,26 @@ def replace_items(session: Session, bundle: Bundle,
     return True
 
 
+def bundle_items(session: Session, node_code: str | None) -> list[dict[str, Any]]:
+    """The active bundles as the catalog's exchange document lists them (for reading)."""
+    catalog = BundleCatalog(session, node_code or "")
+    views = [catalog.view(b) for b in session.scalars(
+        select(Bundle).options(selectinload(Bundle.items))
+        .where(Bundle.retired_at.is_(None)).order_by(Bundle.code)).all()]
+    return [{
+        "code": v.code, "name": v.name, "description": v.description,
+        "published_by": v.published_by, "matters": list(v.matters),
+        "parts": [{"matter_code": p.matter_code, "matter_name": p.matter_name,
+                   "department_code": p.department_code, "department_name": p.department_name,
+                   "handling_level": p.handling_level.value,
+                   "promised_limit_days": p.promised_limit_days} for p in v.parts],
+        "form": _fields_wire(v.form),
+        "materials": [{"name": m.name, "required": m.required, "form": m.form.value,
+                       "copies": m.copies, "matters": list(m.matters)} for m in v.materials],
+        "promised_limit_days": v.promised_limit_days,
+    } for v in views]
+
+
 # -- travelling with the standard catalog ------------------------------------------------------
 
 
@@ -341,6 +361,7 @@ __all__ = [
     "FormField",
     "MergedMaterial",
     "adopt_bundles",
+    "bundle_items",
     "bundles_body",
     "decided_above",
     "material_key",

@@ -5,6 +5,7 @@ the city and decided there, one refused)."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ import orjson
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from node.auth.models import User
@@ -381,3 +383,24 @@ def test_the_pages_show_the_bundle_its_parts_and_its_notice(
     assert "王芳" not in text
     assert "未办成" in text
     assert text.count("已撤回") == 2 * 2  # each part's state and its outcome
+
+
+def test_the_catalogs_export_carries_the_bundles_and_imports_back(birth: dict[str, Api]) -> None:
+    admin = birth["admin"]
+    document = admin.get("/api/v1/catalog/export").json
+    [bundle] = document["bundles"]
+    assert bundle["code"] == BIRTH
+    assert [p["matter_code"] for p in bundle["parts"]] == list(PARTS)
+    assert len(bundle["materials"]) == 5
+    assert admin.post("/api/v1/catalog/import", document).status_code == 200
+
+    response = admin.get("/api/v1/catalog/export", query_string={"format": "xlsx"})
+    workbook = load_workbook(io.BytesIO(response.data))
+    rows = list(workbook["一件事"].iter_rows(values_only=True))
+    assert rows[0][:4] == ("一件事编码", "一件事名称", "事项编码", "事项名称")
+    assert [r[2] for r in rows[1:]] == list(PARTS)
+    assert rows[1][7] == "新生儿姓名（baby_name）；母亲姓名（mother_name）"
+    assert rows[3][5] == "市级"  # 医保参保 is decided by the city
+    materials = list(workbook["一件事材料"].iter_rows(values_only=True))[1:]
+    assert materials[0][1] == "出生医学证明"
+    assert materials[0][5] == "、".join(PARTS)
