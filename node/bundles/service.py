@@ -283,11 +283,17 @@ class BundleProgress:
         if case.bundle_case_id is None or after not in ENDED_STATES or before is after:
             return
         session = cases.session
-        bundle_case = session.get(BundleCase, case.bundle_case_id)
+        # Two parts ending at once in two transactions: the second waits for the first (the
+        # audit chain's head, appended by every step, and the bundle's row, locked here) and
+        # then reads the first part ended; the bundle ends once, in the later of the two.
+        bundle_case = session.scalars(
+            select(BundleCase).where(BundleCase.id == case.bundle_case_id).with_for_update()
+            .execution_options(populate_existing=True)).one_or_none()
         if bundle_case is None or bundle_case.state is not BundleState.OPEN:
             return
         parts = session.scalars(select(Case).options(selectinload(Case.events))
-                                .where(Case.bundle_case_id == bundle_case.id)).all()
+                                .where(Case.bundle_case_id == bundle_case.id)
+                                .execution_options(populate_existing=True)).all()
         outcomes = [part_outcome(p.state, _denied(p)) for p in parts]
         state = bundle_state(outcomes)
         if state is BundleState.OPEN:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ from node.bundles.service import (
     part_outcome,
 )
 from node.cases.actors import Actor
+from node.cases.models import Case
 from node.cases.states import CaseState
 from node.catalog.bundles import (
     FormField,
@@ -404,3 +406,57 @@ def test_the_catalogs_export_carries_the_bundles_and_imports_back(birth: dict[st
     materials = list(workbook["一件事材料"].iter_rows(values_only=True))[1:]
     assert materials[0][1] == "出生医学证明"
     assert materials[0][5] == "、".join(PARTS)
+
+
+def test_two_last_parts_ending_at_once_end_the_bundle(
+    birth: dict[str, Api], app: Flask, db: Database, database_url: str
+) -> None:
+    """PostgreSQL (READ COMMITTED): the first part's transaction, ended and not committed,
+    holds the audit chain's head and the bundle's row; the second, ending the other part
+    meanwhile, waits, then reads the first part ended and ends the bundle (read from a
+    snapshot taken before the first committed, each would see the other open and the bundle
+    would never end)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises every writer: no two transactions overlap")
+    with db.unit_of_work() as session:
+        adopt_bundles(session, [BIRTH_ITEM, PAIR_ITEM], sender=PROVINCE)
+    clerk = birth["clerk"]
+    applied = clerk.post("/api/v1/bundle-cases", {"bundle_code": "PAIR",
+                                                  "applicant_name": "王芳"}).json
+    clerk.post(f"/api/v1/bundle-cases/{applied['number']}/accept")
+    numbers = [p["number"] for p in applied["parts"]]
+    for number in numbers:
+        _act(clerk, number, "approve")
+    services = NodeServices.of_app(app.extensions)
+    first_done, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def complete(number: str, *, hold: bool) -> None:
+        try:
+            with db.unit_of_work() as session:
+                user = session.scalar(select(User).where(User.username == "clerk1"))
+                assert user is not None
+                cases = services.cases(session)
+                part = session.scalar(select(Case).where(Case.number == number))
+                assert part is not None
+                cases.complete(part, Actor.of(user))
+                if hold:  # ended, bundle row locked, not committed yet
+                    first_done.set()
+                    assert release.wait(10)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    first = threading.Thread(target=complete, args=(numbers[0],), kwargs={"hold": True})
+    first.start()
+    assert first_done.wait(10)
+    second = threading.Thread(target=complete, args=(numbers[1],), kwargs={"hold": False})
+    second.start()
+    second.join(0.5)
+    assert second.is_alive()  # waiting for the first to commit
+    release.set()
+    first.join(20)
+    second.join(20)
+    assert not errors, errors
+    ended = clerk.get(f"/api/v1/bundle-cases/{applied['number']}").json
+    assert ended["state"] == "completed"
+    assert ended["notice_number"] is not None
