@@ -6,18 +6,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, current_app, flash, redirect, render_template, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from node.auth.permissions import Permission
 from node.bundles.models import BundleCase
 from node.bundles.service import BundleCases, PartOutcome
 from node.cases.actors import Actor
-from node.catalog.bundles import BundleCatalog
+from node.catalog.bundles import BundleCatalog, BundleDefinition, FormField
 from node.composition import NodeServices, current_settings
-from node.web.core import current_staff, staff_page, web_blueprint
+from node.web.core import current_staff, problems_of, staff_page, web_blueprint
 from node.web.labels import CASE_STATES, LEVELS, MATERIAL_FORMS
-from schemas.errors import NotFound, TongbanError
+from schemas.divisions import Level, level_of
+from schemas.errors import Conflict, NotFound, TongbanError, ValidationFailed
 from schemas.i18n import _
 from schemas.runtime.webapp import current_session
 
@@ -39,13 +40,73 @@ def _labels() -> dict[str, Any]:
             "levels": LEVELS, "material_forms": MATERIAL_FORMS}
 
 
+def _catalog() -> BundleCatalog:
+    return BundleCatalog(current_session(), current_settings().code)
+
+
+def _bundles_page(errors: dict[str, list[str]], form: Any, status: int = 200) -> Any:
+    province = level_of(current_settings().code) is Level.PROVINCE
+    return render_template("web/staff/bundles/bundles.html", bundles=_catalog().all(),
+                           province=province, errors=errors, form=form,
+                           **_labels()), status
+
+
 @bp.get("/bundles")
 @staff_page(Permission.CATALOG_READ)
 def bundles() -> Any:
-    """The bundles of the catalog with their merged form, materials and parts."""
-    catalog = BundleCatalog(current_session(), current_settings().code)
-    return render_template("web/staff/bundles/bundles.html", bundles=catalog.all(),
-                           **_labels())
+    """The bundles of the catalog with their merged form, materials and parts; at a
+    province, the form that defines one."""
+    return _bundles_page({}, {})
+
+
+def parse_matter_lines(text: str) -> tuple[tuple[str, tuple[FormField, ...]], ...]:
+    """``事项编码: 字段名=标签; 字段名=标签`` one matter a line (the fields may be left out)."""
+    items = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        code, _sep, rest = line.replace("：", ":").partition(":")
+        fields = []
+        for pair in rest.replace("；", ";").split(";"):
+            if not pair.strip():
+                continue
+            key, equals, label = pair.partition("=")
+            if not equals:
+                raise ValidationFailed({"matters": [_(
+                    "第 %(number)s 行：字段应写作 字段名=标签", number=number)]})
+            fields.append(FormField(key.strip(), label.strip()))
+        items.append((code.strip(), tuple(fields)))
+    return tuple(items)
+
+
+@bp.post("/bundles")
+@staff_page(Permission.CATALOG_MANAGE)
+def define() -> Any:
+    """Define or replace a bundle (a province): it travels with the next published catalog."""
+    form = request.form
+    try:
+        definition = BundleDefinition(
+            code=(form.get("code") or "").strip(), name=(form.get("name") or "").strip(),
+            description=(form.get("description") or "").strip(),
+            items=parse_matter_lines(form.get("matters") or ""))
+        bundle = _catalog().define(definition)
+    except TongbanError as exc:
+        current_session().rollback()
+        return _bundles_page(problems_of(exc), form, 422)
+    flash(_("一件事 %(name)s 已保存，将随下次发布的标准目录下发。", name=bundle.name))
+    return redirect(url_for("web_bundles.bundles"), code=303)
+
+
+@bp.post("/bundles/<code>/retire")
+@staff_page(Permission.CATALOG_MANAGE)
+def retire(code: str) -> Any:
+    try:
+        bundle = _catalog().retire(code)
+    except TongbanError as exc:
+        current_session().rollback()
+        return _bundles_page(problems_of(exc), {}, 409 if isinstance(exc, Conflict) else 404)
+    flash(_("一件事 %(name)s 已停用。", name=bundle.name))
+    return redirect(url_for("web_bundles.bundles"), code=303)
 
 
 @bp.get("/bundle-cases")

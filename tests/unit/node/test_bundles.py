@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from node import create_app
 from node.auth.models import User
 from node.auth.permissions import Role
 from node.bundles.models import BundleCase, BundleState
@@ -38,17 +39,20 @@ from node.catalog.bundles import (
     merged_materials,
 )
 from node.catalog.models import Bundle, MaterialForm, Matter, MatterMaterial
+from node.catalog.service import CatalogService
 from node.composition import NodeServices
 from node.metrics.daily import daily_counts
 from node.metrics.patterns import PatternPolicy
 from node.metrics.summary import NodeIdentity, summarize
+from node.models import Base
 from node.sync.models import OutboxEnvelope
 from schemas.divisions import Level
 from schemas.envelope import Kind, parse_envelope, sign_envelope
 from schemas.keys import generate_private_key
 from schemas.periods import Period
 from schemas.runtime.database import Database, utcnow
-from tests.unit.node.conftest import Api, Clock, matter_payload
+from tests.conftest import node_config
+from tests.unit.node.conftest import Api, Clock, matter_payload, new_matter, password_hash
 from tests.unit.node.test_web import csrf_of, log_in
 
 PROVINCE, CITY, HERE = "450000", "450900", "450981"
@@ -460,3 +464,55 @@ def test_two_last_parts_ending_at_once_end_the_bundle(
     ended = clerk.get(f"/api/v1/bundle-cases/{applied['number']}").json
     assert ended["state"] == "completed"
     assert ended["notice_number"] is not None
+
+
+@pytest.fixture
+def province(database_url: str) -> Iterator[FlaskClient]:
+    """A province's own app on the test's database (its tables are there already), with
+    departments, a window, the four matters and an administrator."""
+    config = node_config(database_url, code=PROVINCE, name="广西壮族自治区政务服务中心",
+                         level="province", kind="", parent_code="")
+    own = create_app(config)
+    database: Database = own.extensions["tongban_db"]
+    Base.metadata.create_all(database.engine)
+    client = own.test_client()
+    with database.unit_of_work() as session:
+        catalog = CatalogService(session)
+        for code, name in (("SC", "市场监督管理局"), ("WJ", "卫生健康局"), ("GA", "公安局"),
+                           ("YB", "医疗保障局")):
+            catalog.create_department(code, name)
+        catalog.create_window("W01", "综合窗口", department_codes=["SC", "WJ", "GA", "YB"])
+        for code, (department, name, level, days) in PARTS.items():
+            catalog.create_matter(new_matter(
+                code, name=name, department_code=department, handling_level=level,
+                promised_limit_days=days, category="public_service"))
+        session.add(User(username="padmin", display_name="省管理员", role=Role.ADMIN,
+                         password_hash=password_hash(), active=True))
+    yield client
+    database.dispose()
+
+
+def test_the_province_defines_a_bundle_on_its_page(province: FlaskClient) -> None:
+    assert log_in(province, "padmin").status_code == 302
+    token = csrf_of(province, "/staff/bundles")
+    bad = province.post("/staff/bundles", data={
+        "csrf_token": token, "code": BIRTH, "name": "新生儿出生一件事",
+        "matters": "BIRTH01: baby_name\nBIRTH02"})
+    assert bad.status_code == 422
+    assert "字段名=标签" in bad.get_data(as_text=True)
+
+    saved = province.post("/staff/bundles", data={
+        "csrf_token": token, "code": BIRTH, "name": "新生儿出生一件事",
+        "matters": "BIRTH01: baby_name=新生儿姓名; birth_date=出生日期\n"
+                   "BIRTH02：baby_name=新生儿姓名；address=户籍地址\nBIRTH03\nBIRTH04"})
+    assert saved.status_code == 303
+    page = province.get("/staff/bundles").get_data(as_text=True)
+    assert "新生儿出生一件事" in page
+    assert page.count("新生儿姓名（baby_name）") == 1  # asked once
+    assert "户籍地址（address）" in page
+    retired = province.post(f"/staff/bundles/{BIRTH}/retire",
+                            data={"csrf_token": csrf_of(province, "/staff/bundles")})
+    assert retired.status_code == 303
+    after = province.get("/staff/bundles").get_data(as_text=True)
+    assert "一件事 新生儿出生一件事 已停用。" in after
+    assert f"新生儿出生一件事（{BIRTH}）" not in after
