@@ -26,6 +26,7 @@ import jsonschema_rs
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.audit_response import AUDIT_RESPONSE_BODY, AuditResponseSchema
+from schemas.bundle_messages import JS_BUNDLES, PublishedBundleSchema
 from schemas.case_messages import (
     CASE_FORWARD_JSON_SCHEMA,
     CASE_RESULT_JSON_SCHEMA,
@@ -276,27 +277,6 @@ class PublishedMatterSchema(Schema):
                                   "promised_limit_days")
 
 
-class PublishedFormFieldSchema(Schema):
-    key = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$"))
-    label = text_field(100, 1)
-
-
-class PublishedBundleMatterSchema(Schema):
-    standard_code = text_field(64, 1)
-    form_fields = fields.List(fields.Nested(PublishedFormFieldSchema), required=True,
-                              validate=validate.Length(max=40))
-
-
-class PublishedBundleSchema(Schema):
-    """一件事: matters applied for once (node/catalog/bundles.py)."""
-
-    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$"))
-    name = text_field(NAME_MAX, 1)
-    description = text_field()
-    matters = fields.List(fields.Nested(PublishedBundleMatterSchema), required=True,
-                          validate=validate.Length(min=2, max=20))
-
-
 class CatalogPublishSchema(Schema):
     """The province's standard catalog, for every descendant to adopt; a large catalog comes
     as several envelopes of one version, ``part`` 1 … ``parts`` (absent: the whole of it)."""
@@ -371,18 +351,7 @@ CATALOG_PUBLISH_JSON_SCHEMA = js_document(
                                                "maximum": MATERIAL_MAX_FILE_BYTES}),
             }, optional=("electronic_accepted", "file_types", "max_file_bytes"))},
         }, optional=("keywords", *PRACTICAL_FIELDS))},
-        "bundles": {"type": "array", "items": js_object({
-            "code": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
-            "name": js_string(NAME_MAX, 1),
-            "description": js_string(),
-            "matters": {"type": "array", "minItems": 2, "maxItems": 20, "items": js_object({
-                "standard_code": js_string(64, 1),
-                "form_fields": {"type": "array", "maxItems": 40, "items": js_object({
-                    "key": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$"},
-                    "label": js_string(100, 1),
-                })},
-            })},
-        })},
+        "bundles": JS_BUNDLES,
     }, optional=("part", "parts", "bundles")),
     "Also: each matter's promised_limit_days is at most its legal_limit_days; each "
     "standard_code appears once; each bundle code appears once; part and parts come "

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import jsonschema_rs
 import orjson
 import pytest
 from flask import Flask
@@ -47,8 +48,9 @@ from node.metrics.summary import NodeIdentity, summarize
 from node.models import Base
 from node.sync.models import OutboxEnvelope
 from schemas.divisions import Level
-from schemas.envelope import Kind, parse_envelope, sign_envelope
+from schemas.envelope import EnvelopeError, Kind, parse_envelope, sign_envelope
 from schemas.keys import generate_private_key
+from schemas.messages import JSON_SCHEMAS, validate_body
 from schemas.periods import Period
 from schemas.runtime.database import Database, utcnow
 from tests.conftest import node_config
@@ -516,3 +518,30 @@ def test_the_province_defines_a_bundle_on_its_page(province: FlaskClient) -> Non
     after = province.get("/staff/bundles").get_data(as_text=True)
     assert "一件事 新生儿出生一件事 已停用。" in after
     assert f"新生儿出生一件事（{BIRTH}）" not in after
+
+
+def _catalog_body(bundles: list[dict[str, Any]]) -> dict[str, Any]:
+    matter = {"standard_code": "BIRTH01", "name": "出生医学证明", "category": "public_service",
+              "handling_level": "county", "handling_type": "promised", "legal_limit_days": 5,
+              "promised_limit_days": 1, "notify_and_commit": False, "deemed_approval": False,
+              "legal_basis": "", "procedure": "", "conditions": "", "fee_basis": "",
+              "fee_standard": "", "fee_amount_fen": 0, "complaint_channel": "", "materials": []}
+    return {"catalog_version": 1, "published_at": "2026-12-06T10:00:00+08:00",
+            "matters": [matter], "bundles": bundles}
+
+
+def test_the_published_bundles_are_checked_by_both_schemas() -> None:
+    validate_body(Kind.CATALOG_PUBLISH, _catalog_body([BIRTH_ITEM, PAIR_ITEM]))
+    validate_body(Kind.CATALOG_PUBLISH, {k: v for k, v in _catalog_body([]).items()
+                                         if k != "bundles"})  # a catalog from before bundles
+    for bad in ([BIRTH_ITEM, BIRTH_ITEM],  # a code twice
+                [{**PAIR_ITEM, "matters": PAIR_ITEM["matters"][:1]}],  # one matter
+                [{**PAIR_ITEM, "code": "一件事"}],  # not a code
+                [{**PAIR_ITEM, "matters": [{"standard_code": "A", "form_fields": [
+                    {"key": "Baby", "label": "x"}]}, PAIR_ITEM["matters"][1]]}]):
+        with pytest.raises(EnvelopeError):
+            validate_body(Kind.CATALOG_PUBLISH, _catalog_body(bad))
+    schema = JSON_SCHEMAS[Kind.CATALOG_PUBLISH.value]
+    assert jsonschema_rs.validator_for(schema).is_valid(_catalog_body([BIRTH_ITEM]))
+    assert not jsonschema_rs.validator_for(schema).is_valid(
+        _catalog_body([{**PAIR_ITEM, "code": "一件事"}]))
