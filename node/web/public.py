@@ -9,10 +9,12 @@ from typing import Any
 from flask import current_app, render_template, request
 from marshmallow import Schema, fields, validate
 
+from node.bundles.service import BundleApplication
 from node.cases import materials
 from node.cases.models import AttachmentRole, Channel
 from node.cases.schemas import SubmitSchema
 from node.cases.service import Application
+from node.catalog.bundles import BundleCatalog
 from node.composition import NodeServices, current_settings
 from node.feedback.inputs import NewComplaint
 from node.feedback.lookup import APPLICANT
@@ -74,7 +76,10 @@ def _rate_limited(template: str, **context: Any) -> tuple[str, int] | None:
 @bp.get("/")
 def home() -> Any:
     return render_template("web/public/home.html",
-                           departments=catalog().guide_departments())
+                           departments=catalog().guide_departments(),
+                           bundles=[b for b in BundleCatalog(
+                               current_session(), current_settings().code).all()
+                               if not b.missing])
 
 
 @bp.get("/guide")
@@ -245,3 +250,38 @@ def board() -> Any:
     return render_template("web/public/board.html", period=period,
                            metrics=summary["metrics"], keys=BOARD_METRICS, windows=windows,
                            rule=assessment.rule.as_dict())
+
+
+@bp.route("/bundles/<code>/apply", methods=["GET", "POST"])
+def apply_bundle(code: str) -> Any:
+    """网上申报 of a 一件事: one form for all its matters; the materials are handed in once
+    when the window pre-reviews it (一窗受理)."""
+    bundle_catalog = BundleCatalog(current_session(), current_settings().code)
+    try:
+        bundle = bundle_catalog.get(code)
+    except NotFound:
+        bundle = None
+    if bundle is None or bundle.retired_at is not None:
+        return render_template("web/error.html", status=404, title=_("未找到一件事"),
+                               message=_("没有编码为 %(code)s 的一件事。", code=code)), 404
+    template = "web/public/apply_bundle.html"
+    context: dict[str, Any] = {"bundle": bundle_catalog.view(bundle)}
+    if request.method == "GET":
+        return render_template(template, errors={}, form={}, **context)
+    refused = _rate_limited(template, **context)
+    if refused:
+        return refused
+    form = request.form
+    answers = {f.key: (form.get(f"form-{f.key}") or "") for f in context["bundle"].form}
+    try:
+        submission = NodeServices.of_app(current_app.extensions).bundle_cases(
+            current_session()).apply(BundleApplication(
+                bundle_code=code, applicant_name=(form.get("applicant_name") or "").strip(),
+                channel=Channel.ONLINE,
+                applicant_id_number=(form.get("applicant_id_number") or "").strip() or None,
+                applicant_phone=(form.get("applicant_phone") or "").strip() or None,
+                form=answers), APPLICANT)
+    except TongbanError as exc:
+        return form_error_page(template, exc, **context)
+    return render_template("web/public/applied_bundle.html", bundle_case=submission.bundle_case,
+                           query_code=submission.query_code, **context), 201

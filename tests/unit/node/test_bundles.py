@@ -545,3 +545,29 @@ def test_the_published_bundles_are_checked_by_both_schemas() -> None:
     assert jsonschema_rs.validator_for(schema).is_valid(_catalog_body([BIRTH_ITEM]))
     assert not jsonschema_rs.validator_for(schema).is_valid(
         _catalog_body([{**PAIR_ITEM, "code": "一件事"}]))
+
+
+def test_a_citizen_applies_for_a_bundle_on_the_public_site(
+    birth: dict[str, Api], client: FlaskClient
+) -> None:
+    home = client.get("/").get_data(as_text=True)
+    assert f"/bundles/{BIRTH}/apply" in home
+    page = f"/bundles/{BIRTH}/apply"
+    form = client.get(page).get_data(as_text=True)
+    assert "新生儿姓名" in form
+    assert form.count("<li>出生医学证明</li>") == 1  # asked by four matters, handed in once
+    token = csrf_of(client, page)
+    missing = client.post(page, data={"csrf_token": token, "applicant_name": "李娜",
+                                      "form-baby_name": "李小宝"})
+    assert missing.status_code == 422
+    assert "mother_name" in missing.get_data(as_text=True)
+    assert birth["admin"].get("/api/v1/cases").json["items"] == []
+
+    done = client.post(page, data={"csrf_token": token, "applicant_name": "李娜",
+                                   "form-baby_name": "李小宝", "form-mother_name": "李娜"})
+    text = done.get_data(as_text=True)
+    assert done.status_code == 201, text
+    assert "-Y" in text
+    listed = birth["admin"].get("/api/v1/cases").json["items"]
+    assert {c["channel"] for c in listed} == {"online"}
+    assert len(listed) == len(PARTS)  # one part case per matter
