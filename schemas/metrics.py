@@ -209,7 +209,7 @@ RATES: tuple[Metric, ...] = (
     _rate("bundle_time_rate", _("一件事用时占承诺时限比"),
           "working days the completed bundle cases took ÷ the sum of their matters' promised "
           "limits (below 100 %: the bundle took less than its matters one after another)",
-          "bundle_used_days", "bundle_promised_days"),
+          "bundle_used_days", "bundle_promised_days", direction=Direction.LOWER_BETTER),
     _rate("outside_center_rate", _("体外循环率"), "received outside the center ÷ received",
           "outside_center", "received", direction=Direction.LOWER_BETTER),
     # today's national indicators
