@@ -1,7 +1,7 @@
 """一件事 bundles: their definition in the catalog, bundle cases, parts linked
 
 Revision ID: 0033
-Revises: 0034
+Revises: 0031
 Create Date: 2026-12-06 20:40:00.000000
 """
 from alembic import op
@@ -11,7 +11,7 @@ from schemas.runtime.database import UTCDateTime
 
 
 revision = '0033'
-down_revision = '0034'
+down_revision = '0031'
 branch_labels = None
 depends_on = None
 
