@@ -12,7 +12,8 @@ works with.  Here, and only here, the features are wired together and to the syn
   node/directives/service.py, node/feedback/travel.py); :meth:`NodeServices.envelope_registry`
   collects them, refusing a kind declared twice, and the sync service dispatches through that
   registry;
-- the case service gets its step hooks (forwarding's :class:`TellTheNodeBelow`);
+- the case service gets its step hooks (forwarding's :class:`TellTheNodeBelow`, the bundles'
+  :class:`~node.bundles.service.BundleProgress`, which ends a 一件事 with its last part);
 - the calendar service gets the open cases' recompute (node/cases/recompute.py), which every
   change of the calendar runs in its transaction;
 - the feedback service gets the complaints' travel (node/feedback/travel.py);
@@ -33,6 +34,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from node.auth.service import AuthService
+from node.bundles.service import BundleCases, BundleProgress
 from node.calendar import jobs as calendar_jobs
 from node.calendar import publishing as calendar_publishing
 from node.calendar.service import CalendarService
@@ -118,8 +120,13 @@ class NodeServices:
             calendar=CalendarService(session).cached_calendar(),
             warning_policy=self.warning_policy,
             clock=clock,
-            after_step=(TellTheNodeBelow(self.outbox),),
+            after_step=(TellTheNodeBelow(self.outbox), BundleProgress()),
         )
+
+    def bundle_cases(self, session: Session, clock: Clock = utcnow) -> BundleCases:
+        """一件事 bundle cases over the case service and its forwarding."""
+        cases = self.cases(session, clock)
+        return BundleCases(cases, self.forwarding_of(cases))
 
     def calendar(self, session: Session, clock: Clock = utcnow) -> CalendarService:
         """The calendar service; every change of the calendar recomputes the open cases'

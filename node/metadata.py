@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from node.audit import models as _audit  # noqa: F401
 from node.auth.models import ApiToken, User
+from node.bundles import models as _bundles  # noqa: F401
 from node.caches import AUTH, CALENDAR, CATALOG, watch
 from node.calendar.models import CalendarOverride, CalendarSchedule, CalendarScheduleDay
 from node.cases import models as _cases  # noqa: F401

@@ -26,6 +26,7 @@ import jsonschema_rs
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.audit_response import AUDIT_RESPONSE_BODY, AuditResponseSchema
+from schemas.bundle_messages import JS_BUNDLES, PublishedBundleSchema
 from schemas.case_messages import (
     CASE_FORWARD_JSON_SCHEMA,
     CASE_RESULT_JSON_SCHEMA,
@@ -286,6 +287,8 @@ class CatalogPublishSchema(Schema):
     parts = int_field(1, required=False)
     matters = fields.List(fields.Nested(PublishedMatterSchema), required=True,
                           validate=validate.Length(min=1))
+    # the province's 一件事 bundles (in the last part); absent in catalogs published before
+    bundles = fields.List(fields.Nested(PublishedBundleSchema), required=False)
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
@@ -298,6 +301,9 @@ class CatalogPublishSchema(Schema):
         if repeated:
             raise ValidationError(f"standard codes listed twice: {', '.join(repeated)}",
                                   "matters")
+        bundle_codes = [bundle["code"] for bundle in data.get("bundles", [])]
+        if len(bundle_codes) != len(set(bundle_codes)):
+            raise ValidationError("a bundle code listed twice", "bundles")
 
 
 CATALOG_PUBLISH_JSON_SCHEMA = js_document(
@@ -345,10 +351,12 @@ CATALOG_PUBLISH_JSON_SCHEMA = js_document(
                                                "maximum": MATERIAL_MAX_FILE_BYTES}),
             }, optional=("electronic_accepted", "file_types", "max_file_bytes"))},
         }, optional=("keywords", *PRACTICAL_FIELDS))},
-    }, optional=("part", "parts")),
+        "bundles": JS_BUNDLES,
+    }, optional=("part", "parts", "bundles")),
     "Also: each matter's promised_limit_days is at most its legal_limit_days; each "
-    "standard_code appears once; part and parts come together, part at most parts (a large "
-    "catalog is sent as several envelopes of one catalog_version).",
+    "standard_code appears once; each bundle code appears once; part and parts come "
+    "together, part at most parts (a large catalog is sent as several envelopes of one "
+    "catalog_version).",
 )
 
 

@@ -121,6 +121,18 @@ COUNTS: tuple[Metric, ...] = (
            "accepted cases still open at the period's end and past their deadline", daily=False),
     _count("open_at_end", _("在办件"),
            "accepted cases still open at the period's end", daily=False),
+    # 一件事 bundles (node/bundles/): one application for several matters
+    _count("bundles_received", _("一件事收件数"),
+           "一件事 bundle cases received in the period (one per application, whatever its parts)"),
+    _count("bundles_completed", _("一件事办结数"),
+           "bundle cases whose last part ended in the period (every part completed, refused or "
+           "withdrawn)"),
+    _count("bundle_used_days", _("一件事办理用时"),
+           "working days from receipt to the end of the last part, summed over the bundle "
+           "cases completed in the period"),
+    _count("bundle_promised_days", _("一件事承诺时限合计"),
+           "the sum of the promised limits of each completed bundle case's matters (working "
+           "days), summed over the bundle cases completed in the period"),
     _count("staff_civil_servant", _("公务员"), "active window staff: civil servants", daily=False),
     _count("staff_public_institution", _("事业单位"), "active window staff: public institution",
            daily=False),
@@ -194,6 +206,10 @@ RATES: tuple[Metric, ...] = (
     _rate("complaints_resolved_in_time_rate", _("投诉按时办结率"),
           "complaints resolved in time ÷ complaints resolved",
           "complaints_resolved_in_time", "complaints_resolved"),
+    _rate("bundle_time_rate", _("一件事用时占承诺时限比"),
+          "working days the completed bundle cases took ÷ the sum of their matters' promised "
+          "limits (below 100 %: the bundle took less than its matters one after another)",
+          "bundle_used_days", "bundle_promised_days", direction=Direction.LOWER_BETTER),
     _rate("outside_center_rate", _("体外循环率"), "received outside the center ÷ received",
           "outside_center", "received", direction=Direction.LOWER_BETTER),
     # today's national indicators

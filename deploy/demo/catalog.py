@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from deploy.demo.layout import DemoNode
+from node.catalog.bundles import BundleCatalog, BundleDefinition, FormField
 from node.catalog.inputs import MatterChanges, NewMatter, NewStaffMember
 from node.catalog.models import Matter
 from node.catalog.service import CatalogService
@@ -54,6 +55,7 @@ DEPARTMENTS: tuple[dict[str, str], ...] = (
     {"code": "ZR", "name": "自然资源局"},
     {"code": "ZJ", "name": "住房和城乡建设局"},
     {"code": "WJ", "name": "卫生健康局"},
+    {"code": "RS", "name": "人力资源和社会保障局"},
 )
 
 WINDOWS: tuple[dict[str, Any], ...] = (
@@ -64,7 +66,7 @@ WINDOWS: tuple[dict[str, Any], ...] = (
     {"code": "W03", "name": "不动产与工程建设窗口", "location": "二楼C区7-10号",
      "department_codes": ["ZR", "ZJ"]},
     {"code": "W04", "name": "社会事务窗口", "location": "二楼D区11号",
-     "department_codes": ["WJ"]},
+     "department_codes": ["WJ", "RS"]},
 )
 
 STAFF: tuple[dict[str, Any], ...] = (
@@ -333,6 +335,48 @@ MATTERS: tuple[dict[str, Any], ...] = (
 )
 
 
+# 新生儿出生一件事 (国发〔2024〕3号's first list): four matters of three departments, 医保参保
+# decided by the city; the province defines the bundle and publishes it with the catalog
+BIRTH_BUNDLE = "450000YJS001"
+_BIRTH = dict(category="public_service", handling_type="promised", **NO_FEE,
+              procedure="一件事一次办：一表申请—一窗受理—并联办理—统一出件")
+_BIRTH_PROOF = _material("出生医学证明")
+_PARENT_IDS = _material("父母居民身份证", "original_and_copy")
+BIRTH_MATTERS: tuple[dict[str, Any], ...] = (
+    _matter("450000WJ101", "出生医学证明签发", department="WJ", window="W04",
+            powers=ALL_POWERS, legal_limit_days=5, promised_limit_days=1,
+            legal_basis="《中华人民共和国母婴保健法》第二十三条", conditions="在本辖区助产机构出生",
+            materials=[_PARENT_IDS, _material("出生医学证明首次签发登记表")], **_BIRTH),
+    _matter("450000GA101", "出生户口登记", department="GA", window="W01",
+            powers=ALL_POWERS, legal_limit_days=10, promised_limit_days=3,
+            legal_basis="《中华人民共和国户口登记条例》第七条", conditions="父母一方为本地户籍",
+            materials=[_BIRTH_PROOF, _PARENT_IDS, _material("户口簿")], **_BIRTH),
+    _matter("450000RS101", "城乡居民基本医疗保险参保登记", department="RS", window="W04",
+            powers=ALL_POWERS, legal_limit_days=10, promised_limit_days=5,
+            handling_level="city", legal_basis="《中华人民共和国社会保险法》第二十五条",
+            conditions="新生儿出生后办理参保", materials=[_BIRTH_PROOF, _material("户口簿")],
+            **_BIRTH),
+    _matter("450000RS102", "社会保障卡申领", department="RS", window="W04",
+            powers=ALL_POWERS, legal_limit_days=20, promised_limit_days=10,
+            legal_basis="《社会保障卡管理办法》第十条", conditions="已参加社会保险",
+            materials=[_PARENT_IDS, _material("新生儿免冠照片", "electronic")], **_BIRTH),
+)
+BIRTH_FORM = [{"key": "baby_name", "label": "新生儿姓名"},
+              {"key": "birth_date", "label": "出生日期"},
+              {"key": "guardian_phone", "label": "监护人联系电话"}]
+
+
+def define_bundles(session: Session, province: str) -> str:
+    """The province's 新生儿出生一件事 (defined again on a second run: nothing changes)."""
+    catalog = BundleCatalog(session, province)
+    catalog.define(BundleDefinition(
+        code=BIRTH_BUNDLE, name="新生儿出生一件事",
+        description="出生医学证明、户口登记、医保参保、社保卡申领，一次申请、一窗受理",
+        items=tuple((m["code"], tuple(FormField(**f) for f in BIRTH_FORM))
+                    for m in BIRTH_MATTERS)))
+    return BIRTH_BUNDLE
+
+
 def fill_province_catalog(session: Session) -> int:
     """The province's own departments, windows, staff and standard matters; how many matters
     were added (0 when the catalog is filled already)."""
@@ -340,9 +384,9 @@ def fill_province_catalog(session: Session) -> int:
     if catalog.search_matters(include_retired=True, per_page=1).items:
         return 0
     ensure_structure(catalog)
-    for payload in MATTERS:
+    for payload in (*MATTERS, *BIRTH_MATTERS):
         catalog.create_matter(NewMatter.of(payload))
-    return len(MATTERS)
+    return len(MATTERS) + len(BIRTH_MATTERS)
 
 
 def ensure_structure(catalog: CatalogService) -> None:
@@ -370,7 +414,7 @@ def localize(session: Session, node: DemoNode) -> dict[str, int]:
     # so that the entry and the powers stay as they were drawn
     offered = random.Random(f"tongban-demo-online-{node.code}")  # noqa: S311
     counts = {"entered": 0, "approve": 0, "matters": 0}
-    by_code = {payload["code"]: payload for payload in MATTERS}
+    by_code = {payload["code"]: payload for payload in (*MATTERS, *BIRTH_MATTERS)}
     for matter in _adopted(session, by_code):
         standard = by_code[matter.code]
         entered = standard["window_code"] is not None and rng.random() < node.profile.entered

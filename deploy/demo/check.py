@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from deploy.demo.catalog import MATTERS
+from deploy.demo.catalog import BIRTH_BUNDLE, BIRTH_MATTERS, MATTERS
 from deploy.demo.federation import DEMO_CALENDAR_YEAR, Federation, Member
 from node.calendar.workdays import to_shanghai_date
 from node.sync.keys import load_node_key
@@ -93,6 +93,7 @@ class Checks:
             "catalog_publish": self.catalog_publish,
             "calendar": self.calendar,
             "forward_result": self.forward_result,
+            "bundle": self.bundle,
             "directive_reply": self.directive_reply,
             "summaries_at_hub": self.summaries_at_hub,
             "league_table": self.league_table,
@@ -164,6 +165,70 @@ class Checks:
             raise CheckFailed(f"the township's case is {home['state']}, not approved")
         return (f"{case['number']} forwarded {self.township.code} → {self.county} as "
                 f"{there[0]['number']}, {decided['state']} there, approved back at the township")
+
+    def _department_approver(self, code: str, department: str) -> Staff:
+        """An approver of ``department`` at ``code`` (made by its admin on the first run)."""
+        username = f"approver_{department.lower()}"
+        password = self.logins["admin"]
+        response = requests.post(
+            f"{self.fed.members[code].url}/api/v1/users", timeout=TIMEOUT,
+            headers=self.staff(code, "admin").headers,
+            json={"username": username, "role": "approver", "department_code": department,
+                  "display_name": f"{department}审批员", "password": password})
+        if response.status_code not in (201, 409):
+            raise CheckFailed(f"no approver of {department} at {code}: {response.text[:300]}")
+        return Staff(self.fed.members[code], username, password)
+
+    def bundle(self) -> str:
+        """新生儿出生一件事 at the county: one application at the window, one 一窗受理; three
+        departments decide their parts, the city decides 医保参保 (forwarded, its result back);
+        the bundle ends completed with one notice, and the applicant's lookup shows it."""
+        county = self.county
+        city = self.fed.members[county].node.parent
+        assert city is not None  # noqa: S101 - a county has a city above it
+        clerk = self.staff(county, "clerk")
+        applied = clerk.call("POST", "/api/v1/bundle-cases", {
+            "bundle_code": BIRTH_BUNDLE, "applicant_name": "核验家长",
+            "applicant_phone": "13907750003",
+            "form": {"baby_name": "核验新生儿", "birth_date": "2026-12-01",
+                     "guardian_phone": "13907750003"}}, ok=201)
+        number = applied["number"]
+        accepted = clerk.call("POST", f"/api/v1/bundle-cases/{number}/accept")
+        parts = {p["matter_code"]: p for p in accepted["parts"]}
+        above = [c for c, p in parts.items() if p["state"] == "forwarded"]
+        if len(parts) != len(BIRTH_MATTERS) or above != ["450000RS101"] \
+                or parts[above[0]]["forwarded_to"] != city:
+            raise CheckFailed(f"the parts are {[(c, p['state']) for c, p in parts.items()]}")
+        self.fed.sync([county, city])
+        upstairs = self._department_approver(city, "RS")
+        listed = upstairs.call("GET", "/api/v1/cases", per_page=100)["items"]
+        there = [c for c in listed
+                 if c["origin"] and c["origin"]["case_number"] == parts[above[0]]["number"]]
+        if len(there) != 1:
+            raise CheckFailed(f"the city holds {len(there)} cases of the insurance part")
+        upstairs.act(there[0], "approve")
+        self.fed.sync([city, county])
+        by_number = {c["number"]: c for c in clerk.call(
+            "GET", "/api/v1/cases", number=f"{county}-*", per_page=100)["items"]}
+        for payload in BIRTH_MATTERS:
+            part = by_number.get(parts[payload["code"]]["number"])
+            if part is None:
+                raise CheckFailed(f"the clerk does not see part {payload['code']}")
+            if payload["code"] not in above:
+                self._department_approver(county, payload["department_code"]).act(
+                    part, "approve")
+            clerk.act(part, "complete")
+        ended = clerk.call("GET", f"/api/v1/bundle-cases/{number}")
+        if ended["state"] != "completed" or not ended["notice_number"]:
+            raise CheckFailed(f"the bundle is {ended['state']} ({ended['notice_number']})")
+        public = requests.get(f"{self.fed.members[county].url}/api/v1/public/bundle-cases/"
+                              f"{number}", params={"code": applied["query_code"]},
+                              timeout=TIMEOUT)
+        if public.status_code != 200 or public.json()["state"] != "completed":
+            raise CheckFailed(f"the applicant's lookup answered {public.status_code}")
+        return (f"{number}: {len(parts)} parts at 3 departments of {county}, "
+                f"{above[0]} decided by {city}; completed in {ended['used_days']} working days "
+                f"of {ended['promised_days']} promised, notice {ended['notice_number']}")
 
     def directive_reply(self) -> str:
         due = (to_shanghai_date(utcnow()) + dt.timedelta(days=7)).isoformat()

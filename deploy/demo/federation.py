@@ -29,6 +29,7 @@ from deploy.demo.catalog import (
     ADMIN,
     DEMO_USERS,
     MATTERS,
+    define_bundles,
     ensure_structure,
     fill_province_catalog,
     localize,
@@ -271,6 +272,7 @@ class Federation:
         outbox = self.services(province).outbox
         with self.database(province) as db, db.unit_of_work() as session:
             added = fill_province_catalog(session)
+            define_bundles(session, province.code)  # 一件事 travel with the catalog
             publish_catalog(session, outbox=outbox, actor="demo", now=utcnow())
         self.sync_all()
         for member in list(self.members.values())[1:]:

@@ -7,6 +7,7 @@ from flask_smorest import Api
 from node.api import (
     assessment,
     auth,
+    bundles,
     calendar,
     cases,
     catalog,
@@ -23,7 +24,8 @@ from node.api import (
 
 
 def register_blueprints(api: Api) -> None:
-    modules = (auth, users, catalog, guide, exchange, calendar, cases, public, supervision, metrics,
+    modules = (auth, users, catalog, guide, exchange, calendar, cases, bundles, public,
+               supervision, metrics,
                assessment, sync, directives, rankings)
     for module in modules:
         api.register_blueprint(module.blp)

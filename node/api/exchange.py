@@ -67,6 +67,12 @@ class CatalogDocumentSchema(Schema):
         fields.Dict(),
         metadata={"description": "every field of a matter, with powers and materials"},
     )
+    bundles = fields.List(
+        fields.Dict(),
+        metadata={"description": "一件事, for reading (never imported: defined at the province "
+                  "and published with the catalog): {code, name, description, published_by, "
+                  "matters, parts, form, materials, promised_limit_days}"},
+    )
 
 
 EntityCounts = Schema.from_dict(

@@ -15,10 +15,17 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from node.bundles.schemas import (
+    BundleCaseSchema,
+    BundleSubmissionSchema,
+    OnlineBundleApplicationSchema,
+)
+from node.bundles.service import BundleApplication
 from node.cases.states import CaseState
 from node.catalog.schemas import Ref
 from node.composition import NodeServices, current_settings
 from node.feedback.inputs import NewComplaint
+from node.feedback.lookup import APPLICANT
 from node.feedback.models import ComplaintState, EvaluationLevel, RectificationState
 from node.feedback.ratelimit import public_attempt
 from node.feedback.schemas import ComplaintArgs, EvaluationArgs, LookupArgs
@@ -177,3 +184,28 @@ class ComplaintLookup(MethodView):
         filed. A wrong code and an unknown number get the same 404; rate-limited per address
         with the case lookup (429 with Retry-After)."""
         return feedback_service().complaint_for_complainant(number, args["code"])
+
+
+@blp.route("/bundle-cases")
+class BundleOnline(MethodView):
+    @blp.arguments(OnlineBundleApplicationSchema)
+    @blp.response(201, BundleSubmissionSchema)
+    def post(self, application: BundleApplication) -> Any:
+        """网上申报 of a 一件事 bundle: one bundle case and a part case per matter, in the
+        clerks' queue for pre-review; the answer carries the query code, once."""
+        service = NodeServices.of_app(current_app.extensions).bundle_cases(current_session())
+        submission = service.apply(application, APPLICANT)
+        return {**service.view(submission.bundle_case, public=True).__dict__,
+                "query_code": submission.query_code}
+
+
+@blp.route("/bundle-cases/<number>")
+class BundleLookup(MethodView):
+    @blp.arguments(LookupArgs, location="query")
+    @blp.response(200, BundleCaseSchema)
+    def get(self, args: dict[str, Any], number: str) -> Any:
+        """Look a 一件事 bundle case up by its number and query code: its state, its result
+        notice once it ended and each part's state and outcome, the name masked. A wrong
+        code and an unknown number get the same 404; rate-limited like the case lookup."""
+        service = NodeServices.of_app(current_app.extensions).bundle_cases(current_session())
+        return service.lookup(number, args["code"])

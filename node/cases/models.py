@@ -130,6 +130,8 @@ class Case(Base):
     received_from: Mapped[str | None] = mapped_column(String(9))
     forward_chain: Mapped[str | None] = mapped_column(String(90))
     commitment: Mapped[str | None] = mapped_column(Text)  # 告知承诺书 text
+    # a part of a 一件事 bundle case (node/bundles/): the bundle it belongs to
+    bundle_case_id: Mapped[int | None] = mapped_column(ForeignKey("bundle_cases.id"), index=True)
 
     fee_due_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     fee_waived_reason: Mapped[str | None] = mapped_column(Text)

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 import schemas.field_messages  # noqa: F401 - marshmallow's messages from the catalog, before any field
+from node.catalog.bundles import bundle_items
 from node.catalog.inputs import (
     MatterChanges,
     MatterFacts,
@@ -57,7 +58,9 @@ VERSION = 1
 
 # The document's entity lists, in the order they are validated and applied.
 ENTITIES: tuple[str, ...] = ("departments", "windows", "staff", "matters")
-DOCUMENT_KEYS = frozenset({"format", "version", "exported_at", "node", *ENTITIES})
+# "bundles" (一件事) is exported for reading and not imported: bundles are defined at the
+# province (node/catalog/bundles.py) and travel with the published catalog
+DOCUMENT_KEYS = frozenset({"format", "version", "exported_at", "node", "bundles", *ENTITIES})
 
 
 def _counts() -> dict[str, int]:
@@ -385,6 +388,7 @@ class CatalogExchange:
             ],
             "staff": [staff_item(m, active_departments, active_windows) for m in staff],
             "matters": [matter_item(m) for m in matters],
+            "bundles": bundle_items(self.session, node_code),
         }
 
     # -- import ----------------------------------------------------------------------------------

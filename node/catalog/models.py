@@ -238,3 +238,48 @@ class MatterMaterial(Base):
     @file_types.setter
     def file_types(self, kinds: list[str] | tuple[str, ...]) -> None:
         self.file_type_text = ",".join(kind for kind in FILE_TYPES if kind in set(kinds))
+
+
+class Bundle(Base):
+    """一件事: matters people need together, applied for once (高效办成一件事).
+
+    Defined by the province and published with its standard catalog; a descendant keeps the
+    adopted definition as published (node/catalog/bundles.py).  The merged form, the
+    materials deduplicated across the matters and the departments involved are derived from
+    the items and the node's own matters, never stored twice.
+    """
+
+    __tablename__ = "bundles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # the province that published it; None for one defined here
+    published_by: Mapped[str | None] = mapped_column(String(9))
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    updated_at: Mapped[Timestamp] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    items: Mapped[list[BundleItem]] = relationship(
+        back_populates="bundle", order_by="BundleItem.position", cascade="all, delete-orphan"
+    )
+
+
+class BundleItem(Base):
+    """One matter of a bundle (by the matter's code) with the fields its form asks for
+    (JSON list of ``{"key", "label"}``)."""
+
+    __tablename__ = "bundle_items"
+    __table_args__ = (
+        UniqueConstraint("bundle_id", "position"),
+        UniqueConstraint("bundle_id", "matter_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bundle_id: Mapped[int] = mapped_column(ForeignKey("bundles.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    matter_code: Mapped[str] = mapped_column(String(64))
+    form_fields: Mapped[str] = mapped_column(Text, default="[]")
+
+    bundle: Mapped[Bundle] = relationship(back_populates="items")

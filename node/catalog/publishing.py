@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from node.audit.chain import AuditLog
+from node.catalog.bundles import adopt_bundles, bundles_body
 from node.catalog.inputs import MatterFacts
 from node.catalog.models import (
     STANDARD_DEPARTMENT_CODE,
@@ -191,6 +192,8 @@ def publish_catalog(
         part = {**body, "matters": run}
         if len(runs) > 1:
             part.update(part=number, parts=len(runs))
+        if number == len(runs):  # the bundles come after every matter they name
+            part["bundles"] = bundles_body(session)
         ids.append(outbox.send(session, kind=Kind.CATALOG_PUBLISH, to=f"{node_code}/*",
                                body=part, now=moment).id)
     AuditLog(session, clock=lambda: moment).append(
@@ -222,6 +225,8 @@ class AdoptionReport:
     updated: list[str] = dataclasses.field(default_factory=list)
     unchanged: list[str] = dataclasses.field(default_factory=list)
     skipped: dict[str, Any] = dataclasses.field(default_factory=dict)  # code -> reasons
+    # 一件事 bundles adopted: created, updated, retired (node/catalog/bundles.py)
+    bundles: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -234,6 +239,7 @@ class AdoptionReport:
             "updated": self.updated,
             "unchanged": len(self.unchanged),
             "skipped": self.skipped,
+            "bundles": self.bundles,
         }
 
 
@@ -421,6 +427,8 @@ def adopt_catalog(session: Session, envelope: Envelope, *, node_code: str,
         return report
     for item in body["matters"]:
         _adopt_matter(session, item, report)
+    if "bundles" in body:  # a catalog published before bundles leaves the node's as they are
+        report.bundles = adopt_bundles(session, body["bundles"], sender=envelope.sender)
     if report.skipped:
         log.warning(
             "catalog version %s from %s: matters not adopted: %s",
@@ -428,7 +436,7 @@ def adopt_catalog(session: Session, envelope: Envelope, *, node_code: str,
             envelope.sender,
             sorted(report.skipped),
         )
-    if report.created or report.updated:
+    if report.created or report.updated or any(report.bundles.values()):
         AuditLog(session).append(
             actor=f"node:{envelope.sender}",
             role="system",

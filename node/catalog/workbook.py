@@ -23,6 +23,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from node.catalog.bundle_sheets import write_bundle_sheets
 from node.catalog.exchange import FORMAT, VERSION
 from node.catalog.models import HandlingType, MaterialForm, MatterCategory, StaffType
 from node.catalog.problems import CatalogSource, Origin, Problem, UnreadableWorkbook
@@ -374,6 +375,7 @@ def write_workbook(document: Mapping[str, Any]) -> bytes:
     workbook = new_workbook()
     for layout in SHEETS:
         _write_sheet(workbook.create_sheet(layout.title), layout, document)
+    write_bundle_sheets(workbook, document, LEVEL_LABELS, MATERIAL_FORM_LABELS)
     node = document.get("node")
     workbook.properties.title = f"政务服务事项目录 {node}" if node else "政务服务事项目录"
     workbook.properties.creator = "tongban"

@@ -15,6 +15,7 @@ from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
+from node.bundles.models import BundleCase
 from node.cases.models import (
     Case,
     CaseEvent,
@@ -178,6 +179,17 @@ def _statements(window_days: int) -> tuple[Select[Any], ...]:
     rows.append(_grouped(
         Case.forwarded_on, {"forwarded_up": func.count(Case.id)},
         in_range(Case.forwarded_on),
+    ))
+    rows.append(_grouped(
+        BundleCase.received_on, {"bundles_received": func.count(BundleCase.id)},
+        in_range(BundleCase.received_on),
+    ))
+    rows.append(_grouped(
+        BundleCase.ended_on,
+        {"bundles_completed": func.count(BundleCase.id),
+         "bundle_used_days": func.coalesce(func.sum(BundleCase.used_days), 0),
+         "bundle_promised_days": func.coalesce(func.sum(BundleCase.promised_days), 0)},
+        in_range(BundleCase.ended_on),
     ))
     paid_on = shanghai_date(FeePayment.paid_at)
     rows.append(_grouped(

@@ -22,6 +22,7 @@ from node.web import (
     admin_calendar,  # noqa: F401  (its pages join admin.bp)
     approver,
     auth,
+    bundles,
     clerk,
     home,
     public,
@@ -78,7 +79,7 @@ def init_app(app: Flask, api: Api) -> None:
 
     app.register_blueprint(Blueprint("web_static", __name__, static_folder=str(STATIC_DIR),
                                      static_url_path="/static"))
-    blueprints = (auth.bp, home.bp, public.bp, clerk.bp, approver.bp, search.bp,
+    blueprints = (auth.bp, home.bp, public.bp, clerk.bp, bundles.bp, approver.bp, search.bp,
                   supervision.bp, rankings.bp, admin.bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

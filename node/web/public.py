@@ -3,21 +3,25 @@ complaints and the center's public notice board (公示栏)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import current_app, render_template, request
 from marshmallow import Schema, fields, validate
 
+from node.bundles.service import BundleApplication
 from node.cases import materials
 from node.cases.models import AttachmentRole, Channel
 from node.cases.schemas import SubmitSchema
 from node.cases.service import Application
+from node.catalog.bundles import BundleCatalog
 from node.composition import NodeServices, current_settings
 from node.feedback.inputs import NewComplaint
 from node.feedback.lookup import APPLICANT
 from node.feedback.ratelimit import public_attempt
 from node.feedback.schemas import ComplaintArgs, EvaluationArgs, LookupArgs
 from node.metrics.assessment import Designation, ModelWindowRule, assess
+from node.web.bundles import BUNDLE_STATES, OUTCOMES
 from node.web.core import (
     form_error_page,
     load_form,
@@ -38,6 +42,7 @@ from schemas.runtime.webapp import commit_early, current_session
 bp = web_blueprint("web_public")
 
 PER_PAGE = 20
+BUNDLE_NUMBER = re.compile(r"-Y[0-9]+$")  # a 一件事 bundle case's number (node/bundles/)
 BOARD_METRICS = ("received", "accepted", "completed", "on_time_rate", "same_day_rate",
                  "overdue_open", "satisfaction_rate", "evaluations", "complaints_received",
                  "complaints_resolved_in_time_rate", "entry_rate")
@@ -71,7 +76,10 @@ def _rate_limited(template: str, **context: Any) -> tuple[str, int] | None:
 @bp.get("/")
 def home() -> Any:
     return render_template("web/public/home.html",
-                           departments=catalog().guide_departments())
+                           departments=catalog().guide_departments(),
+                           bundles=[b for b in BundleCatalog(
+                               current_session(), current_settings().code).all()
+                               if not b.missing])
 
 
 @bp.get("/guide")
@@ -151,7 +159,13 @@ def lookup() -> Any:
         return refused
     try:
         data = load_form(LookupForm())
-        found = feedback_service().lookup(data["number"].strip(), data["code"])
+        number = data["number"].strip()
+        if BUNDLE_NUMBER.search(number):  # 一件事: the bundle and its parts
+            bundle = NodeServices.of_app(current_app.extensions).bundle_cases(
+                current_session()).lookup(number, data["code"])
+            return render_template(template, bundle=bundle, errors={}, form={},
+                                   bundle_states=BUNDLE_STATES, outcomes=OUTCOMES)
+        found = feedback_service().lookup(number, data["code"])
     except NotFound:
         return render_template(template, form=request.form, errors={
             "": [_("未找到该办件：请核对办件编号和查询码。")]}), 404
@@ -236,3 +250,38 @@ def board() -> Any:
     return render_template("web/public/board.html", period=period,
                            metrics=summary["metrics"], keys=BOARD_METRICS, windows=windows,
                            rule=assessment.rule.as_dict())
+
+
+@bp.route("/bundles/<code>/apply", methods=["GET", "POST"])
+def apply_bundle(code: str) -> Any:
+    """网上申报 of a 一件事: one form for all its matters; the materials are handed in once
+    when the window pre-reviews it (一窗受理)."""
+    bundle_catalog = BundleCatalog(current_session(), current_settings().code)
+    try:
+        bundle = bundle_catalog.get(code)
+    except NotFound:
+        bundle = None
+    if bundle is None or bundle.retired_at is not None:
+        return render_template("web/error.html", status=404, title=_("未找到一件事"),
+                               message=_("没有编码为 %(code)s 的一件事。", code=code)), 404
+    template = "web/public/apply_bundle.html"
+    context: dict[str, Any] = {"bundle": bundle_catalog.view(bundle)}
+    if request.method == "GET":
+        return render_template(template, errors={}, form={}, **context)
+    refused = _rate_limited(template, **context)
+    if refused:
+        return refused
+    form = request.form
+    answers = {f.key: (form.get(f"form-{f.key}") or "") for f in context["bundle"].form}
+    try:
+        submission = NodeServices.of_app(current_app.extensions).bundle_cases(
+            current_session()).apply(BundleApplication(
+                bundle_code=code, applicant_name=(form.get("applicant_name") or "").strip(),
+                channel=Channel.ONLINE,
+                applicant_id_number=(form.get("applicant_id_number") or "").strip() or None,
+                applicant_phone=(form.get("applicant_phone") or "").strip() or None,
+                form=answers), APPLICANT)
+    except TongbanError as exc:
+        return form_error_page(template, exc, **context)
+    return render_template("web/public/applied_bundle.html", bundle_case=submission.bundle_case,
+                           query_code=submission.query_code, **context), 201

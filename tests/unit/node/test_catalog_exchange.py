@@ -39,6 +39,7 @@ DEFAULT_RULE = {"electronic_accepted": True, "file_types": ["pdf", "jpg", "png"]
 EXPORT = "/api/v1/catalog/export"
 IMPORT = "/api/v1/catalog/import"
 SHEET_TITLES = ["部门", "窗口", "人员", "事项", "申报材料"]
+BUNDLE_SHEETS = ["一件事", "一件事材料"]  # written on export, never read on import
 
 
 # -- fixtures and helpers ------------------------------------------------------------------------
@@ -198,7 +199,7 @@ def test_json_export_holds_the_active_catalog_with_every_field(catalog: Api) -> 
 # position see this order): one declaration of a matter's fields (node/catalog/items.py)
 # gives it, and this pins it
 DOCUMENT_KEYS = ["format", "version", "exported_at", "node", "departments", "windows", "staff",
-                 "matters"]
+                 "matters", "bundles"]  # 一件事, for reading (never imported)
 MATTER_KEYS = [
     "code", "name", "category", "department_code", "window_code", "handling_level",
     "handling_type", "notify_and_commit", "deemed_approval", "legal_limit_days",
@@ -246,7 +247,7 @@ def test_xlsx_export_has_chinese_sheets_headings_and_values(catalog: Api) -> Non
     assert response.mimetype == XLSX_MEDIA_TYPE
     assert response.headers["Content-Disposition"] == 'attachment; filename="catalog-450981.xlsx"'
     workbook = load_workbook(io.BytesIO(response.data))
-    assert workbook.sheetnames == SHEET_TITLES
+    assert workbook.sheetnames == SHEET_TITLES + BUNDLE_SHEETS
     matters = workbook["事项"]
     assert headings(matters) == [
         "事项编码", "事项名称", "事项类型", "主管部门编码", "窗口编码", "办理层级", "办件类型",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
+from node.bundles.service import BundleProgress
 from node.cases.forwarding import Forwarding, TellTheNodeBelow
 from node.composition import NodeServices
 from node.ports import DuplicateHandler, EnvelopeRegistry
@@ -40,10 +41,12 @@ def test_the_root_composes_cases_with_forwarding(app: Flask) -> None:
     assert services.outbox.node_code == app.config["TONGBAN"].code
     with app.extensions["tongban_db"].unit_of_work(write=False) as session:
         cases = services.cases(session)
-        [hook] = cases.after_step
+        hook, bundles = cases.after_step
         assert isinstance(hook, TellTheNodeBelow)
+        assert isinstance(bundles, BundleProgress)  # a 一件事 ends with its last part
         assert hook.outbox is services.outbox
         forwarding = services.forwarding_of(cases)
         assert isinstance(forwarding, Forwarding)
         assert forwarding.cases is cases
-        assert cases.after_step == (hook,)  # building the forwarding side changed nothing
+        # building the forwarding side changed nothing
+        assert cases.after_step == (hook, bundles)
