@@ -63,7 +63,8 @@ def test_a_file_added_later_is_named_after_its_material_and_counts_to_the_case()
     # no material named, a name that passes for one: that material's rule
     named, refused = check_added(rule_list, None, "申请书.pdf", JPEG, stored=[], limits=limits)
     assert named is None
-    assert refused == {"file": ["申请书.pdf：文件内容不是 PDF、PNG（按文件内容判断，与文件名无关）"]}
+    assert refused == {"file": [
+        "申请书.pdf：文件内容不是 PDF、PNG（按文件内容判断，与文件名无关）"]}
     # another material: any kind the node knows, the node's size, its own name
     other, _none = check_added(rule_list, None, "说明.tif", TIFF, stored=[], limits=limits)
     assert other is not None
@@ -156,7 +157,8 @@ def test_the_case_files_add_file_form_offers_each_material_and_enforces_its_rule
 
     refused = add("a.pdf", PNG, "1")
     assert refused.status_code == 422
-    assert "a.pdf：文件内容不是 PDF（按文件内容判断，与文件名无关）" in refused.get_data(as_text=True)
+    assert ("a.pdf：文件内容不是 PDF（按文件内容判断，与文件名无关）"
+            in refused.get_data(as_text=True))
     paper_only = add("b.pdf", PDF, "2")
     assert paper_only.status_code == 422
     assert "营业执照复印件不接受电子文件" in paper_only.get_data(as_text=True)
@@ -189,8 +191,8 @@ def _receipt_marks(api: Api, cid: int) -> dict[str, str]:
     printed = api.post(f"/api/v1/cases/{cid}/documents/receipt", {})
     assert printed.status_code in (200, 201), printed.get_data(as_text=True)[:500]
     table = printed.get_data(as_text=True).split("收到的申请材料")[1].split("</table>")[0]
-    return {name: status for name, status in re.findall(
-        r"<tr><td>\d+</td><td>(.*?)</td><td>.*?</td><td>.*?</td><td>(.*?)</td></tr>", table)}
+    return dict(re.findall(
+        r"<tr><td>\d+</td><td>(.*?)</td><td>.*?</td><td>.*?</td><td>(.*?)</td></tr>", table))
 
 
 def test_a_case_with_no_paper_recorded_claims_nothing_received_or_missing(
