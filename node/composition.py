@@ -41,6 +41,7 @@ from node.calendar.service import CalendarService
 from node.cases import forwarding
 from node.cases import jobs as case_jobs
 from node.cases.forwarding import Forwarding, TellTheNodeBelow
+from node.cases.materials import UploadLimits
 from node.cases.recompute import recompute_open_cases
 from node.cases.service import CaseService
 from node.cases.warnings import WarningPolicy
@@ -81,6 +82,8 @@ class NodeServices:
         self.private_key = private_key
         self.outbox = SigningOutbox(self.code, private_key)
         self.inbox = AppliedInbox()
+        self.upload_limits = UploadLimits(max_file_bytes=settings.upload_max_file_bytes,
+                                          max_case_bytes=settings.upload_max_case_bytes)
         self.warning_policy = WarningPolicy(
             yellow_days_left=settings.warning_yellow_days_left,
             yellow_used_percent=settings.warning_yellow_used_percent,
@@ -120,7 +123,7 @@ class NodeServices:
             calendar=CalendarService(session).cached_calendar(),
             warning_policy=self.warning_policy,
             clock=clock,
-            after_step=(TellTheNodeBelow(self.outbox), BundleProgress()),
+            after_step=(TellTheNodeBelow(self.outbox, self.upload_limits), BundleProgress()),
         )
 
     def bundle_cases(self, session: Session, clock: Clock = utcnow) -> BundleCases:
@@ -167,7 +170,7 @@ class NodeServices:
 
     def forwarding_of(self, cases: CaseService) -> Forwarding:
         """The forwarding side (上报, 退回, case files) of ``cases``."""
-        return Forwarding(cases, self.outbox)
+        return Forwarding(cases, self.outbox, self.upload_limits)
 
     def forwarding(self, session: Session, clock: Clock = utcnow) -> Forwarding:
         return self.forwarding_of(self.cases(session, clock))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from flask import Request, Response, current_app, render_template, url_for
+from flask import Request, Response, current_app, render_template, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
@@ -332,6 +332,16 @@ class AttachmentUploadArgs(Schema):
     file = Upload(required=True, metadata={"description": "the file"})
     role = fields.Enum(AttachmentRole, by_value=True, load_default=AttachmentRole.MATERIAL,
                        metadata={"description": "material (the default) or result"})
+    material = fields.Integer(
+        load_default=None, validate=validate.Range(1, 2147483647),
+        metadata={"description": "the position of the matter's material the file is for "
+                                 "(role material only); left out: the material the file's "
+                                 "name passes for, else another material"})
+
+    @validates_schema
+    def _material_names_a_material_file(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data.get("material") is not None and data.get("role") is not AttachmentRole.MATERIAL:
+            raise ValidationError(_("only a material file names its material"), "material")
 
 
 # -- forwarding (上报) and files -----------------------------------------------------------
@@ -339,6 +349,15 @@ class AttachmentUploadArgs(Schema):
 
 def _forwarding(service: CaseService) -> Forwarding:
     return NodeServices.of_app(current_app.extensions).forwarding_of(service)
+
+
+@blp.before_request
+def _room_for_material_files() -> None:
+    """A file added to a case may be as large as its material's rule allows: the upload may
+    carry what the online form may (NodeSettings.upload_request_max_bytes), so that a file
+    beyond its material's or the case's limit is answered by the rule's own message."""
+    if request.endpoint == "cases.CaseAttachments" and request.method == "POST":
+        request.max_content_length = current_settings().upload_request_max_bytes
 
 
 @blp.route("/<int(max=2147483647):case_id>/attachments")
@@ -357,12 +376,16 @@ class CaseAttachments(MethodView):
     @blp.response(201, AttachmentSchema)
     def post(self, body: dict[str, Any], case_id: int) -> Any:
         """Add a file (form field ``file`` of multipart/form-data; ``role`` = ``material``
-        (default) or ``result``). The same bytes twice are one file."""
+        (default) or ``result``; ``material`` = the position of the material it is for).
+        A material file is judged by its material's rule as at the intake (kinds by content,
+        the material's size or the node's, refused when the material takes no file, all the
+        case's material files within the node's total) and named after it. The same bytes
+        twice are one file."""
         upload: FileStorage = body["file"]
         service, case = _load(case_id)
         return _forwarding(service).add_attachment(
             case, actor(), name=upload.filename or "", media_type=upload.mimetype or "",
-            data=upload.read(), role=body["role"])
+            data=upload.read(), role=body["role"], material=body["material"])
 
 
 @blp.route("/<int(max=2147483647):case_id>/attachments/<string(length=64):sha256>")

@@ -205,7 +205,9 @@ def materials_received(case: Case) -> list[dict[str, Any]]:
     """The receipt's list: each material of the matter, 已收 when received (on paper in the
     form and copies its rule asks, or as a file: node/cases/materials.py) with what was
     received, 待补正 when the latest one-time notice names it and the case still waits for
-    it, 未收 otherwise."""
+    it, 未收 otherwise — or, for a case that records no paper at all (taken before the
+    window's receipts were kept: :func:`materials.paper_recorded`), no mark but 已收 for a
+    material with a file and 待补正."""
     waiting: set[str] = set()
     if case.state is CaseState.SUPPLEMENT_REQUESTED and case.notices:
         waiting = {item["material"] for item in json.loads(case.notices[-1].items)}
@@ -214,10 +216,12 @@ def materials_received(case: Case) -> list[dict[str, Any]]:
         rule_list, (a.name for a in case.attachments if a.role.value == "material"),
         case.received_materials)
     paper = {p.position: p for p in case.received_materials}
+    recorded = materials.paper_recorded(case)
     rows: list[dict[str, Any]] = []
     for m in case.matter.materials:
         given = paper.get(m.position)
-        status = ("待补正" if m.name in waiting else "已收" if m.position in got else "未收")
+        status = ("待补正" if m.name in waiting else "已收" if m.position in got
+                  else "未收" if recorded else "—")
         rows.append({"name": m.name, "form": FORM_NAMES[given.form if given else m.form],
                      "copies": given.copies if given else m.copies, "status": status})
     return rows

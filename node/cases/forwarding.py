@@ -38,7 +38,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from node.calendar.workdays import to_shanghai_date
+from node.cases import materials
 from node.cases.actors import SYSTEM_ACTOR, Actor
+from node.cases.materials import UploadLimits
 from node.cases.models import (
     AttachmentRole,
     Case,
@@ -91,11 +93,12 @@ class Forwarding:
     """The forwarding side of one node's cases, over a :class:`CaseService`: sending a case up,
     returning it, keeping its files, and applying what arrives about it."""
 
-    def __init__(self, cases: CaseService, outbox: Outbox) -> None:
+    def __init__(self, cases: CaseService, outbox: Outbox, limits: UploadLimits) -> None:
         self.cases = cases
         self.session = cases.session
         self.code = cases.node_code
         self.outbox = outbox
+        self.limits = limits
 
     def _emit(self, kind: Kind, to: str, body: Mapping[str, Any]) -> None:
         self.outbox.send(self.session, kind=kind, to=to, body=body, now=self.cases.clock())
@@ -104,10 +107,13 @@ class Forwarding:
 
     def add_attachment(
         self, case: Case, actor: Actor, *, name: str, media_type: str, data: bytes,
-        role: AttachmentRole = AttachmentRole.MATERIAL,
+        role: AttachmentRole = AttachmentRole.MATERIAL, material: int | None = None,
     ) -> CaseAttachment:
         """Keep a file of the case (材料, or 结果文书 for a decision); the same bytes twice in
-        the same role are one file.  Who may add which kind when: node/cases/authorization.py."""
+        the same role are one file.  Who may add which kind when: node/cases/authorization.py.
+        A material file is checked by its material's rule (``material``: its position, or the
+        one its name passes for; node/cases/materials.py :func:`~materials.check_added`),
+        named after it and typed by its bytes."""
         self.cases.authorize_file(case, actor, role)
         problems: dict[str, list[str]] = {}
         name = (name or "").strip()
@@ -122,12 +128,22 @@ class Forwarding:
         if len(case.attachments) >= ATTACHMENTS_MAX:
             problems["file"] = [
                 _("a case has at most %(most)s files", most=ATTACHMENTS_MAX)]
+        if material is not None and role is not AttachmentRole.MATERIAL:
+            problems["material"] = [_("only a material file names its material")]
         if problems:
             raise ValidationFailed(problems)
         sha256 = hashlib.sha256(data).hexdigest()
         for existing in case.attachments:
             if existing.sha256 == sha256 and existing.role is role:
                 return existing
+        if role is AttachmentRole.MATERIAL:
+            checked, refused = materials.check_added(
+                materials.rules(case.matter.materials, self.limits.max_file_bytes), material,
+                name, data, limits=self.limits,
+                stored=[(a.name, a.size) for a in case.attachments if a.role is role])
+            if checked is None:
+                raise ValidationFailed(refused)
+            name, media_type = checked.name, checked.media_type
         attachment = CaseAttachment(
             role=role, sha256=sha256, size=len(data), media_type=media_type, name=name,
             data=data, fetched=True, added_by=actor.username, added_at=self.cases.clock(),
@@ -411,14 +427,15 @@ class TellTheNodeBelow:
     """The case service's step hook that tells the node a case came from of every step taken
     on it here (:meth:`Forwarding.after_step`)."""
 
-    def __init__(self, outbox: Outbox) -> None:
+    def __init__(self, outbox: Outbox, limits: UploadLimits) -> None:
         self.outbox = outbox
+        self.limits = limits
 
     def __call__(self, cases: CaseReader, case: Case, action: Action | None,
                  before: CaseState | None, after: CaseState, reason: str | None) -> None:
         if not isinstance(cases, CaseService):  # pragma: no cover - the root hands it to one
             raise TypeError("forwarding tells the node below of a CaseService's steps")
-        Forwarding(cases, self.outbox).after_step(case, action, before, after, reason)
+        Forwarding(cases, self.outbox, self.limits).after_step(case, action, before, after, reason)
 
 
 def envelope_handlers(

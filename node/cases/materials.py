@@ -26,6 +26,7 @@ so that the case's files say which material each one is.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -186,6 +187,68 @@ def _file_problem(rule: MaterialRule, filename: str, data: bytes) -> str | None:
 
 
 @dataclass(frozen=True)
+class UploadLimits:
+    """The node's limits of material files: each file of a material that sets none
+    (``upload_max_file_bytes``) and all of one case's (``upload_max_case_bytes``)."""
+
+    max_file_bytes: int
+    max_case_bytes: int
+
+
+def other_material(max_file_bytes: int) -> MaterialRule:
+    """The rule of a file added for none of the matter's materials (其他材料): any kind the
+    node tells apart, within the node's size."""
+    return MaterialRule(0, str(_("其他材料")), False, MaterialForm.ELECTRONIC, 1,
+                        max_file_bytes, file_types=tuple(KINDS))
+
+
+def check_added(
+    rule_list: Sequence[MaterialRule],
+    position: int | None,
+    filename: str,
+    data: bytes,
+    *,
+    stored: Sequence[tuple[str, int]],
+    limits: UploadLimits,
+) -> tuple[CheckedFile | None, dict[str, list[str]]]:
+    """One file added to a case's materials after its intake (the case file's 添加文件, the
+    API's ``POST /cases/<id>/attachments``), checked as the intake checks its files: the
+    material at ``position`` — or, when none is named, the one the file's name passes for —
+    by its rule (electronic accepted, kinds by content, its size or the node's); a file of
+    no material (其他材料) is any kind the node knows, within the node's size, and keeps its
+    name.  ``stored``: the case's material files (name, size) already kept, which count to
+    the case's total.  Returns the file to keep or the problems (fields ``material``,
+    ``file``), in Chinese."""
+    by_position = {r.position: r for r in rule_list}
+    if position is None:
+        position = material_of(filename, rule_list)
+    elif position not in by_position:
+        return None, {"material": [_("事项没有第 %(position)s 项材料", position=position)]}
+    rule = by_position.get(position) if position is not None else None
+    checked = rule or other_material(limits.max_file_bytes)
+    if not checked.electronic_accepted:
+        return None, {"file": [_("%(material)s不接受电子文件，请到窗口提交纸质材料",
+                                 material=checked.name)]}
+    problems = [p for p in [_file_problem(checked, filename, data)] if p]
+    total = sum(size for _name, size in stored) + len(data)
+    if total > limits.max_case_bytes:
+        problems.append(_("全部材料共 %(total)s，超过每件申请 %(size)s 的限制",
+                          total=megabytes(total), size=megabytes(limits.max_case_bytes)))
+    if problems:
+        return None, {"file": problems}
+    media_type = str(filetype.guess_mime(data))
+    name = filename
+    if rule is not None:  # named after its material, after the files it already has
+        taken = {stored_name for stored_name, _size in stored}
+        extension = KINDS[KIND_OF_MEDIA[media_type]][1]
+        first = 1 + sum(1 for stored_name in taken if material_of(stored_name, [rule]))
+        name = next(candidate for index in itertools.count(first)
+                    if (candidate := (f"{rule.name}{extension}" if index == 1
+                                      else f"{rule.name}-{index}{extension}")) not in taken)
+    return CheckedFile(position or 0, name, media_type, data), {}
+
+
+@dataclass(frozen=True)
 class PaperReceipt:
     """What a window received of one material on paper: its form and number of copies."""
 
@@ -246,9 +309,20 @@ def received(rule_list: Sequence[MaterialRule], file_names: Iterable[str],
     return {position for position in found if position is not None}
 
 
+def paper_recorded(case: Case) -> bool:
+    """Does ``case`` record what it received?  An online application's files are all it
+    received; a case taken otherwise records its paper (:class:`PaperReceipt`) — but one with
+    no paper recorded at all (every case taken before the receipts were kept, node migration
+    0030) cannot tell a material not received from one never written down, so it claims
+    neither."""
+    return case.channel.value == "online" or bool(case.received_materials)
+
+
 def missing(case: Case) -> list[int]:
     """The positions of the required materials ``case`` has not received (neither a file nor
-    the paper its rule asks)."""
+    the paper its rule asks); none when the case records no paper (:func:`paper_recorded`)."""
+    if not paper_recorded(case):
+        return []
     rule_list = rules(case.matter.materials, 1)  # sizes play no part here
     got = received(rule_list, (a.name for a in case.attachments if a.role.value == "material"),
                    case.received_materials)
@@ -256,5 +330,5 @@ def missing(case: Case) -> list[int]:
 
 
 __all__ = ["FORM_NAMES", "KINDS", "PAPER_FORMS", "CheckedFile", "MaterialRule", "PaperReceipt",
-           "check_files", "check_receipts", "material_of", "missing", "paper_satisfies",
-           "received", "rules"]
+           "UploadLimits", "check_added", "check_files", "check_receipts", "material_of",
+           "missing", "other_material", "paper_recorded", "paper_satisfies", "received", "rules"]

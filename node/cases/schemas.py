@@ -262,7 +262,9 @@ class CaseDetailSchema(CaseSummarySchema):
         "description": "The materials the window received on paper at intake"})
     missing_materials = fields.Function(materials.missing, metadata={
         "description": "Positions of the required materials received neither on paper nor "
-                       "as a file: what the one-time notice lists"})
+                       "as a file: what the one-time notice lists (empty for a case not "
+                       "online that records no paper at all, e.g. taken before the window's "
+                       "receipts were kept)"})
 
 
 class CaseStepSchema(Schema):

@@ -176,14 +176,15 @@ def take() -> Any:
         for file in checked:
             _forwarding(service).add_attachment(
                 submission.case, actor(), name=file.name, media_type=file.media_type,
-                data=file.data, role=AttachmentRole.MATERIAL)
+                data=file.data, role=AttachmentRole.MATERIAL, material=file.position)
     except TongbanError as exc:
         current_session().rollback()
         return form_error_page(template, exc, **context)
     flash(_("已收件，办件编号 %(number)s，申请人查询码 %(query_code)s（仅显示这一次，"
             "请告知申请人）。",
             number=submission.case.number, query_code=submission.query_code))
-    if materials.missing(submission.case):
+    got = materials.received(rule_list, (f.name for f in checked), received)
+    if any(r.required and r.position not in got for r in rule_list):
         flash(_("有必要材料未收到：请出具一次性告知书。"))
     return redirect(url_for("web_clerk.case_file", case_id=submission.case.id))
 
@@ -278,6 +279,9 @@ def _render_case(service: CaseService, case: Case, errors: dict[str, list[str]],
         missing=missing, errors=errors, handover_to=handover_to,
         notice_items={n.number: json.loads(n.items) for n in case.notices},
         file_roles=[r.value for r in addable_file_roles(case, actor)],
+        rules=materials.rules(case.matter.materials, current_settings().upload_max_file_bytes),
+        other=materials.other_material(current_settings().upload_max_file_bytes),
+        other_size=materials.megabytes(current_settings().upload_max_file_bytes),
         printable=_printable(case, user),
         complaints=service.session.scalars(
             select(Complaint).where(Complaint.case_id == case.id).order_by(Complaint.id)).all(),
@@ -341,8 +345,11 @@ def act(case_id: int, action: str) -> Any:
 
 
 @bp.post("/cases/<int(max=2147483647):case_id>/files")
+@upload_form
 @staff_page(Permission.CASES_DECIDE)
 def add_file(case_id: int) -> Any:
+    """添加文件: a result document, or a material file judged by the rule of the material
+    chosen (``material``: its position; empty: another material) as at the intake."""
     service = case_service()
     case = service.get(case_id)
     upload = request.files.get("file")
@@ -350,9 +357,12 @@ def add_file(case_id: int) -> Any:
         if upload is None or not upload.filename:
             raise ValidationFailed({"file": [_("请选择文件")]})
         role = AttachmentRole(request.form.get("role", AttachmentRole.MATERIAL.value))
+        chosen = request.form.get("material", "").strip() if role.value == "material" else ""
+        if chosen and not chosen.isdigit():
+            raise ValidationFailed({"material": [_("请选择文件对应的材料")]})
         _forwarding(service).add_attachment(
             case, actor(), name=upload.filename, media_type=upload.mimetype or "",
-            data=upload.read(), role=role)
+            data=upload.read(), role=role, material=int(chosen) if chosen else None)
     except (TongbanError, ValueError) as exc:
         problem = exc if isinstance(exc, TongbanError) else ValidationFailed(
             {"role": [_("请选择申请材料或结果文书")]})

@@ -100,7 +100,11 @@ def matter(code: str) -> Any:
     except NotFound:
         return render_template("web/error.html", status=404, title=_("未找到事项"),
                                message=_("服务指南中没有编码为 %(code)s 的事项。", code=code)), 404
-    return render_template("web/public/matter.html", matter=found)
+    # each material with its rule, as the online form shows it (node/cases/materials.py)
+    return render_template(
+        "web/public/matter.html", matter=found,
+        rules=materials.rules(found.materials, current_settings().upload_max_file_bytes),
+        notes={m.position: m.note for m in found.materials})
 
 
 @bp.route("/guide/<code>/apply", methods=["GET", "POST"])
@@ -139,7 +143,7 @@ def apply(code: str) -> Any:
         for file in checked:
             forwarding.add_attachment(
                 submission.case, APPLICANT, name=file.name, media_type=file.media_type,
-                data=file.data, role=AttachmentRole.MATERIAL)
+                data=file.data, role=AttachmentRole.MATERIAL, material=file.position)
     except TongbanError as exc:
         return form_error_page(template, exc, **context)
     missing = set(materials.missing(submission.case))

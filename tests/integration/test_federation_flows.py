@@ -55,7 +55,7 @@ PASSWORD = "federation-pass-9"
 SHARED = "11450000MB0001"  # a matter every node below the province holds
 CITY_ONLY = "11450900MB0009"  # held by the township and the city, not by the county
 STANDARD = "11450000STD0001"  # published by the province
-FILE = "营业执照扫描件".encode() + bytes(range(256)) * 40
+FILE = b"%PDF-1.4\n" + "营业执照扫描件".encode() + bytes(range(256)) * 40  # a PDF by its bytes
 
 
 class Api:

@@ -204,7 +204,7 @@ def test_a_clerk_adding_a_material_to_an_unowned_online_case_takes_it(
     path = f"/api/v1/cases/{submitted['id']}/attachments"
 
     def add(api: Api, name: str) -> int:
-        return int(api.post(path, data={"file": (io.BytesIO(name.encode()), name,
+        return int(api.post(path, data={"file": (io.BytesIO(f"%PDF {name}".encode()), name,
                                                   "application/pdf")},
                             content_type="multipart/form-data").status_code)
 
