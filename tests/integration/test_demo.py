@@ -170,8 +170,9 @@ def test_demo_check_verifies_every_flow(demo_check: DemoCheck) -> None:
     assert report["ok"] is True
     assert report["nodes"] == 6
     assert set(report["checks"]) == {"catalog_publish", "calendar", "forward_result",
-                                     "directive_reply", "summaries_at_hub", "league_table",
-                                     "indicators", "ranking_time", "forward_time"}
+                                     "tongban_lateral", "directive_reply", "summaries_at_hub",
+                                     "league_table", "indicators", "ranking_time",
+                                     "forward_time"}
     assert all(check["ok"] for check in report["checks"].values()), report
     # the two figures the demo promises (reported, not asserted against their goals here)
     assert report["ranking_ms"] > 0
