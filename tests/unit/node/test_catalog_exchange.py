@@ -207,7 +207,7 @@ MATTER_KEYS = [
     "conditions",
     "fee_basis", "fee_standard", "fee_amount_fen", "complaint_channel", "window_authority",
     "keywords", "service_address", "office_hours", "enquiry_phone", "complaint_phone",
-    "powers", "materials",
+    "tongban_scope", "competence", "powers", "materials",
 ]
 MATERIAL_KEYS = ["name", "required", "form", "copies", "note", "electronic_accepted", "file_types",
                  "max_file_bytes"]
