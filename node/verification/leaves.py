@@ -84,17 +84,16 @@ def _counted_here(row: Any) -> bool | None:
 def leaf_of(row: Any, as_of: dt.date, key: bytes) -> dict[str, Any]:
     completed = _day(row.completed_on, as_of)
     here = _counted_here(row)
-    # a 代收 case (sent sideways from here) is accepted at the competent center; a sideways
-    # copy sent back keeps its day, as a case from below (not counted as accepted here)
-    sent_sideways = here is None and row.origin_node_code is None
-    accepted = None if sent_sideways else _day(row.accepted_on, as_of)
+    accepted = _day(row.accepted_on, as_of)
     deadline = row.deadline_on.isoformat() if row.deadline_on is not None else None
     return {
         "v": LEAF_VERSION,
         "case": row.number,
         "matter": row.matter_code,
         "channel": str(row.channel.value if hasattr(row.channel, "value") else row.channel),
-        "from_below": row.origin_node_code is not None and not here,
+        # not this center's own receipt: a case from below, and a 通办 case counted at the
+        # competent center (a 代收 case, a sideways copy sent back) keep their days as such
+        "from_below": here is None or (row.origin_node_code is not None and not here),
         "received": _day(row.received_on, as_of) if here is not None else None,
         "accepted": accepted,
         "deadline": deadline,

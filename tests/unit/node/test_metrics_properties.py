@@ -240,7 +240,9 @@ def model_counts(cases: list[Generated], complaints: list[dict[str, Any]],
             n["returned_with_result"] += from_below
             e = g.evaluation
             n["completed_rated"] += bool(e and not e["void"])
-            if here:  # the visits: the receipt in person, then each one recorded
+            # the visits: the receipt in person, then each one recorded; a 通办 case decided
+            # here was received (visited) at another center
+            if c["origin_node_code"] is None:
                 visits = (c["channel"] in (Channel.WINDOW, Channel.DEPARTMENT_OFFICE)) + g.visits
                 n["completed_here"] += 1
                 n["visits"] += visits
