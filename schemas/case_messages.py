@@ -19,6 +19,7 @@ from schemas.message_parts import (
     ATTACHMENTS_MAX,
     CASE_STATES,
     CHANNELS,
+    COMPETENCE_RULES,
     JS_ATTACHMENTS,
     JS_CODE,
     JS_DATE,
@@ -60,6 +61,13 @@ class ApplicantSchema(Schema):
     kind = one_of(APPLICANT_KINDS)
 
 
+class TongbanSchema(Schema):
+    """通办: the competence rule the receiving center applied and the division it named."""
+
+    rule = one_of(COMPETENCE_RULES)
+    division = code_field()
+
+
 class CaseForwardSchema(Schema):
     """A case going up to the center that decides it (上报), with its attachments."""
 
@@ -77,6 +85,8 @@ class CaseForwardSchema(Schema):
     attachments = fields.List(fields.Nested(AttachmentSchema), required=True,
                               validate=validate.Length(max=ATTACHMENTS_MAX))
     forwarded_at = Timestamp(required=True)
+    # 通办 (代收代办): present when the case went sideways to the competent center
+    tongban = fields.Nested(TongbanSchema, required=False)
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
@@ -118,7 +128,8 @@ CASE_FORWARD_JSON_SCHEMA = js_document(
         "notes": js_string(),
         "attachments": JS_ATTACHMENTS,
         "forwarded_at": JS_TIMESTAMP,
-    }),
+        "tongban": js_object({"rule": {"enum": list(COMPETENCE_RULES)}, "division": JS_CODE}),
+    }, optional=("tongban",)),
     "Also: chain[0] is origin.node; accepted_on is not before received_on; a deadline_on "
     "needs an accepted_on and is not before it.",
 )
@@ -138,6 +149,8 @@ class CaseResultSchema(Schema):
     documents = fields.List(fields.Nested(AttachmentSchema), required=True,
                             validate=validate.Length(max=ATTACHMENTS_MAX))
     fee_due_fen = int_field(0)
+    # the case's number at the center that sends this (linked at the origin); absent before
+    case_number = text_field(64, 1, required=False)
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
@@ -157,7 +170,8 @@ CASE_RESULT_JSON_SCHEMA = js_document(
         "decided_by_node": JS_CODE,
         "documents": JS_ATTACHMENTS,
         "fee_due_fen": js_int(0),
-    }, optional=("reason",)) | {"allOf": [
+        "case_number": js_string(64, 1),
+    }, optional=("reason", "case_number")) | {"allOf": [
         js_if({"outcome": {"enum": ["denied", "returned"]}},
                {"required": ["reason"], "properties": {"reason": {"type": "string"}}}),
         js_if({"outcome": {"enum": ["approved", "denied"]}},
@@ -176,6 +190,7 @@ class CaseUpdateSchema(Schema):
     state = one_of(CASE_STATES)
     note = text_field()
     at = Timestamp(required=True)
+    case_number = text_field(64, 1, required=False)
 
 
 CASE_UPDATE_JSON_SCHEMA = js_document(
@@ -185,5 +200,6 @@ CASE_UPDATE_JSON_SCHEMA = js_document(
         "state": {"enum": list(CASE_STATES)},
         "note": js_string(),
         "at": JS_TIMESTAMP,
-    }),
+        "case_number": js_string(64, 1),
+    }, optional=("case_number",)),
 )

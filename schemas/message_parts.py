@@ -48,6 +48,12 @@ MAX_KEYWORDS = 30
 PRACTICAL_FIELDS = ("service_address", "office_hours", "enquiry_phone", "complaint_phone")
 PRACTICAL_MAX = {"service_address": 200, "office_hours": 200, "enquiry_phone": 100,
                  "complaint_phone": 100}
+# 通办: whether a matter may be received at another center of the province (TONGBAN_SCOPES),
+# and which center is competent for it (COMPETENCE_RULES: the center over the applicant's
+# 户籍 division, over the address division, or over the division of the matter's object)
+TONGBAN_FIELDS = ("tongban_scope", "competence")
+TONGBAN_SCOPES = ("none", "province")
+COMPETENCE_RULES = ("household", "address", "matter")
 # a telephone field: numbers with area code, extension, separators (0775-1234567 转 8001、12345)
 PHONE_TEXT = r"^[0-9０-９+\-()（）、,，;；/ 转]*$"
 

@@ -53,6 +53,7 @@ from schemas.kinds import (
 )
 from schemas.message_parts import (
     CASE_NUMBER_MAX,
+    COMPETENCE_RULES,
     DIRECTIVE_STATES,
     DIRECTIVE_SUBJECTS,
     FILE_TYPES,
@@ -77,6 +78,8 @@ from schemas.message_parts import (
     PRACTICAL_FIELDS,
     PRACTICAL_MAX,
     TEXT_MAX,
+    TONGBAN_FIELDS,
+    TONGBAN_SCOPES,
     USERNAME_MAX,
     FullMatch,
     IsoDate,
@@ -268,6 +271,9 @@ class PublishedMatterSchema(Schema):
         validate.Length(max=PRACTICAL_MAX["enquiry_phone"]), validate.Regexp(PHONE_TEXT)])
     complaint_phone = fields.String(required=False, validate=[
         validate.Length(max=PRACTICAL_MAX["complaint_phone"]), validate.Regexp(PHONE_TEXT)])
+    # 通办: absent in catalogs published before it existed (the node keeps its own)
+    tongban_scope = one_of(TONGBAN_SCOPES, required=False)
+    competence = one_of(COMPETENCE_RULES, required=False)
     materials = fields.List(fields.Nested(PublishedMaterialSchema), required=True)
 
     @validates_schema
@@ -338,6 +344,8 @@ CATALOG_PUBLISH_JSON_SCHEMA = js_document(
                 "pattern": PHONE_TEXT},
             "complaint_phone": js_string(PRACTICAL_MAX["complaint_phone"]) | {
                 "pattern": PHONE_TEXT},
+            "tongban_scope": {"enum": list(TONGBAN_SCOPES)},
+            "competence": {"enum": list(COMPETENCE_RULES)},
             "materials": {"type": "array", "items": js_object({
                 "name": js_string(NAME_MAX, 1),
                 "required": {"type": "boolean"},
@@ -350,7 +358,7 @@ CATALOG_PUBLISH_JSON_SCHEMA = js_document(
                 "max_file_bytes": js_nullable({"type": "integer", "minimum": 1,
                                                "maximum": MATERIAL_MAX_FILE_BYTES}),
             }, optional=("electronic_accepted", "file_types", "max_file_bytes"))},
-        }, optional=("keywords", *PRACTICAL_FIELDS))},
+        }, optional=("keywords", *PRACTICAL_FIELDS, *TONGBAN_FIELDS))},
         "bundles": JS_BUNDLES,
     }, optional=("part", "parts", "bundles")),
     "Also: each matter's promised_limit_days is at most its legal_limit_days; each "

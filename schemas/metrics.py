@@ -77,7 +77,8 @@ def _rate(key: str, name: str, definition: str, numerator: str, denominator: str
 
 COUNTS: tuple[Metric, ...] = (
     _count("received", _("收件数"), "cases received in the period (not counting cases forwarded "
-           "in from below, which their origin counts)"),
+           "in from below, which their origin counts, nor cases received here for another "
+           "center (通办代收), which the competent center counts)"),
     _count("received_window", _("窗口收件"), "received at a window"),
     _count("received_online", _("网上申报"), "received online"),
     _count("received_village_agent", _("代办收件"), "received through a village agent"),
@@ -98,6 +99,12 @@ COUNTS: tuple[Metric, ...] = (
     _count("forwarded_up", _("上报数"), "cases forwarded to a higher center"),
     _count("received_from_below", _("下级报送"), "cases received from a lower center"),
     _count("returned_with_result", _("结果返回"), "cases from below completed and returned"),
+    _count("tongban_received", _("通办代收件数"),
+           "通办 cases received here for the competent center elsewhere in the province and "
+           "sent to it (day sent); counted here only as 代收, decided and counted there"),
+    _count("tongban_accepted", _("通办受理件数"),
+           "通办 cases received at another center of the province for this competent center "
+           "and taken here (acceptance day); also counted in received and accepted"),
     _count("outside_center", _("体外循环"),
            "cases of matters entered in the center but received at a department office"),
     Metric("fees_center_fen", Unit.FEN, _("中心收费（分）"),

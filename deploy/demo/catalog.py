@@ -188,6 +188,8 @@ MATTERS: tuple[dict[str, Any], ...] = (
         powers=("accept", "review", "coordinate", "deliver", "issue", "approve"),
         category="administrative_licence", handling_type="promised",
         notify_and_commit=True,
+        # 全省通办: any center of Guangxi receives it for the county where the business is
+        tongban_scope="province", competence="matter",
         legal_limit_days=20, promised_limit_days=5,
         legal_basis="《中华人民共和国食品安全法》第三十五条；《食品经营许可和备案管理办法》",
         procedure="申请—受理—审查（必要时现场核查）—许可决定—发证；"

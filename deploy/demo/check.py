@@ -17,7 +17,13 @@ from typing import Any
 import requests
 
 from deploy.demo.catalog import BIRTH_BUNDLE, BIRTH_MATTERS, MATTERS
-from deploy.demo.federation import DEMO_CALENDAR_YEAR, Federation, Member
+from deploy.demo.federation import (
+    DEMO_CALENDAR_YEAR,
+    TONGBAN_COMPETENT,
+    TONGBAN_RECEIVER,
+    Federation,
+    Member,
+)
 from node.calendar.workdays import to_shanghai_date
 from node.sync.keys import load_node_key
 from schemas.metrics import NATIONAL_INDICATORS
@@ -94,6 +100,7 @@ class Checks:
             "calendar": self.calendar,
             "forward_result": self.forward_result,
             "bundle": self.bundle,
+            "tongban_lateral": self.tongban_lateral,
             "directive_reply": self.directive_reply,
             "summaries_at_hub": self.summaries_at_hub,
             "league_table": self.league_table,
@@ -229,6 +236,50 @@ class Checks:
         return (f"{number}: {len(parts)} parts at 3 departments of {county}, "
                 f"{above[0]} decided by {city}; completed in {ended['used_days']} working days "
                 f"of {ended['promised_days']} promised, notice {ended['notice_number']}")
+
+    def tongban_lateral(self) -> str:
+        """通办: 北流 receives a case for a business in 容县 (or the other county of the
+        federation) and sends it sideways; that county decides it; the result comes back to
+        北流, which delivers it by post."""
+        matter = next(p for p in MATTERS if p.get("tongban_scope") == "province")
+        counties = [n.code for n in self.fed.layout if n.level == "county"]
+        beiliu = TONGBAN_RECEIVER
+        # 容县 where the federation has it; the smaller one of --check has 玉州区 beside 北流
+        rong = TONGBAN_COMPETENT if TONGBAN_COMPETENT in counties else next(
+            code for code in counties if code != beiliu)
+        clerk = self.staff(beiliu, "clerk")
+        case = clerk.call("POST", "/api/v1/cases", {
+            "matter_code": matter["code"], "applicant_name": "通办核验申请人",
+            "applicant_phone": "13907750003"}, ok=201)
+        clerk.act(case, "accept")
+        clerk.act(case, "forward", division=rong, note="演示检查：经营场所在容县，北流代收")
+        moved = clerk.call("GET", f"/api/v1/cases/{case['id']}")
+        if (moved["state"], moved["forwarded_to"], moved["tongban_role"]) != (
+                "forwarded", rong, "received"):
+            raise CheckFailed(f"{beiliu}'s case is {moved['state']} to "
+                              f"{moved['forwarded_to']} ({moved['tongban_role']})")
+        self.fed.sync([beiliu, rong])
+        approver = self.staff(rong, "approver")
+        listed = approver.call("GET", "/api/v1/cases", per_page=100)["items"]
+        there = [c for c in listed
+                 if c["origin"] and c["origin"]["case_number"] == case["number"]]
+        if len(there) != 1:
+            raise CheckFailed(f"{rong} holds {len(there)} cases from {case['number']}")
+        approver.act(there[0], "start-review")
+        approver.act(there[0], "approve", reason="演示检查：准予许可")
+        self.fed.sync([rong, beiliu])
+        home = clerk.call("GET", f"/api/v1/cases/{case['id']}")
+        if home["state"] != "approved" or home["forwarded_number"] != there[0]["number"]:
+            raise CheckFailed(f"{beiliu}'s case is {home['state']}, linked to "
+                              f"{home['forwarded_number']}")
+        clerk.act(home, "complete")
+        clerk.act(home, "deliver", method="post", tracking_number="EMS9876543210")
+        done = clerk.call("GET", f"/api/v1/cases/{case['id']}")
+        if (done["state"], done["delivery_tracking"]) != ("delivered", "EMS9876543210"):
+            raise CheckFailed(f"{beiliu}'s case is {done['state']} "
+                              f"({done['delivery_tracking']})")
+        return (f"{case['number']} received at {beiliu} for {rong}, decided there as "
+                f"{there[0]['number']}, delivered back by post from {beiliu}")
 
     def directive_reply(self) -> str:
         due = (to_shanghai_date(utcnow()) + dt.timedelta(days=7)).isoformat()

@@ -48,7 +48,7 @@ from node.calendar.publishing import publish_calendar
 from node.calendar.schedules import read_json_schedule
 from node.calendar.workdays import to_shanghai_date
 from node.cases.actors import Actor
-from node.cases.models import Case, Channel
+from node.cases.models import Case, Channel, DeliveryMethod
 from node.cases.service import Application
 from node.cases.states import CaseState
 from node.catalog.publishing import publish_catalog
@@ -77,6 +77,9 @@ DEMO_CALENDAR = Path(__file__).resolve().parent / "holidays-2027-demo.json"
 DEMO_CALENDAR_YEAR = 2027
 LOGINS_FILE = "logins.json"
 HUB_HOME = "hub"
+
+# 通办 in the demo: 北流 receives for 容县 (docs/cases.md, "通办")
+TONGBAN_RECEIVER, TONGBAN_COMPETENT = "450981", "450921"
 
 
 @dataclass
@@ -349,6 +352,44 @@ class Federation:
         for member in townships:
             counts["delivered"] += self._deliver_results(member)
         return counts
+
+    def live_tongban(self) -> str:
+        """通办: 北流 receives a 食品经营许可 for a business in 容县 (the smaller federation:
+        its other county) and sends it sideways; that county decides it; 北流 delivers the
+        result by post."""
+        counties = [m.code for m in self.members.values() if m.node.level == "county"]
+        receiver = TONGBAN_RECEIVER if TONGBAN_RECEIVER in counties else counties[-1]
+        competent = TONGBAN_COMPETENT if TONGBAN_COMPETENT in counties else next(
+            code for code in counties if code != receiver)
+        matter = next(p["code"] for p in MATTERS if p.get("tongban_scope") == "province")
+        member = self.members[receiver]
+        with self.database(member) as db, db.unit_of_work() as session:
+            forwarding = self._service(session, member)
+            clerk = _clerk(session)
+            case = forwarding.cases.submit(Application(
+                matter_code=matter, channel=Channel.WINDOW, applicant_name="通办申请人",
+                applicant_phone="13907750099"), clerk).case
+            forwarding.cases.accept(case, clerk)
+            forwarding.forward(case, clerk, division=competent,
+                               note="经营场所在外县，本中心通办代收")
+            number = case.number
+        self.sync([receiver, competent])
+        with self.database(self.members[competent]) as db, db.unit_of_work() as session:
+            decider = self._service(session, self.members[competent]).cases
+            there = session.scalars(select(Case).where(
+                Case.origin_case_number == number)).one()
+            approver = Actor("approver-demo", "approver", None, there.department_id)
+            decider.start_review(there, approver)
+            decider.decide(there, approver, approve=True, reason="通办：经营场所核查合格")
+        self.sync([competent, receiver])
+        with self.database(member) as db, db.unit_of_work() as session:
+            cases = self._service(session, member).cases
+            mine = session.scalars(select(Case).where(Case.number == number)).one()
+            cases.complete(mine, _clerk(session))
+            cases.deliver(mine, _clerk(session), method=DeliveryMethod.POST,
+                          tracking="EMS1000000001")
+            return (f"{number} received at {receiver} for {competent} "
+                    f"({mine.forwarded_number}), decided there, delivered by post")
 
     def services(self, member: Member) -> NodeServices:
         """The member's services, as its processes compose them (node/composition.py)."""

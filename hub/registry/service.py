@@ -300,7 +300,9 @@ def registry_part(
 
 def part_names(session: Session, *, node: str | None, chains: Iterable[str] = ()) -> dict[str, str]:
     """``{code: name}`` of the named centers of ``node``'s part of the tree (its lineage, its
-    descendants and the lineages of ``chains``); every named center without ``node``."""
+    descendants and the lineages of ``chains``) and of every county-level or higher center of
+    its province (通办: the competent center a case is sent to sideways is picked by name);
+    every named center without ``node``."""
     wanted: Any = RegisteredNode.name.is_not(None)
     if node is not None:
         codes = set(_lineage(node)) | {code for chain in chains for code in _lineage(chain)}
@@ -308,6 +310,8 @@ def part_names(session: Session, *, node: str | None, chains: Iterable[str] = ()
         prefix = _subtree_prefix(node)
         if prefix is not None:
             scope = or_(scope, RegisteredNode.code.startswith(prefix, autoescape=True))
+        scope = or_(scope, and_(RegisteredNode.code.startswith(node[:2], autoescape=True),
+                                func.length(RegisteredNode.code) == 6))
         wanted = and_(wanted, scope)
     rows = session.execute(select(RegisteredNode.code, RegisteredNode.name).where(wanted)
                            .order_by(RegisteredNode.code)).all()

@@ -27,6 +27,8 @@ from node.cases.actors import Actor
 from node.cases.arguments import (
     CommitArgs,
     Commitment,
+    DeliverArgs,
+    Delivery,
     ExtendArgs,
     Extension,
     ForwardArgs,
@@ -190,9 +192,11 @@ _ROWS = (
         step=Action.COMPLETE,
     ),
     CaseAction(
-        "deliver", H, Step, Versioned,
-        lambda s, f, c, a, d: s.deliver(c, a, version=d.version),
-        "送达: the result reached the applicant.",
+        "deliver", H, Delivery, DeliverArgs,
+        lambda s, f, c, a, d: s.deliver(c, a, method=d.method, tracking=d.tracking_number,
+                                     version=d.version),
+        "送达: the result reached the applicant, at the hall or by post (``method`` ``post`` "
+        "with the ``tracking_number``).",
         step=Action.DELIVER,
     ),
     CaseAction(
@@ -203,13 +207,17 @@ _ROWS = (
     ),
     CaseAction(
         "forward", H, ForwardRequest, ForwardArgs,
-        lambda s, f, c, a, d: f.forward(c, a, to=d.to, note=d.note,
-                                                 version=d.version),
+        lambda s, f, c, a, d: f.forward(c, a, to=d.to, note=d.note, version=d.version,
+                                        division=d.division),
         "上报: send an accepted case, with its files, to a center above (``to``, default the "
         "parent). The case waits there as ``forwarded``; progress comes back as history "
         "steps, the decision as ``approved``/``denied`` (then complete and deliver here), and "
         "a case the center above cannot take comes back ``accepted`` with the reason, to be "
-        "handled here or forwarded elsewhere. The deadline stays this case's.",
+        "handled here or forwarded elsewhere. The deadline stays this case's. 通办 (代收转办): "
+        "for a matter the catalog marks 通办, ``to`` may be the competent center elsewhere in "
+        "the province (with ``division`` where the rule needs one); a center that is not "
+        "competent, or a matter that is not 通办, is a 422 ``not_competent`` / "
+        "``not_tongban``.",
         step=Action.FORWARD,
     ),
     CaseAction(

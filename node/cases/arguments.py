@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 import schemas.field_messages  # noqa: F401 - marshmallow's messages from the catalog, before any field
-from node.cases.models import PaymentPlace, SuspensionKind
+from node.cases.models import DeliveryMethod, PaymentPlace, SuspensionKind
 from schemas.i18n import _
 
 REASON = validate.Length(max=2000)
@@ -77,6 +77,13 @@ class HandOver(Reasoned):
 class ForwardRequest(Step):
     to: str | None = None
     note: str | None = None
+    division: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivery(Step):
+    method: DeliveryMethod = DeliveryMethod.HALL
+    tracking_number: str | None = None
 
 
 # -- their schemas --------------------------------------------------------------------------
@@ -142,13 +149,37 @@ class HandOverArgs(ReasonArgs):
     to = fields.String(required=True, validate=validate.Length(1, 64))
 
 
+CENTER_CODE = validate.Regexp(r"^([0-9]{6}|[0-9]{9})$",
+                              error="a 6-digit or 9-digit division code")
+
+
 class ForwardArgs(Versioned):
     INPUT: ClassVar[type[Step]] = ForwardRequest
-    to = fields.String(load_default=None, allow_none=True,
-                       validate=validate.Regexp(r"^[0-9]{6}$", error="a 6-digit division code"),
-                       metadata={"description": "The center above to send it to; default: "
-                                                "the parent"})
+    to = fields.String(load_default=None, allow_none=True, validate=CENTER_CODE,
+                       metadata={"description": "The center to send it to: one above (上报; "
+                                 "default: the parent), or for a 通办 matter the competent "
+                                 "center elsewhere in the province (代收转办)"})
+    division = fields.String(load_default=None, allow_none=True, validate=CENTER_CODE,
+                             metadata={"description": "通办: the division that decides "
+                                       "competence (the applicant's address, or the matter's "
+                                       "object); the 户籍 rule takes it from the ID number"})
     note = fields.String(load_default=None, allow_none=True, validate=REASON)
+
+
+class DeliverArgs(Versioned):
+    INPUT: ClassVar[type[Step]] = Delivery
+    method = fields.Enum(DeliveryMethod, by_value=True, load_default=DeliveryMethod.HALL,
+                         metadata={"description": "``hall`` (窗口领取) or ``post`` (邮寄)"})
+    tracking_number = fields.String(load_default=None, allow_none=True,
+                                    validate=validate.Regexp(r"^[0-9A-Za-z-]{6,64}$",
+                                                             error="6 to 64 letters and digits"),
+                                    metadata={"description": "邮寄: the post's tracking "
+                                              "number (required with ``post``)"})
+
+    @validates_schema
+    def _tracked(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data.get("method") is DeliveryMethod.POST and not data.get("tracking_number"):
+            raise ValidationError(_("邮寄送达须填写邮件单号"), "tracking_number")
 
 
 class PaymentForm(Schema):

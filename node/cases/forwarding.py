@@ -40,6 +40,15 @@ from sqlalchemy.orm import Session
 from node.calendar.workdays import to_shanghai_date
 from node.cases import materials
 from node.cases.actors import SYSTEM_ACTOR, Actor
+from node.cases.lateral import (
+    RULE_NAMES,
+    NotCompetent,
+    NotTongban,
+    arrival_refusal,
+    competence_of,
+    is_tongban,
+    province_of,
+)
 from node.cases.materials import UploadLimits
 from node.cases.models import (
     AttachmentRole,
@@ -48,19 +57,21 @@ from node.cases.models import (
     Channel,
     ReviewTask,
     TaskState,
+    TongbanRole,
 )
 from node.cases.query_codes import NO_CODE
 from node.cases.reading import CaseReader
 from node.cases.service import CaseService
 from node.cases.states import Action, CaseState
-from node.catalog.models import Matter
+from node.catalog.models import Competence, Matter
 from node.numbers import next_number
 from node.ports import EnvelopeHandler, Outbox
+from node.rollups import invalidate
 from schemas.divisions import ancestors_of, is_ancestor
 from schemas.envelope import Envelope, Kind
 from schemas.errors import Conflict, NotFound, TongbanError, ValidationFailed
 from schemas.i18n import _
-from schemas.message_parts import ATTACHMENTS_MAX, MEDIA_TYPE_PATTERN, NAME_MAX
+from schemas.message_parts import ATTACHMENTS_MAX, MEDIA_TYPE_PATTERN, NAME_MAX, REASON_MAX
 
 log = logging.getLogger("tongban.forwarding")
 
@@ -175,9 +186,22 @@ class Forwarding:
     # -- forwarding up ----------------------------------------------------------------------
 
     def forward(self, case: Case, actor: Actor, *, to: str | None = None,
-                note: str | None = None, version: int | None = None) -> Case:
-        """上报: send an accepted case to an ancestor (the parent when ``to`` is not given)."""
+                note: str | None = None, version: int | None = None,
+                division: str | None = None) -> Case:
+        """上报: send an accepted case to an ancestor (the parent when neither ``to`` nor
+        ``division`` is given); 通办: to the competent center elsewhere in the province (over
+        ``division``, or the applicant's 户籍 division), checked by node/cases/lateral.py."""
         ancestors = ancestors_of(self.code)
+        if (to is not None and to not in ancestors and to != self.code) or \
+                (to is None and division is not None):
+            if not is_tongban(case.matter):
+                raise NotTongban({"to": [
+                    _("%(target)s is not a center above %(code)s (one of: %(join)s)",
+                      target=to or division, code=self.code, join=', '.join(ancestors)),
+                    _("“%(matter)s”不是通办事项，不能代收转往其他地区的中心",
+                      matter=case.matter.name)]})
+            return self._forward_sideways(case, actor, to=to, note=note, version=version,
+                                          division=division)
         target = to or (ancestors[0] if ancestors else None)
         if target is None:
             raise ValidationFailed({"to": [_("%(code)s is the top of the tree: there is no center "
@@ -197,9 +221,47 @@ class Forwarding:
         self._emit(Kind.CASE_FORWARD, target, self._forward_body(case, note))
         return case
 
+    def _forward_sideways(self, case: Case, actor: Actor, *, to: str | None, note: str | None,
+                          version: int | None, division: str | None) -> Case:
+        """通办 (代收): send the case to the competent center, which need not be above."""
+        competent = competence_of(case.matter, here=self.code,
+                                  id_number=case.applicant_id_number, division=division)
+        target = to or competent.center
+        if target != competent.center:
+            raise NotCompetent({"to": [_(
+                "%(target)s 对此件没有管辖权：按%(rule)s（%(division)s）应由 %(center)s 受理",
+                target=target, rule=str(RULE_NAMES[Competence(case.matter.competence)]),
+                division=competent.division, center=competent.center)]})
+        if target == self.code:
+            raise NotCompetent({"to": [_("本中心就是有管辖权的中心，请直接受理办理")]})
+        if target in ancestors_of(self.code):  # the competent center is above: 上报
+            return self.forward(case, actor, to=target, note=note, version=version)
+        if case.from_below or target in chain_of(case):
+            raise NotCompetent({"to": [_(
+                "此件由其他中心转来，不能再次代收转办；请退回或由本中心办理")]})
+        case.forwarded_to = target
+        case.tongban_role = TongbanRole.RECEIVED
+        case.tongban_division = competent.division
+        self.cases.move(case, Action.FORWARD, actor, reason=note, version=version,
+                        data={"to": target, "tongban": competent.division})
+        case.forwarded_on = self.cases.today()
+        self._recount(case)
+        self._emit(Kind.CASE_FORWARD, target, self._forward_body(case, note))
+        return case
+
+    def _recount(self, case: Case) -> None:
+        """A case's 通办 part changed: the past days it was counted on are counted again."""
+        today = self.cases.today()
+        invalidate(self.session, [day for day in (case.received_on, case.accepted_on)
+                                  if day is not None and day < today])
+
     def _forward_body(self, case: Case, note: str | None) -> dict[str, Any]:
         matter = case.matter
+        tongban = ({"tongban": {"rule": Competence(matter.competence).value,
+                                "division": case.tongban_division}}
+                   if case.tongban_division else {})
         return {
+            **tongban,
             "origin": origin_of(case, self.code),
             "chain": [*chain_of(case), self.code],
             "matter": {"code": matter.code, "name": matter.name, "standard_code": None},
@@ -251,7 +313,8 @@ class Forwarding:
                 note = "已接收" + (f"：{reason}" if reason else "")
             self._emit(Kind.CASE_UPDATE, case.received_from, {
                 "origin": origin_of(case, self.code), "state": after.value,
-                "note": note[:UPDATE_NOTE_MAX], "at": self.cases.clock().isoformat()})
+                "note": note[:UPDATE_NOTE_MAX], "at": self.cases.clock().isoformat(),
+                "case_number": case.number})
 
     def _send_result(self, case: Case, outcome: str, reason: str | None) -> None:
         assert case.received_from is not None  # noqa: S101 - from_below
@@ -264,6 +327,7 @@ class Forwarding:
             "decided_by_node": self.code,
             "documents": self._listed(case, AttachmentRole.RESULT),
             "fee_due_fen": case.fee_due_fen if outcome == "approved" else 0,
+            "case_number": case.number,
         })
 
     # -- applying what arrives ----------------------------------------------------------------
@@ -273,30 +337,55 @@ class Forwarding:
 
         Returns the new case (None when it was returned or was here already)."""
         body, sender = envelope.body, envelope.sender
-        if not is_ancestor(self.code, sender):
-            raise ForwardRefused(f"a case is forwarded up: {sender} is not below {self.code}",
+        tongban = body.get("tongban")
+        sideways = not is_ancestor(self.code, sender)
+        if sideways and (tongban is None or province_of(sender) != province_of(self.code)):
+            raise ForwardRefused(f"a case is forwarded up: {sender} is not below {self.code} "
+                                 "(a case comes sideways only as 通办, within the province)",
                                  {"sender": sender})
         chain = list(body["chain"])
         if chain[-1] != sender or self.code in chain:
             raise ForwardRefused(f"the chain {chain} does not end with its sender {sender} "
                                  f"or passes through {self.code} already", {"chain": chain})
-        if not all(is_ancestor(upper, lower) for lower, upper in itertools.pairwise(chain)):
+        hops = [*itertools.pairwise(chain), (sender, self.code)]
+        sideways_hops = sum(not is_ancestor(upper, lower) for lower, upper in hops)
+        if sideways_hops > (1 if tongban is not None else 0):
             raise ForwardRefused(f"the chain {chain} does not go up the tree, each center "
-                                 "above the one before it", {"chain": chain})
+                                 "above the one before it (but for one 通办 hop)",
+                                 {"chain": chain})
         origin = body["origin"]
         if self._open_from_below(origin) is not None:
             return None  # the same case forwarded again while it is open here
         matter = self._matter_for(body["matter"])
+        if sideways:
+            assert tongban is not None  # noqa: S101 - refused above
+            refusal = arrival_refusal(
+                matter, here=self.code, id_number=body["applicant"]["id_number"],
+                rule=tongban["rule"], division=tongban["division"],
+                matter_name=body["matter"]["name"])
+            if refusal is not None:
+                self._send_back(sender, origin, refusal)
+                return None
+            assert matter is not None  # noqa: S101 - no refusal
+            case = self._open_case(envelope, matter)
+            case.tongban_role = TongbanRole.ACCEPTED
+            case.tongban_division = tongban["division"]
+            self._recount(case)
+            return case
         if matter is None:
-            self._emit(Kind.CASE_RESULT, sender, {
-                "origin": origin, "outcome": "returned",
-                "reason": f"本中心（{self.code}）的事项目录中没有“{body['matter']['name']}”"
-                          f"（{body['matter']['code']}），无法办理，请改报其他上级中心",
-                "decided_on": None, "decided_by_node": self.code, "documents": [],
-                "fee_due_fen": 0,
-            })
+            self._send_back(sender, origin,
+                            f"本中心（{self.code}）的事项目录中没有“{body['matter']['name']}”"
+                            f"（{body['matter']['code']}），无法办理，请改报其他上级中心")
             return None
         return self._open_case(envelope, matter)
+
+    def _send_back(self, sender: str, origin: Mapping[str, str], reason: str) -> None:
+        """A forward this center cannot take goes back at once, ``returned`` with the reason."""
+        self._emit(Kind.CASE_RESULT, sender, {
+            "origin": origin, "outcome": "returned", "reason": reason[:REASON_MAX],
+            "decided_on": None, "decided_by_node": self.code, "documents": [],
+            "fee_due_fen": 0,
+        })
 
     def _matter_for(self, wanted: Mapping[str, Any]) -> Matter | None:
         codes = [c for c in (wanted["code"], wanted.get("standard_code")) if c]
@@ -356,7 +445,9 @@ class Forwarding:
         self._receive_files(case, body["attachments"], AttachmentRole.MATERIAL,
                             envelope.sender)
         self.session.flush()
-        self.cases.record_arrival(case, f"{envelope.sender} 上报",
+        arrival = "通办代收转来" if body.get("tongban") and not is_ancestor(
+            self.code, envelope.sender) else "上报"
+        self.cases.record_arrival(case, f"{envelope.sender} {arrival}",
                                   {"origin": body["origin"], "chain": body["chain"]})
         return case
 
@@ -380,10 +471,16 @@ class Forwarding:
                              body=body['origin']['case_number'], sender=sender),
                            {"origin": body["origin"]})
         outcome, reason = body["outcome"], body.get("reason")
+        if body.get("case_number"):  # the number the case has where it went (linked)
+            case.forwarded_number = body["case_number"]
         if outcome == "returned":
             case.forwarded_to = None
             case.forwarded_on = None
             case.closed_on = None
+            if case.tongban_role is TongbanRole.RECEIVED:  # back here: counted here again
+                case.tongban_role = None
+                case.tongban_division = None
+                self._recount(case)
             self.cases.move(case, Action.RECEIVE_RETURN, SYSTEM_ACTOR,
                             reason=f"{sender} 退回：{reason}", data={"from": sender})
             return case
@@ -396,7 +493,7 @@ class Forwarding:
                             {"outcome": outcome, "decided_by": body["decided_by_node"]},
                             reason=reason)
             self._emit(Kind.CASE_RESULT, case.received_from,
-                       {**body, "origin": origin_of(case, self.code)})
+                       {**body, "origin": origin_of(case, self.code), "case_number": case.number})
             return case
         action = Action.RECEIVE_APPROVAL if outcome == "approved" else Action.RECEIVE_DENIAL
         case.fee_due_fen = body["fee_due_fen"]
@@ -413,13 +510,15 @@ class Forwarding:
             log.info("update on %s from %s ignored: no case waits for it",
                      body["origin"]["case_number"], sender)
             return None
+        if body.get("case_number"):
+            case.forwarded_number = body["case_number"]
         self.cases.note(case, SYSTEM_ACTOR, "upstream_update",
                         {"from": sender, "state": body["state"]},
                         reason=f"{sender}：{body['state']} {body['note']}".strip())
         if case.from_below:
             assert case.received_from is not None  # noqa: S101 - from_below
             self._emit(Kind.CASE_UPDATE, case.received_from,
-                       {**body, "origin": origin_of(case, self.code)})
+                       {**body, "origin": origin_of(case, self.code), "case_number": case.number})
         return case
 
 

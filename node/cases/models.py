@@ -54,6 +54,19 @@ class PaymentPlace(enum.StrEnum):
     ELSEWHERE = "elsewhere"  # 中心外（前厂后店）
 
 
+class TongbanRole(enum.StrEnum):
+    """A case's part in 通办 (node/cases/lateral.py): taken here for another center, or taken
+    here as the competent center from another one."""
+
+    RECEIVED = "received"  # 代收: received here, sent sideways to the competent center
+    ACCEPTED = "accepted"  # 受理: arrived sideways; this center is competent and decides
+
+
+class DeliveryMethod(enum.StrEnum):
+    HALL = "hall"  # 窗口领取
+    POST = "post"  # 邮寄送达, with the tracking number
+
+
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
@@ -132,6 +145,15 @@ class Case(Base):
     commitment: Mapped[str | None] = mapped_column(Text)  # 告知承诺书 text
     # a part of a 一件事 bundle case (node/bundles/): the bundle it belongs to
     bundle_case_id: Mapped[int | None] = mapped_column(ForeignKey("bundle_cases.id"), index=True)
+    # 通办: this case's part and the division competence was decided by (户籍, address or the
+    # matter's division); None for a case that never went sideways
+    tongban_role: Mapped[TongbanRole | None] = mapped_column(enum_column(TongbanRole))
+    tongban_division: Mapped[str | None] = mapped_column(String(9))
+    # the number the case has at the center it was forwarded to, once that center answers
+    forwarded_number: Mapped[str | None] = mapped_column(String(64))
+    # 送达: at the hall, or by post with the tracking number
+    delivery_method: Mapped[DeliveryMethod | None] = mapped_column(enum_column(DeliveryMethod))
+    delivery_tracking: Mapped[str | None] = mapped_column(String(64))
 
     fee_due_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     fee_waived_reason: Mapped[str | None] = mapped_column(Text)

@@ -210,7 +210,16 @@ class CaseSummarySchema(Schema):
     forwarded_to = fields.String(allow_none=True, metadata={
         "description": "The center above the case went to (上报), while it is there"})
     received_from = fields.String(allow_none=True, metadata={
-        "description": "The center below the case came from"})
+        "description": "The center the case came from: below (上报), or elsewhere in the "
+                       "province for 通办"})
+    tongban_role = fields.Function(
+        lambda c: c.tongban_role.value if c.tongban_role else None, metadata={
+            "description": "通办: ``received`` (代收 here for the competent center), "
+                           "``accepted`` (arrived sideways: this center decides), or null"})
+    tongban_division = fields.String(allow_none=True, metadata={
+        "description": "通办: the division competence was decided by"})
+    forwarded_number = fields.String(allow_none=True, metadata={
+        "description": "The case's number at the center it was forwarded to, once it answered"})
     origin = fields.Function(lambda c: {"node": c.origin_node_code,
                                         "case_number": c.origin_case_number}
                              if c.origin_node_code else None, metadata={
@@ -243,6 +252,11 @@ class CaseDetailSchema(CaseSummarySchema):
     extension_reason = fields.String(allow_none=True)
     decided_on = fields.Date(allow_none=True)
     delivered_at = fields.DateTime(allow_none=True)
+    delivery_method = fields.Function(
+        lambda c: c.delivery_method.value if c.delivery_method else None,
+        metadata={"description": "``hall`` or ``post`` (邮寄)"})
+    delivery_tracking = fields.String(allow_none=True, metadata={
+        "description": "邮寄: the tracking number"})
     commitment = fields.String(allow_none=True)
     fee_due_fen = fields.Integer()
     fee_paid_fen = fields.Integer()

@@ -25,6 +25,7 @@ from node.cases.models import (
     AttachmentRole,
     Case,
     CaseEvent,
+    DeliveryMethod,
     ReviewTask,
     SupplementNotice,
     Suspension,
@@ -516,10 +517,15 @@ class CaseTransitions(CaseReader):
         self.session.flush()
         return case
 
-    def deliver(self, case: Case, actor: Actor, *, version: int | None = None) -> Case:
-        """送达: the result reached the applicant."""
-        self._move(case, Action.DELIVER, actor, version=version)
+    def deliver(self, case: Case, actor: Actor, *, method: DeliveryMethod = DeliveryMethod.HALL,
+                tracking: str | None = None, version: int | None = None) -> Case:
+        """送达: the result reached the applicant, at the hall or by post (邮寄, tracked)."""
+        reason = _("邮寄送达，邮件单号 %(tracking)s", tracking=tracking) \
+            if method is DeliveryMethod.POST else None
+        self._move(case, Action.DELIVER, actor, reason=reason, version=version)
         case.delivered_at = self.clock()
+        case.delivery_method = method
+        case.delivery_tracking = tracking if method is DeliveryMethod.POST else None
         self.session.flush()
         return case
 

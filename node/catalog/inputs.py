@@ -12,7 +12,14 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from node.catalog.models import HandlingType, MaterialForm, MatterCategory, StaffType
+from node.catalog.models import (
+    Competence,
+    HandlingType,
+    MaterialForm,
+    MatterCategory,
+    StaffType,
+    TongbanScope,
+)
 from node.inputs import UNSET, Given, Unset
 from schemas.divisions import Level
 from schemas.message_parts import DEFAULT_FILE_TYPES
@@ -88,6 +95,8 @@ class MatterFields(Given):
     office_hours: str | Unset = UNSET
     enquiry_phone: str | Unset = UNSET
     complaint_phone: str | Unset = UNSET
+    tongban_scope: TongbanScope | Unset = UNSET
+    competence: Competence | Unset = UNSET
     powers: Mapping[str, bool] | Unset = UNSET
     materials: Sequence[MaterialInput] | Unset = UNSET
 

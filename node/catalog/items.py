@@ -7,7 +7,7 @@ import enum
 from typing import Any
 
 from node.catalog.models import Matter, StaffMember
-from schemas.message_parts import PRACTICAL_FIELDS
+from schemas.message_parts import PRACTICAL_FIELDS, TONGBAN_FIELDS
 
 # a matter's fields in the catalog document's order: the one declaration of them
 # (tests/unit/node/test_catalog_exchange.py pins the order)
@@ -36,6 +36,7 @@ MATTER_FIELDS: tuple[str, ...] = (
     "window_authority",
     "keywords",
     *PRACTICAL_FIELDS,
+    *TONGBAN_FIELDS,
 )
 # the fields that refer to another row (the matter's own code, its department and window)
 MATTER_REFERENCES: tuple[str, ...] = ("code", "department_code", "window_code")

@@ -38,6 +38,21 @@ class HandlingType(enum.StrEnum):
     PROMISED = "promised"  # 承诺件
 
 
+class TongbanScope(enum.StrEnum):
+    """Where a matter may be received for the center competent for it (通办事项)."""
+
+    NONE = "none"  # only at the competent center
+    PROVINCE = "province"  # 全省通办: at any center of the province (代收代办)
+
+
+class Competence(enum.StrEnum):
+    """Which center decides a 通办 matter: the one at the matter's handling level over …"""
+
+    HOUSEHOLD = "household"  # 户籍地: the applicant's household registration division
+    ADDRESS = "address"  # 住所地: the applicant's address division
+    MATTER = "matter"  # 事项所在地: the division of the matter's object (不动产所在地 …)
+
+
 class StaffType(enum.StrEnum):
     CIVIL_SERVANT = "civil_servant"  # 公务员
     PUBLIC_INSTITUTION = "public_institution"  # 事业单位
@@ -156,6 +171,11 @@ class Matter(Base):
     office_hours: Mapped[str] = mapped_column(Text, default="", server_default="")
     enquiry_phone: Mapped[str] = mapped_column(Text, default="", server_default="")
     complaint_phone: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # 通办 (node/cases/lateral.py): received elsewhere in the province for the competent center
+    tongban_scope: Mapped[TongbanScope] = mapped_column(
+        enum_column(TongbanScope), default=TongbanScope.NONE, server_default="none")
+    competence: Mapped[Competence] = mapped_column(
+        enum_column(Competence), default=Competence.MATTER, server_default="matter")
     # the seven window powers (授权)
     power_accept: Mapped[bool] = mapped_column(Boolean, default=False)
     power_review: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -34,12 +34,14 @@ from node.catalog.bundles import adopt_bundles, bundles_body
 from node.catalog.inputs import MatterFacts
 from node.catalog.models import (
     STANDARD_DEPARTMENT_CODE,
+    Competence,
     Department,
     HandlingType,
     MaterialForm,
     Matter,
     MatterCategory,
     MatterMaterial,
+    TongbanScope,
     normal_keywords,
 )
 from node.catalog.service import matter_rule_violations
@@ -122,6 +124,8 @@ def _matter_body(matter: Matter) -> dict[str, Any]:
         "complaint_channel": matter.complaint_channel or "",
         "keywords": matter.keywords,
         **{field: getattr(matter, field) or "" for field in PRACTICAL_FIELDS},
+        "tongban_scope": TongbanScope(matter.tongban_scope).value,
+        "competence": Competence(matter.competence).value,
         "materials": [_material_body(material) for material in matter.materials],
     }
 
@@ -275,6 +279,9 @@ def _published_values(item: Mapping[str, Any]) -> dict[str, Any]:
         values[field] = kind(values[field])
     if "keywords" in item:  # a catalog published before keywords existed keeps the node's
         values["keywords"] = normal_keywords(item["keywords"])
+    for field, kind in (("tongban_scope", TongbanScope), ("competence", Competence)):
+        if field in item:  # 通办 is the province's to decide; older catalogs leave it be
+            values[field] = kind(item[field])
     for field in PRACTICAL_FIELDS:  # the node's own place, hours and phones win (see below)
         if item.get(field):
             values[field] = item[field]

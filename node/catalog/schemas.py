@@ -19,7 +19,14 @@ from node.catalog.inputs import (
     StaffChanges,
     WindowChanges,
 )
-from node.catalog.models import HandlingType, MaterialForm, MatterCategory, StaffType
+from node.catalog.models import (
+    Competence,
+    HandlingType,
+    MaterialForm,
+    MatterCategory,
+    StaffType,
+    TongbanScope,
+)
 from schemas.divisions import Level
 from schemas.message_parts import (
     DEFAULT_FILE_TYPES,
@@ -206,6 +213,14 @@ class MatterSchema(Schema):
         validate.Length(max=PRACTICAL_MAX["complaint_phone"]),
         validate.Regexp(PHONE_TEXT, error="telephone numbers only (digits, -, 转, 、)")],
         metadata={"description": "监督投诉电话"})
+    # 通办; left out: unchanged (not 通办, competence by the matter's division, for a new one)
+    tongban_scope = fields.Enum(TongbanScope, by_value=True, metadata={
+        "description": "通办: ``none`` (only at the competent center) or ``province`` (全省通办: "
+                       "any center of the province receives it for the competent one)"})
+    competence = fields.Enum(Competence, by_value=True, metadata={
+        "description": "Which center decides a 通办 case: the one at the handling level over "
+                       "the applicant's 户籍 division (``household``), address division "
+                       "(``address``) or the division of the matter's object (``matter``)"})
     powers = fields.Nested(PowersSchema, load_default=dict)
     materials = fields.List(
         fields.Nested(MaterialSchema), load_default=list, validate=validate.Length(max=200)

@@ -25,9 +25,16 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from node.catalog.bundle_sheets import write_bundle_sheets
 from node.catalog.exchange import FORMAT, VERSION
-from node.catalog.models import HandlingType, MaterialForm, MatterCategory, StaffType
+from node.catalog.labels import (
+    CATEGORY_LABELS,
+    COMPETENCE_LABELS,
+    HANDLING_TYPE_LABELS,
+    LEVEL_LABELS,
+    MATERIAL_FORM_LABELS,
+    STAFF_TYPE_LABELS,
+    TONGBAN_SCOPE_LABELS,
+)
 from node.catalog.problems import CatalogSource, Origin, Problem, UnreadableWorkbook
-from schemas.divisions import Level
 from schemas.i18n import _
 from schemas.metrics import POWERS
 from schemas.runtime.spreadsheet import (
@@ -65,32 +72,6 @@ _FALSE_WORDS = frozenset({"否", "n", "no", "false", "0", "×", "✗"})
 _CODE_SEPARATORS = re.compile(r"[、,，;；\s]+")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
-CATEGORY_LABELS: dict[str, str] = {
-    MatterCategory.ADMINISTRATIVE_LICENCE: "行政许可",
-    MatterCategory.NON_LICENCE_APPROVAL: "非行政许可审批",
-    MatterCategory.PUBLIC_SERVICE: "公共服务",
-}
-HANDLING_TYPE_LABELS: dict[str, str] = {
-    HandlingType.IMMEDIATE: "即办件",
-    HandlingType.PROMISED: "承诺件",
-}
-LEVEL_LABELS: dict[str, str] = {
-    Level.PROVINCE: "省级",
-    Level.CITY: "市级",
-    Level.COUNTY: "县级",
-    Level.TOWNSHIP: "乡镇级",
-}
-STAFF_TYPE_LABELS: dict[str, str] = {
-    StaffType.CIVIL_SERVANT: "公务员",
-    StaffType.PUBLIC_INSTITUTION: "事业单位",
-    StaffType.TEMPORARY: "临时工",
-}
-MATERIAL_FORM_LABELS: dict[str, str] = {
-    MaterialForm.ORIGINAL: "原件",
-    MaterialForm.COPY: "复印件",
-    MaterialForm.ORIGINAL_AND_COPY: "原件及复印件",
-    MaterialForm.ELECTRONIC: "电子材料",
-}
 
 
 @dataclass(frozen=True)
@@ -301,6 +282,9 @@ MATTER_SHEET = SheetLayout(
         _text("office_hours", "办公时间", 20),
         _text("enquiry_phone", "咨询电话", 16),
         _text("complaint_phone", "监督投诉电话", 16),
+        # 通办, last (a workbook without these columns leaves them unchanged)
+        _choice("tongban_scope", "通办范围", TONGBAN_SCOPE_LABELS, 12),
+        _choice("competence", "管辖规则", COMPETENCE_LABELS, 12),
     ),
     # workbooks made before the fee was shown in 元
     legacy=(_number("fee_amount_fen", "收费金额（分）", 16),),

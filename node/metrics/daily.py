@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, bindparam, case, func, select
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
@@ -23,6 +23,7 @@ from node.cases.models import (
     FeePayment,
     PaymentPlace,
     SupplementNotice,
+    TongbanRole,
 )
 from node.cases.states import CaseState
 from node.catalog.models import Matter
@@ -107,8 +108,13 @@ def _sources(
 def _statements(window_days: int) -> tuple[Select[Any], ...]:
     """The roll-up's statements, built once per process (and 两头受理 window): a day's refresh
     then costs its queries, not the building of fifteen SELECTs of CASEs on every call."""
-    here = Case.origin_node_code.is_(None)
-    from_below = Case.origin_node_code.is_not(None)
+    # 通办: counted once, at the competent center; the receiving center counts it as 代收
+    sideways_in = and_(Case.tongban_role == TongbanRole.ACCEPTED,
+                       Case.state != CaseState.RETURNED)
+    here = or_(and_(Case.origin_node_code.is_(None),
+                    or_(Case.tongban_role.is_(None), Case.tongban_role != TongbanRole.RECEIVED)),
+               sideways_in)
+    from_below = and_(Case.origin_node_code.is_not(None), Case.tongban_role.is_(None))
     rows: list[Select[Any]] = []
     start: BindParameter[Any] = bindparam("start")
     end: BindParameter[Any] = bindparam("end")
@@ -145,7 +151,8 @@ def _statements(window_days: int) -> tuple[Select[Any], ...]:
     ))
     rows.append(_grouped(
         Case.accepted_on,
-        {"accepted": _n(here), "deemed_accepted": _n(and_(here, Case.deemed_accepted))},
+        {"accepted": _n(here), "deemed_accepted": _n(and_(here, Case.deemed_accepted)),
+         "tongban_accepted": _n(sideways_in)},
         in_range(Case.accepted_on),
     ))
     # the deciding node counts the decision: cases forwarded away are not completed here
@@ -177,7 +184,9 @@ def _statements(window_days: int) -> tuple[Select[Any], ...]:
         in_range(Case.closed_on),
     ))
     rows.append(_grouped(
-        Case.forwarded_on, {"forwarded_up": func.count(Case.id)},
+        Case.forwarded_on,
+        {"forwarded_up": func.count(Case.id),  # up, or sideways (通办) …
+         "tongban_received": _n(Case.tongban_role == TongbanRole.RECEIVED)},  # … of which 通办
         in_range(Case.forwarded_on),
     ))
     rows.append(_grouped(

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select, union
 from sqlalchemy.orm import Session
 
-from node.cases.models import Case, FeePayment, PaymentPlace, Suspension
+from node.cases.models import Case, FeePayment, PaymentPlace, Suspension, TongbanRole
 from node.cases.states import CaseState
 from node.catalog.models import Matter
 from node.verification.models import SaltKey
@@ -69,8 +69,21 @@ def _state(row: Any, as_of: dt.date) -> str:
     return "received"
 
 
+def _counted_here(row: Any) -> bool | None:
+    """通办, as the figures count it (node/metrics/daily.py): a case received here for another
+    center (代收) or sent back by this competent center is received and accepted nowhere here
+    (None); one that arrived sideways and is taken here counts as this center's own (True)."""
+    role = getattr(row, "tongban_role", None)
+    if role is None:
+        return False
+    if role == TongbanRole.ACCEPTED and CaseState(row.state) is not CaseState.RETURNED:
+        return True
+    return None
+
+
 def leaf_of(row: Any, as_of: dt.date, key: bytes) -> dict[str, Any]:
     completed = _day(row.completed_on, as_of)
+    here = _counted_here(row)
     accepted = _day(row.accepted_on, as_of)
     deadline = row.deadline_on.isoformat() if row.deadline_on is not None else None
     return {
@@ -78,8 +91,10 @@ def leaf_of(row: Any, as_of: dt.date, key: bytes) -> dict[str, Any]:
         "case": row.number,
         "matter": row.matter_code,
         "channel": str(row.channel.value if hasattr(row.channel, "value") else row.channel),
-        "from_below": row.origin_node_code is not None,
-        "received": _day(row.received_on, as_of),
+        # not this center's own receipt: a case from below, and a 通办 case counted at the
+        # competent center (a 代收 case, a sideways copy sent back) keep their days as such
+        "from_below": here is None or (row.origin_node_code is not None and not here),
+        "received": _day(row.received_on, as_of) if here is not None else None,
         "accepted": accepted,
         "deadline": deadline,
         "completed": completed,
@@ -127,7 +142,8 @@ def leaves_query(period: Period, as_of: dt.date) -> Any:
     return (select(Case.id, Case.version, Case.number, Matter.code.label("matter_code"),
                    Case.channel, Case.origin_node_code, Case.received_on, Case.accepted_on,
                    Case.deadline_on, Case.completed_on, Case.closed_on, Case.forwarded_on,
-                   Case.state, stopped.label("stopped_in_time"), paid.c.fen.label("fee_fen"))
+                   Case.state, Case.tongban_role, stopped.label("stopped_in_time"),
+                   paid.c.fen.label("fee_fen"))
             .join(Matter, Matter.id == Case.matter_id)
             .outerjoin(paid, paid.c.case_id == Case.id), counted)
 

@@ -38,6 +38,7 @@ from node.web.core import (
     permissions_of,
     scope_centers,
     signed_in_user,
+    tongban_centers,
     upper_centers,
 )
 from node.web.labels import (
@@ -104,7 +105,8 @@ def init_app(app: Flask, api: Api) -> None:
                                  mask_id=mask_id_number, mask_phone=mask_phone)
 
     app.jinja_env.filters["running_label"] = rankings.running_label
-    app.jinja_env.globals.update(upper_centers=upper_centers, scope_centers=scope_centers)
+    app.jinja_env.globals.update(upper_centers=upper_centers, scope_centers=scope_centers,
+                                 tongban_centers=tongban_centers)
 
     def query_with(**changes: Any) -> str:
         """This page's query string with ``changes`` (None drops a key): the next-page link."""

@@ -44,6 +44,7 @@ from node.sync.names import center_names, centers_below
 from node.sync.registry import lineage
 from node.web.labels import center_label
 from schemas import names
+from schemas.divisions import DivisionCodeError, level_of
 from schemas.errors import TongbanError, Unauthorized, ValidationFailed
 from schemas.i18n import _
 from schemas.runtime.database import utcnow
@@ -184,6 +185,21 @@ def center(code: Any, name: str | None = None) -> str:
 def upper_centers() -> list[tuple[str, str]]:
     """``(code, label)`` of the centers above this one, nearest first: the picker of 上报."""
     return [(code, center(code)) for code in lineage(current_settings().code)[1:]]
+
+
+def tongban_centers(level: str) -> list[tuple[str, str]]:
+    """``(code, label)`` of the named centers of this province at ``level`` (a 通办 matter's
+    handling level), other than this one: the picker of the competent center (代收转办)."""
+    own = current_settings().code
+    found = []
+    for code in sorted(known_centers()):
+        try:
+            same_level = level_of(code).value == level
+        except DivisionCodeError:
+            continue
+        if same_level and code != own and code[:2] == own[:2]:
+            found.append((code, center(code)))
+    return found
 
 
 def scope_centers() -> list[tuple[str, str]]:

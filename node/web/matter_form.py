@@ -47,6 +47,8 @@ MATTER_LABELS = {
     "office_hours": _("办公时间"),
     "enquiry_phone": _("咨询电话"),
     "complaint_phone": _("监督投诉电话"),
+    "tongban_scope": _("通办范围"),
+    "competence": _("管辖规则"),
 }
 MATTER_FLAGS = ("notify_and_commit", "deemed_approval", "should_enter", "entered", "online")
 

@@ -170,7 +170,8 @@ def test_demo_check_verifies_every_flow(demo_check: DemoCheck) -> None:
     assert report["ok"] is True
     assert report["nodes"] == 6
     assert set(report["checks"]) == {"catalog_publish", "calendar", "forward_result",
-                                     "bundle", "directive_reply", "summaries_at_hub",
+                                     "bundle", "tongban_lateral", "directive_reply",
+                                     "summaries_at_hub",
                                      "league_table", "indicators", "ranking_time",
                                      "forward_time"}
     assert all(check["ok"] for check in report["checks"].values()), report

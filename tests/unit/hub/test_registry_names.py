@@ -11,7 +11,15 @@ from sqlalchemy import select
 
 from hub.models import RegisteredNode
 from schemas.envelope import Kind
-from tests.unit.hub.federation import CITY, COUNTY, OTHER_CITY, TOWNSHIP, Node, enroll
+from tests.unit.hub.federation import (
+    CITY,
+    COUNTY,
+    OTHER_CITY,
+    TOWNSHIP,
+    TOWNSHIP2,
+    Node,
+    enroll,
+)
 from tests.unit.schemas.test_messages import summary_body
 
 
@@ -44,16 +52,20 @@ def test_a_summary_names_its_center_and_a_later_one_renames_it(hub_app: Flask) -
 
 def test_the_registry_part_carries_the_names_of_its_centers_only(hub_app: Flask) -> None:
     client = hub_app.test_client()
-    nodes = enroll(client, CITY, COUNTY, TOWNSHIP, OTHER_CITY)
+    nodes = enroll(client, CITY, COUNTY, TOWNSHIP, TOWNSHIP2, OTHER_CITY)
     county = nodes[COUNTY]
     county.results(_summary(county, "北流市政务服务中心", seq=1))
     with hub_app.extensions["tongban_db"].sessions() as session:
         session.get(RegisteredNode, CITY).name = "玉林市政务服务中心"  # type: ignore[union-attr]
         session.get(RegisteredNode, OTHER_CITY).name = "南宁市政务服务中心"  # type: ignore[union-attr]
+        session.get(RegisteredNode, TOWNSHIP2).name = "另一个乡镇"  # type: ignore[union-attr]
         session.commit()
 
     part = client.get(f"/api/v1/registry?node={TOWNSHIP}").get_json()
-    assert part["names"] == {CITY: "玉林市政务服务中心", COUNTY: "北流市政务服务中心"}
+    # its lineage, and every county-level or higher center of the province (通办's picker);
+    # not another township
+    assert part["names"] == {CITY: "玉林市政务服务中心", COUNTY: "北流市政务服务中心",
+                             OTHER_CITY: "南宁市政务服务中心"}
     # whatever the cursors: a node learns a renamed center without new certificates
     cursor = part["cursor"]
     again = client.get(f"/api/v1/registry?node={TOWNSHIP}&certificates_after="

@@ -191,6 +191,7 @@ def test_json_export_holds_the_active_catalog_with_every_field(catalog: Api) -> 
     expected["keywords"] = []  # none given
     expected.update(service_address="", office_hours="", enquiry_phone="",
                     complaint_phone="", online=True)  # none given (online: the default)
+    expected.update(tongban_scope="none", competence="matter")  # not 通办 unless marked
     assert exported == expected
 
 
@@ -207,7 +208,7 @@ MATTER_KEYS = [
     "conditions",
     "fee_basis", "fee_standard", "fee_amount_fen", "complaint_channel", "window_authority",
     "keywords", "service_address", "office_hours", "enquiry_phone", "complaint_phone",
-    "powers", "materials",
+    "tongban_scope", "competence", "powers", "materials",
 ]
 MATERIAL_KEYS = ["name", "required", "form", "copies", "note", "electronic_accepted", "file_types",
                  "max_file_bytes"]
@@ -254,7 +255,7 @@ def test_xlsx_export_has_chinese_sheets_headings_and_values(catalog: Api) -> Non
         "告知承诺制", "超时默认许可", "法定时限（工作日）", "承诺时限（工作日）", "应进", "实进",
         "设立依据", "办理程序", "申请条件", "收费依据", "收费标准", "收费金额（元）", "投诉渠道",
         "窗口权限", "受理权", "审核权", "协调处置权", "送达权", "应诉代理权", "制证权", "审批权",
-        "关键词", "办理地点", "办公时间", "咨询电话", "监督投诉电话",
+        "关键词", "办理地点", "办公时间", "咨询电话", "监督投诉电话", "通办范围", "管辖规则",
     ]
     assert headings(workbook["申报材料"]) == [
         "事项编码", "材料名称", "是否必需", "材料形式", "份数", "备注", "接受电子文件", "文件格式",
@@ -706,7 +707,8 @@ def test_practical_fields_travel_in_json_and_xlsx_and_an_older_workbook_keeps_th
     workbook = load_workbook(io.BytesIO(export_xlsx(catalog)))
     titles = [c.value for c in workbook["事项"][1]]
     row = {heading: cell.value for heading, cell in zip(titles, workbook["事项"][3], strict=True)}
-    assert titles[-5:] == ["关键词", "办理地点", "办公时间", "咨询电话", "监督投诉电话"]
+    practical_titles = titles[titles.index("关键词"):][:5]
+    assert practical_titles == ["关键词", "办理地点", "办公时间", "咨询电话", "监督投诉电话"]
     assert (row["办理地点"], row["办公时间"], row["咨询电话"], row["监督投诉电话"]) == tuple(
         practical.values())
 
@@ -714,9 +716,10 @@ def test_practical_fields_travel_in_json_and_xlsx_and_an_older_workbook_keeps_th
     assert response.status_code == 200, response.json
     assert without_time(export_json(fresh)) == without_time(document)
 
-    # a workbook made before these columns existed: valid, and the fields stay as they are
-    for _ in range(4):
-        workbook["事项"].delete_cols(len(titles) - 3)
+    # a workbook made before these columns existed (and the 通办 ones after them): valid, and
+    # the fields stay as they are
+    after_keywords = titles.index("关键词") + 2  # the next column, counted from 1
+    workbook["事项"].delete_cols(after_keywords, len(titles) - after_keywords + 1)
     assert [c.value for c in workbook["事项"][1]][-1] == "关键词"
     set_cell(workbook["事项"], 3, "事项名称", "食品经营许可证核发（新）")
     response = upload(fresh, workbook_bytes(workbook))

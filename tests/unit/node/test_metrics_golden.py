@@ -23,6 +23,10 @@ The data set (letters name the cases; "wd" = working days; matter M1 promises 5 
     L   department office on an entered matter (体外循环), accepted and completed 17 Nov,
         rated very dissatisfied 18 Nov, the rating found invalid 20 Nov
     M   department office on a matter not entered (not 体外循环), completed 19 Nov
+    T1  window, accepted 19 Nov and sent sideways (通办代收) to 容县 450921 the same day:
+        counted there, here only as 代收 (and as forwarded)
+    T2  arrived sideways (通办) from 450921, accepted 24 Nov (due 1 Dec): counted here as
+        received and accepted, open at the month's end
     N1  window, ID "X", completed 20 Nov;  N2 online, ID "X", 20 Nov, rejected: 两头受理
     S1  window, ID "W", rejected 24 Nov;   S2 window, ID "W", withdrawn: same channel
     O1  FEE 50 yuan paid at the center's bank 23 Nov, completed 24 Nov
@@ -63,7 +67,7 @@ from node.auth.models import User
 from node.auth.permissions import Role
 from node.calendar.workdays import WorkingCalendar
 from node.cases.actors import Actor
-from node.cases.models import Case, PaymentPlace, SuspensionKind
+from node.cases.models import Case, PaymentPlace, SuspensionKind, TongbanRole
 from node.cases.service import Application, CaseService
 from node.cases.states import CaseState
 from node.cases.warnings import Warning, WarningPolicy
@@ -275,6 +279,27 @@ class Desk:
         self.act(key, lambda s, c, db: s.record_payment(c, self.actor(db, self.clerk),
                                                        amount_fen=amount_fen, where=where))
 
+    def sideways(self, key: str) -> None:
+        """通办代收: the case went to the competent center 450921 (forwarding's fields)."""
+
+        def step(cases: CaseService, case: Case, _: Session) -> None:
+            case.state = CaseState.FORWARDED
+            case.forwarded_on = case.closed_on = cases.today()
+            case.forwarded_to = case.tongban_division = "450921"
+            case.tongban_role = TongbanRole.RECEIVED
+
+        self.act(key, step)
+
+    def arrived_sideways(self, key: str) -> None:
+        """通办: the case came from 450921, this center being competent."""
+
+        def step(_cases: CaseService, case: Case, _: Session) -> None:
+            case.origin_node_code = case.received_from = case.tongban_division = "450921"
+            case.origin_case_number = "450921-2026-0000001"
+            case.tongban_role = TongbanRole.ACCEPTED
+
+        self.act(key, step)
+
     def forward(self, key: str) -> None:
         """上报: no CaseService method exists yet (the sync issue brings it); set what
         ``_move`` would set for the forward transition."""
@@ -428,6 +453,9 @@ def build_golden(desk: Desk) -> Desk:
     desk.complete("M")
     desk.submit("N1", id_serial=2)  # applicant "X"
     desk.accept("N1")
+    desk.submit("T1")
+    desk.accept("T1")
+    desk.sideways("T1")
     desk.rectify("L", act.DISPUTE, "评价人非本案申请人")
     desk.resolve("K1")
     desk.at(d(11, 20))
@@ -456,6 +484,9 @@ def build_golden(desk: Desk) -> Desk:
     desk.reject("S1")
     desk.submit("S2", id_serial=3)
     desk.withdraw("S2")
+    desk.submit("T2")
+    desk.arrived_sideways("T2")
+    desk.accept("T2")
     desk.at(d(11, 25))
     desk.pay("O2", 5000, PaymentPlace.ELSEWHERE)
     desk.complete("O2")
@@ -490,16 +521,16 @@ def golden(database: Database) -> Desk:
 
 # November 2026.  Counts: the value.  Rates: (numerator, denominator, value or None).
 EXPECTED_NOVEMBER: dict[str, Any] = {
-    # received here in November: B C D E Y2 G H I F P L M N1 N2 S1 S2 O1 O2 Q O3
-    # (J and K came from below and are counted by their origin)
-    "received": 20,
-    "received_window": 12,  # B E G I F P N1 S1 S2 O1 Q O3
+    # received here in November: B C D E Y2 G H I F P L M N1 N2 S1 S2 O1 O2 Q O3 T2
+    # (J and K came from below and are counted by their origin; T1 by 450921)
+    "received": 21,
+    "received_window": 13,  # B E G I F P N1 S1 S2 O1 Q O3 T2
     "received_online": 5,  # C Y2 H N2 O2
     "received_village_agent": 1,  # D
     "received_department_office": 2,  # L M
-    # accepted here: B C D E(deemed, dated back to 9 Nov) H I F P L M N1 O1 O2 Q O3; A was
-    # accepted in October, J and K were accepted by their origin
-    "accepted": 15,
+    # accepted here: B C D E(deemed, dated back to 9 Nov) H I F P L M N1 O1 O2 Q O3 T2; A
+    # was accepted in October, J and K were accepted by their origin, T1 counts at 450921
+    "accepted": 16,
     "deemed_accepted": 1,  # E
     # completed and decided here: A(crosses the month) B C D J F L M N1 O1 O2 Q; O3 in December
     "completed": 12,
@@ -511,9 +542,11 @@ EXPECTED_NOVEMBER: dict[str, Any] = {
     "withdrawn": 2,  # H S2
     "supplement_notices": 2,  # D's two notices
     "repeat_notices": 1,  # D's second notice
-    "forwarded_up": 1,  # I
+    "forwarded_up": 2,  # I, and T1 sideways
     "received_from_below": 2,  # J K
     "returned_with_result": 1,  # J
+    "tongban_received": 1,  # T1
+    "tongban_accepted": 1,  # T2
     "outside_center": 1,  # L (M's matter is not entered)
     "fees_center_fen": 5000,  # O1; O3 paid on 1 Dec in Shanghai (still 30 Nov in UTC)
     "fees_elsewhere_fen": 5000,  # O2
@@ -528,7 +561,7 @@ EXPECTED_NOVEMBER: dict[str, Any] = {
     "complaints_resolved_in_time": 2,  # K4 K1 (K2 due 23 Nov, resolved 25 Nov)
     "two_headed": 2,  # Y2 (A eight days before), N2 (N1 the day before); S1/S2 share a channel
     "overdue_open": 1,  # E (due 16 Nov); P is past due but suspended
-    "open_at_end": 4,  # E P K O3 (O3 approved, not completed until 1 Dec)
+    "open_at_end": 5,  # E P K O3 (O3 approved, not completed until 1 Dec) T2
     "staff_civil_servant": 2,  # S1 S2
     "staff_public_institution": 3,  # S3 S4 S5
     "staff_temporary": 1,  # S6 (S7 is inactive)
@@ -556,7 +589,7 @@ EXPECTED_NOVEMBER: dict[str, Any] = {
     "satisfaction_rate": (2, 6, 3333),
     "rectified_in_time_rate": (1, 3, 3333),
     "complaints_resolved_in_time_rate": (2, 3, 6667),
-    "outside_center_rate": (1, 20, 500),
+    "outside_center_rate": (1, 21, 476),
     # no 一件事 bundle in this data set (tests/unit/node/test_bundles.py has their figures)
     "bundles_received": 0,
     "bundles_completed": 0,
@@ -661,8 +694,8 @@ def test_summary_is_valid_and_carries_no_personal_data(golden: Desk) -> None:
                    Case.agent_name)
         ).all()
     values = {v for row in personal for v in row if v} | {"13700000001"}
-    # 24 names, 24 phones, 21 ID numbers (Y, X and W applied twice), 1 agent, 1 complainant
-    assert len(values) == 71
+    # 26 names, 26 phones, 23 ID numbers (Y, X and W applied twice), 1 agent, 1 complainant
+    assert len(values) == 77
     assert [v for v in values if v in text] == []
     assert "申请人" not in text
     assert "4509811985" not in text  # no ID number prefix either
@@ -760,17 +793,18 @@ def test_quarter_and_year(golden: Desk) -> None:
     for key in DAILY_KEYS:  # counts add up over the months
         months = sum(s["metrics"][key]["value"] for s in (october, november, december))
         assert q[key] == y[key] == months, key
-    assert q["received"] == 22  # A0 A + November's 20
-    assert q["accepted"] == 17  # A0 A + November's 15
+    assert q["received"] == 23  # A0 A + November's 21
+    assert q["accepted"] == 18  # A0 A + November's 16
     assert q["completed"] == 14  # A0 + November's 12 + O3
     assert q["completed_on_time"] == 12
     assert q["fees_center_fen"] == 10000  # O1 O3
     assert q["complaints_received"] == 4  # K4 K1 K2 K3
     assert q["two_headed"] == y["two_headed"] == 2  # Y2 N2
-    # at the end of 31 Dec: E (overdue), P (suspended), K (due 2 Dec: overdue)
-    assert (q["open_at_end"], q["overdue_open"]) == (3, 2)
+    # at the end of 31 Dec: E (overdue), P (suspended), K (due 2 Dec: overdue), T2 (due 1 Dec:
+    # overdue)
+    assert (q["open_at_end"], q["overdue_open"]) == (4, 3)
     assert q["on_time_rate"] == (12, 14, 8571)
-    assert q["on_time_rate_strict"] == (12, 16, 7500)
+    assert q["on_time_rate_strict"] == (12, 17, 7059)
     assert q["same_day_rate"] == (3, 14, 2143)
     assert q["completed_monthly_average"] == (14, 3, 5)  # 4.67 rounded half up
     assert y["completed_monthly_average"] == (14, 12, 1)  # 1.17
@@ -806,7 +840,7 @@ def test_rollups_give_the_same_figures_and_are_read(golden: Desk) -> None:
         session.execute(update(DailyFigure).where(DailyFigure.day == d(11, 2),
                                                   DailyFigure.key == "received")
                         .values(value=102))
-    assert flat(summary_of(golden.db, NOVEMBER))["received"] == 120
+    assert flat(summary_of(golden.db, NOVEMBER))["received"] == 121
 
 
 def test_rollups_refreshed_every_day_with_invalidations(database: Database) -> None:

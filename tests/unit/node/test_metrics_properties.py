@@ -30,6 +30,7 @@ from node.cases.models import (
     FeePayment,
     PaymentPlace,
     SupplementNotice,
+    TongbanRole,
 )
 from node.cases.states import CaseState
 from node.catalog.service import CatalogService
@@ -100,10 +101,18 @@ class Generated:
 @st.composite
 def generated_cases(draw: st.DrawFn) -> Generated:
     received_on = draw(days)
-    from_below = draw(st.sampled_from([None, None, None, "450981101"]))
+    # 450921 sends a 通办 case sideways: this center is competent for it
+    from_below = draw(st.sampled_from([None, None, None, "450981101", "450921"]))
     outcome = draw(st.sampled_from(
         ["submitted", "rejected", "withdrawn", "open", "suspended", "approved", "completed",
          "completed", "forwarded"]))
+    role = None
+    if from_below == "450921":
+        role = TongbanRole.ACCEPTED
+        if draw(st.booleans()):  # sent back (退回) to the receiving center
+            outcome = "returned"
+    elif from_below is None and outcome == "forwarded" and draw(st.booleans()):
+        role = TongbanRole.RECEIVED  # 通办代收: sent sideways to the competent center
     case: dict[str, Any] = {
         "channel": draw(st.sampled_from(list(Channel))),
         "received_at": at(received_on, draw(minutes)),
@@ -111,16 +120,16 @@ def generated_cases(draw: st.DrawFn) -> Generated:
         "origin_node_code": from_below,
         "accepted_on": None, "deemed_accepted": False, "deadline_on": None,
         "decided_on": None, "deemed_approved": False, "completed_on": None,
-        "closed_on": None, "forwarded_on": None,
+        "closed_on": None, "forwarded_on": None, "tongban_role": role,
         "fee_paid_fen": 0, "fee_paid_at": None, "fee_paid_where": None,
     }
     state = {"submitted": CaseState.SUBMITTED, "rejected": CaseState.REJECTED,
              "withdrawn": CaseState.WITHDRAWN, "open": CaseState.ACCEPTED,
              "suspended": CaseState.SUSPENDED, "approved": CaseState.APPROVED,
              "completed": draw(st.sampled_from([CaseState.COMPLETED, CaseState.DELIVERED])),
-             "forwarded": CaseState.FORWARDED}[outcome]
+             "forwarded": CaseState.FORWARDED, "returned": CaseState.RETURNED}[outcome]
     accepted = outcome in ("open", "suspended", "approved", "completed") or (
-        outcome in ("withdrawn", "forwarded") and draw(st.booleans()))
+        outcome in ("withdrawn", "forwarded", "returned") and draw(st.booleans()))
     last = received_on
     if accepted:
         deemed = draw(st.booleans())
@@ -143,7 +152,7 @@ def generated_cases(draw: st.DrawFn) -> Generated:
         if outcome == "completed":
             case["completed_on"] = last + dt.timedelta(days=draw(st.sampled_from([0, 0, 1])))
             last = case["completed_on"]
-    if outcome in ("rejected", "withdrawn", "forwarded", "completed"):
+    if outcome in ("rejected", "withdrawn", "forwarded", "completed", "returned"):
         case["closed_on"] = max(last, case["completed_on"] or last) + dt.timedelta(
             days=0 if outcome == "completed" else draw(later))
     if outcome == "forwarded":
@@ -206,27 +215,34 @@ def model_counts(cases: list[Generated], complaints: list[dict[str, Any]],
 
     for g in cases:
         c = g.case
-        here = c["origin_node_code"] is None
+        role = c["tongban_role"]
+        # 通办 counts once, at the competent center (unless it sent the case back)
+        sideways_in = role is TongbanRole.ACCEPTED and c["state"] is not CaseState.RETURNED
+        here = (c["origin_node_code"] is None and role is not TongbanRole.RECEIVED) or sideways_in
+        from_below = c["origin_node_code"] is not None and role is None
         if inside(c["received_on"]):
             if here:
                 n["received"] += 1
                 n[f"received_{c['channel'].value}"] += 1
                 if c["channel"] is Channel.DEPARTMENT_OFFICE and g.entered:
                     n["outside_center"] += 1
-            else:
+            elif from_below:
                 n["received_from_below"] += 1
         if here and inside(c["accepted_on"]):
             n["accepted"] += 1
             n["deemed_accepted"] += c["deemed_accepted"]
+            n["tongban_accepted"] += sideways_in
         if inside(c["completed_on"]) and c["forwarded_on"] is None:
             n["completed"] += 1
             n["completed_on_time"] += c["completed_on"] <= c["deadline_on"]
             n["completed_late"] += c["completed_on"] > c["deadline_on"]
             n["completed_same_day"] += c["completed_on"] == c["accepted_on"]
-            n["returned_with_result"] += not here
+            n["returned_with_result"] += from_below
             e = g.evaluation
             n["completed_rated"] += bool(e and not e["void"])
-            if here:  # the visits: the receipt in person, then each one recorded
+            # the visits: the receipt in person, then each one recorded; a 通办 case decided
+            # here was received (visited) at another center
+            if c["origin_node_code"] is None:
                 visits = (c["channel"] in (Channel.WINDOW, Channel.DEPARTMENT_OFFICE)) + g.visits
                 n["completed_here"] += 1
                 n["visits"] += visits
@@ -238,6 +254,7 @@ def model_counts(cases: list[Generated], complaints: list[dict[str, Any]],
             n["rejected"] += c["state"] is CaseState.REJECTED
             n["withdrawn"] += c["state"] is CaseState.WITHDRAWN
         n["forwarded_up"] += inside(c["forwarded_on"])
+        n["tongban_received"] += role is TongbanRole.RECEIVED and inside(c["forwarded_on"])
         if inside(local_day(c["fee_paid_at"])):
             if c["fee_paid_where"] is PaymentPlace.CENTER_BANK:
                 n["fees_center_fen"] += c["fee_paid_fen"]
@@ -312,7 +329,8 @@ def insert(session: Session, world: World, cases: list[Generated],
                     department_id=world.department, window_id=None,
                     applicant_name="测试", applicant_consent=False,
                     applicant_id_number=f"4509811985{i:08d}" if g.named else None,
-                    origin_case_number="450981101-2026-1" if g.case["origin_node_code"] else None,
+                    origin_case_number=f"{g.case['origin_node_code']}-2026-1"
+                    if g.case["origin_node_code"] else None,
                     notes="", **g.case)
         # the window's visits, and a step of another kind that is no visit
         case.events = [CaseEvent(at=g.case["received_at"], actor="clerk", role="clerk",
