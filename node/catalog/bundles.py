@@ -39,6 +39,7 @@ from schemas.runtime.database import utcnow
 
 BUNDLE_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 FIELD_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+FIELD_LABEL_MAX = 100
 MAX_ITEMS = 20
 MAX_FIELDS = 40
 
@@ -225,7 +226,7 @@ class BundleCatalog:
             keys = [f.key for f in fields]
             bad = [k for k in keys if not FIELD_KEY.fullmatch(k)]
             if bad or len(keys) != len(set(keys)) or len(keys) > MAX_FIELDS or any(
-                    not f.label.strip() or len(f.label) > 100 for f in fields):
+                    not f.label.strip() or len(f.label) > FIELD_LABEL_MAX for f in fields):
                 problems.setdefault("form_fields", []).append(_(
                     "matter %(code)s: at most %(most)s fields, each key once (lower-case "
                     "letters, digits and '_', starting with a letter) with a label of 1 to "

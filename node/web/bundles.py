@@ -3,6 +3,7 @@ printed result notice (一件事办结通知书); the applicant's lookup is the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -13,7 +14,7 @@ from node.auth.permissions import Permission
 from node.bundles.models import BundleCase
 from node.bundles.service import BundleCases, PartOutcome
 from node.cases.actors import Actor
-from node.catalog.bundles import BundleCatalog, BundleDefinition, FormField
+from node.catalog.bundles import FIELD_LABEL_MAX, BundleCatalog, BundleDefinition, FormField
 from node.composition import NodeServices, current_settings
 from node.web.core import current_staff, problems_of, staff_page, web_blueprint
 from node.web.labels import CASE_STATES, LEVELS, MATERIAL_FORMS
@@ -59,22 +60,30 @@ def bundles() -> Any:
     return _bundles_page({}, {})
 
 
+def field_key(label: str) -> str:
+    """The form key of a field a person names on the page: the same name gives the same key,
+    so a field several matters ask is asked once (the API takes keys of the client's own)."""
+    return "f" + hashlib.sha256(label.encode()).hexdigest()[:12]
+
+
 def parse_matter_lines(text: str) -> tuple[tuple[str, tuple[FormField, ...]], ...]:
-    """``事项编码: 字段名=标签; 字段名=标签`` one matter a line (the fields may be left out)."""
+    """``事项编码：字段名称；字段名称`` one matter a line (the fields may be left out); the
+    keys are made from the names (:func:`field_key`)."""
     items = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         code, _sep, rest = line.replace("：", ":").partition(":")
         fields = []
-        for pair in rest.replace("；", ";").split(";"):
-            if not pair.strip():
+        for part in rest.replace("；", ";").split(";"):
+            label = part.strip()
+            if not label:
                 continue
-            key, equals, label = pair.partition("=")
-            if not equals:
+            if len(label) > FIELD_LABEL_MAX:
                 raise ValidationFailed({"matters": [_(
-                    "第 %(number)s 行：字段应写作 字段名=标签", number=number)]})
-            fields.append(FormField(key.strip(), label.strip()))
+                    "第 %(number)s 行：字段名称不能超过 %(most)s 个字",
+                    number=number, most=FIELD_LABEL_MAX)]})
+            fields.append(FormField(field_key(label), label))
         items.append((code.strip(), tuple(fields)))
     return tuple(items)
 

@@ -499,19 +499,20 @@ def test_the_province_defines_a_bundle_on_its_page(province: FlaskClient) -> Non
     token = csrf_of(province, "/staff/bundles")
     bad = province.post("/staff/bundles", data={
         "csrf_token": token, "code": BIRTH, "name": "新生儿出生一件事",
-        "matters": "BIRTH01: baby_name\nBIRTH02"})
+        "matters": f"BIRTH01：{'长' * 101}\nBIRTH02"})
     assert bad.status_code == 422
-    assert "字段名=标签" in bad.get_data(as_text=True)
+    assert "第 1 行：字段名称不能超过 100 个字" in bad.get_data(as_text=True)
+    assert "新生儿出生一件事" not in province.get("/staff/bundles").get_data(as_text=True)
 
     saved = province.post("/staff/bundles", data={
         "csrf_token": token, "code": BIRTH, "name": "新生儿出生一件事",
-        "matters": "BIRTH01: baby_name=新生儿姓名; birth_date=出生日期\n"
-                   "BIRTH02：baby_name=新生儿姓名；address=户籍地址\nBIRTH03\nBIRTH04"})
+        "matters": "BIRTH01: 新生儿姓名; 出生日期\n"
+                   "BIRTH02：新生儿姓名；户籍地址\nBIRTH03\nBIRTH04"})
     assert saved.status_code == 303
     page = province.get("/staff/bundles").get_data(as_text=True)
     assert "新生儿出生一件事" in page
-    assert page.count("新生儿姓名（baby_name）") == 1  # asked once
-    assert "户籍地址（address）" in page
+    assert page.count("<li>新生儿姓名</li>") == 1  # asked once, by its name alone
+    assert "<li>户籍地址</li>" in page and "<li>出生日期</li>" in page
     retired = province.post(f"/staff/bundles/{BIRTH}/retire",
                             data={"csrf_token": csrf_of(province, "/staff/bundles")})
     assert retired.status_code == 303
