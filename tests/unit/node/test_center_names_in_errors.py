@@ -224,3 +224,20 @@ def test_an_unknown_case_action_is_not_echoed(client: FlaskClient, desk: dict[st
         assert page.status_code == 404
         assert said in text
         assert "evil-payload" not in text
+
+
+def test_a_document_title_in_a_message_is_said_in_the_readers_language(
+    desk: dict[str, Api]
+) -> None:
+    from tests.unit.node.test_forwarding import _accepted
+
+    case = _accepted(desk)
+    said = {}
+    for language, headers in (("zh", {}), ("en", EN)):
+        missing = desk["clerk"].get(f"/api/v1/cases/{case['id']}/documents/grant",
+                                    headers=headers)
+        assert missing.status_code == 404
+        said[language] = missing.json["error"]["message"]
+    assert "准予行政许可决定书" in said["zh"]
+    assert "Decision granting the administrative licence" in said["en"]
+    assert not re.search(r"[\u4e00-\u9fff]", said["en"]), said["en"]
