@@ -203,7 +203,8 @@ class Forwarding:
             if not is_tongban(case.matter):
                 raise NotTongban({"to": [
                     _("%(target)s is not a center above %(code)s (one of: %(join)s)",
-                      target=to or division, code=self.code, join=', '.join(ancestors)),
+                      target=self._center(to or division or ""), code=self._center(self.code),
+                      join=_("、").join(self._center(code) for code in ancestors)),
                     _("“%(matter)s”不是通办事项，不能代收转往其他地区的中心",
                       matter=case.matter.name)]})
             return self._forward_sideways(case, actor, to=to, note=note, version=version,
@@ -237,8 +238,9 @@ class Forwarding:
         if target != competent.center:
             raise NotCompetent({"to": [_(
                 "%(target)s 对此件没有管辖权：按%(rule)s（%(division)s）应由 %(center)s 受理",
-                target=target, rule=str(RULE_NAMES[Competence(case.matter.competence)]),
-                division=competent.division, center=competent.center)]})
+                target=self._center(target),
+                rule=str(RULE_NAMES[Competence(case.matter.competence)]),
+                division=competent.division, center=self._center(competent.center))]})
         if target == self.code:
             raise NotCompetent({"to": [_("本中心就是有管辖权的中心，请直接受理办理")]})
         if target in ancestors_of(self.code):  # the competent center is above: 上报
@@ -369,7 +371,7 @@ class Forwarding:
             refusal = arrival_refusal(
                 matter, here=self.code, id_number=body["applicant"]["id_number"],
                 rule=tongban["rule"], division=tongban["division"],
-                matter_name=body["matter"]["name"])
+                matter_name=body["matter"]["name"], center=self._center)
             if refusal is not None:
                 self._send_back(sender, origin, refusal)
                 return None

@@ -241,3 +241,26 @@ def test_a_document_title_in_a_message_is_said_in_the_readers_language(
     assert "准予行政许可决定书" in said["zh"]
     assert "Decision granting the administrative licence" in said["en"]
     assert not re.search(r"[\u4e00-\u9fff]", said["en"]), said["en"]
+
+
+def test_a_sideways_forward_to_a_center_not_competent_names_both(
+    desk: dict[str, Api], db: Database
+) -> None:
+    from tests.unit.node.test_lateral import NANNING, RONG, RONG_ID, _accepted_for, _tongban
+
+    with db.unit_of_work() as session:
+        store_names(session, {RONG: "容县政务服务中心", NANNING: "南宁市政务服务中心"}, utcnow())
+    _tongban(desk, "household")
+    case = _accepted_for(desk, RONG_ID)
+    texts = []
+    for headers in ({}, EN):
+        refused = desk["clerk"].post(f"/api/v1/cases/{case['id']}/forward",
+                                     {"version": case["version"], "to": NANNING},
+                                     headers=headers)
+        assert refused.status_code == 422
+        texts.append(refused.json["error"]["details"]["fields"]["to"][0])
+    assert "没有管辖权" in texts[0]
+    assert "is not competent" in texts[1]
+    for text in texts:
+        assert f"南宁市政务服务中心（{NANNING}）" in text
+        assert f"容县政务服务中心（{RONG}）" in text
