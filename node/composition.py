@@ -61,6 +61,7 @@ from node.rankings.hub import RankingsHub
 from node.settings import NodeSettings
 from node.sync import jobs as sync_jobs
 from node.sync.backoff import Backoff
+from node.sync.names import RegistryCenterNames
 from node.sync.outbox import AppliedInbox, SigningOutbox
 from node.sync.rankings import RankingsClient
 from node.sync.reports import calendar_warned
@@ -84,6 +85,7 @@ class NodeServices:
         self.inbox = AppliedInbox()
         self.upload_limits = UploadLimits(max_file_bytes=settings.upload_max_file_bytes,
                                           max_case_bytes=settings.upload_max_case_bytes)
+        self.center_names = RegistryCenterNames(self.code, settings.name)
         self.warning_policy = WarningPolicy(
             yellow_days_left=settings.warning_yellow_days_left,
             yellow_used_percent=settings.warning_yellow_used_percent,
@@ -123,7 +125,8 @@ class NodeServices:
             calendar=CalendarService(session).cached_calendar(),
             warning_policy=self.warning_policy,
             clock=clock,
-            after_step=(TellTheNodeBelow(self.outbox, self.upload_limits), BundleProgress()),
+            after_step=(TellTheNodeBelow(self.outbox, self.upload_limits, self.center_names),
+                        BundleProgress()),
         )
 
     def bundle_cases(self, session: Session, clock: Clock = utcnow) -> BundleCases:
@@ -170,17 +173,19 @@ class NodeServices:
 
     def forwarding_of(self, cases: CaseService) -> Forwarding:
         """The forwarding side (上报, 退回, case files) of ``cases``."""
-        return Forwarding(cases, self.outbox, self.upload_limits)
+        return Forwarding(cases, self.outbox, self.upload_limits, self.center_names)
 
     def forwarding(self, session: Session, clock: Clock = utcnow) -> Forwarding:
         return self.forwarding_of(self.cases(session, clock))
 
     def directives(self, session: Session, clock: Clock = utcnow) -> DirectiveService:
-        return DirectiveService(session, outbox=self.outbox, clock=clock)
+        return DirectiveService(session, outbox=self.outbox, names=self.center_names,
+                                clock=clock)
 
     def complaint_travel(self, session: Session, clock: Clock = utcnow) -> ComplaintTravel:
         """Complaints against cases decided elsewhere sent there, resolutions sent back."""
-        return ComplaintTravel(session, outbox=self.outbox, clock=clock)
+        return ComplaintTravel(session, outbox=self.outbox, names=self.center_names,
+                               clock=clock)
 
     # -- sync -------------------------------------------------------------------------------
 
@@ -189,10 +194,11 @@ class NodeServices:
         registry = EnvelopeRegistry()
         registry.register(forwarding.envelope_handlers(
             lambda session: self.forwarding(session, clock)))
-        registry.register(catalog_publishing.envelope_handlers(self.code, self.inbox))
+        registry.register(catalog_publishing.envelope_handlers(self.code, self.inbox,
+                                                                  self.center_names))
         registry.register(calendar_publishing.envelope_handlers(
             self.code, recompute_open_cases, clock))
-        registry.register(directives.envelope_handlers())
+        registry.register(directives.envelope_handlers(self.center_names))
         registry.register(complaint_travel.envelope_handlers(
             lambda session: self.complaint_travel(session, clock)))
         return registry

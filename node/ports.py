@@ -71,6 +71,17 @@ class Inbox(Protocol):
         ...
 
 
+class CenterNames(Protocol):
+    """Centers by name for the messages a person reads: 北流市政务服务中心（450981）, never a
+    bare code (issue 19).  node.sync implements it from the registry's names it keeps; this
+    node's own code is its configured name."""
+
+    def text(self, session: Session, code: str) -> str:
+        """``code``'s center by name with the code beside it (:func:`schemas.names.center_text`);
+        未登记名称的中心（code） for a center whose name this node does not hold."""
+        ...
+
+
 class DuplicateHandler(Exception):
     """Two features declared the same envelope kind (a wiring fault, found at start)."""
 
@@ -131,5 +142,5 @@ class JobRegistry:
         return list(self._jobs.values())
 
 
-__all__ = ["DuplicateHandler", "DuplicateJob", "EnvelopeHandler", "EnvelopeRegistry", "Inbox",
-           "JobRegistry", "Outbox", "ScheduledJob"]
+__all__ = ["CenterNames", "DuplicateHandler", "DuplicateJob", "EnvelopeHandler",
+           "EnvelopeRegistry", "Inbox", "JobRegistry", "Outbox", "ScheduledJob"]

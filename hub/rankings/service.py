@@ -42,7 +42,7 @@ from schemas.errors import ValidationFailed
 from schemas.i18n import _
 from schemas.methodologies import methodology_prefix
 from schemas.metrics import ALL_METRICS, Direction, Unit, per_month, rate_basis_points, ratio_value
-from schemas.names import LEVEL_NAMES, PERIOD_KIND_NAMES, name_of
+from schemas.names import LEVEL_NAMES, PERIOD_KIND_NAMES, center_text, name_of
 from schemas.periods import (
     REPORTS_LATE_AFTER_DAYS,
     Period,
@@ -151,7 +151,9 @@ class RankingService:
         authorize_scope(self.principal, code)
         found = store.registered(self.session, code)
         if found is None:
-            raise UnknownScope(_("%(code)s is not a registered node.", code=code),
+            # a center the registry does not hold has no name to give (issue 19)
+            raise UnknownScope(_("%(code)s is not a registered node.",
+                                 code=center_text(code, None)),
                                {"scope": code})
         return found
 

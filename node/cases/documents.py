@@ -72,14 +72,14 @@ LAWSUIT_MONTHS = 6  # 行政诉讼法 第四十六条: six months from knowing o
 def title(kind: DocumentKind, case: Case) -> str:
     """The document's title as printed (a licence's decision says 行政许可)."""
     licence = case.matter.category is MatterCategory.ADMINISTRATIVE_LICENCE
-    return {
-        DocumentKind.RECEIPT: "收件回执",
-        DocumentKind.ACCEPTANCE: "受理通知书",
-        DocumentKind.REFUSAL: "不予受理决定书",
-        DocumentKind.GRANT: "准予行政许可决定书" if licence else "准予审批决定书",
-        DocumentKind.DENIAL: "不予行政许可决定书" if licence else "不予审批决定书",
-        DocumentKind.SERVICE_RECEIPT: "送达回证",
-        DocumentKind.SUPPLEMENT: "补正材料一次性告知书",
+    return {  # catalog messages: an English message names the document in English too
+        DocumentKind.RECEIPT: _("收件回执"),
+        DocumentKind.ACCEPTANCE: _("受理通知书"),
+        DocumentKind.REFUSAL: _("不予受理决定书"),
+        DocumentKind.GRANT: _("准予行政许可决定书") if licence else _("准予审批决定书"),
+        DocumentKind.DENIAL: _("不予行政许可决定书") if licence else _("不予审批决定书"),
+        DocumentKind.SERVICE_RECEIPT: _("送达回证"),
+        DocumentKind.SUPPLEMENT: _("补正材料一次性告知书"),
     }[kind]
 
 

@@ -65,7 +65,7 @@ from node.cases.service import CaseService
 from node.cases.states import Action, CaseState
 from node.catalog.models import Competence, Matter
 from node.numbers import next_number
-from node.ports import EnvelopeHandler, Outbox
+from node.ports import CenterNames, EnvelopeHandler, Outbox
 from node.rollups import invalidate
 from schemas.divisions import ancestors_of, is_ancestor
 from schemas.envelope import Envelope, Kind
@@ -104,12 +104,18 @@ class Forwarding:
     """The forwarding side of one node's cases, over a :class:`CaseService`: sending a case up,
     returning it, keeping its files, and applying what arrives about it."""
 
-    def __init__(self, cases: CaseService, outbox: Outbox, limits: UploadLimits) -> None:
+    def __init__(self, cases: CaseService, outbox: Outbox, limits: UploadLimits,
+                 names: CenterNames) -> None:
         self.cases = cases
         self.session = cases.session
         self.code = cases.node_code
         self.outbox = outbox
         self.limits = limits
+        self.names = names
+
+    def _center(self, code: str) -> str:
+        """``code``'s center by name, the code beside it (issue 19)."""
+        return self.names.text(self.session, code)
 
     def _emit(self, kind: Kind, to: str, body: Mapping[str, Any]) -> None:
         self.outbox.send(self.session, kind=kind, to=to, body=body, now=self.cases.clock())
@@ -197,7 +203,8 @@ class Forwarding:
             if not is_tongban(case.matter):
                 raise NotTongban({"to": [
                     _("%(target)s is not a center above %(code)s (one of: %(join)s)",
-                      target=to or division, code=self.code, join=', '.join(ancestors)),
+                      target=self._center(to or division or ""), code=self._center(self.code),
+                      join=_("、").join(self._center(code) for code in ancestors)),
                     _("“%(matter)s”不是通办事项，不能代收转往其他地区的中心",
                       matter=case.matter.name)]})
             return self._forward_sideways(case, actor, to=to, note=note, version=version,
@@ -206,14 +213,15 @@ class Forwarding:
         if target is None:
             raise ValidationFailed({"to": [_("%(code)s is the top of the tree: there is no center "
                                              "above it to forward to",
-                                             code=self.code)]})
+                                             code=self._center(self.code))]})
         if target not in ancestors:
             raise ValidationFailed({"to": [
                 _("%(target)s is not a center above %(code)s (one of: %(join)s)",
-                  target=target, code=self.code, join=', '.join(ancestors))]})
+                  target=self._center(target), code=self._center(self.code),
+                  join=_("、").join(self._center(code) for code in ancestors))]})
         if target in chain_of(case):
             raise ValidationFailed({"to": [_("the case came up through %(target)s already",
-                                             target=target)]})
+                                             target=self._center(target))]})
         case.forwarded_to = target
         self.cases.move(case, Action.FORWARD, actor, reason=note, version=version,
                         data={"to": target})
@@ -230,8 +238,9 @@ class Forwarding:
         if target != competent.center:
             raise NotCompetent({"to": [_(
                 "%(target)s 对此件没有管辖权：按%(rule)s（%(division)s）应由 %(center)s 受理",
-                target=target, rule=str(RULE_NAMES[Competence(case.matter.competence)]),
-                division=competent.division, center=competent.center)]})
+                target=self._center(target),
+                rule=str(RULE_NAMES[Competence(case.matter.competence)]),
+                division=competent.division, center=self._center(competent.center))]})
         if target == self.code:
             raise NotCompetent({"to": [_("本中心就是有管辖权的中心，请直接受理办理")]})
         if target in ancestors_of(self.code):  # the competent center is above: 上报
@@ -362,7 +371,7 @@ class Forwarding:
             refusal = arrival_refusal(
                 matter, here=self.code, id_number=body["applicant"]["id_number"],
                 rule=tongban["rule"], division=tongban["division"],
-                matter_name=body["matter"]["name"])
+                matter_name=body["matter"]["name"], center=self._center)
             if refusal is not None:
                 self._send_back(sender, origin, refusal)
                 return None
@@ -468,7 +477,7 @@ class Forwarding:
         case = self._forwarded_case(body["origin"], sender)
         if case is None:
             raise NotFound(_("no case %(body)s is waiting here for a result from %(sender)s",
-                             body=body['origin']['case_number'], sender=sender),
+                             body=body['origin']['case_number'], sender=self._center(sender)),
                            {"origin": body["origin"]})
         outcome, reason = body["outcome"], body.get("reason")
         if body.get("case_number"):  # the number the case has where it went (linked)
@@ -526,15 +535,17 @@ class TellTheNodeBelow:
     """The case service's step hook that tells the node a case came from of every step taken
     on it here (:meth:`Forwarding.after_step`)."""
 
-    def __init__(self, outbox: Outbox, limits: UploadLimits) -> None:
+    def __init__(self, outbox: Outbox, limits: UploadLimits, names: CenterNames) -> None:
         self.outbox = outbox
         self.limits = limits
+        self.names = names
 
     def __call__(self, cases: CaseReader, case: Case, action: Action | None,
                  before: CaseState | None, after: CaseState, reason: str | None) -> None:
         if not isinstance(cases, CaseService):  # pragma: no cover - the root hands it to one
             raise TypeError("forwarding tells the node below of a CaseService's steps")
-        Forwarding(cases, self.outbox, self.limits).after_step(case, action, before, after, reason)
+        Forwarding(cases, self.outbox, self.limits, self.names).after_step(
+            case, action, before, after, reason)
 
 
 def envelope_handlers(

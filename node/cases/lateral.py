@@ -17,6 +17,7 @@ province that is competent for it.  Plain Python, no database: forwarding
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from node.catalog.models import Competence, Matter, TongbanScope
@@ -126,9 +127,11 @@ LEVEL_WORDS = {Level.PROVINCE: _("省级"), Level.CITY: _("市级"), Level.COUNT
 
 
 def arrival_refusal(matter: Matter | None, *, here: str, id_number: str | None,
-                    rule: str, division: str, matter_name: str) -> str | None:
+                    rule: str, division: str, matter_name: str,
+                    center: Callable[[str], str]) -> str | None:
     """Why the competent center ``here`` cannot take a 通办 case that arrived sideways (the
-    reason it is sent back with), or None when it can."""
+    reason it is sent back with), or None when it can; ``center`` names a center by its code
+    (北流市政务服务中心（450981）, issue 19)."""
     if matter is None:
         return _("本中心的事项目录中没有“%(matter)s”，无法受理通办件", matter=matter_name)
     if not is_tongban(matter):
@@ -143,9 +146,9 @@ def arrival_refusal(matter: Matter | None, *, here: str, id_number: str | None,
         return "；".join(str(reason) for reasons in refused.details["fields"].values()
                         for reason in reasons)
     if competent.center != here:
-        return _("本中心（%(here)s）对此件没有管辖权：%(rule)s %(division)s 由 %(center)s 受理",
-                 here=here, rule=str(RULE_NAMES[Competence(matter.competence)]),
-                 division=competent.division, center=competent.center)
+        return _("本中心%(here)s对此件没有管辖权：%(rule)s %(division)s 由 %(center)s 受理",
+                 here=center(here), rule=str(RULE_NAMES[Competence(matter.competence)]),
+                 division=competent.division, center=center(competent.center))
     return None
 
 

@@ -46,13 +46,14 @@ from node.catalog.models import (
 )
 from node.catalog.service import matter_rule_violations
 from node.numbers import next_number
-from node.ports import EnvelopeHandler, Inbox, Outbox
+from node.ports import CenterNames, EnvelopeHandler, Inbox, Outbox
 from schemas.divisions import Level, ancestors_of, level_of
 from schemas.envelope import MAX_ENVELOPE_BYTES, Envelope, Kind
 from schemas.errors import Conflict, Forbidden
 from schemas.i18n import _
 from schemas.message_parts import DEFAULT_FILE_TYPES, FILE_TYPES, PRACTICAL_FIELDS
 from schemas.messages import validate_body
+from schemas.names import center_text
 from schemas.runtime.database import utcnow
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,7 @@ def publish_catalog(
     actor: str,
     now: dt.datetime | None = None,
     part_budget: int = PART_BUDGET_BYTES,
+    names: CenterNames | None = None,
 ) -> list[str]:
     """Sign this province's active catalog to every descendant; returns the envelope ids.
 
@@ -182,7 +184,7 @@ def publish_catalog(
     if level_of(node_code) is not Level.PROVINCE:
         raise Conflict(
             _("Only a province publishes the standard catalog, not %(node_code)s.",
-              node_code=node_code), {"node": node_code}
+              node_code=_center(session, node_code, names)), {"node": node_code}
         )
     moment = now or utcnow()
     has_matters = session.scalar(select(Matter.id).where(Matter.retired_at.is_(None)).limit(1))
@@ -403,8 +405,14 @@ def _adopt_matter(session: Session, item: Mapping[str, Any], report: AdoptionRep
     (report.updated if changed else report.unchanged).append(code)
 
 
+def _center(session: Session, code: str, names: CenterNames | None) -> str:
+    """``code``'s center by name with the code beside it (issue 19); 未登记名称的中心（code）
+    when no :class:`CenterNames` is at hand."""
+    return names.text(session, code) if names is not None else center_text(code, None)
+
+
 def adopt_catalog(session: Session, envelope: Envelope, *, node_code: str,
-                  inbox: Inbox) -> AdoptionReport:
+                  inbox: Inbox, names: CenterNames | None = None) -> AdoptionReport:
     """Apply a ``catalog.publish`` envelope at node ``node_code``; flushes, never commits.
 
     Raises :class:`Forbidden` if the sender is not an ancestor of this node.  Matters that
@@ -416,7 +424,8 @@ def adopt_catalog(session: Session, envelope: Envelope, *, node_code: str,
     if envelope.sender not in ancestors_of(node_code):
         raise Forbidden(
             _("node %(sender)s is not above %(node_code)s: its catalog is not adopted",
-              sender=envelope.sender, node_code=node_code),
+              sender=_center(session, envelope.sender, names),
+              node_code=_center(session, node_code, names)),
             {"from": envelope.sender, "node": node_code},
         )
     validate_body(Kind.CATALOG_PUBLISH, envelope.body)
@@ -456,11 +465,12 @@ def adopt_catalog(session: Session, envelope: Envelope, *, node_code: str,
     return report
 
 
-def envelope_handlers(node_code: str, inbox: Inbox) -> dict[Kind, EnvelopeHandler]:
+def envelope_handlers(node_code: str, inbox: Inbox,
+                      names: CenterNames) -> dict[Kind, EnvelopeHandler]:
     """What the catalog applies at node ``node_code``: ``catalog.publish``."""
 
     def adopt_published_catalog(session: Session, envelope: Envelope) -> None:
-        adopt_catalog(session, envelope, node_code=node_code, inbox=inbox)
+        adopt_catalog(session, envelope, node_code=node_code, inbox=inbox, names=names)
 
     return {Kind.CATALOG_PUBLISH: adopt_published_catalog}
 

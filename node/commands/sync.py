@@ -347,9 +347,9 @@ def publish_catalog_command(home: str) -> None:
     settings = _settings(home)
     key = _key(settings)
     with _database(settings) as db, db.unit_of_work() as session:
-        envelope_ids = publish_catalog(
-            session, outbox=NodeServices(settings, key).outbox, actor="cli", now=utcnow()
-        )
+        services = NodeServices(settings, key)
+        envelope_ids = publish_catalog(session, outbox=services.outbox, actor="cli", now=utcnow(),
+                                       names=services.center_names)
     parts = f" in {len(envelope_ids)} parts" if len(envelope_ids) > 1 else ""
     click.echo(f"catalog.publish queued{parts}: envelope {' '.join(envelope_ids)}")
 

@@ -26,7 +26,7 @@ from node.directives.models import (
     DirectiveState,
     DirectiveSubject,
 )
-from node.ports import EnvelopeHandler, Outbox
+from node.ports import CenterNames, EnvelopeHandler, Outbox
 from schemas.divisions import is_ancestor
 from schemas.envelope import Envelope, Kind
 from schemas.errors import Conflict, Forbidden, NotFound, TongbanError, ValidationFailed
@@ -74,10 +74,12 @@ def entry(directive: Directive, today: dt.date) -> dict[str, Any]:
 class DirectiveService:
     """Directives of one node; every change is flushed to ``session``, the caller commits."""
 
-    def __init__(self, session: Session, *, outbox: Outbox, clock: Clock = utcnow) -> None:
+    def __init__(self, session: Session, *, outbox: Outbox, names: CenterNames,
+                 clock: Clock = utcnow) -> None:
         self.session = session
         self.node_code = outbox.node_code
         self.outbox = outbox
+        self.names = names
         self.clock = clock
 
     def today(self) -> dt.date:
@@ -103,9 +105,10 @@ class DirectiveService:
         if not is_ancestor(self.node_code, target):
             raise ValidationFailed(
                 {"target": [_("must be a division below this center (%(node_code)s)",
-                              node_code=self.node_code)]},
+                              node_code=self.names.text(self.session, self.node_code))]},
                 _("%(target)s is not a descendant of %(node_code)s.",
-                  target=target, node_code=self.node_code),
+                  target=self.names.text(self.session, target),
+                  node_code=self.names.text(self.session, self.node_code)),
             )
         body: dict[str, Any] = {
             "directive_id": str(uuid.uuid4()),
@@ -234,7 +237,16 @@ def handle_directive(session: Session, envelope: Envelope) -> None:
     session.flush()
 
 
-def handle_directive_reply(session: Session, envelope: Envelope) -> None:
+def directive_reply_handler(names: CenterNames) -> EnvelopeHandler:
+    """The ``directive.reply`` handler, naming the centers of its errors through ``names``."""
+
+    def handle(session: Session, envelope: Envelope) -> None:
+        handle_directive_reply(session, envelope, names)
+
+    return handle
+
+
+def handle_directive_reply(session: Session, envelope: Envelope, names: CenterNames) -> None:
     """Record a reply on the outgoing directive it answers; only its target may reply.
 
     A reply already recorded (or older than the one recorded) changes nothing.
@@ -248,8 +260,9 @@ def handle_directive_reply(session: Session, envelope: Envelope) -> None:
     if directive.target_node != envelope.sender or directive.issuer_node != envelope.to:
         raise Forbidden(
             _("directive %(directive_id)s went to %(target_node)s; %(sender)s cannot answer it",
-              directive_id=directive.directive_id, target_node=directive.target_node,
-              sender=envelope.sender),
+              directive_id=directive.directive_id,
+              target_node=names.text(session, directive.target_node),
+              sender=names.text(session, envelope.sender)),
             {"sender": envelope.sender})
     state = DirectiveState(body["state"])
     if state not in REPLY_STATES:  # pragma: no cover - the body schema allows no other
@@ -267,6 +280,6 @@ def handle_directive_reply(session: Session, envelope: Envelope) -> None:
     session.flush()
 
 
-def envelope_handlers() -> dict[Kind, EnvelopeHandler]:
+def envelope_handlers(names: CenterNames) -> dict[Kind, EnvelopeHandler]:
     """What directives apply at a node: ``directive`` and ``directive.reply``."""
-    return {Kind.DIRECTIVE: handle_directive, Kind.DIRECTIVE_REPLY: handle_directive_reply}
+    return {Kind.DIRECTIVE: handle_directive, Kind.DIRECTIVE_REPLY: directive_reply_handler(names)}

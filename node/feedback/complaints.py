@@ -30,7 +30,7 @@ from node.listing import Page
 from node.numbers import next_number
 from schemas.errors import NotFound, ValidationFailed
 from schemas.i18n import _
-from schemas.names import COMPLAINT_STATE_NAMES, name_of
+from schemas.names import COMPLAINT_STATE_NAMES, center_text, name_of
 from schemas.personal import phone_problems
 
 # Working days to resolve a complaint (GB/T 36113-2018 leaves the limit to each center; five
@@ -225,9 +225,11 @@ class Complaints(PublicLookup):
                 complaint.state, [],
             )
         if complaint.sent_to is not None:
+            center = (self.travel.center(complaint.sent_to) if self.travel is not None
+                      else center_text(complaint.sent_to, None))
             raise ComplaintStateError(
                 _("Complaint %(number)s was sent to %(center)s, which handled its case: it is "
-                  "resolved there.", number=complaint.number, center=complaint.sent_to),
+                  "resolved there.", number=complaint.number, center=center),
                 complaint.state, [])
         resolution = resolution.strip()
         if not resolution:

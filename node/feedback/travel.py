@@ -31,7 +31,7 @@ from node.calendar.workdays import to_shanghai_date
 from node.cases.forwarding import origin_of
 from node.cases.models import Case
 from node.feedback.models import Complaint, ComplaintState
-from node.ports import EnvelopeHandler, Outbox
+from node.ports import CenterNames, EnvelopeHandler, Outbox
 from node.rollups import invalidate
 from schemas.envelope import Envelope, Kind
 from schemas.errors import Forbidden, NotFound
@@ -45,13 +45,18 @@ class ComplaintTravel:
     """Sends complaints up to the center that handled their case and resolutions back down;
     applies both envelopes.  Flushes, never commits."""
 
-    def __init__(self, session: Session, *, outbox: Outbox,
+    def __init__(self, session: Session, *, outbox: Outbox, names: CenterNames,
                  clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.session = session
         self.outbox = outbox
+        self.names = names
         self.code = outbox.node_code
         self.clock = clock
         self.audit = AuditLog(session, clock=clock)
+
+    def center(self, code: str) -> str:
+        """``code``'s center by name, the code beside it (issue 19)."""
+        return self.names.text(self.session, code)
 
     def _emit(self, kind: Kind, to: str, body: Mapping[str, Any]) -> None:
         self.outbox.send(self.session, kind=kind, to=to, body=body, now=self.clock())
@@ -86,7 +91,7 @@ class ComplaintTravel:
         if known is not None:
             if known.received_from != envelope.sender:
                 raise Forbidden(_("complaint %(number)s is already here, not from %(sender)s",
-                                  number=body["number"], sender=envelope.sender),
+                                  number=body["number"], sender=self.center(envelope.sender)),
                                 {"sender": envelope.sender})
             return known
         origin = body["case"]
@@ -97,7 +102,7 @@ class ComplaintTravel:
             .order_by(Case.id.desc()).limit(1))
         if case is None:
             raise NotFound(_("no case %(number)s came here from %(sender)s",
-                             number=origin["case_number"], sender=envelope.sender),
+                             number=origin["case_number"], sender=self.center(envelope.sender)),
                            {"case": origin})
         complaint = Complaint(
             number=body["number"], query_code_hash=None, case=case,
@@ -141,7 +146,7 @@ class ComplaintTravel:
                            {"number": body["number"]})
         if complaint.sent_to != envelope.sender:
             raise Forbidden(_("complaint %(number)s was not sent to %(sender)s",
-                              number=complaint.number, sender=envelope.sender),
+                              number=complaint.number, sender=self.center(envelope.sender)),
                             {"sender": envelope.sender})
         if complaint.state is ComplaintState.RESOLVED:
             return complaint

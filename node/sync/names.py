@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from node.sync.models import CenterName
 from schemas.divisions import DivisionCodeError, parent_of
+from schemas.names import center_text
 
 NAME_MAX = 100
 
@@ -44,6 +45,21 @@ def store_names(session: Session, names: object, now: dt.datetime) -> int:
 def center_names(session: Session) -> dict[str, str]:
     """``{code: name}`` of every center whose name this node holds."""
     return dict(session.execute(select(CenterName.code, CenterName.name)).all())
+
+
+class RegistryCenterNames:
+    """:class:`node.ports.CenterNames` from ``center_names``: the features' messages name a
+    center, 北流市政务服务中心（450981）; this node's own code is its configured ``name``."""
+
+    def __init__(self, own_code: str, own_name: str) -> None:
+        self.own_code = own_code
+        self.own_name = own_name.strip()
+
+    def text(self, session: Session, code: str) -> str:
+        if code == self.own_code and self.own_name:
+            return center_text(code, self.own_name)
+        row = session.get(CenterName, code[:9]) if code else None
+        return center_text(code, row.name if row is not None else None)
 
 
 def is_below(code: str, ancestor: str) -> bool:

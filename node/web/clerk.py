@@ -316,8 +316,8 @@ def act(case_id: int, action: str) -> Any:
     """One action on a case; the outcome is the case file again, with the problems shown."""
     chosen = ACTIONS_BY_NAME.get(action)
     if chosen is None:
-        return render_template("web/error.html", status=404, title=_("未知操作"),
-                               message=_("没有名为 %(action)s 的办件操作。", action=action)), 404
+        return render_template("web/error.html", status=404, title=_("未知的操作"),
+                               message=_("没有这个办件操作。")), 404
     user = current_staff()
     if not allows(user.role, chosen.permission):
         return render_template("web/error.html", status=403, title=_("无权操作"),

@@ -141,6 +141,8 @@ _RECTIFICATION_FORMS: dict[str, type[Schema] | None] = {
 @bp.post("/rectifications/<int(max=2147483647):rectification_id>/<action>")
 @staff_page(Permission.SUPERVISION_MANAGE)
 def act_on_rectification(rectification_id: int, action: str) -> Any:
+    if action not in _RECTIFICATION_FORMS:  # an unknown action is not echoed (issue 19)
+        return _rectifications_page({"": [_("未知的操作")]})
     service = feedback_service()
     try:
         which = RectificationAction(action)
@@ -156,8 +158,6 @@ def act_on_rectification(rectification_id: int, action: str) -> Any:
             arguments["days"] = data["days"]
         rectification = service.rectification(rectification_id, for_update=True)
         service.act_on_rectification(rectification, which, actor(), **arguments)
-    except ValueError:
-        return _rectifications_page({"": [_("未知操作 %(action)s", action=action)]})
     except TongbanError as exc:
         current_session().rollback()
         return _rectifications_page({f"{rectification_id}.{k}" if k else "": v

@@ -21,6 +21,7 @@ from node.directives.service import DirectiveService
 from node.metadata import load_all_models
 from node.models import Base
 from node.sync.models import OutboxEnvelope, OutboxState
+from node.sync.names import RegistryCenterNames
 from node.sync.outbox import SigningOutbox
 from node.sync.service import SyncService
 from schemas.keys import generate_private_key
@@ -82,7 +83,8 @@ def issue(db: Database, count: int, label: str) -> list[str]:
     due = dt.date(2026, 12, 31)
     for number in range(count):
         with db.unit_of_work() as session:
-            directive = DirectiveService(session, outbox=SigningOutbox(COUNTY, KEY)).issue(
+            directive = DirectiveService(session, outbox=SigningOutbox(COUNTY, KEY),
+                                         names=RegistryCenterNames(COUNTY, "")).issue(
                 "chief", TOWNSHIP, "text", f"{label}-{number}", due)
             ids.append(directive.directive_id)
     return ids

@@ -221,6 +221,7 @@ class Cluster:
         """``count`` directives from ``issuer`` to ``target``, numbered in their text, each
         in its own transaction as the API would (the same service, without HTTP)."""
         from node.directives.service import DirectiveService
+        from node.sync.names import RegistryCenterNames
 
         settings = node_settings({"home": str(self.work / HOMES[issuer])})
         key = load_node_key(settings)
@@ -229,7 +230,8 @@ class Cluster:
         ids = []
         for number in range(count):
             with db.unit_of_work() as session:
-                directive = DirectiveService(session, outbox=SigningOutbox(issuer, key)).issue(
+                directive = DirectiveService(session, outbox=SigningOutbox(issuer, key),
+                                             names=RegistryCenterNames(issuer, "")).issue(
                     "fault-suite", target, "text", f"{label}-{number:05d}", due)
                 ids.append(directive.directive_id)
         return ids

@@ -24,6 +24,7 @@ from node.directives.service import DirectiveService
 from node.sync.client import HttpHubTransport
 from node.sync.errors import HubRefused
 from node.sync.keys import load_node_key
+from node.sync.names import RegistryCenterNames
 from node.sync.outbox import SigningOutbox
 from node.sync.service import SyncService
 from schemas.runtime.database import utcnow
@@ -56,7 +57,7 @@ def sign(fed: Cluster, minutes: int, text: str) -> None:
     key = load_node_key(settings)
     with fed.node_db(COUNTY).unit_of_work() as session:
         DirectiveService(session, outbox=SigningOutbox(COUNTY, key),
-                         clock=shifted(minutes)).issue(
+                         names=RegistryCenterNames(COUNTY, ""), clock=shifted(minutes)).issue(
             "chief", TOWNSHIP, "text", text, dt.date(2026, 12, 31))
 
 

@@ -245,6 +245,15 @@ def test_unsigned_and_unknown_scope_are_refused(fed: RankFederation) -> None:
     unknown = fed.get(f"/api/v1/rankings/league?scope=450500&period={PERIOD}&metric=completed")
     assert unknown.status_code == 404
     assert unknown.json["error"]["code"] == "unknown_scope"
+    # never a bare code (issue 19): the registry holds no name for it, and says so
+    assert unknown.json["error"]["message"] == "未登记名称的中心（450500） 不是已登记的中心。"
+    path = f"/api/v1/rankings/league?scope=450500&period={PERIOD}&metric=completed"
+    node = fed.nodes[PROVINCE]
+    english = node.client.get(path, headers={**node.signed_headers("GET", path, b"",
+                                                                  now=fed.now),
+                                             "Accept-Language": "en"})
+    assert english.json["error"]["message"] == (
+        "Center without a registered name（450500） is not a registered node.")
 
 
 def test_bad_queries_name_their_fields(fed: RankFederation) -> None:

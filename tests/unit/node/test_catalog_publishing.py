@@ -23,6 +23,7 @@ from node.catalog.publishing import (
 from node.catalog.service import CatalogService
 from node.models import Base
 from node.sync.models import InboxEnvelope, InboxState, OutboxEnvelope
+from node.sync.names import RegistryCenterNames
 from node.sync.outbox import AppliedInbox, SigningOutbox
 from schemas.envelope import Envelope, Kind, parse_envelope, sign_envelope, verify_envelope
 from schemas.errors import Conflict, TongbanError
@@ -44,6 +45,7 @@ from tests.unit.node.test_sync_fakes import (
 __all__ = ["clock", "federation", "sync_db"]
 
 INBOX = AppliedInbox()  # the node's inbox, as the composition root hands it over
+NAMES = RegistryCenterNames(COUNTY, "")
 
 
 def _base(session: Session) -> CatalogService:
@@ -353,7 +355,7 @@ def test_re_applying_the_same_catalog_changes_nothing(
     envelope = _catalog(
         federation, [_published("LOCAL-LONG", promised_limit_days=8), _published("NEW-0001")]
     )
-    handler = envelope_handlers(COUNTY, INBOX)[Kind.CATALOG_PUBLISH]
+    handler = envelope_handlers(COUNTY, INBOX, NAMES)[Kind.CATALOG_PUBLISH]
     with county_db.unit_of_work() as session:
         handler(session, envelope)
     before = _snapshot(county_db)
@@ -468,7 +470,7 @@ def test_what_the_province_publishes_the_county_adopts(
     Base.metadata.drop_all(sync_db.engine)
     Base.metadata.create_all(sync_db.engine)
     with sync_db.unit_of_work() as session:
-        envelope_handlers(COUNTY, INBOX)[Kind.CATALOG_PUBLISH](session, envelope)
+        envelope_handlers(COUNTY, INBOX, NAMES)[Kind.CATALOG_PUBLISH](session, envelope)
     with sync_db.unit_of_work(write=False) as session:
         matter = _matter(session, "STD-0001")
         assert matter.promised_limit_days == 4

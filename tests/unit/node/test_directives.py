@@ -23,12 +23,13 @@ from node.directives.models import Directive, DirectiveDirection, DirectiveState
 from node.directives.service import (
     DirectiveRefused,
     DirectiveService,
+    directive_reply_handler,
     handle_directive,
-    handle_directive_reply,
 )
 from node.metadata import load_all_models
 from node.models import Base
 from node.sync.models import InboxState, OutboxEnvelope
+from node.sync.names import RegistryCenterNames
 from node.sync.outbox import SigningOutbox
 from node.sync.service import SyncService
 from schemas.envelope import Envelope, Kind, parse_envelope, sign_envelope, verify_envelope
@@ -53,6 +54,9 @@ __all__ = ["clock", "federation", "sync_db"]
 
 TOWNSHIP = "450981001"
 DUE = dt.date(2026, 12, 10)
+
+# the reply handler as the composition root wires it, on the names this test database holds
+handle_directive_reply = directive_reply_handler(RegistryCenterNames("", ""))
 
 
 # -- fixtures -------------------------------------------------------------------------------
@@ -85,7 +89,7 @@ def target_db(database_url: str, tmp_path: Path) -> Iterator[Database]:
 def _service(session: Session, federation: Federation, code: str,
              clock: FakeClock) -> DirectiveService:
     return DirectiveService(session, outbox=SigningOutbox(code, federation.keys[code]),
-                            clock=clock)
+                            names=RegistryCenterNames(code, ""), clock=clock)
 
 
 def _outbox(db: Database) -> list[Envelope]:

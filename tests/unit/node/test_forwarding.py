@@ -132,8 +132,8 @@ def test_forward_queues_a_signed_envelope_with_the_case_its_clock_and_its_files(
 
 
 @pytest.mark.parametrize(("to", "message"), [
-    ("450902", "不是 450981 的上级中心"),
-    ("450981", "不是 450981 的上级中心"),
+    ("450902", "不是 北流市政务服务中心（450981） 的上级中心"),
+    ("450981", "不是 北流市政务服务中心（450981） 的上级中心"),
     ("4509", "6-digit"),
 ])
 def test_forward_only_goes_to_a_center_above(
@@ -375,7 +375,7 @@ def test_a_result_from_a_node_the_case_did_not_go_to_is_refused(
                              body=_result(case["number"]) | {"decided_by_node": "450000"},
                              private_key=_township_key, ts=utcnow())
 
-    with pytest.raises(NotFound, match="没有等待 450000 回复结果的办件"):
+    with pytest.raises(NotFound, match="没有等待 未登记名称的中心（450000） 回复结果的办件"):
         _apply(app, db, stranger)
     assert desk["clerk"].get(f"/api/v1/cases/{case['id']}").json["state"] == "forwarded"
 

@@ -29,6 +29,7 @@ from node.rollups import DailyRollup
 from schemas.divisions import Level
 from schemas.envelope import Kind
 from schemas.errors import TongbanError
+from schemas.i18n import Message
 from schemas.personal import id_check_digit
 from schemas.runtime.database import Database, utcnow
 from tests.unit.node.conftest import Api
@@ -121,9 +122,18 @@ def test_not_tongban_and_outside_the_province_are_refused() -> None:
 
 def test_the_competent_center_refuses_what_it_is_not_competent_for() -> None:
     args: dict[str, Any] = {"id_number": RONG_ID, "rule": "household", "division": RONG,
-                            "matter_name": "户口迁移"}
+                            "matter_name": "户口迁移", "center": lambda code: f"某中心（{code}）"}
     assert arrival_refusal(_matter(), here=RONG, **args) is None
-    assert "没有管辖权" in str(arrival_refusal(_matter(), here=NANNING[:4] + "21", **args))
+    elsewhere = str(arrival_refusal(_matter(), here=NANNING[:4] + "21", **args))
+    assert "没有管辖权" in elsewhere
+    # the centers by name (issue 19): here and the competent one, a code never alone
+    assert f"本中心某中心（{NANNING[:4]}21）对此件" in elsewhere
+    assert f"由 某中心（{RONG}） 受理" in elsewhere
+    refusal = arrival_refusal(_matter(), here=NANNING[:4] + "21", **args)
+    assert isinstance(refusal, Message)
+    english = refusal.in_locale("en")
+    assert f"this center, 某中心（{NANNING[:4]}21）, is not competent" in english
+    assert f"goes to 某中心（{RONG}）" in english
     assert "不是通办事项" in str(arrival_refusal(_matter(scope=TongbanScope.NONE), here=RONG,
                                                  **args))
     assert "事项目录中没有" in str(arrival_refusal(None, here=RONG, **args))
