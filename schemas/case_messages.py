@@ -68,6 +68,22 @@ class TongbanSchema(Schema):
     division = code_field()
 
 
+# the sender's history of the case sent with a forward: at most this many events, the newest
+# kept (node/cases/history.py: wire_history); a longer list is refused
+HISTORY_MAX = 100
+
+
+class HistoryEventSchema(Schema):
+    """One step the case took at a center it passed: its kind, time, who (a display name,
+    never a username) and the note."""
+
+    at = Timestamp(required=True)
+    center = code_field()
+    action = text_field(32, 1)
+    by = text_field(NAME_MAX, 1)
+    note = text_field(REASON_MAX, allow_none=True)
+
+
 class CaseForwardSchema(Schema):
     """A case going up to the center that decides it (上报), with its attachments."""
 
@@ -87,6 +103,9 @@ class CaseForwardSchema(Schema):
     forwarded_at = Timestamp(required=True)
     # 通办 (代收代办): present when the case went sideways to the competent center
     tongban = fields.Nested(TongbanSchema, required=False)
+    # the history so far at the centers the case passed (absent from older senders)
+    history = fields.List(fields.Nested(HistoryEventSchema), required=False,
+                          validate=validate.Length(max=HISTORY_MAX))
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
@@ -129,7 +148,11 @@ CASE_FORWARD_JSON_SCHEMA = js_document(
         "attachments": JS_ATTACHMENTS,
         "forwarded_at": JS_TIMESTAMP,
         "tongban": js_object({"rule": {"enum": list(COMPETENCE_RULES)}, "division": JS_CODE}),
-    }, optional=("tongban",)),
+        "history": {"type": "array", "maxItems": HISTORY_MAX, "items": js_object({
+            "at": JS_TIMESTAMP, "center": JS_CODE, "action": js_string(32, 1),
+            "by": js_string(NAME_MAX, 1), "note": js_nullable(js_string(REASON_MAX)),
+        })},
+    }, optional=("tongban", "history")),
     "Also: chain[0] is origin.node; accepted_on is not before received_on; a deadline_on "
     "needs an accepted_on and is not before it.",
 )

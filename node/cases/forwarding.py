@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from node.calendar.workdays import to_shanghai_date
 from node.cases import materials
 from node.cases.actors import SYSTEM_ACTOR, Actor
+from node.cases.history import display_names, remote_events, wire_history
 from node.cases.lateral import (
     RULE_NAMES,
     NotCompetent,
@@ -288,6 +289,8 @@ class Forwarding:
             "notes": "\n".join(part for part in (case.notes, note or "") if part)[:20_000],
             "attachments": self._listed(case, AttachmentRole.MATERIAL),
             "forwarded_at": self.cases.clock().isoformat(),
+            "history": wire_history(case, self.code, display_names(
+                self.session, [event.actor for event in case.events])),
         }
 
     def return_to_sender(self, case: Case, actor: Actor, *, reason: str,
@@ -453,6 +456,7 @@ class Forwarding:
         case.tasks = [ReviewTask(department=matter.department, state=TaskState.PENDING)]
         self._receive_files(case, body["attachments"], AttachmentRole.MATERIAL,
                             envelope.sender)
+        case.events.extend(remote_events(body.get("history", []), case.state.value))
         self.session.flush()
         arrival = "通办代收转来" if body.get("tongban") and not is_ancestor(
             self.code, envelope.sender) else "上报"

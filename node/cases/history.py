@@ -8,6 +8,8 @@ users table, centers from the registry's names: node/sync/names.py).
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -16,8 +18,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from node.auth.models import User
+from node.cases.models import CaseEvent
 from schemas import names
+from schemas.case_messages import HISTORY_MAX
 from schemas.i18n import _
+from schemas.message_parts import NAME_MAX, REASON_MAX
+
+# a step the case took at another center, sent with a case.forward (``history``): stored as an
+# event whose actor is that center's code, with this role and action; its reason keeps what
+# came as JSON ({"action", "by", "note"})
+REMOTE_ROLE = "center"
+REMOTE_STEP = "remote_step"
 
 # the names of roles and states: one table each, in schemas/names.py
 NON_STAFF = names.NON_STAFF
@@ -95,11 +106,51 @@ def _upstream(reason: str | None, centers: Mapping[str, str]) -> str:
     return f"{center}{step}" + (f"：{_with_centers(note, centers)}" if note else "")
 
 
+def remote_step(event: Any) -> dict[str, Any] | None:
+    """What another center's step (``REMOTE_STEP``) recorded: ``{action, by, note}``."""
+    if event.action != REMOTE_STEP:
+        return None
+    found: dict[str, Any] = json.loads(event.reason or "{}")
+    return found
+
+
+def wire_history(case: Any, here: str, people: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The case's history for a ``case.forward``: its public steps here (who by display name)
+    and the other centers' steps it came with, oldest first; the newest ``HISTORY_MAX`` kept,
+    each note cut to ``REASON_MAX`` characters.  News from above (``upstream_update``) is not
+    sent: it is the receiving center's own."""
+    steps: list[dict[str, Any]] = []
+    for event in sorted(case.events, key=lambda e: (e.at, e.id or 0)):
+        remote = remote_step(event)
+        if remote is not None:
+            steps.append({"at": event.at.isoformat(), "center": event.actor, **remote})
+        elif event.public and event.action != "upstream_update":
+            steps.append({"at": event.at.isoformat(), "center": here, "action": event.action,
+                          "by": str(person(event.actor, event.role, people))[:NAME_MAX],
+                          "note": (event.reason or None) and event.reason[:REASON_MAX]})
+    return steps[-HISTORY_MAX:]
+
+
+def remote_events(steps: Iterable[Mapping[str, Any]], state: str) -> list[CaseEvent]:
+    """The events, for a case that arrived, of the steps it took at other centers (in the order
+    sent, oldest first); ``state`` is the case's state on arrival."""
+    return [CaseEvent(at=dt.datetime.fromisoformat(step["at"]), actor=step["center"], role=REMOTE_ROLE,
+                      action=REMOTE_STEP, from_state=None, to_state=state, public=True,
+                      reason=json.dumps({"action": step["action"], "by": step["by"],
+                                         "note": step["note"]}, ensure_ascii=False))
+            for step in steps]
+
+
 def event_sentence(event: Any, people: Mapping[str, str], centers: Mapping[str, str],
                    action_names: Mapping[str, str]) -> str:
     """One event as a sentence: who did what, and what became of the case."""
     if event.action == "upstream_update":
         return _upstream(event.reason, centers)
+    remote = remote_step(event)
+    if remote is not None:  # "<center name>：<who><what>"
+        what = action_names.get(remote["action"]) or NOTE_PHRASES.get(remote["action"]) \
+            or _("办理")
+        return f"{center_text(event.actor, centers)}：{remote['by']}{what}"
     who = person(event.actor, event.role, people)
     what = action_names.get(event.action) or NOTE_PHRASES.get(event.action) or _("办理")
     sentence = f"{who}{what}"
@@ -121,6 +172,9 @@ def event_reason(event: Any, centers: Mapping[str, str]) -> str:
     """The reason as recorded; the bare codes of a note from another center named."""
     if event.action == "upstream_update" or not event.reason:
         return ""
+    remote = remote_step(event)
+    if remote is not None:
+        return str(remote["note"] or "")
     if event.role in NON_STAFF or event.actor in NON_STAFF:
         return _with_centers(event.reason, centers)
     return str(event.reason)

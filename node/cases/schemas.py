@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 import schemas.field_messages  # noqa: F401 - marshmallow's messages from the catalog, before any field
 from node.cases import materials
+from node.cases.history import remote_step
 from node.cases.models import Channel, PaymentPlace, SuspensionKind, TaskState
 from node.cases.reading import ListOrder
 from node.cases.service import Application
@@ -119,13 +120,34 @@ class CaseListArgs(CursorArgs):
 
 
 class EventSchema(Schema):
+    """A step; one taken at another center (sent with the case: node/cases/history.py) has
+    ``center`` (its code; null for this center's own), ``by`` (a display name), its action
+    and its note as ``reason``."""
+
     at = fields.DateTime()
     actor = fields.String()
     role = fields.String()
-    action = fields.String()
+    action = fields.Method("_action")
     from_state = fields.String(allow_none=True)
     to_state = fields.String()
-    reason = fields.String(allow_none=True)
+    reason = fields.Method("_reason")
+    center = fields.Method("_center")
+    by = fields.Method("_by")
+
+    def _action(self, event: Any) -> str:
+        remote = remote_step(event)
+        return str(remote["action"]) if remote else str(event.action)
+
+    def _reason(self, event: Any) -> str | None:
+        remote = remote_step(event)
+        return remote["note"] if remote else event.reason  # type: ignore[no-any-return]
+
+    def _center(self, event: Any) -> str | None:
+        return str(event.actor) if remote_step(event) else None
+
+    def _by(self, event: Any) -> str | None:
+        remote = remote_step(event)
+        return str(remote["by"]) if remote else None
 
 
 class NoticeSchema(Schema):
