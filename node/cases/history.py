@@ -134,8 +134,9 @@ def wire_history(case: Any, here: str, people: Mapping[str, str]) -> list[dict[s
 def remote_events(steps: Iterable[Mapping[str, Any]], state: str) -> list[CaseEvent]:
     """The events, for a case that arrived, of the steps it took at other centers (in the order
     sent, oldest first); ``state`` is the case's state on arrival."""
-    return [CaseEvent(at=dt.datetime.fromisoformat(step["at"]), actor=step["center"], role=REMOTE_ROLE,
-                      action=REMOTE_STEP, from_state=None, to_state=state, public=True,
+    return [CaseEvent(at=dt.datetime.fromisoformat(step["at"]), actor=step["center"],
+                      role=REMOTE_ROLE, action=REMOTE_STEP, from_state=None, to_state=state,
+                      public=True,
                       reason=json.dumps({"action": step["action"], "by": step["by"],
                                          "note": step["note"]}, ensure_ascii=False))
             for step in steps]

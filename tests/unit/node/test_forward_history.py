@@ -12,13 +12,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from node.auth.models import User
-
 from schemas.case_messages import HISTORY_MAX
 from schemas.envelope import EnvelopeError, Kind
 from schemas.messages import validate_body
 from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api
-from tests.unit.node.test_web import log_in
 from tests.unit.node.test_forwarding import (
     HERE,
     TOWNSHIP,
@@ -29,6 +27,7 @@ from tests.unit.node.test_forwarding import (
     _from,
     _outbox,
 )
+from tests.unit.node.test_web import log_in
 
 STEPS = [
     {"at": "2026-11-23T09:00:00+08:00", "center": TOWNSHIP, "action": "submit",
@@ -85,7 +84,8 @@ def test_the_history_is_stored_once_and_shown_by_the_centers_name(
     assert [(e["center"], e["action"], e["by"]) for e in events[:2]] == [
         (TOWNSHIP, "submit", "张三（窗口工作人员）"), (TOWNSHIP, "accept", "张三（窗口工作人员）")]
     assert events[1]["reason"] == "材料齐全"
-    assert len(events) == 3 and events[2]["center"] is None  # the arrival, this center's
+    assert len(events) == 3
+    assert events[2]["center"] is None  # the arrival, this center's own
     assert [e["at"] for e in events] == sorted(e["at"] for e in events)
 
     assert log_in(client, "clerk1").status_code == 302
