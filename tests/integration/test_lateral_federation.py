@@ -40,6 +40,7 @@ PROVINCE, CITY, BEILIU, RONG, TOWNSHIP = "450000", "450900", "450981", "450921",
 HOMES = {PROVINCE: "p", CITY: "c", BEILIU: "b", RONG: "r", TOWNSHIP: "t"}
 KINDS = {BEILIU: "county_city", RONG: "county"}
 PASSWORD = "lateral-pass-9"
+STAFF_NAMES = {"clerk": "李明", "approver": "陈静"}
 TONGBAN = "11450000TB0001"  # 全省通办, competent by the applicant's 户籍
 PLAIN = "11450000MB0001"  # not 通办
 PDF = "户口簿复印件".encode() + bytes(range(256)) * 4
@@ -101,6 +102,7 @@ def _staff(fed: Federation, code: str) -> None:
         admin.ok("POST", "/api/v1/matters", matter_payload(code=PLAIN), 201)
     for role in ("clerk", "approver"):
         admin.ok("POST", "/api/v1/users", {"username": f"{role}1", "role": role,
+                                           "display_name": f"{HOMES[code]}{STAFF_NAMES[role]}",
                                            "department_code": "SC", "password": PASSWORD},
                  201)
         fed.staff[(code, role)] = Api(base, _login(base, f"{role}1"))
@@ -197,6 +199,19 @@ def test_the_competent_sibling_opens_the_case_as_its_own(
     assert there["state"] == "accepted"
     assert there["deadline_on"] == sibling["deadline_on"]  # one clock across both centers
     assert there["number"].startswith(f"{RONG}-")
+
+
+def test_the_competent_sibling_sees_beilius_steps_by_its_name(
+    fed: Federation, sibling: dict[str, Any]
+) -> None:
+    there = fed.case_from(RONG, sibling["number"])
+    theirs = [(e["center"], e["action"], e["by"]) for e in there["events"] if e["center"]]
+    clerk = f"{HOMES[BEILIU]}李明（窗口工作人员）"
+    assert theirs == [(BEILIU, "submit", clerk), (BEILIU, "accept", clerk),
+                      (BEILIU, "forward", clerk)]
+    assert there["events"][2]["reason"] == "申请人在北流务工"  # the forward's note
+    assert there["events"][3]["center"] is None  # then the arrival here: this center's own
+    assert "clerk1" not in str(theirs)
 
 
 def test_the_decision_comes_back_linked_and_beiliu_delivers_by_post(
