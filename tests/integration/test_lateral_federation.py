@@ -43,7 +43,7 @@ PASSWORD = "lateral-pass-9"
 STAFF_NAMES = {"clerk": "李明", "approver": "陈静"}
 TONGBAN = "11450000TB0001"  # 全省通办, competent by the applicant's 户籍
 PLAIN = "11450000MB0001"  # not 通办
-PDF = "户口簿复印件".encode() + bytes(range(256)) * 4
+PDF = b"%PDF-1.4 " + "户口簿复印件".encode() + bytes(range(256)) * 4  # a PDF by its content
 
 
 def _id(prefix: str, serial: int) -> str:
