@@ -24,7 +24,7 @@ def write_bundle_sheets(workbook: Workbook, document: Mapping[str, Any],
     matter_rows: list[list[Any]] = []
     material_rows: list[list[Any]] = []
     for bundle in bundles:
-        form = "；".join(f"{f['label']}（{f['key']}）" for f in bundle["form"])
+        form = "；".join(f["label"] for f in bundle["form"])
         for index, part in enumerate(bundle["parts"]):
             matter_rows.append([
                 bundle["code"], bundle["name"], part["matter_code"], part["matter_name"],

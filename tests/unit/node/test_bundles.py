@@ -407,7 +407,7 @@ def test_the_catalogs_export_carries_the_bundles_and_imports_back(birth: dict[st
     rows = list(workbook["一件事"].iter_rows(values_only=True))
     assert rows[0][:4] == ("一件事编码", "一件事名称", "事项编码", "事项名称")
     assert [r[2] for r in rows[1:]] == list(PARTS)
-    assert rows[1][7] == "新生儿姓名（baby_name）；母亲姓名（mother_name）"
+    assert rows[1][7] == "新生儿姓名；母亲姓名"  # names only: the keys stay in the API
     assert rows[3][5] == "市级"  # 医保参保 is decided by the city
     materials = list(workbook["一件事材料"].iter_rows(values_only=True))[1:]
     assert materials[0][1] == "出生医学证明"
