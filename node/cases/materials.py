@@ -311,11 +311,13 @@ def received(rule_list: Sequence[MaterialRule], file_names: Iterable[str],
 
 def paper_recorded(case: Case) -> bool:
     """Does ``case`` record what it received?  An online application's files are all it
-    received; a case taken otherwise records its paper (:class:`PaperReceipt`) — but one with
-    no paper recorded at all (every case taken before the receipts were kept, node migration
-    0030) cannot tell a material not received from one never written down, so it claims
-    neither."""
-    return case.channel.value == "online" or bool(case.received_materials)
+    received; a case taken otherwise records its paper (:class:`PaperReceipt`) when its intake
+    said what it received (``materials_recorded``: the window's intake always does, even when
+    nothing came) — but one taken before the receipts were kept (node migration 0030), or by
+    an API client that left ``received_materials`` out, cannot tell a material not received
+    from one never written down, so it claims neither."""
+    return (case.channel.value == "online" or case.materials_recorded
+            or bool(case.received_materials))
 
 
 def missing(case: Case) -> list[int]:

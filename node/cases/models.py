@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -161,6 +162,11 @@ class Case(Base):
     fee_paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     fee_paid_where: Mapped[PaymentPlace | None] = mapped_column(enum_column(PaymentPlace))
     notes: Mapped[str] = mapped_column(Text, default="")
+    # the intake recorded what it received on paper (received_materials, even none of it):
+    # False for the cases taken before node migration 0030 and for API clients that leave
+    # received_materials out, whose missing materials are unknown (node/cases/materials.py)
+    materials_recorded: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                     server_default=false())
     updated_at: Mapped[Timestamp] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy convention

@@ -54,11 +54,12 @@ class SubmitSchema(ApplicationFields):
     """An application as the API takes it, loaded as the service's :class:`Application`."""
 
     received = fields.List(
-        fields.Nested(PaperReceivedSchema), data_key="received_materials", load_default=list,
+        fields.Nested(PaperReceivedSchema), data_key="received_materials", load_default=None,
         validate=validate.Length(max=200),
-        metadata={"description": "The materials the window received on paper; a required "
-                                 "material neither received so nor given a file is missing "
-                                 "(``missing_materials``)"})
+        metadata={"description": "The materials the window received on paper ([] when none "
+                                 "came); a required material neither received so nor given "
+                                 "a file is missing (``missing_materials``). Left out, the "
+                                 "intake records nothing and no material is called missing"})
 
     @post_load
     def make_application(self, data: dict[str, Any], **kwargs: Any) -> Application:

@@ -68,8 +68,9 @@ class Application:
     applicant_consent: bool = False
     joint_department_codes: Sequence[str] = ()
     notes: str = ""
-    # the materials a window received on paper (node/cases/materials.py); online: none
-    received: Sequence[PaperReceipt] = ()
+    # the materials a window received on paper (node/cases/materials.py); None: not recorded
+    # (an API client that leaves received_materials out; online: its files are what it sent)
+    received: Sequence[PaperReceipt] | None = None
 
     def normalised(self) -> Application:
         """ID numbers and phones as stored: without surrounding spaces, ID check letter upper."""
@@ -206,7 +207,8 @@ class CaseService(CaseTransitions):
             events=[], notices=[], suspensions=[], payments=[], attachments=[],
             received_materials=[
                 ReceivedMaterial(position=r.position, name=names[r.position], form=r.form,
-                                 copies=r.copies) for r in application.received],
+                                 copies=r.copies) for r in application.received or ()],
+            materials_recorded=application.received is not None,
         )
         self.session.add(case)
         departments = [matter.department, *(d for d in joint if d and d.id != matter.department_id)]

@@ -218,3 +218,10 @@ def test_a_case_with_no_paper_recorded_claims_nothing_received_or_missing(
         "食品经营许可申请书": "已收", "营业执照复印件": "未收", "法定代表人身份证明": "未收"}
     page = client.get(f"/staff/cases/{new['id']}").get_data(as_text=True)
     assert re.findall(r'name="material_positions" value="(\d+)" checked', page) == ["2"]
+
+    # an intake that says it received nothing (the window's form always says what it got)
+    bare = _case(desk, received_materials=[])
+    assert bare["received_materials"] == []
+    assert bare["missing_materials"] == [1, 2]
+    assert _receipt_marks(clerk, bare["id"]) == {
+        "食品经营许可申请书": "未收", "营业执照复印件": "未收", "法定代表人身份证明": "未收"}
