@@ -63,7 +63,8 @@ class SubmitSchema(ApplicationFields):
 
     @post_load
     def make_application(self, data: dict[str, Any], **kwargs: Any) -> Application:
-        data["received"] = tuple(materials.PaperReceipt(**item) for item in data["received"])
+        if data["received"] is not None:  # left out: the intake records nothing
+            data["received"] = tuple(materials.PaperReceipt(**item) for item in data["received"])
         return Application(**data)
 
 
