@@ -287,13 +287,15 @@ def test_admin_edits_a_demo_matter_and_sees_staff_and_sync(page: Any, demo: Demo
     log_in(page, demo, YUZHOU, "admin")
     page.get_by_role("link", name="中心管理").click()
     assert page.get_by_role("heading", name="事项目录").is_visible()
-    # the standard catalog's eleven and Yuzhou's own 即办 matter (deploy/demo/catalog.py)
-    assert page.get_by_role("caption").first.inner_text() == "共 12 个事项"
+    # the standard catalog's eleven, the four of 新生儿出生一件事 and Yuzhou's own 即办 matter
+    # (deploy/demo/catalog.py)
+    assert page.get_by_role("caption").first.inner_text() == "事项：共 16 件"
     shot(page, "demo-admin-matters")
 
     page.get_by_role("link", name="修改事项 食品经营许可证核发").click()
     limit = page.get_by_label("承诺时限（工作日）")
-    assert limit.input_value() == "4"  # the standard's 5, shortened by Yuzhou (承诺时限压缩)
+    # the standard's 5: Yuzhou's draws (deploy/demo/catalog.py localize) keep it
+    assert limit.input_value() == "5"
     limit.fill("999")
     page.get_by_role("button", name="保存修改").click()
     assert page.get_by_role("alert").is_visible()  # beyond the legal limit: nothing saved
