@@ -73,7 +73,7 @@ def _counted_here(row: Any) -> bool | None:
     """通办, as the figures count it (node/metrics/daily.py): a case received here for another
     center (代收) or sent back by this competent center is received and accepted nowhere here
     (None); one that arrived sideways and is taken here counts as this center's own (True)."""
-    role = getattr(row, "tongban_role", None)
+    role = row.tongban_role  # both leaves queries select it: a row without it is a bug
     if role is None:
         return False
     if role == TongbanRole.ACCEPTED and CaseState(row.state) is not CaseState.RETURNED:
@@ -177,7 +177,8 @@ def chosen_leaves_query(period: Period, as_of: dt.date) -> Any:
     return (select(Case.id, Case.version, Case.number, Matter.code.label("matter_code"),
                    Case.channel, Case.origin_node_code, Case.received_on, Case.accepted_on,
                    Case.deadline_on, Case.completed_on, Case.closed_on, Case.forwarded_on,
-                   Case.state, stopped.label("stopped_in_time"), fee.label("fee_fen"))
+                   Case.state, Case.tongban_role, stopped.label("stopped_in_time"),
+                   fee.label("fee_fen"))
             .join(Matter, Matter.id == Case.matter_id)
             .where(counted))
 
