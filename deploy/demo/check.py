@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from deploy.demo.catalog import BIRTH_BUNDLE, BIRTH_MATTERS, MATTERS
+from deploy.demo.catalog import BIRTH_BUNDLE, BIRTH_MATTERS, DEPARTMENTS, MATTERS
 from deploy.demo.federation import (
     DEMO_CALENDAR_YEAR,
     TONGBAN_COMPETENT,
@@ -31,6 +31,8 @@ from schemas.request_signing import sign_request
 from schemas.runtime.database import utcnow
 
 TIMEOUT = 20.0
+# the departments by code, for the display names of the approvers the checks make
+DEPARTMENT_NAMES = {department["code"]: department["name"] for department in DEPARTMENTS}
 
 
 class CheckFailed(Exception):
@@ -181,7 +183,8 @@ class Checks:
             f"{self.fed.members[code].url}/api/v1/users", timeout=TIMEOUT,
             headers=self.staff(code, "admin").headers,
             json={"username": username, "role": "approver", "department_code": department,
-                  "display_name": f"{department}审批员", "password": password})
+                  "display_name": f"{DEPARTMENT_NAMES[department]}审批员",
+                  "password": password})
         if response.status_code not in (201, 409):
             raise CheckFailed(f"no approver of {department} at {code}: {response.text[:300]}")
         return Staff(self.fed.members[code], username, password)

@@ -174,8 +174,10 @@ def event_reason(event: Any, centers: Mapping[str, str]) -> str:
     if event.action == "upstream_update" or not event.reason:
         return ""
     remote = remote_step(event)
-    if remote is not None:
-        return str(remote["note"] or "")
+    if remote is not None:  # the other center's system notes name centers by bare code
+        note = str(remote["note"] or "")
+        system = {str(name) for name in NON_STAFF.values()}
+        return _with_centers(note, centers) if remote["by"] in system else note
     if event.role in NON_STAFF or event.actor in NON_STAFF:
         return _with_centers(event.reason, centers)
     return str(event.reason)
