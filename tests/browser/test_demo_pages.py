@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import CHROMIUM, SCREENSHOTS, shot
 from tests.demo_federation import DemoCheck
@@ -126,8 +127,8 @@ def chart_data(page: Any, element_id: str) -> list[Any]:
 def test_citizen_pages_show_the_provinces_standard_catalog_and_the_board(
         phone: Any, demo: Demo) -> None:
     phone.goto(demo.url(YUZHOU, "/guide"))
-    assert phone.get_by_role("heading", name="办事指南").is_visible()
-    assert phone.get_by_role("link", name="居民身份证换领").is_visible()
+    expect(phone.get_by_role("heading", name="办事指南")).to_be_visible()
+    expect(phone.get_by_role("link", name="居民身份证换领")).to_be_visible()
     assert phone.locator("a[href^='/guide/450000']").count() >= 5  # the province's matters
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
     shot(phone, "demo-citizen-guide")
@@ -135,12 +136,12 @@ def test_citizen_pages_show_the_provinces_standard_catalog_and_the_board(
     phone.get_by_label("关键词").fill("食品")
     phone.get_by_role("button", name="搜索").click()
     phone.get_by_role("link", name="食品经营许可证核发").click()
-    assert phone.get_by_role("heading", name="申报材料").is_visible()
-    assert phone.get_by_role("link", name="网上申报").is_visible()
+    expect(phone.get_by_role("heading", name="申报材料")).to_be_visible()
+    expect(phone.get_by_role("link", name="网上申报")).to_be_visible()
     shot(phone, "demo-citizen-matter")
 
     phone.goto(demo.url(YUZHOU, "/board"))
-    assert phone.get_by_role("heading", name=re.compile("本月办件情况")).is_visible()
+    expect(phone.get_by_role("heading", name=re.compile("本月办件情况"))).to_be_visible()
     values = [v.inner_text() for v in phone.locator("#figures-title + .grid .value").all()]
     assert values
     assert any(v.strip() not in ("", "—", "0") for v in values), values  # the month's cases
@@ -154,7 +155,7 @@ def test_clerk_desk_lists_the_demo_cases_and_a_new_one_reaches_the_approver(
         page: Any, demo: Demo) -> None:
     log_in(page, demo, YUZHOU, "clerk")
     page.get_by_role("link", name="窗口工作台").click()
-    assert page.get_by_role("heading", name="窗口工作台").is_visible()
+    expect(page.get_by_role("heading", name="窗口工作台")).to_be_visible()
     own = body_rows(page, "section:has(h2:has-text('我的办件'))")
     assert own
     assert all(row.startswith(f"{YUZHOU}-") for row in own), own
@@ -178,7 +179,7 @@ def test_clerk_desk_lists_the_demo_cases_and_a_new_one_reaches_the_approver(
 
     log_in(page, demo, YUZHOU, "approver")
     page.get_by_role("link", name="部门审批").click()
-    assert page.get_by_role("heading", name="部门审批：市场监督管理局").is_visible()
+    expect(page.get_by_role("heading", name="部门审批：市场监督管理局")).to_be_visible()
     page.get_by_role("link", name=number).click()
     page.locator("#action-start_review summary").click()
     page.locator("#do-start_review").click()
@@ -195,7 +196,7 @@ def test_supervisor_pages_show_the_months_figures_and_assessment(
         page: Any, demo: Demo) -> None:
     log_in(page, demo, YUZHOU, "supervisor")
     page.get_by_role("link", name="效能监察").click()
-    assert page.get_by_role("heading", name="电子监察：黄红牌办件").is_visible()
+    expect(page.get_by_role("heading", name="电子监察：黄红牌办件")).to_be_visible()
     shot(page, "demo-supervisor-warnings")
 
     page.goto(demo.url(YUZHOU, f"/staff/supervision/figures?period={demo.period}"))
@@ -204,8 +205,8 @@ def test_supervisor_pages_show_the_months_figures_and_assessment(
     shot(page, "demo-supervisor-figures")
 
     page.goto(demo.url(YUZHOU, f"/staff/supervision/assessment?period={demo.period}"))
-    assert page.get_by_role("heading", name=re.compile("人员与窗口考核")).is_visible()
-    assert page.get_by_role("cell", name="公安户政窗口").first.is_visible()
+    expect(page.get_by_role("heading", name=re.compile("人员与窗口考核"))).to_be_visible()
+    expect(page.get_by_role("cell", name="公安户政窗口").first).to_be_visible()
     shot(page, "demo-supervisor-assessment")
 
     page.goto(demo.url(YUZHOU, "/staff/supervision/directives"))
@@ -224,8 +225,8 @@ def test_city_league_table_names_its_counties_with_a_chart(page: Any, demo: Demo
                             "&level=county&peers=all")
     timed_goto(page, league, "league (first: asks the hub)")
     timed_goto(page, league, "league (again: the kept answer at once)")
-    assert page.get_by_role("cell", name="玉州区政务服务中心").is_visible()
-    assert page.get_by_role("cell", name="北流市政务服务中心").is_visible()
+    expect(page.get_by_role("cell", name="玉州区政务服务中心")).to_be_visible()
+    expect(page.get_by_role("cell", name="北流市政务服务中心")).to_be_visible()
     values = chart_data(page, "league-chart")
     assert len(values) == 2
     assert all(v > 0 for v in values), values  # both counties completed cases
@@ -259,21 +260,21 @@ def test_city_supervisor_saves_a_methodology_and_ranks_with_it(page: Any, demo: 
     page.get_by_label("指标 2", exact=True).select_option("on_time_rate")
     page.get_by_label("指标 2 的权重").fill("零")
     page.get_by_role("button", name="保存到枢纽").click()
-    assert page.get_by_role("alert").is_visible()
-    assert page.locator("#e-weight2").is_visible()  # the hub's error at its row
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.locator("#e-weight2")).to_be_visible()  # the hub's error at its row
     shot(page, "demo-methodology-error")
 
     page.get_by_label("指标 2 的权重").fill("1")
     page.get_by_role("button", name="保存到枢纽").click()
     assert f"{CITY}.monthly 已保存（第 1 版）" in page.locator(".flash").inner_text()
-    assert page.get_by_role("cell", name=f"{CITY}.monthly").is_visible()
+    expect(page.get_by_role("cell", name=f"{CITY}.monthly")).to_be_visible()
     shot(page, "demo-methodology-saved")
 
     page.goto(demo.url(CITY, f"/staff/rankings/composite?period={demo.period}&level=county"
                              f"&peers=all&methodology={CITY}.monthly"))
     assert f"方法 {CITY}.monthly 第 1 版" in page.locator("#method-title + p").inner_text()
-    assert page.get_by_role("cell", name="玉州区政务服务中心").is_visible()
-    assert page.get_by_role("cell", name="北流市政务服务中心").is_visible()
+    expect(page.get_by_role("cell", name="玉州区政务服务中心")).to_be_visible()
+    expect(page.get_by_role("cell", name="北流市政务服务中心")).to_be_visible()
     # each component as the page writes it: the on-time rate as a percentage, not in 1/10000
     rates = page.locator("td").filter(has_text=re.compile(r"^\d+\.\d\d% / "))
     assert rates.count() == 2, page.locator("table").last.inner_text()
@@ -286,7 +287,7 @@ def test_city_supervisor_saves_a_methodology_and_ranks_with_it(page: Any, demo: 
 def test_admin_edits_a_demo_matter_and_sees_staff_and_sync(page: Any, demo: Demo) -> None:
     log_in(page, demo, YUZHOU, "admin")
     page.get_by_role("link", name="中心管理").click()
-    assert page.get_by_role("heading", name="事项目录").is_visible()
+    expect(page.get_by_role("heading", name="事项目录")).to_be_visible()
     # the standard catalog's eleven, the four of 新生儿出生一件事 and Yuzhou's own 即办 matter
     # (deploy/demo/catalog.py)
     assert page.get_by_role("caption").first.inner_text() == "事项：共 16 件"
@@ -298,7 +299,7 @@ def test_admin_edits_a_demo_matter_and_sees_staff_and_sync(page: Any, demo: Demo
     assert limit.input_value() == "5"
     limit.fill("999")
     page.get_by_role("button", name="保存修改").click()
-    assert page.get_by_role("alert").is_visible()  # beyond the legal limit: nothing saved
+    expect(page.get_by_role("alert")).to_be_visible()  # beyond the legal limit: nothing saved
     shot(page, "demo-admin-matter-error")
     page.get_by_label("承诺时限（工作日）").fill("3")
     page.get_by_role("button", name="保存修改").click()
@@ -308,15 +309,15 @@ def test_admin_edits_a_demo_matter_and_sees_staff_and_sync(page: Any, demo: Demo
 
     page.goto(demo.url(YUZHOU, "/staff/admin/users"))
     for username in ("clerk", "approver", "supervisor", "viewer"):
-        assert page.get_by_role("cell", name=username, exact=True).is_visible()
+        expect(page.get_by_role("cell", name=username, exact=True)).to_be_visible()
     page.get_by_role("link", name="修改账号 viewer").click()
     page.get_by_label("姓名").fill("统计科")
     page.get_by_role("button", name="保存修改").click()
-    assert page.get_by_role("cell", name="统计科").is_visible()
+    expect(page.get_by_role("cell", name="统计科")).to_be_visible()
     shot(page, "demo-admin-users")
 
     page.goto(demo.url(YUZHOU, "/staff/admin/organisation"))
-    assert page.get_by_text("公安户政窗口").first.is_visible()
+    expect(page.get_by_text("公安户政窗口").first).to_be_visible()
     page.goto(demo.url(YUZHOU, "/staff/admin/sync"))
     assert page.locator("#pending-count").inner_text().isdigit()
     shot(page, "demo-admin-sync")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.browser.conftest import MATTER, PASSWORD, Site, shot
 from tests.browser.test_pages import log_in
@@ -45,7 +46,7 @@ def test_the_clerk_and_the_approver_print_each_document(page: Any, site: Site) -
 
     log_in(page, site, "clerk")
     page.goto(f"{site.node}/staff/cases/{cid}")
-    assert page.get_by_role("heading", name="打印文书").is_visible()
+    expect(page.get_by_role("heading", name="打印文书")).to_be_visible()
     page.get_by_label(re.compile("查询码（首次打印时填写")).fill(case["query_code"])
     page.locator("#print-receipt").click()
     receipt = page.locator("article.document").inner_text()
@@ -55,7 +56,7 @@ def test_the_clerk_and_the_approver_print_each_document(page: Any, site: Site) -
     assert "食品经营许可申请书" in receipt
     assert "扫码查询办理进度" in receipt
     assert page.locator(".qr-code svg").count() == 1
-    assert page.locator("#print-notice").is_visible()
+    expect(page.locator("#print-notice")).to_be_visible()
     page.emulate_media(media="print")  # the print button is not printed
     assert not page.locator("#print-notice").is_visible()
     page.emulate_media(media="screen")

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import MATTER, PASSWORD, Site, shot, stop_process
 
@@ -32,8 +33,8 @@ def apply_online(phone: Any, site: Site, tmp_path: Any) -> tuple[str, str]:
     phone.get_by_label("搜索事项").fill("食品")
     phone.get_by_role("button", name="搜索").click()
     phone.get_by_role("link", name="食品经营许可证核发").click()
-    assert phone.get_by_role("heading", name="申报材料").is_visible()
-    assert phone.get_by_text("营业执照复印件").is_visible()
+    expect(phone.get_by_role("heading", name="申报材料")).to_be_visible()
+    expect(phone.get_by_text("营业执照复印件")).to_be_visible()
     shot(phone, "citizen-matter-guide")
     phone.get_by_role("link", name="网上申报").click()
     scan = tmp_path / "申请书.pdf"
@@ -63,13 +64,13 @@ def test_citizen_applies_online_on_a_phone_and_bad_input_shows_errors(
     phone.get_by_label("联系电话").fill("13800138001")
     phone.get_by_role("button", name="提交申报").click()
     alert = phone.get_by_role("alert")
-    assert alert.is_visible()
+    expect(alert).to_be_visible()
     assert "身份证号码" in alert.inner_text()
     assert phone.get_by_label("申请人姓名").input_value() == "李四"  # the input is kept
     shot(phone, "citizen-bad-input")
 
     phone.goto(f"{site.node}/board")
-    assert phone.get_by_role("heading", name=re.compile("本月办件情况")).is_visible()
+    expect(phone.get_by_role("heading", name=re.compile("本月办件情况"))).to_be_visible()
     shot(phone, "citizen-notice-board")
 
 
@@ -78,7 +79,7 @@ def test_a_form_without_its_csrf_token_is_refused(page: Any, site: Site) -> None
     page.evaluate("document.querySelector('input[name=csrf_token]').remove()")
     page.get_by_label("投诉内容").fill("窗口排队太久")
     page.get_by_role("button", name="提交投诉").click()
-    assert page.get_by_role("heading", name="表单已失效").is_visible()
+    expect(page.get_by_role("heading", name="表单已失效")).to_be_visible()
     assert "CSRF" in page.content()
     shot(page, "csrf-refused")
 
@@ -89,10 +90,10 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
 
     # window clerk: take an application with a material missing, one-time notice, accept
     log_in(page, site, "clerk")
-    assert page.get_by_role("heading", name="首页").is_visible()  # every role lands there
+    expect(page.get_by_role("heading", name="首页")).to_be_visible()  # every role lands there
     page.get_by_role("link", name="窗口工作台").click()
-    assert page.get_by_role("heading", name="窗口工作台").is_visible()
-    assert page.get_by_role("link", name=online_number).is_visible()  # waiting for pre-review
+    expect(page.get_by_role("heading", name="窗口工作台")).to_be_visible()
+    expect(page.get_by_role("link", name=online_number)).to_be_visible()  # waiting for pre-review
     shot(page, "clerk-desk")
     page.get_by_role("link", name="收件（新申请）").click()
     page.get_by_label("第一步：选择事项").select_option(MATTER)
@@ -136,7 +137,7 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
     # approver: the department's queue, the case file, suspend with its notice, approve
     log_in(page, site, "approver")
     page.get_by_role("link", name="部门审批").click()
-    assert page.get_by_role("link", name=number).is_visible()
+    expect(page.get_by_role("link", name=number)).to_be_visible()
     shot(page, "approver-queue")
     page.get_by_role("link", name=number).click()
     page.locator("#action-start_review summary").click()
@@ -182,12 +183,12 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
     phone.get_by_label("窗口").select_option("W01")
     phone.get_by_label("投诉内容").fill("窗口工作人员离岗")
     phone.get_by_role("button", name="提交投诉").click()
-    assert phone.locator("#complaint-number").is_visible()
+    expect(phone.locator("#complaint-number")).to_be_visible()
 
     # supervisor: red and yellow cases, complaint resolved, rectification, figures, ...
     log_in(page, site, "supervisor")
     page.get_by_role("link", name="效能监察").click()
-    assert page.get_by_role("heading", name="电子监察：黄红牌办件").is_visible()
+    expect(page.get_by_role("heading", name="电子监察：黄红牌办件")).to_be_visible()
     shot(page, "supervisor-warnings")
     page.goto(f"{site.node}/staff/supervision/complaints")
     page.locator("textarea[name=resolution]").first.fill("已约谈当事人并整改")
@@ -198,13 +199,13 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
     page.get_by_role("button", name="开始整改").click()
     assert "整改中" in page.content()
     page.get_by_role("link", name="月度统计").click()
-    assert page.get_by_role("row", name=re.compile("办结数")).first.is_visible()
+    expect(page.get_by_role("row", name=re.compile("办结数")).first).to_be_visible()
     shot(page, "supervisor-figures")
     page.get_by_role("link", name="人员与窗口考核").click()
-    assert page.get_by_role("heading", name="窗口考核", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="窗口考核", exact=True)).to_be_visible()
     shot(page, "supervisor-assessment")
     page.get_by_role("link", name="问题清单").click()
-    assert page.get_by_role("heading", name=re.compile("问题清单")).is_visible()
+    expect(page.get_by_role("heading", name=re.compile("问题清单"))).to_be_visible()
     page.get_by_role("link", name="督办", exact=True).last.click()
     page.get_by_label("下级中心", exact=True).select_option(BEILIU)
     page.get_by_label("督办事项").select_option("text")
@@ -220,13 +221,13 @@ def test_administrator_pages_show_errors_and_sync_status(page: Any, site: Site,
                                                          tmp_path: Any) -> None:
     log_in(page, site, "admin")
     page.get_by_role("link", name="中心管理").click()
-    assert page.get_by_role("heading", name="事项目录").is_visible()
+    expect(page.get_by_role("heading", name="事项目录")).to_be_visible()
     page.get_by_label("事项编码").fill("BR-0002")
     page.get_by_label("事项名称").fill("建筑工程施工许可")
     page.get_by_label("法定时限（工作日）").fill("5")
     page.get_by_label("承诺时限（工作日）").fill("10")
     page.get_by_role("button", name="添加事项").click()
-    assert page.get_by_role("alert").is_visible()  # promised beyond the legal limit
+    expect(page.get_by_role("alert")).to_be_visible()  # promised beyond the legal limit
     shot(page, "admin-matter-error")
 
     from openpyxl import Workbook
@@ -241,7 +242,7 @@ def test_administrator_pages_show_errors_and_sync_status(page: Any, site: Site,
     page.get_by_role("link", name="导入导出").click()
     page.get_by_label("选择 XLSX 文件").set_input_files(str(bad))
     page.get_by_role("button", name="导入").click()
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     shot(page, "admin-import-errors")
 
     page.get_by_role("link", name="工作日调整").click()
@@ -249,11 +250,11 @@ def test_administrator_pages_show_errors_and_sync_status(page: Any, site: Site,
     page.locator("#f-reason").fill("场地检修")
     page.get_by_role("button", name="登记").click()
     page.get_by_role("cell", name="2099-10-10").wait_for()  # is_visible() does not wait
-    assert page.get_by_role("cell", name="2099-10-10").is_visible()
+    expect(page.get_by_role("cell", name="2099-10-10")).to_be_visible()
     page.get_by_role("link", name="用户账号").click()
-    assert page.get_by_role("cell", name="clerk", exact=True).is_visible()
+    expect(page.get_by_role("cell", name="clerk", exact=True)).to_be_visible()
     page.get_by_role("link", name="同步状态").click()
-    assert page.get_by_role("heading", name="与枢纽的同步状态").is_visible()
+    expect(page.get_by_role("heading", name="与枢纽的同步状态")).to_be_visible()
     assert page.locator("#pending-count").inner_text().isdigit()
     shot(page, "admin-sync")
 
@@ -268,16 +269,17 @@ def test_higher_level_staff_see_charts_and_the_last_figures_without_the_hub(
         "echarts.getInstanceByDom(document.getElementById('league-chart'))"
         ".getOption().series[0].data")
     assert len(series) == 2  # Beiliu and Rong both reported
-    assert page.get_by_role("cell", name=f"北流市政务服务中心（{BEILIU}）", exact=True).is_visible()
+    expect(page.get_by_role(
+        "cell", name=f"北流市政务服务中心（{BEILIU}）", exact=True)).to_be_visible()
     shot(page, "rankings-league")
 
     # the running month is said to be partial; the counties in the bulletins' groups
     assert "截至" in page.locator("#running-notice").inner_text()
     page.goto(f"{site.node}/staff/rankings?period={site.month}&metric=completed")
-    assert page.get_by_role("heading", name="县（市）（参评 2 个）").is_visible()
+    expect(page.get_by_role("heading", name="县（市）（参评 2 个）")).to_be_visible()
 
     page.get_by_role("link", name="报送情况").click()
-    assert page.get_by_text("报送率").is_visible()
+    expect(page.get_by_text("报送率")).to_be_visible()
     # it opens on the last month whose reports are due, not the running one
     assert page.get_by_label("统计期").input_value() != site.month
     shot(page, "rankings-completeness")
@@ -307,7 +309,7 @@ def test_higher_level_staff_see_charts_and_the_last_figures_without_the_hub(
     stop_process(site.hub_process)  # the hub goes away: the last figures, as of when
     league = f"{site.node}/staff/rankings?period={site.month}&metric=completed&peers=all"
     page.goto(league)  # shown at once from the kept answer, asked again after it was sent
-    assert page.locator("#cached-notice, #stale-notice").first.is_visible()
+    expect(page.locator("#cached-notice, #stale-notice").first).to_be_visible()
     deadline = time.monotonic() + 30  # the node asks again at most every 10 s
     while not page.locator("#stale-notice").is_visible() and time.monotonic() < deadline:
         time.sleep(1)
@@ -322,7 +324,7 @@ def test_every_address_answers_a_browser_in_chinese(page: Any, site: Site) -> No
     missing = page.goto(f"{site.node}/staff/no-such-page")
     assert missing is not None
     assert missing.status == 404
-    assert page.get_by_role("heading", name="页面不存在").is_visible()
+    expect(page.get_by_role("heading", name="页面不存在")).to_be_visible()
     assert '"error"' not in page.content()
     shot(page, "not-found")
     icon = page.request.get(f"{site.node}/favicon.ico")
@@ -345,7 +347,7 @@ def test_each_roles_home_page_and_the_badge_lead_to_their_lists(
     phone.get_by_label("窗口").select_option("W01")
     phone.get_by_label("投诉内容").fill("咨询电话无人接听")
     phone.get_by_role("button", name="提交投诉").click()
-    assert phone.locator("#complaint-number").is_visible()
+    expect(phone.locator("#complaint-number")).to_be_visible()
 
     for username, section, chart in (("clerk", "#home-clerk", "#chart-mine"),
                                      ("approver", "#home-approver", "#chart-queue"),
@@ -354,7 +356,7 @@ def test_each_roles_home_page_and_the_badge_lead_to_their_lists(
                                      ("admin", "#home-admin", None)):
         log_in(page, site, username)
         assert page.url.endswith("/staff/home"), (username, page.url)
-        assert page.get_by_role("heading", name="首页").is_visible()
+        expect(page.get_by_role("heading", name="首页")).to_be_visible()
         assert page.locator(section).is_visible(), username
         if chart:
             page.locator(f"{chart} canvas").wait_for()  # drawn by ECharts, not fetched
@@ -363,7 +365,7 @@ def test_each_roles_home_page_and_the_badge_lead_to_their_lists(
             count = int(page.locator("#nav-badge").inner_text())
             assert count >= 1  # at least the complaint just filed
             page.locator("#awaiting-complaints a").click()
-            assert page.get_by_role("heading", name="投诉处理").is_visible()
+            expect(page.get_by_role("heading", name="投诉处理")).to_be_visible()
             assert "咨询电话无人接听" in page.content()
         if username == "admin":
             assert "待上传" in page.locator("#admin-sync").inner_text()
