@@ -27,10 +27,14 @@ def _no_page_numbers(_value: Any) -> None:
 
 class CursorArgs(Schema):
     """Keyset paging (node/listing.py): no cursor for the first page, then each answer's
-    ``next_cursor`` for the next one."""
+    ``next_cursor`` as ``cursor`` for the next one, or its ``prev_cursor`` as ``before`` for
+    the one before."""
 
     cursor = fields.String(validate=validate.Length(1, 200), metadata={
         "description": "the next_cursor of the page before; absent for the first page"})
+    before = fields.String(validate=validate.Length(1, 200), metadata={
+        "description": "the prev_cursor of the page after: the page before it (not with "
+                       "cursor)"})
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     page = fields.Raw(load_only=True, validate=_no_page_numbers, metadata={
         "description": "refused: these lists are paged by cursor (docs/api.md)"})
@@ -50,6 +54,9 @@ def cursor_page_of(item_schema: type[Schema]) -> type[Schema]:
             "items": fields.List(fields.Nested(item_schema)),
             "next_cursor": fields.String(allow_none=True, metadata={
                 "description": "pass as ?cursor= for the next page; null on the last page"}),
+            "prev_cursor": fields.String(allow_none=True, metadata={
+                "description": "pass as ?before= for the page before; null on the first "
+                               "page"}),
             "total": fields.Integer(metadata={
                 "description": "how many match: exact when total_exact, else a lower bound "
                                "(more than this many)"}),
@@ -61,8 +68,8 @@ def cursor_page_of(item_schema: type[Schema]) -> type[Schema]:
 
 
 def cursor_page(page: Any, items: list[Any], per_page: int) -> dict[str, Any]:
-    return {"items": items, "next_cursor": page.next_cursor, "total": page.total,
-            "total_exact": page.total_exact, "per_page": per_page}
+    return {"items": items, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor,
+            "total": page.total, "total_exact": page.total_exact, "per_page": per_page}
 
 
 # -- auth and users -------------------------------------------------------------------------

@@ -103,7 +103,8 @@ class Cases(MethodView):
         in/out and accepted or closed dates; the latest received first, or (``sort=deadline``)
         the earliest deadline first.  ID numbers and phones are matched whole and shown masked.
 
-        Paged by cursor: each answer's ``next_cursor`` fetches the next page. ``total`` is
+        Paged by cursor: each answer's ``next_cursor`` fetches the next page (``?cursor=``)
+        and its ``prev_cursor`` the page before (``?before=``). ``total`` is
         exact up to 1,000 matches; beyond, ``total_exact`` is false (more than 1,000)."""
         service = case_service()
         page = service.search(
@@ -128,7 +129,7 @@ class Cases(MethodView):
             closed_to=args.get("closed_to"),
             scope=visible_cases(viewer_of(current_user())),
             order=args["sort"],
-            cursor=args.get("cursor"),
+            cursor=args.get("cursor"), before=args.get("before"),
             per_page=args["per_page"],
         )
         colours = service.colours()

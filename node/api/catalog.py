@@ -190,7 +190,7 @@ class Matters(MethodView):
             category=args.get("category"),
             handling_level=args.get("handling_level"),
             include_retired=args["include_retired"],
-            cursor=args.get("cursor"),
+            cursor=args.get("cursor"), before=args.get("before"),
             per_page=args["per_page"],
         )
         return cursor_page(page, list(page.items), args["per_page"])

@@ -28,7 +28,7 @@ class GuideMatters(MethodView):
             department_code=args.get("department"),
             category=args.get("category"),
             handling_level=args.get("handling_level"),
-            cursor=args.get("cursor"),
+            cursor=args.get("cursor"), before=args.get("before"),
             per_page=args["per_page"],
         )
         return cursor_page(page, list(page.items), args["per_page"])

@@ -119,6 +119,6 @@ class PatternList(MethodView):
         page = pattern_cases(
             current_session(), which, period.start, period.end,
             PatternPolicy(two_headed_window_days=settings.two_headed_window_days),
-            cursor=args.get("cursor"), per_page=args["per_page"],
+            cursor=args.get("cursor"), before=args.get("before"), per_page=args["per_page"],
         )
         return cursor_page(page, list(page.items), args["per_page"])

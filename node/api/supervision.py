@@ -161,7 +161,7 @@ class Warnings(MethodView):
             warnings=args["colour"] or SUPERVISED_COLOURS,
             department_code=args.get("department"), window_code=args.get("window"),
             owner=args.get("clerk"), order=ListOrder.DEADLINE, cursor=args.get("cursor"),
-            per_page=args["per_page"],
+            before=args.get("before"), per_page=args["per_page"],
         )
         colours = service.colours()
         return cursor_page(page, [present(service, c, colours) for c in page.items],
@@ -184,7 +184,7 @@ class Complaints(MethodView):
         service = feedback_service()
         page = service.search_complaints(
             states=args["state"], overdue=args["overdue"],
-            cursor=args.get("cursor"), per_page=args["per_page"],
+            cursor=args.get("cursor"), before=args.get("before"), per_page=args["per_page"],
         )
         return cursor_page(page, [present_complaint(service, c) for c in page.items],
                            args["per_page"])
@@ -236,7 +236,7 @@ class Rectifications(MethodView):
         service = feedback_service()
         page = service.search_rectifications(
             states=args["state"], overdue=args["overdue"],
-            cursor=args.get("cursor"), per_page=args["per_page"],
+            cursor=args.get("cursor"), before=args.get("before"), per_page=args["per_page"],
         )
         return cursor_page(page, [present_rectification(service, r) for r in page.items],
                            args["per_page"])

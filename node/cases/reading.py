@@ -45,7 +45,7 @@ from node.cases.warnings import (
     warning_for,
 )
 from node.catalog.models import Department, Matter, Window
-from node.listing import COUNT_CAP, Page, after, capped_count, decode_cursor, page_of_rows
+from node.listing import COUNT_CAP, Page, Position, capped_count, page_of_rows, position, turn
 from schemas.errors import NotFound
 from schemas.i18n import _
 from schemas.runtime.database import utcnow
@@ -207,6 +207,7 @@ class CaseReader:
         scope: ColumnElement[bool] | None = None,
         order: ListOrder = ListOrder.NEWEST,
         cursor: str | None = None,
+        before: str | None = None,
         per_page: int = 20,
     ) -> Page[Case]:
         """One keyset page of the cases matching the filters (node/listing.py).
@@ -258,7 +259,6 @@ class CaseReader:
         def key(case: Case) -> tuple[Any, ...]:
             return (case.received_on, case.id) if newest else (case.deadline_on, case.id)
 
-        last = decode_cursor(cursor, (dt.date, int)) if cursor else None
         branches: list[ColumnElement[bool]] = []
         with_suspended = False
         if wanted:
@@ -274,46 +274,53 @@ class CaseReader:
             branches = [true()]
         if not newest:
             conditions.append(Case.deadline_on.is_not(None))
-        paging = [*conditions, after(columns, last, descending=newest)] if last else conditions
-        ordering = [c.desc() for c in columns] if newest else list(columns)
-        found: list[Case] = []
-        counts: list[tuple[int, bool]] = []
-        for branch in branches:
-            rows = list(self.session.scalars(
-                select(Case).where(*paging, branch).order_by(*ordering)
-                .limit(per_page + 1).options(*self._list_loads())))
-            found.extend(rows)
-            if last is None and len(rows) <= per_page:
-                # the first page holds every match of this branch: that is its count (a
-                # search by ID number or number is mostly this: no second query)
-                counts.append((len(rows), True))
-            else:
-                counts.append(capped_count(self.session,
-                                           select(Case.id).where(*conditions, branch)))
-        if with_suspended:
-            colours = self.colours()
-            # the page's suspended cases: read in the list's order until the page is full
-            with closing(suspended_in_order(self.session, paging, wanted, colours, columns,
-                                            newest)) as reading:
-                ids = list(itertools.islice(reading, per_page + 1))
-            if ids:
-                found.extend(self.session.scalars(
-                    select(Case).where(Case.id.in_(ids)).options(*self._list_loads())))
-            # and their number, read only as far as the total still needs it
-            room = COUNT_CAP + 1 - sum(c for c, _ in counts)
-            if room > 0:
-                with closing(suspended_in_order(self.session, conditions, wanted, colours,
-                                                columns, newest)) as reading:
-                    counted = sum(1 for _ in itertools.islice(reading, room))
-                counts.append((counted, counted < room))
-            else:
-                counts.append((0, False))
-        found.sort(key=key, reverse=newest)
-        self._load_stops(found[:per_page + 1])
-        total = sum(c for c, _ in counts)
-        exact = all(e for _, e in counts) and total <= COUNT_CAP
-        return page_of_rows(found[:per_page + 1], per_page, key,
-                            (total, True) if exact else (COUNT_CAP, False))
+
+        def read(where: Position) -> Page[Case]:
+            # backwards (the page before): each range read the other way, the page turned
+            # back into the list's order by page_of_rows
+            paging = [*conditions, *where.conditions(columns, descending=newest)]
+            ordering = where.ordering(columns, descending=newest)
+            found: list[Case] = []
+            counts: list[tuple[int, bool]] = []
+            for branch in branches:
+                rows = list(self.session.scalars(
+                    select(Case).where(*paging, branch).order_by(*ordering)
+                    .limit(per_page + 1).options(*self._list_loads())))
+                found.extend(rows)
+                if where.key is None and len(rows) <= per_page:
+                    # the first page holds every match of this branch: that is its count (a
+                    # search by ID number or number is mostly this: no second query)
+                    counts.append((len(rows), True))
+                else:
+                    counts.append(capped_count(self.session,
+                                               select(Case.id).where(*conditions, branch)))
+            if with_suspended:
+                colours = self.colours()
+                reading_desc = where.reads_descending(newest)
+                # the page's suspended cases: read in the page's order until it is full
+                with closing(suspended_in_order(self.session, paging, wanted, colours,
+                                                columns, reading_desc)) as reading:
+                    ids = list(itertools.islice(reading, per_page + 1))
+                if ids:
+                    found.extend(self.session.scalars(
+                        select(Case).where(Case.id.in_(ids)).options(*self._list_loads())))
+                # and their number, read only as far as the total still needs it
+                room = COUNT_CAP + 1 - sum(c for c, _ in counts)
+                if room > 0:
+                    with closing(suspended_in_order(self.session, conditions, wanted, colours,
+                                                    columns, newest)) as reading:
+                        counted = sum(1 for _ in itertools.islice(reading, room))
+                    counts.append((counted, counted < room))
+                else:
+                    counts.append((0, False))
+            found.sort(key=key, reverse=where.reads_descending(newest))
+            self._load_stops(found[:per_page + 1])
+            total = sum(c for c, _ in counts)
+            exact = all(e for _, e in counts) and total <= COUNT_CAP
+            return page_of_rows(found[:per_page + 1], per_page, key,
+                                (total, True) if exact else (COUNT_CAP, False), where)
+
+        return turn(position(cursor, before, (dt.date, int)), per_page, read)
 
     @staticmethod
     def _list_loads() -> tuple[Any, ...]:

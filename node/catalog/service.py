@@ -305,6 +305,7 @@ class CatalogService:
         handling_level: str | None = None,
         include_retired: bool = False,
         cursor: str | None = None,
+        before: str | None = None,
         per_page: int = 20,
     ) -> Page[Matter]:
         """One keyset page (node/listing.py) of the matters matching a search text, in the
@@ -343,7 +344,8 @@ class CatalogService:
                 )
             )
         return keyset_page(self.session, select(Matter).where(*conditions), (Matter.code,),
-                           (str,), cursor, per_page, options=self._matter_loads())
+                           (str,), cursor, per_page, options=self._matter_loads(),
+                           before=before)
 
     def active_matter(self, code: str) -> Matter:
         """A matter as the public guide shows it (retired matters are not found)."""

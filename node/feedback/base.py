@@ -12,7 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from node.audit.chain import AuditLog
 from node.calendar.workdays import WorkingCalendar, to_shanghai_date
 from node.feedback.travel import ComplaintTravel
-from node.listing import COUNT_CAP, Page, after, capped_count, decode_cursor, page_of_rows
+from node.listing import COUNT_CAP, Page, Position, capped_count, page_of_rows, position, turn
 from schemas.runtime.database import utcnow
 
 T = TypeVar("T")
@@ -52,25 +52,30 @@ class FeedbackBase:
         branches: list[ColumnElement[bool]],
         cursor: str | None,
         per_page: int,
+        before: str | None = None,
     ) -> Page[T]:
         """One keyset page in the order of ``columns`` (due date, id): each branch (one state
-        each) is a range of the (state, due_on) index, and the ranges are merged."""
-        last = decode_cursor(cursor, (dt.date, int)) if cursor else None
-        paging = [*conditions, after(columns, last)] if last else conditions
-        found: list[Any] = []
-        counts = []
+        each) is a range of the (state, due_on) index, and the ranges are merged; ``before``
+        reads the ranges backwards for the page before (node/listing.py)."""
         entity = query.column_descriptions[0]["entity"]
-        for branch in branches:
-            found.extend(self.session.scalars(
-                query.where(*paging, branch).order_by(*columns).limit(per_page + 1)))
-            counts.append(capped_count(self.session,
-                                       select(entity.id).where(*conditions, branch)))
 
         def key(row: Any) -> tuple[Any, ...]:
             return (row.due_on, row.id)
 
-        found.sort(key=key)
-        total = sum(c for c, _ in counts)
-        exact = all(e for _, e in counts) and total <= COUNT_CAP
-        return page_of_rows(found[:per_page + 1], per_page, key,
-                            (total, True) if exact else (COUNT_CAP, False))
+        def read(where: Position) -> Page[T]:
+            paging = [*conditions, *where.conditions(columns)]
+            found: list[Any] = []
+            counts = []
+            for branch in branches:
+                found.extend(self.session.scalars(
+                    query.where(*paging, branch).order_by(*where.ordering(columns))
+                    .limit(per_page + 1)))
+                counts.append(capped_count(self.session,
+                                           select(entity.id).where(*conditions, branch)))
+            found.sort(key=key, reverse=where.backward)
+            total = sum(c for c, _ in counts)
+            exact = all(e for _, e in counts) and total <= COUNT_CAP
+            return page_of_rows(found[:per_page + 1], per_page, key,
+                                (total, True) if exact else (COUNT_CAP, False), where)
+
+        return turn(position(cursor, before, (dt.date, int)), per_page, read)

@@ -194,6 +194,7 @@ class Complaints(PublicLookup):
         states: Iterable[ComplaintState] = (),
         overdue: bool | None = None,
         cursor: str | None = None,
+        before: str | None = None,
         per_page: int = 20,
     ) -> Page[Complaint]:
         """A keyset page of complaints by state and overdue flag, the earliest deadline first
@@ -211,7 +212,7 @@ class Complaints(PublicLookup):
             .options(selectinload(Complaint.case), selectinload(Complaint.window),
                      selectinload(Complaint.staff_member), selectinload(Complaint.clerk)),
             (Complaint.due_on, Complaint.id), conditions,
-            [Complaint.state == s for s in states] or [true()], cursor, per_page,
+            [Complaint.state == s for s in states] or [true()], cursor, per_page, before,
         )
 
     def resolve_complaint(

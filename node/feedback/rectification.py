@@ -78,6 +78,7 @@ class Rectifications(FeedbackBase):
         states: Iterable[RectificationState] = (),
         overdue: bool | None = None,
         cursor: str | None = None,
+        before: str | None = None,
         per_page: int = 20,
     ) -> Page[Rectification]:
         """A keyset page of rectifications by state and overdue flag, the earliest deadline
@@ -96,7 +97,7 @@ class Rectifications(FeedbackBase):
             select(Rectification)
             .options(selectinload(Rectification.evaluation).selectinload(Evaluation.case)),
             (Rectification.due_on, Rectification.id), conditions,
-            [Rectification.state == s for s in states] or [true()], cursor, per_page,
+            [Rectification.state == s for s in states] or [true()], cursor, per_page, before,
         )
 
     def act_on_rectification(

@@ -67,6 +67,7 @@ def pattern_cases(
     policy: PatternPolicy,
     *,
     cursor: str | None = None,
+    before: str | None = None,
     per_page: int = 100,
 ) -> Page[Case]:
     """One keyset page (node/listing.py) of the cases behind one pattern in the period,
@@ -106,4 +107,4 @@ def pattern_cases(
                 )
             )
     return keyset_page(session, select(Case).where(condition), (Case.id,), (int,), cursor,
-                       per_page, descending=True)
+                       per_page, descending=True, before=before)

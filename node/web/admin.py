@@ -39,7 +39,7 @@ from node.web.core import (
     download,
     form_data,
     load_form,
-    page_cursor,
+    page_turn,
     problems_of,
     staff_page,
     web_blueprint,
@@ -60,6 +60,7 @@ from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
 from schemas.runtime.webapp import current_session
 
 bp = web_blueprint("web_admin", "/staff/admin")
+MATTERS_PAGE = 100  # matters per page of the catalog administration
 
 
 def failed_page(template: str, exc: TongbanError, **context: Any) -> tuple[str, int]:
@@ -75,7 +76,7 @@ def _matters_context() -> dict[str, Any]:
     """The matter list (a keyset page, searched by ``?q=``) and the new matter form's choices."""
     query = request.args.get("q", "").strip()[:100]
     page = catalog().search_matters(query=query or None, include_retired=True,
-                                    cursor=page_cursor((str,)), per_page=100)
+                                    **page_turn((str,)), per_page=MATTERS_PAGE)
     return {"matters": page.items, "page": page, "q": query,
             "departments": catalog().list_departments(),
             "windows": catalog().list_windows(), "powers": POWERS,

@@ -58,7 +58,7 @@ from node.web.core import (
     known_centers,
     load_form,
     material_files,
-    page_cursor,
+    page_turn,
     problems_of,
     staff_page,
     upload_form,
@@ -73,6 +73,7 @@ from schemas.runtime.webapp import current_session
 
 bp = web_blueprint("web_clerk", "/staff")
 PICKER_PAGE = 50  # matters per page of the intake's picker
+DESK_PAGE = 100  # own cases per page of the desk
 
 QUEUE_STATES = (*OPEN_STATES, CaseState.APPROVED, CaseState.DENIED, CaseState.COMPLETED,
                 CaseState.FORWARDED)
@@ -106,8 +107,8 @@ def desk() -> Any:
     pre-review by any clerk."""
     service = case_service()
     user = current_staff()
-    mine = service.search(owner=user.username, states=QUEUE_STATES, cursor=page_cursor(),
-                          per_page=100)
+    mine = service.search(owner=user.username, states=QUEUE_STATES, **page_turn(),
+                          per_page=DESK_PAGE)
     online = service.search(channel=Channel.ONLINE, states=[CaseState.SUBMITTED],
                             per_page=100)
     waiting = [c for c in online.items if c.owner_id is None]
@@ -147,7 +148,7 @@ def take() -> Any:
     ticked for the one-time notice on the case file."""
     query = request.args.get("q", "").strip()[:100]
     # the picker: a page of the matters found by ``?q=`` (all of them, page by page)
-    found = catalog().search_matters(query=query or None, cursor=page_cursor((str,)),
+    found = catalog().search_matters(query=query or None, **page_turn((str,)),
                                      per_page=PICKER_PAGE)
     chosen = request.values.get("matter_code", "")
     matter = next((m for m in found.items if m.code == chosen), None)

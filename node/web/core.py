@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TypedDict, TypeVar, cast
 from urllib.parse import quote
 
 from flask import (
@@ -39,7 +39,7 @@ from node.calendar.workdays import to_shanghai_date
 from node.cases import materials
 from node.cases.materials import CheckedFile, MaterialRule
 from node.composition import NodeServices, current_settings
-from node.listing import decode_cursor
+from node.listing import position
 from node.sync.names import center_names, centers_below
 from node.sync.registry import lineage
 from node.web.labels import center_label
@@ -209,16 +209,26 @@ def scope_centers() -> list[tuple[str, str]]:
                                    for code, _name in centers_below(current_session(), own)]
 
 
-def page_cursor(kinds: Sequence[type] = (dt.date, int)) -> str | None:
-    """The page's ``?cursor=`` (node/listing.py, the key's ``kinds``); one that is not ours
-    starts the list again (the pager's links, web/_pager.html, only ever give ours)."""
+class Turn(TypedDict):
+    """Where a list's page starts: the keyword arguments of the list's search."""
+
+    cursor: str | None
+    before: str | None
+
+
+def page_turn(kinds: Sequence[type] = (dt.date, int)) -> Turn:
+    """The page's ``?cursor=`` (下一页) or ``?before=`` (上一页) as the list's keyword
+    arguments (node/listing.py, the key's ``kinds``).  A link that is not ours, or one giving
+    both, shows the first page and says so (``g.pager_problem``, shown by web/base.html): the
+    pager's links, web/_pager.html, only ever give ours."""
     cursor = request.args.get("cursor") or None
-    if cursor is not None:
-        try:
-            decode_cursor(cursor, kinds)
-        except ValidationFailed:
-            return None
-    return cursor
+    before = request.args.get("before") or None
+    try:
+        position(cursor, before, kinds)
+    except ValidationFailed:
+        g.pager_problem = True
+        return Turn(cursor=None, before=None)
+    return Turn(cursor=cursor, before=before)
 
 
 def today() -> dt.date:

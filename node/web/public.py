@@ -27,7 +27,7 @@ from node.web.core import (
     load_form,
     load_input,
     material_files,
-    page_cursor,
+    page_turn,
     today,
     upload_form,
     web_blueprint,
@@ -87,7 +87,7 @@ def guide() -> Any:
     query = request.args.get("q", "").strip()[:100]
     department = request.args.get("department", "").strip()[:32] or None
     page = catalog().search_matters(query=query or None, department_code=department,
-                                    cursor=page_cursor((str,)), per_page=PER_PAGE)
+                                    **page_turn((str,)), per_page=PER_PAGE)
     return render_template("web/public/guide.html", items=page.items, page=page, q=query,
                            department=department or "",
                            departments=catalog().guide_departments())

@@ -47,6 +47,7 @@ PROBLEMS = {
     "forwarded": _("转办只能选择“上级转入”或“转出”"),
     "sort": _("排序只能按收件日期或办结期限"),
     "cursor": _("翻页位置已失效，请从第一页重新查询"),
+    "before": _("翻页位置已失效，请从第一页重新查询"),
 }
 
 
@@ -69,7 +70,8 @@ def _filters() -> dict[str, Any]:
                                 for name in fields}) from None
 
 
-def _search(args: dict[str, Any], per_page: int, cursor: str | None) -> Page[Case]:
+def _search(args: dict[str, Any], per_page: int, cursor: str | None = None,
+            before: str | None = None) -> Page[Case]:
     return case_service().search(
         states=args["state"], matter_code=args.get("matter"),
         department_code=args.get("department"), window_code=args.get("window"),
@@ -80,7 +82,8 @@ def _search(args: dict[str, Any], per_page: int, cursor: str | None) -> Page[Cas
         forwarded=args.get("forwarded"), accepted_from=args.get("accepted_from"),
         accepted_to=args.get("accepted_to"), closed_from=args.get("closed_from"),
         closed_to=args.get("closed_to"), order=args["sort"],
-        scope=visible_cases(viewer_of(current_staff())), cursor=cursor, per_page=per_page)
+        scope=visible_cases(viewer_of(current_staff())), cursor=cursor, before=before,
+        per_page=per_page)
 
 
 @bp.get("/search")
@@ -92,10 +95,11 @@ def search() -> Any:
                                "warnings": WARNINGS, "errors": {}, "page": None, "cases": []}
     try:
         args = _filters()
-    except ValidationFailed as exc:
-        context["errors"] = {str(k): v for k, v in exc.details["fields"].items()}
+        page = _search(args, PER_PAGE, args.get("cursor"), args.get("before"))
+    except ValidationFailed as exc:  # a filter refused, or a page link not this list's
+        context["errors"] = {str(k): [PROBLEMS.get(str(k), "输入有误，请检查")]
+                             for k in exc.details["fields"]}
         return render_template("web/staff/search.html", **context), 422
-    page = _search(args, PER_PAGE, args.get("cursor"))
     context.update(page=page, cases=with_colours(case_service(), page.items))
     return render_template("web/staff/search.html", **context)
 
@@ -147,7 +151,7 @@ def export(fmt: str) -> Any:
                                date_filters=DATE_FILTERS, states=CASE_STATES,
                                channels=CHANNELS, warnings=WARNINGS, errors=errors,
                                page=None, cases=[]), 422
-    cases = with_colours(case_service(), _search(args, EXPORT_ROWS, None).items)
+    cases = with_colours(case_service(), _search(args, EXPORT_ROWS).items)
     sheet = result_sheet(cases)
     name = f"{sheet.title}-{current_settings().code}-{today().isoformat()}.{fmt}"
     if fmt == "csv":

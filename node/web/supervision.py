@@ -31,7 +31,7 @@ from node.web.core import (
     current_staff,
     download,
     load_form,
-    page_cursor,
+    page_turn,
     problems_of,
     staff_page,
     today,
@@ -47,6 +47,7 @@ from schemas.runtime.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_byt
 from schemas.runtime.webapp import current_session
 
 bp = web_blueprint("web_supervision", "/staff/supervision")
+LIST_PAGE = 100  # rows per page of the supervision lists
 
 
 def _month(label: str | None) -> Period:
@@ -73,7 +74,7 @@ def warnings() -> Any:
     """电子监察: every yellow and red case, red first."""
     service = case_service()
     page = service.search(warnings=(Warning.RED, Warning.YELLOW), order=ListOrder.DEADLINE,
-                          cursor=page_cursor(), per_page=100)
+                          **page_turn(), per_page=LIST_PAGE)
     listed = with_colours(service, page.items)
     return render_template("web/staff/warnings.html", cases=listed, page=page)
 
@@ -85,8 +86,8 @@ def _complaints_page(errors: dict[str, list[str]] | None = None) -> tuple[str, i
     service = feedback_service()
     state = request.args.get("state", "received")
     states = [ComplaintState(state)] if state in {s.value for s in ComplaintState} else []
-    page = service.search_complaints(states=states, overdue=None, cursor=page_cursor(),
-                                     per_page=100)
+    page = service.search_complaints(states=states, overdue=None, **page_turn(),
+                                     per_page=LIST_PAGE)
     return render_template(
         "web/staff/complaints.html",
         complaints=[present_complaint(service, c) for c in page.items],
@@ -117,8 +118,8 @@ def resolve_complaint(number: str) -> Any:
 
 def _rectifications_page(errors: dict[str, list[str]] | None = None) -> tuple[str, int]:
     service = feedback_service()
-    page = service.search_rectifications(states=[], overdue=None, cursor=page_cursor(),
-                                         per_page=100)
+    page = service.search_rectifications(states=[], overdue=None, **page_turn(),
+                                         per_page=LIST_PAGE)
     listed = [present_rectification(service, r) for r in page.items]
     actions = {r.id: allowed_rectification_actions(r.state, extended=r.extended) for r in listed}
     return render_template("web/staff/rectifications.html", rectifications=listed, page=page,
@@ -252,7 +253,7 @@ def patterns() -> Any:
     page = pattern_cases(
         current_session(), which, period.start, period.end,
         PatternPolicy(two_headed_window_days=settings.two_headed_window_days),
-        cursor=page_cursor((int,)), per_page=100)
+        **page_turn((int,)), per_page=LIST_PAGE)
     return render_template("web/staff/patterns.html", period=period, pattern=which,
                            patterns=list(Pattern), page=page,
                            cases=with_colours(case_service(), page.items))

@@ -429,12 +429,14 @@ def test_a_page_far_beyond_the_end_is_not_a_500(desk: dict[str, Api]) -> None:
         "page"][0]  # paged by cursor now: the refusal says so
     beyond = encode_cursor([dt.date(1900, 1, 1), 1])  # a place after every case
     assert clerk.get(f"/api/v1/cases?cursor={beyond}").json == {
-        "items": [], "next_cursor": None, "total": 1, "total_exact": True, "per_page": 20}
-    for key in ([dt.date(2026, 1, 1), 2**63], ["2026-13-01", 1], [1]):
-        error = assert_error(clerk.get(f"/api/v1/cases?cursor={encode_cursor(key)}"), 422,
-                             "validation_failed")
-        assert error["details"]["fields"] == {
-            "cursor": ["不是本列表给出的游标：请去掉游标重新开始"]}
+        "items": [], "next_cursor": None, "prev_cursor": None, "total": 1,
+        "total_exact": True, "per_page": 20}
+    for name in ("cursor", "before"):
+        for key in ([dt.date(2026, 1, 1), 2**63], ["2026-13-01", 1], [1]):
+            error = assert_error(clerk.get(f"/api/v1/cases?{name}={encode_cursor(key)}"),
+                                 422, "validation_failed")
+            assert error["details"]["fields"] == {
+                name: ["不是本列表给出的游标：请去掉游标重新开始"]}
 
 
 def test_a_body_that_is_not_json_is_refused(

@@ -549,11 +549,16 @@ def test_the_schemas_load_the_services_typed_inputs() -> None:
 
 
 def test_the_openapi_document_describes_the_cursor_pages(anonymous: Api) -> None:
-    paths = anonymous.get("/api/v1/openapi.json").json["paths"]
+    document = anonymous.get("/api/v1/openapi.json").json
+    paths, schemas = document["paths"], document["components"]["schemas"]
     for path in ("/api/v1/matters", "/api/v1/guide/matters",
-                 "/api/v1/metrics/patterns/{pattern}", "/api/v1/cases"):
+                 "/api/v1/metrics/patterns/{pattern}", "/api/v1/cases",
+                 "/api/v1/supervision/warnings", "/api/v1/supervision/complaints",
+                 "/api/v1/supervision/rectifications"):
         get = paths[path]["get"]
         names = {p["name"] for p in get["parameters"] if p["in"] == "query"}
-        assert {"cursor", "per_page"} <= names, path
+        assert {"cursor", "before", "per_page"} <= names, path  # 下一页 and 上一页
         answer = get["responses"]["200"]["content"]["application/json"]["schema"]
         assert "CursorPage" in answer["$ref"], path  # the envelope, not a bare array
+        envelope = schemas[answer["$ref"].rsplit("/", 1)[1]]["properties"]
+        assert {"next_cursor", "prev_cursor"} <= set(envelope), path
