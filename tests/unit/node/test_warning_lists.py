@@ -139,17 +139,27 @@ def insert(session: Session, world: World, today: dt.date, calendar: WorkingCale
 
 
 def walk(service: CaseService, per_page: int, **filters: Any) -> list[int]:
-    """Every page by cursor; the ids in the order given."""
-    seen: list[int] = []
+    """Every page by cursor, then back from the last to the first by ``before`` (上一页),
+    each page back the one read forward; the ids in the order given."""
+    pages: list[list[int]] = []
     cursor = None
     for _ in range(100):
         page = service.search(cursor=cursor, per_page=per_page, **filters)
-        seen.extend(c.id for c in page.items)
+        pages.append([c.id for c in page.items])
         assert len(page.items) <= per_page
         if page.next_cursor is None:
-            return seen
+            break
         cursor = page.next_cursor
-    raise AssertionError("the pages never end")
+    else:
+        raise AssertionError("the pages never end")
+    before = page.prev_cursor
+    for expected in reversed(pages[:-1]):
+        assert before is not None
+        page = service.search(before=before, per_page=per_page, **filters)
+        assert [c.id for c in page.items] == expected
+        before = page.prev_cursor
+    assert before is None  # back at the first page
+    return [i for p in pages for i in p]
 
 
 @PROPERTY_SETTINGS
