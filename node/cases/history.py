@@ -118,6 +118,13 @@ def _upstream(reason: str | None, centers: Mapping[str, str]) -> str:
     return f"{center}{step}" + (f"：{_with_centers(note, centers)}" if note else "")
 
 
+def remote_reason_prefix(action: str) -> str:
+    """How the reason of another center's ``action`` step begins (:func:`remote_events` writes
+    the action first), for a query counting those steps (the visits of a 通办 case at the
+    receiving center, node/metrics/daily.py)."""
+    return json.dumps({"action": action}, ensure_ascii=False)[:-1] + ", "
+
+
 def remote_step(event: Any) -> dict[str, Any] | None:
     """What another center's step (``REMOTE_STEP``) recorded: ``{action, by, note}``."""
     if event.action != REMOTE_STEP:
