@@ -5,8 +5,8 @@ Each process kind builds one :class:`HubServices` when it starts — the web app
 polls wait on), each command of ``tongban hub`` that works on the database (hub/cli.py,
 hub/commands/) — and asks it for what it works with.  What a service needs beyond its session
 and the time — the trust root, the login policy, the audits' answer time, this process's
-verified trust store — is handed to it here, once; the views and commands build no service
-themselves.
+verified trust store, the registry and the audits an ingest records in (hub/ports.py) — is
+handed to it here, once; the views and commands build no service themselves.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from hub.audits.service import AuditService
+from hub.audits.service import AuditService, IngestAudits
 from hub.metadata import load_all_models
 from hub.rankings.service import Principal, RankingService
-from hub.registry.service import TrustCache
+from hub.registry.service import Records, TrustCache
 from hub.relay.service import Ingest, NoncePruner
 from hub.relay.wakeup import MailboxBell
 from hub.settings import HubSettings
@@ -51,6 +51,10 @@ class HubServices:
         # prunes the request nonces at most once a minute (a push's two round trips)
         self.nonce_pruner = NoncePruner()
         self.login_policy = LoginPolicy()
+        # what an ingest records in the registry and the audits (hub/ports.py): the relay
+        # imports neither
+        self.registry_records = Records()
+        self.ingest_audits = IngestAudits()
 
     @classmethod
     def from_settings(cls, settings: HubSettings) -> HubServices:
@@ -91,6 +95,7 @@ class HubServices:
         registry holds by the time it is needed."""
         return Ingest(session, caller=caller, now=now,
                       load_store=lambda: self.trust_cache.current(session).view(),
+                      registry=self.registry_records, audits=self.ingest_audits,
                       store=store)
 
     def trust_store(self, session: Session) -> TrustStore:

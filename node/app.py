@@ -11,8 +11,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from node.api import register_blueprints
-from node.calendar.service import CalendarService
-from node.composition import NodeServices, current_settings
+from node.composition import NodeServices, calendar_reader, current_settings
 from node.config import check_private_database, node_settings
 from node.metadata import load_all_models
 from node.models import Base
@@ -53,7 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         details: dict[str, Any] = {
             "code": current.code, "name": current.name, "level": current.level}
         # degraded from sixty days before a year without national holiday data begins
-        missing = CalendarService(session, clock=app.extensions["tongban_clock"]).missing_years()
+        missing = calendar_reader(session, clock=app.extensions["tongban_clock"]).missing_years()
         details["calendar"] = {"status": "degraded" if missing else "ok",
                                "years_without_data": missing}
         if missing:

@@ -6,7 +6,6 @@ command's start cost no more than click (docs/performance.md, ``cli_start_ratio`
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
@@ -165,20 +164,17 @@ def create_user(
     """Create a staff account, e.g. the center's first administrator."""
     from node.app import MIGRATIONS
     from node.auth.inputs import NewUser
-    from node.auth.service import AuthService
+    from node.composition import accounts
     from schemas.errors import TongbanError
     from schemas.runtime.cli_support import ensure_schema
     from schemas.runtime.database import Database
-    from schemas.runtime.login import LoginPolicy
 
     settings = _settings(home)
     db = Database(settings.database_url)
     ensure_schema(db.engine, MIGRATIONS)
-    # only create_user is used here, which needs no token or lockout policy
-    policy = LoginPolicy(dt.timedelta(0), max_failed_logins=0, lockout=dt.timedelta(0))
     try:
         with db.unit_of_work() as session:
-            user = AuthService(session, policy).create_user(NewUser(
+            user = accounts(settings, session).create_user(NewUser(
                 username=username,
                 display_name=display_name or username,
                 role=Role(role),
@@ -190,7 +186,6 @@ def create_user(
         raise click.ClickException(f"{exc.message} {exc.details or ''}".strip()) from exc
     finally:
         db.dispose()
-
 
 
 @node.command("run-jobs")

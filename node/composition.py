@@ -90,11 +90,7 @@ class NodeServices:
             yellow_days_left=settings.warning_yellow_days_left,
             yellow_used_percent=settings.warning_yellow_used_percent,
         )
-        self.login_policy = LoginPolicy(
-            token_ttl=dt.timedelta(minutes=settings.token_ttl_minutes),
-            max_failed_logins=settings.max_failed_logins,
-            lockout=dt.timedelta(minutes=settings.lockout_minutes),
-        )
+        self.login_policy = login_policy(settings)
         # the hub's rankings as this node: one signed client (one requests.Session) per
         # process, made on first use (:meth:`rankings`); a test may put a hub of its own here
         self.rankings_hub: RankingsHub | None = None
@@ -245,6 +241,22 @@ class NodeServices:
         )
 
 
+def login_policy(settings: NodeSettings) -> LoginPolicy:
+    """The settings' tokens' life and login throttle (:attr:`NodeServices.login_policy`)."""
+    return LoginPolicy(
+        token_ttl=dt.timedelta(minutes=settings.token_ttl_minutes),
+        max_failed_logins=settings.max_failed_logins,
+        lockout=dt.timedelta(minutes=settings.lockout_minutes),
+    )
+
+
+def accounts(settings: NodeSettings, session: Session, clock: Clock = utcnow) -> AuthService:
+    """Staff accounts under the settings' login policy, wired as :meth:`NodeServices.auth`
+    wires them, for ``tongban node create-user``, which needs no key (like the calendar
+    commands: an administrator is made before the node enrolls)."""
+    return AuthService(session, login_policy(settings), clock)
+
+
 def calendar_service(session: Session, clock: Clock = utcnow) -> CalendarService:
     """The calendar service wired to recompute the open cases' deadlines on every change: the
     one wiring of :meth:`NodeServices.calendar`, and of the calendar commands, which need no
@@ -257,7 +269,14 @@ def calendar_reader(session: Session, clock: Clock = utcnow) -> CalendarService:
     return CalendarService(session, clock=clock)
 
 
-__all__ = ["NodeServices", "calendar_reader", "calendar_service", "current_settings"]
+__all__ = [
+    "NodeServices",
+    "accounts",
+    "calendar_reader",
+    "calendar_service",
+    "current_settings",
+    "login_policy",
+]
 
 
 def current_settings() -> NodeSettings:

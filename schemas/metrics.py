@@ -170,15 +170,16 @@ COUNTS: tuple[Metric, ...] = (
     _count("matters_online", _("网上可办事项"), "active matters that can be applied for online",
            daily=False),
     _count("completed_here", _("本中心收件办结"),
-           "cases received at this center and completed here in the period"),
+           "cases received at this center and completed here in the period, and 通办 cases "
+           "received at another center for this competent one and completed here"),
     _count("visits", _("跑动次数"),
-           "visits to the hall of the cases received and completed here (the receipt at a "
-           "window or department office is the first; each further visit recorded by the "
-           "window)"),
+           "visits to the hall of the cases of completed_here (the receipt at a window or "
+           "department office is the first; each further visit recorded by the window; for "
+           "a 通办 case, the receiving center's hall's, recorded before it was sent, too)"),
     _count("visited_at_most_once", _("最多跑一次件数"),
-           "cases received and completed here with at most one visit"),
+           "cases of completed_here with at most one visit"),
     _count("fully_online", _("全程网办件数"),
-           "cases received online and completed here without a visit to the hall"),
+           "cases of completed_here received online, without a visit to the hall"),
     _count("completed_rated", _("已评价办结件"),
            "completed cases (as 办结数) that carry a valid rating"),
     _count("evaluations_bad_rectified", _("差评已整改"),

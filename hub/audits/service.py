@@ -5,7 +5,8 @@ one version of a node's summary (:meth:`AuditService.open`).  The sample's seed 
 the request's digest and the hub's log head at that moment, its indexes drawn from the seed
 (schemas.commitment.sample_indexes); the node's worker lists its open audits
 (:func:`pending_for`) and answers each with a signed ``audit.response``, which the ingest
-checks (:func:`audit_answered`) and this module judges (:func:`record_answer`) with
+checks (:func:`audit_answered`, through :class:`IngestAudits`, the relay's
+:class:`hub.ports.AuditAnswers`) and this module judges (:func:`record_answer`) with
 schemas.audit_check: ``passed`` with no finding, ``failed`` with any, and ``unanswered``
 when no answer came by ``due_at`` (an answer after it is kept, the audit stays 未应答).
 
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from hub.audits.models import Audit, CommitmentRefusal
 from hub.models import RegisteredNode
+from hub.ports import AuditRefused, RecordAnswer
 from hub.relay.models import EnvelopeRecord, SummaryRecord
 from schemas.audit_check import findings
 from schemas.commitment import (
@@ -61,15 +63,6 @@ class NoSummary(NotFound):
 
 class NoCommitment(Conflict):
     code = "no_commitment"
-
-
-class AuditRefused(Exception):
-    """Why an ``audit.response`` envelope is refused at ingest (``reason`` for its answer)."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 @dataclasses.dataclass(frozen=True)
@@ -273,6 +266,19 @@ def record_refusal(session: Session, envelope: Envelope, problems: list[dict[str
         "period_label": str(envelope.body["period"]["label"])[:32], "seq": envelope.seq,
         "reason": problems[0]["reason"], "details": orjson.dumps(problems).decode(),
         "at": now}, ["envelope_id"])
+
+
+class IngestAudits:
+    """The audits' part of the relay's ingest (:class:`hub.ports.AuditAnswers`), which the
+    composition root hands to each :class:`hub.relay.service.Ingest`."""
+
+    def answered(self, session: Session, envelope: Envelope) -> RecordAnswer:
+        audit = audit_answered(session, envelope)
+        return lambda now: record_answer(session, audit, envelope, now)
+
+    def refused(self, session: Session, envelope: Envelope, problems: list[dict[str, Any]],
+                now: dt.datetime) -> None:
+        record_refusal(session, envelope, problems, now)
 
 
 def standing(session: Session, low: str, high: str, period: str,

@@ -207,6 +207,23 @@ def record_registry_envelope(session: Session, envelope_id: str, kind: str) -> N
                       ["envelope_id"])
 
 
+class Records:
+    """What an accepted envelope adds to the registry (:class:`hub.ports.RegistryRecords`),
+    which the composition root hands to each :class:`hub.relay.service.Ingest`."""
+
+    def certificate(self, session: Session, certificate: Certificate) -> None:
+        record_certificate(session, certificate)
+
+    def revocation(self, session: Session, revocation: Revocation) -> None:
+        record_revocation(session, revocation)
+
+    def envelope(self, session: Session, envelope_id: str, kind: str) -> None:
+        record_registry_envelope(session, envelope_id, kind)
+
+    def names(self, session: Session, names: Mapping[str, str | None]) -> None:
+        record_names(session, names)
+
+
 @dataclasses.dataclass(frozen=True)
 class EnvelopePage:
     """Registry envelopes as signed (their stored wire text), each with its position."""

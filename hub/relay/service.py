@@ -47,15 +47,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from hub.audits.models import Audit
-from hub.audits.service import AuditRefused, audit_answered, record_answer, record_refusal
 from hub.models import RegisteredNode
-from hub.registry.service import (
-    record_certificate,
-    record_names,
-    record_registry_envelope,
-    record_revocation,
-)
+from hub.ports import AuditAnswers, AuditRefused, RecordAnswer, RegistryRecords
 from hub.relay import anchors
 from hub.relay.models import (
     EnvelopeBlob,
@@ -213,6 +206,9 @@ class Ingest:
     ``load_store`` rebuilds the trust store from the database (this session, so it sees what
     the batch has stored so far) when ``store`` is not given or had to be dropped.
     Certificates and revocations accepted in the batch apply to the envelopes after them.
+    What an envelope adds to the registry or the audits goes through ``registry`` and
+    ``audits`` (hub/ports.py), which the composition root hands in: the relay imports
+    neither.
     """
 
     def __init__(
@@ -222,9 +218,13 @@ class Ingest:
         caller: str,
         now: dt.datetime,
         load_store: Callable[[], TrustStore],
+        registry: RegistryRecords,
+        audits: AuditAnswers,
         store: TrustStore | None = None,
     ) -> None:
         self.session = session
+        self.registry = registry
+        self.audits = audits
         self.caller = caller
         self.now = now
         self._load_store = load_store
@@ -311,7 +311,8 @@ class Ingest:
         if envelope.kind is Kind.SUMMARY:
             self._check_period(envelope)
             self._check_commitment(envelope)
-        audit = self._audit_answered(envelope) if envelope.kind is Kind.AUDIT_RESPONSE else None
+        answer = (self._audit_answered(envelope) if envelope.kind is Kind.AUDIT_RESPONSE
+                  else None)
         recipients = self._recipients(envelope)
         if (envelope.kind is Kind.SUMMARY and self._results is not None and not recipients
                 and certificate is None and revocation is None):
@@ -324,15 +325,15 @@ class Ingest:
         enrolled = certificate is not None and \
             self.session.get(RegisteredNode, certificate.subject) is None
         if certificate is not None:
-            record_certificate(self.session, certificate)
+            self.registry.certificate(self.session, certificate)
         if revocation is not None:
-            record_revocation(self.session, revocation)
+            self.registry.revocation(self.session, revocation)
         if envelope.kind in (Kind.CERT, Kind.REVOKE):
-            record_registry_envelope(self.session, envelope.id, envelope.kind.value)
+            self.registry.envelope(self.session, envelope.id, envelope.kind.value)
         if envelope.kind is Kind.SUMMARY:
             self._store_summary(envelope)
-        if audit is not None:
-            record_answer(self.session, audit, envelope, self.now)
+        if answer is not None:
+            answer(self.now)
         self._deliver(envelope, recipients)
         if enrolled and certificate is not None:
             self._deliver_current_schedules(certificate.subject)
@@ -419,7 +420,7 @@ class Ingest:
                                           if envelope.id in logged
                                           and (arrival := _arrival(envelope)) is not None],
                            self.now)
-            record_names(self.session, {
+            self.registry.names(self.session, {
                 envelope.sender: (envelope.body.get("node") or {}).get("name")
                 for _, envelope in deferred if envelope.id in logged})
         assert self._results is not None  # noqa: S101 - deferred only within run()
@@ -465,14 +466,14 @@ class Ingest:
         """Refuse a summary whose figures disagree with its commitment, keeping why."""
         problems = commitment_problems(envelope.body)
         if problems:
-            record_refusal(self.session, envelope, problems, self.now)
+            self.audits.refused(self.session, envelope, problems, self.now)
             first = problems[0]
             raise Rejection("commitment_mismatch", f"{first['field']} is {first['summary']} "
                             f"in the summary but {first['commitment']} by its commitment")
 
-    def _audit_answered(self, envelope: Envelope) -> Audit:
+    def _audit_answered(self, envelope: Envelope) -> RecordAnswer:
         try:
-            return audit_answered(self.session, envelope)
+            return self.audits.answered(self.session, envelope)
         except AuditRefused as exc:
             raise Rejection(exc.reason, exc.message) from exc
 
@@ -482,8 +483,8 @@ class Ingest:
         if arrival is not None:
             self.session.flush()  # anchors are judged in seq order: earlier ones first
             anchors.record(self.session, [arrival], self.now)
-        record_names(self.session,
-                     {envelope.sender: (envelope.body.get("node") or {}).get("name")})
+        self.registry.names(self.session,
+                            {envelope.sender: (envelope.body.get("node") or {}).get("name")})
 
     def _deliver(self, envelope: Envelope, recipients: list[str]) -> None:
         if not recipients:

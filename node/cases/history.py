@@ -21,7 +21,7 @@ from node.auth.models import User
 from node.cases.models import CaseEvent
 from schemas import names
 from schemas.case_messages import HISTORY_MAX
-from schemas.i18n import _
+from schemas.i18n import LOCALES, _, say
 from schemas.message_parts import NAME_MAX, REASON_MAX
 
 # a step the case took at another center, sent with a case.forward (``history``): stored as an
@@ -34,6 +34,18 @@ REMOTE_STEP = "remote_step"
 NON_STAFF = names.NON_STAFF
 ROLE_NAMES = names.ROLE_NAMES
 STATE_NAMES = names.CASE_STATE_NAMES
+
+# the non-staff actors (系统, 申请人, 公众) as another center may have written them as the ``by``
+# of its steps: :func:`person` said in whatever language was current there, so every language
+# (built once: the history words every event of a case against it)
+NON_STAFF_WORDS = frozenset(str(say(name, locale))
+                            for name in NON_STAFF.values() for locale in LOCALES)
+
+# the words no event changes (messages: each says itself in the reader's language)
+DELETED_ACCOUNT = _("已删除的账号")
+SOME_STEP = _("办理")
+UPPER_CENTER = _("上级中心：")
+SOME_PROGRESS = _("有新的办理进展")
 
 # what a center above did with a case reported to it (an ``upstream_update``'s state)
 UPSTREAM_STEPS = {
@@ -66,7 +78,7 @@ def person(username: str, role: str | None, people: Mapping[str, str]) -> str:
     """Who acted, as people read it: 系统, 申请人, or a display name with the role's name."""
     if username in NON_STAFF or role in NON_STAFF:
         return NON_STAFF.get(username) or NON_STAFF[str(role)]
-    name = people.get(username) or _("已删除的账号")
+    name = people.get(username) or DELETED_ACCOUNT
     role_name = ROLE_NAMES.get(role or "")
     return f"{name}（{role_name}）" if role_name else name
 
@@ -93,9 +105,9 @@ def _with_centers(text: str, centers: Mapping[str, str]) -> str:
 def _upstream(reason: str | None, centers: Mapping[str, str]) -> str:
     found = _UPDATE.match(reason or "")
     if found is None:
-        return _("上级中心：") + _with_centers(reason or _("有新的办理进展"), centers)
+        return UPPER_CENTER + _with_centers(reason or SOME_PROGRESS, centers)
     center, state = center_text(found["code"], centers), found["state"]
-    step = UPSTREAM_STEPS.get(state, "有新的办理进展")
+    step = UPSTREAM_STEPS.get(state, SOME_PROGRESS)
     note = (found["note"] or "").strip()
     if note.startswith("已接收"):
         rest = note.removeprefix("已接收").lstrip("：")
@@ -104,6 +116,13 @@ def _upstream(reason: str | None, centers: Mapping[str, str]) -> str:
     if note.startswith("已转报"):
         return f"{center}{_with_centers(note, centers)}"
     return f"{center}{step}" + (f"：{_with_centers(note, centers)}" if note else "")
+
+
+def remote_reason_prefix(action: str) -> str:
+    """How the reason of another center's ``action`` step begins (:func:`remote_events` writes
+    the action first), for a query counting those steps (the visits of a 通办 case at the
+    receiving center, node/metrics/daily.py)."""
+    return json.dumps({"action": action}, ensure_ascii=False)[:-1] + ", "
 
 
 def remote_step(event: Any) -> dict[str, Any] | None:
@@ -150,10 +169,10 @@ def event_sentence(event: Any, people: Mapping[str, str], centers: Mapping[str, 
     remote = remote_step(event)
     if remote is not None:  # "<center name>：<who><what>"
         what = action_names.get(remote["action"]) or NOTE_PHRASES.get(remote["action"]) \
-            or _("办理")
+            or SOME_STEP
         return f"{center_text(event.actor, centers)}：{remote['by']}{what}"
     who = person(event.actor, event.role, people)
-    what = action_names.get(event.action) or NOTE_PHRASES.get(event.action) or _("办理")
+    what = action_names.get(event.action) or NOTE_PHRASES.get(event.action) or SOME_STEP
     sentence = f"{who}{what}"
     after = STATE_NAMES.get(event.to_state, "—")
     if not event.from_state:
@@ -176,8 +195,7 @@ def event_reason(event: Any, centers: Mapping[str, str]) -> str:
     remote = remote_step(event)
     if remote is not None:  # the other center's system notes name centers by bare code
         note = str(remote["note"] or "")
-        system = {str(name) for name in NON_STAFF.values()}
-        return _with_centers(note, centers) if remote["by"] in system else note
+        return _with_centers(note, centers) if remote["by"] in NON_STAFF_WORDS else note
     if event.role in NON_STAFF or event.actor in NON_STAFF:
         return _with_centers(event.reason, centers)
     return str(event.reason)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from node.bundles.models import BundleCase
+from node.cases.history import REMOTE_STEP, remote_reason_prefix
 from node.cases.models import (
     Case,
     CaseEvent,
@@ -172,7 +173,7 @@ def _statements(window_days: int) -> tuple[Select[Any], ...]:
         },
         in_range(Case.completed_on), Case.forwarded_on.is_(None),
     ))
-    rows.append(_visits(in_range))
+    rows.append(_visits(in_range, sideways_in))
     rows.append(_grouped(
         Case.decided_on, {"deemed_approved": _n(Case.deemed_approved)},
         in_range(Case.decided_on),
@@ -258,12 +259,19 @@ def _statements(window_days: int) -> tuple[Select[Any], ...]:
     return tuple(rows)
 
 
-def _visits(in_range: Any) -> Select[Any]:
-    """最多跑一次: the cases received here and completed here, by completion day, with their
-    visits to the hall (the receipt in person, then each ``visit`` the window recorded)."""
+def _visits(in_range: Any, sideways_in: ColumnElement[bool]) -> Select[Any]:
+    """最多跑一次: the cases received here and completed here, and the 通办 cases taken here
+    as the competent center (``sideways_in``) and completed here, by completion day, with
+    their visits to the hall (the receipt in person, then each ``visit`` recorded: here, and
+    for a 通办 case at the receiving center's hall before it was sent, in the history it came
+    with)."""
     recorded = (
         select(func.count(CaseEvent.id))
-        .where(CaseEvent.case_id == Case.id, CaseEvent.action == VISIT)
+        .where(CaseEvent.case_id == Case.id,
+               or_(CaseEvent.action == VISIT,
+                   and_(CaseEvent.action == REMOTE_STEP,
+                        CaseEvent.reason.startswith(remote_reason_prefix(VISIT),
+                                                    autoescape=True))))
         .correlate(Case)
         .scalar_subquery()
     )
@@ -274,7 +282,7 @@ def _visits(in_range: Any) -> Select[Any]:
             (case((Case.channel.in_(IN_PERSON), 1), else_=0) + recorded).label("visits"),
         )
         .where(in_range(Case.completed_on), Case.forwarded_on.is_(None),
-               Case.origin_node_code.is_(None))
+               or_(Case.origin_node_code.is_(None), sideways_in))
         .subquery()
     )
     return (

@@ -18,7 +18,9 @@ class SummaryCommitment(Base):
     """The tree one signed summary committed to, so that an audit of that version gets the
     very tree its root names: ``digests``, its leaf hashes in tree order (32 bytes each),
     whose leaves are kept in ``commitment_leaves``; before migration 0031, ``leaves``
-    (zlib-compressed JSON lines in tree order) instead."""
+    (zlib-compressed JSON lines in tree order) instead.  Neither, when the tree is that of
+    the version before it (the same ``root``): the earliest version of the period with that
+    root holds it (node/verification/service.py, ``keep``)."""
 
     __tablename__ = "summary_commitments"
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from node.verification import incremental
@@ -74,17 +74,49 @@ def committed_leaves(session: Session, period_label: str,
 
 
 def keep(session: Session, commitment: Commitment, envelope_id: str, seq: int) -> None:
-    """Keep the tree of the summary ``envelope_id`` for the audits of that version."""
+    """Keep the tree of the summary ``envelope_id`` for the audits of that version.
+
+    Every version is kept: each is named by a signed summary the hub keeps, and an ancestor
+    may audit any of them (docs/verification.md, "What is kept").  A version whose tree is
+    the newest kept one's of its period (the same root: nothing counted changed since, as
+    at night or in a closed month's refreshes) keeps no second copy of its leaf hashes: its
+    audits read them from the version that holds them (:func:`_holder`)."""
     incremental.store_leaves(session, commitment.period.label, commitment.fresh)
+    root = commitment.body["root"]
+    newest = session.execute(
+        select(SummaryCommitment.root)
+        .where(SummaryCommitment.period_label == commitment.period.label)
+        .order_by(SummaryCommitment.seq.desc()).limit(1)).first()
+    repeated = newest is not None and newest.root == root
     session.add(SummaryCommitment(
         envelope_id=envelope_id, seq=seq, period_label=commitment.period.label,
-        as_of=commitment.as_of, size=len(commitment.digests), root=commitment.body["root"],
-        digests=b"".join(commitment.digests)))
+        as_of=commitment.as_of, size=len(commitment.digests), root=root,
+        digests=None if repeated else b"".join(commitment.digests)))
+
+
+def _holder(session: Session, row: SummaryCommitment) -> SummaryCommitment:
+    """The kept version that holds ``row``'s tree: ``row`` itself, or the earliest version of
+    its period with the same root that keeps its leaf hashes (or, before migration 0031, its
+    leaves)."""
+    if row.digests is not None or row.leaves is not None:
+        return row
+    holder = session.scalar(
+        select(SummaryCommitment)
+        .where(SummaryCommitment.period_label == row.period_label,
+               SummaryCommitment.root == row.root,
+               or_(SummaryCommitment.digests.is_not(None),
+                   SummaryCommitment.leaves.is_not(None)))
+        .order_by(SummaryCommitment.seq).limit(1))
+    if holder is None:  # pragma: no cover - keep() stores a tree before any repeat of it
+        raise NotFound(_("No commitment is kept for that summary."),
+                       {"summary": row.envelope_id})
+    return holder
 
 
 def _kept_tree(session: Session, row: SummaryCommitment, indexes: Sequence[int]
                ) -> tuple[list[bytes], dict[int, dict[str, Any]]]:
     """A kept tree's leaf hashes, and the leaves at ``indexes``."""
+    row = _holder(session, row)
     if row.digests is not None:
         blob = row.digests
         digests = [blob[i:i + 32] for i in range(0, len(blob), 32)]

@@ -7,6 +7,7 @@ TYPE_CHECKING."""
 from __future__ import annotations
 
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,16 @@ def test_the_projects_contracts_hold(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True,
                         no_logo=True) == OK
+
+
+def test_no_package_of_the_project_may_import_its_subpackages_in_a_cycle() -> None:
+    """node, hub and schemas each have their acyclic contract (the hub's relay once imported
+    the registry and the audits, which import its models)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    guarded = {ancestor for contract in config["tool"]["importlinter"]["contracts"]
+               if contract["type"] == "acyclic_siblings" and contract.get("depth") == 1
+               for ancestor in contract["ancestors"]}
+    assert guarded >= {"node", "hub", "schemas"}
 
 
 def test_a_clean_package_passes(

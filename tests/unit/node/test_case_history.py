@@ -4,15 +4,19 @@ display name; the hand-over picker without usernames."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from types import SimpleNamespace
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from node.auth.models import User
 from node.cases.history import event_reason, event_sentence, person
 from node.web.labels import ACTIONS
+from schemas.i18n import set_locale_source
 from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api
 from tests.unit.node.test_cases_api import submit
@@ -66,6 +70,40 @@ def test_people_by_display_name_and_the_system_and_applicant_in_chinese() -> Non
     rejected = _event("reject", "clerk1", "clerk", before="submitted", after="rejected",
                       reason="证照编号 450981 有误")
     assert event_reason(rejected, CENTERS) == "证照编号 450981 有误"
+
+
+@pytest.fixture
+def reading_in_english() -> Iterator[None]:
+    set_locale_source(lambda: "en")
+    try:
+        yield
+    finally:
+        set_locale_source(None)
+
+
+def _remote(by: str, note: str) -> SimpleNamespace:
+    """A step another center sent with the case (its ``by`` as :func:`person` said it there)."""
+    return SimpleNamespace(action="remote_step", actor="450900", role="center",
+                           from_state=None, to_state="submitted",
+                           reason=json.dumps({"action": "receive_forward", "by": by,
+                                              "note": note}, ensure_ascii=False))
+
+
+@pytest.mark.parametrize("by", ["系统", "System", "申请人", "Public"])
+def test_another_centers_system_note_names_its_centers_whatever_language_it_was_sent_in(
+    reading_in_english: None, by: str,
+) -> None:
+    """The sender said 系统 in the language current where it sent the case, the reader reads
+    in another: the note's codes are named all the same."""
+    note = event_reason(_remote(by, "450000 已转报"), CENTERS)
+    assert note == "广西壮族自治区政务服务中心（450000） 已转报"
+
+
+def test_a_person_at_another_center_keeps_the_digits_of_their_note(
+    reading_in_english: None,
+) -> None:
+    assert event_reason(_remote("李明（窗口工作人员）", "证照编号 450981 有误"), CENTERS) == (
+        "证照编号 450981 有误")
 
 
 def test_the_case_page_and_the_printed_notice_name_the_handler(

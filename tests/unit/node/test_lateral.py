@@ -25,6 +25,7 @@ from node.cases.lateral import (
 )
 from node.cases.models import Case, TongbanRole
 from node.catalog.models import Competence, Matter, TongbanScope
+from node.metrics.daily import daily_counts
 from node.rollups import DailyRollup
 from schemas.divisions import Level
 from schemas.envelope import Kind
@@ -298,3 +299,42 @@ def test_delivery_by_post_needs_and_records_the_tracking_number(
     assert (file["state"], file["delivery_method"], file["delivery_tracking"]) == (
         "delivered", "post", "SF1234567890")
     assert "SF1234567890" in file["events"][-1]["reason"]
+
+
+# -- 跑动次数 of a 通办 case (docs/metrics.md, "Visits") ------------------------------------------
+
+
+def _step(action: str, note: str | None = None) -> dict[str, Any]:
+    return {"at": "2026-11-23T09:00:00+08:00", "center": RONG, "action": action,
+            "by": "张敏（窗口工作人员）", "note": note}
+
+
+@pytest.mark.parametrize(("channel", "steps", "visits"), [
+    # received at 容县's window (the first visit), a material brought there once more
+    ("window", [_step("submit"), _step("visit", "补交原件"), _step("attach", "visit")], 2),
+    # applied for online at 容县: no visit at all, 全程网办 when decided here
+    ("online", [_step("submit")], 0),
+])
+def test_a_tongban_case_counts_its_visits_at_the_receiving_hall_once_where_it_is_decided(
+    app: Flask, desk: dict[str, Api], db: Database, channel: str,
+    steps: list[dict[str, Any]], visits: int,
+) -> None:
+    _tongban(desk)
+    body = _sideways_body()
+    body["channel"], body["history"] = channel, steps
+    _apply(app, db, _from(RONG, Kind.CASE_FORWARD, body))
+    [arrived] = _cases(db)
+    clerk, approver = desk["clerk"], desk["approver"]
+    case = clerk.get(f"/api/v1/cases/{arrived.id}").json
+    approved = approver.post(f"/api/v1/cases/{arrived.id}/approve", {"version": case["version"]})
+    assert approved.status_code == 200, approved.json
+    [case_row] = _cases(db)
+    assert case_row.completed_on is not None  # decided here: completed, the result sent back
+
+    with db.unit_of_work(write=False) as session:
+        day = daily_counts(session, case_row.completed_on, case_row.completed_on)[
+            case_row.completed_on]
+    assert day["completed_here"] == 1  # the case once, at the center that decided it
+    assert day["visits"] == visits
+    assert day["visited_at_most_once"] == (1 if visits <= 1 else 0)
+    assert day["fully_online"] == (1 if channel == "online" else 0)

@@ -23,6 +23,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from node.calendar.workdays import WorkingCalendar
+from node.cases.history import remote_events
 from node.cases.models import (
     Case,
     CaseEvent,
@@ -95,6 +96,9 @@ class Generated:
     evaluation: dict[str, Any] | None = None
     rectification: dict[str, Any] | None = None
     visits: int = 0  # the visits the window recorded (登记到厅), beside the receipt
+    # a case from another center: the visits its window recorded there before sending it (the
+    # steps of the history it came with)
+    remote_visits: int = 0
     named: bool = False  # the applicant gave an ID number (its own: no 两头受理 pair)
 
 
@@ -160,7 +164,8 @@ def generated_cases(draw: st.DrawFn) -> Generated:
     case["state"] = state
     case.setdefault("promised_days", 5)
     generated = Generated(case, entered=draw(st.booleans()),
-                          visits=draw(st.sampled_from([0, 0, 1, 2])), named=draw(st.booleans()))
+                          visits=draw(st.sampled_from([0, 0, 1, 2])), named=draw(st.booleans()),
+                          remote_visits=draw(st.sampled_from([0, 1, 2])) if from_below else 0)
     notices = draw(st.integers(min_value=0, max_value=3))
     generated.notices = [at(received_on + dt.timedelta(days=draw(later)), draw(minutes))
                          for _ in range(notices)]
@@ -241,9 +246,11 @@ def model_counts(cases: list[Generated], complaints: list[dict[str, Any]],
             e = g.evaluation
             n["completed_rated"] += bool(e and not e["void"])
             # the visits: the receipt in person, then each one recorded; a 通办 case decided
-            # here was received (visited) at another center
-            if c["origin_node_code"] is None:
-                visits = (c["channel"] in (Channel.WINDOW, Channel.DEPARTMENT_OFFICE)) + g.visits
+            # here counts here once, with the visits to the receiving center's hall it came
+            # with (a case from below was decided here, but received in person below: neither)
+            if c["origin_node_code"] is None or sideways_in:
+                visits = ((c["channel"] in (Channel.WINDOW, Channel.DEPARTMENT_OFFICE))
+                          + g.visits + g.remote_visits)
                 n["completed_here"] += 1
                 n["visits"] += visits
                 n["visited_at_most_once"] += visits <= 1
@@ -337,6 +344,13 @@ def insert(session: Session, world: World, cases: list[Generated],
                                  action=action, from_state="submitted", to_state="submitted",
                                  public=True)
                        for action in ["visit"] * g.visits + ["hand_over"]]
+        # the steps another center sent with the case: its visits, and a step of another kind
+        # whose note says visit
+        case.events += remote_events(
+            [{"at": g.case["received_at"].isoformat(), "center": g.case["origin_node_code"],
+              "action": action, "by": "张敏（窗口工作人员）", "note": note}
+             for action, note in [("visit", None)] * g.remote_visits + [("attach", "visit")]
+             if g.case["origin_node_code"]], "submitted")
         case.notices = [SupplementNotice(number=f"N-{i}-{s}", sequence=s, items="[]",
                                          issued_at=issued, issued_by="clerk")
                         for s, issued in enumerate(g.notices, start=1)]

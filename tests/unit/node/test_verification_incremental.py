@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session
 from node.cases.models import Case, FeePayment, PaymentPlace, Suspension, SuspensionKind
 from node.metrics.state import open_cases
 from node.verification.leaves import period_leaves
-from node.verification.models import CommitmentCache
+from node.verification.models import CommitmentCache, SummaryCommitment
 from node.verification.service import answer, commit, commit_leaves, committed_leaves, keep
+from schemas.commitment import leaf_bytes
+from schemas.merkle import inclusion_proof, leaf_hash, tree_levels
 from tests.unit.node.test_metrics_properties import (
     MONTH,
     PROPERTY_SETTINGS,
@@ -211,3 +213,48 @@ def test_a_later_step_is_not_a_change_of_the_past(world: World, later: str) -> N
         built = commit(session, OCTOBER, OCTOBER.end)
         assert built.body == commit_leaves(
             OCTOBER, OCTOBER.end, period_leaves(session, OCTOBER, OCTOBER.end)).body
+
+
+def test_every_version_is_kept_and_a_repeated_tree_is_stored_once(
+    world: World,  # noqa: F811
+) -> None:
+    """Three summaries of October: the second with nothing changed (the same tree), the third
+    after a completion.  Each version answers its audits with its own tree; the repeated one
+    keeps no second copy of the leaf hashes (docs/verification.md, "What is kept")."""
+    day = dt.date(2026, 10, 20)
+    with world.db.unit_of_work() as session:
+        for n in (1, 2):
+            session.add(Case(number=f"K-{n}", query_code_hash="3" * 64,
+                             matter_id=world.entered_matter, department_id=world.department,
+                             window_id=None, applicant_name="测试", applicant_consent=False,
+                             notes="", channel="window", state="in_review", promised_days=5,
+                             received_at=at(day, 600), received_on=day, accepted_on=day,
+                             deadline_on=dt.date(2026, 10, 27), fee_due_fen=0))
+    trees = {}
+    for seq, envelope in ((1, "a" * 36), (2, "b" * 36), (3, "c" * 36)):
+        if seq == 3:
+            with world.db.unit_of_work() as session:
+                case = session.scalars(select(Case).where(Case.number == "K-1")).one()
+                case.completed_on = case.closed_on = dt.date(2026, 10, 22)
+                case.completed_at = at(dt.date(2026, 10, 22), 700)
+                case.state = "completed"
+        with world.db.unit_of_work() as session:
+            commitment = commit(session, OCTOBER, OCTOBER.end)
+            keep(session, commitment, envelope, seq)
+            trees[envelope] = (commitment.body["root"], commitment.digests)
+    assert trees["a" * 36] == trees["b" * 36] != trees["c" * 36]
+    with world.db.unit_of_work(write=False) as session:
+        stored = {row.envelope_id: row.digests for row in session.scalars(
+            select(SummaryCommitment).order_by(SummaryCommitment.seq))}
+    assert stored == {"a" * 36: b"".join(trees["a" * 36][1]), "b" * 36: None,
+                      "c" * 36: b"".join(trees["c" * 36][1])}
+    for envelope, (root, digests) in trees.items():
+        with world.db.unit_of_work() as session:
+            body = answer(session, {"id": "a1", "summary": envelope, "seed": "00" * 32,
+                                    "indexes": [0, 1]})
+        assert (body["summary"], body["root"], body["size"]) == (envelope, root, 2)
+        levels = tree_levels(digests)
+        for item in body["items"]:
+            assert leaf_hash(leaf_bytes(item["leaf"])) == digests[item["index"]]
+            assert item["proof"] == [step.hex() for step in
+                                     inclusion_proof(levels, item["index"])]
