@@ -10,8 +10,12 @@ day's figures (a deemed acceptance dated back to receipt, a rating declared void
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from typing import cast
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Delete, Insert, Table, bindparam, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from node.calendar.workdays import to_shanghai_date
@@ -34,6 +38,10 @@ def is_month_end(day: dt.date) -> bool:
     return (day + dt.timedelta(days=1)).day == 1
 
 
+FIGURES = cast(Table, DailyFigure.__table__)
+ROLLUPS = cast(Table, DailyRollup.__table__)
+
+
 def stale_days(
     session: Session,
     start: dt.date,
@@ -51,8 +59,8 @@ def stale_days(
     final = {
         day
         for day, computed_at, computed_with in session.execute(
-            select(DailyRollup.day, DailyRollup.computed_at, DailyRollup.policy).where(
-                DailyRollup.day >= start, DailyRollup.day <= last
+            select(ROLLUPS.c.day, ROLLUPS.c.computed_at, ROLLUPS.c.policy).where(
+                ROLLUPS.c.day >= start, ROLLUPS.c.day <= last
             )
         )
         if to_shanghai_date(computed_at) > day and computed_with == policy
@@ -75,7 +83,10 @@ def refresh(
 ) -> int:
     """Recompute the stale days of ``[start, end]``; returns how many were computed.
 
-    A month's last day also stores the state at its end (open and overdue cases).
+    A month's last day also stores the state at its end (open and overdue cases).  The
+    figures are written with Core statements on the tables (no ORM unit of work): the old
+    figures of the days deleted, the new ones inserted in one ``executemany``, and the days'
+    roll-up marks upserted in one statement.
     """
     days = stale_days(session, start, end, now, window_days)
     if not days:
@@ -85,8 +96,7 @@ def refresh(
         if is_month_end(day) and day < to_shanghai_date(now):
             computed[day] = {**computed[day], **open_cases(session, day)}
     wanted = set(days)
-    session.execute(delete(DailyFigure).where(DailyFigure.day.in_(days)))
-    session.execute(delete(DailyRollup).where(DailyRollup.day.in_(days)))
+    session.execute(_delete_figures(), {"days": days})
     rows = [
         {"day": day, "key": key, "value": value}
         for day, values in computed.items()
@@ -95,13 +105,34 @@ def refresh(
         if value
     ]
     if rows:
-        session.execute(insert(DailyFigure), rows)
+        session.execute(_insert_figures(), rows)
     policy = policy_label(window_days)
     session.execute(
-        insert(DailyRollup), [{"day": d, "computed_at": now, "policy": policy} for d in days]
+        _mark_computed(session.get_bind().dialect.name),
+        [{"day": d, "computed_at": now, "policy": policy} for d in days],
     )
-    session.flush()
     return len(days)
+
+
+@functools.cache
+def _delete_figures() -> Delete:
+    return delete(FIGURES).where(FIGURES.c.day.in_(bindparam("days", expanding=True)))
+
+
+@functools.cache
+def _insert_figures() -> Insert:
+    return insert(FIGURES)
+
+
+@functools.cache
+def _mark_computed(dialect: str) -> Insert:
+    """``INSERT … ON CONFLICT (day) DO UPDATE``: the day's mark, replacing an older one."""
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(ROLLUPS)
+    return statement.on_conflict_do_update(
+        index_elements=[ROLLUPS.c.day],
+        set_={"computed_at": statement.excluded.computed_at,
+              "policy": statement.excluded.policy},
+    )
 
 
 def final_sums(
