@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from node.api.metrics import PeriodArgs, parse_period
@@ -17,7 +16,7 @@ from node.composition import current_settings
 from node.metrics.assessment import Assessment, Designation, ModelWindowRule, Threshold, assess
 from node.metrics.assessment_workbook import write_assessment_workbook
 from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
-from schemas.runtime.webapp import current_session
+from schemas.runtime.webapp import Blueprint, current_session
 
 blp = Blueprint(
     "assessment",

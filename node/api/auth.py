@@ -6,13 +6,12 @@ from typing import Any
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from node.api.security import auth_service, current_token, current_user, staff_required
 from node.auth.permissions import Permission
 from node.forms import LoginSchema, TokenSchema, UserSchema
 from schemas.errors import Unauthorized
-from schemas.runtime.webapp import current_session
+from schemas.runtime.webapp import Blueprint, current_session
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Staff login")
 

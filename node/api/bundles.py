@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from node.api.security import current_user, staff_required
 from node.auth.permissions import Permission
@@ -23,7 +22,7 @@ from node.bundles.service import BundleApplication, BundleCases
 from node.cases.actors import Actor
 from node.catalog.bundles import BundleCatalog
 from node.composition import NodeServices
-from schemas.runtime.webapp import current_session
+from schemas.runtime.webapp import Blueprint, current_session
 
 blp = Blueprint(
     "bundles", __name__, url_prefix="/api/v1",

@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
 from node.api.security import current_user, staff_required
@@ -23,7 +22,7 @@ from node.composition import NodeServices, current_settings
 from schemas.divisions import Level, level_of
 from schemas.errors import ErrorSchema, NotFound, ValidationFailed
 from schemas.i18n import _
-from schemas.runtime.webapp import accepts_bodies, current_session
+from schemas.runtime.webapp import Blueprint, accepts_bodies, current_session
 
 blp = Blueprint(
     "calendar",

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from node.api.security import staff_required
 from node.auth.permissions import Permission
@@ -38,7 +37,7 @@ from node.forms import (
     cursor_page,
     cursor_page_of,
 )
-from schemas.runtime.webapp import current_session
+from schemas.runtime.webapp import Blueprint, current_session
 
 blp = Blueprint(
     "catalog", __name__, url_prefix="/api/v1", description="The center's catalog (administration)"

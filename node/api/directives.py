@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from node.api.security import current_user, staff_required
 from node.auth.permissions import Permission
@@ -19,7 +18,7 @@ from node.directives.schemas import (
     ReplySchema,
 )
 from node.directives.service import DirectiveService, entry
-from schemas.runtime.webapp import current_session
+from schemas.runtime.webapp import Blueprint, current_session
 
 blp = Blueprint(
     "directives", __name__, url_prefix="/api/v1/directives",

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import UnsupportedMediaType
 
@@ -20,7 +20,7 @@ from node.composition import NodeServices, current_settings
 from schemas.errors import ErrorSchema, ValidationFailed
 from schemas.i18n import _
 from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
-from schemas.runtime.webapp import accepts_bodies, current_session
+from schemas.runtime.webapp import Blueprint, accepts_bodies, current_session
 
 blp = Blueprint(
     "exchange",

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from node.api.catalog import catalog
 from node.catalog.schemas import DepartmentSchema
 from node.forms import GuideMatterSchema, MatterSearchArgs, cursor_page, cursor_page_of
+from schemas.runtime.webapp import Blueprint
 
 blp = Blueprint(
     "guide", __name__, url_prefix="/api/v1/guide", description="Public service guide (办事指南)"

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from node.api.security import staff_required
@@ -20,7 +19,7 @@ from node.metrics.service import MetricsService, definitions
 from schemas.errors import ValidationFailed
 from schemas.i18n import _
 from schemas.periods import Period, PeriodError
-from schemas.runtime.webapp import current_session
+from schemas.runtime.webapp import Blueprint, current_session
 
 blp = Blueprint("metrics", __name__, url_prefix="/api/v1/metrics", description="Figures (统计)")
 

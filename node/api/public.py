@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from node.bundles.schemas import (
@@ -31,7 +30,7 @@ from node.feedback.ratelimit import public_attempt
 from node.feedback.schemas import ComplaintArgs, EvaluationArgs, LookupArgs
 from node.feedback.service import FeedbackService
 from schemas.runtime.database import utcnow
-from schemas.runtime.webapp import commit_early, current_session
+from schemas.runtime.webapp import Blueprint, commit_early, current_session
 
 blp = Blueprint(
     "public", __name__, url_prefix="/api/v1/public",

@@ -13,7 +13,6 @@ from urllib.parse import quote
 import orjson
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from node.api.security import staff_required
 from node.auth.permissions import Permission
@@ -21,7 +20,7 @@ from node.composition import NodeServices, current_settings
 from node.ports import HubUnavailable
 from node.rankings.hub import RankingsHub
 from schemas.runtime.spreadsheet import inert_download
-from schemas.runtime.webapp import error_response
+from schemas.runtime.webapp import Blueprint, error_response
 
 blp = Blueprint("rankings", __name__, url_prefix="/api/v1/rankings",
                 description="League tables, completeness, roll-ups and trends from the hub")

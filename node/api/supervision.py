@@ -6,10 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from node.api.cases import actor, case_service, present
+from node.api.cases import actor, case_rows_page, case_service
 from node.api.public import feedback_service
 from node.api.security import current_user, staff_required
 from node.auth.permissions import Permission, allows
@@ -32,6 +31,7 @@ from node.feedback.states import RectificationAction, allowed_rectification_acti
 from node.feedback.views import present_complaint, present_rectification
 from node.forms import CursorArgs, cursor_page, cursor_page_of
 from schemas.personal import mask_phone
+from schemas.runtime.webapp import Blueprint
 
 blp = Blueprint(
     "supervision", __name__, url_prefix="/api/v1/supervision",
@@ -163,9 +163,7 @@ class Warnings(MethodView):
             owner=args.get("clerk"), order=ListOrder.DEADLINE, cursor=args.get("cursor"),
             before=args.get("before"), per_page=args["per_page"],
         )
-        colours = service.colours()
-        return cursor_page(page, [present(service, c, colours) for c in page.items],
-                           args["per_page"])
+        return case_rows_page(service, page, args["per_page"])
 
 
 # -- complaints -----------------------------------------------------------------------------

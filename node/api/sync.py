@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from node.api.security import staff_required
 from node.auth.permissions import Permission
 from node.sync.status import dead_letters, status_report
 from schemas.runtime.database import utcnow
-from schemas.runtime.webapp import current_session
+from schemas.runtime.webapp import Blueprint, current_session
 
 blp = Blueprint("sync", __name__, url_prefix="/api/v1/sync", description="Sync with the hub")
 

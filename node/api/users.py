@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from node.api.security import auth_service, current_user, staff_required
 from node.auth.inputs import NewUser, UserChanges
 from node.auth.permissions import Permission
 from node.forms import NewUserSchema, UserPatchSchema, UserSchema
+from schemas.runtime.webapp import Blueprint
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Staff accounts")
 

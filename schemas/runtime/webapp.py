@@ -7,6 +7,7 @@ with a vendored API docs page.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -17,13 +18,15 @@ from typing import Any
 
 import flask
 import flask_smorest
-from flask import Blueprint, Flask, Response, current_app, g, has_request_context, jsonify, request
+from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
 from flask_babel import Babel, get_locale
 from markupsafe import escape
+from marshmallow import Schema
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -199,6 +202,29 @@ class Api(flask_smorest.Api):
         for key, value in (data.get("headers") or {}).items():
             response.headers[key] = value
         return response
+
+
+@functools.cache
+def _schema_instance(schema_class: type[Schema]) -> Schema:
+    return schema_class()
+
+
+class SchemaParser(FlaskParser):
+    """webargs' parser, building each arguments schema once per process: given a schema
+    class (as ``@blp.arguments(SomeArgs)`` gives it), webargs builds an instance for every
+    request, copying every declared field — a fixed cost of every request that takes
+    arguments (issue 17).  A schema instance keeps no state between loads."""
+
+    def _get_schema(self, argmap: Any, req: Any) -> Schema:
+        if isinstance(argmap, type) and issubclass(argmap, Schema):
+            return _schema_instance(argmap)
+        return super()._get_schema(argmap, req)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with :class:`SchemaParser` reading the arguments."""
+
+    ARGUMENTS_PARSER = SchemaParser()
 
 
 def _internal_error(exc: BaseException) -> Response:
@@ -397,7 +423,7 @@ def init_web(
     api = Api(app)
     app.register_error_handler(Exception, _internal_error)
 
-    vendor = Blueprint(
+    vendor = flask.Blueprint(
         "vendor", __name__, static_folder=str(STATIC_DIR), static_url_path="/api/v1/vendor"
     )
     app.register_blueprint(vendor)
