@@ -98,7 +98,8 @@ def case_rows_page(service: CaseService, page: Page[Case], per_page: int) -> Res
     with sorted keys, as Flask's ``jsonify`` writes them: the hot lists' dump without
     marshmallow (issues 17 and 20)."""
     colours = service.colours()
-    body = cursor_page(page, [summary_row(present(service, c, colours)) for c in page.items],
+    # a list row shows no allowed actions: only the colour is computed (present() does both)
+    body = cursor_page(page, [summary_row(CaseView(c, colours.of_case(c))) for c in page.items],
                        per_page)
     return current_app.response_class(
         orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE),
