@@ -6,7 +6,7 @@ import datetime as dt
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
@@ -69,8 +69,6 @@ class IssuedToken:
     notice: LoginNotice = LoginNotice()
 
 
-R = TypeVar("R", User, ApiToken)
-
 # bearer token digest -> the columns of the token and of its user (node/caches.py)
 TOKENS: VersionedCache[tuple[dict[str, Any], dict[str, Any]] | None] = VersionedCache(AUTH)
 
@@ -81,25 +79,14 @@ def _columns(row: Any) -> dict[str, Any]:
 
 def _attached(session: Session, rows: tuple[dict[str, Any], dict[str, Any]]) -> ApiToken:
     """A token and its user as persistent objects of ``session``, built from cached columns
-    without a query (:func:`_attach`); the user is the token's ``user``."""
+    without a query (``merge(load=False)``); the user is the token's ``user``."""
     token_columns, user_columns = rows
     user, token = User(**user_columns), ApiToken(**token_columns)
     make_transient_to_detached(user)
     make_transient_to_detached(token)
-    attached: ApiToken = _attach(session, token)
-    set_committed_value(attached, "user", _attach(session, user))  # no lazy load
+    attached = session.merge(token, load=False)
+    set_committed_value(attached, "user", session.merge(user, load=False))  # no lazy load
     return attached
-
-
-def _attach(session: Session, row: R) -> R:
-    """``row`` (fresh, detached) as the session's persistent object: added as it is (cheaper
-    than ``merge``, which copies every attribute into another instance), or merged when the
-    session already holds that row."""
-    key = inspect(row).key
-    if key is not None and session.identity_map.get(key) is not None:
-        return session.merge(row, load=False)
-    session.add(row)
-    return row
 
 
 class AuthService:
