@@ -19,13 +19,15 @@ from urllib.parse import quote
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import current_app, g, request
+from sqlalchemy.orm import Session
 
 from hub.composition import HubServices
-from hub.registry.service import TrustCache
+from hub.registry.service import VERSION_SUBQUERY, TrustCache
 from hub.relay.service import key_reason, remember_nonce
 from schemas.certificates import TrustError
 from schemas.request_signing import (
     RequestAuthError,
+    SignedRequest,
     check_signed_request,
     read_signed_headers,
 )
@@ -81,14 +83,57 @@ def authenticate(*, root_bootstrap: bool = False) -> Caller:
 
     With ``root_bootstrap``, the province may sign with the trust root key itself (before
     any certificate of its operating key is stored, it has no other).
+
+    The request is checked against the trust store this process keeps, and the nonce's
+    statement reads the registry's version on the way (:func:`remember_nonce`): one round
+    trip for both.  When the version moved, or the kept store refuses the request, the
+    request is judged again against the store at the stored version, so that the answer is
+    what a store read first would have given (docs/scale.md, "Hub ingest").
     """
     fresh = "db_session" not in g
     session = current_session()
     if fresh and request.method in ("GET", "HEAD"):
         mark_writing(session)  # the nonce is written even on a read
-    store = request_store()
+    cache = trust_cache()
+    cache.require_root()
     signed = read_signed_headers(dict(request.headers))
     now = hub_clock()
+    kept = cache.kept()
+    if kept is not None:
+        store = kept[1].view()
+        try:
+            _check(signed, store, now, root_bootstrap=root_bootstrap)
+        except RequestAuthError:
+            pass  # the kept store may be behind: judged on the stored one below
+        else:
+            version = _remember_nonce(session, signed.node, signed.nonce, now)
+            if version == kept[0]:
+                return Caller(signed.node, now, store)
+            store = cache.current(session, version).view()
+            _check(signed, store, now, root_bootstrap=root_bootstrap)
+            if version is None:
+                raise _replayed()
+            return Caller(signed.node, now, store)
+    store = request_store()
+    _check(signed, store, now, root_bootstrap=root_bootstrap)
+    if _remember_nonce(session, signed.node, signed.nonce, now) is None:
+        raise _replayed()
+    return Caller(signed.node, now, store)
+
+
+def _remember_nonce(session: Session, node: str, nonce: str, now: dt.datetime) -> int | None:
+    """The nonce recorded and the registry's version read, one statement; None: a replay."""
+    version = remember_nonce(session, node, nonce, now, VERSION_SUBQUERY)
+    return None if version is None else int(version)
+
+
+def _replayed() -> RequestAuthError:
+    return RequestAuthError("replayed_nonce", "This request's nonce was used before.")
+
+
+def _check(signed: SignedRequest, store: TrustStore, now: dt.datetime, *,
+           root_bootstrap: bool) -> None:
+    """The request's key is trusted by ``store`` at ``now`` and its signature is good."""
     public_key: Ed25519PublicKey
     if root_bootstrap and signed.node == store.root_code and signed.key_id == store.root_key_id:
         public_key = store.root_key
@@ -101,6 +146,3 @@ def authenticate(*, root_bootstrap: bool = False) -> Caller:
         signed, method=request.method, path=signed_path(), body=request.get_data(cache=True),
         headers=dict(request.headers), public_key=public_key, now=now,
     )
-    if not remember_nonce(session, signed.node, signed.nonce, now):
-        raise RequestAuthError("replayed_nonce", "This request's nonce was used before.")
-    return Caller(signed.node, now, store)

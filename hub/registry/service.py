@@ -4,7 +4,8 @@ Certificates and revocations are stored verified, append-only, with a one-row ve
 (``registry_state``) raised in the same transaction — before the document is stored, so the
 row's lock orders the stores of concurrent transactions as their commits.  Each hub process
 keeps one verified :class:`TrustStore` (:class:`TrustCache`): a request reads the version
-(one primary-key read) and, when it moved, only the documents stored since are added;
+(a primary-key read, riding in a signed request's nonce INSERT: hub.api.auth) and, when it
+moved, only the documents stored since are added;
 nothing is rebuilt and nothing is copied (a request works on a view of the store).  A
 certificate's signature is verified once, by the process that stores it: the others (and a
 freshly started process loading the whole registry) add the stored document without
@@ -55,6 +56,9 @@ def fingerprint(document: dict[str, Any]) -> str:
 
 
 _VERSION = select(RegistryState.version).where(RegistryState.id == 1)
+# the version as a scalar subquery, for a statement that reads it on the way (the nonce's
+# INSERT … RETURNING, hub.relay.service.remember_nonce): 0 before anything was stored
+VERSION_SUBQUERY = func.coalesce(_VERSION.scalar_subquery(), 0)
 
 
 def registry_version(session: Session) -> int:
@@ -88,15 +92,32 @@ class TrustCache:
         self.rebuilds = 0  # how often a store was built from nothing (tests and /healthz)
         self.added = 0  # documents verified and added since
 
-    def current(self, session: Session) -> TrustStore:
-        """The store at the version ``session`` sees: the one kept while the version is the
-        same, else the same store with the documents stored since added."""
+    def require_root(self) -> None:
+        """Refuse (503) while no trust root is configured: the hub can accept nothing yet."""
         if not self.root_code or not self.root_public_key:
             raise TrustRootMissing(
                 "The hub has no trust root; run `tongban hub trust-root` with the province's "
                 "code and root public key."
             )
-        version = registry_version(session)
+
+    def kept(self) -> tuple[int, TrustStore] | None:
+        """The store kept and the version it is at, without reading the database (None
+        before the first :meth:`current`).  A signed request is checked against it first and
+        the version confirmed by the request's nonce statement (hub.api.auth): the read of
+        the version is not a round trip of its own."""
+        version = self._version  # read first: a catch-up adds to the store, then raises it
+        store = self._store
+        if store is None or version < 0:
+            return None
+        return version, store
+
+    def current(self, session: Session, version: int | None = None) -> TrustStore:
+        """The store at the version ``session`` sees (read unless the caller read it in
+        this transaction already): the one kept while the version is the same, else the
+        same store with the documents stored since added."""
+        self.require_root()
+        if version is None:
+            version = registry_version(session)
         store = self._store
         if store is not None and version == self._version:
             return store

@@ -22,9 +22,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, Table, insert, select
 from sqlalchemy.orm import Session
 
 from hub.relay.models import AuditAnchor
@@ -72,16 +72,29 @@ class Arrival:
     head: Head
 
 
-def record(session: Session, arrivals: Sequence[Arrival], now: dt.datetime) -> None:
+def record(session: Session, arrivals: Sequence[Arrival], now: dt.datetime,
+           previous: Mapping[str, Head | None] | None = None) -> None:
     """Store ``arrivals`` (envelopes already logged, each once), judged in seq order per
-    node against the node's anchor before it: one read and one multi-row insert a batch."""
+    node against the node's anchor before it: one multi-row INSERT a batch."""
+    rows = judged(session, arrivals, now, previous)
+    if rows:
+        insert_rows(session, rows)
+
+
+def judged(session: Session, arrivals: Sequence[Arrival], now: dt.datetime,
+           previous: Mapping[str, Head | None] | None = None) -> list[dict[str, Any]]:
+    """The rows of ``arrivals``, each judged in seq order per node against the node's
+    anchor before it: read (one probe per node) unless the caller read it already
+    (``previous``: the push path reads it in its log INSERT's RETURNING,
+    :func:`previous_head_columns`)."""
     if not arrivals:
-        return
+        return []
     nodes = sorted({arrival.node for arrival in arrivals})
-    previous = _newest_heads(session, nodes)
+    heads: dict[str, Head | None] = dict(previous or {})
+    heads.update(_newest_heads(session, [node for node in nodes if node not in heads]))
     rows = []
     for arrival in sorted(arrivals, key=lambda a: (a.node, a.seq)):
-        before = previous.get(arrival.node)
+        before = heads.get(arrival.node)
         rows.append({
             "node": arrival.node, "seq": arrival.seq, "envelope_id": arrival.envelope_id,
             "entries": arrival.head.entries, "head": arrival.head.head,
@@ -89,8 +102,33 @@ def record(session: Session, arrivals: Sequence[Arrival], now: dt.datetime) -> N
             "verdict": judge(before, arrival.head),
             "previous_entries": before.entries if before is not None else None,
         })
-        previous[arrival.node] = arrival.head
-    session.execute(insert(AuditAnchor), rows)
+        heads[arrival.node] = arrival.head
+    return rows
+
+
+def insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert judged rows: a Core executemany of the table (one statement, compiled once
+    per process), not the ORM's bulk insert, which leaves out the columns a row has as None
+    and so split a batch with and without ``restore`` into two statements."""
+    session.execute(insert(cast(Table, AuditAnchor.__table__)), rows)
+
+
+def previous_head_columns(node: str) -> tuple[Any, Any, Any]:
+    """``node``'s newest anchor as three scalar subqueries (entries, head, restore; NULL
+    before its first), to ride along in another statement's RETURNING: the push path's
+    log INSERT reads the anchor a batch is judged against without a round trip of its own."""
+    entries, head, restore = (
+        select(column).where(AuditAnchor.node == node)
+        .order_by(AuditAnchor.seq.desc()).limit(1).scalar_subquery()
+        for column in (AuditAnchor.entries, AuditAnchor.head, AuditAnchor.restore))
+    return entries, head, restore
+
+
+def head_of(entries: int | None, head: str | None, restore: str | None) -> Head | None:
+    """The :class:`Head` read by :func:`previous_head_columns` (None: no anchor yet)."""
+    if entries is None or head is None:
+        return None
+    return Head(int(entries), head, restore)
 
 
 def newest_head_query(node: str) -> Select[int, str, str | None]:
