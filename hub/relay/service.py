@@ -420,19 +420,14 @@ class Ingest:
         # caller's newest audit anchor, which the batch's anchors are judged against, and
         # its registered name ride along in the RETURNING of the log's INSERT instead of
         # costing a read each (docs/scale.md, "Hub ingest")
-        rows = [self._log_row(envelope) for _, envelope in deferred]
-        if _is_postgresql(self.session):
-            parameters: dict[str, Any] = {
-                f"log_{c}": [row[c] for row in rows] for c in LOG_COLUMNS}
-            returned = self.session.execute(LOG_RETURNING, {**parameters,
-                                                            "caller": self.caller}).all()
-        else:
-            returned = self.session.execute(
-                sqlite_insert(EnvelopeRecord).values(rows)
-                .on_conflict_do_nothing(index_elements=["id"])
-                .returning(EnvelopeRecord.id, *anchors.previous_head_columns(self.caller),
-                           _registered_name(self.caller))
-            ).all()
+        statement: Any = (postgresql_insert if _is_postgresql(self.session)
+                          else sqlite_insert)(EnvelopeRecord)
+        returned = self.session.execute(
+            statement.values([self._log_row(envelope) for _, envelope in deferred])
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(EnvelopeRecord.id, *anchors.previous_head_columns(self.caller),
+                       _registered_name(self.caller))
+        ).all()
         logged = {row[0] for row in returned}
         summaries = [self._summary_row(envelope) for _, envelope in deferred
                      if envelope.id in logged]
@@ -449,14 +444,12 @@ class Ingest:
                 self.session, [arrival for _, envelope in deferred if envelope.id in logged
                                and (arrival := _arrival(envelope)) is not None],
                 self.now, previous=previous)
-            if _is_postgresql(self.session):
-                # one statement for both (SQLite has no data-modifying CTE, and its
-                # statements are no round trip)
-                self.session.execute(SUMMARIES_AND_ANCHORS, _as_arrays(summaries, anchor_rows))
-            else:
-                self.session.execute(insert(SummaryRecord), summaries)
-                if anchor_rows:
-                    anchors.insert_rows(self.session, anchor_rows)
+            # two statements, not one: a data-modifying CTE with both tables' multi-row
+            # VALUES (compiled again for every batch) or with one array per column (unnest)
+            # was slower than the round trip it saved (docs/scale.md, "Hub ingest")
+            self.session.execute(insert(SummaryRecord), summaries)
+            if anchor_rows:
+                anchors.insert_rows(self.session, anchor_rows)
             names = {envelope.sender: (envelope.body.get("node") or {}).get("name")
                      for _, envelope in deferred if envelope.id in logged}
             # the UPDATE only when a name moved (it would change no row otherwise)
@@ -564,54 +557,6 @@ class Ingest:
             self.session.execute(insert(EnvelopeBlob), [
                 {"envelope_id": envelope.id, "sha256": sha} for sha in sorted(hashes)
             ])
-
-
-# PostgreSQL: a batch's summaries and audit anchors in one statement, each table's rows as
-# one array per column (a fixed text, compiled once: a multi-row VALUES is compiled again for
-# every batch, which cost more than the round trip it saves)
-SUMMARY_COLUMNS = ("node", "period_label", "period_kind", "seq", "envelope_id", "body",
-                   "received_at")
-ANCHOR_COLUMNS = ("node", "seq", "envelope_id", "entries", "head", "restore", "received_at",
-                  "verdict", "previous_entries")
-LOG_COLUMNS = ("id", "sender", "seq", "kind", "to", "ts", "received_at", "wire")
-# PostgreSQL: the log's rows of a batch the same way, returning those logged (an id logged
-# before is skipped) with the caller's newest anchor and registered name (what
-# hub.relay.anchors.previous_head_columns and _registered_name read on SQLite)
-LOG_RETURNING = text(
-    'INSERT INTO envelope_log (id, sender, seq, kind, "to", ts, received_at, wire)'
-    " SELECT * FROM unnest(CAST(:log_id AS varchar[]), CAST(:log_sender AS varchar[]),"
-    " CAST(:log_seq AS bigint[]), CAST(:log_kind AS varchar[]), CAST(:log_to AS varchar[]),"
-    " CAST(:log_ts AS varchar[]), CAST(:log_received_at AS timestamptz[]),"
-    " CAST(:log_wire AS text[]))"
-    " ON CONFLICT (id) DO NOTHING"
-    " RETURNING id,"
-    " (SELECT a.entries FROM audit_anchors a WHERE a.node = :caller ORDER BY a.seq DESC LIMIT 1),"
-    " (SELECT a.head FROM audit_anchors a WHERE a.node = :caller ORDER BY a.seq DESC LIMIT 1),"
-    " (SELECT a.restore FROM audit_anchors a WHERE a.node = :caller ORDER BY a.seq DESC LIMIT 1),"
-    " (SELECT n.name FROM nodes n WHERE n.code = :caller)")
-SUMMARIES_AND_ANCHORS = text(
-    "WITH stored_summaries AS ("
-    " INSERT INTO summaries"
-    " (node, period_label, period_kind, seq, envelope_id, body, received_at)"
-    " SELECT * FROM unnest(CAST(:s_node AS varchar[]), CAST(:s_period_label AS varchar[]),"
-    " CAST(:s_period_kind AS varchar[]), CAST(:s_seq AS bigint[]),"
-    " CAST(:s_envelope_id AS varchar[]), CAST(:s_body AS text[]),"
-    " CAST(:s_received_at AS timestamptz[])))"
-    " INSERT INTO audit_anchors"
-    " (node, seq, envelope_id, entries, head, restore, received_at, verdict, previous_entries)"
-    " SELECT * FROM unnest(CAST(:a_node AS varchar[]), CAST(:a_seq AS bigint[]),"
-    " CAST(:a_envelope_id AS varchar[]), CAST(:a_entries AS bigint[]),"
-    " CAST(:a_head AS varchar[]), CAST(:a_restore AS varchar[]),"
-    " CAST(:a_received_at AS timestamptz[]), CAST(:a_verdict AS varchar[]),"
-    " CAST(:a_previous_entries AS bigint[]))")
-
-
-def _as_arrays(summaries: list[dict[str, Any]], anchor_rows: list[dict[str, Any]]
-               ) -> dict[str, list[Any]]:
-    """The parameters of :data:`SUMMARIES_AND_ANCHORS`: one list per column."""
-    arrays = {f"s_{c}": [row[c] for row in summaries] for c in SUMMARY_COLUMNS}
-    arrays.update({f"a_{c}": [row[c] for row in anchor_rows] for c in ANCHOR_COLUMNS})
-    return arrays
 
 
 def _registered_name(code: str) -> Any:
