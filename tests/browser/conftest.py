@@ -1,13 +1,24 @@
 """Browser tests: Playwright drives Debian's Chromium (/usr/bin/chromium, never a downloaded
 browser) against real ``tongban`` processes on loopback: a hub and a province → city →
-two counties chain; the city's node serves the pages. Screenshots go to
-test-output/screenshots/."""
+two counties chain; the city's node serves the pages (the ``site`` fixture), or the demo's
+federation (``tongban demo --check``, tests/demo_federation.py) served again from its homes
+(the ``demo_servers`` fixture, shared by test_crawl.py and test_demo_pages.py). Screenshots go
+to test-output/screenshots/.
+
+Under pytest-xdist each worker has its own session fixtures: the tests of one fixture carry
+one ``xdist_group`` (pyproject.toml runs ``--dist loadgroup``), so that one worker builds and
+serves it once, and the demo's hub, whose port every demo node's configuration names, is
+never served by two workers at once."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
-from collections.abc import Iterator
+import signal
+import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import Popen
@@ -18,8 +29,13 @@ import requests
 
 from schemas.keys import load_private_key, public_key_b64
 from schemas.periods import Period
+from tests.demo_federation import DemoCheck
 from tests.integration.conftest import (
     REPO,
+    START_TIMEOUT,
+    STOP_TIMEOUT,
+    TONGBAN,
+    clean_env,
     free_port,
     serving,
     stop_process,
@@ -35,6 +51,12 @@ KINDS = {BEILIU: "county_city", RONG: "county"}
 NAMES = {CITY: "玉林市政务服务中心", BEILIU: "北流市政务服务中心", RONG: "容县政务服务中心"}
 PASSWORD = "browser-pass-9"
 MATTER = "BR-0001"
+# the groups of tests that share a session fixture (one worker each under --dist loadgroup)
+SITE_GROUP = pytest.mark.xdist_group("browser-site")
+DEMO_GROUP = pytest.mark.xdist_group("demo-federation")
+# the demo's centers served again: the province, the city, Yuzhou and Beiliu, and Beiliu's
+# township (test_crawl.py reads four levels, test_demo_pages.py uses the city and Yuzhou)
+DEMO_PROVINCE, DEMO_CITY, DEMO_YUZHOU, DEMO_BEILIU = "450000", "450900", "450902", "450981"
 
 
 def _seed(node: str) -> None:
@@ -130,6 +152,76 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
             yield Site(work, node, hub, hub_process,
                        Period.month(today.year, today.month).label)
+
+
+@contextmanager
+def serving_together(commands: Mapping[str, list[str]], cwd: Path,
+                     logs: Path) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
+    """Start ``tongban ARGS`` for each name at once (output in ``logs/<name>.log``); on exit
+    send every one SIGTERM first and then wait for them all, so that the processes stop side
+    by side: a node worker takes up to 5 s to leave its long poll at the hub
+    (node/worker.py ``run_worker``), and test_demo_pages.py, which stopped its six workers,
+    two nodes and hub one after another, spent 42 s in teardown in CI."""
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for name, args in commands.items():
+            with (logs / f"{name}.log").open("wb") as out:
+                processes[name] = subprocess.Popen(
+                    [TONGBAN, *args], cwd=cwd, env=clean_env(), stdout=out,
+                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        yield processes
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@dataclass
+class DemoServers:
+    """The demo federation's hub and five of its nodes, served from the demo's homes."""
+
+    work: Path
+    hub: str
+    urls: dict[str, str]
+    logins: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def demo_servers(demo_check: DemoCheck) -> Iterator[DemoServers]:
+    """The demo's hub (on the port every node's tongban.toml names) and the nodes the crawler
+    and the demo's page tests open, served once for both (they are one ``xdist_group``)."""
+    work = demo_check.work
+    if demo_check.result.returncode != 0:
+        pytest.fail(f"tongban demo --check failed:\n{demo_check.result.stdout}\n"
+                    f"{demo_check.result.stderr}")
+    township = next(home.name.removeprefix("node-") for home in sorted(work.glob("node-*"))
+                    if home.name.removeprefix("node-").startswith(DEMO_BEILIU)
+                    and len(home.name) == len("node-") + 9)
+    hub = f"http://127.0.0.1:{demo_check.hub_port}"
+    codes = (township, DEMO_BEILIU, DEMO_YUZHOU, DEMO_CITY, DEMO_PROVINCE)
+    urls = {code: f"http://127.0.0.1:{free_port()}" for code in codes}
+    commands = {"served-hub": ["hub", "serve", "--home", str(work / "hub"), "--bind",
+                               f"127.0.0.1:{demo_check.hub_port}", "--workers", "1"]}
+    commands |= {f"served-node-{code}": ["node", "serve", "--home", str(work / f"node-{code}"),
+                                         "--bind", url.removeprefix("http://"),
+                                         "--workers", "1"]
+                 for code, url in urls.items()}
+    # they boot side by side: the time they share is each one's START_TIMEOUT together
+    timeout = START_TIMEOUT * len(commands)
+    with serving_together(commands, work, work) as processes:
+        wait_for_health(f"{hub}/healthz", processes["served-hub"], work / "served-hub.log",
+                        timeout)
+        for code, url in urls.items():
+            wait_for_health(f"{url}/healthz", processes[f"served-node-{code}"],
+                            work / f"served-node-{code}.log", timeout)
+        logins = json.loads((work / "logins.json").read_text(encoding="utf-8"))
+        yield DemoServers(work, hub, urls, logins)
 
 
 @pytest.fixture(scope="session")

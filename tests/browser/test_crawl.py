@@ -8,13 +8,12 @@ exception text, no division code without its center's name, no rate above 100 un
 heading, no fee in 分.
 
 The federation is the demo's (``tongban demo --check``, shared with test_demo_pages.py):
-the hub and four of its nodes are served again from the demo's homes."""
+the hub and four of its nodes are served again from the demo's homes (tests/browser/
+conftest.py ``demo_servers``, served once for both files)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,12 +21,11 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM
+from tests.browser.conftest import CHROMIUM, DEMO_GROUP, DemoServers
 from tests.demo_federation import DemoCheck
-from tests.integration.conftest import free_port, serving, wait_for_health
 from tests.page_scan import csv_problems, page_problems, xlsx_problems
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, DEMO_GROUP]
 
 PROVINCE, CITY, COUNTY = "450000", "450900", "450981"
 ROLES = ("admin", "clerk", "approver", "supervisor", "viewer")
@@ -45,34 +43,15 @@ class Federation:
 
 
 @pytest.fixture(scope="module")
-def federation(demo_check: DemoCheck) -> Iterator[Federation]:
-    import json
-
+def federation(demo_check: DemoCheck, demo_servers: DemoServers) -> Federation:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (make test does)")
-    work, built = demo_check.work, demo_check.result
+    built = demo_check.result
     assert built.returncode == 0, f"{built.stdout}\n{built.stderr}"
-    township = next(home.name.removeprefix("node-") for home in sorted(work.glob("node-*"))
-                    if home.name.removeprefix("node-").startswith(COUNTY)
-                    and len(home.name) == len("node-") + 9)
-    logins = json.loads((work / "logins.json").read_text(encoding="utf-8"))
-    hub = f"http://127.0.0.1:{demo_check.hub_port}"
-    with ExitStack() as servers:
-        hub_process = servers.enter_context(serving(
-            "hub", "serve", "--home", str(work / "hub"), "--bind",
-            f"127.0.0.1:{demo_check.hub_port}", "--workers", "1", cwd=work,
-            log=work / "crawl-hub.log"))
-        wait_for_health(f"{hub}/healthz", hub_process, work / "crawl-hub.log")
-        urls = {}
-        for code in (township, COUNTY, CITY, PROVINCE):
-            port = free_port()
-            log = work / f"crawl-node-{code}.log"
-            process = servers.enter_context(serving(
-                "node", "serve", "--home", str(work / f"node-{code}"), "--bind",
-                f"127.0.0.1:{port}", "--workers", "1", cwd=work, log=log))
-            urls[code] = f"http://127.0.0.1:{port}"
-            wait_for_health(f"{urls[code]}/healthz", process, log)
-        yield Federation(urls, logins)
+    township = next(code for code in demo_servers.urls
+                    if code.startswith(COUNTY) and len(code) == 9)
+    return Federation({code: demo_servers.urls[code]
+                       for code in (township, COUNTY, CITY, PROVINCE)}, demo_servers.logins)
 
 
 def shape(path: str) -> str:
@@ -100,10 +79,19 @@ def _export_problems(page: Any, url: str) -> list[str]:
     return csv_problems(data)
 
 
-def crawl(page: Any, base: str, start: list[str]) -> tuple[dict[str, list[str]], int]:
-    """Every page two steps from ``start`` and every export linked: the problems by URL."""
+def public(url: str) -> bool:
+    """A citizens' page: the same for every visitor but for the header's name and the
+    navigation, which every staff page of the role shows too."""
+    return not urlsplit(url).path.startswith("/staff")
+
+
+def crawl(page: Any, base: str, start: list[str],
+          scanned: set[str]) -> tuple[dict[str, list[str]], int]:
+    """Every page two steps from ``start`` and every export linked: the problems by URL. A
+    citizens' page already in ``scanned`` (opened at this level by the citizen or another
+    role) is not opened again; each page opened is added."""
     problems: dict[str, list[str]] = {}
-    seen: set[str] = set()
+    seen: set[str] = {url for url in scanned if public(url)}
     shapes: dict[str, int] = {}
     exports: set[str] = set()
     frontier = list(dict.fromkeys(start))
@@ -123,6 +111,7 @@ def crawl(page: Any, base: str, start: list[str]) -> tuple[dict[str, list[str]],
             shapes[key] = shapes.get(key, 0) + 1
             response = page.goto(url)
             opened += 1
+            scanned.add(url)
             html = page.content()
             found = page_problems(html)
             if response is None or response.status >= 500:
@@ -153,12 +142,13 @@ def test_every_page_of_every_role_reads_chinese(browser: Any, federation: Federa
     base = federation.urls[code]
     problems: dict[str, list[str]] = {}
     pages = 0
+    scanned: set[str] = set()
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
         page.set_default_timeout(30_000)
         page.goto(base + "/")
-        found, opened = crawl(page, base, _nav(page, base))  # the citizens' pages
+        found, opened = crawl(page, base, _nav(page, base), scanned)  # the citizens'
         problems.update(found)
         pages += opened
         for role in ROLES:
@@ -169,7 +159,7 @@ def test_every_page_of_every_role_reads_chinese(browser: Any, federation: Federa
             page.get_by_role("button", name="登录").click()
             page.wait_for_load_state()
             assert "/staff/login" not in page.url, (role, page.content()[:2000])
-            found, opened = crawl(page, base, _nav(page, base))
+            found, opened = crawl(page, base, _nav(page, base), scanned)
             problems.update({f"{role} {url}": p for url, p in found.items()})
             pages += opened
     finally:

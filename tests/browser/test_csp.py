@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import MATTER, Site, shot
+from tests.browser.conftest import MATTER, SITE_GROUP, Site, shot
 from tests.browser.test_pages import log_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, SITE_GROUP]
 
 
 def watch_violations(page: Any) -> list[str]:

@@ -4,8 +4,10 @@ The federation is the real demo builder's (``tongban demo --check``: the provinc
 county-level centers of different kinds and a township under each, one month of cases made
 on the real case service, forwarded cases, directives, signed summaries at the hub), built
 once per session and shared with tests/integration/test_demo.py (tests/demo_federation.py).
-Then the hub and two of its nodes are served again from the demo's own homes, and each role
-logs in with the demo's printed logins. Screenshots go to test-output/screenshots/demo-*.png.
+Then the hub and two of its nodes are served again from the demo's own homes (tests/browser/
+conftest.py ``demo_servers``, shared with test_crawl.py), every node's sync worker runs, and
+each role logs in with the demo's printed logins. Screenshots go to
+test-output/screenshots/demo-*.png.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import CHROMIUM, SCREENSHOTS, shot
+from tests.browser.conftest import (
+    CHROMIUM,
+    DEMO_GROUP,
+    SCREENSHOTS,
+    DemoServers,
+    serving_together,
+    shot,
+)
 from tests.demo_federation import DemoCheck
-from tests.integration.conftest import free_port, serving, wait_for_health
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, DEMO_GROUP]
 
 PROVINCE, CITY, YUZHOU, BEILIU = "450000", "450900", "450902", "450981"
 SERVED = (CITY, YUZHOU)
@@ -44,45 +51,28 @@ class Demo:
 
 
 @pytest.fixture(scope="module")
-def demo(demo_check: DemoCheck) -> Iterator[Demo]:
+def demo(demo_check: DemoCheck, demo_servers: DemoServers) -> Iterator[Demo]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (make test does)")
-    work, hub_port, built = demo_check.work, demo_check.hub_port, demo_check.result
+    work, built = demo_check.work, demo_check.result
     assert built.returncode == 0, f"{built.stdout}\n{built.stderr}"
     report = json.loads(built.stdout)
     assert report["ok"] is True, report
     period = report["checks"]["summaries_at_hub"]["detail"].rsplit(" of ", 1)[1].split(",")[0]
-    logins = json.loads((work / "logins.json").read_text(encoding="utf-8"))
+    urls = {code: demo_servers.urls[code] for code in SERVED}
 
-    hub = f"http://127.0.0.1:{hub_port}"  # every node's tongban.toml names this port
-    with ExitStack() as servers:
-        hub_process = servers.enter_context(serving(
-            "hub", "serve", "--home", str(work / "hub"), "--bind", f"127.0.0.1:{hub_port}",
-            "--workers", "1", cwd=work, log=work / "pages-hub.log"))
-        wait_for_health(f"{hub}/healthz", hub_process, work / "pages-hub.log")
-        urls = {}
-        for code in SERVED:
-            port = free_port()
-            log = work / f"pages-node-{code}.log"
-            process = servers.enter_context(serving(
-                "node", "serve", "--home", str(work / f"node-{code}"), "--bind",
-                f"127.0.0.1:{port}", "--workers", "1", cwd=work, log=log))
-            urls[code] = f"http://127.0.0.1:{port}"
-            wait_for_health(f"{urls[code]}/healthz", process, log)
-        # every node's sync worker runs, as in `make demo`: their long polls wait at the hub
-        # while the pages are used (the rankings pages' times: demo-timings.json)
-        for home in sorted(work.glob("node-*")):
-            servers.enter_context(serving("node", "worker", "--home", str(home), cwd=work,
-                                          log=work / f"pages-worker-{home.name}.log"))
-        yield Demo(work, hub, urls, logins, period)
+    # every node's sync worker runs, as in `make demo`: their long polls wait at the hub
+    # while the pages are used (the rankings pages' times: demo-timings.json)
+    workers = {f"pages-worker-{home.name}": ["node", "worker", "--home", str(home)]
+               for home in sorted(work.glob("node-*"))}
+    with serving_together(workers, work, work):
+        yield Demo(work, demo_servers.hub, urls, demo_servers.logins, period)
         TIMINGS_REPORT.parent.mkdir(parents=True, exist_ok=True)
         TIMINGS_REPORT.write_text(json.dumps({
             "what": "seconds from navigation to the load event of each demo rankings page, "
                     "with every demo node's sync worker running (a figure, not a check; "
                     "goal < 1 s)", "pages": TIMINGS}, ensure_ascii=False, indent=1),
             encoding="utf-8")
-
-
 
 
 TIMINGS: dict[str, float] = {}

@@ -10,10 +10,10 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import MATTER, PASSWORD, Site, shot
+from tests.browser.conftest import MATTER, PASSWORD, SITE_GROUP, Site, shot
 from tests.browser.test_pages import log_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, SITE_GROUP]
 
 
 def _api(site: Site, username: str) -> requests.Session:

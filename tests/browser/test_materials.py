@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import MATTER, Site, shot
+from tests.browser.conftest import MATTER, SITE_GROUP, Site, shot
 from tests.browser.test_pages import log_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, SITE_GROUP]
 
 
 def test_the_window_takes_each_material_and_the_notice_lists_exactly_the_missing_one(

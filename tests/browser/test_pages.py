@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import MATTER, PASSWORD, Site, shot, stop_process
+from tests.browser.conftest import MATTER, PASSWORD, SITE_GROUP, Site, shot, stop_process
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, SITE_GROUP]
 
 CITY, BEILIU = "450900", "450981"
 

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from node.cases.models import Case
 from node.catalog.models import Matter
 from node.web import search
-from tests.browser.conftest import MATTER, Site, shot
+from tests.browser.conftest import MATTER, SITE_GROUP, Site, shot
 from tests.browser.test_documents import _api
 from tests.browser.test_pages import log_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, SITE_GROUP]
 
 ID_NUMBER = "110105195001010039"
 PAGED = "翻页测试"

@@ -35,6 +35,11 @@ from tests.integration.conftest import (
 )
 
 pytestmark = pytest.mark.slow
+# under pytest-xdist (--dist loadgroup, pyproject.toml) the tests of one module-scoped demo
+# folder run on one worker, which builds it once; the --check report's test runs beside the
+# browser tests that serve the same session federation (tests/browser/conftest.py)
+DEMO_RUN = pytest.mark.xdist_group("demo-run")
+DEMO_CHECK = pytest.mark.xdist_group("demo-federation")
 
 START_TIMEOUT = 600  # seconds until the demo prints its URLs (23 centers set up and started)
 RUNNING = "Press Ctrl-C to stop."
@@ -160,6 +165,7 @@ def _get(url: str, token: str | None = None, **params: object) -> dict:
     return response.json()  # type: ignore[no-any-return]
 
 
+@DEMO_CHECK
 def test_demo_check_verifies_every_flow(demo_check: DemoCheck) -> None:
     """What CI runs: the smaller federation, every flow checked, one JSON report (the
     federation is the session's, which the browser tests then serve: tests/demo_federation.py)."""
@@ -195,6 +201,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return work, demo.output
 
 
+@DEMO_RUN
 def test_the_first_run_builds_the_federation(built: tuple[Path, str]) -> None:
     work, output = built
 
@@ -211,6 +218,7 @@ def test_the_first_run_builds_the_federation(built: tuple[Path, str]) -> None:
     assert stat.S_IMODE((work / "logins.json").stat().st_mode) == 0o600
 
 
+@DEMO_RUN
 def test_a_second_run_reuses_the_folder_and_serves_every_center_until_sigint(
     start_demo: Callable, built: tuple[Path, str]
 ) -> None:
@@ -255,6 +263,7 @@ def test_a_second_run_reuses_the_folder_and_serves_every_center_until_sigint(
     assert all(port_is_closed(port) for port in demo.ports)
 
 
+@DEMO_RUN
 def test_demo_exits_non_zero_when_a_server_dies(
     start_demo: Callable, built: tuple[Path, str]
 ) -> None:
