@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from hypothesis import settings as hypothesis_settings
 
+from schemas.runtime import passwords
 from tests.apps import AppCache
 from tests.databases import Templates, schema_for
 
@@ -42,6 +44,15 @@ def examples(full: int) -> int:
     return full if HYPOTHESIS_PROFILE == "ci" else min(full, max(10, full // 10))
 
 
+# Argon2 at the production parameters (RFC 9106's second recommendation: 64 MiB, 3 passes,
+# 4 lanes) costs about 0.23 s of CPU per hash or check, and the suite hashes and checks
+# passwords hundreds of times (every login, every account a fixture makes).  The tests run it
+# with the cheapest parameters query codes use; the production ones stay checked by
+# tests/unit/schemas/test_passwords.py (on PRODUCTION_HASHER) and by the real processes of the
+# integration tests and test_cli_start.py, which do not load this file.
+PRODUCTION_HASHER = passwords._hasher
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+
 PG_URL = os.environ.get("TONGBAN_TEST_PG", "")
 PG_SKIP = (
     "PostgreSQL half skipped: TONGBAN_TEST_PG is not set "
@@ -49,8 +60,9 @@ PG_SKIP = (
 )
 
 
-# fixtures whose app creates its tables on ``database_url``: their tests get them from a template
-TEMPLATE_USERS = {"app": "node", "make_hub": "hub", "hub_app": "hub"}
+# fixtures that create an application's tables on ``database_url``: their tests get them from a
+# template (the node's modules' own ``database`` fixtures all create the node's tables)
+TEMPLATE_USERS = {"app": "node", "make_hub": "hub", "hub_app": "hub", "database": "node"}
 
 
 @pytest.fixture(scope="session")

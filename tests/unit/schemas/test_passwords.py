@@ -32,3 +32,22 @@ def test_the_list_holds_both_sources() -> None:
     common = common_passwords()
     assert len(common) > 30_000
     assert {"123456", "password", "dragon", "woaini1314", "5201314"} <= common
+
+
+def test_production_hashes_are_argon2id_at_rfc_9106s_second_recommendation() -> None:
+    """The suite hashes with cheap parameters (tests/conftest.py); production keeps the
+    library's defaults: Argon2id, 64 MiB, 3 passes, 4 lanes."""
+    from argon2 import PasswordHasher
+
+    from schemas.runtime import passwords
+    from tests.conftest import PRODUCTION_HASHER
+
+    assert passwords._hasher is not PRODUCTION_HASHER  # what the rest of the suite runs
+    stored = PRODUCTION_HASHER.hash("correct-horse-9")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert PRODUCTION_HASHER.verify(stored, "correct-horse-9")
+    assert not PRODUCTION_HASHER.check_needs_rehash(stored)
+    default = PasswordHasher()
+    assert (default.time_cost, default.memory_cost, default.parallelism) == (3, 65536, 4)
+    # a hash made in the tests is upgraded at the next login in production
+    assert PRODUCTION_HASHER.check_needs_rehash(passwords.hash_password("correct-horse-9"))
