@@ -80,6 +80,7 @@ from schemas.periods import Period
 from schemas.runtime.database import Database
 from schemas.runtime.settings import SettingsError
 from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
+from tests.apps import AppCache, config_key
 from tests.conftest import node_config
 from tests.unit.node.conftest import Api, new_matter
 
@@ -569,13 +570,15 @@ def test_a_name_that_looks_like_a_formula_stays_text(month: Database) -> None:
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    """The node app with the lax rule in its settings (overrides the conftest fixture)."""
-    app = create_app(node_config(database_url, **{setting_key(k): v for k, v in LAX.items()}))
-    db: Database = app.extensions["tongban_db"]
-    Base.metadata.create_all(db.engine)
-    yield app
-    db.dispose()
+def app(database_url: str, shared_apps: AppCache) -> Iterator[Flask]:
+    """The node app with the lax rule in its settings (overrides the conftest fixture); like
+    it, built once per process and lent to each test on its database, which holds the node's
+    tables already (tests/apps.py, tests/conftest.py)."""
+    config = node_config(database_url, **{setting_key(k): v for k, v in LAX.items()})
+    shared = shared_apps.get(("node", config_key(config, "database_url", "secret_key")),
+                             lambda: create_app(config))
+    with shared.lent(database_url) as lent:
+        yield lent
 
 
 @pytest.fixture
