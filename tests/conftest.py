@@ -136,3 +136,21 @@ def node_config(database_url: str, **extra: Any) -> dict[str, Any]:
         "testing": True,
         **extra,
     }
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each test's ``xdist_group`` added to its node id on an xdist worker under ``--dist
+    loadgroup``, where the controller reads the group (``<id>@<group>``). pytest-xdist 3.8
+    writes it to ``item._nodeid``, which pytest 9 no longer reads (the id is ``item._id``):
+    without this the groups were ignored and their tests spread over both workers. Here, at
+    the root of tests/, it sees every item of every run (the browser, demo and integration
+    groups alike), whichever folders are collected."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        groups = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                         for mark in item.iter_markers("xdist_group")})
+        if groups and not item.nodeid.endswith("@" + "_".join(groups)):
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")  # type: ignore[attr-defined]

@@ -59,24 +59,6 @@ DEMO_GROUP = pytest.mark.xdist_group("demo-federation")
 DEMO_PROVINCE, DEMO_CITY, DEMO_YUZHOU, DEMO_BEILIU = "450000", "450900", "450902", "450981"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Each test's ``xdist_group`` added to its node id on an xdist worker under ``--dist
-    loadgroup``, where the controller reads the group (``<id>@<group>``). pytest-xdist 3.8
-    writes it to ``item._nodeid``, which pytest 9 no longer reads (the id is ``item._id``):
-    without this the groups were ignored and their tests spread over both workers. The hook
-    sees every item of the session (test_demo.py's too) whenever tests/browser is collected,
-    as in ``make test``."""
-    if not getattr(config.option, "loadgroup", False):
-        return
-    from _pytest.nodeid import NodeId
-
-    for item in items:
-        groups = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
-                         for mark in item.iter_markers("xdist_group")})
-        if groups and not item.nodeid.endswith("@" + "_".join(groups)):
-            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")  # type: ignore[attr-defined]
-
-
 def _seed(node: str) -> None:
     """The city center's catalog and staff, through its JSON API as an administrator."""
     http = requests.Session()
