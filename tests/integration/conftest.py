@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -196,3 +197,19 @@ def home_dir(tmp_path: Path) -> Path:
     path = tmp_path / "work"
     path.mkdir()
     return path
+
+
+def _run_folder(config: pytest.Config) -> Path:
+    """The run's temporary folder, shared by the xdist workers (each works below it)."""
+    root = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+
+
+@pytest.fixture(scope="session")
+def federation_template(request: pytest.FixtureRequest) -> Any:
+    """The standard federation built once per run, for modules to copy
+    (tests/integration/federation.py)."""
+    from tests.integration.federation import shared_template
+
+    return shared_template(_run_folder(request.config))
+
