@@ -45,7 +45,9 @@ from tests.integration.conftest import free_port
 from tests.integration.federation import Template, _ok, _public_key, copy_template, serve_hub
 from tests.unit.node.conftest import Clock, new_matter
 
-pytestmark = pytest.mark.slow
+# one worker runs the whole module (`make test`: --dist loadgroup): its tests build on the
+# state the ones before them left, and its federation is copied once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("calendar_federation")]
 
 PROVINCE, CITY, COUNTY, TOWNSHIP = (federation.PROVINCE, federation.CITY, federation.BEILIU,
                                     federation.TOWNSHIP)

@@ -59,7 +59,9 @@ from tests.integration.federation import (
 )
 from tests.unit.node.conftest import matter_payload
 
-pytestmark = pytest.mark.slow
+# one worker runs the whole module (`make test`: --dist loadgroup): its tests build on the
+# state the ones before them left, and its federation is copied once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("federation_flows")]
 
 COUNTY = BEILIU  # 北流, a county-level city
 NODES = {code: HOMES[code] for code in (PROVINCE, CITY, COUNTY, TOWNSHIP)}

@@ -40,7 +40,9 @@ from tests.integration.federation import (
 )
 from tests.unit.node.conftest import matter_payload
 
-pytestmark = pytest.mark.slow
+# one worker runs the whole module (`make test`: --dist loadgroup): its tests build on the
+# state the ones before them left, and its federation is copied once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("indicators_federation")]
 
 
 @dataclass

@@ -50,7 +50,9 @@ from tests.integration.federation import (
 )
 from tests.unit.node.conftest import matter_payload
 
-pytestmark = pytest.mark.slow
+# one worker runs the whole module (`make test`: --dist loadgroup): its tests build on the
+# state the ones before them left, and its federation is copied once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("lateral_federation")]
 
 STAFF_NAMES = {"clerk": "李明", "approver": "陈静"}
 TONGBAN = "11450000TB0001"  # 全省通办, competent by the applicant's 户籍

@@ -33,7 +33,9 @@ from tests.integration.federation import (
     serve_nodes,
 )
 
-pytestmark = pytest.mark.slow
+# one worker runs the whole module (`make test`: --dist loadgroup): its tests build on the
+# state the ones before them left, and its federation is copied once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("rankings_federation")]
 
 
 @dataclass
