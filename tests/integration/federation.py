@@ -218,7 +218,8 @@ def shared_template(root: Path) -> Template:
             saved = json.loads(record.read_text(encoding="utf-8"))
             return Template(Path(saved["work"]), saved["keys"], saved["schema"])
         work = root / "federation-template"
-        work.mkdir(exist_ok=True)
+        shutil.rmtree(work, ignore_errors=True)  # what a worker's failed build left
+        work.mkdir()
         built = build_template(work)
         record.write_text(json.dumps({"work": str(built.work), "keys": built.keys,
                                       "schema": built.schema}), encoding="utf-8")
