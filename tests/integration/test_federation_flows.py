@@ -10,9 +10,8 @@ and SQLite database, served by gunicorn and synced by ``tongban node sync-now`` 
 - every node's signed summary at the hub, readable by an ancestor.
 
 The hub runs on PostgreSQL when ``TONGBAN_TEST_PG`` is set (as under ``.ci/run``), otherwise
-on SQLite.  The module's federation is a copy of the standard one, enrolled and synced once
-per run (tests/integration/federation.py), with processes of its own; the tests run in file
-order, each flow building on the synced state the ones before it left.
+on SQLite.  The federation is built once for the module; the tests run in file order, each
+flow building on the synced state the ones before it left.
 """
 
 from __future__ import annotations
@@ -20,56 +19,66 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import subprocess
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 import pytest
 import requests
+from sqlalchemy import create_engine, text
 
 from schemas.keys import load_private_key
 from schemas.request_signing import sign_request
+from tests.conftest import PG_URL
 from tests.integration.conftest import (
     TONGBAN,
     clean_env,
     free_port,
     run_tongban,
+    serving,
     stop_process,
     wait_for_health,
 )
-from tests.integration.federation import (
-    BEILIU,
-    CITY,
-    HOMES,
-    PROVINCE,
-    TOWNSHIP,
-    Api,
-    Federation,
-    Template,
-    _ok,
-    _output,
-    accepted_case,
-    act,
-    copy_template,
-    serve_nodes,
-    staff_api,
-)
+from tests.integration.federation import _ok, _output, _public_key, _run_together
 from tests.unit.node.conftest import matter_payload
 
-# one worker runs the whole module (`make test`: --dist loadgroup): its tests build on the
-# state the ones before them left, and its federation is copied once
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("federation_flows")]
+pytestmark = pytest.mark.slow
 
-COUNTY = BEILIU  # 北流, a county-level city
-NODES = {code: HOMES[code] for code in (PROVINCE, CITY, COUNTY, TOWNSHIP)}
+PROVINCE, CITY, COUNTY, TOWNSHIP = "450000", "450900", "450981", "450981101"
+NODES = {PROVINCE: "p", CITY: "c", COUNTY: "k", TOWNSHIP: "t"}
 PASSWORD = "federation-pass-9"
 SHARED = "11450000MB0001"  # a matter every node below the province holds
 CITY_ONLY = "11450900MB0009"  # held by the township and the city, not by the county
 STANDARD = "11450000STD0001"  # published by the province
 FILE = b"%PDF-1.4\n" + "营业执照扫描件".encode() + bytes(range(256)) * 40  # a PDF by its bytes
+
+
+class Api:
+    """One staff account on one node's HTTP API."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.base = base
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str, **params: Any) -> requests.Response:
+        return requests.get(self.base + path, params=params, headers=self.headers, timeout=20)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
+        if "files" in kwargs:
+            return requests.post(self.base + path, headers=self.headers, timeout=20, **kwargs)
+        return requests.post(self.base + path, json=body if body is not None else {},
+                             headers=self.headers, timeout=20)
+
+    def ok(self, method: str, path: str, body: Any = None, status: int = 200,
+           **kwargs: Any) -> Any:
+        response = self.get(path) if method == "GET" else self.post(path, body, **kwargs)
+        assert response.status_code == status, f"{method} {path}: {response.text}"
+        return response.json()
 
 
 class HubProcess:
@@ -96,15 +105,65 @@ class HubProcess:
 
 
 @dataclass
-class Flows(Federation):
+class Federation:
+    work: Path
+    hub: str
+    homes: dict[str, str]
+    bases: dict[str, str] = field(default_factory=dict)
+    staff: dict[tuple[str, str], Api] = field(default_factory=dict)
     hubs: dict[str, HubProcess] = field(default_factory=dict)
     served_by: dict[str, str] = field(default_factory=dict)
+
+    def sync(self, *codes: str) -> None:
+        for code in codes:
+            result = run_tongban("node", "sync-now", "--home", self.homes[code], cwd=self.work)
+            assert result.returncode == 0, _output(result)
+            assert "0 rejected" in result.stdout, result.stdout
+            assert "0 refused" in result.stdout, result.stdout
+            assert " 0 failed" in result.stdout, result.stdout
+
+    def api(self, code: str, role: str) -> Api:
+        return self.staff[(code, role)]
+
+    def case_from(self, code: str, origin_number: str) -> dict[str, Any]:
+        """The case at ``code`` linked to the origin case ``origin_number``."""
+        listed = self.api(code, "admin").ok("GET", "/api/v1/cases?per_page=100")["items"]
+        found = [c for c in listed
+                 if c["origin"] and c["origin"]["case_number"] == origin_number]
+        assert len(found) == 1, f"{code} holds {len(found)} cases from {origin_number}"
+        return self.api(code, "admin").ok("GET", f"/api/v1/cases/{found[0]['id']}")
+
+
+def _hub_database(stack: ExitStack) -> list[str]:
+    """``--database-url`` for the hub: a fresh PostgreSQL schema under CI, else SQLite."""
+    if not PG_URL:
+        return []
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    stack.callback(drop)
+    separator = "&" if "?" in PG_URL else "?"
+    return ["--database-url", f"{PG_URL}{separator}options={quote(f'-csearch_path={schema}')}"]
+
+
+def _login(base: str, username: str) -> str:
+    response = requests.post(f"{base}/api/v1/auth/login",
+                             json={"username": username, "password": PASSWORD}, timeout=20)
+    assert response.status_code == 200, response.text
+    return str(response.json()["token"])
 
 
 def _staff(fed: Federation, code: str) -> None:
     """Department SC, window W01, the node's matters, and an admin, clerk and approver."""
     base = fed.bases[code]
-    admin = staff_api(base, "admin")
+    admin = Api(base, _login(base, "admin"))
     fed.staff[(code, "admin")] = admin
     admin.ok("POST", "/api/v1/departments", {"code": "SC", "name": "市场监督管理局"}, 201)
     admin.ok("POST", "/api/v1/windows", {"code": "W01", "name": "市场监管窗口",
@@ -119,40 +178,80 @@ def _staff(fed: Federation, code: str) -> None:
         admin.ok("POST", "/api/v1/users", {"username": f"{role}1", "role": role,
                                            "department_code": "SC", "password": PASSWORD},
                  201)
-        fed.staff[(code, role)] = staff_api(base, f"{role}1")
+        fed.staff[(code, role)] = Api(base, _login(base, f"{role}1"))
 
 
 @pytest.fixture(scope="module")
-def fed(federation_template: Template, tmp_path_factory: pytest.TempPathFactory
-        ) -> Iterator[Flows]:
-    """A copy of the standard federation (tests/integration/federation.py) without 容县,
-    which plays no part here; two hub processes on its one hub database."""
+def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
     work = tmp_path_factory.mktemp("flows")
     with ExitStack() as stack:
+        _run_together(
+            [("hub", "init", "--home", "hub", *_hub_database(stack))]
+            + [("node", "init", "--home", home, "--code", code,
+                *(("--kind", "county_city") if code == COUNTY else ()))
+               for code, home in NODES.items()],
+            cwd=work,
+        )
+        keys = {code: _public_key(work / home) for code, home in NODES.items()}
+        _ok("node", "enroll-self", "--home", NODES[PROVINCE], cwd=work)
+        _ok("hub", "trust-root", "--home", "hub", "--code", PROVINCE,
+            "--public-key", keys[PROVINCE][0], cwd=work)
         # two hub processes on one database: the province and the county talk to the first,
         # the city and the township to the second
         ports = {"a": free_port(), "b": free_port()}
         urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         served_by = {PROVINCE: "a", COUNTY: "a", CITY: "b", TOWNSHIP: "b"}
-        copy_template(federation_template, work, stack,
-                      {code: urls[served_by[code]] for code in NODES}, codes=NODES)
+        for code, home in NODES.items():
+            with (work / home / "tongban.toml").open("a", encoding="utf-8") as config:
+                config.write(f'hub_url = "{urls[served_by[code]]}"\n')
+            _ok("node", "create-user", "--home", home, "--username", "admin", "--role",
+                "admin", "--password", PASSWORD, cwd=work)
         hubs = {name: HubProcess(work, port, name) for name, port in ports.items()}
         for hub_process in hubs.values():
             stack.callback(hub_process.stop)
             hub_process.start()
-        fed = Flows(work, urls["a"], dict(NODES), hubs=hubs, served_by=served_by)
-        fed.bases = serve_nodes(work, stack, NODES)
+        fed = Federation(work, urls["a"], dict(NODES), hubs=hubs, served_by=served_by)
+        fed.sync(PROVINCE)
+        for parent, child in ((PROVINCE, CITY), (CITY, COUNTY), (COUNTY, TOWNSHIP)):
+            _ok("node", "enroll-child", "--home", NODES[parent], "--code", child,
+                *(("--kind", "county_city") if child == COUNTY else ()),
+                "--public-key", keys[child][0], cwd=work)
+            fed.sync(parent)
+        for code, home in NODES.items():
+            port = free_port()
+            fed.bases[code] = f"http://127.0.0.1:{port}"
+            log = work / f"{home}.log"
+            node = stack.enter_context(serving(
+                "node", "serve", "--home", home, "--bind", f"127.0.0.1:{port}",
+                "--workers", "1", cwd=work, log=log))
+            wait_for_health(f"{fed.bases[code]}/healthz", node, log)
         for code in NODES:
             _staff(fed, code)
         yield fed
 
 
 def _accepted_case(fed: Federation, code: str, matter: str, name: str) -> dict[str, Any]:
-    return accepted_case(fed.api(code, "clerk"), matter, name, "11010519491231002X")
+    clerk = fed.api(code, "clerk")
+    case = clerk.ok("POST", "/api/v1/cases", {
+        "matter_code": matter, "applicant_name": name,
+        "applicant_id_number": "11010519491231002X", "applicant_phone": "13800138000"}, 201)
+    accepted = clerk.ok("POST", f"/api/v1/cases/{case['id']}/accept",
+                        {"version": case["version"]})
+    return {**_file_after(clerk, accepted), "query_code": case["query_code"]}
+
+
+def _file_after(api: Api, step: dict[str, Any]) -> dict[str, Any]:
+    """A step answers with the case's state and version; the whole file is a GET."""
+    file: dict[str, Any] = api.ok("GET", f"/api/v1/cases/{step['id']}")
+    assert (file["state"], file["version"]) == (step["state"], step["version"]), (file, step)
+    return file
 
 
 def _act(api: Api, case: dict[str, Any], action: str, **body: Any) -> dict[str, Any]:
-    return act(api, case, action, **body)
+    fresh = api.ok("GET", f"/api/v1/cases/{case['id']}")
+    step = api.ok("POST", f"/api/v1/cases/{case['id']}/{action}",
+                  {"version": fresh["version"], **body})
+    return _file_after(api, step)
 
 
 def _actions(case: dict[str, Any]) -> list[str]:
@@ -410,7 +509,7 @@ def test_syncing_again_applies_nothing_twice(
     assert before == {PROVINCE: 0, CITY: 2, COUNTY: 2, TOWNSHIP: 3}
 
 
-def test_a_township_keeps_working_while_its_hub_is_down(fed: Flows) -> None:
+def test_a_township_keeps_working_while_its_hub_is_down(fed: Federation) -> None:
     """Two hub processes share one database. The township's stops: the township still accepts
     and forwards a case (queued), its sync fails and says why, while the county syncs through
     the other process; once the township's is back, the county gets the case, once."""
