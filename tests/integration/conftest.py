@@ -19,9 +19,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
+
+if TYPE_CHECKING:
+    from tests.integration.federation import Template
 
 # the console script of the interpreter running the tests (the project's .venv)
 TONGBAN = str(Path(sys.executable).with_name("tongban"))
@@ -196,3 +200,15 @@ def home_dir(tmp_path: Path) -> Path:
     path = tmp_path / "work"
     path.mkdir()
     return path
+
+
+@pytest.fixture(scope="session")
+def federation_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    """The standard federation built once per run and shared by the xdist workers, for
+    modules to copy (tests/integration/federation.py)."""
+    from tests.integration.federation import shared_template
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    return shared_template(root)

@@ -13,7 +13,8 @@ gunicorn and synced by ``tongban node sync-now`` over HTTP.
 - the applicant's lookup by query code shows the bundle and its parts; the county's figures
   count two bundles received and two completed.
 
-The federation is built once for the module; the tests run in file order.
+The module's federation is a copy of the standard one, enrolled and synced once per run
+(tests/integration/federation.py), with processes of its own; the tests run in file order.
 """
 
 from __future__ import annotations
@@ -21,22 +22,35 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.integration.conftest import free_port, run_tongban, serving, wait_for_health
-from tests.integration.federation import _ok, _output, _public_key, _run_together
+from tests.integration.conftest import free_port
+from tests.integration.federation import (
+    BEILIU,
+    CITY,
+    HOMES,
+    PASSWORD,
+    PROVINCE,
+    Api,
+    Federation,
+    Template,
+    _ok,
+    copy_template,
+    serve_hub,
+    serve_nodes,
+    staff_api,
+)
 from tests.unit.node.conftest import matter_payload
 
-pytestmark = pytest.mark.slow
+# one worker runs the whole module (`make test`: --dist loadgroup): its tests build on the
+# state the ones before them left, and its federation is copied once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bundle_federation")]
 
-PROVINCE, CITY, COUNTY = "450000", "450900", "450981"
-NODES = {PROVINCE: "p", CITY: "c", COUNTY: "k"}
-PASSWORD = "federation-pass-9"
+COUNTY = BEILIU  # 北流, a county-level city
+NODES = (PROVINCE, CITY, COUNTY)
 BIRTH = "XSECS"
 PARTS = {  # matter code: (department, name, handling level, promised days)
     "11450000XS0001": ("WJ", "出生医学证明签发", "county", 3),
@@ -48,50 +62,10 @@ CERT, HUKOU, INSURANCE, CARD = PARTS
 DEPARTMENTS = {"WJ": "卫生健康局", "GA": "公安局", "YB": "医疗保障局", "RS": "人力资源和社会保障局"}
 
 
-class Api:
-    """One staff account on one node's HTTP API."""
-
-    def __init__(self, base: str, token: str | None = None) -> None:
-        self.base = base
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-
-    def call(self, method: str, path: str, body: Any = None,
-             status: int = 200, **params: Any) -> Any:
-        response = requests.request(method, self.base + path, json=body, params=params,
-                                    headers=self.headers, timeout=20)
-        assert response.status_code == status, f"{method} {path}: {response.text}"
-        return response.json()
-
-
-@dataclass
-class Federation:
-    work: Path
-    homes: dict[str, str]
-    bases: dict[str, str] = field(default_factory=dict)
-    staff: dict[tuple[str, str], Api] = field(default_factory=dict)
-
-    def sync(self, *codes: str) -> None:
-        for code in codes:
-            result = run_tongban("node", "sync-now", "--home", self.homes[code], cwd=self.work)
-            assert result.returncode == 0, _output(result)
-            assert "0 rejected" in result.stdout, result.stdout
-            assert " 0 failed" in result.stdout, result.stdout
-
-    def api(self, code: str, role: str) -> Api:
-        return self.staff[(code, role)]
-
-
-def _login(base: str, username: str) -> str:
-    response = requests.post(f"{base}/api/v1/auth/login",
-                             json={"username": username, "password": PASSWORD}, timeout=20)
-    assert response.status_code == 200, response.text
-    return str(response.json()["token"])
-
-
 def _staff(fed: Federation, code: str) -> None:
     """Four departments at one window, the four matters, an admin and a clerk."""
     base = fed.bases[code]
-    admin = Api(base, _login(base, "admin"))
+    admin = staff_api(base, "admin")
     fed.staff[(code, "admin")] = admin
     for department, name in DEPARTMENTS.items():
         admin.call("POST", "/api/v1/departments", {"code": department, "name": name}, 201)
@@ -106,53 +80,24 @@ def _staff(fed: Federation, code: str) -> None:
                        {"name": f"{name}申请表", "required": True, "form": "original"}]), 201)
     admin.call("POST", "/api/v1/users", {"username": "clerk1", "role": "clerk",
                                          "department_code": "GA", "password": PASSWORD}, 201)
-    fed.staff[(code, "clerk")] = Api(base, _login(base, "clerk1"))
+    fed.staff[(code, "clerk")] = staff_api(base, "clerk1")
     admin.call("POST", "/api/v1/users", {"username": "approver1", "role": "approver",
                                          "department_code": "YB", "password": PASSWORD}, 201)
-    fed.staff[(code, "approver")] = Api(base, _login(base, "approver1"))
+    fed.staff[(code, "approver")] = staff_api(base, "approver1")
 
 
 @pytest.fixture(scope="module")
-def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+def fed(federation_template: Template, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[Federation]:
+    """A copy of the standard federation (tests/integration/federation.py); the province,
+    the city and 北流 served, each with the four departments at one window."""
     work = tmp_path_factory.mktemp("bundles")
+    hub_port = free_port()
     with ExitStack() as stack:
-        _run_together(
-            [("hub", "init", "--home", "hub")]
-            + [("node", "init", "--home", home, "--code", code,
-                *(("--kind", "county_city") if code == COUNTY else ()))
-               for code, home in NODES.items()],
-            cwd=work,
-        )
-        keys = {code: _public_key(work / home) for code, home in NODES.items()}
-        _ok("node", "enroll-self", "--home", NODES[PROVINCE], cwd=work)
-        _ok("hub", "trust-root", "--home", "hub", "--code", PROVINCE,
-            "--public-key", keys[PROVINCE][0], cwd=work)
-        hub_port = free_port()
-        hub_url = f"http://127.0.0.1:{hub_port}"
-        for home in NODES.values():
-            with (work / home / "tongban.toml").open("a", encoding="utf-8") as config:
-                config.write(f'hub_url = "{hub_url}"\n')
-            _ok("node", "create-user", "--home", home, "--username", "admin", "--role",
-                "admin", "--password", PASSWORD, cwd=work)
-        hub = stack.enter_context(serving(
-            "hub", "serve", "--home", "hub", "--bind", f"127.0.0.1:{hub_port}",
-            "--workers", "1", cwd=work, log=work / "hub.log"))
-        wait_for_health(f"{hub_url}/healthz", hub, work / "hub.log")
-        fed = Federation(work, dict(NODES))
-        fed.sync(PROVINCE)
-        for parent, child in ((PROVINCE, CITY), (CITY, COUNTY)):
-            _ok("node", "enroll-child", "--home", NODES[parent], "--code", child,
-                *(("--kind", "county_city") if child == COUNTY else ()),
-                "--public-key", keys[child][0], cwd=work)
-            fed.sync(parent)
-        for code, home in NODES.items():
-            port = free_port()
-            fed.bases[code] = f"http://127.0.0.1:{port}"
-            log = work / f"{home}.log"
-            node = stack.enter_context(serving(
-                "node", "serve", "--home", home, "--bind", f"127.0.0.1:{port}",
-                "--workers", "1", cwd=work, log=log))
-            wait_for_health(f"{fed.bases[code]}/healthz", node, log)
+        copy_template(federation_template, work, stack,
+                      dict.fromkeys(HOMES, f"http://127.0.0.1:{hub_port}"))
+        fed = Federation(work, serve_hub(work, stack, hub_port))
+        fed.bases = serve_nodes(work, stack, NODES)
         for code in NODES:
             _staff(fed, code)
         yield fed

@@ -40,15 +40,20 @@ from node.sync.models import OutboxEnvelope, OutboxState
 from node.sync.outbox import emit
 from schemas.envelope import Kind
 from schemas.runtime.database import Database
-from tests.integration.conftest import free_port, serving, wait_for_health
-from tests.integration.federation import _ok, _public_key, _run_together
-from tests.integration.test_federation_flows import _hub_database
+from tests.integration import federation
+from tests.integration.conftest import free_port
+from tests.integration.federation import Template, _ok, _public_key, copy_template, serve_hub
 from tests.unit.node.conftest import Clock, new_matter
 
-pytestmark = pytest.mark.slow
+# one worker runs the whole module (`make test`: --dist loadgroup): its tests build on the
+# state the ones before them left, and its federation is copied once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("calendar_federation")]
 
-PROVINCE, CITY, COUNTY, TOWNSHIP, LATE = "450000", "450900", "450981", "450981101", "450981102"
-HOMES = {PROVINCE: "p", CITY: "c", COUNTY: "k", TOWNSHIP: "t", LATE: "t2"}
+PROVINCE, CITY, COUNTY, TOWNSHIP = (federation.PROVINCE, federation.CITY, federation.BEILIU,
+                                    federation.TOWNSHIP)
+LATE = "450981102"
+HOMES = {**{code: federation.HOMES[code] for code in (PROVINCE, CITY, COUNTY, TOWNSHIP)},
+         LATE: "t2"}
 DEMO_2027 = Path(__file__).resolve().parents[2] / "deploy" / "demo" / "holidays-2027-demo.json"
 
 
@@ -73,39 +78,18 @@ class Tree:
         return {y["year"]: y for y in json.loads(out)}
 
 
-def _kind(code: str) -> tuple[str, ...]:
-    return ("--kind", "county_city") if code == COUNTY else ()
-
-
 @pytest.fixture
-def tree(tmp_path: Path) -> Iterator[Tree]:
+def tree(federation_template: Template, tmp_path: Path) -> Iterator[Tree]:
+    """A copy of the standard federation (tests/integration/federation.py) without 容县;
+    the late township is set up in its own step, after the publishes."""
     work = tmp_path
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    early = [code for code in HOMES if code != LATE]
     with ExitStack() as stack:
-        # the late township is set up in its own test, after the publishes
-        early = {code: home for code, home in HOMES.items() if code != LATE}
-        _run_together([("hub", "init", "--home", "hub", *_hub_database(stack))]
-                      + [("node", "init", "--home", home, "--code", code, *_kind(code))
-                         for code, home in early.items()], cwd=work)
-        keys = {code: _public_key(work / home)[0] for code, home in early.items()}
-        _ok("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
-        _ok("hub", "trust-root", "--home", "hub", "--code", PROVINCE, "--public-key",
-            keys[PROVINCE], cwd=work)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        for home in early.values():
-            with (work / home / "tongban.toml").open("a", encoding="utf-8") as config:
-                config.write(f'hub_url = "{url}"\n')
-        hub = stack.enter_context(serving("hub", "serve", "--home", "hub", "--bind",
-                                          f"127.0.0.1:{port}", "--workers", "1", cwd=work,
-                                          log=work / "hub.log"))
-        wait_for_health(f"{url}/healthz", hub, work / "hub.log")
-        result = Tree(work, url)
-        result.sync(PROVINCE)
-        for parent, child in ((PROVINCE, CITY), (CITY, COUNTY), (COUNTY, TOWNSHIP)):
-            _ok("node", "enroll-child", "--home", HOMES[parent], "--code", child, *_kind(child),
-                "--public-key", keys[child], cwd=work)
-            result.sync(parent)
-        yield result
+        copy_template(federation_template, work, stack, dict.fromkeys(early, url), codes=early)
+        serve_hub(work, stack, port)
+        yield Tree(work, url)
 
 
 def _open_case(db: Database, clock: Clock) -> str:

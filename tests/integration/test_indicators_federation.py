@@ -22,18 +22,27 @@ from typing import Any
 import pytest
 import requests
 
-from schemas.keys import load_private_key, public_key_b64
 from schemas.periods import Period
-from tests.integration.conftest import free_port, serving, wait_for_health
-from tests.integration.federation import _ok
+from tests.integration.conftest import free_port
+from tests.integration.federation import (
+    BEILIU,
+    CITY,
+    HOMES,
+    PASSWORD,
+    RONG,
+    Template,
+    _ok,
+    copy_template,
+    hub_staff_headers,
+    serve_hub,
+    serve_nodes,
+    staff_api,
+)
 from tests.unit.node.conftest import matter_payload
 
-pytestmark = pytest.mark.slow
-
-PROVINCE, CITY, BEILIU, RONG = "450000", "450900", "450981", "450921"
-HOMES = {PROVINCE: "p", CITY: "c", BEILIU: "k", RONG: "r"}
-KINDS = {BEILIU: "county_city", RONG: "county"}
-PASSWORD = "indicators-pass-9"
+# one worker runs the whole module (`make test`: --dist loadgroup): its tests build on the
+# state the ones before them left, and its federation is copied once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("indicators_federation")]
 
 
 @dataclass
@@ -43,100 +52,59 @@ class Federation:
     month: str
 
 
-class Staff:
-    def __init__(self, base: str, username: str) -> None:
-        self.base = base
-        answer = requests.post(f"{base}/api/v1/auth/login",
-                               json={"username": username, "password": PASSWORD}, timeout=20)
-        assert answer.status_code == 200, answer.text
-        self.headers = {"Authorization": f"Bearer {answer.json()['token']}"}
-
-    def ok(self, path: str, body: Any = None, status: int = 200) -> Any:
-        answer = requests.post(f"{self.base}{path}", json=body or {}, headers=self.headers,
-                               timeout=20)
-        assert answer.status_code == status, f"{path}: {answer.text}"
-        return answer.json()
-
-
 def _work_cases(base: str, code: str) -> None:
     """北流: matter M (20 legal, 5 promised days), a window case visited once more (2 visits).
     容县: M and an immediate matter NOW (20, 0) not applied for online; an online case of M
     completed without a visit (0 visits)."""
-    admin = Staff(base, "admin")
-    admin.ok("/api/v1/departments", {"code": "SC", "name": "市场监督管理局"}, 201)
-    admin.ok("/api/v1/windows", {"code": "W01", "name": "市场监管窗口", "location": "一楼",
-                                 "department_codes": ["SC"]}, 201)
-    admin.ok("/api/v1/matters", matter_payload(code="M"), 201)
+    admin = staff_api(base, "admin")
+    admin.ok("POST", "/api/v1/departments", {"code": "SC", "name": "市场监督管理局"}, 201)
+    admin.ok("POST", "/api/v1/windows", {"code": "W01", "name": "市场监管窗口",
+                                         "location": "一楼", "department_codes": ["SC"]}, 201)
+    admin.ok("POST", "/api/v1/matters", matter_payload(code="M"), 201)
     if code == RONG:
-        admin.ok("/api/v1/matters", matter_payload(code="NOW", handling_type="immediate",
-                                                   promised_limit_days=0, online=False), 201)
+        admin.ok("POST", "/api/v1/matters", matter_payload(
+            code="NOW", handling_type="immediate", promised_limit_days=0, online=False), 201)
     for role in ("clerk", "approver"):
-        admin.ok("/api/v1/users", {"username": f"{role}1", "role": role,
-                                   "department_code": "SC", "password": PASSWORD}, 201)
-    clerk, approver = Staff(base, "clerk1"), Staff(base, "approver1")
+        admin.ok("POST", "/api/v1/users", {"username": f"{role}1", "role": role,
+                                           "department_code": "SC", "password": PASSWORD},
+                 201)
+    clerk, approver = staff_api(base, "clerk1"), staff_api(base, "approver1")
     channel = "window" if code == BEILIU else "online"
-    case = clerk.ok("/api/v1/cases", {"matter_code": "M", "applicant_name": "张三",
-                                      "channel": channel}, 201)
+    case = clerk.ok("POST", "/api/v1/cases", {"matter_code": "M", "applicant_name": "张三",
+                                              "channel": channel}, 201)
     path = f"/api/v1/cases/{case['id']}"
     if code == BEILIU:
-        clerk.ok(f"{path}/visit", {"reason": "补交原件"})
-    clerk.ok(f"{path}/accept")
-    approver.ok(f"{path}/approve")
-    clerk.ok(f"{path}/complete")
+        clerk.ok("POST", f"{path}/visit", {"reason": "补交原件"})
+    clerk.ok("POST", f"{path}/accept")
+    approver.ok("POST", f"{path}/approve")
+    clerk.ok("POST", f"{path}/complete")
 
 
 @pytest.fixture(scope="module")
-def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+def federation(federation_template: Template, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[Federation]:
+    """A copy of the standard federation (tests/integration/federation.py): the two counties
+    work their cases and send their month summaries; the township never reports."""
     work = tmp_path_factory.mktemp("indicators")
-    _ok("hub", "init", "--home", "hub", cwd=work)
-    for code, home in HOMES.items():
-        kind = ("--kind", KINDS[code]) if code in KINDS else ()
-        _ok("node", "init", "--home", home, "--code", code, *kind, cwd=work)
-    keys = {code: public_key_b64(load_private_key(work / home / "node_key.pem").public_key())
-            for code, home in HOMES.items()}
-    _ok("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
-    _ok("hub", "trust-root", "--home", "hub", "--code", PROVINCE, "--public-key",
-        keys[PROVINCE], cwd=work)
-    _ok("hub", "create-user", "--home", "hub", "--username", "yulin", "--scope", CITY,
-        "--password", PASSWORD, cwd=work)
     hub_port = free_port()
-    hub = f"http://127.0.0.1:{hub_port}"
-    for home in HOMES.values():
-        with (work / home / "tongban.toml").open("a", encoding="utf-8") as config:
-            config.write(f'hub_url = "{hub}"\n')
     with ExitStack() as stack:
-        hub_process = stack.enter_context(serving(
-            "hub", "serve", "--home", "hub", "--bind", f"127.0.0.1:{hub_port}", "--workers",
-            "1", cwd=work, log=work / "hub.log"))
-        wait_for_health(f"{hub}/healthz", hub_process, work / "hub.log")
-        _ok("node", "sync-now", "--home", HOMES[PROVINCE], cwd=work)
-        for parent, child in ((PROVINCE, CITY), (CITY, BEILIU), (CITY, RONG)):
-            kind = ("--kind", KINDS[child]) if child in KINDS else ()
-            _ok("node", "enroll-child", "--home", HOMES[parent], "--code", child, *kind,
-                "--public-key", keys[child], cwd=work)
-            _ok("node", "sync-now", "--home", HOMES[parent], cwd=work)
-        for code in (BEILIU, RONG):
-            home = HOMES[code]
-            _ok("node", "create-user", "--home", home, "--username", "admin", "--role",
-                "admin", "--password", PASSWORD, cwd=work)
-            port = free_port()
-            base = f"http://127.0.0.1:{port}"
-            with serving("node", "serve", "--home", home, "--bind", f"127.0.0.1:{port}",
-                         "--workers", "1", cwd=work, log=work / f"{home}.log") as node:
-                wait_for_health(f"{base}/healthz", node, work / f"{home}.log")
+        copy_template(federation_template, work, stack,
+                      dict.fromkeys(HOMES, f"http://127.0.0.1:{hub_port}"))
+        hub = serve_hub(work, stack, hub_port)
+        with ExitStack() as nodes:
+            bases = serve_nodes(work, nodes, (BEILIU, RONG))
+            for code, base in bases.items():
                 _work_cases(base, code)
-            _ok("node", "send-summaries", "--home", home, cwd=work)
-            pushed = _ok("node", "sync-now", "--home", home, cwd=work).stdout
+        for code in (BEILIU, RONG):
+            _ok("node", "send-summaries", "--home", HOMES[code], cwd=work)
+            pushed = _ok("node", "sync-now", "--home", HOMES[code], cwd=work).stdout
             assert "0 rejected" in pushed, pushed
         today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
         yield Federation(work, hub, Period.month(today.year, today.month).label)
 
 
 def _hub_staff(federation: Federation) -> dict[str, str]:
-    answer = requests.post(f"{federation.hub}/api/v1/staff/login",
-                           json={"username": "yulin", "password": PASSWORD}, timeout=20)
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
+    return hub_staff_headers(federation.hub)
 
 
 def _league(federation: Federation, metric: str, **extra: str) -> Any:

@@ -11,7 +11,8 @@ each with its own home and SQLite database, served by gunicorn and synced by
   a competent center whose catalog does not hold the matter as 通办 (it sends the case back);
 - counted once: every node's month summary, and the city's roll-up at the hub.
 
-The federation is built once for the module; the tests run in file order.
+The module's federation is a copy of the standard one, enrolled and synced once per run
+(tests/integration/federation.py), with processes of its own; the tests run in file order.
 """
 
 from __future__ import annotations
@@ -19,27 +20,40 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import requests
 
-from schemas.keys import load_private_key, public_key_b64
 from schemas.periods import Period
 from schemas.personal import id_check_digit
-from tests.integration.conftest import free_port, run_tongban, serving, wait_for_health
-from tests.integration.federation import _ok, _output
-from tests.integration.test_federation_flows import Api
+from tests.integration.conftest import free_port
+from tests.integration.federation import (
+    BEILIU,
+    CITY,
+    HOMES,
+    PASSWORD,
+    PROVINCE,
+    RONG,
+    TOWNSHIP,
+    Api,
+    Federation,
+    Template,
+    _ok,
+    act,
+    copy_template,
+    hub_staff_headers,
+    serve_hub,
+    serve_nodes,
+    staff_api,
+)
 from tests.unit.node.conftest import matter_payload
 
-pytestmark = pytest.mark.slow
+# one worker runs the whole module (`make test`: --dist loadgroup): its tests build on the
+# state the ones before them left, and its federation is copied once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("lateral_federation")]
 
-PROVINCE, CITY, BEILIU, RONG, TOWNSHIP = "450000", "450900", "450981", "450921", "450981101"
-HOMES = {PROVINCE: "p", CITY: "c", BEILIU: "b", RONG: "r", TOWNSHIP: "t"}
-KINDS = {BEILIU: "county_city", RONG: "county"}
-PASSWORD = "lateral-pass-9"
 STAFF_NAMES = {"clerk": "李明", "approver": "陈静"}
 TONGBAN = "11450000TB0001"  # 全省通办, competent by the applicant's 户籍
 PLAIN = "11450000MB0001"  # not 通办
@@ -52,45 +66,13 @@ def _id(prefix: str, serial: int) -> str:
 
 
 @dataclass
-class Federation:
-    work: Path
-    hub: str
-    month: str
-    bases: dict[str, str] = field(default_factory=dict)
-    staff: dict[tuple[str, str], Api] = field(default_factory=dict)
-
-    def sync(self, *codes: str) -> None:
-        for code in codes:
-            result = run_tongban("node", "sync-now", "--home", HOMES[code], cwd=self.work)
-            assert result.returncode == 0, _output(result)
-            assert "0 rejected" in result.stdout, result.stdout
-            assert "0 refused" in result.stdout, result.stdout
-            assert " 0 failed" in result.stdout, result.stdout
-
-    def api(self, code: str, role: str) -> Api:
-        return self.staff[(code, role)]
-
-    def case_from(self, code: str, origin_number: str, state: str | None = None
-                  ) -> dict[str, Any]:
-        """The case at ``code`` linked to the origin case (the newest, in ``state``)."""
-        listed = self.api(code, "admin").ok("GET", "/api/v1/cases?per_page=100")["items"]
-        found = [c for c in listed if c["origin"] and c["origin"]["case_number"] == origin_number
-                 and (state is None or c["state"] == state)]
-        assert found, f"{code} holds no case from {origin_number} in {state}"
-        newest = max(found, key=lambda c: c["id"])
-        return self.api(code, "admin").ok("GET", f"/api/v1/cases/{newest['id']}")  # type: ignore[no-any-return]
+class Lateral(Federation):
+    month: str = ""
 
 
-def _login(base: str, username: str) -> str:
-    response = requests.post(f"{base}/api/v1/auth/login",
-                             json={"username": username, "password": PASSWORD}, timeout=20)
-    assert response.status_code == 200, response.text
-    return str(response.json()["token"])
-
-
-def _staff(fed: Federation, code: str) -> None:
+def _staff(fed: Lateral, code: str) -> None:
     base = fed.bases[code]
-    admin = Api(base, _login(base, "admin"))
+    admin = staff_api(base, "admin")
     fed.staff[(code, "admin")] = admin
     admin.ok("POST", "/api/v1/departments", {"code": "SC", "name": "公安局"}, 201)
     admin.ok("POST", "/api/v1/windows", {"code": "W01", "name": "户政窗口",
@@ -105,59 +87,29 @@ def _staff(fed: Federation, code: str) -> None:
                                            "display_name": f"{HOMES[code]}{STAFF_NAMES[role]}",
                                            "department_code": "SC", "password": PASSWORD},
                  201)
-        fed.staff[(code, role)] = Api(base, _login(base, f"{role}1"))
+        fed.staff[(code, role)] = staff_api(base, f"{role}1")
 
 
 @pytest.fixture(scope="module")
-def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+def fed(federation_template: Template, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[Lateral]:
+    """A copy of the standard federation (tests/integration/federation.py), every node
+    served, each with the 户政 window and its staff."""
     work = tmp_path_factory.mktemp("lateral")
+    hub_port = free_port()
     with ExitStack() as stack:
-        # one after the other: each bounded on its own, whatever else the machine runs
-        _ok("hub", "init", "--home", "hub", cwd=work)
-        for code, home in HOMES.items():
-            _ok("node", "init", "--home", home, "--code", code,
-                *(("--kind", KINDS[code]) if code in KINDS else ()), cwd=work)
-        keys = {code: public_key_b64(load_private_key(work / home / "node_key.pem")
-                                     .public_key()) for code, home in HOMES.items()}
-        _ok("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
-        _ok("hub", "trust-root", "--home", "hub", "--code", PROVINCE, "--public-key",
-            keys[PROVINCE], cwd=work)
-        _ok("hub", "create-user", "--home", "hub", "--username", "yulin", "--scope", CITY,
-            "--password", PASSWORD, cwd=work)
-        hub_port = free_port()
-        hub = f"http://127.0.0.1:{hub_port}"
-        for home in HOMES.values():
-            with (work / home / "tongban.toml").open("a", encoding="utf-8") as config:
-                config.write(f'hub_url = "{hub}"\n')
-            _ok("node", "create-user", "--home", home, "--username", "admin", "--role",
-                "admin", "--password", PASSWORD, cwd=work)
-        hub_process = stack.enter_context(serving(
-            "hub", "serve", "--home", "hub", "--bind", f"127.0.0.1:{hub_port}", "--workers",
-            "1", cwd=work, log=work / "hub.log"))
-        wait_for_health(f"{hub}/healthz", hub_process, work / "hub.log")
+        copy_template(federation_template, work, stack,
+                      dict.fromkeys(HOMES, f"http://127.0.0.1:{hub_port}"))
+        hub = serve_hub(work, stack, hub_port)
         today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
-        fed = Federation(work, hub, Period.month(today.year, today.month).label)
-        fed.sync(PROVINCE)
-        for parent, child in ((PROVINCE, CITY), (CITY, BEILIU), (CITY, RONG),
-                              (BEILIU, TOWNSHIP)):
-            _ok("node", "enroll-child", "--home", HOMES[parent], "--code", child,
-                *(("--kind", KINDS[child]) if child in KINDS else ()),
-                "--public-key", keys[child], cwd=work)
-            fed.sync(parent)
-        for code, home in HOMES.items():
-            port = free_port()
-            fed.bases[code] = f"http://127.0.0.1:{port}"
-            log = work / f"{home}.log"
-            node = stack.enter_context(serving(
-                "node", "serve", "--home", home, "--bind", f"127.0.0.1:{port}",
-                "--workers", "1", cwd=work, log=log))
-            wait_for_health(f"{fed.bases[code]}/healthz", node, log)
+        fed = Lateral(work, hub, month=Period.month(today.year, today.month).label)
+        fed.bases = serve_nodes(work, stack, HOMES)
         for code in HOMES:
             _staff(fed, code)
         yield fed
 
 
-def _accepted_case(fed: Federation, code: str, matter: str, id_number: str
+def _accepted_case(fed: Lateral, code: str, matter: str, id_number: str
                    ) -> dict[str, Any]:
     clerk = fed.api(code, "clerk")
     case = clerk.ok("POST", "/api/v1/cases", {
@@ -169,19 +121,14 @@ def _accepted_case(fed: Federation, code: str, matter: str, id_number: str
 
 def _act(api: Api, case: dict[str, Any], action: str, status: int = 200, **body: Any
          ) -> dict[str, Any]:
-    fresh = api.ok("GET", f"/api/v1/cases/{case['id']}")
-    answer = api.ok("POST", f"/api/v1/cases/{case['id']}/{action}",
-                    {"version": fresh["version"], **body}, status)
-    if status != 200:
-        return answer  # type: ignore[no-any-return]
-    return api.ok("GET", f"/api/v1/cases/{case['id']}")  # type: ignore[no-any-return]
+    return act(api, case, action, status, **body)
 
 
 # -- sibling counties: 北流 receives for 容县 -----------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def sibling(fed: Federation) -> dict[str, Any]:
+def sibling(fed: Lateral) -> dict[str, Any]:
     case = _accepted_case(fed, BEILIU, TONGBAN, _id(RONG, 1))
     moved = _act(fed.api(BEILIU, "clerk"), case, "forward", to=RONG, note="申请人在北流务工")
     assert (moved["state"], moved["tongban_role"]) == ("forwarded", "received")
@@ -190,7 +137,7 @@ def sibling(fed: Federation) -> dict[str, Any]:
 
 
 def test_the_competent_sibling_opens_the_case_as_its_own(
-    fed: Federation, sibling: dict[str, Any]
+    fed: Lateral, sibling: dict[str, Any]
 ) -> None:
     there = fed.case_from(RONG, sibling["number"])
     assert there["origin"] == {"node": BEILIU, "case_number": sibling["number"]}
@@ -202,7 +149,7 @@ def test_the_competent_sibling_opens_the_case_as_its_own(
 
 
 def test_the_competent_sibling_sees_beilius_steps_by_its_name(
-    fed: Federation, sibling: dict[str, Any]
+    fed: Lateral, sibling: dict[str, Any]
 ) -> None:
     there = fed.case_from(RONG, sibling["number"])
     theirs = [(e["center"], e["action"], e["by"]) for e in there["events"] if e["center"]]
@@ -215,7 +162,7 @@ def test_the_competent_sibling_sees_beilius_steps_by_its_name(
 
 
 def test_the_decision_comes_back_linked_and_beiliu_delivers_by_post(
-    fed: Federation, sibling: dict[str, Any]
+    fed: Lateral, sibling: dict[str, Any]
 ) -> None:
     there = fed.case_from(RONG, sibling["number"])
     decided = _act(fed.api(RONG, "approver"), there, "approve", reason="符合迁移条件")
@@ -238,7 +185,7 @@ def test_the_decision_comes_back_linked_and_beiliu_delivers_by_post(
 
 
 @pytest.fixture(scope="module")
-def across(fed: Federation) -> dict[str, Any]:
+def across(fed: Lateral) -> dict[str, Any]:
     case = _accepted_case(fed, TOWNSHIP, TONGBAN, _id(RONG, 2))
     _act(fed.api(TOWNSHIP, "clerk"), case, "forward", to=RONG)
     fed.sync(TOWNSHIP, RONG)
@@ -250,7 +197,7 @@ def across(fed: Federation) -> dict[str, Any]:
 
 
 def test_the_return_for_a_missing_material_reaches_the_township(
-    fed: Federation, across: dict[str, Any]
+    fed: Lateral, across: dict[str, Any]
 ) -> None:
     home = fed.api(TOWNSHIP, "clerk").ok("GET", f"/api/v1/cases/{across['id']}")
     assert home["state"] == "accepted"
@@ -259,7 +206,7 @@ def test_the_return_for_a_missing_material_reaches_the_township(
 
 
 def test_sent_again_with_the_material_it_is_approved_and_delivered_at_the_township(
-    fed: Federation, across: dict[str, Any]
+    fed: Lateral, across: dict[str, Any]
 ) -> None:
     clerk = fed.api(TOWNSHIP, "clerk")
     clerk.ok("POST", f"/api/v1/cases/{across['id']}/attachments", status=201,
@@ -281,7 +228,7 @@ def test_sent_again_with_the_material_it_is_approved_and_delivered_at_the_townsh
 
 
 def test_a_matter_that_is_not_tongban_is_refused_at_the_receiving_center(
-    fed: Federation
+    fed: Lateral
 ) -> None:
     case = _accepted_case(fed, BEILIU, PLAIN, _id(RONG, 3))
     refused = _act(fed.api(BEILIU, "clerk"), case, "forward", status=422, to=RONG)
@@ -289,7 +236,7 @@ def test_a_matter_that_is_not_tongban_is_refused_at_the_receiving_center(
     assert "不是通办事项" in str(refused["error"]["details"]["fields"]["to"])
 
 
-def test_an_addressee_that_is_not_competent_is_refused(fed: Federation) -> None:
+def test_an_addressee_that_is_not_competent_is_refused(fed: Lateral) -> None:
     case = _accepted_case(fed, BEILIU, TONGBAN, _id(BEILIU, 4))  # 户籍 北流 itself
     refused = _act(fed.api(BEILIU, "clerk"), case, "forward", status=422, to=RONG)
     assert refused["error"]["code"] == "not_competent"
@@ -299,7 +246,7 @@ def test_an_addressee_that_is_not_competent_is_refused(fed: Federation) -> None:
 
 
 def test_the_competent_center_sends_back_a_matter_it_does_not_hold_as_tongban(
-    fed: Federation
+    fed: Lateral
 ) -> None:
     rong_admin = fed.api(RONG, "admin")
     changed = requests.patch(f"{fed.bases[RONG]}/api/v1/matters/{TONGBAN}",
@@ -326,15 +273,12 @@ def test_the_competent_center_sends_back_a_matter_it_does_not_hold_as_tongban(
 
 
 @pytest.fixture(scope="module")
-def summaries(fed: Federation, sibling: dict[str, Any], across: dict[str, Any]
+def summaries(fed: Lateral, sibling: dict[str, Any], across: dict[str, Any]
               ) -> dict[str, dict[str, Any]]:
     for code, home in HOMES.items():
         _ok("node", "send-summaries", "--home", home, cwd=fed.work)
         fed.sync(code)
-    token = requests.post(f"{fed.hub}/api/v1/staff/login",
-                          json={"username": "yulin", "password": PASSWORD}, timeout=20)
-    assert token.status_code == 200, token.text
-    headers = {"Authorization": f"Bearer {token.json()['token']}"}
+    headers = hub_staff_headers(fed.hub)
     rollup = requests.get(f"{fed.hub}/api/v1/rankings/rollup",
                           params={"scope": CITY, "period": fed.month}, headers=headers,
                           timeout=30)
@@ -348,7 +292,7 @@ def summaries(fed: Federation, sibling: dict[str, Any], across: dict[str, Any]
 
 
 def test_each_case_is_counted_once_at_the_deciding_center(
-    fed: Federation, summaries: dict[str, dict[str, Any]]
+    fed: Lateral, summaries: dict[str, dict[str, Any]]
 ) -> None:
     totals = {key: value["value"] for key, value in summaries["rollup"]["metrics"].items()
               if "value" in value}

@@ -9,23 +9,33 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
-from schemas.keys import load_private_key, public_key_b64
 from schemas.periods import Period
-from tests.integration.conftest import free_port, serving, wait_for_health
-from tests.integration.federation import _ok
+from tests.integration.conftest import free_port
+from tests.integration.federation import (
+    BEILIU,
+    CITY,
+    HOMES,
+    PASSWORD,
+    PROVINCE,
+    RONG,
+    TOWNSHIP,
+    Template,
+    _ok,
+    copy_template,
+    serve_hub,
+    serve_nodes,
+)
 
-pytestmark = pytest.mark.slow
-
-PROVINCE, CITY, BEILIU, RONG, TOWNSHIP = "450000", "450900", "450981", "450921", "450981101"
-HOMES = {PROVINCE: "p", CITY: "c", BEILIU: "k", RONG: "r", TOWNSHIP: "t"}
-KINDS = {BEILIU: "county_city", RONG: "county"}
-PASSWORD = "rankings-pass-9"
+# one worker runs the whole module (`make test`: --dist loadgroup): its tests build on the
+# state the ones before them left, and its federation is copied once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("rankings_federation")]
 
 
 @dataclass
@@ -37,49 +47,26 @@ class Federation:
 
 
 @pytest.fixture(scope="module")
-def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+def federation(federation_template: Template, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[Federation]:
+    """The standard federation (tests/integration/federation.py): 北流 and its township
+    send their month summaries, 容县 never reports; the city's node serves a viewer."""
     work = tmp_path_factory.mktemp("rankings")
-    _ok("hub", "init", "--home", "hub", cwd=work)
-    for code, home in HOMES.items():
-        kind = ("--kind", KINDS[code]) if code in KINDS else ()
-        _ok("node", "init", "--home", home, "--code", code, *kind, cwd=work)
-    keys = {code: public_key_b64(load_private_key(work / home / "node_key.pem").public_key())
-            for code, home in HOMES.items()}
-    _ok("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
-    _ok("hub", "trust-root", "--home", "hub", "--code", PROVINCE, "--public-key",
-        keys[PROVINCE], cwd=work)
-    _ok("hub", "create-user", "--home", "hub", "--username", "yulin", "--scope", CITY,
-        "--password", PASSWORD, cwd=work)
-    hub_port, node_port = free_port(), free_port()
-    hub = f"http://127.0.0.1:{hub_port}"
-    for home in HOMES.values():
-        with (work / home / "tongban.toml").open("a", encoding="utf-8") as config:
-            config.write(f'hub_url = "{hub}"\n')
-    _ok("node", "create-user", "--home", HOMES[CITY], "--username", "leader", "--role",
-        "viewer", "--password", PASSWORD, cwd=work)
-
-    with serving("hub", "serve", "--home", "hub", "--bind", f"127.0.0.1:{hub_port}",
-                 "--workers", "1", cwd=work, log=work / "hub.log") as hub_process:
-        wait_for_health(f"{hub}/healthz", hub_process, work / "hub.log")
-        _ok("node", "sync-now", "--home", HOMES[PROVINCE], cwd=work)
-        for parent, child in ((PROVINCE, CITY), (CITY, BEILIU), (CITY, RONG),
-                              (BEILIU, TOWNSHIP)):
-            kind = ("--kind", KINDS[child]) if child in KINDS else ()
-            _ok("node", "enroll-child", "--home", HOMES[parent], "--code", child, *kind,
-                "--public-key", keys[child], cwd=work)
-            _ok("node", "sync-now", "--home", HOMES[parent], cwd=work)
+    hub_port = free_port()
+    with ExitStack() as stack:
+        copy_template(federation_template, work, stack,
+                      dict.fromkeys(HOMES, f"http://127.0.0.1:{hub_port}"))
+        _ok("node", "create-user", "--home", HOMES[CITY], "--username", "leader", "--role",
+            "viewer", "--password", PASSWORD, cwd=work)
+        hub = serve_hub(work, stack, hub_port)
         for code in (BEILIU, TOWNSHIP):  # Rong never reports
             _ok("node", "send-summaries", "--home", HOMES[code], cwd=work)
             pushed = _ok("node", "sync-now", "--home", HOMES[code], cwd=work).stdout
             assert "0 rejected" in pushed, pushed
-        node = f"http://127.0.0.1:{node_port}"
-        with serving("node", "serve", "--home", HOMES[CITY], "--bind",
-                     f"127.0.0.1:{node_port}", "--workers", "1", cwd=work,
-                     log=work / "node.log") as node_process:
-            wait_for_health(f"{node}/healthz", node_process, work / "node.log")
-            today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
-            month = Period.month(today.year, today.month).label
-            yield Federation(work, hub, node, month)
+        node = serve_nodes(work, stack, [CITY])[CITY]
+        today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
+        month = Period.month(today.year, today.month).label
+        yield Federation(work, hub, node, month)
 
 
 def _login(base: str, path: str) -> dict[str, str]:
