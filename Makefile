@@ -8,8 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 # pytest-xdist workers for make test (one per core); each hands out ports from a block of its
-# own (tests/integration/conftest.py); --dist loadgroup keeps a module marked xdist_group on one
-# worker (the integration federations whose tests build on each other)
+# own (tests/integration/conftest.py); pyproject.toml's --dist loadgroup keeps the tests of one
+# xdist_group on one worker (federations and served demos whose tests build on each other)
 TEST_WORKERS ?= auto
 DEMO_ARGS ?=
 BENCH_ARGS ?=
@@ -45,7 +45,7 @@ test: $(STAMP)
 	@test -x /usr/bin/chromium -a -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc \
 		-a -x /usr/sbin/nginx || \
 		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei nginx)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --durations=15 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
