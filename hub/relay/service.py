@@ -20,16 +20,14 @@ parse_envelope's codes   ``malformed``, ``too_large``, ``too_deep``, ``unknown_v
 ``bad_certificate_signature``  the certificate's or revocation's own signature fails
 ``unknown_addressee``    ``to`` names a node that is not registered
 ``outside_subtree``      ``"<code>/*"`` from a node that is neither the code nor its ancestor
-``not_trust_root``       a kind only the province (the trust root) may send, from another node
-                         (``calendar.publish``)
+``not_trust_root``       ``calendar.publish`` (the trust root's only) from another node
 ``commitment_mismatch``  a summary whose figures are not what its committed leaves add up to,
                          or whose leaves by state do not add up to its tree's size (kept in
                          ``commitment_refusals`` for the completeness page; hub/audits)
 ``unknown_audit`` / ``audit_closed`` / ``wrong_summary``
                          an ``audit.response`` to no open audit of its sender's summary
 
-A node registered for the first time also receives, in its mailbox, the national holiday
-schedules in force (hub/relay/schedules.py).
+A newly registered node gets the holiday schedules in force (hub/relay/schedules.py).
 """
 
 from __future__ import annotations
