@@ -41,6 +41,7 @@ def test_staff_pages_work_under_the_policy(page: Any, site: Site) -> None:
     page.get_by_label("申请人姓名").fill("赵六")
     page.get_by_role("button", name="登记收件").click()
     page.get_by_role("button", name="出具告知书").click()  # the missing materials are ticked
+    page.wait_for_load_state()
     assert "补正材料一次性告知书" in page.content()
     page.evaluate("window.print = function () { window.printed = true; }")
     page.get_by_role("button", name="打印").click()

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import MATTER, SITE_GROUP, Site, shot
 from tests.browser.test_pages import log_in
@@ -40,6 +41,8 @@ def test_the_window_takes_each_material_and_the_notice_lists_exactly_the_missing
     page.get_by_label("收到纸质材料：食品经营许可申请书").check()
     page.get_by_label("营业执照复印件：电子文件（可选）").set_input_files(str(scan))
     page.get_by_role("button", name="登记收件").click()
+    # the case's page, once it has arrived (all_inner_texts reads at once, without waiting)
+    expect(page.locator(".flash").filter(has_text="有必要材料未收到")).to_be_visible()
     flashes = page.locator(".flash").all_inner_texts()
     assert any("有必要材料未收到" in text for text in flashes), flashes
     assert re.search(r"办件编号 \S+，", flashes[0])
@@ -50,6 +53,7 @@ def test_the_window_takes_each_material_and_the_notice_lists_exactly_the_missing
     assert [ticked.nth(i).evaluate("e => e.parentElement.innerText.trim()")
             for i in range(ticked.count())] == ["食品安全管理制度"]
     page.get_by_role("button", name="出具告知书").click()
+    expect(page.locator("ol li")).to_have_text(["食品安全管理制度"])
     assert "补正材料一次性告知书" in page.content()
     assert page.locator("ol li").all_inner_texts() == ["食品安全管理制度"]
     shot(page, "clerk-window-notice")

@@ -108,6 +108,7 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
     code = re.search(r"查询码 ([A-Z0-9]{8})", flash).group(1)  # type: ignore[union-attr]
     assert page.get_by_label(re.compile("食品安全管理制度")).is_checked()  # the missing one
     page.get_by_role("button", name="出具告知书").click()
+    page.wait_for_load_state()
     assert "补正材料一次性告知书" in page.content() or "一次性告知" in page.content()
     shot(page, "clerk-one-time-notice")
     page.go_back()
@@ -146,6 +147,7 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
     page.get_by_label("特别程序").select_option("site_inspection")
     page.locator("#reason-suspend").fill("需现场勘查经营场所")
     page.get_by_role("button", name="挂起并出具告知书").click()
+    page.wait_for_load_state()
     assert "现场勘查" in page.content()
     page.goto(case_url)
     page.locator("#action-resume summary").click()
@@ -193,10 +195,12 @@ def test_clerk_approver_citizen_and_supervisor_main_paths(
     page.goto(f"{site.node}/staff/supervision/complaints")
     page.locator("textarea[name=resolution]").first.fill("已约谈当事人并整改")
     page.get_by_role("button", name="办结").first.click()
+    page.wait_for_load_state()
     assert "已办结" in page.content()
     shot(page, "supervisor-complaints")
     page.get_by_role("link", name="差评整改").click()
     page.get_by_role("button", name="开始整改").click()
+    page.wait_for_load_state()
     assert "整改中" in page.content()
     page.get_by_role("link", name="月度统计").click()
     expect(page.get_by_role("row", name=re.compile("办结数")).first).to_be_visible()
@@ -412,6 +416,7 @@ def test_an_online_application_missing_one_material_gets_a_notice_listing_exactl
     assert page.get_by_label(re.compile("食品安全管理制度")).is_checked()
     assert not page.get_by_label(re.compile("营业执照复印件")).is_checked()
     page.get_by_role("button", name="出具告知书").click()
+    page.wait_for_load_state()
     assert "补正材料一次性告知书" in page.content()
     assert page.locator("ol li").all_inner_texts() == ["食品安全管理制度"]
     shot(page, "clerk-online-notice")
