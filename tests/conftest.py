@@ -144,7 +144,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     writes it to ``item._nodeid``, which pytest 9 no longer reads (the id is ``item._id``):
     without this the groups were ignored and their tests spread over both workers. Here, at
     the root of tests/, it sees every item of every run (the browser, demo and integration
-    groups alike), whichever folders are collected."""
+    groups alike), whichever folders are collected.
+
+    An integration module without a group of its own is its own group: its tests share one
+    federation per module and run in file order, each building on the last (the township's
+    forwards that test_federation_flows' summary counts), so its tests never split over the
+    workers (they did under --dist loadgroup, where each worker then built the module's
+    federation and ran only some of its tests)."""
     if not getattr(config.option, "loadgroup", False):
         return
     from _pytest.nodeid import NodeId
@@ -152,5 +158,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         groups = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
                          for mark in item.iter_markers("xdist_group")})
+        if not groups and "integration" in item.path.parts:
+            groups = [item.path.stem]
         if groups and not item.nodeid.endswith("@" + "_".join(groups)):
             item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")  # type: ignore[attr-defined]
