@@ -44,7 +44,7 @@ from tests.integration.conftest import (
     stop_process,
     wait_for_health,
 )
-from tests.integration.federation import _ok, _output, _public_key, _run_together
+from tests.integration.federation import Api, _ok, _output, _public_key, _run_together
 from tests.unit.node.conftest import matter_payload
 
 pytestmark = pytest.mark.slow
@@ -56,29 +56,6 @@ SHARED = "11450000MB0001"  # a matter every node below the province holds
 CITY_ONLY = "11450900MB0009"  # held by the township and the city, not by the county
 STANDARD = "11450000STD0001"  # published by the province
 FILE = b"%PDF-1.4\n" + "营业执照扫描件".encode() + bytes(range(256)) * 40  # a PDF by its bytes
-
-
-class Api:
-    """One staff account on one node's HTTP API."""
-
-    def __init__(self, base: str, token: str) -> None:
-        self.base = base
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def get(self, path: str, **params: Any) -> requests.Response:
-        return requests.get(self.base + path, params=params, headers=self.headers, timeout=20)
-
-    def post(self, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
-        if "files" in kwargs:
-            return requests.post(self.base + path, headers=self.headers, timeout=20, **kwargs)
-        return requests.post(self.base + path, json=body if body is not None else {},
-                             headers=self.headers, timeout=20)
-
-    def ok(self, method: str, path: str, body: Any = None, status: int = 200,
-           **kwargs: Any) -> Any:
-        response = self.get(path) if method == "GET" else self.post(path, body, **kwargs)
-        assert response.status_code == status, f"{method} {path}: {response.text}"
-        return response.json()
 
 
 class HubProcess:
