@@ -60,6 +60,11 @@ class Outbox(Protocol):
         it; raises :class:`schemas.envelope.EnvelopeError` for a bad body."""
         ...
 
+    def sent_body(self, session: Session, envelope_id: str) -> Mapping[str, Any] | None:
+        """The body of the envelope ``envelope_id`` this node queued, unless the hub refused
+        it for good (or it is not in the outbox): what the hub has, or will have."""
+        ...
+
 
 class Inbox(Protocol):
     """Reads the envelopes this node has applied."""

@@ -75,6 +75,13 @@ class SigningOutbox:
         return emit(session, kind=kind, to=to, body=body, sender=self._node_code,
                     private_key=self._private_key, now=now)
 
+    def sent_body(self, session: Session, envelope_id: str) -> Mapping[str, Any] | None:
+        row = session.get(OutboxEnvelope, envelope_id)
+        if row is None or row.state == OutboxState.DEAD:
+            return None
+        body: Mapping[str, Any] = orjson.loads(row.wire)["body"]
+        return body
+
 
 class AppliedInbox:
     """The node's :class:`node.ports.Inbox`: the inbox rows the sync service marked applied."""
