@@ -414,17 +414,17 @@ class Ingest:
         if not self._deferred:
             return
         deferred, self._deferred = self._deferred, []
-        # every deferred summary is the caller's (_accept refuses another sender's): the
-        # caller's newest audit anchor, which the batch's anchors are judged against, and
-        # its registered name ride along in the RETURNING of the log's INSERT instead of
-        # costing a read each (docs/scale.md, "Hub ingest")
+        # every deferred summary is the caller's: its newest audit anchor (the batch's are
+        # judged against it) and registered name ride in the log INSERT's RETURNING, a read
+        # each saved; the rows are parameters of one cached statement sent as one multi-row
+        # INSERT (a .values([...]) was compiled anew per batch; docs/scale.md, "Hub ingest")
         statement: Any = (postgresql_insert if _is_postgresql(self.session)
                           else sqlite_insert)(EnvelopeRecord)
         returned = self.session.execute(
-            statement.values([self._log_row(envelope) for _, envelope in deferred])
-            .on_conflict_do_nothing(index_elements=["id"])
+            statement.on_conflict_do_nothing(index_elements=["id"])
             .returning(EnvelopeRecord.id, *anchors.previous_head_columns(self.caller),
-                       _registered_name(self.caller))
+                       _registered_name(self.caller)),
+            [self._log_row(envelope) for _, envelope in deferred],
         ).all()
         logged = {row[0] for row in returned}
         summaries = [self._summary_row(envelope) for _, envelope in deferred

@@ -118,6 +118,32 @@ def test_a_push_of_summaries_is_a_fixed_number_of_statements(
         [(1, "first", None)] + [(n, "ok", n - 1) for n in range(2, 2 * BATCH + 1)])
 
 
+def test_a_push_compiles_no_statement_once_one_of_its_size_was_sent(
+    hub_app: Flask, county: Node
+) -> None:
+    """Every statement of a push comes from SQLAlchemy's compiled cache: the log's INSERT of
+    the batch built with ``.values([...])`` was compiled anew for every push (≈ 1 ms an
+    envelope in cProfile, docs/scale.md, "Hub ingest"); its rows are parameters now."""
+    push(hub_app, county, 1)
+    push(hub_app, county, 11)  # the first of each statement compiled: the cache holds them
+    hits: list[tuple[str, str]] = []
+
+    def executed(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any,
+                 _many: bool) -> None:
+        hits.append((" ".join(statement.split())[:40], context.cache_hit.name))
+
+    engine = hub_app.extensions["tongban_db"].engine
+    event.listen(engine, "before_cursor_execute", executed)
+    try:
+        push(hub_app, county, 21)
+    finally:
+        event.remove(engine, "before_cursor_execute", executed)
+    sent = [(name, cached) for name, cached in hits if not name.startswith("BEGIN")]
+    assert begins([name for name, _ in sent],
+                  [start for start in PUSH[dialect(hub_app)] if not start.startswith("BEGIN")])
+    assert all(cached == "CACHE_HIT" for _, cached in sent), sent
+
+
 def test_a_summary_with_a_new_name_costs_one_update(hub_app: Flask, county: Node) -> None:
     push(hub_app, county, 1)
     sent = push(hub_app, county, 11, name=f"{NAME}（新址）")
