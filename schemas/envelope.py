@@ -147,11 +147,15 @@ class Envelope:
         return self.to[:-2] if self.to.endswith("/*") else None
 
 
-def parse_envelope(data: bytes | bytearray | str | Mapping[str, Any]) -> Envelope:
+def parse_envelope(data: bytes | bytearray | str | Mapping[str, Any], *,
+                   owned: bool = False) -> Envelope:
     """Check ``data`` (JSON text or an already decoded object) and return its envelope.
 
     Verifies the shape and the body, not the signature: look the sender's key up (by
     ``from`` and ``key_id``) and call :func:`verify_envelope`.  Raises :class:`EnvelopeError`.
+    A decoded object is copied, unless ``owned``: the caller hands over a dict orjson
+    decoded, which nothing changes afterwards (the hub's request body), and the envelope
+    keeps it as it is when the flat pass admits it.
     """
     document: Any = _UNREAD
     checked = False  # the flat pass found the whole document within every limit
@@ -166,10 +170,14 @@ def parse_envelope(data: bytes | bytearray | str | Mapping[str, Any]) -> Envelop
     elif type(data) is dict and _plainly_within_limits(data):
         # decoded JSON already (the hub's request body): exact JSON types only and within
         # every limit, so no recursive scan is needed, and orjson copies it in C (it refuses
-        # lone surrogates, which then take the slow path below and are named)
-        with contextlib.suppress(orjson.JSONEncodeError):
-            document = orjson.loads(orjson.dumps(data))
-            checked = True
+        # lone surrogates, which then take the slow path below and are named); an owned
+        # document came from orjson, which decodes none, and needs no copy
+        if owned:
+            document, checked = data, True
+        else:
+            with contextlib.suppress(orjson.JSONEncodeError):
+                document = orjson.loads(orjson.dumps(data))
+                checked = True
     if document is _UNREAD and isinstance(data, Mapping):
         # a copy in plain dicts and lists: the caller's object may change or be a custom type
         _scan_depth(data, "", 1)

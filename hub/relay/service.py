@@ -279,7 +279,7 @@ class Ingest:
         envelope_id = claimed_id if isinstance(claimed_id, str) and len(claimed_id) <= 64 else None
         started = time.perf_counter()
         try:
-            envelope = parse_envelope(item)
+            envelope = parse_envelope(item, owned=True)  # orjson decoded the request
         except EnvelopeError as exc:
             return EnvelopeResult(envelope_id, Status.REJECTED, exc.code, exc.message)
         finally:

@@ -527,3 +527,20 @@ def test_a_senders_last_seq_is_one_probe_of_the_sender_seq_index(
                                         compile_kwargs={"literal_binds": True}))
             plan = " ".join(row[0] for row in session.execute(text(f"EXPLAIN {sql}")))
     assert "ix_envelope_log_sender_seq" in plan, plan
+
+
+def test_a_push_with_a_lone_surrogate_is_refused_before_any_envelope_is_read(
+    hub_app: Flask, nodes: dict[str, Node]
+) -> None:
+    """The ingest keeps each decoded envelope without a copy (``parse_envelope(owned=True)``)
+    because orjson decoded it, and orjson decodes no lone surrogate: such a body is refused
+    whole as malformed JSON, never handed to the envelope parser (docs/scale.md)."""
+    county = nodes[COUNTY]
+    wire = county.envelope(Kind.CASE_FORWARD, CITY, case_forward_body())
+    raw = json.dumps({"envelopes": [wire]}).encode().replace(
+        b'"body": {', b'"body": {"note": "\\ud800", ', 1)
+    assert b"\\ud800" in raw
+    response = county.call("POST", "/api/v1/envelopes", raw=raw)
+    assert response.status_code == 400, response.json
+    assert response.json["error"]["code"] == "malformed_json"
+    assert logged(hub_app, wire["id"]) == 0
