@@ -125,6 +125,28 @@ def test_a_parsed_object_is_a_copy(key: Ed25519PrivateKey) -> None:
     verify_envelope(envelope, key.public_key())
 
 
+def test_an_owned_object_is_kept_without_a_copy_and_judged_the_same(
+    key: Ed25519PrivateKey,
+) -> None:
+    """The hub hands over what orjson decoded (``owned``): no copy, the same envelope, its
+    canonical bytes computed before anything could change, every refusal as without."""
+    document = json.loads(json.dumps(signed(key).to_wire()))
+    envelope = parse_envelope(document, owned=True)
+    assert envelope.body is document["body"]
+    assert envelope == parse_envelope(json.loads(json.dumps(document)))
+    verify_envelope(envelope, key.public_key())
+    for bad, code in [({**document, "v": 2}, "unknown_version"),
+                      ({**document, "body": {**document["body"], "x": 1.5}}, "float_in_body"),
+                      ({**document, "seq": 2**60}, "malformed")]:
+        with pytest.raises(EnvelopeError) as owned:
+            parse_envelope(bad, owned=True)
+        with pytest.raises(EnvelopeError) as copied:
+            parse_envelope(bad)
+        assert owned.value.code == code
+        assert (owned.value.code, owned.value.message) == (copied.value.code,
+                                                           copied.value.message)
+
+
 @pytest.mark.parametrize(
     ("kind", "make"),
     [pytest.param(kind, makers[0], id=kind.value) for kind, makers in VALID.items()],
