@@ -12,6 +12,7 @@ from node.api.security import current_user, staff_required
 from node.auth.permissions import Permission
 from node.bundles.schemas import (
     BundleApplicationSchema,
+    BundleCaseRowSchema,
     BundleCaseSchema,
     BundleDefinitionSchema,
     BundleListSchema,
@@ -22,6 +23,7 @@ from node.bundles.service import BundleApplication, BundleCases
 from node.cases.actors import Actor
 from node.catalog.bundles import BundleCatalog
 from node.composition import NodeServices
+from node.forms import CursorArgs, cursor_page, cursor_page_of
 from schemas.runtime.webapp import Blueprint, current_session
 
 blp = Blueprint(
@@ -76,6 +78,16 @@ class BundleOne(MethodView):
 
 @blp.route("/bundle-cases")
 class BundleCaseCollection(MethodView):
+    @staff_required(Permission.CASES_READ)
+    @blp.arguments(CursorArgs, location="query")
+    @blp.response(200, cursor_page_of(BundleCaseRowSchema))
+    def get(self, args: dict[str, Any]) -> Any:
+        """The bundle cases, the newest first, without their parts (one bundle case has
+        them). Paged by cursor (docs/api.md)."""
+        page = bundle_cases().search(cursor=args.get("cursor"), before=args.get("before"),
+                                     per_page=args["per_page"])
+        return cursor_page(page, list(page.items), args["per_page"])
+
     @staff_required(Permission.CASES_HANDLE)
     @blp.arguments(BundleApplicationSchema)
     @blp.response(201, BundleSubmissionSchema)

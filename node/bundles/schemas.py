@@ -133,6 +133,20 @@ class BundleCasePartSchema(Schema):
     completed_on = fields.Date(allow_none=True)
 
 
+class BundleCaseRowSchema(Schema):
+    """A bundle case as a list shows it: without its parts (``GET
+    /bundle-cases/<number>`` has them)."""
+
+    number = fields.String()
+    bundle_code = fields.Function(lambda b: b.bundle.code)
+    bundle_name = fields.Function(lambda b: b.bundle.name)
+    state = fields.Enum(BundleState, by_value=True)
+    channel = fields.Enum(Channel, by_value=True)
+    applicant_name = fields.String()
+    received_on = fields.Date()
+    ended_on = fields.Date(allow_none=True)
+
+
 class BundleCaseSchema(Schema):
     number = fields.String()
     bundle_code = fields.String()

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from node.bundles.models import BundleCase, BundleState
 from node.calendar.workdays import to_shanghai_date
@@ -41,6 +41,7 @@ from node.cases.service import QUERY_CODE_ALPHABET, Application, CaseService
 from node.cases.states import Action, CaseState
 from node.catalog.bundles import BundleCatalog
 from node.catalog.models import Bundle, Matter
+from node.listing import Page, keyset_page
 from node.numbers import next_number
 from schemas.divisions import Level, ancestors_of, level_of
 from schemas.errors import Conflict, NotFound, ValidationFailed
@@ -219,6 +220,14 @@ class BundleCases:
         if found is None:
             raise NotFound(_("no bundle case %(number)s", number=number), {"number": number})
         return found
+
+    def search(self, *, cursor: str | None = None, before: str | None = None,
+               per_page: int = 20) -> Page[BundleCase]:
+        """One keyset page of the bundle cases, the newest first (by id, the primary key:
+        node/listing.py), each with its bundle."""
+        return keyset_page(self.session, select(BundleCase), (BundleCase.id,), (int,), cursor,
+                           per_page, descending=True, options=(joinedload(BundleCase.bundle),),
+                           before=before)
 
     def parts_of(self, bundle_case: BundleCase) -> list[Case]:
         return list(self.session.scalars(

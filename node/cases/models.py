@@ -272,11 +272,15 @@ class ReviewTask(Base):
     """One department's part of a joint (parallel) approval (联合办理 / 并联审批)."""
 
     __tablename__ = "review_tasks"
-    __table_args__ = (UniqueConstraint("case_id", "department_id"),)
+    __table_args__ = (UniqueConstraint("case_id", "department_id"),
+                      # a department's queue: its pending tasks' cases (migration 0040; it
+                      # took the place of the index on department_id alone)
+                      Index("ix_review_tasks_department_state_case", "department_id", "state",
+                            "case_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     state: Mapped[TaskState] = mapped_column(enum_column(TaskState))
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -27,6 +27,7 @@ from node.cases.models import (
     Channel,
     ReviewTask,
     Suspension,
+    TaskState,
 )
 from node.cases.states import (
     CLOCK_STATES,
@@ -190,6 +191,7 @@ class CaseReader:
         department_code: str | None = None,
         window_code: str | None = None,
         owner: str | None = None,
+        pending_task_of: int | None = None,
         channel: Channel | None = None,
         received_from: dt.date | None = None,
         received_to: dt.date | None = None,
@@ -221,7 +223,9 @@ class CaseReader:
 
         The search filters (:func:`search_conditions`): number (exact, or a prefix ending in
         ``*``), applicant name, whole ID number and phone (exact only), handler, forwarded in
-        or out, accepted and closed date ranges.
+        or out, accepted and closed date ranges.  ``pending_task_of``: the cases with a task of
+        that department (its id) still pending, the lead department's and joint ones alike
+        (the department's queue), read from ``ix_review_tasks_department_state_case``.
         """
         conditions: list[ColumnElement[bool]] = search_conditions(
             number=number, applicant=applicant, id_number=id_number, phone=phone,
@@ -247,6 +251,10 @@ class CaseReader:
             )
         if owner:
             conditions.append(Case.owner_id.in_(select(User.id).where(User.username == owner)))
+        if pending_task_of is not None:
+            conditions.append(Case.id.in_(select(ReviewTask.case_id).where(
+                ReviewTask.department_id == pending_task_of,
+                ReviewTask.state == TaskState.PENDING)))
         if channel:
             conditions.append(Case.channel == channel)
         if received_from:

@@ -6,31 +6,32 @@ from __future__ import annotations
 from typing import Any
 
 from flask import render_template
-from sqlalchemy import select
 
 from node.auth.permissions import Permission
-from node.cases.models import Case, ReviewTask, TaskState
+from node.cases.models import Case
+from node.cases.reading import ListOrder
 from node.cases.states import CLOCK_STATES
+from node.listing import Page
 from node.web.clerk import case_service, with_colours
-from node.web.core import current_staff, staff_page, web_blueprint
+from node.web.core import current_staff, page_turn, staff_page, web_blueprint
 
 bp = web_blueprint("web_approver", "/staff")
+
+QUEUE_PAGE = 100  # cases per page of the department's queue
 
 
 @bp.get("/department")
 @staff_page(Permission.CASES_DECIDE)
 def queue() -> Any:
     """Cases whose clock runs with a task of the user's department still pending (the lead
-    department's and joint tasks alike), the earliest deadline first."""
+    department's and joint tasks alike), the earliest deadline first; keyset-paged
+    (node/listing.py) like the other staff lists."""
     user = current_staff()
     service = case_service()
-    cases: list[Case] = []
+    page: Page[Case] = Page([], 0, True, None)
     if user.department_id is not None:
-        cases = list(service.session.scalars(
-            select(Case).join(ReviewTask, ReviewTask.case_id == Case.id)
-            .where(ReviewTask.department_id == user.department_id,
-                   ReviewTask.state == TaskState.PENDING, Case.state.in_(CLOCK_STATES))
-            .order_by(Case.deadline_on, Case.id)
-        ))
-    return render_template("web/staff/department.html", cases=with_colours(service, cases),
+        page = service.search(states=sorted(CLOCK_STATES), pending_task_of=user.department_id,
+                              order=ListOrder.DEADLINE, **page_turn(), per_page=QUEUE_PAGE)
+    return render_template("web/staff/department.html",
+                           cases=with_colours(service, page.items), page=page,
                            department=user.department)

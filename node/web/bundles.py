@@ -8,15 +8,13 @@ import json
 from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from node.auth.permissions import Permission
-from node.bundles.models import BundleCase
 from node.bundles.service import BundleCases, PartOutcome
 from node.cases.actors import Actor
 from node.catalog.bundles import FIELD_LABEL_MAX, BundleCatalog, BundleDefinition, FormField
 from node.composition import NodeServices, current_settings
-from node.web.core import current_staff, problems_of, staff_page, web_blueprint
+from node.web.core import current_staff, page_turn, problems_of, staff_page, web_blueprint
 from node.web.labels import CASE_STATES, LEVELS, MATERIAL_FORMS
 from schemas.divisions import Level, level_of
 from schemas.errors import Conflict, NotFound, TongbanError, ValidationFailed
@@ -29,7 +27,7 @@ BUNDLE_STATES = {"open": _("办理中"), "completed": _("已办结"),
                  "partly_completed": _("部分办结"), "refused": _("未办成")}
 OUTCOMES = {PartOutcome.GRANTED: _("已办结"), PartOutcome.REFUSED: _("不予办理"),
             PartOutcome.WITHDRAWN: _("已撤回"), PartOutcome.OPEN: _("办理中")}
-RECENT = 100
+LIST_PAGE = 100  # bundle cases per page of their list
 
 
 def bundle_cases() -> BundleCases:
@@ -121,10 +119,10 @@ def retire(code: str) -> Any:
 @bp.get("/bundle-cases")
 @staff_page(Permission.CASES_READ)
 def bundle_case_list() -> Any:
-    """The newest bundle cases, with their state."""
-    found = current_session().scalars(
-        select(BundleCase).order_by(BundleCase.id.desc()).limit(RECENT)).all()
-    return render_template("web/staff/bundles/list.html", bundle_cases=found, **_labels())
+    """The bundle cases with their state, the newest first; keyset-paged (node/listing.py)."""
+    page = bundle_cases().search(**page_turn((int,)), per_page=LIST_PAGE)
+    return render_template("web/staff/bundles/list.html", bundle_cases=page.items, page=page,
+                           **_labels())
 
 
 def _not_found(number: str) -> tuple[str, int]:

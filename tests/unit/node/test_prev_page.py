@@ -18,11 +18,12 @@ from sqlalchemy import delete, insert, select
 
 from node.auth.models import User
 from node.auth.permissions import Role
+from node.bundles.models import BundleCase, BundleState
 from node.calendar.workdays import WorkingCalendar, shanghai_today
-from node.cases.models import Case
-from node.catalog.models import Matter
+from node.cases.models import Case, Channel, ReviewTask, TaskState
+from node.catalog.models import Bundle, Department, Matter
 from node.feedback.models import Complaint, Evaluation, Rectification
-from node.web import admin, clerk, public, search, supervision
+from node.web import admin, approver, bundles, clerk, public, search, supervision
 from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api
 from tests.unit.node.test_web import log_in
@@ -36,6 +37,7 @@ FIRST = re.compile(r'href="\?([^"]*)">第一页')
 CODE = re.compile(r"11450981PG\d{4}")
 NUMBER = re.compile(r"450981-V-\d{5}")
 COMPLAINT = re.compile(r"450981-TS-V\d{4}")
+BUNDLE_CASE = re.compile(r"450981-2026-Y\d{6}")
 NOW = dt.datetime.now(dt.UTC)
 
 
@@ -92,6 +94,37 @@ def _rectifications(db: Database, count: int) -> None:
             "due_on": dt.date(2026, 12, 1) + dt.timedelta(days=n // 3), "extended": False,
             "updated_at": NOW,
         } for n, evaluation in enumerate(evaluations)])
+
+
+def _queued(db: Database) -> None:
+    """Cases with a task of SC (approver1's department) pending, in the department's queue;
+    beside them cases it must not list: SC's task decided, only ZJ's task pending, a pending
+    task on a case whose clock no longer runs."""
+    ids = _cases(db, ROWS)
+    others = _cases(db, 3, start=ROWS)
+    closed = _cases(db, 1, start=ROWS + 3, state="approved", decided_on=dt.date(2026, 11, 4))
+    with db.unit_of_work() as session:
+        sc, zj = (session.scalars(select(Department.id).where(Department.code == code)).one()
+                  for code in ("SC", "ZJ"))
+        tasks = [(case_id, sc, TaskState.PENDING) for case_id in ids + closed]
+        tasks += [(ids[0], zj, TaskState.PENDING), (others[0], sc, TaskState.APPROVED),
+                  (others[1], zj, TaskState.PENDING), (others[2], sc, TaskState.DENIED)]
+        session.execute(insert(ReviewTask), [
+            {"case_id": case_id, "department_id": department, "state": state}
+            for case_id, department, state in tasks])
+
+
+def _bundle_cases(db: Database) -> None:
+    with db.unit_of_work() as session:
+        bundle = Bundle(code="PG-BUNDLE", name="分页一件事")
+        session.add(bundle)
+        session.flush()
+        session.execute(insert(BundleCase), [{
+            "number": f"450981-2026-Y{i:06d}", "query_code_hash": "0" * 64,
+            "bundle_id": bundle.id, "channel": Channel.WINDOW, "state": BundleState.OPEN,
+            "applicant_name": "测试", "form_data": "{}", "received_at": NOW,
+            "received_on": dt.date(2026, 11, 2), "promised_days": 10, "created_by": "clerk1",
+        } for i in range(1, ROWS + 1)])
 
 
 def _follow(path: str, text: str, link: re.Pattern[str]) -> str:
@@ -210,6 +243,10 @@ LISTS: dict[str, tuple[Setup, str | None, str, re.Pattern[str], tuple[Any, str]]
     "rectifications": (_rectified, "super1",
                        "/staff/supervision/rectifications", NUMBER,
                        (supervision, "LIST_PAGE")),
+    "department queue": (_queued, "approver1", "/staff/department", NUMBER,
+                         (approver, "QUEUE_PAGE")),
+    "bundle cases": (_bundle_cases, "clerk1", "/staff/bundle-cases", BUNDLE_CASE,
+                     (bundles, "LIST_PAGE")),
 }
 
 
@@ -326,6 +363,7 @@ API_LISTS: dict[str, tuple[Setup, str, str, str]] = {
               "/api/v1/guide/matters?q=分页事项", "code"),
     "patterns": (_late, "supervisor",
                  "/api/v1/metrics/patterns/completed_late?period=2026-11", "number"),
+    "bundle cases": (_bundle_cases, "clerk", "/api/v1/bundle-cases", "number"),
 }
 
 
