@@ -44,7 +44,6 @@ NON_STAFF_WORDS = frozenset(str(say(name, locale))
 # the words no event changes (messages: each says itself in the reader's language)
 DELETED_ACCOUNT = _("已删除的账号")
 SOME_STEP = _("办理")
-UPPER_CENTER = _("上级中心：")
 SOME_PROGRESS = _("有新的办理进展")
 
 # what a center above did with a case reported to it (an ``upstream_update``'s state)
@@ -103,19 +102,28 @@ def _with_centers(text: str, centers: Mapping[str, str]) -> str:
 
 
 def _upstream(reason: str | None, centers: Mapping[str, str]) -> str:
+    """News from the center above as one message each (its parts said in the reader's
+    language: a message joined to text with ``+`` stays in the default language)."""
     found = _UPDATE.match(reason or "")
     if found is None:
-        return UPPER_CENTER + _with_centers(reason or SOME_PROGRESS, centers)
+        progress = _with_centers(reason, centers) if reason else SOME_PROGRESS
+        return _("上级中心：%(progress)s", progress=progress)
     center, state = center_text(found["code"], centers), found["state"]
     step = UPSTREAM_STEPS.get(state, SOME_PROGRESS)
     note = (found["note"] or "").strip()
     if note.startswith("已接收"):
         rest = note.removeprefix("已接收").lstrip("：")
-        sentence = _("%(center)s已接收上报件；%(step)s", center=center, step=step)
-        return sentence + (f"（{_with_centers(rest, centers)}）" if rest else "")
-    if note.startswith("已转报"):
-        return f"{center}{_with_centers(note, centers)}"
-    return f"{center}{step}" + (f"：{_with_centers(note, centers)}" if note else "")
+        if rest:
+            return _("%(center)s已接收上报件；%(step)s（%(note)s）", center=center, step=step,
+                     note=_with_centers(rest, centers))
+        return _("%(center)s已接收上报件；%(step)s", center=center, step=step)
+    if note.startswith("已转报"):  # passed on further up: the note names the center
+        return _("%(center)s已转报 %(above)s", center=center,
+                 above=_with_centers(note.removeprefix("已转报").strip(), centers))
+    if note:
+        return _("%(center)s%(step)s：%(note)s", center=center, step=step,
+                 note=_with_centers(note, centers))
+    return _("%(center)s%(step)s", center=center, step=step)
 
 
 def remote_reason_prefix(action: str) -> str:

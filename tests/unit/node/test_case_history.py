@@ -81,6 +81,43 @@ def reading_in_english() -> Iterator[None]:
         set_locale_source(None)
 
 
+def test_news_from_above_is_one_message_in_the_readers_language(
+    reading_in_english: None,
+) -> None:
+    """Each sentence of news from above is one message: on an English page no Chinese word of
+    its own is left (上级中心： once stayed Chinese, joined to the rest with ``+``)."""
+    news = {
+        "": "Center above: New progress",
+        "进展说明": "Center above: 进展说明",  # as the center above wrote it
+        "450900：in_review 已接收": (
+            "玉林市政务服务中心（450900） received the forwarded case; Start the review"),
+        "450900：in_review 已接收：材料齐全": (
+            "玉林市政务服务中心（450900） received the forwarded case; Start the review "
+            "(材料齐全)"),
+        "450900：supplement_requested 缺营业执照": (
+            "玉林市政务服务中心（450900）: Ask for missing materials: 缺营业执照"),
+        "450900：forwarded 已转报 450000": (
+            "玉林市政务服务中心（450900） forwarded it to 广西壮族自治区政务服务中心（450000）"),
+        "450100：accepted": (
+            "Center without a registered name（450100）: Forwarded case accepted"),
+    }
+    for reason, english in news.items():
+        sentence = _sentence(_event("upstream_update", reason=reason or None))
+        assert str(sentence) == english, reason
+    set_locale_source(None)  # the same events on a Chinese page
+    chinese = {
+        "": "上级中心：有新的办理进展",
+        "进展说明": "上级中心：进展说明",
+        "450900：in_review 已接收：材料齐全": (
+            "玉林市政务服务中心（450900）已接收上报件；进入审查（材料齐全）"),
+        "450900：forwarded 已转报 450000": (
+            "玉林市政务服务中心（450900）已转报 广西壮族自治区政务服务中心（450000）"),
+        "450100：accepted": "未登记名称的中心（450100）已受理上报件",
+    }
+    for reason, text in chinese.items():
+        assert str(_sentence(_event("upstream_update", reason=reason or None))) == text
+
+
 def _remote(by: str, note: str) -> SimpleNamespace:
     """A step another center sent with the case (its ``by`` as :func:`person` said it there)."""
     return SimpleNamespace(action="remote_step", actor="450900", role="center",
