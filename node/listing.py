@@ -108,9 +108,9 @@ def encode_cursor(values: Sequence[Any]) -> str:
 
 
 def decode_cursor(cursor: str, kinds: Sequence[type], name: str = "cursor") -> list[Any]:
-    """The key values in ``cursor``, one per kind (``int``, ``str`` or ``dt.date``); a cursor
-    that is not one of ours is refused with a 422 naming the field (``name``: ``cursor`` or
-    ``before``)."""
+    """The key values in ``cursor``, one per kind (``int``, ``str``, ``dt.date`` or
+    ``dt.datetime``, which must carry its offset); a cursor that is not one of ours is refused
+    with a 422 naming the field (``name``: ``cursor`` or ``before``)."""
     problem = ValidationFailed({name: [_("not a cursor this list gave out: start again "
                                          "without it")]})
     if len(cursor) > MAX_CURSOR_LENGTH:
@@ -132,6 +132,14 @@ def decode_cursor(cursor: str, kinds: Sequence[type], name: str = "cursor") -> l
             if type(value) is not str or len(value) > MAX_CURSOR_LENGTH:
                 raise problem
             decoded.append(value)
+        elif kind is dt.datetime:
+            try:
+                moment = dt.datetime.fromisoformat(value)
+            except (TypeError, ValueError):
+                raise problem from None
+            if moment.tzinfo is None:
+                raise problem
+            decoded.append(moment)
         else:
             try:
                 decoded.append(dt.date.fromisoformat(value))

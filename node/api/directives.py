@@ -12,18 +12,22 @@ from node.auth.permissions import Permission
 from node.composition import NodeServices
 from node.directives.schemas import (
     DirectiveListArgs,
-    DirectiveListSchema,
     DirectiveSchema,
     IssueSchema,
     ReplySchema,
 )
 from node.directives.service import DirectiveService, entry
+from node.forms import CursorArgs, cursor_page, cursor_page_of
 from schemas.runtime.webapp import Blueprint, current_session
 
 blp = Blueprint(
     "directives", __name__, url_prefix="/api/v1/directives",
     description="Directives (督办) to descendant centers and from ancestor ones",
 )
+
+class DirectivePageArgs(DirectiveListArgs, CursorArgs):
+    """The list's filters and its page (node/listing.py)."""
+
 
 # -- views ----------------------------------------------------------------------------------
 
@@ -35,13 +39,15 @@ def directive_service() -> DirectiveService:
 @blp.route("")
 class Directives(MethodView):
     @staff_required(Permission.SUPERVISION_READ)
-    @blp.arguments(DirectiveListArgs, location="query")
-    @blp.response(200, DirectiveListSchema)
+    @blp.arguments(DirectivePageArgs, location="query")
+    @blp.response(200, cursor_page_of(DirectiveSchema))
     def get(self, args: dict[str, Any]) -> Any:
         """Directives issued here (outgoing) and received here (incoming), newest first,
-        with their state and whether they are overdue."""
-        service = directive_service()
-        return {"items": service.list(direction=args["direction"], state=args["state"])}
+        with their state and whether they are overdue. Paged by cursor (docs/api.md)."""
+        page = directive_service().search(
+            direction=args["direction"], state=args["state"], cursor=args.get("cursor"),
+            before=args.get("before"), per_page=args["per_page"])
+        return cursor_page(page, list(page.items), args["per_page"])
 
     @staff_required(Permission.SUPERVISION_MANAGE)
     @blp.arguments(IssueSchema)

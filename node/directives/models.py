@@ -46,7 +46,10 @@ class Directive(Base):
     __tablename__ = "directives"
     __table_args__ = (
         UniqueConstraint("directive_id", "direction", name="uq_directives_directive_direction"),
-        Index("ix_directives_direction_state", "direction", "state"),
+        # the lists, newest first, by direction and state, by direction, or all (migration 0040)
+        Index("ix_directives_direction_state_issued", "direction", "state", "issued_at", "id"),
+        Index("ix_directives_direction_issued", "direction", "issued_at", "id"),
+        Index("ix_directives_issued", "issued_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -56,7 +56,3 @@ class DirectiveSchema(Schema):
     replied_at = fields.AwareDateTime(allow_none=True)
     updated_at = fields.AwareDateTime()
     overdue = fields.Boolean(metadata={"description": "Past its due day and not done"})
-
-
-class DirectiveListSchema(Schema):
-    items = fields.List(fields.Nested(DirectiveSchema))

@@ -26,6 +26,7 @@ from node.directives.models import (
     DirectiveState,
     DirectiveSubject,
 )
+from node.listing import Page, keyset_page
 from node.ports import CenterNames, EnvelopeHandler, Outbox
 from schemas.divisions import is_ancestor
 from schemas.envelope import Envelope, Kind
@@ -193,6 +194,30 @@ class DirectiveService:
             query = query.where(Directive.state == DirectiveState(state))
         today = self.today()
         return [entry(directive, today) for directive in self.session.scalars(query)]
+
+    def search(
+        self,
+        direction: DirectiveDirection | str | None = None,
+        state: DirectiveState | str | None = None,
+        *,
+        cursor: str | None = None,
+        before: str | None = None,
+        per_page: int = 20,
+    ) -> Page[dict[str, Any]]:
+        """One keyset page (node/listing.py) of :meth:`list`: newest first (issued_at, id
+        descending), read from the indexes of migration 0040, each row as :func:`entry`
+        gives it."""
+        query = select(Directive)
+        if direction is not None:
+            query = query.where(Directive.direction == DirectiveDirection(direction))
+        if state is not None:
+            query = query.where(Directive.state == DirectiveState(state))
+        page: Page[Directive] = keyset_page(
+            self.session, query, (Directive.issued_at, Directive.id), (dt.datetime, int),
+            cursor, per_page, descending=True, before=before)
+        today = self.today()
+        return Page([entry(d, today) for d in page.items], page.total, page.total_exact,
+                    page.next_cursor, page.prev_cursor)
 
 
 # -- inbox handlers -------------------------------------------------------------------------

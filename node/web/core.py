@@ -216,13 +216,14 @@ class Turn(TypedDict):
     before: str | None
 
 
-def page_turn(kinds: Sequence[type] = (dt.date, int)) -> Turn:
+def page_turn(kinds: Sequence[type] = (dt.date, int), prefix: str = "") -> Turn:
     """The page's ``?cursor=`` (下一页) or ``?before=`` (上一页) as the list's keyword
-    arguments (node/listing.py, the key's ``kinds``).  A link that is not ours, or one giving
-    both, shows the first page and says so (``g.pager_problem``, shown by web/base.html): the
-    pager's links, web/_pager.html, only ever give ours."""
-    cursor = request.args.get("cursor") or None
-    before = request.args.get("before") or None
+    arguments (node/listing.py, the key's ``kinds``); on a page with two lists, each list's
+    with its ``prefix`` (``in_cursor``, the pager's ``pager_prefix``).  A link that is not
+    ours, or one giving both, shows the first page and says so (``g.pager_problem``, shown by
+    web/base.html): the pager's links, web/_pager.html, only ever give ours."""
+    cursor = request.args.get(f"{prefix}cursor") or None
+    before = request.args.get(f"{prefix}before") or None
     try:
         position(cursor, before, kinds)
     except ValidationFailed:

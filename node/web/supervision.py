@@ -3,6 +3,7 @@ rectifications, the month's figures, staff assessment, failure-pattern lists and
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -265,11 +266,15 @@ def patterns() -> Any:
 def _directives_page(errors: dict[str, list[str]] | None = None,
                      form: Any = None) -> tuple[str, int]:
     service = directive_service()
-    listed = service.list()
+    # two lists, each keyset-paged by its own links (in_cursor, out_cursor: web/_pager.html)
+    incoming = service.search(direction="incoming", **page_turn((dt.datetime, int), "in_"),
+                              per_page=LIST_PAGE)
+    outgoing = service.search(direction="outgoing", **page_turn((dt.datetime, int), "out_"),
+                              per_page=LIST_PAGE)
     return render_template(
         "web/staff/directives.html",
-        incoming=[d for d in listed if d["direction"] == "incoming"],
-        outgoing=[d for d in listed if d["direction"] == "outgoing"],
+        incoming=incoming.items, incoming_page=incoming,
+        outgoing=outgoing.items, outgoing_page=outgoing,
         can_issue=current_settings().level != "township",
         lower_centers=centers_below(current_session(), current_settings().code),
         metrics=ALL_METRICS, errors=errors or {}, form=form or {},

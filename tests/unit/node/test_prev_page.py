@@ -22,6 +22,7 @@ from node.bundles.models import BundleCase, BundleState
 from node.calendar.workdays import WorkingCalendar, shanghai_today
 from node.cases.models import Case, Channel, ReviewTask, TaskState
 from node.catalog.models import Bundle, Department, Matter
+from node.directives.models import Directive, DirectiveDirection, DirectiveState
 from node.feedback.models import Complaint, Evaluation, Rectification
 from node.web import admin, approver, bundles, clerk, public, search, supervision
 from schemas.runtime.database import Database
@@ -38,6 +39,8 @@ CODE = re.compile(r"11450981PG\d{4}")
 NUMBER = re.compile(r"450981-V-\d{5}")
 COMPLAINT = re.compile(r"450981-TS-V\d{4}")
 BUNDLE_CASE = re.compile(r"450981-2026-Y\d{6}")
+RECEIVED = re.compile(r"收到督办R\d{4}")
+SENT = re.compile(r"发出督办S\d{4}")
 NOW = dt.datetime.now(dt.UTC)
 
 
@@ -125,6 +128,29 @@ def _bundle_cases(db: Database) -> None:
             "applicant_name": "测试", "form_data": "{}", "received_at": NOW,
             "received_on": dt.date(2026, 11, 2), "promised_days": 10, "created_by": "clerk1",
         } for i in range(1, ROWS + 1)])
+
+
+def _directives(db: Database, sent: bool = True) -> None:
+    """Directives received from the city and (``sent``) sent to a township, ``ROWS`` each,
+    issued an hour apart in threes (ties broken by id)."""
+    kinds = ((DirectiveDirection.INCOMING, "450900", "450981", "收到督办R",
+              DirectiveState.RECEIVED),
+             (DirectiveDirection.OUTGOING, "450981", "450981001", "发出督办S",
+              DirectiveState.SENT))
+    with db.unit_of_work() as session:
+        session.execute(insert(Directive), [{
+            "directive_id": f"00000000-0000-4000-8000-{n:012d}", "direction": direction,
+            "issuer_node": issuer, "target_node": target, "subject": "text",
+            "text": f"{text}{i:04d}", "due_on": dt.date(2026, 12, 20), "issued_by": "boss",
+            "issued_at": NOW - dt.timedelta(hours=i // 3), "state": state, "updated_at": NOW,
+        } for n, (direction, issuer, target, text, state, i) in enumerate(
+            (*what, i) for what in kinds[:2 if sent else 1] for i in range(ROWS))])
+
+
+def _received_directives(db: Database) -> None:
+    """Received ones only: the page's other pager (the sent list's) would be followed when
+    the received list has no 下一页 (every_row takes the page's first)."""
+    _directives(db, sent=False)
 
 
 def _follow(path: str, text: str, link: re.Pattern[str]) -> str:
@@ -247,6 +273,9 @@ LISTS: dict[str, tuple[Setup, str | None, str, re.Pattern[str], tuple[Any, str]]
                          (approver, "QUEUE_PAGE")),
     "bundle cases": (_bundle_cases, "clerk1", "/staff/bundle-cases", BUNDLE_CASE,
                      (bundles, "LIST_PAGE")),
+    # the page's first list (the second, the directives sent: below)
+    "directives received": (_received_directives, "super1", "/staff/supervision/directives",
+                            RECEIVED, (supervision, "LIST_PAGE")),
 }
 
 
@@ -345,6 +374,44 @@ def test_a_page_link_not_the_lists_shows_the_first_page_and_says_so(
     assert not NUMBER.search(page)
 
 
+def test_the_two_directive_lists_page_each_by_its_own_links(
+        client: FlaskClient, db: Database, desk: dict[str, Api],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Received and sent directives on one page, each list with its own pager (in_cursor,
+    out_cursor): turning one keeps the other where it was."""
+    _directives(db)
+    monkeypatch.setattr(supervision, "LIST_PAGE", PER_PAGE)
+    log_in(client, "super1")
+    path = "/staff/supervision/directives"
+    sent_next = re.compile(r'href="\?([^"]*out_cursor=[^"]+)">下一页')
+    received_next = re.compile(r'href="\?([^"]*in_cursor=[^"]+)">下一页')
+    sent_prev = re.compile(r'href="\?([^"]*out_before=[^"]+)">上一页')
+    first_received, text = _open(client, path, RECEIVED)
+    first_sent = SENT.findall(text)
+    assert len(first_received) == len(first_sent) == PER_PAGE
+    url = _follow(path, text, sent_next)
+    received, text = _open(client, url, RECEIVED)
+    second_sent = SENT.findall(text)
+    assert received == first_received
+    assert len(second_sent) == PER_PAGE
+    assert not set(second_sent) & set(first_sent)
+    url = _follow(path, text, received_next)  # the received list turned: sent stays put
+    received, text = _open(client, url, RECEIVED)
+    assert SENT.findall(text) == second_sent
+    assert len(received) == PER_PAGE
+    assert not set(received) & set(first_received)
+    assert {"in_cursor", "out_cursor"} <= set(dict(_query(url)))
+    shown, text = _open(client, _follow(path, text, sent_prev), RECEIVED)
+    assert shown == received
+    assert SENT.findall(text) == first_sent
+    # a link not the list's: that list starts again, with the notice; the other is kept
+    shown, text = _open(client, f"{url}&out_before=not-ours".replace("out_cursor=", "x="),
+                        RECEIVED)
+    assert "翻页链接无效" in text
+    assert SENT.findall(text) == first_sent
+    assert shown == received
+
+
 # -- the API: ?before= and prev_cursor ------------------------------------------------------
 
 API_LISTS: dict[str, tuple[Setup, str, str, str]] = {
@@ -364,6 +431,11 @@ API_LISTS: dict[str, tuple[Setup, str, str, str]] = {
     "patterns": (_late, "supervisor",
                  "/api/v1/metrics/patterns/completed_late?period=2026-11", "number"),
     "bundle cases": (_bundle_cases, "clerk", "/api/v1/bundle-cases", "number"),
+    "directives": (_directives, "supervisor", "/api/v1/directives?direction=outgoing",
+                   "directive_id"),
+    "directives received": (_directives, "supervisor",
+                            "/api/v1/directives?direction=incoming&state=received",
+                            "directive_id"),
 }
 
 
