@@ -25,6 +25,7 @@ blp = Blueprint(
     description="Directives (督办) to descendant centers and from ancestor ones",
 )
 
+
 class DirectivePageArgs(DirectiveListArgs, CursorArgs):
     """The list's filters and its page (node/listing.py)."""
 
