@@ -8,7 +8,9 @@ action is allowed, parsed and run the same way on both.  The state rule is the s
 changes no state (a payment, a fee waiver, an extension, a hand-over) and is offered by the
 page while it applies (node/web/clerk.py ``_side_forms``).
 
-Adding an action: its service method, and one row here.
+Adding an action: its service method, and one row here (beside its step's row in the state
+machine and its Chinese name: docs/architecture.md, "A new case action"); the case file makes
+its form from the row's schema (node/web/clerk.py, ``generic_form``).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from node.auth.models import User
 from node.auth.permissions import Permission, allows
 from node.cases import documents, materials, printing
-from node.cases.actions import ACTIONS_BY_NAME
+from node.cases.actions import ACTIONS_BY_NAME, CaseAction
 from node.cases.actors import Actor
 from node.cases.authorization import addable_file_roles, deciding_task
 from node.cases.errors import CaseStateError
@@ -221,6 +221,33 @@ def _side_forms(case: Case, user: Any) -> list[str]:
             if now and allows(user.role, ACTIONS_BY_NAME[name].permission)]
 
 
+# the steps whose form web/staff/case.html writes out (fields beyond a reason: a list of
+# materials, a method of delivery, a commitment, a procedure, a center); every other step's
+# form is made from its schema (generic_form), so a new step with an existing input needs none
+OWN_FORMS = frozenset({"request_supplement", "deliver", "commit", "suspend", "forward"})
+
+
+@dataclass(frozen=True)
+class GenericForm:
+    """The form the case file makes for a step from its schema: its ``reason`` field, if it
+    has one (None: no reason; True: required, a 理由; False: optional, an 意见)."""
+
+    reason: bool | None
+
+
+def generic_form(action: CaseAction[Any]) -> GenericForm:
+    """The step's form from its form schema; a field beyond the version and a reason is
+    refused (such a step has a form of its own: OWN_FORMS and web/staff/case.html)."""
+    loaded = {name: field for name, field in action.form_schema().fields.items()
+              if name != "version" and not field.dump_only}
+    unknown = sorted(set(loaded) - {"reason"})
+    if unknown:
+        raise ValueError(f"{action.name}: the case file makes no field for "
+                         f"{', '.join(unknown)}; write its form (OWN_FORMS, case.html)")
+    reason = loaded.get("reason")
+    return GenericForm(None if reason is None else reason.required)
+
+
 def _decides(case: Case, actor: Actor, *, pending: bool = False) -> bool:
     """Does ``actor`` hold a decision on ``case`` (their department's task; for a clerk, the
     lead task where the window holds the approve power) — still open, when ``pending``?"""
@@ -277,6 +304,7 @@ def _render_case(service: CaseService, case: Case, errors: dict[str, list[str]],
     return render_template(
         "web/staff/case.html", case=case, warning=service.warning(case), history=history,
         deadline=service.explain_deadline(case), actions=forms, extra=extra,
+        generic={a: generic_form(ACTIONS_BY_NAME[a]) for a in forms if a not in OWN_FORMS},
         missing=missing, errors=errors, handover_to=handover_to,
         notice_items={n.number: json.loads(n.items) for n in case.notices},
         file_roles=[r.value for r in addable_file_roles(case, actor)],
