@@ -73,6 +73,43 @@ def ancestors_of(code: str) -> list[str]:
     return found
 
 
+def lineage(code: str) -> list[str]:
+    """``code`` and the codes above it, nearest first (just ``[code]`` when ``code`` is no
+    division code)."""
+    try:
+        return [code, *ancestors_of(code)]
+    except DivisionCodeError:
+        return [code]
+
+
+def at_level(code: str, level: Level) -> str | None:
+    """The division at ``level`` that is ``code`` or lies above it; None when ``code`` lies
+    above ``level`` or is no division code."""
+    try:
+        return next((c for c in lineage(code) if level_of(c) is level), None)
+    except DivisionCodeError:
+        return None
+
+
+def province_of(code: str) -> str:
+    """The province of a division code (its nodes' trust root)."""
+    return code[:2] + "0000"
+
+
+def subtree_prefix(code: str) -> str:
+    """The prefix that the codes of ``code``'s subtree, itself included, start with and no
+    other code does: a child's code extends its parent's significant digits (two of a
+    province, four of a city, six of a county), except that a code whose city part is ``90``
+    (a county-level unit under the province) is no city's child, and a township has nothing
+    below it.  Raises :class:`DivisionCodeError` for a malformed code."""
+    level = level_of(code)
+    if level is Level.PROVINCE:
+        return code[:2]
+    if level is Level.CITY and code[2:4] != "90":
+        return code[:4]
+    return code
+
+
 def is_ancestor(ancestor: str, code: str) -> bool:
     """Whether ``ancestor`` is strictly above ``code`` (False when ``code`` is malformed)."""
     try:

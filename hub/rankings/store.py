@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from hub.models import RegisteredNode
 from hub.relay.models import EnvelopeRecord, SummaryRecord
-from schemas.divisions import CountyKind, Level, level_of
+from schemas.divisions import CountyKind, Level, subtree_prefix
 
 # records built tens of thousands of times per table: named tuples, the cheapest to make
 
@@ -63,12 +63,7 @@ def code_range(scope: str) -> tuple[str, str]:
     do the selecting: a child's code extends its parent's significant prefix (two digits of
     a province, four of a city, six of a county), and a code whose city part is ``90`` (a
     county-level unit under the province) is no city's child."""
-    level = level_of(scope)
-    prefix = {Level.PROVINCE: scope[:2], Level.CITY: scope[:4]}.get(level, scope[:6])
-    if level is Level.CITY and scope[2:4] == "90":  # not a real city: no county has it as parent
-        prefix = scope
-    if level is Level.TOWNSHIP:
-        prefix = scope
+    prefix = subtree_prefix(scope)
     return prefix, prefix + ":"  # ':' sorts right after '9'
 
 

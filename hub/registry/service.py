@@ -35,7 +35,7 @@ from hub.registry.models import (
 )
 from hub.relay.models import EnvelopeRecord
 from schemas.certificates import Certificate, Revocation, TrustError
-from schemas.divisions import Level, level_of, parent_of
+from schemas.divisions import lineage, province_of, subtree_prefix
 from schemas.errors import TongbanError
 from schemas.fastcanon import canonical
 from schemas.runtime.database import insert_if_missing, utcnow
@@ -265,21 +265,6 @@ def registry_envelopes(session: Session, *, after: int, limit: int) -> EnvelopeP
     return EnvelopePage([(row.position, row.wire) for row in rows[:limit]], len(rows) > limit)
 
 
-def _subtree_prefix(code: str) -> str | None:
-    """The prefix every descendant's code starts with (None for a township: it has none)."""
-    level = level_of(code)
-    return {Level.PROVINCE: code[:2], Level.CITY: code[:4], Level.COUNTY: code}.get(level)
-
-
-def _lineage(code: str) -> list[str]:
-    found = [code]
-    parent = parent_of(code)
-    while parent is not None:
-        found.append(parent)
-        parent = parent_of(parent)
-    return found
-
-
 @dataclasses.dataclass(frozen=True)
 class RegistryPart:
     """Stored documents (as stored JSON text) and the positions to ask after next time."""
@@ -322,12 +307,10 @@ def registry_part(
                          (StoredRevocation, revocations_after)):
         scope: Any = None
         if node is not None:
-            prefix = _subtree_prefix(node)
-            scope = model.subject.in_(_lineage(node))
-            if prefix is not None:
-                scope = or_(scope, model.subject.startswith(prefix, autoescape=True))
+            scope = or_(model.subject.in_(lineage(node)),
+                        model.subject.startswith(subtree_prefix(node), autoescape=True))
         wanted = model.id > after if scope is None else and_(model.id > after, scope)
-        lineages = sorted({code for chain in chains for code in _lineage(chain)})
+        lineages = sorted({code for chain in chains for code in lineage(chain)})
         if lineages:
             wanted = or_(wanted, model.subject.in_(lineages))
         parts.append(list(session.scalars(select(model.document).where(wanted)
@@ -343,12 +326,11 @@ def part_names(session: Session, *, node: str | None, chains: Iterable[str] = ()
     every named center without ``node``."""
     wanted: Any = RegisteredNode.name.is_not(None)
     if node is not None:
-        codes = set(_lineage(node)) | {code for chain in chains for code in _lineage(chain)}
-        scope: Any = RegisteredNode.code.in_(sorted(codes))
-        prefix = _subtree_prefix(node)
-        if prefix is not None:
-            scope = or_(scope, RegisteredNode.code.startswith(prefix, autoescape=True))
-        scope = or_(scope, and_(RegisteredNode.code.startswith(node[:2], autoescape=True),
+        codes = set(lineage(node)) | {code for chain in chains for code in lineage(chain)}
+        scope: Any = or_(RegisteredNode.code.in_(sorted(codes)),
+                         RegisteredNode.code.startswith(subtree_prefix(node), autoescape=True))
+        scope = or_(scope, and_(RegisteredNode.code.startswith(subtree_prefix(province_of(node)),
+                                                               autoescape=True),
                                 func.length(RegisteredNode.code) == 6))
         wanted = and_(wanted, scope)
     rows = session.execute(select(RegisteredNode.code, RegisteredNode.name).where(wanted)

@@ -27,17 +27,12 @@ from node.calendar.models import ScheduleSource
 from node.calendar.schedules import ScheduleImportError, document_from_body
 from node.calendar.service import CalendarService, DeadlineRecompute, ScheduleChange
 from node.ports import EnvelopeHandler, Outbox
-from schemas.divisions import Level, level_of
+from schemas.divisions import Level, level_of, province_of
 from schemas.envelope import Envelope, Kind
 from schemas.errors import Conflict, ValidationFailed
 from schemas.i18n import _
 from schemas.messages import check_publisher, validate_body
 from schemas.runtime.database import utcnow
-
-
-def province_of(code: str) -> str:
-    """The province (the trust root) of a division code."""
-    return code[:2] + "0000"
 
 
 def publish_calendar(
@@ -120,6 +115,5 @@ def envelope_handlers(
 __all__ = [
     "adopt_calendar",
     "envelope_handlers",
-    "province_of",
     "publish_calendar",
 ]

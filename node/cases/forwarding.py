@@ -48,7 +48,6 @@ from node.cases.lateral import (
     arrival_refusal,
     competence_of,
     is_tongban,
-    province_of,
 )
 from node.cases.materials import UploadLimits
 from node.cases.models import (
@@ -68,7 +67,7 @@ from node.catalog.models import Competence, Matter
 from node.numbers import next_number
 from node.ports import CenterNames, EnvelopeHandler, Outbox
 from node.rollups import invalidate
-from schemas.divisions import ancestors_of, is_ancestor
+from schemas.divisions import ancestors_of, is_ancestor, province_of
 from schemas.envelope import Envelope, Kind
 from schemas.errors import Conflict, NotFound, TongbanError, ValidationFailed
 from schemas.i18n import _

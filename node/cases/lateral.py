@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from node.catalog.models import Competence, Matter, TongbanScope
-from schemas.divisions import DivisionCodeError, Level, level_of, parent_of
+from schemas.divisions import DivisionCodeError, Level, at_level, level_of, province_of
 from schemas.errors import ValidationFailed
 from schemas.i18n import _
 
@@ -46,22 +46,10 @@ class NotCompetent(ValidationFailed):
     code = "not_competent"
 
 
-def province_of(code: str) -> str:
-    return code[:2] + "0000"
-
-
 def competent_center(level: Level, division: str) -> str | None:
     """The center at ``level`` over ``division`` (``division`` itself at that level); None when
     ``division`` lies above ``level`` or is not a division code."""
-    code: str | None = division
-    try:
-        while code is not None:
-            if level_of(code) is level:
-                return code
-            code = parent_of(code)
-    except DivisionCodeError:
-        return None
-    return None
+    return at_level(division, level)
 
 
 def household_division(id_number: str | None) -> str | None:
@@ -153,4 +141,4 @@ def arrival_refusal(matter: Matter | None, *, here: str, id_number: str | None,
 
 
 __all__ = ["Competent", "NotCompetent", "NotTongban", "arrival_refusal", "competence_of",
-           "competent_center", "household_division", "is_tongban", "province_of"]
+           "competent_center", "household_division", "is_tongban"]

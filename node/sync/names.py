@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from node.sync.models import CenterName
-from schemas.divisions import DivisionCodeError, parent_of
+from schemas.divisions import DivisionCodeError, is_ancestor, parent_of
 from schemas.names import center_text
 
 NAME_MAX = 100
@@ -62,26 +62,13 @@ class RegistryCenterNames:
         return center_text(code, row.name if row is not None else None)
 
 
-def is_below(code: str, ancestor: str) -> bool:
-    """Whether ``code`` lies under ``ancestor`` in the administrative tree."""
-    try:
-        parent = parent_of(code)
-        while parent is not None:
-            if parent == ancestor:
-                return True
-            parent = parent_of(parent)
-    except DivisionCodeError:
-        return False
-    return False
-
-
 def centers_below(session: Session, code: str, *, direct: bool = False) -> list[tuple[str, str]]:
     """``(code, name)`` of the named centers below ``code`` (only its children when
     ``direct``), in code order: what a picker offers."""
     found = []
     for other, name in sorted(center_names(session).items()):
         try:
-            below = parent_of(other) == code if direct else is_below(other, code)
+            below = parent_of(other) == code if direct else is_ancestor(code, other)
         except DivisionCodeError:
             continue
         if below:

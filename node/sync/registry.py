@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from schemas.certificates import TrustError
-from schemas.divisions import DivisionCodeError, parent_of
+from schemas.divisions import lineage
 from schemas.trust import TrustStore
 
 log = logging.getLogger("tongban.node.sync")
@@ -48,19 +48,6 @@ class Refreshed:
     added: int  # documents verified and added by this refresh
     # {code: name} of the part's named centers, as the hub gave them (node/sync/names.py)
     names: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-
-def lineage(code: str) -> list[str]:
-    """``code`` and its ancestors up to the province (just ``code`` when it is no code)."""
-    found = [code]
-    try:
-        parent = parent_of(code)
-        while parent is not None:
-            found.append(parent)
-            parent = parent_of(parent)
-    except DivisionCodeError:
-        pass
-    return found
 
 
 def in_tree_of(code: str, other: str) -> bool:

@@ -13,7 +13,7 @@ from node.sync.models import (
     SYNC_STATUS_ID,
     SyncStatus,
 )
-from schemas.divisions import DivisionCodeError, parent_of
+from schemas.divisions import is_ancestor
 from schemas.envelope import Envelope
 
 
@@ -67,12 +67,4 @@ def is_addressed_to(envelope: Envelope, code: str) -> bool:
     root = envelope.fanout_root
     if root is None:
         return envelope.to == code
-    try:
-        parent = parent_of(code)
-    except DivisionCodeError:
-        return False
-    while parent is not None:
-        if parent == root:
-            return True
-        parent = parent_of(parent)
-    return False
+    return is_ancestor(root, code)

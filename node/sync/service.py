@@ -36,6 +36,7 @@ from node.sync.restore import resume_if_restored
 from node.sync.transport import HubTransport
 from node.sync.trust import RegistryTrust
 from schemas.certificates import TrustError
+from schemas.divisions import province_of
 from schemas.envelope import Envelope, EnvelopeError, Kind, parse_envelope
 from schemas.errors import TongbanError
 from schemas.runtime.database import Database, utcnow
@@ -98,7 +99,7 @@ class SyncService(RegistryTrust):
         self.private_key = private_key  # only to re-sign after a restore (node.sync.restore)
         self.transport = transport
         self.code = code
-        self.root_code = code[:2] + "0000"
+        self.root_code = province_of(code)
         self.root_public_key = root_public_key
         self.clock = clock
         self.push_batch_size = push_batch_size

@@ -41,10 +41,9 @@ from node.cases.materials import CheckedFile, MaterialRule
 from node.composition import NodeServices, current_settings
 from node.listing import position
 from node.sync.names import center_names, centers_below
-from node.sync.registry import lineage
 from node.web.labels import center_label
 from schemas import names
-from schemas.divisions import DivisionCodeError, level_of
+from schemas.divisions import DivisionCodeError, level_of, lineage, province_of
 from schemas.errors import TongbanError, Unauthorized, ValidationFailed
 from schemas.i18n import _
 from schemas.runtime.database import utcnow
@@ -197,7 +196,7 @@ def tongban_centers(level: str) -> list[tuple[str, str]]:
             same_level = level_of(code).value == level
         except DivisionCodeError:
             continue
-        if same_level and code != own and code[:2] == own[:2]:
+        if same_level and code != own and province_of(code) == province_of(own):
             found.append((code, center(code)))
     return found
 
