@@ -249,13 +249,6 @@ class HttpHubTransport(SignedHubClient):
             raise HubUnavailable(f"the hub's answer to POST {AUDITS_PATH} is no audit")
         return answer
 
-    def fetch_audit(self, audit_id: str) -> dict[str, Any]:
-        """An audit with its result and both envelopes (GET /api/v1/audits/<id>)."""
-        answer = self._call("GET", f"{AUDITS_PATH}/{audit_id}")
-        if not isinstance(answer, dict):
-            raise HubUnavailable(f"the hub's answer to GET {AUDITS_PATH}/… is no audit")
-        return answer
-
     def put_blob(self, sha256: str, data: bytes) -> None:
         self._call("PUT", BLOBS_PATH + sha256, raw=data)
 

@@ -24,7 +24,7 @@ from node.cases.models import Case, FeePayment, PaymentPlace, Suspension, Tongba
 from node.cases.states import CaseState
 from node.catalog.models import Matter
 from node.verification.models import SaltKey
-from schemas.commitment import LEAF_VERSION, SALT_HEX, sort_key
+from schemas.commitment import LEAF_VERSION, SALT_HEX
 from schemas.periods import Period
 from schemas.runtime.database import insert_if_missing
 
@@ -181,16 +181,6 @@ def chosen_leaves_query(period: Period, as_of: dt.date) -> Any:
                    fee.label("fee_fen"))
             .join(Matter, Matter.id == Case.matter_id)
             .where(counted))
-
-
-def period_leaves(session: Session, period: Period, as_of: dt.date) -> list[dict[str, Any]]:
-    """The leaves of every case ``period``'s figures count at the end of ``as_of``, in tree
-    order (state, then case number)."""
-    statement, counted = leaves_query(period, as_of)
-    key = salt_key(session)
-    leaves = [leaf_of(row, as_of, key) for row in session.execute(statement.where(counted))]
-    leaves.sort(key=sort_key)
-    return leaves
 
 
 def current_leaves(session: Session, period: Period, as_of: dt.date,

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from node.verification import incremental
 from node.verification.leaves import current_leaves
 from node.verification.models import SummaryCommitment
-from schemas.commitment import leaf_bytes, tallies
+from schemas.commitment import leaf_bytes
 from schemas.errors import NotFound, ValidationFailed
 from schemas.i18n import _
-from schemas.merkle import inclusion_proof, leaf_hash, tree_levels, tree_root
+from schemas.merkle import inclusion_proof, leaf_hash, tree_levels
 from schemas.periods import Period, PeriodError
 
 
@@ -49,19 +49,10 @@ def _body(size: int, root: bytes, as_of: dt.date, counts: dict[str, int],
             "by_state": by_state}
 
 
-def commit_leaves(period: Period, as_of: dt.date, leaves: list[dict[str, Any]]) -> Commitment:
-    """The commitment to ``leaves`` as given, in their order (a full build from leaves)."""
-    data = [leaf_bytes(leaf) for leaf in leaves]
-    digests = [leaf_hash(item) for item in data]
-    counts, by_state = tallies(leaves, period.start, min(period.end, as_of))
-    body = _body(len(leaves), tree_root(digests), as_of, counts, by_state)
-    return Commitment(period, as_of, digests, body, dict(zip(digests, data, strict=True)))
-
-
 def commit(session: Session, period: Period, as_of: dt.date) -> Commitment:
     """The commitment of ``period`` at the end of ``as_of`` (the summary's day), built from
-    the period's last build: the same root as :func:`commit_leaves` of
-    :func:`node.verification.leaves.period_leaves`."""
+    the period's last build (the same root as a full build from every leaf at once, which
+    the tests compare it with: tests/verification_full.py)."""
     tree = incremental.build(session, period, as_of)
     body = _body(len(tree.digests), tree.root, as_of, tree.counts, tree.by_state)
     return Commitment(period, as_of, tree.digests, body)

@@ -43,9 +43,8 @@ from sqlalchemy import create_engine, delete, func, select, update
 from node.app import MIGRATIONS
 from node.cases.models import Case
 from node.verification import incremental
-from node.verification.leaves import period_leaves
 from node.verification.models import CommitmentCache
-from node.verification.service import commit, commit_leaves, committed_leaves
+from node.verification.service import commit, committed_leaves
 from node.verification.service import keep as keep_tree
 from schemas.audit_check import findings
 from schemas.commitment import DEFAULT_SAMPLE_SIZE, audit_seed, sample_indexes
@@ -65,6 +64,7 @@ from tests.bench.bench_metrics import (
     summarize,
 )
 from tests.bench.interleaved import add_rounds_option, interleave, machine_line
+from tests.verification_full import commit_leaves, period_leaves
 
 GOAL = 3.0
 HOUR_CHANGES = 900  # at 1,000,000 cases a year; in proportion to --cases

@@ -35,7 +35,7 @@ from node.metrics.service import MetricsService
 from node.metrics.summary import as_of
 from node.sync.keys import load_node_key
 from node.sync.outbox import emit
-from node.verification.service import commit, commit_leaves, committed_leaves, keep
+from node.verification.service import commit, committed_leaves, keep
 from schemas.envelope import HUB, Kind
 from schemas.periods import Period
 from schemas.runtime.database import utcnow
@@ -50,6 +50,7 @@ from tests.faults.cluster import (
     wait_until,
 )
 from tests.integration.conftest import run_tongban
+from tests.verification_full import commit_leaves
 
 pytestmark = pytest.mark.slow
 

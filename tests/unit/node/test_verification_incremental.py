@@ -23,9 +23,8 @@ from sqlalchemy.orm import Session
 
 from node.cases.models import Case, FeePayment, PaymentPlace, Suspension, SuspensionKind
 from node.metrics.state import open_cases
-from node.verification.leaves import period_leaves
 from node.verification.models import CommitmentCache, SummaryCommitment
-from node.verification.service import answer, commit, commit_leaves, committed_leaves, keep
+from node.verification.service import answer, commit, committed_leaves, keep
 from schemas.commitment import leaf_bytes
 from schemas.merkle import inclusion_proof, leaf_hash, tree_levels
 from tests.unit.node.test_metrics_properties import (
@@ -39,6 +38,7 @@ from tests.unit.node.test_metrics_properties import (
     world,  # noqa: F401 - the fixture
     worlds,
 )
+from tests.verification_full import commit_leaves, period_leaves
 
 KINDS = ("complete", "forward", "suspend", "resume", "pay", "deadline", "new", "reject",
          "touch")

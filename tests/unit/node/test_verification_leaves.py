@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from node.metrics.patterns import PatternPolicy
 from node.metrics.summary import as_of, summarize
-from node.verification.leaves import period_leaves
 from node.verification.service import commit, committed_leaves
 from schemas.commitment import (
     COMMITTED_METRICS,
@@ -40,6 +39,7 @@ from tests.unit.node.test_metrics_properties import (
     world,  # noqa: F401 - the fixture
     worlds,
 )
+from tests.verification_full import period_leaves
 
 
 def _check(setup: World, moment: dt.datetime) -> dict[str, Any]:
