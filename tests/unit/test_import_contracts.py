@@ -6,6 +6,7 @@ TYPE_CHECKING."""
 
 from __future__ import annotations
 
+import ast
 import textwrap
 import tomllib
 from pathlib import Path
@@ -135,3 +136,47 @@ def test_an_edge_that_names_nothing_is_refused(
     assert _lint(tmp_path, monkeypatch, "stale_shop", {},
                  edges='["{package}.web", "{package}.api"]') != OK
     assert "edges that name no module: stale_shop.api" in capsys.readouterr().out
+
+
+# where an import of the project may wait inside a function: the commands, which import what
+# they use when they run (a quick `tongban` start: tests/unit/test_cli_start.py), the packages'
+# lazy create_app (the domain imports without Flask), and the schema check before serving
+# (Alembic only when a server starts)
+DEFERRING = ("node/cli.py", "node/commands/", "node/backup.py", "node/__init__.py",
+             "hub/cli.py", "hub/commands/", "hub/backup.py", "hub/__init__.py",
+             "schemas/runtime/cli_support.py")
+
+
+def _imports_in_functions(source: str) -> list[str]:
+    """``line: module`` of each import of node, hub or schemas inside a function."""
+    found = []
+    for function in ast.walk(ast.parse(source)):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{node.lineno}: {name}" for name in names
+                      if name.split(".")[0] in {"node", "hub", "schemas"}]
+    return found
+
+
+def test_the_scan_sees_an_import_in_a_function() -> None:
+    assert _imports_in_functions("def f():\n    from node.cases import service\n") == [
+        "2: node.cases"]
+    assert _imports_in_functions("from node.cases import service\nimport sqlalchemy\n") == []
+
+
+def test_no_import_of_the_project_hides_in_a_function_outside_the_commands() -> None:
+    """A feature, view or service imports the project at the top, where the contracts see the
+    cycle it would make; only the commands and the lazy entry points defer."""
+    hidden = {}
+    for package in ("node", "hub", "schemas"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            if "/migrations/" in name or name.startswith(DEFERRING):
+                continue
+            found = _imports_in_functions(path.read_text(encoding="utf-8"))
+            if found:
+                hidden[name] = found
+    assert hidden == {}
