@@ -35,6 +35,8 @@ from typing import Any
 
 from schemas.fastcanon import canonical
 from schemas.merkle import leaf_hash
+from schemas.metrics import ALL_METRICS, RATIO_UNITS, ratio_value
+from schemas.periods import Period, PeriodError
 from schemas.summary import COMMITMENT_KEYS, LEAF_STATES
 
 LEAF_VERSION = 1
@@ -49,6 +51,13 @@ MAX_SAMPLE_SIZE = 200
 
 # the summary's figures the leaves add up to (every metric they can support)
 COMMITTED_METRICS = COMMITMENT_KEYS
+# the rates' helper denominators that add committed figures (node/metrics/definitions.py)
+COMMITTED_SUMS = {"completed_or_overdue": ("completed", "overdue_open")}
+# the rates (and the monthly average) with a numerator or denominator the leaves add up to:
+# their numerator and denominator must be those figures and their value what they give
+COMMITTED_RATIOS = tuple(
+    metric.key for metric in ALL_METRICS.values() if metric.unit in RATIO_UNITS
+    and ({metric.numerator, metric.denominator} & {*COMMITMENT_KEYS, *COMMITTED_SUMS}))
 
 
 def leaf_bytes(leaf: Mapping[str, Any]) -> bytes:
@@ -118,6 +127,7 @@ def commitment_problems(body: Mapping[str, Any]) -> list[dict[str, Any]]:
         if claimed != tallied.get(key):
             problems.append({"reason": "counts", "field": key, "summary": claimed,
                              "commitment": tallied.get(key)})
+    problems += _ratio_problems(body, metrics, tallied)
     by_state = commitment["by_state"]
     total = sum(int(by_state.get(state, 0)) for state in STATES)
     if total != commitment["size"]:
@@ -128,6 +138,46 @@ def commitment_problems(body: Mapping[str, Any]) -> list[dict[str, Any]]:
         problems.append({"reason": "size", "field": "by_state.open",
                          "summary": tallied.get("open_at_end"),
                          "commitment": by_state.get("open", 0) + by_state.get("overdue", 0)})
+    return problems
+
+
+def _ratio_problems(body: Mapping[str, Any], metrics: Mapping[str, Any],
+                    tallied: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A rate (or the monthly average) whose numerator or denominator is a committed figure
+    must carry that figure, and its value must be what its numerator and denominator give: an
+    on-time rate of 100 % beside an honest on-time count is refused too (a rate left out
+    claims nothing).  A part the leaves
+    cannot support (体外循环's numerator, say) is taken as claimed; the months of a monthly
+    average are the period's."""
+    try:
+        months: int | None = Period.parse(str(body["period"]["label"])).months
+    except (PeriodError, KeyError, TypeError):
+        months = None
+    problems: list[dict[str, Any]] = []
+    for key in COMMITTED_RATIOS:
+        metric = ALL_METRICS[key]
+        claimed = metrics.get(key)
+        if claimed is None:
+            continue  # a rate left out claims nothing (a count left out is a problem above)
+        claimed = claimed if isinstance(claimed, Mapping) else {}
+        parts = []
+        for name in (metric.numerator, metric.denominator):
+            if name in COMMITMENT_KEYS:
+                parts.append(tallied.get(name))
+            elif name in COMMITTED_SUMS:
+                parts.append(sum(int(tallied.get(k) or 0) for k in COMMITTED_SUMS[name]))
+            elif name == "months" and months is not None:
+                parts.append(months)
+            else:
+                parts.append(claimed.get("numerator" if name == metric.numerator
+                                         else "denominator"))
+        numerator, denominator = parts
+        value = None if not (isinstance(numerator, int) and isinstance(denominator, int)) \
+            else ratio_value(metric.unit, numerator, denominator)
+        if (claimed.get("numerator"), claimed.get("denominator"), claimed.get("value")) != \
+                (numerator, denominator, value):
+            problems.append({"reason": "counts", "field": key, "summary": claimed.get("value"),
+                             "commitment": value})
     return problems
 
 

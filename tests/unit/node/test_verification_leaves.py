@@ -19,6 +19,8 @@ from node.metrics.summary import as_of, summarize
 from node.verification.service import commit, committed_leaves
 from schemas.commitment import (
     COMMITTED_METRICS,
+    COMMITTED_RATIOS,
+    COMMITTED_SUMS,
     LEAF_FIELDS,
     commitment_problems,
     flag_problems,
@@ -26,6 +28,7 @@ from schemas.commitment import (
     sort_key,
 )
 from schemas.merkle import tree_root
+from schemas.metrics import ALL_METRICS, ratio_value
 from tests.unit.node.test_metrics_properties import (
     AFTER,
     MONTH,
@@ -89,3 +92,46 @@ def test_an_inflated_figure_disagrees_with_the_commitment(world: World) -> None:
     summary["metrics"]["completed_on_time"]["value"] -= 1
     summary["commitment"]["size"] += 2
     assert [p["reason"] for p in commitment_problems(summary)] == ["size"]
+    summary["commitment"]["size"] -= 2
+
+
+@PROPERTY_SETTINGS
+@given(data=worlds)
+def test_a_rate_beside_honest_counts_disagrees_with_the_commitment(
+    world: World, data: tuple[list[Generated], list[dict[str, Any]]]  # noqa: F811
+) -> None:
+    """Every rate a committed figure enters (COMMITTED_RATIOS): its value dressed up beside
+    honest counts, or its numerator and denominator with it, is caught by name."""
+    cases, complaints = data
+    try:
+        with world.db.unit_of_work() as session:
+            insert(session, world, cases, complaints)
+            summary = summarize(session, NODE, MONTH, AFTER, PatternPolicy())
+            summary["commitment"] = commit(session, MONTH, as_of(MONTH, AFTER)).body
+    finally:
+        clear(world.db)
+    assert commitment_problems(summary) == []
+    assert set(COMMITTED_RATIOS) == {"on_time_rate", "on_time_rate_strict", "same_day_rate",
+                                     "outside_center_rate", "active_evaluation_rate",
+                                     "completed_monthly_average"}
+    for key in COMMITTED_RATIOS:
+        metric, honest = ALL_METRICS[key], summary["metrics"][key]
+        value = honest.get("value")
+        changes = [{"value": value + 1 if value is not None else 10000}]
+        # a committed part off by one, the value computed from the parts as claimed
+        for part, name in (("numerator", metric.numerator),
+                           ("denominator", metric.denominator)):
+            if name in (*COMMITTED_METRICS, *COMMITTED_SUMS, "months"):
+                parts = {"numerator": honest["numerator"], "denominator": honest["denominator"],
+                         part: honest[part] + 1}
+                changes.append(parts | {"value": ratio_value(
+                    metric.unit, parts["numerator"], parts["denominator"])})
+        assert len(changes) >= 2, key
+        for change in changes:
+            forged = summary | {"metrics": summary["metrics"] | {key: honest | change}}
+            assert commitment_problems(forged) == [
+                {"reason": "counts", "field": key, "summary": change["value"],
+                 "commitment": value}], (key, change)
+        left_out = summary | {"metrics": {k: v for k, v in summary["metrics"].items()
+                                          if k != key}}
+        assert commitment_problems(left_out) == []  # a rate left out claims nothing

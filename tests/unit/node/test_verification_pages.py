@@ -169,3 +169,29 @@ def test_the_completeness_page_opens_an_audit_through_the_node(
         "csrf_token": csrf_of(clerk, "/staff/desk/new?matter_code=11450981MB0001")})
     assert refused.status_code == 403
     assert count(fed.app, Audit) == 1
+
+
+def test_a_rate_dressed_up_beside_honest_counts_is_refused_and_shown(
+    client: FlaskClient, desk: Any, hub_behind: Any, app: Any,
+) -> None:
+    """The reports' own example: an on-time rate of 100 % whatever the cases say, its counts
+    left honest, is refused like an inflated count and read by its figure on the page."""
+    fed = hub_behind
+    code = app.config["TONGBAN"].code
+    body, _ = committed(TOWN_A, LEAVES)
+    tallied = body["commitment"]["tallies"]
+    body["metrics"]["on_time_rate"] = {"unit": "basis_points", "value": 10000,
+                                       "numerator": tallied["completed"],
+                                       "denominator": tallied["completed"]}
+    wire = fed.nodes[TOWN_A].envelope(Kind.SUMMARY, "hub", body)
+    (result,) = fed.nodes[TOWN_A].results(wire, now=fed.now)
+    assert (result["status"], result["reason"]) == ("rejected", "commitment_mismatch")
+    assert result["message"] == "on_time_rate is 10000 in the summary but 6750 by its commitment"
+    fed.now += dt.timedelta(seconds=1)
+    assert log_in(client, "super1").status_code == 302
+    page = client.get(f"/staff/rankings/completeness?scope={code}&period={PERIOD}"
+                      ).get_data(as_text=True)
+    refused = row_of(page, TOWN_A)
+    assert 'data-verification="refused">数据核验：未通过（报表与承诺不符，已拒收）' in refused
+    assert "（按时办结率：报表 100.00%，承诺 67.50%）" in refused
+    assert page_problems(page) == []
