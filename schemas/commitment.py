@@ -198,7 +198,7 @@ def flag_problems(leaf: Mapping[str, Any], as_of: str) -> list[str]:
     problems = []
     for field in DATE_FIELDS:
         day = leaf.get(field)
-        if day is not None and day > as_of and field not in ("deadline", "forwarded"):
+        if day is not None and day > as_of and field != "deadline":
             problems.append(f"{field} {day} lies after {as_of}")
     completed, deadline = leaf.get("completed"), leaf.get("deadline")
     on_time = None if completed is None else (deadline is None or completed <= deadline)

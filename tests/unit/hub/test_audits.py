@@ -139,10 +139,13 @@ def test_an_audit_passes_and_an_outsider_checks_it(
     # anyone with the two envelopes checks it again without tongban
     (tmp_path / "s.json").write_text(json.dumps(done["envelopes"]["summary"]))
     (tmp_path / "r.json").write_text(json.dumps(done["envelopes"]["response"]))
+    (tmp_path / "a.json").write_text(json.dumps(done))  # the hub's record: request, log head
     outside = subprocess.run([sys.executable, "-I", str(OUTSIDE), str(tmp_path / "s.json"),
-                              str(tmp_path / "r.json")], capture_output=True, text=True,
-                             timeout=60, check=False)
+                              str(tmp_path / "r.json"), "--audit", str(tmp_path / "a.json")],
+                             capture_output=True, text=True, timeout=60, check=False)
     assert outside.returncode == 0, outside.stdout + outside.stderr
+    assert "ok    the seed is the request's and the hub's log head's" in outside.stdout
+    assert outside.stdout.count("held unchanged") == 10
 
 
 def test_a_changed_case_and_a_forged_leaf_fail(hub_app: Flask, nodes: dict[str, Node]) -> None:
