@@ -83,6 +83,23 @@ def test_the_pages_show_each_centers_verification(
     assert 'data-verification="failed"' in row_of(table, TOWN_A)
     assert "数据核验：未通过" in row_of(table, TOWN_A)
     assert 'data-verification="refused"' in row_of(table, TOWN_B)
+    # each verdict of a ranking table leads to its details: the center's completeness cell
+    assert f'<td id="verification-{TOWN_A}">' in failed
+    assert f'<td id="verification-{TOWN_B}">' in refused
+    details = (f'href="/staff/rankings/completeness?scope={code}&amp;period={PERIOD}'
+               f'#verification-{{}}" data-verification-details="{{}}"')
+    for town in (TOWN_A, TOWN_B):
+        assert details.format(town, town) in row_of(table, town)
+    composite = client.get(f"/staff/rankings/composite?scope={code}&period={PERIOD}"
+                           "&normalisation=min_max&metric1=completed&weight1=1")
+    text = composite.get_data(as_text=True)
+    assert composite.status_code == 200, text[:2000]
+    assert '<th scope="col">数据核验</th>' in text
+    for town, verdict in ((TOWN_A, "failed"), (TOWN_B, "refused")):
+        assert f'data-verification="{verdict}"' in row_of(text, town)
+        assert details.format(town, town) in row_of(text, town)
+    assert page_problems(table) == []
+    assert page_problems(text) == []
 
 
 def test_a_passed_audit_reads_passed(

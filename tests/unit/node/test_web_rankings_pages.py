@@ -83,7 +83,9 @@ def test_a_center_alone_in_its_group_is_not_ranked_on_the_page(
                     text, re.S)
     assert row is not None, text
     assert (row.group(1), row.group(2)) == ("—", "—")  # no rank, no score of 0
-    assert "不参与排名（同类仅 1 个）</td></tr>" in row.group(0)
+    # the status is the last cell but 数据核验 (a summary without a commitment here)
+    assert re.search(r'不参与排名（同类仅 1 个）</td><td data-verification="uncommitted"[^>]*>'
+                     r"<a [^>]*>数据核验：未提交承诺</a></td></tr>", row.group(0)), row.group(0)
     assert "（参评 0 个）" in text
 
 
