@@ -8,11 +8,14 @@ On the node of the metrics benchmark (tests/bench/bench_metrics.py: a year of 1,
 cases by default) and its month, interleaved (tests/bench/interleaved.py):
 
 * ``commitment_ratio`` = the month's tree as the summary job builds and keeps it
-  (node.verification.service.commit and keep) from the last build, a day before, taking in
-  a day's changes (node/verification/incremental.py) ÷ the bare ``GROUP BY completed_on`` of
-  the month that the summary benchmark uses as its ceiling (goal <= 3); beside it the first
-  build (``commitment_first_ratio``: every counted case's leaf, salted, canonical JSON, RFC
-  9162 hashes) and a build with nothing changed (``commitment_unchanged_ratio``);
+  (node.verification.service.commit and keep) every ``summary_refresh_minutes`` (60), each
+  build from the last one taking in an hour's changes (:data:`HOUR_CHANGES` at 1,000,000
+  cases a year, node/verification/incremental.py) ÷ the bare ``GROUP BY completed_on`` of
+  the month that the summary benchmark uses as its ceiling (goal <= 3); beside it a day's
+  changes at once (``commitment_day_ratio``: the build of the month's last day from the
+  day before's), the first build (``commitment_first_ratio``: every counted case's leaf,
+  salted, canonical JSON, RFC 9162 hashes) and a build with nothing changed
+  (``commitment_unchanged_ratio``);
 * ``audit_verify_ms`` = checking a 30-leaf answer as the hub does
   (schemas.audit_check.findings: proofs, runs, flags, the cases as they are now);
 * ``summary_envelope_bytes`` = the month's signed summary with its commitment, against the

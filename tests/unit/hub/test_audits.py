@@ -23,6 +23,7 @@ from schemas.commitment import audit_seed, leaf_bytes, sample_indexes, sort_key,
 from schemas.envelope import Kind
 from schemas.merkle import inclusion_proof, leaf_hash, tree_levels
 from tests.unit.hub.federation import CITY, COUNTY, SIBLING, TOWNSHIP, Node, count, enroll
+from tests.unit.hub.test_rankings import login, staff_account
 from tests.unit.schemas.test_merkle import OUTSIDE, leaf
 from tests.unit.schemas.test_messages import summary_body
 
@@ -191,6 +192,36 @@ def test_only_an_ancestor_audits(hub_app: Flask, nodes: dict[str, Node]) -> None
         "0b6f4c1e-3c1b-4d7a-9a55-0c9f6a9d1e12", "seed": "ab" * 32, "size": 1,
         "root": "cd" * 32, "as_of": "2026-11-30", "items": []})
     assert nodes[COUNTY].results(unknown)[0]["reason"] == "unknown_audit"
+
+
+def test_hub_staff_with_the_scope_audit(hub_app: Flask, nodes: dict[str, Node]) -> None:
+    """Hub staff open an audit with their bearer token when their scope holds the node
+    (the city's, or the county's own); another county's staff are refused, as is a token
+    not given; the staff read the audit they opened."""
+    body, _ = committed_summary(LEAVES)
+    send_summary(nodes[COUNTY], body)
+    staff_account(hub_app, "city-staff", CITY)
+    staff_account(hub_app, "sibling-staff", SIBLING)
+    client = hub_app.test_client()
+
+    def opened(token: str | None) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return client.post("/api/v1/audits", json={"node": COUNTY, "period": PERIOD,
+                                                   "sample_size": 7}, headers=headers)
+
+    city = login(hub_app, "city-staff").json["token"]
+    answer = opened(city)
+    assert answer.status_code == 201, answer.json
+    assert (answer.json["requested_by"], answer.json["sampled"]) == ("staff:city-staff", 7)
+    assert answer.json["indexes"] == sample_indexes(answer.json["seed"], len(LEAVES), 7)
+    assert len(answer.json["detection"]) == 3
+    again = client.get(f"/api/v1/audits/{answer.json['id']}",
+                       headers={"Authorization": f"Bearer {city}"})
+    assert (again.status_code, again.json["state"]) == (200, "pending")
+    refused = opened(login(hub_app, "sibling-staff").json["token"])
+    assert (refused.status_code, refused.json["error"]["code"]) == (403, "not_an_ancestor")
+    assert opened(None).status_code == 401
+    assert count(hub_app, Audit) == 1
 
 
 def test_a_summary_without_a_commitment_is_flagged(
