@@ -212,3 +212,32 @@ def test_a_rate_dressed_up_beside_honest_counts_is_refused_and_shown(
     assert 'data-verification="refused">数据核验：未通过（报表与承诺不符，已拒收）' in refused
     assert "（按时办结率：报表 100.00%，承诺 67.50%）" in refused
     assert page_problems(page) == []
+
+
+def test_an_audit_not_answered_in_time_reads_unanswered(
+    client: FlaskClient, desk: Any, hub_behind: Any, app: Any,
+) -> None:
+    """The audit's time to answer (audit_answer_seconds) runs out with no answer: the
+    completeness page and the league table read 数据核验：未应答, counted among the failures."""
+    fed = hub_behind
+    code = app.config["TONGBAN"].code
+    body, _ = committed(TOWN_A, LEAVES)
+    fed.push_summary(body)
+    opened = fed.post("/api/v1/audits", {"node": TOWN_A, "period": PERIOD, "sample_size": 5},
+                      caller=code)
+    assert opened.status_code == 201, opened.json
+    assert log_in(client, "super1").status_code == 302
+    path = f"/staff/rankings/completeness?scope={code}&period={PERIOD}"
+    page = client.get(path).get_data(as_text=True)
+    assert 'data-verification="pending">数据核验：待应答（抽查 5 件' in row_of(page, TOWN_A)
+    with fed.app.extensions["tongban_db"].unit_of_work() as session:
+        audit = session.get(Audit, opened.json["id"])
+        assert audit is not None
+        audit.due_at = audit.opened_at - dt.timedelta(seconds=1)  # the time ran out
+    page = client.get(path + "&late_after_days=6").get_data(as_text=True)  # not the kept page
+    assert 'data-verification="unanswered">数据核验：未应答（抽查 5 件' in row_of(page, TOWN_A)
+    assert '<div class="value" id="verification-failures">1</div>' in page
+    table = client.get(f"/staff/rankings?scope={code}&period={PERIOD}"
+                       "&metric=completed&level=township").get_data(as_text=True)
+    assert 'data-verification="unanswered"' in row_of(table, TOWN_A)
+    assert "数据核验：未应答" in row_of(table, TOWN_A)
