@@ -2,7 +2,8 @@
 county 450981 and its township 450981101 (tests/faults/cluster.py), their workers running.
 
 1. the township's summary with its on-time count inflated (its cases unchanged) is refused
-   by the hub: the commitment does not match the counts;
+   by the hub: the commitment does not match the counts (and so is one with a rate dressed
+   up beside honest counts);
 2. a case's completion date rewritten after an honest summary: the county opens an audit
    through its node (``tongban node open-audit``), the township's worker answers on its own,
    and the audit fails for that case;
@@ -171,6 +172,18 @@ def test_inflated_counts_and_dropped_cases_are_refused(fed: Cluster) -> None:
     # the page shows its kept answer and asks the hub again once more than 10 s old
     row = wait_until(lambda: (found := completeness_row(fed)) and "办件记录条数对不上" in found
                      and found, 60, "the page to show the refusal for size", interval=3)
+    assert 'data-verification="refused"' in row
+
+    def dress_up(body: dict[str, Any], _commitment: Any, _session: Any) -> None:
+        # a rate beside honest counts: 月均办结 20 where the 12 cases of the month give 12
+        body["metrics"]["completed_monthly_average"] |= {"numerator": 20, "value": 20}
+
+    forged_summary(fed, dress_up)
+    fed.sync(TOWNSHIP)
+    assert [reason for reason, _ in refusals(fed)] == ["counts", "size", "counts"]
+    assert "completed_monthly_average" in refusals(fed)[2][1]
+    row = wait_until(lambda: (found := completeness_row(fed)) and "月均办结：报表 20，承诺 12"
+                     in found and found, 60, "the page to show the dressed-up rate", interval=3)
     assert 'data-verification="refused"' in row
 
 
