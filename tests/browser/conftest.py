@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import signal
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -33,12 +32,12 @@ from tests.demo_federation import DemoCheck
 from tests.integration.conftest import (
     REPO,
     START_TIMEOUT,
-    STOP_TIMEOUT,
     TONGBAN,
     clean_env,
     free_port,
     serving,
     stop_process,
+    stop_processes,
     wait_for_health,
 )
 from tests.integration.federation import _ok
@@ -171,15 +170,7 @@ def serving_together(commands: Mapping[str, list[str]], cwd: Path,
                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         yield processes
     finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes.values():
-            try:
-                process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(processes.values())
 
 
 @dataclass

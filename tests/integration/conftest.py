@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -147,6 +147,24 @@ def stop_process(process: subprocess.Popen[bytes] | subprocess.Popen[str],
             process.kill()
             process.wait()
     return process.returncode
+
+
+def stop_processes(processes: Iterable[subprocess.Popen[bytes] | subprocess.Popen[str]],
+                   sig: int = signal.SIGTERM) -> None:
+    """Stop processes side by side: each sent ``sig`` first, then each waited for (SIGKILL
+    after ``STOP_TIMEOUT``). A served process takes seconds to stop (its gunicorn worker and
+    master each tear down the app's interpreter, 3-5 s of wall time each on the loaded
+    machine): stopped one after the other, a module's hub and nodes added those up."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(sig)
+    for process in processes:
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path,

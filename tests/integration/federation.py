@@ -31,6 +31,7 @@ from tests.integration.conftest import (
     free_port,
     run_tongban,
     serving,
+    stop_processes,
     wait_for_health,
 )
 
@@ -254,14 +255,20 @@ def copy_template(template: Template, work: Path, stack: ExitStack,
 
 def serve_nodes(work: Path, stack: ExitStack, codes: Iterable[str]) -> dict[str, str]:
     """``tongban node serve`` for each node (all started, then each waited for); their
-    base URLs. Each stops when ``stack`` closes."""
-    started = {}
+    base URLs. They stop side by side when ``stack`` closes."""
+    started: dict[str, tuple[str, Path, subprocess.Popen[bytes]]] = {}
+    processes: list[subprocess.Popen[bytes]] = []
+    stack.callback(stop_processes, processes)
     for code in codes:
         port = free_port()
         log = work / f"{HOMES[code]}.log"
-        started[code] = (f"http://127.0.0.1:{port}", log, stack.enter_context(serving(
-            "node", "serve", "--home", HOMES[code], "--bind", f"127.0.0.1:{port}",
-            "--workers", "1", cwd=work, log=log)))
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [TONGBAN, "node", "serve", "--home", HOMES[code], "--bind",
+                 f"127.0.0.1:{port}", "--workers", "1"], cwd=work, env=clean_env(),
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        processes.append(process)
+        started[code] = (f"http://127.0.0.1:{port}", log, process)
     for code, (base, log, process) in started.items():
         health = wait_for_health(f"{base}/healthz", process, log)
         assert health["code"] == code, health  # the copied home is the node asked for
