@@ -138,6 +138,10 @@ def node_config(database_url: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+# the xdist group of every test on a copy of the standard federation (see below)
+TEMPLATE_GROUP = "federation-template"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Each test's ``xdist_group`` added to its node id on an xdist worker under ``--dist
     loadgroup``, where the controller reads the group (``<id>@<group>``). pytest-xdist 3.8
@@ -150,7 +154,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     federation per module and run in file order, each building on the last (the township's
     forwards that test_federation_flows' summary counts), so its tests never split over the
     workers (they did under --dist loadgroup, where each worker then built the module's
-    federation and ran only some of its tests)."""
+    federation and ran only some of its tests).
+
+    Every module on a copy of the standard federation (the ``federation_template`` fixture,
+    tests/integration/federation.py) is in one group, ``TEMPLATE_GROUP``: one worker builds
+    the template in the first of them and runs them all, each module still in file order,
+    while the other worker runs the rest of the suite. Each module its own group, both
+    workers started one of them at once and the second waited on the template's lock while
+    the first built it (111 s of an idle worker in the last quiet CI run)."""
     if not getattr(config.option, "loadgroup", False):
         return
     from _pytest.nodeid import NodeId
@@ -158,7 +169,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         groups = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
                          for mark in item.iter_markers("xdist_group")})
-        if not groups and "integration" in item.path.parts:
+        if "federation_template" in getattr(item, "fixturenames", ()):
+            groups = [TEMPLATE_GROUP]
+        elif not groups and "integration" in item.path.parts:
             groups = [item.path.stem]
         if groups and not item.nodeid.endswith("@" + "_".join(groups)):
             item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")  # type: ignore[attr-defined]
