@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.integration.conftest import free_port, free_port_range, run_tongban
+from tests.integration.conftest import free_port, free_port_range, run_tongban, served_env
 
 BUILD_TIMEOUT = 600  # seconds for ``tongban demo --check`` on a loaded two-CPU machine
 NODES = 6  # province, city, two county-level centers, a township under each
@@ -39,7 +39,8 @@ def build(parent: Path) -> DemoCheck:
     work = parent / "federation"
     hub_port, base_port = free_port(), free_port_range(NODES)
     result = run_tongban("demo", "--check", "--dir", str(work), "--hub-port", str(hub_port),
-                         "--base-port", str(base_port), cwd=parent, timeout=BUILD_TIMEOUT)
+                         "--base-port", str(base_port), cwd=parent, timeout=BUILD_TIMEOUT,
+                         env=served_env())  # the servers it starts and stops
     return DemoCheck(work, hub_port, base_port, result)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -92,7 +93,11 @@ def serve(
         "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
         "timeout": 60,
-        "graceful_timeout": 10,
+        # seconds a stopped worker has to finish its requests (an open long poll or an idle
+        # kept-alive connection holds a gevent worker that long);
+        # TONGBAN_GUNICORN_GRACEFUL_TIMEOUT, the variable deploy/gunicorn.conf.py reads too,
+        # changes it (the real-process tests stop their servers with 1 s: nothing is in flight)
+        "graceful_timeout": int(os.environ.get("TONGBAN_GUNICORN_GRACEFUL_TIMEOUT", "10")),
         # every gunicorn would otherwise claim the same ~/.gunicorn control socket
         "control_socket_disable": True,
     }

@@ -33,8 +33,8 @@ from tests.integration.conftest import (
     REPO,
     START_TIMEOUT,
     TONGBAN,
-    clean_env,
     free_port,
+    served_env,
     serving,
     stop_process,
     stop_processes,
@@ -166,7 +166,7 @@ def serving_together(commands: Mapping[str, list[str]], cwd: Path,
         for name, args in commands.items():
             with (logs / f"{name}.log").open("wb") as out:
                 processes[name] = subprocess.Popen(
-                    [TONGBAN, *args], cwd=cwd, env=clean_env(), stdout=out,
+                    [TONGBAN, *args], cwd=cwd, env=served_env(), stdout=out,
                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         yield processes
     finally:

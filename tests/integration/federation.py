@@ -30,6 +30,7 @@ from tests.integration.conftest import (
     clean_env,
     free_port,
     run_tongban,
+    served_env,
     serving,
     stop_processes,
     wait_for_health,
@@ -265,7 +266,7 @@ def serve_nodes(work: Path, stack: ExitStack, codes: Iterable[str]) -> dict[str,
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [TONGBAN, "node", "serve", "--home", HOMES[code], "--bind",
-                 f"127.0.0.1:{port}", "--workers", "1"], cwd=work, env=clean_env(),
+                 f"127.0.0.1:{port}", "--workers", "1"], cwd=work, env=served_env(),
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         processes.append(process)
         started[code] = (f"http://127.0.0.1:{port}", log, process)

@@ -24,13 +24,13 @@ from tests.demo_federation import DemoCheck
 from tests.integration.conftest import (
     STOP_TIMEOUT,
     TONGBAN,
-    clean_env,
     free_port,
     free_port_range,
     gunicorn_masters,
     kill_process_group,
     port_is_closed,
     run_tongban,
+    served_env,
     stop_process,
 )
 
@@ -61,7 +61,7 @@ class DemoProcess:
             [TONGBAN, "demo", "--dir", str(work), "--hub-port", str(hub_port),
              "--base-port", str(base_port), "--workers", "1", *SMALL, *extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            text=True, env=clean_env(),
+            text=True, env=served_env(),  # its servers stopped with a short graceful stop
         )
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
