@@ -62,7 +62,9 @@ PG_SKIP = (
 
 # fixtures that create an application's tables on ``database_url``: their tests get them from a
 # template (the node's modules' own ``database`` fixtures all create the node's tables)
-TEMPLATE_USERS = {"app": "node", "make_hub": "hub", "hub_app": "hub", "database": "node"}
+# (``world``: the property tests' node database, test_warning_lists and test_metrics_properties)
+TEMPLATE_USERS = {"app": "node", "make_hub": "hub", "hub_app": "hub", "database": "node",
+                  "world": "node"}
 
 
 @pytest.fixture(scope="session")
