@@ -170,7 +170,8 @@ def serving_together(commands: Mapping[str, list[str]], cwd: Path,
                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         yield processes
     finally:
-        stop_processes(processes.values())
+        stop_processes(processes.values(),
+                       logs={process: logs / f"{name}.log" for name, process in processes.items()})
 
 
 @dataclass

@@ -178,7 +178,7 @@ def _build(work: Path, schema: str | None) -> None:
     for home in HOMES.values():
         _point_at_hub(work / home, url)
     with serving("hub", "serve", "--home", "hub", "--bind", f"127.0.0.1:{port}",
-                 "--workers", "1", cwd=work, log=work / "hub.log") as hub:
+                 "--workers", "1", cwd=work, log=work / "hub.log", quick_stop=True) as hub:
         wait_for_health(f"{url}/healthz", hub, work / "hub.log")
         _sync(work, PROVINCE)
         for parent, child in PARENTS:
@@ -256,10 +256,12 @@ def copy_template(template: Template, work: Path, stack: ExitStack,
 
 def serve_nodes(work: Path, stack: ExitStack, codes: Iterable[str]) -> dict[str, str]:
     """``tongban node serve`` for each node (all started, then each waited for); their
-    base URLs. They stop side by side when ``stack`` closes."""
+    base URLs. They stop side by side when ``stack`` closes (each killed once its master has
+    logged that it is shutting down: :func:`stop_processes`)."""
     started: dict[str, tuple[str, Path, subprocess.Popen[bytes]]] = {}
     processes: list[subprocess.Popen[bytes]] = []
-    stack.callback(stop_processes, processes)
+    logs: dict[subprocess.Popen[Any], Path] = {}
+    stack.callback(stop_processes, processes, logs=logs)
     for code in codes:
         port = free_port()
         log = work / f"{HOMES[code]}.log"
@@ -269,6 +271,7 @@ def serve_nodes(work: Path, stack: ExitStack, codes: Iterable[str]) -> dict[str,
                  f"127.0.0.1:{port}", "--workers", "1"], cwd=work, env=served_env(),
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         processes.append(process)
+        logs[process] = log
         started[code] = (f"http://127.0.0.1:{port}", log, process)
     for code, (base, log, process) in started.items():
         health = wait_for_health(f"{base}/healthz", process, log)
@@ -282,7 +285,7 @@ def serve_hub(work: Path, stack: ExitStack, port: int) -> str:
     log = work / "hub.log"
     hub = stack.enter_context(serving("hub", "serve", "--home", "hub", "--bind",
                                       f"127.0.0.1:{port}", "--workers", "1", cwd=work,
-                                      log=log))
+                                      log=log, quick_stop=True))
     health = wait_for_health(f"{url}/healthz", hub, log)
     assert (health["service"], health["database"]) == ("hub", "ok"), health  # the copied one
     return url

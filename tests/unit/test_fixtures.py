@@ -119,3 +119,53 @@ def test_ports_come_from_this_workers_block_once_each() -> None:
     assert all(start <= port < end for span in spans for port in span)
     every = [port for span in spans for port in span]
     assert len(every) == len(set(every))  # none handed out twice
+
+
+# a stand-in for a served process: on SIGTERM it logs what gunicorn's master logs once its
+# workers are gone, then takes its time to end, as an interpreter tearing down an app does
+SLOW_TO_END = """
+import signal, sys, time
+def stop(*_):
+    print("[INFO] Shutting down: Master", flush=True)
+    time.sleep(float(sys.argv[1]))
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+print("ready", flush=True)
+while True:
+    time.sleep(0.05)
+"""
+
+
+def test_servers_stop_side_by_side_and_are_not_waited_for_after_their_master_is_done(
+        tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from tests.integration.conftest import stop_processes
+
+    def start(name: str, linger: float) -> tuple[subprocess.Popen[bytes], Path]:
+        log = tmp_path / f"{name}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen([sys.executable, "-c", SLOW_TO_END, str(linger)],
+                                       stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while b"ready" not in log.read_bytes():
+            assert time.monotonic() < deadline, "the stand-in did not start"
+            time.sleep(0.05)
+        return process, log
+
+    # without its log, each is waited for until it ends: side by side, not one after the other
+    both = [start(name, 3.0) for name in ("a", "b")]
+    began = time.monotonic()
+    stop_processes([process for process, _ in both])
+    assert [process.returncode for process, _ in both] == [0, 0]
+    assert time.monotonic() - began < 5.9  # two 3 s endings overlapped
+
+    # with its log, it is killed once the master's line is there, its ending not waited for
+    process, log = start("c", 30.0)
+    began = time.monotonic()
+    stop_processes([process], logs={process: log})
+    assert process.returncode == -9
+    assert time.monotonic() - began < 15
+    assert "Shutting down: Master" in log.read_text()
