@@ -10,8 +10,9 @@ and SQLite database, served by gunicorn and synced by ``tongban node sync-now`` 
 - every node's signed summary at the hub, readable by an ancestor.
 
 The hub runs on PostgreSQL when ``TONGBAN_TEST_PG`` is set (as under ``.ci/run``), otherwise
-on SQLite.  The federation is built once for the module; the tests run in file order, each
-flow building on the synced state the ones before it left.
+on SQLite.  The module runs on a copy of the standard federation, built once per run and shared
+(tests/integration/federation.py); the tests run in file order, each flow building on the
+synced state the ones before it left.
 """
 
 from __future__ import annotations
@@ -19,38 +20,36 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import subprocess
-import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 import pytest
 import requests
-from sqlalchemy import create_engine, text
 
 from schemas.keys import load_private_key
 from schemas.request_signing import sign_request
-from tests.conftest import PG_URL
+from tests.integration import federation
 from tests.integration.conftest import (
     TONGBAN,
-    clean_env,
     free_port,
     run_tongban,
-    serving,
+    served_env,
     stop_process,
+    stop_processes,
     wait_for_health,
 )
-from tests.integration.federation import Api, _ok, _output, _public_key, _run_together
+from tests.integration.federation import Api, Template, _ok, _output, copy_template, serve_nodes
 from tests.unit.node.conftest import matter_payload
 
 pytestmark = pytest.mark.slow
 
-PROVINCE, CITY, COUNTY, TOWNSHIP = "450000", "450900", "450981", "450981101"
-NODES = {PROVINCE: "p", CITY: "c", COUNTY: "k", TOWNSHIP: "t"}
+PROVINCE, CITY, COUNTY, TOWNSHIP = (federation.PROVINCE, federation.CITY, federation.BEILIU,
+                                    federation.TOWNSHIP)
+NODES = {code: federation.HOMES[code] for code in (PROVINCE, CITY, COUNTY, TOWNSHIP)}
 PASSWORD = "federation-pass-9"
 SHARED = "11450000MB0001"  # a matter every node below the province holds
 CITY_ONLY = "11450900MB0009"  # held by the township and the city, not by the county
@@ -71,7 +70,7 @@ class HubProcess:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [TONGBAN, "hub", "serve", "--home", "hub", "--bind", f"127.0.0.1:{self.port}",
-                 "--workers", "1"], cwd=self.work, env=clean_env(), stdout=out,
+                 "--workers", "1"], cwd=self.work, env=served_env(), stdout=out,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         wait_for_health(f"{self.url}/healthz", self.process, self.log)
 
@@ -79,6 +78,16 @@ class HubProcess:
         if self.process is not None:
             stop_process(self.process)
             self.process = None
+
+
+def _stop_hubs(hubs: Iterable[HubProcess]) -> None:
+    """Every hub process still running stopped side by side (each killed once its master has
+    logged that it is shutting down: stop_processes)."""
+    running = [hub for hub in hubs if hub.process is not None]
+    stop_processes([hub.process for hub in running if hub.process is not None],
+                   logs={hub.process: hub.log for hub in running if hub.process is not None})
+    for hub in running:
+        hub.process = None
 
 
 @dataclass
@@ -111,25 +120,6 @@ class Federation:
         return self.api(code, "admin").ok("GET", f"/api/v1/cases/{found[0]['id']}")
 
 
-def _hub_database(stack: ExitStack) -> list[str]:
-    """``--database-url`` for the hub: a fresh PostgreSQL schema under CI, else SQLite."""
-    if not PG_URL:
-        return []
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-
-    def drop() -> None:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    stack.callback(drop)
-    separator = "&" if "?" in PG_URL else "?"
-    return ["--database-url", f"{PG_URL}{separator}options={quote(f'-csearch_path={schema}')}"]
-
-
 def _login(base: str, username: str) -> str:
     response = requests.post(f"{base}/api/v1/auth/login",
                              json={"username": username, "password": PASSWORD}, timeout=20)
@@ -159,49 +149,25 @@ def _staff(fed: Federation, code: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+def fed(federation_template: Template, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[Federation]:
+    """A copy of the standard federation (tests/integration/federation.py: its province,
+    city, 北流 and township, enrolled and synced, each with an admin; 容县 is not copied) with
+    two hub processes on the copy's one hub database: the province and the county talk to the
+    first, the city and the township to the second."""
     work = tmp_path_factory.mktemp("flows")
+    ports = {"a": free_port(), "b": free_port()}
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    served_by = {PROVINCE: "a", COUNTY: "a", CITY: "b", TOWNSHIP: "b"}
     with ExitStack() as stack:
-        _run_together(
-            [("hub", "init", "--home", "hub", *_hub_database(stack))]
-            + [("node", "init", "--home", home, "--code", code,
-                *(("--kind", "county_city") if code == COUNTY else ()))
-               for code, home in NODES.items()],
-            cwd=work,
-        )
-        keys = {code: _public_key(work / home) for code, home in NODES.items()}
-        _ok("node", "enroll-self", "--home", NODES[PROVINCE], cwd=work)
-        _ok("hub", "trust-root", "--home", "hub", "--code", PROVINCE,
-            "--public-key", keys[PROVINCE][0], cwd=work)
-        # two hub processes on one database: the province and the county talk to the first,
-        # the city and the township to the second
-        ports = {"a": free_port(), "b": free_port()}
-        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-        served_by = {PROVINCE: "a", COUNTY: "a", CITY: "b", TOWNSHIP: "b"}
-        for code, home in NODES.items():
-            with (work / home / "tongban.toml").open("a", encoding="utf-8") as config:
-                config.write(f'hub_url = "{urls[served_by[code]]}"\n')
-            _ok("node", "create-user", "--home", home, "--username", "admin", "--role",
-                "admin", "--password", PASSWORD, cwd=work)
+        copy_template(federation_template, work, stack,
+                      {code: urls[served_by[code]] for code in NODES}, codes=NODES)
         hubs = {name: HubProcess(work, port, name) for name, port in ports.items()}
+        stack.callback(_stop_hubs, hubs.values())
         for hub_process in hubs.values():
-            stack.callback(hub_process.stop)
             hub_process.start()
         fed = Federation(work, urls["a"], dict(NODES), hubs=hubs, served_by=served_by)
-        fed.sync(PROVINCE)
-        for parent, child in ((PROVINCE, CITY), (CITY, COUNTY), (COUNTY, TOWNSHIP)):
-            _ok("node", "enroll-child", "--home", NODES[parent], "--code", child,
-                *(("--kind", "county_city") if child == COUNTY else ()),
-                "--public-key", keys[child][0], cwd=work)
-            fed.sync(parent)
-        for code, home in NODES.items():
-            port = free_port()
-            fed.bases[code] = f"http://127.0.0.1:{port}"
-            log = work / f"{home}.log"
-            node = stack.enter_context(serving(
-                "node", "serve", "--home", home, "--bind", f"127.0.0.1:{port}",
-                "--workers", "1", cwd=work, log=log))
-            wait_for_health(f"{fed.bases[code]}/healthz", node, log)
+        fed.bases = serve_nodes(work, stack, NODES)
         for code in NODES:
             _staff(fed, code)
         yield fed
