@@ -207,13 +207,17 @@ CASE_RESULT_JSON_SCHEMA = js_document(
 
 
 class CaseUpdateSchema(Schema):
-    """Progress on a forwarded case, told to its origin."""
+    """Progress on a forwarded case, told to its origin; or, with ``step``, a step the
+    receiving center of a 通办 case took after sending it (a visit to its hall, 办结, 送达),
+    told to the competent center, which keeps it in the case's history."""
 
     origin = fields.Nested(OriginSchema, required=True)
     state = one_of(CASE_STATES)
     note = text_field()
     at = Timestamp(required=True)
     case_number = text_field(64, 1, required=False)
+    # 通办: the receiving center's step (absent from progress told to the origin)
+    step = fields.Nested(HistoryEventSchema, required=False)
 
 
 CASE_UPDATE_JSON_SCHEMA = js_document(
@@ -224,5 +228,9 @@ CASE_UPDATE_JSON_SCHEMA = js_document(
         "note": js_string(),
         "at": JS_TIMESTAMP,
         "case_number": js_string(64, 1),
-    }, optional=("case_number",)),
+        "step": js_object({
+            "at": JS_TIMESTAMP, "center": JS_CODE, "action": js_string(32, 1),
+            "by": js_string(NAME_MAX, 1), "note": js_nullable(js_string(REASON_MAX)),
+        }),
+    }, optional=("case_number", "step")),
 )

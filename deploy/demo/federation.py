@@ -388,8 +388,10 @@ class Federation:
             cases.complete(mine, _clerk(session))
             cases.deliver(mine, _clerk(session), method=DeliveryMethod.POST,
                           tracking="EMS1000000001")
-            return (f"{number} received at {receiver} for {competent} "
-                    f"({mine.forwarded_number}), decided there, delivered by post")
+            linked = mine.forwarded_number
+        self.sync([receiver, competent])  # the 办结 and 送达 reach the competent center
+        return (f"{number} received at {receiver} for {competent} ({linked}), decided there, "
+                f"delivered by post")
 
     def services(self, member: Member) -> NodeServices:
         """The member's services, as its processes compose them (node/composition.py)."""

@@ -239,10 +239,11 @@ _ROWS = (
     ),
     CaseAction(
         "visit", H, MaybeReasoned, OptionalReasonArgs,
-        lambda s, f, c, a, d: s.record_visit(c, a, reason=d.reason, version=d.version),
+        lambda s, f, c, a, d: f.record_visit(c, a, reason=d.reason, version=d.version),
         "登记到厅: the applicant came to the hall for this case once more (a material, the "
         "result…); one click, one ``visit`` step of the history, counted in 跑动次数 "
-        "(the receipt at a window is the first visit already).",
+        "(the receipt at a window is the first visit already). On a 通办 case sent to the "
+        "competent center the visit is told to it and counted there, with the case.",
     ),
     CaseAction(
         "fee_waiver", H, Reasoned, ReasonArgs,

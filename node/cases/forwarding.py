@@ -61,6 +61,7 @@ from node.cases.models import (
 )
 from node.cases.query_codes import NO_CODE
 from node.cases.reading import CaseReader
+from node.cases.receiving import TOLD_STEPS, apply_step, sent_elsewhere, step_update
 from node.cases.service import CaseService
 from node.cases.states import Action, CaseState
 from node.catalog.models import Competence, Matter
@@ -306,7 +307,11 @@ class Forwarding:
 
     def after_step(self, case: Case, action: Action | None, before: CaseState | None,
                    after: CaseState, reason: str | None) -> None:
-        """Tell the node a case came from about a step taken on it here."""
+        """Tell the node a case came from about a step taken on it here; 通办: tell the
+        competent center of this center's steps on a case sent to it (node/cases/receiving.py)."""
+        if action in TOLD_STEPS and sent_elsewhere(case):
+            self._emit(Kind.CASE_UPDATE, str(case.forwarded_to),
+                       step_update(self.session, case, self.code))
         if not case.from_below or action is Action.COMPLETE:
             return
         assert case.received_from is not None  # noqa: S101 - from_below
@@ -515,8 +520,20 @@ class Forwarding:
                         data={"decided_by": body["decided_by_node"]})
         return case
 
+    def record_visit(self, case: Case, actor: Actor, *, reason: str | None = None,
+                     version: int | None = None) -> Case:
+        """登记到厅 (:meth:`CaseService.record_visit`); on a 通办 case sent to the competent
+        center the visit goes there too, which counts it with the case."""
+        self.cases.record_visit(case, actor, reason=reason, version=version)
+        if sent_elsewhere(case):
+            self._emit(Kind.CASE_UPDATE, str(case.forwarded_to),
+                       step_update(self.session, case, self.code))
+        return case
+
     def receive_update(self, envelope: Envelope) -> Case | None:
         body, sender = envelope.body, envelope.sender
+        if body.get("step") is not None:  # 通办: the receiving center's own step
+            return apply_step(self.session, body, sender)
         case = self._forwarded_case(body["origin"], sender)
         if case is None:  # e.g. news from a node the case was since taken back from
             log.info("update on %s from %s ignored: no case waits for it",

@@ -152,10 +152,16 @@ def wire_history(case: Any, here: str, people: Mapping[str, str]) -> list[dict[s
         if remote is not None:
             steps.append({"at": event.at.isoformat(), "center": event.actor, **remote})
         elif event.public and event.action != "upstream_update":
-            steps.append({"at": event.at.isoformat(), "center": here, "action": event.action,
-                          "by": str(person(event.actor, event.role, people))[:NAME_MAX],
-                          "note": (event.reason or None) and event.reason[:REASON_MAX]})
+            steps.append(wire_step(event, here, people))
     return steps[-HISTORY_MAX:]
+
+
+def wire_step(event: Any, here: str, people: Mapping[str, str]) -> dict[str, Any]:
+    """One step this center took, as another center stores it: when, where, what, who by
+    display name (never a username), the note cut to ``REASON_MAX`` characters."""
+    return {"at": event.at.isoformat(), "center": here, "action": event.action,
+            "by": str(person(event.actor, event.role, people))[:NAME_MAX],
+            "note": (event.reason or None) and event.reason[:REASON_MAX]}
 
 
 def remote_events(steps: Iterable[Mapping[str, Any]], state: str) -> list[CaseEvent]:

@@ -338,3 +338,128 @@ def test_a_tongban_case_counts_its_visits_at_the_receiving_hall_once_where_it_is
     assert day["visits"] == visits
     assert day["visited_at_most_once"] == (1 if visits <= 1 else 0)
     assert day["fully_online"] == (1 if channel == "online" else 0)
+
+
+# -- the receiving center's steps after sending (node/cases/receiving.py) ----------------------
+
+
+def _sent_to_rong(desk: dict[str, Api]) -> dict[str, Any]:
+    _tongban(desk)
+    case = _accepted_for(desk, RONG_ID)
+    moved = desk["clerk"].post(f"/api/v1/cases/{case['id']}/forward",
+                               {"version": case["version"], "to": RONG})
+    assert moved.status_code == 200, moved.json
+    return desk["clerk"].get(f"/api/v1/cases/{case['id']}").json  # type: ignore[no-any-return]
+
+
+def _act_here(desk: dict[str, Api], case_id: int, action: str, **body: Any) -> dict[str, Any]:
+    clerk = desk["clerk"]
+    version = clerk.get(f"/api/v1/cases/{case_id}").json["version"]
+    done = clerk.post(f"/api/v1/cases/{case_id}/{action}", {"version": version, **body})
+    assert done.status_code == 200, done.json
+    return clerk.get(f"/api/v1/cases/{case_id}").json  # type: ignore[no-any-return]
+
+
+def test_the_receiving_centers_visits_completion_and_delivery_go_to_the_competent_center(
+    app: Flask, desk: dict[str, Api], db: Database
+) -> None:
+    case = _sent_to_rong(desk)
+    _act_here(desk, case["id"], "visit", reason="询问办理进度")
+    _apply(app, db, _from(RONG, Kind.CASE_RESULT, {
+        "origin": {"node": HERE, "case_number": case["number"]}, "outcome": "approved",
+        "reason": None, "decided_on": "2026-11-25", "decided_by_node": RONG, "documents": [],
+        "fee_due_fen": 0, "case_number": "450921-2026-0000009"}))
+    _act_here(desk, case["id"], "visit", reason="领取结果")
+    _act_here(desk, case["id"], "complete")
+    _act_here(desk, case["id"], "deliver", method="post", tracking_number="EMS1234567890")
+
+    told = [e for e in _outbox(db) if e.kind is Kind.CASE_UPDATE]
+    assert {e.to for e in told} == {RONG}
+    assert [(e.body["step"]["action"], e.body["step"]["note"]) for e in told] == [
+        ("visit", "询问办理进度"), ("visit", "领取结果"), ("complete", None),
+        ("deliver", "邮寄送达，邮件单号 EMS1234567890")]
+    first = told[0].body
+    assert first["origin"] == {"node": HERE, "case_number": case["number"]}
+    assert first["step"]["center"] == HERE
+    assert "（窗口工作人员）" in first["step"]["by"]  # a display name, never the username
+    assert [e.body["state"] for e in told] == ["forwarded", "approved", "completed",
+                                               "delivered"]
+
+
+def test_a_visit_on_a_case_not_sent_elsewhere_tells_no_one(
+    desk: dict[str, Api], db: Database
+) -> None:
+    _tongban(desk)
+    own = _accepted_for(desk, HERE_ID)  # 户籍 北流: decided here
+    _act_here(desk, own["id"], "visit", reason="补交原件")
+    up = _accepted_for(desk, RONG_ID)
+    _act_here(desk, up["id"], "forward")  # 上报 to the city: counted neither here nor there
+    _act_here(desk, up["id"], "visit")
+    assert [e.kind for e in _outbox(db)] == [Kind.CASE_FORWARD]
+
+
+def _taken_from_rong(app: Flask, desk: dict[str, Api], db: Database) -> Case:
+    """A 通办 case 容县 received at its window (1 visit) and sent here, decided here."""
+    _tongban(desk)
+    _apply(app, db, _from(RONG, Kind.CASE_FORWARD, _sideways_body()))
+    [arrived] = _cases(db)
+    case = desk["clerk"].get(f"/api/v1/cases/{arrived.id}").json
+    approved = desk["approver"].post(f"/api/v1/cases/{arrived.id}/approve",
+                                     {"version": case["version"]})
+    assert approved.status_code == 200, approved.json
+    [decided] = _cases(db)
+    assert decided.completed_on is not None
+    return decided
+
+
+def _rong_step(action: str, note: str | None, sender: str = RONG,
+               number: str = f"{RONG}-2026-0000003") -> Any:
+    step = {"at": "2026-11-26T10:00:00+08:00", "center": sender, "action": action,
+            "by": "张敏（窗口工作人员）", "note": note}
+    return _from(sender, Kind.CASE_UPDATE, {
+        "origin": {"node": RONG, "case_number": number}, "state": "completed", "note": "",
+        "at": step["at"], "case_number": number, "step": step})
+
+
+def test_a_visit_at_the_receiving_hall_after_sending_counts_once_where_it_was_decided(
+    app: Flask, desk: dict[str, Api], db: Database
+) -> None:
+    decided = _taken_from_rong(app, desk, db)
+    day = decided.completed_on
+    assert day is not None
+    with db.unit_of_work() as session:  # the completion day was rolled up already
+        session.add(DailyRollup(day=day, computed_at=utcnow()))
+    with db.unit_of_work(write=False) as session:
+        assert daily_counts(session, day, day)[day]["visits"] == 1  # the receipt at 容县
+
+    _apply(app, db, _rong_step("visit", "领取结果"))
+    _apply(app, db, _rong_step("deliver", "邮寄送达，邮件单号 EMS1234567890"))
+
+    with db.unit_of_work(write=False) as session:
+        assert session.get(DailyRollup, day) is None  # the day is counted again
+        counts = daily_counts(session, day, day)[day]
+    assert (counts["completed_here"], counts["visits"], counts["visited_at_most_once"]) == (
+        1, 2, 0)
+    file = desk["clerk"].get(f"/api/v1/cases/{decided.id}").json
+    theirs = [(e["center"], e["action"], e["reason"]) for e in file["events"][-2:]]
+    assert theirs == [(RONG, "visit", "领取结果"),
+                      (RONG, "deliver", "邮寄送达，邮件单号 EMS1234567890")]
+
+
+@pytest.mark.parametrize(("sender", "number"), [
+    (NANNING, f"{RONG}-2026-0000003"),  # not the center the case came from
+    (RONG, f"{RONG}-2026-0000099"),  # no case of that number taken from it
+])
+def test_a_step_for_no_case_taken_from_the_sender_changes_nothing(
+    app: Flask, desk: dict[str, Api], db: Database, sender: str, number: str
+) -> None:
+    decided = _taken_from_rong(app, desk, db)
+    before = len(desk["clerk"].get(f"/api/v1/cases/{decided.id}").json["events"])
+
+    _apply(app, db, _rong_step("visit", "领取结果", sender=sender, number=number))
+
+    assert len(desk["clerk"].get(f"/api/v1/cases/{decided.id}").json["events"]) == before
+    with db.unit_of_work(write=False) as session:
+        day = decided.completed_on
+        assert day is not None
+        assert daily_counts(session, day, day)[day]["visits"] == 1
