@@ -98,6 +98,13 @@ class BundleApplicationSchema(Schema):
                        values=fields.String(validate=validate.Length(max=500)),
                        load_default=dict)
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
+    joint_department_codes = fields.Dict(
+        keys=fields.String(validate=validate.Length(1, 64)),
+        values=fields.List(fields.String(validate=validate.Length(1, 32)),
+                           validate=validate.Length(max=10)),
+        load_default=dict, metadata={"description": (
+            "联合办理: per matter code of the bundle, the departments that decide its part "
+            "jointly with the matter's own (a part decided here only)")})
 
     @validates("channel")
     def _not_online(self, value: Channel, **_: Any) -> None:
@@ -113,7 +120,7 @@ class OnlineBundleApplicationSchema(BundleApplicationSchema):
     """网上申报 of a bundle: the channel is online."""
 
     class Meta:
-        exclude = ("channel",)
+        exclude = ("channel", "joint_department_codes")
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> BundleApplication:

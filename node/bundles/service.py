@@ -3,7 +3,9 @@
 - **Applying** (:meth:`BundleCases.apply`, online or at a window): the merged form answered
   (every field), then one bundle case (``450981-2026-Y000001``) and, per matter of the
   bundle, an ordinary case in the matter's department (收件), linked by
-  ``cases.bundle_case_id``.  The applicant gets the bundle's query code only.
+  ``cases.bundle_case_id``; at the window a part decided here may be handled jointly
+  (联合办理: other departments deciding it with the matter's own, as any case).  The
+  applicant gets the bundle's query code only.
 - **Accepting** (:meth:`BundleCases.accept`, 一窗受理): the window accepts every part that
   is still before acceptance (the materials are checked once for the bundle) and forwards
   (上报, node/cases/forwarding.py) each part decided by a level above to the center of that
@@ -106,6 +108,9 @@ class BundleApplication:
     applicant_phone: str | None = None
     form: Mapping[str, str] = dataclasses.field(default_factory=dict)
     notes: str = ""
+    # 联合办理 of a part: matter code → the departments deciding it with the matter's own
+    joint_department_codes: Mapping[str, Sequence[str]] = dataclasses.field(
+        default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,13 +182,24 @@ class BundleCases:
         if empty:
             problems.setdefault("form", []).append(
                 _("fields left empty: %(keys)s", keys=", ".join(empty)))
+        joint = application.joint_department_codes
+        strays = sorted(set(joint) - set(view.matters))
+        above = [p.matter_code for p in view.parts if p.decided_above and joint.get(p.matter_code)]
+        if strays:
+            problems.setdefault("joint_department_codes", []).append(
+                _("matters not in the bundle: %(codes)s", codes=", ".join(strays)))
+        if above:
+            problems.setdefault("joint_department_codes", []).append(_(
+                "parts decided by a center above are decided there, not jointly here: "
+                "%(codes)s", codes=", ".join(above)))
         if problems:
             raise ValidationFailed(problems)
         submissions = [
             self.cases.submit(Application(
                 matter_code=code, applicant_name=application.applicant_name,
                 channel=application.channel, applicant_id_number=application.applicant_id_number,
-                applicant_phone=application.applicant_phone, notes=application.notes), actor)
+                applicant_phone=application.applicant_phone, notes=application.notes,
+                joint_department_codes=tuple(joint.get(code, ()))), actor)
             for code in view.matters
         ]
         now = self.cases.clock()

@@ -281,6 +281,36 @@ def test_a_bundle_case_ends_when_its_last_part_ends(
     assert wrong.status_code == 404
 
 
+def test_a_part_decided_here_may_be_handled_jointly(
+    birth: dict[str, Api], make_user: Callable[..., Api]
+) -> None:
+    """联合办理 where it exists: 出生医学证明 (卫生健康局) decided with 公安局 as one case of
+    two tasks, the other parts as they are; a joint part decided above, or a matter not of
+    the bundle, is refused and nothing is made."""
+    clerk = birth["clerk"]
+    refused = _apply(clerk, joint_department_codes={"BIRTH03": ["GA"], "NOPE": ["GA"]})
+    assert refused.status_code == 422, refused.json
+    assert len(refused.json["error"]["details"]["fields"]["joint_department_codes"]) == 2
+    assert clerk.get("/api/v1/cases").json["items"] == []
+
+    applied = _apply(clerk, joint_department_codes={"BIRTH01": ["GA"]})
+    assert applied.status_code == 201, applied.json
+    number = applied.json["number"]
+    parts = {p["matter_code"]: p for p in clerk.post(
+        f"/api/v1/bundle-cases/{number}/accept").json["parts"]}
+    joint = parts["BIRTH01"]["number"]
+    [listed] = clerk.get(f"/api/v1/cases?number={joint}").json["items"]
+    tasks = clerk.get(f"/api/v1/cases/{listed['id']}").json["tasks"]
+    assert sorted(t["department"]["code"] for t in tasks) == ["GA", "WJ"]
+    [alone] = clerk.get(f"/api/v1/cases?number={parts['BIRTH02']['number']}").json["items"]
+    assert len(clerk.get(f"/api/v1/cases/{alone['id']}").json["tasks"]) == 1
+
+    _act(clerk, joint, "approve")  # the lead department's task, at the window
+    assert clerk.get(f"/api/v1/cases/{listed['id']}").json["state"] == "accepted"
+    _act(make_user(Role.APPROVER, department="GA"), joint, "approve")
+    assert clerk.get(f"/api/v1/cases/{listed['id']}").json["state"] == "approved"
+
+
 def test_an_online_bundle_application_is_received_online(birth: dict[str, Api]) -> None:
     response = birth["clerk"].post("/api/v1/public/bundle-cases", {
         "bundle_code": BIRTH, "applicant_name": "李娜",
