@@ -4,12 +4,15 @@ each with its own home and SQLite database, served by gunicorn and synced by
 ``tongban node sync-now`` over HTTP.
 
 - sibling counties: 北流 receives a case for 容县 (户籍 容县), sends it sideways; 容县 decides;
-  the result comes back with 容县's number linked; 北流 delivers it by post;
+  the result comes back with 容县's number linked; 北流 delivers it by post, and 容县 sees
+  北流's 办结 and 送达;
 - across the tree: 北流's township receives for 容县; 容县 returns it for a missing material
-  (退回), the township sends it again with the material, 容县 approves, the township delivers;
+  (退回), the township sends it again with the material, 容县 approves, the township records
+  the applicant's visit for the result and delivers at its hall (both steps reach 容县);
 - refusals: a matter that is not 通办, an addressee that is not competent (at the sender), and
   a competent center whose catalog does not hold the matter as 通办 (it sends the case back);
-- counted once: every node's month summary, and the city's roll-up at the hub.
+- counted once: every node's month summary, and the city's roll-up at the hub (the visits to
+  both receiving halls counted with the cases at 容县).
 
 The module's federation is a copy of the standard one, enrolled and synced once per run
 (tests/integration/federation.py), with processes of its own; the tests run in file order.
@@ -179,6 +182,11 @@ def test_the_decision_comes_back_linked_and_beiliu_delivers_by_post(
                      tracking_number="EMS1234567890")
     assert (delivered["state"], delivered["delivery_method"], delivered["delivery_tracking"]) \
         == ("delivered", "post", "EMS1234567890")
+    fed.sync(BEILIU, RONG)  # 北流's 办结 and 送达 reach 容县: both see the whole history
+    there = fed.case_from(RONG, sibling["number"])
+    assert [(e["center"], e["action"]) for e in there["events"][-2:]] == [
+        (BEILIU, "complete"), (BEILIU, "deliver")]
+    assert "EMS1234567890" in there["events"][-1]["reason"]
 
 
 # -- across the tree: 北流's township receives for 容县, a return for a missing material --------
@@ -220,8 +228,17 @@ def test_sent_again_with_the_material_it_is_approved_and_delivered_at_the_townsh
 
     home = clerk.ok("GET", f"/api/v1/cases/{across['id']}")
     assert (home["state"], home["forwarded_number"]) == ("approved", there["number"])
-    delivered = _act(clerk, _act(clerk, home, "complete"), "deliver", method="hall")
+    completed = _act(clerk, home, "complete")
+    # the applicant comes to the township's hall for the result: a visit after the case was
+    # sent, which goes to 容县 and counts there with the case (the summaries below)
+    visited = _act(clerk, completed, "visit", reason="领取结果")
+    delivered = _act(clerk, visited, "deliver", method="hall")
     assert delivered["state"] == "delivered"
+    fed.sync(TOWNSHIP, RONG)
+    there = fed.case_from(RONG, across["number"], state="completed")
+    assert [(e["center"], e["action"]) for e in there["events"][-3:]] == [
+        (TOWNSHIP, "complete"), (TOWNSHIP, "visit"), (TOWNSHIP, "deliver")]
+    assert there["events"][-2]["reason"] == "领取结果"
 
 
 # -- refusals -----------------------------------------------------------------------------------
@@ -304,6 +321,10 @@ def test_each_case_is_counted_once_at_the_deciding_center(
     assert totals["tongban_received"] == 2  # 北流's sibling case, the township's second forward
     assert totals["tongban_accepted"] == 2
     assert totals["completed"] == 2  # both decided at 容县, never again where delivered
+    assert totals["completed_here"] == 2  # taken there as the competent center
+    # the receipts in person at 北流 and at the township, and the township's visit for the
+    # result after it sent the case (it reached 容县 with the township's next steps)
+    assert totals["visits"] == 3
     rows = {row["node"]: row for group in summaries["league"]["groups"]
             for row in group["rows"]}
     assert rows[RONG]["value"] == 2
