@@ -143,6 +143,20 @@ AUDIT_REFUSALS = {
     "no_commitment": _("该期统计汇总未附办件记录承诺，无法核验"),
     "not_an_ancestor": _("只有上级中心可以核验"),
 }
+# why the hub refused a rankings question (hub/rankings/errors.py), said without its codes
+RANKINGS_REFUSALS = {
+    "outside_scope": _("所选范围不在本中心的查看范围之内"),
+    "unknown_scope": _("所选范围不是已登记的中心"),
+    "unknown_methodology": _("没有这一已保存的计算方法"),
+    "role_not_allowed": _("本中心无权进行这一操作"),
+}
+# the rankings forms' fields by their labels (the hub names them by their API names)
+RANKINGS_FIELD_NAMES = {
+    "scope": _("范围"), "period": _("统计期"), "metric": _("指标"), "level": _("排名层级"),
+    "peers": _("同类比较"), "kind": _("类别"), "order": _("排序"),
+    "normalisation": _("标准化方法"), "methodology": _("计算方法"), "components": _("指标"),
+    "from": _("起始统计期"), "to": _("截止统计期"), "late_after_days": _("逾期天数"),
+}
 # the leaf fields a changed case names
 LEAF_FIELD_NAMES = {
     "received": _("收件日期"), "accepted": _("受理日期"), "deadline": _("承诺办结日期"),

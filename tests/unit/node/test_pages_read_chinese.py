@@ -161,3 +161,38 @@ def test_the_calendar_names_who_registered_and_the_assessment_names_windows(
     page = other.get("/staff/supervision/assessment").get_data(as_text=True)
     assert "<td>李明</td><td>市场监管窗口（W01）</td>" in page
     assert page_problems(page) == []
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_an_export_the_hub_refuses_reads_as_its_reason_not_as_the_hubs_json(
+        client: FlaskClient, db: Database, make_user: Any, hub_behind: Any,  # noqa: F811
+        fmt: str) -> None:
+    """The hub's refusal of an export (422: a metric it does not know) is shown as the
+    rankings pages show it — the field by the form's label — never as the wire's JSON, the
+    field's API name or the list of metric codes marshmallow's message holds."""
+    make_user(Role.SUPERVISOR, username="watch")
+    _named(db, "watch", "王监察")
+    assert log_in(client, "watch").status_code == 302
+    refused = client.get(f"/staff/rankings/export?what=league&format={fmt}&period={PERIOD}"
+                         "&metric=no_such_metric")
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "枢纽拒绝了该查询：指标：不是可选的值" in page
+    assert page_problems(page) == [], page_problems(page)
+
+
+def test_the_hubs_refusals_on_the_rankings_pages_are_said_without_its_codes(
+        client: FlaskClient, db: Database, make_user: Any, hub_behind: Any,  # noqa: F811
+) -> None:
+    """A refusal by its code (403 outside_scope: a scope above this center) and a field's
+    reason in Chinese (the period's format) reach the page in Chinese, by the form's labels."""
+    make_user(Role.SUPERVISOR, username="watch")
+    _named(db, "watch", "王监察")
+    assert log_in(client, "watch").status_code == 302
+    outside = client.get(f"/staff/rankings?period={PERIOD}&scope=450000").get_data(as_text=True)
+    assert "枢纽拒绝了该查询：所选范围不在本中心的查看范围之内" in outside
+    assert page_problems(outside) == [], page_problems(outside)
+    unknown = client.get(f"/staff/rankings?period={PERIOD}&metric=no_such_metric")
+    page = unknown.get_data(as_text=True)
+    assert "枢纽拒绝了该查询：指标：不是可选的值" in page
+    assert page_problems(page) == [], page_problems(page)
