@@ -55,6 +55,16 @@ def test_the_scanner_finds_what_a_person_must_not_read() -> None:
                          ) == []
 
 
+def name_everyone(db: Database) -> None:
+    """The fixtures' accounts are named by their usernames (super1, clerk2); staff on a page
+    are named in Chinese, as a center names its people."""
+    with db.unit_of_work() as session:
+        users = session.scalars(select(User).where(User.display_name == User.username)
+                                .order_by(User.id)).all()
+        for number, user in enumerate(users, start=1):
+            user.display_name = f"工作人员{'一二三四五六七八九十'[(number - 1) % 10]}{number}号"
+
+
 def _named(db: Database, username: str, name: str) -> None:
     """Fixtures name people by their usernames; a person's name is Chinese here."""
     with db.unit_of_work() as session:
@@ -80,6 +90,7 @@ def _case_with_history(db: Database, desk: dict[str, Api]) -> int:
 def test_the_case_file_and_directives_read_chinese(
         app: Any, client: FlaskClient, db: Database, desk: dict[str, Api]) -> None:
     case_id = _case_with_history(db, desk)
+    name_everyone(db)
     assert log_in(client, "clerk1").status_code == 302
     page = client.get(f"/staff/cases/{case_id}").get_data(as_text=True)
     assert "玉林市政务服务中心（450900）已接收上报件；进入审查" in page
@@ -157,6 +168,7 @@ def test_the_calendar_names_who_registered_and_the_assessment_names_windows(
     assert "<td>boss</td>" not in page
 
     other = app.test_client()
+    name_everyone(db)
     assert log_in(other, "super1").status_code == 302
     page = other.get("/staff/supervision/assessment").get_data(as_text=True)
     assert "<td>李明</td><td>市场监管窗口（W01）</td>" in page
