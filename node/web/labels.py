@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -98,7 +99,7 @@ ENVELOPE_KINDS = {
 
 # why an envelope was set aside (schemas/envelope.py codes, trust codes, node reasons)
 DEAD_LETTER_REASONS = {
-    "too_large": _("超过大小限制（1 MiB）"),
+    "too_large": _("超过大小限制（1 MB）"),
     "too_deep": _("嵌套层数过多"),
     "malformed": _("格式错误"),
     "unknown_version": _("版本未知"),
@@ -119,6 +120,34 @@ DEAD_LETTER_REASONS = {
     "audit_closed": _("数据核验已应答过"),
     "wrong_summary": _("应答的不是被核验的报表"),
 }
+
+# what a recorded sync error was doing (node/sync/service.py's "push: …", "pull: …")
+SYNC_STAGES = {
+    "push": _("向枢纽上传失败"), "push after restore": _("从备份恢复后向枢纽上传失败"),
+    "pull": _("从枢纽接收失败"), "apply": _("来件执行失败"),
+}
+_REASON_WORD = re.compile(r"[a-z][a-z_]+")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def sync_problem(message: str | None) -> str:
+    """A recorded sync error as an administrator reads it: what failed and, when the text
+    names a reason's code, the reason in Chinese. The English text (a wire reason, an
+    address, a key's id) stays in /api/v1/sync/status, /healthz and the log."""
+    if not message:
+        return "—"
+    stage, _sep, rest = message.partition(": ")
+    said = SYNC_STAGES.get(stage, _("同步失败"))
+    reason = next((DEAD_LETTER_REASONS[word] for word in _REASON_WORD.findall(rest)
+                   if word in DEAD_LETTER_REASONS), None)
+    return str(_("%(stage)s（%(reason)s）", stage=said, reason=reason)) if reason else str(said)
+
+
+def chinese_note(text: str | None) -> str:
+    """A note shown only when it is in the reader's language (a handler's refusal from the
+    catalog); an English wire reason is said by its code instead."""
+    return text if text and not _LATIN.search(text) else ""
+
 
 AUDIT_STANDINGS = {"anomaly": _("审计链异常"), "restored": _("已从备份恢复")}
 
