@@ -44,9 +44,10 @@ _NAMED_CODE = re.compile(r"(?<=[\u3400-\u9fff\uff09])（[A-Z0-9][A-Z0-9.-]*）")
 # a login name labelled as one (修改账号：李明（用户名：clerk）), as under a 用户名 column
 _LOGIN_NAME = re.compile(r"用户名[：:]\s*[a-z0-9._-]+")
 # columns that hold codes and login names, which are Latin by nature (a name column beside);
-# a cell there is passed only when it is one such token, not a sentence or JSON
+# a cell there is passed only when it is such tokens (one, or a list: ZJ、ZR), not a sentence
+# or JSON; a key-value sheet's row labelled so (中心代码 | 450981) holds a code as well
 CODE_HEADINGS = ("用户名", "代码", "编码", "编号", "工号")
-_CODE_TOKEN = re.compile(r"[A-Za-z0-9._-]+")
+_CODE_TOKEN = re.compile(r"[A-Za-z0-9._-]+(?:\s*[、,，;；]\s*[A-Za-z0-9._-]+)*")
 # a rate's name followed by its value (按时办结率：98.50%); a period after it (2026-10) is not
 _RATE_IN_TEXT = re.compile(r"率[：:]?\s*(\d+(?:\.\d+)?)(?![\d.-])")
 # a column of quantities (counts, money, ranks, days …) may hold a number of a code's length;
@@ -183,8 +184,11 @@ def xlsx_problems(data: bytes) -> list[str]:
             continue
         headings = [str(c.value or "") for c in rows[0]]
         for row in rows:
+            label = row[0].value if isinstance(row[0].value, str) else ""
             for column, cell in enumerate(row):
                 heading = headings[column] if column < len(headings) else ""
+                if column > 0 and _is_code(label):
+                    heading = label  # a key-value sheet: the row's label heads its value
                 if isinstance(cell.value, str) and not _code_cell(heading, cell.value):
                     found += [f"{sheet.title}!{cell.coordinate}: {p}" for p in text_problems(
                         cell.value, codes_alone=_count_cell(heading, cell.value))]

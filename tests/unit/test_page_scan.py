@@ -157,6 +157,22 @@ def test_an_exports_rates_are_percent_cells_and_its_money_yuan_cells() -> None:
     assert xlsx_problems(_workbook("办结数", 164000)) == []
     assert xlsx_problems(_workbook("办结数", "164000")) == []
     assert xlsx_problems(_workbook("代码", "Department still has active matters"))
+    assert xlsx_problems(_workbook("服务部门编码", "ZJ、ZR")) == []  # a list of codes
+    assert xlsx_problems(_workbook("服务部门编码", "ZJ and ZR"))
+
+
+def test_a_key_value_sheet_may_hold_a_code_in_a_row_labelled_as_one() -> None:
+    book = Workbook()
+    sheet = book.active
+    for row in (["项目", "内容"], ["中心", "北流市政务服务中心（450981）"], ["中心代码", "450981"]):
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    assert xlsx_problems(out.getvalue()) == []
+    sheet.append(["上级", "450900"])  # a row not labelled as a code: a center without its name
+    out = io.BytesIO()
+    book.save(out)
+    assert xlsx_problems(out.getvalue())
     assert xlsx_problems(_workbook("完成时间", "2026-12-06T07:50:13.815307+00:00"))
 
 
