@@ -563,7 +563,8 @@ def test_the_workbook_has_the_sheets_headings_and_values(month: Database) -> Non
 def test_a_name_that_looks_like_a_formula_stays_text(month: Database) -> None:
     with month.unit_of_work() as session:
         CatalogService(session).update_window("W03", WindowChanges(name="=HYPERLINK(\"x\")"))
-    workbook = load_workbook(io.BytesIO(write_assessment_workbook(assessed(month), NODE_CODE, None)))
+    workbook = load_workbook(io.BytesIO(write_assessment_workbook(assessed(month), NODE_CODE,
+                                                                  None)))
     cell = next(r for r in workbook["窗口考核"].iter_rows() if r[1].value == "W03")[2]
     assert (cell.value, cell.data_type) == ("=HYPERLINK(\"x\")", "s")
 
