@@ -208,3 +208,15 @@ def test_the_hubs_refusals_on_the_rankings_pages_are_said_without_its_codes(
     page = unknown.get_data(as_text=True)
     assert "枢纽拒绝了该查询：指标：不是可选的值" in page
     assert page_problems(page) == [], page_problems(page)
+
+
+def test_the_catalog_workbook_is_named_after_what_it_holds(
+        client: FlaskClient, db: Database, make_user: Any) -> None:
+    """事项目录-450981.xlsx, as the other exports are named, not catalog-450981.xlsx."""
+    make_user(Role.ADMIN, username="boss")
+    assert log_in(client, "boss").status_code == 302
+    exported = client.get("/staff/admin/export.xlsx")
+    assert exported.status_code == 200
+    disposition = exported.headers["Content-Disposition"]
+    assert "filename*=UTF-8''%E4%BA%8B%E9%A1%B9%E7%9B%AE%E5%BD%95-450981.xlsx" in disposition
+    assert "catalog" not in disposition
