@@ -19,6 +19,10 @@ LATIN_ALLOWED = frozenset({"Excel", "CSV", "PDF", "XLSX", "JSON", "JPG", "PNG", 
 # a file type is the same word as an extension (a material's types in the catalog workbook: pdf)
 _ALLOWED_FOLDED = frozenset(word.casefold() for word in LATIN_ALLOWED)
 _LATIN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,}(?![A-Za-z0-9])")
+# a word with digits in it is still a word when it has lower-case letters (clerk1, utf8);
+# capitals and digits are a code (W02, S001, GB11643)
+_LATIN_WITH_DIGITS = re.compile(
+    r"(?<![A-Za-z0-9])(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[a-z]{2})[A-Za-z0-9]+(?![A-Za-z0-9])")
 _SNAKE = re.compile(r"(?<![A-Za-z0-9])[a-z]+_[a-z0-9_]+")
 # a division code; one followed by "." begins a methodology's name (450900.bulletin), and one
 # followed by "*" a masked ID number (450981********1234), not a center
@@ -32,14 +36,23 @@ _EXCEPTION = re.compile(
     r"Traceback \(most recent call last\)|(?<![A-Za-z])[A-Z][A-Za-z]*(?:Error|Exception)\b")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _URL = re.compile(r"https?://\S+")
-# a code in （） right after the name it belongs to: 公安局（GA）, 住建窗口（W02）, 李明（clerk1）.
-# A code has a capital or a digit: a lower-case word there is a role's or a state's code
-# (李明（clerk）, 系统（system）), a snake_case token never a code
-_NAMED_CODE = re.compile(r"(?<=[\u3400-\u9fff\uff09])（(?=[^）]*[A-Z0-9])[A-Za-z0-9.-]+）")
+# a code in （） right after the name it belongs to: 公安局（GA）, 住建窗口（W02）, 李明（S001）.
+# A code is capitals and digits: a word with lower-case letters there is a role's or a
+# state's code or English (李明（clerk）, 系统（system）, 状态（Accepted）), a snake_case
+# token never a code; a login name is read only where it is labelled as one
+_NAMED_CODE = re.compile(r"(?<=[\u3400-\u9fff\uff09])（[A-Z0-9][A-Z0-9.-]*）")
 # a login name labelled as one (修改账号：李明（用户名：clerk）), as under a 用户名 column
 _LOGIN_NAME = re.compile(r"用户名[：:]\s*[a-z0-9._-]+")
-# columns that hold codes and login names, which are Latin by nature (a name column beside)
+# columns that hold codes and login names, which are Latin by nature (a name column beside);
+# a cell there is passed only when it is such tokens (one, or a list: ZJ、ZR), not a sentence
+# or JSON; a key-value sheet's row labelled so (中心代码 | 450981) holds a code as well
 CODE_HEADINGS = ("用户名", "代码", "编码", "编号", "工号")
+_CODE_TOKEN = re.compile(r"[A-Za-z0-9._-]+(?:\s*[、,，;；]\s*[A-Za-z0-9._-]+)*")
+# a rate's name followed by its value (按时办结率：98.50%); a period after it (2026-10) is not
+_RATE_IN_TEXT = re.compile(r"率[：:]?\s*(\d+(?:\.\d+)?)(?![\d.-])")
+# a column of quantities (counts, money, ranks, days …) may hold a number of a code's length;
+# any other column's bare six or nine digits are a center without its name
+_QUANTITY = re.compile(r"[数量额元率次件天日分名值计比]")
 
 
 def visible_text(page: str) -> str:
@@ -54,11 +67,14 @@ def text_problems(text: str, *, codes_alone: bool = False) -> list[str]:
     words = _NAMED_CODE.sub("", _LOGIN_NAME.sub(" ", _URL.sub(" ", text)))
     found = [f"Latin word {w!r}" for w in _LATIN.findall(words)
              if w.casefold() not in _ALLOWED_FOLDED]
+    found += [f"Latin word {w!r}" for w in _LATIN_WITH_DIGITS.findall(words)]
     found += [f"snake_case {w!r}" for w in _SNAKE.findall(words)]
     found += [f"raw JSON near {m.group(0)!r}" for m in _JSON.finditer(text)]
     found += [f"exception text {m.group(0)!r}" for m in _EXCEPTION.finditer(text)]
     found += [f"fee in 分 {m.group(0)!r}" for m in _FEN.finditer(text)]
     found += [f"raw time {m.group(0)!r}" for m in _RAW_TIME.finditer(text)]
+    found += [f"rate {m.group(0)!r} above 100" for m in _RATE_IN_TEXT.finditer(text)
+              if float(m.group(1)) > 100]
     if not codes_alone:
         for match in _CODE.finditer(text):
             before = text[:match.start()]
@@ -129,15 +145,26 @@ def _is_code(heading: str) -> bool:
     return any(word in str(heading) for word in CODE_HEADINGS)
 
 
+def _code_cell(heading: str, cell: str) -> bool:
+    """A code or a login name under a code column: read as what it is."""
+    return _is_code(heading) and _CODE_TOKEN.fullmatch(cell.strip()) is not None
+
+
+def _count_cell(heading: str, cell: str) -> bool:
+    """A number alone under a quantity's heading (164000 under 办结数): not a center."""
+    return _NUMBER.fullmatch(cell.strip()) is not None and bool(_QUANTITY.search(str(heading)))
+
+
 def page_problems(page: str) -> list[str]:
     """Everything wrong with a page's HTML (a cell under a code column may hold a code)."""
     parser = _Tables()
     parser.feed(page)
     text = visible_text(page)
     for headings, rows in parser.tables:
-        for column in (c for c, heading in enumerate(headings) if _is_code(heading)):
+        for column, heading in enumerate(headings):
             for row in rows:
-                if column < len(row) and row[column].strip():
+                if column < len(row) and row[column].strip() and _code_cell(heading,
+                                                                            row[column]):
                     text = text.replace(html.unescape(row[column].strip()), " ", 1)
     found = text_problems(text)
     for headings, rows in parser.tables:
@@ -157,11 +184,18 @@ def xlsx_problems(data: bytes) -> list[str]:
             continue
         headings = [str(c.value or "") for c in rows[0]]
         for row in rows:
+            label = row[0].value if isinstance(row[0].value, str) else ""
             for column, cell in enumerate(row):
                 heading = headings[column] if column < len(headings) else ""
-                if isinstance(cell.value, str) and not _is_code(heading):
+                if column > 0 and _is_code(label):
+                    heading = label  # a key-value sheet: the row's label heads its value
+                if isinstance(cell.value, str) and not _code_cell(heading, cell.value):
                     found += [f"{sheet.title}!{cell.coordinate}: {p}" for p in text_problems(
-                        cell.value, codes_alone=_NUMBER.fullmatch(cell.value) is not None)]
+                        cell.value, codes_alone=_count_cell(heading, cell.value))]
+                elif isinstance(cell.value, int) and not isinstance(cell.value, bool) \
+                        and not _is_code(heading) and not _count_cell(heading, str(cell.value)):
+                    found += [f"{sheet.title}!{cell.coordinate}: {p}"
+                              for p in text_problems(str(cell.value))]
                 elif isinstance(cell.value, int | float) and _is_rate(heading) and (
                         cell.number_format != "0.00%" or cell.value > 1):
                     found.append(f"{sheet.title}!{cell.coordinate}: rate {cell.value} "
@@ -182,7 +216,8 @@ def csv_problems(data: bytes) -> list[str]:
     found = []
     for row in rows:
         for column, cell in enumerate(row):
-            if column < len(rows[0]) and _is_code(rows[0][column]):
+            heading = rows[0][column] if column < len(rows[0]) else ""
+            if _code_cell(heading, cell):
                 continue  # a code column (节点代码), a name column beside it
-            found += text_problems(cell, codes_alone=_NUMBER.fullmatch(cell) is not None)
+            found += text_problems(cell, codes_alone=_count_cell(heading, cell))
     return found + rate_problems(rows[0], rows[1:])

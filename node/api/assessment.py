@@ -150,10 +150,10 @@ class AssessmentExport(MethodView):
         """The month's assessment as an XLSX workbook with Chinese headings (窗口考核,
         人员考核 and the rule applied, 考核规则), to download."""
         assessment = monthly_assessment(args["period"])
-        node_code = current_settings().code
+        node_code, node_name = current_settings().code, current_settings().name
         filename = f"assessment-{node_code}-{assessment.period.label}.xlsx"
         return Response(
-            write_assessment_workbook(assessment, node_code),
+            write_assessment_workbook(assessment, node_code, node_name),
             mimetype=XLSX_MEDIA_TYPE,
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )

@@ -14,6 +14,7 @@ from node.metrics.assessment import (
     Rate,
     Threshold,
 )
+from schemas.names import center_text
 from schemas.runtime.spreadsheet import Fixed, Sheet, new_workbook, workbook_bytes, write_table
 from schemas.runtime.spreadsheet import Rate as Percentage
 
@@ -97,9 +98,10 @@ def _table(title: str, columns: Sequence[_Column], rows: Sequence[Any]) -> Sheet
     return Sheet(title, [c.heading for c in columns], values, [c.width for c in columns])
 
 
-def _rule_sheet(assessment: Assessment, node_code: str) -> Sheet:
+def _rule_sheet(assessment: Assessment, node_code: str, node_name: str | None) -> Sheet:
     rule, period = assessment.rule, assessment.period
     rows: list[tuple[str, Any]] = [
+        ("中心", center_text(node_code, node_name)),
         ("中心代码", node_code),
         ("考核期间", f"{period.label}（{period.start.isoformat()} 至 {period.end.isoformat()}）"),
         ("参评最低办件数", rule.min_cases),
@@ -117,13 +119,14 @@ def _rule_sheet(assessment: Assessment, node_code: str) -> Sheet:
     return Sheet("考核规则", ["项目", "内容"], [list(row) for row in rows], [24, 80])
 
 
-def write_assessment_workbook(assessment: Assessment, node_code: str) -> bytes:
+def write_assessment_workbook(assessment: Assessment, node_code: str,
+                              node_name: str | None) -> bytes:
     """The assessment as an XLSX workbook: sheets 窗口考核, 人员考核 and 考核规则, Chinese
     headings, rates as percentages with two decimals, the heading row frozen."""
     workbook = new_workbook()
     for sheet in (_table("窗口考核", _window_columns(assessment.rule), assessment.windows),
                   _table("人员考核", CLERK_COLUMNS, assessment.clerks),
-                  _rule_sheet(assessment, node_code)):
+                  _rule_sheet(assessment, node_code, node_name)):
         write_table(workbook.create_sheet(sheet.title), sheet)
     workbook.properties.title = f"窗口和人员考核 {node_code} {assessment.period.label}"
     workbook.properties.creator = "tongban"

@@ -44,6 +44,7 @@ from node.web.core import (
 from node.web.labels import (
     FILTERS,
     chinese_date,
+    chinese_note,
     count_text,
     local_time,
     lookup_filter,
@@ -51,6 +52,7 @@ from node.web.labels import (
     metric_value,
     rate_text,
     score,
+    sync_problem,
     times_text,
     yuan,
 )
@@ -102,7 +104,8 @@ def init_app(app: Flask, api: Api) -> None:
                                  local_time=local_time,
                                  chinese_date=chinese_date, count_text=count_text,
                                  center=center, score=score,
-                                 mask_id=mask_id_number, mask_phone=mask_phone)
+                                 mask_id=mask_id_number, mask_phone=mask_phone,
+                                 sync_problem=sync_problem, chinese_note=chinese_note)
 
     app.jinja_env.filters["running_label"] = rankings.running_label
     app.jinja_env.globals.update(upper_centers=upper_centers, scope_centers=scope_centers,

@@ -441,7 +441,7 @@ def import_catalog() -> Any:
 def export_catalog() -> Any:
     code = current_settings().code
     body = write_workbook(catalog_exchange().export_document(code))
-    return download(body, XLSX_MEDIA_TYPE, f"catalog-{code}.xlsx")
+    return download(body, XLSX_MEDIA_TYPE, _("事项目录-%(code)s.xlsx", code=code))
 
 
 # -- sync ------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -98,7 +99,7 @@ ENVELOPE_KINDS = {
 
 # why an envelope was set aside (schemas/envelope.py codes, trust codes, node reasons)
 DEAD_LETTER_REASONS = {
-    "too_large": _("超过大小限制（1 MiB）"),
+    "too_large": _("超过大小限制（1 MB）"),
     "too_deep": _("嵌套层数过多"),
     "malformed": _("格式错误"),
     "unknown_version": _("版本未知"),
@@ -119,6 +120,34 @@ DEAD_LETTER_REASONS = {
     "audit_closed": _("数据核验已应答过"),
     "wrong_summary": _("应答的不是被核验的报表"),
 }
+
+# what a recorded sync error was doing (node/sync/service.py's "push: …", "pull: …")
+SYNC_STAGES = {
+    "push": _("向枢纽上传失败"), "push after restore": _("从备份恢复后向枢纽上传失败"),
+    "pull": _("从枢纽接收失败"), "apply": _("来件执行失败"),
+}
+_REASON_WORD = re.compile(r"[a-z][a-z_]+")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def sync_problem(message: str | None) -> str:
+    """A recorded sync error as an administrator reads it: what failed and, when the text
+    names a reason's code, the reason in Chinese. The English text (a wire reason, an
+    address, a key's id) stays in /api/v1/sync/status, /healthz and the log."""
+    if not message:
+        return "—"
+    stage, _sep, rest = message.partition(": ")
+    said = SYNC_STAGES.get(stage, _("同步失败"))
+    reason = next((DEAD_LETTER_REASONS[word] for word in _REASON_WORD.findall(rest)
+                   if word in DEAD_LETTER_REASONS), None)
+    return str(_("%(stage)s（%(reason)s）", stage=said, reason=reason)) if reason else str(said)
+
+
+def chinese_note(text: str | None) -> str:
+    """A note shown only when it is in the reader's language (a handler's refusal from the
+    catalog); an English wire reason is said by its code instead."""
+    return text if text and not _LATIN.search(text) else ""
+
 
 AUDIT_STANDINGS = {"anomaly": _("审计链异常"), "restored": _("已从备份恢复")}
 
@@ -142,6 +171,20 @@ AUDIT_REFUSALS = {
     "no_summary": _("该中心还没有报送这一期的统计汇总"),
     "no_commitment": _("该期统计汇总未附办件记录承诺，无法核验"),
     "not_an_ancestor": _("只有上级中心可以核验"),
+}
+# why the hub refused a rankings question (hub/rankings/errors.py), said without its codes
+RANKINGS_REFUSALS = {
+    "outside_scope": _("所选范围不在本中心的查看范围之内"),
+    "unknown_scope": _("所选范围不是已登记的中心"),
+    "unknown_methodology": _("没有这一已保存的计算方法"),
+    "role_not_allowed": _("本中心无权进行这一操作"),
+}
+# the rankings forms' fields by their labels (the hub names them by their API names)
+RANKINGS_FIELD_NAMES = {
+    "scope": _("范围"), "period": _("统计期"), "metric": _("指标"), "level": _("排名层级"),
+    "peers": _("同类比较"), "kind": _("类别"), "order": _("排序"),
+    "normalisation": _("标准化方法"), "methodology": _("计算方法"), "components": _("指标"),
+    "from": _("起始统计期"), "to": _("截止统计期"), "late_after_days": _("逾期天数"),
 }
 # the leaf fields a changed case names
 LEAF_FIELD_NAMES = {

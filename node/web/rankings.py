@@ -29,7 +29,12 @@ from node.composition import current_settings
 from node.ports import HubUnavailable
 from node.rankings.cache import Answer, CachedRankings
 from node.web.core import can, center, download, staff_page, today, web_blueprint
-from node.web.labels import AUDIT_REFUSALS, metric_name
+from node.web.labels import (
+    AUDIT_REFUSALS,
+    RANKINGS_FIELD_NAMES,
+    RANKINGS_REFUSALS,
+    metric_name,
+)
 from node.web.services import rankings_hub
 from schemas.commitment import DEFAULT_SAMPLE_SIZE
 from schemas.envelope import CODE_PATTERN
@@ -172,16 +177,28 @@ def _query(names: tuple[str, ...], defaults: dict[str, str]) -> list[tuple[str, 
 
 
 def _hub_error(answer: Answer) -> str | None:
-    """The hub's refusal (403 outside_scope, 422 with the bad fields …) in one line."""
+    """The hub's refusal (403 outside_scope, 422 with the bad fields …) in one line: its
+    reason by its code, the bad fields by the form's labels; never the error's code, the
+    fields' API names or a reason that lists codes (marshmallow's choices)."""
     if answer.status == 200 or answer.document is None:
         return None
     error = answer.document.get("error", {}) if isinstance(answer.document, dict) else {}
+    error = error if isinstance(error, dict) else {}
     fields = (error.get("details") or {}).get("fields") or {}
-    # the reasons, never the error's code or the fields' English names
-    detail = "；".join(", ".join(map(str, v)) if isinstance(v, list) else str(v)
-                      for v in fields.values())
-    return str(_("枢纽拒绝了该查询：%(message)s", message=error.get("message", ""))) + (
-        f"（{detail}）" if detail else "")
+    if isinstance(fields, dict) and fields:
+        said = []
+        for key, reasons in fields.items():
+            label = RANKINGS_FIELD_NAMES.get(str(key).split(".")[0], _("查询条件"))
+            reason = "，".join(map(str, reasons if isinstance(reasons, list) else [reasons]))
+            said.append(f"{label}：{reason}" if reason and not _LATIN.search(reason)
+                        else str(_("%(label)s：不是可选的值", label=label)))
+        return str(_("枢纽拒绝了该查询：%(reasons)s", reasons="；".join(said)))
+    reason = RANKINGS_REFUSALS.get(str(error.get("code", ""))) or _(
+        "请检查查询条件后重试（枢纽答复 %(status)s）", status=answer.status)
+    return str(_("枢纽拒绝了该查询：%(reasons)s", reasons=reason))
+
+
+_LATIN = re.compile(r"[A-Za-z]")
 
 
 def _page(template: str, answer: Answer, **context: Any) -> Any:
@@ -548,8 +565,11 @@ def export() -> Any:
         return render_template("web/error.html", status=502, title=_("无法连接上级枢纽"),
                                message=_("导出需要连接上级枢纽，目前无法连接，请稍后再试。")), 502
     if found.status != 200:
+        # the hub's refusal as the pages say it, never the wire's JSON
+        refusal = _hub_error(Answer(found.status, _json_or_none(found.body), None, stale=False))
         return render_template("web/error.html", status=found.status, title=_("枢纽拒绝导出"),
-                               message=found.body.decode("utf-8", "replace")[:500]), found.status
+                               message=refusal or _("枢纽未能导出该表，请稍后再试。")), \
+            found.status
     mimetype = found.content_type.split(";")[0]
     # inert whatever the hub wrote (schemas/runtime/spreadsheet.py): a name is never a live formula
     return download(inert_download(found.body, found.content_type), mimetype,

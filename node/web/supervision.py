@@ -236,7 +236,7 @@ def list_export(what: str, fmt: str) -> Any:
 def assessment_export() -> Any:
     period = _month(request.args.get("period"))
     code = current_settings().code
-    body = write_assessment_workbook(_assessment(period), code)
+    body = write_assessment_workbook(_assessment(period), code, current_settings().name)
     return download(body, XLSX_MEDIA_TYPE, _("考核-%(code)s-%(label)s.xlsx",
                                              code=code, label=period.label))
 

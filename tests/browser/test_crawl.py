@@ -85,11 +85,19 @@ def public(url: str) -> bool:
     return not urlsplit(url).path.startswith("/staff")
 
 
-def crawl(page: Any, base: str, start: list[str],
-          scanned: set[str]) -> tuple[dict[str, list[str]], int]:
+def export_kind(url: str) -> str:
+    """What an export holds: its path, and for the rankings' one the table (what=league)."""
+    parts = urlsplit(url)
+    what = re.search(r"(?:^|&)what=([a-z]+)", parts.query)
+    return parts.path + (f"?what={what.group(1)}" if what else "")
+
+
+def crawl(page: Any, base: str, start: list[str], scanned: set[str],
+          exported: set[str] | None = None) -> tuple[dict[str, list[str]], int]:
     """Every page two steps from ``start`` and every export linked: the problems by URL. A
     citizens' page already in ``scanned`` (opened at this level by the citizen or another
-    role) is not opened again; each page opened is added."""
+    role) is not opened again; each page opened is added, and each export's kind to
+    ``exported``."""
     problems: dict[str, list[str]] = {}
     seen: set[str] = {url for url in scanned if public(url)}
     shapes: dict[str, int] = {}
@@ -123,6 +131,8 @@ def crawl(page: Any, base: str, start: list[str],
             following += _links(page, base)
         frontier = following
     for url in sorted(exports):
+        if exported is not None:
+            exported.add(export_kind(url))
         found = _export_problems(page, url)
         if found:
             problems[url] = found
@@ -143,6 +153,7 @@ def test_every_page_of_every_role_reads_chinese(browser: Any, federation: Federa
     problems: dict[str, list[str]] = {}
     pages = 0
     scanned: set[str] = set()
+    exported: set[str] = set()
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
@@ -159,11 +170,16 @@ def test_every_page_of_every_role_reads_chinese(browser: Any, federation: Federa
             page.get_by_role("button", name="登录").click()
             page.wait_for_load_state()
             assert "/staff/login" not in page.url, (role, page.content()[:2000])
-            found, opened = crawl(page, base, _nav(page, base), scanned)
+            found, opened = crawl(page, base, _nav(page, base), scanned, exported)
             problems.update({f"{role} {url}": p for url, p in found.items()})
             pages += opened
     finally:
         context.close()
     assert pages >= 10, pages
+    # the exports a level's roles reach were read: the catalog's, the assessment's, and where
+    # there are centers below, the rankings' league table
+    expected = {"/staff/admin/export.xlsx", "/staff/supervision/assessment.xlsx"} | (
+        set() if level == "township" else {"/staff/rankings/export?what=league"})
+    assert expected <= exported, sorted(exported)
     report = "\n".join(f"{url}: {'; '.join(found[:6])}" for url, found in problems.items())
     assert not problems, f"{len(problems)} of {pages} pages and exports at {level}:\n{report}"

@@ -519,7 +519,8 @@ def sheet_rows(sheet: Any) -> list[list[Any]]:
 
 
 def test_the_workbook_has_the_sheets_headings_and_values(month: Database) -> None:
-    content = write_assessment_workbook(assessed(month, ModelWindowRule(**LAX)), NODE_CODE)
+    content = write_assessment_workbook(assessed(month, ModelWindowRule(**LAX)), NODE_CODE,
+                                        "北流市政务服务中心")
     workbook = load_workbook(io.BytesIO(content))
     assert workbook.sheetnames == ["窗口考核", "人员考核", "考核规则"]
 
@@ -551,6 +552,7 @@ def test_the_workbook_has_the_sheets_headings_and_values(month: Database) -> Non
     assert clerks.freeze_panes == "A2"
 
     rule = dict(sheet_rows(workbook["考核规则"])[1:])
+    assert rule["中心"] == f"北流市政务服务中心（{NODE_CODE}）"  # by name, the code beside
     assert rule["中心代码"] == NODE_CODE
     assert rule["考核期间"].startswith("2026-11（2026-11-01 至 2026-11-30）")
     assert (rule["参评最低办件数"], rule["红旗窗口最低按时办结率"], rule["红旗窗口名额"]) == (
@@ -561,7 +563,8 @@ def test_the_workbook_has_the_sheets_headings_and_values(month: Database) -> Non
 def test_a_name_that_looks_like_a_formula_stays_text(month: Database) -> None:
     with month.unit_of_work() as session:
         CatalogService(session).update_window("W03", WindowChanges(name="=HYPERLINK(\"x\")"))
-    workbook = load_workbook(io.BytesIO(write_assessment_workbook(assessed(month), NODE_CODE)))
+    workbook = load_workbook(io.BytesIO(write_assessment_workbook(assessed(month), NODE_CODE,
+                                                                  None)))
     cell = next(r for r in workbook["窗口考核"].iter_rows() if r[1].value == "W03")[2]
     assert (cell.value, cell.data_type) == ("=HYPERLINK(\"x\")", "s")
 

@@ -55,6 +55,16 @@ def test_the_scanner_finds_what_a_person_must_not_read() -> None:
                          ) == []
 
 
+def name_everyone(db: Database) -> None:
+    """The fixtures' accounts are named by their usernames (super1, clerk2); staff on a page
+    are named in Chinese, as a center names its people."""
+    with db.unit_of_work() as session:
+        users = session.scalars(select(User).where(User.display_name == User.username)
+                                .order_by(User.id)).all()
+        for number, user in enumerate(users, start=1):
+            user.display_name = f"工作人员{'一二三四五六七八九十'[(number - 1) % 10]}{number}号"
+
+
 def _named(db: Database, username: str, name: str) -> None:
     """Fixtures name people by their usernames; a person's name is Chinese here."""
     with db.unit_of_work() as session:
@@ -80,6 +90,7 @@ def _case_with_history(db: Database, desk: dict[str, Api]) -> int:
 def test_the_case_file_and_directives_read_chinese(
         app: Any, client: FlaskClient, db: Database, desk: dict[str, Api]) -> None:
     case_id = _case_with_history(db, desk)
+    name_everyone(db)
     assert log_in(client, "clerk1").status_code == 302
     page = client.get(f"/staff/cases/{case_id}").get_data(as_text=True)
     assert "玉林市政务服务中心（450900）已接收上报件；进入审查" in page
@@ -157,7 +168,55 @@ def test_the_calendar_names_who_registered_and_the_assessment_names_windows(
     assert "<td>boss</td>" not in page
 
     other = app.test_client()
+    name_everyone(db)
     assert log_in(other, "super1").status_code == 302
     page = other.get("/staff/supervision/assessment").get_data(as_text=True)
     assert "<td>李明</td><td>市场监管窗口（W01）</td>" in page
     assert page_problems(page) == []
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_an_export_the_hub_refuses_reads_as_its_reason_not_as_the_hubs_json(
+        client: FlaskClient, db: Database, make_user: Any, hub_behind: Any,  # noqa: F811
+        fmt: str) -> None:
+    """The hub's refusal of an export (422: a metric it does not know) is shown as the
+    rankings pages show it — the field by the form's label — never as the wire's JSON, the
+    field's API name or the list of metric codes marshmallow's message holds."""
+    make_user(Role.SUPERVISOR, username="watch")
+    _named(db, "watch", "王监察")
+    assert log_in(client, "watch").status_code == 302
+    refused = client.get(f"/staff/rankings/export?what=league&format={fmt}&period={PERIOD}"
+                         "&metric=no_such_metric")
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "枢纽拒绝了该查询：指标：不是可选的值" in page
+    assert page_problems(page) == [], page_problems(page)
+
+
+def test_the_hubs_refusals_on_the_rankings_pages_are_said_without_its_codes(
+        client: FlaskClient, db: Database, make_user: Any, hub_behind: Any,  # noqa: F811
+) -> None:
+    """A refusal by its code (403 outside_scope: a scope above this center) and a field's
+    reason in Chinese (the period's format) reach the page in Chinese, by the form's labels."""
+    make_user(Role.SUPERVISOR, username="watch")
+    _named(db, "watch", "王监察")
+    assert log_in(client, "watch").status_code == 302
+    outside = client.get(f"/staff/rankings?period={PERIOD}&scope=450000").get_data(as_text=True)
+    assert "枢纽拒绝了该查询：所选范围不在本中心的查看范围之内" in outside
+    assert page_problems(outside) == [], page_problems(outside)
+    unknown = client.get(f"/staff/rankings?period={PERIOD}&metric=no_such_metric")
+    page = unknown.get_data(as_text=True)
+    assert "枢纽拒绝了该查询：指标：不是可选的值" in page
+    assert page_problems(page) == [], page_problems(page)
+
+
+def test_the_catalog_workbook_is_named_after_what_it_holds(
+        client: FlaskClient, db: Database, make_user: Any) -> None:
+    """事项目录-450981.xlsx, as the other exports are named, not catalog-450981.xlsx."""
+    make_user(Role.ADMIN, username="boss")
+    assert log_in(client, "boss").status_code == 302
+    exported = client.get("/staff/admin/export.xlsx")
+    assert exported.status_code == 200
+    disposition = exported.headers["Content-Disposition"]
+    assert "filename*=UTF-8''%E4%BA%8B%E9%A1%B9%E7%9B%AE%E5%BD%95-450981.xlsx" in disposition
+    assert "catalog" not in disposition

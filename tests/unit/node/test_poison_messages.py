@@ -19,7 +19,9 @@ from node.sync.service import SyncService
 from schemas.envelope import Envelope, Kind
 from schemas.runtime.database import Database
 from tests.oversized import oversized_catalog_publish
+from tests.page_scan import page_problems
 from tests.unit.node.conftest import Api
+from tests.unit.node.test_pages_read_chinese import name_everyone
 from tests.unit.node.test_sync_fakes import (
     CITY,
     COUNTY,
@@ -196,6 +198,33 @@ def test_the_admin_sync_page_shows_the_dead_letter_in_chinese(
     assert "死信" in page
     assert "最近错误" in page
     assert "事项目录发布" in page
-    assert "超过大小限制（1 MiB）" in page
+    assert "超过大小限制（1 MB）" in page
     assert 'id="last-error">' in page
-    assert "too_large" in page
+    # the wire's reason is said in Chinese by its code, the sender by its name; the code and
+    # the English text stay in the status API and /healthz (the tests above)
+    assert "从枢纽接收失败（超过大小限制（1 MB））" in page
+    assert f"未登记名称的中心（{CITY}）" in page
+    assert "too_large" not in page
+    name_everyone(db)
+    assert page_problems(client.get("/staff/admin/sync").get_data(as_text=True)) == []
+
+
+def test_an_english_wire_reason_reaches_no_page(
+    client: FlaskClient, db: Database, make_user: Callable[..., Api],
+) -> None:
+    """A push the hub refused: the admin's pages say what failed and why in Chinese (the
+    reason's code mapped), never the hub's English sentence, its address or the key's id."""
+    with db.unit_of_work() as session:
+        status = session.get(SyncStatus, 1) or SyncStatus(id=1)
+        session.add(status)
+        status.last_error = ("push: the hub refused POST /api/v1/envelopes (401 unknown_key): "
+                             "no certificate of 450000 holds key 9add6d8cdcc84598")
+        status.last_error_at = dt.datetime.now(dt.UTC)
+    make_user(Role.ADMIN, username="boss")
+    name_everyone(db)
+    assert log_in(client, "boss").status_code == 302
+    page = client.get("/staff/admin/sync").get_data(as_text=True)
+    assert "向枢纽上传失败（发件方密钥未知）" in page
+    assert page_problems(page) == [], page_problems(page)
+    home = client.get("/staff/admin").get_data(as_text=True)
+    assert page_problems(home) == [], page_problems(home)

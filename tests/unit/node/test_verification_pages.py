@@ -14,10 +14,12 @@ from sqlalchemy import select
 from hub.audits.models import Audit
 from schemas.envelope import Kind
 from schemas.merkle import inclusion_proof
+from schemas.runtime.database import Database
 from tests.page_scan import page_problems
 from tests.unit.hub.federation import count
 from tests.unit.hub.rank_federation import TOWN_A, TOWN_B, summary
 from tests.unit.hub.test_audits import LEAVES, committed_summary
+from tests.unit.node.test_pages_read_chinese import name_everyone
 from tests.unit.node.test_web import CSRF, csrf_of, hub_behind, log_in
 
 __all__ = ["hub_behind"]
@@ -35,7 +37,7 @@ def row_of(page: str, code: str) -> str:
 
 
 def test_the_pages_show_each_centers_verification(
-    client: FlaskClient, desk: Any, hub_behind: Any, app: Any,
+    client: FlaskClient, desk: Any, hub_behind: Any, app: Any, db: Database,
 ) -> None:
     fed = hub_behind
     code = app.config["TONGBAN"].code
@@ -62,6 +64,7 @@ def test_the_pages_show_each_centers_verification(
     assert fed.nodes[TOWN_B].results(wire, now=fed.now)[0]["reason"] == "commitment_mismatch"
     fed.now += dt.timedelta(seconds=1)
 
+    name_everyone(db)
     assert log_in(client, "super1").status_code == 302
     response = client.get(f"/staff/rankings/completeness?scope={code}&period={PERIOD}")
     page = response.get_data(as_text=True)
@@ -103,7 +106,7 @@ def test_the_pages_show_each_centers_verification(
 
 
 def test_a_passed_audit_reads_passed(
-    client: FlaskClient, desk: Any, hub_behind: Any, app: Any,
+    client: FlaskClient, desk: Any, hub_behind: Any, app: Any, db: Database,
 ) -> None:
     fed = hub_behind
     code = app.config["TONGBAN"].code
@@ -117,6 +120,7 @@ def test_a_passed_audit_reads_passed(
         "items": [{"index": i, "leaf": LEAVES[i],
                    "proof": [p.hex() for p in inclusion_proof(levels, i)],
                    "current": LEAVES[i]} for i in audit["indexes"]]})
+    name_everyone(db)
     assert log_in(client, "super1").status_code == 302
     page = client.get(f"/staff/rankings/completeness?scope={code}&period={PERIOD}"
                       ).get_data(as_text=True)
@@ -125,13 +129,14 @@ def test_a_passed_audit_reads_passed(
 
 
 def test_a_summary_without_a_commitment_reads_uncommitted(
-    client: FlaskClient, desk: Any, hub_behind: Any, app: Any,
+    client: FlaskClient, desk: Any, hub_behind: Any, app: Any, db: Database,
 ) -> None:
     fed = hub_behind
     code = app.config["TONGBAN"].code
     body, _ = committed(TOWN_A, LEAVES)
     del body["commitment"]
     fed.push_summary(body)
+    name_everyone(db)
     assert log_in(client, "super1").status_code == 302
     page = client.get(f"/staff/rankings/completeness?scope={code}&period={PERIOD}"
                       ).get_data(as_text=True)
@@ -146,12 +151,13 @@ def test_a_summary_without_a_commitment_reads_uncommitted(
 
 
 def test_the_completeness_page_opens_an_audit_through_the_node(
-    client: FlaskClient, desk: Any, hub_behind: Any, app: Any,
+    client: FlaskClient, desk: Any, hub_behind: Any, app: Any, db: Database,
 ) -> None:
     fed = hub_behind
     code = app.config["TONGBAN"].code
     body, _ = committed(TOWN_A, LEAVES)
     fed.push_summary(body)
+    name_everyone(db)
     assert log_in(client, "super1").status_code == 302
     path = f"/staff/rankings/completeness?scope={code}&period={PERIOD}"
     page = client.get(path).get_data(as_text=True)

@@ -161,3 +161,36 @@ def test_the_month_figures_of_a_running_month_compare_the_same_days(app: Any) ->
     row = re.search(r"办结数</th>(.*?)</tr>", page, re.S)
     assert row is not None
     assert re.findall(r"<td>(.*?)</td>", row.group(1))[:3] == ["671", "702", "-31"]
+
+
+def test_the_trend_offers_the_centers_below_by_name_not_a_code_to_type(
+        client: FlaskClient, desk: Any, make_user: Any, db: Any,
+        hub_behind: Any) -> None:  # noqa: F811
+    """Issue 19 (names everywhere): the single center of a trend is picked from the centers
+    below by name, as the scope is; no field asks for a code."""
+    from node.sync.names import store_names
+
+    with db.unit_of_work() as session:
+        store_names(session, {TOWN_A: "北流镇甲", TOWN_B: "北流镇乙"},
+                    dt.datetime.now(dt.UTC))
+    hub_behind.report(TOWN_A, PERIOD, {"completed": count(7)})
+    make_user(Role.SUPERVISOR, username="watch")
+    assert log_in(client, "watch").status_code == 302
+
+    status, text = _page(client, f"/staff/rankings/trend?metric=completed&from={PERIOD}"
+                                 f"&to={PERIOD}")
+    assert status == 200
+    assert '<input id="node"' not in text
+    assert "中心代码" not in text
+    picker = re.search(r'<select id="node" name="node">(.*?)</select>', text, re.S)
+    assert picker is not None
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', picker.group(1))
+    assert options == [("", "（不选：范围合计）"), (TOWN_A, f"北流镇甲（{TOWN_A}）"),
+                       (TOWN_B, f"北流镇乙（{TOWN_B}）")]
+    assert _selected(text, "node") is None
+
+    status, text = _page(client, f"/staff/rankings/trend?metric=completed&from={PERIOD}"
+                                 f"&to={PERIOD}&node={TOWN_A}")
+    assert status == 200
+    assert _selected(text, "node") == TOWN_A
+    assert "<tr><td>2026-10</td><td>1</td><td>7</td>" in text  # the one center's figure
