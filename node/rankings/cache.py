@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from node.ports import HubUnavailable
 from node.rankings.hub import HubAnswer, RankingsHub
 from node.rankings.models import RankingAnswer
+from schemas.i18n import _
 from schemas.runtime.database import utcnow
 
 log = logging.getLogger("tongban.node.rankings")
@@ -42,7 +43,7 @@ class Answer:
         """The kept answer; ``stale`` when the last attempt to refresh it failed."""
         failed = kept.asked_at is not None and kept.asked_at > kept.fetched_at
         return cls(kept.status, json.loads(kept.body), kept.fetched_at, stale=failed,
-                   unreachable_reason="无法连接上级枢纽" if failed else None, cached=True,
+                   unreachable_reason=_("无法连接上级枢纽") if failed else None, cached=True,
                    age_minutes=max(0, int((now - kept.fetched_at).total_seconds() // 60)))
 
 
@@ -97,9 +98,9 @@ class CachedRankings:
             log.warning("rankings: the hub cannot be reached (%s): %s", what, exc.message)
             kept = self.session.scalar(select(RankingAnswer).where(RankingAnswer.question == key))
             if kept is None:
-                return Answer(502, None, None, stale=True, unreachable_reason="无法连接上级枢纽")
+                return Answer(502, None, None, stale=True, unreachable_reason=_("无法连接上级枢纽"))
             return dataclasses.replace(Answer.from_kept(kept, self.clock()), stale=True,
-                                       unreachable_reason="无法连接上级枢纽", cached=False)
+                                       unreachable_reason=_("无法连接上级枢纽"), cached=False)
         try:
             document = json.loads(found.body)
         except ValueError:

@@ -124,3 +124,15 @@ def test_a_question_never_answered_says_the_hub_is_unreachable_in_chinese(
     assert "本节点还没有此查询的缓存数据" in text
     assert "Connection" not in text
     assert "Error" not in text
+
+
+def test_the_unreachable_hub_is_said_in_the_readers_language(
+        client: FlaskClient, desk: Any, make_user: Any, hub: _Counting) -> None:
+    """The reason a question has no answer is a catalog message said when the page is made:
+    an English reader gets it in English, not the Chinese it was once written in."""
+    make_user(Role.SUPERVISOR, username="watch")
+    assert log_in(client, "watch").status_code == 302
+    hub.down = True
+    text = client.get(PAGE, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "The hub above cannot be reached" in text
+    assert "无法连接上级枢纽" not in text
