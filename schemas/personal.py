@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from schemas.i18n import _
+
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
@@ -28,13 +30,13 @@ def resident_id_problems(value: str) -> list[str]:
     """Why ``value`` is not a valid 18-character resident ID number (empty when valid)."""
     value = value.strip().upper()
     if not _ID_SHAPE.fullmatch(value):
-        return ["a resident ID number has 17 digits followed by a digit or X"]
+        return [_("a resident ID number has 17 digits followed by a digit or X")]
     problems = []
     month, day = int(value[10:12]), int(value[12:14])
     if not (1 <= month <= 12 and 1 <= day <= 31):
-        problems.append("the birth date in the ID number is not a date")
+        problems.append(_("the birth date in the ID number is not a date"))
     if id_check_digit(value[:17]) != value[17]:
-        problems.append("the check digit does not match (GB 11643)")
+        problems.append(_("the check digit does not match (GB 11643)"))
     return problems
 
 
@@ -42,7 +44,7 @@ def phone_problems(value: str) -> list[str]:
     """Why ``value`` is not a mainland mobile or landline number (empty when valid)."""
     if _MOBILE_SHAPE.fullmatch(value) or _LANDLINE_SHAPE.fullmatch(value):
         return []
-    return ["a phone number is an 11-digit mobile (1xxxxxxxxxx) or a landline like 0775-1234567"]
+    return [_("a phone number is an 11-digit mobile (1xxxxxxxxxx) or a landline like 0775-1234567")]
 
 
 def mask_id_number(value: str) -> str:

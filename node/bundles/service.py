@@ -36,13 +36,14 @@ from node.bundles.models import BundleCase, BundleState
 from node.calendar.workdays import to_shanghai_date
 from node.cases.actors import Actor
 from node.cases.forwarding import Forwarding
+from node.cases.materials import PaperReceipt
 from node.cases.models import Case, Channel
 from node.cases.query_codes import hash_query_code, verify_query_code
 from node.cases.reading import CaseReader
 from node.cases.service import QUERY_CODE_ALPHABET, Application, CaseService
 from node.cases.states import Action, CaseState
-from node.catalog.bundles import BundleCatalog
-from node.catalog.models import Bundle, Matter
+from node.catalog.bundles import BundleCatalog, material_key
+from node.catalog.models import Bundle, MaterialForm, Matter
 from node.listing import Page, keyset_page
 from node.numbers import next_number
 from schemas.divisions import Level, ancestors_of, level_of
@@ -100,6 +101,16 @@ def deciding_center(node_code: str, level: Level) -> str | None:
 
 
 @dataclasses.dataclass(frozen=True)
+class BundlePaper:
+    """What a window received on paper of one of the bundle's (deduplicated) materials, by
+    its name: recorded on every part whose matter asks for that material."""
+
+    material: str
+    form: MaterialForm
+    copies: int
+
+
+@dataclasses.dataclass(frozen=True)
 class BundleApplication:
     bundle_code: str
     applicant_name: str
@@ -111,6 +122,20 @@ class BundleApplication:
     # 联合办理 of a part: matter code → the departments deciding it with the matter's own
     joint_department_codes: Mapping[str, Sequence[str]] = dataclasses.field(
         default_factory=dict)
+    # the paper a window received, material by material (None: not recorded, as online)
+    received: Sequence[BundlePaper] | None = None
+
+
+def part_receipts(matter: Matter, received: Sequence[BundlePaper] | None,
+                  ) -> list[PaperReceipt] | None:
+    """The paper received for one part: each of the matter's materials the window received
+    (by name, as the bundle deduplicates them), at that matter's position."""
+    if received is None:
+        return None
+    by_key = {material_key(p.material): p for p in received}
+    return [PaperReceipt(m.position, MaterialForm(by_key[key].form), by_key[key].copies)
+            for m in sorted(matter.materials, key=lambda m: m.position)
+            if (key := material_key(m.name)) in by_key]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,14 +217,24 @@ class BundleCases:
             problems.setdefault("joint_department_codes", []).append(_(
                 "parts decided by a center above are decided there, not jointly here: "
                 "%(codes)s", codes=", ".join(above)))
+        listed = {material_key(m.name) for m in view.materials}
+        unlisted = [p.material for p in application.received or ()
+                    if material_key(p.material) not in listed]
+        if unlisted:
+            problems["received_materials"] = [_(
+                "materials not on the bundle's list: %(names)s", names=", ".join(unlisted))]
         if problems:
             raise ValidationFailed(problems)
+        matters = {m.code: m for m in self.session.scalars(
+            select(Matter).options(selectinload(Matter.materials))
+            .where(Matter.code.in_(view.matters), Matter.retired_at.is_(None))).all()}
         submissions = [
             self.cases.submit(Application(
                 matter_code=code, applicant_name=application.applicant_name,
                 channel=application.channel, applicant_id_number=application.applicant_id_number,
                 applicant_phone=application.applicant_phone, notes=application.notes,
-                joint_department_codes=tuple(joint.get(code, ()))), actor)
+                joint_department_codes=tuple(joint.get(code, ())),
+                received=part_receipts(matters[code], application.received)), actor)
             for code in view.matters
         ]
         now = self.cases.clock()
@@ -345,10 +380,12 @@ __all__ = [
     "BundleApplication",
     "BundleCaseView",
     "BundleCases",
+    "BundlePaper",
     "BundleProgress",
     "BundleSubmission",
     "PartView",
     "bundle_state",
     "deciding_center",
     "part_outcome",
+    "part_receipts",
 ]

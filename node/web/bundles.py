@@ -5,17 +5,36 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 
 from node.auth.permissions import Permission
-from node.bundles.service import BundleCases, PartOutcome
+from node.bundles.service import BundleApplication, BundleCases, BundlePaper, PartOutcome
+from node.cases import materials
 from node.cases.actors import Actor
-from node.catalog.bundles import FIELD_LABEL_MAX, BundleCatalog, BundleDefinition, FormField
+from node.cases.models import AttachmentRole, Channel
+from node.catalog.bundles import (
+    FIELD_LABEL_MAX,
+    BundleCatalog,
+    BundleDefinition,
+    BundleView,
+    FormField,
+    material_key,
+)
+from node.catalog.models import MaterialForm, Matter
 from node.composition import NodeServices, current_settings
-from node.web.core import current_staff, page_turn, problems_of, staff_page, web_blueprint
+from node.web.core import (
+    current_staff,
+    page_turn,
+    problems_of,
+    staff_page,
+    upload_form,
+    web_blueprint,
+)
 from node.web.labels import CASE_STATES, LEVELS, MATERIAL_FORMS
+from node.web.services import catalog
 from schemas.divisions import Level, level_of
 from schemas.errors import Conflict, NotFound, TongbanError, ValidationFailed
 from schemas.i18n import _
@@ -123,6 +142,155 @@ def bundle_case_list() -> Any:
     page = bundle_cases().search(**page_turn((int,)), per_page=LIST_PAGE)
     return render_template("web/staff/bundles/list.html", bundle_cases=page.items, page=page,
                            **_labels())
+
+
+# -- 收件 of a bundle at the window ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class DeskMaterial:
+    """One of the bundle's deduplicated materials on the window's form (fields ``received-<i>``,
+    ``paper-<i>``, ``copies-<i>``, ``material-<i>``), with the rules its matters give it."""
+
+    index: int
+    name: str
+    required: bool
+    form: MaterialForm
+    copies: int
+    rules: dict[str, materials.MaterialRule]  # matter code → that matter's rule of it
+
+    @property
+    def electronic_accepted(self) -> bool:
+        return any(r.electronic_accepted for r in self.rules.values())
+
+    @property
+    def accept(self) -> str:
+        return ",".join(sorted({k for r in self.rules.values() if r.electronic_accepted
+                                for k in r.accept.split(",")}))
+
+
+def desk_materials(view: BundleView, matters: dict[str, Matter],
+                   max_file_bytes: int) -> list[DeskMaterial]:
+    rules = {code: materials.rules(m.materials, max_file_bytes) for code, m in matters.items()}
+    return [DeskMaterial(i, m.name, m.required, m.form, m.copies, {
+        code: rule for code in m.matters for rule in rules.get(code, ())
+        if material_key(rule.name) == material_key(m.name)})
+        for i, m in enumerate(view.materials, start=1)]
+
+
+def desk_paper(listed: list[DeskMaterial]) -> list[BundlePaper]:
+    """The paper the clerk ticked as received, material by material (problems raise)."""
+    found, problems = [], {}
+    for m in listed:
+        if not request.form.get(f"received-{m.index}"):
+            continue
+        copies = request.form.get(f"copies-{m.index}", "").strip() or str(m.copies)
+        form = request.form.get(f"paper-{m.index}", "")
+        if not copies.isdigit() or not 1 <= int(copies) <= materials.MAX_COPIES:
+            problems[f"material-{m.index}"] = [_("%(material)s：份数须为 1 至 %(most)s",
+                                                 material=m.name, most=materials.MAX_COPIES)]
+        elif form not in {f.value for f in materials.PAPER_FORMS}:
+            problems[f"material-{m.index}"] = [_(
+                "%(material)s：请选择收到的是原件、复印件还是原件及复印件", material=m.name)]
+        else:
+            found.append(BundlePaper(m.name, MaterialForm(form), int(copies)))
+    if problems:
+        raise ValidationFailed(problems)
+    return found
+
+
+def desk_files(listed: list[DeskMaterial], max_case_bytes: int,
+               ) -> dict[str, list[materials.CheckedFile]]:
+    """The files given per material, checked by their bytes against the rule of every matter
+    that asks for the material; the accepted files by matter code (problems raise, by the
+    form's ``material-<i>``, before anything is stored)."""
+    uploads = {m.index: [(f.filename or "", f.read())
+                         for f in request.files.getlist(f"material-{m.index}")
+                         if f and f.filename] for m in listed}
+    codes = {code for m in listed for code in m.rules}
+    accepted: dict[str, list[materials.CheckedFile]] = {}
+    problems: dict[str, list[str]] = {}
+    for code in sorted(codes):
+        index_of = {m.rules[code].position: m.index for m in listed if code in m.rules}
+        rule_list = [m.rules[code] for m in listed if code in m.rules]
+        given = {m.rules[code].position: uploads[m.index] for m in listed
+                 if code in m.rules and uploads[m.index]}
+        checked, found = materials.check_files(rule_list, given, max_case_bytes=max_case_bytes)
+        for key, reasons in found.items():
+            position = key.removeprefix("material-")
+            field = (f"material-{index_of[int(position)]}" if position.isdigit()
+                     else "materials")
+            for reason in reasons:
+                if reason not in problems.setdefault(field, []):
+                    problems[field].append(reason)
+        accepted[code] = checked
+    if problems:
+        raise ValidationFailed(problems)
+    return accepted
+
+
+def _desk_context(view: BundleView | None) -> dict[str, Any]:
+    settings = current_settings()
+    matters = {code: catalog().active_matter(code) for code in view.matters} if view else {}
+    return {"bundles": _catalog().all(), "bundle": view,
+            "materials": desk_materials(view, matters, settings.upload_max_file_bytes)
+            if view else [], "departments": catalog().list_departments(),
+            "matter_names": {p.matter_code: p.matter_name for p in view.parts} if view else {},
+            "paper_forms": materials.PAPER_FORMS,
+            "max_case": materials.megabytes(settings.upload_max_case_bytes), **_labels()}
+
+
+@bp.route("/bundle-cases/new", methods=["GET", "POST"])
+@upload_form
+@staff_page(Permission.CASES_HANDLE)
+def take() -> Any:
+    """收件 of a 一件事 at the window: pick one of the center's bundles, then one form — the
+    applicant, the merged form (each field once), the materials once each (paper and/or
+    files), per part decided here its joint departments — made into one bundle case by the
+    service the API uses."""
+    chosen = request.values.get("bundle_code", "")
+    view = next((b for b in _catalog().all() if b.code == chosen and not b.missing), None)
+    context = _desk_context(view)
+    template = "web/staff/bundles/take.html"
+    if request.method == "GET" or view is None:
+        return render_template(template, errors={}, form=request.values, **context)
+    form = request.form
+    errors: dict[str, list[str]] = {}
+    if not (form.get("applicant_name") or "").strip():
+        errors["applicant_name"] = [_("请填写申请人姓名")]
+    answers = {f.key: (form.get(f"form-{f.key}") or "").strip() for f in view.form}
+    for f in view.form:
+        if not answers[f.key]:
+            errors[f"form-{f.key}"] = [_("请填写“%(label)s”", label=f.label)]
+    service = bundle_cases()
+    try:
+        if errors:
+            raise ValidationFailed(errors)
+        paper = desk_paper(context["materials"])
+        files = desk_files(context["materials"], current_settings().upload_max_case_bytes)
+        submission = service.apply(BundleApplication(
+            bundle_code=view.code, applicant_name=form["applicant_name"].strip(),
+            channel=Channel.WINDOW,
+            applicant_id_number=(form.get("applicant_id_number") or "").strip() or None,
+            applicant_phone=(form.get("applicant_phone") or "").strip() or None,
+            form=answers, notes=(form.get("notes") or "").strip(), received=paper,
+            joint_department_codes={p.matter_code: form.getlist(f"joint-{p.matter_code}")
+                                    for p in view.parts
+                                    if form.getlist(f"joint-{p.matter_code}")}),
+            Actor.of(current_staff()))
+        for part in service.parts_of(submission.bundle_case):
+            for file in files.get(part.matter.code, ()):
+                service.forwarding.add_attachment(
+                    part, Actor.of(current_staff()), name=file.name,
+                    media_type=file.media_type, data=file.data,
+                    role=AttachmentRole.MATERIAL, material=file.position)
+    except TongbanError as exc:
+        current_session().rollback()
+        return render_template(template, errors=problems_of(exc), form=form,
+                               **_desk_context(view)), 422
+    number = submission.bundle_case.number
+    flash(_("已收件，一件事办件编号 %(number)s，申请人查询码 %(query_code)s（仅显示这一次，"
+            "请告知申请人）。", number=number, query_code=submission.query_code))
+    return redirect(url_for("web_bundles.bundle_case", number=number), code=303)
 
 
 def _not_found(number: str) -> tuple[str, int]:
