@@ -228,6 +228,19 @@ def desk_files(listed: list[DeskMaterial], max_case_bytes: int,
     return accepted
 
 
+def desk_labels(view: BundleView | None) -> dict[str, str]:
+    """The form's fields by name, as the page's summary of problems names them."""
+    labels = {"bundle_code": _("一件事"), "applicant_name": _("申请人姓名"),
+              "applicant_id_number": _("身份证号码"), "applicant_phone": _("联系电话"),
+              "form": _("申请表"), "materials": _("收到的材料"),
+              "received_materials": _("收到的材料"), "joint_department_codes": _("联合办理"),
+              "notes": _("备注")}
+    if view is not None:
+        labels |= {f"form-{f.key}": f.label for f in view.form}
+        labels |= {f"material-{i}": m.name for i, m in enumerate(view.materials, start=1)}
+    return labels
+
+
 def _desk_context(view: BundleView | None) -> dict[str, Any]:
     settings = current_settings()
     matters = {code: catalog().active_matter(code) for code in view.matters} if view else {}
@@ -235,6 +248,7 @@ def _desk_context(view: BundleView | None) -> dict[str, Any]:
             "materials": desk_materials(view, matters, settings.upload_max_file_bytes)
             if view else [], "departments": catalog().list_departments(),
             "matter_names": {p.matter_code: p.matter_name for p in view.parts} if view else {},
+            "field_labels": desk_labels(view),
             "paper_forms": materials.PAPER_FORMS,
             "max_case": materials.megabytes(settings.upload_max_case_bytes), **_labels()}
 

@@ -8,9 +8,23 @@ import time
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import MATTER, PASSWORD, SITE_GROUP, Site, shot, stop_process
+from node.catalog.bundles import adopt_bundles
+from node.config import node_settings
+from node.metadata import load_all_models
+from schemas.runtime.database import Database
+from tests.browser.conftest import (
+    HOMES,
+    MATTER,
+    PASSWORD,
+    PROVINCE,
+    SITE_GROUP,
+    Site,
+    shot,
+    stop_process,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, SITE_GROUP]
 
@@ -421,4 +435,71 @@ def test_an_online_application_missing_one_material_gets_a_notice_listing_exactl
     assert page.locator("ol li").all_inner_texts() == ["食品安全管理制度"]
     shot(page, "clerk-online-notice")
     page.go_back()
+    page.get_by_role("button", name="退出登录").click()
+
+
+BUNDLE = "BR-YJS1"  # a 一件事 of the city's two matters, as the province's catalog brings it
+
+
+def _city_bundle(site: Site) -> None:
+    """A second matter at the city (its administrator, through the API) and a bundle of both
+    adopted as the published catalog brings it (node/catalog/bundles.py adopt_bundles)."""
+    http = requests.Session()
+    token = http.post(f"{site.node}/api/v1/auth/login", json={
+        "username": "admin", "password": PASSWORD}, timeout=10).json()["token"]
+    http.headers["Authorization"] = f"Bearer {token}"
+    created = http.post(f"{site.node}/api/v1/matters", json={
+        "code": "BR-0002", "name": "户外招牌设置备案", "category": "public_service",
+        "department_code": "SC", "window_code": "W01", "handling_level": "city",
+        "handling_type": "promised", "legal_limit_days": 15, "promised_limit_days": 5,
+        "entered": True,
+        "legal_basis": "《城市市容和环境卫生管理条例》第十一条",
+        "procedure": "申请—受理—审查—决定",
+        "conditions": "招牌设置在本店经营场所", "complaint_channel": "12345 热线",
+        "powers": {"accept": True, "review": True, "deliver": True},
+        "materials": [{"name": "营业执照复印件", "form": "copy"}, {"name": "招牌设计图"}]},
+        timeout=10)
+    assert created.status_code == 201, created.text
+    load_all_models()
+    db = Database(node_settings({"home": str(site.work / HOMES[CITY])}).database_url)
+    try:
+        with db.unit_of_work() as session:
+            adopt_bundles(session, [{
+                "code": BUNDLE, "name": "开店装修一件事", "description": "",
+                "matters": [{"standard_code": code, "form_fields": [
+                    {"key": "address", "label": "经营场所地址"}]}
+                    for code in (MATTER, "BR-0002")]}], sender=PROVINCE)
+    finally:
+        db.dispose()
+
+
+def test_a_clerk_takes_a_bundle_at_the_window_on_one_form(page: Any, site: Site) -> None:
+    _city_bundle(site)
+    log_in(page, site, "clerk")
+    page.goto(f"{site.node}/staff/desk")
+    page.get_by_role("link", name="一件事收件（窗口）").click()
+    page.get_by_label("第一步：选择一件事").select_option(BUNDLE)
+    page.get_by_role("button", name="选择").click()
+    page.get_by_label("申请人姓名").fill("钱七")
+    page.get_by_label("身份证号码").fill("110105194912310021")  # its check digit is wrong
+    page.get_by_label("经营场所地址").fill("玉林市玉州区人民路 1 号")  # asked by both, once
+    page.get_by_label("收到纸质材料：营业执照复印件").check()  # needed by both, once
+    page.get_by_label("收到纸质材料：食品经营许可申请书").check()
+    page.locator("summary", has_text="联合办理（可选）").click()
+    page.get_by_label("户外招牌设置备案：与市场监督管理局联合办理的部门（可多选）"
+                      ).select_option(label="住房和城乡建设局")
+    page.get_by_role("button", name="登记收件").click()
+    expect(page.locator("#e-applicant_id_number")).to_contain_text("校验位")
+    expect(page.get_by_label("经营场所地址")).to_have_value("玉林市玉州区人民路 1 号")
+    shot(page, "clerk-bundle-intake-error")
+
+    page.get_by_label("身份证号码").fill("11010519491231002X")
+    page.get_by_role("button", name="登记收件").click()
+    expect(page.locator(".flash").first).to_contain_text("一件事办件编号")
+    expect(page.locator(".flash").first).to_contain_text("申请人查询码")
+    expect(page.get_by_role("heading", name="开店装修一件事")).to_be_visible()
+    expect(page.get_by_role("button", name="一窗受理（全部事项）")).to_be_visible()
+    expect(page.get_by_role("cell", name="户外招牌设置备案")).to_be_visible()
+    expect(page.get_by_role("cell", name="食品经营许可证核发")).to_be_visible()
+    shot(page, "clerk-bundle-intake")
     page.get_by_role("button", name="退出登录").click()

@@ -112,6 +112,8 @@ def test_a_bad_form_shows_each_message_beside_its_field_and_makes_nothing(
     assert 'id="e-applicant_id_number"' in text
     assert re.search(r'id="e-applicant_id_number">[^<]*[\u4e00-\u9fff]', text), text
     assert 'value="王小明"' in text  # what was typed stays
+    assert "<li>身份证号码：" in text  # the summary names the field in Chinese
+    assert "applicant_id_number：" not in text
 
     missing = _post(client, **{"form-mother_name": " ", "applicant_name": ""})
     text = missing.get_data(as_text=True)
