@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from deploy.demo.catalog import (
     ADMIN,
+    BIRTH_BUNDLE,
     DEMO_USERS,
     MATTERS,
     define_bundles,
@@ -44,6 +45,7 @@ from node.auth.inputs import NewUser
 from node.auth.models import User
 from node.auth.permissions import Role
 from node.auth.service import AuthService
+from node.bundles.service import BundleApplication
 from node.calendar.publishing import publish_calendar
 from node.calendar.schedules import read_json_schedule
 from node.calendar.workdays import to_shanghai_date
@@ -392,6 +394,27 @@ class Federation:
         self.sync([receiver, competent])  # the 办结 and 送达 reach the competent center
         return (f"{number} received at {receiver} for {competent} ({linked}), decided there, "
                 f"delivered by post")
+
+    def live_bundle(self) -> str:
+        """新生儿出生一件事 taken at 北流's window today (the smaller federation: its first
+        county) and accepted there (一窗受理): 医保参保 goes up to the city, the other parts
+        wait in 北流's departments."""
+        counties = [m.code for m in self.members.values() if m.node.level == "county"]
+        code = TONGBAN_RECEIVER if TONGBAN_RECEIVER in counties else counties[0]
+        member = self.members[code]
+        with self.database(member) as db, db.unit_of_work() as session:
+            bundles, clerk = self.services(member).bundle_cases(session), _clerk(session)
+            born = to_shanghai_date(bundles.cases.clock()) - dt.timedelta(days=3)
+            made = bundles.apply(BundleApplication(
+                bundle_code=BIRTH_BUNDLE, applicant_name="演示家长",
+                applicant_phone="13907750100", form={
+                    "baby_name": "演示新生儿", "birth_date": born.isoformat(),
+                    "guardian_phone": "13907750100"}), clerk).bundle_case
+            parts = bundles.view(bundles.accept(made, clerk)).parts
+            number = made.number
+        self.sync([code, *(m.node.parent for m in (member,) if m.node.parent)])
+        above = [p.matter_code for p in parts if p.forwarded_to]
+        return f"{number} at {code}: {len(parts)} parts, {', '.join(above)} forwarded up"
 
     def services(self, member: Member) -> NodeServices:
         """The member's services, as its processes compose them (node/composition.py)."""

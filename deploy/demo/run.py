@@ -65,6 +65,7 @@ def _build(fed: Federation, months: int, scale: float, jobs: int, stop: threadin
         ("history", lambda: f"{fed.history(months, scale, jobs)} cases"),
         ("forwarding", lambda: "forwarded today: " + json.dumps(fed.live_forwarding())),
         ("tongban", fed.live_tongban),
+        ("bundle", fed.live_bundle),
         ("directives", lambda: f"{fed.directives()} directives issued and answered"),
         ("summaries", lambda: f"{fed.summaries(months)} signed summaries at the hub"),
     ]
