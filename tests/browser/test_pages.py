@@ -489,7 +489,7 @@ def test_a_clerk_takes_a_bundle_at_the_window_on_one_form(page: Any, site: Site)
     page.get_by_label("户外招牌设置备案：与市场监督管理局联合办理的部门（可多选）"
                       ).select_option(label="住房和城乡建设局")
     page.get_by_role("button", name="登记收件").click()
-    expect(page.locator("#e-applicant_id_number")).to_contain_text("校验位")
+    expect(page.locator("#e-applicant_id_number")).to_contain_text("校验码不正确")
     expect(page.get_by_label("经营场所地址")).to_have_value("玉林市玉州区人民路 1 号")
     shot(page, "clerk-bundle-intake-error")
 
