@@ -195,7 +195,7 @@ def test_the_completeness_page_opens_an_audit_through_the_node(
 
 
 def test_a_rate_dressed_up_beside_honest_counts_is_refused_and_shown(
-    client: FlaskClient, desk: Any, hub_behind: Any, app: Any,
+    client: FlaskClient, desk: Any, hub_behind: Any, app: Any, db: Database,
 ) -> None:
     """The reports' own example: an on-time rate of 100 % whatever the cases say, its counts
     left honest, is refused like an inflated count and read by its figure on the page."""
@@ -211,6 +211,7 @@ def test_a_rate_dressed_up_beside_honest_counts_is_refused_and_shown(
     assert (result["status"], result["reason"]) == ("rejected", "commitment_mismatch")
     assert result["message"] == "on_time_rate is 10000 in the summary but 6750 by its commitment"
     fed.now += dt.timedelta(seconds=1)
+    name_everyone(db)  # the fixtures name people by their usernames (super1)
     assert log_in(client, "super1").status_code == 302
     page = client.get(f"/staff/rankings/completeness?scope={code}&period={PERIOD}"
                       ).get_data(as_text=True)
