@@ -246,6 +246,25 @@ async def staff(session: aiohttp.ClientSession, base: str, token: str, stats: St
         await asyncio.sleep(0.25)
 
 
+def step_codes(codes: list[str], count: int) -> list[str]:
+    """The ``count`` nodes of a ramp's step. The fleet lists the upper levels first (the
+    province, 14 cities, 140 counties), so its first 100 hold no township and a step of them
+    pushes no forward to time (its forward figures were NaN and the step failed its goals).
+    A smaller step takes the first half of that order and townships under the counties it
+    took, so that every forward has its county waiting."""
+    if count >= len(codes):
+        return list(codes)
+    head = codes[:max(1, count // 2)]
+    taken = set(head)
+    below = [code for code in codes
+             if len(code) == 9 and code[:6] in taken and code not in taken]
+    chosen = head + below[:count - len(head)]
+    if len(chosen) < count:  # too few townships under those counties: fill in fleet order
+        picked = set(chosen)
+        chosen += [code for code in codes if code not in picked][:count - len(chosen)]
+    return chosen
+
+
 async def run_step(base: str, token: str, fleet: Fleet, codes: list[str], seconds: float,
                    rate: float, connect_rate: float) -> dict[str, Any]:
     """N nodes waiting (connected over a few seconds, as workers start), then pushes and
@@ -376,7 +395,8 @@ def measure(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
             for nodes in steps:
                 seconds = args.seconds if nodes == args.nodes else args.step_seconds
                 log(f"{nodes} nodes waiting, {args.push_rate}/s pushes for {seconds} s ...")
-                step = asyncio.run(run_step(base, token, fleet, fed.codes[:nodes], seconds,
+                step = asyncio.run(run_step(base, token, fleet, step_codes(fed.codes, nodes),
+                                            seconds,
                                             args.push_rate, args.connect_rate))
                 pids = hub_processes(hub.pid)
                 # the machine may be shared: its load beside each figure (1, 5, 15 minutes)
