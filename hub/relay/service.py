@@ -78,6 +78,8 @@ from schemas.trust import TrustStore
 # visible in the order they were drawn: a reader never skips a row committed late.
 MAILBOX_LOCK = 7_252_001
 NONCE_PRUNE_LOCK = 7_252_002
+PRUNE_LOCK = text("SELECT pg_try_advisory_xact_lock(CAST(:lock AS integer),"
+                  " hashtext(current_schema()))").bindparams(lock=NONCE_PRUNE_LOCK)
 
 PERIOD_LABEL_MAX = 32  # summaries.period_label
 
@@ -177,10 +179,8 @@ def remember_nonce(session: Session, node: str, nonce: str, now: dt.datetime,
 
 
 def prune_nonces(session: Session, now: dt.datetime) -> None:
-    """Forget nonces whose requests are too old to be accepted anyway (one pruner at a time)."""
-    if _is_postgresql(session) and not session.scalar(
-        text("SELECT pg_try_advisory_xact_lock(:lock)"), {"lock": NONCE_PRUNE_LOCK}
-    ):
+    """Forget nonces too old to be accepted anyway (one pruner at a time per hub schema)."""
+    if _is_postgresql(session) and not session.scalar(PRUNE_LOCK):
         return
     session.execute(delete(RequestNonce).where(RequestNonce.seen_at < now - 2 * MAX_SKEW))
 
