@@ -30,6 +30,7 @@ from node.web.core import (
     page_turn,
     problems_of,
     staff_page,
+    ticked_paper,
     upload_form,
     web_blueprint,
 )
@@ -178,24 +179,11 @@ def desk_materials(view: BundleView, matters: dict[str, Matter],
 
 
 def desk_paper(listed: list[DeskMaterial]) -> list[BundlePaper]:
-    """The paper the clerk ticked as received, material by material (problems raise)."""
-    found, problems = [], {}
-    for m in listed:
-        if not request.form.get(f"received-{m.index}"):
-            continue
-        copies = request.form.get(f"copies-{m.index}", "").strip() or str(m.copies)
-        form = request.form.get(f"paper-{m.index}", "")
-        if not copies.isdigit() or not 1 <= int(copies) <= materials.MAX_COPIES:
-            problems[f"material-{m.index}"] = [_("%(material)s：份数须为 1 至 %(most)s",
-                                                 material=m.name, most=materials.MAX_COPIES)]
-        elif form not in {f.value for f in materials.PAPER_FORMS}:
-            problems[f"material-{m.index}"] = [_(
-                "%(material)s：请选择收到的是原件、复印件还是原件及复印件", material=m.name)]
-        else:
-            found.append(BundlePaper(m.name, MaterialForm(form), int(copies)))
-    if problems:
-        raise ValidationFailed(problems)
-    return found
+    """The paper the clerk ticked as received, material by material (``paper-<i>`` holds its
+    form; problems raise)."""
+    names = {m.index: m.name for m in listed}
+    ticked = ticked_paper(((m.index, m.name, m.copies) for m in listed), "paper")
+    return [BundlePaper(names[index], form, copies) for index, form, copies in ticked]
 
 
 def desk_files(listed: list[DeskMaterial], max_case_bytes: int,

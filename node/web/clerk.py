@@ -48,7 +48,6 @@ from node.cases.schemas import (
 from node.cases.service import Application, CaseService
 from node.cases.states import FINAL_STATES, OPEN_STATES, CaseState, allowed_actions
 from node.cases.views import CaseView
-from node.catalog.models import MaterialForm
 from node.composition import NodeServices, current_settings
 from node.feedback.models import Complaint, Evaluation
 from node.web.core import (
@@ -61,6 +60,7 @@ from node.web.core import (
     page_turn,
     problems_of,
     staff_page,
+    ticked_paper,
     upload_form,
     web_blueprint,
 )
@@ -117,26 +117,10 @@ def desk() -> Any:
 
 
 def paper_received(rule_list: Iterable[materials.MaterialRule]) -> list[materials.PaperReceipt]:
-    """The form's record of the paper received: for each material ticked ``received-<p>``,
-    its form ``form-<p>`` and copies ``copies-<p>`` (problems raise ValidationFailed)."""
-    found, problems = [], {}
-    for rule in rule_list:
-        if not request.form.get(f"received-{rule.position}"):
-            continue
-        copies = request.form.get(f"copies-{rule.position}", "").strip() or str(rule.copies)
-        form = request.form.get(f"form-{rule.position}", "")
-        if not copies.isdigit() or not 1 <= int(copies) <= materials.MAX_COPIES:
-            problems[f"material-{rule.position}"] = [
-                _("%(material)s：份数须为 1 至 %(most)s", material=rule.name,
-                  most=materials.MAX_COPIES)]
-        elif form not in {f.value for f in materials.PAPER_FORMS}:
-            problems[f"material-{rule.position}"] = [
-                _("%(material)s：请选择收到的是原件、复印件还是原件及复印件", material=rule.name)]
-        else:
-            found.append(materials.PaperReceipt(rule.position, MaterialForm(form), int(copies)))
-    if problems:
-        raise ValidationFailed(problems)
-    return found
+    """The form's record of the paper received, by each material's position (``form-<p>``
+    holds its form; problems raise ValidationFailed)."""
+    ticked = ticked_paper(((rule.position, rule.name, rule.copies) for rule in rule_list), "form")
+    return [materials.PaperReceipt(position, form, copies) for position, form, copies in ticked]
 
 
 @bp.route("/desk/new", methods=["GET", "POST"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypedDict, TypeVar, cast
 from urllib.parse import quote
 
@@ -38,6 +38,7 @@ from node.auth.service import AuthService
 from node.calendar.workdays import to_shanghai_date
 from node.cases import materials
 from node.cases.materials import CheckedFile, MaterialRule
+from node.catalog.models import MaterialForm
 from node.composition import NodeServices, current_settings
 from node.listing import position
 from node.sync.names import center_names, centers_below
@@ -374,3 +375,28 @@ def material_files(rule_list: Sequence[MaterialRule], *, max_case_bytes: int,
     if problems:
         raise ValidationFailed(problems)
     return checked
+
+
+def ticked_paper(listed: Iterable[tuple[int, str, int]], form_field: str,
+                 ) -> list[tuple[int, MaterialForm, int]]:
+    """The paper a clerk ticked as received on an intake form: for each material ``(index,
+    name, usual copies)`` ticked ``received-<index>``, its form ``<form_field>-<index>`` and
+    copies ``copies-<index>``, as ``(index, form, copies)`` (problems raise ValidationFailed
+    by the form's ``material-<index>``)."""
+    found, problems = [], {}
+    for index, name, usual in listed:
+        if not request.form.get(f"received-{index}"):
+            continue
+        copies = request.form.get(f"copies-{index}", "").strip() or str(usual)
+        form = request.form.get(f"{form_field}-{index}", "")
+        if not copies.isdigit() or not 1 <= int(copies) <= materials.MAX_COPIES:
+            problems[f"material-{index}"] = [_("%(material)s：份数须为 1 至 %(most)s",
+                                               material=name, most=materials.MAX_COPIES)]
+        elif form not in {f.value for f in materials.PAPER_FORMS}:
+            problems[f"material-{index}"] = [_(
+                "%(material)s：请选择收到的是原件、复印件还是原件及复印件", material=name)]
+        else:
+            found.append((index, MaterialForm(form), int(copies)))
+    if problems:
+        raise ValidationFailed(problems)
+    return found

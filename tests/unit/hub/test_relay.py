@@ -272,15 +272,19 @@ def test_old_nonces_are_pruned(hub_app: Flask, nodes: dict[str, Node]) -> None:
     assert count(hub_app, RequestNonce) == 1
 
 
+def nonces_after_a_push(hub_app: Flask, node: Node, at: dt.datetime) -> int:
+    """The request nonces the hub holds after ``node`` pushed at ``at`` by the hub's clock."""
+    hub_app.extensions["hub_clock"] = lambda: at
+    assert node.push(now=at).status_code == 200
+    return count(hub_app, RequestNonce)
+
+
 def test_nonces_are_pruned_at_most_once_a_minute(hub_app: Flask, nodes: dict[str, Node]) -> None:
     county = nodes[COUNTY]
     start = utcnow() + dt.timedelta(minutes=100)  # beyond every other test's clock
 
     def push_at(minutes: float) -> int:
-        at = start + dt.timedelta(minutes=minutes)
-        hub_app.extensions["hub_clock"] = lambda: at
-        assert county.push(now=at).status_code == 200
-        return count(hub_app, RequestNonce)
+        return nonces_after_a_push(hub_app, county, start + dt.timedelta(minutes=minutes))
 
     assert push_at(0) == 1  # pruned: everything older than ten minutes is gone
     assert push_at(0.5) == 2  # not pruned again within the minute
@@ -305,10 +309,7 @@ def test_a_prune_in_another_schema_does_not_skip_this_hubs(
     start = utcnow() + dt.timedelta(minutes=200)  # beyond every other test's clock
 
     def push_at(minutes: float) -> int:
-        at = start + dt.timedelta(minutes=minutes)
-        hub_app.extensions["hub_clock"] = lambda: at
-        assert county.push(now=at).status_code == 200
-        return count(hub_app, RequestNonce)
+        return nonces_after_a_push(hub_app, county, start + dt.timedelta(minutes=minutes))
 
     with db.engine.connect() as other:
         other.execute(text("SELECT pg_advisory_lock(7252002, hashtext(:schema))"),
