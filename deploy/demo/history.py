@@ -124,10 +124,13 @@ def _plan(rng: random.Random, node: DemoNode, calendar: WorkingCalendar, day: dt
     else:
         decide_on = calendar.add_working_days(accept_on, promised + rng.randint(1, 4))
     roll = rng.random()
+    channel = (Channel.WINDOW if roll < 0.82 else Channel.ONLINE if roll < 0.95
+               else Channel.VILLAGE_AGENT)
+    if channel is Channel.ONLINE and not matter.online:
+        channel = Channel.WINDOW  # a matter not offered online is applied for at the window
     return Plan(
         day=day, matter=matter.code,
-        channel=(Channel.WINDOW if roll < 0.82 else Channel.ONLINE if roll < 0.95
-                 else Channel.VILLAGE_AGENT),
+        channel=channel,
         notice=rng.random() < 0.04, rejected=rng.random() < 0.015,
         denied=rng.random() < 0.02, decide_on=decide_on,
         paid_elsewhere=rng.random() < 0.03,

@@ -7,10 +7,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from deploy.demo.catalog import DEMO_USERS, fill_province_catalog
+from deploy.demo.catalog import DEMO_USERS, fill_province_catalog, localize
 from deploy.demo.federation import create_staff, init_home
 from deploy.demo.history import generate
 from deploy.demo.layout import COUNTIES
+from node.cases.models import Case, Channel
+from node.catalog.models import Matter
 from node.config import node_settings
 from node.feedback.models import (
     BAD_LEVELS,
@@ -52,5 +54,38 @@ def test_a_countys_history_has_good_and_bad_ratings_rectifications_and_complaint
             assert ComplaintState.RESOLVED in {c.state for c in complaints}
             assert session.scalar(select(func.count()).select_from(Complaint).where(
                 Complaint.state == ComplaintState.RESOLVED, Complaint.resolution.is_(None))) == 0
+    finally:
+        db.dispose()
+
+
+def test_a_localized_centers_history_applies_online_only_for_matters_offered_online(
+        tmp_path: Path) -> None:
+    """The centers localize the catalog (some matters not 网上可办); a history drawn over
+    it must apply online only where the matter is offered online, or the first ``make
+    demo`` stops at the first such draw (the submission refuses it)."""
+    county = COUNTIES[1]
+    home = str(tmp_path / county.code)
+    init_home(home, county, "http://127.0.0.1:9")
+    create_staff(home, county, {u.username: "demo-password-9" for u in DEMO_USERS})
+    load_all_models()
+    db = Database(node_settings({"home": home}).database_url)
+    try:
+        with db.unit_of_work() as session:
+            fill_province_catalog(session)
+            localize(session, county)
+        with db.sessions() as session:
+            offline = set(session.scalars(select(Matter.code).where(Matter.online.is_(False))))
+        assert offline  # the localized catalog has matters not offered online
+        made = generate(home, county, months=2, scale=2.0)
+        assert made > 100
+        with db.sessions() as session:
+            channels = session.execute(
+                select(Case.channel, Matter.code).join(Matter, Case.matter_id == Matter.id)
+            ).all()
+        assert len(channels) >= made
+        online = [code for channel, code in channels if channel is Channel.ONLINE]
+        assert online  # the online matters are still applied for online
+        assert not [code for code in online if code in offline]
+        assert {code for channel, code in channels if code in offline}  # at the window
     finally:
         db.dispose()
