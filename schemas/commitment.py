@@ -35,7 +35,7 @@ from typing import Any
 
 from schemas.fastcanon import canonical
 from schemas.merkle import leaf_hash
-from schemas.metrics import ALL_METRICS, RATIO_UNITS, ratio_value
+from schemas.metrics import ALL_METRICS, DERIVED_COUNTS, RATIO_UNITS, ratio_value
 from schemas.periods import Period, PeriodError
 from schemas.summary import COMMITMENT_KEYS, LEAF_STATES
 
@@ -51,13 +51,11 @@ MAX_SAMPLE_SIZE = 200
 
 # the summary's figures the leaves add up to (every metric they can support)
 COMMITTED_METRICS = COMMITMENT_KEYS
-# the rates' helper denominators that add committed figures (node/metrics/definitions.py)
-COMMITTED_SUMS = {"completed_or_overdue": ("completed", "overdue_open")}
 # the rates (and the monthly average) with a numerator or denominator the leaves add up to:
 # their numerator and denominator must be those figures and their value what they give
 COMMITTED_RATIOS = tuple(
     metric.key for metric in ALL_METRICS.values() if metric.unit in RATIO_UNITS
-    and ({metric.numerator, metric.denominator} & {*COMMITMENT_KEYS, *COMMITTED_SUMS}))
+    and ({metric.numerator, metric.denominator} & {*COMMITMENT_KEYS, *DERIVED_COUNTS}))
 
 
 def leaf_bytes(leaf: Mapping[str, Any]) -> bytes:
@@ -164,8 +162,8 @@ def _ratio_problems(body: Mapping[str, Any], metrics: Mapping[str, Any],
         for name in (metric.numerator, metric.denominator):
             if name in COMMITMENT_KEYS:
                 parts.append(tallied.get(name))
-            elif name in COMMITTED_SUMS:
-                parts.append(sum(int(tallied.get(k) or 0) for k in COMMITTED_SUMS[name]))
+            elif name in DERIVED_COUNTS:
+                parts.append(sum(int(tallied.get(k) or 0) for k in DERIVED_COUNTS[name]))
             elif name == "months" and months is not None:
                 parts.append(months)
             else:

@@ -190,6 +190,10 @@ COUNTS: tuple[Metric, ...] = (
            "named bad ratings of the period rectified with the applicant called back (回访)"),
 )
 
+# the rates' helper denominators that are no metric of their own: each the sum of two counts
+# (the node adds them up for its summary, the hub from the committed figures)
+DERIVED_COUNTS: dict[str, tuple[str, str]] = {"completed_or_overdue": ("completed", "overdue_open")}
+
 RATES: tuple[Metric, ...] = (
     _rate("on_time_rate", _("按时办结率"), "completed on time ÷ completed",
           "completed_on_time", "completed"),

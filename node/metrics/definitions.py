@@ -6,5 +6,3 @@ from __future__ import annotations
 from schemas.metrics import COUNTS
 
 DAILY_KEYS: tuple[str, ...] = tuple(m.key for m in COUNTS if m.daily)
-# helper denominators that are not metrics of their own
-DERIVED_COUNTS = {"completed_or_overdue": ("completed", "overdue_open")}

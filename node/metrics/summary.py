@@ -16,11 +16,18 @@ from sqlalchemy.orm import Session
 
 from node.calendar.workdays import to_shanghai_date
 from node.catalog.models import HandlingType, Matter, StaffMember, StaffType
-from node.metrics.definitions import DERIVED_COUNTS
 from node.metrics.patterns import PatternPolicy
 from node.metrics.rollup import period_counts, state_at_end
 from node.settings import NodeSettings
-from schemas.metrics import COUNTS, MONTHLY_AVERAGE, POWERS, RATES, Unit, ratio_value
+from schemas.metrics import (
+    COUNTS,
+    DERIVED_COUNTS,
+    MONTHLY_AVERAGE,
+    POWERS,
+    RATES,
+    Unit,
+    ratio_value,
+)
 from schemas.periods import Period
 from schemas.summary import SUMMARY_SCHEMA_ID, SUMMARY_VERSION
 

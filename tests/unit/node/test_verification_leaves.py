@@ -20,7 +20,6 @@ from node.verification.service import commit, committed_leaves
 from schemas.commitment import (
     COMMITTED_METRICS,
     COMMITTED_RATIOS,
-    COMMITTED_SUMS,
     LEAF_FIELDS,
     commitment_problems,
     flag_problems,
@@ -28,7 +27,7 @@ from schemas.commitment import (
     sort_key,
 )
 from schemas.merkle import tree_root
-from schemas.metrics import ALL_METRICS, ratio_value
+from schemas.metrics import ALL_METRICS, DERIVED_COUNTS, ratio_value
 from tests.unit.node.test_metrics_properties import (
     AFTER,
     MONTH,
@@ -121,7 +120,7 @@ def test_a_rate_beside_honest_counts_disagrees_with_the_commitment(
         # a committed part off by one, the value computed from the parts as claimed
         for part, name in (("numerator", metric.numerator),
                            ("denominator", metric.denominator)):
-            if name in (*COMMITTED_METRICS, *COMMITTED_SUMS, "months"):
+            if name in (*COMMITTED_METRICS, *DERIVED_COUNTS, "months"):
                 parts = {"numerator": honest["numerator"], "denominator": honest["denominator"],
                          part: honest[part] + 1}
                 changes.append(parts | {"value": ratio_value(
