@@ -430,6 +430,11 @@ def test_admin_edits_a_user_and_bad_input_changes_nothing(
     assert client.post(path, data=form).status_code == 302
     user = desk["admin"].get("/api/v1/users/clerk2").json
     assert (user["display_name"], user["role"]) == ("赵六", "approver")
+    # the list's edit link and switch are read aloud by the person's name, not the login name
+    listed = client.get("/staff/admin/users").get_data(as_text=True)
+    assert 'aria-label="修改赵六的账号"' in listed
+    assert 'aria-label="停用赵六的账号"' in listed
+    assert "修改账号 clerk2" not in listed
 
     # a clerk or approver must belong to a department; a weak password is refused too
     refused = client.post(path, data=dict(form, display_name="钱七", department_code=""))
