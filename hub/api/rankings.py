@@ -116,7 +116,7 @@ class LeagueQuerySchema(TableQuerySchema):
 class CompositeBodySchema(TableQuerySchema):
     methodology = fields.Raw(required=True, metadata={
         "description": "The name of a saved methodology, or one given here: "
-                       "{normalisation, components: [{metric, weight, direction}], "
+                       "{title, normalisation, components: [{metric, weight, direction}], "
                        "description}."})
 
 
@@ -172,7 +172,10 @@ class TableSchema(Schema):
     metric = fields.String(allow_none=True)
     metric_name = fields.String()
     unit = fields.String()
-    methodology = fields.Dict(allow_none=True)
+    methodology = fields.Dict(allow_none=True, metadata={
+        "description": "Composite tables: the methodology as GET "
+                       "/api/v1/rankings/methodologies/<name> gives it (name, version, title, "
+                       "description, normalisation, components, formula, rules)."})
     groups = fields.List(fields.Nested(GroupSchema))
 
 
@@ -455,15 +458,26 @@ class Metrics(MethodView):
                  "direction": m.direction.value} for m in ALL_METRICS.values()]
 
 
+TITLE_DESCRIPTION = ("The name people read in place of the code name, in Chinese: 1 to 40 "
+                     "characters (stripped), at least one Chinese character; pages and "
+                     "exports show it with the version (「季度综合评价」第 3 版).  Optional: "
+                     "one saved without it reads 未命名方法（第 N 版）.")
+
+
 class MethodologyBodySchema(Schema):
+    title = fields.String(load_default=None, allow_none=True,
+                          metadata={"description": TITLE_DESCRIPTION})
     normalisation = fields.String(required=True, validate=validate.OneOf(["min_max", "z_score"]))
     components = fields.List(fields.Dict(), required=True)
     description = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
 class MethodologySchema(Schema):
-    name = fields.String(allow_none=True)
+    name = fields.String(allow_none=True, metadata={
+        "description": "The code name tables ask for (450900.bulletin); null: not saved."})
     version = fields.Integer(allow_none=True)
+    title = fields.String(allow_none=True, metadata={
+        "description": TITLE_DESCRIPTION + "  Null when it has none."})
     description = fields.String()
     normalisation = fields.String()
     components = fields.List(fields.Dict())

@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 from schemas.i18n import _
+from schemas.methodologies import methodology_label
 from schemas.metrics import ALL_METRICS, Unit, shown_name
 from schemas.periods import chinese_month_day
 from schemas.runtime.spreadsheet import Fixed, LocalTime, Money, Rate, Sheet, csv_bytes, xlsx_bytes
@@ -130,11 +131,13 @@ def group_name(peers: str | None, group: str | None) -> str:
 
 
 def methodology_sheet(methodology: dict[str, Any]) -> Sheet:
-    """The methodology the table was made with, in Chinese: every weight (and its share of
-    the whole), direction, the normalisation, the formula and the rules."""
+    """The methodology the table was made with, in Chinese: its title and version (the code
+    name only on its own 方法代码 row), every weight (and its share of the whole), direction,
+    the normalisation, the formula and the rules."""
     total = sum(float(c["weight"]) for c in methodology["components"]) or 1.0
     rows: list[list[Any]] = [
-        [_("名称"), methodology.get("name") or _("（查询时给出，未保存）")],
+        [_("名称"), methodology_label(methodology)],
+        *([[_("方法代码"), methodology["name"]]] if methodology.get("name") else []),
         [_("版本"), methodology.get("version")],
         [_("说明"), methodology.get("description") or ""],
         [_("标准化方法"), NORMALISATION_NAMES[methodology["normalisation"]]],

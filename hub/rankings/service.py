@@ -40,7 +40,7 @@ from hub.relay import anchors
 from schemas.divisions import CountyKind, Level, is_within
 from schemas.errors import ValidationFailed
 from schemas.i18n import _
-from schemas.methodologies import methodology_prefix
+from schemas.methodologies import methodology_prefix, title_problems
 from schemas.metrics import ALL_METRICS, Direction, Unit, per_month, rate_basis_points, ratio_value
 from schemas.names import LEVEL_NAMES, PERIOD_KIND_NAMES, center_text, name_of
 from schemas.periods import (
@@ -252,7 +252,8 @@ class RankingService:
             raise ValidationFailed({"name": [_("1 to 64 letters, digits, '_', '.' or '-', "
                                              "starting with a letter or digit")]})
         document = {k: v for k, v in methodology.to_json().items()
-                    if k in ("description", "normalisation", "components")}
+                    if k in ("title", "description", "normalisation", "components")
+                    and (k != "title" or v is not None)}
         row = self.session.scalar(select(SavedMethodology).where(SavedMethodology.name == name))
         if row is None:
             row = SavedMethodology(name=name, version=1, document="", updated_at=self.now,
@@ -469,8 +470,11 @@ def methodology_from_request(document: Mapping[str, Any]) -> Methodology:
     description = document.get("description", "")
     if not isinstance(description, str) or len(description) > 2000:
         problems["description"] = ["text of at most 2000 characters"]
+    title, wrong = title_problems(document.get("title"))
+    if wrong:
+        problems["title"] = wrong
     if problems:
         raise ValidationFailed(problems)
     return Methodology(tuple(parsed), Normalisation(str(normalisation)),
-                       description=str(description))
+                       description=str(description), title=title)
 

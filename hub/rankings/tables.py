@@ -215,6 +215,7 @@ class Methodology:
     name: str | None = None
     version: int | None = None
     description: str = ""
+    title: str | None = None  # the name people read (schemas/methodologies.py)
 
     @property
     def metrics(self) -> list[str]:
@@ -222,7 +223,8 @@ class Methodology:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "name": self.name, "version": self.version, "description": self.description,
+            "name": self.name, "version": self.version, "title": self.title,
+            "description": self.description,
             "normalisation": self.normalisation.value,
             "components": [c.to_json() for c in self.components],
             "formula": FORMULA[self.normalisation],
@@ -240,6 +242,7 @@ class Methodology:
             name=name if name is not None else document.get("name"),
             version=version if version is not None else document.get("version"),
             description=document.get("description") or "",
+            title=document.get("title") or None,
         )
 
 

@@ -57,6 +57,7 @@ from node.web.labels import (
     yuan,
 )
 from schemas.i18n import _
+from schemas.methodologies import methodology_label
 from schemas.personal import mask_id_number, mask_phone
 from schemas.runtime.webapp import Api
 
@@ -108,6 +109,7 @@ def init_app(app: Flask, api: Api) -> None:
                                  sync_problem=sync_problem, chinese_note=chinese_note)
 
     app.jinja_env.filters["running_label"] = rankings.running_label
+    app.jinja_env.filters["methodology_label"] = methodology_label
     app.jinja_env.globals.update(upper_centers=upper_centers, scope_centers=scope_centers,
                                  tongban_centers=tongban_centers)
 

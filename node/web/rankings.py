@@ -35,11 +35,21 @@ from node.web.labels import (
     RANKINGS_REFUSALS,
     metric_name,
 )
+from node.web.methodology_form import (
+    DIRECTIONS,
+    MAX_COMPONENTS_ON_FORM,
+    form_problems,
+    hub_problems,
+    methodology_document,
+    methodology_labels,
+    methodology_values,
+    saved_choices,
+)
 from node.web.services import rankings_hub
 from schemas.commitment import DEFAULT_SAMPLE_SIZE
 from schemas.envelope import CODE_PATTERN
 from schemas.i18n import _
-from schemas.methodologies import methodology_prefix
+from schemas.methodologies import methodology_label, methodology_prefix
 from schemas.metrics import ALL_METRICS
 from schemas.periods import (
     REPORTS_LATE_AFTER_DAYS,
@@ -385,21 +395,18 @@ def composite() -> Any:
     answer = _ask("POST", "composite", [], raw) if body is not None else Answer(
         422, None, None, stale=False)
     saved = _ask("GET", "methodologies", [])
-    names = []
+    choices = []
     if saved.status == 200 and isinstance(saved.document, dict | list):
         items = saved.document.get("items", []) if isinstance(saved.document, dict) \
             else saved.document
-        names = [m.get("name") for m in items if isinstance(m, dict)]
+        choices = saved_choices(items)
     page = _page("web/staff/rankings/composite.html", answer, question=body,
-                 saved_names=names, normalisations=NORMALISATIONS, args=values,
+                 saved_choices=choices, normalisations=NORMALISATIONS, args=values,
                  no_metric=body is None, **context)
     return (page, 422) if body is None else page
 
 
 # -- saving a composite methodology -----------------------------------------------------------
-
-MAX_COMPONENTS_ON_FORM = 20
-DIRECTIONS = {"higher_better": _("越大越好"), "lower_better": _("越小越好")}
 
 
 def _saved_methodologies() -> tuple[Answer, list[dict[str, Any]]]:
@@ -407,75 +414,6 @@ def _saved_methodologies() -> tuple[Answer, list[dict[str, Any]]]:
     items = answer.document if answer.status == 200 and isinstance(answer.document, list) \
         else []
     return answer, [m for m in items if isinstance(m, dict) and m.get("name")]
-
-
-def _methodology_values(saved: dict[str, Any] | None, prefix: str) -> MultiDict[str, str]:
-    """A saved methodology as the form shows it; one saved under another code (the hub's, or
-    another center's) comes without a name, to be saved as this center's own copy."""
-    values: MultiDict[str, str] = MultiDict({"normalisation": "min_max"})
-    if saved is None:
-        return values
-    name = str(saved.get("name") or "")
-    values["name"] = name.removeprefix(prefix) if name.startswith(prefix) else ""
-    values["description"] = str(saved.get("description") or "")
-    values["normalisation"] = str(saved.get("normalisation") or "min_max")
-    for row, component in enumerate(saved.get("components") or [], start=1):
-        weight = component.get("weight")
-        values[f"metric{row}"] = str(component.get("metric", ""))
-        values[f"weight{row}"] = f"{weight:g}" if isinstance(weight, int | float) \
-            else str(weight)
-        values[f"direction{row}"] = str(component.get("direction", "higher_better"))
-    return values
-
-
-def _methodology_document(form: MultiDict[str, str]) -> tuple[dict[str, Any], list[int]]:
-    """The form as the hub's methodology body, and the form row of each component sent.
-    The hub checks it (a weight that is not a number goes as typed, for the hub to name)."""
-    components, rows = [], []
-    for row in range(1, MAX_COMPONENTS_ON_FORM + 1):
-        metric = form.get(f"metric{row}", "").strip()
-        if not metric:
-            continue
-        text = form.get(f"weight{row}", "").strip()
-        try:
-            weight: float | str = float(text)
-        except ValueError:
-            weight = text
-        components.append({"metric": metric, "weight": weight,
-                           "direction": form.get(f"direction{row}", "higher_better")})
-        rows.append(row)
-    document = {"normalisation": form.get("normalisation", ""),
-                "description": form.get("description", "").strip(),
-                "components": components}
-    return document, rows
-
-
-def _hub_problems(document: Any, rows: list[int]) -> dict[str, list[str]]:
-    """The hub's 422 fields as the form's fields (``components.1.weight`` → ``weight3``)."""
-    error = document.get("error", {}) if isinstance(document, dict) else {}
-    problems: dict[str, list[str]] = {}
-    for key, reasons in ((error.get("details") or {}).get("fields") or {}).items():
-        parts = str(key).split(".")
-        field = str(key)
-        if parts[0] == "components" and len(parts) >= 2 and parts[1].isdigit() \
-                and int(parts[1]) < len(rows):
-            field = f"{parts[2] if len(parts) > 2 else 'metric'}{rows[int(parts[1])]}"
-        problems.setdefault(field, []).extend(
-            reasons if isinstance(reasons, list) else [str(reasons)])
-    if not problems:
-        problems[""] = [str(_("枢纽拒绝保存：%(message)s", message=error.get("message", "")))]
-    return problems
-
-
-def _methodology_labels(rows: int) -> dict[str, str]:
-    labels = {"name": _("方法名称"), "description": _("说明"), "normalisation": _("标准化方法"),
-              "components": _("指标")}
-    for row in range(1, rows + 1):
-        labels.update({f"metric{row}": _("指标 %(row)s",
-                                         row=row), f"weight{row}": _("指标 %(row)s 的权重",
-                                                                     row=row),
-                       f"direction{row}": _("指标 %(row)s 的方向", row=row)})
-    return labels
 
 
 @bp.route("/methodologies", methods=["GET", "POST"])
@@ -489,22 +427,21 @@ def methodologies() -> Any:
     answer, saved = _saved_methodologies()
     chosen = request.args.get("name", "").strip()
     found = next((m for m in saved if m["name"] == chosen), None)
-    form = request.form if request.method == "POST" else _methodology_values(found, prefix)
+    form = request.form if request.method == "POST" else methodology_values(found, prefix)
     filled = max((r for r in range(1, MAX_COMPONENTS_ON_FORM + 1) if form.get(f"metric{r}")),
                  default=0)
     rows = min(MAX_COMPONENTS_ON_FORM, max(5, filled + 2))
     context = {"answer": answer, "saved": saved, "prefix": prefix, "chosen": found,
                "rows": rows, "metrics": {k: metric_name(k) for k in ALL_METRICS},
                "normalisations": NORMALISATIONS, "directions": DIRECTIONS,
-               "field_labels": _methodology_labels(rows), "form": form}
+               "field_labels": methodology_labels(rows), "form": form}
     if request.method == "GET":
         return render_template(template, errors={}, **context)
-    document, sent_rows = _methodology_document(request.form)
+    document, sent_rows = methodology_document(request.form)
     name = prefix + request.form.get("name", "").strip()
-    if quote(name, safe="") != name:
-        # the name goes into the signed request's path as is (the hub checks its own rule)
-        return render_template(template, errors={"name": [_("只能使用字母、数字及 . _ -")]},
-                               **context), 422
+    problems = form_problems(request.form)
+    if problems:
+        return render_template(template, errors=problems, **context), 422
     if not _hub_configured():
         return render_template(template, errors={"": [_("本节点未配置枢纽地址，"
                                                       "无法保存。")]}, **context), 503
@@ -517,11 +454,11 @@ def methodologies() -> Any:
                                **context), 502
     reply = _json_or_none(found_answer.body)
     if found_answer.status != 200:
-        return render_template(template, errors=_hub_problems(reply, sent_rows),
+        return render_template(template, errors=hub_problems(reply, sent_rows),
                                **context), 422 if found_answer.status == 422 else \
             found_answer.status
-    version = reply.get("version") if isinstance(reply, dict) else None
-    flash(_("计算方法 %(name)s 已保存（第 %(version)s 版）。", name=name, version=version))
+    flash(_("计算方法%(label)s已保存。", label=methodology_label(reply))
+          if isinstance(reply, dict) else _("计算方法已保存。"))
     return redirect(url_for("web_rankings.methodologies", name=name))
 
 
@@ -574,21 +511,33 @@ def export() -> Any:
     # inert whatever the hub wrote (schemas/runtime/spreadsheet.py): a name is never a live formula
     return download(inert_download(found.body, found.content_type), mimetype,
                     export_filename(what, request.args, context["scope"], context["period"],
-                                    fmt))
+                                    fmt, _saved_label(request.args.get("methodology", ""))))
+
+
+def _saved_label(name: str) -> str | None:
+    """A saved methodology's title and version as its export's name says it (the list of
+    saved methodologies the composite page showed); None when none is chosen or found."""
+    if not name.strip():
+        return None
+    _answer, saved = _saved_methodologies()
+    found = next((m for m in saved if m["name"] == name.strip()), None)
+    return None if found is None else str(methodology_label(found)).replace(" ", "")
 
 
 _UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\s]+')
 
 
-def export_filename(what: str, args: Any, scope: str, period: str, fmt: str) -> str:
+def export_filename(what: str, args: Any, scope: str, period: str, fmt: str,
+                    method: str | None = None) -> str:
     """An export named after what it holds: 排名_办结数_450900_2026-11.xlsx,
-    报送情况_450900_2026-11.csv, 综合指数_<method or 自定义>_450900_2026-11.xlsx."""
+    报送情况_450900_2026-11.csv, 综合指数_「季度综合评价」第3版_450900_2026-11.xlsx (a saved
+    methodology by its title, ``method``; 自定义 for one made on the form)."""
     if what == "league":
         parts = [_("排名"), metric_name(args.get("metric", "completed") or "completed")]
     elif what == "completeness":
         parts = [_("报送情况")]
     else:
-        parts = [_("综合指数"), args.get("methodology", "").strip() or _("自定义")]
+        parts = [_("综合指数"), method or args.get("methodology", "").strip() or _("自定义")]
     parts += [scope, period]
     return "_".join(_UNSAFE_IN_NAMES.sub("-", part).strip("-") or "-" for part in parts) \
         + f".{fmt}"

@@ -243,7 +243,8 @@ def test_city_league_table_names_its_counties_with_a_chart(page: Any, demo: Demo
 def test_city_supervisor_saves_a_methodology_and_ranks_with_it(page: Any, demo: Demo) -> None:
     log_in(page, demo, CITY, "supervisor")
     page.goto(demo.url(CITY, "/staff/rankings/methodologies"))
-    page.get_by_label("方法名称").fill("monthly")
+    page.get_by_label("名称", exact=True).fill("月度综合评价")
+    page.get_by_label("方法代码").fill("monthly")
     page.get_by_label("说明").fill("办结量与按时办结率")
     page.get_by_label("指标 1", exact=True).select_option("completed")
     page.get_by_label("指标 1 的权重").fill("2")
@@ -256,13 +257,15 @@ def test_city_supervisor_saves_a_methodology_and_ranks_with_it(page: Any, demo: 
 
     page.get_by_label("指标 2 的权重").fill("1")
     page.get_by_role("button", name="保存到枢纽").click()
-    assert f"{CITY}.monthly 已保存（第 1 版）" in page.locator(".flash").inner_text()
-    expect(page.get_by_role("cell", name=f"{CITY}.monthly")).to_be_visible()
+    assert "「月度综合评价」第 1 版已保存" in page.locator(".flash").inner_text()
+    expect(page.get_by_role("cell", name="「月度综合评价」第 1 版")).to_be_visible()
+    expect(page.get_by_role("cell", name=f"{CITY}.monthly")).to_be_visible()  # 方法代码
     shot(page, "demo-methodology-saved")
 
     page.goto(demo.url(CITY, f"/staff/rankings/composite?period={demo.period}&level=county"
                              f"&peers=all&methodology={CITY}.monthly"))
-    assert f"方法 {CITY}.monthly 第 1 版" in page.locator("#method-title + p").inner_text()
+    assert "「月度综合评价」第 1 版" in page.locator("#method-title + p").inner_text()
+    assert f"{CITY}.monthly" not in page.locator("main").inner_text()
     expect(page.get_by_role("cell", name="玉州区政务服务中心")).to_be_visible()
     expect(page.get_by_role("cell", name="北流市政务服务中心")).to_be_visible()
     # each component as the page writes it: the on-time rate as a percentage, not in 1/10000

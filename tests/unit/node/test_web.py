@@ -515,7 +515,8 @@ def test_supervisor_saves_a_composite_methodology_and_edits_it(
     assert "还没有保存的计算方法" in page
 
     saved = client.post("/staff/rankings/methodologies", data=_methodology_form(
-        client, name="bulletin", description="办结量与按时率", metric1="completed",
+        client, name="bulletin", title="月度通报", description="办结量与按时率",
+        metric1="completed",
         weight1="2", direction1="higher_better", metric2="on_time_rate", weight2="1.5",
         direction2="higher_better"))
     assert saved.status_code == 302, saved.get_data(as_text=True)[:3000]
@@ -525,7 +526,7 @@ def test_supervisor_saves_a_composite_methodology_and_edits_it(
         ("completed", 2.0), ("on_time_rate", 1.5)]
 
     edit = _form_of(client, f"/staff/rankings/methodologies?name={code}.bulletin")
-    assert edit["name"] == "bulletin"
+    assert (edit["name"], edit["title"]) == ("bulletin", "月度通报")
     assert (edit["metric2"], edit["weight2"]) == ("on_time_rate", "1.5")
     assert edit["metric3"] == ""
     edit.update(weight2="3", metric3="overdue_open", weight3="1", direction3="lower_better")
@@ -533,7 +534,7 @@ def test_supervisor_saves_a_composite_methodology_and_edits_it(
     assert again.status_code == 302
     assert "第 2 版" in client.get(again.headers["Location"]).get_data(as_text=True)
     latest = hub_behind.get(f"/api/v1/rankings/methodologies/{code}.bulletin", code).json
-    assert latest["version"] == 2
+    assert (latest["version"], latest["title"]) == (2, "月度通报")
     assert latest["components"][2] == {"metric": "overdue_open", "weight": 1.0,
                                        "direction": "lower_better"}
 
@@ -544,8 +545,8 @@ def test_a_bad_methodology_shows_the_hubs_errors_on_the_form_and_saves_nothing(
     assert log_in(client, "super1").status_code == 302
 
     bad = client.post("/staff/rankings/methodologies", data=_methodology_form(
-        client, name="bulletin", metric1="completed", weight1="1", metric3="completed",
-        weight3="很多"))
+        client, name="bulletin", title="月度通报", metric1="completed", weight1="1",
+        metric3="completed", weight3="很多"))
 
     assert bad.status_code == 422
     text = bad.get_data(as_text=True)
@@ -556,11 +557,12 @@ def test_a_bad_methodology_shows_the_hubs_errors_on_the_form_and_saves_nothing(
     assert hub_behind.get("/api/v1/rankings/methodologies", code).json == []
 
     bad_name = client.post("/staff/rankings/methodologies", data=_methodology_form(
-        client, name="公报", metric1="completed", weight1="1"))
+        client, name="公报", title="月度通报", metric1="completed", weight1="1"))
     assert bad_name.status_code == 422
     assert 'id="e-name"' in bad_name.get_data(as_text=True)
     too_long = client.post("/staff/rankings/methodologies", data=_methodology_form(
-        client, name="b" * 70, metric1="completed", weight1="1"))  # the hub's own rule
+        client, name="b" * 70, title="月度通报", metric1="completed",
+        weight1="1"))  # the hub's own rule
     assert too_long.status_code == 422
     assert 'id="e-name"' in too_long.get_data(as_text=True)
     assert hub_behind.get("/api/v1/rankings/methodologies", code).json == []
