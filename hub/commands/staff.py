@@ -75,7 +75,8 @@ def create_user(home: str, username: str, scope: str, role: str, display_name: s
 @click.argument("document", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def save_methodology(home: str, name: str, document: Path) -> None:
     """Save a composite-index methodology from a JSON file:
-    {"normalisation": "min_max", "components": [{"metric", "weight", "direction"}], …}."""
+    {"title": "季度综合评价", "normalisation": "min_max",
+    "components": [{"metric", "weight", "direction"}], …}; the title is optional."""
     from hub.rankings.service import Principal, methodology_from_request
     from schemas.errors import TongbanError
     from schemas.runtime.database import utcnow

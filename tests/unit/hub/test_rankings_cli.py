@@ -33,8 +33,9 @@ def test_create_user_then_log_in_and_save_a_methodology(tmp_path: Path) -> None:
     assert "scope:" in weak.output
 
     document = tmp_path / "bulletin.json"
-    document.write_text(json.dumps({"normalisation": "z_score", "components": [
-        {"metric": "completed", "weight": 1}]}), encoding="utf-8")
+    document.write_text(json.dumps({"title": "月度通报", "normalisation": "z_score",
+                                    "components": [{"metric": "completed", "weight": 1}]}),
+                        encoding="utf-8")
     saved = runner.invoke(hub, ["save-methodology", "--home", home, "--name", "bulletin",
                                 str(document)])
     assert saved.exit_code == 0, saved.output
@@ -55,6 +56,7 @@ def test_create_user_then_log_in_and_save_a_methodology(tmp_path: Path) -> None:
         assert login.json["account"]["scope"] == "450900"
         listed = client.get("/api/v1/rankings/methodologies",
                             headers={"Authorization": f"Bearer {login.json['token']}"})
-        assert [(m["name"], m["version"]) for m in listed.json] == [("bulletin", 1)]
+        assert [(m["name"], m["version"], m["title"]) for m in listed.json] == [
+            ("bulletin", 1, "月度通报")]
     finally:
         app.extensions["tongban_db"].dispose()
