@@ -85,8 +85,9 @@ def form_problems(form: MultiDict[str, str]) -> dict[str, list[str]]:
     if not form.get("title", "").strip():
         problems["title"] = [_("请填写名称（中文，如：季度综合评价）")]
     name = form.get("name", "").strip()
-    if not name or not all(char.isascii() and (char.isalnum() or char in "._-")
-                           for char in name):
+    if not name:
+        problems["name"] = [_("请填写方法代码")]
+    elif not all(char.isascii() and (char.isalnum() or char in "._-") for char in name):
         problems["name"] = [_("只能使用字母、数字及 . _ -")]
     return problems
 
@@ -109,7 +110,7 @@ def hub_problems(document: Any, rows: list[int]) -> dict[str, list[str]]:
 
 
 def methodology_labels(rows: int) -> dict[str, str]:
-    labels = {"title": _("名称"), "name": _("代码"), "description": _("说明"),
+    labels = {"title": _("名称"), "name": _("方法代码"), "description": _("说明"),
               "normalisation": _("标准化方法"), "components": _("指标")}
     for row in range(1, rows + 1):
         labels.update({f"metric{row}": _("指标 %(row)s", row=row),

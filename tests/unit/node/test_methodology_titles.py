@@ -50,6 +50,9 @@ def test_the_form_asks_for_the_title_and_the_pages_read_it(
     untitled = _save(client, name="quarterly", title="  ")
     assert untitled.status_code == 422
     assert 'id="e-title"' in untitled.get_data(as_text=True)
+    unnamed = _save(client, name=" ", title="季度综合评价")
+    assert unnamed.status_code == 422
+    assert "请填写方法代码" in unnamed.get_data(as_text=True)
     assert hub_behind.get("/api/v1/rankings/methodologies", code).json == []
     # a title the hub refuses (no Chinese in it) is shown at its field
     latin = _save(client, name="quarterly", title="quarterly")
