@@ -206,6 +206,13 @@ def test_supervisor_pages_show_the_months_figures_and_assessment(
     shot(page, "demo-supervisor-directives")
 
 
+def center_cell(page: Any, name: str, code: str) -> Any:
+    """A table's cell of the center itself, 名称（代码）, exactly: once the hub has verified a
+    center, its 数据核验 cell's link names the center too (「…，查看北流市政务服务中心（450981）
+    的详情」), which a cell found by a part of its name would also match."""
+    return page.get_by_role("cell", name=f"{name}（{code}）", exact=True)
+
+
 # -- higher-level staff (the city) ----------------------------------------------------------
 
 
@@ -215,8 +222,8 @@ def test_city_league_table_names_its_counties_with_a_chart(page: Any, demo: Demo
                             "&level=county&peers=all")
     timed_goto(page, league, "league (first: asks the hub)")
     timed_goto(page, league, "league (again: the kept answer at once)")
-    expect(page.get_by_role("cell", name="玉州区政务服务中心")).to_be_visible()
-    expect(page.get_by_role("cell", name="北流市政务服务中心")).to_be_visible()
+    expect(center_cell(page, "玉州区政务服务中心", YUZHOU)).to_be_visible()
+    expect(center_cell(page, "北流市政务服务中心", BEILIU)).to_be_visible()
     values = chart_data(page, "league-chart")
     assert len(values) == 2
     assert all(v > 0 for v in values), values  # both counties completed cases
@@ -266,8 +273,8 @@ def test_city_supervisor_saves_a_methodology_and_ranks_with_it(page: Any, demo: 
                              f"&peers=all&methodology={CITY}.monthly"))
     assert "「月度综合评价」第 1 版" in page.locator("#method-title + p").inner_text()
     assert f"{CITY}.monthly" not in page.locator("main").inner_text()
-    expect(page.get_by_role("cell", name="玉州区政务服务中心")).to_be_visible()
-    expect(page.get_by_role("cell", name="北流市政务服务中心")).to_be_visible()
+    expect(center_cell(page, "玉州区政务服务中心", YUZHOU)).to_be_visible()
+    expect(center_cell(page, "北流市政务服务中心", BEILIU)).to_be_visible()
     # each component as the page writes it: the on-time rate as a percentage, not in 1/10000
     rates = page.locator("td").filter(has_text=re.compile(r"^\d+\.\d\d% / "))
     assert rates.count() == 2, page.locator("table").last.inner_text()
