@@ -438,38 +438,38 @@ def methodology_from_request(document: Mapping[str, Any]) -> Methodology:
     problems: dict[str, list[str]] = {}
     components = document.get("components")
     if not isinstance(components, list) or not 1 <= len(components) <= MAX_COMPONENTS:
-        problems["components"] = [f"1 to {MAX_COMPONENTS} components"]
+        problems["components"] = [_("1 to %(most)s components", most=MAX_COMPONENTS)]
         components = []
     parsed: list[Component] = []
     for i, item in enumerate(components):
         where = f"components.{i}"
         if not isinstance(item, Mapping):
-            problems[where] = ["an object with metric, weight and direction"]
+            problems[where] = [_("an object with metric, weight and direction")]
             continue
         metric, weight = item.get("metric"), item.get("weight")
         direction = item.get("direction", Direction.HIGHER_BETTER.value)
         if metric not in ALL_METRICS:
-            problems[f"{where}.metric"] = [f"unknown metric {metric!r}"]
+            problems[f"{where}.metric"] = [_("unknown metric %(metric)s", metric=repr(metric))]
         if (isinstance(weight, bool) or not isinstance(weight, int | float)
                 or not 0 < weight <= 1000):
-            problems[f"{where}.weight"] = ["a number above 0 and at most 1000"]
+            problems[f"{where}.weight"] = [_("a number above 0 and at most 1000")]
         if direction not in {d.value for d in Direction}:
-            problems[f"{where}.direction"] = ["higher_better or lower_better"]
+            problems[f"{where}.direction"] = [_("higher_better or lower_better")]
         extra = set(item) - {"metric", "weight", "direction"}
         if extra:
-            problems[where] = [f"unknown field(s): {', '.join(sorted(extra))}"]
+            problems[where] = [_("unknown field(s): %(fields)s", fields=", ".join(sorted(extra)))]
         if f"{where}.metric" not in problems and f"{where}.weight" not in problems \
                 and f"{where}.direction" not in problems:
             parsed.append(Component(str(metric), float(weight or 0), Direction(direction)))
     metrics = [c.metric for c in parsed]
     if len(set(metrics)) != len(metrics):
-        problems.setdefault("components", []).append("each metric at most once")
+        problems.setdefault("components", []).append(_("each metric at most once"))
     normalisation = document.get("normalisation")
     if normalisation not in {n.value for n in Normalisation}:
-        problems["normalisation"] = ["min_max or z_score"]
+        problems["normalisation"] = [_("min_max or z_score")]
     description = document.get("description", "")
     if not isinstance(description, str) or len(description) > 2000:
-        problems["description"] = ["text of at most 2000 characters"]
+        problems["description"] = [_("text of at most 2000 characters")]
     title, wrong = title_problems(document.get("title"))
     if wrong:
         problems["title"] = wrong

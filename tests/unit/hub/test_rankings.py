@@ -527,6 +527,11 @@ def test_saved_methodology_by_name_is_versioned_and_only_admins_save(
     assert set(bad.json["error"]["details"]["fields"]) == {
         "methodology.normalisation", "methodology.components.0.metric",
         "methodology.components.0.weight"}
+    # in the words the node's form shows its staff (the catalog's), not the code's English
+    assert bad.json["error"]["details"]["fields"] == {
+        "methodology.normalisation": ["标准化方法须为极差标准化或标准分"],
+        "methodology.components.0.metric": ["没有指标 'nope'"],
+        "methodology.components.0.weight": ["权重须为大于 0、不超过 1000 的数"]}
     bad_name = client.put("/api/v1/rankings/methodologies/-x", json=document, headers=admin)
     assert bad_name.status_code == 422
     assert "name" in bad_name.json["error"]["details"]["fields"]
