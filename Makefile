@@ -11,6 +11,9 @@ PYTEST_ARGS ?=
 # own (tests/integration/conftest.py); pyproject.toml's --dist loadgroup keeps the tests of one
 # xdist_group on one worker (federations and served demos whose tests build on each other)
 TEST_WORKERS ?= auto
+# pytest-xdist workers for make faults: each scenario has its own copy of the federation, its
+# own ports and processes (the PostgreSQL one its own server), so two run side by side
+FAULT_WORKERS ?= 2
 DEMO_ARGS ?=
 BENCH_ARGS ?=
 LINT_PATHS := node hub schemas deploy tests stubs
@@ -55,7 +58,8 @@ lint: $(STAMP)
 	$(BIN)/python -m deploy.messages check
 
 faults: $(STAMP)
-	TONGBAN_FAULTS=1 $(BIN)/pytest -p no:cacheprovider tests/faults $(PYTEST_ARGS)
+	TONGBAN_FAULTS=1 $(BIN)/pytest -p no:cacheprovider -n $(FAULT_WORKERS) --durations=0 \
+		tests/faults $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)

@@ -32,11 +32,12 @@ from schemas.runtime.database import Database
 from tests.integration.conftest import (
     STOP_TIMEOUT,
     TONGBAN,
-    clean_env,
     free_port,
+    invoke_tongban,
     run_tongban,
+    served_env,
 )
-from tests.integration.federation import _ok, _output, _public_key, _run_together
+from tests.integration.federation import _output, _public_key
 from tests.unit.node.conftest import matter_payload
 
 PROVINCE, CITY, COUNTY, TOWNSHIP = "450000", "450900", "450981", "450981101"
@@ -45,13 +46,15 @@ PASSWORD = "fault-suite-pass-9"
 SHARED = "11450000MB0001"  # a county-level matter the township and the county both hold
 
 # quick, small and patient: batches of 10 so that a push or pull takes many round trips (a
-# kill lands in the middle), a short backoff so that the suite converges in seconds
+# kill lands in the middle), a short backoff so that the suite converges in seconds, and an
+# idle long poll of 1 s (mail is answered as it arrives, whatever the poll's length): a worker
+# stopped with SIGTERM waits for its pull thread to leave the poll (up to 5 s with 5 s polls)
 FAST_SYNC = {
     "push_batch_size": 10,
     "pull_batch_size": 10,
     "sync_interval_seconds": 2,
     "push_watch_seconds": 0.1,
-    "pull_wait_seconds": 5.0,
+    "pull_wait_seconds": 1.0,
     "sync_backoff_base_seconds": 0.2,
     "sync_backoff_cap_seconds": 1.0,
     "hub_timeout_seconds": 10,
@@ -79,14 +82,23 @@ def _toml(value: Any) -> str:
 
 def kill_group(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
     """Signal a process started in its own session together with its children."""
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, sig)
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
+    kill_groups([process], sig)
+
+
+def kill_groups(processes: list[subprocess.Popen[bytes]], sig: int = signal.SIGKILL) -> None:
+    """Signal processes started in their own sessions, each with its children, all first and
+    then each waited for (SIGKILL to a group still there after ``STOP_TIMEOUT``)."""
+    for process in processes:
         with suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=STOP_TIMEOUT)
+            os.killpg(process.pid, sig)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=STOP_TIMEOUT)
 
 
 @dataclass
@@ -113,7 +125,7 @@ class Cluster:
         path = self.work / f"{log}.{self._logs}.log"
         with path.open("wb") as out:
             process = subprocess.Popen(
-                [TONGBAN, *args], cwd=self.work, env=clean_env(), stdout=out,
+                [TONGBAN, *args], cwd=self.work, env=served_env(), stdout=out,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         process.log_path = path  # type: ignore[attr-defined]
         self.processes.append(process)
@@ -158,10 +170,12 @@ class Cluster:
         self.wait_healthy(base, process)
         self.bases[code] = base
 
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                kill_group(process, signal.SIGTERM)
+    def stop_all(self, sig: int = signal.SIGKILL) -> None:
+        """Every process still running signalled at once (with its children), then waited
+        for.  A scenario's processes are killed when it ends: it has read everything it
+        checks, and its copy of the federation is thrown away (a SIGTERM let the hub's
+        gunicorn and each worker's long poll finish, one process after the other)."""
+        kill_groups([process for process in self.processes if process.poll() is None], sig)
 
     def sync(self, code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """``tongban node sync-now`` once (it may fail while something is broken)."""
@@ -294,40 +308,52 @@ class Cluster:
         return [row[0] for row in rows]
 
 
+def _command(*args: str, cwd: Path) -> str:
+    """``tongban ARGS`` run to success in this process (Click's runner: no interpreter to
+    start and migrate, 1-2 s of CPU each as a process); its output."""
+    result = invoke_tongban(*args, cwd=cwd)
+    assert result.returncode == 0, f"tongban {' '.join(args)}\n{_output(result)}"
+    return result.stdout
+
+
 def build(work: Path, *, hub_database_url: str | None = None) -> None:
     """Build the federation in ``work``: enrolled, certificates at the hub, registry cached
-    at the county and the township; every process stopped again."""
+    at the county and the township; the hub stopped again.  The set-up's commands run in
+    this process (the scenarios run theirs as processes); the hub is a process."""
     init = ["hub", "init", "--home", "hub"]
     if hub_database_url:
         init += ["--database-url", hub_database_url]
-    _run_together(
-        [tuple(init)]
-        + [("node", "init", "--home", home, "--code", code,
-            *(("--kind", "county_city") if code == COUNTY else ()))
-           for code, home in HOMES.items()],
-        cwd=work)
+    _command(*init, cwd=work)
+    for code, home in HOMES.items():
+        _command("node", "init", "--home", home, "--code", code,
+                 *(("--kind", "county_city") if code == COUNTY else ()), cwd=work)
     keys = {code: _public_key(work / home) for code, home in HOMES.items()}
-    _ok("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
-    _ok("hub", "trust-root", "--home", "hub", "--code", PROVINCE,
-        "--public-key", keys[PROVINCE][0], cwd=work)
-    for home in HOMES.values():  # one at a time: Argon2id is CPU- and memory-hard
-        _ok("node", "create-user", "--home", home, "--username", "admin", "--role", "admin",
-            "--password", PASSWORD, cwd=work)
+    _command("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
+    _command("hub", "trust-root", "--home", "hub", "--code", PROVINCE,
+             "--public-key", keys[PROVINCE][0], cwd=work)
+    for home in HOMES.values():
+        _command("node", "create-user", "--home", home, "--username", "admin", "--role",
+                 "admin", "--password", PASSWORD, cwd=work)
     with ExitStack() as stack:
         fed = Cluster(work, stack, free_port(),
                       hub_database_url or f"sqlite:///{work / 'hub' / 'hub.db'}")
-        stack.callback(fed.stop_all)
+        stack.callback(fed.stop_all, signal.SIGTERM)  # the template is copied: stopped cleanly
         for code in HOMES:
             fed.configure(code, hub_url=fed.hub, **FAST_SYNC)
         fed.start_hub()
-        fed.sync_ok(PROVINCE)
+
+        def sync(code: str) -> None:
+            synced = _command("node", "sync-now", "--home", HOMES[code], cwd=work)
+            assert "0 rejected" in synced, synced
+
+        sync(PROVINCE)
         for parent, child in ((PROVINCE, CITY), (CITY, COUNTY), (COUNTY, TOWNSHIP)):
-            _ok("node", "enroll-child", "--home", HOMES[parent], "--code", child,
-                *(("--kind", "county_city") if child == COUNTY else ()),
-                "--public-key", keys[child][0], cwd=work)
-            fed.sync_ok(parent)
+            _command("node", "enroll-child", "--home", HOMES[parent], "--code", child,
+                     *(("--kind", "county_city") if child == COUNTY else ()),
+                     "--public-key", keys[child][0], cwd=work)
+            sync(parent)
         for code in (COUNTY, TOWNSHIP):  # registry cached, cursors at the start
-            fed.sync_ok(code)
+            sync(code)
 
 
 @contextmanager
