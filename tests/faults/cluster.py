@@ -29,10 +29,10 @@ from node.metadata import load_all_models
 from node.sync.keys import load_node_key
 from node.sync.outbox import SigningOutbox
 from schemas.runtime.database import Database
+from tests.faults.ports import free_port
 from tests.integration.conftest import (
     STOP_TIMEOUT,
     TONGBAN,
-    free_port,
     invoke_tongban,
     run_tongban,
     served_env,

@@ -79,8 +79,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     for key, figure in report.user_properties:
         if key == FIGURE:
-            name, value = figure  # type: ignore[misc]
-            _figures[str(name)] = value
+            name: str = figure[0]  # type: ignore[index]
+            _figures[name] = figure[1]  # type: ignore[index]
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

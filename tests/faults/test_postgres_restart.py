@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.faults.cluster import COUNTY, TOWNSHIP, Cluster, build, cluster, kill_group, wait_until
+from tests.faults.ports import free_port
 from tests.faults.test_crashes import _expect_delivered_once
-from tests.integration.conftest import free_port
 
 pytestmark = pytest.mark.slow
 
