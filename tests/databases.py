@@ -6,9 +6,10 @@ So each pytest process (each xdist worker) builds it once:
 - SQLite: a template file, copied to the test's own file (``shutil.copyfile``);
 - PostgreSQL: the DDL that ``create_all`` emits, captured once, replayed into a new schema
   in one round trip (the fastest way to make one: ``tests/bench/bench_test_databases.py``);
-  and after the test, instead of dropping the schema, every table is emptied (``TRUNCATE …
-  RESTART IDENTITY``) and the schema is lent to the next test of the process, unless the test
-  left it with another set of tables, indexes or sequences than it got (then it is dropped).
+  and after the test, instead of dropping the schema, every table is emptied (``DELETE``, child
+  tables first, and each sequence restarted) and the schema is lent to the next test of the
+  process, unless the test left it with another set of tables, indexes or sequences than it
+  got (then it is dropped).
 
 Each test still gets a database of its own, exactly as ``create_all`` would have made it;
 tests that call ``create_all`` again find every table there (a no-op).
@@ -116,12 +117,11 @@ class Templates:
             self._admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
         idle = self._idle.setdefault(schema, []) if schema else []
         separator = "&" if "?" in server_url else "?"
-        if idle:
-            name = idle.pop()  # filled by an earlier test's turn, and emptied since
-            url = f"{server_url}{separator}options={quote(f'-csearch_path={name}')}"
-        else:
-            name = f"t_{uuid.uuid4().hex[:16]}"
-            url = f"{server_url}{separator}options={quote(f'-csearch_path={name}')}"
+        reused = bool(idle)
+        # filled by an earlier test's turn and emptied since, or a new one
+        name = idle.pop() if reused else f"t_{uuid.uuid4().hex[:16]}"
+        url = f"{server_url}{separator}options={quote(f'-csearch_path={name}')}"
+        if not reused:
             with self._admin.connect() as connection:
                 connection.execute(text(f'CREATE SCHEMA "{name}"'))
             if schema:
@@ -146,15 +146,28 @@ class Templates:
                 "WHERE n.nspname = :name"), {"name": name}) or 0)
 
     def _emptied(self, schema: str, name: str) -> bool:
-        """Empty the schema's tables for the next test; False when the test changed its
-        shape (or a lock held by a connection the test left open stops the truncation)."""
+        """Empty the schema's tables and restart its sequences for the next test; False when
+        the test changed its shape (or a lock held by a connection the test left open stops
+        the emptying, or a row is left that a foreign key still needs).
+
+        ``DELETE`` child tables first, not ``TRUNCATE``: a test leaves a few rows, and
+        ``TRUNCATE`` gives each table (and each one its ``CASCADE`` reaches) new files, which
+        cost 0.5–1 s of the server's time per test against ~20 ms for the deletes
+        (2026-12-07, the node's 46 tables, load average ~8)."""
         if self._relations(name) != self._shape[schema]:
             return False
-        tables = ", ".join(f'"{name}"."{table}"' for table in metadata_of(schema).tables)
+        script = "".join(f'DELETE FROM "{name}"."{table.name}";\n'  # noqa: S608 - our names
+                         for table in reversed(metadata_of(schema).sorted_tables))
         try:
             with self._server().connect() as connection, connection.begin():
                 connection.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
-                connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+                connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                connection.exec_driver_sql(script)
+                # as TRUNCATE … RESTART IDENTITY: each sequence a test drew from starts again
+                connection.execute(text(
+                    "SELECT setval(format('%I.%I', schemaname, sequencename), start_value, "
+                    "false) FROM pg_sequences WHERE schemaname = :name "
+                    "AND last_value IS NOT NULL"), {"name": name})
         except DBAPIError:
             return False
         return True

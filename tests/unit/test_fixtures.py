@@ -105,6 +105,43 @@ def test_a_postgresql_schema_comes_back_empty_or_is_dropped() -> None:
         templates.cleanup()
 
 
+def test_a_lent_postgresql_schema_restarts_its_sequences_and_empties_children_first() -> None:
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import PG_SKIP, PG_URL
+
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    templates = Templates()
+    account = ("INSERT INTO staff_accounts (username, display_name, role, scope_code, "
+               "password_hash, active, created_at) VALUES (:name, :name, 'viewer', '450000', "
+               "'x', true, now()) RETURNING id")
+    token = ("INSERT INTO staff_tokens (account_id, token_hash, created_at, expires_at) "
+             "VALUES (:account, :digest, now(), now()) RETURNING id")
+    try:
+        with templates.postgresql_schema(PG_URL, "hub") as url:
+            first = url
+            engine = create_engine(url)
+            with engine.begin() as connection:
+                ids = [connection.scalar(text(account), {"name": f"u{n}"}) for n in range(3)]
+                assert ids == [1, 2, 3]
+                # a child row holding its parent: the parent cannot go first
+                assert connection.scalar(text(token), {"account": 3, "digest": "d"}) == 1
+            engine.dispose()
+        with templates.postgresql_schema(PG_URL, "hub") as url:
+            assert url == first  # emptied and lent again, not dropped
+            engine = create_engine(url)
+            with engine.begin() as connection:
+                assert connection.scalar(text("SELECT count(*) FROM staff_accounts")) == 0
+                assert connection.scalar(text("SELECT count(*) FROM staff_tokens")) == 0
+                # each sequence starts again, as in a new schema (TRUNCATE … RESTART IDENTITY)
+                assert connection.scalar(text(account), {"name": "again"}) == 1
+                assert connection.scalar(text(token), {"account": 1, "digest": "e"}) == 1
+            engine.dispose()
+    finally:
+        templates.cleanup()
+
+
 def test_ports_come_from_this_workers_block_once_each() -> None:
     from tests.integration.conftest import _port_block, free_port, free_port_range
 
