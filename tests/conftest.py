@@ -62,9 +62,13 @@ PG_SKIP = (
 
 # fixtures that create an application's tables on ``database_url``: their tests get them from a
 # template (the node's modules' own ``database`` fixtures all create the node's tables)
-# (``world``: the property tests' node database, test_warning_lists and test_metrics_properties)
+# (``world``: the property tests' node database, test_warning_lists and test_metrics_properties;
+# ``sync_db``: the sync tests' node database, tests/unit/node/test_sync_fakes.py; ``db``: the
+# node's, in tests/unit/node/conftest.py, test_throttle and test_outbox_concurrency;
+# ``make_home``: test_sync_keys' node homes; ``province``: test_bundles' province app)
 TEMPLATE_USERS = {"app": "node", "make_hub": "hub", "hub_app": "hub", "database": "node",
-                  "world": "node"}
+                  "world": "node", "sync_db": "node", "db": "node", "make_home": "node",
+                  "province": "node"}
 
 
 @pytest.fixture(scope="session")

@@ -5,16 +5,14 @@ from __future__ import annotations
 import copy
 import io
 import json
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from node import create_app
 from node.auth.models import User
@@ -30,6 +28,7 @@ from schemas.errors import ValidationFailed
 from schemas.runtime.database import Database
 from schemas.runtime.spreadsheet import XLSX_MEDIA_TYPE
 from tests.conftest import PG_URL, node_config
+from tests.databases import Templates
 from tests.unit.node.conftest import PASSWORD, Api, matter_payload
 
 # a material's file rule when none is given (a document or workbook made before the rules)
@@ -74,26 +73,21 @@ def catalog(catalog_base: Api) -> Api:
     return admin
 
 
-def _second_database(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """An empty database of the same kind as ``database_url``, dropped afterwards."""
+def _second_database(database_url: str, tmp_path: Path, templates: Templates) -> Iterator[str]:
+    """A database of the same kind as ``database_url`` holding the node's tables and no rows
+    (from the template: tests/databases.py), dropped or emptied afterwards."""
     if database_url.startswith("sqlite"):
+        templates.copy_sqlite("node", tmp_path / "fresh.db")
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{separator}options={quote(f'-csearch_path={schema}')}"
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
+    with templates.postgresql_schema(PG_URL, "node") as url:
+        yield url
 
 
 @pytest.fixture
-def fresh(database_url: str, tmp_path: Path) -> Iterator[Api]:
+def fresh(database_url: str, tmp_path: Path, templates: Templates) -> Iterator[Api]:
     """An administrator of a second node on an empty catalog (no departments at all)."""
-    for url in _second_database(database_url, tmp_path):
+    for url in _second_database(database_url, tmp_path, templates):
         app = create_app(node_config(url, max_content_length=64 * 1024))
         db: Database = app.extensions["tongban_db"]
         Base.metadata.create_all(db.engine)

@@ -8,12 +8,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import node.app as node_app
@@ -36,6 +35,7 @@ from schemas.envelope import Envelope, Kind, parse_envelope, sign_envelope, veri
 from schemas.errors import Conflict, Forbidden, NotFound, TongbanError, ValidationFailed
 from schemas.runtime.database import Database
 from tests.conftest import PG_URL
+from tests.databases import Templates
 from tests.unit.node.conftest import Api
 from tests.unit.node.test_sync_fakes import (
     CITY,
@@ -63,27 +63,20 @@ handle_directive_reply = directive_reply_handler(RegistryCenterNames("", ""))
 
 
 @pytest.fixture
-def target_db(database_url: str, tmp_path: Path) -> Iterator[Database]:
-    """A second database of the same kind: the target center's."""
-    schema = None
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'target.db'}"
-    else:
-        schema = f"t_{uuid.uuid4().hex[:16]}"
-        admin = create_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        separator = "&" if "?" in PG_URL else "?"
-        url = f"{PG_URL}{separator}options={quote(f'-csearch_path={schema}')}"
-    load_all_models()
-    db = Database(url)
-    Base.metadata.create_all(db.engine)
-    yield db
-    db.dispose()
-    if schema is not None:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def target_db(database_url: str, tmp_path: Path, templates: Templates) -> Iterator[Database]:
+    """A second database of the same kind: the target center's, with the node's tables (from
+    the template, as the test's own database: tests/databases.py)."""
+    with contextlib.ExitStack() as lent:
+        if database_url.startswith("sqlite"):
+            templates.copy_sqlite("node", tmp_path / "target.db")
+            url = f"sqlite:///{tmp_path / 'target.db'}"
+        else:
+            url = lent.enter_context(templates.postgresql_schema(PG_URL, "node"))
+        load_all_models()
+        db = Database(url)
+        Base.metadata.create_all(db.engine)  # a no-op: the template's tables are there
+        yield db
+        db.dispose()
 
 
 def _service(session: Session, federation: Federation, code: str,
