@@ -29,6 +29,7 @@ from tests.integration.conftest import (
     TONGBAN,
     clean_env,
     free_port,
+    invoke_tongban,
     run_tongban,
     served_env,
     serving,
@@ -43,6 +44,19 @@ def _output(result: subprocess.CompletedProcess[str]) -> str:
 
 def _ok(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     result = run_tongban(*args, cwd=cwd)
+    assert result.returncode == 0, f"tongban {' '.join(args)}\n{_output(result)}"
+    return result
+
+
+def ok_here(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``tongban ARGS`` run to success in this process (Click's runner,
+    :func:`~tests.integration.conftest.invoke_tongban`): the same command against the same
+    homes and the same served hub, without an interpreter to start (1.3-2.5 s of CPU for each
+    ``tongban`` process: the imports, the settings, the app's modules). The federation
+    modules sync, publish and send summaries dozens of times each; the console script itself
+    stays tested by the real processes that create the accounts here, by
+    test_sync_federation (every step a real process) and test_cli."""
+    result = invoke_tongban(*args, cwd=cwd)
     assert result.returncode == 0, f"tongban {' '.join(args)}\n{_output(result)}"
     return result
 
@@ -159,15 +173,18 @@ def _drop_schema(schema: str) -> None:
 
 
 def _build(work: Path, schema: str | None) -> None:
-    # one command after the other: each bounded on its own, whatever else the machine runs
-    _ok("hub", "init", "--home", "hub", *(("--database-url", _pg_url(schema)) if schema else ()),
-        cwd=work)
+    # one command after the other, in this process (ok_here) but for the accounts: each
+    # ``create-user`` is a real ``tongban`` process, so that the passwords are hashed at the
+    # production parameters (tests/conftest.py makes this process's hasher cheap) and the
+    # console script runs here too
+    ok_here("hub", "init", "--home", "hub",
+            *(("--database-url", _pg_url(schema)) if schema else ()), cwd=work)
     for code, home in HOMES.items():
-        _ok("node", "init", "--home", home, "--code", code, *kind(code), cwd=work)
+        ok_here("node", "init", "--home", home, "--code", code, *kind(code), cwd=work)
     keys = {code: _public_key(work / home)[0] for code, home in HOMES.items()}
-    _ok("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
-    _ok("hub", "trust-root", "--home", "hub", "--code", PROVINCE, "--public-key",
-        keys[PROVINCE], cwd=work)
+    ok_here("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
+    ok_here("hub", "trust-root", "--home", "hub", "--code", PROVINCE, "--public-key",
+            keys[PROVINCE], cwd=work)
     _ok("hub", "create-user", "--home", "hub", "--username", HUB_STAFF, "--scope", CITY,
         "--password", PASSWORD, cwd=work)
     for home in HOMES.values():
@@ -182,8 +199,8 @@ def _build(work: Path, schema: str | None) -> None:
         wait_for_health(f"{url}/healthz", hub, work / "hub.log")
         _sync(work, PROVINCE)
         for parent, child in PARENTS:
-            _ok("node", "enroll-child", "--home", HOMES[parent], "--code", child,
-                *kind(child), "--public-key", keys[child], cwd=work)
+            ok_here("node", "enroll-child", "--home", HOMES[parent], "--code", child,
+                    *kind(child), "--public-key", keys[child], cwd=work)
             _sync(work, parent)
         _check_registry(url, work)
 
@@ -205,7 +222,7 @@ def _check_registry(hub: str, work: Path) -> None:
 
 
 def _sync(work: Path, code: str) -> None:
-    result = _ok("node", "sync-now", "--home", HOMES[code], cwd=work)
+    result = ok_here("node", "sync-now", "--home", HOMES[code], cwd=work)
     for clean in ("0 rejected", "0 refused", " 0 failed"):
         assert clean in result.stdout, result.stdout
 
@@ -289,6 +306,39 @@ def serve_hub(work: Path, stack: ExitStack, port: int) -> str:
     health = wait_for_health(f"{url}/healthz", hub, log)
     assert (health["service"], health["database"]) == ("hub", "ok"), health  # the copied one
     return url
+
+
+def serve_federation(work: Path, stack: ExitStack, hub_port: int, codes: Iterable[str]
+                     ) -> tuple[str, dict[str, str]]:
+    """:func:`serve_hub` and :func:`serve_nodes` at once: the hub and the nodes ``codes``
+    all started, then each waited for (a node's start needs nothing from its hub), so that a
+    module waits for one server start instead of two in a row. The hub's URL and the nodes'
+    base URLs; all of them stop side by side when ``stack`` closes."""
+    hub_url = f"http://127.0.0.1:{hub_port}"
+    processes: list[subprocess.Popen[bytes]] = []
+    logs: dict[subprocess.Popen[Any], Path] = {}
+    stack.callback(stop_processes, processes, logs=logs)
+    commands = {"hub": (["hub", "serve", "--home", "hub"], hub_port, work / "hub.log")}
+    for code in codes:
+        commands[code] = (["node", "serve", "--home", HOMES[code]], free_port(),
+                          work / f"{HOMES[code]}.log")
+    started: dict[str, tuple[str, Path, subprocess.Popen[bytes]]] = {}
+    for name, (args, port, log) in commands.items():
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [TONGBAN, *args, "--bind", f"127.0.0.1:{port}", "--workers", "1"], cwd=work,
+                env=served_env(), stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL)
+        processes.append(process)
+        logs[process] = log
+        started[name] = (f"http://127.0.0.1:{port}", log, process)
+    for name, (base, log, process) in started.items():
+        health = wait_for_health(f"{base}/healthz", process, log)
+        if name == "hub":
+            assert (health["service"], health["database"]) == ("hub", "ok"), health
+        else:
+            assert health["code"] == name, health  # the copied home is the node asked for
+    return hub_url, {code: base for code, (base, _, _) in started.items() if code != "hub"}
 
 
 # -- staff on a node's HTTP API ----------------------------------------------------------------
@@ -391,7 +441,7 @@ class Federation:
 
     def sync(self, *codes: str) -> None:
         for code in codes:
-            result = run_tongban("node", "sync-now", "--home", self.homes[code], cwd=self.work)
+            result = ok_here("node", "sync-now", "--home", self.homes[code], cwd=self.work)
             assert result.returncode == 0, _output(result)
             assert "0 rejected" in result.stdout, result.stdout
             assert "0 refused" in result.stdout, result.stdout
