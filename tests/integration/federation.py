@@ -34,6 +34,7 @@ from tests.integration.conftest import (
     served_env,
     serving,
     stop_processes,
+    wait_for_all_health,
     wait_for_health,
 )
 
@@ -290,8 +291,9 @@ def serve_nodes(work: Path, stack: ExitStack, codes: Iterable[str]) -> dict[str,
         processes.append(process)
         logs[process] = log
         started[code] = (f"http://127.0.0.1:{port}", log, process)
-    for code, (base, log, process) in started.items():
-        health = wait_for_health(f"{base}/healthz", process, log)
+    answers = wait_for_all_health((f"{base}/healthz", process, log)
+                                  for base, log, process in started.values())
+    for code, health in zip(started, answers, strict=True):
         assert health["code"] == code, health  # the copied home is the node asked for
     return {code: base for code, (base, _, _) in started.items()}
 
@@ -332,8 +334,9 @@ def serve_federation(work: Path, stack: ExitStack, hub_port: int, codes: Iterabl
         processes.append(process)
         logs[process] = log
         started[name] = (f"http://127.0.0.1:{port}", log, process)
-    for name, (base, log, process) in started.items():
-        health = wait_for_health(f"{base}/healthz", process, log)
+    answers = wait_for_all_health((f"{base}/healthz", process, log)
+                                  for base, log, process in started.values())
+    for name, health in zip(started, answers, strict=True):
         if name == "hub":
             assert (health["service"], health["database"]) == ("hub", "ok"), health
         else:

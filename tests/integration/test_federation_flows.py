@@ -39,6 +39,7 @@ from tests.integration.conftest import (
     run_tongban,
     served_env,
     stop_processes,
+    wait_for_all_health,
     wait_for_health,
 )
 from tests.integration.federation import (
@@ -179,10 +180,10 @@ def fed(federation_template: Template, tmp_path_factory: pytest.TempPathFactory
                       {code: urls[served_by[code]] for code in NODES}, codes=NODES)
         hubs = {name: HubProcess(work, port, name) for name, port in ports.items()}
         stack.callback(_stop_hubs, hubs.values())
-        for hub_process in hubs.values():  # started together, then each waited for
+        for hub_process in hubs.values():  # started together, then waited for
             hub_process.launch()
-        for hub_process in hubs.values():
-            hub_process.wait()
+        wait_for_all_health((f"{hub.url}/healthz", hub.process, hub.log)
+                            for hub in hubs.values() if hub.process is not None)
         fed = Federation(work, urls["a"], dict(NODES), hubs=hubs, served_by=served_by)
         fed.bases = serve_nodes(work, stack, NODES)
         for code in NODES:

@@ -42,6 +42,7 @@ from tests.integration.conftest import (
     served_env,
     stop_process,
     stop_processes,
+    wait_for_all_health,
     wait_for_health,
 )
 
@@ -232,8 +233,9 @@ def test_gthread_with_four_threads_starves_behind_the_waiting(hub: Hub) -> None:
 def test_a_push_to_one_hub_process_wakes_a_long_poll_held_by_another(hub: Hub) -> None:
     # no fallback look within the wait: only a notification can end it early
     waiting_at = hub.launch(poll_seconds=3 * WAIT_SECONDS)  # both started, then waited for
-    pushing_to = hub.wait(hub.launch(poll_seconds=3 * WAIT_SECONDS))
-    hub.wait(waiting_at)
+    pushing_to = hub.launch(poll_seconds=3 * WAIT_SECONDS)
+    wait_for_all_health((f"{url}/healthz", hub.by_url[url], hub.logs[hub.by_url[url]])
+                        for url in (waiting_at, pushing_to))
     sender = _townships(hub.fed)[WAITERS + 1]
     county = sender[:6]
     answers: dict[str, Any] = {}
