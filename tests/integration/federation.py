@@ -8,11 +8,12 @@ import fcntl
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
 import time
 import uuid
-from collections.abc import Iterable
-from contextlib import ExitStack
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from sqlalchemy import create_engine, text
 
 from schemas.keys import key_id, load_private_key, public_key_b64
 from schemas.trust import TrustStore
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, PRODUCTION_HASHER
 from tests.integration.conftest import (
     COMMAND_TIMEOUT,
     TONGBAN,
@@ -54,12 +55,36 @@ def ok_here(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     :func:`~tests.integration.conftest.invoke_tongban`): the same command against the same
     homes and the same served hub, without an interpreter to start (1.3-2.5 s of CPU for each
     ``tongban`` process: the imports, the settings, the app's modules). The federation
-    modules sync, publish and send summaries dozens of times each; the console script itself
-    stays tested by the real processes that create the accounts here, by
-    test_sync_federation (every step a real process) and test_cli."""
+    modules sync, publish and send summaries dozens of times each (the template's build some
+    twenty commands more); the servers stay real processes, and the console script itself
+    stays tested by test_sync_federation (every step a real process), test_cli and the
+    failures the modules read from real processes."""
     result = invoke_tongban(*args, cwd=cwd)
     assert result.returncode == 0, f"tongban {' '.join(args)}\n{_output(result)}"
     return result
+
+
+@contextmanager
+def production_passwords() -> Iterator[None]:
+    """This process's password hasher at the production parameters for the while
+    (tests/conftest.py makes it cheap for the unit tests): an account that :func:`ok_here`
+    creates is stored as a real ``tongban ... create-user`` stores it, so the served nodes and
+    hub check its password as they check every password (a cheap hash would also be rehashed
+    at its first log-in)."""
+    from schemas.runtime import passwords
+
+    cheap = passwords._hasher
+    passwords._hasher = PRODUCTION_HASHER
+    try:
+        yield
+    finally:
+        passwords._hasher = cheap
+
+
+def create_user_here(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``tongban node|hub create-user ARGS`` in this process at the production parameters."""
+    with production_passwords():
+        return ok_here(*args, cwd=cwd)
 
 
 def _run_together(commands: list[tuple[str, ...]], cwd: Path) -> None:
@@ -174,10 +199,8 @@ def _drop_schema(schema: str) -> None:
 
 
 def _build(work: Path, schema: str | None) -> None:
-    # one command after the other, in this process (ok_here) but for the accounts: each
-    # ``create-user`` is a real ``tongban`` process, so that the passwords are hashed at the
-    # production parameters (tests/conftest.py makes this process's hasher cheap) and the
-    # console script runs here too
+    # one command after the other, in this process (ok_here; the accounts' passwords hashed
+    # at the production parameters, create_user_here)
     ok_here("hub", "init", "--home", "hub",
             *(("--database-url", _pg_url(schema)) if schema else ()), cwd=work)
     for code, home in HOMES.items():
@@ -186,11 +209,15 @@ def _build(work: Path, schema: str | None) -> None:
     ok_here("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
     ok_here("hub", "trust-root", "--home", "hub", "--code", PROVINCE, "--public-key",
             keys[PROVINCE], cwd=work)
-    _ok("hub", "create-user", "--home", "hub", "--username", HUB_STAFF, "--scope", CITY,
-        "--password", PASSWORD, cwd=work)
+    create_user_here("hub", "create-user", "--home", "hub", "--username", HUB_STAFF,
+                     "--scope", CITY, "--password", PASSWORD, cwd=work)
     for home in HOMES.values():
-        _ok("node", "create-user", "--home", home, "--username", "admin", "--role", "admin",
-            "--password", PASSWORD, cwd=work)
+        create_user_here("node", "create-user", "--home", home, "--username", "admin",
+                         "--role", "admin", "--password", PASSWORD, cwd=work)
+        with sqlite3.connect(work / home / "node.db") as connection:
+            (stored,) = connection.execute(
+                "SELECT password_hash FROM users WHERE username = 'admin'").fetchone()
+        assert not PRODUCTION_HASHER.check_needs_rehash(stored), stored  # production's
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     for home in HOMES.values():

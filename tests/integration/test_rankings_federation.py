@@ -27,8 +27,8 @@ from tests.integration.federation import (
     RONG,
     TOWNSHIP,
     Template,
-    _ok,
     copy_template,
+    create_user_here,
     ok_here,
     serve_federation,
 )
@@ -56,8 +56,8 @@ def federation(federation_template: Template, tmp_path_factory: pytest.TempPathF
     with ExitStack() as stack:
         copy_template(federation_template, work, stack,
                       dict.fromkeys(HOMES, f"http://127.0.0.1:{hub_port}"))
-        _ok("node", "create-user", "--home", HOMES[CITY], "--username", "leader", "--role",
-            "viewer", "--password", PASSWORD, cwd=work)
+        create_user_here("node", "create-user", "--home", HOMES[CITY], "--username", "leader",
+                         "--role", "viewer", "--password", PASSWORD, cwd=work)
         hub, bases = serve_federation(work, stack, hub_port, [CITY])
         for code in (BEILIU, TOWNSHIP):  # Rong never reports
             ok_here("node", "send-summaries", "--home", HOMES[code], cwd=work)
