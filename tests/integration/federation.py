@@ -8,11 +8,12 @@ import fcntl
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
 import time
 import uuid
-from collections.abc import Iterable
-from contextlib import ExitStack
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,16 +24,18 @@ from sqlalchemy import create_engine, text
 
 from schemas.keys import key_id, load_private_key, public_key_b64
 from schemas.trust import TrustStore
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, PRODUCTION_HASHER
 from tests.integration.conftest import (
     COMMAND_TIMEOUT,
     TONGBAN,
     clean_env,
     free_port,
+    invoke_tongban,
     run_tongban,
     served_env,
     serving,
     stop_processes,
+    wait_for_all_health,
     wait_for_health,
 )
 
@@ -45,6 +48,43 @@ def _ok(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     result = run_tongban(*args, cwd=cwd)
     assert result.returncode == 0, f"tongban {' '.join(args)}\n{_output(result)}"
     return result
+
+
+def ok_here(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``tongban ARGS`` run to success in this process (Click's runner,
+    :func:`~tests.integration.conftest.invoke_tongban`): the same command against the same
+    homes and the same served hub, without an interpreter to start (1.3-2.5 s of CPU for each
+    ``tongban`` process: the imports, the settings, the app's modules). The federation
+    modules sync, publish and send summaries dozens of times each (the template's build some
+    twenty commands more); the servers stay real processes, and the console script itself
+    stays tested by test_sync_federation (every step a real process), test_cli and the
+    failures the modules read from real processes."""
+    result = invoke_tongban(*args, cwd=cwd)
+    assert result.returncode == 0, f"tongban {' '.join(args)}\n{_output(result)}"
+    return result
+
+
+@contextmanager
+def production_passwords() -> Iterator[None]:
+    """This process's password hasher at the production parameters for the while
+    (tests/conftest.py makes it cheap for the unit tests): an account that :func:`ok_here`
+    creates is stored as a real ``tongban ... create-user`` stores it, so the served nodes and
+    hub check its password as they check every password (a cheap hash would also be rehashed
+    at its first log-in)."""
+    from schemas.runtime import passwords
+
+    cheap = passwords._hasher
+    passwords._hasher = PRODUCTION_HASHER
+    try:
+        yield
+    finally:
+        passwords._hasher = cheap
+
+
+def create_user_here(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``tongban node|hub create-user ARGS`` in this process at the production parameters."""
+    with production_passwords():
+        return ok_here(*args, cwd=cwd)
 
 
 def _run_together(commands: list[tuple[str, ...]], cwd: Path) -> None:
@@ -159,20 +199,25 @@ def _drop_schema(schema: str) -> None:
 
 
 def _build(work: Path, schema: str | None) -> None:
-    # one command after the other: each bounded on its own, whatever else the machine runs
-    _ok("hub", "init", "--home", "hub", *(("--database-url", _pg_url(schema)) if schema else ()),
-        cwd=work)
+    # one command after the other, in this process (ok_here; the accounts' passwords hashed
+    # at the production parameters, create_user_here)
+    ok_here("hub", "init", "--home", "hub",
+            *(("--database-url", _pg_url(schema)) if schema else ()), cwd=work)
     for code, home in HOMES.items():
-        _ok("node", "init", "--home", home, "--code", code, *kind(code), cwd=work)
+        ok_here("node", "init", "--home", home, "--code", code, *kind(code), cwd=work)
     keys = {code: _public_key(work / home)[0] for code, home in HOMES.items()}
-    _ok("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
-    _ok("hub", "trust-root", "--home", "hub", "--code", PROVINCE, "--public-key",
-        keys[PROVINCE], cwd=work)
-    _ok("hub", "create-user", "--home", "hub", "--username", HUB_STAFF, "--scope", CITY,
-        "--password", PASSWORD, cwd=work)
+    ok_here("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
+    ok_here("hub", "trust-root", "--home", "hub", "--code", PROVINCE, "--public-key",
+            keys[PROVINCE], cwd=work)
+    create_user_here("hub", "create-user", "--home", "hub", "--username", HUB_STAFF,
+                     "--scope", CITY, "--password", PASSWORD, cwd=work)
     for home in HOMES.values():
-        _ok("node", "create-user", "--home", home, "--username", "admin", "--role", "admin",
-            "--password", PASSWORD, cwd=work)
+        create_user_here("node", "create-user", "--home", home, "--username", "admin",
+                         "--role", "admin", "--password", PASSWORD, cwd=work)
+        with sqlite3.connect(work / home / "node.db") as connection:
+            (stored,) = connection.execute(
+                "SELECT password_hash FROM users WHERE username = 'admin'").fetchone()
+        assert not PRODUCTION_HASHER.check_needs_rehash(stored), stored  # production's
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     for home in HOMES.values():
@@ -182,8 +227,8 @@ def _build(work: Path, schema: str | None) -> None:
         wait_for_health(f"{url}/healthz", hub, work / "hub.log")
         _sync(work, PROVINCE)
         for parent, child in PARENTS:
-            _ok("node", "enroll-child", "--home", HOMES[parent], "--code", child,
-                *kind(child), "--public-key", keys[child], cwd=work)
+            ok_here("node", "enroll-child", "--home", HOMES[parent], "--code", child,
+                    *kind(child), "--public-key", keys[child], cwd=work)
             _sync(work, parent)
         _check_registry(url, work)
 
@@ -205,7 +250,7 @@ def _check_registry(hub: str, work: Path) -> None:
 
 
 def _sync(work: Path, code: str) -> None:
-    result = _ok("node", "sync-now", "--home", HOMES[code], cwd=work)
+    result = ok_here("node", "sync-now", "--home", HOMES[code], cwd=work)
     for clean in ("0 rejected", "0 refused", " 0 failed"):
         assert clean in result.stdout, result.stdout
 
@@ -273,8 +318,9 @@ def serve_nodes(work: Path, stack: ExitStack, codes: Iterable[str]) -> dict[str,
         processes.append(process)
         logs[process] = log
         started[code] = (f"http://127.0.0.1:{port}", log, process)
-    for code, (base, log, process) in started.items():
-        health = wait_for_health(f"{base}/healthz", process, log)
+    answers = wait_for_all_health((f"{base}/healthz", process, log)
+                                  for base, log, process in started.values())
+    for code, health in zip(started, answers, strict=True):
         assert health["code"] == code, health  # the copied home is the node asked for
     return {code: base for code, (base, _, _) in started.items()}
 
@@ -289,6 +335,40 @@ def serve_hub(work: Path, stack: ExitStack, port: int) -> str:
     health = wait_for_health(f"{url}/healthz", hub, log)
     assert (health["service"], health["database"]) == ("hub", "ok"), health  # the copied one
     return url
+
+
+def serve_federation(work: Path, stack: ExitStack, hub_port: int, codes: Iterable[str]
+                     ) -> tuple[str, dict[str, str]]:
+    """:func:`serve_hub` and :func:`serve_nodes` at once: the hub and the nodes ``codes``
+    all started, then each waited for (a node's start needs nothing from its hub), so that a
+    module waits for one server start instead of two in a row. The hub's URL and the nodes'
+    base URLs; all of them stop side by side when ``stack`` closes."""
+    hub_url = f"http://127.0.0.1:{hub_port}"
+    processes: list[subprocess.Popen[bytes]] = []
+    logs: dict[subprocess.Popen[Any], Path] = {}
+    stack.callback(stop_processes, processes, logs=logs)
+    commands = {"hub": (["hub", "serve", "--home", "hub"], hub_port, work / "hub.log")}
+    for code in codes:
+        commands[code] = (["node", "serve", "--home", HOMES[code]], free_port(),
+                          work / f"{HOMES[code]}.log")
+    started: dict[str, tuple[str, Path, subprocess.Popen[bytes]]] = {}
+    for name, (args, port, log) in commands.items():
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [TONGBAN, *args, "--bind", f"127.0.0.1:{port}", "--workers", "1"], cwd=work,
+                env=served_env(), stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL)
+        processes.append(process)
+        logs[process] = log
+        started[name] = (f"http://127.0.0.1:{port}", log, process)
+    answers = wait_for_all_health((f"{base}/healthz", process, log)
+                                  for base, log, process in started.values())
+    for name, health in zip(started, answers, strict=True):
+        if name == "hub":
+            assert (health["service"], health["database"]) == ("hub", "ok"), health
+        else:
+            assert health["code"] == name, health  # the copied home is the node asked for
+    return hub_url, {code: base for code, (base, _, _) in started.items() if code != "hub"}
 
 
 # -- staff on a node's HTTP API ----------------------------------------------------------------
@@ -391,7 +471,7 @@ class Federation:
 
     def sync(self, *codes: str) -> None:
         for code in codes:
-            result = run_tongban("node", "sync-now", "--home", self.homes[code], cwd=self.work)
+            result = ok_here("node", "sync-now", "--home", self.homes[code], cwd=self.work)
             assert result.returncode == 0, _output(result)
             assert "0 rejected" in result.stdout, result.stdout
             assert "0 refused" in result.stdout, result.stdout

@@ -1,5 +1,8 @@
 """Backup and restore with real processes: a province node whose outbox moved on after its
 backup, restored with the hub up and with the hub down; and a hub restored from its backup.
+The hub is a real ``tongban hub serve``; the commands that must succeed run in the test's
+process (Click's runner: no interpreter to start for each), those whose failure is checked
+(``sync-now`` with the hub down, a second ``backup`` into the same folder) as real processes.
 
 The province is the sender because its commands emit envelopes without a web session:
 each ``enroll-child`` signs a ``cert`` envelope with the next seq.
@@ -16,7 +19,13 @@ from pathlib import Path
 import pytest
 
 from schemas.keys import generate_private_key, load_private_key, public_key_b64
-from tests.integration.conftest import free_port, run_tongban, serving, wait_for_health
+from tests.integration.conftest import (
+    free_port,
+    invoke_tongban,
+    run_tongban,
+    serving,
+    wait_for_health,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +34,8 @@ OTHER_CITIES = ("450100", "450200", "450300", "450400", "450500")
 
 
 def _ok(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    result = run_tongban(*args, cwd=cwd)
+    """``tongban ARGS`` run to success in this process (see the module's docstring)."""
+    result = invoke_tongban(*args, cwd=cwd)
     assert result.returncode == 0, (f"tongban {' '.join(args)} -> {result.returncode}\n"
                                     f"{result.stdout}\n{result.stderr}")
     return result
@@ -42,7 +52,8 @@ class Setup:
 
     def hub(self) -> serving:  # type: ignore[valid-type]
         return serving("hub", "serve", "--home", "hub", "--bind", f"127.0.0.1:{self.port}",
-                       "--workers", "1", cwd=self.work, log=self.work / "hub.log")
+                       "--workers", "1", cwd=self.work, log=self.work / "hub.log",
+                       quick_stop=True)
 
     def enroll(self, code: str) -> None:
         key = public_key_b64(generate_private_key().public_key())

@@ -37,10 +37,9 @@ from tests.integration.federation import (
     Api,
     Federation,
     Template,
-    _ok,
     copy_template,
-    serve_hub,
-    serve_nodes,
+    ok_here,
+    serve_federation,
     staff_api,
 )
 from tests.unit.node.conftest import matter_payload
@@ -96,8 +95,8 @@ def fed(federation_template: Template, tmp_path_factory: pytest.TempPathFactory
     with ExitStack() as stack:
         copy_template(federation_template, work, stack,
                       dict.fromkeys(HOMES, f"http://127.0.0.1:{hub_port}"))
-        fed = Federation(work, serve_hub(work, stack, hub_port))
-        fed.bases = serve_nodes(work, stack, NODES)
+        hub, bases = serve_federation(work, stack, hub_port, NODES)
+        fed = Federation(work, hub, bases=bases)
         for code in NODES:
             _staff(fed, code)
         yield fed
@@ -146,7 +145,7 @@ def test_the_provinces_bundle_reaches_the_county(fed: Federation) -> None:
             *([{"key": "address", "label": "户籍地址"}] if code == HUKOU else [])]}
             for code in PARTS]})
     assert defined["published_by"] is None
-    published = _ok("node", "publish-catalog", "--home", fed.homes[PROVINCE], cwd=fed.work)
+    published = ok_here("node", "publish-catalog", "--home", fed.homes[PROVINCE], cwd=fed.work)
     assert "catalog.publish queued" in published.stdout, published.stdout
     fed.sync(PROVINCE, CITY, COUNTY)
 

@@ -42,7 +42,7 @@ from schemas.envelope import Kind
 from schemas.runtime.database import Database
 from tests.integration import federation
 from tests.integration.conftest import free_port
-from tests.integration.federation import Template, _ok, _public_key, copy_template, serve_hub
+from tests.integration.federation import Template, _public_key, copy_template, ok_here, serve_hub
 from tests.unit.node.conftest import Clock, new_matter
 
 # one worker runs the whole module (`make test`: --dist loadgroup): its tests build on the
@@ -67,14 +67,14 @@ class Tree:
 
     def sync(self, *codes: str) -> None:
         for code in codes:
-            _ok("node", "sync-now", "--home", HOMES[code], cwd=self.work)
+            ok_here("node", "sync-now", "--home", HOMES[code], cwd=self.work)
 
     def db(self, code: str) -> Database:
         load_all_models()
         return Database(node_settings({"home": str(self.work / HOMES[code])}).database_url)
 
     def years(self, code: str) -> dict[int, dict[str, Any]]:
-        out = _ok("node", "calendar-years", "--home", HOMES[code], cwd=self.work).stdout
+        out = ok_here("node", "calendar-years", "--home", HOMES[code], cwd=self.work).stdout
         return {y["year"]: y for y in json.loads(out)}
 
 
@@ -131,11 +131,11 @@ def _published_schedule_reaches_the_township_and_moves_its_open_case(tree: Tree)
     number = _open_case(township, Clock(dt.date(2026, 12, 6)))
     assert tree.years(TOWNSHIP)[2027]["source"] == "none"
 
-    imported = _ok("node", "calendar-import", "--home", HOMES[PROVINCE], "--year", "2027",
-                   str(DEMO_2027), cwd=tree.work)
+    imported = ok_here("node", "calendar-import", "--home", HOMES[PROVINCE], "--year",
+                       "2027", str(DEMO_2027), cwd=tree.work)
     assert "2027: imported version 1" in imported.stdout
-    published = _ok("node", "publish-calendar", "--home", HOMES[PROVINCE], "--year", "2027",
-                    cwd=tree.work)
+    published = ok_here("node", "publish-calendar", "--home", HOMES[PROVINCE], "--year",
+                        "2027", cwd=tree.work)
     assert "calendar.publish queued: year 2027" in published.stdout
     tree.sync(PROVINCE, CITY, COUNTY, TOWNSHIP)
 
@@ -154,9 +154,10 @@ def _newer_version_replaces_it_and_an_older_one_arriving_later_does_not(tree: Tr
     corrected["source"] = "演示数据（更正）"
     path = tree.work / "holidays-2027-v2.json"
     path.write_text(json.dumps(corrected, ensure_ascii=False), encoding="utf-8")
-    _ok("node", "calendar-import", "--home", HOMES[PROVINCE], "--year", "2027", str(path),
-        cwd=tree.work)
-    _ok("node", "publish-calendar", "--home", HOMES[PROVINCE], "--year", "2027", cwd=tree.work)
+    ok_here("node", "calendar-import", "--home", HOMES[PROVINCE], "--year", "2027", str(path),
+            cwd=tree.work)
+    ok_here("node", "publish-calendar", "--home", HOMES[PROVINCE], "--year", "2027",
+            cwd=tree.work)
     # version 1 signed again after version 2 (as a province restored from a backup might)
     province = tree.db(PROVINCE)
     key = load_node_key(node_settings({"home": str(tree.work / HOMES[PROVINCE])}))
@@ -200,11 +201,11 @@ def _schedule_from_the_city_is_refused_by_the_hub(tree: Tree) -> None:
 
 
 def _township_enrolled_later_receives_the_schedule_in_force(tree: Tree) -> None:
-    _ok("node", "init", "--home", HOMES[LATE], "--code", LATE, cwd=tree.work)
+    ok_here("node", "init", "--home", HOMES[LATE], "--code", LATE, cwd=tree.work)
     with (tree.work / HOMES[LATE] / "tongban.toml").open("a", encoding="utf-8") as config:
         config.write(f'hub_url = "{tree.hub_url}"\n')
-    _ok("node", "enroll-child", "--home", HOMES[COUNTY], "--code", LATE, "--public-key",
-        _public_key(tree.work / HOMES[LATE])[0], cwd=tree.work)
+    ok_here("node", "enroll-child", "--home", HOMES[COUNTY], "--code", LATE, "--public-key",
+            _public_key(tree.work / HOMES[LATE])[0], cwd=tree.work)
     tree.sync(COUNTY, LATE)
     held = tree.years(LATE)[2027]
     assert (held["source"], held["version"], held["publisher"]) == ("published", 2, PROVINCE)

@@ -38,11 +38,18 @@ from tests.integration.conftest import (
     free_port,
     run_tongban,
     served_env,
-    stop_process,
     stop_processes,
+    wait_for_all_health,
     wait_for_health,
 )
-from tests.integration.federation import Api, Template, _ok, _output, copy_template, serve_nodes
+from tests.integration.federation import (
+    Api,
+    Template,
+    _output,
+    copy_template,
+    ok_here,
+    serve_nodes,
+)
 from tests.unit.node.conftest import matter_payload
 
 pytestmark = pytest.mark.slow
@@ -67,17 +74,26 @@ class HubProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        self.launch()
+        self.wait()
+
+    def launch(self) -> None:
+        """Start the process without waiting for it to answer (:meth:`wait`)."""
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [TONGBAN, "hub", "serve", "--home", "hub", "--bind", f"127.0.0.1:{self.port}",
                  "--workers", "1"], cwd=self.work, env=served_env(), stdout=out,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def wait(self) -> None:
+        """Until the started process answers ``/healthz``."""
+        assert self.process is not None
         wait_for_health(f"{self.url}/healthz", self.process, self.log)
 
     def stop(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
+        """Stopped as the module's teardown stops it (killed once its master has logged
+        that it is shutting down: stop_processes); nothing here reads its exit code."""
+        _stop_hubs([self])
 
 
 def _stop_hubs(hubs: Iterable[HubProcess]) -> None:
@@ -102,7 +118,7 @@ class Federation:
 
     def sync(self, *codes: str) -> None:
         for code in codes:
-            result = run_tongban("node", "sync-now", "--home", self.homes[code], cwd=self.work)
+            result = ok_here("node", "sync-now", "--home", self.homes[code], cwd=self.work)
             assert result.returncode == 0, _output(result)
             assert "0 rejected" in result.stdout, result.stdout
             assert "0 refused" in result.stdout, result.stdout
@@ -164,8 +180,10 @@ def fed(federation_template: Template, tmp_path_factory: pytest.TempPathFactory
                       {code: urls[served_by[code]] for code in NODES}, codes=NODES)
         hubs = {name: HubProcess(work, port, name) for name, port in ports.items()}
         stack.callback(_stop_hubs, hubs.values())
-        for hub_process in hubs.values():
-            hub_process.start()
+        for hub_process in hubs.values():  # started together, then waited for
+            hub_process.launch()
+        wait_for_all_health((f"{hub.url}/healthz", hub.process, hub.log)
+                            for hub in hubs.values() if hub.process is not None)
         fed = Federation(work, urls["a"], dict(NODES), hubs=hubs, served_by=served_by)
         fed.bases = serve_nodes(work, stack, NODES)
         for code in NODES:
@@ -205,7 +223,7 @@ def _actions(case: dict[str, Any]) -> list[str]:
 
 
 def test_the_provinces_catalog_reaches_the_township(fed: Federation) -> None:
-    published = _ok("node", "publish-catalog", "--home", fed.homes[PROVINCE], cwd=fed.work)
+    published = ok_here("node", "publish-catalog", "--home", fed.homes[PROVINCE], cwd=fed.work)
     assert "catalog.publish queued" in published.stdout, published.stdout
     fed.sync(PROVINCE, CITY, COUNTY, TOWNSHIP)
 
@@ -519,7 +537,7 @@ def _hub_get(fed: Federation, caller: str, path: str) -> requests.Response:
 @pytest.fixture(scope="module")
 def summarised(fed: Federation, rerouted: dict[str, Any]) -> str:
     for code, home in NODES.items():
-        _ok("node", "send-summaries", "--home", home, cwd=fed.work)
+        ok_here("node", "send-summaries", "--home", home, cwd=fed.work)
         fed.sync(code)
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
     return f"{today.year}-{today.month:02d}"

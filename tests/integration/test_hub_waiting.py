@@ -37,10 +37,12 @@ from tests.bench.enrolment import PROVINCE, Federation, enroll, signed_forward, 
 from tests.conftest import PG_URL
 from tests.integration.conftest import (
     TONGBAN,
-    clean_env,
     free_port,
     run_tongban,
+    served_env,
     stop_process,
+    stop_processes,
+    wait_for_all_health,
     wait_for_health,
 )
 
@@ -56,11 +58,17 @@ class Hub:
     fed: Federation
     next_seq: dict[str, int]
     processes: list[Any] = field(default_factory=list)
+    logs: dict[Any, Path] = field(default_factory=dict)
+    by_url: dict[str, Any] = field(default_factory=dict)
 
     def serve(self, *extra: str, poll_seconds: float | None = None) -> str:
+        return self.wait(self.launch(*extra, poll_seconds=poll_seconds))
+
+    def launch(self, *extra: str, poll_seconds: float | None = None) -> str:
+        """A hub process started, not yet waited for (:meth:`wait`): its URL."""
         port = free_port()
         log = self.work / f"hub-{port}.log"
-        env = clean_env()
+        env = served_env()  # a 1 s graceful stop: nothing is in flight when it is stopped
         if poll_seconds is not None:
             env["TONGBAN_MAILBOX_POLL_SECONDS"] = str(poll_seconds)
         with log.open("wb") as out:
@@ -68,9 +76,16 @@ class Hub:
                 [TONGBAN, "hub", "serve", "--home", "hub", "--bind", f"127.0.0.1:{port}",
                  "--workers", "1", *extra], cwd=self.work, env=env, stdout=out,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        self.processes.append(process)
         url = f"http://127.0.0.1:{port}"
-        wait_for_health(f"{url}/healthz", process, log)
+        self.processes.append(process)
+        self.logs[process] = log
+        self.by_url[url] = process
+        return url
+
+    def wait(self, url: str) -> str:
+        """Until the process started for ``url`` answers ``/healthz``; the URL."""
+        process = self.by_url[url]
+        wait_for_health(f"{url}/healthz", process, self.logs[process])
         return url
 
     def transport(self, url: str, code: str, timeout: float = 10.0) -> HttpHubTransport:
@@ -117,9 +132,8 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         assert trust.returncode == 0, trust.stderr
         state = Hub(work, fed, {})
 
-        def stop_all() -> None:
-            for process in state.processes:
-                stop_process(process)
+        def stop_all() -> None:  # side by side, each killed once its master is done
+            stop_processes(state.processes, logs=state.logs)
 
         stack.callback(stop_all)
         url = state.serve()
@@ -218,8 +232,10 @@ def test_gthread_with_four_threads_starves_behind_the_waiting(hub: Hub) -> None:
 @pytest.mark.skipif(not PG_URL, reason="SQLite has no notification channel between processes")
 def test_a_push_to_one_hub_process_wakes_a_long_poll_held_by_another(hub: Hub) -> None:
     # no fallback look within the wait: only a notification can end it early
-    waiting_at = hub.serve(poll_seconds=3 * WAIT_SECONDS)
-    pushing_to = hub.serve(poll_seconds=3 * WAIT_SECONDS)
+    waiting_at = hub.launch(poll_seconds=3 * WAIT_SECONDS)  # both started, then waited for
+    pushing_to = hub.launch(poll_seconds=3 * WAIT_SECONDS)
+    wait_for_all_health((f"{url}/healthz", hub.by_url[url], hub.logs[hub.by_url[url]])
+                        for url in (waiting_at, pushing_to))
     sender = _townships(hub.fed)[WAITERS + 1]
     county = sender[:6]
     answers: dict[str, Any] = {}

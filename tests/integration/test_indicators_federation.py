@@ -31,9 +31,9 @@ from tests.integration.federation import (
     PASSWORD,
     RONG,
     Template,
-    _ok,
     copy_template,
     hub_staff_headers,
+    ok_here,
     serve_hub,
     serve_nodes,
     staff_api,
@@ -96,8 +96,8 @@ def federation(federation_template: Template, tmp_path_factory: pytest.TempPathF
             for code, base in bases.items():
                 _work_cases(base, code)
         for code in (BEILIU, RONG):
-            _ok("node", "send-summaries", "--home", HOMES[code], cwd=work)
-            pushed = _ok("node", "sync-now", "--home", HOMES[code], cwd=work).stdout
+            ok_here("node", "send-summaries", "--home", HOMES[code], cwd=work)
+            pushed = ok_here("node", "sync-now", "--home", HOMES[code], cwd=work).stdout
             assert "0 rejected" in pushed, pushed
         today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
         yield Federation(work, hub, Period.month(today.year, today.month).label)

@@ -43,12 +43,11 @@ from tests.integration.federation import (
     Api,
     Federation,
     Template,
-    _ok,
     act,
     copy_template,
     hub_staff_headers,
-    serve_hub,
-    serve_nodes,
+    ok_here,
+    serve_federation,
     staff_api,
 )
 from tests.unit.node.conftest import matter_payload
@@ -103,10 +102,10 @@ def fed(federation_template: Template, tmp_path_factory: pytest.TempPathFactory
     with ExitStack() as stack:
         copy_template(federation_template, work, stack,
                       dict.fromkeys(HOMES, f"http://127.0.0.1:{hub_port}"))
-        hub = serve_hub(work, stack, hub_port)
+        hub, bases = serve_federation(work, stack, hub_port, HOMES)
         today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
         fed = Lateral(work, hub, month=Period.month(today.year, today.month).label)
-        fed.bases = serve_nodes(work, stack, HOMES)
+        fed.bases = bases
         for code in HOMES:
             _staff(fed, code)
         yield fed
@@ -293,7 +292,7 @@ def test_the_competent_center_sends_back_a_matter_it_does_not_hold_as_tongban(
 def summaries(fed: Lateral, sibling: dict[str, Any], across: dict[str, Any]
               ) -> dict[str, dict[str, Any]]:
     for code, home in HOMES.items():
-        _ok("node", "send-summaries", "--home", home, cwd=fed.work)
+        ok_here("node", "send-summaries", "--home", home, cwd=fed.work)
         fed.sync(code)
     headers = hub_staff_headers(fed.hub)
     rollup = requests.get(f"{fed.hub}/api/v1/rankings/rollup",

@@ -24,7 +24,7 @@ from schemas.envelope import Kind, sign_envelope
 from schemas.keys import load_private_key
 from schemas.runtime.database import Database
 from tests.integration.conftest import free_port, run_tongban, serving, wait_for_health
-from tests.integration.federation import _ok, _output, _public_key, _run_together
+from tests.integration.federation import _output, _public_key, _run_together, ok_here
 from tests.oversized import oversized_catalog_publish
 from tests.unit.schemas.test_messages import directive_body
 
@@ -40,9 +40,14 @@ class Chain:
     base: str
 
     def sync(self, code: str) -> str:
+        """``sync-now`` as a real process (the tests read how it exits)."""
         result = run_tongban("node", "sync-now", "--home", HOMES[code], cwd=self.work)
         assert result.returncode == 0, _output(result)
         return result.stdout
+
+    def set_up_sync(self, code: str) -> None:
+        """``sync-now`` while the chain is built, in this process (no interpreter to start)."""
+        ok_here("node", "sync-now", "--home", HOMES[code], cwd=self.work)
 
     def province(self) -> HttpHubTransport:
         key = load_private_key(self.work / HOMES[PROVINCE] / "node_key.pem")
@@ -57,9 +62,9 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
                   + [("node", "init", "--home", home, "--code", code, *kinds.get(code, ()))
                      for code, home in HOMES.items()], cwd=work)
     keys = {code: _public_key(work / home) for code, home in HOMES.items()}
-    _ok("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
-    _ok("hub", "trust-root", "--home", "hub", "--code", PROVINCE,
-        "--public-key", keys[PROVINCE][0], cwd=work)
+    ok_here("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
+    ok_here("hub", "trust-root", "--home", "hub", "--code", PROVINCE,
+            "--public-key", keys[PROVINCE][0], cwd=work)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     for home in HOMES.values():
@@ -67,15 +72,15 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
             config.write(f'hub_url = "{base}"\n')
     log = work / "hub.log"
     with serving("hub", "serve", "--home", "hub", "--bind", f"127.0.0.1:{port}",
-                 "--workers", "1", cwd=work, log=log) as hub:
+                 "--workers", "1", cwd=work, log=log, quick_stop=True) as hub:
         wait_for_health(f"{base}/healthz", hub, log)
         fed = Chain(work, base)
-        fed.sync(PROVINCE)
+        fed.set_up_sync(PROVINCE)
         for parent, child in ((PROVINCE, CITY), (CITY, COUNTY), (COUNTY, TOWNSHIP)):
-            _ok("node", "enroll-child", "--home", HOMES[parent], "--code", child,
-                *kinds.get(child, ()), "--public-key", keys[child][0], cwd=work)
-            fed.sync(parent)
-        fed.sync(TOWNSHIP)  # caches the registry
+            ok_here("node", "enroll-child", "--home", HOMES[parent], "--code", child,
+                    *kinds.get(child, ()), "--public-key", keys[child][0], cwd=work)
+            fed.set_up_sync(parent)
+        fed.sync(TOWNSHIP)  # caches the registry (a real process, as the tests' syncs)
         yield fed
 
 

@@ -27,10 +27,10 @@ from tests.integration.federation import (
     RONG,
     TOWNSHIP,
     Template,
-    _ok,
     copy_template,
-    serve_hub,
-    serve_nodes,
+    create_user_here,
+    ok_here,
+    serve_federation,
 )
 
 # one worker runs the whole module (`make test`: --dist loadgroup): its tests build on the
@@ -56,14 +56,14 @@ def federation(federation_template: Template, tmp_path_factory: pytest.TempPathF
     with ExitStack() as stack:
         copy_template(federation_template, work, stack,
                       dict.fromkeys(HOMES, f"http://127.0.0.1:{hub_port}"))
-        _ok("node", "create-user", "--home", HOMES[CITY], "--username", "leader", "--role",
-            "viewer", "--password", PASSWORD, cwd=work)
-        hub = serve_hub(work, stack, hub_port)
+        create_user_here("node", "create-user", "--home", HOMES[CITY], "--username", "leader",
+                         "--role", "viewer", "--password", PASSWORD, cwd=work)
+        hub, bases = serve_federation(work, stack, hub_port, [CITY])
         for code in (BEILIU, TOWNSHIP):  # Rong never reports
-            _ok("node", "send-summaries", "--home", HOMES[code], cwd=work)
-            pushed = _ok("node", "sync-now", "--home", HOMES[code], cwd=work).stdout
+            ok_here("node", "send-summaries", "--home", HOMES[code], cwd=work)
+            pushed = ok_here("node", "sync-now", "--home", HOMES[code], cwd=work).stdout
             assert "0 rejected" in pushed, pushed
-        node = serve_nodes(work, stack, [CITY])[CITY]
+        node = bases[CITY]
         today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
         month = Period.month(today.year, today.month).label
         yield Federation(work, hub, node, month)

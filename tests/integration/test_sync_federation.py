@@ -90,7 +90,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
 
     log = work / "hub.log"
     with serving("hub", "serve", "--home", "hub", "--bind", f"127.0.0.1:{port}",
-                 "--workers", "1", cwd=work, log=log) as hub:
+                 "--workers", "1", cwd=work, log=log, quick_stop=True) as hub:
         wait_for_health(f"{base}/healthz", hub, log)
         fed = Federation(work, base, homes, keys, trust_root_line)
 
@@ -188,7 +188,7 @@ def test_province_web_status_shows_the_last_push(federation: Federation) -> None
     log = federation.work / "province.log"
 
     with serving("node", "serve", "--home", home, "--bind", f"127.0.0.1:{port}",
-                 "--workers", "1", cwd=federation.work, log=log) as process:
+                 "--workers", "1", cwd=federation.work, log=log, quick_stop=True) as process:
         wait_for_health(f"{base}/healthz", process, log)
         login = requests.post(f"{base}/api/v1/auth/login",
                               json={"username": "admin", "password": PASSWORD}, timeout=10)
