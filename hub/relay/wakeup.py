@@ -157,12 +157,14 @@ class MailboxBell:
         self._stopping.set()
 
     def _listen_forever(self) -> None:
-        url = self.engine.url.set(drivername="postgresql").render_as_string(
-            hide_password=False)
+        # the engine's own connection arguments, not its URL rendered again: a rendered URL
+        # writes the spaces of ``options=-c a=1 -c b=2`` as '+', which libpq does not decode
+        # (the listener then named a schema that does not exist and never listened)
+        args, params = self.engine.dialect.create_connect_args(self.engine.url)
         delay = LISTEN_RETRY_SECONDS
         while not self._stopping.is_set():
             try:
-                with psycopg.connect(url, autocommit=True) as connection:
+                with psycopg.connect(*args, autocommit=True, **params) as connection:
                     row = connection.execute(f"SELECT {CHANNEL_SQL}").fetchone()
                     if row is None or row[0] is None:  # the search_path names no schema
                         raise psycopg.OperationalError("the hub's schema does not exist")

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 
 from hub.relay.wakeup import PAYLOAD_CODES, MailboxBell, notify_payloads, notify_statements
 from schemas.runtime.database import make_engine
@@ -90,3 +90,30 @@ def test_a_committed_notify_wakes_a_postgresql_waiter_and_a_rolled_back_one_does
             for statement, parameters in notify_statements(["450981102", "450981101"]):
                 connection.execute(statement, parameters)
         assert waiter.wait(10) is True
+
+
+def test_the_listener_connects_with_every_option_of_the_hubs_url(database_url: str) -> None:
+    """A production URL may carry several ``-c`` options; the listener once rendered the URL
+    again, which wrote their spaces as '+', and then named no schema and never listened."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no notification channel")
+    schema = str(url.query["options"]).removeprefix("-csearch_path=")
+    two_options = url.update_query_dict(
+        {"options": f"-c search_path={schema} -c statement_timeout=60000"})
+    engine = make_engine(two_options.render_as_string(hide_password=False))
+    bell = MailboxBell(engine, poll_seconds=0.5)
+    try:
+        with bell.waiter("450981101") as waiter:
+            deadline = time.monotonic() + 10
+            while bell.next_look(20) != 20 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert bell.next_look(20) == 20, "the listener never listened"
+            waiter.wait(0.5)  # the ring of a (re)connecting listener
+            with engine.begin() as connection:
+                for statement, parameters in notify_statements(["450981101"]):
+                    connection.execute(statement, parameters)
+            assert waiter.wait(10) is True
+    finally:
+        bell.close()
+        engine.dispose()
