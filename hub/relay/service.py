@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, delete, func, insert, select, text, update
+from sqlalchemy import Select, delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -48,11 +48,10 @@ from sqlalchemy.orm import Session
 from hub.models import RegisteredNode
 from hub.ports import AuditAnswers, AuditRefused, RecordAnswer, RegistryRecords
 from hub.relay import anchors
+from hub.relay.mailboxes import put_in_mailboxes
 from hub.relay.models import (
     EnvelopeBlob,
     EnvelopeRecord,
-    MailboxItem,
-    MailboxSender,
     RequestNonce,
     SummaryRecord,
 )
@@ -74,14 +73,12 @@ from schemas.messages import check_publisher, check_sender
 from schemas.request_signing import MAX_SKEW
 from schemas.trust import TrustStore
 
-# Serialises the transactions that add mailbox rows on PostgreSQL, so that cursors become
-# visible in the order they were drawn: a reader never skips a row committed late.
-MAILBOX_LOCK = 7_252_001
 NONCE_PRUNE_LOCK = 7_252_002
 PRUNE_LOCK = text("SELECT pg_try_advisory_xact_lock(CAST(:lock AS integer),"
                   " hashtext(current_schema()))").bindparams(lock=NONCE_PRUNE_LOCK)
 
 PERIOD_LABEL_MAX = 32  # summaries.period_label
+
 
 KEY_REASONS = {
     "no_chain": "not_enrolled",
@@ -237,7 +234,9 @@ class Ingest:
         self.now = now
         self._load_store = load_store
         self._store: TrustStore | None = store
-        self._mailbox_locked = False
+        # deliveries (envelope, addressees) made once the batch's last envelope is judged,
+        # under the locks of all their mailboxes taken at once (MAILBOX_LOCK)
+        self._deliveries: list[tuple[Envelope, list[str]]] = []
         # summaries whose log and summary rows are written together, one statement each,
         # at the end of the batch (or before any other envelope is logged): a round trip to
         # the database per envelope was most of a batch's time on PostgreSQL
@@ -265,6 +264,7 @@ class Ingest:
             for item in items:
                 results.append(self.one(item))
             self._flush()
+            self._deliver_all()
             if self.delivered and _is_postgresql(self.session):
                 # delivered by PostgreSQL to every listening hub process at commit
                 for statement, parameters in notify_statements(self.delivered):
@@ -517,32 +517,14 @@ class Ingest:
                             {envelope.sender: (envelope.body.get("node") or {}).get("name")})
 
     def _deliver(self, envelope: Envelope, recipients: list[str]) -> None:
-        if not recipients:
-            return
-        self.delivered.update(recipients)
-        if _is_postgresql(self.session) and not self._mailbox_locked:
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:lock)"),
-                                 {"lock": MAILBOX_LOCK})
-            self._mailbox_locked = True
-        sender, seq = envelope.sender, envelope.seq
-        last: dict[str, int] = {row.addressee: row.last_seq for row in self.session.execute(
-            select(MailboxSender.addressee, MailboxSender.last_seq)
-            .where(MailboxSender.sender == sender, MailboxSender.addressee.in_(recipients)))}
-        self.session.execute(insert(MailboxItem), [
-            {"addressee": code, "envelope_id": envelope.id, "created_at": self.now,
-             "prev_seq": last.get(code, 0)}
-            for code in recipients
-        ])
-        later = [code for code in recipients if code in last and last[code] < seq]
-        if later:
-            self.session.execute(
-                update(MailboxSender)
-                .where(MailboxSender.sender == sender, MailboxSender.addressee.in_(later))
-                .values(last_seq=seq))
-        new = [code for code in recipients if code not in last]
-        if new:
-            self.session.execute(insert(MailboxSender), [
-                {"addressee": code, "sender": sender, "last_seq": seq} for code in new])
+        """Put ``envelope`` in the mailboxes of ``recipients`` at the end of the batch
+        (:meth:`_deliver_all`), in the order the batch delivered them."""
+        if recipients:
+            self._deliveries.append((envelope, recipients))
+
+    def _deliver_all(self) -> None:
+        deliveries, self._deliveries = self._deliveries, []
+        self.delivered.update(put_in_mailboxes(self.session, deliveries, self.now))
 
     def _remember_blobs(self, envelope: Envelope) -> None:
         hashes = {

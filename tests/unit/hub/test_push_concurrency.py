@@ -20,12 +20,19 @@ import pytest
 from flask import Flask
 from sqlalchemy import insert, select, text
 
-from hub.relay.models import AuditAnchor, EnvelopeRecord, RequestNonce, SummaryRecord
+from hub.relay.mailboxes import MAILBOX_LOCK_STATEMENT, mailbox_buckets
+from hub.relay.models import (
+    AuditAnchor,
+    EnvelopeRecord,
+    MailboxItem,
+    RequestNonce,
+    SummaryRecord,
+)
 from schemas.envelope import Kind
 from schemas.runtime.database import utcnow
 from tests.unit.hub.conftest import MakeHub
-from tests.unit.hub.federation import CITY, COUNTY, Node, count, enroll
-from tests.unit.schemas.test_messages import summary_body
+from tests.unit.hub.federation import CITY, COUNTY, TOWNSHIP, TOWNSHIP2, Node, count, enroll
+from tests.unit.schemas.test_messages import case_update_body, summary_body
 
 THREADS = 8
 JOIN_TIMEOUT = 60
@@ -63,9 +70,9 @@ def at_once(calls: list[Any]) -> list[Any]:
     return answers
 
 
-def warm(hubs: tuple[Flask, Flask]) -> Node:
-    """The county enrolled, and each process keeping its trust store."""
-    county = enroll(hubs[0].test_client(), CITY, COUNTY)[COUNTY]
+def warm(hubs: tuple[Flask, Flask], *below: str) -> Node:
+    """The county enrolled (and ``below`` it), and each process keeping its trust store."""
+    county = enroll(hubs[0].test_client(), CITY, COUNTY, *below)[COUNTY]
     for app in hubs:
         here = Node(app.test_client(), COUNTY)
         here._seq = county._seq  # one county, one seq, two hubs
@@ -159,3 +166,44 @@ def _waiting_on_a_lock(db: Any, holder: Any) -> bool:
         return bool(probe.scalar(text(
             "SELECT count(*) FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"),
             {"holder": pid}))
+
+
+def test_a_delivery_waits_only_for_the_uncommitted_deliveries_to_its_mailboxes(
+    hubs: tuple[Flask, Flask],
+) -> None:
+    """Another transaction holds the lock of a township's mailbox (as one that delivered to it
+    and has not committed yet): a forward to that mailbox waits for its commit — its cursor,
+    drawn later, must not become visible first, or a reader at it would skip the other row —
+    while a delivery to a mailbox of another bucket goes through at once (one lock for every
+    mailbox made each forward wait for every other one: docs/scale.md, "Fleet")."""
+    county = warm(hubs, TOWNSHIP, TOWNSHIP2)
+    assert mailbox_buckets([TOWNSHIP]) != mailbox_buckets([TOWNSHIP2])
+    db = hubs[0].extensions["tongban_db"]
+    pushed: dict[str, list[dict[str, Any]]] = {}
+
+    def push(to: str) -> threading.Thread:
+        pusher = Node(hubs[len(pushed) % 2].test_client(), COUNTY)
+        pusher._seq = county._seq
+        wire = county.envelope(Kind.CASE_UPDATE, to, case_update_body())
+        thread = threading.Thread(target=lambda: pushed.__setitem__(to, pusher.results(wire)))
+        thread.start()
+        return thread
+
+    with db.engine.connect() as other:
+        other.execute(MAILBOX_LOCK_STATEMENT, {"buckets": mailbox_buckets([TOWNSHIP])})
+        elsewhere = push(TOWNSHIP2)
+        elsewhere.join(JOIN_TIMEOUT)
+        assert not elsewhere.is_alive()  # another bucket: not held up by the lock
+        assert [r["status"] for r in pushed[TOWNSHIP2]] == ["accepted"]
+        same = push(TOWNSHIP)
+        deadline = time.monotonic() + JOIN_TIMEOUT
+        while not _waiting_on_a_lock(db, other):
+            assert time.monotonic() < deadline, "the delivery never waited for the mailbox"
+            time.sleep(0.05)
+        assert TOWNSHIP not in pushed
+        assert count(hubs[0], MailboxItem, MailboxItem.addressee == TOWNSHIP) == 0
+        other.commit()
+        same.join(JOIN_TIMEOUT)
+    assert not same.is_alive()
+    assert [r["status"] for r in pushed[TOWNSHIP]] == ["accepted"]
+    assert count(hubs[0], MailboxItem, MailboxItem.addressee == TOWNSHIP) == 1
