@@ -5,7 +5,8 @@ Python over the features' tables (no Flask), read by node/web/home.py.
   ``supervision.manage``), complaints to resolve here (the same; one sent to the center that
   handled its case is resolved there) and cases forwarded in from below still open here, among
   the cases the user sees (node/cases/scopes.py: a clerk their department's and their own).
-- **clerk**: their own running cases by warning colour, online applications no clerk has taken
+- **clerk**: their own open cases by warning colour (counted, not loaded: see
+  :func:`by_colour`), online applications no clerk has taken
   for 预审, cases from below open here, and their cases whose result came back from above.
 - **approver**: the department's running cases by warning colour.
 - **supervisor**: received and completed today, this month, last month and the same month last
@@ -20,14 +21,20 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from node.auth.models import User
 from node.auth.permissions import Permission, allows
 from node.cases.models import Case, Channel
 from node.cases.reading import CaseReader
-from node.cases.states import CLOCK_STATES, CaseState
-from node.cases.warnings import Warning
+from node.cases.states import CaseState
+from node.cases.warnings import (
+    Colours,
+    Warning,
+    WarningBounds,
+    colour_counts,
+    furthest_deadline,
+)
 from node.directives.models import Directive, DirectiveDirection, DirectiveState
 from node.feedback.models import OPEN_RECTIFICATION_STATES, Complaint, ComplaintState, Rectification
 from schemas.i18n import _
@@ -76,18 +83,17 @@ def awaiting(session: Session, user: User, scope: ColumnElement[bool] | None) ->
 
 
 def by_colour(reader: CaseReader, *conditions: ColumnElement[bool]) -> dict[str, int]:
-    """The running cases matching ``conditions`` counted by warning colour (a desk's or a
-    department's: a few hundred at most), coloured as the lists colour them."""
-    cases = reader.session.scalars(
-        select(Case).where(Case.state.in_(CLOCK_STATES), Case.accepted_on.is_not(None),
-                           *conditions).options(selectinload(Case.suspensions))).all()
-    colours = reader.colours()
-    found = dict.fromkeys((c.value for c in COLOURS), 0)
-    for case in cases:
-        colour = colours.of_case(case)
-        if colour is not None:
-            found[colour.value] += 1
-    return found
+    """The open cases matching ``conditions`` counted by warning colour, as the lists colour
+    them: the running ones counted in SQL from the day's deadline bounds, the suspended ones
+    (few) coloured in Python (node/cases/warnings.py colour_counts).  No case is loaded: a
+    department of a large center holds thousands of running cases."""
+    session = reader.session
+    today = reader.today()
+    bounds = WarningBounds(reader.calendar, today, reader.warning_policy,
+                           furthest_deadline(session))
+    found = colour_counts(session, bounds, Colours(reader.calendar, today,
+                                                   reader.warning_policy), conditions)
+    return {c.value: found[c] for c in COLOURS}
 
 
 @dataclass(frozen=True)

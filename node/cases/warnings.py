@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Generator, Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -328,22 +329,55 @@ class Colours:
         return colour(days_left, counted, self.policy)
 
 
-def suspended_in_order(
+def running_counts(session: Session, bounds: WarningBounds,
+                   conditions: Sequence[ColumnElement[bool]]) -> dict[Warning, int]:
+    """The running cases (no open suspension) meeting ``conditions`` counted by colour, in one
+    query: the colours' conditions summed over the rows, none of them read into Python."""
+    counted = Case.promised_days + func.coalesce(Case.extension_days, 0)
+
+    def tally(wanted: Warning) -> ColumnElement[Any]:
+        hit = case((bounds.condition((wanted,), Case.deadline_on, counted), 1), else_=0)
+        return func.coalesce(func.sum(hit), 0)
+
+    red, yellow, every = session.execute(
+        select(tally(Warning.RED), tally(Warning.YELLOW), func.count())
+        .select_from(Case)
+        .where(Case.state.in_(RUNNING_STATES), Case.accepted_on.is_not(None),
+               Case.deadline_on.is_not(None), *conditions)).one()
+    # the three colours' conditions split the running cases: green is the rest
+    return {Warning.GREEN: int(every) - int(red) - int(yellow), Warning.YELLOW: int(yellow),
+            Warning.RED: int(red)}
+
+
+def colour_counts(session: Session, bounds: WarningBounds, colours: Colours,
+                  conditions: Sequence[ColumnElement[bool]]) -> dict[Warning, int]:
+    """The open cases meeting ``conditions`` counted by colour: the running ones in SQL
+    (:func:`running_counts`), the suspended ones coloured here (:func:`suspended_colours`);
+    equal to counting :func:`warning_of` over every case.  ``bounds`` and ``colours`` are for
+    the same day."""
+    found = running_counts(session, bounds, conditions)
+    # in the order of ix_cases_state_deadline_id: by id alone SQLite scans the whole table
+    order = (Case.deadline_on, Case.id)
+    with closing(suspended_colours(session, conditions, colours, order, False)) as rows:
+        for _, found_colour in rows:
+            if found_colour is not None:
+                found[found_colour] += 1
+    return found
+
+
+def suspended_colours(
     session: Session,
     conditions: Sequence[ColumnElement[bool]],
-    wanted: Iterable[Warning],
     colours: Colours,
     columns: Sequence[Any],
     descending: bool,
-) -> Generator[int, None, None]:
-    """The ids of the suspended cases meeting ``conditions`` whose colour is wanted, in the
-    list's order (``columns``), coloured one by one as they are read: a page stops reading
-    once it is full.
+) -> Generator[tuple[int, Warning | None], None, None]:
+    """The suspended cases meeting ``conditions`` with their colours, in the order of
+    ``columns`` (the last one the id), each coloured as it is read: a reader may stop early.
 
     Plain rows in batches, joined with their suspensions; one deadline per distinct
     (acceptance, counted days, closed suspensions) (:class:`Colours`).
     """
-    wanted = set(wanted)
     ordering = [c.desc() for c in columns] if descending else list(columns)
     query = (
         select(Case.id, Case.accepted_on, Case.promised_days, Case.extension_days,
@@ -355,24 +389,41 @@ def suspended_in_order(
     current: Any = None
     stops: list[Suspension] = []
 
-    def matches() -> bool:
+    def coloured() -> tuple[int, Warning | None]:
         counted = current.promised_days + (current.extension_days or 0)
-        return colours.colour(CaseState.SUSPENDED, current.accepted_on, counted,
-                              stops) in wanted
+        return current.id, colours.colour(CaseState.SUSPENDED, current.accepted_on, counted,
+                                          stops)
 
     # streamed in batches (a server-side cursor on PostgreSQL), closed however the reading
-    # ends: callers close this generator when their page is full
+    # ends: callers close this generator when they have read enough
     result = session.execute(query.execution_options(yield_per=500))
     try:
         for row in result:
             if current is not None and row.id != current.id:
-                if matches():
-                    yield current.id
+                yield coloured()
                 stops = []
             current = row
             if row.start_on is not None:
                 stops.append(Suspension(row.start_on, row.end_on, row.kind.value))
-        if current is not None and matches():
-            yield current.id
+        if current is not None:
+            yield coloured()
     finally:
         result.close()
+
+
+def suspended_in_order(
+    session: Session,
+    conditions: Sequence[ColumnElement[bool]],
+    wanted: Iterable[Warning],
+    colours: Colours,
+    columns: Sequence[Any],
+    descending: bool,
+) -> Generator[int, None, None]:
+    """The ids of the suspended cases meeting ``conditions`` whose colour is wanted, in the
+    list's order (``columns``), coloured one by one as they are read: a page stops reading
+    once it is full (:func:`suspended_colours`)."""
+    wanted = set(wanted)
+    with closing(suspended_colours(session, conditions, colours, columns, descending)) as rows:
+        for case_id, found_colour in rows:
+            if found_colour in wanted:
+                yield case_id

@@ -15,6 +15,12 @@ index gives them.  Rounds interleave app and ceiling for every list (app, bare, 
 on the same core; ``<list>_ratio`` is the median over the rounds of app ÷ bare, and
 ``list_ratio`` the largest of them (the worst list).  Goal: ≤ 2, and no request over 1 s.
 
+The staff home's colour charts (node/home.py by_colour) are measured the same way: the
+approver's home page (``home_department``: the node's one department, every open case) and a
+clerk's (``home_clerk``: every 100th case is made the bench clerk's), signed in through the
+login form, against the bare count of the same open cases; the page's three figures must add
+up to that count.  The page also shows the badge and renders its template.
+
 What the ceiling leaves out, and the app does: the token's check, the page's total (counted up
 to 1,000), the colour of each row shown (the calendar), the suspended cases' colours (Python,
 node/cases/warnings.py: the warning lists' bare queries read running cases only), the rows'
@@ -29,6 +35,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import secrets
 import statistics
 import sys
@@ -158,6 +165,19 @@ def node_app(url: str, key_dir: Path) -> tuple[Any, dict[str, str]]:
             session.add(User(username="bench-supervisor", display_name="监察员",
                              role=Role.SUPERVISOR, password_hash=hash_password(PASSWORD),
                              active=True))
+        department = session.query(User.department_id).filter(
+            User.department_id.is_not(None)).first()
+        for username, role, name in (("bench-approver", Role.APPROVER, "审批员"),
+                                     ("bench-clerk", Role.CLERK, "受理员")):
+            if session.query(User).filter_by(username=username).one_or_none() is None:
+                session.add(User(username=username, display_name=name, role=role,
+                                 department_id=department[0] if department else 1,
+                                 password_hash=hash_password(PASSWORD), active=True))
+        session.flush()
+        clerk = session.query(User).filter_by(username="bench-clerk").one()
+        # the clerk's desk: every 100th case (the node's generator leaves cases unowned)
+        session.execute(text("UPDATE cases SET owner_id = :clerk WHERE id % 100 = 0"
+                             " AND owner_id IS NULL"), {"clerk": clerk.id})
     client = app.test_client()
     answer = client.post("/api/v1/auth/login",
                          json={"username": "bench-supervisor", "password": PASSWORD})
@@ -236,6 +256,37 @@ def lists(conn: Any, app: Any) -> list[dict[str, Any]]:
     ]
 
 
+OPEN = "state IN ('accepted', 'in_review', 'suspended')"
+# the chart's figures under it: 正常 g 件，黄灯预警 y 件，红灯超期 r 件
+COUNTS = re.compile(r'id="(?:queue-counts|clerk-mine)">\D*(\d+)\D*(\d+)\D*(\d+)')
+
+
+def homes(conn: Any, app: Any) -> list[dict[str, Any]]:
+    """The staff home's colour charts (node/home.py by_colour): the approver's page (their
+    department's open cases by colour: every open case of the node's one department) and the
+    clerk's (their desk, every 100th case), each page through the app — signed in, the badge,
+    the template — against the bare count of the same cases."""
+    owner = conn.exec_driver_sql(
+        "SELECT id FROM users WHERE username = 'bench-clerk'").scalar_one()
+    department = conn.exec_driver_sql(
+        "SELECT department_id FROM users WHERE username = 'bench-approver'").scalar_one()
+    items = []
+    for name, username, where in (
+            ("home_department", "bench-approver", f"department_id = {int(department)}"),
+            ("home_clerk", "bench-clerk", f"owner_id = {int(owner)}")):
+        client = app.test_client()
+        login = client.get("/staff/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login)
+        assert token, "no CSRF token on the login page"
+        landed = client.post("/staff/login", data={"username": username, "password": PASSWORD,
+                                                   "csrf_token": token.group(1)})
+        assert landed.status_code == 302, landed.get_data(as_text=True)[:500]
+        items.append({"name": name, "page": client,
+                      "sql": f"SELECT count(*) FROM cases WHERE {OPEN} AND {where}",
+                      "params": {}})
+    return items
+
+
 def per_state(query: str, order: str) -> str:
     """The best hand-written form of a list over the two running states: one index range per
     state (``{state}`` in ``query``), each a page long, merged."""
@@ -254,10 +305,17 @@ def measure(url: str, rounds: int) -> dict[str, Any]:
         client = app.test_client()
         engine = app.extensions["tongban_db"].engine
         with engine.connect() as conn:
-            measured = lists(conn, app)
+            measured = lists(conn, app) + homes(conn, app)
         bare_engine = create_engine(url)  # the same kind of connection
 
         def ask(item: dict[str, Any]) -> Callable[[], Any]:
+            if "page" in item:
+                def page() -> Any:
+                    answer = item["page"].get("/staff/home")
+                    assert answer.status_code == 200, answer.status_code
+                    return answer.get_data(as_text=True)
+                return page
+
             def run() -> Any:
                 answer = client.get(item["url"], headers=headers)
                 assert answer.status_code == 200, answer.get_json()
@@ -281,6 +339,16 @@ def measure(url: str, rounds: int) -> dict[str, Any]:
         for item in measured:  # warm both, and check they read the same rows
             _, answer = timed(ask(item))
             _, rows = timed(bare(item))
+            item["app"], item["bare"], item["ratios"] = [], [], []
+            if "page" in item:  # the chart's three colours count the bare query's cases
+                found = COUNTS.search(answer)
+                assert found, f"{item['name']}: no counts on the page"
+                shown = sum(int(n) for n in found.groups())
+                if shown != rows[0][0]:
+                    raise SystemExit(f"{item['name']}: the page counts {shown} cases, the "
+                                     f"bare query {rows[0][0]}")
+                item["rows"], item["total"] = (3, 1), (shown, True)
+                continue
             shown = len(answer["items"])
             item["rows"] = (shown, min(len(rows), PER_PAGE))
             key = "number" if item["name"].startswith("complaints") else "id"
@@ -292,7 +360,6 @@ def measure(url: str, rounds: int) -> dict[str, Any]:
                 raise SystemExit(f"{item['name']}: the app and the bare query read other rows "
                                  f"({ours[:3]}… against {theirs[:3]}…)")
             item["total"] = (answer["total"], answer["total_exact"])
-            item["app"], item["bare"], item["ratios"] = [], [], []
         for number in range(rounds):
             for item in measured:
                 app_s, _ = timed(ask(item))

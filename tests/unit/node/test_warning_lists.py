@@ -5,7 +5,9 @@ National Day holidays with their 调休 working days, local closures and local w
 deadlines of 0 to 30 working days, extensions, closed and open suspensions — and random
 policies (days left, share used), ``CaseService.search(warnings=…)`` (date bounds in SQL for
 running cases, node/cases/warnings.py) returns exactly the cases whose colour
-``warning_for`` gives, and walking every page by cursor returns each exactly once, in order.
+``warning_for`` gives, and walking every page by cursor returns each exactly once, in order;
+the home page's counts by colour (node/home.py by_colour, counted in SQL) are each
+department's numbers of cases of each colour.
 
 Rows are inserted directly (not through the services) to keep each example fast; running
 cases get the deadline the services would store.
@@ -22,6 +24,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from node.calendar.workdays import LocalOverride, Suspension, WorkingCalendar
@@ -32,6 +35,7 @@ from node.cases.service import CaseService
 from node.cases.states import CaseState
 from node.cases.warnings import Warning, WarningPolicy, warning_for
 from node.catalog.service import CatalogService
+from node.home import by_colour
 from node.listing import COUNT_CAP
 from node.metadata import load_all_models
 from node.models import Base
@@ -83,6 +87,7 @@ class World:
     db: Database
     matter: int
     department: int
+    other: int  # a second department: the home's counts are a department's
 
 
 @pytest.fixture
@@ -93,15 +98,16 @@ def world(database_url: str) -> Iterator[World]:
     with db.unit_of_work() as session:
         catalog = CatalogService(session)
         department = catalog.create_department("SC", "市场监督管理局")
+        other = catalog.create_department("RS", "人力资源和社会保障局")
         catalog.create_window("W01", "市场监管窗口", "", ["SC"])
         matter = catalog.create_matter(new_matter())
-        ids = World(db, matter.id, department.id)
+        ids = World(db, matter.id, department.id, other.id)
     yield ids
     db.dispose()
 
 
 def insert(session: Session, world: World, today: dt.date, calendar: WorkingCalendar,
-           drawn: list[Drawn]) -> list[Case]:
+           drawn: list[Drawn], prefix: str = "W") -> list[Case]:
     cases = []
     for i, d in enumerate(drawn):
         accepted = today - dt.timedelta(days=d.accepted_back)
@@ -112,20 +118,21 @@ def insert(session: Session, world: World, today: dt.date, calendar: WorkingCale
             end = start + dt.timedelta(days=d.closed_stop[1])
             if end <= today:
                 stops.append(Stop(kind=SuspensionKind.TESTING, start_on=start, end_on=end,
-                                  reason="检测", notice_number=f"S-{i}-1", started_by="a"))
+                                  reason="检测", notice_number=f"{prefix}S-{i}-1", started_by="a"))
         if d.state is CaseState.SUSPENDED:
             start = max(accepted, today - dt.timedelta(days=d.open_back))
             if not stops or start >= stops[0].end_on:
                 stops.append(Stop(kind=SuspensionKind.HEARING, start_on=start, end_on=None,
-                                  reason="听证", notice_number=f"S-{i}-2", started_by="a"))
+                                  reason="听证", notice_number=f"{prefix}S-{i}-2", started_by="a"))
         counted = d.promised + (d.extension or 0)
         closed = [Suspension(s.start_on, s.end_on, s.kind.value) for s in stops if s.end_on]
         # what the services store: the deadline over the closed suspensions
         deadline = calendar.deadline(accepted, counted, closed, today=today)
         clocked = d.state is not CaseState.SUBMITTED
         case = Case(
-            number=f"W-{i}", query_code_hash="0" * 64, matter_id=world.matter,
-            department_id=world.department, window_id=None, channel=Channel.WINDOW,
+            number=f"{prefix}-{i}", query_code_hash="0" * 64, matter_id=world.matter,
+            department_id=world.department if i % 3 else world.other, window_id=None,
+            channel=Channel.WINDOW,
             state=d.state, applicant_name="测试", applicant_consent=False,
             received_at=dt.datetime.combine(received, SHANGHAI_NOON), received_on=received,
             accepted_on=accepted if clocked else None, promised_days=d.promised,
@@ -190,6 +197,12 @@ def test_sql_colours_equal_the_colour_rule(
                                        for s in c.suspensions]) for c in cases}
         colours = service.colours()  # a list's rows: the same colours, many at once
         assert {c.id: colours.of_case(c) for c in cases} == expected
+        # the home's charts (node/home.py): each department's open cases by colour, counted
+        for department in (world.department, world.other):
+            counted = {w.value: sum(1 for c in cases if c.department_id == department
+                                    and expected[c.id] is w) for w in Warning}
+            assert by_colour(service, Case.department_id == department) == counted, (
+                department, today, policy)
         for wanted in ({Warning.RED}, {Warning.YELLOW}, {Warning.GREEN},
                        {Warning.RED, Warning.YELLOW}):
             matching = {i for i, colour in expected.items() if colour in wanted}
@@ -279,3 +292,52 @@ def test_a_same_day_case_is_green_through_its_due_day_then_red(
                 assert {c.id for c in page.items} == {
                     c.id for c, colour in zip(cases, colours, strict=True) if colour is wanted}
             session.rollback()
+
+
+def test_the_home_counts_colours_without_loading_the_cases(world: World) -> None:
+    """The home's charts (node/home.py by_colour) load no case and send as many statements for
+    90 open cases as for 30: the running ones are counted in SQL (a department of a large
+    center holds thousands), the suspended ones read as plain rows."""
+    today = dt.date(2026, 11, 18)
+    calendar, policy = WorkingCalendar(), WarningPolicy()
+    now = dt.datetime.combine(today, SHANGHAI_NOON)
+    open_states = (CaseState.ACCEPTED, CaseState.IN_REVIEW, CaseState.SUSPENDED)
+    loaded: list[Any] = []
+    statements: list[str] = []
+
+    def on_load(target: Any, context: Any) -> None:
+        loaded.append(target)
+
+    def on_statement(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(statement)
+
+    everyone: list[Case] = []
+    sent: list[int] = []
+    with Session(world.db.engine) as session:
+        service = CaseService(session, node_code="450981", calendar=calendar,
+                              warning_policy=policy, clock=lambda: now)
+        for batch in ("A", "B", "C"):
+            # each department's cases of every open state, some with a closed suspension
+            drawn = [Drawn(open_states[(i // 3) % 3], i % 25, (0, 1, 5, 10)[i % 4],
+                           (None, 5)[i % 2], (i % 5, 2) if i % 4 else None, i % 7)
+                     for i in range(30)]
+            everyone += insert(session, world, today, calendar, drawn, prefix=batch)
+            expected = {w.value: sum(1 for c in everyone if c.department_id == world.department
+                                     and warning_for(c, calendar, today, policy, [
+                                         Suspension(s.start_on, s.end_on, s.kind.value)
+                                         for s in c.suspensions]) is w) for w in Warning}
+            session.expunge_all()  # what the counts read comes from the database
+            event.listen(Case, "load", on_load)
+            event.listen(world.db.engine, "before_cursor_execute", on_statement)
+            try:
+                counts = by_colour(service, Case.department_id == world.department)
+            finally:
+                event.remove(Case, "load", on_load)
+                event.remove(world.db.engine, "before_cursor_execute", on_statement)
+            assert counts == expected
+            assert loaded == []
+            sent.append(len(statements))
+            statements.clear()
+        assert sum(expected.values()) == 60  # 90 cases, two in three of this department open
+        assert sent[0] == sent[1] == sent[2] <= 4, sent
+        session.rollback()

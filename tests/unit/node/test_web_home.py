@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from node.auth.permissions import Role
+from node.cases.models import Case
 from schemas.envelope import Kind
 from schemas.runtime.database import Database
 from tests.unit.node.conftest import Api
@@ -72,6 +74,31 @@ def test_the_clerks_cases_by_colour_and_the_online_applications_waiting(
     mine = re.search(r'id="clerk-mine">([^<]*)<', page).group(1)  # type: ignore[union-attr]
     assert mine.startswith("正常 1 件，黄灯预警 0 件，红灯超期 0 件")
     assert '"values": [1, 0, 0]' in page or '"values":[1,0,0]' in page  # the chart's data
+
+
+def test_the_department_queue_is_counted_by_colour_without_loading_its_cases(
+    client: FlaskClient, desk: dict[str, Api],
+) -> None:
+    """The approver's chart counts the department's open cases (node/home.py by_colour): the
+    page loads none of them (a department of a large center holds thousands)."""
+    _accepted(desk)
+    _accepted(desk)
+    loaded: list[Case] = []
+
+    def on_load(target: Case, context: Any) -> None:
+        loaded.append(target)
+
+    log_in(client, "approver1")
+    event.listen(Case, "load", on_load)
+    try:
+        response = client.get("/staff/home")
+    finally:
+        event.remove(Case, "load", on_load)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    counts = re.search(r'id="queue-counts">([^<]*)<', page).group(1)  # type: ignore[union-attr]
+    assert counts.startswith("正常 2 件，黄灯预警 0 件，红灯超期 0 件")
+    assert loaded == []
 
 
 def test_the_badge_counts_cases_from_below_complaints_and_leads_to_their_lists(
