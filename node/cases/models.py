@@ -92,6 +92,11 @@ class Case(Base):
         Index("ix_cases_applicant_phone", "applicant_phone", "received_on", "id"),
         # the cases changed since a period's tree was last built (node/verification/incremental)
         Index("ix_cases_updated_at", "updated_at"),
+        # the forwarded cases by state (node/home.py: the navigation's badge of cases from
+        # below still open here on every staff page, the clerk's results come back): few rows
+        # in a range of the index instead of every open case read to test the column
+        Index("ix_cases_state_received_from", "state", "received_from"),
+        Index("ix_cases_state_forwarded_to", "state", "forwarded_to"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
