@@ -561,9 +561,9 @@ def point_at_hub(config: Path, hub_url: str) -> None:
 
 
 def create_staff(home: str, node: DemoNode, logins: Mapping[str, str],
-                 hashes: Mapping[str, str]) -> int:
+                 hashes: Mapping[str, str] | None = None) -> int:
     """The demo's departments and staff accounts in one center (in a pool process), with
-    the logins' passwords hashed before (``hashes``, by username)."""
+    the logins' passwords hashed before (``hashes``, by username), else hashed here."""
     del node  # the same people everywhere
     load_all_models()
     db = Database(node_settings({"home": home}).database_url)
@@ -579,7 +579,7 @@ def create_staff(home: str, node: DemoNode, logins: Mapping[str, str],
                     username=user.username, display_name=user.display_name,
                     role=Role(user.role), password=logins[user.username],
                     department_code=user.department_code),
-                    password_hash=hashes[user.username])
+                    password_hash=(hashes or {}).get(user.username))
             return len(DEMO_USERS)
     finally:
         db.dispose()
