@@ -314,10 +314,10 @@ def test_admin_edits_a_demo_matter_and_sees_staff_and_sync(page: Any, demo: Demo
     page.goto(demo.url(YUZHOU, "/staff/admin/users"))
     for username in ("clerk", "approver", "supervisor", "viewer"):
         expect(page.get_by_role("cell", name=username, exact=True)).to_be_visible()
-    page.get_by_role("link", name="修改账号 viewer").click()
+    page.get_by_role("link", name="修改统计员的账号").click()
     page.get_by_label("姓名").fill("统计科")
     page.get_by_role("button", name="保存修改").click()
-    expect(page.get_by_role("cell", name="统计科")).to_be_visible()
+    expect(page.get_by_role("cell", name="统计科", exact=True)).to_be_visible()
     shot(page, "demo-admin-users")
 
     page.goto(demo.url(YUZHOU, "/staff/admin/organisation"))
