@@ -41,10 +41,11 @@ from deploy.demo.processes import DemoError, new_password, write_private
 from deploy.demo.progress import bar
 from hub.cli import init as hub_init
 from hub.cli import trust_root_command
+from node.audit.chain import AuditLog
 from node.auth.inputs import NewUser
 from node.auth.models import User
 from node.auth.permissions import Role
-from node.auth.service import AuthService
+from node.auth.service import AuthService, hash_password
 from node.bundles.service import BundleApplication
 from node.calendar.publishing import publish_calendar
 from node.calendar.schedules import read_json_schedule
@@ -61,11 +62,13 @@ from node.config import node_settings
 from node.metadata import load_all_models
 from node.metrics.rollup import refresh
 from node.metrics.service import MetricsService
+from node.metrics.summary import as_of
 from node.settings import NodeSettings
 from node.sync import enrollment
 from node.sync.client import HttpHubTransport
 from node.sync.keys import load_node_key
 from node.sync.outbox import emit
+from node.verification.service import commit, keep
 from schemas.envelope import Kind
 from schemas.keys import public_key_b64
 from schemas.periods import Period
@@ -176,9 +179,12 @@ class Federation:
         return len(todo) + hub_new
 
     def create_users(self, logins: Mapping[str, str]) -> int:
-        """The demo's staff on every node (missing ones only); how many were created."""
+        """The demo's staff on every node (missing ones only); how many were created. Each
+        login is the same on every node: its password is hashed once here (Argon2id, 0.2 s of
+        CPU a hash) and every node stores that hash."""
+        hashes = {user.username: hash_password(logins[user.username]) for user in DEMO_USERS}
         return sum(self._each(list(self.members.values()), "staff accounts", create_staff,
-                              dict(logins)))
+                              dict(logins), hashes))
 
     def _each(self, members: list[Member], label: str, job: Any, *args: Any) -> list[Any]:
         """``job(home, node, *args)`` for each member, in as many processes as cores."""
@@ -508,22 +514,30 @@ class Federation:
     # -- summaries ----------------------------------------------------------------------------
 
     def summaries(self, months: int) -> int:
-        """Every node's signed summary of each demo month (the figures rolled up first)."""
-        today = to_shanghai_date(utcnow())
+        """Every node's signed summary of each demo month (the figures rolled up first), as
+        the worker sends them (node/metrics/jobs.py): with the audit head and the commitment
+        (its leaves kept for audits), else the hub flags the center 数据核验：未提交承诺."""
+        now = utcnow()
+        today, sent = to_shanghai_date(now), 0
         periods = _months(today, months)
-        sent = 0
         with bar("summaries", len(self.members)) as advance:
             for member in self.members.values():
                 settings = self.settings(member)
                 key = load_node_key(settings)
                 with self.database(member) as db:
                     with db.unit_of_work() as session:
-                        refresh(session, periods[0].start, today, utcnow())
+                        refresh(session, periods[0].start, today, now)
                     for period in periods:
                         with db.unit_of_work() as session:
-                            body = MetricsService.for_settings(session, settings).summary(period)
-                            emit(session, kind=Kind.SUMMARY, to="hub", body=body,
-                                 sender=member.code, private_key=key)
+                            metrics = MetricsService.for_settings(session, settings)
+                            metrics.clock = lambda: now
+                            body = metrics.summary(period)
+                            body["audit"] = AuditLog(session).anchor()
+                            commitment = commit(session, period, as_of(period, now))
+                            body["commitment"] = commitment.body
+                            envelope = emit(session, kind=Kind.SUMMARY, to="hub", body=body,
+                                            sender=member.code, private_key=key, now=now)
+                            keep(session, commitment, envelope.id, envelope.seq)
                             sent += 1
                 advance(1)
         self.sync_all()
@@ -546,8 +560,10 @@ def point_at_hub(config: Path, hub_url: str) -> None:
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def create_staff(home: str, node: DemoNode, logins: Mapping[str, str]) -> int:
-    """The demo's departments and staff accounts in one center (in a pool process)."""
+def create_staff(home: str, node: DemoNode, logins: Mapping[str, str],
+                 hashes: Mapping[str, str] | None = None) -> int:
+    """The demo's departments and staff accounts in one center (in a pool process), with
+    the logins' passwords hashed before (``hashes``, by username), else hashed here."""
     del node  # the same people everywhere
     load_all_models()
     db = Database(node_settings({"home": home}).database_url)
@@ -562,7 +578,8 @@ def create_staff(home: str, node: DemoNode, logins: Mapping[str, str]) -> int:
                 auth.create_user(NewUser(
                     username=user.username, display_name=user.display_name,
                     role=Role(user.role), password=logins[user.username],
-                    department_code=user.department_code))
+                    department_code=user.department_code),
+                    password_hash=(hashes or {}).get(user.username))
             return len(DEMO_USERS)
     finally:
         db.dispose()

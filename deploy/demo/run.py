@@ -51,12 +51,10 @@ def _check_ports(hub_port: int, ports: list[int]) -> None:
                             f"choose another {option}")
 
 
-def _build(fed: Federation, months: int, scale: float, jobs: int, stop: threading.Event,
-           hub: Child, http: requests.Session, phases: Phases) -> None:
-    """Every set-up step not done by an earlier run, in order (the hub is running)."""
-    wait_healthy(hub, stop, http)
-    phases.report("hub", f"serving at {fed.hub_url}")
-    later: list[tuple[str, Callable[[], str]]] = [
+def _later_steps(fed: Federation, months: int, scale: float,
+                 jobs: int) -> list[tuple[str, Callable[[], str]]]:
+    """The set-up steps done with the hub running, in order: each one's name and work."""
+    return [
         ("enrolled", lambda: f"{fed.enroll_children()} centers enrolled by their parents"),
         ("catalog", lambda: f"the province published {fed.publish_catalog()} standard "
                             "matters; every center adopted and localized them"),
@@ -69,7 +67,14 @@ def _build(fed: Federation, months: int, scale: float, jobs: int, stop: threadin
         ("directives", lambda: f"{fed.directives()} directives issued and answered"),
         ("summaries", lambda: f"{fed.summaries(months)} signed summaries at the hub"),
     ]
-    for step, run in later:
+
+
+def _build(fed: Federation, months: int, scale: float, jobs: int, stop: threading.Event,
+           hub: Child, http: requests.Session, phases: Phases) -> None:
+    """Every set-up step not done by an earlier run, in order (the hub is running)."""
+    wait_healthy(hub, stop, http)
+    phases.report("hub", f"serving at {fed.hub_url}")
+    for step, run in _later_steps(fed, months, scale, jobs):
         if stop.is_set():
             raise Interrupted
         if not fed.done(step):
@@ -197,13 +202,22 @@ def _start(fed: Federation, children: list[Child], stop: threading.Event, months
         raise Interrupted
     hub = _serve("hub", hub_args, logs / "hub.log", fed.hub_url)
     children.append(hub)
-    with requests.Session() as http:
-        _build(fed, months, scale, jobs, stop, hub, http, phases)
+
+    def serve_nodes() -> list[Child]:
         nodes = [_serve(f"node {m.code}", ["node", "serve", "--home", str(m.home), "--bind",
                                             f"{LOOPBACK}:{m.port}", "--workers", str(workers)],
                         logs / f"node-{m.code}.log", m.url)
                  for m in fed.members.values()]
-        children += nodes
+        children.extend(nodes)
+        return nodes
+
+    # a folder an earlier run set up has nothing to build: the nodes boot beside the hub
+    # instead of after it
+    built = all(fed.done(step) for step, _ in _later_steps(fed, months, scale, jobs))
+    nodes = serve_nodes() if built else []
+    with requests.Session() as http:
+        _build(fed, months, scale, jobs, stop, hub, http, phases)
+        nodes = nodes or serve_nodes()
         with bar("starting the node servers", len(nodes)) as advance:
             for child in nodes:
                 wait_healthy(child, stop, http)

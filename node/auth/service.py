@@ -189,7 +189,10 @@ class AuthService:
             raise NotFound(_("No user %(repr)s.", repr=repr(username)), {"username": username})
         return user
 
-    def create_user(self, new: NewUser) -> User:
+    def create_user(self, new: NewUser, *, password_hash: str | None = None) -> User:
+        """A new account. ``password_hash``: ``new.password``'s hash made before by the caller
+        (``hash_password``), stored as it is: ``tongban demo`` hashes each of its logins once
+        for all its centers instead of once a center (0.2 s of CPU each)."""
         if self.session.scalar(select(User.id).where(User.username == new.username)):
             raise Conflict(
                 _("User %(repr)s already exists.",
@@ -202,7 +205,7 @@ class AuthService:
             username=new.username,
             display_name=new.display_name or new.username,
             role=Role(new.role),
-            password_hash=hash_password(new.password),
+            password_hash=password_hash or hash_password(new.password),
             active=True,
         )
         self._apply(user, new.given())

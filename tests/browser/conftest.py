@@ -34,13 +34,13 @@ from tests.integration.conftest import (
     START_TIMEOUT,
     TONGBAN,
     free_port,
+    invoke_tongban,
     served_env,
     serving,
     stop_process,
     stop_processes,
     wait_for_health,
 )
-from tests.integration.federation import _ok
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = REPO / "test-output" / "screenshots"
@@ -56,6 +56,13 @@ DEMO_GROUP = pytest.mark.xdist_group("demo-federation")
 # the demo's centers served again: the province, the city, Yuzhou and Beiliu, and Beiliu's
 # township (test_crawl.py reads four levels, test_demo_pages.py uses the city and Yuzhou)
 DEMO_PROVINCE, DEMO_CITY, DEMO_YUZHOU, DEMO_BEILIU = "450000", "450900", "450902", "450981"
+
+
+def _ok(*args: str, cwd: Path) -> None:
+    """``tongban ARGS`` in this process (Click's runner: no interpreter of its own to start
+    and import the node into, ~1 s of CPU each, twenty of them for the ``site``), to success."""
+    result = invoke_tongban(*args, cwd=cwd)
+    assert result.returncode == 0, f"tongban {' '.join(args)}\n{result.stdout}\n{result.stderr}"
 
 
 def _seed(node: str) -> None:
@@ -128,9 +135,17 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             config.write(f'hub_url = "{hub}"\n')
     _ok("node", "create-user", "--home", HOMES[CITY], "--username", "admin", "--role",
         "admin", "--password", PASSWORD, cwd=work)
+    node = f"http://127.0.0.1:{node_port}"
+    # the hub and the city's node boot side by side (several seconds each); the node's pages
+    # read its database per request, so what the syncs below bring is there when they ask
     with serving("hub", "serve", "--home", "hub", "--bind", f"127.0.0.1:{hub_port}",
-                 "--workers", "1", cwd=work, log=work / "hub.log") as hub_process:
-        wait_for_health(f"{hub}/healthz", hub_process, work / "hub.log")
+                 "--workers", "1", cwd=work, log=work / "hub.log",
+                 quick_stop=True) as hub_process, \
+            serving("node", "serve", "--home", HOMES[CITY], "--bind", f"127.0.0.1:{node_port}",
+                    "--workers", "1", cwd=work, log=work / "node.log",
+                    quick_stop=True) as node_process:
+        # they boot side by side: the time they share is each one's START_TIMEOUT together
+        wait_for_health(f"{hub}/healthz", hub_process, work / "hub.log", START_TIMEOUT * 2)
         _ok("node", "sync-now", "--home", HOMES[PROVINCE], cwd=work)
         for parent, child in ((PROVINCE, CITY), (CITY, BEILIU), (CITY, RONG)):
             kind = ("--kind", KINDS[child]) if child in KINDS else ()
@@ -142,15 +157,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             _ok("node", "sync-now", "--home", HOMES[code], cwd=work)
         # the city learns its counties' names (their summaries gave them to the hub)
         _ok("node", "sync-now", "--home", HOMES[CITY], cwd=work)
-        node = f"http://127.0.0.1:{node_port}"
-        with serving("node", "serve", "--home", HOMES[CITY], "--bind",
-                     f"127.0.0.1:{node_port}", "--workers", "1", cwd=work,
-                     log=work / "node.log") as node_process:
-            wait_for_health(f"{node}/healthz", node_process, work / "node.log")
-            _seed(node)
-            today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
-            yield Site(work, node, hub, hub_process,
-                       Period.month(today.year, today.month).label)
+        wait_for_health(f"{node}/healthz", node_process, work / "node.log", START_TIMEOUT * 2)
+        _seed(node)
+        today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
+        yield Site(work, node, hub, hub_process, Period.month(today.year, today.month).label)
 
 
 @contextmanager

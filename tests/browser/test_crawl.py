@@ -59,8 +59,22 @@ def shape(path: str) -> str:
     return re.sub(r"\d+", "N", path)
 
 
-def _links(page: Any, base: str) -> list[str]:
-    hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))")
+# the page's HTML as ``page.content()`` serializes it (Playwright's own script: the doctype,
+# then the root element's outerHTML) and every link's href, read in one round trip to the
+# browser instead of two (each ~50 ms on the loaded machine, 150 pages a level)
+_READ = """() => [
+    (document.doctype ? new XMLSerializer().serializeToString(document.doctype) : '')
+        + (document.documentElement ? document.documentElement.outerHTML : ''),
+    Array.from(document.querySelectorAll('a[href]'), a => a.getAttribute('href'))]"""
+
+
+def read(page: Any) -> tuple[str, list[str]]:
+    """The page's HTML (what ``page.content()`` returns) and its links' hrefs."""
+    html, hrefs = page.evaluate(_READ)
+    return html, hrefs
+
+
+def _links(page: Any, base: str, hrefs: list[str]) -> list[str]:
     found = []
     for href in hrefs:
         url = urljoin(page.url, href).split("#")[0]
@@ -120,7 +134,7 @@ def crawl(page: Any, base: str, start: list[str], scanned: set[str],
             response = page.goto(url)
             opened += 1
             scanned.add(url)
-            html = page.content()
+            html, hrefs = read(page)
             found = page_problems(html)
             if response is None or response.status >= 500:
                 found.append(f"answers {response.status if response else 'nothing'}")
@@ -128,7 +142,7 @@ def crawl(page: Any, base: str, start: list[str], scanned: set[str],
                 found.append("exception text")
             if found:
                 problems[url] = found
-            following += _links(page, base)
+            following += _links(page, base, hrefs)
         frontier = following
     for url in sorted(exports):
         if exported is not None:
@@ -159,6 +173,8 @@ def test_every_page_of_every_role_reads_chinese(browser: Any, federation: Federa
         page = context.new_page()
         page.set_default_timeout(30_000)
         page.goto(base + "/")
+        # the one-trip read is what Playwright's page.content() serializes
+        assert read(page)[0] == page.content()
         found, opened = crawl(page, base, _nav(page, base), scanned)  # the citizens'
         problems.update(found)
         pages += opened

@@ -222,6 +222,10 @@ def test_city_league_table_names_its_counties_with_a_chart(page: Any, demo: Demo
                             "&level=county&peers=all")
     timed_goto(page, league, "league (first: asks the hub)")
     timed_goto(page, league, "league (again: the kept answer at once)")
+    # the demo's summaries carry their commitment (deploy/demo/federation.py summaries), as
+    # the worker's do: no county is flagged 数据核验：未提交承诺
+    expect(page.locator("tbody tr").first).to_be_visible()
+    assert page.locator('[data-verification="uncommitted"]').count() == 0, page.content()
     expect(center_cell(page, "玉州区政务服务中心", YUZHOU)).to_be_visible()
     expect(center_cell(page, "北流市政务服务中心", BEILIU)).to_be_visible()
     values = chart_data(page, "league-chart")
@@ -310,10 +314,10 @@ def test_admin_edits_a_demo_matter_and_sees_staff_and_sync(page: Any, demo: Demo
     page.goto(demo.url(YUZHOU, "/staff/admin/users"))
     for username in ("clerk", "approver", "supervisor", "viewer"):
         expect(page.get_by_role("cell", name=username, exact=True)).to_be_visible()
-    page.get_by_role("link", name="修改账号 viewer").click()
+    page.get_by_role("link", name="修改统计员的账号").click()
     page.get_by_label("姓名").fill("统计科")
     page.get_by_role("button", name="保存修改").click()
-    expect(page.get_by_role("cell", name="统计科")).to_be_visible()
+    expect(page.get_by_role("cell", name="统计科", exact=True)).to_be_visible()
     shot(page, "demo-admin-users")
 
     page.goto(demo.url(YUZHOU, "/staff/admin/organisation"))

@@ -19,7 +19,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from sqlalchemy import text
 
+from node.config import node_settings
+from schemas.runtime.database import Database
+from schemas.runtime.passwords import verify_password
 from tests.demo_federation import DemoCheck
 from tests.integration.conftest import (
     STOP_TIMEOUT,
@@ -216,6 +220,31 @@ def test_the_first_run_builds_the_federation(built: tuple[Path, str]) -> None:
     assert "forwarded today" in output
     assert "signed summaries at the hub" in output
     assert stat.S_IMODE((work / "logins.json").stat().st_mode) == 0o600
+
+
+@DEMO_RUN
+def test_every_center_stores_the_one_hash_of_each_login(built: tuple[Path, str]) -> None:
+    """Each login is the same on every center: the demo hashes its password once for all 23
+    (deploy/demo/federation.py ``create_users``), and that hash checks the password printed
+    and kept in logins.json, and no other."""
+    work = built[0]
+    logins = json.loads((work / "logins.json").read_text())
+    stored: dict[str, set[str]] = {username: set() for username in logins}
+    for code in CODES:
+        db = Database(node_settings({"home": str(work / f"node-{code}")}).database_url)
+        try:
+            with db.engine.connect() as connection:
+                rows = connection.execute(text("SELECT username, password_hash FROM users"))
+                for username, password_hash in rows:
+                    stored[username].add(password_hash)
+        finally:
+            db.dispose()
+
+    assert set(stored) == {"admin", "clerk", "approver", "supervisor", "viewer"}
+    assert all(len(hashes) == 1 for hashes in stored.values()), stored
+    for username, [password_hash] in stored.items():
+        assert verify_password(password_hash, logins[username]), username
+    assert not verify_password(stored["admin"].copy().pop(), logins["clerk"])
 
 
 @DEMO_RUN
