@@ -22,6 +22,7 @@ from deploy.demo.catalog import DEMO_USERS
 from deploy.demo.check import Checks
 from deploy.demo.federation import Federation
 from deploy.demo.layout import check_layout, full_layout
+from deploy.demo.methodology import save_methodology
 from deploy.demo.processes import (
     LOOPBACK,
     POLL_INTERVAL,
@@ -66,6 +67,7 @@ def _later_steps(fed: Federation, months: int, scale: float,
         ("bundle", fed.live_bundle),
         ("directives", lambda: f"{fed.directives()} directives issued and answered"),
         ("summaries", lambda: f"{fed.summaries(months)} signed summaries at the hub"),
+        ("methodology", lambda: save_methodology(fed)),
     ]
 
 

@@ -254,6 +254,9 @@ def test_city_league_table_names_its_counties_with_a_chart(page: Any, demo: Demo
 def test_city_supervisor_saves_a_methodology_and_ranks_with_it(page: Any, demo: Demo) -> None:
     log_in(page, demo, CITY, "supervisor")
     page.goto(demo.url(CITY, "/staff/rankings/methodologies"))
+    # the demo saved the city's quarterly methodology: named by its title, its code apart
+    expect(page.get_by_role("cell", name="「季度综合评价」第 1 版", exact=True)).to_be_visible()
+    expect(page.get_by_role("cell", name=f"{CITY}.quarterly", exact=True)).to_be_visible()
     page.get_by_label("名称").fill("月度综合评价")  # the title; 方法代码 below
     page.get_by_label("方法代码").fill("monthly")
     page.get_by_label("说明").fill("办结量与按时办结率")

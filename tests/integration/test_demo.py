@@ -219,6 +219,8 @@ def test_the_first_run_builds_the_federation(built: tuple[Path, str]) -> None:
     assert re.search(r"^ready in \d+\.\d s \(homes .*history \d+\.\d s", output, re.MULTILINE)
     assert "forwarded today" in output
     assert "signed summaries at the hub" in output
+    # the city's composite methodology, saved at the hub under its Chinese title
+    assert "methodology: 450900 saved 「季度综合评价」 version 1 (450900.quarterly)" in output
     assert stat.S_IMODE((work / "logins.json").stat().st_mode) == 0o600
 
 
