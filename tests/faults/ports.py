@@ -13,10 +13,11 @@ from __future__ import annotations
 import functools
 import itertools
 import os
-import socket
 from collections.abc import Iterator
 
 import pytest
+
+from tests.integration.conftest import bindable, port_is_closed
 
 FLOOR, CEILING = 32_000, 32_768
 
@@ -37,16 +38,7 @@ def _ports() -> Iterator[int]:
 
 
 def _free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(1)
-        if probe.connect_ex(("127.0.0.1", port)) == 0:
-            return False  # somebody answers there
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+    return port_is_closed(port) and bindable(port)
 
 
 def free_port() -> int:

@@ -93,13 +93,14 @@ def free_port_range(count: int) -> int:
         base = next(_ports())
         if base + count > end:
             pytest.fail(f"this worker's ports ({_start}-{end - 1}) are used up")
-        if all(port_is_closed(base + i) and _bindable(base + i) for i in range(count)):
+        if all(port_is_closed(base + i) and bindable(base + i) for i in range(count)):
             for _ in range(count - 1):
                 next(_ports())
             return base
 
 
-def _bindable(port: int) -> bool:
+def bindable(port: int) -> bool:
+    """Whether this process could bind ``port`` on the loopback (nobody holds it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
             probe.bind(("127.0.0.1", port))

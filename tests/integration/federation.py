@@ -299,30 +299,44 @@ def copy_template(template: Template, work: Path, stack: ExitStack,
                       encoding="utf-8")
 
 
-def serve_nodes(work: Path, stack: ExitStack, codes: Iterable[str]) -> dict[str, str]:
-    """``tongban node serve`` for each node (all started, then each waited for); their
-    base URLs. They stop side by side when ``stack`` closes (each killed once its master has
-    logged that it is shutting down: :func:`stop_processes`)."""
-    started: dict[str, tuple[str, Path, subprocess.Popen[bytes]]] = {}
+def _serve_together(work: Path, stack: ExitStack,
+                    commands: dict[str, tuple[list[str], int, Path]]
+                    ) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Each ``tongban`` server of ``commands`` (name: its arguments, port and log) started,
+    then each waited for within one budget; name: its base URL and its ``/healthz`` answer.
+    They stop side by side when ``stack`` closes (each killed once its master has logged that
+    it is shutting down: :func:`stop_processes`)."""
     processes: list[subprocess.Popen[bytes]] = []
     logs: dict[subprocess.Popen[Any], Path] = {}
     stack.callback(stop_processes, processes, logs=logs)
-    for code in codes:
-        port = free_port()
-        log = work / f"{HOMES[code]}.log"
+    started: dict[str, tuple[str, Path, subprocess.Popen[bytes]]] = {}
+    for name, (args, port, log) in commands.items():
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [TONGBAN, "node", "serve", "--home", HOMES[code], "--bind",
-                 f"127.0.0.1:{port}", "--workers", "1"], cwd=work, env=served_env(),
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                [TONGBAN, *args, "--bind", f"127.0.0.1:{port}", "--workers", "1"], cwd=work,
+                env=served_env(), stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL)
         processes.append(process)
         logs[process] = log
-        started[code] = (f"http://127.0.0.1:{port}", log, process)
+        started[name] = (f"http://127.0.0.1:{port}", log, process)
     answers = wait_for_all_health((f"{base}/healthz", process, log)
                                   for base, log, process in started.values())
-    for code, health in zip(started, answers, strict=True):
+    return {name: (base, health)
+            for (name, (base, _, _)), health in zip(started.items(), answers, strict=True)}
+
+
+def _node_commands(work: Path, codes: Iterable[str]) -> dict[str, tuple[list[str], int, Path]]:
+    return {code: (["node", "serve", "--home", HOMES[code]], free_port(),
+                   work / f"{HOMES[code]}.log") for code in codes}
+
+
+def serve_nodes(work: Path, stack: ExitStack, codes: Iterable[str]) -> dict[str, str]:
+    """``tongban node serve`` for each node (all started, then each waited for); their
+    base URLs. They stop side by side when ``stack`` closes."""
+    served = _serve_together(work, stack, _node_commands(work, codes))
+    for code, (_, health) in served.items():
         assert health["code"] == code, health  # the copied home is the node asked for
-    return {code: base for code, (base, _, _) in started.items()}
+    return {code: base for code, (base, _) in served.items()}
 
 
 def serve_hub(work: Path, stack: ExitStack, port: int) -> str:
@@ -343,32 +357,15 @@ def serve_federation(work: Path, stack: ExitStack, hub_port: int, codes: Iterabl
     all started, then each waited for (a node's start needs nothing from its hub), so that a
     module waits for one server start instead of two in a row. The hub's URL and the nodes'
     base URLs; all of them stop side by side when ``stack`` closes."""
-    hub_url = f"http://127.0.0.1:{hub_port}"
-    processes: list[subprocess.Popen[bytes]] = []
-    logs: dict[subprocess.Popen[Any], Path] = {}
-    stack.callback(stop_processes, processes, logs=logs)
-    commands = {"hub": (["hub", "serve", "--home", "hub"], hub_port, work / "hub.log")}
-    for code in codes:
-        commands[code] = (["node", "serve", "--home", HOMES[code]], free_port(),
-                          work / f"{HOMES[code]}.log")
-    started: dict[str, tuple[str, Path, subprocess.Popen[bytes]]] = {}
-    for name, (args, port, log) in commands.items():
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [TONGBAN, *args, "--bind", f"127.0.0.1:{port}", "--workers", "1"], cwd=work,
-                env=served_env(), stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL)
-        processes.append(process)
-        logs[process] = log
-        started[name] = (f"http://127.0.0.1:{port}", log, process)
-    answers = wait_for_all_health((f"{base}/healthz", process, log)
-                                  for base, log, process in started.values())
-    for name, health in zip(started, answers, strict=True):
+    served = _serve_together(work, stack, {
+        "hub": (["hub", "serve", "--home", "hub"], hub_port, work / "hub.log"),
+        **_node_commands(work, codes)})
+    for name, (_, health) in served.items():
         if name == "hub":
             assert (health["service"], health["database"]) == ("hub", "ok"), health
         else:
             assert health["code"] == name, health  # the copied home is the node asked for
-    return hub_url, {code: base for code, (base, _, _) in started.items() if code != "hub"}
+    return served["hub"][0], {code: base for code, (base, _) in served.items() if code != "hub"}
 
 
 # -- staff on a node's HTTP API ----------------------------------------------------------------

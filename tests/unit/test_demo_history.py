@@ -25,19 +25,26 @@ from node.feedback.models import (
 from node.metadata import load_all_models
 from schemas.runtime.database import Database
 
+COUNTY = COUNTIES[1]  # 福绵区: often late, so bad ratings and complaints come sooner
+
+
+def county_home(tmp_path: Path) -> tuple[str, Database]:
+    """The county's node home with the demo's staff, and its database (the caller disposes
+    of it)."""
+    home = str(tmp_path / COUNTY.code)
+    init_home(home, COUNTY, "http://127.0.0.1:9")
+    create_staff(home, COUNTY, {u.username: "demo-password-9" for u in DEMO_USERS})
+    load_all_models()
+    return home, Database(node_settings({"home": home}).database_url)
+
 
 def test_a_countys_history_has_good_and_bad_ratings_rectifications_and_complaints(
         tmp_path: Path) -> None:
-    county = COUNTIES[1]  # 福绵区: often late, so bad ratings and complaints come sooner
-    home = str(tmp_path / county.code)
-    init_home(home, county, "http://127.0.0.1:9")
-    create_staff(home, county, {u.username: "demo-password-9" for u in DEMO_USERS})
-    load_all_models()
-    db = Database(node_settings({"home": home}).database_url)
+    home, db = county_home(tmp_path)
     try:
         with db.unit_of_work() as session:
             fill_province_catalog(session)  # the standard matters, entered here
-        made = generate(home, county, months=3, scale=2.0)
+        made = generate(home, COUNTY, months=3, scale=2.0)
         assert made > 100
         with db.sessions() as session:
             levels = session.scalars(select(Evaluation.level)).all()
@@ -63,20 +70,15 @@ def test_a_localized_centers_history_applies_online_only_for_matters_offered_onl
     """The centers localize the catalog (some matters not 网上可办); a history drawn over
     it must apply online only where the matter is offered online, or the first ``make
     demo`` stops at the first such draw (the submission refuses it)."""
-    county = COUNTIES[1]
-    home = str(tmp_path / county.code)
-    init_home(home, county, "http://127.0.0.1:9")
-    create_staff(home, county, {u.username: "demo-password-9" for u in DEMO_USERS})
-    load_all_models()
-    db = Database(node_settings({"home": home}).database_url)
+    home, db = county_home(tmp_path)
     try:
         with db.unit_of_work() as session:
             fill_province_catalog(session)
-            localize(session, county)
+            localize(session, COUNTY)
         with db.sessions() as session:
             offline = set(session.scalars(select(Matter.code).where(Matter.online.is_(False))))
         assert offline  # the localized catalog has matters not offered online
-        made = generate(home, county, months=2, scale=2.0)
+        made = generate(home, COUNTY, months=2, scale=2.0)
         assert made > 100
         with db.sessions() as session:
             channels = session.execute(
