@@ -58,7 +58,7 @@ def test_the_clerk_and_the_approver_print_each_document(page: Any, site: Site) -
     assert page.locator(".qr-code svg").count() == 1
     expect(page.locator("#print-notice")).to_be_visible()
     page.emulate_media(media="print")  # the print button is not printed
-    assert not page.locator("#print-notice").is_visible()
+    expect(page.locator("#print-notice")).to_be_hidden()
     page.emulate_media(media="screen")
     shot(page, "document-receipt")
 
