@@ -43,6 +43,13 @@ from tests.integration.conftest import (
 )
 
 CHROMIUM = "/usr/bin/chromium"
+# How long a page's action, navigation or expectation may wait, and a request of the tests' own.
+# Waiting longer never lets a wrong page through; it keeps a right one from failing when CI's
+# two cores carry the 23-center demo, the fault suite and the other worker at once (a case
+# registered and its file opened once took 32 s there: a click's own 30 s ran out).
+PAGE_TIMEOUT_MS = 90_000
+EXPECT_TIMEOUT_MS = 30_000
+HTTP_TIMEOUT = 60
 SCREENSHOTS = REPO / "test-output" / "screenshots"
 PROVINCE, CITY, BEILIU, RONG = "450000", "450900", "450981", "450921"
 HOMES = {PROVINCE: "p", CITY: "c", BEILIU: "k", RONG: "r"}
@@ -70,11 +77,11 @@ def _seed(node: str) -> None:
     http = requests.Session()
     token = http.post(f"{node}/api/v1/auth/login", json={"username": "admin",
                                                         "password": PASSWORD},
-                      timeout=10).json()["token"]
+                      timeout=HTTP_TIMEOUT).json()["token"]
     http.headers["Authorization"] = f"Bearer {token}"
 
     def post(path: str, body: dict) -> None:
-        response = http.post(f"{node}{path}", json=body, timeout=10)
+        response = http.post(f"{node}{path}", json=body, timeout=HTTP_TIMEOUT)
         assert response.status_code == 201, (path, response.text)
 
     post("/api/v1/departments", {"code": "SC", "name": "市场监督管理局"})
@@ -232,6 +239,9 @@ def browser() -> Iterator[object]:
 
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM,
                                               args=["--no-sandbox", "--disable-gpu"])
@@ -242,7 +252,7 @@ def browser() -> Iterator[object]:
 def _page(browser: Any, width: int, height: int) -> Iterator[Any]:
     context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": height})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
     yield page
     context.close()
 
@@ -263,4 +273,4 @@ def shot(page: object, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
 
 
-__all__ = ["MATTER", "PASSWORD", "Site", "shot", "stop_process"]
+__all__ = ["HTTP_TIMEOUT", "MATTER", "PAGE_TIMEOUT_MS", "PASSWORD", "Site", "shot", "stop_process"]

@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, DEMO_GROUP, DemoServers
+from tests.browser.conftest import CHROMIUM, DEMO_GROUP, PAGE_TIMEOUT_MS, DemoServers
 from tests.demo_federation import DemoCheck
 from tests.page_scan import csv_problems, page_problems, xlsx_problems
 
@@ -171,7 +171,7 @@ def test_every_page_of_every_role_reads_chinese(browser: Any, federation: Federa
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(PAGE_TIMEOUT_MS)
         page.goto(base + "/")
         # the one-trip read is what Playwright's page.content() serializes
         assert read(page)[0] == page.content()

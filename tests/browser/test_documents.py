@@ -10,7 +10,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import MATTER, PASSWORD, SITE_GROUP, Site, shot
+from tests.browser.conftest import HTTP_TIMEOUT, MATTER, PASSWORD, SITE_GROUP, Site, shot
 from tests.browser.test_pages import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, SITE_GROUP]
@@ -19,7 +19,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, SITE_GROUP]
 def _api(site: Site, username: str) -> requests.Session:
     http = requests.Session()
     token = http.post(f"{site.node}/api/v1/auth/login",
-                      json={"username": username, "password": PASSWORD}, timeout=10).json()
+                      json={"username": username, "password": PASSWORD},
+                      timeout=HTTP_TIMEOUT).json()
     http.headers["Authorization"] = f"Bearer {token['token']}"
     return http
 
@@ -27,7 +28,7 @@ def _api(site: Site, username: str) -> requests.Session:
 def _submit(http: requests.Session, site: Site, name: str) -> dict[str, Any]:
     made = http.post(f"{site.node}/api/v1/cases", json={
         "matter_code": MATTER, "applicant_name": name, "applicant_phone": "13700137000"},
-        timeout=10)
+        timeout=HTTP_TIMEOUT)
     assert made.status_code == 201, made.text
     return made.json()  # type: ignore[no-any-return]
 
@@ -69,15 +70,16 @@ def test_the_clerk_and_the_approver_print_each_document(page: Any, site: Site) -
     number = re.search(r"编号：(\S+)", receipt).group(1)  # type: ignore[union-attr]
     assert number in reprint
 
-    accepted = clerk.post(f"{site.node}/api/v1/cases/{cid}/accept", json={}, timeout=10)
+    accepted = clerk.post(f"{site.node}/api/v1/cases/{cid}/accept", json={}, timeout=HTTP_TIMEOUT)
     assert accepted.status_code == 200, accepted.text
     acceptance = _print(page, site, cid, "acceptance")
     assert "受理通知书" in acceptance
     assert "予以受理" in acceptance
     assert "第三十二条" in acceptance
 
-    approver.post(f"{site.node}/api/v1/cases/{cid}/start-review", json={}, timeout=10)
-    approved = approver.post(f"{site.node}/api/v1/cases/{cid}/approve", json={}, timeout=10)
+    approver.post(f"{site.node}/api/v1/cases/{cid}/start-review", json={}, timeout=HTTP_TIMEOUT)
+    approved = approver.post(f"{site.node}/api/v1/cases/{cid}/approve", json={},
+                             timeout=HTTP_TIMEOUT)
     assert approved.json()["state"] == "approved", approved.text
     page.goto(f"{site.node}/staff/cases/{cid}")  # a document's page has no navigation
     page.get_by_role("button", name="退出登录").click()
@@ -99,7 +101,7 @@ def test_the_clerk_and_the_approver_print_each_document(page: Any, site: Site) -
 
     refused = _submit(clerk, site, "钱七")
     rejected = clerk.post(f"{site.node}/api/v1/cases/{refused['id']}/reject",
-                          json={"reason": "申请事项不属于本机关职权范围"}, timeout=10)
+                          json={"reason": "申请事项不属于本机关职权范围"}, timeout=HTTP_TIMEOUT)
     assert rejected.status_code == 200, rejected.text
     refusal = _print(page, site, refused["id"], "refusal")
     assert "不予受理决定书" in refusal

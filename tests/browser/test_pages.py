@@ -17,6 +17,7 @@ from node.metadata import load_all_models
 from schemas.runtime.database import Database
 from tests.browser.conftest import (
     HOMES,
+    HTTP_TIMEOUT,
     MATTER,
     PASSWORD,
     PROVINCE,
@@ -384,7 +385,7 @@ def test_each_roles_home_page_and_the_badge_lead_to_their_lists(
             assert count >= 1  # at least the complaint just filed
             page.locator("#awaiting-complaints a").click()
             expect(page.get_by_role("heading", name="投诉处理")).to_be_visible()
-            assert "咨询电话无人接听" in page.content()
+            expect(page.locator("main")).to_contain_text("咨询电话无人接听")
         if username == "admin":
             assert "待上传" in page.locator("#admin-sync").inner_text()
             assert page.locator("#admin-dead").inner_text().endswith("件")
@@ -446,7 +447,7 @@ def _city_bundle(site: Site) -> None:
     adopted as the published catalog brings it (node/catalog/bundles.py adopt_bundles)."""
     http = requests.Session()
     token = http.post(f"{site.node}/api/v1/auth/login", json={
-        "username": "admin", "password": PASSWORD}, timeout=10).json()["token"]
+        "username": "admin", "password": PASSWORD}, timeout=HTTP_TIMEOUT).json()["token"]
     http.headers["Authorization"] = f"Bearer {token}"
     created = http.post(f"{site.node}/api/v1/matters", json={
         "code": "BR-0002", "name": "户外招牌设置备案", "category": "public_service",
@@ -458,7 +459,7 @@ def _city_bundle(site: Site) -> None:
         "conditions": "招牌设置在本店经营场所", "complaint_channel": "12345 热线",
         "powers": {"accept": True, "review": True, "deliver": True},
         "materials": [{"name": "营业执照复印件", "form": "copy"}, {"name": "招牌设计图"}]},
-        timeout=10)
+        timeout=HTTP_TIMEOUT)
     assert created.status_code == 201, created.text
     load_all_models()
     db = Database(node_settings({"home": str(site.work / HOMES[CITY])}).database_url)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from node.cases.models import Case
 from node.catalog.models import Matter
 from node.web import search
-from tests.browser.conftest import MATTER, SITE_GROUP, Site, shot
+from tests.browser.conftest import HTTP_TIMEOUT, MATTER, SITE_GROUP, Site, shot
 from tests.browser.test_documents import _api
 from tests.browser.test_pages import log_in
 
@@ -30,7 +30,7 @@ def test_the_supervisor_searches_by_id_number(page: Any, site: Site) -> None:
     clerk = _api(site, "clerk")
     made = clerk.post(f"{site.node}/api/v1/cases", json={
         "matter_code": MATTER, "applicant_name": "钱七", "applicant_id_number": ID_NUMBER,
-        "applicant_phone": "13700137001"}, timeout=10)
+        "applicant_phone": "13700137001"}, timeout=HTTP_TIMEOUT)
     assert made.status_code == 201, made.text
     number = made.json()["number"]
 
