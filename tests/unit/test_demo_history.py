@@ -3,15 +3,18 @@ bad, the rectifications of the bad ones and complaints, each answered when its d
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from deploy.demo.catalog import DEMO_USERS, fill_province_catalog, localize
 from deploy.demo.federation import create_staff, init_home
 from deploy.demo.history import generate
 from deploy.demo.layout import COUNTIES
-from node.cases.models import Case, Channel
+from node.cases.models import Case, CaseEvent, Channel, FeePayment, PaymentPlace
+from node.cases.states import Action, CaseState
 from node.catalog.models import Matter
 from node.config import node_settings
 from node.feedback.models import (
@@ -38,31 +41,69 @@ def county_home(tmp_path: Path) -> tuple[str, Database]:
     return home, Database(node_settings({"home": home}).database_url)
 
 
-def test_a_countys_history_has_good_and_bad_ratings_rectifications_and_complaints(
-        tmp_path: Path) -> None:
-    home, db = county_home(tmp_path)
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, int]]:
+    """The county's three months of history over the standard catalog (drawn once: the draws
+    are seeded by the county's code), with the number of cases made."""
+    home, db = county_home(tmp_path_factory.mktemp("history"))
     try:
         with db.unit_of_work() as session:
             fill_province_catalog(session)  # the standard matters, entered here
         made = generate(home, COUNTY, months=3, scale=2.0)
-        assert made > 100
-        with db.sessions() as session:
-            levels = session.scalars(select(Evaluation.level)).all()
-            bad = [level for level in levels if level in BAD_LEVELS]
-            assert len(levels) > made // 5
-            assert bad
-            assert len(bad) < len(levels) - len(bad)  # mostly good
-            rectified = session.scalars(select(Rectification.state)).all()
-            assert len(rectified) == len(bad)
-            assert RectificationState.DONE in rectified
-            complaints = session.scalars(select(Complaint)).all()
-            assert complaints
-            assert all(c.case_id is not None and c.query_code_hash for c in complaints)
-            assert ComplaintState.RESOLVED in {c.state for c in complaints}
-            assert session.scalar(select(func.count()).select_from(Complaint).where(
-                Complaint.state == ComplaintState.RESOLVED, Complaint.resolution.is_(None))) == 0
+        yield db, made
     finally:
         db.dispose()
+
+
+def test_a_countys_history_has_good_and_bad_ratings_rectifications_and_complaints(
+        history: tuple[Database, int]) -> None:
+    db, made = history
+    assert made > 100
+    with db.sessions() as session:
+        levels = session.scalars(select(Evaluation.level)).all()
+        bad = [level for level in levels if level in BAD_LEVELS]
+        assert len(levels) > made // 5
+        assert bad
+        assert len(bad) < len(levels) - len(bad)  # mostly good
+        rectified = session.scalars(select(Rectification.state)).all()
+        assert len(rectified) == len(bad)
+        assert RectificationState.DONE in rectified
+        complaints = session.scalars(select(Complaint)).all()
+        assert complaints
+        assert all(c.case_id is not None and c.query_code_hash for c in complaints)
+        assert ComplaintState.RESOLVED in {c.state for c in complaints}
+        assert session.scalar(select(func.count()).select_from(Complaint).where(
+            Complaint.state == ComplaintState.RESOLVED, Complaint.resolution.is_(None))) == 0
+
+
+def test_a_countys_history_takes_every_path_of_its_draw(history: tuple[Database, int]) -> None:
+    """Every fate the history draws is made at least once through the real services, so that a
+    path the services refuse (as the online channel for a matter not offered online once did)
+    fails here, not at the first ``make demo``: rejected, denied, approved and delivered, still
+    open, a one-time notice then the materials brought, an application
+    through a village agent, and fees paid at the center's bank and elsewhere."""
+    db, made = history
+    with db.sessions() as session:
+        states = dict(session.execute(
+            select(Case.state, func.count()).group_by(Case.state)).all())
+        channels = dict(session.execute(
+            select(Case.channel, func.count()).group_by(Case.channel)).all())
+        actions = set(session.scalars(select(CaseEvent.action).distinct()))
+        places = set(session.scalars(select(FeePayment.place).distinct()))
+        agents = session.scalars(select(Case.agent_name).where(
+            Case.channel == Channel.VILLAGE_AGENT)).all()
+    assert sum(states.values()) == made
+    # a denied case is delivered too (its denial is a step: Action.DENY below)
+    for state in (CaseState.REJECTED, CaseState.DELIVERED, CaseState.ACCEPTED):
+        assert states.get(state), (state, states)
+    # the hall, online and the village agents (an office outside the center is never drawn)
+    assert set(channels) == {Channel.WINDOW, Channel.ONLINE, Channel.VILLAGE_AGENT}, channels
+    assert agents
+    assert all(name and name.startswith("村级代办员") for name in agents)
+    assert {Action.REQUEST_SUPPLEMENT, Action.SUPPLEMENT, Action.REJECT, Action.ACCEPT,
+            Action.START_REVIEW, Action.APPROVE, Action.DENY, Action.COMPLETE,
+            Action.DELIVER} <= actions, actions
+    assert places == set(PaymentPlace), places
 
 
 def test_a_localized_centers_history_applies_online_only_for_matters_offered_online(
