@@ -79,7 +79,6 @@ PRUNE_LOCK = text("SELECT pg_try_advisory_xact_lock(CAST(:lock AS integer),"
 
 PERIOD_LABEL_MAX = 32  # summaries.period_label
 
-
 KEY_REASONS = {
     "no_chain": "not_enrolled",
     "unknown_key": "unknown_key",

@@ -33,11 +33,10 @@ from tests.faults.ports import free_port
 from tests.integration.conftest import (
     STOP_TIMEOUT,
     TONGBAN,
-    invoke_tongban,
     run_tongban,
     served_env,
 )
-from tests.integration.federation import _output, _public_key
+from tests.integration.federation import _output, _public_key, ok_here
 from tests.unit.node.conftest import matter_payload
 
 PROVINCE, CITY, COUNTY, TOWNSHIP = "450000", "450900", "450981", "450981101"
@@ -308,14 +307,6 @@ class Cluster:
         return [row[0] for row in rows]
 
 
-def _command(*args: str, cwd: Path) -> str:
-    """``tongban ARGS`` run to success in this process (Click's runner: no interpreter to
-    start and migrate, 1-2 s of CPU each as a process); its output."""
-    result = invoke_tongban(*args, cwd=cwd)
-    assert result.returncode == 0, f"tongban {' '.join(args)}\n{_output(result)}"
-    return result.stdout
-
-
 def build(work: Path, *, hub_database_url: str | None = None) -> None:
     """Build the federation in ``work``: enrolled, certificates at the hub, registry cached
     at the county and the township; the hub stopped again.  The set-up's commands run in
@@ -323,17 +314,17 @@ def build(work: Path, *, hub_database_url: str | None = None) -> None:
     init = ["hub", "init", "--home", "hub"]
     if hub_database_url:
         init += ["--database-url", hub_database_url]
-    _command(*init, cwd=work)
+    ok_here(*init, cwd=work)
     for code, home in HOMES.items():
-        _command("node", "init", "--home", home, "--code", code,
-                 *(("--kind", "county_city") if code == COUNTY else ()), cwd=work)
+        ok_here("node", "init", "--home", home, "--code", code,
+                *(("--kind", "county_city") if code == COUNTY else ()), cwd=work)
     keys = {code: _public_key(work / home) for code, home in HOMES.items()}
-    _command("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
-    _command("hub", "trust-root", "--home", "hub", "--code", PROVINCE,
-             "--public-key", keys[PROVINCE][0], cwd=work)
+    ok_here("node", "enroll-self", "--home", HOMES[PROVINCE], cwd=work)
+    ok_here("hub", "trust-root", "--home", "hub", "--code", PROVINCE,
+            "--public-key", keys[PROVINCE][0], cwd=work)
     for home in HOMES.values():
-        _command("node", "create-user", "--home", home, "--username", "admin", "--role",
-                 "admin", "--password", PASSWORD, cwd=work)
+        ok_here("node", "create-user", "--home", home, "--username", "admin", "--role",
+                "admin", "--password", PASSWORD, cwd=work)
     with ExitStack() as stack:
         fed = Cluster(work, stack, free_port(),
                       hub_database_url or f"sqlite:///{work / 'hub' / 'hub.db'}")
@@ -343,14 +334,14 @@ def build(work: Path, *, hub_database_url: str | None = None) -> None:
         fed.start_hub()
 
         def sync(code: str) -> None:
-            synced = _command("node", "sync-now", "--home", HOMES[code], cwd=work)
-            assert "0 rejected" in synced, synced
+            synced = ok_here("node", "sync-now", "--home", HOMES[code], cwd=work)
+            assert "0 rejected" in synced.stdout, synced.stdout
 
         sync(PROVINCE)
         for parent, child in ((PROVINCE, CITY), (CITY, COUNTY), (COUNTY, TOWNSHIP)):
-            _command("node", "enroll-child", "--home", HOMES[parent], "--code", child,
-                     *(("--kind", "county_city") if child == COUNTY else ()),
-                     "--public-key", keys[child][0], cwd=work)
+            ok_here("node", "enroll-child", "--home", HOMES[parent], "--code", child,
+                    *(("--kind", "county_city") if child == COUNTY else ()),
+                    "--public-key", keys[child][0], cwd=work)
             sync(parent)
         for code in (COUNTY, TOWNSHIP):  # registry cached, cursors at the start
             sync(code)
